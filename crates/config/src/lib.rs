@@ -1,0 +1,1 @@
+//! Protocol layer: the `imapd.conf` reader and the typed table of options.

@@ -1,0 +1,2 @@
+//! The `darius` binary: command-line parsing and wiring of the layers below.
+fn main() {}

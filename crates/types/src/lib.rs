@@ -1,0 +1,15 @@
+//! Bottom layer: the vocabulary types every other crate speaks — `Uid`, `ModSeq`,
+//! `MailboxName`, `Flag`, `Secret`, … — each validated on construction.
+//!
+//! Owns: value types and their invariants. Must not: do I/O, depend on any other crate of ours,
+//! or know about any protocol's wire syntax.
+
+mod flag;
+mod mailbox_name;
+mod secret;
+mod uid;
+
+pub use flag::{Flag, FlagError};
+pub use mailbox_name::{MailboxName, MailboxNameError};
+pub use secret::Secret;
+pub use uid::{ModSeq, Uid, UidValidity};

@@ -1,0 +1,117 @@
+//! Project chores that are code, not shell: `cargo run -p xtask -- check-layers`.
+//!
+//! `check-layers` reads `cargo metadata` and fails when any of our crates depends (normally or at
+//! build time; dev-dependencies are exempt, since tests may drive a crate through a higher one) on
+//! a crate of ours at its own layer or above. The layers are DESIGN.md §2's, listed in `LAYERS`.
+
+use std::collections::BTreeMap;
+use std::process::{Command, ExitCode};
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+
+/// Bottom first. A crate may depend only on crates in strictly lower layers.
+const LAYERS: &[(&str, &[&str])] = &[
+    ("bottom", &["types"]),
+    (
+        "protocol",
+        &[
+            "imap-proto",
+            "pop3-proto",
+            "lmtp-proto",
+            "managesieve-proto",
+            "sasl",
+            "sieve",
+            "message",
+            "config",
+        ],
+    ),
+    ("net", &["net"]),
+    ("storage", &["mailstore"]),
+    ("service", &["mailservice", "auth"]),
+    (
+        "servers",
+        &[
+            "imap-server",
+            "pop3-server",
+            "lmtp-server",
+            "managesieve-server",
+            "notify",
+            "murder",
+            "news",
+        ],
+    ),
+    ("binaries", &["darius", "darius-bench", "xtask"]),
+];
+
+fn main() -> ExitCode {
+    let task = std::env::args().nth(1);
+    let result = match task.as_deref() {
+        Some("check-layers") => check_layers(),
+        _ => {
+            eprintln!("usage: cargo run -p xtask -- check-layers");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn layer_of() -> BTreeMap<&'static str, (usize, &'static str)> {
+    let mut map = BTreeMap::new();
+    for (level, (layer, crates)) in LAYERS.iter().enumerate() {
+        for name in *crates {
+            map.insert(*name, (level, *layer));
+        }
+    }
+    map
+}
+
+fn check_layers() -> Result<()> {
+    let out = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()
+        .context("running cargo metadata")?;
+    if !out.status.success() {
+        bail!("cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let meta: Value = serde_json::from_slice(&out.stdout).context("parsing cargo metadata")?;
+    let layers = layer_of();
+    let packages = meta["packages"].as_array().context("no packages in metadata")?;
+    let mut violations = Vec::new();
+    for pkg in packages {
+        let name = pkg["name"].as_str().unwrap_or_default();
+        let Some(&(level, layer)) = layers.get(name) else {
+            violations.push(format!("crate `{name}` is in no layer: add it to xtask's LAYERS"));
+            continue;
+        };
+        for dep in pkg["dependencies"].as_array().into_iter().flatten() {
+            if dep["kind"].as_str() == Some("dev") {
+                continue;
+            }
+            let dep_name = dep["name"].as_str().unwrap_or_default();
+            if let Some(&(dep_level, dep_layer)) = layers.get(dep_name) {
+                if dep_level >= level {
+                    violations.push(format!(
+                        "`{name}` ({layer}) depends on `{dep_name}` ({dep_layer}): \
+                         dependencies must point to a lower layer"
+                    ));
+                }
+            }
+        }
+    }
+    if violations.is_empty() {
+        println!("check-layers: {} crates, every dependency points down", packages.len());
+        Ok(())
+    } else {
+        for v in &violations {
+            eprintln!("check-layers: {v}");
+        }
+        bail!("{} layering violation(s)", violations.len())
+    }
+}
