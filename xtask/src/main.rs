@@ -78,16 +78,23 @@ fn check_layers() -> Result<()> {
         .output()
         .context("running cargo metadata")?;
     if !out.status.success() {
-        bail!("cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let meta: Value = serde_json::from_slice(&out.stdout).context("parsing cargo metadata")?;
     let layers = layer_of();
-    let packages = meta["packages"].as_array().context("no packages in metadata")?;
+    let packages = meta["packages"]
+        .as_array()
+        .context("no packages in metadata")?;
     let mut violations = Vec::new();
     for pkg in packages {
         let name = pkg["name"].as_str().unwrap_or_default();
         let Some(&(level, layer)) = layers.get(name) else {
-            violations.push(format!("crate `{name}` is in no layer: add it to xtask's LAYERS"));
+            violations.push(format!(
+                "crate `{name}` is in no layer: add it to xtask's LAYERS"
+            ));
             continue;
         };
         for dep in pkg["dependencies"].as_array().into_iter().flatten() {
@@ -106,7 +113,10 @@ fn check_layers() -> Result<()> {
         }
     }
     if violations.is_empty() {
-        println!("check-layers: {} crates, every dependency points down", packages.len());
+        println!(
+            "check-layers: {} crates, every dependency points down",
+            packages.len()
+        );
         Ok(())
     } else {
         for v in &violations {

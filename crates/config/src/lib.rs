@@ -1,1 +1,19 @@
-//! Protocol layer: the `imapd.conf` reader and the typed table of options.
+//! Protocol layer: the `imapd.conf` reader and the typed table of every option Darius knows.
+//!
+//! Owns: the syntax of `imapd.conf` (Cyrus's `option: value` lines), the option table (type,
+//! default and one-line description of each option), validation with `file:line` errors, the
+//! generated configuration reference and the commented effective configuration.
+//! Must not: open sockets, create directories or act on any value; callers do that.
+//!
+//! Later issues add their options to [`options::OPTIONS`]; `docs/configuration.md` is generated
+//! from it and a test fails when the file is stale.
+
+mod docs;
+mod options;
+mod parse;
+mod value;
+
+pub use docs::{render_imapd_conf, render_markdown};
+pub use options::{lookup, Kind, OptionSpec, OPTIONS, PATTERN_OPTIONS};
+pub use parse::{parse_file, parse_str, Config, ConfigError, Warning};
+pub use value::{ListenAddr, SyslogFacility, Value};

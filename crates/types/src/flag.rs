@@ -130,7 +130,10 @@ mod tests {
 
     #[test]
     fn recent_is_not_storable() {
-        assert!(matches!(Flag::parse("\\Recent"), Err(FlagError::SystemFlagUnknown(_))));
+        assert!(matches!(
+            Flag::parse("\\Recent"),
+            Err(FlagError::SystemFlagUnknown(_))
+        ));
     }
 
     #[test]

@@ -54,7 +54,9 @@ impl MailboxName {
 
     /// The parent, or `None` for a top-level name.
     pub fn parent(&self) -> Option<MailboxName> {
-        self.0.rfind(SEPARATOR).map(|i| MailboxName(self.0[..i].to_string()))
+        self.0
+            .rfind(SEPARATOR)
+            .map(|i| MailboxName(self.0[..i].to_string()))
     }
 
     /// A child of this name; fails when `level` is not a valid single level.
@@ -107,7 +109,10 @@ impl TryFrom<String> for MailboxName {
             return Err(MailboxNameError::EmptyLevel);
         }
         // Wildcards would make LIST patterns ambiguous; controls and DEL are never printable.
-        if let Some(c) = name.chars().find(|c| c.is_control() || matches!(c, '*' | '%')) {
+        if let Some(c) = name
+            .chars()
+            .find(|c| c.is_control() || matches!(c, '*' | '%'))
+        {
             return Err(MailboxNameError::BadChar(c));
         }
         Ok(MailboxName(name))
@@ -144,20 +149,38 @@ mod tests {
 
     #[test]
     fn empty_levels_are_refused() {
-        assert_eq!(MailboxName::try_from("a..b"), Err(MailboxNameError::EmptyLevel));
-        assert_eq!(MailboxName::try_from(".a"), Err(MailboxNameError::EmptyLevel));
-        assert_eq!(MailboxName::try_from("a."), Err(MailboxNameError::EmptyLevel));
+        assert_eq!(
+            MailboxName::try_from("a..b"),
+            Err(MailboxNameError::EmptyLevel)
+        );
+        assert_eq!(
+            MailboxName::try_from(".a"),
+            Err(MailboxNameError::EmptyLevel)
+        );
+        assert_eq!(
+            MailboxName::try_from("a."),
+            Err(MailboxNameError::EmptyLevel)
+        );
     }
 
     #[test]
     fn wildcards_and_controls_are_refused() {
-        assert_eq!(MailboxName::try_from("a*"), Err(MailboxNameError::BadChar('*')));
-        assert_eq!(MailboxName::try_from("a\tb"), Err(MailboxNameError::BadChar('\t')));
+        assert_eq!(
+            MailboxName::try_from("a*"),
+            Err(MailboxNameError::BadChar('*'))
+        );
+        assert_eq!(
+            MailboxName::try_from("a\tb"),
+            Err(MailboxNameError::BadChar('\t'))
+        );
     }
 
     #[test]
     fn hierarchy_root_is_the_user_or_the_top_level() {
-        assert_eq!(name("user.alice.Sent.2024").hierarchy_root(), name("user.alice"));
+        assert_eq!(
+            name("user.alice.Sent.2024").hierarchy_root(),
+            name("user.alice")
+        );
         assert_eq!(name("user.alice").hierarchy_root(), name("user.alice"));
         assert_eq!(name("shared.news.x").hierarchy_root(), name("shared"));
         assert_eq!(name("user.alice.Sent").owner_user(), Some("alice"));

@@ -1,0 +1,201 @@
+//! The option table: every `imapd.conf` option Darius knows, with its type, default and a one-line
+//! description. Names are Cyrus's wherever Cyrus has the option, so a Cyrus admin's file reads the
+//! same here; options Cyrus configures elsewhere (listeners live in `cyrus.conf` there) are ours.
+//!
+//! A default may name `{configdirectory}`; it is expanded when a file is read.
+
+/// How an option's value is written and checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Free text.
+    Str,
+    /// `1/0`, `yes/no`, `on/off`, `true/false`.
+    Bool,
+    /// A whole number within bounds.
+    Int { min: u64, max: u64 },
+    /// Bytes, with an optional `K`, `M` or `G` suffix.
+    Size,
+    /// A file or directory path; empty means unset.
+    Path,
+    /// An absolute path; empty means unset.
+    AbsPath,
+    /// `host:port` for a listener; empty disables it.
+    Listen,
+    /// Words separated by white space.
+    List,
+    /// One of a fixed set of words.
+    Enum(&'static [&'static str]),
+    /// A syslog facility name such as `LOCAL6`.
+    Facility,
+}
+
+impl Kind {
+    /// How the kind is described in the configuration reference.
+    pub fn describe(&self) -> String {
+        match self {
+            Kind::Str => "string".into(),
+            Kind::Bool => "boolean".into(),
+            Kind::Int { min, max } if *max == u64::from(u32::MAX) => format!("integer ≥ {min}"),
+            Kind::Int { min, max } => format!("integer {min}–{max}"),
+            Kind::Size => "size (bytes, K, M, G)".into(),
+            Kind::Path => "path".into(),
+            Kind::AbsPath => "absolute path".into(),
+            Kind::Listen => "host:port or empty".into(),
+            Kind::List => "space-separated list".into(),
+            Kind::Enum(choices) => format!("one of {}", choices.join(", ")),
+            Kind::Facility => "syslog facility".into(),
+        }
+    }
+}
+
+/// One option of the table.
+#[derive(Debug)]
+pub struct OptionSpec {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub default: &'static str,
+    pub description: &'static str,
+}
+
+const fn opt(
+    name: &'static str,
+    kind: Kind,
+    default: &'static str,
+    description: &'static str,
+) -> OptionSpec {
+    OptionSpec {
+        name,
+        kind,
+        default,
+        description,
+    }
+}
+
+const U32: u64 = u32::MAX as u64;
+
+/// Options whose name is a prefix followed by a name of the admin's choosing.
+pub static PATTERN_OPTIONS: &[OptionSpec] = &[opt(
+    "partition-",
+    Kind::AbsPath,
+    "",
+    "`partition-NAME: /path` defines the mail partition NAME rooted at /path. The name `news` is reserved for netnews.",
+)];
+
+/// Every fixed-name option, in the order the reference lists them.
+pub static OPTIONS: &[OptionSpec] = &[
+    // -- locations ------------------------------------------------------------------------------
+    opt("configdirectory", Kind::AbsPath, "",
+        "Directory for the server's databases, sockets, session files and logs. Required."),
+    opt("defaultpartition", Kind::Str, "default",
+        "Partition for new top-level mailboxes when none is chosen; child mailboxes inherit their parent's."),
+    opt("servername", Kind::Str, "",
+        "The server's host name as shown in greetings and generated IDs; empty means the machine's host name."),
+    // -- listeners -----------------------------------------------------------------------------
+    opt("listen_imap", Kind::Listen, "", "Address for IMAP with STARTTLS (RFC 9051); empty disables it."),
+    opt("listen_imaps", Kind::Listen, "", "Address for IMAP over implicit TLS (RFC 8314); empty disables it."),
+    opt("listen_pop3", Kind::Listen, "", "Address for POP3 with STLS (RFC 1939, RFC 2595); empty disables it."),
+    opt("listen_pop3s", Kind::Listen, "", "Address for POP3 over implicit TLS; empty disables it."),
+    opt("listen_lmtp", Kind::Listen, "", "Address for LMTP delivery over TCP (RFC 2033); empty disables it."),
+    opt("listen_sieve", Kind::Listen, "", "Address for ManageSieve (RFC 5804); empty disables it."),
+    opt("listen_metrics", Kind::Listen, "", "Address for the Prometheus metrics endpoint; empty disables it."),
+    opt("lmtpsocket", Kind::Path, "",
+        "UNIX socket for LMTP delivery from the local MTA; empty disables it."),
+    opt("adminsocket", Kind::Path, "{configdirectory}/socket/admin",
+        "UNIX socket (mode 0600) through which `darius user …` and other tools talk to the running server."),
+    // -- administrators and access ---------------------------------------------------------------
+    opt("admins", Kind::List, "",
+        "Users who are administrators: they may see and change every mailbox, ACL and quota."),
+    opt("defaultacl", Kind::Str, "anyone lrs",
+        "ACL given to new top-level shared mailboxes, as identifier/rights pairs (RFC 4314 rights)."),
+    opt("allowanonymouslogin", Kind::Bool, "0",
+        "Allow the `anonymous` user (LOGIN anonymous, SASL ANONYMOUS) with the rights granted to `anonymous`."),
+    opt("loginrealms", Kind::List, "",
+        "Realms whose users may log in with `user@realm` in addition to the server's own."),
+    opt("loginuseacl", Kind::Bool, "0",
+        "Let a user log in as another when the target's INBOX ACL grants them the `a` right."),
+    // -- namespace --------------------------------------------------------------------------------
+    opt("altnamespace", Kind::Bool, "0",
+        "Show the user's personal mailboxes beside INBOX instead of below it (Cyrus's alternate namespace). Cyrus 3 turns this on by default; Darius keeps the classic namespace unless asked."),
+    opt("unixhierarchysep", Kind::Bool, "0",
+        "Use `/` instead of `.` as the hierarchy separator shown to clients (Cyrus 3 defaults to on; Darius keeps `.`)."),
+    // -- authentication -----------------------------------------------------------------------------
+    opt("sasl_pwcheck_method", Kind::List, "auxprop",
+        "Where plaintext passwords are checked: `auxprop` (Darius's password database), `saslauthd`, `pam`, `shadow`; several are tried in order."),
+    opt("sasl_mech_list", Kind::List, "",
+        "SASL mechanisms offered, e.g. `PLAIN SCRAM-SHA-256`; empty offers every mechanism the server supports."),
+    opt("sasl_auto_transition", Kind::Bool, "0",
+        "After a successful plaintext login checked elsewhere, store the secrets for the other mechanisms in the password database."),
+    opt("keytab", Kind::Path, "", "Kerberos 5 keytab for GSSAPI; empty uses the system default."),
+    opt("srvtab", Kind::Path, "", "Legacy name for `keytab`, accepted for Cyrus compatibility."),
+    opt("allowplaintext", Kind::Bool, "0",
+        "Allow plaintext logins (LOGIN, PLAIN) without TLS on non-loopback connections. Loopback connections are always allowed."),
+    opt("maxlogins_per_user", Kind::Int { min: 0, max: U32 }, "0",
+        "Most concurrent logged-in sessions one user may hold; 0 for no limit."),
+    // -- TLS --------------------------------------------------------------------------------------
+    opt("tls_server_cert", Kind::Path, "", "PEM file with the server's certificate chain."),
+    opt("tls_server_key", Kind::Path, "", "PEM file with the server certificate's private key."),
+    opt("tls_client_ca_file", Kind::Path, "",
+        "PEM file of CAs whose client certificates are accepted (SASL EXTERNAL); empty asks for none."),
+    // -- limits -----------------------------------------------------------------------------------
+    opt("maxmessagesize", Kind::Size, "100M",
+        "Largest message accepted by APPEND and LMTP, advertised as APPENDLIMIT; 0 for no limit."),
+    opt("timeout", Kind::Int { min: 30, max: U32 }, "30",
+        "Minutes of inactivity after which an authenticated IMAP session is logged out (RFC 9051 §5.4 minimum: 30)."),
+    // -- quotas, delivery, notification -------------------------------------------------------------
+    opt("quotawarn", Kind::Int { min: 0, max: 100 }, "90",
+        "Percentage of a quota root's limit above which clients are warned."),
+    opt("singleinstancestore", Kind::Bool, "1",
+        "Store one file per partition for a message delivered to many recipients and hard-link the rest."),
+    opt("duplicatesuppression", Kind::Bool, "1",
+        "Refuse a second delivery of the same Message-ID to the same mailbox."),
+    opt("mailnotifier", Kind::Str, "", "Notification method for new mail; empty sends none."),
+    opt("sievenotifier", Kind::Str, "", "Notification method used by Sieve `notify`; empty sends none."),
+    // -- logging ----------------------------------------------------------------------------------
+    opt("syslog_prefix", Kind::Str, "darius", "Tag that starts every syslog message."),
+    opt("syslog_facility", Kind::Facility, "LOCAL6", "Syslog facility for the server's messages."),
+    opt("syslog_socket", Kind::Path, "/dev/log",
+        "UNIX datagram socket of the syslog daemon; empty turns syslog off."),
+];
+
+/// The spec for `name`, whether a fixed name or a pattern like `partition-NAME`.
+pub fn lookup(name: &str) -> Option<&'static OptionSpec> {
+    OPTIONS.iter().find(|o| o.name == name).or_else(|| {
+        PATTERN_OPTIONS
+            .iter()
+            .find(|o| name.len() > o.name.len() && name.starts_with(o.name))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+
+    #[test]
+    fn every_default_parses_as_its_kind() {
+        for o in OPTIONS {
+            let default = o.default.replace("{configdirectory}", "/var/lib/darius");
+            assert!(
+                Value::parse(&o.kind, &default).is_ok(),
+                "{}: {:?}",
+                o.name,
+                o.default
+            );
+        }
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<_> = OPTIONS.iter().map(|o| o.name).collect();
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len());
+    }
+
+    #[test]
+    fn partition_names_are_a_pattern() {
+        assert_eq!(lookup("partition-news").map(|o| o.name), Some("partition-"));
+        assert!(lookup("partition-").is_none());
+    }
+}
