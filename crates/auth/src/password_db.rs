@@ -1,0 +1,313 @@
+//! The password database: one redb file under `configdirectory` mapping user names to their
+//! secrets. Passwords are stored only as argon2id hashes (PHC strings); the record is JSON so the
+//! Authentication issue can add SCRAM/CRAM-MD5 secrets without a format break.
+//!
+//! redb allows one process per file: while the server runs, tools reach this database through the
+//! server's admin socket, and open the file themselves only when the server is stopped.
+
+use std::path::{Path, PathBuf};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use redb::{Database, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+use types::Secret;
+
+use crate::username::{validate_username, UsernameError};
+
+const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// Version of the record format, kept under `META["version"]`.
+const FORMAT_VERSION: u64 = 1;
+
+/// The database file's name inside the config directory.
+pub const FILE_NAME: &str = "passwd.redb";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("user {0} already exists")]
+    AlreadyExists(String),
+    #[error("no such user {0}")]
+    NoSuchUser(String),
+    #[error(transparent)]
+    BadUsername(#[from] UsernameError),
+    #[error("password is empty")]
+    EmptyPassword,
+    #[error("the password database {path} is in use by another process (is the server running?)")]
+    Busy { path: PathBuf },
+    #[error("password database {path}: {reason}")]
+    Db { path: PathBuf, reason: String },
+    #[error("password database {path}: unsupported format version {found} (this build reads {FORMAT_VERSION})")]
+    Version { path: PathBuf, found: u64 },
+}
+
+#[derive(Serialize, Deserialize)]
+struct UserRecord {
+    /// PHC string of the argon2id hash.
+    argon2id: String,
+}
+
+pub struct PasswordDb {
+    db: Database,
+    path: PathBuf,
+}
+
+impl PasswordDb {
+    /// Opens (creating if needed) the database in `configdirectory`.
+    pub fn open(configdirectory: &Path) -> Result<PasswordDb, AuthError> {
+        let path = configdirectory.join(FILE_NAME);
+        let db = Database::create(&path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => AuthError::Busy { path: path.clone() },
+            other => AuthError::Db {
+                path: path.clone(),
+                reason: other.to_string(),
+            },
+        })?;
+        let store = PasswordDb { db, path };
+        store.check_version()?;
+        Ok(store)
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> AuthError {
+        AuthError::Db {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        }
+    }
+
+    fn check_version(&self) -> Result<(), AuthError> {
+        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        let found = {
+            let mut meta = txn.open_table(META).map_err(|e| self.err(e))?;
+            txn.open_table(USERS).map_err(|e| self.err(e))?;
+            let found = meta
+                .get("version")
+                .map_err(|e| self.err(e))?
+                .map(|v| v.value());
+            if found.is_none() {
+                meta.insert("version", FORMAT_VERSION)
+                    .map_err(|e| self.err(e))?;
+            }
+            found
+        };
+        txn.commit().map_err(|e| self.err(e))?;
+        match found {
+            Some(v) if v != FORMAT_VERSION => Err(AuthError::Version {
+                path: self.path.clone(),
+                found: v,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Adds a user; refuses an existing name.
+    pub fn add_user(&self, name: &str, password: &Secret<String>) -> Result<(), AuthError> {
+        validate_username(name)?;
+        let record = hash_record(password)?;
+        self.write(|users| {
+            if users.get(name)?.is_some() {
+                return Ok(Err(AuthError::AlreadyExists(name.to_string())));
+            }
+            users.insert(name, record.as_slice())?;
+            Ok(Ok(()))
+        })
+    }
+
+    /// Replaces a user's password.
+    pub fn set_password(&self, name: &str, password: &Secret<String>) -> Result<(), AuthError> {
+        let record = hash_record(password)?;
+        self.write(|users| {
+            if users.get(name)?.is_none() {
+                return Ok(Err(AuthError::NoSuchUser(name.to_string())));
+            }
+            users.insert(name, record.as_slice())?;
+            Ok(Ok(()))
+        })
+    }
+
+    /// Removes a user.
+    pub fn delete_user(&self, name: &str) -> Result<(), AuthError> {
+        self.write(|users| {
+            if users.remove(name)?.is_none() {
+                return Ok(Err(AuthError::NoSuchUser(name.to_string())));
+            }
+            Ok(Ok(()))
+        })
+    }
+
+    /// Every user name, sorted.
+    pub fn list_users(&self) -> Result<Vec<String>, AuthError> {
+        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let users = txn.open_table(USERS).map_err(|e| self.err(e))?;
+        let mut names = Vec::new();
+        for entry in users.iter().map_err(|e| self.err(e))? {
+            let (name, _) = entry.map_err(|e| self.err(e))?;
+            names.push(name.value().to_string());
+        }
+        Ok(names)
+    }
+
+    pub fn user_exists(&self, name: &str) -> Result<bool, AuthError> {
+        Ok(self.record(name)?.is_some())
+    }
+
+    /// Checks a plaintext password. An unknown user and a wrong password both give `false`; a
+    /// hash is computed either way so that timing does not tell them apart.
+    pub fn verify(&self, name: &str, password: &Secret<String>) -> Result<bool, AuthError> {
+        let record = self.record(name)?;
+        let phc = record
+            .as_ref()
+            .map(|r| r.argon2id.as_str())
+            .unwrap_or(DUMMY_HASH);
+        let Ok(hash) = PasswordHash::new(phc) else {
+            return Err(self.err(format!("user {name}: stored hash is not a PHC string")));
+        };
+        let ok = Argon2::default()
+            .verify_password(password.expose().as_bytes(), &hash)
+            .is_ok();
+        Ok(ok && record.is_some())
+    }
+
+    fn record(&self, name: &str) -> Result<Option<UserRecord>, AuthError> {
+        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let users = txn.open_table(USERS).map_err(|e| self.err(e))?;
+        let Some(bytes) = users.get(name).map_err(|e| self.err(e))? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(bytes.value())
+            .map(Some)
+            .map_err(|e| self.err(format!("user {name}: {e}")))
+    }
+
+    /// Runs `change` in one write transaction; commits only when it returns `Ok(Ok(_))`.
+    fn write<T>(
+        &self,
+        change: impl FnOnce(
+            &mut redb::Table<&str, &[u8]>,
+        ) -> Result<Result<T, AuthError>, redb::StorageError>,
+    ) -> Result<T, AuthError> {
+        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        let outcome = {
+            let mut users = txn.open_table(USERS).map_err(|e| self.err(e))?;
+            change(&mut users).map_err(|e| self.err(e))?
+        };
+        match outcome {
+            Ok(value) => {
+                txn.commit().map_err(|e| self.err(e))?;
+                Ok(value)
+            }
+            Err(refusal) => {
+                txn.abort().map_err(|e| self.err(e))?;
+                Err(refusal)
+            }
+        }
+    }
+}
+
+/// A valid argon2id hash of a random password, verified against when the user does not exist.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$LeLK0ovW5C5jE1+uqVVNR6I5h8uEKX0aQzA8a0Z5KHc";
+
+fn hash_record(password: &Secret<String>) -> Result<Vec<u8>, AuthError> {
+    if password.expose().is_empty() {
+        return Err(AuthError::EmptyPassword);
+    }
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    let hash = Argon2::default()
+        .hash_password(password.expose().as_bytes(), &salt)
+        .map_err(|e| AuthError::Db {
+            path: PathBuf::new(),
+            reason: format!("hashing: {e}"),
+        })?;
+    let record = UserRecord {
+        argon2id: hash.to_string(),
+    };
+    serde_json::to_vec(&record).map_err(|e| AuthError::Db {
+        path: PathBuf::new(),
+        reason: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(s: &str) -> Secret<String> {
+        Secret::new(s.to_string())
+    }
+
+    #[test]
+    fn add_verify_change_and_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = PasswordDb::open(dir.path()).unwrap();
+        db.add_user("alice", &secret("wonderland")).unwrap();
+        assert!(db.verify("alice", &secret("wonderland")).unwrap());
+        assert!(!db.verify("alice", &secret("Wonderland")).unwrap());
+        assert!(!db.verify("bob", &secret("wonderland")).unwrap());
+        db.set_password("alice", &secret("looking-glass")).unwrap();
+        assert!(!db.verify("alice", &secret("wonderland")).unwrap());
+        assert!(db.verify("alice", &secret("looking-glass")).unwrap());
+        db.delete_user("alice").unwrap();
+        assert!(db.list_users().unwrap().is_empty());
+    }
+
+    #[test]
+    fn duplicates_unknown_users_and_empty_passwords_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = PasswordDb::open(dir.path()).unwrap();
+        db.add_user("alice", &secret("x")).unwrap();
+        assert!(matches!(
+            db.add_user("alice", &secret("y")),
+            Err(AuthError::AlreadyExists(_))
+        ));
+        assert!(matches!(
+            db.set_password("bob", &secret("y")),
+            Err(AuthError::NoSuchUser(_))
+        ));
+        assert!(matches!(
+            db.delete_user("bob"),
+            Err(AuthError::NoSuchUser(_))
+        ));
+        assert!(matches!(
+            db.add_user("carol", &secret("")),
+            Err(AuthError::EmptyPassword)
+        ));
+        assert!(matches!(
+            db.add_user("a.b", &secret("x")),
+            Err(AuthError::BadUsername(_))
+        ));
+        assert!(
+            db.verify("alice", &secret("y")).is_ok_and(|ok| !ok),
+            "refused add kept the old password"
+        );
+    }
+
+    #[test]
+    fn passwords_are_stored_only_as_argon2id() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = PasswordDb::open(dir.path()).unwrap();
+        db.add_user("alice", &secret("plain-text-marker")).unwrap();
+        let record = db.record("alice").unwrap().unwrap();
+        assert!(record.argon2id.starts_with("$argon2id$"));
+        drop(db);
+        let bytes = std::fs::read(dir.path().join(FILE_NAME)).unwrap();
+        assert!(!bytes.windows(17).any(|w| w == b"plain-text-marker"));
+    }
+
+    #[test]
+    fn users_survive_reopening_and_list_sorted() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = PasswordDb::open(dir.path()).unwrap();
+            db.add_user("zed", &secret("x")).unwrap();
+            db.add_user("amy", &secret("x")).unwrap();
+        }
+        let db = PasswordDb::open(dir.path()).unwrap();
+        assert_eq!(db.list_users().unwrap(), ["amy", "zed"]);
+    }
+
+    #[test]
+    fn the_dummy_hash_is_well_formed() {
+        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+}
