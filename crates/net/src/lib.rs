@@ -1,3 +1,14 @@
 //! Net layer: listeners, TLS and STARTTLS, connection limits, graceful shutdown.
 //!
-//! Owns: sockets and their lifecycle. Must not: speak any mail protocol or touch storage.
+//! Owns: sockets and their lifecycle — binding TCP and UNIX listeners, the accept loop with its
+//! connection limit, the TLS configuration, the shutdown signal and the bounded drain of running
+//! connections. Must not: speak any mail protocol or touch storage; a server crate hands in a
+//! per-connection handler.
+
+mod listener;
+mod shutdown;
+mod tls;
+
+pub use listener::{bind_tcp, bind_unix, serve_tcp, ConnInfo, ConnectionLimit};
+pub use shutdown::{Shutdown, ShutdownSignal};
+pub use tls::{load_server_config, TlsError};

@@ -1,0 +1,155 @@
+//! Listeners and the accept loop.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::net::{TcpListener, TcpStream, UnixListener};
+use tokio::sync::Semaphore;
+
+use crate::shutdown::ShutdownSignal;
+
+/// What a handler knows of its connection.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnInfo {
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+}
+
+impl ConnInfo {
+    pub fn is_loopback(&self) -> bool {
+        self.peer.ip().is_loopback()
+    }
+
+    /// Whether a plaintext login (LOGIN, or PLAIN outside TLS) may be accepted: always over TLS
+    /// and on loopback connections, elsewhere only when the admin set `allowplaintext`.
+    pub fn plaintext_login_allowed(&self, over_tls: bool, allowplaintext: bool) -> bool {
+        over_tls || self.is_loopback() || allowplaintext
+    }
+}
+
+/// The most connections one listener serves at once; further clients wait in the kernel's
+/// backlog until a slot frees, so a flood cannot exhaust memory or file descriptors.
+#[derive(Clone)]
+pub struct ConnectionLimit(Arc<Semaphore>);
+
+impl ConnectionLimit {
+    pub fn new(max: usize) -> ConnectionLimit {
+        ConnectionLimit(Arc::new(Semaphore::new(max)))
+    }
+}
+
+/// Binds a TCP listener on `host:port`.
+pub async fn bind_tcp(host: &str, port: u16) -> io::Result<TcpListener> {
+    TcpListener::bind((host, port)).await
+}
+
+/// Binds a UNIX stream socket at `path` with permissions `mode`, replacing a stale socket file
+/// left by a server that did not exit cleanly (the caller holds the data directory's lock, so no
+/// live server owns it).
+pub fn bind_unix(path: &Path, mode: u32) -> io::Result<UnixListener> {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if meta.file_type().is_socket() {
+            std::fs::remove_file(path)?;
+        } else {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} exists and is not a socket", path.display()),
+            ));
+        }
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    Ok(listener)
+}
+
+/// Accepts connections until shutdown, running `handler` for each on its own task. Each task
+/// keeps a clone of the shutdown signal, so `Shutdown::drain` waits for it.
+pub async fn serve_tcp<H, F>(
+    listener: TcpListener,
+    limit: ConnectionLimit,
+    mut shutdown: ShutdownSignal,
+    handler: H,
+) where
+    H: Fn(TcpStream, ConnInfo, ShutdownSignal) -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let handler = Arc::new(handler);
+    loop {
+        let permit = tokio::select! {
+            _ = shutdown.wait() => return,
+            permit = limit.0.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+        };
+        let (stream, peer) = tokio::select! {
+            _ = shutdown.wait() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // EMFILE and friends: log, back off briefly, keep serving.
+                    tracing::error!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let local = stream.local_addr().unwrap_or(peer);
+        let info = ConnInfo { peer, local };
+        let handler = Arc::clone(&handler);
+        let signal = shutdown.clone();
+        tokio::spawn(async move {
+            handler(stream, info, signal).await;
+            drop(permit);
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plaintext_is_allowed_on_loopback_or_tls_or_by_config() {
+        let lo = ConnInfo {
+            peer: "127.0.0.1:5000".parse().unwrap(),
+            local: "127.0.0.1:143".parse().unwrap(),
+        };
+        let far = ConnInfo {
+            peer: "192.0.2.7:5000".parse().unwrap(),
+            local: "192.0.2.1:143".parse().unwrap(),
+        };
+        assert!(lo.plaintext_login_allowed(false, false));
+        assert!(!far.plaintext_login_allowed(false, false));
+        assert!(far.plaintext_login_allowed(true, false));
+        assert!(far.plaintext_login_allowed(false, true));
+    }
+
+    #[test]
+    fn bind_unix_replaces_a_stale_socket_but_not_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let path = dir.path().join("s");
+            drop(bind_unix(&path, 0o600).unwrap());
+            let again = bind_unix(&path, 0o600);
+            assert!(again.is_ok(), "a stale socket is replaced");
+            let file = dir.path().join("f");
+            std::fs::write(&file, b"x").unwrap();
+            assert!(
+                bind_unix(&file, 0o600).is_err(),
+                "a regular file is never removed"
+            );
+        });
+    }
+}
