@@ -1,0 +1,210 @@
+//! The MIME structure scan (RFC 2045, RFC 2046 §5): builds the [`Part`] tree of one message.
+//!
+//! Multipart bodies are split outer-first on exact delimiter lines (RFC 2046 §5.1.1: the CRLF
+//! before a delimiter belongs to it; transport padding after it is allowed), so an inner
+//! boundary that merely starts with the outer one cannot end the outer part. A missing close
+//! delimiter lets the last part run to the end of its parent. Nesting deeper than
+//! [`MAX_DEPTH`](crate::MAX_DEPTH) is not descended into: such a part is reported as a
+//! text/plain leaf, the way Dovecot stops at its own nesting limit.
+
+use crate::header::{self, line_end};
+use crate::params::{self, Structured};
+use crate::part::{Part, TransferEncoding};
+use crate::MAX_DEPTH;
+
+/// The media type a part gets when it has no (valid) Content-Type (RFC 2046 §5.1.5: inside
+/// multipart/digest the default is message/rfc822).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DefaultType {
+    TextPlain,
+    MessageRfc822,
+}
+
+/// Scans the entity occupying `raw[start..end]`.
+pub(crate) fn entity(
+    raw: &[u8],
+    start: usize,
+    end: usize,
+    depth: usize,
+    default: DefaultType,
+) -> Part {
+    let hlen = header::header_len(&raw[start..end]);
+    let body_start = start + hlen;
+    let fields = header::fields(&raw[start..body_start]);
+    let ct = header::last(&fields, "content-type").and_then(params::content_type);
+    let (kind, subtype, boundary) = media_type(ct, default, depth);
+    let encoding = header::last(&fields, "content-transfer-encoding")
+        .and_then(params::transfer_encoding)
+        .map_or(TransferEncoding::SevenBit, |t| {
+            TransferEncoding::from_token(&t)
+        });
+    let charset = header::last(&fields, "content-type")
+        .and_then(params::content_type)
+        .and_then(|ct| {
+            ct.param("charset")
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+        });
+    let mut part = Part {
+        header_offset: start as u64,
+        header_len: hlen as u64,
+        body_offset: body_start as u64,
+        body_len: (end - body_start) as u64,
+        body_lines: raw[body_start..end].iter().filter(|&&b| b == b'\n').count() as u64,
+        content_type: kind,
+        subtype,
+        encoding,
+        charset,
+        children: Vec::new(),
+        message: None,
+    };
+    if let Some(boundary) = boundary {
+        let child_default = if part.subtype == "DIGEST" {
+            DefaultType::MessageRfc822
+        } else {
+            DefaultType::TextPlain
+        };
+        part.children = split(raw, body_start, end, &boundary, depth + 1, child_default);
+    } else if part.is_message() {
+        let inner = entity(raw, body_start, end, depth + 1, DefaultType::TextPlain);
+        part.message = Some(Box::new(inner));
+    }
+    part
+}
+
+/// Effective (type, subtype, boundary) of a part. RFC 2045 §5.2: an invalid Content-Type means
+/// text/plain; a multipart without a usable boundary is treated the same way (RFC 2046 §5.1.1
+/// makes the parameter mandatory), and so is a container past the nesting limit.
+fn media_type(
+    ct: Option<Structured>,
+    default: DefaultType,
+    depth: usize,
+) -> (String, String, Option<Vec<u8>>) {
+    let text = || ("TEXT".to_owned(), "PLAIN".to_owned(), None);
+    let Some(ct) = ct else {
+        return match default {
+            DefaultType::MessageRfc822 if depth < MAX_DEPTH => {
+                ("MESSAGE".into(), "RFC822".into(), None)
+            }
+            _ => text(),
+        };
+    };
+    let container = ct.kind == "MULTIPART" || (ct.kind == "MESSAGE" && ct.subtype == "RFC822");
+    if container && depth >= MAX_DEPTH {
+        return text();
+    }
+    if ct.kind == "MULTIPART" {
+        return match ct.param("boundary") {
+            Some(b) if !b.is_empty() => (ct.kind.clone(), ct.subtype.clone(), Some(b.to_vec())),
+            _ => text(),
+        };
+    }
+    (ct.kind, ct.subtype, None)
+}
+
+/// Splits a multipart body `raw[start..end]` into its body parts (RFC 2046 §5.1.1).
+fn split(
+    raw: &[u8],
+    start: usize,
+    end: usize,
+    boundary: &[u8],
+    depth: usize,
+    default: DefaultType,
+) -> Vec<Part> {
+    let mut spans = Vec::new();
+    let mut open: Option<usize> = None;
+    let mut pos = start;
+    while pos < end {
+        let next = line_end(&raw[..end], pos);
+        if let Some(close) = delimiter(&raw[pos..next], boundary) {
+            // The line end before the delimiter belongs to the delimiter.
+            let content_end = if pos >= start + 2 && &raw[pos - 2..pos] == b"\r\n" {
+                pos - 2
+            } else if pos > start && raw[pos - 1] == b'\n' {
+                pos - 1
+            } else {
+                pos
+            };
+            if let Some(s) = open.take() {
+                spans.push((s, content_end.max(s)));
+            }
+            if close {
+                break;
+            }
+            open = Some(next);
+        }
+        pos = next;
+    }
+    if let Some(s) = open {
+        spans.push((s, end));
+    }
+    if spans.is_empty() {
+        // No delimiter at all: one empty part, as both reference servers report.
+        return vec![Part::empty_text(end as u64)];
+    }
+    spans
+        .into_iter()
+        .map(|(s, e)| entity(raw, s, e, depth, default))
+        .collect()
+}
+
+/// `Some(is_close)` when `line` is `"--" boundary ["--"] *WSP CRLF` (RFC 2046 §5.1.1).
+fn delimiter(line: &[u8], boundary: &[u8]) -> Option<bool> {
+    let rest = line.strip_prefix(b"--")?.strip_prefix(boundary)?;
+    let (close, rest) = match rest.strip_prefix(b"--") {
+        Some(r) => (true, r),
+        None => (false, rest),
+    };
+    rest.iter()
+        .all(|&b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        .then_some(close)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(raw: &[u8]) -> Part {
+        entity(raw, 0, raw.len(), 0, DefaultType::TextPlain)
+    }
+
+    #[test]
+    fn delimiter_needs_exact_boundary() {
+        assert_eq!(delimiter(b"--B\r\n", b"B"), Some(false));
+        assert_eq!(delimiter(b"--B-- \t\r\n", b"B"), Some(true));
+        assert_eq!(delimiter(b"--BX\r\n", b"B"), None);
+        assert_eq!(delimiter(b"--B", b"B"), Some(false));
+    }
+
+    #[test]
+    fn parts_exclude_the_crlf_before_the_delimiter() {
+        let raw = b"Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\n\r\nab\r\n--B\r\nX: y\r\n\r\ncd\r\n--B--\r\n";
+        let p = scan(raw);
+        assert_eq!(p.children.len(), 2);
+        assert_eq!((p.children[0].header_len, p.children[0].body_len), (2, 2));
+        assert_eq!((p.children[1].header_len, p.children[1].body_len), (8, 2));
+    }
+
+    #[test]
+    fn missing_close_delimiter_runs_to_the_end() {
+        let raw = b"Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\n\r\nab\r\n";
+        let p = scan(raw);
+        assert_eq!(p.children[0].body_len, 4);
+        assert_eq!(p.children[0].body_lines, 1);
+    }
+
+    #[test]
+    fn nesting_stops_at_max_depth() {
+        let mut raw = Vec::new();
+        for _ in 0..150 {
+            raw.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\n");
+        }
+        let mut p = &scan(&raw);
+        let mut depth = 0;
+        while let Some(inner) = p.message.as_deref() {
+            p = inner;
+            depth += 1;
+        }
+        assert_eq!(depth, MAX_DEPTH);
+        assert_eq!(p.content_type, "TEXT");
+    }
+}
