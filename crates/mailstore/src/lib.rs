@@ -4,3 +4,165 @@
 //! Owns: everything on disk under the partitions and the config directory that describes mail.
 //! Speaks UIDs and mailbox names. Must not: know sequence numbers, tags, response codes, or decide
 //! whether an identity may do something (that is `mailservice`'s job).
+//!
+//! # On-disk layout (details and encodings: `docs/on-disk-format.md`)
+//! ```text
+//! CONFIG/mailboxes.redb            mailboxes DB, subscriptions, private seen, quota roots
+//! CONFIG/index/HH/HASH.redb        one index per hierarchy owner (user.NAME, or a top level)
+//! PARTITION/tmp/                   spool files
+//! PARTITION/AB/CD/UNIQUEID/        a mailbox: cyrus.header and message files `UID.`
+//! ```
+//!
+//! # Durability
+//! Append: normalise into `tmp/`, fsync, link(2) to `UID.` (never overwriting), fsync the
+//! directory, commit the index, publish, return. Expunge: commit (with a tombstone), then unlink.
+//! [`Store::reconstruct`] repairs whatever a crash between those steps leaves.
+//!
+//! # Concurrency
+//! The API is synchronous (call it from `spawn_blocking`); [`Store`] is `Send + Sync` and `Clone`
+//! (an `Arc` inside). Readers use redb snapshots and never block. Writers of one hierarchy owner
+//! serialise on that owner's lock (see [`index`]); mailbox namespace changes (create, delete,
+//! rename, partition moves, reconstruct) also serialise on one store-wide namespace lock, taken
+//! before any owner lock. Lock order: namespace → owner → mailboxes DB write transaction.
+
+mod changes;
+mod codec;
+mod config;
+mod dbcache;
+mod error;
+mod flags;
+mod index;
+mod mailboxes_db;
+mod model;
+mod msgfile;
+mod ops_append;
+mod ops_copy;
+mod ops_flags;
+mod ops_mailbox;
+mod ops_partition;
+mod ops_read;
+mod partition;
+mod quota;
+mod reconstruct;
+mod seen;
+mod subs;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use types::MailboxName;
+
+pub use codec::UidSet;
+pub use config::{FsyncPolicy, StoreConfig, RESERVED_NEWS_PARTITION};
+pub use error::{Result, StoreError};
+pub use index::INDEX_FORMAT_VERSION;
+pub use mailboxes_db::MAILBOXES_FORMAT_VERSION;
+pub use model::{
+    AppendItem, AppendOutcome, AppendSource, Change, CopyOutcome, CreateOptions, Expunge,
+    FlagChange, InternalDate, MailboxEntry, MailboxStatus, MailboxType, MessageRecord, QuotaLimits,
+    QuotaUsage, ReconstructReport, RecordFields, SeenSource, StoreFlagsOutcome, UidSelection,
+};
+pub use msgfile::{header_block, normalise_crlf, CrlfNormaliser, NormaliseError};
+pub use partition::{MailboxHeaderFile, MAILBOX_HEADER_FILE};
+
+use changes::ChangeFeed;
+use dbcache::OwnerCache;
+use index::{IndexHeader, OwnerDb};
+use mailboxes_db::MailboxesDb;
+use partition::Partitions;
+
+/// The mail store. Cheap to clone; share it between sessions.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: StoreConfig,
+    partitions: Partitions,
+    global: MailboxesDb,
+    owners: OwnerCache,
+    changes: ChangeFeed,
+    namespace: Mutex<()>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("config_directory", &self.inner.config.config_directory)
+            .finish()
+    }
+}
+
+/// A mailbox resolved through the mailboxes database, with its owner's index.
+pub(crate) struct Resolved {
+    pub entry: MailboxEntry,
+    pub owner: Arc<OwnerDb>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store. Leftover spool files in each partition's `tmp/` are
+    /// removed: they belong to appends that were never acknowledged.
+    pub fn open(config: StoreConfig) -> Result<Store> {
+        let partitions = Partitions::new(&config)?;
+        for name in partitions.names() {
+            clean_tmp(&partitions.tmp_dir(name)?);
+        }
+        let global = MailboxesDb::open(&config.config_directory, config.fsync)?;
+        let owners = OwnerCache::new(
+            config.config_directory.join("index"),
+            config.open_index_limit,
+            config.index_cache_bytes,
+            config.fsync,
+        );
+        Ok(Store {
+            inner: Arc::new(Inner {
+                config,
+                partitions,
+                global,
+                owners,
+                changes: ChangeFeed::default(),
+                namespace: Mutex::new(()),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &StoreConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn namespace_lock(&self) -> MutexGuard<'_, ()> {
+        // Guards no data of its own, so a poisoned lock is as good as a fresh one.
+        self.inner
+            .namespace
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn resolve(&self, name: &MailboxName) -> Result<Resolved> {
+        let entry = self
+            .inner
+            .global
+            .read()?
+            .entry(name)?
+            .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
+        let owner = self.inner.owners.get(&name.hierarchy_root())?;
+        Ok(Resolved { entry, owner })
+    }
+
+    /// The mailbox's index header from a snapshot (`NoSuchMailbox` if deleted meanwhile).
+    pub(crate) fn header_of(&self, r: &Resolved) -> Result<IndexHeader> {
+        r.owner
+            .read()?
+            .header(&r.entry.uniqueid)?
+            .ok_or_else(|| StoreError::NoSuchMailbox(r.entry.name.to_string()))
+    }
+}
+
+fn clean_tmp(dir: &std::path::Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            // Best effort: a temp file that cannot be removed now is retried at the next start.
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}

@@ -1,0 +1,393 @@
+//! The per-owner index: one redb database per hierarchy owner (`user.NAME` and everything below
+//! it, or one top-level shared hierarchy), holding every mailbox header and message record of
+//! that owner.
+//!
+//! Owns: `CONFIG/index/HH/HASH.redb` files and their tables (see `docs/on-disk-format.md`).
+//! Locking: redb gives MVCC readers that never block the single writer. On top of that each
+//! [`OwnerDb`] has a `std::sync::Mutex` taken by [`OwnerDb::write`] and held until the change
+//! has been committed *and published* (see [`IndexWrite::commit`]), so change notifications leave
+//! in commit order. A writer may take the mailboxes database's write transaction while holding
+//! this lock, never the reverse; no code holds two owners' locks at once.
+//! Must not: touch message files (callers link files before committing here).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use redb::{
+    Database, Durability, ReadTransaction, ReadableTable, TableDefinition, WriteTransaction,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::codec::IndexRecord;
+use crate::config::FsyncPolicy;
+use crate::error::{Result, StoreError};
+use crate::model::{MailboxType, UidSelection};
+
+/// Version stored under `meta["format_version"]`; other values are refused.
+pub const INDEX_FORMAT_VERSION: u64 = 1;
+
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const HEADERS: TableDefinition<&str, &[u8]> = TableDefinition::new("mailbox_headers");
+const RECORDS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("records");
+const CACHE: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("cache");
+const HEADER_BLOCKS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("header_blocks");
+const TOMBSTONES: TableDefinition<(&str, u32), u64> = TableDefinition::new("tombstones");
+
+/// Most keywords one mailbox may define (Cyrus allows 128; we are more generous).
+pub const MAX_KEYWORDS: usize = 1000;
+
+/// Per-mailbox header in the owner index (JSON; small and read once per operation).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct IndexHeader {
+    pub name: String,
+    pub uniqueid: String,
+    pub partition: String,
+    pub uidvalidity: u32,
+    pub uidnext: u32,
+    pub highestmodseq: u64,
+    pub exists: u32,
+    pub size: u64,
+    pub deleted: u32,
+    pub seen: u32,
+    pub acl: String,
+    pub mailbox_type: MailboxType,
+    /// The mailbox's keyword table; records refer to keywords by index.
+    pub keywords: Vec<String>,
+}
+
+/// A message row as read back: UID, record, and the large blobs when asked for.
+pub(crate) struct RecordRow {
+    pub uid: u32,
+    pub record: IndexRecord,
+    pub cache: Option<Vec<u8>>,
+    pub header: Option<Vec<u8>>,
+}
+
+/// One open owner index.
+pub(crate) struct OwnerDb {
+    db: Database,
+    lock: Mutex<()>,
+    durability: Durability,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for OwnerDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OwnerDb").field("path", &self.path).finish()
+    }
+}
+
+pub(crate) fn durability(policy: FsyncPolicy) -> Durability {
+    match policy {
+        FsyncPolicy::Always => Durability::Immediate,
+        FsyncPolicy::Never => Durability::None,
+    }
+}
+
+/// Checks (or, in a fresh database, writes) the format version and creates all tables, so read
+/// transactions can open them unconditionally.
+pub(crate) fn init_versioned(
+    db: &Database,
+    path: &Path,
+    meta: TableDefinition<&str, &[u8]>,
+    version: u64,
+    create: impl FnOnce(&WriteTransaction) -> Result<()>,
+) -> Result<()> {
+    let txn = db.begin_write()?;
+    {
+        let mut t = txn.open_table(meta)?;
+        let found = t.get("format_version")?.map(|v| decode_u64(v.value()));
+        match found {
+            None => {
+                t.insert("format_version", version.to_le_bytes().as_slice())?;
+            }
+            Some(Some(v)) if v == version => {}
+            Some(other) => {
+                return Err(StoreError::UnsupportedFormat {
+                    path: path.to_path_buf(),
+                    found: other.unwrap_or(0),
+                    supported: version,
+                })
+            }
+        }
+    }
+    create(&txn)?;
+    txn.commit()?;
+    Ok(())
+}
+
+pub(crate) fn decode_u64(b: &[u8]) -> Option<u64> {
+    <[u8; 8]>::try_from(b).ok().map(u64::from_le_bytes)
+}
+
+impl OwnerDb {
+    pub(crate) fn open(
+        path: &Path,
+        owner: &str,
+        cache_bytes: usize,
+        fsync: FsyncPolicy,
+    ) -> Result<OwnerDb> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        }
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create(path)?;
+        init_versioned(&db, path, META, INDEX_FORMAT_VERSION, |txn| {
+            txn.open_table(META)?.insert("owner", owner.as_bytes())?;
+            txn.open_table(HEADERS)?;
+            txn.open_table(RECORDS)?;
+            txn.open_table(CACHE)?;
+            txn.open_table(HEADER_BLOCKS)?;
+            txn.open_table(TOMBSTONES)?;
+            Ok(())
+        })?;
+        Ok(OwnerDb {
+            db,
+            lock: Mutex::new(()),
+            durability: durability(fsync),
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub(crate) fn read(&self) -> Result<IndexRead> {
+        Ok(IndexRead {
+            txn: self.db.begin_read()?,
+        })
+    }
+
+    /// Starts the owner's single write; blocks while another writer of this owner is active.
+    pub(crate) fn write(&self) -> Result<IndexWrite<'_>> {
+        // A poisoned lock only means another writer panicked; its transaction was dropped
+        // (aborted) with it, so the database is consistent and we may go on.
+        let guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(self.durability);
+        Ok(IndexWrite { txn, guard })
+    }
+}
+
+fn decode_header(bytes: &[u8]) -> Result<IndexHeader> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::corrupt("mailbox header", e.to_string()))
+}
+
+fn bounds(sel: &UidSelection<'_>) -> (u32, u32) {
+    match sel {
+        UidSelection::All | UidSelection::Uids(_) => (1, u32::MAX),
+        UidSelection::Range(lo, hi) => (lo.get(), hi.get()),
+    }
+}
+
+/// Reads rows of one mailbox from already opened tables.
+fn read_rows<R, C, H>(
+    records: &R,
+    cache: Option<&C>,
+    headers: Option<&H>,
+    uniqueid: &str,
+    sel: UidSelection<'_>,
+) -> Result<Vec<RecordRow>>
+where
+    R: ReadableTable<(&'static str, u32), &'static [u8]>,
+    C: ReadableTable<(&'static str, u32), &'static [u8]>,
+    H: ReadableTable<(&'static str, u32), &'static [u8]>,
+{
+    let blob = |t: Option<&C>, uid: u32| -> Result<Option<Vec<u8>>> {
+        match t {
+            Some(t) => Ok(t.get((uniqueid, uid))?.map(|v| v.value().to_vec())),
+            None => Ok(None),
+        }
+    };
+    let hblob = |t: Option<&H>, uid: u32| -> Result<Option<Vec<u8>>> {
+        match t {
+            Some(t) => Ok(t.get((uniqueid, uid))?.map(|v| v.value().to_vec())),
+            None => Ok(None),
+        }
+    };
+    let mut out = Vec::new();
+    let mut push = |uid: u32, raw: &[u8]| -> Result<()> {
+        out.push(RecordRow {
+            uid,
+            record: IndexRecord::decode(raw)?,
+            cache: blob(cache, uid)?,
+            header: hblob(headers, uid)?,
+        });
+        Ok(())
+    };
+    if let UidSelection::Uids(uids) = sel {
+        for uid in uids {
+            if let Some(v) = records.get((uniqueid, uid.get()))? {
+                push(uid.get(), v.value())?;
+            }
+        }
+        return Ok(out);
+    }
+    let (lo, hi) = bounds(&sel);
+    for item in records.range((uniqueid, lo)..=(uniqueid, hi))? {
+        let (k, v) = item?;
+        push(k.value().1, v.value())?;
+    }
+    Ok(out)
+}
+
+/// A consistent snapshot of one owner index.
+pub(crate) struct IndexRead {
+    txn: ReadTransaction,
+}
+
+impl IndexRead {
+    pub(crate) fn header(&self, uniqueid: &str) -> Result<Option<IndexHeader>> {
+        let t = self.txn.open_table(HEADERS)?;
+        let found = t.get(uniqueid)?;
+        found.map(|v| decode_header(v.value())).transpose()
+    }
+
+    pub(crate) fn records(
+        &self,
+        uniqueid: &str,
+        sel: UidSelection<'_>,
+        want_cache: bool,
+        want_header: bool,
+    ) -> Result<Vec<RecordRow>> {
+        let records = self.txn.open_table(RECORDS)?;
+        let cache = if want_cache {
+            Some(self.txn.open_table(CACHE)?)
+        } else {
+            None
+        };
+        let headers = if want_header {
+            Some(self.txn.open_table(HEADER_BLOCKS)?)
+        } else {
+            None
+        };
+        read_rows(&records, cache.as_ref(), headers.as_ref(), uniqueid, sel)
+    }
+
+    /// UIDs of expunged messages whose expunge MODSEQ is above `since` (RFC 7162 VANISHED).
+    pub(crate) fn vanished_since(&self, uniqueid: &str, since: u64) -> Result<Vec<u32>> {
+        let t = self.txn.open_table(TOMBSTONES)?;
+        let mut out = Vec::new();
+        for item in t.range((uniqueid, 1)..=(uniqueid, u32::MAX))? {
+            let (k, v) = item?;
+            if v.value() > since {
+                out.push(k.value().1);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The single write transaction of an owner, holding the owner's lock.
+pub(crate) struct IndexWrite<'a> {
+    txn: WriteTransaction,
+    guard: MutexGuard<'a, ()>,
+}
+
+impl<'a> IndexWrite<'a> {
+    pub(crate) fn header(&self, uniqueid: &str) -> Result<Option<IndexHeader>> {
+        let t = self.txn.open_table(HEADERS)?;
+        let found = t.get(uniqueid)?;
+        found.map(|v| decode_header(v.value())).transpose()
+    }
+
+    pub(crate) fn put_header(&self, h: &IndexHeader) -> Result<()> {
+        let json = serde_json::to_vec(h)
+            .map_err(|e| StoreError::corrupt("mailbox header", e.to_string()))?;
+        self.txn
+            .open_table(HEADERS)?
+            .insert(h.uniqueid.as_str(), json.as_slice())?;
+        Ok(())
+    }
+
+    pub(crate) fn records(&self, uniqueid: &str, sel: UidSelection<'_>) -> Result<Vec<RecordRow>> {
+        let records = self.txn.open_table(RECORDS)?;
+        read_rows::<_, redb::Table<(&str, u32), &[u8]>, redb::Table<(&str, u32), &[u8]>>(
+            &records, None, None, uniqueid, sel,
+        )
+    }
+
+    /// Records with their cache and header blobs (for copies inside this owner).
+    pub(crate) fn full_records(
+        &self,
+        uniqueid: &str,
+        sel: UidSelection<'_>,
+    ) -> Result<Vec<RecordRow>> {
+        let records = self.txn.open_table(RECORDS)?;
+        let cache = self.txn.open_table(CACHE)?;
+        let headers = self.txn.open_table(HEADER_BLOCKS)?;
+        read_rows(&records, Some(&cache), Some(&headers), uniqueid, sel)
+    }
+
+    pub(crate) fn put_record(&self, uniqueid: &str, uid: u32, r: &IndexRecord) -> Result<()> {
+        self.txn
+            .open_table(RECORDS)?
+            .insert((uniqueid, uid), r.encode().as_slice())?;
+        Ok(())
+    }
+
+    /// Inserts new messages: record, cache and header block.
+    pub(crate) fn put_messages(&self, uniqueid: &str, rows: &[RecordRow]) -> Result<()> {
+        let mut records = self.txn.open_table(RECORDS)?;
+        let mut cache = self.txn.open_table(CACHE)?;
+        let mut headers = self.txn.open_table(HEADER_BLOCKS)?;
+        let mut tomb = self.txn.open_table(TOMBSTONES)?;
+        for row in rows {
+            let key = (uniqueid, row.uid);
+            records.insert(key, row.record.encode().as_slice())?;
+            cache.insert(key, row.cache.as_deref().unwrap_or_default())?;
+            headers.insert(key, row.header.as_deref().unwrap_or_default())?;
+            // A UID re-used by reconstruct after an expunge must not stay "vanished".
+            tomb.remove(key)?;
+        }
+        Ok(())
+    }
+
+    /// Removes messages and leaves tombstones carrying `modseq` for QRESYNC.
+    pub(crate) fn remove_messages(&self, uniqueid: &str, uids: &[u32], modseq: u64) -> Result<()> {
+        let mut records = self.txn.open_table(RECORDS)?;
+        let mut cache = self.txn.open_table(CACHE)?;
+        let mut headers = self.txn.open_table(HEADER_BLOCKS)?;
+        let mut tomb = self.txn.open_table(TOMBSTONES)?;
+        for &uid in uids {
+            records.remove((uniqueid, uid))?;
+            cache.remove((uniqueid, uid))?;
+            headers.remove((uniqueid, uid))?;
+            tomb.insert((uniqueid, uid), modseq)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn tombstones(&self, uniqueid: &str) -> Result<Vec<u32>> {
+        let t = self.txn.open_table(TOMBSTONES)?;
+        let mut out = Vec::new();
+        for item in t.range((uniqueid, 1)..=(uniqueid, u32::MAX))? {
+            out.push(item?.0.value().1);
+        }
+        Ok(out)
+    }
+
+    /// Removes a mailbox's header, records, blobs and tombstones.
+    pub(crate) fn remove_mailbox(&self, uniqueid: &str) -> Result<()> {
+        self.txn.open_table(HEADERS)?.remove(uniqueid)?;
+        let all = (uniqueid, 1u32)..=(uniqueid, u32::MAX);
+        self.txn
+            .open_table(RECORDS)?
+            .retain_in(all.clone(), |_, _| false)?;
+        self.txn
+            .open_table(CACHE)?
+            .retain_in(all.clone(), |_, _| false)?;
+        self.txn
+            .open_table(HEADER_BLOCKS)?
+            .retain_in(all.clone(), |_, _| false)?;
+        self.txn
+            .open_table(TOMBSTONES)?
+            .retain_in(all, |_, _| false)?;
+        Ok(())
+    }
+
+    /// Commits; the returned guard keeps the owner locked so the caller can publish the change
+    /// before the next writer commits.
+    pub(crate) fn commit(self) -> Result<MutexGuard<'a, ()>> {
+        self.txn.commit()?;
+        Ok(self.guard)
+    }
+}

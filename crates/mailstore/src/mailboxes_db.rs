@@ -1,0 +1,161 @@
+//! The mailboxes database: `CONFIG/mailboxes.redb`, one redb file holding the global tables —
+//! mailbox entries (name → uniqueid, partition, ACL, type, special-use, modseqs), and, in their
+//! own tables, subscriptions ([`crate::subs`]), private seen state ([`crate::seen`]) and quota
+//! roots ([`crate::quota`]).
+//!
+//! Locking: redb's single writer; callers may open a [`GlobalWrite`] while holding an owner
+//! index lock, never the reverse. Readers use MVCC snapshots and never block.
+//! Must not: touch message files or owner indexes.
+
+use std::path::Path;
+
+use redb::{
+    Database, Durability, ReadTransaction, ReadableTable, TableDefinition, WriteTransaction,
+};
+use types::MailboxName;
+
+use crate::config::FsyncPolicy;
+use crate::error::{Result, StoreError};
+use crate::index::{decode_u64, durability, init_versioned};
+use crate::model::MailboxEntry;
+
+/// Version stored under `meta["format_version"]`.
+pub const MAILBOXES_FORMAT_VERSION: u64 = 1;
+pub const MAILBOXES_DB_FILE: &str = "mailboxes.redb";
+
+pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+pub(crate) const MAILBOXES: TableDefinition<&str, &[u8]> = TableDefinition::new("mailboxes");
+pub(crate) const SUBS: TableDefinition<(&str, &str), ()> = TableDefinition::new("subscriptions");
+pub(crate) const SEEN: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("seen");
+pub(crate) const QUOTA_ROOTS: TableDefinition<&str, &[u8]> = TableDefinition::new("quota_roots");
+
+pub(crate) struct MailboxesDb {
+    db: Database,
+    durability: Durability,
+}
+
+impl MailboxesDb {
+    pub(crate) fn open(config_dir: &Path, fsync: FsyncPolicy) -> Result<MailboxesDb> {
+        std::fs::create_dir_all(config_dir).map_err(|e| StoreError::io(config_dir, e))?;
+        let path = config_dir.join(MAILBOXES_DB_FILE);
+        let db = Database::create(&path)?;
+        init_versioned(&db, &path, META, MAILBOXES_FORMAT_VERSION, |txn| {
+            txn.open_table(MAILBOXES)?;
+            txn.open_table(SUBS)?;
+            txn.open_table(SEEN)?;
+            txn.open_table(QUOTA_ROOTS)?;
+            Ok(())
+        })?;
+        Ok(MailboxesDb {
+            db,
+            durability: durability(fsync),
+        })
+    }
+
+    pub(crate) fn read(&self) -> Result<GlobalRead> {
+        Ok(GlobalRead {
+            txn: self.db.begin_read()?,
+        })
+    }
+
+    pub(crate) fn write(&self) -> Result<GlobalWrite> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(self.durability);
+        Ok(GlobalWrite { txn })
+    }
+}
+
+fn decode_entry(b: &[u8]) -> Result<MailboxEntry> {
+    serde_json::from_slice(b).map_err(|e| StoreError::corrupt("mailbox entry", e.to_string()))
+}
+
+fn scan_within<T>(t: &T, prefix: Option<&MailboxName>) -> Result<Vec<MailboxEntry>>
+where
+    T: ReadableTable<&'static str, &'static [u8]>,
+{
+    let mut out = Vec::new();
+    let start = prefix.map(MailboxName::as_str).unwrap_or("");
+    for item in t.range(start..)? {
+        let (k, v) = item?;
+        if !k.value().starts_with(start) {
+            break;
+        }
+        let entry = decode_entry(v.value())?;
+        if prefix.is_none_or(|p| entry.name.is_within(p)) {
+            out.push(entry);
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) struct GlobalRead {
+    pub(crate) txn: ReadTransaction,
+}
+
+impl GlobalRead {
+    pub(crate) fn entry(&self, name: &MailboxName) -> Result<Option<MailboxEntry>> {
+        let t = self.txn.open_table(MAILBOXES)?;
+        let found = t.get(name.as_str())?;
+        found.map(|v| decode_entry(v.value())).transpose()
+    }
+
+    /// Entries in name order; with a prefix, only that mailbox and those below it.
+    pub(crate) fn list(&self, prefix: Option<&MailboxName>) -> Result<Vec<MailboxEntry>> {
+        scan_within(&self.txn.open_table(MAILBOXES)?, prefix)
+    }
+}
+
+pub(crate) struct GlobalWrite {
+    pub(crate) txn: WriteTransaction,
+}
+
+impl GlobalWrite {
+    pub(crate) fn put_entry(&self, e: &MailboxEntry) -> Result<()> {
+        let json = serde_json::to_vec(e)
+            .map_err(|err| StoreError::corrupt("mailbox entry", err.to_string()))?;
+        self.txn
+            .open_table(MAILBOXES)?
+            .insert(e.name.as_str(), json.as_slice())?;
+        Ok(())
+    }
+
+    pub(crate) fn remove_entry(&self, name: &MailboxName) -> Result<()> {
+        self.txn.open_table(MAILBOXES)?.remove(name.as_str())?;
+        Ok(())
+    }
+
+    fn meta_u64(&self, key: &str) -> Result<u64> {
+        let t = self.txn.open_table(META)?;
+        let v = t.get(key)?.and_then(|v| decode_u64(v.value()));
+        Ok(v.unwrap_or(0))
+    }
+
+    fn set_meta_u64(&self, key: &str, v: u64) -> Result<()> {
+        self.txn
+            .open_table(META)?
+            .insert(key, v.to_le_bytes().as_slice())?;
+        Ok(())
+    }
+
+    /// Bumps and returns the mailboxes database's change counter.
+    pub(crate) fn next_modseq(&self) -> Result<u64> {
+        let v = self.meta_u64("modseq")? + 1;
+        self.set_meta_u64("modseq", v)?;
+        Ok(v)
+    }
+
+    /// A UIDVALIDITY derived from the clock but always above every one handed out before, so a
+    /// mailbox re-created within the same second still gets a new one.
+    pub(crate) fn next_uidvalidity(&self) -> Result<u32> {
+        let last = self.meta_u64("last_uidvalidity")?;
+        let now = u64::try_from(crate::model::unix_now()).unwrap_or(1);
+        let v = now.max(last + 1).clamp(1, u64::from(u32::MAX));
+        self.set_meta_u64("last_uidvalidity", v)?;
+        Ok(v as u32)
+    }
+
+    pub(crate) fn commit(self) -> Result<()> {
+        self.txn.commit()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,294 @@
+//! The value types of the store's public API: what callers pass in and get back.
+
+use serde::{Deserialize, Serialize};
+use types::{Flag, MailboxName, ModSeq, Uid, UidValidity};
+
+use crate::error::{Result, StoreError};
+
+/// What kind of mailbox an entry in the mailboxes database describes. Only `Normal` is served
+/// today; the others reserve their encodings for the netnews and Murder issues.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MailboxType {
+    Normal,
+    Netnews,
+    Remote,
+}
+
+/// Options for [`crate::Store::create_mailbox`].
+#[derive(Clone, Debug)]
+pub struct CreateOptions {
+    /// `None`: the parent's partition, or `defaultpartition` for a top-level mailbox.
+    pub partition: Option<String>,
+    /// The ACL in Cyrus's text form (`id<TAB>rights<TAB>…`); the store only keeps it.
+    pub acl: String,
+    pub mailbox_type: MailboxType,
+    /// RFC 6154 special-use attributes such as `\Sent`.
+    pub special_use: Vec<String>,
+}
+
+impl Default for CreateOptions {
+    fn default() -> CreateOptions {
+        CreateOptions {
+            partition: None,
+            acl: String::new(),
+            mailbox_type: MailboxType::Normal,
+            special_use: Vec::new(),
+        }
+    }
+}
+
+/// One row of the mailboxes database.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailboxEntry {
+    pub name: MailboxName,
+    pub uniqueid: String,
+    pub partition: String,
+    pub acl: String,
+    pub mailbox_type: MailboxType,
+    pub special_use: Vec<String>,
+    /// Value of the mailboxes database's own change counter when the entry was created/changed.
+    pub created_modseq: u64,
+    pub modified_modseq: u64,
+}
+
+/// An IMAP INTERNALDATE: seconds since the epoch plus the zone it was given in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InternalDate {
+    pub unix_seconds: i64,
+    pub offset_minutes: i16,
+}
+
+impl InternalDate {
+    pub fn now() -> InternalDate {
+        InternalDate {
+            unix_seconds: unix_now(),
+            offset_minutes: 0,
+        }
+    }
+}
+
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Where the bytes of a message to append come from.
+#[derive(Clone, Debug)]
+pub enum AppendSource {
+    /// A spool file (may be on another file system than the partition); it is only read.
+    File(std::path::PathBuf),
+    Bytes(Vec<u8>),
+}
+
+/// One message for [`crate::Store::append`].
+#[derive(Clone, Debug)]
+pub struct AppendItem {
+    pub source: AppendSource,
+    pub flags: Vec<Flag>,
+    /// `None`: now.
+    pub internal_date: Option<InternalDate>,
+}
+
+impl AppendItem {
+    pub fn bytes(bytes: impl Into<Vec<u8>>) -> AppendItem {
+        AppendItem {
+            source: AppendSource::Bytes(bytes.into()),
+            flags: Vec::new(),
+            internal_date: None,
+        }
+    }
+}
+
+/// RFC 4315 APPENDUID data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppendOutcome {
+    pub uidvalidity: UidValidity,
+    pub uids: Vec<Uid>,
+}
+
+/// RFC 4315 COPYUID data: target UIDVALIDITY and (source UID, target UID) pairs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CopyOutcome {
+    pub uidvalidity: UidValidity,
+    pub mapping: Vec<(Uid, Uid)>,
+}
+
+/// How STORE changes flags (RFC 9051 §6.4.6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FlagChange {
+    Add(Vec<Flag>),
+    Remove(Vec<Flag>),
+    Replace(Vec<Flag>),
+}
+
+/// Whose `\Seen` an operation reads or writes. Cyrus keeps the owner's `\Seen` in the index
+/// record and everybody else's in the per-user seen database; the service layer decides which
+/// applies (mailbox shared, ACL grants `s`…) and says so here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeenSource<'a> {
+    /// `\Seen` is the one in the index record.
+    Index,
+    /// `\Seen` is private to this user and lives in the seen database.
+    PrivateTo(&'a str),
+}
+
+/// Result of [`crate::Store::store_flags`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoreFlagsOutcome {
+    /// Messages whose flags really changed: new flags (as the acting user sees them) and MODSEQ.
+    pub updated: Vec<(Uid, Vec<Flag>, ModSeq)>,
+    /// RFC 7162 §3.1.3: messages left alone because their MODSEQ exceeded UNCHANGEDSINCE.
+    pub modified: Vec<Uid>,
+}
+
+/// Which messages [`crate::Store::expunge`] removes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expunge {
+    AllDeleted,
+    /// RFC 4315 UID EXPUNGE: only those of these UIDs that carry `\Deleted`.
+    DeletedAmong(Vec<Uid>),
+    /// These UIDs whatever their flags (used by MOVE and by administrative removal).
+    Uids(Vec<Uid>),
+}
+
+/// Which messages to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UidSelection<'a> {
+    All,
+    /// Inclusive range.
+    Range(Uid, Uid),
+    Uids(&'a [Uid]),
+}
+
+/// Which large parts of a record to load besides flags, dates, size, MODSEQ and GUID.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordFields {
+    pub cache: bool,
+    pub header: bool,
+}
+
+impl RecordFields {
+    pub const BASIC: RecordFields = RecordFields {
+        cache: false,
+        header: false,
+    };
+    pub const WITH_CACHE: RecordFields = RecordFields {
+        cache: true,
+        header: false,
+    };
+    pub const ALL: RecordFields = RecordFields {
+        cache: true,
+        header: true,
+    };
+}
+
+/// One message as the index knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageRecord {
+    pub uid: Uid,
+    /// Flags as the acting user sees them (their private `\Seen` where asked for).
+    pub flags: Vec<Flag>,
+    pub internal_date: InternalDate,
+    /// RFC 8514 SAVEDATE, seconds since the epoch.
+    pub save_date: i64,
+    /// RFC822.SIZE.
+    pub size: u64,
+    pub modseq: ModSeq,
+    /// SHA-256 of the stored bytes (RFC 8474 EMAILID material, single-instance store key).
+    pub guid: [u8; 32],
+    /// `message::MessageCache::to_bytes()` output, when asked for.
+    pub cache: Option<Vec<u8>>,
+    /// The raw header block (up to and including the blank line), when asked for.
+    pub header: Option<Vec<u8>>,
+}
+
+impl MessageRecord {
+    /// Decodes the cached ENVELOPE/BODYSTRUCTURE/part tree.
+    pub fn message_cache(&self) -> Result<message::MessageCache> {
+        let bytes = self
+            .cache
+            .as_deref()
+            .ok_or_else(|| StoreError::corrupt("record", "cache was not loaded"))?;
+        message::MessageCache::from_bytes(bytes)
+            .map_err(|e| StoreError::corrupt(format!("cache of UID {}", self.uid), e.to_string()))
+    }
+}
+
+/// STATUS data, read from the mailbox header without scanning messages (except `unseen` for a
+/// private-seen viewer, which walks UIDs only).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailboxStatus {
+    pub uidvalidity: UidValidity,
+    pub uidnext: Uid,
+    pub highestmodseq: ModSeq,
+    pub exists: u32,
+    pub size: u64,
+    pub deleted: u32,
+    pub unseen: u32,
+}
+
+/// Published on a mailbox's change channel after each committed change, in commit order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    Appended {
+        uids: Vec<Uid>,
+        modseq: ModSeq,
+    },
+    FlagsChanged {
+        changes: Vec<(Uid, ModSeq)>,
+    },
+    /// A private `\Seen` change; only that user's sessions care.
+    SeenChanged {
+        user: String,
+        uids: Vec<Uid>,
+    },
+    Expunged {
+        uids: Vec<Uid>,
+        modseq: ModSeq,
+    },
+    Renamed {
+        to: MailboxName,
+    },
+    Deleted,
+}
+
+/// Usage counted against a quota root: RFC 822 sizes and message counts, each copy in full.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QuotaUsage {
+    pub storage_bytes: u64,
+    pub messages: u64,
+}
+
+/// Limits attached to a quota root. Enforcement is the service layer's job.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaLimits {
+    pub storage_kib: Option<u64>,
+    pub messages: Option<u64>,
+}
+
+/// What [`crate::Store::reconstruct`] found and fixed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReconstructReport {
+    /// Files with no index record, now indexed (re-parsed).
+    pub added: Vec<Uid>,
+    /// Index records whose file is gone, now removed (tombstoned).
+    pub lost: Vec<Uid>,
+    /// Files of already expunged messages, now unlinked.
+    pub stale_files_removed: Vec<Uid>,
+    /// Records whose size or GUID disagreed with the file, re-parsed.
+    pub recached: Vec<Uid>,
+    /// Header counters (exists, size, deleted, seen, UIDNEXT) that were wrong and are now right.
+    pub header_fixed: bool,
+}
+
+impl ReconstructReport {
+    pub fn is_clean(&self) -> bool {
+        self.added.is_empty()
+            && self.lost.is_empty()
+            && self.stale_files_removed.is_empty()
+            && self.recached.is_empty()
+            && !self.header_fixed
+    }
+}

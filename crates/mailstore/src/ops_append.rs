@@ -1,0 +1,212 @@
+//! APPEND (single and MULTIAPPEND, RFC 3502): all messages of one call land in one index commit.
+
+use std::path::{Path, PathBuf};
+
+use types::{MailboxName, ModSeq, Uid, UidValidity};
+
+use crate::codec::IndexRecord;
+use crate::error::{Result, StoreError};
+use crate::flags::{self, Adding, Sign};
+use crate::index::{IndexHeader, IndexWrite, RecordRow};
+use crate::model::{unix_now, AppendItem, AppendOutcome, Change, InternalDate};
+use crate::msgfile::{self, Spooled};
+use crate::partition::message_path;
+use crate::Store;
+
+/// A spooled message with what the caller said about it.
+struct Pending {
+    spooled: Spooled,
+    item: AppendItem,
+}
+
+/// Files linked during a commit that has not happened yet; unlinked if it never does, so an
+/// append that failed leaves no message behind for reconstruct to resurrect.
+pub(crate) struct LinkedFiles {
+    pub paths: Vec<PathBuf>,
+    pub committed: bool,
+}
+
+impl Drop for LinkedFiles {
+    fn drop(&mut self) {
+        if !self.committed {
+            for p in &self.paths {
+                // Best effort: reconstruct indexes anything left behind.
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+}
+
+/// Links `src` into `dir` under the lowest free UID at or above `*next`; returns that UID and
+/// advances `*next` past it. Existing files (from a crash before an index commit) are skipped.
+pub(crate) fn link_at_next_uid(
+    src: &Path,
+    dir: &Path,
+    next: &mut u32,
+    linked: &mut LinkedFiles,
+) -> Result<u32> {
+    loop {
+        let uid = *next;
+        if uid == 0 {
+            return Err(StoreError::UidSpaceExhausted);
+        }
+        *next = uid.checked_add(1).unwrap_or(0);
+        let dest = message_path(dir, uid);
+        if msgfile::link_new(src, &dest)? {
+            linked.paths.push(dest);
+            return Ok(uid);
+        }
+    }
+}
+
+pub(crate) fn bump_modseq(h: &mut IndexHeader) -> Result<u64> {
+    let next = h
+        .highestmodseq
+        .checked_add(1)
+        .filter(|v| *v <= ModSeq::MAX_VALUE);
+    h.highestmodseq =
+        next.ok_or_else(|| StoreError::corrupt("mailbox header", "MODSEQ overflow"))?;
+    Ok(h.highestmodseq)
+}
+
+pub(crate) fn uidvalidity(h: &IndexHeader) -> Result<UidValidity> {
+    UidValidity::new(h.uidvalidity)
+        .ok_or_else(|| StoreError::corrupt("mailbox header", "zero UIDVALIDITY"))
+}
+
+pub(crate) fn to_uid(v: u32) -> Result<Uid> {
+    Uid::new(v).ok_or_else(|| StoreError::corrupt("index", "zero UID"))
+}
+
+pub(crate) fn to_modseq(v: u64) -> Result<ModSeq> {
+    ModSeq::new(v).ok_or_else(|| StoreError::corrupt("index", "MODSEQ out of range"))
+}
+
+impl Store {
+    /// Appends messages; returns APPENDUID data. Sources are normalised to CRLF (bare CR and
+    /// NUL refused), checked against `max_message_size`, fsynced and linked before the index
+    /// commit, which happens before this returns.
+    pub fn append(&self, name: &MailboxName, items: Vec<AppendItem>) -> Result<AppendOutcome> {
+        let r = self.resolve(name)?;
+        let mut partition = self.header_of(&r)?.partition;
+        let mut pending = self.spool_all(&partition, items)?;
+        // A partition move between spooling and locking is rare; re-spool a bounded number of
+        // times rather than hold the lock while reading sources.
+        for _ in 0..3 {
+            let ow = r.owner.write()?;
+            let mut h = ow
+                .header(&r.entry.uniqueid)?
+                .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
+            if h.partition != partition {
+                drop(ow);
+                partition = h.partition;
+                pending = self.respool(&partition, pending)?;
+                continue;
+            }
+            let (uids, modseq, guard) = self.commit_append(ow, &mut h, &pending)?;
+            let uv = uidvalidity(&h)?;
+            self.inner.changes.publish(
+                &r.entry.uniqueid,
+                Change::Appended {
+                    uids: uids.clone(),
+                    modseq: to_modseq(modseq)?,
+                },
+            );
+            drop(guard);
+            return Ok(AppendOutcome {
+                uidvalidity: uv,
+                uids,
+            });
+        }
+        Err(StoreError::corrupt(
+            "mailbox",
+            "partition keeps changing during append",
+        ))
+    }
+
+    fn spool_all(&self, partition: &str, items: Vec<AppendItem>) -> Result<Vec<Pending>> {
+        let tmp = self.inner.partitions.tmp_dir(partition)?;
+        let limit = self.inner.config.max_message_size;
+        let fsync = self.inner.config.fsync;
+        items
+            .into_iter()
+            .map(|item| {
+                let spooled = msgfile::spool(&item.source, &tmp, limit, fsync)?;
+                Ok(Pending { spooled, item })
+            })
+            .collect()
+    }
+
+    fn respool(&self, partition: &str, pending: Vec<Pending>) -> Result<Vec<Pending>> {
+        let tmp = self.inner.partitions.tmp_dir(partition)?;
+        let fsync = self.inner.config.fsync;
+        pending
+            .into_iter()
+            .map(|mut p| {
+                p.spooled.temp = msgfile::copy_to_temp(p.spooled.temp.path(), &tmp, fsync)?;
+                Ok(p)
+            })
+            .collect()
+    }
+
+    /// Links every pending file, writes the records and commits. Returns the new UIDs, the
+    /// operation's MODSEQ and the still-held owner lock.
+    fn commit_append<'a>(
+        &self,
+        ow: IndexWrite<'a>,
+        h: &mut IndexHeader,
+        pending: &[Pending],
+    ) -> Result<(Vec<Uid>, u64, std::sync::MutexGuard<'a, ()>)> {
+        let dir = self
+            .inner
+            .partitions
+            .mailbox_dir(&h.partition, &h.uniqueid)?;
+        let modseq = bump_modseq(h)?;
+        let now = unix_now();
+        let mut linked = LinkedFiles {
+            paths: Vec::new(),
+            committed: false,
+        };
+        let mut next = h.uidnext;
+        let mut rows = Vec::with_capacity(pending.len());
+        for p in pending {
+            let uid = link_at_next_uid(p.spooled.temp.path(), &dir, &mut next, &mut linked)?;
+            let bits = flags::to_bits(&p.item.flags, h, Adding::Yes)?;
+            let record = IndexRecord {
+                system_flags: bits.system,
+                keywords: bits.keywords,
+                internal_date: p.item.internal_date.unwrap_or(InternalDate {
+                    unix_seconds: now,
+                    offset_minutes: 0,
+                }),
+                save_date: now,
+                size: p.spooled.size,
+                modseq,
+                guid: p.spooled.guid,
+            };
+            flags::count(h, &record, Sign::Add);
+            rows.push(RecordRow {
+                uid,
+                record,
+                cache: Some(p.spooled.cache.clone()),
+                header: Some(p.spooled.header.clone()),
+            });
+        }
+        self.inner.partitions.sync_dir(&dir)?;
+        h.uidnext = next;
+        if next == 0 {
+            // The last UID was just used; keep UIDNEXT meaningful (RFC 9051 requires it to be
+            // larger than every UID), the next append will be refused.
+            h.uidnext = u32::MAX;
+        }
+        ow.put_messages(&h.uniqueid, &rows)?;
+        ow.put_header(h)?;
+        let guard = ow.commit()?;
+        linked.committed = true;
+        let uids = rows
+            .iter()
+            .map(|r| to_uid(r.uid))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((uids, modseq, guard))
+    }
+}

@@ -1,0 +1,236 @@
+//! Mailbox namespace operations: create, delete, rename (whole hierarchies), partition moves,
+//! ACL copies, listing. All take the namespace lock first (see the crate docs for lock order).
+
+use std::fs;
+
+use types::MailboxName;
+
+use crate::error::{Result, StoreError};
+use crate::index::IndexHeader;
+use crate::model::{Change, CreateOptions, MailboxEntry, MailboxType};
+use crate::partition::{self, MailboxHeaderFile, MAILBOX_HEADER_FILE_VERSION};
+use crate::Store;
+
+impl Store {
+    /// Creates an empty mailbox. Its partition is `options.partition`, else the nearest existing
+    /// ancestor's, else `defaultpartition`; `news` is refused for ordinary mailboxes.
+    pub fn create_mailbox(
+        &self,
+        name: &MailboxName,
+        options: CreateOptions,
+    ) -> Result<MailboxEntry> {
+        let _ns = self.namespace_lock();
+        let global = self.inner.global.read()?;
+        if global.entry(name)?.is_some() {
+            return Err(StoreError::AlreadyExists(name.to_string()));
+        }
+        let partition = match options.partition {
+            Some(p) => p,
+            None => self.inherited_partition(name)?,
+        };
+        if options.mailbox_type == MailboxType::Normal {
+            self.inner.partitions.check_ordinary(&partition)?;
+        } else {
+            self.inner.partitions.root(&partition)?;
+        }
+        let uniqueid = partition::new_uniqueid(name.as_str());
+        let file = MailboxHeaderFile {
+            version: MAILBOX_HEADER_FILE_VERSION,
+            name: name.to_string(),
+            uniqueid: uniqueid.clone(),
+            acl: options.acl.clone(),
+            mailbox_type: options.mailbox_type,
+        };
+        self.inner
+            .partitions
+            .create_mailbox_dir(&partition, &file)?;
+        let owner = self.inner.owners.get(&name.hierarchy_root())?;
+        let ow = owner.write()?;
+        let g = self.inner.global.write()?;
+        let modseq = g.next_modseq()?;
+        let entry = MailboxEntry {
+            name: name.clone(),
+            uniqueid: uniqueid.clone(),
+            partition: partition.clone(),
+            acl: options.acl.clone(),
+            mailbox_type: options.mailbox_type,
+            special_use: options.special_use,
+            created_modseq: modseq,
+            modified_modseq: modseq,
+        };
+        ow.put_header(&IndexHeader {
+            name: name.to_string(),
+            uniqueid,
+            partition,
+            uidvalidity: g.next_uidvalidity()?,
+            uidnext: 1,
+            highestmodseq: 1,
+            exists: 0,
+            size: 0,
+            deleted: 0,
+            seen: 0,
+            acl: options.acl,
+            mailbox_type: options.mailbox_type,
+            keywords: Vec::new(),
+        })?;
+        // Index first, mailboxes DB last: until the entry is committed the mailbox is invisible,
+        // so a crash in between leaves only an unreachable header.
+        let _guard = ow.commit()?;
+        g.put_entry(&entry)?;
+        g.commit()?;
+        Ok(entry)
+    }
+
+    fn inherited_partition(&self, name: &MailboxName) -> Result<String> {
+        let global = self.inner.global.read()?;
+        let mut cur = name.parent();
+        while let Some(p) = cur {
+            if let Some(e) = global.entry(&p)? {
+                return Ok(e.partition);
+            }
+            cur = p.parent();
+        }
+        Ok(self.inner.partitions.default_name().to_string())
+    }
+
+    /// Deletes one mailbox and its messages (children, if any, stay).
+    pub fn delete_mailbox(&self, name: &MailboxName) -> Result<()> {
+        let _ns = self.namespace_lock();
+        let r = self.resolve(name)?;
+        let g = self.inner.global.write()?;
+        g.remove_entry(name)?;
+        g.commit()?;
+        let ow = r.owner.write()?;
+        let header = ow.header(&r.entry.uniqueid)?;
+        ow.remove_mailbox(&r.entry.uniqueid)?;
+        let guard = ow.commit()?;
+        self.inner
+            .changes
+            .publish(&r.entry.uniqueid, Change::Deleted);
+        self.inner.changes.close(&r.entry.uniqueid);
+        drop(guard);
+        let partition = header.map(|h| h.partition).unwrap_or(r.entry.partition);
+        let dir = self
+            .inner
+            .partitions
+            .mailbox_dir(&partition, &r.entry.uniqueid)?;
+        match fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io(dir, e)),
+        }
+    }
+
+    /// Renames `from` and every mailbox below it. Message files do not move (directories are
+    /// addressed by uniqueid); entries crossing to another hierarchy owner have their index rows
+    /// moved to that owner's database.
+    pub fn rename_mailbox(&self, from: &MailboxName, to: &MailboxName) -> Result<()> {
+        let _ns = self.namespace_lock();
+        if to.is_within(from) {
+            return Err(StoreError::InvalidRename(format!(
+                "{to} lies within {from}"
+            )));
+        }
+        let global = self.inner.global.read()?;
+        if global.entry(from)?.is_none() {
+            return Err(StoreError::NoSuchMailbox(from.to_string()));
+        }
+        if let Some(e) = global.list(Some(to))?.first() {
+            return Err(StoreError::AlreadyExists(e.name.to_string()));
+        }
+        for entry in global.list(Some(from))? {
+            let suffix = &entry.name.as_str()[from.as_str().len()..];
+            let new_name = MailboxName::try_from(format!("{to}{suffix}"))
+                .map_err(|e| StoreError::InvalidName(e.to_string()))?;
+            self.rename_one(entry, new_name)?;
+        }
+        Ok(())
+    }
+
+    fn rename_one(&self, mut entry: MailboxEntry, to: MailboxName) -> Result<()> {
+        let old_owner = self.inner.owners.get(&entry.name.hierarchy_root())?;
+        let new_owner = self.inner.owners.get(&to.hierarchy_root())?;
+        let uid = entry.uniqueid.clone();
+        let ow = old_owner.write()?;
+        let mut header = ow
+            .header(&uid)?
+            .ok_or_else(|| StoreError::corrupt("index", format!("no header for {}", entry.name)))?;
+        header.name = to.to_string();
+        let guard = if std::sync::Arc::ptr_eq(&old_owner, &new_owner) {
+            ow.put_header(&header)?;
+            Some(ow.commit()?)
+        } else {
+            // Two owner locks at once is safe only here: the namespace lock is held, so no other
+            // thread can be doing the same in the opposite order.
+            let rows = ow.full_records(&uid, crate::model::UidSelection::All)?;
+            let tombs = ow.tombstones(&uid)?;
+            let nw = new_owner.write()?;
+            nw.put_header(&header)?;
+            nw.put_messages(&uid, &rows)?;
+            nw.remove_messages(&uid, &tombs, header.highestmodseq)?;
+            let _new_guard = nw.commit()?;
+            ow.remove_mailbox(&uid)?;
+            Some(ow.commit()?)
+        };
+        let old_name = entry.name.clone();
+        let g = self.inner.global.write()?;
+        entry.modified_modseq = g.next_modseq()?;
+        entry.name = to.clone();
+        g.remove_entry(&old_name)?;
+        g.put_entry(&entry)?;
+        g.commit()?;
+        self.inner
+            .changes
+            .publish(&uid, Change::Renamed { to: to.clone() });
+        drop(guard);
+        self.rewrite_header_file(&header.partition, &entry)
+    }
+
+    fn rewrite_header_file(&self, partition: &str, entry: &MailboxEntry) -> Result<()> {
+        let dir = self
+            .inner
+            .partitions
+            .mailbox_dir(partition, &entry.uniqueid)?;
+        let file = MailboxHeaderFile {
+            version: MAILBOX_HEADER_FILE_VERSION,
+            name: entry.name.to_string(),
+            uniqueid: entry.uniqueid.clone(),
+            acl: entry.acl.clone(),
+            mailbox_type: entry.mailbox_type,
+        };
+        self.inner.partitions.write_header_file(&dir, &file)
+    }
+
+    /// Replaces the ACL copy kept by the store (mailboxes DB, index header, `cyrus.header`).
+    pub fn set_acl(&self, name: &MailboxName, acl: &str) -> Result<MailboxEntry> {
+        let _ns = self.namespace_lock();
+        let mut r = self.resolve(name)?;
+        let ow = r.owner.write()?;
+        let mut header = ow
+            .header(&r.entry.uniqueid)?
+            .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
+        header.acl = acl.to_string();
+        ow.put_header(&header)?;
+        let _guard = ow.commit()?;
+        let g = self.inner.global.write()?;
+        r.entry.acl = acl.to_string();
+        r.entry.modified_modseq = g.next_modseq()?;
+        g.put_entry(&r.entry)?;
+        g.commit()?;
+        self.rewrite_header_file(&header.partition, &r.entry)?;
+        Ok(r.entry)
+    }
+
+    /// Mailboxes in name order; with a prefix, that mailbox and those below it.
+    pub fn list_mailboxes(&self, prefix: Option<&MailboxName>) -> Result<Vec<MailboxEntry>> {
+        self.inner.global.read()?.list(prefix)
+    }
+
+    pub fn mailbox_entry(&self, name: &MailboxName) -> Result<MailboxEntry> {
+        self.inner
+            .global
+            .read()?
+            .entry(name)?
+            .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))
+    }
+}

@@ -1,0 +1,221 @@
+//! Read-only operations: STATUS, FETCH of index records and message bytes, QRESYNC VANISHED,
+//! and change-feed subscription. All run on redb snapshots and never block writers.
+
+use std::path::PathBuf;
+
+use tokio::sync::broadcast;
+use types::{MailboxName, ModSeq, Uid};
+
+use crate::codec::FLAG_SEEN;
+use crate::error::{Result, StoreError};
+use crate::flags;
+use crate::index::IndexHeader;
+use crate::model::{Change, MailboxStatus, MessageRecord, RecordFields, SeenSource, UidSelection};
+use crate::msgfile;
+use crate::ops_append::{to_modseq, to_uid, uidvalidity};
+use crate::partition::message_path;
+use crate::Store;
+
+impl Store {
+    /// STATUS counters from the mailbox header. `unseen` is for the viewer `seen` names; for a
+    /// private-seen viewer it walks the UIDs (not the cache).
+    pub fn status(&self, name: &MailboxName, seen: SeenSource<'_>) -> Result<MailboxStatus> {
+        let r = self.resolve(name)?;
+        let snap = r.owner.read()?;
+        let h = snap
+            .header(&r.entry.uniqueid)?
+            .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
+        let unseen = match seen {
+            SeenSource::Index => h.exists.saturating_sub(h.seen),
+            SeenSource::PrivateTo(user) => {
+                let set = self
+                    .inner
+                    .global
+                    .read()?
+                    .seen_set(user, &r.entry.uniqueid)?;
+                let rows = snap.records(&r.entry.uniqueid, UidSelection::All, false, false)?;
+                rows.iter().filter(|row| !set.contains(row.uid)).count() as u32
+            }
+        };
+        Ok(MailboxStatus {
+            uidvalidity: uidvalidity(&h)?,
+            uidnext: Uid::new(h.uidnext).unwrap_or(Uid::MAX),
+            highestmodseq: to_modseq(h.highestmodseq)?,
+            exists: h.exists,
+            size: h.size,
+            deleted: h.deleted,
+            unseen,
+        })
+    }
+
+    /// Index records of the selected messages in UID order (missing UIDs are skipped), with
+    /// flags as the viewer `seen` names sees them.
+    pub fn records(
+        &self,
+        name: &MailboxName,
+        seen: SeenSource<'_>,
+        selection: UidSelection<'_>,
+        fields: RecordFields,
+    ) -> Result<Vec<MessageRecord>> {
+        let r = self.resolve(name)?;
+        let snap = r.owner.read()?;
+        let h = snap
+            .header(&r.entry.uniqueid)?
+            .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
+        let set = match seen {
+            SeenSource::Index => None,
+            SeenSource::PrivateTo(user) => Some(
+                self.inner
+                    .global
+                    .read()?
+                    .seen_set(user, &r.entry.uniqueid)?,
+            ),
+        };
+        let rows = snap.records(&r.entry.uniqueid, selection, fields.cache, fields.header)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let seen_flag = set.as_ref().map(|s| s.contains(row.uid));
+            out.push(MessageRecord {
+                uid: to_uid(row.uid)?,
+                flags: flags::to_flags(&row.record, &h, seen_flag),
+                internal_date: row.record.internal_date,
+                save_date: row.record.save_date,
+                size: row.record.size,
+                modseq: to_modseq(row.record.modseq)?,
+                guid: row.record.guid,
+                cache: row.cache,
+                header: row.header,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The path of a message file, for callers that stream large messages themselves. The file
+    /// may vanish (expunge, partition move) at any time after this returns.
+    pub fn message_file(&self, name: &MailboxName, uid: Uid) -> Result<PathBuf> {
+        let r = self.resolve(name)?;
+        let snap = r.owner.read()?;
+        let h = snap
+            .header(&r.entry.uniqueid)?
+            .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
+        if snap
+            .records(&h.uniqueid, UidSelection::Uids(&[uid]), false, false)?
+            .is_empty()
+        {
+            return Err(StoreError::NoSuchMessage(uid.get()));
+        }
+        Ok(message_path(
+            &self
+                .inner
+                .partitions
+                .mailbox_dir(&h.partition, &h.uniqueid)?,
+            uid.get(),
+        ))
+    }
+
+    /// The whole message.
+    pub fn read_message(&self, name: &MailboxName, uid: Uid) -> Result<Vec<u8>> {
+        self.with_file(name, uid, msgfile::read_all)
+    }
+
+    /// Up to `len` bytes from `offset` (RFC 9051 partial fetch; BODY[section] by cached offsets).
+    pub fn read_range(
+        &self,
+        name: &MailboxName,
+        uid: Uid,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<u8>> {
+        self.with_file(name, uid, |p| msgfile::read_range(p, offset, len))
+    }
+
+    /// Runs `f` on the message file; retries once with a fresh snapshot if the file went away
+    /// under a partition move, and maps a really missing file to `NoSuchMessage`.
+    fn with_file<T>(
+        &self,
+        name: &MailboxName,
+        uid: Uid,
+        f: impl Fn(&std::path::Path) -> Result<T>,
+    ) -> Result<T> {
+        let mut last = None;
+        for _ in 0..2 {
+            let path = self.message_file(name, uid)?;
+            match f(&path) {
+                Err(StoreError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    last = Some(StoreError::NoSuchMessage(uid.get()));
+                }
+                other => return other,
+            }
+        }
+        Err(last.unwrap_or(StoreError::NoSuchMessage(uid.get())))
+    }
+
+    /// RFC 7162 §3.2.5.2: UIDs expunged with a MODSEQ above `since`.
+    pub fn vanished_since(&self, name: &MailboxName, since: ModSeq) -> Result<Vec<Uid>> {
+        let r = self.resolve(name)?;
+        let uids = r
+            .owner
+            .read()?
+            .vanished_since(&r.entry.uniqueid, since.get())?;
+        uids.into_iter().map(to_uid).collect()
+    }
+
+    /// Subscribes to the mailbox's change feed (see [`Change`]). Subscribe *before* reading the
+    /// state you fold changes into, so nothing falls between the two.
+    pub fn subscribe_changes(&self, name: &MailboxName) -> Result<broadcast::Receiver<Change>> {
+        let entry = self.mailbox_entry(name)?;
+        Ok(self.inner.changes.subscribe(&entry.uniqueid))
+    }
+
+    /// Benchmark/test support: writes `count` records (no message files) sharing `template`'s
+    /// cache bytes straight into the index, in batches. Not for production use.
+    #[doc(hidden)]
+    pub fn bulk_load_records(&self, name: &MailboxName, count: u32, cache: &[u8]) -> Result<()> {
+        let r = self.resolve(name)?;
+        let mut left = count;
+        while left > 0 {
+            let batch = left.min(50_000);
+            let ow = r.owner.write()?;
+            let mut h = ow
+                .header(&r.entry.uniqueid)?
+                .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
+            let rows = synthetic_rows(&mut h, batch, cache);
+            ow.put_messages(&h.uniqueid, &rows)?;
+            ow.put_header(&h)?;
+            drop(ow.commit()?);
+            left -= batch;
+        }
+        Ok(())
+    }
+}
+
+fn synthetic_rows(h: &mut IndexHeader, n: u32, cache: &[u8]) -> Vec<crate::index::RecordRow> {
+    h.highestmodseq += 1;
+    (0..n)
+        .map(|i| {
+            let uid = h.uidnext;
+            h.uidnext += 1;
+            let record = crate::codec::IndexRecord {
+                system_flags: if i % 2 == 0 { FLAG_SEEN } else { 0 },
+                keywords: Vec::new(),
+                internal_date: crate::model::InternalDate {
+                    unix_seconds: 1_700_000_000,
+                    offset_minutes: 0,
+                },
+                save_date: 1_700_000_000,
+                size: 4096,
+                modseq: h.highestmodseq,
+                guid: [0; 32],
+            };
+            flags::count(h, &record, flags::Sign::Add);
+            crate::index::RecordRow {
+                uid,
+                record,
+                cache: Some(cache.to_vec()),
+                header: Some(Vec::new()),
+            }
+        })
+        .collect()
+}

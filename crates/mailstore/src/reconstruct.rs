@@ -1,0 +1,218 @@
+//! `reconstruct`: rebuild one mailbox's index from its message files.
+//!
+//! Message files are the source of truth. For each `UID.` file: a known record whose size
+//! matches is kept as is (flags, dates, cache); a known record whose size differs is re-parsed
+//! keeping flags and dates; an unknown file is re-parsed and indexed (internal date = file
+//! mtime) unless its UID carries a tombstone, in which case it is an expunged message whose
+//! unlink was interrupted, and is removed. Records without a file are dropped (tombstoned).
+//! Header counters and UIDNEXT are recomputed. Runs under the namespace and owner locks.
+
+use std::fs;
+use std::path::Path;
+
+use types::MailboxName;
+
+use crate::codec::IndexRecord;
+use crate::error::{Result, StoreError};
+use crate::flags::{self, Sign};
+use crate::index::{IndexHeader, RecordRow};
+use crate::model::{unix_now, Change, InternalDate, ReconstructReport, UidSelection};
+use crate::msgfile;
+use crate::ops_append::{bump_modseq, to_modseq, to_uid};
+use crate::partition::{self, message_path, MailboxHeaderFile, MAILBOX_HEADER_FILE_VERSION};
+use crate::Store;
+
+impl Store {
+    /// Rebuilds `name`'s index from its directory and reports what it changed.
+    pub fn reconstruct(&self, name: &MailboxName) -> Result<ReconstructReport> {
+        let _ns = self.namespace_lock();
+        let r = self.resolve(name)?;
+        let ow = r.owner.write()?;
+        let mut h = ow
+            .header(&r.entry.uniqueid)?
+            .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
+        let dir = self
+            .inner
+            .partitions
+            .mailbox_dir(&h.partition, &h.uniqueid)?;
+        let mut report = ReconstructReport::default();
+        let files = message_files(&dir)?;
+        let tombs = ow.tombstones(&h.uniqueid)?;
+        let known = ow.records(&h.uniqueid, UidSelection::All)?;
+        let before = h.clone();
+        let modseq = bump_modseq(&mut h)?;
+        let mut fresh = Vec::new();
+        for &uid in &files {
+            let path = message_path(&dir, uid);
+            match known.binary_search_by_key(&uid, |row| row.uid) {
+                Ok(i) => {
+                    if let Some(row) = recheck(&path, &known[i], modseq)? {
+                        report.recached.push(to_uid(uid)?);
+                        fresh.push(row);
+                    }
+                }
+                Err(_) if tombs.binary_search(&uid).is_ok() => {
+                    msgfile::remove_if_present(&path)?;
+                    report.stale_files_removed.push(to_uid(uid)?);
+                }
+                Err(_) => {
+                    fresh.push(reparse(&path, uid, modseq)?);
+                    report.added.push(to_uid(uid)?);
+                }
+            }
+        }
+        let lost: Vec<u32> = known
+            .iter()
+            .map(|row| row.uid)
+            .filter(|u| files.binary_search(u).is_err())
+            .collect();
+        ow.remove_messages(&h.uniqueid, &lost, modseq)?;
+        ow.put_messages(&h.uniqueid, &fresh)?;
+        report.lost = lost.iter().map(|u| to_uid(*u)).collect::<Result<_>>()?;
+        let now_known = ow.records(&h.uniqueid, UidSelection::All)?;
+        recount(&mut h, &now_known, files.last().copied());
+        report.header_fixed = counters(&before) != counters(&h);
+        report.header_fixed |= self.fix_header_file(&dir, &r.entry)?;
+        if report.is_clean() {
+            return Ok(report);
+        }
+        ow.put_header(&h)?;
+        let guard = ow.commit()?;
+        self.publish_repairs(&h, &report, modseq)?;
+        drop(guard);
+        Ok(report)
+    }
+
+    fn publish_repairs(
+        &self,
+        h: &IndexHeader,
+        report: &ReconstructReport,
+        modseq: u64,
+    ) -> Result<()> {
+        let modseq = to_modseq(modseq)?;
+        if !report.lost.is_empty() {
+            let change = Change::Expunged {
+                uids: report.lost.clone(),
+                modseq,
+            };
+            self.inner.changes.publish(&h.uniqueid, change);
+        }
+        if !report.added.is_empty() {
+            let change = Change::Appended {
+                uids: report.added.clone(),
+                modseq,
+            };
+            self.inner.changes.publish(&h.uniqueid, change);
+        }
+        Ok(())
+    }
+
+    /// Rewrites a missing or disagreeing `cyrus.header`; true if it did.
+    fn fix_header_file(&self, dir: &Path, entry: &crate::model::MailboxEntry) -> Result<bool> {
+        let want = MailboxHeaderFile {
+            version: MAILBOX_HEADER_FILE_VERSION,
+            name: entry.name.to_string(),
+            uniqueid: entry.uniqueid.clone(),
+            acl: entry.acl.clone(),
+            mailbox_type: entry.mailbox_type,
+        };
+        if partition::read_header_file(dir).ok().as_ref() == Some(&want) {
+            return Ok(false);
+        }
+        fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        self.inner.partitions.write_header_file(dir, &want)?;
+        Ok(true)
+    }
+}
+
+/// UIDs of the `N.` files in a mailbox directory, ascending.
+fn message_files(dir: &Path) -> Result<Vec<u32>> {
+    let mut out = Vec::new();
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(StoreError::io(dir, e)),
+    };
+    for e in entries {
+        let e = e.map_err(|err| StoreError::io(dir, err))?;
+        let name = e.file_name();
+        let uid = name
+            .to_str()
+            .and_then(|n| n.strip_suffix('.'))
+            .and_then(|n| n.parse::<u32>().ok())
+            .filter(|u| *u > 0);
+        if let Some(uid) = uid {
+            out.push(uid);
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// `None` if the record agrees with the file's size; else the record re-parsed (flags and
+/// dates kept).
+fn recheck(path: &Path, row: &RecordRow, modseq: u64) -> Result<Option<RecordRow>> {
+    let len = fs::metadata(path)
+        .map_err(|e| StoreError::io(path, e))?
+        .len();
+    if len == row.record.size {
+        return Ok(None);
+    }
+    let mut fresh = reparse(path, row.uid, modseq)?;
+    fresh.record.system_flags = row.record.system_flags;
+    fresh.record.keywords = row.record.keywords.clone();
+    fresh.record.internal_date = row.record.internal_date;
+    fresh.record.save_date = row.record.save_date;
+    Ok(Some(fresh))
+}
+
+fn reparse(path: &Path, uid: u32, modseq: u64) -> Result<RecordRow> {
+    let bytes = msgfile::read_all(path)?;
+    let (guid, cache, header) = msgfile::describe(&bytes);
+    let mtime = fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_else(unix_now);
+    let record = IndexRecord {
+        system_flags: 0,
+        keywords: Vec::new(),
+        internal_date: InternalDate {
+            unix_seconds: mtime,
+            offset_minutes: 0,
+        },
+        save_date: unix_now(),
+        size: bytes.len() as u64,
+        modseq,
+        guid,
+    };
+    Ok(RecordRow {
+        uid,
+        record,
+        cache: Some(cache),
+        header: Some(header),
+    })
+}
+
+fn recount(h: &mut IndexHeader, rows: &[RecordRow], max_file_uid: Option<u32>) {
+    h.exists = 0;
+    h.size = 0;
+    h.deleted = 0;
+    h.seen = 0;
+    for row in rows {
+        flags::count(h, &row.record, Sign::Add);
+        h.highestmodseq = h.highestmodseq.max(row.record.modseq);
+    }
+    let max_uid = rows
+        .iter()
+        .map(|r| r.uid)
+        .chain(max_file_uid)
+        .max()
+        .unwrap_or(0);
+    h.uidnext = h.uidnext.max(max_uid.saturating_add(1));
+}
+
+fn counters(h: &IndexHeader) -> (u32, u64, u32, u32, u32) {
+    (h.exists, h.size, h.deleted, h.seen, h.uidnext)
+}

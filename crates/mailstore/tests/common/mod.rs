@@ -1,0 +1,46 @@
+//! Shared helpers for the integration tests: a store on its own temp dir.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+
+use mailstore::{AppendItem, CreateOptions, FsyncPolicy, Store, StoreConfig};
+use tempfile::TempDir;
+use types::{MailboxName, Uid};
+
+pub fn config(dir: &TempDir, fsync: FsyncPolicy) -> StoreConfig {
+    let mut partitions = BTreeMap::new();
+    for p in ["default", "other", "news"] {
+        partitions.insert(p.to_string(), dir.path().join("part").join(p));
+    }
+    let mut c = StoreConfig::new(dir.path().join("config"), partitions, "default");
+    c.fsync = fsync;
+    c
+}
+
+pub fn store() -> (TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(config(&dir, FsyncPolicy::Never)).unwrap();
+    (dir, s)
+}
+
+pub fn name(s: &str) -> MailboxName {
+    MailboxName::try_from(s).unwrap()
+}
+
+pub fn uid(n: u32) -> Uid {
+    Uid::new(n).unwrap()
+}
+
+pub fn create(s: &Store, n: &str) -> MailboxName {
+    let n = name(n);
+    s.create_mailbox(&n, CreateOptions::default()).unwrap();
+    n
+}
+
+pub fn msg(i: usize) -> Vec<u8> {
+    format!("From: a@example.org\r\nSubject: message {i}\r\n\r\nbody {i}\r\n").into_bytes()
+}
+
+pub fn append(s: &Store, n: &MailboxName, i: usize) -> Uid {
+    s.append(n, vec![AppendItem::bytes(msg(i))]).unwrap().uids[0]
+}

@@ -1,0 +1,617 @@
+//! Behaviour of the store through its public API, one temp dir per test.
+
+mod common;
+
+use common::*;
+use mailstore::{
+    AppendItem, AppendSource, Change, CreateOptions, Expunge, FlagChange, RecordFields, SeenSource,
+    StoreError, UidSelection,
+};
+use types::Flag;
+
+#[test]
+fn append_converts_bare_lf_to_crlf_in_the_stored_file() {
+    let (_d, s) = store();
+    let inbox = create(&s, "user.alice");
+    let out = s
+        .append(
+            &inbox,
+            vec![AppendItem::bytes(b"A: b\nC: d\r\n\nbody\n".to_vec())],
+        )
+        .unwrap();
+    assert_eq!(out.uids, vec![uid(1)]);
+    let bytes = s.read_message(&inbox, uid(1)).unwrap();
+    assert_eq!(bytes, b"A: b\r\nC: d\r\n\r\nbody\r\n");
+    let rec = &s
+        .records(
+            &inbox,
+            SeenSource::Index,
+            UidSelection::All,
+            RecordFields::ALL,
+        )
+        .unwrap()[0];
+    assert_eq!(rec.size, bytes.len() as u64);
+    assert_eq!(rec.header.as_deref(), Some(&b"A: b\r\nC: d\r\n\r\n"[..]));
+}
+
+#[test]
+fn append_refuses_bare_cr_and_nul_as_bad_message() {
+    let (_d, s) = store();
+    let inbox = create(&s, "user.alice");
+    for bad in [&b"A: b\rc\r\n\r\n"[..], b"A: b\r\n\r\nx\0y"] {
+        let err = s
+            .append(&inbox, vec![AppendItem::bytes(bad.to_vec())])
+            .unwrap_err();
+        assert!(matches!(err, StoreError::BadMessage(_)), "{err}");
+        assert!(err.is_refusal());
+    }
+    assert_eq!(s.status(&inbox, SeenSource::Index).unwrap().exists, 0);
+}
+
+#[test]
+fn append_refuses_messages_over_max_message_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(&dir, mailstore::FsyncPolicy::Never);
+    c.max_message_size = Some(10);
+    let s = mailstore::Store::open(c).unwrap();
+    let inbox = create(&s, "user.alice");
+    let err = s
+        .append(&inbox, vec![AppendItem::bytes(msg(1))])
+        .unwrap_err();
+    assert!(matches!(err, StoreError::TooBig { limit: 10 }));
+}
+
+#[test]
+fn append_reads_spool_files_and_keeps_flags_and_internal_date() {
+    let (d, s) = store();
+    let inbox = create(&s, "user.alice");
+    let spool = d.path().join("spool");
+    std::fs::write(&spool, b"Subject: x\n\nhi\n").unwrap();
+    let date = mailstore::InternalDate {
+        unix_seconds: 1_000_000,
+        offset_minutes: 120,
+    };
+    let item = AppendItem {
+        source: AppendSource::File(spool.clone()),
+        flags: vec![Flag::Flagged, Flag::Keyword("$Junk".into())],
+        internal_date: Some(date),
+    };
+    s.append(&inbox, vec![item]).unwrap();
+    assert!(spool.exists(), "the caller's spool file is left alone");
+    let rec = &s
+        .records(
+            &inbox,
+            SeenSource::Index,
+            UidSelection::All,
+            RecordFields::BASIC,
+        )
+        .unwrap()[0];
+    assert_eq!(rec.internal_date, date);
+    assert_eq!(
+        rec.flags,
+        vec![Flag::Flagged, Flag::Keyword("$Junk".into())]
+    );
+}
+
+#[test]
+fn multiappend_assigns_consecutive_uids_in_one_modseq() {
+    let (_d, s) = store();
+    let inbox = create(&s, "user.alice");
+    let items = (0..3).map(|i| AppendItem::bytes(msg(i))).collect();
+    let out = s.append(&inbox, items).unwrap();
+    assert_eq!(out.uids, vec![uid(1), uid(2), uid(3)]);
+    let st = s.status(&inbox, SeenSource::Index).unwrap();
+    assert_eq!(
+        (st.exists, st.uidnext, st.uidvalidity),
+        (3, uid(4), out.uidvalidity)
+    );
+}
+
+#[test]
+fn child_inherits_parent_partition_and_news_is_refused() {
+    let (_d, s) = store();
+    let opts = CreateOptions {
+        partition: Some("other".into()),
+        ..CreateOptions::default()
+    };
+    s.create_mailbox(&name("shared"), opts).unwrap();
+    let child = create(&s, "shared.lists.rust");
+    assert_eq!(s.mailbox_entry(&child).unwrap().partition, "other");
+    assert_eq!(
+        s.mailbox_entry(&create(&s, "user.bob")).unwrap().partition,
+        "default"
+    );
+    let news = CreateOptions {
+        partition: Some("news".into()),
+        ..CreateOptions::default()
+    };
+    let err = s.create_mailbox(&name("user.carol"), news).unwrap_err();
+    assert!(matches!(err, StoreError::ReservedPartition(_)));
+    let err = s.set_partition(&child, "news").unwrap_err();
+    assert!(matches!(err, StoreError::ReservedPartition(_)));
+    let err = s.set_partition(&child, "nowhere").unwrap_err();
+    assert!(matches!(err, StoreError::NoSuchPartition(_)));
+}
+
+#[test]
+fn set_partition_moves_the_files_and_keeps_the_messages() {
+    let (d, s) = store();
+    let inbox = create(&s, "user.alice");
+    for i in 0..3 {
+        append(&s, &inbox, i);
+    }
+    let entry = s.set_partition(&inbox, "other").unwrap();
+    assert_eq!(entry.partition, "other");
+    for i in 0..3 {
+        assert_eq!(s.read_message(&inbox, uid(i as u32 + 1)).unwrap(), msg(i));
+    }
+    let path = s.message_file(&inbox, uid(1)).unwrap();
+    assert!(path.starts_with(d.path().join("part/other")));
+    assert_eq!(append(&s, &inbox, 9), uid(4));
+    assert!(s.reconstruct(&inbox).unwrap().is_clean());
+}
+
+#[test]
+fn rename_moves_the_whole_hierarchy_and_keeps_messages() {
+    let (_d, s) = store();
+    let a = create(&s, "user.alice.A");
+    let b = create(&s, "user.alice.A.B");
+    create(&s, "user.alice.AB");
+    append(&s, &a, 1);
+    append(&s, &b, 2);
+    let uv = s.status(&b, SeenSource::Index).unwrap().uidvalidity;
+    s.rename_mailbox(&a, &name("user.alice.X")).unwrap();
+    let names: Vec<String> = s
+        .list_mailboxes(Some(&name("user.alice")))
+        .unwrap()
+        .iter()
+        .map(|e| e.name.to_string())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["user.alice.AB", "user.alice.X", "user.alice.X.B"]
+    );
+    let xb = name("user.alice.X.B");
+    assert_eq!(s.read_message(&xb, uid(1)).unwrap(), msg(2));
+    assert_eq!(s.status(&xb, SeenSource::Index).unwrap().uidvalidity, uv);
+    assert!(matches!(
+        s.status(&b, SeenSource::Index),
+        Err(StoreError::NoSuchMailbox(_))
+    ));
+}
+
+#[test]
+fn rename_to_another_owner_moves_the_index_rows() {
+    let (_d, s) = store();
+    let alice = create(&s, "user.alice");
+    let sent = create(&s, "user.alice.Sent");
+    append(&s, &alice, 1);
+    append(&s, &sent, 2);
+    s.store_flags(
+        &sent,
+        SeenSource::Index,
+        &[uid(1)],
+        FlagChange::Add(vec![Flag::Seen]),
+        None,
+    )
+    .unwrap();
+    s.rename_mailbox(&alice, &name("user.bob")).unwrap();
+    let bob_sent = name("user.bob.Sent");
+    assert_eq!(s.read_message(&bob_sent, uid(1)).unwrap(), msg(2));
+    let recs = s
+        .records(
+            &bob_sent,
+            SeenSource::Index,
+            UidSelection::All,
+            RecordFields::BASIC,
+        )
+        .unwrap();
+    assert_eq!(recs[0].flags, vec![Flag::Seen]);
+    assert_eq!(append(&s, &name("user.bob"), 3), uid(2));
+}
+
+#[test]
+fn rename_refuses_existing_targets_and_own_children() {
+    let (_d, s) = store();
+    let a = create(&s, "user.alice.A");
+    create(&s, "user.alice.B");
+    assert!(matches!(
+        s.rename_mailbox(&a, &name("user.alice.B")),
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert!(matches!(
+        s.rename_mailbox(&a, &name("user.alice.A.C")),
+        Err(StoreError::InvalidRename(_))
+    ));
+    assert!(matches!(
+        s.rename_mailbox(&name("user.x"), &name("user.y")),
+        Err(StoreError::NoSuchMailbox(_))
+    ));
+}
+
+#[test]
+fn delete_removes_the_mailbox_and_its_files() {
+    let (_d, s) = store();
+    let a = create(&s, "user.alice.A");
+    append(&s, &a, 1);
+    let dir = s
+        .message_file(&a, uid(1))
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    s.delete_mailbox(&a).unwrap();
+    assert!(!dir.exists());
+    assert!(matches!(
+        s.mailbox_entry(&a),
+        Err(StoreError::NoSuchMailbox(_))
+    ));
+    let again = create(&s, "user.alice.A");
+    assert_eq!(append(&s, &again, 2), uid(1));
+}
+
+#[test]
+fn recreated_mailbox_gets_a_new_uidvalidity() {
+    let (_d, s) = store();
+    let a = create(&s, "user.alice.A");
+    let first = s.status(&a, SeenSource::Index).unwrap().uidvalidity;
+    s.delete_mailbox(&a).unwrap();
+    create(&s, "user.alice.A");
+    assert!(s.status(&a, SeenSource::Index).unwrap().uidvalidity > first);
+}
+
+#[test]
+fn store_flags_honours_unchangedsince_and_bumps_modseq() {
+    let (_d, s) = store();
+    let a = create(&s, "user.alice");
+    append(&s, &a, 1);
+    append(&s, &a, 2);
+    let m1 = s.status(&a, SeenSource::Index).unwrap().highestmodseq;
+    let out = s
+        .store_flags(
+            &a,
+            SeenSource::Index,
+            &[uid(1)],
+            FlagChange::Add(vec![Flag::Deleted]),
+            None,
+        )
+        .unwrap();
+    assert_eq!(out.updated.len(), 1);
+    let m2 = out.updated[0].2;
+    assert!(m2 > m1);
+    let out = s
+        .store_flags(
+            &a,
+            SeenSource::Index,
+            &[uid(1), uid(2)],
+            FlagChange::Add(vec![Flag::Flagged]),
+            Some(m1),
+        )
+        .unwrap();
+    assert_eq!(out.modified, vec![uid(1)]);
+    assert_eq!(
+        out.updated.iter().map(|u| u.0).collect::<Vec<_>>(),
+        vec![uid(2)]
+    );
+    let noop = s
+        .store_flags(
+            &a,
+            SeenSource::Index,
+            &[uid(2)],
+            FlagChange::Add(vec![Flag::Flagged]),
+            None,
+        )
+        .unwrap();
+    assert!(noop.updated.is_empty(), "no change, no new MODSEQ");
+    assert_eq!(s.status(&a, SeenSource::Index).unwrap().deleted, 1);
+}
+
+#[test]
+fn expunge_leaves_tombstones_for_vanished() {
+    let (_d, s) = store();
+    let a = create(&s, "user.alice");
+    for i in 0..4 {
+        append(&s, &a, i);
+    }
+    let before = s.status(&a, SeenSource::Index).unwrap().highestmodseq;
+    s.store_flags(
+        &a,
+        SeenSource::Index,
+        &[uid(2), uid(3)],
+        FlagChange::Add(vec![Flag::Deleted]),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        s.expunge(&a, Expunge::DeletedAmong(vec![uid(3), uid(4)]))
+            .unwrap(),
+        vec![uid(3)]
+    );
+    assert_eq!(s.expunge(&a, Expunge::AllDeleted).unwrap(), vec![uid(2)]);
+    assert_eq!(s.vanished_since(&a, before).unwrap(), vec![uid(2), uid(3)]);
+    assert!(matches!(
+        s.read_message(&a, uid(2)),
+        Err(StoreError::NoSuchMessage(2))
+    ));
+    let st = s.status(&a, SeenSource::Index).unwrap();
+    assert_eq!((st.exists, st.deleted), (2, 0));
+}
+
+#[test]
+fn copy_hard_links_within_a_partition_and_copies_across() {
+    use std::os::unix::fs::MetadataExt;
+    let (_d, s) = store();
+    let a = create(&s, "user.alice");
+    let b = create(&s, "user.alice.B");
+    let o = name("user.alice.O");
+    s.create_mailbox(
+        &o,
+        CreateOptions {
+            partition: Some("other".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    append(&s, &a, 1);
+    let out = s.copy(&a, &[uid(1), uid(7)], &b).unwrap();
+    assert_eq!(out.mapping, vec![(uid(1), uid(1))]);
+    let ino = |n, u| {
+        std::fs::metadata(s.message_file(n, u).unwrap())
+            .unwrap()
+            .ino()
+    };
+    assert_eq!(ino(&a, uid(1)), ino(&b, uid(1)));
+    s.copy(&a, &[uid(1)], &o).unwrap();
+    assert_ne!(ino(&a, uid(1)), ino(&o, uid(1)));
+    assert_eq!(s.read_message(&o, uid(1)).unwrap(), msg(1));
+}
+
+#[test]
+fn move_within_and_across_owners() {
+    let (_d, s) = store();
+    let a = create(&s, "user.alice");
+    let b = create(&s, "user.alice.B");
+    let bob = create(&s, "user.bob");
+    append(&s, &a, 1);
+    append(&s, &a, 2);
+    let out = s.move_messages(&a, &[uid(1)], &b).unwrap();
+    assert_eq!(out.mapping, vec![(uid(1), uid(1))]);
+    let out = s.move_messages(&a, &[uid(2)], &bob).unwrap();
+    assert_eq!(out.mapping, vec![(uid(2), uid(1))]);
+    assert_eq!(s.status(&a, SeenSource::Index).unwrap().exists, 0);
+    assert_eq!(s.read_message(&bob, uid(1)).unwrap(), msg(2));
+    assert_eq!(s.read_message(&b, uid(1)).unwrap(), msg(1));
+    let all = s.move_all_messages(&b, &a).unwrap();
+    assert_eq!(all.mapping, vec![(uid(1), uid(3))]);
+}
+
+#[test]
+fn seen_is_private_per_user_when_asked() {
+    let (_d, s) = store();
+    let shared = create(&s, "shared.team");
+    append(&s, &shared, 1);
+    append(&s, &shared, 2);
+    let carol = SeenSource::PrivateTo("carol");
+    let dave = SeenSource::PrivateTo("dave");
+    let out = s
+        .store_flags(
+            &shared,
+            carol,
+            &[uid(1)],
+            FlagChange::Add(vec![Flag::Seen, Flag::Flagged]),
+            None,
+        )
+        .unwrap();
+    assert_eq!(out.updated[0].1, vec![Flag::Seen, Flag::Flagged]);
+    assert_eq!(s.status(&shared, carol).unwrap().unseen, 1);
+    assert_eq!(s.status(&shared, dave).unwrap().unseen, 2);
+    assert_eq!(s.status(&shared, SeenSource::Index).unwrap().unseen, 2);
+    let flags = |who| {
+        s.records(
+            &shared,
+            who,
+            UidSelection::Uids(&[uid(1)]),
+            RecordFields::BASIC,
+        )
+        .unwrap()[0]
+            .flags
+            .clone()
+    };
+    assert_eq!(flags(carol), vec![Flag::Seen, Flag::Flagged]);
+    assert_eq!(flags(dave), vec![Flag::Flagged]);
+    s.store_flags(
+        &shared,
+        carol,
+        &[uid(1)],
+        FlagChange::Remove(vec![Flag::Seen]),
+        None,
+    )
+    .unwrap();
+    assert_eq!(s.status(&shared, carol).unwrap().unseen, 2);
+}
+
+#[test]
+fn subscriptions_are_sorted_and_per_user() {
+    let (_d, s) = store();
+    s.subscribe("alice", &name("user.alice.Z")).unwrap();
+    s.subscribe("alice", &name("user.alice.A")).unwrap();
+    s.subscribe("alice", &name("user.alice.A")).unwrap();
+    s.subscribe("alicia", &name("shared")).unwrap();
+    assert_eq!(
+        s.subscriptions("alice").unwrap(),
+        vec![name("user.alice.A"), name("user.alice.Z")]
+    );
+    s.unsubscribe("alice", &name("user.alice.A")).unwrap();
+    s.unsubscribe("alice", &name("never")).unwrap();
+    assert_eq!(
+        s.subscriptions("alice").unwrap(),
+        vec![name("user.alice.Z")]
+    );
+    assert_eq!(s.subscriptions("alicia").unwrap(), vec![name("shared")]);
+}
+
+#[test]
+fn change_feed_reports_appends_flags_expunges_renames_in_order() {
+    let (_d, s) = store();
+    let a = create(&s, "user.alice.A");
+    let mut rx = s.subscribe_changes(&a).unwrap();
+    append(&s, &a, 1);
+    s.store_flags(
+        &a,
+        SeenSource::Index,
+        &[uid(1)],
+        FlagChange::Add(vec![Flag::Deleted]),
+        None,
+    )
+    .unwrap();
+    s.expunge(&a, Expunge::AllDeleted).unwrap();
+    s.rename_mailbox(&a, &name("user.alice.B")).unwrap();
+    s.delete_mailbox(&name("user.alice.B")).unwrap();
+    let got: Vec<Change> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+    assert_eq!(got.len(), 5, "{got:?}");
+    assert!(matches!(&got[0], Change::Appended { uids, .. } if uids == &vec![uid(1)]));
+    assert!(matches!(&got[1], Change::FlagsChanged { changes } if changes[0].0 == uid(1)));
+    assert!(matches!(&got[2], Change::Expunged { uids, .. } if uids == &vec![uid(1)]));
+    assert_eq!(
+        got[3],
+        Change::Renamed {
+            to: name("user.alice.B")
+        }
+    );
+    assert_eq!(got[4], Change::Deleted);
+}
+
+#[test]
+fn concurrent_appends_and_stores_all_succeed_with_unique_uids() {
+    let (_d, s) = store();
+    let a = create(&s, "user.alice");
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let s = s.clone();
+            let a = a.clone();
+            std::thread::spawn(move || {
+                let mut mine = Vec::new();
+                for i in 0..25 {
+                    let u = append(&s, &a, t * 100 + i);
+                    s.store_flags(
+                        &a,
+                        SeenSource::Index,
+                        &[u],
+                        FlagChange::Add(vec![Flag::Seen]),
+                        None,
+                    )
+                    .unwrap();
+                    let _ = s
+                        .records(
+                            &a,
+                            SeenSource::Index,
+                            UidSelection::All,
+                            RecordFields::WITH_CACHE,
+                        )
+                        .unwrap();
+                    mine.push(u);
+                }
+                mine
+            })
+        })
+        .collect();
+    let mut all: Vec<_> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 100);
+    let st = s.status(&a, SeenSource::Index).unwrap();
+    assert_eq!((st.exists, st.unseen, st.uidnext), (100, 0, uid(101)));
+}
+
+#[test]
+fn quota_usage_counts_each_copy_and_respects_deeper_roots() {
+    let (_d, s) = store();
+    let a = create(&s, "user.alice");
+    let b = create(&s, "user.alice.B");
+    let deep = create(&s, "user.alice.Deep");
+    s.set_quota_root(&a, Default::default()).unwrap();
+    s.set_quota_root(&deep, Default::default()).unwrap();
+    append(&s, &a, 1);
+    s.copy(&a, &[uid(1)], &b).unwrap();
+    append(&s, &deep, 2);
+    let size = msg(1).len() as u64;
+    let u = s.quota_usage(&a).unwrap();
+    assert_eq!((u.messages, u.storage_bytes), (2, 2 * size));
+    assert_eq!(s.quota_usage(&deep).unwrap().messages, 1);
+    assert_eq!(s.quota_root_of(&b).unwrap(), Some(a.clone()));
+    s.remove_quota_root(&deep).unwrap();
+    assert_eq!(s.quota_usage(&a).unwrap().messages, 3);
+    assert_eq!(s.quota_roots().unwrap().len(), 1);
+}
+
+#[test]
+fn reopening_keeps_state_and_modseq() {
+    let d = tempfile::tempdir().unwrap();
+    let a = name("user.alice");
+    let before = {
+        let s = mailstore::Store::open(config(&d, mailstore::FsyncPolicy::Always)).unwrap();
+        s.create_mailbox(&a, CreateOptions::default()).unwrap();
+        append(&s, &a, 1);
+        s.status(&a, SeenSource::Index).unwrap()
+    };
+    let s = mailstore::Store::open(config(&d, mailstore::FsyncPolicy::Always)).unwrap();
+    assert_eq!(s.status(&a, SeenSource::Index).unwrap(), before);
+    assert_eq!(append(&s, &a, 2), uid(2));
+    assert!(s.status(&a, SeenSource::Index).unwrap().highestmodseq > before.highestmodseq);
+}
+
+#[test]
+fn reconstruct_repairs_missing_stray_and_stale_files() {
+    let (_d, s) = store();
+    let a = create(&s, "user.alice");
+    for i in 0..3 {
+        append(&s, &a, i);
+    }
+    s.store_flags(
+        &a,
+        SeenSource::Index,
+        &[uid(3)],
+        FlagChange::Add(vec![Flag::Deleted]),
+        None,
+    )
+    .unwrap();
+    let p3 = s.message_file(&a, uid(3)).unwrap();
+    let saved3 = std::fs::read(&p3).unwrap();
+    s.expunge(&a, Expunge::AllDeleted).unwrap();
+    let dir = p3.parent().unwrap().to_path_buf();
+    std::fs::write(&p3, &saved3).unwrap(); // an interrupted unlink
+    std::fs::remove_file(dir.join("1.")).unwrap(); // a lost file
+    std::fs::write(dir.join("9."), msg(9)).unwrap(); // linked but never indexed
+    let r = s.reconstruct(&a).unwrap();
+    assert_eq!(r.lost, vec![uid(1)]);
+    assert_eq!(r.added, vec![uid(9)]);
+    assert_eq!(r.stale_files_removed, vec![uid(3)]);
+    let st = s.status(&a, SeenSource::Index).unwrap();
+    assert_eq!((st.exists, st.uidnext), (2, uid(10)));
+    assert!(s.reconstruct(&a).unwrap().is_clean());
+    assert_eq!(append(&s, &a, 10), uid(10));
+}
+
+#[test]
+fn unknown_index_format_version_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    drop(mailstore::Store::open(config(&d, mailstore::FsyncPolicy::Never)).unwrap());
+    let path = d.path().join("config/mailboxes.redb");
+    let db = redb::Database::create(&path).unwrap();
+    let t = db.begin_write().unwrap();
+    let meta: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
+    t.open_table(meta)
+        .unwrap()
+        .insert("format_version", 99u64.to_le_bytes().as_slice())
+        .unwrap();
+    t.commit().unwrap();
+    drop(db);
+    let err = mailstore::Store::open(config(&d, mailstore::FsyncPolicy::Never)).unwrap_err();
+    assert!(
+        matches!(err, StoreError::UnsupportedFormat { found: 99, .. }),
+        "{err}"
+    );
+}
