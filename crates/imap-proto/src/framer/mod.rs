@@ -1,0 +1,276 @@
+//! The command framer: an I/O-free state machine that the connection loop feeds with bytes and
+//! that assembles one command at a time out of lines and literals (RFC 9051 §2.2, §4.3, §7.5;
+//! RFC 7888 LITERAL+/LITERAL-; RFC 3516 literal8), enforcing [`Limits`].
+//!
+//! The loop a session runs:
+//! ```text
+//! framer.push(&bytes_from_socket);
+//! while let Some(event) = framer.next_event() { match event {
+//!     NeedContinuation        => write "+ go ahead",
+//!     MessageLiteral{len,..}  => open a spool file,
+//!     MessageData(chunk)      => append chunk to it,
+//!     MessageEnd              => close it; framer.message_literal_done(spool_ref),
+//!     Command(cmd)            => run it (switch to Idle / Authenticate mode when it says so),
+//!     Bad(err)                => write "tag BAD reason" (or NO [TOOBIG] if err.is_too_big()),
+//!     IdleDone / AuthResponse / AuthCancel => continue the IDLE or SASL exchange,
+//!     Fatal(err)              => write "* BYE reason" and close,
+//! }}
+//! ```
+//! Memory: the framer buffers at most one line, the non-message literals of one command and
+//! whatever the caller pushed but has not drained; APPEND message literals only pass through
+//! in chunks. Decisions recorded here:
+//! - A refused synchronising literal (too large, or LITERAL- exceeded) gets `BAD`/`NO` at once and
+//!   its data is not expected: the client waits for `+`, which never comes (RFC 9051 §7.5).
+//! - A refused non-synchronising literal is read and discarded, together with the rest of its
+//!   command, when it is at most [`Limits::max_discard`] bytes; a larger one, or one whose size
+//!   does not parse, is `Fatal` (RFC 7888 §4 allows closing the connection).
+//! - An over-long line gives `Bad` once and everything up to the next LF is dropped.
+//! - Empty lines between commands are ignored; a bare LF ends a line like CRLF does.
+
+mod line;
+
+use std::collections::VecDeque;
+
+use types::Secret;
+
+use crate::command::TaggedCommand;
+use crate::error::ParseError;
+use crate::limits::{Limits, MailboxEncoding};
+use crate::parse::Spooled;
+
+/// The caller's handle for a spooled APPEND message (a file id, an index into its table…).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SpoolRef(pub u64);
+
+/// `{N}` literal or `~{N}` literal8 (RFC 3516: may contain NUL).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LiteralKind {
+    Literal,
+    Literal8,
+}
+
+/// What a literal announcement carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LiteralClass {
+    /// An APPEND message: streamed to the caller.
+    Message,
+    /// Anything else: buffered, within [`Limits::max_literal`].
+    Other,
+}
+
+/// What the server must read next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FramerMode {
+    /// Tagged commands.
+    Command,
+    /// After `IDLE`'s continuation: only `DONE` (RFC 2177). Ends by itself on `DONE`.
+    Idle,
+    /// During AUTHENTICATE: base64 lines or `*` (RFC 9051 §6.2.2). Set back to `Command` when
+    /// the exchange ends (a `*` does that by itself).
+    Authenticate,
+}
+
+/// What the framer has found in the input.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FramerEvent {
+    /// A complete, parsed command.
+    Command(TaggedCommand),
+    /// A refused command (or line): answer `tag BAD reason`, or `NO [TOOBIG]` when
+    /// [`ParseError::is_too_big`]. The framer is ready for the next command.
+    Bad(ParseError),
+    /// A synchronising literal was accepted: send a continuation request (`+ ...`) now.
+    NeedContinuation,
+    /// An APPEND message literal of `len` bytes follows; stream it to a spool file.
+    MessageLiteral { len: u64, kind: LiteralKind },
+    /// The next bytes of the message literal.
+    MessageData(Vec<u8>),
+    /// The message literal is complete: call [`CommandFramer::message_literal_done`].
+    MessageEnd,
+    /// `DONE` ended IDLE; the framer is back in command mode.
+    IdleDone,
+    /// A base64 AUTHENTICATE response line, decoded.
+    AuthResponse(Secret<Vec<u8>>),
+    /// `*`: the client cancelled AUTHENTICATE; the framer is back in command mode.
+    AuthCancel,
+    /// The connection cannot be resynchronised: send `* BYE` and close.
+    Fatal(ParseError),
+}
+
+/// Misuse of the framer's API by the caller (not a protocol error).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("no message literal is waiting for its spool reference")]
+pub struct NotAwaitingSpool;
+
+#[derive(Debug, PartialEq, Eq)]
+enum State {
+    Line,
+    Literal { remaining: u64 },
+    Message { remaining: u64, len: u64 },
+    AwaitSpool { len: u64 },
+    DiscardLine,
+    DiscardLiteral { remaining: u64 },
+    DiscardCommand,
+    Closed,
+}
+
+/// See the module documentation.
+pub struct CommandFramer {
+    limits: Limits,
+    encoding: MailboxEncoding,
+    mode: FramerMode,
+    state: State,
+    input: Vec<u8>,
+    start: usize,
+    scanned: usize,
+    command: Vec<u8>,
+    spooled: Vec<Spooled>,
+    events: VecDeque<FramerEvent>,
+}
+
+impl CommandFramer {
+    pub fn new(limits: Limits) -> CommandFramer {
+        CommandFramer {
+            limits,
+            encoding: MailboxEncoding::ModifiedUtf7,
+            mode: FramerMode::Command,
+            state: State::Line,
+            input: Vec::new(),
+            start: 0,
+            scanned: 0,
+            command: Vec::new(),
+            spooled: Vec::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// Switches mailbox names to UTF-8 after `ENABLE UTF8=ACCEPT` / `IMAP4rev2`.
+    pub fn set_mailbox_encoding(&mut self, encoding: MailboxEncoding) {
+        self.encoding = encoding;
+    }
+
+    pub fn mode(&self) -> FramerMode {
+        self.mode
+    }
+
+    /// Enter IDLE or AUTHENTICATE reading after sending their continuation, or leave them.
+    pub fn set_mode(&mut self, mode: FramerMode) {
+        self.mode = mode;
+    }
+
+    /// Adds bytes read from the connection; then call [`CommandFramer::next_event`] until it
+    /// returns `None`.
+    pub fn push(&mut self, data: &[u8]) {
+        if self.start > 0 && self.start * 2 >= self.input.len() {
+            self.input.drain(..self.start);
+            self.scanned -= self.start;
+            self.start = 0;
+        }
+        self.input.extend_from_slice(data);
+    }
+
+    /// Bytes pushed but not yet consumed.
+    pub fn buffered(&self) -> usize {
+        self.input.len() - self.start
+    }
+
+    /// The spool reference for the message literal just streamed ([`FramerEvent::MessageEnd`]).
+    pub fn message_literal_done(&mut self, spool: SpoolRef) -> Result<(), NotAwaitingSpool> {
+        match self.state {
+            State::AwaitSpool { len } => {
+                self.spooled.push(Spooled {
+                    offset: self.command.len(),
+                    spool,
+                    len,
+                });
+                self.state = State::Line;
+                Ok(())
+            }
+            _ => Err(NotAwaitingSpool),
+        }
+    }
+
+    /// The next event, or `None` when more input (or a spool reference) is needed.
+    pub fn next_event(&mut self) -> Option<FramerEvent> {
+        loop {
+            if let Some(event) = self.events.pop_front() {
+                return Some(event);
+            }
+            let progressed = match self.state {
+                State::Closed | State::AwaitSpool { .. } => return None,
+                State::Line | State::DiscardCommand | State::DiscardLine => self.step_line(),
+                State::Literal { remaining } => self.step_literal(remaining),
+                State::DiscardLiteral { remaining } => self.step_discard(remaining),
+                State::Message { remaining, len } => return self.step_message(remaining, len),
+            };
+            if !progressed {
+                return None;
+            }
+        }
+    }
+
+    fn available(&self) -> &[u8] {
+        &self.input[self.start..]
+    }
+
+    fn take(&mut self, remaining: u64) -> (usize, u64) {
+        let n = usize::try_from(remaining)
+            .unwrap_or(usize::MAX)
+            .min(self.buffered());
+        self.start += n;
+        self.scanned = self.scanned.max(self.start);
+        (n, remaining - n as u64)
+    }
+
+    fn step_literal(&mut self, remaining: u64) -> bool {
+        let from = self.start;
+        let (n, left) = self.take(remaining);
+        self.command.extend_from_slice(&self.input[from..from + n]);
+        self.state = if left == 0 {
+            State::Line
+        } else {
+            State::Literal { remaining: left }
+        };
+        n > 0 || left == 0
+    }
+
+    fn step_discard(&mut self, remaining: u64) -> bool {
+        let (n, left) = self.take(remaining);
+        self.state = if left == 0 {
+            State::DiscardCommand
+        } else {
+            State::DiscardLiteral { remaining: left }
+        };
+        n > 0 || left == 0
+    }
+
+    fn step_message(&mut self, remaining: u64, len: u64) -> Option<FramerEvent> {
+        let from = self.start;
+        let (n, left) = self.take(remaining);
+        if n == 0 && remaining > 0 {
+            return None;
+        }
+        if left == 0 {
+            self.state = State::AwaitSpool { len };
+            self.events.push_back(FramerEvent::MessageEnd);
+        } else {
+            self.state = State::Message {
+                remaining: left,
+                len,
+            };
+        }
+        if n == 0 {
+            return self.events.pop_front();
+        }
+        Some(FramerEvent::MessageData(
+            self.input[from..from + n].to_vec(),
+        ))
+    }
+
+    fn reset_command(&mut self) {
+        self.command.clear();
+        self.spooled.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1 @@
+//! Framer behaviour tests.

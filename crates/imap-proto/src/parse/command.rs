@@ -1,0 +1,171 @@
+//! `command = tag SP (command-any / command-auth / command-nonauth / command-select) CRLF`:
+//! dispatch on the command name, and the commands with simple arguments.
+
+use base64::Engine;
+use types::Secret;
+
+use super::cursor::Cursor;
+use super::{append, fetch, mailbox, search, PResult};
+use crate::command::{Addressing, Command, IdParams};
+use crate::error::ErrorKind;
+
+/// Everything after `tag SP`, up to (not including) the final CRLF.
+pub(super) fn command(cur: &mut Cursor<'_>) -> PResult<Command> {
+    let name = cur.atom()?.to_ascii_uppercase();
+    match name.as_str() {
+        "CAPABILITY" => Ok(Command::Capability),
+        "NOOP" => Ok(Command::Noop),
+        "LOGOUT" => Ok(Command::Logout),
+        "STARTTLS" => Ok(Command::StartTls),
+        "IDLE" => Ok(Command::Idle),
+        "CHECK" => Ok(Command::Check),
+        "CLOSE" => Ok(Command::Close),
+        "UNSELECT" => Ok(Command::Unselect),
+        "EXPUNGE" => Ok(Command::Expunge),
+        "NAMESPACE" => Ok(Command::Namespace),
+        "AUTHENTICATE" => authenticate(cur),
+        "LOGIN" => login(cur),
+        "ENABLE" => enable(cur),
+        "ID" => id(cur),
+        "UID" => uid(cur),
+        "APPEND" => append::append(cur),
+        "SEARCH" => search::search(cur, Addressing::Sequence),
+        "FETCH" => fetch::fetch(cur, Addressing::Sequence),
+        "STORE" => fetch::store(cur, Addressing::Sequence),
+        "COPY" => copy_move(cur, Addressing::Sequence, CopyOrMove::Copy),
+        "MOVE" => copy_move(cur, Addressing::Sequence, CopyOrMove::Move),
+        _ => mailbox::mailbox_command(cur, &name),
+    }
+}
+
+/// `uid = "UID" SP (copy / move / fetch / search / store / uid-expunge)`
+fn uid(cur: &mut Cursor<'_>) -> PResult<Command> {
+    cur.sp()?;
+    let name = cur.atom()?.to_ascii_uppercase();
+    match name.as_str() {
+        "SEARCH" => search::search(cur, Addressing::Uid),
+        "FETCH" => fetch::fetch(cur, Addressing::Uid),
+        "STORE" => fetch::store(cur, Addressing::Uid),
+        "COPY" => copy_move(cur, Addressing::Uid, CopyOrMove::Copy),
+        "MOVE" => copy_move(cur, Addressing::Uid, CopyOrMove::Move),
+        "EXPUNGE" => {
+            cur.sp()?;
+            Ok(Command::UidExpunge(cur.sequence_set()?))
+        }
+        _ => Err(ErrorKind::UnknownCommand(format!("UID {name}"))),
+    }
+}
+
+enum CopyOrMove {
+    Copy,
+    Move,
+}
+
+/// `copy = "COPY" SP sequence-set SP mailbox`, `move = "MOVE" SP sequence-set SP mailbox`
+fn copy_move(cur: &mut Cursor<'_>, addressing: Addressing, which: CopyOrMove) -> PResult<Command> {
+    cur.sp()?;
+    let set = cur.sequence_set()?;
+    cur.sp()?;
+    let mailbox = cur.mailbox()?;
+    Ok(match which {
+        CopyOrMove::Copy => Command::Copy {
+            addressing,
+            set,
+            mailbox,
+        },
+        CopyOrMove::Move => Command::Move {
+            addressing,
+            set,
+            mailbox,
+        },
+    })
+}
+
+/// `authenticate = "AUTHENTICATE" SP auth-type [SP initial-resp]`,
+/// `initial-resp = (base64 / "=")` (RFC 4959)
+fn authenticate(cur: &mut Cursor<'_>) -> PResult<Command> {
+    cur.sp()?;
+    let mechanism = cur.atom()?.to_ascii_uppercase();
+    let initial_response = if cur.eat(b' ') {
+        Some(Secret::new(base64_or_empty(cur)?))
+    } else {
+        None
+    };
+    Ok(Command::Authenticate {
+        mechanism,
+        initial_response,
+    })
+}
+
+/// `base64 / "="` up to the end of the line.
+fn base64_or_empty(cur: &mut Cursor<'_>) -> PResult<Vec<u8>> {
+    if cur.eat(b'=') {
+        return Ok(Vec::new());
+    }
+    let text = cur.take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+    decode_base64(text)
+}
+
+/// RFC 9051 §9 `base64`: padded, non-empty.
+pub(crate) fn decode_base64(text: &[u8]) -> PResult<Vec<u8>> {
+    if text.is_empty() {
+        return Err(ErrorKind::InvalidBase64);
+    }
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|_| ErrorKind::InvalidBase64)
+}
+
+/// `login = "LOGIN" SP userid SP password`, `userid = astring`, `password = astring`
+fn login(cur: &mut Cursor<'_>) -> PResult<Command> {
+    cur.sp()?;
+    let username = cur.astring_utf8()?;
+    cur.sp()?;
+    let password = Secret::new(cur.astring_utf8()?);
+    Ok(Command::Login { username, password })
+}
+
+/// `enable = "ENABLE" 1*(SP capability)` (RFC 5161)
+fn enable(cur: &mut Cursor<'_>) -> PResult<Command> {
+    let mut caps = Vec::new();
+    while cur.eat(b' ') {
+        caps.push(cur.atom()?.to_string());
+    }
+    if caps.is_empty() {
+        return Err(ErrorKind::Expected("capability"));
+    }
+    Ok(Command::Enable(caps))
+}
+
+/// `id = "ID" SP id-params-list`,
+/// `id-params-list = "(" *(string SP nstring) ")" / nil` (RFC 2971 §4)
+fn id(cur: &mut Cursor<'_>) -> PResult<Command> {
+    cur.sp()?;
+    if cur.eat_word("NIL") {
+        return Ok(Command::Id(None));
+    }
+    cur.expect(b'(', "'(' or NIL")?;
+    let mut params = Vec::new();
+    if !cur.eat(b')') {
+        loop {
+            let key = utf8(cur.string()?)?;
+            cur.sp()?;
+            let value = if cur.eat_word("NIL") {
+                None
+            } else {
+                Some(utf8(cur.string()?)?)
+            };
+            params.push((key, value));
+            if cur.eat(b')') {
+                break;
+            }
+            cur.sp()?;
+        }
+    }
+    let params: IdParams = Some(params);
+    Ok(Command::Id(params))
+}
+
+pub(super) fn utf8(raw: Vec<u8>) -> PResult<String> {
+    String::from_utf8(raw).map_err(|_| ErrorKind::InvalidUtf8)
+}
