@@ -1,8 +1,8 @@
 //! BODY and BODYSTRUCTURE (RFC 3501 §7.4.2 / RFC 9051 §7.5.2) from the part tree.
 //!
 //! Media type tokens, parameter attributes and disposition types are upper-cased as Cyrus sends
-//! them; values stay as written. A text part without parameters gets the RFC 2045 §5.2 default
-//! `("CHARSET" "us-ascii")`, as Dovecot does. Extension data is always sent in full
+//! them; values stay as written. A text part without a charset parameter gets the RFC 2045 §5.2
+//! default `("CHARSET" "us-ascii")` first, as Dovecot does. Extension data is always sent in full
 //! (md5, disposition, language, location).
 
 use crate::header::{self, unfold, Field};
@@ -54,8 +54,11 @@ fn single(
     out.push(b' ');
     string(out, part.subtype.as_bytes());
     out.push(b' ');
-    if params.is_empty() && part.content_type == "TEXT" {
-        out.extend_from_slice(b"(\"CHARSET\" \"us-ascii\")");
+    if part.content_type == "TEXT" && !params.iter().any(|(a, _)| a == b"CHARSET") {
+        // RFC 2045 §5.2 / RFC 2046 §4.1.2 default, filled in as Dovecot does.
+        let mut with_default = vec![(b"CHARSET".to_vec(), b"us-ascii".to_vec())];
+        with_default.extend_from_slice(params);
+        param_list(out, &with_default);
     } else {
         param_list(out, params);
     }

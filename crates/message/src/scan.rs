@@ -28,21 +28,31 @@ pub(crate) fn entity(
     depth: usize,
     default: DefaultType,
 ) -> Part {
+    entity_tail(raw, start, end, depth, default).0
+}
+
+/// Scans an entity; the flag says it ends with an inner close-delimiter line that lacks its line
+/// end (see [`grow_tail`]).
+fn entity_tail(
+    raw: &[u8],
+    start: usize,
+    end: usize,
+    depth: usize,
+    default: DefaultType,
+) -> (Part, bool) {
     let hlen = header::header_len(&raw[start..end]);
     let body_start = start + hlen;
     let fields = header::fields(&raw[start..body_start]);
     let ct = header::last(&fields, "content-type").and_then(params::content_type);
+    let charset = ct
+        .as_ref()
+        .and_then(|ct| ct.param("charset"))
+        .map(|c| String::from_utf8_lossy(c).into_owned());
     let (kind, subtype, boundary) = media_type(ct, default, depth);
     let encoding = header::last(&fields, "content-transfer-encoding")
         .and_then(params::transfer_encoding)
         .map_or(TransferEncoding::SevenBit, |t| {
             TransferEncoding::from_token(&t)
-        });
-    let charset = header::last(&fields, "content-type")
-        .and_then(params::content_type)
-        .and_then(|ct| {
-            ct.param("charset")
-                .map(|c| String::from_utf8_lossy(c).into_owned())
         });
     let mut part = Part {
         header_offset: start as u64,
@@ -63,12 +73,35 @@ pub(crate) fn entity(
         } else {
             DefaultType::TextPlain
         };
-        part.children = split(raw, body_start, end, &boundary, depth + 1, child_default);
-    } else if part.is_message() {
-        let inner = entity(raw, body_start, end, depth + 1, DefaultType::TextPlain);
-        part.message = Some(Box::new(inner));
+        let (children, tail) = split(raw, body_start, end, &boundary, depth + 1, child_default);
+        part.children = children;
+        return (part, tail);
     }
-    part
+    if part.is_message() {
+        let (inner, tail) = entity_tail(raw, body_start, end, depth + 1, DefaultType::TextPlain);
+        part.message = Some(Box::new(inner));
+        return (part, tail);
+    }
+    (part, false)
+}
+
+/// Gives back to `part` the line end its parent's delimiter took (`len` octets, one LF).
+///
+/// RFC 2046 §5.1.1 gives the CRLF before a delimiter to the delimiter, but when that CRLF also
+/// ends an inner close-delimiter line (`--inner--` directly followed by `--outer`), both
+/// reference servers count it in the inner entity: the close-delimiter line keeps its line end
+/// and the empty epilogue has nothing to give. We do the same so sizes and line counts match.
+fn grow_tail(part: &mut Part, len: u64) {
+    let old_end = part.body_offset + part.body_len;
+    part.body_len += len;
+    part.body_lines += 1;
+    if let Some(inner) = part.message.as_deref_mut() {
+        grow_tail(inner, len);
+    } else if let Some(last) = part.children.last_mut() {
+        if last.body_offset + last.body_len == old_end {
+            grow_tail(last, len);
+        }
+    }
 }
 
 /// Effective (type, subtype, boundary) of a part. RFC 2045 §5.2: an invalid Content-Type means
@@ -101,7 +134,8 @@ fn media_type(
     (ct.kind, ct.subtype, None)
 }
 
-/// Splits a multipart body `raw[start..end]` into its body parts (RFC 2046 §5.1.1).
+/// Splits a multipart body `raw[start..end]` into its body parts (RFC 2046 §5.1.1). The flag
+/// says the multipart ends with an unterminated close-delimiter line (see [`grow_tail`]).
 fn split(
     raw: &[u8],
     start: usize,
@@ -109,9 +143,11 @@ fn split(
     boundary: &[u8],
     depth: usize,
     default: DefaultType,
-) -> Vec<Part> {
-    let mut spans = Vec::new();
+) -> (Vec<Part>, bool) {
+    // (start, end, octets of line end taken by the following delimiter)
+    let mut spans: Vec<(usize, usize, usize)> = Vec::new();
     let mut open: Option<usize> = None;
+    let mut close_tail = false;
     let mut pos = start;
     while pos < end {
         let next = line_end(&raw[..end], pos);
@@ -125,26 +161,36 @@ fn split(
                 pos
             };
             if let Some(s) = open.take() {
-                spans.push((s, content_end.max(s)));
+                let content_end = content_end.max(s);
+                spans.push((s, content_end, pos - content_end));
             }
             if close {
+                close_tail = next == end && raw[next - 1] != b'\n';
                 break;
             }
             open = Some(next);
         }
         pos = next;
     }
+    let open_ended = open.is_some();
     if let Some(s) = open {
-        spans.push((s, end));
+        spans.push((s, end, 0));
     }
     if spans.is_empty() {
         // No delimiter at all: one empty part, as both reference servers report.
-        return vec![Part::empty_text(end as u64)];
+        return (vec![Part::empty_text(end as u64)], false);
     }
-    spans
-        .into_iter()
-        .map(|(s, e)| entity(raw, s, e, depth, default))
-        .collect()
+    let mut last_tail = false;
+    let mut parts = Vec::with_capacity(spans.len());
+    for (s, e, taken) in spans {
+        let (mut part, tail) = entity_tail(raw, s, e, depth, default);
+        if tail && taken > 0 {
+            grow_tail(&mut part, taken as u64);
+        }
+        last_tail = tail && taken == 0;
+        parts.push(part);
+    }
+    (parts, close_tail || (open_ended && last_tail))
 }
 
 /// `Some(is_close)` when `line` is `"--" boundary ["--"] *WSP CRLF` (RFC 2046 §5.1.1).
