@@ -2,17 +2,22 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use mailstore::{AppendItem, CreateOptions, FsyncPolicy, Store, StoreConfig};
 use tempfile::TempDir;
 use types::{MailboxName, Uid};
 
 pub fn config(dir: &TempDir, fsync: FsyncPolicy) -> StoreConfig {
+    config_at(dir.path(), fsync)
+}
+
+pub fn config_at(dir: &Path, fsync: FsyncPolicy) -> StoreConfig {
     let mut partitions = BTreeMap::new();
     for p in ["default", "other", "news"] {
-        partitions.insert(p.to_string(), dir.path().join("part").join(p));
+        partitions.insert(p.to_string(), dir.join("part").join(p));
     }
-    let mut c = StoreConfig::new(dir.path().join("config"), partitions, "default");
+    let mut c = StoreConfig::new(dir.join("config"), partitions, "default");
     c.fsync = fsync;
     c
 }
