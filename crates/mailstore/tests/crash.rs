@@ -6,6 +6,8 @@
 //! The child is this test binary re-executed with `CRASH_CHILD_DIR` set and a filter naming
 //! `crash_child_append_loop`, which does nothing when the variable is absent.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
 mod common;
 
 use std::collections::BTreeMap;
