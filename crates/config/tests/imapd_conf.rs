@@ -1,4 +1,5 @@
 //! The `imapd.conf` reader against files as admins write them.
+#![allow(clippy::unwrap_used)] // test helpers may panic: a failure is the report
 
 use config::{
     parse_file, parse_str, render_imapd_conf, render_markdown, ConfigError, Kind, OPTIONS,

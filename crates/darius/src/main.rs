@@ -1,2 +1,53 @@
-//! The `darius` binary: command-line parsing and wiring of the layers below.
-fn main() {}
+//! The `darius` binary: command-line parsing and the wiring of the layers below.
+//!
+//! Owns: subcommands, start-up and shutdown order, the embedded default configuration, the admin
+//! socket and the log sinks. Must not: implement protocol or storage logic itself.
+
+mod admin;
+mod embedded;
+mod logging;
+mod serve;
+mod services;
+mod users;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "darius", version, about = "Darius mail store server")]
+struct Cli {
+    /// imapd.conf to use. Without it, the embedded default: data under ./darius-data, services
+    /// on 127.0.0.1 with unprivileged ports.
+    #[arg(short = 'C', long = "config", global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every configured service in this process until SIGTERM or SIGINT.
+    Serve,
+    /// Manage users in the password database (through the running server when there is one).
+    User {
+        #[command(subcommand)]
+        action: users::UserAction,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve => serve::run(cli.config.as_deref()),
+        Command::User { action } => users::run(cli.config.as_deref(), action),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("darius: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

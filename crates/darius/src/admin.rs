@@ -1,0 +1,202 @@
+//! The admin socket: how `darius user …` and other tools reach a running server, since the
+//! databases belong to the server process while it runs (redb allows one process per file).
+//!
+//! Protocol: one JSON request per line, one JSON response per line, then the next request.
+//! The socket is mode 0600 and a connection from a user other than the server's own (or root)
+//! is refused, so only the mail administrator reaches it.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use types::Secret;
+
+/// Longest request line accepted; a password and a name fit many times over.
+const MAX_REQUEST: usize = 64 * 1024;
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+#[allow(clippy::enum_variant_names)] // mailbox and quota requests join the user ones later
+pub enum Request {
+    UserAdd { name: String, password: String },
+    UserPasswd { name: String, password: String },
+    UserDel { name: String },
+    UserList,
+    UserCheck { name: String, password: String },
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Response {
+    Done,
+    Users { names: Vec<String> },
+    Checked { valid: bool },
+    Refused { reason: String },
+    Failed { reason: String },
+}
+
+/// Carries out one request against the password database: used by the server for socket
+/// requests and by the tools directly when no server runs.
+pub fn execute(db: &auth::PasswordDb, request: Request, peer: &str) -> Response {
+    use auth::AuthError;
+    let result = match request {
+        Request::UserAdd { name, password } => db
+            .add_user(&name, &Secret::new(password))
+            .map(|()| Response::Done),
+        Request::UserPasswd { name, password } => db
+            .set_password(&name, &Secret::new(password))
+            .map(|()| Response::Done),
+        Request::UserDel { name } => db.delete_user(&name).map(|()| Response::Done),
+        Request::UserList => db.list_users().map(|names| Response::Users { names }),
+        Request::UserCheck { name, password } => {
+            db.verify(&name, &Secret::new(password)).map(|valid| {
+                let outcome = if valid {
+                    auth::AuthOutcome::Success
+                } else {
+                    auth::AuthOutcome::Failure
+                };
+                auth::log_authentication(outcome, &name, peer, "plaintext");
+                Response::Checked { valid }
+            })
+        }
+    };
+    match result {
+        Ok(response) => response,
+        Err(
+            e @ (AuthError::AlreadyExists(_)
+            | AuthError::NoSuchUser(_)
+            | AuthError::BadUsername(_)
+            | AuthError::EmptyPassword),
+        ) => Response::Refused {
+            reason: e.to_string(),
+        },
+        Err(e @ (AuthError::Busy { .. } | AuthError::Db { .. } | AuthError::Version { .. })) => {
+            tracing::error!(severity = "err", "admin request failed: {e}");
+            Response::Failed {
+                reason: e.to_string(),
+            }
+        }
+    }
+}
+
+/// Serves the admin socket until `shutdown` fires.
+/// `owner_uid` is the uid that owns the socket file, i.e. the server's own.
+pub async fn serve(
+    listener: UnixListener,
+    owner_uid: u32,
+    db: Arc<auth::PasswordDb>,
+    mut shutdown: net::ShutdownSignal,
+) {
+    loop {
+        let stream = tokio::select! {
+            _ = shutdown.wait() => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::error!("admin socket accept failed: {e}");
+                    continue;
+                }
+            },
+        };
+        let db = Arc::clone(&db);
+        let signal = shutdown.clone();
+        tokio::spawn(async move {
+            if let Err(e) = serve_connection(stream, owner_uid, db, signal).await {
+                tracing::warn!("admin socket connection: {e:#}");
+            }
+        });
+    }
+}
+
+/// Serves one connection's requests in order. `_running` keeps shutdown's drain waiting until
+/// the request under way has been answered.
+async fn serve_connection(
+    stream: UnixStream,
+    owner_uid: u32,
+    db: Arc<auth::PasswordDb>,
+    _running: net::ShutdownSignal,
+) -> Result<()> {
+    let cred = stream.peer_cred().context("reading peer credentials")?;
+    if cred.uid() != 0 && cred.uid() != owner_uid {
+        tracing::warn!(
+            severity = "warning",
+            "admin socket: refused connection from uid {}",
+            cred.uid()
+        );
+        return Ok(());
+    }
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = (&mut reader)
+            .take(MAX_REQUEST as u64 + 1)
+            .read_line(&mut line)
+            .await?;
+        if n == 0 {
+            return Ok(());
+        }
+        if !line.ends_with('\n') {
+            tracing::warn!(
+                severity = "warning",
+                "admin socket: request longer than {MAX_REQUEST} bytes, closing"
+            );
+            return Ok(());
+        }
+        let response = match serde_json::from_str::<Request>(line.trim_end()) {
+            Ok(request) => {
+                let db = Arc::clone(&db);
+                tokio::task::spawn_blocking(move || execute(&db, request, "admin-socket"))
+                    .await
+                    .unwrap_or_else(|e| Response::Failed {
+                        reason: format!("request aborted: {e}"),
+                    })
+            }
+            Err(e) => Response::Refused {
+                reason: format!("bad request: {e}"),
+            },
+        };
+        let mut out = serde_json::to_vec(&response)?;
+        out.push(b'\n');
+        write.write_all(&out).await?;
+    }
+}
+
+/// Sends one request to a running server; `Ok(None)` when no server listens at `path`.
+pub fn call(path: &Path, request: &Request) -> Result<Option<Response>> {
+    use std::io::{BufRead, Write};
+    let stream = match std::os::unix::net::UnixStream::connect(path) {
+        Ok(stream) => stream,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            return Ok(None)
+        }
+        Err(e) => return Err(e).with_context(|| format!("connecting to {}", path.display())),
+    };
+    let mut line = serde_json::to_vec(request)?;
+    line.push(b'\n');
+    (&stream)
+        .write_all(&line)
+        .with_context(|| format!("writing to {}", path.display()))?;
+    let mut reply = String::new();
+    std::io::BufReader::new(&stream)
+        .read_line(&mut reply)
+        .with_context(|| format!("reading from {}", path.display()))?;
+    if reply.is_empty() {
+        bail!(
+            "the server at {} closed the admin connection",
+            path.display()
+        );
+    }
+    Ok(Some(
+        serde_json::from_str(reply.trim_end()).context("parsing the server's reply")?,
+    ))
+}

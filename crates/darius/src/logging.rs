@@ -1,0 +1,177 @@
+//! The two log sinks: human-readable lines on stderr, and syslog datagrams with the configured
+//! facility (default LOCAL6) and Cyrus's severities.
+//!
+//! Severity comes from the event's level (ERROR → ERR, WARN → WARNING, INFO → INFO), unless the
+//! event carries a `severity` field (`"crit"`, `"err"`, `"warning"`, `"notice"`, `"info"`),
+//! which wins: authentications are logged with `severity = "notice"`, errors that need an admin
+//! at once with `severity = "crit"`. Secrets are `types::Secret`, whose `Debug` is redacted, so a
+//! field can never leak one.
+
+use std::fmt::Write as _;
+use std::os::unix::net::UnixDatagram;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+/// Sets up both sinks from the configuration. Call once, early.
+pub fn init(config: &config::Config) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let syslog = config.path("syslog_socket").map(|path| SyslogLayer {
+        socket: UnixDatagram::unbound().ok(),
+        path: path.to_path_buf(),
+        facility: config.syslog_facility().code(),
+        tag: config.str("syslog_prefix").to_string(),
+        pid: std::process::id(),
+    });
+    // A second init (tests in one process) keeps the first subscriber; that is fine.
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(stderr)
+        .with(syslog)
+        .try_init();
+}
+
+/// RFC 5424 §6.2.1 severities, by Cyrus's names.
+fn severity_code(name: &str) -> Option<u8> {
+    match name.to_ascii_lowercase().as_str() {
+        "emerg" => Some(0),
+        "alert" => Some(1),
+        "crit" => Some(2),
+        "err" | "error" => Some(3),
+        "warning" | "warn" => Some(4),
+        "notice" => Some(5),
+        "info" => Some(6),
+        "debug" => Some(7),
+        _ => None,
+    }
+}
+
+fn level_code(level: &Level) -> u8 {
+    match *level {
+        Level::ERROR => 3,
+        Level::WARN => 4,
+        Level::INFO => 6,
+        Level::DEBUG | Level::TRACE => 7,
+    }
+}
+
+struct SyslogLayer {
+    socket: Option<UnixDatagram>,
+    path: PathBuf,
+    facility: u8,
+    tag: String,
+    pid: u32,
+}
+
+#[derive(Default)]
+struct Fields {
+    message: String,
+    severity: Option<u8>,
+}
+
+impl Visit for Fields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "severity" => self.severity = severity_code(value),
+            "message" => self.message.push_str(value),
+            _ => {}
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            let _ = write!(self.message, "{value:?}");
+        }
+    }
+}
+
+impl<S: Subscriber> Layer<S> for SyslogLayer {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let Some(socket) = &self.socket else { return };
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        let severity = fields
+            .severity
+            .unwrap_or_else(|| level_code(event.metadata().level()));
+        if severity > 6 {
+            return;
+        }
+        // RFC 3164 §4.1, as glibc's syslog(3) writes it to /dev/log.
+        let line = format!(
+            "<{}>{} {}[{}]: {}",
+            u16::from(self.facility) * 8 + u16::from(severity),
+            rfc3164_timestamp(SystemTime::now()),
+            self.tag,
+            self.pid,
+            fields.message.replace(['\r', '\n'], " ")
+        );
+        // Syslog is best effort: a missing or full socket must never stall or fail a session.
+        let _ = socket.send_to(line.as_bytes(), &self.path);
+    }
+}
+
+/// `Mmm dd hh:mm:ss` in UTC.
+fn rfc3164_timestamp(now: SystemTime) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (_, month, day) = civil_from_days(days as i64);
+    let month_name = MONTHS.get(month as usize - 1).copied().unwrap_or("Jan");
+    format!(
+        "{month_name} {day:>2} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month 1–12, day 1–31), after Howard Hinnant's algorithm.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates_are_right() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_513), (2026, 3, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn timestamps_have_the_rfc3164_shape() {
+        let t = UNIX_EPOCH + std::time::Duration::from_secs(86_400 * 31 + 3_661);
+        assert_eq!(rfc3164_timestamp(t), "Feb  1 01:01:01");
+    }
+
+    #[test]
+    fn severity_names_follow_syslog() {
+        assert_eq!(severity_code("notice"), Some(5));
+        assert_eq!(severity_code("CRIT"), Some(2));
+        assert_eq!(severity_code("loud"), None);
+    }
+}

@@ -1,0 +1,149 @@
+//! `darius serve`: start-up in a fixed order, then run until SIGTERM/SIGINT.
+//!
+//! Order: read the configuration; refuse services this build does not implement (before
+//! binding anything); create the config directory and partitions; take the data directory's
+//! lock (a second server on the same data refuses to start); set up logging; open the
+//! databases; first-start work of the embedded default; bind listeners; serve. On a signal:
+//! stop accepting, let running requests finish (bounded by `DRAIN_LIMIT`), exit 0.
+
+use std::fs::{self, File};
+use std::io::{Read, Seek, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::{admin, embedded, logging, services};
+
+/// How long running commands may take to finish after a shutdown signal.
+const DRAIN_LIMIT: Duration = Duration::from_secs(10);
+const LOCK_FILE: &str = "darius.lock";
+
+pub fn run(config_path: Option<&Path>) -> Result<()> {
+    let loaded = embedded::load_config(config_path)?;
+    let config = &loaded.config;
+    let refused = services::unimplemented_configured(config);
+    if !refused.is_empty() {
+        bail!("{}", refused.join("\n"));
+    }
+    let dir = config.configdirectory();
+    create_private_dir(dir)?;
+    for (name, path) in config.partitions() {
+        fs::create_dir_all(path)
+            .with_context(|| format!("creating partition {name} at {}", path.display()))?;
+    }
+    let _lock = lock_data_dir(dir)?;
+    logging::init(config);
+    let db = Arc::new(auth::PasswordDb::open(dir)?);
+    if let Some(data_dir) = &loaded.embedded {
+        let password = embedded::prepare(config, data_dir, |password| {
+            match db.user_exists(embedded::ADMIN_USER)? {
+                true => db.set_password(embedded::ADMIN_USER, password)?,
+                false => db.add_user(embedded::ADMIN_USER, password)?,
+            }
+            Ok(())
+        })?;
+        if let Some(password) = password {
+            println!(
+                "Created the administrator `{}` with password {} (kept in {}; shown only this once).",
+                embedded::ADMIN_USER,
+                password.expose(),
+                data_dir.join("admin-password").display()
+            );
+        }
+    }
+    if let (Some(cert), Some(key)) = (
+        config.path("tls_server_cert"),
+        config.path("tls_server_key"),
+    ) {
+        net::load_server_config(cert, key)?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(serve(config, db))
+}
+
+async fn serve(config: &config::Config, db: Arc<auth::PasswordDb>) -> Result<()> {
+    let shutdown = net::Shutdown::new();
+    let mut admin_socket = None;
+    if let Some(path) = config.path("adminsocket") {
+        let listener = net::bind_unix(path, 0o600)
+            .with_context(|| format!("adminsocket: binding {}", path.display()))?;
+        let owner = fs::metadata(path)
+            .map(|m| m.uid())
+            .with_context(|| format!("{}", path.display()))?;
+        tokio::spawn(admin::serve(listener, owner, db, shutdown.signal()));
+        tracing::info!("admin socket listening on {}", path.display());
+        admin_socket = Some(path.to_path_buf());
+    }
+    tracing::info!(
+        "darius {} ready (configuration: {})",
+        env!("CARGO_PKG_VERSION"),
+        config.source()
+    );
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let name = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    tracing::info!("{name} received: no new connections, finishing running commands");
+    shutdown.trigger();
+    let left = shutdown.drain(DRAIN_LIMIT).await;
+    if left > 0 {
+        tracing::warn!("{left} connection(s) still busy after {DRAIN_LIMIT:?}; closing them");
+    }
+    if let Some(path) = admin_socket {
+        let _ = fs::remove_file(path);
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))
+}
+
+/// Takes the exclusive lock that marks the data directory as served. Held until the process
+/// exits (the kernel drops it even after a crash, so there is no stale lock to clean).
+fn lock_data_dir(dir: &Path) -> Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            bail!(
+                "another `darius serve` (pid {}) is already running on {}; stop it first",
+                holder.trim(),
+                dir.display()
+            );
+        }
+        Err(fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+    file.set_len(0)?;
+    file.rewind()?;
+    writeln!(file, "{}", std::process::id())?;
+    Ok(file)
+}
