@@ -1,1 +1,243 @@
-//! Framer behaviour tests.
+//! Framer behaviour: literals of every kind, streaming of APPEND messages, limits and
+//! resynchronisation, IDLE and AUTHENTICATE line modes.
+
+use super::*;
+use crate::command::{AppendData, Command, Mailbox};
+use crate::error::ErrorKind;
+use crate::limits::LiteralPlusMode;
+
+fn small_limits() -> Limits {
+    Limits {
+        max_line: 100,
+        max_literal: 50,
+        max_append_literal: 1000,
+        max_command: 400,
+        max_discard: 2000,
+        ..Limits::default()
+    }
+}
+
+/// Feeds `input` in one go and collects events, answering message literals with spool refs
+/// numbered from 1 (their data is concatenated into the returned vector).
+fn run(framer: &mut CommandFramer, input: &[u8]) -> (Vec<FramerEvent>, Vec<u8>) {
+    framer.push(input);
+    let mut events = Vec::new();
+    let mut spooled = Vec::new();
+    let mut next_ref = 1;
+    while let Some(event) = framer.next_event() {
+        match &event {
+            FramerEvent::MessageData(d) => spooled.extend_from_slice(d),
+            FramerEvent::MessageEnd => {
+                framer.message_literal_done(SpoolRef(next_ref)).unwrap();
+                next_ref += 1;
+            }
+            _ => {}
+        }
+        events.push(event);
+    }
+    (events, spooled)
+}
+
+fn commands(events: &[FramerEvent]) -> Vec<&Command> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            FramerEvent::Command(c) => Some(&c.command),
+            _ => None,
+        })
+        .collect()
+}
+
+fn bad_kinds(events: &[FramerEvent]) -> Vec<&ErrorKind> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            FramerEvent::Bad(err) => Some(&err.kind),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn command_split_byte_by_byte_is_assembled() {
+    let mut framer = CommandFramer::new(Limits::default());
+    let input = b"a1 NOOP\r\na2 LOGIN {3}\r\nbob pw\r\n";
+    let mut events = Vec::new();
+    for b in input {
+        framer.push(&[*b]);
+        while let Some(e) = framer.next_event() {
+            events.push(e);
+        }
+    }
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[1], FramerEvent::NeedContinuation);
+    assert!(matches!(&events[2], FramerEvent::Command(c) if c.command.name() == "LOGIN"));
+}
+
+#[test]
+fn pipelined_commands_empty_lines_and_bare_lf() {
+    let mut framer = CommandFramer::new(Limits::default());
+    let (events, _) = run(&mut framer, b"\r\na NOOP\r\n\r\nb CHECK\nc LOGOUT\r\n");
+    assert_eq!(
+        commands(&events),
+        vec![&Command::Noop, &Command::Check, &Command::Logout]
+    );
+}
+
+#[test]
+fn append_message_literal_is_streamed_not_buffered() {
+    let mut framer = CommandFramer::new(small_limits());
+    let (events, data) = run(&mut framer, b"A1 APPEND {5}\r\nDraft (\\Seen) {600}\r\n");
+    assert_eq!(events[0], FramerEvent::NeedContinuation);
+    assert_eq!(events[1], FramerEvent::NeedContinuation);
+    assert_eq!(
+        events[2],
+        FramerEvent::MessageLiteral {
+            len: 600,
+            kind: LiteralKind::Literal
+        }
+    );
+    assert!(data.is_empty());
+    let body = vec![b'x'; 600];
+    let (events, data) = run(&mut framer, &body[..300]);
+    assert_eq!(events.len(), 1);
+    let (more, rest) = run(
+        &mut framer,
+        &[&body[300..], b" ~{2+}\r\nhi\r\n".as_slice()].concat(),
+    );
+    assert_eq!([data, rest].concat(), [body.as_slice(), b"hi"].concat());
+    let Some(FramerEvent::Command(cmd)) = more.last() else {
+        panic!("{more:?}")
+    };
+    let Command::Append { mailbox, messages } = &cmd.command else {
+        panic!()
+    };
+    assert_eq!(mailbox, &Mailbox::Other("Draft".into()));
+    assert_eq!(
+        messages[0].data,
+        AppendData::Spooled {
+            spool: SpoolRef(1),
+            len: 600,
+            kind: LiteralKind::Literal
+        }
+    );
+    assert_eq!(
+        messages[1].data,
+        AppendData::Spooled {
+            spool: SpoolRef(2),
+            len: 2,
+            kind: LiteralKind::Literal8
+        }
+    );
+    assert!(framer.buffered() == 0);
+}
+
+#[test]
+fn oversized_sync_literal_is_refused_without_expecting_data() {
+    let mut framer = CommandFramer::new(small_limits());
+    let (events, _) = run(&mut framer, b"a LOGIN {51}\r\nb NOOP\r\n");
+    assert_eq!(
+        bad_kinds(&events),
+        vec![&ErrorKind::LiteralTooLarge { len: 51, max: 50 }]
+    );
+    assert!(
+        matches!(&events[0], FramerEvent::Bad(e) if e.tag.as_ref().map(|t| t.as_str()) == Some("a"))
+    );
+    assert_eq!(commands(&events), vec![&Command::Noop]);
+}
+
+#[test]
+fn oversized_append_is_too_big_not_bad() {
+    let mut framer = CommandFramer::new(small_limits());
+    let (events, _) = run(&mut framer, b"a APPEND INBOX {1001}\r\n");
+    assert!(matches!(&events[..], [FramerEvent::Bad(e)] if e.is_too_big()));
+}
+
+#[test]
+fn oversized_nonsync_literal_is_discarded_with_its_command() {
+    let mut framer = CommandFramer::new(small_limits());
+    let mut input = b"a LOGIN {60+}\r\n".to_vec();
+    input.extend_from_slice(&[b'p'; 60]);
+    input.extend_from_slice(b" {3+}\r\nxyz\r\nb NOOP\r\n");
+    let (events, _) = run(&mut framer, &input);
+    assert_eq!(bad_kinds(&events).len(), 1);
+    assert_eq!(commands(&events), vec![&Command::Noop]);
+}
+
+#[test]
+fn huge_nonsync_literal_is_fatal() {
+    let mut framer = CommandFramer::new(small_limits());
+    let (events, _) = run(&mut framer, b"a LOGIN {99999999999+}\r\nb NOOP\r\n");
+    assert!(matches!(events.last(), Some(FramerEvent::Fatal(_))));
+    assert_eq!(commands(&events).len(), 0);
+    let (events, _) = run(
+        &mut CommandFramer::new(small_limits()),
+        b"a X {999999999999999999999+}\r\n",
+    );
+    assert!(matches!(events.last(), Some(FramerEvent::Fatal(_))));
+}
+
+#[test]
+fn literal_minus_limits_nonsync_literals_to_4096() {
+    let limits = Limits {
+        literal_plus: LiteralPlusMode::LiteralMinus,
+        ..Limits::default()
+    };
+    let mut framer = CommandFramer::new(limits);
+    let mut input = b"a APPEND INBOX {4097+}\r\n".to_vec();
+    input.extend_from_slice(&[b'm'; 4097]);
+    input.extend_from_slice(b"\r\nb NOOP\r\n");
+    let (events, _) = run(&mut framer, &input);
+    assert_eq!(bad_kinds(&events), vec![&ErrorKind::LiteralMinusExceeded]);
+    assert_eq!(commands(&events), vec![&Command::Noop]);
+}
+
+#[test]
+fn overlong_line_is_refused_and_framer_resynchronises() {
+    let mut framer = CommandFramer::new(small_limits());
+    let mut input = b"t1 SEARCH ".to_vec();
+    input.extend_from_slice(&[b'A'; 200]);
+    let (events, _) = run(&mut framer, &input);
+    assert_eq!(
+        bad_kinds(&events),
+        vec![&ErrorKind::LineTooLong { max: 100 }]
+    );
+    assert!(
+        matches!(&events[0], FramerEvent::Bad(e) if e.tag.as_ref().map(|t| t.as_str()) == Some("t1"))
+    );
+    let (events, _) = run(&mut framer, b"AAAA\r\nt2 NOOP\r\n");
+    assert_eq!(commands(&events), vec![&Command::Noop]);
+}
+
+#[test]
+fn idle_reads_done_then_commands() {
+    let mut framer = CommandFramer::new(Limits::default());
+    let (events, _) = run(&mut framer, b"a IDLE\r\n");
+    assert_eq!(commands(&events), vec![&Command::Idle]);
+    framer.set_mode(FramerMode::Idle);
+    let (events, _) = run(&mut framer, b"nonsense\r\ndone\r\nb NOOP\r\n");
+    assert!(matches!(events[0], FramerEvent::Bad(_)));
+    assert_eq!(events[1], FramerEvent::IdleDone);
+    assert_eq!(commands(&events), vec![&Command::Noop]);
+}
+
+#[test]
+fn authenticate_lines_and_cancel() {
+    let mut framer = CommandFramer::new(Limits::default());
+    framer.set_mode(FramerMode::Authenticate);
+    let (events, _) = run(&mut framer, b"AGJvYgBwdw==\r\n\r\n!!\r\n*\r\na NOOP\r\n");
+    assert!(matches!(&events[0], FramerEvent::AuthResponse(s) if s.expose() == b"\0bob\0pw"));
+    assert!(matches!(&events[1], FramerEvent::AuthResponse(s) if s.expose().is_empty()));
+    assert!(matches!(&events[2], FramerEvent::Bad(e) if e.kind == ErrorKind::InvalidBase64));
+    assert_eq!(events[3], FramerEvent::AuthCancel);
+    assert_eq!(commands(&events), vec![&Command::Noop]);
+}
+
+#[test]
+fn message_literal_done_without_literal_is_misuse() {
+    let mut framer = CommandFramer::new(Limits::default());
+    assert_eq!(
+        framer.message_literal_done(SpoolRef(1)),
+        Err(NotAwaitingSpool)
+    );
+}
