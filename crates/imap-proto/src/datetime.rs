@@ -25,6 +25,8 @@ pub struct DateTime {
     zone_minutes: i16,
 }
 
+// `is_multiple_of` is newer than the workspace MSRV (1.85).
+#[allow(clippy::manual_is_multiple_of)]
 fn days_in_month(year: u16, month: u8) -> u8 {
     match month {
         2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,

@@ -1,5 +1,6 @@
 //! Known-answer tests for the command parser and encoder: RFC 3501 §6 and §8, RFC 9051 §6 and
 //! the extension RFCs' examples, as (bytes → value) and (bytes → canonical bytes) tables.
+#![allow(clippy::unwrap_used)]
 
 use std::num::NonZeroU32;
 
