@@ -1,0 +1,312 @@
+//! Model-based property test: random sequences of append / copy / move / store / expunge /
+//! rename / delete / create against an in-memory model. After every step: UIDs are the ones
+//! the model predicts (so they strictly increase), MODSEQ never falls, counts and quota usage
+//! equal the model's; at the end, reopening the store gives the same state.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use mailstore::{
+    AppendItem, CreateOptions, Expunge, FlagChange, FsyncPolicy, RecordFields, SeenSource, Store,
+    StoreError, UidSelection,
+};
+use proptest::prelude::*;
+use types::{Flag, MailboxName, Uid};
+
+const POOL: &[&str] = &[
+    "user.alice",
+    "user.alice.A",
+    "user.alice.A.Sub",
+    "user.alice.B",
+    "user.bob",
+    "user.bob.C",
+    "shared.x",
+    "shared.y",
+];
+const QUOTA_ROOTS: &[&str] = &["user.alice", "user.bob", "shared"];
+
+#[derive(Clone, Debug)]
+enum Op {
+    Create(usize),
+    Append(usize, usize, u8),
+    Copy(usize, usize, u8),
+    Move(usize, usize, u8),
+    Store(usize, u8, bool, bool),
+    Expunge(usize),
+    Rename(usize, usize),
+    Delete(usize),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        2 => (0..POOL.len()).prop_map(Op::Create),
+        4 => (0..8usize, 0..2000usize, 1..4u8).prop_map(|(m, s, n)| Op::Append(m, s, n)),
+        2 => (0..8usize, 0..8usize, any::<u8>()).prop_map(|(a, b, p)| Op::Copy(a, b, p)),
+        2 => (0..8usize, 0..8usize, any::<u8>()).prop_map(|(a, b, p)| Op::Move(a, b, p)),
+        3 => (0..8usize, any::<u8>(), any::<bool>(), any::<bool>()).prop_map(|(m, p, a, d)| Op::Store(m, p, a, d)),
+        2 => (0..8usize).prop_map(Op::Expunge),
+        1 => (0..8usize, 0..POOL.len()).prop_map(|(m, t)| Op::Rename(m, t)),
+        1 => (0..8usize).prop_map(Op::Delete),
+    ]
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+struct ModelBox {
+    uidnext: u32,
+    /// uid → (size, deleted)
+    msgs: BTreeMap<u32, (u64, bool)>,
+    last_modseq: u64,
+}
+
+#[derive(Default)]
+struct Model {
+    boxes: BTreeMap<String, ModelBox>,
+}
+
+impl Model {
+    fn pick(&self, i: usize) -> Option<String> {
+        let n = self.boxes.len();
+        (n > 0)
+            .then(|| self.boxes.keys().nth(i % n).cloned())
+            .flatten()
+    }
+}
+
+fn name(s: &str) -> MailboxName {
+    MailboxName::try_from(s).unwrap()
+}
+
+/// The model's messages picked by the bit pattern `p` (bit i of p, cycling).
+fn picked(b: &ModelBox, p: u8) -> Vec<u32> {
+    b.msgs
+        .keys()
+        .enumerate()
+        .filter(|(i, _)| p & (1 << (i % 8)) != 0)
+        .map(|(_, u)| *u)
+        .collect()
+}
+
+fn uids(v: &[u32]) -> Vec<Uid> {
+    v.iter().map(|u| Uid::new(*u).unwrap()).collect()
+}
+
+fn body(seed: usize, i: u8) -> Vec<u8> {
+    let mut m = format!("Subject: {seed}/{i}\r\n\r\n").into_bytes();
+    m.extend(std::iter::repeat_n(b'x', seed % 700));
+    m.extend_from_slice(b"\r\n");
+    m
+}
+
+fn transfer(s: &Store, m: &mut Model, a: &str, b: &str, p: u8, moving: bool) {
+    let src = m.boxes[a].clone();
+    let chosen = picked(&src, p);
+    let out = if moving {
+        s.move_messages(&name(a), &uids(&chosen), &name(b)).unwrap()
+    } else {
+        s.copy(&name(a), &uids(&chosen), &name(b)).unwrap()
+    };
+    let mut expect = Vec::new();
+    let mut next = m.boxes[b].uidnext;
+    for u in &chosen {
+        expect.push((Uid::new(*u).unwrap(), Uid::new(next).unwrap()));
+        let msg = src.msgs[u];
+        m.boxes.get_mut(b).unwrap().msgs.insert(next, msg);
+        next += 1;
+    }
+    m.boxes.get_mut(b).unwrap().uidnext = next;
+    if moving {
+        for u in &chosen {
+            m.boxes.get_mut(a).unwrap().msgs.remove(u);
+        }
+    }
+    assert_eq!(out.mapping, expect);
+}
+
+fn apply(s: &Store, m: &mut Model, op: &Op) {
+    match op {
+        Op::Create(i) => {
+            let n = POOL[*i];
+            let r = s.create_mailbox(&name(n), CreateOptions::default());
+            if m.boxes.contains_key(n) {
+                assert!(matches!(r, Err(StoreError::AlreadyExists(_))));
+            } else {
+                r.unwrap();
+                m.boxes.insert(
+                    n.to_string(),
+                    ModelBox {
+                        uidnext: 1,
+                        ..Default::default()
+                    },
+                );
+            }
+        }
+        Op::Append(i, seed, n) => {
+            let Some(mb) = m.pick(*i) else { return };
+            let items: Vec<_> = (0..*n).map(|k| AppendItem::bytes(body(*seed, k))).collect();
+            let out = s.append(&name(&mb), items).unwrap();
+            let b = m.boxes.get_mut(&mb).unwrap();
+            for (k, u) in out.uids.iter().enumerate() {
+                assert_eq!(u.get(), b.uidnext, "UIDs are assigned in order");
+                b.msgs
+                    .insert(u.get(), (body(*seed, k as u8).len() as u64, false));
+                b.uidnext += 1;
+            }
+        }
+        Op::Copy(a, b, p) | Op::Move(a, b, p) => {
+            let (Some(a), Some(b)) = (m.pick(*a), m.pick(*b)) else {
+                return;
+            };
+            transfer(s, m, &a, &b, *p, matches!(op, Op::Move(..)));
+        }
+        Op::Store(i, p, add, deleted) => {
+            let Some(mb) = m.pick(*i) else { return };
+            let chosen = picked(&m.boxes[&mb], *p);
+            let flag = if *deleted { Flag::Deleted } else { Flag::Seen };
+            let change = if *add {
+                FlagChange::Add(vec![flag])
+            } else {
+                FlagChange::Remove(vec![flag])
+            };
+            s.store_flags(&name(&mb), SeenSource::Index, &uids(&chosen), change, None)
+                .unwrap();
+            if *deleted {
+                for u in chosen {
+                    m.boxes.get_mut(&mb).unwrap().msgs.get_mut(&u).unwrap().1 = *add;
+                }
+            }
+        }
+        Op::Expunge(i) => {
+            let Some(mb) = m.pick(*i) else { return };
+            let gone = s.expunge(&name(&mb), Expunge::AllDeleted).unwrap();
+            let b = m.boxes.get_mut(&mb).unwrap();
+            let expect: Vec<u32> = b
+                .msgs
+                .iter()
+                .filter(|(_, v)| v.1)
+                .map(|(u, _)| *u)
+                .collect();
+            assert_eq!(gone, uids(&expect));
+            b.msgs.retain(|_, v| !v.1);
+        }
+        Op::Rename(i, t) => rename(s, m, *i, POOL[*t]),
+        Op::Delete(i) => {
+            let Some(mb) = m.pick(*i) else { return };
+            s.delete_mailbox(&name(&mb)).unwrap();
+            m.boxes.remove(&mb);
+        }
+    }
+}
+
+fn rename(s: &Store, m: &mut Model, i: usize, to: &str) {
+    let Some(from) = m.pick(i) else { return };
+    let (fromn, ton) = (name(&from), name(to));
+    let r = s.rename_mailbox(&fromn, &ton);
+    let target_taken = m.boxes.keys().any(|k| name(k).is_within(&ton));
+    if ton.is_within(&fromn) || target_taken {
+        assert!(r.is_err(), "rename {from} → {to} should be refused");
+        return;
+    }
+    r.unwrap();
+    let moving: Vec<String> = m
+        .boxes
+        .keys()
+        .filter(|k| name(k).is_within(&fromn))
+        .cloned()
+        .collect();
+    for k in moving {
+        let b = m.boxes.remove(&k).unwrap();
+        m.boxes.insert(format!("{to}{}", &k[from.len()..]), b);
+    }
+}
+
+fn check(s: &Store, m: &mut Model) {
+    let listed: Vec<String> = s
+        .list_mailboxes(None)
+        .unwrap()
+        .iter()
+        .map(|e| e.name.to_string())
+        .collect();
+    assert_eq!(listed, m.boxes.keys().cloned().collect::<Vec<_>>());
+    for (n, b) in m.boxes.iter_mut() {
+        let st = s.status(&name(n), SeenSource::Index).unwrap();
+        assert_eq!(st.exists as usize, b.msgs.len(), "{n} exists");
+        assert_eq!(
+            st.size,
+            b.msgs.values().map(|v| v.0).sum::<u64>(),
+            "{n} size"
+        );
+        assert_eq!(
+            st.deleted as usize,
+            b.msgs.values().filter(|v| v.1).count(),
+            "{n} deleted"
+        );
+        assert_eq!(st.uidnext.get(), b.uidnext, "{n} uidnext");
+        assert!(st.highestmodseq.get() >= b.last_modseq, "{n} MODSEQ fell");
+        b.last_modseq = st.highestmodseq.get();
+    }
+    for root in QUOTA_ROOTS {
+        let r = name(root);
+        let u = s.quota_usage(&r).unwrap();
+        let within = m.boxes.iter().filter(|(k, _)| name(k).is_within(&r));
+        let (count, size) = within.fold((0, 0), |(c, z), (_, b)| {
+            (
+                c + b.msgs.len() as u64,
+                z + b.msgs.values().map(|v| v.0).sum::<u64>(),
+            )
+        });
+        assert_eq!((u.messages, u.storage_bytes), (count, size), "quota {root}");
+    }
+}
+
+fn snapshot(s: &Store) -> Vec<(String, Vec<(u32, Vec<Flag>, u64)>, u32, u64)> {
+    s.list_mailboxes(None)
+        .unwrap()
+        .into_iter()
+        .map(|e| {
+            let recs = s
+                .records(
+                    &e.name,
+                    SeenSource::Index,
+                    UidSelection::All,
+                    RecordFields::BASIC,
+                )
+                .unwrap();
+            let st = s.status(&e.name, SeenSource::Index).unwrap();
+            let rows = recs
+                .into_iter()
+                .map(|r| (r.uid.get(), r.flags, r.modseq.get()))
+                .collect();
+            (
+                e.name.to_string(),
+                rows,
+                st.uidnext.get(),
+                st.highestmodseq.get(),
+            )
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn store_matches_model(ops in proptest::collection::vec(op(), 1..40)) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(common::config(&dir, FsyncPolicy::Never)).unwrap();
+        for root in QUOTA_ROOTS {
+            s.set_quota_root(&name(root), Default::default()).unwrap();
+        }
+        let mut m = Model::default();
+        for op in &ops {
+            apply(&s, &mut m, op);
+            check(&s, &mut m);
+        }
+        let before = snapshot(&s);
+        drop(s);
+        let s = Store::open(common::config(&dir, FsyncPolicy::Never)).unwrap();
+        prop_assert_eq!(snapshot(&s), before);
+        check(&s, &mut m);
+    }
+}
