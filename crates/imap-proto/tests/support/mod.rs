@@ -1,0 +1,4 @@
+//! Shared test tables.
+#![allow(dead_code, clippy::unwrap_used)]
+
+pub mod responses;
