@@ -16,6 +16,8 @@ pub mod command;
 pub mod datetime;
 pub mod error;
 pub mod framer;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod limits;
 pub mod mutf7;
 mod parse;

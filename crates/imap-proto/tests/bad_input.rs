@@ -1,0 +1,137 @@
+//! Bad input (TESTING.md): every case ends in one clean error naming the tag when it could be
+//! read — never a panic, a hang or unbounded buffering.
+#![allow(clippy::unwrap_used)]
+
+use imap_proto::framer::{CommandFramer, FramerEvent};
+use imap_proto::mutf7::Mutf7Error;
+use imap_proto::{parse_command, ErrorKind, Limits, MailboxEncoding, ParseError};
+
+fn err(input: &[u8]) -> ParseError {
+    parse_command(input, MailboxEncoding::ModifiedUtf7).unwrap_err()
+}
+
+fn events(input: &[u8]) -> Vec<FramerEvent> {
+    let mut framer = CommandFramer::new(Limits::default());
+    framer.push(input);
+    std::iter::from_fn(|| framer.next_event()).collect()
+}
+
+#[test]
+fn gibberish_instead_of_command_is_bad_with_tag() {
+    let e = err(b"a1 BLURDYBLOOP\r\n");
+    assert_eq!(e.tag.unwrap().as_str(), "a1");
+    assert_eq!(e.kind, ErrorKind::UnknownCommand("BLURDYBLOOP".into()));
+    assert_eq!(err(b"+x NOOP\r\n").tag, None);
+    assert_eq!(err(b"\r\n").kind, ErrorKind::InvalidTag);
+    assert_eq!(err(b"a NOOP extra\r\n").kind, ErrorKind::Trailing);
+    assert_eq!(err(b"a NOOP").kind, ErrorKind::Incomplete);
+}
+
+#[test]
+fn deep_parenthesis_nesting_is_refused_without_recursion_blowup() {
+    let deep = [
+        b"a SEARCH ".as_slice(),
+        &[b'('; 30_000],
+        b"ALL",
+        &[b')'; 30_000],
+        b"\r\n",
+    ]
+    .concat();
+    assert_eq!(err(&deep).kind, ErrorKind::NestingTooDeep { max: 64 });
+    let nots = [b"a SEARCH ".as_slice(), &b"NOT ".repeat(10_000), b"ALL\r\n"].concat();
+    assert_eq!(err(&nots).kind, ErrorKind::NestingTooDeep { max: 64 });
+    let ext = [b"a SELECT x (X ".as_slice(), &[b'('; 1000], b"\r\n"].concat();
+    assert!(matches!(err(&ext).kind, ErrorKind::NestingTooDeep { .. }));
+}
+
+#[test]
+fn invalid_modified_utf7_names_are_refused() {
+    assert_eq!(
+        err(b"a SELECT &Jjo\r\n").kind,
+        ErrorKind::Mutf7(Mutf7Error::Unterminated)
+    );
+    assert_eq!(
+        err(b"a SELECT &AGE-\r\n").kind,
+        ErrorKind::Mutf7(Mutf7Error::EncodesAscii)
+    );
+    assert_eq!(
+        err(b"a SELECT \"caf\xc3\xa9\"\r\n").kind,
+        ErrorKind::Mutf7(Mutf7Error::NotPrintable(0xc3))
+    );
+    assert_eq!(
+        err(b"a SELECT &U,BTFw-&ZeVnLIqe-\r\n").kind,
+        ErrorKind::Mutf7(Mutf7Error::NonMinimal)
+    );
+}
+
+#[test]
+fn invalid_utf8_and_8bit_atoms_are_refused_in_utf8_mode() {
+    let e = parse_command(b"a SELECT \"\xff\"\r\n", MailboxEncoding::Utf8).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidUtf8);
+    assert!(parse_command("a SELECT Entwürfe\r\n".as_bytes(), MailboxEncoding::Utf8).is_err());
+}
+
+#[test]
+fn nul_bytes_are_refused() {
+    assert_eq!(err(b"a LOGIN \"a\0b\" c\r\n").kind, ErrorKind::Nul);
+    assert_eq!(err(b"a LOGIN {3}\r\na\0b c\r\n").kind, ErrorKind::Nul);
+    assert!(err(b"a NO\0OP\r\n").tag.is_some());
+}
+
+#[test]
+fn bad_literal_sizes_are_refused() {
+    let ev = events(b"a LOGIN {99999999999999999999}\r\nb NOOP\r\n");
+    assert!(matches!(&ev[0], FramerEvent::Bad(e) if e.kind == ErrorKind::BadLiteralSize));
+    assert!(matches!(&ev[1], FramerEvent::Command(_)));
+    let ev = events(b"a LOGIN {-5}\r\nb NOOP\r\n");
+    assert!(matches!(&ev[0], FramerEvent::Bad(e) if e.tag.is_some()));
+    assert!(matches!(&ev[1], FramerEvent::Command(_)));
+    assert_eq!(err(b"a LOGIN {10}\r\nabc").kind, ErrorKind::Incomplete);
+}
+
+#[test]
+fn pipelined_garbage_resynchronises_at_each_line() {
+    let ev = events(b"\x07\xff\xfe)(*&^%$#@!\r\n}{~{\r\n+ x\r\n* y\r\na NOOP\r\n");
+    let bad = ev
+        .iter()
+        .filter(|e| matches!(e, FramerEvent::Bad(_)))
+        .count();
+    assert_eq!(bad, 4);
+    assert!(matches!(ev.last(), Some(FramerEvent::Command(c)) if c.tag.as_str() == "a"));
+}
+
+#[test]
+fn bad_dates_flags_and_numbers_are_refused() {
+    assert_eq!(
+        err(b"a SEARCH SINCE 30-Feb-2020\r\n").kind,
+        ErrorKind::InvalidDate
+    );
+    assert_eq!(
+        err(b"a SEARCH SINCE 1-Foo-2020\r\n").kind,
+        ErrorKind::InvalidDate
+    );
+    assert!(matches!(
+        err(b"a STORE 1 +FLAGS (\\Recent)\r\n").kind,
+        ErrorKind::Flag(_)
+    ));
+    assert_eq!(
+        err(b"a FETCH 0 FLAGS\r\n").kind,
+        ErrorKind::NumberOutOfRange
+    );
+    assert_eq!(
+        err(b"a FETCH 4294967296 FLAGS\r\n").kind,
+        ErrorKind::NumberOutOfRange
+    );
+    assert_eq!(
+        err(b"a APPEND x \"31-Dec-1999 25:00:00 +0000\" {1}\r\nx\r\n").kind,
+        ErrorKind::InvalidDate
+    );
+    assert_eq!(
+        err(b"a AUTHENTICATE PLAIN !!\r\n").kind,
+        ErrorKind::InvalidBase64
+    );
+    assert_eq!(
+        err(b"a AUTHENTICATE PLAIN AGJ\r\n").kind,
+        ErrorKind::InvalidBase64
+    );
+}
