@@ -167,12 +167,12 @@ impl UidSet {
             Some(1) => {}
             _ => return Err(bad("unknown version")),
         }
-        let body = &b[1..];
-        if body.len() % 8 != 0 {
+        let chunks = b[1..].chunks_exact(8);
+        if !chunks.remainder().is_empty() {
             return Err(bad("truncated"));
         }
         let mut set = UidSet::default();
-        for c in body.chunks_exact(8) {
+        for c in chunks {
             let lo = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
             let hi = u32::from_le_bytes([c[4], c[5], c[6], c[7]]);
             if lo > hi {

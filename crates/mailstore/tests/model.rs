@@ -260,7 +260,11 @@ fn check(s: &Store, m: &mut Model) {
     }
 }
 
-fn snapshot(s: &Store) -> Vec<(String, Vec<(u32, Vec<Flag>, u64)>, u32, u64)> {
+/// (uid, flags, modseq) of each message.
+type Rows = Vec<(u32, Vec<Flag>, u64)>;
+
+/// Per mailbox: name, rows, UIDNEXT, HIGHESTMODSEQ.
+fn snapshot(s: &Store) -> Vec<(String, Rows, u32, u64)> {
     s.list_mailboxes(None)
         .unwrap()
         .into_iter()
