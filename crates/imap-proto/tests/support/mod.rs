@@ -1,4 +1,5 @@
 //! Shared test tables.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod commands;
 pub mod responses;
