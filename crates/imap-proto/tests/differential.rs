@@ -17,7 +17,7 @@ use imap_proto::{parse_command, MailboxEncoding};
 
 fn theirs(input: &[u8]) -> Option<Vec<u8>> {
     match CommandCodec::default().decode(input) {
-        Ok((rest, cmd)) if rest.is_empty() => Some(CommandCodec::default().encode(&cmd).dump()),
+        Ok(([], cmd)) => Some(CommandCodec::default().encode(&cmd).dump()),
         Ok(_) | Err(_) => None,
     }
 }
@@ -149,7 +149,7 @@ fn every_encoded_response_reparses_with_imap_codec() {
             continue;
         }
         match ResponseCodec::default().decode(&bytes) {
-            Ok((rest, _)) if rest.is_empty() => {}
+            Ok(([], _)) => {}
             other => failures.push(format!(
                 "{:?}: {:?}",
                 String::from_utf8_lossy(&bytes),
