@@ -2,7 +2,9 @@
 //! them on stable `cargo test`. Not part of the stable API.
 
 use crate::command::{AppendData, Command, TaggedCommand};
-use crate::framer::{CommandFramer, FramerEvent, FramerMode, SpoolRef};
+use crate::framer::{
+    CommandFramer, ContinuationSent, FramerEvent, FramerMode, LiteralSync, SpoolRef,
+};
 use crate::limits::{Limits, MailboxEncoding};
 use crate::wire::LiteralStyle;
 use crate::{mutf7, parse_command};
@@ -46,6 +48,14 @@ pub fn framer_and_parser(data: &[u8]) {
                     follow_mode(&mut framer, &cmd.command);
                     check_round_trip(&cmd, encoding);
                 }
+                FramerEvent::MessageLiteral { len, sync, .. } if len % 3 == 1 => {
+                    // Exercise the refusal path too (a quota or TRYCREATE refusal).
+                    let sent = match sync {
+                        LiteralSync::Sync => ContinuationSent::No,
+                        LiteralSync::NonSync => ContinuationSent::Yes,
+                    };
+                    let _ = framer.refuse_message_literal(sent);
+                }
                 FramerEvent::Fatal(_) => return,
                 FramerEvent::Bad(_)
                 | FramerEvent::NeedContinuation
@@ -53,7 +63,8 @@ pub fn framer_and_parser(data: &[u8]) {
                 | FramerEvent::MessageData(_)
                 | FramerEvent::IdleDone
                 | FramerEvent::AuthResponse(_)
-                | FramerEvent::AuthCancel => {}
+                | FramerEvent::AuthCancel
+                | FramerEvent::SpoolAbandoned(_) => {}
             }
         }
     }

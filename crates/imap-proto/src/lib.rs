@@ -28,7 +28,9 @@ pub mod wire;
 pub use command::{Command, Tag, TaggedCommand};
 pub use datetime::{Date, DateTime};
 pub use error::{ErrorKind, ParseError};
-pub use framer::{CommandFramer, FramerEvent, FramerMode, LiteralKind, SpoolRef};
+pub use framer::{
+    CommandFramer, ContinuationSent, FramerEvent, FramerMode, LiteralKind, LiteralSync, SpoolRef,
+};
 pub use limits::{Limits, LiteralPlusMode, MailboxEncoding};
 pub use parse::parse_command;
 pub use response::Response;

@@ -3,16 +3,12 @@
 
 use types::Secret;
 
-use super::{CommandFramer, FramerEvent, FramerMode, LiteralClass, LiteralKind, State};
+use super::{
+    CommandFramer, FramerEvent, FramerMode, LiteralClass, LiteralKind, LiteralSync as Sync, State,
+};
 use crate::error::{ErrorKind, ParseError};
 use crate::limits::{LiteralPlusMode, LITERAL_MINUS_MAX};
 use crate::parse::{classify_literal, decode_base64, leading_tag, parse_assembled};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Sync {
-    Sync,
-    NonSync,
-}
 
 /// A literal announcement ending a line.
 #[derive(Clone, Copy, Debug)]
@@ -196,11 +192,16 @@ impl CommandFramer {
             self.encoding,
             self.limits.max_nesting,
         );
-        self.events.push_back(match parsed {
-            Ok(command) => FramerEvent::Command(command),
-            Err(err) => FramerEvent::Bad(err),
-        });
-        self.reset_command();
+        match parsed {
+            Ok(command) => {
+                self.events.push_back(FramerEvent::Command(command));
+                self.reset_command();
+            }
+            Err(err) => {
+                self.events.push_back(FramerEvent::Bad(err));
+                self.abandon_command();
+            }
+        }
     }
 
     fn literal_announced(&mut self, header: LiteralHeader, prefix_len: usize) {
@@ -208,30 +209,37 @@ impl CommandFramer {
             return self.refuse(ErrorKind::BadLiteralSize, Some(header));
         };
         let class = classify_literal(&self.command[..prefix_len], &self.spooled, self.encoding);
-        if let Some(kind) = self.check_literal(len, header.sync, class) {
+        if let Some(kind) = self.check_literal(len, header.sync, &class) {
             return self.refuse(kind, Some(header));
         }
         self.command.extend_from_slice(b"\r\n");
-        if header.sync == Sync::Sync {
-            self.events.push_back(FramerEvent::NeedContinuation);
-        }
         match class {
-            LiteralClass::Message => {
+            LiteralClass::Message { tag, mailbox } => {
+                let (kind, sync) = (header.kind, header.sync);
                 self.events.push_back(FramerEvent::MessageLiteral {
+                    tag,
+                    mailbox,
                     len,
-                    kind: header.kind,
+                    kind,
+                    sync,
                 });
+                self.message_sync = sync;
                 self.state = State::Message {
                     remaining: len,
                     len,
                 };
             }
-            LiteralClass::Other => self.state = State::Literal { remaining: len },
+            LiteralClass::Other => {
+                if header.sync == Sync::Sync {
+                    self.events.push_back(FramerEvent::NeedContinuation);
+                }
+                self.state = State::Literal { remaining: len };
+            }
         }
     }
 
     /// The limit an announced literal breaks, if any.
-    fn check_literal(&self, len: u64, sync: Sync, class: LiteralClass) -> Option<ErrorKind> {
+    fn check_literal(&self, len: u64, sync: Sync, class: &LiteralClass) -> Option<ErrorKind> {
         let limits = &self.limits;
         if sync == Sync::NonSync
             && limits.literal_plus == LiteralPlusMode::LiteralMinus
@@ -240,13 +248,13 @@ impl CommandFramer {
             return Some(ErrorKind::LiteralMinusExceeded);
         }
         match class {
-            LiteralClass::Message if len > limits.max_append_literal => {
+            LiteralClass::Message { .. } if len > limits.max_append_literal => {
                 Some(ErrorKind::MessageTooBig {
                     len,
                     max: limits.max_append_literal,
                 })
             }
-            LiteralClass::Message => None,
+            LiteralClass::Message { .. } => None,
             LiteralClass::Other if len > limits.max_literal => Some(ErrorKind::LiteralTooLarge {
                 len,
                 max: limits.max_literal,

@@ -7,12 +7,15 @@
 //! framer.push(&bytes_from_socket);
 //! while let Some(event) = framer.next_event() { match event {
 //!     NeedContinuation        => write "+ go ahead",
-//!     MessageLiteral{len,..}  => open a spool file,
+//!     MessageLiteral{tag, mailbox, len, sync, ..} =>
+//!         if acceptable: write "+ go ahead" when sync is Sync, open a spool file
+//!         else: write "tag NO [TOOBIG|TRYCREATE|OVERQUOTA] ..."; framer.refuse_message_literal(..)
 //!     MessageData(chunk)      => append chunk to it,
 //!     MessageEnd              => close it; framer.message_literal_done(spool_ref),
 //!     Command(cmd)            => run it (switch to Idle / Authenticate mode when it says so),
 //!     Bad(err)                => write "tag BAD reason" (or NO [TOOBIG] if err.is_too_big()),
 //!     IdleDone / AuthResponse / AuthCancel => continue the IDLE or SASL exchange,
+//!     SpoolAbandoned(refs)    => delete those spool files,
 //!     Fatal(err)              => write "* BYE reason" and close,
 //! }}
 //! ```
@@ -33,7 +36,7 @@ use std::collections::VecDeque;
 
 use types::Secret;
 
-use crate::command::TaggedCommand;
+use crate::command::{Mailbox, Tag, TaggedCommand};
 use crate::error::ParseError;
 use crate::limits::{Limits, MailboxEncoding};
 use crate::parse::Spooled;
@@ -49,11 +52,26 @@ pub enum LiteralKind {
     Literal8,
 }
 
-/// What a literal announcement carries.
+/// `{N}` needs a continuation request before the client sends the data; `{N+}` does not
+/// (RFC 7888).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LiteralSync {
+    Sync,
+    NonSync,
+}
+
+/// Whether the server already sent `+` for a synchronising message literal it now refuses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContinuationSent {
+    No,
+    Yes,
+}
+
+/// What a literal announcement carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum LiteralClass {
     /// An APPEND message: streamed to the caller.
-    Message,
+    Message { tag: Tag, mailbox: Mailbox },
     /// Anything else: buffered, within [`Limits::max_literal`].
     Other,
 }
@@ -80,8 +98,17 @@ pub enum FramerEvent {
     Bad(ParseError),
     /// A synchronising literal was accepted: send a continuation request (`+ ...`) now.
     NeedContinuation,
-    /// An APPEND message literal of `len` bytes follows; stream it to a spool file.
-    MessageLiteral { len: u64, kind: LiteralKind },
+    /// An APPEND message literal of `len` bytes for `mailbox` is announced. The server may check
+    /// the mailbox, quota and APPENDLIMIT now: to accept, send `+` if `sync` is
+    /// [`LiteralSync::Sync`] and stream the [`FramerEvent::MessageData`] that follows to a spool
+    /// file; to refuse, answer `tag NO [...]` and call [`CommandFramer::refuse_message_literal`].
+    MessageLiteral {
+        tag: Tag,
+        mailbox: Mailbox,
+        len: u64,
+        kind: LiteralKind,
+        sync: LiteralSync,
+    },
     /// The next bytes of the message literal.
     MessageData(Vec<u8>),
     /// The message literal is complete: call [`CommandFramer::message_literal_done`].
@@ -92,6 +119,8 @@ pub enum FramerEvent {
     AuthResponse(Secret<Vec<u8>>),
     /// `*`: the client cancelled AUTHENTICATE; the framer is back in command mode.
     AuthCancel,
+    /// The command these spooled messages belonged to was refused: delete the spool files.
+    SpoolAbandoned(Vec<SpoolRef>),
     /// The connection cannot be resynchronised: send `* BYE` and close.
     Fatal(ParseError),
 }
@@ -124,6 +153,8 @@ pub struct CommandFramer {
     scanned: usize,
     command: Vec<u8>,
     spooled: Vec<Spooled>,
+    /// Whether the message literal being streamed was synchronising.
+    message_sync: LiteralSync,
     events: VecDeque<FramerEvent>,
 }
 
@@ -139,6 +170,7 @@ impl CommandFramer {
             scanned: 0,
             command: Vec::new(),
             spooled: Vec::new(),
+            message_sync: LiteralSync::Sync,
             events: VecDeque::new(),
         }
     }
@@ -187,6 +219,39 @@ impl CommandFramer {
             }
             _ => Err(NotAwaitingSpool),
         }
+    }
+
+    /// Refuses the message literal just announced by [`FramerEvent::MessageLiteral`] (or being
+    /// streamed): the rest of its command is dropped, spool references already handed over for
+    /// it come back in [`FramerEvent::SpoolAbandoned`]. Data the client will still send (a
+    /// non-synchronising literal, or one we sent `+` for) is read and thrown away.
+    pub fn refuse_message_literal(
+        &mut self,
+        continuation: ContinuationSent,
+    ) -> Result<(), NotAwaitingSpool> {
+        let State::Message { remaining, .. } = self.state else {
+            return Err(NotAwaitingSpool);
+        };
+        let data_coming =
+            self.message_sync == LiteralSync::NonSync || continuation == ContinuationSent::Yes;
+        self.abandon_command();
+        self.state = if data_coming && remaining > 0 {
+            State::DiscardLiteral { remaining }
+        } else if data_coming {
+            State::DiscardCommand
+        } else {
+            State::Line
+        };
+        Ok(())
+    }
+
+    /// Drops every byte pushed but not yet consumed, returning how many. Call after STARTTLS
+    /// (RFC 9051 §6.2.1: plaintext pipelined behind STARTTLS must not be executed).
+    pub fn discard_input(&mut self) -> usize {
+        let n = self.buffered();
+        self.start = self.input.len();
+        self.scanned = self.start;
+        n
     }
 
     /// The next event, or `None` when more input (or a spool reference) is needed.
@@ -266,9 +331,19 @@ impl CommandFramer {
         ))
     }
 
+    /// Forgets the command after it was delivered.
     fn reset_command(&mut self) {
         self.command.clear();
         self.spooled.clear();
+    }
+
+    /// Forgets a refused command, handing its spooled messages back to the caller.
+    fn abandon_command(&mut self) {
+        if !self.spooled.is_empty() {
+            let refs = self.spooled.iter().map(|s| s.spool).collect();
+            self.events.push_back(FramerEvent::SpoolAbandoned(refs));
+        }
+        self.reset_command();
     }
 }
 

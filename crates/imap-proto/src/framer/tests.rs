@@ -2,7 +2,7 @@
 //! resynchronisation, IDLE and AUTHENTICATE line modes.
 
 use super::*;
-use crate::command::{AppendData, Command, Mailbox};
+use crate::command::{AppendData, Command, Mailbox, Tag};
 use crate::error::ErrorKind;
 use crate::limits::LiteralPlusMode;
 
@@ -89,12 +89,14 @@ fn append_message_literal_is_streamed_not_buffered() {
     let mut framer = CommandFramer::new(small_limits());
     let (events, data) = run(&mut framer, b"A1 APPEND {5}\r\nDraft (\\Seen) {600}\r\n");
     assert_eq!(events[0], FramerEvent::NeedContinuation);
-    assert_eq!(events[1], FramerEvent::NeedContinuation);
     assert_eq!(
-        events[2],
+        events[1],
         FramerEvent::MessageLiteral {
+            tag: Tag::new("A1").unwrap(),
+            mailbox: Mailbox::Other("Draft".into()),
             len: 600,
-            kind: LiteralKind::Literal
+            kind: LiteralKind::Literal,
+            sync: LiteralSync::Sync,
         }
     );
     assert!(data.is_empty());
@@ -130,6 +132,58 @@ fn append_message_literal_is_streamed_not_buffered() {
         }
     );
     assert!(framer.buffered() == 0);
+}
+
+#[test]
+fn refused_sync_message_literal_expects_no_data() {
+    let mut framer = CommandFramer::new(small_limits());
+    framer.push(b"a APPEND Nope {10}\r\nb NOOP\r\n");
+    assert!(matches!(
+        framer.next_event(),
+        Some(FramerEvent::MessageLiteral { .. })
+    ));
+    framer.refuse_message_literal(ContinuationSent::No).unwrap();
+    let rest: Vec<_> = std::iter::from_fn(|| framer.next_event()).collect();
+    assert_eq!(commands(&rest), vec![&Command::Noop]);
+}
+
+#[test]
+fn refused_multiappend_discards_data_and_abandons_earlier_spools() {
+    let mut framer = CommandFramer::new(small_limits());
+    framer.push(b"a APPEND Box {2+}\r\nhi {10+}\r\n0123456789 {1+}\r\nx\r\nb NOOP\r\n");
+    let mut events = Vec::new();
+    while let Some(event) = framer.next_event() {
+        match &event {
+            FramerEvent::MessageEnd => framer.message_literal_done(SpoolRef(1)).unwrap(),
+            FramerEvent::MessageLiteral { len: 10, .. } => {
+                framer.refuse_message_literal(ContinuationSent::No).unwrap();
+            }
+            _ => {}
+        }
+        events.push(event);
+    }
+    assert!(events.contains(&FramerEvent::SpoolAbandoned(vec![SpoolRef(1)])));
+    assert_eq!(commands(&events), vec![&Command::Noop]);
+}
+
+#[test]
+fn bad_command_after_spooled_message_abandons_the_spool() {
+    let mut framer = CommandFramer::new(small_limits());
+    let (events, _) = run(&mut framer, b"a APPEND Box {2+}\r\nhi garbage\r\n");
+    assert!(matches!(&events[events.len() - 2], FramerEvent::Bad(_)));
+    assert_eq!(
+        events.last(),
+        Some(&FramerEvent::SpoolAbandoned(vec![SpoolRef(1)]))
+    );
+}
+
+#[test]
+fn starttls_discards_pipelined_plaintext() {
+    let mut framer = CommandFramer::new(Limits::default());
+    framer.push(b"a STARTTLS\r\nb LOGIN evil injected\r\n");
+    assert!(matches!(framer.next_event(), Some(FramerEvent::Command(_))));
+    assert_eq!(framer.discard_input(), b"b LOGIN evil injected\r\n".len());
+    assert_eq!(framer.next_event(), None);
 }
 
 #[test]

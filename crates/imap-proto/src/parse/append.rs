@@ -4,7 +4,7 @@
 use super::cursor::{Cursor, Spooled};
 use super::strings::LiteralValue;
 use super::PResult;
-use crate::command::{AppendData, AppendMessage, Command};
+use crate::command::{AppendData, AppendMessage, Command, Mailbox, Tag};
 use crate::error::ErrorKind;
 use crate::framer::LiteralClass;
 use crate::limits::MailboxEncoding;
@@ -68,19 +68,19 @@ pub(crate) fn classify_literal(
 ) -> LiteralClass {
     let mut cur = Cursor::new(prefix, spooled, encoding, 8);
     match append_prefix(&mut cur) {
-        Ok(true) => LiteralClass::Message,
-        Ok(false) | Err(_) => LiteralClass::Other,
+        Ok(Some((tag, mailbox))) => LiteralClass::Message { tag, mailbox },
+        Ok(None) | Err(_) => LiteralClass::Other,
     }
 }
 
-fn append_prefix(cur: &mut Cursor<'_>) -> PResult<bool> {
-    cur.tag()?;
+fn append_prefix(cur: &mut Cursor<'_>) -> PResult<Option<(Tag, Mailbox)>> {
+    let tag = cur.tag()?;
     cur.sp()?;
     if !cur.atom()?.eq_ignore_ascii_case("APPEND") {
-        return Ok(false);
+        return Ok(None);
     }
     cur.sp()?;
-    cur.mailbox()?;
+    let mailbox = cur.mailbox()?;
     loop {
         cur.sp()?;
         if cur.peek() == Some(b'(') {
@@ -92,11 +92,11 @@ fn append_prefix(cur: &mut Cursor<'_>) -> PResult<bool> {
             cur.sp()?;
         }
         if cur.rest().is_empty() {
-            return Ok(true);
+            return Ok(Some((tag, mailbox)));
         }
         match cur.literal_any()? {
             (LiteralValue::Spooled(_), _) => {}
-            (LiteralValue::Inline(_), _) => return Ok(false),
+            (LiteralValue::Inline(_), _) => return Ok(None),
         }
     }
 }
