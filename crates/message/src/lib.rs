@@ -28,6 +28,10 @@ pub use part::{Part, TransferEncoding};
 /// containers are reported as text/plain leaves.
 pub const MAX_DEPTH: usize = 100;
 
+/// Most MIME entities one message may have (Dovecot's default limit too); past it, further
+/// delimiters are ignored and containers are reported as text/plain leaves.
+pub const MAX_PARTS: usize = 10_000;
+
 /// Scans one message. Never panics.
 pub fn scan(raw: &[u8]) -> MessageCache {
     MessageCache::build(raw)

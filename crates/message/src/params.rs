@@ -5,6 +5,8 @@
 //! Lenient by design: a field that does not parse yields `None` and the caller applies the
 //! RFC 2045 §5.2 default. Never fails, never panics.
 
+use std::collections::HashMap;
+
 /// A parameter: attribute (upper-cased, as Cyrus sends it) and value (as written, unquoted).
 pub(crate) type Param = (Vec<u8>, Vec<u8>);
 
@@ -128,53 +130,54 @@ type Segment = (u32, bool, Vec<u8>);
 /// segments alone when they are not numbered 0..n without gaps (RFC 2231 §3 requires that),
 /// sorted by number as Dovecot does.
 fn continuations(params: Vec<Param>) -> Vec<Param> {
-    let mut out: Vec<Param> = Vec::with_capacity(params.len());
+    // Indexed by base name, so a hostile header with many parameters stays linear.
     let mut groups: Vec<(Vec<u8>, Vec<Segment>)> = Vec::new();
-    let mut slots: Vec<Option<usize>> = Vec::new(); // out index -> group index
+    let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+    // Output slots: a plain parameter, or the group that goes where its first segment was.
+    let mut slots: Vec<Result<Param, usize>> = Vec::with_capacity(params.len());
     for (attr, value) in params {
-        match split_section(&attr) {
-            Some((base, n, extended)) => {
-                if let Some(g) = groups.iter_mut().find(|(b, _)| *b == base) {
-                    g.1.push((n, extended, value));
-                } else {
-                    groups.push((base.to_vec(), vec![(n, extended, value)]));
-                    slots.push(Some(groups.len() - 1));
-                    out.push((Vec::new(), Vec::new()));
-                }
-            }
+        let Some((base, n, extended)) = split_section(&attr) else {
+            slots.push(Ok((attr, value)));
+            continue;
+        };
+        match index.get(base) {
+            Some(&g) => groups[g].1.push((n, extended, value)),
             None => {
-                slots.push(None);
-                out.push((attr, value));
+                index.insert(base.to_vec(), groups.len());
+                slots.push(Err(groups.len()));
+                groups.push((base.to_vec(), vec![(n, extended, value)]));
             }
         }
     }
-    let mut result = Vec::with_capacity(out.len());
-    for (param, slot) in out.into_iter().zip(slots) {
-        let Some(gi) = slot else {
-            result.push(param);
-            continue;
-        };
-        let (base, mut segs) = std::mem::take(&mut groups[gi]);
-        segs.sort_by_key(|s| s.0);
-        let complete = segs.iter().enumerate().all(|(i, s)| s.0 as usize == i);
-        if complete {
-            let mut name = base;
-            if segs.first().is_some_and(|s| s.1) {
-                name.push(b'*');
-            }
-            result.push((name, segs.into_iter().flat_map(|s| s.2).collect()));
-        } else {
-            for (n, extended, value) in segs {
-                let mut name = base.clone();
-                name.extend_from_slice(format!("*{n}").as_bytes());
-                if extended {
-                    name.push(b'*');
-                }
-                result.push((name, value));
-            }
+    let mut result = Vec::with_capacity(slots.len());
+    for slot in slots {
+        match slot {
+            Ok(param) => result.push(param),
+            Err(g) => join_segments(std::mem::take(&mut groups[g]), &mut result),
         }
     }
     result
+}
+
+/// Appends the joined parameter, or the raw segments when they are not 0..n.
+fn join_segments((base, mut segs): (Vec<u8>, Vec<Segment>), out: &mut Vec<Param>) {
+    segs.sort_by_key(|s| s.0);
+    if segs.iter().enumerate().all(|(i, s)| s.0 as usize == i) {
+        let mut name = base;
+        if segs.first().is_some_and(|s| s.1) {
+            name.push(b'*');
+        }
+        out.push((name, segs.into_iter().flat_map(|s| s.2).collect()));
+        return;
+    }
+    for (n, extended, value) in segs {
+        let mut name = base.clone();
+        name.extend_from_slice(format!("*{n}").as_bytes());
+        if extended {
+            name.push(b'*');
+        }
+        out.push((name, value));
+    }
 }
 
 /// `NAME*3` -> (NAME, 3, false); `NAME*3*` -> (NAME, 3, true); anything else -> None.

@@ -5,12 +5,13 @@
 //! boundary that merely starts with the outer one cannot end the outer part. A missing close
 //! delimiter lets the last part run to the end of its parent. Nesting deeper than
 //! [`MAX_DEPTH`](crate::MAX_DEPTH) is not descended into: such a part is reported as a
-//! text/plain leaf, the way Dovecot stops at its own nesting limit.
+//! text/plain leaf, the way Dovecot stops at its own nesting limit; past [`MAX_PARTS`]
+//! entities, further delimiters are not recognised.
 
 use crate::header::{self, line_end};
 use crate::params::{self, Structured};
 use crate::part::{Part, TransferEncoding};
-use crate::MAX_DEPTH;
+use crate::{MAX_DEPTH, MAX_PARTS};
 
 /// The media type a part gets when it has no (valid) Content-Type (RFC 2046 §5.1.5: inside
 /// multipart/digest the default is message/rfc822).
@@ -28,61 +29,139 @@ pub(crate) fn entity(
     depth: usize,
     default: DefaultType,
 ) -> Part {
-    entity_tail(raw, start, end, depth, default).0
+    let mut scanner = Scanner {
+        raw,
+        parts_left: MAX_PARTS,
+    };
+    scanner.entity(start, end, depth, default).0
 }
 
-/// Scans an entity; the flag says it ends with an inner close-delimiter line that lacks its line
-/// end (see [`grow_tail`]).
-fn entity_tail(
-    raw: &[u8],
-    start: usize,
-    end: usize,
-    depth: usize,
-    default: DefaultType,
-) -> (Part, bool) {
-    let hlen = header::header_len(&raw[start..end]);
-    let body_start = start + hlen;
-    let fields = header::fields(&raw[start..body_start]);
-    let ct = header::last(&fields, "content-type").and_then(params::content_type);
-    let charset = ct
-        .as_ref()
-        .and_then(|ct| ct.param("charset"))
-        .map(|c| String::from_utf8_lossy(c).into_owned());
-    let (kind, subtype, boundary) = media_type(ct, default, depth);
-    let encoding = header::last(&fields, "content-transfer-encoding")
-        .and_then(params::transfer_encoding)
-        .map_or(TransferEncoding::SevenBit, |t| {
-            TransferEncoding::from_token(&t)
-        });
-    let mut part = Part {
-        header_offset: start as u64,
-        header_len: hlen as u64,
-        body_offset: body_start as u64,
-        body_len: (end - body_start) as u64,
-        body_lines: raw[body_start..end].iter().filter(|&&b| b == b'\n').count() as u64,
-        content_type: kind,
-        subtype,
-        encoding,
-        charset,
-        children: Vec::new(),
-        message: None,
-    };
-    if let Some(boundary) = boundary {
-        let child_default = if part.subtype == "DIGEST" {
-            DefaultType::MessageRfc822
-        } else {
-            DefaultType::TextPlain
+/// Scan state: the message and how many more entities we may create (Dovecot likewise stops
+/// at 10 000 MIME parts, so a message of tiny parts cannot make the cache explode).
+struct Scanner<'a> {
+    raw: &'a [u8],
+    parts_left: usize,
+}
+
+impl Scanner<'_> {
+    /// Scans an entity; the flag says it ends with an inner close-delimiter line that lacks its
+    /// line end (see [`grow_tail`]).
+    fn entity(
+        &mut self,
+        start: usize,
+        end: usize,
+        depth: usize,
+        default: DefaultType,
+    ) -> (Part, bool) {
+        self.parts_left = self.parts_left.saturating_sub(1);
+        let raw = self.raw;
+        let hlen = header::header_len(&raw[start..end]);
+        let body_start = start + hlen;
+        let fields = header::fields(&raw[start..body_start]);
+        let ct = header::last(&fields, "content-type").and_then(params::content_type);
+        let charset = ct
+            .as_ref()
+            .and_then(|ct| ct.param("charset"))
+            .map(|c| String::from_utf8_lossy(c).into_owned());
+        let may_nest = depth < MAX_DEPTH && self.parts_left > 0;
+        let (kind, subtype, boundary) = media_type(ct, default, may_nest);
+        let encoding = header::last(&fields, "content-transfer-encoding")
+            .and_then(params::transfer_encoding)
+            .map_or(TransferEncoding::SevenBit, |t| {
+                TransferEncoding::from_token(&t)
+            });
+        let mut part = Part {
+            header_offset: start as u64,
+            header_len: hlen as u64,
+            body_offset: body_start as u64,
+            body_len: (end - body_start) as u64,
+            body_lines: raw[body_start..end].iter().filter(|&&b| b == b'\n').count() as u64,
+            content_type: kind,
+            subtype,
+            encoding,
+            charset,
+            children: Vec::new(),
+            message: None,
         };
-        let (children, tail) = split(raw, body_start, end, &boundary, depth + 1, child_default);
-        part.children = children;
-        return (part, tail);
+        let mut tail = false;
+        if let Some(boundary) = boundary {
+            let child_default = if part.subtype == "DIGEST" {
+                DefaultType::MessageRfc822
+            } else {
+                DefaultType::TextPlain
+            };
+            let (children, t) = self.split(body_start, end, &boundary, depth + 1, child_default);
+            (part.children, tail) = (children, t);
+        } else if part.is_message() {
+            let (inner, t) = self.entity(body_start, end, depth + 1, DefaultType::TextPlain);
+            (part.message, tail) = (Some(Box::new(inner)), t);
+        }
+        (part, tail)
     }
-    if part.is_message() {
-        let (inner, tail) = entity_tail(raw, body_start, end, depth + 1, DefaultType::TextPlain);
-        part.message = Some(Box::new(inner));
-        return (part, tail);
+
+    /// Splits a multipart body `raw[start..end]` into its body parts (RFC 2046 §5.1.1). The
+    /// flag says the multipart ends with an unterminated close-delimiter line (see
+    /// [`grow_tail`]). Past the part budget, the last part runs to the end.
+    fn split(
+        &mut self,
+        start: usize,
+        end: usize,
+        boundary: &[u8],
+        depth: usize,
+        default: DefaultType,
+    ) -> (Vec<Part>, bool) {
+        let raw = self.raw;
+        // (start, end, octets of line end taken by the following delimiter)
+        let mut spans: Vec<(usize, usize, usize)> = Vec::new();
+        let mut open: Option<usize> = None;
+        let mut close_tail = false;
+        let mut pos = start;
+        while pos < end {
+            let next = line_end(&raw[..end], pos);
+            if let Some(close) = delimiter(&raw[pos..next], boundary) {
+                if !close && open.is_some() && spans.len() + 1 >= self.parts_left {
+                    break;
+                }
+                // The line end before the delimiter belongs to the delimiter.
+                let content_end = if pos >= start + 2 && &raw[pos - 2..pos] == b"\r\n" {
+                    pos - 2
+                } else if pos > start && raw[pos - 1] == b'\n' {
+                    pos - 1
+                } else {
+                    pos
+                };
+                if let Some(s) = open.take() {
+                    let content_end = content_end.max(s);
+                    spans.push((s, content_end, pos - content_end));
+                }
+                if close {
+                    close_tail = next == end && raw[next - 1] != b'\n';
+                    break;
+                }
+                open = Some(next);
+            }
+            pos = next;
+        }
+        let open_ended = open.is_some();
+        if let Some(s) = open {
+            spans.push((s, end, 0));
+        }
+        if spans.is_empty() {
+            // No delimiter at all: one empty part, as both reference servers report.
+            return (vec![Part::empty_text(end as u64)], false);
+        }
+        let mut last_tail = false;
+        let mut parts = Vec::with_capacity(spans.len());
+        for (s, e, taken) in spans {
+            let (mut part, tail) = self.entity(s, e, depth, default);
+            if tail && taken > 0 {
+                grow_tail(&mut part, taken as u64);
+            }
+            last_tail = tail && taken == 0;
+            parts.push(part);
+        }
+        (parts, close_tail || (open_ended && last_tail))
     }
-    (part, false)
 }
 
 /// Gives back to `part` the line end its parent's delimiter took (`len` octets, one LF).
@@ -106,23 +185,21 @@ fn grow_tail(part: &mut Part, len: u64) {
 
 /// Effective (type, subtype, boundary) of a part. RFC 2045 §5.2: an invalid Content-Type means
 /// text/plain; a multipart without a usable boundary is treated the same way (RFC 2046 §5.1.1
-/// makes the parameter mandatory), and so is a container past the nesting limit.
+/// makes the parameter mandatory), and so is a container past the nesting or part limits.
 fn media_type(
     ct: Option<Structured>,
     default: DefaultType,
-    depth: usize,
+    may_nest: bool,
 ) -> (String, String, Option<Vec<u8>>) {
     let text = || ("TEXT".to_owned(), "PLAIN".to_owned(), None);
     let Some(ct) = ct else {
         return match default {
-            DefaultType::MessageRfc822 if depth < MAX_DEPTH => {
-                ("MESSAGE".into(), "RFC822".into(), None)
-            }
+            DefaultType::MessageRfc822 if may_nest => ("MESSAGE".into(), "RFC822".into(), None),
             _ => text(),
         };
     };
     let container = ct.kind == "MULTIPART" || (ct.kind == "MESSAGE" && ct.subtype == "RFC822");
-    if container && depth >= MAX_DEPTH {
+    if container && !may_nest {
         return text();
     }
     if ct.kind == "MULTIPART" {
@@ -132,65 +209,6 @@ fn media_type(
         };
     }
     (ct.kind, ct.subtype, None)
-}
-
-/// Splits a multipart body `raw[start..end]` into its body parts (RFC 2046 §5.1.1). The flag
-/// says the multipart ends with an unterminated close-delimiter line (see [`grow_tail`]).
-fn split(
-    raw: &[u8],
-    start: usize,
-    end: usize,
-    boundary: &[u8],
-    depth: usize,
-    default: DefaultType,
-) -> (Vec<Part>, bool) {
-    // (start, end, octets of line end taken by the following delimiter)
-    let mut spans: Vec<(usize, usize, usize)> = Vec::new();
-    let mut open: Option<usize> = None;
-    let mut close_tail = false;
-    let mut pos = start;
-    while pos < end {
-        let next = line_end(&raw[..end], pos);
-        if let Some(close) = delimiter(&raw[pos..next], boundary) {
-            // The line end before the delimiter belongs to the delimiter.
-            let content_end = if pos >= start + 2 && &raw[pos - 2..pos] == b"\r\n" {
-                pos - 2
-            } else if pos > start && raw[pos - 1] == b'\n' {
-                pos - 1
-            } else {
-                pos
-            };
-            if let Some(s) = open.take() {
-                let content_end = content_end.max(s);
-                spans.push((s, content_end, pos - content_end));
-            }
-            if close {
-                close_tail = next == end && raw[next - 1] != b'\n';
-                break;
-            }
-            open = Some(next);
-        }
-        pos = next;
-    }
-    let open_ended = open.is_some();
-    if let Some(s) = open {
-        spans.push((s, end, 0));
-    }
-    if spans.is_empty() {
-        // No delimiter at all: one empty part, as both reference servers report.
-        return (vec![Part::empty_text(end as u64)], false);
-    }
-    let mut last_tail = false;
-    let mut parts = Vec::with_capacity(spans.len());
-    for (s, e, taken) in spans {
-        let (mut part, tail) = entity_tail(raw, s, e, depth, default);
-        if tail && taken > 0 {
-            grow_tail(&mut part, taken as u64);
-        }
-        last_tail = tail && taken == 0;
-        parts.push(part);
-    }
-    (parts, close_tail || (open_ended && last_tail))
 }
 
 /// `Some(is_close)` when `line` is `"--" boundary ["--"] *WSP CRLF` (RFC 2046 §5.1.1).

@@ -250,3 +250,33 @@ fn bare_lf_messages_scan_like_crlf_ones() {
         b"two"
     );
 }
+
+#[test]
+fn part_count_is_capped() {
+    let mut raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n".to_vec();
+    for _ in 0..25_000 {
+        raw.extend_from_slice(b"--b\r\n\r\nx\r\n");
+    }
+    raw.extend_from_slice(b"--b--\r\n");
+    let cache = scan(&raw);
+    let root = cache.part(&[]).unwrap();
+    assert_eq!(root.children.len(), message::MAX_PARTS - 1);
+    let last = root.children.last().unwrap();
+    // Delimiters past the budget (the close one too) are content of the last part.
+    assert_eq!(last.body_offset + last.body_len, raw.len() as u64);
+    check(&raw);
+}
+
+#[test]
+fn many_parameters_stay_linear() {
+    let mut ct = b"Content-Type: text/plain".to_vec();
+    for i in 0..50_000 {
+        ct.extend_from_slice(format!("; p{i}*0=a; q*{i}=b").as_bytes());
+    }
+    ct.extend_from_slice(b"\r\n\r\nbody\r\n");
+    let start = std::time::Instant::now();
+    let cache = scan(&ct);
+    assert!(cache.bodystructure().starts_with(b"(\"TEXT\" \"PLAIN\""));
+    // Generous bound: a quadratic join would take minutes here.
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+}
