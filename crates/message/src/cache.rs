@@ -7,6 +7,8 @@
 //! 3 BASE64, 4 QUOTED-PRINTABLE, 5 other + string), `charset` = 0 | 1 string. Decoding checks
 //! every length, span and UTF-8 string, and refuses trailing bytes.
 
+use std::ops::Range;
+
 use crate::bodystructure::{self, Extension};
 use crate::part::{Part, TransferEncoding};
 use crate::scan::{self, DefaultType};
@@ -150,6 +152,45 @@ impl MessageCache {
             at_message = false;
         }
         Some(cur)
+    }
+}
+
+/// Byte ranges (absolute in the message) that `BODY[section...]` fetches need
+/// (RFC 3501 §6.4.5 / RFC 9051 §6.4.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionSpans {
+    /// `BODY[section]` itself (for `[]`, the whole message).
+    pub whole: Range<u64>,
+    /// `section.MIME`: the part's MIME header; `None` for `[]` (RFC 3501 allows MIME only
+    /// with a part number).
+    pub mime: Option<Range<u64>>,
+    /// `section.HEADER` (and `HEADER.FIELDS`): only for the top level and message/rfc822 parts.
+    pub header: Option<Range<u64>>,
+    /// `section.TEXT`: only for the top level and message/rfc822 parts.
+    pub text: Option<Range<u64>>,
+}
+
+impl MessageCache {
+    /// The spans for `section` (see [`SectionSpans`]); `None` when there is no such part.
+    pub fn spans(&self, section: &[u32]) -> Option<SectionSpans> {
+        let p = self.part(section)?;
+        let header = |m: &Part| m.header_offset..m.header_offset + m.header_len;
+        let body = |m: &Part| m.body_offset..m.body_offset + m.body_len;
+        if section.is_empty() {
+            return Some(SectionSpans {
+                whole: 0..self.size,
+                mime: None,
+                header: Some(header(p)),
+                text: Some(body(p)),
+            });
+        }
+        let message = p.message.as_deref();
+        Some(SectionSpans {
+            whole: body(p),
+            mime: Some(header(p)),
+            header: message.map(header),
+            text: message.map(body),
+        })
     }
 }
 

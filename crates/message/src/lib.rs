@@ -19,7 +19,7 @@ mod params;
 mod part;
 mod scan;
 
-pub use cache::{CacheError, MessageCache};
+pub use cache::{CacheError, MessageCache, SectionSpans};
 pub use date::parse_date;
 pub use decode::{decode_body, decode_header_value, text_for_search, DecodeError};
 pub use part::{Part, TransferEncoding};

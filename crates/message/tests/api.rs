@@ -143,3 +143,27 @@ fn dates_for_sentbefore() {
     );
     assert_eq!(parse_date("yesterday at noon, roughly"), None);
 }
+
+#[test]
+fn section_spans_follow_rfc3501() {
+    let raw = rfc3501_example();
+    let cache = scan(&raw);
+    let text = |r: std::ops::Range<u64>| &raw[r.start as usize..r.end as usize];
+    let top = cache.spans(&[]).unwrap();
+    assert_eq!(top.whole, 0..raw.len() as u64);
+    assert!(top.mime.is_none());
+    assert!(text(top.header.unwrap()).starts_with(b"Subject: example\r\n"));
+    assert!(text(top.text.unwrap()).starts_with(b"--o\r\n"));
+    let three = cache.spans(&[3]).unwrap();
+    assert_eq!(
+        text(three.mime.unwrap()),
+        b"Content-Type: message/rfc822\r\n\r\n"
+    );
+    assert!(text(three.header.unwrap()).starts_with(b"Subject: three\r\n"));
+    assert!(text(three.text.unwrap()).starts_with(b"--t\r\n"));
+    assert!(text(three.whole).starts_with(b"Subject: three\r\n"));
+    let one = cache.spans(&[1]).unwrap();
+    assert_eq!(text(one.whole), b"1");
+    assert!(one.header.is_none() && one.text.is_none());
+    assert!(cache.spans(&[9]).is_none());
+}
