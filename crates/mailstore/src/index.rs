@@ -85,7 +85,8 @@ pub(crate) fn durability(policy: FsyncPolicy) -> Durability {
 }
 
 /// Checks (or, in a fresh database, writes) the format version and creates all tables, so read
-/// transactions can open them unconditionally.
+/// transactions can open them unconditionally. An existing database is only read: a write
+/// transaction would cost an fsync on every open.
 pub(crate) fn init_versioned(
     db: &Database,
     path: &Path,
@@ -93,22 +94,29 @@ pub(crate) fn init_versioned(
     version: u64,
     create: impl FnOnce(&WriteTransaction) -> Result<()>,
 ) -> Result<()> {
+    let check = |found: Option<Option<u64>>| match found {
+        None => Ok(false),
+        Some(Some(v)) if v == version => Ok(true),
+        Some(other) => Err(StoreError::UnsupportedFormat {
+            path: path.to_path_buf(),
+            found: other.unwrap_or(0),
+            supported: version,
+        }),
+    };
+    let found = match db.begin_read()?.open_table(meta) {
+        Ok(t) => t.get("format_version")?.map(|v| decode_u64(v.value())),
+        Err(redb::TableError::TableDoesNotExist(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    if check(found)? {
+        return Ok(());
+    }
     let txn = db.begin_write()?;
     {
         let mut t = txn.open_table(meta)?;
         let found = t.get("format_version")?.map(|v| decode_u64(v.value()));
-        match found {
-            None => {
-                t.insert("format_version", version.to_le_bytes().as_slice())?;
-            }
-            Some(Some(v)) if v == version => {}
-            Some(other) => {
-                return Err(StoreError::UnsupportedFormat {
-                    path: path.to_path_buf(),
-                    found: other.unwrap_or(0),
-                    supported: version,
-                })
-            }
+        if !check(found)? {
+            t.insert("format_version", version.to_le_bytes().as_slice())?;
         }
     }
     create(&txn)?;

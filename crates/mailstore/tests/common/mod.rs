@@ -49,3 +49,9 @@ pub fn msg(i: usize) -> Vec<u8> {
 pub fn append(s: &Store, n: &MailboxName, i: usize) -> Uid {
     s.append(n, vec![AppendItem::bytes(msg(i))]).unwrap().uids[0]
 }
+
+pub fn append_bytes(s: &Store, n: &MailboxName, bytes: &[u8]) -> Uid {
+    s.append(n, vec![AppendItem::bytes(bytes.to_vec())])
+        .unwrap()
+        .uids[0]
+}
