@@ -135,3 +135,23 @@ fn bad_dates_flags_and_numbers_are_refused() {
         ErrorKind::InvalidBase64
     );
 }
+
+#[test]
+fn refusals_become_one_response_each() {
+    use imap_proto::response::Response;
+    let bytes =
+        |e: ParseError| Response::Status(e.to_response()).to_bytes(MailboxEncoding::ModifiedUtf7);
+    assert_eq!(
+        bytes(err(b"a1 BLURDYBLOOP\r\n")),
+        b"a1 BAD unknown command BLURDYBLOOP\r\n"
+    );
+    assert_eq!(bytes(err(b"+\r\n")), b"* BAD invalid tag\r\n");
+    let ev = events(b"a APPEND INBOX {999999999999}\r\n");
+    let FramerEvent::Bad(e) = &ev[0] else {
+        panic!()
+    };
+    assert_eq!(
+        bytes(e.clone()),
+        b"a NO [TOOBIG] message of 999999999999 bytes is larger than the limit of 104857600\r\n"
+    );
+}

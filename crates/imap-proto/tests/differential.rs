@@ -59,6 +59,9 @@ const ONLY_OURS: &[(&str, &str)] = &[
     ("a3 DELETEACL user.fred anyone\r\n", "RFC 4314 ACL"),
     ("a4 LISTRIGHTS ~/Mail/saved smith\r\n", "RFC 4314 ACL"),
     ("a5 MYRIGHTS INBOX\r\n", "RFC 4314 ACL"),
+    ("a GETMETADATA \"\" /shared/comment\r\n", "RFC 5464 METADATA (feature not enabled)"),
+    ("a GETMETADATA (MAXSIZE 1024 DEPTH infinity) INBOX (/private/comment /shared/comment)\r\n", "RFC 5464 METADATA (feature not enabled)"),
+    ("a SETMETADATA INBOX (/private/comment {34}\r\nMy new comment across two lines.\r\n /shared/x NIL /shared/y ~{3}\r\nabc)\r\n", "RFC 5464 METADATA (feature not enabled)"),
 ];
 
 /// Inputs we refuse on purpose although imap-codec accepts them, and why.
@@ -167,7 +170,9 @@ fn imap_codec_lacks(response: &Response) -> bool {
         Response::Data(Data::ESearch { .. })
         | Response::Data(Data::Acl { .. })
         | Response::Data(Data::ListRights { .. })
-        | Response::Data(Data::MyRights { .. }) => true,
+        | Response::Data(Data::MyRights { .. })
+        | Response::Data(Data::Metadata { .. })
+        | Response::Data(Data::MetadataChanged { .. }) => true,
         Response::Data(Data::List(item)) => !item.extended.is_empty(),
         _ => false,
     }

@@ -8,8 +8,9 @@ use imap_codec::decode::Decoder;
 use imap_codec::ResponseCodec;
 use imap_proto::command::{
     Addressing, AppendData, AppendMessage, Command, Fetch, FetchAttr, FetchItems, FetchMacro, List,
-    ListReturnOption, ListSelectOption, Mailbox, PeekMode, Search, SearchKey, SearchReturn,
-    Section, SectionText, StatusItem, Store, StoreAction, StoreSilence, Tag, TaggedCommand,
+    ListReturnOption, ListSelectOption, Mailbox, MetadataDepth, MetadataOptions, PeekMode, Search,
+    SearchKey, SearchReturn, Section, SectionText, StatusItem, Store, StoreAction, StoreSilence,
+    Tag, TaggedCommand,
 };
 use imap_proto::response::{Data, FetchItem, Response};
 use imap_proto::wire::LiteralStyle;
@@ -330,6 +331,27 @@ fn simple() -> impl Strategy<Value = Command> {
             0..3
         ))
         .prop_map(Command::Id),
+        (
+            mailbox(),
+            prop::collection::vec(("/[a-z/]{1,10}", prop::option::of(bytes())), 1..3)
+        )
+            .prop_map(|(mailbox, entries)| Command::SetMetadata { mailbox, entries }),
+        (
+            mailbox(),
+            prop::option::of(any::<u32>()),
+            prop::collection::vec("/[a-z/]{1,10}", 1..3)
+        )
+            .prop_map(|(mailbox, max_size, entries)| {
+                let options = MetadataOptions {
+                    max_size,
+                    depth: Some(MetadataDepth::One),
+                };
+                Command::GetMetadata {
+                    mailbox,
+                    options,
+                    entries,
+                }
+            }),
     ]
 }
 

@@ -222,7 +222,9 @@ impl Enc {
             | Command::DeleteAcl { .. }
             | Command::ListRights { .. }
             | Command::GetQuota(_)
-            | Command::SetQuota { .. } => self.admin(out, command),
+            | Command::SetQuota { .. }
+            | Command::GetMetadata { .. }
+            | Command::SetMetadata { .. } => self.admin(out, command),
         }
     }
 
@@ -261,8 +263,59 @@ impl Enc {
                 let list: Vec<String> = limits.iter().map(|(r, n)| format!("{r} {n}")).collect();
                 Self::put(out, &format!(" ({})", list.join(" ")));
             }
+            Command::GetMetadata {
+                mailbox,
+                options,
+                entries,
+            } => {
+                self.getmetadata(out, mailbox, options, entries);
+            }
+            Command::SetMetadata { mailbox, entries } => {
+                self.sp_mailbox(out, mailbox);
+                out.extend_from_slice(b" (");
+                for (i, (entry, value)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b' ');
+                    }
+                    self.astring(out, entry.as_bytes());
+                    out.push(b' ');
+                    match value {
+                        Some(v) => self.string(out, v),
+                        None => Self::put(out, "NIL"),
+                    }
+                }
+                out.push(b')');
+            }
             _ => {}
         }
+    }
+
+    fn getmetadata(
+        &self,
+        out: &mut Vec<u8>,
+        mailbox: &Mailbox,
+        options: &super::MetadataOptions,
+        entries: &[String],
+    ) {
+        let mut opts = Vec::new();
+        if let Some(size) = options.max_size {
+            opts.push(format!("MAXSIZE {size}"));
+        }
+        if let Some(depth) = options.depth {
+            opts.push(format!("DEPTH {}", depth.as_str()));
+        }
+        if !opts.is_empty() {
+            Self::put(out, &format!(" ({})", opts.join(" ")));
+        }
+        self.sp_mailbox(out, mailbox);
+        out.extend_from_slice(b" (");
+        for (i, entry) in entries.iter().enumerate() {
+            if i > 0 {
+                out.push(b' ');
+            }
+            self.astring(out, entry.as_bytes());
+        }
+        out.push(b')');
     }
 
     fn select_params(&self, out: &mut Vec<u8>, params: &[SelectParam]) {

@@ -9,6 +9,7 @@ mod encode;
 mod encode_search;
 mod fetch;
 mod list;
+mod metadata;
 mod search;
 mod store;
 
@@ -23,6 +24,7 @@ use crate::sequence::SequenceSet;
 pub(crate) use encode::write_section;
 pub use fetch::{Fetch, FetchAttr, FetchItems, FetchMacro, PeekMode, Section, SectionText};
 pub use list::{List, ListReturnOption, ListSelectOption, StatusItem};
+pub use metadata::{MetadataDepth, MetadataEntry, MetadataOptions};
 pub use search::{Search, SearchKey, SearchReturn};
 pub use store::{Store, StoreAction, StoreSilence};
 
@@ -267,6 +269,17 @@ pub enum Command {
         root: String,
         limits: Vec<(String, u64)>,
     },
+    /// RFC 5464 §4.2; the mailbox is `Other("")` for server annotations.
+    GetMetadata {
+        mailbox: Mailbox,
+        options: MetadataOptions,
+        entries: Vec<String>,
+    },
+    /// RFC 5464 §4.3.
+    SetMetadata {
+        mailbox: Mailbox,
+        entries: Vec<MetadataEntry>,
+    },
 }
 
 impl Command {
@@ -312,6 +325,8 @@ impl Command {
             Command::GetQuota(_) => "GETQUOTA",
             Command::GetQuotaRoot(_) => "GETQUOTAROOT",
             Command::SetQuota { .. } => "SETQUOTA",
+            Command::GetMetadata { .. } => "GETMETADATA",
+            Command::SetMetadata { .. } => "SETMETADATA",
         }
     }
 }

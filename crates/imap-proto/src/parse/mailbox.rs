@@ -47,6 +47,8 @@ pub(super) fn mailbox_command(cur: &mut Cursor<'_>, name: &str) -> PResult<Comma
             Ok(Command::GetQuota(cur.astring_utf8()?))
         }
         "SETQUOTA" => setquota(cur),
+        "GETMETADATA" => super::metadata::getmetadata(cur),
+        "SETMETADATA" => super::metadata::setmetadata(cur),
         other => Err(ErrorKind::UnknownCommand(other.to_string())),
     }
 }

@@ -10,6 +10,7 @@ mod command;
 mod cursor;
 mod fetch;
 mod mailbox;
+mod metadata;
 mod search;
 mod strings;
 

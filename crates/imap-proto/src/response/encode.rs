@@ -177,7 +177,9 @@ impl Enc {
             | Data::ListRights { .. }
             | Data::MyRights { .. }
             | Data::Quota { .. }
-            | Data::QuotaRoot { .. } => self.admin_data(out, data),
+            | Data::QuotaRoot { .. }
+            | Data::Metadata { .. }
+            | Data::MetadataChanged { .. } => self.admin_data(out, data),
         }
     }
 
@@ -230,6 +232,28 @@ impl Enc {
                 for root in roots {
                     out.push(b' ');
                     self.astring(out, root);
+                }
+            }
+            Data::Metadata { mailbox, entries } => {
+                Self::put(out, "METADATA ");
+                self.mailbox(out, mailbox);
+                out.extend_from_slice(b" (");
+                for (i, (entry, value)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b' ');
+                    }
+                    self.astring(out, entry);
+                    out.push(b' ');
+                    wire::write_nstring(out, value.as_deref(), self.mode());
+                }
+                out.push(b')');
+            }
+            Data::MetadataChanged { mailbox, entries } => {
+                Self::put(out, "METADATA ");
+                self.mailbox(out, mailbox);
+                for entry in entries {
+                    out.push(b' ');
+                    self.astring(out, entry);
                 }
             }
             _ => {}

@@ -232,4 +232,29 @@ pub enum Data {
         mailbox: Mailbox,
         roots: Vec<String>,
     },
+    /// RFC 5464 §4.4.1: entries with values.
+    Metadata {
+        mailbox: Mailbox,
+        entries: Vec<crate::command::MetadataEntry>,
+    },
+    /// RFC 5464 §4.4.2: unsolicited list of changed entries.
+    MetadataChanged {
+        mailbox: Mailbox,
+        entries: Vec<String>,
+    },
+}
+
+impl crate::error::ParseError {
+    /// The one response for a refused command: `tag BAD reason` (untagged `* BAD` when no tag
+    /// could be read), or `tag NO [TOOBIG] reason` for an over-sized APPEND (RFC 7889).
+    pub fn to_response(&self) -> StatusResponse {
+        let text = self.kind.to_string();
+        match (&self.tag, self.is_too_big()) {
+            (Some(tag), true) => {
+                StatusResponse::tagged(tag.clone(), StatusKind::No, text).with_code(Code::TooBig)
+            }
+            (Some(tag), false) => StatusResponse::tagged(tag.clone(), StatusKind::Bad, text),
+            (None, _) => StatusResponse::untagged(StatusKind::Bad, text),
+        }
+    }
 }

@@ -65,4 +65,7 @@ pub const CANONICAL: &[(&str, &str)] = &[
     ("G0 GETQUOTA \"\"\r\n", "G0 GETQUOTA \"\"\r\n"),
     ("S0 SETQUOTA user.bob (storage 512 MESSAGE 10)\r\n", "S0 SETQUOTA user.bob (STORAGE 512 MESSAGE 10)\r\n"),
     ("A003 APPEND saved-messages (\\Seen) {3}\r\nabc\r\n", "A003 APPEND saved-messages (\\Seen) {3+}\r\nabc\r\n"),
+    ("a GETMETADATA \"\" /shared/comment\r\n", "a GETMETADATA \"\" (/shared/comment)\r\n"),
+    ("a GETMETADATA (MAXSIZE 1024 DEPTH infinity) INBOX (/private/comment /shared/comment)\r\n", "a GETMETADATA (MAXSIZE 1024 DEPTH infinity) INBOX (/private/comment /shared/comment)\r\n"),
+    ("a SETMETADATA INBOX (/private/comment {34}\r\nMy new comment across two lines.\r\n /shared/x NIL /shared/y ~{3}\r\nabc)\r\n", "a SETMETADATA INBOX (/private/comment {34+}\r\nMy new comment across two lines.\r\n /shared/x NIL /shared/y \"abc\")\r\n"),
 ];

@@ -265,6 +265,8 @@ fn data_responses() -> Vec<(Response, &'static [u8])> {
         (data(Data::MyRights { mailbox: Mailbox::Inbox, rights: "rwiptsldaex".into() }), b"* MYRIGHTS INBOX rwiptsldaex\r\n"),
         (data(Data::Quota { root: String::new(), resources: vec![QuotaResource { name: "STORAGE".into(), usage: 10, limit: 512 }] }), b"* QUOTA \"\" (STORAGE 10 512)\r\n"),
         (data(Data::QuotaRoot { mailbox: Mailbox::Inbox, roots: vec![String::new()] }), b"* QUOTAROOT INBOX \"\"\r\n"),
+        (data(Data::Metadata { mailbox: Mailbox::Other(String::new()), entries: vec![("/shared/comment".into(), Some(b"Shared comment".to_vec())), ("/private/x".into(), None)] }), b"* METADATA \"\" (/shared/comment \"Shared comment\" /private/x NIL)\r\n"),
+        (data(Data::MetadataChanged { mailbox: Mailbox::Inbox, entries: vec!["/shared/comment".into(), "/private/comment".into()] }), b"* METADATA INBOX /shared/comment /private/comment\r\n"),
     ]
 }
 
