@@ -130,10 +130,23 @@ fn addr_spec(tokens: &[Tok<'_>]) -> (Vec<u8>, Vec<u8>) {
             } else {
                 host
             };
-            (concat(&tokens[..at]), host)
+            (local_part(&tokens[..at]), host)
         }
-        None => (concat(tokens), MISSING_DOMAIN.to_vec()),
+        None => (local_part(tokens), MISSING_DOMAIN.to_vec()),
     }
+}
+
+/// RFC 5322 §3.4.1 local-part with quoted strings unquoted, as Dovecot's parser stores it (the
+/// client re-quotes when it rebuilds the address).
+fn local_part(tokens: &[Tok<'_>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for t in tokens {
+        match t {
+            Tok::Quoted(_, text) => out.extend_from_slice(text),
+            other => out.extend_from_slice(&concat(std::slice::from_ref(other))),
+        }
+    }
+    out
 }
 
 /// The display name: words and quoted strings joined by one space; `None` when empty.
@@ -263,5 +276,9 @@ mod tests {
         );
         assert_eq!(parse_list(b"a@b@c"), vec![addr(None, "a", "b@c")]);
         assert_eq!(parse_list(b",, ,"), vec![]);
+        assert_eq!(
+            parse_list(b"\"john doe\"@example.com"),
+            vec![addr(None, "john doe", "example.com")]
+        );
     }
 }

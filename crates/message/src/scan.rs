@@ -1,7 +1,7 @@
 //! The MIME structure scan (RFC 2045, RFC 2046 §5): builds the [`Part`] tree of one message.
 //!
-//! Multipart bodies are split outer-first on exact delimiter lines (RFC 2046 §5.1.1: the CRLF
-//! before a delimiter belongs to it; transport padding after it is allowed), so an inner
+//! Multipart bodies are split outer-first on delimiter lines (RFC 2046 §5.1.1: the CRLF before a
+//! delimiter belongs to it; transport padding after it is allowed), so an inner
 //! boundary that merely starts with the outer one cannot end the outer part. A missing close
 //! delimiter lets the last part run to the end of its parent. Nesting deeper than
 //! [`MAX_DEPTH`](crate::MAX_DEPTH) is not descended into: such a part is reported as a
@@ -211,16 +211,20 @@ fn media_type(
     (ct.kind, ct.subtype, None)
 }
 
-/// `Some(is_close)` when `line` is `"--" boundary ["--"] *WSP CRLF` (RFC 2046 §5.1.1).
+/// `Some(is_close)` when `line` is a delimiter line for `boundary` (RFC 2046 §5.1.1
+/// `"--" boundary ["--"] transport-padding CRLF`). Like both reference servers we are lenient
+/// about what follows: `--boundary--` closes whatever comes after it, and `--boundary` is a
+/// delimiter when whitespace or the line end follows. Anything else (`--boundaryX`) is not, so
+/// a boundary that is a prefix of another cannot split it.
 fn delimiter(line: &[u8], boundary: &[u8]) -> Option<bool> {
     let rest = line.strip_prefix(b"--")?.strip_prefix(boundary)?;
-    let (close, rest) = match rest.strip_prefix(b"--") {
-        Some(r) => (true, r),
-        None => (false, rest),
-    };
-    rest.iter()
-        .all(|&b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-        .then_some(close)
+    if rest.starts_with(b"--") {
+        return Some(true);
+    }
+    match rest.first() {
+        None | Some(b' ' | b'\t' | b'\r' | b'\n') => Some(false),
+        Some(_) => None,
+    }
 }
 
 #[cfg(test)]
@@ -237,6 +241,8 @@ mod tests {
         assert_eq!(delimiter(b"--B-- \t\r\n", b"B"), Some(true));
         assert_eq!(delimiter(b"--BX\r\n", b"B"), None);
         assert_eq!(delimiter(b"--B", b"B"), Some(false));
+        assert_eq!(delimiter(b"--B--trailing\r\n", b"B"), Some(true));
+        assert_eq!(delimiter(b"--B comment\r\n", b"B"), Some(false));
     }
 
     #[test]
