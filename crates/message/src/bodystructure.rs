@@ -147,9 +147,7 @@ fn param_list(out: &mut Vec<u8>, params: &[Param]) {
 }
 
 fn text(fields: &[Field<'_>], name: &str) -> Option<Vec<u8>> {
-    header::last(fields, name)
-        .map(unfold)
-        .filter(|v| !v.is_empty())
+    header::last(fields, name).map(unfold)
 }
 
 fn span(raw: &[u8], offset: u64, len: u64) -> &[u8] {

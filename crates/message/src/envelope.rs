@@ -10,7 +10,9 @@ use crate::imapstr::{nstring, string};
 
 /// Appends the ENVELOPE of the message whose header fields are `fields`.
 pub(crate) fn write(out: &mut Vec<u8>, fields: &[Field<'_>]) {
-    let text = |name: &str| last(fields, name).map(unfold).filter(|v| !v.is_empty());
+    // A field that is present but empty is "" (as both reference servers send it); NIL means
+    // absent.
+    let text = |name: &str| last(fields, name).map(unfold);
     let addrs = |name: &str| {
         last(fields, name)
             .map(|v| parse_list(&unfold(v)))

@@ -513,11 +513,11 @@ raw = entity(STD + ["Subject: comments", "Content-Type: (c1) text (c2) / (c3) pl
 case("content-type-comments", raw, std_env("comments"),
      leaf("TEXT", "PLAIN", [("CHARSET", "utf-8")], b"x\r\n"))
 
-# 42: header folding with empty Subject and empty Message-ID -> NIL
+# 42: present but empty Subject / Message-ID are "" (NIL means absent), leading folding skipped
 raw = entity(["From: a@example.org", "Subject:", "Message-ID:   ", "Date:\r\n Tue, 05 Mar 2024 10:11:12 +0100"],
              b"x\r\n")
-case("empty-fields-are-nil", raw,
-     envelope("Tue, 05 Mar 2024 10:11:12 +0100", None, [addr(None, "a", "example.org")]),
+case("empty-fields-are-empty-strings", raw,
+     envelope("Tue, 05 Mar 2024 10:11:12 +0100", "", [addr(None, "a", "example.org")], mid=""),
      leaf("TEXT", "PLAIN", [], b"x\r\n"))
 
 # 43: application part without parameters and base64 image with Content-Description in 2047
