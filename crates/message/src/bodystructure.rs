@@ -2,8 +2,8 @@
 //!
 //! Media type tokens, parameter attributes and disposition types are upper-cased as Cyrus sends
 //! them; values stay as written. A text part without a charset parameter gets the RFC 2045 §5.2
-//! default `("CHARSET" "us-ascii")` first, as Dovecot does. Extension data is always sent in full
-//! (md5, disposition, language, location).
+//! default `"CHARSET" "us-ascii"` after its other parameters, as Dovecot does. Extension data
+//! is always sent in full (md5, disposition, language, location).
 
 use crate::header::{self, unfold, Field};
 use crate::imapstr::{nstring, string};
@@ -55,9 +55,9 @@ fn single(
     string(out, part.subtype.as_bytes());
     out.push(b' ');
     if part.content_type == "TEXT" && !params.iter().any(|(a, _)| a == b"CHARSET") {
-        // RFC 2045 §5.2 / RFC 2046 §4.1.2 default, filled in as Dovecot does.
-        let mut with_default = vec![(b"CHARSET".to_vec(), b"us-ascii".to_vec())];
-        with_default.extend_from_slice(params);
+        // RFC 2045 §5.2 / RFC 2046 §4.1.2 default, appended as Dovecot does.
+        let mut with_default = params.to_vec();
+        with_default.push((b"CHARSET".to_vec(), b"us-ascii".to_vec()));
         param_list(out, &with_default);
     } else {
         param_list(out, params);

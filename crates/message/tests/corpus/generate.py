@@ -7,7 +7,7 @@ helpers that follow the RFC 3501 §7.4.2 / RFC 9051 §7.5.2 grammar (sizes and l
 computed here from the body octets each case names, never from the Rust scanner).
 
 Conventions (see ../corpus.rs): media tokens, parameter attributes and disposition types are
-upper case; a text part without a charset gets ("CHARSET" "us-ascii") first; strings with
+upper case; a text part without a charset gets "CHARSET" "us-ascii" appended; strings with
 8-bit octets, CR, LF or more than 1024 octets are literals. In .expect files a literal's CRLF
 is written <CRLF>. Run from this directory: python3 generate.py
 """
@@ -81,7 +81,7 @@ def leaf(typ, sub, prm, body, enc="7BIT", cid=None, desc=None, md5=None, disp=No
     """(BODYSTRUCTURE, BODY) of a non-multipart, non-message part."""
     body = b(body)
     if typ == "TEXT" and not any(a.upper() == "CHARSET" for a, _ in prm):
-        prm = [("CHARSET", "us-ascii")] + list(prm)
+        prm = list(prm) + [("CHARSET", "us-ascii")]
     head = b" ".join([q(typ), q(sub), params(prm), q(cid), q(desc), q(enc), b"%d" % len(body)])
     if typ == "TEXT":
         head += b" %d" % lines(body)
