@@ -117,6 +117,8 @@ fn rfc2047_words_decode_in_several_charsets() {
         ("=?gb2312?B?1tDOxA==?=", "中文"),
         ("=?utf-8?q?a?= =?utf-8?q?b?=", "ab"),
         ("plain =?iso-8859-1?q?caf=E9?=", "plain café"),
+        ("raw UTF-8 Grüße", "raw UTF-8 Grüße"),
+        ("folded\r\n line", "folded line"),
     ];
     for (raw, want) in cases {
         assert_eq!(decode_header_value(raw.as_bytes()), want, "{raw}");
