@@ -61,8 +61,9 @@ fn write_quoted(out: &mut Vec<u8>, data: &[u8]) {
     out.push(b'"');
 }
 
-/// Writes `literal` (`{N}` CRLF data), or `literal8` (`~{N}`) when the data holds NUL.
-pub fn write_literal(out: &mut Vec<u8>, data: &[u8], style: LiteralStyle) {
+/// Writes the header of a literal for `data`: `{N}` CRLF, or `~{N}` CRLF (literal8) when the
+/// data holds NUL.
+pub fn write_literal_header(out: &mut Vec<u8>, data: &[u8], style: LiteralStyle) {
     if data.contains(&0) {
         out.push(b'~');
     }
@@ -72,6 +73,11 @@ pub fn write_literal(out: &mut Vec<u8>, data: &[u8], style: LiteralStyle) {
         out.push(b'+');
     }
     out.extend_from_slice(b"}\r\n");
+}
+
+/// Writes `literal` (`{N}` CRLF data), or `literal8` (`~{N}`) when the data holds NUL.
+pub fn write_literal(out: &mut Vec<u8>, data: &[u8], style: LiteralStyle) {
+    write_literal_header(out, data, style);
     out.extend_from_slice(data);
 }
 

@@ -38,3 +38,43 @@ fn utf8_mode_quotes_utf8_names_and_utf7_mode_encodes_them() {
         "* LIST (\\HasNoChildren) \"/\" \"Entwürfe\"\r\n".as_bytes()
     );
 }
+
+#[test]
+fn encode_chunks_lends_large_bodies_and_matches_encode() {
+    use imap_proto::command::Section;
+    use imap_proto::response::{Chunk, Data, FetchItem, Response};
+    use types::Uid;
+    let body = vec![b'x'; 5000];
+    let response = Response::Data(Data::Fetch {
+        seq: 7,
+        items: vec![
+            FetchItem::Uid(Uid::new(9).unwrap()),
+            FetchItem::BodySection {
+                section: Section::default(),
+                origin: None,
+                data: Some(body.clone()),
+            },
+            FetchItem::Binary {
+                part: vec![1],
+                data: Some(b"small".to_vec()),
+            },
+        ],
+    });
+    let chunks = response.encode_chunks(MailboxEncoding::ModifiedUtf7, 4096);
+    assert_eq!(chunks.len(), 3);
+    assert!(matches!(chunks[1], Chunk::Body(b) if b == body.as_slice()));
+    let joined: Vec<u8> = chunks
+        .iter()
+        .flat_map(|c| match c {
+            Chunk::Encoded(v) => v.as_slice(),
+            Chunk::Body(b) => b,
+        })
+        .copied()
+        .collect();
+    assert_eq!(joined, response.to_bytes(MailboxEncoding::ModifiedUtf7));
+    let status = Response::Data(Data::Exists(3));
+    assert_eq!(
+        status.encode_chunks(MailboxEncoding::Utf8, 1),
+        vec![Chunk::Encoded(b"* 3 EXISTS\r\n".to_vec())]
+    );
+}

@@ -39,6 +39,32 @@ impl TaggedCommand {
     }
 }
 
+/// Whether the command is written with the `UID` prefix.
+fn uid_prefixed(command: &Command) -> bool {
+    let addressing = match command {
+        Command::Search(s) => s.addressing,
+        Command::Fetch(f) => f.addressing,
+        Command::Store(s) => s.addressing,
+        Command::Copy { addressing, .. } | Command::Move { addressing, .. } => *addressing,
+        _ => super::Addressing::Sequence,
+    };
+    addressing == super::Addressing::Uid
+}
+
+/// `" " auth-type [SP (base64 / "=")]`
+fn authenticate(out: &mut Vec<u8>, mechanism: &str, initial: Option<&super::InitialResponse>) {
+    out.extend_from_slice(format!(" {mechanism}").as_bytes());
+    if let Some(ir) = initial {
+        out.push(b' ');
+        if ir.expose().is_empty() {
+            out.push(b'=');
+        } else {
+            let text = base64::engine::general_purpose::STANDARD.encode(ir.expose());
+            out.extend_from_slice(text.as_bytes());
+        }
+    }
+}
+
 /// `section = "[" [section-spec] "]"`
 pub(crate) fn write_section(out: &mut Vec<u8>, section: &Section, mode: TextMode) {
     out.push(b'[');
@@ -119,14 +145,7 @@ impl Enc {
     }
 
     fn command(&self, out: &mut Vec<u8>, command: &Command) {
-        let uid = match command {
-            Command::Search(s) => s.addressing,
-            Command::Fetch(f) => f.addressing,
-            Command::Store(s) => s.addressing,
-            Command::Copy { addressing, .. } | Command::Move { addressing, .. } => *addressing,
-            _ => super::Addressing::Sequence,
-        };
-        if uid == super::Addressing::Uid {
+        if uid_prefixed(command) {
             Self::put(out, "UID ");
         }
         Self::put(out, command.name());
@@ -145,38 +164,17 @@ impl Enc {
                 mechanism,
                 initial_response,
             } => {
-                Self::put(out, &format!(" {mechanism}"));
-                if let Some(ir) = initial_response {
-                    out.push(b' ');
-                    if ir.expose().is_empty() {
-                        out.push(b'=');
-                    } else {
-                        let text = base64::engine::general_purpose::STANDARD.encode(ir.expose());
-                        Self::put(out, &text);
-                    }
-                }
+                authenticate(out, mechanism, initial_response.as_ref());
             }
             Command::Login { username, password } => {
-                out.push(b' ');
-                self.astring(out, username.as_bytes());
-                out.push(b' ');
-                self.astring(out, password.expose().as_bytes());
+                self.astrings(out, &[username.as_bytes(), password.expose().as_bytes()]);
             }
-            Command::Enable(caps) => {
-                for cap in caps {
-                    Self::put(out, &format!(" {cap}"));
-                }
-            }
+            Command::Enable(caps) => caps.iter().for_each(|c| Self::put(out, &format!(" {c}"))),
             Command::Select { mailbox, params } | Command::Examine { mailbox, params } => {
                 self.sp_mailbox(out, mailbox);
                 self.select_params(out, params);
             }
-            Command::Create { mailbox, use_attrs } => {
-                self.sp_mailbox(out, mailbox);
-                if !use_attrs.is_empty() {
-                    Self::put(out, &format!(" (USE ({}))", use_attrs.join(" ")));
-                }
-            }
+            Command::Create { mailbox, use_attrs } => self.create(out, mailbox, use_attrs),
             Command::Delete(m)
             | Command::Subscribe(m)
             | Command::Unsubscribe(m)
@@ -188,12 +186,7 @@ impl Enc {
                 self.sp_mailbox(out, to);
             }
             Command::List(list) => self.list(out, list),
-            Command::Lsub { reference, pattern } => {
-                out.push(b' ');
-                self.astring(out, self.wire_name(reference).as_bytes());
-                out.push(b' ');
-                self.list_mailbox(out, pattern);
-            }
+            Command::Lsub { reference, pattern } => self.lsub(out, reference, pattern),
             Command::Status { mailbox, items } => {
                 self.sp_mailbox(out, mailbox);
                 let names: Vec<&str> = items.iter().map(|i| i.name()).collect();
@@ -204,16 +197,7 @@ impl Enc {
             Command::Search(search) => self.search(out, search),
             Command::Fetch(fetch) => self.fetch(out, fetch),
             Command::Store(store) => self.store(out, store),
-            Command::Copy {
-                addressing: _,
-                set,
-                mailbox,
-            }
-            | Command::Move {
-                addressing: _,
-                set,
-                mailbox,
-            } => {
+            Command::Copy { set, mailbox, .. } | Command::Move { set, mailbox, .. } => {
                 Self::put(out, &format!(" {set}"));
                 self.sp_mailbox(out, mailbox);
             }
@@ -226,6 +210,28 @@ impl Enc {
             | Command::GetMetadata { .. }
             | Command::SetMetadata { .. } => self.admin(out, command),
         }
+    }
+
+    /// ` astring` for each value.
+    fn astrings(&self, out: &mut Vec<u8>, values: &[&[u8]]) {
+        for value in values {
+            out.push(b' ');
+            self.astring(out, value);
+        }
+    }
+
+    fn create(&self, out: &mut Vec<u8>, mailbox: &Mailbox, use_attrs: &[String]) {
+        self.sp_mailbox(out, mailbox);
+        if !use_attrs.is_empty() {
+            Self::put(out, &format!(" (USE ({}))", use_attrs.join(" ")));
+        }
+    }
+
+    fn lsub(&self, out: &mut Vec<u8>, reference: &str, pattern: &str) {
+        out.push(b' ');
+        self.astring(out, self.wire_name(reference).as_bytes());
+        out.push(b' ');
+        self.list_mailbox(out, pattern);
     }
 
     fn admin(&self, out: &mut Vec<u8>, command: &Command) {

@@ -3,8 +3,8 @@
 use base64::Engine;
 
 use super::{
-    Continue, Data, ESearchItem, ListExtItem, ListItem, MailboxAttr, NamespaceDesc, Response,
-    StatusKind, StatusResponse, Vanished,
+    Continue, Data, ESearchItem, FetchItem, ListExtItem, ListItem, MailboxAttr, NamespaceDesc,
+    Response, StatusKind, StatusResponse, Vanished,
 };
 use crate::command::{Addressing, Mailbox};
 use crate::limits::MailboxEncoding;
@@ -25,11 +25,74 @@ impl Response {
         out.extend_from_slice(b"\r\n");
     }
 
+    /// Encodes like [`Response::encode`], except that FETCH message data of at least `min_body`
+    /// bytes is not copied: it comes back as a [`Chunk::Body`] borrowing from `self`, between the
+    /// encoded pieces, ready for a vectored write. Concatenated, the chunks equal `encode`'s
+    /// output whenever `min_body` exceeds the longest string written quoted (1024 bytes).
+    pub fn encode_chunks(&self, encoding: MailboxEncoding, min_body: usize) -> Vec<Chunk<'_>> {
+        let Response::Data(Data::Fetch { seq, items }) = self else {
+            return vec![Chunk::Encoded(self.to_bytes(encoding))];
+        };
+        let mut sink = Chunker {
+            chunks: Vec::new(),
+            min_body,
+        };
+        let mut out = b"* ".to_vec();
+        Enc { encoding }.fetch(&mut out, *seq, items, &mut sink);
+        out.extend_from_slice(b"\r\n");
+        sink.chunks.push(Chunk::Encoded(out));
+        sink.chunks
+    }
+
     /// The response as a new byte vector.
     pub fn to_bytes(&self, encoding: MailboxEncoding) -> Vec<u8> {
         let mut out = Vec::new();
         self.encode(&mut out, encoding);
         out
+    }
+}
+
+/// A piece of an encoded response (see [`Response::encode_chunks`]).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Chunk<'a> {
+    /// Bytes the encoder produced.
+    Encoded(Vec<u8>),
+    /// Message data borrowed from the response, to be written as it is.
+    Body(&'a [u8]),
+}
+
+/// Where FETCH body data goes: copied inline, or handed out as a [`Chunk::Body`].
+trait BodySink<'a> {
+    fn wants(&self, body: &[u8]) -> bool;
+    fn take(&mut self, out: &mut Vec<u8>, body: &'a [u8]);
+}
+
+/// The plain encoder: bodies are copied into the output.
+struct Unchunked;
+
+impl BodySink<'_> for Unchunked {
+    fn wants(&self, _: &[u8]) -> bool {
+        false
+    }
+
+    fn take(&mut self, out: &mut Vec<u8>, body: &[u8]) {
+        out.extend_from_slice(body);
+    }
+}
+
+struct Chunker<'a> {
+    chunks: Vec<Chunk<'a>>,
+    min_body: usize,
+}
+
+impl<'a> BodySink<'a> for Chunker<'a> {
+    fn wants(&self, body: &[u8]) -> bool {
+        body.len() >= self.min_body
+    }
+
+    fn take(&mut self, out: &mut Vec<u8>, body: &'a [u8]) {
+        self.chunks.push(Chunk::Encoded(std::mem::take(out)));
+        self.chunks.push(Chunk::Body(body));
     }
 }
 
@@ -134,20 +197,14 @@ impl Enc {
                     .collect();
                 Self::put(out, &format!(" ({})", items.join(" ")));
             }
-            Data::Search { numbers, mod_seq } => {
-                Self::put(out, "SEARCH");
-                for n in numbers {
-                    Self::put(out, &format!(" {n}"));
-                }
-                if let Some(m) = mod_seq {
-                    Self::put(out, &format!(" (MODSEQ {m})"));
-                }
-            }
+            Data::Search { numbers, mod_seq } => search(out, numbers, mod_seq.as_ref()),
             Data::ESearch {
                 tag,
                 addressing,
                 items,
-            } => self.esearch(out, tag.as_ref(), *addressing, items),
+            } => {
+                self.esearch(out, tag.as_ref(), *addressing, items);
+            }
             Data::Flags(flags) => {
                 let names: Vec<&str> = flags.iter().map(types::Flag::as_str).collect();
                 Self::put(out, &format!("FLAGS ({})", names.join(" ")));
@@ -155,36 +212,56 @@ impl Enc {
             Data::Exists(n) => Self::put(out, &format!("{n} EXISTS")),
             Data::Recent(n) => Self::put(out, &format!("{n} RECENT")),
             Data::Expunge(n) => Self::put(out, &format!("{n} EXPUNGE")),
-            Data::Fetch { seq, items } => {
-                Self::put(out, &format!("{seq} FETCH ("));
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b' ');
-                    }
-                    item.encode(out, self.mode());
-                }
-                out.push(b')');
-            }
+            Data::Fetch { seq, items } => self.fetch(out, *seq, items, &mut Unchunked),
             Data::Id(params) => self.id(out, params.as_deref()),
-            Data::Vanished { mode, uids } => {
-                let earlier = match mode {
-                    Vanished::Now => "",
-                    Vanished::Earlier => "(EARLIER) ",
-                };
-                Self::put(out, &format!("VANISHED {earlier}{uids}"));
+            Data::Vanished {
+                mode: Vanished::Now,
+                uids,
+            } => Self::put(out, &format!("VANISHED {uids}")),
+            Data::Vanished {
+                mode: Vanished::Earlier,
+                uids,
+            } => {
+                Self::put(out, &format!("VANISHED (EARLIER) {uids}"));
             }
-            Data::Acl { .. }
-            | Data::ListRights { .. }
-            | Data::MyRights { .. }
-            | Data::Quota { .. }
+            Data::Acl { .. } | Data::ListRights { .. } | Data::MyRights { .. } => {
+                self.acl_data(out, data);
+            }
+            Data::Quota { .. }
             | Data::QuotaRoot { .. }
             | Data::Metadata { .. }
-            | Data::MetadataChanged { .. } => self.admin_data(out, data),
+            | Data::MetadataChanged { .. } => self.quota_metadata(out, data),
         }
     }
 
-    /// ACL (RFC 4314 §3.6-3.8) and QUOTA (RFC 9208 §5) responses.
-    fn admin_data(&self, out: &mut Vec<u8>, data: &Data) {
+    /// `"FETCH" SP "(" msg-att ")"` after the sequence number; `chunks` may take big bodies
+    /// out of line ([`Response::encode_chunks`]).
+    fn fetch<'a>(
+        &self,
+        out: &mut Vec<u8>,
+        seq: u32,
+        items: &'a [FetchItem],
+        chunks: &mut dyn BodySink<'a>,
+    ) {
+        Self::put(out, &format!("{seq} FETCH ("));
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push(b' ');
+            }
+            match item.large_body() {
+                Some(body) if chunks.wants(body) => {
+                    item.encode_label(out, self.mode());
+                    wire::write_literal_header(out, body, LiteralStyle::Sync);
+                    chunks.take(out, body);
+                }
+                Some(_) | None => item.encode(out, self.mode()),
+            }
+        }
+        out.push(b')');
+    }
+
+    /// ACL responses (RFC 4314 §3.6-3.8).
+    fn acl_data(&self, out: &mut Vec<u8>, data: &Data) {
         match data {
             Data::Acl { mailbox, entries } => {
                 Self::put(out, "ACL ");
@@ -217,6 +294,13 @@ impl Enc {
                 out.push(b' ');
                 self.astring(out, rights);
             }
+            _ => {}
+        }
+    }
+
+    /// QUOTA (RFC 9208 §5) and METADATA (RFC 5464 §4.4) responses.
+    fn quota_metadata(&self, out: &mut Vec<u8>, data: &Data) {
+        match data {
             Data::Quota { root, resources } => {
                 Self::put(out, "QUOTA ");
                 self.astring(out, root);
@@ -229,10 +313,10 @@ impl Enc {
             Data::QuotaRoot { mailbox, roots } => {
                 Self::put(out, "QUOTAROOT ");
                 self.mailbox(out, mailbox);
-                for root in roots {
+                roots.iter().for_each(|root| {
                     out.push(b' ');
                     self.astring(out, root);
-                }
+                });
             }
             Data::Metadata { mailbox, entries } => {
                 Self::put(out, "METADATA ");
@@ -251,10 +335,10 @@ impl Enc {
             Data::MetadataChanged { mailbox, entries } => {
                 Self::put(out, "METADATA ");
                 self.mailbox(out, mailbox);
-                for entry in entries {
+                entries.iter().for_each(|entry| {
                     out.push(b' ');
                     self.astring(out, entry);
-                }
+                });
             }
             _ => {}
         }
@@ -361,6 +445,17 @@ impl Enc {
             wire::write_nstring(out, value.as_deref().map(str::as_bytes), self.mode());
         }
         out.push(b')');
+    }
+}
+
+/// `"SEARCH" *(SP nz-number) [SP "(" "MODSEQ" SP mod-sequence-value ")"]` (RFC 7162 §7)
+fn search(out: &mut Vec<u8>, numbers: &[u32], mod_seq: Option<&types::ModSeq>) {
+    out.extend_from_slice(b"SEARCH");
+    for n in numbers {
+        out.extend_from_slice(format!(" {n}").as_bytes());
+    }
+    if let Some(m) = mod_seq {
+        out.extend_from_slice(format!(" (MODSEQ {m})").as_bytes());
     }
 }
 

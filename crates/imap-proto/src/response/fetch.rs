@@ -53,12 +53,6 @@ pub enum FetchItem {
     },
 }
 
-fn nstring(out: &mut Vec<u8>, name: &str, data: Option<&[u8]>, mode: TextMode) {
-    out.extend_from_slice(name.as_bytes());
-    out.push(b' ');
-    wire::write_nstring(out, data, mode);
-}
-
 /// `section-part` as `1.2.3`.
 pub(crate) fn write_part(out: &mut Vec<u8>, part: &[u32]) {
     for (i, n) in part.iter().enumerate() {
@@ -70,6 +64,61 @@ pub(crate) fn write_part(out: &mut Vec<u8>, part: &[u32]) {
 }
 
 impl FetchItem {
+    /// The message data this item carries, if it is a body item with data.
+    pub(crate) fn large_body(&self) -> Option<&[u8]> {
+        match self {
+            FetchItem::Rfc822(d)
+            | FetchItem::Rfc822Header(d)
+            | FetchItem::Rfc822Text(d)
+            | FetchItem::BodySection { data: d, .. }
+            | FetchItem::Binary { data: d, .. } => d.as_deref(),
+            FetchItem::Flags(_)
+            | FetchItem::Uid(_)
+            | FetchItem::InternalDate(_)
+            | FetchItem::Rfc822Size(_)
+            | FetchItem::ModSeq(_)
+            | FetchItem::Envelope(_)
+            | FetchItem::Body(_)
+            | FetchItem::BodyStructure(_)
+            | FetchItem::BinarySize { .. }
+            | FetchItem::Other { .. } => None,
+        }
+    }
+
+    /// For body items: the name, section and origin, and the space before the data.
+    pub(crate) fn encode_label(&self, out: &mut Vec<u8>, mode: TextMode) {
+        match self {
+            FetchItem::Rfc822(_) => out.extend_from_slice(b"RFC822 "),
+            FetchItem::Rfc822Header(_) => out.extend_from_slice(b"RFC822.HEADER "),
+            FetchItem::Rfc822Text(_) => out.extend_from_slice(b"RFC822.TEXT "),
+            FetchItem::BodySection {
+                section, origin, ..
+            } => {
+                out.extend_from_slice(b"BODY");
+                crate::command::write_section(out, section, mode);
+                if let Some(origin) = origin {
+                    out.extend_from_slice(format!("<{origin}>").as_bytes());
+                }
+                out.push(b' ');
+            }
+            FetchItem::Binary { part, .. } => {
+                out.extend_from_slice(b"BINARY[");
+                write_part(out, part);
+                out.extend_from_slice(b"] ");
+            }
+            FetchItem::Flags(_)
+            | FetchItem::Uid(_)
+            | FetchItem::InternalDate(_)
+            | FetchItem::Rfc822Size(_)
+            | FetchItem::ModSeq(_)
+            | FetchItem::Envelope(_)
+            | FetchItem::Body(_)
+            | FetchItem::BodyStructure(_)
+            | FetchItem::BinarySize { .. }
+            | FetchItem::Other { .. } => {}
+        }
+    }
+
     pub(crate) fn encode(&self, out: &mut Vec<u8>, mode: TextMode) {
         match self {
             FetchItem::Flags(flags) => {
@@ -97,32 +146,18 @@ impl FetchItem {
             FetchItem::Body(raw) => raw_item(out, "BODY", raw),
             FetchItem::BodyStructure(raw) => raw_item(out, "BODYSTRUCTURE", raw),
             FetchItem::Other { name, raw } => raw_item(out, name, raw),
-            FetchItem::Rfc822(d) => nstring(out, "RFC822", d.as_deref(), mode),
-            FetchItem::Rfc822Header(d) => nstring(out, "RFC822.HEADER", d.as_deref(), mode),
-            FetchItem::Rfc822Text(d) => nstring(out, "RFC822.TEXT", d.as_deref(), mode),
-            FetchItem::BodySection {
-                section,
-                origin,
-                data,
-            } => {
-                out.extend_from_slice(b"BODY");
-                crate::command::write_section(out, section, mode);
-                if let Some(origin) = origin {
-                    out.extend_from_slice(format!("<{origin}>").as_bytes());
-                }
-                out.push(b' ');
-                wire::write_nstring(out, data.as_deref(), mode);
-            }
-            FetchItem::Binary { part, data } => {
-                out.extend_from_slice(b"BINARY[");
-                write_part(out, part);
-                out.extend_from_slice(b"] ");
-                wire::write_nstring(out, data.as_deref(), mode);
-            }
             FetchItem::BinarySize { part, size } => {
                 out.extend_from_slice(b"BINARY.SIZE[");
                 write_part(out, part);
                 out.extend_from_slice(format!("] {size}").as_bytes());
+            }
+            FetchItem::Rfc822(data)
+            | FetchItem::Rfc822Header(data)
+            | FetchItem::Rfc822Text(data)
+            | FetchItem::BodySection { data, .. }
+            | FetchItem::Binary { data, .. } => {
+                self.encode_label(out, mode);
+                wire::write_nstring(out, data.as_deref(), mode);
             }
         }
     }

@@ -15,6 +15,7 @@ use crate::command::{Addressing, IdParams, Mailbox, StatusItem, Tag};
 use crate::sequence::SequenceSet;
 
 pub use code::{Code, PermanentFlag};
+pub use encode::Chunk;
 pub(crate) use fetch::write_part;
 pub use fetch::{FetchFlag, FetchItem};
 
