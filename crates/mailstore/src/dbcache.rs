@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use types::MailboxName;
 
 use crate::config::FsyncPolicy;
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 use crate::index::OwnerDb;
 use crate::partition::hex;
 
@@ -55,6 +55,25 @@ impl OwnerCache {
         self.index_dir.join(&h[..2]).join(format!("{h}.redb"))
     }
 
+    /// Opens the file. The last user of an evicted handle may be dropping it (and redb releasing
+    /// its file lock) on another thread right now, after our `Weak` stopped upgrading: redb then
+    /// answers "already open" for a moment, so retry briefly before giving up.
+    fn open(&self, owner: &MailboxName) -> Result<OwnerDb> {
+        let path = self.path_for(owner);
+        let mut attempt = 0;
+        loop {
+            match OwnerDb::open(&path, owner.as_str(), self.cache_bytes, self.fsync) {
+                Err(StoreError::Db(e))
+                    if matches!(*e, redb::Error::DatabaseAlreadyOpen) && attempt < 200 =>
+                {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// The open index of `owner` (a hierarchy root), opening or creating it if needed.
     pub(crate) fn get(&self, owner: &MailboxName) -> Result<Arc<OwnerDb>> {
         // The state is only ever left consistent (no panics between its updates), so a
@@ -71,8 +90,7 @@ impl OwnerCache {
         let db = match st.alive.get(key).and_then(Weak::upgrade) {
             Some(db) => db,
             None => {
-                let path = self.path_for(owner);
-                let db = Arc::new(OwnerDb::open(&path, key, self.cache_bytes, self.fsync)?);
+                let db = Arc::new(self.open(owner)?);
                 st.alive.insert(key.to_string(), Arc::downgrade(&db));
                 db
             }

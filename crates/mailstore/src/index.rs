@@ -222,6 +222,9 @@ where
         Ok(())
     };
     if let UidSelection::Uids(uids) = sel {
+        let mut uids = uids.to_vec();
+        uids.sort_unstable();
+        uids.dedup();
         for uid in uids {
             if let Some(v) = records.get((uniqueid, uid.get()))? {
                 push(uid.get(), v.value())?;

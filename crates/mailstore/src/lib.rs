@@ -43,6 +43,7 @@ mod ops_partition;
 mod ops_read;
 mod partition;
 mod quota;
+mod rebuild;
 mod reconstruct;
 mod seen;
 mod subs;
@@ -63,6 +64,7 @@ pub use model::{
 };
 pub use msgfile::{header_block, normalise_crlf, CrlfNormaliser, NormaliseError};
 pub use partition::{MailboxHeaderFile, MAILBOX_HEADER_FILE};
+pub use rebuild::RebuildReport;
 
 use changes::ChangeFeed;
 use dbcache::OwnerCache;
@@ -101,13 +103,14 @@ pub(crate) struct Resolved {
 
 impl Store {
     /// Opens (creating if needed) the store. Leftover spool files in each partition's `tmp/` are
-    /// removed: they belong to appends that were never acknowledged.
+    /// removed: they belong to appends that were never acknowledged. That happens only after the
+    /// mailboxes database is open, whose file lock proves no other process uses the store.
     pub fn open(config: StoreConfig) -> Result<Store> {
         let partitions = Partitions::new(&config)?;
+        let global = MailboxesDb::open(&config.config_directory, config.fsync)?;
         for name in partitions.names() {
             clean_tmp(&partitions.tmp_dir(name)?);
         }
-        let global = MailboxesDb::open(&config.config_directory, config.fsync)?;
         let owners = OwnerCache::new(
             config.config_directory.join("index"),
             config.open_index_limit,
@@ -164,5 +167,14 @@ fn clean_tmp(dir: &std::path::Path) {
             // Best effort: a temp file that cannot be removed now is retried at the next start.
             let _ = std::fs::remove_file(e.path());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn store_is_send_sync_and_cheap_to_clone() {
+        fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
+        assert_send_sync::<super::Store>();
     }
 }

@@ -169,19 +169,15 @@ impl Store {
             },
         };
         for row in rows {
-            let src_path = message_path(&src_dir, row.uid);
-            let temp;
-            let from_path = if same_partition {
-                &src_path
+            let src = message_path(&src_dir, row.uid);
+            let placed = if same_partition {
+                link_at_next_uid(&src, &dst_dir, &mut next, &mut copies.linked)
             } else {
-                temp = match msgfile::copy_to_temp(&src_path, &tmp, parts.fsync()) {
-                    Ok(t) => t,
-                    Err(e) if is_not_found(&e) => continue,
-                    Err(e) => return Err(e),
-                };
-                temp.path()
+                msgfile::copy_to_temp(&src, &tmp, parts.fsync()).and_then(|t| {
+                    link_at_next_uid(t.path(), &dst_dir, &mut next, &mut copies.linked)
+                })
             };
-            let uid = match link_at_next_uid(from_path, &dst_dir, &mut next, &mut copies.linked) {
+            let uid = match placed {
                 Ok(uid) => uid,
                 // Expunged since our snapshot was taken: nothing to copy.
                 Err(e) if is_not_found(&e) => continue,

@@ -54,59 +54,28 @@ impl Store {
             }
             planned.push(plan(row, &change, &mut h, seen_set.as_ref())?);
         }
-        let any_index = planned.iter().any(|p| p.index_changed);
-        let modseq = if any_index {
-            bump_modseq(&mut h)?
-        } else {
-            h.highestmodseq
-        };
-        let mut flag_changes = Vec::new();
-        let mut seen_changes = Vec::new();
-        for p in &mut planned {
-            if p.index_changed {
-                p.record.modseq = modseq;
-                ow.put_record(&uniqueid, p.uid, &p.record)?;
-                flag_changes.push((to_uid(p.uid)?, to_modseq(modseq)?));
-            }
-            if let (true, Some(set), Some(v)) = (p.seen_changed, seen_set.as_mut(), p.seen) {
-                if v {
-                    set.insert(p.uid)
-                } else {
-                    set.remove(p.uid)
-                }
-                seen_changes.push(to_uid(p.uid)?);
-            }
-            if p.index_changed || p.seen_changed {
-                outcome.updated.push((
-                    to_uid(p.uid)?,
-                    flags::to_flags(&p.record, &h, p.seen),
-                    to_modseq(p.record.modseq)?,
-                ));
-            }
-        }
+        let applied = write_planned(&ow, &mut h, planned, seen_set.as_mut())?;
+        outcome.updated = applied.updated;
         ow.put_header(&h)?;
         let guard = ow.commit()?;
         if let (SeenSource::PrivateTo(user), Some(set), false) =
-            (seen, &seen_set, seen_changes.is_empty())
+            (seen, &seen_set, applied.seen_changes.is_empty())
         {
             let g = self.inner.global.write()?;
             g.put_seen_set(user, &uniqueid, set)?;
             g.commit()?;
-            self.inner.changes.publish(
-                &uniqueid,
-                Change::SeenChanged {
-                    user: user.to_string(),
-                    uids: seen_changes,
-                },
-            );
+            let user = user.to_string();
+            let change = Change::SeenChanged {
+                user,
+                uids: applied.seen_changes,
+            };
+            self.inner.changes.publish(&uniqueid, change);
         }
-        if !flag_changes.is_empty() {
-            self.inner.changes.publish(
-                &uniqueid,
-                Change::FlagsChanged {
-                    changes: flag_changes,
-                },
-            );
+        if !applied.flag_changes.is_empty() {
+            let change = Change::FlagsChanged {
+                changes: applied.flag_changes,
+            };
+            self.inner.changes.publish(&uniqueid, change);
         }
         drop(guard);
         Ok(outcome)
@@ -178,6 +147,55 @@ impl Store {
             }
         }
     }
+}
+
+/// What [`write_planned`] did.
+struct Applied {
+    updated: Vec<(Uid, Vec<types::Flag>, ModSeq)>,
+    flag_changes: Vec<(Uid, ModSeq)>,
+    seen_changes: Vec<Uid>,
+}
+
+/// Writes changed records under one new MODSEQ (none if only private seen changed) and applies
+/// seen changes to `seen_set`.
+fn write_planned(
+    ow: &crate::index::IndexWrite<'_>,
+    h: &mut IndexHeader,
+    mut planned: Vec<Planned>,
+    mut seen_set: Option<&mut UidSet>,
+) -> Result<Applied> {
+    let any_index = planned.iter().any(|p| p.index_changed);
+    let modseq = if any_index {
+        bump_modseq(h)?
+    } else {
+        h.highestmodseq
+    };
+    let mut out = Applied {
+        updated: Vec::new(),
+        flag_changes: Vec::new(),
+        seen_changes: Vec::new(),
+    };
+    for p in &mut planned {
+        let uid = to_uid(p.uid)?;
+        if p.index_changed {
+            p.record.modseq = modseq;
+            ow.put_record(&h.uniqueid, p.uid, &p.record)?;
+            out.flag_changes.push((uid, to_modseq(modseq)?));
+        }
+        if let (true, Some(set), Some(v)) = (p.seen_changed, seen_set.as_deref_mut(), p.seen) {
+            if v {
+                set.insert(p.uid)
+            } else {
+                set.remove(p.uid)
+            }
+            out.seen_changes.push(uid);
+        }
+        if p.index_changed || p.seen_changed {
+            let flags = flags::to_flags(&p.record, h, p.seen);
+            out.updated.push((uid, flags, to_modseq(p.record.modseq)?));
+        }
+    }
+    Ok(out)
 }
 
 fn plan(

@@ -58,21 +58,7 @@ impl Store {
             created_modseq: modseq,
             modified_modseq: modseq,
         };
-        ow.put_header(&IndexHeader {
-            name: name.to_string(),
-            uniqueid,
-            partition,
-            uidvalidity: g.next_uidvalidity()?,
-            uidnext: 1,
-            highestmodseq: 1,
-            exists: 0,
-            size: 0,
-            deleted: 0,
-            seen: 0,
-            acl: options.acl,
-            mailbox_type: options.mailbox_type,
-            keywords: Vec::new(),
-        })?;
+        ow.put_header(&new_header(&entry, g.next_uidvalidity()?))?;
         // Index first, mailboxes DB last: until the entry is committed the mailbox is invisible,
         // so a crash in between leaves only an unreachable header.
         let _guard = ow.commit()?;
@@ -232,5 +218,24 @@ impl Store {
             .read()?
             .entry(name)?
             .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))
+    }
+}
+
+/// The index header of a freshly created mailbox.
+pub(crate) fn new_header(entry: &MailboxEntry, uidvalidity: u32) -> IndexHeader {
+    IndexHeader {
+        name: entry.name.to_string(),
+        uniqueid: entry.uniqueid.clone(),
+        partition: entry.partition.clone(),
+        uidvalidity,
+        uidnext: 1,
+        highestmodseq: 1,
+        exists: 0,
+        size: 0,
+        deleted: 0,
+        seen: 0,
+        acl: entry.acl.clone(),
+        mailbox_type: entry.mailbox_type,
+        keywords: Vec::new(),
     }
 }

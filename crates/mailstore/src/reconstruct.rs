@@ -26,6 +26,11 @@ impl Store {
     /// Rebuilds `name`'s index from its directory and reports what it changed.
     pub fn reconstruct(&self, name: &MailboxName) -> Result<ReconstructReport> {
         let _ns = self.namespace_lock();
+        self.reconstruct_locked(name)
+    }
+
+    /// [`Store::reconstruct`] for callers already holding the namespace lock.
+    pub(crate) fn reconstruct_locked(&self, name: &MailboxName) -> Result<ReconstructReport> {
         let r = self.resolve(name)?;
         let ow = r.owner.write()?;
         let mut h = ow

@@ -237,3 +237,56 @@ fn unknown_index_format_version_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn rebuild_restores_mailboxes_missing_from_the_mailboxes_db() {
+    let d = tempfile::tempdir().unwrap();
+    {
+        let s = mailstore::Store::open(config(&d, mailstore::FsyncPolicy::Never)).unwrap();
+        let a = create(&s, "user.alice");
+        let b = create(&s, "user.alice.B");
+        append(&s, &a, 1);
+        append(&s, &b, 2);
+    }
+    // Lose the mailboxes DB and alice's index entirely.
+    std::fs::remove_file(d.path().join("config/mailboxes.redb")).unwrap();
+    std::fs::remove_dir_all(d.path().join("config/index")).unwrap();
+    let s = mailstore::Store::open(config(&d, mailstore::FsyncPolicy::Never)).unwrap();
+    assert!(s.list_mailboxes(None).unwrap().is_empty());
+    let report = s.rebuild_mailboxes_db().unwrap();
+    assert_eq!(report.restored.len(), 2, "{report:?}");
+    assert!(report.skipped.is_empty(), "{report:?}");
+    assert_eq!(
+        s.read_message(&name("user.alice.B"), uid(1)).unwrap(),
+        msg(2)
+    );
+    assert_eq!(append(&s, &name("user.alice"), 3), uid(2));
+    assert!(s.rebuild_mailboxes_db().unwrap().restored.is_empty());
+}
+
+#[test]
+fn a_tiny_index_cache_still_serves_many_owners_at_once() {
+    let d = tempfile::tempdir().unwrap();
+    let mut c = config(&d, mailstore::FsyncPolicy::Never);
+    c.open_index_limit = 1;
+    let s = mailstore::Store::open(c).unwrap();
+    let users: Vec<_> = (0..6).map(|i| create(&s, &format!("user.u{i}"))).collect();
+    let threads: Vec<_> = (0..6)
+        .map(|t| {
+            let (s, users) = (s.clone(), users.clone());
+            std::thread::spawn(move || {
+                for i in 0..20 {
+                    append(&s, &users[(t + i) % users.len()], i);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let total: u32 = users
+        .iter()
+        .map(|u| s.status(u, SeenSource::Index).unwrap().exists)
+        .sum();
+    assert_eq!(total, 120);
+}

@@ -1,0 +1,125 @@
+//! `reconstruct -m`: rebuild the mailboxes database from the partitions alone.
+//!
+//! Every mailbox directory carries a `cyrus.header` (name, uniqueid, ACL, type). A mailbox found
+//! on a partition but missing from the mailboxes database is entered again; if its owner index
+//! lost the mailbox too, a fresh header is written (new UIDVALIDITY, since clients' caches cannot
+//! be trusted) and [`Store::reconstruct`] indexes its files. Runs under the namespace lock.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use types::MailboxName;
+
+use crate::error::{Result, StoreError};
+use crate::model::MailboxEntry;
+use crate::ops_mailbox::new_header;
+use crate::partition::{read_header_file, MailboxHeaderFile};
+use crate::Store;
+
+/// What [`Store::rebuild_mailboxes_db`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RebuildReport {
+    /// Mailboxes entered again into the mailboxes database.
+    pub restored: Vec<MailboxName>,
+    /// Directories left alone, with the reason.
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+impl Store {
+    /// Scans every partition for mailbox directories missing from the mailboxes database and
+    /// restores them. Existing entries are never changed.
+    pub fn rebuild_mailboxes_db(&self) -> Result<RebuildReport> {
+        let _ns = self.namespace_lock();
+        let mut report = RebuildReport::default();
+        let partitions: Vec<String> = self.inner.partitions.names().map(str::to_string).collect();
+        for partition in partitions {
+            let root = self.inner.partitions.root(&partition)?.to_path_buf();
+            for dir in mailbox_dirs(&root)? {
+                match read_header_file(&dir) {
+                    Ok(hdr) => self.restore(&partition, &dir, hdr, &mut report)?,
+                    Err(e) => report.skipped.push((dir, e.to_string())),
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    fn restore(
+        &self,
+        partition: &str,
+        dir: &Path,
+        hdr: MailboxHeaderFile,
+        report: &mut RebuildReport,
+    ) -> Result<()> {
+        let name = match MailboxName::try_from(hdr.name.as_str()) {
+            Ok(n) => n,
+            Err(e) => {
+                report.skipped.push((dir.to_path_buf(), e.to_string()));
+                return Ok(());
+            }
+        };
+        if let Some(existing) = self.inner.global.read()?.entry(&name)? {
+            if existing.uniqueid != hdr.uniqueid {
+                let why = format!("{name} belongs to uniqueid {}", existing.uniqueid);
+                report.skipped.push((dir.to_path_buf(), why));
+            }
+            return Ok(());
+        }
+        let owner = self.inner.owners.get(&name.hierarchy_root())?;
+        let ow = owner.write()?;
+        let g = self.inner.global.write()?;
+        let modseq = g.next_modseq()?;
+        let entry = MailboxEntry {
+            name: name.clone(),
+            uniqueid: hdr.uniqueid,
+            partition: partition.to_string(),
+            acl: hdr.acl,
+            mailbox_type: hdr.mailbox_type,
+            special_use: Vec::new(),
+            created_modseq: modseq,
+            modified_modseq: modseq,
+        };
+        let mut header = match ow.header(&entry.uniqueid)? {
+            Some(h) => h,
+            None => new_header(&entry, g.next_uidvalidity()?),
+        };
+        header.name = name.to_string();
+        header.partition = partition.to_string();
+        ow.put_header(&header)?;
+        drop(ow.commit()?);
+        g.put_entry(&entry)?;
+        g.commit()?;
+        self.reconstruct_locked(&name)?;
+        report.restored.push(name);
+        Ok(())
+    }
+}
+
+/// `ROOT/AB/CD/UNIQUEID` directories (two hex levels of fan-out; `tmp/` is not one).
+fn mailbox_dirs(root: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for a in subdirs(root)? {
+        for b in subdirs(&a)? {
+            out.extend(subdirs(&b)?);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn subdirs(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(StoreError::io(dir, e)),
+    };
+    for e in entries {
+        let e = e.map_err(|err| StoreError::io(dir, err))?;
+        let is_fanout = e.file_name().len() == 2 || dir.file_name().is_some_and(|n| n.len() == 2);
+        if e.file_type().map(|t| t.is_dir()).unwrap_or(false) && is_fanout {
+            out.push(e.path());
+        }
+    }
+    Ok(out)
+}
