@@ -10,6 +10,46 @@
 //! Layout: [`framer`] assembles one command out of lines and literals; `parse` turns the assembled
 //! bytes into a [`command::TaggedCommand`] (one function per ABNF rule); [`command`] holds the typed
 //! commands and their encoder; [`response`] the typed responses and their encoder.
+//!
+//! A session drives it like this (the server's real loop reads from a socket and spools APPEND
+//! messages to files):
+//! ```
+//! use imap_proto::command::Command;
+//! use imap_proto::response::{Response, StatusKind, StatusResponse};
+//! use imap_proto::{CommandFramer, FramerEvent, FramerMode, Limits, LiteralSync, MailboxEncoding, SpoolRef};
+//!
+//! let mut framer = CommandFramer::new(Limits::default());
+//! let mut out = Vec::new();
+//! let mut spool = Vec::new();
+//! framer.push(b"a1 LOGIN alice {6}\r\nsecret\r\na2 APPEND INBOX {5+}\r\nHello\r\n");
+//! while let Some(event) = framer.next_event() {
+//!     match event {
+//!         FramerEvent::NeedContinuation => out.extend_from_slice(b"+ go ahead\r\n"),
+//!         FramerEvent::MessageLiteral { sync, .. } => {
+//!             if sync == LiteralSync::Sync {
+//!                 out.extend_from_slice(b"+ go ahead\r\n");
+//!             }
+//!         }
+//!         FramerEvent::MessageData(chunk) => spool.extend_from_slice(&chunk),
+//!         FramerEvent::MessageEnd => framer.message_literal_done(SpoolRef(1)).unwrap(),
+//!         FramerEvent::Command(cmd) => {
+//!             if cmd.command == Command::Idle {
+//!                 framer.set_mode(FramerMode::Idle);
+//!             }
+//!             let done = StatusResponse::tagged(cmd.tag, StatusKind::Ok, "done");
+//!             Response::Status(done).encode(&mut out, MailboxEncoding::ModifiedUtf7);
+//!         }
+//!         FramerEvent::Bad(err) => {
+//!             Response::Status(err.to_response()).encode(&mut out, MailboxEncoding::ModifiedUtf7)
+//!         }
+//!         FramerEvent::SpoolAbandoned(_refs) => {}
+//!         FramerEvent::IdleDone | FramerEvent::AuthResponse(_) | FramerEvent::AuthCancel => {}
+//!         FramerEvent::Fatal(_) => break,
+//!     }
+//! }
+//! assert_eq!(spool, b"Hello");
+//! assert_eq!(out, b"+ go ahead\r\na1 OK done\r\na2 OK done\r\n");
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod command;

@@ -27,6 +27,24 @@ pub enum Response {
     Data(Data),
 }
 
+impl From<StatusResponse> for Response {
+    fn from(status: StatusResponse) -> Response {
+        Response::Status(status)
+    }
+}
+
+impl From<Data> for Response {
+    fn from(data: Data) -> Response {
+        Response::Data(data)
+    }
+}
+
+impl From<Continue> for Response {
+    fn from(cont: Continue) -> Response {
+        Response::Continue(cont)
+    }
+}
+
 /// `OK`, `NO`, `BAD`, `PREAUTH`, `BYE`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StatusKind {
