@@ -65,10 +65,11 @@ pub(crate) fn disposition(value: &[u8]) -> Option<Structured> {
     })
 }
 
-/// RFC 2045 §6.1 mechanism token, upper-cased, comments dropped; `None` when empty.
+/// RFC 2045 §6.1 mechanism token, upper-cased, comments dropped; `None` when empty or followed
+/// by anything but comments (both reference servers then ignore the field: 7bit).
 pub(crate) fn transfer_encoding(value: &[u8]) -> Option<String> {
-    let (tok, _) = token(value, cfws(value, 0));
-    (!tok.is_empty()).then(|| upper(tok))
+    let (tok, end) = token(value, cfws(value, 0));
+    (!tok.is_empty() && cfws(value, end) == value.len()).then(|| upper(tok))
 }
 
 /// RFC 3282 `Language-List`: the tags, comments and commas dropped.
@@ -305,6 +306,17 @@ mod tests {
         let d = disposition(b"attachment; filename*2=\"c\"; filename*0=\"a\"; x=1").unwrap();
         let names: Vec<&[u8]> = d.params.iter().map(|p| p.0.as_slice()).collect();
         assert_eq!(names, vec![&b"FILENAME*0"[..], b"FILENAME*2", b"X"]);
+    }
+
+    #[test]
+    fn transfer_encoding_ignores_trailing_garbage() {
+        assert_eq!(
+            transfer_encoding(b" Base64 (encoded)").as_deref(),
+            Some("BASE64")
+        );
+        assert_eq!(transfer_encoding(b"base64 garbage"), None);
+        assert_eq!(transfer_encoding(b"7bit; x=y"), None);
+        assert_eq!(transfer_encoding(b"  "), None);
     }
 
     #[test]
