@@ -7,6 +7,8 @@
 
 use std::collections::HashMap;
 
+use crate::header::trim_wsp_end;
+
 /// A parameter: attribute (upper-cased, as Cyrus sends it) and value (as written, unquoted).
 pub(crate) type Param = (Vec<u8>, Vec<u8>);
 
@@ -89,6 +91,9 @@ pub(crate) fn languages(value: &[u8]) -> Vec<Vec<u8>> {
     out
 }
 
+/// `*(";" parameter)` (RFC 2045 §5.1), leniently as Cyrus parses it: a malformed parameter is
+/// skipped up to the next `;`, and an unquoted value may hold spaces and tspecials (boundaries
+/// like `----=_Part`, bare file names) up to `;` or a comment.
 fn parameters(s: &[u8], mut pos: usize) -> Vec<Param> {
     let mut out = Vec::new();
     loop {
@@ -111,14 +116,22 @@ fn parameters(s: &[u8], mut pos: usize) -> Vec<Param> {
             pos = p;
             v
         } else {
-            // Lenient: unquoted values often hold tspecials such as '=' or '/' (boundaries,
-            // file names), so take everything up to ';' or whitespace.
             let start = pos;
-            while pos < s.len() && !matches!(s[pos], b';' | b' ' | b'\t' | b'\r' | b'\n') {
+            while pos < s.len() && s[pos] != b';' && s[pos] != b'(' {
                 pos += 1;
             }
-            s[start..pos].to_vec()
+            let raw = trim_wsp_end(&s[start..pos]);
+            raw.iter()
+                .copied()
+                .filter(|&b| b != b'\r' && b != b'\n')
+                .collect()
         };
+        pos = cfws(s, pos);
+        if pos < s.len() && s[pos] != b';' {
+            // Something after the value that is not the next parameter: drop this one.
+            pos = skip_past(s, pos, b';');
+            continue;
+        }
         out.push((attr.to_ascii_uppercase(), value));
     }
 }
@@ -281,6 +294,17 @@ mod tests {
         assert_eq!((ct.kind.as_str(), ct.subtype.as_str()), ("TEXT", "PLAIN"));
         assert_eq!(ct.param("charset"), Some(&b"us-ascii"[..]));
         assert_eq!(ct.params[1], (b"FORMAT".to_vec(), b"flowed".to_vec()));
+    }
+
+    #[test]
+    fn unquoted_values_are_lenient_like_cyrus() {
+        let ct =
+            content_type(b"multipart/mixed; boundary=----=_Part_1 ; name=a b.txt ;x=\"q\" y; z=1")
+                .unwrap();
+        assert_eq!(ct.param("boundary"), Some(&b"----=_Part_1"[..]));
+        assert_eq!(ct.param("name"), Some(&b"a b.txt"[..]));
+        assert_eq!(ct.param("x"), None);
+        assert_eq!(ct.param("z"), Some(&b"1"[..]));
     }
 
     #[test]
