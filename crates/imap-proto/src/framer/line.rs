@@ -10,6 +10,15 @@ use crate::error::{ErrorKind, ParseError};
 use crate::limits::{LiteralPlusMode, LITERAL_MINUS_MAX};
 use crate::parse::{classify_literal, decode_base64, leading_tag, parse_assembled};
 
+/// Whether the LF of an over-long line has been read.
+#[derive(Clone, Copy)]
+enum LineEnd<'a> {
+    /// The line (without CRLF) was read whole.
+    Consumed(&'a [u8]),
+    /// Its end is still to come.
+    NotYetSeen,
+}
+
 /// A literal announcement ending a line.
 #[derive(Clone, Copy, Debug)]
 struct LiteralHeader {
@@ -67,7 +76,7 @@ impl CommandFramer {
                 return false;
             }
             if self.buffered() > self.limits.max_line {
-                self.line_too_long();
+                self.line_too_long(LineEnd::NotYetSeen);
                 return true;
             }
             return false;
@@ -86,7 +95,7 @@ impl CommandFramer {
             return true;
         }
         if lf + 1 - line_start > self.limits.max_line {
-            self.line_too_long();
+            self.line_too_long(LineEnd::Consumed(&line));
             return true;
         }
         if self.state == State::DiscardCommand {
@@ -101,21 +110,23 @@ impl CommandFramer {
         true
     }
 
-    fn line_too_long(&mut self) {
-        let tag = if self.command.is_empty() {
-            leading_tag(self.available())
-        } else {
-            leading_tag(&self.command)
+    /// Refuses an over-long line: one `Bad`, then everything up to its LF is dropped.
+    fn line_too_long(&mut self, end: LineEnd<'_>) {
+        let tag = match (self.command.is_empty(), end) {
+            (false, _) => leading_tag(&self.command),
+            (true, LineEnd::Consumed(line)) => leading_tag(line),
+            (true, LineEnd::NotYetSeen) => leading_tag(self.available()),
         };
         let max = self.limits.max_line;
-        self.events.push_back(FramerEvent::Bad(ParseError::new(
-            tag,
-            ErrorKind::LineTooLong { max },
-        )));
-        self.reset_command();
-        self.start = self.input.len();
-        self.scanned = self.start;
-        self.state = State::DiscardLine;
+        let bad = ParseError::new(tag, ErrorKind::LineTooLong { max });
+        self.events.push_back(FramerEvent::Bad(bad));
+        self.abandon_command();
+        self.state = State::Line;
+        if let LineEnd::NotYetSeen = end {
+            self.start = self.input.len();
+            self.scanned = self.start;
+            self.state = State::DiscardLine;
+        }
     }
 
     /// A line of a command we already refused: skip its literal data too.
@@ -157,7 +168,7 @@ impl CommandFramer {
         let tag = leading_tag(&self.command);
         self.events
             .push_back(FramerEvent::Bad(ParseError::new(tag, kind)));
-        self.reset_command();
+        self.abandon_command();
         self.state = State::Line;
         if let Some(header) = header {
             self.discard_literal(header);

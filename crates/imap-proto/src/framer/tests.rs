@@ -295,3 +295,38 @@ fn message_literal_done_without_literal_is_misuse() {
         Err(NotAwaitingSpool)
     );
 }
+
+#[test]
+fn complete_overlong_line_does_not_swallow_the_next_command() {
+    let mut framer = CommandFramer::new(small_limits());
+    let input = [b"t1 SEARCH ".as_slice(), &[b'A'; 200], b"\r\nt2 NOOP\r\n"].concat();
+    framer.push(&input[..150]);
+    framer.push(&input[150..]);
+    let events: Vec<_> = std::iter::from_fn(|| framer.next_event()).collect();
+    assert_eq!(
+        bad_kinds(&events),
+        vec![&ErrorKind::LineTooLong { max: 100 }]
+    );
+    assert_eq!(commands(&events), vec![&Command::Noop]);
+    let mut framer = CommandFramer::new(Limits {
+        max_line: 300,
+        ..small_limits()
+    });
+    let long = [b"t1 SEARCH ".as_slice(), &[b'A'; 250], b"\r\nt2 NOOP\r\n"].concat();
+    let (events, _) = run(&mut CommandFramer::new(small_limits()), &long);
+    assert_eq!(commands(&events), vec![&Command::Noop]);
+    let (events, _) = run(&mut framer, &long);
+    assert_eq!(events.len(), 2, "{events:?}");
+}
+
+#[test]
+fn refused_second_message_abandons_the_first() {
+    let mut framer = CommandFramer::new(small_limits());
+    let (events, _) = run(&mut framer, b"a APPEND Box {2+}\r\nhi {5000}\r\nb NOOP\r\n");
+    assert!(matches!(&events[events.len() - 3], FramerEvent::Bad(e) if e.is_too_big()));
+    assert_eq!(
+        events[events.len() - 2],
+        FramerEvent::SpoolAbandoned(vec![SpoolRef(1)])
+    );
+    assert_eq!(commands(&events), vec![&Command::Noop]);
+}
