@@ -144,6 +144,10 @@ fn dates_for_sentbefore() {
         Some((1_709_629_872, 60))
     );
     assert_eq!(parse_date("yesterday at noon, roughly"), None);
+    // RFC 5322 Appendix A.5, unfolded: before the epoch, half-hour zone, comment.
+    let a5 =
+        "Thu,      13        Feb          1969      23:32               -0330 (Newfoundland Time)";
+    assert_eq!(parse_date(a5), Some((-27_723_480, -210)));
 }
 
 #[test]

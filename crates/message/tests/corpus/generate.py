@@ -536,6 +536,37 @@ case("transport-padding-and-lookalikes", raw, std_env("padding"),
      multi([leaf("TEXT", "PLAIN", [], b"line\r\n--PDnot\r\n-- PD"), leaf("TEXT", "PLAIN", [], b"second")],
            "MIXED", [("BOUNDARY", "PD")]))
 
+# 45: RFC 5322 Appendix A.1.2 (different types of mailboxes)
+raw = entity(['From: "Joe Q. Public" <john.q.public@example.com>',
+              'To: Mary Smith <mary@x.test>, jdoe@example.org, Who? <one@y.test>',
+              'Cc: <boss@nil.test>, "Giant; \\"Big\\" Box" <sysservices@example.net>',
+              "Date: Tue, 1 Jul 2003 10:52:37 +0200", "Message-ID: <5678.21-Nov-1997@example.com>"],
+             b"Hi everyone.\r\n")
+case("rfc5322-a12-mailbox-types", raw,
+     envelope("Tue, 1 Jul 2003 10:52:37 +0200", None,
+              [addr("Joe Q. Public", "john.q.public", "example.com")],
+              to=[addr("Mary Smith", "mary", "x.test"), addr(None, "jdoe", "example.org"),
+                  addr("Who?", "one", "y.test")],
+              cc=[addr(None, "boss", "nil.test"), addr('Giant; "Big" Box', "sysservices", "example.net")],
+              mid="<5678.21-Nov-1997@example.com>"),
+     leaf("TEXT", "PLAIN", [], b"Hi everyone.\r\n"))
+
+# 46: RFC 5322 Appendix A.5 (white space, comments, and other oddities)
+raw = entity(["From: Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>",
+              "To:A Group(Some people)\r\n     :Chris Jones <c@(Chris's host.)public.example>,\r\n"
+              "         joe@example.org,\r\n  John <jdoe@one.test> (my dear friend); (the end of the group)",
+              "Cc:(Empty list)(start)Hidden recipients  :(nobody(that I know))  ;",
+              "Date: Thu,\r\n      13\r\n        Feb\r\n          1969\r\n      23:32\r\n"
+              "               -0330 (Newfoundland Time)",
+              "Message-ID:              <testabcd.1234@silly.test>"], b"Testing.\r\n")
+case("rfc5322-a5-comments-and-folding", raw,
+     envelope("Thu,      13        Feb          1969      23:32               -0330 (Newfoundland Time)",
+              None, [addr("Pete", "pete", "silly.test")],
+              to=[group("A Group"), addr("Chris Jones", "c", "public.example"),
+                  addr(None, "joe", "example.org"), addr("John", "jdoe", "one.test"), GROUP_END],
+              cc=[group("Hidden recipients"), GROUP_END], mid="<testabcd.1234@silly.test>"),
+     leaf("TEXT", "PLAIN", [], b"Testing.\r\n"))
+
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
