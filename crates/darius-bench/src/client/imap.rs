@@ -1,0 +1,366 @@
+//! A small async IMAP client: tagged commands, server literals, client literals with `+`
+//! continuation or LITERAL+ (RFC 7888) when advertised, STARTTLS, IDLE (RFC 2177).
+//!
+//! It reports what the server said and leaves judging it to the workloads, except for what makes
+//! the conversation impossible (I/O errors, malformed responses, BYE, a wrong tag), which become
+//! [`ClientError`]s.
+
+use std::fmt;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+use super::net::{BoxStream, Endpoint, TlsMode};
+use super::parse::{
+    literal_announced, parse_response, Code, Malformed, Response, Status, Untagged,
+};
+
+/// Responses larger than this are refused rather than buffered (a misbehaving server must not
+/// exhaust the load generator's memory).
+const MAX_RESPONSE: usize = 256 << 20;
+
+#[derive(Debug)]
+pub enum ClientError {
+    Io(std::io::Error),
+    Malformed(String),
+    Bye(String),
+    Timeout,
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io(e) => write!(f, "i/o: {e}"),
+            Self::Malformed(m) => write!(f, "{m}"),
+            Self::Bye(t) => write!(f, "server said BYE: {t}"),
+            Self::Timeout => write!(f, "timed out"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+impl From<std::io::Error> for ClientError {
+    fn from(e: std::io::Error) -> Self {
+        Self::Io(e)
+    }
+}
+
+impl From<Malformed> for ClientError {
+    fn from(e: Malformed) -> Self {
+        Self::Malformed(e.0)
+    }
+}
+
+impl ClientError {
+    /// The error-kind label used in reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Io(_) => "io",
+            Self::Malformed(_) => "malformed",
+            Self::Bye(_) => "bye",
+            Self::Timeout => "timeout",
+        }
+    }
+}
+
+/// The outcome of one tagged command: its status and the untagged data that came before it.
+#[derive(Debug)]
+pub struct Completion {
+    pub status: Status,
+    pub code: Option<Code>,
+    pub text: String,
+    pub untagged: Vec<Untagged>,
+}
+
+impl Completion {
+    pub fn is_ok(&self) -> bool {
+        self.status == Status::Ok
+    }
+}
+
+pub struct ImapClient {
+    io: BufReader<BoxStream>,
+    next_tag: u32,
+    caps: Vec<String>,
+    timeout: Duration,
+}
+
+impl ImapClient {
+    /// Connects, reads the greeting and (for `Starttls`) upgrades the connection.
+    pub async fn connect(ep: &Endpoint, timeout: Duration) -> Result<Self, ClientError> {
+        let stream = tokio::time::timeout(timeout, ep.connect())
+            .await
+            .map_err(|_| ClientError::Timeout)??;
+        let mut client = Self {
+            io: BufReader::with_capacity(16 * 1024, stream),
+            next_tag: 1,
+            caps: Vec::new(),
+            timeout,
+        };
+        match client.read_response().await? {
+            Response::Untagged(Untagged::Status {
+                status: Status::Ok | Status::Preauth,
+                code,
+                ..
+            }) => client.take_caps(code.as_ref()),
+            other => return Err(ClientError::Malformed(format!("bad greeting: {other:?}"))),
+        }
+        if ep.tls == TlsMode::Starttls {
+            client.starttls(ep).await?;
+        }
+        Ok(client)
+    }
+
+    async fn starttls(&mut self, ep: &Endpoint) -> Result<(), ClientError> {
+        let done = self.command("STARTTLS").await?;
+        if !done.is_ok() {
+            return Err(ClientError::Malformed(format!(
+                "STARTTLS refused: {}",
+                done.text
+            )));
+        }
+        let placeholder: BoxStream = Box::new(tokio::io::duplex(1).0);
+        let plain = std::mem::replace(&mut self.io, BufReader::new(placeholder)).into_inner();
+        self.io = BufReader::with_capacity(16 * 1024, ep.wrap(plain).await?);
+        self.caps.clear();
+        Ok(())
+    }
+
+    pub fn has_cap(&self, cap: &str) -> bool {
+        self.caps.iter().any(|c| c.eq_ignore_ascii_case(cap))
+    }
+
+    fn take_caps(&mut self, code: Option<&Code>) {
+        if let Some(code) = code.filter(|c| c.name == "CAPABILITY") {
+            self.caps = code.args.clone();
+        }
+    }
+
+    /// LOGIN with quoted strings, then learns the capabilities if the server did not say them.
+    pub async fn login(&mut self, user: &str, pass: &str) -> Result<Completion, ClientError> {
+        let done = self
+            .command(&format!("LOGIN {} {}", quote(user), quote(pass)))
+            .await?;
+        if done.is_ok() {
+            self.take_caps(done.code.as_ref());
+            let caps = done.untagged.iter().find_map(|u| match u {
+                Untagged::Capability(c) => Some(c.clone()),
+                _ => None,
+            });
+            if let Some(caps) = caps {
+                self.caps = caps;
+            }
+            if self.caps.is_empty() {
+                let cap = self.command("CAPABILITY").await?;
+                for u in cap.untagged {
+                    if let Untagged::Capability(c) = u {
+                        self.caps = c;
+                    }
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    /// Sends `TAG command` and collects everything up to the tagged completion.
+    pub async fn command(&mut self, command: &str) -> Result<Completion, ClientError> {
+        let tag = self.tag();
+        let line = format!("{tag} {command}\r\n");
+        self.write(line.as_bytes()).await?;
+        self.complete(&tag).await
+    }
+
+    /// `APPEND mailbox [flags] literal`, with LITERAL+ when the server offers it.
+    pub async fn append(
+        &mut self,
+        mailbox: &str,
+        flags: &str,
+        message: &[u8],
+    ) -> Result<Completion, ClientError> {
+        let tag = self.tag();
+        let flags = if flags.is_empty() {
+            String::new()
+        } else {
+            format!("({flags}) ")
+        };
+        let n = message.len();
+        let head = format!("{tag} APPEND {} {flags}", quote(mailbox));
+        if self.has_cap("LITERAL+") {
+            let mut buf = Vec::with_capacity(head.len() + n + 16);
+            buf.extend_from_slice(format!("{head}{{{n}+}}\r\n").as_bytes());
+            buf.extend_from_slice(message);
+            buf.extend_from_slice(b"\r\n");
+            self.write(&buf).await?;
+            return self.complete(&tag).await;
+        }
+        self.write(format!("{head}{{{n}}}\r\n").as_bytes()).await?;
+        let mut early = Vec::new();
+        loop {
+            match self.read_response().await? {
+                Response::Continuation(_) => break,
+                Response::Untagged(u) => early.push(u),
+                Response::Tagged {
+                    status, code, text, ..
+                } => {
+                    return Ok(Completion {
+                        status,
+                        code,
+                        text,
+                        untagged: early,
+                    })
+                }
+            }
+        }
+        let mut buf = Vec::with_capacity(n + 2);
+        buf.extend_from_slice(message);
+        buf.extend_from_slice(b"\r\n");
+        self.write(&buf).await?;
+        let mut done = self.complete(&tag).await?;
+        early.append(&mut done.untagged);
+        done.untagged = early;
+        Ok(done)
+    }
+
+    /// Sends IDLE and waits for the continuation; untagged data before it is returned.
+    pub async fn idle_start(&mut self) -> Result<(String, Vec<Untagged>), ClientError> {
+        let tag = self.tag();
+        self.write(format!("{tag} IDLE\r\n").as_bytes()).await?;
+        let mut early = Vec::new();
+        loop {
+            match self.read_response().await? {
+                Response::Continuation(_) => return Ok((tag, early)),
+                Response::Untagged(u) => early.push(u),
+                Response::Tagged { text, .. } => {
+                    return Err(ClientError::Malformed(format!("IDLE refused: {text}")))
+                }
+            }
+        }
+    }
+
+    /// Reads the next untagged response while idling (no timeout: idling is waiting).
+    pub async fn idle_next(&mut self) -> Result<Untagged, ClientError> {
+        match self.read_response_untimed().await? {
+            Response::Untagged(u) => Ok(u),
+            other => Err(ClientError::Malformed(format!("during IDLE: {other:?}"))),
+        }
+    }
+
+    /// Ends IDLE with DONE and waits for the completion of the IDLE command.
+    pub async fn idle_done(&mut self, tag: &str) -> Result<Completion, ClientError> {
+        self.write(b"DONE\r\n").await?;
+        self.complete(tag).await
+    }
+
+    /// LOGOUT; the BYE that precedes the completion is expected.
+    pub async fn logout(&mut self) -> Result<(), ClientError> {
+        let tag = self.tag();
+        self.write(format!("{tag} LOGOUT\r\n").as_bytes()).await?;
+        loop {
+            match self.read_response().await {
+                Ok(Response::Tagged { .. }) => return Ok(()),
+                Ok(_) | Err(ClientError::Bye(_)) => {}
+                Err(ClientError::Io(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return Ok(())
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn tag(&mut self) -> String {
+        let t = format!("b{}", self.next_tag);
+        self.next_tag += 1;
+        t
+    }
+
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), ClientError> {
+        let w = async {
+            self.io.get_mut().write_all(bytes).await?;
+            self.io.get_mut().flush().await
+        };
+        tokio::time::timeout(self.timeout, w)
+            .await
+            .map_err(|_| ClientError::Timeout)?
+            .map_err(ClientError::Io)
+    }
+
+    async fn complete(&mut self, tag: &str) -> Result<Completion, ClientError> {
+        let mut untagged = Vec::new();
+        loop {
+            match self.read_response().await? {
+                Response::Untagged(Untagged::Status {
+                    status: Status::Bye,
+                    text,
+                    ..
+                }) => return Err(ClientError::Bye(text)),
+                Response::Untagged(u) => untagged.push(u),
+                Response::Continuation(c) => {
+                    return Err(ClientError::Malformed(format!(
+                        "unexpected continuation: {c}"
+                    )))
+                }
+                Response::Tagged {
+                    tag: t,
+                    status,
+                    code,
+                    text,
+                } => {
+                    if t != tag {
+                        return Err(ClientError::Malformed(format!("tag {t}, expected {tag}")));
+                    }
+                    return Ok(Completion {
+                        status,
+                        code,
+                        text,
+                        untagged,
+                    });
+                }
+            }
+        }
+    }
+
+    async fn read_response(&mut self) -> Result<Response, ClientError> {
+        tokio::time::timeout(self.timeout, self.read_response_untimed())
+            .await
+            .map_err(|_| ClientError::Timeout)?
+    }
+
+    async fn read_response_untimed(&mut self) -> Result<Response, ClientError> {
+        let mut buf = Vec::with_capacity(128);
+        loop {
+            let start = buf.len();
+            let n = self.io.read_until(b'\n', &mut buf).await?;
+            if n == 0 {
+                return Err(ClientError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+            }
+            let Some(len) = literal_announced(&buf[start..]) else {
+                break;
+            };
+            if buf.len() + len > MAX_RESPONSE {
+                return Err(ClientError::Malformed(format!("literal of {len} bytes")));
+            }
+            let at = buf.len();
+            buf.resize(at + len, 0);
+            self.io.read_exact(&mut buf[at..]).await?;
+        }
+        if buf.len() > MAX_RESPONSE {
+            return Err(ClientError::Malformed("response too long".into()));
+        }
+        Ok(parse_response(&buf)?)
+    }
+}
+
+/// An IMAP quoted string (RFC 9051 §4.3).
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}

@@ -1,0 +1,170 @@
+use super::*;
+
+fn untagged(line: &str) -> Untagged {
+    match parse_response(line.as_bytes()) {
+        Ok(Response::Untagged(u)) => u,
+        other => panic!("not untagged: {other:?}"),
+    }
+}
+
+#[test]
+fn exists_expunge_recent() {
+    assert_eq!(untagged("* 23 EXISTS\r\n"), Untagged::Exists(23));
+    assert_eq!(untagged("* 5 EXPUNGE\r\n"), Untagged::Expunge(5));
+    assert_eq!(untagged("* 0 RECENT\r\n"), Untagged::Recent(0));
+}
+
+#[test]
+fn tagged_ok_with_appenduid_code() {
+    let r = parse_response(b"A7 OK [APPENDUID 1706 42] APPEND completed\r\n").unwrap();
+    let Response::Tagged {
+        tag,
+        status,
+        code,
+        text,
+    } = r
+    else {
+        panic!("not tagged")
+    };
+    assert_eq!(tag, "A7");
+    assert_eq!(status, Status::Ok);
+    let code = code.unwrap();
+    assert_eq!(code.name, "APPENDUID");
+    assert_eq!(code.args, vec!["1706", "42"]);
+    assert_eq!(text, "APPEND completed");
+}
+
+#[test]
+fn tagged_no_and_bad() {
+    for (line, want) in [
+        ("a1 NO nope\r\n", Status::No),
+        ("a1 BAD huh\r\n", Status::Bad),
+    ] {
+        match parse_response(line.as_bytes()).unwrap() {
+            Response::Tagged { status, .. } => assert_eq!(status, want),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn tagged_with_unknown_status_is_malformed() {
+    assert!(parse_response(b"a1 MAYBE later\r\n").is_err());
+}
+
+#[test]
+fn permanentflags_code_keeps_its_list() {
+    let u = untagged("* OK [PERMANENTFLAGS (\\Answered \\Seen \\*)] Limited\r\n");
+    let Untagged::Status { code, .. } = u else {
+        panic!()
+    };
+    assert_eq!(code.unwrap().name, "PERMANENTFLAGS");
+}
+
+#[test]
+fn fetch_uid_flags_size() {
+    let u = untagged("* 12 FETCH (FLAGS (\\Seen \\Flagged $Label1) UID 4827 RFC822.SIZE 4423)\r\n");
+    let Untagged::Fetch { seq, attrs } = u else {
+        panic!()
+    };
+    assert_eq!(seq, 12);
+    assert_eq!(attrs.uid, Some(4827));
+    assert_eq!(attrs.size, Some(4423));
+    assert_eq!(attrs.flags.unwrap(), vec!["\\Seen", "\\Flagged", "$Label1"]);
+}
+
+#[test]
+fn fetch_body_literal_and_envelope() {
+    let line = "* 1 FETCH (UID 7 ENVELOPE (\"Mon, 7 Feb 1994 21:52:25 -0800\" \"Hi (there)\" \
+                ((\"Fred\" NIL \"fred\" \"example.com\")) NIL NIL NIL NIL NIL NIL \"<b27@x>\") \
+                BODY[] {11}\r\nhello\r\nworl FLAGS ())\r\n";
+    let Untagged::Fetch { attrs, .. } = untagged(line) else {
+        panic!()
+    };
+    assert_eq!(attrs.uid, Some(7));
+    assert!(attrs.envelope);
+    assert_eq!(attrs.body.as_deref(), Some(&b"hello\r\nworl"[..]));
+    assert_eq!(attrs.flags, Some(vec![]));
+}
+
+#[test]
+fn fetch_section_with_header_list_in_brackets() {
+    let line = "* 3 FETCH (BODY[HEADER.FIELDS (SUBJECT FROM)]<0> {4}\r\nab\r\n UID 9)\r\n";
+    let Untagged::Fetch { attrs, .. } = untagged(line) else {
+        panic!()
+    };
+    assert_eq!(attrs.body.as_deref(), Some(&b"ab\r\n"[..]));
+    assert_eq!(attrs.uid, Some(9));
+}
+
+#[test]
+fn fetch_bodystructure_is_recognised() {
+    let line = "* 2 FETCH (BODYSTRUCTURE (\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \
+                \"7bit\" 3028 92) UID 2)\r\n";
+    let Untagged::Fetch { attrs, .. } = untagged(line) else {
+        panic!()
+    };
+    assert!(attrs.bodystructure);
+}
+
+#[test]
+fn fetch_uid_of_wrong_type_is_malformed() {
+    assert!(parse_response(b"* 1 FETCH (UID \"x\")\r\n").is_err());
+    assert!(parse_response(b"* 1 FETCH (UID 3\r\n").is_err());
+}
+
+#[test]
+fn search_with_and_without_results() {
+    assert_eq!(
+        untagged("* SEARCH 2 84 882\r\n"),
+        Untagged::Search(vec![2, 84, 882])
+    );
+    assert_eq!(untagged("* SEARCH\r\n"), Untagged::Search(vec![]));
+    assert_eq!(
+        untagged("* SEARCH 4 5 (MODSEQ 917162500)\r\n"),
+        Untagged::Search(vec![4, 5])
+    );
+}
+
+#[test]
+fn capability_list() {
+    assert_eq!(
+        untagged("* CAPABILITY IMAP4rev1 LITERAL+ IDLE\r\n"),
+        Untagged::Capability(vec!["IMAP4rev1".into(), "LITERAL+".into(), "IDLE".into()])
+    );
+}
+
+#[test]
+fn continuation() {
+    assert_eq!(
+        parse_response(b"+ idling\r\n").unwrap(),
+        Response::Continuation("idling".into())
+    );
+}
+
+#[test]
+fn quoted_escapes() {
+    let line =
+        "* 1 FETCH (ENVELOPE (NIL \"a \\\"q\\\" \\\\ b\" NIL NIL NIL NIL NIL NIL NIL NIL))\r\n";
+    let Untagged::Fetch { attrs, .. } = untagged(line) else {
+        panic!()
+    };
+    assert!(attrs.envelope);
+}
+
+#[test]
+fn literal_announcement_at_line_end() {
+    assert_eq!(
+        literal_announced(b"* 1 FETCH (BODY[] {1234}\r\n"),
+        Some(1234)
+    );
+    assert_eq!(literal_announced(b"a APPEND x {12+}\r\n"), Some(12));
+    assert_eq!(literal_announced(b"* OK {not}\r\n"), None);
+    assert_eq!(literal_announced(b"* OK fine\r\n"), None);
+    assert_eq!(literal_announced(b"* OK {}\r\n"), None);
+}
+
+#[test]
+fn short_literal_is_malformed_not_a_panic() {
+    assert!(parse_response(b"* 1 FETCH (BODY[] {50}\r\nabc)\r\n").is_err());
+}

@@ -1,0 +1,249 @@
+//! `darius-bench compare`: turns the JSON reports of one side-by-side run into Markdown tables,
+//! one per workload, with the ratios reference/peer (Darius/Dovecot, Darius/Cyrus) that the goals
+//! are stated in. Used by `scripts/bench-compare` to write `docs/benchmarks.md`.
+
+use std::fmt::Write as _;
+
+use crate::report::Report;
+
+/// Metrics where smaller is better: their ratio is still reference/peer, so < 1 means better.
+const LOWER_IS_BETTER: &[&str] = &[
+    "server_pss_kb_per_conn",
+    "server_rss_kb_per_conn",
+    "exists_p99_ms",
+];
+
+fn workloads_in_order(reports: &[Report]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for r in reports {
+        let key = workload_key(r);
+        if !names.contains(&key) {
+            names.push(key);
+        }
+    }
+    names
+}
+
+/// A workload with its distinguishing parameter (`search` over 10,000 vs 100,000 messages).
+fn workload_key(r: &Report) -> String {
+    match (r.params.get("messages"), r.params.get("tls")) {
+        (Some(n), _) => format!("{} ({} messages)", r.workload, n),
+        (None, Some(t)) if t != "none" => format!("{} (TLS {t})", r.workload),
+        _ => r.workload.clone(),
+    }
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    if b > 0.0 && a.is_finite() {
+        format!("{:.2}×", a / b)
+    } else {
+        "–".into()
+    }
+}
+
+fn server_row(r: &Report) -> String {
+    let (cpu, pss, procs) =
+        r.server
+            .as_ref()
+            .map_or(("–".into(), "–".into(), "–".into()), |s| {
+                (
+                    format!("{:.1}", s.cpu_seconds),
+                    format!("{:.0}", s.peak_pss_kb as f64 / 1024.0),
+                    s.peak_processes.to_string(),
+                )
+            });
+    format!(
+        "| {} | {:.1} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} |",
+        r.label,
+        r.total.ops_per_s,
+        r.total.p50_ms,
+        r.total.p95_ms,
+        r.total.p99_ms,
+        r.total.errors,
+        cpu,
+        pss,
+        procs
+    )
+}
+
+/// Markdown for all reports; `reference` is the label of the server the ratios are about.
+pub fn markdown(reports: &[Report], reference: &str) -> String {
+    let mut out = String::new();
+    for key in workloads_in_order(reports) {
+        let group: Vec<&Report> = reports.iter().filter(|r| workload_key(r) == key).collect();
+        let _ = writeln!(out, "### {key}\n");
+        let _ = writeln!(
+            out,
+            "| server | ops/s | p50 ms | p95 ms | p99 ms | errors | server CPU s | peak PSS MiB | processes |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for r in &group {
+            let _ = writeln!(out, "{}", server_row(r));
+        }
+        let _ = writeln!(out);
+        per_op_table(&mut out, &group);
+        metrics_table(&mut out, &group);
+        ratios(&mut out, &group, reference);
+        for r in group.iter().filter(|r| !r.errors.is_empty()) {
+            let kinds: Vec<String> = r.errors.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            let _ = writeln!(
+                out,
+                "Errors ({}): {}; first: `{}`\n",
+                r.label,
+                kinds.join(", "),
+                r.error_samples
+                    .first()
+                    .map_or("", String::as_str)
+                    .replace('`', "'")
+            );
+        }
+    }
+    out
+}
+
+fn per_op_table(out: &mut String, group: &[&Report]) {
+    let mut ops: Vec<&str> = Vec::new();
+    for r in group {
+        for o in &r.ops {
+            if !ops.contains(&o.op.as_str()) {
+                ops.push(&o.op);
+            }
+        }
+    }
+    if ops.len() < 2 {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "| operation | {} |",
+        group
+            .iter()
+            .map(|r| format!("{} ops/s (p99 ms)", r.label))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    let _ = writeln!(out, "|---|{}", "---:|".repeat(group.len()));
+    for op in ops {
+        let cells: Vec<String> = group
+            .iter()
+            .map(|r| {
+                r.ops.iter().find(|o| o.op == op).map_or("–".into(), |o| {
+                    format!("{:.1} ({:.1})", o.ops_per_s, o.p99_ms)
+                })
+            })
+            .collect();
+        let _ = writeln!(out, "| {op} | {} |", cells.join(" | "));
+    }
+    let _ = writeln!(out);
+}
+
+fn metrics_table(out: &mut String, group: &[&Report]) {
+    let mut keys: Vec<&str> = Vec::new();
+    for r in group {
+        for k in r.metrics.keys() {
+            if !keys.contains(&k.as_str()) {
+                keys.push(k);
+            }
+        }
+    }
+    if keys.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "| metric | {} |",
+        group
+            .iter()
+            .map(|r| r.label.as_str())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    let _ = writeln!(out, "|---|{}", "---:|".repeat(group.len()));
+    for k in keys {
+        let cells: Vec<String> = group
+            .iter()
+            .map(|r| r.metrics.get(k).map_or("–".into(), |v| format!("{v:.2}")))
+            .collect();
+        let _ = writeln!(out, "| {k} | {} |", cells.join(" | "));
+    }
+    let _ = writeln!(out);
+}
+
+fn ratios(out: &mut String, group: &[&Report], reference: &str) {
+    let Some(me) = group.iter().find(|r| r.label == reference) else {
+        let _ = writeln!(
+            out,
+            "Ratios: {reference} was not measured in this run (not available).\n"
+        );
+        return;
+    };
+    for peer in group.iter().filter(|r| r.label != reference) {
+        let mut parts = vec![format!(
+            "throughput {}",
+            ratio(me.total.ops_per_s, peer.total.ops_per_s)
+        )];
+        if let (Some(a), Some(b)) = (&me.server, &peer.server) {
+            let per_op = |r: &Report, cpu: f64| cpu / (r.total.count.max(1) as f64);
+            parts.push(format!(
+                "CPU per operation {}",
+                ratio(per_op(me, a.cpu_seconds), per_op(peer, b.cpu_seconds))
+            ));
+            parts.push(format!(
+                "peak PSS {}",
+                ratio(a.peak_pss_kb as f64, b.peak_pss_kb as f64)
+            ));
+        }
+        for (k, v) in &me.metrics {
+            if let Some(p) = peer
+                .metrics
+                .get(k)
+                .filter(|_| LOWER_IS_BETTER.contains(&k.as_str()))
+            {
+                parts.push(format!("{k} {}", ratio(*v, *p)));
+            }
+        }
+        let _ = writeln!(
+            out,
+            "Ratios {reference}/{}: {}.\n",
+            peer.label,
+            parts.join(", ")
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::RunInfo;
+    use crate::stats::Recorder;
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    fn report(label: &str, n: u64) -> Report {
+        let mut rec = Recorder::default();
+        for _ in 0..n {
+            rec.ok("append", Duration::from_millis(1));
+        }
+        let run = RunInfo {
+            workload: "append".into(),
+            label: label.into(),
+            target: "x".into(),
+            params: BTreeMap::new(),
+        };
+        Report::build(run, 1.0, rec, None, BTreeMap::new())
+    }
+
+    #[test]
+    fn ratios_are_reference_over_peer() {
+        let md = markdown(&[report("darius", 300), report("dovecot", 100)], "darius");
+        assert!(md.contains("### append"));
+        assert!(md.contains("| darius | 300.0 |"));
+        assert!(md.contains("Ratios darius/dovecot: throughput 3.00×"));
+    }
+
+    #[test]
+    fn missing_reference_is_said_not_crashed_on() {
+        let md = markdown(&[report("dovecot", 100), report("cyrus", 50)], "darius");
+        assert!(md.contains("darius was not measured in this run"));
+    }
+}

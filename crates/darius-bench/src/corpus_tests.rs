@@ -1,0 +1,78 @@
+use super::*;
+
+#[test]
+fn same_seed_same_bytes_other_seed_other_bytes() {
+    assert_eq!(message(42, 7), message(42, 7));
+    assert_ne!(message(42, 7), message(43, 7));
+    assert_ne!(message(42, 7), message(42, 8));
+}
+
+#[test]
+fn sizes_stay_between_2_and_60_kb() {
+    for i in 0..400 {
+        let n = message(1, i).len();
+        assert!((2048..=61440 + 4096).contains(&n), "message {i}: {n} bytes");
+    }
+}
+
+#[test]
+fn line_ends_are_crlf_and_lines_are_short() {
+    for i in 0..100 {
+        let m = message(5, i);
+        for (j, w) in m.windows(2).enumerate() {
+            assert!(!(w[1] == b'\n' && w[0] != b'\r'), "bare LF in {i} at {j}");
+        }
+        let text = String::from_utf8_lossy(&m);
+        assert!(
+            text.split("\r\n").all(|l| l.len() <= 998),
+            "long line in {i}"
+        );
+    }
+}
+
+#[test]
+fn mime_mix_is_present() {
+    let (mut plain, mut alt, mut mixed, mut fwd) = (0, 0, 0, 0);
+    for i in 0..500 {
+        let m = String::from_utf8_lossy(&message(9, i)).into_owned();
+        if m.contains("message/rfc822") {
+            fwd += 1;
+        } else if m.contains("multipart/alternative") {
+            alt += 1;
+        } else if m.contains("multipart/mixed") {
+            mixed += 1;
+        } else {
+            plain += 1;
+        }
+        assert!(m.contains(&format!("Message-ID: {}\r\n", message_id(9, i))));
+        assert!(!m.contains(ABSENT_WORD));
+    }
+    for (kind, n) in [
+        ("plain", plain),
+        ("alt", alt),
+        ("mixed", mixed),
+        ("fwd", fwd),
+    ] {
+        assert!(n > 20, "{kind}: only {n} of 500");
+    }
+}
+
+#[test]
+fn encoded_words_and_replies_occur() {
+    let all: String = (0..200)
+        .map(|i| String::from_utf8_lossy(&message(3, i)).into_owned())
+        .collect();
+    assert!(all.contains("=?utf-8?B?"));
+    assert!(all.contains("In-Reply-To: <"));
+    assert!(all.contains("Content-Transfer-Encoding: quoted-printable"));
+    assert!(all.contains("Content-Transfer-Encoding: base64"));
+}
+
+#[test]
+fn mbox_output_quotes_from_lines() {
+    let mut out = Vec::new();
+    write_mbox(1, 3, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.matches("From MAILER-DAEMON").count(), 3);
+    assert!(!text.contains('\r'));
+}

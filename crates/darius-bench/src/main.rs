@@ -1,0 +1,284 @@
+//! `darius-bench`: a load generator for IMAP and LMTP servers — Darius, Dovecot, Cyrus or any
+//! other — with named workloads (`mixed`, `append`, `fetch`, `search`, `idle`, `lmtp`), state
+//! checking, latency percentiles and the server's CPU and memory from `/proc`.
+//!
+//! It depends on none of Darius's crates: its IMAP and LMTP clients are its own, so it measures
+//! every server the same way. `compare` turns the JSON reports of a side-by-side run into
+//! `docs/benchmarks.md`'s tables; `corpus` writes the generated messages as an mbox.
+
+#![forbid(unsafe_code)]
+
+mod client;
+mod compare;
+mod corpus;
+mod procmon;
+mod report;
+mod stats;
+mod workload;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+
+use client::net::{Endpoint, TlsMode};
+use report::{Report, RunInfo};
+use workload::Settings;
+
+#[derive(Parser)]
+#[command(name = "darius-bench", version, about = "IMAP/LMTP load generator")]
+struct Cli {
+    #[command(flatten)]
+    target: TargetArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct TargetArgs {
+    /// IMAP (and default LMTP) host.
+    #[arg(long, default_value = "127.0.0.1", global = true)]
+    host: String,
+    /// IMAP port.
+    #[arg(long, default_value_t = 1143, global = true)]
+    port: u16,
+    /// TLS for IMAP: none, implicit (IMAPS) or starttls. Certificates are not verified.
+    #[arg(long, value_enum, default_value = "none", global = true)]
+    tls: TlsMode,
+    /// User name pattern; `%d` is replaced by the user number (1-based).
+    #[arg(long, default_value = "user%d", global = true)]
+    user: String,
+    #[arg(long, default_value = "pass", global = true)]
+    password: String,
+    /// Number of users (user1..userN).
+    #[arg(long, default_value_t = 10, global = true)]
+    users: u32,
+    /// Concurrent clients (connections).
+    #[arg(long, default_value_t = 10, global = true)]
+    clients: u32,
+    /// Run time in seconds (the measured phase, after any setup).
+    #[arg(long, default_value_t = 10.0, global = true)]
+    duration: f64,
+    /// Stop after this many operations instead (whichever comes first).
+    #[arg(long, global = true)]
+    ops: Option<u64>,
+    /// Corpus and workload seed.
+    #[arg(long, default_value_t = 42, global = true)]
+    seed: u64,
+    /// Per-command timeout in seconds.
+    #[arg(long, default_value_t = 120.0, global = true)]
+    timeout: f64,
+    /// The server's PID: its process tree's CPU and memory are measured from /proc.
+    #[arg(long, global = true)]
+    server_pid: Option<u32>,
+    /// Name of the server in reports (default: host:port).
+    #[arg(long, global = true)]
+    label: Option<String>,
+    /// Also write the report as JSON to this file (`-` for stdout instead of the table).
+    #[arg(long, global = true)]
+    json: Option<PathBuf>,
+    /// Distinct messages generated before the run for APPEND and LMTP (cycled through).
+    #[arg(long, default_value_t = 1000, global = true)]
+    pool: u64,
+    /// LMTP host (default: --host).
+    #[arg(long, global = true)]
+    lmtp_host: Option<String>,
+    #[arg(long, default_value_t = 2424, global = true)]
+    lmtp_port: u16,
+    /// Domain appended to LMTP recipients (`user1@DOMAIN`); empty for bare names.
+    #[arg(long, default_value = "localhost", global = true)]
+    lmtp_domain: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Client mix with state checking (login, select, fetch, store, expunge, append, logout).
+    Mixed {
+        /// Rounds of fetch-new/fetch-body/store/(delete+expunge)/append per session.
+        #[arg(long, default_value_t = 4)]
+        rounds: u32,
+        /// Mailbox size each client keeps around.
+        #[arg(long, default_value_t = 50)]
+        target_size: usize,
+    },
+    /// APPEND corpus messages as fast as possible.
+    Append {
+        #[arg(long, default_value = "bench-append")]
+        mailbox: String,
+    },
+    /// FETCH metadata windows and full bodies over a large mailbox.
+    Fetch {
+        #[arg(long, default_value_t = 10_000)]
+        messages: u64,
+        #[arg(long, default_value_t = 50)]
+        batch: u32,
+    },
+    /// SEARCH by header, flag, BODY and TEXT over a large mailbox.
+    Search {
+        #[arg(long, default_value_t = 10_000)]
+        messages: u64,
+    },
+    /// Many IDLE connections: memory per connection, LMTP-delivery-to-EXISTS latency.
+    Idle {
+        #[arg(long, default_value_t = 1000)]
+        connections: u32,
+        #[arg(long, default_value_t = 20)]
+        deliveries: u32,
+        /// Seconds to wait after all connections idle before measuring memory.
+        #[arg(long, default_value_t = 3.0)]
+        settle: f64,
+        #[arg(long, default_value_t = 32)]
+        parallel_setup: u32,
+    },
+    /// LMTP deliveries over --clients parallel connections.
+    Lmtp {
+        #[arg(long, default_value_t = 1)]
+        rcpts: u32,
+    },
+    /// Write the generated corpus as an mbox.
+    Corpus {
+        #[arg(long, default_value_t = 1000)]
+        count: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Markdown tables with ratios from JSON reports (to stdout).
+    Compare {
+        /// Label of the server the ratios are about.
+        #[arg(long, default_value = "darius")]
+        reference: String,
+        files: Vec<PathBuf>,
+    },
+}
+
+fn settings(t: &TargetArgs) -> anyhow::Result<Settings> {
+    let lmtp_host = t.lmtp_host.clone().unwrap_or_else(|| t.host.clone());
+    Ok(Settings {
+        imap: Endpoint::new(&t.host, t.port, t.tls)?,
+        lmtp: Endpoint::new(&lmtp_host, t.lmtp_port, TlsMode::None)?,
+        lmtp_domain: t.lmtp_domain.clone(),
+        user_pattern: t.user.clone(),
+        password: t.password.clone(),
+        users: t.users.max(1),
+        clients: t.clients.max(1),
+        duration: Duration::from_secs_f64(t.duration.max(0.0)),
+        ops: t.ops,
+        seed: t.seed,
+        timeout: Duration::from_secs_f64(t.timeout.max(0.1)),
+        server_pid: t.server_pid,
+        pool: std::sync::Arc::new(corpus::Pool::new(t.seed, t.pool)),
+    })
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match &cli.command {
+        Command::Corpus { count, out } => {
+            let file = std::fs::File::create(out).with_context(|| out.display().to_string())?;
+            let mut w = std::io::BufWriter::new(file);
+            corpus::write_mbox(cli.target.seed, *count, &mut w)?;
+            std::io::Write::flush(&mut w)?;
+            return Ok(());
+        }
+        Command::Compare { reference, files } => {
+            let mut reports = Vec::new();
+            for f in files {
+                let text = std::fs::read_to_string(f).with_context(|| f.display().to_string())?;
+                let r: Report =
+                    serde_json::from_str(&text).with_context(|| f.display().to_string())?;
+                reports.push(r);
+            }
+            print!("{}", compare::markdown(&reports, reference));
+            return Ok(());
+        }
+        _ => {}
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let s = settings(&cli.target)?;
+    let monitor = s
+        .server_pid
+        .map(|pid| procmon::Monitor::start(pid, Duration::from_millis(500)));
+    let (name, outcome) = match cli.command {
+        Command::Mixed {
+            rounds,
+            target_size,
+        } => {
+            let args = workload::mixed::MixedArgs {
+                rounds,
+                target_size,
+            };
+            ("mixed", workload::mixed::run(&s, args).await)
+        }
+        Command::Append { mailbox } => {
+            let args = workload::append::AppendArgs { mailbox };
+            ("append", workload::append::run(&s, &args).await)
+        }
+        Command::Fetch { messages, batch } => {
+            let args = workload::fetch::FetchArgs { messages, batch };
+            ("fetch", workload::fetch::run(&s, &args).await?)
+        }
+        Command::Search { messages } => {
+            let args = workload::search::SearchArgs { messages };
+            ("search", workload::search::run(&s, &args).await?)
+        }
+        Command::Idle {
+            connections,
+            deliveries,
+            settle,
+            parallel_setup,
+        } => {
+            let args = workload::idle::IdleArgs {
+                connections,
+                deliveries,
+                settle: Duration::from_secs_f64(settle.max(0.0)),
+                parallel_setup,
+            };
+            ("idle", workload::idle::run(&s, &args).await)
+        }
+        Command::Lmtp { rcpts } => {
+            let args = workload::lmtp::LmtpArgs { rcpts };
+            ("lmtp", workload::lmtp::run(&s, &args).await)
+        }
+        Command::Corpus { .. } | Command::Compare { .. } => unreachable!("handled in main"),
+    };
+    let server = monitor.map(procmon::Monitor::finish);
+    let target = if name == "lmtp" {
+        s.lmtp.addr()
+    } else {
+        s.imap.addr()
+    };
+    let run = RunInfo {
+        workload: name.to_owned(),
+        label: cli.target.label.clone().unwrap_or_else(|| target.clone()),
+        target,
+        params: outcome.params,
+    };
+    let report = Report::build(
+        run,
+        outcome.elapsed.as_secs_f64(),
+        outcome.recorder,
+        server,
+        outcome.metrics,
+    );
+    emit(&report, cli.target.json.as_deref())
+}
+
+fn emit(report: &Report, json: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(report)?;
+    match json {
+        Some(p) if p.as_os_str() == "-" => println!("{text}"),
+        Some(p) => {
+            print!("{}", report.table());
+            std::fs::write(p, text + "\n").with_context(|| p.display().to_string())?;
+        }
+        None => print!("{}", report.table()),
+    }
+    Ok(())
+}

@@ -1,0 +1,166 @@
+//! The named workloads and what they share: the run settings, the user pattern, the stop
+//! condition (a duration or an operation budget) and error bookkeeping for IMAP commands.
+//!
+//! Each workload returns its merged [`Recorder`] and its own metrics; `main` turns them into a
+//! [`crate::report::Report`].
+
+pub mod append;
+pub mod fetch;
+pub mod idle;
+pub mod lmtp;
+pub mod mixed;
+mod mixed_model;
+pub mod populate;
+pub mod search;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::client::imap::{ClientError, Completion, ImapClient};
+use crate::client::net::Endpoint;
+use crate::client::parse::Status;
+use crate::stats::Recorder;
+
+/// Settings every workload shares.
+#[derive(Clone)]
+pub struct Settings {
+    pub imap: Endpoint,
+    pub lmtp: Endpoint,
+    pub lmtp_domain: String,
+    /// `user%d`: `%d` becomes the user number, 1-based.
+    pub user_pattern: String,
+    pub password: String,
+    pub users: u32,
+    pub clients: u32,
+    pub duration: Duration,
+    pub ops: Option<u64>,
+    pub seed: u64,
+    pub timeout: Duration,
+    pub server_pid: Option<u32>,
+    /// Pre-generated messages for APPEND and LMTP DATA.
+    pub pool: std::sync::Arc<crate::corpus::Pool>,
+}
+
+impl Settings {
+    /// The name of user `n` (1-based).
+    pub fn user(&self, n: u32) -> String {
+        self.user_pattern.replace("%d", &n.to_string())
+    }
+
+    /// The user client `i` (0-based) logs in as: clients are spread round-robin over the users.
+    pub fn user_of_client(&self, i: u32) -> String {
+        self.user(i % self.users.max(1) + 1)
+    }
+
+    pub async fn connect(&self) -> Result<ImapClient, ClientError> {
+        ImapClient::connect(&self.imap, self.timeout).await
+    }
+
+    /// Connects and logs in; a refused login is reported as a `ClientError::Malformed`.
+    pub async fn login(&self, user: &str) -> Result<ImapClient, ClientError> {
+        let mut c = self.connect().await?;
+        let done = c.login(user, &self.password).await?;
+        if !done.is_ok() {
+            return Err(ClientError::Malformed(format!(
+                "LOGIN {user} refused: {:?} {}",
+                done.status, done.text
+            )));
+        }
+        Ok(c)
+    }
+}
+
+/// What a workload hands back.
+pub struct Outcome {
+    pub recorder: Recorder,
+    pub elapsed: Duration,
+    pub metrics: BTreeMap<String, f64>,
+    pub params: BTreeMap<String, String>,
+}
+
+/// When to stop: after the duration, or after `ops` operations if given (whichever is first).
+pub struct Budget {
+    deadline: Instant,
+    left: Option<AtomicI64>,
+}
+
+impl Budget {
+    pub fn new(s: &Settings) -> Self {
+        Self {
+            deadline: Instant::now() + s.duration,
+            left: s
+                .ops
+                .map(|n| AtomicI64::new(i64::try_from(n).unwrap_or(i64::MAX))),
+        }
+    }
+
+    /// Takes `n` operations from the budget; false once time or operations have run out.
+    pub fn take(&self, n: i64) -> bool {
+        if Instant::now() >= self.deadline {
+            return false;
+        }
+        match &self.left {
+            Some(left) => left.fetch_sub(n, Ordering::Relaxed) > 0,
+            None => true,
+        }
+    }
+}
+
+/// Runs one tagged command as operation `op`, recording its latency, or a `bad`/`no` error when
+/// the server refuses it. `Ok(None)` means the server answered NO or BAD (already recorded).
+pub async fn timed(
+    c: &mut ImapClient,
+    rec: &mut Recorder,
+    op: &'static str,
+    command: &str,
+) -> Result<Option<Completion>, ClientError> {
+    let t = Instant::now();
+    let done = c.command(command).await?;
+    Ok(judge(rec, op, t, done))
+}
+
+/// Records a completion's latency if OK, or its refusal as an error.
+pub fn judge(
+    rec: &mut Recorder,
+    op: &'static str,
+    started: Instant,
+    done: Completion,
+) -> Option<Completion> {
+    match done.status {
+        Status::Ok => {
+            rec.ok(op, started.elapsed());
+            Some(done)
+        }
+        Status::No => {
+            rec.error(op, "no", done.text.clone());
+            None
+        }
+        _ => {
+            rec.error(op, "bad", done.text.clone());
+            None
+        }
+    }
+}
+
+/// Counts a client error (the connection is then abandoned).
+pub fn record_client_error(rec: &mut Recorder, op: &'static str, e: &ClientError) {
+    rec.error(op, e.kind(), e.to_string());
+}
+
+/// Parameter map helper for reports.
+pub fn params<const N: usize>(pairs: [(&str, String); N]) -> BTreeMap<String, String> {
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// Waits for all client tasks and merges their recorders; a panicked task counts as an error.
+pub async fn join_all(tasks: Vec<tokio::task::JoinHandle<Recorder>>) -> Recorder {
+    let mut all = Recorder::default();
+    for t in tasks {
+        match t.await {
+            Ok(r) => all.merge(r),
+            Err(e) => all.error("client", "panic", e.to_string()),
+        }
+    }
+    all
+}
