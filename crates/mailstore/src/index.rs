@@ -182,7 +182,8 @@ fn decode_header(bytes: &[u8]) -> Result<IndexHeader> {
 fn bounds(sel: &UidSelection<'_>) -> (u32, u32) {
     match sel {
         UidSelection::All | UidSelection::Uids(_) => (1, u32::MAX),
-        UidSelection::Range(lo, hi) => (lo.get(), hi.get()),
+        // IMAP allows `5:3` for `3:5` (RFC 9051 §9 seq-range); never hand redb a reversed range.
+        UidSelection::Range(a, b) => (a.get().min(b.get()), a.get().max(b.get())),
     }
 }
 

@@ -80,14 +80,23 @@ impl Store {
     }
 
     /// Deletes one mailbox and its messages (children, if any, stay).
+    ///
+    /// Order: `cyrus.header` first (so `rebuild_mailboxes_db` cannot resurrect a half-deleted
+    /// mailbox; if we crash right after, `reconstruct` rewrites it), then the mailboxes-DB entry
+    /// (the mailbox is gone for clients from this commit on), the index rows, the directory.
     pub fn delete_mailbox(&self, name: &MailboxName) -> Result<()> {
         let _ns = self.namespace_lock();
         let r = self.resolve(name)?;
+        let partition = self.header_of(&r)?.partition;
+        let dir = self
+            .inner
+            .partitions
+            .mailbox_dir(&partition, &r.entry.uniqueid)?;
+        crate::msgfile::remove_if_present(&dir.join(partition::MAILBOX_HEADER_FILE))?;
         let g = self.inner.global.write()?;
         g.remove_entry(name)?;
         g.commit()?;
         let ow = r.owner.write()?;
-        let header = ow.header(&r.entry.uniqueid)?;
         ow.remove_mailbox(&r.entry.uniqueid)?;
         let guard = ow.commit()?;
         self.inner
@@ -95,11 +104,6 @@ impl Store {
             .publish(&r.entry.uniqueid, Change::Deleted);
         self.inner.changes.close(&r.entry.uniqueid);
         drop(guard);
-        let partition = header.map(|h| h.partition).unwrap_or(r.entry.partition);
-        let dir = self
-            .inner
-            .partitions
-            .mailbox_dir(&partition, &r.entry.uniqueid)?;
         match fs::remove_dir_all(&dir) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

@@ -409,3 +409,23 @@ fn cached_part_offsets_serve_body_sections_without_reparsing() {
         .unwrap();
     assert_eq!(body, b"<p>second</p>");
 }
+
+#[test]
+fn reversed_uid_ranges_read_like_ordered_ones() {
+    let (_d, s) = store();
+    let a = create(&s, "user.alice");
+    for i in 0..5 {
+        append(&s, &a, i);
+    }
+    let get = |sel| {
+        s.records(&a, SeenSource::Index, sel, RecordFields::BASIC)
+            .unwrap()
+            .len()
+    };
+    assert_eq!(get(UidSelection::Range(uid(4), uid(2))), 3);
+    assert_eq!(get(UidSelection::Range(uid(2), uid(4))), 3);
+    assert_eq!(
+        get(UidSelection::Uids(&[uid(5), uid(1), uid(5), uid(9)])),
+        2
+    );
+}
