@@ -1,15 +1,59 @@
 //! Runs the fuzz target's entry point over the committed corpus (`tests/corpus/`), so stable
-//! `cargo test` exercises what `cargo +nightly fuzz run imap_command` does.
+//! `cargo test` exercises what `cargo +nightly fuzz run imap_command` does, plus a poor man's
+//! fuzzer: random mutations of the corpus through the same entry point.
+
+use proptest::prelude::*;
+
+fn corpus() -> Vec<Vec<u8>> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("corpus directory")
+        .map(|entry| std::fs::read(entry.expect("corpus entry").path()).expect("corpus file"))
+        .collect();
+    files.sort();
+    files
+}
 
 #[test]
 fn corpus_runs_clean() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
-    let mut count = 0;
-    for entry in std::fs::read_dir(&dir).expect("corpus directory") {
-        let path = entry.expect("corpus entry").path();
-        let data = std::fs::read(&path).expect("corpus file");
+    let files = corpus();
+    assert!(files.len() >= 20, "corpus has only {} files", files.len());
+    for data in files {
         imap_proto::fuzzing::framer_and_parser(&data);
-        count += 1;
     }
-    assert!(count >= 20, "corpus has only {count} files");
+}
+
+/// A corpus file with a few bytes overwritten, inserted or removed.
+fn mutated() -> impl Strategy<Value = Vec<u8>> {
+    let files = corpus();
+    let edit = (any::<prop::sample::Index>(), any::<u8>(), 0u8..3);
+    (
+        prop::sample::select(files),
+        prop::collection::vec(edit, 1..8),
+    )
+        .prop_map(|(mut data, edits)| {
+            for (at, byte, op) in edits {
+                let i = at.index(data.len() + 1);
+                match op {
+                    0 if i < data.len() => data[i] = byte,
+                    1 if i < data.len() => {
+                        data.remove(i);
+                    }
+                    _ => data.insert(i, byte),
+                }
+            }
+            data
+        })
+}
+
+proptest! {
+    #[test]
+    fn mutated_corpus_never_panics(data in mutated()) {
+        imap_proto::fuzzing::framer_and_parser(&data);
+    }
+
+    #[test]
+    fn random_bytes_never_panic(data in prop::collection::vec(any::<u8>(), 0..512)) {
+        imap_proto::fuzzing::framer_and_parser(&data);
+    }
 }

@@ -159,7 +159,15 @@ fn keyword(cur: &mut Cursor<'_>) -> PResult<String> {
 fn modseq(cur: &mut Cursor<'_>) -> PResult<SearchKey> {
     let mut entry = None;
     if cur.peek() == Some(b'"') {
+        // entry-name = DQUOTE "/flags/" attr-flag DQUOTE
         let name = super::command::utf8(cur.quoted()?)?;
+        let flag = name
+            .get(..7)
+            .filter(|p| p.eq_ignore_ascii_case("/flags/"))
+            .and(name.get(7..));
+        if !flag.is_some_and(|f| !f.is_empty() && types::Flag::parse(f).is_ok()) {
+            return Err(ErrorKind::Expected("entry-name \"/flags/<flag>\""));
+        }
         cur.sp()?;
         let kind = cur.atom()?.to_ascii_lowercase();
         if !matches!(kind.as_str(), "priv" | "shared" | "all") {
