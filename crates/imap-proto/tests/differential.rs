@@ -177,3 +177,50 @@ fn imap_codec_lacks(response: &Response) -> bool {
         _ => false,
     }
 }
+
+mod mutations {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Table commands with a few bytes changed: when both parsers accept the result, they
+    /// must agree on its value.
+    fn mutated() -> impl Strategy<Value = Vec<u8>> {
+        let inputs: Vec<Vec<u8>> = support::commands::CANONICAL
+            .iter()
+            .map(|(i, _)| i.as_bytes().to_vec())
+            .collect();
+        let edit = (
+            any::<prop::sample::Index>(),
+            prop::sample::select(b" ()[]<>{}\"\\*%$:,.0123456789aAzZ+-~\r\n\x00\xc3".to_vec()),
+            0u8..3,
+        );
+        (
+            prop::sample::select(inputs),
+            prop::collection::vec(edit, 1..4),
+        )
+            .prop_map(|(mut data, edits)| {
+                for (at, byte, op) in edits {
+                    let i = at.index(data.len().saturating_sub(2) + 1);
+                    match op {
+                        0 if i < data.len() => data[i] = byte,
+                        1 if i < data.len() => {
+                            data.remove(i);
+                        }
+                        _ => data.insert(i, byte),
+                    }
+                }
+                data
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn where_both_accept_they_agree(input in mutated()) {
+            let ours = parse_command(&input, MailboxEncoding::ModifiedUtf7);
+            if let (Ok(ours), Some(reencoded)) = (ours, theirs(&input)) {
+                let again = parse_command(&reencoded, MailboxEncoding::ModifiedUtf7);
+                prop_assert_eq!(again.as_ref().ok(), Some(&ours), "input {:?}, theirs {:?}", String::from_utf8_lossy(&input), String::from_utf8_lossy(&reencoded));
+            }
+        }
+    }
+}
