@@ -377,6 +377,18 @@ impl<'a> IndexWrite<'a> {
         Ok(out)
     }
 
+    /// Drops tombstones whose expunge MODSEQ is at or below `up_to`; returns how many.
+    pub(crate) fn purge_tombstones(&self, uniqueid: &str, up_to: u64) -> Result<usize> {
+        let mut t = self.txn.open_table(TOMBSTONES)?;
+        let mut purged = 0;
+        t.retain_in((uniqueid, 1u32)..=(uniqueid, u32::MAX), |_, modseq| {
+            let keep = modseq > up_to;
+            purged += usize::from(!keep);
+            keep
+        })?;
+        Ok(purged)
+    }
+
     /// Removes a mailbox's header, records, blobs and tombstones.
     pub(crate) fn remove_mailbox(&self, uniqueid: &str) -> Result<()> {
         self.txn.open_table(HEADERS)?.remove(uniqueid)?;

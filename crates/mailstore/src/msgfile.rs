@@ -149,6 +149,9 @@ pub(crate) fn spool(
         AppendSource::Bytes(b) => normalise_crlf(b, limit).map_err(NormaliseError::into_store)?,
         AppendSource::File(path) => normalise_file(path, limit)?,
     };
+    if bytes.is_empty() {
+        return Err(StoreError::BadMessage("empty message".into()));
+    }
     spool_normalised(&bytes, tmp_dir, fsync)
 }
 

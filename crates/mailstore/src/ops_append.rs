@@ -88,7 +88,15 @@ impl Store {
     /// commit, which happens before this returns.
     pub fn append(&self, name: &MailboxName, items: Vec<AppendItem>) -> Result<AppendOutcome> {
         let r = self.resolve(name)?;
-        let mut partition = self.header_of(&r)?.partition;
+        let header = self.header_of(&r)?;
+        if items.is_empty() {
+            let uidvalidity = uidvalidity(&header)?;
+            return Ok(AppendOutcome {
+                uidvalidity,
+                uids: Vec::new(),
+            });
+        }
+        let mut partition = header.partition;
         let mut pending = self.spool_all(&partition, items)?;
         // A partition move between spooling and locking is rare; re-spool a bounded number of
         // times rather than hold the lock while reading sources.

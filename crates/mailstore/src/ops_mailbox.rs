@@ -211,6 +211,22 @@ impl Store {
         Ok(r.entry)
     }
 
+    /// Replaces the RFC 6154 special-use attributes of a mailbox.
+    pub fn set_special_use(
+        &self,
+        name: &MailboxName,
+        special_use: Vec<String>,
+    ) -> Result<MailboxEntry> {
+        let _ns = self.namespace_lock();
+        let g = self.inner.global.write()?;
+        let mut entry = self.mailbox_entry(name)?;
+        entry.special_use = special_use;
+        entry.modified_modseq = g.next_modseq()?;
+        g.put_entry(&entry)?;
+        g.commit()?;
+        Ok(entry)
+    }
+
     /// Mailboxes in name order; with a prefix, that mailbox and those below it.
     pub fn list_mailboxes(&self, prefix: Option<&MailboxName>) -> Result<Vec<MailboxEntry>> {
         self.inner.global.read()?.list(prefix)

@@ -162,6 +162,17 @@ impl Store {
         uids.into_iter().map(to_uid).collect()
     }
 
+    /// Forgets expunges with a MODSEQ at or below `up_to` (Cyrus `expunge_days` housekeeping).
+    /// QRESYNC clients whose state is older then get a full resync instead of VANISHED; callers
+    /// should remember the cut-off to tell them so.
+    pub fn purge_tombstones(&self, name: &MailboxName, up_to: ModSeq) -> Result<usize> {
+        let r = self.resolve(name)?;
+        let ow = r.owner.write()?;
+        let purged = ow.purge_tombstones(&r.entry.uniqueid, up_to.get())?;
+        drop(ow.commit()?);
+        Ok(purged)
+    }
+
     /// Subscribes to the mailbox's change feed (see [`Change`]). Subscribe *before* reading the
     /// state you fold changes into, so nothing falls between the two.
     pub fn subscribe_changes(&self, name: &MailboxName) -> Result<broadcast::Receiver<Change>> {

@@ -51,6 +51,17 @@ impl Store {
         hdr: MailboxHeaderFile,
         report: &mut RebuildReport,
     ) -> Result<()> {
+        // The uniqueid becomes a path component: it must be the directory's own (hex) name.
+        let dir_name = dir.file_name().and_then(|n| n.to_str());
+        if dir_name != Some(hdr.uniqueid.as_str())
+            || !hdr.uniqueid.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            report.skipped.push((
+                dir.to_path_buf(),
+                "uniqueid does not match the directory".into(),
+            ));
+            return Ok(());
+        }
         let name = match MailboxName::try_from(hdr.name.as_str()) {
             Ok(n) => n,
             Err(e) => {

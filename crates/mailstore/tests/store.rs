@@ -429,3 +429,29 @@ fn reversed_uid_ranges_read_like_ordered_ones() {
         2
     );
 }
+
+#[test]
+fn purged_tombstones_no_longer_vanish() {
+    let (_d, s) = store();
+    let a = create(&s, "user.alice");
+    append(&s, &a, 1);
+    append(&s, &a, 2);
+    let start = s.status(&a, SeenSource::Index).unwrap().highestmodseq;
+    s.expunge(&a, Expunge::Uids(vec![uid(1)])).unwrap();
+    let cut = s.status(&a, SeenSource::Index).unwrap().highestmodseq;
+    s.expunge(&a, Expunge::Uids(vec![uid(2)])).unwrap();
+    assert_eq!(s.purge_tombstones(&a, cut).unwrap(), 1);
+    assert_eq!(s.vanished_since(&a, start).unwrap(), vec![uid(2)]);
+}
+
+#[test]
+fn empty_messages_are_refused_and_empty_appends_do_nothing() {
+    let (_d, s) = store();
+    let a = create(&s, "user.alice");
+    let err = s
+        .append(&a, vec![AppendItem::bytes(Vec::new())])
+        .unwrap_err();
+    assert!(matches!(err, StoreError::BadMessage(_)));
+    assert!(s.append(&a, Vec::new()).unwrap().uids.is_empty());
+    assert_eq!(append(&s, &a, 1), uid(1));
+}
