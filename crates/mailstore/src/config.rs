@@ -12,7 +12,9 @@ pub const RESERVED_NEWS_PARTITION: &str = "news";
 pub enum FsyncPolicy {
     /// fsync message files, their directories and every index commit (production).
     Always,
-    /// Skip fsync (tests and benchmarks that measure something else). Not crash-safe.
+    /// Skip fsync (tests and benchmarks that measure something else). Not crash-safe, and redb
+    /// only reclaims freed pages after a durable commit, so index files grow until the next
+    /// open with `Always`.
     Never,
 }
 

@@ -13,6 +13,24 @@
 //! PARTITION/AB/CD/UNIQUEID/        a mailbox: cyrus.header and message files `UID.`
 //! ```
 //!
+//! # API at a glance
+//! - Namespace: [`Store::create_mailbox`], [`Store::delete_mailbox`], [`Store::rename_mailbox`]
+//!   (whole hierarchy), [`Store::set_partition`], [`Store::set_acl`], [`Store::set_special_use`],
+//!   [`Store::list_mailboxes`], [`Store::mailbox_entry`].
+//! - Messages: [`Store::append`], [`Store::copy`], [`Store::move_messages`],
+//!   [`Store::move_all_messages`], [`Store::store_flags`], [`Store::expunge`].
+//! - Reading: [`Store::status`], [`Store::records`], [`Store::read_message`],
+//!   [`Store::read_range`], [`Store::message_file`], [`Store::vanished_since`].
+//! - Change feed: [`Store::subscribe_changes`] (subscribe first, then read state).
+//! - Per user: [`SeenSource`] on reads and STOREs, [`Store::subscribe`],
+//!   [`Store::unsubscribe`], [`Store::subscriptions`].
+//! - Quota hooks: [`Store::set_quota_root`], [`Store::remove_quota_root`],
+//!   [`Store::quota_roots`], [`Store::quota_root_of`], [`Store::quota_usage`].
+//! - Repair: [`Store::reconstruct`], [`Store::rebuild_mailboxes_db`] (`reconstruct -m`),
+//!   [`Store::purge_tombstones`].
+//!
+//! Errors: [`StoreError::is_refusal`] separates what the client caused (`NO`) from failures.
+//!
 //! # Durability
 //! Append: normalise into `tmp/`, fsync, link(2) to `UID.` (never overwriting), fsync the
 //! directory, commit the index, publish, return. Expunge: commit (with a tombstone), then unlink.
@@ -21,7 +39,7 @@
 //! # Concurrency
 //! The API is synchronous (call it from `spawn_blocking`); [`Store`] is `Send + Sync` and `Clone`
 //! (an `Arc` inside). Readers use redb snapshots and never block. Writers of one hierarchy owner
-//! serialise on that owner's lock (see [`index`]); mailbox namespace changes (create, delete,
+//! serialise on that owner's lock (module `index`); mailbox namespace changes (create, delete,
 //! rename, partition moves, reconstruct) also serialise on one store-wide namespace lock, taken
 //! before any owner lock. Lock order: namespace → owner → mailboxes DB write transaction.
 

@@ -86,6 +86,8 @@ pub enum AppendSource {
 #[derive(Clone, Debug)]
 pub struct AppendItem {
     pub source: AppendSource,
+    /// Stored in the index record. Where `\Seen` is private to the appending user, leave it out
+    /// here and set it with `store_flags(.., SeenSource::PrivateTo(user), ..)` afterwards.
     pub flags: Vec<Flag>,
     /// `None`: now.
     pub internal_date: Option<InternalDate>,

@@ -155,6 +155,8 @@ impl Store {
             let rows = ow.full_records(&uid, crate::model::UidSelection::All)?;
             let tombs = ow.tombstones(&uid)?;
             let nw = new_owner.write()?;
+            // Leftovers of an earlier rename interrupted by a crash must not become phantoms.
+            nw.remove_mailbox(&uid)?;
             nw.put_header(&header)?;
             nw.put_messages(&uid, &rows)?;
             nw.remove_messages(&uid, &tombs, header.highestmodseq)?;

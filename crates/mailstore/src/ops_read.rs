@@ -118,7 +118,7 @@ impl Store {
         self.with_file(name, uid, msgfile::read_all)
     }
 
-    /// Up to `len` bytes from `offset` (RFC 9051 partial fetch; BODY[section] by cached offsets).
+    /// Up to `len` bytes from `offset` (RFC 9051 partial fetch; `BODY[section]` by cached offsets).
     pub fn read_range(
         &self,
         name: &MailboxName,
