@@ -208,6 +208,7 @@ fn mailbox_names_are_decoded_from_modified_utf7() {
     assert_eq!(
         parse("a CREATE ~peter/mail/&U,BTFw-/&ZeVnLIqe-\r\n"),
         Command::Create {
+            partition: None,
             mailbox: Mailbox::Other("~peter/mail/台北/日本語".into()),
             use_attrs: vec![]
         }
@@ -220,6 +221,7 @@ fn mailbox_names_are_decoded_from_modified_utf7() {
     assert_eq!(
         utf8.command,
         Command::Create {
+            partition: None,
             mailbox: Mailbox::Other("Entwürfe".into()),
             use_attrs: vec![]
         }

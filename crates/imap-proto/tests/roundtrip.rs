@@ -8,9 +8,9 @@ use imap_codec::decode::Decoder;
 use imap_codec::ResponseCodec;
 use imap_proto::command::{
     Addressing, AppendData, AppendMessage, Command, Fetch, FetchAttr, FetchItems, FetchMacro, List,
-    ListReturnOption, ListSelectOption, Mailbox, MetadataDepth, MetadataOptions, PeekMode, Search,
-    SearchKey, SearchReturn, Section, SectionText, StatusItem, Store, StoreAction, StoreSilence,
-    Tag, TaggedCommand,
+    ListReturnOption, ListSelectOption, Mailbox, MetadataDepth, MetadataOptions, PeekMode,
+    Recursion, Search, SearchKey, SearchReturn, Section, SectionText, StatusItem, Store,
+    StoreAction, StoreSilence, Tag, TaggedCommand,
 };
 use imap_proto::response::{Data, FetchItem, Response};
 use imap_proto::wire::LiteralStyle;
@@ -304,8 +304,32 @@ fn simple() -> impl Strategy<Value = Command> {
             mailbox(),
             prop::collection::vec(Just("\\Sent".to_string()), 0..2)
         )
-            .prop_map(|(mailbox, use_attrs)| Command::Create { mailbox, use_attrs }),
-        (mailbox(), mailbox()).prop_map(|(from, to)| Command::Rename { from, to }),
+            .prop_map(|(mailbox, use_attrs)| Command::Create {
+                mailbox,
+                partition: None,
+                use_attrs
+            }),
+        (
+            mailbox(),
+            "[a-z0-9]{1,8}",
+            prop::option::of("[a-z0-9]{1,8}")
+        )
+            .prop_map(|(mailbox, server, partition)| Command::Xfer {
+                mailbox,
+                server,
+                partition
+            }),
+        mailbox().prop_map(|mailbox| Command::Reconstruct {
+            mailbox,
+            recursion: Recursion::Recursive
+        }),
+        (mailbox(), mailbox(), prop::option::of(text())).prop_map(|(from, to, partition)| {
+            Command::Rename {
+                from,
+                to,
+                partition,
+            }
+        }),
         (
             mailbox(),
             prop::collection::vec(prop::sample::select(StatusItem::ALL.to_vec()), 1..5)

@@ -174,16 +174,29 @@ impl Enc {
                 self.sp_mailbox(out, mailbox);
                 self.select_params(out, params);
             }
-            Command::Create { mailbox, use_attrs } => self.create(out, mailbox, use_attrs),
+            Command::Create {
+                mailbox,
+                partition,
+                use_attrs,
+            } => {
+                self.create(out, mailbox, partition.as_deref(), use_attrs);
+            }
             Command::Delete(m)
             | Command::Subscribe(m)
             | Command::Unsubscribe(m)
             | Command::GetAcl(m)
             | Command::MyRights(m)
             | Command::GetQuotaRoot(m) => self.sp_mailbox(out, m),
-            Command::Rename { from, to } => {
+            Command::Rename {
+                from,
+                to,
+                partition,
+            } => {
                 self.sp_mailbox(out, from);
                 self.sp_mailbox(out, to);
+                if let Some(partition) = partition {
+                    self.astrings(out, &[partition.as_bytes()]);
+                }
             }
             Command::List(list) => self.list(out, list),
             Command::Lsub { reference, pattern } => self.lsub(out, reference, pattern),
@@ -208,7 +221,9 @@ impl Enc {
             | Command::GetQuota(_)
             | Command::SetQuota { .. }
             | Command::GetMetadata { .. }
-            | Command::SetMetadata { .. } => self.admin(out, command),
+            | Command::SetMetadata { .. }
+            | Command::Reconstruct { .. }
+            | Command::Xfer { .. } => self.admin(out, command),
         }
     }
 
@@ -220,8 +235,17 @@ impl Enc {
         }
     }
 
-    fn create(&self, out: &mut Vec<u8>, mailbox: &Mailbox, use_attrs: &[String]) {
+    fn create(
+        &self,
+        out: &mut Vec<u8>,
+        mailbox: &Mailbox,
+        partition: Option<&str>,
+        use_attrs: &[String],
+    ) {
         self.sp_mailbox(out, mailbox);
+        if let Some(partition) = partition {
+            self.astrings(out, &[partition.as_bytes()]);
+        }
         if !use_attrs.is_empty() {
             Self::put(out, &format!(" (USE ({}))", use_attrs.join(" ")));
         }
@@ -268,6 +292,23 @@ impl Enc {
                 self.astring(out, root.as_bytes());
                 let list: Vec<String> = limits.iter().map(|(r, n)| format!("{r} {n}")).collect();
                 Self::put(out, &format!(" ({})", list.join(" ")));
+            }
+            Command::Reconstruct { mailbox, recursion } => {
+                self.sp_mailbox(out, mailbox);
+                if *recursion == super::Recursion::Recursive {
+                    Self::put(out, " RECURSIVE");
+                }
+            }
+            Command::Xfer {
+                mailbox,
+                server,
+                partition,
+            } => {
+                self.sp_mailbox(out, mailbox);
+                self.astrings(out, &[server.as_bytes()]);
+                if let Some(partition) = partition {
+                    self.astrings(out, &[partition.as_bytes()]);
+                }
             }
             Command::GetMetadata {
                 mailbox,

@@ -93,6 +93,13 @@ pub enum Addressing {
     Uid,
 }
 
+/// Whether RECONSTRUCT also covers the mailboxes below.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recursion {
+    Single,
+    Recursive,
+}
+
 /// A command with its tag.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaggedCommand {
@@ -189,14 +196,18 @@ pub enum Command {
         params: Vec<SelectParam>,
     },
     /// `use_attrs` is RFC 6154 §3 `CREATE ... (USE (\Sent))`.
+    /// `partition` is Cyrus's `CREATE name partition` extension.
     Create {
         mailbox: Mailbox,
+        partition: Option<String>,
         use_attrs: Vec<String>,
     },
     Delete(Mailbox),
+    /// `partition` is Cyrus's `RENAME old new partition` (move to another partition).
     Rename {
         from: Mailbox,
         to: Mailbox,
+        partition: Option<String>,
     },
     Subscribe(Mailbox),
     Unsubscribe(Mailbox),
@@ -269,6 +280,17 @@ pub enum Command {
         root: String,
         limits: Vec<(String, u64)>,
     },
+    /// Cyrus `RECONSTRUCT mailbox [RECURSIVE]`.
+    Reconstruct {
+        mailbox: Mailbox,
+        recursion: Recursion,
+    },
+    /// Cyrus Murder `XFER mailbox server [partition]`.
+    Xfer {
+        mailbox: Mailbox,
+        server: String,
+        partition: Option<String>,
+    },
     /// RFC 5464 §4.2; the mailbox is `Other("")` for server annotations.
     GetMetadata {
         mailbox: Mailbox,
@@ -325,6 +347,8 @@ impl Command {
             Command::GetQuota(_) => "GETQUOTA",
             Command::GetQuotaRoot(_) => "GETQUOTAROOT",
             Command::SetQuota { .. } => "SETQUOTA",
+            Command::Reconstruct { .. } => "RECONSTRUCT",
+            Command::Xfer { .. } => "XFER",
             Command::GetMetadata { .. } => "GETMETADATA",
             Command::SetMetadata { .. } => "SETMETADATA",
         }

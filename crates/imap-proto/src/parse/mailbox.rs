@@ -8,7 +8,8 @@ use super::command::utf8;
 use super::cursor::Cursor;
 use super::PResult;
 use crate::command::{
-    Command, ExtComp, ExtValue, List, ListReturnOption, ListSelectOption, SelectParam, StatusItem,
+    Command, ExtComp, ExtValue, List, ListReturnOption, ListSelectOption, Recursion, SelectParam,
+    StatusItem,
 };
 use crate::error::ErrorKind;
 
@@ -26,7 +27,32 @@ pub(super) fn mailbox_command(cur: &mut Cursor<'_>, name: &str) -> PResult<Comma
         "RENAME" => {
             let from = one_mailbox(cur)?;
             let to = one_mailbox(cur)?;
-            Ok(Command::Rename { from, to })
+            let partition = optional_astring(cur)?;
+            Ok(Command::Rename {
+                from,
+                to,
+                partition,
+            })
+        }
+        "RECONSTRUCT" => {
+            let mailbox = one_mailbox(cur)?;
+            let recursion = if cur.eat_word(" RECURSIVE") {
+                Recursion::Recursive
+            } else {
+                Recursion::Single
+            };
+            Ok(Command::Reconstruct { mailbox, recursion })
+        }
+        "XFER" => {
+            let mailbox = one_mailbox(cur)?;
+            cur.sp()?;
+            let server = cur.astring_utf8()?;
+            let partition = optional_astring(cur)?;
+            Ok(Command::Xfer {
+                mailbox,
+                server,
+                partition,
+            })
         }
         "LIST" => list(cur),
         "LSUB" => {
@@ -56,6 +82,15 @@ pub(super) fn mailbox_command(cur: &mut Cursor<'_>, name: &str) -> PResult<Comma
 fn one_mailbox(cur: &mut Cursor<'_>) -> PResult<crate::command::Mailbox> {
     cur.sp()?;
     cur.mailbox()
+}
+
+/// `[SP astring]` (Cyrus's optional partition argument).
+fn optional_astring(cur: &mut Cursor<'_>) -> PResult<Option<String>> {
+    if cur.rest().first() == Some(&b' ') && cur.rest().get(1) != Some(&b'(') {
+        cur.sp()?;
+        return cur.astring_utf8().map(Some);
+    }
+    Ok(None)
 }
 
 fn one_reference(cur: &mut Cursor<'_>) -> PResult<String> {
@@ -176,10 +211,12 @@ fn tagged_ext_comp(cur: &mut Cursor<'_>) -> PResult<Vec<ExtComp>> {
     }
 }
 
-/// `create = "CREATE" SP mailbox [create-params]`; only RFC 6154 §3
+/// `create = "CREATE" SP mailbox [SP partition] [create-params]` (the partition is Cyrus's
+/// extension); only RFC 6154 §3
 /// `"USE" SP "(" [use-attr *(SP use-attr)] ")"` is known.
 fn create(cur: &mut Cursor<'_>) -> PResult<Command> {
     let mailbox = one_mailbox(cur)?;
+    let partition = optional_astring(cur)?;
     let mut use_attrs = Vec::new();
     if cur.eat(b' ') {
         cur.expect(b'(', "create-params")?;
@@ -196,7 +233,11 @@ fn create(cur: &mut Cursor<'_>) -> PResult<Command> {
         }
         cur.expect(b')', "')'")?;
     }
-    Ok(Command::Create { mailbox, use_attrs })
+    Ok(Command::Create {
+        mailbox,
+        partition,
+        use_attrs,
+    })
 }
 
 /// `list = "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat [SP list-return-opts]`

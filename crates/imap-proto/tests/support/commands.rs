@@ -68,4 +68,10 @@ pub const CANONICAL: &[(&str, &str)] = &[
     ("a GETMETADATA \"\" /shared/comment\r\n", "a GETMETADATA \"\" (/shared/comment)\r\n"),
     ("a GETMETADATA (MAXSIZE 1024 DEPTH infinity) INBOX (/private/comment /shared/comment)\r\n", "a GETMETADATA (MAXSIZE 1024 DEPTH infinity) INBOX (/private/comment /shared/comment)\r\n"),
     ("a SETMETADATA INBOX (/private/comment {34}\r\nMy new comment across two lines.\r\n /shared/x NIL /shared/y ~{3}\r\nabc)\r\n", "a SETMETADATA INBOX (/private/comment {34+}\r\nMy new comment across two lines.\r\n /shared/x NIL /shared/y \"abc\")\r\n"),
+    ("a CREATE user.bob.Archive archive2\r\n", "a CREATE user.bob.Archive archive2\r\n"),
+    ("a CREATE Sent \"\" (USE (\\Sent))\r\n", "a CREATE Sent \"\" (USE (\\Sent))\r\n"),
+    ("a RENAME user.bob user.robert p2\r\n", "a RENAME user.bob user.robert p2\r\n"),
+    ("a RECONSTRUCT user.bob RECURSIVE\r\n", "a RECONSTRUCT user.bob RECURSIVE\r\n"),
+    ("a RECONSTRUCT user.bob\r\n", "a RECONSTRUCT user.bob\r\n"),
+    ("a XFER user.bob backend2 default\r\n", "a XFER user.bob backend2 default\r\n"),
 ];
