@@ -1,7 +1,8 @@
 //! Crash safety: a child process appends in a loop (fsync on) and is killed with SIGKILL at
 //! random moments. After each kill every append the child acknowledged (it prints UID and
 //! SHA-256 only after `append` returned) must be present byte for byte, and `reconstruct` must
-//! either find nothing to fix or fix it without losing any message.
+//! either find nothing to fix or fix it without losing any message. The child also expunges
+//! now and then, so kills land between an expunge's commit and its unlink too.
 //!
 //! The child is this test binary re-executed with `CRASH_CHILD_DIR` set and a filter naming
 //! `crash_child_append_loop`, which does nothing when the variable is absent.
@@ -15,7 +16,9 @@ use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mailstore::{AppendItem, FsyncPolicy, RecordFields, SeenSource, Store, UidSelection};
+use mailstore::{
+    AppendItem, Expunge, FlagChange, FsyncPolicy, RecordFields, SeenSource, Store, UidSelection,
+};
 use sha2::{Digest, Sha256};
 
 const CHILD_ENV: &str = "CRASH_CHILD_DIR";
@@ -73,10 +76,22 @@ fn crash_child_append_loop() {
             .map(|_| AppendItem::bytes(bytes.clone()))
             .collect();
         let got = store.append(&inbox, items).unwrap();
-        for uid in got.uids {
+        for uid in &got.uids {
             writeln!(out, "ACK {uid} {sum}").unwrap();
         }
         out.flush().unwrap();
+        // Now and then expunge one message, announced *before* the call: the parent then
+        // accepts it either present or gone, and the kill may land between commit and unlink.
+        if rng.below(4) == 0 {
+            let victim = got.uids[0];
+            writeln!(out, "EXPUNGING {victim}").unwrap();
+            out.flush().unwrap();
+            let change = FlagChange::Add(vec![types::Flag::Deleted]);
+            store
+                .store_flags(&inbox, SeenSource::Index, &[victim], change, None)
+                .unwrap();
+            store.expunge(&inbox, Expunge::AllDeleted).unwrap();
+        }
     }
 }
 
@@ -111,16 +126,25 @@ fn acknowledged(text: &str, acked: &mut BTreeMap<u32, String>) {
     let complete = text.rfind('\n').map_or("", |i| &text[..i]);
     for line in complete.lines() {
         let mut f = line.split(' ');
-        if let (Some("ACK"), Some(uid), Some(sum)) = (f.next(), f.next(), f.next()) {
-            acked.insert(uid.parse().unwrap(), sum.to_string());
+        match (f.next(), f.next(), f.next()) {
+            (Some("ACK"), Some(uid), Some(sum)) => {
+                acked.insert(uid.parse().unwrap(), sum.to_string());
+            }
+            // From here on the message may be gone; it is no longer owed.
+            (Some("EXPUNGING"), Some(uid), None) => {
+                acked.remove(&uid.parse().unwrap());
+            }
+            _ => {}
         }
     }
 }
 
-fn verify(dir: &std::path::Path, acked: &BTreeMap<u32, String>, round: u32) {
+/// Checks the store after a kill; returns whether reconstruct had something to repair.
+fn verify(dir: &std::path::Path, acked: &BTreeMap<u32, String>, round: u32) -> bool {
     let store = Store::open(common::config_at(dir, FsyncPolicy::Always)).unwrap();
     let inbox = common::name("user.crash");
     let report = store.reconstruct(&inbox).unwrap();
+    let repaired = !report.is_clean();
     assert!(
         report.lost.is_empty(),
         "round {round}: reconstruct lost records {report:?}"
@@ -161,6 +185,7 @@ fn verify(dir: &std::path::Path, acked: &BTreeMap<u32, String>, round: u32) {
     let st = store.status(&inbox, SeenSource::Index).unwrap();
     assert_eq!(st.exists as usize, recs.len());
     assert!(acked.keys().all(|u| *u < st.uidnext.get()));
+    repaired
 }
 
 #[test]
@@ -179,19 +204,20 @@ fn acknowledged_appends_survive_sigkill() {
         | 1;
     let mut rng = Rng(seed);
     let mut acked = BTreeMap::new();
+    let mut repaired = 0;
     let started = Instant::now();
     for round in 0..ROUNDS {
         let kill_after = Duration::from_millis(20 + rng.below(150));
         let text = run_child(dir.path(), kill_after);
         acknowledged(&text, &mut acked);
-        verify(dir.path(), &acked, round);
+        repaired += u32::from(verify(dir.path(), &acked, round));
     }
     assert!(
         !acked.is_empty(),
         "the child never acknowledged an append (seed {seed})"
     );
     eprintln!(
-        "{} acknowledged appends over {ROUNDS} kills in {:?}",
+        "{} acknowledged messages kept over {ROUNDS} kills in {:?}; reconstruct repaired {repaired} times",
         acked.len(),
         started.elapsed()
     );
