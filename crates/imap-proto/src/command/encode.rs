@@ -154,6 +154,7 @@ impl Enc {
             | Command::Noop
             | Command::Logout
             | Command::StartTls
+            | Command::Unauthenticate
             | Command::Namespace
             | Command::Idle
             | Command::Check
@@ -169,6 +170,7 @@ impl Enc {
             Command::Login { username, password } => {
                 self.astrings(out, &[username.as_bytes(), password.expose().as_bytes()]);
             }
+            Command::Compress(algorithm) => Self::put(out, &format!(" {algorithm}")),
             Command::Enable(caps) => caps.iter().for_each(|c| Self::put(out, &format!(" {c}"))),
             Command::Select { mailbox, params } | Command::Examine { mailbox, params } => {
                 self.sp_mailbox(out, mailbox);

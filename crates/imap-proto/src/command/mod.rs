@@ -176,6 +176,10 @@ pub enum Command {
     Noop,
     Logout,
     StartTls,
+    /// RFC 4978: `COMPRESS algorithm` (upper-cased).
+    Compress(String),
+    /// RFC 8437.
+    Unauthenticate,
     /// RFC 9051 §6.2.2, RFC 4959.
     Authenticate {
         mechanism: String,
@@ -312,6 +316,8 @@ impl Command {
             Command::Noop => "NOOP",
             Command::Logout => "LOGOUT",
             Command::StartTls => "STARTTLS",
+            Command::Compress(_) => "COMPRESS",
+            Command::Unauthenticate => "UNAUTHENTICATE",
             Command::Authenticate { .. } => "AUTHENTICATE",
             Command::Login { .. } => "LOGIN",
             Command::Enable(_) => "ENABLE",

@@ -246,7 +246,8 @@ impl CommandFramer {
     }
 
     /// Drops every byte pushed but not yet consumed, returning how many. Call after STARTTLS
-    /// (RFC 9051 §6.2.1: plaintext pipelined behind STARTTLS must not be executed).
+    /// (RFC 9051 §6.2.1: plaintext pipelined behind STARTTLS must not be executed) and after
+    /// COMPRESS (RFC 4978 §3: later bytes are compressed and must go through the inflater).
     pub fn discard_input(&mut self) -> usize {
         let n = self.buffered();
         self.start = self.input.len();

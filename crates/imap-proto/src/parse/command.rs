@@ -17,6 +17,12 @@ pub(super) fn command(cur: &mut Cursor<'_>) -> PResult<Command> {
         "NOOP" => Ok(Command::Noop),
         "LOGOUT" => Ok(Command::Logout),
         "STARTTLS" => Ok(Command::StartTls),
+        "UNAUTHENTICATE" => Ok(Command::Unauthenticate),
+        "COMPRESS" => {
+            // compress = "COMPRESS" SP algorithm (RFC 4978 §3)
+            cur.sp()?;
+            Ok(Command::Compress(cur.atom()?.to_ascii_uppercase()))
+        }
         "IDLE" => Ok(Command::Idle),
         "CHECK" => Ok(Command::Check),
         "CLOSE" => Ok(Command::Close),

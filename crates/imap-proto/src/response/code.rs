@@ -56,6 +56,18 @@ pub enum Code {
     NotSaved,
     /// RFC 9051.
     HasChildren,
+    /// RFC 3516 §4.3: BINARY cannot decode the part's transfer encoding.
+    UnknownCte,
+    /// RFC 4978 §3.
+    CompressionActive,
+    /// RFC 5464 §4.2.1: `METADATA LONGENTRIES n`.
+    MetadataLongEntries(u32),
+    /// RFC 5464 §4.3: `METADATA MAXSIZE n`.
+    MetadataMaxSize(u32),
+    /// RFC 5464 §4.3: `METADATA TOOMANY`.
+    MetadataTooMany,
+    /// RFC 5464 §4.3: `METADATA NOPRIVATE`.
+    MetadataNoPrivate,
     // RFC 5530 §3:
     Unavailable,
     AuthenticationFailed,
@@ -97,6 +109,10 @@ impl Code {
             Code::UseAttr => "USEATTR",
             Code::NotSaved => "NOTSAVED",
             Code::HasChildren => "HASCHILDREN",
+            Code::UnknownCte => "UNKNOWN-CTE",
+            Code::CompressionActive => "COMPRESSIONACTIVE",
+            Code::MetadataTooMany => "METADATA TOOMANY",
+            Code::MetadataNoPrivate => "METADATA NOPRIVATE",
             Code::Unavailable => "UNAVAILABLE",
             Code::AuthenticationFailed => "AUTHENTICATIONFAILED",
             Code::AuthorizationFailed => "AUTHORIZATIONFAILED",
@@ -124,6 +140,8 @@ impl Code {
             | Code::CopyUid { .. }
             | Code::HighestModSeq(_)
             | Code::Modified(_)
+            | Code::MetadataLongEntries(_)
+            | Code::MetadataMaxSize(_)
             | Code::Other { .. } => return None,
         })
     }
@@ -167,6 +185,8 @@ impl Code {
             }
             Code::HighestModSeq(m) => format!("HIGHESTMODSEQ {m}"),
             Code::Modified(set) => format!("MODIFIED {set}"),
+            Code::MetadataLongEntries(n) => format!("METADATA LONGENTRIES {n}"),
+            Code::MetadataMaxSize(n) => format!("METADATA MAXSIZE {n}"),
             Code::Other {
                 name,
                 text: Some(text),

@@ -74,4 +74,6 @@ pub const CANONICAL: &[(&str, &str)] = &[
     ("a RECONSTRUCT user.bob RECURSIVE\r\n", "a RECONSTRUCT user.bob RECURSIVE\r\n"),
     ("a RECONSTRUCT user.bob\r\n", "a RECONSTRUCT user.bob\r\n"),
     ("a XFER user.bob backend2 default\r\n", "a XFER user.bob backend2 default\r\n"),
+    ("a COMPRESS deflate\r\n", "a COMPRESS DEFLATE\r\n"),
+    ("a UNAUTHENTICATE\r\n", "a UNAUTHENTICATE\r\n"),
 ];

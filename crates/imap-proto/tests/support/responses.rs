@@ -177,6 +177,22 @@ fn status_responses() -> Vec<(Response, &'static [u8])> {
             b"a NO [TOOBIG] Message too large\r\n",
         ),
         (
+            tagged("a", No, Some(Code::UnknownCte), "Can't decode"),
+            b"a NO [UNKNOWN-CTE] Can't decode\r\n",
+        ),
+        (
+            tagged("a", No, Some(Code::CompressionActive), "DEFLATE active"),
+            b"a NO [COMPRESSIONACTIVE] DEFLATE active\r\n",
+        ),
+        (
+            tagged("a", Ok, Some(Code::MetadataLongEntries(2199)), "done"),
+            b"a OK [METADATA LONGENTRIES 2199] done\r\n",
+        ),
+        (
+            tagged("a", No, Some(Code::MetadataTooMany), "Too many"),
+            b"a NO [METADATA TOOMANY] Too many\r\n",
+        ),
+        (
             tagged("a", No, Some(Code::AlreadyExists), "Mailbox exists"),
             b"a NO [ALREADYEXISTS] Mailbox exists\r\n",
         ),
