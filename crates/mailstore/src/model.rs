@@ -229,6 +229,8 @@ pub struct MailboxStatus {
     pub size: u64,
     pub deleted: u32,
     pub unseen: u32,
+    /// The mailbox's keyword table (for the FLAGS and PERMANENTFLAGS responses of SELECT).
+    pub keywords: Vec<String>,
 }
 
 /// Published on a mailbox's change channel after each committed change, in commit order.

@@ -45,6 +45,7 @@ impl Store {
             size: h.size,
             deleted: h.deleted,
             unseen,
+            keywords: h.keywords,
         })
     }
 

@@ -290,3 +290,55 @@ fn a_tiny_index_cache_still_serves_many_owners_at_once() {
         .sum();
     assert_eq!(total, 120);
 }
+
+#[test]
+fn acl_and_special_use_copies_follow_updates() {
+    let (_d, s) = store();
+    let a = create(&s, "user.alice.Sent");
+    let before = s.mailbox_entry(&a).unwrap();
+    let e = s.set_acl(&a, "alice\tlrswipkxtecda").unwrap();
+    assert_eq!(e.acl, "alice\tlrswipkxtecda");
+    assert!(e.modified_modseq > before.modified_modseq);
+    let e = s.set_special_use(&a, vec!["\\Sent".into()]).unwrap();
+    assert_eq!(s.mailbox_entry(&a).unwrap(), e);
+    assert_eq!(e.acl, "alice\tlrswipkxtecda");
+    let dir = s.list_mailboxes(Some(&a)).unwrap()[0].uniqueid.clone();
+    assert_eq!(dir, e.uniqueid);
+}
+
+#[test]
+fn status_lists_the_keyword_table() {
+    let (_d, s) = store();
+    let a = create(&s, "user.alice");
+    append(&s, &a, 1);
+    let kw = |k: &str| Flag::Keyword(k.into());
+    s.store_flags(
+        &a,
+        SeenSource::Index,
+        &[uid(1)],
+        FlagChange::Add(vec![kw("$Junk"), kw("work")]),
+        None,
+    )
+    .unwrap();
+    s.store_flags(
+        &a,
+        SeenSource::Index,
+        &[uid(1)],
+        FlagChange::Add(vec![kw("$junk")]),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        s.status(&a, SeenSource::Index).unwrap().keywords,
+        vec!["$Junk", "work"]
+    );
+    let recs = s
+        .records(
+            &a,
+            SeenSource::Index,
+            UidSelection::All,
+            RecordFields::BASIC,
+        )
+        .unwrap();
+    assert_eq!(recs[0].flags, vec![kw("$Junk"), kw("work")]);
+}
