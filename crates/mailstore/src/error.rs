@@ -48,6 +48,10 @@ pub enum StoreError {
         found: u64,
         supported: u64,
     },
+    /// Another process has the store open (redb allows one process per file): admin tools must
+    /// go through the running server's admin socket, or wait until it is stopped.
+    #[error("{0} is in use by another process")]
+    InUse(PathBuf),
     /// Boxed: redb's error is large and would bloat every `Result` of the crate.
     #[error("database error: {0}")]
     Db(Box<redb::Error>),
@@ -71,6 +75,7 @@ impl StoreError {
             StoreError::Io { .. }
             | StoreError::Corrupt { .. }
             | StoreError::UnsupportedFormat { .. }
+            | StoreError::InUse(_)
             | StoreError::Db(_) => false,
         }
     }

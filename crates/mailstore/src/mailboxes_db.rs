@@ -38,7 +38,10 @@ impl MailboxesDb {
     pub(crate) fn open(config_dir: &Path, fsync: FsyncPolicy) -> Result<MailboxesDb> {
         std::fs::create_dir_all(config_dir).map_err(|e| StoreError::io(config_dir, e))?;
         let path = config_dir.join(MAILBOXES_DB_FILE);
-        let db = Database::create(&path)?;
+        let db = match Database::create(&path) {
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => return Err(StoreError::InUse(path)),
+            other => other?,
+        };
         init_versioned(&db, &path, META, MAILBOXES_FORMAT_VERSION, |txn| {
             txn.open_table(MAILBOXES)?;
             txn.open_table(SUBS)?;

@@ -342,3 +342,13 @@ fn status_lists_the_keyword_table() {
         .unwrap();
     assert_eq!(recs[0].flags, vec![kw("$Junk"), kw("work")]);
 }
+
+#[test]
+fn a_second_store_on_the_same_files_is_refused_as_in_use() {
+    let d = tempfile::tempdir().unwrap();
+    let first = mailstore::Store::open(config(&d, mailstore::FsyncPolicy::Never)).unwrap();
+    let err = mailstore::Store::open(config(&d, mailstore::FsyncPolicy::Never)).unwrap_err();
+    assert!(matches!(err, StoreError::InUse(_)), "{err}");
+    drop(first);
+    assert!(mailstore::Store::open(config(&d, mailstore::FsyncPolicy::Never)).is_ok());
+}
