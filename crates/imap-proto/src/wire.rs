@@ -49,8 +49,9 @@ fn is_quotable(data: &[u8], mode: TextMode) -> bool {
     }
 }
 
-/// Writes `quoted`, escaping `"` and `\`. The caller guarantees the bytes are quotable.
-fn write_quoted(out: &mut Vec<u8>, data: &[u8]) {
+/// Writes `quoted`, escaping `"` and `\`. The caller guarantees the bytes are quotable
+/// (no CR, LF or NUL; 8-bit only where UTF-8 is allowed).
+pub fn write_quoted(out: &mut Vec<u8>, data: &[u8]) {
     out.push(b'"');
     for &b in data {
         if b == b'"' || b == b'\\' {

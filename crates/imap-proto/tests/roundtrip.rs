@@ -9,8 +9,9 @@ use imap_codec::ResponseCodec;
 use imap_proto::command::{
     Addressing, AppendData, AppendMessage, Command, Fetch, FetchAttr, FetchItems, FetchMacro, List,
     ListReturnOption, ListSelectOption, Mailbox, MetadataDepth, MetadataOptions, PeekMode,
-    Recursion, Search, SearchKey, SearchReturn, Section, SectionText, StatusItem, Store,
-    StoreAction, StoreSilence, Tag, TaggedCommand,
+    Recursion, Search, SearchKey, SearchReturn, Section, SectionText, Sort, SortCriterion, SortKey,
+    SortOrder, StatusItem, Store, StoreAction, StoreSilence, Tag, TaggedCommand, Thread,
+    ThreadAlgorithm,
 };
 use imap_proto::response::{Data, FetchItem, Response};
 use imap_proto::wire::LiteralStyle;
@@ -204,6 +205,51 @@ fn search() -> impl Strategy<Value = Command> {
         })
 }
 
+fn sort_thread() -> impl Strategy<Value = Command> {
+    let criterion =
+        (prop::sample::select(SortKey::ALL.to_vec()), any::<bool>()).prop_map(|(key, rev)| {
+            let order = if rev {
+                SortOrder::Descending
+            } else {
+                SortOrder::Ascending
+            };
+            SortCriterion { order, key }
+        });
+    let charset = prop::sample::select(vec!["UTF-8".to_string(), "us-ascii".into(), "x y".into()]);
+    let keys = || prop::collection::vec(search_key(), 1..3);
+    let algorithm = prop_oneof![
+        Just(ThreadAlgorithm::OrderedSubject),
+        Just(ThreadAlgorithm::References),
+        Just(ThreadAlgorithm::Other("REFS".into())),
+    ];
+    prop_oneof![
+        (
+            addressing(),
+            prop::collection::vec(criterion, 1..4),
+            charset.clone(),
+            keys()
+        )
+            .prop_map(|(addressing, criteria, charset, search)| {
+                Command::Sort(Sort {
+                    addressing,
+                    criteria,
+                    charset,
+                    search,
+                })
+            }),
+        (addressing(), algorithm, charset, keys()).prop_map(
+            |(addressing, algorithm, charset, search)| {
+                Command::Thread(Thread {
+                    addressing,
+                    algorithm,
+                    charset,
+                    search,
+                })
+            }
+        ),
+    ]
+}
+
 fn store() -> impl Strategy<Value = Command> {
     let action = prop_oneof![
         Just(StoreAction::Add),
@@ -380,7 +426,15 @@ fn simple() -> impl Strategy<Value = Command> {
 }
 
 fn command() -> impl Strategy<Value = TaggedCommand> {
-    let command = prop_oneof![simple(), fetch(), search(), store(), append(), list()];
+    let command = prop_oneof![
+        simple(),
+        fetch(),
+        search(),
+        sort_thread(),
+        store(),
+        append(),
+        list()
+    ];
     (tag(), command).prop_map(|(tag, command)| TaggedCommand { tag, command })
 }
 

@@ -43,6 +43,8 @@ impl TaggedCommand {
 fn uid_prefixed(command: &Command) -> bool {
     let addressing = match command {
         Command::Search(s) => s.addressing,
+        Command::Sort(s) => s.addressing,
+        Command::Thread(t) => t.addressing,
         Command::Fetch(f) => f.addressing,
         Command::Store(s) => s.addressing,
         Command::Copy { addressing, .. } | Command::Move { addressing, .. } => *addressing,
@@ -210,6 +212,8 @@ impl Enc {
             Command::Append { mailbox, messages } => self.append(out, mailbox, messages),
             Command::UidExpunge(set) => Self::put(out, &format!(" {set}")),
             Command::Search(search) => self.search(out, search),
+            Command::Sort(sort) => self.sort(out, sort),
+            Command::Thread(thread) => self.thread(out, thread),
             Command::Fetch(fetch) => self.fetch(out, fetch),
             Command::Store(store) => self.store(out, store),
             Command::Copy { set, mailbox, .. } | Command::Move { set, mailbox, .. } => {

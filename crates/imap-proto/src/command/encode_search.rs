@@ -1,7 +1,7 @@
 //! Command encoder, continued: SEARCH keys and STORE.
 
 use super::encode::Enc;
-use super::{Search, SearchKey, Store, StoreAction, StoreSilence};
+use super::{Search, SearchKey, Sort, SortOrder, Store, StoreAction, StoreSilence, Thread};
 
 impl Enc {
     pub(super) fn search(&self, out: &mut Vec<u8>, search: &Search) {
@@ -14,6 +14,39 @@ impl Enc {
             self.astring(out, charset.as_bytes());
         }
         for key in &search.criteria {
+            out.push(b' ');
+            self.search_key(out, key);
+        }
+    }
+
+    /// ` (criteria) charset keys` (RFC 5256).
+    pub(super) fn sort(&self, out: &mut Vec<u8>, sort: &Sort) {
+        let criteria: Vec<String> = sort
+            .criteria
+            .iter()
+            .map(|c| match c.order {
+                SortOrder::Ascending => c.key.name().to_string(),
+                SortOrder::Descending => format!("REVERSE {}", c.key.name()),
+            })
+            .collect();
+        Self::put(out, &format!(" ({})", criteria.join(" ")));
+        self.search_criteria(out, &sort.charset, &sort.search);
+    }
+
+    pub(super) fn thread(&self, out: &mut Vec<u8>, thread: &Thread) {
+        Self::put(out, &format!(" {}", thread.algorithm.name()));
+        self.search_criteria(out, &thread.charset, &thread.search);
+    }
+
+    /// `SP charset 1*(SP search-key)`; charset is `atom / quoted`.
+    fn search_criteria(&self, out: &mut Vec<u8>, charset: &str, keys: &[SearchKey]) {
+        out.push(b' ');
+        if !charset.is_empty() && charset.bytes().all(crate::wire::is_atom_char) {
+            Self::put(out, charset);
+        } else {
+            crate::wire::write_quoted(out, charset.as_bytes());
+        }
+        for key in keys {
             out.push(b' ');
             self.search_key(out, key);
         }

@@ -11,6 +11,7 @@ mod fetch;
 mod list;
 mod metadata;
 mod search;
+mod sort;
 mod store;
 
 use std::fmt;
@@ -26,6 +27,7 @@ pub use fetch::{Fetch, FetchAttr, FetchItems, FetchMacro, PeekMode, Section, Sec
 pub use list::{List, ListReturnOption, ListSelectOption, StatusItem};
 pub use metadata::{MetadataDepth, MetadataEntry, MetadataOptions};
 pub use search::{Search, SearchKey, SearchReturn};
+pub use sort::{Sort, SortCriterion, SortKey, SortOrder, Thread, ThreadAlgorithm};
 pub use store::{Store, StoreAction, StoreSilence};
 
 /// A command tag (RFC 9051 §9: `tag = 1*<any ASTRING-CHAR except "+">`).
@@ -240,6 +242,10 @@ pub enum Command {
     /// RFC 4315 §2.1.
     UidExpunge(SequenceSet),
     Search(Search),
+    /// RFC 5256.
+    Sort(Sort),
+    /// RFC 5256.
+    Thread(Thread),
     Fetch(Fetch),
     Store(Store),
     Copy {
@@ -340,6 +346,8 @@ impl Command {
             Command::Expunge => "EXPUNGE",
             Command::UidExpunge(_) => "UID EXPUNGE",
             Command::Search(_) => "SEARCH",
+            Command::Sort(_) => "SORT",
+            Command::Thread(_) => "THREAD",
             Command::Fetch(_) => "FETCH",
             Command::Store(_) => "STORE",
             Command::Copy { .. } => "COPY",

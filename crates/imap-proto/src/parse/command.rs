@@ -5,7 +5,7 @@ use base64::Engine;
 use types::Secret;
 
 use super::cursor::Cursor;
-use super::{append, fetch, mailbox, search, PResult};
+use super::{append, fetch, mailbox, search, sort, PResult};
 use crate::command::{Addressing, Command, IdParams};
 use crate::error::ErrorKind;
 
@@ -36,6 +36,8 @@ pub(super) fn command(cur: &mut Cursor<'_>) -> PResult<Command> {
         "UID" => uid(cur),
         "APPEND" => append::append(cur),
         "SEARCH" => search::search(cur, Addressing::Sequence),
+        "SORT" => sort::sort(cur, Addressing::Sequence),
+        "THREAD" => sort::thread(cur, Addressing::Sequence),
         "FETCH" => fetch::fetch(cur, Addressing::Sequence),
         "STORE" => fetch::store(cur, Addressing::Sequence),
         "COPY" => copy_move(cur, Addressing::Sequence, CopyOrMove::Copy),
@@ -50,6 +52,8 @@ fn uid(cur: &mut Cursor<'_>) -> PResult<Command> {
     let name = cur.atom()?.to_ascii_uppercase();
     match name.as_str() {
         "SEARCH" => search::search(cur, Addressing::Uid),
+        "SORT" => sort::sort(cur, Addressing::Uid),
+        "THREAD" => sort::thread(cur, Addressing::Uid),
         "FETCH" => fetch::fetch(cur, Addressing::Uid),
         "STORE" => fetch::store(cur, Addressing::Uid),
         "COPY" => copy_move(cur, Addressing::Uid, CopyOrMove::Copy),

@@ -12,6 +12,7 @@ mod fetch;
 mod mailbox;
 mod metadata;
 mod search;
+mod sort;
 mod strings;
 
 pub(crate) use append::classify_literal;

@@ -55,7 +55,7 @@ fn search_return_opts(cur: &mut Cursor<'_>) -> PResult<Vec<SearchReturn>> {
 
 /// `search-key`, with nesting bounded by the cursor's depth limit (NOT, OR and parentheses
 /// all recurse here).
-fn search_key(cur: &mut Cursor<'_>) -> PResult<SearchKey> {
+pub(super) fn search_key(cur: &mut Cursor<'_>) -> PResult<SearchKey> {
     cur.enter()?;
     let key = search_key_inner(cur);
     cur.leave();

@@ -197,7 +197,17 @@ impl Enc {
                     .collect();
                 Self::put(out, &format!(" ({})", items.join(" ")));
             }
-            Data::Search { numbers, mod_seq } => search(out, numbers, mod_seq.as_ref()),
+            Data::Search { numbers, mod_seq } => search(out, "SEARCH", numbers, mod_seq.as_ref()),
+            Data::Sort { numbers, mod_seq } => search(out, "SORT", numbers, mod_seq.as_ref()),
+            Data::Thread(threads) => {
+                Self::put(out, "THREAD");
+                if !threads.is_empty() {
+                    out.push(b' ');
+                }
+                threads
+                    .iter()
+                    .for_each(|t| super::thread::write_thread(out, t));
+            }
             Data::ESearch {
                 tag,
                 addressing,
@@ -448,9 +458,10 @@ impl Enc {
     }
 }
 
-/// `"SEARCH" *(SP nz-number) [SP "(" "MODSEQ" SP mod-sequence-value ")"]` (RFC 7162 §7)
-fn search(out: &mut Vec<u8>, numbers: &[u32], mod_seq: Option<&types::ModSeq>) {
-    out.extend_from_slice(b"SEARCH");
+/// `"SEARCH" *(SP nz-number) [SP "(" "MODSEQ" SP mod-sequence-value ")"]` (RFC 7162 §7), and
+/// the same shape for `SORT` (RFC 5256 §5).
+fn search(out: &mut Vec<u8>, name: &str, numbers: &[u32], mod_seq: Option<&types::ModSeq>) {
+    out.extend_from_slice(name.as_bytes());
     for n in numbers {
         out.extend_from_slice(format!(" {n}").as_bytes());
     }

@@ -8,6 +8,7 @@
 mod code;
 mod encode;
 mod fetch;
+mod thread;
 
 use types::{Flag, ModSeq};
 
@@ -165,6 +166,14 @@ pub enum ESearchItem {
     ModSeq(ModSeq),
 }
 
+/// A message in a thread tree (RFC 5256 §4); `message` is `None` for a missing parent, which
+/// REFERENCES threading leaves as a placeholder with two or more children.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThreadNode {
+    pub message: Option<u32>,
+    pub children: Vec<ThreadNode>,
+}
+
 /// Whether a VANISHED response carries `(EARLIER)` (RFC 7162 §3.2.10).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Vanished {
@@ -203,6 +212,13 @@ pub enum Data {
         numbers: Vec<u32>,
         mod_seq: Option<ModSeq>,
     },
+    /// RFC 5256 `* SORT`, with RFC 7162's `(MODSEQ n)`.
+    Sort {
+        numbers: Vec<u32>,
+        mod_seq: Option<ModSeq>,
+    },
+    /// RFC 5256 `* THREAD`: one tree per thread.
+    Thread(Vec<ThreadNode>),
     /// RFC 4731 `* ESEARCH`.
     ESearch {
         tag: Option<Tag>,

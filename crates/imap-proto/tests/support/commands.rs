@@ -76,4 +76,10 @@ pub const CANONICAL: &[(&str, &str)] = &[
     ("a XFER user.bob backend2 default\r\n", "a XFER user.bob backend2 default\r\n"),
     ("a COMPRESS deflate\r\n", "a COMPRESS DEFLATE\r\n"),
     ("a UNAUTHENTICATE\r\n", "a UNAUTHENTICATE\r\n"),
+    ("A282 SORT (SUBJECT) UTF-8 SINCE 1-Feb-1994\r\n", "A282 SORT (SUBJECT) UTF-8 SINCE 1-Feb-1994\r\n"),
+    ("A283 SORT (SUBJECT REVERSE DATE) UTF-8 ALL\r\n", "A283 SORT (SUBJECT REVERSE DATE) UTF-8 ALL\r\n"),
+    ("A284 SORT (SUBJECT) US-ASCII TEXT \"not in mailbox\"\r\n", "A284 SORT (SUBJECT) US-ASCII TEXT \"not in mailbox\"\r\n"),
+    ("a UID SORT (reverse arrival SIZE) \"utf-8\" UNSEEN 1:*\r\n", "a UID SORT (REVERSE ARRIVAL SIZE) utf-8 UNSEEN 1:*\r\n"),
+    ("A283 THREAD ORDEREDSUBJECT UTF-8 SINCE 5-MAR-2000\r\n", "A283 THREAD ORDEREDSUBJECT UTF-8 SINCE 5-Mar-2000\r\n"),
+    ("A284 UID THREAD REFERENCES US-ASCII TEXT \"gewp\"\r\n", "A284 UID THREAD REFERENCES US-ASCII TEXT gewp\r\n"),
 ];

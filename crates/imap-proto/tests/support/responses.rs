@@ -3,7 +3,8 @@
 use imap_proto::command::{Addressing, Mailbox, Section, SectionText, StatusItem, Tag};
 use imap_proto::response::{
     Code, Continue, Data, ESearchItem, FetchFlag, FetchItem, ListExtItem, ListItem, MailboxAttr,
-    NamespaceDesc, PermanentFlag, QuotaResource, Response, StatusKind, StatusResponse, Vanished,
+    NamespaceDesc, PermanentFlag, QuotaResource, Response, StatusKind, StatusResponse, ThreadNode,
+    Vanished,
 };
 use imap_proto::{Date, DateTime, SequenceSet};
 use types::{Flag, ModSeq, Uid, UidValidity};
@@ -286,6 +287,54 @@ fn data_responses() -> Vec<(Response, &'static [u8])> {
     ]
 }
 
+fn sort_thread_responses() -> Vec<(Response, &'static [u8])> {
+    let leaf = |n| ThreadNode {
+        message: Some(n),
+        children: vec![],
+    };
+    let node = |n, children| ThreadNode {
+        message: Some(n),
+        children,
+    };
+    vec![
+        (
+            data(Data::Sort {
+                numbers: vec![2, 84, 882],
+                mod_seq: None,
+            }),
+            b"* SORT 2 84 882\r\n",
+        ),
+        (
+            data(Data::Sort {
+                numbers: vec![],
+                mod_seq: None,
+            }),
+            b"* SORT\r\n",
+        ),
+        (data(Data::Thread(vec![])), b"* THREAD\r\n"),
+        (
+            data(Data::Thread(vec![
+                leaf(2),
+                node(
+                    3,
+                    vec![node(
+                        6,
+                        vec![
+                            node(4, vec![leaf(23)]),
+                            node(44, vec![node(7, vec![leaf(96)])]),
+                        ],
+                    )],
+                ),
+                ThreadNode {
+                    message: None,
+                    children: vec![leaf(8), leaf(9)],
+                },
+            ])),
+            b"* THREAD (2)(3 6 (4 23)(44 7 96))((8)(9))\r\n",
+        ),
+    ]
+}
+
 fn fetch_responses() -> Vec<(Response, &'static [u8])> {
     let fetch = |seq, items| data(Data::Fetch { seq, items });
     let date = DateTime::new(Date::new(1996, 7, 17).unwrap(), (2, 44, 25), -420).unwrap();
@@ -314,6 +363,7 @@ pub fn table() -> Vec<(Response, Vec<u8>)> {
     status_responses()
         .into_iter()
         .chain(data_responses())
+        .chain(sort_thread_responses())
         .chain(fetch_responses())
         .map(|(r, b)| (r, b.to_vec()))
         .collect()
