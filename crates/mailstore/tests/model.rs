@@ -26,6 +26,8 @@ const POOL: &[&str] = &[
     "shared.y",
 ];
 const QUOTA_ROOTS: &[&str] = &["user.alice", "user.bob", "shared"];
+/// Users whose `\\Seen` is private (seen database).
+const USERS: &[&str] = &["carol", "dave"];
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -34,6 +36,8 @@ enum Op {
     Copy(usize, usize, u8),
     Move(usize, usize, u8),
     Store(usize, u8, bool, bool),
+    /// Private `\\Seen` of user `USERS[.2]`: add or remove.
+    Seen(usize, u8, usize, bool),
     Expunge(usize),
     Rename(usize, usize),
     Delete(usize),
@@ -46,6 +50,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0..8usize, 0..8usize, any::<u8>()).prop_map(|(a, b, p)| Op::Copy(a, b, p)),
         2 => (0..8usize, 0..8usize, any::<u8>()).prop_map(|(a, b, p)| Op::Move(a, b, p)),
         3 => (0..8usize, any::<u8>(), any::<bool>(), any::<bool>()).prop_map(|(m, p, a, d)| Op::Store(m, p, a, d)),
+        2 => (0..8usize, any::<u8>(), 0..USERS.len(), any::<bool>()).prop_map(|(m, p, u, a)| Op::Seen(m, p, u, a)),
         2 => (0..8usize).prop_map(Op::Expunge),
         1 => (0..8usize, 0..POOL.len()).prop_map(|(m, t)| Op::Rename(m, t)),
         1 => (0..8usize).prop_map(Op::Delete),
@@ -55,9 +60,11 @@ fn op() -> impl Strategy<Value = Op> {
 #[derive(Clone, Debug, Default, PartialEq)]
 struct ModelBox {
     uidnext: u32,
-    /// uid → (size, deleted)
-    msgs: BTreeMap<u32, (u64, bool)>,
+    /// uid → (size, deleted, seen in the index)
+    msgs: BTreeMap<u32, (u64, bool, bool)>,
     last_modseq: u64,
+    /// user → UIDs that user has seen privately
+    private_seen: BTreeMap<&'static str, std::collections::BTreeSet<u32>>,
 }
 
 #[derive(Default)]
@@ -149,8 +156,8 @@ fn apply(s: &Store, m: &mut Model, op: &Op) {
             let b = m.boxes.get_mut(&mb).unwrap();
             for (k, u) in out.uids.iter().enumerate() {
                 assert_eq!(u.get(), b.uidnext, "UIDs are assigned in order");
-                b.msgs
-                    .insert(u.get(), (body(*seed, k as u8).len() as u64, false));
+                let size = body(*seed, k as u8).len() as u64;
+                b.msgs.insert(u.get(), (size, false, false));
                 b.uidnext += 1;
             }
         }
@@ -171,10 +178,44 @@ fn apply(s: &Store, m: &mut Model, op: &Op) {
             };
             s.store_flags(&name(&mb), SeenSource::Index, &uids(&chosen), change, None)
                 .unwrap();
-            if *deleted {
-                for u in chosen {
-                    m.boxes.get_mut(&mb).unwrap().msgs.get_mut(&u).unwrap().1 = *add;
+            for u in chosen {
+                let msg = m.boxes.get_mut(&mb).unwrap().msgs.get_mut(&u).unwrap();
+                if *deleted {
+                    msg.1 = *add;
+                } else {
+                    msg.2 = *add;
                 }
+            }
+        }
+        Op::Seen(i, p, user, add) => {
+            let Some(mb) = m.pick(*i) else { return };
+            let chosen = picked(&m.boxes[&mb], *p);
+            let change = if *add {
+                FlagChange::Add(vec![Flag::Seen])
+            } else {
+                FlagChange::Remove(vec![Flag::Seen])
+            };
+            s.store_flags(
+                &name(&mb),
+                SeenSource::PrivateTo(USERS[*user]),
+                &uids(&chosen),
+                change,
+                None,
+            )
+            .unwrap();
+            let set = m
+                .boxes
+                .get_mut(&mb)
+                .unwrap()
+                .private_seen
+                .entry(USERS[*user])
+                .or_default();
+            for u in chosen {
+                if *add {
+                    set.insert(u)
+                } else {
+                    set.remove(&u)
+                };
             }
         }
         Op::Expunge(i) => {
@@ -243,6 +284,21 @@ fn check(s: &Store, m: &mut Model) {
             "{n} deleted"
         );
         assert_eq!(st.uidnext.get(), b.uidnext, "{n} uidnext");
+        assert_eq!(
+            st.unseen as usize,
+            b.msgs.values().filter(|v| !v.2).count(),
+            "{n} unseen"
+        );
+        for user in USERS {
+            let seen = b.private_seen.get(user);
+            let unseen = b
+                .msgs
+                .keys()
+                .filter(|u| !seen.is_some_and(|s| s.contains(u)))
+                .count();
+            let st = s.status(&name(n), SeenSource::PrivateTo(user)).unwrap();
+            assert_eq!(st.unseen as usize, unseen, "{n} unseen for {user}");
+        }
         assert!(st.highestmodseq.get() >= b.last_modseq, "{n} MODSEQ fell");
         b.last_modseq = st.highestmodseq.get();
     }
@@ -293,7 +349,11 @@ fn snapshot(s: &Store) -> Vec<(String, Rows, u32, u64)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    // 24 cases keep `cargo test` quick; PROPTEST_CASES=300 (or more) for a deep run.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(24),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn store_matches_model(ops in proptest::collection::vec(op(), 1..40)) {
