@@ -77,6 +77,9 @@ impl Store {
         let mut th = ow
             .header(&dst.entry.uniqueid)?
             .ok_or_else(|| StoreError::NoSuchMailbox(to.to_string()))?;
+        if rows.is_empty() {
+            return nothing_to_do(&th);
+        }
         let mut copies = self.link_copies(&sh, &mut th, rows)?;
         ow.put_messages(&th.uniqueid, &copies.rows)?;
         ow.put_header(&th)?;
@@ -112,6 +115,9 @@ impl Store {
             .ok_or_else(|| missing(dst))?;
         let same_mailbox = sh.uniqueid == th.uniqueid;
         let rows = ow.full_records(&sh.uniqueid, sel)?;
+        if rows.is_empty() {
+            return nothing_to_do(&th);
+        }
         let mut copies = self.link_copies(&sh, &mut th, rows)?;
         ow.put_messages(&th.uniqueid, &copies.rows)?;
         ow.put_header(&th)?;
@@ -230,6 +236,14 @@ fn is_not_found(e: &StoreError) -> bool {
 
 fn to_uids(v: &[u32]) -> Result<Vec<Uid>> {
     v.iter().map(|u| to_uid(*u)).collect()
+}
+
+/// No message selected: no commit, no new MODSEQ.
+fn nothing_to_do(th: &IndexHeader) -> Result<CopyOutcome> {
+    Ok(CopyOutcome {
+        uidvalidity: uidvalidity(th)?,
+        mapping: Vec::new(),
+    })
 }
 
 fn outcome(th: &IndexHeader, copies: &Copies) -> Result<CopyOutcome> {
