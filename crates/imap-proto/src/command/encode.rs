@@ -131,7 +131,7 @@ impl Enc {
         }
     }
 
-    fn sp_mailbox(&self, out: &mut Vec<u8>, mailbox: &Mailbox) {
+    pub(super) fn sp_mailbox(&self, out: &mut Vec<u8>, mailbox: &Mailbox) {
         out.push(b' ');
         self.mailbox(out, mailbox);
     }
@@ -221,20 +221,50 @@ impl Enc {
                 self.sp_mailbox(out, mailbox);
             }
             Command::Id(params) => self.id(out, params.as_deref()),
-            Command::SetAcl { .. }
-            | Command::DeleteAcl { .. }
-            | Command::ListRights { .. }
-            | Command::GetQuota(_)
-            | Command::SetQuota { .. }
-            | Command::GetMetadata { .. }
-            | Command::SetMetadata { .. }
-            | Command::Reconstruct { .. }
-            | Command::Xfer { .. } => self.admin(out, command),
+            Command::SetAcl {
+                mailbox,
+                identifier,
+                rights,
+            } => {
+                self.sp_mailbox(out, mailbox);
+                self.astrings(out, &[identifier.as_bytes(), rights.as_bytes()]);
+            }
+            Command::DeleteAcl {
+                mailbox,
+                identifier,
+            }
+            | Command::ListRights {
+                mailbox,
+                identifier,
+            } => {
+                self.sp_mailbox(out, mailbox);
+                self.astrings(out, &[identifier.as_bytes()]);
+            }
+            Command::GetQuota(root) => self.astrings(out, &[root.as_bytes()]),
+            Command::SetQuota { root, limits } => self.set_quota(out, root, limits),
+            Command::Reconstruct { mailbox, recursion } => {
+                self.reconstruct(out, mailbox, *recursion)
+            }
+            Command::Xfer {
+                mailbox,
+                server,
+                partition,
+            } => {
+                self.xfer(out, mailbox, server, partition.as_deref());
+            }
+            Command::GetMetadata {
+                mailbox,
+                options,
+                entries,
+            } => {
+                self.getmetadata(out, mailbox, options, entries);
+            }
+            Command::SetMetadata { mailbox, entries } => self.setmetadata(out, mailbox, entries),
         }
     }
 
     /// ` astring` for each value.
-    fn astrings(&self, out: &mut Vec<u8>, values: &[&[u8]]) {
+    pub(super) fn astrings(&self, out: &mut Vec<u8>, values: &[&[u8]]) {
         for value in values {
             out.push(b' ');
             self.astring(out, value);
@@ -262,113 +292,6 @@ impl Enc {
         self.astring(out, self.wire_name(reference).as_bytes());
         out.push(b' ');
         self.list_mailbox(out, pattern);
-    }
-
-    fn admin(&self, out: &mut Vec<u8>, command: &Command) {
-        match command {
-            Command::SetAcl {
-                mailbox,
-                identifier,
-                rights,
-            } => {
-                self.sp_mailbox(out, mailbox);
-                out.push(b' ');
-                self.astring(out, identifier.as_bytes());
-                out.push(b' ');
-                self.astring(out, rights.as_bytes());
-            }
-            Command::DeleteAcl {
-                mailbox,
-                identifier,
-            }
-            | Command::ListRights {
-                mailbox,
-                identifier,
-            } => {
-                self.sp_mailbox(out, mailbox);
-                out.push(b' ');
-                self.astring(out, identifier.as_bytes());
-            }
-            Command::GetQuota(root) => {
-                out.push(b' ');
-                self.astring(out, root.as_bytes());
-            }
-            Command::SetQuota { root, limits } => {
-                out.push(b' ');
-                self.astring(out, root.as_bytes());
-                let list: Vec<String> = limits.iter().map(|(r, n)| format!("{r} {n}")).collect();
-                Self::put(out, &format!(" ({})", list.join(" ")));
-            }
-            Command::Reconstruct { mailbox, recursion } => {
-                self.sp_mailbox(out, mailbox);
-                if *recursion == super::Recursion::Recursive {
-                    Self::put(out, " RECURSIVE");
-                }
-            }
-            Command::Xfer {
-                mailbox,
-                server,
-                partition,
-            } => {
-                self.sp_mailbox(out, mailbox);
-                self.astrings(out, &[server.as_bytes()]);
-                if let Some(partition) = partition {
-                    self.astrings(out, &[partition.as_bytes()]);
-                }
-            }
-            Command::GetMetadata {
-                mailbox,
-                options,
-                entries,
-            } => {
-                self.getmetadata(out, mailbox, options, entries);
-            }
-            Command::SetMetadata { mailbox, entries } => {
-                self.sp_mailbox(out, mailbox);
-                out.extend_from_slice(b" (");
-                for (i, (entry, value)) in entries.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b' ');
-                    }
-                    self.astring(out, entry.as_bytes());
-                    out.push(b' ');
-                    match value {
-                        Some(v) => self.string(out, v),
-                        None => Self::put(out, "NIL"),
-                    }
-                }
-                out.push(b')');
-            }
-            _ => {}
-        }
-    }
-
-    fn getmetadata(
-        &self,
-        out: &mut Vec<u8>,
-        mailbox: &Mailbox,
-        options: &super::MetadataOptions,
-        entries: &[String],
-    ) {
-        let mut opts = Vec::new();
-        if let Some(size) = options.max_size {
-            opts.push(format!("MAXSIZE {size}"));
-        }
-        if let Some(depth) = options.depth {
-            opts.push(format!("DEPTH {}", depth.as_str()));
-        }
-        if !opts.is_empty() {
-            Self::put(out, &format!(" ({})", opts.join(" ")));
-        }
-        self.sp_mailbox(out, mailbox);
-        out.extend_from_slice(b" (");
-        for (i, entry) in entries.iter().enumerate() {
-            if i > 0 {
-                out.push(b' ');
-            }
-            self.astring(out, entry.as_bytes());
-        }
-        out.push(b')');
     }
 
     fn select_params(&self, out: &mut Vec<u8>, params: &[SelectParam]) {

@@ -139,7 +139,21 @@ impl Enc {
                 self.string(out, name.as_bytes());
                 format!(" {kind} {mod_seq}")
             }
-            _ => String::new(),
+            // Written by `search_key`.
+            SearchKey::All
+            | SearchKey::Answered
+            | SearchKey::Deleted
+            | SearchKey::Draft
+            | SearchKey::Flagged
+            | SearchKey::New
+            | SearchKey::Old
+            | SearchKey::Recent
+            | SearchKey::Seen
+            | SearchKey::Unanswered
+            | SearchKey::Undeleted
+            | SearchKey::Undraft
+            | SearchKey::Unflagged
+            | SearchKey::Unseen => String::new(),
         };
         Self::put(out, &text);
     }

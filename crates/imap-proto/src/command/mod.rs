@@ -6,6 +6,7 @@
 //! internal [`types::MailboxName`]s through its namespace.
 
 mod encode;
+mod encode_admin;
 mod encode_search;
 mod fetch;
 mod list;

@@ -192,7 +192,40 @@ impl Code {
                 text: Some(text),
             } => format!("{name} {}", text.replace(']', " ")),
             Code::Other { name, text: None } => name.clone(),
-            _ => String::new(),
+            // Written by `bare_name`.
+            Code::Alert
+            | Code::Parse
+            | Code::ReadOnly
+            | Code::ReadWrite
+            | Code::TryCreate
+            | Code::UidNotSticky
+            | Code::NoModSeq
+            | Code::Closed
+            | Code::TooBig
+            | Code::UseAttr
+            | Code::NotSaved
+            | Code::HasChildren
+            | Code::UnknownCte
+            | Code::CompressionActive
+            | Code::MetadataTooMany
+            | Code::MetadataNoPrivate
+            | Code::Unavailable
+            | Code::AuthenticationFailed
+            | Code::AuthorizationFailed
+            | Code::Expired
+            | Code::PrivacyRequired
+            | Code::ContactAdmin
+            | Code::NoPerm
+            | Code::InUse
+            | Code::ExpungeIssued
+            | Code::Corruption
+            | Code::ServerBug
+            | Code::ClientBug
+            | Code::Cannot
+            | Code::Limit
+            | Code::OverQuota
+            | Code::AlreadyExists
+            | Code::NonExistent => String::new(),
         };
         wire::write_text(out, &text);
     }

@@ -96,19 +96,19 @@ impl<'a> BodySink<'a> for Chunker<'a> {
     }
 }
 
-struct Enc {
+pub(super) struct Enc {
     encoding: MailboxEncoding,
 }
 
 impl Enc {
-    fn mode(&self) -> TextMode {
+    pub(super) fn mode(&self) -> TextMode {
         match self.encoding {
             MailboxEncoding::ModifiedUtf7 => TextMode::Ascii,
             MailboxEncoding::Utf8 => TextMode::Utf8,
         }
     }
 
-    fn put(out: &mut Vec<u8>, text: &str) {
+    pub(super) fn put(out: &mut Vec<u8>, text: &str) {
         out.extend_from_slice(text.as_bytes());
     }
 
@@ -116,12 +116,12 @@ impl Enc {
         wire::write_string(out, s.as_bytes(), self.mode(), LiteralStyle::Sync);
     }
 
-    fn astring(&self, out: &mut Vec<u8>, s: &str) {
+    pub(super) fn astring(&self, out: &mut Vec<u8>, s: &str) {
         wire::write_astring(out, s.as_bytes(), self.mode(), LiteralStyle::Sync);
     }
 
     /// `mailbox = "INBOX" / astring`, modified UTF-7 unless UTF-8 is on.
-    fn mailbox(&self, out: &mut Vec<u8>, mailbox: &Mailbox) {
+    pub(super) fn mailbox(&self, out: &mut Vec<u8>, mailbox: &Mailbox) {
         match (mailbox, self.encoding) {
             (Mailbox::Inbox, _) => Self::put(out, "INBOX"),
             (Mailbox::Other(name), MailboxEncoding::ModifiedUtf7) => {
@@ -234,13 +234,31 @@ impl Enc {
             } => {
                 Self::put(out, &format!("VANISHED (EARLIER) {uids}"));
             }
-            Data::Acl { .. } | Data::ListRights { .. } | Data::MyRights { .. } => {
-                self.acl_data(out, data);
+            Data::Acl { mailbox, entries } => self.acl(out, mailbox, entries),
+            Data::ListRights {
+                mailbox,
+                identifier,
+                required,
+                optional,
+            } => {
+                self.named_mailbox(out, "LISTRIGHTS ", mailbox);
+                let rights = std::iter::once(required).chain(optional);
+                self.astrings(out, std::iter::once(identifier).chain(rights));
             }
-            Data::Quota { .. }
-            | Data::QuotaRoot { .. }
-            | Data::Metadata { .. }
-            | Data::MetadataChanged { .. } => self.quota_metadata(out, data),
+            Data::MyRights { mailbox, rights } => {
+                self.named_mailbox(out, "MYRIGHTS ", mailbox);
+                self.astrings(out, [rights]);
+            }
+            Data::Quota { root, resources } => self.quota(out, root, resources),
+            Data::QuotaRoot { mailbox, roots } => {
+                self.named_mailbox(out, "QUOTAROOT ", mailbox);
+                self.astrings(out, roots);
+            }
+            Data::Metadata { mailbox, entries } => self.metadata(out, mailbox, entries),
+            Data::MetadataChanged { mailbox, entries } => {
+                self.named_mailbox(out, "METADATA ", mailbox);
+                self.astrings(out, entries);
+            }
         }
     }
 
@@ -268,90 +286,6 @@ impl Enc {
             }
         }
         out.push(b')');
-    }
-
-    /// ACL responses (RFC 4314 §3.6-3.8).
-    fn acl_data(&self, out: &mut Vec<u8>, data: &Data) {
-        match data {
-            Data::Acl { mailbox, entries } => {
-                Self::put(out, "ACL ");
-                self.mailbox(out, mailbox);
-                for (identifier, rights) in entries {
-                    out.push(b' ');
-                    self.astring(out, identifier);
-                    out.push(b' ');
-                    self.astring(out, rights);
-                }
-            }
-            Data::ListRights {
-                mailbox,
-                identifier,
-                required,
-                optional,
-            } => {
-                Self::put(out, "LISTRIGHTS ");
-                self.mailbox(out, mailbox);
-                out.push(b' ');
-                self.astring(out, identifier);
-                for rights in std::iter::once(required).chain(optional) {
-                    out.push(b' ');
-                    self.astring(out, rights);
-                }
-            }
-            Data::MyRights { mailbox, rights } => {
-                Self::put(out, "MYRIGHTS ");
-                self.mailbox(out, mailbox);
-                out.push(b' ');
-                self.astring(out, rights);
-            }
-            _ => {}
-        }
-    }
-
-    /// QUOTA (RFC 9208 §5) and METADATA (RFC 5464 §4.4) responses.
-    fn quota_metadata(&self, out: &mut Vec<u8>, data: &Data) {
-        match data {
-            Data::Quota { root, resources } => {
-                Self::put(out, "QUOTA ");
-                self.astring(out, root);
-                let list: Vec<String> = resources
-                    .iter()
-                    .map(|r| format!("{} {} {}", r.name, r.usage, r.limit))
-                    .collect();
-                Self::put(out, &format!(" ({})", list.join(" ")));
-            }
-            Data::QuotaRoot { mailbox, roots } => {
-                Self::put(out, "QUOTAROOT ");
-                self.mailbox(out, mailbox);
-                roots.iter().for_each(|root| {
-                    out.push(b' ');
-                    self.astring(out, root);
-                });
-            }
-            Data::Metadata { mailbox, entries } => {
-                Self::put(out, "METADATA ");
-                self.mailbox(out, mailbox);
-                out.extend_from_slice(b" (");
-                for (i, (entry, value)) in entries.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b' ');
-                    }
-                    self.astring(out, entry);
-                    out.push(b' ');
-                    wire::write_nstring(out, value.as_deref(), self.mode());
-                }
-                out.push(b')');
-            }
-            Data::MetadataChanged { mailbox, entries } => {
-                Self::put(out, "METADATA ");
-                self.mailbox(out, mailbox);
-                entries.iter().for_each(|entry| {
-                    out.push(b' ');
-                    self.astring(out, entry);
-                });
-            }
-            _ => {}
-        }
     }
 
     /// `mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR DQUOTE / nil) SP mailbox

@@ -7,6 +7,7 @@
 
 mod code;
 mod encode;
+mod encode_admin;
 mod fetch;
 mod thread;
 
