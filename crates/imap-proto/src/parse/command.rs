@@ -11,8 +11,10 @@ use crate::error::ErrorKind;
 
 /// Everything after `tag SP`, up to (not including) the final CRLF.
 pub(super) fn command(cur: &mut Cursor<'_>) -> PResult<Command> {
-    let name = cur.atom()?.to_ascii_uppercase();
-    match name.as_str() {
+    let word = cur.atom()?;
+    let mut buf = [0; 32];
+    let name = super::upper(word.as_bytes(), &mut buf);
+    match name {
         "CAPABILITY" => Ok(Command::Capability),
         "NOOP" => Ok(Command::Noop),
         "LOGOUT" => Ok(Command::Logout),
@@ -42,15 +44,16 @@ pub(super) fn command(cur: &mut Cursor<'_>) -> PResult<Command> {
         "STORE" => fetch::store(cur, Addressing::Sequence),
         "COPY" => copy_move(cur, Addressing::Sequence, CopyOrMove::Copy),
         "MOVE" => copy_move(cur, Addressing::Sequence, CopyOrMove::Move),
-        _ => mailbox::mailbox_command(cur, &name),
+        _ => mailbox::mailbox_command(cur, name, word),
     }
 }
 
 /// `uid = "UID" SP (copy / move / fetch / search / store / uid-expunge)`
 fn uid(cur: &mut Cursor<'_>) -> PResult<Command> {
     cur.sp()?;
-    let name = cur.atom()?.to_ascii_uppercase();
-    match name.as_str() {
+    let word = cur.atom()?;
+    let mut buf = [0; 32];
+    match super::upper(word.as_bytes(), &mut buf) {
         "SEARCH" => search::search(cur, Addressing::Uid),
         "SORT" => sort::sort(cur, Addressing::Uid),
         "THREAD" => sort::thread(cur, Addressing::Uid),
@@ -62,7 +65,10 @@ fn uid(cur: &mut Cursor<'_>) -> PResult<Command> {
             cur.sp()?;
             Ok(Command::UidExpunge(cur.sequence_set()?))
         }
-        _ => Err(ErrorKind::UnknownCommand(format!("UID {name}"))),
+        _ => Err(ErrorKind::UnknownCommand(format!(
+            "UID {}",
+            word.to_ascii_uppercase()
+        ))),
     }
 }
 

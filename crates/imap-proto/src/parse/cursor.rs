@@ -12,6 +12,17 @@ use crate::limits::MailboxEncoding;
 use crate::sequence::{SeqNumber, SequenceItem, SequenceSet};
 use crate::wire::{is_astring_char, is_atom_char};
 
+/// `word` upper-cased into `buf` without allocating, for matching keywords. A word longer than
+/// the buffer (or not ASCII) comes back empty and so matches no keyword.
+pub(crate) fn upper<'b>(word: &[u8], buf: &'b mut [u8; 32]) -> &'b str {
+    let Some(out) = buf.get_mut(..word.len()) else {
+        return "";
+    };
+    out.copy_from_slice(word);
+    out.make_ascii_uppercase();
+    std::str::from_utf8(out).unwrap_or("")
+}
+
 /// An APPEND literal whose bytes went to a spool file: the assembled command holds only its
 /// `{N}` CRLF header, and `offset` is the position right after that CRLF.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

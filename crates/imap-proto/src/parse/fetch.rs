@@ -65,8 +65,9 @@ fn fetch_modifier(cur: &mut Cursor<'_>, fetch: &mut Fetch) -> PResult<()> {
 /// "BINARY" [".PEEK"] section-binary [partial] / "BINARY.SIZE" section-binary / "MODSEQ"`
 fn fetch_att(cur: &mut Cursor<'_>) -> PResult<FetchAttr> {
     let name = cur.take_while(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
-    let name = String::from_utf8_lossy(name).to_ascii_uppercase();
-    Ok(match name.as_str() {
+    let mut buf = [0; 32];
+    let name = super::upper(name, &mut buf);
+    Ok(match name {
         "ENVELOPE" => FetchAttr::Envelope,
         "FLAGS" => FetchAttr::Flags,
         "INTERNALDATE" => FetchAttr::InternalDate,
@@ -107,7 +108,7 @@ fn fetch_att(cur: &mut Cursor<'_>) -> PResult<FetchAttr> {
         "BINARY.SIZE" => FetchAttr::BinarySize {
             part: section_binary(cur)?,
         },
-        "EMAILID" | "THREADID" | "SAVEDATE" => FetchAttr::Other(name),
+        "EMAILID" | "THREADID" | "SAVEDATE" => FetchAttr::Other(name.to_string()),
         "" => return Err(ErrorKind::Expected("fetch attribute")),
         _ => return Err(ErrorKind::Unknown("fetch attribute")),
     })
@@ -147,8 +148,8 @@ fn section_part(cur: &mut Cursor<'_>) -> PResult<Vec<u32>> {
 /// `section-text = section-msgtext / "MIME"`
 fn section_text(cur: &mut Cursor<'_>, top_level: bool) -> PResult<SectionText> {
     let word = cur.take_while(|b| b.is_ascii_alphabetic() || b == b'.');
-    let word = String::from_utf8_lossy(word).to_ascii_uppercase();
-    match word.as_str() {
+    let mut buf = [0; 32];
+    match super::upper(word, &mut buf) {
         "HEADER" => Ok(SectionText::Header),
         "TEXT" => Ok(SectionText::Text),
         "MIME" if !top_level => Ok(SectionText::Mime),

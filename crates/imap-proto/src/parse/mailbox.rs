@@ -14,7 +14,7 @@ use crate::command::{
 use crate::error::ErrorKind;
 
 /// Commands whose first argument is a mailbox, plus the admin commands.
-pub(super) fn mailbox_command(cur: &mut Cursor<'_>, name: &str) -> PResult<Command> {
+pub(super) fn mailbox_command(cur: &mut Cursor<'_>, name: &str, word: &str) -> PResult<Command> {
     match name {
         "SELECT" | "EXAMINE" => select(cur, name),
         "CREATE" => create(cur),
@@ -75,7 +75,7 @@ pub(super) fn mailbox_command(cur: &mut Cursor<'_>, name: &str) -> PResult<Comma
         "SETQUOTA" => setquota(cur),
         "GETMETADATA" => super::metadata::getmetadata(cur),
         "SETMETADATA" => super::metadata::setmetadata(cur),
-        other => Err(ErrorKind::UnknownCommand(other.to_string())),
+        _ => Err(ErrorKind::UnknownCommand(word.to_ascii_uppercase())),
     }
 }
 

@@ -17,7 +17,7 @@ mod strings;
 
 pub(crate) use append::classify_literal;
 pub(crate) use command::decode_base64;
-pub(crate) use cursor::{Cursor, Spooled};
+pub(crate) use cursor::{upper, Cursor, Spooled};
 
 use crate::command::TaggedCommand;
 use crate::error::ParseError;

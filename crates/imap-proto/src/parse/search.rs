@@ -76,12 +76,13 @@ fn search_key_inner(cur: &mut Cursor<'_>) -> PResult<SearchKey> {
         Some(b'0'..=b'9' | b'*' | b'$') => return Ok(SearchKey::SequenceSet(cur.sequence_set()?)),
         _ => {}
     }
-    let name = cur.atom()?.to_ascii_uppercase();
-    if let Some(key) = flag_key(&name) {
+    let mut buf = [0; 32];
+    let name = super::upper(cur.atom()?.as_bytes(), &mut buf);
+    if let Some(key) = flag_key(name) {
         return Ok(key);
     }
     cur.sp()?;
-    argument_key(cur, &name)
+    argument_key(cur, name)
 }
 
 /// Keys without arguments.
