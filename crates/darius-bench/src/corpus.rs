@@ -435,6 +435,29 @@ impl Pool {
     }
 }
 
+/// A copy of `msg` whose Message-ID is made unique with `tag` (`<tag.INDEX.…>`). LMTP servers
+/// may suppress duplicate deliveries by Message-ID (Cyrus's `duplicatesuppression` does by
+/// default), so every delivery must carry a new one or it would be discarded, not stored.
+pub fn with_unique_id(msg: &[u8], tag: &str) -> Vec<u8> {
+    const KEY: &[u8] = b"\r\nMessage-ID: <";
+    let mut out = Vec::with_capacity(msg.len() + tag.len() + 1);
+    match msg.windows(KEY.len()).position(|w| w == KEY) {
+        Some(at) => {
+            out.extend_from_slice(&msg[..at + KEY.len()]);
+            out.extend_from_slice(tag.as_bytes());
+            out.push(b'.');
+            out.extend_from_slice(&msg[at + KEY.len()..]);
+        }
+        None => out.extend_from_slice(msg),
+    }
+    out
+}
+
+/// A tag that differs between runs and deliveries: run start (ns since the epoch) and a counter.
+pub fn delivery_tag(run: u128, n: u64) -> String {
+    format!("{run:x}-{n}")
+}
+
 /// The flags message `index` carries when a workload appends it with "realistic" flags:
 /// about 60% seen, 8% flagged, 10% answered.
 pub fn flags_for(seed: u64, index: u64) -> Vec<&'static str> {

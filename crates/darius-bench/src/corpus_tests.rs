@@ -76,3 +76,14 @@ fn mbox_output_quotes_from_lines() {
     assert_eq!(text.matches("From MAILER-DAEMON").count(), 3);
     assert!(!text.contains('\r'));
 }
+
+#[test]
+fn unique_ids_differ_and_keep_the_rest() {
+    let m = message(4, 2);
+    let a = with_unique_id(&m, &delivery_tag(77, 1));
+    let b = with_unique_id(&m, &delivery_tag(77, 2));
+    assert_ne!(a, b);
+    assert_eq!(a.len(), m.len() + "4d-1.".len());
+    let text = String::from_utf8_lossy(&a);
+    assert!(text.contains("\r\nMessage-ID: <4d-1.2."));
+}

@@ -168,6 +168,9 @@ fn settings(t: &TargetArgs) -> anyhow::Result<Settings> {
         timeout: Duration::from_secs_f64(t.timeout.max(0.1)),
         server_pid: t.server_pid,
         pool: std::sync::Arc::new(corpus::Pool::new(t.seed, t.pool)),
+        run_id: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
     })
 }
 

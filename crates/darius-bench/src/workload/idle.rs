@@ -168,7 +168,8 @@ async fn deliveries(
     let (mut expected, mut got, mut lat) = (0usize, 0usize, Vec::new());
     for d in 0..args.deliveries {
         let u = d % users;
-        let msg = corpus::message(s.seed, 1_000_000 + u64::from(d));
+        let tag = corpus::delivery_tag(s.run_id, u64::from(d));
+        let msg = corpus::with_unique_id(s.pool.get(u64::from(d)), &tag);
         while notices.try_recv().is_ok() {
             got += 1; // late EXISTS of the previous delivery's other connections
         }

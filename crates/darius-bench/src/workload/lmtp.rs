@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use super::{join_all, params, record_client_error, Budget, Outcome, Settings};
 use crate::client::lmtp::{LmtpClient, Outcome as Delivery};
+use crate::corpus;
 use crate::stats::Recorder;
 
 pub struct LmtpArgs {
@@ -65,9 +66,9 @@ async fn client(s: &Settings, rcpts: u32, budget: &Budget, counter: &AtomicU64) 
         let to: Vec<String> = (0..u64::from(rcpts.max(1)))
             .map(|k| rcpt(s, ((idx * u64::from(rcpts.max(1)) + k) % users) as u32 + 1))
             .collect();
-        let msg = s.pool.get(idx);
+        let msg = corpus::with_unique_id(s.pool.get(idx), &corpus::delivery_tag(s.run_id, idx));
         let t = Instant::now();
-        match c.deliver("bench@mail.test", &to, msg).await {
+        match c.deliver("bench@mail.test", &to, &msg).await {
             Ok(Delivery::Delivered) => {
                 rec.ok("deliver", t.elapsed());
                 rec.bytes("deliver", msg.len());

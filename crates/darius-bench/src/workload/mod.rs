@@ -40,6 +40,8 @@ pub struct Settings {
     pub server_pid: Option<u32>,
     /// Pre-generated messages for APPEND and LMTP DATA.
     pub pool: std::sync::Arc<crate::corpus::Pool>,
+    /// Distinguishes this run's deliveries from earlier runs' (nanoseconds since the epoch).
+    pub run_id: u128,
 }
 
 impl Settings {
