@@ -66,6 +66,8 @@ const ONLY_OURS: &[(&str, &str)] = &[
     ("a RECONSTRUCT user.bob\r\n", "Cyrus RECONSTRUCT"),
     ("a XFER user.bob backend2 default\r\n", "Cyrus XFER"),
     ("a UNAUTHENTICATE\r\n", "RFC 8437 UNAUTHENTICATE"),
+    ("a APPEND x \"7-Mar-2024 10:00:00 +0100\" {1}\r\nx\r\n", "lenient single-digit day in date-time"),
+    ("a GETMETADATA INBOX (DEPTH 1) (/shared /private)\r\n", "Cyrus's options-after-mailbox GETMETADATA"),
     ("a GETMETADATA \"\" /shared/comment\r\n", "RFC 5464 METADATA (feature not enabled)"),
     ("a GETMETADATA (MAXSIZE 1024 DEPTH infinity) INBOX (/private/comment /shared/comment)\r\n", "RFC 5464 METADATA (feature not enabled)"),
     ("a SETMETADATA INBOX (/private/comment {34}\r\nMy new comment across two lines.\r\n /shared/x NIL /shared/y ~{3}\r\nabc)\r\n", "RFC 5464 METADATA (feature not enabled)"),

@@ -254,11 +254,12 @@ impl<'a> Cursor<'a> {
     /// `date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE`
     pub fn date_time(&mut self) -> PResult<DateTime> {
         self.expect(b'"', "date-time")?;
-        // date-day-fixed = (SP DIGIT) / 2DIGIT
+        // date-day-fixed = (SP DIGIT) / 2DIGIT; a bare single digit is accepted too (some
+        // clients send it; the value is unambiguous). We always write the fixed form.
         let day = if self.eat(b' ') {
             self.digits(1, 1)?
         } else {
-            self.digits(2, 2)?
+            self.digits(1, 2)?
         };
         let date = self.date_month_year(day)?;
         self.sp()?;

@@ -17,6 +17,11 @@ pub(super) fn getmetadata(cur: &mut Cursor<'_>) -> PResult<Command> {
     }
     let mailbox = cur.mailbox()?;
     cur.sp()?;
+    if starts_options(cur.rest()) {
+        // The options after the mailbox, as Cyrus (following the last METADATA draft) accepts.
+        cur.paren_list(|cur| getmetadata_option(cur, &mut options))?;
+        cur.sp()?;
+    }
     let entries = if cur.peek() == Some(b'(') {
         cur.paren_list(Cursor::astring_utf8)?
     } else {
@@ -27,6 +32,15 @@ pub(super) fn getmetadata(cur: &mut Cursor<'_>) -> PResult<Command> {
         options,
         entries,
     })
+}
+
+/// Does a parenthesised list of options (rather than of entries) start here?
+fn starts_options(rest: &[u8]) -> bool {
+    let word = |w: &[u8]| {
+        rest.get(1..1 + w.len())
+            .is_some_and(|r| r.eq_ignore_ascii_case(w))
+    };
+    rest.first() == Some(&b'(') && (word(b"MAXSIZE ") || word(b"DEPTH "))
 }
 
 /// `getmetadata-option = "MAXSIZE" SP number / "DEPTH" SP ("0" / "1" / "infinity")`

@@ -82,4 +82,6 @@ pub const CANONICAL: &[(&str, &str)] = &[
     ("a UID SORT (reverse arrival SIZE) \"utf-8\" UNSEEN 1:*\r\n", "a UID SORT (REVERSE ARRIVAL SIZE) utf-8 UNSEEN 1:*\r\n"),
     ("A283 THREAD ORDEREDSUBJECT UTF-8 SINCE 5-MAR-2000\r\n", "A283 THREAD ORDEREDSUBJECT UTF-8 SINCE 5-Mar-2000\r\n"),
     ("A284 UID THREAD REFERENCES US-ASCII TEXT \"gewp\"\r\n", "A284 UID THREAD REFERENCES US-ASCII TEXT gewp\r\n"),
+    ("a APPEND x \"7-Mar-2024 10:00:00 +0100\" {1}\r\nx\r\n", "a APPEND x \" 7-Mar-2024 10:00:00 +0100\" {1+}\r\nx\r\n"),
+    ("a GETMETADATA INBOX (DEPTH 1) (/shared /private)\r\n", "a GETMETADATA (DEPTH 1) INBOX (/shared /private)\r\n"),
 ];
