@@ -127,8 +127,8 @@ pub enum FramerEvent {
 
 /// Misuse of the framer's API by the caller (not a protocol error).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("no message literal is waiting for its spool reference")]
-pub struct NotAwaitingSpool;
+#[error("no APPEND message literal is being read or waiting for its spool reference")]
+pub struct NoMessageLiteral;
 
 #[derive(Debug, PartialEq, Eq)]
 enum State {
@@ -206,7 +206,7 @@ impl CommandFramer {
     }
 
     /// The spool reference for the message literal just streamed ([`FramerEvent::MessageEnd`]).
-    pub fn message_literal_done(&mut self, spool: SpoolRef) -> Result<(), NotAwaitingSpool> {
+    pub fn message_literal_done(&mut self, spool: SpoolRef) -> Result<(), NoMessageLiteral> {
         match self.state {
             State::AwaitSpool { len } => {
                 self.spooled.push(Spooled {
@@ -217,23 +217,33 @@ impl CommandFramer {
                 self.state = State::Line;
                 Ok(())
             }
-            _ => Err(NotAwaitingSpool),
+            _ => Err(NoMessageLiteral),
         }
     }
 
     /// Refuses the message literal just announced by [`FramerEvent::MessageLiteral`] (or being
-    /// streamed): the rest of its command is dropped, spool references already handed over for
+    /// streamed, or just ended by [`FramerEvent::MessageEnd`] when storing it failed): the rest of its command is dropped, spool references already handed over for
     /// it come back in [`FramerEvent::SpoolAbandoned`]. Data the client will still send (a
     /// non-synchronising literal, or one we sent `+` for) is read and thrown away.
     pub fn refuse_message_literal(
         &mut self,
         continuation: ContinuationSent,
-    ) -> Result<(), NotAwaitingSpool> {
-        let State::Message { remaining, .. } = self.state else {
-            return Err(NotAwaitingSpool);
+    ) -> Result<(), NoMessageLiteral> {
+        let remaining = match self.state {
+            State::Message { remaining, .. } => remaining,
+            // All bytes arrived (the caller failed to store them): the rest of the command is
+            // still to come and is thrown away.
+            State::AwaitSpool { .. } => 0,
+            State::Line
+            | State::Literal { .. }
+            | State::DiscardLine
+            | State::DiscardLiteral { .. }
+            | State::DiscardCommand
+            | State::Closed => return Err(NoMessageLiteral),
         };
-        let data_coming =
-            self.message_sync == LiteralSync::NonSync || continuation == ContinuationSent::Yes;
+        let data_coming = self.message_sync == LiteralSync::NonSync
+            || continuation == ContinuationSent::Yes
+            || matches!(self.state, State::AwaitSpool { .. });
         self.abandon_command();
         self.state = if data_coming && remaining > 0 {
             State::DiscardLiteral { remaining }

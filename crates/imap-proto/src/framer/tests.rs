@@ -292,7 +292,7 @@ fn message_literal_done_without_literal_is_misuse() {
     let mut framer = CommandFramer::new(Limits::default());
     assert_eq!(
         framer.message_literal_done(SpoolRef(1)),
-        Err(NotAwaitingSpool)
+        Err(NoMessageLiteral)
     );
 }
 
@@ -329,4 +329,21 @@ fn refused_second_message_abandons_the_first() {
         FramerEvent::SpoolAbandoned(vec![SpoolRef(1)])
     );
     assert_eq!(commands(&events), vec![&Command::Noop]);
+}
+
+#[test]
+fn message_refused_after_its_end_drops_the_rest_of_the_command() {
+    let mut framer = CommandFramer::new(small_limits());
+    framer.push(b"a APPEND Box {2+}\r\nhi {3+}\r\nabc\r\nb NOOP\r\n");
+    let mut events = Vec::new();
+    while let Some(event) = framer.next_event() {
+        if event == FramerEvent::MessageEnd {
+            framer
+                .refuse_message_literal(ContinuationSent::Yes)
+                .unwrap();
+        }
+        events.push(event);
+    }
+    assert_eq!(commands(&events), vec![&Command::Noop]);
+    assert!(!events.iter().any(|e| matches!(e, FramerEvent::Bad(_))));
 }
