@@ -139,6 +139,8 @@ pub static OPTIONS: &[OptionSpec] = &[
     // -- limits -----------------------------------------------------------------------------------
     opt("maxmessagesize", Kind::Size, "100M",
         "Largest message accepted by APPEND and LMTP, advertised as APPENDLIMIT; 0 for no limit."),
+    opt("maxconnections", Kind::Int { min: 1, max: U32 }, "16384",
+        "Most simultaneous connections one listener serves; further clients wait in the listen backlog."),
     opt("timeout", Kind::Int { min: 30, max: U32 }, "30",
         "Minutes of inactivity after which an authenticated IMAP session is logged out (RFC 9051 §5.4 minimum: 30)."),
     // -- quotas, delivery, notification -------------------------------------------------------------

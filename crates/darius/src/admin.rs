@@ -14,6 +14,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use types::Secret;
 
+use crate::mail::Backend;
+
 /// Longest request line accepted; a password and a name fit many times over.
 const MAX_REQUEST: usize = 64 * 1024;
 
@@ -38,18 +40,22 @@ pub enum Response {
     Failed { reason: String },
 }
 
-/// Carries out one request against the password database: used by the server for socket
-/// requests and by the tools directly when no server runs.
-pub fn execute(db: &auth::PasswordDb, request: Request, peer: &str) -> Response {
+/// Carries out one request: used by the server for socket requests and by the tools directly
+/// when no server runs.
+pub fn execute(ctx: &Backend, request: Request, peer: &str) -> Response {
     use auth::AuthError;
+    let db = &ctx.passwords;
     let result = match request {
         Request::UserAdd { name, password } => db
             .add_user(&name, &Secret::new(password))
-            .map(|()| Response::Done),
+            .map(|()| create_inbox(ctx, &name)),
         Request::UserPasswd { name, password } => db
             .set_password(&name, &Secret::new(password))
             .map(|()| Response::Done),
-        Request::UserDel { name } => db.delete_user(&name).map(|()| Response::Done),
+        Request::UserDel { name } => match ctx.service.delete_user(&name) {
+            Ok(_) => db.delete_user(&name).map(|()| Response::Done),
+            Err(e) => Ok(service_failure(&e)),
+        },
         Request::UserList => db.list_users().map(|names| Response::Users { names }),
         Request::UserCheck { name, password } => {
             db.verify(&name, &Secret::new(password)).map(|valid| {
@@ -82,12 +88,37 @@ pub fn execute(db: &auth::PasswordDb, request: Request, peer: &str) -> Response 
     }
 }
 
+/// `user add` also creates the user's INBOX, as an administrator's `CREATE user.NAME` would; if
+/// that fails the password entry is taken back, so a user never exists half-made.
+fn create_inbox(ctx: &Backend, name: &str) -> Response {
+    match ctx.service.create_user(name) {
+        Ok(()) | Err(mailservice::ServiceError::AlreadyExists) => Response::Done,
+        Err(e) => {
+            let _ = ctx.passwords.delete_user(name);
+            service_failure(&e)
+        }
+    }
+}
+
+fn service_failure(e: &mailservice::ServiceError) -> Response {
+    if e.is_refusal() {
+        Response::Refused {
+            reason: e.to_string(),
+        }
+    } else {
+        tracing::error!(severity = "err", "admin request failed: {e}");
+        Response::Failed {
+            reason: e.to_string(),
+        }
+    }
+}
+
 /// Serves the admin socket until `shutdown` fires.
 /// `owner_uid` is the uid that owns the socket file, i.e. the server's own.
 pub async fn serve(
     listener: UnixListener,
     owner_uid: u32,
-    db: Arc<auth::PasswordDb>,
+    ctx: Arc<Backend>,
     mut shutdown: net::ShutdownSignal,
 ) {
     loop {
@@ -101,10 +132,10 @@ pub async fn serve(
                 }
             },
         };
-        let db = Arc::clone(&db);
+        let ctx = Arc::clone(&ctx);
         let signal = shutdown.clone();
         tokio::spawn(async move {
-            if let Err(e) = serve_connection(stream, owner_uid, db, signal).await {
+            if let Err(e) = serve_connection(stream, owner_uid, ctx, signal).await {
                 tracing::warn!("admin socket connection: {e:#}");
             }
         });
@@ -116,7 +147,7 @@ pub async fn serve(
 async fn serve_connection(
     stream: UnixStream,
     owner_uid: u32,
-    db: Arc<auth::PasswordDb>,
+    ctx: Arc<Backend>,
     _running: net::ShutdownSignal,
 ) -> Result<()> {
     let cred = stream.peer_cred().context("reading peer credentials")?;
@@ -149,8 +180,8 @@ async fn serve_connection(
         }
         let response = match serde_json::from_str::<Request>(line.trim_end()) {
             Ok(request) => {
-                let db = Arc::clone(&db);
-                tokio::task::spawn_blocking(move || execute(&db, request, "admin-socket"))
+                let ctx = Arc::clone(&ctx);
+                tokio::task::spawn_blocking(move || execute(&ctx, request, "admin-socket"))
                     .await
                     .unwrap_or_else(|e| Response::Failed {
                         reason: format!("request aborted: {e}"),

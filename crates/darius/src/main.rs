@@ -5,7 +5,9 @@
 
 mod admin;
 mod embedded;
+mod imap;
 mod logging;
+mod mail;
 mod serve;
 mod services;
 mod users;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::{admin, embedded, logging, services};
+use crate::{admin, embedded, imap, logging, mail, services};
 
 /// How long running commands may take to finish after a shutdown signal.
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
@@ -37,9 +37,10 @@ pub fn run(config_path: Option<&Path>) -> Result<()> {
     }
     let _lock = lock_data_dir(dir)?;
     logging::init(config);
-    let db = Arc::new(auth::PasswordDb::open(dir)?);
+    let ctx = Arc::new(mail::Backend::open(config)?);
     if let Some(data_dir) = &loaded.embedded {
         let password = embedded::prepare(config, data_dir, |password| {
+            let db = &ctx.passwords;
             match db.user_exists(embedded::ADMIN_USER)? {
                 true => db.set_password(embedded::ADMIN_USER, password)?,
                 false => db.add_user(embedded::ADMIN_USER, password)?,
@@ -55,21 +56,31 @@ pub fn run(config_path: Option<&Path>) -> Result<()> {
             );
         }
     }
-    if let (Some(cert), Some(key)) = (
+    let tls = match (
         config.path("tls_server_cert"),
         config.path("tls_server_key"),
     ) {
-        net::load_server_config(cert, key)?;
+        (Some(cert), Some(key)) => Some(net::load_server_config(cert, key)?),
+        _ => None,
+    };
+    if tls.is_none() && config.listen("listen_imaps").is_some() {
+        bail!("listen_imaps: IMAPS needs tls_server_cert and tls_server_key");
     }
+    let imap = imap::server(config, &ctx, tls)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    runtime.block_on(serve(config, db))
+    runtime.block_on(serve(config, ctx, imap))
 }
 
-async fn serve(config: &config::Config, db: Arc<auth::PasswordDb>) -> Result<()> {
+async fn serve(
+    config: &config::Config,
+    ctx: Arc<mail::Backend>,
+    imap: Arc<imap_server::ImapServer>,
+) -> Result<()> {
     let shutdown = net::Shutdown::new();
+    imap::listen(config, &imap, &shutdown).await?;
     let mut admin_socket = None;
     if let Some(path) = config.path("adminsocket") {
         let listener = net::bind_unix(path, 0o600)
@@ -77,7 +88,7 @@ async fn serve(config: &config::Config, db: Arc<auth::PasswordDb>) -> Result<()>
         let owner = fs::metadata(path)
             .map(|m| m.uid())
             .with_context(|| format!("{}", path.display()))?;
-        tokio::spawn(admin::serve(listener, owner, db, shutdown.signal()));
+        tokio::spawn(admin::serve(listener, owner, ctx, shutdown.signal()));
         tracing::info!("admin socket listening on {}", path.display());
         admin_socket = Some(path.to_path_buf());
     }

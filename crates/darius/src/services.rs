@@ -25,13 +25,13 @@ pub static SERVICES: &[Service] = &[
         option: "listen_imap",
         name: "IMAP",
         embedded: Embedded::Port(1143),
-        implemented: false,
+        implemented: true,
     },
     Service {
         option: "listen_imaps",
         name: "IMAPS",
         embedded: Embedded::Port(1993),
-        implemented: false,
+        implemented: true,
     },
     Service {
         option: "listen_pop3",

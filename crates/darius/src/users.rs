@@ -80,8 +80,8 @@ pub fn run(config_path: Option<&Path>, action: UserAction) -> Result<()> {
 fn direct(config: &config::Config, request: Request) -> Result<Response> {
     let dir = config.configdirectory();
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let db = auth::PasswordDb::open(dir)?;
-    Ok(admin::execute(&db, request, "command-line"))
+    let ctx = crate::mail::Backend::open(config)?;
+    Ok(admin::execute(&ctx, request, "command-line"))
 }
 
 fn report(response: Response) -> Result<()> {

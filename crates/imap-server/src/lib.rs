@@ -2,4 +2,116 @@
 //! command, the selected view owning sequence numbers.
 //!
 //! Owns: mapping parsed commands to service calls and service errors to response codes.
-//! Must not: parse bytes itself (that is `imap-proto`) or reach past `mailservice` into storage rules.
+//! Must not: parse bytes itself (that is `imap-proto`) or reach past `mailservice` into storage
+//! rules.
+//!
+//! Layout: [`connection`] runs the loop (bytes → framer → command → handler → responses →
+//! socket, one command at a time, one writer); `state` is the session state enum; `view` the
+//! selected mailbox's sequence numbers and pending untagged updates; `command/` one file per
+//! command; `fetch` and `search` the two commands big enough for their own modules.
+
+mod capability;
+mod command;
+pub mod connection;
+mod convert;
+mod fetch;
+mod output;
+mod procfile;
+mod search;
+mod spool;
+mod state;
+mod transport;
+mod view;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub use connection::TlsMode;
+
+/// What the IMAP server takes from the configuration.
+#[derive(Clone, Debug)]
+pub struct ImapConfig {
+    /// `tls_server_cert`/`tls_server_key`, loaded; `None` disables STARTTLS and IMAPS.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// `allowplaintext`.
+    pub allow_plaintext: bool,
+    /// `maxmessagesize`; `None` for no limit.
+    pub max_message_size: Option<u64>,
+    /// `timeout`: idle autologout of authenticated sessions (RFC 9051 §5.4: at least 30 min).
+    pub autologout: Duration,
+    /// Inactivity allowed before login.
+    pub prelogin_timeout: Duration,
+    /// `maxlogins_per_user`; 0 for no limit.
+    pub max_logins_per_user: u32,
+    /// Failed logins after which the connection is closed.
+    pub max_login_failures: u32,
+    /// Delay after each failed login.
+    pub login_failure_delay: Duration,
+    /// Parser limits (line, literal, nesting).
+    pub limits: imap_proto::Limits,
+    /// Where APPEND literals are spooled.
+    pub spool_dir: PathBuf,
+    /// `configdirectory`: session files under `proc/`, telemetry under `log/USER/`.
+    pub config_directory: PathBuf,
+    /// `servername`, for the greeting.
+    pub servername: String,
+}
+
+/// Shared by every IMAP connection.
+pub struct ImapServer {
+    service: mailservice::MailService,
+    passwords: Arc<auth::PasswordDb>,
+    config: ImapConfig,
+    logins: Mutex<HashMap<String, u32>>,
+}
+
+impl ImapServer {
+    pub fn new(
+        service: mailservice::MailService,
+        passwords: Arc<auth::PasswordDb>,
+        config: ImapConfig,
+    ) -> Arc<ImapServer> {
+        procfile::clean(&config.config_directory);
+        Arc::new(ImapServer {
+            service,
+            passwords,
+            config,
+            logins: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Counts a login for `user`; `None` when `maxlogins_per_user` is reached.
+    fn claim_login(self: &Arc<Self>, user: &str) -> Option<LoginClaim> {
+        let mut logins = self.logins.lock().unwrap_or_else(|p| p.into_inner());
+        let count = logins.entry(user.to_string()).or_insert(0);
+        let max = self.config.max_logins_per_user;
+        if max > 0 && *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(LoginClaim {
+            server: Arc::clone(self),
+            user: user.to_string(),
+        })
+    }
+}
+
+/// One logged-in session of a user; dropping it releases the count.
+struct LoginClaim {
+    server: Arc<ImapServer>,
+    user: String,
+}
+
+impl Drop for LoginClaim {
+    fn drop(&mut self) {
+        let mut logins = self.server.logins.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = logins.get_mut(&self.user) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                logins.remove(&self.user);
+            }
+        }
+    }
+}

@@ -1,4 +1,64 @@
-//! Service layer: namespace, ACL enforcement, quotas, delivery and events, on top of the store.
+//! Service layer: namespace, access decisions, quotas, delivery and events, on top of the store.
 //!
-//! Owns: every "may this identity do this" decision, so that IMAP, POP3, LMTP and the proxy enforce
-//! the same rules. Must not: know any protocol's syntax or sequence numbers.
+//! Owns: every "may this identity do this" decision, so that IMAP, POP3, LMTP and the proxy
+//! enforce the same rules. Must not: know any protocol's syntax or sequence numbers.
+//!
+//! The protocol servers never hold the store itself: they resolve a client's mailbox name with
+//! [`MailService::authorize`], which applies the namespace and the access rules and returns an
+//! [`Authorized`] mailbox, and every mailbox operation takes one. Until ACLs arrive (the ACL
+//! issue), access is closed: a user reaches only `user.NAME` and what lies below it, and
+//! administrators reach everything.
+
+mod access;
+mod error;
+mod namespace;
+mod ops;
+
+pub use access::{Authorized, Identity, Operation};
+pub use error::ServiceError;
+pub use mailstore::{
+    AppendItem, AppendOutcome, AppendSource, Change, CopyOutcome, Expunge, FlagChange,
+    InternalDate, MailboxEntry, MailboxStatus, MessageRecord, RecordFields, StoreError,
+    StoreFlagsOutcome, UidSelection,
+};
+pub use namespace::Namespace;
+
+use mailstore::Store;
+
+/// Settings the service needs from the configuration.
+#[derive(Clone, Debug)]
+pub struct ServiceConfig {
+    /// `admins`.
+    pub admins: Vec<String>,
+    /// `unixhierarchysep`: `/` instead of `.` towards clients.
+    pub unix_hierarchy_sep: bool,
+}
+
+/// The mail service; cheap to clone and share between sessions.
+#[derive(Clone)]
+pub struct MailService {
+    store: Store,
+    config: std::sync::Arc<ServiceConfig>,
+    namespace: Namespace,
+}
+
+impl MailService {
+    pub fn new(store: Store, config: ServiceConfig) -> MailService {
+        let namespace = Namespace::new(config.unix_hierarchy_sep);
+        MailService {
+            store,
+            config: std::sync::Arc::new(config),
+            namespace,
+        }
+    }
+
+    pub fn namespace(&self) -> &Namespace {
+        &self.namespace
+    }
+
+    /// The identity of a user who has proved who they are.
+    pub fn identity(&self, user: &str) -> Identity {
+        let admin = self.config.admins.iter().any(|a| a == user);
+        Identity::new(user, admin)
+    }
+}

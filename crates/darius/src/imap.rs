@@ -1,0 +1,95 @@
+//! Wiring of the IMAP service: its settings from the configuration, and its listeners
+//! (`listen_imap` with STARTTLS, `listen_imaps` with implicit TLS).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use imap_server::{ImapConfig, ImapServer, TlsMode};
+
+use crate::mail::{self, Backend};
+
+/// Parser limits and timeouts not (yet) in the configuration table.
+const PRELOGIN_TIMEOUT: Duration = Duration::from_secs(60);
+const LOGIN_FAILURE_DELAY: Duration = Duration::from_secs(2);
+const MAX_LOGIN_FAILURES: u32 = 3;
+
+pub fn server(
+    config: &config::Config,
+    ctx: &Backend,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> Result<Arc<ImapServer>> {
+    let dir = config.configdirectory();
+    let spool_dir = dir.join("tmp");
+    std::fs::create_dir_all(&spool_dir)
+        .with_context(|| format!("creating {}", spool_dir.display()))?;
+    let max_message_size = mail::max_message_size(config);
+    let limits = imap_proto::Limits {
+        max_append_literal: max_message_size.unwrap_or(u64::MAX),
+        ..imap_proto::Limits::default()
+    };
+    let servername = match config.str("servername") {
+        "" => hostname(),
+        name => name.to_string(),
+    };
+    let imap_config = ImapConfig {
+        tls,
+        allow_plaintext: config.bool("allowplaintext"),
+        max_message_size,
+        autologout: Duration::from_secs(config.int("timeout") * 60),
+        prelogin_timeout: PRELOGIN_TIMEOUT,
+        max_logins_per_user: u32::try_from(config.int("maxlogins_per_user")).unwrap_or(u32::MAX),
+        max_login_failures: MAX_LOGIN_FAILURES,
+        login_failure_delay: LOGIN_FAILURE_DELAY,
+        limits,
+        spool_dir,
+        config_directory: dir.to_path_buf(),
+        servername,
+    };
+    Ok(ImapServer::new(
+        ctx.service.clone(),
+        Arc::clone(&ctx.passwords),
+        imap_config,
+    ))
+}
+
+/// Binds `listen_imap` and `listen_imaps` and starts accepting.
+pub async fn listen(
+    config: &config::Config,
+    imap: &Arc<ImapServer>,
+    shutdown: &net::Shutdown,
+) -> Result<()> {
+    let max = usize::try_from(config.int("maxconnections")).unwrap_or(usize::MAX);
+    for (option, mode) in [
+        ("listen_imap", TlsMode::StartTls),
+        ("listen_imaps", TlsMode::Implicit),
+    ] {
+        let Some(addr) = config.listen(option) else {
+            continue;
+        };
+        let listener = net::bind_tcp(&addr.host, addr.port)
+            .await
+            .with_context(|| format!("{option}: binding {addr}"))?;
+        let local = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|_| addr.to_string());
+        tracing::info!("{option}: IMAP listening on {local}");
+        let server = Arc::clone(imap);
+        tokio::spawn(net::serve_tcp(
+            listener,
+            net::ConnectionLimit::new(max),
+            shutdown.signal(),
+            move |stream, info, signal| {
+                imap_server::connection::serve(Arc::clone(&server), stream, info, signal, mode)
+            },
+        ));
+    }
+    Ok(())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".to_string())
+}

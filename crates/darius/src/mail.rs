@@ -1,0 +1,47 @@
+//! Opening the mail store and the mail service from the configuration — the same way for the
+//! server and for tools that work on the files while the server is stopped.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use mailservice::{MailService, ServiceConfig};
+use mailstore::{Store, StoreConfig};
+
+/// What the admin requests work on.
+pub struct Backend {
+    pub passwords: Arc<auth::PasswordDb>,
+    pub service: MailService,
+}
+
+impl Backend {
+    pub fn open(config: &config::Config) -> Result<Backend> {
+        let dir = config.configdirectory();
+        let passwords = Arc::new(auth::PasswordDb::open(dir)?);
+        Ok(Backend {
+            passwords,
+            service: open_service(config)?,
+        })
+    }
+}
+
+pub fn max_message_size(config: &config::Config) -> Option<u64> {
+    match config.int("maxmessagesize") {
+        0 => None,
+        n => Some(n),
+    }
+}
+
+pub fn open_service(config: &config::Config) -> Result<MailService> {
+    let mut store_config = StoreConfig::new(
+        config.configdirectory(),
+        config.partitions().clone(),
+        config.str("defaultpartition"),
+    );
+    store_config.max_message_size = max_message_size(config);
+    let store = Store::open(store_config).context("opening the mail store")?;
+    let service_config = ServiceConfig {
+        admins: config.list("admins").to_vec(),
+        unix_hierarchy_sep: config.bool("unixhierarchysep"),
+    };
+    Ok(MailService::new(store, service_config))
+}

@@ -1,0 +1,46 @@
+//! CREATE (RFC 9051 §6.3.4), with RFC 6154 §3 `USE` special-use attributes. A trailing
+//! separator only declares the intent to create children and is dropped.
+
+use imap_proto::command::Mailbox;
+use imap_proto::response::Code;
+use mailservice::Operation;
+
+use crate::command::Reply;
+use crate::connection::Session;
+use crate::convert::{refuse, Target};
+
+const SPECIAL_USE: [&str; 7] = [
+    "\\All",
+    "\\Archive",
+    "\\Drafts",
+    "\\Flagged",
+    "\\Junk",
+    "\\Sent",
+    "\\Trash",
+];
+
+pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, use_attrs: Vec<String>) -> Reply {
+    let sep = session.service().namespace().separator();
+    let name = mailbox.as_str().trim_end_matches(sep).to_string();
+    if name.eq_ignore_ascii_case("INBOX") {
+        return Reply::no(Some(Code::AlreadyExists), "INBOX always exists");
+    }
+    let mut special_use = Vec::new();
+    for attr in use_attrs {
+        match SPECIAL_USE.iter().find(|s| s.eq_ignore_ascii_case(&attr)) {
+            Some(s) => special_use.push((*s).to_string()),
+            None => return Reply::no(Some(Code::UseAttr), "Unsupported special-use attribute"),
+        }
+    }
+    let authorized = match session.authorize(&Mailbox::from_name(name), Operation::Create) {
+        Ok(a) => a,
+        Err(e) => return refuse(&e, Target::Source),
+    };
+    match session
+        .blocking(move |s| s.create(&authorized, special_use))
+        .await
+    {
+        Ok(_) => Reply::ok("Create completed"),
+        Err(e) => refuse(&e, Target::Source),
+    }
+}

@@ -1,0 +1,44 @@
+//! EXPUNGE (RFC 9051 §6.4.3) and UID EXPUNGE (RFC 4315 §2.1).
+
+use imap_proto::command::Addressing;
+use imap_proto::response::{Code, Data};
+use imap_proto::SequenceSet;
+use mailservice::Expunge;
+
+use crate::command::Reply;
+use crate::connection::Session;
+use crate::convert::{refuse, Target};
+
+pub(crate) async fn run(session: &mut Session, set: Option<SequenceSet>) -> Reply {
+    let Some(view) = session.state.view() else {
+        return Reply::bad("No mailbox selected");
+    };
+    if view.read_only {
+        return Reply::no(Some(Code::ReadOnly), "Mailbox is read-only");
+    }
+    let which = match &set {
+        None => Expunge::AllDeleted,
+        Some(set) => match view.resolve(set, Addressing::Uid) {
+            Ok(found) => Expunge::DeletedAmong(found.into_iter().map(|(_, uid)| uid).collect()),
+            Err(_) => return Reply::bad("Invalid UID set"),
+        },
+    };
+    let mailbox = view.mailbox.clone();
+    let mut expunged = match session.blocking(move |s| s.expunge(&mailbox, which)).await {
+        Ok(uids) => uids,
+        Err(e) => return refuse(&e, Target::Source),
+    };
+    expunged.sort_unstable();
+    if let Some(view) = session.state.view_mut() {
+        // Each EXPUNGE names the sequence number as it is when that response is read.
+        let seqs: Vec<u32> = expunged
+            .iter()
+            .rev()
+            .filter_map(|uid| view.remove_reported(*uid))
+            .collect();
+        for seq in seqs {
+            session.out.data(Data::Expunge(seq));
+        }
+    }
+    Reply::ok("Expunge completed")
+}

@@ -1,0 +1,273 @@
+//! LIST (RFC 9051 §6.3.9, LIST-EXTENDED RFC 5258, LIST-STATUS RFC 5819, SPECIAL-USE RFC 6154,
+//! CHILDREN RFC 3348) and LSUB (RFC 3501 §6.3.9).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use imap_proto::command::{List, ListReturnOption, ListSelectOption, Mailbox, StatusItem};
+use imap_proto::response::{Data, ListExtItem, ListItem, MailboxAttr};
+
+use crate::command::status::status_data;
+use crate::command::Reply;
+use crate::connection::Session;
+use crate::convert::{refuse, Target};
+
+/// What LIST knows of one client-visible name.
+#[derive(Default, Clone)]
+struct Node {
+    exists: bool,
+    subscribed: bool,
+    has_children: bool,
+    /// A descendant is subscribed (RECURSIVEMATCH's CHILDINFO).
+    subscribed_child: bool,
+    special_use: Vec<String>,
+}
+
+pub(crate) async fn run_list(session: &mut Session, list: List) -> Reply {
+    let sep = session.service().namespace().separator();
+    if list.patterns.iter().all(String::is_empty) && list.selection.is_empty() {
+        // RFC 9051 §6.3.9: an empty pattern asks for the delimiter and the root of the reference.
+        let root = list.reference.split(sep).next().unwrap_or("").to_string();
+        let item = ListItem {
+            attributes: vec![MailboxAttr::NoSelect],
+            delimiter: Some(sep),
+            mailbox: Mailbox::from_name(root),
+            extended: Vec::new(),
+        };
+        session.out.data(Data::List(item));
+        return Reply::ok("List completed");
+    }
+    let nodes = match tree(session).await {
+        Ok(nodes) => nodes,
+        Err(reply) => return reply,
+    };
+    let select_subscribed = list.selection.contains(&ListSelectOption::Subscribed);
+    let recursive = list.selection.contains(&ListSelectOption::RecursiveMatch);
+    let select_special = list.selection.contains(&ListSelectOption::SpecialUse);
+    let return_subscribed =
+        select_subscribed || list.return_options.contains(&ListReturnOption::Subscribed);
+    let status_items: Option<Vec<StatusItem>> = list.return_options.iter().find_map(|o| match o {
+        ListReturnOption::Status(items) => Some(items.clone()),
+        _ => None,
+    });
+    let patterns: Vec<String> = list
+        .patterns
+        .iter()
+        .map(|p| canonical_pattern(&list.reference, p, sep))
+        .collect();
+    let mut matched = Vec::new();
+    for (name, node) in &nodes {
+        if !patterns.iter().any(|p| matches(p, name, sep)) {
+            continue;
+        }
+        let child_info = recursive && node.subscribed_child && !node.subscribed;
+        if select_subscribed && !node.subscribed && !child_info {
+            continue;
+        }
+        if select_special && node.special_use.is_empty() {
+            continue;
+        }
+        if !select_subscribed && !select_special && !node.exists && !node.has_children {
+            continue;
+        }
+        matched.push((name.clone(), node.clone(), child_info));
+    }
+    for (name, node, child_info) in matched {
+        let attributes = attributes(&node, return_subscribed);
+        let extended = if child_info {
+            vec![ListExtItem::ChildInfo(vec!["SUBSCRIBED".into()])]
+        } else {
+            Vec::new()
+        };
+        let mailbox = Mailbox::from_name(name.clone());
+        session.out.data(Data::List(ListItem {
+            attributes,
+            delimiter: Some(sep),
+            mailbox: mailbox.clone(),
+            extended,
+        }));
+        if let (Some(items), true) = (&status_items, node.exists) {
+            if let Ok(data) = status_data(session, mailbox, items).await {
+                session.out.data(data);
+            }
+        }
+    }
+    Reply::ok("List completed")
+}
+
+fn attributes(node: &Node, return_subscribed: bool) -> Vec<MailboxAttr> {
+    let mut attrs = Vec::new();
+    if !node.exists {
+        attrs.push(if node.has_children {
+            MailboxAttr::NoSelect
+        } else {
+            MailboxAttr::NonExistent
+        });
+    }
+    attrs.push(if node.has_children {
+        MailboxAttr::HasChildren
+    } else {
+        MailboxAttr::HasNoChildren
+    });
+    if return_subscribed && node.subscribed {
+        attrs.push(MailboxAttr::Subscribed);
+    }
+    for use_attr in &node.special_use {
+        attrs.push(special_use_attr(use_attr));
+    }
+    attrs
+}
+
+fn special_use_attr(name: &str) -> MailboxAttr {
+    match name.to_ascii_lowercase().as_str() {
+        "\\all" => MailboxAttr::All,
+        "\\archive" => MailboxAttr::Archive,
+        "\\drafts" => MailboxAttr::Drafts,
+        "\\flagged" => MailboxAttr::Flagged,
+        "\\junk" => MailboxAttr::Junk,
+        "\\sent" => MailboxAttr::Sent,
+        "\\trash" => MailboxAttr::Trash,
+        _ => MailboxAttr::Other(name.to_string()),
+    }
+}
+
+/// Every name the user can see, with every ancestor level, by client name.
+async fn tree(session: &mut Session) -> Result<BTreeMap<String, Node>, Reply> {
+    let Some(identity) = session.state.identity().cloned() else {
+        return Err(Reply::bad("Not authenticated"));
+    };
+    let id = identity.clone();
+    let found = session
+        .blocking(move |s| Ok((s.list_visible(&id)?, s.subscriptions(&id)?)))
+        .await;
+    let (entries, subscriptions) = found.map_err(|e| refuse(&e, Target::Source))?;
+    let ns = *session.service().namespace();
+    let sep = ns.separator();
+    let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
+    for entry in entries {
+        let node = nodes
+            .entry(ns.to_client(&identity, &entry.name))
+            .or_default();
+        node.exists = true;
+        node.special_use = entry.special_use;
+    }
+    let subscribed: BTreeSet<String> = subscriptions
+        .iter()
+        .map(|n| ns.to_client(&identity, n))
+        .collect();
+    for name in &subscribed {
+        nodes.entry(name.clone()).or_default().subscribed = true;
+    }
+    let names: Vec<String> = nodes.keys().cloned().collect();
+    for name in names {
+        let is_subscribed = subscribed.contains(&name);
+        let mut cut = name.as_str();
+        while let Some(i) = cut.rfind(sep) {
+            cut = &name[..i];
+            let parent = nodes.entry(cut.to_string()).or_default();
+            parent.has_children = true;
+            parent.subscribed_child |= is_subscribed;
+        }
+    }
+    Ok(nodes)
+}
+
+/// RFC 9051 §6.3.9: the reference is prefixed to the pattern (Cyrus joins them as typed).
+fn canonical_pattern(reference: &str, pattern: &str, sep: char) -> String {
+    let joined = if reference.is_empty() || pattern.starts_with(sep) {
+        pattern.to_string()
+    } else {
+        format!("{reference}{pattern}")
+    };
+    // INBOX is case-insensitive (RFC 9051 §5.1).
+    let head_len = joined.find(sep).unwrap_or(joined.len());
+    if joined[..head_len].eq_ignore_ascii_case("INBOX") {
+        format!("INBOX{}", &joined[head_len..])
+    } else {
+        joined
+    }
+}
+
+/// `*` matches any run of characters, `%` any run without the separator.
+pub(crate) fn matches(pattern: &str, name: &str, sep: char) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    let mut memo = vec![vec![None; n.len() + 1]; p.len() + 1];
+    glob(&p, &n, 0, 0, sep, &mut memo)
+}
+
+fn glob(
+    p: &[char],
+    n: &[char],
+    i: usize,
+    j: usize,
+    sep: char,
+    memo: &mut Vec<Vec<Option<bool>>>,
+) -> bool {
+    if let Some(known) = memo[i][j] {
+        return known;
+    }
+    let result = match p.get(i) {
+        None => j == n.len(),
+        Some('*') => (j..=n.len()).any(|k| glob(p, n, i + 1, k, sep, memo)),
+        Some('%') => {
+            let stop = n[j..]
+                .iter()
+                .position(|c| *c == sep)
+                .map_or(n.len(), |k| j + k);
+            (j..=stop).any(|k| glob(p, n, i + 1, k, sep, memo))
+        }
+        Some(c) => n.get(j) == Some(c) && glob(p, n, i + 1, j + 1, sep, memo),
+    };
+    memo[i][j] = Some(result);
+    result
+}
+
+pub(crate) async fn run_lsub(session: &mut Session, reference: String, pattern: String) -> Reply {
+    let sep = session.service().namespace().separator();
+    let nodes = match tree(session).await {
+        Ok(nodes) => nodes,
+        Err(reply) => return reply,
+    };
+    let pattern = canonical_pattern(&reference, &pattern, sep);
+    for (name, node) in nodes {
+        if !node.subscribed || !matches(&pattern, &name, sep) {
+            continue;
+        }
+        let attributes = if node.exists {
+            Vec::new()
+        } else {
+            vec![MailboxAttr::NoSelect]
+        };
+        let item = ListItem {
+            attributes,
+            delimiter: Some(sep),
+            mailbox: Mailbox::from_name(name),
+            extended: Vec::new(),
+        };
+        session.out.data(Data::Lsub(item));
+    }
+    Reply::ok("Lsub completed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_follow_rfc_9051() {
+        assert!(matches("*", "INBOX.a.b", '.'));
+        assert!(matches("INBOX.%", "INBOX.a", '.'));
+        assert!(!matches("INBOX.%", "INBOX.a.b", '.'));
+        assert!(matches("INBOX*", "INBOX", '.'));
+        assert!(matches("%", "INBOX", '.'));
+        assert!(!matches("%", "user.bob", '.'));
+        assert!(matches("user.%.%", "user.bob.x", '.'));
+    }
+
+    #[test]
+    fn inbox_in_patterns_is_case_insensitive() {
+        assert_eq!(canonical_pattern("", "inbox.%", '.'), "INBOX.%");
+        assert_eq!(canonical_pattern("inbox.", "%", '.'), "INBOX.%");
+        assert_eq!(canonical_pattern("", "inboxes", '.'), "inboxes");
+    }
+}

@@ -1,0 +1,331 @@
+//! Dispatch: which commands each state allows (RFC 9051 §6), one handler per command, and the
+//! untagged updates that go out before each tagged completion (RFC 9051 §7.5.1).
+
+mod append;
+mod authenticate;
+mod capability;
+mod close;
+mod copy;
+mod create;
+mod delete;
+mod enable;
+mod expunge;
+mod id;
+mod idle;
+mod list;
+mod login;
+mod namespace;
+mod noop;
+mod rename;
+mod select;
+mod starttls;
+mod status;
+mod store;
+mod subscribe;
+
+use imap_proto::command::{Addressing, Tag};
+use imap_proto::response::{Code, Data, FetchFlag, FetchItem, StatusKind};
+use imap_proto::{Command, TaggedCommand};
+use mailservice::{RecordFields, UidSelection};
+
+use crate::connection::{Flow, Session};
+use crate::state::State;
+
+/// How a command completed: the tagged status line, and whether the session goes on.
+pub(crate) struct Reply {
+    pub kind: StatusKind,
+    pub code: Option<Code>,
+    pub text: String,
+    pub flow: Flow,
+    /// The handler wrote the tagged line itself (STARTTLS must answer before its handshake).
+    pub already_sent: bool,
+}
+
+impl Reply {
+    pub fn ok(text: &str) -> Reply {
+        Reply {
+            kind: StatusKind::Ok,
+            code: None,
+            text: text.to_string(),
+            flow: Flow::Continue,
+            already_sent: false,
+        }
+    }
+
+    pub fn ok_code(code: Code, text: &str) -> Reply {
+        Reply {
+            code: Some(code),
+            ..Reply::ok(text)
+        }
+    }
+
+    pub fn no(code: Option<Code>, text: &str) -> Reply {
+        Reply {
+            kind: StatusKind::No,
+            code,
+            ..Reply::ok(text)
+        }
+    }
+
+    pub fn bad(text: &str) -> Reply {
+        Reply {
+            kind: StatusKind::Bad,
+            ..Reply::ok(text)
+        }
+    }
+
+    pub fn already_sent() -> Reply {
+        Reply {
+            already_sent: true,
+            ..Reply::ok("")
+        }
+    }
+
+    pub fn closing(mut self) -> Reply {
+        self.flow = Flow::Close;
+        self
+    }
+}
+
+/// Where a command may run.
+#[derive(PartialEq, Eq)]
+enum Needs {
+    Any,
+    NotAuthenticated,
+    Authenticated,
+    Selected,
+}
+
+fn needs(command: &Command) -> Needs {
+    match command {
+        Command::Capability | Command::Noop | Command::Logout | Command::Id(_) => Needs::Any,
+        Command::StartTls | Command::Authenticate { .. } | Command::Login { .. } => {
+            Needs::NotAuthenticated
+        }
+        Command::Check
+        | Command::Close
+        | Command::Unselect
+        | Command::Expunge
+        | Command::UidExpunge(_)
+        | Command::Search(_)
+        | Command::Fetch(_)
+        | Command::Store(_)
+        | Command::Copy { .. }
+        | Command::Move { .. } => Needs::Selected,
+        Command::Enable(_)
+        | Command::Select { .. }
+        | Command::Examine { .. }
+        | Command::Create { .. }
+        | Command::Delete(_)
+        | Command::Rename { .. }
+        | Command::Subscribe(_)
+        | Command::Unsubscribe(_)
+        | Command::List(_)
+        | Command::Lsub { .. }
+        | Command::Namespace
+        | Command::Status { .. }
+        | Command::Append { .. }
+        | Command::Idle
+        | Command::GetAcl(_)
+        | Command::SetAcl { .. }
+        | Command::DeleteAcl { .. }
+        | Command::ListRights { .. }
+        | Command::MyRights(_)
+        | Command::GetQuota(_)
+        | Command::GetQuotaRoot(_)
+        | Command::SetQuota { .. }
+        | Command::GetMetadata { .. }
+        | Command::SetMetadata { .. }
+        | Command::Compress(_)
+        | Command::Unauthenticate
+        | Command::Reconstruct { .. }
+        | Command::Xfer { .. } => Needs::Authenticated,
+        Command::Sort(_) | Command::Thread(_) => Needs::Selected,
+    }
+}
+
+fn state_allows(state: &State, needs: &Needs) -> bool {
+    matches!(
+        (state, needs),
+        (_, Needs::Any)
+            | (State::NotAuthenticated, Needs::NotAuthenticated)
+            | (
+                State::Authenticated(_) | State::Selected(..),
+                Needs::Authenticated
+            )
+            | (State::Selected(..), Needs::Selected)
+    )
+}
+
+/// Whether EXPUNGE responses may go out after this command (RFC 9051 §7.5.1: not while
+/// responding to FETCH, STORE or SEARCH; the UID forms are exempt, RFC 9051 §7.5.1 and
+/// RFC 3501 §7.4.1; COPY and MOVE by sequence number are held back too, as the client may have
+/// pipelined more sequence numbers behind them).
+fn expunge_allowed(command: &Command) -> bool {
+    match command {
+        Command::Fetch(f) => f.addressing == Addressing::Uid,
+        Command::Store(s) => s.addressing == Addressing::Uid,
+        Command::Search(s) => s.addressing == Addressing::Uid,
+        Command::Copy { addressing, .. } | Command::Move { addressing, .. } => {
+            *addressing == Addressing::Uid
+        }
+        _ => true,
+    }
+}
+
+impl Session {
+    pub(crate) async fn dispatch(&mut self, tagged: TaggedCommand) -> Flow {
+        let TaggedCommand { tag, command } = tagged;
+        let need = needs(&command);
+        if !state_allows(&self.state, &need) {
+            let text = format!("{} is not valid in this state", command.name());
+            self.out.bad(&tag, &text);
+            return Flow::Continue;
+        }
+        let allow_expunge = expunge_allowed(&command);
+        let reply = self.run_command(&tag, command).await;
+        if self.state.view().is_some() && self.report_updates(allow_expunge).await == Flow::Close {
+            return Flow::Close;
+        }
+        if !reply.already_sent {
+            self.out.tagged(&tag, reply.kind, reply.code, &reply.text);
+        }
+        reply.flow
+    }
+
+    async fn run_command(&mut self, tag: &Tag, command: Command) -> Reply {
+        match command {
+            Command::Capability => capability::run(self),
+            Command::Noop | Command::Check => noop::run(),
+            Command::Logout => self.logout(),
+            Command::Id(params) => id::run(self, params),
+            Command::StartTls => starttls::run(self, tag).await,
+            Command::Login { username, password } => self.login(&username, password, "LOGIN").await,
+            Command::Authenticate {
+                mechanism,
+                initial_response,
+            } => authenticate::run(self, &mechanism, initial_response).await,
+            Command::Enable(names) => enable::run(self, names),
+            Command::Select { mailbox, .. } => {
+                select::run(self, mailbox, select::Mode::ReadWrite).await
+            }
+            Command::Examine { mailbox, .. } => {
+                select::run(self, mailbox, select::Mode::ReadOnly).await
+            }
+            Command::Create {
+                mailbox, use_attrs, ..
+            } => create::run(self, mailbox, use_attrs).await,
+            Command::Delete(mailbox) => delete::run(self, mailbox).await,
+            Command::Rename { from, to, .. } => rename::run(self, from, to).await,
+            Command::Subscribe(mailbox) => {
+                subscribe::run(self, mailbox, subscribe::Op::Subscribe).await
+            }
+            Command::Unsubscribe(mailbox) => {
+                subscribe::run(self, mailbox, subscribe::Op::Unsubscribe).await
+            }
+            Command::List(list) => list::run_list(self, list).await,
+            Command::Lsub { reference, pattern } => list::run_lsub(self, reference, pattern).await,
+            Command::Namespace => namespace::run(self),
+            Command::Status { mailbox, items } => status::run(self, mailbox, items).await,
+            Command::Append { mailbox, messages } => append::run(self, mailbox, messages).await,
+            Command::Idle => idle::run(self).await,
+            Command::Close => close::run(self, close::Mode::Close).await,
+            Command::Unselect => close::run(self, close::Mode::Unselect).await,
+            Command::Expunge => expunge::run(self, None).await,
+            Command::UidExpunge(set) => expunge::run(self, Some(set)).await,
+            Command::Search(search) => crate::search::run(self, tag, search).await,
+            Command::Fetch(fetch) => crate::fetch::run(self, fetch).await,
+            Command::Store(store) => store::run(self, store).await,
+            Command::Copy {
+                addressing,
+                set,
+                mailbox,
+            } => copy::run(self, addressing, set, mailbox, copy::Mode::Copy).await,
+            Command::Move {
+                addressing,
+                set,
+                mailbox,
+            } => copy::run(self, addressing, set, mailbox, copy::Mode::Move).await,
+            Command::GetAcl(_)
+            | Command::SetAcl { .. }
+            | Command::DeleteAcl { .. }
+            | Command::ListRights { .. }
+            | Command::MyRights(_)
+            | Command::GetQuota(_)
+            | Command::GetQuotaRoot(_)
+            | Command::SetQuota { .. }
+            | Command::GetMetadata { .. }
+            | Command::SetMetadata { .. }
+            | Command::Compress(_)
+            | Command::Unauthenticate
+            | Command::Sort(_)
+            | Command::Thread(_)
+            | Command::Reconstruct { .. }
+            | Command::Xfer { .. } => Reply::bad("Command not supported by this server yet"),
+        }
+    }
+
+    fn logout(&mut self) -> Reply {
+        self.out.untagged(StatusKind::Bye, None, "Logging out");
+        self.state = State::Logout;
+        Reply::ok("Logout completed").closing()
+    }
+
+    /// Sends the untagged updates other sessions' changes call for (RFC 9051 §7.5.1).
+    pub(crate) async fn report_updates(&mut self, allow_expunge: bool) -> Flow {
+        let Some(view) = self.state.view_mut() else {
+            return Flow::Continue;
+        };
+        view.poll_changes();
+        if view.gone {
+            self.out.untagged(
+                StatusKind::Bye,
+                None,
+                "The selected mailbox was deleted or renamed",
+            );
+            return Flow::Close;
+        }
+        if view.needs_resync {
+            let mailbox = view.mailbox.clone();
+            let current = self
+                .blocking(move |s| s.records(&mailbox, UidSelection::All, RecordFields::BASIC))
+                .await;
+            if let (Ok(records), Some(view)) = (current, self.state.view_mut()) {
+                view.resync(records.into_iter().map(|r| r.uid).collect());
+            }
+        }
+        let Some(view) = self.state.view_mut() else {
+            return Flow::Continue;
+        };
+        let updates = view.take_updates(allow_expunge);
+        for seq in updates.expunged {
+            self.out.data(Data::Expunge(seq));
+        }
+        if let Some(exists) = updates.exists {
+            self.out.data(Data::Exists(exists));
+        }
+        if !updates.flags.is_empty() {
+            self.report_flags(updates.flags).await;
+        }
+        Flow::Continue
+    }
+
+    async fn report_flags(&mut self, messages: Vec<(u32, types::Uid)>) {
+        let Some(view) = self.state.view() else {
+            return;
+        };
+        let mailbox = view.mailbox.clone();
+        let uids: Vec<types::Uid> = messages.iter().map(|(_, u)| *u).collect();
+        let records = self
+            .blocking(move |s| s.records(&mailbox, UidSelection::Uids(&uids), RecordFields::BASIC))
+            .await;
+        let Ok(records) = records else { return };
+        for (seq, uid) in messages {
+            if let Some(record) = records.iter().find(|r| r.uid == uid) {
+                let flags = record.flags.iter().cloned().map(FetchFlag::Flag).collect();
+                let items = vec![FetchItem::Uid(uid), FetchItem::Flags(flags)];
+                self.out.data(Data::Fetch { seq, items });
+            }
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! SELECT and EXAMINE (RFC 9051 §6.3.2, §6.3.3).
+
+use std::collections::BTreeSet;
+
+use imap_proto::command::Mailbox;
+use imap_proto::response::{Code, Data, PermanentFlag, StatusKind};
+use mailservice::{Operation, RecordFields, UidSelection};
+use types::Flag;
+
+use crate::command::Reply;
+use crate::connection::Session;
+use crate::convert::{refuse, Target};
+use crate::state::State;
+use crate::view::SelectedView;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    ReadWrite,
+    ReadOnly,
+}
+
+const SYSTEM_FLAGS: [Flag; 5] = [
+    Flag::Answered,
+    Flag::Flagged,
+    Flag::Deleted,
+    Flag::Seen,
+    Flag::Draft,
+];
+
+pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, mode: Mode) -> Reply {
+    if session.state.view().is_some() {
+        // RFC 9051 §6.3.2: selecting closes the current mailbox first, without expunging.
+        session.state.deselect();
+        session.out.untagged(
+            StatusKind::Ok,
+            Some(Code::Closed),
+            "Previous mailbox closed",
+        );
+    }
+    let authorized = match session.authorize(&mailbox, Operation::Read) {
+        Ok(a) => a,
+        Err(e) => return refuse(&e, Target::Source),
+    };
+    let a = authorized.clone();
+    let opened = session
+        .blocking(move |s| {
+            let changes = s.subscribe_changes(&a)?;
+            let status = s.status(&a)?;
+            let records = s.records(&a, UidSelection::All, RecordFields::BASIC)?;
+            Ok((changes, status, records))
+        })
+        .await;
+    let (changes, status, records) = match opened {
+        Ok(v) => v,
+        Err(e) => return refuse(&e, Target::Source),
+    };
+    let mut keywords = BTreeSet::new();
+    let mut first_unseen = None;
+    for (i, r) in records.iter().enumerate() {
+        keywords.extend(
+            r.flags
+                .iter()
+                .filter(|f| !f.is_system())
+                .map(|f| f.as_str().to_string()),
+        );
+        if first_unseen.is_none() && !r.flags.contains(&Flag::Seen) {
+            first_unseen = u32::try_from(i + 1).ok();
+        }
+    }
+    let mut flags: Vec<Flag> = SYSTEM_FLAGS.to_vec();
+    flags.extend(keywords.into_iter().map(Flag::Keyword));
+    let uids = records.iter().map(|r| r.uid).collect::<Vec<_>>();
+    let read_only = mode == Mode::ReadOnly;
+    let out = &mut session.out;
+    out.data(Data::Flags(flags.clone()));
+    let mut permanent: Vec<PermanentFlag> = flags.into_iter().map(PermanentFlag::Flag).collect();
+    permanent.push(PermanentFlag::Wildcard);
+    if read_only {
+        permanent.clear();
+    }
+    out.untagged(
+        StatusKind::Ok,
+        Some(Code::PermanentFlags(permanent)),
+        "Flags permitted",
+    );
+    out.data(Data::Exists(u32::try_from(uids.len()).unwrap_or(u32::MAX)));
+    if !session.enabled.imap4rev2 {
+        out.data(Data::Recent(0));
+        if let Some(seq) = first_unseen {
+            out.untagged(
+                StatusKind::Ok,
+                Some(Code::Unseen(seq)),
+                "First unseen message",
+            );
+        }
+    }
+    out.untagged(
+        StatusKind::Ok,
+        Some(Code::UidValidity(status.uidvalidity)),
+        "UIDs valid",
+    );
+    out.untagged(
+        StatusKind::Ok,
+        Some(Code::UidNext(status.uidnext)),
+        "Predicted next UID",
+    );
+    session.proc.update(
+        session.state.identity().map(|i| i.user()),
+        Some(authorized.name().as_str()),
+    );
+    tracing::info!("{}: open mailbox {}", session.id, authorized.name());
+    let identity = match std::mem::replace(&mut session.state, State::Logout) {
+        State::Authenticated(id) | State::Selected(id, _) => id,
+        other => {
+            session.state = other;
+            return Reply::bad("Not authenticated");
+        }
+    };
+    let view = SelectedView::new(authorized, read_only, uids, changes);
+    session.state = State::Selected(identity, Box::new(view));
+    match mode {
+        Mode::ReadWrite => Reply::ok_code(Code::ReadWrite, "Select completed"),
+        Mode::ReadOnly => Reply::ok_code(Code::ReadOnly, "Examine completed"),
+    }
+}
+
+impl Session {
+    /// Resolves a client's mailbox for `operation` through the service.
+    pub(crate) fn authorize(
+        &self,
+        mailbox: &Mailbox,
+        operation: Operation,
+    ) -> Result<mailservice::Authorized, mailservice::ServiceError> {
+        let identity = self
+            .state
+            .identity()
+            .ok_or(mailservice::ServiceError::PermissionDenied)?;
+        self.service()
+            .authorize(identity, mailbox.as_str(), operation)
+    }
+}

@@ -1,0 +1,225 @@
+//! SEARCH and UID SEARCH (RFC 9051 §6.4.4), ESEARCH return options (RFC 4731) and SEARCHRES
+//! (RFC 5182). Flags, dates and sizes come from the index; header keys from the cached header
+//! block; BODY and TEXT read the message files.
+
+mod matcher;
+
+use imap_proto::command::{Addressing, SearchKey, SearchReturn, Tag};
+use imap_proto::response::{Code, Data, ESearchItem};
+use imap_proto::{command::Search, SequenceSet};
+use mailservice::{RecordFields, UidSelection};
+use types::Uid;
+
+use crate::command::Reply;
+use crate::connection::Session;
+use crate::convert::{refuse, Target};
+use matcher::{Candidate, Sets};
+
+const BATCH: usize = 512;
+
+pub(crate) async fn run(session: &mut Session, tag: &Tag, search: Search) -> Reply {
+    let Some(view) = session.state.view() else {
+        return Reply::bad("No mailbox selected");
+    };
+    let criteria = match convert_charset(search.charset.as_deref(), search.criteria) {
+        Ok(c) => SearchKey::And(c),
+        Err(reply) => return reply,
+    };
+    let (need_header, need_body) = matcher::needs(&criteria);
+    let all: Vec<(u32, Uid)> = view
+        .uids()
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (i as u32 + 1, *u))
+        .collect();
+    let sets_saved = view.saved_search.clone();
+    let (exists, largest_uid) = (view.exists(), view.uids().last().map_or(0, |u| u.get()));
+    let mailbox = view.mailbox.clone();
+    let mut found: Vec<(u32, Uid)> = Vec::new();
+    let now = mailservice::InternalDate::now().unix_seconds;
+    for batch in all.chunks(BATCH) {
+        let batch = batch.to_vec();
+        let (mailbox, criteria, saved) = (mailbox.clone(), criteria.clone(), sets_saved.clone());
+        let result = session
+            .blocking(move |s| {
+                let uids: Vec<Uid> = batch.iter().map(|(_, u)| *u).collect();
+                let fields = RecordFields {
+                    cache: need_body,
+                    header: need_header || need_body,
+                };
+                let records = s.records(&mailbox, UidSelection::Uids(&uids), fields)?;
+                let sets = Sets {
+                    exists,
+                    largest_uid,
+                    saved: &saved,
+                };
+                let mut hits = Vec::new();
+                for record in &records {
+                    let Some(&(seq, uid)) = batch.iter().find(|(_, u)| *u == record.uid) else {
+                        continue;
+                    };
+                    let header_fields = record
+                        .header
+                        .as_deref()
+                        .map(matcher::header_fields)
+                        .unwrap_or_default();
+                    let body = if need_body {
+                        body_text(s, &mailbox, record)
+                    } else {
+                        None
+                    };
+                    let c = Candidate {
+                        seq,
+                        uid,
+                        record,
+                        fields: &header_fields,
+                        body: body.as_deref(),
+                        now,
+                    };
+                    if matcher::matches(&criteria, &c, &sets) {
+                        hits.push((seq, uid));
+                    }
+                }
+                Ok(hits)
+            })
+            .await;
+        match result {
+            Ok(hits) => found.extend(hits),
+            Err(e) => return refuse(&e, Target::Source),
+        }
+    }
+    answer(
+        session,
+        tag,
+        &search.return_options,
+        search.addressing,
+        found,
+    );
+    Reply::ok("Search completed")
+}
+
+fn body_text(
+    s: &mailservice::MailService,
+    mailbox: &mailservice::Authorized,
+    record: &mailservice::MessageRecord,
+) -> Option<String> {
+    let raw = s.read_message(mailbox, record.uid).ok()?;
+    let cache = record.message_cache().ok()?;
+    let text: Vec<String> = message::text_for_search(&raw, &cache).collect();
+    Some(text.join("\n").to_lowercase())
+}
+
+/// Search strings arrive in the command's charset; they are matched as UTF-8.
+fn convert_charset(charset: Option<&str>, keys: Vec<SearchKey>) -> Result<Vec<SearchKey>, Reply> {
+    let Some(label) = charset else {
+        return Ok(keys);
+    };
+    if label.eq_ignore_ascii_case("UTF-8") || label.eq_ignore_ascii_case("US-ASCII") {
+        return Ok(keys);
+    }
+    let Some(encoding) = encoding_rs::Encoding::for_label(label.as_bytes()) else {
+        let supported = vec![
+            "UTF-8".to_string(),
+            "US-ASCII".to_string(),
+            "ISO-8859-1".to_string(),
+        ];
+        return Err(Reply::no(
+            Some(Code::BadCharset(supported)),
+            "Unsupported charset",
+        ));
+    };
+    let decode = |b: Vec<u8>| encoding.decode(&b).0.into_owned().into_bytes();
+    Ok(keys.into_iter().map(|k| recode(k, &decode)).collect())
+}
+
+fn recode(key: SearchKey, decode: &impl Fn(Vec<u8>) -> Vec<u8>) -> SearchKey {
+    match key {
+        SearchKey::Bcc(s) => SearchKey::Bcc(decode(s)),
+        SearchKey::Body(s) => SearchKey::Body(decode(s)),
+        SearchKey::Cc(s) => SearchKey::Cc(decode(s)),
+        SearchKey::From(s) => SearchKey::From(decode(s)),
+        SearchKey::Header(n, s) => SearchKey::Header(n, decode(s)),
+        SearchKey::Subject(s) => SearchKey::Subject(decode(s)),
+        SearchKey::Text(s) => SearchKey::Text(decode(s)),
+        SearchKey::To(s) => SearchKey::To(decode(s)),
+        SearchKey::Not(k) => SearchKey::Not(Box::new(recode(*k, decode))),
+        SearchKey::Or(a, b) => {
+            SearchKey::Or(Box::new(recode(*a, decode)), Box::new(recode(*b, decode)))
+        }
+        SearchKey::And(keys) => {
+            SearchKey::And(keys.into_iter().map(|k| recode(k, decode)).collect())
+        }
+        other => other,
+    }
+}
+
+/// SEARCH, or ESEARCH when RETURN was given; SAVE keeps the result for `$`.
+fn answer(
+    session: &mut Session,
+    tag: &Tag,
+    options: &Option<Vec<SearchReturn>>,
+    addressing: Addressing,
+    found: Vec<(u32, Uid)>,
+) {
+    let number = |(seq, uid): &(u32, Uid)| match addressing {
+        Addressing::Uid => uid.get(),
+        Addressing::Sequence => *seq,
+    };
+    let Some(options) = options else {
+        let numbers = found.iter().map(number).collect();
+        session.out.data(Data::Search {
+            numbers,
+            mod_seq: None,
+        });
+        return;
+    };
+    let has = |o: SearchReturn| options.contains(&o);
+    let all = options.is_empty() || has(SearchReturn::All);
+    let (min, max) = (found.first(), found.last());
+    if has(SearchReturn::Save) {
+        let saved: Vec<Uid> = if (has(SearchReturn::Min) || has(SearchReturn::Max))
+            && !all
+            && !has(SearchReturn::Count)
+        {
+            [
+                has(SearchReturn::Min).then_some(min),
+                has(SearchReturn::Max).then_some(max),
+            ]
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|(_, u)| *u)
+            .collect()
+        } else {
+            found.iter().map(|(_, u)| *u).collect()
+        };
+        if let Some(view) = session.state.view_mut() {
+            view.saved_search = saved;
+        }
+        if options.len() == 1 {
+            return;
+        }
+    }
+    let mut items = Vec::new();
+    if let (true, Some(m)) = (has(SearchReturn::Min), min) {
+        items.push(ESearchItem::Min(number(m)));
+    }
+    if let (true, Some(m)) = (has(SearchReturn::Max), max) {
+        items.push(ESearchItem::Max(number(m)));
+    }
+    if all {
+        if let Some(set) = SequenceSet::from_numbers(found.iter().map(number)) {
+            items.push(ESearchItem::All(set));
+        }
+    }
+    if has(SearchReturn::Count) {
+        items.push(ESearchItem::Count(
+            u32::try_from(found.len()).unwrap_or(u32::MAX),
+        ));
+    }
+    session.out.data(Data::ESearch {
+        tag: Some(tag.clone()),
+        addressing,
+        items,
+    });
+}

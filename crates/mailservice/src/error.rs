@@ -1,0 +1,44 @@
+//! Service errors: refusals a protocol maps to a response code, and failures it logs.
+
+use mailstore::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Also given for a mailbox the identity may not see, so that existence does not leak
+    /// (Cyrus answers the same way without the `l` right).
+    #[error("Mailbox does not exist")]
+    NoSuchMailbox,
+    #[error("Permission denied")]
+    PermissionDenied,
+    #[error("Mailbox already exists")]
+    AlreadyExists,
+    #[error("Invalid mailbox name: {0}")]
+    BadName(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> ServiceError {
+        match e {
+            StoreError::NoSuchMailbox(_) => ServiceError::NoSuchMailbox,
+            StoreError::AlreadyExists(_) => ServiceError::AlreadyExists,
+            StoreError::InvalidName(reason) => ServiceError::BadName(reason),
+            other => ServiceError::Store(other),
+        }
+    }
+}
+
+impl ServiceError {
+    /// True for outcomes the client caused (answered with `NO`); false for failures of this
+    /// machine (logged, answered with `NO [SERVERBUG]`/`[UNAVAILABLE]`).
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            ServiceError::Store(e) => e.is_refusal(),
+            ServiceError::NoSuchMailbox
+            | ServiceError::PermissionDenied
+            | ServiceError::AlreadyExists
+            | ServiceError::BadName(_) => true,
+        }
+    }
+}

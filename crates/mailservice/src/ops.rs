@@ -1,0 +1,202 @@
+//! Mailbox operations behind the access check. Each takes an [`Authorized`] mailbox (or an
+//! identity, for per-user state) and is synchronous: servers call them on the blocking pool.
+
+use mailstore::{
+    AppendItem, AppendOutcome, Change, CopyOutcome, CreateOptions, Expunge, FlagChange,
+    MailboxEntry, MailboxStatus, MessageRecord, RecordFields, StoreFlagsOutcome, UidSelection,
+};
+use tokio::sync::broadcast;
+use types::{MailboxName, ModSeq, Uid};
+
+use crate::access::{allowed, Authorized, Identity, Operation};
+use crate::error::ServiceError;
+use crate::MailService;
+
+type Result<T> = std::result::Result<T, ServiceError>;
+
+impl MailService {
+    /// Resolves a client's mailbox name for `operation`. A mailbox the identity may not use is
+    /// reported as missing, except for CREATE and a RENAME target, where "permission denied"
+    /// tells the client something useful without revealing another user's mailboxes.
+    pub fn authorize(
+        &self,
+        identity: &Identity,
+        client_name: &str,
+        operation: Operation,
+    ) -> Result<Authorized> {
+        let name = self.namespace.to_internal(identity, client_name)?;
+        self.authorize_internal(identity, name, operation)
+    }
+
+    /// As [`MailService::authorize`], for an internal name (LIST results, INBOX).
+    pub fn authorize_internal(
+        &self,
+        identity: &Identity,
+        name: MailboxName,
+        operation: Operation,
+    ) -> Result<Authorized> {
+        if allowed(identity, &name, operation) {
+            return Ok(Authorized::new(identity, name, operation));
+        }
+        match operation {
+            Operation::Create | Operation::Rename => Err(ServiceError::PermissionDenied),
+            Operation::Read
+            | Operation::Write
+            | Operation::Insert
+            | Operation::Expunge
+            | Operation::DeleteMailbox
+            | Operation::Lookup => Err(ServiceError::NoSuchMailbox),
+        }
+    }
+
+    /// Every mailbox the identity may see, in name order.
+    pub fn list_visible(&self, identity: &Identity) -> Result<Vec<MailboxEntry>> {
+        let prefix = if identity.is_admin() {
+            None
+        } else {
+            identity.inbox()
+        };
+        if prefix.is_none() && !identity.is_admin() {
+            return Ok(Vec::new());
+        }
+        let entries = self.store.list_mailboxes(prefix.as_ref())?;
+        Ok(entries
+            .into_iter()
+            .filter(|e| allowed(identity, &e.name, Operation::Lookup))
+            .collect())
+    }
+
+    pub fn entry(&self, mailbox: &Authorized) -> Result<MailboxEntry> {
+        Ok(self.store.mailbox_entry(mailbox.name())?)
+    }
+
+    pub fn create(&self, mailbox: &Authorized, special_use: Vec<String>) -> Result<MailboxEntry> {
+        let options = CreateOptions {
+            special_use,
+            ..CreateOptions::default()
+        };
+        Ok(self.store.create_mailbox(mailbox.name(), options)?)
+    }
+
+    pub fn delete(&self, mailbox: &Authorized) -> Result<()> {
+        Ok(self.store.delete_mailbox(mailbox.name())?)
+    }
+
+    pub fn rename(&self, from: &Authorized, to: &Authorized) -> Result<()> {
+        Ok(self.store.rename_mailbox(from.name(), to.name())?)
+    }
+
+    pub fn status(&self, mailbox: &Authorized) -> Result<MailboxStatus> {
+        Ok(self.store.status(mailbox.name(), mailbox.seen())?)
+    }
+
+    pub fn append(&self, mailbox: &Authorized, items: Vec<AppendItem>) -> Result<AppendOutcome> {
+        Ok(self.store.append(mailbox.name(), items)?)
+    }
+
+    pub fn copy(&self, from: &Authorized, uids: &[Uid], to: &Authorized) -> Result<CopyOutcome> {
+        Ok(self.store.copy(from.name(), uids, to.name())?)
+    }
+
+    pub fn move_messages(
+        &self,
+        from: &Authorized,
+        uids: &[Uid],
+        to: &Authorized,
+    ) -> Result<CopyOutcome> {
+        Ok(self.store.move_messages(from.name(), uids, to.name())?)
+    }
+
+    /// Moves every message out of `from` (RENAME INBOX, RFC 9051 §6.3.6).
+    pub fn move_all(&self, from: &Authorized, to: &Authorized) -> Result<CopyOutcome> {
+        Ok(self.store.move_all_messages(from.name(), to.name())?)
+    }
+
+    pub fn store_flags(
+        &self,
+        mailbox: &Authorized,
+        uids: &[Uid],
+        change: FlagChange,
+        unchanged_since: Option<ModSeq>,
+    ) -> Result<StoreFlagsOutcome> {
+        Ok(self.store.store_flags(
+            mailbox.name(),
+            mailbox.seen(),
+            uids,
+            change,
+            unchanged_since,
+        )?)
+    }
+
+    pub fn expunge(&self, mailbox: &Authorized, which: Expunge) -> Result<Vec<Uid>> {
+        Ok(self.store.expunge(mailbox.name(), which)?)
+    }
+
+    pub fn records(
+        &self,
+        mailbox: &Authorized,
+        selection: UidSelection<'_>,
+        fields: RecordFields,
+    ) -> Result<Vec<MessageRecord>> {
+        Ok(self
+            .store
+            .records(mailbox.name(), mailbox.seen(), selection, fields)?)
+    }
+
+    pub fn read_message(&self, mailbox: &Authorized, uid: Uid) -> Result<Vec<u8>> {
+        Ok(self.store.read_message(mailbox.name(), uid)?)
+    }
+
+    pub fn read_range(
+        &self,
+        mailbox: &Authorized,
+        uid: Uid,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<u8>> {
+        Ok(self.store.read_range(mailbox.name(), uid, offset, len)?)
+    }
+
+    pub fn subscribe_changes(&self, mailbox: &Authorized) -> Result<broadcast::Receiver<Change>> {
+        Ok(self.store.subscribe_changes(mailbox.name())?)
+    }
+
+    pub fn subscriptions(&self, identity: &Identity) -> Result<Vec<MailboxName>> {
+        Ok(self.store.subscriptions(identity.user())?)
+    }
+
+    /// RFC 9051 §6.3.7: a server may refuse to subscribe a missing mailbox; Cyrus does not.
+    pub fn subscribe(&self, identity: &Identity, name: &MailboxName) -> Result<()> {
+        Ok(self.store.subscribe(identity.user(), name)?)
+    }
+
+    pub fn unsubscribe(&self, identity: &Identity, name: &MailboxName) -> Result<()> {
+        Ok(self.store.unsubscribe(identity.user(), name)?)
+    }
+
+    /// Creates a new user's INBOX, as an administrator's `CREATE user.NAME` would.
+    pub fn create_user(&self, user: &str) -> Result<()> {
+        let inbox =
+            MailboxName::user_inbox(user).map_err(|e| ServiceError::BadName(e.to_string()))?;
+        self.store
+            .create_mailbox(&inbox, CreateOptions::default())?;
+        Ok(())
+    }
+
+    /// Deletes a user's INBOX and every mailbox below it, deepest first.
+    pub fn delete_user(&self, user: &str) -> Result<usize> {
+        let inbox =
+            MailboxName::user_inbox(user).map_err(|e| ServiceError::BadName(e.to_string()))?;
+        let mut names: Vec<MailboxName> = self
+            .store
+            .list_mailboxes(Some(&inbox))?
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        names.sort_by_key(|n| std::cmp::Reverse(n.levels().count()));
+        for name in &names {
+            self.store.delete_mailbox(name)?;
+        }
+        Ok(names.len())
+    }
+}
