@@ -243,3 +243,26 @@ fn rfc_examples_reencode_canonically() {
         assert_eq!(again, parsed, "re-parse of {canonical:?}");
     }
 }
+
+#[test]
+fn sync_segments_split_after_each_literal_header() {
+    let cmd = parse_command(
+        b"a APPEND \"a\\\\b\" {3}\r\nx\r\n {2}\r\nyz\r\n",
+        MailboxEncoding::ModifiedUtf7,
+    )
+    .unwrap();
+    let segments = cmd.to_sync_segments(MailboxEncoding::ModifiedUtf7);
+    let text: Vec<String> = segments
+        .iter()
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect();
+    assert_eq!(
+        text,
+        ["a APPEND \"a\\\\b\" {3}\r\n", "x\r\n {2}\r\n", "yz\r\n"]
+    );
+    let noop = parse_command(b"a NOOP\r\n", MailboxEncoding::ModifiedUtf7).unwrap();
+    assert_eq!(
+        noop.to_sync_segments(MailboxEncoding::Utf8),
+        vec![b"a NOOP\r\n".to_vec()]
+    );
+}

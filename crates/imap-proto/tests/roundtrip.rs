@@ -456,6 +456,15 @@ proptest! {
     }
 
     #[test]
+    fn sync_segments_concatenate_to_the_command(cmd in command(), encoding in encodings()) {
+        let segments = cmd.to_sync_segments(encoding);
+        prop_assert_eq!(segments.concat(), cmd.to_bytes(encoding, LiteralStyle::Sync));
+        for segment in &segments[..segments.len() - 1] {
+            prop_assert!(segment.ends_with(b"}\r\n"), "segment must end with a literal header");
+        }
+    }
+
+    #[test]
     fn mutf7_encode_then_decode_is_identity(name in any::<String>()) {
         let wire = mutf7::encode(&name);
         prop_assert!(wire.bytes().all(|b| (0x20..0x7f).contains(&b)));

@@ -31,6 +31,23 @@ impl TaggedCommand {
         out.extend_from_slice(b"\r\n");
     }
 
+    /// The command for a server without LITERAL+: split after each `{N}` CRLF literal header.
+    /// Send the first piece, wait for the server's `+` continuation, send the next, and so on.
+    /// Commands holding [`AppendData::Spooled`] messages have no bytes to split: use
+    /// [`TaggedCommand::encode`] and send each message after its header yourself.
+    pub fn to_sync_segments(&self, encoding: MailboxEncoding) -> Vec<Vec<u8>> {
+        let bytes = self.to_bytes(encoding, LiteralStyle::Sync);
+        let starts = crate::parse::literal_starts(&bytes, encoding).unwrap_or_default();
+        let mut segments = Vec::with_capacity(starts.len() + 1);
+        let mut from = 0;
+        for start in starts {
+            segments.push(bytes[from..start].to_vec());
+            from = start;
+        }
+        segments.push(bytes[from..].to_vec());
+        segments
+    }
+
     /// The command as a new byte vector.
     pub fn to_bytes(&self, encoding: MailboxEncoding, style: LiteralStyle) -> Vec<u8> {
         let mut out = Vec::new();

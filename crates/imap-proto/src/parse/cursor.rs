@@ -39,6 +39,8 @@ pub(crate) struct Cursor<'a> {
     pub(super) encoding: MailboxEncoding,
     depth: u32,
     max_depth: u32,
+    /// Where literal data starts, recorded for [`crate::TaggedCommand::to_sync_segments`].
+    pub(super) literal_starts: Vec<usize>,
 }
 
 impl<'a> Cursor<'a> {
@@ -55,6 +57,7 @@ impl<'a> Cursor<'a> {
             encoding,
             depth: 0,
             max_depth,
+            literal_starts: Vec::new(),
         }
     }
 

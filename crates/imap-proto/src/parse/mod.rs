@@ -56,6 +56,17 @@ pub(crate) fn parse_assembled(
     }
 }
 
+/// Where each literal's data starts in a complete command (for clients that must wait for `+`
+/// after each literal header); `None` when the command does not parse.
+pub(crate) fn literal_starts(input: &[u8], encoding: MailboxEncoding) -> Option<Vec<usize>> {
+    let mut cur = Cursor::new(input, &[], encoding, Limits::default().max_nesting);
+    cur.tag().ok()?;
+    cur.sp().ok()?;
+    command::command(&mut cur).ok()?;
+    cur.crlf_end().ok()?;
+    Some(cur.literal_starts)
+}
+
 /// The tag at the start of `input`, if there is a valid one (for `BAD` responses).
 pub(crate) fn leading_tag(input: &[u8]) -> Option<crate::command::Tag> {
     Cursor::new(input, &[], MailboxEncoding::Utf8, 0).tag().ok()

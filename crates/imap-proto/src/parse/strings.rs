@@ -59,6 +59,7 @@ impl<'a> Cursor<'a> {
             return Err(ErrorKind::Expected("CRLF after literal size"));
         }
         self.pos += 2;
+        self.literal_starts.push(self.pos);
         if let Some(spooled) = self.spooled_at(self.pos) {
             return Ok((LiteralValue::Spooled(spooled), kind));
         }
