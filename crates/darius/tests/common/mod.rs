@@ -1,0 +1,212 @@
+//! A real `darius serve` on a temp dir with ephemeral ports, for the integration and interop
+//! tests: `Server::start()`, then `server.add_user(..)`, `server.imap_port`, … The server is
+//! stopped with SIGTERM when the value is dropped; its stderr is kept for failure messages.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const DARIUS: &str = env!("CARGO_BIN_EXE_darius");
+
+pub struct Server {
+    pub dir: tempfile::TempDir,
+    pub conf: PathBuf,
+    pub imap_port: u16,
+    pub imaps_port: u16,
+    child: Option<Child>,
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// Starts a server with IMAP and IMAPS on 127.0.0.1 (ephemeral ports) and a self-signed
+    /// certificate; `extra` is appended to the generated imapd.conf.
+    pub fn start_with(extra: &str) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().display().to_string();
+        make_certificate(dir.path());
+        let conf = dir.path().join("imapd.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "configdirectory: {base}/conf\npartition-default: {base}/spool\n\
+                 syslog_socket: {base}/no-syslog\nadmins: admin\n\
+                 tls_server_cert: {base}/cert.pem\ntls_server_key: {base}/key.pem\n\
+                 listen_imap: 127.0.0.1:0\nlisten_imaps: 127.0.0.1:0\n{extra}"
+            ),
+        )
+        .unwrap();
+        let mut child = Command::new(DARIUS)
+            .arg("-C")
+            .arg(&conf)
+            .arg("serve")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(port) = listening_port(&line) {
+                    let _ = tx.send(port);
+                }
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let mut ports = std::collections::HashMap::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while ports.len() < 2 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok((option, port)) => {
+                    ports.insert(option, port);
+                }
+                Err(_) => panic!("server did not start:\n{}", log.lock().unwrap()),
+            }
+        }
+        Server {
+            imap_port: ports["listen_imap"],
+            imaps_port: ports["listen_imaps"],
+            dir,
+            conf,
+            child: Some(child),
+            log,
+        }
+    }
+
+    pub fn start() -> Server {
+        Server::start_with("")
+    }
+
+    pub fn darius(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(DARIUS);
+        cmd.arg("-C").arg(&self.conf).args(args);
+        cmd
+    }
+
+    /// `darius user add NAME` through the running server's admin socket.
+    pub fn add_user(&self, name: &str, password: &str) {
+        let mut child = self
+            .darius(&["user", "add", name])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "user add {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub fn config_dir(&self) -> PathBuf {
+        self.dir.path().join("conf")
+    }
+
+    pub fn cert_path(&self) -> PathBuf {
+        self.dir.path().join("cert.pem")
+    }
+
+    /// Everything the server wrote to stderr so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn stop(&mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `listen_imap: IMAP listening on 127.0.0.1:PORT` → ("listen_imap", PORT).
+fn listening_port(line: &str) -> Option<(String, u16)> {
+    let (before, after) = line.split_once(": IMAP listening on ")?;
+    let option = before.rsplit(' ').next()?.to_string();
+    let port = after.trim().rsplit(':').next()?.parse().ok()?;
+    Some((option, port))
+}
+
+/// A self-signed certificate for localhost (rcgen, as the embedded default makes its own).
+fn make_certificate(dir: &Path) {
+    let pair =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    std::fs::write(dir.join("cert.pem"), pair.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), pair.key_pair.serialize_pem()).unwrap();
+}
+
+/// Whether an interop program is installed; when it is not, the test is skipped with a note,
+/// unless DARIUS_REQUIRE_INTEROP=1, where a missing program fails the test (TESTING.md).
+pub fn have(program: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {program}"))
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !found {
+        if std::env::var("DARIUS_REQUIRE_INTEROP").as_deref() == Ok("1") {
+            panic!("{program} is required (DARIUS_REQUIRE_INTEROP=1) but not installed");
+        }
+        eprintln!("SKIPPED: {program} is not installed");
+    }
+    found
+}
+
+/// Runs a Python script (from tests/interop/) against the server; the script gets the ports,
+/// users and paths in environment variables and exits non-zero on failure.
+pub fn run_python(server: &Server, script: &str, env: &[(&str, &str)]) {
+    if !have("python3") {
+        return;
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/interop")
+        .join(script);
+    let out = Command::new("python3")
+        .arg(&path)
+        .env("IMAP_PORT", server.imap_port.to_string())
+        .env("IMAPS_PORT", server.imaps_port.to_string())
+        .env("CONFIG_DIR", server.config_dir())
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{script} failed\n--- stdout\n{}\n--- stderr\n{}\n--- server log\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        server.log()
+    );
+}
