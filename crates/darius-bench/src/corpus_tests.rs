@@ -87,3 +87,12 @@ fn unique_ids_differ_and_keep_the_rest() {
     let text = String::from_utf8_lossy(&a);
     assert!(text.contains("\r\nMessage-ID: <4d-1.2."));
 }
+
+#[test]
+fn header_fields_are_seven_bit() {
+    for i in 0..300 {
+        let m = message(42, i);
+        let end = m.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        assert!(m[..end].is_ascii(), "8-bit header in message {i}");
+    }
+}

@@ -11,6 +11,7 @@
 mod client;
 mod compare;
 mod corpus;
+mod goals;
 mod procmon;
 mod report;
 mod stats;
@@ -148,8 +149,18 @@ enum Command {
         /// Label of the server the ratios are about.
         #[arg(long, default_value = "darius")]
         reference: String,
+        /// What to print: the goals table, the per-workload tables, or both.
+        #[arg(long, value_enum, default_value = "all")]
+        part: Part,
         files: Vec<PathBuf>,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Part {
+    Goals,
+    Results,
+    All,
 }
 
 fn settings(t: &TargetArgs) -> anyhow::Result<Settings> {
@@ -184,7 +195,11 @@ fn main() -> anyhow::Result<()> {
             std::io::Write::flush(&mut w)?;
             return Ok(());
         }
-        Command::Compare { reference, files } => {
+        Command::Compare {
+            reference,
+            part,
+            files,
+        } => {
             let mut reports = Vec::new();
             for f in files {
                 let text = std::fs::read_to_string(f).with_context(|| f.display().to_string())?;
@@ -192,7 +207,15 @@ fn main() -> anyhow::Result<()> {
                     serde_json::from_str(&text).with_context(|| f.display().to_string())?;
                 reports.push(r);
             }
-            print!("{}", compare::markdown(&reports, reference));
+            if *part != Part::Results {
+                print!("{}", goals::markdown(&reports, reference));
+            }
+            if *part == Part::All {
+                println!();
+            }
+            if *part != Part::Goals {
+                print!("{}", compare::markdown(&reports, reference));
+            }
             return Ok(());
         }
         _ => {}

@@ -63,6 +63,8 @@ pub enum Untagged {
     },
     Search(Vec<u32>),
     Capability(Vec<String>),
+    /// RFC 2342: the first personal namespace's prefix (`""`, `"INBOX."`), None for NIL.
+    Namespace(Option<String>),
     Other(String),
 }
 
@@ -351,6 +353,19 @@ fn parse_untagged(c: &mut Cursor<'_>) -> Result<Untagged, Malformed> {
                 nums.push(c.number()?);
             }
             Ok(Untagged::Search(nums))
+        }
+        "NAMESPACE" => {
+            let personal = match c.value()? {
+                Value::List(spaces) => match spaces.into_iter().next() {
+                    Some(Value::List(first)) => match first.into_iter().next() {
+                        Some(Value::String(p)) => Some(String::from_utf8_lossy(&p).into_owned()),
+                        _ => None,
+                    },
+                    _ => None,
+                },
+                _ => None,
+            };
+            Ok(Untagged::Namespace(personal))
         }
         "CAPABILITY" => Ok(Untagged::Capability(
             c.rest().split_whitespace().map(str::to_owned).collect(),

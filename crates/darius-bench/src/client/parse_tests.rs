@@ -168,3 +168,19 @@ fn literal_announcement_at_line_end() {
 fn short_literal_is_malformed_not_a_panic() {
     assert!(parse_response(b"* 1 FETCH (BODY[] {50}\r\nabc)\r\n").is_err());
 }
+
+#[test]
+fn namespace_personal_prefix() {
+    assert_eq!(
+        untagged("* NAMESPACE ((\"INBOX.\" \".\")) ((\"user.\" \".\")) ((\"\" \".\"))\r\n"),
+        Untagged::Namespace(Some("INBOX.".into()))
+    );
+    assert_eq!(
+        untagged("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n"),
+        Untagged::Namespace(Some(String::new()))
+    );
+    assert_eq!(
+        untagged("* NAMESPACE NIL NIL NIL\r\n"),
+        Untagged::Namespace(None)
+    );
+}

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{join_all, params, record_client_error, Budget, Outcome, Settings};
+use super::{join_all, params, personal_mailbox, record_client_error, Budget, Outcome, Settings};
 use crate::client::imap::{quote, ImapClient};
 use crate::corpus;
 use crate::stats::Recorder;
@@ -86,6 +86,14 @@ async fn client(
             return rec;
         }
     };
+    let mailbox = match personal_mailbox(&mut c, mailbox).await {
+        Ok(m) => m,
+        Err(e) => {
+            record_client_error(&mut rec, "namespace", &e);
+            return rec;
+        }
+    };
+    let mailbox = mailbox.as_str();
     if let Err(e) = ensure_mailbox(&mut c, mailbox).await {
         rec.error("create", "no", e);
         return rec;

@@ -1,5 +1,5 @@
 //! `fetch`: reading a large mailbox (default 10,000 messages). Every client EXAMINEs the first
-//! user's `bench-N-sSEED` mailbox and alternates two commands:
+//! user's `bench-N-sSEED-vV` mailbox and alternates two commands:
 //! - `fetch-meta`: `FETCH a:b (UID FLAGS ENVELOPE BODYSTRUCTURE)` for a random window of
 //!   `--batch` messages (what a client does to list a folder);
 //! - `fetch-body`: `FETCH n (UID BODY.PEEK[])` of a random message (opening one).
@@ -24,7 +24,7 @@ pub struct FetchArgs {
 
 pub async fn run(s: &Settings, args: &FetchArgs) -> anyhow::Result<Outcome> {
     let mailbox = mailbox_name(args.messages, s.seed);
-    let fill = populate(s, &mailbox, args.messages)
+    let (mailbox, fill) = populate(s, &mailbox, args.messages)
         .await
         .map_err(anyhow::Error::msg)?;
     let budget = Arc::new(Budget::new(s));

@@ -24,7 +24,10 @@ use std::time::{Duration, Instant};
 
 use super::append::ensure_mailbox;
 use super::mixed_model::{norm, show, Flags, Model, Msg};
-use super::{join_all, judge, params, record_client_error, timed, Budget, Outcome, Settings};
+use super::{
+    join_all, judge, params, personal_mailbox, record_client_error, timed, Budget, Outcome,
+    Settings,
+};
 use crate::client::imap::{quote, ClientError, Completion, ImapClient};
 use crate::client::parse::{FetchAttrs, Untagged};
 use crate::corpus::{self, Rng};
@@ -109,6 +112,7 @@ async fn session(ctx: &mut Ctx<'_>) -> Result<(), ClientError> {
         return Ok(());
     }
     if !ctx.created {
+        ctx.mailbox = personal_mailbox(&mut c, &ctx.mailbox).await?;
         if let Err(e) = ensure_mailbox(&mut c, &ctx.mailbox).await {
             ctx.rec.error("create", "no", e);
             return Ok(());

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use crate::client::imap::{ClientError, Completion, ImapClient};
 use crate::client::net::Endpoint;
-use crate::client::parse::Status;
+use crate::client::parse::{Status, Untagged};
 use crate::stats::Recorder;
 
 /// Settings every workload shares.
@@ -71,6 +71,24 @@ impl Settings {
         }
         Ok(c)
     }
+}
+
+/// The full name of personal mailbox `name` on this server: RFC 2342 NAMESPACE tells the prefix
+/// (`INBOX.` on Cyrus-style servers without altnamespace, empty on Dovecot). INBOX and names
+/// that already carry the prefix are left alone.
+pub async fn personal_mailbox(c: &mut ImapClient, name: &str) -> Result<String, ClientError> {
+    if name.eq_ignore_ascii_case("INBOX") || !c.has_cap("NAMESPACE") {
+        return Ok(name.to_owned());
+    }
+    let done = c.command("NAMESPACE").await?;
+    let prefix = done.untagged.iter().find_map(|u| match u {
+        Untagged::Namespace(p) => p.clone(),
+        _ => None,
+    });
+    Ok(match prefix {
+        Some(p) if !name.starts_with(&p) => format!("{p}{name}"),
+        _ => name.to_owned(),
+    })
 }
 
 /// What a workload hands back.

@@ -1,4 +1,4 @@
-//! Filling the large mailbox that `fetch` and `search` measure: `bench-N-sSEED` in the first
+//! Filling the large mailbox that `fetch` and `search` measure: `bench-N-sSEED-vV` in the first
 //! user's account holds corpus messages `0..N` of the seed. A mailbox that already holds exactly N
 //! messages is reused (filling 100,000 messages takes minutes); one with more is deleted and made
 //! again. Filling is setup, not measurement: its time is reported separately.
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::append::ensure_mailbox;
-use super::Settings;
+use super::{personal_mailbox, Settings};
 use crate::client::imap::{quote, ImapClient};
 use crate::client::parse::Untagged;
 use crate::corpus;
@@ -17,7 +17,7 @@ use crate::corpus;
 const FILL_CONNECTIONS: u32 = 4;
 
 pub fn mailbox_name(messages: u64, seed: u64) -> String {
-    format!("bench-{messages}-s{seed}")
+    format!("bench-{messages}-s{seed}-v{}", corpus::VERSION)
 }
 
 /// The EXISTS count of `mailbox` (via EXAMINE).
@@ -38,11 +38,20 @@ pub async fn count(c: &mut ImapClient, mailbox: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("EXAMINE {mailbox}: no EXISTS"))
 }
 
-/// Makes sure `mailbox` of the first user holds `messages` messages; returns the fill time.
-pub async fn populate(s: &Settings, mailbox: &str, messages: u64) -> Result<Duration, String> {
+/// Makes sure `mailbox` of the first user holds `messages` messages; returns its full name (see
+/// [`personal_mailbox`]) and the fill time.
+pub async fn populate(
+    s: &Settings,
+    mailbox: &str,
+    messages: u64,
+) -> Result<(String, Duration), String> {
     let start = Instant::now();
     let user = s.user(1);
     let mut c = s.login(&user).await.map_err(|e| e.to_string())?;
+    let mailbox = personal_mailbox(&mut c, mailbox)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mailbox = mailbox.as_str();
     ensure_mailbox(&mut c, mailbox).await?;
     let mut have = count(&mut c, mailbox).await?;
     if have > messages {
@@ -60,7 +69,7 @@ pub async fn populate(s: &Settings, mailbox: &str, messages: u64) -> Result<Dura
     }
     let _ = c.logout().await;
     if have == messages {
-        return Ok(start.elapsed());
+        return Ok((mailbox.to_owned(), start.elapsed()));
     }
     eprintln!("filling {mailbox} of {user}: {have} -> {messages} messages");
     let next = Arc::new(AtomicU64::new(have));
@@ -74,7 +83,7 @@ pub async fn populate(s: &Settings, mailbox: &str, messages: u64) -> Result<Dura
     for t in tasks {
         t.await.map_err(|e| e.to_string())??;
     }
-    Ok(start.elapsed())
+    Ok((mailbox.to_owned(), start.elapsed()))
 }
 
 async fn fill(

@@ -33,7 +33,7 @@ struct FlagCounts {
 
 pub async fn run(s: &Settings, args: &SearchArgs) -> anyhow::Result<Outcome> {
     let mailbox = mailbox_name(args.messages, s.seed);
-    let fill = populate(s, &mailbox, args.messages)
+    let (mailbox, fill) = populate(s, &mailbox, args.messages)
         .await
         .map_err(anyhow::Error::msg)?;
     let counts = flag_counts(s, &mailbox).await.map_err(anyhow::Error::msg)?;

@@ -1,0 +1,217 @@
+//! The performance goals of issue 5, checked against the reports of one side-by-side run. Each
+//! goal is met, not met, or not measured (a server or workload missing from the run) — never
+//! guessed.
+
+use std::fmt::Write as _;
+
+use crate::report::Report;
+
+enum Verdict {
+    Met(String),
+    NotMet(String),
+    NotMeasured(&'static str),
+}
+
+fn find<'a>(reports: &'a [Report], workload: &str, label: &str) -> Option<&'a Report> {
+    reports.iter().find(|r| {
+        r.workload == workload
+            && r.label == label
+            && r.params.get("tls").is_none_or(|t| t == "none")
+    })
+}
+
+fn throughput_ratio(
+    reports: &[Report],
+    workload: &str,
+    me: &str,
+    peer: &str,
+    want: f64,
+) -> Verdict {
+    let (Some(a), Some(b)) = (find(reports, workload, me), find(reports, workload, peer)) else {
+        return Verdict::NotMeasured("a server did not run this workload");
+    };
+    if b.total.ops_per_s <= 0.0 {
+        return Verdict::NotMeasured("the peer completed no operations");
+    }
+    let r = a.total.ops_per_s / b.total.ops_per_s;
+    let detail = format!(
+        "{:.2}× ({:.1} vs {:.1} ops/s)",
+        r, a.total.ops_per_s, b.total.ops_per_s
+    );
+    if r >= want {
+        Verdict::Met(detail)
+    } else {
+        Verdict::NotMet(detail)
+    }
+}
+
+fn idle_metric(reports: &[Report], me: &str, tls: bool, key: &str, max: f64) -> Verdict {
+    let r = reports.iter().find(|r| {
+        r.workload == "idle"
+            && r.label == me
+            && (r.params.get("tls").is_some_and(|t| t != "none") == tls)
+    });
+    let Some(r) = r else {
+        return Verdict::NotMeasured("idle was not run against it");
+    };
+    let Some(v) = r.metrics.get(key) else {
+        return Verdict::NotMeasured("no figure (server PID not given?)");
+    };
+    let detail = format!("{v:.1}");
+    if *v <= max {
+        Verdict::Met(detail)
+    } else {
+        Verdict::NotMet(detail)
+    }
+}
+
+fn mixed_clean(reports: &[Report], me: &str) -> Verdict {
+    match find(reports, "mixed", me) {
+        None => Verdict::NotMeasured("mixed was not run against it"),
+        Some(r) if r.errors.is_empty() => Verdict::Met(format!("{} operations", r.total.count)),
+        Some(r) => Verdict::NotMet(format!("{} errors", r.total.errors)),
+    }
+}
+
+fn idle_scale(reports: &[Report], me: &str) -> Verdict {
+    let Some(r) = find(reports, "idle", me) else {
+        return Verdict::NotMeasured("idle was not run against it");
+    };
+    let n = r.metrics.get("idle_connections").copied().unwrap_or(0.0);
+    let detail = format!("{n:.0} connections, {} errors", r.total.errors);
+    if n >= 10_000.0 && r.errors.is_empty() {
+        Verdict::Met(detail)
+    } else {
+        Verdict::NotMet(detail)
+    }
+}
+
+fn search_body(reports: &[Report], me: &str, peer: &str) -> Verdict {
+    let pick = |label: &str| {
+        reports.iter().find(|r| {
+            r.workload == "search"
+                && r.label == label
+                && r.params.get("messages").is_some_and(|m| m == "100000")
+        })
+    };
+    let (Some(a), Some(b)) = (pick(me), pick(peer)) else {
+        return Verdict::NotMeasured("search over 100,000 messages not run against both");
+    };
+    let p50 = |r: &Report| {
+        r.ops
+            .iter()
+            .find(|o| o.op == "search-body")
+            .map(|o| o.p50_ms)
+    };
+    let (Some(x), Some(y)) = (p50(a), p50(b)) else {
+        return Verdict::NotMeasured("no search-body operations");
+    };
+    let detail = format!("p50 {x:.1} ms vs {y:.1} ms");
+    if x <= y {
+        Verdict::Met(detail)
+    } else {
+        Verdict::NotMet(detail)
+    }
+}
+
+/// A Markdown table of the goals for `me` (the reference server).
+pub fn markdown(reports: &[Report], me: &str) -> String {
+    let rows: Vec<(&str, Verdict)> = vec![
+        (
+            "mixed throughput ≥ 2× Dovecot",
+            throughput_ratio(reports, "mixed", me, "dovecot", 2.0),
+        ),
+        (
+            "mixed throughput ≥ 3× Cyrus",
+            throughput_ratio(reports, "mixed", me, "cyrus", 3.0),
+        ),
+        ("mixed: zero state errors", mixed_clean(reports, me)),
+        (
+            "lmtp ≥ 2× Dovecot",
+            throughput_ratio(reports, "lmtp", me, "dovecot", 2.0),
+        ),
+        (
+            "idle: ≤ 16 KB server PSS per plaintext connection",
+            idle_metric(reports, me, false, "server_pss_kb_per_conn", 16.0),
+        ),
+        (
+            "idle: ≤ 64 KB server PSS per TLS connection",
+            idle_metric(reports, me, true, "server_pss_kb_per_conn", 64.0),
+        ),
+        (
+            "idle: 10,000 connections without errors",
+            idle_scale(reports, me),
+        ),
+        (
+            "idle: delivery-to-EXISTS p99 < 50 ms",
+            idle_metric(reports, me, false, "exists_p99_ms", 50.0),
+        ),
+        (
+            "search BODY over 100,000 messages no slower than Dovecot",
+            search_body(reports, me, "dovecot"),
+        ),
+    ];
+    let mut out = String::from("| goal | result | measured |\n|---|---|---|\n");
+    for (goal, v) in rows {
+        let (status, detail) = match v {
+            Verdict::Met(d) => ("met", d),
+            Verdict::NotMet(d) => ("**not met**", d),
+            Verdict::NotMeasured(why) => ("not measured", why.to_owned()),
+        };
+        let _ = writeln!(out, "| {goal} | {status} | {detail} |");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::RunInfo;
+    use crate::stats::Recorder;
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    fn report(workload: &str, label: &str, n: u64, metrics: &[(&str, f64)]) -> Report {
+        let mut rec = Recorder::default();
+        for _ in 0..n {
+            rec.ok("op", Duration::from_millis(1));
+        }
+        let run = RunInfo {
+            workload: workload.into(),
+            label: label.into(),
+            target: "x".into(),
+            params: BTreeMap::new(),
+        };
+        let m = metrics.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+        Report::build(run, 1.0, rec, None, m)
+    }
+
+    #[test]
+    fn ratios_and_thresholds_decide_the_verdicts() {
+        let reports = [
+            report("mixed", "darius", 500, &[]),
+            report("mixed", "dovecot", 200, &[]),
+            report("mixed", "cyrus", 200, &[]),
+            report(
+                "idle",
+                "darius",
+                1,
+                &[("server_pss_kb_per_conn", 12.0), ("exists_p99_ms", 80.0)],
+            ),
+        ];
+        let md = markdown(&reports, "darius");
+        assert!(md.contains("| mixed throughput ≥ 2× Dovecot | met | 2.50×"));
+        assert!(md.contains("| mixed throughput ≥ 3× Cyrus | **not met** | 2.50×"));
+        assert!(md.contains("| mixed: zero state errors | met |"));
+        assert!(md.contains("plaintext connection | met | 12.0"));
+        assert!(md.contains("p99 < 50 ms | **not met** | 80.0"));
+        assert!(md.contains("| lmtp ≥ 2× Dovecot | not measured |"));
+    }
+
+    #[test]
+    fn nothing_measured_for_an_absent_server() {
+        let md = markdown(&[report("mixed", "dovecot", 10, &[])], "darius");
+        assert!(!md.contains("| met |"));
+        assert_eq!(md.matches("not measured").count(), 9);
+    }
+}
