@@ -113,6 +113,7 @@ fn whole_input(input: &[u8], encoding: MailboxEncoding) {
     if let Ok(cmd) = parse_command(input, encoding) {
         check_round_trip(&cmd, encoding);
     }
+    check_response(input, encoding);
     if let Ok(name) = mutf7::decode(input) {
         assert_eq!(
             mutf7::encode(&name).as_bytes(),
@@ -120,4 +121,23 @@ fn whole_input(input: &[u8], encoding: MailboxEncoding) {
             "mUTF-7 is not minimal"
         );
     }
+}
+
+/// Any parsed response re-encodes to bytes that parse to a fixed point (the first encode may
+/// normalise text, e.g. an empty status text).
+fn check_response(input: &[u8], encoding: MailboxEncoding) {
+    let Some(len) = crate::response_len(input) else {
+        return;
+    };
+    let Ok(first) = crate::parse_response(&input[..len], encoding) else {
+        return;
+    };
+    let second = crate::parse_response(&first.to_bytes(encoding), encoding);
+    let second = second.unwrap_or_else(|e| panic!("re-parse of {first:?} failed: {e}"));
+    let third = crate::parse_response(&second.to_bytes(encoding), encoding);
+    assert_eq!(
+        third.as_ref().ok(),
+        Some(&second),
+        "response encoding is not stable"
+    );
 }

@@ -72,6 +72,6 @@ pub use framer::{
     CommandFramer, ContinuationSent, FramerEvent, FramerMode, LiteralKind, LiteralSync, SpoolRef,
 };
 pub use limits::{Limits, LiteralPlusMode, MailboxEncoding};
-pub use parse::parse_command;
+pub use parse::{parse_command, parse_response, response_len};
 pub use response::Response;
 pub use sequence::{SeqNumber, SequenceItem, SequenceSet};

@@ -78,3 +78,34 @@ fn encode_chunks_lends_large_bodies_and_matches_encode() {
         vec![Chunk::Encoded(b"* 3 EXISTS\r\n".to_vec())]
     );
 }
+
+#[test]
+fn rfc_example_responses_parse_back() {
+    use imap_proto::parse_response;
+    use imap_proto::response::Response;
+    for (response, bytes) in support::responses::table() {
+        let parsed = parse_response(&bytes, MailboxEncoding::ModifiedUtf7)
+            .unwrap_or_else(|e| panic!("{}: {e}", String::from_utf8_lossy(&bytes)));
+        assert_eq!(
+            parsed.to_bytes(MailboxEncoding::ModifiedUtf7),
+            bytes,
+            "{parsed:?}"
+        );
+        let normalised =
+            matches!(&response, Response::Status(s) if s.text.is_empty() || s.text.contains('\n'));
+        if !normalised {
+            assert_eq!(parsed, response, "{}", String::from_utf8_lossy(&bytes));
+        }
+    }
+}
+
+#[test]
+fn response_len_finds_response_boundaries_across_literals() {
+    use imap_proto::response_len;
+    let stream = b"* 1 FETCH (BODY[] {5}\r\nab\r\nc)\r\na OK done\r\n";
+    assert_eq!(response_len(stream), Some(31));
+    assert_eq!(response_len(&stream[31..]), Some(11));
+    for cut in 0..31 {
+        assert_eq!(response_len(&stream[..cut]), None, "cut at {cut}");
+    }
+}

@@ -11,6 +11,7 @@ mod cursor;
 mod fetch;
 mod mailbox;
 mod metadata;
+mod resp;
 mod search;
 mod sort;
 mod strings;
@@ -18,6 +19,7 @@ mod strings;
 pub(crate) use append::classify_literal;
 pub(crate) use command::decode_base64;
 pub(crate) use cursor::{upper, Cursor, Spooled};
+pub use resp::{parse_response, response_len};
 
 use crate::command::TaggedCommand;
 use crate::error::ParseError;

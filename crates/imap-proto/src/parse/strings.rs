@@ -132,6 +132,12 @@ impl<'a> Cursor<'a> {
         self.decode_name(raw)
     }
 
+    /// A mailbox name written as `string` (NAMESPACE prefixes), decoded like `mailbox`.
+    pub fn string_name(&mut self) -> PResult<String> {
+        let raw = self.string()?;
+        self.decode_name(raw)
+    }
+
     /// `list-mailbox = 1*list-char / string`
     pub fn list_mailbox(&mut self) -> PResult<String> {
         let raw = match self.peek() {
