@@ -9,7 +9,11 @@
 //!
 //! Layout: [`framer`] assembles one command out of lines and literals; `parse` turns the assembled
 //! bytes into a [`command::TaggedCommand`] (one function per ABNF rule); [`command`] holds the typed
-//! commands and their encoder; [`response`] the typed responses and their encoder.
+//! commands and their encoder; [`response`] the typed responses and their encoder. For clients
+//! (the admin tool, the benchmark driver) the inverse directions exist too:
+//! [`TaggedCommand::to_bytes`] / [`TaggedCommand::to_sync_segments`] and [`response_len`] +
+//! [`parse_response`]. Every syntax error is one [`ParseError`], and
+//! [`ParseError::to_response`] is the one place it becomes `BAD` (or `NO [TOOBIG]`).
 //!
 //! A session drives it like this (the server's real loop reads from a socket and spools APPEND
 //! messages to files):
