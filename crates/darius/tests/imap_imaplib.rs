@@ -23,3 +23,10 @@ fn imaplib_message_commands() {
     let server = server_with_users();
     common::run_python(&server, "imaplib_messages.py", &[]);
 }
+
+#[test]
+fn imaps_and_starttls() {
+    let server = server_with_users();
+    let cert = server.cert_path().display().to_string();
+    common::run_python(&server, "imaplib_tls.py", &[("CERT", &cert)]);
+}

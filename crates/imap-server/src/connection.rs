@@ -22,6 +22,7 @@ use crate::output::Output;
 use crate::procfile::ProcFile;
 use crate::spool::Spool;
 use crate::state::State;
+use crate::telemetry::Telemetry;
 use crate::transport::Transport;
 use crate::{ImapServer, LoginClaim};
 
@@ -104,6 +105,7 @@ pub(crate) struct Session {
     pub enabled: Enabled,
     pub login_failures: u32,
     pub claim: Option<LoginClaim>,
+    pub telemetry: Option<Telemetry>,
     bad_in_a_row: u32,
 }
 
@@ -144,6 +146,7 @@ impl Session {
             enabled: Enabled::default(),
             login_failures: 0,
             claim: None,
+            telemetry: None,
             bad_in_a_row: 0,
         }
     }
@@ -184,7 +187,7 @@ impl Session {
                 break;
             }
             match self.read_input(&mut buf).await {
-                Some(n) => self.framer.push(&buf[..n]),
+                Some(n) => self.push_input(&buf[..n]),
                 None => break,
             }
         }
@@ -218,9 +221,29 @@ impl Session {
         }
     }
 
+    /// Hands bytes read from the client to the framer (and to telemetry).
+    pub fn push_input(&mut self, data: &[u8]) {
+        if let Some(t) = &mut self.telemetry {
+            if t.client(data).is_err() {
+                self.telemetry = None;
+            }
+        }
+        self.framer.push(data);
+    }
+
+    /// Starts telemetry for `user` if their log directory exists.
+    pub fn start_telemetry(&mut self, user: &str) {
+        self.telemetry = Telemetry::open(&self.server.config.config_directory, user, &self.id);
+    }
+
     pub async fn flush(&mut self) -> std::io::Result<()> {
         if self.out.buf.is_empty() {
             return Ok(());
+        }
+        if let Some(t) = &mut self.telemetry {
+            if t.server(&self.out.buf).is_err() {
+                self.telemetry = None;
+            }
         }
         let result = self.transport.write_all(&self.out.buf).await;
         self.out.buf.clear();

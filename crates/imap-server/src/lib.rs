@@ -20,6 +20,7 @@ mod procfile;
 mod search;
 mod spool;
 mod state;
+mod telemetry;
 mod transport;
 mod view;
 

@@ -39,7 +39,7 @@ async fn idle_loop(session: &mut Session) -> Reply {
             }
         }
         match wait(session, &mut buf).await {
-            Woke::Input(n) => session.framer.push(&buf[..n]),
+            Woke::Input(n) => session.push_input(&buf[..n]),
             Woke::Change => {
                 if session.report_updates(true).await == Flow::Close {
                     return Reply::bad("Selected mailbox is gone").closing();

@@ -60,6 +60,7 @@ impl Session {
         self.claim = Some(claim);
         let identity = self.server.service.identity(user);
         self.proc.update(Some(user), None);
+        self.start_telemetry(user);
         self.state = State::Authenticated(identity);
         Reply::ok_code(Code::Capability(self.capabilities()), "Logged in")
     }

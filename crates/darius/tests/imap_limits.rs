@@ -1,0 +1,234 @@
+//! Limits, bad input and Cyrus's session files over raw sockets: a clear `BAD`/`NO`/`BYE` for
+//! everything, never a hang or a crash; `proc/` session files; telemetry; `maxlogins_per_user`.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+struct Client {
+    stream: TcpStream,
+    reader: BufReader<TcpStream>,
+}
+
+impl Client {
+    fn connect(port: u16) -> Client {
+        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let reader = BufReader::new(stream.try_clone().unwrap());
+        let mut c = Client { stream, reader };
+        assert!(c.line().starts_with("* OK"));
+        c
+    }
+
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.reader.read_line(&mut line).unwrap();
+        line
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).unwrap();
+    }
+
+    /// Sends a tagged command and returns every line up to and including the tagged one.
+    fn cmd(&mut self, tag: &str, rest: &str) -> Vec<String> {
+        self.send(format!("{tag} {rest}\r\n").as_bytes());
+        self.until(tag)
+    }
+
+    fn until(&mut self, tag: &str) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            let line = self.line();
+            assert!(!line.is_empty(), "connection closed; got {lines:?}");
+            let done = line.starts_with(&format!("{tag} "));
+            lines.push(line);
+            if done {
+                return lines;
+            }
+        }
+    }
+
+    fn closed(&mut self) -> bool {
+        let mut rest = Vec::new();
+        self.reader.read_to_end(&mut rest).is_ok()
+    }
+}
+
+fn last(lines: &[String]) -> &str {
+    lines.last().map(String::as_str).unwrap_or("")
+}
+
+fn logged_in(server: &common::Server) -> Client {
+    let mut c = Client::connect(server.imap_port);
+    assert!(last(&c.cmd("a0", "LOGIN alice pw-alice")).starts_with("a0 OK"));
+    c
+}
+
+#[test]
+fn over_long_lines_get_bad_and_the_session_goes_on() {
+    let server = common::Server::start();
+    server.add_user("alice", "pw-alice");
+    let mut c = logged_in(&server);
+    let long = format!("a1 NOOP {}\r\n", "x".repeat(100_000));
+    c.send(long.as_bytes());
+    let reply = c.line();
+    assert!(reply.contains("BAD"), "{reply}");
+    assert!(last(&c.cmd("a2", "NOOP")).starts_with("a2 OK"));
+}
+
+#[test]
+fn a_huge_literal_is_refused_without_a_continuation() {
+    let server = common::Server::start_with("maxmessagesize: 1K\n");
+    server.add_user("alice", "pw-alice");
+    let mut c = logged_in(&server);
+    c.send(b"a1 APPEND INBOX {5000}\r\n");
+    let reply = c.line();
+    assert!(reply.starts_with("a1 NO [TOOBIG]"), "{reply}");
+    c.send(b"a2 APPEND INBOX {99999999999999999999}\r\n");
+    let reply = c.line();
+    assert!(reply.contains("BAD") || reply.contains("NO"), "{reply}");
+    let caps = c.cmd("a3", "CAPABILITY");
+    assert!(caps[0].contains("APPENDLIMIT=1024"), "{caps:?}");
+    let ok = c.cmd("a4", "APPEND INBOX {19+}\r\nSubject: x\r\n\r\nsmall");
+    assert!(last(&ok).starts_with("a4 OK [APPENDUID"), "{ok:?}");
+}
+
+#[test]
+fn deep_nesting_nul_bytes_and_garbage_get_bad() {
+    let server = common::Server::start();
+    server.add_user("alice", "pw-alice");
+    let mut c = logged_in(&server);
+    c.cmd("a1", "SELECT INBOX");
+    let deep = format!("a2 SEARCH {}ALL{}", "(".repeat(500), ")".repeat(500));
+    assert!(last(&c.cmd("a2", &deep[3..])).starts_with("a2 BAD"));
+    c.send(b"a3 NOOP \0\r\n");
+    assert!(c.line().contains("BAD"));
+    assert!(last(&c.cmd("a4", "FETCH 1:* (FLAGS")).starts_with("a4 BAD"));
+    assert!(last(&c.cmd("a5", "UID FETCH x FLAGS")).starts_with("a5 BAD"));
+    assert!(
+        last(&c.cmd("a6", "NOOP")).starts_with("a6 OK"),
+        "the session survives"
+    );
+}
+
+#[test]
+fn many_bad_commands_in_a_row_end_the_session_with_bye() {
+    let server = common::Server::start();
+    let mut c = Client::connect(server.imap_port);
+    for i in 0..25 {
+        c.send(format!("g{i} GARBAGE\r\n").as_bytes());
+    }
+    let mut saw_bye = false;
+    loop {
+        let line = c.line();
+        if line.is_empty() {
+            break;
+        }
+        saw_bye |= line.starts_with("* BYE");
+    }
+    assert!(saw_bye, "the server says BYE before closing");
+}
+
+#[test]
+fn failed_logins_are_delayed_then_disconnected() {
+    let server = common::Server::start();
+    server.add_user("alice", "pw-alice");
+    let mut c = Client::connect(server.imap_port);
+    for i in 0..2 {
+        let r = c.cmd(&format!("b{i}"), "LOGIN alice nope");
+        assert!(last(&r).contains("NO [AUTHENTICATIONFAILED]"), "{r:?}");
+    }
+    let r = c.cmd("b2", "LOGIN alice nope");
+    assert!(r.iter().any(|l| l.starts_with("* BYE")), "{r:?}");
+    assert!(c.closed());
+}
+
+#[test]
+fn maxlogins_per_user_limits_concurrent_sessions() {
+    let server = common::Server::start_with("maxlogins_per_user: 2\n");
+    server.add_user("alice", "pw-alice");
+    let first = logged_in(&server);
+    let _second = logged_in(&server);
+    let mut third = Client::connect(server.imap_port);
+    let r = third.cmd("c1", "LOGIN alice pw-alice");
+    assert!(last(&r).starts_with("c1 NO [LIMIT]"), "{r:?}");
+    drop(first);
+    std::thread::sleep(Duration::from_millis(300));
+    let r = third.cmd("c2", "LOGIN alice pw-alice");
+    assert!(
+        last(&r).starts_with("c2 OK"),
+        "a slot frees when a session ends: {r:?}"
+    );
+}
+
+#[test]
+fn session_files_name_host_user_and_mailbox_while_open() {
+    let server = common::Server::start();
+    server.add_user("alice", "pw-alice");
+    let proc_dir = server.config_dir().join("proc");
+    let read_all = || -> Vec<String> {
+        std::fs::read_dir(&proc_dir)
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .collect()
+    };
+    let mut c = logged_in(&server);
+    c.cmd("a1", "SELECT INBOX");
+    assert_eq!(
+        read_all(),
+        vec!["127.0.0.1\talice\tuser.alice\n".to_string()]
+    );
+    c.cmd("a2", "LOGOUT");
+    assert!(c.closed());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(read_all().is_empty(), "the file goes with the session");
+}
+
+#[test]
+fn telemetry_records_traffic_after_login_only() {
+    let server = common::Server::start();
+    server.add_user("alice", "pw-alice");
+    let log_dir = server.config_dir().join("log/alice");
+    std::fs::create_dir_all(&log_dir).unwrap();
+    let mut c = logged_in(&server);
+    c.cmd("a1", "SELECT INBOX");
+    c.cmd("a2", "LOGOUT");
+    assert!(c.closed());
+    let files: Vec<_> = std::fs::read_dir(&log_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    let text = String::from_utf8_lossy(&std::fs::read(&files[0]).unwrap()).into_owned();
+    assert!(text.contains("a1 SELECT INBOX"), "{text}");
+    assert!(text.contains("a1 OK [READ-WRITE]"), "{text}");
+    assert!(
+        !text.contains("pw-alice"),
+        "the password never reaches telemetry: {text}"
+    );
+}
+
+#[test]
+fn user_del_removes_the_users_mailboxes() {
+    let server = common::Server::start();
+    server.add_user("alice", "pw-alice");
+    let mut c = logged_in(&server);
+    assert!(last(&c.cmd("a1", "CREATE INBOX.Deep.Er")).starts_with("a1 OK"));
+    c.cmd("a2", "LOGOUT");
+    let out = server.darius(&["user", "del", "alice"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    server.add_user("alice", "pw-alice");
+    let mut c = logged_in(&server);
+    let list = c.cmd("a3", "LIST \"\" *");
+    assert_eq!(list.len(), 2, "only the new INBOX: {list:?}");
+}

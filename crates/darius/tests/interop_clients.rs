@@ -1,0 +1,1013 @@
+//! Real clients against the real `darius serve`: mbsync (isync) syncing a few thousand messages
+//! both ways, mutt in batch mode moving a message, and twenty concurrent sessions on one mailbox
+//! whose views must match the server's truth (RFC 9051 §7.5.1). Programs nobody here wrote are
+//! the oracle; a missing program skips its test unless DARIUS_REQUIRE_INTEROP=1 (TESTING.md).
+#![allow(clippy::unwrap_used)] // test helpers may panic: a failure is the report
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{Hash, Hasher};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+// ---------------------------------------------------------------------------------------------
+// A tiny synchronous IMAP client: tagged commands, literals read inline, untagged responses kept.
+// ---------------------------------------------------------------------------------------------
+
+struct Client {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+    tag: u32,
+    name: String,
+}
+
+/// One command's answer: its untagged responses (literals inline, CRLF stripped) and the tagged
+/// status line.
+struct Outcome {
+    command: String,
+    untagged: Vec<Vec<u8>>,
+    status: String,
+    text: String,
+}
+
+impl Outcome {
+    fn ok(self) -> Outcome {
+        assert_eq!(
+            self.status, "OK",
+            "{}: {} answered {} {}",
+            self.command, self.command, self.status, self.text
+        );
+        self
+    }
+
+    fn parsed(&self) -> Vec<Untagged> {
+        self.untagged.iter().map(|r| parse_untagged(r)).collect()
+    }
+
+    /// The UIDs of `* SEARCH`.
+    fn search(&self) -> Vec<u32> {
+        self.parsed()
+            .into_iter()
+            .flat_map(|u| match u {
+                Untagged::Search(n) => n,
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
+    /// `[APPENDUID v uid]` of a single-message APPEND.
+    fn append_uid(&self) -> u32 {
+        let rest = self.text.split("APPENDUID ").nth(1).unwrap();
+        let uid = rest.split([' ', ']']).nth(1).unwrap();
+        uid.parse().unwrap()
+    }
+}
+
+impl Client {
+    fn connect(port: u16, name: &str) -> Client {
+        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(120)))
+            .unwrap();
+        let mut client = Client {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            writer: stream,
+            tag: 0,
+            name: name.to_string(),
+        };
+        let greeting = client.read_response();
+        assert!(greeting.starts_with(b"* OK"), "greeting {greeting:?}");
+        client
+    }
+
+    fn login(port: u16, user: &str, password: &str) -> Client {
+        let mut client = Client::connect(port, user);
+        client.run(&format!("LOGIN {user} {password}")).ok();
+        client
+    }
+
+    /// One response: a line, plus each literal it announces and the line after it.
+    fn read_response(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        loop {
+            let mut line = Vec::new();
+            let n = self.reader.read_until(b'\n', &mut line).unwrap();
+            assert!(n > 0, "{}: server closed the connection", self.name);
+            out.extend_from_slice(&line);
+            match literal_len(&line) {
+                Some(len) => {
+                    let start = out.len();
+                    out.resize(start + len, 0);
+                    self.reader.read_exact(&mut out[start..]).unwrap();
+                }
+                None => break,
+            }
+        }
+        while out.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            out.pop();
+        }
+        out
+    }
+
+    fn next_tag(&mut self) -> String {
+        self.tag += 1;
+        format!("t{}", self.tag)
+    }
+
+    fn run(&mut self, command: &str) -> Outcome {
+        let tag = self.next_tag();
+        self.writer
+            .write_all(format!("{tag} {command}\r\n").as_bytes())
+            .unwrap();
+        self.collect(&tag, command)
+    }
+
+    /// APPEND with a non-synchronizing literal (LITERAL+, RFC 7888).
+    fn append(&mut self, mailbox: &str, flags: &str, message: &[u8]) -> Outcome {
+        let tag = self.next_tag();
+        let mut bytes = format!(
+            "{tag} APPEND {mailbox} ({flags}) {{{}+}}\r\n",
+            message.len()
+        )
+        .into_bytes();
+        bytes.extend_from_slice(message);
+        bytes.extend_from_slice(b"\r\n");
+        self.writer.write_all(&bytes).unwrap();
+        self.collect(&tag, "APPEND")
+    }
+
+    fn collect(&mut self, tag: &str, command: &str) -> Outcome {
+        let mut untagged = Vec::new();
+        loop {
+            let response = self.read_response();
+            if let Some(rest) = response.strip_prefix(format!("{tag} ").as_bytes()) {
+                let rest = String::from_utf8_lossy(rest).to_string();
+                let (status, text) = rest.split_once(' ').unwrap_or((&rest, ""));
+                return Outcome {
+                    command: command.to_string(),
+                    untagged,
+                    status: status.to_string(),
+                    text: text.to_string(),
+                };
+            }
+            assert!(
+                response.starts_with(b"* "),
+                "{}: unexpected response to {command}: {}",
+                self.name,
+                String::from_utf8_lossy(&response)
+            );
+            untagged.push(response);
+        }
+    }
+}
+
+/// `{123}` or `{123+}` closing a line.
+fn literal_len(line: &[u8]) -> Option<usize> {
+    let line = line.strip_suffix(b"\r\n")?.strip_suffix(b"}")?;
+    let open = line.iter().rposition(|b| *b == b'{')?;
+    let digits = &line[open + 1..];
+    let digits = digits.strip_suffix(b"+").unwrap_or(digits);
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+/// The value grammar of FETCH responses, enough for tests (RFC 9051 §9 `msg-att`).
+#[derive(Debug, Clone, PartialEq)]
+enum Value {
+    Atom(String),
+    Bytes(Vec<u8>),
+    List(Vec<Value>),
+}
+
+impl Value {
+    fn atom(&self) -> &str {
+        match self {
+            Value::Atom(a) => a,
+            other => panic!("not an atom: {other:?}"),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Value::Bytes(b) => b,
+            other => panic!("not a string: {other:?}"),
+        }
+    }
+
+    fn list(&self) -> &[Value] {
+        match self {
+            Value::List(l) => l,
+            other => panic!("not a list: {other:?}"),
+        }
+    }
+}
+
+fn parse_values(input: &[u8], pos: &mut usize) -> Vec<Value> {
+    let mut values = Vec::new();
+    while *pos < input.len() {
+        match input[*pos] {
+            b' ' => *pos += 1,
+            b')' => {
+                *pos += 1;
+                return values;
+            }
+            b'(' => {
+                *pos += 1;
+                values.push(Value::List(parse_values(input, pos)));
+            }
+            b'"' => values.push(Value::Bytes(parse_quoted(input, pos))),
+            b'{' => values.push(Value::Bytes(parse_literal(input, pos))),
+            _ => values.push(Value::Atom(parse_atom(input, pos))),
+        }
+    }
+    values
+}
+
+fn parse_quoted(input: &[u8], pos: &mut usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    *pos += 1;
+    while input[*pos] != b'"' {
+        if input[*pos] == b'\\' {
+            *pos += 1;
+        }
+        out.push(input[*pos]);
+        *pos += 1;
+    }
+    *pos += 1;
+    out
+}
+
+fn parse_literal(input: &[u8], pos: &mut usize) -> Vec<u8> {
+    let close = *pos + input[*pos..].iter().position(|b| *b == b'}').unwrap();
+    let len: usize = std::str::from_utf8(&input[*pos + 1..close])
+        .unwrap()
+        .trim_end_matches('+')
+        .parse()
+        .unwrap();
+    let start = close + 3; // "}\r\n"
+    *pos = start + len;
+    input[start..start + len].to_vec()
+}
+
+/// An atom, where `[...]` may hold spaces and parentheses (`BODY[HEADER.FIELDS (A B)]`).
+fn parse_atom(input: &[u8], pos: &mut usize) -> String {
+    let start = *pos;
+    let mut depth = 0;
+    while *pos < input.len() {
+        match input[*pos] {
+            b'[' => depth += 1,
+            b']' => depth -= 1,
+            b' ' | b'(' | b')' if depth == 0 => break,
+            _ => {}
+        }
+        *pos += 1;
+    }
+    String::from_utf8_lossy(&input[start..*pos]).to_string()
+}
+
+#[derive(Debug)]
+enum Untagged {
+    Exists(u32),
+    Expunge(u32),
+    Fetch(u32, BTreeMap<String, Value>),
+    Search(Vec<u32>),
+    Status(String),
+    Other,
+}
+
+fn parse_untagged(raw: &[u8]) -> Untagged {
+    let mut pos = 2;
+    let words = parse_values(raw, &mut pos);
+    let first = match words.first() {
+        Some(Value::Atom(a)) => a.as_str(),
+        _ => return Untagged::Other,
+    };
+    if matches!(first, "OK" | "NO" | "BAD" | "BYE") {
+        return Untagged::Status(String::from_utf8_lossy(raw).to_string());
+    }
+    if first == "SEARCH" {
+        return Untagged::Search(
+            words[1..]
+                .iter()
+                .map(|w| w.atom().parse().unwrap())
+                .collect(),
+        );
+    }
+    let Ok(n) = first.parse::<u32>() else {
+        return Untagged::Other;
+    };
+    match words.get(1).map(Value::atom) {
+        Some("EXISTS") => Untagged::Exists(n),
+        Some("EXPUNGE") => Untagged::Expunge(n),
+        Some("FETCH") => {
+            let items = words[2].list();
+            let map = items
+                .chunks(2)
+                .map(|pair| (pair[0].atom().to_ascii_uppercase(), pair[1].clone()))
+                .collect();
+            Untagged::Fetch(n, map)
+        }
+        _ => Untagged::Other,
+    }
+}
+
+/// `FLAGS (...)` as a sorted set of flag names.
+fn flag_set(value: &Value) -> BTreeSet<String> {
+    value.list().iter().map(|f| f.atom().to_string()).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// A deterministic corpus: sizes 1–20 KB, plain, MIME multipart, 8-bit UTF-8.
+// ---------------------------------------------------------------------------------------------
+
+/// xorshift64*: deterministic, no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % n as u64).unwrap()
+    }
+}
+
+const WORDS: &[&str] = &[
+    "mailbox",
+    "sync",
+    "quota",
+    "partition",
+    "index",
+    "seen",
+    "flag",
+    "message",
+    "server",
+    "client",
+    "literal",
+    "sequence",
+    "expunge",
+    "append",
+    "header",
+    "body",
+    "the",
+    "a",
+    "of",
+    "and",
+    "to",
+    "in",
+    "Cyrus",
+    "Darius",
+    "report",
+    "weekly",
+    "meeting",
+    "agenda",
+    "draft",
+];
+const UTF8_WORDS: &[&str] = &[
+    "Grüße",
+    "naïve",
+    "café",
+    "Ærø",
+    "Ελληνικά",
+    "русский",
+    "日本語",
+    "中文",
+    "한국어",
+    "ñandú",
+    "Straße",
+    "€uro",
+    "Œuvre",
+    "smörgåsbord",
+];
+
+fn text_body(rng: &mut Rng, size: usize, utf8: bool) -> String {
+    let mut body = String::new();
+    let mut line = String::new();
+    while body.len() < size {
+        let word = if utf8 && rng.below(4) == 0 {
+            UTF8_WORDS[rng.below(UTF8_WORDS.len())]
+        } else {
+            WORDS[rng.below(WORDS.len())]
+        };
+        if line.len() + word.len() > 70 {
+            body.push_str(&line);
+            body.push('\n');
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    body.push_str(&line);
+    body.push('\n');
+    body
+}
+
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for (i, chunk) in data.chunks(3).enumerate() {
+        if i > 0 && i % 19 == 0 {
+            out.push('\n');
+        }
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (k, b)| n | (u32::from(*b) << (16 - 8 * k)));
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * k)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// Message `i` of the corpus, LF line ends (as a Maildir holds it); `i` names it everywhere.
+fn corpus_message(i: usize) -> Vec<u8> {
+    let mut rng = Rng::new(i as u64 + 1);
+    let size = 1024 + rng.below(19 * 1024);
+    let day = 1 + i % 28;
+    let mut m = format!(
+        "Return-Path: <sender{i}@example.org>\n\
+         From: Sender {i} <sender{i}@example.org>\n\
+         To: Alice <alice@example.com>\n\
+         Date: Mon, {day} Apr 2024 {:02}:{:02}:00 +0200\n\
+         Message-ID: <{i}.corpus@interop.darius.test>\n\
+         MIME-Version: 1.0\n",
+        i % 24,
+        i % 60
+    );
+    match i % 5 {
+        3 => {
+            let attachment: Vec<u8> = (0..size / 2).map(|_| rng.next() as u8).collect();
+            m += &format!(
+                "Subject: report {i} with attachment\n\
+                 Content-Type: multipart/mixed; boundary=\"=_b{i}\"\n\n\
+                 This is a multi-part message in MIME format.\n\n\
+                 --=_b{i}\nContent-Type: text/plain; charset=us-ascii\n\n{}\n\
+                 --=_b{i}\nContent-Type: application/octet-stream; name=\"data{i}.bin\"\n\
+                 Content-Transfer-Encoding: base64\n\
+                 Content-Disposition: attachment; filename=\"data{i}.bin\"\n\n{}\
+                 --=_b{i}--\n",
+                text_body(&mut rng, size / 4, false),
+                base64(&attachment)
+            );
+        }
+        4 => {
+            m += &format!(
+                "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe_{i}?=\n\
+                 Content-Type: text/plain; charset=utf-8\n\
+                 Content-Transfer-Encoding: 8bit\n\n{}",
+                text_body(&mut rng, size, true)
+            );
+        }
+        _ => {
+            m += &format!(
+                "Subject: message {i} of the corpus\n\
+                 Content-Type: text/plain; charset=us-ascii\n\n{}",
+                text_body(&mut rng, size, false)
+            );
+        }
+    }
+    m.into_bytes()
+}
+
+fn crlf(lf: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(lf.len() + lf.len() / 40);
+    for b in lf {
+        if *b == b'\n' {
+            out.push(b'\r');
+        }
+        out.push(*b);
+    }
+    out
+}
+
+/// Line ends as LF, so server (CRLF) and Maildir (LF) copies compare.
+fn normalized(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut iter = bytes.iter().peekable();
+    while let Some(b) = iter.next() {
+        if *b == b'\r' && iter.peek() == Some(&&b'\n') {
+            continue;
+        }
+        out.push(*b);
+    }
+    out
+}
+
+fn message_id(message: &[u8]) -> String {
+    let text = String::from_utf8_lossy(message);
+    let line = text
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
+        .unwrap_or_else(|| panic!("no Message-ID in {}", &text[..text.len().min(300)]));
+    line["message-id:".len()..].trim().to_string()
+}
+
+/// A hash of the message with LF line ends and without the `X-TUID:` header mbsync adds to
+/// every message it uploads (its way of finding an upload again after an interruption).
+fn content_hash(bytes: &[u8]) -> u64 {
+    let mut text = normalized(bytes);
+    if let Some(at) = find(&text, b"\nX-TUID: ") {
+        let end = at + 1 + text[at + 1..].iter().position(|b| *b == b'\n').unwrap();
+        text.drain(at..end);
+    }
+    // DefaultHasher::new() has fixed keys: stable within and across runs.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. mbsync
+// ---------------------------------------------------------------------------------------------
+
+/// Folder (Maildir name: `INBOX`, `Lists`) and Message-ID → (Maildir flag letters, content hash).
+type Store = BTreeMap<(String, String), (String, u64)>;
+
+const INBOX_COUNT: usize = 2000;
+const LISTS: std::ops::Range<usize> = 5000..5040;
+
+fn server_folder(maildir_folder: &str) -> String {
+    match maildir_folder {
+        "INBOX" => "INBOX".to_string(),
+        other => format!("INBOX.{other}"),
+    }
+}
+
+/// RFC 9051 system flags ↔ Maildir info letters (maildir(5)): sorted ASCII letters.
+fn maildir_letters(flags: &BTreeSet<String>) -> String {
+    let mut letters: Vec<char> = flags
+        .iter()
+        .filter_map(|f| match f.as_str() {
+            "\\Draft" => Some('D'),
+            "\\Flagged" => Some('F'),
+            "\\Answered" => Some('R'),
+            "\\Seen" => Some('S'),
+            "\\Deleted" => Some('T'),
+            _ => None,
+        })
+        .collect();
+    letters.sort_unstable();
+    letters.into_iter().collect()
+}
+
+fn initial_letters(i: usize) -> String {
+    let mut s = String::new();
+    if i % 7 == 0 {
+        s.push('F');
+    }
+    if i % 11 == 0 {
+        s.push('R');
+    }
+    if i % 3 == 0 {
+        s.push('S');
+    }
+    s
+}
+
+fn with_letter(letters: &str, letter: char, present: bool) -> String {
+    let mut set: BTreeSet<char> = letters.chars().collect();
+    if present {
+        set.insert(letter);
+    } else {
+        set.remove(&letter);
+    }
+    set.into_iter().collect()
+}
+
+fn write_maildir_message(folder: &Path, sub: &str, i: usize, letters: &str) {
+    for d in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(folder.join(d)).unwrap();
+    }
+    let name = match sub {
+        "new" => format!("{}.M{i}P1.interop", 1_700_000_000 + i),
+        _ => format!("{}.M{i}P1.interop:2,{letters}", 1_700_000_000 + i),
+    };
+    std::fs::write(folder.join(sub).join(name), corpus_message(i)).unwrap();
+}
+
+/// Every message in the Maildir tree: folder → files (path, Message-ID, letters, hash).
+fn read_maildir(root: &Path) -> (Store, BTreeMap<(String, String), PathBuf>) {
+    let mut store = Store::new();
+    let mut paths = BTreeMap::new();
+    for folder in ["INBOX", "Lists"] {
+        for sub in ["cur", "new"] {
+            let Ok(entries) = std::fs::read_dir(root.join(folder).join(sub)) else {
+                continue;
+            };
+            for entry in entries {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().to_string();
+                let letters = name.split_once(":2,").map_or("", |(_, l)| l).to_string();
+                let bytes = std::fs::read(&path).unwrap();
+                let key = (folder.to_string(), message_id(&bytes));
+                let previous = store.insert(key.clone(), (letters, content_hash(&bytes)));
+                assert!(previous.is_none(), "duplicate {key:?} in the Maildir");
+                paths.insert(key, path);
+            }
+        }
+    }
+    (store, paths)
+}
+
+/// Every message on the server, and Message-ID → UID per folder.
+fn read_server(port: u16) -> (Store, BTreeMap<(String, String), u32>) {
+    let mut client = Client::login(port, "alice", "pw");
+    let mut store = Store::new();
+    let mut uids = BTreeMap::new();
+    for folder in ["INBOX", "Lists"] {
+        client
+            .run(&format!("EXAMINE {}", server_folder(folder)))
+            .ok();
+        let fetched = client.run("UID FETCH 1:* (UID FLAGS BODY.PEEK[])").ok();
+        for response in fetched.parsed() {
+            let Untagged::Fetch(_, items) = response else {
+                continue;
+            };
+            let body = items["BODY[]"].bytes();
+            let key = (folder.to_string(), message_id(body));
+            let uid: u32 = items["UID"].atom().parse().unwrap();
+            let letters = maildir_letters(&flag_set(&items["FLAGS"]));
+            let previous = store.insert(key.clone(), (letters, content_hash(body)));
+            assert!(previous.is_none(), "duplicate {key:?} on the server");
+            uids.insert(key, uid);
+        }
+    }
+    client.run("LOGOUT");
+    (store, uids)
+}
+
+/// Where two stores differ, at most a few lines of it.
+fn differences(left: &Store, right: &Store) -> Vec<String> {
+    let mut out = Vec::new();
+    for (key, value) in left {
+        match right.get(key) {
+            None => out.push(format!("{key:?} only on the left {value:?}")),
+            Some(other) if other != value => {
+                out.push(format!("{key:?}: left {value:?}, right {other:?}"))
+            }
+            Some(_) => {}
+        }
+    }
+    for key in right.keys().filter(|k| !left.contains_key(*k)) {
+        out.push(format!("{key:?} only on the right"));
+    }
+    out
+}
+
+fn assert_same(what: &str, left: &Store, right: &Store) {
+    let diff = differences(left, right);
+    assert!(
+        diff.is_empty(),
+        "{what}: {} differences, first: {:#?}",
+        diff.len(),
+        &diff[..diff.len().min(10)]
+    );
+}
+
+fn mbsyncrc(dir: &Path, port: u16) -> PathBuf {
+    let near = dir.join("near");
+    let rc = dir.join("mbsyncrc");
+    std::fs::write(
+        &rc,
+        format!(
+            "IMAPAccount darius\nHost 127.0.0.1\nPort {port}\nUser alice\nPass pw\n\
+             SSLType None\nAuthMechs LOGIN\n\n\
+             IMAPStore far\nAccount darius\n\n\
+             MaildirStore near\nPath {near}/\nInbox {near}/INBOX\nSubFolders Verbatim\n\n\
+             Channel darius\nFar :far:\nNear :near:\nPatterns *\nCreate Both\nSync All\n\
+             Expunge Both\nSyncState *\n",
+            near = near.display()
+        ),
+    )
+    .unwrap();
+    rc
+}
+
+fn run_mbsync(rc: &Path, server: &common::Server) {
+    let out = Command::new("mbsync")
+        .arg("-c")
+        .arg(rc)
+        .arg("-a")
+        .env("HOME", rc.parent().unwrap())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let errors: Vec<&str> = stderr
+        .lines()
+        .chain(stdout.lines())
+        .filter(|l| l.to_ascii_lowercase().contains("error"))
+        .collect();
+    assert!(
+        out.status.success() && errors.is_empty(),
+        "mbsync: {}\n--- stdout\n{stdout}\n--- stderr\n{stderr}\n--- server log\n{}",
+        out.status,
+        server.log()
+    );
+}
+
+/// The expected store after the first sync: the generated corpus in both places.
+fn corpus_model() -> Store {
+    let mut model = Store::new();
+    let folders = (0..INBOX_COUNT)
+        .map(|i| ("INBOX", i))
+        .chain(LISTS.map(|i| ("Lists", i)));
+    for (folder, i) in folders {
+        let message = corpus_message(i);
+        let key = (folder.to_string(), message_id(&message));
+        model.insert(key, (initial_letters(i), content_hash(&message)));
+    }
+    model
+}
+
+fn key_of(folder: &str, i: usize) -> (String, String) {
+    (
+        folder.to_string(),
+        format!("<{i}.corpus@interop.darius.test>"),
+    )
+}
+
+/// Changes on the server through IMAP, mirrored into `model`: flags set and cleared, a few
+/// messages expunged (never one the Maildir side changes), new ones appended.
+fn change_server(port: u16, uids: &BTreeMap<(String, String), u32>, model: &mut Store) {
+    let mut client = Client::login(port, "alice", "pw");
+    client.run("SELECT INBOX").ok();
+    let mut deleted = Vec::new();
+    for i in 0..INBOX_COUNT {
+        let key = key_of("INBOX", i);
+        let uid = uids[&key];
+        let entry = model.get_mut(&key).unwrap();
+        if server_deletes(i) {
+            client
+                .run(&format!("UID STORE {uid} +FLAGS.SILENT (\\Deleted)"))
+                .ok();
+            deleted.push(uid);
+            model.remove(&key);
+            continue;
+        }
+        if maildir_deletes(i) {
+            continue;
+        }
+        let (flag, letter, add) = match i {
+            _ if i % 50 == 1 => ("\\Seen", 'S', true),
+            _ if i % 60 == 2 => ("\\Flagged", 'F', true),
+            _ if i % 90 == 0 => ("\\Seen", 'S', false),
+            _ => continue,
+        };
+        let sign = if add { '+' } else { '-' };
+        client
+            .run(&format!("UID STORE {uid} {sign}FLAGS ({flag})"))
+            .ok();
+        entry.0 = with_letter(&entry.0, letter, add);
+    }
+    let set: Vec<String> = deleted.iter().map(u32::to_string).collect();
+    client.run(&format!("UID EXPUNGE {}", set.join(","))).ok();
+    for i in 3000..3012 {
+        let message = corpus_message(i);
+        let flags = if i % 2 == 0 { "\\Seen" } else { "" };
+        client.append("INBOX", flags, &crlf(&message)).ok();
+        let letters = if i % 2 == 0 { "S" } else { "" };
+        model.insert(
+            ("INBOX".to_string(), message_id(&message)),
+            (letters.to_string(), content_hash(&message)),
+        );
+    }
+    client.run("LOGOUT");
+}
+
+fn server_deletes(i: usize) -> bool {
+    i % 200 == 5
+}
+
+fn maildir_deletes(i: usize) -> bool {
+    i % 250 == 9
+}
+
+/// Changes in the Maildir, the way a mail reader makes them: renames for flags, unlink for
+/// deletion, new files in `new/` and `cur/`.
+fn change_maildir(root: &Path, model: &mut Store) {
+    let (_, paths) = read_maildir(root);
+    for i in 0..INBOX_COUNT {
+        let key = key_of("INBOX", i);
+        let path = &paths[&key];
+        if maildir_deletes(i) {
+            std::fs::remove_file(path).unwrap();
+            model.remove(&key);
+            continue;
+        }
+        if server_deletes(i) {
+            continue;
+        }
+        let (letter, add) = match i {
+            _ if i % 40 == 7 => ('S', true),
+            _ if i % 45 == 8 => ('F', true),
+            _ if i % 77 == 0 => ('F', false),
+            _ => continue,
+        };
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let (base, letters) = name.split_once(":2,").unwrap();
+        let new_letters = with_letter(letters, letter, add);
+        std::fs::rename(path, path.with_file_name(format!("{base}:2,{new_letters}"))).unwrap();
+        let entry = model.get_mut(&key).unwrap();
+        entry.0 = with_letter(&entry.0, letter, add);
+    }
+    for i in 4000..4012 {
+        write_maildir_message(&root.join("INBOX"), "new", i, "");
+        let message = corpus_message(i);
+        model.insert(
+            ("INBOX".to_string(), message_id(&message)),
+            (String::new(), content_hash(&message)),
+        );
+    }
+    for i in 4100..4102 {
+        write_maildir_message(&root.join("Lists"), "cur", i, "S");
+        let message = corpus_message(i);
+        model.insert(
+            ("Lists".to_string(), message_id(&message)),
+            ("S".to_string(), content_hash(&message)),
+        );
+    }
+}
+
+#[test]
+fn mbsync_two_way_sync_of_2000_messages_converges() {
+    if !common::have("mbsync") {
+        return;
+    }
+    let server = common::Server::start();
+    server.add_user("alice", "pw");
+    let dir = tempfile::tempdir().unwrap();
+    let near = dir.path().join("near");
+    for i in 0..INBOX_COUNT {
+        write_maildir_message(&near.join("INBOX"), "cur", i, &initial_letters(i));
+    }
+    for i in LISTS {
+        write_maildir_message(&near.join("Lists"), "cur", i, &initial_letters(i));
+    }
+    let rc = mbsyncrc(dir.path(), server.imap_port);
+    let mut model = corpus_model();
+
+    run_mbsync(&rc, &server);
+    let (on_server, uids) = read_server(server.imap_port);
+    assert_same("server after the first sync", &model, &on_server);
+    assert_same(
+        "Maildir after the first sync",
+        &model,
+        &read_maildir(&near).0,
+    );
+
+    change_server(server.imap_port, &uids, &mut model);
+    change_maildir(&near, &mut model);
+    run_mbsync(&rc, &server);
+    run_mbsync(&rc, &server);
+    assert_same(
+        "server after two-way changes",
+        &model,
+        &read_server(server.imap_port).0,
+    );
+    assert_same(
+        "Maildir after two-way changes",
+        &model,
+        &read_maildir(&near).0,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. mutt
+// ---------------------------------------------------------------------------------------------
+
+fn fetch_bodies(client: &mut Client, mailbox: &str) -> Vec<Vec<u8>> {
+    client.run(&format!("EXAMINE {mailbox}")).ok();
+    let fetched = client.run("FETCH 1:* (BODY.PEEK[])");
+    if fetched.status != "OK" {
+        return Vec::new(); // an empty mailbox: "1:*" names no message
+    }
+    fetched
+        .parsed()
+        .into_iter()
+        .filter_map(|u| match u {
+            Untagged::Fetch(_, items) => Some(items["BODY[]"].bytes().to_vec()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Runs mutt on a pseudo-terminal (`script`): it insists on one even when every key is pushed.
+fn run_mutt(dir: &Path, muttrc: &Path, port: u16) -> Output {
+    let script = dir.join("run-mutt.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "exec mutt -n -F '{}' -f imap://bob@127.0.0.1:{port}/INBOX\n",
+            muttrc.display()
+        ),
+    )
+    .unwrap();
+    Command::new("timeout")
+        .arg("60")
+        .arg("script")
+        .arg("-qec")
+        .arg(format!("sh '{}'", script.display()))
+        .arg("/dev/null")
+        .env("HOME", dir)
+        .env("TERM", "dumb")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn mutt_batch_session_copies_to_mbox_and_moves_to_a_new_folder() {
+    if !common::have("mutt") || !common::have("script") {
+        return;
+    }
+    let server = common::Server::start();
+    server.add_user("bob", "pw");
+    let mut client = Client::login(server.imap_port, "bob", "pw");
+    for i in 0..30 {
+        client.append("INBOX", "", &crlf(&corpus_message(i))).ok();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mbox = dir.path().join("saved.mbox");
+    let muttrc = dir.path().join("muttrc");
+    std::fs::write(
+        &muttrc,
+        format!(
+            "set imap_user=bob\nset imap_pass=pw\nset folder=imap://bob@127.0.0.1:{port}/\n\
+             set spoolfile=+INBOX\nset ssl_starttls=no\nset ssl_force_tls=no\n\
+             set confirmappend=no\nset confirmcreate=no\nset mail_check=0\n\
+             set imap_check_subscribed=no\nset header_cache=\nset message_cachedir=\n\
+             set record=\nset move=no\nset wait_key=no\nset delete=yes\nset quit=yes\n\
+             set mbox_type=mbox\nset tmpdir={tmp}\n\
+             push '<tag-pattern>~s \"^report 3 with\"<enter><tag-prefix><copy-message>{mbox}<enter>\
+             <untag-pattern>~A<enter>\
+             <tag-pattern>~s \"^message 12 of\"<enter><tag-prefix><save-message>=INBOX.Archive<enter>\
+             <sync-mailbox><quit>'\n",
+            port = server.imap_port,
+            tmp = dir.path().display(),
+            mbox = mbox.display()
+        ),
+    )
+    .unwrap();
+    let out = run_mutt(dir.path(), &muttrc, server.imap_port);
+    let screen = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "mutt: {}\n--- screen\n{screen}\n--- stderr\n{}\n--- server log\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        server.log()
+    );
+
+    // The move: gone from INBOX, byte for byte in the folder mutt created.
+    let moved = crlf(&corpus_message(12));
+    let inbox = fetch_bodies(&mut client, "INBOX");
+    assert_eq!(inbox.len(), 29, "INBOX after the move; screen:\n{screen}");
+    assert!(!inbox.contains(&moved), "message 12 is still in INBOX");
+    assert_eq!(
+        fetch_bodies(&mut client, "INBOX.Archive"),
+        vec![moved],
+        "INBOX.Archive after the move"
+    );
+
+    // The copy: mutt fetched message 3 and wrote it to a local mbox unchanged.
+    let saved = normalized(&std::fs::read(&mbox).unwrap());
+    let original = corpus_message(3);
+    let body_at = find(&original, b"\n\n").unwrap();
+    assert!(saved.starts_with(b"From "), "not an mbox: {saved:?}");
+    assert!(
+        find(&saved, &original[body_at..]).is_some(),
+        "the body of message 3 is not in the mbox"
+    );
+    assert_eq!(
+        message_id(&saved[find(&saved, b"\n").unwrap() + 1..]),
+        message_id(&original)
+    );
+    client.run("LOGOUT");
+}
