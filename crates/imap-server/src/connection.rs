@@ -113,7 +113,6 @@ pub(crate) struct Session {
 #[derive(Default)]
 pub(crate) struct Enabled {
     pub imap4rev2: bool,
-    pub utf8: bool,
 }
 
 impl Session {

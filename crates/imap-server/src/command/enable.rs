@@ -1,5 +1,5 @@
-//! ENABLE (RFC 5161): IMAP4rev2 (RFC 9051 §6.3.1) and UTF8=ACCEPT (RFC 6855) switch mailbox
-//! names to UTF-8; anything else is ignored, as the RFC asks.
+//! ENABLE (RFC 5161): IMAP4rev2 (RFC 9051 §6.3.1) switches mailbox names to UTF-8; anything
+//! else is ignored, as the RFC asks. UTF8=ACCEPT (RFC 6855) waits for UTF8 APPEND support.
 
 use imap_proto::response::Data;
 use imap_proto::MailboxEncoding;
@@ -13,14 +13,13 @@ pub(crate) fn run(session: &mut Session, names: Vec<String>) -> Reply {
         let upper = name.to_ascii_uppercase();
         let newly = match upper.as_str() {
             "IMAP4REV2" => !std::mem::replace(&mut session.enabled.imap4rev2, true),
-            "UTF8=ACCEPT" => !std::mem::replace(&mut session.enabled.utf8, true),
             _ => false,
         };
         if newly {
             enabled.push(upper);
         }
     }
-    if session.enabled.imap4rev2 || session.enabled.utf8 {
+    if session.enabled.imap4rev2 {
         session.out.encoding = MailboxEncoding::Utf8;
         session.framer.set_mailbox_encoding(MailboxEncoding::Utf8);
     }
