@@ -192,6 +192,10 @@ impl CommandFramer {
     /// Adds bytes read from the connection; then call [`CommandFramer::next_event`] until it
     /// returns `None`.
     pub fn push(&mut self, data: &[u8]) {
+        if self.state == State::Closed {
+            // After `Fatal` nothing more is read; do not let a client grow the buffer.
+            return;
+        }
         if self.start > 0 && self.start * 2 >= self.input.len() {
             self.input.drain(..self.start);
             self.scanned -= self.start;

@@ -347,3 +347,13 @@ fn message_refused_after_its_end_drops_the_rest_of_the_command() {
     assert_eq!(commands(&events), vec![&Command::Noop]);
     assert!(!events.iter().any(|e| matches!(e, FramerEvent::Bad(_))));
 }
+
+#[test]
+fn closed_framer_ignores_further_input() {
+    let mut framer = CommandFramer::new(small_limits());
+    let (events, _) = run(&mut framer, b"a X {99999999999+}\r\n");
+    assert!(matches!(events.last(), Some(FramerEvent::Fatal(_))));
+    framer.push(&[b'x'; 10_000]);
+    assert_eq!(framer.buffered(), 0);
+    assert_eq!(framer.next_event(), None);
+}
