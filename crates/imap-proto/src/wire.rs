@@ -112,15 +112,21 @@ pub fn write_nstring(out: &mut Vec<u8>, data: Option<&[u8]>, mode: TextMode) {
     }
 }
 
-/// Writes `text` (RFC 9051 `1*TEXT-CHAR`): CR and LF, which would end the line, become spaces.
-pub fn write_text(out: &mut Vec<u8>, text: &str) {
-    out.extend(text.bytes().map(|b| {
-        if b == b'\r' || b == b'\n' || b == 0 {
-            b' '
-        } else {
-            b
+/// Writes `text` (RFC 9051 `1*TEXT-CHAR`): CR, LF and NUL, which would break the line, become
+/// spaces; outside UTF-8 mode (RFC 3501 `TEXT-CHAR` is 7-bit) each non-ASCII character becomes
+/// `?`.
+pub fn write_text(out: &mut Vec<u8>, text: &str, mode: TextMode) {
+    for c in text.chars() {
+        match c {
+            '\r' | '\n' | '\0' => out.push(b' '),
+            c if c.is_ascii() => out.push(c as u8),
+            _ if mode == TextMode::Ascii => out.push(b'?'),
+            c => {
+                let mut buf = [0; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
         }
-    }));
+    }
 }
 
 #[cfg(test)]

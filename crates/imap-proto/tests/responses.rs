@@ -109,3 +109,20 @@ fn response_len_finds_response_boundaries_across_literals() {
         assert_eq!(response_len(&stream[..cut]), None, "cut at {cut}");
     }
 }
+
+#[test]
+fn status_text_is_7bit_unless_utf8_is_on() {
+    use imap_proto::response::{Response, StatusKind, StatusResponse};
+    let r = Response::Status(StatusResponse::untagged(
+        StatusKind::No,
+        "Postfach „Entwürfe“ fehlt",
+    ));
+    assert_eq!(
+        r.to_bytes(MailboxEncoding::ModifiedUtf7),
+        b"* NO Postfach ?Entw?rfe? fehlt\r\n"
+    );
+    assert_eq!(
+        r.to_bytes(MailboxEncoding::Utf8),
+        "* NO Postfach „Entwürfe“ fehlt\r\n".as_bytes()
+    );
+}

@@ -3,7 +3,7 @@
 use types::{Flag, ModSeq, Uid, UidValidity};
 
 use crate::sequence::SequenceSet;
-use crate::wire;
+use crate::wire::{self, TextMode};
 
 /// A flag in `PERMANENTFLAGS`: a flag or `\*` (new keywords may be created).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -147,17 +147,17 @@ impl Code {
     }
 
     /// Writes `"[" resp-text-code "]"`.
-    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+    pub(crate) fn encode(&self, out: &mut Vec<u8>, mode: TextMode) {
         out.push(b'[');
         if let Some(name) = self.bare_name() {
             out.extend_from_slice(name.as_bytes());
         } else {
-            self.encode_with_args(out);
+            self.encode_with_args(out, mode);
         }
         out.push(b']');
     }
 
-    fn encode_with_args(&self, out: &mut Vec<u8>) {
+    fn encode_with_args(&self, out: &mut Vec<u8>, mode: TextMode) {
         let text = match self {
             Code::BadCharset(sets) if sets.is_empty() => "BADCHARSET".to_string(),
             Code::BadCharset(sets) => format!("BADCHARSET ({})", sets.join(" ")),
@@ -227,6 +227,6 @@ impl Code {
             | Code::AlreadyExists
             | Code::NonExistent => String::new(),
         };
-        wire::write_text(out, &text);
+        wire::write_text(out, &text, mode);
     }
 }

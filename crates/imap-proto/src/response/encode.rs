@@ -153,10 +153,14 @@ impl Enc {
     /// `resp-text = ["[" resp-text-code "]" SP] text`
     fn resp_text(&self, out: &mut Vec<u8>, code: Option<&super::Code>, text: &str, fallback: &str) {
         if let Some(code) = code {
-            code.encode(out);
+            code.encode(out, self.mode());
             out.push(b' ');
         }
-        wire::write_text(out, if text.is_empty() { fallback } else { text });
+        wire::write_text(
+            out,
+            if text.is_empty() { fallback } else { text },
+            self.mode(),
+        );
     }
 
     fn continue_req(&self, out: &mut Vec<u8>, cont: &Continue) {
