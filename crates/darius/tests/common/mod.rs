@@ -72,6 +72,15 @@ impl Server {
                 Err(_) => panic!("server did not start:\n{}", log.lock().unwrap()),
             }
         }
+        let admin = dir.path().join("conf/socket/admin");
+        while std::os::unix::net::UnixStream::connect(&admin).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "admin socket never came up:\n{}",
+                log.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
         Server {
             imap_port: ports["listen_imap"],
             imaps_port: ports["listen_imaps"],
