@@ -17,3 +17,25 @@ pub use docs::{render_imapd_conf, render_markdown};
 pub use options::{lookup, Kind, OptionSpec, OPTIONS, PATTERN_OPTIONS};
 pub use parse::{parse_file, parse_str, Config, ConfigError, Warning};
 pub use value::{ListenAddr, SyslogFacility, Value};
+
+/// The fuzz target's body (shared with the corpus test so stable `cargo test` runs it too):
+/// parsing never panics, and an accepted configuration survives rendering and re-reading.
+#[doc(hidden)]
+pub fn fuzz_round_trip(text: &str) {
+    let Ok((config, _)) = parse_str(text, "fuzz.conf") else {
+        return;
+    };
+    let rendered = render_imapd_conf(&config, "fuzz");
+    let (again, _) = match parse_str(&rendered, "again.conf") {
+        Ok(c) => c,
+        Err(e) => panic!("rendered configuration does not re-read: {e}\n{rendered}"),
+    };
+    for spec in OPTIONS {
+        assert_eq!(
+            config.value(spec.name),
+            again.value(spec.name),
+            "{}",
+            spec.name
+        );
+    }
+}
