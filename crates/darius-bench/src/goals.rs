@@ -55,7 +55,7 @@ fn idle_metric(reports: &[Report], me: &str, tls: bool, key: &str, max: f64) -> 
         return Verdict::NotMeasured("idle was not run against it");
     };
     let Some(v) = r.metrics.get(key) else {
-        return Verdict::NotMeasured("no figure (server PID not given?)");
+        return Verdict::NotMeasured("no figure (no --server-pid, or no deliveries)");
     };
     let detail = format!("{v:.1}");
     if *v <= max {

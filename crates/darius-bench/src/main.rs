@@ -131,6 +131,10 @@ enum Command {
         settle: f64,
         #[arg(long, default_value_t = 32)]
         parallel_setup: u32,
+        /// Stop opening connections when the server's RSS exceeds this (MiB; default half the
+        /// machine's memory).
+        #[arg(long)]
+        max_server_mb: Option<u64>,
     },
     /// LMTP deliveries over --clients parallel connections.
     Lmtp {
@@ -231,49 +235,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let monitor = s
         .server_pid
         .map(|pid| procmon::Monitor::start(pid, Duration::from_millis(500)));
-    let (name, outcome) = match cli.command {
-        Command::Mixed {
-            rounds,
-            target_size,
-        } => {
-            let args = workload::mixed::MixedArgs {
-                rounds,
-                target_size,
-            };
-            ("mixed", workload::mixed::run(&s, args).await)
-        }
-        Command::Append { mailbox } => {
-            let args = workload::append::AppendArgs { mailbox };
-            ("append", workload::append::run(&s, &args).await)
-        }
-        Command::Fetch { messages, batch } => {
-            let args = workload::fetch::FetchArgs { messages, batch };
-            ("fetch", workload::fetch::run(&s, &args).await?)
-        }
-        Command::Search { messages } => {
-            let args = workload::search::SearchArgs { messages };
-            ("search", workload::search::run(&s, &args).await?)
-        }
-        Command::Idle {
-            connections,
-            deliveries,
-            settle,
-            parallel_setup,
-        } => {
-            let args = workload::idle::IdleArgs {
-                connections,
-                deliveries,
-                settle: Duration::from_secs_f64(settle.max(0.0)),
-                parallel_setup,
-            };
-            ("idle", workload::idle::run(&s, &args).await)
-        }
-        Command::Lmtp { rcpts } => {
-            let args = workload::lmtp::LmtpArgs { rcpts };
-            ("lmtp", workload::lmtp::run(&s, &args).await)
-        }
-        Command::Corpus { .. } | Command::Compare { .. } => unreachable!("handled in main"),
-    };
+    let (name, outcome) = dispatch(&s, cli.command).await?;
     let server = monitor.map(procmon::Monitor::finish);
     let target = if name == "lmtp" {
         s.lmtp.addr()
@@ -307,4 +269,57 @@ fn emit(report: &Report, json: Option<&std::path::Path>) -> anyhow::Result<()> {
         None => print!("{}", report.table()),
     }
     Ok(())
+}
+
+/// Runs the workload `command` names.
+async fn dispatch(
+    s: &Settings,
+    command: Command,
+) -> anyhow::Result<(&'static str, workload::Outcome)> {
+    Ok(match command {
+        Command::Mixed {
+            rounds,
+            target_size,
+        } => {
+            let args = workload::mixed::MixedArgs {
+                rounds,
+                target_size,
+            };
+            ("mixed", workload::mixed::run(s, args).await)
+        }
+        Command::Append { mailbox } => {
+            let args = workload::append::AppendArgs { mailbox };
+            ("append", workload::append::run(s, &args).await)
+        }
+        Command::Fetch { messages, batch } => {
+            let args = workload::fetch::FetchArgs { messages, batch };
+            ("fetch", workload::fetch::run(s, &args).await?)
+        }
+        Command::Search { messages } => {
+            let args = workload::search::SearchArgs { messages };
+            ("search", workload::search::run(s, &args).await?)
+        }
+        Command::Idle {
+            connections,
+            deliveries,
+            settle,
+            parallel_setup,
+            max_server_mb,
+        } => {
+            let args = workload::idle::IdleArgs {
+                connections,
+                deliveries,
+                settle: Duration::from_secs_f64(settle.max(0.0)),
+                parallel_setup,
+                max_server_rss_kb: max_server_mb
+                    .map_or(procmon::mem_total_kb() / 2, |mb| mb * 1024),
+            };
+            ("idle", workload::idle::run(s, &args).await)
+        }
+        Command::Lmtp { rcpts } => {
+            let args = workload::lmtp::LmtpArgs { rcpts };
+            ("lmtp", workload::lmtp::run(s, &args).await)
+        }
+        Command::Corpus { .. } | Command::Compare { .. } => anyhow::bail!("not a workload"),
+    })
 }

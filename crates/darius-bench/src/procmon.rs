@@ -99,6 +99,11 @@ pub fn memory(root: u32) -> MemSample {
     m
 }
 
+/// The machine's memory (MemTotal), in KiB; 0 when unknown.
+pub fn mem_total_kb() -> u64 {
+    std::fs::read_to_string("/proc/meminfo").map_or(0, |t| kb_field(&t, "MemTotal:"))
+}
+
 /// Samples the tree's memory on a plain thread (not a tokio worker) until stopped.
 pub struct Monitor {
     pid: u32,

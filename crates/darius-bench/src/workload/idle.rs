@@ -1,7 +1,8 @@
 //! `idle`: opens `--connections` connections (spread over the users), each logs in, SELECTs
 //! INBOX and IDLEs (RFC 2177). Then:
-//! - server memory per idle connection = (tree PSS after − before) / connections, also RSS
-//!   (needs `--server-pid`);
+//! - server memory per idle connection = (tree PSS after − before) / connections, also RSS and
+//!   the second half's cost alone (PSS after all − PSS at half, per connection), which leaves out
+//!   one-time growth (needs `--server-pid`);
 //! - `--deliveries` messages are delivered over LMTP one after the other, each to one idling
 //!   user; `deliver-to-exists` is the time from the LMTP 250 to the first `* n EXISTS` seen by an
 //!   idling connection of that user (0 when the EXISTS came first).
@@ -30,6 +31,9 @@ pub struct IdleArgs {
     pub settle: Duration,
     /// Connections being set up at the same time.
     pub parallel_setup: u32,
+    /// Stop opening connections once the server's tree uses this much RSS (KiB): a server
+    /// that leaks must not take a shared machine down with it.
+    pub max_server_rss_kb: u64,
 }
 
 struct Notice {
@@ -64,9 +68,21 @@ pub async fn run(s: &Settings, args: &IdleArgs) -> Outcome {
             tokio::spawn(async move { idle_connection(&s, i, users, ch).await })
         })
         .collect();
-    let mut up = 0u32;
-    for _ in 0..args.connections {
+    let mut rec = Recorder::default();
+    let (mut up, mut mid) = (0u32, None);
+    for n in 0..args.connections {
         up += u32::from(ready_rx.recv().await.unwrap_or(false));
+        if n + 1 == args.connections / 2 {
+            mid = s.server_pid.map(|pid| (up, procmon::memory(pid)));
+        }
+        if n % 50 == 49 && !setup.is_closed() && over_limit(s, args) {
+            setup.close(); // connections not yet set up give up
+            let detail = format!(
+                "server RSS above {} MiB after {up} connections",
+                args.max_server_rss_kb / 1024
+            );
+            rec.error("setup", "memory-limit", detail);
+        }
     }
     let open_seconds = start.elapsed().as_secs_f64();
     tokio::time::sleep(args.settle).await;
@@ -79,8 +95,13 @@ pub async fn run(s: &Settings, args: &IdleArgs) -> Outcome {
         metrics.insert("server_pss_kb_per_conn".into(), per(b.pss_kb, a.pss_kb));
         metrics.insert("server_rss_kb_per_conn".into(), per(b.rss_kb, a.rss_kb));
         metrics.insert("server_processes".into(), a.processes as f64);
+        // The second half's cost alone: one-time growth (allocator arenas, caches, hash
+        // working memory retained after the first logins) is left out.
+        if let Some((n, m)) = mid.filter(|(n, _)| *n < up) {
+            let marginal = (a.pss_kb as f64 - m.pss_kb as f64) / f64::from(up - n);
+            metrics.insert("server_pss_kb_per_conn_second_half".into(), marginal);
+        }
     }
-    let mut rec = Recorder::default();
     deliveries(s, args, users, &mut notice_rx, &mut rec, &mut metrics).await;
     let _ = stop_tx.send(true);
     rec.merge(join_all(tasks).await);
@@ -97,9 +118,17 @@ pub async fn run(s: &Settings, args: &IdleArgs) -> Outcome {
     }
 }
 
+fn over_limit(s: &Settings, args: &IdleArgs) -> bool {
+    s.server_pid
+        .is_some_and(|pid| procmon::memory(pid).rss_kb > args.max_server_rss_kb)
+}
+
 async fn idle_connection(s: &Settings, i: u32, users: u32, mut ch: Channels) -> Recorder {
     let mut rec = Recorder::default();
-    let permit = ch.setup.acquire().await;
+    let Ok(permit) = ch.setup.acquire().await else {
+        let _ = ch.ready.send(false); // stopped by the memory limit
+        return rec;
+    };
     let t = Instant::now();
     let setup = async {
         let mut c = s.login(&s.user(i % users + 1)).await?;
@@ -187,27 +216,7 @@ async fn deliveries(
         }
         let acked = Instant::now();
         expected += per_user(u);
-        let deadline = tokio::time::sleep(Duration::from_secs(10));
-        tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                n = notices.recv() => match n {
-                    Some(n) if n.conn % users == u => {
-                        got += 1;
-                        let d = n.at.saturating_duration_since(acked);
-                        rec.ok("deliver-to-exists", d);
-                        lat.push(u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
-                        break;
-                    }
-                    Some(_) => got += 1,
-                    None => return,
-                },
-                _ = &mut deadline => {
-                    rec.error("deliver-to-exists", "missed-exists", format!("no EXISTS for user {} in 10 s", u + 1));
-                    break;
-                }
-            }
-        }
+        got += await_exists(notices, users, u, acked, rec, &mut lat).await;
     }
     let _ = lmtp.quit().await;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -226,4 +235,38 @@ async fn deliveries(
         "exists_p99_ms".into(),
         stats::percentile(&lat, 99.0) as f64 / 1000.0,
     );
+}
+
+/// Waits (at most 10 s) for the first EXISTS seen by a connection of user `u` after the
+/// delivery acknowledged at `acked`; returns how many notices it consumed.
+async fn await_exists(
+    notices: &mut mpsc::UnboundedReceiver<Notice>,
+    users: u32,
+    u: u32,
+    acked: Instant,
+    rec: &mut Recorder,
+    lat: &mut Vec<u64>,
+) -> usize {
+    let mut got = 0;
+    let deadline = tokio::time::sleep(Duration::from_secs(10));
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            n = notices.recv() => match n {
+                Some(n) if n.conn % users == u => {
+                    let d = n.at.saturating_duration_since(acked);
+                    rec.ok("deliver-to-exists", d);
+                    lat.push(u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+                    return got + 1;
+                }
+                Some(_) => got += 1,
+                None => return got,
+            },
+            _ = &mut deadline => {
+                let detail = format!("no EXISTS for user {} in 10 s", u + 1);
+                rec.error("deliver-to-exists", "missed-exists", detail);
+                return got;
+            }
+        }
+    }
 }
