@@ -420,7 +420,7 @@ fn base64(data: &[u8]) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for (i, chunk) in data.chunks(3).enumerate() {
-        if i > 0 && i % 19 == 0 {
+        if i > 0 && i.is_multiple_of(19) {
             out.push('\n');
         }
         let n = chunk
@@ -577,13 +577,13 @@ fn maildir_letters(flags: &BTreeSet<String>) -> String {
 
 fn initial_letters(i: usize) -> String {
     let mut s = String::new();
-    if i % 7 == 0 {
+    if i.is_multiple_of(7) {
         s.push('F');
     }
-    if i % 11 == 0 {
+    if i.is_multiple_of(11) {
         s.push('R');
     }
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         s.push('S');
     }
     s
@@ -777,7 +777,7 @@ fn change_server(port: u16, uids: &BTreeMap<(String, String), u32>, model: &mut 
         let (flag, letter, add) = match i {
             _ if i % 50 == 1 => ("\\Seen", 'S', true),
             _ if i % 60 == 2 => ("\\Flagged", 'F', true),
-            _ if i % 90 == 0 => ("\\Seen", 'S', false),
+            _ if i.is_multiple_of(90) => ("\\Seen", 'S', false),
             _ => continue,
         };
         let sign = if add { '+' } else { '-' };
@@ -790,9 +790,9 @@ fn change_server(port: u16, uids: &BTreeMap<(String, String), u32>, model: &mut 
     client.run(&format!("UID EXPUNGE {}", set.join(","))).ok();
     for i in 3000..3012 {
         let message = corpus_message(i);
-        let flags = if i % 2 == 0 { "\\Seen" } else { "" };
+        let flags = if i.is_multiple_of(2) { "\\Seen" } else { "" };
         client.append("INBOX", flags, &crlf(&message)).ok();
-        let letters = if i % 2 == 0 { "S" } else { "" };
+        let letters = if i.is_multiple_of(2) { "S" } else { "" };
         model.insert(
             ("INBOX".to_string(), message_id(&message)),
             (letters.to_string(), content_hash(&message)),
@@ -827,7 +827,7 @@ fn change_maildir(root: &Path, model: &mut Store) {
         let (letter, add) = match i {
             _ if i % 40 == 7 => ('S', true),
             _ if i % 45 == 8 => ('F', true),
-            _ if i % 77 == 0 => ('F', false),
+            _ if i.is_multiple_of(77) => ('F', false),
             _ => continue,
         };
         let name = path.file_name().unwrap().to_string_lossy().to_string();
@@ -965,9 +965,10 @@ fn mutt_batch_session_copies_to_mbox_and_moves_to_a_new_folder() {
              set imap_check_subscribed=no\nset header_cache=\nset message_cachedir=\n\
              set record=\nset move=no\nset wait_key=no\nset delete=yes\nset quit=yes\n\
              set mbox_type=mbox\nset tmpdir={tmp}\n\
-             push '<tag-pattern>~s \"^report 3 with\"<enter><tag-prefix><copy-message>{mbox}<enter>\
+             # `^^` is a literal `^` in a push string (a lone `^X` is Ctrl-X).\n\
+             push '<tag-pattern>~s \"^^report 3 with\"<enter><tag-prefix><copy-message>{mbox}<enter>\
              <untag-pattern>~A<enter>\
-             <tag-pattern>~s \"^message 12 of\"<enter><tag-prefix><save-message>=INBOX.Archive<enter>\
+             <tag-pattern>~s \"^^message 12 of\"<enter><tag-prefix><save-message>=INBOX.Archive<enter>\
              <sync-mailbox><quit>'\n",
             port = server.imap_port,
             tmp = dir.path().display(),
@@ -1010,4 +1011,335 @@ fn mutt_batch_session_copies_to_mbox_and_moves_to_a_new_folder() {
         message_id(&original)
     );
     client.run("LOGOUT");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Twenty concurrent sessions on one mailbox
+// ---------------------------------------------------------------------------------------------
+
+const SESSIONS: usize = 20;
+const ITERATIONS: usize = 30;
+
+/// One session's picture of the selected mailbox, kept only from what the server said: the
+/// UID at each sequence number where it is known (RFC 9051 §7.5.1, §7.4.1).
+struct Viewer {
+    client: Client,
+    view: Vec<Option<u32>>,
+    own: BTreeSet<u32>,
+    rng: Rng,
+    problems: Vec<String>,
+}
+
+/// Whether EXPUNGE may arrive while a command is answered (RFC 9051 §7.5.1: not during FETCH,
+/// STORE or SEARCH by sequence number).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Expunges {
+    Allowed,
+    Forbidden,
+}
+
+impl Viewer {
+    fn open(port: u16, n: usize) -> Viewer {
+        let mut client = Client::login(port, "carol", "pw");
+        client.name = format!("session {n}");
+        let mut viewer = Viewer {
+            client,
+            view: Vec::new(),
+            own: BTreeSet::new(),
+            rng: Rng::new(1000 + n as u64),
+            problems: Vec::new(),
+        };
+        viewer.command("SELECT INBOX", Expunges::Allowed);
+        viewer
+    }
+
+    fn problem(&mut self, what: String) {
+        self.problems.push(format!("{}: {what}", self.client.name));
+    }
+
+    fn command(&mut self, command: &str, expunges: Expunges) -> Outcome {
+        let outcome = self.client.run(command);
+        self.absorb(&outcome, expunges);
+        outcome
+    }
+
+    /// Folds one command's untagged responses into the view, in the order they arrived, and
+    /// notes every protocol violation.
+    fn absorb(&mut self, outcome: &Outcome, expunges: Expunges) {
+        if outcome.status != "OK" {
+            self.problem(format!(
+                "{} → {} {}",
+                outcome.command, outcome.status, outcome.text
+            ));
+        }
+        for (raw, response) in outcome.untagged.iter().zip(outcome.parsed()) {
+            let said = || {
+                format!(
+                    "{} during {}",
+                    String::from_utf8_lossy(raw),
+                    outcome.command
+                )
+            };
+            let len = self.view.len();
+            match response {
+                Untagged::Exists(n) if (n as usize) < len => {
+                    self.problem(format!("EXISTS shrank from {len}: {}", said()))
+                }
+                Untagged::Exists(n) => self.view.resize(n as usize, None),
+                Untagged::Expunge(_) if expunges == Expunges::Forbidden => {
+                    self.problem(format!("EXPUNGE not allowed here: {}", said()))
+                }
+                Untagged::Expunge(n) if n == 0 || n as usize > len => {
+                    self.problem(format!("EXPUNGE beyond {len}: {}", said()))
+                }
+                Untagged::Expunge(n) => {
+                    self.view.remove(n as usize - 1);
+                }
+                Untagged::Fetch(n, _) if n == 0 || n as usize > len => {
+                    self.problem(format!("FETCH beyond {len}: {}", said()))
+                }
+                Untagged::Fetch(n, items) => self.learn_uid(n, &items, &said),
+                Untagged::Search(found) => {
+                    if found.iter().any(|s| *s == 0 || *s as usize > len)
+                        && !outcome.command.starts_with("UID")
+                    {
+                        self.problem(format!("SEARCH beyond {len}: {}", said()));
+                    }
+                }
+                Untagged::Status(text) if !text.starts_with("* OK") => {
+                    self.problem(format!("untagged {text}"))
+                }
+                Untagged::Status(_) | Untagged::Other => {}
+            }
+        }
+    }
+
+    fn learn_uid(&mut self, seq: u32, items: &BTreeMap<String, Value>, said: &dyn Fn() -> String) {
+        let Some(uid) = items.get("UID") else { return };
+        let uid: u32 = uid.atom().parse().unwrap();
+        let slot = &mut self.view[seq as usize - 1];
+        match *slot {
+            Some(known) if known != uid => {
+                let text = format!("sequence {seq} is UID {known} here: {}", said());
+                self.problem(text);
+            }
+            _ => *slot = Some(uid),
+        }
+    }
+
+    fn seq_of(&self, uid: u32) -> Option<usize> {
+        self.view
+            .iter()
+            .position(|u| *u == Some(uid))
+            .map(|i| i + 1)
+    }
+
+    /// FETCH by sequence number for every message whose UID this session does not know yet.
+    fn learn_unknown(&mut self) {
+        let first = self.view.iter().position(Option::is_none);
+        let last = self.view.iter().rposition(Option::is_none);
+        if let (Some(first), Some(last)) = (first, last) {
+            self.command(
+                &format!("FETCH {}:{} (UID)", first + 1, last + 1),
+                Expunges::Forbidden,
+            );
+        }
+    }
+
+    fn random_own(&mut self) -> Option<u32> {
+        let own: Vec<u32> = self.own.iter().copied().collect();
+        (!own.is_empty()).then(|| own[self.rng.below(own.len())])
+    }
+
+    /// STORE by sequence number on one of this session's messages: the FETCH that answers it
+    /// must carry the sequence number this session computed.
+    fn store_by_sequence(&mut self, uid: u32) {
+        let Some(seq) = self.seq_of(uid) else {
+            self.problem(format!("own UID {uid} is not in the view"));
+            return;
+        };
+        let outcome = self.command(
+            &format!("STORE {seq} +FLAGS (\\Flagged)"),
+            Expunges::Forbidden,
+        );
+        let answered = outcome.parsed().into_iter().any(|u| match u {
+            Untagged::Fetch(n, items) => {
+                n as usize == seq
+                    && items
+                        .get("FLAGS")
+                        .is_some_and(|f| flag_set(f).contains("\\Flagged"))
+            }
+            _ => false,
+        });
+        if !answered || self.seq_of(uid) != Some(seq) {
+            self.problem(format!(
+                "STORE {seq} (UID {uid}) was not answered for that message"
+            ));
+        }
+    }
+
+    fn expunge_own(&mut self, iteration: usize) {
+        let Some(uid) = self.random_own() else { return };
+        self.own.remove(&uid);
+        self.command(
+            &format!("UID STORE {uid} +FLAGS.SILENT (\\Deleted)"),
+            Expunges::Allowed,
+        );
+        if iteration.is_multiple_of(2) {
+            self.command("EXPUNGE", Expunges::Allowed);
+        } else {
+            self.command(&format!("UID EXPUNGE {uid}"), Expunges::Allowed);
+        }
+    }
+
+    fn iteration(&mut self, n: usize, k: usize) {
+        let message = format!(
+            "From: s{n}@example.org\r\nSubject: session {n} message {k}\r\n\
+             Message-ID: <{n}.{k}.concurrent@darius.test>\r\n\r\n{}\r\n",
+            "x".repeat(100 + self.rng.below(2000))
+        );
+        let outcome = self.client.append("INBOX", "", message.as_bytes());
+        self.absorb(&outcome, Expunges::Allowed);
+        if outcome.status == "OK" {
+            self.own.insert(outcome.append_uid());
+        }
+        self.learn_unknown();
+        if let Some(uid) = self.random_own() {
+            self.store_by_sequence(uid);
+        }
+        if k % 3 == 1 {
+            if let Some(uid) = self.random_own() {
+                self.command(
+                    &format!("UID STORE {uid} +FLAGS (\\Seen)"),
+                    Expunges::Allowed,
+                );
+            }
+        }
+        if k % 4 == 2 {
+            self.command("SEARCH UNSEEN", Expunges::Forbidden);
+            self.command("FETCH 1:* (FLAGS)", Expunges::Forbidden);
+        }
+        if k % 5 == 4 {
+            self.expunge_own(k);
+        }
+        self.command("NOOP", Expunges::Allowed);
+    }
+
+    /// After everyone stopped: the whole view, as UIDs.
+    fn final_view(&mut self) -> Vec<u32> {
+        self.command("NOOP", Expunges::Allowed);
+        self.learn_unknown();
+        let searched = self.command("UID SEARCH ALL", Expunges::Allowed).search();
+        let view: Vec<u32> = self.view.iter().map(|u| u.unwrap_or(0)).collect();
+        if searched != view {
+            self.problem(format!(
+                "UID SEARCH ALL {searched:?} but the view is {view:?}"
+            ));
+        }
+        view
+    }
+}
+
+#[test]
+fn twenty_concurrent_sessions_keep_consistent_views_of_one_mailbox() {
+    let server = common::Server::start();
+    server.add_user("carol", "pw");
+    let port = server.imap_port;
+    let start = Arc::new(Barrier::new(SESSIONS));
+    let done = Arc::new(Barrier::new(SESSIONS + 1));
+    let checked = Arc::new(Barrier::new(SESSIONS + 1));
+    let threads: Vec<_> = (0..SESSIONS)
+        .map(|n| {
+            let (start, done, checked) = (start.clone(), done.clone(), checked.clone());
+            std::thread::spawn(move || {
+                let mut viewer = Viewer::open(port, n);
+                start.wait();
+                for k in 0..ITERATIONS {
+                    viewer.iteration(n, k);
+                }
+                done.wait();
+                let view = viewer.final_view();
+                checked.wait();
+                viewer.client.run("LOGOUT");
+                (view, viewer.own, viewer.problems)
+            })
+        })
+        .collect();
+    done.wait();
+    let mut client = Client::login(port, "carol", "pw");
+    client.run("EXAMINE INBOX").ok();
+    let truth = client.run("UID SEARCH ALL").ok().search();
+    checked.wait();
+    let mut own_union = BTreeSet::new();
+    let mut problems = Vec::new();
+    for (n, thread) in threads.into_iter().enumerate() {
+        let (view, own, session_problems) = thread.join().unwrap();
+        problems.extend(session_problems);
+        if view != truth {
+            problems.push(format!(
+                "session {n} ends with {view:?}, the server has {truth:?}"
+            ));
+        }
+        own_union.extend(own);
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}\n--- server log\n{}",
+        problems.len(),
+        problems.join("\n"),
+        server.log()
+    );
+    assert_eq!(
+        own_union,
+        truth.iter().copied().collect(),
+        "every kept message, and only those"
+    );
+    assert_eq!(
+        truth.len(),
+        SESSIONS * ITERATIONS - SESSIONS * (ITERATIONS / 5)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Regressions the clients above revealed
+// ---------------------------------------------------------------------------------------------
+
+/// RFC 9051 §6.4.6: STORE without .SILENT returns the updated value, also for a message whose
+/// flags it did not change (the concurrent sessions above check each STORE by its answer).
+#[test]
+fn store_answers_every_message_even_when_its_flags_did_not_change() {
+    let server = common::Server::start();
+    server.add_user("dave", "pw");
+    let mut client = Client::login(server.imap_port, "dave", "pw");
+    for i in 0..3 {
+        client
+            .append("INBOX", "\\Flagged", &crlf(&corpus_message(i)))
+            .ok();
+    }
+    client.run("SELECT INBOX").ok();
+    let answered = |outcome: &Outcome| -> Vec<(u32, BTreeSet<String>)> {
+        outcome
+            .parsed()
+            .into_iter()
+            .filter_map(|u| match u {
+                Untagged::Fetch(n, items) => Some((n, flag_set(&items["FLAGS"]))),
+                _ => None,
+            })
+            .collect()
+    };
+    let flagged: BTreeSet<String> = ["\\Flagged".to_string()].into();
+    let store = client.run("STORE 1:3 +FLAGS (\\Flagged)").ok();
+    assert_eq!(
+        answered(&store),
+        vec![
+            (1, flagged.clone()),
+            (2, flagged.clone()),
+            (3, flagged.clone())
+        ]
+    );
+    let uid_store = client.run("UID STORE 2 -FLAGS (\\Seen)").ok();
+    assert_eq!(answered(&uid_store), vec![(2, flagged)]);
+    assert!(String::from_utf8_lossy(&uid_store.untagged[0]).contains("UID 2"));
+    let silent = client.run("STORE 1:3 +FLAGS.SILENT (\\Flagged)").ok();
+    assert!(silent.untagged.is_empty());
 }
