@@ -48,7 +48,6 @@ pub(crate) fn capabilities(config: &ImapConfig, stage: &Stage) -> Vec<String> {
             "SEARCHRES",
             "MULTIAPPEND",
             "STATUS=SIZE",
-            "UTF8=ACCEPT",
         ]
         .map(String::from),
     );

@@ -1,0 +1,148 @@
+//! Whole-session fuzzing over real sockets: many sessions of valid, mutated and random commands
+//! (deterministic from a seed) against one server. The server must never panic, hang or stop
+//! serving: at the end a fresh session still logs in, appends, fetches and searches, and the
+//! log holds no panic. Set DARIUS_FUZZ_SESSIONS for a longer run.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+const COMMANDS: &[&[u8]] = &[
+    b"LOGIN alice pw-alice",
+    b"AUTHENTICATE PLAIN AGFsaWNlAHB3LWFsaWNl",
+    b"SELECT INBOX",
+    b"EXAMINE INBOX",
+    b"CREATE INBOX.f",
+    b"DELETE INBOX.f",
+    b"RENAME INBOX.f INBOX.g",
+    b"LIST \"\" *",
+    b"LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (% INBOX.*) RETURN (CHILDREN STATUS (MESSAGES SIZE))",
+    b"LSUB \"\" %",
+    b"STATUS INBOX (MESSAGES UIDNEXT UNSEEN SIZE DELETED)",
+    b"APPEND INBOX (\\Seen) {24+}\r\nSubject: fuzz\r\n\r\nbody\r\n",
+    b"APPEND INBOX {1+}\r\nx",
+    b"FETCH 1:* (FLAGS UID ENVELOPE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (SUBJECT)])",
+    b"FETCH * (BODY[1.MIME] BODY[TEXT]<2.3> BINARY[1] BINARY.SIZE[1] RFC822)",
+    b"UID FETCH 1:* FAST",
+    b"STORE 1:* +FLAGS (\\Deleted $Fuzz)",
+    b"UID STORE 1:* -FLAGS.SILENT (\\Deleted)",
+    b"SEARCH OR (FROM a TO b) NOT (SUBJECT fuzz) BODY x",
+    b"UID SEARCH RETURN (MIN MAX COUNT SAVE) CHARSET UTF-8 TEXT body",
+    b"SEARCH $ 1:3 UNDELETED SINCE 1-Jan-2020",
+    b"COPY 1:2 INBOX.f",
+    b"MOVE 1 INBOX.g",
+    b"EXPUNGE",
+    b"UID EXPUNGE 1:5",
+    b"IDLE\r\nDONE",
+    b"NOOP",
+    b"CHECK",
+    b"CLOSE",
+    b"UNSELECT",
+    b"NAMESPACE",
+    b"ENABLE IMAP4rev2",
+    b"ID (\"name\" \"fuzz\")",
+    b"CAPABILITY",
+    b"SUBSCRIBE INBOX",
+    b"STARTTLS",
+];
+
+const NOISE: &[u8] = b"(){}[]<>\"\\*%$+-~\r\n\0 .:0123456789AZaz\x80\xff";
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn mutate(rng: &mut Rng, command: &[u8]) -> Vec<u8> {
+    let mut bytes = command.to_vec();
+    for _ in 0..=rng.below(4) {
+        let at = rng.below(bytes.len() + 1);
+        match rng.below(4) {
+            0 if at < bytes.len() => {
+                bytes.remove(at);
+            }
+            1 if at < bytes.len() => bytes[at] = NOISE[rng.below(NOISE.len())],
+            2 => bytes.splice(at..at, b"{99}".iter().copied()).for_each(drop),
+            _ => bytes.insert(at, NOISE[rng.below(NOISE.len())]),
+        }
+    }
+    bytes
+}
+
+fn one_line(rng: &mut Rng, n: usize) -> Vec<u8> {
+    let mut line = format!("f{n} ").into_bytes();
+    match rng.below(10) {
+        0..=5 => line.extend_from_slice(COMMANDS[rng.below(COMMANDS.len())]),
+        6..=8 => {
+            let command = COMMANDS[rng.below(COMMANDS.len())];
+            line.extend(mutate(rng, command));
+        }
+        _ => line.extend((0..rng.below(200)).map(|_| NOISE[rng.below(NOISE.len())])),
+    }
+    line.extend_from_slice(b"\r\n");
+    line
+}
+
+/// Reads whatever arrives within a short while; returns false once the server closed.
+fn drain(stream: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 65536];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return false,
+            Ok(_) => continue,
+            Err(_) => return true,
+        }
+    }
+}
+
+#[test]
+fn random_sessions_never_break_the_server() {
+    let server = common::Server::start();
+    server.add_user("alice", "pw-alice");
+    let sessions: usize = std::env::var("DARIUS_FUZZ_SESSIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for _ in 0..sessions {
+        let mut stream = TcpStream::connect(("127.0.0.1", server.imap_port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(30)))
+            .unwrap();
+        for n in 0..(5 + rng.below(25)) {
+            if stream.write_all(&one_line(&mut rng, n)).is_err() || !drain(&mut stream) {
+                break;
+            }
+        }
+    }
+    let mut check = TcpStream::connect(("127.0.0.1", server.imap_port)).unwrap();
+    check
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    check
+        .write_all(b"a LOGIN alice pw-alice\r\nb SELECT INBOX\r\nc APPEND INBOX {3+}\r\nx\r\n\r\nd UID SEARCH ALL\r\ne LOGOUT\r\n")
+        .unwrap();
+    let mut reply = String::new();
+    let _ = check.read_to_string(&mut reply);
+    for tag in ["a OK", "b OK", "c OK", "d OK", "e OK"] {
+        assert!(
+            reply.contains(tag),
+            "server no longer serves properly: {reply}"
+        );
+    }
+    let log = server.log();
+    assert!(!log.contains("panicked"), "the server panicked:\n{log}");
+}
