@@ -42,6 +42,10 @@ if [ ! -S /dev/log ]; then
   echo "syslog_sink pid $!"; sleep 1
 fi
 # 3. Dovecot
+# Every idling imap process (all run as vmail) needs an inotify instance; beyond the kernel's
+# default of 128 per user Dovecot falls back to polling every 30 s and IDLE clients miss new mail.
+sysctl -w fs.inotify.max_user_instances=$((MAXCONN + 1024)) >/dev/null 2>&1 \
+  || echo "warning: cannot raise fs.inotify.max_user_instances"
 id vmail >/dev/null 2>&1 || useradd -r -u 5000 -U -d /nonexistent -s /usr/sbin/nologin vmail
 mkdir -p $P/dovecot/{run,state,log} $P/dovecot-mail; chown vmail:vmail $P/dovecot-mail
 if [ "$D_PASS_SCHEME" = PLAIN ]; then HASH='{PLAIN}pass'; else HASH=$(doveadm pw -s "$D_PASS_SCHEME" -p pass); fi

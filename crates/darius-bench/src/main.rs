@@ -23,6 +23,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
+use client::imap::Literals;
 use client::net::{Endpoint, TlsMode};
 use report::{Report, RunInfo};
 use workload::Settings;
@@ -79,6 +80,9 @@ struct TargetArgs {
     /// Also write the report as JSON to this file (`-` for stdout instead of the table).
     #[arg(long, global = true)]
     json: Option<PathBuf>,
+    /// APPEND literals: auto (LITERAL+ when offered) or synchronizing (always wait for `+`).
+    #[arg(long, value_enum, default_value = "auto", global = true)]
+    literals: Literals,
     /// Distinct messages generated before the run for APPEND and LMTP (cycled through).
     #[arg(long, default_value_t = 1000, global = true)]
     pool: u64,
@@ -183,6 +187,7 @@ fn settings(t: &TargetArgs) -> anyhow::Result<Settings> {
         timeout: Duration::from_secs_f64(t.timeout.max(0.1)),
         server_pid: t.server_pid,
         pool: std::sync::Arc::new(corpus::Pool::new(t.seed, t.pool)),
+        literals: t.literals,
         run_id: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos()),
@@ -232,11 +237,19 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let s = settings(&cli.target)?;
+    let client_cpu = procmon::own_cpu_seconds();
+    warn_on_fd_limit(&cli.command);
     let monitor = s
         .server_pid
         .map(|pid| procmon::Monitor::start(pid, Duration::from_millis(500)));
     let (name, outcome) = dispatch(&s, cli.command).await?;
     let server = monitor.map(procmon::Monitor::finish);
+    let mut metrics = outcome.metrics;
+    // The load generator shares the machine with the server: say what it used.
+    metrics.insert(
+        "client_cpu_seconds".to_owned(),
+        procmon::own_cpu_seconds() - client_cpu,
+    );
     let target = if name == "lmtp" {
         s.lmtp.addr()
     } else {
@@ -253,7 +266,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         outcome.elapsed.as_secs_f64(),
         outcome.recorder,
         server,
-        outcome.metrics,
+        metrics,
     );
     emit(&report, cli.target.json.as_deref())
 }
@@ -322,4 +335,20 @@ async fn dispatch(
         }
         Command::Corpus { .. } | Command::Compare { .. } => anyhow::bail!("not a workload"),
     })
+}
+
+/// Each connection is a file descriptor: say so before `idle` runs into the limit.
+fn warn_on_fd_limit(command: &Command) {
+    let Command::Idle { connections, .. } = command else {
+        return;
+    };
+    let soft = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|t| {
+            let line = t.lines().find(|l| l.starts_with("Max open files"))?;
+            line.split_whitespace().nth(3)?.parse::<u64>().ok()
+        });
+    if let Some(soft) = soft.filter(|&n| n < u64::from(*connections) + 64) {
+        eprintln!("warning: open-file limit {soft} is below {connections} connections; raise it with `ulimit -n`");
+    }
 }

@@ -99,6 +99,16 @@ pub fn memory(root: u32) -> MemSample {
     m
 }
 
+/// CPU seconds this process has used (all threads).
+pub fn own_cpu_seconds() -> f64 {
+    stat_fields(std::process::id()).map_or(0.0, |f| {
+        let ticks: u64 = (11..=12)
+            .filter_map(|i| f.get(i)?.parse::<u64>().ok())
+            .sum();
+        ticks as f64 / CLOCK_TICKS
+    })
+}
+
 /// The machine's memory (MemTotal), in KiB; 0 when unknown.
 pub fn mem_total_kb() -> u64 {
     std::fs::read_to_string("/proc/meminfo").map_or(0, |t| kb_field(&t, "MemTotal:"))

@@ -79,11 +79,21 @@ impl Completion {
     }
 }
 
+/// How APPEND sends its message literal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Literals {
+    /// `{n+}` without waiting when the server offers LITERAL+ (RFC 7888), else `{n}`.
+    Auto,
+    /// Always `{n}` and wait for the `+` continuation.
+    Synchronizing,
+}
+
 pub struct ImapClient {
     io: BufReader<BoxStream>,
     next_tag: u32,
     caps: Vec<String>,
     timeout: Duration,
+    literals: Literals,
 }
 
 impl ImapClient {
@@ -97,6 +107,7 @@ impl ImapClient {
             next_tag: 1,
             caps: Vec::new(),
             timeout,
+            literals: Literals::Auto,
         };
         match client.read_response().await? {
             Response::Untagged(Untagged::Status {
@@ -125,6 +136,10 @@ impl ImapClient {
         self.io = BufReader::with_capacity(16 * 1024, ep.wrap(plain).await?);
         self.caps.clear();
         Ok(())
+    }
+
+    pub fn set_literals(&mut self, literals: Literals) {
+        self.literals = literals;
     }
 
     pub fn has_cap(&self, cap: &str) -> bool {
@@ -186,7 +201,7 @@ impl ImapClient {
         };
         let n = message.len();
         let head = format!("{tag} APPEND {} {flags}", quote(mailbox));
-        if self.has_cap("LITERAL+") {
+        if self.literals == Literals::Auto && self.has_cap("LITERAL+") {
             let mut buf = Vec::with_capacity(head.len() + n + 16);
             buf.extend_from_slice(format!("{head}{{{n}+}}\r\n").as_bytes());
             buf.extend_from_slice(message);

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::client::imap::{ClientError, Completion, ImapClient};
+use crate::client::imap::{ClientError, Completion, ImapClient, Literals};
 use crate::client::net::Endpoint;
 use crate::client::parse::{Status, Untagged};
 use crate::stats::Recorder;
@@ -40,6 +40,7 @@ pub struct Settings {
     pub server_pid: Option<u32>,
     /// Pre-generated messages for APPEND and LMTP DATA.
     pub pool: std::sync::Arc<crate::corpus::Pool>,
+    pub literals: Literals,
     /// Distinguishes this run's deliveries from earlier runs' (nanoseconds since the epoch).
     pub run_id: u128,
 }
@@ -56,7 +57,9 @@ impl Settings {
     }
 
     pub async fn connect(&self) -> Result<ImapClient, ClientError> {
-        ImapClient::connect(&self.imap, self.timeout).await
+        let mut c = ImapClient::connect(&self.imap, self.timeout).await?;
+        c.set_literals(self.literals);
+        Ok(c)
     }
 
     /// Connects and logs in; a refused login is reported as a `ClientError::Malformed`.
