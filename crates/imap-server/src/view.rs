@@ -257,3 +257,168 @@ impl SelectedView {
         u32::try_from(i + 1).ok()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imap_proto::sequence::{SeqNumber, SequenceItem};
+    use std::num::NonZeroU32;
+
+    fn uid(n: u32) -> Uid {
+        Uid::new(n).unwrap()
+    }
+
+    fn view(uids: &[u32]) -> (SelectedView, broadcast::Sender<Change>) {
+        let (tx, rx) = broadcast::channel(16);
+        let dir = tempfile::tempdir().unwrap();
+        let (identity, service) = mailservice_identity(dir.path());
+        let name = types::MailboxName::try_from("user.alice").unwrap();
+        let mailbox = service
+            .authorize_internal(&identity, name, mailservice::Operation::Read)
+            .unwrap();
+        let v = SelectedView::new(mailbox, false, uids.iter().map(|&n| uid(n)).collect(), rx);
+        (v, tx)
+    }
+
+    /// A service over a throwaway store, only to mint an `Authorized` for the view.
+    fn mailservice_identity(
+        dir: &std::path::Path,
+    ) -> (mailservice::Identity, mailservice::MailService) {
+        let mut partitions = std::collections::BTreeMap::new();
+        partitions.insert("default".to_string(), dir.join("spool"));
+        let store = mailstore::Store::open(mailstore::StoreConfig::new(
+            dir.join("conf"),
+            partitions,
+            "default",
+        ))
+        .unwrap();
+        let service = mailservice::MailService::new(
+            store,
+            mailservice::ServiceConfig {
+                admins: Vec::new(),
+                unix_hierarchy_sep: false,
+            },
+        );
+        (service.identity("alice"), service)
+    }
+
+    fn set(items: &[(u32, u32)]) -> SequenceSet {
+        let n = |v: u32| {
+            if v == 0 {
+                SeqNumber::Largest
+            } else {
+                SeqNumber::Value(NonZeroU32::new(v).unwrap())
+            }
+        };
+        SequenceSet::Items(
+            items
+                .iter()
+                .map(|&(a, b)| {
+                    if a == b {
+                        SequenceItem::Single(n(a))
+                    } else {
+                        SequenceItem::Range(n(a), n(b))
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn sequence_numbers_map_to_uids_and_star_is_the_last() {
+        let (v, _tx) = view(&[3, 7, 9, 20]);
+        let got = v.resolve(&set(&[(2, 0)]), Addressing::Sequence).unwrap();
+        assert_eq!(got, vec![(2, uid(7)), (3, uid(9)), (4, uid(20))]);
+        assert!(
+            v.resolve(&set(&[(5, 5)]), Addressing::Sequence).is_err(),
+            "past EXISTS is an error"
+        );
+    }
+
+    #[test]
+    fn uid_sets_skip_missing_uids_and_star_is_the_highest() {
+        let (v, _tx) = view(&[3, 7, 9, 20]);
+        let got = v
+            .resolve(&set(&[(4, 9), (100, 0)]), Addressing::Uid)
+            .unwrap();
+        assert_eq!(
+            got,
+            vec![(2, uid(7)), (3, uid(9)), (4, uid(20))],
+            "100:* includes the highest UID"
+        );
+    }
+
+    #[test]
+    fn expunges_wait_while_forbidden_and_renumber_when_sent() {
+        let (mut v, tx) = view(&[1, 2, 3, 4]);
+        tx.send(Change::Expunged {
+            uids: vec![uid(2), uid(4)],
+            modseq: types::ModSeq::MIN,
+        })
+        .unwrap();
+        tx.send(Change::Appended {
+            uids: vec![uid(5)],
+            modseq: types::ModSeq::MIN,
+        })
+        .unwrap();
+        v.poll_changes();
+        let held = v.take_updates(false);
+        assert!(
+            held.expunged.is_empty(),
+            "no EXPUNGE during FETCH/STORE/SEARCH"
+        );
+        assert_eq!(held.exists, Some(5));
+        let sent = v.take_updates(true);
+        // Each number is valid when its response is read: UID 2 is seq 2, then UID 4 is seq 3.
+        assert_eq!(sent.expunged, vec![2, 3]);
+        assert_eq!(v.uids(), &[uid(1), uid(3), uid(5)]);
+    }
+
+    #[test]
+    fn own_flag_changes_are_not_echoed_but_others_are() {
+        let (mut v, tx) = view(&[1, 2]);
+        let m = types::ModSeq::new(5).unwrap();
+        v.note_own_change(uid(1), m);
+        tx.send(Change::FlagsChanged {
+            changes: vec![(uid(1), m), (uid(2), m)],
+        })
+        .unwrap();
+        v.poll_changes();
+        assert_eq!(v.take_updates(true).flags, vec![(2, uid(2))]);
+    }
+
+    #[test]
+    fn a_message_appended_and_expunged_before_being_reported_is_never_seen() {
+        let (mut v, tx) = view(&[1]);
+        tx.send(Change::Appended {
+            uids: vec![uid(2)],
+            modseq: types::ModSeq::MIN,
+        })
+        .unwrap();
+        tx.send(Change::Expunged {
+            uids: vec![uid(2)],
+            modseq: types::ModSeq::MIN,
+        })
+        .unwrap();
+        v.poll_changes();
+        let u = v.take_updates(true);
+        assert!(u.expunged.is_empty() && u.exists.is_none());
+        assert_eq!(v.exists(), 1);
+    }
+
+    #[test]
+    fn a_lagging_channel_asks_for_a_resync() {
+        let (mut v, tx) = view(&[1, 2, 3]);
+        for n in 0..40 {
+            let _ = tx.send(Change::FlagsChanged {
+                changes: vec![(uid(1), types::ModSeq::new(n + 1).unwrap())],
+            });
+        }
+        v.poll_changes();
+        assert!(v.needs_resync);
+        v.resync(vec![uid(1), uid(3), uid(4)]);
+        let u = v.take_updates(true);
+        assert_eq!(u.expunged, vec![2]);
+        assert_eq!(u.exists, Some(3));
+    }
+}
