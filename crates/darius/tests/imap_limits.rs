@@ -232,3 +232,51 @@ fn user_del_removes_the_users_mailboxes() {
     let list = c.cmd("a3", "LIST \"\" *");
     assert_eq!(list.len(), 2, "only the new INBOX: {list:?}");
 }
+
+fn headers_under(dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                headers_under(&path)
+            } else {
+                usize::from(path.file_name().is_some_and(|n| n == "cyrus.header"))
+            }
+        })
+        .sum()
+}
+
+#[test]
+fn admins_choose_and_change_partitions_users_cannot() {
+    let server = common::Server::start_with("partition-second: {base}/second\n");
+    let second = server.dir.path().join("second");
+    server.add_user("alice", "pw-alice");
+    server.add_user("admin", "pw-admin");
+    let mut alice = logged_in(&server);
+    let r = alice.cmd("u1", "CREATE INBOX.Mine second");
+    assert!(last(&r).starts_with("u1 NO [NOPERM]"), "{r:?}");
+    let mut admin = Client::connect(server.imap_port);
+    admin.cmd("a0", "LOGIN admin pw-admin");
+    assert_eq!(headers_under(&second), 0);
+    let r = admin.cmd("a1", "CREATE user.alice.Big second");
+    assert!(last(&r).starts_with("a1 OK"), "{r:?}");
+    assert_eq!(
+        headers_under(&second),
+        1,
+        "the mailbox lives on the named partition"
+    );
+    let r = admin.cmd("a2", "CREATE user.alice.Nowhere nosuchpartition");
+    assert!(last(&r).starts_with("a2 NO"), "{r:?}");
+    let r = admin.cmd("a3", "RENAME user.alice.Big user.alice.Big default");
+    assert!(last(&r).starts_with("a3 OK"), "{r:?}");
+    assert_eq!(headers_under(&second), 0, "moved away from the partition");
+    let r = alice.cmd("u2", "SELECT INBOX.Big");
+    assert!(
+        last(&r).starts_with("u2 OK"),
+        "the moved mailbox still works: {r:?}"
+    );
+}

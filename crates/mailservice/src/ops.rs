@@ -70,12 +70,38 @@ impl MailService {
         Ok(self.store.mailbox_entry(mailbox.name())?)
     }
 
-    pub fn create(&self, mailbox: &Authorized, special_use: Vec<String>) -> Result<MailboxEntry> {
+    /// Creates a mailbox; naming its partition (Cyrus's `CREATE name partition`) is for
+    /// administrators only.
+    pub fn create(
+        &self,
+        identity: &Identity,
+        mailbox: &Authorized,
+        special_use: Vec<String>,
+        partition: Option<String>,
+    ) -> Result<MailboxEntry> {
+        if partition.is_some() && !identity.is_admin() {
+            return Err(ServiceError::PermissionDenied);
+        }
         let options = CreateOptions {
             special_use,
+            partition,
             ..CreateOptions::default()
         };
         Ok(self.store.create_mailbox(mailbox.name(), options)?)
+    }
+
+    /// Moves a mailbox to another partition (Cyrus's `RENAME name name partition`);
+    /// administrators only.
+    pub fn set_partition(
+        &self,
+        identity: &Identity,
+        mailbox: &Authorized,
+        partition: &str,
+    ) -> Result<MailboxEntry> {
+        if !identity.is_admin() {
+            return Err(ServiceError::PermissionDenied);
+        }
+        Ok(self.store.set_partition(mailbox.name(), partition)?)
     }
 
     pub fn delete(&self, mailbox: &Authorized) -> Result<()> {

@@ -22,7 +22,8 @@ pub struct Server {
 
 impl Server {
     /// Starts a server with IMAP and IMAPS on 127.0.0.1 (ephemeral ports) and a self-signed
-    /// certificate; `extra` is appended to the generated imapd.conf.
+    /// certificate; `extra` is appended to the generated imapd.conf, with `{base}` replaced by
+    /// the server's temp dir.
     pub fn start_with(extra: &str) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let base = dir.path().display().to_string();
@@ -34,7 +35,8 @@ impl Server {
                 "configdirectory: {base}/conf\npartition-default: {base}/spool\n\
                  syslog_socket: {base}/no-syslog\nadmins: admin\n\
                  tls_server_cert: {base}/cert.pem\ntls_server_key: {base}/key.pem\n\
-                 listen_imap: 127.0.0.1:0\nlisten_imaps: 127.0.0.1:0\n{extra}"
+                 listen_imap: 127.0.0.1:0\nlisten_imaps: 127.0.0.1:0\n{}",
+                extra.replace("{base}", &base)
             ),
         )
         .unwrap();

@@ -19,7 +19,12 @@ const SPECIAL_USE: [&str; 7] = [
     "\\Trash",
 ];
 
-pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, use_attrs: Vec<String>) -> Reply {
+pub(crate) async fn run(
+    session: &mut Session,
+    mailbox: Mailbox,
+    use_attrs: Vec<String>,
+    partition: Option<String>,
+) -> Reply {
     let sep = session.service().namespace().separator();
     let name = mailbox.as_str().trim_end_matches(sep).to_string();
     if name.eq_ignore_ascii_case("INBOX") {
@@ -36,8 +41,11 @@ pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, use_attrs: Vec<
         Ok(a) => a,
         Err(e) => return refuse(&e, Target::Source),
     };
+    let Some(identity) = session.state.identity().cloned() else {
+        return Reply::bad("Not authenticated");
+    };
     match session
-        .blocking(move |s| s.create(&authorized, special_use))
+        .blocking(move |s| s.create(&identity, &authorized, special_use, partition))
         .await
     {
         Ok(_) => Reply::ok("Create completed"),

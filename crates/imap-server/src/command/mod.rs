@@ -213,10 +213,16 @@ impl Session {
                 select::run(self, mailbox, select::Mode::ReadOnly).await
             }
             Command::Create {
-                mailbox, use_attrs, ..
-            } => create::run(self, mailbox, use_attrs).await,
+                mailbox,
+                use_attrs,
+                partition,
+            } => create::run(self, mailbox, use_attrs, partition).await,
             Command::Delete(mailbox) => delete::run(self, mailbox).await,
-            Command::Rename { from, to, .. } => rename::run(self, from, to).await,
+            Command::Rename {
+                from,
+                to,
+                partition,
+            } => rename::run(self, from, to, partition).await,
             Command::Subscribe(mailbox) => {
                 subscribe::run(self, mailbox, subscribe::Op::Subscribe).await
             }
