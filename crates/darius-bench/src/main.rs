@@ -86,6 +86,10 @@ struct TargetArgs {
     /// Distinct messages generated before the run for APPEND and LMTP (cycled through).
     #[arg(long, default_value_t = 1000, global = true)]
     pool: u64,
+    /// Stop the run when the server's processes use more memory (PSS) than this (MiB; default half the
+    /// machine's memory): a leaking server must not take a shared machine down.
+    #[arg(long, global = true)]
+    max_server_mb: Option<u64>,
     /// LMTP host (default: --host).
     #[arg(long, global = true)]
     lmtp_host: Option<String>,
@@ -135,10 +139,6 @@ enum Command {
         settle: f64,
         #[arg(long, default_value_t = 32)]
         parallel_setup: u32,
-        /// Stop opening connections when the server's RSS exceeds this (MiB; default half the
-        /// machine's memory).
-        #[arg(long)]
-        max_server_mb: Option<u64>,
     },
     /// LMTP deliveries over --clients parallel connections.
     Lmtp {
@@ -188,6 +188,10 @@ fn settings(t: &TargetArgs) -> anyhow::Result<Settings> {
         server_pid: t.server_pid,
         pool: std::sync::Arc::new(corpus::Pool::new(t.seed, t.pool)),
         literals: t.literals,
+        max_server_pss_kb: t
+            .max_server_mb
+            .map_or(procmon::mem_total_kb() / 2, |mb| mb * 1024),
+        abort: Default::default(),
         run_id: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos()),
@@ -239,12 +243,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let s = settings(&cli.target)?;
     let client_cpu = procmon::own_cpu_seconds();
     warn_on_fd_limit(&cli.command);
-    let monitor = s
-        .server_pid
-        .map(|pid| procmon::Monitor::start(pid, Duration::from_millis(500)));
+    let monitor = s.server_pid.map(|pid| {
+        let guard = procmon::Guard {
+            max_pss_kb: s.max_server_pss_kb,
+            tripped: s.abort.clone(),
+        };
+        procmon::Monitor::start(pid, Duration::from_millis(500), guard)
+    });
     let (name, outcome) = dispatch(&s, cli.command).await?;
     let server = monitor.map(procmon::Monitor::finish);
     let mut metrics = outcome.metrics;
+    let mut recorder = outcome.recorder;
+    if s.abort.load(std::sync::atomic::Ordering::Relaxed) {
+        let limit = s.max_server_pss_kb / 1024;
+        recorder.error(
+            "run",
+            "memory-limit",
+            format!("server PSS above {limit} MiB: run stopped early"),
+        );
+    }
     // The load generator shares the machine with the server: say what it used.
     metrics.insert(
         "client_cpu_seconds".to_owned(),
@@ -264,7 +281,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let report = Report::build(
         run,
         outcome.elapsed.as_secs_f64(),
-        outcome.recorder,
+        recorder,
         server,
         metrics,
     );
@@ -317,15 +334,12 @@ async fn dispatch(
             deliveries,
             settle,
             parallel_setup,
-            max_server_mb,
         } => {
             let args = workload::idle::IdleArgs {
                 connections,
                 deliveries,
                 settle: Duration::from_secs_f64(settle.max(0.0)),
                 parallel_setup,
-                max_server_rss_kb: max_server_mb
-                    .map_or(procmon::mem_total_kb() / 2, |mb| mb * 1024),
             };
             ("idle", workload::idle::run(s, &args).await)
         }

@@ -114,6 +114,12 @@ pub fn mem_total_kb() -> u64 {
     std::fs::read_to_string("/proc/meminfo").map_or(0, |t| kb_field(&t, "MemTotal:"))
 }
 
+/// Trips `tripped` when the tree's PSS goes above `max_pss_kb` (PSS, not RSS: forking servers share most pages).
+pub struct Guard {
+    pub max_pss_kb: u64,
+    pub tripped: Arc<AtomicBool>,
+}
+
 /// Samples the tree's memory on a plain thread (not a tokio worker) until stopped.
 pub struct Monitor {
     pid: u32,
@@ -123,7 +129,7 @@ pub struct Monitor {
 }
 
 impl Monitor {
-    pub fn start(pid: u32, every: Duration) -> Self {
+    pub fn start(pid: u32, every: Duration, guard: Guard) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let handle = std::thread::spawn(move || {
@@ -133,6 +139,9 @@ impl Monitor {
                 peak.rss_kb = peak.rss_kb.max(m.rss_kb);
                 peak.pss_kb = peak.pss_kb.max(m.pss_kb);
                 peak.processes = peak.processes.max(m.processes);
+                if m.pss_kb > guard.max_pss_kb {
+                    guard.tripped.store(true, Ordering::Relaxed);
+                }
                 if flag.load(Ordering::Relaxed) {
                     return peak;
                 }

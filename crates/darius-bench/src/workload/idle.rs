@@ -31,9 +31,6 @@ pub struct IdleArgs {
     pub settle: Duration,
     /// Connections being set up at the same time.
     pub parallel_setup: u32,
-    /// Stop opening connections once the server's tree uses this much RSS (KiB): a server
-    /// that leaks must not take a shared machine down with it.
-    pub max_server_rss_kb: u64,
 }
 
 struct Notice {
@@ -75,12 +72,10 @@ pub async fn run(s: &Settings, args: &IdleArgs) -> Outcome {
         if n + 1 == args.connections / 2 {
             mid = s.server_pid.map(|pid| (up, procmon::memory(pid)));
         }
-        if n % 50 == 49 && !setup.is_closed() && over_limit(s, args) {
+        if n % 50 == 49 && !setup.is_closed() && over_limit(s) {
             setup.close(); // connections not yet set up give up
-            let detail = format!(
-                "server RSS above {} MiB after {up} connections",
-                args.max_server_rss_kb / 1024
-            );
+            let limit = s.max_server_pss_kb / 1024;
+            let detail = format!("server PSS above {limit} MiB after {up} connections");
             rec.error("setup", "memory-limit", detail);
         }
     }
@@ -118,9 +113,9 @@ pub async fn run(s: &Settings, args: &IdleArgs) -> Outcome {
     }
 }
 
-fn over_limit(s: &Settings, args: &IdleArgs) -> bool {
+fn over_limit(s: &Settings) -> bool {
     s.server_pid
-        .is_some_and(|pid| procmon::memory(pid).rss_kb > args.max_server_rss_kb)
+        .is_some_and(|pid| procmon::memory(pid).pss_kb > s.max_server_pss_kb)
 }
 
 async fn idle_connection(s: &Settings, i: u32, users: u32, mut ch: Channels) -> Recorder {

@@ -41,6 +41,10 @@ pub struct Settings {
     /// Pre-generated messages for APPEND and LMTP DATA.
     pub pool: std::sync::Arc<crate::corpus::Pool>,
     pub literals: Literals,
+    /// The server PSS (KiB) above which the run stops (see `procmon::Guard`).
+    pub max_server_pss_kb: u64,
+    /// Set when the server went above `max_server_pss_kb`: every budget runs out.
+    pub abort: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Distinguishes this run's deliveries from earlier runs' (nanoseconds since the epoch).
     pub run_id: u128,
 }
@@ -106,6 +110,7 @@ pub struct Outcome {
 pub struct Budget {
     deadline: Instant,
     left: Option<AtomicI64>,
+    abort: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Budget {
@@ -115,12 +120,13 @@ impl Budget {
             left: s
                 .ops
                 .map(|n| AtomicI64::new(i64::try_from(n).unwrap_or(i64::MAX))),
+            abort: s.abort.clone(),
         }
     }
 
     /// Takes `n` operations from the budget; false once time or operations have run out.
     pub fn take(&self, n: i64) -> bool {
-        if Instant::now() >= self.deadline {
+        if Instant::now() >= self.deadline || self.abort.load(Ordering::Relaxed) {
             return false;
         }
         match &self.left {
