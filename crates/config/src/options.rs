@@ -139,6 +139,12 @@ pub static OPTIONS: &[OptionSpec] = &[
     // -- limits -----------------------------------------------------------------------------------
     opt("maxmessagesize", Kind::Size, "100M",
         "Largest message accepted by APPEND and LMTP, advertised as APPENDLIMIT; 0 for no limit."),
+    opt("maxline", Kind::Size, "64K",
+        "Longest command line (outside literals) accepted; a longer one gets `BAD` and is skipped."),
+    opt("maxliteral", Kind::Size, "64K",
+        "Largest literal accepted in a command other than APPEND (APPEND is bounded by `maxmessagesize`)."),
+    opt("prelogin_timeout", Kind::Int { min: 10, max: 3600 }, "60",
+        "Seconds a connection may stay idle before logging in."),
     opt("maxconnections", Kind::Int { min: 1, max: U32 }, "16384",
         "Most simultaneous connections one listener serves; further clients wait in the listen backlog."),
     opt("timeout", Kind::Int { min: 30, max: U32 }, "30",

@@ -9,8 +9,7 @@ use imap_server::{ImapConfig, ImapServer, TlsMode};
 
 use crate::mail::{self, Backend};
 
-/// Parser limits and timeouts not (yet) in the configuration table.
-const PRELOGIN_TIMEOUT: Duration = Duration::from_secs(60);
+/// Login throttling not (yet) in the configuration table.
 const LOGIN_FAILURE_DELAY: Duration = Duration::from_secs(2);
 const MAX_LOGIN_FAILURES: u32 = 3;
 
@@ -26,7 +25,18 @@ pub fn server(
     let max_message_size = mail::max_message_size(config);
     let limits = imap_proto::Limits {
         max_append_literal: max_message_size.unwrap_or(u64::MAX),
+        max_line: usize::try_from(config.int("maxline")).unwrap_or(usize::MAX),
+        max_literal: config.int("maxliteral"),
         ..imap_proto::Limits::default()
+    };
+    // A whole command holds at least one line and one literal.
+    let limits = imap_proto::Limits {
+        max_command: limits.max_command.max(
+            limits
+                .max_line
+                .saturating_add(usize::try_from(limits.max_literal).unwrap_or(usize::MAX)),
+        ),
+        ..limits
     };
     let servername = match config.str("servername") {
         "" => hostname(),
@@ -37,7 +47,7 @@ pub fn server(
         allow_plaintext: config.bool("allowplaintext"),
         max_message_size,
         autologout: Duration::from_secs(config.int("timeout") * 60),
-        prelogin_timeout: PRELOGIN_TIMEOUT,
+        prelogin_timeout: Duration::from_secs(config.int("prelogin_timeout")),
         max_logins_per_user: u32::try_from(config.int("maxlogins_per_user")).unwrap_or(u32::MAX),
         max_login_failures: MAX_LOGIN_FAILURES,
         login_failure_delay: LOGIN_FAILURE_DELAY,

@@ -280,3 +280,20 @@ fn admins_choose_and_change_partitions_users_cannot() {
         "the moved mailbox still works: {r:?}"
     );
 }
+
+#[test]
+fn an_idle_unauthenticated_connection_is_closed_after_prelogin_timeout() {
+    let server = common::Server::start_with("prelogin_timeout: 10\nmaxline: 2K\n");
+    let mut c = Client::connect(server.imap_port);
+    let long = format!("a1 NOOP {}\r\n", "x".repeat(3000));
+    c.send(long.as_bytes());
+    assert!(c.line().contains("BAD"), "maxline applies");
+    let started = std::time::Instant::now();
+    let bye = c.line();
+    assert!(bye.starts_with("* BYE"), "{bye}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(9),
+        "not before the timeout"
+    );
+    assert!(c.closed());
+}
