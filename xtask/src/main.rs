@@ -72,22 +72,10 @@ fn layer_of() -> BTreeMap<&'static str, (usize, &'static str)> {
     map
 }
 
-fn check_layers() -> Result<()> {
-    let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .output()
-        .context("running cargo metadata")?;
-    if !out.status.success() {
-        bail!(
-            "cargo metadata failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let meta: Value = serde_json::from_slice(&out.stdout).context("parsing cargo metadata")?;
+/// Every dependency edge (normal or build) between our crates that does not point to a
+/// strictly lower layer, and every crate that is in no layer.
+fn violations(packages: &[Value]) -> Vec<String> {
     let layers = layer_of();
-    let packages = meta["packages"]
-        .as_array()
-        .context("no packages in metadata")?;
     let mut violations = Vec::new();
     for pkg in packages {
         let name = pkg["name"].as_str().unwrap_or_default();
@@ -112,6 +100,25 @@ fn check_layers() -> Result<()> {
             }
         }
     }
+    violations
+}
+
+fn check_layers() -> Result<()> {
+    let out = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()
+        .context("running cargo metadata")?;
+    if !out.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let meta: Value = serde_json::from_slice(&out.stdout).context("parsing cargo metadata")?;
+    let packages = meta["packages"]
+        .as_array()
+        .context("no packages in metadata")?;
+    let violations = violations(packages);
     if violations.is_empty() {
         println!(
             "check-layers: {} crates, every dependency points down",
@@ -123,5 +130,52 @@ fn check_layers() -> Result<()> {
             eprintln!("check-layers: {v}");
         }
         bail!("{} layering violation(s)", violations.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pkg(name: &str, deps: &[(&str, Option<&str>)]) -> Value {
+        let deps: Vec<Value> = deps
+            .iter()
+            .map(|(d, kind)| serde_json::json!({"name": d, "kind": kind}))
+            .collect();
+        serde_json::json!({"name": name, "dependencies": deps})
+    }
+
+    #[test]
+    fn downward_edges_pass() {
+        let packages = [
+            pkg("mailstore", &[("types", None), ("message", None)]),
+            pkg("types", &[]),
+        ];
+        assert!(violations(&packages).is_empty());
+    }
+
+    #[test]
+    fn sideways_and_upward_edges_fail() {
+        let packages = [
+            pkg("message", &[("config", None)]),
+            pkg("mailstore", &[("mailservice", Some("build"))]),
+        ];
+        let found = violations(&packages);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].contains("`message` (protocol) depends on `config` (protocol)"));
+        assert!(found[1].contains("`mailstore` (storage) depends on `mailservice` (service)"));
+    }
+
+    #[test]
+    fn dev_dependencies_are_exempt_and_unknown_crates_are_reported() {
+        let packages = [
+            pkg("types", &[("mailstore", Some("dev"))]),
+            pkg("stray", &[]),
+        ];
+        let found = violations(&packages);
+        assert_eq!(
+            found,
+            vec!["crate `stray` is in no layer: add it to xtask's LAYERS".to_string()]
+        );
     }
 }

@@ -27,8 +27,13 @@ pub(crate) fn refuse(err: &ServiceError, target: Target) -> Reply {
         ServiceError::BadName(reason) => (Code::Cannot, reason.clone()),
         ServiceError::Store(e) => store_code(e),
     };
-    if !err.is_refusal() {
-        tracing::error!(severity = "err", "{err}");
+    match err {
+        // Damage to the store needs an administrator now (reconstruct): Cyrus's CRIT.
+        ServiceError::Store(StoreError::Corrupt { .. } | StoreError::UnsupportedFormat { .. }) => {
+            tracing::error!(severity = "crit", "{err}; run reconstruct on this mailbox");
+        }
+        e if !e.is_refusal() => tracing::error!(severity = "err", "{err}"),
+        _ => {}
     }
     Reply::no(Some(code), &text)
 }
