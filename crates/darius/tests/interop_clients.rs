@@ -141,6 +141,24 @@ impl Client {
         self.collect(&tag, "APPEND")
     }
 
+    /// IDLE for `pause`, then DONE (RFC 2177); the updates that came meanwhile are untagged.
+    fn idle(&mut self, pause: Duration) -> Outcome {
+        let tag = self.next_tag();
+        self.writer
+            .write_all(format!("{tag} IDLE\r\n").as_bytes())
+            .unwrap();
+        let invitation = self.read_response();
+        assert!(
+            invitation.starts_with(b"+"),
+            "{}: IDLE answered {}",
+            self.name,
+            String::from_utf8_lossy(&invitation)
+        );
+        std::thread::sleep(pause);
+        self.writer.write_all(b"DONE\r\n").unwrap();
+        self.collect(&tag, "IDLE")
+    }
+
     fn collect(&mut self, tag: &str, command: &str) -> Outcome {
         let mut untagged = Vec::new();
         loop {
@@ -1021,10 +1039,12 @@ const SESSIONS: usize = 20;
 const ITERATIONS: usize = 30;
 
 /// One session's picture of the selected mailbox, kept only from what the server said: the
-/// UID at each sequence number where it is known (RFC 9051 §7.5.1, §7.4.1).
+/// UID and the flags at each sequence number where they are known (RFC 9051 §7.5.1, §7.4.1).
 struct Viewer {
     client: Client,
     view: Vec<Option<u32>>,
+    /// Parallel to `view`.
+    flags: Vec<Option<BTreeSet<String>>>,
     own: BTreeSet<u32>,
     rng: Rng,
     problems: Vec<String>,
@@ -1045,6 +1065,7 @@ impl Viewer {
         let mut viewer = Viewer {
             client,
             view: Vec::new(),
+            flags: Vec::new(),
             own: BTreeSet::new(),
             rng: Rng::new(1000 + n as u64),
             problems: Vec::new(),
@@ -1085,7 +1106,10 @@ impl Viewer {
                 Untagged::Exists(n) if (n as usize) < len => {
                     self.problem(format!("EXISTS shrank from {len}: {}", said()))
                 }
-                Untagged::Exists(n) => self.view.resize(n as usize, None),
+                Untagged::Exists(n) => {
+                    self.view.resize(n as usize, None);
+                    self.flags.resize(n as usize, None);
+                }
                 Untagged::Expunge(_) if expunges == Expunges::Forbidden => {
                     self.problem(format!("EXPUNGE not allowed here: {}", said()))
                 }
@@ -1094,6 +1118,7 @@ impl Viewer {
                 }
                 Untagged::Expunge(n) => {
                     self.view.remove(n as usize - 1);
+                    self.flags.remove(n as usize - 1);
                 }
                 Untagged::Fetch(n, _) if n == 0 || n as usize > len => {
                     self.problem(format!("FETCH beyond {len}: {}", said()))
@@ -1115,6 +1140,9 @@ impl Viewer {
     }
 
     fn learn_uid(&mut self, seq: u32, items: &BTreeMap<String, Value>, said: &dyn Fn() -> String) {
+        if let Some(flags) = items.get("FLAGS") {
+            self.flags[seq as usize - 1] = Some(flag_set(flags));
+        }
         let Some(uid) = items.get("UID") else { return };
         let uid: u32 = uid.atom().parse().unwrap();
         let slot = &mut self.view[seq as usize - 1];
@@ -1134,13 +1162,15 @@ impl Viewer {
             .map(|i| i + 1)
     }
 
-    /// FETCH by sequence number for every message whose UID this session does not know yet.
+    /// FETCH by sequence number for every message whose UID or flags this session does not
+    /// know yet.
     fn learn_unknown(&mut self) {
-        let first = self.view.iter().position(Option::is_none);
-        let last = self.view.iter().rposition(Option::is_none);
+        let unknown = |i: &usize| self.view[*i].is_none() || self.flags[*i].is_none();
+        let first = (0..self.view.len()).find(unknown);
+        let last = (0..self.view.len()).rev().find(unknown);
         if let (Some(first), Some(last)) = (first, last) {
             self.command(
-                &format!("FETCH {}:{} (UID)", first + 1, last + 1),
+                &format!("FETCH {}:{} (UID FLAGS)", first + 1, last + 1),
                 Expunges::Forbidden,
             );
         }
@@ -1178,14 +1208,27 @@ impl Viewer {
         }
     }
 
+    /// Removes one of this session's messages: EXPUNGE, UID EXPUNGE (RFC 4315) or MOVE by
+    /// sequence number (RFC 6851, whose own EXPUNGE responses are part of its answer).
     fn expunge_own(&mut self, iteration: usize) {
         let Some(uid) = self.random_own() else { return };
         self.own.remove(&uid);
+        if (iteration / 5) % 3 == 2 {
+            let Some(seq) = self.seq_of(uid) else {
+                self.problem(format!("own UID {uid} is not in the view"));
+                return;
+            };
+            self.command(&format!("MOVE {seq} INBOX.Moved"), Expunges::Allowed);
+            if self.seq_of(uid).is_some() {
+                self.problem(format!("MOVE {seq} did not expunge UID {uid}"));
+            }
+            return;
+        }
         self.command(
             &format!("UID STORE {uid} +FLAGS.SILENT (\\Deleted)"),
             Expunges::Allowed,
         );
-        if iteration.is_multiple_of(2) {
+        if (iteration / 5).is_multiple_of(3) {
             self.command("EXPUNGE", Expunges::Allowed);
         } else {
             self.command(&format!("UID EXPUNGE {uid}"), Expunges::Allowed);
@@ -1222,21 +1265,29 @@ impl Viewer {
         if k % 5 == 4 {
             self.expunge_own(k);
         }
-        self.command("NOOP", Expunges::Allowed);
+        if n % 4 == 3 {
+            let outcome = self.client.idle(Duration::from_millis(20));
+            self.absorb(&outcome, Expunges::Allowed);
+        } else {
+            self.command("NOOP", Expunges::Allowed);
+        }
     }
 
-    /// After everyone stopped: the whole view, as UIDs.
-    fn final_view(&mut self) -> Vec<u32> {
+    /// After everyone stopped: the whole view, as (UID, flags) in sequence order. The flags
+    /// are what the untagged FETCH responses said; none is fetched again here.
+    fn final_view(&mut self) -> Vec<(u32, BTreeSet<String>)> {
         self.command("NOOP", Expunges::Allowed);
         self.learn_unknown();
         let searched = self.command("UID SEARCH ALL", Expunges::Allowed).search();
-        let view: Vec<u32> = self.view.iter().map(|u| u.unwrap_or(0)).collect();
-        if searched != view {
+        let uids: Vec<u32> = self.view.iter().map(|u| u.unwrap_or(0)).collect();
+        if searched != uids {
             self.problem(format!(
-                "UID SEARCH ALL {searched:?} but the view is {view:?}"
+                "UID SEARCH ALL {searched:?} but the view is {uids:?}"
             ));
         }
-        view
+        uids.into_iter()
+            .zip(self.flags.iter().map(|f| f.clone().unwrap_or_default()))
+            .collect()
     }
 }
 
@@ -1245,6 +1296,9 @@ fn twenty_concurrent_sessions_keep_consistent_views_of_one_mailbox() {
     let server = common::Server::start();
     server.add_user("carol", "pw");
     let port = server.imap_port;
+    Client::login(port, "carol", "pw")
+        .run("CREATE INBOX.Moved")
+        .ok();
     let start = Arc::new(Barrier::new(SESSIONS));
     let done = Arc::new(Barrier::new(SESSIONS + 1));
     let checked = Arc::new(Barrier::new(SESSIONS + 1));
@@ -1268,16 +1322,31 @@ fn twenty_concurrent_sessions_keep_consistent_views_of_one_mailbox() {
     done.wait();
     let mut client = Client::login(port, "carol", "pw");
     client.run("EXAMINE INBOX").ok();
-    let truth = client.run("UID SEARCH ALL").ok().search();
+    let truth: Vec<(u32, BTreeSet<String>)> = client
+        .run("FETCH 1:* (UID FLAGS)")
+        .ok()
+        .parsed()
+        .into_iter()
+        .filter_map(|u| match u {
+            Untagged::Fetch(_, items) => Some((
+                items["UID"].atom().parse().unwrap(),
+                flag_set(&items["FLAGS"]),
+            )),
+            _ => None,
+        })
+        .collect();
     checked.wait();
     let mut own_union = BTreeSet::new();
     let mut problems = Vec::new();
     for (n, thread) in threads.into_iter().enumerate() {
         let (view, own, session_problems) = thread.join().unwrap();
         problems.extend(session_problems);
-        if view != truth {
+        let wrong: Vec<_> = view.iter().filter(|m| !truth.contains(m)).collect();
+        if view.len() != truth.len() || !wrong.is_empty() {
             problems.push(format!(
-                "session {n} ends with {view:?}, the server has {truth:?}"
+                "session {n} sees {} messages, the server has {}; they differ at {wrong:?}",
+                view.len(),
+                truth.len()
             ));
         }
         own_union.extend(own);
@@ -1291,12 +1360,18 @@ fn twenty_concurrent_sessions_keep_consistent_views_of_one_mailbox() {
     );
     assert_eq!(
         own_union,
-        truth.iter().copied().collect(),
+        truth.iter().map(|(uid, _)| *uid).collect(),
         "every kept message, and only those"
     );
     assert_eq!(
         truth.len(),
         SESSIONS * ITERATIONS - SESSIONS * (ITERATIONS / 5)
+    );
+    let moved = client.run("STATUS INBOX.Moved (MESSAGES)").ok();
+    let expected = format!("(MESSAGES {})", SESSIONS * 2);
+    assert!(
+        String::from_utf8_lossy(&moved.untagged[0]).ends_with(&expected),
+        "every MOVE arrived"
     );
 }
 
