@@ -4,6 +4,7 @@
 //! Owns: value types and their invariants. Must not: do I/O, depend on any other crate of ours,
 //! or know about any protocol's wire syntax.
 
+pub mod civil;
 mod flag;
 mod mailbox_name;
 mod secret;
