@@ -338,6 +338,20 @@ fn flag_set(value: &Value) -> BTreeSet<String> {
     value.list().iter().map(|f| f.atom().to_string()).collect()
 }
 
+/// The server logged no warning, error or panic while a client drove it.
+fn assert_quiet_log(server: &common::Server) {
+    let log = server.log();
+    let noisy: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("WARN") || l.contains("ERROR") || l.contains("panicked"))
+        .collect();
+    assert!(
+        noisy.is_empty(),
+        "the server complained:\n{}",
+        noisy.join("\n")
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // A deterministic corpus: sizes 1–20 KB, plain, MIME multipart, 8-bit UTF-8.
 // ---------------------------------------------------------------------------------------------
@@ -707,9 +721,10 @@ fn assert_same(what: &str, left: &Store, right: &Store) {
     );
 }
 
-fn mbsyncrc(dir: &Path, port: u16) -> PathBuf {
-    let near = dir.join("near");
-    let rc = dir.join("mbsyncrc");
+/// An .mbsyncrc (isync 1.4 syntax) syncing the whole account with the Maildir `dir/NEAR`.
+fn mbsyncrc(dir: &Path, port: u16, near: &str) -> PathBuf {
+    let rc = dir.join(format!("mbsyncrc-{near}"));
+    let near = dir.join(near);
     std::fs::write(
         &rc,
         format!(
@@ -888,7 +903,7 @@ fn mbsync_two_way_sync_of_2000_messages_converges() {
     for i in LISTS {
         write_maildir_message(&near.join("Lists"), "cur", i, &initial_letters(i));
     }
-    let rc = mbsyncrc(dir.path(), server.imap_port);
+    let rc = mbsyncrc(dir.path(), server.imap_port, "near");
     let mut model = corpus_model();
 
     run_mbsync(&rc, &server);
@@ -914,6 +929,17 @@ fn mbsync_two_way_sync_of_2000_messages_converges() {
         &model,
         &read_maildir(&near).0,
     );
+
+    // A fresh Maildir pulls everything: every body goes out through FETCH to mbsync's parser.
+    std::fs::create_dir(dir.path().join("fresh")).unwrap();
+    let fresh = mbsyncrc(dir.path(), server.imap_port, "fresh");
+    run_mbsync(&fresh, &server);
+    assert_same(
+        "a fresh Maildir after a full download",
+        &model,
+        &read_maildir(&dir.path().join("fresh")).0,
+    );
+    assert_quiet_log(&server);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1029,6 +1055,7 @@ fn mutt_batch_session_copies_to_mbox_and_moves_to_a_new_folder() {
         message_id(&original)
     );
     client.run("LOGOUT");
+    assert_quiet_log(&server);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1373,6 +1400,7 @@ fn twenty_concurrent_sessions_keep_consistent_views_of_one_mailbox() {
         String::from_utf8_lossy(&moved.untagged[0]).ends_with(&expected),
         "every MOVE arrived"
     );
+    assert_quiet_log(&server);
 }
 
 // ---------------------------------------------------------------------------------------------
