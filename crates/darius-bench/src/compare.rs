@@ -9,6 +9,7 @@ use crate::report::Report;
 /// Metrics where smaller is better: their ratio is still reference/peer, so < 1 means better.
 const LOWER_IS_BETTER: &[&str] = &[
     "server_pss_kb_per_conn",
+    "server_pss_kb_per_conn_second_half",
     "server_rss_kb_per_conn",
     "exists_p99_ms",
 ];
@@ -177,12 +178,15 @@ fn ratios(out: &mut String, group: &[&Report], reference: &str) {
         );
         return;
     };
+    // `idle` counts set-ups and deliveries, not a throughput: only its metrics compare.
+    let throughput = me.workload != "idle";
     for peer in group.iter().filter(|r| r.label != reference) {
-        let mut parts = vec![format!(
-            "throughput {}",
-            ratio(me.total.ops_per_s, peer.total.ops_per_s)
-        )];
-        if let (Some(a), Some(b)) = (&me.server, &peer.server) {
+        let mut parts = Vec::new();
+        if throughput {
+            let r = ratio(me.total.ops_per_s, peer.total.ops_per_s);
+            parts.push(format!("throughput {r}"));
+        }
+        if let (Some(a), Some(b), true) = (&me.server, &peer.server, throughput) {
             let per_op = |r: &Report, cpu: f64| cpu / (r.total.count.max(1) as f64);
             parts.push(format!(
                 "CPU per operation {}",
