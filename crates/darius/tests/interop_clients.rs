@@ -1086,8 +1086,8 @@ enum Expunges {
 }
 
 impl Viewer {
-    fn open(port: u16, n: usize) -> Viewer {
-        let mut client = Client::login(port, "carol", "pw");
+    fn open(port: u16, user: &str, n: usize) -> Viewer {
+        let mut client = Client::login(port, user, "pw");
         client.name = format!("session {n}");
         let mut viewer = Viewer {
             client,
@@ -1333,7 +1333,7 @@ fn twenty_concurrent_sessions_keep_consistent_views_of_one_mailbox() {
         .map(|n| {
             let (start, done, checked) = (start.clone(), done.clone(), checked.clone());
             std::thread::spawn(move || {
-                let mut viewer = Viewer::open(port, n);
+                let mut viewer = Viewer::open(port, "carol", n);
                 start.wait();
                 for k in 0..ITERATIONS {
                     viewer.iteration(n, k);
@@ -1445,4 +1445,54 @@ fn store_answers_every_message_even_when_its_flags_did_not_change() {
     assert!(String::from_utf8_lossy(&uid_store.untagged[0]).contains("UID 2"));
     let silent = client.run("STORE 1:3 +FLAGS.SILENT (\\Flagged)").ok();
     assert!(silent.untagged.is_empty());
+}
+
+/// The change feed holds 1,024 changes per mailbox; a session that sleeps through more must
+/// rebuild its view from the index and still report every EXPUNGE, EXISTS and flag change.
+#[test]
+fn a_session_that_falls_behind_the_change_feed_catches_up() {
+    let server = common::Server::start();
+    server.add_user("erin", "pw");
+    let port = server.imap_port;
+    let mut writer = Client::login(port, "erin", "pw");
+    for i in 0..40 {
+        writer.append("INBOX", "", &crlf(&corpus_message(i))).ok();
+    }
+    let mut sleeper = Viewer::open(port, "erin", 0);
+    sleeper.learn_unknown();
+    writer.run("SELECT INBOX").ok();
+    for round in 0..1100 {
+        let seq = 1 + round % 40;
+        writer
+            .run(&format!(
+                "STORE {seq} FLAGS.SILENT (\\Flagged $r{})",
+                round % 50
+            ))
+            .ok();
+    }
+    writer.run("STORE 3:7 +FLAGS.SILENT (\\Deleted)").ok();
+    writer.run("EXPUNGE").ok();
+    for i in 40..43 {
+        writer
+            .append("INBOX", "\\Seen", &crlf(&corpus_message(i)))
+            .ok();
+    }
+    sleeper.command("NOOP", Expunges::Allowed);
+    let truth: Vec<(u32, BTreeSet<String>)> = writer
+        .run("FETCH 1:* (UID FLAGS)")
+        .ok()
+        .parsed()
+        .into_iter()
+        .filter_map(|u| match u {
+            Untagged::Fetch(_, items) => Some((
+                items["UID"].atom().parse().unwrap(),
+                flag_set(&items["FLAGS"]),
+            )),
+            _ => None,
+        })
+        .collect();
+    let seen = sleeper.final_view();
+    assert!(sleeper.problems.is_empty(), "{:#?}", sleeper.problems);
+    assert_eq!(seen, truth);
+    assert_quiet_log(&server);
 }
