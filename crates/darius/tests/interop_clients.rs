@@ -1496,3 +1496,44 @@ fn a_session_that_falls_behind_the_change_feed_catches_up() {
     assert_eq!(seen, truth);
     assert_quiet_log(&server);
 }
+
+/// mbsync over IMAPS (RFC 8314 implicit TLS), OpenSSL checking our certificate against the
+/// one the test trusts: a real TLS client, not only our own.
+#[test]
+fn mbsync_syncs_over_imaps_with_a_verified_certificate() {
+    if !common::have("mbsync") {
+        return;
+    }
+    let server = common::Server::start();
+    server.add_user("frank", "pw");
+    let dir = tempfile::tempdir().unwrap();
+    let near = dir.path().join("near");
+    for i in 0..5 {
+        write_maildir_message(&near.join("INBOX"), "cur", i, "S");
+    }
+    let rc = dir.path().join("mbsyncrc");
+    std::fs::write(
+        &rc,
+        format!(
+            "IMAPAccount darius\nHost localhost\nPort {port}\nUser frank\nPass pw\n\
+             SSLType IMAPS\nCertificateFile {cert}\n\n\
+             IMAPStore far\nAccount darius\n\n\
+             MaildirStore near\nPath {near}/\nInbox {near}/INBOX\n\n\
+             Channel darius\nFar :far:\nNear :near:\nPatterns INBOX\nSync All\n\
+             SyncState *\n",
+            port = server.imaps_port,
+            cert = server.cert_path().display(),
+            near = near.display()
+        ),
+    )
+    .unwrap();
+    run_mbsync(&rc, &server);
+    let mut client = Client::login(server.imap_port, "frank", "pw");
+    let bodies = fetch_bodies(&mut client, "INBOX");
+    let mut ids: Vec<String> = bodies.iter().map(|b| message_id(b)).collect();
+    ids.sort();
+    let mut expected: Vec<String> = (0..5).map(|i| message_id(&corpus_message(i))).collect();
+    expected.sort();
+    assert_eq!(ids, expected);
+    assert_quiet_log(&server);
+}
