@@ -272,11 +272,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     } else {
         s.imap.addr()
     };
+    let mut params = outcome.params;
+    let t = &cli.target;
+    params
+        .entry("tls".into())
+        .or_insert_with(|| format!("{:?}", t.tls).to_lowercase());
+    params.insert("duration_s".into(), t.duration.to_string());
+    params.insert("seed".into(), t.seed.to_string());
+    if let Some(ops) = t.ops {
+        params.insert("ops".into(), ops.to_string());
+    }
     let run = RunInfo {
         workload: name.to_owned(),
-        label: cli.target.label.clone().unwrap_or_else(|| target.clone()),
+        label: t.label.clone().unwrap_or_else(|| target.clone()),
         target,
-        params: outcome.params,
+        params,
     };
     let report = Report::build(
         run,

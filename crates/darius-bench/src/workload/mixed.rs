@@ -115,6 +115,7 @@ async fn session(ctx: &mut Ctx<'_>) -> Result<(), ClientError> {
         ctx.mailbox = personal_mailbox(&mut c, &ctx.mailbox).await?;
         if let Err(e) = ensure_mailbox(&mut c, &ctx.mailbox).await {
             ctx.rec.error("create", "no", e);
+            tokio::time::sleep(Duration::from_millis(50)).await;
             return Ok(());
         }
         ctx.created = true;
