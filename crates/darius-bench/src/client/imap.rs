@@ -102,6 +102,15 @@ impl ImapClient {
         let stream = tokio::time::timeout(timeout, ep.connect())
             .await
             .map_err(|_| ClientError::Timeout)??;
+        let mut client = Self::greeted(stream, timeout).await?;
+        if ep.tls == TlsMode::Starttls {
+            client.starttls(ep).await?;
+        }
+        Ok(client)
+    }
+
+    /// A client over an established stream, after the server's greeting.
+    pub async fn greeted(stream: BoxStream, timeout: Duration) -> Result<Self, ClientError> {
         let mut client = Self {
             io: BufReader::with_capacity(16 * 1024, stream),
             next_tag: 1,
@@ -116,9 +125,6 @@ impl ImapClient {
                 ..
             }) => client.take_caps(code.as_ref()),
             other => return Err(ClientError::Malformed(format!("bad greeting: {other:?}"))),
-        }
-        if ep.tls == TlsMode::Starttls {
-            client.starttls(ep).await?;
         }
         Ok(client)
     }
@@ -379,3 +385,7 @@ pub fn quote(s: &str) -> String {
     out.push('"');
     out
 }
+
+#[cfg(test)]
+#[path = "imap_tests.rs"]
+mod tests;

@@ -1,0 +1,109 @@
+//! The client's wire behaviour, checked against a scripted peer on an in-memory pipe: what it
+//! writes, when it waits, and how it reads literals that arrive in pieces.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+
+use super::*;
+
+const T: Duration = Duration::from_secs(5);
+
+async fn read_exactly(server: &mut DuplexStream, n: usize) -> String {
+    let mut buf = vec![0; n];
+    server.read_exact(&mut buf).await.unwrap();
+    String::from_utf8(buf).unwrap()
+}
+
+async fn client_with(greeting: &str) -> (ImapClient, DuplexStream) {
+    let (near, mut far) = tokio::io::duplex(1 << 16);
+    far.write_all(greeting.as_bytes()).await.unwrap();
+    let client = ImapClient::greeted(Box::new(near), T).await.unwrap();
+    (client, far)
+}
+
+#[tokio::test]
+async fn synchronizing_literal_waits_for_continuation() {
+    let (mut c, mut server) = client_with("* OK [CAPABILITY IMAP4rev1] hi\r\n").await;
+    let script = tokio::spawn(async move {
+        let head = read_exactly(&mut server, "b1 APPEND \"INBOX\" (\\Seen) {5}\r\n".len()).await;
+        assert_eq!(head, "b1 APPEND \"INBOX\" (\\Seen) {5}\r\n");
+        // Nothing more may arrive before the continuation.
+        let early = tokio::time::timeout(Duration::from_millis(100), server.read_u8()).await;
+        assert!(early.is_err(), "literal sent before '+'");
+        server.write_all(b"+ go ahead\r\n").await.unwrap();
+        assert_eq!(read_exactly(&mut server, 7).await, "hello\r\n");
+        server
+            .write_all(b"* 3 EXISTS\r\nb1 OK [APPENDUID 9 3] done\r\n")
+            .await
+            .unwrap();
+    });
+    let done = c.append("INBOX", "\\Seen", b"hello").await.unwrap();
+    script.await.unwrap();
+    assert!(done.is_ok());
+    assert_eq!(done.code.unwrap().args, vec!["9", "3"]);
+    assert_eq!(done.untagged, vec![Untagged::Exists(3)]);
+}
+
+#[tokio::test]
+async fn literal_plus_sends_everything_at_once() {
+    let (mut c, mut server) = client_with("* OK [CAPABILITY IMAP4rev1 LITERAL+] hi\r\n").await;
+    let script = tokio::spawn(async move {
+        let want = "b1 APPEND \"x\" {3+}\r\nabc\r\n";
+        assert_eq!(read_exactly(&mut server, want.len()).await, want);
+        server.write_all(b"b1 OK done\r\n").await.unwrap();
+    });
+    assert!(c.append("x", "", b"abc").await.unwrap().is_ok());
+    script.await.unwrap();
+}
+
+#[tokio::test]
+async fn server_literal_split_across_writes_is_read_whole() {
+    let (mut c, mut server) = client_with("* OK hi\r\n").await;
+    let script = tokio::spawn(async move {
+        read_exactly(&mut server, "b1 FETCH 1 (BODY[])\r\n".len()).await;
+        for piece in [
+            "* 1 FETCH (BODY[] {10}\r\n",
+            "12345",
+            "\r\n789 UID 4)\r\n",
+            "b1 OK\r\n",
+        ] {
+            server.write_all(piece.as_bytes()).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    let done = c.command("FETCH 1 (BODY[])").await.unwrap();
+    script.await.unwrap();
+    let Untagged::Fetch { attrs, .. } = &done.untagged[0] else {
+        panic!("{:?}", done.untagged)
+    };
+    assert_eq!(attrs.body.as_deref(), Some(&b"12345\r\n789"[..]));
+    assert_eq!(attrs.uid, Some(4));
+}
+
+#[tokio::test]
+async fn wrong_tag_and_bye_are_errors() {
+    let (mut c, mut server) = client_with("* OK hi\r\n").await;
+    server.write_all(b"zz OK what\r\n").await.unwrap();
+    assert!(matches!(
+        c.command("NOOP").await,
+        Err(ClientError::Malformed(_))
+    ));
+    server.write_all(b"* BYE going away\r\n").await.unwrap();
+    assert!(matches!(c.command("NOOP").await, Err(ClientError::Bye(_))));
+}
+
+#[tokio::test]
+async fn silence_is_a_timeout() {
+    let (near, mut far) = tokio::io::duplex(1024);
+    far.write_all(b"* OK hi\r\n").await.unwrap();
+    let mut c = ImapClient::greeted(Box::new(near), Duration::from_millis(50))
+        .await
+        .unwrap();
+    assert!(matches!(c.command("NOOP").await, Err(ClientError::Timeout)));
+}
+
+#[test]
+fn quoting_escapes_quotes_and_backslashes() {
+    assert_eq!(quote(r#"a"b\c"#), r#""a\"b\\c""#);
+}
