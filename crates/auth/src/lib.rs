@@ -5,6 +5,7 @@
 //! Today this is the password database ([`PasswordDb`]); the Authentication issue adds SCRAM and
 //! CRAM-MD5 secrets to the same records, PAM, shadow files and identity mapping.
 
+mod argon;
 mod events;
 mod password_db;
 mod username;

@@ -7,12 +7,11 @@
 
 use std::path::{Path, PathBuf};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use redb::{Database, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use types::Secret;
 
+use crate::argon::Hasher;
 use crate::username::{validate_username, UsernameError};
 
 const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
@@ -50,6 +49,7 @@ struct UserRecord {
 pub struct PasswordDb {
     db: Database,
     path: PathBuf,
+    hasher: Hasher,
 }
 
 impl PasswordDb {
@@ -63,7 +63,11 @@ impl PasswordDb {
                 reason: other.to_string(),
             },
         })?;
-        let store = PasswordDb { db, path };
+        let store = PasswordDb {
+            db,
+            path,
+            hasher: Hasher::new(),
+        };
         store.check_version()?;
         Ok(store)
     }
@@ -103,7 +107,7 @@ impl PasswordDb {
     /// Adds a user; refuses an existing name.
     pub fn add_user(&self, name: &str, password: &Secret<String>) -> Result<(), AuthError> {
         validate_username(name)?;
-        let record = hash_record(password)?;
+        let record = self.hash_record(password)?;
         self.write(|users| {
             if users.get(name)?.is_some() {
                 return Ok(Err(AuthError::AlreadyExists(name.to_string())));
@@ -115,7 +119,7 @@ impl PasswordDb {
 
     /// Replaces a user's password.
     pub fn set_password(&self, name: &str, password: &Secret<String>) -> Result<(), AuthError> {
-        let record = hash_record(password)?;
+        let record = self.hash_record(password)?;
         self.write(|users| {
             if users.get(name)?.is_none() {
                 return Ok(Err(AuthError::NoSuchUser(name.to_string())));
@@ -159,12 +163,10 @@ impl PasswordDb {
             .as_ref()
             .map(|r| r.argon2id.as_str())
             .unwrap_or(DUMMY_HASH);
-        let Ok(hash) = PasswordHash::new(phc) else {
-            return Err(self.err(format!("user {name}: stored hash is not a PHC string")));
-        };
-        let ok = Argon2::default()
-            .verify_password(password.expose().as_bytes(), &hash)
-            .is_ok();
+        let ok = self
+            .hasher
+            .verify(phc, password.expose().as_bytes())
+            .map_err(|e| self.err(format!("user {name}: stored hash: {}", e.0)))?;
         Ok(ok && record.is_some())
     }
 
@@ -177,6 +179,17 @@ impl PasswordDb {
         serde_json::from_slice(bytes.value())
             .map(Some)
             .map_err(|e| self.err(format!("user {name}: {e}")))
+    }
+
+    fn hash_record(&self, password: &Secret<String>) -> Result<Vec<u8>, AuthError> {
+        if password.expose().is_empty() {
+            return Err(AuthError::EmptyPassword);
+        }
+        let argon2id = self
+            .hasher
+            .hash(password.expose().as_bytes())
+            .map_err(|e| self.err(format!("hashing: {}", e.0)))?;
+        serde_json::to_vec(&UserRecord { argon2id }).map_err(|e| self.err(e))
     }
 
     /// Runs `change` in one write transaction; commits only when it returns `Ok(Ok(_))`.
@@ -207,26 +220,6 @@ impl PasswordDb {
 /// A valid argon2id hash of a random password, verified against when the user does not exist.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$LeLK0ovW5C5jE1+uqVVNR6I5h8uEKX0aQzA8a0Z5KHc";
-
-fn hash_record(password: &Secret<String>) -> Result<Vec<u8>, AuthError> {
-    if password.expose().is_empty() {
-        return Err(AuthError::EmptyPassword);
-    }
-    let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    let hash = Argon2::default()
-        .hash_password(password.expose().as_bytes(), &salt)
-        .map_err(|e| AuthError::Db {
-            path: PathBuf::new(),
-            reason: format!("hashing: {e}"),
-        })?;
-    let record = UserRecord {
-        argon2id: hash.to_string(),
-    };
-    serde_json::to_vec(&record).map_err(|e| AuthError::Db {
-        path: PathBuf::new(),
-        reason: e.to_string(),
-    })
-}
 
 #[cfg(test)]
 mod tests {
@@ -308,6 +301,6 @@ mod tests {
 
     #[test]
     fn the_dummy_hash_is_well_formed() {
-        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+        assert!(Hasher::new().verify(DUMMY_HASH, b"anything").is_ok());
     }
 }
