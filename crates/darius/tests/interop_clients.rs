@@ -338,12 +338,17 @@ fn flag_set(value: &Value) -> BTreeSet<String> {
     value.list().iter().map(|f| f.atom().to_string()).collect()
 }
 
+/// rustls warns about every OpenSSL client that connects by IP address, as isync does: it
+/// sends the address as SNI (RFC 6066 §3 says it must not; the server ignores it and goes on).
+const KNOWN_CLIENT_QUIRKS: &[&str] = &["Illegal SNI extension: ignoring IP address"];
+
 /// The server logged no warning, error or panic while a client drove it.
 fn assert_quiet_log(server: &common::Server) {
     let log = server.log();
     let noisy: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("WARN") || l.contains("ERROR") || l.contains("panicked"))
+        .filter(|l| !KNOWN_CLIENT_QUIRKS.iter().any(|q| l.contains(q)))
         .collect();
     assert!(
         noisy.is_empty(),
@@ -1518,7 +1523,7 @@ fn mbsync_syncs_over_imaps_with_a_verified_certificate() {
     std::fs::write(
         &rc,
         format!(
-            "IMAPAccount darius\nHost localhost\nPort {port}\nUser frank\nPass pw\n\
+            "IMAPAccount darius\nHost 127.0.0.1\nPort {port}\nUser frank\nPass pw\n\
              SSLType IMAPS\nCertificateFile {cert}\n\n\
              IMAPStore far\nAccount darius\n\n\
              MaildirStore near\nPath {near}/\nInbox {near}/INBOX\n\n\
