@@ -1545,3 +1545,45 @@ fn mbsync_syncs_over_imaps_with_a_verified_certificate() {
     assert_eq!(ids, expected);
     assert_quiet_log(&server);
 }
+
+/// mbsync 1.4 loads a mailbox with `UID FETCH 1:N (UID FLAGS)`; an unsolicited
+/// `* n FETCH (UID u FLAGS ...)` for a message announced by the EXISTS in that same response
+/// made it record `u` as the highest UID it had seen and never pull the messages below `u`.
+/// New messages come with EXISTS only; their flags are the client's to fetch.
+#[test]
+fn no_unsolicited_flags_for_messages_the_client_has_not_met() {
+    let server = common::Server::start();
+    server.add_user("gina", "pw");
+    let mut other = Client::login(server.imap_port, "gina", "pw");
+    other.append("INBOX", "", &crlf(&corpus_message(0))).ok();
+    let mut loader = Client::login(server.imap_port, "gina", "pw");
+    loader.run("SELECT INBOX").ok();
+    other.run("SELECT INBOX").ok();
+    for i in 1..4 {
+        other.append("INBOX", "", &crlf(&corpus_message(i))).ok();
+    }
+    other.run("STORE 4 +FLAGS (\\Flagged)").ok();
+    other.run("STORE 1 +FLAGS (\\Seen)").ok();
+    let load = loader.run("UID FETCH 1:1 (UID FLAGS)").ok();
+    let fetched: BTreeSet<(u32, String)> = load
+        .parsed()
+        .into_iter()
+        .filter_map(|u| match u {
+            Untagged::Fetch(seq, items) => Some((seq, items["UID"].atom().to_string())),
+            _ => None,
+        })
+        .collect();
+    // UID 1 twice: the answer, then the \Seen another session set (a message the client knows).
+    assert_eq!(
+        fetched,
+        [(1, "1".to_string())].into(),
+        "only UID 1 was asked for or met"
+    );
+    assert!(load
+        .parsed()
+        .iter()
+        .any(|u| matches!(u, Untagged::Exists(4))));
+    let later = loader.run("NOOP").ok();
+    assert!(later.untagged.is_empty(), "nothing left to report");
+    assert_quiet_log(&server);
+}

@@ -174,14 +174,16 @@ impl SelectedView {
             }
             Change::FlagsChanged { changes } => {
                 for (uid, modseq) in changes {
-                    if !self.own_changes.remove(&(uid, modseq)) {
+                    if !self.own_changes.remove(&(uid, modseq)) && !self.pending_new.contains(&uid)
+                    {
                         self.pending_flags.insert(uid);
                     }
                 }
             }
             Change::SeenChanged { user, uids } => {
                 if user == self.mailbox_user() {
-                    self.pending_flags.extend(uids);
+                    let known = uids.into_iter().filter(|u| !self.pending_new.contains(u));
+                    self.pending_flags.extend(known);
                 }
             }
             Change::Expunged { uids, .. } => {
@@ -231,11 +233,15 @@ impl SelectedView {
         }
         if !self.pending_new.is_empty() {
             let last = self.uids.last().copied();
-            self.uids.extend(
-                std::mem::take(&mut self.pending_new)
-                    .into_iter()
-                    .filter(|u| Some(*u) > last),
-            );
+            for uid in std::mem::take(&mut self.pending_new) {
+                // The client learns these flags when it fetches the new message; an unsolicited
+                // FETCH for a message it has not met yet misleads clients (mbsync took one as
+                // "the highest UID seen" and skipped the messages below it).
+                self.pending_flags.remove(&uid);
+                if Some(uid) > last {
+                    self.uids.push(uid);
+                }
+            }
             updates.exists = Some(self.exists());
         }
         for uid in std::mem::take(&mut self.pending_flags) {
@@ -404,6 +410,37 @@ mod tests {
         let u = v.take_updates(true);
         assert!(u.expunged.is_empty() && u.exists.is_none());
         assert_eq!(v.exists(), 1);
+    }
+
+    /// mbsync 1.4 loading a mailbox took `* 574 FETCH (UID 653 FLAGS ...)` for a message new
+    /// in the same response as its highest UID and never pulled UIDs 647–652.
+    #[test]
+    fn flag_changes_of_messages_not_yet_announced_are_not_reported() {
+        let (mut v, tx) = view(&[1]);
+        tx.send(Change::Appended {
+            uids: vec![uid(2), uid(3)],
+            modseq: types::ModSeq::MIN,
+        })
+        .unwrap();
+        tx.send(Change::FlagsChanged {
+            changes: vec![(uid(3), types::ModSeq::new(7).unwrap())],
+        })
+        .unwrap();
+        tx.send(Change::SeenChanged {
+            user: String::new(),
+            uids: vec![uid(2)],
+        })
+        .unwrap();
+        v.poll_changes();
+        let u = v.take_updates(true);
+        assert_eq!(u.exists, Some(3));
+        assert!(u.flags.is_empty(), "{:?}", u.flags);
+        tx.send(Change::FlagsChanged {
+            changes: vec![(uid(3), types::ModSeq::new(8).unwrap())],
+        })
+        .unwrap();
+        v.poll_changes();
+        assert_eq!(v.take_updates(true).flags, vec![(3, uid(3))], "known now");
     }
 
     #[test]
