@@ -6,6 +6,7 @@
 //! CRAM-MD5 secrets to the same records, PAM, shadow files and identity mapping.
 
 mod argon;
+mod cache;
 mod events;
 mod password_db;
 mod username;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use types::Secret;
 
 use crate::argon::Hasher;
+use crate::cache::CredentialCache;
 use crate::username::{validate_username, UsernameError};
 
 const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
@@ -50,6 +51,7 @@ pub struct PasswordDb {
     db: Database,
     path: PathBuf,
     hasher: Hasher,
+    verified: CredentialCache,
 }
 
 impl PasswordDb {
@@ -67,6 +69,7 @@ impl PasswordDb {
             db,
             path,
             hasher: Hasher::new(),
+            verified: CredentialCache::new(),
         };
         store.check_version()?;
         Ok(store)
@@ -119,6 +122,7 @@ impl PasswordDb {
 
     /// Replaces a user's password.
     pub fn set_password(&self, name: &str, password: &Secret<String>) -> Result<(), AuthError> {
+        self.verified.forget(name);
         let record = self.hash_record(password)?;
         self.write(|users| {
             if users.get(name)?.is_none() {
@@ -131,6 +135,7 @@ impl PasswordDb {
 
     /// Removes a user.
     pub fn delete_user(&self, name: &str) -> Result<(), AuthError> {
+        self.verified.forget(name);
         self.write(|users| {
             if users.remove(name)?.is_none() {
                 return Ok(Err(AuthError::NoSuchUser(name.to_string())));
@@ -157,16 +162,26 @@ impl PasswordDb {
 
     /// Checks a plaintext password. An unknown user and a wrong password both give `false`; a
     /// hash is computed either way so that timing does not tell them apart.
+    ///
+    /// A user who proved the same password recently is accepted from the verified-credentials
+    /// cache (see `cache.rs`) without a new argon2id computation.
     pub fn verify(&self, name: &str, password: &Secret<String>) -> Result<bool, AuthError> {
         let record = self.record(name)?;
         let phc = record
             .as_ref()
             .map(|r| r.argon2id.as_str())
             .unwrap_or(DUMMY_HASH);
+        let secret = password.expose().as_bytes();
+        if record.is_some() && self.verified.check(name, secret, phc) {
+            return Ok(true);
+        }
         let ok = self
             .hasher
-            .verify(phc, password.expose().as_bytes())
+            .verify(phc, secret)
             .map_err(|e| self.err(format!("user {name}: stored hash: {}", e.0)))?;
+        if ok && record.is_some() {
+            self.verified.remember(name, secret, phc);
+        }
         Ok(ok && record.is_some())
     }
 
@@ -297,6 +312,23 @@ mod tests {
         }
         let db = PasswordDb::open(dir.path()).unwrap();
         assert_eq!(db.list_users().unwrap(), ["amy", "zed"]);
+    }
+
+    #[test]
+    fn a_changed_password_is_not_served_from_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = PasswordDb::open(dir.path()).unwrap();
+        db.add_user("alice", &secret("old")).unwrap();
+        assert!(db.verify("alice", &secret("old")).unwrap());
+        assert!(
+            db.verify("alice", &secret("old")).unwrap(),
+            "second check from the cache"
+        );
+        db.set_password("alice", &secret("new")).unwrap();
+        assert!(!db.verify("alice", &secret("old")).unwrap());
+        assert!(db.verify("alice", &secret("new")).unwrap());
+        db.delete_user("alice").unwrap();
+        assert!(!db.verify("alice", &secret("new")).unwrap());
     }
 
     #[test]
