@@ -673,10 +673,18 @@ fn read_maildir(root: &Path) -> (Store, BTreeMap<(String, String), PathBuf>) {
 
 /// Every message on the server, and Message-ID → UID per folder.
 fn read_server(port: u16) -> (Store, BTreeMap<(String, String), u32>) {
-    let mut client = Client::login(port, "alice", "pw");
+    read_folders(port, "alice", &["INBOX", "Lists"])
+}
+
+fn read_folders(
+    port: u16,
+    user: &str,
+    folders: &[&str],
+) -> (Store, BTreeMap<(String, String), u32>) {
+    let mut client = Client::login(port, user, "pw");
     let mut store = Store::new();
     let mut uids = BTreeMap::new();
-    for folder in ["INBOX", "Lists"] {
+    for &folder in folders {
         client
             .run(&format!("EXAMINE {}", server_folder(folder)))
             .ok();
@@ -728,12 +736,16 @@ fn assert_same(what: &str, left: &Store, right: &Store) {
 
 /// An .mbsyncrc (isync 1.4 syntax) syncing the whole account with the Maildir `dir/NEAR`.
 fn mbsyncrc(dir: &Path, port: u16, near: &str) -> PathBuf {
+    mbsyncrc_for(dir, port, near, "alice")
+}
+
+fn mbsyncrc_for(dir: &Path, port: u16, near: &str, user: &str) -> PathBuf {
     let rc = dir.join(format!("mbsyncrc-{near}"));
     let near = dir.join(near);
     std::fs::write(
         &rc,
         format!(
-            "IMAPAccount darius\nHost 127.0.0.1\nPort {port}\nUser alice\nPass pw\n\
+            "IMAPAccount darius\nHost 127.0.0.1\nPort {port}\nUser {user}\nPass pw\n\
              SSLType None\nAuthMechs LOGIN\n\n\
              IMAPStore far\nAccount darius\n\n\
              MaildirStore near\nPath {near}/\nInbox {near}/INBOX\nSubFolders Verbatim\n\n\
@@ -1586,4 +1598,144 @@ fn no_unsolicited_flags_for_messages_the_client_has_not_met() {
     let later = loader.run("NOOP").ok();
     assert!(later.untagged.is_empty(), "nothing left to report");
     assert_quiet_log(&server);
+}
+
+/// One session changing the mailbox while mbsync syncs it: appends, flag changes by sequence
+/// number, expunges. Bounded and seeded; only the interleaving with mbsync varies.
+fn churn(port: u16, user: &str, seed: usize) {
+    let mut session = Viewer::open(port, user, seed);
+    for n in 0..150 {
+        let count = session.view.len();
+        if count < 5 || session.rng.below(10) < 3 {
+            let message = format!(
+                "From: churn@example.org\r\nSubject: churn {seed}.{n}\r\n\
+                 Message-ID: <{seed}.{n}.churn@darius.test>\r\n\r\nbody {n}\r\n"
+            );
+            let outcome = session.client.append("INBOX", "\\Seen", message.as_bytes());
+            session.absorb(&outcome, Expunges::Allowed);
+            continue;
+        }
+        let seq = 1 + session.rng.below(count);
+        let sign = if session.rng.below(2) == 0 { '+' } else { '-' };
+        let flag = ["\\Seen", "\\Flagged", "\\Answered", "\\Draft"][session.rng.below(4)];
+        session.command(
+            &format!("STORE {seq} {sign}FLAGS ({flag})"),
+            Expunges::Forbidden,
+        );
+        if session.rng.below(20) == 0 {
+            session.command(
+                &format!("STORE {seq} +FLAGS (\\Deleted)"),
+                Expunges::Forbidden,
+            );
+            session.command("EXPUNGE", Expunges::Allowed);
+        }
+    }
+    assert!(session.problems.is_empty(), "{:#?}", session.problems);
+}
+
+/// mbsync syncing again and again while two other sessions change the mailbox, then twice more
+/// when they stopped: both sides end with the same messages and flags. (Before the fix for
+/// unsolicited FETCH of unmet messages, a run lost the messages below such a FETCH's UID.)
+#[test]
+fn mbsync_converges_while_other_sessions_change_the_mailbox() {
+    if !common::have("mbsync") {
+        return;
+    }
+    let server = common::Server::start();
+    server.add_user("hugo", "pw");
+    let port = server.imap_port;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("near/INBOX")).unwrap();
+    let rc = mbsyncrc_for(dir.path(), port, "near", "hugo");
+    run_mbsync(&rc, &server);
+    let churners: Vec<_> = (0..2)
+        .map(|seed| std::thread::spawn(move || churn(port, "hugo", seed)))
+        .collect();
+    let mut runs = 0;
+    while runs < 3 || churners.iter().any(|c| !c.is_finished()) {
+        run_mbsync(&rc, &server);
+        runs += 1;
+    }
+    for c in churners {
+        c.join().unwrap();
+    }
+    run_mbsync(&rc, &server);
+    run_mbsync(&rc, &server);
+    let on_server = read_folders(port, "hugo", &["INBOX"]).0;
+    assert_same(
+        &format!("Maildir and server after {runs} syncs under changes"),
+        &on_server,
+        &read_maildir(&dir.path().join("near")).0,
+    );
+    assert_quiet_log(&server);
+}
+
+/// RFC 9051 §2.3.1.1 and §7.1: UIDNEXT in SELECT is above every UID the view holds. SELECT read
+/// the mailbox status and its records in two steps; an APPEND in between put a message in
+/// EXISTS whose UID was not below UIDNEXT, and mbsync (which loads `1:UIDNEXT-1`) skips such
+/// messages for good once it learns a higher UID.
+#[test]
+fn select_announces_a_uidnext_above_every_message_it_counts() {
+    let server = common::Server::start();
+    server.add_user("ivy", "pw");
+    let port = server.imap_port;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let appenders: Vec<_> = (0..2)
+        .map(|n| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut client = Client::login(port, "ivy", "pw");
+                let mut k = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) && k < 2000 {
+                    let message = format!("Subject: {n}.{k}\r\n\r\nx\r\n");
+                    client.append("INBOX", "", message.as_bytes()).ok();
+                    k += 1;
+                }
+            })
+        })
+        .collect();
+    let mut selector = Client::login(port, "ivy", "pw");
+    let mut bad = Vec::new();
+    for round in 0..150 {
+        let select = selector.run("SELECT INBOX").ok();
+        let text: Vec<String> = select
+            .untagged
+            .iter()
+            .map(|r| String::from_utf8_lossy(r).to_string())
+            .collect();
+        let uidnext: u32 = text
+            .iter()
+            .find_map(|l| l.strip_prefix("* OK [UIDNEXT "))
+            .and_then(|l| l.split(']').next())
+            .unwrap()
+            .parse()
+            .unwrap();
+        // The first EXISTS is the snapshot UIDNEXT speaks for; a later one in the same answer
+        // announces messages appended meanwhile, which may be at or above it.
+        let counted: usize = text
+            .iter()
+            .find_map(|l| l.strip_prefix("* ")?.strip_suffix(" EXISTS")?.parse().ok())
+            .unwrap();
+        let loaded = selector.run("UID FETCH 1:* (UID)").ok();
+        let uids: Vec<u32> = loaded
+            .parsed()
+            .into_iter()
+            .filter_map(|u| match u {
+                Untagged::Fetch(_, items) => items["UID"].atom().parse().ok(),
+                _ => None,
+            })
+            .take(counted)
+            .collect();
+        if uids.iter().any(|u| *u >= uidnext) {
+            bad.push(format!(
+                "round {round}: UIDNEXT {uidnext} but the {counted} counted go up to {:?}",
+                uids.last()
+            ));
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for a in appenders {
+        a.join().unwrap();
+    }
+    assert!(bad.is_empty(), "{bad:#?}");
 }

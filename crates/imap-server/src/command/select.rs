@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use imap_proto::command::Mailbox;
 use imap_proto::response::{Code, Data, PermanentFlag, StatusKind};
 use mailservice::{Operation, RecordFields, UidSelection};
-use types::Flag;
+use types::{Flag, Uid};
 
 use crate::command::Reply;
 use crate::connection::Session;
@@ -101,7 +101,7 @@ pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, mode: Mode) -> 
     );
     out.untagged(
         StatusKind::Ok,
-        Some(Code::UidNext(status.uidnext)),
+        Some(Code::UidNext(uidnext_above(status.uidnext, &uids))),
         "Predicted next UID",
     );
     session.proc.update(
@@ -124,6 +124,21 @@ pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, mode: Mode) -> 
     }
 }
 
+/// UIDNEXT as of the records the view starts from. The status was read before the records, so
+/// an APPEND in between left it at or below a UID the view holds; clients that load
+/// `1:UIDNEXT-1` (mbsync) would then miss that message (RFC 9051 §2.3.1.1: UIDNEXT exceeds every
+/// UID in the mailbox).
+fn uidnext_above(uidnext: Uid, uids: &[Uid]) -> Uid {
+    match uids
+        .last()
+        .and_then(|last| last.get().checked_add(1))
+        .and_then(Uid::new)
+    {
+        Some(after_last) if after_last > uidnext => after_last,
+        _ => uidnext,
+    }
+}
+
 impl Session {
     /// Resolves a client's mailbox for `operation` through the service.
     pub(crate) fn authorize(
@@ -137,5 +152,26 @@ impl Session {
             .ok_or(mailservice::ServiceError::PermissionDenied)?;
         self.service()
             .authorize(identity, mailbox.as_str(), operation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uid(n: u32) -> Uid {
+        Uid::new(n).unwrap()
+    }
+
+    #[test]
+    fn uidnext_rises_above_a_message_appended_after_the_status_was_read() {
+        assert_eq!(uidnext_above(uid(5), &[uid(1), uid(4)]), uid(5));
+        assert_eq!(uidnext_above(uid(5), &[uid(1), uid(5), uid(6)]), uid(7));
+        assert_eq!(uidnext_above(uid(1), &[]), uid(1));
+        assert_eq!(
+            uidnext_above(uid(9), &[uid(u32::MAX)]),
+            uid(9),
+            "no UID after the last"
+        );
     }
 }
