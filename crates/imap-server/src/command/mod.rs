@@ -173,6 +173,15 @@ fn expunge_allowed(command: &Command) -> bool {
     }
 }
 
+/// Whether other sessions' changes go out before this command's tagged line. Not after SELECT
+/// and EXAMINE: their answer is one snapshot, EXISTS with a UIDNEXT above it, and what changed
+/// since waits for the next command (RFC 9051 §7.5.1 lets any later command carry it). mbsync
+/// loads `UID FETCH 1:UIDNEXT-1` next; a second EXISTS in the SELECT answer, then a flag change
+/// of one of those messages arriving during the load, made it skip the messages in between.
+fn reports_updates(command: &Command) -> bool {
+    !matches!(command, Command::Select { .. } | Command::Examine { .. })
+}
+
 impl Session {
     pub(crate) async fn dispatch(&mut self, tagged: TaggedCommand) -> Flow {
         let TaggedCommand { tag, command } = tagged;
@@ -183,8 +192,12 @@ impl Session {
             return Flow::Continue;
         }
         let allow_expunge = expunge_allowed(&command);
+        let report = reports_updates(&command);
         let reply = self.run_command(&tag, command).await;
-        if self.state.view().is_some() && self.report_updates(allow_expunge).await == Flow::Close {
+        if report
+            && self.state.view().is_some()
+            && self.report_updates(allow_expunge).await == Flow::Close
+        {
             return Flow::Close;
         }
         if !reply.already_sent {
