@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use redb::{
-    Database, Durability, ReadTransaction, ReadableTable, TableDefinition, WriteTransaction,
+    Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition,
+    WriteTransaction,
 };
 use serde::{Deserialize, Serialize};
 
@@ -170,7 +171,7 @@ impl OwnerDb {
         // (aborted) with it, so the database is consistent and we may go on.
         let guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut txn = self.db.begin_write()?;
-        txn.set_durability(self.durability);
+        txn.set_durability(self.durability)?;
         Ok(IndexWrite { txn, guard })
     }
 }
@@ -241,7 +242,9 @@ where
     Ok(out)
 }
 
-/// A consistent snapshot of one owner index.
+/// A consistent snapshot of one owner index. Use it only while the [`OwnerDb`] it came from is
+/// alive (callers hold the `Arc`): since redb 3 a read transaction of a dropped `Database`
+/// answers `DatabaseClosed` instead of reading on.
 pub(crate) struct IndexRead {
     txn: ReadTransaction,
 }

@@ -10,7 +10,8 @@
 use std::path::Path;
 
 use redb::{
-    Database, Durability, ReadTransaction, ReadableTable, TableDefinition, WriteTransaction,
+    Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition,
+    WriteTransaction,
 };
 use types::MailboxName;
 
@@ -63,7 +64,7 @@ impl MailboxesDb {
 
     pub(crate) fn write(&self) -> Result<GlobalWrite> {
         let mut txn = self.db.begin_write()?;
-        txn.set_durability(self.durability);
+        txn.set_durability(self.durability)?;
         Ok(GlobalWrite { txn })
     }
 }
