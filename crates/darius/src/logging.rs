@@ -21,7 +21,12 @@ use types::civil::civil_from_days;
 
 /// Sets up both sinks from the configuration. Call once, early.
 pub fn init(config: &config::Config) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // rustls warns on every client that sends an IP address as SNI (OpenSSL-based clients such
+    // as isync do when given one); that is the client's quirk, not an event for the admin.
+    if let Ok(directive) = "rustls=error".parse() {
+        filter = filter.add_directive(directive);
+    }
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false);

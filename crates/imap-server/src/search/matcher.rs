@@ -2,22 +2,55 @@
 //! case-insensitive substrings of the decoded text (RFC 9051: "case-insensitive substring");
 //! dates compare the calendar date, disregarding time and time zone.
 
+use std::cell::OnceCell;
+
 use imap_proto::command::SearchKey;
 use mailservice::MessageRecord;
 use types::{Flag, Uid};
 
 use crate::convert::date_start;
 
-/// Everything one message offers to the matcher.
+/// Everything one message offers to the matcher. Header fields and body text are worked out
+/// only when a key needs them, so `UNSEEN BODY x` reads no file for seen messages.
 pub(crate) struct Candidate<'a> {
     pub seq: u32,
     pub uid: Uid,
     pub record: &'a MessageRecord,
-    /// Unfolded header fields: (lower-case name, decoded value).
-    pub fields: &'a [(String, String)],
-    /// Decoded text of the body parts, lower-cased (only when BODY/TEXT is searched).
-    pub body: Option<&'a str>,
     pub now: i64,
+    header: Option<&'a [u8]>,
+    fields: OnceCell<Vec<(String, String)>>,
+    body: OnceCell<Vec<String>>,
+    load_body: &'a dyn Fn() -> Vec<String>,
+}
+
+impl<'a> Candidate<'a> {
+    pub fn new(
+        seq: u32,
+        uid: Uid,
+        record: &'a MessageRecord,
+        now: i64,
+        load_body: &'a dyn Fn() -> Vec<String>,
+    ) -> Candidate<'a> {
+        Candidate {
+            seq,
+            uid,
+            record,
+            now,
+            header: record.header.as_deref(),
+            fields: OnceCell::new(),
+            body: OnceCell::new(),
+            load_body,
+        }
+    }
+
+    fn fields(&self) -> &[(String, String)] {
+        self.fields
+            .get_or_init(|| self.header.map(header_fields).unwrap_or_default())
+    }
+
+    fn body(&self) -> &[String] {
+        self.body.get_or_init(|| (self.load_body)())
+    }
 }
 
 /// Resolves sequence sets against the view.
@@ -63,9 +96,10 @@ pub(crate) fn matches(key: &SearchKey, c: &Candidate<'_>, sets: &Sets<'_>) -> bo
             let name = String::from_utf8_lossy(name).to_lowercase();
             header_has(c, &name, s)
         }
-        SearchKey::Body(s) => contains(c.body.unwrap_or(""), s),
+        SearchKey::Body(s) => c.body().iter().any(|part| contains(part, s)),
         SearchKey::Text(s) => {
-            contains(c.body.unwrap_or(""), s) || c.fields.iter().any(|(_, v)| contains(v, s))
+            c.fields().iter().any(|(_, v)| contains(v, s))
+                || c.body().iter().any(|part| contains(part, s))
         }
         SearchKey::Uid(set) => match set.ranges(sets.largest_uid) {
             Some(ranges) => ranges
@@ -111,13 +145,27 @@ pub(crate) fn needs(key: &SearchKey) -> (bool, bool) {
     }
 }
 
+/// Case-insensitive substring test. An ASCII needle (the common case) is compared byte by byte
+/// without copying the haystack; others go through Unicode lower-casing.
 fn contains(haystack: &str, needle: &[u8]) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    if needle.is_ascii() {
+        let (first, rest) = (needle[0].to_ascii_lowercase(), &needle[1..]);
+        let hay = haystack.as_bytes();
+        return hay.len() >= needle.len()
+            && (0..=hay.len() - needle.len()).any(|i| {
+                hay[i].to_ascii_lowercase() == first
+                    && hay[i + 1..i + needle.len()].eq_ignore_ascii_case(rest)
+            });
+    }
     let needle = String::from_utf8_lossy(needle).to_lowercase();
     haystack.to_lowercase().contains(&needle)
 }
 
 fn header_has(c: &Candidate<'_>, name: &str, needle: &[u8]) -> bool {
-    c.fields
+    c.fields()
         .iter()
         .any(|(n, v)| n == name && contains(v, needle))
 }
@@ -130,7 +178,11 @@ fn internal_day(c: &Candidate<'_>) -> i64 {
 }
 
 fn sent_day(c: &Candidate<'_>) -> Option<i64> {
-    let value = c.fields.iter().find(|(n, _)| n == "date").map(|(_, v)| v)?;
+    let value = c
+        .fields()
+        .iter()
+        .find(|(n, _)| n == "date")
+        .map(|(_, v)| v)?;
     let (secs, offset) = message::parse_date(value)?;
     let local = secs + i64::from(offset) * 60;
     Some(local - local.rem_euclid(86_400))
@@ -160,6 +212,37 @@ pub(crate) fn header_fields(header: &[u8]) -> Vec<(String, String)> {
     }
     fields
         .into_iter()
-        .map(|(n, v)| (n, message::decode_header_value(&v)))
+        .map(|(n, v)| (n, decode_value(&v)))
         .collect()
+}
+
+/// RFC 2047 decoding only where an encoded word may be; plain values are taken as they are.
+fn decode_value(raw: &[u8]) -> String {
+    if raw.windows(2).any(|w| w == b"=?") {
+        message::decode_header_value(raw)
+    } else {
+        String::from_utf8_lossy(raw).trim().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contains_is_case_insensitive_for_ascii_and_unicode() {
+        assert!(contains("The Quick Brown Fox", b"quick brown"));
+        assert!(contains("x", b""));
+        assert!(!contains("fo", b"fox"));
+        assert!(contains("Grüße aus KÖLN", "köln".as_bytes()));
+        assert!(!contains("Grüße", "koln".as_bytes()));
+    }
+
+    #[test]
+    fn header_fields_unfold_and_decode_only_encoded_words() {
+        let fields =
+            header_fields(b"Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\nFrom: a\r\n b@c\r\n\r\n");
+        assert_eq!(fields[0], ("subject".to_string(), "Grüße".to_string()));
+        assert_eq!(fields[1], ("from".to_string(), "a b@c".to_string()));
+    }
 }

@@ -4,6 +4,8 @@
 
 mod matcher;
 
+use std::sync::Arc;
+
 use imap_proto::command::{Addressing, SearchKey, SearchReturn, Tag};
 use imap_proto::response::{Code, Data, ESearchItem};
 use imap_proto::{command::Search, SequenceSet};
@@ -32,60 +34,34 @@ pub(crate) async fn run(session: &mut Session, tag: &Tag, search: Search) -> Rep
         .enumerate()
         .map(|(i, u)| (i as u32 + 1, *u))
         .collect();
-    let sets_saved = view.saved_search.clone();
     let (exists, largest_uid) = (view.exists(), view.uids().last().map_or(0, |u| u.get()));
-    let mailbox = view.mailbox.clone();
-    let mut found: Vec<(u32, Uid)> = Vec::new();
     let now = mailservice::InternalDate::now().unix_seconds;
-    for batch in all.chunks(BATCH) {
-        let batch = batch.to_vec();
-        let (mailbox, criteria, saved) = (mailbox.clone(), criteria.clone(), sets_saved.clone());
-        let result = session
-            .blocking(move |s| {
-                let uids: Vec<Uid> = batch.iter().map(|(_, u)| *u).collect();
-                let fields = RecordFields {
-                    cache: need_body,
-                    header: need_header || need_body,
-                };
-                let records = s.records(&mailbox, UidSelection::Uids(&uids), fields)?;
-                let sets = Sets {
-                    exists,
-                    largest_uid,
-                    saved: &saved,
-                };
-                let mut hits = Vec::new();
-                for record in &records {
-                    let Some(&(seq, uid)) = batch.iter().find(|(_, u)| *u == record.uid) else {
-                        continue;
-                    };
-                    let header_fields = record
-                        .header
-                        .as_deref()
-                        .map(matcher::header_fields)
-                        .unwrap_or_default();
-                    let body = if need_body {
-                        body_text(s, &mailbox, record)
-                    } else {
-                        None
-                    };
-                    let c = Candidate {
-                        seq,
-                        uid,
-                        record,
-                        fields: &header_fields,
-                        body: body.as_deref(),
-                        now,
-                    };
-                    if matcher::matches(&criteria, &c, &sets) {
-                        hits.push((seq, uid));
-                    }
-                }
-                Ok(hits)
-            })
-            .await;
-        match result {
-            Ok(hits) => found.extend(hits),
-            Err(e) => return refuse(&e, Target::Source),
+    let job = Arc::new(Job {
+        mailbox: view.mailbox.clone(),
+        criteria,
+        saved: view.saved_search.clone(),
+        exists,
+        largest_uid,
+        need_header,
+        need_body,
+        now,
+    });
+    let mut found: Vec<(u32, Uid)> = Vec::new();
+    // Two batches at a time: one per core of the machines we size for; the blocking pool
+    // runs them in parallel while the session waits for both.
+    for pair in all.chunks(BATCH * 2) {
+        let (first, second) = pair.split_at(pair.len().min(BATCH));
+        let (a, b) = (Arc::clone(&job), Arc::clone(&job));
+        let (first, second) = (first.to_vec(), second.to_vec());
+        let (r1, r2) = tokio::join!(
+            session.blocking(move |s| a.run(s, &first)),
+            session.blocking(move |s| b.run(s, &second)),
+        );
+        for result in [r1, r2] {
+            match result {
+                Ok(hits) => found.extend(hits),
+                Err(e) => return refuse(&e, Target::Source),
+            }
         }
     }
     answer(
@@ -98,15 +74,65 @@ pub(crate) async fn run(session: &mut Session, tag: &Tag, search: Search) -> Rep
     Reply::ok("Search completed")
 }
 
+/// One SEARCH, shared by the batches that evaluate it.
+struct Job {
+    mailbox: mailservice::Authorized,
+    criteria: SearchKey,
+    saved: Vec<Uid>,
+    exists: u32,
+    largest_uid: u32,
+    need_header: bool,
+    need_body: bool,
+    now: i64,
+}
+
+impl Job {
+    /// The messages of `batch` (ascending UIDs) that match.
+    fn run(
+        &self,
+        s: &mailservice::MailService,
+        batch: &[(u32, Uid)],
+    ) -> Result<Vec<(u32, Uid)>, mailservice::ServiceError> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let uids: Vec<Uid> = batch.iter().map(|(_, u)| *u).collect();
+        let fields = RecordFields {
+            cache: self.need_body,
+            header: self.need_header,
+        };
+        let records = s.records(&self.mailbox, UidSelection::Uids(&uids), fields)?;
+        let sets = Sets {
+            exists: self.exists,
+            largest_uid: self.largest_uid,
+            saved: &self.saved,
+        };
+        let mut hits = Vec::new();
+        for record in &records {
+            let Ok(i) = batch.binary_search_by_key(&record.uid, |(_, u)| *u) else {
+                continue;
+            };
+            let (seq, uid) = batch[i];
+            let load_body = || body_text(s, &self.mailbox, record);
+            let candidate = Candidate::new(seq, uid, record, self.now, &load_body);
+            if matcher::matches(&self.criteria, &candidate, &sets) {
+                hits.push((seq, uid));
+            }
+        }
+        Ok(hits)
+    }
+}
+
+/// The decoded text parts of a message (UTF-8), for BODY and TEXT.
 fn body_text(
     s: &mailservice::MailService,
     mailbox: &mailservice::Authorized,
     record: &mailservice::MessageRecord,
-) -> Option<String> {
-    let raw = s.read_message(mailbox, record.uid).ok()?;
-    let cache = record.message_cache().ok()?;
-    let text: Vec<String> = message::text_for_search(&raw, &cache).collect();
-    Some(text.join("\n").to_lowercase())
+) -> Vec<String> {
+    let (Ok(raw), Ok(cache)) = (s.read_message(mailbox, record.uid), record.message_cache()) else {
+        return Vec::new();
+    };
+    message::text_for_search(&raw, &cache).collect()
 }
 
 /// Search strings arrive in the command's charset; they are matched as UTF-8.
