@@ -211,6 +211,12 @@ fn an_unknown_option_warns_with_the_closest_name() {
 
 #[test]
 fn the_embedded_default_makes_its_files_once() {
+    for port in [1143, 1993] {
+        assert!(
+            std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+            "port {port} of the embedded default is taken by another process; stop it and rerun"
+        );
+    }
     let dir = tempfile::tempdir().unwrap();
     let run = || {
         let child = Command::new(DARIUS)
