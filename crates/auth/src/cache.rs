@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use crate::argon::constant_time_eq;
+
 const TTL: Duration = Duration::from_secs(600);
 const MAX_ENTRIES: usize = 100_000;
 
@@ -82,10 +84,6 @@ impl CredentialCache {
             .unwrap_or_else(|p| p.into_inner())
             .remove(user);
     }
-}
-
-fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

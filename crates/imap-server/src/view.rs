@@ -254,8 +254,19 @@ impl SelectedView {
         updates
     }
 
-    /// Drops expunged messages this session expunged itself and already reported.
-    pub fn remove_reported(&mut self, uid: Uid) -> Option<u32> {
+    /// Removes messages this session expunged itself (EXPUNGE, MOVE) and returns the sequence
+    /// numbers to report, each valid when its EXPUNGE response is read: highest first, so no
+    /// response renumbers another.
+    pub fn remove_own_expunges(&mut self, mut uids: Vec<Uid>) -> Vec<u32> {
+        uids.sort_unstable();
+        uids.iter()
+            .rev()
+            .filter_map(|uid| self.remove_reported(*uid))
+            .collect()
+    }
+
+    /// Drops one message this session expunged itself; its sequence number before removal.
+    fn remove_reported(&mut self, uid: Uid) -> Option<u32> {
         self.pending_expunge.remove(&uid);
         self.pending_flags.remove(&uid);
         let i = self.uids.binary_search(&uid).ok()?;

@@ -63,14 +63,8 @@ pub(crate) async fn run(
         session.out.untagged(StatusKind::Ok, Some(code), "Moved");
     }
     if let Some(view) = session.state.view_mut() {
-        let mut moved: Vec<types::Uid> = outcome.mapping.iter().map(|(src, _)| *src).collect();
-        moved.sort_unstable();
-        let seqs: Vec<u32> = moved
-            .iter()
-            .rev()
-            .filter_map(|uid| view.remove_reported(*uid))
-            .collect();
-        for seq in seqs {
+        let moved = outcome.mapping.iter().map(|(src, _)| *src).collect();
+        for seq in view.remove_own_expunges(moved) {
             session.out.data(Data::Expunge(seq));
         }
     }

@@ -24,19 +24,12 @@ pub(crate) async fn run(session: &mut Session, set: Option<SequenceSet>) -> Repl
         },
     };
     let mailbox = view.mailbox.clone();
-    let mut expunged = match session.blocking(move |s| s.expunge(&mailbox, which)).await {
+    let expunged = match session.blocking(move |s| s.expunge(&mailbox, which)).await {
         Ok(uids) => uids,
         Err(e) => return refuse(&e, Target::Source),
     };
-    expunged.sort_unstable();
     if let Some(view) = session.state.view_mut() {
-        // Each EXPUNGE names the sequence number as it is when that response is read.
-        let seqs: Vec<u32> = expunged
-            .iter()
-            .rev()
-            .filter_map(|uid| view.remove_reported(*uid))
-            .collect();
-        for seq in seqs {
+        for seq in view.remove_own_expunges(expunged) {
             session.out.data(Data::Expunge(seq));
         }
     }
