@@ -96,8 +96,61 @@ impl Store {
                 uids: Vec::new(),
             });
         }
-        let mut partition = header.partition;
-        let mut pending = self.spool_all(&partition, items)?;
+        let pending = self.spool_all(&header.partition, items)?;
+        self.append_spooled(&r, header.partition, &pending)
+    }
+
+    /// Delivers one message to several mailboxes (LMTP's single-instance store): the message is
+    /// normalised and spooled once, and each mailbox on the same partition gets a hard link to
+    /// that one file, in its own index commit. The outer error is about the message itself (too
+    /// big, malformed, spool I/O) and concerns every target; the inner results are per target,
+    /// in the order given.
+    pub fn deliver(
+        &self,
+        targets: &[MailboxName],
+        item: AppendItem,
+    ) -> Result<Vec<Result<AppendOutcome>>> {
+        let mut spools: Vec<(String, Vec<Pending>)> = Vec::new();
+        let mut out = Vec::with_capacity(targets.len());
+        for name in targets {
+            let one = (|| {
+                let r = self.resolve(name)?;
+                let partition = self.header_of(&r)?.partition;
+                let at = match spools.iter().position(|(part, _)| *part == partition) {
+                    Some(at) => at,
+                    None => {
+                        let pending = match spools.first() {
+                            // Checked and normalised once; another partition gets a copy.
+                            Some((_, done)) => self.copy_pending(&partition, done)?,
+                            None => self.spool_all(&partition, vec![item.clone()])?,
+                        };
+                        spools.push((partition.clone(), pending));
+                        spools.len() - 1
+                    }
+                };
+                self.append_spooled(&r, partition, &spools[at].1)
+            })();
+            match one {
+                Err(e @ (StoreError::TooBig { .. } | StoreError::BadMessage(_)))
+                    if spools.is_empty() =>
+                {
+                    return Err(e);
+                }
+                other => out.push(other),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Commits already spooled messages into the mailbox `r` expected on `partition`.
+    fn append_spooled(
+        &self,
+        r: &crate::Resolved,
+        mut partition: String,
+        pending: &[Pending],
+    ) -> Result<AppendOutcome> {
+        let name = &r.entry.name;
+        let mut moved: Option<Vec<Pending>> = None;
         // A partition move between spooling and locking is rare; re-spool a bounded number of
         // times rather than hold the lock while reading sources.
         for _ in 0..3 {
@@ -108,10 +161,11 @@ impl Store {
             if h.partition != partition {
                 drop(ow);
                 partition = h.partition;
-                pending = self.respool(&partition, pending)?;
+                moved = Some(self.copy_pending(&partition, moved.as_deref().unwrap_or(pending))?);
                 continue;
             }
-            let (uids, modseq, guard) = self.commit_append(ow, &mut h, &pending)?;
+            let (uids, modseq, guard) =
+                self.commit_append(ow, &mut h, moved.as_deref().unwrap_or(pending))?;
             let uv = uidvalidity(&h)?;
             self.inner.changes.publish(
                 &r.entry.uniqueid,
@@ -145,14 +199,23 @@ impl Store {
             .collect()
     }
 
-    fn respool(&self, partition: &str, pending: Vec<Pending>) -> Result<Vec<Pending>> {
+    /// Copies spooled messages into `partition`'s spool directory (for another partition).
+    fn copy_pending(&self, partition: &str, pending: &[Pending]) -> Result<Vec<Pending>> {
         let tmp = self.inner.partitions.tmp_dir(partition)?;
         let fsync = self.inner.config.fsync;
         pending
-            .into_iter()
-            .map(|mut p| {
-                p.spooled.temp = msgfile::copy_to_temp(p.spooled.temp.path(), &tmp, fsync)?;
-                Ok(p)
+            .iter()
+            .map(|p| {
+                Ok(Pending {
+                    spooled: Spooled {
+                        temp: msgfile::copy_to_temp(p.spooled.temp.path(), &tmp, fsync)?,
+                        size: p.spooled.size,
+                        guid: p.spooled.guid,
+                        cache: p.spooled.cache.clone(),
+                        header: p.spooled.header.clone(),
+                    },
+                    item: p.item.clone(),
+                })
             })
             .collect()
     }
