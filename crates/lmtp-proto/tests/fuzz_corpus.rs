@@ -1,0 +1,109 @@
+//! Runs the fuzz target's entry point over the committed corpus (`tests/corpus/`), so stable
+//! `cargo test` exercises what `cargo +nightly fuzz run lmtp_command` does, plus a poor man's
+//! fuzzer: random bytes, and random mutations of the corpus, through the same entry point.
+
+use proptest::prelude::*;
+
+fn corpus() -> Vec<Vec<u8>> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("corpus directory")
+        .map(|entry| std::fs::read(entry.expect("corpus entry").path()).expect("corpus file"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn corpus_runs_clean() {
+    let files = corpus();
+    assert!(files.len() >= 20, "corpus has only {} files", files.len());
+    for data in files {
+        lmtp_proto::fuzzing::session(&data);
+    }
+}
+
+/// A corpus file with a few bytes overwritten, inserted or removed.
+fn mutated() -> impl Strategy<Value = Vec<u8>> {
+    let files = corpus();
+    let edit = (any::<prop::sample::Index>(), any::<u8>(), 0u8..3);
+    (
+        prop::sample::select(files),
+        prop::collection::vec(edit, 1..8),
+    )
+        .prop_map(|(mut data, edits)| {
+            for (at, byte, op) in edits {
+                let i = at.index(data.len() + 1);
+                match op {
+                    0 if i < data.len() => data[i] = byte,
+                    1 if i < data.len() => {
+                        data.remove(i);
+                    }
+                    _ => data.insert(i, byte),
+                }
+            }
+            data
+        })
+}
+
+/// Random sessions stitched from command-like fragments, so the parser sees near-misses more
+/// often than pure random bytes would give it.
+fn stitched() -> impl Strategy<Value = Vec<u8>> {
+    let fragment = prop_oneof![
+        Just(&b"MAIL FROM:"[..]),
+        Just(&b"RCPT TO:"[..]),
+        Just(&b"LHLO "[..]),
+        Just(&b"DATA\r\n"[..]),
+        Just(&b"BDAT 3"[..]),
+        Just(&b" LAST"[..]),
+        Just(&b"<"[..]),
+        Just(&b">"[..]),
+        Just(&b"@"[..]),
+        Just(&b"\""[..]),
+        Just(&b"\\"[..]),
+        Just(&b"."[..]),
+        Just(&b":"[..]),
+        Just(&b","[..]),
+        Just(&b"["[..]),
+        Just(&b"]"[..]),
+        Just(&b" "[..]),
+        Just(&b"="[..]),
+        Just(&b"+2B"[..]),
+        Just(&b"SIZE=12"[..]),
+        Just(&b"NOTIFY=NEVER"[..]),
+        Just(&b"ORCPT=rfc822;"[..]),
+        Just(&b"AUTH="[..]),
+        Just(&b"user"[..]),
+        Just(&b"example.org"[..]),
+        Just(&b"\r\n"[..]),
+        Just(&b"\n"[..]),
+        Just(&b"\r"[..]),
+        Just(&b"\r\n.\r\n"[..]),
+        Just("ü".as_bytes()),
+        Just(&b"\0"[..]),
+    ];
+    (any::<u8>(), prop::collection::vec(fragment, 0..40)).prop_map(|(first, parts)| {
+        let mut data = vec![first];
+        for part in parts {
+            data.extend_from_slice(part);
+        }
+        data
+    })
+}
+
+proptest! {
+    #[test]
+    fn mutated_corpus_never_panics(data in mutated()) {
+        lmtp_proto::fuzzing::session(&data);
+    }
+
+    #[test]
+    fn random_bytes_never_panic(data in prop::collection::vec(any::<u8>(), 0..512)) {
+        lmtp_proto::fuzzing::session(&data);
+    }
+
+    #[test]
+    fn stitched_sessions_never_panic(data in stitched()) {
+        lmtp_proto::fuzzing::session(&data);
+    }
+}
