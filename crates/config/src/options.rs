@@ -154,6 +154,8 @@ pub static OPTIONS: &[OptionSpec] = &[
         "Percentage of a quota root's limit above which clients are warned."),
     opt("singleinstancestore", Kind::Bool, "1",
         "Store one file per partition for a message delivered to many recipients and hard-link the rest."),
+    opt("lmtp_downcase_rcpt", Kind::Bool, "1",
+        "Fold the user part of LMTP recipients to lower case before looking up the mailbox."),
     opt("duplicatesuppression", Kind::Bool, "1",
         "Refuse a second delivery of the same Message-ID to the same mailbox."),
     opt("mailnotifier", Kind::Str, "", "Notification method for new mail; empty sends none."),

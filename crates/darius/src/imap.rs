@@ -38,10 +38,7 @@ pub fn server(
         ),
         ..limits
     };
-    let servername = match config.str("servername") {
-        "" => hostname(),
-        name => name.to_string(),
-    };
+    let servername = servername(config);
     let imap_config = ImapConfig {
         tls,
         allow_plaintext: config.bool("allowplaintext"),
@@ -96,6 +93,14 @@ pub async fn listen(
         ));
     }
     Ok(())
+}
+
+/// `servername`, or the machine's host name when it is empty.
+pub fn servername(config: &config::Config) -> String {
+    match config.str("servername") {
+        "" => hostname(),
+        name => name.to_string(),
+    }
 }
 
 fn hostname() -> String {

@@ -6,6 +6,7 @@
 mod admin;
 mod embedded;
 mod imap;
+mod lmtp;
 mod logging;
 mod mail;
 mod serve;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::{admin, embedded, imap, logging, mail, services};
+use crate::{admin, embedded, imap, lmtp, logging, mail, services};
 
 /// How long running commands may take to finish after a shutdown signal.
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
@@ -66,21 +66,24 @@ pub fn run(config_path: Option<&Path>) -> Result<()> {
     if tls.is_none() && config.listen("listen_imaps").is_some() {
         bail!("listen_imaps: IMAPS needs tls_server_cert and tls_server_key");
     }
-    let imap = imap::server(config, &ctx, tls)?;
+    let imap = imap::server(config, &ctx, tls.clone())?;
+    let lmtp = lmtp::server(config, &ctx, tls)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    runtime.block_on(serve(config, ctx, imap))
+    runtime.block_on(serve(config, ctx, imap, lmtp))
 }
 
 async fn serve(
     config: &config::Config,
     ctx: Arc<mail::Backend>,
     imap: Arc<imap_server::ImapServer>,
+    lmtp: Arc<lmtp_server::LmtpServer>,
 ) -> Result<()> {
     let shutdown = net::Shutdown::new();
     imap::listen(config, &imap, &shutdown).await?;
+    let lmtp_socket = lmtp::listen(config, &lmtp, &shutdown).await?;
     let mut admin_socket = None;
     if let Some(path) = config.path("adminsocket") {
         let listener = net::bind_unix(path, 0o600)
@@ -109,7 +112,7 @@ async fn serve(
     if left > 0 {
         tracing::warn!("{left} connection(s) still busy after {DRAIN_LIMIT:?}; closing them");
     }
-    if let Some(path) = admin_socket {
+    for path in admin_socket.into_iter().chain(lmtp_socket) {
         let _ = fs::remove_file(path);
     }
     tracing::info!("stopped");

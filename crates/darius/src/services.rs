@@ -49,13 +49,13 @@ pub static SERVICES: &[Service] = &[
         option: "listen_lmtp",
         name: "LMTP",
         embedded: Embedded::Port(2424),
-        implemented: false,
+        implemented: true,
     },
     Service {
         option: "lmtpsocket",
         name: "LMTP (UNIX socket)",
         embedded: Embedded::Socket("socket/lmtp"),
-        implemented: false,
+        implemented: true,
     },
     Service {
         option: "listen_sieve",

@@ -211,7 +211,7 @@ fn an_unknown_option_warns_with_the_closest_name() {
 
 #[test]
 fn the_embedded_default_makes_its_files_once() {
-    for port in [1143, 1993] {
+    for port in [1143, 1993, 2424] {
         assert!(
             std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
             "port {port} of the embedded default is taken by another process; stop it and rerun"
@@ -251,6 +251,8 @@ fn the_embedded_default_makes_its_files_once() {
     assert!(data.join("tls/server.pem").exists() && data.join("tls/server.key").exists());
     let conf = std::fs::read_to_string(data.join("imapd.conf")).unwrap();
     assert!(conf.contains("\nadmins: admin\n"), "{conf}");
+    assert!(conf.contains("\nlisten_lmtp: 127.0.0.1:2424\n"), "{conf}");
+    assert!(conf.contains("/darius-data/socket/lmtp\n"), "{conf}");
     assert!(
         config::parse_str(&conf, "written").is_ok(),
         "the written file reads back"

@@ -5,14 +5,13 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use imap_proto::command::{Mailbox, Tag};
 use imap_proto::framer::{ContinuationSent, LiteralSync};
 use imap_proto::response::{Code, StatusKind};
 use imap_proto::{CommandFramer, FramerEvent, SpoolRef};
 use mailservice::{MailService, ServiceError};
-use net::{ConnInfo, ShutdownSignal};
+use net::{ConnInfo, ShutdownSignal, Transport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -23,7 +22,6 @@ use crate::procfile::ProcFile;
 use crate::spool::Spool;
 use crate::state::State;
 use crate::telemetry::Telemetry;
-use crate::transport::Transport;
 use crate::{ImapServer, LoginClaim};
 
 /// How the connection starts.
@@ -39,7 +37,6 @@ pub enum TlsMode {
 const MAX_BAD_IN_A_ROW: u32 = 20;
 /// Bytes read from the socket at once.
 const READ_CHUNK: usize = 4096;
-const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 static SESSION_COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -59,34 +56,16 @@ pub async fn serve(
     mode: TlsMode,
 ) {
     let _ = stream.set_nodelay(true);
-    let transport = match mode {
-        TlsMode::StartTls => Transport::Plain(stream),
-        TlsMode::Implicit => {
-            let Some(tls) = server.config.tls.clone() else {
-                return;
-            };
-            let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-            match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                Ok(Ok(s)) => Transport::Tls(Box::new(s)),
-                Ok(Err(e)) => {
-                    tracing::warn!(
-                        severity = "warning",
-                        "TLS handshake with {} failed: {e}",
-                        info.peer
-                    );
-                    return;
-                }
-                Err(_) => {
-                    tracing::warn!(
-                        severity = "warning",
-                        "TLS handshake with {} timed out",
-                        info.peer
-                    );
-                    return;
-                }
-            }
+    let mut transport = Transport::Plain(stream);
+    if mode == TlsMode::Implicit {
+        let Some(tls) = server.config.tls.clone() else {
+            return;
+        };
+        if let Err(e) = transport.start_tls(tls).await {
+            tracing::warn!(severity = "warning", "{}: {e}", info.peer);
+            return;
         }
-    };
+    }
     let mut session = Session::new(server, transport, info, shutdown);
     session.run().await;
 }

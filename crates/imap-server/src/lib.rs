@@ -21,7 +21,6 @@ mod search;
 mod spool;
 mod state;
 mod telemetry;
-mod transport;
 mod view;
 
 use std::collections::HashMap;

@@ -1,4 +1,89 @@
-//! Server layer: LMTP delivery sessions over TCP and UNIX sockets. (Filled in by the LMTP issue.)
+//! Server layer: LMTP delivery sessions over TCP and UNIX sockets (RFC 2033).
 //!
 //! Owns: the LMTP transaction and per-recipient replies. Must not: parse bytes itself or store
 //! mail except through `mailservice`.
+//!
+//! A session reads command lines through `lmtp-proto`'s framer, answers each in order (PIPELINING
+//! comes for free: replies are queued and flushed whenever no complete command is left in the
+//! input), checks each recipient against the mail service at RCPT time, takes the message
+//! through the DATA decoder into memory or, past [`SPILL_AT`], a spool file, and delivers it to
+//! every recipient at once (one file per partition, hard-linked). Each recipient's reply is sent
+//! only after the message is on stable storage.
+
+mod body;
+mod session;
+mod trace;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mailservice::MailService;
+use net::{ConnInfo, ShutdownSignal, Transport};
+use tokio::net::{TcpStream, UnixStream};
+
+pub use body::SPILL_AT;
+
+/// Recipients one transaction may have (RFC 5321 §4.5.3.1.8 asks for at least 100).
+pub const MAX_RECIPIENTS: usize = 1000;
+
+/// The LMTP service's settings, from the configuration.
+#[derive(Clone, Debug)]
+pub struct LmtpConfig {
+    /// Offered as STARTTLS on TCP connections when set.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Named in the greeting, the LHLO reply and the Received header.
+    pub servername: String,
+    /// `maxmessagesize`: announced as SIZE and enforced; `None` for no limit.
+    pub max_message_size: Option<u64>,
+    /// `lmtp_downcase_rcpt`: fold recipients' user names to lower case.
+    pub downcase_rcpt: bool,
+    /// `singleinstancestore`: one file per partition for all recipients of a delivery; when
+    /// off, each recipient gets a copy of their own.
+    pub single_instance_store: bool,
+    /// Where messages larger than [`SPILL_AT`] are spooled while they arrive.
+    pub spool_dir: PathBuf,
+    /// How long the server waits for the client's next bytes (RFC 5321 §4.5.3.2 suggests
+    /// 5 minutes for commands and 10 for data; one value serves both).
+    pub timeout: Duration,
+    /// The longest command line.
+    pub max_line: usize,
+}
+
+/// The LMTP service shared by every connection.
+pub struct LmtpServer {
+    pub(crate) service: MailService,
+    pub(crate) config: LmtpConfig,
+}
+
+impl LmtpServer {
+    pub fn new(service: MailService, config: LmtpConfig) -> Arc<LmtpServer> {
+        Arc::new(LmtpServer { service, config })
+    }
+}
+
+/// Serves one TCP connection (`listen_lmtp`) to the end.
+pub async fn serve_tcp(
+    server: Arc<LmtpServer>,
+    stream: TcpStream,
+    info: ConnInfo,
+    shutdown: ShutdownSignal,
+) {
+    let _ = stream.set_nodelay(true);
+    let peer = format!("[{}]", info.peer.ip());
+    session::Session::new(server, Transport::Plain(stream), peer, shutdown)
+        .run()
+        .await;
+}
+
+/// Serves one UNIX-socket connection (`lmtpsocket`) to the end.
+pub async fn serve_unix(server: Arc<LmtpServer>, stream: UnixStream, shutdown: ShutdownSignal) {
+    session::Session::new(
+        server,
+        Transport::Unix(stream),
+        "[unix socket]".into(),
+        shutdown,
+    )
+    .run()
+    .await;
+}

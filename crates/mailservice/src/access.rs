@@ -56,6 +56,9 @@ pub enum Operation {
     Rename,
     /// LIST and LSUB visibility.
     Lookup,
+    /// Delivery by LMTP. The recipient's INBOX always takes mail; another mailbox needs the
+    /// `p` right for the sender (the ACL issue), which no mailbox grants until ACLs exist.
+    Post,
 }
 
 /// A mailbox the identity was found allowed to use for an operation. Only this crate makes

@@ -45,7 +45,8 @@ impl MailService {
             | Operation::Insert
             | Operation::Expunge
             | Operation::DeleteMailbox
-            | Operation::Lookup => Err(ServiceError::NoSuchMailbox),
+            | Operation::Lookup
+            | Operation::Post => Err(ServiceError::NoSuchMailbox),
         }
     }
 
@@ -198,6 +199,40 @@ impl MailService {
 
     pub fn unsubscribe(&self, identity: &Identity, name: &MailboxName) -> Result<()> {
         Ok(self.store.unsubscribe(identity.user(), name)?)
+    }
+
+    /// The mailbox LMTP delivers to for the local part of a recipient address, `user` or
+    /// `user+detail` (the domain already removed). As in Cyrus with its default rights, the mail
+    /// goes to the user's INBOX: a `+detail` mailbox takes mail only with the `p` right for the
+    /// sender, which arrives with ACLs. A user without an INBOX is unknown.
+    pub fn delivery_target(&self, local_part: &str, downcase: bool) -> Result<Authorized> {
+        let user = local_part.split_once('+').map_or(local_part, |(u, _)| u);
+        let user = if downcase {
+            user.to_lowercase()
+        } else {
+            user.to_string()
+        };
+        let inbox = MailboxName::user_inbox(&user).map_err(|_| ServiceError::NoSuchMailbox)?;
+        self.store.mailbox_entry(&inbox)?;
+        let owner = Identity::new(&user, false);
+        Ok(Authorized::new(&owner, inbox, Operation::Post))
+    }
+
+    /// Delivers one message to each target (single-instance store: one file per partition).
+    /// The outer error concerns the message itself and so every target; the rest are per
+    /// target, in order.
+    pub fn deliver(
+        &self,
+        targets: &[Authorized],
+        item: AppendItem,
+    ) -> Result<Vec<Result<AppendOutcome>>> {
+        let names: Vec<MailboxName> = targets.iter().map(|t| t.name().clone()).collect();
+        Ok(self
+            .store
+            .deliver(&names, item)?
+            .into_iter()
+            .map(|r| r.map_err(ServiceError::from))
+            .collect())
     }
 
     /// Creates a new user's INBOX, as an administrator's `CREATE user.NAME` would.

@@ -8,7 +8,9 @@
 mod listener;
 mod shutdown;
 mod tls;
+mod transport;
 
-pub use listener::{bind_tcp, bind_unix, serve_tcp, ConnInfo, ConnectionLimit};
+pub use listener::{bind_tcp, bind_unix, serve_tcp, serve_unix, ConnInfo, ConnectionLimit};
 pub use shutdown::{Shutdown, ShutdownSignal};
 pub use tls::{load_server_config, TlsError};
+pub use transport::{HandshakeError, Transport, TLS_HANDSHAKE_TIMEOUT};

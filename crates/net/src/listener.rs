@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use tokio::net::{TcpListener, TcpStream, UnixListener};
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 
 use crate::shutdown::ShutdownSignal;
@@ -69,15 +69,39 @@ pub fn bind_unix(path: &Path, mode: u32) -> io::Result<UnixListener> {
     Ok(listener)
 }
 
+/// Something connections are accepted from.
+trait Accept: Send + Sync + 'static {
+    /// The accepted connection and what is known of it.
+    type Conn: Send + 'static;
+    fn accept_one(&self) -> impl Future<Output = io::Result<Self::Conn>> + Send;
+}
+
+impl Accept for TcpListener {
+    type Conn = (TcpStream, ConnInfo);
+    async fn accept_one(&self) -> io::Result<Self::Conn> {
+        let (stream, peer) = self.accept().await?;
+        let local = stream.local_addr().unwrap_or(peer);
+        Ok((stream, ConnInfo { peer, local }))
+    }
+}
+
+impl Accept for UnixListener {
+    type Conn = UnixStream;
+    async fn accept_one(&self) -> io::Result<Self::Conn> {
+        Ok(self.accept().await?.0)
+    }
+}
+
 /// Accepts connections until shutdown, running `handler` for each on its own task. Each task
 /// keeps a clone of the shutdown signal, so `Shutdown::drain` waits for it.
-pub async fn serve_tcp<H, F>(
-    listener: TcpListener,
+async fn accept_loop<L, H, F>(
+    listener: L,
     limit: ConnectionLimit,
     mut shutdown: ShutdownSignal,
     handler: H,
 ) where
-    H: Fn(TcpStream, ConnInfo, ShutdownSignal) -> F + Send + Sync + 'static,
+    L: Accept,
+    H: Fn(L::Conn, ShutdownSignal) -> F + Send + Sync + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
     let handler = Arc::new(handler);
@@ -89,10 +113,10 @@ pub async fn serve_tcp<H, F>(
                 Err(_) => return,
             },
         };
-        let (stream, peer) = tokio::select! {
+        let conn = tokio::select! {
             _ = shutdown.wait() => return,
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
+            accepted = listener.accept_one() => match accepted {
+                Ok(c) => c,
                 Err(e) => {
                     // EMFILE and friends: log, back off briefly, keep serving.
                     tracing::error!("accept failed: {e}");
@@ -101,15 +125,43 @@ pub async fn serve_tcp<H, F>(
                 }
             },
         };
-        let local = stream.local_addr().unwrap_or(peer);
-        let info = ConnInfo { peer, local };
         let handler = Arc::clone(&handler);
         let signal = shutdown.clone();
         tokio::spawn(async move {
-            handler(stream, info, signal).await;
+            handler(conn, signal).await;
             drop(permit);
         });
     }
+}
+
+/// Serves a TCP listener until shutdown (see [`accept_loop`]).
+pub async fn serve_tcp<H, F>(
+    listener: TcpListener,
+    limit: ConnectionLimit,
+    shutdown: ShutdownSignal,
+    handler: H,
+) where
+    H: Fn(TcpStream, ConnInfo, ShutdownSignal) -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    accept_loop(listener, limit, shutdown, move |(stream, info), signal| {
+        handler(stream, info, signal)
+    })
+    .await;
+}
+
+/// Serves a UNIX stream socket until shutdown (local delivery agents); the peer is local by
+/// construction, and the socket file's mode decides who may connect.
+pub async fn serve_unix<H, F>(
+    listener: UnixListener,
+    limit: ConnectionLimit,
+    shutdown: ShutdownSignal,
+    handler: H,
+) where
+    H: Fn(UnixStream, ShutdownSignal) -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    accept_loop(listener, limit, shutdown, handler).await;
 }
 
 #[cfg(test)]

@@ -16,6 +16,8 @@ pub struct Server {
     pub conf: PathBuf,
     pub imap_port: u16,
     pub imaps_port: u16,
+    /// `listen_lmtp`; the UNIX socket is [`Server::lmtp_socket`].
+    pub lmtp_port: u16,
     child: Option<Child>,
     log: Arc<Mutex<String>>,
 }
@@ -35,7 +37,8 @@ impl Server {
                 "configdirectory: {base}/conf\npartition-default: {base}/spool\n\
                  syslog_socket: {base}/no-syslog\nadmins: admin\n\
                  tls_server_cert: {base}/cert.pem\ntls_server_key: {base}/key.pem\n\
-                 listen_imap: 127.0.0.1:0\nlisten_imaps: 127.0.0.1:0\n{}",
+                 listen_imap: 127.0.0.1:0\nlisten_imaps: 127.0.0.1:0\n\
+                 listen_lmtp: 127.0.0.1:0\nlmtpsocket: {base}/conf/socket/lmtp\n{}",
                 extra.replace("{base}", &base)
             ),
         )
@@ -65,7 +68,7 @@ impl Server {
         });
         let mut ports = std::collections::HashMap::new();
         let deadline = Instant::now() + Duration::from_secs(60);
-        while ports.len() < 2 {
+        while ports.len() < 3 {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok((option, port)) => {
@@ -86,6 +89,7 @@ impl Server {
         Server {
             imap_port: ports["listen_imap"],
             imaps_port: ports["listen_imaps"],
+            lmtp_port: ports["listen_lmtp"],
             dir,
             conf,
             child: Some(child),
@@ -125,6 +129,10 @@ impl Server {
         self.dir.path().join("conf")
     }
 
+    pub fn lmtp_socket(&self) -> PathBuf {
+        self.config_dir().join("socket/lmtp")
+    }
+
     pub fn cert_path(&self) -> PathBuf {
         self.dir.path().join("cert.pem")
     }
@@ -161,9 +169,12 @@ impl Drop for Server {
     }
 }
 
-/// `listen_imap: IMAP listening on 127.0.0.1:PORT` → ("listen_imap", PORT).
+/// `listen_imap: IMAP listening on 127.0.0.1:PORT` → ("listen_imap", PORT); the same for
+/// `listen_lmtp: LMTP listening on …`.
 fn listening_port(line: &str) -> Option<(String, u16)> {
-    let (before, after) = line.split_once(": IMAP listening on ")?;
+    let (before, after) = line
+        .split_once(": IMAP listening on ")
+        .or_else(|| line.split_once(": LMTP listening on "))?;
     let option = before.rsplit(' ').next()?.to_string();
     let port = after.trim().rsplit(':').next()?.parse().ok()?;
     Some((option, port))
@@ -209,6 +220,8 @@ pub fn run_python(server: &Server, script: &str, env: &[(&str, &str)]) {
         .arg(&path)
         .env("IMAP_PORT", server.imap_port.to_string())
         .env("IMAPS_PORT", server.imaps_port.to_string())
+        .env("LMTP_PORT", server.lmtp_port.to_string())
+        .env("LMTP_SOCKET", server.lmtp_socket())
         .env("CONFIG_DIR", server.config_dir())
         .envs(env.iter().copied())
         .output()

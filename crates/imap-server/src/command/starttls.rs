@@ -8,7 +8,6 @@ use imap_proto::CommandFramer;
 
 use crate::command::Reply;
 use crate::connection::Session;
-use crate::transport::Transport;
 
 pub(crate) async fn run(session: &mut Session, tag: &Tag) -> Reply {
     let Some(tls) = session.server.config.tls.clone() else {
@@ -26,34 +25,13 @@ pub(crate) async fn run(session: &mut Session, tag: &Tag) -> Reply {
     if session.flush().await.is_err() {
         return Reply::already_sent().closing();
     }
-    let plain = match std::mem::replace(&mut session.transport, Transport::Closed) {
-        Transport::Plain(stream) => stream,
-        other => {
-            session.transport = other;
-            return Reply::bad("TLS is already active");
-        }
-    };
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-    match tokio::time::timeout(std::time::Duration::from_secs(30), acceptor.accept(plain)).await {
-        Ok(Ok(stream)) => {
-            session.transport = Transport::Tls(Box::new(stream));
+    match session.transport.start_tls(tls).await {
+        Ok(()) => {
             session.framer = CommandFramer::new(session.server.config.limits.clone());
             Reply::already_sent()
         }
-        Ok(Err(e)) => {
-            tracing::warn!(
-                severity = "warning",
-                "{}: STARTTLS handshake failed: {e}",
-                session.info.peer
-            );
-            Reply::already_sent().closing()
-        }
-        Err(_) => {
-            tracing::warn!(
-                severity = "warning",
-                "{}: STARTTLS handshake timed out",
-                session.info.peer
-            );
+        Err(e) => {
+            tracing::warn!(severity = "warning", "{}: STARTTLS: {e}", session.info.peer);
             Reply::already_sent().closing()
         }
     }

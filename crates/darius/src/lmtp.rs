@@ -1,0 +1,79 @@
+//! Wiring of the LMTP service: its settings from the configuration, and its listeners
+//! (`listen_lmtp` over TCP with STARTTLS when a certificate is configured, `lmtpsocket` for the
+//! local MTA).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use lmtp_server::{LmtpConfig, LmtpServer};
+
+use crate::mail::{self, Backend};
+
+/// RFC 5321 §4.5.3.2: a server waits at least 5 minutes for the next command.
+const LMTP_TIMEOUT: Duration = Duration::from_secs(300);
+/// The local MTA runs as its own user; the socket's directory decides who reaches it.
+const LMTP_SOCKET_MODE: u32 = 0o666;
+
+pub fn server(
+    config: &config::Config,
+    ctx: &Backend,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> Result<Arc<LmtpServer>> {
+    let spool_dir = config.configdirectory().join("tmp");
+    std::fs::create_dir_all(&spool_dir)
+        .with_context(|| format!("creating {}", spool_dir.display()))?;
+    let lmtp_config = LmtpConfig {
+        tls,
+        servername: crate::imap::servername(config),
+        max_message_size: mail::max_message_size(config),
+        downcase_rcpt: config.bool("lmtp_downcase_rcpt"),
+        single_instance_store: config.bool("singleinstancestore"),
+        spool_dir,
+        timeout: LMTP_TIMEOUT,
+        max_line: lmtp_proto::MAX_COMMAND_LINE,
+    };
+    Ok(LmtpServer::new(ctx.service.clone(), lmtp_config))
+}
+
+/// Binds `listen_lmtp` and `lmtpsocket` and starts accepting.
+pub async fn listen(
+    config: &config::Config,
+    lmtp: &Arc<LmtpServer>,
+    shutdown: &net::Shutdown,
+) -> Result<Option<std::path::PathBuf>> {
+    let max = usize::try_from(config.int("maxconnections")).unwrap_or(usize::MAX);
+    if let Some(addr) = config.listen("listen_lmtp") {
+        let listener = net::bind_tcp(&addr.host, addr.port)
+            .await
+            .with_context(|| format!("listen_lmtp: binding {addr}"))?;
+        let local = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|_| addr.to_string());
+        tracing::info!("listen_lmtp: LMTP listening on {local}");
+        let server = Arc::clone(lmtp);
+        tokio::spawn(net::serve_tcp(
+            listener,
+            net::ConnectionLimit::new(max),
+            shutdown.signal(),
+            move |stream, info, signal| {
+                lmtp_server::serve_tcp(Arc::clone(&server), stream, info, signal)
+            },
+        ));
+    }
+    let Some(path) = config.path("lmtpsocket") else {
+        return Ok(None);
+    };
+    let listener = net::bind_unix(path, LMTP_SOCKET_MODE)
+        .with_context(|| format!("lmtpsocket: binding {}", path.display()))?;
+    tracing::info!("lmtpsocket: LMTP listening on {}", path.display());
+    let server = Arc::clone(lmtp);
+    tokio::spawn(net::serve_unix(
+        listener,
+        net::ConnectionLimit::new(max),
+        shutdown.signal(),
+        move |stream, signal| lmtp_server::serve_unix(Arc::clone(&server), stream, signal),
+    ));
+    Ok(Some(path.to_path_buf()))
+}

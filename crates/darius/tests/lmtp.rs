@@ -1,0 +1,245 @@
+//! LMTP over real sockets: Python's smtplib.LMTP (tests/interop/lmtp_smtplib.py) for what a
+//! client library sends, and a raw socket here for what smtplib cannot show — pipelining, one
+//! reply per recipient after DATA, the single-instance store, sequence errors and limits.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+fn server() -> common::Server {
+    let server = common::Server::start_with("maxmessagesize: 10M\n");
+    for (user, pw) in [
+        ("alice", "pw-alice"),
+        ("bob", "pw-bob"),
+        ("carol", "pw-carol"),
+    ] {
+        server.add_user(user, pw);
+    }
+    server
+}
+
+#[test]
+fn smtplib_lmtp_over_tcp_unix_socket_and_starttls() {
+    let server = server();
+    let cert = server.cert_path().display().to_string();
+    common::run_python(&server, "lmtp_smtplib.py", &[("CERT", &cert)]);
+}
+
+/// A raw LMTP client that reads whole (multi-line) replies.
+struct Client {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Client {
+    fn connect(port: u16) -> Client {
+        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut c = Client {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            writer: stream,
+        };
+        assert!(c.reply().starts_with("220 "));
+        c
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).unwrap();
+    }
+
+    /// One reply, all its lines joined with `\n`.
+    fn reply(&mut self) -> String {
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            assert!(self.reader.read_line(&mut line).unwrap() > 0, "EOF");
+            assert!(line.ends_with("\r\n"), "{line:?}");
+            all.push_str(line.trim_end());
+            if line.as_bytes().get(3) == Some(&b' ') {
+                return all;
+            }
+            all.push('\n');
+        }
+    }
+
+    fn expect(&mut self, prefix: &str) -> String {
+        let r = self.reply();
+        assert!(r.starts_with(prefix), "expected {prefix:?}, got {r:?}");
+        r
+    }
+}
+
+/// Message files (`UID.`) under a partition, by mailbox directory.
+fn message_files(spool: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![spool.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with('.') && n[..n.len() - 1].parse::<u32>().is_ok())
+            {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn pipelined_transaction_gets_one_reply_per_recipient_and_one_shared_file() {
+    let server = server();
+    let mut c = Client::connect(server.lmtp_port);
+    // Everything up to DATA in one write (PIPELINING, RFC 2920).
+    c.send(
+        b"LHLO client.test\r\nMAIL FROM:<s@example.org> BODY=8BITMIME\r\n\
+          RCPT TO:<alice@example.org>\r\nRCPT TO:<nobody@example.org>\r\n\
+          RCPT TO:<BOB>\r\nRCPT TO:<carol+x@elsewhere>\r\nDATA\r\n",
+    );
+    let lhlo = c.expect("250-");
+    assert!(lhlo.contains("250-PIPELINING") && lhlo.contains("ENHANCEDSTATUSCODES"));
+    c.expect("250 2.1.0");
+    c.expect("250 2.1.5");
+    c.expect("550 5.1.1");
+    c.expect("250 2.1.5");
+    c.expect("250 2.1.5");
+    c.expect("354 ");
+    c.send(b"Subject: shared\r\n\r\n..dot\r\nbody\r\n.\r\n");
+    for _ in 0..3 {
+        c.expect("250 2.1.5");
+    }
+    c.send(b"QUIT\r\n");
+    c.expect("221 2.0.0");
+
+    let files = message_files(&server.dir.path().join("spool"));
+    assert_eq!(files.len(), 3, "{files:?}");
+    let inodes: std::collections::HashSet<u64> = files
+        .iter()
+        .map(|f| std::fs::metadata(f).unwrap().ino())
+        .collect();
+    assert_eq!(inodes.len(), 1, "one file hard-linked into three mailboxes");
+    let stored = std::fs::read(&files[0]).unwrap();
+    assert!(stored.starts_with(b"Return-Path: <s@example.org>\r\nReceived: from client.test"));
+    assert!(
+        stored.ends_with(b"\r\nSubject: shared\r\n\r\n.dot\r\nbody\r\n"),
+        "{}",
+        String::from_utf8_lossy(&stored)
+    );
+    assert!(
+        !String::from_utf8_lossy(&stored).contains("for <"),
+        "no recipient is named when there are several"
+    );
+}
+
+#[test]
+fn sequence_errors_and_refusals() {
+    let server = server();
+    let mut c = Client::connect(server.lmtp_port);
+    c.send(b"MAIL FROM:<a@b>\r\n");
+    c.expect("503 5.5.1");
+    c.send(b"HELO x\r\n");
+    c.expect("500 5.5.1");
+    c.send(b"LHLO x\r\n");
+    c.expect("250-");
+    c.send(b"RCPT TO:<alice>\r\n");
+    c.expect("503 5.5.1");
+    c.send(b"DATA\r\n");
+    c.expect("503 5.5.1");
+    c.send(b"MAIL FROM:<a@b>\r\n");
+    c.expect("250 2.1.0");
+    c.send(b"MAIL FROM:<a@b>\r\n");
+    c.expect("503 5.5.1");
+    c.send(b"RCPT TO:<nobody>\r\n");
+    c.expect("550 5.1.1");
+    c.send(b"DATA\r\n");
+    c.expect("503 5.5.1");
+    c.send(b"RSET\r\n");
+    c.expect("250 2.0.0");
+    c.send(b"MAIL FROM:<a@b> SIZE=20000000\r\n");
+    c.expect("552 5.3.4");
+    c.send(b"MAIL FROM:<a@b> FROBNICATE=1\r\n");
+    c.expect("555 5.5.4");
+    c.send(b"MAIL FROM:<a@b>\r\n");
+    c.expect("250 2.1.0");
+    c.send(b"RCPT TO:<alice> NOTIFY=NEVER\r\n");
+    c.expect("555 5.5.4");
+    c.send(b"BDAT 10 LAST\r\n");
+    c.expect("502 5.5.1");
+    c.send(b"FOO\r\n");
+    c.expect("500 5.5.2");
+    let long = format!("NOOP {}\r\n", "x".repeat(10_000));
+    c.send(long.as_bytes());
+    c.expect("500 5.5.2");
+    c.send(b"NOOP\r\n");
+    c.expect("250 2.0.0");
+    c.send(b"QUIT\r\n");
+    c.expect("221 ");
+}
+
+#[test]
+fn a_message_with_nul_is_refused_for_every_recipient_and_nothing_is_stored() {
+    let server = server();
+    let mut c = Client::connect(server.lmtp_port);
+    c.send(b"LHLO x\r\nMAIL FROM:<>\r\nRCPT TO:<alice>\r\nRCPT TO:<bob>\r\nDATA\r\n");
+    c.expect("250-");
+    c.expect("250 2.1.0");
+    c.expect("250 2.1.5");
+    c.expect("250 2.1.5");
+    c.expect("354 ");
+    c.send(b"Subject: nul\r\n\r\na\0b\r\n.\r\n");
+    c.expect("554 5.6.0");
+    c.expect("554 5.6.0");
+    // The session goes on.
+    c.send(b"NOOP\r\n");
+    c.expect("250 ");
+    assert!(message_files(&server.dir.path().join("spool")).is_empty());
+}
+
+#[test]
+fn garbage_and_a_vanishing_client_leave_the_server_serving() {
+    let server = server();
+    for seed in 0u64..20 {
+        let mut s = TcpStream::connect(("127.0.0.1", server.lmtp_port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut x = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let mut junk = Vec::new();
+        if seed % 2 == 0 {
+            junk.extend_from_slice(b"LHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<alice>\r\nDATA\r\n");
+        }
+        for _ in 0..4096 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            junk.push((x >> 24) as u8);
+        }
+        let _ = s.write_all(&junk);
+        // Half the clients vanish mid-stream; the others read whatever comes back.
+        if seed % 3 != 0 {
+            let _ = s.shutdown(std::net::Shutdown::Write);
+            let mut sink = Vec::new();
+            let _ = s.read_to_end(&mut sink);
+        }
+    }
+    let mut c = Client::connect(server.lmtp_port);
+    c.send(
+        b"LHLO x\r\nMAIL FROM:<>\r\nRCPT TO:<alice>\r\nDATA\r\nSubject: after\r\n\r\nok\r\n.\r\n",
+    );
+    c.expect("250-");
+    c.expect("250 2.1.0");
+    c.expect("250 2.1.5");
+    c.expect("354 ");
+    c.expect("250 2.1.5");
+}

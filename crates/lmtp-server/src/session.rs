@@ -1,0 +1,600 @@
+//! One LMTP connection: greeting, LHLO, then transactions of MAIL, RCPT and DATA, with one reply
+//! per accepted recipient after DATA (RFC 2033 §4.2).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use lmtp_proto::{
+    codes, parse_command, Address, Body as BodyType, Command, DataDecoder, DataStatus, LineFramer,
+    LineResult, MailParams, RcptParams, Reply,
+};
+use mailservice::{AppendItem, AppendOutcome, Authorized, ServiceError};
+use net::{ShutdownSignal, Transport};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::body::Body;
+use crate::trace::{message_id, trace_fields, TraceInfo};
+use crate::{LmtpServer, MAX_RECIPIENTS};
+
+/// Unrecognised or malformed commands in a row after which the client is disconnected.
+const MAX_BAD_IN_A_ROW: u32 = 20;
+const READ_CHUNK: usize = 16 * 1024;
+/// How much of the message start is kept to find its Message-ID for the log.
+const HEAD_FOR_LOG: usize = 16 * 1024;
+
+static SESSION_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+#[derive(PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Close,
+}
+
+/// Why reading stopped.
+enum Stop {
+    /// EOF or an I/O error: nothing more can be said.
+    Gone,
+    /// The client was idle too long.
+    Timeout,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+struct Recipient {
+    address: Address,
+    target: Authorized,
+}
+
+struct Transaction {
+    from: Option<Address>,
+    recipients: Vec<Recipient>,
+}
+
+pub(crate) struct Session {
+    server: Arc<LmtpServer>,
+    transport: Transport,
+    peer: String,
+    shutdown: ShutdownSignal,
+    id: String,
+    deliveries: u64,
+    framer: LineFramer,
+    input: Vec<u8>,
+    out: Vec<u8>,
+    lhlo: Option<String>,
+    transaction: Option<Transaction>,
+    bad_in_a_row: u32,
+}
+
+impl Session {
+    pub fn new(
+        server: Arc<LmtpServer>,
+        transport: Transport,
+        peer: String,
+        shutdown: ShutdownSignal,
+    ) -> Session {
+        let n = SESSION_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let framer = LineFramer::new(server.config.max_line);
+        Session {
+            id: format!("lmtp-{}-{n}", std::process::id()),
+            server,
+            transport,
+            peer,
+            shutdown,
+            deliveries: 0,
+            framer,
+            input: Vec::new(),
+            out: Vec::new(),
+            lhlo: None,
+            transaction: None,
+            bad_in_a_row: 0,
+        }
+    }
+
+    pub async fn run(mut self) {
+        tracing::debug!("{}: LMTP connection from {}", self.id, self.peer);
+        let greeting = format!("{} LMTP Darius ready", self.server.config.servername);
+        self.reply(Reply::new(220, "", greeting));
+        'session: loop {
+            loop {
+                match self.framer.take_line(&mut self.input) {
+                    LineResult::Line(line) => {
+                        if self.command(&line).await == Flow::Close {
+                            break 'session;
+                        }
+                    }
+                    LineResult::TooLong => {
+                        self.reply(Reply::new(500, codes::SYNTAX_ERROR, "Line too long"));
+                        if self.count_bad() == Flow::Close {
+                            break 'session;
+                        }
+                    }
+                    LineResult::Incomplete => break,
+                }
+            }
+            if self.flush().await.is_err() {
+                return;
+            }
+            if let Err(stop) = self.read_more().await {
+                self.stopped(stop);
+                break;
+            }
+        }
+        let _ = self.flush().await;
+        let _ = self.transport.shutdown().await;
+    }
+
+    fn reply(&mut self, reply: Reply) {
+        reply.encode(&mut self.out);
+    }
+
+    async fn flush(&mut self) -> std::io::Result<()> {
+        if !self.out.is_empty() {
+            self.transport.write_all(&self.out).await?;
+            self.transport.flush().await?;
+            self.out.clear();
+        }
+        Ok(())
+    }
+
+    /// Reads whatever the client sends next onto the input buffer.
+    async fn read_more(&mut self) -> Result<(), Stop> {
+        let timeout = self.server.config.timeout;
+        let mut chunk = [0u8; READ_CHUNK];
+        let read = tokio::select! {
+            biased;
+            _ = self.shutdown.wait() => return Err(Stop::Shutdown),
+            r = tokio::time::timeout(timeout, self.transport.read(&mut chunk)) => r,
+        };
+        match read {
+            Err(_) => Err(Stop::Timeout),
+            Ok(Ok(0)) | Ok(Err(_)) => Err(Stop::Gone),
+            Ok(Ok(n)) => {
+                self.input.extend_from_slice(&chunk[..n]);
+                Ok(())
+            }
+        }
+    }
+
+    /// Says goodbye when reading stopped for a reason the client should hear.
+    fn stopped(&mut self, stop: Stop) {
+        let servername = self.server.config.servername.clone();
+        match stop {
+            Stop::Gone => {}
+            Stop::Timeout => {
+                tracing::warn!(severity = "warning", "{}: LMTP timeout", self.peer);
+                self.reply(Reply::new(
+                    421,
+                    codes::NOT_ACCEPTING,
+                    format!("{servername} Timeout, closing connection"),
+                ));
+            }
+            Stop::Shutdown => self.reply(Reply::new(
+                421,
+                codes::NOT_ACCEPTING,
+                format!("{servername} Server shutting down"),
+            )),
+        }
+    }
+
+    fn count_bad(&mut self) -> Flow {
+        self.bad_in_a_row += 1;
+        if self.bad_in_a_row < MAX_BAD_IN_A_ROW {
+            return Flow::Continue;
+        }
+        tracing::warn!(
+            severity = "warning",
+            "{}: too many bad LMTP commands, disconnecting",
+            self.peer
+        );
+        self.reply(Reply::new(
+            421,
+            "4.7.0",
+            "Too many errors, closing connection",
+        ));
+        Flow::Close
+    }
+
+    async fn command(&mut self, line: &[u8]) -> Flow {
+        let command = match parse_command(line) {
+            Ok(c) => c,
+            Err(e) => {
+                self.reply(e.reply());
+                return self.count_bad();
+            }
+        };
+        self.bad_in_a_row = 0;
+        if self.shutdown.is_triggered() && !matches!(command, Command::Quit) {
+            self.stopped(Stop::Shutdown);
+            return Flow::Close;
+        }
+        match command {
+            Command::Lhlo { domain } => self.lhlo(domain),
+            Command::Helo { .. } | Command::Ehlo { .. } => {
+                self.reply(Reply::new(
+                    500,
+                    codes::INVALID_COMMAND,
+                    "This is an LMTP server: use LHLO",
+                ));
+            }
+            Command::Mail {
+                reverse_path,
+                params,
+            } => self.mail(reverse_path, params),
+            Command::Rcpt {
+                forward_path,
+                params,
+            } => self.rcpt(forward_path, params).await,
+            Command::Data => return self.data().await,
+            Command::Bdat { .. } => self.reply(Reply::new(
+                502,
+                codes::INVALID_COMMAND,
+                "CHUNKING is not offered",
+            )),
+            Command::Rset => {
+                self.transaction = None;
+                self.reply(Reply::new(250, codes::OK, "Ok"));
+            }
+            Command::Noop => self.reply(Reply::new(250, codes::OK, "Ok")),
+            Command::Help => self.reply(Reply::new(
+                214,
+                "2.0.0",
+                "Commands: LHLO MAIL RCPT DATA RSET NOOP QUIT STARTTLS VRFY HELP",
+            )),
+            Command::Vrfy { .. } => self.reply(Reply::new(
+                252,
+                "2.5.0",
+                "Cannot VRFY user, but will accept message for delivery",
+            )),
+            Command::Quit => {
+                let text = format!("{} Closing connection", self.server.config.servername);
+                self.reply(Reply::new(221, codes::OK, text));
+                return Flow::Close;
+            }
+            Command::StartTls => return self.starttls().await,
+        }
+        Flow::Continue
+    }
+
+    fn lhlo(&mut self, domain: String) {
+        let c = &self.server.config;
+        let mut lines = vec![c.servername.clone()];
+        lines.push("8BITMIME".into());
+        lines.push("ENHANCEDSTATUSCODES".into());
+        lines.push("PIPELINING".into());
+        lines.push(match c.max_message_size {
+            Some(n) => format!("SIZE {n}"),
+            None => "SIZE".into(),
+        });
+        lines.push("SMTPUTF8".into());
+        if c.tls.is_some() && matches!(self.transport, Transport::Plain(_)) {
+            lines.push("STARTTLS".into());
+        }
+        self.reply(Reply::multiline(250, None, lines));
+        // RFC 5321 §4.1.4: LHLO in the middle of a transaction resets it.
+        self.transaction = None;
+        self.lhlo = Some(domain);
+    }
+
+    fn mail(&mut self, from: Option<Address>, params: MailParams) {
+        if self.lhlo.is_none() {
+            return self.reply(Reply::new(503, codes::BAD_SEQUENCE, "Send LHLO first"));
+        }
+        if self.transaction.is_some() {
+            return self.reply(Reply::new(503, codes::BAD_SEQUENCE, "Nested MAIL command"));
+        }
+        if let Some(reason) = unsupported_mail_params(&params) {
+            return self.reply(Reply::new(555, codes::INVALID_ARGUMENTS, reason));
+        }
+        if let (Some(size), Some(limit)) = (params.size, self.server.config.max_message_size) {
+            if size > limit {
+                return self.reply(Reply::new(
+                    552,
+                    codes::MESSAGE_TOO_BIG,
+                    format!("Message size exceeds the limit of {limit} bytes"),
+                ));
+            }
+        }
+        self.transaction = Some(Transaction {
+            from,
+            recipients: Vec::new(),
+        });
+        self.reply(Reply::new(250, codes::SENDER_OK, "Ok"));
+    }
+
+    async fn rcpt(&mut self, to: Address, params: RcptParams) {
+        let Some(tx) = self.transaction.as_ref() else {
+            return self.reply(Reply::new(503, codes::BAD_SEQUENCE, "Need MAIL command"));
+        };
+        if params.notify.is_some() || params.orcpt.is_some() || !params.other.is_empty() {
+            return self.reply(Reply::new(
+                555,
+                codes::INVALID_ARGUMENTS,
+                "RCPT parameters are not supported",
+            ));
+        }
+        if tx.recipients.len() >= MAX_RECIPIENTS {
+            return self.reply(Reply::new(
+                452,
+                codes::TOO_MANY_RECIPIENTS,
+                "Too many recipients",
+            ));
+        }
+        let local = to.local.clone();
+        let downcase = self.server.config.downcase_rcpt;
+        let service = self.server.service.clone();
+        let found =
+            tokio::task::spawn_blocking(move || service.delivery_target(&local, downcase)).await;
+        match found {
+            Ok(Ok(target)) => {
+                if let Some(tx) = self.transaction.as_mut() {
+                    tx.recipients.push(Recipient {
+                        address: to,
+                        target,
+                    });
+                }
+                self.reply(Reply::new(250, codes::DESTINATION_OK, "Ok"));
+            }
+            Ok(Err(ServiceError::NoSuchMailbox | ServiceError::BadName(_))) => {
+                self.reply(Reply::new(550, codes::BAD_MAILBOX, "Mailbox unknown"));
+            }
+            Ok(Err(e)) => {
+                tracing::error!("{}: looking up recipient {to}: {e}", self.id);
+                self.reply(Reply::new(
+                    451,
+                    codes::SYSTEM_TEMPORARY,
+                    "Temporary failure looking up the recipient",
+                ));
+            }
+            Err(e) => {
+                tracing::error!("{}: recipient lookup task: {e}", self.id);
+                self.reply(Reply::new(
+                    451,
+                    codes::SYSTEM_TEMPORARY,
+                    "Temporary failure",
+                ));
+            }
+        }
+    }
+
+    async fn data(&mut self) -> Flow {
+        let Some(tx) = self.transaction.take() else {
+            self.reply(Reply::new(503, codes::BAD_SEQUENCE, "Need MAIL command"));
+            return Flow::Continue;
+        };
+        if tx.recipients.is_empty() {
+            // RFC 2033 §4.2: DATA with no accepted recipient fails with 503.
+            self.reply(Reply::new(503, codes::BAD_SEQUENCE, "No valid recipients"));
+            return Flow::Continue;
+        }
+        self.reply(Reply::new(
+            354,
+            "",
+            "Start mail input; end with <CRLF>.<CRLF>",
+        ));
+        if self.flush().await.is_err() {
+            return Flow::Close;
+        }
+        self.deliveries += 1;
+        let delivery_id = format!("{}-{}", self.id, self.deliveries);
+        let trace = trace_fields(&TraceInfo {
+            from: tx.from.as_ref(),
+            lhlo: self.lhlo.as_deref().unwrap_or_default(),
+            peer: &self.peer,
+            servername: &self.server.config.servername,
+            tls: self.transport.is_tls(),
+            id: &delivery_id,
+            for_rcpt: match tx.recipients.as_slice() {
+                [one] => Some(one.address.to_string_form()),
+                _ => None,
+            }
+            .as_deref(),
+            unix_time: now(),
+        });
+        let limit = self.server.config.max_message_size.unwrap_or(u64::MAX);
+        let mut decoder = DataDecoder::new(limit);
+        let mut body = Body::new(trace);
+        let mut head = Vec::new();
+        let mut decoded = Vec::with_capacity(READ_CHUNK);
+        let mut write_error = None;
+        loop {
+            decoded.clear();
+            let (used, status) = decoder.feed(&self.input, &mut decoded);
+            self.input.drain(..used);
+            if head.len() < HEAD_FOR_LOG {
+                let take = decoded.len().min(HEAD_FOR_LOG - head.len());
+                head.extend_from_slice(&decoded[..take]);
+            }
+            if write_error.is_none() && !decoded.is_empty() {
+                if let Err(e) = body.push(&decoded, &self.server.config.spool_dir).await {
+                    write_error = Some(e);
+                }
+            }
+            if status == DataStatus::Done {
+                break;
+            }
+            if let Err(stop) = self.read_more().await {
+                // No reply for a transaction the client abandoned; the connection ends.
+                self.stopped(stop);
+                return Flow::Close;
+            }
+        }
+        let replies = if decoder.too_big() {
+            let text = format!("Message size exceeds the limit of {limit} bytes");
+            uniform(&tx, Reply::new(552, codes::MESSAGE_TOO_BIG, text))
+        } else if let Some(e) = write_error {
+            tracing::error!("{}: spooling a message: {e}", self.id);
+            uniform(&tx, temporary_failure())
+        } else {
+            self.deliver(&tx, &mut body, &head).await
+        };
+        for r in replies {
+            self.reply(r);
+        }
+        Flow::Continue
+    }
+
+    /// Stores the message for every recipient; one reply each, in RCPT order.
+    async fn deliver(&self, tx: &Transaction, body: &mut Body, head: &[u8]) -> Vec<Reply> {
+        let source = match body.source().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!("{}: spooling a message: {e}", self.id);
+                return uniform(tx, temporary_failure());
+            }
+        };
+        let item = AppendItem {
+            source,
+            flags: Vec::new(),
+            internal_date: None,
+        };
+        let targets: Vec<Authorized> = tx.recipients.iter().map(|r| r.target.clone()).collect();
+        let service = self.server.service.clone();
+        let shared = self.server.config.single_instance_store;
+        let outcome = tokio::task::spawn_blocking(move || {
+            if shared {
+                return service.deliver(&targets, item);
+            }
+            // One copy each: deliver to the targets one at a time.
+            let mut results = Vec::with_capacity(targets.len());
+            for target in targets.chunks(1) {
+                results.extend(service.deliver(target, item.clone())?);
+            }
+            Ok(results)
+        })
+        .await;
+        let results = match outcome {
+            Ok(Ok(results)) => results,
+            Ok(Err(e)) => return uniform(tx, self.refusal(&e)),
+            Err(e) => {
+                tracing::error!("{}: delivery task: {e}", self.id);
+                return uniform(tx, temporary_failure());
+            }
+        };
+        let msgid = message_id(head).unwrap_or_else(|| "<nomsgid>".into());
+        tx.recipients
+            .iter()
+            .zip(results)
+            .map(|(rcpt, result)| self.outcome(rcpt, result, &msgid))
+            .collect()
+    }
+
+    fn outcome(
+        &self,
+        rcpt: &Recipient,
+        result: Result<AppendOutcome, ServiceError>,
+        msgid: &str,
+    ) -> Reply {
+        match result {
+            Ok(out) => {
+                tracing::info!(
+                    "Delivered: {msgid} to mailbox: {} uid {}",
+                    rcpt.target.name(),
+                    out.uids.first().map_or(0, |u| u.get())
+                );
+                Reply::new(250, codes::DESTINATION_OK, format!("Ok {}", self.id))
+            }
+            Err(ServiceError::NoSuchMailbox) => {
+                Reply::new(550, codes::BAD_MAILBOX, "Mailbox unknown")
+            }
+            Err(e) => self.refusal(&e),
+        }
+    }
+
+    /// The reply for a delivery that failed, for whatever reason `e` gives.
+    fn refusal(&self, e: &ServiceError) -> Reply {
+        use mailservice::StoreError;
+        match e {
+            ServiceError::Store(StoreError::TooBig { limit }) => Reply::new(
+                552,
+                codes::MESSAGE_TOO_BIG,
+                format!("Message size exceeds the limit of {limit} bytes"),
+            ),
+            ServiceError::Store(StoreError::BadMessage(why)) => {
+                Reply::new(554, codes::MEDIA_ERROR, format!("Message refused: {why}"))
+            }
+            ServiceError::NoSuchMailbox => Reply::new(550, codes::BAD_MAILBOX, "Mailbox unknown"),
+            other if other.is_refusal() => Reply::new(
+                550,
+                codes::NOT_AUTHORIZED,
+                format!("Delivery refused: {other}"),
+            ),
+            other => {
+                tracing::error!("{}: delivery failed: {other}", self.id);
+                temporary_failure()
+            }
+        }
+    }
+
+    async fn starttls(&mut self) -> Flow {
+        let Some(tls) = self.server.config.tls.clone() else {
+            self.reply(Reply::new(
+                502,
+                codes::INVALID_COMMAND,
+                "STARTTLS not available",
+            ));
+            return Flow::Continue;
+        };
+        if !matches!(self.transport, Transport::Plain(_)) {
+            self.reply(Reply::new(
+                503,
+                codes::BAD_SEQUENCE,
+                "TLS not available here",
+            ));
+            return Flow::Continue;
+        }
+        self.reply(Reply::new(220, codes::OK, "Ready to start TLS"));
+        if self.flush().await.is_err() {
+            return Flow::Close;
+        }
+        // RFC 3207 §4.2: forget everything, including anything pipelined after STARTTLS.
+        self.input.clear();
+        self.framer = LineFramer::new(self.server.config.max_line);
+        self.lhlo = None;
+        self.transaction = None;
+        match self.transport.start_tls(tls).await {
+            Ok(()) => Flow::Continue,
+            Err(e) => {
+                tracing::warn!(severity = "warning", "{}: STARTTLS: {e}", self.peer);
+                Flow::Close
+            }
+        }
+    }
+}
+
+/// The first MAIL parameter this server does not take, as a reply text.
+fn unsupported_mail_params(p: &MailParams) -> Option<String> {
+    if let Some((keyword, _)) = p.other.first() {
+        return Some(format!("{keyword} parameter is not supported"));
+    }
+    if p.body == Some(BodyType::BinaryMime) {
+        return Some("BODY=BINARYMIME needs CHUNKING, which is not offered".into());
+    }
+    for (set, name) in [
+        (p.auth.is_some(), "AUTH"),
+        (p.envid.is_some(), "ENVID"),
+        (p.ret.is_some(), "RET"),
+    ] {
+        if set {
+            return Some(format!("{name} parameter is not supported"));
+        }
+    }
+    None
+}
+
+fn uniform(tx: &Transaction, reply: Reply) -> Vec<Reply> {
+    vec![reply; tx.recipients.len()]
+}
+
+fn temporary_failure() -> Reply {
+    Reply::new(
+        451,
+        codes::SYSTEM_TEMPORARY,
+        "Temporary failure storing the message, try again later",
+    )
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,121 @@
+//! A connection's byte stream: plain TCP, a local UNIX socket, or TLS (implicit, or after
+//! STARTTLS), with the one TLS upgrade every protocol server uses.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpStream, UnixStream};
+use tokio_rustls::server::TlsStream;
+
+/// How long a client may take to complete a TLS handshake.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub enum Transport {
+    Plain(TcpStream),
+    Unix(UnixStream),
+    Tls(Box<TlsStream<TcpStream>>),
+    /// Between taking the plain stream for STARTTLS and getting the TLS one back, or after a
+    /// failed handshake.
+    Closed,
+}
+
+/// Why a TLS handshake did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum HandshakeError {
+    #[error("TLS is already active")]
+    AlreadyTls,
+    #[error("TLS is not available on this kind of connection")]
+    NotTcp,
+    #[error("TLS handshake failed: {0}")]
+    Failed(io::Error),
+    #[error("TLS handshake timed out")]
+    TimedOut,
+}
+
+impl Transport {
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Transport::Tls(_))
+    }
+
+    /// Runs the server side of a TLS handshake on a plain TCP stream (implicit TLS, or
+    /// STARTTLS after its go-ahead was flushed). On failure the transport is left closed,
+    /// except when it was not plain TCP to begin with.
+    pub async fn start_tls(
+        &mut self,
+        config: Arc<rustls::ServerConfig>,
+    ) -> Result<(), HandshakeError> {
+        let plain = match std::mem::replace(self, Transport::Closed) {
+            Transport::Plain(stream) => stream,
+            other => {
+                let err = if other.is_tls() {
+                    HandshakeError::AlreadyTls
+                } else {
+                    HandshakeError::NotTcp
+                };
+                *self = other;
+                return Err(err);
+            }
+        };
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(plain)).await {
+            Ok(Ok(stream)) => {
+                *self = Transport::Tls(Box::new(stream));
+                Ok(())
+            }
+            Ok(Err(e)) => Err(HandshakeError::Failed(e)),
+            Err(_) => Err(HandshakeError::TimedOut),
+        }
+    }
+}
+
+impl AsyncRead for Transport {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Transport::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Transport::Closed => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+impl AsyncWrite for Transport {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Transport::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Transport::Unix(s) => Pin::new(s).poll_write(cx, buf),
+            Transport::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Transport::Closed => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Transport::Plain(s) => Pin::new(s).poll_flush(cx),
+            Transport::Unix(s) => Pin::new(s).poll_flush(cx),
+            Transport::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Transport::Closed => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Transport::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Transport::Unix(s) => Pin::new(s).poll_shutdown(cx),
+            Transport::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Transport::Closed => Poll::Ready(Ok(())),
+        }
+    }
+}
