@@ -98,6 +98,12 @@ struct TargetArgs {
     /// Domain appended to LMTP recipients (`user1@DOMAIN`); empty for bare names.
     #[arg(long, default_value = "localhost", global = true)]
     lmtp_domain: String,
+    /// Fill the large mailbox of `fetch`/`search` by writing Maildir files into this directory
+    /// (the first user's Maildir++ root, as Dovecot keeps it) instead of APPENDing over IMAP:
+    /// Maildir delivery is the format's own protocol, and filling 100,000 messages over IMAP
+    /// takes hours on servers whose APPEND slows down as a Maildir grows.
+    #[arg(long, global = true)]
+    fill_maildir: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -177,6 +183,7 @@ fn settings(t: &TargetArgs) -> anyhow::Result<Settings> {
         imap: Endpoint::new(&t.host, t.port, t.tls)?,
         lmtp: Endpoint::new(&lmtp_host, t.lmtp_port, TlsMode::None)?,
         lmtp_domain: t.lmtp_domain.clone(),
+        fill_maildir: t.fill_maildir.clone(),
         user_pattern: t.user.clone(),
         password: t.password.clone(),
         users: t.users.max(1),

@@ -28,6 +28,8 @@ pub struct Settings {
     pub imap: Endpoint,
     pub lmtp: Endpoint,
     pub lmtp_domain: String,
+    /// See `--fill-maildir`.
+    pub fill_maildir: Option<std::path::PathBuf>,
     /// `user%d`: `%d` becomes the user number, 1-based.
     pub user_pattern: String,
     pub password: String,

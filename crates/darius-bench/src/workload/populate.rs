@@ -72,6 +72,25 @@ pub async fn populate(
         return Ok((mailbox.to_owned(), start.elapsed()));
     }
     eprintln!("filling {mailbox} of {user}: {have} -> {messages} messages");
+    if let Some(root) = &s.fill_maildir {
+        let root = root.clone();
+        let (seed, mailbox_owned) = (s.seed, mailbox.to_owned());
+        tokio::task::spawn_blocking(move || {
+            fill_maildir(&root, &mailbox_owned, seed, have, messages)
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+        // The server indexes the new files when the mailbox is next opened: part of the fill.
+        let mut c = s.login(&user).await.map_err(|e| e.to_string())?;
+        let now = count(&mut c, mailbox).await?;
+        let _ = c.logout().await;
+        if now != messages {
+            return Err(format!(
+                "{mailbox}: {now} messages after writing the Maildir, expected {messages}"
+            ));
+        }
+        return Ok((mailbox.to_owned(), start.elapsed()));
+    }
     let next = Arc::new(AtomicU64::new(have));
     let tasks: Vec<_> = (0..FILL_CONNECTIONS)
         .map(|_| {
@@ -115,6 +134,67 @@ async fn fill(
     Ok(())
 }
 
+/// Writes corpus messages `from..to` into the Maildir++ folder of `mailbox` under `root`
+/// (`root/.NAME/`), by the Maildir protocol: a unique file in `tmp/`, then rename(2) into `cur/`
+/// with the flags in the name (`:2,FRS`). Files get the owner of the folder, so a server that
+/// runs as another user can read them. LF line ends, as Maildir keeps messages.
+pub fn fill_maildir(
+    root: &std::path::Path,
+    mailbox: &str,
+    seed: u64,
+    from: u64,
+    to: u64,
+) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let folder = root.join(format!(".{}", mailbox.replace('/', ".")));
+    let meta = std::fs::metadata(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+    let (uid, gid) = (meta.uid(), meta.gid());
+    for sub in ["tmp", "cur", "new"] {
+        let dir = folder.join(sub);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let pid = std::process::id();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    for idx in from..to {
+        let text = corpus::message(seed, idx);
+        let mut lf = Vec::with_capacity(text.len());
+        let mut i = 0;
+        while i < text.len() {
+            if text[i] == b'\r' && text.get(i + 1) == Some(&b'\n') {
+                i += 1;
+                continue;
+            }
+            lf.push(text[i]);
+            i += 1;
+        }
+        let mut info: Vec<char> = corpus::flags_for(seed, idx)
+            .iter()
+            .filter_map(|f| match *f {
+                "\\Flagged" => Some('F'),
+                "\\Answered" => Some('R'),
+                "\\Seen" => Some('S'),
+                _ => None,
+            })
+            .collect();
+        info.sort_unstable();
+        let base = format!("{now}.M{idx}P{pid}.darius-bench");
+        let tmp = folder.join("tmp").join(&base);
+        let cur = folder
+            .join("cur")
+            .join(format!("{base}:2,{}", info.into_iter().collect::<String>()));
+        std::fs::write(&tmp, &lf).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        std::os::unix::fs::chown(&tmp, Some(uid), Some(gid))
+            .map_err(|e| format!("{}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, &cur).map_err(|e| format!("{}: {e}", cur.display()))?;
+        if idx % 10_000 == 9_999 {
+            eprintln!("  {} messages", idx + 1);
+        }
+    }
+    Ok(())
+}
+
 /// The corpus index of a message, read from its Message-ID (`<INDEX.hex@domain>`).
 pub fn corpus_index(message: &[u8]) -> Option<u64> {
     const KEY: &[u8] = b"\r\nMessage-ID: <";
@@ -131,6 +211,42 @@ pub fn corpus_index(message: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn maildir_fill_writes_flagged_lf_files_into_cur() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join(".bench-5")).unwrap();
+        fill_maildir(root.path(), "bench-5", 42, 2, 5).unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(root.path().join(".bench-5/cur"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), 3);
+        for name in &names {
+            let idx: u64 = name
+                .split(".M")
+                .nth(1)
+                .unwrap()
+                .split('P')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let (_, info) = name.split_once(":2,").unwrap();
+            let has = |f: &str| corpus::flags_for(42, idx).contains(&f);
+            assert_eq!(info.contains('S'), has("\\Seen"), "{name}");
+            assert_eq!(info.contains('F'), has("\\Flagged"), "{name}");
+            assert_eq!(info.contains('R'), has("\\Answered"), "{name}");
+            let body = std::fs::read(root.path().join(".bench-5/cur").join(name)).unwrap();
+            assert!(!body.contains(&b'\r'));
+            assert_eq!(corpus_index(&corpus::message(42, idx)), Some(idx));
+        }
+        assert!(std::fs::read_dir(root.path().join(".bench-5/tmp"))
+            .unwrap()
+            .next()
+            .is_none());
+    }
 
     #[test]
     fn corpus_index_is_read_back_from_the_message() {
