@@ -12,6 +12,7 @@ const LOWER_IS_BETTER: &[&str] = &[
     "server_pss_kb_per_conn_second_half",
     "server_rss_kb_per_conn",
     "exists_p99_ms",
+    "exists_from_start_p99_ms",
 ];
 
 fn workloads_in_order(reports: &[Report]) -> Vec<String> {

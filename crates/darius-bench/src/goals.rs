@@ -143,8 +143,8 @@ pub fn markdown(reports: &[Report], me: &str) -> String {
             idle_scale(reports, me),
         ),
         (
-            "idle: delivery-to-EXISTS p99 < 50 ms",
-            idle_metric(reports, me, false, "exists_p99_ms", 50.0),
+            "idle: delivery-to-EXISTS p99 < 50 ms (from MAIL FROM, storing included)",
+            idle_metric(reports, me, false, "exists_from_start_p99_ms", 50.0),
         ),
         (
             "search BODY over 100,000 messages no slower than Dovecot",
@@ -196,7 +196,11 @@ mod tests {
                 "idle",
                 "darius",
                 1,
-                &[("server_pss_kb_per_conn", 12.0), ("exists_p99_ms", 80.0)],
+                &[
+                    ("server_pss_kb_per_conn", 12.0),
+                    ("exists_p99_ms", 0.0),
+                    ("exists_from_start_p99_ms", 80.0),
+                ],
             ),
         ];
         let md = markdown(&reports, "darius");
@@ -204,7 +208,7 @@ mod tests {
         assert!(md.contains("| mixed throughput ≥ 3× Cyrus | **not met** | 2.50×"));
         assert!(md.contains("| mixed: zero state errors | met |"));
         assert!(md.contains("plaintext connection | met | 12.0"));
-        assert!(md.contains("p99 < 50 ms | **not met** | 80.0"));
+        assert!(md.contains("storing included) | **not met** | 80.0"));
         assert!(md.contains("| lmtp ≥ 2× Dovecot | not measured |"));
     }
 

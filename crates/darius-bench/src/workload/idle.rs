@@ -5,7 +5,9 @@
 //!   one-time growth (needs `--server-pid`);
 //! - `--deliveries` messages are delivered over LMTP one after the other, each to one idling
 //!   user; `deliver-to-exists` is the time from the LMTP 250 to the first `* n EXISTS` seen by an
-//!   idling connection of that user (0 when the EXISTS came first).
+//!   idling connection of that user (0 when the EXISTS came first, as it does from a server that
+//!   publishes the change when it commits), and `send-to-exists` the time from the start of the
+//!   LMTP transaction (MAIL FROM) to that EXISTS, which includes storing the message.
 //!
 //! Checked: every connection comes up; every idling connection of a user that got mail sees an
 //! EXISTS (`missed-exists` otherwise).
@@ -189,7 +191,7 @@ async fn deliveries(
         Err(e) => return record_client_error(rec, "deliver", &e),
     };
     let per_user = |u: u32| (0..args.connections).filter(|i| i % users == u).count();
-    let (mut expected, mut got, mut lat) = (0usize, 0usize, Vec::new());
+    let (mut expected, mut got, mut lat, mut lat_start) = (0usize, 0usize, Vec::new(), Vec::new());
     for d in 0..args.deliveries {
         let u = d % users;
         let tag = corpus::delivery_tag(s.run_id, u64::from(d));
@@ -211,7 +213,15 @@ async fn deliveries(
         }
         let acked = Instant::now();
         expected += per_user(u);
-        got += await_exists(notices, users, u, acked, rec, &mut lat).await;
+        got += await_exists(
+            notices,
+            users,
+            u,
+            (t, acked),
+            rec,
+            (&mut lat, &mut lat_start),
+        )
+        .await;
     }
     let _ = lmtp.quit().await;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -230,18 +240,26 @@ async fn deliveries(
         "exists_p99_ms".into(),
         stats::percentile(&lat, 99.0) as f64 / 1000.0,
     );
+    lat_start.sort_unstable();
+    metrics.insert(
+        "exists_from_start_p99_ms".into(),
+        stats::percentile(&lat_start, 99.0) as f64 / 1000.0,
+    );
 }
 
 /// Waits (at most 10 s) for the first EXISTS seen by a connection of user `u` after the
-/// delivery acknowledged at `acked`; returns how many notices it consumed.
+/// delivery started at `times.0` and acknowledged at `times.1`; records both delays and returns
+/// how many notices it consumed.
 async fn await_exists(
     notices: &mut mpsc::UnboundedReceiver<Notice>,
     users: u32,
     u: u32,
-    acked: Instant,
+    times: (Instant, Instant),
     rec: &mut Recorder,
-    lat: &mut Vec<u64>,
+    lats: (&mut Vec<u64>, &mut Vec<u64>),
 ) -> usize {
+    let (started, acked) = times;
+    let (lat, lat_start) = lats;
     let mut got = 0;
     let deadline = tokio::time::sleep(Duration::from_secs(10));
     tokio::pin!(deadline);
@@ -252,6 +270,9 @@ async fn await_exists(
                     let d = n.at.saturating_duration_since(acked);
                     rec.ok("deliver-to-exists", d);
                     lat.push(u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+                    let d = n.at.saturating_duration_since(started);
+                    rec.ok("send-to-exists", d);
+                    lat_start.push(u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
                     return got + 1;
                 }
                 Some(_) => got += 1,
