@@ -19,7 +19,7 @@ pub fn server(
     tls: Option<Arc<rustls::ServerConfig>>,
 ) -> Result<Arc<ImapServer>> {
     let dir = config.configdirectory();
-    let spool_dir = dir.join("tmp");
+    let spool_dir = dir.join(crate::serve::SPOOL_DIR);
     std::fs::create_dir_all(&spool_dir)
         .with_context(|| format!("creating {}", spool_dir.display()))?;
     let max_message_size = mail::max_message_size(config);

@@ -20,7 +20,7 @@ pub fn server(
     ctx: &Backend,
     tls: Option<Arc<rustls::ServerConfig>>,
 ) -> Result<Arc<LmtpServer>> {
-    let spool_dir = config.configdirectory().join("tmp");
+    let spool_dir = config.configdirectory().join(crate::serve::SPOOL_DIR);
     std::fs::create_dir_all(&spool_dir)
         .with_context(|| format!("creating {}", spool_dir.display()))?;
     let lmtp_config = LmtpConfig {

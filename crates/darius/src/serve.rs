@@ -21,6 +21,8 @@ use crate::{admin, embedded, imap, lmtp, logging, mail, services};
 /// How long running commands may take to finish after a shutdown signal.
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 const LOCK_FILE: &str = "darius.lock";
+/// Under the config directory: messages on their way in (IMAP APPEND literals, LMTP data).
+pub const SPOOL_DIR: &str = "tmp";
 
 pub fn run(config_path: Option<&Path>) -> Result<()> {
     let loaded = embedded::load_config(config_path)?;
@@ -37,6 +39,7 @@ pub fn run(config_path: Option<&Path>) -> Result<()> {
     }
     let _lock = lock_data_dir(dir)?;
     logging::init(config);
+    clear_spool(&dir.join(SPOOL_DIR));
     let ctx = Arc::new(mail::Backend::open(config)?);
     if let Some(data_dir) = &loaded.embedded {
         let password = embedded::prepare(config, data_dir, |password| {
@@ -117,6 +120,27 @@ async fn serve(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Removes what sessions of a previous run left in the spool directory (a crash, or a kill
+/// during a transfer). Nothing there was acknowledged to a client: the store has its own
+/// fsynced copy of everything it accepted. Safe because this process holds the data lock.
+fn clear_spool(spool: &Path) {
+    let Ok(entries) = fs::read_dir(spool) else {
+        return;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_file()) && fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        tracing::info!(
+            "removed {removed} leftover spool file(s) from {}",
+            spool.display()
+        );
+    }
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {

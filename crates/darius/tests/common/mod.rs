@@ -43,16 +43,31 @@ impl Server {
             ),
         )
         .unwrap();
+        let mut server = Server {
+            imap_port: 0,
+            imaps_port: 0,
+            lmtp_port: 0,
+            dir,
+            conf,
+            child: None,
+            log: Arc::new(Mutex::new(String::new())),
+        };
+        server.launch();
+        server
+    }
+
+    /// Starts `darius serve` on this server's configuration and waits for its listeners.
+    fn launch(&mut self) {
         let mut child = Command::new(DARIUS)
             .arg("-C")
-            .arg(&conf)
+            .arg(&self.conf)
             .arg("serve")
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
+        let log = Arc::clone(&self.log);
         let (tx, rx) = mpsc::channel();
         let stderr = child.stderr.take().unwrap();
         let sink = Arc::clone(&log);
@@ -77,7 +92,7 @@ impl Server {
                 Err(_) => panic!("server did not start:\n{}", log.lock().unwrap()),
             }
         }
-        let admin = dir.path().join("conf/socket/admin");
+        let admin = self.dir.path().join("conf/socket/admin");
         while std::os::unix::net::UnixStream::connect(&admin).is_err() {
             assert!(
                 Instant::now() < deadline,
@@ -86,15 +101,24 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
-        Server {
-            imap_port: ports["listen_imap"],
-            imaps_port: ports["listen_imaps"],
-            lmtp_port: ports["listen_lmtp"],
-            dir,
-            conf,
-            child: Some(child),
-            log,
+        self.imap_port = ports["listen_imap"];
+        self.imaps_port = ports["listen_imaps"];
+        self.lmtp_port = ports["listen_lmtp"];
+        self.child = Some(child);
+    }
+
+    /// SIGKILL: the server gets no chance to finish anything (crash tests).
+    pub fn kill_hard(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
         }
+    }
+
+    /// Starts the server again on the same data (after `stop` or `kill_hard`); ports change.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "the server is still running");
+        self.launch();
     }
 
     pub fn start() -> Server {
