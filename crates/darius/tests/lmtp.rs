@@ -164,6 +164,9 @@ fn sequence_errors_and_refusals() {
     c.expect("550 5.1.1");
     c.send(b"DATA\r\n");
     c.expect("503 5.5.1");
+    // The transaction stays open after a DATA without recipients.
+    c.send(b"RCPT TO:<alice>\r\n");
+    c.expect("250 2.1.5");
     c.send(b"RSET\r\n");
     c.expect("250 2.0.0");
     c.send(b"MAIL FROM:<a@b> SIZE=20000000\r\n");

@@ -362,7 +362,9 @@ impl Session {
             return Flow::Continue;
         };
         if tx.recipients.is_empty() {
-            // RFC 2033 §4.2: DATA with no accepted recipient fails with 503.
+            // RFC 2033 §4.2: DATA with no accepted recipient fails with 503; the transaction
+            // stays open for further RCPTs.
+            self.transaction = Some(tx);
             self.reply(Reply::new(503, codes::BAD_SEQUENCE, "No valid recipients"));
             return Flow::Continue;
         }
