@@ -158,7 +158,7 @@ pub static OPTIONS: &[OptionSpec] = &[
     opt("lmtp_downcase_rcpt", Kind::Bool, "1",
         "Fold the user part of LMTP recipients to lower case before looking up the mailbox."),
     opt("duplicatesuppression", Kind::Bool, "1",
-        "Refuse a second delivery of the same Message-ID to the same mailbox."),
+        "LMTP: a message whose Message-ID a mailbox received in the last 3 days is acknowledged but not stored there again."),
     opt("mailnotifier", Kind::Str, "", "Notification method for new mail; empty sends none."),
     opt("sievenotifier", Kind::Str, "", "Notification method used by Sieve `notify`; empty sends none."),
     // -- logging ----------------------------------------------------------------------------------

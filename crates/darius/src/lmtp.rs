@@ -29,6 +29,7 @@ pub fn server(
         max_message_size: mail::max_message_size(config),
         downcase_rcpt: config.bool("lmtp_downcase_rcpt"),
         single_instance_store: config.bool("singleinstancestore"),
+        duplicate_suppression: config.bool("duplicatesuppression"),
         spool_dir,
         timeout: LMTP_TIMEOUT,
         max_line: lmtp_proto::MAX_COMMAND_LINE,

@@ -246,3 +246,56 @@ fn garbage_and_a_vanishing_client_leave_the_server_serving() {
     c.expect("354 ");
     c.expect("250 2.1.5");
 }
+
+/// Delivers `message` to `rcpts` in one transaction; returns the per-recipient replies.
+fn deliver(port: u16, rcpts: &[&str], message: &[u8]) -> Vec<String> {
+    let mut c = Client::connect(port);
+    c.send(b"LHLO x\r\nMAIL FROM:<s@example.org>\r\n");
+    c.expect("250-");
+    c.expect("250 2.1.0");
+    for r in rcpts {
+        c.send(format!("RCPT TO:<{r}>\r\n").as_bytes());
+        c.expect("250 2.1.5");
+    }
+    c.send(b"DATA\r\n");
+    c.expect("354 ");
+    c.send(message);
+    c.send(b".\r\n");
+    rcpts.iter().map(|_| c.reply()).collect()
+}
+
+fn stored_count(server: &common::Server) -> usize {
+    message_files(&server.dir.path().join("spool")).len()
+}
+
+#[test]
+fn duplicate_deliveries_are_acknowledged_but_stored_once_per_mailbox() {
+    let server = server();
+    let m = b"Message-ID: <same@example.org>\r\nSubject: dup\r\n\r\nx\r\n";
+    assert!(deliver(server.lmtp_port, &["alice"], m)[0].starts_with("250 2.1.5"));
+    assert_eq!(stored_count(&server), 1);
+    let replies = deliver(server.lmtp_port, &["alice", "bob"], m);
+    assert!(
+        replies.iter().all(|r| r.starts_with("250 2.1.5")),
+        "{replies:?}"
+    );
+    assert_eq!(stored_count(&server), 2, "bob gets it, alice not again");
+    assert!(server
+        .log()
+        .contains("dupelim: eliminated duplicate message to user.alice id <same@example.org>"));
+    // No Message-ID: nothing to recognise a duplicate by.
+    let bare = b"Subject: no id\r\n\r\nx\r\n";
+    deliver(server.lmtp_port, &["alice"], bare);
+    deliver(server.lmtp_port, &["alice"], bare);
+    assert_eq!(stored_count(&server), 4);
+}
+
+#[test]
+fn duplicatesuppression_off_stores_every_copy() {
+    let server = common::Server::start_with("duplicatesuppression: 0\n");
+    server.add_user("alice", "pw");
+    let m = b"Message-ID: <same@example.org>\r\nSubject: dup\r\n\r\nx\r\n";
+    deliver(server.lmtp_port, &["alice"], m);
+    deliver(server.lmtp_port, &["alice"], m);
+    assert_eq!(stored_count(&server), 2);
+}

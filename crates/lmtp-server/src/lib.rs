@@ -41,6 +41,9 @@ pub struct LmtpConfig {
     /// `singleinstancestore`: one file per partition for all recipients of a delivery; when
     /// off, each recipient gets a copy of their own.
     pub single_instance_store: bool,
+    /// `duplicatesuppression`: a message whose Message-ID a mailbox received in the last days
+    /// is acknowledged but not stored there again.
+    pub duplicate_suppression: bool,
     /// Where messages larger than [`SPILL_AT`] are spooled while they arrive.
     pub spool_dir: PathBuf,
     /// How long the server waits for the client's next bytes (RFC 5321 §4.5.3.2 suggests

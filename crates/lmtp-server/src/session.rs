@@ -8,7 +8,7 @@ use lmtp_proto::{
     codes, parse_command, Address, Body as BodyType, Command, DataDecoder, DataStatus, LineFramer,
     LineResult, MailParams, RcptParams, Reply,
 };
-use mailservice::{AppendItem, AppendOutcome, Authorized, ServiceError};
+use mailservice::{AppendItem, Authorized, Delivered, ServiceError};
 use net::{ShutdownSignal, Transport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -450,16 +450,21 @@ impl Session {
             internal_date: None,
         };
         let targets: Vec<Authorized> = tx.recipients.iter().map(|r| r.target.clone()).collect();
+        let msgid = message_id(head);
+        let dedup = msgid
+            .clone()
+            .filter(|_| self.server.config.duplicate_suppression);
         let service = self.server.service.clone();
         let shared = self.server.config.single_instance_store;
         let outcome = tokio::task::spawn_blocking(move || {
+            let dedup = dedup.as_deref();
             if shared {
-                return service.deliver(&targets, item);
+                return service.deliver(&targets, item, dedup);
             }
             // One copy each: deliver to the targets one at a time.
             let mut results = Vec::with_capacity(targets.len());
             for target in targets.chunks(1) {
-                results.extend(service.deliver(target, item.clone())?);
+                results.extend(service.deliver(target, item.clone(), dedup)?);
             }
             Ok(results)
         })
@@ -472,7 +477,7 @@ impl Session {
                 return uniform(tx, temporary_failure());
             }
         };
-        let msgid = message_id(head).unwrap_or_else(|| "<nomsgid>".into());
+        let msgid = msgid.unwrap_or_else(|| "<nomsgid>".into());
         tx.recipients
             .iter()
             .zip(results)
@@ -483,11 +488,19 @@ impl Session {
     fn outcome(
         &self,
         rcpt: &Recipient,
-        result: Result<AppendOutcome, ServiceError>,
+        result: Result<Delivered, ServiceError>,
         msgid: &str,
     ) -> Reply {
         match result {
-            Ok(out) => {
+            Ok(Delivered::Duplicate) => {
+                // As Cyrus: the sender has done nothing wrong, the copy is just not kept.
+                tracing::info!(
+                    "dupelim: eliminated duplicate message to {} id {msgid}",
+                    rcpt.target.name()
+                );
+                Reply::new(250, codes::DESTINATION_OK, format!("Ok {}", self.id))
+            }
+            Ok(Delivered::Stored(out)) => {
                 tracing::info!(
                     "Delivered: {msgid} to mailbox: {} uid {}",
                     rcpt.target.name(),

@@ -17,7 +17,7 @@ mod ops;
 pub use access::{Authorized, Identity, Operation};
 pub use error::ServiceError;
 pub use mailstore::{
-    AppendItem, AppendOutcome, AppendSource, Change, CopyOutcome, Expunge, FlagChange,
+    AppendItem, AppendOutcome, AppendSource, Change, CopyOutcome, Delivered, Expunge, FlagChange,
     InternalDate, MailboxEntry, MailboxStatus, MessageRecord, RecordFields, StoreError,
     StoreFlagsOutcome, UidSelection,
 };

@@ -2,7 +2,7 @@
 //! identity, for per-user state) and is synchronous: servers call them on the blocking pool.
 
 use mailstore::{
-    AppendItem, AppendOutcome, Change, CopyOutcome, CreateOptions, Expunge, FlagChange,
+    AppendItem, AppendOutcome, Change, CopyOutcome, CreateOptions, Delivered, Expunge, FlagChange,
     MailboxEntry, MailboxStatus, MessageRecord, RecordFields, StoreFlagsOutcome, UidSelection,
 };
 use tokio::sync::broadcast;
@@ -220,16 +220,18 @@ impl MailService {
 
     /// Delivers one message to each target (single-instance store: one file per partition).
     /// The outer error concerns the message itself and so every target; the rest are per
-    /// target, in order.
+    /// target, in order. With a `message_id`, a target that already received it recently gets
+    /// [`Delivered::Duplicate`] (duplicate suppression).
     pub fn deliver(
         &self,
         targets: &[Authorized],
         item: AppendItem,
-    ) -> Result<Vec<Result<AppendOutcome>>> {
+        message_id: Option<&str>,
+    ) -> Result<Vec<Result<Delivered>>> {
         let names: Vec<MailboxName> = targets.iter().map(|t| t.name().clone()).collect();
         Ok(self
             .store
-            .deliver(&names, item)?
+            .deliver(&names, item, message_id)?
             .into_iter()
             .map(|r| r.map_err(ServiceError::from))
             .collect())

@@ -47,6 +47,7 @@ mod changes;
 mod codec;
 mod config;
 mod dbcache;
+mod duplicates;
 mod error;
 mod flags;
 mod index;
@@ -72,13 +73,15 @@ use types::MailboxName;
 
 pub use codec::UidSet;
 pub use config::{FsyncPolicy, StoreConfig, RESERVED_NEWS_PARTITION};
+pub use duplicates::{DELIVER_DB_FILE, DELIVER_FORMAT_VERSION, DUPLICATE_KEEP_DAYS};
 pub use error::{Result, StoreError};
 pub use index::INDEX_FORMAT_VERSION;
 pub use mailboxes_db::MAILBOXES_FORMAT_VERSION;
 pub use model::{
-    AppendItem, AppendOutcome, AppendSource, Change, CopyOutcome, CreateOptions, Expunge,
-    FlagChange, InternalDate, MailboxEntry, MailboxStatus, MailboxType, MessageRecord, QuotaLimits,
-    QuotaUsage, ReconstructReport, RecordFields, SeenSource, StoreFlagsOutcome, UidSelection,
+    AppendItem, AppendOutcome, AppendSource, Change, CopyOutcome, CreateOptions, Delivered,
+    Expunge, FlagChange, InternalDate, MailboxEntry, MailboxStatus, MailboxType, MessageRecord,
+    QuotaLimits, QuotaUsage, ReconstructReport, RecordFields, SeenSource, StoreFlagsOutcome,
+    UidSelection,
 };
 pub use msgfile::{header_block, normalise_crlf, CrlfNormaliser, NormaliseError};
 pub use partition::{MailboxHeaderFile, MAILBOX_HEADER_FILE};
@@ -100,6 +103,7 @@ struct Inner {
     config: StoreConfig,
     partitions: Partitions,
     global: MailboxesDb,
+    deliveries: duplicates::DeliverDb,
     owners: OwnerCache,
     changes: ChangeFeed,
     namespace: Mutex<()>,
@@ -126,6 +130,7 @@ impl Store {
     pub fn open(config: StoreConfig) -> Result<Store> {
         let partitions = Partitions::new(&config)?;
         let global = MailboxesDb::open(&config.config_directory, config.fsync)?;
+        let deliveries = duplicates::DeliverDb::open(&config.config_directory, config.fsync)?;
         for name in partitions.names() {
             clean_tmp(&partitions.tmp_dir(name)?);
         }
@@ -140,6 +145,7 @@ impl Store {
                 config,
                 partitions,
                 global,
+                deliveries,
                 owners,
                 changes: ChangeFeed::default(),
                 namespace: Mutex::new(()),

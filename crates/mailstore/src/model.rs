@@ -103,6 +103,14 @@ impl AppendItem {
     }
 }
 
+/// What [`crate::Store::deliver`] did for one target mailbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivered {
+    Stored(AppendOutcome),
+    /// The mailbox already received a message with this Message-ID (duplicate suppression).
+    Duplicate,
+}
+
 /// RFC 4315 APPENDUID data.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppendOutcome {

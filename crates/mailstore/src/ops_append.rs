@@ -8,7 +8,7 @@ use crate::codec::IndexRecord;
 use crate::error::{Result, StoreError};
 use crate::flags::{self, Adding, Sign};
 use crate::index::{IndexHeader, IndexWrite, RecordRow};
-use crate::model::{unix_now, AppendItem, AppendOutcome, Change, InternalDate};
+use crate::model::{unix_now, AppendItem, AppendOutcome, Change, Delivered, InternalDate};
 use crate::msgfile::{self, Spooled};
 use crate::partition::message_path;
 use crate::Store;
@@ -105,16 +105,32 @@ impl Store {
     /// that one file, in its own index commit. The outer error is about the message itself (too
     /// big, malformed, spool I/O) and concerns every target; the inner results are per target,
     /// in the order given.
+    ///
+    /// With a `message_id` (duplicate suppression), a mailbox that already received a message
+    /// with that Message-ID in the last [`crate::DUPLICATE_KEEP_DAYS`] days gets
+    /// [`Delivered::Duplicate`] and no copy; every mailbox stored into is remembered.
     pub fn deliver(
         &self,
         targets: &[MailboxName],
         item: AppendItem,
-    ) -> Result<Vec<Result<AppendOutcome>>> {
+        message_id: Option<&str>,
+    ) -> Result<Vec<Result<Delivered>>> {
+        let now = unix_now();
         let mut spools: Vec<(String, Vec<Pending>)> = Vec::new();
         let mut out = Vec::with_capacity(targets.len());
+        let mut stored: Vec<String> = Vec::new();
         for name in targets {
             let one = (|| {
                 let r = self.resolve(name)?;
+                if let Some(id) = message_id {
+                    if self
+                        .inner
+                        .deliveries
+                        .delivered(id, &r.entry.uniqueid, now)?
+                    {
+                        return Ok(Delivered::Duplicate);
+                    }
+                }
                 let partition = self.header_of(&r)?.partition;
                 let at = match spools.iter().position(|(part, _)| *part == partition) {
                     Some(at) => at,
@@ -128,7 +144,9 @@ impl Store {
                         spools.len() - 1
                     }
                 };
-                self.append_spooled(&r, partition, &spools[at].1)
+                let outcome = self.append_spooled(&r, partition, &spools[at].1)?;
+                stored.push(r.entry.uniqueid.clone());
+                Ok(Delivered::Stored(outcome))
             })();
             match one {
                 Err(e @ (StoreError::TooBig { .. } | StoreError::BadMessage(_)))
@@ -137,6 +155,14 @@ impl Store {
                     return Err(e);
                 }
                 other => out.push(other),
+            }
+        }
+        if let Some(id) = message_id {
+            let ids: Vec<&str> = stored.iter().map(String::as_str).collect();
+            // The messages are stored and acknowledged either way; forgetting them here only
+            // means a later duplicate is not recognised.
+            if let Err(e) = self.inner.deliveries.record(id, &ids, now) {
+                tracing::warn!("duplicate-delivery database: {e}");
             }
         }
         Ok(out)

@@ -1,11 +1,19 @@
 //! Delivery of one message to many mailboxes (LMTP's single-instance store).
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
 use std::os::unix::fs::MetadataExt;
 
 use common::*;
-use mailstore::{AppendItem, CreateOptions, SeenSource, StoreError};
+use mailstore::{AppendItem, CreateOptions, Delivered, SeenSource, StoreError};
+
+fn stored_uids(r: &Result<Delivered, StoreError>) -> Vec<types::Uid> {
+    match r {
+        Ok(Delivered::Stored(o)) => o.uids.clone(),
+        other => panic!("{other:?}"),
+    }
+}
 
 fn inode(s: &mailstore::Store, n: &types::MailboxName, u: u32) -> u64 {
     std::fs::metadata(s.message_file(n, uid(u)).unwrap())
@@ -40,18 +48,15 @@ fn one_file_per_partition_shared_by_every_recipient_on_it() {
                 dave.clone(),
             ],
             AppendItem::bytes(msg(9)),
+            None,
         )
         .unwrap();
     assert_eq!(out.len(), 5);
-    assert_eq!(out[0].as_ref().unwrap().uids, vec![uid(1)]);
+    assert_eq!(stored_uids(&out[0]), vec![uid(1)]);
     assert!(matches!(out[1], Err(StoreError::NoSuchMailbox(_))));
-    assert_eq!(
-        out[2].as_ref().unwrap().uids,
-        vec![uid(2)],
-        "after bob's own"
-    );
-    assert_eq!(out[3].as_ref().unwrap().uids, vec![uid(1)]);
-    assert_eq!(out[4].as_ref().unwrap().uids, vec![uid(1)]);
+    assert_eq!(stored_uids(&out[2]), vec![uid(2)], "after bob's own");
+    assert_eq!(stored_uids(&out[3]), vec![uid(1)]);
+    assert_eq!(stored_uids(&out[4]), vec![uid(1)]);
     // alice, bob and dave share one file; carol, on another partition, has her own copy.
     assert_eq!(inode(&s, &alice, 1), inode(&s, &bob, 2));
     assert_eq!(inode(&s, &alice, 1), inode(&s, &dave, 1));
@@ -80,13 +85,15 @@ fn a_bad_message_fails_once_for_all_recipients() {
         .deliver(
             &[name("user.none"), a.clone(), b],
             AppendItem::bytes(msg(1)),
+            None,
         )
         .unwrap_err();
     assert!(matches!(err, StoreError::TooBig { limit: 10 }), "{err}");
     let err = s
         .deliver(
-            &[a.clone()],
+            std::slice::from_ref(&a),
             AppendItem::bytes(b"A: b\r\n\r\nx\0y".to_vec()),
+            None,
         )
         .unwrap_err();
     assert!(matches!(err, StoreError::BadMessage(_)), "{err}");
@@ -97,7 +104,7 @@ fn a_bad_message_fails_once_for_all_recipients() {
 fn no_spool_files_are_left_behind() {
     let (d, s) = store();
     let a = create(&s, "user.a");
-    s.deliver(&[a.clone(), a.clone()], AppendItem::bytes(msg(2)))
+    s.deliver(&[a.clone(), a.clone()], AppendItem::bytes(msg(2)), None)
         .unwrap();
     assert_eq!(s.status(&a, SeenSource::Index).unwrap().exists, 2);
     let tmp = d.path().join("part").join("default");
@@ -122,4 +129,41 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+#[test]
+fn a_message_id_seen_in_a_mailbox_is_not_stored_there_again() {
+    let (_d, s) = store();
+    let a = create(&s, "user.a");
+    let b = create(&s, "user.b");
+    let id = "<dup@example.org>";
+    let first = s
+        .deliver(
+            std::slice::from_ref(&a),
+            AppendItem::bytes(msg(1)),
+            Some(id),
+        )
+        .unwrap();
+    assert!(matches!(first[0], Ok(Delivered::Stored(_))));
+    let second = s
+        .deliver(&[a.clone(), b.clone()], AppendItem::bytes(msg(1)), Some(id))
+        .unwrap();
+    assert!(matches!(second[0], Ok(Delivered::Duplicate)), "{second:?}");
+    assert!(
+        matches!(second[1], Ok(Delivered::Stored(_))),
+        "b had not seen it"
+    );
+    let third = s
+        .deliver(
+            std::slice::from_ref(&b),
+            AppendItem::bytes(msg(1)),
+            Some(id),
+        )
+        .unwrap();
+    assert!(matches!(third[0], Ok(Delivered::Duplicate)));
+    // Without a Message-ID (or with suppression off) every delivery is stored.
+    s.deliver(std::slice::from_ref(&a), AppendItem::bytes(msg(1)), None)
+        .unwrap();
+    assert_eq!(s.status(&a, SeenSource::Index).unwrap().exists, 2);
+    assert_eq!(s.status(&b, SeenSource::Index).unwrap().exists, 1);
 }
