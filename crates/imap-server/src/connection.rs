@@ -40,6 +40,16 @@ const READ_CHUNK: usize = 4096;
 
 static SESSION_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// What [`Session::next_input`] waited for.
+pub(crate) enum Input {
+    /// This many bytes from the client are in the buffer.
+    Data(usize),
+    /// The selected mailbox changed.
+    Changed,
+    /// EOF, an error, a timeout or shutdown (BYE already sent for the last two).
+    Ended,
+}
+
 /// Whether the session goes on after an event.
 #[derive(PartialEq, Eq)]
 pub(crate) enum Flow {
@@ -175,28 +185,43 @@ impl Session {
 
     /// Reads the next bytes; `None` ends the session (EOF, error, timeout, shutdown).
     pub async fn read_input(&mut self, buf: &mut [u8]) -> Option<usize> {
+        match self.next_input(buf, false).await {
+            Input::Data(n) => Some(n),
+            Input::Changed | Input::Ended => None,
+        }
+    }
+
+    /// Waits for the client's next bytes or, with `changes`, for a change to the selected
+    /// mailbox by another session (IDLE). A timeout (prelogin or autologout) or shutdown says
+    /// BYE and ends the session, as EOF does.
+    pub async fn next_input(&mut self, buf: &mut [u8], changes: bool) -> Input {
         let timeout = match self.state {
             State::NotAuthenticated => self.server.config.prelogin_timeout,
             _ => self.server.config.autologout,
         };
         let mut shutdown = self.shutdown.clone();
-        tokio::select! {
+        let view = if changes { self.state.view_mut() } else { None };
+        let change = async move {
+            match view {
+                Some(view) => view.wait_change().await,
+                None => std::future::pending::<()>().await,
+            }
+        };
+        let bye = tokio::select! {
             read = tokio::time::timeout(timeout, self.transport.read(buf)) => match read {
-                Ok(Ok(0)) | Ok(Err(_)) => None,
-                Ok(Ok(n)) => Some(n),
+                Ok(Ok(0)) | Ok(Err(_)) => return Input::Ended,
+                Ok(Ok(n)) => return Input::Data(n),
                 Err(_) => {
                     tracing::warn!(severity = "warning", "{}: autologout after {timeout:?} idle", self.info.peer);
-                    self.out.untagged(StatusKind::Bye, None, "Autologout; idle for too long");
-                    let _ = self.flush().await;
-                    None
+                    "Autologout; idle for too long"
                 }
             },
-            _ = shutdown.wait() => {
-                self.out.untagged(StatusKind::Bye, None, "Server shutting down");
-                let _ = self.flush().await;
-                None
-            }
-        }
+            () = change => return Input::Changed,
+            _ = shutdown.wait() => "Server shutting down",
+        };
+        self.out.untagged(StatusKind::Bye, None, bye);
+        let _ = self.flush().await;
+        Input::Ended
     }
 
     /// Hands bytes read from the client to the framer (and to telemetry).
