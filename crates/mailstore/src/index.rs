@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use redb::{
-    Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition,
-    WriteTransaction,
+    AccessGuard, Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable,
+    TableDefinition, WriteTransaction,
 };
 use serde::{Deserialize, Serialize};
 
@@ -188,7 +188,77 @@ fn bounds(sel: &UidSelection<'_>) -> (u32, u32) {
     }
 }
 
-/// Reads rows of one mailbox from already opened tables.
+/// Below this many rows of UID range per wanted UID, one range scan reads a `Uids` selection;
+/// above it, point lookups do. A lookup walks the tree from the root for every UID (measured:
+/// 10,000 lookups in the records table take about 3.5x as long as a scan of the same rows), while
+/// a scan also pays for the rows between the wanted ones.
+const SCAN_SPAN_PER_UID: u64 = 4;
+
+/// A forward cursor over one table's rows of a mailbox, for reading tables keyed alike (records,
+/// cache, header blocks) side by side in one pass instead of one lookup per row.
+struct Cursor<'t> {
+    rows: redb::Range<'t, (&'static str, u32), &'static [u8]>,
+    peeked: Option<(u32, AccessGuard<'t, &'static [u8]>)>,
+}
+
+impl<'t> Cursor<'t> {
+    fn open<T>(table: &'t T, uniqueid: &str, lo: u32, hi: u32) -> Result<Cursor<'t>>
+    where
+        T: ReadableTable<(&'static str, u32), &'static [u8]>,
+    {
+        Ok(Cursor {
+            rows: table.range((uniqueid, lo)..=(uniqueid, hi))?,
+            peeked: None,
+        })
+    }
+
+    /// The value stored under `uid`, skipping the rows below it. Calls must come in ascending
+    /// UID order.
+    fn seek(&mut self, uid: u32) -> Result<Option<AccessGuard<'t, &'static [u8]>>> {
+        loop {
+            let (at, value) = match self.peeked.take() {
+                Some(row) => row,
+                None => match self.rows.next() {
+                    Some(item) => {
+                        let (k, v) = item?;
+                        (k.value().1, v)
+                    }
+                    None => return Ok(None),
+                },
+            };
+            match at.cmp(&uid) {
+                std::cmp::Ordering::Less => continue,
+                std::cmp::Ordering::Equal => return Ok(Some(value)),
+                std::cmp::Ordering::Greater => {
+                    self.peeked = Some((at, value));
+                    return Ok(None);
+                }
+            }
+        }
+    }
+}
+
+/// The UIDs of a `Uids` selection, ascending and without duplicates.
+fn sorted_uids(uids: &[types::Uid]) -> Vec<u32> {
+    let mut out: Vec<u32> = uids.iter().map(|u| u.get()).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Whether point lookups beat a range scan for these (sorted, distinct) UIDs: one UID, or
+/// UIDs spread thinly over their range.
+fn sparse(uids: &[u32]) -> bool {
+    match (uids.first(), uids.last()) {
+        (Some(&lo), Some(&hi)) if uids.len() > 1 => {
+            u64::from(hi - lo) + 1 > SCAN_SPAN_PER_UID * uids.len() as u64
+        }
+        _ => true,
+    }
+}
+
+/// Reads rows of one mailbox from already opened tables: one range scan over the records with
+/// the blob tables read alongside, or point lookups for a sparse `Uids` selection.
 fn read_rows<R, C, H>(
     records: &R,
     cache: Option<&C>,
@@ -201,43 +271,80 @@ where
     C: ReadableTable<(&'static str, u32), &'static [u8]>,
     H: ReadableTable<(&'static str, u32), &'static [u8]>,
 {
-    let blob = |t: Option<&C>, uid: u32| -> Result<Option<Vec<u8>>> {
-        match t {
-            Some(t) => Ok(t.get((uniqueid, uid))?.map(|v| v.value().to_vec())),
-            None => Ok(None),
-        }
+    let wanted = match sel {
+        UidSelection::Uids(uids) => Some(sorted_uids(uids)),
+        UidSelection::All | UidSelection::Range(..) => None,
     };
-    let hblob = |t: Option<&H>, uid: u32| -> Result<Option<Vec<u8>>> {
-        match t {
-            Some(t) => Ok(t.get((uniqueid, uid))?.map(|v| v.value().to_vec())),
-            None => Ok(None),
-        }
+    let (lo, hi) = match wanted.as_deref() {
+        Some([]) => return Ok(Vec::new()),
+        Some(w) if sparse(w) => return lookup_rows(records, cache, headers, uniqueid, w),
+        Some(w) => (w[0], w[w.len() - 1]),
+        None => bounds(&sel),
     };
-    let mut out = Vec::new();
-    let mut push = |uid: u32, raw: &[u8]| -> Result<()> {
-        out.push(RecordRow {
-            uid,
-            record: IndexRecord::decode(raw)?,
-            cache: blob(cache, uid)?,
-            header: hblob(headers, uid)?,
-        });
-        Ok(())
-    };
-    if let UidSelection::Uids(uids) = sel {
-        let mut uids = uids.to_vec();
-        uids.sort_unstable();
-        uids.dedup();
-        for uid in uids {
-            if let Some(v) = records.get((uniqueid, uid.get()))? {
-                push(uid.get(), v.value())?;
-            }
-        }
-        return Ok(out);
-    }
-    let (lo, hi) = bounds(&sel);
+    let mut cache = cache
+        .map(|t| Cursor::open(t, uniqueid, lo, hi))
+        .transpose()?;
+    let mut headers = headers
+        .map(|t| Cursor::open(t, uniqueid, lo, hi))
+        .transpose()?;
+    let mut next_wanted = wanted.as_deref().unwrap_or_default().iter().peekable();
+    let mut out = Vec::with_capacity(wanted.as_ref().map_or(0, Vec::len));
     for item in records.range((uniqueid, lo)..=(uniqueid, hi))? {
         let (k, v) = item?;
-        push(k.value().1, v.value())?;
+        let uid = k.value().1;
+        if wanted.is_some() {
+            while next_wanted.next_if(|&&w| w < uid).is_some() {}
+            if next_wanted.next_if_eq(&&uid).is_none() {
+                continue;
+            }
+        }
+        out.push(RecordRow {
+            uid,
+            record: IndexRecord::decode(v.value())?,
+            cache: seek_blob(cache.as_mut(), uid)?,
+            header: seek_blob(headers.as_mut(), uid)?,
+        });
+    }
+    Ok(out)
+}
+
+fn seek_blob(cursor: Option<&mut Cursor<'_>>, uid: u32) -> Result<Option<Vec<u8>>> {
+    match cursor {
+        Some(c) => Ok(c.seek(uid)?.map(|v| v.value().to_vec())),
+        None => Ok(None),
+    }
+}
+
+/// Point lookups of a few (sorted, distinct) UIDs.
+fn lookup_rows<R, C, H>(
+    records: &R,
+    cache: Option<&C>,
+    headers: Option<&H>,
+    uniqueid: &str,
+    uids: &[u32],
+) -> Result<Vec<RecordRow>>
+where
+    R: ReadableTable<(&'static str, u32), &'static [u8]>,
+    C: ReadableTable<(&'static str, u32), &'static [u8]>,
+    H: ReadableTable<(&'static str, u32), &'static [u8]>,
+{
+    let mut out = Vec::with_capacity(uids.len());
+    for &uid in uids {
+        let Some(v) = records.get((uniqueid, uid))? else {
+            continue;
+        };
+        out.push(RecordRow {
+            uid,
+            record: IndexRecord::decode(v.value())?,
+            cache: match cache {
+                Some(t) => t.get((uniqueid, uid))?.map(|v| v.value().to_vec()),
+                None => None,
+            },
+            header: match headers {
+                Some(t) => t.get((uniqueid, uid))?.map(|v| v.value().to_vec()),
+                None => None,
+            },
+        });
     }
     Ok(out)
 }
@@ -416,5 +523,143 @@ impl<'a> IndexWrite<'a> {
     pub(crate) fn commit(self) -> Result<MutexGuard<'a, ()>> {
         self.txn.commit()?;
         Ok(self.guard)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::model::InternalDate;
+    use types::Uid;
+
+    type Row = (u32, IndexRecord, Option<Vec<u8>>, Option<Vec<u8>>);
+
+    fn row(uid: u32) -> RecordRow {
+        RecordRow {
+            uid,
+            record: IndexRecord {
+                system_flags: (uid % 32) as u8,
+                keywords: (0..(uid % 3) as u16).collect(),
+                internal_date: InternalDate {
+                    unix_seconds: 1_700_000_000 + i64::from(uid),
+                    offset_minutes: 60,
+                },
+                save_date: i64::from(uid),
+                size: u64::from(uid) * 100,
+                modseq: u64::from(uid),
+                guid: [uid as u8; 32],
+            },
+            cache: Some(format!("cache {uid}").into_bytes()),
+            header: Some(format!("Subject: {uid}\r\nX-Foo: y{uid}\r\n\r\n").into_bytes()),
+        }
+    }
+
+    /// Two mailboxes whose keys sort next to each other, UIDs with gaps (as after expunges).
+    fn owner(dir: &tempfile::TempDir) -> OwnerDb {
+        let db = OwnerDb::open(
+            &dir.path().join("o.redb"),
+            "user.o",
+            1 << 20,
+            FsyncPolicy::Never,
+        )
+        .unwrap();
+        let w = db.write().unwrap();
+        let uids: Vec<RecordRow> = (1..=300).filter(|u| u % 7 != 3).map(row).collect();
+        w.put_messages("a", &uids).unwrap();
+        w.put_messages("b", &(1..=50).map(row).collect::<Vec<_>>())
+            .unwrap();
+        drop(w.commit().unwrap());
+        db
+    }
+
+    fn rows(rows: Vec<RecordRow>) -> Vec<Row> {
+        rows.into_iter()
+            .map(|r| (r.uid, r.record, r.cache, r.header))
+            .collect()
+    }
+
+    fn uids(list: &[u32]) -> Vec<Uid> {
+        list.iter().map(|&u| Uid::new(u).unwrap()).collect()
+    }
+
+    /// The rows one point lookup per UID finds, in UID order.
+    fn looked_up(snap: &IndexRead, wanted: &[u32], cache: bool, header: bool) -> Vec<Row> {
+        let mut wanted = wanted.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let records = snap.txn.open_table(RECORDS).unwrap();
+        let c = snap.txn.open_table(CACHE).unwrap();
+        let h = snap.txn.open_table(HEADER_BLOCKS).unwrap();
+        rows(
+            lookup_rows(
+                &records,
+                cache.then_some(&c),
+                header.then_some(&h),
+                "a",
+                &wanted,
+            )
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn scans_read_the_same_rows_as_point_lookups() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = owner(&dir);
+        let snap = db.read().unwrap();
+        let dense: Vec<u32> = (20..=120).rev().chain([20, 33, 299, 301]).collect();
+        let cases: Vec<(UidSelection<'_>, Vec<u32>)> = vec![
+            (UidSelection::All, (1..=400).collect()),
+            (
+                UidSelection::Range(Uid::new(17).unwrap(), Uid::new(45).unwrap()),
+                (17..=45).collect(),
+            ),
+            (
+                UidSelection::Range(Uid::new(45).unwrap(), Uid::new(17).unwrap()),
+                (17..=45).collect(),
+            ),
+        ];
+        for (sel, expected) in cases {
+            for (cache, header) in [(false, false), (true, false), (false, true), (true, true)] {
+                let got = rows(snap.records("a", sel, cache, header).unwrap());
+                assert_eq!(got, looked_up(&snap, &expected, cache, header), "{sel:?}");
+            }
+        }
+        let lists: [&[u32]; 4] = [&dense, &[1, 300], &[3, 10, 17], &[]];
+        for list in lists {
+            let list_uids = uids(list);
+            for (cache, header) in [(false, false), (true, true), (false, true)] {
+                let got = rows(
+                    snap.records("a", UidSelection::Uids(&list_uids), cache, header)
+                        .unwrap(),
+                );
+                assert_eq!(got, looked_up(&snap, list, cache, header), "{list:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_dense_uid_list_is_read_by_one_scan_and_a_sparse_one_by_lookups() {
+        assert!(!sparse(&(1..=100).step_by(3).collect::<Vec<_>>()));
+        assert!(sparse(&[1, 1000]));
+        assert!(sparse(&[7]), "one UID is one lookup");
+        assert!(!sparse(&[7, 8]));
+    }
+
+    #[test]
+    fn a_cursor_skips_rows_and_keeps_the_one_it_overshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = owner(&dir);
+        let snap = db.read().unwrap();
+        let t = snap.txn.open_table(CACHE).unwrap();
+        let mut c = Cursor::open(&t, "a", 1, u32::MAX).unwrap();
+        let mut seek = |uid| c.seek(uid).unwrap().map(|v| v.value().to_vec());
+        assert_eq!(seek(2), Some(b"cache 2".to_vec()));
+        assert_eq!(seek(3), None);
+        assert_eq!(seek(4), Some(b"cache 4".to_vec()));
+        assert_eq!(seek(300), Some(b"cache 300".to_vec()));
+        assert_eq!(seek(301), None, "rows of the next mailbox are out of range");
     }
 }

@@ -17,7 +17,11 @@ use crate::connection::Session;
 use crate::convert::{refuse, Target};
 use matcher::{Candidate, Sets};
 
-const BATCH: usize = 512;
+/// Messages per store read. BODY and TEXT read message files, so their batches stay small;
+/// other keys need only the index (and the cached header blocks), where a read costs little per
+/// message but something per batch (a snapshot, the mailbox header).
+const BODY_BATCH: usize = 512;
+const INDEX_BATCH: usize = 4096;
 
 pub(crate) async fn run(session: &mut Session, tag: &Tag, search: Search) -> Reply {
     let Some(view) = session.state.view() else {
@@ -47,10 +51,11 @@ pub(crate) async fn run(session: &mut Session, tag: &Tag, search: Search) -> Rep
         now,
     });
     let mut found: Vec<(u32, Uid)> = Vec::new();
+    let batch = if need_body { BODY_BATCH } else { INDEX_BATCH };
     // Two batches at a time: one per core of the machines we size for; the blocking pool
-    // runs them in parallel while the session waits for both.
-    for pair in all.chunks(BATCH * 2) {
-        let (first, second) = pair.split_at(pair.len().min(BATCH));
+    // runs them in parallel while the session waits for both. A short last pair is halved.
+    for pair in all.chunks(batch * 2) {
+        let (first, second) = pair.split_at(pair.len().div_ceil(2));
         let (a, b) = (Arc::clone(&job), Arc::clone(&job));
         let (first, second) = (first.to_vec(), second.to_vec());
         let (r1, r2) = tokio::join!(
@@ -96,12 +101,15 @@ impl Job {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
-        let uids: Vec<Uid> = batch.iter().map(|(_, u)| *u).collect();
         let fields = RecordFields {
             cache: self.need_body,
             header: self.need_header,
         };
-        let records = s.records(&self.mailbox, UidSelection::Uids(&uids), fields)?;
+        // The batch's UIDs are ascending. One range read costs less than a lookup per UID; a
+        // message of the range the view has not announced (reconstruct may index a file under
+        // an old UID) is skipped below.
+        let (lo, hi) = (batch[0].1, batch[batch.len() - 1].1);
+        let records = s.records(&self.mailbox, UidSelection::Range(lo, hi), fields)?;
         let sets = Sets {
             exists: self.exists,
             largest_uid: self.largest_uid,
