@@ -60,26 +60,39 @@ impl CrlfNormaliser {
 
     pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), NormaliseError> {
         let start = out.len();
-        for &b in input {
-            match b {
-                b'\n' => {
-                    out.extend_from_slice(b"\r\n");
-                    self.pending_cr = false;
-                }
-                _ if self.pending_cr => {
+        let mut rest = input;
+        while !rest.is_empty() {
+            if self.pending_cr {
+                // The byte after a CR must be its LF.
+                if rest[0] != b'\n' {
                     return Err(NormaliseError::BareCr {
                         offset: self.offset - 1,
-                    })
+                    });
                 }
+                out.extend_from_slice(b"\r\n");
+                self.pending_cr = false;
+                self.offset += 1;
+                rest = &rest[1..];
+                continue;
+            }
+            // Copy the run of ordinary bytes up to the next CR, LF or NUL in one go.
+            let run = memchr::memchr3(b'\r', b'\n', 0, rest).unwrap_or(rest.len());
+            out.extend_from_slice(&rest[..run]);
+            self.offset += run as u64;
+            let Some(&special) = rest.get(run) else {
+                break;
+            };
+            match special {
+                b'\n' => out.extend_from_slice(b"\r\n"),
                 b'\r' => self.pending_cr = true,
-                0 => {
+                _ => {
                     return Err(NormaliseError::Nul {
                         offset: self.offset,
                     })
                 }
-                _ => out.push(b),
             }
             self.offset += 1;
+            rest = &rest[run + 1..];
         }
         self.written += (out.len() - start) as u64;
         match self.limit {
@@ -318,6 +331,55 @@ mod tests {
             Err(NormaliseError::TooBig { limit: 4 })
         );
         assert!(normalise_crlf(b"abc\n", Some(5)).is_ok());
+    }
+
+    /// The normaliser's contract, one byte at a time: what the run-copying version must equal.
+    fn reference(input: &[u8]) -> Result<Vec<u8>, NormaliseError> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < input.len() {
+            match input[i] {
+                b'\r' if input.get(i + 1) == Some(&b'\n') => {
+                    out.extend_from_slice(b"\r\n");
+                    i += 1;
+                }
+                b'\r' => return Err(NormaliseError::BareCr { offset: i as u64 }),
+                b'\n' => out.extend_from_slice(b"\r\n"),
+                0 => return Err(NormaliseError::Nul { offset: i as u64 }),
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        Ok(out)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fed_in_any_pieces_it_agrees_with_the_reference(
+            input in proptest::collection::vec(
+                proptest::prop_oneof![
+                    4 => proptest::prelude::any::<u8>(),
+                    2 => proptest::prelude::Just(b'\n'),
+                    2 => proptest::prelude::Just(b'\r'),
+                ],
+                0..200,
+            ),
+            cuts in proptest::collection::vec(0usize..200, 0..6),
+        ) {
+            let mut n = CrlfNormaliser::new(None);
+            let mut out = Vec::new();
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(input.len())).collect();
+            cuts.push(input.len());
+            cuts.sort_unstable();
+            let mut at = 0;
+            let mut got = Ok(());
+            for cut in cuts {
+                got = got.and_then(|()| n.feed(&input[at..cut], &mut out));
+                at = cut;
+            }
+            let got = got.and_then(|()| n.finish()).map(|()| out);
+            proptest::prop_assert_eq!(got, reference(&input));
+        }
     }
 
     #[test]
