@@ -62,8 +62,14 @@ mod tests {
     #[test]
     fn rfc5322_dates() {
         assert_eq!(rfc5322_date(0), "Thu, 01 Jan 1970 00:00:00 +0000");
-        assert_eq!(rfc5322_date(1_767_225_600), "Thu, 01 Jan 2026 00:00:00 +0000");
-        assert_eq!(rfc5322_date(951_782_400 + 3_723), "Tue, 29 Feb 2000 01:02:03 +0000");
+        assert_eq!(
+            rfc5322_date(1_767_225_600),
+            "Thu, 01 Jan 2026 00:00:00 +0000"
+        );
+        assert_eq!(
+            rfc5322_date(951_782_400 + 3_723),
+            "Tue, 29 Feb 2000 01:02:03 +0000"
+        );
         assert_eq!(rfc5322_date(-1), "Wed, 31 Dec 1969 23:59:59 +0000");
     }
 
