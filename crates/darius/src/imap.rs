@@ -66,31 +66,21 @@ pub async fn listen(
     imap: &Arc<ImapServer>,
     shutdown: &net::Shutdown,
 ) -> Result<()> {
-    let max = usize::try_from(config.int("maxconnections")).unwrap_or(usize::MAX);
     for (option, mode) in [
         ("listen_imap", TlsMode::StartTls),
         ("listen_imaps", TlsMode::Implicit),
     ] {
-        let Some(addr) = config.listen(option) else {
-            continue;
-        };
-        let listener = net::bind_tcp(&addr.host, addr.port)
-            .await
-            .with_context(|| format!("{option}: binding {addr}"))?;
-        let local = listener
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_else(|_| addr.to_string());
-        tracing::info!("{option}: IMAP listening on {local}");
         let server = Arc::clone(imap);
-        tokio::spawn(net::serve_tcp(
-            listener,
-            net::ConnectionLimit::new(max),
-            shutdown.signal(),
+        crate::serve::listen_tcp(
+            config,
+            option,
+            "IMAP",
+            shutdown,
             move |stream, info, signal| {
                 imap_server::connection::serve(Arc::clone(&server), stream, info, signal, mode)
             },
-        ));
+        )
+        .await?;
     }
     Ok(())
 }

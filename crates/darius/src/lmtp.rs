@@ -43,26 +43,17 @@ pub async fn listen(
     lmtp: &Arc<LmtpServer>,
     shutdown: &net::Shutdown,
 ) -> Result<Option<std::path::PathBuf>> {
-    let max = usize::try_from(config.int("maxconnections")).unwrap_or(usize::MAX);
-    if let Some(addr) = config.listen("listen_lmtp") {
-        let listener = net::bind_tcp(&addr.host, addr.port)
-            .await
-            .with_context(|| format!("listen_lmtp: binding {addr}"))?;
-        let local = listener
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_else(|_| addr.to_string());
-        tracing::info!("listen_lmtp: LMTP listening on {local}");
-        let server = Arc::clone(lmtp);
-        tokio::spawn(net::serve_tcp(
-            listener,
-            net::ConnectionLimit::new(max),
-            shutdown.signal(),
-            move |stream, info, signal| {
-                lmtp_server::serve_tcp(Arc::clone(&server), stream, info, signal)
-            },
-        ));
-    }
+    let server = Arc::clone(lmtp);
+    crate::serve::listen_tcp(
+        config,
+        "listen_lmtp",
+        "LMTP",
+        shutdown,
+        move |stream, info, signal| {
+            lmtp_server::serve_tcp(Arc::clone(&server), stream, info, signal)
+        },
+    )
+    .await?;
     let Some(path) = config.path("lmtpsocket") else {
         return Ok(None);
     };
@@ -70,6 +61,7 @@ pub async fn listen(
         .with_context(|| format!("lmtpsocket: binding {}", path.display()))?;
     tracing::info!("lmtpsocket: LMTP listening on {}", path.display());
     let server = Arc::clone(lmtp);
+    let max = usize::try_from(config.int("maxconnections")).unwrap_or(usize::MAX);
     tokio::spawn(net::serve_unix(
         listener,
         net::ConnectionLimit::new(max),

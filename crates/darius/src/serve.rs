@@ -143,6 +143,41 @@ fn clear_spool(spool: &Path) {
     }
 }
 
+/// Binds the TCP listener of `option` (if configured), logs `"{option}: {protocol} listening on
+/// ADDR"` (tests and scripts read the port from that line) and serves it with `handler` under
+/// `maxconnections`.
+pub async fn listen_tcp<H, F>(
+    config: &config::Config,
+    option: &str,
+    protocol: &str,
+    shutdown: &net::Shutdown,
+    handler: H,
+) -> Result<()>
+where
+    H: Fn(tokio::net::TcpStream, net::ConnInfo, net::ShutdownSignal) -> F + Send + Sync + 'static,
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let Some(addr) = config.listen(option) else {
+        return Ok(());
+    };
+    let max = usize::try_from(config.int("maxconnections")).unwrap_or(usize::MAX);
+    let listener = net::bind_tcp(&addr.host, addr.port)
+        .await
+        .with_context(|| format!("{option}: binding {addr}"))?;
+    let local = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| addr.to_string());
+    tracing::info!("{option}: {protocol} listening on {local}");
+    tokio::spawn(net::serve_tcp(
+        listener,
+        net::ConnectionLimit::new(max),
+        shutdown.signal(),
+        handler,
+    ));
+    Ok(())
+}
+
 fn create_private_dir(dir: &Path) -> Result<()> {
     if dir.is_dir() {
         return Ok(());
