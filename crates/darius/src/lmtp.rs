@@ -61,10 +61,9 @@ pub async fn listen(
         .with_context(|| format!("lmtpsocket: binding {}", path.display()))?;
     tracing::info!("lmtpsocket: LMTP listening on {}", path.display());
     let server = Arc::clone(lmtp);
-    let max = usize::try_from(config.int("maxconnections")).unwrap_or(usize::MAX);
     tokio::spawn(net::serve_unix(
         listener,
-        net::ConnectionLimit::new(max),
+        crate::serve::connection_limit(config),
         shutdown.signal(),
         move |stream, signal| lmtp_server::serve_unix(Arc::clone(&server), stream, signal),
     ));

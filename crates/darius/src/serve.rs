@@ -143,6 +143,11 @@ fn clear_spool(spool: &Path) {
     }
 }
 
+/// `maxconnections`, for one listener.
+pub fn connection_limit(config: &config::Config) -> net::ConnectionLimit {
+    net::ConnectionLimit::new(usize::try_from(config.int("maxconnections")).unwrap_or(usize::MAX))
+}
+
 /// Binds the TCP listener of `option` (if configured), logs `"{option}: {protocol} listening on
 /// ADDR"` (tests and scripts read the port from that line) and serves it with `handler` under
 /// `maxconnections`.
@@ -160,7 +165,6 @@ where
     let Some(addr) = config.listen(option) else {
         return Ok(());
     };
-    let max = usize::try_from(config.int("maxconnections")).unwrap_or(usize::MAX);
     let listener = net::bind_tcp(&addr.host, addr.port)
         .await
         .with_context(|| format!("{option}: binding {addr}"))?;
@@ -171,7 +175,7 @@ where
     tracing::info!("{option}: {protocol} listening on {local}");
     tokio::spawn(net::serve_tcp(
         listener,
-        net::ConnectionLimit::new(max),
+        connection_limit(config),
         shutdown.signal(),
         handler,
     ));

@@ -148,14 +148,7 @@ impl Session {
         &self,
         work: impl FnOnce(&MailService) -> Result<T, ServiceError> + Send + 'static,
     ) -> Result<T, ServiceError> {
-        let service = self.server.service.clone();
-        match tokio::task::spawn_blocking(move || work(&service)).await {
-            Ok(result) => result,
-            Err(e) => Err(ServiceError::Store(mailservice::StoreError::Corrupt {
-                what: "blocking task".into(),
-                detail: e.to_string(),
-            })),
-        }
+        self.server.service.blocking(work).await
     }
 
     async fn run(&mut self) {

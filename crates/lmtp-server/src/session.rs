@@ -287,11 +287,7 @@ impl Session {
         }
         if let (Some(size), Some(limit)) = (params.size, self.server.config.max_message_size) {
             if size > limit {
-                return self.reply(Reply::new(
-                    552,
-                    codes::MESSAGE_TOO_BIG,
-                    format!("Message size exceeds the limit of {limit} bytes"),
-                ));
+                return self.reply(too_big(limit));
             }
         }
         self.transaction = Some(Transaction {
@@ -321,11 +317,13 @@ impl Session {
         }
         let local = to.local.clone();
         let downcase = self.server.config.downcase_rcpt;
-        let service = self.server.service.clone();
-        let found =
-            tokio::task::spawn_blocking(move || service.delivery_target(&local, downcase)).await;
+        let found = self
+            .server
+            .service
+            .blocking(move |service| service.delivery_target(&local, downcase))
+            .await;
         match found {
-            Ok(Ok(target)) => {
+            Ok(target) => {
                 if let Some(tx) = self.transaction.as_mut() {
                     tx.recipients.push(Recipient {
                         address: to,
@@ -334,23 +332,15 @@ impl Session {
                 }
                 self.reply(Reply::new(250, codes::DESTINATION_OK, "Ok"));
             }
-            Ok(Err(ServiceError::NoSuchMailbox | ServiceError::BadName(_))) => {
+            Err(ServiceError::NoSuchMailbox | ServiceError::BadName(_)) => {
                 self.reply(Reply::new(550, codes::BAD_MAILBOX, "Mailbox unknown"));
             }
-            Ok(Err(e)) => {
+            Err(e) => {
                 tracing::error!("{}: looking up recipient {to}: {e}", self.id);
                 self.reply(Reply::new(
                     451,
                     codes::SYSTEM_TEMPORARY,
                     "Temporary failure looking up the recipient",
-                ));
-            }
-            Err(e) => {
-                tracing::error!("{}: recipient lookup task: {e}", self.id);
-                self.reply(Reply::new(
-                    451,
-                    codes::SYSTEM_TEMPORARY,
-                    "Temporary failure",
                 ));
             }
         }
@@ -390,7 +380,7 @@ impl Session {
                 _ => None,
             }
             .as_deref(),
-            unix_time: now(),
+            unix_time: mailservice::InternalDate::now().unix_seconds,
         });
         let limit = self.server.config.max_message_size.unwrap_or(u64::MAX);
         let mut decoder = DataDecoder::new(limit);
@@ -421,8 +411,7 @@ impl Session {
             }
         }
         let replies = if decoder.too_big() {
-            let text = format!("Message size exceeds the limit of {limit} bytes");
-            uniform(&tx, Reply::new(552, codes::MESSAGE_TOO_BIG, text))
+            uniform(&tx, too_big(limit))
         } else if let Some(e) = write_error {
             tracing::error!("{}: spooling a message: {e}", self.id);
             uniform(&tx, temporary_failure())
@@ -454,28 +443,26 @@ impl Session {
         let dedup = msgid
             .clone()
             .filter(|_| self.server.config.duplicate_suppression);
-        let service = self.server.service.clone();
         let shared = self.server.config.single_instance_store;
-        let outcome = tokio::task::spawn_blocking(move || {
-            let dedup = dedup.as_deref();
-            if shared {
-                return service.deliver(&targets, item, dedup);
-            }
-            // One copy each: deliver to the targets one at a time.
-            let mut results = Vec::with_capacity(targets.len());
-            for target in targets.chunks(1) {
-                results.extend(service.deliver(target, item.clone(), dedup)?);
-            }
-            Ok(results)
-        })
-        .await;
+        let outcome = self
+            .server
+            .service
+            .blocking(move |service| {
+                let dedup = dedup.as_deref();
+                if shared {
+                    return service.deliver(&targets, item, dedup);
+                }
+                // One copy each: deliver to the targets one at a time.
+                let mut results = Vec::with_capacity(targets.len());
+                for target in targets.chunks(1) {
+                    results.extend(service.deliver(target, item.clone(), dedup)?);
+                }
+                Ok(results)
+            })
+            .await;
         let results = match outcome {
-            Ok(Ok(results)) => results,
-            Ok(Err(e)) => return uniform(tx, self.refusal(&e)),
-            Err(e) => {
-                tracing::error!("{}: delivery task: {e}", self.id);
-                return uniform(tx, temporary_failure());
-            }
+            Ok(results) => results,
+            Err(e) => return uniform(tx, self.refusal(&e)),
         };
         let msgid = msgid.unwrap_or_else(|| "<nomsgid>".into());
         tx.recipients
@@ -519,11 +506,7 @@ impl Session {
     fn refusal(&self, e: &ServiceError) -> Reply {
         use mailservice::StoreError;
         match e {
-            ServiceError::Store(StoreError::TooBig { limit }) => Reply::new(
-                552,
-                codes::MESSAGE_TOO_BIG,
-                format!("Message size exceeds the limit of {limit} bytes"),
-            ),
+            ServiceError::Store(StoreError::TooBig { limit }) => too_big(*limit),
             ServiceError::Store(StoreError::BadMessage(why)) => {
                 Reply::new(554, codes::MEDIA_ERROR, format!("Message refused: {why}"))
             }
@@ -608,8 +591,11 @@ fn temporary_failure() -> Reply {
     )
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+/// 552 5.3.4, at MAIL (SIZE), after the data, or from the store.
+fn too_big(limit: u64) -> Reply {
+    Reply::new(
+        552,
+        codes::MESSAGE_TOO_BIG,
+        format!("Message size exceeds the limit of {limit} bytes"),
+    )
 }

@@ -56,6 +56,22 @@ impl MailService {
         &self.namespace
     }
 
+    /// Runs `work` on tokio's blocking pool (the store is synchronous); a task that panicked
+    /// comes back as a store failure, so callers handle one error type.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&MailService) -> Result<T, ServiceError> + Send + 'static,
+    ) -> Result<T, ServiceError> {
+        let service = self.clone();
+        match tokio::task::spawn_blocking(move || work(&service)).await {
+            Ok(result) => result,
+            Err(e) => Err(ServiceError::Store(StoreError::Corrupt {
+                what: "blocking task".into(),
+                detail: e.to_string(),
+            })),
+        }
+    }
+
     /// The identity of a user who has proved who they are.
     pub fn identity(&self, user: &str) -> Identity {
         let admin = self.config.admins.iter().any(|a| a == user);

@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use redb::{Database, ReadableDatabase, TableDefinition};
 
 use crate::config::FsyncPolicy;
-use crate::error::{Result, StoreError};
-use crate::index::init_versioned;
+use crate::error::Result;
+use crate::index::{create_exclusive, init_versioned};
 
 pub const DELIVER_DB_FILE: &str = "deliver.redb";
 pub const DELIVER_FORMAT_VERSION: u64 = 1;
@@ -53,10 +53,7 @@ fn day_of(unix: i64) -> u32 {
 impl DeliverDb {
     pub(crate) fn open(config_dir: &Path, fsync: FsyncPolicy) -> Result<DeliverDb> {
         let path = config_dir.join(DELIVER_DB_FILE);
-        let db = match Database::create(&path) {
-            Err(redb::DatabaseError::DatabaseAlreadyOpen) => return Err(StoreError::InUse(path)),
-            other => other?,
-        };
+        let db = create_exclusive(&path)?;
         init_versioned(&db, &path, META, DELIVER_FORMAT_VERSION, |txn| {
             txn.open_table(DELIVERED)?;
             Ok(())

@@ -85,6 +85,15 @@ pub(crate) fn durability(policy: FsyncPolicy) -> Durability {
     }
 }
 
+/// Opens (creating if needed) a database only one process may hold; another process holding it
+/// is [`StoreError::InUse`], so admin tools know to go through the running server.
+pub(crate) fn create_exclusive(path: &Path) -> Result<Database> {
+    match Database::create(path) {
+        Err(redb::DatabaseError::DatabaseAlreadyOpen) => Err(StoreError::InUse(path.to_path_buf())),
+        other => Ok(other?),
+    }
+}
+
 /// Checks (or, in a fresh database, writes) the format version and creates all tables, so read
 /// transactions can open them unconditionally. An existing database is only read: a write
 /// transaction would cost an fsync on every open.

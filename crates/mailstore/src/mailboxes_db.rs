@@ -17,7 +17,7 @@ use types::MailboxName;
 
 use crate::config::FsyncPolicy;
 use crate::error::{Result, StoreError};
-use crate::index::{decode_u64, durability, init_versioned};
+use crate::index::{create_exclusive, decode_u64, durability, init_versioned};
 use crate::model::MailboxEntry;
 
 /// Version stored under `meta["format_version"]`.
@@ -39,10 +39,7 @@ impl MailboxesDb {
     pub(crate) fn open(config_dir: &Path, fsync: FsyncPolicy) -> Result<MailboxesDb> {
         std::fs::create_dir_all(config_dir).map_err(|e| StoreError::io(config_dir, e))?;
         let path = config_dir.join(MAILBOXES_DB_FILE);
-        let db = match Database::create(&path) {
-            Err(redb::DatabaseError::DatabaseAlreadyOpen) => return Err(StoreError::InUse(path)),
-            other => other?,
-        };
+        let db = create_exclusive(&path)?;
         init_versioned(&db, &path, META, MAILBOXES_FORMAT_VERSION, |txn| {
             txn.open_table(MAILBOXES)?;
             txn.open_table(SUBS)?;
