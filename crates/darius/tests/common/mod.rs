@@ -149,6 +149,37 @@ impl Server {
         );
     }
 
+    /// The server process's id (while it runs).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the server is running").id()
+    }
+
+    /// The server's resident memory now (`VmRSS`) and at its peak so far (`VmHWM`), in KiB,
+    /// from `/proc/PID/status`. Regression tests for memory bounds compare the peak after a
+    /// hostile command with the resident size before it.
+    pub fn memory_kib(&self) -> Memory {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        let field = |name: &str| -> u64 {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("{name} missing from /proc status"))
+        };
+        Memory {
+            rss: field("VmRSS:"),
+            peak: field("VmHWM:"),
+        }
+    }
+
+    /// Resets the kernel's peak-RSS mark (`VmHWM`) to the current RSS (writing 5 to
+    /// `/proc/PID/clear_refs`), so that a later [`Server::memory_kib`] peak covers only what
+    /// happened since. Returns false where the kernel does not allow it.
+    pub fn reset_peak_memory(&self) -> bool {
+        std::fs::write(format!("/proc/{}/clear_refs", self.pid()), "5").is_ok()
+    }
+
     pub fn config_dir(&self) -> PathBuf {
         self.dir.path().join("conf")
     }
@@ -185,6 +216,13 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Memory of the server process, in KiB.
+#[derive(Clone, Copy, Debug)]
+pub struct Memory {
+    pub rss: u64,
+    pub peak: u64,
 }
 
 impl Drop for Server {
