@@ -47,6 +47,9 @@ struct UserRecord {
     argon2id: String,
 }
 
+/// Page cache of the password database.
+const PAGE_CACHE_BYTES: usize = 2 << 20;
+
 pub struct PasswordDb {
     db: Database,
     path: PathBuf,
@@ -58,13 +61,17 @@ impl PasswordDb {
     /// Opens (creating if needed) the database in `configdirectory`.
     pub fn open(configdirectory: &Path) -> Result<PasswordDb, AuthError> {
         let path = configdirectory.join(FILE_NAME);
-        let db = Database::create(&path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => AuthError::Busy { path: path.clone() },
-            other => AuthError::Db {
-                path: path.clone(),
-                reason: other.to_string(),
-            },
-        })?;
+        // redb's default page cache is 1 GiB; a password lookup touches a handful of pages.
+        let db = Database::builder()
+            .set_cache_size(PAGE_CACHE_BYTES)
+            .create(&path)
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => AuthError::Busy { path: path.clone() },
+                other => AuthError::Db {
+                    path: path.clone(),
+                    reason: other.to_string(),
+                },
+            })?;
         let store = PasswordDb {
             db,
             path,

@@ -150,6 +150,8 @@ pub static OPTIONS: &[OptionSpec] = &[
         "Most simultaneous connections one listener serves; further clients wait in the listen backlog."),
     opt("timeout", Kind::Int { min: 30, max: U32 }, "30",
         "Minutes of inactivity after which an authenticated IMAP session is logged out (RFC 9051 §5.4 minimum: 30)."),
+    opt("index_cache_bytes", Kind::Size, "64M",
+        "Memory for the mail store's database page caches, all databases together (the mailboxes database, the duplicate-delivery database and the open per-user indexes), however many users there are. The operating system's file cache comes on top and is given back under pressure."),
     // -- quotas, delivery, notification -------------------------------------------------------------
     opt("quotawarn", Kind::Int { min: 0, max: 100 }, "90",
         "Percentage of a quota root's limit above which clients are warned."),

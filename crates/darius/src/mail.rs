@@ -38,6 +38,8 @@ pub fn open_service(config: &config::Config) -> Result<MailService> {
         config.str("defaultpartition"),
     );
     store_config.max_message_size = max_message_size(config);
+    store_config.index_cache_bytes =
+        usize::try_from(config.int("index_cache_bytes")).unwrap_or(usize::MAX);
     let store = Store::open(store_config).context("opening the mail store")?;
     let service_config = ServiceConfig {
         admins: config.list("admins").to_vec(),

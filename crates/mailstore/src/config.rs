@@ -32,8 +32,25 @@ pub struct StoreConfig {
     pub fsync: FsyncPolicy,
     /// How many per-owner index databases stay open at once (least recently used are closed).
     pub open_index_limit: usize,
-    /// redb page cache per open index database, in bytes.
+    /// `index_cache_bytes`: one budget for the page caches of every database the store keeps
+    /// open (the mailboxes database, the duplicate-delivery database and the open owner
+    /// indexes), however many users there are. See [`StoreConfig::cache_shares`].
     pub index_cache_bytes: usize,
+}
+
+/// The smallest page cache an owner index gets: below this, more open indexes stop paying for
+/// themselves and the store keeps fewer open instead.
+pub(crate) const MIN_INDEX_CACHE: usize = 128 << 10;
+
+/// How [`StoreConfig::index_cache_bytes`] is divided among the databases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CacheShares {
+    pub mailboxes: usize,
+    pub deliveries: usize,
+    /// Page cache of each open owner index.
+    pub per_index: usize,
+    /// How many owner indexes stay open (never more than `open_index_limit`).
+    pub open_indexes: usize,
 }
 
 impl StoreConfig {
@@ -50,7 +67,68 @@ impl StoreConfig {
             max_message_size: None,
             fsync: FsyncPolicy::Always,
             open_index_limit: 256,
-            index_cache_bytes: 4 << 20,
+            index_cache_bytes: 64 << 20,
         }
+    }
+
+    /// Splits the budget: a sixteenth each for the mailboxes and duplicate-delivery databases
+    /// (both are read on every delivery), the rest evenly over the owner indexes that may be
+    /// open at once. redb bounds each database's cache (read cache and write buffer together)
+    /// by the size it was opened with, so the sum stays within the budget. Owner indexes that
+    /// are still in use when evicted stay open until their last user drops them; that is at
+    /// most one per running operation.
+    pub(crate) fn cache_shares(&self) -> CacheShares {
+        let budget = self.index_cache_bytes;
+        let mailboxes = budget / 16;
+        let deliveries = budget / 16;
+        let indexes = budget - mailboxes - deliveries;
+        let limit = self.open_index_limit.max(1);
+        let per_index = (indexes / limit).max(MIN_INDEX_CACHE);
+        let open_indexes = (indexes / per_index).clamp(1, limit);
+        CacheShares {
+            mailboxes,
+            deliveries,
+            per_index,
+            open_indexes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(budget: usize, limit: usize) -> StoreConfig {
+        let mut c = StoreConfig::new("/nonexistent", BTreeMap::new(), "default");
+        c.index_cache_bytes = budget;
+        c.open_index_limit = limit;
+        c
+    }
+
+    #[test]
+    fn cache_shares_stay_within_the_budget() {
+        for budget in [0, 1 << 20, 8 << 20, 64 << 20, 1 << 30] {
+            for limit in [1, 16, 256, 10_000] {
+                let s = config(budget, limit).cache_shares();
+                let total = s.mailboxes + s.deliveries + s.per_index * s.open_indexes;
+                // The one exception: a budget too small for even one index still gets one.
+                let floor = s.mailboxes + s.deliveries + MIN_INDEX_CACHE;
+                assert!(
+                    total <= budget.max(floor),
+                    "budget {budget}, limit {limit}: {s:?} sums to {total}"
+                );
+                assert!(s.open_indexes >= 1 && s.open_indexes <= limit);
+            }
+        }
+    }
+
+    #[test]
+    fn a_small_budget_keeps_fewer_indexes_open_rather_than_starving_each() {
+        let s = config(8 << 20, 256).cache_shares();
+        assert_eq!(s.per_index, MIN_INDEX_CACHE);
+        assert_eq!(s.open_indexes, (7 << 20) / MIN_INDEX_CACHE);
+        let s = config(1 << 30, 256).cache_shares();
+        assert_eq!(s.open_indexes, 256);
+        assert_eq!(s.per_index, (1 << 30) * 7 / 8 / 256);
     }
 }

@@ -51,9 +51,13 @@ fn day_of(unix: i64) -> u32 {
 }
 
 impl DeliverDb {
-    pub(crate) fn open(config_dir: &Path, fsync: FsyncPolicy) -> Result<DeliverDb> {
+    pub(crate) fn open(
+        config_dir: &Path,
+        cache_bytes: usize,
+        fsync: FsyncPolicy,
+    ) -> Result<DeliverDb> {
         let path = config_dir.join(DELIVER_DB_FILE);
-        let db = create_exclusive(&path)?;
+        let db = create_exclusive(&path, cache_bytes)?;
         init_versioned(&db, &path, META, DELIVER_FORMAT_VERSION, |txn| {
             txn.open_table(DELIVERED)?;
             Ok(())
@@ -159,7 +163,7 @@ mod tests {
     #[test]
     fn remembered_for_the_kept_days_per_mailbox_then_forgotten() {
         let dir = tempfile::tempdir().unwrap();
-        let db = DeliverDb::open(dir.path(), FsyncPolicy::Always).unwrap();
+        let db = DeliverDb::open(dir.path(), 1 << 20, FsyncPolicy::Always).unwrap();
         let t0 = 20_000 * 86_400 + 3600;
         assert!(!db.delivered("<a@x>", "U1", t0).unwrap());
         db.record("<a@x>", &["U1", "U2"], t0).unwrap();
@@ -193,14 +197,14 @@ mod tests {
         // Closing writes what is pending, pruning by the real clock: use today.
         let now = crate::model::unix_now();
         {
-            let db = DeliverDb::open(dir.path(), FsyncPolicy::Always).unwrap();
+            let db = DeliverDb::open(dir.path(), 1 << 20, FsyncPolicy::Always).unwrap();
             db.record("<first@x>", &["U1"], now).unwrap();
             assert!(
                 db.delivered("<first@x>", "U1", now).unwrap(),
                 "seen while pending"
             );
         }
-        let db = DeliverDb::open(dir.path(), FsyncPolicy::Always).unwrap();
+        let db = DeliverDb::open(dir.path(), 1 << 20, FsyncPolicy::Always).unwrap();
         assert!(db.delivered("<first@x>", "U1", now).unwrap());
         assert!(!db.delivered("<first@x>", "U2", now).unwrap());
     }

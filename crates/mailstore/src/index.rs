@@ -87,8 +87,8 @@ pub(crate) fn durability(policy: FsyncPolicy) -> Durability {
 
 /// Opens (creating if needed) a database only one process may hold; another process holding it
 /// is [`StoreError::InUse`], so admin tools know to go through the running server.
-pub(crate) fn create_exclusive(path: &Path) -> Result<Database> {
-    match Database::create(path) {
+pub(crate) fn create_exclusive(path: &Path, cache_bytes: usize) -> Result<Database> {
+    match Database::builder().set_cache_size(cache_bytes).create(path) {
         Err(redb::DatabaseError::DatabaseAlreadyOpen) => Err(StoreError::InUse(path.to_path_buf())),
         other => Ok(other?),
     }

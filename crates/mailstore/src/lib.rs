@@ -129,15 +129,17 @@ impl Store {
     /// mailboxes database is open, whose file lock proves no other process uses the store.
     pub fn open(config: StoreConfig) -> Result<Store> {
         let partitions = Partitions::new(&config)?;
-        let global = MailboxesDb::open(&config.config_directory, config.fsync)?;
-        let deliveries = duplicates::DeliverDb::open(&config.config_directory, config.fsync)?;
+        let shares = config.cache_shares();
+        let global = MailboxesDb::open(&config.config_directory, shares.mailboxes, config.fsync)?;
+        let deliveries =
+            duplicates::DeliverDb::open(&config.config_directory, shares.deliveries, config.fsync)?;
         for name in partitions.names() {
             clean_tmp(&partitions.tmp_dir(name)?);
         }
         let owners = OwnerCache::new(
             config.config_directory.join("index"),
-            config.open_index_limit,
-            config.index_cache_bytes,
+            shares.open_indexes,
+            shares.per_index,
             config.fsync,
         );
         Ok(Store {

@@ -36,10 +36,14 @@ pub(crate) struct MailboxesDb {
 }
 
 impl MailboxesDb {
-    pub(crate) fn open(config_dir: &Path, fsync: FsyncPolicy) -> Result<MailboxesDb> {
+    pub(crate) fn open(
+        config_dir: &Path,
+        cache_bytes: usize,
+        fsync: FsyncPolicy,
+    ) -> Result<MailboxesDb> {
         std::fs::create_dir_all(config_dir).map_err(|e| StoreError::io(config_dir, e))?;
         let path = config_dir.join(MAILBOXES_DB_FILE);
-        let db = create_exclusive(&path)?;
+        let db = create_exclusive(&path, cache_bytes)?;
         init_versioned(&db, &path, META, MAILBOXES_FORMAT_VERSION, |txn| {
             txn.open_table(MAILBOXES)?;
             txn.open_table(SUBS)?;
