@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use lmtp_server::{LmtpConfig, LmtpServer};
+use lmtp_server::{LmtpConfig, LmtpServer, LocalDomains, RcptCase};
 
 use crate::mail::{self, Backend};
 
@@ -23,11 +23,24 @@ pub fn server(
     let spool_dir = config.configdirectory().join(crate::serve::SPOOL_DIR);
     std::fs::create_dir_all(&spool_dir)
         .with_context(|| format!("creating {}", spool_dir.display()))?;
+    let servername = crate::imap::servername(config);
+    let local_domains = if config.bool("lmtp_strict_domains") {
+        let mut domains = vec![servername.clone()];
+        domains.extend(config.list("lmtp_local_domains").iter().cloned());
+        LocalDomains::Only(domains)
+    } else {
+        LocalDomains::Any
+    };
     let lmtp_config = LmtpConfig {
         tls,
-        servername: crate::imap::servername(config),
+        servername,
         max_message_size: mail::max_message_size(config),
-        downcase_rcpt: config.bool("lmtp_downcase_rcpt"),
+        rcpt_case: if config.bool("lmtp_downcase_rcpt") {
+            RcptCase::Downcase
+        } else {
+            RcptCase::AsWritten
+        },
+        local_domains,
         single_instance_store: config.bool("singleinstancestore"),
         duplicate_suppression: config.bool("duplicatesuppression"),
         spool_dir,
