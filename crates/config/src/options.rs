@@ -100,7 +100,11 @@ pub static OPTIONS: &[OptionSpec] = &[
     opt("listen_sieve", Kind::Listen, "", "Address for ManageSieve (RFC 5804); empty disables it."),
     opt("listen_metrics", Kind::Listen, "", "Address for the Prometheus metrics endpoint; empty disables it."),
     opt("lmtpsocket", Kind::Path, "",
-        "UNIX socket for LMTP delivery from the local MTA (mode 0666: restrict its directory to limit who may deliver); empty disables it."),
+        "UNIX socket for LMTP delivery from the local MTA; empty disables it. Whoever can connect can deliver to any user without a password: `lmtpsocket_mode` and `lmtpsocket_group` decide who that is."),
+    opt("lmtpsocket_mode", Kind::Enum(&["0600", "0660", "0666"]), "0660",
+        "Permissions of `lmtpsocket`: `0600` lets only the server's own user (and root) deliver; `0660` also the members of `lmtpsocket_group`; `0666` every local account (Cyrus's socket mode, leaving the protection to the directories above the socket)."),
+    opt("lmtpsocket_group", Kind::Str, "",
+        "Group given to `lmtpsocket` (a name from /etc/group or a number); empty keeps the server's own group. For Postfix's `lmtp:unix:` transport use `postfix` with mode `0660`, and let that group search the directories above the socket. The server must be root or a member of the group."),
     opt("adminsocket", Kind::Path, "{configdirectory}/socket/admin",
         "UNIX socket (mode 0600) through which `darius user …` and other tools talk to the running server."),
     // -- administrators and access ---------------------------------------------------------------

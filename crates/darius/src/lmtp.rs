@@ -12,14 +12,14 @@ use crate::mail::{self, Backend};
 
 /// RFC 5321 §4.5.3.2: a server waits at least 5 minutes for the next command.
 const LMTP_TIMEOUT: Duration = Duration::from_secs(300);
-/// The local MTA runs as its own user; the socket's directory decides who reaches it.
-const LMTP_SOCKET_MODE: u32 = 0o666;
 
 pub fn server(
     config: &config::Config,
     ctx: &Backend,
     tls: Option<Arc<rustls::ServerConfig>>,
 ) -> Result<Arc<LmtpServer>> {
+    // Checked before anything is bound: a wrong group stops start-up.
+    socket_access(config)?;
     let spool_dir = config.configdirectory().join(crate::serve::SPOOL_DIR);
     std::fs::create_dir_all(&spool_dir)
         .with_context(|| format!("creating {}", spool_dir.display()))?;
@@ -70,7 +70,7 @@ pub async fn listen(
     let Some(path) = config.path("lmtpsocket") else {
         return Ok(None);
     };
-    let listener = net::bind_unix(path, LMTP_SOCKET_MODE)
+    let listener = net::bind_unix(path, socket_access(config)?)
         .with_context(|| format!("lmtpsocket: binding {}", path.display()))?;
     tracing::info!("lmtpsocket: LMTP listening on {}", path.display());
     let server = Arc::clone(lmtp);
@@ -81,4 +81,19 @@ pub async fn listen(
         move |stream, signal| lmtp_server::serve_unix(Arc::clone(&server), stream, signal),
     ));
     Ok(Some(path.to_path_buf()))
+}
+
+/// Who may connect to `lmtpsocket`: `lmtpsocket_mode`, and `lmtpsocket_group` (empty: the
+/// server's own group). Delivering over the socket needs no password, so the mode is the
+/// access control: 0660 with the MTA's group (Postfix's `lmtp` client runs as user and group
+/// `postfix`) lets the MTA in and no other local account.
+fn socket_access(config: &config::Config) -> Result<net::SocketAccess> {
+    let mode = config.str("lmtpsocket_mode");
+    let mode = u32::from_str_radix(mode, 8)
+        .with_context(|| format!("lmtpsocket_mode: {mode:?} is not an octal mode"))?;
+    let group = match config.str("lmtpsocket_group") {
+        "" => None,
+        name => Some(net::group_id(name).with_context(|| format!("lmtpsocket_group: {name}"))?),
+    };
+    Ok(net::SocketAccess { mode, group })
 }

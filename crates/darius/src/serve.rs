@@ -89,7 +89,7 @@ async fn serve(
     let lmtp_socket = lmtp::listen(config, &lmtp, &shutdown).await?;
     let mut admin_socket = None;
     if let Some(path) = config.path("adminsocket") {
-        let listener = net::bind_unix(path, 0o600)
+        let listener = net::bind_unix(path, net::SocketAccess::owner_only())
             .with_context(|| format!("adminsocket: binding {}", path.display()))?;
         let owner = fs::metadata(path)
             .map(|m| m.uid())

@@ -465,3 +465,102 @@ fn strict_domains_accept_only_servername_and_the_local_domains() {
     let replies = rcpt_replies(server.lmtp_port, &["alice@evil.example"]);
     assert!(replies[0].starts_with("250 2.1.5"), "{replies:?}");
 }
+
+/// Mode bits and group of a file.
+fn mode_and_group(path: &Path) -> (u32, u32) {
+    let meta = std::fs::symlink_metadata(path).unwrap();
+    (meta.mode() & 0o7777, meta.gid())
+}
+
+#[test]
+fn the_lmtp_socket_is_not_open_to_every_local_account() {
+    let server = server();
+    let probe = server.dir.path().join("probe");
+    std::fs::write(&probe, b"").unwrap();
+    let (_, our_group) = mode_and_group(&probe);
+    assert_eq!(
+        mode_and_group(&server.lmtp_socket()),
+        (0o660, our_group),
+        "lmtpsocket_mode 0660 and the server's own group by default"
+    );
+    let admin = server.config_dir().join("socket/admin");
+    assert_eq!(mode_and_group(&admin).0, 0o600);
+    // The server's own user still delivers over it.
+    let stream = std::os::unix::net::UnixStream::connect(server.lmtp_socket()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut greeting = String::new();
+    BufReader::new(stream).read_line(&mut greeting).unwrap();
+    assert!(greeting.starts_with("220 "), "{greeting}");
+}
+
+/// A group this test's user may give files to (any group when running as root).
+fn a_group_we_may_use() -> u32 {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = dir.path().join("probe");
+    std::fs::write(&probe, b"").unwrap();
+    let (_, own) = mode_and_group(&probe);
+    if std::fs::symlink_metadata(&probe).unwrap().uid() == 0 {
+        return 4242;
+    }
+    let out = std::process::Command::new("id").arg("-G").output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|g| g.parse().ok())
+        .find(|&g| g != own)
+        .unwrap_or(own)
+}
+
+#[test]
+fn lmtpsocket_mode_and_group_are_applied_and_an_unknown_group_stops_start_up() {
+    let gid = a_group_we_may_use();
+    let server =
+        common::Server::start_with(&format!("lmtpsocket_mode: 0600\nlmtpsocket_group: {gid}\n"));
+    assert_eq!(mode_and_group(&server.lmtp_socket()), (0o600, gid));
+
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().display();
+    let conf = dir.path().join("imapd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "configdirectory: {base}/conf\npartition-default: {base}/spool\n\
+             syslog_socket: {base}/no-syslog\nadminsocket:\nlisten_lmtp: 127.0.0.1:0\n\
+             lmtpsocket: {base}/conf/socket/lmtp\nlmtpsocket_group: no-such-group-here\n"
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(common::DARIUS)
+        .arg("-C")
+        .arg(&conf)
+        .arg("serve")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server started although lmtpsocket_group names no group");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(!status.success());
+    assert!(
+        stderr.contains("lmtpsocket_group") && stderr.contains("no-such-group-here"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("conf/socket/lmtp").exists());
+}

@@ -9,8 +9,10 @@ mod listener;
 mod shutdown;
 mod tls;
 mod transport;
+mod unix_socket;
 
-pub use listener::{bind_tcp, bind_unix, serve_tcp, serve_unix, ConnInfo, ConnectionLimit};
+pub use listener::{bind_tcp, serve_tcp, serve_unix, ConnInfo, ConnectionLimit};
 pub use shutdown::{Shutdown, ShutdownSignal};
 pub use tls::{load_server_config, TlsError};
 pub use transport::{HandshakeError, Transport, TLS_HANDSHAKE_TIMEOUT};
+pub use unix_socket::{bind_unix, group_id, SocketAccess};

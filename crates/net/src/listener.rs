@@ -3,7 +3,6 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
@@ -44,29 +43,6 @@ impl ConnectionLimit {
 /// Binds a TCP listener on `host:port`.
 pub async fn bind_tcp(host: &str, port: u16) -> io::Result<TcpListener> {
     TcpListener::bind((host, port)).await
-}
-
-/// Binds a UNIX stream socket at `path` with permissions `mode`, replacing a stale socket file
-/// left by a server that did not exit cleanly (the caller holds the data directory's lock, so no
-/// live server owns it).
-pub fn bind_unix(path: &Path, mode: u32) -> io::Result<UnixListener> {
-    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-    if let Ok(meta) = std::fs::symlink_metadata(path) {
-        if meta.file_type().is_socket() {
-            std::fs::remove_file(path)?;
-        } else {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                format!("{} exists and is not a socket", path.display()),
-            ));
-        }
-    }
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let listener = UnixListener::bind(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
-    Ok(listener)
 }
 
 /// Something connections are accepted from.
@@ -182,26 +158,5 @@ mod tests {
         assert!(!far.plaintext_login_allowed(false, false));
         assert!(far.plaintext_login_allowed(true, false));
         assert!(far.plaintext_login_allowed(false, true));
-    }
-
-    #[test]
-    fn bind_unix_replaces_a_stale_socket_but_not_a_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let path = dir.path().join("s");
-            drop(bind_unix(&path, 0o600).unwrap());
-            let again = bind_unix(&path, 0o600);
-            assert!(again.is_ok(), "a stale socket is replaced");
-            let file = dir.path().join("f");
-            std::fs::write(&file, b"x").unwrap();
-            assert!(
-                bind_unix(&file, 0o600).is_err(),
-                "a regular file is never removed"
-            );
-        });
     }
 }
