@@ -152,6 +152,10 @@ pub static OPTIONS: &[OptionSpec] = &[
         "Seconds a connection may stay idle before logging in."),
     opt("maxconnections", Kind::Int { min: 1, max: U32 }, "16384",
         "Most simultaneous connections one listener serves; further clients wait in the listen backlog."),
+    opt("maxconnections_per_host", Kind::Int { min: 0, max: U32 }, "300",
+        "Most simultaneous connections one client host (an IPv4 address or an IPv6 /64) may hold open, over all TCP listeners together, logged in or not; further ones get a one-line refusal (`* BYE`, `421 4.7.0`) and are closed, and the host is logged once. 0 for no limit. Named after Cyrus's `maxlogins_per_host`, which counts only logged-in sessions; Dovecot's `mail_max_userip_connections` counts per user and address after login. The default leaves room for an office behind one NAT address (a mail client opens up to about five connections per account)."),
+    opt("client_limit_exceptions", Kind::List, "127.0.0.0/8 ::1",
+        "Client addresses and networks (`192.0.2.0/24`, `2001:db8::/32`) exempt from `maxconnections_per_host` and from `auth_failures_per_host`, like Postfix's `smtpd_client_event_limit_exceptions`: front ends such as a webmail or proxy that bring many users from one address. Loopback by default."),
     opt("timeout", Kind::Int { min: 30, max: U32 }, "30",
         "Minutes of inactivity after which an authenticated IMAP session is logged out (RFC 9051 §5.4 minimum: 30)."),
     // -- quotas, delivery, notification -------------------------------------------------------------

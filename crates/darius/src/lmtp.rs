@@ -45,6 +45,8 @@ pub fn server(
         duplicate_suppression: config.bool("duplicatesuppression"),
         spool_dir,
         timeout: LMTP_TIMEOUT,
+        // As Postfix's smtpd_timeout, one value for reading and writing.
+        write_timeout: LMTP_TIMEOUT,
         max_line: lmtp_proto::MAX_COMMAND_LINE,
     };
     Ok(LmtpServer::new(ctx.service.clone(), lmtp_config))
@@ -55,13 +57,19 @@ pub async fn listen(
     config: &config::Config,
     lmtp: &Arc<LmtpServer>,
     shutdown: &net::Shutdown,
+    per_host: &net::HostLimit,
 ) -> Result<Option<std::path::PathBuf>> {
     let server = Arc::clone(lmtp);
+    let service = crate::serve::TcpService {
+        option: "listen_lmtp",
+        protocol: "LMTP",
+        refusal: "421 4.7.0 Too many connections from your address\r\n",
+    };
     crate::serve::listen_tcp(
         config,
-        "listen_lmtp",
-        "LMTP",
+        service,
         shutdown,
+        per_host,
         move |stream, info, signal| {
             lmtp_server::serve_tcp(Arc::clone(&server), stream, info, signal)
         },

@@ -564,3 +564,87 @@ fn lmtpsocket_mode_and_group_are_applied_and_an_unknown_group_stops_start_up() {
     );
     assert!(!dir.path().join("conf/socket/lmtp").exists());
 }
+
+/// The first line the server sends on a new connection to `port` from the source address
+/// `from` (any 127.0.0.0/8 address reaches the server on 127.0.0.1), and the stream.
+fn first_line_from(from: &str, port: u16) -> (String, TcpStream) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let stream = rt.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+        let addr = format!("127.0.0.1:{port}").parse().unwrap();
+        socket.connect(addr).await.unwrap().into_std().unwrap()
+    });
+    stream.set_nonblocking(false).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(stream.try_clone().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (line, stream)
+}
+
+#[test]
+fn maxconnections_per_host_refuses_one_host_past_its_share_and_no_one_else() {
+    let server =
+        common::Server::start_with("maxconnections_per_host: 3\nclient_limit_exceptions:\n");
+    // Three connections from 127.0.0.1, over two listeners: the limit is per host, not per
+    // listener.
+    let mut held = Vec::new();
+    for port in [server.lmtp_port, server.imap_port, server.lmtp_port] {
+        let (line, stream) = first_line_from("127.0.0.1", port);
+        assert!(
+            line.starts_with("220 ") || line.starts_with("* OK"),
+            "{line}"
+        );
+        held.push(stream);
+    }
+    let (line, mut refused) = first_line_from("127.0.0.1", server.lmtp_port);
+    assert_eq!(line, "421 4.7.0 Too many connections from your address\r\n");
+    let mut rest = Vec::new();
+    refused.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty(), "closed after the refusal");
+    let (line, _) = first_line_from("127.0.0.1", server.imap_port);
+    assert_eq!(line, "* BYE Too many connections from your address\r\n");
+    // Another host is served meanwhile.
+    let (line, _other) = first_line_from("127.0.0.2", server.lmtp_port);
+    assert!(line.starts_with("220 "), "{line}");
+    // Logged once for the episode, not once per refused connection.
+    let needle = "127.0.0.1: maxconnections_per_host (3) reached";
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !server.log().contains(needle) {
+        assert!(std::time::Instant::now() < deadline, "{}", server.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(server.log().matches(needle).count(), 1, "{}", server.log());
+    // A freed slot is taken again (the server notices the close asynchronously).
+    drop(held.pop());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (line, _) = first_line_from("127.0.0.1", server.lmtp_port);
+        if line.starts_with("220 ") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slot never freed: {line}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn loopback_is_exempt_from_maxconnections_per_host_by_default() {
+    let server = common::Server::start_with("maxconnections_per_host: 2\n");
+    let held: Vec<_> = (0..5)
+        .map(|_| first_line_from("127.0.0.1", server.lmtp_port))
+        .collect();
+    for (line, _) in &held {
+        assert!(line.starts_with("220 "), "{line}");
+    }
+}

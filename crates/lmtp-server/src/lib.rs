@@ -54,6 +54,9 @@ pub struct LmtpConfig {
     /// How long the server waits for the client's next bytes (RFC 5321 §4.5.3.2 suggests
     /// 5 minutes for commands and 10 for data; one value serves both).
     pub timeout: Duration,
+    /// How long a write to the client may block (a client that sends but never reads would
+    /// otherwise hold its session and buffers for ever).
+    pub write_timeout: Duration,
     /// The longest command line.
     pub max_line: usize,
 }

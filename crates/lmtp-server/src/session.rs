@@ -116,20 +116,38 @@ impl Session {
                 break;
             }
         }
-        let _ = self.flush().await;
-        let _ = self.transport.shutdown().await;
+        if self.flush().await.is_ok() {
+            // A TLS close_notify is a write too: bounded like the others.
+            let timeout = self.server.config.write_timeout;
+            let _ = tokio::time::timeout(timeout, self.transport.shutdown()).await;
+        }
     }
 
     fn reply(&mut self, reply: Reply) {
         reply.encode(&mut self.out);
     }
 
+    /// Writes the queued replies, within the write timeout; an error ends the session.
     async fn flush(&mut self) -> std::io::Result<()> {
-        if !self.out.is_empty() {
-            self.transport.write_all(&self.out).await?;
-            self.transport.flush().await?;
-            self.out.clear();
+        if self.out.is_empty() {
+            return Ok(());
         }
+        let write = async {
+            self.transport.write_all(&self.out).await?;
+            self.transport.flush().await
+        };
+        match tokio::time::timeout(self.server.config.write_timeout, write).await {
+            Ok(result) => result?,
+            Err(_) => {
+                tracing::warn!(
+                    severity = "warning",
+                    "{}: LMTP write timeout, the client does not read; closing",
+                    self.peer
+                );
+                return Err(std::io::ErrorKind::TimedOut.into());
+            }
+        }
+        self.out.clear();
         Ok(())
     }
 

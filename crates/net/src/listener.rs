@@ -1,14 +1,22 @@
-//! Listeners and the accept loop.
+//! Listeners and the accept loop, with its limits: `maxconnections` per listener (further
+//! clients wait in the kernel's backlog) and, for TCP, `maxconnections_per_host` (further
+//! connections from that host get one line in the listener's protocol and are closed).
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 
+use crate::host_limit::HostLimit;
 use crate::shutdown::ShutdownSignal;
+
+/// How long a refused client has to take its one-line refusal before the connection closes.
+const REFUSAL_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What a handler knows of its connection.
 #[derive(Debug, Clone, Copy)]
@@ -110,18 +118,54 @@ async fn accept_loop<L, H, F>(
     }
 }
 
+/// What a TCP listener enforces.
+pub struct TcpLimits {
+    /// `maxconnections`, for this listener.
+    pub total: ConnectionLimit,
+    /// `maxconnections_per_host`, usually shared by every TCP listener of the server.
+    pub per_host: HostLimit,
+    /// Sent to a connection `per_host` refuses, before it is closed: one complete line in the
+    /// listener's protocol (`* BYE …` for IMAP, `421 …` for LMTP).
+    pub refusal: &'static str,
+}
+
 /// Serves a TCP listener until shutdown (see [`accept_loop`]).
 pub async fn serve_tcp<H, F>(
     listener: TcpListener,
-    limit: ConnectionLimit,
+    limits: TcpLimits,
     shutdown: ShutdownSignal,
     handler: H,
 ) where
     H: Fn(TcpStream, ConnInfo, ShutdownSignal) -> F + Send + Sync + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
-    accept_loop(listener, limit, shutdown, move |(stream, info), signal| {
-        handler(stream, info, signal)
+    let TcpLimits {
+        total,
+        per_host,
+        refusal,
+    } = limits;
+    let handler = Arc::new(handler);
+    accept_loop(listener, total, shutdown, move |(stream, info), signal| {
+        let handler = Arc::clone(&handler);
+        let claim = per_host.claim(info.peer.ip());
+        async move {
+            match claim {
+                Some(claim) => {
+                    handler(stream, info, signal).await;
+                    drop(claim);
+                }
+                None => refuse(stream, refusal).await,
+            }
+        }
+    })
+    .await;
+}
+
+/// Says `refusal` and closes, without waiting long for a client that does not read.
+async fn refuse(mut stream: TcpStream, refusal: &str) {
+    let _ = tokio::time::timeout(REFUSAL_WRITE_TIMEOUT, async {
+        stream.write_all(refusal.as_bytes()).await?;
+        stream.shutdown().await
     })
     .await;
 }
