@@ -6,6 +6,7 @@
 //! server's admin socket, and open the file themselves only when the server is stopped.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,8 @@ use types::Secret;
 
 use crate::argon::Hasher;
 use crate::cache::CredentialCache;
+use crate::hash_queue::HashQueue;
+use crate::throttle::{FailureThrottle, ThrottleConfig};
 use crate::username::{validate_username, UsernameError};
 
 const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
@@ -52,6 +55,12 @@ pub struct PasswordDb {
     path: PathBuf,
     hasher: Hasher,
     verified: CredentialCache,
+    /// Network logins' hashing threads (see `hash_queue.rs`), started on first use so that
+    /// tools which only add users start none.
+    pub(crate) queue: OnceLock<Result<HashQueue, String>>,
+    /// (threads, waiting checks) of that queue.
+    pub(crate) queue_size: (usize, usize),
+    pub(crate) throttle: FailureThrottle,
 }
 
 impl PasswordDb {
@@ -65,17 +74,28 @@ impl PasswordDb {
                 reason: other.to_string(),
             },
         })?;
+        let hasher = Hasher::new();
+        let workers = hasher.max_concurrent();
         let store = PasswordDb {
             db,
             path,
-            hasher: Hasher::new(),
+            hasher,
             verified: CredentialCache::new(),
+            queue: OnceLock::new(),
+            queue_size: (workers, workers * crate::hash_queue::WAITING_PER_WORKER),
+            throttle: FailureThrottle::new(ThrottleConfig::off()),
         };
         store.check_version()?;
         Ok(store)
     }
 
-    fn err(&self, e: impl std::fmt::Display) -> AuthError {
+    /// Throttles network logins per client host (see `throttle.rs`); off unless set.
+    pub fn with_login_throttle(mut self, config: ThrottleConfig) -> PasswordDb {
+        self.throttle = FailureThrottle::new(config);
+        self
+    }
+
+    pub(crate) fn err(&self, e: impl std::fmt::Display) -> AuthError {
         AuthError::Db {
             path: self.path.clone(),
             reason: e.to_string(),

@@ -136,6 +136,10 @@ pub static OPTIONS: &[OptionSpec] = &[
         "Allow plaintext logins (LOGIN, PLAIN) without TLS on non-loopback connections. Loopback connections are always allowed."),
     opt("maxlogins_per_user", Kind::Int { min: 0, max: U32 }, "0",
         "Most concurrent logged-in sessions one user may hold; 0 for no limit."),
+    opt("auth_failures_per_host", Kind::Int { min: 0, max: U32 }, "20",
+        "Failed authentications from one client host (an IPv4 address or an IPv6 /64) within `auth_failure_window` after which further attempts from it are answered `NO [UNAVAILABLE]` without a password check for `auth_failure_window` seconds, and the host is logged. Counted per host, never per user, so nobody can lock a user out from another address. Hosts in `client_limit_exceptions` are never throttled. 0 turns throttling off."),
+    opt("auth_failure_window", Kind::Int { min: 1, max: 86400 }, "300",
+        "Seconds over which `auth_failures_per_host` counts failures, and for which a throttled host is then refused."),
     // -- TLS --------------------------------------------------------------------------------------
     opt("tls_server_cert", Kind::Path, "", "PEM file with the server's certificate chain."),
     opt("tls_server_key", Kind::Path, "", "PEM file with the server certificate's private key."),

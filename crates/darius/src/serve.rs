@@ -152,15 +152,16 @@ pub fn connection_limit(config: &config::Config) -> net::ConnectionLimit {
 /// `maxconnections_per_host`, shared by every TCP listener, with `client_limit_exceptions`
 /// exempt.
 pub fn host_limit(config: &config::Config) -> Result<net::HostLimit> {
-    let exempt = net::HostSet::parse(
-        config
-            .list("client_limit_exceptions")
-            .iter()
-            .map(String::as_str),
-    )
-    .map_err(|e| anyhow::anyhow!("client_limit_exceptions: {e}"))?;
+    let exempt = client_limit_exceptions(config)?;
     let max = usize::try_from(config.int("maxconnections_per_host")).unwrap_or(usize::MAX);
     Ok(net::HostLimit::new(max, exempt))
+}
+
+/// `client_limit_exceptions`: hosts exempt from per-host limits.
+pub fn client_limit_exceptions(config: &config::Config) -> Result<net::HostSet> {
+    let list = config.list("client_limit_exceptions");
+    net::HostSet::parse(list.iter().map(String::as_str))
+        .map_err(|e| anyhow::anyhow!("client_limit_exceptions: {e}"))
 }
 
 /// A TCP service: its listener option, its protocol's name for the log, and the line a
