@@ -87,6 +87,8 @@ fn a_login_flood_is_refused_while_a_logged_in_session_is_served() {
     let login = session.command("LOGIN alice pw-alice").unwrap();
     assert!(login.contains("OK"), "{login}");
 
+    let before = server.memory_kib();
+    let peak_reset = server.reset_peak_memory();
     let port = server.imap_port;
     let flooders: Vec<_> = (0..32)
         .map(|t| std::thread::spawn(move || flood(port, t)))
@@ -112,10 +114,26 @@ fn a_login_flood_is_refused_while_a_logged_in_session_is_served() {
         .iter()
         .filter(|r| r.contains("NO [AUTHENTICATIONFAILED]"))
         .count();
+    let after = server.memory_kib();
     eprintln!(
-        "{} bad LOGINs: {failed} checked, {unavailable} refused without a check",
-        replies.len()
+        "{} bad LOGINs: {failed} checked, {unavailable} refused without a check; \
+         RSS {} KiB before, peak {} KiB during (peak reset: {peak_reset})",
+        replies.len(),
+        before.rss,
+        after.peak
     );
+    // Hashing memory is one argon2id working area (19 MiB) per hashing thread, whatever the
+    // flood; 32 MiB more covers the flood's connections.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
+    let bound = cores * 20 * 1024 + 32 * 1024;
+    if peak_reset {
+        assert!(
+            after.peak.saturating_sub(before.rss) <= bound,
+            "peak {} KiB after {} KiB resident: more than {bound} KiB for a login flood",
+            after.peak,
+            before.rss
+        );
+    }
     assert_eq!(
         unavailable + failed,
         replies.len(),
