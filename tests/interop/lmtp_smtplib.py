@@ -92,6 +92,46 @@ def test_unknown_recipients_are_refused_at_rcpt():
             raise AssertionError("an unknown recipient was accepted")
 
 
+def refusal(rcpt):
+    """The (code, text) the server refuses `rcpt` with at RCPT."""
+    with smtplib.LMTP("127.0.0.1", LMTP_PORT) as s:
+        try:
+            s.sendmail("a@example.org", [rcpt], message("refused"))
+        except smtplib.SMTPRecipientsRefused as e:
+            return e.recipients[rcpt]
+    raise AssertionError(f"{rcpt} was accepted")
+
+
+def test_a_dotted_recipient_never_reaches_a_users_folder():
+    m = inbox("bob", "pw-bob")
+    assert m.create("INBOX.secret")[0] == "OK"
+    m.logout()
+    unknown = refusal("nobody@example.org")
+    assert unknown[0] == 550 and unknown[1].startswith(b"5.1.1"), unknown
+    # Refused in the same words whether the folder exists or not.
+    assert refusal("bob.secret@example.org") == unknown
+    assert refusal("bob.nosuch@example.org") == unknown
+    m = inbox("bob", "pw-bob")
+    typ, data = m.status("INBOX.secret", "(MESSAGES)")
+    assert typ == "OK" and b"MESSAGES 0" in data[0], data
+    m.logout()
+
+
+def test_one_copy_per_mailbox_in_one_transaction():
+    rcpts = ["alice", "ALICE@example.org", "alice+lists@example.org"]
+    with smtplib.LMTP("127.0.0.1", LMTP_PORT) as s:
+        s.ehlo()
+        assert s.mail("a@example.org")[0] == 250
+        for r in rcpts:
+            assert s.rcpt(r)[0] == 250, r
+        # smtplib reads the first of LMTP's per-recipient replies after DATA; the rest follow.
+        replies = [s.data(message("once per transaction"))] + [s.getreply() for _ in rcpts[1:]]
+        assert all(code == 250 for code, _ in replies), replies
+    m = inbox("alice", "pw-alice")
+    fetch_by_subject(m, "once per transaction")  # exactly one copy
+    m.logout()
+
+
 def test_size_limit_at_mail_and_in_data():
     big = message("too big", "x" * 100 + "\r\n") + b"y" * (10 * 1024 * 1024) + b"\r\n"
     with smtplib.LMTP("127.0.0.1", LMTP_PORT) as s:

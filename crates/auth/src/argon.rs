@@ -45,6 +45,11 @@ impl Hasher {
         }
     }
 
+    /// How many computations may run at once (one per core).
+    pub fn max_concurrent(&self) -> usize {
+        self.pool.lock().unwrap_or_else(|p| p.into_inner()).max
+    }
+
     /// A PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) for `password`.
     pub fn hash(&self, password: &[u8]) -> Result<String, HashError> {
         let salt = SaltString::generate(&mut rand::rngs::OsRng);

@@ -2,15 +2,22 @@
 //!
 //! Owns: "who is this and is their secret right". Must not: know about mailboxes or protocols.
 //!
-//! Today this is the password database ([`PasswordDb`]); the Authentication issue adds SCRAM and
-//! CRAM-MD5 secrets to the same records, PAM, shadow files and identity mapping.
+//! Today this is the password database ([`PasswordDb`]), whose network logins
+//! ([`PasswordDb::check_login`]) hash on their own bounded queue of threads and are throttled
+//! per client host; the Authentication issue adds SCRAM and CRAM-MD5 secrets to the same
+//! records, PAM, shadow files and identity mapping.
 
 mod argon;
 mod cache;
 mod events;
+mod hash_queue;
+mod login;
 mod password_db;
+mod throttle;
 mod username;
 
 pub use events::{log_authentication, AuthOutcome};
+pub use login::LoginCheck;
 pub use password_db::{AuthError, PasswordDb};
+pub use throttle::{Admission, ThrottleConfig};
 pub use username::{validate_username, UsernameError};

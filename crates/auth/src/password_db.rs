@@ -6,6 +6,7 @@
 //! server's admin socket, and open the file themselves only when the server is stopped.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,8 @@ use types::Secret;
 
 use crate::argon::Hasher;
 use crate::cache::CredentialCache;
+use crate::hash_queue::HashQueue;
+use crate::throttle::{FailureThrottle, ThrottleConfig};
 use crate::username::{validate_username, UsernameError};
 
 const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
@@ -55,6 +58,12 @@ pub struct PasswordDb {
     path: PathBuf,
     hasher: Hasher,
     verified: CredentialCache,
+    /// Network logins' hashing threads (see `hash_queue.rs`), started on first use so that
+    /// tools which only add users start none.
+    pub(crate) queue: OnceLock<Result<HashQueue, String>>,
+    /// (threads, waiting checks) of that queue.
+    pub(crate) queue_size: (usize, usize),
+    pub(crate) throttle: FailureThrottle,
 }
 
 impl PasswordDb {
@@ -72,17 +81,34 @@ impl PasswordDb {
                     reason: other.to_string(),
                 },
             })?;
+        // The hashes are secrets: never readable by other accounts, whatever the umask and
+        // whatever mode the administrator gave the config directory.
+        restrict_to_owner(&path).map_err(|e| AuthError::Db {
+            path: path.clone(),
+            reason: format!("making it private (mode 0600): {e}"),
+        })?;
+        let hasher = Hasher::new();
+        let workers = hasher.max_concurrent();
         let store = PasswordDb {
             db,
             path,
-            hasher: Hasher::new(),
+            hasher,
             verified: CredentialCache::new(),
+            queue: OnceLock::new(),
+            queue_size: (workers, workers * crate::hash_queue::WAITING_PER_WORKER),
+            throttle: FailureThrottle::new(ThrottleConfig::off()),
         };
         store.check_version()?;
         Ok(store)
     }
 
-    fn err(&self, e: impl std::fmt::Display) -> AuthError {
+    /// Throttles network logins per client host (see `throttle.rs`); off unless set.
+    pub fn with_login_throttle(mut self, config: ThrottleConfig) -> PasswordDb {
+        self.throttle = FailureThrottle::new(config);
+        self
+    }
+
+    pub(crate) fn err(&self, e: impl std::fmt::Display) -> AuthError {
         AuthError::Db {
             path: self.path.clone(),
             reason: e.to_string(),
@@ -239,6 +265,15 @@ impl PasswordDb {
     }
 }
 
+fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)?.permissions().mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
 /// A valid argon2id hash of a random password, verified against when the user does not exist.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$LeLK0ovW5C5jE1+uqVVNR6I5h8uEKX0aQzA8a0Z5KHc";
@@ -307,6 +342,20 @@ mod tests {
         drop(db);
         let bytes = std::fs::read(dir.path().join(FILE_NAME)).unwrap();
         assert!(!bytes.windows(17).any(|w| w == b"plain-text-marker"));
+    }
+
+    #[test]
+    fn the_database_file_is_private_to_its_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        drop(PasswordDb::open(dir.path()).unwrap());
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        // A file made readable by others (an older version, a copy) is tightened on open.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(PasswordDb::open(dir.path()).unwrap());
+        assert_eq!(mode(&path), 0o600);
     }
 
     #[test]

@@ -65,17 +65,23 @@ pub async fn listen(
     config: &config::Config,
     imap: &Arc<ImapServer>,
     shutdown: &net::Shutdown,
+    per_host: &net::HostLimit,
 ) -> Result<()> {
     for (option, mode) in [
         ("listen_imap", TlsMode::StartTls),
         ("listen_imaps", TlsMode::Implicit),
     ] {
         let server = Arc::clone(imap);
+        let service = crate::serve::TcpService {
+            option,
+            protocol: "IMAP",
+            refusal: "* BYE Too many connections from your address\r\n",
+        };
         crate::serve::listen_tcp(
             config,
-            option,
-            "IMAP",
+            service,
             shutdown,
+            per_host,
             move |stream, info, signal| {
                 imap_server::connection::serve(Arc::clone(&server), stream, info, signal, mode)
             },

@@ -16,12 +16,23 @@ pub struct Backend {
 impl Backend {
     pub fn open(config: &config::Config) -> Result<Backend> {
         let dir = config.configdirectory();
-        let passwords = Arc::new(auth::PasswordDb::open(dir)?);
+        let passwords =
+            Arc::new(auth::PasswordDb::open(dir)?.with_login_throttle(login_throttle(config)?));
         Ok(Backend {
             passwords,
             service: open_service(config)?,
         })
     }
+}
+
+/// `auth_failures_per_host`, `auth_failure_window` and `client_limit_exceptions`.
+fn login_throttle(config: &config::Config) -> Result<auth::ThrottleConfig> {
+    let exempt = crate::serve::client_limit_exceptions(config)?;
+    Ok(auth::ThrottleConfig {
+        max_failures: u32::try_from(config.int("auth_failures_per_host")).unwrap_or(u32::MAX),
+        window: std::time::Duration::from_secs(config.int("auth_failure_window")),
+        exempt,
+    })
 }
 
 pub fn max_message_size(config: &config::Config) -> Option<u64> {

@@ -85,11 +85,12 @@ async fn serve(
     lmtp: Arc<lmtp_server::LmtpServer>,
 ) -> Result<()> {
     let shutdown = net::Shutdown::new();
-    imap::listen(config, &imap, &shutdown).await?;
-    let lmtp_socket = lmtp::listen(config, &lmtp, &shutdown).await?;
+    let per_host = host_limit(config)?;
+    imap::listen(config, &imap, &shutdown, &per_host).await?;
+    let lmtp_socket = lmtp::listen(config, &lmtp, &shutdown, &per_host).await?;
     let mut admin_socket = None;
     if let Some(path) = config.path("adminsocket") {
-        let listener = net::bind_unix(path, 0o600)
+        let listener = net::bind_unix(path, net::SocketAccess::owner_only())
             .with_context(|| format!("adminsocket: binding {}", path.display()))?;
         let owner = fs::metadata(path)
             .map(|m| m.uid())
@@ -148,20 +149,48 @@ pub fn connection_limit(config: &config::Config) -> net::ConnectionLimit {
     net::ConnectionLimit::new(usize::try_from(config.int("maxconnections")).unwrap_or(usize::MAX))
 }
 
-/// Binds the TCP listener of `option` (if configured), logs `"{option}: {protocol} listening on
-/// ADDR"` (tests and scripts read the port from that line) and serves it with `handler` under
-/// `maxconnections`.
+/// `maxconnections_per_host`, shared by every TCP listener, with `client_limit_exceptions`
+/// exempt.
+pub fn host_limit(config: &config::Config) -> Result<net::HostLimit> {
+    let exempt = client_limit_exceptions(config)?;
+    let max = usize::try_from(config.int("maxconnections_per_host")).unwrap_or(usize::MAX);
+    Ok(net::HostLimit::new(max, exempt))
+}
+
+/// `client_limit_exceptions`: hosts exempt from per-host limits.
+pub fn client_limit_exceptions(config: &config::Config) -> Result<net::HostSet> {
+    let list = config.list("client_limit_exceptions");
+    net::HostSet::parse(list.iter().map(String::as_str))
+        .map_err(|e| anyhow::anyhow!("client_limit_exceptions: {e}"))
+}
+
+/// A TCP service: its listener option, its protocol's name for the log, and the line a
+/// connection refused by `maxconnections_per_host` gets before it is closed.
+pub struct TcpService {
+    pub option: &'static str,
+    pub protocol: &'static str,
+    pub refusal: &'static str,
+}
+
+/// Binds the TCP listener of `service.option` (if configured), logs `"{option}: {protocol}
+/// listening on ADDR"` (tests and scripts read the port from that line) and serves it with
+/// `handler` under `maxconnections` and the shared `maxconnections_per_host`.
 pub async fn listen_tcp<H, F>(
     config: &config::Config,
-    option: &str,
-    protocol: &str,
+    service: TcpService,
     shutdown: &net::Shutdown,
+    per_host: &net::HostLimit,
     handler: H,
 ) -> Result<()>
 where
     H: Fn(tokio::net::TcpStream, net::ConnInfo, net::ShutdownSignal) -> F + Send + Sync + 'static,
     F: std::future::Future<Output = ()> + Send + 'static,
 {
+    let TcpService {
+        option,
+        protocol,
+        refusal,
+    } = service;
     let Some(addr) = config.listen(option) else {
         return Ok(());
     };
@@ -173,12 +202,12 @@ where
         .map(|a| a.to_string())
         .unwrap_or_else(|_| addr.to_string());
     tracing::info!("{option}: {protocol} listening on {local}");
-    tokio::spawn(net::serve_tcp(
-        listener,
-        connection_limit(config),
-        shutdown.signal(),
-        handler,
-    ));
+    let limits = net::TcpLimits {
+        total: connection_limit(config),
+        per_host: per_host.clone(),
+        refusal,
+    };
+    tokio::spawn(net::serve_tcp(listener, limits, shutdown.signal(), handler));
     Ok(())
 }
 

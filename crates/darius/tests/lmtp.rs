@@ -307,3 +307,161 @@ fn duplicatesuppression_off_stores_every_copy() {
     deliver(server.lmtp_port, &["alice"], m);
     assert_eq!(stored_count(&server), 2);
 }
+
+/// Logs in over IMAP and runs `commands` in turn; returns every line the server sent after
+/// the greeting.
+fn imap(port: u16, user: &str, password: &str, commands: &[&str]) -> String {
+    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let login = format!("LOGIN {user} {password}");
+    let mut all = String::new();
+    for (n, command) in std::iter::once(login.as_str())
+        .chain(commands.iter().copied())
+        .enumerate()
+    {
+        writer
+            .write_all(format!("t{n} {command}\r\n").as_bytes())
+            .unwrap();
+        loop {
+            line.clear();
+            assert!(reader.read_line(&mut line).unwrap() > 0, "EOF");
+            all.push_str(&line);
+            if line.starts_with(&format!("t{n} ")) {
+                assert!(line.starts_with(&format!("t{n} OK")), "{command}: {line}");
+                break;
+            }
+        }
+    }
+    all
+}
+
+/// Sends LHLO and MAIL, then each RCPT; returns the RCPT replies.
+fn rcpt_replies(port: u16, rcpts: &[&str]) -> Vec<String> {
+    let mut c = Client::connect(port);
+    c.send(b"LHLO x\r\nMAIL FROM:<s@example.org>\r\n");
+    c.expect("250-");
+    c.expect("250 2.1.0");
+    rcpts
+        .iter()
+        .map(|r| {
+            c.send(format!("RCPT TO:<{r}>\r\n").as_bytes());
+            c.reply()
+        })
+        .collect()
+}
+
+#[test]
+fn rcpt_is_a_user_name_never_a_path_to_a_users_folder() {
+    let server = server();
+    imap(server.imap_port, "bob", "pw-bob", &["CREATE INBOX.secret"]);
+    let replies = rcpt_replies(
+        server.lmtp_port,
+        &[
+            "bob.secret@example.org",
+            "bob.nosuch@example.org",
+            "nobody@example.org",
+            "bob/secret",
+            "Bob.Secret",
+            "bob*",
+        ],
+    );
+    // Refused, and in the same words whether the folder exists or not: no oracle.
+    for r in &replies {
+        assert_eq!(r, &replies[2], "{replies:?}");
+    }
+    assert!(replies[2].starts_with("550 5.1.1 "), "{replies:?}");
+    // `+detail` is no path either: it goes to the INBOX.
+    let m = b"Subject: detail\r\n\r\nx\r\n";
+    assert!(deliver(server.lmtp_port, &["bob+secret"], m)[0].starts_with("250 2.1.5"));
+    let status = imap(
+        server.imap_port,
+        "bob",
+        "pw-bob",
+        &["STATUS INBOX (MESSAGES)", "STATUS INBOX.secret (MESSAGES)"],
+    );
+    assert!(
+        status.contains("* STATUS INBOX (MESSAGES 1)")
+            && status.contains("* STATUS INBOX.secret (MESSAGES 0)"),
+        "{status}"
+    );
+}
+
+#[test]
+fn one_copy_per_mailbox_per_transaction_whatever_duplicatesuppression_says() {
+    for suppression in ["1", "0"] {
+        let server = common::Server::start_with(&format!("duplicatesuppression: {suppression}\n"));
+        server.add_user("alice", "pw");
+        server.add_user("bob", "pw");
+        let with_id = b"Message-ID: <once@example.org>\r\nSubject: once\r\n\r\nx\r\n";
+        let replies = deliver(
+            server.lmtp_port,
+            &[
+                "alice",
+                "alice",
+                "ALICE@localhost",
+                "alice+lists@example.org",
+            ],
+            with_id,
+        );
+        assert_eq!(replies.len(), 4);
+        assert!(
+            replies.iter().all(|r| r.starts_with("250 2.1.5")),
+            "every recipient gets its own 250: {replies:?}"
+        );
+        assert_eq!(
+            stored_count(&server),
+            1,
+            "duplicatesuppression {suppression}"
+        );
+        // Without a Message-ID the rule is the same: it is about one transaction.
+        let bare = b"Subject: no id\r\n\r\nx\r\n";
+        let replies = deliver(server.lmtp_port, &["alice", "bob", "Alice"], bare);
+        assert!(
+            replies.iter().all(|r| r.starts_with("250 2.1.5")),
+            "{replies:?}"
+        );
+        assert_eq!(
+            stored_count(&server),
+            3,
+            "duplicatesuppression {suppression}"
+        );
+    }
+}
+
+#[test]
+fn strict_domains_accept_only_servername_and_the_local_domains() {
+    let server = common::Server::start_with(
+        "servername: mail.example.org\nlmtp_strict_domains: 1\n\
+         lmtp_local_domains: example.net Example.COM\n",
+    );
+    server.add_user("alice", "pw");
+    let replies = rcpt_replies(
+        server.lmtp_port,
+        &[
+            "alice@mail.example.org",
+            "alice@EXAMPLE.net",
+            "alice+x@example.com",
+            "alice",
+            "alice@evil.example",
+            "alice@[127.0.0.1]",
+            "alice@example.net.evil.example",
+        ],
+    );
+    for r in &replies[..4] {
+        assert!(r.starts_with("250 2.1.5"), "{replies:?}");
+    }
+    for r in &replies[4..] {
+        assert!(r.starts_with("550 5.1.1"), "{replies:?}");
+    }
+    // The default, as Cyrus without virtual domains: the domain is the MTA's business.
+    let server = common::Server::start_with("servername: mail.example.org\n");
+    server.add_user("alice", "pw");
+    let replies = rcpt_replies(server.lmtp_port, &["alice@evil.example"]);
+    assert!(replies[0].starts_with("250 2.1.5"), "{replies:?}");
+}

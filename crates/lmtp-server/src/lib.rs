@@ -11,6 +11,8 @@
 //! only after the message is on stable storage.
 
 mod body;
+mod delivery;
+mod recipient;
 mod session;
 mod trace;
 
@@ -23,6 +25,7 @@ use net::{ConnInfo, ShutdownSignal, Transport};
 use tokio::net::{TcpStream, UnixStream};
 
 pub use body::SPILL_AT;
+pub use recipient::{LocalDomains, RcptCase};
 
 /// Recipients one transaction may have (RFC 5321 §4.5.3.1.8 asks for at least 100).
 pub const MAX_RECIPIENTS: usize = 1000;
@@ -36,8 +39,10 @@ pub struct LmtpConfig {
     pub servername: String,
     /// `maxmessagesize`: announced as SIZE and enforced; `None` for no limit.
     pub max_message_size: Option<u64>,
-    /// `lmtp_downcase_rcpt`: fold recipients' user names to lower case.
-    pub downcase_rcpt: bool,
+    /// `lmtp_downcase_rcpt`: whether recipients' user names are folded to lower case.
+    pub rcpt_case: RcptCase,
+    /// `lmtp_strict_domains` and `lmtp_local_domains`: which recipient domains are accepted.
+    pub local_domains: LocalDomains,
     /// `singleinstancestore`: one file per partition for all recipients of a delivery; when
     /// off, each recipient gets a copy of their own.
     pub single_instance_store: bool,
@@ -49,6 +54,9 @@ pub struct LmtpConfig {
     /// How long the server waits for the client's next bytes (RFC 5321 §4.5.3.2 suggests
     /// 5 minutes for commands and 10 for data; one value serves both).
     pub timeout: Duration,
+    /// How long a write to the client may block (a client that sends but never reads would
+    /// otherwise hold its session and buffers for ever).
+    pub write_timeout: Duration,
     /// The longest command line.
     pub max_line: usize,
 }

@@ -8,12 +8,14 @@ use lmtp_proto::{
     codes, parse_command, Address, Body as BodyType, Command, DataDecoder, DataStatus, LineFramer,
     LineResult, MailParams, RcptParams, Reply,
 };
-use mailservice::{AppendItem, Authorized, Delivered, ServiceError};
+use mailservice::ServiceError;
 use net::{ShutdownSignal, Transport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::body::Body;
-use crate::trace::{message_id, trace_fields, TraceInfo};
+use crate::delivery::{temporary_failure, too_big, Delivery};
+use crate::recipient::{foreign_domain, unknown_user, user_of, Recipient};
+use crate::trace::{trace_fields, TraceInfo};
 use crate::{LmtpServer, MAX_RECIPIENTS};
 
 /// Unrecognised or malformed commands in a row after which the client is disconnected.
@@ -38,11 +40,6 @@ enum Stop {
     Timeout,
     /// The server is shutting down.
     Shutdown,
-}
-
-struct Recipient {
-    address: Address,
-    target: Authorized,
 }
 
 struct Transaction {
@@ -119,20 +116,38 @@ impl Session {
                 break;
             }
         }
-        let _ = self.flush().await;
-        let _ = self.transport.shutdown().await;
+        if self.flush().await.is_ok() {
+            // A TLS close_notify is a write too: bounded like the others.
+            let timeout = self.server.config.write_timeout;
+            let _ = tokio::time::timeout(timeout, self.transport.shutdown()).await;
+        }
     }
 
     fn reply(&mut self, reply: Reply) {
         reply.encode(&mut self.out);
     }
 
+    /// Writes the queued replies, within the write timeout; an error ends the session.
     async fn flush(&mut self) -> std::io::Result<()> {
-        if !self.out.is_empty() {
-            self.transport.write_all(&self.out).await?;
-            self.transport.flush().await?;
-            self.out.clear();
+        if self.out.is_empty() {
+            return Ok(());
         }
+        let write = async {
+            self.transport.write_all(&self.out).await?;
+            self.transport.flush().await
+        };
+        match tokio::time::timeout(self.server.config.write_timeout, write).await {
+            Ok(result) => result?,
+            Err(_) => {
+                tracing::warn!(
+                    severity = "warning",
+                    "{}: LMTP write timeout, the client does not read; closing",
+                    self.peer
+                );
+                return Err(std::io::ErrorKind::TimedOut.into());
+            }
+        }
+        self.out.clear();
         Ok(())
     }
 
@@ -315,12 +330,21 @@ impl Session {
                 "Too many recipients",
             ));
         }
-        let local = to.local.clone();
-        let downcase = self.server.config.downcase_rcpt;
+        if !self
+            .server
+            .config
+            .local_domains
+            .contains(to.domain.as_deref())
+        {
+            return self.reply(foreign_domain());
+        }
+        let Some(user) = user_of(&to.local, self.server.config.rcpt_case) else {
+            return self.reply(unknown_user());
+        };
         let found = self
             .server
             .service
-            .blocking(move |service| service.delivery_target(&local, downcase))
+            .blocking(move |service| service.delivery_target(&user))
             .await;
         match found {
             Ok(target) => {
@@ -333,7 +357,7 @@ impl Session {
                 self.reply(Reply::new(250, codes::DESTINATION_OK, "Ok"));
             }
             Err(ServiceError::NoSuchMailbox | ServiceError::BadName(_)) => {
-                self.reply(Reply::new(550, codes::BAD_MAILBOX, "Mailbox unknown"));
+                self.reply(unknown_user());
             }
             Err(e) => {
                 tracing::error!("{}: looking up recipient {to}: {e}", self.id);
@@ -410,117 +434,23 @@ impl Session {
                 return Flow::Close;
             }
         }
+        let count = tx.recipients.len();
         let replies = if decoder.too_big() {
-            uniform(&tx, too_big(limit))
+            vec![too_big(limit); count]
         } else if let Some(e) = write_error {
             tracing::error!("{}: spooling a message: {e}", self.id);
-            uniform(&tx, temporary_failure())
+            vec![temporary_failure(); count]
         } else {
-            self.deliver(&tx, &mut body, &head).await
+            let delivery = Delivery {
+                server: &self.server,
+                id: &self.id,
+            };
+            delivery.run(&tx.recipients, &mut body, &head).await
         };
         for r in replies {
             self.reply(r);
         }
         Flow::Continue
-    }
-
-    /// Stores the message for every recipient; one reply each, in RCPT order.
-    async fn deliver(&self, tx: &Transaction, body: &mut Body, head: &[u8]) -> Vec<Reply> {
-        let source = match body.source().await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!("{}: spooling a message: {e}", self.id);
-                return uniform(tx, temporary_failure());
-            }
-        };
-        let item = AppendItem {
-            source,
-            flags: Vec::new(),
-            internal_date: None,
-        };
-        let targets: Vec<Authorized> = tx.recipients.iter().map(|r| r.target.clone()).collect();
-        let msgid = message_id(head);
-        let dedup = msgid
-            .clone()
-            .filter(|_| self.server.config.duplicate_suppression);
-        let shared = self.server.config.single_instance_store;
-        let outcome = self
-            .server
-            .service
-            .blocking(move |service| {
-                let dedup = dedup.as_deref();
-                if shared {
-                    return service.deliver(&targets, item, dedup);
-                }
-                // One copy each: deliver to the targets one at a time.
-                let mut results = Vec::with_capacity(targets.len());
-                for target in targets.chunks(1) {
-                    results.extend(service.deliver(target, item.clone(), dedup)?);
-                }
-                Ok(results)
-            })
-            .await;
-        let results = match outcome {
-            Ok(results) => results,
-            Err(e) => return uniform(tx, self.refusal(&e)),
-        };
-        let msgid = msgid.unwrap_or_else(|| "<nomsgid>".into());
-        tx.recipients
-            .iter()
-            .zip(results)
-            .map(|(rcpt, result)| self.outcome(rcpt, result, &msgid))
-            .collect()
-    }
-
-    fn outcome(
-        &self,
-        rcpt: &Recipient,
-        result: Result<Delivered, ServiceError>,
-        msgid: &str,
-    ) -> Reply {
-        match result {
-            Ok(Delivered::Duplicate) => {
-                // As Cyrus: the sender has done nothing wrong, the copy is just not kept.
-                tracing::info!(
-                    "dupelim: eliminated duplicate message to {} id {msgid}",
-                    rcpt.target.name()
-                );
-                Reply::new(250, codes::DESTINATION_OK, format!("Ok {}", self.id))
-            }
-            Ok(Delivered::Stored(out)) => {
-                tracing::info!(
-                    "Delivered: {msgid} to mailbox: {} uid {}",
-                    rcpt.target.name(),
-                    out.uids.first().map_or(0, |u| u.get())
-                );
-                Reply::new(250, codes::DESTINATION_OK, format!("Ok {}", self.id))
-            }
-            Err(ServiceError::NoSuchMailbox) => {
-                Reply::new(550, codes::BAD_MAILBOX, "Mailbox unknown")
-            }
-            Err(e) => self.refusal(&e),
-        }
-    }
-
-    /// The reply for a delivery that failed, for whatever reason `e` gives.
-    fn refusal(&self, e: &ServiceError) -> Reply {
-        use mailservice::StoreError;
-        match e {
-            ServiceError::Store(StoreError::TooBig { limit }) => too_big(*limit),
-            ServiceError::Store(StoreError::BadMessage(why)) => {
-                Reply::new(554, codes::MEDIA_ERROR, format!("Message refused: {why}"))
-            }
-            ServiceError::NoSuchMailbox => Reply::new(550, codes::BAD_MAILBOX, "Mailbox unknown"),
-            other if other.is_refusal() => Reply::new(
-                550,
-                codes::NOT_AUTHORIZED,
-                format!("Delivery refused: {other}"),
-            ),
-            other => {
-                tracing::error!("{}: delivery failed: {other}", self.id);
-                temporary_failure()
-            }
-        }
     }
 
     async fn starttls(&mut self) -> Flow {
@@ -577,25 +507,4 @@ fn unsupported_mail_params(p: &MailParams) -> Option<String> {
         }
     }
     None
-}
-
-fn uniform(tx: &Transaction, reply: Reply) -> Vec<Reply> {
-    vec![reply; tx.recipients.len()]
-}
-
-fn temporary_failure() -> Reply {
-    Reply::new(
-        451,
-        codes::SYSTEM_TEMPORARY,
-        "Temporary failure storing the message, try again later",
-    )
-}
-
-/// 552 5.3.4, at MAIL (SIZE), after the data, or from the store.
-fn too_big(limit: u64) -> Reply {
-    Reply::new(
-        552,
-        codes::MESSAGE_TOO_BIG,
-        format!("Message size exceeds the limit of {limit} bytes"),
-    )
 }

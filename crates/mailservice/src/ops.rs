@@ -201,20 +201,16 @@ impl MailService {
         Ok(self.store.unsubscribe(identity.user(), name)?)
     }
 
-    /// The mailbox LMTP delivers to for the local part of a recipient address, `user` or
-    /// `user+detail` (the domain already removed). As in Cyrus with its default rights, the mail
-    /// goes to the user's INBOX: a `+detail` mailbox takes mail only with the `p` right for the
-    /// sender, which arrives with ACLs. A user without an INBOX is unknown.
-    pub fn delivery_target(&self, local_part: &str, downcase: bool) -> Result<Authorized> {
-        let user = local_part.split_once('+').map_or(local_part, |(u, _)| u);
-        let user = if downcase {
-            user.to_lowercase()
-        } else {
-            user.to_string()
-        };
-        let inbox = MailboxName::user_inbox(&user).map_err(|_| ServiceError::NoSuchMailbox)?;
+    /// The mailbox LMTP delivers to for the user `user` (the recipient's local part without its
+    /// `+detail`, already checked as a user name by the server). As in Cyrus with its default
+    /// rights, the mail goes to the user's INBOX: a `+detail` mailbox takes mail only with the
+    /// `p` right for the sender, which arrives with ACLs. A user without an INBOX is unknown, and
+    /// so is a "user" holding the hierarchy separator: `bob.secret` must never reach
+    /// `user.bob.secret`.
+    pub fn delivery_target(&self, user: &str) -> Result<Authorized> {
+        let inbox = inbox_of(user).map_err(|_| ServiceError::NoSuchMailbox)?;
         self.store.mailbox_entry(&inbox)?;
-        let owner = Identity::new(&user, false);
+        let owner = Identity::new(user, false);
         Ok(Authorized::new(&owner, inbox, Operation::Post))
     }
 
@@ -239,8 +235,7 @@ impl MailService {
 
     /// Creates a new user's INBOX, as an administrator's `CREATE user.NAME` would.
     pub fn create_user(&self, user: &str) -> Result<()> {
-        let inbox =
-            MailboxName::user_inbox(user).map_err(|e| ServiceError::BadName(e.to_string()))?;
+        let inbox = inbox_of(user)?;
         self.store
             .create_mailbox(&inbox, CreateOptions::default())?;
         Ok(())
@@ -248,8 +243,7 @@ impl MailService {
 
     /// Deletes a user's INBOX and every mailbox below it, deepest first.
     pub fn delete_user(&self, user: &str) -> Result<usize> {
-        let inbox =
-            MailboxName::user_inbox(user).map_err(|e| ServiceError::BadName(e.to_string()))?;
+        let inbox = inbox_of(user)?;
         let mut names: Vec<MailboxName> = self
             .store
             .list_mailboxes(Some(&inbox))?
@@ -261,5 +255,68 @@ impl MailService {
             self.store.delete_mailbox(name)?;
         }
         Ok(names.len())
+    }
+}
+
+/// `user.NAME` for the user `NAME`; refused when `NAME` holds the hierarchy separator, which
+/// would make it another user's folder (`bob.secret` → `user.bob.secret`) rather than an INBOX.
+fn inbox_of(user: &str) -> Result<MailboxName> {
+    let inbox = MailboxName::user_inbox(user).map_err(|e| ServiceError::BadName(e.to_string()))?;
+    if inbox.levels().count() != 2 {
+        return Err(ServiceError::BadName(format!(
+            "{user:?} is not a user name: it holds the hierarchy separator"
+        )));
+    }
+    Ok(inbox)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ServiceConfig;
+
+    fn service(dir: &std::path::Path) -> MailService {
+        let partitions = [("default".to_string(), dir.join("spool"))].into();
+        let config = mailstore::StoreConfig::new(dir.join("conf"), partitions, "default");
+        let store = mailstore::Store::open(config).unwrap();
+        MailService::new(
+            store,
+            ServiceConfig {
+                admins: Vec::new(),
+                unix_hierarchy_sep: false,
+            },
+        )
+    }
+
+    #[test]
+    fn a_user_name_with_the_separator_never_names_another_users_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = service(dir.path());
+        service.create_user("bob").unwrap();
+        let secret = MailboxName::try_from("user.bob.secret").unwrap();
+        service
+            .store
+            .create_mailbox(&secret, CreateOptions::default())
+            .unwrap();
+        assert_eq!(
+            service.delivery_target("bob").unwrap().name().as_str(),
+            "user.bob"
+        );
+        assert!(matches!(
+            service.delivery_target("bob.secret"),
+            Err(ServiceError::NoSuchMailbox)
+        ));
+        assert!(matches!(
+            service.delete_user("bob.secret"),
+            Err(ServiceError::BadName(_))
+        ));
+        assert!(matches!(
+            service.create_user("carol.x"),
+            Err(ServiceError::BadName(_))
+        ));
+        assert!(
+            service.store.mailbox_entry(&secret).is_ok(),
+            "bob's folder is untouched"
+        );
     }
 }

@@ -1,16 +1,22 @@
 //! Net layer: listeners, TLS and STARTTLS, connection limits, graceful shutdown.
 //!
 //! Owns: sockets and their lifecycle — binding TCP and UNIX listeners, the accept loop with its
-//! connection limit, the TLS configuration, the shutdown signal and the bounded drain of running
+//! connection limits (per listener and per client host), the TLS configuration, the shutdown signal and the bounded drain of running
 //! connections. Must not: speak any mail protocol or touch storage; a server crate hands in a
 //! per-connection handler.
 
+mod host_limit;
+mod hosts;
 mod listener;
 mod shutdown;
 mod tls;
 mod transport;
+mod unix_socket;
 
-pub use listener::{bind_tcp, bind_unix, serve_tcp, serve_unix, ConnInfo, ConnectionLimit};
+pub use host_limit::{HostClaim, HostLimit};
+pub use hosts::{host_key, HostSet};
+pub use listener::{bind_tcp, serve_tcp, serve_unix, ConnInfo, ConnectionLimit, TcpLimits};
 pub use shutdown::{Shutdown, ShutdownSignal};
 pub use tls::{load_server_config, TlsError};
 pub use transport::{HandshakeError, Transport, TLS_HANDSHAKE_TIMEOUT};
+pub use unix_socket::{bind_unix, group_id, SocketAccess};

@@ -1,15 +1,22 @@
-//! Listeners and the accept loop.
+//! Listeners and the accept loop, with its limits: `maxconnections` per listener (further
+//! clients wait in the kernel's backlog) and, for TCP, `maxconnections_per_host` (further
+//! connections from that host get one line in the listener's protocol and are closed).
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 
+use crate::host_limit::HostLimit;
 use crate::shutdown::ShutdownSignal;
+
+/// How long a refused client has to take its one-line refusal before the connection closes.
+const REFUSAL_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What a handler knows of its connection.
 #[derive(Debug, Clone, Copy)]
@@ -44,29 +51,6 @@ impl ConnectionLimit {
 /// Binds a TCP listener on `host:port`.
 pub async fn bind_tcp(host: &str, port: u16) -> io::Result<TcpListener> {
     TcpListener::bind((host, port)).await
-}
-
-/// Binds a UNIX stream socket at `path` with permissions `mode`, replacing a stale socket file
-/// left by a server that did not exit cleanly (the caller holds the data directory's lock, so no
-/// live server owns it).
-pub fn bind_unix(path: &Path, mode: u32) -> io::Result<UnixListener> {
-    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-    if let Ok(meta) = std::fs::symlink_metadata(path) {
-        if meta.file_type().is_socket() {
-            std::fs::remove_file(path)?;
-        } else {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                format!("{} exists and is not a socket", path.display()),
-            ));
-        }
-    }
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let listener = UnixListener::bind(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
-    Ok(listener)
 }
 
 /// Something connections are accepted from.
@@ -134,18 +118,54 @@ async fn accept_loop<L, H, F>(
     }
 }
 
+/// What a TCP listener enforces.
+pub struct TcpLimits {
+    /// `maxconnections`, for this listener.
+    pub total: ConnectionLimit,
+    /// `maxconnections_per_host`, usually shared by every TCP listener of the server.
+    pub per_host: HostLimit,
+    /// Sent to a connection `per_host` refuses, before it is closed: one complete line in the
+    /// listener's protocol (`* BYE …` for IMAP, `421 …` for LMTP).
+    pub refusal: &'static str,
+}
+
 /// Serves a TCP listener until shutdown (see [`accept_loop`]).
 pub async fn serve_tcp<H, F>(
     listener: TcpListener,
-    limit: ConnectionLimit,
+    limits: TcpLimits,
     shutdown: ShutdownSignal,
     handler: H,
 ) where
     H: Fn(TcpStream, ConnInfo, ShutdownSignal) -> F + Send + Sync + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
-    accept_loop(listener, limit, shutdown, move |(stream, info), signal| {
-        handler(stream, info, signal)
+    let TcpLimits {
+        total,
+        per_host,
+        refusal,
+    } = limits;
+    let handler = Arc::new(handler);
+    accept_loop(listener, total, shutdown, move |(stream, info), signal| {
+        let handler = Arc::clone(&handler);
+        let claim = per_host.claim(info.peer.ip());
+        async move {
+            match claim {
+                Some(claim) => {
+                    handler(stream, info, signal).await;
+                    drop(claim);
+                }
+                None => refuse(stream, refusal).await,
+            }
+        }
+    })
+    .await;
+}
+
+/// Says `refusal` and closes, without waiting long for a client that does not read.
+async fn refuse(mut stream: TcpStream, refusal: &str) {
+    let _ = tokio::time::timeout(REFUSAL_WRITE_TIMEOUT, async {
+        stream.write_all(refusal.as_bytes()).await?;
+        stream.shutdown().await
     })
     .await;
 }
@@ -182,26 +202,5 @@ mod tests {
         assert!(!far.plaintext_login_allowed(false, false));
         assert!(far.plaintext_login_allowed(true, false));
         assert!(far.plaintext_login_allowed(false, true));
-    }
-
-    #[test]
-    fn bind_unix_replaces_a_stale_socket_but_not_a_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let path = dir.path().join("s");
-            drop(bind_unix(&path, 0o600).unwrap());
-            let again = bind_unix(&path, 0o600);
-            assert!(again.is_ok(), "a stale socket is replaced");
-            let file = dir.path().join("f");
-            std::fs::write(&file, b"x").unwrap();
-            assert!(
-                bind_unix(&file, 0o600).is_err(),
-                "a regular file is never removed"
-            );
-        });
     }
 }

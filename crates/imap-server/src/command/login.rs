@@ -1,8 +1,10 @@
 //! LOGIN (RFC 9051 §6.2.3), and the completion every plaintext authentication shares: the
-//! plaintext policy, the password check (on the blocking pool: argon2 is slow by design), the
+//! plaintext policy, the password check (`auth::PasswordDb::check_login`: on the hashing
+//! threads' bounded queue, never tokio's blocking pool, and throttled per client host), the
 //! NOTICE log line, a delay after each failure and a disconnect after several, and
 //! `maxlogins_per_user`.
 
+use auth::LoginCheck;
 use imap_proto::response::{Code, StatusKind};
 use types::Secret;
 
@@ -28,26 +30,31 @@ impl Session {
             );
         }
         let passwords = std::sync::Arc::clone(&self.server.passwords);
-        let name = user.to_string();
-        let checked = tokio::task::spawn_blocking(move || passwords.verify(&name, &password)).await;
+        let checked = passwords
+            .check_login(self.info.peer.ip(), user, password)
+            .await;
         let peer = self.info.peer.to_string();
-        let valid = match checked {
-            Ok(Ok(valid)) => valid,
-            Ok(Err(e)) => {
+        match checked {
+            Ok(LoginCheck::Valid) => {}
+            Ok(LoginCheck::Invalid) => {
+                auth::log_authentication(auth::AuthOutcome::Failure, user, &peer, mechanism);
+                return self.login_failed().await;
+            }
+            // RFC 5530 §3: UNAVAILABLE, a temporary condition; the client may try later. The
+            // throttle logged the host once; each refusal is not logged again.
+            Ok(LoginCheck::Throttled) => {
+                return self.login_refused("Too many failed logins from your address; try later")
+            }
+            Ok(LoginCheck::Busy) => {
+                return self.login_refused("Too many logins at once; try again shortly")
+            }
+            Err(e) => {
                 tracing::error!(severity = "err", "password check for {user}: {e}");
                 return Reply::no(
                     Some(Code::Unavailable),
                     "Authentication is unavailable; try later",
                 );
             }
-            Err(e) => {
-                tracing::error!(severity = "err", "password check for {user}: {e}");
-                return Reply::no(Some(Code::ServerBug), "Authentication failed");
-            }
-        };
-        if !valid {
-            auth::log_authentication(auth::AuthOutcome::Failure, user, &peer, mechanism);
-            return self.login_failed().await;
         }
         let Some(claim) = self.server.claim_login(user) else {
             tracing::warn!(
@@ -63,6 +70,18 @@ impl Session {
         self.start_telemetry(user);
         self.state = State::Authenticated(identity);
         Reply::ok_code(Code::Capability(self.capabilities()), "Logged in")
+    }
+
+    /// A login answered without a password check (throttled host, full hashing queue): at
+    /// once, but it counts towards the session's failures like a wrong password.
+    fn login_refused(&mut self, text: &str) -> Reply {
+        self.login_failures += 1;
+        if self.login_failures >= self.server.config.max_login_failures {
+            self.out
+                .untagged(StatusKind::Bye, None, "Too many failed logins");
+            return Reply::no(Some(Code::Unavailable), text).closing();
+        }
+        Reply::no(Some(Code::Unavailable), text)
     }
 
     async fn login_failed(&mut self) -> Reply {

@@ -1,0 +1,163 @@
+//! Network logins: the password check a protocol server runs for a client, behind the per-host
+//! failure throttle and on the hashing threads (never the caller's runtime or tokio's blocking
+//! pool). Administrative paths (`darius user check`, the admin socket) use
+//! [`PasswordDb::verify`] directly.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use types::Secret;
+
+use crate::hash_queue::HashQueue;
+use crate::password_db::{AuthError, PasswordDb};
+use crate::throttle::Admission;
+
+/// How a network login's password check ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginCheck {
+    /// The password is right.
+    Valid,
+    /// Unknown user or wrong password (not told apart); counted against the client's host.
+    Invalid,
+    /// Not checked: the client's host failed too often lately (answer `NO [UNAVAILABLE]`).
+    Throttled,
+    /// Not checked: the hashing queue is full (answer `NO [UNAVAILABLE]` at once).
+    Busy,
+}
+
+impl PasswordDb {
+    /// Checks `name`'s password for a client at `peer`. A throttled host is refused without a
+    /// check; otherwise the check waits in the bounded hashing queue, or is refused at once
+    /// when that is full. A wrong password counts against `peer`'s host.
+    pub async fn check_login(
+        self: &Arc<Self>,
+        peer: IpAddr,
+        name: &str,
+        password: Secret<String>,
+    ) -> Result<LoginCheck, AuthError> {
+        if self.throttle.admit(peer) == Admission::Refused {
+            return Ok(LoginCheck::Throttled);
+        }
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let db = Arc::clone(self);
+        let user = name.to_string();
+        let queued = self.hash_queue()?.try_run(move || {
+            let _ = answer.send(db.verify(&user, &password));
+        });
+        if queued.is_err() {
+            return Ok(LoginCheck::Busy);
+        }
+        let valid = answered
+            .await
+            .map_err(|_| self.err(format!("user {name}: the password check failed")))??;
+        if valid {
+            Ok(LoginCheck::Valid)
+        } else {
+            self.throttle.failed(peer);
+            Ok(LoginCheck::Invalid)
+        }
+    }
+
+    fn hash_queue(&self) -> Result<&HashQueue, AuthError> {
+        let (workers, waiting) = self.queue_size;
+        self.queue
+            .get_or_init(|| HashQueue::start(workers, waiting).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| self.err(format!("starting the password hashing threads: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::throttle::ThrottleConfig;
+    use std::time::Duration;
+
+    fn secret(s: &str) -> Secret<String> {
+        Secret::new(s.to_string())
+    }
+
+    /// A runtime whose blocking pool has a single thread, which `occupy` can fill.
+    fn one_blocking_thread() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(1)
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn network_logins_never_wait_for_the_blocking_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(PasswordDb::open(dir.path()).unwrap());
+        db.add_user("alice", &secret("right")).unwrap();
+        let rt = one_blocking_thread();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        // The pool's only thread is busy (as with store I/O) until the checks are done.
+        let blocker = rt.spawn_blocking(move || released.recv());
+        let checks = rt.block_on(async {
+            let peer = "192.0.2.1".parse().unwrap();
+            let both = async {
+                let good = db.check_login(peer, "alice", secret("right")).await;
+                let bad = db.check_login(peer, "alice", secret("wrong")).await;
+                (good.unwrap(), bad.unwrap())
+            };
+            // A generous bound to detect a hang, not a timing assertion.
+            tokio::time::timeout(Duration::from_secs(120), both).await
+        });
+        release.send(()).unwrap();
+        rt.block_on(blocker).unwrap().unwrap();
+        assert_eq!(
+            checks.expect("a login waited for the blocking pool"),
+            (LoginCheck::Valid, LoginCheck::Invalid)
+        );
+    }
+
+    #[test]
+    fn a_full_queue_answers_busy_at_once_and_a_throttled_host_is_not_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = PasswordDb::open(dir.path())
+            .unwrap()
+            .with_login_throttle(ThrottleConfig {
+                max_failures: 2,
+                window: Duration::from_secs(300),
+                exempt: net::HostSet::default(),
+            });
+        db.queue_size = (1, 1);
+        let db = Arc::new(db);
+        db.add_user("alice", &secret("right")).unwrap();
+        let rt = one_blocking_thread();
+        let peer: IpAddr = "192.0.2.1".parse().unwrap();
+        // Occupy the one hashing thread and its one waiting place.
+        let (started_tx, started) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let queue = db.hash_queue().unwrap();
+        queue
+            .try_run(move || {
+                started_tx.send(()).unwrap();
+                let _ = released.recv();
+            })
+            .unwrap();
+        started.recv().unwrap();
+        let (drained_tx, drained) = std::sync::mpsc::channel();
+        queue.try_run(move || drained_tx.send(()).unwrap()).unwrap();
+        let busy = rt.block_on(db.check_login(peer, "alice", secret("right")));
+        assert_eq!(busy.unwrap(), LoginCheck::Busy);
+        release.send(()).unwrap();
+        drained.recv().unwrap();
+        for _ in 0..2 {
+            let bad = rt.block_on(db.check_login(peer, "alice", secret("wrong")));
+            assert_eq!(bad.unwrap(), LoginCheck::Invalid);
+        }
+        let right = rt.block_on(db.check_login(peer, "alice", secret("right")));
+        assert_eq!(right.unwrap(), LoginCheck::Throttled, "not even checked");
+        let elsewhere = "198.51.100.7".parse().unwrap();
+        let right = rt.block_on(db.check_login(elsewhere, "alice", secret("right")));
+        assert_eq!(
+            right.unwrap(),
+            LoginCheck::Valid,
+            "alice elsewhere is not locked out"
+        );
+    }
+}

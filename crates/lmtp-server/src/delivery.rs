@@ -1,0 +1,142 @@
+//! Storing a received message for a transaction's recipients and turning the outcome into one
+//! reply per recipient, in RCPT order (RFC 2033 §4.2).
+//!
+//! Recipients that resolve to the same mailbox share one delivery: the message is stored there
+//! once and each of them gets that delivery's reply (Cyrus does the same within a transaction).
+
+use lmtp_proto::{codes, Reply};
+use mailservice::{AppendItem, Delivered, ServiceError};
+
+use crate::body::Body;
+use crate::recipient::{Recipient, Targets};
+use crate::trace::message_id;
+use crate::LmtpServer;
+
+/// One delivery: the server and the session's id for log lines.
+pub(crate) struct Delivery<'a> {
+    pub server: &'a LmtpServer,
+    pub id: &'a str,
+}
+
+impl Delivery<'_> {
+    /// Stores the message for every recipient; one reply each, in RCPT order.
+    pub(crate) async fn run(
+        &self,
+        recipients: &[Recipient],
+        body: &mut Body,
+        head: &[u8],
+    ) -> Vec<Reply> {
+        let source = match body.source().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!("{}: spooling a message: {e}", self.id);
+                return vec![temporary_failure(); recipients.len()];
+            }
+        };
+        let item = AppendItem {
+            source,
+            flags: Vec::new(),
+            internal_date: None,
+        };
+        let targets = Targets::of(recipients);
+        let msgid = message_id(head);
+        let dedup = msgid
+            .clone()
+            .filter(|_| self.server.config.duplicate_suppression);
+        let shared = self.server.config.single_instance_store;
+        let unique = targets.unique.clone();
+        let outcome = self
+            .server
+            .service
+            .blocking(move |service| {
+                let dedup = dedup.as_deref();
+                if shared {
+                    return service.deliver(&unique, item, dedup);
+                }
+                // One copy each: deliver to the targets one at a time.
+                let mut results = Vec::with_capacity(unique.len());
+                for target in unique.chunks(1) {
+                    results.extend(service.deliver(target, item.clone(), dedup)?);
+                }
+                Ok(results)
+            })
+            .await;
+        let results = match outcome {
+            Ok(results) => results,
+            Err(e) => return vec![self.refusal(&e); recipients.len()],
+        };
+        let msgid = msgid.unwrap_or_else(|| "<nomsgid>".into());
+        let per_target: Vec<Reply> = targets
+            .unique
+            .iter()
+            .zip(results)
+            .map(|(target, result)| self.outcome(target.name().as_str(), result, &msgid))
+            .collect();
+        targets
+            .of_recipient
+            .iter()
+            .map(|&at| per_target[at].clone())
+            .collect()
+    }
+
+    fn outcome(
+        &self,
+        mailbox: &str,
+        result: Result<Delivered, ServiceError>,
+        msgid: &str,
+    ) -> Reply {
+        match result {
+            Ok(Delivered::Duplicate) => {
+                // As Cyrus: the sender has done nothing wrong, the copy is just not kept.
+                tracing::info!("dupelim: eliminated duplicate message to {mailbox} id {msgid}");
+                Reply::new(250, codes::DESTINATION_OK, format!("Ok {}", self.id))
+            }
+            Ok(Delivered::Stored(out)) => {
+                tracing::info!(
+                    "Delivered: {msgid} to mailbox: {mailbox} uid {}",
+                    out.uids.first().map_or(0, |u| u.get())
+                );
+                Reply::new(250, codes::DESTINATION_OK, format!("Ok {}", self.id))
+            }
+            Err(e) => self.refusal(&e),
+        }
+    }
+
+    /// The reply for a delivery that failed, for whatever reason `e` gives.
+    fn refusal(&self, e: &ServiceError) -> Reply {
+        use mailservice::StoreError;
+        match e {
+            ServiceError::Store(StoreError::TooBig { limit }) => too_big(*limit),
+            ServiceError::Store(StoreError::BadMessage(why)) => {
+                Reply::new(554, codes::MEDIA_ERROR, format!("Message refused: {why}"))
+            }
+            ServiceError::NoSuchMailbox => crate::recipient::unknown_user(),
+            other if other.is_refusal() => Reply::new(
+                550,
+                codes::NOT_AUTHORIZED,
+                format!("Delivery refused: {other}"),
+            ),
+            other => {
+                tracing::error!("{}: delivery failed: {other}", self.id);
+                temporary_failure()
+            }
+        }
+    }
+}
+
+pub(crate) fn temporary_failure() -> Reply {
+    Reply::new(
+        451,
+        codes::SYSTEM_TEMPORARY,
+        "Temporary failure storing the message, try again later",
+    )
+}
+
+/// 552 5.3.4, at MAIL (SIZE), after the data, or from the store.
+pub(crate) fn too_big(limit: u64) -> Reply {
+    Reply::new(
+        552,
+        codes::MESSAGE_TOO_BIG,
+        format!("Message size exceeds the limit of {limit} bytes"),
+    )
+}
