@@ -572,3 +572,36 @@ fn header_fetches_of_messages_that_are_all_header_stay_bounded() {
         growth,
     );
 }
+
+/// A batch takes the index's header copies only up to a byte budget; the messages past it get
+/// their header sections from their files, and both give the same octets.
+#[test]
+fn header_sections_are_the_same_from_the_index_and_from_the_file() {
+    const COUNT: u32 = 200;
+    let server = server();
+    let mut c = Client::connect(&server);
+    let filler = "X-Filler: ".to_string() + &"f".repeat(100) + "\r\n";
+    for i in 0..COUNT {
+        let message = format!(
+            "From: a@example.org\r\n{}Subject: number {i}\r\n\r\nbody {i}\r\n",
+            filler.repeat(100)
+        );
+        c.append(message.as_bytes());
+    }
+    let command = "FETCH 1:* (BODY.PEEK[HEADER.FIELDS (Subject)] RFC822.HEADER \
+                   BODY.PEEK[HEADER]<0.30>)";
+    let fetches = fetched(c.run("h", command), "h");
+    assert_eq!(fetches.len(), COUNT as usize);
+    for (i, f) in fetches.iter().enumerate() {
+        let file = std::fs::read(message_file(&server, i as u32 + 1)).unwrap();
+        let header_len = file.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let [fields, header, start] = &f.literals[..] else {
+            panic!("three literals: {}", f.text);
+        };
+        let subject = format!("Subject: number {i}\r\n\r\n");
+        assert_eq!(fields.1, subject.as_bytes(), "{}", f.text);
+        assert_same("RFC822.HEADER", &header.1, &file[..header_len]);
+        assert_eq!(start.0, "BODY[HEADER]<0>");
+        assert_eq!(start.1, &file[..30]);
+    }
+}
