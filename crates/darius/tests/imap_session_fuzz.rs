@@ -49,6 +49,29 @@ const COMMANDS: &[&[u8]] = &[
     b"STARTTLS",
 ];
 
+/// Items for the repeated-items shape (issue 9): FETCH of the same items thousands of times,
+/// mixed with distinct partials, so merging and the item cap are exercised.
+const FETCH_ITEMS: &[&str] = &[
+    "BODY.PEEK[]",
+    "BODY[]",
+    "BINARY.PEEK[1]",
+    "BINARY.SIZE[1]",
+    "BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)]",
+    "BODY.PEEK[TEXT]<0.5>",
+    "RFC822",
+    "UID",
+];
+
+fn repeated_items(rng: &mut Rng) -> Vec<u8> {
+    let items: Vec<String> = (0..=rng.below(3000))
+        .map(|_| match rng.below(4) {
+            0 => format!("BODY.PEEK[]<{}.{}>", rng.below(400), rng.below(100)),
+            _ => FETCH_ITEMS[rng.below(FETCH_ITEMS.len())].to_string(),
+        })
+        .collect();
+    format!("FETCH 1:* ({})", items.join(" ")).into_bytes()
+}
+
 const NOISE: &[u8] = b"(){}[]<>\"\\*%$+-~\r\n\0 .:0123456789AZaz\x80\xff";
 
 struct Rng(u64);
@@ -84,9 +107,10 @@ fn mutate(rng: &mut Rng, command: &[u8]) -> Vec<u8> {
 
 fn one_line(rng: &mut Rng, n: usize) -> Vec<u8> {
     let mut line = format!("f{n} ").into_bytes();
-    match rng.below(10) {
+    match rng.below(11) {
         0..=5 => line.extend_from_slice(COMMANDS[rng.below(COMMANDS.len())]),
-        6..=8 => {
+        6 => line.extend(repeated_items(rng)),
+        7..=9 => {
             let command = COMMANDS[rng.below(COMMANDS.len())];
             line.extend(mutate(rng, command));
         }

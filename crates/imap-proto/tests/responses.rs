@@ -40,43 +40,53 @@ fn utf8_mode_quotes_utf8_names_and_utf7_mode_encodes_them() {
 }
 
 #[test]
-fn encode_chunks_lends_large_bodies_and_matches_encode() {
-    use imap_proto::command::Section;
-    use imap_proto::response::{Chunk, Data, FetchItem, Response};
+fn fetch_writer_with_streamed_literals_matches_encode() {
+    use imap_proto::command::{Section, SectionText};
+    use imap_proto::response::{BodyLabel, Data, FetchItem, FetchWriter, LiteralKind, Response};
     use types::Uid;
     let body = vec![b'x'; 5000];
-    let response = Response::Data(Data::Fetch {
-        seq: 7,
-        items: vec![
-            FetchItem::Uid(Uid::new(9).unwrap()),
-            FetchItem::BodySection {
-                section: Section::default(),
-                origin: None,
-                data: Some(body.clone()),
-            },
-            FetchItem::Binary {
-                part: vec![1],
-                data: Some(b"small".to_vec()),
-            },
-        ],
+    let binary = b"a\0b".repeat(400);
+    let section = Section {
+        part: vec![1],
+        text: Some(SectionText::HeaderFields(vec!["From".into(), "a b".into()])),
+    };
+    let items = vec![
+        FetchItem::Uid(Uid::new(9).unwrap()),
+        FetchItem::BodySection {
+            section: section.clone(),
+            origin: Some(7),
+            data: Some(body.clone()),
+        },
+        FetchItem::Binary {
+            part: vec![2],
+            data: Some(binary.clone()),
+        },
+        FetchItem::Rfc822(Some(b"small".to_vec())),
+    ];
+    let whole = Response::Data(Data::Fetch {
+        seq: 3,
+        items: items.clone(),
     });
-    let chunks = response.encode_chunks(MailboxEncoding::ModifiedUtf7, 4096);
-    assert_eq!(chunks.len(), 3);
-    assert!(matches!(chunks[1], Chunk::Body(b) if b == body.as_slice()));
-    let joined: Vec<u8> = chunks
-        .iter()
-        .flat_map(|c| match c {
-            Chunk::Encoded(v) => v.as_slice(),
-            Chunk::Body(b) => b,
-        })
-        .copied()
-        .collect();
-    assert_eq!(joined, response.to_bytes(MailboxEncoding::ModifiedUtf7));
-    let status = Response::Data(Data::Exists(3));
-    assert_eq!(
-        status.encode_chunks(MailboxEncoding::Utf8, 1),
-        vec![Chunk::Encoded(b"* 3 EXISTS\r\n".to_vec())]
-    );
+    for encoding in [MailboxEncoding::ModifiedUtf7, MailboxEncoding::Utf8] {
+        let mut out = Vec::new();
+        let mut w = FetchWriter::begin(&mut out, 3, encoding);
+        w.item(&mut out, &items[0]);
+        let label = BodyLabel::Section {
+            section: &section,
+            origin: Some(7),
+        };
+        w.literal(&mut out, label, body.len() as u64, LiteralKind::Literal);
+        out.extend_from_slice(&body);
+        let label = BodyLabel::Binary { part: &[2] };
+        w.literal(&mut out, label, binary.len() as u64, LiteralKind::Literal8);
+        out.extend_from_slice(&binary);
+        w.body(&mut out, BodyLabel::Rfc822, Some(b"small"));
+        w.end(&mut out);
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&whole.to_bytes(encoding))
+        );
+    }
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Responses waiting to be written: encoded as they are pushed, written by the session (the
-//! socket's one writer) at the end of each command, or earlier when a long answer (FETCH of many
-//! messages) has filled [`Output::FLUSH_AT`].
+//! socket's one writer) at the end of each command, or earlier when a long answer has filled
+//! [`Output::FLUSH_AT`]: FETCH checks after every item and every chunk of a streamed literal,
+//! so one connection buffers about that much however large the answer.
 
 use imap_proto::command::Tag;
 use imap_proto::response::{Code, Continue, Data, StatusKind, StatusResponse};

@@ -18,8 +18,8 @@ pub use access::{Authorized, Identity, Operation};
 pub use error::ServiceError;
 pub use mailstore::{
     AppendItem, AppendOutcome, AppendSource, Change, CopyOutcome, Delivered, Expunge, FlagChange,
-    InternalDate, MailboxEntry, MailboxStatus, MessageRecord, RecordFields, StoreError,
-    StoreFlagsOutcome, UidSelection,
+    InternalDate, MailboxEntry, MailboxStatus, MessageFile, MessageRecord, RecordFields,
+    StoreError, StoreFlagsOutcome, UidSelection,
 };
 pub use namespace::Namespace;
 

@@ -3,7 +3,8 @@
 
 use mailstore::{
     AppendItem, AppendOutcome, Change, CopyOutcome, CreateOptions, Delivered, Expunge, FlagChange,
-    MailboxEntry, MailboxStatus, MessageRecord, RecordFields, StoreFlagsOutcome, UidSelection,
+    MailboxEntry, MailboxStatus, MessageFile, MessageRecord, RecordFields, StoreFlagsOutcome,
+    UidSelection,
 };
 use tokio::sync::broadcast;
 use types::{MailboxName, ModSeq, Uid};
@@ -172,6 +173,12 @@ impl MailService {
 
     pub fn read_message(&self, mailbox: &Authorized, uid: Uid) -> Result<Vec<u8>> {
         Ok(self.store.read_message(mailbox.name(), uid)?)
+    }
+
+    /// The message file open for reading ranges, so that FETCH can stream it in bounded
+    /// pieces; it stays readable after an expunge.
+    pub fn open_message(&self, mailbox: &Authorized, uid: Uid) -> Result<MessageFile> {
+        Ok(self.store.open_message(mailbox.name(), uid)?)
     }
 
     pub fn read_range(

@@ -20,7 +20,8 @@
 //! - Messages: [`Store::append`], [`Store::copy`], [`Store::move_messages`],
 //!   [`Store::move_all_messages`], [`Store::store_flags`], [`Store::expunge`].
 //! - Reading: [`Store::status`], [`Store::records`], [`Store::read_message`],
-//!   [`Store::read_range`], [`Store::message_file`], [`Store::vanished_since`].
+//!   [`Store::read_range`], [`Store::open_message`] (a [`MessageFile`] to stream ranges from),
+//!   [`Store::message_file`], [`Store::vanished_since`].
 //! - Change feed: [`Store::subscribe_changes`] (subscribe first, then read state).
 //! - Per user: [`SeenSource`] on reads and STOREs, [`Store::subscribe`],
 //!   [`Store::unsubscribe`], [`Store::subscriptions`].
@@ -52,6 +53,7 @@ mod error;
 mod flags;
 mod index;
 mod mailboxes_db;
+mod message_file;
 mod model;
 mod msgfile;
 mod ops_append;
@@ -77,6 +79,7 @@ pub use duplicates::{DELIVER_DB_FILE, DELIVER_FORMAT_VERSION, DUPLICATE_KEEP_DAY
 pub use error::{Result, StoreError};
 pub use index::INDEX_FORMAT_VERSION;
 pub use mailboxes_db::MAILBOXES_FORMAT_VERSION;
+pub use message_file::MessageFile;
 pub use model::{
     AppendItem, AppendOutcome, AppendSource, Change, CopyOutcome, CreateOptions, Delivered,
     Expunge, FlagChange, InternalDate, MailboxEntry, MailboxStatus, MailboxType, MessageRecord,

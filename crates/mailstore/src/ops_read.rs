@@ -10,6 +10,7 @@ use crate::codec::FLAG_SEEN;
 use crate::error::{Result, StoreError};
 use crate::flags;
 use crate::index::IndexHeader;
+use crate::message_file::MessageFile;
 use crate::model::{Change, MailboxStatus, MessageRecord, RecordFields, SeenSource, UidSelection};
 use crate::msgfile;
 use crate::ops_append::{to_modseq, to_uid, uidvalidity};
@@ -128,6 +129,12 @@ impl Store {
         len: u64,
     ) -> Result<Vec<u8>> {
         self.with_file(name, uid, |p| msgfile::read_range(p, offset, len))
+    }
+
+    /// The message file, open for reading ranges (FETCH streams large messages from it). It
+    /// stays readable after an expunge unlinks it.
+    pub fn open_message(&self, name: &MailboxName, uid: Uid) -> Result<MessageFile> {
+        self.with_file(name, uid, |p| MessageFile::open(p.to_path_buf()))
     }
 
     /// Runs `f` on the message file; retries once with a fresh snapshot if the file went away

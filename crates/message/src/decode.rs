@@ -1,12 +1,13 @@
 //! Content-transfer decoding (RFC 2045 §6.7, §6.8) for BINARY (RFC 3516), RFC 2047 header
 //! decoding and charset conversion for SEARCH.
 //!
-//! Decoding is lenient as RFC 2045 asks of decoders: base64 ignores characters outside its
-//! alphabet (and stray `=`), quoted-printable keeps malformed `=` sequences literally. Only an
-//! unknown mechanism is an error (IMAP answers `[UNKNOWN-CTE]`).
+//! Transfer decoding itself is [`crate::Decoder`] (streaming, lenient as RFC 2045 asks); here it
+//! is applied to a whole part in memory. Only an unknown mechanism is an error (IMAP answers
+//! `[UNKNOWN-CTE]`).
 
 use crate::cache::MessageCache;
-use crate::part::{Part, TransferEncoding};
+use crate::part::Part;
+use crate::transfer::Decoder;
 
 /// Why a part's body could not be content-transfer-decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,82 +26,11 @@ pub fn decode_body(raw: &[u8], part: &Part) -> Result<Vec<u8>, DecodeError> {
     let len = usize::try_from(part.body_len).map_err(|_| DecodeError::OutOfRange)?;
     let end = start.checked_add(len).ok_or(DecodeError::OutOfRange)?;
     let body = raw.get(start..end).ok_or(DecodeError::OutOfRange)?;
-    match &part.encoding {
-        TransferEncoding::SevenBit | TransferEncoding::EightBit | TransferEncoding::Binary => {
-            Ok(body.to_vec())
-        }
-        TransferEncoding::Base64 => Ok(base64(body)),
-        TransferEncoding::QuotedPrintable => Ok(quoted_printable(body)),
-        TransferEncoding::Other(t) => Err(DecodeError::UnknownEncoding(t.clone())),
-    }
-}
-
-/// RFC 2045 §6.8, leniently: every non-alphabet octet (including `=`) is skipped and a trailing
-/// partial quantum is dropped, as Cyrus does.
-fn base64(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len() / 4 * 3);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for &b in body {
-        let v = match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => continue,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    out
-}
-
-/// RFC 2045 §6.7: `=XX` escapes, soft line breaks, transport whitespace before a line end removed.
-fn quoted_printable(body: &[u8]) -> Vec<u8> {
+    let mut decoder = Decoder::new(&part.encoding)?;
     let mut out = Vec::with_capacity(body.len());
-    let mut pos = 0;
-    while pos < body.len() {
-        let end = crate::header::line_end(body, pos);
-        let line = &body[pos..end];
-        let (content, eol) = match line.strip_suffix(b"\r\n") {
-            Some(c) => (c, &b"\r\n"[..]),
-            None => match line.strip_suffix(b"\n") {
-                Some(c) => (c, &b"\n"[..]),
-                None => (line, &b""[..]),
-            },
-        };
-        let content = crate::header::trim_wsp_end(content);
-        let (content, soft) = match content.strip_suffix(b"=") {
-            Some(c) => (c, true),
-            None => (content, false),
-        };
-        let mut i = 0;
-        while i < content.len() {
-            let hex = |b: u8| (b as char).to_digit(16);
-            if content[i] == b'=' {
-                if let (Some(h), Some(l)) = (
-                    content.get(i + 1).and_then(|&b| hex(b)),
-                    content.get(i + 2).and_then(|&b| hex(b)),
-                ) {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                    continue;
-                }
-            }
-            out.push(content[i]);
-            i += 1;
-        }
-        if !soft {
-            out.extend_from_slice(eol);
-        }
-        pos = end;
-    }
-    out
+    decoder.feed(body, &mut out);
+    decoder.finish(&mut out);
+    Ok(out)
 }
 
 /// Decodes RFC 2047 encoded words (and unfolds) into UTF-8, for SEARCH.
@@ -158,22 +88,6 @@ fn to_utf8(bytes: &[u8], charset: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_skips_garbage_like_cyrus() {
-        assert_eq!(base64(b"SGVsbG8gd29ybGQ\r\nSGk=SGk\r\n").len(), 15);
-        assert_eq!(base64(b"SGVs bG8*\r\nIHdv!cmxk\r\nCg==\r\n").len(), 12);
-        assert_eq!(base64(b"SGVs\r\nbG8g\r\nd29y bGQK"), b"Hello world\n");
-    }
-
-    #[test]
-    fn quoted_printable_soft_breaks_and_escapes() {
-        assert_eq!(
-            quoted_printable(b"a=\r\nb=3D=20 \r\nc=E9=\r\n"),
-            b"ab= \r\nc\xe9"
-        );
-        assert_eq!(quoted_printable(b"bad=ZZ=\n"), b"bad=ZZ");
-    }
 
     #[test]
     fn encoded_words_decode() {

@@ -25,74 +25,11 @@ impl Response {
         out.extend_from_slice(b"\r\n");
     }
 
-    /// Encodes like [`Response::encode`], except that FETCH message data of at least `min_body`
-    /// bytes is not copied: it comes back as a [`Chunk::Body`] borrowing from `self`, between the
-    /// encoded pieces, ready for a vectored write. Concatenated, the chunks equal `encode`'s
-    /// output whenever `min_body` exceeds the longest string written quoted (1024 bytes).
-    pub fn encode_chunks(&self, encoding: MailboxEncoding, min_body: usize) -> Vec<Chunk<'_>> {
-        let Response::Data(Data::Fetch { seq, items }) = self else {
-            return vec![Chunk::Encoded(self.to_bytes(encoding))];
-        };
-        let mut sink = Chunker {
-            chunks: Vec::new(),
-            min_body,
-        };
-        let mut out = b"* ".to_vec();
-        Enc { encoding }.fetch(&mut out, *seq, items, &mut sink);
-        out.extend_from_slice(b"\r\n");
-        sink.chunks.push(Chunk::Encoded(out));
-        sink.chunks
-    }
-
     /// The response as a new byte vector.
     pub fn to_bytes(&self, encoding: MailboxEncoding) -> Vec<u8> {
         let mut out = Vec::new();
         self.encode(&mut out, encoding);
         out
-    }
-}
-
-/// A piece of an encoded response (see [`Response::encode_chunks`]).
-#[derive(Debug, PartialEq, Eq)]
-pub enum Chunk<'a> {
-    /// Bytes the encoder produced.
-    Encoded(Vec<u8>),
-    /// Message data borrowed from the response, to be written as it is.
-    Body(&'a [u8]),
-}
-
-/// Where FETCH body data goes: copied inline, or handed out as a [`Chunk::Body`].
-trait BodySink<'a> {
-    fn wants(&self, body: &[u8]) -> bool;
-    fn take(&mut self, out: &mut Vec<u8>, body: &'a [u8]);
-}
-
-/// The plain encoder: bodies are copied into the output.
-struct Unchunked;
-
-impl BodySink<'_> for Unchunked {
-    fn wants(&self, _: &[u8]) -> bool {
-        false
-    }
-
-    fn take(&mut self, out: &mut Vec<u8>, body: &[u8]) {
-        out.extend_from_slice(body);
-    }
-}
-
-struct Chunker<'a> {
-    chunks: Vec<Chunk<'a>>,
-    min_body: usize,
-}
-
-impl<'a> BodySink<'a> for Chunker<'a> {
-    fn wants(&self, body: &[u8]) -> bool {
-        body.len() >= self.min_body
-    }
-
-    fn take(&mut self, out: &mut Vec<u8>, body: &'a [u8]) {
-        self.chunks.push(Chunk::Encoded(std::mem::take(out)));
-        self.chunks.push(Chunk::Body(body));
     }
 }
 
@@ -226,7 +163,7 @@ impl Enc {
             Data::Exists(n) => Self::put(out, &format!("{n} EXISTS")),
             Data::Recent(n) => Self::put(out, &format!("{n} RECENT")),
             Data::Expunge(n) => Self::put(out, &format!("{n} EXPUNGE")),
-            Data::Fetch { seq, items } => self.fetch(out, *seq, items, &mut Unchunked),
+            Data::Fetch { seq, items } => self.fetch(out, *seq, items),
             Data::Id(params) => self.id(out, params.as_deref()),
             Data::Vanished {
                 mode: Vanished::Now,
@@ -266,28 +203,15 @@ impl Enc {
         }
     }
 
-    /// `"FETCH" SP "(" msg-att ")"` after the sequence number; `chunks` may take big bodies
-    /// out of line ([`Response::encode_chunks`]).
-    fn fetch<'a>(
-        &self,
-        out: &mut Vec<u8>,
-        seq: u32,
-        items: &'a [FetchItem],
-        chunks: &mut dyn BodySink<'a>,
-    ) {
+    /// `"FETCH" SP "(" msg-att ")"` after the sequence number (a server that streams message
+    /// data writes the same bytes with [`super::FetchWriter`]).
+    fn fetch(&self, out: &mut Vec<u8>, seq: u32, items: &[FetchItem]) {
         Self::put(out, &format!("{seq} FETCH ("));
         for (i, item) in items.iter().enumerate() {
             if i > 0 {
                 out.push(b' ');
             }
-            match item.large_body() {
-                Some(body) if chunks.wants(body) => {
-                    item.encode_label(out, self.mode());
-                    wire::write_literal_header(out, body, LiteralStyle::Sync);
-                    chunks.take(out, body);
-                }
-                Some(_) | None => item.encode(out, self.mode()),
-            }
+            item.encode(out, self.mode());
         }
         out.push(b')');
     }

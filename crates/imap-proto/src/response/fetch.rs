@@ -4,6 +4,7 @@ use types::{Flag, ModSeq, Uid};
 
 use crate::command::Section;
 use crate::datetime::DateTime;
+use crate::limits::MailboxEncoding;
 use crate::wire::{self, TextMode};
 
 /// A flag as FETCH reports it: a stored flag or the session flag `\Recent`.
@@ -63,37 +64,31 @@ pub(crate) fn write_part(out: &mut Vec<u8>, part: &[u32]) {
     }
 }
 
-impl FetchItem {
-    /// The message data this item carries, if it is a body item with data.
-    pub(crate) fn large_body(&self) -> Option<&[u8]> {
-        match self {
-            FetchItem::Rfc822(d)
-            | FetchItem::Rfc822Header(d)
-            | FetchItem::Rfc822Text(d)
-            | FetchItem::BodySection { data: d, .. }
-            | FetchItem::Binary { data: d, .. } => d.as_deref(),
-            FetchItem::Flags(_)
-            | FetchItem::Uid(_)
-            | FetchItem::InternalDate(_)
-            | FetchItem::Rfc822Size(_)
-            | FetchItem::ModSeq(_)
-            | FetchItem::Envelope(_)
-            | FetchItem::Body(_)
-            | FetchItem::BodyStructure(_)
-            | FetchItem::BinarySize { .. }
-            | FetchItem::Other { .. } => None,
-        }
-    }
+/// The name of a body item — everything before its value: `RFC822`, `RFC822.HEADER`,
+/// `RFC822.TEXT`, `BODY[section]<origin>`, `BINARY[part]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyLabel<'a> {
+    Rfc822,
+    Rfc822Header,
+    Rfc822Text,
+    Section {
+        section: &'a Section,
+        origin: Option<u32>,
+    },
+    /// RFC 9051 §9 `msg-att-static` has no origin after `section-binary`.
+    Binary {
+        part: &'a [u32],
+    },
+}
 
-    /// For body items: the name, section and origin, and the space before the data.
-    pub(crate) fn encode_label(&self, out: &mut Vec<u8>, mode: TextMode) {
+impl BodyLabel<'_> {
+    /// The label and the space before the value.
+    fn encode(&self, out: &mut Vec<u8>, mode: TextMode) {
         match self {
-            FetchItem::Rfc822(_) => out.extend_from_slice(b"RFC822 "),
-            FetchItem::Rfc822Header(_) => out.extend_from_slice(b"RFC822.HEADER "),
-            FetchItem::Rfc822Text(_) => out.extend_from_slice(b"RFC822.TEXT "),
-            FetchItem::BodySection {
-                section, origin, ..
-            } => {
+            BodyLabel::Rfc822 => out.extend_from_slice(b"RFC822 "),
+            BodyLabel::Rfc822Header => out.extend_from_slice(b"RFC822.HEADER "),
+            BodyLabel::Rfc822Text => out.extend_from_slice(b"RFC822.TEXT "),
+            BodyLabel::Section { section, origin } => {
                 out.extend_from_slice(b"BODY");
                 crate::command::write_section(out, section, mode);
                 if let Some(origin) = origin {
@@ -101,11 +96,109 @@ impl FetchItem {
                 }
                 out.push(b' ');
             }
-            FetchItem::Binary { part, .. } => {
+            BodyLabel::Binary { part } => {
                 out.extend_from_slice(b"BINARY[");
                 write_part(out, part);
                 out.extend_from_slice(b"] ");
             }
+        }
+    }
+}
+
+/// How a literal whose octets the caller writes is announced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LiteralKind {
+    /// `{N}`.
+    Literal,
+    /// `~{N}` (RFC 3516 `literal8`): BINARY data that holds NUL.
+    Literal8,
+}
+
+/// Writes one FETCH response piece by piece (RFC 9051 §7.5.2), so that a server can stream
+/// message data from a file between the pieces instead of holding it in a [`FetchItem`]:
+/// [`begin`](Self::begin), then [`item`](Self::item), [`body`](Self::body) or
+/// [`literal`](Self::literal) for each item in order, then [`end`](Self::end). With the streamed octets in place, the output is
+/// what [`crate::Response::encode`] gives for the same items.
+#[derive(Debug)]
+pub struct FetchWriter {
+    mode: TextMode,
+    first: bool,
+}
+
+impl FetchWriter {
+    /// `* seq FETCH (`.
+    pub fn begin(out: &mut Vec<u8>, seq: u32, encoding: MailboxEncoding) -> FetchWriter {
+        out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
+        let mode = match encoding {
+            MailboxEncoding::ModifiedUtf7 => TextMode::Ascii,
+            MailboxEncoding::Utf8 => TextMode::Utf8,
+        };
+        FetchWriter { mode, first: true }
+    }
+
+    /// One whole item.
+    pub fn item(&mut self, out: &mut Vec<u8>, item: &FetchItem) {
+        self.separate(out);
+        item.encode(out, self.mode);
+    }
+
+    /// A body item whose data is in memory: its label and the data as an `nstring` (quoted,
+    /// literal, or `literal8` when it holds NUL), as [`FetchItem`]'s encoder writes it.
+    pub fn body(&mut self, out: &mut Vec<u8>, label: BodyLabel<'_>, data: Option<&[u8]>) {
+        self.separate(out);
+        label.encode(out, self.mode);
+        wire::write_nstring(out, data, self.mode);
+    }
+
+    /// A body item's label and the header of a literal of `len` octets, which the caller must
+    /// write next, exactly, before anything else.
+    pub fn literal(
+        &mut self,
+        out: &mut Vec<u8>,
+        label: BodyLabel<'_>,
+        len: u64,
+        kind: LiteralKind,
+    ) {
+        self.separate(out);
+        label.encode(out, self.mode);
+        if kind == LiteralKind::Literal8 {
+            out.push(b'~');
+        }
+        out.extend_from_slice(format!("{{{len}}}\r\n").as_bytes());
+    }
+
+    /// `)` CRLF.
+    pub fn end(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b")\r\n");
+    }
+
+    fn separate(&mut self, out: &mut Vec<u8>) {
+        if !self.first {
+            out.push(b' ');
+        }
+        self.first = false;
+    }
+}
+
+impl FetchItem {
+    /// A body item's label and data.
+    fn body(&self) -> Option<(BodyLabel<'_>, Option<&[u8]>)> {
+        let (label, data) = match self {
+            FetchItem::Rfc822(d) => (BodyLabel::Rfc822, d),
+            FetchItem::Rfc822Header(d) => (BodyLabel::Rfc822Header, d),
+            FetchItem::Rfc822Text(d) => (BodyLabel::Rfc822Text, d),
+            FetchItem::BodySection {
+                section,
+                origin,
+                data,
+            } => (
+                BodyLabel::Section {
+                    section,
+                    origin: *origin,
+                },
+                data,
+            ),
+            FetchItem::Binary { part, data } => (BodyLabel::Binary { part }, data),
             FetchItem::Flags(_)
             | FetchItem::Uid(_)
             | FetchItem::InternalDate(_)
@@ -115,8 +208,9 @@ impl FetchItem {
             | FetchItem::Body(_)
             | FetchItem::BodyStructure(_)
             | FetchItem::BinarySize { .. }
-            | FetchItem::Other { .. } => {}
-        }
+            | FetchItem::Other { .. } => return None,
+        };
+        Some((label, data.as_deref()))
     }
 
     pub(crate) fn encode(&self, out: &mut Vec<u8>, mode: TextMode) {
@@ -151,13 +245,15 @@ impl FetchItem {
                 write_part(out, part);
                 out.extend_from_slice(format!("] {size}").as_bytes());
             }
-            FetchItem::Rfc822(data)
-            | FetchItem::Rfc822Header(data)
-            | FetchItem::Rfc822Text(data)
-            | FetchItem::BodySection { data, .. }
-            | FetchItem::Binary { data, .. } => {
-                self.encode_label(out, mode);
-                wire::write_nstring(out, data.as_deref(), mode);
+            FetchItem::Rfc822(_)
+            | FetchItem::Rfc822Header(_)
+            | FetchItem::Rfc822Text(_)
+            | FetchItem::BodySection { .. }
+            | FetchItem::Binary { .. } => {
+                if let Some((label, data)) = self.body() {
+                    label.encode(out, mode);
+                    wire::write_nstring(out, data, mode);
+                }
             }
         }
     }

@@ -17,9 +17,8 @@ use crate::command::{Addressing, IdParams, Mailbox, StatusItem, Tag};
 use crate::sequence::SequenceSet;
 
 pub use code::{Code, PermanentFlag};
-pub use encode::Chunk;
 pub(crate) use fetch::write_part;
-pub use fetch::{FetchFlag, FetchItem};
+pub use fetch::{BodyLabel, FetchFlag, FetchItem, FetchWriter, LiteralKind};
 
 /// Any server response.
 #[derive(Clone, Debug, PartialEq, Eq)]

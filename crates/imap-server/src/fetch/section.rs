@@ -1,39 +1,67 @@
-//! BODY[section] and BINARY[section] contents, cut from the message bytes by the cached part
-//! offsets (RFC 9051 §6.4.5, RFC 3516): nothing is re-parsed but the header fields a
-//! HEADER.FIELDS asks for.
+//! Where BODY[section] and BINARY[section] contents lie in the message file, from the cached
+//! part offsets (RFC 9051 §6.4.5, RFC 3516): a section is a range of the file, so only that
+//! range is ever read; nothing is re-parsed but the header fields a HEADER.FIELDS asks for.
+
+use std::ops::Range;
 
 use imap_proto::command::{Section, SectionText};
 use message::{MessageCache, Part};
 
-/// The bytes of `section`, or `None` when the message has no such part (answered as NIL... or
-/// rather as an empty string, as Dovecot and Cyrus do).
-pub(crate) fn section_bytes(
-    raw: &[u8],
-    cache: &MessageCache,
-    section: &Section,
-) -> Option<Vec<u8>> {
-    let part = cache.part(&section.part)?;
+use super::fields::{header_fields, HeaderNames, Include};
+
+/// What a body section is made of.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum SectionBytes {
+    /// This range of the message file.
+    Span(Range<u64>),
+    /// The fields of the header block in this range that are (or are not) listed.
+    Fields(Range<u64>, Include),
+    /// No such part: an empty string, as Dovecot and Cyrus answer.
+    Empty,
+}
+
+/// Where `section` lies in a message of `size` octets.
+pub(crate) fn locate(cache: &MessageCache, section: &Section, size: u64) -> SectionBytes {
+    let Some(part) = cache.part(&section.part) else {
+        return SectionBytes::Empty;
+    };
     let top = section.part.is_empty();
+    let span = |offset: u64, len: u64| {
+        let start = offset.min(size);
+        SectionBytes::Span(start..offset.saturating_add(len).min(size))
+    };
     match &section.text {
-        None if top => Some(raw.to_vec()),
-        None => Some(span(raw, part.body_offset, part.body_len).to_vec()),
-        Some(SectionText::Mime) => Some(span(raw, part.header_offset, part.header_len).to_vec()),
+        None if top => SectionBytes::Span(0..size),
+        None => span(part.body_offset, part.body_len),
+        Some(SectionText::Mime) => span(part.header_offset, part.header_len),
         Some(text) => {
-            let message = if top { part } else { part.message.as_deref()? };
-            Some(message_text(raw, message, text))
+            let message: &Part = if top {
+                part
+            } else {
+                match part.message.as_deref() {
+                    Some(m) => m,
+                    None => return SectionBytes::Empty,
+                }
+            };
+            let header = message.header_offset..message.header_offset + message.header_len;
+            match text {
+                SectionText::HeaderFields(_) => SectionBytes::Fields(header, Include::Listed),
+                SectionText::HeaderFieldsNot(_) => SectionBytes::Fields(header, Include::Unlisted),
+                SectionText::Text => span(message.body_offset, message.body_len),
+                SectionText::Header | SectionText::Mime => {
+                    span(message.header_offset, message.header_len)
+                }
+            }
         }
     }
 }
 
-/// HEADER / HEADER.FIELDS / TEXT of a message (the top one or an embedded message/rfc822).
-fn message_text(raw: &[u8], message: &Part, text: &SectionText) -> Vec<u8> {
-    let header = span(raw, message.header_offset, message.header_len);
-    match text {
-        SectionText::Header => header.to_vec(),
-        SectionText::HeaderFields(names) => header_fields(header, names, Include::Listed),
-        SectionText::HeaderFieldsNot(names) => header_fields(header, names, Include::Unlisted),
-        SectionText::Text => span(raw, message.body_offset, message.body_len).to_vec(),
-        SectionText::Mime => span(raw, message.header_offset, message.header_len).to_vec(),
+/// A top-level HEADER or HEADER.FIELDS(.NOT) when the header block is read from the file.
+pub(crate) fn top_header(section: &Section, header: Range<u64>) -> SectionBytes {
+    match &section.text {
+        Some(SectionText::HeaderFields(_)) => SectionBytes::Fields(header, Include::Listed),
+        Some(SectionText::HeaderFieldsNot(_)) => SectionBytes::Fields(header, Include::Unlisted),
+        _ => SectionBytes::Span(header),
     }
 }
 
@@ -52,78 +80,45 @@ pub(crate) fn header_only(section: &Section) -> bool {
 }
 
 /// A top-level header section from the cached header block.
-pub(crate) fn from_header_block(header: &[u8], section: &Section) -> Vec<u8> {
+pub(crate) fn from_header_block(
+    header: &[u8],
+    section: &Section,
+    names: Option<&HeaderNames>,
+) -> Vec<u8> {
+    let empty = HeaderNames::default();
+    let names = names.unwrap_or(&empty);
     match &section.text {
-        Some(SectionText::HeaderFields(names)) => header_fields(header, names, Include::Listed),
-        Some(SectionText::HeaderFieldsNot(names)) => {
-            header_fields(header, names, Include::Unlisted)
-        }
+        Some(SectionText::HeaderFields(_)) => header_fields(header, names, Include::Listed),
+        Some(SectionText::HeaderFieldsNot(_)) => header_fields(header, names, Include::Unlisted),
         _ => header.to_vec(),
     }
 }
 
-fn span(raw: &[u8], offset: u64, len: u64) -> &[u8] {
-    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(raw.len());
-    let end = start
-        .saturating_add(usize::try_from(len).unwrap_or(usize::MAX))
-        .min(raw.len());
-    &raw[start..end]
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Include {
-    Listed,
-    Unlisted,
-}
-
-/// The header fields whose names are (or are not) listed, with their continuation lines, then
-/// the blank line that ends a header (RFC 9051 §6.4.5).
-fn header_fields(header: &[u8], names: &[String], include: Include) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut keep = false;
-    for line in header.split_inclusive(|&b| b == b'\n') {
-        if line == b"\r\n" || line == b"\n" {
-            break;
-        }
-        let continuation = matches!(line.first(), Some(b' ' | b'\t'));
-        if !continuation {
-            let name_end = line.iter().position(|&b| b == b':').unwrap_or(line.len());
-            let name = &line[..name_end];
-            let listed = names
-                .iter()
-                .any(|n| n.as_bytes().eq_ignore_ascii_case(trim(name)));
-            keep = listed == (include == Include::Listed);
-        }
-        if keep {
-            out.extend_from_slice(line);
-        }
-    }
-    out.extend_from_slice(b"\r\n");
-    out
-}
-
-fn trim(name: &[u8]) -> &[u8] {
-    let end = name
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(0, |i| i + 1);
-    &name[..end]
-}
-
-/// Applies `<origin.count>` (RFC 9051 §6.4.5): an origin past the end gives an empty string.
-pub(crate) fn partial(data: Vec<u8>, partial: Option<(u32, u32)>) -> Vec<u8> {
+/// `<origin.count>` (RFC 9051 §6.4.5) applied to a range: an origin past the end gives an
+/// empty range.
+pub(crate) fn partial_range(range: Range<u64>, partial: Option<(u32, u32)>) -> Range<u64> {
     match partial {
-        None => data,
+        None => range,
         Some((origin, count)) => {
-            let start = (origin as usize).min(data.len());
-            let end = start.saturating_add(count as usize).min(data.len());
-            data[start..end].to_vec()
+            let start = range.start.saturating_add(u64::from(origin)).min(range.end);
+            start..start.saturating_add(u64::from(count)).min(range.end)
         }
     }
+}
+
+/// `<origin.count>` applied to data in memory.
+pub(crate) fn partial(mut data: Vec<u8>, partial: Option<(u32, u32)>) -> Vec<u8> {
+    let r = partial_range(0..data.len() as u64, partial);
+    // The range lies within `data`, so both ends fit in usize.
+    let (start, end) = (r.start as usize, r.end as usize);
+    data.truncate(end);
+    data.drain(..start);
+    data
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     const MSG: &[u8] =
@@ -133,46 +128,43 @@ mod tests {
         Section { part, text }
     }
 
-    #[test]
-    fn header_fields_keep_continuations_and_the_blank_line() {
+    fn bytes(s: &Section) -> Option<Vec<u8>> {
         let cache = message::scan(MSG);
+        let names = match &s.text {
+            Some(SectionText::HeaderFields(n) | SectionText::HeaderFieldsNot(n)) => {
+                HeaderNames::new(n)
+            }
+            _ => HeaderNames::default(),
+        };
+        match locate(&cache, s, MSG.len() as u64) {
+            SectionBytes::Span(r) => Some(MSG[r.start as usize..r.end as usize].to_vec()),
+            SectionBytes::Fields(r, include) => Some(header_fields(
+                &MSG[r.start as usize..r.end as usize],
+                &names,
+                include,
+            )),
+            SectionBytes::Empty => None,
+        }
+    }
+
+    #[test]
+    fn header_fields_of_the_top_level_come_from_its_header() {
         let s = section(
             vec![],
             Some(SectionText::HeaderFields(vec!["subject".into()])),
         );
-        assert_eq!(
-            section_bytes(MSG, &cache, &s).unwrap(),
-            b"Subject: hi\r\n there\r\n\r\n"
-        );
-        let s = section(
-            vec![],
-            Some(SectionText::HeaderFieldsNot(vec![
-                "Subject".into(),
-                "To".into(),
-            ])),
-        );
-        assert_eq!(
-            section_bytes(MSG, &cache, &s).unwrap(),
-            b"From: a@example.org\r\n\r\n"
-        );
+        assert_eq!(bytes(&s).unwrap(), b"Subject: hi\r\n there\r\n\r\n");
     }
 
     #[test]
     fn text_and_part_one_of_a_single_part_message_are_its_body() {
-        let cache = message::scan(MSG);
         assert_eq!(
-            section_bytes(MSG, &cache, &section(vec![], Some(SectionText::Text))).unwrap(),
+            bytes(&section(vec![], Some(SectionText::Text))).unwrap(),
             b"body\r\n"
         );
-        assert_eq!(
-            section_bytes(MSG, &cache, &section(vec![1], None)).unwrap(),
-            b"body\r\n"
-        );
-        assert_eq!(
-            section_bytes(MSG, &cache, &section(vec![], None)).unwrap(),
-            MSG
-        );
-        assert!(section_bytes(MSG, &cache, &section(vec![2], None)).is_none());
+        assert_eq!(bytes(&section(vec![1], None)).unwrap(), b"body\r\n");
+        assert_eq!(bytes(&section(vec![], None)).unwrap(), MSG);
+        assert!(bytes(&section(vec![2], None)).is_none());
     }
 
     #[test]
@@ -180,5 +172,7 @@ mod tests {
         assert_eq!(partial(b"abcdef".to_vec(), Some((2, 3))), b"cde");
         assert_eq!(partial(b"abcdef".to_vec(), Some((4, 10))), b"ef");
         assert_eq!(partial(b"abc".to_vec(), Some((10, 1))), b"");
+        assert_eq!(partial_range(10..20, Some((5, 100))), 15..20);
+        assert_eq!(partial_range(10..20, Some((u32::MAX, u32::MAX))), 20..20);
     }
 }

@@ -1,0 +1,80 @@
+//! An open message file for reading ranges of it: FETCH streams a message from here to the
+//! socket in bounded pieces instead of holding it whole.
+//!
+//! Owns: positional reads of one message file. Must not: know the index; the caller found the
+//! file through it ([`crate::Store::open_message`]). Once open, the file stays readable to the
+//! end even if an expunge or a partition move unlinks it meanwhile (POSIX keeps the inode while
+//! a descriptor is open), so a response never ends half-way because of another session.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+
+use crate::error::{Result, StoreError};
+
+/// One open message file and its length at opening.
+#[derive(Debug)]
+pub struct MessageFile {
+    file: File,
+    len: u64,
+    path: PathBuf,
+}
+
+impl MessageFile {
+    pub(crate) fn open(path: PathBuf) -> Result<MessageFile> {
+        let file = File::open(&path).map_err(|e| StoreError::io(&path, e))?;
+        let len = file.metadata().map_err(|e| StoreError::io(&path, e))?.len();
+        Ok(MessageFile { file, len, path })
+    }
+
+    /// Octets in the file (RFC822.SIZE). Message files are never rewritten in place, so this
+    /// stays true while the file is open.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Up to `len` octets from `offset`, fewer only at the end of the file; `len` is capped by
+    /// the file's length, so a caller cannot make this allocate more than the file holds.
+    pub fn read_range(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
+        let end = offset.saturating_add(len).min(self.len);
+        let want = usize::try_from(end.saturating_sub(offset))
+            .map_err(|_| StoreError::corrupt("read range", "larger than memory"))?;
+        let mut out = vec![0; want];
+        let mut done = 0;
+        while done < want {
+            match self.file.read_at(&mut out[done..], offset + done as u64) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(StoreError::io(&self.path, e)),
+            }
+        }
+        out.truncate(done);
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn ranges_are_clamped_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("1.");
+        std::fs::write(&path, b"0123456789").unwrap();
+        let f = MessageFile::open(path.clone()).unwrap();
+        assert_eq!(f.len(), 10);
+        assert_eq!(f.read_range(2, 3).unwrap(), b"234");
+        assert_eq!(f.read_range(8, u64::MAX).unwrap(), b"89");
+        assert_eq!(f.read_range(20, 5).unwrap(), b"");
+        // Unlinked while open: still readable to the end.
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(f.read_range(0, 10).unwrap(), b"0123456789");
+    }
+}
