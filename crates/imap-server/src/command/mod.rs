@@ -196,7 +196,11 @@ impl Session {
         }
         let allow_expunge = expunge_allowed(&command);
         let report = reports_updates(&command);
+        let was_authenticated = self.state.identity().is_some();
         let reply = self.run_command(&tag, command).await;
+        if !was_authenticated && self.state.identity().is_some() {
+            self.after_login().await;
+        }
         if report
             && self.state.view().is_some()
             && self.report_updates(allow_expunge).await == Flow::Close
