@@ -76,6 +76,9 @@ fn a_stuck_telemetry_file_does_not_stall_other_connections() {
     release(paths);
     for (i, mut s) in stuck.into_iter().enumerate() {
         let r = s.until(&format!("s{i}"));
-        assert!(last(&r).contains("OK"), "the stuck logins complete once released: {r:?}");
+        assert!(
+            last(&r).contains("OK"),
+            "the stuck logins complete once released: {r:?}"
+        );
     }
 }

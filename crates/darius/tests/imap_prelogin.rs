@@ -30,7 +30,11 @@ fn a_client_that_keeps_talking_is_closed_at_the_prelogin_deadline() {
     let give_up = Instant::now() + Duration::from_secs(4 * PRELOGIN);
     let mut n = 0;
     let bye = loop {
-        assert!(Instant::now() < give_up, "still open after {}s of NOOPs", 4 * PRELOGIN);
+        assert!(
+            Instant::now() < give_up,
+            "still open after {}s of NOOPs",
+            4 * PRELOGIN
+        );
         n += 1;
         c.send(format!("n{n} NOOP\r\n").as_bytes());
         let line = c.line();
@@ -86,7 +90,10 @@ fn literals_before_login_get_a_small_allowance_then_the_configured_limits() {
     let mut c = Client::connect(server.imap_port);
     c.send(b"a1 LOGIN {10000}\r\n");
     let r = c.line();
-    assert!(r.starts_with("a1 BAD"), "no continuation for 10,000 bytes before login: {r}");
+    assert!(
+        r.starts_with("a1 BAD"),
+        "no continuation for 10,000 bytes before login: {r}"
+    );
     c.send(b"a2 LOGIN {5}\r\n");
     assert!(c.line().starts_with('+'), "a small literal is fine");
     c.send(b"alice {8}\r\n");
@@ -96,7 +103,10 @@ fn literals_before_login_get_a_small_allowance_then_the_configured_limits() {
     assert!(last(&r).starts_with("a2 OK"), "{r:?}");
     c.send(b"a3 STATUS {10000}\r\n");
     let r = c.line();
-    assert!(r.starts_with('+'), "after login the configured literal limit applies: {r}");
+    assert!(
+        r.starts_with('+'),
+        "after login the configured literal limit applies: {r}"
+    );
     c.send(&b"x".repeat(10_000));
     c.send(b" (MESSAGES)\r\n");
     let r = c.until("a3");
@@ -112,7 +122,10 @@ fn a_large_non_synchronising_literal_before_login_ends_the_connection() {
     c.send(b"a1 LOGIN {65536+}\r\n");
     let r = c.rest();
     let bye = r.lines().find(|l| l.starts_with("* BYE")).unwrap_or("");
-    assert!(bye.contains("literal"), "closed because of the literal: {r}");
+    assert!(
+        bye.contains("literal"),
+        "closed because of the literal: {r}"
+    );
     let mut c = Client::connect(server.imap_port);
     c.send(b"a2 APPEND INBOX {100000000+}\r\n");
     let r = c.rest();

@@ -297,7 +297,10 @@ impl Session {
                 "Login timeout; not authenticated in time"
             }
             Expiry::Idle(limit) => {
-                tracing::warn!(severity = "warning", "{peer}: autologout after {limit:?} idle");
+                tracing::warn!(
+                    severity = "warning",
+                    "{peer}: autologout after {limit:?} idle"
+                );
                 "Autologout; idle for too long"
             }
         };

@@ -89,10 +89,7 @@ fn write_loop(shared: &Shared) {
         let batch = {
             let mut pending = shared.lock();
             while pending.files.is_empty() && !pending.closed {
-                pending = shared
-                    .wake
-                    .wait(pending)
-                    .unwrap_or_else(|p| p.into_inner());
+                pending = shared.wake.wait(pending).unwrap_or_else(|p| p.into_inner());
             }
             if pending.files.is_empty() {
                 return;
