@@ -313,6 +313,11 @@ impl Session {
         }
         if view.needs_resync {
             let mailbox = view.mailbox.clone();
+            tracing::info!(
+                "{}: change feed of {} lagged; resynchronising from the index",
+                self.id,
+                mailbox.name()
+            );
             let current = self
                 .blocking(move |s| s.records(&mailbox, UidSelection::All, RecordFields::BASIC))
                 .await;
