@@ -6,7 +6,13 @@
 //! which wins: authentications are logged with `severity = "notice"`, errors that need an admin
 //! at once with `severity = "crit"`. Secrets are `types::Secret`, whose `Debug` is redacted, so a
 //! field can never leak one.
+//!
+//! Client text reaches log lines (an ID value, a user name in a `badlogin:` line, a mailbox
+//! name, an LMTP address). Both sinks escape control characters in every record
+//! ([`escape_controls`]), so a CR or LF from a literal can never start a forged line of its
+//! own: this is the one place that defends every protocol's log lines.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
@@ -14,6 +20,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -28,7 +35,7 @@ pub fn init(config: &config::Config) {
         filter = filter.add_directive(directive);
     }
     let stderr = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(EscapingStderr)
         .with_target(false);
     let syslog = config.path("syslog_socket").map(|path| SyslogLayer {
         socket: UnixDatagram::unbound().ok(),
@@ -43,6 +50,62 @@ pub fn init(config: &config::Config) {
         .with(stderr)
         .with(syslog)
         .try_init();
+}
+
+/// `text` with every control character written as an escape (`\r`, `\n`, `\t`, `\x07`,
+/// `\u{85}`), except those `keep` allows.
+fn escape_controls(text: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() && !keep(c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            c if !c.is_control() || keep(c) => out.push(c),
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x80 => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The stderr sink's writer: one formatted record per write, its final LF kept and every other
+/// control character escaped. ESC stays: the formatter colours the level with it, and
+/// tracing-subscriber already escapes ESC (and the other terminal controls) inside messages.
+struct EscapingStderr;
+
+impl<'a> MakeWriter<'a> for EscapingStderr {
+    type Writer = EscapingStderr;
+
+    fn make_writer(&'a self) -> EscapingStderr {
+        EscapingStderr
+    }
+}
+
+impl std::io::Write for EscapingStderr {
+    fn write(&mut self, record: &[u8]) -> std::io::Result<usize> {
+        let (body, end) = match record.strip_suffix(b"\n") {
+            Some(body) => (body, "\n"),
+            None => (record, ""),
+        };
+        let text = String::from_utf8_lossy(body);
+        let escaped = escape_controls(&text, |c| c == '\x1b');
+        let mut stderr = std::io::stderr().lock();
+        stderr.write_all(escaped.as_bytes())?;
+        stderr.write_all(end.as_bytes())?;
+        Ok(record.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }
 
 /// RFC 5424 §6.2.1 severities, by Cyrus's names.
@@ -117,7 +180,7 @@ impl<S: Subscriber> Layer<S> for SyslogLayer {
             rfc3164_timestamp(SystemTime::now()),
             self.tag,
             self.pid,
-            fields.message.replace(['\r', '\n'], " ")
+            escape_controls(&fields.message, |_| false)
         );
         // Syslog is best effort: a missing or full socket must never stall or fail a session.
         let _ = socket.send_to(line.as_bytes(), &self.path);
@@ -152,6 +215,19 @@ mod tests {
     fn timestamps_have_the_rfc3164_shape() {
         let t = UNIX_EPOCH + std::time::Duration::from_secs(86_400 * 31 + 3_661);
         assert_eq!(rfc3164_timestamp(t), "Feb  1 01:01:01");
+    }
+
+    #[test]
+    fn control_characters_are_escaped_so_no_record_spans_two_lines() {
+        let forged = "name=x\r\nbadlogin: forged\t\x07\u{85}";
+        let escaped = escape_controls(forged, |_| false);
+        assert_eq!(escaped, "name=x\\r\\nbadlogin: forged\\t\\x07\\u{85}");
+        assert!(!escaped.contains(['\r', '\n']));
+        assert!(matches!(
+            escape_controls("plain text", |_| false),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(escape_controls("\x1b[2m\n", |c| c == '\x1b'), "\x1b[2m\\n");
     }
 
     #[test]

@@ -178,16 +178,27 @@ fn session_files_name_host_user_and_mailbox_while_open() {
             .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
             .collect()
     };
+    // A dedicated thread writes the files, off the runtime: wait for it (a generous bound
+    // that only a writer that never writes would reach).
+    let eventually = |what: &str, check: &dyn Fn(&[String]) -> bool| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let files = read_all();
+            if check(&files) {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "{what}: {files:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
     let mut c = logged_in(&server);
     c.cmd("a1", "SELECT INBOX");
-    assert_eq!(
-        read_all(),
-        vec!["127.0.0.1\talice\tuser.alice\n".to_string()]
-    );
+    eventually("host, user and mailbox", &|files| {
+        files == ["127.0.0.1\talice\tuser.alice\n"]
+    });
     c.cmd("a2", "LOGOUT");
     assert!(c.closed());
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(read_all().is_empty(), "the file goes with the session");
+    eventually("the file goes with the session", &|files| files.is_empty());
 }
 
 #[test]

@@ -1,7 +1,12 @@
-//! Whole-session fuzzing over real sockets: many sessions of valid, mutated and random commands
-//! (deterministic from a seed) against one server. The server must never panic, hang or stop
-//! serving: at the end a fresh session still logs in, appends, fetches and searches, and the
-//! log holds no panic. Set DARIUS_FUZZ_SESSIONS for a longer run.
+//! Whole-session fuzzing over real sockets: many sessions of valid, mutated, random and hostile
+//! commands (deterministic from a seed) against one server. The server must never panic, hang
+//! or stop serving: at the end a fresh session still logs in, appends, fetches and searches,
+//! and the log holds no panic. Set DARIUS_FUZZ_SESSIONS for a longer run.
+//!
+//! The hostile shapes are those that once took a server down or stalled it (issue 9): runs of
+//! wildcards in LIST and LSUB patterns, sequence sets of thousands of ranges, repeated FETCH
+//! items, huge and chained literals, unparenthesised `OR`/`NOT` chains, long ID lists and long
+//! section paths, each at random sizes up to and past their bounds.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -105,16 +110,71 @@ fn mutate(rng: &mut Rng, command: &[u8]) -> Vec<u8> {
     bytes
 }
 
+/// `piece` repeated a random number of times up to `max`, joined by `sep`.
+fn repeated(rng: &mut Rng, piece: &str, sep: &str, max: usize) -> String {
+    vec![piece; 1 + rng.below(max)].join(sep)
+}
+
+/// A command of a shape that drives recursion, per-item work or buffering.
+fn hostile(rng: &mut Rng) -> Vec<u8> {
+    let pick = rng.below(4);
+    let text = match rng.below(10) {
+        0 => {
+            let piece = ["*", "%", "*%", "a*"][pick];
+            format!("LIST \"\" {}", repeated(rng, piece, "", 40_000))
+        }
+        1 => format!("LSUB \"{}\" x%", repeated(rng, "*", "", 3_000)),
+        2 => {
+            let uid = ["", "UID "][pick % 2];
+            format!("{uid}FETCH {} (UID)", repeated(rng, "1:*", ",", 17_000))
+        }
+        3 => {
+            let item = ["BODY.PEEK[]", "RFC822.SIZE", "BINARY.PEEK[1]<0.9>", "FLAGS"][pick];
+            format!("FETCH 1:* ({})", repeated(rng, item, " ", 300))
+        }
+        4 => {
+            let ors = repeated(rng, "OR ", "", 20_000);
+            format!("SEARCH {ors}{}", repeated(rng, "ALL", " ", 200))
+        }
+        5 => {
+            let not = ["NOT ", "NOT (OR SEEN "][pick % 2];
+            format!("SEARCH {}ALL", repeated(rng, not, "", 20_000))
+        }
+        6 => {
+            let pairs: Vec<String> = (0..rng.below(40))
+                .map(|i| format!("\"k{i}\" \"{}\"", "v".repeat(rng.below(1_100))))
+                .collect();
+            format!("ID ({})", pairs.join(" "))
+        }
+        7 => format!("FETCH 1 BODY.PEEK[{}]", repeated(rng, "1", ".", 5_000)),
+        8 => {
+            // Chained literals, announced and sent, of up to 70,000 bytes each.
+            let mut chain = String::from("LOGIN");
+            for _ in 0..1 + rng.below(4) {
+                let len = rng.below(70_000);
+                chain.push_str(&format!(" {{{len}+}}\r\n{}", "x".repeat(len)));
+            }
+            chain
+        }
+        _ => {
+            let len = [9_999_999_999u64, 1 << 40, 123_456_789, 70_000][pick];
+            format!("APPEND INBOX {{{len}+}}")
+        }
+    };
+    text.into_bytes()
+}
+
 fn one_line(rng: &mut Rng, n: usize) -> Vec<u8> {
     let mut line = format!("f{n} ").into_bytes();
-    match rng.below(11) {
+    match rng.below(13) {
         0..=5 => line.extend_from_slice(COMMANDS[rng.below(COMMANDS.len())]),
         6 => line.extend(repeated_items(rng)),
         7..=9 => {
             let command = COMMANDS[rng.below(COMMANDS.len())];
             line.extend(mutate(rng, command));
         }
-        _ => line.extend((0..rng.below(200)).map(|_| NOISE[rng.below(NOISE.len())])),
+        10 => line.extend((0..rng.below(200)).map(|_| NOISE[rng.below(NOISE.len())])),
+        _ => line.extend(hostile(rng)),
     }
     line.extend_from_slice(b"\r\n");
     line

@@ -27,6 +27,13 @@ pub enum ErrorKind {
     LiteralMinusExceeded,
     #[error("parentheses nested deeper than {max}")]
     NestingTooDeep { max: u32 },
+    /// A client-controlled count past its bound (sequence-set items, section parts, ID
+    /// fields).
+    #[error("more than {max} {what}")]
+    TooMany { what: &'static str, max: usize },
+    /// A string past the length its rule allows (RFC 2971 ID fields and values).
+    #[error("{what} longer than {max} octets")]
+    TooLong { what: &'static str, max: usize },
     #[error("invalid modified UTF-7 mailbox name: {0}")]
     Mutf7(#[from] Mutf7Error),
     #[error("invalid flag: {0}")]

@@ -63,6 +63,7 @@ pub mod framer;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod limits;
+pub mod list_pattern;
 pub mod mutf7;
 mod parse;
 pub mod response;
@@ -76,6 +77,7 @@ pub use framer::{
     CommandFramer, ContinuationSent, FramerEvent, FramerMode, LiteralKind, LiteralSync, SpoolRef,
 };
 pub use limits::{Limits, LiteralPlusMode, MailboxEncoding};
+pub use list_pattern::{ListPattern, PatternError};
 pub use parse::{parse_command, parse_response, response_len};
 pub use response::Response;
-pub use sequence::{SeqNumber, SequenceItem, SequenceSet};
+pub use sequence::{NumberRanges, SeqNumber, SequenceItem, SequenceSet};

@@ -41,6 +41,46 @@ pub struct Limits {
 /// RFC 7888 §4: the LITERAL- ceiling for non-synchronising literals.
 pub const LITERAL_MINUS_MAX: u64 = 4096;
 
+/// Most items one sequence set may hold. The line limit already bounds them (64 KiB of `1,`
+/// is 32,768); this keeps the bound where a larger `maxline` cannot lift it. A client that
+/// names many scattered UIDs stays far below (16,384 six-digit UIDs need 112 KiB).
+pub const MAX_SEQUENCE_ITEMS: usize = 16_384;
+
+/// Most part numbers in one section (`BODY[1.2.3…]`). The MIME scanner nests at most 100
+/// levels, each a multipart and an embedded message, so deeper paths name nothing.
+pub const MAX_SECTION_PARTS: usize = 256;
+
+/// RFC 2971 §3.3: at most 30 ID field-value pairs, field names up to 30 octets, values up to
+/// 1024 octets. The parser refuses more, so what a server logs of a client's ID stays small.
+pub const ID_MAX_FIELDS: usize = 30;
+pub const ID_MAX_FIELD_LEN: usize = 30;
+pub const ID_MAX_VALUE_LEN: usize = 1024;
+
+/// Before authentication a client needs room for LOGIN with a long password and an
+/// AUTHENTICATE exchange (a Kerberos token in base64 is a few KiB), nothing more: these are
+/// the allowances then (line and whole command, and any one literal).
+pub const PRELOGIN_LINE: usize = 16 * 1024;
+pub const PRELOGIN_LITERAL: u64 = 8 * 1024;
+
+impl Limits {
+    /// The limits before authentication: each no larger than the configured one nor than
+    /// [`PRELOGIN_LINE`] / [`PRELOGIN_LITERAL`]. A refused non-synchronising literal past the
+    /// literal allowance ends the connection instead of being read and thrown away, so an
+    /// unauthenticated client can neither make the framer buffer much nor keep it reading.
+    pub fn before_login(&self) -> Limits {
+        let literal = self.max_literal.min(PRELOGIN_LITERAL);
+        Limits {
+            max_line: self.max_line.min(PRELOGIN_LINE),
+            max_literal: literal,
+            max_append_literal: self.max_append_literal.min(PRELOGIN_LITERAL),
+            max_command: self.max_command.min(PRELOGIN_LINE),
+            max_nesting: self.max_nesting,
+            literal_plus: self.literal_plus,
+            max_discard: self.max_discard.min(PRELOGIN_LITERAL),
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Limits {
         Limits {

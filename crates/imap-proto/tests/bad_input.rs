@@ -155,3 +155,123 @@ fn refusals_become_one_response_each() {
         b"a NO [TOOBIG] message of 999999999999 bytes is larger than the limit of 104857600\r\n"
     );
 }
+
+#[test]
+fn client_controlled_counts_are_bounded() {
+    use imap_proto::limits::{MAX_SECTION_PARTS, MAX_SEQUENCE_ITEMS};
+    let items = format!(
+        "a FETCH {} FLAGS\r\n",
+        vec!["1"; MAX_SEQUENCE_ITEMS + 1].join(",")
+    );
+    assert_eq!(
+        err(items.as_bytes()).kind,
+        ErrorKind::TooMany {
+            what: "items in a sequence set",
+            max: MAX_SEQUENCE_ITEMS
+        }
+    );
+    let at_limit = format!(
+        "a FETCH {} FLAGS\r\n",
+        vec!["1:*"; MAX_SEQUENCE_ITEMS].join(",")
+    );
+    assert!(parse_command(at_limit.as_bytes(), MailboxEncoding::Utf8).is_ok());
+    let path = vec!["1"; MAX_SECTION_PARTS + 1].join(".");
+    let e = err(format!("a FETCH 1 BODY[{path}]\r\n").as_bytes());
+    assert!(matches!(
+        e.kind,
+        ErrorKind::TooMany {
+            what: "part numbers in a section",
+            ..
+        }
+    ));
+    let path = vec!["2"; MAX_SECTION_PARTS].join(".");
+    assert!(parse_command(
+        format!("a FETCH 1 BINARY[{path}]\r\n").as_bytes(),
+        MailboxEncoding::Utf8
+    )
+    .is_ok());
+}
+
+/// RFC 2971 §3.3: 30 pairs, names up to 30 octets, values up to 1024 octets.
+#[test]
+fn id_fields_are_bounded_as_rfc_2971_says() {
+    let pairs = |n: usize| {
+        (0..n)
+            .map(|i| format!("\"k{i}\" \"v\""))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert!(parse_command(
+        format!("a ID ({})\r\n", pairs(30)).as_bytes(),
+        MailboxEncoding::Utf8
+    )
+    .is_ok());
+    assert_eq!(
+        err(format!("a ID ({})\r\n", pairs(31)).as_bytes()).kind,
+        ErrorKind::TooMany {
+            what: "ID fields",
+            max: 30
+        }
+    );
+    let long_name = format!("a ID (\"{}\" NIL)\r\n", "n".repeat(31));
+    assert_eq!(
+        err(long_name.as_bytes()).kind,
+        ErrorKind::TooLong {
+            what: "ID field name",
+            max: 30
+        }
+    );
+    let long_value = format!("a ID (\"name\" {{1025}}\r\n{})\r\n", "v".repeat(1025));
+    assert_eq!(
+        err(long_value.as_bytes()).kind,
+        ErrorKind::TooLong {
+            what: "ID value",
+            max: 1024
+        }
+    );
+    let max_value = format!("a ID (\"name\" {{1024}}\r\n{})\r\n", "v".repeat(1024));
+    assert!(parse_command(max_value.as_bytes(), MailboxEncoding::Utf8).is_ok());
+}
+
+/// Before login the framer buffers at most a small command, and a refused non-synchronising
+/// literal past the allowance closes the connection instead of being read.
+#[test]
+fn before_login_literals_and_commands_get_a_small_allowance() {
+    use imap_proto::limits::{PRELOGIN_LINE, PRELOGIN_LITERAL};
+    let limits = Limits::default().before_login();
+    assert_eq!(limits.max_literal, PRELOGIN_LITERAL);
+    assert_eq!(limits.max_command, PRELOGIN_LINE);
+    let mut framer = CommandFramer::new(limits.clone());
+    framer.push(b"a LOGIN {10000}\r\n");
+    let ev: Vec<_> = std::iter::from_fn(|| framer.next_event()).collect();
+    assert!(
+        matches!(&ev[..], [FramerEvent::Bad(e)] if matches!(e.kind, ErrorKind::LiteralTooLarge { .. })),
+        "{ev:?}"
+    );
+    framer.push(b"b LOGIN {65536+}\r\n");
+    let ev: Vec<_> = std::iter::from_fn(|| framer.next_event()).collect();
+    assert!(matches!(ev.last(), Some(FramerEvent::Fatal(_))), "{ev:?}");
+    // Chained literals each within the allowance still stop at the command allowance.
+    let mut framer = CommandFramer::new(limits.clone());
+    let chunk = format!("{{8000+}}\r\n{}", "x".repeat(8000));
+    framer.push(format!("c LOGIN {chunk} {chunk} {chunk}\r\n").as_bytes());
+    let ev: Vec<_> = std::iter::from_fn(|| framer.next_event()).collect();
+    assert!(
+        ev.iter().any(|e| matches!(e, FramerEvent::Bad(e) if matches!(e.kind, ErrorKind::CommandTooLong { .. }))),
+        "{ev:?}"
+    );
+    let mut framer = CommandFramer::new(limits);
+    framer.push(b"d APPEND INBOX {100000000+}\r\n");
+    let ev: Vec<_> = std::iter::from_fn(|| framer.next_event()).collect();
+    assert!(
+        matches!(ev.last(), Some(FramerEvent::Fatal(_))),
+        "no 100 MB read before login: {ev:?}"
+    );
+    // A configured limit smaller than the allowance stays.
+    let small = Limits {
+        max_line: 2048,
+        ..Limits::default()
+    }
+    .before_login();
+    assert_eq!(small.max_line, 2048);
+}

@@ -2,9 +2,16 @@
 //! socket. The session is the socket's only writer, so responses keep their order by
 //! construction. Blocking store work runs on tokio's blocking pool; no lock is held across an
 //! `.await`.
+//!
+//! Time and size limits: before authentication the framer runs with
+//! [`imap_proto::Limits::before_login`] and the connection has `prelogin_timeout` in total (not
+//! per read) to authenticate; after it, the configured limits and the `timeout` autologout
+//! apply. Every write to the socket is bounded by the same timeout as reads in that state, so
+//! a client that stops reading cannot hold its task forever.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use imap_proto::command::{Mailbox, Tag};
 use imap_proto::framer::{ContinuationSent, LiteralSync};
@@ -14,12 +21,13 @@ use mailservice::{MailService, ServiceError};
 use net::{ConnInfo, ShutdownSignal, Transport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 
 use crate::command::Reply;
 use crate::convert::{refuse, Target};
 use crate::output::Output;
 use crate::procfile::ProcFile;
-use crate::spool::Spool;
+use crate::spool::{Spool, MAX_APPEND_MESSAGES};
 use crate::state::State;
 use crate::telemetry::Telemetry;
 use crate::{ImapServer, LoginClaim};
@@ -95,7 +103,33 @@ pub(crate) struct Session {
     pub login_failures: u32,
     pub claim: Option<LoginClaim>,
     pub telemetry: Option<Telemetry>,
+    /// The user whose telemetry to open once the current command completes (a login).
+    telemetry_user: Option<String>,
+    /// Whether this state's first ID was logged (later ones are answered, not logged).
+    pub id_logged: bool,
     bad_in_a_row: u32,
+    /// The connection must have authenticated by then.
+    prelogin_deadline: Instant,
+    /// A write failed or timed out: nothing more is sent.
+    write_failed: bool,
+}
+
+/// Why a read gave up waiting.
+#[derive(Clone, Copy)]
+enum Expiry {
+    /// Not authenticated by the pre-login deadline.
+    Login(Duration),
+    /// Authenticated and idle for the autologout time.
+    Idle(Duration),
+}
+
+/// What woke a waiting session.
+enum Woke {
+    Data(usize),
+    Ended,
+    Changed,
+    Expired,
+    Shutdown,
 }
 
 /// Extensions the client turned on with ENABLE (RFC 5161).
@@ -113,13 +147,10 @@ impl Session {
     ) -> Session {
         let n = SESSION_COUNTER.fetch_add(1, Ordering::Relaxed);
         let id = format!("imap-{}-{n}", std::process::id());
-        let proc = ProcFile::create(
-            &server.config.config_directory,
-            &id,
-            &info.peer.ip().to_string(),
-        );
+        let proc = server.proc_files.create(&id, &info.peer.ip().to_string());
         let spool = Spool::new(&server.config.spool_dir, &id);
-        let framer = CommandFramer::new(server.config.limits.clone());
+        let framer = CommandFramer::new(server.config.limits.before_login());
+        let prelogin_deadline = Instant::now() + server.config.prelogin_timeout;
         Session {
             server,
             transport,
@@ -135,7 +166,11 @@ impl Session {
             login_failures: 0,
             claim: None,
             telemetry: None,
+            telemetry_user: None,
+            id_logged: false,
             bad_in_a_row: 0,
+            prelogin_deadline,
+            write_failed: false,
         }
     }
 
@@ -168,12 +203,18 @@ impl Session {
                 break;
             }
             match self.read_input(&mut buf).await {
-                Some(n) => self.push_input(&buf[..n]),
+                Some(n) => self.push_input(&buf[..n]).await,
                 None => break,
             }
         }
         let _ = self.flush().await;
-        let _ = self.transport.shutdown().await;
+        if let Some(t) = &mut self.telemetry {
+            let _ = t.finish().await;
+        }
+        if !self.write_failed {
+            // A TLS close_notify is a write too.
+            let _ = tokio::time::timeout(self.write_timeout(), self.transport.shutdown()).await;
+        }
     }
 
     /// Reads the next bytes; `None` ends the session (EOF, error, timeout, shutdown).
@@ -185,13 +226,14 @@ impl Session {
     }
 
     /// Waits for the client's next bytes or, with `changes`, for a change to the selected
-    /// mailbox by another session (IDLE). A timeout (prelogin or autologout) or shutdown says
-    /// BYE and ends the session, as EOF does.
+    /// mailbox by another session (IDLE). The pre-login deadline or the autologout, or
+    /// shutdown, says BYE and ends the session, as EOF does.
     pub async fn next_input(&mut self, buf: &mut [u8], changes: bool) -> Input {
-        let timeout = match self.state {
-            State::NotAuthenticated => self.server.config.prelogin_timeout,
-            _ => self.server.config.autologout,
-        };
+        let (deadline, expiry) = self.read_limit();
+        if Instant::now() >= deadline {
+            // Checked before reading: a client that never pauses must not outrun it.
+            return self.expire(expiry).await;
+        }
         let mut shutdown = self.shutdown.clone();
         let view = if changes { self.state.view_mut() } else { None };
         let change = async move {
@@ -200,54 +242,140 @@ impl Session {
                 None => std::future::pending::<()>().await,
             }
         };
-        let bye = tokio::select! {
-            read = tokio::time::timeout(timeout, self.transport.read(buf)) => match read {
-                Ok(Ok(0)) | Ok(Err(_)) => return Input::Ended,
-                Ok(Ok(n)) => return Input::Data(n),
-                Err(_) => {
-                    tracing::warn!(severity = "warning", "{}: autologout after {timeout:?} idle", self.info.peer);
-                    "Autologout; idle for too long"
-                }
+        let woke = tokio::select! {
+            read = tokio::time::timeout_at(deadline, self.transport.read(buf)) => match read {
+                Ok(Ok(0)) | Ok(Err(_)) => Woke::Ended,
+                Ok(Ok(n)) => Woke::Data(n),
+                Err(_) => Woke::Expired,
             },
-            () = change => return Input::Changed,
-            _ = shutdown.wait() => "Server shutting down",
+            () = change => Woke::Changed,
+            _ = shutdown.wait() => Woke::Shutdown,
         };
-        self.out.untagged(StatusKind::Bye, None, bye);
+        match woke {
+            Woke::Data(n) => Input::Data(n),
+            Woke::Ended => Input::Ended,
+            Woke::Changed => Input::Changed,
+            Woke::Expired => self.expire(expiry).await,
+            Woke::Shutdown => self.bye("Server shutting down").await,
+        }
+    }
+
+    /// Until when the next read may wait, and why it would stop: the pre-login deadline counts
+    /// from the connection's start (RFC 9051 §5.4 lets a server close an inactive session; a
+    /// client that keeps talking without logging in is no better), the autologout from the
+    /// last read.
+    fn read_limit(&self) -> (Instant, Expiry) {
+        let config = &self.server.config;
+        match self.state {
+            State::NotAuthenticated => (
+                self.prelogin_deadline,
+                Expiry::Login(config.prelogin_timeout),
+            ),
+            _ => (
+                Instant::now() + config.autologout,
+                Expiry::Idle(config.autologout),
+            ),
+        }
+    }
+
+    /// How long one write to the socket may take: the read timeout of the state.
+    pub fn write_timeout(&self) -> Duration {
+        match self.state {
+            State::NotAuthenticated => self.server.config.prelogin_timeout,
+            _ => self.server.config.autologout,
+        }
+    }
+
+    async fn expire(&mut self, expiry: Expiry) -> Input {
+        let peer = self.info.peer;
+        let text = match expiry {
+            Expiry::Login(limit) => {
+                tracing::warn!(
+                    severity = "warning",
+                    "{peer}: not logged in within {limit:?}; disconnecting"
+                );
+                "Login timeout; not authenticated in time"
+            }
+            Expiry::Idle(limit) => {
+                tracing::warn!(
+                    severity = "warning",
+                    "{peer}: autologout after {limit:?} idle"
+                );
+                "Autologout; idle for too long"
+            }
+        };
+        self.bye(text).await
+    }
+
+    async fn bye(&mut self, text: &str) -> Input {
+        self.out.untagged(StatusKind::Bye, None, text);
         let _ = self.flush().await;
         Input::Ended
     }
 
     /// Hands bytes read from the client to the framer (and to telemetry).
-    pub fn push_input(&mut self, data: &[u8]) {
+    pub async fn push_input(&mut self, data: &[u8]) {
         if let Some(t) = &mut self.telemetry {
-            if t.client(data).is_err() {
+            if t.client(data).await.is_err() {
                 self.telemetry = None;
             }
         }
         self.framer.push(data);
     }
 
-    /// Starts telemetry for `user` if their log directory exists.
+    /// Opens telemetry for `user`, if their log directory exists, once the command that logged
+    /// them in completes (the file is opened off the runtime thread, by the dispatcher).
     pub fn start_telemetry(&mut self, user: &str) {
-        self.telemetry = Telemetry::open(&self.server.config.config_directory, user, &self.id);
+        self.telemetry_user = Some(user.to_string());
     }
 
+    /// The session just authenticated: the configured limits replace the pre-login ones, and
+    /// telemetry starts. The command's own answer is the first thing telemetry records.
+    pub(crate) async fn after_login(&mut self) {
+        self.framer.set_limits(self.server.config.limits.clone());
+        self.id_logged = false;
+        if let Some(user) = self.telemetry_user.take() {
+            let dir = &self.server.config.config_directory;
+            self.telemetry = Telemetry::open(dir, &user, &self.id).await;
+        }
+    }
+
+    /// Writes what is queued. A write that takes longer than [`Session::write_timeout`] (the
+    /// client stopped reading) fails the session; after a failed write nothing more is sent.
     pub async fn flush(&mut self) -> std::io::Result<()> {
+        if self.write_failed {
+            self.out.buf.clear();
+            return Err(std::io::ErrorKind::BrokenPipe.into());
+        }
         if self.out.buf.is_empty() {
             return Ok(());
         }
         if let Some(t) = &mut self.telemetry {
-            if t.server(&self.out.buf).is_err() {
+            if t.server(&self.out.buf).await.is_err() {
                 self.telemetry = None;
             }
         }
-        let result = self.transport.write_all(&self.out.buf).await;
+        let limit = self.write_timeout();
+        let (transport, buf) = (&mut self.transport, &self.out.buf);
+        let written = tokio::time::timeout(limit, async move {
+            transport.write_all(buf).await?;
+            transport.flush().await
+        })
+        .await;
         self.out.buf.clear();
         if self.out.buf.capacity() > 4 * Output::FLUSH_AT {
             self.out.buf = Vec::new();
         }
-        result?;
-        self.transport.flush().await
+        let result = written.unwrap_or_else(|_| {
+            tracing::warn!(
+                severity = "warning",
+                "{}: write timed out after {limit:?} (the client stopped reading); disconnecting",
+                self.info.peer
+            );
+            Err(std::io::ErrorKind::TimedOut.into())
+        });
+        self.write_failed = result.is_err();
+        result
     }
 
     async fn on_event(&mut self, event: FramerEvent) -> Flow {
@@ -325,6 +453,9 @@ impl Session {
     ) -> Flow {
         let refusal = if self.state.identity().is_none() {
             Some(Reply::bad("APPEND is not valid in this state"))
+        } else if self.spool.count() >= MAX_APPEND_MESSAGES {
+            let text = format!("More than {MAX_APPEND_MESSAGES} messages in one APPEND");
+            Some(Reply::no(Some(Code::Limit), &text))
         } else if self
             .server
             .config

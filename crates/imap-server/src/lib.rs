@@ -39,9 +39,11 @@ pub struct ImapConfig {
     pub allow_plaintext: bool,
     /// `maxmessagesize`; `None` for no limit.
     pub max_message_size: Option<u64>,
-    /// `timeout`: idle autologout of authenticated sessions (RFC 9051 §5.4: at least 30 min).
+    /// `timeout`: idle autologout of authenticated sessions (RFC 9051 §5.4: at least 30 min);
+    /// also the bound on one write to the socket after authentication.
     pub autologout: Duration,
-    /// Inactivity allowed before login.
+    /// `prelogin_timeout`: the time a connection has, in total, to authenticate; also the
+    /// bound on one write to the socket before authentication.
     pub prelogin_timeout: Duration,
     /// `maxlogins_per_user`; 0 for no limit.
     pub max_logins_per_user: u32,
@@ -65,6 +67,8 @@ pub struct ImapServer {
     passwords: Arc<auth::PasswordDb>,
     config: ImapConfig,
     logins: Mutex<HashMap<String, u32>>,
+    /// Writes the sessions' `proc/` files off the runtime threads.
+    proc_files: procfile::ProcFiles,
 }
 
 impl ImapServer {
@@ -73,12 +77,13 @@ impl ImapServer {
         passwords: Arc<auth::PasswordDb>,
         config: ImapConfig,
     ) -> Arc<ImapServer> {
-        procfile::clean(&config.config_directory);
+        let proc_files = procfile::ProcFiles::start(&config.config_directory);
         Arc::new(ImapServer {
             service,
             passwords,
             config,
             logins: Mutex::new(HashMap::new()),
+            proc_files,
         })
     }
 

@@ -1,9 +1,15 @@
 //! APPEND literals streamed to spool files (never held whole in memory), one per message of the
-//! command being read; removed when the command ends, whatever its outcome.
+//! command being read; removed when the command ends, whatever its outcome. Files are created
+//! and written through `tokio::fs` and removed on the blocking pool, never on a runtime thread.
 
 use std::path::{Path, PathBuf};
 
 use tokio::io::AsyncWriteExt;
+
+/// Most messages (spool files) one APPEND may carry (RFC 3502 MULTIAPPEND sets no limit). A
+/// client that uploads a folder sends one APPEND per message or a few hundred per command;
+/// past this the command is refused with `NO [LIMIT]` and its files removed.
+pub(crate) const MAX_APPEND_MESSAGES: usize = 1_000;
 
 pub(crate) struct Spool {
     dir: PathBuf,
@@ -22,6 +28,11 @@ impl Spool {
             writing: None,
             files: Vec::new(),
         }
+    }
+
+    /// Spool files of the command being read, the one being written included.
+    pub fn count(&self) -> usize {
+        self.files.len() + usize::from(self.writing.is_some())
     }
 
     pub async fn begin(&mut self) -> std::io::Result<()> {
@@ -55,14 +66,25 @@ impl Spool {
             .map(|(_, p)| p.as_path())
     }
 
-    /// Removes every spool file of the finished command.
+    /// Removes every spool file of the finished command (the store copied the bytes before
+    /// acknowledging). The names are unique to this session and command, so the removal runs
+    /// in the background on the blocking pool; outside a runtime it runs here.
     pub fn clear(&mut self) {
+        let mut paths: Vec<PathBuf> = self.files.drain(..).map(|(_, p)| p).collect();
         if let Some((_, path)) = self.writing.take() {
-            let _ = std::fs::remove_file(path);
+            paths.push(path);
         }
-        for (_, path) in self.files.drain(..) {
-            // The store copied the bytes (normalising line ends) before acknowledging.
-            let _ = std::fs::remove_file(path);
+        if paths.is_empty() {
+            return;
+        }
+        let remove = move || {
+            for path in paths {
+                let _ = std::fs::remove_file(path);
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn_blocking(remove)),
+            Err(_) => remove(),
         }
     }
 }

@@ -3,28 +3,32 @@
 //! client bytes after `<TIME<` and server bytes after `>TIME>` (Unix seconds), as Cyrus writes
 //! it. Logging starts after login, so LOGIN and AUTHENTICATE exchanges (with their secrets)
 //! never reach the file. Write errors turn telemetry off for the session; they never end it.
+//!
+//! The file is opened and written through `tokio::fs`, which runs each operation on the
+//! blocking pool: a slow disk delays this session's telemetry, never a runtime thread.
 
-use std::fs::File;
-use std::io::Write;
 use std::path::Path;
 
+use tokio::io::AsyncWriteExt;
+
 pub(crate) struct Telemetry {
-    file: File,
+    file: tokio::fs::File,
 }
 
 impl Telemetry {
     /// Opens the session's file when the admin created the user's log directory.
-    pub fn open(config_directory: &Path, user: &str, session_id: &str) -> Option<Telemetry> {
+    pub async fn open(config_directory: &Path, user: &str, session_id: &str) -> Option<Telemetry> {
         let dir = config_directory.join("log").join(user);
-        if !dir.is_dir() {
+        if !tokio::fs::metadata(&dir).await.is_ok_and(|m| m.is_dir()) {
             return None;
         }
         let path = dir.join(session_id);
-        match std::fs::OpenOptions::new()
+        let opened = tokio::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
-        {
+            .await;
+        match opened {
             Ok(file) => Some(Telemetry { file }),
             Err(e) => {
                 tracing::error!(severity = "err", "telemetry file {}: {e}", path.display());
@@ -33,15 +37,20 @@ impl Telemetry {
         }
     }
 
-    pub fn client(&mut self, data: &[u8]) -> std::io::Result<()> {
-        self.record(b'<', data)
+    pub async fn client(&mut self, data: &[u8]) -> std::io::Result<()> {
+        self.record(b'<', data).await
     }
 
-    pub fn server(&mut self, data: &[u8]) -> std::io::Result<()> {
-        self.record(b'>', data)
+    pub async fn server(&mut self, data: &[u8]) -> std::io::Result<()> {
+        self.record(b'>', data).await
     }
 
-    fn record(&mut self, mark: u8, data: &[u8]) -> std::io::Result<()> {
+    /// Waits until everything recorded is in the file (at the end of the session).
+    pub async fn finish(&mut self) -> std::io::Result<()> {
+        self.file.flush().await
+    }
+
+    async fn record(&mut self, mark: u8, data: &[u8]) -> std::io::Result<()> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -51,6 +60,6 @@ impl Telemetry {
         entry.extend_from_slice(now.to_string().as_bytes());
         entry.push(mark);
         entry.extend_from_slice(data);
-        self.file.write_all(&entry)
+        self.file.write_all(&entry).await
     }
 }

@@ -1,8 +1,14 @@
 //! Who may do what. Until ACLs (the ACL issue) the rule is closed: a user reaches their own
 //! hierarchy (`user.NAME` and below), an administrator (`admins`) reaches everything. The
 //! [`Operation`] is already passed everywhere so that ACL rights slot in here alone.
+//!
+//! Beside the rights, [`namespace_rule`] holds the rules on the namespace's shape that no right
+//! lifts. Every rule here is decided on the internal name the client's name resolved to, never
+//! on its spelling: `DELETE user.alice` is alice's INBOX as much as `DELETE INBOX` is.
 
 use types::MailboxName;
+
+use crate::error::ServiceError;
 
 /// An authenticated user.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,6 +41,16 @@ impl Identity {
     pub fn owns(&self, name: &MailboxName) -> bool {
         self.inbox().is_some_and(|inbox| name.is_within(&inbox))
     }
+
+    /// Whether `name` is this identity's own INBOX, however the client spelled it.
+    pub fn is_own_inbox(&self, name: &MailboxName) -> bool {
+        self.inbox().as_ref() == Some(name)
+    }
+}
+
+/// Whether `name` is some user's INBOX, `user.NAME` (the root of a personal hierarchy).
+pub fn is_user_inbox(name: &MailboxName) -> bool {
+    name.owner_user().is_some() && name.hierarchy_root() == *name
 }
 
 /// What the identity wants to do with a mailbox (RFC 4314 §4 lists the rights each needs).
@@ -102,6 +118,31 @@ impl Authorized {
     }
 }
 
+/// Rules that hold whatever the rights, on the internal name. Cyrus: a user cannot delete their
+/// own INBOX (LMTP would then refuse their mail); an administrator deleting `user.NAME` deletes
+/// the user's whole hierarchy (see `MailService::delete`). The ACL issue adds SETACL here (an
+/// owner may not remove their own administration right from their INBOX).
+pub(crate) fn namespace_rule(
+    identity: &Identity,
+    name: &MailboxName,
+    operation: Operation,
+) -> Result<(), ServiceError> {
+    match operation {
+        Operation::DeleteMailbox if is_user_inbox(name) && !identity.is_admin() => {
+            Err(ServiceError::Refused("INBOX cannot be deleted"))
+        }
+        Operation::Read
+        | Operation::Write
+        | Operation::Insert
+        | Operation::Expunge
+        | Operation::Create
+        | Operation::DeleteMailbox
+        | Operation::Rename
+        | Operation::Lookup
+        | Operation::Post => Ok(()),
+    }
+}
+
 /// The closed rule of this issue; the ACL issue replaces the body.
 pub(crate) fn allowed(identity: &Identity, name: &MailboxName, _operation: Operation) -> bool {
     identity.admin || identity.owns(name)
@@ -123,6 +164,23 @@ mod tests {
         assert!(!allowed(&alice, &name("user.alicia"), Operation::Read));
         assert!(!allowed(&alice, &name("user.bob"), Operation::Lookup));
         assert!(!allowed(&alice, &name("shared"), Operation::Read));
+    }
+
+    /// However the client wrote it, a user's own INBOX cannot be deleted by them; below it,
+    /// and for administrators, the rule does not apply.
+    #[test]
+    fn a_user_cannot_delete_their_inbox_by_its_internal_name() {
+        let alice = Identity::new("alice", false);
+        let refused = namespace_rule(&alice, &name("user.alice"), Operation::DeleteMailbox);
+        assert!(matches!(refused, Err(ServiceError::Refused(_))));
+        assert!(namespace_rule(&alice, &name("user.alice.x"), Operation::DeleteMailbox).is_ok());
+        assert!(namespace_rule(&alice, &name("user.alice"), Operation::Rename).is_ok());
+        let admin = Identity::new("admin", true);
+        assert!(namespace_rule(&admin, &name("user.alice"), Operation::DeleteMailbox).is_ok());
+        assert!(is_user_inbox(&name("user.alice")));
+        assert!(!is_user_inbox(&name("user.alice.x")) && !is_user_inbox(&name("shared")));
+        assert!(alice.is_own_inbox(&name("user.alice")));
+        assert!(!alice.is_own_inbox(&name("user.alice.x")));
     }
 
     #[test]

@@ -14,6 +14,10 @@ pub enum ServiceError {
     AlreadyExists,
     #[error("Invalid mailbox name: {0}")]
     BadName(String),
+    /// A namespace rule refuses the operation whatever the rights (a user deleting their own
+    /// INBOX); the text says which.
+    #[error("{0}")]
+    Refused(&'static str),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -38,7 +42,8 @@ impl ServiceError {
             ServiceError::NoSuchMailbox
             | ServiceError::PermissionDenied
             | ServiceError::AlreadyExists
-            | ServiceError::BadName(_) => true,
+            | ServiceError::BadName(_)
+            | ServiceError::Refused(_) => true,
         }
     }
 }

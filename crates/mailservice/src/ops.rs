@@ -9,7 +9,7 @@ use mailstore::{
 use tokio::sync::broadcast;
 use types::{MailboxName, ModSeq, Uid};
 
-use crate::access::{allowed, Authorized, Identity, Operation};
+use crate::access::{allowed, is_user_inbox, namespace_rule, Authorized, Identity, Operation};
 use crate::error::ServiceError;
 use crate::MailService;
 
@@ -37,6 +37,7 @@ impl MailService {
         operation: Operation,
     ) -> Result<Authorized> {
         if allowed(identity, &name, operation) {
+            namespace_rule(identity, &name, operation)?;
             return Ok(Authorized::new(identity, name, operation));
         }
         match operation {
@@ -72,8 +73,16 @@ impl MailService {
         Ok(self.store.mailbox_entry(mailbox.name())?)
     }
 
-    /// Creates a mailbox; naming its partition (Cyrus's `CREATE name partition`) is for
-    /// administrators only.
+    /// Naming a partition (Cyrus's `CREATE name partition`, `RENAME from to partition`) is for
+    /// administrators only; checked before anything changes.
+    fn may_choose_partition(identity: &Identity, partition: Option<&str>) -> Result<()> {
+        match partition {
+            Some(_) if !identity.is_admin() => Err(ServiceError::PermissionDenied),
+            _ => Ok(()),
+        }
+    }
+
+    /// Creates a mailbox, on a named partition for administrators.
     pub fn create(
         &self,
         identity: &Identity,
@@ -81,9 +90,7 @@ impl MailService {
         special_use: Vec<String>,
         partition: Option<String>,
     ) -> Result<MailboxEntry> {
-        if partition.is_some() && !identity.is_admin() {
-            return Err(ServiceError::PermissionDenied);
-        }
+        Self::may_choose_partition(identity, partition.as_deref())?;
         let options = CreateOptions {
             special_use,
             partition,
@@ -92,26 +99,45 @@ impl MailService {
         Ok(self.store.create_mailbox(mailbox.name(), options)?)
     }
 
-    /// Moves a mailbox to another partition (Cyrus's `RENAME name name partition`);
-    /// administrators only.
-    pub fn set_partition(
+    /// Deletes a mailbox. A user's INBOX (`user.NAME`, which only an administrator may delete)
+    /// takes the user's whole hierarchy with it, as in Cyrus: the INBOX is what makes a user
+    /// known to delivery, and mailboxes left below a deleted INBOX would belong to no one.
+    pub fn delete(&self, mailbox: &Authorized) -> Result<()> {
+        match mailbox.name().owner_user() {
+            Some(user) if is_user_inbox(mailbox.name()) => self.delete_user(user).map(|_| ()),
+            _ => Ok(self.store.delete_mailbox(mailbox.name())?),
+        }
+    }
+
+    /// RENAME (RFC 9051 §6.3.6), decided on the internal names. The identity's own INBOX,
+    /// however the client spelled it, is never renamed: its messages move to a new mailbox and
+    /// INBOX stays, empty. Nothing is renamed onto it (it always exists). With a partition
+    /// (Cyrus's `RENAME from to partition`, administrators only, checked before anything
+    /// changes) the mailbox's files move there too; `RENAME name name partition` only moves.
+    pub fn rename(
         &self,
         identity: &Identity,
-        mailbox: &Authorized,
-        partition: &str,
-    ) -> Result<MailboxEntry> {
-        if !identity.is_admin() {
-            return Err(ServiceError::PermissionDenied);
+        from: &Authorized,
+        to: &Authorized,
+        partition: Option<&str>,
+    ) -> Result<()> {
+        Self::may_choose_partition(identity, partition)?;
+        let same = from.name() == to.name();
+        if identity.is_own_inbox(to.name()) && !same {
+            return Err(ServiceError::AlreadyExists);
         }
-        Ok(self.store.set_partition(mailbox.name(), partition)?)
-    }
-
-    pub fn delete(&self, mailbox: &Authorized) -> Result<()> {
-        Ok(self.store.delete_mailbox(mailbox.name())?)
-    }
-
-    pub fn rename(&self, from: &Authorized, to: &Authorized) -> Result<()> {
-        Ok(self.store.rename_mailbox(from.name(), to.name())?)
+        if identity.is_own_inbox(from.name()) && !same {
+            self.create(identity, to, Vec::new(), None)?;
+            self.store.move_all_messages(from.name(), to.name())?;
+        } else if !same {
+            self.store.rename_mailbox(from.name(), to.name())?;
+        }
+        match partition {
+            Some(p) => self.store.set_partition(to.name(), p).map(|_| ())?,
+            None if same => return Err(ServiceError::AlreadyExists),
+            None => {}
+        }
+        Ok(())
     }
 
     pub fn status(&self, mailbox: &Authorized) -> Result<MailboxStatus> {
@@ -133,11 +159,6 @@ impl MailService {
         to: &Authorized,
     ) -> Result<CopyOutcome> {
         Ok(self.store.move_messages(from.name(), uids, to.name())?)
-    }
-
-    /// Moves every message out of `from` (RENAME INBOX, RFC 9051 §6.3.6).
-    pub fn move_all(&self, from: &Authorized, to: &Authorized) -> Result<CopyOutcome> {
-        Ok(self.store.move_all_messages(from.name(), to.name())?)
     }
 
     pub fn store_flags(

@@ -175,6 +175,12 @@ impl CommandFramer {
         }
     }
 
+    /// Replaces the limits from the next line on: a server starts with
+    /// [`Limits::before_login`] and switches to its configured limits after authentication.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
     /// Switches mailbox names to UTF-8 after `ENABLE UTF8=ACCEPT` / `IMAP4rev2`.
     pub fn set_mailbox_encoding(&mut self, encoding: MailboxEncoding) {
         self.encoding = encoding;

@@ -8,6 +8,7 @@ use super::cursor::Cursor;
 use super::{append, fetch, mailbox, search, sort, PResult};
 use crate::command::{Addressing, Command, IdParams};
 use crate::error::ErrorKind;
+use crate::limits;
 
 /// Everything after `tag SP`, up to (not including) the final CRLF.
 pub(super) fn command(cur: &mut Cursor<'_>) -> PResult<Command> {
@@ -154,7 +155,7 @@ fn enable(cur: &mut Cursor<'_>) -> PResult<Command> {
 }
 
 /// `id = "ID" SP id-params-list`,
-/// `id-params-list = "(" *(string SP nstring) ")" / nil` (RFC 2971 §4)
+/// `id-params-list = "(" *(string SP nstring) ")" / nil` (RFC 2971 §4), within the §3.3 limits.
 fn id(cur: &mut Cursor<'_>) -> PResult<Command> {
     cur.sp()?;
     if cur.eat_word("NIL") {
@@ -164,12 +165,22 @@ fn id(cur: &mut Cursor<'_>) -> PResult<Command> {
     let mut params = Vec::new();
     if !cur.eat(b')') {
         loop {
-            let key = utf8(cur.string()?)?;
+            if params.len() == limits::ID_MAX_FIELDS {
+                return Err(ErrorKind::TooMany {
+                    what: "ID fields",
+                    max: limits::ID_MAX_FIELDS,
+                });
+            }
+            let key = bounded(cur.string()?, "ID field name", limits::ID_MAX_FIELD_LEN)?;
             cur.sp()?;
             let value = if cur.eat_word("NIL") {
                 None
             } else {
-                Some(utf8(cur.string()?)?)
+                Some(bounded(
+                    cur.string()?,
+                    "ID value",
+                    limits::ID_MAX_VALUE_LEN,
+                )?)
             };
             params.push((key, value));
             if cur.eat(b')') {
@@ -180,6 +191,14 @@ fn id(cur: &mut Cursor<'_>) -> PResult<Command> {
     }
     let params: IdParams = Some(params);
     Ok(Command::Id(params))
+}
+
+/// `raw` as UTF-8, refused when longer than `max` octets.
+fn bounded(raw: Vec<u8>, what: &'static str, max: usize) -> PResult<String> {
+    if raw.len() > max {
+        return Err(ErrorKind::TooLong { what, max });
+    }
+    utf8(raw)
 }
 
 pub(super) fn utf8(raw: Vec<u8>) -> PResult<String> {

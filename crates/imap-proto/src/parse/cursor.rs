@@ -197,6 +197,12 @@ impl<'a> Cursor<'a> {
         }
         let mut items = Vec::new();
         loop {
+            if items.len() == crate::limits::MAX_SEQUENCE_ITEMS {
+                return Err(ErrorKind::TooMany {
+                    what: "items in a sequence set",
+                    max: crate::limits::MAX_SEQUENCE_ITEMS,
+                });
+            }
             let first = self.seq_number()?;
             items.push(if self.eat(b':') {
                 SequenceItem::Range(first, self.seq_number()?)

@@ -8,6 +8,7 @@ use crate::command::{
     Store, StoreAction, StoreSilence,
 };
 use crate::error::ErrorKind;
+use crate::limits::MAX_SECTION_PARTS;
 
 /// `fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" / fetch-att /
 /// "(" fetch-att *(SP fetch-att) ")") [fetch-modifiers]`
@@ -138,6 +139,12 @@ fn section(cur: &mut Cursor<'_>) -> PResult<Section> {
 fn section_part(cur: &mut Cursor<'_>) -> PResult<Vec<u32>> {
     let mut part = vec![cur.nz_number()?.get()];
     while cur.rest().first() == Some(&b'.') && cur.rest().get(1).is_some_and(u8::is_ascii_digit) {
+        if part.len() == MAX_SECTION_PARTS {
+            return Err(ErrorKind::TooMany {
+                what: "part numbers in a section",
+                max: MAX_SECTION_PARTS,
+            });
+        }
         cur.pos += 1;
         part.push(cur.nz_number()?.get());
     }

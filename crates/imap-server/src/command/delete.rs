@@ -1,9 +1,9 @@
-//! DELETE (RFC 9051 §6.3.5). INBOX cannot be deleted by its owner; Cyrus, like RFC 3501, keeps
-//! children when a parent is deleted (the parent's name then lives on as \Noselect only while
-//! children exist).
+//! DELETE (RFC 9051 §6.3.5). INBOX cannot be deleted by its owner, by whatever name (the service
+//! decides on the internal name); an administrator deleting `user.NAME` deletes the user's
+//! hierarchy. Otherwise Cyrus, like RFC 3501, keeps children when a parent is deleted (the
+//! parent's name then lives on as \Noselect only while children exist).
 
 use imap_proto::command::Mailbox;
-use imap_proto::response::Code;
 use mailservice::Operation;
 
 use crate::command::Reply;
@@ -11,9 +11,6 @@ use crate::connection::Session;
 use crate::convert::{refuse, Target};
 
 pub(crate) async fn run(session: &mut Session, mailbox: Mailbox) -> Reply {
-    if mailbox == Mailbox::Inbox {
-        return Reply::no(Some(Code::Cannot), "INBOX cannot be deleted");
-    }
     let authorized = match session.authorize(&mailbox, Operation::DeleteMailbox) {
         Ok(a) => a,
         Err(e) => return refuse(&e, Target::Source),

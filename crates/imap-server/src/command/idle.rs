@@ -29,7 +29,7 @@ async fn idle_loop(session: &mut Session) -> Reply {
             }
         }
         match session.next_input(&mut buf, true).await {
-            Input::Data(n) => session.push_input(&buf[..n]),
+            Input::Data(n) => session.push_input(&buf[..n]).await,
             Input::Changed => {
                 if session.report_updates(true).await == Flow::Close {
                     return Reply::bad("Selected mailbox is gone").closing();

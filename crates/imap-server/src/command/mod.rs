@@ -26,7 +26,10 @@ mod subscribe;
 use imap_proto::command::{Addressing, Tag};
 use imap_proto::response::{Code, Data, FetchFlag, FetchItem, StatusKind};
 use imap_proto::{Command, TaggedCommand};
-use mailservice::{RecordFields, UidSelection};
+use std::collections::HashMap;
+
+use mailservice::{MessageRecord, RecordFields, UidSelection};
+use types::{Flag, Uid};
 
 use crate::connection::{Flow, Session};
 use crate::state::State;
@@ -193,7 +196,11 @@ impl Session {
         }
         let allow_expunge = expunge_allowed(&command);
         let report = reports_updates(&command);
+        let was_authenticated = self.state.identity().is_some();
         let reply = self.run_command(&tag, command).await;
+        if !was_authenticated && self.state.identity().is_some() {
+            self.after_login().await;
+        }
         if report
             && self.state.view().is_some()
             && self.report_updates(allow_expunge).await == Flow::Close
@@ -306,6 +313,11 @@ impl Session {
         }
         if view.needs_resync {
             let mailbox = view.mailbox.clone();
+            tracing::info!(
+                "{}: change feed of {} lagged; resynchronising from the index",
+                self.id,
+                mailbox.name()
+            );
             let current = self
                 .blocking(move |s| s.records(&mailbox, UidSelection::All, RecordFields::BASIC))
                 .await;
@@ -329,22 +341,83 @@ impl Session {
         Flow::Continue
     }
 
-    async fn report_flags(&mut self, messages: Vec<(u32, types::Uid)>) {
+    async fn report_flags(&mut self, messages: Vec<(u32, Uid)>) {
         let Some(view) = self.state.view() else {
             return;
         };
         let mailbox = view.mailbox.clone();
-        let uids: Vec<types::Uid> = messages.iter().map(|(_, u)| *u).collect();
+        let uids: Vec<Uid> = messages.iter().map(|(_, u)| *u).collect();
         let records = self
             .blocking(move |s| s.records(&mailbox, UidSelection::Uids(&uids), RecordFields::BASIC))
             .await;
         let Ok(records) = records else { return };
-        for (seq, uid) in messages {
-            if let Some(record) = records.iter().find(|r| r.uid == uid) {
-                let flags = record.flags.iter().cloned().map(FetchFlag::Flag).collect();
-                let items = vec![FetchItem::Uid(uid), FetchItem::Flags(flags)];
-                self.out.data(Data::Fetch { seq, items });
-            }
+        for data in flag_fetches(messages, records) {
+            self.out.data(data);
         }
+    }
+}
+
+/// One `FETCH (UID FLAGS)` per message whose record was found, in the order of `messages`.
+/// Records are looked up by UID in a map: after another session's STORE on a large mailbox
+/// both lists hold every message, and a search per message was quadratic.
+fn flag_fetches(messages: Vec<(u32, Uid)>, records: Vec<MessageRecord>) -> Vec<Data> {
+    let by_uid: HashMap<Uid, Vec<Flag>> = records.into_iter().map(|r| (r.uid, r.flags)).collect();
+    messages
+        .into_iter()
+        .filter_map(|(seq, uid)| {
+            let flags = by_uid.get(&uid)?;
+            let flags = flags.iter().cloned().map(FetchFlag::Flag).collect();
+            let items = vec![FetchItem::Uid(uid), FetchItem::Flags(flags)];
+            Some(Data::Fetch { seq, items })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(uid: Uid) -> MessageRecord {
+        MessageRecord {
+            uid,
+            flags: vec![Flag::Seen],
+            internal_date: mailservice::InternalDate {
+                unix_seconds: 0,
+                offset_minutes: 0,
+            },
+            save_date: 0,
+            size: 1,
+            modseq: types::ModSeq::MIN,
+            guid: [0; 32],
+            cache: None,
+            header: None,
+        }
+    }
+
+    /// A million flag changes by another session used to cost a search of a million records
+    /// each. The answer keeps the order asked for and skips messages without a record.
+    #[test]
+    fn flag_updates_for_a_whole_large_mailbox_are_matched_by_uid() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let uid = |n: u32| Uid::new(n).unwrap();
+            let messages: Vec<(u32, Uid)> = (1..=1_000_000).map(|n| (n, uid(n))).collect();
+            let records: Vec<MessageRecord> =
+                (2..=1_000_000).rev().map(|n| record(uid(n))).collect();
+            let _ = tx.send(flag_fetches(messages, records));
+        });
+        let fetches = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("did not finish within a minute");
+        assert_eq!(fetches.len(), 999_999, "UID 1 has no record");
+        assert!(
+            matches!(&fetches[0], Data::Fetch { seq: 2, .. }),
+            "{:?}",
+            fetches[0]
+        );
+        assert!(matches!(
+            fetches.last(),
+            Some(Data::Fetch { seq: 1_000_000, .. })
+        ));
     }
 }

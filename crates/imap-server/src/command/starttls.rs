@@ -27,7 +27,7 @@ pub(crate) async fn run(session: &mut Session, tag: &Tag) -> Reply {
     }
     match session.transport.start_tls(tls).await {
         Ok(()) => {
-            session.framer = CommandFramer::new(session.server.config.limits.clone());
+            session.framer = CommandFramer::new(session.server.config.limits.before_login());
             Reply::already_sent()
         }
         Err(e) => {

@@ -54,14 +54,9 @@ impl<'a> Candidate<'a> {
     }
 }
 
-/// Resolves sequence sets against the view.
-pub(crate) struct Sets<'a> {
-    pub exists: u32,
-    pub largest_uid: u32,
-    pub saved: &'a [Uid],
-}
-
-pub(crate) fn matches(key: &SearchKey, c: &Candidate<'_>, sets: &Sets<'_>) -> bool {
+/// Whether one message's own data satisfies a leaf key. Sets and the compound keys are
+/// evaluated by [`crate::search::criteria::Criterion`], which never hands them here.
+pub(crate) fn matches(key: &SearchKey, c: &Candidate<'_>) -> bool {
     let flag = |f: &Flag| c.record.flags.contains(f);
     match key {
         SearchKey::All | SearchKey::Old => true,
@@ -99,24 +94,16 @@ pub(crate) fn matches(key: &SearchKey, c: &Candidate<'_>, sets: &Sets<'_>) -> bo
             c.fields().iter().any(|(_, v)| contains(v, s))
                 || c.body().iter().any(|part| contains(part, s))
         }
-        SearchKey::Uid(set) => match set.ranges(sets.largest_uid) {
-            Some(ranges) => ranges
-                .iter()
-                .any(|&(lo, hi)| lo <= c.uid.get() && c.uid.get() <= hi),
-            None => sets.saved.contains(&c.uid),
-        },
-        SearchKey::SequenceSet(set) => match set.ranges(sets.exists) {
-            Some(ranges) => ranges.iter().any(|&(lo, hi)| lo <= c.seq && c.seq <= hi),
-            None => sets.saved.contains(&c.uid),
-        },
         SearchKey::ModSeq { mod_seq, .. } => c.record.modseq.get() >= *mod_seq,
-        SearchKey::Not(inner) => !matches(inner, c, sets),
-        SearchKey::Or(a, b) => matches(a, c, sets) || matches(b, c, sets),
-        SearchKey::And(keys) => keys.iter().all(|k| matches(k, c, sets)),
+        SearchKey::Uid(_)
+        | SearchKey::SequenceSet(_)
+        | SearchKey::Not(_)
+        | SearchKey::Or(..)
+        | SearchKey::And(_) => false,
     }
 }
 
-/// Whether evaluating `key` needs the header fields, and the body text.
+/// Whether evaluating a leaf key needs the header fields, and the body text.
 pub(crate) fn needs(key: &SearchKey) -> (bool, bool) {
     match key {
         SearchKey::From(_)
@@ -130,15 +117,6 @@ pub(crate) fn needs(key: &SearchKey) -> (bool, bool) {
         | SearchKey::SentSince(_) => (true, false),
         SearchKey::Body(_) => (false, true),
         SearchKey::Text(_) => (true, true),
-        SearchKey::Not(inner) => needs(inner),
-        SearchKey::Or(a, b) => {
-            let (a, b) = (needs(a), needs(b));
-            (a.0 || b.0, a.1 || b.1)
-        }
-        SearchKey::And(keys) => keys
-            .iter()
-            .map(needs)
-            .fold((false, false), |acc, n| (acc.0 || n.0, acc.1 || n.1)),
         _ => (false, false),
     }
 }

@@ -2,6 +2,7 @@
 //! (RFC 5182). Flags, dates and sizes come from the index; header keys from the cached header
 //! block; BODY and TEXT read the message files.
 
+mod criteria;
 mod matcher;
 
 use std::sync::Arc;
@@ -15,7 +16,8 @@ use types::Uid;
 use crate::command::Reply;
 use crate::connection::Session;
 use crate::convert::{refuse, Target};
-use matcher::{Candidate, Sets};
+use criteria::{Context, Criterion};
+use matcher::Candidate;
 
 /// Messages per store read. BODY and TEXT read message files, so their batches stay small;
 /// other keys need only the index (and the cached header blocks), where a read costs little per
@@ -27,25 +29,31 @@ pub(crate) async fn run(session: &mut Session, tag: &Tag, search: Search) -> Rep
     let Some(view) = session.state.view() else {
         return Reply::bad("No mailbox selected");
     };
-    let criteria = match convert_charset(search.charset.as_deref(), search.criteria) {
-        Ok(c) => SearchKey::And(c),
+    let charset = match charset(search.charset.as_deref()) {
+        Ok(c) => c,
         Err(reply) => return reply,
     };
-    let (need_header, need_body) = matcher::needs(&criteria);
     let all: Vec<(u32, Uid)> = view
         .uids()
         .iter()
         .enumerate()
         .map(|(i, u)| (i as u32 + 1, *u))
         .collect();
-    let (exists, largest_uid) = (view.exists(), view.uids().last().map_or(0, |u| u.get()));
+    let cx = Context {
+        exists: view.exists(),
+        largest_uid: view.uids().last().map_or(0, |u| u.get()),
+        saved: &view.saved_search,
+        charset,
+    };
+    let criteria = match Criterion::compile(SearchKey::And(search.criteria), &cx) {
+        Ok(c) => c,
+        Err(criteria::TooDeep) => return Reply::bad("search criteria are nested too deeply"),
+    };
+    let (need_header, need_body) = criteria.needs();
     let now = mailservice::InternalDate::now().unix_seconds;
     let job = Arc::new(Job {
         mailbox: view.mailbox.clone(),
         criteria,
-        saved: view.saved_search.clone(),
-        exists,
-        largest_uid,
         need_header,
         need_body,
         now,
@@ -82,10 +90,7 @@ pub(crate) async fn run(session: &mut Session, tag: &Tag, search: Search) -> Rep
 /// One SEARCH, shared by the batches that evaluate it.
 struct Job {
     mailbox: mailservice::Authorized,
-    criteria: SearchKey,
-    saved: Vec<Uid>,
-    exists: u32,
-    largest_uid: u32,
+    criteria: Criterion,
     need_header: bool,
     need_body: bool,
     now: i64,
@@ -110,11 +115,6 @@ impl Job {
         // an old UID) is skipped below.
         let (lo, hi) = (batch[0].1, batch[batch.len() - 1].1);
         let records = s.records(&self.mailbox, UidSelection::Range(lo, hi), fields)?;
-        let sets = Sets {
-            exists: self.exists,
-            largest_uid: self.largest_uid,
-            saved: &self.saved,
-        };
         let mut hits = Vec::new();
         for record in &records {
             let Ok(i) = batch.binary_search_by_key(&record.uid, |(_, u)| *u) else {
@@ -123,7 +123,7 @@ impl Job {
             let (seq, uid) = batch[i];
             let load_body = || body_text(s, &self.mailbox, record);
             let candidate = Candidate::new(seq, uid, record, self.now, &load_body);
-            if matcher::matches(&self.criteria, &candidate, &sets) {
+            if self.criteria.matches(&candidate) {
                 hits.push((seq, uid));
             }
         }
@@ -143,47 +143,28 @@ fn body_text(
     message::text_for_search(&raw, &cache).collect()
 }
 
-/// Search strings arrive in the command's charset; they are matched as UTF-8.
-fn convert_charset(charset: Option<&str>, keys: Vec<SearchKey>) -> Result<Vec<SearchKey>, Reply> {
-    let Some(label) = charset else {
-        return Ok(keys);
+/// The command's charset: `None` for UTF-8 and US-ASCII, whose strings are matched as they
+/// are; `NO [BADCHARSET]` for one we cannot decode (RFC 9051 §6.4.4).
+fn charset(label: Option<&str>) -> Result<Option<&'static encoding_rs::Encoding>, Reply> {
+    let Some(label) = label else {
+        return Ok(None);
     };
     if label.eq_ignore_ascii_case("UTF-8") || label.eq_ignore_ascii_case("US-ASCII") {
-        return Ok(keys);
+        return Ok(None);
     }
-    let Some(encoding) = encoding_rs::Encoding::for_label(label.as_bytes()) else {
-        let supported = vec![
-            "UTF-8".to_string(),
-            "US-ASCII".to_string(),
-            "ISO-8859-1".to_string(),
-        ];
-        return Err(Reply::no(
-            Some(Code::BadCharset(supported)),
-            "Unsupported charset",
-        ));
-    };
-    let decode = |b: Vec<u8>| encoding.decode(&b).0.into_owned().into_bytes();
-    Ok(keys.into_iter().map(|k| recode(k, &decode)).collect())
-}
-
-fn recode(key: SearchKey, decode: &impl Fn(Vec<u8>) -> Vec<u8>) -> SearchKey {
-    match key {
-        SearchKey::Bcc(s) => SearchKey::Bcc(decode(s)),
-        SearchKey::Body(s) => SearchKey::Body(decode(s)),
-        SearchKey::Cc(s) => SearchKey::Cc(decode(s)),
-        SearchKey::From(s) => SearchKey::From(decode(s)),
-        SearchKey::Header(n, s) => SearchKey::Header(n, decode(s)),
-        SearchKey::Subject(s) => SearchKey::Subject(decode(s)),
-        SearchKey::Text(s) => SearchKey::Text(decode(s)),
-        SearchKey::To(s) => SearchKey::To(decode(s)),
-        SearchKey::Not(k) => SearchKey::Not(Box::new(recode(*k, decode))),
-        SearchKey::Or(a, b) => {
-            SearchKey::Or(Box::new(recode(*a, decode)), Box::new(recode(*b, decode)))
+    match encoding_rs::Encoding::for_label(label.as_bytes()) {
+        Some(encoding) => Ok(Some(encoding)),
+        None => {
+            let supported = vec![
+                "UTF-8".to_string(),
+                "US-ASCII".to_string(),
+                "ISO-8859-1".to_string(),
+            ];
+            Err(Reply::no(
+                Some(Code::BadCharset(supported)),
+                "Unsupported charset",
+            ))
         }
-        SearchKey::And(keys) => {
-            SearchKey::And(keys.into_iter().map(|k| recode(k, decode)).collect())
-        }
-        other => other,
     }
 }
 

@@ -90,12 +90,14 @@ impl SelectedView {
     }
 
     /// The messages a set names, as (seq, uid) in ascending order. `$` is the saved search.
+    /// The set is normalised first (sorted, merged ranges), so repeated or overlapping items
+    /// cost nothing: O(items × log items + messages named).
     pub fn resolve(
         &self,
         set: &SequenceSet,
         addressing: Addressing,
     ) -> Result<Vec<(u32, Uid)>, NoSuchMessage> {
-        let Some(ranges) = set.ranges(match addressing {
+        let Some(ranges) = set.normalize(match addressing {
             Addressing::Sequence => self.exists(),
             Addressing::Uid => self.uids.last().map_or(0, |u| u.get()),
         }) else {
@@ -105,31 +107,35 @@ impl SelectedView {
                 .filter_map(|&u| self.seq_of(u).map(|s| (s, u)))
                 .collect());
         };
-        let mut out = BTreeSet::new();
-        for (lo, hi) in ranges {
-            match addressing {
-                Addressing::Sequence => {
-                    if lo == 0 || hi > self.exists() {
-                        return Err(NoSuchMessage);
-                    }
+        let mut out = Vec::new();
+        match addressing {
+            Addressing::Sequence => {
+                // `*` in an empty mailbox is 0, and so is past EXISTS like any number above it.
+                let valid = ranges
+                    .bounds()
+                    .is_some_and(|(lo, hi)| lo > 0 && hi <= self.exists());
+                if !valid {
+                    return Err(NoSuchMessage);
+                }
+                for &(lo, hi) in ranges.ranges() {
                     for seq in lo..=hi {
                         if let Some(uid) = self.uid_of(seq) {
-                            out.insert((seq, uid));
+                            out.push((seq, uid));
                         }
                     }
                 }
-                Addressing::Uid => {
+            }
+            Addressing::Uid => {
+                for &(lo, hi) in ranges.ranges() {
                     let start = self.uids.partition_point(|u| u.get() < lo);
-                    for (i, uid) in self.uids[start..].iter().enumerate() {
-                        if uid.get() > hi {
-                            break;
-                        }
-                        out.insert((u32::try_from(start + i + 1).unwrap_or(u32::MAX), *uid));
+                    let end = self.uids.partition_point(|u| u.get() <= hi);
+                    for (i, uid) in self.uids[start..end.max(start)].iter().enumerate() {
+                        out.push((u32::try_from(start + i + 1).unwrap_or(u32::MAX), *uid));
                     }
                 }
             }
         }
-        Ok(out.into_iter().collect())
+        Ok(out)
     }
 
     /// Remembers a flag change this session reported itself.
@@ -202,6 +208,9 @@ impl SelectedView {
     }
 
     /// Replaces the UID list after a resync, turning the difference into pending updates.
+    /// Changes folded before the channel lagged may be stale by now: a pending new message
+    /// that is gone from the index is forgotten (it was never announced), so EXISTS never
+    /// counts a message the client could not fetch.
     pub fn resync(&mut self, current: Vec<Uid>) {
         let now: BTreeSet<Uid> = current.iter().copied().collect();
         let last = self.uids.last().copied();
@@ -210,6 +219,7 @@ impl SelectedView {
                 self.pending_expunge.insert(*uid);
             }
         }
+        self.pending_new.retain(|uid| now.contains(uid));
         self.pending_new
             .extend(current.into_iter().filter(|u| Some(*u) > last));
         self.pending_flags.extend(self.uids.iter().copied());
@@ -221,15 +231,18 @@ impl SelectedView {
     pub fn take_updates(&mut self, allow_expunge: bool) -> Updates {
         let mut updates = Updates::default();
         if allow_expunge {
-            for uid in std::mem::take(&mut self.pending_expunge) {
-                if let Ok(i) = self.uids.binary_search(&uid) {
-                    self.uids.remove(i);
-                    updates
-                        .expunged
-                        .push(u32::try_from(i + 1).unwrap_or(u32::MAX));
-                }
-                self.pending_flags.remove(&uid);
+            let gone = std::mem::take(&mut self.pending_expunge);
+            for uid in &gone {
+                self.pending_flags.remove(uid);
             }
+            // Ascending, each number as it stands once the ones before it are gone: the k-th
+            // removal (from 0) of the message at index i is sequence number i + 1 - k.
+            let removed = self.remove_uids(&gone);
+            updates.expunged = removed
+                .iter()
+                .enumerate()
+                .map(|(k, &i)| u32::try_from(i + 1 - k).unwrap_or(u32::MAX))
+                .collect();
         }
         if !self.pending_new.is_empty() {
             let last = self.uids.last().copied();
@@ -257,216 +270,39 @@ impl SelectedView {
     /// Removes messages this session expunged itself (EXPUNGE, MOVE) and returns the sequence
     /// numbers to report, each valid when its EXPUNGE response is read: highest first, so no
     /// response renumbers another.
-    pub fn remove_own_expunges(&mut self, mut uids: Vec<Uid>) -> Vec<u32> {
-        uids.sort_unstable();
-        uids.iter()
+    pub fn remove_own_expunges(&mut self, uids: Vec<Uid>) -> Vec<u32> {
+        let gone: BTreeSet<Uid> = uids.into_iter().collect();
+        for uid in &gone {
+            self.pending_expunge.remove(uid);
+            self.pending_flags.remove(uid);
+        }
+        let removed = self.remove_uids(&gone);
+        removed
+            .iter()
             .rev()
-            .filter_map(|uid| self.remove_reported(*uid))
+            .map(|&i| u32::try_from(i + 1).unwrap_or(u32::MAX))
             .collect()
     }
 
-    /// Drops one message this session expunged itself; its sequence number before removal.
-    fn remove_reported(&mut self, uid: Uid) -> Option<u32> {
-        self.pending_expunge.remove(&uid);
-        self.pending_flags.remove(&uid);
-        let i = self.uids.binary_search(&uid).ok()?;
-        self.uids.remove(i);
-        u32::try_from(i + 1).ok()
+    /// Drops every message of `gone` from the UID list in one pass (O(messages + removed),
+    /// not a shift of the list per message); their indexes before removal, ascending.
+    fn remove_uids(&mut self, gone: &BTreeSet<Uid>) -> Vec<usize> {
+        if gone.is_empty() {
+            return Vec::new();
+        }
+        let mut removed = Vec::new();
+        let mut index = 0;
+        self.uids.retain(|uid| {
+            let keep = !gone.contains(uid);
+            if !keep {
+                removed.push(index);
+            }
+            index += 1;
+            keep
+        });
+        removed
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use imap_proto::sequence::{SeqNumber, SequenceItem};
-    use std::num::NonZeroU32;
-
-    fn uid(n: u32) -> Uid {
-        Uid::new(n).unwrap()
-    }
-
-    fn view(uids: &[u32]) -> (SelectedView, broadcast::Sender<Change>) {
-        let (tx, rx) = broadcast::channel(16);
-        let dir = tempfile::tempdir().unwrap();
-        let (identity, service) = mailservice_identity(dir.path());
-        let name = types::MailboxName::try_from("user.alice").unwrap();
-        let mailbox = service
-            .authorize_internal(&identity, name, mailservice::Operation::Read)
-            .unwrap();
-        let v = SelectedView::new(mailbox, false, uids.iter().map(|&n| uid(n)).collect(), rx);
-        (v, tx)
-    }
-
-    /// A service over a throwaway store, only to mint an `Authorized` for the view.
-    fn mailservice_identity(
-        dir: &std::path::Path,
-    ) -> (mailservice::Identity, mailservice::MailService) {
-        let mut partitions = std::collections::BTreeMap::new();
-        partitions.insert("default".to_string(), dir.join("spool"));
-        let store = mailstore::Store::open(mailstore::StoreConfig::new(
-            dir.join("conf"),
-            partitions,
-            "default",
-        ))
-        .unwrap();
-        let service = mailservice::MailService::new(
-            store,
-            mailservice::ServiceConfig {
-                admins: Vec::new(),
-                unix_hierarchy_sep: false,
-            },
-        );
-        (service.identity("alice"), service)
-    }
-
-    fn set(items: &[(u32, u32)]) -> SequenceSet {
-        let n = |v: u32| {
-            if v == 0 {
-                SeqNumber::Largest
-            } else {
-                SeqNumber::Value(NonZeroU32::new(v).unwrap())
-            }
-        };
-        SequenceSet::Items(
-            items
-                .iter()
-                .map(|&(a, b)| {
-                    if a == b {
-                        SequenceItem::Single(n(a))
-                    } else {
-                        SequenceItem::Range(n(a), n(b))
-                    }
-                })
-                .collect(),
-        )
-    }
-
-    #[test]
-    fn sequence_numbers_map_to_uids_and_star_is_the_last() {
-        let (v, _tx) = view(&[3, 7, 9, 20]);
-        let got = v.resolve(&set(&[(2, 0)]), Addressing::Sequence).unwrap();
-        assert_eq!(got, vec![(2, uid(7)), (3, uid(9)), (4, uid(20))]);
-        assert!(
-            v.resolve(&set(&[(5, 5)]), Addressing::Sequence).is_err(),
-            "past EXISTS is an error"
-        );
-    }
-
-    #[test]
-    fn uid_sets_skip_missing_uids_and_star_is_the_highest() {
-        let (v, _tx) = view(&[3, 7, 9, 20]);
-        let got = v
-            .resolve(&set(&[(4, 9), (100, 0)]), Addressing::Uid)
-            .unwrap();
-        assert_eq!(
-            got,
-            vec![(2, uid(7)), (3, uid(9)), (4, uid(20))],
-            "100:* includes the highest UID"
-        );
-    }
-
-    #[test]
-    fn expunges_wait_while_forbidden_and_renumber_when_sent() {
-        let (mut v, tx) = view(&[1, 2, 3, 4]);
-        tx.send(Change::Expunged {
-            uids: vec![uid(2), uid(4)],
-            modseq: types::ModSeq::MIN,
-        })
-        .unwrap();
-        tx.send(Change::Appended {
-            uids: vec![uid(5)],
-            modseq: types::ModSeq::MIN,
-        })
-        .unwrap();
-        v.poll_changes();
-        let held = v.take_updates(false);
-        assert!(
-            held.expunged.is_empty(),
-            "no EXPUNGE during FETCH/STORE/SEARCH"
-        );
-        assert_eq!(held.exists, Some(5));
-        let sent = v.take_updates(true);
-        // Each number is valid when its response is read: UID 2 is seq 2, then UID 4 is seq 3.
-        assert_eq!(sent.expunged, vec![2, 3]);
-        assert_eq!(v.uids(), &[uid(1), uid(3), uid(5)]);
-    }
-
-    #[test]
-    fn own_flag_changes_are_not_echoed_but_others_are() {
-        let (mut v, tx) = view(&[1, 2]);
-        let m = types::ModSeq::new(5).unwrap();
-        v.note_own_change(uid(1), m);
-        tx.send(Change::FlagsChanged {
-            changes: vec![(uid(1), m), (uid(2), m)],
-        })
-        .unwrap();
-        v.poll_changes();
-        assert_eq!(v.take_updates(true).flags, vec![(2, uid(2))]);
-    }
-
-    #[test]
-    fn a_message_appended_and_expunged_before_being_reported_is_never_seen() {
-        let (mut v, tx) = view(&[1]);
-        tx.send(Change::Appended {
-            uids: vec![uid(2)],
-            modseq: types::ModSeq::MIN,
-        })
-        .unwrap();
-        tx.send(Change::Expunged {
-            uids: vec![uid(2)],
-            modseq: types::ModSeq::MIN,
-        })
-        .unwrap();
-        v.poll_changes();
-        let u = v.take_updates(true);
-        assert!(u.expunged.is_empty() && u.exists.is_none());
-        assert_eq!(v.exists(), 1);
-    }
-
-    /// mbsync 1.4 loading a mailbox took `* 574 FETCH (UID 653 FLAGS ...)` for a message new
-    /// in the same response as its highest UID and never pulled UIDs 647–652.
-    #[test]
-    fn flag_changes_of_messages_not_yet_announced_are_not_reported() {
-        let (mut v, tx) = view(&[1]);
-        tx.send(Change::Appended {
-            uids: vec![uid(2), uid(3)],
-            modseq: types::ModSeq::MIN,
-        })
-        .unwrap();
-        tx.send(Change::FlagsChanged {
-            changes: vec![(uid(3), types::ModSeq::new(7).unwrap())],
-        })
-        .unwrap();
-        tx.send(Change::SeenChanged {
-            user: String::new(),
-            uids: vec![uid(2)],
-        })
-        .unwrap();
-        v.poll_changes();
-        let u = v.take_updates(true);
-        assert_eq!(u.exists, Some(3));
-        assert!(u.flags.is_empty(), "{:?}", u.flags);
-        tx.send(Change::FlagsChanged {
-            changes: vec![(uid(3), types::ModSeq::new(8).unwrap())],
-        })
-        .unwrap();
-        v.poll_changes();
-        assert_eq!(v.take_updates(true).flags, vec![(3, uid(3))], "known now");
-    }
-
-    #[test]
-    fn a_lagging_channel_asks_for_a_resync() {
-        let (mut v, tx) = view(&[1, 2, 3]);
-        for n in 0..40 {
-            let _ = tx.send(Change::FlagsChanged {
-                changes: vec![(uid(1), types::ModSeq::new(n + 1).unwrap())],
-            });
-        }
-        v.poll_changes();
-        assert!(v.needs_resync);
-        v.resync(vec![uid(1), uid(3), uid(4)]);
-        let u = v.take_updates(true);
-        assert_eq!(u.expunged, vec![2]);
-        assert_eq!(u.exists, Some(3));
-    }
-}
+mod tests;

@@ -1,0 +1,116 @@
+//! A raw IMAP client over a real socket for the hardening tests: send bytes, read lines, run a
+//! tagged command and collect its answer. Every read has a generous timeout, so a server that
+//! hangs fails the test instead of stalling it.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+/// Long enough for a debug build on a loaded machine; only a hang takes longer.
+pub const HANG: Duration = Duration::from_secs(120);
+
+pub struct Client {
+    pub stream: TcpStream,
+    reader: BufReader<TcpStream>,
+}
+
+impl Client {
+    /// Connects and reads the greeting.
+    pub fn connect(port: u16) -> Client {
+        let mut c = Client::connect_silent(port);
+        let greeting = c.line();
+        assert!(greeting.starts_with("* OK"), "{greeting}");
+        c
+    }
+
+    /// Connects without reading the greeting.
+    pub fn connect_silent(port: u16) -> Client {
+        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream.set_read_timeout(Some(HANG)).unwrap();
+        let reader = BufReader::new(stream.try_clone().unwrap());
+        Client { stream, reader }
+    }
+
+    /// Logs in as `user` with password `pw-USER`.
+    pub fn login(port: u16, user: &str) -> Client {
+        let mut c = Client::connect(port);
+        let r = c.cmd("l0", &format!("LOGIN {user} pw-{user}"));
+        assert!(last(&r).starts_with("l0 OK"), "{r:?}");
+        c
+    }
+
+    /// The next line, CRLF included; empty at EOF (or after a reset).
+    pub fn line(&mut self) -> String {
+        let mut line = Vec::new();
+        match self.reader.read_until(b'\n', &mut line) {
+            Ok(_) => String::from_utf8_lossy(&line).into_owned(),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => String::new(),
+            Err(e) => panic!("reading from the server: {e} (after {line:?})"),
+        }
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).unwrap();
+    }
+
+    /// Sends a tagged command and returns every line up to and including the tagged one.
+    pub fn cmd(&mut self, tag: &str, rest: &str) -> Vec<String> {
+        self.send(format!("{tag} {rest}\r\n").as_bytes());
+        self.until(tag)
+    }
+
+    /// Lines up to and including the one tagged `tag`.
+    pub fn until(&mut self, tag: &str) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            let line = self.line();
+            assert!(!line.is_empty(), "connection closed; got {lines:?}");
+            let done = line.starts_with(&format!("{tag} "));
+            lines.push(line);
+            if done {
+                return lines;
+            }
+        }
+    }
+
+    /// Reads to the end; true when the server closed the connection (EOF or reset).
+    pub fn closed(&mut self) -> bool {
+        let mut rest = Vec::new();
+        match self.reader.read_to_end(&mut rest) {
+            Ok(_) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+        }
+    }
+
+    /// Everything until the server closes the connection, as text.
+    pub fn rest(&mut self) -> String {
+        let mut rest = Vec::new();
+        if let Err(e) = self.reader.read_to_end(&mut rest) {
+            assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}");
+        }
+        String::from_utf8_lossy(&rest).into_owned()
+    }
+}
+
+pub fn last(lines: &[String]) -> &str {
+    lines.last().map(String::as_str).unwrap_or("")
+}
+
+/// Appends `count` small messages to the INBOX of the logged-in client, `per` per MULTIAPPEND.
+pub fn fill_inbox(c: &mut Client, count: usize, per: usize) {
+    let mut done = 0;
+    let mut n = 0;
+    while done < count {
+        let batch = per.min(count - done);
+        let mut command = format!("fill{n} APPEND INBOX");
+        for i in 0..batch {
+            let body = format!("Subject: m{}\r\n\r\nbody {}\r\n", done + i, done + i);
+            command.push_str(&format!(" {{{}+}}\r\n{body}", body.len()));
+        }
+        let r = c.cmd(&format!("fill{n}"), &command[format!("fill{n} ").len()..]);
+        assert!(last(&r).contains("OK"), "{r:?}");
+        done += batch;
+        n += 1;
+    }
+}
