@@ -114,6 +114,33 @@ fn search_body(reports: &[Report], me: &str, peer: &str) -> Verdict {
     }
 }
 
+/// Memory must level off under delivery: after the warm-up, RSS may not grow by more than
+/// `max_kb` per 100,000 deliveries (a leak of 3 KB per delivery is 300,000).
+fn soak_flat(reports: &[Report], me: &str, max_kb: f64) -> Verdict {
+    let Some(r) = reports
+        .iter()
+        .find(|r| r.workload == "soak" && r.label == me)
+    else {
+        return Verdict::NotMeasured("soak was not run against it");
+    };
+    let Some(slope) = r.metrics.get("rss_kb_per_100k_deliveries") else {
+        return Verdict::NotMeasured("no memory samples after the warm-up");
+    };
+    let warm = r.metrics.get("rss_kb_after_warmup").copied().unwrap_or(0.0);
+    let end = r.metrics.get("rss_kb_end").copied().unwrap_or(0.0);
+    let detail = format!(
+        "{slope:+.0} KiB per 100,000 deliveries over {} (RSS {:.0} → {:.0} MiB)",
+        r.total.count,
+        warm / 1024.0,
+        end / 1024.0
+    );
+    if *slope <= max_kb && r.errors.is_empty() {
+        Verdict::Met(detail)
+    } else {
+        Verdict::NotMet(detail)
+    }
+}
+
 /// A Markdown table of the goals for `me` (the reference server).
 pub fn markdown(reports: &[Report], me: &str) -> String {
     let rows: Vec<(&str, Verdict)> = vec![
@@ -149,6 +176,10 @@ pub fn markdown(reports: &[Report], me: &str) -> String {
         (
             "search BODY over 100,000 messages no slower than Dovecot",
             search_body(reports, me, "dovecot"),
+        ),
+        (
+            "soak: RSS flat after warm-up (≤ 1 MiB per 100,000 deliveries)",
+            soak_flat(reports, me, 1024.0),
         ),
     ];
     let mut out = String::from("| goal | result | measured |\n|---|---|---|\n");
@@ -213,9 +244,27 @@ mod tests {
     }
 
     #[test]
+    fn soak_is_met_by_a_flat_line_and_not_by_growth() {
+        let flat = [report(
+            "soak",
+            "darius",
+            10,
+            &[("rss_kb_per_100k_deliveries", 300.0)],
+        )];
+        assert!(markdown(&flat, "darius").contains("100,000 deliveries) | met | +300 KiB"));
+        let leak = [report(
+            "soak",
+            "darius",
+            10,
+            &[("rss_kb_per_100k_deliveries", 300_000.0)],
+        )];
+        assert!(markdown(&leak, "darius").contains("deliveries) | **not met** | +300000 KiB"));
+    }
+
+    #[test]
     fn nothing_measured_for_an_absent_server() {
         let md = markdown(&[report("mixed", "dovecot", 10, &[])], "darius");
         assert!(!md.contains("| met |"));
-        assert_eq!(md.matches("not measured").count(), 9);
+        assert_eq!(md.matches("not measured").count(), 10);
     }
 }

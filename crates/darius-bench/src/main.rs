@@ -151,6 +151,20 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         rcpts: u32,
     },
+    /// A long LMTP run (--deliveries, 1,000,000 by default; --duration does not apply) with
+    /// the server's memory sampled every second: does it level off? Needs --server-pid.
+    Soak {
+        #[arg(long, default_value_t = 1_000_000)]
+        deliveries: u64,
+        #[arg(long, default_value_t = 1)]
+        rcpts: u32,
+        /// Fraction of the deliveries counted as warm-up, before the line should be flat.
+        #[arg(long, default_value_t = 0.2)]
+        warmup: f64,
+        /// Write every sample as CSV (seconds,deliveries,rss_kb,pss_kb) to this file.
+        #[arg(long)]
+        series: Option<PathBuf>,
+    },
     /// Write the generated corpus as an mbox.
     Corpus {
         #[arg(long, default_value_t = 1000)]
@@ -274,7 +288,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         "client_cpu_seconds".to_owned(),
         procmon::own_cpu_seconds() - client_cpu,
     );
-    let target = if name == "lmtp" {
+    let target = if name == "lmtp" || name == "soak" {
         s.lmtp.addr()
     } else {
         s.imap.addr()
@@ -363,6 +377,20 @@ async fn dispatch(
         Command::Lmtp { rcpts } => {
             let args = workload::lmtp::LmtpArgs { rcpts };
             ("lmtp", workload::lmtp::run(s, &args).await)
+        }
+        Command::Soak {
+            deliveries,
+            rcpts,
+            warmup,
+            series,
+        } => {
+            let args = workload::soak::SoakArgs {
+                deliveries,
+                rcpts,
+                warmup,
+                series,
+            };
+            ("soak", workload::soak::run(s, &args).await?)
         }
         Command::Corpus { .. } | Command::Compare { .. } => anyhow::bail!("not a workload"),
     })

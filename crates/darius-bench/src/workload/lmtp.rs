@@ -51,7 +51,14 @@ pub fn rcpt(s: &Settings, n: u32) -> String {
     }
 }
 
-async fn client(s: &Settings, rcpts: u32, budget: &Budget, counter: &AtomicU64) -> Recorder {
+/// One connection delivering until the budget runs out; `counter` counts deliveries begun over
+/// all connections (it also picks the recipients and the message).
+pub(super) async fn client(
+    s: &Settings,
+    rcpts: u32,
+    budget: &Budget,
+    counter: &AtomicU64,
+) -> Recorder {
     let mut rec = Recorder::default();
     let mut c = match LmtpClient::connect(&s.lmtp, s.timeout).await {
         Ok(c) => c,

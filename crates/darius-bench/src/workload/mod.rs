@@ -12,6 +12,7 @@ pub mod mixed;
 mod mixed_model;
 pub mod populate;
 pub mod search;
+pub mod soak;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
