@@ -62,7 +62,7 @@ fn config_text(data_dir: &Path) -> String {
          tls_server_cert: {d}/tls/server.pem\n\
          tls_server_key: {d}/tls/server.key\n"
     );
-    for service in SERVICES.iter().filter(|s| s.implemented) {
+    for service in SERVICES.iter().filter(|s| s.implemented()) {
         match service.embedded {
             Embedded::Port(port) => {
                 let _ = writeln!(text, "{}: 127.0.0.1:{port}", service.option);

@@ -1,7 +1,7 @@
 //! `darius serve`: start-up in a fixed order, then run until SIGTERM/SIGINT.
 //!
-//! Order: read the configuration; refuse services this build does not implement (before
-//! binding anything); create the config directory and partitions; take the data directory's
+//! Order: read the configuration (which refuses services and options this build does not
+//! implement, before anything is created or bound); create the config directory and partitions; take the data directory's
 //! lock (a second server on the same data refuses to start); set up logging; open the
 //! databases; first-start work of the embedded default; bind listeners; serve. On a signal:
 //! stop accepting, let running requests finish (bounded by `DRAIN_LIMIT`), exit 0.
@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::{admin, embedded, imap, lmtp, logging, mail, services};
+use crate::{admin, embedded, imap, lmtp, logging, mail};
 
 /// How long running commands may take to finish after a shutdown signal.
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
@@ -27,10 +27,6 @@ pub const SPOOL_DIR: &str = "tmp";
 pub fn run(config_path: Option<&Path>) -> Result<()> {
     let loaded = embedded::load_config(config_path)?;
     let config = &loaded.config;
-    let refused = services::unimplemented_configured(config);
-    if !refused.is_empty() {
-        bail!("{}", refused.join("\n"));
-    }
     let dir = config.configdirectory();
     create_private_dir(dir)?;
     for (name, path) in config.partitions() {
