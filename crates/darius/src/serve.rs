@@ -20,6 +20,7 @@ use crate::{admin, embedded, imap, lmtp, logging, mail};
 
 /// How long running commands may take to finish after a shutdown signal.
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
+/// In the config directory; its presence also marks a store that `darius serve` created.
 const LOCK_FILE: &str = "darius.lock";
 /// Under the config directory: messages on their way in (IMAP APPEND literals, LMTP data).
 pub const SPOOL_DIR: &str = "tmp";
@@ -55,6 +56,7 @@ pub fn run(config_path: Option<&Path>) -> Result<()> {
             );
         }
     }
+    warn_missing_admins(&loaded, &ctx.passwords);
     let tls = match (
         config.path("tls_server_cert"),
         config.path("tls_server_key"),
@@ -117,6 +119,30 @@ async fn serve(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `admins` names accounts the password database lacks. Only the embedded default creates its
+/// administrator; with `-C` nothing does, and the admin would otherwise find out only when the
+/// login fails: say so at every start, with the command that creates them.
+fn warn_missing_admins(loaded: &embedded::Loaded, passwords: &auth::PasswordDb) {
+    let missing: Vec<String> = loaded
+        .config
+        .list("admins")
+        .iter()
+        .filter(|name| !matches!(passwords.user_exists(name), Ok(true)))
+        .map(|name| format!("`{name}`"))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let command = match loaded.embedded {
+        Some(_) => "darius user add NAME".to_string(),
+        None => format!("darius -C {} user add NAME", loaded.config.source()),
+    };
+    tracing::warn!(
+        "admins: no account for {}; create each with `{command}`",
+        missing.join(", ")
+    );
 }
 
 /// Removes what sessions of a previous run left in the spool directory (a crash, or a kill
@@ -205,6 +231,13 @@ where
     };
     tokio::spawn(net::serve_tcp(listener, limits, shutdown.signal(), handler));
     Ok(())
+}
+
+/// Whether `darius serve` has created a store in `dir`. Only `serve` creates one: the admin
+/// commands refuse to work on a directory without it, so a command run from the wrong place
+/// or with the wrong `-C` cannot make a new empty store and act on it.
+pub fn is_initialised(dir: &Path) -> bool {
+    dir.join(LOCK_FILE).is_file()
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {
