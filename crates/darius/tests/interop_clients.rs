@@ -2,7 +2,7 @@
 //! both ways (also over IMAPS, and while other sessions change the mailbox), mutt in batch mode
 //! copying and moving messages, and twenty concurrent sessions on one mailbox whose views must
 //! match the server's truth (RFC 9051 §7.5.1). Programs nobody here wrote are the oracle; a
-//! missing program skips its test unless DARIUS_REQUIRE_INTEROP=1 (TESTING.md). The tests at
+//! missing program skips its test unless DARIUS_REQUIRE_INTEROP=1 (docs/TESTING.md). The tests at
 //! the end pin down, at the protocol level, the server bugs these clients revealed.
 #![allow(clippy::unwrap_used)] // test helpers may panic: a failure is the report
 

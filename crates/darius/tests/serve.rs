@@ -746,7 +746,8 @@ fn user_del_on_a_terminal_asks_before_deleting_mail() {
     if Command::new("script").arg("--version").output().is_err() {
         let _ = writeln!(
             std::io::stderr(),
-            "SKIPPED user_del_on_a_terminal_asks_before_deleting_mail: `script` (util-linux) is not installed"
+            "SKIPPED user_del_on_a_terminal_asks_before_deleting_mail: script is not installed \
+             (Debian package bsdutils; see docs/TESTING.md)"
         );
         assert_ne!(
             std::env::var("DARIUS_REQUIRE_INTEROP").as_deref(),
