@@ -82,6 +82,11 @@ async fn serve(
     imap: Arc<imap_server::ImapServer>,
     lmtp: Arc<lmtp_server::LmtpServer>,
 ) -> Result<()> {
+    // Before anything is bound: a signal that arrives as soon as a socket answers (a script or
+    // a test that waits for the admin socket, then stops the server) must find the handler in
+    // place, or its default action kills the process instead of a clean shutdown.
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let shutdown = net::Shutdown::new();
     let per_host = host_limit(config)?;
     imap::listen(config, &imap, &shutdown, &per_host).await?;
@@ -102,8 +107,6 @@ async fn serve(
         env!("CARGO_PKG_VERSION"),
         config.source()
     );
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let name = tokio::select! {
         _ = term.recv() => "SIGTERM",
         _ = int.recv() => "SIGINT",
