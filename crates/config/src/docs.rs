@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use crate::options::{OptionSpec, OPTIONS, PATTERN_OPTIONS};
-use crate::parse::Config;
+use crate::options::{Kind, OptionSpec, Support, OPTIONS, PATTERN_OPTIONS};
+use crate::typed::Config;
 use crate::value::Value;
 
 /// The Markdown reference of every option.
@@ -17,8 +17,22 @@ pub fn render_markdown() -> String {
          line, `#` starts a comment line, booleans are `1/0`, `yes/no`, `on/off` or `true/false`, \
          `@include: FILE` reads another file. Option names are Cyrus's wherever Cyrus has the option. \
          An unknown option is a warning naming the closest known one; a bad value stops start-up \
-         with `file:line: option: what is wrong`.\n\n\
-         | option | type | default | description |\n|---|---|---|---|\n",
+         with `file:line: option: what is wrong`; every error in the file is reported at once, \
+         in line order.\n\n\
+         Options marked **not supported yet** are known (most are Cyrus's) but this build does \
+         not act on them: setting one, to any value, stops start-up with \
+         `file:line: option: not supported yet`, because an option that is accepted and silently \
+         ignored is worse than an error. Their defaults say what the option will do once \
+         implemented. Not supported yet: ",
+    );
+    let not_yet: Vec<String> = OPTIONS
+        .iter()
+        .filter(|o| o.support == Support::NotYet)
+        .map(|o| format!("`{}`", o.name))
+        .collect();
+    out.push_str(&not_yet.join(", "));
+    out.push_str(
+        ".\n\n| option | type | default | supported | description |\n|---|---|---|---|---|\n",
     );
     for spec in OPTIONS.iter().chain(PATTERN_OPTIONS) {
         let name = if PATTERN_OPTIONS.iter().any(|p| p.name == spec.name) {
@@ -31,9 +45,13 @@ pub fn render_markdown() -> String {
         } else {
             format!("`{}`", spec.default)
         };
+        let support = match spec.support {
+            Support::Supported => "yes",
+            Support::NotYet => "**not supported yet**",
+        };
         let _ = writeln!(
             out,
-            "| `{name}` | {} | {default} | {} |",
+            "| `{name}` | {} | {default} | {support} | {} |",
             spec.kind.describe(),
             spec.description.replace('|', "\\|")
         );
@@ -57,7 +75,13 @@ pub fn render_imapd_conf(config: &Config, header: &str) -> String {
     }
     for spec in OPTIONS {
         let _ = writeln!(out, "\n# {}", wrap_comment(spec));
-        let value = config.value(spec.name).map(value_text).unwrap_or_default();
+        if spec.support == Support::NotYet {
+            let _ = writeln!(out, "# Not supported yet: setting it stops start-up.");
+        }
+        let value = config
+            .value(spec.name)
+            .map(|v| value_text(&spec.kind, v))
+            .unwrap_or_default();
         if config.is_explicit(spec.name) {
             let _ = writeln!(out, "{}: {value}", spec.name);
         } else {
@@ -85,9 +109,11 @@ fn wrap_comment(spec: &OptionSpec) -> String {
     lines.join("\n# ")
 }
 
-/// A value written back in `imapd.conf` syntax.
-fn value_text(value: &Value) -> String {
+/// A value written back in `imapd.conf` syntax; sizes with the largest unit that is exact
+/// (`100M`, not `104857600`).
+fn value_text(kind: &Kind, value: &Value) -> String {
     match value {
+        Value::Int(n) if *kind == Kind::Size => size_text(*n),
         Value::Str(s) => s.clone(),
         Value::Bool(b) => {
             if *b {
@@ -105,4 +131,13 @@ fn value_text(value: &Value) -> String {
         Value::List(l) => l.join(" "),
         Value::Facility(f) => f.to_string(),
     }
+}
+
+fn size_text(bytes: u64) -> String {
+    for (unit, shift) in [("G", 30), ("M", 20), ("K", 10)] {
+        if bytes != 0 && bytes.is_multiple_of(1u64 << shift) {
+            return format!("{}{unit}", bytes >> shift);
+        }
+    }
+    bytes.to_string()
 }

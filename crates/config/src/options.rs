@@ -48,6 +48,18 @@ impl Kind {
     }
 }
 
+/// Whether this build acts on an option.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Support {
+    /// The server honours the option.
+    Supported,
+    /// Known (Cyrus has it, or a later issue brings it) but not acted on yet. Setting it stops
+    /// start-up, whatever the value: a security option that silently does nothing is worse than
+    /// an error, and even the documented default is not what the server does until the option
+    /// is implemented. The issue that implements an option switches it to `Supported`.
+    NotYet,
+}
+
 /// One option of the table.
 #[derive(Debug)]
 pub struct OptionSpec {
@@ -55,8 +67,10 @@ pub struct OptionSpec {
     pub kind: Kind,
     pub default: &'static str,
     pub description: &'static str,
+    pub support: Support,
 }
 
+/// An option this build honours.
 const fn opt(
     name: &'static str,
     kind: Kind,
@@ -68,6 +82,21 @@ const fn opt(
         kind,
         default,
         description,
+        support: Support::Supported,
+    }
+}
+
+/// An option this build knows but does not act on yet: setting it is an error (see
+/// [`Support::NotYet`]).
+const fn not_yet(
+    name: &'static str,
+    kind: Kind,
+    default: &'static str,
+    description: &'static str,
+) -> OptionSpec {
+    OptionSpec {
+        support: Support::NotYet,
+        ..opt(name, kind, default, description)
     }
 }
 
@@ -93,12 +122,12 @@ pub static OPTIONS: &[OptionSpec] = &[
     // -- listeners -----------------------------------------------------------------------------
     opt("listen_imap", Kind::Listen, "", "Address for IMAP with STARTTLS (RFC 9051); empty disables it."),
     opt("listen_imaps", Kind::Listen, "", "Address for IMAP over implicit TLS (RFC 8314); empty disables it."),
-    opt("listen_pop3", Kind::Listen, "", "Address for POP3 with STLS (RFC 1939, RFC 2595); empty disables it."),
-    opt("listen_pop3s", Kind::Listen, "", "Address for POP3 over implicit TLS; empty disables it."),
+    not_yet("listen_pop3", Kind::Listen, "", "Address for POP3 with STLS (RFC 1939, RFC 2595); empty disables it."),
+    not_yet("listen_pop3s", Kind::Listen, "", "Address for POP3 over implicit TLS; empty disables it."),
     opt("listen_lmtp", Kind::Listen, "",
         "Address for LMTP delivery over TCP (RFC 2033); empty disables it. LMTP takes mail for any user without authentication: bind it to loopback or a network only your MTAs reach."),
-    opt("listen_sieve", Kind::Listen, "", "Address for ManageSieve (RFC 5804); empty disables it."),
-    opt("listen_metrics", Kind::Listen, "", "Address for the Prometheus metrics endpoint; empty disables it."),
+    not_yet("listen_sieve", Kind::Listen, "", "Address for ManageSieve (RFC 5804); empty disables it."),
+    not_yet("listen_metrics", Kind::Listen, "", "Address for the Prometheus metrics endpoint; empty disables it."),
     opt("lmtpsocket", Kind::Path, "",
         "UNIX socket for LMTP delivery from the local MTA; empty disables it. Whoever can connect can deliver to any user without a password: `lmtpsocket_mode` and `lmtpsocket_group` decide who that is."),
     opt("lmtpsocket_mode", Kind::Enum(&["0600", "0660", "0666"]), "0660",
@@ -110,28 +139,28 @@ pub static OPTIONS: &[OptionSpec] = &[
     // -- administrators and access ---------------------------------------------------------------
     opt("admins", Kind::List, "",
         "Users who are administrators: they may see and change every mailbox, ACL and quota."),
-    opt("defaultacl", Kind::Str, "anyone lrs",
+    not_yet("defaultacl", Kind::Str, "anyone lrs",
         "ACL given to new top-level shared mailboxes, as identifier/rights pairs (RFC 4314 rights)."),
-    opt("allowanonymouslogin", Kind::Bool, "0",
+    not_yet("allowanonymouslogin", Kind::Bool, "0",
         "Allow the `anonymous` user (LOGIN anonymous, SASL ANONYMOUS) with the rights granted to `anonymous`."),
-    opt("loginrealms", Kind::List, "",
+    not_yet("loginrealms", Kind::List, "",
         "Realms whose users may log in with `user@realm` in addition to the server's own."),
-    opt("loginuseacl", Kind::Bool, "0",
+    not_yet("loginuseacl", Kind::Bool, "0",
         "Let a user log in as another when the target's INBOX ACL grants them the `a` right."),
     // -- namespace --------------------------------------------------------------------------------
-    opt("altnamespace", Kind::Bool, "0",
+    not_yet("altnamespace", Kind::Bool, "0",
         "Show the user's personal mailboxes beside INBOX instead of below it (Cyrus's alternate namespace). Cyrus 3 turns this on by default; Darius keeps the classic namespace unless asked."),
     opt("unixhierarchysep", Kind::Bool, "0",
         "Use `/` instead of `.` as the hierarchy separator shown to clients (Cyrus 3 defaults to on; Darius keeps `.`)."),
     // -- authentication -----------------------------------------------------------------------------
-    opt("sasl_pwcheck_method", Kind::List, "auxprop",
+    not_yet("sasl_pwcheck_method", Kind::List, "auxprop",
         "Where plaintext passwords are checked: `auxprop` (Darius's password database), `saslauthd`, `pam`, `shadow`; several are tried in order."),
-    opt("sasl_mech_list", Kind::List, "",
+    not_yet("sasl_mech_list", Kind::List, "",
         "SASL mechanisms offered, e.g. `PLAIN SCRAM-SHA-256`; empty offers every mechanism the server supports."),
-    opt("sasl_auto_transition", Kind::Bool, "0",
+    not_yet("sasl_auto_transition", Kind::Bool, "0",
         "After a successful plaintext login checked elsewhere, store the secrets for the other mechanisms in the password database."),
-    opt("keytab", Kind::Path, "", "Kerberos 5 keytab for GSSAPI; empty uses the system default."),
-    opt("srvtab", Kind::Path, "", "Legacy name for `keytab`, accepted for Cyrus compatibility."),
+    not_yet("keytab", Kind::Path, "", "Kerberos 5 keytab for GSSAPI; empty uses the system default."),
+    not_yet("srvtab", Kind::Path, "", "Legacy name for `keytab`, accepted for Cyrus compatibility."),
     opt("allowplaintext", Kind::Bool, "0",
         "Allow plaintext logins (LOGIN, PLAIN) without TLS on non-loopback connections. Loopback connections are always allowed."),
     opt("maxlogins_per_user", Kind::Int { min: 0, max: U32 }, "0",
@@ -143,7 +172,7 @@ pub static OPTIONS: &[OptionSpec] = &[
     // -- TLS --------------------------------------------------------------------------------------
     opt("tls_server_cert", Kind::Path, "", "PEM file with the server's certificate chain."),
     opt("tls_server_key", Kind::Path, "", "PEM file with the server certificate's private key."),
-    opt("tls_client_ca_file", Kind::Path, "",
+    not_yet("tls_client_ca_file", Kind::Path, "",
         "PEM file of CAs whose client certificates are accepted (SASL EXTERNAL); empty asks for none."),
     // -- limits -----------------------------------------------------------------------------------
     opt("maxmessagesize", Kind::Size, "100M",
@@ -165,7 +194,7 @@ pub static OPTIONS: &[OptionSpec] = &[
     opt("index_cache_bytes", Kind::Size, "64M",
         "Memory for the mail store's database page caches, all databases together (the mailboxes database, the duplicate-delivery database and the open per-user indexes), however many users there are. The operating system's file cache comes on top and is given back under pressure."),
     // -- quotas, delivery, notification -------------------------------------------------------------
-    opt("quotawarn", Kind::Int { min: 0, max: 100 }, "90",
+    not_yet("quotawarn", Kind::Int { min: 0, max: 100 }, "90",
         "Percentage of a quota root's limit above which clients are warned."),
     opt("singleinstancestore", Kind::Bool, "1",
         "Store one file per partition for a message delivered to many recipients and hard-link the rest."),
@@ -177,8 +206,8 @@ pub static OPTIONS: &[OptionSpec] = &[
         "With `lmtp_strict_domains`: the domains besides `servername` whose recipients LMTP accepts (compared without regard to case)."),
     opt("duplicatesuppression", Kind::Bool, "1",
         "LMTP: a message whose Message-ID a mailbox received in the last 3 days is acknowledged but not stored there again."),
-    opt("mailnotifier", Kind::Str, "", "Notification method for new mail; empty sends none."),
-    opt("sievenotifier", Kind::Str, "", "Notification method used by Sieve `notify`; empty sends none."),
+    not_yet("mailnotifier", Kind::Str, "", "Notification method for new mail; empty sends none."),
+    not_yet("sievenotifier", Kind::Str, "", "Notification method used by Sieve `notify`; empty sends none."),
     // -- logging ----------------------------------------------------------------------------------
     opt("syslog_prefix", Kind::Str, "darius", "Tag that starts every syslog message."),
     opt("syslog_facility", Kind::Facility, "LOCAL6", "Syslog facility for the server's messages."),

@@ -1,93 +1,42 @@
 //! Reading `imapd.conf`: Cyrus syntax (`option: value`, `#` comments, blank lines,
 //! `@include: file`), every value checked against the option table.
 //!
-//! A bad value stops start-up with `file:line: option: what is wrong`; an unknown option is a
-//! warning that names the closest known one; a repeated option is an error, as in Cyrus.
+//! The reader does not stop at the first problem: it reads the whole file (and its includes)
+//! and reports every error at once, in the order the lines were read, each as
+//! `file:line: option: what is wrong`, so that an admin fixes the file in one go. An unknown
+//! option is a warning that names the closest known one; a repeated option is an error, as in
+//! Cyrus; an option this build does not act on yet is an error ("not supported yet").
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::options::{lookup, OPTIONS, PATTERN_OPTIONS};
-use crate::value::{ListenAddr, SyslogFacility, Value};
+use crate::error::{ConfigError, ConfigErrors, Warning};
+use crate::options::{lookup, Support, OPTIONS, PATTERN_OPTIONS};
+use crate::typed::Config;
+use crate::value::Value;
 
 /// `@include` may nest this deep; deeper is surely a loop.
 const MAX_INCLUDE_DEPTH: usize = 8;
-
-/// A file that stops start-up.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{file}:{line}: {reason}")]
-    Syntax {
-        file: String,
-        line: usize,
-        reason: String,
-    },
-    #[error("{file}:{line}: {option}: {reason}")]
-    BadValue {
-        file: String,
-        line: usize,
-        option: String,
-        reason: String,
-    },
-    #[error("{file}: {option}: {reason}")]
-    Missing {
-        file: String,
-        option: &'static str,
-        reason: &'static str,
-    },
-}
-
-/// Something worth telling the admin that does not stop start-up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Warning {
-    pub file: String,
-    pub line: usize,
-    pub option: String,
-    pub suggestion: Option<&'static str>,
-}
-
-impl fmt::Display for Warning {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}: unknown option `{}` ignored",
-            self.file, self.line, self.option
-        )?;
-        if let Some(s) = self.suggestion {
-            write!(f, "; did you mean `{s}`?")?;
-        }
-        Ok(())
-    }
-}
-
-/// A read and checked configuration: every option of the table has a value (its default unless
-/// the file set it).
-#[derive(Debug, Clone)]
-pub struct Config {
-    values: BTreeMap<&'static str, Value>,
-    explicit: BTreeSet<&'static str>,
-    partitions: BTreeMap<String, PathBuf>,
-    source: String,
-}
+/// Sort key of errors that belong to no line (a missing option): after all the others.
+const NO_LINE: usize = usize::MAX;
 
 /// Reads and checks `path`.
-pub fn parse_file(path: &Path) -> Result<(Config, Vec<Warning>), ConfigError> {
+pub fn parse_file(path: &Path) -> Result<(Config, Vec<Warning>), ConfigErrors> {
     let mut reader = Reader::default();
-    reader.read_file(path, 0)?;
+    if let Err(e) = reader.read_file(path, 0) {
+        return Err(ConfigErrors::new(vec![ConfigError::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        }]));
+    }
     reader.finish(path.display().to_string())
 }
 
 /// Checks `text` as if read from a file called `file` (used by tests and the embedded default).
 /// `@include` is refused here, since there is no directory to resolve it against.
-pub fn parse_str(text: &str, file: &str) -> Result<(Config, Vec<Warning>), ConfigError> {
+pub fn parse_str(text: &str, file: &str) -> Result<(Config, Vec<Warning>), ConfigErrors> {
     let mut reader = Reader::default();
-    reader.read_text(text, file, None, 0)?;
+    reader.read_text(text, file, None, 0);
     reader.finish(file.to_string())
 }
 
@@ -95,31 +44,66 @@ struct Setting {
     file: String,
     line: usize,
     text: String,
+    /// Position in reading order (across includes), for sorting errors.
+    order: usize,
 }
 
 #[derive(Default)]
 struct Reader {
     settings: BTreeMap<String, Setting>,
     warnings: Vec<Warning>,
+    /// Errors with their position in reading order.
+    errors: Vec<(usize, ConfigError)>,
+    /// Lines read so far, across includes.
+    lines_read: usize,
+}
+
+/// How one non-comment line splits.
+enum Line<'a> {
+    Option { name: &'a str, value: &'a str },
+    MissingColon { name: &'a str },
+    Garbage,
+}
+
+/// `name: value`; also `name : value`. A line whose first word is followed by a space instead
+/// of a colon is `MissingColon` (`listen_imap 127.0.0.1:143` must not split at the port's colon).
+fn split_line(line: &str) -> Line<'_> {
+    let end = line
+        .find(|c: char| c == ':' || c.is_whitespace())
+        .unwrap_or(line.len());
+    let (name, rest) = line.split_at(end);
+    match rest.trim_start().strip_prefix(':') {
+        Some(value) => Line::Option {
+            name,
+            value: value.trim(),
+        },
+        None if is_option_name(name) => Line::MissingColon { name },
+        None => Line::Garbage,
+    }
+}
+
+fn is_option_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c))
 }
 
 impl Reader {
-    fn read_file(&mut self, path: &Path, depth: usize) -> Result<(), ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        self.read_text(&text, &path.display().to_string(), path.parent(), depth)
+    fn read_file(&mut self, path: &Path, depth: usize) -> std::io::Result<()> {
+        let text = std::fs::read_to_string(path)?;
+        self.read_text(&text, &path.display().to_string(), path.parent(), depth);
+        Ok(())
     }
 
-    fn read_text(
-        &mut self,
-        text: &str,
-        file: &str,
-        dir: Option<&Path>,
-        depth: usize,
-    ) -> Result<(), ConfigError> {
+    fn error(&mut self, order: usize, error: ConfigError) {
+        self.errors.push((order, error));
+    }
+
+    fn read_text(&mut self, text: &str, file: &str, dir: Option<&Path>, depth: usize) {
         for (index, raw) in text.lines().enumerate() {
+            self.lines_read += 1;
+            let order = self.lines_read;
             let line = index + 1;
             let trimmed = raw.trim();
             if trimmed.is_empty() || trimmed.starts_with('#') {
@@ -130,56 +114,46 @@ impl Reader {
                 line,
                 reason,
             };
-            let (key, value) = trimmed
-                .split_once(':')
-                .ok_or_else(|| syntax("expected `option: value`".into()))?;
-            let (key, value) = (key.trim(), value.trim());
-            if key == "@include" {
-                self.include(value, dir, depth).map_err(|e| match e {
-                    ConfigError::Io { path, source } => {
-                        syntax(format!("@include {path}: {source}"))
+            match split_line(trimmed) {
+                Line::Garbage => self.error(order, syntax("expected `option: value`".into())),
+                Line::MissingColon { name } => {
+                    let option = name.to_ascii_lowercase();
+                    let file = file.into();
+                    self.error(order, ConfigError::MissingColon { file, line, option });
+                }
+                Line::Option {
+                    name: "@include",
+                    value,
+                } => {
+                    if let Err(reason) = self.include(value, dir, depth) {
+                        self.error(order, syntax(format!("@include {value}: {reason}")));
                     }
-                    other => other,
-                })?;
-                continue;
+                }
+                Line::Option { name, .. } if !is_option_name(name) => {
+                    self.error(
+                        order,
+                        syntax(format!("{name:?} is not a valid option name")),
+                    );
+                }
+                Line::Option { name, value } => {
+                    self.set(name.to_ascii_lowercase(), value, file, line, order);
+                }
             }
-            if key.is_empty()
-                || !key
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c))
-            {
-                return Err(syntax(format!("{key:?} is not a valid option name")));
-            }
-            self.set(key.to_ascii_lowercase(), value, file, line)?;
         }
-        Ok(())
     }
 
-    fn include(
-        &mut self,
-        target: &str,
-        dir: Option<&Path>,
-        depth: usize,
-    ) -> Result<(), ConfigError> {
-        let io = |reason: &str| ConfigError::Io {
-            path: target.to_string(),
-            source: std::io::Error::other(reason.to_string()),
-        };
+    /// Reads an included file in place; `Err` says why it could not be read.
+    fn include(&mut self, target: &str, dir: Option<&Path>, depth: usize) -> Result<(), String> {
         if depth >= MAX_INCLUDE_DEPTH {
-            return Err(io("includes nest too deep"));
+            return Err("includes nest too deep".into());
         }
-        let dir = dir.ok_or_else(|| io("@include needs a configuration file"))?;
+        let dir = dir.ok_or("@include needs a configuration file")?;
         self.read_file(&dir.join(target), depth + 1)
+            .map_err(|e| e.to_string())
     }
 
-    fn set(
-        &mut self,
-        key: String,
-        value: &str,
-        file: &str,
-        line: usize,
-    ) -> Result<(), ConfigError> {
-        if lookup(&key).is_none() {
+    fn set(&mut self, key: String, value: &str, file: &str, line: usize, order: usize) {
+        let Some(spec) = lookup(&key) else {
             let suggestion = closest_option(&key);
             self.warnings.push(Warning {
                 file: file.into(),
@@ -187,34 +161,59 @@ impl Reader {
                 option: key,
                 suggestion,
             });
-            return Ok(());
+            return;
+        };
+        let file = file.to_string();
+        if spec.support == Support::NotYet {
+            self.error(
+                order,
+                ConfigError::NotSupported {
+                    file,
+                    line,
+                    option: key,
+                },
+            );
+            return;
         }
         if let Some(first) = self.settings.get(&key) {
-            return Err(ConfigError::BadValue {
-                file: file.into(),
-                line,
-                option: key,
-                reason: format!("already set at {}:{}", first.file, first.line),
-            });
+            let reason = format!("already set at {}:{}", first.file, first.line);
+            self.error(
+                order,
+                ConfigError::BadValue {
+                    file,
+                    line,
+                    option: key,
+                    reason,
+                },
+            );
+            return;
         }
+        let text = value.to_string();
         let setting = Setting {
-            file: file.into(),
+            file,
             line,
-            text: value.to_string(),
+            text,
+            order,
         };
         self.settings.insert(key, setting);
-        Ok(())
     }
 
-    fn finish(self, source: String) -> Result<(Config, Vec<Warning>), ConfigError> {
+    fn finish(mut self, source: String) -> Result<(Config, Vec<Warning>), ConfigErrors> {
         let configdir = match self.settings.get("configdirectory") {
             Some(s) if !s.text.is_empty() => s.text.clone(),
             _ => {
-                return Err(ConfigError::Missing {
-                    file: source,
-                    option: "configdirectory",
-                    reason: "must be set to an absolute path",
-                })
+                let reason = "must be set to an absolute path".to_string();
+                let option = "configdirectory".to_string();
+                let file = source.clone();
+                self.error(
+                    NO_LINE,
+                    ConfigError::Missing {
+                        file,
+                        option,
+                        reason,
+                    },
+                );
+                String::new()
             }
         };
         let mut config = Config {
@@ -224,17 +223,34 @@ impl Reader {
             source,
         };
         for spec in OPTIONS {
-            let (text, setting) = match self.settings.get(spec.name) {
-                Some(s) => (s.text.clone(), Some(s)),
-                None => (spec.default.replace("{configdirectory}", &configdir), None),
+            let setting = self.settings.get(spec.name);
+            let text = match setting {
+                Some(s) => s.text.clone(),
+                None => spec.default.replace("{configdirectory}", &configdir),
             };
-            let value = Value::parse(&spec.kind, &text)
-                .map_err(|reason| bad_value(spec.name, setting, reason))?;
+            match Value::parse(&spec.kind, &text) {
+                Ok(value) => {
+                    config.values.insert(spec.name, value);
+                }
+                Err(reason) => self.errors.push(bad_value(spec.name, setting, reason)),
+            }
             if setting.is_some() {
                 config.explicit.insert(spec.name);
             }
-            config.values.insert(spec.name, value);
         }
+        self.collect_partitions(&mut config);
+        self.check_default_partition(&config);
+        if self.errors.is_empty() {
+            return Ok((config, self.warnings));
+        }
+        // Stable: errors of one line keep the order they were found in.
+        self.errors.sort_by_key(|(order, _)| *order);
+        Err(ConfigErrors::new(
+            self.errors.into_iter().map(|(_, e)| e).collect(),
+        ))
+    }
+
+    fn collect_partitions(&mut self, config: &mut Config) {
         for (key, setting) in &self.settings {
             for pattern in PATTERN_OPTIONS.iter().filter(|p| key.starts_with(p.name)) {
                 let name = &key[pattern.name.len()..];
@@ -243,22 +259,79 @@ impl Reader {
                         config.partitions.insert(name.to_string(), path);
                     }
                     Ok(_) => {}
-                    Err(reason) => return Err(bad_value(key, Some(setting), reason)),
+                    Err(reason) => self.errors.push(bad_value(key, Some(setting), reason)),
                 }
             }
         }
-        Ok((config, self.warnings))
+    }
+
+    /// A store needs at least one partition, and `defaultpartition` must name one of them. A
+    /// `partition-NAME` line whose value was refused already has its own error.
+    fn check_default_partition(&mut self, config: &Config) {
+        let Some(Value::Str(default)) = config.values.get("defaultpartition") else {
+            return;
+        };
+        let defined: Vec<&str> = self
+            .settings
+            .keys()
+            .filter_map(|k| k.strip_prefix("partition-"))
+            .collect();
+        if defined.contains(&default.as_str()) {
+            return;
+        }
+        let setting = self.settings.get("defaultpartition");
+        let error = if defined.is_empty() {
+            let reason = format!(
+                "no mail partition is configured; add `partition-{default}: /path/to/mail` \
+                 (an absolute path)"
+            );
+            let (file, option) = (config.source.clone(), format!("partition-{default}"));
+            (
+                NO_LINE,
+                ConfigError::Missing {
+                    file,
+                    option,
+                    reason,
+                },
+            )
+        } else {
+            let reason = format!(
+                "no `partition-{default}` line defines partition `{default}` (configured: {})",
+                defined.join(", ")
+            );
+            match setting {
+                Some(_) => bad_value("defaultpartition", setting, reason),
+                None => {
+                    let (file, option) = (config.source.clone(), "defaultpartition".into());
+                    (
+                        NO_LINE,
+                        ConfigError::Missing {
+                            file,
+                            option,
+                            reason,
+                        },
+                    )
+                }
+            }
+        };
+        self.errors.push(error);
     }
 }
 
-fn bad_value(option: &str, setting: Option<&Setting>, reason: String) -> ConfigError {
-    let (file, line) = setting.map_or((String::from("(default)"), 0), |s| (s.file.clone(), s.line));
-    ConfigError::BadValue {
-        file,
-        line,
-        option: option.to_string(),
-        reason,
-    }
+fn bad_value(option: &str, setting: Option<&Setting>, reason: String) -> (usize, ConfigError) {
+    let (file, line, order) = setting.map_or((String::from("(default)"), 0, NO_LINE), |s| {
+        (s.file.clone(), s.line, s.order)
+    });
+    let option = option.to_string();
+    (
+        order,
+        ConfigError::BadValue {
+            file,
+            line,
+            option,
+            reason,
+        },
+    )
 }
 
 /// The known option nearest to `unknown` by edit distance, when it is near enough to be a typo.
@@ -285,90 +358,4 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
-}
-
-impl Config {
-    /// Where the configuration came from, for messages.
-    pub fn source(&self) -> &str {
-        &self.source
-    }
-
-    /// The value of a fixed-name option. Every name in the table has one.
-    pub fn value(&self, name: &str) -> Option<&Value> {
-        self.values.get(name)
-    }
-
-    /// Whether the file set `name` (as opposed to it taking its default).
-    pub fn is_explicit(&self, name: &str) -> bool {
-        self.explicit.contains(name)
-    }
-
-    pub fn str(&self, name: &str) -> &str {
-        match self.value(name) {
-            Some(Value::Str(s)) => s,
-            other => unknown(name, other, ""),
-        }
-    }
-
-    pub fn bool(&self, name: &str) -> bool {
-        match self.value(name) {
-            Some(Value::Bool(b)) => *b,
-            other => unknown(name, other, false),
-        }
-    }
-
-    pub fn int(&self, name: &str) -> u64 {
-        match self.value(name) {
-            Some(Value::Int(n)) => *n,
-            other => unknown(name, other, 0),
-        }
-    }
-
-    pub fn path(&self, name: &str) -> Option<&Path> {
-        match self.value(name) {
-            Some(Value::Path(p)) => p.as_deref(),
-            other => unknown(name, other, None),
-        }
-    }
-
-    pub fn listen(&self, name: &str) -> Option<&ListenAddr> {
-        match self.value(name) {
-            Some(Value::Listen(l)) => l.as_ref(),
-            other => unknown(name, other, None),
-        }
-    }
-
-    pub fn list(&self, name: &str) -> &[String] {
-        match self.value(name) {
-            Some(Value::List(l)) => l,
-            other => unknown(name, other, &[]),
-        }
-    }
-
-    /// The required config directory (checked when the file was read).
-    pub fn configdirectory(&self) -> &Path {
-        self.path("configdirectory").unwrap_or(Path::new("/"))
-    }
-
-    pub fn syslog_facility(&self) -> SyslogFacility {
-        match self.value("syslog_facility") {
-            Some(Value::Facility(f)) => *f,
-            other => unknown("syslog_facility", other, SyslogFacility::Local(6)),
-        }
-    }
-
-    /// `partition-NAME` settings, by NAME.
-    pub fn partitions(&self) -> &BTreeMap<String, PathBuf> {
-        &self.partitions
-    }
-}
-
-/// A getter was asked for a name missing from the table, or for the wrong type: a bug in the
-/// caller, caught by tests in debug builds; release builds fall back to the type's empty value.
-fn unknown<T>(name: &str, found: Option<&Value>, fallback: T) -> T {
-    debug_assert!(
-        false,
-        "option {name} read with the wrong type or not in the table: {found:?}"
-    );
-    fallback
 }

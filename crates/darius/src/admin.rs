@@ -33,11 +33,22 @@ pub enum Request {
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum Response {
-    Done,
-    Users { names: Vec<String> },
-    Checked { valid: bool },
-    Refused { reason: String },
-    Failed { reason: String },
+    /// Done; `message` says what was done, for the admin (the same words whichever path ran it).
+    Done {
+        message: String,
+    },
+    Users {
+        names: Vec<String>,
+    },
+    Checked {
+        valid: bool,
+    },
+    Refused {
+        reason: String,
+    },
+    Failed {
+        reason: String,
+    },
 }
 
 /// Carries out one request: used by the server for socket requests and by the tools directly
@@ -45,15 +56,30 @@ pub enum Response {
 pub fn execute(ctx: &Backend, request: Request, peer: &str) -> Response {
     use auth::AuthError;
     let db = &ctx.passwords;
+    let dir = ctx.config_directory.display();
     let result = match request {
         Request::UserAdd { name, password } => db
             .add_user(&name, &Secret::new(password))
             .map(|()| create_inbox(ctx, &name)),
-        Request::UserPasswd { name, password } => db
-            .set_password(&name, &Secret::new(password))
-            .map(|()| Response::Done),
+        Request::UserPasswd { name, password } => {
+            db.set_password(&name, &Secret::new(password)).map(|()| {
+                done(format!(
+                    "changed the password of `{name}` (data directory {dir})"
+                ))
+            })
+        }
         Request::UserDel { name } => match ctx.service.delete_user(&name) {
-            Ok(_) => db.delete_user(&name).map(|()| Response::Done),
+            Ok(mailboxes) => db.delete_user(&name).map(|()| {
+                let plural = if mailboxes == 1 {
+                    "mailbox"
+                } else {
+                    "mailboxes"
+                };
+                done(format!(
+                    "deleted user `{name}` and all their mail: {mailboxes} {plural} \
+                     (data directory {dir})"
+                ))
+            }),
             Err(e) => Ok(service_failure(&e)),
         },
         Request::UserList => db.list_users().map(|names| Response::Users { names }),
@@ -92,12 +118,19 @@ pub fn execute(ctx: &Backend, request: Request, peer: &str) -> Response {
 /// that fails the password entry is taken back, so a user never exists half-made.
 fn create_inbox(ctx: &Backend, name: &str) -> Response {
     match ctx.service.create_user(name) {
-        Ok(()) | Err(mailservice::ServiceError::AlreadyExists) => Response::Done,
+        Ok(()) | Err(mailservice::ServiceError::AlreadyExists) => done(format!(
+            "added user `{name}` and created their INBOX (data directory {})",
+            ctx.config_directory.display()
+        )),
         Err(e) => {
             let _ = ctx.passwords.delete_user(name);
             service_failure(&e)
         }
     }
+}
+
+fn done(message: String) -> Response {
+    Response::Done { message }
 }
 
 fn service_failure(e: &mailservice::ServiceError) -> Response {

@@ -1,5 +1,5 @@
 //! The embedded default configuration, and the files it makes on first start: the data
-//! directory `./darius-data`, a self-signed certificate, the `admin` account with a random
+//! directory `./darius-data`, a self-signed certificate (`certificate.rs`, renewed when due), the `admin` account with a random
 //! password (printed once, kept in `darius-data/admin-password`, mode 0600), and the effective
 //! configuration written out as a commented `darius-data/imapd.conf`.
 //!
@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 use std::fs;
 use std::io::Write as _;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -21,6 +21,9 @@ use crate::services::{Embedded, SERVICES};
 pub const DATA_DIR: &str = "darius-data";
 pub const ADMIN_USER: &str = "admin";
 const ADMIN_PASSWORD_FILE: &str = "admin-password";
+/// Stated in the written `imapd.conf` (it is also the option's default), so that an admin who
+/// copies the file sees the limit and does not lose it by editing.
+const MAX_MESSAGE_SIZE: &str = "100M";
 
 /// A configuration and where it came from.
 pub struct Loaded {
@@ -59,10 +62,11 @@ fn config_text(data_dir: &Path) -> String {
         "configdirectory: {d}\n\
          partition-default: {d}/spool\n\
          admins: {ADMIN_USER}\n\
+         maxmessagesize: {MAX_MESSAGE_SIZE}\n\
          tls_server_cert: {d}/tls/server.pem\n\
          tls_server_key: {d}/tls/server.key\n"
     );
-    for service in SERVICES.iter().filter(|s| s.implemented) {
+    for service in SERVICES.iter().filter(|s| s.implemented()) {
         match service.embedded {
             Embedded::Port(port) => {
                 let _ = writeln!(text, "{}: 127.0.0.1:{port}", service.option);
@@ -83,7 +87,12 @@ pub fn prepare(
     data_dir: &Path,
     set_admin_password: impl FnOnce(&Secret<String>) -> Result<()>,
 ) -> Result<Option<Secret<String>>> {
-    ensure_certificate(config)?;
+    if let (Some(cert), Some(key)) = (
+        config.path("tls_server_cert"),
+        config.path("tls_server_key"),
+    ) {
+        crate::certificate::ensure(cert, key)?;
+    }
     let header = format!(
         "The embedded default configuration of Darius {}, written at every start without -C.\n\
          To change it, copy this file, edit the copy and start `darius serve -C COPY`.",
@@ -108,37 +117,4 @@ pub fn prepare(
         .and_then(|()| file.sync_all())
         .with_context(|| format!("writing {}", password_path.display()))?;
     Ok(Some(password))
-}
-
-/// Makes a self-signed certificate for `localhost` when the configured files do not exist.
-fn ensure_certificate(config: &config::Config) -> Result<()> {
-    let (Some(cert), Some(key)) = (
-        config.path("tls_server_cert"),
-        config.path("tls_server_key"),
-    ) else {
-        return Ok(());
-    };
-    if cert.exists() && key.exists() {
-        return Ok(());
-    }
-    let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
-    let pair = rcgen::generate_simple_self_signed(names).context("generating a certificate")?;
-    if let Some(dir) = key.parent() {
-        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
-    }
-    let mut key_file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(key)
-        .with_context(|| format!("creating {}", key.display()))?;
-    key_file.write_all(pair.key_pair.serialize_pem().as_bytes())?;
-    fs::write(cert, pair.cert.pem()).with_context(|| format!("writing {}", cert.display()))?;
-    tracing::info!(
-        "generated a self-signed certificate for localhost in {}",
-        cert.display()
-    );
-    Ok(())
 }

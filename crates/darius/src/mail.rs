@@ -1,6 +1,7 @@
 //! Opening the mail store and the mail service from the configuration — the same way for the
 //! server and for tools that work on the files while the server is stopped.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -11,6 +12,8 @@ use mailstore::{Store, StoreConfig};
 pub struct Backend {
     pub passwords: Arc<auth::PasswordDb>,
     pub service: MailService,
+    /// `configdirectory`, named in what admin commands report.
+    pub config_directory: PathBuf,
 }
 
 impl Backend {
@@ -21,6 +24,7 @@ impl Backend {
         Ok(Backend {
             passwords,
             service: open_service(config)?,
+            config_directory: dir.to_path_buf(),
         })
     }
 }

@@ -4,6 +4,7 @@
 //! socket and the log sinks. Must not: implement protocol or storage logic itself.
 
 mod admin;
+mod certificate;
 mod embedded;
 mod imap;
 mod lmtp;

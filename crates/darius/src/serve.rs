@@ -1,7 +1,7 @@
 //! `darius serve`: start-up in a fixed order, then run until SIGTERM/SIGINT.
 //!
-//! Order: read the configuration; refuse services this build does not implement (before
-//! binding anything); create the config directory and partitions; take the data directory's
+//! Order: read the configuration (which refuses services and options this build does not
+//! implement, before anything is created or bound); create the config directory and partitions; take the data directory's
 //! lock (a second server on the same data refuses to start); set up logging; open the
 //! databases; first-start work of the embedded default; bind listeners; serve. On a signal:
 //! stop accepting, let running requests finish (bounded by `DRAIN_LIMIT`), exit 0.
@@ -16,10 +16,11 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::{admin, embedded, imap, lmtp, logging, mail, services};
+use crate::{admin, embedded, imap, lmtp, logging, mail};
 
 /// How long running commands may take to finish after a shutdown signal.
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
+/// In the config directory; its presence also marks a store that `darius serve` created.
 const LOCK_FILE: &str = "darius.lock";
 /// Under the config directory: messages on their way in (IMAP APPEND literals, LMTP data).
 pub const SPOOL_DIR: &str = "tmp";
@@ -27,10 +28,6 @@ pub const SPOOL_DIR: &str = "tmp";
 pub fn run(config_path: Option<&Path>) -> Result<()> {
     let loaded = embedded::load_config(config_path)?;
     let config = &loaded.config;
-    let refused = services::unimplemented_configured(config);
-    if !refused.is_empty() {
-        bail!("{}", refused.join("\n"));
-    }
     let dir = config.configdirectory();
     create_private_dir(dir)?;
     for (name, path) in config.partitions() {
@@ -59,6 +56,7 @@ pub fn run(config_path: Option<&Path>) -> Result<()> {
             );
         }
     }
+    warn_missing_admins(&loaded, &ctx.passwords);
     let tls = match (
         config.path("tls_server_cert"),
         config.path("tls_server_key"),
@@ -84,6 +82,11 @@ async fn serve(
     imap: Arc<imap_server::ImapServer>,
     lmtp: Arc<lmtp_server::LmtpServer>,
 ) -> Result<()> {
+    // Before anything is bound: a signal that arrives as soon as a socket answers (a script or
+    // a test that waits for the admin socket, then stops the server) must find the handler in
+    // place, or its default action kills the process instead of a clean shutdown.
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let shutdown = net::Shutdown::new();
     let per_host = host_limit(config)?;
     imap::listen(config, &imap, &shutdown, &per_host).await?;
@@ -104,8 +107,6 @@ async fn serve(
         env!("CARGO_PKG_VERSION"),
         config.source()
     );
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let name = tokio::select! {
         _ = term.recv() => "SIGTERM",
         _ = int.recv() => "SIGINT",
@@ -121,6 +122,30 @@ async fn serve(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `admins` names accounts the password database lacks. Only the embedded default creates its
+/// administrator; with `-C` nothing does, and the admin would otherwise find out only when the
+/// login fails: say so at every start, with the command that creates them.
+fn warn_missing_admins(loaded: &embedded::Loaded, passwords: &auth::PasswordDb) {
+    let missing: Vec<String> = loaded
+        .config
+        .list("admins")
+        .iter()
+        .filter(|name| !matches!(passwords.user_exists(name), Ok(true)))
+        .map(|name| format!("`{name}`"))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let command = match loaded.embedded {
+        Some(_) => "darius user add NAME".to_string(),
+        None => format!("darius -C {} user add NAME", loaded.config.source()),
+    };
+    tracing::warn!(
+        "admins: no account for {}; create each with `{command}`",
+        missing.join(", ")
+    );
 }
 
 /// Removes what sessions of a previous run left in the spool directory (a crash, or a kill
@@ -209,6 +234,13 @@ where
     };
     tokio::spawn(net::serve_tcp(listener, limits, shutdown.signal(), handler));
     Ok(())
+}
+
+/// Whether `darius serve` has created a store in `dir`. Only `serve` creates one: the admin
+/// commands refuse to work on a directory without it, so a command run from the wrong place
+/// or with the wrong `-C` cannot make a new empty store and act on it.
+pub fn is_initialised(dir: &Path) -> bool {
+    dir.join(LOCK_FILE).is_file()
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {

@@ -1,15 +1,22 @@
-//! The services `darius serve` knows, which of them this build implements, and the embedded
-//! default's address for each. A configured service that is not implemented yet stops start-up
-//! with a clear message: a client must never meet a fake greeting.
+//! The services `darius serve` knows and the embedded default's address for each. Whether this
+//! build implements a service is its option's `Support` in the option table (one place): the
+//! configuration reader refuses a configured service that is not implemented yet with
+//! `file:line: option: not supported yet` — a client must never meet a fake greeting — and the
+//! embedded default enables only the implemented ones.
 
 /// One service and the option that enables it.
 pub struct Service {
     /// The `imapd.conf` option (a `listen_*` address or a socket path).
     pub option: &'static str,
-    pub name: &'static str,
     /// Address the embedded default uses (a port on 127.0.0.1, or a path under the data dir).
     pub embedded: Embedded,
-    pub implemented: bool,
+}
+
+impl Service {
+    /// Whether this build serves it (its option is `Supported` in the option table).
+    pub fn implemented(&self) -> bool {
+        config::lookup(self.option).is_some_and(|spec| spec.support == config::Support::Supported)
+    }
 }
 
 pub enum Embedded {
@@ -23,81 +30,60 @@ pub enum Embedded {
 pub static SERVICES: &[Service] = &[
     Service {
         option: "listen_imap",
-        name: "IMAP",
         embedded: Embedded::Port(1143),
-        implemented: true,
     },
     Service {
         option: "listen_imaps",
-        name: "IMAPS",
         embedded: Embedded::Port(1993),
-        implemented: true,
     },
     Service {
         option: "listen_pop3",
-        name: "POP3",
         embedded: Embedded::Port(1110),
-        implemented: false,
     },
     Service {
         option: "listen_pop3s",
-        name: "POP3S",
         embedded: Embedded::Port(1995),
-        implemented: false,
     },
     Service {
         option: "listen_lmtp",
-        name: "LMTP",
         embedded: Embedded::Port(2424),
-        implemented: true,
     },
     Service {
         option: "lmtpsocket",
-        name: "LMTP (UNIX socket)",
         embedded: Embedded::Socket("socket/lmtp"),
-        implemented: true,
     },
     Service {
         option: "listen_sieve",
-        name: "ManageSieve",
         embedded: Embedded::Port(4190),
-        implemented: false,
     },
     Service {
         option: "listen_metrics",
-        name: "metrics",
         embedded: Embedded::Off,
-        implemented: false,
     },
     Service {
         option: "adminsocket",
-        name: "admin socket",
         embedded: Embedded::Socket("socket/admin"),
-        implemented: true,
     },
 ];
 
-/// Every configured-but-unimplemented service, as messages naming the option.
-pub fn unimplemented_configured(config: &config::Config) -> Vec<String> {
-    SERVICES
-        .iter()
-        .filter(|s| !s.implemented && is_configured(config, s.option))
-        .map(|s| {
-            format!(
-                "{}: {} is not implemented in this build yet; remove the option from {} \
-                 (or leave it empty) to start without it",
-                s.option,
-                s.name,
-                config.source()
-            )
-        })
-        .collect()
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn is_configured(config: &config::Config, option: &str) -> bool {
-    match config.value(option) {
-        Some(config::Value::Listen(addr)) => addr.is_some(),
-        Some(config::Value::Path(path)) => path.is_some(),
-        _ => false,
+    #[test]
+    fn every_service_option_is_in_the_table() {
+        for service in SERVICES {
+            assert!(
+                config::lookup(service.option).is_some(),
+                "{}",
+                service.option
+            );
+        }
+        assert!(SERVICES
+            .iter()
+            .any(|s| s.option == "listen_imap" && s.implemented()));
+        assert!(SERVICES
+            .iter()
+            .any(|s| s.option == "listen_pop3" && !s.implemented()));
     }
 }

@@ -1,7 +1,11 @@
 //! `darius user add|passwd|del|list|check`: through the running server's admin socket when one
-//! answers, otherwise on the files directly (the server is stopped).
+//! answers, otherwise on the files directly (the server is stopped). Both paths run
+//! `admin::execute`, so they say the same thing; each change is reported with the data
+//! directory it was made in. Only `darius serve` creates a store: without one these commands
+//! refuse, naming the directory they looked in. `user del` deletes mail, so it asks first (on a
+//! terminal) or wants `--yes`.
 
-use std::io::Read;
+use std::io::{BufRead, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -24,8 +28,13 @@ pub enum UserAction {
         #[arg(long, value_name = "FILE")]
         password_file: Option<PathBuf>,
     },
-    /// Delete a user.
-    Del { name: String },
+    /// Delete a user and all their mail (asks on a terminal; elsewhere needs --yes).
+    Del {
+        name: String,
+        /// Delete without asking.
+        #[arg(long)]
+        yes: bool,
+    },
     /// List users, one per line.
     List,
     /// Check a user's password (read like `add`); exits 0 when it is right, 1 when not.
@@ -39,6 +48,10 @@ pub enum UserAction {
 pub fn run(config_path: Option<&Path>, action: UserAction) -> Result<()> {
     let loaded = embedded::load_config(config_path)?;
     let config = &loaded.config;
+    let dir = config.configdirectory();
+    if !crate::serve::is_initialised(dir) {
+        bail!("{}", no_store(&loaded));
+    }
     crate::logging::init(config);
     let request = match action {
         UserAction::Add {
@@ -55,7 +68,12 @@ pub fn run(config_path: Option<&Path>, action: UserAction) -> Result<()> {
             password: read_password(password_file.as_deref())?,
             name,
         },
-        UserAction::Del { name } => Request::UserDel { name },
+        UserAction::Del { name, yes } => {
+            if !yes {
+                confirm_delete(&name, dir)?;
+            }
+            Request::UserDel { name }
+        }
         UserAction::List => Request::UserList,
         UserAction::Check {
             name,
@@ -73,21 +91,69 @@ pub fn run(config_path: Option<&Path>, action: UserAction) -> Result<()> {
         Some(response) => response,
         None => direct(config, request)?,
     };
-    report(response)
+    report(response, dir)
+}
+
+/// Why there is nothing to work on, and how to make it.
+fn no_store(loaded: &embedded::Loaded) -> String {
+    let dir = loaded.config.configdirectory().display();
+    match &loaded.embedded {
+        Some(_) => format!(
+            "no Darius data directory at {dir}: without -C, commands use the `{}` directory \
+             under the current directory, which `darius serve` creates; run this where you ran \
+             `darius serve`, or pass -C FILE",
+            embedded::DATA_DIR
+        ),
+        None => format!(
+            "no mail store in {dir} (configdirectory of {}): only `darius serve` creates one; \
+             start `darius -C {} serve` once",
+            loaded.config.source(),
+            loaded.config.source()
+        ),
+    }
+}
+
+/// Asks on a terminal; elsewhere (a script, a pipe) refuses unless `--yes` was given.
+fn confirm_delete(name: &str, dir: &Path) -> Result<()> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        bail!(
+            "user del deletes all mail of `{name}` in {}; pass --yes to confirm",
+            dir.display()
+        );
+    }
+    eprint!(
+        "Delete user `{name}` and all their mail in {}? [y/N] ",
+        dir.display()
+    );
+    let mut answer = String::new();
+    stdin
+        .lock()
+        .take(1024)
+        .read_line(&mut answer)
+        .context("reading the answer")?;
+    match answer.trim().to_ascii_lowercase().as_str() {
+        "y" | "yes" => Ok(()),
+        _ => bail!("user `{name}` kept"),
+    }
 }
 
 /// Opens the databases ourselves: only possible while no server holds them.
 fn direct(config: &config::Config, request: Request) -> Result<Response> {
-    let dir = config.configdirectory();
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let ctx = crate::mail::Backend::open(config)?;
     Ok(admin::execute(&ctx, request, "command-line"))
 }
 
-fn report(response: Response) -> Result<()> {
+fn report(response: Response, dir: &Path) -> Result<()> {
     match response {
-        Response::Done => Ok(()),
+        Response::Done { message } => {
+            println!("{message}");
+            Ok(())
+        }
         Response::Users { names } => {
+            if names.is_empty() {
+                eprintln!("darius: no users in {}", dir.display());
+            }
             for name in names {
                 println!("{name}");
             }

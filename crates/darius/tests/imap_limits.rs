@@ -232,7 +232,10 @@ fn user_del_removes_the_users_mailboxes() {
     let mut c = logged_in(&server);
     assert!(last(&c.cmd("a1", "CREATE INBOX.Deep.Er")).starts_with("a1 OK"));
     c.cmd("a2", "LOGOUT");
-    let out = server.darius(&["user", "del", "alice"]).output().unwrap();
+    let out = server
+        .darius(&["user", "del", "alice", "--yes"])
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",

@@ -1,116 +1,15 @@
-//! `darius serve` and `darius user` as an admin runs them: the real binary on a temp dir.
+//! `darius serve` as an admin runs it: the real binary on a temp dir — start-up, shutdown,
+//! configuration errors, syslog, the admins warning.
 #![allow(clippy::unwrap_used)] // test helpers may panic: a failure is the report
 
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
 
-const DARIUS: &str = env!("CARGO_BIN_EXE_darius");
+mod cli;
 
-struct World {
-    dir: tempfile::TempDir,
-    conf: PathBuf,
-}
-
-impl World {
-    fn new(extra: &str) -> World {
-        let dir = tempfile::tempdir().unwrap();
-        let conf = dir.path().join("imapd.conf");
-        let base = dir.path().display().to_string();
-        std::fs::write(
-            &conf,
-            format!(
-                "configdirectory: {base}/conf\npartition-default: {base}/spool\n\
-                 syslog_socket: {base}/no-syslog\n{extra}"
-            ),
-        )
-        .unwrap();
-        World { dir, conf }
-    }
-
-    fn admin_socket(&self) -> PathBuf {
-        self.dir.path().join("conf/socket/admin")
-    }
-
-    fn darius(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(DARIUS);
-        cmd.arg("-C")
-            .arg(&self.conf)
-            .args(args)
-            .current_dir(self.dir.path());
-        cmd
-    }
-
-    fn start(&self) -> Child {
-        let child = self
-            .darius(&["serve"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        wait_for(|| std::os::unix::net::UnixStream::connect(self.admin_socket()).is_ok());
-        child
-    }
-
-    fn user(&self, args: &[&str], password: Option<&str>) -> Output {
-        let mut child = self
-            .darius(&[&["user"], args].concat())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        if let Some(p) = password {
-            writeln!(stdin, "{p}").unwrap();
-        }
-        drop(stdin);
-        child.wait_with_output().unwrap()
-    }
-}
-
-fn wait_for(mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !ready() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for the server"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn sigterm(child: &Child) {
-    let pid = child.id();
-    let status = Command::new("kill")
-        .arg("-TERM")
-        .arg(pid.to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
-fn wait_exit(mut child: Child) -> (std::process::ExitStatus, String) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let out = child.wait_with_output().unwrap();
-            return (status, String::from_utf8_lossy(&out.stderr).into_owned());
-        }
-        assert!(Instant::now() < deadline, "server did not exit");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn text(out: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use cli::{refused, sigterm, text, wait_exit, World, DARIUS};
 
 #[test]
 fn users_are_managed_through_the_running_servers_admin_socket_and_sigterm_exits_cleanly() {
@@ -153,7 +52,10 @@ fn users_are_managed_through_the_running_servers_admin_socket_and_sigterm_exits_
 
     // Stopped: the tools open the database themselves and see the same users.
     assert_eq!(text(&world.user(&["list"], None)).0, "alice\n");
-    assert!(world.user(&["del", "alice"], None).status.success());
+    assert!(world
+        .user(&["del", "alice", "--yes"], None)
+        .status
+        .success());
     assert_eq!(text(&world.user(&["list"], None)).0, "");
 }
 
@@ -176,28 +78,24 @@ fn a_second_server_on_the_same_data_directory_is_refused() {
 #[test]
 fn a_configured_service_this_build_lacks_is_refused_at_start_up() {
     let world = World::new("listen_pop3: 127.0.0.1:0\n");
-    let out = world.darius(&["serve"]).output().unwrap();
-    assert!(!out.status.success());
-    let stderr = text(&out).1;
-    assert!(
-        stderr.contains("listen_pop3: POP3 is not implemented"),
-        "{stderr}"
-    );
+    let stderr = refused(world.darius(&["serve"]));
+    let expected = format!("{}:4: listen_pop3: not supported yet", world.conf.display());
+    assert!(stderr.contains(&expected), "{stderr}");
     assert!(!world.admin_socket().exists(), "nothing was started");
 }
 
 #[test]
 fn a_bad_value_stops_start_up_with_file_and_line() {
-    let world = World::new("quotawarn: plenty\n");
-    let out = world.darius(&["serve"]).output().unwrap();
-    assert!(!out.status.success());
-    let expected = format!("{}:4: quotawarn:", world.conf.display());
-    assert!(text(&out).1.contains(&expected), "{:?}", text(&out));
+    let world = World::new("maxline: plenty\n");
+    let stderr = refused(world.darius(&["serve"]));
+    let expected = format!("{}:4: maxline:", world.conf.display());
+    assert!(stderr.contains(&expected), "{stderr}");
 }
 
 #[test]
 fn an_unknown_option_warns_with_the_closest_name() {
     let world = World::new("admnis: boss\n");
+    world.initialise();
     let out = world.user(&["list"], None);
     assert!(out.status.success());
     assert!(
@@ -207,73 +105,6 @@ fn an_unknown_option_warns_with_the_closest_name() {
         "{:?}",
         text(&out)
     );
-}
-
-#[test]
-fn the_embedded_default_makes_its_files_once() {
-    for port in [1143, 1993, 2424] {
-        assert!(
-            std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
-            "port {port} of the embedded default is taken by another process; stop it and rerun"
-        );
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let run = || {
-        let child = Command::new(DARIUS)
-            .arg("serve")
-            .current_dir(dir.path())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let socket = dir.path().join("darius-data/socket/admin");
-        wait_for(|| std::os::unix::net::UnixStream::connect(&socket).is_ok());
-        sigterm(&child);
-        let out = child.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(0));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let first = run();
-    let data = dir.path().join("darius-data");
-    let password_file = data.join("admin-password");
-    let password = std::fs::read_to_string(&password_file).unwrap();
-    assert!(
-        first.contains(password.trim()),
-        "the password is printed: {first}"
-    );
-    let mode = std::fs::metadata(&password_file)
-        .unwrap()
-        .permissions()
-        .mode()
-        & 0o777;
-    assert_eq!(mode, 0o600);
-    assert!(data.join("tls/server.pem").exists() && data.join("tls/server.key").exists());
-    let conf = std::fs::read_to_string(data.join("imapd.conf")).unwrap();
-    assert!(conf.contains("\nadmins: admin\n"), "{conf}");
-    assert!(conf.contains("\nlisten_lmtp: 127.0.0.1:2424\n"), "{conf}");
-    assert!(conf.contains("/darius-data/socket/lmtp\n"), "{conf}");
-    assert!(
-        config::parse_str(&conf, "written").is_ok(),
-        "the written file reads back"
-    );
-    let second = run();
-    assert!(
-        !second.contains(password.trim()),
-        "the password is shown only once"
-    );
-
-    // The printed password is the admin's.
-    let mut check = Command::new(DARIUS)
-        .args(["user", "check", "admin"])
-        .current_dir(dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    write!(check.stdin.take().unwrap(), "{password}").unwrap();
-    assert!(check.wait().unwrap().success());
 }
 
 fn syslog_world(socket: &Path) -> World {
@@ -295,6 +126,7 @@ fn authentications_reach_syslog_as_local6_notice() {
     sink.set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     let world = syslog_world(&socket);
+    world.initialise();
     assert!(world
         .user(&["add", "alice"], Some("secret-word"))
         .status
@@ -348,6 +180,7 @@ fn syslog_facility_is_configurable() {
     let world = syslog_world(&socket);
     let text = std::fs::read_to_string(&world.conf).unwrap() + "syslog_facility: MAIL\n";
     std::fs::write(&world.conf, text).unwrap();
+    world.initialise();
     assert!(world.user(&["add", "bob"], Some("pw")).status.success());
     assert!(world.user(&["check", "bob"], Some("pw")).status.success());
     let mut buf = [0u8; 4096];
@@ -360,4 +193,102 @@ fn syslog_facility_is_configurable() {
             break;
         }
     }
+}
+
+#[test]
+fn options_not_supported_yet_stop_start_up_with_file_and_line() {
+    let world = World::new("sasl_pwcheck_method: saslauthd\ntls_client_ca_file: /etc/ca.pem\n");
+    let stderr = refused(world.darius(&["serve"]));
+    let conf = world.conf.display();
+    for expected in [
+        format!("{conf}:4: sasl_pwcheck_method: not supported yet"),
+        format!("{conf}:5: tls_client_ca_file: not supported yet"),
+    ] {
+        assert!(stderr.contains(&expected), "{expected} in {stderr}");
+    }
+    assert!(!world.admin_socket().exists(), "nothing was started");
+}
+
+#[test]
+fn every_configuration_error_is_reported_at_once_in_line_order() {
+    let world =
+        World::new("timeout: 5\nlisten_imap 127.0.0.1:1\naltnamespace: yes\nmaxline: lots\n");
+    let stderr = refused(world.darius(&["serve"]));
+    let conf = world.conf.display();
+    let expected = [
+        format!("{conf}:4: timeout: 5 is out of range"),
+        format!("{conf}:5: listen_imap: missing `:` after the option name"),
+        format!("{conf}:6: altnamespace: not supported yet"),
+        format!("{conf}:7: maxline: \"lots\" is not a size"),
+    ];
+    let positions: Vec<usize> = expected
+        .iter()
+        .map(|e| {
+            stderr
+                .find(e.as_str())
+                .unwrap_or_else(|| panic!("{e} missing from {stderr}"))
+        })
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "in line order: {stderr}"
+    );
+}
+
+#[test]
+fn a_configuration_without_a_partition_says_which_option_to_add() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("imapd.conf");
+    let base = dir.path().display();
+    std::fs::write(
+        &conf,
+        format!("configdirectory: {base}/conf\nsyslog_socket: {base}/no-syslog\n"),
+    )
+    .unwrap();
+    let mut cmd = Command::new(DARIUS);
+    cmd.arg("-C").arg(&conf).arg("serve");
+    let stderr = refused(cmd);
+    assert!(
+        stderr.contains(
+            "partition-default: no mail partition is configured; add `partition-default: "
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_missing_configuration_file_is_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("absent.conf");
+    let mut cmd = Command::new(DARIUS);
+    cmd.arg("-C").arg(&conf).arg("serve");
+    let stderr = refused(cmd);
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("absent.conf").count(), 1, "{stderr}");
+}
+
+#[test]
+fn start_up_warns_about_admins_without_an_account() {
+    let world = World::new("admins: admin boss\n");
+    let server = world.start();
+    sigterm(&server);
+    let (_, stderr) = wait_exit(server);
+    let command = format!("darius -C {} user add NAME", world.conf.display());
+    assert!(
+        stderr.contains("admins: no account for `admin`, `boss`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&command), "{stderr}");
+    assert!(world.user(&["add", "admin"], Some("pw")).status.success());
+    let server = world.start();
+    sigterm(&server);
+    let (_, stderr) = wait_exit(server);
+    assert!(
+        stderr.contains("admins: no account for `boss`;"),
+        "{stderr}"
+    );
 }

@@ -1,4 +1,4 @@
-//! Bad input (TESTING.md): every case ends in one clean error naming the tag when it could be
+//! Bad input (docs/TESTING.md): every case ends in one clean error naming the tag when it could be
 //! read — never a panic, a hang or unbounded buffering.
 #![allow(clippy::unwrap_used)]
 

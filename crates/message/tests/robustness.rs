@@ -1,4 +1,4 @@
-//! Bad input (TESTING.md): `scan` never panics and always yields well-formed IMAP values,
+//! Bad input (docs/TESTING.md): `scan` never panics and always yields well-formed IMAP values,
 //! `from_bytes(to_bytes(x)) == x`, and `from_bytes` refuses garbage without panicking.
 #![allow(clippy::unwrap_used)] // test code: a panic is a test failure
 

@@ -251,7 +251,11 @@ fn make_certificate(dir: &Path) {
 }
 
 /// Whether an interop program is installed; when it is not, the test is skipped with a note,
-/// unless DARIUS_REQUIRE_INTEROP=1, where a missing program fails the test (TESTING.md).
+/// unless DARIUS_REQUIRE_INTEROP=1, where a missing program fails the test (docs/TESTING.md).
+///
+/// The note is written to the process's stderr handle, not with `eprintln!`: the test harness
+/// captures only the print macros, so the note shows in a plain `cargo test` run, beside the
+/// test's `ok`, instead of being swallowed with the passing test's output.
 pub fn have(program: &str) -> bool {
     let found = Command::new("sh")
         .arg("-c")
@@ -264,7 +268,19 @@ pub fn have(program: &str) -> bool {
         if std::env::var("DARIUS_REQUIRE_INTEROP").as_deref() == Ok("1") {
             panic!("{program} is required (DARIUS_REQUIRE_INTEROP=1) but not installed");
         }
-        eprintln!("SKIPPED: {program} is not installed");
+        let package = match program {
+            "mbsync" => "isync",
+            "script" => "bsdutils",
+            other => other,
+        };
+        let test = std::thread::current()
+            .name()
+            .unwrap_or("interop test")
+            .to_string();
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: {program} is not installed (Debian package {package}; see docs/TESTING.md)"
+        );
     }
     found
 }

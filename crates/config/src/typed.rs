@@ -1,0 +1,102 @@
+//! The checked configuration: every option of the table with its value, and typed getters.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use crate::value::{ListenAddr, SyslogFacility, Value};
+
+/// A read and checked configuration: every option of the table has a value (its default unless
+/// the file set it).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub(crate) values: BTreeMap<&'static str, Value>,
+    pub(crate) explicit: BTreeSet<&'static str>,
+    pub(crate) partitions: BTreeMap<String, PathBuf>,
+    pub(crate) source: String,
+}
+
+impl Config {
+    /// Where the configuration came from, for messages.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The value of a fixed-name option. Every name in the table has one.
+    pub fn value(&self, name: &str) -> Option<&Value> {
+        self.values.get(name)
+    }
+
+    /// Whether the file set `name` (as opposed to it taking its default).
+    pub fn is_explicit(&self, name: &str) -> bool {
+        self.explicit.contains(name)
+    }
+
+    pub fn str(&self, name: &str) -> &str {
+        match self.value(name) {
+            Some(Value::Str(s)) => s,
+            other => unknown(name, other, ""),
+        }
+    }
+
+    pub fn bool(&self, name: &str) -> bool {
+        match self.value(name) {
+            Some(Value::Bool(b)) => *b,
+            other => unknown(name, other, false),
+        }
+    }
+
+    pub fn int(&self, name: &str) -> u64 {
+        match self.value(name) {
+            Some(Value::Int(n)) => *n,
+            other => unknown(name, other, 0),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> Option<&Path> {
+        match self.value(name) {
+            Some(Value::Path(p)) => p.as_deref(),
+            other => unknown(name, other, None),
+        }
+    }
+
+    pub fn listen(&self, name: &str) -> Option<&ListenAddr> {
+        match self.value(name) {
+            Some(Value::Listen(l)) => l.as_ref(),
+            other => unknown(name, other, None),
+        }
+    }
+
+    pub fn list(&self, name: &str) -> &[String] {
+        match self.value(name) {
+            Some(Value::List(l)) => l,
+            other => unknown(name, other, &[]),
+        }
+    }
+
+    /// The required config directory (checked when the file was read).
+    pub fn configdirectory(&self) -> &Path {
+        self.path("configdirectory").unwrap_or(Path::new("/"))
+    }
+
+    pub fn syslog_facility(&self) -> SyslogFacility {
+        match self.value("syslog_facility") {
+            Some(Value::Facility(f)) => *f,
+            other => unknown("syslog_facility", other, SyslogFacility::Local(6)),
+        }
+    }
+
+    /// `partition-NAME` settings, by NAME.
+    pub fn partitions(&self) -> &BTreeMap<String, PathBuf> {
+        &self.partitions
+    }
+}
+
+/// A getter was asked for a name missing from the table, or for the wrong type: a bug in the
+/// caller, caught by tests in debug builds; release builds fall back to the type's empty value.
+fn unknown<T>(name: &str, found: Option<&Value>, fallback: T) -> T {
+    debug_assert!(
+        false,
+        "option {name} read with the wrong type or not in the table: {found:?}"
+    );
+    fallback
+}
