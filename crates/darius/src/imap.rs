@@ -20,7 +20,7 @@ pub fn server(
 ) -> Result<Arc<ImapServer>> {
     let dir = config.configdirectory();
     let spool_dir = dir.join(crate::serve::SPOOL_DIR);
-    std::fs::create_dir_all(&spool_dir)
+    mailstore::create_dir_durably(&spool_dir, 0o777)
         .with_context(|| format!("creating {}", spool_dir.display()))?;
     let max_message_size = mail::max_message_size(config);
     let limits = imap_proto::Limits {

@@ -49,8 +49,10 @@ mod codec;
 mod config;
 mod dbcache;
 mod duplicates;
+mod durable;
 mod error;
 mod flags;
+mod hooks;
 mod index;
 mod mailboxes_db;
 mod message_file;
@@ -76,7 +78,9 @@ use types::MailboxName;
 pub use codec::UidSet;
 pub use config::{FsyncPolicy, StoreConfig, RESERVED_NEWS_PARTITION};
 pub use duplicates::{DELIVER_DB_FILE, DELIVER_FORMAT_VERSION, DUPLICATE_KEEP_DAYS};
+pub use durable::create_dir_durably;
 pub use error::{Result, StoreError};
+pub use hooks::{CrashPoint, HookEvent, StoreHooks};
 pub use index::INDEX_FORMAT_VERSION;
 pub use mailboxes_db::MAILBOXES_FORMAT_VERSION;
 pub use message_file::MessageFile;
@@ -131,11 +135,12 @@ impl Store {
     /// removed: they belong to appends that were never acknowledged. That happens only after the
     /// mailboxes database is open, whose file lock proves no other process uses the store.
     pub fn open(config: StoreConfig) -> Result<Store> {
-        let partitions = Partitions::new(&config)?;
+        let durable = durable::Durable::new(config.fsync, config.hooks.clone());
+        let partitions = Partitions::new(&config, &durable)?;
         let shares = config.cache_shares();
-        let global = MailboxesDb::open(&config.config_directory, shares.mailboxes, config.fsync)?;
+        let global = MailboxesDb::open(&config.config_directory, shares.mailboxes, &durable)?;
         let deliveries =
-            duplicates::DeliverDb::open(&config.config_directory, shares.deliveries, config.fsync)?;
+            duplicates::DeliverDb::open(&config.config_directory, shares.deliveries, &durable)?;
         for name in partitions.names() {
             clean_tmp(&partitions.tmp_dir(name)?);
         }
@@ -143,7 +148,7 @@ impl Store {
             config.config_directory.join("index"),
             shares.open_indexes,
             shares.per_index,
-            config.fsync,
+            durable,
         );
         Ok(Store {
             inner: Arc::new(Inner {

@@ -283,8 +283,12 @@ pub struct QuotaLimits {
 /// What [`crate::Store::reconstruct`] found and fixed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReconstructReport {
-    /// Files with no index record, now indexed (re-parsed).
+    /// Files with no index record, now indexed (re-parsed), under their UID after any
+    /// renumbering.
     pub added: Vec<Uid>,
+    /// Files with no index record whose UID lay below UIDNEXT (never acknowledged: their append
+    /// crashed before its commit), renamed to a fresh UID: (old, new). Also in `added`.
+    pub renumbered: Vec<(Uid, Uid)>,
     /// Index records whose file is gone, now removed (tombstoned).
     pub lost: Vec<Uid>,
     /// Files of already expunged messages, now unlinked.

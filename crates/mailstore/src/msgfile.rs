@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 
-use crate::config::FsyncPolicy;
+use crate::durable::Durable;
 use crate::error::{Result, StoreError};
 use crate::model::AppendSource;
 
@@ -156,7 +156,7 @@ pub(crate) fn spool(
     source: &AppendSource,
     tmp_dir: &Path,
     limit: Option<u64>,
-    fsync: FsyncPolicy,
+    durable: &Durable,
 ) -> Result<Spooled> {
     let bytes = match source {
         AppendSource::Bytes(b) => normalise_crlf(b, limit).map_err(NormaliseError::into_store)?,
@@ -165,7 +165,7 @@ pub(crate) fn spool(
     if bytes.is_empty() {
         return Err(StoreError::BadMessage("empty message".into()));
     }
-    spool_normalised(&bytes, tmp_dir, fsync)
+    spool_normalised(&bytes, tmp_dir, durable)
 }
 
 fn normalise_file(path: &Path, limit: Option<u64>) -> Result<Vec<u8>> {
@@ -186,12 +186,8 @@ fn normalise_file(path: &Path, limit: Option<u64>) -> Result<Vec<u8>> {
 }
 
 /// Spools bytes already in CRLF form (used by append and by reconstruct's re-parse).
-pub(crate) fn spool_normalised(
-    bytes: &[u8],
-    tmp_dir: &Path,
-    fsync: FsyncPolicy,
-) -> Result<Spooled> {
-    let temp = write_temp(tmp_dir, bytes, fsync)?;
+pub(crate) fn spool_normalised(bytes: &[u8], tmp_dir: &Path, durable: &Durable) -> Result<Spooled> {
+    let temp = write_temp(tmp_dir, bytes, durable)?;
     let (guid, cache, header) = describe(bytes);
     Ok(Spooled {
         temp,
@@ -220,7 +216,7 @@ pub fn header_block(bytes: &[u8]) -> &[u8] {
     }
 }
 
-pub(crate) fn write_temp(tmp_dir: &Path, bytes: &[u8], fsync: FsyncPolicy) -> Result<TempFile> {
+pub(crate) fn write_temp(tmp_dir: &Path, bytes: &[u8], durable: &Durable) -> Result<TempFile> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let name = format!(
         "{}-{}-{}.tmp",
@@ -237,16 +233,14 @@ pub(crate) fn write_temp(tmp_dir: &Path, bytes: &[u8], fsync: FsyncPolicy) -> Re
     let temp = TempFile { path };
     f.write_all(bytes)
         .map_err(|e| StoreError::io(temp.path(), e))?;
-    if fsync == FsyncPolicy::Always {
-        f.sync_all().map_err(|e| StoreError::io(temp.path(), e))?;
-    }
+    durable.sync_file(&f, temp.path())?;
     Ok(temp)
 }
 
 /// Copies an existing message file into a temp file on another partition.
-pub(crate) fn copy_to_temp(src: &Path, tmp_dir: &Path, fsync: FsyncPolicy) -> Result<TempFile> {
+pub(crate) fn copy_to_temp(src: &Path, tmp_dir: &Path, durable: &Durable) -> Result<TempFile> {
     let bytes = fs::read(src).map_err(|e| StoreError::io(src, e))?;
-    write_temp(tmp_dir, &bytes, fsync)
+    write_temp(tmp_dir, &bytes, durable)
 }
 
 /// Gives `existing` the new name `dest` with link(2), which fails rather than overwrite: after a
@@ -257,6 +251,26 @@ pub(crate) fn link_new(existing: &Path, dest: &Path) -> Result<bool> {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(StoreError::io(dest, e)),
+    }
+}
+
+/// Renames `old` to `dest` unless `dest` exists (renameat2 with `RENAME_NOREPLACE`): the file has
+/// exactly one of the two names at every moment, so a crash cannot leave it twice. Returns
+/// `false` when `dest` already exists. On a file system without `RENAME_NOREPLACE` it falls back
+/// to link(2) and unlink(2), where a crash in between leaves both names.
+pub(crate) fn rename_new(old: &Path, dest: &Path) -> Result<bool> {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    match renameat_with(CWD, old, CWD, dest, RenameFlags::NOREPLACE) {
+        Ok(()) => Ok(true),
+        Err(rustix::io::Errno::EXIST) => Ok(false),
+        Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
+            if !link_new(old, dest)? {
+                return Ok(false);
+            }
+            remove_if_present(old)?;
+            Ok(true)
+        }
+        Err(e) => Err(StoreError::io(dest, e.into())),
     }
 }
 
@@ -399,5 +413,21 @@ mod tests {
         assert!(!link_new(&a, &b).unwrap());
         assert_eq!(fs::read(&b).unwrap(), b"two");
         assert!(link_new(&a, &dir.path().join("c")).unwrap());
+    }
+
+    #[test]
+    fn rename_new_never_overwrites_and_leaves_one_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        let b = dir.path().join("b");
+        fs::write(&a, b"one").unwrap();
+        fs::write(&b, b"two").unwrap();
+        assert!(!rename_new(&a, &b).unwrap());
+        assert_eq!(fs::read(&b).unwrap(), b"two");
+        assert!(a.exists());
+        let c = dir.path().join("c");
+        assert!(rename_new(&a, &c).unwrap());
+        assert!(!a.exists());
+        assert_eq!(fs::read(&c).unwrap(), b"one");
     }
 }

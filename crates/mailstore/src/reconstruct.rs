@@ -2,10 +2,19 @@
 //!
 //! Message files are the source of truth. For each `UID.` file: a known record whose size
 //! matches is kept as is (flags, dates, cache); a known record whose size differs is re-parsed
-//! keeping flags and dates; an unknown file is re-parsed and indexed (internal date = file
-//! mtime) unless its UID carries a tombstone, in which case it is an expunged message whose
-//! unlink was interrupted, and is removed. Records without a file are dropped (tombstoned).
-//! Header counters and UIDNEXT are recomputed. Runs under the namespace and owner locks.
+//! keeping flags and dates. A file the index does not list is one of:
+//! - an expunged message whose unlink was interrupted: its UID carries a tombstone; removed;
+//! - a message linked by an APPEND (or COPY) that crashed before its index commit, so it was
+//!   never acknowledged. Its UID may lie below UIDNEXT by now: the next append skipped the
+//!   taken file and committed a higher UID. Clients consider every UID below UIDNEXT known
+//!   (RFC 9051 §2.3.1.1), so such a file gets a fresh UID at or above UIDNEXT (renamed, never
+//!   overwriting); one already at or above UIDNEXT keeps its number, which no client has seen.
+//!
+//! An expunged message whose tombstone was purged cannot be told from the second kind, so
+//! [`Store::purge_tombstones`] unlinks the files again before it forgets their tombstones.
+//! New or renumbered files are re-parsed and indexed (internal date = file mtime). Records
+//! without a file are dropped (tombstoned). Header counters and UIDNEXT are recomputed. Runs
+//! under the namespace and owner locks.
 
 use std::fs;
 use std::path::Path;
@@ -47,6 +56,7 @@ impl Store {
         let before = h.clone();
         let modseq = bump_modseq(&mut h)?;
         let mut fresh = Vec::new();
+        let mut strays = Vec::new();
         for &uid in &files {
             let path = message_path(&dir, uid);
             match known.binary_search_by_key(&uid, |row| row.uid) {
@@ -60,11 +70,23 @@ impl Store {
                     msgfile::remove_if_present(&path)?;
                     report.stale_files_removed.push(to_uid(uid)?);
                 }
-                Err(_) => {
+                Err(_) if uid >= before.uidnext => {
                     fresh.push(reparse(&path, uid, modseq)?);
                     report.added.push(to_uid(uid)?);
                 }
+                Err(_) => strays.push(uid),
             }
+        }
+        let first_free = files.last().map_or(1, |u| u.saturating_add(1));
+        let mut next = before.uidnext.max(first_free);
+        for old in strays {
+            let new = self.renumber(&dir, old, &mut next)?;
+            fresh.push(reparse(&message_path(&dir, new), new, modseq)?);
+            report.added.push(to_uid(new)?);
+            report.renumbered.push((to_uid(old)?, to_uid(new)?));
+        }
+        if !report.renumbered.is_empty() || !report.stale_files_removed.is_empty() {
+            self.inner.partitions.sync_dir(&dir)?;
         }
         let lost: Vec<u32> = known
             .iter()
@@ -86,6 +108,25 @@ impl Store {
         self.publish_repairs(&h, &report, modseq)?;
         drop(guard);
         Ok(report)
+    }
+
+    /// Gives the never-acknowledged file `old` the lowest free UID at or above `*next`.
+    fn renumber(&self, dir: &Path, old: u32, next: &mut u32) -> Result<u32> {
+        loop {
+            let uid = *next;
+            if uid == 0 {
+                return Err(StoreError::UidSpaceExhausted);
+            }
+            *next = uid.checked_add(1).unwrap_or(0);
+            if msgfile::rename_new(&message_path(dir, old), &message_path(dir, uid))? {
+                tracing::warn!(
+                    "reconstruct: {} had an unacknowledged message as UID {old} (below UIDNEXT); \
+                     it is now UID {uid}",
+                    dir.display()
+                );
+                return Ok(uid);
+            }
+        }
     }
 
     fn publish_repairs(
@@ -124,7 +165,7 @@ impl Store {
         if partition::read_header_file(dir).ok().as_ref() == Some(&want) {
             return Ok(false);
         }
-        fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        self.inner.partitions.durable().create_dir(dir)?;
         self.inner.partitions.write_header_file(dir, &want)?;
         Ok(true)
     }
