@@ -421,6 +421,16 @@ impl<'a> IndexWrite<'a> {
         found.map(|v| decode_header(v.value())).transpose()
     }
 
+    /// The uniqueids of every mailbox this owner index holds a header for.
+    pub(crate) fn mailbox_ids(&self) -> Result<Vec<String>> {
+        let t = self.txn.open_table(HEADERS)?;
+        let mut out = Vec::new();
+        for item in t.iter()? {
+            out.push(item?.0.value().to_string());
+        }
+        Ok(out)
+    }
+
     pub(crate) fn put_header(&self, h: &IndexHeader) -> Result<()> {
         let json = serde_json::to_vec(h)
             .map_err(|e| StoreError::corrupt("mailbox header", e.to_string()))?;

@@ -297,6 +297,9 @@ pub struct ReconstructReport {
     pub recached: Vec<Uid>,
     /// Header counters (exists, size, deleted, seen, UIDNEXT) that were wrong and are now right.
     pub header_fixed: bool,
+    /// Uniqueids of mailboxes whose copy in an owner index they no longer belong to (left by an
+    /// interrupted cross-owner rename) was removed.
+    pub stale_copies_removed: Vec<String>,
 }
 
 impl ReconstructReport {
@@ -305,6 +308,7 @@ impl ReconstructReport {
             && self.lost.is_empty()
             && self.stale_files_removed.is_empty()
             && self.recached.is_empty()
+            && self.stale_copies_removed.is_empty()
             && !self.header_fixed
     }
 }

@@ -15,7 +15,13 @@
 //! New or renumbered files are re-parsed and indexed (internal date = file mtime). Records
 //! without a file are dropped (tombstoned). Header counters and UIDNEXT are recomputed. Runs
 //! under the namespace and owner locks.
+//!
+//! It also removes, from the mailbox's owner index, copies of mailboxes that the mailboxes
+//! database maps into another owner: what a cross-owner RENAME interrupted between its commits
+//! leaves behind (see [`Store::rename_mailbox`]). When `cyrus.header` still names another owner
+//! (a rename's last step did not happen), that owner's index is cleaned the same way.
 
+use std::collections::HashSet;
 use std::fs;
 use std::path::Path;
 
@@ -41,7 +47,14 @@ impl Store {
     /// [`Store::reconstruct`] for callers already holding the namespace lock.
     pub(crate) fn reconstruct_locked(&self, name: &MailboxName) -> Result<ReconstructReport> {
         let r = self.resolve(name)?;
+        let mut report = ReconstructReport {
+            stale_copies_removed: self.clean_renamed_from(&r.entry)?,
+            ..ReconstructReport::default()
+        };
         let ow = r.owner.write()?;
+        report
+            .stale_copies_removed
+            .extend(self.drop_stale_copies(&ow, &name.hierarchy_root())?);
         let mut h = ow
             .header(&r.entry.uniqueid)?
             .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
@@ -49,7 +62,6 @@ impl Store {
             .inner
             .partitions
             .mailbox_dir(&h.partition, &h.uniqueid)?;
-        let mut report = ReconstructReport::default();
         let files = message_files(&dir)?;
         let tombs = ow.tombstones(&h.uniqueid)?;
         let known = ow.records(&h.uniqueid, UidSelection::All)?;
@@ -98,7 +110,9 @@ impl Store {
         report.lost = lost.iter().map(|u| to_uid(*u)).collect::<Result<_>>()?;
         let now_known = ow.records(&h.uniqueid, UidSelection::All)?;
         recount(&mut h, &now_known, files.last().copied());
-        report.header_fixed = counters(&before) != counters(&h);
+        // A crash inside a same-owner rename can leave the header's copy of the old name.
+        h.name = r.entry.name.to_string();
+        report.header_fixed = counters(&before) != counters(&h) || before.name != h.name;
         report.header_fixed |= self.fix_header_file(&dir, &r.entry)?;
         if report.is_clean() {
             return Ok(report);
@@ -108,6 +122,72 @@ impl Store {
         self.publish_repairs(&h, &report, modseq)?;
         drop(guard);
         Ok(report)
+    }
+
+    /// When `cyrus.header` names this mailbox's old name in another owner, cleans that owner's
+    /// index of its stale copy (a cross-owner rename stopped after the mailboxes database
+    /// commit). Called before this mailbox's owner is locked: one owner lock at a time.
+    fn clean_renamed_from(&self, entry: &crate::model::MailboxEntry) -> Result<Vec<String>> {
+        let dir = self
+            .inner
+            .partitions
+            .mailbox_dir(&entry.partition, &entry.uniqueid)?;
+        let Some(old) = partition::read_header_file(&dir)
+            .ok()
+            .and_then(|f| MailboxName::try_from(f.name.as_str()).ok())
+        else {
+            return Ok(Vec::new());
+        };
+        let root = old.hierarchy_root();
+        if root == entry.name.hierarchy_root() {
+            return Ok(Vec::new());
+        }
+        let owner = self.inner.owners.get(&root)?;
+        let ow = owner.write()?;
+        let dropped = self.drop_stale_copies(&ow, &root)?;
+        if !dropped.is_empty() {
+            drop(ow.commit()?);
+        }
+        Ok(dropped)
+    }
+
+    /// Removes from the owner index `ow` (of hierarchy `root`) every mailbox the mailboxes
+    /// database maps into another owner. A mailbox the database does not map at all is left
+    /// alone: it may be one `reconstruct -m` is about to restore, flags and all. Needs the
+    /// namespace lock (a creation commits the index before the mailboxes database).
+    fn drop_stale_copies(
+        &self,
+        ow: &crate::index::IndexWrite<'_>,
+        root: &MailboxName,
+    ) -> Result<Vec<String>> {
+        let global = self.inner.global.read()?;
+        let here: HashSet<String> = global
+            .list(Some(root))?
+            .into_iter()
+            .map(|e| e.uniqueid)
+            .collect();
+        let unmapped: Vec<String> = ow
+            .mailbox_ids()?
+            .into_iter()
+            .filter(|id| !here.contains(id))
+            .collect();
+        if unmapped.is_empty() {
+            return Ok(unmapped);
+        }
+        // Only after a crash: one scan of the whole database.
+        let elsewhere: HashSet<String> = global
+            .list(None)?
+            .into_iter()
+            .filter(|e| e.name.hierarchy_root() != *root)
+            .map(|e| e.uniqueid)
+            .collect();
+        let mut dropped = Vec::new();
+        for id in unmapped.into_iter().filter(|id| elsewhere.contains(id)) {
+            ow.remove_mailbox(&id)?;
+            tracing::warn!("reconstruct: removed a stale copy of mailbox {id} from {root}'s index");
+            dropped.push(id);
+        }
+        Ok(dropped)
     }
 
     /// Gives the never-acknowledged file `old` the lowest free UID at or above `*next`.

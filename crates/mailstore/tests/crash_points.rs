@@ -131,3 +131,125 @@ fn append_crash_after_link_then_an_acknowledged_append_then_reconstruct() {
     assert_eq!((st.exists, st.uidnext), (4, common::uid(6)));
     assert!(s.reconstruct(&inbox).unwrap().is_clean());
 }
+
+/// `user.alice.work` with messages 1..=3 (2 flagged) and 4 expunged; `user.bob` exists.
+fn rename_setup(dir: &Path) -> String {
+    let s = open(dir);
+    common::create(&s, "user.alice");
+    common::create(&s, "user.bob");
+    let work = common::create(&s, "user.alice.work");
+    for i in 1..=4 {
+        common::append(&s, &work, i);
+    }
+    let flag = mailstore::FlagChange::Add(vec![types::Flag::Flagged]);
+    s.store_flags(&work, SeenSource::Index, &[common::uid(2)], flag, None)
+        .unwrap();
+    s.expunge(&work, mailstore::Expunge::Uids(vec![common::uid(4)]))
+        .unwrap();
+    s.mailbox_entry(&work).unwrap().uniqueid
+}
+
+/// The mailbox answers under `name` with everything it had, and only under that name.
+fn assert_whole(s: &Store, name: &str, gone: &str) {
+    let names: Vec<String> = s
+        .list_mailboxes(None)
+        .unwrap()
+        .iter()
+        .map(|e| e.name.to_string())
+        .collect();
+    assert!(names.iter().any(|n| n == name), "{name} missing: {names:?}");
+    assert!(!names.iter().any(|n| n == gone), "{gone} still listed");
+    let n = common::name(name);
+    let recs = s
+        .records(
+            &n,
+            SeenSource::Index,
+            UidSelection::All,
+            RecordFields::BASIC,
+        )
+        .unwrap();
+    let uids: Vec<u32> = recs.iter().map(|r| r.uid.get()).collect();
+    assert_eq!(uids, vec![1, 2, 3]);
+    assert!(recs[1].flags.contains(&types::Flag::Flagged));
+    for i in 1..=3 {
+        let bytes = s.read_message(&n, common::uid(i)).unwrap();
+        assert_eq!(bytes, common::msg(i as usize));
+    }
+    let st = s.status(&n, SeenSource::Index).unwrap();
+    assert_eq!((st.exists, st.uidnext), (3, common::uid(5)));
+    let since = types::ModSeq::new(1).unwrap();
+    assert_eq!(s.vanished_since(&n, since).unwrap(), vec![common::uid(4)]);
+}
+
+#[test]
+fn rename_crash_after_the_new_owner_commit_leaves_the_old_name_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = rename_setup(dir.path());
+    crash_at(dir.path(), CrashPoint::RenameNewOwnerCommitted);
+    let s = open(dir.path());
+    assert_whole(&s, "user.alice.work", "user.bob.work");
+    let fixed = s.reconstruct(&common::name("user.alice.work")).unwrap();
+    assert!(fixed.lost.is_empty() && fixed.added.is_empty(), "{fixed:?}");
+    let bob = s.reconstruct(&common::name("user.bob")).unwrap();
+    assert_eq!(
+        bob.stale_copies_removed,
+        vec![id],
+        "bob's index held a copy"
+    );
+    assert!(s.rebuild_mailboxes_db().unwrap().restored.is_empty());
+    let (from, to) = (
+        common::name("user.alice.work"),
+        common::name("user.bob.work"),
+    );
+    s.rename_mailbox(&from, &to).unwrap();
+    assert_whole(&s, "user.bob.work", "user.alice.work");
+}
+
+#[test]
+fn rename_crash_after_the_mailboxes_commit_leaves_the_new_name_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = rename_setup(dir.path());
+    crash_at(dir.path(), CrashPoint::RenameMailboxesCommitted);
+    let s = open(dir.path());
+    assert_whole(&s, "user.bob.work", "user.alice.work");
+    let rebuilt = s.rebuild_mailboxes_db().unwrap();
+    assert!(
+        rebuilt.restored.is_empty(),
+        "the stale cyrus.header must not resurrect the old name: {rebuilt:?}"
+    );
+    let fixed = s.reconstruct(&common::name("user.bob.work")).unwrap();
+    assert_eq!(
+        fixed.stale_copies_removed,
+        vec![id],
+        "alice's index held a copy"
+    );
+    assert!(fixed.header_fixed, "cyrus.header named the old name");
+    assert!(fixed.lost.is_empty() && fixed.added.is_empty(), "{fixed:?}");
+    assert!(s
+        .reconstruct(&common::name("user.bob.work"))
+        .unwrap()
+        .is_clean());
+    assert!(s
+        .reconstruct(&common::name("user.alice"))
+        .unwrap()
+        .is_clean());
+    assert_whole(&s, "user.bob.work", "user.alice.work");
+}
+
+#[test]
+fn rename_crash_after_the_old_owner_commit_leaves_the_new_name_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    rename_setup(dir.path());
+    crash_at(dir.path(), CrashPoint::RenameOldOwnerCommitted);
+    let s = open(dir.path());
+    assert_whole(&s, "user.bob.work", "user.alice.work");
+    assert!(s.rebuild_mailboxes_db().unwrap().restored.is_empty());
+    let fixed = s.reconstruct(&common::name("user.bob.work")).unwrap();
+    assert!(fixed.stale_copies_removed.is_empty());
+    assert!(fixed.header_fixed, "cyrus.header named the old name");
+    assert!(s
+        .reconstruct(&common::name("user.bob.work"))
+        .unwrap()
+        .is_clean());
+    assert_whole(&s, "user.bob.work", "user.alice.work");
+}
