@@ -34,7 +34,7 @@ pub fn server(
     let lmtp_config = LmtpConfig {
         tls,
         servername,
-        max_message_size: mail::max_message_size(config),
+        max_message_size: Some(mail::max_message_size(config)),
         rcpt_case: if config.bool("lmtp_downcase_rcpt") {
             RcptCase::Downcase
         } else {

@@ -29,7 +29,8 @@ pub struct StoreConfig {
     pub partitions: BTreeMap<String, PathBuf>,
     /// `defaultpartition`.
     pub default_partition: String,
-    /// `maxmessagesize` in bytes; `None` means unlimited.
+    /// `maxmessagesize` in bytes; `None` means no configured limit ([`crate::MAX_MESSAGE_SIZE`]
+    /// still applies).
     pub max_message_size: Option<u64>,
     pub fsync: FsyncPolicy,
     /// How many per-owner index databases stay open at once (least recently used are closed).

@@ -58,6 +58,7 @@ mod mailboxes_db;
 mod message_file;
 mod model;
 mod msgfile;
+mod normalise;
 mod ops_append;
 mod ops_copy;
 mod ops_flags;
@@ -69,6 +70,7 @@ mod quota;
 mod rebuild;
 mod reconstruct;
 mod seen;
+mod space;
 mod subs;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -90,9 +92,11 @@ pub use model::{
     QuotaLimits, QuotaUsage, ReconstructReport, RecordFields, SeenSource, StoreFlagsOutcome,
     UidSelection,
 };
-pub use msgfile::{header_block, normalise_crlf, CrlfNormaliser, NormaliseError};
+pub use msgfile::header_block;
+pub use normalise::{normalise_crlf, CrlfNormaliser, NormaliseError};
 pub use partition::{MailboxHeaderFile, MAILBOX_HEADER_FILE};
 pub use rebuild::RebuildReport;
+pub use space::{free_space, FREE_SPACE_RESERVE, MAX_MESSAGE_SIZE};
 
 use changes::ChangeFeed;
 use dbcache::OwnerCache;

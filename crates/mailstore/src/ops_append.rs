@@ -214,7 +214,7 @@ impl Store {
 
     fn spool_all(&self, partition: &str, items: Vec<AppendItem>) -> Result<Vec<Pending>> {
         let tmp = self.inner.partitions.tmp_dir(partition)?;
-        let limit = self.inner.config.max_message_size;
+        let limit = Some(self.message_size_limit());
         let durable = self.inner.partitions.durable();
         items
             .into_iter()

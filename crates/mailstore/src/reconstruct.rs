@@ -293,8 +293,7 @@ fn recheck(path: &Path, row: &RecordRow, modseq: u64) -> Result<Option<RecordRow
 }
 
 fn reparse(path: &Path, uid: u32, modseq: u64) -> Result<RecordRow> {
-    let bytes = msgfile::read_all(path)?;
-    let (guid, cache, header) = msgfile::describe(&bytes);
+    let described = msgfile::describe_file(path)?;
     let mtime = fs::metadata(path)
         .and_then(|m| m.modified())
         .ok()
@@ -309,15 +308,15 @@ fn reparse(path: &Path, uid: u32, modseq: u64) -> Result<RecordRow> {
             offset_minutes: 0,
         },
         save_date: unix_now(),
-        size: bytes.len() as u64,
+        size: described.size,
         modseq,
-        guid,
+        guid: described.guid,
     };
     Ok(RecordRow {
         uid,
         record,
-        cache: Some(cache),
-        header: Some(header),
+        cache: Some(described.cache),
+        header: Some(described.header),
     })
 }
 
