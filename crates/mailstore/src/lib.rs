@@ -33,9 +33,16 @@
 //! Errors: [`StoreError::is_refusal`] separates what the client caused (`NO`) from failures.
 //!
 //! # Durability
-//! Append: normalise into `tmp/`, fsync, link(2) to `UID.` (never overwriting), fsync the
-//! directory, commit the index, publish, return. Expunge: commit (with a tombstone), then unlink.
-//! [`Store::reconstruct`] repairs whatever a crash between those steps leaves.
+//! Append: normalise into `tmp/` while hashing and scanning (bounded memory, module `msgfile`),
+//! fsync, link(2) to `UID.` (never overwriting), fsync the directory, commit the index, publish,
+//! return. Expunge: commit (with a tombstone), then unlink. Every directory created is synced
+//! into its parent (module `durable`). [`Store::reconstruct`] repairs whatever a crash between
+//! those steps leaves, including a cross-owner rename stopped between its commits; crash tests
+//! stop operations at [`CrashPoint`]s through [`StoreHooks`].
+//!
+//! # Limits
+//! [`MAX_MESSAGE_SIZE`] bounds every message whatever `maxmessagesize` says;
+//! [`Store::room_for_message`] tells servers what the disks can take before they invite data.
 //!
 //! # Concurrency
 //! The API is synchronous (call it from `spawn_blocking`); [`Store`] is `Send + Sync` and `Clone`
