@@ -176,7 +176,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         "PEM file of CAs whose client certificates are accepted (SASL EXTERNAL); empty asks for none."),
     // -- limits -----------------------------------------------------------------------------------
     opt("maxmessagesize", Kind::Size, "100M",
-        "Largest message accepted by APPEND and LMTP, advertised as APPENDLIMIT; 0 for no limit."),
+        "Largest message accepted by APPEND and LMTP, advertised as APPENDLIMIT and SIZE; 0 for no configured limit (4 GiB - 1, the largest RFC822.SIZE IMAP4rev1 can express, still applies). Messages that do not fit the free disk space are refused too."),
     opt("maxline", Kind::Size, "64K",
         "Longest command line (outside literals) accepted; a longer one gets `BAD` and is skipped. Before login at most 16K applies."),
     opt("maxliteral", Kind::Size, "64K",

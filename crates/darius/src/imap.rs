@@ -20,11 +20,11 @@ pub fn server(
 ) -> Result<Arc<ImapServer>> {
     let dir = config.configdirectory();
     let spool_dir = dir.join(crate::serve::SPOOL_DIR);
-    std::fs::create_dir_all(&spool_dir)
+    mailstore::create_dir_durably(&spool_dir, 0o777)
         .with_context(|| format!("creating {}", spool_dir.display()))?;
     let max_message_size = mail::max_message_size(config);
     let limits = imap_proto::Limits {
-        max_append_literal: max_message_size.unwrap_or(u64::MAX),
+        max_append_literal: max_message_size,
         max_line: usize::try_from(config.int("maxline")).unwrap_or(usize::MAX),
         max_literal: config.int("maxliteral"),
         ..imap_proto::Limits::default()
@@ -42,7 +42,7 @@ pub fn server(
     let imap_config = ImapConfig {
         tls,
         allow_plaintext: config.bool("allowplaintext"),
-        max_message_size,
+        max_message_size: Some(max_message_size),
         autologout: Duration::from_secs(config.int("timeout") * 60),
         prelogin_timeout: Duration::from_secs(config.int("prelogin_timeout")),
         max_logins_per_user: u32::try_from(config.int("maxlogins_per_user")).unwrap_or(u32::MAX),

@@ -21,7 +21,7 @@ pub fn server(
     // Checked before anything is bound: a wrong group stops start-up.
     socket_access(config)?;
     let spool_dir = config.configdirectory().join(crate::serve::SPOOL_DIR);
-    std::fs::create_dir_all(&spool_dir)
+    mailstore::create_dir_durably(&spool_dir, 0o777)
         .with_context(|| format!("creating {}", spool_dir.display()))?;
     let servername = crate::imap::servername(config);
     let local_domains = if config.bool("lmtp_strict_domains") {
@@ -34,7 +34,7 @@ pub fn server(
     let lmtp_config = LmtpConfig {
         tls,
         servername,
-        max_message_size: mail::max_message_size(config),
+        max_message_size: Some(mail::max_message_size(config)),
         rcpt_case: if config.bool("lmtp_downcase_rcpt") {
             RcptCase::Downcase
         } else {

@@ -39,10 +39,13 @@ fn login_throttle(config: &config::Config) -> Result<auth::ThrottleConfig> {
     })
 }
 
-pub fn max_message_size(config: &config::Config) -> Option<u64> {
+/// `maxmessagesize`; 0 means no configured limit, but never more than the store's hard ceiling
+/// (`mailstore::MAX_MESSAGE_SIZE`, the largest RFC822.SIZE an IMAP4rev1 client can read): the
+/// limit the servers announce (APPENDLIMIT, SIZE) and enforce before inviting data.
+pub fn max_message_size(config: &config::Config) -> u64 {
     match config.int("maxmessagesize") {
-        0 => None,
-        n => Some(n),
+        0 => mailstore::MAX_MESSAGE_SIZE,
+        n => n.min(mailstore::MAX_MESSAGE_SIZE),
     }
 }
 
@@ -52,7 +55,7 @@ pub fn open_service(config: &config::Config) -> Result<MailService> {
         config.partitions().clone(),
         config.str("defaultpartition"),
     );
-    store_config.max_message_size = max_message_size(config);
+    store_config.max_message_size = Some(max_message_size(config));
     store_config.index_cache_bytes =
         usize::try_from(config.int("index_cache_bytes")).unwrap_or(usize::MAX);
     let store = Store::open(store_config).context("opening the mail store")?;

@@ -8,7 +8,7 @@
 
 use std::fs::{self, File};
 use std::io::{Read, Seek, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,7 +31,7 @@ pub fn run(config_path: Option<&Path>) -> Result<()> {
     let dir = config.configdirectory();
     create_private_dir(dir)?;
     for (name, path) in config.partitions() {
-        fs::create_dir_all(path)
+        mailstore::create_dir_durably(path, 0o777)
             .with_context(|| format!("creating partition {name} at {}", path.display()))?;
     }
     let _lock = lock_data_dir(dir)?;
@@ -247,11 +247,8 @@ fn create_private_dir(dir: &Path) -> Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("creating {}", dir.display()))
+    // Synced into its parent: after a power loss the data directory must still be there.
+    mailstore::create_dir_durably(dir, 0o700).with_context(|| format!("creating {}", dir.display()))
 }
 
 /// Takes the exclusive lock that marks the data directory as served. Held until the process

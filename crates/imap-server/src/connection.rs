@@ -468,7 +468,7 @@ impl Session {
             ))
         } else {
             match self.authorize(&mailbox, mailservice::Operation::Insert) {
-                Ok(_) => None,
+                Ok(target) => self.no_room_for(target, len).await,
                 Err(e) => Some(refuse(&e, Target::Destination)),
             }
         };
@@ -486,6 +486,29 @@ impl Session {
             }
         }
         self.spool_io(SpoolStep::Begin).await
+    }
+
+    /// Refuses a literal the disks cannot hold now: the spool copy and the partition copy must
+    /// both fit (never answer `+` to data that cannot be stored). A failure to learn the free
+    /// space is logged and lets the data come; writing it would then fail on its own.
+    async fn no_room_for(&self, target: mailservice::Authorized, len: u64) -> Option<Reply> {
+        let spool = self.server.config.spool_dir.clone();
+        let room = self
+            .server
+            .service
+            .blocking(move |s| s.room_for_message(&[target], &spool))
+            .await;
+        match room {
+            Ok(room) if len > room => Some(Reply::no(
+                Some(Code::TooBig),
+                "Not enough free space on the server for a message this large",
+            )),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!("{}: free space for an APPEND: {e}", self.info.peer);
+                None
+            }
+        }
     }
 
     async fn spool_io(&mut self, step: SpoolStep) -> Flow {

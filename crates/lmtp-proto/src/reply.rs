@@ -25,6 +25,8 @@ pub mod codes {
     pub const MAILBOX_FULL_TEMPORARY: &str = "4.2.2";
     /// X.3.0: other or undefined mail system status (temporary failure).
     pub const SYSTEM_TEMPORARY: &str = "4.3.0";
+    /// X.3.1: mail system full (not enough free disk space now), temporary.
+    pub const SYSTEM_FULL: &str = "4.3.1";
     /// X.3.4: message too big for system.
     pub const MESSAGE_TOO_BIG: &str = "5.3.4";
     /// X.3.2: system not accepting network messages (shutting down).

@@ -132,6 +132,15 @@ pub(crate) fn temporary_failure() -> Reply {
     )
 }
 
+/// 452 4.3.1: the message does not fit the free disk space now (RFC 1870 §6.1, RFC 3463).
+pub(crate) fn no_room() -> Reply {
+    Reply::new(
+        452,
+        codes::SYSTEM_FULL,
+        "Insufficient system storage for a message this large, try again later",
+    )
+}
+
 /// 552 5.3.4, at MAIL (SIZE), after the data, or from the store.
 pub(crate) fn too_big(limit: u64) -> Reply {
     Reply::new(

@@ -13,7 +13,7 @@ use net::{ShutdownSignal, Transport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::body::Body;
-use crate::delivery::{temporary_failure, too_big, Delivery};
+use crate::delivery::{no_room, temporary_failure, too_big, Delivery};
 use crate::recipient::{foreign_domain, unknown_user, user_of, Recipient};
 use crate::trace::{trace_fields, TraceInfo};
 use crate::{LmtpServer, MAX_RECIPIENTS};
@@ -234,7 +234,7 @@ impl Session {
             Command::Mail {
                 reverse_path,
                 params,
-            } => self.mail(reverse_path, params),
+            } => self.mail(reverse_path, params).await,
             Command::Rcpt {
                 forward_path,
                 params,
@@ -290,7 +290,7 @@ impl Session {
         self.lhlo = Some(domain);
     }
 
-    fn mail(&mut self, from: Option<Address>, params: MailParams) {
+    async fn mail(&mut self, from: Option<Address>, params: MailParams) {
         if self.lhlo.is_none() {
             return self.reply(Reply::new(503, codes::BAD_SEQUENCE, "Send LHLO first"));
         }
@@ -303,6 +303,12 @@ impl Session {
         if let (Some(size), Some(limit)) = (params.size, self.server.config.max_message_size) {
             if size > limit {
                 return self.reply(too_big(limit));
+            }
+        }
+        if let Some(size) = params.size {
+            // RFC 1870 §6.1: a size the system cannot hold now is a temporary 452.
+            if self.room(Vec::new()).await.is_some_and(|room| size > room) {
+                return self.reply(no_room());
             }
         }
         self.transaction = Some(Transaction {
@@ -407,7 +413,10 @@ impl Session {
             unix_time: mailservice::InternalDate::now().unix_seconds,
         });
         let limit = self.server.config.max_message_size.unwrap_or(u64::MAX);
-        let mut decoder = DataDecoder::new(limit);
+        // The data may not outgrow the free space either; learned before it arrives.
+        let targets = tx.recipients.iter().map(|r| r.target.clone()).collect();
+        let room = self.room(targets).await.unwrap_or(u64::MAX);
+        let mut decoder = DataDecoder::new(limit.min(room));
         let mut body = Body::new(trace);
         let mut head = Vec::new();
         let mut decoded = Vec::with_capacity(READ_CHUNK);
@@ -435,7 +444,9 @@ impl Session {
             }
         }
         let count = tx.recipients.len();
-        let replies = if decoder.too_big() {
+        let replies = if decoder.too_big() && room < limit {
+            vec![no_room(); count]
+        } else if decoder.too_big() {
             vec![too_big(limit); count]
         } else if let Some(e) = write_error {
             tracing::error!("{}: spooling a message: {e}", self.id);
@@ -484,6 +495,25 @@ impl Session {
             Err(e) => {
                 tracing::warn!(severity = "warning", "{}: STARTTLS: {e}", self.peer);
                 Flow::Close
+            }
+        }
+    }
+
+    /// The largest message that fits the disks now for `targets` (none: the default
+    /// partition); `None` when it cannot be learned (logged; the data is then let in and a
+    /// full disk fails the delivery on its own).
+    async fn room(&self, targets: Vec<mailservice::Authorized>) -> Option<u64> {
+        let spool = self.server.config.spool_dir.clone();
+        let room = self
+            .server
+            .service
+            .blocking(move |s| s.room_for_message(&targets, &spool))
+            .await;
+        match room {
+            Ok(room) => Some(room),
+            Err(e) => {
+                tracing::warn!("{}: free space for a delivery: {e}", self.id);
+                None
             }
         }
     }

@@ -148,6 +148,18 @@ impl MailService {
         Ok(self.store.append(mailbox.name(), items)?)
     }
 
+    /// The largest message that can be stored now into every one of `targets` (none: the
+    /// default partition) after being spooled in `spool_dir`: the size limit and the free
+    /// space of the file systems involved. Servers check it before inviting the data.
+    pub fn room_for_message(
+        &self,
+        targets: &[Authorized],
+        spool_dir: &std::path::Path,
+    ) -> Result<u64> {
+        let names: Vec<MailboxName> = targets.iter().map(|t| t.name().clone()).collect();
+        Ok(self.store.room_for_message(&names, spool_dir)?)
+    }
+
     pub fn copy(&self, from: &Authorized, uids: &[Uid], to: &Authorized) -> Result<CopyOutcome> {
         Ok(self.store.copy(from.name(), uids, to.name())?)
     }

@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::hooks::StoreHooks;
+
 /// Name of the partition reserved for netnews; ordinary mailboxes are refused there.
 pub const RESERVED_NEWS_PARTITION: &str = "news";
 
@@ -27,7 +29,8 @@ pub struct StoreConfig {
     pub partitions: BTreeMap<String, PathBuf>,
     /// `defaultpartition`.
     pub default_partition: String,
-    /// `maxmessagesize` in bytes; `None` means unlimited.
+    /// `maxmessagesize` in bytes; `None` means no configured limit ([`crate::MAX_MESSAGE_SIZE`]
+    /// still applies).
     pub max_message_size: Option<u64>,
     pub fsync: FsyncPolicy,
     /// How many per-owner index databases stay open at once (least recently used are closed).
@@ -36,6 +39,8 @@ pub struct StoreConfig {
     /// open (the mailboxes database, the duplicate-delivery database and the open owner
     /// indexes), however many users there are. See [`StoreConfig::cache_shares`].
     pub index_cache_bytes: usize,
+    /// Test hooks (directory syncs, crash points); unset in production.
+    pub hooks: StoreHooks,
 }
 
 /// The smallest page cache an owner index gets: below this, more open indexes stop paying for
@@ -68,6 +73,7 @@ impl StoreConfig {
             fsync: FsyncPolicy::Always,
             open_index_limit: 256,
             index_cache_bytes: 64 << 20,
+            hooks: StoreHooks::default(),
         }
     }
 

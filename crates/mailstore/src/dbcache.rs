@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, Weak};
 use sha2::{Digest, Sha256};
 use types::MailboxName;
 
-use crate::config::FsyncPolicy;
+use crate::durable::Durable;
 use crate::error::{Result, StoreError};
 use crate::index::OwnerDb;
 use crate::partition::hex;
@@ -22,7 +22,7 @@ pub(crate) struct OwnerCache {
     index_dir: PathBuf,
     limit: usize,
     cache_bytes: usize,
-    fsync: FsyncPolicy,
+    durable: Durable,
     state: Mutex<CacheState>,
 }
 
@@ -37,13 +37,13 @@ impl OwnerCache {
         index_dir: PathBuf,
         limit: usize,
         cache_bytes: usize,
-        fsync: FsyncPolicy,
+        durable: Durable,
     ) -> Self {
         OwnerCache {
             index_dir,
             limit: limit.max(1),
             cache_bytes,
-            fsync,
+            durable,
             state: Mutex::new(CacheState::default()),
         }
     }
@@ -62,7 +62,7 @@ impl OwnerCache {
         let path = self.path_for(owner);
         let mut attempt = 0;
         loop {
-            match OwnerDb::open(&path, owner.as_str(), self.cache_bytes, self.fsync) {
+            match OwnerDb::open(&path, owner.as_str(), self.cache_bytes, &self.durable) {
                 Err(StoreError::Db(e))
                     if matches!(*e, redb::Error::DatabaseAlreadyOpen) && attempt < 200 =>
                 {

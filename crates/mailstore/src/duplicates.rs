@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use redb::{Database, ReadableDatabase, TableDefinition};
 
-use crate::config::FsyncPolicy;
+use crate::durable::Durable;
 use crate::error::Result;
 use crate::index::{create_exclusive, init_versioned};
 
@@ -54,17 +54,17 @@ impl DeliverDb {
     pub(crate) fn open(
         config_dir: &Path,
         cache_bytes: usize,
-        fsync: FsyncPolicy,
+        durable: &Durable,
     ) -> Result<DeliverDb> {
         let path = config_dir.join(DELIVER_DB_FILE);
-        let db = create_exclusive(&path, cache_bytes)?;
+        let db = durable.created_file(&path, || create_exclusive(&path, cache_bytes))?;
         init_versioned(&db, &path, META, DELIVER_FORMAT_VERSION, |txn| {
             txn.open_table(DELIVERED)?;
             Ok(())
         })?;
         Ok(DeliverDb {
             db,
-            durability: crate::index::durability(fsync),
+            durability: crate::index::durability(durable.policy()),
             pending: Mutex::new(Pending {
                 records: HashMap::new(),
                 since: Instant::now(),
@@ -160,10 +160,17 @@ impl Drop for DeliverDb {
 mod tests {
     use super::*;
 
+    fn always() -> Durable {
+        Durable::new(
+            crate::config::FsyncPolicy::Always,
+            crate::hooks::StoreHooks::default(),
+        )
+    }
+
     #[test]
     fn remembered_for_the_kept_days_per_mailbox_then_forgotten() {
         let dir = tempfile::tempdir().unwrap();
-        let db = DeliverDb::open(dir.path(), 1 << 20, FsyncPolicy::Always).unwrap();
+        let db = DeliverDb::open(dir.path(), 1 << 20, &always()).unwrap();
         let t0 = 20_000 * 86_400 + 3600;
         assert!(!db.delivered("<a@x>", "U1", t0).unwrap());
         db.record("<a@x>", &["U1", "U2"], t0).unwrap();
@@ -197,14 +204,14 @@ mod tests {
         // Closing writes what is pending, pruning by the real clock: use today.
         let now = crate::model::unix_now();
         {
-            let db = DeliverDb::open(dir.path(), 1 << 20, FsyncPolicy::Always).unwrap();
+            let db = DeliverDb::open(dir.path(), 1 << 20, &always()).unwrap();
             db.record("<first@x>", &["U1"], now).unwrap();
             assert!(
                 db.delivered("<first@x>", "U1", now).unwrap(),
                 "seen while pending"
             );
         }
-        let db = DeliverDb::open(dir.path(), 1 << 20, FsyncPolicy::Always).unwrap();
+        let db = DeliverDb::open(dir.path(), 1 << 20, &always()).unwrap();
         assert!(db.delivered("<first@x>", "U1", now).unwrap());
         assert!(!db.delivered("<first@x>", "U2", now).unwrap());
     }

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::IndexRecord;
 use crate::config::FsyncPolicy;
+use crate::durable::Durable;
 use crate::error::{Result, StoreError};
 use crate::model::{MailboxType, UidSelection};
 
@@ -143,14 +144,14 @@ impl OwnerDb {
         path: &Path,
         owner: &str,
         cache_bytes: usize,
-        fsync: FsyncPolicy,
+        durable: &Durable,
     ) -> Result<OwnerDb> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
-        }
-        let db = Database::builder()
-            .set_cache_size(cache_bytes)
-            .create(path)?;
+        durable.create_dir(&crate::durable::parent_of(path))?;
+        let db = durable.created_file(path, || {
+            Ok(Database::builder()
+                .set_cache_size(cache_bytes)
+                .create(path)?)
+        })?;
         init_versioned(&db, path, META, INDEX_FORMAT_VERSION, |txn| {
             txn.open_table(META)?.insert("owner", owner.as_bytes())?;
             txn.open_table(HEADERS)?;
@@ -163,7 +164,7 @@ impl OwnerDb {
         Ok(OwnerDb {
             db,
             lock: Mutex::new(()),
-            durability: durability(fsync),
+            durability: durability(durable.policy()),
             path: path.to_path_buf(),
         })
     }
@@ -420,6 +421,16 @@ impl<'a> IndexWrite<'a> {
         found.map(|v| decode_header(v.value())).transpose()
     }
 
+    /// The uniqueids of every mailbox this owner index holds a header for.
+    pub(crate) fn mailbox_ids(&self) -> Result<Vec<String>> {
+        let t = self.txn.open_table(HEADERS)?;
+        let mut out = Vec::new();
+        for item in t.iter()? {
+            out.push(item?.0.value().to_string());
+        }
+        Ok(out)
+    }
+
     pub(crate) fn put_header(&self, h: &IndexHeader) -> Result<()> {
         let json = serde_json::to_vec(h)
             .map_err(|e| StoreError::corrupt("mailbox header", e.to_string()))?;
@@ -496,15 +507,20 @@ impl<'a> IndexWrite<'a> {
         Ok(out)
     }
 
-    /// Drops tombstones whose expunge MODSEQ is at or below `up_to`; returns how many.
-    pub(crate) fn purge_tombstones(&self, uniqueid: &str, up_to: u64) -> Result<usize> {
+    /// Drops tombstones whose expunge MODSEQ is at or below `up_to`; returns their UIDs.
+    pub(crate) fn purge_tombstones(&self, uniqueid: &str, up_to: u64) -> Result<Vec<u32>> {
         let mut t = self.txn.open_table(TOMBSTONES)?;
-        let mut purged = 0;
-        t.retain_in((uniqueid, 1u32)..=(uniqueid, u32::MAX), |_, modseq| {
-            let keep = modseq > up_to;
-            purged += usize::from(!keep);
-            keep
-        })?;
+        let mut purged = Vec::new();
+        t.retain_in(
+            (uniqueid, 1u32)..=(uniqueid, u32::MAX),
+            |(_, uid), modseq| {
+                let keep = modseq > up_to;
+                if !keep {
+                    purged.push(uid);
+                }
+                keep
+            },
+        )?;
         Ok(purged)
     }
 
@@ -571,7 +587,7 @@ mod tests {
             &dir.path().join("o.redb"),
             "user.o",
             1 << 20,
-            FsyncPolicy::Never,
+            &Durable::new(FsyncPolicy::Never, Default::default()),
         )
         .unwrap();
         let w = db.write().unwrap();

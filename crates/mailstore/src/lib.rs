@@ -33,9 +33,16 @@
 //! Errors: [`StoreError::is_refusal`] separates what the client caused (`NO`) from failures.
 //!
 //! # Durability
-//! Append: normalise into `tmp/`, fsync, link(2) to `UID.` (never overwriting), fsync the
-//! directory, commit the index, publish, return. Expunge: commit (with a tombstone), then unlink.
-//! [`Store::reconstruct`] repairs whatever a crash between those steps leaves.
+//! Append: normalise into `tmp/` while hashing and scanning (bounded memory, module `msgfile`),
+//! fsync, link(2) to `UID.` (never overwriting), fsync the directory, commit the index, publish,
+//! return. Expunge: commit (with a tombstone), then unlink. Every directory created is synced
+//! into its parent (module `durable`). [`Store::reconstruct`] repairs whatever a crash between
+//! those steps leaves, including a cross-owner rename stopped between its commits; crash tests
+//! stop operations at [`CrashPoint`]s through [`StoreHooks`].
+//!
+//! # Limits
+//! [`MAX_MESSAGE_SIZE`] bounds every message whatever `maxmessagesize` says;
+//! [`Store::room_for_message`] tells servers what the disks can take before they invite data.
 //!
 //! # Concurrency
 //! The API is synchronous (call it from `spawn_blocking`); [`Store`] is `Send + Sync` and `Clone`
@@ -49,13 +56,16 @@ mod codec;
 mod config;
 mod dbcache;
 mod duplicates;
+mod durable;
 mod error;
 mod flags;
+mod hooks;
 mod index;
 mod mailboxes_db;
 mod message_file;
 mod model;
 mod msgfile;
+mod normalise;
 mod ops_append;
 mod ops_copy;
 mod ops_flags;
@@ -67,6 +77,7 @@ mod quota;
 mod rebuild;
 mod reconstruct;
 mod seen;
+mod space;
 mod subs;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -76,7 +87,9 @@ use types::MailboxName;
 pub use codec::UidSet;
 pub use config::{FsyncPolicy, StoreConfig, RESERVED_NEWS_PARTITION};
 pub use duplicates::{DELIVER_DB_FILE, DELIVER_FORMAT_VERSION, DUPLICATE_KEEP_DAYS};
+pub use durable::create_dir_durably;
 pub use error::{Result, StoreError};
+pub use hooks::{CrashPoint, HookEvent, StoreHooks};
 pub use index::INDEX_FORMAT_VERSION;
 pub use mailboxes_db::MAILBOXES_FORMAT_VERSION;
 pub use message_file::MessageFile;
@@ -86,9 +99,11 @@ pub use model::{
     QuotaLimits, QuotaUsage, ReconstructReport, RecordFields, SeenSource, StoreFlagsOutcome,
     UidSelection,
 };
-pub use msgfile::{header_block, normalise_crlf, CrlfNormaliser, NormaliseError};
+pub use msgfile::header_block;
+pub use normalise::{normalise_crlf, CrlfNormaliser, NormaliseError};
 pub use partition::{MailboxHeaderFile, MAILBOX_HEADER_FILE};
 pub use rebuild::RebuildReport;
+pub use space::{free_space, FREE_SPACE_RESERVE, MAX_MESSAGE_SIZE};
 
 use changes::ChangeFeed;
 use dbcache::OwnerCache;
@@ -131,11 +146,12 @@ impl Store {
     /// removed: they belong to appends that were never acknowledged. That happens only after the
     /// mailboxes database is open, whose file lock proves no other process uses the store.
     pub fn open(config: StoreConfig) -> Result<Store> {
-        let partitions = Partitions::new(&config)?;
+        let durable = durable::Durable::new(config.fsync, config.hooks.clone());
+        let partitions = Partitions::new(&config, &durable)?;
         let shares = config.cache_shares();
-        let global = MailboxesDb::open(&config.config_directory, shares.mailboxes, config.fsync)?;
+        let global = MailboxesDb::open(&config.config_directory, shares.mailboxes, &durable)?;
         let deliveries =
-            duplicates::DeliverDb::open(&config.config_directory, shares.deliveries, config.fsync)?;
+            duplicates::DeliverDb::open(&config.config_directory, shares.deliveries, &durable)?;
         for name in partitions.names() {
             clean_tmp(&partitions.tmp_dir(name)?);
         }
@@ -143,7 +159,7 @@ impl Store {
             config.config_directory.join("index"),
             shares.open_indexes,
             shares.per_index,
-            config.fsync,
+            durable,
         );
         Ok(Store {
             inner: Arc::new(Inner {

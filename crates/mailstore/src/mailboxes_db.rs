@@ -15,7 +15,7 @@ use redb::{
 };
 use types::MailboxName;
 
-use crate::config::FsyncPolicy;
+use crate::durable::Durable;
 use crate::error::{Result, StoreError};
 use crate::index::{create_exclusive, decode_u64, durability, init_versioned};
 use crate::model::MailboxEntry;
@@ -39,11 +39,11 @@ impl MailboxesDb {
     pub(crate) fn open(
         config_dir: &Path,
         cache_bytes: usize,
-        fsync: FsyncPolicy,
+        durable: &Durable,
     ) -> Result<MailboxesDb> {
-        std::fs::create_dir_all(config_dir).map_err(|e| StoreError::io(config_dir, e))?;
+        durable.create_dir(config_dir)?;
         let path = config_dir.join(MAILBOXES_DB_FILE);
-        let db = create_exclusive(&path, cache_bytes)?;
+        let db = durable.created_file(&path, || create_exclusive(&path, cache_bytes))?;
         init_versioned(&db, &path, META, MAILBOXES_FORMAT_VERSION, |txn| {
             txn.open_table(MAILBOXES)?;
             txn.open_table(SUBS)?;
@@ -53,7 +53,7 @@ impl MailboxesDb {
         })?;
         Ok(MailboxesDb {
             db,
-            durability: durability(fsync),
+            durability: durability(durable.policy()),
         })
     }
 

@@ -283,8 +283,12 @@ pub struct QuotaLimits {
 /// What [`crate::Store::reconstruct`] found and fixed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReconstructReport {
-    /// Files with no index record, now indexed (re-parsed).
+    /// Files with no index record, now indexed (re-parsed), under their UID after any
+    /// renumbering.
     pub added: Vec<Uid>,
+    /// Files with no index record whose UID lay below UIDNEXT (never acknowledged: their append
+    /// crashed before its commit), renamed to a fresh UID: (old, new). Also in `added`.
+    pub renumbered: Vec<(Uid, Uid)>,
     /// Index records whose file is gone, now removed (tombstoned).
     pub lost: Vec<Uid>,
     /// Files of already expunged messages, now unlinked.
@@ -293,6 +297,9 @@ pub struct ReconstructReport {
     pub recached: Vec<Uid>,
     /// Header counters (exists, size, deleted, seen, UIDNEXT) that were wrong and are now right.
     pub header_fixed: bool,
+    /// Uniqueids of mailboxes whose copy in an owner index they no longer belong to (left by an
+    /// interrupted cross-owner rename) was removed.
+    pub stale_copies_removed: Vec<String>,
 }
 
 impl ReconstructReport {
@@ -301,6 +308,7 @@ impl ReconstructReport {
             && self.lost.is_empty()
             && self.stale_files_removed.is_empty()
             && self.recached.is_empty()
+            && self.stale_copies_removed.is_empty()
             && !self.header_fixed
     }
 }

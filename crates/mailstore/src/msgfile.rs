@@ -1,5 +1,5 @@
-//! Message files: CRLF normalisation, spooling into a partition's `tmp/`, linking into place
-//! without ever overwriting, and reading back.
+//! Message files: spooling into a partition's `tmp/` (normalised, hashed and scanned on the way,
+//! in bounded memory), linking into place without ever overwriting, and reading back.
 //!
 //! Owns: the bytes of messages on disk. Must not: touch any database. The durability order is
 //! the caller's: spool (fsync) → [`link_new`] → fsync the directory → commit the index.
@@ -11,115 +11,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 
-use crate::config::FsyncPolicy;
+use crate::durable::Durable;
 use crate::error::{Result, StoreError};
 use crate::model::AppendSource;
-
-/// Why input bytes are not an acceptable message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NormaliseError {
-    BareCr { offset: u64 },
-    Nul { offset: u64 },
-    TooBig { limit: u64 },
-}
-
-impl NormaliseError {
-    fn into_store(self) -> StoreError {
-        match self {
-            NormaliseError::BareCr { offset } => {
-                StoreError::BadMessage(format!("bare CR (not followed by LF) at byte {offset}"))
-            }
-            NormaliseError::Nul { offset } => {
-                StoreError::BadMessage(format!("NUL byte at byte {offset}"))
-            }
-            NormaliseError::TooBig { limit } => StoreError::TooBig { limit },
-        }
-    }
-}
-
-/// Streaming converter to CRLF line ends: bare LF becomes CRLF, CRLF stays, a CR not followed by
-/// LF and any NUL are refused (RFC 5322 §2.3 forbids both in a message). Works across chunk
-/// boundaries, so a spool file can be fed in pieces.
-#[derive(Debug)]
-pub struct CrlfNormaliser {
-    pending_cr: bool,
-    offset: u64,
-    limit: Option<u64>,
-    written: u64,
-}
-
-impl CrlfNormaliser {
-    pub fn new(limit: Option<u64>) -> CrlfNormaliser {
-        CrlfNormaliser {
-            pending_cr: false,
-            offset: 0,
-            limit,
-            written: 0,
-        }
-    }
-
-    pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), NormaliseError> {
-        let start = out.len();
-        let mut rest = input;
-        while !rest.is_empty() {
-            if self.pending_cr {
-                // The byte after a CR must be its LF.
-                if rest[0] != b'\n' {
-                    return Err(NormaliseError::BareCr {
-                        offset: self.offset - 1,
-                    });
-                }
-                out.extend_from_slice(b"\r\n");
-                self.pending_cr = false;
-                self.offset += 1;
-                rest = &rest[1..];
-                continue;
-            }
-            // Copy the run of ordinary bytes up to the next CR, LF or NUL in one go.
-            let run = memchr::memchr3(b'\r', b'\n', 0, rest).unwrap_or(rest.len());
-            out.extend_from_slice(&rest[..run]);
-            self.offset += run as u64;
-            let Some(&special) = rest.get(run) else {
-                break;
-            };
-            match special {
-                b'\n' => out.extend_from_slice(b"\r\n"),
-                b'\r' => self.pending_cr = true,
-                _ => {
-                    return Err(NormaliseError::Nul {
-                        offset: self.offset,
-                    })
-                }
-            }
-            self.offset += 1;
-            rest = &rest[run + 1..];
-        }
-        self.written += (out.len() - start) as u64;
-        match self.limit {
-            Some(limit) if self.written > limit => Err(NormaliseError::TooBig { limit }),
-            _ => Ok(()),
-        }
-    }
-
-    /// Ends the input; a trailing lone CR is refused.
-    pub fn finish(self) -> Result<(), NormaliseError> {
-        if self.pending_cr {
-            return Err(NormaliseError::BareCr {
-                offset: self.offset - 1,
-            });
-        }
-        Ok(())
-    }
-}
-
-/// Normalises a whole buffer (see [`CrlfNormaliser`]).
-pub fn normalise_crlf(input: &[u8], limit: Option<u64>) -> Result<Vec<u8>, NormaliseError> {
-    let mut n = CrlfNormaliser::new(limit);
-    let mut out = Vec::with_capacity(input.len() + input.len() / 32);
-    n.feed(input, &mut out)?;
-    n.finish()?;
-    Ok(out)
-}
+use crate::normalise::{CrlfNormaliser, NormaliseError};
 
 /// A file under a partition's `tmp/`, removed when dropped (after linking it is only a second
 /// name for the message file, so removing it is always right).
@@ -151,62 +46,153 @@ pub(crate) struct Spooled {
     pub header: Vec<u8>,
 }
 
-/// Reads `source`, normalises it, writes and fsyncs a temp file in `tmp_dir`, hashes and scans it.
+/// Octets read from a source at once; normalising can double them, so memory per spool stays
+/// at a few hundred KiB whatever the message's size.
+const CHUNK: usize = 64 * 1024;
+
+/// Reads `source` in chunks, normalises each, and writes it to a new temp file in `tmp_dir`
+/// while hashing it and scanning its structure ([`message::StreamScan`]); then fsyncs the file.
+/// The message is never held whole in memory.
 pub(crate) fn spool(
     source: &AppendSource,
     tmp_dir: &Path,
     limit: Option<u64>,
-    fsync: FsyncPolicy,
+    durable: &Durable,
 ) -> Result<Spooled> {
-    let bytes = match source {
-        AppendSource::Bytes(b) => normalise_crlf(b, limit).map_err(NormaliseError::into_store)?,
-        AppendSource::File(path) => normalise_file(path, limit)?,
-    };
-    if bytes.is_empty() {
+    let (mut file, temp) = create_temp(tmp_dir)?;
+    let mut writer = Describer::new(limit, &mut file, temp.path());
+    match source {
+        AppendSource::Bytes(b) => {
+            for chunk in b.chunks(CHUNK) {
+                writer.feed(chunk)?;
+            }
+        }
+        AppendSource::File(path) => {
+            let mut src = fs::File::open(path).map_err(|e| StoreError::io(path, e))?;
+            let mut buf = vec![0u8; CHUNK];
+            loop {
+                let got = src.read(&mut buf).map_err(|e| StoreError::io(path, e))?;
+                if got == 0 {
+                    break;
+                }
+                writer.feed(&buf[..got])?;
+            }
+        }
+    }
+    let described = writer.finish()?;
+    if described.size == 0 {
         return Err(StoreError::BadMessage("empty message".into()));
     }
-    spool_normalised(&bytes, tmp_dir, fsync)
-}
-
-fn normalise_file(path: &Path, limit: Option<u64>) -> Result<Vec<u8>> {
-    let mut f = fs::File::open(path).map_err(|e| StoreError::io(path, e))?;
-    let mut n = CrlfNormaliser::new(limit);
-    let mut out = Vec::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let got = f.read(&mut buf).map_err(|e| StoreError::io(path, e))?;
-        if got == 0 {
-            break;
-        }
-        n.feed(&buf[..got], &mut out)
-            .map_err(NormaliseError::into_store)?;
-    }
-    n.finish().map_err(NormaliseError::into_store)?;
-    Ok(out)
-}
-
-/// Spools bytes already in CRLF form (used by append and by reconstruct's re-parse).
-pub(crate) fn spool_normalised(
-    bytes: &[u8],
-    tmp_dir: &Path,
-    fsync: FsyncPolicy,
-) -> Result<Spooled> {
-    let temp = write_temp(tmp_dir, bytes, fsync)?;
-    let (guid, cache, header) = describe(bytes);
+    durable.sync_file(&file, temp.path())?;
     Ok(Spooled {
         temp,
-        size: bytes.len() as u64,
-        guid,
-        cache,
-        header,
+        size: described.size,
+        guid: described.guid,
+        cache: described.cache,
+        header: described.header,
     })
 }
 
-/// GUID, cache bytes and raw header block of a normalised message.
-pub(crate) fn describe(bytes: &[u8]) -> ([u8; 32], Vec<u8>, Vec<u8>) {
-    let guid: [u8; 32] = Sha256::digest(bytes).into();
-    let cache = message::scan(bytes).to_bytes();
-    (guid, cache, header_block(bytes).to_vec())
+/// Size, GUID, cache and header section of a stored message file (already CRLF), read in
+/// chunks (reconstruct's re-parse).
+pub(crate) fn describe_file(path: &Path) -> Result<Described> {
+    let mut src = fs::File::open(path).map_err(|e| StoreError::io(path, e))?;
+    let mut d = Description::default();
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let got = src.read(&mut buf).map_err(|e| StoreError::io(path, e))?;
+        if got == 0 {
+            break;
+        }
+        d.add(&buf[..got]);
+    }
+    Ok(d.finish(path))
+}
+
+/// What the index records about a message's bytes.
+pub(crate) struct Described {
+    pub size: u64,
+    pub guid: [u8; 32],
+    pub cache: Vec<u8>,
+    pub header: Vec<u8>,
+}
+
+/// Hash, structure scan and size of bytes fed in order.
+#[derive(Default)]
+struct Description {
+    hash: Sha256,
+    scan: message::StreamScan,
+    size: u64,
+}
+
+impl Description {
+    fn add(&mut self, bytes: &[u8]) {
+        self.hash.update(bytes);
+        self.scan.feed(bytes);
+        self.size += bytes.len() as u64;
+    }
+
+    fn finish(self, path: &Path) -> Described {
+        let scanned = self.scan.finish();
+        if !scanned.complete || !scanned.header_complete {
+            // Only a message made of megabytes of headers or delimiter lines gets here.
+            tracing::warn!(
+                "{}: message structure past {} octets not recognised (header section kept: {})",
+                path.display(),
+                message::STREAM_SCAN_BUDGET,
+                if scanned.header_complete {
+                    "whole"
+                } else {
+                    "a prefix"
+                }
+            );
+        }
+        Described {
+            size: self.size,
+            guid: self.hash.finalize().into(),
+            cache: scanned.cache.to_bytes(),
+            header: scanned.header,
+        }
+    }
+}
+
+/// Normalises chunks into a file while describing them.
+struct Describer<'a> {
+    normaliser: CrlfNormaliser,
+    description: Description,
+    out: Vec<u8>,
+    file: &'a mut fs::File,
+    path: &'a Path,
+}
+
+impl<'a> Describer<'a> {
+    fn new(limit: Option<u64>, file: &'a mut fs::File, path: &'a Path) -> Self {
+        Describer {
+            normaliser: CrlfNormaliser::new(limit),
+            description: Description::default(),
+            out: Vec::with_capacity(2 * CHUNK),
+            file,
+            path,
+        }
+    }
+
+    fn feed(&mut self, input: &[u8]) -> Result<()> {
+        self.out.clear();
+        self.normaliser
+            .feed(input, &mut self.out)
+            .map_err(NormaliseError::into_store)?;
+        self.description.add(&self.out);
+        self.file
+            .write_all(&self.out)
+            .map_err(|e| StoreError::io(self.path, e))
+    }
+
+    fn finish(self) -> Result<Described> {
+        self.normaliser
+            .finish()
+            .map_err(NormaliseError::into_store)?;
+        Ok(self.description.finish(self.path))
+    }
 }
 
 /// The header block including the empty line that ends it (the whole message if it has none).
@@ -220,7 +206,8 @@ pub fn header_block(bytes: &[u8]) -> &[u8] {
     }
 }
 
-pub(crate) fn write_temp(tmp_dir: &Path, bytes: &[u8], fsync: FsyncPolicy) -> Result<TempFile> {
+/// A new, empty temp file in `tmp_dir`, removed again when the returned [`TempFile`] drops.
+fn create_temp(tmp_dir: &Path) -> Result<(fs::File, TempFile)> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let name = format!(
         "{}-{}-{}.tmp",
@@ -229,24 +216,22 @@ pub(crate) fn write_temp(tmp_dir: &Path, bytes: &[u8], fsync: FsyncPolicy) -> Re
         crate::model::unix_now()
     );
     let path = tmp_dir.join(name);
-    let mut f = fs::OpenOptions::new()
+    let f = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&path)
         .map_err(|e| StoreError::io(&path, e))?;
-    let temp = TempFile { path };
-    f.write_all(bytes)
-        .map_err(|e| StoreError::io(temp.path(), e))?;
-    if fsync == FsyncPolicy::Always {
-        f.sync_all().map_err(|e| StoreError::io(temp.path(), e))?;
-    }
-    Ok(temp)
+    Ok((f, TempFile { path }))
 }
 
-/// Copies an existing message file into a temp file on another partition.
-pub(crate) fn copy_to_temp(src: &Path, tmp_dir: &Path, fsync: FsyncPolicy) -> Result<TempFile> {
-    let bytes = fs::read(src).map_err(|e| StoreError::io(src, e))?;
-    write_temp(tmp_dir, &bytes, fsync)
+/// Copies an existing message file into a temp file on another partition (through the kernel's
+/// copy, never whole in memory) and fsyncs it.
+pub(crate) fn copy_to_temp(src: &Path, tmp_dir: &Path, durable: &Durable) -> Result<TempFile> {
+    let mut from = fs::File::open(src).map_err(|e| StoreError::io(src, e))?;
+    let (mut to, temp) = create_temp(tmp_dir)?;
+    io::copy(&mut from, &mut to).map_err(|e| StoreError::io(temp.path(), e))?;
+    durable.sync_file(&to, temp.path())?;
+    Ok(temp)
 }
 
 /// Gives `existing` the new name `dest` with link(2), which fails rather than overwrite: after a
@@ -257,6 +242,26 @@ pub(crate) fn link_new(existing: &Path, dest: &Path) -> Result<bool> {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(StoreError::io(dest, e)),
+    }
+}
+
+/// Renames `old` to `dest` unless `dest` exists (renameat2 with `RENAME_NOREPLACE`): the file has
+/// exactly one of the two names at every moment, so a crash cannot leave it twice. Returns
+/// `false` when `dest` already exists. On a file system without `RENAME_NOREPLACE` it falls back
+/// to link(2) and unlink(2), where a crash in between leaves both names.
+pub(crate) fn rename_new(old: &Path, dest: &Path) -> Result<bool> {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    match renameat_with(CWD, old, CWD, dest, RenameFlags::NOREPLACE) {
+        Ok(()) => Ok(true),
+        Err(rustix::io::Errno::EXIST) => Ok(false),
+        Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
+            if !link_new(old, dest)? {
+                return Ok(false);
+            }
+            remove_if_present(old)?;
+            Ok(true)
+        }
+        Err(e) => Err(StoreError::io(dest, e.into())),
     }
 }
 
@@ -289,100 +294,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bare_lf_becomes_crlf_and_crlf_stays() {
-        let out = normalise_crlf(b"a\nb\r\nc\n", None).unwrap();
-        assert_eq!(out, b"a\r\nb\r\nc\r\n");
-    }
-
-    #[test]
-    fn bare_cr_is_refused_with_its_offset() {
-        assert_eq!(
-            normalise_crlf(b"ab\rc", None),
-            Err(NormaliseError::BareCr { offset: 2 })
-        );
-        assert_eq!(
-            normalise_crlf(b"ab\r", None),
-            Err(NormaliseError::BareCr { offset: 2 })
-        );
-    }
-
-    #[test]
-    fn nul_is_refused() {
-        assert_eq!(
-            normalise_crlf(b"a\0", None),
-            Err(NormaliseError::Nul { offset: 1 })
-        );
-    }
-
-    #[test]
-    fn crlf_split_across_chunks_is_kept() {
-        let mut n = CrlfNormaliser::new(None);
-        let mut out = Vec::new();
-        n.feed(b"a\r", &mut out).unwrap();
-        n.feed(b"\nb\n", &mut out).unwrap();
-        n.finish().unwrap();
-        assert_eq!(out, b"a\r\nb\r\n");
-    }
-
-    #[test]
-    fn limit_counts_normalised_bytes() {
-        assert_eq!(
-            normalise_crlf(b"abc\n", Some(4)),
-            Err(NormaliseError::TooBig { limit: 4 })
-        );
-        assert!(normalise_crlf(b"abc\n", Some(5)).is_ok());
-    }
-
-    /// The normaliser's contract, one byte at a time: what the run-copying version must equal.
-    fn reference(input: &[u8]) -> Result<Vec<u8>, NormaliseError> {
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < input.len() {
-            match input[i] {
-                b'\r' if input.get(i + 1) == Some(&b'\n') => {
-                    out.extend_from_slice(b"\r\n");
-                    i += 1;
-                }
-                b'\r' => return Err(NormaliseError::BareCr { offset: i as u64 }),
-                b'\n' => out.extend_from_slice(b"\r\n"),
-                0 => return Err(NormaliseError::Nul { offset: i as u64 }),
-                b => out.push(b),
-            }
-            i += 1;
-        }
-        Ok(out)
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn fed_in_any_pieces_it_agrees_with_the_reference(
-            input in proptest::collection::vec(
-                proptest::prop_oneof![
-                    4 => proptest::prelude::any::<u8>(),
-                    2 => proptest::prelude::Just(b'\n'),
-                    2 => proptest::prelude::Just(b'\r'),
-                ],
-                0..200,
-            ),
-            cuts in proptest::collection::vec(0usize..200, 0..6),
-        ) {
-            let mut n = CrlfNormaliser::new(None);
-            let mut out = Vec::new();
-            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(input.len())).collect();
-            cuts.push(input.len());
-            cuts.sort_unstable();
-            let mut at = 0;
-            let mut got = Ok(());
-            for cut in cuts {
-                got = got.and_then(|()| n.feed(&input[at..cut], &mut out));
-                at = cut;
-            }
-            let got = got.and_then(|()| n.finish()).map(|()| out);
-            proptest::prop_assert_eq!(got, reference(&input));
-        }
-    }
-
-    #[test]
     fn header_block_ends_at_the_blank_line() {
         assert_eq!(header_block(b"A: b\r\n\r\nbody"), b"A: b\r\n\r\n");
         assert_eq!(header_block(b"\r\nbody"), b"\r\n");
@@ -399,5 +310,21 @@ mod tests {
         assert!(!link_new(&a, &b).unwrap());
         assert_eq!(fs::read(&b).unwrap(), b"two");
         assert!(link_new(&a, &dir.path().join("c")).unwrap());
+    }
+
+    #[test]
+    fn rename_new_never_overwrites_and_leaves_one_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        let b = dir.path().join("b");
+        fs::write(&a, b"one").unwrap();
+        fs::write(&b, b"two").unwrap();
+        assert!(!rename_new(&a, &b).unwrap());
+        assert_eq!(fs::read(&b).unwrap(), b"two");
+        assert!(a.exists());
+        let c = dir.path().join("c");
+        assert!(rename_new(&a, &c).unwrap());
+        assert!(!a.exists());
+        assert_eq!(fs::read(&c).unwrap(), b"one");
     }
 }

@@ -214,12 +214,12 @@ impl Store {
 
     fn spool_all(&self, partition: &str, items: Vec<AppendItem>) -> Result<Vec<Pending>> {
         let tmp = self.inner.partitions.tmp_dir(partition)?;
-        let limit = self.inner.config.max_message_size;
-        let fsync = self.inner.config.fsync;
+        let limit = Some(self.message_size_limit());
+        let durable = self.inner.partitions.durable();
         items
             .into_iter()
             .map(|item| {
-                let spooled = msgfile::spool(&item.source, &tmp, limit, fsync)?;
+                let spooled = msgfile::spool(&item.source, &tmp, limit, durable)?;
                 Ok(Pending { spooled, item })
             })
             .collect()
@@ -228,13 +228,13 @@ impl Store {
     /// Copies spooled messages into `partition`'s spool directory (for another partition).
     fn copy_pending(&self, partition: &str, pending: &[Pending]) -> Result<Vec<Pending>> {
         let tmp = self.inner.partitions.tmp_dir(partition)?;
-        let fsync = self.inner.config.fsync;
+        let durable = self.inner.partitions.durable();
         pending
             .iter()
             .map(|p| {
                 Ok(Pending {
                     spooled: Spooled {
-                        temp: msgfile::copy_to_temp(p.spooled.temp.path(), &tmp, fsync)?,
+                        temp: msgfile::copy_to_temp(p.spooled.temp.path(), &tmp, durable)?,
                         size: p.spooled.size,
                         guid: p.spooled.guid,
                         cache: p.spooled.cache.clone(),
@@ -290,6 +290,11 @@ impl Store {
             });
         }
         self.inner.partitions.sync_dir(&dir)?;
+        self.inner
+            .partitions
+            .durable()
+            .hooks()
+            .reached(crate::CrashPoint::AppendLinked);
         h.uidnext = next;
         if next == 0 {
             // The last UID was just used; keep UIDNEXT meaningful (RFC 9051 requires it to be

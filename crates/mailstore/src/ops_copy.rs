@@ -179,7 +179,7 @@ impl Store {
             let placed = if same_partition {
                 link_at_next_uid(&src, &dst_dir, &mut next, &mut copies.linked)
             } else {
-                msgfile::copy_to_temp(&src, &tmp, parts.fsync()).and_then(|t| {
+                msgfile::copy_to_temp(&src, &tmp, parts.durable()).and_then(|t| {
                     link_at_next_uid(t.path(), &dst_dir, &mut next, &mut copies.linked)
                 })
             };

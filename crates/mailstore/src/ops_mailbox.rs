@@ -6,6 +6,7 @@ use std::fs;
 use types::MailboxName;
 
 use crate::error::{Result, StoreError};
+use crate::hooks::CrashPoint;
 use crate::index::IndexHeader;
 use crate::model::{Change, CreateOptions, MailboxEntry, MailboxType};
 use crate::partition::{self, MailboxHeaderFile, MAILBOX_HEADER_FILE_VERSION};
@@ -114,6 +115,16 @@ impl Store {
     /// Renames `from` and every mailbox below it. Message files do not move (directories are
     /// addressed by uniqueid); entries crossing to another hierarchy owner have their index rows
     /// moved to that owner's database.
+    ///
+    /// Each mailbox is renamed on its own. Across owners that takes three commits, ordered so
+    /// that a crash between any two leaves the mailbox whole and reachable under one of its
+    /// names: (1) the new owner's index gets a copy, (2) the mailboxes database maps the new
+    /// name (the rename happens here), (3) the old owner's copy is removed; then `cyrus.header`
+    /// is rewritten. A crash after (1) or (2) leaves an unreachable copy in one owner index,
+    /// which [`Store::reconstruct`] of a mailbox of that owner removes (after (2),
+    /// `cyrus.header` still names the old owner, so reconstructing the renamed mailbox finds
+    /// it too); a crash before `cyrus.header` is rewritten leaves a stale name there, which
+    /// `reconstruct` rewrites and `reconstruct -m` ignores (the uniqueid is already mapped).
     pub fn rename_mailbox(&self, from: &MailboxName, to: &MailboxName) -> Result<()> {
         let _ns = self.namespace_lock();
         if to.is_within(from) {
@@ -137,7 +148,7 @@ impl Store {
         Ok(())
     }
 
-    fn rename_one(&self, mut entry: MailboxEntry, to: MailboxName) -> Result<()> {
+    fn rename_one(&self, entry: MailboxEntry, to: MailboxName) -> Result<()> {
         let old_owner = self.inner.owners.get(&entry.name.hierarchy_root())?;
         let new_owner = self.inner.owners.get(&to.hierarchy_root())?;
         let uid = entry.uniqueid.clone();
@@ -146,9 +157,11 @@ impl Store {
             .header(&uid)?
             .ok_or_else(|| StoreError::corrupt("index", format!("no header for {}", entry.name)))?;
         header.name = to.to_string();
-        let guard = if std::sync::Arc::ptr_eq(&old_owner, &new_owner) {
+        let hooks = self.inner.partitions.durable().hooks();
+        let (entry, guard) = if std::sync::Arc::ptr_eq(&old_owner, &new_owner) {
             ow.put_header(&header)?;
-            Some(ow.commit()?)
+            let guard = ow.commit()?;
+            (self.rename_entry(entry, &to)?, guard)
         } else {
             // Two owner locks at once is safe only here: the namespace lock is held, so no other
             // thread can be doing the same in the opposite order.
@@ -161,9 +174,23 @@ impl Store {
             nw.put_messages(&uid, &rows)?;
             nw.remove_messages(&uid, &tombs, header.highestmodseq)?;
             let _new_guard = nw.commit()?;
+            hooks.reached(CrashPoint::RenameNewOwnerCommitted);
+            let entry = self.rename_entry(entry, &to)?;
+            hooks.reached(CrashPoint::RenameMailboxesCommitted);
             ow.remove_mailbox(&uid)?;
-            Some(ow.commit()?)
+            let guard = ow.commit()?;
+            hooks.reached(CrashPoint::RenameOldOwnerCommitted);
+            (entry, guard)
         };
+        self.inner
+            .changes
+            .publish(&uid, Change::Renamed { to: to.clone() });
+        drop(guard);
+        self.rewrite_header_file(&header.partition, &entry)
+    }
+
+    /// Moves the mailboxes-database entry to its new name (one commit).
+    fn rename_entry(&self, mut entry: MailboxEntry, to: &MailboxName) -> Result<MailboxEntry> {
         let old_name = entry.name.clone();
         let g = self.inner.global.write()?;
         entry.modified_modseq = g.next_modseq()?;
@@ -171,11 +198,7 @@ impl Store {
         g.remove_entry(&old_name)?;
         g.put_entry(&entry)?;
         g.commit()?;
-        self.inner
-            .changes
-            .publish(&uid, Change::Renamed { to: to.clone() });
-        drop(guard);
-        self.rewrite_header_file(&header.partition, &entry)
+        Ok(entry)
     }
 
     fn rewrite_header_file(&self, partition: &str, entry: &MailboxEntry) -> Result<()> {

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use types::MailboxName;
 
-use crate::config::FsyncPolicy;
+use crate::durable::Durable;
 use crate::error::{Result, StoreError};
 use crate::model::{MailboxEntry, UidSelection};
 use crate::partition::{message_path, MailboxHeaderFile, MAILBOX_HEADER_FILE_VERSION};
@@ -48,7 +48,7 @@ impl Store {
             copy_file(
                 &message_path(&old_dir, row.uid),
                 &message_path(&new_dir, row.uid),
-                parts.fsync(),
+                parts.durable(),
             )?;
         }
         parts.sync_dir(&new_dir)?;
@@ -69,15 +69,12 @@ impl Store {
 /// Copies one message file to a directory nobody reads yet; a hard link when the partitions share
 /// a file system, a real copy otherwise. An existing destination (left by an interrupted move)
 /// is replaced, since the new directory is not yet live.
-fn copy_file(src: &Path, dest: &Path, fsync: FsyncPolicy) -> Result<()> {
+fn copy_file(src: &Path, dest: &Path, durable: &Durable) -> Result<()> {
     crate::msgfile::remove_if_present(dest)?;
     if fs::hard_link(src, dest).is_ok() {
         return Ok(());
     }
     fs::copy(src, dest).map_err(|e| StoreError::io(dest, e))?;
-    if fsync == FsyncPolicy::Always {
-        let f = fs::File::open(dest).map_err(|e| StoreError::io(dest, e))?;
-        f.sync_all().map_err(|e| StoreError::io(dest, e))?;
-    }
-    Ok(())
+    let f = fs::File::open(dest).map_err(|e| StoreError::io(dest, e))?;
+    durable.sync_file(&f, dest)
 }

@@ -173,12 +173,29 @@ impl Store {
     /// Forgets expunges with a MODSEQ at or below `up_to` (Cyrus `expunge_days` housekeeping).
     /// QRESYNC clients whose state is older then get a full resync instead of VANISHED; callers
     /// should remember the cut-off to tell them so.
+    ///
+    /// The files of those messages are unlinked (again) and the directory synced *before* the
+    /// tombstones go: a file left by an interrupted expunge must not outlive its tombstone, or
+    /// `reconstruct` would take it for a never-acknowledged append and index it anew.
     pub fn purge_tombstones(&self, name: &MailboxName, up_to: ModSeq) -> Result<usize> {
         let r = self.resolve(name)?;
         let ow = r.owner.write()?;
+        let h = ow
+            .header(&r.entry.uniqueid)?
+            .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
         let purged = ow.purge_tombstones(&r.entry.uniqueid, up_to.get())?;
+        if !purged.is_empty() {
+            let dir = self
+                .inner
+                .partitions
+                .mailbox_dir(&h.partition, &h.uniqueid)?;
+            for &uid in &purged {
+                crate::msgfile::remove_if_present(&crate::partition::message_path(&dir, uid))?;
+            }
+            self.inner.partitions.sync_dir(&dir)?;
+        }
         drop(ow.commit()?);
-        Ok(purged)
+        Ok(purged.len())
     }
 
     /// Subscribes to the mailbox's change feed (see [`Change`]). Subscribe *before* reading the

@@ -19,7 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::config::{FsyncPolicy, StoreConfig, RESERVED_NEWS_PARTITION};
+use crate::config::{StoreConfig, RESERVED_NEWS_PARTITION};
+use crate::durable::Durable;
 use crate::error::{Result, StoreError};
 use crate::model::MailboxType;
 
@@ -32,7 +33,7 @@ pub const MAILBOX_HEADER_FILE: &str = "cyrus.header";
 pub(crate) struct Partitions {
     roots: BTreeMap<String, PathBuf>,
     default: String,
-    fsync: FsyncPolicy,
+    durable: Durable,
 }
 
 /// Contents of a mailbox directory's `cyrus.header`.
@@ -46,20 +47,19 @@ pub struct MailboxHeaderFile {
 }
 
 impl Partitions {
-    pub(crate) fn new(config: &StoreConfig) -> Result<Partitions> {
+    pub(crate) fn new(config: &StoreConfig, durable: &Durable) -> Result<Partitions> {
         if !config.partitions.contains_key(&config.default_partition) {
             return Err(StoreError::NoSuchPartition(
                 config.default_partition.clone(),
             ));
         }
         for root in config.partitions.values() {
-            let tmp = root.join("tmp");
-            fs::create_dir_all(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
+            durable.create_dir(&root.join("tmp"))?;
         }
         Ok(Partitions {
             roots: config.partitions.clone(),
             default: config.default_partition.clone(),
-            fsync: config.fsync,
+            durable: durable.clone(),
         })
     }
 
@@ -67,8 +67,8 @@ impl Partitions {
         &self.default
     }
 
-    pub(crate) fn fsync(&self) -> FsyncPolicy {
-        self.fsync
+    pub(crate) fn durable(&self) -> &Durable {
+        &self.durable
     }
 
     /// The root of a partition an ordinary mailbox may live on.
@@ -98,18 +98,16 @@ impl Partitions {
         Ok(self.root(partition)?.join("tmp"))
     }
 
-    /// Creates the mailbox directory and its `cyrus.header`.
+    /// Creates the mailbox directory (and its fan-out parents, each synced into its own
+    /// parent) and its `cyrus.header`.
     pub(crate) fn create_mailbox_dir(
         &self,
         partition: &str,
         hdr: &MailboxHeaderFile,
     ) -> Result<PathBuf> {
         let dir = self.mailbox_dir(partition, &hdr.uniqueid)?;
-        fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
+        self.durable.create_dir(&dir)?;
         self.write_header_file(&dir, hdr)?;
-        if let Some(parent) = dir.parent() {
-            self.sync_dir(parent)?;
-        }
         Ok(dir)
     }
 
@@ -121,25 +119,14 @@ impl Partitions {
             .map_err(|e| StoreError::corrupt("cyrus.header", e.to_string()))?;
         let mut f = fs::File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
         f.write_all(&json).map_err(|e| StoreError::io(&tmp, e))?;
-        if self.fsync == FsyncPolicy::Always {
-            f.sync_all().map_err(|e| StoreError::io(&tmp, e))?;
-        }
+        self.durable.sync_file(&f, &tmp)?;
         fs::rename(&tmp, &path).map_err(|e| StoreError::io(&path, e))?;
         self.sync_dir(dir)
     }
 
     pub(crate) fn sync_dir(&self, dir: &Path) -> Result<()> {
-        sync_dir(dir, self.fsync)
+        self.durable.sync_dir(dir)
     }
-}
-
-pub(crate) fn sync_dir(dir: &Path, policy: FsyncPolicy) -> Result<()> {
-    if policy == FsyncPolicy::Never {
-        return Ok(());
-    }
-    // Opening a directory read-only and fsyncing it persists the entries linked into it.
-    let d = fs::File::open(dir).map_err(|e| StoreError::io(dir, e))?;
-    d.sync_all().map_err(|e| StoreError::io(dir, e))
 }
 
 pub(crate) fn read_header_file(dir: &Path) -> Result<MailboxHeaderFile> {

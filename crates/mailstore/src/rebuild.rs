@@ -3,8 +3,11 @@
 //! Every mailbox directory carries a `cyrus.header` (name, uniqueid, ACL, type). A mailbox found
 //! on a partition but missing from the mailboxes database is entered again; if its owner index
 //! lost the mailbox too, a fresh header is written (new UIDVALIDITY, since clients' caches cannot
-//! be trusted) and [`Store::reconstruct`] indexes its files. Runs under the namespace lock.
+//! be trusted) and [`Store::reconstruct`] indexes its files. A directory whose uniqueid the
+//! database already maps (under another name: its `cyrus.header` kept the old name of an
+//! interrupted rename) is left alone. Runs under the namespace lock.
 
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -31,12 +34,32 @@ impl Store {
     pub fn rebuild_mailboxes_db(&self) -> Result<RebuildReport> {
         let _ns = self.namespace_lock();
         let mut report = RebuildReport::default();
+        let mut mapped: HashMap<String, MailboxName> = self
+            .inner
+            .global
+            .read()?
+            .list(None)?
+            .into_iter()
+            .map(|e| (e.uniqueid, e.name))
+            .collect();
         let partitions: Vec<String> = self.inner.partitions.names().map(str::to_string).collect();
         for partition in partitions {
             let root = self.inner.partitions.root(&partition)?.to_path_buf();
             for dir in mailbox_dirs(&root)? {
                 match read_header_file(&dir) {
-                    Ok(hdr) => self.restore(&partition, &dir, hdr, &mut report)?,
+                    Ok(hdr) => match mapped.get(&hdr.uniqueid) {
+                        Some(name) if name.as_str() != hdr.name => {
+                            let why = format!("uniqueid {} is already {name}", hdr.uniqueid);
+                            report.skipped.push((dir, why));
+                        }
+                        Some(_) => {}
+                        None => {
+                            let id = hdr.uniqueid.clone();
+                            if let Some(name) = self.restore(&partition, &dir, hdr, &mut report)? {
+                                mapped.insert(id, name);
+                            }
+                        }
+                    },
                     Err(e) => report.skipped.push((dir, e.to_string())),
                 }
             }
@@ -44,13 +67,14 @@ impl Store {
         Ok(report)
     }
 
+    /// Enters one directory's mailbox again; returns its name if it did.
     fn restore(
         &self,
         partition: &str,
         dir: &Path,
         hdr: MailboxHeaderFile,
         report: &mut RebuildReport,
-    ) -> Result<()> {
+    ) -> Result<Option<MailboxName>> {
         // The uniqueid becomes a path component: it must be the directory's own (hex) name.
         let dir_name = dir.file_name().and_then(|n| n.to_str());
         if dir_name != Some(hdr.uniqueid.as_str())
@@ -60,13 +84,13 @@ impl Store {
                 dir.to_path_buf(),
                 "uniqueid does not match the directory".into(),
             ));
-            return Ok(());
+            return Ok(None);
         }
         let name = match MailboxName::try_from(hdr.name.as_str()) {
             Ok(n) => n,
             Err(e) => {
                 report.skipped.push((dir.to_path_buf(), e.to_string()));
-                return Ok(());
+                return Ok(None);
             }
         };
         if let Some(existing) = self.inner.global.read()?.entry(&name)? {
@@ -74,7 +98,7 @@ impl Store {
                 let why = format!("{name} belongs to uniqueid {}", existing.uniqueid);
                 report.skipped.push((dir.to_path_buf(), why));
             }
-            return Ok(());
+            return Ok(None);
         }
         let owner = self.inner.owners.get(&name.hierarchy_root())?;
         let ow = owner.write()?;
@@ -101,8 +125,8 @@ impl Store {
         g.put_entry(&entry)?;
         g.commit()?;
         self.reconstruct_locked(&name)?;
-        report.restored.push(name);
-        Ok(())
+        report.restored.push(name.clone());
+        Ok(Some(name))
     }
 }
 

@@ -2,11 +2,26 @@
 //!
 //! Message files are the source of truth. For each `UID.` file: a known record whose size
 //! matches is kept as is (flags, dates, cache); a known record whose size differs is re-parsed
-//! keeping flags and dates; an unknown file is re-parsed and indexed (internal date = file
-//! mtime) unless its UID carries a tombstone, in which case it is an expunged message whose
-//! unlink was interrupted, and is removed. Records without a file are dropped (tombstoned).
-//! Header counters and UIDNEXT are recomputed. Runs under the namespace and owner locks.
+//! keeping flags and dates. A file the index does not list is one of:
+//! - an expunged message whose unlink was interrupted: its UID carries a tombstone; removed;
+//! - a message linked by an APPEND (or COPY) that crashed before its index commit, so it was
+//!   never acknowledged. Its UID may lie below UIDNEXT by now: the next append skipped the
+//!   taken file and committed a higher UID. Clients consider every UID below UIDNEXT known
+//!   (RFC 9051 §2.3.1.1), so such a file gets a fresh UID at or above UIDNEXT (renamed, never
+//!   overwriting); one already at or above UIDNEXT keeps its number, which no client has seen.
+//!
+//! An expunged message whose tombstone was purged cannot be told from the second kind, so
+//! [`Store::purge_tombstones`] unlinks the files again before it forgets their tombstones.
+//! New or renumbered files are re-parsed and indexed (internal date = file mtime). Records
+//! without a file are dropped (tombstoned). Header counters and UIDNEXT are recomputed. Runs
+//! under the namespace and owner locks.
+//!
+//! It also removes, from the mailbox's owner index, copies of mailboxes that the mailboxes
+//! database maps into another owner: what a cross-owner RENAME interrupted between its commits
+//! leaves behind (see [`Store::rename_mailbox`]). When `cyrus.header` still names another owner
+//! (a rename's last step did not happen), that owner's index is cleaned the same way.
 
+use std::collections::HashSet;
 use std::fs;
 use std::path::Path;
 
@@ -32,7 +47,14 @@ impl Store {
     /// [`Store::reconstruct`] for callers already holding the namespace lock.
     pub(crate) fn reconstruct_locked(&self, name: &MailboxName) -> Result<ReconstructReport> {
         let r = self.resolve(name)?;
+        let mut report = ReconstructReport {
+            stale_copies_removed: self.clean_renamed_from(&r.entry)?,
+            ..ReconstructReport::default()
+        };
         let ow = r.owner.write()?;
+        report
+            .stale_copies_removed
+            .extend(self.drop_stale_copies(&ow, &name.hierarchy_root())?);
         let mut h = ow
             .header(&r.entry.uniqueid)?
             .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
@@ -40,13 +62,13 @@ impl Store {
             .inner
             .partitions
             .mailbox_dir(&h.partition, &h.uniqueid)?;
-        let mut report = ReconstructReport::default();
         let files = message_files(&dir)?;
         let tombs = ow.tombstones(&h.uniqueid)?;
         let known = ow.records(&h.uniqueid, UidSelection::All)?;
         let before = h.clone();
         let modseq = bump_modseq(&mut h)?;
         let mut fresh = Vec::new();
+        let mut strays = Vec::new();
         for &uid in &files {
             let path = message_path(&dir, uid);
             match known.binary_search_by_key(&uid, |row| row.uid) {
@@ -60,11 +82,23 @@ impl Store {
                     msgfile::remove_if_present(&path)?;
                     report.stale_files_removed.push(to_uid(uid)?);
                 }
-                Err(_) => {
+                Err(_) if uid >= before.uidnext => {
                     fresh.push(reparse(&path, uid, modseq)?);
                     report.added.push(to_uid(uid)?);
                 }
+                Err(_) => strays.push(uid),
             }
+        }
+        let first_free = files.last().map_or(1, |u| u.saturating_add(1));
+        let mut next = before.uidnext.max(first_free);
+        for old in strays {
+            let new = self.renumber(&dir, old, &mut next)?;
+            fresh.push(reparse(&message_path(&dir, new), new, modseq)?);
+            report.added.push(to_uid(new)?);
+            report.renumbered.push((to_uid(old)?, to_uid(new)?));
+        }
+        if !report.renumbered.is_empty() || !report.stale_files_removed.is_empty() {
+            self.inner.partitions.sync_dir(&dir)?;
         }
         let lost: Vec<u32> = known
             .iter()
@@ -76,7 +110,9 @@ impl Store {
         report.lost = lost.iter().map(|u| to_uid(*u)).collect::<Result<_>>()?;
         let now_known = ow.records(&h.uniqueid, UidSelection::All)?;
         recount(&mut h, &now_known, files.last().copied());
-        report.header_fixed = counters(&before) != counters(&h);
+        // A crash inside a same-owner rename can leave the header's copy of the old name.
+        h.name = r.entry.name.to_string();
+        report.header_fixed = counters(&before) != counters(&h) || before.name != h.name;
         report.header_fixed |= self.fix_header_file(&dir, &r.entry)?;
         if report.is_clean() {
             return Ok(report);
@@ -86,6 +122,91 @@ impl Store {
         self.publish_repairs(&h, &report, modseq)?;
         drop(guard);
         Ok(report)
+    }
+
+    /// When `cyrus.header` names this mailbox's old name in another owner, cleans that owner's
+    /// index of its stale copy (a cross-owner rename stopped after the mailboxes database
+    /// commit). Called before this mailbox's owner is locked: one owner lock at a time.
+    fn clean_renamed_from(&self, entry: &crate::model::MailboxEntry) -> Result<Vec<String>> {
+        let dir = self
+            .inner
+            .partitions
+            .mailbox_dir(&entry.partition, &entry.uniqueid)?;
+        let Some(old) = partition::read_header_file(&dir)
+            .ok()
+            .and_then(|f| MailboxName::try_from(f.name.as_str()).ok())
+        else {
+            return Ok(Vec::new());
+        };
+        let root = old.hierarchy_root();
+        if root == entry.name.hierarchy_root() {
+            return Ok(Vec::new());
+        }
+        let owner = self.inner.owners.get(&root)?;
+        let ow = owner.write()?;
+        let dropped = self.drop_stale_copies(&ow, &root)?;
+        if !dropped.is_empty() {
+            drop(ow.commit()?);
+        }
+        Ok(dropped)
+    }
+
+    /// Removes from the owner index `ow` (of hierarchy `root`) every mailbox the mailboxes
+    /// database maps into another owner. A mailbox the database does not map at all is left
+    /// alone: it may be one `reconstruct -m` is about to restore, flags and all. Needs the
+    /// namespace lock (a creation commits the index before the mailboxes database).
+    fn drop_stale_copies(
+        &self,
+        ow: &crate::index::IndexWrite<'_>,
+        root: &MailboxName,
+    ) -> Result<Vec<String>> {
+        let global = self.inner.global.read()?;
+        let here: HashSet<String> = global
+            .list(Some(root))?
+            .into_iter()
+            .map(|e| e.uniqueid)
+            .collect();
+        let unmapped: Vec<String> = ow
+            .mailbox_ids()?
+            .into_iter()
+            .filter(|id| !here.contains(id))
+            .collect();
+        if unmapped.is_empty() {
+            return Ok(unmapped);
+        }
+        // Only after a crash: one scan of the whole database.
+        let elsewhere: HashSet<String> = global
+            .list(None)?
+            .into_iter()
+            .filter(|e| e.name.hierarchy_root() != *root)
+            .map(|e| e.uniqueid)
+            .collect();
+        let mut dropped = Vec::new();
+        for id in unmapped.into_iter().filter(|id| elsewhere.contains(id)) {
+            ow.remove_mailbox(&id)?;
+            tracing::warn!("reconstruct: removed a stale copy of mailbox {id} from {root}'s index");
+            dropped.push(id);
+        }
+        Ok(dropped)
+    }
+
+    /// Gives the never-acknowledged file `old` the lowest free UID at or above `*next`.
+    fn renumber(&self, dir: &Path, old: u32, next: &mut u32) -> Result<u32> {
+        loop {
+            let uid = *next;
+            if uid == 0 {
+                return Err(StoreError::UidSpaceExhausted);
+            }
+            *next = uid.checked_add(1).unwrap_or(0);
+            if msgfile::rename_new(&message_path(dir, old), &message_path(dir, uid))? {
+                tracing::warn!(
+                    "reconstruct: {} had an unacknowledged message as UID {old} (below UIDNEXT); \
+                     it is now UID {uid}",
+                    dir.display()
+                );
+                return Ok(uid);
+            }
+        }
     }
 
     fn publish_repairs(
@@ -124,7 +245,7 @@ impl Store {
         if partition::read_header_file(dir).ok().as_ref() == Some(&want) {
             return Ok(false);
         }
-        fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        self.inner.partitions.durable().create_dir(dir)?;
         self.inner.partitions.write_header_file(dir, &want)?;
         Ok(true)
     }
@@ -172,8 +293,7 @@ fn recheck(path: &Path, row: &RecordRow, modseq: u64) -> Result<Option<RecordRow
 }
 
 fn reparse(path: &Path, uid: u32, modseq: u64) -> Result<RecordRow> {
-    let bytes = msgfile::read_all(path)?;
-    let (guid, cache, header) = msgfile::describe(&bytes);
+    let described = msgfile::describe_file(path)?;
     let mtime = fs::metadata(path)
         .and_then(|m| m.modified())
         .ok()
@@ -188,15 +308,15 @@ fn reparse(path: &Path, uid: u32, modseq: u64) -> Result<RecordRow> {
             offset_minutes: 0,
         },
         save_date: unix_now(),
-        size: bytes.len() as u64,
+        size: described.size,
         modseq,
-        guid,
+        guid: described.guid,
     };
     Ok(RecordRow {
         uid,
         record,
-        cache: Some(cache),
-        header: Some(header),
+        cache: Some(described.cache),
+        header: Some(described.header),
     })
 }
 

@@ -18,15 +18,20 @@ pub(crate) enum Extension {
     With,
 }
 
+/// One entity twice: as scanned in `raw` (its spans find the header fields there) and in the
+/// coordinates of the stored message (sizes and line counts). The two are the same tree; they
+/// differ only when `raw` is a [`crate::StreamScan`] image with parts of the message left out.
+pub(crate) type Twin<'a> = (&'a Part, &'a Part);
+
 /// Appends the `body` production for `part`.
-pub(crate) fn write(out: &mut Vec<u8>, raw: &[u8], part: &Part, ext: Extension) {
-    let hdr = span(raw, part.header_offset, part.header_len);
+pub(crate) fn write(out: &mut Vec<u8>, raw: &[u8], (img, part): Twin<'_>, ext: Extension) {
+    let hdr = span(raw, img.header_offset, img.header_len);
     let fields = fields(hdr);
     let params = type_params(&fields, part);
     out.push(b'(');
     if part.is_multipart() {
-        for child in &part.children {
-            write(out, raw, child, ext);
+        for twin in img.children.iter().zip(&part.children) {
+            write(out, raw, twin, ext);
         }
         out.push(b' ');
         string(out, part.subtype.as_bytes());
@@ -36,7 +41,7 @@ pub(crate) fn write(out: &mut Vec<u8>, raw: &[u8], part: &Part, ext: Extension) 
             extension_tail(out, &fields);
         }
     } else {
-        single(out, raw, part, &fields, &params, ext);
+        single(out, raw, (img, part), &fields, &params, ext);
     }
     out.push(b')');
 }
@@ -45,7 +50,7 @@ pub(crate) fn write(out: &mut Vec<u8>, raw: &[u8], part: &Part, ext: Extension) 
 fn single(
     out: &mut Vec<u8>,
     raw: &[u8],
-    part: &Part,
+    (img, part): Twin<'_>,
     fields: &[Field<'_>],
     params: &[Param],
     ext: Extension,
@@ -69,12 +74,12 @@ fn single(
     out.push(b' ');
     string(out, part.encoding.as_token().as_bytes());
     out.extend_from_slice(format!(" {}", part.body_len).as_bytes());
-    if let Some(inner) = part.message.as_deref() {
+    if let (Some(img_inner), Some(inner)) = (img.message.as_deref(), part.message.as_deref()) {
         out.push(b' ');
-        let inner_hdr = span(raw, inner.header_offset, inner.header_len);
+        let inner_hdr = span(raw, img_inner.header_offset, img_inner.header_len);
         envelope::write(out, &header::fields(inner_hdr));
         out.push(b' ');
-        write(out, raw, inner, ext);
+        write(out, raw, (img_inner, inner), ext);
         out.extend_from_slice(format!(" {}", part.body_lines).as_bytes());
     } else if part.content_type == "TEXT" {
         out.extend_from_slice(format!(" {}", part.body_lines).as_bytes());
@@ -150,7 +155,7 @@ fn text(fields: &[Field<'_>], name: &str) -> Option<Vec<u8>> {
     header::last(fields, name).map(unfold)
 }
 
-fn span(raw: &[u8], offset: u64, len: u64) -> &[u8] {
+pub(crate) fn span(raw: &[u8], offset: u64, len: u64) -> &[u8] {
     let start = (offset as usize).min(raw.len());
     let end = start.saturating_add(len as usize).min(raw.len());
     &raw[start..end]

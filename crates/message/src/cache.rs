@@ -9,7 +9,7 @@
 
 use std::ops::Range;
 
-use crate::bodystructure::{self, Extension};
+use crate::bodystructure::{self, span, Extension};
 use crate::part::{Part, TransferEncoding};
 use crate::scan::{self, DefaultType};
 use crate::{envelope, header, MAX_DEPTH};
@@ -43,15 +43,28 @@ pub struct MessageCache {
 impl MessageCache {
     pub(crate) fn build(raw: &[u8]) -> Self {
         let root = scan::entity(raw, 0, raw.len(), 0, DefaultType::TextPlain);
-        let hdr = &raw[..root.header_len as usize];
+        Self::assemble(raw, &root, root.clone(), raw.len() as u64)
+    }
+
+    /// The cache of a message whose structure was scanned in `image` (see
+    /// [`crate::StreamScan`]): header fields are read from `image` through `img_root`'s spans,
+    /// while sizes, line counts and offsets are `root`'s, the same tree in the coordinates of
+    /// the `size`-octet message.
+    pub(crate) fn assemble(image: &[u8], img_root: &Part, root: Part, size: u64) -> Self {
+        let hdr = span(image, img_root.header_offset, img_root.header_len);
         let mut envelope = Vec::with_capacity(256);
         envelope::write(&mut envelope, &header::fields(hdr));
         let mut body = Vec::with_capacity(128);
-        bodystructure::write(&mut body, raw, &root, Extension::Without);
+        bodystructure::write(&mut body, image, (img_root, &root), Extension::Without);
         let mut bodystructure = Vec::with_capacity(160);
-        bodystructure::write(&mut bodystructure, raw, &root, Extension::With);
+        bodystructure::write(
+            &mut bodystructure,
+            image,
+            (img_root, &root),
+            Extension::With,
+        );
         MessageCache {
-            size: raw.len() as u64,
+            size,
             header_len: u32::try_from(root.header_len).unwrap_or(u32::MAX),
             envelope,
             body,

@@ -18,12 +18,14 @@ mod imapstr;
 mod params;
 mod part;
 mod scan;
+mod stream;
 mod transfer;
 
 pub use cache::{CacheError, MessageCache, SectionSpans};
 pub use date::parse_date;
 pub use decode::{decode_body, decode_header_value, text_for_search, DecodeError};
 pub use part::{Part, TransferEncoding};
+pub use stream::{Scanned, StreamScan, MAX_BOUNDARY, STREAM_SCAN_BUDGET};
 pub use transfer::{Decoder, MAX_QP_PENDING};
 
 /// Deepest MIME nesting (multipart or message/rfc822 levels) the scanner descends into; deeper

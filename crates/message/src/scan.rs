@@ -216,7 +216,7 @@ fn media_type(
 /// about what follows: `--boundary--` closes whatever comes after it, and `--boundary` is a
 /// delimiter when whitespace or the line end follows. Anything else (`--boundaryX`) is not, so
 /// a boundary that is a prefix of another cannot split it.
-fn delimiter(line: &[u8], boundary: &[u8]) -> Option<bool> {
+pub(crate) fn delimiter(line: &[u8], boundary: &[u8]) -> Option<bool> {
     let rest = line.strip_prefix(b"--")?.strip_prefix(boundary)?;
     if rest.starts_with(b"--") {
         return Some(true);
