@@ -10,6 +10,7 @@ mod imap;
 mod lmtp;
 mod logging;
 mod mail;
+mod memory;
 mod serve;
 mod services;
 mod users;

@@ -102,6 +102,7 @@ async fn serve(
         tracing::info!("admin socket listening on {}", path.display());
         admin_socket = Some(path.to_path_buf());
     }
+    crate::memory::start_reclaimer();
     tracing::info!(
         "darius {} ready (configuration: {})",
         env!("CARGO_PKG_VERSION"),

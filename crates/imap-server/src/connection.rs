@@ -234,6 +234,9 @@ impl Session {
             // Checked before reading: a client that never pauses must not outrun it.
             return self.expire(expiry).await;
         }
+        // What a long command or answer grew is not kept while the client is quiet.
+        self.framer.release_idle_memory();
+        self.out.release_idle_memory();
         let mut shutdown = self.shutdown.clone();
         let view = if changes { self.state.view_mut() } else { None };
         let change = async move {

@@ -23,6 +23,14 @@ impl Output {
         }
     }
 
+    /// Drops the buffer's space once everything is written, if a long answer grew it past a
+    /// few KiB: an idle connection should cost kilobytes, not the size of its last FETCH.
+    pub fn release_idle_memory(&mut self) {
+        if self.buf.is_empty() && self.buf.capacity() > imap_proto::framer::IDLE_BUFFER {
+            self.buf = Vec::new();
+        }
+    }
+
     pub fn push(&mut self, response: Response) {
         response.encode(&mut self.buf, self.encoding);
     }

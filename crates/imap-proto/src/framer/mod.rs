@@ -158,6 +158,9 @@ pub struct CommandFramer {
     events: VecDeque<FramerEvent>,
 }
 
+/// Buffer capacity an idle connection keeps (see [`CommandFramer::release_idle_memory`]).
+pub const IDLE_BUFFER: usize = 4096;
+
 impl CommandFramer {
     pub fn new(limits: Limits) -> CommandFramer {
         CommandFramer {
@@ -208,6 +211,23 @@ impl CommandFramer {
             self.start = 0;
         }
         self.input.extend_from_slice(data);
+    }
+
+    /// Gives back buffer space a long line or literal grew, once everything pushed has been
+    /// consumed; call it before waiting for more input. An idle connection then holds at most
+    /// [`IDLE_BUFFER`] bytes of buffers here, however long its last command was.
+    pub fn release_idle_memory(&mut self) {
+        if self.start != self.input.len() || !self.command.is_empty() {
+            return;
+        }
+        self.input.clear();
+        self.scanned = 0;
+        self.start = 0;
+        for buf in [&mut self.input, &mut self.command] {
+            if buf.capacity() > IDLE_BUFFER {
+                *buf = Vec::new();
+            }
+        }
     }
 
     /// Bytes pushed but not yet consumed.

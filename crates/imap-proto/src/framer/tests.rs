@@ -357,3 +357,25 @@ fn closed_framer_ignores_further_input() {
     assert_eq!(framer.buffered(), 0);
     assert_eq!(framer.next_event(), None);
 }
+
+#[test]
+fn idle_memory_is_released_only_when_nothing_is_pending() {
+    let mut framer = CommandFramer::new(Limits::default());
+    framer.push(format!("a NOOP {}", "x".repeat(50_000)).as_bytes());
+    while framer.next_event().is_some() {}
+    // The line has no end yet: it must be kept.
+    framer.release_idle_memory();
+    assert!(framer.buffered() > 50_000);
+    framer.push(b"\r\n");
+    let mut events = Vec::new();
+    while let Some(e) = framer.next_event() {
+        events.push(e);
+    }
+    assert_eq!(events.len(), 1, "{events:?}");
+    framer.release_idle_memory();
+    assert_eq!(framer.buffered(), 0);
+    assert!(framer.input.capacity() <= IDLE_BUFFER && framer.command.capacity() <= IDLE_BUFFER);
+    // And it still frames the next command.
+    framer.push(b"b NOOP\r\n");
+    assert!(matches!(framer.next_event(), Some(FramerEvent::Command(_))));
+}
