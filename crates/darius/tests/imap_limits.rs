@@ -3,66 +3,11 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod imap_support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
-struct Client {
-    stream: TcpStream,
-    reader: BufReader<TcpStream>,
-}
-
-impl Client {
-    fn connect(port: u16) -> Client {
-        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(20)))
-            .unwrap();
-        let reader = BufReader::new(stream.try_clone().unwrap());
-        let mut c = Client { stream, reader };
-        assert!(c.line().starts_with("* OK"));
-        c
-    }
-
-    fn line(&mut self) -> String {
-        let mut line = String::new();
-        self.reader.read_line(&mut line).unwrap();
-        line
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).unwrap();
-    }
-
-    /// Sends a tagged command and returns every line up to and including the tagged one.
-    fn cmd(&mut self, tag: &str, rest: &str) -> Vec<String> {
-        self.send(format!("{tag} {rest}\r\n").as_bytes());
-        self.until(tag)
-    }
-
-    fn until(&mut self, tag: &str) -> Vec<String> {
-        let mut lines = Vec::new();
-        loop {
-            let line = self.line();
-            assert!(!line.is_empty(), "connection closed; got {lines:?}");
-            let done = line.starts_with(&format!("{tag} "));
-            lines.push(line);
-            if done {
-                return lines;
-            }
-        }
-    }
-
-    fn closed(&mut self) -> bool {
-        let mut rest = Vec::new();
-        self.reader.read_to_end(&mut rest).is_ok()
-    }
-}
-
-fn last(lines: &[String]) -> &str {
-    lines.last().map(String::as_str).unwrap_or("")
-}
+use imap_support::{last, Client};
 
 fn logged_in(server: &common::Server) -> Client {
     let mut c = Client::connect(server.imap_port);

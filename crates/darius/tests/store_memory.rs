@@ -6,60 +6,9 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod imap_support;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
-use std::time::Duration;
-
-struct Client {
-    stream: TcpStream,
-    reader: BufReader<TcpStream>,
-}
-
-impl Client {
-    fn connect(port: u16) -> Client {
-        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(300)))
-            .unwrap();
-        let reader = BufReader::new(stream.try_clone().unwrap());
-        let mut c = Client { stream, reader };
-        c.line();
-        c
-    }
-
-    fn line(&mut self) -> String {
-        let mut line = String::new();
-        self.reader.read_line(&mut line).unwrap();
-        assert!(!line.is_empty(), "connection closed");
-        line
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).unwrap();
-    }
-
-    /// Every line up to the tagged one; returns the tagged line.
-    fn until(&mut self, tag: &str) -> String {
-        loop {
-            let line = self.line();
-            if line.starts_with(&format!("{tag} ")) {
-                return line;
-            }
-        }
-    }
-
-    fn cmd(&mut self, tag: &str, rest: &str) -> String {
-        self.send(format!("{tag} {rest}\r\n").as_bytes());
-        self.until(tag)
-    }
-
-    fn login(port: u16) -> Client {
-        let mut c = Client::connect(port);
-        assert!(c.cmd("l", "LOGIN alice pw").starts_with("l OK"));
-        c
-    }
-}
+use imap_support::{last, Client};
 
 const MIB: u64 = 1024;
 
@@ -79,8 +28,8 @@ fn big_message_chunk(i: usize) -> Vec<u8> {
 #[test]
 fn a_64_mib_append_streams_to_disk_in_bounded_memory() {
     let server = common::Server::start_with("maxmessagesize: 0\n");
-    server.add_user("alice", "pw");
-    let mut c = Client::login(server.imap_port);
+    server.add_user("alice", "pw-alice");
+    let mut c = Client::login(server.imap_port, "alice");
     let chunks: Vec<Vec<u8>> = (0..64).map(big_message_chunk).collect();
     let len: usize = chunks.iter().map(Vec::len).sum();
     server.reset_peak_memory();
@@ -92,7 +41,7 @@ fn a_64_mib_append_streams_to_disk_in_bounded_memory() {
         c.send(chunk);
     }
     c.send(b"\r\n");
-    let done = c.until("a");
+    let done = last(&c.until("a")).to_string();
     assert!(done.starts_with("a OK"), "{done}");
     let after = server.memory_kib();
     let grew = after.peak.saturating_sub(before.rss);
@@ -102,7 +51,7 @@ fn a_64_mib_append_streams_to_disk_in_bounded_memory() {
     );
     // Held whole (as before the fix) the normalised copy alone is 65 MiB.
     assert!(grew < 24 * MIB, "peak memory grew by {grew} KiB");
-    let size = c.cmd("f", "SELECT INBOX");
+    let size = last(&c.cmd("f", "SELECT INBOX")).to_string();
     assert!(size.starts_with("f OK"), "{size}");
     c.send(b"g FETCH 1 (RFC822.SIZE)\r\n");
     let fetched = c.line();
@@ -119,8 +68,8 @@ fn a_64_mib_append_streams_to_disk_in_bounded_memory() {
 #[test]
 fn with_no_configured_limit_a_literal_beyond_the_ceiling_gets_no_continuation() {
     let server = common::Server::start_with("maxmessagesize: 0\n");
-    server.add_user("alice", "pw");
-    let mut c = Client::login(server.imap_port);
+    server.add_user("alice", "pw-alice");
+    let mut c = Client::login(server.imap_port, "alice");
     c.send(b"a APPEND INBOX {9223372036854775807}\r\n");
     let reply = c.line();
     assert!(reply.starts_with("a NO [TOOBIG]"), "{reply}");
@@ -132,18 +81,11 @@ fn with_no_configured_limit_a_literal_beyond_the_ceiling_gets_no_continuation() 
     assert!(caps.contains("APPENDLIMIT=4294967295"), "{caps}");
     c.until("c");
     assert!(
-        c.cmd("d", "NOOP").starts_with("d OK"),
+        last(&c.cmd("d", "NOOP")).starts_with("d OK"),
         "the session goes on"
     );
 
-    let stream = TcpStream::connect(("127.0.0.1", server.lmtp_port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    let mut lmtp = Client {
-        stream: stream.try_clone().unwrap(),
-        reader: BufReader::new(stream),
-    };
+    let mut lmtp = Client::connect_silent(server.lmtp_port);
     lmtp.line();
     lmtp.send(b"LHLO test\r\n");
     let mut lhlo = Vec::new();
@@ -175,8 +117,8 @@ fn an_idle_session_does_not_pin_the_flag_changes_it_missed() {
     const MESSAGES: usize = 2000;
     const STORES: usize = 200;
     let server = common::Server::start();
-    server.add_user("alice", "pw");
-    let mut writer = Client::login(server.imap_port);
+    server.add_user("alice", "pw-alice");
+    let mut writer = Client::login(server.imap_port, "alice");
     // MULTIAPPEND takes at most 1,000 messages per command.
     for batch in 0..MESSAGES / 1000 {
         let mut append = String::from("APPEND INBOX");
@@ -184,18 +126,19 @@ fn an_idle_session_does_not_pin_the_flag_changes_it_missed() {
             let m = format!("Subject: m{i:05}\r\n\r\nbody\r\n");
             append.push_str(&format!(" {{{}+}}\r\n{m}", m.len()));
         }
-        let done = writer.cmd("a", &append);
+        let done = last(&writer.cmd("a", &append)).to_string();
         assert!(done.starts_with("a OK"), "{done}");
     }
-    assert!(writer.cmd("s", "SELECT INBOX").starts_with("s OK"));
-    let mut idle = Client::login(server.imap_port);
-    assert!(idle.cmd("s", "SELECT INBOX").starts_with("s OK"));
+    assert!(last(&writer.cmd("s", "SELECT INBOX")).starts_with("s OK"));
+    let mut idle = Client::login(server.imap_port, "alice");
+    assert!(last(&idle.cmd("s", "SELECT INBOX")).starts_with("s OK"));
     let store = |c: &mut Client, i: usize| {
         let sign = if i.is_multiple_of(2) { '+' } else { '-' };
         let r = c.cmd(
             &format!("t{i}"),
             &format!("STORE 1:* {sign}FLAGS.SILENT (\\Flagged)"),
         );
+        let r = last(&r);
         assert!(r.starts_with(&format!("t{i} OK")), "{r}");
     };
     // Warm up the index cache and the allocator first.

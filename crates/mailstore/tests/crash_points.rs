@@ -87,14 +87,6 @@ fn crash_at(dir: &Path, point: CrashPoint) {
     );
 }
 
-fn uids(s: &Store, n: &types::MailboxName) -> Vec<u32> {
-    s.records(n, SeenSource::Index, UidSelection::All, RecordFields::BASIC)
-        .unwrap()
-        .iter()
-        .map(|r| r.uid.get())
-        .collect()
-}
-
 #[test]
 fn append_crash_after_link_then_an_acknowledged_append_then_reconstruct() {
     let dir = tempfile::tempdir().unwrap();
@@ -116,12 +108,12 @@ fn append_crash_after_link_then_an_acknowledged_append_then_reconstruct() {
         mailbox_dir.join("3.").exists(),
         "the crash left the linked file"
     );
-    assert_eq!(uids(&s, &inbox), vec![1, 2], "but no record");
+    assert_eq!(common::uids_of(&s, &inbox), vec![1, 2], "but no record");
     let acked = common::append(&s, &inbox, 4);
     assert_eq!(acked, common::uid(4), "the next append skips the leftover");
     let report = s.reconstruct(&inbox).unwrap();
     assert_eq!(report.renumbered, vec![(common::uid(3), common::uid(5))]);
-    assert_eq!(uids(&s, &inbox), vec![1, 2, 4, 5]);
+    assert_eq!(common::uids_of(&s, &inbox), vec![1, 2, 4, 5]);
     assert_eq!(s.read_message(&inbox, acked).unwrap(), common::msg(4));
     assert_eq!(
         s.read_message(&inbox, common::uid(5)).unwrap(),

@@ -229,7 +229,6 @@ async fn measure(
     };
     let mut decoder = decoder(encoding)?;
     let mut decoded = Vec::new();
-    let mut at = body.start;
     let account = |decoded: &[u8], m: &mut Measure| {
         let here = m.len..m.len + decoded.len() as u64;
         let (lo, hi) = (here.start.max(window.start), here.end.min(window.end));
@@ -240,20 +239,14 @@ async fn measure(
         }
         m.len = here.end;
     };
-    while at < body.end {
-        let end = (at + CHUNK).min(body.end);
-        let chunk = source
-            .read(session, at..end)
-            .await
-            .map_err(|e| refuse(&e, Target::Source))?;
-        if chunk.is_empty() {
-            break;
-        }
-        decoded.clear();
-        decoder.feed(&chunk, &mut decoded);
-        account(&decoded, &mut m);
-        at = end;
-    }
+    source
+        .for_each_chunk(session, body.clone(), |chunk| {
+            decoded.clear();
+            decoder.feed(chunk, &mut decoded);
+            account(&decoded, &mut m);
+        })
+        .await
+        .map_err(|e| refuse(&e, Target::Source))?;
     decoded.clear();
     decoder.finish(&mut decoded);
     account(&decoded, &mut m);

@@ -203,21 +203,15 @@ pub(crate) async fn measure(
     f: &Fields<'_>,
 ) -> Result<u64, Reply> {
     let mut filter = Filter::new(f.names, f.include);
-    let (mut total, mut kept, mut at) = (0u64, Vec::new(), f.range.start);
-    while at < f.range.end {
-        let end = (at + CHUNK).min(f.range.end);
-        let chunk = source
-            .read(session, at..end)
-            .await
-            .map_err(|e| refuse(&e, Target::Source))?;
-        if chunk.is_empty() {
-            break;
-        }
-        kept.clear();
-        filter.feed(&chunk, &mut kept);
-        total += kept.len() as u64;
-        at = end;
-    }
+    let (mut total, mut kept) = (0u64, Vec::new());
+    source
+        .for_each_chunk(session, f.range.clone(), |chunk| {
+            kept.clear();
+            filter.feed(chunk, &mut kept);
+            total += kept.len() as u64;
+        })
+        .await
+        .map_err(|e| refuse(&e, Target::Source))?;
     kept.clear();
     filter.finish(&mut kept);
     Ok(total + kept.len() as u64)

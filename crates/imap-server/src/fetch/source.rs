@@ -49,4 +49,25 @@ impl Source {
             }
         }
     }
+
+    /// Hands the octets of `range` to `each`, [`CHUNK`] at a time, in order: how a large
+    /// section is measured (decoded or filtered) before its literal's length can be written.
+    pub async fn for_each_chunk(
+        &self,
+        session: &Session,
+        range: Range<u64>,
+        mut each: impl FnMut(&[u8]),
+    ) -> Result<(), ServiceError> {
+        let mut at = range.start;
+        while at < range.end {
+            let end = (at + CHUNK).min(range.end);
+            let chunk = self.read(session, at..end).await?;
+            if chunk.is_empty() {
+                break;
+            }
+            each(&chunk);
+            at = end;
+        }
+        Ok(())
+    }
 }

@@ -4,7 +4,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use mailstore::{AppendItem, CreateOptions, FsyncPolicy, Store, StoreConfig};
+use mailstore::{
+    AppendItem, CreateOptions, FsyncPolicy, RecordFields, SeenSource, Store, StoreConfig,
+    UidSelection,
+};
 use tempfile::TempDir;
 use types::{MailboxName, Uid};
 
@@ -54,4 +57,13 @@ pub fn append_bytes(s: &Store, n: &MailboxName, bytes: &[u8]) -> Uid {
     s.append(n, vec![AppendItem::bytes(bytes.to_vec())])
         .unwrap()
         .uids[0]
+}
+
+/// The UIDs of `n`'s messages, as the index lists them.
+pub fn uids_of(s: &Store, n: &MailboxName) -> Vec<u32> {
+    s.records(n, SeenSource::Index, UidSelection::All, RecordFields::BASIC)
+        .unwrap()
+        .iter()
+        .map(|r| r.uid.get())
+        .collect()
 }
