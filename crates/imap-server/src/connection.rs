@@ -194,7 +194,9 @@ impl Session {
         let mut buf = vec![0u8; READ_CHUNK];
         loop {
             while let Some(event) = self.framer.next_event() {
-                if self.on_event(event).await == Flow::Close {
+                // Boxed: the session's future, which a quiet connection holds, stays a few
+                // hundred bytes instead of the size of the largest command's.
+                if Box::pin(self.on_event(event)).await == Flow::Close {
                     self.state = State::Logout;
                     break;
                 }

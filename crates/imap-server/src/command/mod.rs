@@ -213,65 +213,74 @@ impl Session {
         reply.flow
     }
 
+    /// Runs one command. Every handler's future is boxed but IDLE's: the session's own future
+    /// then stays small (a few hundred bytes instead of the largest handler's few KB), and that
+    /// is what an idle connection or one waiting in IDLE holds.
     async fn run_command(&mut self, tag: &Tag, command: Command) -> Reply {
         match command {
             Command::Capability => capability::run(self),
             Command::Noop | Command::Check => noop::run(),
             Command::Logout => self.logout(),
             Command::Id(params) => id::run(self, params),
-            Command::StartTls => starttls::run(self, tag).await,
-            Command::Login { username, password } => self.login(&username, password, "LOGIN").await,
+            Command::StartTls => Box::pin(starttls::run(self, tag)).await,
+            Command::Login { username, password } => {
+                Box::pin(self.login(&username, password, "LOGIN")).await
+            }
             Command::Authenticate {
                 mechanism,
                 initial_response,
-            } => authenticate::run(self, &mechanism, initial_response).await,
+            } => Box::pin(authenticate::run(self, &mechanism, initial_response)).await,
             Command::Enable(names) => enable::run(self, names),
             Command::Select { mailbox, .. } => {
-                select::run(self, mailbox, select::Mode::ReadWrite).await
+                Box::pin(select::run(self, mailbox, select::Mode::ReadWrite)).await
             }
             Command::Examine { mailbox, .. } => {
-                select::run(self, mailbox, select::Mode::ReadOnly).await
+                Box::pin(select::run(self, mailbox, select::Mode::ReadOnly)).await
             }
             Command::Create {
                 mailbox,
                 use_attrs,
                 partition,
-            } => create::run(self, mailbox, use_attrs, partition).await,
-            Command::Delete(mailbox) => delete::run(self, mailbox).await,
+            } => Box::pin(create::run(self, mailbox, use_attrs, partition)).await,
+            Command::Delete(mailbox) => Box::pin(delete::run(self, mailbox)).await,
             Command::Rename {
                 from,
                 to,
                 partition,
-            } => rename::run(self, from, to, partition).await,
+            } => Box::pin(rename::run(self, from, to, partition)).await,
             Command::Subscribe(mailbox) => {
-                subscribe::run(self, mailbox, subscribe::Op::Subscribe).await
+                Box::pin(subscribe::run(self, mailbox, subscribe::Op::Subscribe)).await
             }
             Command::Unsubscribe(mailbox) => {
-                subscribe::run(self, mailbox, subscribe::Op::Unsubscribe).await
+                Box::pin(subscribe::run(self, mailbox, subscribe::Op::Unsubscribe)).await
             }
-            Command::List(list) => list::run_list(self, list).await,
-            Command::Lsub { reference, pattern } => list::run_lsub(self, reference, pattern).await,
+            Command::List(list) => Box::pin(list::run_list(self, list)).await,
+            Command::Lsub { reference, pattern } => {
+                Box::pin(list::run_lsub(self, reference, pattern)).await
+            }
             Command::Namespace => namespace::run(self),
-            Command::Status { mailbox, items } => status::run(self, mailbox, items).await,
-            Command::Append { mailbox, messages } => append::run(self, mailbox, messages).await,
+            Command::Status { mailbox, items } => Box::pin(status::run(self, mailbox, items)).await,
+            Command::Append { mailbox, messages } => {
+                Box::pin(append::run(self, mailbox, messages)).await
+            }
             Command::Idle => idle::run(self).await,
-            Command::Close => close::run(self, close::Mode::Close).await,
-            Command::Unselect => close::run(self, close::Mode::Unselect).await,
-            Command::Expunge => expunge::run(self, None).await,
-            Command::UidExpunge(set) => expunge::run(self, Some(set)).await,
-            Command::Search(search) => crate::search::run(self, tag, search).await,
-            Command::Fetch(fetch) => crate::fetch::run(self, fetch).await,
-            Command::Store(store) => store::run(self, store).await,
+            Command::Close => Box::pin(close::run(self, close::Mode::Close)).await,
+            Command::Unselect => Box::pin(close::run(self, close::Mode::Unselect)).await,
+            Command::Expunge => Box::pin(expunge::run(self, None)).await,
+            Command::UidExpunge(set) => Box::pin(expunge::run(self, Some(set))).await,
+            Command::Search(search) => Box::pin(crate::search::run(self, tag, search)).await,
+            Command::Fetch(fetch) => Box::pin(crate::fetch::run(self, fetch)).await,
+            Command::Store(store) => Box::pin(store::run(self, store)).await,
             Command::Copy {
                 addressing,
                 set,
                 mailbox,
-            } => copy::run(self, addressing, set, mailbox, copy::Mode::Copy).await,
+            } => Box::pin(copy::run(self, addressing, set, mailbox, copy::Mode::Copy)).await,
             Command::Move {
                 addressing,
                 set,
                 mailbox,
-            } => copy::run(self, addressing, set, mailbox, copy::Mode::Move).await,
+            } => Box::pin(copy::run(self, addressing, set, mailbox, copy::Mode::Move)).await,
             Command::GetAcl(_)
             | Command::SetAcl { .. }
             | Command::DeleteAcl { .. }
