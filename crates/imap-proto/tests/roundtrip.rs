@@ -30,6 +30,12 @@ fn text() -> impl Strategy<Value = String> {
     "[^\x00]{0,12}"
 }
 
+/// An RFC 2971 ID field name: at most 30 octets (§3.3), so at most 7 characters of up to 4
+/// octets each; longer names are refused by the parser and have their own bad-input tests.
+fn id_field() -> impl Strategy<Value = String> {
+    "[^\x00]{0,7}"
+}
+
 fn mailbox() -> impl Strategy<Value = Mailbox> {
     prop_oneof![Just(Mailbox::Inbox), text().prop_map(Mailbox::from_name)]
 }
@@ -397,7 +403,7 @@ fn simple() -> impl Strategy<Value = Command> {
             }
         }),
         prop::option::of(prop::collection::vec(
-            (text(), prop::option::of(text())),
+            (id_field(), prop::option::of(text())),
             0..3
         ))
         .prop_map(Command::Id),
