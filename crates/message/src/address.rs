@@ -16,7 +16,24 @@ pub(crate) struct Address {
     pub host: Option<Vec<u8>>,
 }
 
-const MISSING_DOMAIN: &[u8] = b"unspecified-domain";
+pub(crate) const MISSING_DOMAIN: &[u8] = b"unspecified-domain";
+
+/// Whether an octet belongs to a word (an atom, or a dot-atom: `.` is part of a word here):
+/// anything but white space and the specials that end one. A table, since SEARCH asks this of
+/// every octet of every address field it reads.
+pub(crate) fn is_word_byte(b: u8) -> bool {
+    const WORD_END: &[u8] = b" \t\r\n()<>@,;:\\\"[]";
+    const TABLE: [bool; 256] = {
+        let mut table = [true; 256];
+        let mut i = 0;
+        while i < WORD_END.len() {
+            table[WORD_END[i] as usize] = false;
+            i += 1;
+        }
+        table
+    };
+    TABLE[usize::from(b)]
+}
 
 #[derive(Debug, Clone)]
 enum Tok<'a> {
@@ -218,7 +235,7 @@ fn tokenize(s: &[u8]) -> Vec<Tok<'_>> {
             _ => {
                 let len = s[pos..]
                     .iter()
-                    .position(|&c| b" \t\r\n()<>@,;:\\\"[]".contains(&c))
+                    .position(|&c| !is_word_byte(c))
                     .unwrap_or(s.len() - pos);
                 out.push(Tok::Word(&s[pos..pos + len]));
                 pos += len;

@@ -8,6 +8,7 @@
 //! bare LF is tolerated.
 
 mod address;
+mod address_search;
 mod bodystructure;
 mod cache;
 mod date;
@@ -21,6 +22,7 @@ mod scan;
 mod stream;
 mod transfer;
 
+pub use address_search::address_search_form;
 pub use cache::{CacheError, MessageCache, SectionSpans};
 pub use date::parse_date;
 pub use decode::{decode_body, decode_header_value, text_for_search, DecodeError};

@@ -83,10 +83,10 @@ pub(crate) fn matches(key: &SearchKey, c: &Candidate<'_>) -> bool {
         SearchKey::SentSince(d) => sent_day(c).is_some_and(|s| s >= date_start(*d)),
         SearchKey::Older(secs) => c.now - c.record.internal_date.unix_seconds >= i64::from(*secs),
         SearchKey::Younger(secs) => c.now - c.record.internal_date.unix_seconds <= i64::from(*secs),
-        SearchKey::From(s) => header_has(c, b"from", s),
-        SearchKey::To(s) => header_has(c, b"to", s),
-        SearchKey::Cc(s) => header_has(c, b"cc", s),
-        SearchKey::Bcc(s) => header_has(c, b"bcc", s),
+        SearchKey::From(s) => address_has(c, b"from", s),
+        SearchKey::To(s) => address_has(c, b"to", s),
+        SearchKey::Cc(s) => address_has(c, b"cc", s),
+        SearchKey::Bcc(s) => address_has(c, b"bcc", s),
         SearchKey::Subject(s) => header_has(c, b"subject", s),
         SearchKey::Header(name, s) => header_has(c, name, s),
         SearchKey::Body(s) => c.body().iter().any(|part| contains(part, s)),
@@ -149,16 +149,35 @@ fn has_keyword(c: &Candidate<'_>, keyword: &str) -> bool {
 }
 
 /// Whether a field named `name` (compared as [`header_fields`] names compare) has `needle` in
-/// its decoded value. Reads the header block in place unless TEXT already split it up.
+/// its decoded value.
 fn header_has(c: &Candidate<'_>, name: &[u8], needle: &[u8]) -> bool {
+    any_value(c, name, |value| contains(value, needle))
+}
+
+/// FROM, TO, CC and BCC (RFC 3501 §6.4.4, RFC 9051 §6.4.4): `needle` is a substring of a field
+/// named `name` as written (unfolded, RFC 2047-decoded, as [`header_has`] compares), or of its
+/// addresses as parsed ([`message::address_search_form`]: comments and folding white space
+/// removed, `name <local@domain>`), so `SEARCH FROM user@domain.org` finds
+/// `From: <user (comment)@ (comment) domain.org>` as Cyrus and Dovecot do. The parse is only
+/// paid for fields whose text did not already match and is not already in that form, and it
+/// reads the decoded value, so display names compare decoded without decoding twice. (An encoded word whose text holds a specials
+/// character such as `"` or `(` is then parsed as that character; the name itself is still
+/// found in the text as written.)
+fn address_has(c: &Candidate<'_>, name: &[u8], needle: &[u8]) -> bool {
+    any_value(c, name, |value| {
+        contains(value, needle)
+            || message::address_search_form(value).is_some_and(|form| contains(&form, needle))
+    })
+}
+
+/// Calls `test` on the decoded value of each field named `name` until it answers true. Reads
+/// the header block in place unless TEXT already split it up.
+fn any_value(c: &Candidate<'_>, name: &[u8], mut test: impl FnMut(&str) -> bool) -> bool {
     if let Some(fields) = c.fields.get() {
         let name = String::from_utf8_lossy(name).to_lowercase();
-        return fields
-            .iter()
-            .any(|(n, v)| *n == name && contains(v, needle));
+        return fields.iter().any(|(n, v)| *n == name && test(v));
     }
-    c.header
-        .is_some_and(|h| any_field_value(h, name, |v| contains(v, needle)))
+    c.header.is_some_and(|h| any_field_value(h, name, test))
 }
 
 /// The first second of the internal date's calendar day, in its own zone.
