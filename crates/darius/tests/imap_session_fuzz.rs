@@ -29,6 +29,8 @@ const COMMANDS: &[&[u8]] = &[
     b"STATUS INBOX (MESSAGES UIDNEXT UNSEEN SIZE DELETED)",
     b"APPEND INBOX (\\Seen) {24+}\r\nSubject: fuzz\r\n\r\nbody\r\n",
     b"APPEND INBOX {1+}\r\nx",
+    b"APPEND INBOX {24+}\r\nSubject: cr\r\n\r\na\rb\r\r\n\rc\r",
+    b"SEARCH FROM \"a@b\" CC \"<x (c)@ y>\"",
     b"FETCH 1:* (FLAGS UID ENVELOPE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (SUBJECT)])",
     b"FETCH * (BODY[1.MIME] BODY[TEXT]<2.3> BINARY[1] BINARY.SIZE[1] RFC822)",
     b"UID FETCH 1:* FAST",

@@ -79,7 +79,7 @@ pub(crate) fn spool(
             }
         }
     }
-    let described = writer.finish()?;
+    let described = writer.finish();
     if described.size == 0 {
         return Err(StoreError::BadMessage("empty message".into()));
     }
@@ -187,11 +187,8 @@ impl<'a> Describer<'a> {
             .map_err(|e| StoreError::io(self.path, e))
     }
 
-    fn finish(self) -> Result<Described> {
-        self.normaliser
-            .finish()
-            .map_err(NormaliseError::into_store)?;
-        Ok(self.description.finish(self.path))
+    fn finish(self) -> Described {
+        self.description.finish(self.path)
     }
 }
 

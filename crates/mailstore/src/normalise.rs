@@ -1,13 +1,25 @@
-//! CRLF normalisation of incoming messages (RFC 5322 §2.3): bare LF becomes CRLF, CRLF stays,
-//! a CR not followed by LF and any NUL are refused. Streaming, so a message of any size passes
-//! through a bounded buffer.
+//! CRLF normalisation of incoming messages (RFC 5322 §2.3): a bare LF becomes CRLF, CRLF
+//! stays, a bare CR (not followed by LF) stays as it is, and NUL is refused. Streaming, so a
+//! message of any size passes through a bounded buffer.
+//!
+//! RFC 5322 §2.3 forbids a bare CR in a message as much as a bare LF, but old mail has them
+//! (mailers that wrote CR line ends, binary bodies sent as 8bit), and Cyrus and Dovecot both
+//! accept and keep them: refusing them stopped mbsync and imapsync migrations at such a
+//! message. A bare CR is not a line end for anyone (our MIME scanner, Cyrus and Dovecot all
+//! count lines by LF), so keeping it changes no structure, and the message keeps the octets the
+//! client sent (RFC822.SIZE = octets sent). A bare LF is still made CRLF: our message files have
+//! CRLF line ends (docs/on-disk-format.md), which IMAP serves as they are.
+//!
+//! LMTP delivery goes through the same normaliser, so a message has the same octets however it
+//! arrived. (Cyrus's lmtpd deletes lone CRs instead, while its APPEND keeps them; deleting them
+//! would change what a DKIM signature covers and make LMTP and APPEND disagree. The LMTP data
+//! decoder never takes a bare CR for a line end, so keeping them cannot move the end of data.)
 
 use crate::error::StoreError;
 
 /// Why input bytes are not an acceptable message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NormaliseError {
-    BareCr { offset: u64 },
     Nul { offset: u64 },
     TooBig { limit: u64 },
 }
@@ -15,9 +27,6 @@ pub enum NormaliseError {
 impl NormaliseError {
     pub(crate) fn into_store(self) -> StoreError {
         match self {
-            NormaliseError::BareCr { offset } => {
-                StoreError::BadMessage(format!("bare CR (not followed by LF) at byte {offset}"))
-            }
             NormaliseError::Nul { offset } => {
                 StoreError::BadMessage(format!("NUL byte at byte {offset}"))
             }
@@ -26,12 +35,14 @@ impl NormaliseError {
     }
 }
 
-/// Streaming converter to CRLF line ends: bare LF becomes CRLF, CRLF stays, a CR not followed by
-/// LF and any NUL are refused (RFC 5322 §2.3 forbids both in a message). Works across chunk
-/// boundaries, so a spool file can be fed in pieces.
+/// Streaming converter to CRLF line ends (see the module documentation): a bare LF becomes
+/// CRLF, everything else but NUL passes unchanged. Works across chunk boundaries, so a spool
+/// file can be fed in pieces.
 #[derive(Debug)]
 pub struct CrlfNormaliser {
-    pending_cr: bool,
+    /// The last octet passed on was a CR, so an LF that comes next (in this chunk or the next
+    /// one) ends a CRLF and needs no CR of its own.
+    after_cr: bool,
     offset: u64,
     limit: Option<u64>,
     written: u64,
@@ -40,7 +51,7 @@ pub struct CrlfNormaliser {
 impl CrlfNormaliser {
     pub fn new(limit: Option<u64>) -> CrlfNormaliser {
         CrlfNormaliser {
-            pending_cr: false,
+            after_cr: false,
             offset: 0,
             limit,
             written: 0,
@@ -51,35 +62,26 @@ impl CrlfNormaliser {
         let start = out.len();
         let mut rest = input;
         while !rest.is_empty() {
-            if self.pending_cr {
-                // The byte after a CR must be its LF.
-                if rest[0] != b'\n' {
-                    return Err(NormaliseError::BareCr {
-                        offset: self.offset - 1,
-                    });
-                }
-                out.extend_from_slice(b"\r\n");
-                self.pending_cr = false;
-                self.offset += 1;
-                rest = &rest[1..];
-                continue;
-            }
-            // Copy the run of ordinary bytes up to the next CR, LF or NUL in one go.
-            let run = memchr::memchr3(b'\r', b'\n', 0, rest).unwrap_or(rest.len());
+            // Copy the run of octets up to the next LF or NUL in one go; CRs are among them.
+            let run = memchr::memchr2(b'\n', 0, rest).unwrap_or(rest.len());
             out.extend_from_slice(&rest[..run]);
+            if let Some(&last) = rest[..run].last() {
+                self.after_cr = last == b'\r';
+            }
             self.offset += run as u64;
             let Some(&special) = rest.get(run) else {
                 break;
             };
-            match special {
-                b'\n' => out.extend_from_slice(b"\r\n"),
-                b'\r' => self.pending_cr = true,
-                _ => {
-                    return Err(NormaliseError::Nul {
-                        offset: self.offset,
-                    })
-                }
+            if special != b'\n' {
+                return Err(NormaliseError::Nul {
+                    offset: self.offset,
+                });
             }
+            if !self.after_cr {
+                out.push(b'\r');
+            }
+            out.push(b'\n');
+            self.after_cr = false;
             self.offset += 1;
             rest = &rest[run + 1..];
         }
@@ -89,16 +91,6 @@ impl CrlfNormaliser {
             _ => Ok(()),
         }
     }
-
-    /// Ends the input; a trailing lone CR is refused.
-    pub fn finish(self) -> Result<(), NormaliseError> {
-        if self.pending_cr {
-            return Err(NormaliseError::BareCr {
-                offset: self.offset - 1,
-            });
-        }
-        Ok(())
-    }
 }
 
 /// Normalises a whole buffer (see [`CrlfNormaliser`]).
@@ -106,7 +98,6 @@ pub fn normalise_crlf(input: &[u8], limit: Option<u64>) -> Result<Vec<u8>, Norma
     let mut n = CrlfNormaliser::new(limit);
     let mut out = Vec::with_capacity(input.len() + input.len() / 32);
     n.feed(input, &mut out)?;
-    n.finish()?;
     Ok(out)
 }
 
@@ -121,15 +112,11 @@ mod tests {
     }
 
     #[test]
-    fn bare_cr_is_refused_with_its_offset() {
-        assert_eq!(
-            normalise_crlf(b"ab\rc", None),
-            Err(NormaliseError::BareCr { offset: 2 })
-        );
-        assert_eq!(
-            normalise_crlf(b"ab\r", None),
-            Err(NormaliseError::BareCr { offset: 2 })
-        );
+    fn bare_cr_is_kept_as_sent() {
+        assert_eq!(normalise_crlf(b"ab\rc", None).unwrap(), b"ab\rc");
+        assert_eq!(normalise_crlf(b"ab\r", None).unwrap(), b"ab\r");
+        assert_eq!(normalise_crlf(b"\r\r\n\r", None).unwrap(), b"\r\r\n\r");
+        assert_eq!(normalise_crlf(b"a\n\rb\n", None).unwrap(), b"a\r\n\rb\r\n");
     }
 
     #[test]
@@ -146,8 +133,11 @@ mod tests {
         let mut out = Vec::new();
         n.feed(b"a\r", &mut out).unwrap();
         n.feed(b"\nb\n", &mut out).unwrap();
-        n.finish().unwrap();
-        assert_eq!(out, b"a\r\nb\r\n");
+        n.feed(b"c\r", &mut out).unwrap();
+        n.feed(b"", &mut out).unwrap();
+        n.feed(b"\nd\r", &mut out).unwrap();
+        n.feed(b"e", &mut out).unwrap();
+        assert_eq!(out, b"a\r\nb\r\nc\r\nd\re");
     }
 
     #[test]
@@ -165,11 +155,7 @@ mod tests {
         let mut i = 0;
         while i < input.len() {
             match input[i] {
-                b'\r' if input.get(i + 1) == Some(&b'\n') => {
-                    out.extend_from_slice(b"\r\n");
-                    i += 1;
-                }
-                b'\r' => return Err(NormaliseError::BareCr { offset: i as u64 }),
+                b'\n' if i > 0 && input[i - 1] == b'\r' => out.push(b'\n'),
                 b'\n' => out.extend_from_slice(b"\r\n"),
                 0 => return Err(NormaliseError::Nul { offset: i as u64 }),
                 b => out.push(b),
@@ -203,7 +189,7 @@ mod tests {
                 got = got.and_then(|()| n.feed(&input[at..cut], &mut out));
                 at = cut;
             }
-            let got = got.and_then(|()| n.finish()).map(|()| out);
+            let got = got.map(|()| out);
             proptest::prop_assert_eq!(got, reference(&input));
         }
     }

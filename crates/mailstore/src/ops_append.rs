@@ -83,8 +83,8 @@ pub(crate) fn to_modseq(v: u64) -> Result<ModSeq> {
 }
 
 impl Store {
-    /// Appends messages; returns APPENDUID data. Sources are normalised to CRLF (bare CR and
-    /// NUL refused), checked against `max_message_size`, fsynced and linked before the index
+    /// Appends messages; returns APPENDUID data. Sources are normalised to CRLF (bare LF made
+    /// CRLF, bare CR kept, NUL refused), checked against `max_message_size`, fsynced and linked before the index
     /// commit, which happens before this returns.
     pub fn append(&self, name: &MailboxName, items: Vec<AppendItem>) -> Result<AppendOutcome> {
         let r = self.resolve(name)?;

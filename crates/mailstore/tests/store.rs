@@ -36,10 +36,10 @@ fn append_converts_bare_lf_to_crlf_in_the_stored_file() {
 }
 
 #[test]
-fn append_refuses_bare_cr_and_nul_as_bad_message() {
+fn append_refuses_nul_as_bad_message() {
     let (_d, s) = store();
     let inbox = create(&s, "user.alice");
-    for bad in [&b"A: b\rc\r\n\r\n"[..], b"A: b\r\n\r\nx\0y"] {
+    for bad in [&b"A: b\0c\r\n\r\n"[..], b"A: b\r\n\r\nx\0y"] {
         let err = s
             .append(&inbox, vec![AppendItem::bytes(bad.to_vec())])
             .unwrap_err();
@@ -47,6 +47,31 @@ fn append_refuses_bare_cr_and_nul_as_bad_message() {
         assert!(err.is_refusal());
     }
     assert_eq!(s.status(&inbox, SeenSource::Index).unwrap().exists, 0);
+}
+
+/// A CR not followed by LF is kept as sent (as Cyrus and Dovecot keep it), in the header and
+/// in the body, and at the very end; the size and the cached header block count it.
+#[test]
+fn append_keeps_bare_cr_as_sent() {
+    let (_d, s) = store();
+    let inbox = create(&s, "user.alice");
+    let bytes = b"A: b\rc\r\nD: e\r\r\n\r\nx\ry\r\n\rz\r".to_vec();
+    s.append(&inbox, vec![AppendItem::bytes(bytes.clone())])
+        .unwrap();
+    let rec = &s
+        .records(
+            &inbox,
+            SeenSource::Index,
+            UidSelection::All,
+            RecordFields::ALL,
+        )
+        .unwrap()[0];
+    assert_eq!(rec.size, bytes.len() as u64);
+    assert_eq!(
+        rec.header.as_deref(),
+        Some(&b"A: b\rc\r\nD: e\r\r\n\r\n"[..])
+    );
+    assert_eq!(s.read_message(&inbox, rec.uid).unwrap(), bytes);
 }
 
 #[test]

@@ -5,7 +5,8 @@
 //! Owns: everything about the shape of a message. Must not: perform I/O or know about mailboxes.
 //! Input is untrusted: nothing here panics on any byte sequence, and nesting is bounded by
 //! [`MAX_DEPTH`]. Messages are expected with CRLF line ends (the store normalises them) but
-//! bare LF is tolerated.
+//! bare LF is tolerated. A bare CR (kept by the store as sent) is an ordinary octet, never a
+//! line end: lines are counted and split at LF only.
 
 mod address;
 mod address_search;

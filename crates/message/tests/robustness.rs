@@ -100,6 +100,8 @@ fn mime_soup() -> impl Strategy<Value = Vec<u8>> {
     let pieces = prop::sample::select(vec![
         &b"\r\n"[..],
         b"\n",
+        b"\r",
+        b"--B\r",
         b"--B",
         b"--B--",
         b"Content-Type: multipart/mixed; boundary=B\r\n",

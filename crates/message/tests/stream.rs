@@ -108,10 +108,12 @@ struct Gen {
 
 impl Gen {
     fn eol(&mut self) {
-        if self.lf_only || self.rng.below(20) == 0 {
-            self.out.extend_from_slice(b"\n");
-        } else {
-            self.out.extend_from_slice(b"\r\n");
+        match self.rng.below(40) {
+            _ if self.lf_only => self.out.extend_from_slice(b"\n"),
+            0 | 1 => self.out.extend_from_slice(b"\n"),
+            // A bare CR before the line end (the store keeps bare CRs as sent).
+            2 => self.out.extend_from_slice(b"\r\r\n"),
+            _ => self.out.extend_from_slice(b"\r\n"),
         }
     }
     fn line(&mut self, text: &str) {
@@ -120,7 +122,11 @@ impl Gen {
     }
     fn body_line(&mut self) {
         let b = self.rng.pick(&BOUNDARIES);
-        let text = match self.rng.below(12) {
+        let text = match self.rng.below(15) {
+            // Bare CRs: inside a line, before a boundary-looking text, after a boundary.
+            12 => "text\rmore\r".into(),
+            13 => format!("\r--{b}"),
+            14 => format!("--{b}\rjunk"),
             0 => format!("--{b}"),
             1 => format!("--{b}--"),
             2 => format!("--{b} padding"),

@@ -567,6 +567,35 @@ case("rfc5322-a5-comments-and-folding", raw,
               cc=[group("Hidden recipients"), GROUP_END], mid="<testabcd.1234@silly.test>"),
      leaf("TEXT", "PLAIN", [], b"Testing.\r\n"))
 
+# 47: bare CRs (a CR not followed by LF, kept by the store as sent, as Cyrus and Dovecot keep
+# them) are ordinary octets: lines count LFs only, so CR CR LF ends one line and a final bare CR
+# ends none. ENVELOPE strings are unfolded by dropping every CR and LF octet (see envelope.rs;
+# Dovecot's envelope drops them too), so the subject's bare CR is not in the ENVELOPE; the
+# header section itself keeps it
+body = b"line one\rstill line one\r\n\rstarts with CR\r\nends with CR\r\r\nlast CR\r"
+case("bare-cr-single-part", entity(STD + ["Subject: bare\rCR"], body), std_env("bareCR"),
+     leaf("TEXT", "PLAIN", [], body))
+spans("bare-cr-single-part", ("1", len(body), lines(body)))
+
+# 48: bare CRs next to delimiters: a part ending in a bare CR (the CRLF before the delimiter is
+# the delimiter's, so the CR stays in the part), a "--B" after a bare CR (not at the start of a
+# line: no delimiter), a quoted-printable part with a bare CR
+p1 = b"text ending in CR\r"
+p2 = b"a bare CR then\r--B is no delimiter\r\nend"
+qp = b"caf=E9\rau lait=\r\n and more"
+raw = entity(STD + ["Subject: bare cr parts", "MIME-Version: 1.0",
+                    "Content-Type: multipart/mixed; boundary=B"],
+             mp("B", [entity(["Content-Type: text/plain"], p1),
+                      entity(["Content-Type: text/plain"], p2),
+                      entity(["Content-Type: text/plain; charset=iso-8859-1",
+                              "Content-Transfer-Encoding: quoted-printable"], qp)]))
+case("bare-cr-in-parts", raw, std_env("bare cr parts"),
+     multi([leaf("TEXT", "PLAIN", [], p1), leaf("TEXT", "PLAIN", [], p2),
+            leaf("TEXT", "PLAIN", [("CHARSET", "iso-8859-1")], qp, enc="QUOTED-PRINTABLE")],
+           "MIXED", [("BOUNDARY", "B")]))
+spans("bare-cr-in-parts", ("1", len(p1), lines(p1)), ("2", len(p2), lines(p2)),
+      ("3", len(qp), lines(qp)))
+
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
