@@ -144,6 +144,11 @@ impl MailService {
         Ok(self.store.status(mailbox.name(), mailbox.seen())?)
     }
 
+    /// The mailbox's keyword table (see [`mailstore::Store::keywords`]).
+    pub fn keywords(&self, mailbox: &Authorized) -> Result<Vec<String>> {
+        Ok(self.store.keywords(mailbox.name())?)
+    }
+
     pub fn append(&self, mailbox: &Authorized, items: Vec<AppendItem>) -> Result<AppendOutcome> {
         Ok(self.store.append(mailbox.name(), items)?)
     }

@@ -35,8 +35,12 @@ const CACHE: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("cache")
 const HEADER_BLOCKS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("header_blocks");
 const TOMBSTONES: TableDefinition<(&str, u32), u64> = TableDefinition::new("tombstones");
 
-/// Most keywords one mailbox may define (Cyrus allows 128; we are more generous).
-pub const MAX_KEYWORDS: usize = 1000;
+/// Most keywords one mailbox may define: Cyrus's 128 user flags (`MAX_USER_FLAGS`). A STORE,
+/// APPEND or COPY that would define one more is refused (`NO [LIMIT]`), and SELECT stops
+/// offering `\*` in PERMANENTFLAGS once the table is full. The table is also what every
+/// session is sent in its untagged FLAGS, so the bound keeps that response a few KB at most.
+/// (A table that grew past it under an older build stays readable; only additions stop.)
+pub const MAX_KEYWORDS: usize = 128;
 
 /// Per-mailbox header in the owner index (JSON; small and read once per operation).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

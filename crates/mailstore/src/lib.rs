@@ -90,7 +90,7 @@ pub use duplicates::{DELIVER_DB_FILE, DELIVER_FORMAT_VERSION, DUPLICATE_KEEP_DAY
 pub use durable::create_dir_durably;
 pub use error::{Result, StoreError};
 pub use hooks::{CrashPoint, HookEvent, StoreHooks};
-pub use index::INDEX_FORMAT_VERSION;
+pub use index::{INDEX_FORMAT_VERSION, MAX_KEYWORDS};
 pub use mailboxes_db::MAILBOXES_FORMAT_VERSION;
 pub use message_file::MessageFile;
 pub use model::{

@@ -1,15 +1,14 @@
 //! SELECT and EXAMINE (RFC 9051 §6.3.2, §6.3.3).
 
-use std::collections::BTreeSet;
-
 use imap_proto::command::Mailbox;
-use imap_proto::response::{Code, Data, PermanentFlag, StatusKind};
+use imap_proto::response::{Code, Data, StatusKind};
 use mailservice::{Operation, RecordFields, UidSelection};
 use types::{Flag, Uid};
 
 use crate::command::Reply;
 use crate::connection::Session;
 use crate::convert::{refuse, Target};
+use crate::flags::{write_announcement, Access, Keywords};
 use crate::state::State;
 use crate::view::SelectedView;
 
@@ -18,14 +17,6 @@ pub(crate) enum Mode {
     ReadWrite,
     ReadOnly,
 }
-
-const SYSTEM_FLAGS: [Flag; 5] = [
-    Flag::Answered,
-    Flag::Flagged,
-    Flag::Deleted,
-    Flag::Seen,
-    Flag::Draft,
-];
 
 pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, mode: Mode) -> Reply {
     if session.state.view().is_some() {
@@ -54,35 +45,25 @@ pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, mode: Mode) -> 
         Ok(v) => v,
         Err(e) => return refuse(&e, Target::Source),
     };
-    let mut keywords = BTreeSet::new();
+    // The mailbox's keyword table (RFC 9051 §7.3.5), and any keyword a record carries that
+    // was defined between the two reads.
+    let mut keywords = Keywords::default();
+    keywords.learn(status.keywords.iter().cloned());
     let mut first_unseen = None;
     for (i, r) in records.iter().enumerate() {
-        keywords.extend(
-            r.flags
-                .iter()
-                .filter(|f| !f.is_system())
-                .map(|f| f.as_str().to_string()),
-        );
+        keywords.learn_flags(&r.flags);
         if first_unseen.is_none() && !r.flags.contains(&Flag::Seen) {
             first_unseen = u32::try_from(i + 1).ok();
         }
     }
-    let mut flags: Vec<Flag> = SYSTEM_FLAGS.to_vec();
-    flags.extend(keywords.into_iter().map(Flag::Keyword));
     let uids = records.iter().map(|r| r.uid).collect::<Vec<_>>();
     let read_only = mode == Mode::ReadOnly;
     let out = &mut session.out;
-    out.data(Data::Flags(flags.clone()));
-    let mut permanent: Vec<PermanentFlag> = flags.into_iter().map(PermanentFlag::Flag).collect();
-    permanent.push(PermanentFlag::Wildcard);
-    if read_only {
-        permanent.clear();
-    }
-    out.untagged(
-        StatusKind::Ok,
-        Some(Code::PermanentFlags(permanent)),
-        "Flags permitted",
-    );
+    let access = match mode {
+        Mode::ReadWrite => Access::ReadWrite,
+        Mode::ReadOnly => Access::ReadOnly,
+    };
+    write_announcement(out, keywords.list(), access);
     out.data(Data::Exists(u32::try_from(uids.len()).unwrap_or(u32::MAX)));
     if !session.enabled.imap4rev2 {
         out.data(Data::Recent(0));
@@ -116,7 +97,8 @@ pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, mode: Mode) -> 
             return Reply::bad("Not authenticated");
         }
     };
-    let view = SelectedView::new(authorized, read_only, uids, changes);
+    let mut view = SelectedView::new(authorized, read_only, uids, changes);
+    view.keywords = keywords;
     session.state = State::Selected(identity, Box::new(view));
     match mode {
         Mode::ReadWrite => Reply::ok_code(Code::ReadWrite, "Select completed"),
