@@ -153,6 +153,41 @@ impl Session {
         FetchItem::Flags(items)
     }
 
+    /// After EXISTS grew past `old_last` (the highest UID the client knew before): the new
+    /// messages are `\Recent` here unless another session reported them first. A read-write
+    /// session claims them (Cyrus gives new arrivals to the session that reports them; the mark
+    /// makes it one session per message), a read-only one takes those nobody claimed yet
+    /// without claiming. Then `* n RECENT` (RFC 3501 §7.3.2, as Cyrus sends it with every
+    /// EXISTS); nothing in IMAP4rev2 (RFC 9051 §2.3.2).
+    pub(crate) async fn report_recent(&mut self, old_last: u32) {
+        if self.enabled.imap4rev2 {
+            return;
+        }
+        let Some(view) = self.state.view() else {
+            return;
+        };
+        if let Some(new_last) = view.uids().last().copied().filter(|u| u.get() > old_last) {
+            let (mailbox, claim) = (view.mailbox.clone(), !view.read_only);
+            let before = self
+                .blocking(move |s| match claim {
+                    true => s.claim_recent(&mailbox, new_last),
+                    false => s.recent_mark(&mailbox),
+                })
+                .await;
+            match (before, self.state.view_mut()) {
+                (Ok(before), Some(view)) => {
+                    view.recent.add(before.max(old_last) + 1, new_last.get());
+                }
+                (Err(e), _) => tracing::warn!("{}: \\Recent of new messages: {e}", self.id),
+                (Ok(_), None) => {}
+            }
+        }
+        if let Some(view) = self.state.view() {
+            let count = view.recent.count(view.uids());
+            self.out.data(Data::Recent(count));
+        }
+    }
+
     /// Adds `keywords` to what the client knows and sends the announcement.
     fn tell_keywords(&mut self, keywords: impl IntoIterator<Item = String>) {
         let Some(view) = self.state.view_mut() else {

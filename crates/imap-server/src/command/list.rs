@@ -65,6 +65,12 @@ pub(crate) async fn run_list(session: &mut Session, list: List) -> Reply {
         ListReturnOption::Status(items) => Some(items.clone()),
         _ => None,
     });
+    if let Some(reply) = status_items
+        .as_deref()
+        .and_then(|items| crate::command::status::rev1_only(session, items))
+    {
+        return reply;
+    }
     let mut matched = Vec::new();
     for (name, node) in nodes {
         let child_info = recursive && node.subscribed_child && !node.subscribed;

@@ -337,12 +337,14 @@ impl Session {
         let Some(view) = self.state.view_mut() else {
             return Flow::Continue;
         };
+        let old_last = view.uids().last().map_or(0, |u| u.get());
         let updates = view.take_updates(allow_expunge);
         for seq in updates.expunged {
             self.out.data(Data::Expunge(seq));
         }
         if let Some(exists) = updates.exists {
             self.out.data(Data::Exists(exists));
+            self.report_recent(old_last).await;
         }
         if !updates.flags.is_empty() {
             self.report_flags(updates.flags).await;

@@ -10,12 +10,20 @@ use crate::connection::Session;
 use crate::convert::{refuse, Target};
 use crate::flags::{write_announcement, Access, Keywords};
 use crate::state::State;
-use crate::view::SelectedView;
+use crate::view::{Recent, SelectedView};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mode {
     ReadWrite,
     ReadOnly,
+}
+
+/// What opening the mailbox does with its `\Recent` messages.
+#[derive(Clone, Copy)]
+enum RecentUse {
+    Claim,
+    Look,
+    None,
 }
 
 pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, mode: Mode) -> Reply {
@@ -33,15 +41,28 @@ pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, mode: Mode) -> 
         Err(e) => return refuse(&e, Target::Source),
     };
     let a = authorized.clone();
+    // RFC 3501 §2.3.2: a read-write SELECT claims the messages nobody has seen as recent yet;
+    // EXAMINE only looks. IMAP4rev2 has no \Recent (RFC 9051 §2.3.2), so claims nothing.
+    let recent = match (mode, session.enabled.imap4rev2) {
+        (_, true) => RecentUse::None,
+        (Mode::ReadWrite, false) => RecentUse::Claim,
+        (Mode::ReadOnly, false) => RecentUse::Look,
+    };
     let opened = session
         .blocking(move |s| {
             let changes = s.subscribe_changes(&a)?;
             let status = s.status(&a)?;
             let records = s.records(&a, UidSelection::All, RecordFields::BASIC)?;
-            Ok((changes, status, records))
+            let last = records.last().map(|r| r.uid);
+            let mark = match (recent, last) {
+                (RecentUse::Claim, Some(last)) => Some(s.claim_recent(&a, last)?),
+                (RecentUse::Claim | RecentUse::Look, _) => Some(s.recent_mark(&a)?),
+                (RecentUse::None, _) => None,
+            };
+            Ok((changes, status, records, mark))
         })
         .await;
-    let (changes, status, records) = match opened {
+    let (changes, status, records, mark) = match opened {
         Ok(v) => v,
         Err(e) => return refuse(&e, Target::Source),
     };
@@ -65,8 +86,12 @@ pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, mode: Mode) -> 
     };
     write_announcement(out, keywords.list(), access);
     out.data(Data::Exists(u32::try_from(uids.len()).unwrap_or(u32::MAX)));
+    let mut recent = Recent::default();
+    if let (Some(mark), Some(last)) = (mark, uids.last()) {
+        recent.add(mark.saturating_add(1), last.get());
+    }
     if !session.enabled.imap4rev2 {
-        out.data(Data::Recent(0));
+        out.data(Data::Recent(recent.count(&uids)));
         if let Some(seq) = first_unseen {
             out.untagged(
                 StatusKind::Ok,
@@ -99,6 +124,7 @@ pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, mode: Mode) -> 
     };
     let mut view = SelectedView::new(authorized, read_only, uids, changes);
     view.keywords = keywords;
+    view.recent = recent;
     session.state = State::Selected(identity, Box::new(view));
     match mode {
         Mode::ReadWrite => Reply::ok_code(Code::ReadWrite, "Select completed"),

@@ -11,7 +11,6 @@
 use types::Uid;
 
 /// Most UID ranges one session keeps.
-#[allow(dead_code)]
 pub(crate) const MAX_RANGES: usize = 1024;
 
 #[derive(Default, Debug)]
@@ -20,8 +19,6 @@ pub(crate) struct Recent {
     ranges: Vec<(u32, u32)>,
 }
 
-// The claims that fill it come with the \Recent commit that follows this one.
-#[allow(dead_code)]
 impl Recent {
     /// Marks UIDs `lo..=hi` recent (nothing when `lo > hi`).
     pub fn add(&mut self, lo: u32, hi: u32) {
