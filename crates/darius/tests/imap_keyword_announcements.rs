@@ -75,6 +75,17 @@ fn message(n: u64) -> String {
 fn inbox_step(c: &mut Client, rng: &mut Rng, tag: &str, check: &mut Checker) {
     let kw = format!("$Kw{}", rng.below(90));
     let n = 1 + rng.below(20);
+    if rng.below(8) == 0 {
+        // IDLE: other sessions' changes arrive as they happen, announcements included.
+        c.send(format!("{tag} IDLE\r\n").as_bytes());
+        assert!(c.line().starts_with('+'));
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        c.send(b"DONE\r\n");
+        let r = c.until(tag);
+        assert!(last(&r).starts_with(&format!("{tag} OK")), "IDLE: {r:?}");
+        check.feed(&r);
+        return;
+    }
     let command = match rng.below(7) {
         0 | 1 => format!("STORE {n} +FLAGS ({kw})"),
         2 => format!("STORE {n} -FLAGS ({kw})"),

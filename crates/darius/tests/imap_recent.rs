@@ -48,6 +48,36 @@ fn ok(lines: Vec<String>, tag: &str) -> Vec<String> {
     lines
 }
 
+/// One message delivered by LMTP to `rcpt`'s INBOX.
+fn lmtp_deliver(port: u16, rcpt: &str) {
+    use std::io::{BufRead, BufReader, Write};
+    let stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(imap_support::HANG)).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    let mut line = || {
+        let mut l = String::new();
+        reader.read_line(&mut l).unwrap();
+        l
+    };
+    assert!(line().starts_with("220"));
+    writer.write_all(b"LHLO test\r\n").unwrap();
+    while !line().starts_with("250 ") {}
+    let transaction = format!(
+        "MAIL FROM:<a@example.org>\r\nRCPT TO:<{rcpt}>\r\nDATA\r\n\
+         Subject: delivered\r\n\r\nby LMTP\r\n.\r\n"
+    );
+    writer.write_all(transaction.as_bytes()).unwrap();
+    for step in ["MAIL", "RCPT", "DATA", "delivery"] {
+        let reply = line();
+        assert!(
+            reply.starts_with('2') || reply.starts_with('3'),
+            "{step}: {reply}"
+        );
+    }
+    let _ = writer.write_all(b"QUIT\r\n");
+}
+
 fn append(c: &mut Client, mailbox: &str, n: usize) {
     for i in 0..n {
         let body = format!("Subject: r{i}\r\n\r\nbody {i}\r\n");
@@ -132,10 +162,10 @@ fn a_new_arrival_is_recent_in_the_read_write_session_that_reports_it_first() {
     assert!(r.iter().any(|l| l == "* 3 EXISTS\r\n"), "{r:?}");
     assert_eq!(recent(&r), Some(0), "{r:?}");
 
-    // In IDLE the news comes at once, RECENT with it.
+    // In IDLE the news of an LMTP delivery comes at once, RECENT with it.
     b.send(b"b3 IDLE\r\n");
     assert!(b.line().starts_with('+'));
-    append(&mut delivery, "INBOX", 1);
+    lmtp_deliver(server.lmtp_port, "alice");
     assert_eq!(b.line(), "* 4 EXISTS\r\n");
     assert_eq!(b.line(), "* 1 RECENT\r\n");
     b.send(b"DONE\r\n");
