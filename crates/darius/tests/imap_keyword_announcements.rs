@@ -236,6 +236,11 @@ fn a_new_keyword_is_announced_to_the_storing_session_and_to_others_before_its_fe
     // Known now: no second announcement.
     let r = a.cmd("a3", "STORE 2 +FLAGS ($Label1)");
     assert!(position(&r, "* FLAGS (").is_none(), "{r:?}");
+    // A keyword is at most 250 octets long.
+    let r = a.cmd("a4", &format!("STORE 2 +FLAGS (k{})", "x".repeat(250)));
+    assert!(last(&r).starts_with("a4 BAD"), "{r:?}");
+    let r = a.cmd("a5", &format!("STORE 2 +FLAGS (k{})", "x".repeat(249)));
+    assert!(last(&r).starts_with("a5 OK"), "{r:?}");
     // EXAMINE's announcement lists the keywords, with no permanent flags.
     let r = b.cmd("b3", "EXAMINE INBOX");
     let flags = &r[position(&r, "* FLAGS (").unwrap()];
