@@ -176,7 +176,9 @@ impl Session {
                 .await;
             match (before, self.state.view_mut()) {
                 (Ok(before), Some(view)) => {
-                    view.recent.add(before.max(old_last) + 1, new_last.get());
+                    if let Some(first) = before.max(old_last).checked_add(1) {
+                        view.recent.add(first, new_last.get());
+                    }
                 }
                 (Err(e), _) => tracing::warn!("{}: \\Recent of new messages: {e}", self.id),
                 (Ok(_), None) => {}

@@ -26,6 +26,41 @@ enum RecentUse {
     None,
 }
 
+impl RecentUse {
+    /// RFC 3501 §2.3.2: a read-write SELECT claims the messages no session has been told about
+    /// yet; EXAMINE only looks. IMAP4rev2 has no `\Recent` (RFC 9051 §2.3.2): nothing.
+    fn of(mode: Mode, imap4rev2: bool) -> RecentUse {
+        match (mode, imap4rev2) {
+            (_, true) => RecentUse::None,
+            (Mode::ReadWrite, false) => RecentUse::Claim,
+            (Mode::ReadOnly, false) => RecentUse::Look,
+        }
+    }
+
+    /// The recent mark before this session (claiming up to `last` where it claims).
+    fn mark(
+        self,
+        s: &mailservice::MailService,
+        mailbox: &mailservice::Authorized,
+        last: Option<Uid>,
+    ) -> Result<Option<u32>, mailservice::ServiceError> {
+        match (self, last) {
+            (RecentUse::Claim, Some(last)) => s.claim_recent(mailbox, last).map(Some),
+            (RecentUse::Claim | RecentUse::Look, _) => s.recent_mark(mailbox).map(Some),
+            (RecentUse::None, _) => Ok(None),
+        }
+    }
+}
+
+/// The session's `\Recent` messages: those of `uids` above the mark.
+fn recent_above(mark: Option<u32>, uids: &[Uid]) -> Recent {
+    let mut recent = Recent::default();
+    if let (Some(first), Some(last)) = (mark.and_then(|m| m.checked_add(1)), uids.last()) {
+        recent.add(first, last.get());
+    }
+    recent
+}
+
 pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, mode: Mode) -> Reply {
     if session.state.view().is_some() {
         // RFC 9051 §6.3.2: selecting closes the current mailbox first, without expunging.
@@ -41,24 +76,13 @@ pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, mode: Mode) -> 
         Err(e) => return refuse(&e, Target::Source),
     };
     let a = authorized.clone();
-    // RFC 3501 §2.3.2: a read-write SELECT claims the messages nobody has seen as recent yet;
-    // EXAMINE only looks. IMAP4rev2 has no \Recent (RFC 9051 §2.3.2), so claims nothing.
-    let recent = match (mode, session.enabled.imap4rev2) {
-        (_, true) => RecentUse::None,
-        (Mode::ReadWrite, false) => RecentUse::Claim,
-        (Mode::ReadOnly, false) => RecentUse::Look,
-    };
+    let recent = RecentUse::of(mode, session.enabled.imap4rev2);
     let opened = session
         .blocking(move |s| {
             let changes = s.subscribe_changes(&a)?;
             let status = s.status(&a)?;
             let records = s.records(&a, UidSelection::All, RecordFields::BASIC)?;
-            let last = records.last().map(|r| r.uid);
-            let mark = match (recent, last) {
-                (RecentUse::Claim, Some(last)) => Some(s.claim_recent(&a, last)?),
-                (RecentUse::Claim | RecentUse::Look, _) => Some(s.recent_mark(&a)?),
-                (RecentUse::None, _) => None,
-            };
+            let mark = recent.mark(s, &a, records.last().map(|r| r.uid))?;
             Ok((changes, status, records, mark))
         })
         .await;
@@ -86,10 +110,7 @@ pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, mode: Mode) -> 
     };
     write_announcement(out, keywords.list(), access);
     out.data(Data::Exists(u32::try_from(uids.len()).unwrap_or(u32::MAX)));
-    let mut recent = Recent::default();
-    if let (Some(mark), Some(last)) = (mark, uids.last()) {
-        recent.add(mark.saturating_add(1), last.get());
-    }
+    let recent = recent_above(mark, &uids);
     if !session.enabled.imap4rev2 {
         out.data(Data::Recent(recent.count(&uids)));
         if let Some(seq) = first_unseen {
