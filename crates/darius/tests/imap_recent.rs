@@ -123,6 +123,17 @@ fn the_first_read_write_select_claims_and_examine_and_status_only_look() {
     );
     let r = ok(a.cmd("a9", "STATUS INBOX (RECENT)"), "a9");
     assert!(r[0].contains("RECENT 3"), "the session's own count: {r:?}");
+    // "This flag can not be altered by the client", nor offered as a permanent flag.
+    let r = a.cmd("a10", "STORE 1 -FLAGS (\\Recent)");
+    assert!(last(&r).starts_with("a10 BAD"), "{r:?}");
+    let r = ok(a.cmd("a11", "SELECT INBOX"), "a11");
+    assert!(
+        !r.iter()
+            .any(|l| l.contains("FLAGS") && l.contains("\\Recent")),
+        "{r:?}"
+    );
+    // Selecting again opens the mailbox anew: what was claimed is claimed (as in Cyrus).
+    assert_eq!(recent(&r), Some(0), "{r:?}");
 
     // Nobody else sees them recent any more.
     let r = ok(b.cmd("b2", "SELECT INBOX"), "b2");
