@@ -178,6 +178,14 @@ fn list_subscribed_and_recursivematch_follow_rfc_5258() {
         .filter(|l| l.ends_with(" INBOX.Fruit"))
         .count();
     assert_eq!(fruit, 1, "{r:?}");
+    // RETURN (CHILDREN): one of \HasChildren and \HasNoChildren on each, never both.
+    let r = run(&mut c, "l6", "LIST \"\" INBOX.% RETURN (CHILDREN)");
+    for line in untagged(&r) {
+        let has = line.contains("\\HasChildren");
+        assert!(has != line.contains("\\HasNoChildren"), "{line}");
+        let parent = line.ends_with("INBOX.Fruit") || line.ends_with("INBOX.Vegetable");
+        assert_eq!(has, parent, "{line}");
+    }
     // RETURN (SUBSCRIBED) marks without selecting.
     let r = run(
         &mut c,
