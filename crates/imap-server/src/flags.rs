@@ -11,6 +11,7 @@
 //! store so that PERMANENTFLAGS says whether the table still has room (`\*`).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use imap_proto::response::{Code, Data, FetchFlag, FetchItem, PermanentFlag, StatusKind};
 use mailservice::MAX_KEYWORDS;
@@ -28,12 +29,14 @@ pub(crate) const SYSTEM_FLAGS: [Flag; 5] = [
     Flag::Draft,
 ];
 
-/// The keywords a session has announced to its client, in announcement order.
+/// The keywords a session has announced to its client, in announcement order. Each name is
+/// held once (shared by the list and the index): at most 128 of at most 250 octets, as the
+/// mailbox's table, plus what an older, larger table held.
 #[derive(Default)]
 pub(crate) struct Keywords {
-    told: Vec<String>,
+    told: Vec<Arc<str>>,
     /// `told`, for exact lookups: records spell a keyword as the mailbox's table does.
-    index: HashSet<String>,
+    index: HashSet<Arc<str>>,
 }
 
 impl Keywords {
@@ -59,7 +62,8 @@ impl Keywords {
     pub fn learn(&mut self, keywords: impl IntoIterator<Item = String>) {
         for k in keywords {
             if !self.knows(&k) {
-                self.index.insert(k.clone());
+                let k: Arc<str> = Arc::from(k);
+                self.index.insert(Arc::clone(&k));
                 self.told.push(k);
             }
         }
@@ -73,7 +77,7 @@ impl Keywords {
         }
     }
 
-    pub fn list(&self) -> &[String] {
+    pub fn list(&self) -> &[Arc<str>] {
         &self.told
     }
 }
@@ -89,9 +93,9 @@ pub(crate) enum Access {
 /// `keywords`. PERMANENTFLAGS is empty for EXAMINE (RFC 9051 §6.3.3) and offers `\*` only while
 /// the mailbox's keyword table has room (RFC 9051 §7.1: `\*` means new keywords may be
 /// created), as Cyrus does.
-pub(crate) fn write_announcement(out: &mut Output, keywords: &[String], access: Access) {
+pub(crate) fn write_announcement(out: &mut Output, keywords: &[Arc<str>], access: Access) {
     let mut flags: Vec<Flag> = SYSTEM_FLAGS.to_vec();
-    flags.extend(keywords.iter().cloned().map(Flag::Keyword));
+    flags.extend(keywords.iter().map(|k| Flag::Keyword(k.to_string())));
     out.data(Data::Flags(flags.clone()));
     let permanent = match access {
         Access::ReadOnly => Vec::new(),
@@ -220,7 +224,8 @@ mod tests {
             "work".to_string(),
             "WORK".to_string(),
         ]);
-        assert_eq!(k.list(), ["$Label1", "work"]);
+        let list: Vec<&str> = k.list().iter().map(|k| &**k).collect();
+        assert_eq!(list, ["$Label1", "work"]);
         let flags = [Flag::Seen, kw("$label1"), kw("new"), kw("NEW"), kw("other")];
         assert_eq!(k.unknown(&flags), ["new", "other"]);
     }
