@@ -92,7 +92,8 @@ def test_fetch_attributes_and_sections():
     assert b"\\Seen" not in data[0], "PEEK must not set \\Seen"
     data = ok(m.fetch("1", "(BODY[TEXT])"), "non-peek")
     flat = b"".join(x if isinstance(x, bytes) else b"".join(x) for x in data)
-    assert b"FLAGS (\\Seen)" in flat, f"non-PEEK fetch sets \\Seen and reports it: {flat}"
+    # \Recent as well: this session was the first to select the mailbox after the APPEND.
+    assert b"FLAGS (\\Seen \\Recent)" in flat, f"non-PEEK fetch sets \\Seen and reports it: {flat}"
     data = ok(m.fetch("1", "(RFC822.HEADER)"), "rfc822.header")
     assert data[0][1].startswith(b"From: carol@example.org\r\n") and data[0][1].endswith(b"\r\n\r\n"), data
     data = ok(m.fetch("1", "RFC822"), "rfc822")
@@ -105,13 +106,14 @@ def test_store_variants_and_silent():
     fresh(m, "INBOX.Store")
     for _ in range(3):
         ok(m.append("INBOX.Store", None, None, PLAIN), "append")
+    # The NOOP reports the three appends to this session first: they are \Recent here.
     ok(m.noop(), "noop")
     data = ok(m.store("1:2", "+FLAGS", "(\\Flagged $Label1)"), "+flags")
     assert len(data) == 2 and all(b"\\Flagged" in d for d in data), data
     data = ok(m.store("1", "-FLAGS", "($Label1)"), "-flags")
-    assert data == [b"1 (FLAGS (\\Flagged))"], data
+    assert data == [b"1 (FLAGS (\\Flagged \\Recent))"], data
     data = ok(m.store("3", "FLAGS", "(\\Answered)"), "replace")
-    assert data == [b"3 (FLAGS (\\Answered))"], data
+    assert data == [b"3 (FLAGS (\\Answered \\Recent))"], data
     data = ok(m.store("2", "+FLAGS.SILENT", "(\\Seen)"), "silent")
     assert data == [None], data
     data = ok(m.uid("STORE", "2", "+FLAGS", "(\\Draft)"), "uid store")

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use imap_support::{last, Client};
 
-/// UID → flags, from the lines of a `FETCH 1:* (UID FLAGS)`.
+/// UID → flags, from the lines of a `FETCH 1:* (UID FLAGS)`, without the session flag.
 fn state(lines: &[String]) -> BTreeMap<u32, String> {
     lines
         .iter()
@@ -26,7 +26,11 @@ fn state(lines: &[String]) -> BTreeMap<u32, String> {
                 .split(')')
                 .next()
                 .unwrap();
-            let mut flags: Vec<&str> = flags.split_whitespace().collect();
+            // `\Recent` is per session (the first to select holds it), not mailbox state.
+            let mut flags: Vec<&str> = flags
+                .split_whitespace()
+                .filter(|f| *f != "\\Recent")
+                .collect();
             flags.sort_unstable();
             (uid, flags.join(" "))
         })

@@ -336,8 +336,16 @@ fn parse_untagged(raw: &[u8]) -> Untagged {
 }
 
 /// `FLAGS (...)` as a sorted set of flag names.
+/// The stored flags of a FETCH FLAGS value. `\Recent` is left out: it belongs to the session
+/// that first reported the message (RFC 3501 §2.3.2), so two sessions' views of one mailbox
+/// differ in it by design (`imap_recent.rs` tests it).
 fn flag_set(value: &Value) -> BTreeSet<String> {
-    value.list().iter().map(|f| f.atom().to_string()).collect()
+    value
+        .list()
+        .iter()
+        .map(|f| f.atom().to_string())
+        .filter(|f| f != "\\Recent")
+        .collect()
 }
 
 /// rustls warns about every OpenSSL client that connects by IP address, as isync does: it

@@ -77,4 +77,12 @@ impl ParseError {
     pub fn is_too_big(&self) -> bool {
         matches!(self.kind, ErrorKind::MessageTooBig { .. })
     }
+
+    /// True when the command is well formed but names a mailbox that cannot exist: an astring
+    /// that is not valid modified UTF-7 (RFC 3501 §5.1.3). The right answer is `NO`, as Cyrus
+    /// and Dovecot give, not `BAD`: the client's syntax was fine, and a `BAD` makes clients
+    /// such as mbsync take the session for broken.
+    pub fn is_impossible_mailbox_name(&self) -> bool {
+        matches!(self.kind, ErrorKind::Mutf7(_))
+    }
 }

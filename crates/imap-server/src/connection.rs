@@ -391,6 +391,15 @@ impl Session {
                 self.spool.clear();
                 flow
             }
+            FramerEvent::Bad(err) if err.is_impossible_mailbox_name() && err.tag.is_some() => {
+                // A valid command naming a mailbox no name can reach: NO, as for any mailbox
+                // that cannot exist (RFC 5530 CANNOT), and not counted as a bad command.
+                self.spool.clear();
+                if let Some(tag) = &err.tag {
+                    self.out.no(tag, Some(Code::Cannot), &err.to_string());
+                }
+                Flow::Continue
+            }
             FramerEvent::Bad(err) => {
                 self.spool.clear();
                 self.bad_in_a_row += 1;

@@ -15,6 +15,7 @@ mod command;
 pub mod connection;
 mod convert;
 mod fetch;
+mod flags;
 mod output;
 mod procfile;
 mod search;

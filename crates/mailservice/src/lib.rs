@@ -19,7 +19,7 @@ pub use error::ServiceError;
 pub use mailstore::{
     AppendItem, AppendOutcome, AppendSource, Change, CopyOutcome, Delivered, Expunge, FlagChange,
     InternalDate, MailboxEntry, MailboxStatus, MessageFile, MessageRecord, RecordFields,
-    StoreError, StoreFlagsOutcome, UidSelection,
+    StoreError, StoreFlagsOutcome, UidSelection, MAX_KEYWORDS,
 };
 pub use namespace::Namespace;
 

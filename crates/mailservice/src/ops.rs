@@ -144,6 +144,30 @@ impl MailService {
         Ok(self.store.status(mailbox.name(), mailbox.seen())?)
     }
 
+    /// The mailbox's keyword table (see [`mailstore::Store::keywords`]).
+    pub fn keywords(&self, mailbox: &Authorized) -> Result<Vec<String>> {
+        Ok(self.store.keywords(mailbox.name())?)
+    }
+
+    /// The identity's `\Recent` mark in the mailbox (see [`mailstore::Store::recent_mark`]);
+    /// whose mark it is follows whose `\Seen` the identity reads.
+    pub fn recent_mark(&self, mailbox: &Authorized) -> Result<u32> {
+        Ok(self.store.recent_mark(mailbox.name(), mailbox.seen())?)
+    }
+
+    /// Claims the messages up to `up_to` as `\Recent` for the caller's session; returns the
+    /// mark before (see [`mailstore::Store::claim_recent`]).
+    pub fn claim_recent(&self, mailbox: &Authorized, up_to: Uid) -> Result<u32> {
+        Ok(self
+            .store
+            .claim_recent(mailbox.name(), mailbox.seen(), up_to)?)
+    }
+
+    /// How many messages are `\Recent` for the next session of this identity (STATUS RECENT).
+    pub fn recent_count(&self, mailbox: &Authorized) -> Result<u32> {
+        Ok(self.store.recent_count(mailbox.name(), mailbox.seen())?)
+    }
+
     pub fn append(&self, mailbox: &Authorized, items: Vec<AppendItem>) -> Result<AppendOutcome> {
         Ok(self.store.append(mailbox.name(), items)?)
     }

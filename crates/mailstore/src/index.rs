@@ -35,8 +35,12 @@ const CACHE: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("cache")
 const HEADER_BLOCKS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("header_blocks");
 const TOMBSTONES: TableDefinition<(&str, u32), u64> = TableDefinition::new("tombstones");
 
-/// Most keywords one mailbox may define (Cyrus allows 128; we are more generous).
-pub const MAX_KEYWORDS: usize = 1000;
+/// Most keywords one mailbox may define: Cyrus's 128 user flags (`MAX_USER_FLAGS`). A STORE,
+/// APPEND or COPY that would define one more is refused (`NO [LIMIT]`), and SELECT stops
+/// offering `\*` in PERMANENTFLAGS once the table is full. The table is also what every
+/// session is sent in its untagged FLAGS, so the bound keeps that response a few KB at most.
+/// (A table that grew past it under an older build stays readable; only additions stop.)
+pub const MAX_KEYWORDS: usize = 128;
 
 /// Per-mailbox header in the owner index (JSON; small and read once per operation).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +59,20 @@ pub(crate) struct IndexHeader {
     pub mailbox_type: MailboxType,
     /// The mailbox's keyword table; records refer to keywords by index.
     pub keywords: Vec<String>,
+    /// Cyrus's `recentuid` for the owner's sessions: the highest UID a read-write session has
+    /// claimed as `\Recent` (RFC 3501 §2.3.2); the messages above it are recent for the next
+    /// session that claims them. A header written before this field existed reads as nothing
+    /// recent (UIDNEXT - 1), and the next write stores that value.
+    #[serde(default)]
+    pub recentuid: Option<u32>,
+}
+
+impl IndexHeader {
+    /// The owner's recent mark (see `recentuid`).
+    pub(crate) fn recent_mark(&self) -> u32 {
+        self.recentuid
+            .unwrap_or_else(|| self.uidnext.saturating_sub(1))
+    }
 }
 
 /// A message row as read back: UID, record, and the large blobs when asked for.
@@ -177,17 +195,31 @@ impl OwnerDb {
 
     /// Starts the owner's single write; blocks while another writer of this owner is active.
     pub(crate) fn write(&self) -> Result<IndexWrite<'_>> {
+        self.write_with(self.durability)
+    }
+
+    /// A write whose commit need not reach the disk before it returns: for state a crash may
+    /// lose harmlessly (the `\Recent` mark). The next durable commit of this owner writes it.
+    pub(crate) fn write_volatile(&self) -> Result<IndexWrite<'_>> {
+        self.write_with(Durability::None)
+    }
+
+    fn write_with(&self, durability: Durability) -> Result<IndexWrite<'_>> {
         // A poisoned lock only means another writer panicked; its transaction was dropped
         // (aborted) with it, so the database is consistent and we may go on.
         let guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut txn = self.db.begin_write()?;
-        txn.set_durability(self.durability)?;
+        txn.set_durability(durability)?;
         Ok(IndexWrite { txn, guard })
     }
 }
 
 fn decode_header(bytes: &[u8]) -> Result<IndexHeader> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::corrupt("mailbox header", e.to_string()))
+    let mut h: IndexHeader = serde_json::from_slice(bytes)
+        .map_err(|e| StoreError::corrupt("mailbox header", e.to_string()))?;
+    // Fixed as of this read, before any append moves UIDNEXT: the upgrade path of `recentuid`.
+    h.recentuid = Some(h.recent_mark());
+    Ok(h)
 }
 
 fn bounds(sel: &UidSelection<'_>) -> (u32, u32) {
@@ -392,6 +424,17 @@ impl IndexRead {
             None
         };
         read_rows(&records, cache.as_ref(), headers.as_ref(), uniqueid, sel)
+    }
+
+    /// How many messages of the mailbox have a UID of at least `from`.
+    pub(crate) fn count_from(&self, uniqueid: &str, from: u32) -> Result<u32> {
+        let t = self.txn.open_table(RECORDS)?;
+        let mut n: u32 = 0;
+        for item in t.range((uniqueid, from)..=(uniqueid, u32::MAX))? {
+            item?;
+            n = n.saturating_add(1);
+        }
+        Ok(n)
     }
 
     /// UIDs of expunged messages whose expunge MODSEQ is above `since` (RFC 7162 VANISHED).

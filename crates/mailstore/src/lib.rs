@@ -23,6 +23,7 @@
 //!   [`Store::read_range`], [`Store::open_message`] (a [`MessageFile`] to stream ranges from),
 //!   [`Store::message_file`], [`Store::vanished_since`].
 //! - Change feed: [`Store::subscribe_changes`] (subscribe first, then read state).
+//! - `\Recent`: [`Store::recent_mark`], [`Store::claim_recent`], [`Store::recent_count`].
 //! - Per user: [`SeenSource`] on reads and STOREs, [`Store::subscribe`],
 //!   [`Store::unsubscribe`], [`Store::subscriptions`].
 //! - Quota hooks: [`Store::set_quota_root`], [`Store::remove_quota_root`],
@@ -72,6 +73,7 @@ mod ops_flags;
 mod ops_mailbox;
 mod ops_partition;
 mod ops_read;
+mod ops_recent;
 mod partition;
 mod quota;
 mod rebuild;
@@ -90,7 +92,7 @@ pub use duplicates::{DELIVER_DB_FILE, DELIVER_FORMAT_VERSION, DUPLICATE_KEEP_DAY
 pub use durable::create_dir_durably;
 pub use error::{Result, StoreError};
 pub use hooks::{CrashPoint, HookEvent, StoreHooks};
-pub use index::INDEX_FORMAT_VERSION;
+pub use index::{INDEX_FORMAT_VERSION, MAX_KEYWORDS};
 pub use mailboxes_db::MAILBOXES_FORMAT_VERSION;
 pub use message_file::MessageFile;
 pub use model::{

@@ -1,7 +1,7 @@
 //! The mailboxes database: `CONFIG/mailboxes.redb`, one redb file holding the global tables —
 //! mailbox entries (name → uniqueid, partition, ACL, type, special-use, modseqs), and, in their
-//! own tables, subscriptions ([`crate::subs`]), private seen state ([`crate::seen`]) and quota
-//! roots ([`crate::quota`]).
+//! own tables, subscriptions ([`crate::subs`]), private seen state and `\Recent` marks
+//! ([`crate::seen`]) and quota roots ([`crate::quota`]).
 //!
 //! Locking: redb's single writer; callers may open a [`GlobalWrite`] while holding an owner
 //! index lock, never the reverse. Readers use MVCC snapshots and never block.
@@ -28,6 +28,9 @@ pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta
 pub(crate) const MAILBOXES: TableDefinition<&str, &[u8]> = TableDefinition::new("mailboxes");
 pub(crate) const SUBS: TableDefinition<(&str, &str), ()> = TableDefinition::new("subscriptions");
 pub(crate) const SEEN: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("seen");
+/// Added after format 1 was first written: a database from before lacks it until the first
+/// write that needs it creates it; readers take a missing table as empty.
+pub(crate) const RECENT: TableDefinition<(&str, &str), u32> = TableDefinition::new("recent");
 pub(crate) const QUOTA_ROOTS: TableDefinition<&str, &[u8]> = TableDefinition::new("quota_roots");
 
 pub(crate) struct MailboxesDb {
@@ -48,6 +51,7 @@ impl MailboxesDb {
             txn.open_table(MAILBOXES)?;
             txn.open_table(SUBS)?;
             txn.open_table(SEEN)?;
+            txn.open_table(RECENT)?;
             txn.open_table(QUOTA_ROOTS)?;
             Ok(())
         })?;
@@ -66,6 +70,14 @@ impl MailboxesDb {
     pub(crate) fn write(&self) -> Result<GlobalWrite> {
         let mut txn = self.db.begin_write()?;
         txn.set_durability(self.durability)?;
+        Ok(GlobalWrite { txn })
+    }
+
+    /// A write whose commit need not reach the disk before it returns (a private `\Recent`
+    /// mark, which a crash may lose harmlessly); the next durable commit writes it.
+    pub(crate) fn write_volatile(&self) -> Result<GlobalWrite> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::None)?;
         Ok(GlobalWrite { txn })
     }
 }

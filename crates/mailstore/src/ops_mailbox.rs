@@ -282,5 +282,6 @@ pub(crate) fn new_header(entry: &MailboxEntry, uidvalidity: u32) -> IndexHeader 
         acl: entry.acl.clone(),
         mailbox_type: entry.mailbox_type,
         keywords: Vec::new(),
+        recentuid: Some(0),
     }
 }

@@ -50,6 +50,13 @@ impl Store {
         })
     }
 
+    /// The mailbox's keyword table, in the order its keywords were defined: what the untagged
+    /// FLAGS response lists (RFC 9051 §7.3.5). It only grows, up to [`crate::MAX_KEYWORDS`].
+    pub fn keywords(&self, name: &MailboxName) -> Result<Vec<String>> {
+        let r = self.resolve(name)?;
+        Ok(self.header_of(&r)?.keywords)
+    }
+
     /// Index records of the selected messages in UID order (missing UIDs are skipped), with
     /// flags as the viewer `seen` names sees them.
     pub fn records(

@@ -220,6 +220,9 @@ impl CommandFramer {
             return self.refuse(ErrorKind::BadLiteralSize, Some(header));
         };
         let class = classify_literal(&self.command[..prefix_len], &self.spooled, self.encoding);
+        if let LiteralClass::Refused(kind) = class {
+            return self.refuse(kind, Some(header));
+        }
         if let Some(kind) = self.check_literal(len, header.sync, &class) {
             return self.refuse(kind, Some(header));
         }
@@ -240,7 +243,7 @@ impl CommandFramer {
                     len,
                 };
             }
-            LiteralClass::Other => {
+            LiteralClass::Other | LiteralClass::Refused(_) => {
                 if header.sync == Sync::Sync {
                     self.events.push_back(FramerEvent::NeedContinuation);
                 }
@@ -265,7 +268,7 @@ impl CommandFramer {
                     max: limits.max_append_literal,
                 })
             }
-            LiteralClass::Message { .. } => None,
+            LiteralClass::Message { .. } | LiteralClass::Refused(_) => None,
             LiteralClass::Other if len > limits.max_literal => Some(ErrorKind::LiteralTooLarge {
                 len,
                 max: limits.max_literal,

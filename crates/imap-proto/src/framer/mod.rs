@@ -74,6 +74,9 @@ pub(crate) enum LiteralClass {
     Message { tag: Tag, mailbox: Mailbox },
     /// Anything else: buffered, within [`Limits::max_literal`].
     Other,
+    /// An APPEND whose command is refused before its message (a mailbox name that cannot be
+    /// decoded): answered at once, the literal not invited (or discarded).
+    Refused(crate::error::ErrorKind),
 }
 
 /// What the server must read next.

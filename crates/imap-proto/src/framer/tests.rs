@@ -207,6 +207,28 @@ fn oversized_append_is_too_big_not_bad() {
     assert!(matches!(&events[..], [FramerEvent::Bad(e)] if e.is_too_big()));
 }
 
+/// An APPEND to a name that is not modified UTF-7 is refused when its literal is announced:
+/// a synchronising literal gets no continuation, a non-synchronising one (larger than a
+/// buffered literal may be) is read and dropped with its command.
+#[test]
+fn append_to_an_undecodable_mailbox_is_refused_before_its_message() {
+    let mut framer = CommandFramer::new(small_limits());
+    let (events, _) = run(&mut framer, b"a APPEND &Jjo {200}\r\nb NOOP\r\n");
+    assert!(
+        matches!(&events[0], FramerEvent::Bad(e) if e.is_impossible_mailbox_name()),
+        "{events:?}"
+    );
+    assert!(!events.contains(&FramerEvent::NeedContinuation));
+    assert_eq!(commands(&events), vec![&Command::Noop]);
+    let mut input = b"c APPEND &AGE- (\\Seen) {200+}\r\n".to_vec();
+    input.extend_from_slice(&[b'm'; 200]);
+    input.extend_from_slice(b"\r\nd NOOP\r\n");
+    let (events, spooled) = run(&mut framer, &input);
+    assert!(matches!(&events[0], FramerEvent::Bad(e) if e.is_impossible_mailbox_name()));
+    assert!(spooled.is_empty(), "the message is not streamed");
+    assert_eq!(commands(&events), vec![&Command::Noop]);
+}
+
 #[test]
 fn oversized_nonsync_literal_is_discarded_with_its_command() {
     let mut framer = CommandFramer::new(small_limits());

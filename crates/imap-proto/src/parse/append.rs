@@ -69,6 +69,8 @@ pub(crate) fn classify_literal(
     let mut cur = Cursor::new(prefix, spooled, encoding, 8);
     match append_prefix(&mut cur) {
         Ok(Some((tag, mailbox))) => LiteralClass::Message { tag, mailbox },
+        // Only the mailbox can fail to decode: the message is refused before its data.
+        Err(kind @ ErrorKind::Mutf7(_)) => LiteralClass::Refused(kind),
         Ok(None) | Err(_) => LiteralClass::Other,
     }
 }

@@ -1,6 +1,9 @@
 //! LIST (RFC 9051 §6.3.9, LIST-EXTENDED RFC 5258, LIST-STATUS RFC 5819, SPECIAL-USE RFC 6154,
 //! CHILDREN RFC 3348) and LSUB (RFC 3501 §6.3.9). Patterns are matched by
-//! [`imap_proto::ListPattern`] (no recursion, bounded length) on the blocking pool.
+//! [`imap_proto::ListPattern`] (no recursion, bounded length) on the blocking pool. Where a `%`
+//! stops a pattern above a subscribed mailbox it does not reach, the ancestor it matched stands
+//! for it: LSUB lists that ancestor as `\Noselect` and LIST (SUBSCRIBED RECURSIVEMATCH) gives it
+//! CHILDINFO, as Cyrus's partial matches do.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,7 +24,9 @@ struct Node {
     exists: bool,
     subscribed: bool,
     has_children: bool,
-    /// A descendant is subscribed (RECURSIVEMATCH's CHILDINFO).
+    /// A subscribed descendant that no pattern matches was matched here through a `%`
+    /// (RECURSIVEMATCH's CHILDINFO, RFC 5258 §3.5; LSUB's `\Noselect` parent, RFC 3501
+    /// §6.3.9).
     subscribed_child: bool,
     special_use: Vec<String>,
 }
@@ -48,6 +53,9 @@ pub(crate) async fn run_list(session: &mut Session, list: List) -> Reply {
     if list.patterns.len() > MAX_PATTERNS {
         return Reply::bad(&format!("more than {MAX_PATTERNS} mailbox patterns"));
     }
+    if let Some(reply) = refused_options(session, &list) {
+        return reply;
+    }
     let patterns = match compile(&list.reference, &list.patterns, sep) {
         Ok(patterns) => patterns,
         Err(reply) => return reply,
@@ -65,6 +73,7 @@ pub(crate) async fn run_list(session: &mut Session, list: List) -> Reply {
         ListReturnOption::Status(items) => Some(items.clone()),
         _ => None,
     });
+
     let mut matched = Vec::new();
     for (name, node) in nodes {
         let child_info = recursive && node.subscribed_child && !node.subscribed;
@@ -102,14 +111,61 @@ pub(crate) async fn run_list(session: &mut Session, list: List) -> Reply {
     Reply::ok("List completed")
 }
 
+/// RFC 5258 §3: selection and return options this server does not know are `BAD`, and so is
+/// RECURSIVEMATCH without a selection option it could modify (§3.1: alone or with REMOTE only;
+/// as in Cyrus, SUBSCRIBED is the one it modifies). STATUS RECENT is `BAD` in IMAP4rev2.
+fn refused_options(session: &Session, list: &List) -> Option<Reply> {
+    for option in &list.selection {
+        if let ListSelectOption::Other(name) = option {
+            return Some(Reply::bad(&format!("unknown LIST selection option {name}")));
+        }
+    }
+    if list.selection.contains(&ListSelectOption::RecursiveMatch)
+        && !list.selection.contains(&ListSelectOption::Subscribed)
+    {
+        return Some(Reply::bad(
+            "RECURSIVEMATCH needs a selection option to modify (SUBSCRIBED)",
+        ));
+    }
+    for option in &list.return_options {
+        match option {
+            ListReturnOption::Other(name) => {
+                return Some(Reply::bad(&format!("unknown LIST return option {name}")));
+            }
+            ListReturnOption::Status(items) => {
+                if let Some(reply) = crate::command::status::rev1_only(session, items) {
+                    return Some(reply);
+                }
+            }
+            ListReturnOption::Subscribed
+            | ListReturnOption::Children
+            | ListReturnOption::SpecialUse => {}
+        }
+    }
+    None
+}
+
+/// A pattern joined with the reference and compiled, and whether it holds `%`: only a `%` can
+/// stop a match short of a subscribed descendant, which LSUB and CHILDINFO then report through
+/// the ancestor that did match.
+struct Pattern {
+    compiled: ListPattern,
+    level_wildcard: bool,
+}
+
 /// The patterns joined with the reference and compiled; a pattern past the length bound is a
 /// `BAD` naming it.
-fn compile(reference: &str, patterns: &[String], sep: char) -> Result<Vec<ListPattern>, Reply> {
+fn compile(reference: &str, patterns: &[String], sep: char) -> Result<Vec<Pattern>, Reply> {
     patterns
         .iter()
         .map(|p| {
             let joined = canonical_pattern(reference, p, sep);
-            ListPattern::new(&joined, sep).map_err(|e| Reply::bad(&e.to_string()))
+            let compiled =
+                ListPattern::new(&joined, sep).map_err(|e| Reply::bad(&e.to_string()))?;
+            Ok(Pattern {
+                compiled,
+                level_wildcard: joined.contains('%'),
+            })
         })
         .collect()
 }
@@ -155,7 +211,7 @@ fn special_use_attr(name: &str) -> MailboxAttr {
 /// pool, never on a runtime thread.
 async fn matching(
     session: &mut Session,
-    patterns: Vec<ListPattern>,
+    patterns: Vec<Pattern>,
 ) -> Result<Vec<(String, Node)>, Reply> {
     let Some(identity) = session.state.identity().cloned() else {
         return Err(Reply::bad("Not authenticated"));
@@ -164,14 +220,41 @@ async fn matching(
         .blocking(move |s| {
             let entries = s.list_visible(&identity)?;
             let subscriptions = s.subscriptions(&identity)?;
-            let nodes = tree(s.namespace(), &identity, entries, &subscriptions);
+            let sep = s.namespace().separator();
+            let mut nodes = tree(s.namespace(), &identity, entries, &subscriptions);
+            mark_subscribed_children(&mut nodes, &patterns, sep);
             Ok(nodes
                 .into_iter()
-                .filter(|(name, _)| patterns.iter().any(|p| p.matches(name)))
+                .filter(|(name, _)| patterns.iter().any(|p| p.compiled.matches(name)))
                 .collect())
         })
         .await;
     found.map_err(|e| refuse(&e, Target::Source))
+}
+
+/// Sets `subscribed_child` on each name a `%` pattern matches that lies above a subscribed
+/// name no pattern matches: `a.%` matches `a.b` for a subscribed `a.b.c` (RFC 3501 §6.3.9,
+/// RFC 5258 §3.5). Where a pattern reaches the subscribed name itself (`*`), it is listed
+/// itself and its ancestors are not. Costs subscriptions × depth × patterns matches.
+fn mark_subscribed_children(nodes: &mut BTreeMap<String, Node>, patterns: &[Pattern], sep: char) {
+    let matches = |name: &str| patterns.iter().any(|p| p.compiled.matches(name));
+    let unmatched: Vec<String> = nodes
+        .iter()
+        .filter(|(name, node)| node.subscribed && !matches(name))
+        .map(|(name, _)| name.clone())
+        .collect();
+    for name in unmatched {
+        let mut cut = name.as_str();
+        while let Some(i) = cut.rfind(sep) {
+            cut = &name[..i];
+            let through_level = patterns
+                .iter()
+                .any(|p| p.level_wildcard && p.compiled.matches(cut));
+            if let (true, Some(node)) = (through_level, nodes.get_mut(cut)) {
+                node.subscribed_child = true;
+            }
+        }
+    }
 }
 
 /// Every name the user can see, with every ancestor level, by client name.
@@ -199,13 +282,10 @@ fn tree(
     }
     let names: Vec<String> = nodes.keys().cloned().collect();
     for name in names {
-        let is_subscribed = subscribed.contains(&name);
         let mut cut = name.as_str();
         while let Some(i) = cut.rfind(sep) {
             cut = &name[..i];
-            let parent = nodes.entry(cut.to_string()).or_default();
-            parent.has_children = true;
-            parent.subscribed_child |= is_subscribed;
+            nodes.entry(cut.to_string()).or_default().has_children = true;
         }
     }
     nodes
@@ -238,13 +318,12 @@ pub(crate) async fn run_lsub(session: &mut Session, reference: String, pattern: 
         Err(reply) => return reply,
     };
     for (name, node) in nodes {
-        if !node.subscribed {
-            continue;
-        }
-        let attributes = if node.exists {
-            Vec::new()
-        } else {
-            vec![MailboxAttr::NoSelect]
+        // RFC 3501 §6.3.9: a parent matched through `%` of a subscribed child is listed with
+        // `\Noselect` when it is not subscribed itself, whether or not it exists.
+        let attributes = match (node.subscribed, node.subscribed_child) {
+            (true, _) if node.exists => Vec::new(),
+            (true, _) | (false, true) => vec![MailboxAttr::NoSelect],
+            (false, false) => continue,
         };
         let item = ListItem {
             attributes,
@@ -260,6 +339,49 @@ pub(crate) async fn run_lsub(session: &mut Session, reference: String, pattern: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn node(subscribed: bool) -> Node {
+        Node {
+            exists: true,
+            subscribed,
+            ..Node::default()
+        }
+    }
+
+    fn patterns(list: &[&str]) -> Vec<Pattern> {
+        let list: Vec<String> = list.iter().map(|p| p.to_string()).collect();
+        match compile("", &list, '.') {
+            Ok(patterns) => patterns,
+            Err(_) => panic!("{list:?} compiles"),
+        }
+    }
+
+    /// Only a `%` that stops above a subscribed name it does not reach marks the ancestor.
+    #[test]
+    fn a_subscribed_child_marks_the_ancestor_a_percent_matched() {
+        let marked = |list: &[&str]| {
+            let mut nodes: BTreeMap<String, Node> = ["a", "a.b", "a.b.c", "a.x"]
+                .into_iter()
+                .map(|n| (n.to_string(), node(n == "a.b.c")))
+                .collect();
+            mark_subscribed_children(&mut nodes, &patterns(list), '.');
+            nodes
+                .into_iter()
+                .filter(|(_, n)| n.subscribed_child)
+                .map(|(name, _)| name)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(marked(&["a.%"]), ["a.b"]);
+        assert_eq!(marked(&["%"]), ["a"]);
+        assert_eq!(marked(&["%", "a.%"]), ["a", "a.b"]);
+        assert!(marked(&["*"]).is_empty(), "* reaches a.b.c itself");
+        assert!(
+            marked(&["a.%", "a.b.c"]).is_empty(),
+            "another pattern reaches it"
+        );
+        assert!(marked(&["a.b"]).is_empty(), "no % to stop at");
+        assert!(marked(&["a.x.%"]).is_empty());
+    }
 
     #[test]
     fn inbox_in_patterns_is_case_insensitive() {

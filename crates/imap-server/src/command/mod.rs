@@ -24,7 +24,7 @@ mod store;
 mod subscribe;
 
 use imap_proto::command::{Addressing, Tag};
-use imap_proto::response::{Code, Data, FetchFlag, FetchItem, StatusKind};
+use imap_proto::response::{Code, Data, FetchItem, StatusKind};
 use imap_proto::{Command, TaggedCommand};
 use std::collections::HashMap;
 
@@ -337,12 +337,14 @@ impl Session {
         let Some(view) = self.state.view_mut() else {
             return Flow::Continue;
         };
+        let old_last = view.uids().last().map_or(0, |u| u.get());
         let updates = view.take_updates(allow_expunge);
         for seq in updates.expunged {
             self.out.data(Data::Expunge(seq));
         }
         if let Some(exists) = updates.exists {
             self.out.data(Data::Exists(exists));
+            self.report_recent(old_last).await;
         }
         if !updates.flags.is_empty() {
             self.report_flags(updates.flags).await;
@@ -360,25 +362,28 @@ impl Session {
             .blocking(move |s| s.records(&mailbox, UidSelection::Uids(&uids), RecordFields::BASIC))
             .await;
         let Ok(records) = records else { return };
-        for data in flag_fetches(messages, records) {
-            self.out.data(data);
+        let changed = flags_in_order(messages, records);
+        self.announce_keywords(changed.iter().map(|(_, _, f)| f.as_slice()))
+            .await;
+        for (seq, uid, flags) in changed {
+            let items = vec![FetchItem::Uid(uid), self.flags_item(uid, &flags)];
+            self.out.data(Data::Fetch { seq, items });
         }
     }
 }
 
-/// One `FETCH (UID FLAGS)` per message whose record was found, in the order of `messages`.
+/// (seq, UID, flags) per message whose record was found, in the order of `messages`.
 /// Records are looked up by UID in a map: after another session's STORE on a large mailbox
 /// both lists hold every message, and a search per message was quadratic.
-fn flag_fetches(messages: Vec<(u32, Uid)>, records: Vec<MessageRecord>) -> Vec<Data> {
-    let by_uid: HashMap<Uid, Vec<Flag>> = records.into_iter().map(|r| (r.uid, r.flags)).collect();
+fn flags_in_order(
+    messages: Vec<(u32, Uid)>,
+    records: Vec<MessageRecord>,
+) -> Vec<(u32, Uid, Vec<Flag>)> {
+    let mut by_uid: HashMap<Uid, Vec<Flag>> =
+        records.into_iter().map(|r| (r.uid, r.flags)).collect();
     messages
         .into_iter()
-        .filter_map(|(seq, uid)| {
-            let flags = by_uid.get(&uid)?;
-            let flags = flags.iter().cloned().map(FetchFlag::Flag).collect();
-            let items = vec![FetchItem::Uid(uid), FetchItem::Flags(flags)];
-            Some(Data::Fetch { seq, items })
-        })
+        .filter_map(|(seq, uid)| Some((seq, uid, by_uid.remove(&uid)?)))
         .collect()
 }
 
@@ -413,20 +418,13 @@ mod tests {
             let messages: Vec<(u32, Uid)> = (1..=1_000_000).map(|n| (n, uid(n))).collect();
             let records: Vec<MessageRecord> =
                 (2..=1_000_000).rev().map(|n| record(uid(n))).collect();
-            let _ = tx.send(flag_fetches(messages, records));
+            let _ = tx.send(flags_in_order(messages, records));
         });
         let fetches = rx
             .recv_timeout(std::time::Duration::from_secs(60))
             .expect("did not finish within a minute");
         assert_eq!(fetches.len(), 999_999, "UID 1 has no record");
-        assert!(
-            matches!(&fetches[0], Data::Fetch { seq: 2, .. }),
-            "{:?}",
-            fetches[0]
-        );
-        assert!(matches!(
-            fetches.last(),
-            Some(Data::Fetch { seq: 1_000_000, .. })
-        ));
+        assert_eq!(fetches[0].0, 2);
+        assert_eq!(fetches.last().map(|f| f.0), Some(1_000_000));
     }
 }

@@ -1,17 +1,16 @@
 //! SELECT and EXAMINE (RFC 9051 §6.3.2, §6.3.3).
 
-use std::collections::BTreeSet;
-
 use imap_proto::command::Mailbox;
-use imap_proto::response::{Code, Data, PermanentFlag, StatusKind};
+use imap_proto::response::{Code, Data, StatusKind};
 use mailservice::{Operation, RecordFields, UidSelection};
 use types::{Flag, Uid};
 
 use crate::command::Reply;
 use crate::connection::Session;
 use crate::convert::{refuse, Target};
+use crate::flags::{write_announcement, Access, Keywords};
 use crate::state::State;
-use crate::view::SelectedView;
+use crate::view::{Recent, SelectedView};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mode {
@@ -19,13 +18,48 @@ pub(crate) enum Mode {
     ReadOnly,
 }
 
-const SYSTEM_FLAGS: [Flag; 5] = [
-    Flag::Answered,
-    Flag::Flagged,
-    Flag::Deleted,
-    Flag::Seen,
-    Flag::Draft,
-];
+/// What opening the mailbox does with its `\Recent` messages.
+#[derive(Clone, Copy)]
+enum RecentUse {
+    Claim,
+    Look,
+    None,
+}
+
+impl RecentUse {
+    /// RFC 3501 §2.3.2: a read-write SELECT claims the messages no session has been told about
+    /// yet; EXAMINE only looks. IMAP4rev2 has no `\Recent` (RFC 9051 §2.3.2): nothing.
+    fn of(mode: Mode, imap4rev2: bool) -> RecentUse {
+        match (mode, imap4rev2) {
+            (_, true) => RecentUse::None,
+            (Mode::ReadWrite, false) => RecentUse::Claim,
+            (Mode::ReadOnly, false) => RecentUse::Look,
+        }
+    }
+
+    /// The recent mark before this session (claiming up to `last` where it claims).
+    fn mark(
+        self,
+        s: &mailservice::MailService,
+        mailbox: &mailservice::Authorized,
+        last: Option<Uid>,
+    ) -> Result<Option<u32>, mailservice::ServiceError> {
+        match (self, last) {
+            (RecentUse::Claim, Some(last)) => s.claim_recent(mailbox, last).map(Some),
+            (RecentUse::Claim | RecentUse::Look, _) => s.recent_mark(mailbox).map(Some),
+            (RecentUse::None, _) => Ok(None),
+        }
+    }
+}
+
+/// The session's `\Recent` messages: those of `uids` above the mark.
+fn recent_above(mark: Option<u32>, uids: &[Uid]) -> Recent {
+    let mut recent = Recent::default();
+    if let (Some(first), Some(last)) = (mark.and_then(|m| m.checked_add(1)), uids.last()) {
+        recent.add(first, last.get());
+    }
+    recent
+}
 
 pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, mode: Mode) -> Reply {
     if session.state.view().is_some() {
@@ -42,50 +76,43 @@ pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, mode: Mode) -> 
         Err(e) => return refuse(&e, Target::Source),
     };
     let a = authorized.clone();
+    let recent = RecentUse::of(mode, session.enabled.imap4rev2);
     let opened = session
         .blocking(move |s| {
             let changes = s.subscribe_changes(&a)?;
             let status = s.status(&a)?;
             let records = s.records(&a, UidSelection::All, RecordFields::BASIC)?;
-            Ok((changes, status, records))
+            let mark = recent.mark(s, &a, records.last().map(|r| r.uid))?;
+            Ok((changes, status, records, mark))
         })
         .await;
-    let (changes, status, records) = match opened {
+    let (changes, status, records, mark) = match opened {
         Ok(v) => v,
         Err(e) => return refuse(&e, Target::Source),
     };
-    let mut keywords = BTreeSet::new();
+    // The mailbox's keyword table (RFC 9051 §7.3.5), and any keyword a record carries that
+    // was defined between the two reads.
+    let mut keywords = Keywords::default();
+    keywords.learn(status.keywords.iter().cloned());
     let mut first_unseen = None;
     for (i, r) in records.iter().enumerate() {
-        keywords.extend(
-            r.flags
-                .iter()
-                .filter(|f| !f.is_system())
-                .map(|f| f.as_str().to_string()),
-        );
+        keywords.learn_flags(&r.flags);
         if first_unseen.is_none() && !r.flags.contains(&Flag::Seen) {
             first_unseen = u32::try_from(i + 1).ok();
         }
     }
-    let mut flags: Vec<Flag> = SYSTEM_FLAGS.to_vec();
-    flags.extend(keywords.into_iter().map(Flag::Keyword));
     let uids = records.iter().map(|r| r.uid).collect::<Vec<_>>();
     let read_only = mode == Mode::ReadOnly;
     let out = &mut session.out;
-    out.data(Data::Flags(flags.clone()));
-    let mut permanent: Vec<PermanentFlag> = flags.into_iter().map(PermanentFlag::Flag).collect();
-    permanent.push(PermanentFlag::Wildcard);
-    if read_only {
-        permanent.clear();
-    }
-    out.untagged(
-        StatusKind::Ok,
-        Some(Code::PermanentFlags(permanent)),
-        "Flags permitted",
-    );
+    let access = match mode {
+        Mode::ReadWrite => Access::ReadWrite,
+        Mode::ReadOnly => Access::ReadOnly,
+    };
+    write_announcement(out, keywords.list(), access);
     out.data(Data::Exists(u32::try_from(uids.len()).unwrap_or(u32::MAX)));
+    let recent = recent_above(mark, &uids);
     if !session.enabled.imap4rev2 {
-        out.data(Data::Recent(0));
+        out.data(Data::Recent(recent.count(&uids)));
         if let Some(seq) = first_unseen {
             out.untagged(
                 StatusKind::Ok,
@@ -116,7 +143,9 @@ pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, mode: Mode) -> 
             return Reply::bad("Not authenticated");
         }
     };
-    let view = SelectedView::new(authorized, read_only, uids, changes);
+    let mut view = SelectedView::new(authorized, read_only, uids, changes);
+    view.keywords = keywords;
+    view.recent = recent;
     session.state = State::Selected(identity, Box::new(view));
     match mode {
         Mode::ReadWrite => Reply::ok_code(Code::ReadWrite, "Select completed"),

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use imap_proto::command::{Addressing, Store, StoreAction, StoreSilence};
-use imap_proto::response::{Code, Data, FetchFlag, FetchItem};
+use imap_proto::response::{Code, Data, FetchItem};
 use imap_proto::SequenceSet;
 use mailservice::{FlagChange, RecordFields, UidSelection};
 use types::{Flag, ModSeq, Uid};
@@ -52,6 +52,13 @@ pub(crate) async fn run(session: &mut Session, store: Store) -> Reply {
     if store.silence == StoreSilence::Report {
         let unchanged = unchanged(&targets, &answers, &outcome.modified);
         answers.extend(current_flags(session, unchanged).await);
+    }
+    // A keyword this STORE defined is announced (RFC 9051 §7.3.5) even under .SILENT, and
+    // before any FETCH that carries it.
+    session
+        .announce_keywords(answers.values().map(Vec::as_slice))
+        .await;
+    if store.silence == StoreSilence::Report {
         answer_flags(session, &targets, &answers, store.addressing);
     }
     let Some(view) = session.state.view() else {
@@ -121,9 +128,7 @@ fn answer_flags(
         let Some(flags) = answers.get(uid) else {
             continue;
         };
-        let mut items = vec![FetchItem::Flags(
-            flags.iter().cloned().map(FetchFlag::Flag).collect(),
-        )];
+        let mut items = vec![session.flags_item(*uid, flags)];
         if addressing == Addressing::Uid {
             items.push(FetchItem::Uid(*uid));
         }

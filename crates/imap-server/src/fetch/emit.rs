@@ -9,7 +9,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use imap_proto::command::FetchAttr;
-use imap_proto::response::{BodyLabel, Code, FetchFlag, FetchItem, FetchWriter, LiteralKind};
+use imap_proto::response::{BodyLabel, Code, FetchItem, FetchWriter, LiteralKind};
 use mailservice::{MessageRecord, ServiceError, StoreError};
 use message::MessageCache;
 
@@ -67,8 +67,12 @@ pub(crate) async fn message(
             Err(e) => return Err(refuse(&e, Target::Source)),
         },
     };
+    let flags = plan
+        .wants_flags()
+        .then(|| session.flags_item(record.uid, &record.flags));
     let env = Env {
         record: &record,
+        flags,
         cache: cache.as_ref(),
         source: source.as_ref(),
     };
@@ -84,6 +88,8 @@ pub(crate) async fn message(
 /// What the items of one message are made from.
 struct Env<'a> {
     record: &'a MessageRecord,
+    /// The FLAGS item, built (and its keywords announced) before the response began.
+    flags: Option<FetchItem>,
     cache: Option<&'a MessageCache>,
     source: Option<&'a Source>,
 }
@@ -126,9 +132,10 @@ async fn value<'a>(
     let cached = |get: fn(&MessageCache) -> &[u8]| env.cache.map(|c| get(c).to_vec());
     let item = match &planned.attr {
         FetchAttr::Uid => FetchItem::Uid(record.uid),
-        FetchAttr::Flags => {
-            FetchItem::Flags(record.flags.iter().cloned().map(FetchFlag::Flag).collect())
-        }
+        FetchAttr::Flags => match &env.flags {
+            Some(item) => item.clone(),
+            None => return Ok(None),
+        },
         FetchAttr::InternalDate => match to_imap_datetime(record.internal_date) {
             Some(dt) => FetchItem::InternalDate(dt),
             None => return Ok(None),

@@ -52,6 +52,12 @@ pub(crate) async fn run(session: &mut Session, fetch: Fetch) -> Reply {
             Ok(loaded) => loaded,
             Err(reply) => return reply,
         };
+        if plan.wants_flags() {
+            // RFC 9051 §7.3.5: a keyword new to the client is announced before its first FETCH.
+            session
+                .announce_keywords(loaded.iter().map(|l| l.record.flags.as_slice()))
+                .await;
+        }
         for item in loaded {
             // `targets` is in sequence order, and so in UID order.
             let Ok(at) = batch.binary_search_by_key(&item.record.uid, |&(_, u)| u) else {

@@ -83,6 +83,13 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// Whether the responses carry FLAGS.
+    pub fn wants_flags(&self) -> bool {
+        self.items.iter().any(|p| p.attr == FetchAttr::Flags)
+    }
+}
+
 /// Whether two attributes are answered by the same response item.
 fn same_response(a: &FetchAttr, b: &FetchAttr) -> bool {
     match (a, b) {

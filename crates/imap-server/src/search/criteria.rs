@@ -37,15 +37,23 @@ pub(crate) struct Context<'a> {
     pub saved: &'a [Uid],
     /// `None` for UTF-8 and US-ASCII.
     pub charset: Option<&'static encoding_rs::Encoding>,
+    /// The session's `\Recent` messages, as UID ranges (RECENT, NEW, OLD); `None` after
+    /// ENABLE IMAP4rev2, whose grammar has none of those keys (RFC 9051 §2.3.2, §6.4.4).
+    pub recent: Option<&'a [(u32, u32)]>,
 }
 
-/// The criteria nest deeper than [`MAX_DEPTH`].
+/// Why criteria cannot be evaluated.
 #[derive(Debug)]
-pub(crate) struct TooDeep;
+pub(crate) enum Unusable {
+    /// They nest deeper than [`MAX_DEPTH`].
+    TooDeep,
+    /// RECENT, NEW or OLD in IMAP4rev2.
+    NotInRev2(&'static str),
+}
 
 impl Criterion {
     /// Prepares `key`; see the module documentation.
-    pub fn compile(key: SearchKey, cx: &Context<'_>) -> Result<Criterion, TooDeep> {
+    pub fn compile(key: SearchKey, cx: &Context<'_>) -> Result<Criterion, Unusable> {
         compile(key, cx, 0)
     }
 
@@ -79,10 +87,15 @@ impl Criterion {
     }
 }
 
-fn compile(key: SearchKey, cx: &Context<'_>, depth: usize) -> Result<Criterion, TooDeep> {
+fn compile(key: SearchKey, cx: &Context<'_>, depth: usize) -> Result<Criterion, Unusable> {
     if depth > MAX_DEPTH {
-        return Err(TooDeep);
+        return Err(Unusable::TooDeep);
     }
+    let recent = |name: &'static str| {
+        cx.recent
+            .map(|r| Criterion::Uids(NumberRanges::from_ranges(r.to_vec())))
+            .ok_or(Unusable::NotInRev2(name))
+    };
     let inner = |k: SearchKey| compile(k, cx, depth + 1).map(Box::new);
     Ok(match key {
         SearchKey::Not(k) => Criterion::Not(inner(*k)?),
@@ -94,6 +107,10 @@ fn compile(key: SearchKey, cx: &Context<'_>, depth: usize) -> Result<Criterion, 
         ),
         SearchKey::Uid(set) => set_criterion(&set, cx.largest_uid, cx, Criterion::Uids),
         SearchKey::SequenceSet(set) => set_criterion(&set, cx.exists, cx, Criterion::Seqs),
+        // RFC 3501 §6.4.4: NEW is RECENT UNSEEN, OLD is NOT RECENT.
+        SearchKey::Recent => recent("RECENT")?,
+        SearchKey::New => Criterion::And(vec![recent("NEW")?, Criterion::Key(SearchKey::Unseen)]),
+        SearchKey::Old => Criterion::Not(Box::new(recent("OLD")?)),
         leaf => Criterion::Key(recode(leaf, cx.charset)),
     })
 }
@@ -145,6 +162,7 @@ mod tests {
             largest_uid: 40,
             saved,
             charset: None,
+            recent: Some(&[(3, 4)]),
         }
     }
 
@@ -161,6 +179,24 @@ mod tests {
         };
         assert!(matches!(&parts[0], Criterion::Uids(r) if r.ranges() == [(1, 40)]));
         assert!(matches!(&parts[1], Criterion::Seqs(r) if r.ranges() == [(1, 10)]));
+    }
+
+    #[test]
+    fn recent_new_and_old_resolve_against_the_sessions_recent_set() {
+        let c = Criterion::compile(SearchKey::New, &cx(&[])).unwrap();
+        let Criterion::And(parts) = c else {
+            panic!("NEW is RECENT UNSEEN");
+        };
+        assert!(matches!(&parts[0], Criterion::Uids(r) if r.ranges() == [(3, 4)]));
+        assert!(matches!(&parts[1], Criterion::Key(SearchKey::Unseen)));
+        let c = Criterion::compile(SearchKey::Old, &cx(&[])).unwrap();
+        assert!(matches!(c, Criterion::Not(inner) if matches!(*inner, Criterion::Uids(_))));
+        let rev2 = Context {
+            recent: None,
+            ..cx(&[])
+        };
+        let refused = Criterion::compile(SearchKey::Not(Box::new(SearchKey::Recent)), &rev2);
+        assert!(matches!(refused, Err(Unusable::NotInRev2("RECENT"))));
     }
 
     #[test]
@@ -201,6 +237,7 @@ mod tests {
                 largest_uid: 1_000_000,
                 saved: &[],
                 charset: None,
+                recent: None,
             };
             let criteria = Criterion::compile(key, &cx).unwrap();
             let record = mailservice::MessageRecord {

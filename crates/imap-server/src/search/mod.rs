@@ -16,7 +16,7 @@ use types::Uid;
 use crate::command::Reply;
 use crate::connection::Session;
 use crate::convert::{refuse, Target};
-use criteria::{Context, Criterion};
+use criteria::{Context, Criterion, Unusable};
 use matcher::Candidate;
 
 /// Messages per store read. BODY and TEXT read message files, so their batches stay small;
@@ -44,10 +44,14 @@ pub(crate) async fn run(session: &mut Session, tag: &Tag, search: Search) -> Rep
         largest_uid: view.uids().last().map_or(0, |u| u.get()),
         saved: &view.saved_search,
         charset,
+        recent: (!session.enabled.imap4rev2).then(|| view.recent.ranges()),
     };
     let criteria = match Criterion::compile(SearchKey::And(search.criteria), &cx) {
         Ok(c) => c,
-        Err(criteria::TooDeep) => return Reply::bad("search criteria are nested too deeply"),
+        Err(Unusable::TooDeep) => return Reply::bad("search criteria are nested too deeply"),
+        Err(Unusable::NotInRev2(key)) => {
+            return Reply::bad(&format!("{key} is not an IMAP4rev2 search key"))
+        }
     };
     let (need_header, need_body) = criteria.needs();
     let now = mailservice::InternalDate::now().unix_seconds;

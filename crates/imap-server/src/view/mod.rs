@@ -11,6 +11,9 @@ use mailservice::{Authorized, Change};
 use tokio::sync::broadcast::{self, error::TryRecvError};
 use types::{ModSeq, Uid};
 
+use crate::flags::Keywords;
+pub(crate) use recent::Recent;
+
 pub(crate) struct SelectedView {
     pub mailbox: Authorized,
     pub read_only: bool,
@@ -28,6 +31,10 @@ pub(crate) struct SelectedView {
     pub gone: bool,
     /// SEARCHRES (RFC 5182): the UIDs of the last `SEARCH RETURN (SAVE)`.
     pub saved_search: Vec<Uid>,
+    /// The keywords this session has announced in FLAGS (see `crate::flags`).
+    pub keywords: Keywords,
+    /// The messages that are `\Recent` in this session.
+    pub recent: Recent,
 }
 
 /// The untagged updates to send now, in the order they must go out.
@@ -65,6 +72,8 @@ impl SelectedView {
             needs_resync: false,
             gone: false,
             saved_search: Vec::new(),
+            keywords: Keywords::default(),
+            recent: Recent::default(),
         }
     }
 
@@ -304,5 +313,6 @@ impl SelectedView {
     }
 }
 
+mod recent;
 #[cfg(test)]
 mod tests;
