@@ -19,7 +19,7 @@ pub use error::ServiceError;
 pub use mailstore::{
     AppendItem, AppendOutcome, AppendSource, Change, CopyOutcome, Delivered, Expunge, FlagChange,
     InternalDate, MailboxEntry, MailboxStatus, MessageFile, MessageRecord, RecordFields,
-    StoreError, StoreFlagsOutcome, UidSelection, MAX_KEYWORDS,
+    StoreError, StoreFlagsOutcome, UidSelection, VanishedSince, MAX_KEYWORDS,
 };
 pub use namespace::Namespace;
 

@@ -4,7 +4,7 @@
 use mailstore::{
     AppendItem, AppendOutcome, Change, CopyOutcome, CreateOptions, Delivered, Expunge, FlagChange,
     MailboxEntry, MailboxStatus, MessageFile, MessageRecord, RecordFields, StoreFlagsOutcome,
-    UidSelection,
+    UidSelection, VanishedSince,
 };
 use tokio::sync::broadcast;
 use types::{MailboxName, ModSeq, Uid};
@@ -215,6 +215,11 @@ impl MailService {
 
     pub fn expunge(&self, mailbox: &Authorized, which: Expunge) -> Result<Vec<Uid>> {
         Ok(self.store.expunge(mailbox.name(), which)?)
+    }
+
+    /// The UIDs expunged after `since` (QRESYNC), or that the history was pruned.
+    pub fn vanished_since(&self, mailbox: &Authorized, since: ModSeq) -> Result<VanishedSince> {
+        Ok(self.store.vanished_since(mailbox.name(), since)?)
     }
 
     pub fn records(

@@ -99,7 +99,7 @@ pub use model::{
     AppendItem, AppendOutcome, AppendSource, Change, CopyOutcome, CreateOptions, Delivered,
     Expunge, FlagChange, InternalDate, MailboxEntry, MailboxStatus, MailboxType, MessageRecord,
     QuotaLimits, QuotaUsage, ReconstructReport, RecordFields, SeenSource, StoreFlagsOutcome,
-    UidSelection,
+    UidSelection, VanishedSince,
 };
 pub use msgfile::header_block;
 pub use normalise::{normalise_crlf, CrlfNormaliser, NormaliseError};

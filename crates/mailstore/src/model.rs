@@ -241,6 +241,16 @@ pub struct MailboxStatus {
     pub keywords: Vec<String>,
 }
 
+/// What a mailbox remembers of the expunges after a MODSEQ (RFC 7162 §3.2.5.2, §3.2.6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VanishedSince {
+    /// Every UID expunged with a MODSEQ above the one asked about, ascending.
+    Exact(Vec<Uid>),
+    /// Tombstones from that far back were pruned (`tombstone_days`): the caller must treat
+    /// every UID it cannot see as possibly expunged.
+    Pruned,
+}
+
 /// Published on a mailbox's change channel after each committed change, in commit order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {

@@ -11,7 +11,9 @@ use crate::error::{Result, StoreError};
 use crate::flags;
 use crate::index::IndexHeader;
 use crate::message_file::MessageFile;
-use crate::model::{Change, MailboxStatus, MessageRecord, RecordFields, SeenSource, UidSelection};
+use crate::model::{
+    Change, MailboxStatus, MessageRecord, RecordFields, SeenSource, UidSelection, VanishedSince,
+};
 use crate::msgfile;
 use crate::ops_append::{to_modseq, to_uid, uidvalidity};
 use crate::partition::message_path;
@@ -168,13 +170,15 @@ impl Store {
     }
 
     /// RFC 7162 §3.2.5.2: UIDs expunged with a MODSEQ above `since`.
-    pub fn vanished_since(&self, name: &MailboxName, since: ModSeq) -> Result<Vec<Uid>> {
+    pub fn vanished_since(&self, name: &MailboxName, since: ModSeq) -> Result<VanishedSince> {
         let r = self.resolve(name)?;
         let uids = r
             .owner
             .read()?
             .vanished_since(&r.entry.uniqueid, since.get())?;
-        uids.into_iter().map(to_uid).collect()
+        Ok(VanishedSince::Exact(
+            uids.into_iter().map(to_uid).collect::<Result<_>>()?,
+        ))
     }
 
     /// Forgets expunges with a MODSEQ at or below `up_to` (Cyrus `expunge_days` housekeeping).

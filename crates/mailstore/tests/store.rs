@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use mailstore::{
     AppendItem, AppendSource, Change, CreateOptions, Expunge, FlagChange, RecordFields, SeenSource,
-    StoreError, UidSelection,
+    StoreError, UidSelection, VanishedSince,
 };
 use types::Flag;
 
@@ -201,7 +201,10 @@ fn expunge_leaves_tombstones_for_vanished() {
         vec![uid(3)]
     );
     assert_eq!(s.expunge(&a, Expunge::AllDeleted).unwrap(), vec![uid(2)]);
-    assert_eq!(s.vanished_since(&a, before).unwrap(), vec![uid(2), uid(3)]);
+    assert_eq!(
+        s.vanished_since(&a, before).unwrap(),
+        VanishedSince::Exact(vec![uid(2), uid(3)])
+    );
     assert!(matches!(
         s.read_message(&a, uid(2)),
         Err(StoreError::NoSuchMessage(2))
@@ -466,7 +469,10 @@ fn purged_tombstones_no_longer_vanish() {
     let cut = s.status(&a, SeenSource::Index).unwrap().highestmodseq;
     s.expunge(&a, Expunge::Uids(vec![uid(2)])).unwrap();
     assert_eq!(s.purge_tombstones(&a, cut).unwrap(), 1);
-    assert_eq!(s.vanished_since(&a, start).unwrap(), vec![uid(2)]);
+    assert_eq!(
+        s.vanished_since(&a, start).unwrap(),
+        VanishedSince::Exact(vec![uid(2)])
+    );
 }
 
 #[test]
