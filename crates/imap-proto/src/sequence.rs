@@ -66,6 +66,24 @@ impl SequenceSet {
         (!items.is_empty()).then_some(SequenceSet::Items(items))
     }
 
+    /// A set from ascending, disjoint inclusive ranges (zero is skipped); `None` when empty.
+    /// Used for VANISHED, whose UIDs come as ranges and may be too many to list one by one.
+    pub fn from_ranges(ranges: &[(u32, u32)]) -> Option<SequenceSet> {
+        let items: Vec<SequenceItem> = ranges
+            .iter()
+            .filter_map(|&(lo, hi)| {
+                let lo = NonZeroU32::new(lo.max(1))?;
+                let hi = NonZeroU32::new(hi).filter(|hi| *hi >= lo)?;
+                Some(if lo == hi {
+                    SequenceItem::Single(SeqNumber::Value(lo))
+                } else {
+                    SequenceItem::Range(SeqNumber::Value(lo), SeqNumber::Value(hi))
+                })
+            })
+            .collect();
+        (!items.is_empty()).then_some(SequenceSet::Items(items))
+    }
+
     /// The set as inclusive `(low, high)` ranges for a mailbox whose largest number is
     /// `largest`; `None` for `$`, which the session resolves itself.
     pub fn ranges(&self, largest: u32) -> Option<Vec<(u32, u32)>> {

@@ -48,6 +48,8 @@ pub(crate) fn capabilities(config: &ImapConfig, stage: &Stage) -> Vec<String> {
             "SEARCHRES",
             "MULTIAPPEND",
             "STATUS=SIZE",
+            "CONDSTORE",
+            "QRESYNC",
         ]
         .map(String::from),
     );

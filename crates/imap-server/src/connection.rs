@@ -136,6 +136,11 @@ enum Woke {
 #[derive(Default)]
 pub(crate) struct Enabled {
     pub imap4rev2: bool,
+    /// RFC 7162 §3.1: after a CONDSTORE enabling command, every untagged FETCH carries UID
+    /// and MODSEQ.
+    pub condstore: bool,
+    /// RFC 7162 §3.2.3: VANISHED replaces EXPUNGE, and SELECT takes the QRESYNC parameter.
+    pub qresync: bool,
 }
 
 impl Session {

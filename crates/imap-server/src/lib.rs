@@ -12,6 +12,7 @@
 
 mod capability;
 mod command;
+mod condstore;
 pub mod connection;
 mod convert;
 mod fetch;

@@ -2,7 +2,7 @@
 //! in an untagged OK before its EXPUNGEs (RFC 6851 §4.3).
 
 use imap_proto::command::{Addressing, Mailbox};
-use imap_proto::response::{Code, Data, StatusKind};
+use imap_proto::response::{Code, StatusKind};
 use imap_proto::SequenceSet;
 use mailservice::{CopyOutcome, Operation};
 
@@ -64,9 +64,8 @@ pub(crate) async fn run(
     }
     if let Some(view) = session.state.view_mut() {
         let moved = outcome.mapping.iter().map(|(src, _)| *src).collect();
-        for seq in view.remove_own_expunges(moved) {
-            session.out.data(Data::Expunge(seq));
-        }
+        let gone = view.remove_own_expunges(moved);
+        session.write_expunged(gone.seqs, &gone.uids);
     }
     Reply::ok("Move completed")
 }

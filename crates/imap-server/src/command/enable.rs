@@ -1,5 +1,7 @@
-//! ENABLE (RFC 5161): IMAP4rev2 (RFC 9051 §6.3.1) switches mailbox names to UTF-8; anything
-//! else is ignored, as the RFC asks. UTF8=ACCEPT (RFC 6855) waits for UTF8 APPEND support.
+//! ENABLE (RFC 5161): IMAP4rev2 (RFC 9051 §6.3.1) switches mailbox names to UTF-8; CONDSTORE
+//! and QRESYNC (RFC 7162 §3.1, §3.2.3; QRESYNC implies CONDSTORE) add MODSEQ to untagged
+//! FETCH responses and VANISHED in place of EXPUNGE. Anything else is ignored, as the RFC asks.
+//! UTF8=ACCEPT (RFC 6855) waits for UTF8 APPEND support.
 
 use imap_proto::response::Data;
 use imap_proto::MailboxEncoding;
@@ -7,12 +9,21 @@ use imap_proto::MailboxEncoding;
 use crate::command::Reply;
 use crate::connection::Session;
 
-pub(crate) fn run(session: &mut Session, names: Vec<String>) -> Reply {
+pub(crate) async fn run(session: &mut Session, names: Vec<String>) -> Reply {
     let mut enabled = Vec::new();
     for name in names {
         let upper = name.to_ascii_uppercase();
         let newly = match upper.as_str() {
             "IMAP4REV2" => !std::mem::replace(&mut session.enabled.imap4rev2, true),
+            "CONDSTORE" => {
+                let before = session.enabled.condstore;
+                session.enable_condstore().await;
+                !before
+            }
+            "QRESYNC" => {
+                session.enable_condstore().await;
+                !std::mem::replace(&mut session.enabled.qresync, true)
+            }
             _ => false,
         };
         if newly {

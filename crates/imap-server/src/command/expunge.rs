@@ -1,7 +1,7 @@
 //! EXPUNGE (RFC 9051 §6.4.3) and UID EXPUNGE (RFC 4315 §2.1).
 
 use imap_proto::command::Addressing;
-use imap_proto::response::{Code, Data};
+use imap_proto::response::Code;
 use imap_proto::SequenceSet;
 use mailservice::Expunge;
 
@@ -29,9 +29,8 @@ pub(crate) async fn run(session: &mut Session, set: Option<SequenceSet>) -> Repl
         Err(e) => return refuse(&e, Target::Source),
     };
     if let Some(view) = session.state.view_mut() {
-        for seq in view.remove_own_expunges(expunged) {
-            session.out.data(Data::Expunge(seq));
-        }
+        let gone = view.remove_own_expunges(expunged);
+        session.write_expunged(gone.seqs, &gone.uids);
     }
     Reply::ok("Expunge completed")
 }

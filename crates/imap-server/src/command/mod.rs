@@ -29,7 +29,7 @@ use imap_proto::{Command, TaggedCommand};
 use std::collections::HashMap;
 
 use mailservice::{MessageRecord, RecordFields, UidSelection};
-use types::{Flag, Uid};
+use types::{Flag, ModSeq, Uid};
 
 use crate::connection::{Flow, Session};
 use crate::state::State;
@@ -230,12 +230,12 @@ impl Session {
                 mechanism,
                 initial_response,
             } => Box::pin(authenticate::run(self, &mechanism, initial_response)).await,
-            Command::Enable(names) => enable::run(self, names),
-            Command::Select { mailbox, .. } => {
-                Box::pin(select::run(self, mailbox, select::Mode::ReadWrite)).await
+            Command::Enable(names) => Box::pin(enable::run(self, names)).await,
+            Command::Select { mailbox, params } => {
+                Box::pin(select::run(self, mailbox, params, select::Mode::ReadWrite)).await
             }
-            Command::Examine { mailbox, .. } => {
-                Box::pin(select::run(self, mailbox, select::Mode::ReadOnly)).await
+            Command::Examine { mailbox, params } => {
+                Box::pin(select::run(self, mailbox, params, select::Mode::ReadOnly)).await
             }
             Command::Create {
                 mailbox,
@@ -339,9 +339,7 @@ impl Session {
         };
         let old_last = view.uids().last().map_or(0, |u| u.get());
         let updates = view.take_updates(allow_expunge);
-        for seq in updates.expunged {
-            self.out.data(Data::Expunge(seq));
-        }
+        self.write_expunged(updates.expunged, &updates.expunged_uids);
         if let Some(exists) = updates.exists {
             self.out.data(Data::Exists(exists));
             self.report_recent(old_last).await;
@@ -363,27 +361,36 @@ impl Session {
             .await;
         let Ok(records) = records else { return };
         let changed = flags_in_order(messages, records);
-        self.announce_keywords(changed.iter().map(|(_, _, f)| f.as_slice()))
+        self.announce_keywords(changed.iter().map(|(_, _, f, _)| f.as_slice()))
             .await;
-        for (seq, uid, flags) in changed {
-            let items = vec![FetchItem::Uid(uid), self.flags_item(uid, &flags)];
+        for (seq, uid, flags, modseq) in changed {
+            let mut items = vec![FetchItem::Uid(uid), self.flags_item(uid, &flags)];
+            // RFC 7162 §3.1: after a CONDSTORE enabling command, with its MODSEQ.
+            if self.enabled.condstore {
+                items.push(FetchItem::ModSeq(modseq));
+            }
             self.out.data(Data::Fetch { seq, items });
         }
     }
 }
 
-/// (seq, UID, flags) per message whose record was found, in the order of `messages`.
+/// (seq, UID, flags, MODSEQ) per message whose record was found, in the order of `messages`.
 /// Records are looked up by UID in a map: after another session's STORE on a large mailbox
 /// both lists hold every message, and a search per message was quadratic.
 fn flags_in_order(
     messages: Vec<(u32, Uid)>,
     records: Vec<MessageRecord>,
-) -> Vec<(u32, Uid, Vec<Flag>)> {
-    let mut by_uid: HashMap<Uid, Vec<Flag>> =
-        records.into_iter().map(|r| (r.uid, r.flags)).collect();
+) -> Vec<(u32, Uid, Vec<Flag>, ModSeq)> {
+    let mut by_uid: HashMap<Uid, (Vec<Flag>, ModSeq)> = records
+        .into_iter()
+        .map(|r| (r.uid, (r.flags, r.modseq)))
+        .collect();
     messages
         .into_iter()
-        .filter_map(|(seq, uid)| Some((seq, uid, by_uid.remove(&uid)?)))
+        .filter_map(|(seq, uid)| {
+            let (flags, modseq) = by_uid.remove(&uid)?;
+            Some((seq, uid, flags, modseq))
+        })
         .collect()
 }
 

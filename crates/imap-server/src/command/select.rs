@@ -1,11 +1,16 @@
-//! SELECT and EXAMINE (RFC 9051 §6.3.2, §6.3.3).
+//! SELECT and EXAMINE (RFC 9051 §6.3.2, §6.3.3), with CONDSTORE's HIGHESTMODSEQ and
+//! QRESYNC's resynchronisation (RFC 7162 §3.1.2, §3.2.5): after the usual responses, the
+//! messages expunged since the client's MODSEQ as `VANISHED (EARLIER)`, then a FETCH of UID,
+//! FLAGS and MODSEQ for each message changed since.
 
-use imap_proto::command::Mailbox;
-use imap_proto::response::{Code, Data, StatusKind};
-use mailservice::{Operation, RecordFields, UidSelection};
-use types::{Flag, Uid};
+use imap_proto::command::{Mailbox, SelectParam};
+use imap_proto::response::{Code, Data, FetchItem, StatusKind, Vanished};
+use imap_proto::{NumberRanges, SequenceSet};
+use mailservice::{Operation, RecordFields, UidSelection, VanishedSince};
+use types::{Flag, ModSeq, Uid, UidValidity};
 
 use crate::command::Reply;
+use crate::condstore::vanished_among;
 use crate::connection::Session;
 use crate::convert::{refuse, Target};
 use crate::flags::{write_announcement, Access, Keywords};
@@ -61,7 +66,63 @@ fn recent_above(mark: Option<u32>, uids: &[Uid]) -> Recent {
     recent
 }
 
-pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, mode: Mode) -> Reply {
+/// The client's cached state, from the QRESYNC parameter (RFC 7162 §3.2.5). The
+/// sequence-match data only helps a server that has lost expunge history narrow its answer;
+/// without history this server reports every known UID that is gone, which RFC 7162 §3.2.5.2
+/// allows, so it is accepted and not used.
+struct QResync {
+    uid_validity: UidValidity,
+    mod_seq: ModSeq,
+    known_uids: Option<SequenceSet>,
+}
+
+/// What the parameters ask for: CONDSTORE on, and a resynchronisation.
+fn parameters(
+    session: &Session,
+    params: Vec<SelectParam>,
+) -> Result<(bool, Option<QResync>), Reply> {
+    let mut condstore = false;
+    let mut qresync = None;
+    for param in params {
+        match param {
+            SelectParam::CondStore => condstore = true,
+            SelectParam::QResync {
+                uid_validity,
+                mod_seq,
+                known_uids,
+                seq_match: _,
+            } => {
+                // RFC 7162 §3.2.5: BAD unless the client enabled QRESYNC first.
+                if !session.enabled.qresync {
+                    return Err(Reply::bad("QRESYNC must be enabled first (ENABLE QRESYNC)"));
+                }
+                if qresync.is_some() {
+                    return Err(Reply::bad("QRESYNC given twice"));
+                }
+                qresync = Some(QResync {
+                    uid_validity,
+                    mod_seq,
+                    known_uids,
+                });
+            }
+            SelectParam::Other { name, .. } => {
+                return Err(Reply::bad(&format!("Unknown SELECT parameter {name}")));
+            }
+        }
+    }
+    Ok((condstore, qresync))
+}
+
+pub(crate) async fn run(
+    session: &mut Session,
+    mailbox: Mailbox,
+    params: Vec<SelectParam>,
+    mode: Mode,
+) -> Reply {
+    let (condstore, qresync) = match parameters(session, params) {
+        Ok(p) => p,
+        Err(reply) => return reply,
+    };
     if session.state.view().is_some() {
         // RFC 9051 §6.3.2: selecting closes the current mailbox first, without expunging.
         session.state.deselect();
@@ -77,16 +138,24 @@ pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, mode: Mode) -> 
     };
     let a = authorized.clone();
     let recent = RecentUse::of(mode, session.enabled.imap4rev2);
+    let asked = qresync.as_ref().map(|q| (q.uid_validity, q.mod_seq));
     let opened = session
         .blocking(move |s| {
             let changes = s.subscribe_changes(&a)?;
             let status = s.status(&a)?;
             let records = s.records(&a, UidSelection::All, RecordFields::BASIC)?;
             let mark = recent.mark(s, &a, records.last().map(|r| r.uid))?;
-            Ok((changes, status, records, mark))
+            // After the records: an expunge in between is reported twice at worst, never lost.
+            let history = match asked {
+                Some((validity, since)) if validity == status.uidvalidity => {
+                    Some(s.vanished_since(&a, since)?)
+                }
+                _ => None,
+            };
+            Ok((changes, status, records, mark, history))
         })
         .await;
-    let (changes, status, records, mark) = match opened {
+    let (changes, status, records, mark, history) = match opened {
         Ok(v) => v,
         Err(e) => return refuse(&e, Target::Source),
     };
@@ -102,6 +171,13 @@ pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, mode: Mode) -> 
         }
     }
     let uids = records.iter().map(|r| r.uid).collect::<Vec<_>>();
+    let resync = match (qresync, history) {
+        (Some(q), Some(history)) => {
+            let top = uidnext_above(status.uidnext, &uids).get().saturating_sub(1);
+            Some(resync_answer(q, history, records, &uids, top))
+        }
+        _ => None,
+    };
     let read_only = mode == Mode::ReadOnly;
     let out = &mut session.out;
     let access = match mode {
@@ -131,6 +207,12 @@ pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, mode: Mode) -> 
         Some(Code::UidNext(uidnext_above(status.uidnext, &uids))),
         "Predicted next UID",
     );
+    // RFC 7162 §3.1.2.1: with every SELECT and EXAMINE, whether or not CONDSTORE is on.
+    out.untagged(
+        StatusKind::Ok,
+        Some(Code::HighestModSeq(status.highestmodseq)),
+        "Highest",
+    );
     session.proc.update(
         session.state.identity().map(|i| i.user()),
         Some(authorized.name().as_str()),
@@ -147,9 +229,72 @@ pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, mode: Mode) -> 
     view.keywords = keywords;
     view.recent = recent;
     session.state = State::Selected(identity, Box::new(view));
+    if condstore {
+        // Already reported HIGHESTMODSEQ above.
+        session.enabled.condstore = true;
+    }
+    if let Some(resync) = resync {
+        write_resync(session, resync);
+    }
     match mode {
         Mode::ReadWrite => Reply::ok_code(Code::ReadWrite, "Select completed"),
         Mode::ReadOnly => Reply::ok_code(Code::ReadOnly, "Examine completed"),
+    }
+}
+
+/// The answer to a QRESYNC whose UIDVALIDITY matched.
+struct ResyncAnswer {
+    vanished: Vec<(u32, u32)>,
+    /// (seq, UID, flags, MODSEQ) of each message changed since the client's MODSEQ.
+    changed: Vec<(u32, Uid, Vec<Flag>, ModSeq)>,
+}
+
+/// What changed since the client's state: the known UIDs that are gone, and the messages
+/// (among the known UIDs, when the client listed them) with a MODSEQ above its own.
+fn resync_answer(
+    q: QResync,
+    history: VanishedSince,
+    records: Vec<mailservice::MessageRecord>,
+    uids: &[Uid],
+    top: u32,
+) -> ResyncAnswer {
+    // Every UID the mailbox has handed out so far is below UIDNEXT; `*` is the last of them.
+    let clipped = |ranges: Vec<(u32, u32)>| {
+        NumberRanges::from_ranges(
+            ranges
+                .into_iter()
+                .filter(|&(lo, _)| lo <= top)
+                .map(|(lo, hi)| (lo, hi.min(top)))
+                .collect(),
+        )
+    };
+    let known = match &q.known_uids {
+        Some(set) => clipped(set.ranges(top).unwrap_or_default()),
+        None => clipped(vec![(1, top)]),
+    };
+    let vanished = vanished_among(&known, history, uids);
+    let changed = records
+        .into_iter()
+        .enumerate()
+        .filter(|(_, r)| r.modseq > q.mod_seq && known.contains(r.uid.get()))
+        .map(|(i, r)| {
+            let seq = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            (seq, r.uid, r.flags, r.modseq)
+        })
+        .collect();
+    ResyncAnswer { vanished, changed }
+}
+
+/// VANISHED (EARLIER) first, then the FETCHes (RFC 7162 §3.2.5.2).
+fn write_resync(session: &mut Session, answer: ResyncAnswer) {
+    session.write_vanished(Vanished::Earlier, &answer.vanished);
+    for (seq, uid, flags, modseq) in answer.changed {
+        let items = vec![
+            FetchItem::Uid(uid),
+            session.flags_item(uid, &flags),
+            FetchItem::ModSeq(modseq),
+        ];
+        session.out.data(Data::Fetch { seq, items });
     }
 }
 

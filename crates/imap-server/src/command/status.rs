@@ -13,6 +13,10 @@ pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, items: Vec<Stat
     if let Some(reply) = rev1_only(session, &items) {
         return reply;
     }
+    if items.contains(&StatusItem::HighestModSeq) {
+        // A CONDSTORE enabling command (RFC 7162 §3.1).
+        session.enable_condstore().await;
+    }
     match status_data(session, mailbox, &items).await {
         Ok(data) => {
             session.out.data(data);

@@ -2,6 +2,8 @@
 //! `[MODIFIED]`. Without `.SILENT` every named message that still exists gets its FETCH FLAGS,
 //! whether or not its flags changed (RFC 9051 §6.4.6: "STORE will return the updated value";
 //! clients that update their display from the answer would otherwise miss a message).
+//! Once CONDSTORE is on, each FETCH carries UID and MODSEQ, and a `.SILENT` STORE still
+//! reports the new MODSEQ of the messages it changed (RFC 7162 §3.1.3, §3.1).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -32,34 +34,50 @@ pub(crate) async fn run(session: &mut Session, store: Store) -> Reply {
         StoreAction::Remove => FlagChange::Remove(store.flags),
     };
     let unchanged_since = store.unchanged_since.and_then(ModSeq::new);
+    // `UNCHANGEDSINCE 0` fails for every message that exists (RFC 7162 §3.1.3): no MODSEQ is
+    // at or below 0.
+    let refuse_all = store.unchanged_since == Some(0);
     let mailbox = view.mailbox.clone();
+    if store.unchanged_since.is_some() {
+        session.enable_condstore().await;
+    }
     let uids: Vec<types::Uid> = targets.iter().map(|(_, u)| *u).collect();
     let outcome = match session
-        .blocking(move |s| s.store_flags(&mailbox, &uids, change, unchanged_since))
+        .blocking(move |s| {
+            if refuse_all {
+                let existing = s.records(&mailbox, UidSelection::Uids(&uids), RecordFields::BASIC)?;
+                return Ok(mailservice::StoreFlagsOutcome {
+                    modified: existing.into_iter().map(|r| r.uid).collect(),
+                    ..Default::default()
+                });
+            }
+            s.store_flags(&mailbox, &uids, change, unchanged_since)
+        })
         .await
     {
         Ok(o) => o,
         Err(e) => return refuse(&e, Target::Source),
     };
-    let mut answers: BTreeMap<Uid, Vec<Flag>> = BTreeMap::new();
+    let mut answers: BTreeMap<Uid, (Vec<Flag>, ModSeq)> = BTreeMap::new();
     let Some(view) = session.state.view_mut() else {
         return Reply::bad("No mailbox selected");
     };
     for (uid, flags, modseq) in outcome.updated {
         view.note_own_change(uid, modseq);
-        answers.insert(uid, flags);
+        answers.insert(uid, (flags, modseq));
     }
-    if store.silence == StoreSilence::Report {
+    let silent = store.silence == StoreSilence::Silent;
+    if !silent {
         let unchanged = unchanged(&targets, &answers, &outcome.modified);
         answers.extend(current_flags(session, unchanged).await);
     }
     // A keyword this STORE defined is announced (RFC 9051 §7.3.5) even under .SILENT, and
     // before any FETCH that carries it.
     session
-        .announce_keywords(answers.values().map(Vec::as_slice))
+        .announce_keywords(answers.values().map(|(f, _)| f.as_slice()))
         .await;
-    if store.silence == StoreSilence::Report {
-        answer_flags(session, &targets, &answers, store.addressing);
+    if !silent || session.enabled.condstore {
+        answer_flags(session, &targets, &answers, store.addressing, silent);
     }
     let Some(view) = session.state.view() else {
         return Reply::bad("No mailbox selected");
@@ -86,7 +104,7 @@ pub(crate) async fn run(session: &mut Session, store: Store) -> Reply {
 /// quadratic when a large STORE met a large `[MODIFIED]`.
 fn unchanged(
     targets: &[(u32, Uid)],
-    answers: &BTreeMap<Uid, Vec<Flag>>,
+    answers: &BTreeMap<Uid, (Vec<Flag>, ModSeq)>,
     modified: &[Uid],
 ) -> Vec<Uid> {
     let modified: HashSet<Uid> = modified.iter().copied().collect();
@@ -98,7 +116,7 @@ fn unchanged(
 }
 
 /// The flags of messages a STORE left as they were; messages expunged meanwhile are absent.
-async fn current_flags(session: &Session, uids: Vec<Uid>) -> BTreeMap<Uid, Vec<Flag>> {
+async fn current_flags(session: &Session, uids: Vec<Uid>) -> BTreeMap<Uid, (Vec<Flag>, ModSeq)> {
     let Some(view) = session.state.view() else {
         return BTreeMap::new();
     };
@@ -113,24 +131,33 @@ async fn current_flags(session: &Session, uids: Vec<Uid>) -> BTreeMap<Uid, Vec<F
     records
         .unwrap_or_default()
         .into_iter()
-        .map(|r| (r.uid, r.flags))
+        .map(|r| (r.uid, (r.flags, r.modseq)))
         .collect()
 }
 
-/// One FETCH FLAGS per message, in sequence order; UID STORE adds the UID (RFC 9051 §6.4.9).
+/// One FETCH per message, in sequence order: FLAGS (not under `.SILENT`), the UID for UID
+/// STORE (RFC 9051 §6.4.9) and, once CONDSTORE is on, always the UID and the MODSEQ.
 fn answer_flags(
     session: &mut Session,
     targets: &[(u32, Uid)],
-    answers: &BTreeMap<Uid, Vec<Flag>>,
+    answers: &BTreeMap<Uid, (Vec<Flag>, ModSeq)>,
     addressing: Addressing,
+    silent: bool,
 ) {
+    let condstore = session.enabled.condstore;
     for (seq, uid) in targets {
-        let Some(flags) = answers.get(uid) else {
+        let Some((flags, modseq)) = answers.get(uid) else {
             continue;
         };
-        let mut items = vec![session.flags_item(*uid, flags)];
-        if addressing == Addressing::Uid {
+        let mut items = Vec::with_capacity(3);
+        if !silent {
+            items.push(session.flags_item(*uid, flags));
+        }
+        if addressing == Addressing::Uid || condstore {
             items.push(FetchItem::Uid(*uid));
+        }
+        if condstore {
+            items.push(FetchItem::ModSeq(*modseq));
         }
         session.out.data(Data::Fetch { seq: *seq, items });
     }
@@ -150,7 +177,7 @@ mod tests {
             let targets: Vec<(u32, Uid)> = (1..=1_000_000).map(|n| (n, uid(n))).collect();
             let modified: Vec<Uid> = (3..=1_000_000).rev().map(uid).collect();
             let mut answers = BTreeMap::new();
-            answers.insert(uid(1), vec![Flag::Seen]);
+            answers.insert(uid(1), (vec![Flag::Seen], ModSeq::MIN));
             let _ = tx.send(unchanged(&targets, &answers, &modified));
         });
         let left = rx

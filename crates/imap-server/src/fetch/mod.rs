@@ -6,6 +6,10 @@
 //! ([`emit`]), with the output written to the socket whenever it passes
 //! [`crate::output::Output::FLUSH_AT`]. A non-PEEK body fetch sets `\Seen` first and reports
 //! the new FLAGS.
+//!
+//! CONDSTORE (RFC 7162 §3.1.4): `CHANGEDSINCE n` keeps only the messages whose MODSEQ is above
+//! `n` (and reports MODSEQ); `VANISHED` (UID FETCH with QRESYNC on, §3.2.6) first reports the
+//! UIDs of the set expunged since `n`.
 
 mod binary;
 mod emit;
@@ -14,15 +18,18 @@ mod plan;
 mod section;
 mod source;
 
-use imap_proto::command::Fetch;
+use imap_proto::command::{Addressing, Fetch, FetchAttr};
+use imap_proto::response::Vanished;
+use imap_proto::NumberRanges;
 use mailservice::{
     Authorized, FlagChange, MailService, MessageRecord, RecordFields, ServiceError, StoreError,
     UidSelection,
 };
 use message::{CacheError, MessageCache};
-use types::{Flag, Uid};
+use types::{Flag, ModSeq, Uid};
 
 use crate::command::Reply;
+use crate::condstore::vanished_among;
 use crate::connection::Session;
 use crate::convert::{refuse, Target};
 use plan::Plan;
@@ -36,17 +43,44 @@ const BATCH: usize = 256;
 const BATCH_PREFETCH: u64 = 16 * CHUNK;
 
 pub(crate) async fn run(session: &mut Session, fetch: Fetch) -> Reply {
+    if fetch.vanished && (fetch.addressing != Addressing::Uid || fetch.changed_since.is_none()) {
+        return Reply::bad("VANISHED needs UID FETCH with CHANGEDSINCE");
+    }
+    if fetch.vanished && !session.enabled.qresync {
+        return Reply::bad("VANISHED needs QRESYNC enabled first");
+    }
     let Some(view) = session.state.view() else {
         return Reply::bad("No mailbox selected");
     };
-    let targets = match view.resolve(&fetch.set, fetch.addressing) {
+    let mut targets = match view.resolve(&fetch.set, fetch.addressing) {
         Ok(t) => t,
         Err(_) => return Reply::bad("Invalid message sequence number"),
     };
-    let plan = match Plan::new(fetch.items, fetch.addressing, view.read_only) {
+    let mut plan = match Plan::new(fetch.items, fetch.addressing, view.read_only) {
         Ok(plan) => plan,
         Err(text) => return Reply::bad(&text),
     };
+    let wants_modseq = plan.items.iter().any(|p| p.attr == FetchAttr::ModSeq);
+    if wants_modseq || fetch.changed_since.is_some() {
+        session.enable_condstore().await;
+    }
+    if let Some(since) = fetch.changed_since {
+        plan.ensure(FetchAttr::ModSeq);
+        if fetch.vanished {
+            if let Err(reply) = report_vanished(session, &fetch.set, since).await {
+                return reply;
+            }
+        }
+        targets = match changed_since(session, targets, since).await {
+            Ok(t) => t,
+            Err(reply) => return reply,
+        };
+    }
+    if plan.needs.sets_seen && session.enabled.condstore {
+        // RFC 7162 §3.1: a FETCH that sets `\Seen` reports the change with UID and MODSEQ.
+        plan.ensure(FetchAttr::Uid);
+        plan.ensure(FetchAttr::ModSeq);
+    }
     for batch in targets.chunks(BATCH) {
         let loaded = match load_batch(session, batch, &plan).await {
             Ok(loaded) => loaded,
@@ -69,6 +103,73 @@ pub(crate) async fn run(session: &mut Session, fetch: Fetch) -> Reply {
         }
     }
     Reply::ok("Fetch completed")
+}
+
+/// The targets whose MODSEQ is above `since`, read from the index a batch at a time.
+async fn changed_since(
+    session: &Session,
+    targets: Vec<(u32, Uid)>,
+    since: u64,
+) -> Result<Vec<(u32, Uid)>, Reply> {
+    let Some(view) = session.state.view() else {
+        return Err(Reply::bad("No mailbox selected"));
+    };
+    let mut kept = Vec::new();
+    for batch in targets.chunks(CHANGED_BATCH) {
+        let (mailbox, batch) = (view.mailbox.clone(), batch.to_vec());
+        let found = session
+            .blocking(move |s| {
+                let (lo, hi) = match (batch.first(), batch.last()) {
+                    (Some(first), Some(last)) => (first.1, last.1),
+                    _ => return Ok(Vec::new()),
+                };
+                let records =
+                    s.records(&mailbox, UidSelection::Range(lo, hi), RecordFields::BASIC)?;
+                Ok(records
+                    .into_iter()
+                    .filter(|r| r.modseq.get() > since)
+                    .filter_map(|r| {
+                        let at = batch.binary_search_by_key(&r.uid, |&(_, u)| u).ok()?;
+                        Some(batch[at])
+                    })
+                    .collect::<Vec<_>>())
+            })
+            .await
+            .map_err(|e| refuse(&e, Target::Source))?;
+        kept.extend(found);
+    }
+    Ok(kept)
+}
+
+/// Messages per index read when filtering by CHANGEDSINCE.
+const CHANGED_BATCH: usize = 4096;
+
+/// `VANISHED (EARLIER)`: the UIDs of `set` expunged since `since` (RFC 7162 §3.2.6).
+async fn report_vanished(
+    session: &mut Session,
+    set: &imap_proto::SequenceSet,
+    since: u64,
+) -> Result<(), Reply> {
+    let Some(view) = session.state.view() else {
+        return Err(Reply::bad("No mailbox selected"));
+    };
+    let largest = view.uids().last().map_or(0, |u| u.get());
+    let known = set
+        .normalize(largest)
+        .unwrap_or_else(|| NumberRanges::from_ranges(Vec::new()));
+    // 0 asks for everything ever expunged; every expunge has a MODSEQ above the first.
+    let since = ModSeq::new(since).unwrap_or(ModSeq::MIN);
+    let mailbox = view.mailbox.clone();
+    let history = session
+        .blocking(move |s| s.vanished_since(&mailbox, since))
+        .await
+        .map_err(|e| refuse(&e, Target::Source))?;
+    let Some(view) = session.state.view() else {
+        return Err(Reply::bad("No mailbox selected"));
+    };
+    let vanished = vanished_among(&known, history, view.uids());
+    session.write_vanished(Vanished::Earlier, &vanished);
+    Ok(())
 }
 
 /// A record, its decoded cache, and where its message octets will come from.

@@ -84,6 +84,14 @@ impl Plan {
 }
 
 impl Plan {
+    /// Adds `attr` unless the plan has it already (items the server adds on its own: MODSEQ
+    /// for CHANGEDSINCE, UID and MODSEQ with an implicit `\Seen` under CONDSTORE).
+    pub fn ensure(&mut self, attr: FetchAttr) {
+        if !self.items.iter().any(|p| p.attr == attr) {
+            self.items.push(Planned { attr, names: None });
+        }
+    }
+
     /// Whether the responses carry FLAGS.
     pub fn wants_flags(&self) -> bool {
         self.items.iter().any(|p| p.attr == FetchAttr::Flags)

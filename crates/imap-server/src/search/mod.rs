@@ -1,6 +1,7 @@
 //! SEARCH and UID SEARCH (RFC 9051 §6.4.4), ESEARCH return options (RFC 4731) and SEARCHRES
 //! (RFC 5182). Flags, dates and sizes come from the index; header keys from the cached header
-//! block; BODY and TEXT read the message files.
+//! block; BODY and TEXT read the message files. A search with a MODSEQ key (RFC 7162 §3.1.5)
+//! turns CONDSTORE on and reports the highest MODSEQ of the messages found.
 
 mod criteria;
 mod matcher;
@@ -46,6 +47,7 @@ pub(crate) async fn run(session: &mut Session, tag: &Tag, search: Search) -> Rep
         charset,
         recent: (!session.enabled.imap4rev2).then(|| view.recent.ranges()),
     };
+    let uses_modseq = search.criteria.iter().any(mentions_modseq);
     let criteria = match Criterion::compile(SearchKey::And(search.criteria), &cx) {
         Ok(c) => c,
         Err(Unusable::TooDeep) => return Reply::bad("search criteria are nested too deeply"),
@@ -54,6 +56,12 @@ pub(crate) async fn run(session: &mut Session, tag: &Tag, search: Search) -> Rep
         }
     };
     let (need_header, need_body) = criteria.needs();
+    if uses_modseq {
+        session.enable_condstore().await;
+    }
+    let Some(view) = session.state.view() else {
+        return Reply::bad("No mailbox selected");
+    };
     let now = mailservice::InternalDate::now().unix_seconds;
     let job = Arc::new(Job {
         mailbox: view.mailbox.clone(),
@@ -63,6 +71,7 @@ pub(crate) async fn run(session: &mut Session, tag: &Tag, search: Search) -> Rep
         now,
     });
     let mut found: Vec<(u32, Uid)> = Vec::new();
+    let mut modseqs: Vec<types::ModSeq> = Vec::new();
     let batch = if need_body { BODY_BATCH } else { INDEX_BATCH };
     // Two batches at a time: one per core of the machines we size for; the blocking pool
     // runs them in parallel while the session waits for both. A short last pair is halved.
@@ -76,19 +85,60 @@ pub(crate) async fn run(session: &mut Session, tag: &Tag, search: Search) -> Rep
         );
         for result in [r1, r2] {
             match result {
-                Ok(hits) => found.extend(hits),
+                Ok(hits) => {
+                    for (seq, uid, modseq) in hits {
+                        modseqs.push(modseq);
+                        found.push((seq, uid));
+                    }
+                }
                 Err(e) => return refuse(&e, Target::Source),
             }
         }
     }
+    let highest = uses_modseq
+        .then(|| reported_modseq(search.return_options.as_deref(), &modseqs))
+        .flatten();
     answer(
         session,
         tag,
         &search.return_options,
         search.addressing,
         found,
+        highest,
     );
     Reply::ok("Search completed")
+}
+
+/// The MODSEQ a search with a MODSEQ key reports (RFC 7162 §3.1.5): the highest of the
+/// messages found; when ESEARCH returns only MIN and/or MAX, the highest of those messages.
+fn reported_modseq(
+    options: Option<&[SearchReturn]>,
+    modseqs: &[types::ModSeq],
+) -> Option<types::ModSeq> {
+    let only_ends = options.is_some_and(|o| {
+        !o.is_empty()
+            && !o.contains(&SearchReturn::All)
+            && !o.contains(&SearchReturn::Count)
+            && (o.contains(&SearchReturn::Min) || o.contains(&SearchReturn::Max))
+    });
+    if !only_ends {
+        return modseqs.iter().max().copied();
+    }
+    let has = |r| options.is_some_and(|o| o.contains(&r));
+    let min = modseqs.first().filter(|_| has(SearchReturn::Min));
+    let max = modseqs.last().filter(|_| has(SearchReturn::Max));
+    min.max(max).copied()
+}
+
+/// Whether a key (at any depth; the parser bounds the nesting) is MODSEQ.
+fn mentions_modseq(key: &SearchKey) -> bool {
+    match key {
+        SearchKey::ModSeq { .. } => true,
+        SearchKey::Not(k) => mentions_modseq(k),
+        SearchKey::Or(a, b) => mentions_modseq(a) || mentions_modseq(b),
+        SearchKey::And(keys) => keys.iter().any(mentions_modseq),
+        _ => false,
+    }
 }
 
 /// One SEARCH, shared by the batches that evaluate it.
@@ -101,12 +151,12 @@ struct Job {
 }
 
 impl Job {
-    /// The messages of `batch` (ascending UIDs) that match.
+    /// The messages of `batch` (ascending UIDs) that match, with their MODSEQ.
     fn run(
         &self,
         s: &mailservice::MailService,
         batch: &[(u32, Uid)],
-    ) -> Result<Vec<(u32, Uid)>, mailservice::ServiceError> {
+    ) -> Result<Vec<(u32, Uid, types::ModSeq)>, mailservice::ServiceError> {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
@@ -128,7 +178,7 @@ impl Job {
             let load_body = || body_text(s, &self.mailbox, record);
             let candidate = Candidate::new(seq, uid, record, self.now, &load_body);
             if self.criteria.matches(&candidate) {
-                hits.push((seq, uid));
+                hits.push((seq, uid, record.modseq));
             }
         }
         Ok(hits)
@@ -172,13 +222,15 @@ fn charset(label: Option<&str>) -> Result<Option<&'static encoding_rs::Encoding>
     }
 }
 
-/// SEARCH, or ESEARCH when RETURN was given; SAVE keeps the result for `$`.
+/// SEARCH, or ESEARCH when RETURN was given; SAVE keeps the result for `$`. `highest` is the
+/// MODSEQ to report when the criteria had a MODSEQ key (see [`reported_modseq`]).
 fn answer(
     session: &mut Session,
     tag: &Tag,
     options: &Option<Vec<SearchReturn>>,
     addressing: Addressing,
     found: Vec<(u32, Uid)>,
+    highest: Option<types::ModSeq>,
 ) {
     let number = |(seq, uid): &(u32, Uid)| match addressing {
         Addressing::Uid => uid.get(),
@@ -188,7 +240,7 @@ fn answer(
         let numbers = found.iter().map(number).collect();
         session.out.data(Data::Search {
             numbers,
-            mod_seq: None,
+            mod_seq: highest,
         });
         return;
     };
@@ -235,6 +287,9 @@ fn answer(
         items.push(ESearchItem::Count(
             u32::try_from(found.len()).unwrap_or(u32::MAX),
         ));
+    }
+    if let Some(m) = highest {
+        items.push(ESearchItem::ModSeq(m));
     }
     session.out.data(Data::ESearch {
         tag: Some(tag.clone()),

@@ -42,10 +42,20 @@ pub(crate) struct SelectedView {
 pub(crate) struct Updates {
     /// Sequence numbers, each valid at the moment it is sent (already adjusted).
     pub expunged: Vec<u32>,
+    /// The same messages' UIDs, ascending (for VANISHED under QRESYNC).
+    pub expunged_uids: Vec<Uid>,
     /// New EXISTS count, when it grew.
     pub exists: Option<u32>,
     /// Messages whose flags to report: (seq, uid).
     pub flags: Vec<(u32, Uid)>,
+}
+
+/// The messages a session's own EXPUNGE or MOVE removed from its view.
+pub(crate) struct OwnExpunges {
+    /// Highest first, each valid when its EXPUNGE response is read.
+    pub seqs: Vec<u32>,
+    /// Ascending.
+    pub uids: Vec<Uid>,
 }
 
 /// A sequence set named a message that does not exist (RFC 9051 §6.4.1: BAD for sequence
@@ -247,10 +257,11 @@ impl SelectedView {
             // Ascending, each number as it stands once the ones before it are gone: the k-th
             // removal (from 0) of the message at index i is sequence number i + 1 - k.
             let removed = self.remove_uids(&gone);
+            updates.expunged_uids = removed.iter().map(|&(_, uid)| uid).collect();
             updates.expunged = removed
                 .iter()
                 .enumerate()
-                .map(|(k, &i)| u32::try_from(i + 1 - k).unwrap_or(u32::MAX))
+                .map(|(k, &(i, _))| u32::try_from(i + 1 - k).unwrap_or(u32::MAX))
                 .collect();
         }
         if !self.pending_new.is_empty() {
@@ -279,23 +290,26 @@ impl SelectedView {
     /// Removes messages this session expunged itself (EXPUNGE, MOVE) and returns the sequence
     /// numbers to report, each valid when its EXPUNGE response is read: highest first, so no
     /// response renumbers another.
-    pub fn remove_own_expunges(&mut self, uids: Vec<Uid>) -> Vec<u32> {
+    pub fn remove_own_expunges(&mut self, uids: Vec<Uid>) -> OwnExpunges {
         let gone: BTreeSet<Uid> = uids.into_iter().collect();
         for uid in &gone {
             self.pending_expunge.remove(uid);
             self.pending_flags.remove(uid);
         }
         let removed = self.remove_uids(&gone);
-        removed
-            .iter()
-            .rev()
-            .map(|&i| u32::try_from(i + 1).unwrap_or(u32::MAX))
-            .collect()
+        OwnExpunges {
+            seqs: removed
+                .iter()
+                .rev()
+                .map(|&(i, _)| u32::try_from(i + 1).unwrap_or(u32::MAX))
+                .collect(),
+            uids: removed.into_iter().map(|(_, uid)| uid).collect(),
+        }
     }
 
     /// Drops every message of `gone` from the UID list in one pass (O(messages + removed),
-    /// not a shift of the list per message); their indexes before removal, ascending.
-    fn remove_uids(&mut self, gone: &BTreeSet<Uid>) -> Vec<usize> {
+    /// not a shift of the list per message); their indexes before removal and UIDs, ascending.
+    fn remove_uids(&mut self, gone: &BTreeSet<Uid>) -> Vec<(usize, Uid)> {
         if gone.is_empty() {
             return Vec::new();
         }
@@ -304,7 +318,7 @@ impl SelectedView {
         self.uids.retain(|uid| {
             let keep = !gone.contains(uid);
             if !keep {
-                removed.push(index);
+                removed.push((index, *uid));
             }
             index += 1;
             keep

@@ -244,7 +244,7 @@ fn many_expunges_are_removed_in_one_pass() {
         .unwrap();
         v.poll_changes();
         let updates = v.take_updates(true);
-        let reported = v.remove_own_expunges(own);
+        let reported = v.remove_own_expunges(own).seqs;
         (updates.expunged, reported, v.uids().len())
     });
     let n = N as usize;
