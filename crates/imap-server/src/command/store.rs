@@ -45,7 +45,8 @@ pub(crate) async fn run(session: &mut Session, store: Store) -> Reply {
     let outcome = match session
         .blocking(move |s| {
             if refuse_all {
-                let existing = s.records(&mailbox, UidSelection::Uids(&uids), RecordFields::BASIC)?;
+                let existing =
+                    s.records(&mailbox, UidSelection::Uids(&uids), RecordFields::BASIC)?;
                 return Ok(mailservice::StoreFlagsOutcome {
                     modified: existing.into_iter().map(|r| r.uid).collect(),
                     ..Default::default()
