@@ -1104,6 +1104,11 @@ struct Viewer {
     view: Vec<Option<u32>>,
     /// Parallel to `view`.
     flags: Vec<Option<BTreeSet<String>>>,
+    /// Parallel to `view`: the MODSEQ last reported (CONDSTORE sessions only).
+    modseqs: Vec<Option<u64>>,
+    /// The session enabled CONDSTORE: every FETCH that reports flags must carry UID and
+    /// MODSEQ, and a message's MODSEQ never goes down (RFC 7162 §3.1).
+    condstore: bool,
     own: BTreeSet<u32>,
     rng: Rng,
     problems: Vec<String>,
@@ -1118,19 +1123,41 @@ enum Expunges {
 }
 
 impl Viewer {
-    fn open(port: u16, user: &str, n: usize) -> Viewer {
+    fn open(port: u16, user: &str, n: usize, condstore: bool) -> Viewer {
         let mut client = Client::login(port, user, "pw");
         client.name = format!("session {n}");
         let mut viewer = Viewer {
             client,
             view: Vec::new(),
             flags: Vec::new(),
+            modseqs: Vec::new(),
+            condstore,
             own: BTreeSet::new(),
             rng: Rng::new(1000 + n as u64),
             problems: Vec::new(),
         };
-        viewer.command("SELECT INBOX", Expunges::Allowed);
+        if condstore {
+            let selected = viewer.command("SELECT INBOX (CONDSTORE)", Expunges::Allowed);
+            let highest = selected
+                .untagged
+                .iter()
+                .any(|u| String::from_utf8_lossy(u).contains("[HIGHESTMODSEQ "));
+            if !highest {
+                viewer.problem("SELECT (CONDSTORE) without HIGHESTMODSEQ".into());
+            }
+        } else {
+            viewer.command("SELECT INBOX", Expunges::Allowed);
+        }
         viewer
+    }
+
+    /// The FETCH items this session asks for to learn a message: MODSEQ too under CONDSTORE.
+    fn learn_items(&self) -> &'static str {
+        if self.condstore {
+            "UID FLAGS MODSEQ"
+        } else {
+            "UID FLAGS"
+        }
     }
 
     fn problem(&mut self, what: String) {
@@ -1168,6 +1195,7 @@ impl Viewer {
                 Untagged::Exists(n) => {
                     self.view.resize(n as usize, None);
                     self.flags.resize(n as usize, None);
+                    self.modseqs.resize(n as usize, None);
                 }
                 Untagged::Expunge(_) if expunges == Expunges::Forbidden => {
                     self.problem(format!("EXPUNGE not allowed here: {}", said()))
@@ -1178,6 +1206,7 @@ impl Viewer {
                 Untagged::Expunge(n) => {
                     self.view.remove(n as usize - 1);
                     self.flags.remove(n as usize - 1);
+                    self.modseqs.remove(n as usize - 1);
                 }
                 Untagged::Fetch(n, _) if n == 0 || n as usize > len => {
                     self.problem(format!("FETCH beyond {len}: {}", said()))
@@ -1202,6 +1231,9 @@ impl Viewer {
         if let Some(flags) = items.get("FLAGS") {
             self.flags[seq as usize - 1] = Some(flag_set(flags));
         }
+        if self.condstore {
+            self.learn_modseq(seq, items, said);
+        }
         let Some(uid) = items.get("UID") else { return };
         let uid: u32 = uid.atom().parse().unwrap();
         let slot = &mut self.view[seq as usize - 1];
@@ -1211,6 +1243,30 @@ impl Viewer {
                 self.problem(text);
             }
             _ => *slot = Some(uid),
+        }
+    }
+
+    fn learn_modseq(
+        &mut self,
+        seq: u32,
+        items: &BTreeMap<String, Value>,
+        said: &dyn Fn() -> String,
+    ) {
+        let modseq = items
+            .get("MODSEQ")
+            .and_then(|v| v.list().first())
+            .and_then(|v| v.atom().parse::<u64>().ok());
+        if items.contains_key("FLAGS") && (modseq.is_none() || !items.contains_key("UID")) {
+            self.problem(format!("FLAGS without UID and MODSEQ: {}", said()));
+        }
+        let Some(modseq) = modseq else { return };
+        let slot = &mut self.modseqs[seq as usize - 1];
+        match *slot {
+            Some(known) if known > modseq => {
+                let text = format!("MODSEQ went down from {known}: {}", said());
+                self.problem(text);
+            }
+            _ => *slot = Some(modseq),
         }
     }
 
@@ -1228,8 +1284,9 @@ impl Viewer {
         let first = (0..self.view.len()).find(unknown);
         let last = (0..self.view.len()).rev().find(unknown);
         if let (Some(first), Some(last)) = (first, last) {
+            let items = self.learn_items();
             self.command(
-                &format!("FETCH {}:{} (UID FLAGS)", first + 1, last + 1),
+                &format!("FETCH {}:{} ({items})", first + 1, last + 1),
                 Expunges::Forbidden,
             );
         }
@@ -1319,7 +1376,12 @@ impl Viewer {
         }
         if k % 4 == 2 {
             self.command("SEARCH UNSEEN", Expunges::Forbidden);
-            self.command("FETCH 1:* (FLAGS)", Expunges::Forbidden);
+            let flags = if self.condstore {
+                "FLAGS MODSEQ"
+            } else {
+                "FLAGS"
+            };
+            self.command(&format!("FETCH 1:* ({flags})"), Expunges::Forbidden);
         }
         if k % 5 == 4 {
             self.expunge_own(k);
@@ -1332,9 +1394,9 @@ impl Viewer {
         }
     }
 
-    /// After everyone stopped: the whole view, as (UID, flags) in sequence order. The flags
-    /// are what the untagged FETCH responses said; none is fetched again here.
-    fn final_view(&mut self) -> Vec<(u32, BTreeSet<String>)> {
+    /// After everyone stopped: the whole view, as (UID, flags, MODSEQ under CONDSTORE) in
+    /// sequence order, as the untagged FETCH responses said; none is fetched again here.
+    fn final_view(&mut self) -> Vec<(u32, BTreeSet<String>, Option<u64>)> {
         self.command("NOOP", Expunges::Allowed);
         self.learn_unknown();
         let searched = self.command("UID SEARCH ALL", Expunges::Allowed).search();
@@ -1346,12 +1408,25 @@ impl Viewer {
         }
         uids.into_iter()
             .zip(self.flags.iter().map(|f| f.clone().unwrap_or_default()))
+            .zip(self.modseqs.iter().copied())
+            .map(|((uid, flags), modseq)| (uid, flags, modseq))
             .collect()
     }
 }
 
 #[test]
 fn twenty_concurrent_sessions_keep_consistent_views_of_one_mailbox() {
+    concurrent_sessions(false);
+}
+
+/// The same with CONDSTORE on in every session: each flag report carries UID and MODSEQ, no
+/// MODSEQ goes down, and every session ends knowing each message's MODSEQ exactly.
+#[test]
+fn twenty_concurrent_condstore_sessions_keep_consistent_views_and_modseqs() {
+    concurrent_sessions(true);
+}
+
+fn concurrent_sessions(condstore: bool) {
     let server = common::Server::start();
     server.add_user("carol", "pw");
     let port = server.imap_port;
@@ -1365,7 +1440,7 @@ fn twenty_concurrent_sessions_keep_consistent_views_of_one_mailbox() {
         .map(|n| {
             let (start, done, checked) = (start.clone(), done.clone(), checked.clone());
             std::thread::spawn(move || {
-                let mut viewer = Viewer::open(port, "carol", n);
+                let mut viewer = Viewer::open(port, "carol", n, condstore);
                 start.wait();
                 for k in 0..ITERATIONS {
                     viewer.iteration(n, k);
@@ -1381,8 +1456,8 @@ fn twenty_concurrent_sessions_keep_consistent_views_of_one_mailbox() {
     done.wait();
     let mut client = Client::login(port, "carol", "pw");
     client.run("EXAMINE INBOX").ok();
-    let truth: Vec<(u32, BTreeSet<String>)> = client
-        .run("FETCH 1:* (UID FLAGS)")
+    let truth: Vec<(u32, BTreeSet<String>, Option<u64>)> = client
+        .run("FETCH 1:* (UID FLAGS MODSEQ)")
         .ok()
         .parsed()
         .into_iter()
@@ -1390,6 +1465,7 @@ fn twenty_concurrent_sessions_keep_consistent_views_of_one_mailbox() {
             Untagged::Fetch(_, items) => Some((
                 items["UID"].atom().parse().unwrap(),
                 flag_set(&items["FLAGS"]),
+                condstore.then(|| items["MODSEQ"].list()[0].atom().parse().unwrap()),
             )),
             _ => None,
         })
@@ -1419,7 +1495,7 @@ fn twenty_concurrent_sessions_keep_consistent_views_of_one_mailbox() {
     );
     assert_eq!(
         own_union,
-        truth.iter().map(|(uid, _)| *uid).collect(),
+        truth.iter().map(|(uid, _, _)| *uid).collect(),
         "every kept message, and only those"
     );
     assert_eq!(
