@@ -1377,7 +1377,7 @@ impl Viewer {
         if k % 4 == 2 {
             self.command("SEARCH UNSEEN", Expunges::Forbidden);
             let flags = if self.condstore {
-                "FLAGS MODSEQ"
+                "UID FLAGS MODSEQ"
             } else {
                 "FLAGS"
             };
@@ -1569,7 +1569,7 @@ fn a_session_that_falls_behind_the_change_feed_catches_up() {
     for i in 0..40 {
         writer.append("INBOX", "", &crlf(&corpus_message(i))).ok();
     }
-    let mut sleeper = Viewer::open(port, "erin", 0);
+    let mut sleeper = Viewer::open(port, "erin", 0, false);
     sleeper.learn_unknown();
     writer.run("SELECT INBOX").ok();
     for round in 0..1100 {
@@ -1589,7 +1589,7 @@ fn a_session_that_falls_behind_the_change_feed_catches_up() {
             .ok();
     }
     sleeper.command("NOOP", Expunges::Allowed);
-    let truth: Vec<(u32, BTreeSet<String>)> = writer
+    let truth: Vec<(u32, BTreeSet<String>, Option<u64>)> = writer
         .run("FETCH 1:* (UID FLAGS)")
         .ok()
         .parsed()
@@ -1598,6 +1598,7 @@ fn a_session_that_falls_behind_the_change_feed_catches_up() {
             Untagged::Fetch(_, items) => Some((
                 items["UID"].atom().parse().unwrap(),
                 flag_set(&items["FLAGS"]),
+                None,
             )),
             _ => None,
         })
@@ -1694,7 +1695,7 @@ fn no_unsolicited_flags_for_messages_the_client_has_not_met() {
 /// One session changing the mailbox while mbsync syncs it: appends, flag changes by sequence
 /// number, expunges. Bounded and seeded; only the interleaving with mbsync varies.
 fn churn(port: u16, user: &str, seed: usize) {
-    let mut session = Viewer::open(port, user, seed);
+    let mut session = Viewer::open(port, user, seed, false);
     for n in 0..150 {
         let count = session.view.len();
         if count < 5 || session.rng.below(10) < 3 {
