@@ -1,7 +1,7 @@
 //! Real clients against the real `darius serve`: mbsync (isync) syncing a few thousand messages
 //! both ways (also over IMAPS, and while other sessions change the mailbox), mutt in batch mode
-//! copying and moving messages, and twenty (and, with CONDSTORE, fifty) concurrent sessions on one mailbox whose views must
-//! match the server's truth (RFC 9051 §7.5.1). Programs nobody here wrote are the oracle; a
+//! copying and moving messages, and twenty (with CONDSTORE, fifty) concurrent sessions on one
+//! mailbox whose views must match the server's truth (RFC 9051 §7.5.1). Programs nobody here wrote are the oracle; a
 //! missing program skips its test unless DARIUS_REQUIRE_INTEROP=1 (docs/TESTING.md). The tests at
 //! the end pin down, at the protocol level, the server bugs these clients revealed.
 #![allow(clippy::unwrap_used)] // test helpers may panic: a failure is the report

@@ -12,6 +12,7 @@ use mailservice::VanishedSince;
 use types::Uid;
 
 use crate::connection::Session;
+use crate::output::Output;
 
 /// UID ranges per VANISHED line. A mailbox with many scattered expunges gets several lines
 /// instead of one of unbounded length (RFC 7162 §3.2.10 allows any split; RFC 2683 §3.2.1.5 as
@@ -41,23 +42,34 @@ impl Session {
 
     /// Reports expunged UIDs: `VANISHED (EARLIER)` for history, plain `VANISHED` for expunges
     /// happening now; several lines when there are many ranges.
-    pub(crate) fn write_vanished(&mut self, mode: Vanished, ranges: &[(u32, u32)]) {
+    pub(crate) async fn write_vanished(&mut self, mode: Vanished, ranges: &[(u32, u32)]) {
         for chunk in ranges.chunks(RANGES_PER_LINE) {
             if let Some(uids) = SequenceSet::from_ranges(chunk) {
                 self.out.data(Data::Vanished { mode, uids });
             }
+            self.flush_when_full().await;
+        }
+    }
+
+    /// Writes what is buffered once it passes [`Output::FLUSH_AT`], so a long answer (a
+    /// resync of a large mailbox) is not held whole. A failed write is remembered by the
+    /// session, which then sends nothing more.
+    pub(crate) async fn flush_when_full(&mut self) {
+        if self.out.buf.len() >= Output::FLUSH_AT {
+            let _ = self.flush().await;
         }
     }
 
     /// Reports messages this session saw go: EXPUNGE by sequence number (`seqs`, each valid
     /// when read), or VANISHED by UID once QRESYNC is on (RFC 7162 §3.2.10).
-    pub(crate) fn write_expunged(&mut self, seqs: Vec<u32>, uids: &[Uid]) {
+    pub(crate) async fn write_expunged(&mut self, seqs: Vec<u32>, uids: &[Uid]) {
         if self.enabled.qresync {
             let ranges = to_ranges(uids.iter().map(|u| u.get()));
-            self.write_vanished(Vanished::Now, &ranges);
+            self.write_vanished(Vanished::Now, &ranges).await;
         } else {
             for seq in seqs {
                 self.out.data(Data::Expunge(seq));
+                self.flush_when_full().await;
             }
         }
     }

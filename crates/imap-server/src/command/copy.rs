@@ -65,7 +65,7 @@ pub(crate) async fn run(
     if let Some(view) = session.state.view_mut() {
         let moved = outcome.mapping.iter().map(|(src, _)| *src).collect();
         let gone = view.remove_own_expunges(moved);
-        session.write_expunged(gone.seqs, &gone.uids);
+        session.write_expunged(gone.seqs, &gone.uids).await;
     }
     Reply::ok("Move completed")
 }

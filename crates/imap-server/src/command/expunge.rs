@@ -30,7 +30,7 @@ pub(crate) async fn run(session: &mut Session, set: Option<SequenceSet>) -> Repl
     };
     if let Some(view) = session.state.view_mut() {
         let gone = view.remove_own_expunges(expunged);
-        session.write_expunged(gone.seqs, &gone.uids);
+        session.write_expunged(gone.seqs, &gone.uids).await;
     }
     Reply::ok("Expunge completed")
 }

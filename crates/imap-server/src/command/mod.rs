@@ -339,7 +339,8 @@ impl Session {
         };
         let old_last = view.uids().last().map_or(0, |u| u.get());
         let updates = view.take_updates(allow_expunge);
-        self.write_expunged(updates.expunged, &updates.expunged_uids);
+        self.write_expunged(updates.expunged, &updates.expunged_uids)
+            .await;
         if let Some(exists) = updates.exists {
             self.out.data(Data::Exists(exists));
             self.report_recent(old_last).await;

@@ -234,7 +234,7 @@ pub(crate) async fn run(
         session.enabled.condstore = true;
     }
     if let Some(resync) = resync {
-        write_resync(session, resync);
+        write_resync(session, resync).await;
     }
     match mode {
         Mode::ReadWrite => Reply::ok_code(Code::ReadWrite, "Select completed"),
@@ -286,8 +286,10 @@ fn resync_answer(
 }
 
 /// VANISHED (EARLIER) first, then the FETCHes (RFC 7162 §3.2.5.2).
-fn write_resync(session: &mut Session, answer: ResyncAnswer) {
-    session.write_vanished(Vanished::Earlier, &answer.vanished);
+async fn write_resync(session: &mut Session, answer: ResyncAnswer) {
+    session
+        .write_vanished(Vanished::Earlier, &answer.vanished)
+        .await;
     for (seq, uid, flags, modseq) in answer.changed {
         let items = vec![
             FetchItem::Uid(uid),
@@ -295,6 +297,7 @@ fn write_resync(session: &mut Session, answer: ResyncAnswer) {
             FetchItem::ModSeq(modseq),
         ];
         session.out.data(Data::Fetch { seq, items });
+        session.flush_when_full().await;
     }
 }
 

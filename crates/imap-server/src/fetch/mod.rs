@@ -168,7 +168,7 @@ async fn report_vanished(
         return Err(Reply::bad("No mailbox selected"));
     };
     let vanished = vanished_among(&known, history, view.uids());
-    session.write_vanished(Vanished::Earlier, &vanished);
+    session.write_vanished(Vanished::Earlier, &vanished).await;
     Ok(())
 }
 
