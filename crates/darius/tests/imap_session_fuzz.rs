@@ -6,7 +6,8 @@
 //! The hostile shapes are those that once took a server down or stalled it (issue 9): runs of
 //! wildcards in LIST and LSUB patterns, sequence sets of thousands of ranges, repeated FETCH
 //! items, huge and chained literals, unparenthesised `OR`/`NOT` chains, long ID lists and long
-//! section paths, each at random sizes up to and past their bounds.
+//! section paths, QRESYNC known-UID sets and VANISHED fetches of thousands of ranges, each at
+//! random sizes up to and past their bounds.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -50,6 +51,15 @@ const COMMANDS: &[&[u8]] = &[
     b"UNSELECT",
     b"NAMESPACE",
     b"ENABLE IMAP4rev2",
+    b"ENABLE CONDSTORE QRESYNC",
+    b"SELECT INBOX (CONDSTORE)",
+    b"SELECT INBOX (QRESYNC (1 1 1:* (1:2 3:4)))",
+    b"EXAMINE INBOX (QRESYNC (4294967295 18446744073709551615 1,3:*))",
+    b"UID FETCH 1:* (FLAGS MODSEQ) (CHANGEDSINCE 1 VANISHED)",
+    b"FETCH 1:* (FLAGS) (CHANGEDSINCE 0)",
+    b"STORE 1:* (UNCHANGEDSINCE 2) +FLAGS.SILENT ($Fuzz)",
+    b"SEARCH MODSEQ \"/flags/\\\\seen\" all 1",
+    b"STATUS INBOX (HIGHESTMODSEQ)",
     b"ID (\"name\" \"fuzz\")",
     b"CAPABILITY",
     b"SUBSCRIBE INBOX",
@@ -148,6 +158,14 @@ fn hostile(rng: &mut Rng) -> Vec<u8> {
                 .collect();
             format!("ID ({})", pairs.join(" "))
         }
+        7 if pick == 0 => format!(
+            "SELECT INBOX (QRESYNC (1 1 {}))",
+            repeated(rng, "1:4294967295", ",", 17_000)
+        ),
+        7 if pick == 1 => format!(
+            "UID FETCH {} (FLAGS) (CHANGEDSINCE 1 VANISHED)",
+            repeated(rng, "2:9,11", ",", 17_000)
+        ),
         7 => format!("FETCH 1 BODY.PEEK[{}]", repeated(rng, "1", ".", 5_000)),
         8 => {
             // Chained literals, announced and sent, of up to 70,000 bytes each.
