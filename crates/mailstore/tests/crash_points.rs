@@ -170,7 +170,10 @@ fn assert_whole(s: &Store, name: &str, gone: &str) {
     let st = s.status(&n, SeenSource::Index).unwrap();
     assert_eq!((st.exists, st.uidnext), (3, common::uid(5)));
     let since = types::ModSeq::new(1).unwrap();
-    assert_eq!(s.vanished_since(&n, since).unwrap(), vec![common::uid(4)]);
+    assert_eq!(
+        s.vanished_since(&n, since).unwrap(),
+        mailstore::VanishedSince::Exact(vec![common::uid(4)])
+    );
 }
 
 #[test]
