@@ -262,6 +262,8 @@ pub struct PruneReport {
     pub tombstones: usize,
     /// Mailboxes that could not be pruned, and why (the others were still done).
     pub failed: Vec<(MailboxName, StoreError)>,
+    /// Whether the run was asked to stop before it had looked at every mailbox.
+    pub stopped: bool,
 }
 
 /// Published on a mailbox's change channel after each committed change, in commit order.

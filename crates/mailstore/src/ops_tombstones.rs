@@ -61,9 +61,23 @@ impl Store {
     /// Tombstones written before expunges were dated (an index older than the dates table)
     /// are dated "now" at the first run, so they go one retention period later.
     pub fn prune_tombstones(&self, older_than_unix: i64) -> Result<PruneReport> {
+        self.prune_tombstones_until(older_than_unix, &|| false)
+    }
+
+    /// [`Store::prune_tombstones`] that asks `stop` before each mailbox and, once it says
+    /// yes, leaves the rest for the next run (the report says so): for a server shutting down.
+    pub fn prune_tombstones_until(
+        &self,
+        older_than_unix: i64,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<PruneReport> {
         let entries = self.inner.global.read()?.list(None)?;
         let mut report = PruneReport::default();
         for entry in entries {
+            if stop() {
+                report.stopped = true;
+                break;
+            }
             report.mailboxes += 1;
             let name = entry.name.clone();
             match self.prune_mailbox(entry, older_than_unix) {

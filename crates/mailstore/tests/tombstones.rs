@@ -255,3 +255,26 @@ fn an_index_without_the_dates_table_opens_and_its_tombstones_age_from_the_first_
     assert_eq!(s.vanished_since(&a, start).unwrap(), VanishedSince::Pruned);
     assert_eq!(s.vanished_since(&a, m1).unwrap(), exact(&[]));
 }
+
+/// A run asked to stop leaves the remaining mailboxes for the next run, which finishes them.
+#[test]
+fn a_stopped_run_leaves_the_rest_for_the_next() {
+    let (_d, now, s) = setup();
+    let boxes: Vec<MailboxName> = ["user.a", "user.b", "user.c"]
+        .iter()
+        .map(|n| create(&s, n))
+        .collect();
+    for b in &boxes {
+        append(&s, b, 1);
+        expunge(&s, b, &[1]);
+    }
+    now.store(T0 + DAY, Ordering::SeqCst);
+    let asked = AtomicI64::new(0);
+    let stop = || asked.fetch_add(1, Ordering::SeqCst) >= 1;
+    let report = s.prune_tombstones_until(T0 + 1, &stop).unwrap();
+    assert!(report.stopped);
+    assert_eq!((report.mailboxes, pruned(&report)), (1, (1, 1)));
+    let report = s.prune_tombstones(T0 + 1).unwrap();
+    assert!(!report.stopped);
+    assert_eq!((report.mailboxes, pruned(&report)), (3, (2, 2)));
+}
