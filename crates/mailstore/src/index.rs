@@ -673,15 +673,14 @@ impl<'a> IndexWrite<'a> {
         let mut purged = Vec::new();
         let mut next = None;
         {
-            let mut looked = 0usize;
-            for item in t.range((uniqueid, from.max(1))..=(uniqueid, u32::MAX))? {
+            let rows = t.range((uniqueid, from.max(1))..=(uniqueid, u32::MAX))?;
+            for (looked, item) in rows.enumerate() {
                 let (k, v) = item?;
                 let uid = k.value().1;
                 if looked == limit {
                     next = Some(uid);
                     break;
                 }
-                looked += 1;
                 if v.value() <= up_to {
                     purged.push((uid, v.value()));
                 }

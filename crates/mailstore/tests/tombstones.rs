@@ -1,6 +1,7 @@
 //! Tombstone retention: expunges are dated, `prune_tombstones` forgets those older than a
 //! cut-off, and VANISHED then says the history is incomplete. The clock is a test clock moved by
 //! hand. One temp dir per test.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
