@@ -208,6 +208,9 @@ pub static OPTIONS: &[OptionSpec] = &[
         "LMTP: a message whose Message-ID a mailbox received in the last 3 days is acknowledged but not stored there again."),
     not_yet("mailnotifier", Kind::Str, "", "Notification method for new mail; empty sends none."),
     not_yet("sievenotifier", Kind::Str, "", "Notification method used by Sieve `notify`; empty sends none."),
+    // -- housekeeping ---------------------------------------------------------------------------
+    opt("tombstone_days", Kind::Int { min: 0, max: U32 }, "90",
+        "Days the store remembers which messages were expunged (one small tombstone per message), so a client resynchronising with QRESYNC (RFC 7162) is told exactly which of its messages are gone. A client last in sync before that gets a full resynchronisation instead. Older tombstones are pruned shortly after start and then once a day. 0 keeps them forever. Cyrus keeps expunged index records until `cyr_expire -X` cleans them out."),
     // -- logging ----------------------------------------------------------------------------------
     opt("syslog_prefix", Kind::Str, "darius", "Tag that starts every syslog message."),
     opt("syslog_facility", Kind::Facility, "LOCAL6", "Syslog facility for the server's messages."),

@@ -154,6 +154,22 @@ fn bad_integer_and_out_of_range_are_refused() {
 }
 
 #[test]
+fn tombstone_days_defaults_to_90_and_0_keeps_them_forever() {
+    assert_eq!(parse("").unwrap().int("tombstone_days"), 90);
+    assert_eq!(
+        parse("tombstone_days: 0\n").unwrap().int("tombstone_days"),
+        0
+    );
+    assert_eq!(
+        parse("tombstone_days: 7\n").unwrap().int("tombstone_days"),
+        7
+    );
+    let (_, option, reason) = bad_value_line(parse("tombstone_days: -1\n").unwrap_err());
+    assert_eq!(option, "tombstone_days");
+    assert!(reason.contains("whole number"), "{reason}");
+}
+
+#[test]
 fn bad_size_listener_path_and_facility_are_refused() {
     let cases = [
         ("maxmessagesize: 10Q\n", "maxmessagesize", "not a size"),

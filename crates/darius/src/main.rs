@@ -6,6 +6,7 @@
 mod admin;
 mod certificate;
 mod embedded;
+mod housekeeping;
 mod imap;
 mod lmtp;
 mod logging;

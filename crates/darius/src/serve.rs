@@ -3,8 +3,9 @@
 //! Order: read the configuration (which refuses services and options this build does not
 //! implement, before anything is created or bound); create the config directory and partitions; take the data directory's
 //! lock (a second server on the same data refuses to start); set up logging; open the
-//! databases; first-start work of the embedded default; bind listeners; serve. On a signal:
-//! stop accepting, let running requests finish (bounded by `DRAIN_LIMIT`), exit 0.
+//! databases; first-start work of the embedded default; bind listeners; start housekeeping
+//! (tombstone retention, module `housekeeping`); serve. On a signal: stop accepting, let running
+//! requests and a running housekeeping pass finish (bounded by `DRAIN_LIMIT`), exit 0.
 
 use std::fs::{self, File};
 use std::io::{Read, Seek, Write};
@@ -91,6 +92,7 @@ async fn serve(
     let per_host = host_limit(config)?;
     imap::listen(config, &imap, &shutdown, &per_host).await?;
     let lmtp_socket = lmtp::listen(config, &lmtp, &shutdown, &per_host).await?;
+    crate::housekeeping::start(config, ctx.service.clone(), shutdown.signal());
     let mut admin_socket = None;
     if let Some(path) = config.path("adminsocket") {
         let listener = net::bind_unix(path, net::SocketAccess::owner_only())

@@ -18,8 +18,8 @@ pub use access::{Authorized, Identity, Operation};
 pub use error::ServiceError;
 pub use mailstore::{
     AppendItem, AppendOutcome, AppendSource, Change, CopyOutcome, Delivered, Expunge, FlagChange,
-    InternalDate, MailboxEntry, MailboxStatus, MessageFile, MessageRecord, RecordFields,
-    StoreError, StoreFlagsOutcome, UidSelection, VanishedSince, MAX_KEYWORDS,
+    InternalDate, MailboxEntry, MailboxStatus, MessageFile, MessageRecord, PruneReport,
+    RecordFields, StoreError, StoreFlagsOutcome, UidSelection, VanishedSince, MAX_KEYWORDS,
 };
 pub use namespace::Namespace;
 

@@ -3,8 +3,8 @@
 
 use mailstore::{
     AppendItem, AppendOutcome, Change, CopyOutcome, CreateOptions, Delivered, Expunge, FlagChange,
-    MailboxEntry, MailboxStatus, MessageFile, MessageRecord, RecordFields, StoreFlagsOutcome,
-    UidSelection, VanishedSince,
+    MailboxEntry, MailboxStatus, MessageFile, MessageRecord, PruneReport, RecordFields,
+    StoreFlagsOutcome, UidSelection, VanishedSince,
 };
 use tokio::sync::broadcast;
 use types::{MailboxName, ModSeq, Uid};
@@ -300,6 +300,17 @@ impl MailService {
             .into_iter()
             .map(|r| r.map_err(ServiceError::from))
             .collect())
+    }
+
+    /// Housekeeping, asked for by no client: forgets, in every mailbox, the expunges dated
+    /// before `older_than_unix` (`tombstone_days`), until `stop` says to stop; see
+    /// [`mailstore::Store::prune_tombstones_until`].
+    pub fn prune_tombstones(
+        &self,
+        older_than_unix: i64,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<PruneReport> {
+        Ok(self.store.prune_tombstones_until(older_than_unix, stop)?)
     }
 
     /// Creates a new user's INBOX, as an administrator's `CREATE user.NAME` would.

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::hooks::StoreHooks;
 
@@ -41,6 +42,41 @@ pub struct StoreConfig {
     pub index_cache_bytes: usize,
     /// Test hooks (directory syncs, crash points); unset in production.
     pub hooks: StoreHooks,
+    /// The time of day the store dates expunges with (tombstone retention).
+    pub clock: Clock,
+}
+
+type ClockFn = dyn Fn() -> i64 + Send + Sync;
+
+/// Where the store reads the time (Unix seconds) it records with each expunge, so tombstone
+/// retention can judge age. The default is the system clock; tests set one they move by hand
+/// instead of sleeping for days. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Clock(Option<Arc<ClockFn>>);
+
+impl Clock {
+    /// A clock that asks `f` for the time.
+    pub fn new(f: impl Fn() -> i64 + Send + Sync + 'static) -> Clock {
+        Clock(Some(Arc::new(f)))
+    }
+
+    /// The current time in Unix seconds.
+    pub fn now(&self) -> i64 {
+        match &self.0 {
+            Some(f) => f(),
+            None => crate::model::unix_now(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Clock(set)"
+        } else {
+            "Clock(system)"
+        })
+    }
 }
 
 /// The smallest page cache an owner index gets: below this, more open indexes stop paying for
@@ -74,6 +110,7 @@ impl StoreConfig {
             open_index_limit: 256,
             index_cache_bytes: 64 << 20,
             hooks: StoreHooks::default(),
+            clock: Clock::default(),
         }
     }
 

@@ -34,6 +34,10 @@ const RECORDS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("recor
 const CACHE: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("cache");
 const HEADER_BLOCKS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("header_blocks");
 const TOMBSTONES: TableDefinition<(&str, u32), u64> = TableDefinition::new("tombstones");
+/// When each expunge happened: `(uniqueid, MODSEQ of the expunge) -> Unix seconds`. Added after
+/// format 1 was first written, without a version bump: an index written before lacks the table
+/// until its first expunge creates it, and readers take a missing table as empty.
+const EXPUNGE_TIMES: TableDefinition<(&str, u64), i64> = TableDefinition::new("expunge_times");
 
 /// Most keywords one mailbox may define: Cyrus's 128 user flags (`MAX_USER_FLAGS`). A STORE,
 /// APPEND or COPY that would define one more is refused (`NO [LIMIT]`), and SELECT stops
@@ -65,6 +69,11 @@ pub(crate) struct IndexHeader {
     /// recent (UIDNEXT - 1), and the next write stores that value.
     #[serde(default)]
     pub recentuid: Option<u32>,
+    /// The highest MODSEQ whose tombstones were purged (Cyrus's `deletedmodseq`): every expunge
+    /// above it still has its tombstone, so VANISHED since a MODSEQ at or above it is exact
+    /// (RFC 7162 §3.2.5.2). 0 in a header written before the field existed: nothing purged.
+    #[serde(default)]
+    pub deletedmodseq: u64,
 }
 
 impl IndexHeader {
@@ -177,6 +186,7 @@ impl OwnerDb {
             txn.open_table(CACHE)?;
             txn.open_table(HEADER_BLOCKS)?;
             txn.open_table(TOMBSTONES)?;
+            txn.open_table(EXPUNGE_TIMES)?;
             Ok(())
         })?;
         Ok(OwnerDb {
@@ -449,6 +459,55 @@ impl IndexRead {
         }
         Ok(out)
     }
+
+    /// What the mailbox's expunge dates say about `older_than` (Unix seconds).
+    pub(crate) fn expunge_ages(&self, uniqueid: &str, older_than: i64) -> Result<ExpungeAges> {
+        let t = match self.txn.open_table(EXPUNGE_TIMES) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(ExpungeAges::default()),
+            Err(e) => return Err(e.into()),
+        };
+        let mut ages = ExpungeAges::default();
+        for item in t.range((uniqueid, 0)..=(uniqueid, u64::MAX))? {
+            let (k, v) = item?;
+            ages.dated = true;
+            if v.value() < older_than {
+                ages.cut = Some(k.value().1);
+            }
+        }
+        Ok(ages)
+    }
+
+    /// Whether the mailbox has any tombstone.
+    pub(crate) fn has_tombstones(&self, uniqueid: &str) -> Result<bool> {
+        let t = self.txn.open_table(TOMBSTONES)?;
+        let mut rows = t.range((uniqueid, 1)..=(uniqueid, u32::MAX))?;
+        Ok(rows.next().transpose()?.is_some())
+    }
+}
+
+/// What [`IndexRead::expunge_ages`] found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ExpungeAges {
+    /// The highest expunge MODSEQ dated before the cut-off.
+    pub cut: Option<u64>,
+    /// Whether any expunge of the mailbox is dated at all.
+    pub dated: bool,
+}
+
+/// A mailbox's tombstones `(uid, expunge MODSEQ)` and expunge dates `(MODSEQ, Unix seconds)`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ExpungeHistory {
+    pub tombstones: Vec<(u32, u64)>,
+    pub times: Vec<(u64, i64)>,
+}
+
+/// One batch of [`IndexWrite::purge_tombstones`].
+pub(crate) struct PurgedBatch {
+    /// `(uid, expunge MODSEQ)` of the tombstones dropped.
+    pub purged: Vec<(u32, u64)>,
+    /// Where the next batch starts; `None` when the mailbox's tombstones were all looked at.
+    pub next: Option<u32>,
 }
 
 /// The single write transaction of an owner, holding the owner's lock.
@@ -526,8 +585,18 @@ impl<'a> IndexWrite<'a> {
         Ok(())
     }
 
-    /// Removes messages and leaves tombstones carrying `modseq` for QRESYNC.
-    pub(crate) fn remove_messages(&self, uniqueid: &str, uids: &[u32], modseq: u64) -> Result<()> {
+    /// Removes messages and leaves tombstones carrying `modseq` for QRESYNC, dated `now`
+    /// (Unix seconds) for tombstone retention.
+    pub(crate) fn remove_messages(
+        &self,
+        uniqueid: &str,
+        uids: &[u32],
+        modseq: u64,
+        now: i64,
+    ) -> Result<()> {
+        if uids.is_empty() {
+            return Ok(());
+        }
         let mut records = self.txn.open_table(RECORDS)?;
         let mut cache = self.txn.open_table(CACHE)?;
         let mut headers = self.txn.open_table(HEADER_BLOCKS)?;
@@ -538,6 +607,17 @@ impl<'a> IndexWrite<'a> {
             headers.remove((uniqueid, uid))?;
             tomb.insert((uniqueid, uid), modseq)?;
         }
+        self.put_expunge_time(uniqueid, modseq, now)
+    }
+
+    /// Dates the expunges at `modseq` (a later date replaces an earlier one: retention then
+    /// errs on keeping).
+    pub(crate) fn put_expunge_time(&self, uniqueid: &str, modseq: u64, when: i64) -> Result<()> {
+        let mut times = self.txn.open_table(EXPUNGE_TIMES)?;
+        let later = times
+            .get((uniqueid, modseq))?
+            .map_or(when, |v| v.value().max(when));
+        times.insert((uniqueid, modseq), later)?;
         Ok(())
     }
 
@@ -550,21 +630,85 @@ impl<'a> IndexWrite<'a> {
         Ok(out)
     }
 
-    /// Drops tombstones whose expunge MODSEQ is at or below `up_to`; returns their UIDs.
-    pub(crate) fn purge_tombstones(&self, uniqueid: &str, up_to: u64) -> Result<Vec<u32>> {
+    /// The mailbox's tombstones and expunge dates, to be copied with it into another owner.
+    pub(crate) fn expunge_history(&self, uniqueid: &str) -> Result<ExpungeHistory> {
+        let mut out = ExpungeHistory::default();
+        let t = self.txn.open_table(TOMBSTONES)?;
+        for item in t.range((uniqueid, 1)..=(uniqueid, u32::MAX))? {
+            let (k, v) = item?;
+            out.tombstones.push((k.value().1, v.value()));
+        }
+        let t = self.txn.open_table(EXPUNGE_TIMES)?;
+        for item in t.range((uniqueid, 0)..=(uniqueid, u64::MAX))? {
+            let (k, v) = item?;
+            out.times.push((k.value().1, v.value()));
+        }
+        Ok(out)
+    }
+
+    /// Writes a mailbox's expunge history as [`IndexWrite::expunge_history`] read it.
+    pub(crate) fn put_expunge_history(&self, uniqueid: &str, h: &ExpungeHistory) -> Result<()> {
+        let mut tomb = self.txn.open_table(TOMBSTONES)?;
+        for &(uid, modseq) in &h.tombstones {
+            tomb.insert((uniqueid, uid), modseq)?;
+        }
+        let mut times = self.txn.open_table(EXPUNGE_TIMES)?;
+        for &(modseq, when) in &h.times {
+            times.insert((uniqueid, modseq), when)?;
+        }
+        Ok(())
+    }
+
+    /// Drops tombstones whose expunge MODSEQ is at or below `up_to`, looking at no more than
+    /// `limit` tombstones from UID `from` on, so one transaction stays small however many a
+    /// mailbox has.
+    pub(crate) fn purge_tombstones(
+        &self,
+        uniqueid: &str,
+        up_to: u64,
+        from: u32,
+        limit: usize,
+    ) -> Result<PurgedBatch> {
         let mut t = self.txn.open_table(TOMBSTONES)?;
         let mut purged = Vec::new();
-        t.retain_in(
-            (uniqueid, 1u32)..=(uniqueid, u32::MAX),
-            |(_, uid), modseq| {
-                let keep = modseq > up_to;
-                if !keep {
-                    purged.push(uid);
+        let mut next = None;
+        {
+            let rows = t.range((uniqueid, from.max(1))..=(uniqueid, u32::MAX))?;
+            for (looked, item) in rows.enumerate() {
+                let (k, v) = item?;
+                let uid = k.value().1;
+                if looked == limit {
+                    next = Some(uid);
+                    break;
                 }
-                keep
-            },
-        )?;
-        Ok(purged)
+                if v.value() <= up_to {
+                    purged.push((uid, v.value()));
+                }
+            }
+        }
+        for &(uid, _) in &purged {
+            t.remove((uniqueid, uid))?;
+        }
+        Ok(PurgedBatch { purged, next })
+    }
+
+    /// Forgets the dates of expunges at or below `up_to`, at most `limit` of them; returns how
+    /// many it forgot.
+    pub(crate) fn drop_expunge_times(
+        &self,
+        uniqueid: &str,
+        up_to: u64,
+        limit: usize,
+    ) -> Result<usize> {
+        let mut t = self.txn.open_table(EXPUNGE_TIMES)?;
+        let mut keys = Vec::new();
+        for item in t.range((uniqueid, 0)..=(uniqueid, up_to))?.take(limit) {
+            keys.push(item?.0.value().1);
+        }
+        for &modseq in &keys {
+            t.remove((uniqueid, modseq))?;
+        }
+        Ok(keys.len())
     }
 
     /// Removes a mailbox's header, records, blobs and tombstones.
@@ -583,6 +727,9 @@ impl<'a> IndexWrite<'a> {
         self.txn
             .open_table(TOMBSTONES)?
             .retain_in(all, |_, _| false)?;
+        self.txn
+            .open_table(EXPUNGE_TIMES)?
+            .retain_in((uniqueid, 0)..=(uniqueid, u64::MAX), |_, _| false)?;
         Ok(())
     }
 
@@ -706,6 +853,15 @@ mod tests {
                 assert_eq!(got, looked_up(&snap, list, cache, header), "{list:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_header_written_before_deletedmodseq_reads_as_nothing_purged() {
+        let old = br#"{"name":"user.o","uniqueid":"u1","partition":"default","uidvalidity":7,
+            "uidnext":5,"highestmodseq":9,"exists":2,"size":10,"deleted":0,"seen":0,"acl":"",
+            "mailbox_type":"Normal","keywords":[],"recentuid":4}"#;
+        let h = decode_header(old).unwrap();
+        assert_eq!((h.deletedmodseq, h.highestmodseq), (0, 9));
     }
 
     #[test]

@@ -29,7 +29,7 @@
 //! - Quota hooks: [`Store::set_quota_root`], [`Store::remove_quota_root`],
 //!   [`Store::quota_roots`], [`Store::quota_root_of`], [`Store::quota_usage`].
 //! - Repair: [`Store::reconstruct`], [`Store::rebuild_mailboxes_db`] (`reconstruct -m`),
-//!   [`Store::purge_tombstones`].
+//!   [`Store::purge_tombstones`], [`Store::prune_tombstones`] (tombstone retention).
 //!
 //! Errors: [`StoreError::is_refusal`] separates what the client caused (`NO`) from failures.
 //!
@@ -74,6 +74,7 @@ mod ops_mailbox;
 mod ops_partition;
 mod ops_read;
 mod ops_recent;
+mod ops_tombstones;
 mod partition;
 mod quota;
 mod rebuild;
@@ -87,7 +88,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use types::MailboxName;
 
 pub use codec::UidSet;
-pub use config::{FsyncPolicy, StoreConfig, RESERVED_NEWS_PARTITION};
+pub use config::{Clock, FsyncPolicy, StoreConfig, RESERVED_NEWS_PARTITION};
 pub use duplicates::{DELIVER_DB_FILE, DELIVER_FORMAT_VERSION, DUPLICATE_KEEP_DAYS};
 pub use durable::create_dir_durably;
 pub use error::{Result, StoreError};
@@ -98,11 +99,12 @@ pub use message_file::MessageFile;
 pub use model::{
     AppendItem, AppendOutcome, AppendSource, Change, CopyOutcome, CreateOptions, Delivered,
     Expunge, FlagChange, InternalDate, MailboxEntry, MailboxStatus, MailboxType, MessageRecord,
-    QuotaLimits, QuotaUsage, ReconstructReport, RecordFields, SeenSource, StoreFlagsOutcome,
-    UidSelection, VanishedSince,
+    PruneReport, QuotaLimits, QuotaUsage, ReconstructReport, RecordFields, SeenSource,
+    StoreFlagsOutcome, UidSelection, VanishedSince,
 };
 pub use msgfile::header_block;
 pub use normalise::{normalise_crlf, CrlfNormaliser, NormaliseError};
+pub use ops_tombstones::PURGE_BATCH;
 pub use partition::{MailboxHeaderFile, MAILBOX_HEADER_FILE};
 pub use rebuild::RebuildReport;
 pub use space::{free_space, FREE_SPACE_RESERVE, MAX_MESSAGE_SIZE};

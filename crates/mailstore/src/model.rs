@@ -251,6 +251,21 @@ pub enum VanishedSince {
     Pruned,
 }
 
+/// What [`crate::Store::prune_tombstones`] did.
+#[derive(Debug, Default)]
+pub struct PruneReport {
+    /// Mailboxes looked at.
+    pub mailboxes: usize,
+    /// Mailboxes that lost tombstones.
+    pub pruned_mailboxes: usize,
+    /// Tombstones dropped, over all mailboxes.
+    pub tombstones: usize,
+    /// Mailboxes that could not be pruned, and why (the others were still done).
+    pub failed: Vec<(MailboxName, StoreError)>,
+    /// Whether the run was asked to stop before it had looked at every mailbox.
+    pub stopped: bool,
+}
+
 /// Published on a mailbox's change channel after each committed change, in commit order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
@@ -258,6 +273,8 @@ pub enum Change {
         uids: Vec<Uid>,
         modseq: ModSeq,
     },
+    /// Messages whose MODSEQ moved: their index flags changed, or only somebody's private
+    /// `\Seen` (then a `SeenChanged` for that user comes first).
     FlagsChanged {
         changes: Vec<(Uid, ModSeq)>,
     },

@@ -133,7 +133,8 @@ impl Store {
         for row in rows {
             flags::count(h, &row.record, Sign::Remove);
         }
-        ow.remove_messages(&h.uniqueid, &uids, modseq)?;
+        let now = self.inner.config.clock.now();
+        ow.remove_messages(&h.uniqueid, &uids, modseq, now)?;
         ow.put_header(h)?;
         Ok(uids)
     }
@@ -156,16 +157,20 @@ struct Applied {
     seen_changes: Vec<Uid>,
 }
 
-/// Writes changed records under one new MODSEQ (none if only private seen changed) and applies
-/// seen changes to `seen_set`.
+/// Writes changed records under one new MODSEQ and applies seen changes to `seen_set`.
+///
+/// A change of a private `\Seen` alone bumps the MODSEQ too and writes it to the record (whose
+/// flags stay as they are): RFC 7162 §3.1 gives every message one MODSEQ that any change of its
+/// metadata raises, so another client of that user asking `FETCH (FLAGS) (CHANGEDSINCE n)` learns
+/// of it. Such UIDs are published in `FlagsChanged` as well as `SeenChanged`.
 fn write_planned(
     ow: &crate::index::IndexWrite<'_>,
     h: &mut IndexHeader,
     mut planned: Vec<Planned>,
     mut seen_set: Option<&mut UidSet>,
 ) -> Result<Applied> {
-    let any_index = planned.iter().any(|p| p.index_changed);
-    let modseq = if any_index {
+    let any_change = planned.iter().any(|p| p.index_changed || p.seen_changed);
+    let modseq = if any_change {
         bump_modseq(h)?
     } else {
         h.highestmodseq
@@ -176,12 +181,13 @@ fn write_planned(
         seen_changes: Vec::new(),
     };
     for p in &mut planned {
-        let uid = to_uid(p.uid)?;
-        if p.index_changed {
-            p.record.modseq = modseq;
-            ow.put_record(&h.uniqueid, p.uid, &p.record)?;
-            out.flag_changes.push((uid, to_modseq(modseq)?));
+        if !(p.index_changed || p.seen_changed) {
+            continue;
         }
+        let uid = to_uid(p.uid)?;
+        p.record.modseq = modseq;
+        ow.put_record(&h.uniqueid, p.uid, &p.record)?;
+        out.flag_changes.push((uid, to_modseq(modseq)?));
         if let (true, Some(set), Some(v)) = (p.seen_changed, seen_set.as_deref_mut(), p.seen) {
             if v {
                 set.insert(p.uid)
@@ -190,10 +196,8 @@ fn write_planned(
             }
             out.seen_changes.push(uid);
         }
-        if p.index_changed || p.seen_changed {
-            let flags = flags::to_flags(&p.record, h, p.seen);
-            out.updated.push((uid, flags, to_modseq(p.record.modseq)?));
-        }
+        let flags = flags::to_flags(&p.record, h, p.seen);
+        out.updated.push((uid, flags, to_modseq(modseq)?));
     }
     Ok(out)
 }

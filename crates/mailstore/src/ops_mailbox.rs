@@ -166,13 +166,13 @@ impl Store {
             // Two owner locks at once is safe only here: the namespace lock is held, so no other
             // thread can be doing the same in the opposite order.
             let rows = ow.full_records(&uid, crate::model::UidSelection::All)?;
-            let tombs = ow.tombstones(&uid)?;
+            let history = ow.expunge_history(&uid)?;
             let nw = new_owner.write()?;
             // Leftovers of an earlier rename interrupted by a crash must not become phantoms.
             nw.remove_mailbox(&uid)?;
             nw.put_header(&header)?;
             nw.put_messages(&uid, &rows)?;
-            nw.remove_messages(&uid, &tombs, header.highestmodseq)?;
+            nw.put_expunge_history(&uid, &history)?;
             let _new_guard = nw.commit()?;
             hooks.reached(CrashPoint::RenameNewOwnerCommitted);
             let entry = self.rename_entry(entry, &to)?;
@@ -283,5 +283,6 @@ pub(crate) fn new_header(entry: &MailboxEntry, uidvalidity: u32) -> IndexHeader 
         mailbox_type: entry.mailbox_type,
         keywords: Vec::new(),
         recentuid: Some(0),
+        deletedmodseq: 0,
     }
 }

@@ -1,19 +1,17 @@
-//! Read-only operations: STATUS, FETCH of index records and message bytes, QRESYNC VANISHED,
-//! and change-feed subscription. All run on redb snapshots and never block writers.
+//! Read-only operations: STATUS, FETCH of index records and message bytes, and change-feed
+//! subscription (QRESYNC VANISHED is in `ops_tombstones`). All run on redb snapshots and never block writers.
 
 use std::path::PathBuf;
 
 use tokio::sync::broadcast;
-use types::{MailboxName, ModSeq, Uid};
+use types::{MailboxName, Uid};
 
 use crate::codec::FLAG_SEEN;
 use crate::error::{Result, StoreError};
 use crate::flags;
 use crate::index::IndexHeader;
 use crate::message_file::MessageFile;
-use crate::model::{
-    Change, MailboxStatus, MessageRecord, RecordFields, SeenSource, UidSelection, VanishedSince,
-};
+use crate::model::{Change, MailboxStatus, MessageRecord, RecordFields, SeenSource, UidSelection};
 use crate::msgfile;
 use crate::ops_append::{to_modseq, to_uid, uidvalidity};
 use crate::partition::message_path;
@@ -167,46 +165,6 @@ impl Store {
             }
         }
         Err(last.unwrap_or(StoreError::NoSuchMessage(uid.get())))
-    }
-
-    /// RFC 7162 §3.2.5.2: UIDs expunged with a MODSEQ above `since`.
-    pub fn vanished_since(&self, name: &MailboxName, since: ModSeq) -> Result<VanishedSince> {
-        let r = self.resolve(name)?;
-        let uids = r
-            .owner
-            .read()?
-            .vanished_since(&r.entry.uniqueid, since.get())?;
-        Ok(VanishedSince::Exact(
-            uids.into_iter().map(to_uid).collect::<Result<_>>()?,
-        ))
-    }
-
-    /// Forgets expunges with a MODSEQ at or below `up_to` (Cyrus `expunge_days` housekeeping).
-    /// QRESYNC clients whose state is older then get a full resync instead of VANISHED; callers
-    /// should remember the cut-off to tell them so.
-    ///
-    /// The files of those messages are unlinked (again) and the directory synced *before* the
-    /// tombstones go: a file left by an interrupted expunge must not outlive its tombstone, or
-    /// `reconstruct` would take it for a never-acknowledged append and index it anew.
-    pub fn purge_tombstones(&self, name: &MailboxName, up_to: ModSeq) -> Result<usize> {
-        let r = self.resolve(name)?;
-        let ow = r.owner.write()?;
-        let h = ow
-            .header(&r.entry.uniqueid)?
-            .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
-        let purged = ow.purge_tombstones(&r.entry.uniqueid, up_to.get())?;
-        if !purged.is_empty() {
-            let dir = self
-                .inner
-                .partitions
-                .mailbox_dir(&h.partition, &h.uniqueid)?;
-            for &uid in &purged {
-                crate::msgfile::remove_if_present(&crate::partition::message_path(&dir, uid))?;
-            }
-            self.inner.partitions.sync_dir(&dir)?;
-        }
-        drop(ow.commit()?);
-        Ok(purged.len())
     }
 
     /// Subscribes to the mailbox's change feed (see [`Change`]). Subscribe *before* reading the

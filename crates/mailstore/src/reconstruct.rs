@@ -105,7 +105,7 @@ impl Store {
             .map(|row| row.uid)
             .filter(|u| files.binary_search(u).is_err())
             .collect();
-        ow.remove_messages(&h.uniqueid, &lost, modseq)?;
+        ow.remove_messages(&h.uniqueid, &lost, modseq, self.inner.config.clock.now())?;
         ow.put_messages(&h.uniqueid, &fresh)?;
         report.lost = lost.iter().map(|u| to_uid(*u)).collect::<Result<_>>()?;
         let now_known = ow.records(&h.uniqueid, UidSelection::All)?;

@@ -306,6 +306,86 @@ fn seen_is_private_per_user_when_asked() {
     assert_eq!(s.status(&shared, carol).unwrap().unseen, 2);
 }
 
+/// RFC 7162 §3.1: a change of a private `\Seen` is a metadata change of the message, so it
+/// gets a new MODSEQ that another client of the user can find with CHANGEDSINCE; the record's
+/// flags (everybody else's view) stay as they were.
+#[test]
+fn a_private_seen_change_bumps_the_modseq() {
+    let (_d, s) = store();
+    let shared = create(&s, "shared.team");
+    append(&s, &shared, 1);
+    append(&s, &shared, 2);
+    let carol = SeenSource::PrivateTo("carol");
+    let before = s.status(&shared, carol).unwrap().highestmodseq;
+    let mut rx = s.subscribe_changes(&shared).unwrap();
+    let out = s
+        .store_flags(
+            &shared,
+            carol,
+            &[uid(1)],
+            FlagChange::Add(vec![Flag::Seen]),
+            None,
+        )
+        .unwrap();
+    let after = s.status(&shared, carol).unwrap().highestmodseq;
+    assert_eq!(after.get(), before.get() + 1);
+    assert_eq!(out.updated, vec![(uid(1), vec![Flag::Seen], after)]);
+    let changed: Vec<_> = s
+        .records(&shared, carol, UidSelection::All, RecordFields::BASIC)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.modseq > before)
+        .map(|r| (r.uid, r.modseq, r.flags))
+        .collect();
+    assert_eq!(changed, vec![(uid(1), after, vec![Flag::Seen])]);
+    let index_view = s
+        .records(
+            &shared,
+            SeenSource::Index,
+            UidSelection::All,
+            RecordFields::BASIC,
+        )
+        .unwrap();
+    assert!(index_view[0].flags.is_empty(), "the record's flags stay");
+    let got: Vec<Change> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+    assert_eq!(
+        got,
+        vec![
+            Change::SeenChanged {
+                user: "carol".into(),
+                uids: vec![uid(1)]
+            },
+            Change::FlagsChanged {
+                changes: vec![(uid(1), after)]
+            },
+        ]
+    );
+    // Setting what is already set changes nothing and bumps nothing.
+    let again = s
+        .store_flags(
+            &shared,
+            carol,
+            &[uid(1)],
+            FlagChange::Add(vec![Flag::Seen]),
+            None,
+        )
+        .unwrap();
+    assert!(again.updated.is_empty());
+    assert_eq!(s.status(&shared, carol).unwrap().highestmodseq, after);
+    assert!(rx.try_recv().is_err(), "nothing published");
+    // UNCHANGEDSINCE now sees the seen change.
+    let refused = s
+        .store_flags(
+            &shared,
+            carol,
+            &[uid(1)],
+            FlagChange::Remove(vec![Flag::Seen]),
+            Some(before),
+        )
+        .unwrap();
+    assert_eq!(refused.modified, vec![uid(1)]);
+}
+
 #[test]
 fn change_feed_reports_appends_flags_expunges_renames_in_order() {
     let (_d, s) = store();
@@ -458,8 +538,11 @@ fn reversed_uid_ranges_read_like_ordered_ones() {
     );
 }
 
+/// Purging the expunge at `cut` makes the history before it incomplete: a client that last
+/// synchronised at `start` must be told so rather than be given only the later expunge, while
+/// one at `cut` or later still gets an exact answer.
 #[test]
-fn purged_tombstones_no_longer_vanish() {
+fn purged_tombstones_make_older_vanished_requests_pruned() {
     let (_d, s) = store();
     let a = create(&s, "user.alice");
     append(&s, &a, 1);
@@ -469,9 +552,15 @@ fn purged_tombstones_no_longer_vanish() {
     let cut = s.status(&a, SeenSource::Index).unwrap().highestmodseq;
     s.expunge(&a, Expunge::Uids(vec![uid(2)])).unwrap();
     assert_eq!(s.purge_tombstones(&a, cut).unwrap(), 1);
+    assert_eq!(s.vanished_since(&a, start).unwrap(), VanishedSince::Pruned);
     assert_eq!(
-        s.vanished_since(&a, start).unwrap(),
+        s.vanished_since(&a, cut).unwrap(),
         VanishedSince::Exact(vec![uid(2)])
+    );
+    assert_eq!(
+        s.purge_tombstones(&a, cut).unwrap(),
+        0,
+        "nothing left to purge"
     );
 }
 

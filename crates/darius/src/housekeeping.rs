@@ -1,0 +1,100 @@
+//! Periodic store housekeeping in `darius serve`: tombstone retention (`tombstone_days`).
+//!
+//! Expunged messages leave tombstones so that QRESYNC clients (RFC 7162 §3.2.5.2) learn exactly
+//! which messages vanished; kept forever they would grow without bound. One task prunes those
+//! dated more than `tombstone_days` ago, [`FIRST_RUN_AFTER`] after start (not at once: start-up
+//! and the first logins come first) and then every [`EVERY`], each run on tokio's blocking pool
+//! (the store is synchronous) with one summary line in the log. `tombstone_days: 0` starts
+//! nothing. A run holds a shutdown signal: on shutdown it stops before its next mailbox and the
+//! drain waits for it, like for a running command.
+
+use std::time::Duration;
+
+use mailservice::{MailService, PruneReport};
+
+/// How long after start the first run waits.
+pub const FIRST_RUN_AFTER: Duration = Duration::from_secs(60);
+/// Time between runs.
+pub const EVERY: Duration = Duration::from_secs(24 * 60 * 60);
+
+const DAY_SECONDS: i64 = 24 * 60 * 60;
+
+/// Starts the retention task unless `tombstone_days` is 0.
+pub fn start(config: &config::Config, service: MailService, shutdown: net::ShutdownSignal) {
+    let days = config.int("tombstone_days");
+    if days == 0 {
+        tracing::info!("tombstone_days: 0, expunge history is kept forever");
+        return;
+    }
+    tokio::spawn(run(days, service, shutdown));
+}
+
+async fn run(days: u64, service: MailService, mut shutdown: net::ShutdownSignal) {
+    let mut delay = FIRST_RUN_AFTER;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shutdown.wait() => return,
+        }
+        delay = EVERY;
+        let Some(cut_off) = cut_off(unix_now(), days) else {
+            continue;
+        };
+        let signal = shutdown.clone();
+        let pruned = service
+            .blocking(move |s| s.prune_tombstones(cut_off, &|| signal.is_triggered()))
+            .await;
+        match pruned {
+            Ok(report) => log_report(&report, days),
+            Err(e) => tracing::warn!("tombstone retention: {e}"),
+        }
+    }
+}
+
+/// The Unix time before which expunges are forgotten: `days` before `now`. `None` when that
+/// lies before the epoch (nothing can be that old).
+fn cut_off(now: i64, days: u64) -> Option<i64> {
+    let span = i64::try_from(days).ok()?.checked_mul(DAY_SECONDS)?;
+    now.checked_sub(span).filter(|t| *t > 0)
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn log_report(report: &PruneReport, days: u64) {
+    for (name, e) in &report.failed {
+        tracing::warn!("tombstone retention: mailbox {name}: {e}");
+    }
+    let stopped = if report.stopped {
+        " (stopped for shutdown)"
+    } else {
+        ""
+    };
+    tracing::info!(
+        "tombstone retention: pruned {} tombstone(s) older than {days} day(s) in {} of {} mailbox(es){stopped}",
+        report.tombstones,
+        report.pruned_mailboxes,
+        report.mailboxes
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cut_off_lies_the_given_days_back() {
+        let now = 1_800_000_000;
+        assert_eq!(cut_off(now, 90), Some(now - 90 * 86_400));
+        assert_eq!(cut_off(now, 1), Some(now - 86_400));
+    }
+
+    #[test]
+    fn a_retention_reaching_before_the_epoch_prunes_nothing() {
+        assert_eq!(cut_off(1_800_000_000, u64::from(u32::MAX)), None);
+        assert_eq!(cut_off(86_400, 1), None);
+    }
+}
