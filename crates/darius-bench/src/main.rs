@@ -165,6 +165,20 @@ enum Command {
         #[arg(long)]
         series: Option<PathBuf>,
     },
+    /// QRESYNC resync vs a full `UID FETCH 1:* (FLAGS)` after 1% of a large mailbox changed
+    /// (--iterations rounds; --duration does not apply).
+    Resync {
+        #[arg(long, default_value_t = 10_000)]
+        messages: u64,
+        #[arg(long, default_value_t = 20)]
+        iterations: u32,
+        /// Messages changed per iteration [default: 1% of --messages].
+        #[arg(long)]
+        changes: Option<u64>,
+        /// Of those, how many are expunged (and as many appended) [default: a tenth].
+        #[arg(long)]
+        expunges: Option<u64>,
+    },
     /// Write the generated corpus as an mbox.
     Corpus {
         #[arg(long, default_value_t = 1000)]
@@ -391,6 +405,20 @@ async fn dispatch(
                 series,
             };
             ("soak", workload::soak::run(s, &args).await?)
+        }
+        Command::Resync {
+            messages,
+            iterations,
+            changes,
+            expunges,
+        } => {
+            let args = workload::resync::ResyncArgs {
+                messages,
+                iterations,
+                changes,
+                expunges,
+            };
+            ("resync", workload::resync::run(s, &args).await?)
         }
         Command::Corpus { .. } | Command::Compare { .. } => anyhow::bail!("not a workload"),
     })
