@@ -13,6 +13,12 @@ const LOWER_IS_BETTER: &[&str] = &[
     "server_rss_kb_per_conn",
     "exists_p99_ms",
     "exists_from_start_p99_ms",
+    "qresync_p50_ms",
+    "qresync_p95_ms",
+    "full_fetch_p50_ms",
+    "full_fetch_p95_ms",
+    "qresync_bytes",
+    "full_fetch_bytes",
 ];
 
 fn workloads_in_order(reports: &[Report]) -> Vec<String> {
@@ -179,8 +185,9 @@ fn ratios(out: &mut String, group: &[&Report], reference: &str) {
         );
         return;
     };
-    // `idle` counts set-ups and deliveries, not a throughput: only its metrics compare.
-    let throughput = me.workload != "idle";
+    // `idle` counts set-ups and deliveries, `resync` a fixed number of rounds, not a
+    // throughput: only their metrics compare.
+    let throughput = me.workload != "idle" && me.workload != "resync";
     for peer in group.iter().filter(|r| r.label != reference) {
         let mut parts = Vec::new();
         if throughput {

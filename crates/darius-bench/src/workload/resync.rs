@@ -307,7 +307,10 @@ async fn change(
     let mut ch = Change {
         uidvalidity,
         modseq,
-        toggled: toggle.iter().map(|u| (*u, !flagged[u])).collect(),
+        toggled: toggle
+            .iter()
+            .map(|u| (*u, !flagged.get(u).copied().unwrap_or_default()))
+            .collect(),
         expunged: gone.iter().copied().collect(),
         ..Change::default()
     };
@@ -422,7 +425,11 @@ pub fn check_qresync(ch: &Change, untagged: &[Untagged]) -> QresyncCheck {
         }
     }
     let ranges = merge(ranges);
-    let covered = |uid: &u32| ranges.iter().any(|(lo, hi)| (lo..=hi).contains(&uid));
+    // `ranges` is sorted and disjoint: the candidate is the last range starting at or below.
+    let covered = |uid: &u32| {
+        let i = ranges.partition_point(|(lo, _)| lo <= uid);
+        i > 0 && ranges[i - 1].1 >= *uid
+    };
     let unreported = ch.expunged.iter().filter(|u| !covered(u)).count();
     if unreported > 0 {
         err(

@@ -47,6 +47,13 @@ fn vanished_may_name_uids_expunged_before_but_not_live_ones() {
     assert!(check.errors.is_empty(), "{:?}", check.errors);
     assert_eq!(check.vanished_extra, 10);
 
+    lines[3] = "* VANISHED (EARLIER) 40:30,5000,7";
+    lines.insert(4, "* VANISHED (EARLIER) 35:36,12");
+    let check = check_qresync(&change(), &responses(&lines));
+    assert!(check.errors.is_empty(), "{:?}", check.errors);
+    assert_eq!(check.vanished_extra, 13);
+    lines.remove(4);
+
     lines[3] = "* VANISHED (EARLIER) 5:7";
     let check = check_qresync(&change(), &responses(&lines));
     assert_eq!(check.errors.len(), 1, "{:?}", check.errors);
