@@ -254,6 +254,22 @@ mod tests {
     }
 
     #[test]
+    fn resync_compares_its_figures_not_a_throughput() {
+        let resync = |label: &str, p50: f64| {
+            let mut r = report(label, 30);
+            r.workload = "resync".into();
+            r.metrics.insert("qresync_p50_ms".into(), p50);
+            r
+        };
+        let md = markdown(&[resync("darius", 5.0), resync("dovecot", 20.0)], "darius");
+        assert!(
+            md.contains("Ratios darius/dovecot: qresync_p50_ms 0.25×."),
+            "{md}"
+        );
+        assert!(!md.contains("throughput"));
+    }
+
+    #[test]
     fn missing_reference_is_said_not_crashed_on() {
         let md = markdown(&[report("dovecot", 100), report("cyrus", 50)], "darius");
         assert!(md.contains("darius was not measured in this run"));

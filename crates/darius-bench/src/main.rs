@@ -1,6 +1,6 @@
 //! `darius-bench`: a load generator for IMAP and LMTP servers — Darius, Dovecot, Cyrus or any
-//! other — with named workloads (`mixed`, `append`, `fetch`, `search`, `idle`, `lmtp`), state
-//! checking, latency percentiles and the server's CPU and memory from `/proc`.
+//! other — with named workloads (`mixed`, `append`, `fetch`, `search`, `resync`, `idle`, `lmtp`,
+//! `soak`), state checking, latency percentiles and the server's CPU and memory from `/proc`.
 //!
 //! It depends on none of Darius's crates: its IMAP and LMTP clients are its own, so it measures
 //! every server the same way. `compare` turns the JSON reports of a side-by-side run into
