@@ -13,6 +13,12 @@ const LOWER_IS_BETTER: &[&str] = &[
     "server_rss_kb_per_conn",
     "exists_p99_ms",
     "exists_from_start_p99_ms",
+    "qresync_p50_ms",
+    "qresync_p95_ms",
+    "full_fetch_p50_ms",
+    "full_fetch_p95_ms",
+    "qresync_bytes",
+    "full_fetch_bytes",
 ];
 
 fn workloads_in_order(reports: &[Report]) -> Vec<String> {
@@ -179,8 +185,9 @@ fn ratios(out: &mut String, group: &[&Report], reference: &str) {
         );
         return;
     };
-    // `idle` counts set-ups and deliveries, not a throughput: only its metrics compare.
-    let throughput = me.workload != "idle";
+    // `idle` counts set-ups and deliveries, `resync` a fixed number of rounds, not a
+    // throughput: only their metrics compare.
+    let throughput = me.workload != "idle" && me.workload != "resync";
     for peer in group.iter().filter(|r| r.label != reference) {
         let mut parts = Vec::new();
         if throughput {
@@ -244,6 +251,22 @@ mod tests {
         assert!(md.contains("### append"));
         assert!(md.contains("| darius | 300.0 |"));
         assert!(md.contains("Ratios darius/dovecot: throughput 3.00×"));
+    }
+
+    #[test]
+    fn resync_compares_its_figures_not_a_throughput() {
+        let resync = |label: &str, p50: f64| {
+            let mut r = report(label, 30);
+            r.workload = "resync".into();
+            r.metrics.insert("qresync_p50_ms".into(), p50);
+            r
+        };
+        let md = markdown(&[resync("darius", 5.0), resync("dovecot", 20.0)], "darius");
+        assert!(
+            md.contains("Ratios darius/dovecot: qresync_p50_ms 0.25×."),
+            "{md}"
+        );
+        assert!(!md.contains("throughput"));
     }
 
     #[test]

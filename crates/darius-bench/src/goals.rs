@@ -1,6 +1,6 @@
-//! The performance goals of issue 5, checked against the reports of one side-by-side run. Each
-//! goal is met, not met, or not measured (a server or workload missing from the run) — never
-//! guessed.
+//! The performance goals of issues 5 and 10, checked against the reports of one side-by-side
+//! run. Each goal is met, not met, or not measured (a server or workload missing from the run) —
+//! never guessed.
 
 use std::fmt::Write as _;
 
@@ -141,6 +141,71 @@ fn soak_flat(reports: &[Report], me: &str, max_kb: f64) -> Verdict {
     }
 }
 
+/// The QRESYNC resync must be clean (no verification errors) to count at all.
+fn clean_resync<'a>(reports: &'a [Report], label: &str) -> Result<&'a Report, Verdict> {
+    let Some(r) = find(reports, "resync", label) else {
+        return Err(Verdict::NotMeasured("resync was not run against both"));
+    };
+    if !r.errors.is_empty() {
+        return Err(Verdict::NotMet(format!(
+            "{label}: {} errors in the resync run",
+            r.total.errors
+        )));
+    }
+    Ok(r)
+}
+
+/// The peer's median QRESYNC resync over ours must reach `want`.
+fn resync_vs_peer(reports: &[Report], me: &str, peer: &str, want: f64) -> Verdict {
+    let (a, b) = match (clean_resync(reports, me), clean_resync(reports, peer)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(v), _) | (_, Err(v)) => return v,
+    };
+    let (Some(x), Some(y)) = (
+        a.metrics.get("qresync_p50_ms"),
+        b.metrics.get("qresync_p50_ms"),
+    ) else {
+        return Verdict::NotMeasured("no completed QRESYNC resync");
+    };
+    if *x <= 0.0 {
+        return Verdict::NotMeasured("a QRESYNC resync took no measurable time");
+    }
+    let r = y / x;
+    let detail = format!("{r:.2}× (p50 {x:.2} ms vs {y:.2} ms)");
+    if r >= want {
+        Verdict::Met(detail)
+    } else {
+        Verdict::NotMet(detail)
+    }
+}
+
+/// Our median full flag fetch over our median QRESYNC resync must reach `want`.
+fn resync_vs_full_fetch(reports: &[Report], me: &str, want: f64) -> Verdict {
+    let r = match clean_resync(reports, me) {
+        Ok(r) => r,
+        Err(Verdict::NotMeasured(_)) => {
+            return Verdict::NotMeasured("resync was not run against it")
+        }
+        Err(v) => return v,
+    };
+    let (Some(a), Some(b)) = (
+        r.metrics.get("qresync_p50_ms"),
+        r.metrics.get("full_fetch_p50_ms"),
+    ) else {
+        return Verdict::NotMeasured("no completed resync");
+    };
+    if *a <= 0.0 {
+        return Verdict::NotMeasured("a QRESYNC resync took no measurable time");
+    }
+    let ratio = b / a;
+    let detail = format!("{ratio:.2}× (p50 {a:.2} ms vs {b:.2} ms)");
+    if ratio >= want {
+        Verdict::Met(detail)
+    } else {
+        Verdict::NotMet(detail)
+    }
+}
+
 /// A Markdown table of the goals for `me` (the reference server).
 pub fn markdown(reports: &[Report], me: &str) -> String {
     let rows: Vec<(&str, Verdict)> = vec![
@@ -180,6 +245,14 @@ pub fn markdown(reports: &[Report], me: &str) -> String {
         (
             "soak: RSS flat after warm-up (≤ 1 MiB per 100,000 deliveries)",
             soak_flat(reports, me, 1024.0),
+        ),
+        (
+            "resync: QRESYNC ≥ 3× faster than Dovecot's",
+            resync_vs_peer(reports, me, "dovecot", 3.0),
+        ),
+        (
+            "resync: QRESYNC ≥ 10× faster than a full flag fetch",
+            resync_vs_full_fetch(reports, me, 10.0),
         ),
     ];
     let mut out = String::from("| goal | result | measured |\n|---|---|---|\n");
@@ -265,6 +338,44 @@ mod tests {
     fn nothing_measured_for_an_absent_server() {
         let md = markdown(&[report("mixed", "dovecot", 10, &[])], "darius");
         assert!(!md.contains("| met |"));
-        assert_eq!(md.matches("not measured").count(), 10);
+        assert_eq!(md.matches("not measured").count(), 12);
+    }
+
+    #[test]
+    fn resync_goals_compare_medians_and_need_clean_runs() {
+        let resync = |label: &str, a: f64, b: f64| {
+            report(
+                "resync",
+                label,
+                20,
+                &[("qresync_p50_ms", a), ("full_fetch_p50_ms", b)],
+            )
+        };
+        let md = markdown(
+            &[resync("darius", 2.0, 30.0), resync("dovecot", 5.0, 40.0)],
+            "darius",
+        );
+        assert!(md.contains("Dovecot's | **not met** | 2.50× (p50 2.00 ms vs 5.00 ms)"));
+        assert!(md.contains("flag fetch | met | 15.00× (p50 2.00 ms vs 30.00 ms)"));
+
+        let md = markdown(
+            &[resync("darius", 1.0, 8.0), resync("dovecot", 3.0, 40.0)],
+            "darius",
+        );
+        assert!(md.contains("Dovecot's | met | 3.00×"));
+        assert!(md.contains("flag fetch | **not met** | 8.00×"));
+
+        let mut wrong = resync("darius", 0.5, 30.0);
+        let mut rec = Recorder::default();
+        rec.error("qresync", "missing", "1 expunged UIDs not in VANISHED");
+        wrong.errors = rec.errors;
+        wrong.total.errors = 1;
+        let md = markdown(&[wrong, resync("dovecot", 5.0, 40.0)], "darius");
+        assert!(md.contains("Dovecot's | **not met** | darius: 1 errors in the resync run"));
+        assert!(md.contains("flag fetch | **not met** | darius: 1 errors"));
+
+        let md = markdown(&[resync("darius", 1.0, 30.0)], "darius");
+        assert!(md.contains("Dovecot's | not measured | resync was not run against both"));
+        assert!(md.contains("flag fetch | met | 30.00×"));
     }
 }

@@ -1,6 +1,6 @@
 //! `darius-bench`: a load generator for IMAP and LMTP servers — Darius, Dovecot, Cyrus or any
-//! other — with named workloads (`mixed`, `append`, `fetch`, `search`, `idle`, `lmtp`), state
-//! checking, latency percentiles and the server's CPU and memory from `/proc`.
+//! other — with named workloads (`mixed`, `append`, `fetch`, `search`, `resync`, `idle`, `lmtp`,
+//! `soak`), state checking, latency percentiles and the server's CPU and memory from `/proc`.
 //!
 //! It depends on none of Darius's crates: its IMAP and LMTP clients are its own, so it measures
 //! every server the same way. `compare` turns the JSON reports of a side-by-side run into
@@ -164,6 +164,20 @@ enum Command {
         /// Write every sample as CSV (seconds,deliveries,rss_kb,pss_kb) to this file.
         #[arg(long)]
         series: Option<PathBuf>,
+    },
+    /// QRESYNC resync vs a full `UID FETCH 1:* (FLAGS)` after 1% of a large mailbox changed
+    /// (--iterations rounds; --duration does not apply).
+    Resync {
+        #[arg(long, default_value_t = 10_000)]
+        messages: u64,
+        #[arg(long, default_value_t = 20)]
+        iterations: u32,
+        /// Messages changed per iteration [default: 1% of --messages].
+        #[arg(long)]
+        changes: Option<u64>,
+        /// Of those, how many are expunged (and as many appended) [default: a tenth].
+        #[arg(long)]
+        expunges: Option<u64>,
     },
     /// Write the generated corpus as an mbox.
     Corpus {
@@ -391,6 +405,20 @@ async fn dispatch(
                 series,
             };
             ("soak", workload::soak::run(s, &args).await?)
+        }
+        Command::Resync {
+            messages,
+            iterations,
+            changes,
+            expunges,
+        } => {
+            let args = workload::resync::ResyncArgs {
+                messages,
+                iterations,
+                changes,
+                expunges,
+            };
+            ("resync", workload::resync::run(s, &args).await?)
         }
         Command::Corpus { .. } | Command::Compare { .. } => anyhow::bail!("not a workload"),
     })

@@ -128,3 +128,36 @@ fn search_counts_agree_with_fetch() {
         assert_clean(&r);
     }
 }
+
+#[test]
+fn resync_reports_exactly_the_changes() {
+    let args = [
+        "resync",
+        "--messages",
+        "200",
+        "--iterations",
+        "3",
+        "--changes",
+        "4",
+        "--expunges",
+        "1",
+    ];
+    if let Some(r) = run(&args) {
+        assert_clean(&r);
+        let count = |op: &str| {
+            r["ops"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["op"] == op)
+                .map_or(0, |o| o["count"].as_u64().unwrap())
+        };
+        assert_eq!((count("qresync"), count("full-fetch")), (3, 3));
+        let m = &r["metrics"];
+        // 3 messages toggled and 1 replaced of 200 per round: the full fetch returns every
+        // message, so it carries more bytes than the QRESYNC answer.
+        assert_eq!(r["params"]["flag_changes"], "3");
+        assert_eq!(r["params"]["expunges"], "1");
+        assert!(m["full_fetch_bytes"].as_f64().unwrap() > m["qresync_bytes"].as_f64().unwrap());
+    }
+}

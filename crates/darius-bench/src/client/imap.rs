@@ -94,6 +94,8 @@ pub struct ImapClient {
     caps: Vec<String>,
     timeout: Duration,
     literals: Literals,
+    /// Bytes of server responses read so far (literals included).
+    received: u64,
 }
 
 impl ImapClient {
@@ -117,6 +119,7 @@ impl ImapClient {
             caps: Vec::new(),
             timeout,
             literals: Literals::Auto,
+            received: 0,
         };
         match client.read_response().await? {
             Response::Untagged(Untagged::Status {
@@ -146,6 +149,11 @@ impl ImapClient {
 
     pub fn set_literals(&mut self, literals: Literals) {
         self.literals = literals;
+    }
+
+    /// Bytes of server responses read since the connection opened.
+    pub fn received(&self) -> u64 {
+        self.received
     }
 
     pub fn has_cap(&self, cap: &str) -> bool {
@@ -368,6 +376,7 @@ impl ImapClient {
         if buf.len() > MAX_RESPONSE {
             return Err(ClientError::Malformed("response too long".into()));
         }
+        self.received += buf.len() as u64;
         Ok(parse_response(&buf)?)
     }
 }

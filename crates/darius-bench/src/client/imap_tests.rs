@@ -107,3 +107,20 @@ async fn silence_is_a_timeout() {
 fn quoting_escapes_quotes_and_backslashes() {
     assert_eq!(quote(r#"a"b\c"#), r#""a\"b\\c""#);
 }
+
+#[tokio::test]
+async fn received_counts_every_response_byte_literals_included() {
+    let greeting = "* OK [CAPABILITY IMAP4rev1] hi\r\n";
+    let (mut c, mut server) = client_with(greeting).await;
+    assert_eq!(c.received(), greeting.len() as u64);
+    let reply = "* 1 FETCH (UID 4 BODY[] {5}\r\nhello)\r\nb1 OK done\r\n";
+    let script = tokio::spawn(async move {
+        let _ = read_exactly(&mut server, "b1 FETCH 1 BODY[]\r\n".len()).await;
+        server.write_all(reply.as_bytes()).await.unwrap();
+        server
+    });
+    let done = c.command("FETCH 1 BODY[]").await.unwrap();
+    assert!(done.is_ok());
+    assert_eq!(c.received(), (greeting.len() + reply.len()) as u64);
+    drop(script.await.unwrap());
+}

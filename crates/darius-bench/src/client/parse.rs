@@ -1,7 +1,8 @@
 //! IMAP server responses (RFC 9051 §7, RFC 3501 §7), parsed just far enough for load generation
 //! and state checking: status responses with their response codes (APPENDUID, UIDVALIDITY,
-//! CAPABILITY…), EXISTS / EXPUNGE / RECENT, FETCH (UID, FLAGS, RFC822.SIZE, ENVELOPE,
-//! BODYSTRUCTURE, body sections), SEARCH and CAPABILITY. Everything else is kept as text.
+//! CAPABILITY, HIGHESTMODSEQ…), EXISTS / EXPUNGE / RECENT, VANISHED (RFC 7162), FETCH (UID,
+//! FLAGS, MODSEQ, RFC822.SIZE, ENVELOPE, BODYSTRUCTURE, body sections), SEARCH and CAPABILITY.
+//! Everything else is kept as text.
 //!
 //! Input is one complete response as read from the wire, literals inlined (`{N}\r\n` followed by
 //! N bytes), ending in CRLF. This module does no I/O.
@@ -43,6 +44,8 @@ pub struct FetchAttrs {
     pub envelope: bool,
     pub bodystructure: bool,
     pub internaldate: bool,
+    /// RFC 7162 §3.1.4: `MODSEQ (n)`.
+    pub modseq: Option<u64>,
     /// The first body section (`BODY[...]`, `BINARY[...]`, `RFC822`) returned, if any.
     pub body: Option<Vec<u8>>,
 }
@@ -62,6 +65,12 @@ pub enum Untagged {
         attrs: FetchAttrs,
     },
     Search(Vec<u32>),
+    /// RFC 7162 §3.2.10: `VANISHED [(EARLIER)] known-uids`, as inclusive UID ranges (low, high)
+    /// in the order sent; ranges are not expanded, so `1:4294967295` costs nothing.
+    Vanished {
+        earlier: bool,
+        uids: Vec<(u32, u32)>,
+    },
     Capability(Vec<String>),
     /// RFC 2342: the first personal namespace's prefix (`""`, `"INBOX."`), None for NIL.
     Namespace(Option<String>),
@@ -367,6 +376,25 @@ fn parse_untagged(c: &mut Cursor<'_>) -> Result<Untagged, Malformed> {
             };
             Ok(Untagged::Namespace(personal))
         }
+        "VANISHED" => {
+            c.skip_spaces();
+            let mut earlier = false;
+            if c.peek() == Some(b'(') {
+                match c.value()? {
+                    Value::List(tags)
+                        if tags.len() == 1
+                            && matches!(&tags[0], Value::Atom(a) if a.eq_ignore_ascii_case("EARLIER")) =>
+                    {
+                        earlier = true;
+                    }
+                    _ => return Err(c.error("VANISHED with an unknown tag")),
+                }
+                c.skip_spaces();
+            }
+            let set = c.atom()?;
+            let uids = uid_set(&set).ok_or_else(|| c.error("VANISHED without a UID set"))?;
+            Ok(Untagged::Vanished { earlier, uids })
+        }
         "CAPABILITY" => Ok(Untagged::Capability(
             c.rest().split_whitespace().map(str::to_owned).collect(),
         )),
@@ -396,6 +424,10 @@ fn parse_fetch(c: &mut Cursor<'_>) -> Result<FetchAttrs, Malformed> {
             ("ENVELOPE", Value::List(_)) => attrs.envelope = true,
             ("BODYSTRUCTURE" | "BODY", Value::List(_)) => attrs.bodystructure = true,
             ("INTERNALDATE", Value::String(_)) => attrs.internaldate = true,
+            ("MODSEQ", Value::List(m)) => match m.as_slice() {
+                [Value::Number(n)] => attrs.modseq = Some(*n),
+                _ => return Err(c.error("FETCH MODSEQ is not (number)")),
+            },
             (n, v)
                 if attrs.body.is_none()
                     && (n.starts_with("BODY[") || n.starts_with("BINARY[") || n == "RFC822") =>
@@ -405,7 +437,7 @@ fn parse_fetch(c: &mut Cursor<'_>) -> Result<FetchAttrs, Malformed> {
                     _ => Vec::new(), // NIL: the section does not exist
                 });
             }
-            ("UID" | "RFC822.SIZE" | "FLAGS" | "ENVELOPE" | "BODYSTRUCTURE", _) => {
+            ("UID" | "RFC822.SIZE" | "FLAGS" | "ENVELOPE" | "BODYSTRUCTURE" | "MODSEQ", _) => {
                 return Err(c.error(&format!("FETCH {upper} has the wrong type")));
             }
             _ => {}
@@ -420,6 +452,22 @@ fn flag_list(flags: Vec<Value>) -> Vec<String> {
         .filter_map(|f| match f {
             Value::Atom(a) => Some(a),
             _ => None,
+        })
+        .collect()
+}
+
+/// `sequence-set` of UIDs without `*` (RFC 7162's `known-uids`, RFC 4315's `uid-set`): inclusive
+/// ranges, each (low, high) whatever order the server wrote them in; None unless every element
+/// is a nonzero number or `a:b` of two.
+pub fn uid_set(text: &str) -> Option<Vec<(u32, u32)>> {
+    let num = |s: &str| s.parse::<u32>().ok().filter(|&n| n > 0);
+    text.split(',')
+        .map(|part| match part.split_once(':') {
+            Some((a, b)) => {
+                let (a, b) = (num(a)?, num(b)?);
+                Some((a.min(b), a.max(b)))
+            }
+            None => num(part).map(|n| (n, n)),
         })
         .collect()
 }

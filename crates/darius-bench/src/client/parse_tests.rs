@@ -184,3 +184,58 @@ fn namespace_personal_prefix() {
         Untagged::Namespace(None)
     );
 }
+
+#[test]
+fn vanished_earlier_keeps_its_ranges_unexpanded() {
+    assert_eq!(
+        untagged("* VANISHED (EARLIER) 300:310,405,411:409,1:4294967295\r\n"),
+        Untagged::Vanished {
+            earlier: true,
+            uids: vec![(300, 310), (405, 405), (409, 411), (1, u32::MAX)],
+        }
+    );
+    assert_eq!(
+        untagged("* vanished 7\r\n"),
+        Untagged::Vanished {
+            earlier: false,
+            uids: vec![(7, 7)],
+        }
+    );
+}
+
+#[test]
+fn vanished_without_a_valid_uid_set_is_malformed() {
+    for line in [
+        "* VANISHED (EARLIER)\r\n",
+        "* VANISHED 0:4\r\n",
+        "* VANISHED 3:*\r\n",
+        "* VANISHED 1,,2\r\n",
+        "* VANISHED (LATER) 4\r\n",
+    ] {
+        assert!(parse_response(line.as_bytes()).is_err(), "{line}");
+    }
+}
+
+#[test]
+fn highestmodseq_is_a_response_code() {
+    let u = untagged("* OK [HIGHESTMODSEQ 715194045007] Highest\r\n");
+    let Untagged::Status { code, .. } = u else {
+        panic!("{u:?}")
+    };
+    let code = code.unwrap();
+    assert_eq!(code.name, "HIGHESTMODSEQ");
+    assert_eq!(code.args, vec!["715194045007"]);
+}
+
+#[test]
+fn fetch_modseq_is_read() {
+    let u = untagged("* 3 FETCH (UID 12 MODSEQ (65402) FLAGS (\\Seen $Bench))\r\n");
+    let Untagged::Fetch { seq, attrs } = u else {
+        panic!("{u:?}")
+    };
+    assert_eq!(seq, 3);
+    assert_eq!(attrs.uid, Some(12));
+    assert_eq!(attrs.modseq, Some(65402));
+    assert_eq!(attrs.flags.unwrap(), vec!["\\Seen", "$Bench"]);
+    assert!(parse_response(b"* 3 FETCH (UID 12 MODSEQ 65402)\r\n").is_err());
+}

@@ -11,6 +11,7 @@ pub mod lmtp;
 pub mod mixed;
 mod mixed_model;
 pub mod populate;
+pub mod resync;
 pub mod search;
 pub mod soak;
 
