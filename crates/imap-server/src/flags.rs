@@ -69,14 +69,6 @@ impl Keywords {
         }
     }
 
-    /// Adds the keywords among `flags` (cloning only those not known yet).
-    pub fn learn_flags(&mut self, flags: &[Flag]) {
-        let unknown = self.unknown(flags);
-        if !unknown.is_empty() {
-            self.learn(unknown);
-        }
-    }
-
     pub fn list(&self) -> &[Arc<str>] {
         &self.told
     }

@@ -19,7 +19,8 @@ pub use error::ServiceError;
 pub use mailstore::{
     AppendItem, AppendOutcome, AppendSource, Change, CopyOutcome, Delivered, Expunge, FlagChange,
     InternalDate, MailboxEntry, MailboxStatus, MessageFile, MessageRecord, PruneReport,
-    RecordFields, StoreError, StoreFlagsOutcome, UidSelection, VanishedSince, MAX_KEYWORDS,
+    RecordFields, SelectSnapshot, StoreError, StoreFlagsOutcome, UidSelection, VanishedSince,
+    MAX_KEYWORDS,
 };
 pub use namespace::Namespace;
 

@@ -4,7 +4,7 @@
 use mailstore::{
     AppendItem, AppendOutcome, Change, CopyOutcome, CreateOptions, Delivered, Expunge, FlagChange,
     MailboxEntry, MailboxStatus, MessageFile, MessageRecord, PruneReport, RecordFields,
-    StoreFlagsOutcome, UidSelection, VanishedSince,
+    SelectSnapshot, StoreFlagsOutcome, UidSelection, VanishedSince,
 };
 use tokio::sync::broadcast;
 use types::{MailboxName, ModSeq, Uid};
@@ -215,6 +215,17 @@ impl MailService {
 
     pub fn expunge(&self, mailbox: &Authorized, which: Expunge) -> Result<Vec<Uid>> {
         Ok(self.store.expunge(mailbox.name(), which)?)
+    }
+
+    /// What SELECT reads, from one snapshot (see [`mailstore::Store::select_snapshot`]).
+    pub fn select_snapshot(
+        &self,
+        mailbox: &Authorized,
+        changed_since: Option<ModSeq>,
+    ) -> Result<SelectSnapshot> {
+        Ok(self
+            .store
+            .select_snapshot(mailbox.name(), mailbox.seen(), changed_since)?)
     }
 
     /// The UIDs expunged after `since` (QRESYNC), or that the history was pruned.

@@ -29,7 +29,23 @@ pub struct IndexRecord {
 
 const FIXED_LEN: usize = 1 + 1 + 8 + 2 + 8 + 8 + 8 + 32 + 2;
 
+/// Where the MODSEQ sits in an encoded record (after version, flags, internal date and zone,
+/// save date and size).
+const MODSEQ_AT: usize = 1 + 1 + 8 + 2 + 8 + 8;
+
 impl IndexRecord {
+    /// The system flags and MODSEQ of an encoded record, read in place: what a scan of a
+    /// whole mailbox needs (SELECT), without decoding the rest or allocating.
+    pub fn peek(b: &[u8]) -> Result<(u8, u64)> {
+        if b.len() < FIXED_LEN || b[0] != RECORD_VERSION {
+            // The full decode names what is wrong.
+            return IndexRecord::decode(b).map(|r| (r.system_flags, r.modseq));
+        }
+        let mut modseq = [0u8; 8];
+        modseq.copy_from_slice(&b[MODSEQ_AT..MODSEQ_AT + 8]);
+        Ok((b[1], u64::from_le_bytes(modseq)))
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(FIXED_LEN + 2 * self.keywords.len());
         v.push(RECORD_VERSION);

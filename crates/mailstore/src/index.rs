@@ -10,6 +10,7 @@
 //! this lock, never the reverse; no code holds two owners' locks at once.
 //! Must not: touch message files (callers link files before committing here).
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -24,6 +25,7 @@ use crate::config::FsyncPolicy;
 use crate::durable::Durable;
 use crate::error::{Result, StoreError};
 use crate::model::{MailboxType, UidSelection};
+use crate::summary::{Edit, Row, Summaries, Version};
 
 /// Version stored under `meta["format_version"]`; other values are refused.
 pub const INDEX_FORMAT_VERSION: u64 = 1;
@@ -96,6 +98,8 @@ pub(crate) struct RecordRow {
 pub(crate) struct OwnerDb {
     db: Database,
     lock: Mutex<()>,
+    /// What SELECT keeps of this owner's mailboxes between opens.
+    pub summaries: Summaries,
     durability: Durability,
     path: PathBuf,
 }
@@ -192,6 +196,7 @@ impl OwnerDb {
         Ok(OwnerDb {
             db,
             lock: Mutex::new(()),
+            summaries: Summaries::default(),
             durability: durability(durable.policy()),
             path: path.to_path_buf(),
         })
@@ -220,7 +225,12 @@ impl OwnerDb {
         let guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut txn = self.db.begin_write()?;
         txn.set_durability(durability)?;
-        Ok(IndexWrite { txn, guard })
+        Ok(IndexWrite {
+            txn,
+            guard,
+            summaries: &self.summaries,
+            edits: RefCell::new(Vec::new()),
+        })
     }
 }
 
@@ -436,6 +446,23 @@ impl IndexRead {
         read_rows(&records, cache.as_ref(), headers.as_ref(), uniqueid, sel)
     }
 
+    /// One pass over a mailbox's records for SELECT: each UID with its system flags and MODSEQ,
+    /// read in place (see [`crate::summary`]).
+    pub(crate) fn scan(&self, uniqueid: &str) -> Result<Vec<Row>> {
+        let t = self.txn.open_table(RECORDS)?;
+        let mut rows = Vec::new();
+        for item in t.range((uniqueid, 1)..=(uniqueid, u32::MAX))? {
+            let (k, v) = item?;
+            let (flags, modseq) = IndexRecord::peek(v.value())?;
+            rows.push(Row {
+                uid: k.value().1,
+                flags,
+                modseq,
+            });
+        }
+        Ok(rows)
+    }
+
     /// How many messages of the mailbox have a UID of at least `from`.
     pub(crate) fn count_from(&self, uniqueid: &str, from: u32) -> Result<u32> {
         let t = self.txn.open_table(RECORDS)?;
@@ -514,6 +541,9 @@ pub(crate) struct PurgedBatch {
 pub(crate) struct IndexWrite<'a> {
     txn: WriteTransaction,
     guard: MutexGuard<'a, ()>,
+    summaries: &'a Summaries,
+    /// What this write did to records and headers, replayed on the summaries after commit.
+    edits: RefCell<Vec<Edit>>,
 }
 
 impl<'a> IndexWrite<'a> {
@@ -539,7 +569,21 @@ impl<'a> IndexWrite<'a> {
         self.txn
             .open_table(HEADERS)?
             .insert(h.uniqueid.as_str(), json.as_slice())?;
+        self.edit(Edit::Header(h.uniqueid.clone(), Version::of(h)));
         Ok(())
+    }
+
+    fn edit(&self, edit: Edit) {
+        self.edits.borrow_mut().push(edit);
+    }
+
+    fn edit_put(&self, uniqueid: &str, uid: u32, r: &IndexRecord) {
+        let row = Row {
+            uid,
+            flags: r.system_flags,
+            modseq: r.modseq,
+        };
+        self.edit(Edit::Put(uniqueid.to_string(), row));
     }
 
     pub(crate) fn records(&self, uniqueid: &str, sel: UidSelection<'_>) -> Result<Vec<RecordRow>> {
@@ -565,6 +609,7 @@ impl<'a> IndexWrite<'a> {
         self.txn
             .open_table(RECORDS)?
             .insert((uniqueid, uid), r.encode().as_slice())?;
+        self.edit_put(uniqueid, uid, r);
         Ok(())
     }
 
@@ -577,6 +622,7 @@ impl<'a> IndexWrite<'a> {
         for row in rows {
             let key = (uniqueid, row.uid);
             records.insert(key, row.record.encode().as_slice())?;
+            self.edit_put(uniqueid, row.uid, &row.record);
             cache.insert(key, row.cache.as_deref().unwrap_or_default())?;
             headers.insert(key, row.header.as_deref().unwrap_or_default())?;
             // A UID re-used by reconstruct after an expunge must not stay "vanished".
@@ -607,6 +653,7 @@ impl<'a> IndexWrite<'a> {
             headers.remove((uniqueid, uid))?;
             tomb.insert((uniqueid, uid), modseq)?;
         }
+        self.edit(Edit::Remove(uniqueid.to_string(), uids.to_vec()));
         self.put_expunge_time(uniqueid, modseq, now)
     }
 
@@ -713,6 +760,7 @@ impl<'a> IndexWrite<'a> {
 
     /// Removes a mailbox's header, records, blobs and tombstones.
     pub(crate) fn remove_mailbox(&self, uniqueid: &str) -> Result<()> {
+        self.edit(Edit::Gone(uniqueid.to_string()));
         self.txn.open_table(HEADERS)?.remove(uniqueid)?;
         let all = (uniqueid, 1u32)..=(uniqueid, u32::MAX);
         self.txn
@@ -737,6 +785,7 @@ impl<'a> IndexWrite<'a> {
     /// before the next writer commits.
     pub(crate) fn commit(self) -> Result<MutexGuard<'a, ()>> {
         self.txn.commit()?;
+        self.summaries.apply(self.edits.into_inner());
         Ok(self.guard)
     }
 }

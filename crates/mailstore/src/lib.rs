@@ -82,6 +82,7 @@ mod reconstruct;
 mod seen;
 mod space;
 mod subs;
+mod summary;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -100,7 +101,7 @@ pub use model::{
     AppendItem, AppendOutcome, AppendSource, Change, CopyOutcome, CreateOptions, Delivered,
     Expunge, FlagChange, InternalDate, MailboxEntry, MailboxStatus, MailboxType, MessageRecord,
     PruneReport, QuotaLimits, QuotaUsage, ReconstructReport, RecordFields, SeenSource,
-    StoreFlagsOutcome, UidSelection, VanishedSince,
+    SelectSnapshot, StoreFlagsOutcome, UidSelection, VanishedSince,
 };
 pub use msgfile::header_block;
 pub use normalise::{normalise_crlf, CrlfNormaliser, NormaliseError};

@@ -241,6 +241,20 @@ pub struct MailboxStatus {
     pub keywords: Vec<String>,
 }
 
+/// What SELECT and EXAMINE read of a mailbox, from one snapshot (see
+/// [`crate::Store::select_snapshot`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SelectSnapshot {
+    pub status: MailboxStatus,
+    /// Every message, ascending.
+    pub uids: Vec<Uid>,
+    /// The position (1-based) of the first message without `\Seen` for the viewer.
+    pub first_unseen: Option<u32>,
+    /// The messages whose MODSEQ is above the one asked about (none when none was), with
+    /// flags as the viewer sees them, ascending.
+    pub changed: Vec<MessageRecord>,
+}
+
 /// What a mailbox remembers of the expunges after a MODSEQ (RFC 7162 §3.2.5.2, §3.2.6).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum VanishedSince {

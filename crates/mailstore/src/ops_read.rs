@@ -4,17 +4,20 @@
 use std::path::PathBuf;
 
 use tokio::sync::broadcast;
-use types::{MailboxName, Uid};
+use types::{MailboxName, ModSeq, Uid};
 
 use crate::codec::FLAG_SEEN;
 use crate::error::{Result, StoreError};
 use crate::flags;
 use crate::index::IndexHeader;
 use crate::message_file::MessageFile;
-use crate::model::{Change, MailboxStatus, MessageRecord, RecordFields, SeenSource, UidSelection};
+use crate::model::{
+    Change, MailboxStatus, MessageRecord, RecordFields, SeenSource, SelectSnapshot, UidSelection,
+};
 use crate::msgfile;
 use crate::ops_append::{to_modseq, to_uid, uidvalidity};
 use crate::partition::message_path;
+use crate::summary::{Row, Version};
 use crate::Store;
 
 impl Store {
@@ -47,6 +50,101 @@ impl Store {
             deleted: h.deleted,
             unseen,
             keywords: h.keywords,
+        })
+    }
+
+    /// What SELECT needs, from one snapshot and one pass over the records: the status (its
+    /// keyword table and counters consistent with the records), every UID, the first message
+    /// the viewer has not seen, and in full the records changed after `changed_since` (QRESYNC).
+    /// A record is decoded only in part for the pass, so a large mailbox opens in about the
+    /// time it takes to walk its keys.
+    pub fn select_snapshot(
+        &self,
+        name: &MailboxName,
+        seen: SeenSource<'_>,
+        changed_since: Option<ModSeq>,
+    ) -> Result<SelectSnapshot> {
+        let r = self.resolve(name)?;
+        let generation = r.owner.summaries.generation();
+        let snap = r.owner.read()?;
+        let h = snap
+            .header(&r.entry.uniqueid)?
+            .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
+        let set = match seen {
+            SeenSource::Index => None,
+            SeenSource::PrivateTo(user) => Some(
+                self.inner
+                    .global
+                    .read()?
+                    .seen_set(user, &r.entry.uniqueid)?,
+            ),
+        };
+        let version = Version::of(&h);
+        let summary = match r.owner.summaries.get(&r.entry.uniqueid, version) {
+            Some(summary) => summary,
+            None => {
+                let rows = snap.scan(&r.entry.uniqueid)?;
+                r.owner
+                    .summaries
+                    .offer(&r.entry.uniqueid, version, rows, generation)
+            }
+        };
+        let is_seen = |row: &Row| match &set {
+            Some(set) => set.contains(row.uid),
+            None => row.flags & FLAG_SEEN != 0,
+        };
+        let mut uids = Vec::with_capacity(summary.rows.len());
+        let mut first_unseen = None;
+        let mut unseen: u32 = 0;
+        let mut wanted = Vec::new();
+        let above = changed_since.map_or(u64::MAX, ModSeq::get);
+        for (i, row) in summary.rows.iter().enumerate() {
+            let uid = to_uid(row.uid)?;
+            uids.push(uid);
+            if !is_seen(row) {
+                unseen = unseen.saturating_add(1);
+                if first_unseen.is_none() {
+                    first_unseen = u32::try_from(i + 1).ok();
+                }
+            }
+            if row.modseq > above {
+                wanted.push(uid);
+            }
+        }
+        let rows = match wanted.is_empty() {
+            true => Vec::new(),
+            false => snap.records(&r.entry.uniqueid, UidSelection::Uids(&wanted), false, false)?,
+        };
+        let mut changed = Vec::with_capacity(rows.len());
+        for row in rows {
+            let seen_flag = set.as_ref().map(|s| s.contains(row.uid));
+            changed.push(MessageRecord {
+                uid: to_uid(row.uid)?,
+                flags: flags::to_flags(&row.record, &h, seen_flag),
+                internal_date: row.record.internal_date,
+                save_date: row.record.save_date,
+                size: row.record.size,
+                modseq: to_modseq(row.record.modseq)?,
+                guid: row.record.guid,
+                cache: None,
+                header: None,
+            });
+        }
+        let status = MailboxStatus {
+            uidvalidity: uidvalidity(&h)?,
+            uidnext: Uid::new(h.uidnext).unwrap_or(Uid::MAX),
+            highestmodseq: to_modseq(h.highestmodseq)?,
+            exists: h.exists,
+            size: h.size,
+            deleted: h.deleted,
+            unseen,
+            keywords: h.keywords,
+        };
+        Ok(SelectSnapshot {
+            status,
+            uids,
+            first_unseen,
+            changed,
         })
     }
 

@@ -6,7 +6,7 @@
 use imap_proto::command::{Mailbox, SelectParam};
 use imap_proto::response::{Code, Data, FetchItem, StatusKind, Vanished};
 use imap_proto::{NumberRanges, SequenceSet};
-use mailservice::{Operation, RecordFields, UidSelection, VanishedSince};
+use mailservice::{Operation, SelectSnapshot, VanishedSince};
 use types::{Flag, ModSeq, Uid, UidValidity};
 
 use crate::command::Reply;
@@ -142,39 +142,36 @@ pub(crate) async fn run(
     let opened = session
         .blocking(move |s| {
             let changes = s.subscribe_changes(&a)?;
-            let status = s.status(&a)?;
-            let records = s.records(&a, UidSelection::All, RecordFields::BASIC)?;
-            let mark = recent.mark(s, &a, records.last().map(|r| r.uid))?;
-            // After the records: an expunge in between is reported twice at worst, never lost.
+            let snap = s.select_snapshot(&a, asked.map(|(_, since)| since))?;
+            let mark = recent.mark(s, &a, snap.uids.last().copied())?;
+            // After the snapshot: an expunge in between is reported twice at worst, never lost.
             let history = match asked {
-                Some((validity, since)) if validity == status.uidvalidity => {
+                Some((validity, since)) if validity == snap.status.uidvalidity => {
                     Some(s.vanished_since(&a, since)?)
                 }
                 _ => None,
             };
-            Ok((changes, status, records, mark, history))
+            Ok((changes, snap, mark, history))
         })
         .await;
-    let (changes, status, records, mark, history) = match opened {
+    let (changes, snap, mark, history) = match opened {
         Ok(v) => v,
         Err(e) => return refuse(&e, Target::Source),
     };
-    // The mailbox's keyword table (RFC 9051 §7.3.5), and any keyword a record carries that
-    // was defined between the two reads.
+    let SelectSnapshot {
+        status,
+        uids,
+        first_unseen,
+        changed,
+    } = snap;
+    // The mailbox's keyword table (RFC 9051 §7.3.5), read with the records: it names every
+    // keyword they carry.
     let mut keywords = Keywords::default();
     keywords.learn(status.keywords.iter().cloned());
-    let mut first_unseen = None;
-    for (i, r) in records.iter().enumerate() {
-        keywords.learn_flags(&r.flags);
-        if first_unseen.is_none() && !r.flags.contains(&Flag::Seen) {
-            first_unseen = u32::try_from(i + 1).ok();
-        }
-    }
-    let uids = records.iter().map(|r| r.uid).collect::<Vec<_>>();
     let resync = match (qresync, history) {
         (Some(q), Some(history)) => {
             let top = uidnext_above(status.uidnext, &uids).get().saturating_sub(1);
-            Some(resync_answer(q, history, records, &uids, top))
+            Some(resync_answer(q, history, changed, &uids, top))
         }
         _ => None,
     };
@@ -254,7 +251,7 @@ struct ResyncAnswer {
 fn resync_answer(
     q: QResync,
     history: VanishedSince,
-    records: Vec<mailservice::MessageRecord>,
+    changed: Vec<mailservice::MessageRecord>,
     uids: &[Uid],
     top: u32,
 ) -> ResyncAnswer {
@@ -273,13 +270,12 @@ fn resync_answer(
         None => clipped(vec![(1, top)]),
     };
     let vanished = vanished_among(&known, history, uids);
-    let changed = records
+    let changed = changed
         .into_iter()
-        .enumerate()
-        .filter(|(_, r)| r.modseq > q.mod_seq && known.contains(r.uid.get()))
-        .map(|(i, r)| {
-            let seq = u32::try_from(i + 1).unwrap_or(u32::MAX);
-            (seq, r.uid, r.flags, r.modseq)
+        .filter(|r| r.modseq > q.mod_seq && known.contains(r.uid.get()))
+        .filter_map(|r| {
+            let seq = u32::try_from(uids.binary_search(&r.uid).ok()? + 1).ok()?;
+            Some((seq, r.uid, r.flags, r.modseq))
         })
         .collect();
     ResyncAnswer { vanished, changed }
