@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use tokio::sync::broadcast;
 use types::{MailboxName, ModSeq, Uid};
 
-use crate::codec::FLAG_SEEN;
+use crate::codec::{UidSet, FLAG_SEEN};
 use crate::error::{Result, StoreError};
 use crate::flags;
-use crate::index::IndexHeader;
+use crate::index::{IndexHeader, RecordRow};
 use crate::message_file::MessageFile;
 use crate::model::{
     Change, MailboxStatus, MessageRecord, RecordFields, SeenSource, SelectSnapshot, UidSelection,
@@ -19,6 +19,22 @@ use crate::ops_append::{to_modseq, to_uid, uidvalidity};
 use crate::partition::message_path;
 use crate::summary::{Row, Version};
 use crate::Store;
+
+/// A row as the viewer sees it: its private `\Seen` from `seen` when it has one.
+fn message_record(row: RecordRow, h: &IndexHeader, seen: Option<&UidSet>) -> Result<MessageRecord> {
+    let seen_flag = seen.map(|s| s.contains(row.uid));
+    Ok(MessageRecord {
+        uid: to_uid(row.uid)?,
+        flags: flags::to_flags(&row.record, h, seen_flag),
+        internal_date: row.record.internal_date,
+        save_date: row.record.save_date,
+        size: row.record.size,
+        modseq: to_modseq(row.record.modseq)?,
+        guid: row.record.guid,
+        cache: row.cache,
+        header: row.header,
+    })
+}
 
 impl Store {
     /// STATUS counters from the mailbox header. `unseen` is for the viewer `seen` names; for a
@@ -70,15 +86,7 @@ impl Store {
         let h = snap
             .header(&r.entry.uniqueid)?
             .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
-        let set = match seen {
-            SeenSource::Index => None,
-            SeenSource::PrivateTo(user) => Some(
-                self.inner
-                    .global
-                    .read()?
-                    .seen_set(user, &r.entry.uniqueid)?,
-            ),
-        };
+        let set = self.private_seen(seen, &r.entry.uniqueid)?;
         let version = Version::of(&h);
         let summary = match r.owner.summaries.get(&r.entry.uniqueid, version) {
             Some(summary) => summary,
@@ -115,21 +123,10 @@ impl Store {
             true => Vec::new(),
             false => snap.records(&r.entry.uniqueid, UidSelection::Uids(&wanted), false, false)?,
         };
-        let mut changed = Vec::with_capacity(rows.len());
-        for row in rows {
-            let seen_flag = set.as_ref().map(|s| s.contains(row.uid));
-            changed.push(MessageRecord {
-                uid: to_uid(row.uid)?,
-                flags: flags::to_flags(&row.record, &h, seen_flag),
-                internal_date: row.record.internal_date,
-                save_date: row.record.save_date,
-                size: row.record.size,
-                modseq: to_modseq(row.record.modseq)?,
-                guid: row.record.guid,
-                cache: None,
-                header: None,
-            });
-        }
+        let changed = rows
+            .into_iter()
+            .map(|row| message_record(row, &h, set.as_ref()))
+            .collect::<Result<Vec<_>>>()?;
         let status = MailboxStatus {
             uidvalidity: uidvalidity(&h)?,
             uidnext: Uid::new(h.uidnext).unwrap_or(Uid::MAX),
@@ -169,32 +166,21 @@ impl Store {
         let h = snap
             .header(&r.entry.uniqueid)?
             .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
-        let set = match seen {
-            SeenSource::Index => None,
-            SeenSource::PrivateTo(user) => Some(
-                self.inner
-                    .global
-                    .read()?
-                    .seen_set(user, &r.entry.uniqueid)?,
-            ),
-        };
+        let set = self.private_seen(seen, &r.entry.uniqueid)?;
         let rows = snap.records(&r.entry.uniqueid, selection, fields.cache, fields.header)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let seen_flag = set.as_ref().map(|s| s.contains(row.uid));
-            out.push(MessageRecord {
-                uid: to_uid(row.uid)?,
-                flags: flags::to_flags(&row.record, &h, seen_flag),
-                internal_date: row.record.internal_date,
-                save_date: row.record.save_date,
-                size: row.record.size,
-                modseq: to_modseq(row.record.modseq)?,
-                guid: row.record.guid,
-                cache: row.cache,
-                header: row.header,
-            });
+        rows.into_iter()
+            .map(|row| message_record(row, &h, set.as_ref()))
+            .collect()
+    }
+
+    /// The private `\Seen` set of the viewer, when it has one (see [`SeenSource`]).
+    fn private_seen(&self, seen: SeenSource<'_>, uniqueid: &str) -> Result<Option<UidSet>> {
+        match seen {
+            SeenSource::Index => Ok(None),
+            SeenSource::PrivateTo(user) => {
+                Ok(Some(self.inner.global.read()?.seen_set(user, uniqueid)?))
+            }
         }
-        Ok(out)
     }
 
     /// The path of a message file, for callers that stream large messages themselves. The file
