@@ -324,10 +324,14 @@ fn with_qresync_expunges_are_reported_as_vanished() {
     let server = server();
     let mut a = logged_in_with(&server, 6);
     ok(a.cmd("i1", "ENABLE QRESYNC"), "i1");
-    ok(a.cmd("i2", "SELECT INBOX"), "i2");
+    let sel = ok(a.cmd("i2", "SELECT INBOX"), "i2");
+    let before = code(&sel, "HIGHESTMODSEQ").unwrap();
     ok(a.cmd("i3", "STORE 2,3 +FLAGS.SILENT (\\Deleted)"), "i3");
     let r = ok(a.cmd("i4", "EXPUNGE"), "i4");
     assert_eq!(vanished(&r, false), vec![2, 3], "{r:?}");
+    // With QRESYNC the tagged OK gives the HIGHESTMODSEQ the client's cache is now at.
+    let after = code(&r, "HIGHESTMODSEQ").expect("HIGHESTMODSEQ in the tagged OK");
+    assert!(after > before, "{before} → {after}");
     assert!(!r
         .iter()
         .any(|l| l.contains("EXPUNGE") && l.starts_with("* ")));

@@ -32,5 +32,15 @@ pub(crate) async fn run(session: &mut Session, set: Option<SequenceSet>) -> Repl
         let gone = view.remove_own_expunges(expunged);
         session.write_expunged(gone.seqs, &gone.uids).await;
     }
+    if session.enabled.qresync {
+        // The client's cached HIGHESTMODSEQ moves with the expunge: report what else changed,
+        // then tell it where that leaves the mailbox (RFC 7162 §3.2.10; Dovecot does the same).
+        let _ = session.report_updates(true).await;
+        if let Some(view) = session.state.view().filter(|v| !v.gone) {
+            if let Some(m) = types::ModSeq::new(view.known_modseq) {
+                return Reply::ok_code(Code::HighestModSeq(m), "Expunge completed");
+            }
+        }
+    }
     Reply::ok("Expunge completed")
 }

@@ -225,6 +225,7 @@ pub(crate) async fn run(
     let mut view = SelectedView::new(authorized, read_only, uids, changes);
     view.keywords = keywords;
     view.recent = recent;
+    view.known_modseq = status.highestmodseq.get();
     session.state = State::Selected(identity, Box::new(view));
     if condstore {
         // Already reported HIGHESTMODSEQ above.

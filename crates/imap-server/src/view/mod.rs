@@ -35,6 +35,11 @@ pub(crate) struct SelectedView {
     pub keywords: Keywords,
     /// The messages that are `\Recent` in this session.
     pub recent: Recent,
+    /// The highest MODSEQ this view knows the mailbox reached: the SELECT snapshot's, raised by
+    /// every change that came through the feed. Changes are published in commit order, so
+    /// every change up to it has arrived; once they are reported it is a HIGHESTMODSEQ the
+    /// client may cache (RFC 7162 §3.2.10).
+    pub known_modseq: u64,
 }
 
 /// The untagged updates to send now, in the order they must go out.
@@ -84,6 +89,7 @@ impl SelectedView {
             saved_search: Vec::new(),
             keywords: Keywords::default(),
             recent: Recent::default(),
+            known_modseq: 0,
         }
     }
 
@@ -191,6 +197,16 @@ impl SelectedView {
     }
 
     fn fold(&mut self, change: Change) {
+        match &change {
+            Change::Appended { modseq, .. } | Change::Expunged { modseq, .. } => {
+                self.known_modseq = self.known_modseq.max(modseq.get());
+            }
+            Change::FlagsChanged { changes } => {
+                let top = changes.iter().map(|(_, m)| m.get()).max().unwrap_or(0);
+                self.known_modseq = self.known_modseq.max(top);
+            }
+            Change::SeenChanged { .. } | Change::Renamed { .. } | Change::Deleted => {}
+        }
         match change {
             Change::Appended { uids, .. } => {
                 let last = self.uids.last().copied();
