@@ -3,6 +3,7 @@
 //! and reconstructs: the summary kept between SELECTs must always describe the mailbox as the
 //! index does, for the owner and for a user with private `\Seen`, with and without QRESYNC's
 //! changed-since records.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
