@@ -20,6 +20,20 @@ use crate::partition::message_path;
 use crate::summary::{Row, Version};
 use crate::Store;
 
+/// STATUS counters from a mailbox header, with the viewer's `unseen` count.
+fn mailbox_status(h: IndexHeader, unseen: u32) -> Result<MailboxStatus> {
+    Ok(MailboxStatus {
+        uidvalidity: uidvalidity(&h)?,
+        uidnext: Uid::new(h.uidnext).unwrap_or(Uid::MAX),
+        highestmodseq: to_modseq(h.highestmodseq)?,
+        exists: h.exists,
+        size: h.size,
+        deleted: h.deleted,
+        unseen,
+        keywords: h.keywords,
+    })
+}
+
 /// A row as the viewer sees it: its private `\Seen` from `seen` when it has one.
 fn message_record(row: RecordRow, h: &IndexHeader, seen: Option<&UidSet>) -> Result<MessageRecord> {
     let seen_flag = seen.map(|s| s.contains(row.uid));
@@ -57,16 +71,7 @@ impl Store {
                 rows.iter().filter(|row| !set.contains(row.uid)).count() as u32
             }
         };
-        Ok(MailboxStatus {
-            uidvalidity: uidvalidity(&h)?,
-            uidnext: Uid::new(h.uidnext).unwrap_or(Uid::MAX),
-            highestmodseq: to_modseq(h.highestmodseq)?,
-            exists: h.exists,
-            size: h.size,
-            deleted: h.deleted,
-            unseen,
-            keywords: h.keywords,
-        })
+        mailbox_status(h, unseen)
     }
 
     /// What SELECT needs, from one snapshot and one pass over the records: the status (its
@@ -127,16 +132,7 @@ impl Store {
             .into_iter()
             .map(|row| message_record(row, &h, set.as_ref()))
             .collect::<Result<Vec<_>>>()?;
-        let status = MailboxStatus {
-            uidvalidity: uidvalidity(&h)?,
-            uidnext: Uid::new(h.uidnext).unwrap_or(Uid::MAX),
-            highestmodseq: to_modseq(h.highestmodseq)?,
-            exists: h.exists,
-            size: h.size,
-            deleted: h.deleted,
-            unseen,
-            keywords: h.keywords,
-        };
+        let status = mailbox_status(h, unseen)?;
         Ok(SelectSnapshot {
             status,
             uids,
