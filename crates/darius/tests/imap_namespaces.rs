@@ -179,3 +179,40 @@ fn the_alternate_prefixes_alone_are_not_mailboxes() {
     let listed = names(&ok(alice.cmd("p5", "LIST \"\" \"%\""), "p5"), "LIST");
     assert!(listed.contains(&"user".to_string()), "{listed:?}");
 }
+
+/// Cyrus's name rules (Namespace 1): an empty level (a leading or doubled separator)
+/// and shell metacharacters are refused with a `NO` that names the rule; INBOX is
+/// case-insensitive, other names are not.
+#[test]
+fn new_names_follow_cyrus_rules() {
+    let server = common::Server::start();
+    server.add_user("alice", "pw-alice");
+    let mut alice = Client::login(server.imap_port, "alice");
+    for (tag, name, rule) in [
+        ("m1", "\"INBOX.a;b\"", "not allowed in a new mailbox name"),
+        ("m2", "\"INBOX.a|b\"", "not allowed in a new mailbox name"),
+        ("m3", "\"INBOX.a/b\"", "not allowed in a new mailbox name"),
+        ("m4", "\"INBOX..b\"", "empty hierarchy level"),
+        ("m5", "\".b\"", "empty hierarchy level"),
+    ] {
+        let r = alice.cmd(tag, &format!("CREATE {name}"));
+        let line = last(&r);
+        assert!(
+            line.starts_with(&format!("{tag} NO")) && line.contains(rule),
+            "{name}: {r:?}"
+        );
+    }
+    // A trailing separator declares a parent to be (RFC 3501 §6.3.3): the name is stored
+    // without it.
+    ok(alice.cmd("m5b", "CREATE \"INBOX.b.\""), "m5b");
+    let listed = names(
+        &ok(alice.cmd("m5c", "LIST \"\" \"INBOX.b*\""), "m5c"),
+        "LIST",
+    );
+    assert_eq!(listed, vec!["INBOX.b".to_string()]);
+    ok(alice.cmd("m6", "CREATE INBOX.Work"), "m6");
+    ok(alice.cmd("m7", "CREATE INBOX.work"), "m7");
+    ok(alice.cmd("m8", "SELECT inbox.Work"), "m8");
+    let r = alice.cmd("m9", "RENAME INBOX.work \"INBOX.w<x\"");
+    assert!(last(&r).starts_with("m9 NO"), "{r:?}");
+}

@@ -196,6 +196,30 @@ fn alt_client(alt: &AltPrefixes, inbox: Option<&MailboxName>, internal: &Mailbox
     }
 }
 
+/// Characters a new mailbox name may not hold (CREATE, RENAME's target), besides those no
+/// name may hold at all (controls, `*`, `%`): shell and quoting metacharacters, as Cyrus's
+/// mailbox-name policy refuses them, so that names stay safe in scripts and in the paths and
+/// logs that carry them. Names that exist already stay reachable whatever they hold.
+const REFUSED_IN_NEW_NAMES: &[char] =
+    &['!', '"', '/', ';', '<', '>', '?', '\\', '`', '{', '|', '}'];
+
+/// The rule a name must meet to be given to a new mailbox.
+pub(crate) fn new_name_rule(name: &MailboxName) -> Result<(), ServiceError> {
+    match name
+        .as_str()
+        .chars()
+        .find(|c| REFUSED_IN_NEW_NAMES.contains(c))
+    {
+        Some(c) => Err(ServiceError::BadName(format!(
+            "{:?}: the character {c:?} is not allowed in a new mailbox name \
+             (refused: {})",
+            name.as_str(),
+            REFUSED_IN_NEW_NAMES.iter().collect::<String>()
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn bad(client: &str, sep: char, e: Option<MailboxNameError>) -> ServiceError {
     let reason = match e {
         Some(MailboxNameError::EmptyLevel) => {
@@ -318,6 +342,28 @@ mod tests {
         round_trip(&ns, &admin, "user.alice.work", "user.alice.work");
         round_trip(&ns, &admin, "shared.board", "shared.board");
         assert_eq!(ns.prefixes(&admin).1, "user.");
+    }
+
+    #[test]
+    fn new_names_may_not_hold_metacharacters() {
+        for bad in ["a;b", "a|b", "a`b", "a\\b", "a/b", "q\"x", "a!b"] {
+            let name = MailboxName::try_from(bad).unwrap();
+            let err = new_name_rule(&name).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("not allowed in a new mailbox name"),
+                "{bad}: {err}"
+            );
+        }
+        for good in [
+            "user.alice.R&D",
+            "shared.board",
+            "a b.c-d_e+f",
+            "Entwürfe",
+            "x^y",
+        ] {
+            new_name_rule(&MailboxName::try_from(good).unwrap()).unwrap();
+        }
     }
 
     #[test]
