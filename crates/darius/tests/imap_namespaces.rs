@@ -216,3 +216,35 @@ fn new_names_follow_cyrus_rules() {
     let r = alice.cmd("m9", "RENAME INBOX.work \"INBOX.w<x\"");
     assert!(last(&r).starts_with("m9 NO"), "{r:?}");
 }
+
+/// Users (Namespace 3): an administrator creates a user by creating `user.NAME` and deletes one
+/// by deleting it, which takes every mailbox of the user and their subscriptions with it; a
+/// user made again under the same name starts clean.
+#[test]
+fn deleting_user_name_deletes_the_user_and_their_state() {
+    let server = common::Server::start();
+    for user in ["bob", "admin"] {
+        server.add_user(user, &format!("pw-{user}"));
+    }
+    let mut bob = Client::login(server.imap_port, "bob");
+    ok(bob.cmd("b1", "CREATE INBOX.lists"), "b1");
+    ok(bob.cmd("b2", "SUBSCRIBE INBOX.lists"), "b2");
+    ok(bob.cmd("b3", "SUBSCRIBE INBOX"), "b3");
+    ok(bob.cmd("b4", "LOGOUT"), "b4");
+    let mut admin = Client::login(server.imap_port, "admin");
+    ok(admin.cmd("d1", "DELETE user.bob"), "d1");
+    let listed = names(&ok(admin.cmd("d2", "LIST \"\" \"user.*\""), "d2"), "LIST");
+    assert!(
+        !listed.iter().any(|n| n.starts_with("user.bob")),
+        "{listed:?}"
+    );
+    ok(admin.cmd("d3", "CREATE user.bob"), "d3");
+    let mut bob = Client::login(server.imap_port, "bob");
+    let lsub = names(&ok(bob.cmd("b5", "LSUB \"\" \"*\""), "b5"), "LSUB");
+    assert!(
+        lsub.is_empty(),
+        "subscriptions went with the user: {lsub:?}"
+    );
+    let listed = names(&ok(bob.cmd("b6", "LIST \"\" \"*\""), "b6"), "LIST");
+    assert_eq!(listed, vec!["INBOX".to_string()]);
+}

@@ -347,6 +347,8 @@ impl MailService {
         for name in &names {
             self.store.delete_mailbox(name)?;
         }
+        // As Cyrus removes the user's seen and subscription files with the user.
+        self.store.forget_user(user)?;
         Ok(names.len())
     }
 }
