@@ -577,9 +577,9 @@ fn empty_messages_are_refused_and_empty_appends_do_nothing() {
 }
 
 /// An ACL change reaches the sessions that have the mailbox selected, so they check their
-/// rights again, and the copy in the mailbox's header file follows it.
+/// rights again, and the mailboxes database holds it.
 #[test]
-fn an_acl_change_is_published_and_kept_in_both_places() {
+fn an_acl_change_is_published_and_kept() {
     let (_d, s) = store();
     let a = create(&s, "shared.board");
     let mut rx = s.subscribe_changes(&a).unwrap();
