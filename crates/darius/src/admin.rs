@@ -21,13 +21,40 @@ const MAX_REQUEST: usize = 64 * 1024;
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
-#[allow(clippy::enum_variant_names)] // mailbox and quota requests join the user ones later
 pub enum Request {
-    UserAdd { name: String, password: String },
-    UserPasswd { name: String, password: String },
-    UserDel { name: String },
+    UserAdd {
+        name: String,
+        password: String,
+    },
+    UserPasswd {
+        name: String,
+        password: String,
+    },
+    UserDel {
+        name: String,
+    },
     UserList,
-    UserCheck { name: String, password: String },
+    UserCheck {
+        name: String,
+        password: String,
+    },
+    /// Mailboxes by internal name, as the server's administrator (every right).
+    MailboxCreate {
+        name: String,
+        partition: Option<String>,
+    },
+    MailboxDelete {
+        name: String,
+    },
+    MailboxRename {
+        from: String,
+        to: String,
+        partition: Option<String>,
+    },
+    /// Internal names matching `pattern` (IMAP LIST wildcards `*` and `%`, `.` separated).
+    MailboxList {
+        pattern: String,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -38,6 +65,9 @@ pub enum Response {
         message: String,
     },
     Users {
+        names: Vec<String>,
+    },
+    Mailboxes {
         names: Vec<String>,
     },
     Checked {
@@ -83,6 +113,10 @@ pub fn execute(ctx: &Backend, request: Request, peer: &str) -> Response {
             Err(e) => Ok(service_failure(&e)),
         },
         Request::UserList => db.list_users().map(|names| Response::Users { names }),
+        Request::MailboxCreate { .. }
+        | Request::MailboxDelete { .. }
+        | Request::MailboxRename { .. }
+        | Request::MailboxList { .. } => return crate::mailboxes::execute(ctx, request),
         Request::UserCheck { name, password } => {
             db.verify(&name, &Secret::new(password)).map(|valid| {
                 let outcome = if valid {
@@ -129,11 +163,11 @@ fn create_inbox(ctx: &Backend, name: &str) -> Response {
     }
 }
 
-fn done(message: String) -> Response {
+pub(crate) fn done(message: String) -> Response {
     Response::Done { message }
 }
 
-fn service_failure(e: &mailservice::ServiceError) -> Response {
+pub(crate) fn service_failure(e: &mailservice::ServiceError) -> Response {
     if e.is_refusal() {
         Response::Refused {
             reason: e.to_string(),

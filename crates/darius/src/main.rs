@@ -11,6 +11,7 @@ mod imap;
 mod lmtp;
 mod logging;
 mod mail;
+mod mailboxes;
 mod memory;
 mod serve;
 mod services;
@@ -41,6 +42,12 @@ enum Command {
         #[command(subcommand)]
         action: users::UserAction,
     },
+    /// Create, delete, rename and list mailboxes by internal name, as the administrator
+    /// (through the running server when there is one).
+    Mailbox {
+        #[command(subcommand)]
+        action: mailboxes::MailboxAction,
+    },
 }
 
 fn main() -> ExitCode {
@@ -48,6 +55,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve => serve::run(cli.config.as_deref()),
         Command::User { action } => users::run(cli.config.as_deref(), action),
+        Command::Mailbox { action } => mailboxes::run(cli.config.as_deref(), action),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

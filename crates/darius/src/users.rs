@@ -46,6 +46,46 @@ pub enum UserAction {
 }
 
 pub fn run(config_path: Option<&Path>, action: UserAction) -> Result<()> {
+    submit(config_path, |dir| {
+        Ok(match action {
+            UserAction::Add {
+                name,
+                password_file,
+            } => Request::UserAdd {
+                password: read_password(password_file.as_deref())?,
+                name,
+            },
+            UserAction::Passwd {
+                name,
+                password_file,
+            } => Request::UserPasswd {
+                password: read_password(password_file.as_deref())?,
+                name,
+            },
+            UserAction::Del { name, yes } => {
+                if !yes {
+                    confirm_delete(&name, dir)?;
+                }
+                Request::UserDel { name }
+            }
+            UserAction::List => Request::UserList,
+            UserAction::Check {
+                name,
+                password_file,
+            } => Request::UserCheck {
+                password: read_password(password_file.as_deref())?,
+                name,
+            },
+        })
+    })
+}
+
+/// Carries out one admin request: through the running server's admin socket when one answers,
+/// otherwise on the files directly. `request` builds it once the data directory is known.
+pub(crate) fn submit(
+    config_path: Option<&Path>,
+    request: impl FnOnce(&Path) -> Result<Request>,
+) -> Result<()> {
     let loaded = embedded::load_config(config_path)?;
     let config = &loaded.config;
     let dir = config.configdirectory();
@@ -53,36 +93,7 @@ pub fn run(config_path: Option<&Path>, action: UserAction) -> Result<()> {
         bail!("{}", no_store(&loaded));
     }
     crate::logging::init(config);
-    let request = match action {
-        UserAction::Add {
-            name,
-            password_file,
-        } => Request::UserAdd {
-            password: read_password(password_file.as_deref())?,
-            name,
-        },
-        UserAction::Passwd {
-            name,
-            password_file,
-        } => Request::UserPasswd {
-            password: read_password(password_file.as_deref())?,
-            name,
-        },
-        UserAction::Del { name, yes } => {
-            if !yes {
-                confirm_delete(&name, dir)?;
-            }
-            Request::UserDel { name }
-        }
-        UserAction::List => Request::UserList,
-        UserAction::Check {
-            name,
-            password_file,
-        } => Request::UserCheck {
-            password: read_password(password_file.as_deref())?,
-            name,
-        },
-    };
+    let request = request(dir)?;
     let response = match config.path("adminsocket") {
         Some(socket) => admin::call(socket, &request)?,
         None => None,
@@ -154,6 +165,12 @@ fn report(response: Response, dir: &Path) -> Result<()> {
             if names.is_empty() {
                 eprintln!("darius: no users in {}", dir.display());
             }
+            for name in names {
+                println!("{name}");
+            }
+            Ok(())
+        }
+        Response::Mailboxes { names } => {
             for name in names {
                 println!("{name}");
             }

@@ -80,6 +80,12 @@ impl MailService {
         }
     }
 
+    /// The server's own administrator, for local tools (the admin socket, `darius mailbox`):
+    /// an administrator who is no user and owns no mailbox.
+    pub fn operator(&self) -> Identity {
+        Identity::new("", true)
+    }
+
     /// The identity of a user who has proved who they are.
     pub fn identity(&self, user: &str) -> Identity {
         let admin = self.config.admins.iter().any(|a| a == user);
