@@ -32,6 +32,12 @@ pub(crate) const SEEN: TableDefinition<(&str, &str), &[u8]> = TableDefinition::n
 /// write that needs it creates it; readers take a missing table as empty.
 pub(crate) const RECENT: TableDefinition<(&str, &str), u32> = TableDefinition::new("recent");
 pub(crate) const QUOTA_ROOTS: TableDefinition<&str, &[u8]> = TableDefinition::new("quota_roots");
+/// Which mailboxes' ACLs grant something to an identifier: (identifier, mailbox name). Kept
+/// with every entry written, so LIST finds the mailboxes shared with a user without reading
+/// every entry. Added after format version 1 without a version change: an older database
+/// gets it filled when first opened.
+pub(crate) const ACL_NAMES: TableDefinition<(&str, &str), ()> =
+    TableDefinition::new("acl_identifiers");
 
 pub(crate) struct MailboxesDb {
     db: Database,
@@ -53,12 +59,37 @@ impl MailboxesDb {
             txn.open_table(SEEN)?;
             txn.open_table(RECENT)?;
             txn.open_table(QUOTA_ROOTS)?;
+            txn.open_table(ACL_NAMES)?;
             Ok(())
         })?;
-        Ok(MailboxesDb {
+        let db = MailboxesDb {
             db,
             durability: durability(durable.policy()),
-        })
+        };
+        db.fill_acl_index()?;
+        Ok(db)
+    }
+
+    /// Builds [`ACL_NAMES`] in a database written before it existed.
+    fn fill_acl_index(&self) -> Result<()> {
+        let missing = match self.db.begin_read()?.open_table(ACL_NAMES) {
+            Ok(_) => false,
+            Err(redb::TableError::TableDoesNotExist(_)) => true,
+            Err(e) => return Err(e.into()),
+        };
+        if !missing {
+            return Ok(());
+        }
+        let g = self.write()?;
+        let entries = scan_within(&g.txn.open_table(MAILBOXES)?, None)?;
+        let mut t = g.txn.open_table(ACL_NAMES)?;
+        for e in &entries {
+            for id in acl_identifiers(&e.acl) {
+                t.insert((id, e.name.as_str()), ())?;
+            }
+        }
+        drop(t);
+        g.commit()
     }
 
     pub(crate) fn read(&self) -> Result<GlobalRead> {
@@ -80,6 +111,16 @@ impl MailboxesDb {
         txn.set_durability(Durability::None)?;
         Ok(GlobalWrite { txn })
     }
+}
+
+/// The identifiers an ACL grants something to, from its stored form (Cyrus's: identifier and
+/// rights, each followed by a tab); negative entries (`-identifier`) grant nothing.
+pub(crate) fn acl_identifiers(acl: &str) -> impl Iterator<Item = &str> {
+    acl.split('\t')
+        .step_by(2)
+        .zip(acl.split('\t').skip(1).step_by(2))
+        .filter(|(id, rights)| !id.is_empty() && !id.starts_with('-') && !rights.is_empty())
+        .map(|(id, _)| id)
 }
 
 fn decode_entry(b: &[u8]) -> Result<MailboxEntry> {
@@ -120,6 +161,30 @@ impl GlobalRead {
     pub(crate) fn list(&self, prefix: Option<&MailboxName>) -> Result<Vec<MailboxEntry>> {
         scan_within(&self.txn.open_table(MAILBOXES)?, prefix)
     }
+
+    /// The entries whose ACL grants something to any of `identifiers`, in name order.
+    pub(crate) fn granted_to(&self, identifiers: &[&str]) -> Result<Vec<MailboxEntry>> {
+        let index = self.txn.open_table(ACL_NAMES)?;
+        let mut names = std::collections::BTreeSet::new();
+        for &id in identifiers {
+            for item in index.range((id, "")..)? {
+                let (k, _) = item?;
+                let (found, name) = k.value();
+                if found != id {
+                    break;
+                }
+                names.insert(name.to_string());
+            }
+        }
+        let t = self.txn.open_table(MAILBOXES)?;
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            if let Some(v) = t.get(name.as_str())? {
+                out.push(decode_entry(v.value())?);
+            }
+        }
+        Ok(out)
+    }
 }
 
 pub(crate) struct GlobalWrite {
@@ -130,14 +195,36 @@ impl GlobalWrite {
     pub(crate) fn put_entry(&self, e: &MailboxEntry) -> Result<()> {
         let json = serde_json::to_vec(e)
             .map_err(|err| StoreError::corrupt("mailbox entry", err.to_string()))?;
+        self.unindex(&e.name)?;
         self.txn
             .open_table(MAILBOXES)?
             .insert(e.name.as_str(), json.as_slice())?;
+        let mut index = self.txn.open_table(ACL_NAMES)?;
+        for id in acl_identifiers(&e.acl) {
+            index.insert((id, e.name.as_str()), ())?;
+        }
         Ok(())
     }
 
     pub(crate) fn remove_entry(&self, name: &MailboxName) -> Result<()> {
+        self.unindex(name)?;
         self.txn.open_table(MAILBOXES)?.remove(name.as_str())?;
+        Ok(())
+    }
+
+    /// Drops the index rows of the entry now stored under `name`, if any.
+    fn unindex(&self, name: &MailboxName) -> Result<()> {
+        let old = {
+            let t = self.txn.open_table(MAILBOXES)?;
+            let found = t.get(name.as_str())?;
+            found.map(|v| decode_entry(v.value())).transpose()?
+        };
+        if let Some(old) = old {
+            let mut index = self.txn.open_table(ACL_NAMES)?;
+            for id in acl_identifiers(&old.acl) {
+                index.remove((id, name.as_str()))?;
+            }
+        }
         Ok(())
     }
 

@@ -239,6 +239,13 @@ impl Store {
         Ok(r.entry)
     }
 
+    /// The mailboxes whose ACL grants something to any of `identifiers` (a user's name, their
+    /// groups, `anyone`), in name order: where LIST finds what is shared with a user without
+    /// reading every entry. Negative entries grant nothing and are not found here.
+    pub fn mailboxes_granted_to(&self, identifiers: &[&str]) -> Result<Vec<MailboxEntry>> {
+        self.inner.global.read()?.granted_to(identifiers)
+    }
+
     /// Replaces the RFC 6154 special-use attributes of a mailbox.
     pub fn set_special_use(
         &self,
