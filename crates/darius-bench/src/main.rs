@@ -194,6 +194,9 @@ enum Command {
         admin: String,
         #[arg(long, default_value = "pass")]
         admin_password: String,
+        /// Read the administrator's password from this file instead (first line).
+        #[arg(long)]
+        admin_password_file: Option<PathBuf>,
     },
     /// Write the generated corpus as an mbox.
     Corpus {
@@ -447,7 +450,17 @@ async fn dispatch(
             iterations,
             admin,
             admin_password,
+            admin_password_file,
         } => {
+            let admin_password = match admin_password_file {
+                Some(p) => std::fs::read_to_string(&p)
+                    .with_context(|| p.display().to_string())?
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+                None => admin_password,
+            };
             let args = workload::list::ListArgs {
                 mailboxes,
                 shared,
