@@ -148,8 +148,12 @@ pub static OPTIONS: &[OptionSpec] = &[
     not_yet("loginuseacl", Kind::Bool, "0",
         "Let a user log in as another when the target's INBOX ACL grants them the `a` right."),
     // -- namespace --------------------------------------------------------------------------------
-    not_yet("altnamespace", Kind::Bool, "0",
-        "Show the user's personal mailboxes beside INBOX instead of below it (Cyrus's alternate namespace). Cyrus 3 turns this on by default; Darius keeps the classic namespace unless asked."),
+    opt("altnamespace", Kind::Bool, "0",
+        "Show the user's personal mailboxes beside INBOX instead of below it (Cyrus's alternate namespace: `user.NAME.work` is `work`), other users' under `userprefix` and shared ones under `sharedprefix`. Administrators keep seeing internal names, as in Cyrus. Cyrus 3 turns this on by default; Darius keeps the classic namespace unless asked."),
+    opt("userprefix", Kind::Str, "Other Users",
+        "With `altnamespace`, the prefix under which other users' mailboxes appear (`Other Users.bob.work`). It may not be empty or hold `.` or `/`."),
+    opt("sharedprefix", Kind::Str, "Shared Folders",
+        "With `altnamespace`, the prefix under which shared mailboxes appear (`Shared Folders.shared.board`). It may not be empty or hold `.` or `/`, nor equal `userprefix`."),
     opt("unixhierarchysep", Kind::Bool, "0",
         "Use `/` instead of `.` as the hierarchy separator shown to clients (Cyrus 3 defaults to on; Darius keeps `.`)."),
     // -- authentication -----------------------------------------------------------------------------

@@ -240,6 +240,7 @@ impl Reader {
         }
         self.collect_partitions(&mut config);
         self.check_default_partition(&config);
+        self.check_namespace_prefixes(&config);
         if self.errors.is_empty() {
             return Ok((config, self.warnings));
         }
@@ -262,6 +263,30 @@ impl Reader {
                     Err(reason) => self.errors.push(bad_value(key, Some(setting), reason)),
                 }
             }
+        }
+    }
+
+    /// `userprefix` and `sharedprefix` are first levels of client names: neither may be empty,
+    /// hold a hierarchy separator, or equal the other.
+    fn check_namespace_prefixes(&mut self, config: &Config) {
+        let get = |name: &str| match config.values.get(name) {
+            Some(Value::Str(s)) => s.clone(),
+            _ => String::new(),
+        };
+        let (users, shared) = (get("userprefix"), get("sharedprefix"));
+        for (option, value) in [("userprefix", &users), ("sharedprefix", &shared)] {
+            let reason = if value.is_empty() {
+                "may not be empty"
+            } else if value.contains(['.', '/']) {
+                "may not hold a hierarchy separator (`.` or `/`)"
+            } else if option == "sharedprefix" && value == &users {
+                "may not equal `userprefix`"
+            } else {
+                continue;
+            };
+            let setting = self.settings.get(option);
+            self.errors
+                .push(bad_value(option, setting, reason.to_string()));
         }
     }
 

@@ -248,7 +248,7 @@ fn options_not_supported_yet_stop_start_up_whatever_the_value() {
         "tls_client_ca_file: /etc/ssl/ca.pem",
         "loginrealms: example.org",
         "defaultacl: anyone lrs",
-        "altnamespace: no",
+        "loginuseacl: no",
         "allowanonymouslogin: yes",
         "quotawarn: 90",
         "listen_pop3: 127.0.0.1:110",
@@ -265,7 +265,7 @@ fn options_not_supported_yet_stop_start_up_whatever_the_value() {
 #[test]
 fn every_error_in_the_file_is_reported_at_once_in_line_order() {
     let text = format!(
-        "{BASE}{PARTITION}timeout: 5\nfrob\naltnamespace: yes\nmaxconnections: x\n\
+        "{BASE}{PARTITION}timeout: 5\nfrob\nloginuseacl: yes\nmaxconnections: x\n\
          listen_imap 127.0.0.1:1\ntimeout: 60\n"
     );
     assert_eq!(
@@ -273,7 +273,7 @@ fn every_error_in_the_file_is_reported_at_once_in_line_order() {
         [
             "test.conf:3: timeout: 5 is out of range (30 to 4294967295)",
             "test.conf:4: frob: missing `:` after the option name",
-            "test.conf:5: altnamespace: not supported yet",
+            "test.conf:5: loginuseacl: not supported yet",
             "test.conf:6: maxconnections: \"x\" is not a whole number",
             "test.conf:7: listen_imap: missing `:` after the option name",
             "test.conf:8: timeout: already set at test.conf:3",
@@ -446,4 +446,34 @@ fn configuration_reference_is_current() {
         committed == render_markdown(),
         "docs/configuration.md is stale: run `DARIUS_BLESS=1 cargo test -p config` and commit it"
     );
+}
+
+#[test]
+fn namespace_prefixes_must_be_one_level_and_distinct() {
+    for (text, reason) in [
+        (
+            "userprefix: Other.Users",
+            "userprefix: may not hold a hierarchy separator",
+        ),
+        (
+            "sharedprefix: a/b",
+            "sharedprefix: may not hold a hierarchy separator",
+        ),
+        ("userprefix:", "userprefix: may not be empty"),
+        (
+            "sharedprefix: Other Users",
+            "sharedprefix: may not equal `userprefix`",
+        ),
+    ] {
+        let found = errors(&format!("{BASE}{PARTITION}\n{text}\n"));
+        assert!(
+            found.len() == 1 && found[0].contains(reason),
+            "{text}: {found:?}"
+        );
+    }
+    let config =
+        parse("altnamespace: yes\nuserprefix: Others\nsharedprefix: Public\n").expect("accepted");
+    assert!(config.bool("altnamespace"));
+    assert_eq!(config.str("userprefix"), "Others");
+    assert_eq!(config.str("sharedprefix"), "Public");
 }

@@ -63,5 +63,13 @@ pub fn open_service(config: &config::Config) -> Result<MailService> {
         admins: config.list("admins").to_vec(),
         unix_hierarchy_sep: config.bool("unixhierarchysep"),
     };
-    Ok(MailService::new(store, service_config))
+    let service = MailService::new(store, service_config);
+    Ok(match config.bool("altnamespace") {
+        true => service.with_namespace(mailservice::Namespace::alternate(
+            config.bool("unixhierarchysep"),
+            config.str("userprefix"),
+            config.str("sharedprefix"),
+        )),
+        false => service,
+    })
 }

@@ -212,13 +212,13 @@ fn options_not_supported_yet_stop_start_up_with_file_and_line() {
 #[test]
 fn every_configuration_error_is_reported_at_once_in_line_order() {
     let world =
-        World::new("timeout: 5\nlisten_imap 127.0.0.1:1\naltnamespace: yes\nmaxline: lots\n");
+        World::new("timeout: 5\nlisten_imap 127.0.0.1:1\nloginuseacl: yes\nmaxline: lots\n");
     let stderr = refused(world.darius(&["serve"]));
     let conf = world.conf.display();
     let expected = [
         format!("{conf}:4: timeout: 5 is out of range"),
         format!("{conf}:5: listen_imap: missing `:` after the option name"),
-        format!("{conf}:6: altnamespace: not supported yet"),
+        format!("{conf}:6: loginuseacl: not supported yet"),
         format!("{conf}:7: maxline: \"lots\" is not a size"),
     ];
     let positions: Vec<usize> = expected

@@ -323,6 +323,7 @@ fn list() -> impl Strategy<Value = Command> {
     let ret = prop::collection::vec(
         prop_oneof![
             Just(ListReturnOption::Children),
+            Just(ListReturnOption::MyRights),
             Just(ListReturnOption::Subscribed),
             prop::collection::vec(prop::sample::select(StatusItem::ALL.to_vec()), 1..4)
                 .prop_map(ListReturnOption::Status),

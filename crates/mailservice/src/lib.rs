@@ -57,6 +57,13 @@ impl MailService {
         &self.namespace
     }
 
+    /// Uses `namespace` (the alternate one, say) instead of the standard one the
+    /// configuration's separator gave.
+    pub fn with_namespace(mut self, namespace: Namespace) -> MailService {
+        self.namespace = namespace;
+        self
+    }
+
     /// Runs `work` on tokio's blocking pool (the store is synchronous); a task that panicked
     /// comes back as a store failure, so callers handle one error type.
     pub async fn blocking<T: Send + 'static>(

@@ -1,24 +1,59 @@
-//! Cyrus's standard namespace: the user's `user.NAME` is shown as `INBOX` and their other
-//! mailboxes as `INBOX.x`; other users' mailboxes as `user.OTHER…`; shared mailboxes by their
-//! own names. With `unixhierarchysep` clients see `/` as the separator, and a `.` typed by a
-//! client is stored as `^` (Cyrus does the same, so names survive a switch of separator).
-//! The alternate namespace (`altnamespace`) comes with the namespace issue.
+//! Cyrus's namespaces. In the standard one the user's `user.NAME` is shown as `INBOX` and their
+//! other mailboxes as `INBOX.x`; other users' mailboxes as `user.OTHER…`; shared mailboxes by
+//! their own names. In the alternate one (`altnamespace`) the user's mailboxes sit beside INBOX
+//! (`user.NAME.work` is `work`, so two users may each have a top-level `work`), other users'
+//! under `userprefix` (`Other Users.bob.work`) and shared ones under `sharedprefix`
+//! (`Shared Folders.shared.board`). Administrators always see internal names, as in Cyrus,
+//! so that tools such as `cyradm` address every mailbox alike. With `unixhierarchysep` clients
+//! see `/` as the separator, and a `.` typed by a client is stored as `^` (Cyrus does the same,
+//! so names survive a switch of separator).
 
 use types::{MailboxName, MailboxNameError};
 
 use crate::access::Identity;
 use crate::error::ServiceError;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Namespace {
     unix_sep: bool,
+    alt: Option<AltPrefixes>,
+}
+
+/// The alternate namespace's prefixes for other users' and shared mailboxes (no separator).
+#[derive(Clone, Debug)]
+struct AltPrefixes {
+    users: String,
+    shared: String,
 }
 
 impl Namespace {
+    /// The standard namespace.
     pub fn new(unix_hierarchy_sep: bool) -> Namespace {
         Namespace {
             unix_sep: unix_hierarchy_sep,
+            alt: None,
         }
+    }
+
+    /// The alternate namespace, with `userprefix` and `sharedprefix`. A prefix holding a
+    /// separator, or empty, is not usable: the caller checks the configuration first.
+    pub fn alternate(
+        unix_hierarchy_sep: bool,
+        user_prefix: &str,
+        shared_prefix: &str,
+    ) -> Namespace {
+        Namespace {
+            unix_sep: unix_hierarchy_sep,
+            alt: Some(AltPrefixes {
+                users: user_prefix.to_string(),
+                shared: shared_prefix.to_string(),
+            }),
+        }
+    }
+
+    /// Whether `identity` sees the alternate namespace (never administrators).
+    fn alt_for(&self, identity: &Identity) -> Option<&AltPrefixes> {
+        self.alt.as_ref().filter(|_| !identity.is_admin())
     }
 
     /// The separator clients see.
@@ -30,10 +65,17 @@ impl Namespace {
         }
     }
 
-    /// RFC 2342 prefixes: personal, other users', shared.
-    pub fn prefixes(&self) -> (String, String, String) {
+    /// RFC 2342 prefixes as `identity` sees them: personal, other users', shared.
+    pub fn prefixes(&self, identity: &Identity) -> (String, String, String) {
         let sep = self.separator();
-        (format!("INBOX{sep}"), format!("user{sep}"), String::new())
+        match self.alt_for(identity) {
+            Some(alt) => (
+                String::new(),
+                format!("{}{sep}", alt.users),
+                format!("{}{sep}", alt.shared),
+            ),
+            None => (format!("INBOX{sep}"), format!("user{sep}"), String::new()),
+        }
     }
 
     /// The internal name for a name a client typed.
@@ -59,6 +101,10 @@ impl Namespace {
             Some((first, rest)) => (first, Some(rest)),
             None => (internal.as_str(), None),
         };
+        if let Some(alt) = self.alt_for(identity) {
+            let name = alt_internal(alt, identity, first, rest, client, sep)?;
+            return MailboxName::try_from(name).map_err(|e| bad(client, sep, Some(e)));
+        }
         let name = if first.eq_ignore_ascii_case("INBOX") {
             let inbox = identity.inbox().ok_or_else(|| bad(client, sep, None))?;
             match rest {
@@ -73,11 +119,12 @@ impl Namespace {
 
     /// The name a client is shown for an internal name.
     pub fn to_client(&self, identity: &Identity, internal: &MailboxName) -> String {
-        let text = match identity.inbox() {
-            Some(inbox) if internal.is_within(&inbox) => {
+        let text = match (self.alt_for(identity), identity.inbox()) {
+            (Some(alt), inbox) => alt_client(alt, inbox.as_ref(), internal),
+            (None, Some(inbox)) if internal.is_within(&inbox) => {
                 format!("INBOX{}", &internal.as_str()[inbox.as_str().len()..])
             }
-            _ => internal.to_string(),
+            (None, _) => internal.to_string(),
         };
         if self.unix_sep {
             text.chars()
@@ -90,6 +137,86 @@ impl Namespace {
         } else {
             text
         }
+    }
+}
+
+/// The internal name for a client's name in the alternate namespace (`first` is its first
+/// level, `rest` what follows, both with `.` as the separator already).
+fn alt_internal(
+    alt: &AltPrefixes,
+    identity: &Identity,
+    first: &str,
+    rest: Option<&str>,
+    client: &str,
+    sep: char,
+) -> Result<String, ServiceError> {
+    let prefix_alone = |prefix: &str| {
+        ServiceError::BadName(format!(
+            "{client:?} is the namespace prefix {prefix:?}, not a mailbox"
+        ))
+    };
+    if first == alt.users {
+        let rest = rest.ok_or_else(|| prefix_alone(&alt.users))?;
+        return Ok(format!("user.{rest}"));
+    }
+    if first == alt.shared {
+        let rest = rest.ok_or_else(|| prefix_alone(&alt.shared))?;
+        if rest == "user" || rest.starts_with("user.") {
+            return Err(ServiceError::BadName(format!(
+                "{client:?}: users' mailboxes are under {:?}",
+                alt.users
+            )));
+        }
+        return Ok(rest.to_string());
+    }
+    let inbox = identity.inbox().ok_or_else(|| bad(client, sep, None))?;
+    Ok(match (first.eq_ignore_ascii_case("INBOX"), rest) {
+        (true, None) => inbox.to_string(),
+        // Clients that assume INBOX may have children: the same personal mailbox.
+        (true, Some(rest)) => format!("{inbox}.{rest}"),
+        (false, Some(rest)) => format!("{inbox}.{first}.{rest}"),
+        (false, None) => format!("{inbox}.{first}"),
+    })
+}
+
+/// The alternate namespace's name for an internal name (with `.` as the separator).
+fn alt_client(alt: &AltPrefixes, inbox: Option<&MailboxName>, internal: &MailboxName) -> String {
+    let text = internal.as_str();
+    match inbox {
+        Some(inbox) if internal == inbox => return "INBOX".to_string(),
+        Some(inbox) if internal.is_within(inbox) => {
+            return text[inbox.as_str().len() + 1..].to_string();
+        }
+        _ => {}
+    }
+    match text.strip_prefix("user.") {
+        Some(rest) => format!("{}.{rest}", alt.users),
+        None if text == "user" => alt.users.clone(),
+        None => format!("{}.{text}", alt.shared),
+    }
+}
+
+/// Characters a new mailbox name may not hold (CREATE, RENAME's target), besides those no
+/// name may hold at all (controls, `*`, `%`): shell and quoting metacharacters, as Cyrus's
+/// mailbox-name policy refuses them, so that names stay safe in scripts and in the paths and
+/// logs that carry them. Names that exist already stay reachable whatever they hold.
+const REFUSED_IN_NEW_NAMES: &[char] =
+    &['!', '"', '/', ';', '<', '>', '?', '\\', '`', '{', '|', '}'];
+
+/// The rule a name must meet to be given to a new mailbox.
+pub(crate) fn new_name_rule(name: &MailboxName) -> Result<(), ServiceError> {
+    match name
+        .as_str()
+        .chars()
+        .find(|c| REFUSED_IN_NEW_NAMES.contains(c))
+    {
+        Some(c) => Err(ServiceError::BadName(format!(
+            "{:?}: the character {c:?} is not allowed in a new mailbox name \
+             (refused: {})",
+            name.as_str(),
+            REFUSED_IN_NEW_NAMES.iter().collect::<String>()
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -150,6 +277,93 @@ mod tests {
         let internal = ns.to_internal(&alice(), "INBOX/a.b/c").unwrap();
         assert_eq!(internal.as_str(), "user.alice.a^b.c");
         assert_eq!(ns.to_client(&alice(), &internal), "INBOX/a.b/c");
+    }
+
+    fn alt(unix: bool) -> Namespace {
+        Namespace::alternate(unix, "Other Users", "Shared Folders")
+    }
+
+    fn round_trip(ns: &Namespace, who: &Identity, client: &str, internal: &str) {
+        let got = ns.to_internal(who, client).unwrap();
+        assert_eq!(got.as_str(), internal, "{client} → internal");
+        assert_eq!(ns.to_client(who, &got), client, "{internal} → client");
+    }
+
+    #[test]
+    fn the_alternate_namespace_puts_personal_mailboxes_beside_inbox() {
+        let ns = alt(false);
+        round_trip(&ns, &alice(), "INBOX", "user.alice");
+        round_trip(&ns, &alice(), "work", "user.alice.work");
+        round_trip(&ns, &alice(), "work.2026", "user.alice.work.2026");
+        round_trip(&ns, &alice(), "user", "user.alice.user");
+        round_trip(&ns, &alice(), "Other Users.bob", "user.bob");
+        round_trip(&ns, &alice(), "Other Users.bob.work", "user.bob.work");
+        round_trip(&ns, &alice(), "Shared Folders.shared.board", "shared.board");
+        let bob = Identity::new("bob", false);
+        round_trip(&ns, &bob, "work", "user.bob.work");
+        round_trip(&ns, &bob, "Other Users.alice.work", "user.alice.work");
+        // INBOX children, as clients that assume them type them, are personal mailboxes.
+        assert_eq!(
+            ns.to_internal(&alice(), "INBOX.x").unwrap().as_str(),
+            "user.alice.x"
+        );
+        assert_eq!(
+            ns.prefixes(&alice()),
+            (
+                String::new(),
+                "Other Users.".to_string(),
+                "Shared Folders.".to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn the_alternate_namespace_with_the_unix_separator() {
+        let ns = alt(true);
+        round_trip(&ns, &alice(), "work/a.b", "user.alice.work.a^b");
+        round_trip(&ns, &alice(), "Other Users/bob/work", "user.bob.work");
+        round_trip(&ns, &alice(), "Shared Folders/shared/board", "shared.board");
+        assert_eq!(ns.prefixes(&alice()).1, "Other Users/");
+    }
+
+    #[test]
+    fn prefixes_alone_and_users_under_the_shared_prefix_are_refused() {
+        let ns = alt(false);
+        for name in ["Other Users", "Shared Folders", "Shared Folders.user.bob"] {
+            let err = ns.to_internal(&alice(), name).unwrap_err();
+            assert!(matches!(err, ServiceError::BadName(_)), "{name}: {err}");
+        }
+    }
+
+    #[test]
+    fn administrators_see_internal_names_in_the_alternate_namespace() {
+        let ns = alt(false);
+        let admin = Identity::new("admin", true);
+        round_trip(&ns, &admin, "user.alice.work", "user.alice.work");
+        round_trip(&ns, &admin, "shared.board", "shared.board");
+        assert_eq!(ns.prefixes(&admin).1, "user.");
+    }
+
+    #[test]
+    fn new_names_may_not_hold_metacharacters() {
+        for bad in ["a;b", "a|b", "a`b", "a\\b", "a/b", "q\"x", "a!b"] {
+            let name = MailboxName::try_from(bad).unwrap();
+            let err = new_name_rule(&name).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("not allowed in a new mailbox name"),
+                "{bad}: {err}"
+            );
+        }
+        for good in [
+            "user.alice.R&D",
+            "shared.board",
+            "a b.c-d_e+f",
+            "Entwürfe",
+            "x^y",
+        ] {
+            new_name_rule(&MailboxName::try_from(good).unwrap()).unwrap();
+        }
     }
 
     #[test]

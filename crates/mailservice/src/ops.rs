@@ -90,6 +90,7 @@ impl MailService {
         special_use: Vec<String>,
         partition: Option<String>,
     ) -> Result<MailboxEntry> {
+        crate::namespace::new_name_rule(mailbox.name())?;
         Self::may_choose_partition(identity, partition.as_deref())?;
         let options = CreateOptions {
             special_use,
@@ -121,6 +122,7 @@ impl MailService {
         to: &Authorized,
         partition: Option<&str>,
     ) -> Result<()> {
+        crate::namespace::new_name_rule(to.name())?;
         Self::may_choose_partition(identity, partition)?;
         let same = from.name() == to.name();
         if identity.is_own_inbox(to.name()) && !same {
@@ -345,6 +347,8 @@ impl MailService {
         for name in &names {
             self.store.delete_mailbox(name)?;
         }
+        // As Cyrus removes the user's seen and subscription files with the user.
+        self.store.forget_user(user)?;
         Ok(names.len())
     }
 }

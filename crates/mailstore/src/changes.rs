@@ -76,7 +76,7 @@ fn pieces(change: Change) -> Vec<Change> {
             uids,
         }),
         Change::Expunged { uids, modseq } => cut(uids, |uids| Change::Expunged { uids, modseq }),
-        other @ (Change::Renamed { .. } | Change::Deleted) => vec![other],
+        other @ (Change::Renamed { .. } | Change::Deleted | Change::AclChanged) => vec![other],
     }
 }
 
@@ -104,7 +104,7 @@ mod tests {
             Change::Appended { uids, .. } | Change::Expunged { uids, .. } => uids.len() * 4,
             Change::SeenChanged { uids, .. } => uids.len() * 4,
             Change::FlagsChanged { changes } => changes.len() * 16,
-            Change::Renamed { .. } | Change::Deleted => 0,
+            Change::Renamed { .. } | Change::Deleted | Change::AclChanged => 0,
         }
     }
 

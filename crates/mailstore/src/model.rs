@@ -305,6 +305,8 @@ pub enum Change {
         to: MailboxName,
     },
     Deleted,
+    /// The mailbox's ACL changed: sessions that have it selected check their rights again.
+    AclChanged,
 }
 
 /// Usage counted against a quota root: RFC 822 sizes and message counts, each copy in full.

@@ -233,6 +233,9 @@ impl Store {
         g.put_entry(&r.entry)?;
         g.commit()?;
         self.rewrite_header_file(&header.partition, &r.entry)?;
+        self.inner
+            .changes
+            .publish(&r.entry.uniqueid, Change::AclChanged);
         Ok(r.entry)
     }
 

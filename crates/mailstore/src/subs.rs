@@ -5,8 +5,9 @@
 use types::MailboxName;
 
 use crate::error::{Result, StoreError};
-use crate::mailboxes_db::SUBS;
+use crate::mailboxes_db::{RECENT, SEEN, SUBS};
 use crate::Store;
+use redb::ReadableTable;
 
 impl Store {
     pub fn subscribe(&self, user: &str, name: &MailboxName) -> Result<()> {
@@ -39,4 +40,48 @@ impl Store {
         }
         Ok(out)
     }
+
+    /// Forgets what the store keeps per user outside their mailboxes: subscriptions, private
+    /// `\Seen` state and `\Recent` marks in other mailboxes. Deleting a user (their INBOX)
+    /// calls it, as Cyrus removes the user's seen and subscription files; a user created
+    /// again later with the same name starts clean.
+    pub fn forget_user(&self, user: &str) -> Result<()> {
+        let g = self.inner.global.write()?;
+        let subs = user_keys(&g.txn.open_table(SUBS)?, user)?;
+        let mut t = g.txn.open_table(SUBS)?;
+        for key in &subs {
+            t.remove((user, key.as_str()))?;
+        }
+        drop(t);
+        let seen = user_keys(&g.txn.open_table(SEEN)?, user)?;
+        let mut t = g.txn.open_table(SEEN)?;
+        for key in &seen {
+            t.remove((user, key.as_str()))?;
+        }
+        drop(t);
+        let recent = user_keys(&g.txn.open_table(RECENT)?, user)?;
+        let mut t = g.txn.open_table(RECENT)?;
+        for key in &recent {
+            t.remove((user, key.as_str()))?;
+        }
+        drop(t);
+        g.commit()
+    }
+}
+
+/// The second halves of a `(user, …)`-keyed table's keys for `user`.
+fn user_keys<V: redb::Value + 'static>(
+    t: &impl ReadableTable<(&'static str, &'static str), V>,
+    user: &str,
+) -> Result<Vec<String>> {
+    let mut keys = Vec::new();
+    for item in t.range((user, "")..)? {
+        let (k, _) = item?;
+        let (u, rest) = k.value();
+        if u != user {
+            break;
+        }
+        keys.push(rest.to_string());
+    }
+    Ok(keys)
 }

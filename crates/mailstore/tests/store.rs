@@ -575,3 +575,16 @@ fn empty_messages_are_refused_and_empty_appends_do_nothing() {
     assert!(s.append(&a, Vec::new()).unwrap().uids.is_empty());
     assert_eq!(append(&s, &a, 1), uid(1));
 }
+
+/// An ACL change reaches the sessions that have the mailbox selected, so they check their
+/// rights again, and the mailboxes database holds it.
+#[test]
+fn an_acl_change_is_published_and_kept() {
+    let (_d, s) = store();
+    let a = create(&s, "shared.board");
+    let mut rx = s.subscribe_changes(&a).unwrap();
+    let entry = s.set_acl(&a, "anyone\tlrs\t").unwrap();
+    assert_eq!(entry.acl, "anyone\tlrs\t");
+    assert_eq!(rx.try_recv().unwrap(), Change::AclChanged);
+    assert_eq!(s.mailbox_entry(&a).unwrap().acl, "anyone\tlrs\t");
+}

@@ -415,6 +415,7 @@ impl Enc {
                     ListReturnOption::Subscribed => "SUBSCRIBED".to_string(),
                     ListReturnOption::Children => "CHILDREN".to_string(),
                     ListReturnOption::SpecialUse => "SPECIAL-USE".to_string(),
+                    ListReturnOption::MyRights => "MYRIGHTS".to_string(),
                     ListReturnOption::Status(items) => {
                         let names: Vec<&str> = items.iter().map(|i| i.name()).collect();
                         format!("STATUS ({})", names.join(" "))

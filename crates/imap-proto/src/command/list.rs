@@ -32,6 +32,8 @@ pub enum ListReturnOption {
     SpecialUse,
     /// RFC 5819.
     Status(Vec<StatusItem>),
+    /// RFC 8440: an untagged MYRIGHTS per listed mailbox.
+    MyRights,
     Other(String),
 }
 

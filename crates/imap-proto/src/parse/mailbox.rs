@@ -300,6 +300,7 @@ fn return_option(cur: &mut Cursor<'_>) -> PResult<ListReturnOption> {
         "SUBSCRIBED" => ListReturnOption::Subscribed,
         "CHILDREN" => ListReturnOption::Children,
         "SPECIAL-USE" => ListReturnOption::SpecialUse,
+        "MYRIGHTS" => ListReturnOption::MyRights,
         "STATUS" => {
             cur.sp()?;
             ListReturnOption::Status(cur.paren_list(status_att)?)

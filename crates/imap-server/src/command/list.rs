@@ -132,6 +132,10 @@ fn refused_options(session: &Session, list: &List) -> Option<Reply> {
             ListReturnOption::Other(name) => {
                 return Some(Reply::bad(&format!("unknown LIST return option {name}")));
             }
+            // Answered once access control lists are in (RFC 8440 LIST-MYRIGHTS).
+            ListReturnOption::MyRights => {
+                return Some(Reply::bad("unknown LIST return option MYRIGHTS"));
+            }
             ListReturnOption::Status(items) => {
                 if let Some(reply) = crate::command::status::rev1_only(session, items) {
                     return Some(reply);

@@ -320,6 +320,19 @@ impl Session {
             );
             return Flow::Close;
         }
+        let recheck = std::mem::take(&mut view.rights_changed);
+        if recheck && !self.may_still_read().await {
+            // As for a deleted mailbox: the session cannot go on with what it has selected.
+            self.out.untagged(
+                StatusKind::Bye,
+                Some(Code::NoPerm),
+                "Access to the selected mailbox was revoked",
+            );
+            return Flow::Close;
+        }
+        let Some(view) = self.state.view_mut() else {
+            return Flow::Continue;
+        };
         if view.needs_resync {
             let mailbox = view.mailbox.clone();
             tracing::info!(
@@ -349,6 +362,20 @@ impl Session {
             self.report_flags(updates.flags).await;
         }
         Flow::Continue
+    }
+
+    /// Whether the identity may still read the selected mailbox (after an ACL change).
+    async fn may_still_read(&self) -> bool {
+        let (Some(view), Some(identity)) = (self.state.view(), self.state.identity()) else {
+            return false;
+        };
+        let (name, identity) = (view.mailbox.name().clone(), identity.clone());
+        self.blocking(move |s| {
+            s.authorize_internal(&identity, name, mailservice::Operation::Read)
+                .map(|_| ())
+        })
+        .await
+        .is_ok()
     }
 
     async fn report_flags(&mut self, messages: Vec<(u32, Uid)>) {

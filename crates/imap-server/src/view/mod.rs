@@ -29,6 +29,8 @@ pub(crate) struct SelectedView {
     pub needs_resync: bool,
     /// The mailbox was deleted or renamed away under this session.
     pub gone: bool,
+    /// The mailbox's ACL changed: the session checks its rights again before it reports.
+    pub rights_changed: bool,
     /// SEARCHRES (RFC 5182): the UIDs of the last `SEARCH RETURN (SAVE)`.
     pub saved_search: Vec<Uid>,
     /// The keywords this session has announced in FLAGS (see `crate::flags`).
@@ -86,6 +88,7 @@ impl SelectedView {
             own_changes: BTreeSet::new(),
             needs_resync: false,
             gone: false,
+            rights_changed: false,
             saved_search: Vec::new(),
             keywords: Keywords::default(),
             recent: Recent::default(),
@@ -205,7 +208,10 @@ impl SelectedView {
                 let top = changes.iter().map(|(_, m)| m.get()).max().unwrap_or(0);
                 self.known_modseq = self.known_modseq.max(top);
             }
-            Change::SeenChanged { .. } | Change::Renamed { .. } | Change::Deleted => {}
+            Change::SeenChanged { .. }
+            | Change::Renamed { .. }
+            | Change::Deleted
+            | Change::AclChanged => {}
         }
         match change {
             Change::Appended { uids, .. } => {
@@ -235,6 +241,7 @@ impl SelectedView {
                 }
             }
             Change::Renamed { .. } | Change::Deleted => self.gone = true,
+            Change::AclChanged => self.rights_changed = true,
         }
     }
 
