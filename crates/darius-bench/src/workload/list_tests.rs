@@ -33,6 +33,7 @@ fn check(expected: Option<BTreeSet<u32>>) -> Check {
         personal_prefix: "INBOX.".into(),
         shared_prefix: Some(String::new()),
         mailboxes: 2,
+        shared: 10,
         expected,
         ..Check::default()
     }
