@@ -52,7 +52,7 @@ mkdir -p $P/dovecot/{run,state,log} $P/dovecot-mail $P/dovecot-public
 # default ACL of mailboxes without their own, and a new mailbox starts with its parent's ACL, so
 # the account "admin" may create public mailboxes and set their ACLs over IMAP (CREATE, SETACL).
 echo "user=admin lrwstipekxa" > $P/dovecot-public/dovecot-acl
-chown -R vmail:vmail $P/dovecot-mail $P/dovecot-public
+chown vmail:vmail $P/dovecot-mail $P/dovecot-public $P/dovecot-public/dovecot-acl
 if [ "$D_PASS_SCHEME" = PLAIN ]; then HASH='{PLAIN}pass'; else HASH=$(doveadm pw -s "$D_PASS_SCHEME" -p pass); fi
 { echo "admin:$HASH::::::"; for i in $(seq 1 $NUSERS); do echo "user$i:$HASH::::::"; done; } > $P/dovecot/users
 chown root:dovecot $P/dovecot/users; chmod 640 $P/dovecot/users
