@@ -47,9 +47,14 @@ fi
 sysctl -w fs.inotify.max_user_instances=$((MAXCONN + 1024)) >/dev/null 2>&1 \
   || echo "warning: cannot raise fs.inotify.max_user_instances"
 id vmail >/dev/null 2>&1 || useradd -r -u 5000 -U -d /nonexistent -s /usr/sbin/nologin vmail
-mkdir -p $P/dovecot/{run,state,log} $P/dovecot-mail; chown vmail:vmail $P/dovecot-mail
+mkdir -p $P/dovecot/{run,state,log} $P/dovecot-mail $P/dovecot-public
+# Public namespace (shared mailboxes, for the list workload): the root's dovecot-acl is the
+# default ACL of mailboxes without their own, and a new mailbox starts with its parent's ACL, so
+# the account "admin" may create public mailboxes and set their ACLs over IMAP (CREATE, SETACL).
+echo "user=admin lrwstipekxa" > $P/dovecot-public/dovecot-acl
+chown vmail:vmail $P/dovecot-mail $P/dovecot-public $P/dovecot-public/dovecot-acl
 if [ "$D_PASS_SCHEME" = PLAIN ]; then HASH='{PLAIN}pass'; else HASH=$(doveadm pw -s "$D_PASS_SCHEME" -p pass); fi
-for i in $(seq 1 $NUSERS); do echo "user$i:$HASH::::::"; done > $P/dovecot/users
+{ echo "admin:$HASH::::::"; for i in $(seq 1 $NUSERS); do echo "user$i:$HASH::::::"; done; } > $P/dovecot/users
 chown root:dovecot $P/dovecot/users; chmod 640 $P/dovecot/users
 X=$P/dovecot-root/usr/lib/dovecot
 cat > $P/dovecot/dovecot.conf <<CONF
@@ -96,6 +101,15 @@ namespace inbox {
   mailbox Trash {
     special_use = \Trash
   }
+}
+# Shared mailboxes: Public/NAME, visible to whoever their ACL gives the l right.
+namespace public {
+  type = public
+  separator = /
+  prefix = Public/
+  location = maildir:$P/dovecot-public
+  subscriptions = no
+  list = yes
 }
 service imap-login {
   inet_listener imap {
@@ -166,6 +180,8 @@ protocol lmtp {
 }
 plugin {
   acl = vfile
+  # SETACL for "anyone" (refused by default), for the list workload's public mailboxes
+  acl_anyone = allow
   quota = maildir:User quota
   quota_rule = *:storage=10G
   sieve = file:~/sieve;active=~/.dovecot.sieve

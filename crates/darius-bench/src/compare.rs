@@ -19,6 +19,14 @@ const LOWER_IS_BETTER: &[&str] = &[
     "full_fetch_p95_ms",
     "qresync_bytes",
     "full_fetch_bytes",
+    "list_p50_ms",
+    "list_p95_ms",
+    "list_p99_ms",
+    "list_status_p50_ms",
+    "list_status_p95_ms",
+    "list_status_p99_ms",
+    "personal_setup_seconds",
+    "shared_setup_seconds",
 ];
 
 fn workloads_in_order(reports: &[Report]) -> Vec<String> {

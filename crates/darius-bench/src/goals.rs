@@ -1,4 +1,4 @@
-//! The performance goals of issues 5 and 10, checked against the reports of one side-by-side
+//! The performance goals of issues 5, 10 and 11, checked against the reports of one side-by-side
 //! run. Each goal is met, not met, or not measured (a server or workload missing from the run) —
 //! never guessed.
 
@@ -206,6 +206,59 @@ fn resync_vs_full_fetch(reports: &[Report], me: &str, want: f64) -> Verdict {
     }
 }
 
+/// The `list` run of `label`, its median `LIST "" "*"` in ms and a note on its shared mailboxes:
+/// the run counts only without state errors and with a measured median.
+fn clean_list(reports: &[Report], label: &str) -> Result<(f64, String), Verdict> {
+    let Some(r) = find(reports, "list", label) else {
+        return Err(Verdict::NotMeasured("list was not run against both"));
+    };
+    if !r.errors.is_empty() {
+        return Err(Verdict::NotMet(format!(
+            "{label}: {} errors in the list run",
+            r.total.errors
+        )));
+    }
+    let Some(p50) = r.metrics.get("list_p50_ms").copied() else {
+        return Err(Verdict::NotMeasured("no completed LIST"));
+    };
+    let names = r.metrics.get("names_listed").copied().unwrap_or(0.0);
+    let shared = r.metrics.get("shared_listed").copied().unwrap_or(0.0);
+    let acls = if r.metrics.get("shared_acls_applied").copied() == Some(1.0) {
+        ""
+    } else {
+        ", shared ACLs not applied"
+    };
+    Ok((p50, format!("{names:.0} names, {shared:.0} shared{acls}")))
+}
+
+/// Our median `LIST "" "*"` must be at most `max_ms`.
+fn list_p50(reports: &[Report], me: &str, max_ms: f64) -> Verdict {
+    match clean_list(reports, me) {
+        Err(Verdict::NotMeasured(_)) => Verdict::NotMeasured("list was not run against it"),
+        Err(v) => v,
+        Ok((p50, note)) if p50 <= max_ms => Verdict::Met(format!("p50 {p50:.2} ms ({note})")),
+        Ok((p50, note)) => Verdict::NotMet(format!("p50 {p50:.2} ms ({note})")),
+    }
+}
+
+/// The peer's median `LIST "" "*"` over ours must reach `want`.
+fn list_vs_peer(reports: &[Report], me: &str, peer: &str, want: f64) -> Verdict {
+    let ((x, _), (y, _)) = match (clean_list(reports, me), clean_list(reports, peer)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(v), _) | (_, Err(v)) => return v,
+    };
+    if x <= 0.0 {
+        return Verdict::NotMeasured("a LIST took no measurable time");
+    }
+    let r = y / x;
+    let detail = format!("{r:.2}× (p50 {x:.2} ms vs {y:.2} ms)");
+    if r >= want {
+        Verdict::Met(detail)
+    } else {
+        Verdict::NotMet(detail)
+    }
+}
+
 /// A Markdown table of the goals for `me` (the reference server).
 pub fn markdown(reports: &[Report], me: &str) -> String {
     let rows: Vec<(&str, Verdict)> = vec![
@@ -253,6 +306,11 @@ pub fn markdown(reports: &[Report], me: &str) -> String {
         (
             "resync: QRESYNC ≥ 10× faster than a full flag fetch",
             resync_vs_full_fetch(reports, me, 10.0),
+        ),
+        ("list: LIST p50 ≤ 5 ms", list_p50(reports, me, 5.0)),
+        (
+            "list: ≥ 3× faster than Cyrus",
+            list_vs_peer(reports, me, "cyrus", 3.0),
         ),
     ];
     let mut out = String::from("| goal | result | measured |\n|---|---|---|\n");
@@ -338,7 +396,7 @@ mod tests {
     fn nothing_measured_for_an_absent_server() {
         let md = markdown(&[report("mixed", "dovecot", 10, &[])], "darius");
         assert!(!md.contains("| met |"));
-        assert_eq!(md.matches("not measured").count(), 12);
+        assert_eq!(md.matches("not measured").count(), 14);
     }
 
     #[test]
@@ -377,5 +435,54 @@ mod tests {
         let md = markdown(&[resync("darius", 1.0, 30.0)], "darius");
         assert!(md.contains("Dovecot's | not measured | resync was not run against both"));
         assert!(md.contains("flag fetch | met | 30.00×"));
+    }
+
+    #[test]
+    fn list_goals_compare_medians_and_need_clean_runs() {
+        let list = |label: &str, p50: f64, acls: f64| {
+            report(
+                "list",
+                label,
+                200,
+                &[
+                    ("list_p50_ms", p50),
+                    ("names_listed", 251.0),
+                    ("shared_listed", 200.0),
+                    ("shared_acls_applied", acls),
+                ],
+            )
+        };
+        let md = markdown(
+            &[list("darius", 2.0, 1.0), list("cyrus", 7.0, 1.0)],
+            "darius",
+        );
+        assert!(
+            md.contains("| list: LIST p50 ≤ 5 ms | met | p50 2.00 ms (251 names, 200 shared) |")
+        );
+        assert!(
+            md.contains("| list: ≥ 3× faster than Cyrus | met | 3.50× (p50 2.00 ms vs 7.00 ms) |")
+        );
+
+        let md = markdown(
+            &[list("darius", 6.0, 0.0), list("cyrus", 12.0, 1.0)],
+            "darius",
+        );
+        assert!(md.contains(
+            "5 ms | **not met** | p50 6.00 ms (251 names, 200 shared, shared ACLs not applied)"
+        ));
+        assert!(md.contains("Cyrus | **not met** | 2.00×"));
+
+        let mut wrong = list("darius", 1.0, 1.0);
+        let mut rec = Recorder::default();
+        rec.error("list", "wrong-shared", "199 shared listed, ACLs allow 200");
+        wrong.errors = rec.errors;
+        wrong.total.errors = 1;
+        let md = markdown(&[wrong, list("cyrus", 12.0, 1.0)], "darius");
+        assert!(md.contains("5 ms | **not met** | darius: 1 errors in the list run"));
+        assert!(md.contains("Cyrus | **not met** | darius: 1 errors in the list run"));
+
+        let md = markdown(&[list("darius", 1.0, 1.0)], "darius");
+        assert!(md.contains("5 ms | met |"));
+        assert!(md.contains("Cyrus | not measured | list was not run against both"));
     }
 }

@@ -1,6 +1,6 @@
 //! `darius-bench`: a load generator for IMAP and LMTP servers — Darius, Dovecot, Cyrus or any
-//! other — with named workloads (`mixed`, `append`, `fetch`, `search`, `resync`, `idle`, `lmtp`,
-//! `soak`), state checking, latency percentiles and the server's CPU and memory from `/proc`.
+//! other — with named workloads (`mixed`, `append`, `fetch`, `search`, `resync`, `list`, `idle`,
+//! `lmtp`, `soak`), state checking, latency percentiles and the server's CPU and memory from `/proc`.
 //!
 //! It depends on none of Darius's crates: its IMAP and LMTP clients are its own, so it measures
 //! every server the same way. `compare` turns the JSON reports of a side-by-side run into
@@ -53,9 +53,9 @@ struct TargetArgs {
     user: String,
     #[arg(long, default_value = "pass", global = true)]
     password: String,
-    /// Number of users (user1..userN).
-    #[arg(long, default_value_t = 10, global = true)]
-    users: u32,
+    /// Number of users (user1..userN) [default: 10; 1000 for `list`].
+    #[arg(long, global = true)]
+    users: Option<u32>,
     /// Concurrent clients (connections).
     #[arg(long, default_value_t = 10, global = true)]
     clients: u32,
@@ -179,6 +179,25 @@ enum Command {
         #[arg(long)]
         expunges: Option<u64>,
     },
+    /// LIST "" "*" and LIST-STATUS for user 1 in an installation of --users users with
+    /// --mailboxes personal mailboxes each and --shared shared mailboxes with mixed ACLs
+    /// (--iterations of each; --duration does not apply).
+    List {
+        #[arg(long, default_value_t = 50)]
+        mailboxes: u32,
+        #[arg(long, default_value_t = 500)]
+        shared: u32,
+        #[arg(long, default_value_t = 200)]
+        iterations: u32,
+        /// The administrator who creates the shared mailboxes and sets their ACLs.
+        #[arg(long, default_value = "admin")]
+        admin: String,
+        #[arg(long, default_value = "pass")]
+        admin_password: String,
+        /// Read the administrator's password from this file instead (first line).
+        #[arg(long)]
+        admin_password_file: Option<PathBuf>,
+    },
     /// Write the generated corpus as an mbox.
     Corpus {
         #[arg(long, default_value_t = 1000)]
@@ -205,7 +224,12 @@ enum Part {
     All,
 }
 
-fn settings(t: &TargetArgs) -> anyhow::Result<Settings> {
+fn settings(t: &TargetArgs, command: &Command) -> anyhow::Result<Settings> {
+    let default_users = if matches!(command, Command::List { .. }) {
+        1000
+    } else {
+        10
+    };
     let lmtp_host = t.lmtp_host.clone().unwrap_or_else(|| t.host.clone());
     Ok(Settings {
         imap: Endpoint::new(&t.host, t.port, t.tls)?,
@@ -214,7 +238,7 @@ fn settings(t: &TargetArgs) -> anyhow::Result<Settings> {
         fill_maildir: t.fill_maildir.clone(),
         user_pattern: t.user.clone(),
         password: t.password.clone(),
-        users: t.users.max(1),
+        users: t.users.unwrap_or(default_users).max(1),
         clients: t.clients.max(1),
         duration: Duration::from_secs_f64(t.duration.max(0.0)),
         ops: t.ops,
@@ -275,7 +299,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let s = settings(&cli.target)?;
+    let s = settings(&cli.target, &cli.command)?;
     let client_cpu = procmon::own_cpu_seconds();
     warn_on_fd_limit(&cli.command);
     let monitor = s.server_pid.map(|pid| {
@@ -419,6 +443,32 @@ async fn dispatch(
                 expunges,
             };
             ("resync", workload::resync::run(s, &args).await?)
+        }
+        Command::List {
+            mailboxes,
+            shared,
+            iterations,
+            admin,
+            admin_password,
+            admin_password_file,
+        } => {
+            let admin_password = match admin_password_file {
+                Some(p) => std::fs::read_to_string(&p)
+                    .with_context(|| p.display().to_string())?
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+                None => admin_password,
+            };
+            let args = workload::list::ListArgs {
+                mailboxes,
+                shared,
+                iterations,
+                admin,
+                admin_password,
+            };
+            ("list", workload::list::run(s, &args).await?)
         }
         Command::Corpus { .. } | Command::Compare { .. } => anyhow::bail!("not a workload"),
     })

@@ -161,3 +161,46 @@ fn resync_reports_exactly_the_changes() {
         assert!(m["full_fetch_bytes"].as_f64().unwrap() > m["qresync_bytes"].as_f64().unwrap());
     }
 }
+
+#[test]
+fn list_shows_what_the_acls_allow() {
+    // The administrator: Dovecot's peer has `admin`/`pass`; elsewhere say who it is.
+    let admin = std::env::var("DARIUS_BENCH_ADMIN").unwrap_or_else(|_| "admin".into());
+    let admin_pass = std::env::var("DARIUS_BENCH_ADMIN_PASSWORD").unwrap_or_else(|_| "pass".into());
+    let args = [
+        "list",
+        "--mailboxes",
+        "3",
+        "--shared",
+        "10",
+        "--iterations",
+        "3",
+        "--admin",
+        &admin,
+        "--admin-password",
+        &admin_pass,
+    ];
+    if let Some(r) = run(&args) {
+        assert_clean(&r);
+        let m = &r["metrics"];
+        let count = |op: &str| {
+            r["ops"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["op"] == op)
+                .map_or(0, |o| o["count"].as_u64().unwrap())
+        };
+        assert_eq!(count("list"), 3);
+        // INBOX and the three personal mailboxes at least.
+        assert!(m["names_listed"].as_f64().unwrap() >= 4.0, "{m:#}");
+        if m["shared_acls_applied"] == 1.0 {
+            // Of 10 with two users: 5 and 10 `anyone lr`, 1 and 6 for user 1.
+            assert_eq!(m["shared_visible_by_acl"], 4.0);
+            assert_eq!(m["shared_listed"], 4.0);
+        } else {
+            let acls = r["params"]["acls"].as_str().unwrap();
+            assert!(acls.starts_with("not applied: "), "{acls}");
+        }
+    }
+}

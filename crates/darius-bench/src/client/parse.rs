@@ -72,8 +72,24 @@ pub enum Untagged {
         uids: Vec<(u32, u32)>,
     },
     Capability(Vec<String>),
-    /// RFC 2342: the first personal namespace's prefix (`""`, `"INBOX."`), None for NIL.
-    Namespace(Option<String>),
+    /// RFC 2342: the first personal namespace's prefix (`""`, `"INBOX."`) and the first shared
+    /// namespace's (`""` on Darius, `"Shared Folders/"` on Cyrus with altnamespace, `"Public/"`
+    /// in Dovecot's public namespace); None for NIL.
+    Namespace {
+        personal: Option<String>,
+        shared: Option<String>,
+    },
+    /// RFC 9051 §7.3.1: `LIST (attributes) delimiter name` (extended data after it ignored).
+    List {
+        attributes: Vec<String>,
+        delimiter: Option<char>,
+        name: String,
+    },
+    /// RFC 9051 §7.3.4: `STATUS name (ITEM n …)`.
+    StatusData {
+        name: String,
+        items: Vec<(String, u64)>,
+    },
     Other(String),
 }
 
@@ -364,17 +380,46 @@ fn parse_untagged(c: &mut Cursor<'_>) -> Result<Untagged, Malformed> {
             Ok(Untagged::Search(nums))
         }
         "NAMESPACE" => {
-            let personal = match c.value()? {
-                Value::List(spaces) => match spaces.into_iter().next() {
-                    Some(Value::List(first)) => match first.into_iter().next() {
-                        Some(Value::String(p)) => Some(String::from_utf8_lossy(&p).into_owned()),
-                        _ => None,
-                    },
-                    _ => None,
-                },
-                _ => None,
+            let personal = first_prefix(c.value()?);
+            let _other = c.value()?;
+            let shared = first_prefix(c.value()?);
+            Ok(Untagged::Namespace { personal, shared })
+        }
+        "LIST" | "LSUB" => {
+            let Value::List(attrs) = c.value()? else {
+                return Err(c.error("LIST without attributes"));
             };
-            Ok(Untagged::Namespace(personal))
+            let attributes = attrs
+                .into_iter()
+                .filter_map(|a| match a {
+                    Value::Atom(a) => Some(a),
+                    _ => None,
+                })
+                .collect();
+            let delimiter = match c.value()? {
+                Value::String(d) if d.len() == 1 => Some(char::from(d[0])),
+                Value::Nil => None,
+                _ => return Err(c.error("LIST without a delimiter")),
+            };
+            let name = mailbox_value(c.value()?).ok_or_else(|| c.error("LIST without a name"))?;
+            Ok(Untagged::List {
+                attributes,
+                delimiter,
+                name,
+            })
+        }
+        "STATUS" => {
+            let name =
+                mailbox_value(c.value()?).ok_or_else(|| c.error("STATUS without a mailbox"))?;
+            let Value::List(list) = c.value()? else {
+                return Err(c.error("STATUS without a list"));
+            };
+            let mut items = Vec::new();
+            let mut it = list.into_iter();
+            while let (Some(Value::Atom(k)), Some(Value::Number(n))) = (it.next(), it.next()) {
+                items.push((k.to_ascii_uppercase(), n));
+            }
+            Ok(Untagged::StatusData { name, items })
         }
         "VANISHED" => {
             c.skip_spaces();
@@ -399,6 +444,30 @@ fn parse_untagged(c: &mut Cursor<'_>) -> Result<Untagged, Malformed> {
             c.rest().split_whitespace().map(str::to_owned).collect(),
         )),
         _ => Ok(Untagged::Other(format!("{first} {}", c.rest()))),
+    }
+}
+
+/// The prefix of a namespace list's first entry: `(("prefix" "delim") …)`; None for NIL.
+fn first_prefix(v: Value) -> Option<String> {
+    match v {
+        Value::List(spaces) => match spaces.into_iter().next() {
+            Some(Value::List(first)) => match first.into_iter().next() {
+                Some(Value::String(p)) => Some(String::from_utf8_lossy(&p).into_owned()),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A mailbox name as sent: an atom (`INBOX`, or digits), a quoted string or a literal.
+fn mailbox_value(v: Value) -> Option<String> {
+    match v {
+        Value::Atom(a) => Some(a),
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(String::from_utf8_lossy(&s).into_owned()),
+        _ => None,
     }
 }
 

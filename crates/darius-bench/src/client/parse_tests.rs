@@ -170,18 +170,70 @@ fn short_literal_is_malformed_not_a_panic() {
 }
 
 #[test]
-fn namespace_personal_prefix() {
+fn namespace_personal_and_shared_prefixes() {
+    let ns = |personal: Option<&str>, shared: Option<&str>| Untagged::Namespace {
+        personal: personal.map(str::to_owned),
+        shared: shared.map(str::to_owned),
+    };
     assert_eq!(
         untagged("* NAMESPACE ((\"INBOX.\" \".\")) ((\"user.\" \".\")) ((\"\" \".\"))\r\n"),
-        Untagged::Namespace(Some("INBOX.".into()))
+        ns(Some("INBOX."), Some(""))
     );
     assert_eq!(
-        untagged("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n"),
-        Untagged::Namespace(Some(String::new()))
+        untagged("* NAMESPACE ((\"\" \"/\")) NIL ((\"Public/\" \"/\"))\r\n"),
+        ns(Some(""), Some("Public/"))
     );
     assert_eq!(
-        untagged("* NAMESPACE NIL NIL NIL\r\n"),
-        Untagged::Namespace(None)
+        untagged("* NAMESPACE ((\"\" \"/\")) ((\"Other Users/\" \"/\")) ((\"Shared Folders/\" \"/\"))\r\n"),
+        ns(Some(""), Some("Shared Folders/"))
+    );
+    assert_eq!(untagged("* NAMESPACE NIL NIL NIL\r\n"), ns(None, None));
+}
+
+#[test]
+fn list_responses_with_quoted_atom_and_literal_names() {
+    assert_eq!(
+        untagged("* LIST (\\HasNoChildren \\Noselect) \".\" INBOX.bench-list-7\r\n"),
+        Untagged::List {
+            attributes: vec!["\\HasNoChildren".into(), "\\Noselect".into()],
+            delimiter: Some('.'),
+            name: "INBOX.bench-list-7".into(),
+        }
+    );
+    assert_eq!(
+        untagged("* LIST () \"/\" \"Shared Folders/bench shared\"\r\n"),
+        Untagged::List {
+            attributes: vec![],
+            delimiter: Some('/'),
+            name: "Shared Folders/bench shared".into(),
+        }
+    );
+    assert_eq!(
+        untagged("* LIST (\\Noinferiors) NIL {4}\r\nab\"c (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n"),
+        Untagged::List {
+            attributes: vec!["\\Noinferiors".into()],
+            delimiter: None,
+            name: "ab\"c".into(),
+        }
+    );
+    assert!(parse_response(b"* LIST \"/\" INBOX\r\n").is_err());
+}
+
+#[test]
+fn status_data_items() {
+    assert_eq!(
+        untagged("* STATUS \"Public/bench-shared-3\" (MESSAGES 12 UNSEEN 4)\r\n"),
+        Untagged::StatusData {
+            name: "Public/bench-shared-3".into(),
+            items: vec![("MESSAGES".into(), 12), ("UNSEEN".into(), 4)],
+        }
+    );
+    assert_eq!(
+        untagged("* STATUS INBOX (messages 0)\r\n"),
+        Untagged::StatusData {
+            name: "INBOX".into(),
+            items: vec![("MESSAGES".into(), 0)],
+        }
     );
 }
 

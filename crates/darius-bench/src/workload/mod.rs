@@ -7,6 +7,7 @@
 pub mod append;
 pub mod fetch;
 pub mod idle;
+pub mod list;
 pub mod lmtp;
 pub mod mixed;
 mod mixed_model;
@@ -93,7 +94,7 @@ pub async fn personal_mailbox(c: &mut ImapClient, name: &str) -> Result<String, 
     }
     let done = c.command("NAMESPACE").await?;
     let prefix = done.untagged.iter().find_map(|u| match u {
-        Untagged::Namespace(p) => p.clone(),
+        Untagged::Namespace { personal, .. } => personal.clone(),
         _ => None,
     });
     Ok(match prefix {
