@@ -127,21 +127,31 @@ fn decode_entry(b: &[u8]) -> Result<MailboxEntry> {
     serde_json::from_slice(b).map_err(|e| StoreError::corrupt("mailbox entry", e.to_string()))
 }
 
+/// Entries in name order; with a prefix, that mailbox and those below it. The scan covers
+/// exactly `prefix` and the names starting with `prefix.`: a bare prefix scan of `user.bob`
+/// would also walk `user.bob2`, `user.bob10`… and every one of their mailboxes.
 fn scan_within<T>(t: &T, prefix: Option<&MailboxName>) -> Result<Vec<MailboxEntry>>
 where
     T: ReadableTable<&'static str, &'static [u8]>,
 {
     let mut out = Vec::new();
-    let start = prefix.map(MailboxName::as_str).unwrap_or("");
-    for item in t.range(start..)? {
+    let Some(prefix) = prefix else {
+        for item in t.iter()? {
+            let (_, v) = item?;
+            out.push(decode_entry(v.value())?);
+        }
+        return Ok(out);
+    };
+    if let Some(v) = t.get(prefix.as_str())? {
+        out.push(decode_entry(v.value())?);
+    }
+    let below = format!("{}.", prefix.as_str());
+    for item in t.range(below.as_str()..)? {
         let (k, v) = item?;
-        if !k.value().starts_with(start) {
+        if !k.value().starts_with(&below) {
             break;
         }
-        let entry = decode_entry(v.value())?;
-        if prefix.is_none_or(|p| entry.name.is_within(p)) {
-            out.push(entry);
-        }
+        out.push(decode_entry(v.value())?);
     }
     Ok(out)
 }

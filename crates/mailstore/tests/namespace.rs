@@ -352,3 +352,27 @@ fn a_second_store_on_the_same_files_is_refused_as_in_use() {
     drop(first);
     assert!(mailstore::Store::open(config(&d, mailstore::FsyncPolicy::Never)).is_ok());
 }
+
+/// A user's mailboxes are `user.NAME` and what is below it, never another user whose name
+/// starts the same (`user.bob2`, `user.bob-x`).
+#[test]
+fn listing_a_users_hierarchy_stops_at_its_own_names() {
+    let (_d, s) = store();
+    for n in [
+        "user.bob",
+        "user.bob.a",
+        "user.bob-x",
+        "user.bob2",
+        "user.bob2.a",
+        "user.bobby.b",
+    ] {
+        create(&s, n);
+    }
+    let names: Vec<String> = s
+        .list_mailboxes(Some(&name("user.bob")))
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name.to_string())
+        .collect();
+    assert_eq!(names, ["user.bob", "user.bob.a"]);
+}
