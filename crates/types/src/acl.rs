@@ -353,6 +353,27 @@ impl TryFrom<&str> for Acl {
     }
 }
 
+/// Pluggable authorization (Cyrus's `auth_mech`): what an identifier canonically is, which
+/// groups a user is in, and whether a user entry of an ACL applies to a user. The trait lives
+/// here, at the bottom, so that `mailservice` can decide with it while `auth` implements it:
+/// the two are in the same layer and may not depend on each other.
+pub trait Authorizer: Send + Sync + fmt::Debug {
+    /// The canonical form of an identifier a client or an administrator wrote (SETACL,
+    /// DELETEACL, LISTRIGHTS), without the `-` of a negative entry; `None` when it names no
+    /// valid identifier.
+    fn canonicalise(&self, identifier: &str) -> Option<String>;
+
+    /// The groups `user` belongs to, without the `group:` prefix.
+    fn groups(&self, user: &str) -> Vec<String>;
+
+    /// Whether the ACL entry for the (canonical) user identifier `entry` applies to the
+    /// authenticated `user`; never called for the anonymous identity. Equality unless the
+    /// mechanism knows patterns (Kerberos wildcards).
+    fn user_matches(&self, entry: &str, user: &str) -> bool {
+        entry == user
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

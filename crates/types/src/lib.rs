@@ -11,7 +11,7 @@ mod mailbox_name;
 mod secret;
 mod uid;
 
-pub use acl::{Acl, AclEntry, AclError, Identifier, Principal, Rights, RightsChange};
+pub use acl::{Acl, AclEntry, AclError, Authorizer, Identifier, Principal, Rights, RightsChange};
 pub use flag::{Flag, FlagError};
 pub use mailbox_name::{MailboxName, MailboxNameError};
 pub use secret::Secret;
