@@ -252,6 +252,9 @@ impl TryFrom<&str> for RightsChange {
     }
 }
 
+/// The stored form of an ACL emptied on purpose (see [`Acl::to_stored`]).
+pub const EMPTY_STORED: &str = "anyone\t\t";
+
 /// An ordered ACL with at most one entry per identifier (a positive and a negative entry for
 /// the same principal are two identifiers).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -326,8 +329,13 @@ impl Acl {
         Ok(acl)
     }
 
-    /// The stored form; the empty ACL is the empty string.
+    /// The stored form. The empty ACL is stored as `anyone` with no rights (`anyone\t\t`,
+    /// which reads back as the empty ACL, in Cyrus too), so that an ACL emptied on purpose is
+    /// told apart from the empty string of a mailbox stored before ACLs existed.
     pub fn to_stored(&self) -> String {
+        if self.entries.is_empty() {
+            return EMPTY_STORED.to_string();
+        }
         self.entries
             .iter()
             .map(|e| format!("{}\t{}\t", e.identifier, e.rights))
@@ -460,9 +468,10 @@ mod tests {
     }
 
     #[test]
-    fn stored_empty_string_is_the_empty_acl() {
+    fn stored_empty_forms_read_as_the_empty_acl() {
         assert!(Acl::from_stored("").unwrap().is_empty());
-        assert_eq!(Acl::default().to_stored(), "");
+        assert_eq!(Acl::default().to_stored(), EMPTY_STORED);
+        assert!(Acl::from_stored(EMPTY_STORED).unwrap().is_empty());
     }
 
     #[test]
