@@ -350,3 +350,7 @@ impl MailService {
         Identifier::try_from(format!("{sign}{canonical}").as_str()).map_err(|_| refused())
     }
 }
+
+#[cfg(test)]
+#[path = "acl_tests.rs"]
+mod tests;
