@@ -68,8 +68,8 @@ pub fn open_service(config: &config::Config) -> Result<MailService> {
 
 /// The authorization mechanism (`auth_mech` and its files) and `defaultacl`.
 fn access_config(config: &config::Config) -> Result<mailservice::AccessConfig> {
-    let mechanism = auth::authz::Mechanism::try_from(config.str("auth_mech"))
-        .map_err(anyhow::Error::msg)?;
+    let mechanism =
+        auth::authz::Mechanism::try_from(config.str("auth_mech")).map_err(anyhow::Error::msg)?;
     let realm = config.str("krb5_realm");
     let authz = auth::authz::AuthzConfig {
         mechanism,
