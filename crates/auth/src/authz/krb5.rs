@@ -42,7 +42,7 @@ impl Principal {
             None => (head, None),
         };
         let part = |s: &str| !s.is_empty() && !s.contains(['@', '/', '.']);
-        if !part(name) || !instance.is_none_or(part) || !realm.is_none_or(|r| !r.is_empty()) {
+        if !part(name) || !instance.is_none_or(part) || realm.is_some_and(str::is_empty) {
             return None;
         }
         if realm.is_some_and(|r| r.contains('@')) {
