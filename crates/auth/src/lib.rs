@@ -8,6 +8,7 @@
 //! records, PAM, shadow files and identity mapping.
 
 mod argon;
+pub mod authz;
 mod cache;
 mod events;
 mod hash_queue;

@@ -247,7 +247,6 @@ fn options_not_supported_yet_stop_start_up_whatever_the_value() {
         "sasl_pwcheck_method: auxprop",
         "tls_client_ca_file: /etc/ssl/ca.pem",
         "loginrealms: example.org",
-        "defaultacl: anyone lrs",
         "loginuseacl: no",
         "allowanonymouslogin: yes",
         "quotawarn: 90",

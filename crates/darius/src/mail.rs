@@ -63,7 +63,7 @@ pub fn open_service(config: &config::Config) -> Result<MailService> {
         admins: config.list("admins").to_vec(),
         unix_hierarchy_sep: config.bool("unixhierarchysep"),
     };
-    let service = MailService::new(store, service_config);
+    let service = MailService::new(store, service_config).with_access(access_config(config)?);
     Ok(match config.bool("altnamespace") {
         true => service.with_namespace(mailservice::Namespace::alternate(
             config.bool("unixhierarchysep"),
@@ -71,5 +71,24 @@ pub fn open_service(config: &config::Config) -> Result<MailService> {
             config.str("sharedprefix"),
         )),
         false => service,
+    })
+}
+
+/// The authorization mechanism (`auth_mech` and its files) and `defaultacl`.
+fn access_config(config: &config::Config) -> Result<mailservice::AccessConfig> {
+    let mechanism =
+        auth::authz::Mechanism::try_from(config.str("auth_mech")).map_err(anyhow::Error::msg)?;
+    let realm = config.str("krb5_realm");
+    let authz = auth::authz::AuthzConfig {
+        mechanism,
+        groups_file: config.path("auth_groups_file").map(PathBuf::from),
+        krb5_realm: (!realm.is_empty()).then(|| realm.to_string()),
+        krb5_equiv_file: config.path("krb5_equiv_file").map(PathBuf::from),
+    };
+    let default_acl = types::Acl::try_from(config.str("defaultacl"))
+        .map_err(|e| anyhow::anyhow!("defaultacl: {e}"))?;
+    Ok(mailservice::AccessConfig {
+        authorizer: auth::authz::authorizer(&authz),
+        default_acl,
     })
 }

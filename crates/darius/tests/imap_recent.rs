@@ -253,8 +253,10 @@ fn after_enable_imap4rev2_nothing_recent_is_sent_or_claimed() {
 
 #[test]
 fn an_administrator_has_a_recent_mark_of_their_own() {
-    let server = server();
+    let mut server = server();
     server.add_user("admin", "pw-admin");
+    // Administrators read other users' mail only with `r` (Cyrus's semantics).
+    server.grant_offline("user.alice", "admin", "lrs");
     let mut alice = Client::login(server.imap_port, "alice");
     append(&mut alice, "INBOX", 2);
     ok(alice.cmd("a1", "SELECT INBOX"), "a1");

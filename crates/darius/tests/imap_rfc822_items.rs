@@ -101,9 +101,11 @@ fn rfc822_items_answer_exactly_as_their_body_sections() {
 /// this session holds it.
 #[test]
 fn every_flags_report_carries_the_sessions_recent_flag() {
-    let server = common::Server::start();
+    let mut server = common::Server::start();
     server.add_user("alice", "pw-alice");
     server.add_user("admin", "pw-admin");
+    // Administrators read other users' mail only with `r` (Cyrus's semantics).
+    server.grant_offline("user.alice", "admin", "lrs");
     let mut other = Client::login(server.imap_port, "alice");
     let message = MESSAGES[0];
     let r = other.cmd(

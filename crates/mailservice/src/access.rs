@@ -1,27 +1,49 @@
-//! Who may do what. Until ACLs (the ACL issue) the rule is closed: a user reaches their own
-//! hierarchy (`user.NAME` and below), an administrator (`admins`) reaches everything. The
-//! [`Operation`] is already passed everywhere so that ACL rights slot in here alone.
+//! Who may do what: the identity ([`Identity`]), what it asks to do ([`Operation`]) and the
+//! rights each operation needs (RFC 4314 §4), decided from the mailbox's ACL by
+//! [`crate::acl`]. An [`Authorized`] mailbox is the proof that the check passed.
 //!
 //! Beside the rights, [`namespace_rule`] holds the rules on the namespace's shape that no right
 //! lifts. Every rule here is decided on the internal name the client's name resolved to, never
 //! on its spelling: `DELETE user.alice` is alice's INBOX as much as `DELETE INBOX` is.
 
-use types::MailboxName;
+use types::{MailboxName, Rights};
 
 use crate::error::ServiceError;
 
-/// An authenticated user.
+/// Who is asking: an authenticated user (with the groups the authorizer listed at login) or
+/// the anonymous identity.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
     user: String,
     admin: bool,
+    groups: Vec<String>,
+    anonymous: bool,
 }
+
+/// The user name of the unauthenticated identity (RFC 4314 §2: `anonymous`).
+pub const ANONYMOUS: &str = "anonymous";
 
 impl Identity {
     pub(crate) fn new(user: &str, admin: bool) -> Identity {
         Identity {
             user: user.to_string(),
             admin,
+            groups: Vec::new(),
+            anonymous: false,
+        }
+    }
+
+    pub(crate) fn with_groups(mut self, groups: Vec<String>) -> Identity {
+        self.groups = groups;
+        self
+    }
+
+    pub(crate) fn anonymous() -> Identity {
+        Identity {
+            user: ANONYMOUS.to_string(),
+            admin: false,
+            groups: Vec::new(),
+            anonymous: true,
         }
     }
 
@@ -33,8 +55,23 @@ impl Identity {
         self.admin
     }
 
-    /// The user's INBOX, `user.NAME`; `None` when the name cannot be a mailbox name.
+    /// Whether this is the unauthenticated identity, to which only `anyone` and `anonymous`
+    /// entries apply.
+    pub fn is_anonymous(&self) -> bool {
+        self.anonymous
+    }
+
+    /// The groups (without `group:`) the authorizer placed the user in at login.
+    pub fn groups(&self) -> &[String] {
+        &self.groups
+    }
+
+    /// The user's INBOX, `user.NAME`; `None` when the name cannot be a mailbox name, and for
+    /// the anonymous identity, which owns nothing.
     pub fn inbox(&self) -> Option<MailboxName> {
+        if self.anonymous {
+            return None;
+        }
         MailboxName::user_inbox(&self.user).ok()
     }
 
@@ -53,28 +90,100 @@ pub fn is_user_inbox(name: &MailboxName) -> bool {
     name.owner_user().is_some() && name.hierarchy_root() == *name
 }
 
-/// What the identity wants to do with a mailbox (RFC 4314 §4 lists the rights each needs).
+/// What the identity wants to do with a mailbox; [`Operation::needs`] gives the rights (RFC
+/// 4314 §4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Operation {
-    /// SELECT, EXAMINE, STATUS, FETCH, SEARCH.
+    /// SELECT, EXAMINE, STATUS, FETCH, SEARCH, COPY from: `r`.
     Read,
-    /// STORE of flags.
+    /// STORE of flags: any of `s`, `w`, `t` (which flags may change is the protocol's to
+    /// filter, from [`Authorized::rights`]).
     Write,
-    /// APPEND, or the target of COPY/MOVE.
+    /// APPEND, or the target of COPY/MOVE: `i`.
     Insert,
-    /// EXPUNGE, and the source of MOVE.
+    /// EXPUNGE, and the source of MOVE: `e`.
     Expunge,
-    /// CREATE (of this name).
+    /// CREATE of this name: `k` on the closest existing parent.
     Create,
-    /// DELETE of this mailbox.
+    /// DELETE of this mailbox: `x`.
     DeleteMailbox,
-    /// RENAME away from, or onto, this name.
+    /// RENAME: for an existing name (the source) `x` on it; for a missing name (the target)
+    /// as [`Operation::RenameTo`]. Servers that name both ends with `Rename` get both checks.
     Rename,
-    /// LIST and LSUB visibility.
+    /// The new name of a RENAME: `k` on its closest existing parent.
+    RenameTo,
+    /// LIST and LSUB visibility: `l`.
     Lookup,
-    /// Delivery by LMTP. The recipient's INBOX always takes mail; another mailbox needs the
-    /// `p` right for the sender (the ACL issue), which no mailbox grants until ACLs exist.
+    /// Delivery to a mailbox by a sender: `p`.
     Post,
+    /// GETACL, SETACL, DELETEACL, LISTRIGHTS: `a`.
+    Administer,
+    /// MYRIGHTS: any right at all.
+    AnyRight,
+}
+
+/// What an operation needs of the rights on the mailbox it names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// Every one of these rights.
+    All(Rights),
+    /// At least one of these rights.
+    Any(Rights),
+    /// These rights on the closest existing parent (the name itself does not exist yet).
+    OnParent(Rights),
+}
+
+impl Need {
+    /// Whether `rights` (on the mailbox itself, or on the parent for [`Need::OnParent`])
+    /// satisfy the need.
+    pub fn met_by(self, rights: Rights) -> bool {
+        match self {
+            Need::All(r) | Need::OnParent(r) => rights.contains(r),
+            Need::Any(r) => rights.intersects(r),
+        }
+    }
+}
+
+impl Operation {
+    /// RFC 4314 §4's table. `Rename` is given for its source; see [`Operation::Rename`].
+    pub fn needs(self) -> Need {
+        match self {
+            Operation::Read => Need::All(Rights::READ),
+            Operation::Write => Need::Any(
+                Rights::SEEN
+                    .union(Rights::WRITE)
+                    .union(Rights::DELETE_MESSAGES),
+            ),
+            Operation::Insert => Need::All(Rights::INSERT),
+            Operation::Expunge => Need::All(Rights::EXPUNGE),
+            Operation::Create | Operation::RenameTo => Need::OnParent(Rights::CREATE),
+            Operation::DeleteMailbox | Operation::Rename => Need::All(Rights::DELETE_MAILBOX),
+            Operation::Lookup => Need::All(Rights::LOOKUP),
+            Operation::Post => Need::All(Rights::POST),
+            Operation::Administer => Need::All(Rights::ADMIN),
+            Operation::AnyRight => Need::Any(Rights::ALL),
+        }
+    }
+
+    /// Mailbox management an administrator may do without the right (creating users and
+    /// shared mailboxes, deleting and renaming them): Cyrus reserves top-level creation to
+    /// administrators; Darius also spares them granting themselves `x` first.
+    pub(crate) fn is_management(self) -> bool {
+        match self {
+            Operation::Create
+            | Operation::RenameTo
+            | Operation::DeleteMailbox
+            | Operation::Rename => true,
+            Operation::Read
+            | Operation::Write
+            | Operation::Insert
+            | Operation::Expunge
+            | Operation::Lookup
+            | Operation::Post
+            | Operation::Administer
+            | Operation::AnyRight => false,
+        }
+    }
 }
 
 /// A mailbox the identity was found allowed to use for an operation. Only this crate makes
@@ -83,16 +192,25 @@ pub enum Operation {
 pub struct Authorized {
     name: MailboxName,
     operation: Operation,
+    /// The identity's rights on the mailbox when it was authorized (for a name that does not
+    /// exist yet, on its closest existing parent).
+    rights: Rights,
     /// Whether the identity's `\Seen` is the index's (the owner) or private to them.
     private_seen: Option<String>,
 }
 
 impl Authorized {
-    pub(crate) fn new(identity: &Identity, name: MailboxName, operation: Operation) -> Authorized {
+    pub(crate) fn new(
+        identity: &Identity,
+        name: MailboxName,
+        operation: Operation,
+        rights: Rights,
+    ) -> Authorized {
         let private_seen = (!identity.owns(&name)).then(|| identity.user.clone());
         Authorized {
             name,
             operation,
+            rights,
             private_seen,
         }
     }
@@ -103,6 +221,13 @@ impl Authorized {
 
     pub fn operation(&self) -> Operation {
         self.operation
+    }
+
+    /// The identity's rights here (RFC 4314), implicit rights included: what a protocol
+    /// filters by (STORE of `\Seen` needs `s`, `\Deleted` `t`, other flags `w`; SELECT is
+    /// read-only without any of `s w i t e`...).
+    pub fn rights(&self) -> Rights {
+        self.rights
     }
 
     /// The user whose private `\Seen` this is, when not the owner's.
@@ -120,8 +245,8 @@ impl Authorized {
 
 /// Rules that hold whatever the rights, on the internal name. Cyrus: a user cannot delete their
 /// own INBOX (LMTP would then refuse their mail); an administrator deleting `user.NAME` deletes
-/// the user's whole hierarchy (see `MailService::delete`). The ACL issue adds SETACL here (an
-/// owner may not remove their own administration right from their INBOX).
+/// the user's whole hierarchy (see `MailService::delete`). An owner cannot lock themselves out
+/// of their own ACL: the implicit `l a` on their hierarchy (see [`crate::acl`]) sees to that.
 pub(crate) fn namespace_rule(
     identity: &Identity,
     name: &MailboxName,
@@ -138,14 +263,12 @@ pub(crate) fn namespace_rule(
         | Operation::Create
         | Operation::DeleteMailbox
         | Operation::Rename
+        | Operation::RenameTo
         | Operation::Lookup
-        | Operation::Post => Ok(()),
+        | Operation::Post
+        | Operation::Administer
+        | Operation::AnyRight => Ok(()),
     }
-}
-
-/// The closed rule of this issue; the ACL issue replaces the body.
-pub(crate) fn allowed(identity: &Identity, name: &MailboxName, _operation: Operation) -> bool {
-    identity.admin || identity.owns(name)
 }
 
 #[cfg(test)]
@@ -154,16 +277,6 @@ mod tests {
 
     fn name(s: &str) -> MailboxName {
         MailboxName::try_from(s).unwrap()
-    }
-
-    #[test]
-    fn users_reach_only_their_own_hierarchy() {
-        let alice = Identity::new("alice", false);
-        assert!(allowed(&alice, &name("user.alice"), Operation::Read));
-        assert!(allowed(&alice, &name("user.alice.Sent"), Operation::Insert));
-        assert!(!allowed(&alice, &name("user.alicia"), Operation::Read));
-        assert!(!allowed(&alice, &name("user.bob"), Operation::Lookup));
-        assert!(!allowed(&alice, &name("shared"), Operation::Read));
     }
 
     /// However the client wrote it, a user's own INBOX cannot be deleted by them; below it,
@@ -184,14 +297,9 @@ mod tests {
     }
 
     #[test]
-    fn admins_reach_everything_with_private_seen_elsewhere() {
+    fn seen_is_private_outside_the_own_hierarchy() {
         let admin = Identity::new("admin", true);
-        assert!(allowed(
-            &admin,
-            &name("user.bob.x"),
-            Operation::DeleteMailbox
-        ));
-        let a = Authorized::new(&admin, name("user.bob"), Operation::Read);
+        let a = Authorized::new(&admin, name("user.bob"), Operation::Read, Rights::ALL);
         assert!(matches!(
             a.seen(),
             mailstore::SeenSource::PrivateTo("admin")
@@ -200,7 +308,16 @@ mod tests {
             &Identity::new("bob", false),
             name("user.bob"),
             Operation::Read,
+            Rights::ALL,
         );
         assert!(matches!(own.seen(), mailstore::SeenSource::Index));
+    }
+
+    #[test]
+    fn anonymous_owns_nothing_even_a_user_named_anonymous() {
+        let anon = Identity::anonymous();
+        assert!(anon.is_anonymous());
+        assert_eq!(anon.inbox(), None);
+        assert!(!anon.owns(&name("user.anonymous")));
     }
 }

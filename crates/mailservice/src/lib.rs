@@ -5,16 +5,17 @@
 //!
 //! The protocol servers never hold the store itself: they resolve a client's mailbox name with
 //! [`MailService::authorize`], which applies the namespace and the access rules and returns an
-//! [`Authorized`] mailbox, and every mailbox operation takes one. Until ACLs arrive (the ACL
-//! issue), access is closed: a user reaches only `user.NAME` and what lies below it, and
-//! administrators reach everything.
+//! [`Authorized`] mailbox, and every mailbox operation takes one. Access follows each
+//! mailbox's ACL (RFC 4314, with Cyrus's negative and implicit rights): see [`acl`].
 
 mod access;
+pub mod acl;
 mod error;
 mod namespace;
 mod ops;
 
-pub use access::{Authorized, Identity, Operation};
+pub use access::{Authorized, Identity, Need, Operation, ANONYMOUS};
+pub use acl::AccessConfig;
 pub use error::ServiceError;
 pub use mailstore::{
     AppendItem, AppendOutcome, AppendSource, Change, CopyOutcome, Delivered, Expunge, FlagChange,
@@ -40,6 +41,7 @@ pub struct ServiceConfig {
 pub struct MailService {
     store: Store,
     config: std::sync::Arc<ServiceConfig>,
+    access: std::sync::Arc<AccessConfig>,
     namespace: Namespace,
 }
 
@@ -49,8 +51,16 @@ impl MailService {
         MailService {
             store,
             config: std::sync::Arc::new(config),
+            access: std::sync::Arc::new(AccessConfig::default()),
             namespace,
         }
+    }
+
+    /// The same service deciding with `access` (the authorization mechanism and
+    /// `defaultacl`) instead of the default (userids, no groups, `anyone lrs`).
+    pub fn with_access(mut self, access: AccessConfig) -> MailService {
+        self.access = std::sync::Arc::new(access);
+        self
     }
 
     pub fn namespace(&self) -> &Namespace {
@@ -86,9 +96,16 @@ impl MailService {
         Identity::new("", true)
     }
 
-    /// The identity of a user who has proved who they are.
+    /// The identity of a user who has proved who they are, with the groups the authorization
+    /// mechanism places them in (looked up once, here: a session keeps them).
     pub fn identity(&self, user: &str) -> Identity {
         let admin = self.config.admins.iter().any(|a| a == user);
-        Identity::new(user, admin)
+        Identity::new(user, admin).with_groups(self.access.authorizer.groups(user))
+    }
+
+    /// The unauthenticated identity (`anonymous`): only `anyone` and `anonymous` entries
+    /// apply to it, and it owns no mailbox.
+    pub fn anonymous_identity(&self) -> Identity {
+        Identity::anonymous()
     }
 }

@@ -7,18 +7,18 @@ use mailstore::{
     SelectSnapshot, StoreFlagsOutcome, UidSelection, VanishedSince,
 };
 use tokio::sync::broadcast;
-use types::{MailboxName, ModSeq, Uid};
+use types::{MailboxName, ModSeq, Rights, Uid};
 
-use crate::access::{allowed, is_user_inbox, namespace_rule, Authorized, Identity, Operation};
+use crate::access::{is_user_inbox, namespace_rule, Authorized, Identity, Operation};
 use crate::error::ServiceError;
 use crate::MailService;
 
 type Result<T> = std::result::Result<T, ServiceError>;
 
 impl MailService {
-    /// Resolves a client's mailbox name for `operation`. A mailbox the identity may not use is
-    /// reported as missing, except for CREATE and a RENAME target, where "permission denied"
-    /// tells the client something useful without revealing another user's mailboxes.
+    /// Resolves a client's mailbox name for `operation`, deciding by the mailbox's ACL (see
+    /// [`crate::acl`]). A mailbox the identity may not `l`-see is reported as missing; CREATE
+    /// and a RENAME target are refused with "permission denied", never "already exists".
     pub fn authorize(
         &self,
         identity: &Identity,
@@ -36,37 +36,53 @@ impl MailService {
         name: MailboxName,
         operation: Operation,
     ) -> Result<Authorized> {
-        if allowed(identity, &name, operation) {
-            namespace_rule(identity, &name, operation)?;
-            return Ok(Authorized::new(identity, name, operation));
-        }
-        match operation {
-            Operation::Create | Operation::Rename => Err(ServiceError::PermissionDenied),
-            Operation::Read
-            | Operation::Write
-            | Operation::Insert
-            | Operation::Expunge
-            | Operation::DeleteMailbox
-            | Operation::Lookup
-            | Operation::Post => Err(ServiceError::NoSuchMailbox),
-        }
+        let rights = self.decide(identity, &name, operation)?;
+        namespace_rule(identity, &name, operation)?;
+        Ok(Authorized::new(identity, name, operation, rights))
     }
 
-    /// Every mailbox the identity may see, in name order.
+    /// Every mailbox the identity may see (`l`), in name order.
     pub fn list_visible(&self, identity: &Identity) -> Result<Vec<MailboxEntry>> {
-        let prefix = if identity.is_admin() {
-            None
-        } else {
-            identity.inbox()
-        };
-        if prefix.is_none() && !identity.is_admin() {
-            return Ok(Vec::new());
+        let authorizer = self.access.authorizer.as_ref();
+        let mut visible = Vec::new();
+        for entry in self.lookup_candidates(identity)? {
+            let acl = self.read_acl_of(&entry)?;
+            if crate::acl::rights(&acl, identity, &entry.name, authorizer).contains(Rights::LOOKUP)
+            {
+                visible.push(entry);
+            }
         }
-        let entries = self.store.list_mailboxes(prefix.as_ref())?;
-        Ok(entries
-            .into_iter()
-            .filter(|e| allowed(identity, &e.name, Operation::Lookup))
-            .collect())
+        Ok(visible)
+    }
+
+    /// The mailboxes whose ACL could give the identity `l`, in name order: for a user, their
+    /// own hierarchy and those whose ACL names them, one of their groups, `anyone` (and
+    /// `anonymous` for the unauthenticated), or was stored before ACLs existed — found through
+    /// the store's index instead of a walk of every mailbox. Administrators (`l` everywhere)
+    /// and mechanisms whose entries are patterns (Kerberos wildcards) walk them all.
+    fn lookup_candidates(&self, identity: &Identity) -> Result<Vec<MailboxEntry>> {
+        if identity.is_admin() || self.access.authorizer.has_patterns() {
+            return Ok(self.store.list_mailboxes(None)?);
+        }
+        let groups: Vec<String> = identity
+            .groups()
+            .iter()
+            .map(|g| format!("group:{g}"))
+            .collect();
+        let mut ids: Vec<&str> = vec!["anyone", mailstore::LEGACY_ACL];
+        if identity.is_anonymous() {
+            ids.push("anonymous");
+        } else {
+            ids.push(identity.user());
+        }
+        ids.extend(groups.iter().map(String::as_str));
+        let mut found = self.store.mailboxes_granted_to(&ids)?;
+        if let Some(inbox) = identity.inbox() {
+            found.extend(self.store.list_mailboxes(Some(&inbox))?);
+        }
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        found.dedup_by(|a, b| a.name == b.name);
+        Ok(found)
     }
 
     pub fn entry(&self, mailbox: &Authorized) -> Result<MailboxEntry> {
@@ -95,6 +111,7 @@ impl MailService {
         let options = CreateOptions {
             special_use,
             partition,
+            acl: self.initial_acl(mailbox.name())?.to_stored(),
             ..CreateOptions::default()
         };
         Ok(self.store.create_mailbox(mailbox.name(), options)?)
@@ -293,7 +310,12 @@ impl MailService {
         let inbox = inbox_of(user).map_err(|_| ServiceError::NoSuchMailbox)?;
         self.store.mailbox_entry(&inbox)?;
         let owner = Identity::new(user, false);
-        Ok(Authorized::new(&owner, inbox, Operation::Post))
+        Ok(Authorized::new(
+            &owner,
+            inbox,
+            Operation::Post,
+            Rights::POST,
+        ))
     }
 
     /// Delivers one message to each target (single-instance store: one file per partition).
@@ -329,8 +351,11 @@ impl MailService {
     /// Creates a new user's INBOX, as an administrator's `CREATE user.NAME` would.
     pub fn create_user(&self, user: &str) -> Result<()> {
         let inbox = inbox_of(user)?;
-        self.store
-            .create_mailbox(&inbox, CreateOptions::default())?;
+        let options = CreateOptions {
+            acl: self.initial_acl(&inbox)?.to_stored(),
+            ..CreateOptions::default()
+        };
+        self.store.create_mailbox(&inbox, options)?;
         Ok(())
     }
 

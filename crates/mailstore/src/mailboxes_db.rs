@@ -114,14 +114,23 @@ impl MailboxesDb {
 }
 
 /// The identifiers an ACL grants something to, from its stored form (Cyrus's: identifier and
-/// rights, each followed by a tab); negative entries (`-identifier`) grant nothing.
-pub(crate) fn acl_identifiers(acl: &str) -> impl Iterator<Item = &str> {
+/// rights, each followed by a tab); negative entries (`-identifier`) grant nothing. An ACL
+/// stored empty (before ACLs existed: its rights come from where the mailbox is) is indexed
+/// under the empty identifier, [`LEGACY_ACL`].
+pub(crate) fn acl_identifiers(acl: &str) -> Vec<&str> {
+    if acl.is_empty() {
+        return vec![LEGACY_ACL];
+    }
     acl.split('\t')
         .step_by(2)
         .zip(acl.split('\t').skip(1).step_by(2))
         .filter(|(id, rights)| !id.is_empty() && !id.starts_with('-') && !rights.is_empty())
         .map(|(id, _)| id)
+        .collect()
 }
+
+/// The index key of mailboxes whose ACL was stored empty.
+pub const LEGACY_ACL: &str = "";
 
 fn decode_entry(b: &[u8]) -> Result<MailboxEntry> {
     serde_json::from_slice(b).map_err(|e| StoreError::corrupt("mailbox entry", e.to_string()))

@@ -4,12 +4,14 @@
 //! Owns: value types and their invariants. Must not: do I/O, depend on any other crate of ours,
 //! or know about any protocol's wire syntax.
 
+pub mod acl;
 pub mod civil;
 mod flag;
 mod mailbox_name;
 mod secret;
 mod uid;
 
+pub use acl::{Acl, AclEntry, AclError, Authorizer, Identifier, Principal, Rights, RightsChange};
 pub use flag::{Flag, FlagError};
 pub use mailbox_name::{MailboxName, MailboxNameError};
 pub use secret::Secret;

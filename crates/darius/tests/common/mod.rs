@@ -184,6 +184,27 @@ impl Server {
         self.dir.path().join("conf")
     }
 
+    /// Adds the ACL entry `identifier rights` to `mailbox` (an internal name) with the server
+    /// stopped, through the store, then starts the server again (ports change). For tests
+    /// that need a right granted before SETACL exists over IMAP.
+    pub fn grant_offline(&mut self, mailbox: &str, identifier: &str, rights: &str) {
+        assert!(self.stop().is_some(), "the server was running");
+        let partitions = [("default".to_string(), self.dir.path().join("spool"))].into();
+        let config = mailstore::StoreConfig::new(self.config_dir(), partitions, "default");
+        let store = mailstore::Store::open(config).unwrap();
+        let name = types::MailboxName::try_from(mailbox).unwrap();
+        let mut acl = store.mailbox_entry(&name).unwrap().acl;
+        if acl.is_empty() {
+            // Stored before ACLs: the owner's entry it reads as.
+            let owner = name.owner_user().unwrap();
+            acl = format!("{owner}\tlrswipkxtean\t");
+        }
+        acl.push_str(&format!("{identifier}\t{rights}\t"));
+        store.set_acl(&name, &acl).unwrap();
+        drop(store);
+        self.restart();
+    }
+
     pub fn lmtp_socket(&self) -> PathBuf {
         self.config_dir().join("socket/lmtp")
     }

@@ -1,0 +1,356 @@
+//! ACL decisions (RFC 4314 with Cyrus's semantics): an identity's rights on a mailbox, the
+//! initial ACL of a new mailbox, and the service calls behind GETACL, SETACL, DELETEACL,
+//! LISTRIGHTS and MYRIGHTS.
+//!
+//! Rights = the union of the entries for the user, their groups and `anyone` (and `anonymous`
+//! for the unauthenticated identity), minus the union of the negative entries that apply, plus
+//! the implicit rights no ACL takes away: `l a` for administrators on every mailbox, and for
+//! every user on their INBOX and their whole personal hierarchy.
+//!
+//! A mailbox stored before ACLs existed holds the empty string; it reads as the ACL it would
+//! have been given (its owner with every right, or `defaultacl` outside `user`), so owners keep
+//! full rights on their hierarchy. An ACL emptied on purpose is stored differently (see
+//! [`types::acl::Acl::to_stored`]).
+
+use std::sync::Arc;
+
+use mailstore::StoreError;
+use types::{Acl, Authorizer, Identifier, MailboxName, Principal, Rights, RightsChange};
+
+use crate::access::{is_user_inbox, Identity, Need, Operation};
+use crate::error::ServiceError;
+use crate::MailService;
+
+type Result<T> = std::result::Result<T, ServiceError>;
+
+/// How ACLs are read: the authorization mechanism and `defaultacl`.
+#[derive(Clone, Debug)]
+pub struct AccessConfig {
+    pub authorizer: Arc<dyn Authorizer>,
+    /// `defaultacl`: the ACL of a new top-level mailbox outside `user`.
+    pub default_acl: Acl,
+}
+
+impl Default for AccessConfig {
+    /// Userids compared as written, no groups, and Cyrus's `defaultacl` (`anyone lrs`).
+    fn default() -> AccessConfig {
+        let default_acl = Acl::from_stored("anyone\tlrs\t").unwrap_or_default();
+        AccessConfig {
+            authorizer: Arc::new(UserIds),
+            default_acl,
+        }
+    }
+}
+
+/// The authorizer used when none is configured: identifiers are userids, no one is in a group.
+#[derive(Debug)]
+pub struct UserIds;
+
+impl Authorizer for UserIds {
+    fn canonicalise(&self, identifier: &str) -> Option<String> {
+        let id = Identifier::try_from(identifier).ok()?;
+        match id.principal {
+            Principal::Group(_) => None,
+            Principal::User(_) | Principal::Anyone | Principal::Anonymous if !id.negative => {
+                Some(id.to_string())
+            }
+            Principal::User(_) | Principal::Anyone | Principal::Anonymous => None,
+        }
+    }
+
+    fn groups(&self, _user: &str) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// The rights the ACL's entries give `identity` (implicit rights not included).
+pub fn granted(acl: &Acl, identity: &Identity, authorizer: &dyn Authorizer) -> Rights {
+    let mut positive = Rights::NONE;
+    let mut negative = Rights::NONE;
+    for entry in acl.entries() {
+        if !applies(&entry.identifier.principal, identity, authorizer) {
+            continue;
+        }
+        if entry.identifier.negative {
+            negative = negative.union(entry.rights);
+        } else {
+            positive = positive.union(entry.rights);
+        }
+    }
+    positive.minus(negative)
+}
+
+fn applies(principal: &Principal, identity: &Identity, authorizer: &dyn Authorizer) -> bool {
+    match principal {
+        Principal::Anyone => true,
+        Principal::Anonymous => identity.is_anonymous(),
+        Principal::Group(g) => !identity.is_anonymous() && identity.groups().contains(g),
+        Principal::User(u) => {
+            !identity.is_anonymous() && authorizer.user_matches(u, identity.user())
+        }
+    }
+}
+
+/// Rights no ACL takes away: `l a` for administrators everywhere and for a user on their own
+/// hierarchy (so an owner can always repair their ACL).
+pub fn implicit(identity: &Identity, name: &MailboxName) -> Rights {
+    if identity.is_admin() || identity.owns(name) {
+        Rights::LOOKUP.union(Rights::ADMIN)
+    } else {
+        Rights::NONE
+    }
+}
+
+/// All of `identity`'s rights on the mailbox `name` whose ACL is `acl`.
+pub fn rights(
+    acl: &Acl,
+    identity: &Identity,
+    name: &MailboxName,
+    authorizer: &dyn Authorizer,
+) -> Rights {
+    granted(acl, identity, authorizer).union(implicit(identity, name))
+}
+
+/// One entry giving `user` every right; empty when the user's name would read back as another
+/// kind of identifier (`anyone`, `group:x`, `-x`), which must never gain the owner's rights.
+fn owner_acl(user: &str) -> Acl {
+    let mut acl = Acl::default();
+    let owner = Identifier {
+        principal: Principal::User(user.to_string()),
+        negative: false,
+    };
+    if Identifier::try_from(user).as_ref() == Ok(&owner) {
+        acl.apply(owner, RightsChange::Replace(Rights::ALL));
+    }
+    acl
+}
+
+impl MailService {
+    /// The ACL a mailbox created with no existing parent gets: a user's hierarchy, its user
+    /// with every right; elsewhere `defaultacl`.
+    fn rootless_acl(&self, name: &MailboxName) -> Acl {
+        match name.owner_user() {
+            Some(user) => owner_acl(user),
+            None => self.access.default_acl.clone(),
+        }
+    }
+
+    /// The ACL of a stored mailbox from its stored text.
+    fn read_acl(&self, name: &MailboxName, stored: &str) -> Result<Acl> {
+        if stored.is_empty() {
+            return Ok(self.rootless_acl(name));
+        }
+        Acl::from_stored(stored).map_err(|e| {
+            ServiceError::Store(StoreError::Corrupt {
+                what: format!("ACL of {name}"),
+                detail: e.to_string(),
+            })
+        })
+    }
+
+    /// The ACL of a listed mailbox.
+    pub(crate) fn read_acl_of(&self, entry: &mailstore::MailboxEntry) -> Result<Acl> {
+        self.read_acl(&entry.name, &entry.acl)
+    }
+
+    /// The mailbox's ACL, or `None` when it does not exist.
+    pub(crate) fn mailbox_acl(&self, name: &MailboxName) -> Result<Option<Acl>> {
+        match self.store.mailbox_entry(name) {
+            Ok(entry) => self.read_acl(name, &entry.acl).map(Some),
+            Err(StoreError::NoSuchMailbox(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The closest existing ancestor of `name` and its ACL.
+    fn closest_parent(&self, name: &MailboxName) -> Result<Option<(MailboxName, Acl)>> {
+        let mut at = name.parent();
+        while let Some(parent) = at {
+            if let Some(acl) = self.mailbox_acl(&parent)? {
+                return Ok(Some((parent, acl)));
+            }
+            at = parent.parent();
+        }
+        Ok(None)
+    }
+
+    /// RFC 4314 §4 / Cyrus: the ACL of a new mailbox. A user's INBOX: its user with every
+    /// right; otherwise the closest existing parent's; with no parent, as [`Self::rootless_acl`]
+    /// (`defaultacl` for a new top-level mailbox outside `user`).
+    pub(crate) fn initial_acl(&self, name: &MailboxName) -> Result<Acl> {
+        if is_user_inbox(name) {
+            return Ok(self.rootless_acl(name));
+        }
+        Ok(match self.closest_parent(name)? {
+            Some((_, acl)) => acl,
+            None => self.rootless_acl(name),
+        })
+    }
+
+    /// `identity`'s rights on an existing mailbox; `None` when there is no such mailbox.
+    pub fn rights_on(&self, identity: &Identity, name: &MailboxName) -> Result<Option<Rights>> {
+        let authorizer = self.access.authorizer.as_ref();
+        Ok(self
+            .mailbox_acl(name)?
+            .map(|acl| rights(&acl, identity, name, authorizer)))
+    }
+
+    /// The access decision for `operation` on `name`: the rights the identity holds there (on
+    /// the closest existing parent for a name to be created), or the refusal. Without the
+    /// right, a mailbox the identity may `l`-see answers `PermissionDenied`, any other exactly
+    /// as a missing one (`NoSuchMailbox`). CREATE (or a RENAME target) of an existing name the
+    /// identity cannot see answers `PermissionDenied`, never `AlreadyExists`.
+    pub(crate) fn decide(
+        &self,
+        identity: &Identity,
+        name: &MailboxName,
+        operation: Operation,
+    ) -> Result<Rights> {
+        let authorizer = self.access.authorizer.as_ref();
+        let acl = self.mailbox_acl(name)?;
+        let management = identity.is_admin() && operation.is_management();
+        match (operation.needs(), acl) {
+            (Need::OnParent(_), Some(acl)) => {
+                if rights(&acl, identity, name, authorizer).contains(Rights::LOOKUP) {
+                    Err(ServiceError::AlreadyExists)
+                } else {
+                    Err(ServiceError::PermissionDenied)
+                }
+            }
+            (Need::OnParent(need), None) => self.decide_on_parent(identity, name, need, management),
+            (_, None) if operation == Operation::Rename => {
+                self.decide_on_parent(identity, name, Rights::CREATE, management)
+            }
+            (_, None) => Err(ServiceError::NoSuchMailbox),
+            (need, Some(acl)) => {
+                let held = rights(&acl, identity, name, authorizer);
+                if need.met_by(held) || management {
+                    Ok(held)
+                } else if held.contains(Rights::LOOKUP) {
+                    Err(ServiceError::PermissionDenied)
+                } else {
+                    Err(ServiceError::NoSuchMailbox)
+                }
+            }
+        }
+    }
+
+    /// A name to be created: `need` on the closest existing parent. With no parent, only an
+    /// administrator, or a user inside their own hierarchy, may create it (Cyrus reserves
+    /// top-level names to administrators).
+    fn decide_on_parent(
+        &self,
+        identity: &Identity,
+        name: &MailboxName,
+        need: Rights,
+        management: bool,
+    ) -> Result<Rights> {
+        let authorizer = self.access.authorizer.as_ref();
+        match self.closest_parent(name)? {
+            Some((parent, acl)) => {
+                let held = rights(&acl, identity, &parent, authorizer);
+                if held.contains(need) || management {
+                    Ok(held)
+                } else {
+                    Err(ServiceError::PermissionDenied)
+                }
+            }
+            None if management || identity.owns(name) => Ok(implicit(identity, name)),
+            None => Err(ServiceError::PermissionDenied),
+        }
+    }
+
+    /// MYRIGHTS (RFC 4314 §3.5): the identity's rights; any right at all lets it ask.
+    pub fn my_rights(&self, identity: &Identity, client_name: &str) -> Result<Rights> {
+        Ok(self
+            .authorize(identity, client_name, Operation::AnyRight)?
+            .rights())
+    }
+
+    /// GETACL (RFC 4314 §3.3): the mailbox's ACL; needs `a`.
+    pub fn get_acl(&self, identity: &Identity, client_name: &str) -> Result<Acl> {
+        let mailbox = self.authorize(identity, client_name, Operation::Administer)?;
+        self.mailbox_acl(mailbox.name())?
+            .ok_or(ServiceError::NoSuchMailbox)
+    }
+
+    /// SETACL (RFC 4314 §3.1): changes (`+`/`-` or replaces) the identifier's rights; needs
+    /// `a`. The identifier is canonicalised by the authorization mechanism first; one it
+    /// does not know is refused. Both copies of the ACL (mailboxes database and the mailbox's
+    /// header file) are rewritten.
+    pub fn set_acl(
+        &self,
+        identity: &Identity,
+        client_name: &str,
+        identifier: &str,
+        change: RightsChange,
+    ) -> Result<()> {
+        let mailbox = self.authorize(identity, client_name, Operation::Administer)?;
+        let identifier = self.canonical_identifier(identifier)?;
+        let mut acl = self
+            .mailbox_acl(mailbox.name())?
+            .ok_or(ServiceError::NoSuchMailbox)?;
+        acl.apply(identifier, change);
+        self.store.set_acl(mailbox.name(), &acl.to_stored())?;
+        Ok(())
+    }
+
+    /// DELETEACL (RFC 4314 §3.2): removes the identifier's entry; needs `a`.
+    pub fn delete_acl(
+        &self,
+        identity: &Identity,
+        client_name: &str,
+        identifier: &str,
+    ) -> Result<()> {
+        let mailbox = self.authorize(identity, client_name, Operation::Administer)?;
+        let identifier = self.canonical_identifier(identifier)?;
+        let mut acl = self
+            .mailbox_acl(mailbox.name())?
+            .ok_or(ServiceError::NoSuchMailbox)?;
+        if acl.remove(&identifier) {
+            self.store.set_acl(mailbox.name(), &acl.to_stored())?;
+        }
+        Ok(())
+    }
+
+    /// LISTRIGHTS (RFC 4314 §3.4); needs `a`. The rights always granted to the identifier (the
+    /// implicit `l a` of a mailbox's owner), then each other right as its own group, in
+    /// Cyrus's order.
+    pub fn list_rights(
+        &self,
+        identity: &Identity,
+        client_name: &str,
+        identifier: &str,
+    ) -> Result<(Rights, Vec<Rights>)> {
+        let mailbox = self.authorize(identity, client_name, Operation::Administer)?;
+        let identifier = self.canonical_identifier(identifier)?;
+        let required = match &identifier.principal {
+            Principal::User(user) if !identifier.negative => {
+                implicit(&self.identity(user), mailbox.name())
+            }
+            Principal::User(_) | Principal::Group(_) | Principal::Anyone | Principal::Anonymous => {
+                Rights::NONE
+            }
+        };
+        Ok((required, Rights::ALL.minus(required).iter().collect()))
+    }
+
+    /// An identifier as the authorization mechanism spells it, its `-` kept.
+    fn canonical_identifier(&self, text: &str) -> Result<Identifier> {
+        let (sign, rest) = match text.strip_prefix('-') {
+            Some(rest) => ("-", rest),
+            None => ("", text),
+        };
+        let refused = || ServiceError::Refused("Invalid identifier");
+        let canonical = self
+            .access
+            .authorizer
+            .canonicalise(rest)
+            .ok_or_else(refused)?;
+        Identifier::try_from(format!("{sign}{canonical}").as_str()).map_err(|_| refused())
+    }
+}
+
+#[cfg(test)]
+#[path = "acl_tests.rs"]
+mod tests;
