@@ -50,6 +50,8 @@ pub(crate) fn capabilities(config: &ImapConfig, stage: &Stage) -> Vec<String> {
             "STATUS=SIZE",
             "CONDSTORE",
             "QRESYNC",
+            "ACL",
+            "RIGHTS=kxten",
         ]
         .map(String::from),
     );

@@ -1,6 +1,7 @@
 //! Dispatch: which commands each state allows (RFC 9051 §6), one handler per command, and the
 //! untagged updates that go out before each tagged completion (RFC 9051 §7.5.1).
 
+mod acl;
 mod append;
 mod authenticate;
 mod capability;
@@ -281,12 +282,22 @@ impl Session {
                 set,
                 mailbox,
             } => Box::pin(copy::run(self, addressing, set, mailbox, copy::Mode::Move)).await,
-            Command::GetAcl(_)
-            | Command::SetAcl { .. }
-            | Command::DeleteAcl { .. }
-            | Command::ListRights { .. }
-            | Command::MyRights(_)
-            | Command::GetQuota(_)
+            Command::GetAcl(mailbox) => Box::pin(acl::run(self, mailbox, acl::Op::Get)).await,
+            Command::SetAcl {
+                mailbox,
+                identifier,
+                rights,
+            } => Box::pin(acl::run(self, mailbox, acl::Op::Set { identifier, rights })).await,
+            Command::DeleteAcl {
+                mailbox,
+                identifier,
+            } => Box::pin(acl::run(self, mailbox, acl::Op::Delete { identifier })).await,
+            Command::ListRights {
+                mailbox,
+                identifier,
+            } => Box::pin(acl::run(self, mailbox, acl::Op::List { identifier })).await,
+            Command::MyRights(mailbox) => Box::pin(acl::run(self, mailbox, acl::Op::Mine)).await,
+            Command::GetQuota(_)
             | Command::GetQuotaRoot(_)
             | Command::SetQuota { .. }
             | Command::GetMetadata { .. }

@@ -40,6 +40,8 @@ fn mailservice_identity(
             unix_hierarchy_sep: false,
         },
     );
+    // The mailbox must exist: access is decided by its ACL.
+    service.create_user("alice").unwrap();
     (service.identity("alice"), service)
 }
 

@@ -1,0 +1,113 @@
+//! The ACL commands over a real socket (RFC 4314 §3): GETACL, SETACL with `+`/`-` and negative
+//! entries, DELETEACL, LISTRIGHTS, MYRIGHTS; what a right gives another user (LIST, STATUS,
+//! SELECT) and what its absence hides (the same answer as for a missing mailbox); and an ACL
+//! change reaching a session that has the mailbox selected.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+mod imap_support;
+
+use imap_support::{last, Client};
+
+fn ok(lines: Vec<String>, tag: &str) -> Vec<String> {
+    assert!(last(&lines).starts_with(&format!("{tag} OK")), "{lines:?}");
+    lines
+}
+
+fn server() -> common::Server {
+    let server = common::Server::start();
+    for user in ["alice", "bob"] {
+        server.add_user(user, &format!("pw-{user}"));
+    }
+    server
+}
+
+/// The tagged line without its tag.
+fn answer(lines: &[String]) -> String {
+    let l = last(lines).trim_end();
+    l[l.find(' ').unwrap() + 1..].to_string()
+}
+
+#[test]
+fn acl_commands_share_a_mailbox_and_refuse_without_the_right() {
+    let server = server();
+    let mut alice = Client::login(server.imap_port, "alice");
+    let caps = ok(alice.cmd("a0", "CAPABILITY"), "a0");
+    assert!(
+        caps[0].contains(" ACL") && caps[0].contains("RIGHTS=kxten"),
+        "{caps:?}"
+    );
+    let mine = ok(alice.cmd("a1", "MYRIGHTS INBOX"), "a1");
+    assert_eq!(mine[0].trim_end(), "* MYRIGHTS INBOX lrswipkxtean");
+    ok(alice.cmd("a2", "CREATE INBOX.shared"), "a2");
+    ok(alice.cmd("a3", "SETACL INBOX.shared bob lr"), "a3");
+    let acl = ok(alice.cmd("a4", "GETACL INBOX.shared"), "a4");
+    assert!(
+        acl[0].starts_with("* ACL INBOX.shared ") && acl[0].contains(" bob lr"),
+        "{acl:?}"
+    );
+    let r = alice.cmd("a5", "SETACL INBOX.shared bob lrq");
+    assert!(last(&r).starts_with("a5 BAD"), "unknown right: {r:?}");
+
+    let mut bob = Client::login(server.imap_port, "bob");
+    let list = ok(bob.cmd("b1", "LIST \"\" \"user.alice*\""), "b1");
+    assert!(
+        list.iter().any(|l| l.contains("user.alice.shared")),
+        "{list:?}"
+    );
+    // Alice's INBOX is only the parent of what bob sees (RFC 9051 §6.3.9: \Noselect).
+    let parent = list.iter().find(|l| l.trim_end().ends_with(" user.alice"));
+    assert!(parent.is_some_and(|l| l.contains("\\Noselect")), "{list:?}");
+    ok(bob.cmd("b2", "STATUS user.alice.shared (MESSAGES)"), "b2");
+    let mine = ok(bob.cmd("b3", "MYRIGHTS user.alice.shared"), "b3");
+    assert_eq!(mine[0].trim_end(), "* MYRIGHTS user.alice.shared lr");
+    let r = bob.cmd("b4", "SETACL user.alice.shared bob lrswi");
+    assert!(last(&r).starts_with("b4 NO [NOPERM]"), "{r:?}");
+    // Alice's INBOX, which bob may not see, answers exactly like a mailbox that does not exist.
+    for command in ["GETACL", "MYRIGHTS", "SELECT", "STATUS"] {
+        let suffix = if command == "STATUS" {
+            " (MESSAGES)"
+        } else {
+            ""
+        };
+        let hidden = bob.cmd("h", &format!("{command} user.alice{suffix}"));
+        let missing = bob.cmd("h", &format!("{command} user.nobody{suffix}"));
+        assert_eq!(answer(&hidden), answer(&missing), "{command}");
+        assert!(
+            answer(&hidden).starts_with("NO [NONEXISTENT]"),
+            "{hidden:?}"
+        );
+    }
+
+    // A negative entry takes away what `anyone` gives.
+    ok(alice.cmd("a6", "SETACL INBOX.shared anyone lr"), "a6");
+    ok(alice.cmd("a7", "DELETEACL INBOX.shared bob"), "a7");
+    ok(alice.cmd("a8", "SETACL INBOX.shared -bob l"), "a8");
+    let list = ok(bob.cmd("b5", "LIST \"\" \"user.alice*\""), "b5");
+    assert!(
+        !list.iter().any(|l| l.contains("user.alice.shared")),
+        "{list:?}"
+    );
+    ok(alice.cmd("a9", "DELETEACL INBOX.shared -bob"), "a9");
+    let rights = ok(alice.cmd("a10", "LISTRIGHTS INBOX.shared bob"), "a10");
+    assert!(
+        rights[0].starts_with("* LISTRIGHTS INBOX.shared bob"),
+        "{rights:?}"
+    );
+    let acl = ok(alice.cmd("a11", "GETACL INBOX.shared"), "a11");
+    assert!(!acl[0].contains("bob"), "{acl:?}");
+}
+
+#[test]
+fn a_session_that_loses_read_on_its_selected_mailbox_is_closed() {
+    let server = server();
+    let mut alice = Client::login(server.imap_port, "alice");
+    ok(alice.cmd("a1", "CREATE INBOX.shared"), "a1");
+    ok(alice.cmd("a2", "SETACL INBOX.shared bob lr"), "a2");
+    let mut bob = Client::login(server.imap_port, "bob");
+    ok(bob.cmd("b1", "SELECT user.alice.shared"), "b1");
+    ok(alice.cmd("a3", "SETACL INBOX.shared bob l"), "a3");
+    bob.send(b"b2 NOOP\r\n");
+    let line = bob.line();
+    assert!(line.starts_with("* BYE [NOPERM]"), "{line}");
+}

@@ -1,0 +1,88 @@
+//! The ACL commands (RFC 4314 §3): GETACL, SETACL (with `+`/`-`), DELETEACL, LISTRIGHTS and
+//! MYRIGHTS. The service decides (it needs `a` for all but MYRIGHTS, which needs any right, and
+//! answers a mailbox the user cannot see exactly like a missing one); this only speaks IMAP.
+
+use imap_proto::command::Mailbox;
+use imap_proto::response::Data;
+use types::{Rights, RightsChange};
+
+use crate::command::Reply;
+use crate::connection::Session;
+use crate::convert::{refuse, Target};
+
+pub(crate) enum Op {
+    Get,
+    Set { identifier: String, rights: String },
+    Delete { identifier: String },
+    List { identifier: String },
+    Mine,
+}
+
+pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, op: Op) -> Reply {
+    let Some(identity) = session.state.identity().cloned() else {
+        return Reply::bad("Not authenticated");
+    };
+    let name = mailbox.as_str().to_string();
+    let answer = match op {
+        Op::Get => {
+            let result = session.blocking(move |s| s.get_acl(&identity, &name)).await;
+            result.map(|acl| {
+                let entries = acl
+                    .entries()
+                    .iter()
+                    .map(|e| (e.identifier.to_string(), e.rights.to_string()))
+                    .collect();
+                Some(Data::Acl { mailbox, entries })
+            })
+        }
+        Op::Set { identifier, rights } => {
+            // RFC 4314 §3.1: an unknown right is a syntax error.
+            let change = match RightsChange::try_from(rights.as_str()) {
+                Ok(change) => change,
+                Err(e) => return Reply::bad(&format!("{rights:?}: {e}")),
+            };
+            session
+                .blocking(move |s| s.set_acl(&identity, &name, &identifier, change))
+                .await
+                .map(|()| None)
+        }
+        Op::Delete { identifier } => session
+            .blocking(move |s| s.delete_acl(&identity, &name, &identifier))
+            .await
+            .map(|()| None),
+        Op::List { identifier } => {
+            let id = identifier.clone();
+            let result = session
+                .blocking(move |s| s.list_rights(&identity, &name, &id))
+                .await;
+            result.map(|(required, optional)| {
+                Some(Data::ListRights {
+                    mailbox,
+                    identifier,
+                    required: required.to_string(),
+                    optional: optional.iter().map(Rights::to_string).collect(),
+                })
+            })
+        }
+        Op::Mine => {
+            let result = session
+                .blocking(move |s| s.my_rights(&identity, &name))
+                .await;
+            result.map(|rights| {
+                Some(Data::MyRights {
+                    mailbox,
+                    rights: rights.to_string(),
+                })
+            })
+        }
+    };
+    match answer {
+        Ok(data) => {
+            if let Some(data) = data {
+                session.out.data(data);
+            }
+            Reply::ok("Completed")
+        }
+        Err(e) => refuse(&e, Target::Source),
+    }
+}
