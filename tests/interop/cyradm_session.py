@@ -1,7 +1,8 @@
 """The real `cyradm` (Debian's cyrus-admin) administering Darius, driven on a pseudo-terminal as
 an administrator types: create mailboxes for users and shared ones on two partitions, list,
-rename with a partition change, delete, ask for quotas (which must answer, not hang); then the
-result is checked over IMAP as the users themselves.
+rename with a partition change, set, list and delete ACLs (with a negative entry), delete, ask
+for quotas (which must answer, not hang); then the result is checked over IMAP as the users
+themselves.
 
 Environment (from the Rust test): IMAP_PORT, ADMIN_PASSWORD, SECOND_PARTITION (a directory the
 server knows as partition `second`)."""
@@ -135,6 +136,23 @@ def main():
     typ, data = dave.fetch("1", "(BODY.PEEK[])")
     assert typ == "OK" and message in data[0][1], data
     dave.logout()
+
+    # ACLs: dave may read shared.board, everyone else may see it but `-dave s` keeps no
+    # \Seen for him; cyradm's lam shows what was set.
+    quiet("sam shared.board anyone lr")
+    quiet("sam shared.board dave lrs")
+    quiet("sam shared.board -dave s")
+    acl = c.run("lam shared.board")
+    assert "anyone lr" in acl and "dave lrs" in acl and "-dave s" in acl, acl
+    dave = imap_login("dave")
+    typ, data = dave.list('""', "shared*")
+    assert typ == "OK" and any(b"shared.board" in d for d in data), data
+    typ, data = dave.myrights("shared.board")
+    assert typ == "OK" and data[0].split()[-1] == b"lr", data
+    dave.logout()
+    quiet("dam shared.board dave")
+    acl = c.run("lam shared.board")
+    assert "dave lrs" not in acl and "-dave s" in acl, acl
 
     # Quotas are not implemented yet: the command must answer, not hang.
     c.run("lq user.dave")
