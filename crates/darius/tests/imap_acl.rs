@@ -111,3 +111,46 @@ fn a_session_that_loses_read_on_its_selected_mailbox_is_closed() {
     let line = bob.line();
     assert!(line.starts_with("* BYE [NOPERM]"), "{line}");
 }
+
+/// RFC 4314 §4: `\Seen` needs `s`, `\Deleted` needs `t`, other flags `w`; a STORE asking for
+/// more is filtered, not refused; without any of the three it is `NO [NOPERM]`.
+#[test]
+fn store_changes_only_the_flags_the_rights_allow() {
+    let server = server();
+    let mut alice = Client::login(server.imap_port, "alice");
+    ok(alice.cmd("a1", "CREATE INBOX.shared"), "a1");
+    let message = "Subject: hi\r\n\r\nbody\r\n";
+    ok(
+        alice.cmd(
+            "a2",
+            &format!("APPEND INBOX.shared {{{}+}}\r\n{message}", message.len()),
+        ),
+        "a2",
+    );
+    ok(alice.cmd("a3", "SETACL INBOX.shared bob lrs"), "a3");
+    let mut bob = Client::login(server.imap_port, "bob");
+    ok(bob.cmd("b1", "SELECT user.alice.shared"), "b1");
+    let r = ok(
+        bob.cmd("b2", "STORE 1 +FLAGS (\\Seen \\Flagged \\Deleted)"),
+        "b2",
+    );
+    let fetch = r.iter().find(|l| l.contains("FETCH")).unwrap();
+    assert!(
+        fetch.contains("\\Seen") && !fetch.contains("\\Flagged") && !fetch.contains("\\Deleted"),
+        "{r:?}"
+    );
+    let r = bob.cmd("b3", "STORE 1 FLAGS (\\Seen)");
+    assert!(last(&r).starts_with("b3 NO [NOPERM]"), "{r:?}");
+    ok(alice.cmd("a4", "SETACL INBOX.shared bob lr"), "a4");
+    // The change reaches the selected session at its next command (NOOP), then STORE obeys it.
+    ok(bob.cmd("b4", "NOOP"), "b4");
+    let r = bob.cmd("b5", "STORE 1 +FLAGS (\\Seen)");
+    assert!(last(&r).starts_with("b5 NO [NOPERM]"), "{r:?}");
+    // Alice's own flags were never touched by bob's STORE.
+    ok(alice.cmd("a5", "SELECT INBOX.shared"), "a5");
+    let r = ok(alice.cmd("a6", "FETCH 1 (FLAGS)"), "a6");
+    assert!(
+        !r[0].contains("\\Flagged") && !r[0].contains("\\Deleted"),
+        "{r:?}"
+    );
+}

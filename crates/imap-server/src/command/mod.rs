@@ -332,7 +332,15 @@ impl Session {
             return Flow::Close;
         }
         let recheck = std::mem::take(&mut view.rights_changed);
-        if recheck && !self.may_still_read().await {
+        let renewed = match recheck {
+            true => Some(self.may_still_read().await),
+            false => None,
+        };
+        if let (Some(Some(mailbox)), Some(view)) = (&renewed, self.state.view_mut()) {
+            // The rights the session acts with (STORE's flag filter) are the new ones.
+            view.mailbox = mailbox.clone();
+        }
+        if matches!(renewed, Some(None)) {
             // As for a deleted mailbox: the session cannot go on with what it has selected.
             self.out.untagged(
                 StatusKind::Bye,
@@ -375,18 +383,16 @@ impl Session {
         Flow::Continue
     }
 
-    /// Whether the identity may still read the selected mailbox (after an ACL change).
-    async fn may_still_read(&self) -> bool {
+    /// The selected mailbox authorized again after an ACL change; `None` when the identity
+    /// may no longer read it.
+    async fn may_still_read(&self) -> Option<mailservice::Authorized> {
         let (Some(view), Some(identity)) = (self.state.view(), self.state.identity()) else {
-            return false;
+            return None;
         };
         let (name, identity) = (view.mailbox.name().clone(), identity.clone());
-        self.blocking(move |s| {
-            s.authorize_internal(&identity, name, mailservice::Operation::Read)
-                .map(|_| ())
-        })
-        .await
-        .is_ok()
+        self.blocking(move |s| s.authorize_internal(&identity, name, mailservice::Operation::Read))
+            .await
+            .ok()
     }
 
     async fn report_flags(&mut self, messages: Vec<(u32, Uid)>) {

@@ -11,7 +11,7 @@ use imap_proto::command::{Addressing, Store, StoreAction, StoreSilence};
 use imap_proto::response::{Code, Data, FetchItem};
 use imap_proto::SequenceSet;
 use mailservice::{FlagChange, RecordFields, UidSelection};
-use types::{Flag, ModSeq, Uid};
+use types::{Flag, ModSeq, Rights, Uid};
 
 use crate::command::Reply;
 use crate::connection::Session;
@@ -28,10 +28,31 @@ pub(crate) async fn run(session: &mut Session, store: Store) -> Reply {
         Ok(t) => t,
         Err(_) => return Reply::bad("Invalid message sequence number"),
     };
+    // RFC 4314 §4: `\Seen` needs `s`, `\Deleted` needs `t`, other flags `w`. Flags the user
+    // may not change are left out of +FLAGS/-FLAGS, as the RFC asks; FLAGS (replace) would
+    // also clear flags the user may not touch, so it needs all three.
+    let rights = view.mailbox.rights();
+    let may = |flag: &Flag| match flag {
+        Flag::Seen => rights.contains(Rights::SEEN),
+        Flag::Deleted => rights.contains(Rights::DELETE_MESSAGES),
+        _ => rights.contains(Rights::WRITE),
+    };
+    let flag_rights = Rights::SEEN
+        .union(Rights::WRITE)
+        .union(Rights::DELETE_MESSAGES);
+    if !rights.intersects(flag_rights) {
+        return Reply::no(Some(Code::NoPerm), "No right to change flags here");
+    }
     let change = match store.action {
+        StoreAction::Replace if !rights.contains(flag_rights) => {
+            return Reply::no(
+                Some(Code::NoPerm),
+                "STORE FLAGS needs the s, w and t rights; use +FLAGS or -FLAGS",
+            );
+        }
         StoreAction::Replace => FlagChange::Replace(store.flags),
-        StoreAction::Add => FlagChange::Add(store.flags),
-        StoreAction::Remove => FlagChange::Remove(store.flags),
+        StoreAction::Add => FlagChange::Add(store.flags.into_iter().filter(may).collect()),
+        StoreAction::Remove => FlagChange::Remove(store.flags.into_iter().filter(may).collect()),
     };
     let unchanged_since = store.unchanged_since.and_then(ModSeq::new);
     // `UNCHANGEDSINCE 0` fails for every message that exists (RFC 7162 §3.1.3): no MODSEQ is
