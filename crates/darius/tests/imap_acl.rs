@@ -154,3 +154,40 @@ fn store_changes_only_the_flags_the_rights_allow() {
         "{r:?}"
     );
 }
+
+/// RFC 4314 §4: without any right that changes state (`s w t e`) SELECT is `[READ-ONLY]`,
+/// and without `s` no `\Seen` is kept for the user (the "anonymous IMAP" `lr` case).
+#[test]
+fn read_only_rights_give_a_read_only_select_and_no_seen_state() {
+    let server = server();
+    let mut alice = Client::login(server.imap_port, "alice");
+    ok(alice.cmd("a1", "CREATE INBOX.archive"), "a1");
+    let message = "Subject: hi\r\n\r\nbody\r\n";
+    ok(
+        alice.cmd(
+            "a2",
+            &format!("APPEND INBOX.archive {{{}+}}\r\n{message}", message.len()),
+        ),
+        "a2",
+    );
+    ok(alice.cmd("a3", "SETACL INBOX.archive bob lr"), "a3");
+    let mut bob = Client::login(server.imap_port, "bob");
+    let r = ok(bob.cmd("b1", "SELECT user.alice.archive"), "b1");
+    assert!(last(&r).starts_with("b1 OK [READ-ONLY]"), "{r:?}");
+    let body = ok(bob.cmd("b2", "FETCH 1 (BODY[])"), "b2").concat();
+    assert!(!body.contains("\\Seen"), "{body}");
+    let flags = ok(bob.cmd("b3", "FETCH 1 (FLAGS)"), "b3");
+    assert!(!flags[0].contains("\\Seen"), "{flags:?}");
+    // With `s` the same fetch marks the message seen, for bob alone.
+    ok(alice.cmd("a4", "SETACL INBOX.archive bob lrs"), "a4");
+    let r = ok(bob.cmd("b4", "SELECT user.alice.archive"), "b4");
+    assert!(last(&r).starts_with("b4 OK [READ-WRITE]"), "{r:?}");
+    let body = ok(bob.cmd("b5", "FETCH 1 (BODY[])"), "b5").concat();
+    assert!(body.contains("\\Seen"), "{body}");
+    ok(alice.cmd("a5", "SELECT INBOX.archive"), "a5");
+    let flags = ok(alice.cmd("a6", "FETCH 1 (FLAGS)"), "a6");
+    assert!(
+        !flags[0].contains("\\Seen"),
+        "bob's \\Seen is his own: {flags:?}"
+    );
+}

@@ -7,7 +7,7 @@ use imap_proto::command::{Mailbox, SelectParam};
 use imap_proto::response::{Code, Data, FetchItem, StatusKind, Vanished};
 use imap_proto::{NumberRanges, SequenceSet};
 use mailservice::{Operation, SelectSnapshot, VanishedSince};
-use types::{Flag, ModSeq, Uid, UidValidity};
+use types::{Flag, ModSeq, Rights, Uid, UidValidity};
 
 use crate::command::Reply;
 use crate::condstore::vanished_among;
@@ -135,6 +135,16 @@ pub(crate) async fn run(
     let authorized = match session.authorize(&mailbox, Operation::Read) {
         Ok(a) => a,
         Err(e) => return refuse(&e, Target::Source),
+    };
+    // RFC 4314 §4: with none of the rights that change a mailbox's state, SELECT is
+    // read-only (`[READ-ONLY]`, nothing claimed as `\Recent`).
+    let state_rights = Rights::SEEN
+        .union(Rights::WRITE)
+        .union(Rights::DELETE_MESSAGES)
+        .union(Rights::EXPUNGE);
+    let mode = match mode {
+        Mode::ReadWrite if !authorized.rights().intersects(state_rights) => Mode::ReadOnly,
+        other => other,
     };
     let a = authorized.clone();
     let recent = RecentUse::of(mode, session.enabled.imap4rev2);
