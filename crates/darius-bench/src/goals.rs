@@ -167,16 +167,7 @@ fn resync_vs_peer(reports: &[Report], me: &str, peer: &str, want: f64) -> Verdic
     ) else {
         return Verdict::NotMeasured("no completed QRESYNC resync");
     };
-    if *x <= 0.0 {
-        return Verdict::NotMeasured("a QRESYNC resync took no measurable time");
-    }
-    let r = y / x;
-    let detail = format!("{r:.2}× (p50 {x:.2} ms vs {y:.2} ms)");
-    if r >= want {
-        Verdict::Met(detail)
-    } else {
-        Verdict::NotMet(detail)
-    }
+    speedup(*x, *y, want, "a QRESYNC resync took no measurable time")
 }
 
 /// Our median full flag fetch over our median QRESYNC resync must reach `want`.
@@ -194,16 +185,7 @@ fn resync_vs_full_fetch(reports: &[Report], me: &str, want: f64) -> Verdict {
     ) else {
         return Verdict::NotMeasured("no completed resync");
     };
-    if *a <= 0.0 {
-        return Verdict::NotMeasured("a QRESYNC resync took no measurable time");
-    }
-    let ratio = b / a;
-    let detail = format!("{ratio:.2}× (p50 {a:.2} ms vs {b:.2} ms)");
-    if ratio >= want {
-        Verdict::Met(detail)
-    } else {
-        Verdict::NotMet(detail)
-    }
+    speedup(*a, *b, want, "a QRESYNC resync took no measurable time")
 }
 
 /// The `list` run of `label`, its median `LIST "" "*"` in ms and a note on its shared mailboxes:
@@ -247,11 +229,16 @@ fn list_vs_peer(reports: &[Report], me: &str, peer: &str, want: f64) -> Verdict 
         (Ok(a), Ok(b)) => (a, b),
         (Err(v), _) | (_, Err(v)) => return v,
     };
-    if x <= 0.0 {
-        return Verdict::NotMeasured("a LIST took no measurable time");
+    speedup(x, y, want, "a LIST took no measurable time")
+}
+
+/// `slow / fast` (p50 milliseconds) against `want`; not measured when `fast` took no time.
+fn speedup(fast: f64, slow: f64, want: f64, no_time: &'static str) -> Verdict {
+    if fast <= 0.0 {
+        return Verdict::NotMeasured(no_time);
     }
-    let r = y / x;
-    let detail = format!("{r:.2}× (p50 {x:.2} ms vs {y:.2} ms)");
+    let r = slow / fast;
+    let detail = format!("{r:.2}× (p50 {fast:.2} ms vs {slow:.2} ms)");
     if r >= want {
         Verdict::Met(detail)
     } else {
