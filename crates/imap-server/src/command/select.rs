@@ -308,10 +308,10 @@ async fn write_resync(session: &mut Session, answer: ResyncAnswer) {
     }
 }
 
-/// UIDNEXT as of the records the view starts from. The status was read before the records, so
-/// an APPEND in between left it at or below a UID the view holds; clients that load
-/// `1:UIDNEXT-1` (mbsync) would then miss that message (RFC 9051 §2.3.1.1: UIDNEXT exceeds every
-/// UID in the mailbox).
+/// UIDNEXT as of the records the view starts from, never at or below a UID the view holds:
+/// clients that load `1:UIDNEXT-1` (mbsync) would miss that message (RFC 9051 §2.3.1.1).
+/// `select_snapshot` reads both from one snapshot, where this always holds already; the guard
+/// stays so that a damaged header (UIDNEXT behind its records) cannot hide messages.
 fn uidnext_above(uidnext: Uid, uids: &[Uid]) -> Uid {
     match uids
         .last()
