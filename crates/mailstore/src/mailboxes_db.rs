@@ -85,7 +85,7 @@ impl MailboxesDb {
         let mut t = g.txn.open_table(ACL_NAMES)?;
         for e in &entries {
             for id in acl_identifiers(&e.acl) {
-                t.insert((id, e.name.as_str()), ())?;
+                t.insert((id.as_str(), e.name.as_str()), ())?;
             }
         }
         drop(t);
@@ -113,19 +113,24 @@ impl MailboxesDb {
     }
 }
 
-/// The identifiers an ACL grants something to, from its stored form (Cyrus's: identifier and
-/// rights, each followed by a tab); negative entries (`-identifier`) grant nothing. An ACL
+/// The identifiers an ACL grants something to, read with [`types::Acl::from_stored`] so that the
+/// index holds each identifier in the one form lookups ask for (`anybody` and `ANYONE` are
+/// `anyone`); negative entries (`-identifier`) and entries without rights grant nothing. An ACL
 /// stored empty (before ACLs existed: its rights come from where the mailbox is) is indexed
-/// under the empty identifier, [`LEGACY_ACL`].
-pub(crate) fn acl_identifiers(acl: &str) -> Vec<&str> {
+/// under the empty identifier, [`LEGACY_ACL`]. An ACL that cannot be read grants nothing to
+/// anyone through the index: only the walks of administrators and owners find the mailbox, and
+/// `reconstruct` repairs it from the copy in its header.
+pub(crate) fn acl_identifiers(acl: &str) -> Vec<String> {
     if acl.is_empty() {
-        return vec![LEGACY_ACL];
+        return vec![LEGACY_ACL.to_string()];
     }
-    acl.split('\t')
-        .step_by(2)
-        .zip(acl.split('\t').skip(1).step_by(2))
-        .filter(|(id, rights)| !id.is_empty() && !id.starts_with('-') && !rights.is_empty())
-        .map(|(id, _)| id)
+    let Ok(acl) = types::Acl::from_stored(acl) else {
+        return Vec::new();
+    };
+    acl.entries()
+        .iter()
+        .filter(|e| !e.identifier.negative && !e.rights.is_empty())
+        .map(|e| e.identifier.to_string())
         .collect()
 }
 
@@ -220,7 +225,7 @@ impl GlobalWrite {
             .insert(e.name.as_str(), json.as_slice())?;
         let mut index = self.txn.open_table(ACL_NAMES)?;
         for id in acl_identifiers(&e.acl) {
-            index.insert((id, e.name.as_str()), ())?;
+            index.insert((id.as_str(), e.name.as_str()), ())?;
         }
         Ok(())
     }
@@ -241,7 +246,7 @@ impl GlobalWrite {
         if let Some(old) = old {
             let mut index = self.txn.open_table(ACL_NAMES)?;
             for id in acl_identifiers(&old.acl) {
-                index.remove((id, name.as_str()))?;
+                index.remove((id.as_str(), name.as_str()))?;
             }
         }
         Ok(())
@@ -280,5 +285,26 @@ impl GlobalWrite {
     pub(crate) fn commit(self) -> Result<()> {
         self.txn.commit()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_index_holds_identifiers_in_the_form_lookups_use() {
+        assert_eq!(
+            acl_identifiers("anybody\tlrs\tfred\tlwi\t-anonymous\ts\tGroup:x\t\tgroup:staff\tr\t"),
+            ["anyone", "fred", "group:staff"].map(String::from),
+            "anybody is anyone; negative entries and entries without rights grant nothing"
+        );
+        assert_eq!(acl_identifiers(""), [LEGACY_ACL.to_string()]);
+        assert!(acl_identifiers(types::acl::EMPTY_STORED).is_empty());
+        assert!(
+            acl_identifiers("fred\tlr\tbob").is_empty(),
+            "unreadable: no rows"
+        );
+        assert!(acl_identifiers("fred\tlQ\t").is_empty(), "unknown right");
     }
 }
