@@ -1,12 +1,14 @@
 """The real `cyradm` (Debian's cyrus-admin) administering Darius, driven on a pseudo-terminal as
 an administrator types: create mailboxes for users and shared ones on two partitions, list,
-rename with a partition change, set, list and delete ACLs (with a negative entry), delete, ask
+rename with a partition change (also a whole user), set, list and delete ACLs (with a negative
+entry), delete mailboxes and a user, refuse `info` and `xfer`, ask
 for quotas (which must answer, not hang); then the result is checked over IMAP as the users
 themselves.
 
 Environment (from the Rust test): IMAP_PORT, ADMIN_PASSWORD, SECOND_PARTITION (a directory the
 server knows as partition `second`)."""
 import imaplib
+import json
 import os
 import pty
 import select
@@ -85,11 +87,28 @@ def imap_login(user):
     return m
 
 
-def partition_of_files(name_hint):
-    """Whether the second partition holds any message file (cyradm cannot show partitions)."""
-    for _, _, files in os.walk(SECOND):
+def files_on_second(name):
+    """Whether mailbox `name` (internal) has message files on the second partition: its
+    directory there is found by the name in its `cyrus.header` (cyradm cannot show partitions)."""
+    for root, _, files in os.walk(SECOND):
+        if "cyrus.header" not in files:
+            continue
+        with open(os.path.join(root, "cyrus.header")) as f:
+            if json.load(f).get("name") != name:
+                continue
         if any(f.endswith(".") and f[:-1].isdigit() for f in files):
             return True
+    return False
+
+
+def login_fails(user):
+    m = imaplib.IMAP4("127.0.0.1", PORT)
+    try:
+        m.login(user, f"pw-{user}")
+    except imaplib.IMAP4.error:
+        return True
+    finally:
+        m.shutdown()
     return False
 
 
@@ -114,7 +133,7 @@ def main():
     message = b"Subject: list mail\r\n\r\nbody\r\n"
     typ, data = dave.append("INBOX.lists", None, None, message)
     assert typ == "OK", data
-    assert partition_of_files("lists"), f"no message file under {SECOND}"
+    assert files_on_second("user.dave.lists"), f"no message file under {SECOND}"
     dave.logout()
 
     quiet("renm user.dave.lists user.dave.archive")
@@ -127,7 +146,7 @@ def main():
 
     # A rename that also moves the mailbox to another partition (Cyrus's third argument).
     quiet("renm user.dave.archive user.dave.old default")
-    assert not partition_of_files("old"), f"message files left under {SECOND}"
+    assert not files_on_second("user.dave.old"), f"message files left under {SECOND}"
     dave = imap_login("dave")
     typ, data = dave.status("INBOX.old", "(MESSAGES)")
     assert typ == "OK" and b"MESSAGES 1" in data[0], data
@@ -154,8 +173,44 @@ def main():
     acl = c.run("lam shared.board")
     assert "dave lrs" not in acl and "-dave s" in acl, acl
 
-    # Quotas are not implemented yet: the command must answer, not hang.
+    # A user whose whole hierarchy lives on the second partition (a new child stays with its
+    # parent's partition, as in Cyrus), then deleted with everything below INBOX. `darius user
+    # add` gave erin an INBOX on the default partition; renaming a mailbox to its own name with
+    # a partition moves it there (Cyrus's way of moving a user between partitions).
+    quiet("renm user.erin user.erin second")
+    quiet("cm user.erin.drafts")
+    erin = imap_login("erin")
+    for box in ["INBOX", "INBOX.drafts"]:
+        typ, data = erin.append(box, None, None, message)
+        assert typ == "OK", (box, data)
+    typ, data = erin.subscribe("INBOX.drafts")
+    assert typ == "OK", data
+    erin.logout()
+    assert files_on_second("user.erin") and files_on_second("user.erin.drafts"), SECOND
+    quiet("dm user.erin")
+    names = listed(c.run("lm user.erin*"))
+    assert names == [], names
+    assert not files_on_second("user.erin") and not files_on_second("user.erin.drafts")
+    # Erin's account still logs in (passwords are not mailboxes) but has nothing left: no
+    # INBOX, no subscriptions.
+    erin = imap_login("erin")
+    typ, data = erin.select("INBOX")
+    assert typ == "NO" and b"NONEXISTENT" in data[0], data
+    typ, data = erin.lsub('""', "*")
+    assert typ == "OK" and data == [None], data
+    typ, data = erin.list('""', "*")
+    assert typ == "OK" and not any(b"INBOX" in d or b"erin" in d for d in data if d), data
+    erin.logout()
+
+    # Quotas are not implemented yet: the commands must answer, not hang. `info` and `xfer`
+    # (Murder transfers) are refused with an error cyradm prints, and the session goes on.
     c.run("lq user.dave")
+    c.run("sq user.dave 1000")
+    for command in ["info user.dave", "xfer user.dave otherserver"]:
+        out = " ".join(c.run(command)).lower()
+        print(f"{command}: {out}")
+        assert any(w in out for w in ["error", "bad", "not support", "unknown"]), (command, out)
+    assert "user.dave" in listed(c.run("lm user.dave")), "session still usable"
     quiet("dm shared.board")
     assert "shared.board" not in listed(c.run("lm")), "deleted"
     c.close()

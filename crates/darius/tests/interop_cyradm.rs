@@ -1,7 +1,9 @@
 //! Debian's `cyradm` (cyrus-admin) against `darius serve`: an administrator's scripted session
 //! on a pseudo-terminal (tests/interop/cyradm_session.py) — mailboxes for users and shared ones
-//! on two partitions, list, rename, delete, quota commands that answer — checked over IMAP as
-//! the users. Skipped without cyradm unless DARIUS_REQUIRE_INTEROP=1.
+//! on two partitions, list, rename (also onto another partition, and a user moved by renaming
+//! their INBOX to itself), ACLs with a negative entry, a user deleted with their whole
+//! hierarchy, quota commands that answer, `info` and `xfer` refused — checked over IMAP as the
+//! users. Skipped without cyradm unless DARIUS_REQUIRE_INTEROP=1.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -14,7 +16,7 @@ fn cyradm_administers_mailboxes_on_two_partitions() {
     let second = tempfile::tempdir().unwrap();
     let server =
         common::Server::start_with(&format!("partition-second: {}\n", second.path().display()));
-    for user in ["admin", "dave"] {
+    for user in ["admin", "dave", "erin"] {
         server.add_user(user, &format!("pw-{user}"));
     }
     let path = second.path().display().to_string();
