@@ -98,6 +98,38 @@ fn acl_commands_share_a_mailbox_and_refuse_without_the_right() {
     assert!(!acl[0].contains("bob"), "{acl:?}");
 }
 
+/// Issue rule "`rs` without `l`": the mailbox is reachable by its name (SELECT, STATUS,
+/// MYRIGHTS) but no LIST pattern shows it, not even its exact name or its parent's `*`.
+#[test]
+fn read_without_lookup_is_reachable_by_name_but_never_listed() {
+    let server = server();
+    let mut alice = Client::login(server.imap_port, "alice");
+    ok(alice.cmd("a1", "CREATE INBOX.unlisted"), "a1");
+    ok(alice.cmd("a2", "SETACL INBOX.unlisted bob rs"), "a2");
+    let mut bob = Client::login(server.imap_port, "bob");
+    for pattern in ["*", "user.alice*", "user.alice.unlisted", "%.%.%"] {
+        let list = ok(bob.cmd("b1", &format!("LIST \"\" \"{pattern}\"")), "b1");
+        assert!(
+            !list.iter().any(|l| l.contains("alice")),
+            "{pattern}: {list:?}"
+        );
+    }
+    let mine = ok(bob.cmd("b2", "MYRIGHTS user.alice.unlisted"), "b2");
+    assert_eq!(mine[0].trim_end(), "* MYRIGHTS user.alice.unlisted rs");
+    ok(bob.cmd("b3", "STATUS user.alice.unlisted (MESSAGES)"), "b3");
+    let select = ok(bob.cmd("b4", "SELECT user.alice.unlisted"), "b4");
+    assert!(
+        last(&select).starts_with("b4 OK [READ-WRITE]"),
+        "{select:?}"
+    );
+    // `s` is a right that changes state, so the SELECT above was read-write. A sibling on
+    // which bob has no right at all still answers exactly like a missing mailbox.
+    ok(alice.cmd("a3", "CREATE INBOX.private"), "a3");
+    let hidden = bob.cmd("b5", "SELECT user.alice.private");
+    let missing = bob.cmd("b5", "SELECT user.alice.nothing");
+    assert_eq!(answer(&hidden), answer(&missing));
+}
+
 #[test]
 fn a_session_that_loses_read_on_its_selected_mailbox_is_closed() {
     let server = server();
