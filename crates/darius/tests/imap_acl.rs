@@ -38,7 +38,8 @@ fn acl_commands_share_a_mailbox_and_refuse_without_the_right() {
         "{caps:?}"
     );
     let mine = ok(alice.cmd("a1", "MYRIGHTS INBOX"), "a1");
-    assert_eq!(mine[0].trim_end(), "* MYRIGHTS INBOX lrswipkxtean");
+    // RFC 4314 §2.1.1: the virtual `c` and `d` are shown beside their members.
+    assert_eq!(mine[0].trim_end(), "* MYRIGHTS INBOX lrswipkxtecdan");
     ok(alice.cmd("a2", "CREATE INBOX.shared"), "a2");
     ok(alice.cmd("a3", "SETACL INBOX.shared bob lr"), "a3");
     let acl = ok(alice.cmd("a4", "GETACL INBOX.shared"), "a4");
@@ -90,12 +91,17 @@ fn acl_commands_share_a_mailbox_and_refuse_without_the_right() {
     );
     ok(alice.cmd("a9", "DELETEACL INBOX.shared -bob"), "a9");
     let rights = ok(alice.cmd("a10", "LISTRIGHTS INBOX.shared bob"), "a10");
-    assert!(
-        rights[0].starts_with("* LISTRIGHTS INBOX.shared bob"),
-        "{rights:?}"
+    assert_eq!(
+        rights[0].trim_end(),
+        "* LISTRIGHTS INBOX.shared bob \"\" l r s w i p k x t e c d a n"
     );
     let acl = ok(alice.cmd("a11", "GETACL INBOX.shared"), "a11");
     assert!(!acl[0].contains("bob"), "{acl:?}");
+    // An RFC 2086 client's letters: `c` and `d` grant all their members, and the ACL shows
+    // them back beside the members.
+    ok(alice.cmd("a12", "SETACL INBOX.shared bob lrswicda"), "a12");
+    let acl = ok(alice.cmd("a13", "GETACL INBOX.shared"), "a13");
+    assert!(acl[0].contains(" bob lrswikxtecda"), "{acl:?}");
 }
 
 /// Issue rule "`rs` without `l`": the mailbox is reachable by its name (SELECT, STATUS,

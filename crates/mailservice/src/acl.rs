@@ -314,14 +314,14 @@ impl MailService {
     }
 
     /// LISTRIGHTS (RFC 4314 §3.4); needs `a`. The rights always granted to the identifier (the
-    /// implicit `l a` of a mailbox's owner), then each other right as its own group, in
-    /// Cyrus's order.
+    /// implicit `l a` of a mailbox's owner), and the rights that may be granted, none of them
+    /// tied to another (the protocol lists each on its own).
     pub fn list_rights(
         &self,
         identity: &Identity,
         client_name: &str,
         identifier: &str,
-    ) -> Result<(Rights, Vec<Rights>)> {
+    ) -> Result<(Rights, Rights)> {
         let mailbox = self.authorize(identity, client_name, Operation::Administer)?;
         let identifier = self.canonical_identifier(identifier)?;
         let required = match &identifier.principal {
@@ -332,7 +332,7 @@ impl MailService {
                 Rights::NONE
             }
         };
-        Ok((required, Rights::ALL.minus(required).iter().collect()))
+        Ok((required, Rights::ALL.minus(required)))
     }
 
     /// An identifier as the authorization mechanism spells it, its `-` kept.

@@ -134,6 +134,41 @@ impl TryFrom<&str> for Rights {
     }
 }
 
+/// Rights as ACL, MYRIGHTS and LISTRIGHTS responses show them (see [`Rights::shown`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shown(Rights);
+
+impl Rights {
+    /// The rights as a response shows them: RFC 4314 §2.1.1 requires the virtual `c` whenever
+    /// any of its members `k x` is present and `d` whenever any of `t e` is, so that RFC 2086
+    /// clients keep working; they come after `e`, in Cyrus's order (`lrswipkxtecdan`). The
+    /// stored form ([`Rights`]'s `Display`) never holds them.
+    pub fn shown(self) -> Shown {
+        Shown(self)
+    }
+}
+
+impl fmt::Display for Shown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let create = Rights::CREATE.union(Rights::DELETE_MAILBOX);
+        let delete = Rights::DELETE_MESSAGES.union(Rights::EXPUNGE);
+        for (letter, bit) in LETTERS {
+            if self.0 .0 & bit != 0 {
+                write!(f, "{letter}")?;
+            }
+            if letter == 'e' {
+                if self.0.intersects(create) {
+                    f.write_str("c")?;
+                }
+                if self.0.intersects(delete) {
+                    f.write_str("d")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Display for Rights {
     /// Cyrus's order, `lrswipkxtean`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -413,6 +448,25 @@ mod tests {
         assert_eq!(r("lrc").to_string(), "lrkx");
         assert_eq!(r("d").to_string(), "te");
         assert_eq!(r("cd"), r("kxte"));
+    }
+
+    /// RFC 4314 §2.1.1: a response shows `c` when any of `k x` is held and `d` when any of
+    /// `t e` is (the RFC's own example: `lrswikda` is shown `lrswikcdeta`, here in Cyrus's
+    /// order). Where all of a virtual right's members are held, the shown form reads back as
+    /// the same rights (`c` read as input stands for both `k` and `x`).
+    #[test]
+    fn responses_show_the_virtual_c_and_d_rights() {
+        assert_eq!(r("lrswikda").shown().to_string(), "lrswiktecda");
+        assert_eq!(r("lrk").shown().to_string(), "lrkc");
+        assert_eq!(r("x").shown().to_string(), "xc");
+        assert_eq!(r("lre").shown().to_string(), "lred");
+        assert_eq!(r("lrs").shown().to_string(), "lrs");
+        assert_eq!(Rights::ALL.shown().to_string(), "lrswipkxtecdan");
+        assert_eq!(r("").shown().to_string(), "");
+        for letters in ["lrswipkxtean", "lrkx", "te", "la"] {
+            let rights = r(letters);
+            assert_eq!(r(&rights.shown().to_string()), rights, "{letters}");
+        }
     }
 
     #[test]

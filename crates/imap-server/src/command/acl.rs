@@ -4,7 +4,7 @@
 
 use imap_proto::command::Mailbox;
 use imap_proto::response::Data;
-use types::{Rights, RightsChange};
+use types::RightsChange;
 
 use crate::command::Reply;
 use crate::connection::Session;
@@ -30,7 +30,7 @@ pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, op: Op) -> Repl
                 let entries = acl
                     .entries()
                     .iter()
-                    .map(|e| (e.identifier.to_string(), e.rights.to_string()))
+                    .map(|e| (e.identifier.to_string(), e.rights.shown().to_string()))
                     .collect();
                 Some(Data::Acl { mailbox, entries })
             })
@@ -59,8 +59,15 @@ pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, op: Op) -> Repl
                 Some(Data::ListRights {
                     mailbox,
                     identifier,
-                    required: required.to_string(),
-                    optional: optional.iter().map(Rights::to_string).collect(),
+                    required: required.shown().to_string(),
+                    // Each optional right on its own, the virtual `c` and `d` too (RFC 4314
+                    // §2.1.1: their members are not tied to other rights).
+                    optional: optional
+                        .shown()
+                        .to_string()
+                        .chars()
+                        .map(String::from)
+                        .collect(),
                 })
             })
         }
@@ -71,7 +78,7 @@ pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, op: Op) -> Repl
             result.map(|rights| {
                 Some(Data::MyRights {
                     mailbox,
-                    rights: rights.to_string(),
+                    rights: rights.shown().to_string(),
                 })
             })
         }
