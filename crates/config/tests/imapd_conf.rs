@@ -248,7 +248,6 @@ fn options_not_supported_yet_stop_start_up_whatever_the_value() {
         "tls_client_ca_file: /etc/ssl/ca.pem",
         "loginrealms: example.org",
         "loginuseacl: no",
-        "allowanonymouslogin: yes",
         "quotawarn: 90",
         "listen_pop3: 127.0.0.1:110",
     ] {

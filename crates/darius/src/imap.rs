@@ -42,6 +42,7 @@ pub fn server(
     let imap_config = ImapConfig {
         tls,
         allow_plaintext: config.bool("allowplaintext"),
+        allow_anonymous_login: config.bool("allowanonymouslogin"),
         max_message_size: Some(max_message_size),
         autologout: Duration::from_secs(config.int("timeout") * 60),
         prelogin_timeout: Duration::from_secs(config.int("prelogin_timeout")),

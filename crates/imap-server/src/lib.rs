@@ -39,6 +39,8 @@ pub struct ImapConfig {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// `allowplaintext`.
     pub allow_plaintext: bool,
+    /// `allowanonymouslogin`: `LOGIN anonymous` opens an anonymous session.
+    pub allow_anonymous_login: bool,
     /// `maxmessagesize`; `None` for no limit.
     pub max_message_size: Option<u64>,
     /// `timeout`: idle autologout of authenticated sessions (RFC 9051 §5.4: at least 30 min);

@@ -197,6 +197,8 @@ pub struct Authorized {
     rights: Rights,
     /// Whether the identity's `\Seen` is the index's (the owner) or private to them.
     private_seen: Option<String>,
+    /// Whether a `\Seen` is kept for the identity at all (never for the anonymous one).
+    keeps_seen: bool,
 }
 
 impl Authorized {
@@ -212,6 +214,7 @@ impl Authorized {
             operation,
             rights,
             private_seen,
+            keeps_seen: !identity.is_anonymous(),
         }
     }
 
@@ -230,6 +233,18 @@ impl Authorized {
         self.rights
     }
 
+    /// The rights that decide what the identity may change here: [`Authorized::rights`]
+    /// without `s` for the anonymous identity. No `\Seen` is kept for anonymous whatever the
+    /// ACL grants (as in Cyrus): every anonymous session would share it, and one visitor would
+    /// mark messages read for the next. MYRIGHTS still shows the ACL's `s`.
+    pub fn acting_rights(&self) -> Rights {
+        if self.keeps_seen {
+            self.rights
+        } else {
+            self.rights.minus(Rights::SEEN)
+        }
+    }
+
     /// The user whose private `\Seen` this is, when not the owner's.
     pub fn seen_user(&self) -> Option<&str> {
         self.private_seen.as_deref()
@@ -245,7 +260,8 @@ impl Authorized {
 
 /// Rules that hold whatever the rights, on the internal name. Cyrus: a user cannot delete their
 /// own INBOX (LMTP would then refuse their mail); an administrator deleting `user.NAME` deletes
-/// the user's whole hierarchy (see `MailService::delete`). An owner cannot lock themselves out
+/// the user's whole hierarchy (see `MailService::delete`); the anonymous identity creates
+/// nothing. An owner cannot lock themselves out
 /// of their own ACL: the implicit `l a` on their hierarchy (see [`crate::acl`]) sees to that.
 pub(crate) fn namespace_rule(
     identity: &Identity,
@@ -255,6 +271,11 @@ pub(crate) fn namespace_rule(
     match operation {
         Operation::DeleteMailbox if is_user_inbox(name) && !identity.is_admin() => {
             Err(ServiceError::Refused("INBOX cannot be deleted"))
+        }
+        // The anonymous identity owns nothing, so nothing it made would belong to anyone; as in
+        // Cyrus it creates no mailbox, whatever `k` an ACL gives `anyone`.
+        Operation::Create | Operation::RenameTo if identity.is_anonymous() => {
+            Err(ServiceError::PermissionDenied)
         }
         Operation::Read
         | Operation::Write
@@ -311,6 +332,31 @@ mod tests {
             Rights::ALL,
         );
         assert!(matches!(own.seen(), mailstore::SeenSource::Index));
+    }
+
+    /// `anyone k` on a parent lets users create below it, never the anonymous identity; and
+    /// an ACL's `s` keeps no `\Seen` for anonymous.
+    #[test]
+    fn anonymous_creates_nothing_and_keeps_no_seen() {
+        let anon = Identity::anonymous();
+        for operation in [Operation::Create, Operation::RenameTo] {
+            let refused = namespace_rule(&anon, &name("shared.x"), operation);
+            assert!(matches!(refused, Err(ServiceError::PermissionDenied)));
+            assert!(
+                namespace_rule(&Identity::new("fred", false), &name("shared.x"), operation).is_ok()
+            );
+        }
+        let lrs = Rights::try_from("lrs").unwrap();
+        let a = Authorized::new(&anon, name("shared.x"), Operation::Read, lrs);
+        assert_eq!(a.rights(), lrs);
+        assert_eq!(a.acting_rights().to_string(), "lr");
+        let fred = Authorized::new(
+            &Identity::new("fred", false),
+            name("shared.x"),
+            Operation::Read,
+            lrs,
+        );
+        assert_eq!(fred.acting_rights(), lrs);
     }
 
     #[test]

@@ -207,12 +207,20 @@ impl MailService {
         Ok(self.store.copy(from.name(), uids, to.name())?)
     }
 
+    /// MOVE (RFC 6851): `i` on the target (its authorization) and `t e` on the source, which
+    /// loses the messages (RFC 4314 §4).
     pub fn move_messages(
         &self,
         from: &Authorized,
         uids: &[Uid],
         to: &Authorized,
     ) -> Result<CopyOutcome> {
+        if !from
+            .rights()
+            .contains(Rights::DELETE_MESSAGES.union(Rights::EXPUNGE))
+        {
+            return Err(ServiceError::PermissionDenied);
+        }
         Ok(self.store.move_messages(from.name(), uids, to.name())?)
     }
 
@@ -232,7 +240,11 @@ impl MailService {
         )?)
     }
 
+    /// EXPUNGE: needs `e` (RFC 4314 §4), whatever operation the mailbox was opened for.
     pub fn expunge(&self, mailbox: &Authorized, which: Expunge) -> Result<Vec<Uid>> {
+        if !mailbox.rights().contains(Rights::EXPUNGE) {
+            return Err(ServiceError::PermissionDenied);
+        }
         Ok(self.store.expunge(mailbox.name(), which)?)
     }
 
@@ -287,12 +299,23 @@ impl MailService {
         Ok(self.store.subscribe_changes(mailbox.name())?)
     }
 
+    /// The identity's subscriptions; none for an identity without an INBOX (anonymous).
     pub fn subscriptions(&self, identity: &Identity) -> Result<Vec<MailboxName>> {
+        if identity.inbox().is_none() {
+            return Ok(Vec::new());
+        }
         Ok(self.store.subscriptions(identity.user())?)
     }
 
     /// RFC 9051 §6.3.7: a server may refuse to subscribe a missing mailbox; Cyrus does not.
+    /// Subscriptions are kept with a user's INBOX: the anonymous identity, which has none,
+    /// cannot subscribe (every anonymous session would share the list).
     pub fn subscribe(&self, identity: &Identity, name: &MailboxName) -> Result<()> {
+        if identity.inbox().is_none() {
+            return Err(ServiceError::Refused(
+                "only a user with an INBOX can subscribe",
+            ));
+        }
         Ok(self.store.subscribe(identity.user(), name)?)
     }
 

@@ -1,5 +1,6 @@
-//! CLOSE (RFC 9051 §6.4.1: expunges `\Deleted` messages silently, unless read-only) and
-//! UNSELECT (RFC 3691: leaves without expunging).
+//! CLOSE (RFC 9051 §6.4.1: expunges `\Deleted` messages silently, unless read-only, and only
+//! with the `e` right: RFC 4314 §4 has CLOSE skip the expunge without it) and UNSELECT
+//! (RFC 3691: leaves without expunging).
 
 use mailservice::Expunge;
 
@@ -18,7 +19,9 @@ pub(crate) async fn run(session: &mut Session, mode: Mode) -> Reply {
         return Reply::bad("No mailbox selected");
     };
     let mailbox = view.mailbox.clone();
-    let expunge = mode == Mode::Close && !view.read_only;
+    let expunge = mode == Mode::Close
+        && !view.read_only
+        && mailbox.acting_rights().contains(types::Rights::EXPUNGE);
     session.state.deselect();
     session
         .proc

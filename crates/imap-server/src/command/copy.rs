@@ -5,6 +5,7 @@ use imap_proto::command::{Addressing, Mailbox};
 use imap_proto::response::{Code, StatusKind};
 use imap_proto::SequenceSet;
 use mailservice::{CopyOutcome, Operation};
+use types::Rights;
 
 use crate::command::Reply;
 use crate::connection::Session;
@@ -26,6 +27,11 @@ pub(crate) async fn run(
     let Some(view) = session.state.view() else {
         return Reply::bad("No mailbox selected");
     };
+    // RFC 4314 §4: MOVE takes the messages out of the source, which needs `t` and `e` there.
+    let move_rights = Rights::DELETE_MESSAGES.union(Rights::EXPUNGE);
+    if mode == Mode::Move && !view.mailbox.acting_rights().contains(move_rights) {
+        return Reply::no(Some(Code::NoPerm), "MOVE needs the t and e rights here");
+    }
     if mode == Mode::Move && view.read_only {
         return Reply::no(Some(Code::ReadOnly), "Mailbox is read-only");
     }

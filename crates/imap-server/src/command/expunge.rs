@@ -1,9 +1,11 @@
-//! EXPUNGE (RFC 9051 §6.4.3) and UID EXPUNGE (RFC 4315 §2.1).
+//! EXPUNGE (RFC 9051 §6.4.3) and UID EXPUNGE (RFC 4315 §2.1); both need the `e` right
+//! (RFC 4314 §4).
 
 use imap_proto::command::Addressing;
 use imap_proto::response::Code;
 use imap_proto::SequenceSet;
 use mailservice::Expunge;
+use types::Rights;
 
 use crate::command::Reply;
 use crate::connection::Session;
@@ -13,6 +15,10 @@ pub(crate) async fn run(session: &mut Session, set: Option<SequenceSet>) -> Repl
     let Some(view) = session.state.view() else {
         return Reply::bad("No mailbox selected");
     };
+    // RFC 4314 §4: EXPUNGE needs `e`; without it the rights, not EXAMINE, forbid it.
+    if !view.mailbox.acting_rights().contains(Rights::EXPUNGE) {
+        return Reply::no(Some(Code::NoPerm), "No right to expunge here");
+    }
     if view.read_only {
         return Reply::no(Some(Code::ReadOnly), "Mailbox is read-only");
     }

@@ -3,9 +3,13 @@
 //! threads' bounded queue, never tokio's blocking pool, and throttled per client host), the
 //! NOTICE log line, a delay after each failure and a disconnect after several, and
 //! `maxlogins_per_user`.
+//!
+//! `LOGIN anonymous` is Cyrus's anonymous login (`allowanonymouslogin`): any password, none
+//! checked, and the session is the anonymous identity (see [`Session::login_anonymous`]).
 
 use auth::LoginCheck;
 use imap_proto::response::{Code, StatusKind};
+use mailservice::ANONYMOUS;
 use types::Secret;
 
 use crate::command::Reply;
@@ -28,6 +32,11 @@ impl Session {
                 Some(Code::PrivacyRequired),
                 "Plaintext login is disabled without TLS; use STARTTLS",
             );
+        }
+        // As an ACL identifier, `anonymous` is the unauthenticated identity in any case
+        // (RFC 4314 §2), never a user: no password of a user so named is ever checked.
+        if user.eq_ignore_ascii_case(ANONYMOUS) {
+            return self.login_anonymous(mechanism);
         }
         let passwords = std::sync::Arc::clone(&self.server.passwords);
         let checked = passwords
@@ -70,6 +79,42 @@ impl Session {
         self.start_telemetry(user);
         self.state = State::Authenticated(identity);
         Reply::ok_code(Code::Capability(self.capabilities()), "Logged in")
+    }
+
+    /// `LOGIN anonymous` with `allowanonymouslogin`: the anonymous identity, which owns no
+    /// mailbox and to which only `anyone` and `anonymous` ACL entries apply. The password is
+    /// neither checked nor logged (Cyrus logs it; it is often an address, but may be a
+    /// secret typed by mistake). Refused when the option is off, as in Cyrus, and through
+    /// AUTHENTICATE PLAIN: the SASL way in is the ANONYMOUS mechanism, which is not offered.
+    /// The plaintext rule was applied before, as to any LOGIN, so `LOGINDISABLED` stays true.
+    fn login_anonymous(&mut self, mechanism: &str) -> Reply {
+        let peer = self.info.peer.to_string();
+        if !self.server.config.allow_anonymous_login || mechanism != "LOGIN" {
+            tracing::info!(
+                severity = "notice",
+                "badlogin: {peer} {mechanism} anonymous login refused"
+            );
+            return Reply::no(
+                Some(Code::AuthenticationFailed),
+                "Anonymous login is not permitted",
+            );
+        }
+        let Some(claim) = self.server.claim_login(ANONYMOUS) else {
+            tracing::warn!(
+                severity = "warning",
+                "{ANONYMOUS}: maxlogins_per_user reached, login from {peer} refused"
+            );
+            return Reply::no(Some(Code::Limit), "Too many anonymous sessions");
+        };
+        auth::log_authentication(auth::AuthOutcome::Success, ANONYMOUS, &peer, mechanism);
+        self.claim = Some(claim);
+        self.proc.update(Some(ANONYMOUS), None);
+        self.start_telemetry(ANONYMOUS);
+        self.state = State::Authenticated(self.server.service.anonymous_identity());
+        Reply::ok_code(
+            Code::Capability(self.capabilities()),
+            "Anonymous access granted",
+        )
     }
 
     /// A login answered without a password check (throttled host, full hashing queue): at

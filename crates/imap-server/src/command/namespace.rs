@@ -1,6 +1,7 @@
 //! NAMESPACE (RFC 2342, RFC 9051 §6.3.10): in the standard namespace personal `INBOX.`, other
 //! users `user.`, shared ""; in the alternate one personal "", other users `userprefix`, shared
-//! `sharedprefix`.
+//! `sharedprefix`. The anonymous identity, which owns no mailbox, has no personal namespace
+//! (NIL).
 
 use imap_proto::response::{Data, NamespaceDesc};
 
@@ -20,8 +21,12 @@ pub(crate) fn run(session: &mut Session) -> Reply {
             delimiter: sep,
         }])
     };
+    let personal = match identity.inbox() {
+        Some(_) => one(personal),
+        None => None,
+    };
     session.out.data(Data::Namespace {
-        personal: one(personal),
+        personal,
         other: one(other),
         shared: one(shared),
     });

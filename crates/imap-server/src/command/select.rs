@@ -143,7 +143,7 @@ pub(crate) async fn run(
         .union(Rights::DELETE_MESSAGES)
         .union(Rights::EXPUNGE);
     let mode = match mode {
-        Mode::ReadWrite if !authorized.rights().intersects(state_rights) => Mode::ReadOnly,
+        Mode::ReadWrite if !authorized.acting_rights().intersects(state_rights) => Mode::ReadOnly,
         other => other,
     };
     let a = authorized.clone();

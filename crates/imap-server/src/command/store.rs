@@ -21,17 +21,11 @@ pub(crate) async fn run(session: &mut Session, store: Store) -> Reply {
     let Some(view) = session.state.view() else {
         return Reply::bad("No mailbox selected");
     };
-    if view.read_only {
-        return Reply::no(Some(Code::ReadOnly), "Mailbox is read-only");
-    }
-    let targets = match view.resolve(&store.set, store.addressing) {
-        Ok(t) => t,
-        Err(_) => return Reply::bad("Invalid message sequence number"),
-    };
     // RFC 4314 §4: `\Seen` needs `s`, `\Deleted` needs `t`, other flags `w`. Flags the user
     // may not change are left out of +FLAGS/-FLAGS, as the RFC asks; FLAGS (replace) would
-    // also clear flags the user may not touch, so it needs all three.
-    let rights = view.mailbox.rights();
+    // also clear flags the user may not touch, so it needs all three. Without any of them the
+    // answer is NOPERM even in a read-only session: the rights, not EXAMINE, forbid it.
+    let rights = view.mailbox.acting_rights();
     let may = |flag: &Flag| match flag {
         Flag::Seen => rights.contains(Rights::SEEN),
         Flag::Deleted => rights.contains(Rights::DELETE_MESSAGES),
@@ -43,6 +37,13 @@ pub(crate) async fn run(session: &mut Session, store: Store) -> Reply {
     if !rights.intersects(flag_rights) {
         return Reply::no(Some(Code::NoPerm), "No right to change flags here");
     }
+    if view.read_only {
+        return Reply::no(Some(Code::ReadOnly), "Mailbox is read-only");
+    }
+    let targets = match view.resolve(&store.set, store.addressing) {
+        Ok(t) => t,
+        Err(_) => return Reply::bad("Invalid message sequence number"),
+    };
     let change = match store.action {
         StoreAction::Replace if !rights.contains(flag_rights) => {
             return Reply::no(

@@ -57,7 +57,7 @@ pub(crate) async fn run(session: &mut Session, fetch: Fetch) -> Reply {
         Err(_) => return Reply::bad("Invalid message sequence number"),
     };
     // A user without `s` keeps no `\Seen` (RFC 4314 §4): a body fetch then sets nothing.
-    let no_seen = view.read_only || !view.mailbox.rights().contains(types::Rights::SEEN);
+    let no_seen = view.read_only || !view.mailbox.acting_rights().contains(types::Rights::SEEN);
     let mut plan = match Plan::new(fetch.items, fetch.addressing, no_seen) {
         Ok(plan) => plan,
         Err(text) => return Reply::bad(&text),
