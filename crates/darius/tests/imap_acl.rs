@@ -229,3 +229,53 @@ fn read_only_rights_give_a_read_only_select_and_no_seen_state() {
         "bob's \\Seen is his own: {flags:?}"
     );
 }
+
+/// RFC 4314 §4: RENAME needs `x` on the source and `k` on the closest existing parent of the
+/// new name. A new name the user may not see, or under a parent they may not see, answers
+/// exactly as one under no parent at all (`[NOPERM]`, never `[ALREADYEXISTS]` or
+/// `[NONEXISTENT]`); administrators need neither right.
+#[test]
+fn rename_needs_k_on_the_new_parent_and_reveals_no_hidden_name() {
+    let server = server();
+    server.add_user("admin", "pw-admin");
+    let mut admin = Client::login(server.imap_port, "admin");
+    for mailbox in ["shared.board", "shared.hidden", "shared.open"] {
+        ok(admin.cmd("a1", &format!("CREATE {mailbox}")), "a1");
+    }
+    // shared.board keeps `defaultacl` (anyone lrs): bob sees it, without k or x.
+    ok(admin.cmd("a2", "DELETEACL shared.hidden anyone"), "a2");
+    ok(admin.cmd("a3", "SETACL shared.open bob lrk"), "a3");
+    let mut bob = Client::login(server.imap_port, "bob");
+    ok(bob.cmd("b0", "CREATE INBOX.work"), "b0");
+
+    let r = bob.cmd("b1", "RENAME INBOX.work shared.board.work");
+    assert!(answer(&r).starts_with("NO [NOPERM]"), "{r:?}");
+    let r = bob.cmd("b2", "RENAME INBOX.work shared.board");
+    assert!(answer(&r).starts_with("NO [ALREADYEXISTS]"), "{r:?}");
+    let missing_parent = bob.cmd("b3", "RENAME INBOX.work shared.nothing.work");
+    assert!(
+        answer(&missing_parent).starts_with("NO [NOPERM]"),
+        "{missing_parent:?}"
+    );
+    for target in ["shared.hidden.work", "shared.hidden", "shared.nothing"] {
+        let r = bob.cmd("b4", &format!("RENAME INBOX.work {target}"));
+        assert_eq!(answer(&r), answer(&missing_parent), "{target}");
+    }
+    // `x` on the source: bob may see shared.board but not rename it away.
+    let r = bob.cmd("b5", "RENAME shared.board shared.open.board");
+    assert!(answer(&r).starts_with("NO [NOPERM]"), "{r:?}");
+
+    ok(bob.cmd("b6", "RENAME INBOX.work shared.open.work"), "b6");
+    let list = ok(bob.cmd("b7", "LIST \"\" \"shared.open*\""), "b7");
+    assert!(
+        list.iter()
+            .any(|l| l.trim_end().ends_with(" shared.open.work")),
+        "{list:?}"
+    );
+    // Administrators manage the namespace without holding k or x.
+    ok(
+        admin.cmd("a4", "RENAME shared.board shared.hidden.board"),
+        "a4",
+    );
+    ok(admin.cmd("a5", "RENAME shared.open.work shared.work"), "a5");
+}

@@ -107,8 +107,9 @@ pub enum Operation {
     Create,
     /// DELETE of this mailbox: `x`.
     DeleteMailbox,
-    /// RENAME: for an existing name (the source) `x` on it; for a missing name (the target)
-    /// as [`Operation::RenameTo`]. Servers that name both ends with `Rename` get both checks.
+    /// The source of a RENAME: `x` on it. (A missing name is decided as
+    /// [`Operation::RenameTo`], for callers that name both ends with `Rename`; servers name
+    /// the target with `RenameTo`, which also answers an existing target as CREATE does.)
     Rename,
     /// The new name of a RENAME: `k` on its closest existing parent.
     RenameTo,

@@ -127,6 +127,26 @@ impl MailService {
         }
     }
 
+    /// RENAME's two names, as a client typed them (RFC 4314 §4): `x` on the source, and the
+    /// new name decided as CREATE's (`k` on its closest existing parent; a name the identity
+    /// cannot see answers "permission denied", never "already exists"). The source is
+    /// decided first. The same name twice is Cyrus's `RENAME name name partition`, which only
+    /// moves the mailbox: the target is then the source.
+    pub fn authorize_rename(
+        &self,
+        identity: &Identity,
+        from: &str,
+        to: &str,
+    ) -> Result<(Authorized, Authorized)> {
+        let source = self.authorize(identity, from, Operation::Rename)?;
+        let target_name = self.namespace.to_internal(identity, to)?;
+        if &target_name == source.name() {
+            return Ok((source.clone(), source));
+        }
+        let target = self.authorize_internal(identity, target_name, Operation::RenameTo)?;
+        Ok((source, target))
+    }
+
     /// RENAME (RFC 9051 §6.3.6), decided on the internal names. The identity's own INBOX,
     /// however the client spelled it, is never renamed: its messages move to a new mailbox and
     /// INBOX stays, empty. Nothing is renamed onto it (it always exists). With a partition

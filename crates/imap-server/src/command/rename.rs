@@ -2,9 +2,14 @@
 //! INBOX empty; any other rename takes the mailbox's children along. What counts as INBOX, and
 //! whether a partition may be named, is decided by the service on the internal names
 //! (`MailService::rename`), so `RENAME user.alice x` by alice is a rename of her INBOX too.
+//!
+//! Access (RFC 4314 §4): `x` on the source, and `k` on the closest existing parent of the new
+//! name, decided as for CREATE: a new name the user may not see answers `[NOPERM]`, as a
+//! missing parent does, never `[ALREADYEXISTS]` or `[NONEXISTENT]`, so RENAME reveals no more
+//! than CREATE. Administrators need neither right (mailbox management). Both are decided by
+//! `MailService::authorize_rename`.
 
 use imap_proto::command::Mailbox;
-use mailservice::Operation;
 
 use crate::command::Reply;
 use crate::connection::Session;
@@ -19,12 +24,12 @@ pub(crate) async fn run(
     let Some(identity) = session.state.identity().cloned() else {
         return Reply::bad("Not authenticated");
     };
-    let (src, dst) = match (
-        session.authorize(&from, Operation::Rename),
-        session.authorize(&to, Operation::Rename),
-    ) {
-        (Ok(src), Ok(dst)) => (src, dst),
-        (Err(e), _) | (_, Err(e)) => return refuse(&e, Target::Source),
+    let decided = session
+        .service()
+        .authorize_rename(&identity, from.as_str(), to.as_str());
+    let (src, dst) = match decided {
+        Ok(pair) => pair,
+        Err(e) => return refuse(&e, Target::Source),
     };
     let result = session
         .blocking(move |s| s.rename(&identity, &src, &dst, partition.as_deref()))
