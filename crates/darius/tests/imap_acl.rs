@@ -279,3 +279,100 @@ fn rename_needs_k_on_the_new_parent_and_reveals_no_hidden_name() {
     );
     ok(admin.cmd("a5", "RENAME shared.open.work shared.work"), "a5");
 }
+
+/// The kind of a `* LIST`, `* MYRIGHTS` or `* STATUS` line and the mailbox it names (for
+/// LIST, the word after the delimiter; the test's names need no quoting).
+fn named(line: &str) -> Option<(&str, &str)> {
+    let line = line.trim_end();
+    if line.starts_with("* LIST ") {
+        let (_, rest) = line.split_once("\".\" ")?;
+        return Some(("LIST", rest.split(' ').next()?));
+    }
+    let mut words = line.strip_prefix("* ")?.split(' ');
+    let kind = words.next()?;
+    matches!(kind, "MYRIGHTS" | "STATUS").then_some(())?;
+    Some((kind, words.next()?))
+}
+
+/// RFC 8440: `RETURN (MYRIGHTS)` answers, after each listed mailbox's LIST line, the rights
+/// MYRIGHTS would give; none for a name that is only a parent (`\Noselect`), one listed as
+/// `\NonExistent` (a subscription the user can no longer see) or a CHILDINFO ancestor. With
+/// STATUS, both follow the LIST line.
+#[test]
+fn list_return_myrights_follows_each_listed_mailbox() {
+    let server = server();
+    let mut alice = Client::login(server.imap_port, "alice");
+    for mailbox in ["INBOX.shared", "INBOX.gone", "INBOX.a", "INBOX.a.b"] {
+        ok(alice.cmd("a1", &format!("CREATE {mailbox}")), "a1");
+    }
+    ok(alice.cmd("a2", "SETACL INBOX.shared bob lrs"), "a2");
+    ok(alice.cmd("a3", "SETACL INBOX.gone bob lr"), "a3");
+    let mut bob = Client::login(server.imap_port, "bob");
+    let caps = ok(bob.cmd("b0", "CAPABILITY"), "b0");
+    assert!(caps[0].contains(" LIST-MYRIGHTS"), "{caps:?}");
+    ok(bob.cmd("b1", "SUBSCRIBE user.alice.gone"), "b1");
+    ok(alice.cmd("a4", "DELETEACL INBOX.gone bob"), "a4");
+
+    let list = ok(bob.cmd("b2", "LIST \"\" \"*\" RETURN (MYRIGHTS)"), "b2");
+    let lines: Vec<(&str, &str)> = list.iter().filter_map(|l| named(l)).collect();
+    assert_eq!(
+        lines,
+        [
+            ("LIST", "INBOX"),
+            ("MYRIGHTS", "INBOX"),
+            ("LIST", "user"),
+            ("LIST", "user.alice"),
+            ("LIST", "user.alice.shared"),
+            ("MYRIGHTS", "user.alice.shared"),
+        ],
+        "{list:?}"
+    );
+    for mailbox in ["INBOX", "user.alice.shared"] {
+        let mine = ok(bob.cmd("b3", &format!("MYRIGHTS {mailbox}")), "b3");
+        assert!(list.contains(&mine[0]), "{mine:?} in {list:?}");
+    }
+    assert!(list
+        .iter()
+        .any(|l| l.trim_end() == "* MYRIGHTS user.alice.shared lrs"));
+
+    let list = ok(
+        bob.cmd(
+            "b4",
+            "LIST \"\" \"user.alice*\" RETURN (STATUS (MESSAGES) MYRIGHTS)",
+        ),
+        "b4",
+    );
+    let lines: Vec<(&str, &str)> = list.iter().filter_map(|l| named(l)).collect();
+    assert_eq!(
+        lines,
+        [
+            ("LIST", "user.alice"),
+            ("LIST", "user.alice.shared"),
+            ("MYRIGHTS", "user.alice.shared"),
+            ("STATUS", "user.alice.shared"),
+        ],
+        "{list:?}"
+    );
+
+    // A subscription bob can no longer see is \NonExistent, with no rights to reveal.
+    let list = ok(
+        bob.cmd("b5", "LIST (SUBSCRIBED) \"\" \"*\" RETURN (MYRIGHTS)"),
+        "b5",
+    );
+    let lines: Vec<(&str, &str)> = list.iter().filter_map(|l| named(l)).collect();
+    assert_eq!(lines, [("LIST", "user.alice.gone")], "{list:?}");
+    assert!(list[0].contains("\\NonExistent"), "{list:?}");
+
+    // A CHILDINFO ancestor did not match the selection itself: no MYRIGHTS.
+    ok(alice.cmd("a5", "SUBSCRIBE INBOX.a.b"), "a5");
+    let list = ok(
+        alice.cmd(
+            "a6",
+            "LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"INBOX.%\" RETURN (MYRIGHTS)",
+        ),
+        "a6",
+    );
+    let lines: Vec<(&str, &str)> = list.iter().filter_map(|l| named(l)).collect();
+    assert_eq!(lines, [("LIST", "INBOX.a")], "{list:?}");
+    assert!(list[0].contains("CHILDINFO"), "{list:?}");
+}

@@ -42,6 +42,7 @@ pub(crate) fn capabilities(config: &ImapConfig, stage: &Stage) -> Vec<String> {
             "CHILDREN",
             "LIST-EXTENDED",
             "LIST-STATUS",
+            "LIST-MYRIGHTS",
             "SPECIAL-USE",
             "MOVE",
             "ESEARCH",

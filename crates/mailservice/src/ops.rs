@@ -43,13 +43,27 @@ impl MailService {
 
     /// Every mailbox the identity may see (`l`), in name order.
     pub fn list_visible(&self, identity: &Identity) -> Result<Vec<MailboxEntry>> {
+        Ok(self
+            .list_visible_with_rights(identity)?
+            .into_iter()
+            .map(|(entry, _)| entry)
+            .collect())
+    }
+
+    /// Every mailbox the identity may see (`l`), in name order, with the identity's rights on
+    /// it (implicit rights included, as MYRIGHTS shows them): computed from the ACL already
+    /// read to decide visibility, so LIST-MYRIGHTS (RFC 8440) costs no read per mailbox.
+    pub fn list_visible_with_rights(
+        &self,
+        identity: &Identity,
+    ) -> Result<Vec<(MailboxEntry, Rights)>> {
         let authorizer = self.access.authorizer.as_ref();
         let mut visible = Vec::new();
         for entry in self.lookup_candidates(identity)? {
             let acl = self.read_acl_of(&entry)?;
-            if crate::acl::rights(&acl, identity, &entry.name, authorizer).contains(Rights::LOOKUP)
-            {
-                visible.push(entry);
+            let rights = crate::acl::rights(&acl, identity, &entry.name, authorizer);
+            if rights.contains(Rights::LOOKUP) {
+                visible.push((entry, rights));
             }
         }
         Ok(visible)

@@ -1,5 +1,5 @@
 //! LIST (RFC 9051 §6.3.9, LIST-EXTENDED RFC 5258, LIST-STATUS RFC 5819, SPECIAL-USE RFC 6154,
-//! CHILDREN RFC 3348) and LSUB (RFC 3501 §6.3.9). Patterns are matched by
+//! CHILDREN RFC 3348, LIST-MYRIGHTS RFC 8440) and LSUB (RFC 3501 §6.3.9). Patterns are matched by
 //! [`imap_proto::ListPattern`] (no recursion, bounded length) on the blocking pool. Where a `%`
 //! stops a pattern above a subscribed mailbox it does not reach, the ancestor it matched stands
 //! for it: LSUB lists that ancestor as `\Noselect` and LIST (SUBSCRIBED RECURSIVEMATCH) gives it
@@ -11,7 +11,7 @@ use imap_proto::command::{List, ListReturnOption, ListSelectOption, Mailbox, Sta
 use imap_proto::response::{Data, ListExtItem, ListItem, MailboxAttr};
 use imap_proto::ListPattern;
 use mailservice::{Identity, MailboxEntry, Namespace};
-use types::MailboxName;
+use types::{MailboxName, Rights};
 
 use crate::command::status::status_data;
 use crate::command::Reply;
@@ -29,6 +29,8 @@ struct Node {
     /// §6.3.9).
     subscribed_child: bool,
     special_use: Vec<String>,
+    /// The user's rights on the mailbox, when it exists (for RETURN (MYRIGHTS)).
+    rights: Option<Rights>,
 }
 
 /// Most patterns one LIST may carry (RFC 5258 §3 allows several; clients send one or two).
@@ -69,6 +71,7 @@ pub(crate) async fn run_list(session: &mut Session, list: List) -> Reply {
     let select_special = list.selection.contains(&ListSelectOption::SpecialUse);
     let return_subscribed =
         select_subscribed || list.return_options.contains(&ListReturnOption::Subscribed);
+    let return_rights = list.return_options.contains(&ListReturnOption::MyRights);
     let status_items: Option<Vec<StatusItem>> = list.return_options.iter().find_map(|o| match o {
         ListReturnOption::Status(items) => Some(items.clone()),
         _ => None,
@@ -102,6 +105,15 @@ pub(crate) async fn run_list(session: &mut Session, list: List) -> Reply {
             mailbox: mailbox.clone(),
             extended,
         }));
+        // RFC 8440 §3: MYRIGHTS after the mailbox's LIST line, for a mailbox that exists and
+        // matched the selection itself (none for \NonExistent, \NoSelect or a CHILDINFO
+        // ancestor).
+        if let (true, Some(rights), false) = (return_rights, node.rights, child_info) {
+            session.out.data(Data::MyRights {
+                mailbox: mailbox.clone(),
+                rights: rights.shown().to_string(),
+            });
+        }
         if let (Some(items), true) = (&status_items, node.exists) {
             if let Ok(data) = status_data(session, mailbox, items).await {
                 session.out.data(data);
@@ -132,10 +144,6 @@ fn refused_options(session: &Session, list: &List) -> Option<Reply> {
             ListReturnOption::Other(name) => {
                 return Some(Reply::bad(&format!("unknown LIST return option {name}")));
             }
-            // Answered once access control lists are in (RFC 8440 LIST-MYRIGHTS).
-            ListReturnOption::MyRights => {
-                return Some(Reply::bad("unknown LIST return option MYRIGHTS"));
-            }
             ListReturnOption::Status(items) => {
                 if let Some(reply) = crate::command::status::rev1_only(session, items) {
                     return Some(reply);
@@ -143,7 +151,8 @@ fn refused_options(session: &Session, list: &List) -> Option<Reply> {
             }
             ListReturnOption::Subscribed
             | ListReturnOption::Children
-            | ListReturnOption::SpecialUse => {}
+            | ListReturnOption::SpecialUse
+            | ListReturnOption::MyRights => {}
         }
     }
     None
@@ -222,7 +231,7 @@ async fn matching(
     };
     let found = session
         .blocking(move |s| {
-            let entries = s.list_visible(&identity)?;
+            let entries = s.list_visible_with_rights(&identity)?;
             let subscriptions = s.subscriptions(&identity)?;
             let sep = s.namespace().separator();
             let mut nodes = tree(s.namespace(), &identity, entries, &subscriptions);
@@ -265,17 +274,18 @@ fn mark_subscribed_children(nodes: &mut BTreeMap<String, Node>, patterns: &[Patt
 fn tree(
     ns: &Namespace,
     identity: &Identity,
-    entries: Vec<MailboxEntry>,
+    entries: Vec<(MailboxEntry, Rights)>,
     subscriptions: &[MailboxName],
 ) -> BTreeMap<String, Node> {
     let sep = ns.separator();
     let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
-    for entry in entries {
+    for (entry, rights) in entries {
         let node = nodes
             .entry(ns.to_client(identity, &entry.name))
             .or_default();
         node.exists = true;
         node.special_use = entry.special_use;
+        node.rights = Some(rights);
     }
     let subscribed: BTreeSet<String> = subscriptions
         .iter()
