@@ -323,7 +323,7 @@ mod tests {
             Err(AuthError::EmptyPassword)
         ));
         assert!(matches!(
-            db.add_user("a.b", &secret("x")),
+            db.add_user("a/b", &secret("x")),
             Err(AuthError::BadUsername(_))
         ));
         assert!(

@@ -1,6 +1,9 @@
-//! What a user name may be. Names become mailbox names (`user.NAME`), so the hierarchy separator
-//! and LIST wildcards are refused, as are white space and controls, which no client can type
-//! reliably.
+//! What a user name may be. Names become mailbox names (`user.NAME`), so `/` (the separator
+//! clients see under `unixhierarchysep`), `^` (which stands for a userid's dot in internal
+//! names) and LIST wildcards are refused, as are quotes, white space and controls, which no
+//! client can type reliably. A dot is allowed (`john.doe`), as in Cyrus: under
+//! `unixhierarchysep` such a user's INBOX is `user.john^doe`; with the `.` separator the user
+//! may log in but owns no mailboxes (the mail service decides, see `mailservice::Namespace`).
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum UsernameError {
@@ -23,7 +26,7 @@ pub fn validate_username(name: &str) -> Result<(), UsernameError> {
     }
     match name
         .chars()
-        .find(|c| c.is_whitespace() || c.is_control() || "./*%\"\\".contains(*c))
+        .find(|c| c.is_whitespace() || c.is_control() || "/^*%\"\\".contains(*c))
     {
         Some(c) => Err(UsernameError::BadChar(c)),
         None => Ok(()),
@@ -35,8 +38,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn separators_and_wildcards_are_refused() {
-        assert_eq!(validate_username("a.b"), Err(UsernameError::BadChar('.')));
+    fn separators_and_wildcards_are_refused_but_dots_are_not() {
+        assert_eq!(validate_username("a/b"), Err(UsernameError::BadChar('/')));
+        assert_eq!(validate_username("a^b"), Err(UsernameError::BadChar('^')));
+        assert_eq!(validate_username("a%"), Err(UsernameError::BadChar('%')));
+        assert_eq!(validate_username("a\"b"), Err(UsernameError::BadChar('"')));
+        assert_eq!(validate_username("john.doe"), Ok(()));
         assert_eq!(validate_username("a*"), Err(UsernameError::BadChar('*')));
         assert_eq!(validate_username("a b"), Err(UsernameError::BadChar(' ')));
         assert_eq!(validate_username(""), Err(UsernameError::Empty));

@@ -98,7 +98,7 @@ pub fn execute(ctx: &Backend, request: Request, peer: &str) -> Response {
                 ))
             })
         }
-        Request::UserDel { name } => match ctx.service.delete_user(&name) {
+        Request::UserDel { name } => match delete_mailboxes(ctx, &name) {
             Ok(mailboxes) => db.delete_user(&name).map(|()| {
                 let plural = if mailboxes == 1 {
                     "mailbox"
@@ -149,18 +149,36 @@ pub fn execute(ctx: &Backend, request: Request, peer: &str) -> Response {
 }
 
 /// `user add` also creates the user's INBOX, as an administrator's `CREATE user.NAME` would; if
-/// that fails the password entry is taken back, so a user never exists half-made.
+/// that fails the password entry is taken back, so a user never exists half-made. A userid
+/// with a dot has no INBOX under the `.` separator (see `mailservice::Namespace::user_inbox`):
+/// it is added all the same, to log in without mailboxes of its own, and the answer says so.
 fn create_inbox(ctx: &Backend, name: &str) -> Response {
+    let dir = ctx.config_directory.display();
+    if ctx.service.namespace().user_inbox(name).is_err() && name.contains('.') {
+        return done(format!(
+            "added user `{name}` without an INBOX: with the \".\" hierarchy separator a userid \
+             holding a dot may log in but owns no mailboxes (set `unixhierarchysep: 1` to give \
+             it one) (data directory {dir})"
+        ));
+    }
     match ctx.service.create_user(name) {
         Ok(()) | Err(mailservice::ServiceError::AlreadyExists) => done(format!(
-            "added user `{name}` and created their INBOX (data directory {})",
-            ctx.config_directory.display()
+            "added user `{name}` and created their INBOX (data directory {dir})"
         )),
         Err(e) => {
             let _ = ctx.passwords.delete_user(name);
             service_failure(&e)
         }
     }
+}
+
+/// `user del`: the user's mailboxes, and how many there were; none for a userid that can own
+/// no INBOX under this namespace (a dotted one under the `.` separator).
+fn delete_mailboxes(ctx: &Backend, name: &str) -> Result<usize, mailservice::ServiceError> {
+    if ctx.service.namespace().user_inbox(name).is_err() && name.contains('.') {
+        return Ok(0);
+    }
+    ctx.service.delete_user(name)
 }
 
 pub(crate) fn done(message: String) -> Response {

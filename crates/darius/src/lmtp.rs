@@ -40,6 +40,9 @@ pub fn server(
         } else {
             RcptCase::AsWritten
         },
+        postuser: Some(config.str("postuser"))
+            .filter(|p| !p.is_empty())
+            .map(str::to_string),
         local_domains,
         single_instance_store: config.bool("singleinstancestore"),
         duplicate_suppression: config.bool("duplicatesuppression"),

@@ -4,12 +4,14 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod lmtp_support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use lmtp_support::{deliver, message_files, rcpt_replies, Client};
 
 fn server() -> common::Server {
     let server = common::Server::start_with("maxmessagesize: 10M\n");
@@ -28,73 +30,6 @@ fn smtplib_lmtp_over_tcp_unix_socket_and_starttls() {
     let server = server();
     let cert = server.cert_path().display().to_string();
     common::run_python(&server, "lmtp_smtplib.py", &[("CERT", &cert)]);
-}
-
-/// A raw LMTP client that reads whole (multi-line) replies.
-struct Client {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-}
-
-impl Client {
-    fn connect(port: u16) -> Client {
-        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        let mut c = Client {
-            reader: BufReader::new(stream.try_clone().unwrap()),
-            writer: stream,
-        };
-        assert!(c.reply().starts_with("220 "));
-        c
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).unwrap();
-    }
-
-    /// One reply, all its lines joined with `\n`.
-    fn reply(&mut self) -> String {
-        let mut all = String::new();
-        loop {
-            let mut line = String::new();
-            assert!(self.reader.read_line(&mut line).unwrap() > 0, "EOF");
-            assert!(line.ends_with("\r\n"), "{line:?}");
-            all.push_str(line.trim_end());
-            if line.as_bytes().get(3) == Some(&b' ') {
-                return all;
-            }
-            all.push('\n');
-        }
-    }
-
-    fn expect(&mut self, prefix: &str) -> String {
-        let r = self.reply();
-        assert!(r.starts_with(prefix), "expected {prefix:?}, got {r:?}");
-        r
-    }
-}
-
-/// Message files (`UID.`) under a partition, by mailbox directory.
-fn message_files(spool: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![spool.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.ends_with('.') && n[..n.len() - 1].parse::<u32>().is_ok())
-            {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 #[test]
@@ -247,23 +182,6 @@ fn garbage_and_a_vanishing_client_leave_the_server_serving() {
     c.expect("250 2.1.5");
 }
 
-/// Delivers `message` to `rcpts` in one transaction; returns the per-recipient replies.
-fn deliver(port: u16, rcpts: &[&str], message: &[u8]) -> Vec<String> {
-    let mut c = Client::connect(port);
-    c.send(b"LHLO x\r\nMAIL FROM:<s@example.org>\r\n");
-    c.expect("250-");
-    c.expect("250 2.1.0");
-    for r in rcpts {
-        c.send(format!("RCPT TO:<{r}>\r\n").as_bytes());
-        c.expect("250 2.1.5");
-    }
-    c.send(b"DATA\r\n");
-    c.expect("354 ");
-    c.send(message);
-    c.send(b".\r\n");
-    rcpts.iter().map(|_| c.reply()).collect()
-}
-
 fn stored_count(server: &common::Server) -> usize {
     message_files(&server.dir.path().join("spool")).len()
 }
@@ -339,21 +257,6 @@ fn imap(port: u16, user: &str, password: &str, commands: &[&str]) -> String {
         }
     }
     all
-}
-
-/// Sends LHLO and MAIL, then each RCPT; returns the RCPT replies.
-fn rcpt_replies(port: u16, rcpts: &[&str]) -> Vec<String> {
-    let mut c = Client::connect(port);
-    c.send(b"LHLO x\r\nMAIL FROM:<s@example.org>\r\n");
-    c.expect("250-");
-    c.expect("250 2.1.0");
-    rcpts
-        .iter()
-        .map(|r| {
-            c.send(format!("RCPT TO:<{r}>\r\n").as_bytes());
-            c.reply()
-        })
-        .collect()
 }
 
 #[test]

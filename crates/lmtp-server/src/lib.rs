@@ -41,6 +41,8 @@ pub struct LmtpConfig {
     pub max_message_size: Option<u64>,
     /// `lmtp_downcase_rcpt`: whether recipients' user names are folded to lower case.
     pub rcpt_case: RcptCase,
+    /// `postuser`: the local part whose `+detail` names a shared mailbox; `None` when unset.
+    pub postuser: Option<String>,
     /// `lmtp_strict_domains` and `lmtp_local_domains`: which recipient domains are accepted.
     pub local_domains: LocalDomains,
     /// `singleinstancestore`: one file per partition for all recipients of a delivery; when

@@ -1,9 +1,11 @@
-//! What an RCPT address may name. The local part is a user name with an optional `+detail`;
-//! the user name must pass the rule `darius user add` applies (`auth::validate_username`), so a
-//! hierarchy separator is never taken from an address: `bob.secret` is not `user.bob.secret`, it
-//! is no user at all, refused exactly like an unknown user so that replies reveal nothing about
-//! anyone's folders. `+detail` is dropped and the mail goes to the INBOX (as Cyrus does without
-//! the `p` right on `INBOX.detail`, which comes with ACLs).
+//! What an RCPT address may name. The local part is `user`, `user+detail` or, when `postuser` is
+//! set, `postuser+shared.mailbox`. The user part is folded as `lmtp_downcase_rcpt` says (the
+//! detail never is, as in Cyrus) and must pass the rule `darius user add` applies
+//! (`auth::validate_username`); which mailbox the address then reaches is the mail service's
+//! decision ([`mailservice::DeliveryAddress`]): a detail mailbox or shared mailbox needs the
+//! `p` right, and a userid's dot never becomes a hierarchy separator (`bob.secret` is not
+//! `user.bob.secret`). Every recipient that is not deliverable is refused in the same words,
+//! so that replies reveal nothing about anyone's folders.
 //!
 //! Domains: like Cyrus without virtual domains, any domain is accepted by default and only the
 //! local part counts (the MTA in front decides which domains are local). With
@@ -12,7 +14,7 @@
 use std::collections::HashMap;
 
 use lmtp_proto::{codes, Address, Reply};
-use mailservice::Authorized;
+use mailservice::{Authorized, DeliveryAddress};
 use types::MailboxName;
 
 /// Which recipient domains are this server's.
@@ -48,16 +50,33 @@ pub enum RcptCase {
     AsWritten,
 }
 
-/// The user a local part names (`user` or `user+detail`), folded as `case` says; `None` when
-/// it is not a valid user name, which the caller answers like an unknown user.
-pub(crate) fn user_of(local: &str, case: RcptCase) -> Option<String> {
-    let user = local.split_once('+').map_or(local, |(user, _detail)| user);
+/// What a local part (`user`, `user+detail`, `postuser+name`) addresses; `None` when the user
+/// part is not a valid user name, which the caller answers like an unknown user. The part
+/// before the first `+` is folded as `case` says and compared with `postuser` (when set) after
+/// folding, as Cyrus does; the detail is kept as written.
+pub(crate) fn address_of(
+    local: &str,
+    case: RcptCase,
+    postuser: Option<&str>,
+) -> Option<DeliveryAddress> {
+    let (user, detail) = match local.split_once('+') {
+        Some((user, detail)) => (user, Some(detail)),
+        None => (local, None),
+    };
     let user = match case {
         RcptCase::Downcase => user.to_lowercase(),
         RcptCase::AsWritten => user.to_string(),
     };
+    if postuser.is_some_and(|p| p == user) {
+        return Some(DeliveryAddress::Shared {
+            name: detail?.to_string(),
+        });
+    }
     auth::validate_username(&user).ok()?;
-    Some(user)
+    Some(DeliveryAddress::User {
+        user,
+        detail: detail.map(str::to_string),
+    })
 }
 
 /// The one reply for every recipient that is not a user here, whatever the reason (no such
@@ -109,18 +128,60 @@ impl Targets {
 mod tests {
     use super::*;
 
+    fn user(user: &str, detail: Option<&str>) -> Option<DeliveryAddress> {
+        Some(DeliveryAddress::User {
+            user: user.into(),
+            detail: detail.map(Into::into),
+        })
+    }
+
     #[test]
     fn a_local_part_is_a_user_name_with_an_optional_detail() {
         let case = RcptCase::Downcase;
-        assert_eq!(user_of("Alice", case).as_deref(), Some("alice"));
-        assert_eq!(user_of("alice+Lists.x", case).as_deref(), Some("alice"));
+        assert_eq!(address_of("Alice", case, None), user("alice", None));
         assert_eq!(
-            user_of("Alice", RcptCase::AsWritten).as_deref(),
-            Some("Alice")
+            address_of("Alice+Lists.X", case, None),
+            user("alice", Some("Lists.X")),
+            "the detail is not folded"
         );
-        for not_a_user in ["bob.secret", "bob/secret", "bo*", "b%", "", "+x", "a b"] {
-            assert_eq!(user_of(not_a_user, case), None, "{not_a_user:?}");
+        assert_eq!(
+            address_of("Alice", RcptCase::AsWritten, None),
+            user("Alice", None)
+        );
+        assert_eq!(address_of("a+", case, None), user("a", Some("")));
+        assert_eq!(address_of("a+b+c", case, None), user("a", Some("b+c")));
+        assert_eq!(
+            address_of("John.Doe", case, None),
+            user("john.doe", None),
+            "a dotted userid is a user name; the service decides whether it has an INBOX"
+        );
+        for not_a_user in ["bob/secret", "bo*", "b%", "", "+x", "a b", "a^b"] {
+            assert_eq!(address_of(not_a_user, case, None), None, "{not_a_user:?}");
         }
+    }
+
+    #[test]
+    fn the_postuser_addresses_shared_mailboxes() {
+        let case = RcptCase::Downcase;
+        let shared = |name: &str| {
+            Some(DeliveryAddress::Shared {
+                name: name.to_string(),
+            })
+        };
+        assert_eq!(
+            address_of("bb+shared.Board", case, Some("bb")),
+            shared("shared.Board")
+        );
+        assert_eq!(
+            address_of("BB+shared.board", case, Some("bb")),
+            shared("shared.board")
+        );
+        assert_eq!(address_of("bb", case, Some("bb")), None, "no mailbox named");
+        assert_eq!(
+            address_of("BB+x", RcptCase::AsWritten, Some("bb")),
+            user("BB", Some("x"))
+        );
+        assert_eq!(address_of("bb+x", case, None), user("bb", Some("x")));
     }
 
     #[test]

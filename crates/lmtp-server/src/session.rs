@@ -8,13 +8,13 @@ use lmtp_proto::{
     codes, parse_command, Address, Body as BodyType, Command, DataDecoder, DataStatus, LineFramer,
     LineResult, MailParams, RcptParams, Reply,
 };
-use mailservice::ServiceError;
+use mailservice::{Identity, ServiceError};
 use net::{ShutdownSignal, Transport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::body::Body;
 use crate::delivery::{no_room, temporary_failure, too_big, Delivery};
-use crate::recipient::{foreign_domain, unknown_user, user_of, Recipient};
+use crate::recipient::{address_of, foreign_domain, unknown_user, Recipient};
 use crate::trace::{trace_fields, TraceInfo};
 use crate::{LmtpServer, MAX_RECIPIENTS};
 
@@ -60,6 +60,9 @@ pub(crate) struct Session {
     lhlo: Option<String>,
     transaction: Option<Transaction>,
     bad_in_a_row: u32,
+    /// Who delivers: LMTP offers no AUTH, so always the anonymous identity, whose rights
+    /// decide which `+detail` and shared mailboxes take mail (issue 11: `p`).
+    identity: Identity,
 }
 
 impl Session {
@@ -71,7 +74,9 @@ impl Session {
     ) -> Session {
         let n = SESSION_COUNTER.fetch_add(1, Ordering::Relaxed);
         let framer = LineFramer::new(server.config.max_line);
+        let identity = server.service.anonymous_identity();
         Session {
+            identity,
             id: format!("lmtp-{}-{n}", std::process::id()),
             server,
             transport,
@@ -344,13 +349,16 @@ impl Session {
         {
             return self.reply(foreign_domain());
         }
-        let Some(user) = user_of(&to.local, self.server.config.rcpt_case) else {
+        let config = &self.server.config;
+        let Some(address) = address_of(&to.local, config.rcpt_case, config.postuser.as_deref())
+        else {
             return self.reply(unknown_user());
         };
+        let sender = self.identity.clone();
         let found = self
             .server
             .service
-            .blocking(move |service| service.delivery_target(&user))
+            .blocking(move |service| service.delivery_target(&sender, &address))
             .await;
         match found {
             Ok(target) => {

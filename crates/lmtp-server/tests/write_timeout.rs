@@ -30,6 +30,7 @@ fn lmtp_server(dir: &std::path::Path, write_timeout: Duration) -> Arc<LmtpServer
             servername: "lmtp.test".into(),
             max_message_size: None,
             rcpt_case: RcptCase::Downcase,
+            postuser: None,
             local_domains: LocalDomains::Any,
             single_instance_store: true,
             duplicate_suppression: true,

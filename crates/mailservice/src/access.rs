@@ -18,19 +18,30 @@ pub struct Identity {
     admin: bool,
     groups: Vec<String>,
     anonymous: bool,
+    /// `user.NAME` as the namespace names it (see [`crate::namespace::user_inbox`]); `None`
+    /// for a userid that cannot own one and for the anonymous identity.
+    inbox: Option<MailboxName>,
 }
 
 /// The user name of the unauthenticated identity (RFC 4314 §2: `anonymous`).
 pub const ANONYMOUS: &str = "anonymous";
 
 impl Identity {
+    /// A user under the `.` separator's rule for INBOX names; [`Identity::with_inbox`] gives
+    /// the namespace's.
     pub(crate) fn new(user: &str, admin: bool) -> Identity {
         Identity {
             user: user.to_string(),
             admin,
             groups: Vec::new(),
             anonymous: false,
+            inbox: crate::namespace::user_inbox(user, false).ok(),
         }
+    }
+
+    pub(crate) fn with_inbox(mut self, inbox: Option<MailboxName>) -> Identity {
+        self.inbox = inbox;
+        self
     }
 
     pub(crate) fn with_groups(mut self, groups: Vec<String>) -> Identity {
@@ -44,6 +55,7 @@ impl Identity {
             admin: false,
             groups: Vec::new(),
             anonymous: true,
+            inbox: None,
         }
     }
 
@@ -66,13 +78,11 @@ impl Identity {
         &self.groups
     }
 
-    /// The user's INBOX, `user.NAME`; `None` when the name cannot be a mailbox name, and for
-    /// the anonymous identity, which owns nothing.
+    /// The user's INBOX, `user.NAME` (`user.john^doe` for `john.doe` under `unixhierarchysep`);
+    /// `None` for a userid that cannot own one (`john.doe` under the `.` separator) and for the
+    /// anonymous identity, which owns nothing.
     pub fn inbox(&self) -> Option<MailboxName> {
-        if self.anonymous {
-            return None;
-        }
-        MailboxName::user_inbox(&self.user).ok()
+        self.inbox.clone()
     }
 
     pub fn owns(&self, name: &MailboxName) -> bool {

@@ -129,8 +129,8 @@ impl MailService {
     /// The ACL a mailbox created with no existing parent gets: a user's hierarchy, its user
     /// with every right; elsewhere `defaultacl`.
     fn rootless_acl(&self, name: &MailboxName) -> Acl {
-        match name.owner_user() {
-            Some(user) => owner_acl(user),
+        match crate::namespace::userid_of(name) {
+            Some(user) => owner_acl(&user),
             None => self.access.default_acl.clone(),
         }
     }

@@ -10,12 +10,14 @@
 
 mod access;
 pub mod acl;
+mod delivery;
 mod error;
 mod namespace;
 mod ops;
 
 pub use access::{Authorized, Identity, Need, Operation, ANONYMOUS};
 pub use acl::AccessConfig;
+pub use delivery::DeliveryAddress;
 pub use error::ServiceError;
 pub use mailstore::{
     AppendItem, AppendOutcome, AppendSource, Change, CopyOutcome, Delivered, Expunge, FlagChange,
@@ -23,7 +25,7 @@ pub use mailstore::{
     RecordFields, SelectSnapshot, StoreError, StoreFlagsOutcome, UidSelection, VanishedSince,
     MAX_KEYWORDS,
 };
-pub use namespace::Namespace;
+pub use namespace::{userid_of, Namespace};
 
 use mailstore::Store;
 
@@ -100,7 +102,9 @@ impl MailService {
     /// mechanism places them in (looked up once, here: a session keeps them).
     pub fn identity(&self, user: &str) -> Identity {
         let admin = self.config.admins.iter().any(|a| a == user);
-        Identity::new(user, admin).with_groups(self.access.authorizer.groups(user))
+        Identity::new(user, admin)
+            .with_groups(self.access.authorizer.groups(user))
+            .with_inbox(self.namespace.user_inbox(user).ok())
     }
 
     /// The unauthenticated identity (`anonymous`): only `anyone` and `anonymous` entries

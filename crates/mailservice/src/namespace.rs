@@ -85,18 +85,7 @@ impl Namespace {
         client: &str,
     ) -> Result<MailboxName, ServiceError> {
         let sep = self.separator();
-        let internal: String = if self.unix_sep {
-            client
-                .chars()
-                .map(|c| match c {
-                    '.' => '^',
-                    '/' => '.',
-                    other => other,
-                })
-                .collect()
-        } else {
-            client.to_string()
-        };
+        let internal = self.path_to_internal(client);
         let (first, rest) = match internal.split_once('.') {
             Some((first, rest)) => (first, Some(rest)),
             None => (internal.as_str(), None),
@@ -106,7 +95,9 @@ impl Namespace {
             return MailboxName::try_from(name).map_err(|e| bad(client, sep, Some(e)));
         }
         let name = if first.eq_ignore_ascii_case("INBOX") {
-            let inbox = identity.inbox().ok_or_else(|| bad(client, sep, None))?;
+            // An identity with no INBOX (anonymous, a dotted userid under `.`): it does not
+            // exist, as for any other missing mailbox.
+            let inbox = identity.inbox().ok_or(ServiceError::NoSuchMailbox)?;
             match rest {
                 Some(rest) => format!("{inbox}.{rest}"),
                 None => inbox.to_string(),
@@ -115,6 +106,27 @@ impl Namespace {
             internal.clone()
         };
         MailboxName::try_from(name).map_err(|e| bad(client, sep, Some(e)))
+    }
+
+    /// A client's hierarchy path (levels joined by the client's separator) with the internal
+    /// separator: under `unixhierarchysep` `/` becomes `.` and a `.` inside a level `^`.
+    pub fn path_to_internal(&self, client: &str) -> String {
+        if !self.unix_sep {
+            return client.to_string();
+        }
+        client
+            .chars()
+            .map(|c| match c {
+                '.' => '^',
+                '/' => '.',
+                other => other,
+            })
+            .collect()
+    }
+
+    /// The INBOX of the user `user` under this namespace's separator (see [`user_inbox`]).
+    pub fn user_inbox(&self, user: &str) -> Result<MailboxName, ServiceError> {
+        user_inbox(user, self.unix_sep)
     }
 
     /// The name a client is shown for an internal name.
@@ -138,6 +150,44 @@ impl Namespace {
             text
         }
     }
+}
+
+/// The INBOX of the user `user`: `user.NAME`. A userid holding a dot (`john.doe`) has one only
+/// under `unixhierarchysep`, as `user.john^doe` (Cyrus keeps a userid's dots as `^` in internal
+/// names; clients see `user/john.doe`); with the `.` separator its dot would make it another
+/// user's folder (`bob.secret` would be `user.bob.secret`), so such a user has no INBOX. A
+/// userid holding `^` (which would alias the dotted user's INBOX) or any character a mailbox
+/// name may not hold has none either.
+pub(crate) fn user_inbox(user: &str, unix_sep: bool) -> Result<MailboxName, ServiceError> {
+    if let Some(c) = user.chars().find(|&c| c == '^' || c == '/') {
+        return Err(ServiceError::BadName(format!(
+            "{user:?} is not a user name with an INBOX: it holds {c:?}"
+        )));
+    }
+    let level = match (user.contains('.'), unix_sep) {
+        (false, _) => user.to_string(),
+        (true, true) => user.replace('.', "^"),
+        (true, false) => {
+            return Err(ServiceError::BadName(format!(
+                "{user:?} has no INBOX: with the \".\" hierarchy separator a userid holding \
+                 a dot cannot own mailboxes (set unixhierarchysep to give it one)"
+            )))
+        }
+    };
+    let inbox =
+        MailboxName::user_inbox(&level).map_err(|e| ServiceError::BadName(e.to_string()))?;
+    if inbox.levels().count() != 2 {
+        return Err(ServiceError::BadName(format!(
+            "{user:?} is not a user name with an INBOX"
+        )));
+    }
+    Ok(inbox)
+}
+
+/// The userid owning a mailbox of the `user` hierarchy: `user.john^doe.x` → `john.doe` (the
+/// `^` of an internal name stands for a userid's dot, whatever the separator).
+pub fn userid_of(name: &MailboxName) -> Option<String> {
+    name.owner_user().map(|level| level.replace('^', "."))
 }
 
 /// The internal name for a client's name in the alternate namespace (`first` is its first
@@ -169,8 +219,13 @@ fn alt_internal(
         }
         return Ok(rest.to_string());
     }
-    let inbox = identity.inbox().ok_or_else(|| bad(client, sep, None))?;
-    Ok(match (first.eq_ignore_ascii_case("INBOX"), rest) {
+    let is_inbox = first.eq_ignore_ascii_case("INBOX");
+    let inbox = match identity.inbox() {
+        Some(inbox) => inbox,
+        None if is_inbox => return Err(ServiceError::NoSuchMailbox),
+        None => return Err(bad(client, sep, None)),
+    };
+    Ok(match (is_inbox, rest) {
         (true, None) => inbox.to_string(),
         // Clients that assume INBOX may have children: the same personal mailbox.
         (true, Some(rest)) => format!("{inbox}.{rest}"),

@@ -135,10 +135,10 @@ impl MailService {
     /// takes the user's whole hierarchy with it, as in Cyrus: the INBOX is what makes a user
     /// known to delivery, and mailboxes left below a deleted INBOX would belong to no one.
     pub fn delete(&self, mailbox: &Authorized) -> Result<()> {
-        match mailbox.name().owner_user() {
-            Some(user) if is_user_inbox(mailbox.name()) => self.delete_user(user).map(|_| ()),
-            _ => Ok(self.store.delete_mailbox(mailbox.name())?),
+        if is_user_inbox(mailbox.name()) {
+            return self.delete_hierarchy(mailbox.name()).map(|_| ());
         }
+        Ok(self.store.delete_mailbox(mailbox.name())?)
     }
 
     /// RENAME's two names, as a client typed them (RFC 4314 §4): `x` on the source, and the
@@ -342,12 +342,21 @@ impl MailService {
     }
 
     /// RFC 9051 §6.3.7: a server may refuse to subscribe a missing mailbox; Cyrus does not.
-    /// Subscriptions are kept with a user's INBOX: the anonymous identity, which has none,
-    /// cannot subscribe (every anonymous session would share the list).
+    /// Only users with an INBOX may subscribe (Cyrus keeps subscriptions with the user's
+    /// mailboxes): not the anonymous identity (every anonymous session would share the list),
+    /// nor a userid with a dot under the `.` separator, nor a user whose INBOX is gone.
     pub fn subscribe(&self, identity: &Identity, name: &MailboxName) -> Result<()> {
-        if identity.inbox().is_none() {
+        let has_inbox = match identity.inbox() {
+            Some(inbox) => match self.store.mailbox_entry(&inbox) {
+                Ok(_) => true,
+                Err(mailstore::StoreError::NoSuchMailbox(_)) => false,
+                Err(e) => return Err(e.into()),
+            },
+            None => false,
+        };
+        if !has_inbox {
             return Err(ServiceError::Refused(
-                "only a user with an INBOX can subscribe",
+                "Only users with an INBOX may subscribe",
             ));
         }
         Ok(self.store.subscribe(identity.user(), name)?)
@@ -355,24 +364,6 @@ impl MailService {
 
     pub fn unsubscribe(&self, identity: &Identity, name: &MailboxName) -> Result<()> {
         Ok(self.store.unsubscribe(identity.user(), name)?)
-    }
-
-    /// The mailbox LMTP delivers to for the user `user` (the recipient's local part without its
-    /// `+detail`, already checked as a user name by the server). As in Cyrus with its default
-    /// rights, the mail goes to the user's INBOX: a `+detail` mailbox takes mail only with the
-    /// `p` right for the sender, which arrives with ACLs. A user without an INBOX is unknown, and
-    /// so is a "user" holding the hierarchy separator: `bob.secret` must never reach
-    /// `user.bob.secret`.
-    pub fn delivery_target(&self, user: &str) -> Result<Authorized> {
-        let inbox = inbox_of(user).map_err(|_| ServiceError::NoSuchMailbox)?;
-        self.store.mailbox_entry(&inbox)?;
-        let owner = Identity::new(user, false);
-        Ok(Authorized::new(
-            &owner,
-            inbox,
-            Operation::Post,
-            Rights::POST,
-        ))
     }
 
     /// Delivers one message to each target (single-instance store: one file per partition).
@@ -405,9 +396,11 @@ impl MailService {
         Ok(self.store.prune_tombstones_until(older_than_unix, stop)?)
     }
 
-    /// Creates a new user's INBOX, as an administrator's `CREATE user.NAME` would.
+    /// Creates a new user's INBOX, as an administrator's `CREATE user.NAME` would. A userid
+    /// that can own no INBOX under this namespace (see [`crate::namespace::user_inbox`]) is
+    /// refused with [`ServiceError::BadName`].
     pub fn create_user(&self, user: &str) -> Result<()> {
-        let inbox = inbox_of(user)?;
+        let inbox = self.namespace.user_inbox(user)?;
         let options = CreateOptions {
             acl: self.initial_acl(&inbox)?.to_stored(),
             ..CreateOptions::default()
@@ -418,10 +411,15 @@ impl MailService {
 
     /// Deletes a user's INBOX and every mailbox below it, deepest first.
     pub fn delete_user(&self, user: &str) -> Result<usize> {
-        let inbox = inbox_of(user)?;
+        let inbox = self.namespace.user_inbox(user)?;
+        self.delete_hierarchy(&inbox)
+    }
+
+    /// Deletes the INBOX `user.NAME`, every mailbox below it and its user's per-user state.
+    fn delete_hierarchy(&self, inbox: &MailboxName) -> Result<usize> {
         let mut names: Vec<MailboxName> = self
             .store
-            .list_mailboxes(Some(&inbox))?
+            .list_mailboxes(Some(inbox))?
             .into_iter()
             .map(|e| e.name)
             .collect();
@@ -430,70 +428,9 @@ impl MailService {
             self.store.delete_mailbox(name)?;
         }
         // As Cyrus removes the user's seen and subscription files with the user.
-        self.store.forget_user(user)?;
+        if let Some(user) = crate::namespace::userid_of(inbox) {
+            self.store.forget_user(&user)?;
+        }
         Ok(names.len())
-    }
-}
-
-/// `user.NAME` for the user `NAME`; refused when `NAME` holds the hierarchy separator, which
-/// would make it another user's folder (`bob.secret` → `user.bob.secret`) rather than an INBOX.
-fn inbox_of(user: &str) -> Result<MailboxName> {
-    let inbox = MailboxName::user_inbox(user).map_err(|e| ServiceError::BadName(e.to_string()))?;
-    if inbox.levels().count() != 2 {
-        return Err(ServiceError::BadName(format!(
-            "{user:?} is not a user name: it holds the hierarchy separator"
-        )));
-    }
-    Ok(inbox)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ServiceConfig;
-
-    fn service(dir: &std::path::Path) -> MailService {
-        let partitions = [("default".to_string(), dir.join("spool"))].into();
-        let config = mailstore::StoreConfig::new(dir.join("conf"), partitions, "default");
-        let store = mailstore::Store::open(config).unwrap();
-        MailService::new(
-            store,
-            ServiceConfig {
-                admins: Vec::new(),
-                unix_hierarchy_sep: false,
-            },
-        )
-    }
-
-    #[test]
-    fn a_user_name_with_the_separator_never_names_another_users_folder() {
-        let dir = tempfile::tempdir().unwrap();
-        let service = service(dir.path());
-        service.create_user("bob").unwrap();
-        let secret = MailboxName::try_from("user.bob.secret").unwrap();
-        service
-            .store
-            .create_mailbox(&secret, CreateOptions::default())
-            .unwrap();
-        assert_eq!(
-            service.delivery_target("bob").unwrap().name().as_str(),
-            "user.bob"
-        );
-        assert!(matches!(
-            service.delivery_target("bob.secret"),
-            Err(ServiceError::NoSuchMailbox)
-        ));
-        assert!(matches!(
-            service.delete_user("bob.secret"),
-            Err(ServiceError::BadName(_))
-        ));
-        assert!(matches!(
-            service.create_user("carol.x"),
-            Err(ServiceError::BadName(_))
-        ));
-        assert!(
-            service.store.mailbox_entry(&secret).is_ok(),
-            "bob's folder is untouched"
-        );
     }
 }
