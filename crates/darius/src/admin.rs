@@ -55,6 +55,21 @@ pub enum Request {
     MailboxList {
         pattern: String,
     },
+    /// A mailbox's ACL by internal name, as the server's administrator (GETACL).
+    AclGet {
+        name: String,
+    },
+    /// SETACL: `rights` replaces, `+rights` adds, `-rights` removes.
+    AclSet {
+        name: String,
+        identifier: String,
+        rights: String,
+    },
+    /// DELETEACL.
+    AclDelete {
+        name: String,
+        identifier: String,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -69,6 +84,10 @@ pub enum Response {
     },
     Mailboxes {
         names: Vec<String>,
+    },
+    /// An ACL's entries, `(identifier, rights)` in the ACL's order.
+    Acl {
+        entries: Vec<(String, String)>,
     },
     Checked {
         valid: bool,
@@ -117,6 +136,9 @@ pub fn execute(ctx: &Backend, request: Request, peer: &str) -> Response {
         | Request::MailboxDelete { .. }
         | Request::MailboxRename { .. }
         | Request::MailboxList { .. } => return crate::mailboxes::execute(ctx, request),
+        Request::AclGet { .. } | Request::AclSet { .. } | Request::AclDelete { .. } => {
+            return crate::acls::execute(ctx, request)
+        }
         Request::UserCheck { name, password } => {
             db.verify(&name, &Secret::new(password)).map(|valid| {
                 let outcome = if valid {

@@ -80,7 +80,7 @@ pub fn run(config_path: Option<&Path>, action: MailboxAction) -> Result<()> {
 }
 
 /// A name as given, or under `context` when it starts with `.`.
-fn qualified(name: &str, context: Option<&str>) -> Result<String> {
+pub(crate) fn qualified(name: &str, context: Option<&str>) -> Result<String> {
     match (name.strip_prefix('.'), context) {
         (Some(rest), Some(context)) => Ok(format!("{context}.{rest}")),
         (Some(_), None) => bail!("{name:?} is relative (it starts with `.`): give --context"),
@@ -106,7 +106,7 @@ pub(crate) fn execute(ctx: &Backend, request: Request) -> Response {
     result.unwrap_or_else(|e| service_failure(&e))
 }
 
-fn internal(name: &str) -> Result<MailboxName, ServiceError> {
+pub(crate) fn internal(name: &str) -> Result<MailboxName, ServiceError> {
     MailboxName::try_from(name).map_err(|e| ServiceError::BadName(format!("{name:?}: {e}")))
 }
 

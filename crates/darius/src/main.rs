@@ -3,6 +3,7 @@
 //! Owns: subcommands, start-up and shutdown order, the embedded default configuration, the admin
 //! socket and the log sinks. Must not: implement protocol or storage logic itself.
 
+mod acls;
 mod admin;
 mod certificate;
 mod embedded;
@@ -48,6 +49,12 @@ enum Command {
         #[command(subcommand)]
         action: mailboxes::MailboxAction,
     },
+    /// Get, set and delete a mailbox's ACL entries by internal name, as the administrator
+    /// (through the running server when there is one).
+    Acl {
+        #[command(subcommand)]
+        action: acls::AclAction,
+    },
 }
 
 fn main() -> ExitCode {
@@ -56,6 +63,7 @@ fn main() -> ExitCode {
         Command::Serve => serve::run(cli.config.as_deref()),
         Command::User { action } => users::run(cli.config.as_deref(), action),
         Command::Mailbox { action } => mailboxes::run(cli.config.as_deref(), action),
+        Command::Acl { action } => acls::run(cli.config.as_deref(), action),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -176,6 +176,12 @@ fn report(response: Response, dir: &Path) -> Result<()> {
             }
             Ok(())
         }
+        Response::Acl { entries } => {
+            for (identifier, rights) in entries {
+                println!("{identifier} {rights}");
+            }
+            Ok(())
+        }
         Response::Checked { valid: true } => {
             println!("OK");
             Ok(())

@@ -269,7 +269,13 @@ impl MailService {
 
     /// GETACL (RFC 4314 §3.3): the mailbox's ACL; needs `a`.
     pub fn get_acl(&self, identity: &Identity, client_name: &str) -> Result<Acl> {
-        let mailbox = self.authorize(identity, client_name, Operation::Administer)?;
+        let name = self.namespace.to_internal(identity, client_name)?;
+        self.get_acl_internal(identity, name)
+    }
+
+    /// As [`MailService::get_acl`], for an internal name (the admin CLI).
+    pub fn get_acl_internal(&self, identity: &Identity, name: MailboxName) -> Result<Acl> {
+        let mailbox = self.authorize_internal(identity, name, Operation::Administer)?;
         self.mailbox_acl(mailbox.name())?
             .ok_or(ServiceError::NoSuchMailbox)
     }
@@ -285,7 +291,19 @@ impl MailService {
         identifier: &str,
         change: RightsChange,
     ) -> Result<()> {
-        let mailbox = self.authorize(identity, client_name, Operation::Administer)?;
+        let name = self.namespace.to_internal(identity, client_name)?;
+        self.set_acl_internal(identity, name, identifier, change)
+    }
+
+    /// As [`MailService::set_acl`], for an internal name (the admin CLI).
+    pub fn set_acl_internal(
+        &self,
+        identity: &Identity,
+        name: MailboxName,
+        identifier: &str,
+        change: RightsChange,
+    ) -> Result<()> {
+        let mailbox = self.authorize_internal(identity, name, Operation::Administer)?;
         let identifier = self.canonical_identifier(identifier)?;
         let mut acl = self
             .mailbox_acl(mailbox.name())?
@@ -302,7 +320,18 @@ impl MailService {
         client_name: &str,
         identifier: &str,
     ) -> Result<()> {
-        let mailbox = self.authorize(identity, client_name, Operation::Administer)?;
+        let name = self.namespace.to_internal(identity, client_name)?;
+        self.delete_acl_internal(identity, name, identifier)
+    }
+
+    /// As [`MailService::delete_acl`], for an internal name (the admin CLI).
+    pub fn delete_acl_internal(
+        &self,
+        identity: &Identity,
+        name: MailboxName,
+        identifier: &str,
+    ) -> Result<()> {
+        let mailbox = self.authorize_internal(identity, name, Operation::Administer)?;
         let identifier = self.canonical_identifier(identifier)?;
         let mut acl = self
             .mailbox_acl(mailbox.name())?
