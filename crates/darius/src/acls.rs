@@ -4,7 +4,9 @@
 //! SETACL and DELETEACL decide and store it, so an identifier is canonicalised by the
 //! configured authorization mechanism and both copies of the ACL (mailboxes database and the
 //! mailbox's header file) are rewritten. With `--context NAME`, a name starting with `.` is
-//! relative to it.
+//! relative to it. `get` prints the rights as stored (`lrswipkxtean` letters), without the
+//! virtual `c` and `d` that IMAP responses add for RFC 2086 clients: its output can be fed
+//! back to `set` without widening anything (`lrkc` would read back as `lrkx`).
 
 use std::path::Path;
 
