@@ -198,12 +198,25 @@ fn a_negative_anonymous_entry_takes_rights_from_anonymous_alone() {
 }
 
 /// Without `allowanonymouslogin` (the default), as in Cyrus, `LOGIN anonymous` is refused
-/// without a password check, even for a user named `anonymous`; and AUTHENTICATE PLAIN never
-/// opens an anonymous session (that is SASL ANONYMOUS's job).
+/// without a password check (no user may be named `anonymous`: ACLs give the name its own
+/// meaning); and AUTHENTICATE PLAIN never opens an anonymous session (that is SASL
+/// ANONYMOUS's job).
 #[test]
 fn anonymous_login_is_refused_unless_allowed() {
     let server = common::Server::start();
-    server.add_user("anonymous", "pw-anonymous");
+    let password = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(password.path(), "pw-anonymous\n").unwrap();
+    let out = server
+        .darius(&["user", "add", "anonymous", "--password-file"])
+        .arg(password.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "user add anonymous was accepted");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("reserved"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut c = Client::connect(server.imap_port);
     let caps = ok(c.cmd("c0", "CAPABILITY"), "c0");
     assert!(
