@@ -74,6 +74,23 @@ impl Client {
         }
     }
 
+    /// Lines up to and including the one tagged `tag`, or up to the end when the server closes
+    /// the connection first (a `* BYE` instead of an answer).
+    pub fn until_or_closed(&mut self, tag: &str) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            let line = self.line();
+            if line.is_empty() {
+                return lines;
+            }
+            let done = line.starts_with(&format!("{tag} "));
+            lines.push(line);
+            if done {
+                return lines;
+            }
+        }
+    }
+
     /// Reads to the end; true when the server closed the connection (EOF or reset).
     pub fn closed(&mut self) -> bool {
         let mut rest = Vec::new();
