@@ -195,6 +195,9 @@ impl Session {
             self.out.bad(&tag, &text);
             return Flow::Continue;
         }
+        if need == Needs::Selected && self.renew_rights().await == Flow::Close {
+            return Flow::Close;
+        }
         let allow_expunge = expunge_allowed(&command);
         let report = reports_updates(&command);
         let was_authenticated = self.state.identity().is_some();
@@ -331,22 +334,7 @@ impl Session {
             );
             return Flow::Close;
         }
-        let recheck = std::mem::take(&mut view.rights_changed);
-        let renewed = match recheck {
-            true => Some(self.may_still_read().await),
-            false => None,
-        };
-        if let (Some(Some(mailbox)), Some(view)) = (&renewed, self.state.view_mut()) {
-            // The rights the session acts with (STORE's flag filter) are the new ones.
-            view.mailbox = mailbox.clone();
-        }
-        if matches!(renewed, Some(None)) {
-            // As for a deleted mailbox: the session cannot go on with what it has selected.
-            self.out.untagged(
-                StatusKind::Bye,
-                Some(Code::NoPerm),
-                "Access to the selected mailbox was revoked",
-            );
+        if self.renew_rights().await == Flow::Close {
             return Flow::Close;
         }
         let Some(view) = self.state.view_mut() else {
@@ -381,6 +369,37 @@ impl Session {
             self.report_flags(updates.flags).await;
         }
         Flow::Continue
+    }
+
+    /// After an ACL change of the selected mailbox, authorizes it again, so that what follows
+    /// acts with the new rights (STORE's flag filter, EXPUNGE's `e`). Without `r` the session
+    /// cannot go on with what it has selected, as for a deleted mailbox: `* BYE [NOPERM]`.
+    /// Runs before every command on the selected mailbox (RFC 4314 §4 holds for the command
+    /// itself: a FETCH after `r` was taken away returns nothing) and with the updates after
+    /// any command.
+    async fn renew_rights(&mut self) -> Flow {
+        let Some(view) = self.state.view_mut() else {
+            return Flow::Continue;
+        };
+        view.poll_changes();
+        if !std::mem::take(&mut view.rights_changed) {
+            return Flow::Continue;
+        }
+        match (self.may_still_read().await, self.state.view_mut()) {
+            (Some(mailbox), Some(view)) => {
+                view.mailbox = mailbox;
+                Flow::Continue
+            }
+            (Some(_), None) => Flow::Continue,
+            (None, _) => {
+                self.out.untagged(
+                    StatusKind::Bye,
+                    Some(Code::NoPerm),
+                    "Access to the selected mailbox was revoked",
+                );
+                Flow::Close
+            }
+        }
     }
 
     /// The selected mailbox authorized again after an ACL change; `None` when the identity
