@@ -138,7 +138,11 @@ fn rename(
     let s = &ctx.service;
     let operator = s.operator();
     let source = s.authorize_internal(&operator, internal(from)?, Operation::Rename)?;
-    let target = s.authorize_internal(&operator, internal(to)?, Operation::Rename)?;
+    // Renaming to its own name moves the mailbox to another partition: the target is the source.
+    let target = match internal(to)? {
+        same if &same == source.name() => source.clone(),
+        other => s.authorize_internal(&operator, other, Operation::RenameTo)?,
+    };
     s.rename(&operator, &source, &target, partition)?;
     Ok(done(match partition {
         Some(p) => format!("renamed mailbox {from} to {to} on partition {p}"),

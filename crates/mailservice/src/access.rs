@@ -117,9 +117,9 @@ pub enum Operation {
     Create,
     /// DELETE of this mailbox: `x`.
     DeleteMailbox,
-    /// The source of a RENAME: `x` on it. (A missing name is decided as
-    /// [`Operation::RenameTo`], for callers that name both ends with `Rename`; servers name
-    /// the target with `RenameTo`, which also answers an existing target as CREATE does.)
+    /// The source of a RENAME: `x` on it. A missing source answers as any missing mailbox,
+    /// so a hidden one answers the same; the new name is [`Operation::RenameTo`] (see
+    /// `MailService::authorize_rename`).
     Rename,
     /// The new name of a RENAME: `k` on its closest existing parent.
     RenameTo,

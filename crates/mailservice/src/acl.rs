@@ -218,9 +218,6 @@ impl MailService {
                 }
             }
             (Need::OnParent(need), None) => self.decide_on_parent(identity, name, need, management),
-            (_, None) if operation == Operation::Rename => {
-                self.decide_on_parent(identity, name, Rights::CREATE, management)
-            }
             (_, None) => Err(ServiceError::NoSuchMailbox),
             (need, Some(acl)) => {
                 let held = rights(&acl, identity, name, authorizer);

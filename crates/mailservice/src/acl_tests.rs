@@ -391,6 +391,11 @@ fn refusals_do_not_reveal_mailboxes_the_identity_cannot_see() {
     let hidden = s.authorize(&fred, "user.bob", Operation::Read).unwrap_err();
     assert!(matches!(missing, ServiceError::NoSuchMailbox));
     assert!(matches!(hidden, ServiceError::NoSuchMailbox));
+    // A RENAME source too: a missing one is not decided as a new name (`k` on its parent).
+    for source in ["user.bob.nothing", "user.bob"] {
+        let refused = s.authorize(&fred, source, Operation::Rename).unwrap_err();
+        assert!(matches!(refused, ServiceError::NoSuchMailbox), "{source}");
+    }
     assert!(matches!(
         s.get_acl(&fred, "user.bob"),
         Err(ServiceError::NoSuchMailbox)
