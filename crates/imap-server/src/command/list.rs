@@ -13,7 +13,7 @@ use imap_proto::ListPattern;
 use mailservice::{Identity, MailboxEntry, Namespace};
 use types::{MailboxName, Rights};
 
-use crate::command::status::status_data;
+use crate::command::status::status_many;
 use crate::command::Reply;
 use crate::connection::Session;
 use crate::convert::{refuse, Target};
@@ -91,6 +91,22 @@ pub(crate) async fn run_list(session: &mut Session, list: List) -> Reply {
         }
         matched.push((name, node, child_info));
     }
+    // LIST-STATUS (RFC 5819): a STATUS for each existing mailbox listed, all read in one
+    // hand-off to the blocking pool; one that cannot be read is left out.
+    let mut statuses = match &status_items {
+        Some(items) => {
+            let existing = matched
+                .iter()
+                .filter(|(_, node, _)| node.exists)
+                .map(|(name, _, _)| Mailbox::from_name(name.clone()))
+                .collect();
+            status_many(session, existing, items)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+        }
+        None => Vec::new().into_iter(),
+    };
     for (name, node, child_info) in matched {
         let attributes = attributes(&node, return_subscribed);
         let extended = if child_info {
@@ -114,8 +130,8 @@ pub(crate) async fn run_list(session: &mut Session, list: List) -> Reply {
                 rights: rights.shown().to_string(),
             });
         }
-        if let (Some(items), true) = (&status_items, node.exists) {
-            if let Ok(data) = status_data(session, mailbox, items).await {
+        if node.exists {
+            if let Some(Ok(data)) = statuses.next() {
                 session.out.data(data);
             }
         }

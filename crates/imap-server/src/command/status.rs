@@ -3,7 +3,7 @@
 
 use imap_proto::command::{Mailbox, StatusItem};
 use imap_proto::response::Data;
-use mailservice::{Operation, ServiceError};
+use mailservice::{MailboxStatus, Operation, ServiceError};
 
 use crate::command::Reply;
 use crate::connection::Session;
@@ -33,34 +33,69 @@ pub(crate) fn rev1_only(session: &Session, items: &[StatusItem]) -> Option<Reply
         .then(|| Reply::bad("RECENT is not an IMAP4rev2 status item"))
 }
 
-/// The STATUS response for one mailbox (also used by LIST-STATUS).
+/// The STATUS response for one mailbox.
 pub(crate) async fn status_data(
     session: &mut Session,
     mailbox: Mailbox,
     items: &[StatusItem],
 ) -> Result<Data, ServiceError> {
-    let authorized = session.authorize(&mailbox, Operation::Read)?;
+    let mut answers = status_many(session, vec![mailbox], items).await?;
+    answers.pop().unwrap_or(Err(ServiceError::NoSuchMailbox))
+}
+
+/// The STATUS responses for several mailboxes (LIST-STATUS, RFC 5819), in order, each with its
+/// own outcome: every mailbox is authorized and read in one task on the blocking pool, so a
+/// LIST-STATUS of hundreds of mailboxes costs one hand-off, not one per mailbox.
+pub(crate) async fn status_many(
+    session: &mut Session,
+    mailboxes: Vec<Mailbox>,
+    items: &[StatusItem],
+) -> Result<Vec<Result<Data, ServiceError>>, ServiceError> {
+    let identity = session
+        .state
+        .identity()
+        .cloned()
+        .ok_or(ServiceError::PermissionDenied)?;
     // RECENT counts what the identity's next read-write SELECT would claim, and STATUS claims
     // nothing (RFC 3501 §6.3.10); of the selected mailbox it is this session's count, as in
     // Cyrus (the messages it claimed are recent for it, not for the next session).
     let selected = session
         .state
         .view()
-        .filter(|v| v.mailbox.name() == authorized.name())
-        .map(|v| v.recent.count(v.uids()));
-    let count_recent = items.contains(&StatusItem::Recent) && selected.is_none();
-    let (status, recent) = session
-        .blocking(move |s| {
-            let recent = match count_recent {
-                true => s.recent_count(&authorized)?,
-                false => 0,
-            };
-            Ok((s.status(&authorized)?, recent))
-        })
-        .await?;
-    let recent = selected.unwrap_or(recent);
+        .map(|v| (v.mailbox.name().clone(), v.recent.count(v.uids())));
+    let want_recent = items.contains(&StatusItem::Recent);
     let limit = session.server.config.max_message_size;
-    let values = items
+    let items = items.to_vec();
+    session
+        .blocking(move |s| {
+            Ok(mailboxes
+                .into_iter()
+                .map(|mailbox| {
+                    let authorized = s.authorize(&identity, mailbox.as_str(), Operation::Read)?;
+                    let recent = match &selected {
+                        Some((name, count)) if name == authorized.name() => *count,
+                        _ if want_recent => s.recent_count(&authorized)?,
+                        _ => 0,
+                    };
+                    let status = s.status(&authorized)?;
+                    Ok(Data::Status {
+                        mailbox,
+                        items: values(&items, &status, recent, limit),
+                    })
+                })
+                .collect())
+        })
+        .await
+}
+
+/// The asked items' values, in the order asked.
+fn values(
+    items: &[StatusItem],
+    status: &MailboxStatus,
+    recent: u32,
+    limit: Option<u64>,
+) -> Vec<(StatusItem, u64)> {
+    items
         .iter()
         .filter_map(|item| {
             let value = match item {
@@ -76,9 +111,5 @@ pub(crate) async fn status_data(
             };
             Some((*item, value))
         })
-        .collect();
-    Ok(Data::Status {
-        mailbox,
-        items: values,
-    })
+        .collect()
 }
