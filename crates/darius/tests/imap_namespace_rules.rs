@@ -7,34 +7,13 @@
 
 mod common;
 mod imap_support;
-
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
+mod lmtp_support;
 
 use imap_support::{last, Client};
 
-/// One LMTP transaction to `rcpt`; the reply to RCPT.
+/// The reply to `RCPT TO:<rcpt>` in an LMTP transaction.
 fn lmtp_rcpt(port: u16, rcpt: &str) -> String {
-    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(imap_support::HANG)).unwrap();
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut writer = stream;
-    let mut line = || {
-        let mut l = String::new();
-        reader.read_line(&mut l).unwrap();
-        l
-    };
-    assert!(line().starts_with("220"));
-    writer.write_all(b"LHLO test\r\n").unwrap();
-    while !line().starts_with("250 ") {}
-    writer.write_all(b"MAIL FROM:<a@example.org>\r\n").unwrap();
-    assert!(line().starts_with("250"));
-    writer
-        .write_all(format!("RCPT TO:<{rcpt}>\r\n").as_bytes())
-        .unwrap();
-    let reply = line();
-    let _ = writer.write_all(b"QUIT\r\n");
-    reply
+    lmtp_support::rcpt_replies(port, &[rcpt]).remove(0)
 }
 
 #[test]

@@ -8,6 +8,7 @@
 
 mod common;
 mod imap_support;
+mod lmtp_support;
 
 use imap_support::{last, Client};
 
@@ -50,32 +51,8 @@ fn ok(lines: Vec<String>, tag: &str) -> Vec<String> {
 
 /// One message delivered by LMTP to `rcpt`'s INBOX.
 fn lmtp_deliver(port: u16, rcpt: &str) {
-    use std::io::{BufRead, BufReader, Write};
-    let stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(imap_support::HANG)).unwrap();
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut writer = stream;
-    let mut line = || {
-        let mut l = String::new();
-        reader.read_line(&mut l).unwrap();
-        l
-    };
-    assert!(line().starts_with("220"));
-    writer.write_all(b"LHLO test\r\n").unwrap();
-    while !line().starts_with("250 ") {}
-    let transaction = format!(
-        "MAIL FROM:<a@example.org>\r\nRCPT TO:<{rcpt}>\r\nDATA\r\n\
-         Subject: delivered\r\n\r\nby LMTP\r\n.\r\n"
-    );
-    writer.write_all(transaction.as_bytes()).unwrap();
-    for step in ["MAIL", "RCPT", "DATA", "delivery"] {
-        let reply = line();
-        assert!(
-            reply.starts_with('2') || reply.starts_with('3'),
-            "{step}: {reply}"
-        );
-    }
-    let _ = writer.write_all(b"QUIT\r\n");
+    let replies = lmtp_support::deliver(port, &[rcpt], b"Subject: delivered\r\n\r\nby LMTP\r\n");
+    assert!(replies[0].starts_with("250 "), "{replies:?}");
 }
 
 fn append(c: &mut Client, mailbox: &str, n: usize) {
