@@ -618,3 +618,35 @@ fn authorize_allows_exactly_what_the_rights_grant() {
         })
         .unwrap();
 }
+
+/// A mailbox whose stored ACL cannot be read does not take LIST down: it lists with the
+/// implicit rights alone, so its owner and the administrators see it, and others do not.
+#[test]
+fn an_unreadable_acl_lists_with_implicit_rights_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = staff_service(dir.path());
+    s.create_user("bob").unwrap();
+    let bob = s.identity("bob");
+    let work = s.authorize(&bob, "INBOX.work", Operation::Create).unwrap();
+    s.create(&bob, &work, Vec::new(), None).unwrap();
+    s.set_acl(
+        &bob,
+        "INBOX.work",
+        "anyone",
+        RightsChange::Replace(Rights::try_from("lr").unwrap()),
+    )
+    .unwrap();
+    s.store
+        .set_acl(&name("user.bob.work"), "anyone\tlQ\t")
+        .unwrap();
+    let names = |who: &Identity| -> Vec<String> {
+        s.list_visible(who)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name.to_string())
+            .collect()
+    };
+    assert_eq!(names(&bob), ["user.bob", "user.bob.work"]);
+    assert!(names(&s.identity("admin")).contains(&"user.bob.work".to_string()));
+    assert!(names(&s.identity("fred")).is_empty());
+}

@@ -60,7 +60,13 @@ impl MailService {
         let authorizer = self.access.authorizer.as_ref();
         let mut visible = Vec::new();
         for entry in self.lookup_candidates(identity)? {
-            let acl = self.read_acl_of(&entry)?;
+            // One mailbox whose ACL cannot be read must not take LIST down for everyone who
+            // could see it: it lists with the implicit rights alone (its owner and the
+            // administrators still see it; `reconstruct` repairs it from its header's copy).
+            let acl = self.read_acl_of(&entry).unwrap_or_else(|e| {
+                tracing::warn!("LIST: {e}; listed with implicit rights only");
+                types::Acl::default()
+            });
             let rights = crate::acl::rights(&acl, identity, &entry.name, authorizer);
             if rights.contains(Rights::LOOKUP) {
                 visible.push((entry, rights));
