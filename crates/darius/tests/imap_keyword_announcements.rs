@@ -11,6 +11,7 @@ mod imap_support;
 
 use std::collections::HashSet;
 
+use common::Rng;
 use imap_support::{last, Client};
 
 /// Follows one session's response stream: the keywords announced so far, and every FETCH
@@ -55,19 +56,7 @@ impl Checker {
     }
 }
 
-/// A small deterministic generator (xorshift), one per client.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
-fn message(n: u64) -> String {
+fn message(n: usize) -> String {
     format!("Subject: m{n}\r\nFrom: a@example.org\r\n\r\nbody {n}\r\n")
 }
 
@@ -151,7 +140,7 @@ fn concurrent_sessions_never_see_a_keyword_before_its_flags_announcement() {
             std::thread::spawn(move || {
                 let mut c = Client::login(port, "alice");
                 let mut check = Checker::default();
-                let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((id + 1) * 0x1234_5678));
+                let mut rng = Rng::new(id + 1);
                 let other = id % 4 == 3;
                 let select = if other {
                     "SELECT INBOX.Other"

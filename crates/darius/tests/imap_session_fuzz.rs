@@ -12,6 +12,8 @@
 
 mod common;
 
+use common::Rng;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -90,21 +92,6 @@ fn repeated_items(rng: &mut Rng) -> Vec<u8> {
 }
 
 const NOISE: &[u8] = b"(){}[]<>\"\\*%$+-~\r\n\0 .:0123456789AZaz\x80\xff";
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 fn mutate(rng: &mut Rng, command: &[u8]) -> Vec<u8> {
     let mut bytes = command.to_vec();
@@ -220,7 +207,7 @@ fn random_sessions_never_break_the_server() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(40);
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(1);
     for _ in 0..sessions {
         let mut stream = TcpStream::connect(("127.0.0.1", server.imap_port)).unwrap();
         stream

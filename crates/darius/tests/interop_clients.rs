@@ -8,6 +8,8 @@
 
 mod common;
 
+use common::Rng;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -376,26 +378,6 @@ fn assert_quiet_log(server: &common::Server) {
 // A deterministic corpus: sizes 1–20 KB, plain, MIME multipart, 8-bit UTF-8.
 // ---------------------------------------------------------------------------------------------
 
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % n as u64).unwrap()
-    }
-}
-
 const WORDS: &[&str] = &[
     "mailbox",
     "sync",
@@ -508,7 +490,7 @@ fn corpus_message(i: usize) -> Vec<u8> {
     );
     match i % 5 {
         3 => {
-            let attachment: Vec<u8> = (0..size / 2).map(|_| rng.next() as u8).collect();
+            let attachment: Vec<u8> = (0..size / 2).map(|_| rng.next_u64() as u8).collect();
             m += &format!(
                 "Subject: report {i} with attachment\n\
                  Content-Type: multipart/mixed; boundary=\"=_b{i}\"\n\n\
