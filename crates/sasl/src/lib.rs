@@ -1,5 +1,330 @@
-//! Protocol layer: SASL mechanism state machines (PLAIN, LOGIN, CRAM-MD5, SCRAM, …).
+//! Protocol layer: SASL (RFC 4422) server mechanisms as I/O-free state machines — PLAIN,
+//! LOGIN, CRAM-MD5, SCRAM-SHA-1(-PLUS), SCRAM-SHA-256(-PLUS), ANONYMOUS and EXTERNAL.
 //!
-//! Owns: the exchange of challenges and responses and what they prove. Must not: perform I/O or
-//! look up credentials itself (a credential source is handed in). (Filled in by the Authentication
-//! issue.)
+//! Owns: the exchange of challenges and responses and what they prove. Must not: perform I/O,
+//! decode base64 of the protocol framing (the protocol layer does that, and `*` cancellation), or
+//! look up credentials itself: a [`Credentials`] source is handed in through [`Setup`].
+//!
+//! Shape of an exchange: [`Authenticator::new`] for a [`Mechanism`]; if the client sent an
+//! initial response (SASL-IR, RFC 4959; `=` is `Some(b"")`), pass it to the first
+//! [`Authenticator::step`]; otherwise call [`Authenticator::start`] for the server's opening
+//! challenge (empty for client-first mechanisms). Every later response goes to `step`, which
+//! answers a [`Step`]: another challenge, [`Step::Done`] with the identities, or
+//! [`Step::Failed`]. A failure carries its reason for the log only; the client must be told one
+//! generic failure whatever the reason (a missing user and a wrong password take the same path
+//! through every mechanism, SCRAM answering with a salt derived from a server key).
+//!
+//! Limits: a response longer than [`MAX_RESPONSE_LEN`] or a field (user name, password,
+//! authorization identity, trace, nonce) longer than [`MAX_FIELD_LEN`] fails the exchange; each
+//! mechanism has a fixed number of steps, and a step after the end fails.
+//!
+//! `step` may block for as long as the credential source takes (PLAIN and LOGIN verify a
+//! password hash): servers run it on their hashing threads, not on the async runtime.
+//!
+//! Not done here: SASLprep (RFC 4013) of SCRAM user names and passwords — like Cyrus, the bytes
+//! are used as sent, so ASCII passwords behave as the RFC says and others are compared as UTF-8.
+//! DIGEST-MD5 is historic (RFC 6331) and not implemented.
+
+#![forbid(unsafe_code)]
+
+mod anonymous;
+mod cram_md5;
+mod credentials;
+mod external;
+mod field;
+mod login;
+mod mechanism;
+mod nonce;
+mod plain;
+mod scram;
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+pub use credentials::{Credentials, ScramCredentials, ScramHash, Unavailable};
+pub use mechanism::{Mechanism, UnknownMechanism};
+pub use nonce::{NonceSource, SystemNonces};
+pub use scram::{ChannelBinding, ChannelBindingType};
+use types::Secret;
+
+/// The longest client response any mechanism accepts, in bytes (after base64 decoding).
+pub const MAX_RESPONSE_LEN: usize = 4096;
+/// The longest single field (user name, password, authorization identity, trace string, nonce).
+/// RFC 4616 §2 requires at least 255 octets per field.
+pub const MAX_FIELD_LEN: usize = 1024;
+
+/// What one step of an exchange produced.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Send this challenge (raw bytes; the protocol layer encodes it) and wait for a response.
+    Challenge(Vec<u8>),
+    /// The client proved its identity.
+    Done(Success),
+    /// The exchange failed; tell the client one generic failure.
+    Failed(Failure),
+}
+
+/// A successful exchange.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Success {
+    /// The authentication identity: whose credentials were proved (`anonymous` for ANONYMOUS,
+    /// the caller's external identity for EXTERNAL).
+    pub authcid: String,
+    /// The authorization identity the client asked to act as, if it named one (an empty one is
+    /// `None`). Whether it may is the caller's decision (proxy logins).
+    pub authzid: Option<String>,
+    /// RFC 4422 §3.6 additional data with success (SCRAM's `v=` server signature). A protocol
+    /// without that (IMAP, POP3) sends it as one more challenge and expects an empty response.
+    pub additional_data: Option<Vec<u8>>,
+    /// ANONYMOUS's trace string (RFC 4505), for the log only: never trusted as an identity.
+    pub trace: Option<String>,
+}
+
+/// A failed exchange. [`Failure::reason`] is for the log; the client is told nothing more
+/// than the protocol's generic failure, except [`Failure::additional_data`] where the protocol
+/// carries it (SCRAM's `e=`, which never tells a missing user from a wrong password).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Failure {
+    reason: FailureReason,
+    additional_data: Option<Vec<u8>>,
+}
+
+/// Why an exchange failed, for the log. Never contains a password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailureReason {
+    /// The response does not follow the mechanism's syntax.
+    Malformed(&'static str),
+    /// A response or one of its fields is longer than the limits.
+    TooLong,
+    /// A field that must be UTF-8 is not.
+    NotUtf8,
+    /// Wrong password or proof (or, for PLAIN and LOGIN, a user the source does not know).
+    WrongCredentials,
+    /// The credential source has no such user (SCRAM, CRAM-MD5).
+    UnknownUser,
+    /// SCRAM: the client's channel binding data does not match this connection's.
+    ChannelBindingMismatch,
+    /// SCRAM: the client said `y` (it supports channel binding and thinks the server does not)
+    /// while the server offers the -PLUS mechanisms: a downgrade (RFC 5802 §6).
+    Downgrade,
+    /// SCRAM: the client asked for a channel binding type this connection does not offer, or
+    /// for none (or `p`) in the wrong mechanism.
+    ChannelBindingRefused,
+    /// SCRAM: a mandatory extension (`m=`) the server does not support.
+    ExtensionNotSupported,
+    /// The client sent an initial response to a mechanism that does not allow one (CRAM-MD5).
+    UnexpectedInitialResponse,
+    /// A step after the exchange ended, or `start` after the first step.
+    ExchangeOver,
+    /// The credential source could not answer (database error, overloaded); answer
+    /// `NO [UNAVAILABLE]` rather than a failed authentication.
+    Unavailable(String),
+}
+
+impl Failure {
+    fn new(reason: FailureReason) -> Failure {
+        Failure {
+            reason,
+            additional_data: None,
+        }
+    }
+
+    fn with_data(reason: FailureReason, data: &str) -> Failure {
+        Failure {
+            reason,
+            additional_data: Some(data.as_bytes().to_vec()),
+        }
+    }
+
+    /// Why the exchange failed, for the log.
+    pub fn reason(&self) -> &FailureReason {
+        &self.reason
+    }
+
+    /// RFC 4422 §3.6-style data the protocol may send with the failure (SCRAM's `e=`).
+    pub fn additional_data(&self) -> Option<&[u8]> {
+        self.additional_data.as_deref()
+    }
+
+    /// The credential source failed, not the client: answer "try later", not "wrong password".
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self.reason, FailureReason::Unavailable(_))
+    }
+}
+
+impl fmt::Display for FailureReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FailureReason::Malformed(what) => write!(f, "malformed response: {what}"),
+            FailureReason::TooLong => f.write_str("response or field too long"),
+            FailureReason::NotUtf8 => f.write_str("a field is not UTF-8"),
+            FailureReason::WrongCredentials => f.write_str("wrong credentials"),
+            FailureReason::UnknownUser => f.write_str("unknown user"),
+            FailureReason::ChannelBindingMismatch => f.write_str("channel binding mismatch"),
+            FailureReason::Downgrade => {
+                f.write_str("client claims the server lacks channel binding (downgrade)")
+            }
+            FailureReason::ChannelBindingRefused => f.write_str("channel binding type refused"),
+            FailureReason::ExtensionNotSupported => f.write_str("mandatory extension"),
+            FailureReason::UnexpectedInitialResponse => f.write_str("initial response not allowed"),
+            FailureReason::ExchangeOver => f.write_str("step after the end of the exchange"),
+            FailureReason::Unavailable(why) => write!(f, "credentials unavailable: {why}"),
+        }
+    }
+}
+
+impl From<FailureReason> for Step {
+    fn from(reason: FailureReason) -> Step {
+        Step::Failed(Failure::new(reason))
+    }
+}
+
+/// How SCRAM answers for a user the credential source does not know, so that the exchange looks
+/// like a real user's: a salt derived from `key` and the user name (the same one every time)
+/// and the usual iteration count. `key` must be secret and should be stable across restarts.
+pub struct UnknownUserDisguise {
+    pub key: Secret<[u8; 32]>,
+    pub iterations: NonZeroU32,
+}
+
+/// Everything a mechanism may need from the connection and the server.
+pub struct Setup {
+    pub credentials: Arc<dyn Credentials>,
+    /// This server's host name, for CRAM-MD5's challenge `<random.time@host>`.
+    pub hostname: String,
+    /// This connection's channel bindings, given only when the server offers the -PLUS
+    /// mechanisms on it (empty otherwise: no TLS, or -PLUS not in the mechanism list).
+    pub channel_bindings: Vec<ChannelBinding>,
+    /// The identity established outside SASL (a verified TLS client certificate), for EXTERNAL.
+    pub external_identity: Option<String>,
+    pub unknown_user: UnknownUserDisguise,
+    pub nonces: Box<dyn NonceSource>,
+}
+
+impl Setup {
+    /// A setup with no channel bindings, no external identity and nonces from the system.
+    pub fn new(
+        credentials: Arc<dyn Credentials>,
+        hostname: impl Into<String>,
+        unknown_user: UnknownUserDisguise,
+    ) -> Setup {
+        Setup {
+            credentials,
+            hostname: hostname.into(),
+            channel_bindings: Vec::new(),
+            external_identity: None,
+            unknown_user,
+            nonces: Box::new(SystemNonces),
+        }
+    }
+}
+
+/// Why a mechanism cannot run on this connection (it should not have been offered).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SetupError {
+    #[error("{0} needs channel binding data, and this connection offers none")]
+    NoChannelBinding(Mechanism),
+    #[error("EXTERNAL needs an identity established outside SASL, and there is none")]
+    NoExternalIdentity,
+}
+
+enum Exchange {
+    Plain(plain::Plain),
+    Login(login::Login),
+    CramMd5(cram_md5::CramMd5),
+    Scram(Box<scram::Scram>),
+    Anonymous(anonymous::Anonymous),
+    External(external::External),
+}
+
+/// One server-side SASL exchange.
+pub struct Authenticator {
+    exchange: Exchange,
+    phase: Phase,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Fresh,
+    Running,
+    Over,
+}
+
+impl Authenticator {
+    pub fn new(mechanism: Mechanism, setup: Setup) -> Result<Authenticator, SetupError> {
+        let exchange = match mechanism {
+            Mechanism::Plain => Exchange::Plain(plain::Plain::new(setup.credentials)),
+            Mechanism::Login => Exchange::Login(login::Login::new(setup.credentials)),
+            Mechanism::CramMd5 => Exchange::CramMd5(cram_md5::CramMd5::new(setup)),
+            Mechanism::ScramSha1
+            | Mechanism::ScramSha1Plus
+            | Mechanism::ScramSha256
+            | Mechanism::ScramSha256Plus => {
+                Exchange::Scram(Box::new(scram::Scram::new(mechanism, setup)?))
+            }
+            Mechanism::Anonymous => Exchange::Anonymous(anonymous::Anonymous::new()),
+            Mechanism::External => Exchange::External(external::External::new(
+                setup
+                    .external_identity
+                    .ok_or(SetupError::NoExternalIdentity)?,
+            )),
+        };
+        Ok(Authenticator {
+            exchange,
+            phase: Phase::Fresh,
+        })
+    }
+
+    /// The server's opening challenge when the client sent no initial response.
+    pub fn start(&mut self) -> Step {
+        if self.phase != Phase::Fresh {
+            return self.finish(FailureReason::ExchangeOver.into());
+        }
+        self.phase = Phase::Running;
+        let step = match &mut self.exchange {
+            Exchange::Plain(plain) => plain.start(),
+            Exchange::Anonymous(_) | Exchange::External(_) => Step::Challenge(Vec::new()),
+            Exchange::Scram(scram) => scram.start(),
+            Exchange::Login(login) => login.start(),
+            Exchange::CramMd5(cram) => cram.start(),
+        };
+        self.finish(step)
+    }
+
+    /// The client's next response (the first call, if `start` was not called, is the initial
+    /// response).
+    pub fn step(&mut self, response: &[u8]) -> Step {
+        if self.phase == Phase::Over {
+            return FailureReason::ExchangeOver.into();
+        }
+        let initial = self.phase == Phase::Fresh;
+        self.phase = Phase::Running;
+        if response.len() > MAX_RESPONSE_LEN {
+            return self.finish(FailureReason::TooLong.into());
+        }
+        let step = match &mut self.exchange {
+            Exchange::Plain(plain) => plain.step(response),
+            Exchange::Login(login) => login.step(response),
+            Exchange::CramMd5(cram) if initial => {
+                let _ = cram;
+                FailureReason::UnexpectedInitialResponse.into()
+            }
+            Exchange::CramMd5(cram) => cram.step(response),
+            Exchange::Scram(scram) => scram.step(response),
+            Exchange::Anonymous(anonymous) => anonymous.step(response),
+            Exchange::External(external) => external.step(response),
+        };
+        self.finish(step)
+    }
+
+    fn finish(&mut self, step: Step) -> Step {
+        if !matches!(step, Step::Challenge(_)) {
+            self.phase = Phase::Over;
+        }
+        step
+    }
+}
+
+#[cfg(test)]
+mod tests;
