@@ -3,6 +3,7 @@
 use std::num::NonZeroU32;
 
 use hmac::{Mac, SimpleHmac};
+use rand::RngCore;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use types::Secret;
@@ -14,7 +15,9 @@ pub struct Unavailable(pub String);
 
 /// The server's password sources, as the mechanisms need them. A user the source does not know
 /// answers `Ok(false)` or `Ok(None)`, exactly as a wrong password would, and the mechanisms make
-/// the two indistinguishable to the client. Methods may block (hashing, a database read).
+/// the two indistinguishable to the client; `verify_plain` should take as long for a missing
+/// user as for a wrong password (verify against a decoy hash). Methods may block (hashing, a
+/// database read).
 pub trait Credentials: Send + Sync {
     /// Is `password` the password of `authcid`? (PLAIN, LOGIN.)
     fn verify_plain(&self, authcid: &str, password: &Secret<String>) -> Result<bool, Unavailable>;
@@ -125,8 +128,16 @@ pub struct ScramCredentials {
 }
 
 impl ScramCredentials {
-    /// Derives the stored secrets from a password (when a password is set, or at the next
-    /// plaintext login). The password is used as given (no SASLprep; see the crate doc).
+    /// New stored secrets for a password (when a password is set, or at the next plaintext
+    /// login): a fresh random salt of [`crate::SCRAM_SALT_LEN`] bytes.
+    pub fn generate(password: &[u8], iterations: NonZeroU32, hash: ScramHash) -> ScramCredentials {
+        let mut salt = [0u8; crate::SCRAM_SALT_LEN];
+        rand::rngs::OsRng.fill_bytes(&mut salt);
+        ScramCredentials::derive(password, &salt, iterations, hash)
+    }
+
+    /// The stored secrets for a password and a given salt (RFC 5802 §3). The password is used
+    /// as given (no SASLprep; see the crate doc).
     pub fn derive(
         password: &[u8],
         salt: &[u8],
@@ -172,6 +183,19 @@ mod tests {
         let two = NonZeroU32::new(2).unwrap();
         let dk = ScramHash::Sha1.hi(b"password", b"salt", two);
         assert_eq!(hex(&dk), "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957");
+    }
+
+    #[test]
+    fn generated_secrets_have_fresh_salts_of_the_stored_length() {
+        let i = NonZeroU32::MIN;
+        let a = ScramCredentials::generate(b"pw", i, ScramHash::Sha256);
+        let b = ScramCredentials::generate(b"pw", i, ScramHash::Sha256);
+        assert_eq!(a.salt.len(), crate::SCRAM_SALT_LEN);
+        assert_ne!(a.salt, b.salt);
+        assert_eq!(
+            a,
+            ScramCredentials::derive(b"pw", &a.salt, i, ScramHash::Sha256)
+        );
     }
 
     #[test]

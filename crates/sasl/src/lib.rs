@@ -48,6 +48,9 @@ pub use nonce::{NonceSource, SystemNonces};
 pub use scram::{ChannelBinding, ChannelBindingType};
 use types::Secret;
 
+/// The salt length SCRAM secrets should be stored with ([`ScramCredentials::derive`]): the
+/// length of the salt a user the source does not know is answered with.
+pub const SCRAM_SALT_LEN: usize = 16;
 /// The longest client response any mechanism accepts, in bytes (after base64 decoding).
 pub const MAX_RESPONSE_LEN: usize = 4096;
 /// The longest single field (user name, password, authorization identity, trace string, nonce).
@@ -153,6 +156,12 @@ impl Failure {
     }
 }
 
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.reason.fmt(f)
+    }
+}
+
 impl fmt::Display for FailureReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -181,8 +190,9 @@ impl From<FailureReason> for Step {
 }
 
 /// How SCRAM answers for a user the credential source does not know, so that the exchange looks
-/// like a real user's: a salt derived from `key` and the user name (the same one every time)
-/// and the usual iteration count. `key` must be secret and should be stable across restarts.
+/// like a real user's: a salt of [`SCRAM_SALT_LEN`] bytes derived from `key` and the user name
+/// (the same one every time) and `iterations`, which must be the count real users' secrets are
+/// stored with. `key` must be secret and should be stable across restarts.
 pub struct UnknownUserDisguise {
     pub key: Secret<[u8; 32]>,
     pub iterations: NonZeroU32,
@@ -306,10 +316,8 @@ impl Authenticator {
         let step = match &mut self.exchange {
             Exchange::Plain(plain) => plain.step(response),
             Exchange::Login(login) => login.step(response),
-            Exchange::CramMd5(cram) if initial => {
-                let _ = cram;
-                FailureReason::UnexpectedInitialResponse.into()
-            }
+            // RFC 2195 is server-first: a client cannot answer a challenge it has not seen.
+            Exchange::CramMd5(_) if initial => FailureReason::UnexpectedInitialResponse.into(),
             Exchange::CramMd5(cram) => cram.step(response),
             Exchange::Scram(scram) => scram.step(response),
             Exchange::Anonymous(anonymous) => anonymous.step(response),

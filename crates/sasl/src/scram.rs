@@ -157,6 +157,11 @@ impl Scram {
             .chars()
             .filter(|&c| is_printable(c))
             .collect();
+        if server_nonce.is_empty() {
+            // Without a server part the client alone would choose the nonce: replayable.
+            let why = "the nonce source gave no SCRAM nonce".to_string();
+            return Err(Failure::new(FailureReason::Unavailable(why)));
+        }
         let nonce = format!("{client_nonce}{server_nonce}");
         let server_first = format!(
             "r={nonce},s={},i={}",
@@ -280,7 +285,7 @@ impl Scram {
         let label = |what: &str| format!("darius scram {what} {:?} {authcid}", self.hash);
         let derived = |what: &str| ScramHash::Sha256.hmac(key, label(what).as_bytes());
         let mut salt = derived("salt");
-        salt.truncate(16);
+        salt.truncate(crate::SCRAM_SALT_LEN);
         let mut stored_key = derived("stored-key");
         stored_key.truncate(self.hash.output_len());
         let mut server_key = derived("server-key");

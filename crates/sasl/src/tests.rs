@@ -722,6 +722,31 @@ fn a_step_after_the_end_fails() {
 }
 
 #[test]
+fn authenticator_can_move_to_a_hashing_thread() {
+    fn send<T: Send>() {}
+    send::<Authenticator>();
+}
+
+#[test]
+fn scram_bounds_the_user_name_and_the_nonce() {
+    let long = "x".repeat(MAX_FIELD_LEN + 1);
+    for message in [
+        format!("n,,n={long},r=a"),
+        format!("n,,n=bob,r={long}"),
+        format!("n,a={long},n=bob,r=a"),
+    ] {
+        let f = failed(auth(Mechanism::ScramSha1, rfc_users()).step(message.as_bytes()));
+        assert_eq!(f.reason(), &FailureReason::TooLong);
+    }
+}
+
+#[test]
+fn scram_without_a_server_nonce_refuses_to_run() {
+    let mut a = Authenticator::new(Mechanism::ScramSha1, setup(rfc_users(), ",\n")).unwrap();
+    assert!(failed(a.step(b"n,,n=bob,r=abc")).is_unavailable());
+}
+
+#[test]
 fn failures_never_show_the_password() {
     let f = failed(plain(b"\0bob\0hunter2"));
     assert!(!format!("{f:?} {}", f.reason()).contains("hunter2"));
