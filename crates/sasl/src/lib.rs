@@ -6,7 +6,7 @@
 //! look up credentials itself: a [`Credentials`] source is handed in through [`Setup`].
 //!
 //! Shape of an exchange: [`Authenticator::new`] for a [`Mechanism`]; if the client sent an
-//! initial response (SASL-IR, RFC 4959; `=` is `Some(b"")`), pass it to the first
+//! initial response (SASL-IR, RFC 4959; `=` is an empty one), pass it to the first
 //! [`Authenticator::step`]; otherwise call [`Authenticator::start`] for the server's opening
 //! challenge (empty for client-first mechanisms). Every later response goes to `step`, which
 //! answers a [`Step`]: another challenge, [`Step::Done`] with the identities, or
