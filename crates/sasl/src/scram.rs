@@ -114,34 +114,13 @@ impl Scram {
         }
     }
 
-    /// RFC 5802 §7 `client-first-message = gs2-header client-first-message-bare`.
+    /// Answers the client's first message with the server-first message.
     fn client_first(&mut self, response: &[u8]) -> Result<(Pending, String), Failure> {
         let message = std::str::from_utf8(response).map_err(|_| invalid_encoding())?;
-        let (cbind_flag, rest) = message.split_once(',').ok_or_else(invalid_encoding)?;
-        let (authzid, bare) = rest.split_once(',').ok_or_else(invalid_encoding)?;
-        let gs2_header = &message[..cbind_flag.len() + authzid.len() + 2];
-        let cbind_data = self.check_cbind_flag(cbind_flag)?.to_vec();
-        let authzid = match authzid {
-            "" => None,
-            a => Some(saslname(
-                a.strip_prefix("a=").ok_or_else(invalid_encoding)?,
-            )?),
-        };
-        let mut attributes = bare.split(',');
-        let first = attributes.next().unwrap_or_default();
-        if first.starts_with("m=") {
-            return Err(Failure::with_data(
-                FailureReason::ExtensionNotSupported,
-                "e=extensions-not-supported",
-            ));
-        }
-        let authcid = saslname(first.strip_prefix("n=").ok_or_else(invalid_encoding)?)?;
-        let client_nonce = attributes
-            .next()
-            .and_then(|a| a.strip_prefix("r="))
-            .ok_or_else(invalid_encoding)?;
-        check_nonce(client_nonce)?;
-        // Later attributes are extensions (`attr-val`), which the server may ignore.
+        let first = ClientFirst::parse(message)?;
+        let cbind_data = self.check_cbind_flag(first.cbind_flag)?.to_vec();
+        let (authcid, authzid, client_nonce, bare) =
+            (first.authcid, first.authzid, first.client_nonce, first.bare);
         let credentials = self
             .setup
             .credentials
@@ -168,7 +147,7 @@ impl Scram {
             BASE64.encode(&credentials.salt),
             credentials.iterations
         );
-        let mut expected_cbind_input = gs2_header.as_bytes().to_vec();
+        let mut expected_cbind_input = first.gs2_header.as_bytes().to_vec();
         expected_cbind_input.extend_from_slice(&cbind_data);
         let pending = Pending {
             authcid,
@@ -297,6 +276,55 @@ impl Scram {
             stored_key: Secret::new(stored_key),
             server_key: Secret::new(server_key),
         }
+    }
+}
+
+/// RFC 5802 §7 `client-first-message = gs2-header client-first-message-bare`, where
+/// `gs2-header = gs2-cbind-flag "," [authzid] ","` and
+/// `client-first-message-bare = [reserved-mext ","] username "," nonce ["," extensions]`.
+struct ClientFirst<'a> {
+    gs2_header: &'a str,
+    cbind_flag: &'a str,
+    authzid: Option<String>,
+    authcid: String,
+    client_nonce: &'a str,
+    bare: &'a str,
+}
+
+impl<'a> ClientFirst<'a> {
+    fn parse(message: &'a str) -> Result<ClientFirst<'a>, Failure> {
+        let (cbind_flag, rest) = message.split_once(',').ok_or_else(invalid_encoding)?;
+        let (authzid, bare) = rest.split_once(',').ok_or_else(invalid_encoding)?;
+        let gs2_header = &message[..cbind_flag.len() + authzid.len() + 2];
+        let authzid = match authzid {
+            "" => None,
+            a => Some(saslname(
+                a.strip_prefix("a=").ok_or_else(invalid_encoding)?,
+            )?),
+        };
+        let mut attributes = bare.split(',');
+        let first = attributes.next().unwrap_or_default();
+        if first.starts_with("m=") {
+            return Err(Failure::with_data(
+                FailureReason::ExtensionNotSupported,
+                "e=extensions-not-supported",
+            ));
+        }
+        let authcid = saslname(first.strip_prefix("n=").ok_or_else(invalid_encoding)?)?;
+        let client_nonce = attributes
+            .next()
+            .and_then(|a| a.strip_prefix("r="))
+            .ok_or_else(invalid_encoding)?;
+        check_nonce(client_nonce)?;
+        // Later attributes are extensions (`attr-val`), which the server may ignore.
+        Ok(ClientFirst {
+            gs2_header,
+            cbind_flag,
+            authzid,
+            authcid,
+            client_nonce,
+            bare,
+        })
     }
 }
 
