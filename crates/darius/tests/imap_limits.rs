@@ -177,15 +177,7 @@ fn user_del_removes_the_users_mailboxes() {
     let mut c = logged_in(&server);
     assert!(last(&c.cmd("a1", "CREATE INBOX.Deep.Er")).starts_with("a1 OK"));
     c.cmd("a2", "LOGOUT");
-    let out = server
-        .darius(&["user", "del", "alice", "--yes"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    server.del_user("alice");
     server.add_user("alice", "pw-alice");
     let mut c = logged_in(&server);
     let list = c.cmd("a3", "LIST \"\" *");

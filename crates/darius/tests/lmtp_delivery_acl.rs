@@ -249,15 +249,7 @@ fn a_dotted_user_logs_in_without_an_inbox_under_the_dot_separator() {
     assert_eq!(replies[0], replies[1]);
     assert!(replies[0].starts_with("550 5.1.1 "), "{replies:?}");
     // Deleting the user removes the password; there are no mailboxes to take with it.
-    let out = server
-        .darius(&["user", "del", "--yes", "john.doe"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    server.del_user("john.doe");
     let mut gone = Client::connect(server.imap_port);
     let login = gone.cmd("l0", "LOGIN john.doe pw-john.doe");
     assert!(last(&login).starts_with("l0 NO"), "{login:?}");

@@ -5,7 +5,6 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
 use super::*;
-use crate::ServiceConfig;
 
 fn name(s: &str) -> MailboxName {
     MailboxName::try_from(s).unwrap()
@@ -314,16 +313,7 @@ impl MailService {
 }
 
 fn service(dir: &std::path::Path) -> MailService {
-    let partitions = [("default".to_string(), dir.join("spool"))].into();
-    let config = mailstore::StoreConfig::new(dir.join("conf"), partitions, "default");
-    let store = mailstore::Store::open(config).unwrap();
-    MailService::new(
-        store,
-        ServiceConfig {
-            admins: vec!["admin".into()],
-            unix_hierarchy_sep: false,
-        },
-    )
+    crate::service_for_tests(dir, &["admin"], false)
 }
 
 /// Groups for the service-level tests: `alice` is in `staff`.

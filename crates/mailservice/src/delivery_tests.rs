@@ -4,19 +4,10 @@
 use mailstore::CreateOptions;
 
 use super::*;
-use crate::{userid_of, ServiceConfig};
+use crate::userid_of;
 
 fn service(dir: &std::path::Path, unix_hierarchy_sep: bool) -> MailService {
-    let partitions = [("default".to_string(), dir.join("spool"))].into();
-    let config = mailstore::StoreConfig::new(dir.join("conf"), partitions, "default");
-    let store = mailstore::Store::open(config).unwrap();
-    MailService::new(
-        store,
-        ServiceConfig {
-            admins: Vec::new(),
-            unix_hierarchy_sep,
-        },
-    )
+    crate::service_for_tests(dir, &[], unix_hierarchy_sep)
 }
 
 fn name(s: &str) -> MailboxName {

@@ -113,3 +113,23 @@ impl MailService {
         Identity::anonymous()
     }
 }
+
+/// A service on a store in `dir` (one partition), for the crate's unit tests.
+#[cfg(test)]
+pub(crate) fn service_for_tests(
+    dir: &std::path::Path,
+    admins: &[&str],
+    unix_hierarchy_sep: bool,
+) -> MailService {
+    let partitions = [("default".to_string(), dir.join("spool"))].into();
+    let config = mailstore::StoreConfig::new(dir.join("conf"), partitions, "default");
+    #[allow(clippy::unwrap_used)]
+    let store = Store::open(config).unwrap();
+    MailService::new(
+        store,
+        ServiceConfig {
+            admins: admins.iter().map(|a| a.to_string()).collect(),
+            unix_hierarchy_sep,
+        },
+    )
+}

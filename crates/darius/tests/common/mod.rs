@@ -149,6 +149,19 @@ impl Server {
         );
     }
 
+    /// `darius user del --yes NAME` through the running server's admin socket.
+    pub fn del_user(&self, name: &str) {
+        let out = self
+            .darius(&["user", "del", "--yes", name])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "user del {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// The server process's id (while it runs).
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("the server is running").id()
