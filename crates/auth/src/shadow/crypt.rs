@@ -9,8 +9,9 @@
 //! MD5-crypt `$1$`, DES crypt and bcrypt's `$2x$` (the 2011 sign-extension bug variant) are
 //! refused as unsupported.
 
+// Both crates implement password-hash 0.6's one `PasswordVerifier` trait.
 use sha_crypt::{PasswordVerifier as _, ShaCrypt};
-use yescrypt::{PasswordVerifier as _, Yescrypt};
+use yescrypt::Yescrypt;
 
 use super::Refusal;
 
