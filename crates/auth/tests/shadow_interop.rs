@@ -2,6 +2,7 @@
 //! package `whois`, over libxcrypt) and `openssl passwd`, in every supported format, each with
 //! a password drawn afresh for the run. Without the tools the test notes `SKIPPED` and passes,
 //! unless DARIUS_REQUIRE_INTEROP=1 (docs/TESTING.md).
+#![allow(clippy::unwrap_used)] // test helpers may panic: a failure is the report
 
 use std::io::Write;
 use std::process::{Command, Stdio};
