@@ -113,6 +113,8 @@ fn yescrypt_parameters_beyond_the_memory_bound_are_refused_uncomputed() {
     // `j9T` is N = 2^12, r = 32 (16 MiB); the digit `I` makes N = 2^21: 8 GiB, which
     // without the bound would be allocated.
     let huge = YESCRYPT.replacen("$j9T$", "$jIT$", 1);
+    let params: yescrypt::Params = "jIT".parse().expect("valid parameters, only too costly");
+    assert_eq!((params.n(), params.r()), (1 << 21, 32));
     assert!(matches!(
         crypt::verify(&huge, RIGHT),
         Err(Refusal::UnusableHash(_))
