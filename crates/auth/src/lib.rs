@@ -4,8 +4,9 @@
 //!
 //! Today this is the password database ([`PasswordDb`]), whose network logins
 //! ([`PasswordDb::check_login`]) hash on their own bounded queue of threads and are throttled
-//! per client host; the Authentication issue adds SCRAM and CRAM-MD5 secrets to the same
-//! records, PAM, shadow files and identity mapping.
+//! per client host; [`shadow`] checks passwords against the system's `/etc/passwd` and
+//! `/etc/shadow` (crypt(3) hashes). The Authentication issue adds SCRAM and CRAM-MD5 secrets to
+//! the database's records, PAM and identity mapping.
 
 mod argon;
 pub mod authz;
@@ -14,6 +15,7 @@ mod events;
 mod hash_queue;
 mod login;
 mod password_db;
+pub mod shadow;
 mod throttle;
 mod username;
 
