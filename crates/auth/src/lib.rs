@@ -21,6 +21,6 @@ mod username;
 
 pub use events::{log_authentication, AuthOutcome};
 pub use login::LoginCheck;
-pub use password_db::{AuthError, PasswordDb};
+pub use password_db::{AuthError, PasswordDb, PasswordSource};
 pub use throttle::{Admission, ThrottleConfig};
 pub use username::{validate_username, UsernameError};

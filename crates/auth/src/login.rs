@@ -42,7 +42,7 @@ impl PasswordDb {
         let db = Arc::clone(self);
         let user = name.to_string();
         let queued = self.hash_queue()?.try_run(move || {
-            let _ = answer.send(db.verify(&user, &password));
+            let _ = answer.send(db.check_sources(&user, &password));
         });
         if queued.is_err() {
             return Ok(LoginCheck::Busy);

@@ -36,6 +36,8 @@ pub enum AuthError {
     BadUsername(#[from] UsernameError),
     #[error("password is empty")]
     EmptyPassword,
+    #[error(transparent)]
+    Shadow(#[from] crate::shadow::ShadowError),
     #[error("the password database {path} is in use by another process (is the server running?)")]
     Busy { path: PathBuf },
     #[error("password database {path}: {reason}")]
@@ -64,6 +66,17 @@ pub struct PasswordDb {
     /// (threads, waiting checks) of that queue.
     pub(crate) queue_size: (usize, usize),
     pub(crate) throttle: FailureThrottle,
+    /// Where network logins' passwords are checked, in order (`sasl_pwcheck_method`).
+    pub(crate) sources: Vec<PasswordSource>,
+}
+
+/// One place a network login's password may be checked (`sasl_pwcheck_method`).
+#[derive(Clone, Debug)]
+pub enum PasswordSource {
+    /// Darius's own password database (`auxprop`).
+    Auxprop,
+    /// The system's passwd and shadow files (`shadow`).
+    Shadow(crate::shadow::ShadowFiles),
 }
 
 impl PasswordDb {
@@ -97,6 +110,7 @@ impl PasswordDb {
             queue: OnceLock::new(),
             queue_size: (workers, workers * crate::hash_queue::WAITING_PER_WORKER),
             throttle: FailureThrottle::new(ThrottleConfig::off()),
+            sources: vec![PasswordSource::Auxprop],
         };
         store.check_version()?;
         Ok(store)
@@ -106,6 +120,40 @@ impl PasswordDb {
     pub fn with_login_throttle(mut self, config: ThrottleConfig) -> PasswordDb {
         self.throttle = FailureThrottle::new(config);
         self
+    }
+
+    /// Network logins check their passwords in `sources`, in order, until one accepts
+    /// (`sasl_pwcheck_method`); the default is the password database alone. Administrative
+    /// checks ([`PasswordDb::verify`]) always use the database.
+    pub fn with_sources(mut self, sources: Vec<PasswordSource>) -> PasswordDb {
+        self.sources = sources;
+        self
+    }
+
+    /// A network login's check: each source in order until one accepts. A refusal's reason
+    /// is logged (never the password), the client only learns that the login failed.
+    /// Blocking and CPU-heavy: runs on the hashing threads.
+    pub(crate) fn check_sources(
+        &self,
+        name: &str,
+        password: &Secret<String>,
+    ) -> Result<bool, AuthError> {
+        for source in &self.sources {
+            match source {
+                PasswordSource::Auxprop => {
+                    if self.verify(name, password)? {
+                        return Ok(true);
+                    }
+                }
+                PasswordSource::Shadow(files) => match files.verify(name, password)? {
+                    crate::shadow::ShadowCheck::Valid => return Ok(true),
+                    crate::shadow::ShadowCheck::Refused(why) => {
+                        tracing::info!("shadow: login of {name:?} refused: {why}");
+                    }
+                },
+            }
+        }
+        Ok(false)
     }
 
     pub(crate) fn err(&self, e: impl std::fmt::Display) -> AuthError {

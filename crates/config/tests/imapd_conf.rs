@@ -243,8 +243,6 @@ fn a_listener_without_the_colon_after_its_name_says_missing_colon() {
 #[test]
 fn options_not_supported_yet_stop_start_up_whatever_the_value() {
     for text in [
-        "sasl_pwcheck_method: saslauthd",
-        "sasl_pwcheck_method: auxprop",
         "tls_client_ca_file: /etc/ssl/ca.pem",
         "loginrealms: example.org",
         "loginuseacl: no",

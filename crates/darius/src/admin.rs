@@ -161,7 +161,12 @@ pub fn execute(ctx: &Backend, request: Request, peer: &str) -> Response {
         ) => Response::Refused {
             reason: e.to_string(),
         },
-        Err(e @ (AuthError::Busy { .. } | AuthError::Db { .. } | AuthError::Version { .. })) => {
+        Err(
+            e @ (AuthError::Busy { .. }
+            | AuthError::Db { .. }
+            | AuthError::Version { .. }
+            | AuthError::Shadow(_)),
+        ) => {
             tracing::error!(severity = "err", "admin request failed: {e}");
             Response::Failed {
                 reason: e.to_string(),

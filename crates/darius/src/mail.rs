@@ -1,7 +1,7 @@
 //! Opening the mail store and the mail service from the configuration — the same way for the
 //! server and for tools that work on the files while the server is stopped.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -19,14 +19,45 @@ pub struct Backend {
 impl Backend {
     pub fn open(config: &config::Config) -> Result<Backend> {
         let dir = config.configdirectory();
-        let passwords =
-            Arc::new(auth::PasswordDb::open(dir)?.with_login_throttle(login_throttle(config)?));
+        let passwords = Arc::new(
+            auth::PasswordDb::open(dir)?
+                .with_login_throttle(login_throttle(config)?)
+                .with_sources(password_sources(config)?),
+        );
         Ok(Backend {
             passwords,
             service: open_service(config)?,
             config_directory: dir.to_path_buf(),
         })
     }
+}
+
+/// `sasl_pwcheck_method`: where network logins' passwords are checked, in order.
+fn password_sources(config: &config::Config) -> Result<Vec<auth::PasswordSource>> {
+    let methods = config.list("sasl_pwcheck_method");
+    if methods.is_empty() {
+        anyhow::bail!("sasl_pwcheck_method: empty; name at least one of auxprop, shadow");
+    }
+    methods
+        .iter()
+        .map(|method| match method.as_str() {
+            "auxprop" => Ok(auth::PasswordSource::Auxprop),
+            "shadow" => Ok(auth::PasswordSource::Shadow(auth::shadow::ShadowFiles::at(
+                config
+                    .path("passwd_file")
+                    .unwrap_or(Path::new("/etc/passwd")),
+                config
+                    .path("shadow_file")
+                    .unwrap_or(Path::new("/etc/shadow")),
+            ))),
+            "saslauthd" | "pam" => {
+                anyhow::bail!("sasl_pwcheck_method: {method}: not supported yet")
+            }
+            other => {
+                anyhow::bail!("sasl_pwcheck_method: unknown method {other:?} (auxprop, shadow)")
+            }
+        })
+        .collect()
 }
 
 /// `auth_failures_per_host`, `auth_failure_window` and `client_limit_exceptions`.

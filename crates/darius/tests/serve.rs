@@ -197,16 +197,38 @@ fn syslog_facility_is_configurable() {
 
 #[test]
 fn options_not_supported_yet_stop_start_up_with_file_and_line() {
-    let world = World::new("sasl_pwcheck_method: saslauthd\ntls_client_ca_file: /etc/ca.pem\n");
+    let world = World::new("sasl_mech_list: PLAIN\ntls_client_ca_file: /etc/ca.pem\n");
     let stderr = refused(world.darius(&["serve"]));
     let conf = world.conf.display();
     for expected in [
-        format!("{conf}:4: sasl_pwcheck_method: not supported yet"),
+        format!("{conf}:4: sasl_mech_list: not supported yet"),
         format!("{conf}:5: tls_client_ca_file: not supported yet"),
     ] {
         assert!(stderr.contains(&expected), "{expected} in {stderr}");
     }
     assert!(!world.admin_socket().exists(), "nothing was started");
+}
+
+/// `sasl_pwcheck_method` takes `auxprop` and `shadow`; the methods Cyrus also knows and this
+/// build lacks stop start-up, and so does a name it does not know.
+#[test]
+fn password_check_methods_this_build_lacks_stop_start_up() {
+    for (method, says) in [
+        (
+            "saslauthd",
+            "sasl_pwcheck_method: saslauthd: not supported yet",
+        ),
+        ("auxprop pam", "sasl_pwcheck_method: pam: not supported yet"),
+        (
+            "ldap",
+            "sasl_pwcheck_method: unknown method \"ldap\" (auxprop, shadow)",
+        ),
+    ] {
+        let world = World::new(&format!("sasl_pwcheck_method: {method}\n"));
+        let stderr = refused(world.darius(&["serve"]));
+        assert!(stderr.contains(says), "{method}: {stderr}");
+        assert!(!world.admin_socket().exists(), "nothing was started");
+    }
 }
 
 #[test]
