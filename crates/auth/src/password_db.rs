@@ -145,12 +145,27 @@ impl PasswordDb {
                         return Ok(true);
                     }
                 }
-                PasswordSource::Shadow(files) => match files.verify(name, password)? {
-                    crate::shadow::ShadowCheck::Valid => return Ok(true),
-                    crate::shadow::ShadowCheck::Refused(why) => {
-                        tracing::info!("shadow: login of {name:?} refused: {why}");
-                    }
-                },
+                PasswordSource::Shadow(files) => {
+                    let refusal = match files.stored_hash(name, password)? {
+                        Ok(stored) => {
+                            // Keyed by the hash: a changed shadow entry is a new password.
+                            let key = format!("shadow:{stored}");
+                            let secret = password.expose().as_bytes();
+                            if self.verified.check(name, secret, &key) {
+                                return Ok(true);
+                            }
+                            match crate::shadow::ShadowFiles::check_hash(&stored, secret) {
+                                crate::shadow::ShadowCheck::Valid => {
+                                    self.verified.remember(name, secret, &key);
+                                    return Ok(true);
+                                }
+                                crate::shadow::ShadowCheck::Refused(why) => why,
+                            }
+                        }
+                        Err(why) => why,
+                    };
+                    tracing::info!("shadow: login of {name:?} refused: {refusal}");
+                }
             }
         }
         Ok(false)
@@ -438,5 +453,44 @@ mod tests {
     #[test]
     fn the_dummy_hash_is_well_formed() {
         assert!(Hasher::new().verify(DUMMY_HASH, b"anything").is_ok());
+    }
+
+    /// The sources are tried in order, and a shadow login's cached success is tied to the
+    /// hash it was checked against: after the shadow entry changes, the old password no longer
+    /// logs in, even within the cache's lifetime.
+    #[test]
+    fn sources_in_order_and_a_changed_shadow_hash_drops_the_cached_success() {
+        // `openssl passwd -5 -salt 7sKUlgj5q8qujhX5 'correct horse'` and `… 'battery staple'`.
+        const HORSE: &str = "$5$7sKUlgj5q8qujhX5$7jWEuHuHfI1npBuXnlhUdfxbm4gnDCoKKGJuJXu2lH2";
+        const STAPLE: &str = "$5$7sKUlgj5q8qujhX5$byaJLYE1btr3Aw2Iq27zqjxM6ZaqrtispjeMYzcHgm0";
+        let dir = tempfile::tempdir().unwrap();
+        let (passwd, shadow) = (dir.path().join("passwd"), dir.path().join("shadow"));
+        std::fs::write(&passwd, "carol:x:1001:1001::/home/carol:/bin/sh\n").unwrap();
+        let set_hash = |hash: &str| {
+            std::fs::write(&shadow, format!("carol:{hash}:19000:0:99999:7:::\n")).unwrap();
+        };
+        set_hash(HORSE);
+        let files = crate::shadow::ShadowFiles::at(&passwd, &shadow);
+        let db = PasswordDb::open(dir.path())
+            .unwrap()
+            .with_sources(vec![PasswordSource::Auxprop, PasswordSource::Shadow(files)]);
+        db.add_user("alice", &secret("wonderland")).unwrap();
+        assert!(db.check_sources("alice", &secret("wonderland")).unwrap());
+        for _ in 0..2 {
+            assert!(db.check_sources("carol", &secret("correct horse")).unwrap());
+        }
+        assert!(!db
+            .check_sources("carol", &secret("battery staple"))
+            .unwrap());
+        set_hash(STAPLE);
+        assert!(!db.check_sources("carol", &secret("correct horse")).unwrap());
+        assert!(db
+            .check_sources("carol", &secret("battery staple"))
+            .unwrap());
+        let other = tempfile::tempdir().unwrap();
+        let auxprop_only = PasswordDb::open(other.path()).unwrap();
+        assert!(!auxprop_only
+            .check_sources("carol", &secret("battery staple"))
+            .unwrap());
     }
 }

@@ -131,13 +131,36 @@ impl ShadowFiles {
         password: &[u8],
         today: i64,
     ) -> Result<ShadowCheck, ShadowError> {
-        if password.len() > MAX_PASSWORD_BYTES {
-            return Ok(ShadowCheck::Refused(Refusal::PasswordTooLong));
+        match self.stored_hash_on(user, password, today)? {
+            Ok(stored) => Ok(Self::check_hash(&stored, password)),
+            Err(why) => Ok(ShadowCheck::Refused(why)),
         }
+    }
+
+    /// The hash `user`'s password is to be checked against, or why there is none (after a
+    /// check's worth of work, so that the refusal takes as long as a check). The hash also
+    /// keys the verified-credentials cache: a changed hash is a new password.
+    pub(crate) fn stored_hash(
+        &self,
+        user: &str,
+        password: &Secret<String>,
+    ) -> Result<Result<String, Refusal>, ShadowError> {
+        self.stored_hash_on(user, password.expose().as_bytes(), today())
+    }
+
+    fn stored_hash_on(
+        &self,
+        user: &str,
+        password: &[u8],
+        today: i64,
+    ) -> Result<Result<String, Refusal>, ShadowError> {
         let refused = |why| {
             crypt::spend_a_check(password);
-            Ok(ShadowCheck::Refused(why))
+            Ok(Err(why))
         };
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Ok(Err(Refusal::PasswordTooLong));
+        }
         if !plausible_name(user) {
             return refused(Refusal::NoSuchUser);
         }
@@ -152,18 +175,26 @@ impl ShadowFiles {
             // Fail closed: a broken shadow entry must not revive a hash left in passwd.
             return refused(Refusal::MalformedShadowEntry);
         }
-        let stored = match shadow {
+        match shadow {
             Some(entry) => match ageing(&entry, today) {
-                Ok(()) => entry.hash,
-                Err(why) => return refused(why),
+                Ok(()) => Ok(Ok(entry.hash)),
+                Err(why) => refused(why),
             },
-            None if passwd.password == "x" => return refused(Refusal::NoShadowEntry),
-            None => passwd.password,
-        };
-        match crypt::verify(&stored, password) {
-            Ok(true) => Ok(ShadowCheck::Valid),
-            Ok(false) => Ok(ShadowCheck::Refused(Refusal::WrongPassword)),
-            Err(why) => refused(why),
+            None if passwd.password == "x" => refused(Refusal::NoShadowEntry),
+            None => Ok(Ok(passwd.password)),
+        }
+    }
+
+    /// Checks `password` against a hash [`ShadowFiles::stored_hash`] gave. Blocking and
+    /// CPU-heavy.
+    pub(crate) fn check_hash(stored: &str, password: &[u8]) -> ShadowCheck {
+        match crypt::verify(stored, password) {
+            Ok(true) => ShadowCheck::Valid,
+            Ok(false) => ShadowCheck::Refused(Refusal::WrongPassword),
+            Err(why) => {
+                crypt::spend_a_check(password);
+                ShadowCheck::Refused(why)
+            }
         }
     }
 
