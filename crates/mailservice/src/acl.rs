@@ -300,14 +300,10 @@ impl MailService {
         identifier: &str,
         change: RightsChange,
     ) -> Result<()> {
-        let mailbox = self.authorize_internal(identity, name, Operation::Administer)?;
-        let identifier = self.canonical_identifier(identifier)?;
-        let mut acl = self
-            .mailbox_acl(mailbox.name())?
-            .ok_or(ServiceError::NoSuchMailbox)?;
-        acl.apply(identifier, change);
-        self.store.set_acl(mailbox.name(), &acl.to_stored())?;
-        Ok(())
+        self.edit_acl(identity, name, identifier, |acl, identifier| {
+            acl.apply(identifier, change);
+            true
+        })
     }
 
     /// DELETEACL (RFC 4314 §3.2): removes the identifier's entry; needs `a`.
@@ -328,12 +324,27 @@ impl MailService {
         name: MailboxName,
         identifier: &str,
     ) -> Result<()> {
+        self.edit_acl(identity, name, identifier, |acl, identifier| {
+            acl.remove(&identifier)
+        })
+    }
+
+    /// SETACL's and DELETEACL's common part: `a` on the mailbox, the identifier canonicalised,
+    /// the ACL read, `edit` applied, and the ACL stored again (both copies) when `edit` says
+    /// it changed.
+    fn edit_acl(
+        &self,
+        identity: &Identity,
+        name: MailboxName,
+        identifier: &str,
+        edit: impl FnOnce(&mut Acl, Identifier) -> bool,
+    ) -> Result<()> {
         let mailbox = self.authorize_internal(identity, name, Operation::Administer)?;
         let identifier = self.canonical_identifier(identifier)?;
         let mut acl = self
             .mailbox_acl(mailbox.name())?
             .ok_or(ServiceError::NoSuchMailbox)?;
-        if acl.remove(&identifier) {
+        if edit(&mut acl, identifier) {
             self.store.set_acl(mailbox.name(), &acl.to_stored())?;
         }
         Ok(())
