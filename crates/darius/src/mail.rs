@@ -1,7 +1,7 @@
 //! Opening the mail store and the mail service from the configuration — the same way for the
 //! server and for tools that work on the files while the server is stopped.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -42,14 +42,13 @@ fn password_sources(config: &config::Config) -> Result<Vec<auth::PasswordSource>
         .iter()
         .map(|method| match method.as_str() {
             "auxprop" => Ok(auth::PasswordSource::Auxprop),
-            "shadow" => Ok(auth::PasswordSource::Shadow(auth::shadow::ShadowFiles::at(
-                config
-                    .path("passwd_file")
-                    .unwrap_or(Path::new("/etc/passwd")),
-                config
-                    .path("shadow_file")
-                    .unwrap_or(Path::new("/etc/shadow")),
-            ))),
+            "shadow" => {
+                let system = auth::shadow::ShadowFiles::system();
+                Ok(auth::PasswordSource::Shadow(auth::shadow::ShadowFiles::at(
+                    config.path("passwd_file").unwrap_or(system.passwd_path()),
+                    config.path("shadow_file").unwrap_or(system.shadow_path()),
+                )))
+            }
             "saslauthd" | "pam" => {
                 anyhow::bail!("sasl_pwcheck_method: {method}: not supported yet")
             }
