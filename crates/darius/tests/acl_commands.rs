@@ -8,13 +8,7 @@ mod cli;
 mod common;
 mod imap_support;
 
-use cli::{sigterm, text, wait_exit, World};
-
-fn darius(world: &World, args: &[&str]) -> (bool, String, String) {
-    let out = world.darius(args).output().unwrap();
-    let (stdout, stderr) = text(&out);
-    (out.status.success(), stdout, stderr)
-}
+use cli::{text, World};
 
 /// The commands of one run and what each printed.
 fn session(world: &World) -> Vec<String> {
@@ -34,13 +28,13 @@ fn session(world: &World) -> Vec<String> {
         &["acl", "get", "cmu"],
         &["acl", "get", ".comp", "--context", "cmu"],
     ] {
-        let (ok, stdout, stderr) = darius(world, args);
+        let (ok, stdout, stderr) = world.run(args);
         assert!(ok, "{args:?}: {stderr}");
         said.push(stdout);
     }
     // Clean up for the next run.
-    assert!(darius(world, &["mailbox", "delete", "cmu.comp"]).0);
-    assert!(darius(world, &["mailbox", "delete", "cmu"]).0);
+    assert!(world.run(&["mailbox", "delete", "cmu.comp"]).0);
+    assert!(world.run(&["mailbox", "delete", "cmu"]).0);
     said
 }
 
@@ -69,10 +63,7 @@ fn acl_commands_work_through_the_socket_and_offline_alike() {
         .map(String::from)
         .to_vec(),
     );
-    let server = world.start();
-    let online = session(&world);
-    sigterm(&server);
-    wait_exit(server);
+    let online = world.while_serving(|| session(&world));
     assert_eq!(online, offline, "the admin socket says the same");
 }
 
@@ -80,7 +71,7 @@ fn acl_commands_work_through_the_socket_and_offline_alike() {
 fn invalid_rights_missing_mailboxes_and_relative_names_are_refused_with_a_reason() {
     let world = World::new("");
     world.initialise();
-    assert!(darius(&world, &["mailbox", "create", "cmu"]).0);
+    assert!(world.run(&["mailbox", "create", "cmu"]).0);
     for (args, says) in [
         (
             &["acl", "set", "cmu", "fred", "lrz"][..],
@@ -99,11 +90,11 @@ fn invalid_rights_missing_mailboxes_and_relative_names_are_refused_with_a_reason
         (&["acl", "get", ".comp"], "--context"),
         (&["acl", "get", "a..b"], "empty hierarchy level"),
     ] {
-        let (ok, stdout, stderr) = darius(&world, args);
+        let (ok, stdout, stderr) = world.run(args);
         assert!(!ok, "{args:?} succeeded: {stdout}");
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
-    let (ok, stdout, _) = darius(&world, &["acl", "get", "cmu"]);
+    let (ok, stdout, _) = world.run(&["acl", "get", "cmu"]);
     assert!(ok);
     assert_eq!(
         stdout, "anyone lrs\n",

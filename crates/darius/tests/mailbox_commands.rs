@@ -5,14 +5,10 @@
 
 mod cli;
 
-use cli::{sigterm, text, wait_exit, World};
+use cli::World;
 
 fn mailbox(world: &World, args: &[&str]) -> (bool, String, String) {
-    let mut full = vec!["mailbox"];
-    full.extend_from_slice(args);
-    let out = world.darius(&full).output().unwrap();
-    let (stdout, stderr) = text(&out);
-    (out.status.success(), stdout, stderr)
+    world.run(&[&["mailbox"], args].concat())
 }
 
 /// The commands of one run and what each printed; `list` output last.
@@ -66,10 +62,7 @@ fn mailbox_commands_work_through_the_socket_and_offline_alike() {
         .map(String::from)
         .to_vec(),
     );
-    let server = world.start();
-    let online = session(&world);
-    sigterm(&server);
-    wait_exit(server);
+    let online = world.while_serving(|| session(&world));
     assert_eq!(online, offline, "the admin socket says the same");
 }
 

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 mod cli;
 
-use cli::{sigterm, text, wait_exit, World, DARIUS};
+use cli::{text, World, DARIUS};
 
 #[test]
 fn admin_commands_refuse_to_create_a_store_and_name_the_data_directory() {
@@ -70,10 +70,7 @@ fn user_commands_say_what_they_did_the_same_way_through_the_socket_and_offline()
     let world = World::new("");
     world.initialise();
     let offline = user_lifecycle(&world, "alice");
-    let server = world.start();
-    let online = user_lifecycle(&world, "alice");
-    sigterm(&server);
-    wait_exit(server);
+    let online = world.while_serving(|| user_lifecycle(&world, "alice"));
     let dir = world.config_dir().display().to_string();
     assert_eq!(
         offline,
@@ -103,10 +100,7 @@ fn user_del_without_yes_refuses_and_keeps_the_mail() {
     world.initialise();
     assert!(world.user(&["add", "alice"], Some("pw")).status.success());
     assert_del_refused_without_yes(&world);
-    let server = world.start();
-    assert_del_refused_without_yes(&world);
-    sigterm(&server);
-    wait_exit(server);
+    world.while_serving(|| assert_del_refused_without_yes(&world));
 }
 
 /// Runs `darius -C CONF user del alice` on a terminal (util-linux `script` gives it a pty) and

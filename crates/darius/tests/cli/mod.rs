@@ -57,6 +57,23 @@ impl World {
         cmd
     }
 
+    /// `darius ARGS` run to its end: whether it succeeded, its standard output and error.
+    pub fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let out = self.darius(args).output().unwrap();
+        let (stdout, stderr) = text(&out);
+        (out.status.success(), stdout, stderr)
+    }
+
+    /// Runs `work` while `darius serve` runs on this world (the admin tools then go through
+    /// its socket), and stops the server after it.
+    pub fn while_serving<T>(&self, work: impl FnOnce() -> T) -> T {
+        let server = self.start();
+        let result = work();
+        sigterm(&server);
+        wait_exit(server);
+        result
+    }
+
     pub fn start(&self) -> Child {
         let child = self
             .darius(&["serve"])
