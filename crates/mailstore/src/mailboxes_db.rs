@@ -134,6 +134,25 @@ pub(crate) fn acl_identifiers(acl: &str) -> Vec<String> {
         .collect()
 }
 
+/// The second halves of the keys of a `(first, second)`-keyed table whose first half is
+/// `first`, in order: one user's subscriptions or seen sets, the mailboxes indexed under one
+/// identifier.
+pub(crate) fn keys_under<V: redb::Value + 'static>(
+    t: &impl ReadableTable<(&'static str, &'static str), V>,
+    first: &str,
+) -> Result<Vec<String>> {
+    let mut keys = Vec::new();
+    for item in t.range((first, "")..)? {
+        let (k, _) = item?;
+        let (found, second) = k.value();
+        if found != first {
+            break;
+        }
+        keys.push(second.to_string());
+    }
+    Ok(keys)
+}
+
 /// The index key of mailboxes whose ACL was stored empty.
 pub const LEGACY_ACL: &str = "";
 
@@ -191,14 +210,7 @@ impl GlobalRead {
         let index = self.txn.open_table(ACL_NAMES)?;
         let mut names = std::collections::BTreeSet::new();
         for &id in identifiers {
-            for item in index.range((id, "")..)? {
-                let (k, _) = item?;
-                let (found, name) = k.value();
-                if found != id {
-                    break;
-                }
-                names.insert(name.to_string());
-            }
+            names.extend(keys_under(&index, id)?);
         }
         let t = self.txn.open_table(MAILBOXES)?;
         let mut out = Vec::with_capacity(names.len());

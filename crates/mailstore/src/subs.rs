@@ -5,9 +5,8 @@
 use types::MailboxName;
 
 use crate::error::{Result, StoreError};
-use crate::mailboxes_db::{RECENT, SEEN, SUBS};
+use crate::mailboxes_db::{keys_under, RECENT, SEEN, SUBS};
 use crate::Store;
-use redb::ReadableTable;
 
 impl Store {
     pub fn subscribe(&self, user: &str, name: &MailboxName) -> Result<()> {
@@ -26,19 +25,13 @@ impl Store {
     /// The user's subscriptions in name order.
     pub fn subscriptions(&self, user: &str) -> Result<Vec<MailboxName>> {
         let r = self.inner.global.read()?;
-        let t = r.txn.open_table(SUBS)?;
-        let mut out = Vec::new();
-        for item in t.range((user, "")..)? {
-            let (k, _) = item?;
-            let (u, name) = k.value();
-            if u != user {
-                break;
-            }
-            let name = MailboxName::try_from(name)
-                .map_err(|e| StoreError::corrupt("subscriptions", e.to_string()))?;
-            out.push(name);
-        }
-        Ok(out)
+        keys_under(&r.txn.open_table(SUBS)?, user)?
+            .into_iter()
+            .map(|name| {
+                MailboxName::try_from(name.as_str())
+                    .map_err(|e| StoreError::corrupt("subscriptions", e.to_string()))
+            })
+            .collect()
     }
 
     /// Forgets what the store keeps per user outside their mailboxes: subscriptions, private
@@ -47,19 +40,19 @@ impl Store {
     /// again later with the same name starts clean.
     pub fn forget_user(&self, user: &str) -> Result<()> {
         let g = self.inner.global.write()?;
-        let subs = user_keys(&g.txn.open_table(SUBS)?, user)?;
+        let subs = keys_under(&g.txn.open_table(SUBS)?, user)?;
         let mut t = g.txn.open_table(SUBS)?;
         for key in &subs {
             t.remove((user, key.as_str()))?;
         }
         drop(t);
-        let seen = user_keys(&g.txn.open_table(SEEN)?, user)?;
+        let seen = keys_under(&g.txn.open_table(SEEN)?, user)?;
         let mut t = g.txn.open_table(SEEN)?;
         for key in &seen {
             t.remove((user, key.as_str()))?;
         }
         drop(t);
-        let recent = user_keys(&g.txn.open_table(RECENT)?, user)?;
+        let recent = keys_under(&g.txn.open_table(RECENT)?, user)?;
         let mut t = g.txn.open_table(RECENT)?;
         for key in &recent {
             t.remove((user, key.as_str()))?;
@@ -67,21 +60,4 @@ impl Store {
         drop(t);
         g.commit()
     }
-}
-
-/// The second halves of a `(user, …)`-keyed table's keys for `user`.
-fn user_keys<V: redb::Value + 'static>(
-    t: &impl ReadableTable<(&'static str, &'static str), V>,
-    user: &str,
-) -> Result<Vec<String>> {
-    let mut keys = Vec::new();
-    for item in t.range((user, "")..)? {
-        let (k, _) = item?;
-        let (u, rest) = k.value();
-        if u != user {
-            break;
-        }
-        keys.push(rest.to_string());
-    }
-    Ok(keys)
 }
