@@ -349,13 +349,17 @@ impl Acl {
     /// Reads the stored form (`identifier\trights\t…`, the final tab optional).
     pub fn from_stored(text: &str) -> Result<Acl, AclError> {
         let text = text.strip_suffix('\t').unwrap_or(text);
-        let mut acl = Acl::default();
         if text.is_empty() {
-            return Ok(acl);
+            return Ok(Acl::default());
         }
-        let mut fields = text.split('\t');
-        while let Some(id) = fields.next() {
-            let rights = fields.next().ok_or(AclError::Malformed)?;
+        Acl::from_pairs(text.split('\t'))
+    }
+
+    /// An ACL from alternating identifier and rights words; a lone identifier is malformed.
+    fn from_pairs<'a>(mut words: impl Iterator<Item = &'a str>) -> Result<Acl, AclError> {
+        let mut acl = Acl::default();
+        while let Some(id) = words.next() {
+            let rights = words.next().ok_or(AclError::Malformed)?;
             acl.apply(
                 Identifier::try_from(id)?,
                 RightsChange::Replace(Rights::try_from(rights)?),
@@ -383,16 +387,7 @@ impl TryFrom<&str> for Acl {
 
     /// The `defaultacl` form: white-space separated identifier/rights pairs (`anyone lrs`).
     fn try_from(text: &str) -> Result<Acl, AclError> {
-        let mut acl = Acl::default();
-        let mut words = text.split_whitespace();
-        while let Some(id) = words.next() {
-            let rights = words.next().ok_or(AclError::Malformed)?;
-            acl.apply(
-                Identifier::try_from(id)?,
-                RightsChange::Replace(Rights::try_from(rights)?),
-            );
-        }
-        Ok(acl)
+        Acl::from_pairs(text.split_whitespace())
     }
 }
 
