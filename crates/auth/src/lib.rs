@@ -15,6 +15,7 @@ mod events;
 mod hash_queue;
 mod login;
 mod password_db;
+pub mod sasl_login;
 pub mod shadow;
 mod throttle;
 mod username;

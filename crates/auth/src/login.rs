@@ -58,7 +58,7 @@ impl PasswordDb {
         }
     }
 
-    fn hash_queue(&self) -> Result<&HashQueue, AuthError> {
+    pub(crate) fn hash_queue(&self) -> Result<&HashQueue, AuthError> {
         let (workers, waiting) = self.queue_size;
         self.queue
             .get_or_init(|| HashQueue::start(workers, waiting).map_err(|e| e.to_string()))

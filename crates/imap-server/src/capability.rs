@@ -8,6 +8,8 @@ pub(crate) struct Stage {
     pub authenticated: bool,
     /// Plaintext logins are allowed here (TLS, loopback, or `allowplaintext`).
     pub plaintext_ok: bool,
+    /// The SASL mechanisms this connection is offered, strongest first.
+    pub mechanisms: Vec<sasl::Mechanism>,
 }
 
 pub(crate) fn capabilities(config: &ImapConfig, stage: &Stage) -> Vec<String> {
@@ -25,9 +27,8 @@ pub(crate) fn capabilities(config: &ImapConfig, stage: &Stage) -> Vec<String> {
         if !stage.tls && config.tls.is_some() {
             caps.push("STARTTLS".into());
         }
-        if stage.plaintext_ok {
-            caps.push("AUTH=PLAIN".into());
-        } else {
+        caps.extend(stage.mechanisms.iter().map(|m| format!("AUTH={m}")));
+        if !stage.plaintext_ok {
             // RFC 9051 §6.2.3: LOGIN refused until TLS.
             caps.push("LOGINDISABLED".into());
         }

@@ -63,12 +63,15 @@ pub struct ImapConfig {
     pub config_directory: PathBuf,
     /// `servername`, for the greeting.
     pub servername: String,
+    /// The SASL policy: `sasl_mech_list`, `proxyservers`, `loginuseacl`, …
+    pub sasl: auth::sasl_login::SaslConfig,
 }
 
 /// Shared by every IMAP connection.
 pub struct ImapServer {
     service: mailservice::MailService,
     passwords: Arc<auth::PasswordDb>,
+    sasl: Arc<auth::sasl_login::SaslLogins>,
     config: ImapConfig,
     logins: Mutex<HashMap<String, u32>>,
     /// Writes the sessions' `proc/` files off the runtime threads.
@@ -82,8 +85,13 @@ impl ImapServer {
         config: ImapConfig,
     ) -> Arc<ImapServer> {
         let proc_files = procfile::ProcFiles::start(&config.config_directory);
+        let sasl = Arc::new(auth::sasl_login::SaslLogins::new(
+            Arc::clone(&passwords),
+            config.sasl.clone(),
+        ));
         Arc::new(ImapServer {
             service,
+            sasl,
             passwords,
             config,
             logins: Mutex::new(HashMap::new()),

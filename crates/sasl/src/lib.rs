@@ -140,6 +140,11 @@ impl Failure {
         }
     }
 
+    /// The credential source (or the server running the step) could not answer.
+    pub fn unavailable(why: String) -> Failure {
+        Failure::new(FailureReason::Unavailable(why))
+    }
+
     /// Why the exchange failed, for the log.
     pub fn reason(&self) -> &FailureReason {
         &self.reason

@@ -1,10 +1,16 @@
-//! AUTHENTICATE (RFC 9051 §6.2.2) with SASL-IR (RFC 4959). Mechanisms: PLAIN (RFC 4616) against
-//! the password database; the Authentication issue adds the rest through the `sasl` crate.
+//! AUTHENTICATE (RFC 9051 §6.2.2) with SASL-IR (RFC 4959). The mechanisms, what each
+//! connection is offered and who the client may act as are `auth::sasl_login`'s; this module
+//! is the IMAP framing: base64 challenges as continuation requests, `*` cancellation (`BAD`),
+//! a response that is not base64 (`BAD`), additional data with success sent as one more
+//! challenge (IMAP has no other place for SCRAM's `v=`, RFC 9051 §6.2.2), and the one generic
+//! `NO [AUTHENTICATIONFAILED]` for every failure, whatever its reason, which goes to the log.
 
+use auth::sasl_login::{Authorization, StartRefusal};
 use imap_proto::command::InitialResponse;
 use imap_proto::response::{Code, Continue};
 use imap_proto::{FramerEvent, FramerMode, Response};
-use types::Secret;
+use sasl::{Mechanism, Step, Success};
+use types::{MailboxName, Rights, Secret};
 
 use crate::command::Reply;
 use crate::connection::Session;
@@ -14,28 +20,159 @@ pub(crate) async fn run(
     mechanism: &str,
     initial: Option<InitialResponse>,
 ) -> Reply {
-    if !mechanism.eq_ignore_ascii_case("PLAIN") {
-        return Reply::no(Some(Code::Cannot), "Unsupported authentication mechanism");
+    let channel = session.sasl_channel();
+    let sasl = std::sync::Arc::clone(&session.server.sasl);
+    let mut exchange = match sasl.start(mechanism, &channel) {
+        Ok(exchange) => exchange,
+        Err(StartRefusal::Unsupported) => {
+            return Reply::no(Some(Code::Cannot), "Unsupported authentication mechanism")
+        }
+        Err(StartRefusal::NeedsTls) => {
+            return Reply::no(
+                Some(Code::PrivacyRequired),
+                "This mechanism needs TLS; use STARTTLS",
+            )
+        }
+        Err(StartRefusal::Throttled) => {
+            return session.login_refused("Too many failed logins from your address; try later")
+        }
+    };
+    let mech = exchange.mechanism();
+    let mut step = match initial {
+        Some(response) => exchange.step(response).await,
+        None => Ok(exchange.start()),
+    };
+    loop {
+        match step {
+            Err(_busy) => {
+                return session.login_refused("Too many logins at once; try again shortly")
+            }
+            Ok(Step::Challenge(challenge)) => match exchange_line(session, challenge).await {
+                Some(response) => step = exchange.step(response).await,
+                None => return Reply::bad("Authentication cancelled"),
+            },
+            Ok(Step::Done(success)) => {
+                if let Some(data) = success.additional_data.clone() {
+                    // The client acknowledges the server's proof with an empty response.
+                    match exchange_line(session, data).await {
+                        Some(ack) if ack.expose().is_empty() => {}
+                        Some(_) => {
+                            return failed(
+                                session,
+                                mech,
+                                &success.authcid,
+                                "non-empty final response",
+                            )
+                            .await
+                        }
+                        None => return Reply::bad("Authentication cancelled"),
+                    }
+                }
+                return authorized(session, mech, success).await;
+            }
+            Ok(Step::Failed(failure)) => {
+                if failure.is_unavailable() {
+                    tracing::error!(severity = "err", "{mech} authentication: {failure}");
+                    return Reply::no(
+                        Some(Code::Unavailable),
+                        "Authentication is unavailable; try later",
+                    );
+                }
+                return failed(session, mech, "", &failure.to_string()).await;
+            }
+        }
     }
-    let response = match initial {
-        Some(ir) => ir,
-        None => match challenge(session).await {
-            Some(response) => response,
-            None => return Reply::bad("Authentication cancelled"),
-        },
-    };
-    let Some((user, password)) = parse_plain(response.expose()) else {
-        return Reply::bad("Malformed PLAIN response");
-    };
-    session.login(&user, password, "PLAIN").await
 }
 
-/// Sends an empty challenge and reads one response line; `None` when the client cancels, the
-/// line is not base64, or the connection ends.
-async fn challenge(session: &mut Session) -> Option<Secret<Vec<u8>>> {
+/// A failed exchange: logged with its reason at NOTICE, answered generically after the delay.
+async fn failed(session: &mut Session, mech: Mechanism, user: &str, why: &str) -> Reply {
+    let peer = session.info.peer.to_string();
+    tracing::info!(
+        severity = "notice",
+        peer,
+        mechanism = mech.name(),
+        "badlogin: {peer} {mech} [{user}] authentication failure: {why}"
+    );
+    session.login_failed(Some(user)).await
+}
+
+/// The exchange succeeded: decide whom the client acts as, then log in.
+async fn authorized(session: &mut Session, mech: Mechanism, success: Success) -> Reply {
+    if let Some(trace) = &success.trace {
+        tracing::info!(
+            severity = "notice",
+            "{}: ANONYMOUS login, trace {trace:?}",
+            session.info.peer
+        );
+    }
+    let decision = session.server.sasl.authorize(mech, &success);
+    let user = match decision {
+        Authorization::User { user, authcid } => {
+            if user != authcid {
+                tracing::info!(
+                    severity = "notice",
+                    "{}: {authcid} authorized as {user} ({mech})",
+                    session.info.peer
+                );
+            }
+            user
+        }
+        Authorization::Anonymous => return session.login_anonymous(mech.name()),
+        Authorization::NeedsAcl { user, authcid } => {
+            if !holds_admin_on_inbox(session, &authcid, &user).await {
+                return refused_authorization(session, mech, &authcid, &user).await;
+            }
+            tracing::info!(
+                severity = "notice",
+                "{}: {authcid} logged in as {user} by the a right on its INBOX ({mech})",
+                session.info.peer
+            );
+            user
+        }
+        Authorization::Refused => {
+            let asked = success.authzid.clone().unwrap_or_default();
+            return refused_authorization(session, mech, &success.authcid, &asked).await;
+        }
+    };
+    session.logged_in(&user, mech.name())
+}
+
+async fn refused_authorization(
+    session: &mut Session,
+    mech: Mechanism,
+    authcid: &str,
+    asked: &str,
+) -> Reply {
+    let peer = session.info.peer.to_string();
+    tracing::info!(
+        severity = "notice",
+        "badlogin: {peer} {mech} [{authcid}] may not act as {asked:?}"
+    );
+    session.server.sasl.failed(session.info.peer.ip());
+    let mut reply = session.login_failed(Some(authcid)).await;
+    // RFC 5530 §3: the credentials were right, the authorization identity is not allowed.
+    reply.code = Some(Code::AuthorizationFailed);
+    reply
+}
+
+/// `loginuseacl`: does `authcid` hold the `a` right on `user`'s INBOX?
+async fn holds_admin_on_inbox(session: &Session, authcid: &str, user: &str) -> bool {
+    let Ok(inbox) = MailboxName::user_inbox(user) else {
+        return false;
+    };
+    let identity = session.server.service.identity(authcid);
+    let rights = session
+        .blocking(move |service| service.rights_on(&identity, &inbox))
+        .await;
+    matches!(rights, Ok(Some(rights)) if rights.contains(Rights::ADMIN))
+}
+
+/// Sends a challenge and reads one response line; `None` when the client cancels, the line is
+/// not base64, or the connection ends.
+async fn exchange_line(session: &mut Session, challenge: Vec<u8>) -> Option<Secret<Vec<u8>>> {
     session
         .out
-        .push(Response::Continue(Continue::Base64(Vec::new())));
+        .push(Response::Continue(Continue::Base64(challenge)));
     session.flush().await.ok()?;
     session.framer.set_mode(FramerMode::Authenticate);
     let mut buf = vec![0u8; 1024];
@@ -53,35 +190,4 @@ async fn challenge(session: &mut Session) -> Option<Secret<Vec<u8>>> {
     };
     session.framer.set_mode(FramerMode::Command);
     result
-}
-
-/// RFC 4616 §2: `[authzid] NUL authcid NUL passwd`. A different authzid is proxy authorization,
-/// which comes with the Authentication issue; until then it is refused.
-fn parse_plain(data: &[u8]) -> Option<(String, Secret<String>)> {
-    let mut parts = data.split(|&b| b == 0);
-    let authzid = std::str::from_utf8(parts.next()?).ok()?;
-    let authcid = std::str::from_utf8(parts.next()?).ok()?;
-    let passwd = std::str::from_utf8(parts.next()?).ok()?;
-    if parts.next().is_some() || authcid.is_empty() || (!authzid.is_empty() && authzid != authcid) {
-        return None;
-    }
-    Some((authcid.to_string(), Secret::new(passwd.to_string())))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plain_responses_split_on_nul() {
-        let (user, pw) = parse_plain(b"\0alice\0secret").unwrap();
-        assert_eq!((user.as_str(), pw.expose().as_str()), ("alice", "secret"));
-        assert!(parse_plain(b"alice\0alice\0secret").is_some());
-        assert!(
-            parse_plain(b"bob\0alice\0secret").is_none(),
-            "proxy authorization is refused"
-        );
-        assert!(parse_plain(b"\0alice").is_none());
-        assert!(parse_plain(b"\0\0secret").is_none());
-    }
 }

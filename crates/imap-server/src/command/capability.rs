@@ -17,13 +17,32 @@ impl Session {
     pub(crate) fn capabilities(&self) -> Vec<String> {
         let config = &self.server.config;
         let tls = self.transport.is_tls();
+        let authenticated = !matches!(self.state, State::NotAuthenticated);
         let stage = Stage {
             tls,
-            authenticated: !matches!(self.state, State::NotAuthenticated),
+            authenticated,
             plaintext_ok: self
                 .info
                 .plaintext_login_allowed(tls, config.allow_plaintext),
+            mechanisms: if authenticated {
+                Vec::new()
+            } else {
+                self.server.sasl.offered(&self.sasl_channel())
+            },
         };
         capabilities(config, &stage)
+    }
+
+    /// What this connection offers SASL (see `auth::sasl_login`).
+    pub(crate) fn sasl_channel(&self) -> auth::sasl_login::SaslChannel {
+        let tls = self.transport.is_tls();
+        auth::sasl_login::SaslChannel {
+            peer: self.info.peer.ip(),
+            plaintext_ok: self
+                .info
+                .plaintext_login_allowed(tls, self.server.config.allow_plaintext),
+            channel_bindings: Vec::new(),
+            external_identity: None,
+        }
     }
 }

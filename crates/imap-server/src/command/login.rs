@@ -42,12 +42,12 @@ impl Session {
         let checked = passwords
             .check_login(self.info.peer.ip(), user, password)
             .await;
-        let peer = self.info.peer.to_string();
         match checked {
             Ok(LoginCheck::Valid) => {}
             Ok(LoginCheck::Invalid) => {
+                let peer = self.info.peer.to_string();
                 auth::log_authentication(auth::AuthOutcome::Failure, user, &peer, mechanism);
-                return self.login_failed().await;
+                return self.login_failed(Some(user)).await;
             }
             // RFC 5530 §3: UNAVAILABLE, a temporary condition; the client may try later. The
             // throttle logged the host once; each refusal is not logged again.
@@ -65,6 +65,13 @@ impl Session {
                 );
             }
         }
+        self.logged_in(user, mechanism)
+    }
+
+    /// Completes a login whose credentials (and authorization) were checked: the
+    /// `maxlogins_per_user` claim, the NOTICE log line, the session's files and state.
+    pub(crate) fn logged_in(&mut self, user: &str, mechanism: &str) -> Reply {
+        let peer = self.info.peer.to_string();
         let Some(claim) = self.server.claim_login(user) else {
             tracing::warn!(
                 severity = "warning",
@@ -85,11 +92,14 @@ impl Session {
     /// mailbox and to which only `anyone` and `anonymous` ACL entries apply. The password is
     /// neither checked nor logged (Cyrus logs it; it is often an address, but may be a
     /// secret typed by mistake). Refused when the option is off, as in Cyrus, and through
-    /// AUTHENTICATE PLAIN: the SASL way in is the ANONYMOUS mechanism, which is not offered.
-    /// The plaintext rule was applied before, as to any LOGIN, so `LOGINDISABLED` stays true.
-    fn login_anonymous(&mut self, mechanism: &str) -> Reply {
+    /// AUTHENTICATE PLAIN: the SASL way in is the ANONYMOUS mechanism (offered with the same
+    /// option). The plaintext rule was applied before, as to any LOGIN, so `LOGINDISABLED`
+    /// stays true.
+    pub(crate) fn login_anonymous(&mut self, mechanism: &str) -> Reply {
         let peer = self.info.peer.to_string();
-        if !self.server.config.allow_anonymous_login || mechanism != "LOGIN" {
+        if !self.server.config.allow_anonymous_login
+            || !(mechanism == "LOGIN" || mechanism == "ANONYMOUS")
+        {
             tracing::info!(
                 severity = "notice",
                 "badlogin: {peer} {mechanism} anonymous login refused"
@@ -119,7 +129,7 @@ impl Session {
 
     /// A login answered without a password check (throttled host, full hashing queue): at
     /// once, but it counts towards the session's failures like a wrong password.
-    fn login_refused(&mut self, text: &str) -> Reply {
+    pub(crate) fn login_refused(&mut self, text: &str) -> Reply {
         self.login_failures += 1;
         if self.login_failures >= self.server.config.max_login_failures {
             self.out
@@ -129,7 +139,7 @@ impl Session {
         Reply::no(Some(Code::Unavailable), text)
     }
 
-    async fn login_failed(&mut self) -> Reply {
+    pub(crate) async fn login_failed(&mut self, _user: Option<&str>) -> Reply {
         self.login_failures += 1;
         tokio::time::sleep(self.server.config.login_failure_delay).await;
         if self.login_failures >= self.server.config.max_login_failures {

@@ -1,0 +1,355 @@
+//! SASL logins (RFC 4422) for every protocol server: which mechanisms a connection is offered,
+//! an exchange whose steps run on the hashing threads, and who a successful client may act as.
+//!
+//! The protocol servers own the framing (base64, `*` cancellation, continuation lines); this
+//! module owns the policy, so IMAP, POP3, ManageSieve and LMTP offer and decide alike:
+//! - mechanisms that carry the password itself (PLAIN, LOGIN) are offered only where plaintext
+//!   is allowed (TLS, loopback, `allowplaintext`);
+//! - the -PLUS mechanisms only on TLS connections, with the connection's channel bindings;
+//! - EXTERNAL only with an identity established outside SASL (a verified client certificate);
+//! - ANONYMOUS only with `allowanonymouslogin`;
+//! - CRAM-MD5 only when `sasl_mech_list` names it, since it needs a recoverable secret that is
+//!   stored only then; every other default mechanism is offered when `sasl_mech_list` is empty;
+//! - SCRAM and CRAM-MD5 only when the password database (`auxprop`) is a password source, as it
+//!   alone keeps their secrets.
+//!
+//! An exchange is admitted like a LOGIN (the per-host failure throttle), each step that may touch
+//! a password source runs on the bounded hashing queue, and a failed exchange counts against the
+//! client's host. Authorization (RFC 4422 §3.4.1): a client acts as its own authentication
+//! identity; asking for another is proxy authorization, allowed to administrators and to the
+//! identities in `proxyservers`, and, with `loginuseacl`, to holders of the `a` right on the
+//! target's INBOX (the server checks that, see [`Authorization::NeedsAcl`]).
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use rand::RngCore;
+use sasl::{
+    Authenticator, ChannelBinding, Credentials, Mechanism, Setup, Step, Success, Unavailable,
+    UnknownUserDisguise,
+};
+use types::Secret;
+
+use crate::password_db::{AuthError, PasswordDb, PasswordSource};
+use crate::throttle::Admission;
+
+/// The iteration count SCRAM secrets are stored with, and unknown users are answered with.
+pub const SCRAM_ITERATIONS: u32 = 4096;
+
+/// The identity ANONYMOUS logs in as.
+pub const ANONYMOUS: &str = "anonymous";
+
+/// The SASL settings shared by every protocol server.
+#[derive(Clone, Debug, Default)]
+pub struct SaslConfig {
+    /// `sasl_mech_list`; empty offers the defaults.
+    pub mech_list: Vec<Mechanism>,
+    /// `allowanonymouslogin`.
+    pub allow_anonymous: bool,
+    /// `servername`, for CRAM-MD5's challenge.
+    pub hostname: String,
+    /// `proxyservers`: identities that may act as any user.
+    pub proxy_servers: Vec<String>,
+    /// `admins`: may act as any user too.
+    pub admins: Vec<String>,
+    /// `loginuseacl`: the `a` right on a user's INBOX lets its holder log in as that user.
+    pub login_use_acl: bool,
+}
+
+impl SaslConfig {
+    /// Parses `sasl_mech_list` (white-space separated names, any case). DIGEST-MD5 and other
+    /// mechanisms this server does not implement are an error, so a typo cannot silently leave
+    /// a site without the mechanism it wanted.
+    pub fn parse_mech_list<'a>(
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Vec<Mechanism>, String> {
+        let mut list = Vec::new();
+        for name in names {
+            let mech: Mechanism = name
+                .parse()
+                .map_err(|_| format!("sasl_mech_list: unsupported mechanism {name:?}"))?;
+            if !list.contains(&mech) {
+                list.push(mech);
+            }
+        }
+        Ok(list)
+    }
+}
+
+/// What a connection offers SASL: decided by the protocol server from its transport.
+#[derive(Clone, Debug)]
+pub struct SaslChannel {
+    pub peer: IpAddr,
+    /// Plaintext passwords may be sent here (TLS, loopback, or `allowplaintext`).
+    pub plaintext_ok: bool,
+    /// The TLS connection's channel bindings; empty without TLS.
+    pub channel_bindings: Vec<ChannelBinding>,
+    /// The identity a verified TLS client certificate gives, for EXTERNAL.
+    pub external_identity: Option<String>,
+}
+
+/// Why an exchange did not start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartRefusal {
+    /// Not a mechanism this server implements, or not one it offers (ever).
+    Unsupported,
+    /// Offered only with TLS (or where plaintext is allowed): `NO [PRIVACYREQUIRED]`.
+    NeedsTls,
+    /// The client's host failed too often lately: `NO [UNAVAILABLE]`.
+    Throttled,
+}
+
+/// The SASL side of a server: its policy and the password sources its mechanisms consult.
+pub struct SaslLogins {
+    db: Arc<PasswordDb>,
+    config: SaslConfig,
+    disguise_key: [u8; 32],
+}
+
+impl SaslLogins {
+    pub fn new(db: Arc<PasswordDb>, config: SaslConfig) -> SaslLogins {
+        SaslLogins {
+            disguise_key: db.disguise_key(),
+            db,
+            config,
+        }
+    }
+
+    pub fn config(&self) -> &SaslConfig {
+        &self.config
+    }
+
+    /// The mechanisms `channel` is offered, strongest first.
+    pub fn offered(&self, channel: &SaslChannel) -> Vec<Mechanism> {
+        Mechanism::ALL
+            .into_iter()
+            .filter(|m| self.configured(*m) && self.available(*m, channel).is_ok())
+            .collect()
+    }
+
+    /// The mechanism is one this server offers, on some connection.
+    fn configured(&self, mech: Mechanism) -> bool {
+        if needs_stored_secret(mech)
+            && !self
+                .db
+                .sources
+                .iter()
+                .any(|s| matches!(s, PasswordSource::Auxprop))
+        {
+            // Only the password database keeps SCRAM and CRAM-MD5 secrets.
+            return false;
+        }
+        if self.config.mech_list.is_empty() {
+            // CRAM-MD5 needs recoverable secrets, stored only when the list names it.
+            mech != Mechanism::CramMd5
+        } else {
+            self.config.mech_list.contains(&mech)
+        }
+    }
+
+    /// Whether `channel` may use `mech` (the mechanism being configured).
+    fn available(&self, mech: Mechanism, channel: &SaslChannel) -> Result<(), StartRefusal> {
+        match mech {
+            m if m.sends_password() && !channel.plaintext_ok => Err(StartRefusal::NeedsTls),
+            m if m.needs_channel_binding() && channel.channel_bindings.is_empty() => {
+                Err(StartRefusal::NeedsTls)
+            }
+            Mechanism::External if channel.external_identity.is_none() => {
+                Err(StartRefusal::Unsupported)
+            }
+            Mechanism::Anonymous if !self.config.allow_anonymous => Err(StartRefusal::Unsupported),
+            _ => Ok(()),
+        }
+    }
+
+    /// Starts an exchange of the mechanism the client named.
+    pub fn start(&self, name: &str, channel: &SaslChannel) -> Result<Exchange, StartRefusal> {
+        let mech: Mechanism = name.parse().map_err(|_| StartRefusal::Unsupported)?;
+        if !self.configured(mech) {
+            return Err(StartRefusal::Unsupported);
+        }
+        self.available(mech, channel)?;
+        if self.db.throttle.admit(channel.peer) == Admission::Refused {
+            return Err(StartRefusal::Throttled);
+        }
+        let credentials: Arc<dyn Credentials> = Arc::new(Sources(Arc::clone(&self.db)));
+        let mut setup = Setup::new(
+            credentials,
+            self.config.hostname.clone(),
+            UnknownUserDisguise {
+                key: Secret::new(self.disguise_key),
+                iterations: NonZeroU32::new(SCRAM_ITERATIONS).unwrap_or(NonZeroU32::MIN),
+            },
+        );
+        // Without -PLUS on offer the bindings stay out, so that a client saying it could bind
+        // ("y") is not taken for a downgrade (RFC 5802 §6).
+        if self.configured(Mechanism::ScramSha256Plus) || self.configured(Mechanism::ScramSha1Plus)
+        {
+            setup.channel_bindings = channel.channel_bindings.clone();
+        }
+        setup.external_identity = channel.external_identity.clone();
+        let authenticator =
+            Authenticator::new(mech, setup).map_err(|_| StartRefusal::Unsupported)?;
+        Ok(Exchange {
+            mechanism: mech,
+            authenticator: Some(authenticator),
+            db: Arc::clone(&self.db),
+            peer: channel.peer,
+        })
+    }
+
+    /// Who the client of a successful exchange is, and whom it may act as.
+    pub fn authorize(&self, mechanism: Mechanism, success: &Success) -> Authorization {
+        let authcid = success.authcid.as_str();
+        let target = success.authzid.as_deref().unwrap_or(authcid);
+        if mechanism == Mechanism::Anonymous {
+            // RFC 4505: the trace is logged by the caller and never trusted as an identity.
+            return Authorization::Anonymous;
+        }
+        // As an ACL identifier `anonymous` is the unauthenticated identity (RFC 4314 §2): no
+        // user of that name proves anything, and nobody proxies as it.
+        if authcid.eq_ignore_ascii_case(ANONYMOUS) || target.eq_ignore_ascii_case(ANONYMOUS) {
+            return Authorization::Refused;
+        }
+        if target == authcid {
+            return Authorization::User {
+                user: authcid.to_string(),
+                authcid: authcid.to_string(),
+            };
+        }
+        if crate::validate_username(target).is_err() {
+            return Authorization::Refused;
+        }
+        let listed = |list: &[String]| list.iter().any(|who| who == authcid);
+        if listed(&self.config.admins) || listed(&self.config.proxy_servers) {
+            return Authorization::User {
+                user: target.to_string(),
+                authcid: authcid.to_string(),
+            };
+        }
+        if self.config.login_use_acl {
+            return Authorization::NeedsAcl {
+                user: target.to_string(),
+                authcid: authcid.to_string(),
+            };
+        }
+        Authorization::Refused
+    }
+
+    /// Counts a failed exchange against the client's host.
+    pub fn failed(&self, peer: IpAddr) {
+        self.db.throttle.failed(peer);
+    }
+}
+
+/// The mechanism proves a secret stored for it in the password database (SCRAM, CRAM-MD5),
+/// rather than the password a source checks.
+fn needs_stored_secret(mech: Mechanism) -> bool {
+    matches!(
+        mech,
+        Mechanism::ScramSha1
+            | Mechanism::ScramSha1Plus
+            | Mechanism::ScramSha256
+            | Mechanism::ScramSha256Plus
+            | Mechanism::CramMd5
+    )
+}
+
+/// The outcome of [`SaslLogins::authorize`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authorization {
+    /// Log in as `user`; `authcid` proved its credentials (the same, unless proxying).
+    User { user: String, authcid: String },
+    /// The anonymous identity.
+    Anonymous,
+    /// Allowed only if `authcid` holds the `a` right on `user`'s INBOX (`loginuseacl`).
+    NeedsAcl { user: String, authcid: String },
+    /// The authentication identity may not act as the identity it asked for.
+    Refused,
+}
+
+/// One exchange in progress.
+pub struct Exchange {
+    mechanism: Mechanism,
+    /// Away on the hashing threads while a step runs.
+    authenticator: Option<Authenticator>,
+    db: Arc<PasswordDb>,
+    peer: IpAddr,
+}
+
+/// The hashing queue is full: answer `NO [UNAVAILABLE]` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy;
+
+impl Exchange {
+    pub fn mechanism(&self) -> Mechanism {
+        self.mechanism
+    }
+
+    /// The server's first challenge, when the client sent no initial response.
+    pub fn start(&mut self) -> Step {
+        match self.authenticator.as_mut() {
+            Some(auth) => auth.start(),
+            None => Step::Failed(lost()),
+        }
+    }
+
+    /// The client's next response, checked on the hashing threads (a step may verify a
+    /// password hash or read the password database).
+    pub async fn step(&mut self, response: Secret<Vec<u8>>) -> Result<Step, Busy> {
+        let Some(mut auth) = self.authenticator.take() else {
+            return Ok(Step::Failed(lost()));
+        };
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let queued = self.db.run_hashing(move || {
+            let step = auth.step(response.expose());
+            let _ = answer.send((auth, step));
+        });
+        if queued.is_err() {
+            return Err(Busy);
+        }
+        match answered.await {
+            Ok((auth, step)) => {
+                self.authenticator = Some(auth);
+                if matches!(step, Step::Failed(_)) {
+                    self.db.throttle.failed(self.peer);
+                }
+                Ok(step)
+            }
+            Err(_) => Ok(Step::Failed(lost())),
+        }
+    }
+}
+
+/// A step's thread went away (it panicked): the exchange fails as "unavailable".
+fn lost() -> sasl::Failure {
+    sasl::Failure::unavailable("the authentication step did not complete".into())
+}
+
+/// The password sources, as the mechanisms see them.
+struct Sources(Arc<PasswordDb>);
+
+impl Credentials for Sources {
+    fn verify_plain(&self, authcid: &str, password: &Secret<String>) -> Result<bool, Unavailable> {
+        self.0
+            .check_sources(authcid, password)
+            .map_err(|e| Unavailable(e.to_string()))
+    }
+}
+
+impl PasswordDb {
+    /// A key for SCRAM's answers to unknown users, random per process.
+    fn disguise_key(&self) -> [u8; 32] {
+        let mut key = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut key);
+        key
+    }
+
+    /// Runs `job` on the hashing threads, or refuses at once when their queue is full.
+    pub(crate) fn run_hashing(&self, job: impl FnOnce() + Send + 'static) -> Result<(), AuthError> {
+        self.hash_queue()?
+            .try_run(job)
+            .map_err(|_| self.err("the password hashing queue is full"))
+    }
+}
