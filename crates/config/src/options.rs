@@ -190,8 +190,10 @@ pub static OPTIONS: &[OptionSpec] = &[
     // -- TLS --------------------------------------------------------------------------------------
     opt("tls_server_cert", Kind::Path, "", "PEM file with the server's certificate chain."),
     opt("tls_server_key", Kind::Path, "", "PEM file with the server certificate's private key."),
-    not_yet("tls_client_ca_file", Kind::Path, "",
-        "PEM file of CAs whose client certificates are accepted (SASL EXTERNAL); empty asks for none."),
+    opt("tls_client_ca_file", Kind::Path, "",
+        "PEM file of the CAs whose client certificates are accepted. A client may then present a certificate at the TLS handshake (one that does not chain to these CAs is refused there); with one, IMAP offers SASL EXTERNAL, which logs in as the identity `tls_client_identity` takes from it. Empty asks clients for no certificate."),
+    opt("tls_client_identity", Kind::Enum(&["cn", "email"]), "cn",
+        "Which part of a verified client certificate names the user for SASL EXTERNAL: `cn`, the subject's common name (as Cyrus), or `email`, its first e-mail subject alternative name (else the subject's emailAddress)."),
     // -- limits -----------------------------------------------------------------------------------
     opt("maxmessagesize", Kind::Size, "100M",
         "Largest message accepted by APPEND and LMTP, advertised as APPENDLIMIT and SIZE; 0 for no configured limit (4 GiB - 1, the largest RFC822.SIZE IMAP4rev1 can express, still applies). Messages that do not fit the free disk space are refused too."),

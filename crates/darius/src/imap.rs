@@ -16,7 +16,7 @@ const MAX_LOGIN_FAILURES: u32 = 3;
 pub fn server(
     config: &config::Config,
     ctx: &Backend,
-    tls: Option<Arc<rustls::ServerConfig>>,
+    tls: Option<net::ServerTls>,
 ) -> Result<Arc<ImapServer>> {
     let dir = config.configdirectory();
     let spool_dir = dir.join(crate::serve::SPOOL_DIR);
@@ -40,7 +40,12 @@ pub fn server(
     };
     let servername = servername(config);
     let imap_config = ImapConfig {
-        tls,
+        tls_server_end_point: tls.as_ref().and_then(|tls| tls.end_point.clone()),
+        tls: tls.map(|tls| tls.config),
+        tls_client_identity: match config.str("tls_client_identity") {
+            "email" => net::x509::ClientIdentity::Email,
+            _ => net::x509::ClientIdentity::CommonName,
+        },
         allow_plaintext: config.bool("allowplaintext"),
         allow_anonymous_login: config.bool("allowanonymouslogin"),
         max_message_size: Some(max_message_size),

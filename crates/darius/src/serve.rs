@@ -62,14 +62,21 @@ pub fn run(config_path: Option<&Path>) -> Result<()> {
         config.path("tls_server_cert"),
         config.path("tls_server_key"),
     ) {
-        (Some(cert), Some(key)) => Some(net::load_server_config(cert, key)?),
+        (Some(cert), Some(key)) => Some(net::load_server_config(
+            cert,
+            key,
+            config.path("tls_client_ca_file"),
+        )?),
         _ => None,
     };
+    if tls.is_none() && config.path("tls_client_ca_file").is_some() {
+        bail!("tls_client_ca_file: client certificates need tls_server_cert and tls_server_key");
+    }
     if tls.is_none() && config.listen("listen_imaps").is_some() {
         bail!("listen_imaps: IMAPS needs tls_server_cert and tls_server_key");
     }
     let imap = imap::server(config, &ctx, tls.clone())?;
-    let lmtp = lmtp::server(config, &ctx, tls)?;
+    let lmtp = lmtp::server(config, &ctx, tls.map(|tls| tls.config))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -37,6 +37,10 @@ pub use connection::TlsMode;
 pub struct ImapConfig {
     /// `tls_server_cert`/`tls_server_key`, loaded; `None` disables STARTTLS and IMAPS.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The server certificate's `tls-server-end-point` channel binding data (RFC 5929).
+    pub tls_server_end_point: Option<Vec<u8>>,
+    /// `tls_client_identity`: which part of a client certificate names its holder (EXTERNAL).
+    pub tls_client_identity: net::x509::ClientIdentity,
     /// `allowplaintext`.
     pub allow_plaintext: bool,
     /// `allowanonymouslogin`: `LOGIN anonymous` opens an anonymous session.

@@ -41,6 +41,37 @@ impl Transport {
         matches!(self, Transport::Tls(_))
     }
 
+    /// RFC 9266 `tls-exporter` channel binding data: 32 bytes exported with the label
+    /// `EXPORTER-Channel-Binding` and an empty context. Only on TLS 1.3 (on TLS 1.2 the
+    /// exporter is safe only with extended master secret, which this does not check).
+    pub fn tls_exporter(&self) -> Option<Vec<u8>> {
+        let Transport::Tls(stream) = self else {
+            return None;
+        };
+        let conn = stream.get_ref().1;
+        if conn.protocol_version() != Some(rustls::ProtocolVersion::TLSv1_3) {
+            return None;
+        }
+        let mut out = vec![0u8; 32];
+        conn.export_keying_material(&mut out, b"EXPORTER-Channel-Binding", Some(&[]))
+            .ok()?;
+        Some(out)
+    }
+
+    /// The client's certificate (the end of its chain), verified at the handshake against the
+    /// configured client CAs; `None` without TLS or without a client certificate.
+    pub fn peer_certificate(&self) -> Option<&[u8]> {
+        let Transport::Tls(stream) = self else {
+            return None;
+        };
+        stream
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .map(|cert| cert.as_ref())
+    }
+
     /// Runs the server side of a TLS handshake on a plain TCP stream (implicit TLS, or
     /// STARTTLS after its go-ahead was flushed). On failure the transport is left closed,
     /// except when it was not plain TCP to begin with.

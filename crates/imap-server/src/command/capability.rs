@@ -41,8 +41,35 @@ impl Session {
             plaintext_ok: self
                 .info
                 .plaintext_login_allowed(tls, self.server.config.allow_plaintext),
-            channel_bindings: Vec::new(),
-            external_identity: None,
+            channel_bindings: self.channel_bindings(),
+            external_identity: self.transport.peer_certificate().and_then(|cert| {
+                net::x509::client_identity(cert, self.server.config.tls_client_identity)
+            }),
         }
+    }
+
+    /// The TLS connection's channel bindings: `tls-exporter` (TLS 1.3) and
+    /// `tls-server-end-point` (when the certificate defines one); none without TLS.
+    fn channel_bindings(&self) -> Vec<sasl::ChannelBinding> {
+        if !self.transport.is_tls() {
+            return Vec::new();
+        }
+        let exporter = self
+            .transport
+            .tls_exporter()
+            .map(|data| sasl::ChannelBinding {
+                kind: sasl::ChannelBindingType::TlsExporter,
+                data,
+            });
+        let end_point =
+            self.server
+                .config
+                .tls_server_end_point
+                .clone()
+                .map(|data| sasl::ChannelBinding {
+                    kind: sasl::ChannelBindingType::TlsServerEndPoint,
+                    data,
+                });
+        exporter.into_iter().chain(end_point).collect()
     }
 }
