@@ -185,6 +185,10 @@ pub static OPTIONS: &[OptionSpec] = &[
         "Most concurrent logged-in sessions one user may hold; 0 for no limit."),
     opt("auth_failures_per_host", Kind::Int { min: 0, max: U32 }, "20",
         "Failed authentications from one client host (an IPv4 address or an IPv6 /64) within `auth_failure_window` after which further attempts from it are answered `NO [UNAVAILABLE]` without a password check for `auth_failure_window` seconds, and the host is logged. Counted per host, never per user, so nobody can lock a user out from another address. Hosts in `client_limit_exceptions` are never throttled. 0 turns throttling off."),
+    opt("auth_failure_delay", Kind::Int { min: 0, max: 15000 }, "2000",
+        "Milliseconds a first failed authentication waits before it is answered. The delay doubles with each recent failure from the same client host or for the same user, up to 15 s (failures are forgotten 15 minutes after the last); a successful login is never delayed. Hosts in `client_limit_exceptions` are counted per user only. The wait holds no thread. 0 turns the penalty off."),
+    opt("auth_max_failures", Kind::Int { min: 1, max: 100 }, "3",
+        "Failed authentications after which the connection is closed (`* BYE`)."),
     opt("auth_failure_window", Kind::Int { min: 1, max: 86400 }, "300",
         "Seconds over which `auth_failures_per_host` counts failures, and for which a throttled host is then refused."),
     // -- TLS --------------------------------------------------------------------------------------

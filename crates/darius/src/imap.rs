@@ -9,10 +9,6 @@ use imap_server::{ImapConfig, ImapServer, TlsMode};
 
 use crate::mail::{self, Backend};
 
-/// Login throttling not (yet) in the configuration table.
-const LOGIN_FAILURE_DELAY: Duration = Duration::from_secs(2);
-const MAX_LOGIN_FAILURES: u32 = 3;
-
 pub fn server(
     config: &config::Config,
     ctx: &Backend,
@@ -52,8 +48,8 @@ pub fn server(
         autologout: Duration::from_secs(config.int("timeout") * 60),
         prelogin_timeout: Duration::from_secs(config.int("prelogin_timeout")),
         max_logins_per_user: u32::try_from(config.int("maxlogins_per_user")).unwrap_or(u32::MAX),
-        max_login_failures: MAX_LOGIN_FAILURES,
-        login_failure_delay: LOGIN_FAILURE_DELAY,
+        max_login_failures: u32::try_from(config.int("auth_max_failures")).unwrap_or(u32::MAX),
+        login_penalty: Arc::clone(&ctx.login_penalty),
         limits,
         spool_dir,
         config_directory: dir.to_path_buf(),

@@ -12,6 +12,8 @@ use mailstore::{Store, StoreConfig};
 pub struct Backend {
     pub passwords: Arc<auth::PasswordDb>,
     pub service: MailService,
+    /// The failed-login penalty every protocol's logins share.
+    pub login_penalty: Arc<auth::LoginPenalty>,
     /// `configdirectory`, named in what admin commands report.
     pub config_directory: PathBuf,
 }
@@ -24,8 +26,13 @@ impl Backend {
                 .with_login_throttle(login_throttle(config)?)
                 .with_sources(password_sources(config)?),
         );
+        let login_penalty = Arc::new(auth::LoginPenalty::new(
+            std::time::Duration::from_millis(config.int("auth_failure_delay")),
+            crate::serve::client_limit_exceptions(config)?,
+        ));
         Ok(Backend {
             passwords,
+            login_penalty,
             service: open_service(config)?,
             config_directory: dir.to_path_buf(),
         })

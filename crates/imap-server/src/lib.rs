@@ -55,10 +55,10 @@ pub struct ImapConfig {
     pub prelogin_timeout: Duration,
     /// `maxlogins_per_user`; 0 for no limit.
     pub max_logins_per_user: u32,
-    /// Failed logins after which the connection is closed.
+    /// `auth_max_failures`: failed logins after which the connection is closed.
     pub max_login_failures: u32,
-    /// Delay after each failed login.
-    pub login_failure_delay: Duration,
+    /// The delay before a failed login is answered, growing per host and per user.
+    pub login_penalty: Arc<auth::LoginPenalty>,
     /// Parser limits (line, literal, nesting).
     pub limits: imap_proto::Limits,
     /// Where APPEND literals are spooled.

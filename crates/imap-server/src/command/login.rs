@@ -139,9 +139,16 @@ impl Session {
         Reply::no(Some(Code::Unavailable), text)
     }
 
-    pub(crate) async fn login_failed(&mut self, _user: Option<&str>) -> Reply {
+    /// A failed authentication, answered after the penalty delay (see `auth::LoginPenalty`),
+    /// which grows with the recent failures from this host and for `user`.
+    pub(crate) async fn login_failed(&mut self, user: Option<&str>) -> Reply {
         self.login_failures += 1;
-        tokio::time::sleep(self.server.config.login_failure_delay).await;
+        let delay = self
+            .server
+            .config
+            .login_penalty
+            .failed(self.info.peer.ip(), user);
+        tokio::time::sleep(delay).await;
         if self.login_failures >= self.server.config.max_login_failures {
             tracing::warn!(
                 severity = "warning",
