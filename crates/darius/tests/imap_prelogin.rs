@@ -51,6 +51,40 @@ fn a_client_that_keeps_talking_is_closed_at_the_prelogin_deadline() {
 }
 
 #[test]
+fn an_authenticate_response_dribbled_a_byte_a_second_ends_at_the_prelogin_deadline() {
+    let server = server();
+    let mut c = Client::connect(server.imap_port);
+    c.send(b"a AUTHENTICATE PLAIN\r\n");
+    assert_eq!(c.line(), "+ \r\n");
+    let give_up = Instant::now() + Duration::from_secs(4 * PRELOGIN);
+    let started = Instant::now();
+    // Base64 that never ends its line: the exchange holds no hashing thread meanwhile, and
+    // the connection's deadline ends it.
+    let mut closed = false;
+    while Instant::now() < give_up {
+        if c.stream.write_all(b"A").is_err() {
+            closed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+        c.stream.set_nonblocking(true).unwrap();
+        let mut probe = [0u8; 256];
+        let read = std::io::Read::read(&mut c.stream, &mut probe);
+        c.stream.set_nonblocking(false).unwrap();
+        if matches!(read, Ok(_)) {
+            closed = true;
+            break;
+        }
+    }
+    assert!(closed, "still open after {}s of dribbling", 4 * PRELOGIN);
+    assert!(
+        started.elapsed() >= Duration::from_secs(PRELOGIN - 1),
+        "closed before the deadline"
+    );
+    assert!(server.log().contains("not logged in"), "{}", server.log());
+}
+
+#[test]
 fn a_client_that_stops_reading_is_dropped_after_the_write_timeout() {
     let server = server();
     let c = Client::connect(server.imap_port);
