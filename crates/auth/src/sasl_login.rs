@@ -173,9 +173,12 @@ impl SaslLogins {
         if self.db.throttle.admit(channel.peer) == Admission::Refused {
             return Err(StartRefusal::Throttled);
         }
-        let credentials: Arc<dyn Credentials> = Arc::new(Sources(Arc::clone(&self.db)));
+        let sources = Arc::new(Sources {
+            db: Arc::clone(&self.db),
+            asked: std::sync::Mutex::new(None),
+        });
         let mut setup = Setup::new(
-            credentials,
+            Arc::clone(&sources) as Arc<dyn Credentials>,
             self.config.hostname.clone(),
             UnknownUserDisguise {
                 key: Secret::new(self.disguise_key),
@@ -193,6 +196,7 @@ impl SaslLogins {
             Authenticator::new(mech, setup).map_err(|_| StartRefusal::Unsupported)?;
         Ok(Exchange {
             mechanism: mech,
+            sources,
             authenticator: Some(authenticator),
             db: Arc::clone(&self.db),
             peer: channel.peer,
@@ -272,6 +276,7 @@ pub enum Authorization {
 /// One exchange in progress.
 pub struct Exchange {
     mechanism: Mechanism,
+    sources: Arc<Sources>,
     /// Away on the hashing threads while a step runs.
     authenticator: Option<Authenticator>,
     db: Arc<PasswordDb>,
@@ -285,6 +290,12 @@ pub struct Busy;
 impl Exchange {
     pub fn mechanism(&self) -> Mechanism {
         self.mechanism
+    }
+
+    /// The user whose credentials the exchange asked the password sources about, if it got
+    /// that far: for the log and the per-user failure penalty.
+    pub fn user(&self) -> Option<String> {
+        self.sources.asked()
     }
 
     /// The server's first challenge, when the client sent no initial response.
@@ -327,12 +338,26 @@ fn lost() -> sasl::Failure {
     sasl::Failure::unavailable("the authentication step did not complete".into())
 }
 
-/// The password sources, as the mechanisms see them.
-struct Sources(Arc<PasswordDb>);
+/// The password sources, as the mechanisms see them; remembers whom it was asked about.
+struct Sources {
+    db: Arc<PasswordDb>,
+    asked: std::sync::Mutex<Option<String>>,
+}
+
+impl Sources {
+    fn ask(&self, authcid: &str) {
+        *self.asked.lock().unwrap_or_else(|p| p.into_inner()) = Some(authcid.to_string());
+    }
+
+    fn asked(&self) -> Option<String> {
+        self.asked.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
 
 impl Credentials for Sources {
     fn verify_plain(&self, authcid: &str, password: &Secret<String>) -> Result<bool, Unavailable> {
-        self.0
+        self.ask(authcid);
+        self.db
             .check_sources(authcid, password)
             .map_err(|e| Unavailable(e.to_string()))
     }

@@ -60,7 +60,7 @@ pub(crate) async fn run(
                             return failed(
                                 session,
                                 mech,
-                                &success.authcid,
+                                Some(success.authcid.clone()),
                                 "non-empty final response",
                             )
                             .await
@@ -78,22 +78,23 @@ pub(crate) async fn run(
                         "Authentication is unavailable; try later",
                     );
                 }
-                return failed(session, mech, "", &failure.to_string()).await;
+                return failed(session, mech, exchange.user(), &failure.to_string()).await;
             }
         }
     }
 }
 
 /// A failed exchange: logged with its reason at NOTICE, answered generically after the delay.
-async fn failed(session: &mut Session, mech: Mechanism, user: &str, why: &str) -> Reply {
+async fn failed(session: &mut Session, mech: Mechanism, user: Option<String>, why: &str) -> Reply {
     let peer = session.info.peer.to_string();
+    let shown = user.as_deref().unwrap_or("");
     tracing::info!(
         severity = "notice",
         peer,
         mechanism = mech.name(),
-        "badlogin: {peer} {mech} [{user}] authentication failure: {why}"
+        "badlogin: {peer} {mech} [{shown}] authentication failure: {why}"
     );
-    session.login_failed(Some(user)).await
+    session.login_failed(user.as_deref()).await
 }
 
 /// The exchange succeeded: decide whom the client acts as, then log in.
