@@ -81,7 +81,7 @@ fn an_authenticate_response_dribbled_a_byte_a_second_ends_at_the_prelogin_deadli
         started.elapsed() >= Duration::from_secs(PRELOGIN - 1),
         "closed before the deadline"
     );
-    assert!(server.log().contains("not logged in"), "{}", server.log());
+    assert!(server.logged("not logged in"), "{}", server.log());
 }
 
 #[test]

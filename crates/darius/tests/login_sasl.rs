@@ -247,5 +247,5 @@ fn anonymous_needs_allowanonymouslogin_and_logs_the_trace() {
         last(&r).starts_with("b NO"),
         "anonymous has no INBOX: {r:?}"
     );
-    assert!(server.log().contains("trace-me@example.org"));
+    assert!(server.logged("trace-me@example.org"), "{}", server.log());
 }

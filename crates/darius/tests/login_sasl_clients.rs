@@ -143,7 +143,11 @@ fn imtest_logs_in_with_each_mechanism_over_starttls_and_imaps() {
     let cert = alice_cert.display().to_string();
     let (outcome, text) = imtest(&["-t", &cert, "-m", "EXTERNAL"], server.imap_port);
     assert_eq!(outcome, Outcome::Authenticated, "EXTERNAL:\n{text}");
-    assert!(server.log().contains("alice EXTERNAL User logged in"));
+    assert!(
+        server.logged("alice EXTERNAL User logged in"),
+        "{}",
+        server.log()
+    );
     let (outcome, text) = imtest(&["-t", "", "-m", "EXTERNAL"], server.imap_port);
     assert_eq!(
         outcome,

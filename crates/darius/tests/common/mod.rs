@@ -231,6 +231,21 @@ impl Server {
         self.log.lock().unwrap().clone()
     }
 
+    /// Whether the server's log holds `text`, waiting a little for it: the log is read from
+    /// the server's stderr by another thread, which may lag behind the reply that followed it.
+    pub fn logged(&self, text: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if self.log().contains(text) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// SIGTERM, then the exit status.
     pub fn stop(&mut self) -> Option<i32> {
         let mut child = self.child.take()?;
