@@ -30,3 +30,25 @@ pub(crate) fn authzid(bytes: &[u8]) -> Result<Option<String>, FailureReason> {
     let value = text(bytes)?;
     Ok((!value.is_empty()).then(|| value.to_string()))
 }
+
+/// RFC 5802 §7 `saslname` (also RFC 5801's `gs2-authzid`): `=2C` is `,` and `=3D` is `=`; any
+/// other `=`, and a raw `,`, are invalid; not empty.
+pub(crate) fn saslname(value: &str) -> Result<String, FailureReason> {
+    let text = non_empty_text(value.as_bytes(), "empty saslname")?;
+    if text.contains(',') {
+        return Err(FailureReason::Malformed("raw ',' in a saslname"));
+    }
+    let mut name = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('=') {
+        name.push_str(&rest[..at]);
+        match rest.get(at..at + 3) {
+            Some("=2C") => name.push(','),
+            Some("=3D") => name.push('='),
+            _ => return Err(FailureReason::Malformed("saslname encoding")),
+        }
+        rest = &rest[at + 3..];
+    }
+    name.push_str(rest);
+    Ok(name)
+}

@@ -1,9 +1,11 @@
 //! Protocol layer: SASL (RFC 4422) server mechanisms as I/O-free state machines — PLAIN,
-//! LOGIN, CRAM-MD5, SCRAM-SHA-1(-PLUS), SCRAM-SHA-256(-PLUS), ANONYMOUS and EXTERNAL.
+//! LOGIN, CRAM-MD5, SCRAM-SHA-1(-PLUS), SCRAM-SHA-256(-PLUS), ANONYMOUS, EXTERNAL, OAUTHBEARER
+//! and XOAUTH2.
 //!
 //! Owns: the exchange of challenges and responses and what they prove. Must not: perform I/O,
 //! decode base64 of the protocol framing (the protocol layer does that, and `*` cancellation), or
-//! look up credentials itself: a [`Credentials`] source is handed in through [`Setup`].
+//! look up credentials itself: a [`Credentials`] source (and, for the OAuth mechanisms, a
+//! [`TokenVerifier`]) is handed in through [`Setup`].
 //!
 //! Shape of an exchange: [`Authenticator::new`] for a [`Mechanism`]; if the client sent an
 //! initial response (SASL-IR, RFC 4959; `=` is an empty one), pass it to the first
@@ -14,7 +16,8 @@
 //! generic failure whatever the reason (a missing user and a wrong password take the same path
 //! through every mechanism, SCRAM answering with a salt derived from a server key).
 //!
-//! Limits: a response longer than [`MAX_RESPONSE_LEN`] or a field (user name, password,
+//! Limits: a response longer than [`Mechanism::max_response_len`] ([`MAX_RESPONSE_LEN`], or
+//! [`MAX_TOKEN_RESPONSE_LEN`] for the OAuth mechanisms, whose tokens can be long) or a field (user name, password,
 //! authorization identity, trace, nonce) longer than [`MAX_FIELD_LEN`] fails the exchange; each
 //! mechanism has a fixed number of steps, and a step after the end fails.
 //!
@@ -35,6 +38,7 @@ mod field;
 mod login;
 mod mechanism;
 mod nonce;
+mod oauth;
 mod plain;
 mod scram;
 
@@ -45,6 +49,7 @@ use std::sync::Arc;
 pub use credentials::{Credentials, ScramCredentials, ScramHash, Unavailable};
 pub use mechanism::{Mechanism, UnknownMechanism};
 pub use nonce::{NonceSource, SystemNonces};
+pub use oauth::{TokenCheck, TokenVerifier, MAX_PAIRS as MAX_OAUTH_PAIRS};
 pub use scram::{ChannelBinding, ChannelBindingType};
 use types::Secret;
 
@@ -53,6 +58,9 @@ use types::Secret;
 pub const SCRAM_SALT_LEN: usize = 16;
 /// The longest client response any mechanism accepts, in bytes (after base64 decoding).
 pub const MAX_RESPONSE_LEN: usize = 4096;
+/// The longest client response OAUTHBEARER and XOAUTH2 accept: a JWT access token with its
+/// claims and signature often passes 2 KiB.
+pub const MAX_TOKEN_RESPONSE_LEN: usize = 16 * 1024;
 /// The longest single field (user name, password, authorization identity, trace string, nonce).
 /// RFC 4616 §2 requires at least 255 octets per field.
 pub const MAX_FIELD_LEN: usize = 1024;
@@ -120,6 +128,11 @@ pub enum FailureReason {
     UnexpectedInitialResponse,
     /// A step after the exchange ended, or `start` after the first step.
     ExchangeOver,
+    /// OAUTHBEARER, XOAUTH2: the token verifier refused the token (its reason, for the log), or
+    /// the client sent a scheme other than Bearer.
+    InvalidToken(String),
+    /// XOAUTH2: `user=` names someone other than the token's user.
+    TokenUserMismatch,
     /// The credential source could not answer (database error, overloaded); answer
     /// `NO [UNAVAILABLE]` rather than a failed authentication.
     Unavailable(String),
@@ -183,6 +196,8 @@ impl fmt::Display for FailureReason {
             FailureReason::ExtensionNotSupported => f.write_str("mandatory extension"),
             FailureReason::UnexpectedInitialResponse => f.write_str("initial response not allowed"),
             FailureReason::ExchangeOver => f.write_str("step after the end of the exchange"),
+            FailureReason::InvalidToken(why) => write!(f, "token refused: {why}"),
+            FailureReason::TokenUserMismatch => f.write_str("user= is not the token's user"),
             FailureReason::Unavailable(why) => write!(f, "credentials unavailable: {why}"),
         }
     }
@@ -215,10 +230,14 @@ pub struct Setup {
     pub external_identity: Option<String>,
     pub unknown_user: UnknownUserDisguise,
     pub nonces: Box<dyn NonceSource>,
+    /// Checks OAUTHBEARER and XOAUTH2 tokens; `None` where OAuth is not configured (those
+    /// mechanisms then cannot start).
+    pub token_verifier: Option<Arc<dyn TokenVerifier>>,
 }
 
 impl Setup {
-    /// A setup with no channel bindings, no external identity and nonces from the system.
+    /// A setup with no channel bindings, no external identity, no token verifier and nonces
+    /// from the system.
     pub fn new(
         credentials: Arc<dyn Credentials>,
         hostname: impl Into<String>,
@@ -231,6 +250,7 @@ impl Setup {
             external_identity: None,
             unknown_user,
             nonces: Box::new(SystemNonces),
+            token_verifier: None,
         }
     }
 }
@@ -242,6 +262,8 @@ pub enum SetupError {
     NoChannelBinding(Mechanism),
     #[error("EXTERNAL needs an identity established outside SASL, and there is none")]
     NoExternalIdentity,
+    #[error("{0} needs a token verifier (OAuth configuration), and there is none")]
+    NoTokenVerifier(Mechanism),
 }
 
 enum Exchange {
@@ -251,12 +273,14 @@ enum Exchange {
     Scram(Box<scram::Scram>),
     Anonymous(anonymous::Anonymous),
     External(external::External),
+    OAuth(oauth::OAuth),
 }
 
 /// One server-side SASL exchange.
 pub struct Authenticator {
     exchange: Exchange,
     phase: Phase,
+    max_response_len: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -284,10 +308,21 @@ impl Authenticator {
                     .external_identity
                     .ok_or(SetupError::NoExternalIdentity)?,
             )),
+            Mechanism::OAuthBearer => Exchange::OAuth(oauth::OAuth::oauthbearer(
+                setup
+                    .token_verifier
+                    .ok_or(SetupError::NoTokenVerifier(mechanism))?,
+            )),
+            Mechanism::XOAuth2 => Exchange::OAuth(oauth::OAuth::xoauth2(
+                setup
+                    .token_verifier
+                    .ok_or(SetupError::NoTokenVerifier(mechanism))?,
+            )),
         };
         Ok(Authenticator {
             exchange,
             phase: Phase::Fresh,
+            max_response_len: mechanism.max_response_len(),
         })
     }
 
@@ -303,6 +338,7 @@ impl Authenticator {
             Exchange::Scram(scram) => scram.start(),
             Exchange::Login(login) => login.start(),
             Exchange::CramMd5(cram) => cram.start(),
+            Exchange::OAuth(oauth) => oauth.start(),
         };
         self.finish(step)
     }
@@ -315,7 +351,7 @@ impl Authenticator {
         }
         let initial = self.phase == Phase::Fresh;
         self.phase = Phase::Running;
-        if response.len() > MAX_RESPONSE_LEN {
+        if response.len() > self.max_response_len {
             return self.finish(FailureReason::TooLong.into());
         }
         let step = match &mut self.exchange {
@@ -327,6 +363,7 @@ impl Authenticator {
             Exchange::Scram(scram) => scram.step(response),
             Exchange::Anonymous(anonymous) => anonymous.step(response),
             Exchange::External(external) => external.step(response),
+            Exchange::OAuth(oauth) => oauth.step(response),
         };
         self.finish(step)
     }

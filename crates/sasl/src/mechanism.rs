@@ -24,6 +24,10 @@ pub enum Mechanism {
     Anonymous,
     /// RFC 4422 Appendix A.
     External,
+    /// RFC 7628: an OAuth 2.0 bearer token.
+    OAuthBearer,
+    /// Google's XOAUTH2: an OAuth 2.0 bearer token, before RFC 7628.
+    XOAuth2,
 }
 
 /// A mechanism name this crate does not implement.
@@ -33,12 +37,14 @@ pub struct UnknownMechanism;
 
 impl Mechanism {
     /// Every mechanism, strongest first (the order servers advertise them in).
-    pub const ALL: [Mechanism; 9] = [
+    pub const ALL: [Mechanism; 11] = [
         Mechanism::ScramSha256Plus,
         Mechanism::ScramSha256,
         Mechanism::ScramSha1Plus,
         Mechanism::ScramSha1,
         Mechanism::CramMd5,
+        Mechanism::OAuthBearer,
+        Mechanism::XOAuth2,
         Mechanism::Plain,
         Mechanism::Login,
         Mechanism::External,
@@ -57,12 +63,30 @@ impl Mechanism {
             Mechanism::ScramSha256Plus => "SCRAM-SHA-256-PLUS",
             Mechanism::Anonymous => "ANONYMOUS",
             Mechanism::External => "EXTERNAL",
+            Mechanism::OAuthBearer => "OAUTHBEARER",
+            Mechanism::XOAuth2 => "XOAUTH2",
         }
     }
 
     /// The client sends the password itself: offer only where plaintext is allowed.
     pub fn sends_password(self) -> bool {
         matches!(self, Mechanism::Plain | Mechanism::Login)
+    }
+
+    /// The client sends a bearer token, which anyone who sees it can replay until it expires:
+    /// like the password mechanisms, offer only where plaintext is allowed (TLS or loopback).
+    /// Such a mechanism needs [`crate::Setup::token_verifier`].
+    pub fn sends_bearer_token(self) -> bool {
+        matches!(self, Mechanism::OAuthBearer | Mechanism::XOAuth2)
+    }
+
+    /// The longest response [`crate::Authenticator::step`] accepts for this mechanism.
+    pub fn max_response_len(self) -> usize {
+        if self.sends_bearer_token() {
+            crate::MAX_TOKEN_RESPONSE_LEN
+        } else {
+            crate::MAX_RESPONSE_LEN
+        }
     }
 
     /// A -PLUS mechanism: offer only with channel binding data for the connection.

@@ -79,7 +79,9 @@ impl Scram {
             | Mechanism::Login
             | Mechanism::CramMd5
             | Mechanism::Anonymous
-            | Mechanism::External => unreachable!("Authenticator::new sends only SCRAM here"),
+            | Mechanism::External
+            | Mechanism::OAuthBearer
+            | Mechanism::XOAuth2 => unreachable!("Authenticator::new sends only SCRAM here"),
         };
         if plus && setup.channel_bindings.is_empty() {
             return Err(SetupError::NoChannelBinding(mechanism));
@@ -335,29 +337,10 @@ fn invalid_encoding() -> Failure {
     )
 }
 
-/// RFC 5802 §7 `saslname`: `=2C` is `,` and `=3D` is `=`; any other `=` is invalid; not empty.
+/// RFC 5802 §7 `saslname`, answering `e=invalid-username-encoding` when it is not one.
 fn saslname(value: &str) -> Result<String, Failure> {
-    let bad_name = || {
-        Failure::with_data(
-            FailureReason::Malformed("SCRAM user name encoding"),
-            "e=invalid-username-encoding",
-        )
-    };
-    let text = field::non_empty_text(value.as_bytes(), "empty SCRAM name")
-        .map_err(|reason| Failure::with_data(reason, "e=invalid-username-encoding"))?;
-    let mut name = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find('=') {
-        name.push_str(&rest[..at]);
-        match rest.get(at..at + 3) {
-            Some("=2C") => name.push(','),
-            Some("=3D") => name.push('='),
-            _ => return Err(bad_name()),
-        }
-        rest = &rest[at + 3..];
-    }
-    name.push_str(rest);
-    Ok(name)
+    field::saslname(value)
+        .map_err(|reason| Failure::with_data(reason, "e=invalid-username-encoding"))
 }
 
 /// RFC 5802 §7 `printable = %x21-2B / %x2D-7E`: visible ASCII except `,`.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use sasl::{
     Authenticator, ChannelBinding, ChannelBindingType, Credentials, Mechanism, ScramCredentials,
-    ScramHash, Setup, Step, Unavailable, UnknownUserDisguise,
+    ScramHash, Setup, Step, TokenCheck, TokenVerifier, Unavailable, UnknownUserDisguise,
 };
 use types::Secret;
 
@@ -33,6 +33,22 @@ impl Credentials for Bob {
     }
 }
 
+/// One bearer token, `good`, issued to `bob`.
+struct BobsToken;
+
+impl TokenVerifier for BobsToken {
+    fn verify(&self, token: &str) -> Result<TokenCheck, Unavailable> {
+        Ok(match token {
+            "good" => TokenCheck::Valid {
+                username: "bob".into(),
+            },
+            _ => TokenCheck::Invalid {
+                reason: "unknown".into(),
+            },
+        })
+    }
+}
+
 fn setup() -> Setup {
     let mut setup = Setup::new(
         Arc::new(Bob),
@@ -53,6 +69,7 @@ fn setup() -> Setup {
         },
     ];
     setup.external_identity = Some("cert".into());
+    setup.token_verifier = Some(Arc::new(BobsToken));
     setup
 }
 
@@ -67,9 +84,46 @@ fn response() -> impl Strategy<Value = Vec<u8>> {
         )
             .prop_map(|(gs2, bare)| format!("{gs2}{bare}").into_bytes()),
         "c=[a-zA-Z0-9+/=]{0,12},r=[!-~]{0,10},p=[a-zA-Z0-9+/=]{0,44}".prop_map(String::into_bytes),
+        // OAUTHBEARER and XOAUTH2: a GS2 header or none, then key/value pairs with kvsep.
+        (
+            prop::sample::select(vec![
+                "",
+                "n,,\x01",
+                "y,a=bob,\x01",
+                "p=x,,\x01",
+                "F,n,,\x01"
+            ]),
+            prop::collection::vec(
+                prop::sample::select(vec![
+                    "auth=Bearer good",
+                    "auth=Bearer bad",
+                    "auth=bearer  good==",
+                    "auth=MAC x",
+                    "user=bob",
+                    "user=BOB",
+                    "user=eve",
+                    "host=h",
+                    "port=143",
+                    "port=x",
+                    "=",
+                    "auth",
+                    "",
+                ]),
+                0..5,
+            ),
+            prop::sample::select(vec!["\x01", "\x01\x01", "", "\x00"]),
+        )
+            .prop_map(|(gs2, pairs, end)| {
+                format!("{gs2}{}{end}", pairs.join("\x01")).into_bytes()
+            }),
+        Just(b"\x01".to_vec()),
         prop::collection::vec(
             any::<u8>(),
             sasl::MAX_RESPONSE_LEN - 2..sasl::MAX_RESPONSE_LEN + 2
+        ),
+        prop::collection::vec(
+            any::<u8>(),
+            sasl::MAX_TOKEN_RESPONSE_LEN - 2..sasl::MAX_TOKEN_RESPONSE_LEN + 2
         ),
     ]
 }
@@ -96,7 +150,7 @@ proptest! {
             }
         }
         // No mechanism takes more than three client messages (SCRAM: first, final, and
-        // nothing else; LOGIN: user, password).
+        // nothing else; LOGIN: user, password; OAUTHBEARER: the message, the error's answer).
         let mut exchange = Authenticator::new(mechanism, setup()).unwrap();
         let ended = (0..4).any(|_| !matches!(exchange.step(b"n,,n=bob,r=a"), Step::Challenge(_)));
         prop_assert!(ended, "{mechanism} never ends");

@@ -11,6 +11,7 @@ use types::Secret;
 
 use crate::*;
 
+mod oauth;
 mod others;
 mod scram;
 
