@@ -5,7 +5,8 @@
 //! Today this is the password database ([`PasswordDb`]), whose network logins
 //! ([`PasswordDb::check_login`]) hash on their own bounded queue of threads and are throttled
 //! per client host; [`shadow`] checks passwords against the system's `/etc/passwd` and
-//! `/etc/shadow` (crypt(3) hashes). The Authentication issue adds SCRAM and CRAM-MD5 secrets to
+//! `/etc/shadow` (crypt(3) hashes); [`oauth`] verifies OAuth bearer tokens (JWTs) for
+//! OAUTHBEARER and XOAUTH2 against a JWKS file. The Authentication issue adds SCRAM and CRAM-MD5 secrets to
 //! the database's records, PAM and identity mapping.
 
 mod argon;
@@ -14,6 +15,7 @@ mod cache;
 mod events;
 mod hash_queue;
 mod login;
+pub mod oauth;
 mod password_db;
 mod penalty;
 pub mod sasl_login;
