@@ -8,6 +8,9 @@
 //! - the -PLUS mechanisms only on TLS connections, with the connection's channel bindings;
 //! - EXTERNAL only with an identity established outside SASL (a verified client certificate);
 //! - ANONYMOUS only with `allowanonymouslogin`;
+//! - OAUTHBEARER and XOAUTH2 only when the server handed in a token verifier
+//!   ([`SaslLogins::with_token_verifier`], e.g. [`crate::oauth::JwksVerifier`]), and, since a
+//!   bearer token can be replayed by whoever sees it, only where plaintext is allowed;
 //! - CRAM-MD5 only when `sasl_mech_list` names it, since it needs a recoverable secret that is
 //!   stored only then; every other default mechanism is offered when `sasl_mech_list` is empty;
 //! - SCRAM and CRAM-MD5 only when the password database (`auxprop`) is a password source, as it
@@ -26,8 +29,8 @@ use std::sync::Arc;
 
 use rand::RngCore;
 use sasl::{
-    Authenticator, ChannelBinding, Credentials, Mechanism, Setup, Step, Success, Unavailable,
-    UnknownUserDisguise,
+    Authenticator, ChannelBinding, Credentials, Mechanism, Setup, Step, Success, TokenVerifier,
+    Unavailable, UnknownUserDisguise,
 };
 use types::Secret;
 
@@ -105,6 +108,8 @@ pub struct SaslLogins {
     db: Arc<PasswordDb>,
     config: SaslConfig,
     disguise_key: [u8; 32],
+    /// Checks OAUTHBEARER and XOAUTH2 tokens; without one they are not offered.
+    token_verifier: Option<Arc<dyn TokenVerifier>>,
 }
 
 impl SaslLogins {
@@ -113,7 +118,15 @@ impl SaslLogins {
             disguise_key: db.disguise_key(),
             db,
             config,
+            token_verifier: None,
         }
+    }
+
+    /// Offers OAUTHBEARER and XOAUTH2 (where `sasl_mech_list` allows), checking their bearer
+    /// tokens with `verifier`.
+    pub fn with_token_verifier(mut self, verifier: Arc<dyn TokenVerifier>) -> SaslLogins {
+        self.token_verifier = Some(verifier);
+        self
     }
 
     pub fn config(&self) -> &SaslConfig {
@@ -130,6 +143,9 @@ impl SaslLogins {
 
     /// The mechanism is one this server offers, on some connection.
     fn configured(&self, mech: Mechanism) -> bool {
+        if mech.sends_bearer_token() && self.token_verifier.is_none() {
+            return false;
+        }
         if needs_stored_secret(mech)
             && !self
                 .db
@@ -151,7 +167,9 @@ impl SaslLogins {
     /// Whether `channel` may use `mech` (the mechanism being configured).
     fn available(&self, mech: Mechanism, channel: &SaslChannel) -> Result<(), StartRefusal> {
         match mech {
-            m if m.sends_password() && !channel.plaintext_ok => Err(StartRefusal::NeedsTls),
+            m if (m.sends_password() || m.sends_bearer_token()) && !channel.plaintext_ok => {
+                Err(StartRefusal::NeedsTls)
+            }
             m if m.needs_channel_binding() && channel.channel_bindings.is_empty() => {
                 Err(StartRefusal::NeedsTls)
             }
@@ -192,6 +210,7 @@ impl SaslLogins {
             setup.channel_bindings = channel.channel_bindings.clone();
         }
         setup.external_identity = channel.external_identity.clone();
+        setup.token_verifier = self.token_verifier.clone();
         let authenticator =
             Authenticator::new(mech, setup).map_err(|_| StartRefusal::Unsupported)?;
         Ok(Exchange {
@@ -376,5 +395,88 @@ impl PasswordDb {
         self.hash_queue()?
             .try_run(job)
             .map_err(|_| self.err("the password hashing queue is full"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::oauth::tests::{fixture_verifier, token_valid_now};
+
+    fn logins(dir: &std::path::Path, mech_list: &[Mechanism]) -> SaslLogins {
+        let db = Arc::new(PasswordDb::open(dir).unwrap());
+        let config = SaslConfig {
+            mech_list: mech_list.to_vec(),
+            ..SaslConfig::default()
+        };
+        SaslLogins::new(db, config)
+    }
+
+    fn channel(plaintext_ok: bool) -> SaslChannel {
+        SaslChannel {
+            peer: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            plaintext_ok,
+            channel_bindings: Vec::new(),
+            external_identity: None,
+        }
+    }
+
+    const OAUTH: [Mechanism; 2] = [Mechanism::OAuthBearer, Mechanism::XOAuth2];
+
+    #[test]
+    fn oauth_mechanisms_are_offered_only_with_a_token_verifier_and_plaintext_allowed() {
+        let dir = tempfile::tempdir().unwrap();
+        let without = logins(dir.path(), &[]);
+        for m in OAUTH {
+            assert!(!without.offered(&channel(true)).contains(&m));
+            let refusal = without.start(m.name(), &channel(true)).err();
+            assert_eq!(refusal, Some(StartRefusal::Unsupported));
+        }
+        let with = without.with_token_verifier(Arc::new(fixture_verifier()));
+        for m in OAUTH {
+            assert!(with.offered(&channel(true)).contains(&m));
+            assert!(!with.offered(&channel(false)).contains(&m));
+            let refusal = with.start(m.name(), &channel(false)).err();
+            assert_eq!(refusal, Some(StartRefusal::NeedsTls));
+        }
+    }
+
+    #[test]
+    fn sasl_mech_list_can_leave_oauth_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain_only = logins(dir.path(), &[Mechanism::Plain])
+            .with_token_verifier(Arc::new(fixture_verifier()));
+        assert_eq!(plain_only.offered(&channel(true)), vec![Mechanism::Plain]);
+    }
+
+    #[tokio::test]
+    async fn an_oauthbearer_exchange_logs_in_as_the_tokens_user() {
+        let dir = tempfile::tempdir().unwrap();
+        let logins = logins(dir.path(), &[]).with_token_verifier(Arc::new(fixture_verifier()));
+        let mut exchange = logins.start("oauthbearer", &channel(true)).unwrap();
+        let message = format!("n,,\x01auth=Bearer {}\x01\x01", token_valid_now("carol"));
+        let step = exchange
+            .step(Secret::new(message.into_bytes()))
+            .await
+            .unwrap();
+        let Step::Done(success) = step else {
+            panic!("{step:?}");
+        };
+        assert_eq!(
+            logins.authorize(exchange.mechanism(), &success),
+            Authorization::User {
+                user: "carol".into(),
+                authcid: "carol".into()
+            }
+        );
+        // A bad token: the error challenge, then the failure.
+        let mut exchange = logins.start("OAUTHBEARER", &channel(true)).unwrap();
+        let message = "n,,\x01auth=Bearer not.a.jwt\x01\x01".as_bytes().to_vec();
+        let step = exchange.step(Secret::new(message)).await.unwrap();
+        assert!(matches!(step, Step::Challenge(_)), "{step:?}");
+        let step = exchange.step(Secret::new(vec![1])).await.unwrap();
+        assert!(matches!(step, Step::Failed(_)), "{step:?}");
     }
 }

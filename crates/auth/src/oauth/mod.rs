@@ -230,4 +230,4 @@ fn load(path: &Path) -> Result<Keys, String> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

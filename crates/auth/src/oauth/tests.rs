@@ -130,6 +130,25 @@ fn refused(verifier: &JwksVerifier, token: &str) -> TokenRefused {
     check(verifier, token).expect_err("the token should be refused")
 }
 
+/// A verifier of the fixture key set, for other modules' tests.
+pub(crate) fn fixture_verifier() -> JwksVerifier {
+    verifier()
+}
+
+/// `user`'s token signed by `rsa-2048`, valid for an hour by the real clock (the SASL path
+/// reads it).
+pub(crate) fn token_valid_now(user: &str) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let mut c = claims();
+    c["email"] = json!(user);
+    c["iat"] = json!(now - 10);
+    c["exp"] = json!(now + 3600);
+    token_with(json!({"alg": "RS256", "kid": "rsa-2048"}), c, "rsa-2048")
+}
+
 #[test]
 fn every_algorithm_verifies_with_its_key() {
     let v = verifier();
