@@ -5,7 +5,8 @@
 //! Today this is the password database ([`PasswordDb`]), whose network logins
 //! ([`PasswordDb::check_login`]) hash on their own bounded queue of threads and are throttled
 //! per client host; [`shadow`] checks passwords against the system's `/etc/passwd` and
-//! `/etc/shadow` (crypt(3) hashes). The Authentication issue adds SCRAM and CRAM-MD5 secrets to
+//! `/etc/shadow` (crypt(3) hashes); [`sasldb`] reads a Cyrus SASL user database, for moving a
+//! Cyrus site's users over. The Authentication issue adds SCRAM and CRAM-MD5 secrets to
 //! the database's records, PAM and identity mapping.
 
 mod argon;
@@ -17,6 +18,7 @@ mod login;
 mod password_db;
 mod penalty;
 pub mod sasl_login;
+pub mod sasldb;
 pub mod shadow;
 mod throttle;
 mod username;
