@@ -107,23 +107,46 @@ fn is_meta(page: &[u8]) -> bool {
         && u32_at(page, META_MAGIC + 4, LE) == Some(VERSION)
 }
 
-/// The offsets of a branch or leaf page's nodes.
+/// The offsets of a branch or leaf page's nodes, in order. Nodes must not overlap, so that
+/// what a page yields is bounded by the page.
 fn nodes(page: &[u8], pgno: u64) -> Result<Vec<usize>, SasldbError> {
     let lower = usize::from(field16(page, 12)?);
     let upper = usize::from(field16(page, 14)?);
     if lower < PAGE_HEADER || lower > upper || upper > page.len() || lower % 2 != 0 {
         return Err(corrupt(format!("page {pgno}: free space {lower}..{upper}")));
     }
-    (PAGE_HEADER..lower)
-        .step_by(2)
-        .map(|at| {
-            let node = usize::from(field16(page, at)?);
-            if node < upper || node + NODE_HEADER > page.len() {
-                return Err(corrupt(format!("page {pgno}: node at {node}")));
-            }
-            Ok(node)
-        })
-        .collect()
+    let leaf = field16(page, 10)? & P_LEAF != 0;
+    let mut extents = Vec::with_capacity((lower - PAGE_HEADER) / 2);
+    let mut offsets = Vec::with_capacity(extents.capacity());
+    for at in (PAGE_HEADER..lower).step_by(2) {
+        let node = usize::from(field16(page, at)?);
+        let end = node_end(page, node, leaf)
+            .filter(|end| node >= upper && *end <= page.len())
+            .ok_or_else(|| corrupt(format!("page {pgno}: node at {node}")))?;
+        extents.push((node, end));
+        offsets.push(node);
+    }
+    extents.sort_unstable();
+    if extents.windows(2).any(|pair| pair[0].1 > pair[1].0) {
+        return Err(corrupt(format!("page {pgno}: nodes overlap")));
+    }
+    Ok(offsets)
+}
+
+/// Where the node at `at` ends: its header, key and (on a leaf) its data in place, or the
+/// 8-byte page number of its overflow run.
+fn node_end(page: &[u8], at: usize, leaf: bool) -> Option<usize> {
+    let size = usize::from(u16_at(page, at, LE)?) | usize::from(u16_at(page, at + 2, LE)?) << 16;
+    let flags = u16_at(page, at + 4, LE)?;
+    let key_size = usize::from(u16_at(page, at + 6, LE)?);
+    let data = match (leaf, flags & F_BIGDATA != 0) {
+        (false, _) => 0,
+        (true, true) => 8,
+        (true, false) => size,
+    };
+    at.checked_add(NODE_HEADER)?
+        .checked_add(key_size)?
+        .checked_add(data)
 }
 
 fn branch_child(page: &[u8], at: usize, pgno: u64) -> Result<u64, SasldbError> {
