@@ -70,8 +70,8 @@ pub enum SasldbFormat {
 impl fmt::Display for SasldbFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            SasldbFormat::BerkeleyHashLittleEndian => "Berkeley DB hash (little-endian)",
-            SasldbFormat::BerkeleyHashBigEndian => "Berkeley DB hash (big-endian)",
+            SasldbFormat::BerkeleyHashLittleEndian => "Berkeley DB hash, little-endian",
+            SasldbFormat::BerkeleyHashBigEndian => "Berkeley DB hash, big-endian",
             SasldbFormat::Lmdb => "LMDB",
         })
     }
