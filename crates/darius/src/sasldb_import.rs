@@ -113,21 +113,28 @@ pub fn run(config_path: Option<&Path>, args: ImportArgs) -> Result<()> {
     Ok(())
 }
 
+/// One sasldb user's properties: the clear-text password, and the names of the others.
+#[derive(Default)]
+struct Found<'a> {
+    password: Option<&'a [u8]>,
+    others: Vec<&'a str>,
+}
+
 /// Groups the entries by user and realm, in the file's user order.
 fn plan(entries: &[auth::sasldb::SasldbEntry], default_realm: &str) -> Vec<Planned> {
-    let mut users: BTreeMap<(&str, &str), (Option<&[u8]>, Vec<&str>)> = BTreeMap::new();
+    let mut users: BTreeMap<(&str, &str), Found<'_>> = BTreeMap::new();
     for entry in entries {
-        let slot = users.entry((&entry.user, &entry.realm)).or_default();
+        let found = users.entry((&entry.user, &entry.realm)).or_default();
         if entry.property == "userPassword" {
-            slot.0 = Some(entry.value.expose());
+            found.password = Some(entry.value.expose());
         } else {
-            slot.1.push(&entry.property);
+            found.others.push(&entry.property);
         }
     }
     let mut seen = HashSet::new();
     users
         .into_iter()
-        .map(|((user, realm), (password, others))| {
+        .map(|((user, realm), Found { password, others })| {
             let userid = userid(user, realm, default_realm);
             let source = format!("{user}@{realm}");
             let plan = match (password, auth::validate_username(&userid)) {

@@ -19,7 +19,7 @@
 //! - an all-zero page is a bucket page allocated but never written: an empty bucket.
 
 use super::pages::{corrupt, u16_at, u32_at, ByteOrder, Pages};
-use super::{SasldbError, MAX_ITEM_BYTES};
+use super::{Pair, SasldbError, MAX_ITEM_BYTES};
 
 const HASH_MAGIC: u32 = 0x0006_1561;
 const P_HASH_UNSORTED: u8 = 2;
@@ -99,7 +99,7 @@ fn meta(bytes: &[u8], order: ByteOrder) -> Result<(Meta, usize), SasldbError> {
 }
 
 /// Every key/data pair of the file, in bucket order.
-pub fn pairs(bytes: &[u8], order: ByteOrder) -> Result<Vec<(Vec<u8>, Vec<u8>)>, SasldbError> {
+pub fn pairs(bytes: &[u8], order: ByteOrder) -> Result<Vec<Pair>, SasldbError> {
     let (meta, page_size) = meta(bytes, order)?;
     let mut pages = Pages::new(bytes, page_size)?;
     pages.visit(0)?;
@@ -144,7 +144,7 @@ impl Reader {
         &self,
         pages: &mut Pages<'_>,
         first: u64,
-        out: &mut Vec<(Vec<u8>, Vec<u8>)>,
+        out: &mut Vec<Pair>,
     ) -> Result<(), SasldbError> {
         let mut pgno = first;
         loop {
@@ -170,7 +170,7 @@ impl Reader {
         pages: &mut Pages<'_>,
         page: &[u8],
         pgno: u64,
-        out: &mut Vec<(Vec<u8>, Vec<u8>)>,
+        out: &mut Vec<Pair>,
     ) -> Result<(), SasldbError> {
         let entries = usize::from(self.u16(page, 20)?);
         if entries % 2 != 0 {

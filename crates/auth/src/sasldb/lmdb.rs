@@ -19,7 +19,7 @@
 //!   sub-database) and 4 (duplicates) are never written by Cyrus SASL and are refused.
 
 use super::pages::{corrupt, u16_at, u32_at, u64_at, ByteOrder, Pages};
-use super::{SasldbError, MAX_ITEM_BYTES};
+use super::{Pair, SasldbError, MAX_ITEM_BYTES};
 
 const LE: ByteOrder = ByteOrder::Little;
 const MAGIC: u32 = 0xBEEF_C0DE;
@@ -51,7 +51,7 @@ pub fn is_lmdb(bytes: &[u8]) -> bool {
 }
 
 /// Every key/data pair of the main database, in key order.
-pub fn pairs(bytes: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, SasldbError> {
+pub fn pairs(bytes: &[u8]) -> Result<Vec<Pair>, SasldbError> {
     let page_size = u32_at(bytes, META_FREE_DB, LE).ok_or_else(|| corrupt("short meta page"))?;
     let mut pages = Pages::new(bytes, page_size as usize)?;
     let meta0 = pages.visit(0)?;
@@ -165,7 +165,7 @@ fn leaf_pair(
     page: &[u8],
     at: usize,
     pgno: u64,
-) -> Result<(Vec<u8>, Vec<u8>), SasldbError> {
+) -> Result<Pair, SasldbError> {
     let size = usize::from(field16(page, at)?) | usize::from(field16(page, at + 2)?) << 16;
     let flags = field16(page, at + 4)?;
     let key_size = usize::from(field16(page, at + 6)?);

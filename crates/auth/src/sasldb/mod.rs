@@ -29,6 +29,9 @@ use std::path::Path;
 
 use types::Secret;
 
+/// A raw key and its value, as a reader finds them.
+type Pair = (Vec<u8>, Vec<u8>);
+
 /// Largest file read: a sasldb of a hundred thousand users is a few tens of MiB.
 pub const MAX_FILE_BYTES: u64 = 256 << 20;
 
