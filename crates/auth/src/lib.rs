@@ -6,7 +6,8 @@
 //! ([`PasswordDb::check_login`]) hash on their own bounded queue of threads and are throttled
 //! per client host; [`shadow`] checks passwords against the system's `/etc/passwd` and
 //! `/etc/shadow` (crypt(3) hashes); [`oauth`] verifies OAuth bearer tokens (JWTs) for
-//! OAUTHBEARER and XOAUTH2 against a JWKS file. The Authentication issue adds SCRAM and CRAM-MD5 secrets to
+//! OAUTHBEARER and XOAUTH2 against a JWKS file; [`sasldb`] reads a Cyrus SASL user database, for
+//! moving a Cyrus site's users over. The Authentication issue adds SCRAM and CRAM-MD5 secrets to
 //! the database's records, PAM and identity mapping.
 
 mod argon;
@@ -19,6 +20,7 @@ pub mod oauth;
 mod password_db;
 mod penalty;
 pub mod sasl_login;
+pub mod sasldb;
 pub mod shadow;
 mod throttle;
 mod username;

@@ -14,6 +14,7 @@ mod logging;
 mod mail;
 mod mailboxes;
 mod memory;
+mod sasldb_import;
 mod serve;
 mod services;
 mod users;

@@ -1,4 +1,4 @@
-//! `darius user add|passwd|del|list|check`: through the running server's admin socket when one
+//! `darius user add|passwd|del|list|check` (and `import-sasldb`, in `sasldb_import.rs`): through the running server's admin socket when one
 //! answers, otherwise on the files directly (the server is stopped). Both paths run
 //! `admin::execute`, so they say the same thing; each change is reported with the data
 //! directory it was made in. Only `darius serve` creates a store: without one these commands
@@ -43,9 +43,14 @@ pub enum UserAction {
         #[arg(long, value_name = "FILE")]
         password_file: Option<PathBuf>,
     },
+    /// Add the users of a Cyrus SASL database (sasldb2) with their passwords.
+    ImportSasldb(crate::sasldb_import::ImportArgs),
 }
 
 pub fn run(config_path: Option<&Path>, action: UserAction) -> Result<()> {
+    if let UserAction::ImportSasldb(args) = action {
+        return crate::sasldb_import::run(config_path, args);
+    }
     submit(config_path, |dir| {
         Ok(match action {
             UserAction::Add {
@@ -69,6 +74,8 @@ pub fn run(config_path: Option<&Path>, action: UserAction) -> Result<()> {
                 Request::UserDel { name }
             }
             UserAction::List => Request::UserList,
+            // `run` has returned for this action before `submit`.
+            UserAction::ImportSasldb(_) => unreachable!("import-sasldb is not one request"),
             UserAction::Check {
                 name,
                 password_file,
@@ -106,7 +113,7 @@ pub(crate) fn submit(
 }
 
 /// Why there is nothing to work on, and how to make it.
-fn no_store(loaded: &embedded::Loaded) -> String {
+pub(crate) fn no_store(loaded: &embedded::Loaded) -> String {
     let dir = loaded.config.configdirectory().display();
     match &loaded.embedded {
         Some(_) => format!(

@@ -320,6 +320,7 @@ pub fn have(program: &str) -> bool {
         let package = match program {
             "mbsync" => "isync",
             "script" => "bsdutils",
+            "saslpasswd2" => "sasl2-bin",
             other => other,
         };
         let test = std::thread::current()
