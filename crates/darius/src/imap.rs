@@ -53,22 +53,12 @@ pub fn server(
         limits,
         spool_dir,
         config_directory: dir.to_path_buf(),
-        sasl: auth::sasl_login::SaslConfig {
-            mech_list: auth::sasl_login::SaslConfig::parse_mech_list(
-                config.list("sasl_mech_list").iter().map(String::as_str),
-            )
-            .map_err(anyhow::Error::msg)?,
-            allow_anonymous: config.bool("allowanonymouslogin"),
-            hostname: servername.clone(),
-            proxy_servers: config.list("proxyservers").to_vec(),
-            admins: config.list("admins").to_vec(),
-            login_use_acl: config.bool("loginuseacl"),
-        },
         servername,
     };
     Ok(ImapServer::new(
         ctx.service.clone(),
         Arc::clone(&ctx.passwords),
+        Arc::clone(&ctx.sasl),
         imap_config,
     ))
 }

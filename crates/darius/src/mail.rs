@@ -1,7 +1,7 @@
 //! Opening the mail store and the mail service from the configuration — the same way for the
 //! server and for tools that work on the files while the server is stopped.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -12,6 +12,8 @@ use mailstore::{Store, StoreConfig};
 pub struct Backend {
     pub passwords: Arc<auth::PasswordDb>,
     pub service: MailService,
+    /// SASL: the mechanisms offered and who may act as whom, for every protocol.
+    pub sasl: Arc<auth::sasl_login::SaslLogins>,
     /// The failed-login penalty every protocol's logins share.
     pub login_penalty: Arc<auth::LoginPenalty>,
     /// `configdirectory`, named in what admin commands report.
@@ -30,13 +32,53 @@ impl Backend {
             std::time::Duration::from_millis(config.int("auth_failure_delay")),
             crate::serve::client_limit_exceptions(config)?,
         ));
+        let sasl = Arc::new(sasl_logins(config, &passwords)?);
         Ok(Backend {
+            sasl,
             passwords,
             login_penalty,
             service: open_service(config)?,
             config_directory: dir.to_path_buf(),
         })
     }
+}
+
+/// The SASL policy from `sasl_mech_list`, `allowanonymouslogin`, `proxyservers`, `admins`,
+/// `loginuseacl` and the OAuth options (a bad JWKS file stops start-up).
+fn sasl_logins(
+    config: &config::Config,
+    passwords: &Arc<auth::PasswordDb>,
+) -> Result<auth::sasl_login::SaslLogins> {
+    let mech_list = auth::sasl_login::SaslConfig::parse_mech_list(
+        config.list("sasl_mech_list").iter().map(String::as_str),
+    )
+    .map_err(anyhow::Error::msg)?;
+    let settings = auth::oauth::OauthSettings {
+        jwks_file: config.path("oauth_jwks_file").map(Path::to_path_buf),
+        issuer: config.str("oauth_issuer").to_string(),
+        audience: config.str("oauth_audience").to_string(),
+        username_claim: config.str("oauth_username_claim").to_string(),
+    };
+    let verifier = auth::oauth::JwksVerifier::from_settings(&settings)?;
+    let wants_oauth = mech_list
+        .iter()
+        .any(|m| matches!(m, sasl::Mechanism::OAuthBearer | sasl::Mechanism::XOAuth2));
+    if wants_oauth && verifier.is_none() {
+        anyhow::bail!("sasl_mech_list: OAUTHBEARER and XOAUTH2 need oauth_jwks_file");
+    }
+    let sasl_config = auth::sasl_login::SaslConfig {
+        mech_list,
+        allow_anonymous: config.bool("allowanonymouslogin"),
+        hostname: crate::imap::servername(config),
+        proxy_servers: config.list("proxyservers").to_vec(),
+        admins: config.list("admins").to_vec(),
+        login_use_acl: config.bool("loginuseacl"),
+    };
+    let logins = auth::sasl_login::SaslLogins::new(Arc::clone(passwords), sasl_config);
+    Ok(match verifier {
+        Some(verifier) => logins.with_token_verifier(Arc::new(verifier)),
+        None => logins,
+    })
 }
 
 /// `sasl_pwcheck_method`: where network logins' passwords are checked, in order.

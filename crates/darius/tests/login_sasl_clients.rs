@@ -187,3 +187,22 @@ fn fifty_wrong_passwords_slow_that_address_and_not_another() {
     server.add_user("alice", "pw-alice");
     common::run_python(&server, "login_penalty.py", &[]);
 }
+
+#[test]
+fn oauth_bearer_tokens_log_in_through_imaplib() {
+    if !common::have("openssl") {
+        return;
+    }
+    let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("../auth/tests/fixtures/oauth");
+    let server = common::Server::start_with(&format!(
+        "auth_failure_delay: 0\noauth_jwks_file: {}\noauth_audience: darius-test\n",
+        keys.join("jwks.json").display()
+    ));
+    server.add_user("bob", "pw-bob");
+    server.add_user("alice", "pw-alice");
+    common::run_python(
+        &server,
+        "oauth_imap.py",
+        &[("OAUTH_KEYS", &keys.display().to_string())],
+    );
+}

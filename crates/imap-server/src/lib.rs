@@ -67,8 +67,6 @@ pub struct ImapConfig {
     pub config_directory: PathBuf,
     /// `servername`, for the greeting.
     pub servername: String,
-    /// The SASL policy: `sasl_mech_list`, `proxyservers`, `loginuseacl`, …
-    pub sasl: auth::sasl_login::SaslConfig,
 }
 
 /// Shared by every IMAP connection.
@@ -86,13 +84,10 @@ impl ImapServer {
     pub fn new(
         service: mailservice::MailService,
         passwords: Arc<auth::PasswordDb>,
+        sasl: Arc<auth::sasl_login::SaslLogins>,
         config: ImapConfig,
     ) -> Arc<ImapServer> {
         let proc_files = procfile::ProcFiles::start(&config.config_directory);
-        let sasl = Arc::new(auth::sasl_login::SaslLogins::new(
-            Arc::clone(&passwords),
-            config.sasl.clone(),
-        ));
         Arc::new(ImapServer {
             service,
             sasl,
