@@ -24,7 +24,10 @@ impl Backend {
         let passwords = Arc::new(
             auth::PasswordDb::open(dir)?
                 .with_login_throttle(login_throttle(config)?)
-                .with_sources(password_sources(config)?),
+                .with_sources(password_sources(config)?)
+                .with_secrets(secret_policy(config))
+                .with_auto_transition(config.bool("sasl_auto_transition"))
+                .with_cache_ttl(std::time::Duration::from_secs(config.int("auth_cache_ttl"))),
         );
         let login_penalty = Arc::new(auth::LoginPenalty::new(
             std::time::Duration::from_millis(config.int("auth_failure_delay")),
@@ -64,6 +67,22 @@ fn password_sources(config: &config::Config) -> Result<Vec<auth::PasswordSource>
             }
         })
         .collect()
+}
+
+/// Which shared-secret forms passwords are stored with: SCRAM always, with
+/// `sasl_scram_iteration_counter` iterations; CRAM-MD5 only when `sasl_mech_list` names it.
+pub fn secret_policy(config: &config::Config) -> auth::SecretPolicy {
+    let iterations = u32::try_from(config.int("sasl_scram_iteration_counter"))
+        .ok()
+        .and_then(std::num::NonZeroU32::new)
+        .unwrap_or(auth::SecretPolicy::default().scram_iterations);
+    auth::SecretPolicy {
+        scram_iterations: iterations,
+        cram_md5: config
+            .list("sasl_mech_list")
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case("CRAM-MD5")),
+    }
 }
 
 /// `auth_failures_per_host`, `auth_failure_window` and `client_limit_exceptions`.
