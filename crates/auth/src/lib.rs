@@ -19,6 +19,7 @@ mod cache;
 mod disguise;
 mod events;
 mod hash_queue;
+pub mod identity;
 mod login;
 pub mod oauth;
 mod password_db;

@@ -119,6 +119,8 @@ pub struct PasswordDb {
     policy: SecretPolicy,
     /// `sasl_auto_transition`.
     auto_transition: bool,
+    /// Which identities may log in, as whom.
+    identity: crate::identity::LoginIdentity,
     /// Makes SCRAM's answers for unknown users stable (see `disguise.rs`).
     pub(crate) disguise_key: Secret<[u8; 32]>,
     /// Network logins' hashing threads (see `hash_queue.rs`), started on first use so that
@@ -171,6 +173,12 @@ impl PasswordDb {
             verified: CredentialCache::new(crate::cache::DEFAULT_TTL),
             policy: SecretPolicy::default(),
             auto_transition: false,
+            identity: crate::identity::LoginIdentity::new(
+                None,
+                None,
+                Vec::new(),
+                crate::authz::Mechanism::Unix,
+            ),
             disguise_key,
             queue: OnceLock::new(),
             queue_size: (workers, workers * crate::hash_queue::WAITING_PER_WORKER),
@@ -206,6 +214,18 @@ impl PasswordDb {
     pub fn with_cache_ttl(mut self, ttl: std::time::Duration) -> PasswordDb {
         self.verified = CredentialCache::new(ttl);
         self
+    }
+
+    /// The identity rules of logins (`loginrealms`, `krb.equiv`, the local realm); by default
+    /// no local realm, no map and no other realm.
+    pub fn with_identity(mut self, identity: crate::identity::LoginIdentity) -> PasswordDb {
+        self.identity = identity;
+        self
+    }
+
+    /// The identity rules the protocol servers apply to an authenticated identity.
+    pub fn login_identity(&self) -> &crate::identity::LoginIdentity {
+        &self.identity
     }
 
     /// The iteration count new SCRAM secrets get, which SCRAM must also announce for users it

@@ -151,6 +151,8 @@ pub static OPTIONS: &[OptionSpec] = &[
         "With `auth_mech: krb5`, an identity map in `krb.equiv` format (`principal localname` lines) applied when identifiers are canonicalised; read again when it changes. Empty: no map."),
     opt("allowanonymouslogin", Kind::Bool, "0",
         "Let IMAP `LOGIN anonymous` with any password in as the anonymous identity: only ACL entries for `anyone` and `anonymous` apply to it, it owns no mailbox, keeps no `\\Seen` and no subscriptions, and may not create or rename mailboxes (an ACL of `anyone lr` makes a public read-only archive). The plaintext rule (`allowplaintext`) applies as to any LOGIN. Off, `LOGIN anonymous` is refused without a password check, as in Cyrus, so a user named `anonymous` cannot log in. SASL ANONYMOUS is not offered yet."),
+    opt("krb_equiv_file", Kind::Path, "",
+        "Another name for `krb5_equiv_file`; setting both to different files stops start-up."),
     not_yet("loginrealms", Kind::List, "",
         "Realms whose users may log in with `user@realm` in addition to the server's own."),
     opt("loginuseacl", Kind::Bool, "0",
