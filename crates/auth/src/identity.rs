@@ -231,12 +231,11 @@ mod tests {
         fn only_listed_realms_come_out(id in "[a-zA-Z0-9@/._ -]{0,40}") {
             for mechanism in [Mechanism::Krb5, Mechanism::Unix] {
                 let r = rules(&["FOO.COM"], None, mechanism);
-                for answer in [r.canonicalise(&id), r.canonicalise_userid(&id)] {
-                    if let Ok(user) = answer {
-                        proptest::prop_assert!(!user.is_empty());
-                        if let Some((_, realm)) = user.split_once('@') {
-                            proptest::prop_assert!(realm.eq_ignore_ascii_case("FOO.COM"));
-                        }
+                let answers = [r.canonicalise(&id), r.canonicalise_userid(&id)];
+                for user in answers.into_iter().flatten() {
+                    proptest::prop_assert!(!user.is_empty());
+                    if let Some((_, realm)) = user.split_once('@') {
+                        proptest::prop_assert!(realm.eq_ignore_ascii_case("FOO.COM"));
                     }
                 }
             }
