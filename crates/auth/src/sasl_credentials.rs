@@ -6,6 +6,10 @@
 //! auxprop database): a user known only to another source has none until auto transition or
 //! `darius user passwd` stores them.
 //!
+//! The authentication identity is first put through the login identity rules
+//! ([`crate::identity`]): one from a realm `loginrealms` does not allow fails like a wrong
+//! password, and the canonical user id's credentials are the ones checked.
+//!
 //! Every method blocks (hashing, a database read): `sasl_login.rs` runs the steps on the
 //! hashing threads.
 
@@ -19,7 +23,10 @@ impl sasl::Credentials for PasswordDb {
         authcid: &str,
         password: &Secret<String>,
     ) -> Result<bool, sasl::Unavailable> {
-        self.check_sources(authcid, password)
+        let Some(user) = self.canonical(authcid) else {
+            return Ok(false);
+        };
+        self.check_sources(&user, password)
             .map_err(|e| sasl::Unavailable(e.to_string()))
     }
 
@@ -28,11 +35,32 @@ impl sasl::Credentials for PasswordDb {
         authcid: &str,
         hash: sasl::ScramHash,
     ) -> Result<Option<sasl::ScramCredentials>, sasl::Unavailable> {
-        self.scram_secrets(authcid, hash)
+        let Some(user) = self.canonical(authcid) else {
+            return Ok(None);
+        };
+        self.scram_secrets(&user, hash)
             .map_err(|e| sasl::Unavailable(e.to_string()))
     }
 
     fn cram_secret(&self, authcid: &str) -> Result<Option<sasl::CramMd5Secret>, sasl::Unavailable> {
-        PasswordDb::cram_secret(self, authcid).map_err(|e| sasl::Unavailable(e.to_string()))
+        let Some(user) = self.canonical(authcid) else {
+            return Ok(None);
+        };
+        PasswordDb::cram_secret(self, &user).map_err(|e| sasl::Unavailable(e.to_string()))
+    }
+}
+
+impl PasswordDb {
+    /// The user id whose credentials an authentication identity proves, under the login
+    /// identity rules; `None` (a failed authentication, like a wrong password) for an identity
+    /// that may not log in (a realm not in `loginrealms`).
+    fn canonical(&self, authcid: &str) -> Option<String> {
+        match self.login_identity().canonicalise_userid(authcid) {
+            Ok(user) => Some(user),
+            Err(refused) => {
+                tracing::info!("authentication of {authcid:?} refused: {refused}");
+                None
+            }
+        }
     }
 }

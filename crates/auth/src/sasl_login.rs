@@ -213,13 +213,34 @@ impl SaslLogins {
     }
 
     /// Who the client of a successful exchange is, and whom it may act as.
+    ///
+    /// Both identities first go through the login identity rules (`loginrealms`, the
+    /// `krb.equiv` map, the local realm; see [`crate::identity`]): an identity from a realm not
+    /// allowed is refused, and the canonical user id is the one logged in.
     pub fn authorize(&self, mechanism: Mechanism, success: &Success) -> Authorization {
-        let authcid = success.authcid.as_str();
-        let target = success.authzid.as_deref().unwrap_or(authcid);
         if mechanism == Mechanism::Anonymous {
             // RFC 4505: the trace is logged by the caller and never trusted as an identity.
             return Authorization::Anonymous;
         }
+        let rules = self.db.login_identity();
+        let canonical = |id: &str| match rules.canonicalise_userid(id) {
+            Ok(user) => Some(user),
+            Err(refused) => {
+                tracing::info!("{mechanism}: {refused}");
+                None
+            }
+        };
+        let Some(authcid) = canonical(&success.authcid) else {
+            return Authorization::Refused;
+        };
+        let target = match success.authzid.as_deref() {
+            Some(authzid) => match canonical(authzid) {
+                Some(target) => target,
+                None => return Authorization::Refused,
+            },
+            None => authcid.clone(),
+        };
+        let (authcid, target) = (authcid.as_str(), target.as_str());
         // As an ACL identifier `anonymous` is the unauthenticated identity (RFC 4314 §2): no
         // user of that name proves anything, and nobody proxies as it.
         if authcid.eq_ignore_ascii_case(ANONYMOUS) || target.eq_ignore_ascii_case(ANONYMOUS) {

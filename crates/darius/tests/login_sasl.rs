@@ -249,3 +249,26 @@ fn anonymous_needs_allowanonymouslogin_and_logs_the_trace() {
     );
     assert!(server.logged("trace-me@example.org"), "{}", server.log());
 }
+
+/// `loginrealms`: a user id with `@realm` logs in, by LOGIN or AUTHENTICATE, only when its
+/// realm is listed (Cyrus's cross-realm rule, realms compared without regard to case), and then
+/// as itself, realm included.
+#[test]
+fn user_ids_of_other_realms_need_loginrealms() {
+    for (realms, allowed) in [("", false), ("loginrealms: EXAMPLE.org\n", true)] {
+        let server = common::Server::start_with(&format!("{QUICK}{realms}"));
+        server.add_user("alice@example.org", "pw-alice");
+        let (_, answer) = auth_plain(&server, "", "alice@example.org", "pw-alice");
+        assert_eq!(answer.starts_with("OK"), allowed, "{realms:?}: {answer}");
+        if !allowed {
+            assert!(answer.starts_with("NO [AUTHENTICATIONFAILED]"), "{answer}");
+        }
+        let mut c = Client::connect(server.imap_port);
+        let r = c.cmd("l", "LOGIN alice@example.org pw-alice");
+        assert_eq!(last(&r).starts_with("l OK"), allowed, "{realms:?}: {r:?}");
+        // A user id without a realm is never affected.
+        server.add_user("bob", "pw-bob");
+        let (_, answer) = auth_plain(&server, "", "bob", "pw-bob");
+        assert!(answer.starts_with("OK"), "{answer}");
+    }
+}
