@@ -17,8 +17,10 @@
 //!
 //! User ids from password mechanisms (LOGIN, PLAIN, SCRAM): with `auth_mech: krb5` they are
 //! principals and follow the same rules (Cyrus canonicalises every login through its auth
-//! module). With `auth_mech: unix` Cyrus strips no realm: a user id is kept as typed, and one
-//! with `@realm` may log in only when that realm is in `loginrealms`.
+//! module). With `auth_mech: unix` they are kept as typed, no realm stripped (as Cyrus), and
+//! `loginrealms` does not apply: the rules are for Kerberos identities, and `user@domain` is
+//! an ordinary user id here (`darius user import-sasldb` makes one of each user of another
+//! realm). Cyrus without `virtdomains` would refuse such an id unless its realm is listed.
 //!
 //! The built-in identifiers (`anyone`, `anonymous`) never come out as a login's identity.
 
@@ -84,7 +86,7 @@ impl LoginIdentity {
         if userid.is_empty() {
             return Err(Refused::Malformed(userid.to_string()));
         }
-        self.check_realm(userid.to_string())
+        Ok(userid.to_string())
     }
 
     /// Cyrus's cross-realm check: the part after the first `@`, if any, must be a listed realm.
@@ -196,21 +198,20 @@ mod tests {
     }
 
     #[test]
-    fn user_ids_under_unix_keep_their_realm_and_need_it_listed() {
-        let r = rules(&["example.org"], None, Mechanism::Unix);
-        assert_eq!(r.canonicalise_userid("alice"), Ok("alice".into()));
-        assert_eq!(
-            r.canonicalise_userid("alice@EXAMPLE.ORG"),
-            Ok("alice@EXAMPLE.ORG".into())
-        );
-        assert_eq!(
-            r.canonicalise_userid("alice@CMU.EDU"),
-            realm_refusal("alice@CMU.EDU", "CMU.EDU"),
-            "no realm is stripped under unix, not even the Kerberos one"
-        );
+    fn user_ids_under_unix_are_kept_as_typed() {
+        let r = rules(&[], None, Mechanism::Unix);
+        for id in ["alice", "alice@EXAMPLE.ORG", "alice@CMU.EDU"] {
+            assert_eq!(r.canonicalise_userid(id), Ok(id.into()));
+        }
         assert_eq!(
             r.canonicalise_userid(""),
             Err(Refused::Malformed("".into()))
+        );
+        // A GSSAPI principal is a Kerberos identity whatever `auth_mech` says.
+        assert_eq!(r.canonicalise("alice@CMU.EDU"), Ok("alice".into()));
+        assert_eq!(
+            r.canonicalise("alice@EXAMPLE.ORG"),
+            realm_refusal("alice@EXAMPLE.ORG", "EXAMPLE.ORG")
         );
     }
 
@@ -225,13 +226,19 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Whatever an identity looks like: no panic, and an accepted one keeps a realm only
-        /// when that realm is listed.
+        /// Whatever an identity looks like: no panic, an accepted Kerberos identity keeps a
+        /// realm only when that realm is listed, and a unix user id is kept as typed.
         #[test]
         fn only_listed_realms_come_out(id in "[a-zA-Z0-9@/._ -]{0,40}") {
             for mechanism in [Mechanism::Krb5, Mechanism::Unix] {
                 let r = rules(&["FOO.COM"], None, mechanism);
-                let answers = [r.canonicalise(&id), r.canonicalise_userid(&id)];
+                let mut answers = vec![r.canonicalise(&id)];
+                if mechanism == Mechanism::Krb5 {
+                    answers.push(r.canonicalise_userid(&id));
+                } else {
+                    let kept = r.canonicalise_userid(&id);
+                    proptest::prop_assert!(kept.is_err() || kept.as_deref() == Ok(id.as_str()));
+                }
                 for user in answers.into_iter().flatten() {
                     proptest::prop_assert!(!user.is_empty());
                     if let Some((_, realm)) = user.split_once('@') {
