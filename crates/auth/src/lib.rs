@@ -7,27 +7,36 @@
 //! per client host; [`shadow`] checks passwords against the system's `/etc/passwd` and
 //! `/etc/shadow` (crypt(3) hashes); [`oauth`] verifies OAuth bearer tokens (JWTs) for
 //! OAUTHBEARER and XOAUTH2 against a JWKS file; [`sasldb`] reads a Cyrus SASL user database, for
-//! moving a Cyrus site's users over. The Authentication issue adds SCRAM and CRAM-MD5 secrets to
-//! the database's records, PAM and identity mapping.
+//! moving a Cyrus site's users over. The database's records keep SCRAM and CRAM-MD5 secrets
+//! beside the argon2id hash ([`SecretPolicy`]), and the sources answer the SASL mechanisms
+//! ([`sasl::Credentials`] on [`PasswordDb`], whose exchanges [`sasl_login`] runs).
+//! [`identity`] turns an authenticated identity into a login's user id (`loginrealms`,
+//! `krb.equiv`).
 
 mod argon;
 pub mod authz;
 mod cache;
+mod disguise;
 mod events;
 mod hash_queue;
+pub mod identity;
 mod login;
 pub mod oauth;
 mod password_db;
 mod penalty;
+mod sasl_credentials;
 pub mod sasl_login;
 pub mod sasldb;
+mod secrets;
 pub mod shadow;
 mod throttle;
 mod username;
 
+pub use cache::{DEFAULT_TTL as DEFAULT_CACHE_TTL, NEGATIVE_TTL as NEGATIVE_CACHE_TTL};
 pub use events::{log_authentication, AuthOutcome};
 pub use login::LoginCheck;
 pub use password_db::{AuthError, PasswordDb, PasswordSource};
 pub use penalty::LoginPenalty;
+pub use secrets::{SecretPolicy, StoredForms, DEFAULT_SCRAM_ITERATIONS};
 pub use throttle::{Admission, ThrottleConfig};
 pub use username::{validate_username, UsernameError};

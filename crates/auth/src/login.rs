@@ -35,6 +35,13 @@ impl PasswordDb {
         name: &str,
         password: Secret<String>,
     ) -> Result<LoginCheck, AuthError> {
+        // `loginrealms`: a user id from a realm not allowed is refused without a check, and
+        // counts as a failure like a wrong password.
+        if let Err(refused) = self.login_identity().canonicalise_userid(name) {
+            tracing::info!("login of {name:?} refused: {refused}");
+            self.throttle.failed(peer);
+            return Ok(LoginCheck::Invalid);
+        }
         if self.throttle.admit(peer) == Admission::Refused {
             return Ok(LoginCheck::Throttled);
         }

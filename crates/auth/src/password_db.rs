@@ -1,6 +1,11 @@
 //! The password database: one redb file under `configdirectory` mapping user names to their
-//! secrets. Passwords are stored only as argon2id hashes (PHC strings); the record is JSON so the
-//! Authentication issue can add SCRAM/CRAM-MD5 secrets without a format break.
+//! secrets. Passwords are stored as argon2id hashes (PHC strings) beside the shared-secret forms
+//! SCRAM and CRAM-MD5 need (see `secrets.rs`), never as themselves; the record is JSON, and
+//! records written before the shared-secret forms existed read as records without them.
+//!
+//! With `sasl_auto_transition`, a successful plaintext login stores the forms a record lacks,
+//! and a user whom another source (`shadow`) accepted gets a record (as Cyrus SASL's
+//! `auto_transition` creates the user in its database).
 //!
 //! redb allows one process per file: while the server runs, tools reach this database through the
 //! server's admin socket, and open the file themselves only when the server is stopped.
@@ -13,8 +18,9 @@ use serde::{Deserialize, Serialize};
 use types::Secret;
 
 use crate::argon::Hasher;
-use crate::cache::CredentialCache;
+use crate::cache::{CacheAnswer, CredentialCache};
 use crate::hash_queue::HashQueue;
+use crate::secrets::{decode_cram, encode_cram, SecretPolicy, StoredForms, StoredScram};
 use crate::throttle::{FailureThrottle, ThrottleConfig};
 use crate::username::{validate_username, UsernameError};
 
@@ -50,6 +56,55 @@ pub enum AuthError {
 struct UserRecord {
     /// PHC string of the argon2id hash.
     argon2id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scram_sha1: Option<StoredScram>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scram_sha256: Option<StoredScram>,
+    /// base64 of `sasl::CramMd5Secret::to_bytes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cram_md5: Option<String>,
+}
+
+impl UserRecord {
+    fn forms(&self) -> StoredForms {
+        StoredForms {
+            scram_sha1: self.scram_sha1.as_ref().map(StoredScram::iterations),
+            scram_sha256: self.scram_sha256.as_ref().map(StoredScram::iterations),
+            cram_md5: self.cram_md5.is_some(),
+        }
+    }
+
+    /// Adds the forms `policy` wants and the record lacks; false when none was missing.
+    fn complete(&mut self, password: &[u8], policy: &SecretPolicy) -> bool {
+        let mut added = false;
+        for (slot, hash) in [
+            (&mut self.scram_sha1, sasl::ScramHash::Sha1),
+            (&mut self.scram_sha256, sasl::ScramHash::Sha256),
+        ] {
+            if slot.is_none() {
+                *slot = Some(StoredScram::generate(
+                    password,
+                    policy.scram_iterations,
+                    hash,
+                ));
+                added = true;
+            }
+        }
+        if policy.cram_md5 && self.cram_md5.is_none() {
+            self.cram_md5 = Some(encode_cram(&sasl::CramMd5Secret::from_password(password)));
+            added = true;
+        }
+        added
+    }
+}
+
+/// Which source accepted a network login's password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Accepted {
+    /// The password database.
+    Auxprop,
+    /// Another source (`shadow`).
+    Elsewhere,
 }
 
 /// Page cache of the password database.
@@ -59,7 +114,15 @@ pub struct PasswordDb {
     db: Database,
     path: PathBuf,
     hasher: Hasher,
-    verified: CredentialCache,
+    pub(crate) verified: CredentialCache,
+    /// The shared-secret forms new passwords are stored with.
+    policy: SecretPolicy,
+    /// `sasl_auto_transition`.
+    auto_transition: bool,
+    /// Which identities may log in, as whom.
+    identity: crate::identity::LoginIdentity,
+    /// Makes SCRAM's answers for unknown users stable (see `disguise.rs`).
+    pub(crate) disguise_key: Secret<[u8; 32]>,
     /// Network logins' hashing threads (see `hash_queue.rs`), started on first use so that
     /// tools which only add users start none.
     pub(crate) queue: OnceLock<Result<HashQueue, String>>,
@@ -100,13 +163,23 @@ impl PasswordDb {
             path: path.clone(),
             reason: format!("making it private (mode 0600): {e}"),
         })?;
+        let disguise_key = crate::disguise::load_or_create(configdirectory)?;
         let hasher = Hasher::new();
         let workers = hasher.max_concurrent();
         let store = PasswordDb {
             db,
             path,
             hasher,
-            verified: CredentialCache::new(),
+            verified: CredentialCache::new(crate::cache::DEFAULT_TTL),
+            policy: SecretPolicy::default(),
+            auto_transition: false,
+            identity: crate::identity::LoginIdentity::new(
+                None,
+                None,
+                Vec::new(),
+                crate::authz::Mechanism::Unix,
+            ),
+            disguise_key,
             queue: OnceLock::new(),
             queue_size: (workers, workers * crate::hash_queue::WAITING_PER_WORKER),
             throttle: FailureThrottle::new(ThrottleConfig::off()),
@@ -122,6 +195,45 @@ impl PasswordDb {
         self
     }
 
+    /// New passwords are stored with the shared-secret forms `policy` names (the default: SCRAM
+    /// with 4096 iterations, no CRAM-MD5).
+    pub fn with_secrets(mut self, policy: SecretPolicy) -> PasswordDb {
+        self.policy = policy;
+        self
+    }
+
+    /// `sasl_auto_transition`: after a successful plaintext login, store the shared-secret
+    /// forms the user's record lacks, creating the record for a user another source accepted.
+    pub fn with_auto_transition(mut self, on: bool) -> PasswordDb {
+        self.auto_transition = on;
+        self
+    }
+
+    /// `auth_cache_ttl`: how long a verified password is accepted without a new check; zero
+    /// turns the verified-credentials cache off.
+    pub fn with_cache_ttl(mut self, ttl: std::time::Duration) -> PasswordDb {
+        self.verified = CredentialCache::new(ttl);
+        self
+    }
+
+    /// The identity rules of logins (`loginrealms`, `krb.equiv`, the local realm); by default
+    /// no local realm, no map and no other realm.
+    pub fn with_identity(mut self, identity: crate::identity::LoginIdentity) -> PasswordDb {
+        self.identity = identity;
+        self
+    }
+
+    /// The identity rules the protocol servers apply to an authenticated identity.
+    pub fn login_identity(&self) -> &crate::identity::LoginIdentity {
+        &self.identity
+    }
+
+    /// The iteration count new SCRAM secrets get, which SCRAM must also announce for users it
+    /// does not know.
+    pub fn scram_iterations(&self) -> std::num::NonZeroU32 {
+        self.policy.scram_iterations
+    }
+
     /// Network logins check their passwords in `sources`, in order, until one accepts
     /// (`sasl_pwcheck_method`); the default is the password database alone. Administrative
     /// checks ([`PasswordDb::verify`]) always use the database.
@@ -133,16 +245,35 @@ impl PasswordDb {
     /// A network login's check: each source in order until one accepts. A refusal's reason
     /// is logged (never the password), the client only learns that the login failed.
     /// Blocking and CPU-heavy: runs on the hashing threads.
+    ///
+    /// With `sasl_auto_transition` on, an accepted password's missing shared-secret forms are
+    /// stored (see [`PasswordDb::transition`]).
     pub(crate) fn check_sources(
         &self,
         name: &str,
         password: &Secret<String>,
     ) -> Result<bool, AuthError> {
+        let accepted = self.accepting_source(name, password)?;
+        if let Some(accepted) = accepted {
+            if self.auto_transition {
+                if let Err(e) = self.transition(name, password, accepted) {
+                    tracing::warn!("auto transition of {name:?}: {e}");
+                }
+            }
+        }
+        Ok(accepted.is_some())
+    }
+
+    fn accepting_source(
+        &self,
+        name: &str,
+        password: &Secret<String>,
+    ) -> Result<Option<Accepted>, AuthError> {
         for source in &self.sources {
             match source {
                 PasswordSource::Auxprop => {
                     if self.verify(name, password)? {
-                        return Ok(true);
+                        return Ok(Some(Accepted::Auxprop));
                     }
                 }
                 PasswordSource::Shadow(files) => {
@@ -151,15 +282,25 @@ impl PasswordDb {
                             // Keyed by the hash: a changed shadow entry is a new password.
                             let key = format!("shadow:{stored}");
                             let secret = password.expose().as_bytes();
-                            if self.verified.check(name, secret, &key) {
-                                return Ok(true);
+                            match self.verified.check(name, secret, &key) {
+                                CacheAnswer::Valid => return Ok(Some(Accepted::Elsewhere)),
+                                CacheAnswer::Invalid => {
+                                    tracing::info!(
+                                        "shadow: login of {name:?} refused: the same wrong password again"
+                                    );
+                                    continue;
+                                }
+                                CacheAnswer::Unknown => {}
                             }
                             match crate::shadow::ShadowFiles::check_hash(&stored, secret) {
                                 crate::shadow::ShadowCheck::Valid => {
                                     self.verified.remember(name, secret, &key);
-                                    return Ok(true);
+                                    return Ok(Some(Accepted::Elsewhere));
                                 }
-                                crate::shadow::ShadowCheck::Refused(why) => why,
+                                crate::shadow::ShadowCheck::Refused(why) => {
+                                    self.verified.remember_failure(name, secret, &key);
+                                    why
+                                }
                             }
                         }
                         Err(why) => why,
@@ -168,7 +309,75 @@ impl PasswordDb {
                 }
             }
         }
-        Ok(false)
+        Ok(None)
+    }
+
+    /// `sasl_auto_transition`: stores the shared-secret forms (SCRAM, and CRAM-MD5 when the
+    /// policy asks for it) that `name`'s record lacks, from the password a source just accepted.
+    ///
+    /// - accepted by the database: the record is completed;
+    /// - accepted by another source and no record: one is created with the password (argon2id
+    ///   and the shared-secret forms), as Cyrus SASL creates the user (`SASL_SET_CREATE`);
+    /// - accepted by another source and a record exists: it is completed only if its own
+    ///   argon2id hash takes this password too. Cyrus would overwrite the record's password;
+    ///   here a record never gets secrets of a password other than its own.
+    fn transition(
+        &self,
+        name: &str,
+        password: &Secret<String>,
+        accepted: Accepted,
+    ) -> Result<(), AuthError> {
+        let secret = password.expose().as_bytes();
+        let Some(mut record) = self.record(name)? else {
+            if accepted == Accepted::Auxprop || validate_username(name).is_err() {
+                return Ok(());
+            }
+            let record = self.encode(&self.new_record(password)?)?;
+            let created = self.write(|users| {
+                if users.get(name)?.is_some() {
+                    return Ok(Ok(false));
+                }
+                users.insert(name, record.as_slice())?;
+                Ok(Ok(true))
+            })?;
+            if created {
+                tracing::info!("auto transition: {name:?} added to the password database");
+            }
+            return Ok(());
+        };
+        let before = record.argon2id.clone();
+        if !record.complete(secret, &self.policy) {
+            return Ok(());
+        }
+        if accepted == Accepted::Elsewhere {
+            let ours = self
+                .hasher
+                .verify(&before, secret)
+                .map_err(|e| self.err(format!("user {name}: stored hash: {}", e.0)))?;
+            if !ours {
+                tracing::info!(
+                    "auto transition: {name:?} has another password in the password database; left alone"
+                );
+                return Ok(());
+            }
+        }
+        let bytes = self.encode(&record)?;
+        // Stored only if the record is still the one the forms were made for (no `user passwd`
+        // in between).
+        let stored = self.write(|users| {
+            let current = users.get(name)?.map(|v| v.value().to_vec());
+            let unchanged = current
+                .and_then(|c| serde_json::from_slice::<UserRecord>(&c).ok())
+                .is_some_and(|c| c.argon2id == before);
+            if unchanged {
+                users.insert(name, bytes.as_slice())?;
+            }
+            Ok(Ok(unchanged))
+        })?;
+        if stored {
+            tracing::info!("auto transition: {name:?} now has {}", record.forms());
+        }
+        Ok(())
     }
 
     pub(crate) fn err(&self, e: impl std::fmt::Display) -> AuthError {
@@ -206,20 +415,23 @@ impl PasswordDb {
     /// Adds a user; refuses an existing name.
     pub fn add_user(&self, name: &str, password: &Secret<String>) -> Result<(), AuthError> {
         validate_username(name)?;
-        let record = self.hash_record(password)?;
+        let record = self.encode(&self.new_record(password)?)?;
         self.write(|users| {
             if users.get(name)?.is_some() {
                 return Ok(Err(AuthError::AlreadyExists(name.to_string())));
             }
             users.insert(name, record.as_slice())?;
             Ok(Ok(()))
-        })
+        })?;
+        // A remembered failure of the name before it existed must not refuse its first login.
+        self.verified.forget(name);
+        Ok(())
     }
 
-    /// Replaces a user's password.
+    /// Replaces a user's password, and with it every shared-secret form of the old one.
     pub fn set_password(&self, name: &str, password: &Secret<String>) -> Result<(), AuthError> {
         self.verified.forget(name);
-        let record = self.hash_record(password)?;
+        let record = self.encode(&self.new_record(password)?)?;
         self.write(|users| {
             if users.get(name)?.is_none() {
                 return Ok(Err(AuthError::NoSuchUser(name.to_string())));
@@ -256,6 +468,42 @@ impl PasswordDb {
         Ok(self.record(name)?.is_some())
     }
 
+    /// Which secret forms `name`'s record holds; `None` for a user the database does not know.
+    pub fn stored_forms(&self, name: &str) -> Result<Option<StoredForms>, AuthError> {
+        Ok(self.record(name)?.map(|r| r.forms()))
+    }
+
+    /// `name`'s stored SCRAM secrets for `hash`, if any.
+    pub(crate) fn scram_secrets(
+        &self,
+        name: &str,
+        hash: sasl::ScramHash,
+    ) -> Result<Option<sasl::ScramCredentials>, AuthError> {
+        let Some(record) = self.record(name)? else {
+            return Ok(None);
+        };
+        let stored = match hash {
+            sasl::ScramHash::Sha1 => record.scram_sha1,
+            sasl::ScramHash::Sha256 => record.scram_sha256,
+        };
+        stored
+            .map(|s| s.credentials(hash))
+            .transpose()
+            .map_err(|e| self.err(format!("user {name}: {e}")))
+    }
+
+    /// `name`'s stored CRAM-MD5 secret, if any.
+    pub(crate) fn cram_secret(&self, name: &str) -> Result<Option<sasl::CramMd5Secret>, AuthError> {
+        let Some(record) = self.record(name)? else {
+            return Ok(None);
+        };
+        record
+            .cram_md5
+            .map(|s| decode_cram(&s))
+            .transpose()
+            .map_err(|e| self.err(format!("user {name}: {e}")))
+    }
+
     /// Checks a plaintext password. An unknown user and a wrong password both give `false`; a
     /// hash is computed either way so that timing does not tell them apart.
     ///
@@ -268,17 +516,22 @@ impl PasswordDb {
             .map(|r| r.argon2id.as_str())
             .unwrap_or(DUMMY_HASH);
         let secret = password.expose().as_bytes();
-        if record.is_some() && self.verified.check(name, secret, phc) {
-            return Ok(true);
+        match self.verified.check(name, secret, phc) {
+            CacheAnswer::Valid if record.is_some() => return Ok(true),
+            CacheAnswer::Invalid => return Ok(false),
+            _ => {}
         }
         let ok = self
             .hasher
             .verify(phc, secret)
             .map_err(|e| self.err(format!("user {name}: stored hash: {}", e.0)))?;
-        if ok && record.is_some() {
+        let ok = ok && record.is_some();
+        if ok {
             self.verified.remember(name, secret, phc);
+        } else {
+            self.verified.remember_failure(name, secret, phc);
         }
-        Ok(ok && record.is_some())
+        Ok(ok)
     }
 
     fn record(&self, name: &str) -> Result<Option<UserRecord>, AuthError> {
@@ -292,15 +545,28 @@ impl PasswordDb {
             .map_err(|e| self.err(format!("user {name}: {e}")))
     }
 
-    fn hash_record(&self, password: &Secret<String>) -> Result<Vec<u8>, AuthError> {
+    /// A record for a new password: its argon2id hash and the forms the policy names.
+    fn new_record(&self, password: &Secret<String>) -> Result<UserRecord, AuthError> {
         if password.expose().is_empty() {
             return Err(AuthError::EmptyPassword);
         }
+        let secret = password.expose().as_bytes();
         let argon2id = self
             .hasher
-            .hash(password.expose().as_bytes())
+            .hash(secret)
             .map_err(|e| self.err(format!("hashing: {}", e.0)))?;
-        serde_json::to_vec(&UserRecord { argon2id }).map_err(|e| self.err(e))
+        let mut record = UserRecord {
+            argon2id,
+            scram_sha1: None,
+            scram_sha256: None,
+            cram_md5: None,
+        };
+        record.complete(secret, &self.policy);
+        Ok(record)
+    }
+
+    fn encode(&self, record: &UserRecord) -> Result<Vec<u8>, AuthError> {
+        serde_json::to_vec(record).map_err(|e| self.err(e))
     }
 
     /// Runs `change` in one write transaction; commits only when it returns `Ok(Ok(_))`.
@@ -344,6 +610,8 @@ const DUMMY_HASH: &str =
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::num::NonZeroU32;
+    use std::sync::Arc;
 
     fn secret(s: &str) -> Secret<String> {
         Secret::new(s.to_string())
@@ -448,6 +716,261 @@ mod tests {
         assert!(db.verify("alice", &secret("new")).unwrap());
         db.delete_user("alice").unwrap();
         assert!(!db.verify("alice", &secret("new")).unwrap());
+    }
+
+    /// Replaces `name`'s record with one holding only the argon2id hash, as written before
+    /// the shared-secret forms existed.
+    fn make_old_style(db: &PasswordDb, name: &str) {
+        let argon2id = db.record(name).unwrap().unwrap().argon2id;
+        let old = serde_json::to_vec(&serde_json::json!({ "argon2id": argon2id })).unwrap();
+        db.write(|users| {
+            users.insert(name, old.as_slice())?;
+            Ok(Ok(()))
+        })
+        .unwrap();
+    }
+
+    fn forms(scram: Option<u32>, cram_md5: bool) -> Option<StoredForms> {
+        Some(StoredForms {
+            scram_sha1: scram,
+            scram_sha256: scram,
+            cram_md5,
+        })
+    }
+
+    #[test]
+    fn new_passwords_get_the_scram_secrets_and_cram_only_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = PasswordDb::open(dir.path()).unwrap();
+        db.add_user("alice", &secret("pencil")).unwrap();
+        assert_eq!(db.stored_forms("alice").unwrap(), forms(Some(4096), false));
+        assert_eq!(db.stored_forms("nobody").unwrap(), None);
+        for hash in [sasl::ScramHash::Sha1, sasl::ScramHash::Sha256] {
+            let stored = db.scram_secrets("alice", hash).unwrap().unwrap();
+            let i = NonZeroU32::new(4096).unwrap();
+            assert_eq!(
+                stored,
+                sasl::ScramCredentials::derive(b"pencil", &stored.salt, i, hash)
+            );
+        }
+        assert_eq!(db.cram_secret("alice").unwrap(), None);
+        drop(db);
+        let db = PasswordDb::open(dir.path())
+            .unwrap()
+            .with_secrets(SecretPolicy {
+                scram_iterations: NonZeroU32::new(10_000).unwrap(),
+                cram_md5: true,
+            });
+        let old_salt = db
+            .scram_secrets("alice", sasl::ScramHash::Sha256)
+            .unwrap()
+            .unwrap()
+            .salt;
+        db.set_password("alice", &secret("crayon")).unwrap();
+        assert_eq!(db.stored_forms("alice").unwrap(), forms(Some(10_000), true));
+        assert_eq!(
+            db.cram_secret("alice").unwrap(),
+            Some(sasl::CramMd5Secret::from_password(b"crayon"))
+        );
+        let new = db
+            .scram_secrets("alice", sasl::ScramHash::Sha256)
+            .unwrap()
+            .unwrap();
+        assert_ne!(new.salt, old_salt, "a new password gets new salts");
+        assert_eq!(
+            new,
+            sasl::ScramCredentials::derive(
+                b"crayon",
+                &new.salt,
+                NonZeroU32::new(10_000).unwrap(),
+                sasl::ScramHash::Sha256
+            )
+        );
+        db.delete_user("alice").unwrap();
+        assert_eq!(db.cram_secret("alice").unwrap(), None);
+        assert_eq!(
+            db.scram_secrets("alice", sasl::ScramHash::Sha1).unwrap(),
+            None
+        );
+        drop(db);
+        let bytes = std::fs::read(dir.path().join(FILE_NAME)).unwrap();
+        assert!(!bytes.windows(6).any(|w| w == b"crayon"));
+    }
+
+    #[test]
+    fn records_without_the_shared_secret_forms_still_log_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = PasswordDb::open(dir.path()).unwrap();
+        db.add_user("alice", &secret("pencil")).unwrap();
+        make_old_style(&db, "alice");
+        assert_eq!(db.stored_forms("alice").unwrap(), forms(None, false));
+        assert!(db.verify("alice", &secret("pencil")).unwrap());
+        assert_eq!(
+            db.scram_secrets("alice", sasl::ScramHash::Sha256).unwrap(),
+            None
+        );
+        // Without auto transition a login writes nothing.
+        assert!(db.check_sources("alice", &secret("pencil")).unwrap());
+        assert_eq!(db.stored_forms("alice").unwrap(), forms(None, false));
+    }
+
+    #[test]
+    fn auto_transition_completes_a_record_at_a_right_password_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = PasswordDb::open(dir.path())
+            .unwrap()
+            .with_auto_transition(true)
+            .with_secrets(SecretPolicy {
+                cram_md5: true,
+                ..SecretPolicy::default()
+            });
+        db.add_user("alice", &secret("pencil")).unwrap();
+        make_old_style(&db, "alice");
+        assert!(!db.check_sources("alice", &secret("crayon")).unwrap());
+        assert_eq!(db.stored_forms("alice").unwrap(), forms(None, false));
+        assert!(db.check_sources("alice", &secret("pencil")).unwrap());
+        assert_eq!(db.stored_forms("alice").unwrap(), forms(Some(4096), true));
+        assert_eq!(
+            db.cram_secret("alice").unwrap(),
+            Some(sasl::CramMd5Secret::from_password(b"pencil"))
+        );
+        // Complete records are left as they are (the salts stay).
+        let salt = |db: &PasswordDb| {
+            db.scram_secrets("alice", sasl::ScramHash::Sha1)
+                .unwrap()
+                .unwrap()
+                .salt
+        };
+        let before = salt(&db);
+        assert!(db.check_sources("alice", &secret("pencil")).unwrap());
+        assert_eq!(salt(&db), before);
+    }
+
+    /// `shadow` in the sources: a user it accepts gets a record when auto transition is on (as
+    /// Cyrus SASL creates the user), none when it is off; a record with another password is
+    /// not given this password's secrets.
+    #[test]
+    fn auto_transition_brings_shadow_users_into_the_database() {
+        // `openssl passwd -5 -salt 7sKUlgj5q8qujhX5 'correct horse'`.
+        const HORSE: &str = "$5$7sKUlgj5q8qujhX5$7jWEuHuHfI1npBuXnlhUdfxbm4gnDCoKKGJuJXu2lH2";
+        let dir = tempfile::tempdir().unwrap();
+        let (passwd, shadow) = (dir.path().join("passwd"), dir.path().join("shadow"));
+        std::fs::write(
+            &passwd,
+            "carol:x:1001:1001::/home/carol:/bin/sh
+dave:x:1002:1002::/home/dave:/bin/sh
+",
+        )
+        .unwrap();
+        std::fs::write(
+            &shadow,
+            format!(
+                "carol:{HORSE}:19000:0:99999:7:::
+dave:{HORSE}:19000:0:99999:7:::
+"
+            ),
+        )
+        .unwrap();
+        let files = crate::shadow::ShadowFiles::at(&passwd, &shadow);
+        let sources = vec![PasswordSource::Auxprop, PasswordSource::Shadow(files)];
+        {
+            let off = PasswordDb::open(dir.path())
+                .unwrap()
+                .with_sources(sources.clone());
+            assert!(off
+                .check_sources("carol", &secret("correct horse"))
+                .unwrap());
+            assert!(!off.user_exists("carol").unwrap());
+        }
+        let db = PasswordDb::open(dir.path())
+            .unwrap()
+            .with_sources(sources)
+            .with_auto_transition(true);
+        db.add_user("dave", &secret("other password")).unwrap();
+        make_old_style(&db, "dave");
+        assert!(!db.check_sources("carol", &secret("wrong horse")).unwrap());
+        assert!(!db.user_exists("carol").unwrap());
+        assert!(db.check_sources("carol", &secret("correct horse")).unwrap());
+        assert_eq!(db.stored_forms("carol").unwrap(), forms(Some(4096), false));
+        assert!(db.verify("carol", &secret("correct horse")).unwrap());
+        assert!(db.check_sources("dave", &secret("correct horse")).unwrap());
+        assert_eq!(db.stored_forms("dave").unwrap(), forms(None, false));
+        assert!(!db.verify("dave", &secret("correct horse")).unwrap());
+    }
+
+    /// The database answers the SASL mechanisms: PLAIN through every source, SCRAM from the
+    /// stored secrets, and an unknown user the same way as a wrong password.
+    #[test]
+    fn sasl_exchanges_against_the_database() {
+        use sasl::{Authenticator, Mechanism, Setup, Step};
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(PasswordDb::open(dir.path()).unwrap());
+        db.add_user("alice", &secret("pencil")).unwrap();
+        let plain = |response: &[u8]| {
+            let setup = Setup::new(db.clone(), "mail.example", db.unknown_user_disguise());
+            let mut a = Authenticator::new(Mechanism::Plain, setup).unwrap();
+            a.step(response)
+        };
+        assert!(matches!(plain(b"\0alice\0pencil"), Step::Done(s) if s.authcid == "alice"));
+        assert!(matches!(plain(b"\0alice\0crayon"), Step::Failed(_)));
+        assert!(matches!(plain(b"\0nobody\0pencil"), Step::Failed(_)));
+        // SCRAM's first answer carries the stored salt and count for a known user, and a
+        // stable made-up salt for an unknown one.
+        let first = |user: &str| {
+            let setup = Setup::new(db.clone(), "mail.example", db.unknown_user_disguise());
+            let mut a = Authenticator::new(Mechanism::ScramSha256, setup).unwrap();
+            match a.step(format!("n,,n={user},r=abcdefgh").as_bytes()) {
+                Step::Challenge(c) => String::from_utf8(c).unwrap(),
+                other => panic!("{other:?}"),
+            }
+        };
+        let field = |challenge: &str, name: char| {
+            challenge
+                .split(',')
+                .find_map(|f| f.strip_prefix(&format!("{name}=")))
+                .unwrap()
+                .to_string()
+        };
+        let stored = db
+            .scram_secrets("alice", sasl::ScramHash::Sha256)
+            .unwrap()
+            .unwrap();
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        assert_eq!(field(&first("alice"), 's'), b64.encode(&stored.salt));
+        assert_eq!(field(&first("alice"), 'i'), "4096");
+        let unknown = field(&first("nobody"), 's');
+        assert_eq!(field(&first("nobody"), 'i'), "4096");
+        assert_eq!(b64.decode(&unknown).unwrap().len(), sasl::SCRAM_SALT_LEN);
+        drop(db);
+        // The made-up salt survives a restart (the key is kept in the config directory).
+        let db = Arc::new(PasswordDb::open(dir.path()).unwrap());
+        let setup = Setup::new(db.clone(), "mail.example", db.unknown_user_disguise());
+        let mut a = Authenticator::new(Mechanism::ScramSha256, setup).unwrap();
+        let Step::Challenge(c) = a.step(b"n,,n=nobody,r=abcdefgh") else {
+            panic!("no challenge")
+        };
+        assert_eq!(field(&String::from_utf8(c).unwrap(), 's'), unknown);
+    }
+
+    #[test]
+    fn a_wrong_password_is_remembered_briefly_and_forgotten_on_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = PasswordDb::open(dir.path()).unwrap();
+        db.add_user("alice", &secret("right")).unwrap();
+        assert!(!db.verify("alice", &secret("wrong")).unwrap());
+        let phc = db.record("alice").unwrap().unwrap().argon2id;
+        assert_eq!(
+            db.verified.check("alice", b"wrong", &phc),
+            CacheAnswer::Invalid
+        );
+        assert!(!db.verify("alice", &secret("wrong")).unwrap());
+        db.set_password("alice", &secret("wrong")).unwrap();
+        assert!(db.verify("alice", &secret("wrong")).unwrap());
+        // An unknown user's failure does not outlive the user's creation.
+        assert!(!db.verify("bob", &secret("pw")).unwrap());
+        db.add_user("bob", &secret("pw")).unwrap();
+        assert!(db.verify("bob", &secret("pw")).unwrap());
     }
 
     #[test]

@@ -24,21 +24,16 @@
 //! target's INBOX (the server checks that, see [`Authorization::NeedsAcl`]).
 
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use rand::RngCore;
 use sasl::{
     Authenticator, ChannelBinding, Credentials, Mechanism, Setup, Step, Success, TokenVerifier,
-    Unavailable, UnknownUserDisguise,
+    Unavailable,
 };
 use types::Secret;
 
 use crate::password_db::{AuthError, PasswordDb, PasswordSource};
 use crate::throttle::Admission;
-
-/// The iteration count SCRAM secrets are stored with, and unknown users are answered with.
-pub const SCRAM_ITERATIONS: u32 = 4096;
 
 /// The identity ANONYMOUS logs in as.
 pub const ANONYMOUS: &str = "anonymous";
@@ -107,7 +102,6 @@ pub enum StartRefusal {
 pub struct SaslLogins {
     db: Arc<PasswordDb>,
     config: SaslConfig,
-    disguise_key: [u8; 32],
     /// Checks OAUTHBEARER and XOAUTH2 tokens; without one they are not offered.
     token_verifier: Option<Arc<dyn TokenVerifier>>,
 }
@@ -115,7 +109,6 @@ pub struct SaslLogins {
 impl SaslLogins {
     pub fn new(db: Arc<PasswordDb>, config: SaslConfig) -> SaslLogins {
         SaslLogins {
-            disguise_key: db.disguise_key(),
             db,
             config,
             token_verifier: None,
@@ -198,10 +191,7 @@ impl SaslLogins {
         let mut setup = Setup::new(
             Arc::clone(&sources) as Arc<dyn Credentials>,
             self.config.hostname.clone(),
-            UnknownUserDisguise {
-                key: Secret::new(self.disguise_key),
-                iterations: NonZeroU32::new(SCRAM_ITERATIONS).unwrap_or(NonZeroU32::MIN),
-            },
+            self.db.unknown_user_disguise(),
         );
         // Without -PLUS on offer the bindings stay out, so that a client saying it could bind
         // ("y") is not taken for a downgrade (RFC 5802 §6).
@@ -223,13 +213,34 @@ impl SaslLogins {
     }
 
     /// Who the client of a successful exchange is, and whom it may act as.
+    ///
+    /// Both identities first go through the login identity rules (`loginrealms`, the
+    /// `krb.equiv` map, the local realm; see [`crate::identity`]): an identity from a realm not
+    /// allowed is refused, and the canonical user id is the one logged in.
     pub fn authorize(&self, mechanism: Mechanism, success: &Success) -> Authorization {
-        let authcid = success.authcid.as_str();
-        let target = success.authzid.as_deref().unwrap_or(authcid);
         if mechanism == Mechanism::Anonymous {
             // RFC 4505: the trace is logged by the caller and never trusted as an identity.
             return Authorization::Anonymous;
         }
+        let rules = self.db.login_identity();
+        let canonical = |id: &str| match rules.canonicalise_userid(id) {
+            Ok(user) => Some(user),
+            Err(refused) => {
+                tracing::info!("{mechanism}: {refused}");
+                None
+            }
+        };
+        let Some(authcid) = canonical(&success.authcid) else {
+            return Authorization::Refused;
+        };
+        let target = match success.authzid.as_deref() {
+            Some(authzid) => match canonical(authzid) {
+                Some(target) => target,
+                None => return Authorization::Refused,
+            },
+            None => authcid.clone(),
+        };
+        let (authcid, target) = (authcid.as_str(), target.as_str());
         // As an ACL identifier `anonymous` is the unauthenticated identity (RFC 4314 §2): no
         // user of that name proves anything, and nobody proxies as it.
         if authcid.eq_ignore_ascii_case(ANONYMOUS) || target.eq_ignore_ascii_case(ANONYMOUS) {
@@ -373,23 +384,29 @@ impl Sources {
     }
 }
 
+/// The password database answers every mechanism (see `sasl_credentials.rs`).
 impl Credentials for Sources {
     fn verify_plain(&self, authcid: &str, password: &Secret<String>) -> Result<bool, Unavailable> {
         self.ask(authcid);
-        self.db
-            .check_sources(authcid, password)
-            .map_err(|e| Unavailable(e.to_string()))
+        self.db.verify_plain(authcid, password)
+    }
+
+    fn scram(
+        &self,
+        authcid: &str,
+        hash: sasl::ScramHash,
+    ) -> Result<Option<sasl::ScramCredentials>, Unavailable> {
+        self.ask(authcid);
+        self.db.scram(authcid, hash)
+    }
+
+    fn cram_secret(&self, authcid: &str) -> Result<Option<sasl::CramMd5Secret>, Unavailable> {
+        self.ask(authcid);
+        Credentials::cram_secret(&*self.db, authcid)
     }
 }
 
 impl PasswordDb {
-    /// A key for SCRAM's answers to unknown users, random per process.
-    fn disguise_key(&self) -> [u8; 32] {
-        let mut key = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut key);
-        key
-    }
-
     /// Runs `job` on the hashing threads, or refuses at once when their queue is full.
     pub(crate) fn run_hashing(&self, job: impl FnOnce() + Send + 'static) -> Result<(), AuthError> {
         self.hash_queue()?

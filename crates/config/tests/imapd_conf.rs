@@ -48,17 +48,17 @@ fn bad_value_line(err: ConfigErrors) -> (usize, String, String) {
 }
 
 /// A value of the right kind for each option, so that every option is exercised.
-fn sample(kind: &Kind) -> &'static str {
+fn sample(kind: &Kind) -> String {
     match kind {
-        Kind::Str => "something",
-        Kind::Bool => "on",
-        Kind::Int { .. } => "42",
-        Kind::Size => "10M",
-        Kind::Path | Kind::AbsPath => "/srv/mail/x",
-        Kind::Listen => "127.0.0.1:9999",
-        Kind::List => "a b c",
-        Kind::Enum(choices) => choices[0],
-        Kind::Facility => "LOCAL3",
+        Kind::Str => "something".into(),
+        Kind::Bool => "on".into(),
+        Kind::Int { min, max } => 42.clamp(*min, *max).to_string(),
+        Kind::Size => "10M".into(),
+        Kind::Path | Kind::AbsPath => "/srv/mail/x".into(),
+        Kind::Listen => "127.0.0.1:9999".into(),
+        Kind::List => "a b c".into(),
+        Kind::Enum(choices) => choices[0].into(),
+        Kind::Facility => "LOCAL3".into(),
     }
 }
 

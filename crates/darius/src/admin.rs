@@ -34,6 +34,10 @@ pub enum Request {
         name: String,
     },
     UserList,
+    /// Which secret forms the user's record holds (never the secrets).
+    UserShow {
+        name: String,
+    },
     UserCheck {
         name: String,
         password: String,
@@ -132,6 +136,10 @@ pub fn execute(ctx: &Backend, request: Request, peer: &str) -> Response {
             Err(e) => Ok(service_failure(&e)),
         },
         Request::UserList => db.list_users().map(|names| Response::Users { names }),
+        Request::UserShow { name } => db.stored_forms(&name).and_then(|forms| match forms {
+            Some(forms) => Ok(done(format!("{name}: {forms}"))),
+            None => Err(AuthError::NoSuchUser(name)),
+        }),
         Request::MailboxCreate { .. }
         | Request::MailboxDelete { .. }
         | Request::MailboxRename { .. }

@@ -26,7 +26,11 @@ impl Backend {
         let passwords = Arc::new(
             auth::PasswordDb::open(dir)?
                 .with_login_throttle(login_throttle(config)?)
-                .with_sources(password_sources(config)?),
+                .with_sources(password_sources(config)?)
+                .with_secrets(secret_policy(config))
+                .with_auto_transition(config.bool("sasl_auto_transition"))
+                .with_cache_ttl(std::time::Duration::from_secs(config.int("auth_cache_ttl")))
+                .with_identity(login_identity(config)?),
         );
         let login_penalty = Arc::new(auth::LoginPenalty::new(
             std::time::Duration::from_millis(config.int("auth_failure_delay")),
@@ -108,6 +112,56 @@ fn password_sources(config: &config::Config) -> Result<Vec<auth::PasswordSource>
         .collect()
 }
 
+/// Which shared-secret forms passwords are stored with: SCRAM always, with
+/// `sasl_scram_iteration_counter` iterations; CRAM-MD5 only when `sasl_mech_list` names it.
+pub fn secret_policy(config: &config::Config) -> auth::SecretPolicy {
+    let iterations = u32::try_from(config.int("sasl_scram_iteration_counter"))
+        .ok()
+        .and_then(std::num::NonZeroU32::new)
+        .unwrap_or(auth::SecretPolicy::default().scram_iterations);
+    auth::SecretPolicy {
+        scram_iterations: iterations,
+        cram_md5: config
+            .list("sasl_mech_list")
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case("CRAM-MD5")),
+    }
+}
+
+/// `krb5_realm`; `None` when empty.
+fn krb5_realm(config: &config::Config) -> Option<String> {
+    let realm = config.str("krb5_realm");
+    (!realm.is_empty()).then(|| realm.to_string())
+}
+
+/// `krb5_equiv_file`, or its other name `krb_equiv_file`.
+fn krb5_equiv_file(config: &config::Config) -> Result<Option<PathBuf>> {
+    match (
+        config.path("krb5_equiv_file"),
+        config.path("krb_equiv_file"),
+    ) {
+        (Some(a), Some(b)) if a != b => anyhow::bail!(
+            "krb5_equiv_file ({}) and krb_equiv_file ({}) name different files; set one",
+            a.display(),
+            b.display()
+        ),
+        (a, b) => Ok(a.or(b).map(PathBuf::from)),
+    }
+}
+
+/// The identity rules of logins (`krb5_realm`, the `krb.equiv` map, `loginrealms`,
+/// `auth_mech`).
+fn login_identity(config: &config::Config) -> Result<auth::identity::LoginIdentity> {
+    let mechanism =
+        auth::authz::Mechanism::try_from(config.str("auth_mech")).map_err(anyhow::Error::msg)?;
+    Ok(auth::identity::LoginIdentity::new(
+        krb5_realm(config),
+        krb5_equiv_file(config)?,
+        config.list("loginrealms").to_vec(),
+        mechanism,
+    ))
+}
+
 /// `auth_failures_per_host`, `auth_failure_window` and `client_limit_exceptions`.
 fn login_throttle(config: &config::Config) -> Result<auth::ThrottleConfig> {
     let exempt = crate::serve::client_limit_exceptions(config)?;
@@ -157,12 +211,11 @@ pub fn open_service(config: &config::Config) -> Result<MailService> {
 fn access_config(config: &config::Config) -> Result<mailservice::AccessConfig> {
     let mechanism =
         auth::authz::Mechanism::try_from(config.str("auth_mech")).map_err(anyhow::Error::msg)?;
-    let realm = config.str("krb5_realm");
     let authz = auth::authz::AuthzConfig {
         mechanism,
         groups_file: config.path("auth_groups_file").map(PathBuf::from),
-        krb5_realm: (!realm.is_empty()).then(|| realm.to_string()),
-        krb5_equiv_file: config.path("krb5_equiv_file").map(PathBuf::from),
+        krb5_realm: krb5_realm(config),
+        krb5_equiv_file: krb5_equiv_file(config)?,
     };
     let default_acl = types::Acl::try_from(config.str("defaultacl"))
         .map_err(|e| anyhow::anyhow!("defaultacl: {e}"))?;

@@ -1,4 +1,4 @@
-//! `darius user add|passwd|del|list|check` (and `import-sasldb`, in `sasldb_import.rs`): through the running server's admin socket when one
+//! `darius user add|passwd|del|list|show|check` (and `import-sasldb`, in `sasldb_import.rs`): through the running server's admin socket when one
 //! answers, otherwise on the files directly (the server is stopped). Both paths run
 //! `admin::execute`, so they say the same thing; each change is reported with the data
 //! directory it was made in. Only `darius serve` creates a store: without one these commands
@@ -37,6 +37,9 @@ pub enum UserAction {
     },
     /// List users, one per line.
     List,
+    /// Show which secret forms a user's password is stored in (`argon2id`, `scram-sha-1(N)`,
+    /// `scram-sha-256(N)` with N iterations, `cram-md5`), never the secrets themselves.
+    Show { name: String },
     /// Check a user's password (read like `add`); exits 0 when it is right, 1 when not.
     Check {
         name: String,
@@ -74,6 +77,7 @@ pub fn run(config_path: Option<&Path>, action: UserAction) -> Result<()> {
                 Request::UserDel { name }
             }
             UserAction::List => Request::UserList,
+            UserAction::Show { name } => Request::UserShow { name },
             // `run` has returned for this action before `submit`.
             UserAction::ImportSasldb(_) => unreachable!("import-sasldb is not one request"),
             UserAction::Check {

@@ -249,3 +249,31 @@ fn anonymous_needs_allowanonymouslogin_and_logs_the_trace() {
     );
     assert!(server.logged("trace-me@example.org"), "{}", server.log());
 }
+
+/// `loginrealms` with `auth_mech: krb5`: an identity of another realm logs in, by LOGIN or
+/// AUTHENTICATE, only when its realm is listed (Cyrus's cross-realm rule, realms compared
+/// without regard to case), and then as itself, realm included; the local realm's users and
+/// user ids under `auth_mech: unix` are not affected.
+#[test]
+fn identities_of_other_realms_need_loginrealms() {
+    const KRB5: &str = "auth_mech: krb5\nkrb5_realm: CMU.EDU\n";
+    for (conf, allowed) in [
+        (KRB5.to_string(), false),
+        (format!("{KRB5}loginrealms: EXAMPLE.org\n"), true),
+        (String::new(), true),
+    ] {
+        let server = common::Server::start_with(&format!("{QUICK}{conf}"));
+        server.add_user("alice@EXAMPLE.ORG", "pw-alice");
+        let (_, answer) = auth_plain(&server, "", "alice@EXAMPLE.ORG", "pw-alice");
+        assert_eq!(answer.starts_with("OK"), allowed, "{conf:?}: {answer}");
+        if !allowed {
+            assert!(answer.starts_with("NO [AUTHENTICATIONFAILED]"), "{answer}");
+        }
+        let mut c = Client::connect(server.imap_port);
+        let r = c.cmd("l", "LOGIN alice@EXAMPLE.ORG pw-alice");
+        assert_eq!(last(&r).starts_with("l OK"), allowed, "{conf:?}: {r:?}");
+        server.add_user("bob", "pw-bob");
+        let (_, answer) = auth_plain(&server, "", "bob", "pw-bob");
+        assert!(answer.starts_with("OK"), "{conf:?}: {answer}");
+    }
+}

@@ -108,8 +108,9 @@ fn imtest_logs_in_with_each_mechanism_over_starttls_and_imaps() {
         ("STARTTLS", &["-t", ""], server.imap_port),
         ("IMAPS", &["-s"], server.imaps_port),
     ];
-    // `-m login` is IMAP's LOGIN command; the rest are SASL mechanisms.
-    let mechanisms = ["PLAIN", "login"];
+    // `-m login` is IMAP's LOGIN command; the rest are SASL mechanisms. SCRAM and CRAM-MD5
+    // prove the secrets `user add` stored (CRAM-MD5's because the mechanism list names it).
+    let mechanisms = ["PLAIN", "login", "SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5"];
     for (transport, tls, port) in transports {
         for mech in mechanisms {
             let mut args = tls.to_vec();

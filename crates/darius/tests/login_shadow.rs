@@ -76,3 +76,51 @@ fn with_shadow_alone_the_password_database_is_not_asked() {
         "{refused}"
     );
 }
+
+/// `darius user show NAME`'s line, or its error.
+fn show(server: &common::Server, user: &str) -> Result<String, String> {
+    let out = server.darius(&["user", "show", user]).output().unwrap();
+    match out.status.success() {
+        true => Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string()),
+        false => Err(String::from_utf8_lossy(&out.stderr).trim_end().to_string()),
+    }
+}
+
+/// `sasl_auto_transition: yes`: a shadow user's successful LOGIN puts them in the password
+/// database with the SCRAM secrets (at the configured iteration count), as Cyrus SASL's
+/// auto_transition creates the user; a wrong password writes nothing, and with the option off
+/// neither does a right one.
+#[test]
+fn auto_transition_stores_the_scram_secrets_at_a_plaintext_login() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::Server::start_with(&format!(
+        "sasl_pwcheck_method: auxprop shadow\nsasl_auto_transition: yes\n\
+         sasl_scram_iteration_counter: 5000\n{}",
+        files(dir.path())
+    ));
+    let unknown = show(&server, "carol").unwrap_err();
+    assert!(unknown.contains("no such user carol"), "{unknown}");
+    assert!(login(&server, "carol", "wrong horse").starts_with("NO"));
+    assert_eq!(show(&server, "carol").unwrap_err(), unknown);
+    assert!(login(&server, "carol", "correct horse").starts_with("OK"));
+    assert_eq!(
+        show(&server, "carol").unwrap(),
+        "carol: argon2id scram-sha-1(5000) scram-sha-256(5000)"
+    );
+    // The new record answers on its own now: the same password logs in, with the database
+    // first in the sources.
+    assert!(login(&server, "carol", "correct horse").starts_with("OK"));
+
+    let off = tempfile::tempdir().unwrap();
+    let server = common::Server::start_with(&format!(
+        "sasl_pwcheck_method: auxprop shadow\n{}",
+        files(off.path())
+    ));
+    assert!(login(&server, "carol", "correct horse").starts_with("OK"));
+    assert!(show(&server, "carol").is_err());
+    server.add_user("alice", "pw-alice");
+    assert_eq!(
+        show(&server, "alice").unwrap(),
+        "alice: argon2id scram-sha-1(4096) scram-sha-256(4096)"
+    );
+}

@@ -32,8 +32,9 @@ pub trait Credentials: Send + Sync {
         Ok(None)
     }
 
-    /// The recoverable shared secret of `authcid` for CRAM-MD5, if the source keeps one.
-    fn cram_secret(&self, authcid: &str) -> Result<Option<Secret<Vec<u8>>>, Unavailable> {
+    /// The stored CRAM-MD5 secret of `authcid` (the HMAC-MD5 states of the password, see
+    /// [`crate::CramMd5Secret`]), if the source keeps one.
+    fn cram_secret(&self, authcid: &str) -> Result<Option<crate::CramMd5Secret>, Unavailable> {
         let _ = authcid;
         Ok(None)
     }

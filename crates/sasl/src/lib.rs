@@ -46,6 +46,7 @@ use std::fmt;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+pub use cram_md5::CramMd5Secret;
 pub use credentials::{Credentials, ScramCredentials, ScramHash, Unavailable};
 pub use mechanism::{Mechanism, UnknownMechanism};
 pub use nonce::{NonceSource, SystemNonces};

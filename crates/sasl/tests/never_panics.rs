@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use sasl::{
-    Authenticator, ChannelBinding, ChannelBindingType, Credentials, Mechanism, ScramCredentials,
-    ScramHash, Setup, Step, TokenCheck, TokenVerifier, Unavailable, UnknownUserDisguise,
+    Authenticator, ChannelBinding, ChannelBindingType, CramMd5Secret, Credentials, Mechanism,
+    ScramCredentials, ScramHash, Setup, Step, TokenCheck, TokenVerifier, Unavailable,
+    UnknownUserDisguise,
 };
 use types::Secret;
 
@@ -28,8 +29,8 @@ impl Credentials for Bob {
             .then(|| ScramCredentials::derive(b"secret", b"salt", NonZeroU32::MIN, hash)))
     }
 
-    fn cram_secret(&self, authcid: &str) -> Result<Option<Secret<Vec<u8>>>, Unavailable> {
-        Ok((authcid == "bob").then(|| Secret::new(b"secret".to_vec())))
+    fn cram_secret(&self, authcid: &str) -> Result<Option<CramMd5Secret>, Unavailable> {
+        Ok((authcid == "bob").then(|| CramMd5Secret::from_password(b"secret")))
     }
 }
 

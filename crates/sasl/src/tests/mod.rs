@@ -16,7 +16,7 @@ mod others;
 mod scram;
 
 /// Users with a password, the SCRAM secrets derived from it with a chosen salt, and the
-/// password as the CRAM-MD5 secret.
+/// CRAM-MD5 secret of the password.
 pub(super) struct Users {
     users: HashMap<String, (String, Vec<u8>)>,
 }
@@ -51,11 +51,11 @@ impl Credentials for Users {
             .map(|(p, salt)| ScramCredentials::derive(p.as_bytes(), salt, iterations, hash)))
     }
 
-    fn cram_secret(&self, authcid: &str) -> Result<Option<Secret<Vec<u8>>>, Unavailable> {
+    fn cram_secret(&self, authcid: &str) -> Result<Option<CramMd5Secret>, Unavailable> {
         Ok(self
             .users
             .get(authcid)
-            .map(|(p, _)| Secret::new(p.clone().into_bytes())))
+            .map(|(p, _)| CramMd5Secret::from_password(p.as_bytes())))
     }
 }
 
