@@ -37,17 +37,20 @@ impl PasswordDb {
     ) -> Result<LoginCheck, AuthError> {
         // `loginrealms`: a user id from a realm not allowed is refused without a check, and
         // counts as a failure like a wrong password.
-        if let Err(refused) = self.login_identity().canonicalise_userid(name) {
-            tracing::info!("login of {name:?} refused: {refused}");
-            self.throttle.failed(peer);
-            return Ok(LoginCheck::Invalid);
-        }
+        // The password checked is the canonical user id's (`user@LOCALREALM` is `user`).
+        let user = match self.login_identity().canonicalise_userid(name) {
+            Ok(user) => user,
+            Err(refused) => {
+                tracing::info!("login of {name:?} refused: {refused}");
+                self.throttle.failed(peer);
+                return Ok(LoginCheck::Invalid);
+            }
+        };
         if self.throttle.admit(peer) == Admission::Refused {
             return Ok(LoginCheck::Throttled);
         }
         let (answer, answered) = tokio::sync::oneshot::channel();
         let db = Arc::clone(self);
-        let user = name.to_string();
         let queued = self.hash_queue()?.try_run(move || {
             let _ = answer.send(db.check_sources(&user, &password));
         });

@@ -118,7 +118,7 @@ pub struct PasswordDb {
     /// The shared-secret forms new passwords are stored with.
     policy: SecretPolicy,
     /// `sasl_auto_transition`.
-    auto_transition: bool,
+    pub(crate) auto_transition: bool,
     /// Which identities may log in, as whom.
     identity: crate::identity::LoginIdentity,
     /// Makes SCRAM's answers for unknown users stable (see `disguise.rs`).

@@ -14,7 +14,7 @@
 //! - CRAM-MD5 only when `sasl_mech_list` names it, since it needs a recoverable secret that is
 //!   stored only then; every other default mechanism is offered when `sasl_mech_list` is empty;
 //! - SCRAM and CRAM-MD5 only when the password database (`auxprop`) is a password source, as it
-//!   alone keeps their secrets.
+//!   alone keeps their secrets (or with `sasl_auto_transition`, which fills it from the others).
 //!
 //! An exchange is admitted like a LOGIN (the per-host failure throttle), each step that may touch
 //! a password source runs on the bounded hashing queue, and a failed exchange counts against the
@@ -140,13 +140,15 @@ impl SaslLogins {
             return false;
         }
         if needs_stored_secret(mech)
+            && !self.db.auto_transition
             && !self
                 .db
                 .sources
                 .iter()
                 .any(|s| matches!(s, PasswordSource::Auxprop))
         {
-            // Only the password database keeps SCRAM and CRAM-MD5 secrets.
+            // Only the password database keeps SCRAM and CRAM-MD5 secrets: filled by
+            // `darius user`, or by `sasl_auto_transition` from the other sources' logins.
             return false;
         }
         if self.config.mech_list.is_empty() {

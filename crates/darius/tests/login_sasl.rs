@@ -275,5 +275,15 @@ fn identities_of_other_realms_need_loginrealms() {
         server.add_user("bob", "pw-bob");
         let (_, answer) = auth_plain(&server, "", "bob", "pw-bob");
         assert!(answer.starts_with("OK"), "{conf:?}: {answer}");
+        if conf.contains("krb5") {
+            // The local realm's principals are its users: `bob@CMU.EDU` is `bob`.
+            let (mut c, answer) = auth_plain(&server, "", "bob@CMU.EDU", "pw-bob");
+            assert!(answer.starts_with("OK"), "{conf:?}: {answer}");
+            assert_eq!(whoami(&mut c), "bob");
+            let mut c = Client::connect(server.imap_port);
+            let r = c.cmd("l", "LOGIN bob@CMU.EDU pw-bob");
+            assert!(last(&r).starts_with("l OK"), "{conf:?}: {r:?}");
+            assert_eq!(whoami(&mut c), "bob");
+        }
     }
 }

@@ -65,7 +65,15 @@ impl Session {
                 );
             }
         }
-        self.logged_in(user, mechanism)
+        // Under `auth_mech: krb5` the user id is a principal: `user@LOCALREALM` logs in as `user`
+        // (the check above refused identities from realms not allowed).
+        let canonical = self
+            .server
+            .passwords
+            .login_identity()
+            .canonicalise_userid(user)
+            .unwrap_or_else(|_| user.to_string());
+        self.logged_in(&canonical, mechanism)
     }
 
     /// Completes a login whose credentials (and authorization) were checked: the
