@@ -10,30 +10,11 @@ use std::process::{Command, Stdio};
 use auth::shadow::{Refusal, ShadowCheck, ShadowFiles};
 use types::Secret;
 
-/// Whether `program` is installed; otherwise a `SKIPPED` note (written to the process's stderr
-/// handle, which the harness does not capture), or a failure under DARIUS_REQUIRE_INTEROP=1.
-/// The same rule as `crates/darius/tests/common`'s `have()`, which this crate cannot reach.
+#[path = "../../../tests/support/interop.rs"]
+mod interop;
+
 fn have(program: &str, package: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {program}"))
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        if std::env::var("DARIUS_REQUIRE_INTEROP").as_deref() == Ok("1") {
-            panic!("{program} is required (DARIUS_REQUIRE_INTEROP=1) but not installed");
-        }
-        let test = std::thread::current()
-            .name()
-            .unwrap_or("shadow")
-            .to_string();
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {test}: {program} is not installed (Debian package {package}; see docs/TESTING.md)"
-        );
-    }
-    found
+    interop::have_program(program, package)
 }
 
 /// The first line `program args…` prints, with `password` on its standard input.

@@ -299,40 +299,19 @@ fn make_certificate(dir: &Path) {
     std::fs::write(dir.join("key.pem"), pair.key_pair.serialize_pem()).unwrap();
 }
 
-/// Whether an interop program is installed; when it is not, the test is skipped with a note,
-/// unless DARIUS_REQUIRE_INTEROP=1, where a missing program fails the test (docs/TESTING.md).
-///
-/// The note is written to the process's stderr handle, not with `eprintln!`: the test harness
-/// captures only the print macros, so the note shows in a plain `cargo test` run, beside the
-/// test's `ok`, instead of being swallowed with the passing test's output.
+#[path = "../../../../tests/support/interop.rs"]
+mod interop;
+
+/// Whether an interop program is installed (`tests/support/interop.rs`: skipped with a note,
+/// or a failure under DARIUS_REQUIRE_INTEROP=1), named with its Debian package.
 pub fn have(program: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {program}"))
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !found {
-        if std::env::var("DARIUS_REQUIRE_INTEROP").as_deref() == Ok("1") {
-            panic!("{program} is required (DARIUS_REQUIRE_INTEROP=1) but not installed");
-        }
-        let package = match program {
-            "mbsync" => "isync",
-            "script" => "bsdutils",
-            "saslpasswd2" => "sasl2-bin",
-            other => other,
-        };
-        let test = std::thread::current()
-            .name()
-            .unwrap_or("interop test")
-            .to_string();
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {test}: {program} is not installed (Debian package {package}; see docs/TESTING.md)"
-        );
-    }
-    found
+    let package = match program {
+        "mbsync" => "isync",
+        "script" => "bsdutils",
+        "saslpasswd2" => "sasl2-bin",
+        other => other,
+    };
+    interop::have_program(program, package)
 }
 
 /// Runs a Python script (from tests/interop/) against the server; the script gets the ports,
