@@ -73,7 +73,7 @@ impl ScramHash {
     }
 
     /// RFC 5802 §2.2 Hi(str, salt, i): PBKDF2 with HMAC as the PRF and one output block.
-    fn hi(self, password: &[u8], salt: &[u8], iterations: NonZeroU32) -> Vec<u8> {
+    pub(crate) fn hi(self, password: &[u8], salt: &[u8], iterations: NonZeroU32) -> Vec<u8> {
         match self {
             ScramHash::Sha1 => hi_with::<Sha1>(password, salt, iterations),
             ScramHash::Sha256 => hi_with::<Sha256>(password, salt, iterations),

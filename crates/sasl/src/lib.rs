@@ -31,6 +31,7 @@
 #![forbid(unsafe_code)]
 
 mod anonymous;
+pub mod client;
 mod cram_md5;
 mod credentials;
 mod external;
