@@ -71,7 +71,11 @@ ssl_cert = <$P/tls/cert.pem
 ssl_key = <$P/tls/key.pem
 disable_plaintext_auth = no
 default_client_limit = $((MAXCONN + 100))
-auth_mechanisms = plain login
+# SCRAM works from the PLAIN scheme of the passdb (Dovecot derives the keys at each login).
+auth_mechanisms = plain login scram-sha-1 scram-sha-256
+# The authentication cache (auth_cache_size; 0 = off, Dovecot's default), switched by
+# scripts/bench-compare's login workload by rewriting this file and reloading.
+!include_try $P/dovecot/auth-cache.conf
 # strip any @domain so LMTP RCPT user1@localhost maps to user1
 auth_username_format = %Ln
 mail_location = maildir:$P/dovecot-mail/%u/Maildir
@@ -187,6 +191,7 @@ plugin {
   sieve = file:~/sieve;active=~/.dovecot.sieve
 }
 CONF
+echo "auth_cache_size = 0" > $P/dovecot/auth-cache.conf
 doveconf -c $P/dovecot/dovecot.conf -n > $P/dovecot/doveconf-n.txt
 setsid nohup /usr/sbin/dovecot -F -c $P/dovecot/dovecot.conf > $P/dovecot/log/foreground.out 2>&1 </dev/null &
 sleep 2; echo "dovecot master pid $(cat $P/dovecot/run/master.pid)"
@@ -213,7 +218,7 @@ allowanonymouslogin: no
 sasl_pwcheck_method: auxprop
 sasl_auxprop_plugin: sasldb
 sasl_sasldb_path: $P/cyrus/sasldb2
-sasl_mech_list: PLAIN LOGIN
+sasl_mech_list: PLAIN LOGIN SCRAM-SHA-1 SCRAM-SHA-256
 sasl_auto_transition: no
 tls_server_cert: $P/tls/cert.pem
 tls_server_key: $P/tls/key.pem
@@ -274,6 +279,7 @@ DOVECOT_VERSION="$(dovecot --version 2>/dev/null | head -1)"
 CYRUS_VERSION="$(dpkg-query -W -f='${Version}' cyrus-imapd 2>/dev/null)"
 DOVECOT_PASSWORDS="passwd-file, scheme $D_PASS_SCHEME"
 CYRUS_PASSWORDS="sasldb2 (auxprop), secrets stored in the clear"
+DOVECOT_CONF=$P/dovecot/dovecot.conf
 DOVECOT_FSYNC="mail_fsync = $(doveconf -c $P/dovecot/dovecot.conf -h mail_fsync 2>/dev/null)"
 ENV
 echo "wrote $P/peers.env"

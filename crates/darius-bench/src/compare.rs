@@ -40,8 +40,23 @@ fn workloads_in_order(reports: &[Report]) -> Vec<String> {
     names
 }
 
-/// A workload with its distinguishing parameter (`search` over 10,000 vs 100,000 messages).
+/// A workload with its distinguishing parameter (`search` over 10,000 vs 100,000 messages;
+/// `login`'s mechanism, cache setting and users).
 fn workload_key(r: &Report) -> String {
+    if r.workload == "login" {
+        let mut case = vec![r
+            .params
+            .get("mechanism")
+            .map_or("?", String::as_str)
+            .to_owned()];
+        if let Some(cache) = r.params.get("cache") {
+            case.push(format!("cache {cache}"));
+        }
+        if r.params.get("distinct_users").map(String::as_str) == Some("false") {
+            case.push("one user".into());
+        }
+        return format!("login ({})", case.join(", "));
+    }
     match (r.params.get("messages"), r.params.get("tls")) {
         (Some(n), _) => format!("{} ({} messages)", r.workload, n),
         (None, Some(t)) if t != "none" => format!("{} (TLS {t})", r.workload),
@@ -275,6 +290,37 @@ mod tests {
             "{md}"
         );
         assert!(!md.contains("throughput"));
+    }
+
+    #[test]
+    fn login_cases_are_compared_within_their_mechanism_and_cache_setting() {
+        let login = |label: &str, n: u64, mechanism: &str, cache: &str| {
+            let mut r = report(label, n);
+            r.workload = "login".into();
+            r.params.insert("mechanism".into(), mechanism.into());
+            r.params.insert("cache".into(), cache.into());
+            r.params.insert("distinct_users".into(), "true".into());
+            r
+        };
+        let md = markdown(
+            &[
+                login("darius", 200, "PLAIN", "on"),
+                login("dovecot", 100, "PLAIN", "on"),
+                login("darius", 50, "PLAIN", "off"),
+                login("dovecot", 100, "PLAIN", "off"),
+            ],
+            "darius",
+        );
+        let on = md.find("### login (PLAIN, cache on)").unwrap();
+        let off = md.find("### login (PLAIN, cache off)").unwrap();
+        assert!(
+            md[on..off].contains("Ratios darius/dovecot: throughput 2.00×"),
+            "{md}"
+        );
+        assert!(
+            md[off..].contains("Ratios darius/dovecot: throughput 0.50×"),
+            "{md}"
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `darius-bench`: a load generator for IMAP and LMTP servers — Darius, Dovecot, Cyrus or any
 //! other — with named workloads (`mixed`, `append`, `fetch`, `search`, `resync`, `list`, `idle`,
-//! `lmtp`, `soak`), state checking, latency percentiles and the server's CPU and memory from `/proc`.
+//! `lmtp`, `soak`, `login`), state checking, latency percentiles and the server's CPU and memory from `/proc`.
 //!
 //! It depends on none of Darius's crates: its IMAP and LMTP clients are its own, so it measures
 //! every server the same way. `compare` turns the JSON reports of a side-by-side run into
@@ -197,6 +197,18 @@ enum Command {
         /// Read the administrator's password from this file instead (first line).
         #[arg(long)]
         admin_password_file: Option<PathBuf>,
+    },
+    /// Logins per second: --clients loops of connect, AUTHENTICATE (SASL-IR), LOGOUT.
+    Login {
+        #[arg(long, value_enum, default_value = "plain")]
+        mechanism: workload::login::LoginMechanism,
+        /// Cycle through user1..userN (--users) instead of logging in as user 1 every time.
+        #[arg(long)]
+        distinct_users: bool,
+        /// How the server's credential cache was set up for this run (`on`, `off`): recorded
+        /// in the report, which cannot see it.
+        #[arg(long)]
+        cache: Option<String>,
     },
     /// Write the generated corpus as an mbox.
     Corpus {
@@ -469,6 +481,18 @@ async fn dispatch(
                 admin_password,
             };
             ("list", workload::list::run(s, &args).await?)
+        }
+        Command::Login {
+            mechanism,
+            distinct_users,
+            cache,
+        } => {
+            let args = workload::login::LoginArgs {
+                mechanism,
+                distinct_users,
+                cache,
+            };
+            ("login", workload::login::run(s, &args).await)
         }
         Command::Corpus { .. } | Command::Compare { .. } => anyhow::bail!("not a workload"),
     })

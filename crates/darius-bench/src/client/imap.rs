@@ -1,5 +1,6 @@
 //! A small async IMAP client: tagged commands, server literals, client literals with `+`
-//! continuation or LITERAL+ (RFC 7888) when advertised, STARTTLS, IDLE (RFC 2177).
+//! continuation or LITERAL+ (RFC 7888) when advertised, STARTTLS, IDLE (RFC 2177), AUTHENTICATE
+//! with SASL-IR (RFC 4959).
 //!
 //! It reports what the server said and leaves judging it to the workloads, except for what makes
 //! the conversation impossible (I/O errors, malformed responses, BYE, a wrong tag), which become
@@ -8,6 +9,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 use super::net::{BoxStream, Endpoint, TlsMode};
@@ -190,6 +193,85 @@ impl ImapClient {
             }
         }
         Ok(done)
+    }
+
+    /// AUTHENTICATE `mechanism` (RFC 9051 §6.2.2). The initial response goes on the command
+    /// line when the server offers SASL-IR (RFC 4959; `=` when empty), else after the server's
+    /// first `+`. Every later challenge is decoded from base64 and handed to `respond`, whose
+    /// answer is sent in base64; an `Err` from it (or a challenge that is not base64) cancels
+    /// the exchange with `*` and comes back as `ClientError::Malformed`. Success data a server
+    /// sends as a last challenge (SCRAM's `v=`) goes to `respond` too, which answers it with an
+    /// empty response. At most `MAX_CHALLENGES` challenges are answered.
+    pub async fn authenticate(
+        &mut self,
+        mechanism: &str,
+        initial: &[u8],
+        mut respond: impl FnMut(&[u8]) -> Result<Vec<u8>, String>,
+    ) -> Result<Completion, ClientError> {
+        const MAX_CHALLENGES: usize = 8;
+        let tag = self.tag();
+        let mut pending = Some(initial);
+        let line = if self.has_cap("SASL-IR") {
+            let ir = pending.take().map_or_else(String::new, sasl_ir);
+            format!("{tag} AUTHENTICATE {mechanism} {ir}\r\n")
+        } else {
+            format!("{tag} AUTHENTICATE {mechanism}\r\n")
+        };
+        self.write(line.as_bytes()).await?;
+        let mut untagged = Vec::new();
+        let mut challenges = 0;
+        loop {
+            match self.read_response().await? {
+                Response::Untagged(Untagged::Status {
+                    status: Status::Bye,
+                    text,
+                    ..
+                }) => return Err(ClientError::Bye(text)),
+                Response::Untagged(u) => untagged.push(u),
+                Response::Tagged {
+                    tag: t,
+                    status,
+                    code,
+                    text,
+                } => {
+                    if t != tag {
+                        return Err(ClientError::Malformed(format!("tag {t}, expected {tag}")));
+                    }
+                    return Ok(Completion {
+                        status,
+                        code,
+                        text,
+                        untagged,
+                    });
+                }
+                Response::Continuation(text) => {
+                    challenges += 1;
+                    let answer = if let Some(initial) = pending.take() {
+                        Ok(initial.to_vec())
+                    } else if challenges > MAX_CHALLENGES {
+                        Err(format!("more than {MAX_CHALLENGES} challenges"))
+                    } else {
+                        BASE64
+                            .decode(text.trim_end())
+                            .map_err(|e| format!("challenge is not base64: {e}"))
+                            .and_then(|challenge| respond(&challenge))
+                    };
+                    match answer {
+                        Ok(answer) => {
+                            let line = format!("{}\r\n", BASE64.encode(answer));
+                            self.write(line.as_bytes()).await?;
+                        }
+                        Err(why) => {
+                            self.write(b"*\r\n").await?;
+                            let _ = self.complete(&tag).await;
+                            return Err(ClientError::Malformed(format!(
+                                "AUTHENTICATE {mechanism} cancelled: {why}"
+                            )));
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Sends `TAG command` and collects everything up to the tagged completion.
@@ -378,6 +460,15 @@ impl ImapClient {
         }
         self.received += buf.len() as u64;
         Ok(parse_response(&buf)?)
+    }
+}
+
+/// A SASL initial response on the command line (RFC 4959 §3): base64, `=` when empty.
+fn sasl_ir(initial: &[u8]) -> String {
+    if initial.is_empty() {
+        "=".to_owned()
+    } else {
+        BASE64.encode(initial)
     }
 }
 

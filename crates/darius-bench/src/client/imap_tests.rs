@@ -124,3 +124,86 @@ async fn received_counts_every_response_byte_literals_included() {
     assert_eq!(c.received(), (greeting.len() + reply.len()) as u64);
     drop(script.await.unwrap());
 }
+
+/// Reads one CRLF-terminated line the client wrote.
+async fn read_line(server: &mut DuplexStream) -> String {
+    let mut line = Vec::new();
+    while !line.ends_with(b"\r\n") {
+        line.push(server.read_u8().await.unwrap());
+    }
+    String::from_utf8(line).unwrap()
+}
+
+#[tokio::test]
+async fn authenticate_with_sasl_ir_answers_each_challenge_decoded() {
+    let (mut c, mut server) = client_with("* OK [CAPABILITY IMAP4rev1 SASL-IR] hi\r\n").await;
+    let script = tokio::spawn(async move {
+        // "first" on the command line, "second" answered to the challenge "ping".
+        assert_eq!(
+            read_line(&mut server).await,
+            "b1 AUTHENTICATE X-TEST Zmlyc3Q=\r\n"
+        );
+        server.write_all(b"+ cGluZw==\r\n").await.unwrap();
+        assert_eq!(read_line(&mut server).await, "c2Vjb25k\r\n");
+        // Success data as a last challenge, answered empty.
+        server.write_all(b"+ ZG9uZQ==\r\n").await.unwrap();
+        assert_eq!(read_line(&mut server).await, "\r\n");
+        server
+            .write_all(b"b1 OK [CAPABILITY IMAP4rev1] in\r\n")
+            .await
+            .unwrap();
+    });
+    let mut seen = Vec::new();
+    let done = c
+        .authenticate("X-TEST", b"first", |challenge| {
+            seen.push(challenge.to_vec());
+            Ok(if challenge == b"ping" {
+                b"second".to_vec()
+            } else {
+                Vec::new()
+            })
+        })
+        .await
+        .unwrap();
+    script.await.unwrap();
+    assert!(done.is_ok());
+    assert_eq!(seen, vec![b"ping".to_vec(), b"done".to_vec()]);
+}
+
+#[tokio::test]
+async fn authenticate_without_sasl_ir_sends_the_initial_response_after_the_first_plus() {
+    let (mut c, mut server) = client_with("* OK [CAPABILITY IMAP4rev1] hi\r\n").await;
+    let script = tokio::spawn(async move {
+        assert_eq!(read_line(&mut server).await, "b1 AUTHENTICATE PLAIN\r\n");
+        server.write_all(b"+ \r\n").await.unwrap();
+        assert_eq!(read_line(&mut server).await, "AGEAYg==\r\n");
+        server
+            .write_all(b"b1 NO [UNAVAILABLE] try later\r\n")
+            .await
+            .unwrap();
+    });
+    let done = c
+        .authenticate("PLAIN", b"\0a\0b", |_| Err("no second challenge".into()))
+        .await
+        .unwrap();
+    script.await.unwrap();
+    assert_eq!(done.status, Status::No);
+    assert_eq!(done.code.unwrap().name, "UNAVAILABLE");
+}
+
+#[tokio::test]
+async fn authenticate_cancels_with_a_star_when_the_responder_gives_up() {
+    let (mut c, mut server) = client_with("* OK [CAPABILITY SASL-IR] hi\r\n").await;
+    let script = tokio::spawn(async move {
+        assert_eq!(read_line(&mut server).await, "b1 AUTHENTICATE X =\r\n");
+        server.write_all(b"+ not*base64\r\n").await.unwrap();
+        assert_eq!(read_line(&mut server).await, "*\r\n");
+        server.write_all(b"b1 BAD cancelled\r\n").await.unwrap();
+    });
+    let err = c.authenticate("X", b"", |_| Ok(Vec::new())).await;
+    script.await.unwrap();
+    assert!(
+        matches!(&err, Err(ClientError::Malformed(m)) if m.contains("not base64")),
+        "{err:?}"
+    );
+}

@@ -9,6 +9,7 @@ pub mod fetch;
 pub mod idle;
 pub mod list;
 pub mod lmtp;
+pub mod login;
 pub mod mixed;
 mod mixed_model;
 pub mod populate;
