@@ -27,7 +27,7 @@ use types::Secret;
 use crate::{NonceSource, ScramHash, SystemNonces, MAX_FIELD_LEN, MAX_RESPONSE_LEN};
 
 /// The largest PBKDF2 iteration count a client computes: a server asking for more would make
-/// every login cost seconds of CPU. Darius stores at most 1,000,000 (`sasl_scram_iteration_counter`).
+/// every login cost seconds of CPU.
 pub const MAX_ITERATIONS: u32 = 1_000_000;
 
 /// Why a client-side exchange cannot go on.

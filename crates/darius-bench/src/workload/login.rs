@@ -247,3 +247,24 @@ fn salted_password(
     cache.insert(parameters.clone(), salted.clone());
     salted
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(status: Status, code: Option<&str>) -> Option<&'static str> {
+        match verdict(status, code, String::new()) {
+            Verdict::In => None,
+            Verdict::Refused { kind, .. } => Some(kind),
+        }
+    }
+
+    #[test]
+    fn busy_answers_are_counted_apart_from_refusals() {
+        assert_eq!(kind(Status::Ok, None), None);
+        assert_eq!(kind(Status::No, Some("UNAVAILABLE")), Some("unavailable"));
+        assert_eq!(kind(Status::No, Some("AUTHENTICATIONFAILED")), Some("no"));
+        assert_eq!(kind(Status::No, None), Some("no"));
+        assert_eq!(kind(Status::Bad, None), Some("bad"));
+    }
+}
