@@ -1,6 +1,7 @@
 //! Protocol layer: SASL (RFC 4422) server mechanisms as I/O-free state machines — PLAIN,
 //! LOGIN, CRAM-MD5, SCRAM-SHA-1(-PLUS), SCRAM-SHA-256(-PLUS), ANONYMOUS, EXTERNAL, OAUTHBEARER
-//! and XOAUTH2.
+//! and XOAUTH2; and GSSAPI (Kerberos 5, RFC 4752) with the `gssapi` cargo feature, which calls
+//! the system's GSS-API library (module `gssapi`: it reads the keytab and the replay cache).
 //!
 //! Owns: the exchange of challenges and responses and what they prove. Must not: perform I/O,
 //! decode base64 of the protocol framing (the protocol layer does that, and `*` cancellation), or
@@ -17,12 +18,14 @@
 //! through every mechanism, SCRAM answering with a salt derived from a server key).
 //!
 //! Limits: a response longer than [`Mechanism::max_response_len`] ([`MAX_RESPONSE_LEN`], or
-//! [`MAX_TOKEN_RESPONSE_LEN`] for the OAuth mechanisms, whose tokens can be long) or a field (user name, password,
+//! [`MAX_TOKEN_RESPONSE_LEN`] for the OAuth mechanisms, whose tokens can be long, or
+//! [`MAX_GSSAPI_TOKEN_LEN`] for GSSAPI's Kerberos tickets) or a field (user name, password,
 //! authorization identity, trace, nonce) longer than [`MAX_FIELD_LEN`] fails the exchange; each
 //! mechanism has a fixed number of steps, and a step after the end fails.
 //!
 //! `step` may block for as long as the credential source takes (PLAIN and LOGIN verify a
-//! password hash): servers run it on their hashing threads, not on the async runtime.
+//! password hash; GSSAPI reads the keytab and the replay cache): servers run it on their hashing
+//! threads, not on the async runtime.
 //!
 //! Not done here: SASLprep (RFC 4013) of SCRAM user names and passwords — like Cyrus, the bytes
 //! are used as sent, so ASCII passwords behave as the RFC says and others are compared as UTF-8.
@@ -36,6 +39,7 @@ mod cram_md5;
 mod credentials;
 mod external;
 mod field;
+mod gssapi;
 mod login;
 mod mechanism;
 mod nonce;
@@ -49,6 +53,7 @@ use std::sync::Arc;
 
 pub use cram_md5::CramMd5Secret;
 pub use credentials::{Credentials, ScramCredentials, ScramHash, Unavailable};
+pub use gssapi::{KerberosError, KerberosService, MAX_CONTEXT_ROUNDS, MAX_GSSAPI_TOKEN_LEN};
 pub use mechanism::{Mechanism, UnknownMechanism};
 pub use nonce::{NonceSource, SystemNonces};
 pub use oauth::{TokenCheck, TokenVerifier, MAX_PAIRS as MAX_OAUTH_PAIRS};
@@ -58,7 +63,9 @@ use types::Secret;
 /// The salt length SCRAM secrets should be stored with ([`ScramCredentials::derive`]): the
 /// length of the salt a user the source does not know is answered with.
 pub const SCRAM_SALT_LEN: usize = 16;
-/// The longest client response any mechanism accepts, in bytes (after base64 decoding).
+/// The longest client response most mechanisms accept, in bytes (after base64 decoding);
+/// [`Mechanism::max_response_len`] gives each mechanism's (OAuth tokens and Kerberos tickets
+/// get more).
 pub const MAX_RESPONSE_LEN: usize = 4096;
 /// The longest client response OAUTHBEARER and XOAUTH2 accept: a JWT access token with its
 /// claims and signature often passes 2 KiB.
@@ -82,7 +89,8 @@ pub enum Step {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Success {
     /// The authentication identity: whose credentials were proved (`anonymous` for ANONYMOUS,
-    /// the caller's external identity for EXTERNAL).
+    /// the caller's external identity for EXTERNAL, the Kerberos principal `name@REALM` as
+    /// Kerberos reports it for GSSAPI, which the server maps to a login identity).
     pub authcid: String,
     /// The authorization identity the client asked to act as, if it named one (an empty one is
     /// `None`). Whether it may is the caller's decision (proxy logins).
@@ -138,6 +146,9 @@ pub enum FailureReason {
     /// The credential source could not answer (database error, overloaded); answer
     /// `NO [UNAVAILABLE]` rather than a failed authentication.
     Unavailable(String),
+    /// GSSAPI: the Kerberos library refused a token (bad or replayed ticket, a ticket for
+    /// another service, a key the keytab lacks), with its message.
+    Gssapi(String),
 }
 
 impl Failure {
@@ -201,6 +212,7 @@ impl fmt::Display for FailureReason {
             FailureReason::InvalidToken(why) => write!(f, "token refused: {why}"),
             FailureReason::TokenUserMismatch => f.write_str("user= is not the token's user"),
             FailureReason::Unavailable(why) => write!(f, "credentials unavailable: {why}"),
+            FailureReason::Gssapi(why) => write!(f, "GSSAPI: {why}"),
         }
     }
 }
@@ -235,6 +247,10 @@ pub struct Setup {
     /// Checks OAUTHBEARER and XOAUTH2 tokens; `None` where OAuth is not configured (those
     /// mechanisms then cannot start).
     pub token_verifier: Option<Arc<dyn TokenVerifier>>,
+    /// The service principal's Kerberos credentials, for GSSAPI (`imap/HOST` for IMAP,
+    /// `pop/…`, `sieve/…`, `lmtp/…`), acquired once by the server; `None` when GSSAPI is
+    /// not offered.
+    pub kerberos: Option<KerberosService>,
 }
 
 impl Setup {
@@ -253,6 +269,7 @@ impl Setup {
             unknown_user,
             nonces: Box::new(SystemNonces),
             token_verifier: None,
+            kerberos: None,
         }
     }
 }
@@ -266,6 +283,8 @@ pub enum SetupError {
     NoExternalIdentity,
     #[error("{0} needs a token verifier (OAuth configuration), and there is none")]
     NoTokenVerifier(Mechanism),
+    #[error("GSSAPI needs the service's Kerberos credentials, and there are none")]
+    NoKerberosService,
 }
 
 enum Exchange {
@@ -276,6 +295,8 @@ enum Exchange {
     Anonymous(anonymous::Anonymous),
     External(external::External),
     OAuth(oauth::OAuth),
+    #[cfg(feature = "gssapi")]
+    Gssapi(Box<gssapi::Gssapi>),
 }
 
 /// One server-side SASL exchange.
@@ -320,6 +341,7 @@ impl Authenticator {
                     .token_verifier
                     .ok_or(SetupError::NoTokenVerifier(mechanism))?,
             )),
+            Mechanism::Gssapi => gssapi_exchange(setup.kerberos)?,
         };
         Ok(Authenticator {
             exchange,
@@ -337,6 +359,9 @@ impl Authenticator {
         let step = match &mut self.exchange {
             Exchange::Plain(plain) => plain.start(),
             Exchange::Anonymous(_) | Exchange::External(_) => Step::Challenge(Vec::new()),
+            // RFC 4752 §3.1: client-first; an empty challenge asks for the first token.
+            #[cfg(feature = "gssapi")]
+            Exchange::Gssapi(_) => Step::Challenge(Vec::new()),
             Exchange::Scram(scram) => scram.start(),
             Exchange::Login(login) => login.start(),
             Exchange::CramMd5(cram) => cram.start(),
@@ -366,6 +391,8 @@ impl Authenticator {
             Exchange::Anonymous(anonymous) => anonymous.step(response),
             Exchange::External(external) => external.step(response),
             Exchange::OAuth(oauth) => oauth.step(response),
+            #[cfg(feature = "gssapi")]
+            Exchange::Gssapi(gssapi) => gssapi.step(response),
         };
         self.finish(step)
     }
@@ -375,6 +402,21 @@ impl Authenticator {
             self.phase = Phase::Over;
         }
         step
+    }
+}
+
+/// GSSAPI's exchange, when this build has it and the server gave credentials.
+fn gssapi_exchange(service: Option<KerberosService>) -> Result<Exchange, SetupError> {
+    let service = service.ok_or(SetupError::NoKerberosService)?;
+    #[cfg(feature = "gssapi")]
+    {
+        Ok(Exchange::Gssapi(Box::new(gssapi::Gssapi::new(&service))))
+    }
+    #[cfg(not(feature = "gssapi"))]
+    {
+        // Without the feature no KerberosService can be made (acquire answers NotBuilt).
+        let _ = service;
+        Err(SetupError::NoKerberosService)
     }
 }
 

@@ -28,6 +28,8 @@ pub enum Mechanism {
     OAuthBearer,
     /// Google's XOAUTH2: an OAuth 2.0 bearer token, before RFC 7628.
     XOAuth2,
+    /// RFC 4752 (Kerberos 5); implemented only with the `gssapi` cargo feature.
+    Gssapi,
 }
 
 /// A mechanism name this crate does not implement.
@@ -37,11 +39,12 @@ pub struct UnknownMechanism;
 
 impl Mechanism {
     /// Every mechanism, strongest first (the order servers advertise them in).
-    pub const ALL: [Mechanism; 11] = [
+    pub const ALL: [Mechanism; 12] = [
         Mechanism::ScramSha256Plus,
         Mechanism::ScramSha256,
         Mechanism::ScramSha1Plus,
         Mechanism::ScramSha1,
+        Mechanism::Gssapi,
         Mechanism::CramMd5,
         Mechanism::OAuthBearer,
         Mechanism::XOAuth2,
@@ -65,6 +68,7 @@ impl Mechanism {
             Mechanism::External => "EXTERNAL",
             Mechanism::OAuthBearer => "OAUTHBEARER",
             Mechanism::XOAuth2 => "XOAUTH2",
+            Mechanism::Gssapi => "GSSAPI",
         }
     }
 
@@ -80,10 +84,13 @@ impl Mechanism {
         matches!(self, Mechanism::OAuthBearer | Mechanism::XOAuth2)
     }
 
-    /// The longest response [`crate::Authenticator::step`] accepts for this mechanism.
+    /// The longest response [`crate::Authenticator::step`] accepts for this mechanism (bearer
+    /// tokens and Kerberos tickets may be large).
     pub fn max_response_len(self) -> usize {
         if self.sends_bearer_token() {
             crate::MAX_TOKEN_RESPONSE_LEN
+        } else if self.needs_kerberos() {
+            crate::MAX_GSSAPI_TOKEN_LEN
         } else {
             crate::MAX_RESPONSE_LEN
         }
@@ -93,6 +100,13 @@ impl Mechanism {
     pub fn needs_channel_binding(self) -> bool {
         matches!(self, Mechanism::ScramSha1Plus | Mechanism::ScramSha256Plus)
     }
+
+    /// GSSAPI: offer only with the service's Kerberos credentials ([`crate::Setup::kerberos`]),
+    /// which a build without the `gssapi` feature never has.
+    pub fn needs_kerberos(self) -> bool {
+        matches!(self, Mechanism::Gssapi)
+    }
+
 }
 
 impl FromStr for Mechanism {

@@ -81,7 +81,8 @@ impl Scram {
             | Mechanism::Anonymous
             | Mechanism::External
             | Mechanism::OAuthBearer
-            | Mechanism::XOAuth2 => unreachable!("Authenticator::new sends only SCRAM here"),
+            | Mechanism::XOAuth2
+            | Mechanism::Gssapi => unreachable!("Authenticator::new sends only SCRAM here"),
         };
         if plus && setup.channel_bindings.is_empty() {
             return Err(SetupError::NoChannelBinding(mechanism));

@@ -132,7 +132,10 @@ fn response() -> impl Strategy<Value = Vec<u8>> {
 proptest! {
     #[test]
     fn random_responses_never_panic_and_exchanges_end(
-        mechanism in prop::sample::select(Mechanism::ALL.to_vec()),
+        // GSSAPI needs a Kerberos realm: tests/gssapi.rs sends it random tokens against one.
+        mechanism in prop::sample::select(
+            Mechanism::ALL.into_iter().filter(|m| !m.needs_kerberos()).collect::<Vec<_>>()
+        ),
         with_start in any::<bool>(),
         responses in prop::collection::vec(response(), 1..6),
     ) {
