@@ -9,6 +9,7 @@ mod certificate;
 mod embedded;
 mod housekeeping;
 mod imap;
+mod kerberos;
 mod lmtp;
 mod logging;
 mod mail;

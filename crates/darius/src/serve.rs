@@ -2,7 +2,8 @@
 //!
 //! Order: read the configuration (which refuses services and options this build does not
 //! implement, before anything is created or bound); create the config directory and partitions; take the data directory's
-//! lock (a second server on the same data refuses to start); set up logging; open the
+//! lock (a second server on the same data refuses to start); set up logging; name the Kerberos
+//! keytab (module `kerberos`, before any thread); open the
 //! databases; first-start work of the embedded default; bind listeners; start housekeeping
 //! (tombstone retention, module `housekeeping`); serve. On a signal: stop accepting, let running
 //! requests and a running housekeeping pass finish (bounded by `DRAIN_LIMIT`), exit 0.
@@ -17,7 +18,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::{admin, embedded, imap, lmtp, logging, mail};
+use crate::{admin, embedded, imap, kerberos, lmtp, logging, mail};
 
 /// How long running commands may take to finish after a shutdown signal.
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
@@ -37,6 +38,7 @@ pub fn run(config_path: Option<&Path>) -> Result<()> {
     }
     let _lock = lock_data_dir(dir)?;
     logging::init(config);
+    kerberos::configure(config)?;
     clear_spool(&dir.join(SPOOL_DIR));
     let ctx = Arc::new(mail::Backend::open(config)?);
     if let Some(data_dir) = &loaded.embedded {

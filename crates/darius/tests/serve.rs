@@ -313,3 +313,28 @@ fn start_up_warns_about_admins_without_an_account() {
         "{stderr}"
     );
 }
+
+/// `keytab`, `sasl_keytab` and `srvtab` are one option under three names: two naming different
+/// files stop start-up. A keytab set in a build without GSSAPI is reported as unused; a build
+/// with it refuses a keytab it cannot read (the GSSAPI tests use a real one).
+#[test]
+fn keytab_names_must_agree_and_the_keytab_must_be_usable() {
+    let world = World::new("keytab: /etc/a.keytab\nsrvtab: /etc/b.keytab\n");
+    let stderr = refused(world.darius(&["serve"]));
+    assert!(
+        stderr.contains("keytab and srvtab name different keytabs"),
+        "{stderr}"
+    );
+    assert!(!world.admin_socket().exists(), "nothing was started");
+
+    let world = World::new("keytab: /nonexistent/x.keytab\nsasl_keytab: /nonexistent/x.keytab\n");
+    if cfg!(feature = "gssapi") {
+        let stderr = refused(world.darius(&["serve"]));
+        assert!(stderr.contains("keytab /nonexistent/x.keytab"), "{stderr}");
+    } else {
+        let server = world.start();
+        sigterm(&server);
+        let (_, stderr) = wait_exit(server);
+        assert!(stderr.contains("this build has no GSSAPI"), "{stderr}");
+    }
+}
