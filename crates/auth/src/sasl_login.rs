@@ -11,6 +11,9 @@
 //! - OAUTHBEARER and XOAUTH2 only when the server handed in a token verifier
 //!   ([`SaslLogins::with_token_verifier`], e.g. [`crate::oauth::JwksVerifier`]), and, since a
 //!   bearer token can be replayed by whoever sees it, only where plaintext is allowed;
+//! - GSSAPI only with the service's Kerberos credentials ([`SaslChannel::kerberos`], which a
+//!   build without the `gssapi` feature never has); its authentication identity is the raw
+//!   principal (`user@REALM`);
 //! - CRAM-MD5 only when `sasl_mech_list` names it, since it needs a recoverable secret that is
 //!   stored only then; every other default mechanism is offered when `sasl_mech_list` is empty;
 //! - SCRAM and CRAM-MD5 only when the password database (`auxprop`) is a password source, as it
@@ -27,8 +30,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use sasl::{
-    Authenticator, ChannelBinding, Credentials, Mechanism, Setup, Step, Success, TokenVerifier,
-    Unavailable,
+    Authenticator, ChannelBinding, Credentials, KerberosService, Mechanism, Setup, Step, Success,
+    TokenVerifier, Unavailable,
 };
 use types::Secret;
 
@@ -85,6 +88,9 @@ pub struct SaslChannel {
     pub channel_bindings: Vec<ChannelBinding>,
     /// The identity a verified TLS client certificate gives, for EXTERNAL.
     pub external_identity: Option<String>,
+    /// The protocol server's Kerberos credentials (`imap/servername` for IMAP, `pop/…`,
+    /// `sieve/…`), for GSSAPI; `None` does not offer it.
+    pub kerberos: Option<KerberosService>,
 }
 
 /// Why an exchange did not start.
@@ -172,6 +178,7 @@ impl SaslLogins {
                 Err(StartRefusal::Unsupported)
             }
             Mechanism::Anonymous if !self.config.allow_anonymous => Err(StartRefusal::Unsupported),
+            m if m.needs_kerberos() && channel.kerberos.is_none() => Err(StartRefusal::Unsupported),
             _ => Ok(()),
         }
     }
@@ -203,6 +210,7 @@ impl SaslLogins {
         }
         setup.external_identity = channel.external_identity.clone();
         setup.token_verifier = self.token_verifier.clone();
+        setup.kerberos = channel.kerberos.clone();
         let authenticator =
             Authenticator::new(mech, setup).map_err(|_| StartRefusal::Unsupported)?;
         Ok(Exchange {
@@ -439,6 +447,7 @@ mod tests {
             plaintext_ok,
             channel_bindings: Vec::new(),
             external_identity: None,
+            kerberos: None,
         }
     }
 

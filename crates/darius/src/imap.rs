@@ -53,6 +53,7 @@ pub fn server(
         limits,
         spool_dir,
         config_directory: dir.to_path_buf(),
+        kerberos: crate::kerberos::service("imap", &servername, &ctx.sasl.config().mech_list)?,
         servername,
     };
     Ok(ImapServer::new(

@@ -4,8 +4,13 @@
 //! names a keytab, so the process environment carries it; it is set at start-up, before the
 //! runtime or any other thread that could read the environment starts.
 //!
-//! Owns: choosing the keytab. Must not: acquire credentials (each server acquires those of its
-//! service, `imap/HOST`, through `sasl::KerberosService`).
+//! Each server then acquires its service principal's credentials once ([`service`]: `imap/HOST`
+//! for IMAP, HOST being `servername`), so that a keytab without the key is reported at
+//! start-up: an error when `sasl_mech_list` names GSSAPI, a note when the empty list would
+//! have offered it.
+//!
+//! Owns: choosing the keytab and the acquisition policy. Must not: run an exchange (the `sasl`
+//! crate does, on the hashing threads).
 
 use std::path::Path;
 
@@ -36,6 +41,31 @@ pub fn configure(config: &config::Config) -> Result<()> {
     // Before any other thread: nothing reads the environment while it changes.
     std::env::set_var("KRB5_KTNAME", name);
     Ok(())
+}
+
+/// The Kerberos credentials of `service` (`imap`, `pop`, `sieve`, `lmtp`) on `host`, for GSSAPI;
+/// `None` when GSSAPI is not to be offered. `mechanisms` is the parsed `sasl_mech_list`.
+pub fn service(
+    service: &str,
+    host: &str,
+    mechanisms: &[sasl::Mechanism],
+) -> Result<Option<sasl::KerberosService>> {
+    let listed = mechanisms.contains(&sasl::Mechanism::Gssapi);
+    if !listed && !mechanisms.is_empty() {
+        return Ok(None);
+    }
+    match sasl::KerberosService::acquire(service, host) {
+        Ok(credentials) => {
+            tracing::info!("GSSAPI: accepting Kerberos tickets for {service}/{host}");
+            Ok(Some(credentials))
+        }
+        Err(e) if listed => bail!("sasl_mech_list names GSSAPI, but {e}"),
+        Err(sasl::KerberosError::NotBuilt) => Ok(None),
+        Err(e) => {
+            tracing::info!("GSSAPI not offered: {e}");
+            Ok(None)
+        }
+    }
 }
 
 /// The keytab the options name, if any: each name set must name the same file.

@@ -60,7 +60,7 @@ fn mechanisms_are_offered_by_connection_and_configuration() {
         auth_caps(&mut c),
         ["SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "LOGIN"],
         "no -PLUS without TLS, no CRAM-MD5 unless listed, no ANONYMOUS unless allowed, \
-         no EXTERNAL without a client certificate"
+         no EXTERNAL without a client certificate, no GSSAPI without Kerberos credentials"
     );
     let r = c.cmd("a", "AUTHENTICATE SCRAM-SHA-256-PLUS");
     assert!(last(&r).starts_with("a NO [PRIVACYREQUIRED]"), "{r:?}");
@@ -69,6 +69,7 @@ fn mechanisms_are_offered_by_connection_and_configuration() {
         "DIGEST-MD5",
         "ANONYMOUS",
         "EXTERNAL",
+        "GSSAPI",
         "X-UNKNOWN",
     ] {
         let r = c.cmd("a", &format!("AUTHENTICATE {refused}"));

@@ -315,10 +315,19 @@ fn start_up_warns_about_admins_without_an_account() {
 }
 
 /// `keytab`, `sasl_keytab` and `srvtab` are one option under three names: two naming different
-/// files stop start-up. A keytab set in a build without GSSAPI is reported as unused; a build
-/// with it refuses a keytab it cannot read (the GSSAPI tests use a real one).
+/// files stop start-up. A keytab set in a build without GSSAPI is reported as unused, and
+/// GSSAPI in `sasl_mech_list` stops start-up; a build with it refuses a keytab it cannot read
+/// (tests/imap_gssapi.rs uses a real one).
 #[test]
 fn keytab_names_must_agree_and_the_keytab_must_be_usable() {
+    if !cfg!(feature = "gssapi") {
+        let world = World::new("sasl_mech_list: GSSAPI PLAIN\n");
+        let stderr = refused(world.darius(&["serve"]));
+        assert!(
+            stderr.contains("sasl_mech_list names GSSAPI, but this build has no GSSAPI"),
+            "{stderr}"
+        );
+    }
     let world = World::new("keytab: /etc/a.keytab\nsrvtab: /etc/b.keytab\n");
     let stderr = refused(world.darius(&["serve"]));
     assert!(

@@ -67,6 +67,9 @@ pub struct ImapConfig {
     pub config_directory: PathBuf,
     /// `servername`, for the greeting.
     pub servername: String,
+    /// The Kerberos credentials of `imap/servername` from the keytab, for GSSAPI; `None` does
+    /// not offer it.
+    pub kerberos: Option<sasl::KerberosService>,
 }
 
 /// Shared by every IMAP connection.

@@ -106,7 +106,6 @@ impl Mechanism {
     pub fn needs_kerberos(self) -> bool {
         matches!(self, Mechanism::Gssapi)
     }
-
 }
 
 impl FromStr for Mechanism {

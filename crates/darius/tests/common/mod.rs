@@ -3,6 +3,9 @@
 //! stopped with SIGTERM when the value is dropped; its stderr is kept for failure messages.
 #![allow(dead_code, clippy::unwrap_used)]
 
+/// A throwaway Kerberos realm (GSSAPI tests).
+pub mod kdc;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -20,6 +23,8 @@ pub struct Server {
     pub lmtp_port: u16,
     child: Option<Child>,
     log: Arc<Mutex<String>>,
+    /// Extra environment for `darius serve` (a Kerberos realm's configuration).
+    env: Vec<(&'static str, std::ffi::OsString)>,
 }
 
 impl Server {
@@ -27,6 +32,11 @@ impl Server {
     /// certificate; `extra` is appended to the generated imapd.conf, with `{base}` replaced by
     /// the server's temp dir.
     pub fn start_with(extra: &str) -> Server {
+        Server::start_with_env(extra, Vec::new())
+    }
+
+    /// [`Server::start_with`], with `env` added to the server process's environment.
+    pub fn start_with_env(extra: &str, env: Vec<(&'static str, std::ffi::OsString)>) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let base = dir.path().display().to_string();
         make_certificate(dir.path());
@@ -51,6 +61,7 @@ impl Server {
             conf,
             child: None,
             log: Arc::new(Mutex::new(String::new())),
+            env,
         };
         server.launch();
         server
@@ -63,6 +74,7 @@ impl Server {
             .arg(&self.conf)
             .arg("serve")
             .env("RUST_LOG", "info")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -45,6 +45,7 @@ impl Session {
             external_identity: self.transport.peer_certificate().and_then(|cert| {
                 net::x509::client_identity(cert, self.server.config.tls_client_identity)
             }),
+            kerberos: self.server.config.kerberos.clone(),
         }
     }
 
