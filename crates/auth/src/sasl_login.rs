@@ -12,8 +12,9 @@
 //!   ([`SaslLogins::with_token_verifier`], e.g. [`crate::oauth::JwksVerifier`]), and, since a
 //!   bearer token can be replayed by whoever sees it, only where plaintext is allowed;
 //! - GSSAPI only with the service's Kerberos credentials ([`SaslChannel::kerberos`], which a
-//!   build without the `gssapi` feature never has); its authentication identity is the raw
-//!   principal (`user@REALM`);
+//!   build without the `gssapi` feature never has); its authentication identity, the client's
+//!   principal, always goes through the Kerberos identity rules (`krb.equiv`, the local realm,
+//!   `loginrealms`), whatever `auth_mech` says;
 //! - CRAM-MD5 only when `sasl_mech_list` names it, since it needs a recoverable secret that is
 //!   stored only then; every other default mechanism is offered when `sasl_mech_list` is empty;
 //! - SCRAM and CRAM-MD5 only when the password database (`auxprop`) is a password source, as it
@@ -233,14 +234,17 @@ impl SaslLogins {
             return Authorization::Anonymous;
         }
         let rules = self.db.login_identity();
-        let canonical = |id: &str| match rules.canonicalise_userid(id) {
-            Ok(user) => Some(user),
-            Err(refused) => {
-                tracing::info!("{mechanism}: {refused}");
-                None
-            }
+        let refused = |refused: crate::identity::Refused| {
+            tracing::info!("{mechanism}: {refused}");
         };
-        let Some(authcid) = canonical(&success.authcid) else {
+        let canonical = |id: &str| rules.canonicalise_userid(id).map_err(refused).ok();
+        // GSSAPI's authentication identity is a Kerberos principal whatever `auth_mech` says;
+        // a password mechanism's is a user id.
+        let authcid = match mechanism {
+            Mechanism::Gssapi => rules.canonicalise(&success.authcid).map_err(refused).ok(),
+            _ => canonical(&success.authcid),
+        };
+        let Some(authcid) = authcid else {
             return Authorization::Refused;
         };
         let target = match success.authzid.as_deref() {
@@ -506,5 +510,58 @@ mod tests {
         assert!(matches!(step, Step::Challenge(_)), "{step:?}");
         let step = exchange.step(Secret::new(vec![1])).await.unwrap();
         assert!(matches!(step, Step::Failed(_)), "{step:?}");
+    }
+
+    /// GSSAPI needs the server's Kerberos credentials, which this build or this connection
+    /// lacks: never offered, never started.
+    #[test]
+    fn gssapi_is_offered_only_with_kerberos_credentials() {
+        let dir = tempfile::tempdir().unwrap();
+        let logins = logins(dir.path(), &[]);
+        assert!(!logins.offered(&channel(true)).contains(&Mechanism::Gssapi));
+        let refusal = logins.start("GSSAPI", &channel(true)).err();
+        assert_eq!(refusal, Some(StartRefusal::Unsupported));
+    }
+
+    /// A GSSAPI principal goes through the Kerberos identity rules even under `auth_mech:
+    /// unix`, where a password mechanism's `bob@CMU.EDU` would be kept as typed.
+    #[test]
+    fn gssapi_principals_follow_the_kerberos_identity_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let equiv = dir.path().join("krb.equiv");
+        std::fs::write(&equiv, "bovik@REMOTE.COM bovik\n").unwrap();
+        let identity = crate::identity::LoginIdentity::new(
+            Some("CMU.EDU".into()),
+            Some(equiv),
+            vec!["PARTNER.ORG".into()],
+            crate::authz::Mechanism::Unix,
+        );
+        let db = Arc::new(
+            PasswordDb::open(dir.path())
+                .unwrap()
+                .with_identity(identity),
+        );
+        let logins = SaslLogins::new(db, SaslConfig::default());
+        let success = |authcid: &str, authzid: Option<&str>| Success {
+            authcid: authcid.into(),
+            authzid: authzid.map(Into::into),
+            additional_data: None,
+            trace: None,
+        };
+        let user = |name: &str| Authorization::User {
+            user: name.into(),
+            authcid: name.into(),
+        };
+        let gssapi =
+            |authcid, authzid| logins.authorize(Mechanism::Gssapi, &success(authcid, authzid));
+        assert_eq!(gssapi("bob@CMU.EDU", None), user("bob"));
+        assert_eq!(gssapi("bob@CMU.EDU", Some("bob")), user("bob"));
+        assert_eq!(gssapi("bovik@REMOTE.COM", None), user("bovik"));
+        assert_eq!(gssapi("carol@PARTNER.ORG", None), user("carol@PARTNER.ORG"));
+        assert_eq!(gssapi("eve@ELSEWHERE.NET", None), Authorization::Refused);
+        assert_eq!(gssapi("bob@CMU.EDU", Some("alice")), Authorization::Refused);
+        // The same identity from a password mechanism is a user id, kept as typed.
+        let plain = logins.authorize(Mechanism::Plain, &success("bob@CMU.EDU", None));
+        assert_eq!(plain, user("bob@CMU.EDU"));
     }
 }

@@ -1,7 +1,8 @@
 //! GSSAPI end to end: a throwaway MIT Kerberos realm (`common::kdc`), a `darius serve` built
 //! with the `gssapi` feature whose `keytab` option names the realm's keytab, and Cyrus SASL's
 //! `imtest -m GSSAPI` (Debian `cyrus-clients` and `libsasl2-modules-gssapi-mit`) logging in with
-//! the user's ticket. Skipped without Kerberos or imtest unless DARIUS_REQUIRE_INTEROP=1.
+//! the user's ticket, as the user id the identity rules make of the principal. Skipped without
+//! Kerberos or imtest unless DARIUS_REQUIRE_INTEROP=1.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -74,27 +75,43 @@ fn imtest_gssapi(env: &[(&'static str, OsString)], port: u16) -> (bool, String) 
     (authenticated, text)
 }
 
+/// A server that accepts tickets for `imap/localhost` from the realm's keytab, with `extra`
+/// configuration.
+fn gssapi_server(kdc: &Kdc, extra: &str) -> common::Server {
+    common::Server::start_with_env(
+        &format!(
+            "servername: {}\nkeytab: {}\nsasl_mech_list: GSSAPI PLAIN\n\
+             auth_failure_delay: 0\nauth_failures_per_host: 0\n{extra}",
+            kdc::HOST,
+            kdc.keytab().display()
+        ),
+        server_env(kdc),
+    )
+}
+
+/// The user id the server logged `alice`'s GSSAPI login in as.
+fn logged_in_as(server: &common::Server) -> Option<String> {
+    // `login: PEER USER GSSAPI User logged in …`
+    let log = server.log();
+    let (before, _) = log.split_once(" GSSAPI User logged in")?;
+    Some(before.split_whitespace().last()?.to_string())
+}
+
 #[test]
-fn imtest_logs_in_with_a_kerberos_ticket() {
+fn imtest_logs_in_with_a_kerberos_ticket_as_the_local_user() {
     if !imtest_installed() {
         return;
     }
     let Some(kdc) = Kdc::start() else { return };
-    let server = common::Server::start_with_env(
-        &format!(
-            "servername: {}\nkeytab: {}\nsasl_mech_list: GSSAPI PLAIN\n\
-             auth_failure_delay: 0\nauth_failures_per_host: 0\n",
-            kdc::HOST,
-            kdc.keytab().display()
-        ),
-        server_env(&kdc),
-    );
+    // user@LOCALREALM logs in as user.
+    let server = gssapi_server(&kdc, &format!("krb5_realm: {}\n", kdc::REALM));
     let (authenticated, text) = imtest_gssapi(&kdc.env(), server.imap_port);
     assert!(authenticated, "{text}\nserver log:\n{}", server.log());
     assert!(text.contains("AUTH=GSSAPI"), "{text}");
-    assert!(
-        server.log().contains(&Kdc::principal(kdc::USER)),
-        "the login is logged with the principal:\n{}",
+    assert_eq!(
+        logged_in_as(&server).as_deref(),
+        Some(kdc::USER),
+        "{}",
         server.log()
     );
 
@@ -108,6 +125,48 @@ fn imtest_logs_in_with_a_kerberos_ticket() {
     }
     let (authenticated, text) = imtest_gssapi(&no_ticket, server.imap_port);
     assert!(!authenticated, "{text}");
+}
+
+/// The realm rules apply to the principal: a realm that is neither local nor in `loginrealms`
+/// is refused, a listed one keeps its realm, and a `krb.equiv` mapping names the local user
+/// whatever the realm.
+#[test]
+fn the_principal_follows_loginrealms_and_krb_equiv() {
+    if !imtest_installed() {
+        return;
+    }
+    let Some(kdc) = Kdc::start() else { return };
+    let principal = Kdc::principal(kdc::USER);
+
+    let server = gssapi_server(&kdc, "");
+    let (authenticated, text) = imtest_gssapi(&kdc.env(), server.imap_port);
+    assert!(
+        !authenticated,
+        "{} is not in loginrealms: {text}",
+        kdc::REALM
+    );
+
+    let server = gssapi_server(&kdc, &format!("loginrealms: {}\n", kdc::REALM));
+    let (authenticated, text) = imtest_gssapi(&kdc.env(), server.imap_port);
+    assert!(authenticated, "{text}\nserver log:\n{}", server.log());
+    assert_eq!(
+        logged_in_as(&server),
+        Some(principal.clone()),
+        "{}",
+        server.log()
+    );
+
+    let equiv = kdc.dir().join("krb.equiv");
+    std::fs::write(&equiv, format!("{principal} bovik\n")).unwrap();
+    let server = gssapi_server(&kdc, &format!("krb5_equiv_file: {}\n", equiv.display()));
+    let (authenticated, text) = imtest_gssapi(&kdc.env(), server.imap_port);
+    assert!(authenticated, "{text}\nserver log:\n{}", server.log());
+    assert_eq!(
+        logged_in_as(&server).as_deref(),
+        Some("bovik"),
+        "{}",
+        server.log()
+    );
 }
 
 /// With GSSAPI named in `sasl_mech_list`, a keytab without the service's key stops start-up;
