@@ -69,7 +69,9 @@ fn find(program: &str) -> Option<PathBuf> {
 
 /// Whether every Kerberos program is installed; otherwise a `SKIPPED` note (written to the
 /// process's stderr handle, which the harness does not capture) or, under
-/// DARIUS_REQUIRE_INTEROP=1, a panic. The same rule as `common::have`.
+/// DARIUS_REQUIRE_INTEROP=1, a panic: the rule of `tests/support/interop.rs`, whose
+/// `have_program` looks on the PATH only, while these programs live in sbin directories that a
+/// CI PATH may lack.
 pub fn have_kerberos() -> bool {
     for (program, package) in PROGRAMS {
         if find(program).is_none() {
