@@ -5,7 +5,8 @@
 //! Today this is the password database ([`PasswordDb`]), whose network logins
 //! ([`PasswordDb::check_login`]) hash on their own bounded queue of threads and are throttled
 //! per client host; [`shadow`] checks passwords against the system's `/etc/passwd` and
-//! `/etc/shadow` (crypt(3) hashes); [`oauth`] verifies OAuth bearer tokens (JWTs) for
+//! `/etc/shadow` (crypt(3) hashes); `pam` (cargo feature `pam`, off by default) asks the
+//! system's PAM stack; [`oauth`] verifies OAuth bearer tokens (JWTs) for
 //! OAUTHBEARER and XOAUTH2 against a JWKS file; [`sasldb`] reads a Cyrus SASL user database, for
 //! moving a Cyrus site's users over. The database's records keep SCRAM and CRAM-MD5 secrets
 //! beside the argon2id hash ([`SecretPolicy`]), and the sources answer the SASL mechanisms
@@ -22,6 +23,8 @@ mod hash_queue;
 pub mod identity;
 mod login;
 pub mod oauth;
+#[cfg(feature = "pam")]
+pub mod pam;
 mod password_db;
 mod penalty;
 mod sasl_credentials;
@@ -34,7 +37,7 @@ mod username;
 
 pub use cache::{DEFAULT_TTL as DEFAULT_CACHE_TTL, NEGATIVE_TTL as NEGATIVE_CACHE_TTL};
 pub use events::{log_authentication, AuthOutcome};
-pub use login::LoginCheck;
+pub use login::{LoginCheck, Protocol};
 pub use password_db::{AuthError, PasswordDb, PasswordSource};
 pub use penalty::LoginPenalty;
 pub use secrets::{SecretPolicy, StoredForms, DEFAULT_SCRAM_ITERATIONS};

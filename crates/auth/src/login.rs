@@ -25,12 +25,47 @@ pub enum LoginCheck {
     Busy,
 }
 
+/// The protocol a login is for. It names the PAM service the `pam` source asks: Cyrus hands
+/// PAM the protocol's SASL service name (`imap`, `pop`, `sieve`), and `pam_service` names
+/// IMAP's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Protocol {
+    #[default]
+    Imap,
+    Pop3,
+    ManageSieve,
+}
+
+impl Protocol {
+    /// The SASL service name (RFC 4422 §4; the GSSAPI principal's first part too).
+    pub fn sasl_service(self) -> &'static str {
+        match self {
+            Protocol::Imap => "imap",
+            Protocol::Pop3 => "pop",
+            Protocol::ManageSieve => "sieve",
+        }
+    }
+}
+
 impl PasswordDb {
-    /// Checks `name`'s password for a client at `peer`. A throttled host is refused without a
-    /// check; otherwise the check waits in the bounded hashing queue, or is refused at once
-    /// when that is full. A wrong password counts against `peer`'s host.
+    /// [`PasswordDb::check_login_for`] an IMAP login.
     pub async fn check_login(
         self: &Arc<Self>,
+        peer: IpAddr,
+        name: &str,
+        password: Secret<String>,
+    ) -> Result<LoginCheck, AuthError> {
+        self.check_login_for(Protocol::Imap, peer, name, password)
+            .await
+    }
+
+    /// Checks `name`'s password for a client of `protocol` at `peer`. A throttled host is
+    /// refused without a check; otherwise the check waits in the bounded hashing queue, or is
+    /// refused at once when that is full. A wrong password counts against `peer`'s host; a
+    /// source that could not decide (PAM timing out) is an error, not counted.
+    pub async fn check_login_for(
+        self: &Arc<Self>,
+        protocol: Protocol,
         peer: IpAddr,
         name: &str,
         password: Secret<String>,
@@ -52,7 +87,7 @@ impl PasswordDb {
         let (answer, answered) = tokio::sync::oneshot::channel();
         let db = Arc::clone(self);
         let queued = self.hash_queue()?.try_run(move || {
-            let _ = answer.send(db.check_sources(&user, &password));
+            let _ = answer.send(db.check_sources_for(protocol, &user, &password));
         });
         if queued.is_err() {
             return Ok(LoginCheck::Busy);

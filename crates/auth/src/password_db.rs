@@ -20,6 +20,7 @@ use types::Secret;
 use crate::argon::Hasher;
 use crate::cache::{CacheAnswer, CredentialCache};
 use crate::hash_queue::HashQueue;
+use crate::login::Protocol;
 use crate::secrets::{decode_cram, encode_cram, SecretPolicy, StoredForms, StoredScram};
 use crate::throttle::{FailureThrottle, ThrottleConfig};
 use crate::username::{validate_username, UsernameError};
@@ -44,6 +45,9 @@ pub enum AuthError {
     EmptyPassword,
     #[error(transparent)]
     Shadow(#[from] crate::shadow::ShadowError),
+    /// A password source could not decide (PAM failing or timing out): answer "unavailable".
+    #[error("{0}")]
+    Unavailable(String),
     #[error("the password database {path} is in use by another process (is the server running?)")]
     Busy { path: PathBuf },
     #[error("password database {path}: {reason}")]
@@ -103,7 +107,7 @@ impl UserRecord {
 pub(crate) enum Accepted {
     /// The password database.
     Auxprop,
-    /// Another source (`shadow`).
+    /// Another source (`shadow`, `pam`).
     Elsewhere,
 }
 
@@ -140,6 +144,9 @@ pub enum PasswordSource {
     Auxprop,
     /// The system's passwd and shadow files (`shadow`).
     Shadow(crate::shadow::ShadowFiles),
+    /// The system's PAM stack (`pam`, cargo feature `pam`).
+    #[cfg(feature = "pam")]
+    Pam(crate::pam::PamSource),
 }
 
 impl PasswordDb {
@@ -253,7 +260,19 @@ impl PasswordDb {
         name: &str,
         password: &Secret<String>,
     ) -> Result<bool, AuthError> {
-        let accepted = self.accepting_source(name, password)?;
+        self.check_sources_for(Protocol::Imap, name, password)
+    }
+
+    /// [`PasswordDb::check_sources`] for a login over `protocol`, which names the PAM
+    /// service. When no source accepts and one could not decide (PAM timing out), the answer
+    /// is that error: the login is neither refused nor counted as a failure.
+    pub(crate) fn check_sources_for(
+        &self,
+        protocol: Protocol,
+        name: &str,
+        password: &Secret<String>,
+    ) -> Result<bool, AuthError> {
+        let accepted = self.accepting_source(protocol, name, password)?;
         if let Some(accepted) = accepted {
             if self.auto_transition {
                 if let Err(e) = self.transition(name, password, accepted) {
@@ -264,13 +283,25 @@ impl PasswordDb {
         Ok(accepted.is_some())
     }
 
+    // Only the PAM source uses `protocol` and leaves a check undecided.
+    #[cfg_attr(not(feature = "pam"), allow(unused_variables, unused_mut))]
     fn accepting_source(
         &self,
+        protocol: Protocol,
         name: &str,
         password: &Secret<String>,
     ) -> Result<Option<Accepted>, AuthError> {
+        let mut undecided: Option<AuthError> = None;
         for source in &self.sources {
             match source {
+                #[cfg(feature = "pam")]
+                PasswordSource::Pam(pam) => match self.check_pam(pam, protocol, name, password) {
+                    Ok(true) => return Ok(Some(Accepted::Elsewhere)),
+                    Ok(false) => {}
+                    Err(e) => {
+                        undecided.get_or_insert(e);
+                    }
+                },
                 PasswordSource::Auxprop => {
                     if self.verify(name, password)? {
                         return Ok(Some(Accepted::Auxprop));
@@ -309,7 +340,46 @@ impl PasswordDb {
                 }
             }
         }
-        Ok(None)
+        undecided.map_or(Ok(None), Err)
+    }
+
+    /// PAM's answer, cached like shadow's under the service's name: a success lets the same
+    /// password in again for the cache's lifetime without a PAM transaction (so without its
+    /// account check either, as with saslauthd's cache), a refusal refuses it again for the
+    /// negative lifetime. A password changed through PAM is not seen here: the old one works
+    /// until its entry expires, the new one at once. An undecided check is not cached.
+    #[cfg(feature = "pam")]
+    fn check_pam(
+        &self,
+        pam: &crate::pam::PamSource,
+        protocol: Protocol,
+        name: &str,
+        password: &Secret<String>,
+    ) -> Result<bool, AuthError> {
+        let key = format!("pam:{}", pam.service(protocol));
+        let secret = password.expose().as_bytes();
+        match self.verified.check(name, secret, &key) {
+            CacheAnswer::Valid => return Ok(true),
+            CacheAnswer::Invalid => {
+                tracing::info!("pam: login of {name:?} refused: the same wrong password again");
+                return Ok(false);
+            }
+            CacheAnswer::Unknown => {}
+        }
+        match pam.check(protocol, name, password) {
+            crate::pam::PamCheck::Valid => {
+                self.verified.remember(name, secret, &key);
+                Ok(true)
+            }
+            crate::pam::PamCheck::Refused(why) => {
+                self.verified.remember_failure(name, secret, &key);
+                tracing::info!("pam: login of {name:?} refused: {why}");
+                Ok(false)
+            }
+            crate::pam::PamCheck::Unavailable(why) => Err(AuthError::Unavailable(format!(
+                "pam: login of {name:?}: {why}"
+            ))),
+        }
     }
 
     /// `sasl_auto_transition`: stores the shared-secret forms (SCRAM, and CRAM-MD5 when the

@@ -173,7 +173,8 @@ pub fn execute(ctx: &Backend, request: Request, peer: &str) -> Response {
             e @ (AuthError::Busy { .. }
             | AuthError::Db { .. }
             | AuthError::Version { .. }
-            | AuthError::Shadow(_)),
+            | AuthError::Shadow(_)
+            | AuthError::Unavailable(_)),
         ) => {
             tracing::error!(severity = "err", "admin request failed: {e}");
             Response::Failed {
