@@ -89,7 +89,7 @@ fn sasl_logins(
 fn password_sources(config: &config::Config) -> Result<Vec<auth::PasswordSource>> {
     let methods = config.list("sasl_pwcheck_method");
     if methods.is_empty() {
-        anyhow::bail!("sasl_pwcheck_method: empty; name at least one of auxprop, shadow");
+        anyhow::bail!("sasl_pwcheck_method: empty; name at least one of auxprop, shadow, pam");
     }
     methods
         .iter()
@@ -102,11 +102,14 @@ fn password_sources(config: &config::Config) -> Result<Vec<auth::PasswordSource>
                     config.path("shadow_file").unwrap_or(system.shadow_path()),
                 )))
             }
-            "saslauthd" | "pam" => {
+            "pam" => pam_source(config),
+            "saslauthd" => {
                 anyhow::bail!("sasl_pwcheck_method: {method}: not supported yet")
             }
             other => {
-                anyhow::bail!("sasl_pwcheck_method: unknown method {other:?} (auxprop, shadow)")
+                anyhow::bail!(
+                    "sasl_pwcheck_method: unknown method {other:?} (auxprop, shadow, pam)"
+                )
             }
         })
         .collect()
@@ -160,6 +163,26 @@ fn login_identity(config: &config::Config) -> Result<auth::identity::LoginIdenti
         config.list("loginrealms").to_vec(),
         mechanism,
     ))
+}
+
+/// `pam`: `pam_service` (IMAP's) and `pam_timeout`.
+#[cfg(feature = "pam")]
+fn pam_source(config: &config::Config) -> Result<auth::PasswordSource> {
+    let service = auth::pam::PamService::try_from(config.str("pam_service"))
+        .map_err(|e| anyhow::anyhow!("pam_service: {e}"))?;
+    let timeout = std::time::Duration::from_secs(config.int("pam_timeout"));
+    Ok(auth::PasswordSource::Pam(auth::pam::PamSource::new(
+        service, timeout,
+    )))
+}
+
+/// A build without the `pam` feature has no PAM source: say so rather than run without it.
+#[cfg(not(feature = "pam"))]
+fn pam_source(_config: &config::Config) -> Result<auth::PasswordSource> {
+    anyhow::bail!(
+        "sasl_pwcheck_method: pam: this build of darius has no PAM support \
+         (build it with `cargo build --release --features pam`, which needs libpam0g-dev)"
+    )
 }
 
 /// `auth_failures_per_host`, `auth_failure_window` and `client_limit_exceptions`.
