@@ -8,35 +8,16 @@
 mod common;
 
 use std::ffi::OsString;
-use std::io::{BufRead, Write};
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::io::BufRead;
+use std::process::Command;
 
 use common::kdc::{self, Kdc};
 
-const IMTEST: &str = "/usr/lib/cyrus/bin/imtest";
 /// Cyrus SASL's GSSAPI plugin, without which imtest knows no GSSAPI.
 const GSSAPI_PLUGIN: &str = "/usr/lib/x86_64-linux-gnu/sasl2/libgssapiv2.so";
 
 fn imtest_installed() -> bool {
-    let missing = [
-        (IMTEST, "cyrus-clients"),
-        (GSSAPI_PLUGIN, "libsasl2-modules-gssapi-mit"),
-    ]
-    .into_iter()
-    .find(|(path, _)| !Path::new(path).exists());
-    let Some((path, package)) = missing else {
-        return true;
-    };
-    assert!(
-        std::env::var("DARIUS_REQUIRE_INTEROP").as_deref() != Ok("1"),
-        "{path} is required (DARIUS_REQUIRE_INTEROP=1): install {package}"
-    );
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED: {path} is not installed (Debian package {package})"
-    );
-    false
+    common::imtest::installed(&[(GSSAPI_PLUGIN, "libsasl2-modules-gssapi-mit")])
 }
 
 /// The realm's environment for the server: its configuration and replay cache, but not the
@@ -48,35 +29,11 @@ fn server_env(kdc: &Kdc) -> Vec<(&'static str, OsString)> {
         .collect()
 }
 
-/// Runs `imtest -m GSSAPI` against `localhost:port` with the client environment `env`, logs
-/// out, and returns whether it authenticated, with the transcript.
+/// Runs `imtest -m GSSAPI` against `localhost:port` with the client environment `env`.
 fn imtest_gssapi(env: &[(&'static str, OsString)], port: u16) -> (bool, String) {
-    let mut child = Command::new(IMTEST)
-        .args(["-m", "GSSAPI", "-p", &port.to_string(), kdc::HOST])
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b". LOGOUT\r\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let authenticated = text.lines().any(|l| l.trim() == "Authenticated.");
-    (authenticated, text)
+    common::imtest::run(&["-m", "GSSAPI"], env, kdc::HOST, port)
 }
 
-/// A server that accepts tickets for `imap/localhost` from the realm's keytab, with `extra`
-/// configuration.
 fn gssapi_server(kdc: &Kdc, extra: &str) -> common::Server {
     common::Server::start_with_env(
         &format!(
@@ -216,9 +173,5 @@ fn a_keytab_without_the_services_key_is_reported_at_start_up() {
         .unwrap();
     assert!(greeting.contains("AUTH=PLAIN"), "{greeting}");
     assert!(!greeting.contains("AUTH=GSSAPI"), "{greeting}");
-    assert!(
-        server.log().contains("GSSAPI not offered"),
-        "{}",
-        server.log()
-    );
+    assert!(server.logged("GSSAPI not offered"), "{}", server.log());
 }

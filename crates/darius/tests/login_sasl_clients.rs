@@ -7,25 +7,10 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-const IMTEST: &str = "/usr/lib/cyrus/bin/imtest";
 
 fn imtest_installed() -> bool {
-    if Path::new(IMTEST).exists() {
-        return true;
-    }
-    assert!(
-        std::env::var("DARIUS_REQUIRE_INTEROP").as_deref() != Ok("1"),
-        "imtest is required (DARIUS_REQUIRE_INTEROP=1): install cyrus-clients"
-    );
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED: imtest is not installed (Debian package cyrus-clients)"
-    );
-    false
+    common::imtest::installed(&[])
 }
 
 /// How one `imtest` run ended.
@@ -35,30 +20,10 @@ enum Outcome {
     Failed,
 }
 
-/// Runs `imtest` with `args`, logs out, and reports whether it authenticated (with the whole
-/// transcript for failures).
+/// Runs `imtest` with `args` against 127.0.0.1:`port`.
 fn imtest(args: &[&str], port: u16) -> (Outcome, String) {
-    let mut child = Command::new(IMTEST)
-        .args(args)
-        .args(["-p", &port.to_string(), "127.0.0.1"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b". LOGOUT\r\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let outcome = if text.lines().any(|l| l.trim() == "Authenticated.") {
+    let (authenticated, text) = common::imtest::run(args, &[], "127.0.0.1", port);
+    let outcome = if authenticated {
         Outcome::Authenticated
     } else {
         Outcome::Failed

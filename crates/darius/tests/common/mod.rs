@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 /// A throwaway Kerberos realm (GSSAPI tests).
+pub mod imtest;
 pub mod kdc;
 
 use std::io::{BufRead, BufReader, Write};
