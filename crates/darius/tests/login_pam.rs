@@ -12,92 +12,19 @@
 mod common;
 mod imap_support;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use imap_support::{last, Client};
 
-/// Whether the PAM tests can run here; the same rule as the auth crate's PAM tests, which
-/// this crate cannot reach.
-fn ready(module: &str) -> bool {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
-    let missing = if !root {
-        Some("not running as root (the test writes /etc/pam.d)".to_string())
-    } else if !module_installed(module) {
-        Some(format!("{module}.so is not installed"))
-    } else if !common::have("openssl") {
-        return false;
-    } else {
-        None
-    };
-    let Some(why) = missing else {
-        return true;
-    };
-    if std::env::var("DARIUS_REQUIRE_INTEROP").as_deref() == Ok("1") {
-        panic!("PAM test required (DARIUS_REQUIRE_INTEROP=1): {why}");
-    }
-    let test = std::thread::current().name().unwrap_or("pam").to_string();
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED {test}: {why} (Debian package libpam-pwdfile; see docs/TESTING.md)"
-    );
-    false
-}
+use common::interop;
+#[path = "../../../tests/support/pam.rs"]
+mod pam_support;
 
-fn module_installed(module: &str) -> bool {
-    [
-        "/lib/x86_64-linux-gnu/security",
-        "/usr/lib/x86_64-linux-gnu/security",
-        "/lib/aarch64-linux-gnu/security",
-        "/usr/lib/aarch64-linux-gnu/security",
-        "/lib/security",
-        "/usr/lib/security",
-    ]
-    .iter()
-    .any(|dir| Path::new(dir).join(format!("{module}.so")).exists())
-}
-
-/// `/etc/pam.d/darius-test-<random>`, removed on drop (also when the test fails).
-struct Service {
-    name: String,
-    path: PathBuf,
-}
-
-impl Service {
-    fn write(stack: &str) -> Service {
-        let tag = format!("{:016x}", rand::random::<u64>());
-        let name = format!("darius-test-{tag}");
-        let path = Path::new("/etc/pam.d").join(&name);
-        std::fs::write(&path, stack).unwrap();
-        Service { name, path }
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-fn sha512_crypt(password: &str) -> String {
-    let mut child = Command::new("openssl")
-        .args(["passwd", "-6", "-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
+use pam_support::{ready, sha512_crypt, Service};
 
 /// A pam_pwdfile service knowing `carol` and `dave` (both with `password`); `dave`'s
 /// account is refused by `pam_listfile` in the account stack.

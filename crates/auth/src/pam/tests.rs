@@ -7,9 +7,8 @@
 //! `SKIPPED` and passes, unless DARIUS_REQUIRE_INTEROP=1 (docs/TESTING.md).
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::*;
@@ -18,98 +17,19 @@ use crate::password_db::{AuthError, PasswordDb, PasswordSource};
 #[path = "../../../../tests/support/interop.rs"]
 mod interop;
 
-const PWDFILE_PACKAGE: &str = "libpam-pwdfile";
-
 fn secret(s: &str) -> Secret<String> {
     Secret::new(s.to_string())
 }
 
-/// Whether this test can run; otherwise a `SKIPPED` note (to the process's stderr handle,
-/// which the harness does not capture), or a failure under DARIUS_REQUIRE_INTEROP=1: the rule
-/// of `tests/support/interop.rs`, which checks programs, applied to root and the module too.
-fn ready(module: &str) -> bool {
-    let missing = if !is_root() {
-        Some("not running as root (the test writes /etc/pam.d)".to_string())
-    } else if module_path(module).is_none() {
-        Some(format!("{module}.so is not installed"))
-    } else if !interop::have_program("openssl", "openssl") {
-        return false;
-    } else {
-        None
-    };
-    let Some(why) = missing else {
-        return true;
-    };
-    if std::env::var("DARIUS_REQUIRE_INTEROP").as_deref() == Ok("1") {
-        panic!("PAM test required (DARIUS_REQUIRE_INTEROP=1): {why}");
-    }
-    let test = std::thread::current().name().unwrap_or("pam").to_string();
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED {test}: {why} (Debian package {PWDFILE_PACKAGE}; see docs/TESTING.md)"
-    );
-    false
-}
+#[path = "../../../../tests/support/pam.rs"]
+mod pam_support;
 
-fn is_root() -> bool {
-    let out = Command::new("id").arg("-u").output();
-    out.is_ok_and(|o| o.stdout.trim_ascii() == b"0")
-}
-
-fn module_path(module: &str) -> Option<PathBuf> {
-    [
-        "/lib/x86_64-linux-gnu/security",
-        "/usr/lib/x86_64-linux-gnu/security",
-        "/lib/aarch64-linux-gnu/security",
-        "/usr/lib/aarch64-linux-gnu/security",
-        "/lib/security",
-        "/usr/lib/security",
-    ]
-    .iter()
-    .map(|dir| Path::new(dir).join(format!("{module}.so")))
-    .find(|p| p.exists())
-}
-
-/// `/etc/pam.d/darius-test-<random>`, removed on drop (also when the test fails).
-struct Service {
-    name: String,
-    path: PathBuf,
-}
+use pam_support::{ready, sha512_crypt, Service};
 
 impl Service {
-    fn write(stack: &str) -> Service {
-        let mut bytes = [0u8; 8];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
-        let tag: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let name = format!("darius-test-{tag}");
-        let path = Path::new("/etc/pam.d").join(&name);
-        std::fs::write(&path, stack).unwrap();
-        Service { name, path }
-    }
-
     fn source(&self, timeout: Duration) -> PamSource {
         PamSource::new(PamService::try_from(self.name.as_str()).unwrap(), timeout)
     }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// A SHA-512 crypt(3) hash of `password`, made by `openssl passwd -6`.
-fn sha512_crypt(password: &str) -> String {
-    let mut child = Command::new("openssl")
-        .args(["passwd", "-6", "-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 /// A pam_pwdfile service whose file has `carol` with `password`, and the given account stack.

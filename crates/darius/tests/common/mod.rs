@@ -313,7 +313,7 @@ fn make_certificate(dir: &Path) {
 }
 
 #[path = "../../../../tests/support/interop.rs"]
-mod interop;
+pub mod interop;
 
 /// Whether an interop program is installed (`tests/support/interop.rs`: skipped with a note,
 /// or a failure under DARIUS_REQUIRE_INTEROP=1), named with its Debian package.
