@@ -77,6 +77,28 @@ pub struct Completion {
 }
 
 impl Completion {
+    /// The completion of the command tagged `expected`, from its tagged response.
+    fn of(
+        expected: &str,
+        tag: String,
+        status: Status,
+        code: Option<Code>,
+        text: String,
+        untagged: Vec<Untagged>,
+    ) -> Result<Completion, ClientError> {
+        if tag != expected {
+            return Err(ClientError::Malformed(format!(
+                "tag {tag}, expected {expected}"
+            )));
+        }
+        Ok(Completion {
+            status,
+            code,
+            text,
+            untagged,
+        })
+    }
+
     pub fn is_ok(&self) -> bool {
         self.status == Status::Ok
     }
@@ -233,17 +255,7 @@ impl ImapClient {
                     status,
                     code,
                     text,
-                } => {
-                    if t != tag {
-                        return Err(ClientError::Malformed(format!("tag {t}, expected {tag}")));
-                    }
-                    return Ok(Completion {
-                        status,
-                        code,
-                        text,
-                        untagged,
-                    });
-                }
+                } => return Completion::of(&tag, t, status, code, text, untagged),
                 Response::Continuation(text) => {
                     challenges += 1;
                     let answer = if let Some(initial) = pending.take() {
@@ -416,17 +428,7 @@ impl ImapClient {
                     status,
                     code,
                     text,
-                } => {
-                    if t != tag {
-                        return Err(ClientError::Malformed(format!("tag {t}, expected {tag}")));
-                    }
-                    return Ok(Completion {
-                        status,
-                        code,
-                        text,
-                        untagged,
-                    });
-                }
+                } => return Completion::of(tag, t, status, code, text, untagged),
             }
         }
     }
