@@ -39,6 +39,7 @@ mod cram_md5;
 mod credentials;
 mod external;
 mod field;
+pub mod fuzzing;
 mod gssapi;
 mod login;
 mod mechanism;
