@@ -24,7 +24,9 @@ use base64::Engine;
 use subtle::ConstantTimeEq;
 use types::Secret;
 
-use crate::{NonceSource, ScramHash, SystemNonces, MAX_FIELD_LEN, MAX_RESPONSE_LEN};
+use crate::{
+    ChannelBindingType, NonceSource, ScramHash, SystemNonces, MAX_FIELD_LEN, MAX_RESPONSE_LEN,
+};
 
 /// The largest PBKDF2 iteration count a client computes: a server asking for more would make
 /// every login cost seconds of CPU.
@@ -128,10 +130,13 @@ impl std::fmt::Debug for SaltedPassword {
     }
 }
 
-/// One client-side SCRAM exchange without channel binding.
+/// One client-side SCRAM exchange, without channel binding unless
+/// [`ScramClient::with_channel_binding`] (the -PLUS mechanisms).
 pub struct ScramClient {
     hash: ScramHash,
     gs2_header: String,
+    /// The connection's channel binding data, sent in `c=` after the GS2 header.
+    cbind_data: Vec<u8>,
     /// client-first-message-bare, the start of AuthMessage.
     bare: String,
     state: State,
@@ -187,9 +192,21 @@ impl ScramClient {
         Ok(ScramClient {
             hash,
             gs2_header,
+            cbind_data: Vec::new(),
             bare: format!("n={},r={nonce}", saslname(authcid)),
             state: State::ServerFirst,
         })
+    }
+
+    /// Binds the exchange to the TLS connection (the -PLUS mechanisms, RFC 5802 §6): the GS2
+    /// header names `kind` (`p=tls-exporter`, …) and `c=` carries `data`, which the caller
+    /// computed from its TLS connection. Call before [`ScramClient::client_first`].
+    pub fn with_channel_binding(mut self, kind: ChannelBindingType, data: Vec<u8>) -> ScramClient {
+        if let Some(rest) = self.gs2_header.strip_prefix('n') {
+            self.gs2_header = format!("p={}{rest}", kind.name());
+        }
+        self.cbind_data = data;
+        self
     }
 
     /// The client-first message: the initial response (SASL-IR), or the answer to the
@@ -287,7 +304,9 @@ impl ScramClient {
             return Err(ClientError::WrongSaltedPassword);
         }
         let hash = self.hash;
-        let without_proof = format!("c={},r={nonce}", BASE64.encode(&self.gs2_header));
+        let mut cbind_input = self.gs2_header.clone().into_bytes();
+        cbind_input.extend_from_slice(&self.cbind_data);
+        let without_proof = format!("c={},r={nonce}", BASE64.encode(&cbind_input));
         let auth_message = format!("{},{server_first},{without_proof}", self.bare);
         let salted = salted.key.expose();
         let client_key = hash.hmac(salted, b"Client Key");

@@ -377,3 +377,53 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_bound_exchange_carries_the_binding_the_server_checks() {
+    use crate::{ChannelBinding, ChannelBindingType};
+    for (kind, data, server_data, ok) in [
+        (
+            ChannelBindingType::TlsExporter,
+            vec![7; 32],
+            vec![7; 32],
+            true,
+        ),
+        (
+            ChannelBindingType::TlsExporter,
+            vec![7; 32],
+            vec![6; 32],
+            false,
+        ),
+        (
+            ChannelBindingType::TlsServerEndPoint,
+            vec![5; 32],
+            vec![5; 32],
+            true,
+        ),
+    ] {
+        let mut setup = Setup::new(
+            Arc::new(Bob),
+            "imap.example.org",
+            UnknownUserDisguise {
+                key: Secret::new([3; 32]),
+                iterations: NonZeroU32::new(4096).unwrap(),
+            },
+        );
+        setup.channel_bindings = vec![ChannelBinding {
+            kind,
+            data: server_data,
+        }];
+        let mut server = Authenticator::new(Mechanism::ScramSha256Plus, setup).unwrap();
+        let mut client = ScramClient::new(ScramHash::Sha256, "bob", None)
+            .unwrap()
+            .with_channel_binding(kind, data);
+        let first = client.client_first();
+        assert!(first.starts_with(format!("p={},,", kind.name()).as_bytes()));
+        let Step::Challenge(server_first) = server.step(&first) else {
+            panic!("no server-first message");
+        };
+        let last = client.respond(&server_first, b"secret").unwrap();
+        let done = server.step(&last);
+        assert_eq!(matches!(done, Step::Done(_)), ok, "{kind:?}: {done:?}");
+    }
+}
