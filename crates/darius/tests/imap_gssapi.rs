@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod imap_support;
 
 use std::ffi::OsString;
 use std::io::BufRead;
@@ -49,6 +50,7 @@ fn gssapi_server(kdc: &Kdc, extra: &str) -> common::Server {
 /// The user id the server logged `alice`'s GSSAPI login in as.
 fn logged_in_as(server: &common::Server) -> Option<String> {
     // `login: PEER USER GSSAPI User logged in …`
+    server.logged(" GSSAPI User logged in");
     let log = server.log();
     let (before, _) = log.split_once(" GSSAPI User logged in")?;
     Some(before.split_whitespace().last()?.to_string())
@@ -121,6 +123,41 @@ fn the_principal_follows_loginrealms_and_krb_equiv() {
     assert_eq!(
         logged_in_as(&server).as_deref(),
         Some("bovik"),
+        "{}",
+        server.log()
+    );
+}
+
+/// `loginuseacl`: a Kerberos identity holding `a` on a user's INBOX may log in as that user
+/// (imtest's `-u` names the authorization identity); without the right it may not.
+#[test]
+fn loginuseacl_lets_a_principal_with_the_a_right_log_in_as_the_user() {
+    if !imtest_installed() {
+        return;
+    }
+    let Some(kdc) = Kdc::start() else { return };
+    let server = gssapi_server(
+        &kdc,
+        &format!("krb5_realm: {}\nloginuseacl: 1\n", kdc::REALM),
+    );
+    server.add_user("bob", "pw-bob");
+    let as_bob = ["-m", "GSSAPI", "-u", "bob"];
+    let (authenticated, text) =
+        common::imtest::run(&as_bob, &kdc.env(), kdc::HOST, server.imap_port);
+    assert!(
+        !authenticated,
+        "alice holds no right on bob's INBOX yet: {text}"
+    );
+
+    let mut bob = imap_support::Client::login(server.imap_port, "bob");
+    let r = bob.cmd("s", &format!("SETACL INBOX {} lra", kdc::USER));
+    assert!(imap_support::last(&r).starts_with("s OK"), "{r:?}");
+    let (authenticated, text) =
+        common::imtest::run(&as_bob, &kdc.env(), kdc::HOST, server.imap_port);
+    assert!(authenticated, "{text}\nserver log:\n{}", server.log());
+    assert_eq!(
+        logged_in_as(&server).as_deref(),
+        Some("bob"),
         "{}",
         server.log()
     );
