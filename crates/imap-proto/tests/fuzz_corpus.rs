@@ -5,17 +5,10 @@
 
 use proptest::prelude::*;
 
-fn corpus(name: &str) -> Vec<Vec<u8>> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join(name);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("corpus directory")
-        .map(|entry| std::fs::read(entry.expect("corpus entry").path()).expect("corpus file"))
-        .collect();
-    files.sort();
-    files
-}
+#[path = "../../../tests/support/fuzz_corpus.rs"]
+mod fuzz_corpus;
+
+use fuzz_corpus::{corpus, mutated};
 
 #[test]
 fn corpus_runs_clean() {
@@ -42,29 +35,6 @@ fn sequence_set_corpus_runs_clean() {
     for data in files {
         imap_proto::fuzzing::sequence_set(&data);
     }
-}
-
-/// A file of `name`'s corpus with a few bytes overwritten, inserted or removed.
-fn mutated(name: &str) -> impl Strategy<Value = Vec<u8>> {
-    let files = corpus(name);
-    let edit = (any::<prop::sample::Index>(), any::<u8>(), 0u8..3);
-    (
-        prop::sample::select(files),
-        prop::collection::vec(edit, 1..8),
-    )
-        .prop_map(|(mut data, edits)| {
-            for (at, byte, op) in edits {
-                let i = at.index(data.len() + 1);
-                match op {
-                    0 if i < data.len() => data[i] = byte,
-                    1 if i < data.len() => {
-                        data.remove(i);
-                    }
-                    _ => data.insert(i, byte),
-                }
-            }
-            data
-        })
 }
 
 proptest! {

@@ -4,46 +4,18 @@
 
 use proptest::prelude::*;
 
-fn corpus() -> Vec<Vec<u8>> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("corpus directory")
-        .map(|entry| std::fs::read(entry.expect("corpus entry").path()).expect("corpus file"))
-        .collect();
-    files.sort();
-    files
-}
+#[path = "../../../tests/support/fuzz_corpus.rs"]
+mod fuzz_corpus;
+
+use fuzz_corpus::{corpus, mutated};
 
 #[test]
 fn corpus_runs_clean() {
-    let files = corpus();
+    let files = corpus("corpus");
     assert!(files.len() >= 20, "corpus has only {} files", files.len());
     for data in files {
         lmtp_proto::fuzzing::session(&data);
     }
-}
-
-/// A corpus file with a few bytes overwritten, inserted or removed.
-fn mutated() -> impl Strategy<Value = Vec<u8>> {
-    let files = corpus();
-    let edit = (any::<prop::sample::Index>(), any::<u8>(), 0u8..3);
-    (
-        prop::sample::select(files),
-        prop::collection::vec(edit, 1..8),
-    )
-        .prop_map(|(mut data, edits)| {
-            for (at, byte, op) in edits {
-                let i = at.index(data.len() + 1);
-                match op {
-                    0 if i < data.len() => data[i] = byte,
-                    1 if i < data.len() => {
-                        data.remove(i);
-                    }
-                    _ => data.insert(i, byte),
-                }
-            }
-            data
-        })
 }
 
 /// Random sessions stitched from command-like fragments, so the parser sees near-misses more
@@ -93,7 +65,7 @@ fn stitched() -> impl Strategy<Value = Vec<u8>> {
 
 proptest! {
     #[test]
-    fn mutated_corpus_never_panics(data in mutated()) {
+    fn mutated_corpus_never_panics(data in mutated("corpus")) {
         lmtp_proto::fuzzing::session(&data);
     }
 
