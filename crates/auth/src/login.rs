@@ -84,23 +84,37 @@ impl PasswordDb {
         if self.throttle.admit(peer) == Admission::Refused {
             return Ok(LoginCheck::Throttled);
         }
-        let (answer, answered) = tokio::sync::oneshot::channel();
         let db = Arc::clone(self);
-        let queued = self.hash_queue()?.try_run(move || {
-            let _ = answer.send(db.check_sources_for(protocol, &user, &password));
-        });
-        if queued.is_err() {
-            return Ok(LoginCheck::Busy);
-        }
-        let valid = answered
-            .await
-            .map_err(|_| self.err(format!("user {name}: the password check failed")))??;
+        let checked = self
+            .on_hashing_threads(move || db.check_sources_for(protocol, &user, &password))
+            .await?;
+        let valid = match checked {
+            Hashed::Done(valid) => valid?,
+            Hashed::Busy => return Ok(LoginCheck::Busy),
+            Hashed::Lost => return Err(self.err(format!("user {name}: the password check failed"))),
+        };
         if valid {
             Ok(LoginCheck::Valid)
         } else {
             self.throttle.failed(peer);
             Ok(LoginCheck::Invalid)
         }
+    }
+
+    /// Runs `job` on the hashing threads and waits for its answer without holding a runtime
+    /// thread; [`Hashed::Busy`] at once when their queue is full.
+    pub(crate) async fn on_hashing_threads<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<Hashed<T>, AuthError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let queued = self.hash_queue()?.try_run(move || {
+            let _ = answer.send(job());
+        });
+        if queued.is_err() {
+            return Ok(Hashed::Busy);
+        }
+        Ok(answered.await.map_or(Hashed::Lost, Hashed::Done))
     }
 
     pub(crate) fn hash_queue(&self) -> Result<&HashQueue, AuthError> {
@@ -110,6 +124,15 @@ impl PasswordDb {
             .as_ref()
             .map_err(|e| self.err(format!("starting the password hashing threads: {e}")))
     }
+}
+
+/// How a job given to the hashing threads ended.
+pub(crate) enum Hashed<T> {
+    Done(T),
+    /// Not run: the queue is full.
+    Busy,
+    /// The job's thread went away without an answer (it panicked).
+    Lost,
 }
 
 #[cfg(test)]

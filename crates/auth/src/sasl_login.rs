@@ -36,7 +36,8 @@ use sasl::{
 };
 use types::Secret;
 
-use crate::password_db::{AuthError, PasswordDb, PasswordSource};
+use crate::login::Hashed;
+use crate::password_db::{PasswordDb, PasswordSource};
 use crate::throttle::Admission;
 
 /// The identity ANONYMOUS logs in as.
@@ -356,23 +357,23 @@ impl Exchange {
         let Some(mut auth) = self.authenticator.take() else {
             return Ok(Step::Failed(lost()));
         };
-        let (answer, answered) = tokio::sync::oneshot::channel();
-        let queued = self.db.run_hashing(move || {
-            let step = auth.step(response.expose());
-            let _ = answer.send((auth, step));
-        });
-        if queued.is_err() {
-            return Err(Busy);
-        }
-        match answered.await {
-            Ok((auth, step)) => {
+        let stepped = self
+            .db
+            .on_hashing_threads(move || {
+                let step = auth.step(response.expose());
+                (auth, step)
+            })
+            .await;
+        match stepped {
+            Err(_) | Ok(Hashed::Busy) => Err(Busy),
+            Ok(Hashed::Done((auth, step))) => {
                 self.authenticator = Some(auth);
                 if matches!(step, Step::Failed(_)) {
                     self.db.throttle.failed(self.peer);
                 }
                 Ok(step)
             }
-            Err(_) => Ok(Step::Failed(lost())),
+            Ok(Hashed::Lost) => Ok(Step::Failed(lost())),
         }
     }
 }
@@ -417,15 +418,6 @@ impl Credentials for Sources {
     fn cram_secret(&self, authcid: &str) -> Result<Option<sasl::CramMd5Secret>, Unavailable> {
         self.ask(authcid);
         Credentials::cram_secret(&*self.db, authcid)
-    }
-}
-
-impl PasswordDb {
-    /// Runs `job` on the hashing threads, or refuses at once when their queue is full.
-    pub(crate) fn run_hashing(&self, job: impl FnOnce() + Send + 'static) -> Result<(), AuthError> {
-        self.hash_queue()?
-            .try_run(job)
-            .map_err(|_| self.err("the password hashing queue is full"))
     }
 }
 
