@@ -9,10 +9,7 @@ use proptest::prelude::*;
 use types::Secret;
 
 use super::*;
-use crate::{
-    Authenticator, Credentials, FailureReason, Mechanism, ScramCredentials, Setup, Step,
-    Unavailable, UnknownUserDisguise,
-};
+use crate::{Authenticator, FailureReason, Mechanism, Setup, Step, UnknownUserDisguise};
 
 #[test]
 fn rfc5802_example_from_the_client_side() {
@@ -74,29 +71,16 @@ fn a_forged_server_signature_is_refused() {
     assert_eq!(c.server_final(b"v=x"), Err(ClientError::OutOfOrder));
 }
 
-/// One user, `bob` with password `secret`, whose SCRAM secrets are derived as a server stores them.
-struct Bob;
-
-impl Credentials for Bob {
-    fn verify_plain(&self, authcid: &str, password: &Secret<String>) -> Result<bool, Unavailable> {
-        Ok(["bob", "a,b=c"].contains(&authcid) && password.expose() == "secret")
-    }
-
-    fn scram(
-        &self,
-        authcid: &str,
-        hash: ScramHash,
-    ) -> Result<Option<ScramCredentials>, Unavailable> {
-        let iterations = NonZeroU32::new(4096).unwrap();
-        Ok(["bob", "a,b=c"]
-            .contains(&authcid)
-            .then(|| ScramCredentials::derive(b"secret", b"bob's salt 16 by", iterations, hash)))
-    }
+/// `bob` (and `a,b=c`, a name SCRAM must escape) with password `secret`, whose SCRAM secrets
+/// are derived as a server stores them.
+fn bob() -> Arc<crate::tests::Users> {
+    let salt: &[u8] = b"bob's salt 16 by";
+    crate::tests::Users::with(&[("bob", "secret", salt), ("a,b=c", "secret", salt)])
 }
 
 fn server(mechanism: Mechanism) -> Authenticator {
     let setup = Setup::new(
-        Arc::new(Bob),
+        bob(),
         "imap.example.org",
         UnknownUserDisguise {
             key: Secret::new([3; 32]),
@@ -402,7 +386,7 @@ fn a_bound_exchange_carries_the_binding_the_server_checks() {
         ),
     ] {
         let mut setup = Setup::new(
-            Arc::new(Bob),
+            bob(),
             "imap.example.org",
             UnknownUserDisguise {
                 key: Secret::new([3; 32]),

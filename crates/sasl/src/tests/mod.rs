@@ -17,12 +17,12 @@ mod scram;
 
 /// Users with a password, the SCRAM secrets derived from it with a chosen salt, and the
 /// CRAM-MD5 secret of the password.
-pub(super) struct Users {
+pub(crate) struct Users {
     users: HashMap<String, (String, Vec<u8>)>,
 }
 
 impl Users {
-    fn with(users: &[(&str, &str, &[u8])]) -> Arc<Users> {
+    pub(crate) fn with(users: &[(&str, &str, &[u8])]) -> Arc<Users> {
         let users = users
             .iter()
             .map(|(name, password, salt)| (name.to_string(), (password.to_string(), salt.to_vec())))
