@@ -30,6 +30,11 @@ pub enum StoreError {
     InvalidRename(String),
     #[error("invalid mailbox name: {0}")]
     InvalidName(String),
+    /// The insert would take quota root `.0` past what the caller's quota policy allows.
+    #[error("quota exceeded on quota root {0}")]
+    OverQuota(String),
+    #[error("no such quota root: {0}")]
+    NoSuchQuotaRoot(String),
 
     // ---- failures ----
     #[error("I/O error on {path}: {source}")]
@@ -71,7 +76,9 @@ impl StoreError {
             | StoreError::UidSpaceExhausted
             | StoreError::TooManyKeywords(_)
             | StoreError::InvalidRename(_)
-            | StoreError::InvalidName(_) => true,
+            | StoreError::InvalidName(_)
+            | StoreError::OverQuota(_)
+            | StoreError::NoSuchQuotaRoot(_) => true,
             StoreError::Io { .. }
             | StoreError::Corrupt { .. }
             | StoreError::UnsupportedFormat { .. }

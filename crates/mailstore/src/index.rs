@@ -40,6 +40,16 @@ const TOMBSTONES: TableDefinition<(&str, u32), u64> = TableDefinition::new("tomb
 /// format 1 was first written, without a version bump: an index written before lacks the table
 /// until its first expunge creates it, and readers take a missing table as empty.
 const EXPUNGE_TIMES: TableDefinition<(&str, u64), i64> = TableDefinition::new("expunge_times");
+/// Quota usage of each subtree of the owner's hierarchy: for every name from the owner's top
+/// down to each mailbox, `name -> (RFC 822 bytes, messages)` of all mailboxes at or below it.
+/// Written in the same transaction as the headers it sums (see [`IndexWrite::put_header`]), so
+/// it cannot drift from them; a root's usage is then a few lookups (`crate::quota`). Added
+/// after format 1 was first written: [`OwnerDb::open`] builds it for an index that lacks it.
+const USAGE: TableDefinition<&str, (u64, u64)> = TableDefinition::new("quota_usage");
+#[cfg(test)]
+pub(crate) const USAGE_FOR_TESTS: TableDefinition<&str, (u64, u64)> = USAGE;
+#[cfg(test)]
+pub(crate) const HEADERS_FOR_TESTS: TableDefinition<&str, &[u8]> = HEADERS;
 
 /// Most keywords one mailbox may define: Cyrus's 128 user flags (`MAX_USER_FLAGS`). A STORE,
 /// APPEND or COPY that would define one more is refused (`NO [LIMIT]`), and SELECT stops
@@ -191,8 +201,10 @@ impl OwnerDb {
             txn.open_table(HEADER_BLOCKS)?;
             txn.open_table(TOMBSTONES)?;
             txn.open_table(EXPUNGE_TIMES)?;
+            txn.open_table(USAGE)?;
             Ok(())
         })?;
+        build_usage_if_missing(&db)?;
         Ok(OwnerDb {
             db,
             lock: Mutex::new(()),
@@ -232,6 +244,61 @@ impl OwnerDb {
             edits: RefCell::new(Vec::new()),
         })
     }
+}
+
+/// Builds the [`USAGE`] table of an index written before it existed (one write, once).
+fn build_usage_if_missing(db: &Database) -> Result<()> {
+    match db.begin_read()?.open_table(USAGE) {
+        Ok(_) => return Ok(()),
+        Err(redb::TableError::TableDoesNotExist(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let txn = db.begin_write()?;
+    let sums = usage_from_headers(&txn.open_table(HEADERS)?)?;
+    {
+        let mut t = txn.open_table(USAGE)?;
+        for (name, v) in &sums {
+            t.insert(name.as_str(), *v)?;
+        }
+    }
+    txn.commit()?;
+    Ok(())
+}
+
+/// The subtree sums [`USAGE`] should hold, computed from every header.
+fn usage_from_headers(
+    headers: &impl ReadableTable<&'static str, &'static [u8]>,
+) -> Result<std::collections::BTreeMap<String, (u64, u64)>> {
+    let mut sums = std::collections::BTreeMap::<String, (u64, u64)>::new();
+    for item in headers.iter()? {
+        let h = decode_header(item?.1.value())?;
+        for name in subtrees_of(&h.name)? {
+            let e = sums.entry(name).or_default();
+            e.0 = e.0.saturating_add(h.size);
+            e.1 = e.1.saturating_add(u64::from(h.exists));
+        }
+    }
+    Ok(sums)
+}
+
+/// The names whose subtree holds mailbox `name` within its owner: the owner's top and every
+/// level down to `name` itself.
+fn subtrees_of(name: &str) -> Result<Vec<String>> {
+    let name = types::MailboxName::try_from(name)
+        .map_err(|e| StoreError::corrupt("mailbox header", e.to_string()))?;
+    let top = name.hierarchy_root();
+    let mut out = vec![name.to_string()];
+    let mut cur = name;
+    while cur != top {
+        match cur.parent() {
+            Some(p) => {
+                out.push(p.to_string());
+                cur = p;
+            }
+            None => break,
+        }
+    }
+    Ok(out)
 }
 
 fn decode_header(bytes: &[u8]) -> Result<IndexHeader> {
@@ -419,6 +486,13 @@ pub(crate) struct IndexRead {
 }
 
 impl IndexRead {
+    /// `(RFC 822 bytes, messages)` of every mailbox of this owner at or below `name`.
+    pub(crate) fn subtree_usage(&self, name: &str) -> Result<(u64, u64)> {
+        let t = self.txn.open_table(USAGE)?;
+        let found = t.get(name)?.map_or((0, 0), |v| v.value());
+        Ok(found)
+    }
+
     pub(crate) fn header(&self, uniqueid: &str) -> Result<Option<IndexHeader>> {
         let t = self.txn.open_table(HEADERS)?;
         let found = t.get(uniqueid)?;
@@ -537,9 +611,17 @@ pub(crate) struct PurgedBatch {
     pub next: Option<u32>,
 }
 
+/// One [`USAGE`] entry `quota -f` found wrong: `(RFC 822 bytes, messages)` stored and computed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct UsageFix {
+    pub name: String,
+    pub stored: (u64, u64),
+    pub computed: (u64, u64),
+}
+
 /// The single write transaction of an owner, holding the owner's lock.
 pub(crate) struct IndexWrite<'a> {
-    txn: WriteTransaction,
+    pub(crate) txn: WriteTransaction,
     guard: MutexGuard<'a, ()>,
     summaries: &'a Summaries,
     /// What this write did to records and headers, replayed on the summaries after commit.
@@ -563,13 +645,112 @@ impl<'a> IndexWrite<'a> {
         Ok(out)
     }
 
+    /// Writes a mailbox header and moves its usage (size, messages, name) in [`USAGE`].
     pub(crate) fn put_header(&self, h: &IndexHeader) -> Result<()> {
+        let old = self.header(&h.uniqueid)?;
         let json = serde_json::to_vec(h)
             .map_err(|e| StoreError::corrupt("mailbox header", e.to_string()))?;
         self.txn
             .open_table(HEADERS)?
             .insert(h.uniqueid.as_str(), json.as_slice())?;
         self.edit(Edit::Header(h.uniqueid.clone(), Version::of(h)));
+        self.charge(old.as_ref(), Some(h))
+    }
+
+    /// `(RFC 822 bytes, messages)` of every mailbox of this owner at or below `name`, as this
+    /// transaction sees it.
+    pub(crate) fn subtree_usage(&self, name: &str) -> Result<(u64, u64)> {
+        let t = self.txn.open_table(USAGE)?;
+        let found = t.get(name)?.map_or((0, 0), |v| v.value());
+        Ok(found)
+    }
+
+    /// Moves a mailbox's usage from what header `old` counted to what `new` counts.
+    fn charge(&self, old: Option<&IndexHeader>, new: Option<&IndexHeader>) -> Result<()> {
+        let key = |h: &IndexHeader| (h.name.clone(), h.size, h.exists);
+        if old.map(key) == new.map(key) {
+            return Ok(());
+        }
+        let mut t = self.txn.open_table(USAGE)?;
+        for (h, add) in [(old, false), (new, true)] {
+            let Some(h) = h else { continue };
+            for name in subtrees_of(&h.name)? {
+                let (bytes, msgs) = t.get(name.as_str())?.map_or((0, 0), |v| v.value());
+                let (bytes, msgs) = if add {
+                    (
+                        bytes.saturating_add(h.size),
+                        msgs.saturating_add(u64::from(h.exists)),
+                    )
+                } else {
+                    // Saturating: a table that drifted (it cannot, short of a bug) must not
+                    // wrap; `quota -f` sets it right.
+                    (
+                        bytes.saturating_sub(h.size),
+                        msgs.saturating_sub(u64::from(h.exists)),
+                    )
+                };
+                if (bytes, msgs) == (0, 0) {
+                    t.remove(name.as_str())?;
+                } else {
+                    t.insert(name.as_str(), (bytes, msgs))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Recomputes [`USAGE`] from the headers; returns the entries that were wrong as
+    /// `(name, stored, computed)` (an absent entry reads as zero).
+    pub(crate) fn rebuild_usage(&self) -> Result<Vec<UsageFix>> {
+        let sums = usage_from_headers(&self.txn.open_table(HEADERS)?)?;
+        let mut t = self.txn.open_table(USAGE)?;
+        let mut fixes = Vec::new();
+        let mut stale = Vec::new();
+        for item in t.iter()? {
+            let (k, v) = item?;
+            let name = k.value().to_string();
+            let stored = v.value();
+            let computed = sums.get(&name).copied().unwrap_or((0, 0));
+            if stored != computed {
+                fixes.push(UsageFix {
+                    name: name.clone(),
+                    stored,
+                    computed,
+                });
+            }
+            if !sums.contains_key(&name) {
+                stale.push(name);
+            }
+        }
+        for (name, &computed) in &sums {
+            let stored = t.get(name.as_str())?.map(|v| v.value());
+            if stored.is_none() && computed != (0, 0) {
+                fixes.push(UsageFix {
+                    name: name.clone(),
+                    stored: (0, 0),
+                    computed,
+                });
+            }
+        }
+        for name in stale {
+            t.remove(name.as_str())?;
+        }
+        for (name, v) in &sums {
+            if *v == (0, 0) {
+                t.remove(name.as_str())?;
+            } else {
+                t.insert(name.as_str(), *v)?;
+            }
+        }
+        fixes.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(fixes)
+    }
+
+    /// Overwrites one [`USAGE`] entry, bypassing the headers: only for tests that need a
+    /// drifted table for `quota -f` to repair.
+    #[cfg(test)]
+    pub(crate) fn corrupt_usage(&self, name: &str, v: (u64, u64)) -> Result<()> {
+        self.txn.open_table(USAGE)?.insert(name, v)?;
         Ok(())
     }
 
@@ -760,6 +941,8 @@ impl<'a> IndexWrite<'a> {
 
     /// Removes a mailbox's header, records, blobs and tombstones.
     pub(crate) fn remove_mailbox(&self, uniqueid: &str) -> Result<()> {
+        let old = self.header(uniqueid)?;
+        self.charge(old.as_ref(), None)?;
         self.edit(Edit::Gone(uniqueid.to_string()));
         self.txn.open_table(HEADERS)?.remove(uniqueid)?;
         let all = (uniqueid, 1u32)..=(uniqueid, u32::MAX);

@@ -26,8 +26,11 @@
 //! - `\Recent`: [`Store::recent_mark`], [`Store::claim_recent`], [`Store::recent_count`].
 //! - Per user: [`SeenSource`] on reads and STOREs, [`Store::subscribe`],
 //!   [`Store::unsubscribe`], [`Store::subscriptions`].
-//! - Quota hooks: [`Store::set_quota_root`], [`Store::remove_quota_root`],
-//!   [`Store::quota_roots`], [`Store::quota_root_of`], [`Store::quota_usage`].
+//! - Quotas: [`Store::set_quota_root`], [`Store::remove_quota_root`], [`Store::quota_roots`],
+//!   [`Store::quota_limits`], [`Store::quota_root_of`], [`Store::quota_usage`],
+//!   [`Store::repair_quota`] (`quota -f`); inserts that name a [`QuotaPolicy`]
+//!   ([`Store::append_checked`], [`Store::deliver_checked`], [`Store::copy_checked`],
+//!   [`Store::move_checked`]) are checked atomically with their commit.
 //! - Repair: [`Store::reconstruct`], [`Store::rebuild_mailboxes_db`] (`reconstruct -m`),
 //!   [`Store::purge_tombstones`], [`Store::prune_tombstones`] (tombstone retention).
 //!
@@ -50,7 +53,8 @@
 //! (an `Arc` inside). Readers use redb snapshots and never block. Writers of one hierarchy owner
 //! serialise on that owner's lock (module `index`); mailbox namespace changes (create, delete,
 //! rename, partition moves, reconstruct) also serialise on one store-wide namespace lock, taken
-//! before any owner lock. Lock order: namespace → owner → mailboxes DB write transaction.
+//! before any owner lock. Lock order: namespace → owner → mailboxes DB write transaction; the
+//! quota lock of the `user` root (module `quota`) comes after the owner lock.
 
 mod changes;
 mod codec;
@@ -100,13 +104,14 @@ pub use message_file::MessageFile;
 pub use model::{
     AppendItem, AppendOutcome, AppendSource, Change, CopyOutcome, CreateOptions, Delivered,
     Expunge, FlagChange, InternalDate, MailboxEntry, MailboxStatus, MailboxType, MessageRecord,
-    PruneReport, QuotaLimits, QuotaUsage, ReconstructReport, RecordFields, SeenSource,
-    SelectSnapshot, StoreFlagsOutcome, UidSelection, VanishedSince,
+    PruneReport, QuotaLimits, QuotaRepairReport, QuotaUsage, ReconstructReport, RecordFields,
+    SeenSource, SelectSnapshot, StoreFlagsOutcome, UidSelection, UsageCorrection, VanishedSince,
 };
 pub use msgfile::header_block;
 pub use normalise::{normalise_crlf, CrlfNormaliser, NormaliseError};
 pub use ops_tombstones::PURGE_BATCH;
 pub use partition::{MailboxHeaderFile, MAILBOX_HEADER_FILE};
+pub use quota::QuotaPolicy;
 pub use rebuild::RebuildReport;
 pub use space::{free_space, FREE_SPACE_RESERVE, MAX_MESSAGE_SIZE};
 
@@ -130,6 +135,9 @@ struct Inner {
     owners: OwnerCache,
     changes: ChangeFeed,
     namespace: Mutex<()>,
+    /// Held from the quota check to the commit of inserts governed by a root spanning owners
+    /// (see `quota`); taken after the owner lock, and nothing else is locked while it is held.
+    quota_span: Mutex<()>,
 }
 
 impl std::fmt::Debug for Store {
@@ -175,6 +183,7 @@ impl Store {
                 owners,
                 changes: ChangeFeed::default(),
                 namespace: Mutex::new(()),
+                quota_span: Mutex::new(()),
             }),
         })
     }

@@ -316,6 +316,42 @@ pub struct QuotaUsage {
     pub messages: u64,
 }
 
+impl QuotaUsage {
+    /// What one message of `size` octets adds.
+    pub fn one_message(size: u64) -> QuotaUsage {
+        QuotaUsage {
+            storage_bytes: size,
+            messages: 1,
+        }
+    }
+}
+
+/// What [`crate::Store::repair_quota`] (`quota -f`) found and set right.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QuotaRepairReport {
+    /// Roots whose usage changed, with the usage before and after.
+    pub corrections: Vec<UsageCorrection>,
+    /// Mailboxes whose header totals disagreed with their message records.
+    pub headers_fixed: Vec<String>,
+    /// Maintained subtree sums that were wrong (`quota_usage` entries rewritten).
+    pub entries_fixed: usize,
+}
+
+impl QuotaRepairReport {
+    /// True when the run found nothing to fix.
+    pub fn is_clean(&self) -> bool {
+        self.corrections.is_empty() && self.headers_fixed.is_empty() && self.entries_fixed == 0
+    }
+}
+
+/// One quota root's usage as `quota -f` found it and as it left it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UsageCorrection {
+    pub root: MailboxName,
+    pub before: QuotaUsage,
+    pub after: QuotaUsage,
+}
+
 /// Limits attached to a quota root. Enforcement is the service layer's job.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuotaLimits {

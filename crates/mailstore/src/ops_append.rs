@@ -8,9 +8,12 @@ use crate::codec::IndexRecord;
 use crate::error::{Result, StoreError};
 use crate::flags::{self, Adding, Sign};
 use crate::index::{IndexHeader, IndexWrite, RecordRow};
-use crate::model::{unix_now, AppendItem, AppendOutcome, Change, Delivered, InternalDate};
+use crate::model::{
+    unix_now, AppendItem, AppendOutcome, Change, Delivered, InternalDate, QuotaUsage,
+};
 use crate::msgfile::{self, Spooled};
 use crate::partition::message_path;
+use crate::quota::QuotaPolicy;
 use crate::Store;
 
 /// A spooled message with what the caller said about it.
@@ -87,6 +90,17 @@ impl Store {
     /// CRLF, bare CR kept, NUL refused), checked against `max_message_size`, fsynced and linked before the index
     /// commit, which happens before this returns.
     pub fn append(&self, name: &MailboxName, items: Vec<AppendItem>) -> Result<AppendOutcome> {
+        self.append_checked(name, items, None)
+    }
+
+    /// [`Store::append`] checked against `quota` (all messages or none:
+    /// [`StoreError::OverQuota`]), atomically with the commit.
+    pub fn append_checked(
+        &self,
+        name: &MailboxName,
+        items: Vec<AppendItem>,
+        quota: Option<&dyn QuotaPolicy>,
+    ) -> Result<AppendOutcome> {
         let r = self.resolve(name)?;
         let header = self.header_of(&r)?;
         if items.is_empty() {
@@ -97,7 +111,7 @@ impl Store {
             });
         }
         let pending = self.spool_all(&header.partition, items)?;
-        self.append_spooled(&r, header.partition, &pending)
+        self.append_spooled(&r, header.partition, &pending, quota)
     }
 
     /// Delivers one message to several mailboxes (LMTP's single-instance store): the message is
@@ -114,6 +128,18 @@ impl Store {
         targets: &[MailboxName],
         item: AppendItem,
         message_id: Option<&str>,
+    ) -> Result<Vec<Result<Delivered>>> {
+        self.deliver_checked(targets, item, message_id, None)
+    }
+
+    /// [`Store::deliver`] with each target checked against `quota` atomically with its
+    /// commit (a refused target gets [`StoreError::OverQuota`]; the others go on).
+    pub fn deliver_checked(
+        &self,
+        targets: &[MailboxName],
+        item: AppendItem,
+        message_id: Option<&str>,
+        quota: Option<&dyn QuotaPolicy>,
     ) -> Result<Vec<Result<Delivered>>> {
         let now = unix_now();
         let mut spools: Vec<(String, Vec<Pending>)> = Vec::new();
@@ -144,7 +170,7 @@ impl Store {
                         spools.len() - 1
                     }
                 };
-                let outcome = self.append_spooled(&r, partition, &spools[at].1)?;
+                let outcome = self.append_spooled(&r, partition, &spools[at].1, quota)?;
                 stored.push(r.entry.uniqueid.clone());
                 Ok(Delivered::Stored(outcome))
             })();
@@ -174,6 +200,7 @@ impl Store {
         r: &crate::Resolved,
         mut partition: String,
         pending: &[Pending],
+        quota: Option<&dyn QuotaPolicy>,
     ) -> Result<AppendOutcome> {
         let name = &r.entry.name;
         let mut moved: Option<Vec<Pending>> = None;
@@ -190,8 +217,17 @@ impl Store {
                 moved = Some(self.copy_pending(&partition, moved.as_deref().unwrap_or(pending))?);
                 continue;
             }
-            let (uids, modseq, guard) =
-                self.commit_append(ow, &mut h, moved.as_deref().unwrap_or(pending))?;
+            let pending = moved.as_deref().unwrap_or(pending);
+            let adding = pending
+                .iter()
+                .fold(QuotaUsage::default(), |a, p| QuotaUsage {
+                    storage_bytes: a.storage_bytes.saturating_add(p.spooled.size),
+                    messages: a.messages + 1,
+                });
+            let owner = name.hierarchy_root();
+            let span = self.check_quota(&owner, &ow, name, adding, quota)?;
+            let (uids, modseq, guard) = self.commit_append(ow, &mut h, pending)?;
+            drop(span);
             let uv = uidvalidity(&h)?;
             self.inner.changes.publish(
                 &r.entry.uniqueid,

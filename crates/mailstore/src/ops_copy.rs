@@ -12,12 +12,13 @@ use crate::codec::IndexRecord;
 use crate::error::{Result, StoreError};
 use crate::flags::{self, Adding, Sign};
 use crate::index::{IndexHeader, RecordRow};
-use crate::model::{unix_now, Change, CopyOutcome, Expunge, UidSelection};
+use crate::model::{unix_now, Change, CopyOutcome, Expunge, QuotaUsage, UidSelection};
 use crate::msgfile;
 use crate::ops_append::{
     bump_modseq, link_at_next_uid, to_modseq, to_uid, uidvalidity, LinkedFiles,
 };
 use crate::partition::message_path;
+use crate::quota::QuotaPolicy;
 use crate::{Resolved, Store};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,10 +34,46 @@ struct Copies {
     linked: LinkedFiles,
 }
 
+impl Copies {
+    /// What the copies add to the target's quota root.
+    fn adding(&self) -> QuotaUsage {
+        self.rows
+            .iter()
+            .fold(QuotaUsage::default(), |a, r| QuotaUsage {
+                storage_bytes: a.storage_bytes.saturating_add(r.record.size),
+                messages: a.messages + 1,
+            })
+    }
+}
+
 impl Store {
     /// Copies messages; UIDs that do not exist are skipped. Returns COPYUID data.
     pub fn copy(&self, from: &MailboxName, uids: &[Uid], to: &MailboxName) -> Result<CopyOutcome> {
-        self.transfer(from, UidSelection::Uids(uids), to, Transfer::Copy)
+        self.transfer(from, UidSelection::Uids(uids), to, Transfer::Copy, None)
+    }
+
+    /// [`Store::copy`] checked against `quota`: every message or none
+    /// ([`StoreError::OverQuota`]), atomically with the commit.
+    pub fn copy_checked(
+        &self,
+        from: &MailboxName,
+        uids: &[Uid],
+        to: &MailboxName,
+        quota: Option<&dyn QuotaPolicy>,
+    ) -> Result<CopyOutcome> {
+        self.transfer(from, UidSelection::Uids(uids), to, Transfer::Copy, quota)
+    }
+
+    /// [`Store::move_messages`] checked against `quota` when the target lies under another
+    /// quota root than the source (a move within one root changes no usage).
+    pub fn move_checked(
+        &self,
+        from: &MailboxName,
+        uids: &[Uid],
+        to: &MailboxName,
+        quota: Option<&dyn QuotaPolicy>,
+    ) -> Result<CopyOutcome> {
+        self.transfer(from, UidSelection::Uids(uids), to, Transfer::Move, quota)
     }
 
     /// Moves messages (RFC 6851); UIDs that do not exist are skipped.
@@ -46,13 +83,13 @@ impl Store {
         uids: &[Uid],
         to: &MailboxName,
     ) -> Result<CopyOutcome> {
-        self.transfer(from, UidSelection::Uids(uids), to, Transfer::Move)
+        self.transfer(from, UidSelection::Uids(uids), to, Transfer::Move, None)
     }
 
     /// Moves every message of `from` into `to`, atomically when both have the same owner
     /// (e.g. `user.alice` → `user.alice.old` for `RENAME INBOX`).
     pub fn move_all_messages(&self, from: &MailboxName, to: &MailboxName) -> Result<CopyOutcome> {
-        self.transfer(from, UidSelection::All, to, Transfer::Move)
+        self.transfer(from, UidSelection::All, to, Transfer::Move, None)
     }
 
     fn transfer(
@@ -61,11 +98,23 @@ impl Store {
         sel: UidSelection<'_>,
         to: &MailboxName,
         mode: Transfer,
+        quota: Option<&dyn QuotaPolicy>,
     ) -> Result<CopyOutcome> {
         let src = self.resolve(from)?;
         let dst = self.resolve(to)?;
+        let quota = match quota {
+            Some(_) if mode == Transfer::Move => {
+                let same_root = self.quota_root_of(from)? == self.quota_root_of(to)?;
+                if same_root {
+                    None
+                } else {
+                    quota
+                }
+            }
+            other => other,
+        };
         if Arc::ptr_eq(&src.owner, &dst.owner) {
-            return self.transfer_within_owner(&src, sel, &dst, mode);
+            return self.transfer_within_owner(&src, sel, &dst, mode, quota);
         }
         let snap = src.owner.read()?;
         let sh = snap
@@ -81,9 +130,11 @@ impl Store {
             return nothing_to_do(&th);
         }
         let mut copies = self.link_copies(&sh, &mut th, rows)?;
+        let span = self.check_quota(&to.hierarchy_root(), &ow, to, copies.adding(), quota)?;
         ow.put_messages(&th.uniqueid, &copies.rows)?;
         ow.put_header(&th)?;
         let guard = ow.commit()?;
+        drop(span);
         copies.linked.committed = true;
         self.publish_appended(&th, &copies)?;
         drop(guard);
@@ -104,6 +155,7 @@ impl Store {
         sel: UidSelection<'_>,
         dst: &Resolved,
         mode: Transfer,
+        quota: Option<&dyn QuotaPolicy>,
     ) -> Result<CopyOutcome> {
         let ow = dst.owner.write()?;
         let missing = |r: &Resolved| StoreError::NoSuchMailbox(r.entry.name.to_string());
@@ -119,6 +171,8 @@ impl Store {
             return nothing_to_do(&th);
         }
         let mut copies = self.link_copies(&sh, &mut th, rows)?;
+        let to = &dst.entry.name;
+        let span = self.check_quota(&to.hierarchy_root(), &ow, to, copies.adding(), quota)?;
         ow.put_messages(&th.uniqueid, &copies.rows)?;
         ow.put_header(&th)?;
         let mut expunged = (Vec::new(), 0);
@@ -134,6 +188,7 @@ impl Store {
             expunged = (self.remove_rows(&ow, hdr, &gone, modseq)?, modseq);
         }
         let guard = ow.commit()?;
+        drop(span);
         copies.linked.committed = true;
         self.publish_appended(&th, &copies)?;
         if !expunged.0.is_empty() {

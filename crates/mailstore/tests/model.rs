@@ -25,7 +25,8 @@ const POOL: &[&str] = &[
     "shared.x",
     "shared.y",
 ];
-const QUOTA_ROOTS: &[&str] = &["user.alice", "user.bob", "shared"];
+/// `user` spans owners; `user.alice.A` is nested in `user.alice`, which is nested in `user`.
+const QUOTA_ROOTS: &[&str] = &["user", "user.alice", "user.alice.A", "shared"];
 /// Users whose `\\Seen` is private (seen database).
 const USERS: &[&str] = &["carol", "dave"];
 
@@ -302,10 +303,26 @@ fn check(s: &Store, m: &mut Model) {
         assert!(st.highestmodseq.get() >= b.last_modseq, "{n} MODSEQ fell");
         b.last_modseq = st.highestmodseq.get();
     }
+    // Each mailbox counts for its nearest root only.
+    let nearest = |mailbox: &MailboxName| {
+        QUOTA_ROOTS
+            .iter()
+            .map(|r| name(r))
+            .filter(|r| mailbox.is_within(r))
+            .max_by_key(|r| r.as_str().len())
+    };
     for root in QUOTA_ROOTS {
         let r = name(root);
         let u = s.quota_usage(&r).unwrap();
-        let within = m.boxes.iter().filter(|(k, _)| name(k).is_within(&r));
+        assert_eq!(
+            u,
+            s.quota_usage_by_scan(&r).unwrap(),
+            "quota {root} by scan"
+        );
+        let within = m
+            .boxes
+            .iter()
+            .filter(|(k, _)| nearest(&name(k)).as_ref() == Some(&r));
         let (count, size) = within.fold((0, 0), |(c, z), (_, b)| {
             (
                 c + b.msgs.len() as u64,
