@@ -50,6 +50,8 @@ fn store_code(e: &StoreError) -> (Code, String) {
         }
         StoreError::ReservedPartition(_) | StoreError::NoSuchPartition(_) => Code::Cannot,
         StoreError::NoSuchMessage(_) => Code::ExpungeIssued,
+        StoreError::OverQuota(_) => Code::OverQuota,
+        StoreError::NoSuchQuotaRoot(_) => Code::NonExistent,
         StoreError::UidSpaceExhausted | StoreError::TooManyKeywords(_) => Code::Limit,
         StoreError::Io { .. } | StoreError::InUse(_) => Code::Unavailable,
         StoreError::Corrupt { .. } | StoreError::UnsupportedFormat { .. } => Code::Corruption,
