@@ -27,6 +27,7 @@ pub(crate) fn refuse(err: &ServiceError, target: Target) -> Reply {
         ServiceError::AlreadyExists => (Code::AlreadyExists, "Mailbox already exists".to_string()),
         ServiceError::BadName(reason) => (Code::Cannot, reason.clone()),
         ServiceError::Refused(reason) => (Code::Cannot, (*reason).to_string()),
+        ServiceError::NoSuchQuotaRoot => (Code::NonExistent, "No such quota root".to_string()),
         ServiceError::Store(e) => store_code(e),
     };
     match err {

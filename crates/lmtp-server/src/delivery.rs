@@ -111,6 +111,7 @@ impl Delivery<'_> {
                 Reply::new(554, codes::MEDIA_ERROR, format!("Message refused: {why}"))
             }
             ServiceError::NoSuchMailbox => crate::recipient::unknown_user(),
+            ServiceError::Store(StoreError::OverQuota(_)) => over_quota(),
             other if other.is_refusal() => Reply::new(
                 550,
                 codes::NOT_AUTHORIZED,
@@ -122,6 +123,16 @@ impl Delivery<'_> {
             }
         }
     }
+}
+
+/// 452 4.2.2: the recipient's quota root is over its limit (Cyrus's delivery rule: the MTA
+/// keeps the message and retries, RFC 3463 "mailbox full", temporary).
+pub(crate) fn over_quota() -> Reply {
+    Reply::new(
+        452,
+        codes::MAILBOX_FULL_TEMPORARY,
+        "Mailbox is over quota, try again later",
+    )
 }
 
 pub(crate) fn temporary_failure() -> Reply {

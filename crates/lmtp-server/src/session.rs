@@ -358,10 +358,16 @@ impl Session {
         let found = self
             .server
             .service
-            .blocking(move |service| service.delivery_target(&sender, &address))
+            .blocking(move |service| {
+                let target = service.delivery_target(&sender, &address)?;
+                // Refused now rather than after DATA when the root is already over (Cyrus).
+                let full = service.quota_refuses_delivery(&target)?;
+                Ok((target, full))
+            })
             .await;
         match found {
-            Ok(target) => {
+            Ok((_, true)) => self.reply(crate::delivery::over_quota()),
+            Ok((target, false)) => {
                 if let Some(tx) = self.transaction.as_mut() {
                     tx.recipients.push(Recipient {
                         address: to,

@@ -18,6 +18,9 @@ pub enum ServiceError {
     /// INBOX); the text says which.
     #[error("{0}")]
     Refused(&'static str),
+    /// GETQUOTA of a name that is no quota root (or one the identity may not know about).
+    #[error("No such quota root")]
+    NoSuchQuotaRoot,
     #[error(transparent)]
     Store(StoreError),
 }
@@ -43,7 +46,8 @@ impl ServiceError {
             | ServiceError::PermissionDenied
             | ServiceError::AlreadyExists
             | ServiceError::BadName(_)
-            | ServiceError::Refused(_) => true,
+            | ServiceError::Refused(_)
+            | ServiceError::NoSuchQuotaRoot => true,
         }
     }
 }

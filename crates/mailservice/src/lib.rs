@@ -14,6 +14,7 @@ mod delivery;
 mod error;
 mod namespace;
 mod ops;
+mod quota;
 
 pub use access::{Authorized, Identity, Need, Operation, ANONYMOUS};
 pub use acl::AccessConfig;
@@ -22,10 +23,11 @@ pub use error::ServiceError;
 pub use mailstore::{
     AppendItem, AppendOutcome, AppendSource, Change, CopyOutcome, Delivered, Expunge, FlagChange,
     InternalDate, MailboxEntry, MailboxStatus, MessageFile, MessageRecord, PruneReport,
-    RecordFields, SelectSnapshot, StoreError, StoreFlagsOutcome, UidSelection, VanishedSince,
-    MAX_KEYWORDS,
+    QuotaLimits, QuotaRepairReport, QuotaUsage, RecordFields, SelectSnapshot, StoreError,
+    StoreFlagsOutcome, UidSelection, UsageCorrection, VanishedSince, MAX_KEYWORDS,
 };
 pub use namespace::{userid_of, Namespace};
+pub use quota::{QuotaConfig, QuotaReport, QuotaRule};
 
 use mailstore::Store;
 
@@ -45,6 +47,7 @@ pub struct MailService {
     config: std::sync::Arc<ServiceConfig>,
     access: std::sync::Arc<AccessConfig>,
     namespace: Namespace,
+    quota: std::sync::Arc<QuotaConfig>,
 }
 
 impl MailService {
@@ -55,6 +58,7 @@ impl MailService {
             config: std::sync::Arc::new(config),
             access: std::sync::Arc::new(AccessConfig::default()),
             namespace,
+            quota: std::sync::Arc::new(QuotaConfig::default()),
         }
     }
 
@@ -62,6 +66,12 @@ impl MailService {
     /// `defaultacl`) instead of the default (userids, no groups, `anyone lrs`).
     pub fn with_access(mut self, access: AccessConfig) -> MailService {
         self.access = std::sync::Arc::new(access);
+        self
+    }
+
+    /// The same service with the configuration's quota options instead of the defaults.
+    pub fn with_quota(mut self, quota: QuotaConfig) -> MailService {
+        self.quota = std::sync::Arc::new(quota);
         self
     }
 

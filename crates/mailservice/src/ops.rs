@@ -11,6 +11,7 @@ use types::{MailboxName, ModSeq, Rights, Uid};
 
 use crate::access::{is_user_inbox, namespace_rule, Authorized, Identity, Operation};
 use crate::error::ServiceError;
+use crate::quota::QuotaRule;
 use crate::MailService;
 
 type Result<T> = std::result::Result<T, ServiceError>;
@@ -227,8 +228,11 @@ impl MailService {
         Ok(self.store.recent_count(mailbox.name(), mailbox.seen())?)
     }
 
+    /// APPEND: all messages or none, within the quota (see [`crate::quota`]).
     pub fn append(&self, mailbox: &Authorized, items: Vec<AppendItem>) -> Result<AppendOutcome> {
-        Ok(self.store.append(mailbox.name(), items)?)
+        Ok(self
+            .store
+            .append_checked(mailbox.name(), items, Some(&QuotaRule::Insert))?)
     }
 
     /// The largest message that can be stored now into every one of `targets` (none: the
@@ -243,8 +247,12 @@ impl MailService {
         Ok(self.store.room_for_message(&names, spool_dir)?)
     }
 
+    /// COPY: every message or none, within the target's quota.
     pub fn copy(&self, from: &Authorized, uids: &[Uid], to: &Authorized) -> Result<CopyOutcome> {
-        Ok(self.store.copy(from.name(), uids, to.name())?)
+        let rule = Some(&QuotaRule::Insert as &dyn mailstore::QuotaPolicy);
+        Ok(self
+            .store
+            .copy_checked(from.name(), uids, to.name(), rule)?)
     }
 
     /// MOVE (RFC 6851): `i` on the target (its authorization) and `t e` on the source, which
@@ -261,7 +269,10 @@ impl MailService {
         {
             return Err(ServiceError::PermissionDenied);
         }
-        Ok(self.store.move_messages(from.name(), uids, to.name())?)
+        let rule = Some(&QuotaRule::Insert as &dyn mailstore::QuotaPolicy);
+        Ok(self
+            .store
+            .move_checked(from.name(), uids, to.name(), rule)?)
     }
 
     pub fn store_flags(
@@ -375,7 +386,9 @@ impl MailService {
     /// Delivers one message to each target (single-instance store: one file per partition).
     /// The outer error concerns the message itself and so every target; the rest are per
     /// target, in order. With a `message_id`, a target that already received it recently gets
-    /// [`Delivered::Duplicate`] (duplicate suppression).
+    /// [`Delivered::Duplicate`] (duplicate suppression). Each target's quota root is judged
+    /// by the delivery rule (see [`crate::quota`]): a refused target fails with
+    /// [`StoreError::OverQuota`](mailstore::StoreError::OverQuota).
     pub fn deliver(
         &self,
         targets: &[Authorized],
@@ -383,9 +396,10 @@ impl MailService {
         message_id: Option<&str>,
     ) -> Result<Vec<Result<Delivered>>> {
         let names: Vec<MailboxName> = targets.iter().map(|t| t.name().clone()).collect();
+        let rule = self.delivery_rule();
         Ok(self
             .store
-            .deliver(&names, item, message_id)?
+            .deliver_checked(&names, item, message_id, Some(&rule))?
             .into_iter()
             .map(|r| r.map_err(ServiceError::from))
             .collect())
