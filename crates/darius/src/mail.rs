@@ -219,7 +219,15 @@ pub fn open_service(config: &config::Config) -> Result<MailService> {
         admins: config.list("admins").to_vec(),
         unix_hierarchy_sep: config.bool("unixhierarchysep"),
     };
-    let service = MailService::new(store, service_config).with_access(access_config(config)?);
+    let quota = mailservice::QuotaConfig {
+        warn_percent: u8::try_from(config.int("quotawarn")).unwrap_or(100),
+        warn_kib: config.int("quotawarnkb"),
+        warn_messages: config.int("quotawarnmsg"),
+        strict_delivery: config.bool("lmtp_strict_quota"),
+    };
+    let service = MailService::new(store, service_config)
+        .with_access(access_config(config)?)
+        .with_quota(quota);
     Ok(match config.bool("altnamespace") {
         true => service.with_namespace(mailservice::Namespace::alternate(
             config.bool("unixhierarchysep"),

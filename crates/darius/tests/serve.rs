@@ -197,11 +197,11 @@ fn syslog_facility_is_configurable() {
 
 #[test]
 fn options_not_supported_yet_stop_start_up_with_file_and_line() {
-    let world = World::new("quotawarn: 90\nmailnotifier: mailto\n");
+    let world = World::new("sievenotifier: mailto\nmailnotifier: mailto\n");
     let stderr = refused(world.darius(&["serve"]));
     let conf = world.conf.display();
     for expected in [
-        format!("{conf}:4: quotawarn: not supported yet"),
+        format!("{conf}:4: sievenotifier: not supported yet"),
         format!("{conf}:5: mailnotifier: not supported yet"),
     ] {
         assert!(stderr.contains(&expected), "{expected} in {stderr}");
@@ -240,13 +240,13 @@ fn password_check_methods_this_build_lacks_stop_start_up() {
 
 #[test]
 fn every_configuration_error_is_reported_at_once_in_line_order() {
-    let world = World::new("timeout: 5\nlisten_imap 127.0.0.1:1\nquotawarn: 90\nmaxline: lots\n");
+    let world = World::new("timeout: 5\nlisten_imap 127.0.0.1:1\nsievenotifier: mailto\nmaxline: lots\n");
     let stderr = refused(world.darius(&["serve"]));
     let conf = world.conf.display();
     let expected = [
         format!("{conf}:4: timeout: 5 is out of range"),
         format!("{conf}:5: listen_imap: missing `:` after the option name"),
-        format!("{conf}:6: quotawarn: not supported yet"),
+        format!("{conf}:6: sievenotifier: not supported yet"),
         format!("{conf}:7: maxline: \"lots\" is not a size"),
     ];
     let positions: Vec<usize> = expected

@@ -54,6 +54,10 @@ pub(crate) fn capabilities(config: &ImapConfig, stage: &Stage) -> Vec<String> {
             "QRESYNC",
             "ACL",
             "RIGHTS=kxten",
+            "QUOTA",
+            "QUOTA=RES-STORAGE",
+            "QUOTA=RES-MESSAGE",
+            "QUOTASET",
         ]
         .map(String::from),
     );

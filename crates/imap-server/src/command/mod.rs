@@ -17,6 +17,7 @@ mod list;
 mod login;
 mod namespace;
 mod noop;
+mod quota;
 mod rename;
 mod select;
 mod starttls;
@@ -300,10 +301,12 @@ impl Session {
                 identifier,
             } => Box::pin(acl::run(self, mailbox, acl::Op::List { identifier })).await,
             Command::MyRights(mailbox) => Box::pin(acl::run(self, mailbox, acl::Op::Mine)).await,
-            Command::GetQuota(_)
-            | Command::GetQuotaRoot(_)
-            | Command::SetQuota { .. }
-            | Command::GetMetadata { .. }
+            Command::GetQuota(root) => Box::pin(quota::get_quota(self, root)).await,
+            Command::GetQuotaRoot(mailbox) => Box::pin(quota::get_quota_root(self, mailbox)).await,
+            Command::SetQuota { root, limits } => {
+                Box::pin(quota::set_quota(self, root, limits)).await
+            }
+            Command::GetMetadata { .. }
             | Command::SetMetadata { .. }
             | Command::Compress(_)
             | Command::Unauthenticate

@@ -147,6 +147,7 @@ pub(crate) async fn run(
         other => other,
     };
     let a = authorized.clone();
+    let who = session.state.identity().cloned();
     let recent = RecentUse::of(mode, session.enabled.imap4rev2);
     let asked = qresync.as_ref().map(|q| (q.uid_validity, q.mod_seq));
     let opened = session
@@ -161,10 +162,19 @@ pub(crate) async fn run(
                 }
                 _ => None,
             };
-            Ok((changes, snap, mark, history))
+            // A nearly full quota root is worth telling, not worth failing SELECT over.
+            let warning = match who.as_ref().map(|id| s.quota_warning(id, &a)) {
+                Some(Ok(w)) => w,
+                Some(Err(e)) => {
+                    tracing::warn!("quota warning for {}: {e}", a.name());
+                    None
+                }
+                None => None,
+            };
+            Ok((changes, snap, mark, history, warning))
         })
         .await;
-    let (changes, snap, mark, history) = match opened {
+    let (changes, snap, mark, history, warning) = match opened {
         Ok(v) => v,
         Err(e) => return refuse(&e, Target::Source),
     };
@@ -220,6 +230,10 @@ pub(crate) async fn run(
         Some(Code::HighestModSeq(status.highestmodseq)),
         "Highest",
     );
+    if let Some(text) = warning {
+        // `quotawarn` (Cyrus): only for an identity who may remove messages here.
+        out.untagged(StatusKind::Ok, Some(Code::Alert), &text);
+    }
     session.proc.update(
         session.state.identity().map(|i| i.user()),
         Some(authorized.name().as_str()),
