@@ -240,7 +240,8 @@ fn password_check_methods_this_build_lacks_stop_start_up() {
 
 #[test]
 fn every_configuration_error_is_reported_at_once_in_line_order() {
-    let world = World::new("timeout: 5\nlisten_imap 127.0.0.1:1\nsievenotifier: mailto\nmaxline: lots\n");
+    let world =
+        World::new("timeout: 5\nlisten_imap 127.0.0.1:1\nsievenotifier: mailto\nmaxline: lots\n");
     let stderr = refused(world.darius(&["serve"]));
     let conf = world.conf.display();
     let expected = [
