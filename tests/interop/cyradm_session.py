@@ -1,8 +1,8 @@
 """The real `cyradm` (Debian's cyrus-admin) administering Darius, driven on a pseudo-terminal as
 an administrator types: create mailboxes for users and shared ones on two partitions, list,
 rename with a partition change (also a whole user), set, list and delete ACLs (with a negative
-entry), delete mailboxes and a user, refuse `info` and `xfer`, ask
-for quotas (which must answer, not hang); then the result is checked over IMAP as the users
+entry), delete mailboxes and a user, set and list quotas (`sq`, `lq`, `lqr`) and see them
+enforced, refuse `info` and `xfer`; then the result is checked over IMAP as the users
 themselves.
 
 Environment (from the Rust test): IMAP_PORT, ADMIN_PASSWORD, SECOND_PARTITION (a directory the
@@ -202,10 +202,30 @@ def main():
     assert typ == "OK" and not any(b"INBOX" in d or b"erin" in d for d in data if d), data
     erin.logout()
 
-    # Quotas are not implemented yet: the commands must answer, not hang. `info` and `xfer`
-    # (Murder transfers) are refused with an error cyradm prints, and the session goes on.
-    c.run("lq user.dave")
+    # Quotas: set with `sq`, listed with `lq` and `lqr` (RFC 9208 SETQUOTA, GETQUOTA,
+    # GETQUOTAROOT), enforced on dave's APPEND. cyradm sends one resource per `sq` well
+    # (`sq ROOT 1000` is STORAGE); SETQUOTA replaces every limit of the root.
     c.run("sq user.dave 1000")
+    assert c.run("lq user.dave") == ["STORAGE 0/1000 (0%)"], c.run("lq user.dave")
+    c.run("sq user.dave MESSAGE 2")
+    assert c.run("lq user.dave") == ["MESSAGE 1/2 (50%)"], c.run("lq user.dave")
+    roots = c.run("lqr user.dave.old")
+    assert roots == ["user.dave MESSAGE 1/2 (50%)"], roots
+    dave = imap_login("dave")
+    assert dave.append("INBOX", None, None, message)[0] == "OK"
+    typ, data = dave.append("INBOX", None, None, message)
+    assert typ == "NO" and b"OVERQUOTA" in data[0], data
+    dave.logout()
+    assert c.run("lq user.dave") == ["MESSAGE 2/2 (100%)"], c.run("lq user.dave")
+    # `sq ROOT none` removes the limits (the root stays, with none), and mail fits again.
+    c.run("sq user.dave none")
+    dave = imap_login("dave")
+    assert dave.append("INBOX", None, None, message)[0] == "OK"
+    dave.logout()
+    # No root there: GETQUOTA answers NO, and cyradm shows no quota.
+    assert c.run("lq user.nobody") == [], c.run("lq user.nobody")
+    # `info` and `xfer` (Murder transfers) are refused with an error cyradm prints, and the
+    # session goes on.
     for command in ["info user.dave", "xfer user.dave otherserver"]:
         out = " ".join(c.run(command)).lower()
         print(f"{command}: {out}")

@@ -29,6 +29,10 @@ fn ours_accepts(input: &[u8]) -> bool {
 /// Commands imap-codec 2.0.0-alpha.10 does not know or parses differently, and why.
 const ONLY_OURS: &[(&str, &str)] = &[
     (
+        "4 SETQUOTA user.dave (STORAGE 1000 )\r\n",
+        "a space before `)`, as Cyrus's cyradm sends SETQUOTA",
+    ),
+    (
         "A1 SELECT x (QRESYNC (1 2 1:5 (1:3 4:6)) X-EXT (a (b c)) Y)\r\n",
         "generic RFC 4466 select-param",
     ),

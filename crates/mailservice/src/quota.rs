@@ -11,7 +11,7 @@
 //!   identity who may remove messages there (`t`, `e` or `x`).
 //! - **Who**: SETQUOTA is for administrators; GETQUOTA for administrators, for a root within
 //!   the identity's own hierarchy, and for a root mailbox the identity may read; GETQUOTAROOT
-//!   needs `r` on the mailbox.
+//!   needs `r` on the mailbox (administrators: `l`, which they always have).
 //!
 //! The store applies the rule under the lock that makes check and insert atomic
 //! ([`mailstore::QuotaPolicy`]).
@@ -137,9 +137,20 @@ impl MailService {
         }
     }
 
-    /// GETQUOTAROOT: the roots governing a mailbox the identity may read (at most one: the
-    /// nearest), each with its limits and usage.
-    pub fn get_quota_root(&self, mailbox: &Authorized) -> Result<Vec<QuotaReport>> {
+    /// GETQUOTAROOT: the roots governing a mailbox (client form) that the identity may read,
+    /// or, for an administrator, see (at most one root: the nearest), each with its limits
+    /// and usage; with the mailbox's internal name.
+    pub fn get_quota_root(
+        &self,
+        identity: &Identity,
+        client_mailbox: &str,
+    ) -> Result<Vec<QuotaReport>> {
+        let operation = if identity.is_admin() {
+            Operation::Lookup
+        } else {
+            Operation::Read
+        };
+        let mailbox = self.authorize(identity, client_mailbox, operation)?;
         let Some(root) = self.store.quota_root_of(mailbox.name())? else {
             return Ok(Vec::new());
         };

@@ -345,7 +345,8 @@ fn acl(cur: &mut Cursor<'_>, name: &str) -> PResult<Command> {
 
 /// `setquota = "SETQUOTA" SP quota-root-name SP setquota-list`,
 /// `setquota-list = "(" [setquota-resource *(SP setquota-resource)] ")"`,
-/// `setquota-resource = resource-name SP resource-limit` (RFC 9208 §6)
+/// `setquota-resource = resource-name SP resource-limit` (RFC 9208 §6). A space before the
+/// closing parenthesis is accepted: Cyrus's `cyradm` sends `(STORAGE 1000 )`, and Cyrus takes it.
 fn setquota(cur: &mut Cursor<'_>) -> PResult<Command> {
     cur.sp()?;
     let root = cur.astring_utf8()?;
@@ -355,6 +356,9 @@ fn setquota(cur: &mut Cursor<'_>) -> PResult<Command> {
     while !cur.eat(b')') {
         if !limits.is_empty() {
             cur.sp()?;
+            if cur.eat(b')') {
+                break;
+            }
         }
         let resource = cur.atom()?.to_ascii_uppercase();
         cur.sp()?;

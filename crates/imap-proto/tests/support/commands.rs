@@ -64,6 +64,9 @@ pub const CANONICAL: &[(&str, &str)] = &[
     ("A003 GETQUOTAROOT INBOX\r\n", "A003 GETQUOTAROOT INBOX\r\n"),
     ("G0 GETQUOTA \"\"\r\n", "G0 GETQUOTA \"\"\r\n"),
     ("S0 SETQUOTA user.bob (storage 512 MESSAGE 10)\r\n", "S0 SETQUOTA user.bob (STORAGE 512 MESSAGE 10)\r\n"),
+    // As Cyrus's cyradm sends it: a space before the closing parenthesis.
+    ("4 SETQUOTA user.dave (STORAGE 1000 )\r\n", "4 SETQUOTA user.dave (STORAGE 1000)\r\n"),
+    ("S1 SETQUOTA user.bob ()\r\n", "S1 SETQUOTA user.bob ()\r\n"),
     ("A003 APPEND saved-messages (\\Seen) {3}\r\nabc\r\n", "A003 APPEND saved-messages (\\Seen) {3+}\r\nabc\r\n"),
     ("a GETMETADATA \"\" /shared/comment\r\n", "a GETMETADATA \"\" (/shared/comment)\r\n"),
     ("a GETMETADATA (MAXSIZE 1024 DEPTH infinity) INBOX (/private/comment /shared/comment)\r\n", "a GETMETADATA (MAXSIZE 1024 DEPTH infinity) INBOX (/private/comment /shared/comment)\r\n"),

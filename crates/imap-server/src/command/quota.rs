@@ -11,7 +11,7 @@
 
 use imap_proto::command::Mailbox;
 use imap_proto::response::{Data, QuotaResource};
-use mailservice::{Identity, Operation, QuotaLimits, QuotaReport};
+use mailservice::{Identity, QuotaLimits, QuotaReport};
 
 use crate::command::Reply;
 use crate::connection::Session;
@@ -43,10 +43,7 @@ pub(crate) async fn get_quota_root(session: &mut Session, mailbox: Mailbox) -> R
     let id = identity.clone();
     let name = mailbox.as_str().to_string();
     let result = session
-        .blocking(move |s| {
-            let authorized = s.authorize(&id, &name, Operation::Read)?;
-            s.get_quota_root(&authorized)
-        })
+        .blocking(move |s| s.get_quota_root(&id, &name))
         .await;
     match result {
         Ok(reports) => {
