@@ -167,6 +167,20 @@ fn quota_roots_commands_and_enforcement_follow_cyrus_and_rfc_9208() {
     );
     ok(&append(&mut bovik, "a5", "INBOX", &[message(14, 10)]));
 
+    // STATUS DELETED and DELETED-STORAGE (RFC 9208 §4.2): what EXPUNGE would free, in KiB.
+    let big = message(15, 3 * 1024);
+    ok(&append(&mut bovik, "a6", "INBOX.saved", &[big.clone(), message(16, 10)]));
+    ok(&bovik.cmd("sel2", "SELECT INBOX.saved"));
+    ok(&bovik.cmd("d1", "STORE 1 +FLAGS (\\Deleted)"));
+    let r = bovik.cmd("st2", "STATUS INBOX.saved (DELETED DELETED-STORAGE MESSAGES)");
+    assert_eq!(
+        line(&r, "* STATUS"),
+        format!(
+            "* STATUS INBOX.saved (DELETED 1 DELETED-STORAGE {} MESSAGES 2)",
+            big.len() / 1024
+        )
+    );
+
     // RENAME and DELETE move usage between roots.
     ok(&admin.cmd("rn", "RENAME user.bovik.todo user.bovik.list.todo"));
     let r = admin.cmd("g6", "GETQUOTA user.bovik.list");

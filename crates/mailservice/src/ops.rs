@@ -204,6 +204,11 @@ impl MailService {
         Ok(self.store.status(mailbox.name(), mailbox.seen())?)
     }
 
+    /// STATUS DELETED-STORAGE (RFC 9208): what an EXPUNGE of the mailbox would free, in bytes.
+    pub fn deleted_storage(&self, mailbox: &Authorized) -> Result<u64> {
+        Ok(self.store.deleted_storage(mailbox.name())?)
+    }
+
     /// The mailbox's keyword table (see [`mailstore::Store::keywords`]).
     pub fn keywords(&self, mailbox: &Authorized) -> Result<Vec<String>> {
         Ok(self.store.keywords(mailbox.name())?)

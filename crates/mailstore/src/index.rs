@@ -537,6 +537,21 @@ impl IndexRead {
         Ok(rows)
     }
 
+    /// The RFC 822 size total of the mailbox's `\Deleted` messages (what EXPUNGE would free:
+    /// STATUS DELETED-STORAGE), read one record at a time.
+    pub(crate) fn deleted_storage(&self, uniqueid: &str) -> Result<u64> {
+        let t = self.txn.open_table(RECORDS)?;
+        let mut total = 0u64;
+        for item in t.range((uniqueid, 1)..=(uniqueid, u32::MAX))? {
+            let (_, v) = item?;
+            let record = IndexRecord::decode(v.value())?;
+            if record.system_flags & crate::codec::FLAG_DELETED != 0 {
+                total = total.saturating_add(record.size);
+            }
+        }
+        Ok(total)
+    }
+
     /// How many messages of the mailbox have a UID of at least `from`.
     pub(crate) fn count_from(&self, uniqueid: &str, from: u32) -> Result<u32> {
         let t = self.txn.open_table(RECORDS)?;

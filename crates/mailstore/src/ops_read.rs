@@ -53,6 +53,14 @@ fn message_record(row: RecordRow, h: &IndexHeader, seen: Option<&UidSet>) -> Res
 impl Store {
     /// STATUS counters from the mailbox header. `unseen` is for the viewer `seen` names; for a
     /// private-seen viewer it walks the UIDs (not the cache).
+    /// What an EXPUNGE would free: the RFC 822 sizes of the `\Deleted` messages (STATUS
+    /// DELETED-STORAGE, RFC 9208). One pass over the records, in constant memory.
+    pub fn deleted_storage(&self, name: &MailboxName) -> Result<u64> {
+        let r = self.resolve(name)?;
+        let snap = r.owner.read()?;
+        snap.deleted_storage(&r.entry.uniqueid)
+    }
+
     pub fn status(&self, name: &MailboxName, seen: SeenSource<'_>) -> Result<MailboxStatus> {
         let r = self.resolve(name)?;
         let snap = r.owner.read()?;

@@ -54,10 +54,12 @@ pub enum StatusItem {
     HighestModSeq,
     /// RFC 7889.
     AppendLimit,
+    /// RFC 9208 §4.2.
+    DeletedStorage,
 }
 
 impl StatusItem {
-    pub const ALL: [StatusItem; 9] = [
+    pub const ALL: [StatusItem; 10] = [
         StatusItem::Messages,
         StatusItem::UidNext,
         StatusItem::UidValidity,
@@ -67,6 +69,7 @@ impl StatusItem {
         StatusItem::Recent,
         StatusItem::HighestModSeq,
         StatusItem::AppendLimit,
+        StatusItem::DeletedStorage,
     ];
 
     pub fn name(self) -> &'static str {
@@ -80,6 +83,7 @@ impl StatusItem {
             StatusItem::Recent => "RECENT",
             StatusItem::HighestModSeq => "HIGHESTMODSEQ",
             StatusItem::AppendLimit => "APPENDLIMIT",
+            StatusItem::DeletedStorage => "DELETED-STORAGE",
         }
     }
 

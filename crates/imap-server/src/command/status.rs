@@ -1,5 +1,5 @@
-//! STATUS (RFC 9051 §6.3.11, STATUS=SIZE RFC 8438, APPENDLIMIT RFC 7889; RECENT of RFC 3501
-//! §6.3.10 in IMAP4rev1 only).
+//! STATUS (RFC 9051 §6.3.11, STATUS=SIZE RFC 8438, APPENDLIMIT RFC 7889, DELETED-STORAGE RFC
+//! 9208; RECENT of RFC 3501 §6.3.10 in IMAP4rev1 only).
 
 use imap_proto::command::{Mailbox, StatusItem};
 use imap_proto::response::Data;
@@ -78,9 +78,20 @@ pub(crate) async fn status_many(
                         _ => 0,
                     };
                     let status = s.status(&authorized)?;
+                    // Only when asked: it reads every record of the mailbox.
+                    let deleted_storage = if items.contains(&StatusItem::DeletedStorage) {
+                        s.deleted_storage(&authorized)?
+                    } else {
+                        0
+                    };
+                    let extra = Extra {
+                        recent,
+                        limit,
+                        deleted_storage,
+                    };
                     Ok(Data::Status {
                         mailbox,
-                        items: values(&items, &status, recent, limit),
+                        items: values(&items, &status, &extra),
                     })
                 })
                 .collect())
@@ -88,13 +99,15 @@ pub(crate) async fn status_many(
         .await
 }
 
-/// The asked items' values, in the order asked.
-fn values(
-    items: &[StatusItem],
-    status: &MailboxStatus,
+/// What STATUS reports beside the mailbox's own status.
+struct Extra {
     recent: u32,
     limit: Option<u64>,
-) -> Vec<(StatusItem, u64)> {
+    deleted_storage: u64,
+}
+
+/// The asked items' values, in the order asked.
+fn values(items: &[StatusItem], status: &MailboxStatus, extra: &Extra) -> Vec<(StatusItem, u64)> {
     items
         .iter()
         .filter_map(|item| {
@@ -105,9 +118,11 @@ fn values(
                 StatusItem::Unseen => u64::from(status.unseen),
                 StatusItem::Deleted => u64::from(status.deleted),
                 StatusItem::Size => status.size,
-                StatusItem::Recent => u64::from(recent),
+                StatusItem::Recent => u64::from(extra.recent),
                 StatusItem::HighestModSeq => status.highestmodseq.get(),
-                StatusItem::AppendLimit => limit?,
+                StatusItem::AppendLimit => extra.limit?,
+                // RFC 9208 §4.2: in units of 1024 octets, as STORAGE.
+                StatusItem::DeletedStorage => extra.deleted_storage / 1024,
             };
             Some((*item, value))
         })
