@@ -169,10 +169,18 @@ fn quota_roots_commands_and_enforcement_follow_cyrus_and_rfc_9208() {
 
     // STATUS DELETED and DELETED-STORAGE (RFC 9208 §4.2): what EXPUNGE would free, in KiB.
     let big = message(15, 3 * 1024);
-    ok(&append(&mut bovik, "a6", "INBOX.saved", &[big.clone(), message(16, 10)]));
+    ok(&append(
+        &mut bovik,
+        "a6",
+        "INBOX.saved",
+        &[big.clone(), message(16, 10)],
+    ));
     ok(&bovik.cmd("sel2", "SELECT INBOX.saved"));
     ok(&bovik.cmd("d1", "STORE 1 +FLAGS (\\Deleted)"));
-    let r = bovik.cmd("st2", "STATUS INBOX.saved (DELETED DELETED-STORAGE MESSAGES)");
+    let r = bovik.cmd(
+        "st2",
+        "STATUS INBOX.saved (DELETED DELETED-STORAGE MESSAGES)",
+    );
     assert_eq!(
         line(&r, "* STATUS"),
         format!(
@@ -188,6 +196,24 @@ fn quota_roots_commands_and_enforcement_follow_cyrus_and_rfc_9208() {
     ok(&admin.cmd("dl", "DELETE user.bovik.list.todo"));
     let r = admin.cmd("g7", "GETQUOTA user.bovik.list");
     assert_eq!(line(&r, "* QUOTA"), "* QUOTA user.bovik.list (MESSAGE 1 3)");
+    // A user's RENAME into another root must fit there (roots keep their names); an
+    // administrator's is not refused.
+    ok(&bovik.cmd("sel3", "SELECT INBOX"));
+    ok(&append(
+        &mut bovik,
+        "a7",
+        "INBOX.list.imap",
+        &[message(17, 10)],
+    ));
+    no_with(
+        &bovik.cmd("rn2", "RENAME INBOX.saved INBOX.list.saved"),
+        "[OVERQUOTA]",
+    );
+    assert_eq!(status_messages(&mut bovik, "INBOX.saved"), 2);
+    ok(&bovik.cmd("rn3", "RENAME INBOX.saved INBOX.kept"));
+    ok(&admin.cmd("rn4", "RENAME user.bovik.kept user.bovik.list.kept"));
+    let r = admin.cmd("g8", "GETQUOTA user.bovik.list");
+    assert_eq!(line(&r, "* QUOTA"), "* QUOTA user.bovik.list (MESSAGE 4 3)");
 }
 
 #[test]

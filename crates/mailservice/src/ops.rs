@@ -186,6 +186,9 @@ impl MailService {
         if identity.is_own_inbox(to.name()) && !same {
             return Err(ServiceError::AlreadyExists);
         }
+        if !same && !identity.is_admin() {
+            self.rename_within_quota(from.name(), to.name())?;
+        }
         if identity.is_own_inbox(from.name()) && !same {
             self.create(identity, to, Vec::new(), None)?;
             self.store.move_all_messages(from.name(), to.name())?;

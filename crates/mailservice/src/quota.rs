@@ -2,7 +2,8 @@
 //! protocol obeys the same ones:
 //!
 //! - **Normal inserts** (APPEND, COPY, MOVE into another root, a Sieve `fileinto`): refused
-//!   when the result would exceed a limit ([`QuotaRule::Insert`]).
+//!   when the result would exceed a limit ([`QuotaRule::Insert`]). A user's RENAME into
+//!   another root is checked the same way beforehand (administrators are not refused).
 //! - **Delivery** (LMTP): allowed while the root is *not already over* a limit, so one message
 //!   of any size may take it past; once over, refused until usage falls
 //!   ([`QuotaRule::Deliver`]; `lmtp_strict_quota` makes delivery use the insert rule).
@@ -117,6 +118,20 @@ impl MailService {
         };
         let one = QuotaUsage::one_message(0);
         Ok(!self.delivery_rule().admit(&root, r.limits, r.usage, one))
+    }
+
+    /// RENAME by a user into another quota root: refused with `OVERQUOTA` when what moves
+    /// would take that root past a limit (as Cyrus does for users; administrators may). A
+    /// check before the rename, not atomic with it.
+    pub(crate) fn rename_within_quota(&self, from: &MailboxName, to: &MailboxName) -> Result<()> {
+        match self.store.rename_quota_delta(from, to)? {
+            Some((root, limits, usage, adding))
+                if !QuotaRule::Insert.admit(&root, limits, usage, adding) =>
+            {
+                Err(StoreError::OverQuota(root.to_string()).into())
+            }
+            _ => Ok(()),
+        }
     }
 
     /// GETQUOTA: the root named (client form) with its limits and usage.

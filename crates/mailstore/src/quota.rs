@@ -116,6 +116,49 @@ impl Store {
         self.usage_of(root, None)
     }
 
+    /// What renaming `from` (and everything below it) to `to` would add to the quota root that
+    /// governs `to`: `(root, limits, its usage now, the usage arriving)`, or `None` when no
+    /// limited root is there or nothing would change roots. Quota roots keep their names
+    /// across a rename, so everything within `from` comes under `to`'s root, including what a
+    /// root nested in `from` governed. Not atomic with the rename: a caller's check, not a
+    /// guarantee (the rename itself is never refused by the store).
+    pub fn rename_quota_delta(
+        &self,
+        from: &MailboxName,
+        to: &MailboxName,
+    ) -> Result<Option<(MailboxName, QuotaLimits, QuotaUsage, QuotaUsage)>> {
+        let Some(root) = self.quota_root_of(to)? else {
+            return Ok(None);
+        };
+        let Some(limits) = self.quota_limits(&root)? else {
+            return Ok(None);
+        };
+        let (mut bytes, mut msgs) = (0u64, 0u64);
+        if self.quota_root_of(from)?.as_ref() == Some(&root) {
+            // Already counted there, except what roots nested in `from` govern.
+            for nested in self.nested_roots(from)? {
+                let (b, m) = self.subtree_total(&nested, None)?;
+                bytes = bytes.saturating_add(b);
+                msgs = msgs.saturating_add(m);
+            }
+        } else {
+            (bytes, msgs) = self.subtree_total(from, None)?;
+        }
+        if (bytes, msgs) == (0, 0) {
+            return Ok(None);
+        }
+        let adding = QuotaUsage {
+            storage_bytes: bytes,
+            messages: msgs,
+        };
+        Ok(Some((
+            root.clone(),
+            limits,
+            self.usage_of(&root, None)?,
+            adding,
+        )))
+    }
+
     /// The same figure as [`Store::quota_usage`], summed the slow way from each governed
     /// mailbox's message records: what `quota -f` checks the maintained usage against.
     pub fn quota_usage_by_scan(&self, root: &MailboxName) -> Result<QuotaUsage> {

@@ -76,6 +76,9 @@ fn the_overview_example_and_usage_moving_with_rename_and_delete() {
     assert_eq!(usage(&s, "user.bovik"), (1 + 5, sizes(1) + sizes(5)));
     assert_eq!(usage(&s, "user.bovik.list"), (2 + 3, sizes(2) + sizes(3)));
     assert_eq!(usage(&s, "user.bovik.saved"), (4, sizes(4)));
+    // Roots are independent of partitions: one governs mailboxes on several.
+    s.set_partition(&name("user.bovik.todo"), "other").unwrap();
+    assert_eq!(usage(&s, "user.bovik"), (1 + 5, sizes(1) + sizes(5)));
 
     // Renaming todo into the list hierarchy moves its usage to that root.
     s.rename_mailbox(&name("user.bovik.todo"), &name("user.bovik.list.todo"))
