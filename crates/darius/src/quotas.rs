@@ -358,6 +358,27 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Every limit in range reads back as itself, with or without leading zeros; anything
+        /// else (a minus sign, fractions, words, out of range) is refused.
+        #[test]
+        fn a_limit_reads_back_exactly_and_nothing_else_passes(
+            n in 0..=MAX_LIMIT,
+            zeros in 0usize..4,
+            over in (MAX_LIMIT + 1)..=u64::MAX,
+            junk in "[^0-9]{1,3}",
+        ) {
+            let spelled = format!("{}{n}", "0".repeat(zeros));
+            let (minus, after, before) = (format!("-{n}"), format!("{n}{junk}"), format!("{junk}{n}"));
+            proptest::prop_assert_eq!(limit(&spelled), Ok(n));
+            proptest::prop_assert!(limit(&over.to_string()).is_err());
+            proptest::prop_assert!(limit(&minus).is_err());
+            proptest::prop_assert!(limit(&after).is_err());
+            // A lone leading `+` is a sign Rust's parser accepts; nothing else before a digit.
+            proptest::prop_assert!(junk == "+" || limit(&before).is_err());
+        }
+    }
+
     #[test]
     fn the_listing_has_a_line_per_limited_resource_and_usage_for_unlimited_roots() {
         let rows = [
