@@ -74,6 +74,27 @@ pub enum Request {
         name: String,
         identifier: String,
     },
+    /// Quota roots with limits and usage: the roots named (all when none), at or below
+    /// `prefix` when given (`darius quota`).
+    QuotaList {
+        prefix: Option<String>,
+        roots: Vec<String>,
+    },
+    /// `quota -f`: recompute usage of the roots named (all when none), at or below `prefix`.
+    QuotaFix {
+        prefix: Option<String>,
+        roots: Vec<String>,
+    },
+    /// Remove a quota root (its mailboxes fall to the enclosing root).
+    QuotaRemove {
+        root: String,
+    },
+    /// Set a root's limits (SETQUOTA by internal name); none: no limits, the root kept.
+    QuotaSet {
+        root: String,
+        storage_kib: Option<u64>,
+        messages: Option<u64>,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -92,6 +113,10 @@ pub enum Response {
     /// An ACL's entries, `(identifier, rights)` in the ACL's order.
     Acl {
         entries: Vec<(String, String)>,
+    },
+    /// Quota roots in name order, with limits and usage.
+    Quotas {
+        roots: Vec<crate::quotas::QuotaRow>,
     },
     Checked {
         valid: bool,
@@ -147,6 +172,10 @@ pub fn execute(ctx: &Backend, request: Request, peer: &str) -> Response {
         Request::AclGet { .. } | Request::AclSet { .. } | Request::AclDelete { .. } => {
             return crate::acls::execute(ctx, request)
         }
+        Request::QuotaList { .. }
+        | Request::QuotaFix { .. }
+        | Request::QuotaRemove { .. }
+        | Request::QuotaSet { .. } => return crate::quotas::execute(ctx, request),
         Request::UserCheck { name, password } => {
             db.verify(&name, &Secret::new(password)).map(|valid| {
                 let outcome = if valid {

@@ -15,6 +15,7 @@ mod logging;
 mod mail;
 mod mailboxes;
 mod memory;
+mod quotas;
 mod sasldb_import;
 mod serve;
 mod services;
@@ -57,6 +58,9 @@ enum Command {
         #[command(subcommand)]
         action: acls::AclAction,
     },
+    /// List quota roots with usage and limits, repair usage (-f), set or remove roots, by
+    /// internal name as the administrator (through the running server when there is one).
+    Quota(quotas::QuotaArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +70,7 @@ fn main() -> ExitCode {
         Command::User { action } => users::run(cli.config.as_deref(), action),
         Command::Mailbox { action } => mailboxes::run(cli.config.as_deref(), action),
         Command::Acl { action } => acls::run(cli.config.as_deref(), action),
+        Command::Quota(args) => quotas::run(cli.config.as_deref(), args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -193,6 +193,10 @@ fn report(response: Response, dir: &Path) -> Result<()> {
             }
             Ok(())
         }
+        Response::Quotas { roots } => {
+            print!("{}", crate::quotas::render(&roots));
+            Ok(())
+        }
         Response::Checked { valid: true } => {
             println!("OK");
             Ok(())
