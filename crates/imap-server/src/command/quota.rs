@@ -11,7 +11,7 @@
 
 use imap_proto::command::Mailbox;
 use imap_proto::response::{Data, QuotaResource};
-use mailservice::{Identity, QuotaLimits, QuotaReport};
+use mailservice::{Identity, QuotaLimits, QuotaReport, ServiceError};
 
 use crate::command::Reply;
 use crate::connection::Session;
@@ -26,14 +26,7 @@ pub(crate) async fn get_quota(session: &mut Session, root: String) -> Reply {
     };
     let id = identity.clone();
     let result = session.blocking(move |s| s.get_quota(&id, &root)).await;
-    match result {
-        Ok(report) => {
-            let data = quota_data(session, &identity, &report);
-            session.out.data(data);
-            Reply::ok("Completed")
-        }
-        Err(e) => refuse(&e, Target::Source),
-    }
+    answer_one(session, &identity, result)
 }
 
 pub(crate) async fn get_quota_root(session: &mut Session, mailbox: Mailbox) -> Reply {
@@ -84,9 +77,18 @@ pub(crate) async fn set_quota(
     let result = session
         .blocking(move |s| s.set_quota(&id, &root, limits))
         .await;
+    answer_one(session, &identity, result)
+}
+
+/// GETQUOTA's and SETQUOTA's answer: the root's QUOTA, or the refusal.
+fn answer_one(
+    session: &mut Session,
+    identity: &Identity,
+    result: Result<QuotaReport, ServiceError>,
+) -> Reply {
     match result {
         Ok(report) => {
-            let data = quota_data(session, &identity, &report);
+            let data = quota_data(session, identity, &report);
             session.out.data(data);
             Reply::ok("Completed")
         }
