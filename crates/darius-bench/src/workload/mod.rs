@@ -63,7 +63,12 @@ impl Settings {
 
     /// The user client `i` (0-based) logs in as: clients are spread round-robin over the users.
     pub fn user_of_client(&self, i: u32) -> String {
-        self.user(i % self.users.max(1) + 1)
+        self.user(self.user_number_of_client(i))
+    }
+
+    /// The number (1-based) of the user client `i` logs in as.
+    pub fn user_number_of_client(&self, i: u32) -> u32 {
+        i % self.users.max(1) + 1
     }
 
     pub async fn connect(&self) -> Result<ImapClient, ClientError> {
