@@ -107,7 +107,13 @@ pub async fn run(s: &Settings, args: &AppendArgs) -> anyhow::Result<Outcome> {
     let elapsed = start.elapsed();
     let mut metrics = BTreeMap::new();
     let mut quota = "none".to_owned();
+    let mut params = params([
+        ("clients", s.clients.to_string()),
+        ("users", s.users.to_string()),
+        ("mailbox", args.mailbox.clone()),
+    ]);
     if let (Some(q), Some(setup)) = (&args.quota, &setup) {
+        params.insert("quota_governed".into(), q.governed.to_string());
         quota_verify(s, q, setup, &tallies, &mut recorder).await;
         metrics.insert("governed_created".into(), setup.created as f64);
         metrics.insert("quota_setup_seconds".into(), setup.seconds);
@@ -116,16 +122,12 @@ pub async fn run(s: &Settings, args: &AppendArgs) -> anyhow::Result<Outcome> {
             q.root, q.governed
         );
     }
+    params.insert("quota".into(), quota);
     Ok(Outcome {
         recorder,
         elapsed,
         metrics,
-        params: params([
-            ("clients", s.clients.to_string()),
-            ("users", s.users.to_string()),
-            ("mailbox", args.mailbox.clone()),
-            ("quota", quota),
-        ]),
+        params,
     })
 }
 
