@@ -218,7 +218,10 @@ fn login_with_plain_and_scram_sha_256_succeeds_and_the_server_signature_checks_o
     }
 }
 
-/// Whether the target offers RFC 9208 SETQUOTA (`QUOTASET`) to user 1 after login.
+/// Whether the target lets an administrator set quota roots, as its capabilities after user 1's
+/// login say: RFC 9208's `QUOTASET`, or Cyrus 3.6's resource list `X-QUOTA=STORAGE` (it takes
+/// SETQUOTA from its admins without saying QUOTASET). A bare `QUOTA` is not enough: Dovecot
+/// says it and takes its roots from its configuration only.
 fn offers_quotaset(host: &str, port: &str) -> bool {
     use std::io::{BufRead as _, BufReader};
     let user = std::env::var("DARIUS_BENCH_USER").unwrap_or_else(|_| "user%d".into());
@@ -247,7 +250,8 @@ fn offers_quotaset(host: &str, port: &str) -> bool {
         }
     }
     caps.split_whitespace()
-        .any(|c| c.trim_end_matches(']').eq_ignore_ascii_case("QUOTASET"))
+        .map(|c| c.trim_end_matches(']').to_ascii_uppercase())
+        .any(|c| c == "QUOTASET" || c == "X-QUOTA=STORAGE")
 }
 
 #[test]
