@@ -1,6 +1,10 @@
 //! `append`: every client APPENDs corpus messages (2–60 KB, MIME mix, realistic flags) to its
 //! user's mailbox as fast as the server takes them, one command at a time per connection.
 //!
+//! A login the server refuses as temporarily unavailable (`NO [UNAVAILABLE]`, e.g. Darius's
+//! full password-hashing queue while 50 clients log in at once) is tried again after a pause,
+//! so every client appends.
+//!
 //! Checked: every APPEND answers OK; with UIDPLUS, the APPENDUID's UID rises strictly and its
 //! UIDVALIDITY stays the same within a connection.
 //!
@@ -366,7 +370,7 @@ async fn client(
 ) -> Recorder {
     let mut rec = Recorder::default();
     let user = s.user_of_client(i);
-    let mut c = match s.login(&user).await {
+    let mut c = match s.login_retrying(&user).await {
         Ok(c) => c,
         Err(e) => {
             record_client_error(&mut rec, "login", &e);
