@@ -266,7 +266,7 @@ fn append_quota_case_sets_the_root_and_usage_follows_the_appends() {
     if !offers_quotaset(&host, &port) {
         let _ = writeln!(
             std::io::stderr(),
-            "SKIPPED: {host}:{port} does not offer SETQUOTA (no QUOTASET capability)"
+            "SKIPPED: {host}:{port} does not offer SETQUOTA (neither QUOTASET nor X-QUOTA=STORAGE)"
         );
         return;
     }
