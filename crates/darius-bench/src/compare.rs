@@ -41,8 +41,14 @@ fn workloads_in_order(reports: &[Report]) -> Vec<String> {
 }
 
 /// A workload with its distinguishing parameter (`search` over 10,000 vs 100,000 messages;
-/// `login`'s mechanism, cache setting and users).
+/// `login`'s mechanism, cache setting and users; `append`'s quota case).
 fn workload_key(r: &Report) -> String {
+    if let Some(n) = r.params.get("quota_governed") {
+        return format!(
+            "{} (quota root over {n} more mailboxes per user)",
+            r.workload
+        );
+    }
     if r.workload == "login" {
         let mut case = vec![r
             .params
@@ -274,6 +280,29 @@ mod tests {
         assert!(md.contains("### append"));
         assert!(md.contains("| darius | 300.0 |"));
         assert!(md.contains("Ratios darius/dovecot: throughput 3.00×"));
+    }
+
+    #[test]
+    fn the_quota_case_is_compared_with_itself_not_with_plain_appends() {
+        let mut quota = report("darius", 100);
+        quota.params.insert("quota_governed".into(), "5000".into());
+        let mut peer = report("cyrus", 50);
+        peer.params.insert("quota_governed".into(), "5000".into());
+        let md = markdown(
+            &[report("darius", 300), quota, report("cyrus", 150), peer],
+            "darius",
+        );
+        assert!(md.contains("### append\n"), "{md}");
+        assert!(
+            md.contains("### append (quota root over 5000 more mailboxes per user)"),
+            "{md}"
+        );
+        // Each table compares like with like: 300/150 and 100/50.
+        assert_eq!(
+            md.matches("Ratios darius/cyrus: throughput 2.00×").count(),
+            2,
+            "{md}"
+        );
     }
 
     #[test]

@@ -117,10 +117,31 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         target_size: usize,
     },
-    /// APPEND corpus messages as fast as possible.
+    /// APPEND corpus messages as fast as possible; with --quota, into a quota root governing
+    /// --governed more mailboxes per user.
     Append {
         #[arg(long, default_value = "bench-append")]
         mailbox: String,
+        /// The quota case: before the timed phase, create --governed mailboxes per appending
+        /// user and set a quota root (--quota-root) on the user's hierarchy as --admin.
+        #[arg(long)]
+        quota: bool,
+        /// Mailboxes `bench-quota-1` … `bench-quota-N` created under each user's root.
+        #[arg(long, default_value_t = 5000,
+              value_parser = clap::value_parser!(u32).range(0..=i64::from(workload::append::MAX_GOVERNED)))]
+        governed: u32,
+        /// The quota root as the administrator names it; `%u` is the user (`user/%u` for a
+        /// server with `unixhierarchysep`).
+        #[arg(long, default_value = "user.%u")]
+        quota_root: String,
+        /// The administrator who sets the quota roots.
+        #[arg(long, default_value = "admin")]
+        admin: String,
+        #[arg(long, default_value = "pass")]
+        admin_password: String,
+        /// Read the administrator's password from this file instead (first line).
+        #[arg(long)]
+        admin_password_file: Option<PathBuf>,
     },
     /// FETCH metadata windows and full bodies over a large mailbox.
     Fetch {
@@ -398,9 +419,27 @@ async fn dispatch(
             };
             ("mixed", workload::mixed::run(s, args).await)
         }
-        Command::Append { mailbox } => {
-            let args = workload::append::AppendArgs { mailbox };
-            ("append", workload::append::run(s, &args).await)
+        Command::Append {
+            mailbox,
+            quota,
+            governed,
+            quota_root,
+            admin,
+            admin_password,
+            admin_password_file,
+        } => {
+            let quota = if quota {
+                Some(workload::append::QuotaArgs {
+                    governed,
+                    root: quota_root,
+                    admin,
+                    admin_password: password_or_file(admin_password, admin_password_file)?,
+                })
+            } else {
+                None
+            };
+            let args = workload::append::AppendArgs { mailbox, quota };
+            ("append", workload::append::run(s, &args).await?)
         }
         Command::Fetch { messages, batch } => {
             let args = workload::fetch::FetchArgs { messages, batch };
@@ -464,15 +503,7 @@ async fn dispatch(
             admin_password,
             admin_password_file,
         } => {
-            let admin_password = match admin_password_file {
-                Some(p) => std::fs::read_to_string(&p)
-                    .with_context(|| p.display().to_string())?
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned(),
-                None => admin_password,
-            };
+            let admin_password = password_or_file(admin_password, admin_password_file)?;
             let args = workload::list::ListArgs {
                 mailboxes,
                 shared,
@@ -512,4 +543,17 @@ fn warn_on_fd_limit(command: &Command) {
     if let Some(soft) = soft.filter(|&n| n < u64::from(*connections) + 64) {
         eprintln!("warning: open-file limit {soft} is below {connections} connections; raise it with `ulimit -n`");
     }
+}
+
+/// `password`, or the first line of `file` when given.
+fn password_or_file(password: String, file: Option<PathBuf>) -> anyhow::Result<String> {
+    Ok(match file {
+        Some(p) => std::fs::read_to_string(&p)
+            .with_context(|| p.display().to_string())?
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+        None => password,
+    })
 }

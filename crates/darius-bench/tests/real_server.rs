@@ -217,3 +217,79 @@ fn login_with_plain_and_scram_sha_256_succeeds_and_the_server_signature_checks_o
         }
     }
 }
+
+/// Whether the target lets an administrator set quota roots, as its capabilities after user 1's
+/// login say: RFC 9208's `QUOTASET`, or Cyrus 3.6's resource list `X-QUOTA=STORAGE` (it takes
+/// SETQUOTA from its admins without saying QUOTASET). A bare `QUOTA` is not enough: Dovecot
+/// says it and takes its roots from its configuration only.
+fn offers_quotaset(host: &str, port: &str) -> bool {
+    use std::io::{BufRead as _, BufReader};
+    let user = std::env::var("DARIUS_BENCH_USER").unwrap_or_else(|_| "user%d".into());
+    let pass = std::env::var("DARIUS_BENCH_PASSWORD").unwrap_or_else(|_| "pass".into());
+    let stream = TcpStream::connect(format!("{host}:{port}")).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut w = stream.try_clone().unwrap();
+    let mut r = BufReader::new(stream);
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    let login = format!(
+        "a LOGIN \"{}\" \"{pass}\"\r\nb CAPABILITY\r\nc LOGOUT\r\n",
+        user.replace("%d", "1")
+    );
+    w.write_all(login.as_bytes()).unwrap();
+    let mut caps = String::new();
+    loop {
+        line.clear();
+        if r.read_line(&mut line).unwrap() == 0 || line.starts_with("c ") {
+            break;
+        }
+        if line.starts_with("* CAPABILITY") || line.starts_with("a OK [CAPABILITY") {
+            caps.push_str(&line);
+        }
+    }
+    caps.split_whitespace()
+        .map(|c| c.trim_end_matches(']').to_ascii_uppercase())
+        .any(|c| c == "QUOTASET" || c == "X-QUOTA=STORAGE")
+}
+
+#[test]
+fn append_quota_case_sets_the_root_and_usage_follows_the_appends() {
+    // The administrator and the root's name: `admin`/`pass` and `user.%u` unless said otherwise
+    // (Cyrus with unixhierarchysep: `cyrus`, `user/%u`).
+    let Some((host, port)) = target() else {
+        // `run` prints the skip notice (or fails under DARIUS_REQUIRE_PEERS=1).
+        assert!(run(&["append"]).is_none());
+        return;
+    };
+    if !offers_quotaset(&host, &port) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: {host}:{port} does not offer SETQUOTA (neither QUOTASET nor X-QUOTA=STORAGE)"
+        );
+        return;
+    }
+    let admin = std::env::var("DARIUS_BENCH_ADMIN").unwrap_or_else(|_| "admin".into());
+    let admin_pass = std::env::var("DARIUS_BENCH_ADMIN_PASSWORD").unwrap_or_else(|_| "pass".into());
+    let root = std::env::var("DARIUS_BENCH_QUOTA_ROOT").unwrap_or_else(|_| "user.%u".into());
+    let args = [
+        "append",
+        "--quota",
+        "--governed",
+        "20",
+        "--quota-root",
+        &root,
+        "--admin",
+        &admin,
+        "--admin-password",
+        &admin_pass,
+    ];
+    let r = run(&args).unwrap();
+    // assert_clean covers the GETQUOTA check after the run (`wrong-usage` errors).
+    assert_clean(&r);
+    assert_eq!(r["ops"][0]["op"], "append");
+    let quota = r["params"]["quota"].as_str().unwrap();
+    assert!(quota.starts_with(&format!("root {root} ")), "{quota}");
+    assert!(r["metrics"]["governed_created"].as_f64().unwrap() <= 40.0);
+}

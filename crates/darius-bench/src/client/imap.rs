@@ -22,6 +22,9 @@ use super::parse::{
 /// exhaust the load generator's memory).
 const MAX_RESPONSE: usize = 256 << 20;
 
+/// The most commands [`ImapClient::pipeline`] sends before reading their completions.
+pub const MAX_PIPELINE: usize = 256;
+
 #[derive(Debug)]
 pub enum ClientError {
     Io(std::io::Error),
@@ -292,6 +295,33 @@ impl ImapClient {
         let line = format!("{tag} {command}\r\n");
         self.write(line.as_bytes()).await?;
         self.complete(&tag).await
+    }
+
+    /// Sends `commands` pipelined (RFC 9051 §5.5): up to `window` at a time (at least 1, at most
+    /// [`MAX_PIPELINE`]) in one write, then reads their completions in order before the next
+    /// batch, so neither side waits on a full socket buffer. Commands must not contain
+    /// synchronizing literals. Returns one completion per command.
+    pub async fn pipeline(
+        &mut self,
+        commands: &[String],
+        window: usize,
+    ) -> Result<Vec<Completion>, ClientError> {
+        let window = window.clamp(1, MAX_PIPELINE);
+        let mut out = Vec::with_capacity(commands.len());
+        for batch in commands.chunks(window) {
+            let mut buf = String::new();
+            let mut tags = Vec::with_capacity(batch.len());
+            for command in batch {
+                let tag = self.tag();
+                buf.push_str(&format!("{tag} {command}\r\n"));
+                tags.push(tag);
+            }
+            self.write(buf.as_bytes()).await?;
+            for tag in &tags {
+                out.push(self.complete(tag).await?);
+            }
+        }
+        Ok(out)
     }
 
     /// `APPEND mailbox [flags] literal`, with LITERAL+ when the server offers it.

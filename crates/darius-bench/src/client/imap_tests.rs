@@ -207,3 +207,50 @@ async fn authenticate_cancels_with_a_star_when_the_responder_gives_up() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn pipeline_sends_a_window_at_once_and_pairs_completions_in_order() {
+    let (mut c, mut server) = client_with("* OK hi\r\n").await;
+    let commands: Vec<String> = (0..5).map(|i| format!("CREATE \"q.{i}\"")).collect();
+    let script = tokio::spawn(async move {
+        // The first window of two arrives whole before any answer is sent.
+        let want = "b1 CREATE \"q.0\"\r\nb2 CREATE \"q.1\"\r\n";
+        assert_eq!(read_exactly(&mut server, want.len()).await, want);
+        // Nothing of the next window before the first is answered.
+        let early = tokio::time::timeout(Duration::from_millis(100), server.read_u8()).await;
+        assert!(early.is_err(), "next window sent before the completions");
+        server
+            .write_all(b"b1 OK done\r\nb2 NO [ALREADYEXISTS] exists\r\n")
+            .await
+            .unwrap();
+        let want = "b3 CREATE \"q.2\"\r\nb4 CREATE \"q.3\"\r\n";
+        assert_eq!(read_exactly(&mut server, want.len()).await, want);
+        server.write_all(b"b3 OK\r\nb4 OK\r\n").await.unwrap();
+        assert_eq!(read_line(&mut server).await, "b5 CREATE \"q.4\"\r\n");
+        server.write_all(b"b5 BAD no\r\n").await.unwrap();
+    });
+    let done = c.pipeline(&commands, 2).await.unwrap();
+    script.await.unwrap();
+    let statuses: Vec<Status> = done.iter().map(|d| d.status).collect();
+    assert_eq!(
+        statuses,
+        vec![Status::Ok, Status::No, Status::Ok, Status::Ok, Status::Bad]
+    );
+    assert_eq!(done[1].code.as_ref().unwrap().name, "ALREADYEXISTS");
+}
+
+#[tokio::test]
+async fn pipeline_completions_out_of_order_are_malformed() {
+    let (mut c, mut server) = client_with("* OK hi\r\n").await;
+    let commands = vec!["NOOP".to_owned(), "NOOP".to_owned()];
+    let script = tokio::spawn(async move {
+        read_exactly(&mut server, "b1 NOOP\r\nb2 NOOP\r\n".len()).await;
+        server.write_all(b"b2 OK\r\nb1 OK\r\n").await.unwrap();
+        server
+    });
+    assert!(matches!(
+        c.pipeline(&commands, 8).await,
+        Err(ClientError::Malformed(_))
+    ));
+    drop(script.await.unwrap());
+}

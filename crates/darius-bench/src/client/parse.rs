@@ -90,7 +90,22 @@ pub enum Untagged {
         name: String,
         items: Vec<(String, u64)>,
     },
+    /// RFC 9208 §5.1: `QUOTA root (RESOURCE usage limit …)`; an empty list for a root without
+    /// limits.
+    Quota {
+        root: String,
+        resources: Vec<QuotaResource>,
+    },
     Other(String),
+}
+
+/// One resource of a QUOTA response (RFC 9208 §5.1): its name (upper case), usage and limit
+/// (STORAGE in units of 1024 octets, MESSAGE in messages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaResource {
+    pub name: String,
+    pub usage: u64,
+    pub limit: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -439,6 +454,31 @@ fn parse_untagged(c: &mut Cursor<'_>) -> Result<Untagged, Malformed> {
             let set = c.atom()?;
             let uids = uid_set(&set).ok_or_else(|| c.error("VANISHED without a UID set"))?;
             Ok(Untagged::Vanished { earlier, uids })
+        }
+        "QUOTA" => {
+            let root =
+                mailbox_value(c.value()?).ok_or_else(|| c.error("QUOTA without a root name"))?;
+            let Value::List(list) = c.value()? else {
+                return Err(c.error("QUOTA without a resource list"));
+            };
+            if list.len() % 3 != 0 {
+                return Err(c.error("QUOTA resources come in threes"));
+            }
+            let mut resources = Vec::with_capacity(list.len() / 3);
+            let mut it = list.into_iter();
+            while let (Some(name), Some(usage), Some(limit)) = (it.next(), it.next(), it.next()) {
+                let (Value::Atom(name), Value::Number(usage), Value::Number(limit)) =
+                    (name, usage, limit)
+                else {
+                    return Err(c.error("QUOTA resource is not `name usage limit`"));
+                };
+                resources.push(QuotaResource {
+                    name: name.to_ascii_uppercase(),
+                    usage,
+                    limit,
+                });
+            }
+            Ok(Untagged::Quota { root, resources })
         }
         "CAPABILITY" => Ok(Untagged::Capability(
             c.rest().split_whitespace().map(str::to_owned).collect(),

@@ -291,3 +291,78 @@ fn fetch_modseq_is_read() {
     assert_eq!(attrs.flags.unwrap(), vec!["\\Seen", "$Bench"]);
     assert!(parse_response(b"* 3 FETCH (UID 12 MODSEQ 65402)\r\n").is_err());
 }
+
+#[test]
+fn quota_response_resources() {
+    assert_eq!(
+        untagged("* QUOTA \"user.bench1\" (STORAGE 10 1000000000 message 2 1000000000)\r\n"),
+        Untagged::Quota {
+            root: "user.bench1".into(),
+            resources: vec![
+                QuotaResource {
+                    name: "STORAGE".into(),
+                    usage: 10,
+                    limit: 1_000_000_000,
+                },
+                QuotaResource {
+                    name: "MESSAGE".into(),
+                    usage: 2,
+                    limit: 1_000_000_000,
+                },
+            ],
+        }
+    );
+    assert_eq!(
+        untagged("* QUOTA INBOX ()\r\n"),
+        Untagged::Quota {
+            root: "INBOX".into(),
+            resources: vec![],
+        }
+    );
+}
+
+#[test]
+fn malformed_quota_responses_are_refused() {
+    for line in [
+        "* QUOTA user.x (STORAGE 10)\r\n",
+        "* QUOTA user.x (STORAGE ten 100)\r\n",
+        "* QUOTA user.x (10 STORAGE 100)\r\n",
+        "* QUOTA user.x STORAGE 10 100\r\n",
+        "* QUOTA (STORAGE 1 2)\r\n",
+    ] {
+        assert!(parse_response(line.as_bytes()).is_err(), "{line}");
+    }
+}
+
+proptest::proptest! {
+    /// Every well-formed QUOTA response reads back as sent, whatever the root's quoting and the
+    /// number of resources.
+    #[test]
+    fn quota_responses_read_back(
+        root in "[a-zA-Z0-9._/ -]{1,40}",
+        resources in proptest::collection::vec(("[A-Z][A-Z-]{0,15}", proptest::prelude::any::<u64>(), proptest::prelude::any::<u64>()), 0..8),
+    ) {
+        let list: Vec<String> = resources
+            .iter()
+            .map(|(n, u, l)| format!("{n} {u} {l}"))
+            .collect();
+        let line = format!("* QUOTA {} ({})\r\n", crate::client::imap::quote(&root), list.join(" "));
+        let want = Untagged::Quota {
+            root,
+            resources: resources
+                .into_iter()
+                .map(|(name, usage, limit)| QuotaResource { name, usage, limit })
+                .collect(),
+        };
+        proptest::prop_assert_eq!(untagged(&line), want);
+    }
+
+    /// Arbitrary bytes after `* QUOTA ` are parsed or refused, never a panic.
+    #[test]
+    fn quota_garbage_never_panics(tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+        let mut line = b"* QUOTA ".to_vec();
+        line.extend_from_slice(&tail);
+        line.extend_from_slice(b"\r\n");
+        let _ = parse_response(&line);
+    }
+}

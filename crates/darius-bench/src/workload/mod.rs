@@ -63,13 +63,43 @@ impl Settings {
 
     /// The user client `i` (0-based) logs in as: clients are spread round-robin over the users.
     pub fn user_of_client(&self, i: u32) -> String {
-        self.user(i % self.users.max(1) + 1)
+        self.user(self.user_number_of_client(i))
+    }
+
+    /// The number (1-based) of the user client `i` logs in as.
+    pub fn user_number_of_client(&self, i: u32) -> u32 {
+        i % self.users.max(1) + 1
     }
 
     pub async fn connect(&self) -> Result<ImapClient, ClientError> {
         let mut c = ImapClient::connect(&self.imap, self.timeout).await?;
         c.set_literals(self.literals);
         Ok(c)
+    }
+
+    /// [`Settings::login`], tried again after a pause while the server answers `NO
+    /// [UNAVAILABLE]` (RFC 5530 §3: a temporary condition, such as a full password-hashing
+    /// queue when many clients log in at once), at most `LOGIN_RETRIES` times.
+    pub async fn login_retrying(&self, user: &str) -> Result<ImapClient, ClientError> {
+        const LOGIN_RETRIES: u32 = 20;
+        let mut tries = 0;
+        loop {
+            let mut c = self.connect().await?;
+            let done = c.login(user, &self.password).await?;
+            if done.is_ok() {
+                return Ok(c);
+            }
+            let unavailable = done.code.as_ref().is_some_and(|c| c.name == "UNAVAILABLE");
+            if !unavailable || tries == LOGIN_RETRIES {
+                return Err(ClientError::Malformed(format!(
+                    "LOGIN {user} refused: {:?} {}",
+                    done.status, done.text
+                )));
+            }
+            tries += 1;
+            drop(c);
+            tokio::time::sleep(Duration::from_millis(100 * u64::from(tries))).await;
+        }
     }
 
     /// Connects and logs in; a refused login is reported as a `ClientError::Malformed`.
