@@ -135,13 +135,8 @@ enum Command {
         #[arg(long, default_value = "user.%u")]
         quota_root: String,
         /// The administrator who sets the quota roots.
-        #[arg(long, default_value = "admin")]
-        admin: String,
-        #[arg(long, default_value = "pass")]
-        admin_password: String,
-        /// Read the administrator's password from this file instead (first line).
-        #[arg(long)]
-        admin_password_file: Option<PathBuf>,
+        #[command(flatten)]
+        admin: Admin,
     },
     /// FETCH metadata windows and full bodies over a large mailbox.
     Fetch {
@@ -211,13 +206,8 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         iterations: u32,
         /// The administrator who creates the shared mailboxes and sets their ACLs.
-        #[arg(long, default_value = "admin")]
-        admin: String,
-        #[arg(long, default_value = "pass")]
-        admin_password: String,
-        /// Read the administrator's password from this file instead (first line).
-        #[arg(long)]
-        admin_password_file: Option<PathBuf>,
+        #[command(flatten)]
+        admin: Admin,
     },
     /// Logins per second: --clients loops of connect, AUTHENTICATE (SASL-IR), LOGOUT.
     Login {
@@ -425,15 +415,14 @@ async fn dispatch(
             governed,
             quota_root,
             admin,
-            admin_password,
-            admin_password_file,
         } => {
             let quota = if quota {
+                let (admin, admin_password) = admin.login()?;
                 Some(workload::append::QuotaArgs {
                     governed,
                     root: quota_root,
                     admin,
-                    admin_password: password_or_file(admin_password, admin_password_file)?,
+                    admin_password,
                 })
             } else {
                 None
@@ -500,10 +489,8 @@ async fn dispatch(
             shared,
             iterations,
             admin,
-            admin_password,
-            admin_password_file,
         } => {
-            let admin_password = password_or_file(admin_password, admin_password_file)?;
+            let (admin, admin_password) = admin.login()?;
             let args = workload::list::ListArgs {
                 mailboxes,
                 shared,
@@ -546,6 +533,28 @@ fn warn_on_fd_limit(command: &Command) {
 }
 
 /// `password`, or the first line of `file` when given.
+/// An administrator's login for the workloads that need one.
+#[derive(Args)]
+struct Admin {
+    #[arg(long, default_value = "admin")]
+    admin: String,
+    #[arg(long, default_value = "pass")]
+    admin_password: String,
+    /// Read the administrator's password from this file instead (first line).
+    #[arg(long)]
+    admin_password_file: Option<PathBuf>,
+}
+
+impl Admin {
+    /// The name and the password (from the file when one is given).
+    fn login(self) -> anyhow::Result<(String, String)> {
+        Ok((
+            self.admin,
+            password_or_file(self.admin_password, self.admin_password_file)?,
+        ))
+    }
+}
+
 fn password_or_file(password: String, file: Option<PathBuf>) -> anyhow::Result<String> {
     Ok(match file {
         Some(p) => std::fs::read_to_string(&p)
