@@ -21,7 +21,7 @@ pub enum LoginCheck {
     Invalid,
     /// Not checked: the client's host failed too often lately (answer `NO [UNAVAILABLE]`).
     Throttled,
-    /// Not checked: the hashing queue is full (answer `NO [UNAVAILABLE]` at once).
+    /// Not checked: the hashing queue stayed full for `WAIT_FOR_ROOM` (answer `NO [UNAVAILABLE]`).
     Busy,
 }
 
@@ -102,15 +102,21 @@ impl PasswordDb {
     }
 
     /// Runs `job` on the hashing threads and waits for its answer without holding a runtime
-    /// thread; [`Hashed::Busy`] at once when their queue is full.
+    /// thread; [`Hashed::Busy`] when their queue stays full for `WAIT_FOR_ROOM`.
     pub(crate) async fn on_hashing_threads<T: Send + 'static>(
         &self,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<Hashed<T>, AuthError> {
         let (answer, answered) = tokio::sync::oneshot::channel();
-        let queued = self.hash_queue()?.try_run(move || {
-            let _ = answer.send(job());
-        });
+        let queued = self
+            .hash_queue()?
+            .run_waiting(
+                move || {
+                    let _ = answer.send(job());
+                },
+                self.queue_wait,
+            )
+            .await;
         if queued.is_err() {
             return Ok(Hashed::Busy);
         }
@@ -183,7 +189,7 @@ mod tests {
     }
 
     #[test]
-    fn a_full_queue_answers_busy_at_once_and_a_throttled_host_is_not_checked() {
+    fn a_queue_full_past_the_wait_answers_busy_and_a_throttled_host_is_not_checked() {
         let dir = tempfile::tempdir().unwrap();
         let mut db = PasswordDb::open(dir.path())
             .unwrap()
@@ -193,23 +199,29 @@ mod tests {
                 exempt: net::HostSet::default(),
             });
         db.queue_size = (1, 1);
+        db.queue_wait = Duration::from_millis(50);
         let db = Arc::new(db);
         db.add_user("alice", &secret("right")).unwrap();
         let rt = one_blocking_thread();
         let peer: IpAddr = "192.0.2.1".parse().unwrap();
-        // Occupy the one hashing thread and its one waiting place.
+        // Occupy the one hashing thread and its one waiting place, as two logins would.
         let (started_tx, started) = std::sync::mpsc::channel();
         let (release, released) = std::sync::mpsc::channel::<()>();
         let queue = db.hash_queue().unwrap();
-        queue
-            .try_run(move || {
+        let forever = Duration::from_secs(60);
+        rt.block_on(queue.run_waiting(
+            move || {
                 started_tx.send(()).unwrap();
                 let _ = released.recv();
-            })
-            .unwrap();
+            },
+            forever,
+        ))
+        .unwrap();
         started.recv().unwrap();
         let (drained_tx, drained) = std::sync::mpsc::channel();
-        queue.try_run(move || drained_tx.send(()).unwrap()).unwrap();
+        rt.block_on(queue.run_waiting(move || drained_tx.send(()).unwrap(), forever))
+            .unwrap();
+        // No room comes within the wait: busy, without a check.
         let busy = rt.block_on(db.check_login(peer, "alice", secret("right")));
         assert_eq!(busy.unwrap(), LoginCheck::Busy);
         release.send(()).unwrap();

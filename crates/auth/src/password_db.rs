@@ -132,6 +132,8 @@ pub struct PasswordDb {
     pub(crate) queue: OnceLock<Result<HashQueue, String>>,
     /// (threads, waiting checks) of that queue.
     pub(crate) queue_size: (usize, usize),
+    /// How long a login waits for room in a full hashing queue before `Busy`.
+    pub(crate) queue_wait: std::time::Duration,
     pub(crate) throttle: FailureThrottle,
     /// Where network logins' passwords are checked, in order (`sasl_pwcheck_method`).
     pub(crate) sources: Vec<PasswordSource>,
@@ -189,6 +191,7 @@ impl PasswordDb {
             disguise_key,
             queue: OnceLock::new(),
             queue_size: (workers, workers * crate::hash_queue::WAITING_PER_WORKER),
+            queue_wait: crate::hash_queue::WAIT_FOR_ROOM,
             throttle: FailureThrottle::new(ThrottleConfig::off()),
             sources: vec![PasswordSource::Auxprop],
         };

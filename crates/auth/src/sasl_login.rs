@@ -328,7 +328,7 @@ pub struct Exchange {
     peer: IpAddr,
 }
 
-/// The hashing queue is full: answer `NO [UNAVAILABLE]` at once.
+/// The hashing queue stayed full for as long as a login waits: answer `NO [UNAVAILABLE]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Busy;
 
