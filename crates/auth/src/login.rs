@@ -60,8 +60,8 @@ impl PasswordDb {
     }
 
     /// Checks `name`'s password for a client of `protocol` at `peer`. A throttled host is
-    /// refused without a check; otherwise the check waits in the bounded hashing queue, or is
-    /// refused at once when that is full. A wrong password counts against `peer`'s host; a
+    /// refused without a check; otherwise the check waits in the bounded hashing queue (for
+    /// room too, up to a bound, when it is full; refused past that). A wrong password counts against `peer`'s host; a
     /// source that could not decide (PAM timing out) is an error, not counted.
     pub async fn check_login_for(
         self: &Arc<Self>,
