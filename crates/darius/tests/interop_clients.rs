@@ -1423,14 +1423,25 @@ fn concurrent_sessions(condstore: bool, sessions: usize) {
         .map(|n| {
             let (start, done, checked) = (start.clone(), done.clone(), checked.clone());
             std::thread::spawn(move || {
-                let mut viewer = Viewer::open(port, "carol", n, condstore);
+                use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+                // A session that fails still reaches every barrier, so the failure is reported
+                // (when the thread is joined) instead of leaving the others waiting forever.
+                let opened = catch_unwind(|| Viewer::open(port, "carol", n, condstore));
                 start.wait();
-                for k in 0..ITERATIONS {
-                    viewer.iteration(n, k);
-                }
+                let worked = opened.and_then(|mut viewer| {
+                    catch_unwind(AssertUnwindSafe(|| {
+                        for k in 0..ITERATIONS {
+                            viewer.iteration(n, k);
+                        }
+                    }))
+                    .map(|()| viewer)
+                });
                 done.wait();
-                let view = viewer.final_view();
+                let viewed = worked.and_then(|mut viewer| {
+                    catch_unwind(AssertUnwindSafe(|| viewer.final_view())).map(|v| (viewer, v))
+                });
                 checked.wait();
+                let (mut viewer, view) = viewed.unwrap_or_else(|panic| resume_unwind(panic));
                 viewer.client.run("LOGOUT");
                 (view, viewer.own, viewer.problems)
             })
