@@ -24,7 +24,7 @@ use crate::codec::IndexRecord;
 use crate::config::FsyncPolicy;
 use crate::durable::Durable;
 use crate::error::{Result, StoreError};
-use crate::model::{MailboxType, UidSelection};
+use crate::model::{MailboxType, QuotaUsage, UidSelection};
 use crate::summary::{Edit, Row, Summaries, Version};
 
 /// Version stored under `meta["format_version"]`; other values are refused.
@@ -255,13 +255,28 @@ fn build_usage_if_missing(db: &Database) -> Result<()> {
     }
     let txn = db.begin_write()?;
     let sums = usage_from_headers(&txn.open_table(HEADERS)?)?;
-    {
-        let mut t = txn.open_table(USAGE)?;
-        for (name, v) in &sums {
+    write_usage(&mut txn.open_table(USAGE)?, &sums)?;
+    txn.commit()?;
+    Ok(())
+}
+
+/// Usage at `name` in a [`USAGE`] table (an absent entry is zero).
+fn usage_at(t: &impl ReadableTable<&'static str, (u64, u64)>, name: &str) -> Result<QuotaUsage> {
+    let found = t.get(name)?.map(|v| v.value());
+    Ok(found.map_or_else(QuotaUsage::default, QuotaUsage::from_pair))
+}
+
+/// Writes the subtree sums into an empty [`USAGE`] table; zero sums are left out, as
+/// [`IndexWrite::put_header`] leaves them.
+fn write_usage(
+    t: &mut redb::Table<&'static str, (u64, u64)>,
+    sums: &std::collections::BTreeMap<String, (u64, u64)>,
+) -> Result<()> {
+    for (name, v) in sums {
+        if *v != (0, 0) {
             t.insert(name.as_str(), *v)?;
         }
     }
-    txn.commit()?;
     Ok(())
 }
 
@@ -486,11 +501,9 @@ pub(crate) struct IndexRead {
 }
 
 impl IndexRead {
-    /// `(RFC 822 bytes, messages)` of every mailbox of this owner at or below `name`.
-    pub(crate) fn subtree_usage(&self, name: &str) -> Result<(u64, u64)> {
-        let t = self.txn.open_table(USAGE)?;
-        let found = t.get(name)?.map_or((0, 0), |v| v.value());
-        Ok(found)
+    /// Usage of every mailbox of this owner at or below `name`.
+    pub(crate) fn subtree_usage(&self, name: &str) -> Result<QuotaUsage> {
+        usage_at(&self.txn.open_table(USAGE)?, name)
     }
 
     pub(crate) fn header(&self, uniqueid: &str) -> Result<Option<IndexHeader>> {
@@ -672,12 +685,9 @@ impl<'a> IndexWrite<'a> {
         self.charge(old.as_ref(), Some(h))
     }
 
-    /// `(RFC 822 bytes, messages)` of every mailbox of this owner at or below `name`, as this
-    /// transaction sees it.
-    pub(crate) fn subtree_usage(&self, name: &str) -> Result<(u64, u64)> {
-        let t = self.txn.open_table(USAGE)?;
-        let found = t.get(name)?.map_or((0, 0), |v| v.value());
-        Ok(found)
+    /// Usage of every mailbox of this owner at or below `name`, as this transaction sees it.
+    pub(crate) fn subtree_usage(&self, name: &str) -> Result<QuotaUsage> {
+        usage_at(&self.txn.open_table(USAGE)?, name)
     }
 
     /// Moves a mailbox's usage from what header `old` counted to what `new` counts.
@@ -714,50 +724,31 @@ impl<'a> IndexWrite<'a> {
         Ok(())
     }
 
-    /// Recomputes [`USAGE`] from the headers; returns the entries that were wrong as
-    /// `(name, stored, computed)` (an absent entry reads as zero).
+    /// Recomputes [`USAGE`] from the headers; returns the entries that were wrong (an absent
+    /// entry reads as zero).
     pub(crate) fn rebuild_usage(&self) -> Result<Vec<UsageFix>> {
         let sums = usage_from_headers(&self.txn.open_table(HEADERS)?)?;
         let mut t = self.txn.open_table(USAGE)?;
-        let mut fixes = Vec::new();
-        let mut stale = Vec::new();
+        let mut stored = std::collections::BTreeMap::new();
         for item in t.iter()? {
             let (k, v) = item?;
-            let name = k.value().to_string();
-            let stored = v.value();
-            let computed = sums.get(&name).copied().unwrap_or((0, 0));
-            if stored != computed {
-                fixes.push(UsageFix {
+            stored.insert(k.value().to_string(), v.value());
+        }
+        let names: std::collections::BTreeSet<&String> = stored.keys().chain(sums.keys()).collect();
+        let fixes = names
+            .into_iter()
+            .filter_map(|name| {
+                let stored = stored.get(name).copied().unwrap_or((0, 0));
+                let computed = sums.get(name).copied().unwrap_or((0, 0));
+                (stored != computed).then(|| UsageFix {
                     name: name.clone(),
                     stored,
                     computed,
-                });
-            }
-            if !sums.contains_key(&name) {
-                stale.push(name);
-            }
-        }
-        for (name, &computed) in &sums {
-            let stored = t.get(name.as_str())?.map(|v| v.value());
-            if stored.is_none() && computed != (0, 0) {
-                fixes.push(UsageFix {
-                    name: name.clone(),
-                    stored: (0, 0),
-                    computed,
-                });
-            }
-        }
-        for name in stale {
-            t.remove(name.as_str())?;
-        }
-        for (name, v) in &sums {
-            if *v == (0, 0) {
-                t.remove(name.as_str())?;
-            } else {
-                t.insert(name.as_str(), *v)?;
-            }
-        }
-        fixes.sort_by(|a, b| a.name.cmp(&b.name));
+                })
+            })
+            .collect();
+        t.retain(|_, _| false)?;
+        write_usage(&mut t, &sums)?;
         Ok(fixes)
     }
 

@@ -324,6 +324,35 @@ impl QuotaUsage {
             messages: 1,
         }
     }
+
+    /// STORAGE as RFC 9208 reports it: KiB, rounded down (as Cyrus does).
+    pub fn storage_kib(&self) -> u64 {
+        self.storage_bytes / 1024
+    }
+
+    /// `(bytes, messages)` as the owner index's `quota_usage` table stores them.
+    pub(crate) fn from_pair((storage_bytes, messages): (u64, u64)) -> QuotaUsage {
+        QuotaUsage {
+            storage_bytes,
+            messages,
+        }
+    }
+
+    /// Both figures added, saturating.
+    pub(crate) fn plus(self, other: QuotaUsage) -> QuotaUsage {
+        QuotaUsage {
+            storage_bytes: self.storage_bytes.saturating_add(other.storage_bytes),
+            messages: self.messages.saturating_add(other.messages),
+        }
+    }
+
+    /// `other` taken away from both figures, saturating at zero.
+    pub(crate) fn minus(self, other: QuotaUsage) -> QuotaUsage {
+        QuotaUsage {
+            storage_bytes: self.storage_bytes.saturating_sub(other.storage_bytes),
+            messages: self.messages.saturating_sub(other.messages),
+        }
+    }
 }
 
 /// What [`crate::Store::repair_quota`] (`quota -f`) found and set right.

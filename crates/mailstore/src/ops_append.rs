@@ -218,12 +218,9 @@ impl Store {
                 continue;
             }
             let pending = moved.as_deref().unwrap_or(pending);
-            let adding = pending
-                .iter()
-                .fold(QuotaUsage::default(), |a, p| QuotaUsage {
-                    storage_bytes: a.storage_bytes.saturating_add(p.spooled.size),
-                    messages: a.messages + 1,
-                });
+            let adding = pending.iter().fold(QuotaUsage::default(), |a, p| {
+                a.plus(QuotaUsage::one_message(p.spooled.size))
+            });
             let owner = name.hierarchy_root();
             let span = self.check_quota(&owner, &ow, name, adding, quota)?;
             let (uids, modseq, guard) = self.commit_append(ow, &mut h, pending)?;

@@ -37,12 +37,9 @@ struct Copies {
 impl Copies {
     /// What the copies add to the target's quota root.
     fn adding(&self) -> QuotaUsage {
-        self.rows
-            .iter()
-            .fold(QuotaUsage::default(), |a, r| QuotaUsage {
-                storage_bytes: a.storage_bytes.saturating_add(r.record.size),
-                messages: a.messages + 1,
-            })
+        self.rows.iter().fold(QuotaUsage::default(), |a, r| {
+            a.plus(QuotaUsage::one_message(r.record.size))
+        })
     }
 }
 

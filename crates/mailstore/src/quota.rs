@@ -99,12 +99,21 @@ impl Store {
 
     /// The quota root governing `name`: its nearest registered ancestor-or-self.
     pub fn quota_root_of(&self, name: &MailboxName) -> Result<Option<MailboxName>> {
+        Ok(self.governing_quota_root(name)?.map(|(root, _)| root))
+    }
+
+    /// The quota root governing `name`, with its limits, from one read of the roots.
+    pub fn governing_quota_root(
+        &self,
+        name: &MailboxName,
+    ) -> Result<Option<(MailboxName, QuotaLimits)>> {
         let r = self.inner.global.read()?;
         let t = r.txn.open_table(QUOTA_ROOTS)?;
         let mut cur = Some(name.clone());
         while let Some(n) = cur {
-            if t.get(n.as_str())?.is_some() {
-                return Ok(Some(n));
+            if let Some(v) = t.get(n.as_str())? {
+                let limits = decode_limits(v.value())?;
+                return Ok(Some((n, limits)));
             }
             cur = n.parent();
         }
@@ -127,30 +136,22 @@ impl Store {
         from: &MailboxName,
         to: &MailboxName,
     ) -> Result<Option<(MailboxName, QuotaLimits, QuotaUsage, QuotaUsage)>> {
-        let Some(root) = self.quota_root_of(to)? else {
+        let Some((root, limits)) = self.governing_quota_root(to)? else {
             return Ok(None);
         };
-        let Some(limits) = self.quota_limits(&root)? else {
-            return Ok(None);
-        };
-        let (mut bytes, mut msgs) = (0u64, 0u64);
-        if self.quota_root_of(from)?.as_ref() == Some(&root) {
+        let adding = if self.quota_root_of(from)?.as_ref() == Some(&root) {
             // Already counted there, except what roots nested in `from` govern.
+            let mut adding = QuotaUsage::default();
             for nested in self.nested_roots(from)? {
-                let (b, m) = self.subtree_total(&nested, None)?;
-                bytes = bytes.saturating_add(b);
-                msgs = msgs.saturating_add(m);
+                adding = adding.plus(self.subtree_total(&nested, None)?);
             }
+            adding
         } else {
-            (bytes, msgs) = self.subtree_total(from, None)?;
-        }
-        if (bytes, msgs) == (0, 0) {
+            self.subtree_total(from, None)?
+        };
+        if adding == QuotaUsage::default() {
             return Ok(None);
         }
-        let adding = QuotaUsage {
-            storage_bytes: bytes,
-            messages: msgs,
-        };
         Ok(Some((
             root.clone(),
             limits,
@@ -263,10 +264,7 @@ impl Store {
         let Some(policy) = policy else {
             return Ok(None);
         };
-        let Some(root) = self.quota_root_of(name)? else {
-            return Ok(None);
-        };
-        let Some(limits) = self.quota_limits(&root)? else {
+        let Some((root, limits)) = self.governing_quota_root(name)? else {
             return Ok(None);
         };
         let guard = spans_owners(&root).then(|| {
@@ -285,16 +283,11 @@ impl Store {
 
     /// Usage of `root`: its subtree minus the subtrees of the roots nested directly in it.
     fn usage_of(&self, root: &MailboxName, locked: Locked<'_, '_>) -> Result<QuotaUsage> {
-        let (mut bytes, mut msgs) = self.subtree_total(root, locked)?;
+        let mut usage = self.subtree_total(root, locked)?;
         for nested in self.nested_roots(root)? {
-            let (b, m) = self.subtree_total(&nested, locked)?;
-            bytes = bytes.saturating_sub(b);
-            msgs = msgs.saturating_sub(m);
+            usage = usage.minus(self.subtree_total(&nested, locked)?);
         }
-        Ok(QuotaUsage {
-            storage_bytes: bytes,
-            messages: msgs,
-        })
+        Ok(usage)
     }
 
     /// The roots strictly within `root` with no other root between them and `root`.
@@ -317,18 +310,18 @@ impl Store {
         Ok(out)
     }
 
-    /// `(bytes, messages)` of every mailbox at or below `name`.
-    fn subtree_total(&self, name: &MailboxName, locked: Locked<'_, '_>) -> Result<(u64, u64)> {
+    /// Usage of every mailbox at or below `name`.
+    fn subtree_total(&self, name: &MailboxName, locked: Locked<'_, '_>) -> Result<QuotaUsage> {
         let owners = if spans_owners(name) {
             self.owners_within(Some(name))?
         } else {
             BTreeSet::from([name.hierarchy_root()])
         };
-        let mut total = (0u64, 0u64);
+        let mut total = QuotaUsage::default();
         for owner in owners {
             // Across owners each one's whole hierarchy counts; within one, the subtree.
             let key = if spans_owners(name) { &owner } else { name };
-            let (b, m) = match locked {
+            let usage = match locked {
                 Some((o, ow)) if *o == owner => ow.subtree_usage(key.as_str())?,
                 _ => {
                     if !self.inner.owners.path_for(&owner).exists() {
@@ -341,7 +334,7 @@ impl Store {
                         .subtree_usage(key.as_str())?
                 }
             };
-            total = (total.0.saturating_add(b), total.1.saturating_add(m));
+            total = total.plus(usage);
         }
         Ok(total)
     }
