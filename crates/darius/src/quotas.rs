@@ -257,10 +257,10 @@ pub(crate) fn describe_repair(report: &QuotaRepairReport) -> String {
 /// `u`'s storage in KiB; with the bytes too when the KiB of `before` and `after` are equal
 /// (a change of less than a KiB would otherwise read as none).
 fn kib(before: QuotaUsage, after: QuotaUsage, u: QuotaUsage) -> String {
-    if before.storage_bytes / 1024 == after.storage_bytes / 1024 {
-        format!("{} KiB ({} bytes)", u.storage_bytes / 1024, u.storage_bytes)
+    if before.storage_kib() == after.storage_kib() {
+        format!("{} KiB ({} bytes)", u.storage_kib(), u.storage_bytes)
     } else {
-        format!("{} KiB", u.storage_bytes / 1024)
+        format!("{} KiB", u.storage_kib())
     }
 }
 

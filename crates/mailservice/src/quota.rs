@@ -58,13 +58,6 @@ pub struct QuotaReport {
     pub usage: QuotaUsage,
 }
 
-impl QuotaReport {
-    /// Usage in KiB as RFC 9208 reports STORAGE (rounded down, as Cyrus does).
-    pub fn storage_kib(&self) -> u64 {
-        self.usage.storage_bytes / 1024
-    }
-}
-
 /// How an insert is judged (see the module documentation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QuotaRule {
@@ -110,14 +103,11 @@ impl MailService {
     /// RCPT, before the message is sent; the decision that counts is made again, atomically,
     /// when the message is stored).
     pub fn quota_refuses_delivery(&self, target: &Authorized) -> Result<bool> {
-        let Some(root) = self.store.quota_root_of(target.name())? else {
-            return Ok(false);
-        };
-        let Some(r) = self.quota_report(&root)? else {
+        let Some(r) = self.governing_report(target.name())? else {
             return Ok(false);
         };
         let one = QuotaUsage::one_message(0);
-        Ok(!self.delivery_rule().admit(&root, r.limits, r.usage, one))
+        Ok(!self.delivery_rule().admit(&r.root, r.limits, r.usage, one))
     }
 
     /// RENAME by a user into another quota root: refused with `OVERQUOTA` when what moves
@@ -166,10 +156,7 @@ impl MailService {
             Operation::Read
         };
         let mailbox = self.authorize(identity, client_mailbox, operation)?;
-        let Some(root) = self.store.quota_root_of(mailbox.name())? else {
-            return Ok(Vec::new());
-        };
-        Ok(self.quota_report(&root)?.into_iter().collect())
+        Ok(self.governing_report(mailbox.name())?.into_iter().collect())
     }
 
     /// SETQUOTA (administrators only): sets the limits of a root, creating it when first
@@ -247,48 +234,59 @@ impl MailService {
         if !mailbox.rights().intersects(may_clean) {
             return Ok(None);
         }
-        let Some(root) = self.store.quota_root_of(mailbox.name())? else {
-            return Ok(None);
-        };
-        let Some(r) = self.quota_report(&root)? else {
+        let Some(r) = self.governing_report(mailbox.name())? else {
             return Ok(None);
         };
         let q = &self.quota;
-        let pct =
-            |used: u64, limit: u64| used.saturating_mul(100).checked_div(limit).unwrap_or(100);
-        let storage = r.limits.storage_kib.and_then(|limit| {
-            let used = r.storage_kib();
+        // One resource: near its limit by `quotawarn` percent and, when set, by what is left.
+        let near = |what: &str, used: u64, limit: Option<u64>, warn_left: u64, unit: &str| {
+            let limit = limit?;
+            let pct = used.saturating_mul(100).checked_div(limit).unwrap_or(100);
             let left = limit.saturating_sub(used);
-            let near = pct(used, limit) >= u64::from(q.warn_percent)
-                && (q.warn_kib == 0 || left < q.warn_kib);
-            near.then(|| {
-                format!(
-                    "{}% of the storage limit ({used} of {limit} KiB)",
-                    pct(used, limit)
-                )
-            })
-        });
-        let messages = r.limits.messages.and_then(|limit| {
-            let used = r.usage.messages;
-            let left = limit.saturating_sub(used);
-            let near = pct(used, limit) >= u64::from(q.warn_percent)
-                && (q.warn_messages == 0 || left < q.warn_messages);
-            near.then(|| {
-                format!(
-                    "{}% of the message limit ({used} of {limit} messages)",
-                    pct(used, limit)
-                )
-            })
-        });
-        let parts: Vec<String> = storage.into_iter().chain(messages).collect();
+            let near = pct >= u64::from(q.warn_percent) && (warn_left == 0 || left < warn_left);
+            near.then(|| format!("{pct}% of the {what} limit ({used} of {limit} {unit})"))
+        };
+        let storage_kib = r.usage.storage_kib();
+        let parts: Vec<String> = [
+            near(
+                "storage",
+                storage_kib,
+                r.limits.storage_kib,
+                q.warn_kib,
+                "KiB",
+            ),
+            near(
+                "message",
+                r.usage.messages,
+                r.limits.messages,
+                q.warn_messages,
+                "messages",
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         if parts.is_empty() {
             return Ok(None);
         }
-        let shown = self.namespace.to_client(identity, &root);
+        let shown = self.namespace.to_client(identity, &r.root);
         Ok(Some(format!(
             "Quota root {shown} is at {}",
             parts.join(" and ")
         )))
+    }
+
+    /// The root governing `name`, with its limits and usage.
+    fn governing_report(&self, name: &MailboxName) -> Result<Option<QuotaReport>> {
+        let Some((root, limits)) = self.store.governing_quota_root(name)? else {
+            return Ok(None);
+        };
+        let usage = self.store.quota_usage(&root)?;
+        Ok(Some(QuotaReport {
+            root,
+            limits,
+            usage,
+        }))
     }
 
     fn quota_report(&self, root: &MailboxName) -> Result<Option<QuotaReport>> {

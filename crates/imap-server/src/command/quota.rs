@@ -122,7 +122,7 @@ fn quota_data(session: &Session, identity: &Identity, report: &QuotaReport) -> D
     if let Some(limit) = report.limits.storage_kib {
         resources.push(QuotaResource {
             name: RES_STORAGE.into(),
-            usage: report.storage_kib(),
+            usage: report.usage.storage_kib(),
             limit,
         });
     }
