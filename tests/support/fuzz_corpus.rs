@@ -19,6 +19,20 @@ pub fn corpus(name: &str) -> Vec<Vec<u8>> {
     files
 }
 
+/// Runs every file of the `tests/NAME/` corpus through `entry`, after checking the corpus has
+/// at least `min_files` (a corpus that lost its files would otherwise pass by running nothing).
+pub fn run_corpus(name: &str, min_files: usize, entry: impl Fn(&[u8])) {
+    let files = corpus(name);
+    assert!(
+        files.len() >= min_files,
+        "corpus {name} has only {} files",
+        files.len()
+    );
+    for data in files {
+        entry(&data);
+    }
+}
+
 /// A file of the `tests/NAME/` corpus with a few bytes overwritten, inserted or removed.
 pub fn mutated(name: &str) -> impl Strategy<Value = Vec<u8>> {
     let files = corpus(name);

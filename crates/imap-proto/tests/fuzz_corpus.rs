@@ -8,33 +8,21 @@ use proptest::prelude::*;
 #[path = "../../../tests/support/fuzz_corpus.rs"]
 mod fuzz_corpus;
 
-use fuzz_corpus::{corpus, mutated};
+use fuzz_corpus::{mutated, run_corpus};
 
 #[test]
 fn corpus_runs_clean() {
-    let files = corpus("corpus");
-    assert!(files.len() >= 20, "corpus has only {} files", files.len());
-    for data in files {
-        imap_proto::fuzzing::framer_and_parser(&data);
-    }
+    run_corpus("corpus", 20, imap_proto::fuzzing::framer_and_parser);
 }
 
 #[test]
 fn list_pattern_corpus_runs_clean() {
-    let files = corpus("corpus_list_pattern");
-    assert!(files.len() >= 5, "corpus has only {} files", files.len());
-    for data in files {
-        imap_proto::fuzzing::list_pattern(&data);
-    }
+    run_corpus("corpus_list_pattern", 5, imap_proto::fuzzing::list_pattern);
 }
 
 #[test]
 fn sequence_set_corpus_runs_clean() {
-    let files = corpus("corpus_sequence_set");
-    assert!(files.len() >= 5, "corpus has only {} files", files.len());
-    for data in files {
-        imap_proto::fuzzing::sequence_set(&data);
-    }
+    run_corpus("corpus_sequence_set", 5, imap_proto::fuzzing::sequence_set);
 }
 
 proptest! {

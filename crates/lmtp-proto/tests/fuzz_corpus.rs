@@ -7,15 +7,11 @@ use proptest::prelude::*;
 #[path = "../../../tests/support/fuzz_corpus.rs"]
 mod fuzz_corpus;
 
-use fuzz_corpus::{corpus, mutated};
+use fuzz_corpus::{mutated, run_corpus};
 
 #[test]
 fn corpus_runs_clean() {
-    let files = corpus("corpus");
-    assert!(files.len() >= 20, "corpus has only {} files", files.len());
-    for data in files {
-        lmtp_proto::fuzzing::session(&data);
-    }
+    run_corpus("corpus", 20, lmtp_proto::fuzzing::session);
 }
 
 /// Random sessions stitched from command-like fragments, so the parser sees near-misses more

@@ -7,15 +7,11 @@ use proptest::prelude::*;
 #[path = "../../../tests/support/fuzz_corpus.rs"]
 mod fuzz_corpus;
 
-use fuzz_corpus::{corpus, mutated};
+use fuzz_corpus::{mutated, run_corpus};
 
 #[test]
 fn corpus_runs_clean() {
-    let files = corpus("corpus");
-    assert!(files.len() >= 20, "corpus has only {} files", files.len());
-    for data in files {
-        sasl::fuzzing::exchange(&data);
-    }
+    run_corpus("corpus", 20, sasl::fuzzing::exchange);
 }
 
 proptest! {
