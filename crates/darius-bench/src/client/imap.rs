@@ -246,20 +246,9 @@ impl ImapClient {
         let mut untagged = Vec::new();
         let mut challenges = 0;
         loop {
-            match self.read_response().await? {
-                Response::Untagged(Untagged::Status {
-                    status: Status::Bye,
-                    text,
-                    ..
-                }) => return Err(ClientError::Bye(text)),
-                Response::Untagged(u) => untagged.push(u),
-                Response::Tagged {
-                    tag: t,
-                    status,
-                    code,
-                    text,
-                } => return Completion::of(&tag, t, status, code, text, untagged),
-                Response::Continuation(text) => {
+            match self.step(&tag, &mut untagged).await? {
+                Step::Done(completion) => return Ok(completion),
+                Step::Continuation(text) => {
                     challenges += 1;
                     let answer = if let Some(initial) = pending.take() {
                         Ok(initial.to_vec())
@@ -440,6 +429,17 @@ impl ImapClient {
 
     async fn complete(&mut self, tag: &str) -> Result<Completion, ClientError> {
         let mut untagged = Vec::new();
+        match self.step(tag, &mut untagged).await? {
+            Step::Done(completion) => Ok(completion),
+            Step::Continuation(c) => Err(ClientError::Malformed(format!(
+                "unexpected continuation: {c}"
+            ))),
+        }
+    }
+
+    /// Reads up to the completion of `tag` or the next continuation request, collecting the
+    /// untagged responses; a `* BYE` is an error.
+    async fn step(&mut self, tag: &str, untagged: &mut Vec<Untagged>) -> Result<Step, ClientError> {
         loop {
             match self.read_response().await? {
                 Response::Untagged(Untagged::Status {
@@ -448,17 +448,16 @@ impl ImapClient {
                     ..
                 }) => return Err(ClientError::Bye(text)),
                 Response::Untagged(u) => untagged.push(u),
-                Response::Continuation(c) => {
-                    return Err(ClientError::Malformed(format!(
-                        "unexpected continuation: {c}"
-                    )))
-                }
+                Response::Continuation(c) => return Ok(Step::Continuation(c)),
                 Response::Tagged {
                     tag: t,
                     status,
                     code,
                     text,
-                } => return Completion::of(tag, t, status, code, text, untagged),
+                } => {
+                    let untagged = std::mem::take(untagged);
+                    return Completion::of(tag, t, status, code, text, untagged).map(Step::Done);
+                }
             }
         }
     }
@@ -516,6 +515,12 @@ pub fn quote(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// Where [`ImapClient::step`] stopped.
+enum Step {
+    Done(Completion),
+    Continuation(String),
 }
 
 #[cfg(test)]
