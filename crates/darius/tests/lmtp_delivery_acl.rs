@@ -1,7 +1,8 @@
 //! LMTP delivery through the ACL decision, over real sockets (issue 11, ACL 9 and Namespace 3):
 //! `user+detail` reaches the folder only with `p` for the anonymous deliverer, else the INBOX;
-//! `postuser+shared.name` reaches a shared mailbox only with `p`, else it is an unknown
-//! recipient; RCPT answers the same whether a folder exists or not. Dotted userids: with the
+//! `postuser+shared.name` reaches a shared mailbox only with `p`; one the deliverer sees without
+//! `p` is `550 5.7.1`, one it cannot see is an unknown recipient; RCPT answers the same whether
+//! a folder exists or not. Dotted userids: with the
 //! `.` separator they log in without an INBOX (no delivery, no subscriptions); with `/` their
 //! INBOX is `user.john^doe`, and they never reach another user's folder.
 #![allow(clippy::unwrap_used)]
@@ -179,13 +180,17 @@ fn postuser_delivers_to_shared_mailboxes_with_the_post_right_and_leaks_nothing()
     );
     assert_eq!(replies[0], "250 2.1.5 Ok");
     assert_eq!(replies[1], "250 2.1.5 Ok", "the user part is folded");
+    assert_eq!(
+        replies[2], "550 5.7.1 Permission denied",
+        "a shared mailbox the deliverer sees but may not post to"
+    );
     assert_eq!(replies[3], "250 2.1.5 Ok", "p without l is enough to post");
     let unknown = &replies[7];
     assert!(unknown.starts_with("550 5.1.1 "), "{replies:?}");
     for (i, r) in replies
         .iter()
         .enumerate()
-        .filter(|(i, _)| ![0, 1, 3].contains(i))
+        .filter(|(i, _)| ![0, 1, 2, 3].contains(i))
     {
         assert_eq!(r, unknown, "recipient {i}: {replies:?}");
     }
@@ -305,4 +310,58 @@ fn a_dotted_user_has_an_inbox_under_the_unix_separator_and_never_another_users_f
             .any(|l| l.trim_end().ends_with(" user/bob/secret")),
         "{admin:?}"
     );
+}
+
+#[test]
+fn a_folder_renamed_or_deleted_between_rcpt_and_data_defers_with_451_and_stores_nothing() {
+    let server = common::Server::start();
+    server.add_user("admin", "pw-admin");
+    server.add_user("bovik", "pw-bovik");
+    server.add_user("carol", "pw-carol");
+    imap_ok(
+        &server,
+        "bovik",
+        &[
+            "CREATE INBOX.moving",
+            "SETACL INBOX.moving anyone p",
+            "SETACL INBOX.moving admin lrswipkxtea",
+            "CREATE INBOX.going",
+            "SETACL INBOX.going anyone p",
+            "SETACL INBOX.going admin lrswipkxtea",
+        ],
+    );
+    imap_ok(&server, "carol", &["SETACL INBOX admin lrswipkxtea"]);
+    // Accepted at RCPT, then the folder changes hands before the data ends.
+    for (rcpt, change) in [
+        ("bovik+moving", "RENAME user.bovik.moving user.carol.moved"),
+        ("bovik+going", "DELETE user.bovik.going"),
+    ] {
+        let mut c = lmtp_support::Client::connect(server.lmtp_port);
+        c.send(format!("LHLO x\r\nMAIL FROM:<s@example.org>\r\nRCPT TO:<{rcpt}>\r\n").as_bytes());
+        c.expect("250-");
+        c.expect("250 2.1.0");
+        c.expect("250 2.1.5");
+        imap_ok(&server, "admin", &[change]);
+        c.send(b"DATA\r\n");
+        c.expect("354 ");
+        c.send(MESSAGE);
+        c.send(b".\r\n");
+        let reply = c.reply();
+        assert!(
+            reply.starts_with("451 4.2.0 "),
+            "{rcpt} after {change}: {reply}"
+        );
+    }
+    // The renamed folder kept its ACL, which lets the administrator read it.
+    assert_eq!(counts(&server, "admin", &["user.carol.moved"]), [0]);
+    assert_eq!(counts(&server, "carol", &["INBOX"]), [0]);
+    assert_eq!(
+        counts(&server, "bovik", &["INBOX"]),
+        [0],
+        "nothing was stored anywhere"
+    );
+    // The MTA's retry finds where the mail goes now: the INBOX, the folder being gone.
+    let replies = deliver(server.lmtp_port, &["bovik+moving"], MESSAGE);
+    assert_eq!(code(&replies[0]), "250 2.1.5");
+    assert_eq!(counts(&server, "bovik", &["INBOX"]), [1]);
 }

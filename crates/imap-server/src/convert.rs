@@ -55,10 +55,11 @@ fn store_code(e: &StoreError) -> (Code, String) {
         StoreError::NoSuchQuotaRoot(_) => Code::NonExistent,
         StoreError::UidSpaceExhausted | StoreError::TooManyKeywords(_) => Code::Limit,
         StoreError::Io { .. } | StoreError::InUse(_) => Code::Unavailable,
+        StoreError::Busy(_) => Code::InUse,
         StoreError::Corrupt { .. } | StoreError::UnsupportedFormat { .. } => Code::Corruption,
         StoreError::Db(_) => Code::ServerBug,
     };
-    let text = if e.is_refusal() {
+    let text = if e.is_refusal() || matches!(e, StoreError::Busy(_)) {
         e.to_string()
     } else {
         "Internal error; see the server log".into()

@@ -19,6 +19,9 @@ pub mod codes {
     pub const BAD_SENDER_SYNTAX: &str = "5.1.7";
     /// X.2.1: mailbox disabled, not accepting messages.
     pub const MAILBOX_DISABLED: &str = "5.2.1";
+    /// X.2.0: other or undefined mailbox status — temporary: the mailbox is locked by another
+    /// operation, or was renamed or removed after its recipient was accepted.
+    pub const MAILBOX_BUSY: &str = "4.2.0";
     /// X.2.2: mailbox full (over quota), permanent.
     pub const MAILBOX_FULL: &str = "5.2.2";
     /// X.2.2: mailbox full (over quota), temporary.

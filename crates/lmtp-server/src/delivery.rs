@@ -110,7 +110,12 @@ impl Delivery<'_> {
             ServiceError::Store(StoreError::BadMessage(why)) => {
                 Reply::new(554, codes::MEDIA_ERROR, format!("Message refused: {why}"))
             }
-            ServiceError::NoSuchMailbox => crate::recipient::unknown_user(),
+            // Accepted at RCPT, gone by now: renamed or deleted meanwhile. The MTA retries and
+            // the next RCPT tells where the mail goes (or that nobody takes it).
+            ServiceError::NoSuchMailbox | ServiceError::Store(StoreError::Busy(_)) => {
+                tracing::info!("{}: delivery deferred: {e}", self.id);
+                mailbox_busy()
+            }
             ServiceError::Store(StoreError::OverQuota(_)) => over_quota(),
             other if other.is_refusal() => Reply::new(
                 550,
@@ -132,6 +137,16 @@ pub(crate) fn over_quota() -> Reply {
         452,
         codes::MAILBOX_FULL_TEMPORARY,
         "Mailbox is over quota, try again later",
+    )
+}
+
+/// 451 4.2.0: the mailbox is locked by another operation for longer than the store waits, or
+/// was renamed or deleted between RCPT and the end of the data; nothing was stored.
+pub(crate) fn mailbox_busy() -> Reply {
+    Reply::new(
+        451,
+        codes::MAILBOX_BUSY,
+        "Mailbox is busy or was just changed, try again later",
     )
 }
 

@@ -5,7 +5,8 @@
 //! decision ([`mailservice::DeliveryAddress`]): a detail mailbox or shared mailbox needs the
 //! `p` right, and a userid's dot never becomes a hierarchy separator (`bob.secret` is not
 //! `user.bob.secret`). Every recipient that is not deliverable is refused in the same words,
-//! so that replies reveal nothing about anyone's folders.
+//! so that replies reveal nothing about anyone's folders, except a shared mailbox the
+//! deliverer may see but not post to: `550 5.7.1`.
 //!
 //! Domains: like Cyrus without virtual domains, any domain is accepted by default and only the
 //! local part counts (the MTA in front decides which domains are local). With
@@ -83,6 +84,11 @@ pub(crate) fn address_of(
 /// user, not a user name, a folder path): the same words each time, so RCPT is no oracle.
 pub(crate) fn unknown_user() -> Reply {
     Reply::new(550, codes::BAD_MAILBOX, "Mailbox unknown")
+}
+
+/// The reply for a shared mailbox the delivering identity sees but may not post to (`p`).
+pub(crate) fn not_authorized() -> Reply {
+    Reply::new(550, codes::NOT_AUTHORIZED, "Permission denied")
 }
 
 /// The reply for a domain that is not local under `lmtp_strict_domains`.

@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::body::Body;
 use crate::delivery::{no_room, temporary_failure, too_big, Delivery};
-use crate::recipient::{address_of, foreign_domain, unknown_user, Recipient};
+use crate::recipient::{address_of, foreign_domain, not_authorized, unknown_user, Recipient};
 use crate::trace::{trace_fields, TraceInfo};
 use crate::{LmtpServer, MAX_RECIPIENTS};
 
@@ -379,6 +379,7 @@ impl Session {
             Err(ServiceError::NoSuchMailbox | ServiceError::BadName(_)) => {
                 self.reply(unknown_user());
             }
+            Err(ServiceError::PermissionDenied) => self.reply(not_authorized()),
             Err(e) => {
                 tracing::error!("{}: looking up recipient {to}: {e}", self.id);
                 self.reply(Reply::new(

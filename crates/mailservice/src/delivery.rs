@@ -10,9 +10,12 @@
 //!   before the `+`). A detail naming a mailbox the sender may not post to, or may not even
 //!   see, is answered exactly like one naming no mailbox: the mail goes to the INBOX.
 //! - `postuser+name` (Cyrus's `postuser`) goes to the shared mailbox `name` when it exists and
-//!   the identity holds `p` there; otherwise it is an unknown recipient, in the same words as
-//!   any other, so that RCPT reveals nothing about which shared mailboxes exist. A user's
-//!   mailboxes are not reached this way: `user+detail` is their address.
+//!   the identity holds `p` there. When the identity may see it (`l`) but not post, the
+//!   recipient is refused as not authorized ([`ServiceError::PermissionDenied`], LMTP's
+//!   `550 5.7.1`); a mailbox it may not see, or that does not exist, is an unknown recipient in
+//!   the same words as any other, so that RCPT reveals nothing about which shared mailboxes
+//!   exist (RFC 4314 §4). A user's mailboxes are not reached this way: `user+detail` is their
+//!   address.
 //!
 //! An unauthenticated delivery acts as the anonymous identity, so `p` must be granted to
 //! `anyone` or `anonymous` (Cyrus's usual `anyone p`) for mail to reach a detail or shared
@@ -40,8 +43,10 @@ pub enum DeliveryAddress {
 
 impl MailService {
     /// The mailbox a message for `address`, delivered by `sender`, goes to (see the module
-    /// documentation). `NoSuchMailbox` for every recipient that is not deliverable, whatever
-    /// the reason, so that the reply is the same for all of them; other errors are failures.
+    /// documentation). `NoSuchMailbox` for every recipient that is not deliverable and not
+    /// visible, whatever the reason, so that the reply is the same for all of them;
+    /// `PermissionDenied` for a shared mailbox `sender` sees but may not post to; other errors
+    /// are failures.
     pub fn delivery_target(
         &self,
         sender: &Identity,
@@ -73,8 +78,14 @@ impl MailService {
                     .ok()
                     .filter(|n| n.owner_user().is_none() && n.as_str() != "user")
                     .ok_or(ServiceError::NoSuchMailbox)?;
-                self.postable(sender, name)?
-                    .ok_or(ServiceError::NoSuchMailbox)
+                match self.authorize_internal(sender, name, Operation::Post) {
+                    Err(
+                        ServiceError::NoSuchMailbox
+                        | ServiceError::BadName(_)
+                        | ServiceError::Refused(_),
+                    ) => Err(ServiceError::NoSuchMailbox),
+                    other => other,
+                }
             }
         }
     }

@@ -38,12 +38,16 @@ fn shared(name: &str) -> DeliveryAddress {
     DeliveryAddress::Shared { name: name.into() }
 }
 
-/// The internal name `address` reaches for the anonymous sender, or `None` when refused as an
-/// unknown recipient.
+/// What [`target`] gives for a recipient refused for want of `p` on a mailbox the sender sees.
+const DENIED: &str = "(no post right)";
+
+/// The internal name `address` reaches for the anonymous sender, `None` when refused as an
+/// unknown recipient, or [`DENIED`].
 fn target(s: &MailService, address: &DeliveryAddress) -> Option<String> {
     match s.delivery_target(&s.anonymous_identity(), address) {
         Ok(t) => Some(t.name().to_string()),
         Err(ServiceError::NoSuchMailbox) => None,
+        Err(ServiceError::PermissionDenied) => Some(DENIED.into()),
         Err(e) => panic!("{address:?}: {e}"),
     }
 }
@@ -180,10 +184,10 @@ fn rows() -> Vec<Row> {
             Some("shared.board"),
         ),
         row(
-            "shared_without_p_is_unknown",
+            "shared_seen_without_p_is_denied",
             false,
             shared("shared.quiet"),
-            None,
+            Some(DENIED),
         ),
         row(
             "shared_invisible_is_unknown",

@@ -40,6 +40,10 @@ pub struct StoreConfig {
     /// open (the mailboxes database, the duplicate-delivery database and the open owner
     /// indexes), however many users there are. See [`StoreConfig::cache_shares`].
     pub index_cache_bytes: usize,
+    /// How long an append or delivery waits for its mailbox's owner to be free (another
+    /// writer, e.g. a partition move copying files, holds it) before it gives up with
+    /// [`crate::StoreError::Busy`], which servers answer with a temporary failure.
+    pub write_wait: std::time::Duration,
     /// Test hooks (directory syncs, crash points); unset in production.
     pub hooks: StoreHooks,
     /// The time of day the store dates expunges with (tombstone retention).
@@ -109,6 +113,7 @@ impl StoreConfig {
             fsync: FsyncPolicy::Always,
             open_index_limit: 256,
             index_cache_bytes: 64 << 20,
+            write_wait: std::time::Duration::from_secs(30),
             hooks: StoreHooks::default(),
             clock: Clock::default(),
         }

@@ -57,6 +57,10 @@ pub enum StoreError {
     /// go through the running server's admin socket, or wait until it is stopped.
     #[error("{0} is in use by another process")]
     InUse(PathBuf),
+    /// The mailbox's owner stayed locked by another operation (a partition move, a
+    /// reconstruct) longer than [`crate::StoreConfig::write_wait`]: try again later.
+    #[error("mailbox {0} is busy, try again later")]
+    Busy(String),
     /// Boxed: redb's error is large and would bloat every `Result` of the crate.
     #[error("database error: {0}")]
     Db(Box<redb::Error>),
@@ -83,6 +87,7 @@ impl StoreError {
             | StoreError::Corrupt { .. }
             | StoreError::UnsupportedFormat { .. }
             | StoreError::InUse(_)
+            | StoreError::Busy(_)
             | StoreError::Db(_) => false,
         }
     }

@@ -4,7 +4,7 @@
 //!
 //! Owns: `CONFIG/index/HH/HASH.redb` files and their tables (see `docs/on-disk-format.md`).
 //! Locking: redb gives MVCC readers that never block the single writer. On top of that each
-//! [`OwnerDb`] has a `std::sync::Mutex` taken by [`OwnerDb::write`] and held until the change
+//! [`OwnerDb`] has a writer lock ([`OwnerLock`]) taken by [`OwnerDb::write`] and held until the change
 //! has been committed *and published* (see [`IndexWrite::commit`]), so change notifications leave
 //! in commit order. A writer may take the mailboxes database's write transaction while holding
 //! this lock, never the reverse; no code holds two owners' locks at once.
@@ -12,7 +12,8 @@
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use redb::{
     AccessGuard, Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable,
@@ -107,7 +108,7 @@ pub(crate) struct RecordRow {
 /// One open owner index.
 pub(crate) struct OwnerDb {
     db: Database,
-    lock: Mutex<()>,
+    lock: OwnerLock,
     /// What SELECT keeps of this owner's mailboxes between opens.
     pub summaries: Summaries,
     durability: Durability,
@@ -207,7 +208,7 @@ impl OwnerDb {
         build_usage_if_missing(&db)?;
         Ok(OwnerDb {
             db,
-            lock: Mutex::new(()),
+            lock: OwnerLock::default(),
             summaries: Summaries::default(),
             durability: durability(durable.policy()),
             path: path.to_path_buf(),
@@ -231,10 +232,24 @@ impl OwnerDb {
         self.write_with(Durability::None)
     }
 
+    /// [`OwnerDb::write`] that gives up with `None` when another writer holds the owner
+    /// longer than `wait`.
+    pub(crate) fn write_within(&self, wait: Duration) -> Result<Option<IndexWrite<'_>>> {
+        match self.lock.lock_within(wait) {
+            Some(guard) => self.begin(guard, self.durability).map(Some),
+            None => Ok(None),
+        }
+    }
+
     fn write_with(&self, durability: Durability) -> Result<IndexWrite<'_>> {
-        // A poisoned lock only means another writer panicked; its transaction was dropped
-        // (aborted) with it, so the database is consistent and we may go on.
-        let guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.begin(self.lock.lock(), durability)
+    }
+
+    fn begin<'a>(
+        &'a self,
+        guard: OwnerGuard<'a>,
+        durability: Durability,
+    ) -> Result<IndexWrite<'a>> {
         let mut txn = self.db.begin_write()?;
         txn.set_durability(durability)?;
         Ok(IndexWrite {
@@ -243,6 +258,61 @@ impl OwnerDb {
             summaries: &self.summaries,
             edits: RefCell::new(Vec::new()),
         })
+    }
+}
+
+/// The writer lock of one owner: a mutex whose waiters may give up after a while, so a
+/// delivery can answer "try again later" instead of waiting out a long partition move.
+#[derive(Default)]
+pub(crate) struct OwnerLock {
+    held: Mutex<bool>,
+    freed: Condvar,
+}
+
+/// Holds an owner's writer lock until dropped.
+pub(crate) struct OwnerGuard<'a> {
+    lock: &'a OwnerLock,
+}
+
+impl OwnerLock {
+    /// Takes the lock, waiting as long as it takes.
+    pub(crate) fn lock(&self) -> OwnerGuard<'_> {
+        let mut held = self.flag();
+        while *held {
+            held = self.freed.wait(held).unwrap_or_else(|p| p.into_inner());
+        }
+        *held = true;
+        OwnerGuard { lock: self }
+    }
+
+    /// Takes the lock, waiting at most `wait`.
+    pub(crate) fn lock_within(&self, wait: Duration) -> Option<OwnerGuard<'_>> {
+        let deadline = Instant::now() + wait;
+        let mut held = self.flag();
+        while *held {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            held = self
+                .freed
+                .wait_timeout(held, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        *held = true;
+        Some(OwnerGuard { lock: self })
+    }
+
+    /// The flag's mutex is held only to test and set the flag: a poisoned one is still right.
+    fn flag(&self) -> std::sync::MutexGuard<'_, bool> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Drop for OwnerGuard<'_> {
+    fn drop(&mut self) {
+        // A writer that panicked drops its guard too: its transaction was aborted with it, so
+        // the database is consistent and the next writer may go on.
+        *self.lock.flag() = false;
+        self.lock.freed.notify_one();
     }
 }
 
@@ -650,7 +720,7 @@ pub(crate) struct UsageFix {
 /// The single write transaction of an owner, holding the owner's lock.
 pub(crate) struct IndexWrite<'a> {
     pub(crate) txn: WriteTransaction,
-    guard: MutexGuard<'a, ()>,
+    guard: OwnerGuard<'a>,
     summaries: &'a Summaries,
     /// What this write did to records and headers, replayed on the summaries after commit.
     edits: RefCell<Vec<Edit>>,
@@ -972,7 +1042,7 @@ impl<'a> IndexWrite<'a> {
 
     /// Commits; the returned guard keeps the owner locked so the caller can publish the change
     /// before the next writer commits.
-    pub(crate) fn commit(self) -> Result<MutexGuard<'a, ()>> {
+    pub(crate) fn commit(self) -> Result<OwnerGuard<'a>> {
         self.txn.commit()?;
         self.summaries.apply(self.edits.into_inner());
         Ok(self.guard)
@@ -1010,6 +1080,26 @@ mod tests {
     }
 
     /// Two mailboxes whose keys sort next to each other, UIDs with gaps (as after expunges).
+    #[test]
+    fn a_bounded_writer_gives_up_while_another_holds_the_owner_and_gets_it_once_freed() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = owner(&dir);
+        let held = db.write().unwrap();
+        assert!(
+            db.write_within(Duration::from_millis(50))
+                .unwrap()
+                .is_none(),
+            "the owner is held: a bounded writer gives up"
+        );
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| db.write_within(Duration::from_secs(600)).unwrap().is_some());
+            std::thread::sleep(Duration::from_millis(20));
+            drop(held);
+            assert!(waiter.join().unwrap(), "freeing the owner wakes the waiter");
+        });
+        assert!(db.write_within(Duration::ZERO).unwrap().is_some());
+    }
+
     fn owner(dir: &tempfile::TempDir) -> OwnerDb {
         let db = OwnerDb::open(
             &dir.path().join("o.redb"),

@@ -207,7 +207,10 @@ impl Store {
         // A partition move between spooling and locking is rare; re-spool a bounded number of
         // times rather than hold the lock while reading sources.
         for _ in 0..3 {
-            let ow = r.owner.write()?;
+            let ow = r
+                .owner
+                .write_within(self.inner.config.write_wait)?
+                .ok_or_else(|| StoreError::Busy(name.to_string()))?;
             let mut h = ow
                 .header(&r.entry.uniqueid)?
                 .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
@@ -286,7 +289,7 @@ impl Store {
         ow: IndexWrite<'a>,
         h: &mut IndexHeader,
         pending: &[Pending],
-    ) -> Result<(Vec<Uid>, u64, std::sync::MutexGuard<'a, ()>)> {
+    ) -> Result<(Vec<Uid>, u64, crate::index::OwnerGuard<'a>)> {
         let dir = self
             .inner
             .partitions
