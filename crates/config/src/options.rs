@@ -260,7 +260,8 @@ pub static OPTIONS: &[OptionSpec] = &[
         "With `lmtp_strict_domains`: the domains besides `servername` whose recipients LMTP accepts (compared without regard to case)."),
     opt("duplicatesuppression", Kind::Bool, "1",
         "LMTP: a message whose Message-ID a mailbox received in the last 3 days is acknowledged but not stored there again."),
-    not_yet("mailnotifier", Kind::Str, "", "Notification method for new mail; empty sends none."),
+    opt("mailnotifier", Kind::Str, "",
+        "Notification method for new mail: `log` writes one line per delivered message (an RFC 5423 MessageNew event of the MAIL class) to the log; empty sends none. Other methods are refused at startup."),
     not_yet("sievenotifier", Kind::Str, "", "Notification method used by Sieve `notify`; empty sends none."),
     // -- housekeeping ---------------------------------------------------------------------------
     opt("tombstone_days", Kind::Int { min: 0, max: U32 }, "90",

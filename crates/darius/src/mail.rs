@@ -205,6 +205,17 @@ pub fn max_message_size(config: &config::Config) -> u64 {
     }
 }
 
+/// `mailnotifier`: who hears of delivered messages.
+fn mail_notifier(config: &config::Config) -> Result<std::sync::Arc<dyn mailservice::EventSink>> {
+    Ok(match config.str("mailnotifier") {
+        "" => std::sync::Arc::new(mailservice::NoEvents),
+        "log" => std::sync::Arc::new(mailservice::LogEvents),
+        other => anyhow::bail!(
+            "mailnotifier: {other:?} is not a notification method this server has (use `log`, or leave it empty)"
+        ),
+    })
+}
+
 pub fn open_service(config: &config::Config) -> Result<MailService> {
     let mut store_config = StoreConfig::new(
         config.configdirectory(),
@@ -227,7 +238,8 @@ pub fn open_service(config: &config::Config) -> Result<MailService> {
     };
     let service = MailService::new(store, service_config)
         .with_access(access_config(config)?)
-        .with_quota(quota);
+        .with_quota(quota)
+        .with_events(mail_notifier(config)?);
     Ok(match config.bool("altnamespace") {
         true => service.with_namespace(mailservice::Namespace::alternate(
             config.bool("unixhierarchysep"),

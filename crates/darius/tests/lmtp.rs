@@ -368,3 +368,41 @@ fn strict_domains_accept_only_servername_and_the_local_domains() {
     let replies = rcpt_replies(server.lmtp_port, &["alice@evil.example"]);
     assert!(replies[0].starts_with("250 2.1.5"), "{replies:?}");
 }
+
+#[test]
+fn mailnotifier_log_reports_each_stored_message_once_and_no_duplicate() {
+    let server = common::Server::start_with("mailnotifier: log\n");
+    server.add_user("alice", "pw-alice");
+    server.add_user("bob", "pw-bob");
+    let message = b"Message-ID: <notify-1@example.org>\r\nSubject: n\r\n\r\nbody\r\n";
+    let replies = deliver(server.lmtp_port, &["alice", "bob", "ALICE"], message);
+    assert!(
+        replies.iter().all(|r| r.starts_with("250 2.1.5")),
+        "{replies:?}"
+    );
+    for user in ["alice", "bob"] {
+        let line = format!("new mail in user.{user} (uid 1)");
+        assert!(
+            server.logged(&line),
+            "no event for {user}:\n{}",
+            server.log()
+        );
+    }
+    // A second delivery of the same message is suppressed: acknowledged, stored nowhere,
+    // reported nowhere.
+    deliver(server.lmtp_port, &["alice"], message);
+    assert!(server.logged("dupelim: eliminated duplicate message to user.alice"));
+    let log = server.log();
+    let events: Vec<&str> = log.lines().filter(|l| l.contains("MessageNew")).collect();
+    assert_eq!(events.len(), 2, "one event per stored message:\n{log}");
+    assert!(
+        events
+            .iter()
+            .all(|l| l.contains("\"MAIL\"") && l.contains("\"s@example.org\"")),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().all(|l| l.contains("notify-1@example.org")),
+        "{events:?}"
+    );
+}

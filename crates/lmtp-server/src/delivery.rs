@@ -1,21 +1,31 @@
 //! Storing a received message for a transaction's recipients and turning the outcome into one
-//! reply per recipient, in RCPT order (RFC 2033 §4.2).
+//! reply per recipient, in RCPT order (RFC 2033 §4.2). The decisions (where each copy goes, the
+//! store, events) are the mail service's [`MailService::deliver_message`]; this module turns its
+//! report into replies.
 //!
-//! Recipients that resolve to the same mailbox share one delivery: the message is stored there
-//! once and each of them gets that delivery's reply (Cyrus does the same within a transaction).
+//! Recipients whose copies go to the same mailbox share one delivery: the message is stored
+//! there once and each of them gets that delivery's reply (Cyrus does the same within a
+//! transaction). A recipient whose copy went to several mailboxes (Sieve) gets the first
+//! failure among them, else success.
 
-use lmtp_proto::{codes, Reply};
-use mailservice::{AppendItem, Delivered, ServiceError};
+use lmtp_proto::{codes, Address, Reply};
+use mailservice::{
+    AppendItem, Delivered, DeliveryOptions, DeliveryRecipient, Envelope, Identity, MailService,
+    ServiceError,
+};
 
 use crate::body::Body;
-use crate::recipient::{Recipient, Targets};
+use crate::recipient::Recipient;
 use crate::trace::message_id;
 use crate::LmtpServer;
 
-/// One delivery: the server and the session's id for log lines.
+/// One delivery: the server, the session's id for log lines, the envelope sender and who
+/// delivers.
 pub(crate) struct Delivery<'a> {
     pub server: &'a LmtpServer,
     pub id: &'a str,
+    pub from: Option<&'a Address>,
+    pub identity: &'a Identity,
 }
 
 impl Delivery<'_> {
@@ -38,45 +48,63 @@ impl Delivery<'_> {
             flags: Vec::new(),
             internal_date: None,
         };
-        let targets = Targets::of(recipients);
         let msgid = message_id(head);
-        let dedup = msgid
-            .clone()
-            .filter(|_| self.server.config.duplicate_suppression);
-        let shared = self.server.config.single_instance_store;
-        let unique = targets.unique.clone();
+        let config = &self.server.config;
+        let options = DeliveryOptions {
+            single_instance: config.single_instance_store,
+            suppress_duplicates: config.duplicate_suppression,
+            ignore_quota: false,
+        };
+        let rcpts: Vec<DeliveryRecipient> = recipients
+            .iter()
+            .map(|r| DeliveryRecipient {
+                address: r.address.to_string_form(),
+                target: r.target.clone(),
+            })
+            .collect();
+        let from = self.from.map(Address::to_string_form);
+        let identity = self.identity.clone();
+        let head = head.to_vec();
+        let id = msgid.clone();
         let outcome = self
             .server
             .service
-            .blocking(move |service| {
-                let dedup = dedup.as_deref();
-                if shared {
-                    return service.deliver(&unique, item, dedup);
-                }
-                // One copy each: deliver to the targets one at a time.
-                let mut results = Vec::with_capacity(unique.len());
-                for target in unique.chunks(1) {
-                    results.extend(service.deliver(target, item.clone(), dedup)?);
-                }
-                Ok(results)
+            .blocking(move |service: &MailService| {
+                let envelope = Envelope {
+                    from: from.as_deref(),
+                    identity: &identity,
+                };
+                service.deliver_message(&envelope, &rcpts, item, &head, id.as_deref(), options)
             })
             .await;
-        let results = match outcome {
-            Ok(results) => results,
+        let report = match outcome {
+            Ok(report) => report,
             Err(e) => return vec![self.refusal(&e); recipients.len()],
         };
         let msgid = msgid.unwrap_or_else(|| "<nomsgid>".into());
-        let per_target: Vec<Reply> = targets
-            .unique
-            .iter()
-            .zip(results)
-            .map(|(target, result)| self.outcome(target.name().as_str(), result, &msgid))
+        let per_mailbox: Vec<Reply> = report
+            .mailboxes
+            .into_iter()
+            .map(|(mailbox, result)| self.outcome(mailbox.as_str(), result, &msgid))
             .collect();
-        targets
-            .of_recipient
-            .iter()
-            .map(|&at| per_target[at].clone())
+        report
+            .recipients
+            .into_iter()
+            .map(|decided| match decided {
+                Ok(at) => at
+                    .iter()
+                    .map(|&i| &per_mailbox[i])
+                    .find(|r| r.code >= 400)
+                    .or_else(|| at.first().map(|&i| &per_mailbox[i]))
+                    .cloned()
+                    .unwrap_or_else(|| self.delivered()),
+                Err(e) => self.refusal(&e),
+            })
             .collect()
+    }
+
+    fn delivered(&self) -> Reply {
+        Reply::new(250, codes::DESTINATION_OK, format!("Ok {}", self.id))
     }
 
     fn outcome(
@@ -89,14 +117,14 @@ impl Delivery<'_> {
             Ok(Delivered::Duplicate) => {
                 // As Cyrus: the sender has done nothing wrong, the copy is just not kept.
                 tracing::info!("dupelim: eliminated duplicate message to {mailbox} id {msgid}");
-                Reply::new(250, codes::DESTINATION_OK, format!("Ok {}", self.id))
+                self.delivered()
             }
             Ok(Delivered::Stored(out)) => {
                 tracing::info!(
                     "Delivered: {msgid} to mailbox: {mailbox} uid {}",
                     out.uids.first().map_or(0, |u| u.get())
                 );
-                Reply::new(250, codes::DESTINATION_OK, format!("Ok {}", self.id))
+                self.delivered()
             }
             Err(e) => self.refusal(&e),
         }

@@ -12,11 +12,8 @@
 //! local part counts (the MTA in front decides which domains are local). With
 //! `lmtp_strict_domains` only `servername` and `lmtp_local_domains` are accepted.
 
-use std::collections::HashMap;
-
 use lmtp_proto::{codes, Address, Reply};
 use mailservice::{Authorized, DeliveryAddress};
-use types::MailboxName;
 
 /// Which recipient domains are this server's.
 #[derive(Clone, Debug)]
@@ -100,34 +97,6 @@ pub(crate) fn foreign_domain() -> Reply {
 pub(crate) struct Recipient {
     pub address: Address,
     pub target: Authorized,
-}
-
-/// The distinct mailboxes a transaction's recipients resolve to, and which one each recipient
-/// has. One message is stored once per mailbox per transaction, however many recipients name
-/// it (`alice`, `ALICE@localhost`, `alice+lists`), whatever `duplicatesuppression` says.
-pub(crate) struct Targets {
-    pub unique: Vec<Authorized>,
-    /// For each recipient in RCPT order, its index in `unique`.
-    pub of_recipient: Vec<usize>,
-}
-
-impl Targets {
-    pub(crate) fn of(recipients: &[Recipient]) -> Targets {
-        let mut index: HashMap<&MailboxName, usize> = HashMap::with_capacity(recipients.len());
-        let mut unique = Vec::new();
-        let mut of_recipient = Vec::with_capacity(recipients.len());
-        for r in recipients {
-            let at = *index.entry(r.target.name()).or_insert_with(|| {
-                unique.push(r.target.clone());
-                unique.len() - 1
-            });
-            of_recipient.push(at);
-        }
-        Targets {
-            unique,
-            of_recipient,
-        }
-    }
 }
 
 #[cfg(test)]

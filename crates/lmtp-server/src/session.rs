@@ -470,6 +470,8 @@ impl Session {
             let delivery = Delivery {
                 server: &self.server,
                 id: &self.id,
+                from: tx.from.as_ref(),
+                identity: &self.identity,
             };
             delivery.run(&tx.recipients, &mut body, &head).await
         };

@@ -19,12 +19,24 @@
 //!
 //! An unauthenticated delivery acts as the anonymous identity, so `p` must be granted to
 //! `anyone` or `anonymous` (Cyrus's usual `anyone p`) for mail to reach a detail or shared
-//! mailbox.
+//! mailbox; an LMTP session that authenticated acts as its user.
+//!
+//! # One delivery, in three steps
+//! [`MailService::deliver_message`] is the one path every delivery takes (LMTP, `darius
+//! deliver`): **decide** the mailboxes each recipient's copy goes to — the [`DeliveryFilter`],
+//! where Sieve plugs in, sees the envelope, the delivering identity and the message; without
+//! one, each recipient's copy goes where the address named ([`ImplicitKeep`]) — then **store**
+//! once per distinct mailbox (single-instance store, duplicate suppression, the quota rule),
+//! then **report** each stored message to the [`EventSink`](crate::events::EventSink).
 
+use std::collections::HashMap;
+
+use mailstore::{AppendItem, AppendSource, Delivered};
 use types::{MailboxName, Rights};
 
 use crate::access::{Authorized, Identity, Operation};
 use crate::error::ServiceError;
+use crate::events::MessageNew;
 use crate::MailService;
 
 type Result<T> = std::result::Result<T, ServiceError>;
@@ -41,7 +53,162 @@ pub enum DeliveryAddress {
     Shared { name: String },
 }
 
+/// The envelope of a delivery and who makes it.
+#[derive(Clone, Copy, Debug)]
+pub struct Envelope<'a> {
+    /// The reverse-path (`None`: the null path `<>`).
+    pub from: Option<&'a str>,
+    /// Who delivers: the anonymous identity, or the user an LMTP session authenticated as.
+    pub identity: &'a Identity,
+}
+
+/// A recipient accepted at RCPT: the address as the client wrote it, and the mailbox
+/// [`MailService::delivery_target`] found for it.
+#[derive(Clone, Debug)]
+pub struct DeliveryRecipient {
+    pub address: String,
+    pub target: Authorized,
+}
+
+/// The message as a [`DeliveryFilter`] sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct FilterMessage<'a> {
+    /// The start of the message (at least its header, as far as it was kept).
+    pub head: &'a [u8],
+    /// The whole message.
+    pub source: &'a AppendSource,
+}
+
+/// Decides which mailboxes the copy of a message for one recipient goes to: the step of a
+/// delivery where Sieve plugs in. An empty list stores nothing for that recipient (a Sieve
+/// `discard`); the recipient is still answered as delivered.
+pub trait DeliveryFilter: Send + Sync {
+    fn targets(
+        &self,
+        service: &MailService,
+        envelope: &Envelope<'_>,
+        recipient: &DeliveryRecipient,
+        message: &FilterMessage<'_>,
+    ) -> Result<Vec<Authorized>>;
+}
+
+/// No filtering: each recipient's copy goes to the mailbox its address named.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ImplicitKeep;
+
+impl DeliveryFilter for ImplicitKeep {
+    fn targets(
+        &self,
+        _: &MailService,
+        _: &Envelope<'_>,
+        recipient: &DeliveryRecipient,
+        _: &FilterMessage<'_>,
+    ) -> Result<Vec<Authorized>> {
+        Ok(vec![recipient.target.clone()])
+    }
+}
+
+/// How a delivery stores (the server's configuration, and `darius deliver -q`).
+#[derive(Clone, Copy, Debug)]
+pub struct DeliveryOptions {
+    /// `singleinstancestore`: one file per partition for every mailbox of the delivery; when
+    /// off, each mailbox gets a copy of its own.
+    pub single_instance: bool,
+    /// `duplicatesuppression`: a mailbox that received this Message-ID lately gets no copy.
+    pub suppress_duplicates: bool,
+    /// Store whatever the quota says (`deliver -q`, administrators only).
+    pub ignore_quota: bool,
+}
+
+/// What a delivery did: the outcome for each distinct mailbox, and which of them each
+/// recipient's copy went to (in RCPT order). A recipient whose filter failed has its error.
+#[derive(Debug)]
+pub struct DeliveryReport {
+    pub mailboxes: Vec<(MailboxName, Result<Delivered>)>,
+    pub recipients: Vec<Result<Vec<usize>>>,
+}
+
 impl MailService {
+    /// Delivers one message (see "One delivery, in three steps" above). `message_id` is the
+    /// message's Message-ID (for duplicate suppression and events); `head` its start, for the
+    /// filter. The outer error is about the message itself (too big, malformed, spool I/O) and
+    /// concerns every recipient.
+    pub fn deliver_message(
+        &self,
+        envelope: &Envelope<'_>,
+        recipients: &[DeliveryRecipient],
+        item: AppendItem,
+        head: &[u8],
+        message_id: Option<&str>,
+        options: DeliveryOptions,
+    ) -> Result<DeliveryReport> {
+        let message = FilterMessage {
+            head,
+            source: &item.source,
+        };
+        let mut index: HashMap<MailboxName, usize> = HashMap::new();
+        let mut unique: Vec<Authorized> = Vec::new();
+        let mut of_recipient = Vec::with_capacity(recipients.len());
+        for recipient in recipients {
+            let decided = self
+                .filter
+                .targets(self, envelope, recipient, &message)
+                .map(|targets| {
+                    targets
+                        .into_iter()
+                        .map(|t| {
+                            *index.entry(t.name().clone()).or_insert_with(|| {
+                                unique.push(t);
+                                unique.len() - 1
+                            })
+                        })
+                        .collect::<Vec<usize>>()
+                });
+            of_recipient.push(decided);
+        }
+        let size = source_size(&item.source);
+        let dedup = message_id.filter(|_| options.suppress_duplicates);
+        let results = if options.single_instance || unique.len() < 2 {
+            self.store_delivery(&unique, item, dedup, options.ignore_quota)?
+        } else {
+            let mut results = Vec::with_capacity(unique.len());
+            for target in unique.chunks(1) {
+                results.extend(self.store_delivery(
+                    target,
+                    item.clone(),
+                    dedup,
+                    options.ignore_quota,
+                )?);
+            }
+            results
+        };
+        let mailboxes: Vec<(MailboxName, Result<Delivered>)> = unique
+            .into_iter()
+            .map(|t| t.name().clone())
+            .zip(results)
+            .collect();
+        for (mailbox, result) in &mailboxes {
+            let Ok(Delivered::Stored(out)) = result else {
+                continue;
+            };
+            for uid in &out.uids {
+                self.events.message_new(&MessageNew {
+                    mailbox: mailbox.clone(),
+                    owner: mailbox.owner_user().map(str::to_string),
+                    uidvalidity: out.uidvalidity,
+                    uid: *uid,
+                    size,
+                    envelope_from: envelope.from.map(str::to_string),
+                    message_id: message_id.map(str::to_string),
+                });
+            }
+        }
+        Ok(DeliveryReport {
+            mailboxes,
+            recipients: of_recipient,
+        })
+    }
+
     /// The mailbox a message for `address`, delivered by `sender`, goes to (see the module
     /// documentation). `NoSuchMailbox` for every recipient that is not deliverable and not
     /// visible, whatever the reason, so that the reply is the same for all of them;
@@ -117,6 +284,15 @@ impl MailService {
             ) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// The size of a message as received (the store's normalisation rarely changes it: MTAs send
+/// CRLF lines); 0 when a spool file cannot be read, which only an event's size shows.
+fn source_size(source: &AppendSource) -> u64 {
+    match source {
+        AppendSource::Bytes(b) => b.len() as u64,
+        AppendSource::File(path) => std::fs::metadata(path).map_or(0, |m| m.len()),
     }
 }
 

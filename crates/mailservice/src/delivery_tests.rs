@@ -378,3 +378,127 @@ fn only_users_with_an_inbox_may_subscribe() {
     s.subscribe(&bovik, &shared).unwrap();
     assert_eq!(s.subscriptions(&bovik).unwrap(), vec![shared]);
 }
+
+/// Remembers every event it is told of.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<MessageNew>>);
+
+impl crate::events::EventSink for Recorder {
+    fn message_new(&self, event: &MessageNew) {
+        self.0.lock().unwrap().push(event.clone());
+    }
+}
+
+/// Sends every copy for `bovik` to both `user.bovik.lists` and the INBOX, and drops every copy
+/// for `carol` (what Sieve's `fileinto` + `keep` and `discard` will do).
+struct TwoAndNone;
+
+impl DeliveryFilter for TwoAndNone {
+    fn targets(
+        &self,
+        service: &MailService,
+        envelope: &Envelope<'_>,
+        recipient: &DeliveryRecipient,
+        message: &FilterMessage<'_>,
+    ) -> Result<Vec<Authorized>> {
+        assert_eq!(envelope.from, Some("sender@example.org"));
+        assert!(message.head.starts_with(b"Message-ID: <m1@x>"));
+        if recipient.address.starts_with("carol") {
+            return Ok(Vec::new());
+        }
+        let lists = service.delivery_target(envelope.identity, &user("bovik", Some("lists")))?;
+        Ok(vec![lists, recipient.target.clone()])
+    }
+}
+
+#[test]
+fn a_delivery_decides_stores_once_per_mailbox_and_reports_each_stored_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let recorder = std::sync::Arc::new(Recorder::default());
+    let s = service(dir.path(), false)
+        .with_delivery_filter(std::sync::Arc::new(TwoAndNone))
+        .with_events(recorder.clone());
+    s.create_user("bovik").unwrap();
+    s.create_user("carol").unwrap();
+    mailbox(&s, "user.bovik.lists", "bovik lrswipkxtea anyone p");
+    let anonymous = s.anonymous_identity();
+    let rcpt = |address: &str, user_name: &str| DeliveryRecipient {
+        address: address.into(),
+        target: s
+            .delivery_target(&anonymous, &user(user_name, None))
+            .unwrap(),
+    };
+    let recipients = [
+        rcpt("bovik@x", "bovik"),
+        rcpt("carol@x", "carol"),
+        rcpt("BOVIK@x", "bovik"),
+    ];
+    let envelope = Envelope {
+        from: Some("sender@example.org"),
+        identity: &anonymous,
+    };
+    let message = b"Message-ID: <m1@x>\r\nSubject: s\r\n\r\nbody\r\n";
+    let options = DeliveryOptions {
+        single_instance: true,
+        suppress_duplicates: true,
+        ignore_quota: false,
+    };
+    let report = s
+        .deliver_message(
+            &envelope,
+            &recipients,
+            AppendItem::bytes(message.to_vec()),
+            message,
+            Some("<m1@x>"),
+            options,
+        )
+        .unwrap();
+    let names: Vec<&str> = report.mailboxes.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["user.bovik.lists", "user.bovik"],
+        "each mailbox once"
+    );
+    assert!(report
+        .mailboxes
+        .iter()
+        .all(|(_, r)| matches!(r, Ok(Delivered::Stored(_)))));
+    let decided: Vec<Vec<usize>> = report.recipients.into_iter().map(|r| r.unwrap()).collect();
+    assert_eq!(decided, [vec![0, 1], vec![], vec![0, 1]]);
+    let events = recorder.0.lock().unwrap().clone();
+    let seen: Vec<(&str, Option<&str>, u32)> = events
+        .iter()
+        .map(|e| (e.mailbox.as_str(), e.owner.as_deref(), e.uid.get()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("user.bovik.lists", Some("bovik"), 1),
+            ("user.bovik", Some("bovik"), 1)
+        ]
+    );
+    assert!(events.iter().all(|e| e.size == message.len() as u64
+        && e.envelope_from.as_deref() == Some("sender@example.org")
+        && e.message_id.as_deref() == Some("<m1@x>")));
+
+    // The same message again: suppressed as a duplicate everywhere, and no event.
+    let report = s
+        .deliver_message(
+            &envelope,
+            &recipients[..1],
+            AppendItem::bytes(message.to_vec()),
+            message,
+            Some("<m1@x>"),
+            options,
+        )
+        .unwrap();
+    assert!(report
+        .mailboxes
+        .iter()
+        .all(|(_, r)| matches!(r, Ok(Delivered::Duplicate))));
+    assert_eq!(
+        recorder.0.lock().unwrap().len(),
+        2,
+        "no event for a duplicate"
+    );
+}

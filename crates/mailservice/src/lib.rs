@@ -12,14 +12,19 @@ mod access;
 pub mod acl;
 mod delivery;
 mod error;
+pub mod events;
 mod namespace;
 mod ops;
 mod quota;
 
 pub use access::{Authorized, Identity, Need, Operation, ANONYMOUS};
 pub use acl::AccessConfig;
-pub use delivery::DeliveryAddress;
+pub use delivery::{
+    DeliveryAddress, DeliveryFilter, DeliveryOptions, DeliveryRecipient, DeliveryReport, Envelope,
+    FilterMessage, ImplicitKeep,
+};
 pub use error::ServiceError;
+pub use events::{EventSink, LogEvents, MessageNew, NoEvents};
 pub use mailstore::{
     AppendItem, AppendOutcome, AppendSource, Change, CopyOutcome, Delivered, Expunge, FlagChange,
     InternalDate, MailboxEntry, MailboxStatus, MessageFile, MessageRecord, PruneReport,
@@ -48,6 +53,10 @@ pub struct MailService {
     access: std::sync::Arc<AccessConfig>,
     namespace: Namespace,
     quota: std::sync::Arc<QuotaConfig>,
+    /// Where deliveries decide their mailboxes (Sieve, when it lands).
+    filter: std::sync::Arc<dyn DeliveryFilter>,
+    /// Who hears of delivered messages (`mailnotifier`).
+    events: std::sync::Arc<dyn EventSink>,
 }
 
 impl MailService {
@@ -59,7 +68,25 @@ impl MailService {
             access: std::sync::Arc::new(AccessConfig::default()),
             namespace,
             quota: std::sync::Arc::new(QuotaConfig::default()),
+            filter: std::sync::Arc::new(ImplicitKeep),
+            events: std::sync::Arc::new(NoEvents),
         }
+    }
+
+    /// The same service deciding each delivery's mailboxes with `filter` instead of
+    /// [`ImplicitKeep`].
+    pub fn with_delivery_filter(
+        mut self,
+        filter: std::sync::Arc<dyn DeliveryFilter>,
+    ) -> MailService {
+        self.filter = filter;
+        self
+    }
+
+    /// The same service reporting events to `events` instead of [`NoEvents`].
+    pub fn with_events(mut self, events: std::sync::Arc<dyn EventSink>) -> MailService {
+        self.events = events;
+        self
     }
 
     /// The same service deciding with `access` (the authorization mechanism and

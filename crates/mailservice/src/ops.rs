@@ -391,23 +391,26 @@ impl MailService {
         Ok(self.store.unsubscribe(identity.user(), name)?)
     }
 
-    /// Delivers one message to each target (single-instance store: one file per partition).
+    /// Stores one message in each target (single-instance store: one file per partition).
     /// The outer error concerns the message itself and so every target; the rest are per
     /// target, in order. With a `message_id`, a target that already received it recently gets
-    /// [`Delivered::Duplicate`] (duplicate suppression). Each target's quota root is judged
-    /// by the delivery rule (see [`crate::quota`]): a refused target fails with
-    /// [`StoreError::OverQuota`](mailstore::StoreError::OverQuota).
-    pub fn deliver(
+    /// [`Delivered::Duplicate`] (duplicate suppression). Unless `ignore_quota`, each target's
+    /// quota root is judged by the delivery rule (see [`crate::quota`]): a refused target
+    /// fails with [`StoreError::OverQuota`](mailstore::StoreError::OverQuota).
+    pub(crate) fn store_delivery(
         &self,
         targets: &[Authorized],
         item: AppendItem,
         message_id: Option<&str>,
+        ignore_quota: bool,
     ) -> Result<Vec<Result<Delivered>>> {
         let names: Vec<MailboxName> = targets.iter().map(|t| t.name().clone()).collect();
         let rule = self.delivery_rule();
+        let quota: Option<&dyn mailstore::QuotaPolicy> =
+            if ignore_quota { None } else { Some(&rule) };
         Ok(self
             .store
-            .deliver_checked(&names, item, message_id, Some(&rule))?
+            .deliver_checked(&names, item, message_id, quota)?
             .into_iter()
             .map(|r| r.map_err(ServiceError::from))
             .collect())
