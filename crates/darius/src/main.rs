@@ -6,6 +6,7 @@
 mod acls;
 mod admin;
 mod certificate;
+mod deliver;
 mod embedded;
 mod housekeeping;
 mod imap;
@@ -61,11 +62,16 @@ enum Command {
     /// List quota roots with usage and limits, repair usage (-f), set or remove roots, by
     /// internal name as the administrator (through the running server when there is one).
     Quota(quotas::QuotaArgs),
+    /// Deliver the message on standard input to USER… (Cyrus's `deliver`, for an MTA's
+    /// mailbox_command): through the running server's lmtpsocket, or on the files when it is
+    /// stopped. Exits with sysexits codes (75: try again later).
+    Deliver(deliver::DeliverArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Deliver(args) => return deliver::run(cli.config.as_deref(), args),
         Command::Serve => serve::run(cli.config.as_deref()),
         Command::User { action } => users::run(cli.config.as_deref(), action),
         Command::Mailbox { action } => mailboxes::run(cli.config.as_deref(), action),

@@ -53,13 +53,13 @@ impl Delivery<'_> {
         let options = DeliveryOptions {
             single_instance: config.single_instance_store,
             suppress_duplicates: config.duplicate_suppression,
-            ignore_quota: false,
         };
         let rcpts: Vec<DeliveryRecipient> = recipients
             .iter()
             .map(|r| DeliveryRecipient {
                 address: r.address.to_string_form(),
                 target: r.target.clone(),
+                ignore_quota: r.ignore_quota,
             })
             .collect();
         let from = self.from.map(Address::to_string_form);

@@ -1,5 +1,5 @@
-//! What an RCPT address may name. The local part is `user`, `user+detail` or, when `postuser` is
-//! set, `postuser+shared.mailbox`. The user part is folded as `lmtp_downcase_rcpt` says (the
+//! What an RCPT address may name. The local part is `user`, `user+detail`, `+shared.mailbox`
+//! or, when `postuser` is set, `postuser+shared.mailbox`. The user part is folded as `lmtp_downcase_rcpt` says (the
 //! detail never is, as in Cyrus) and must pass the rule `darius user add` applies
 //! (`auth::validate_username`); which mailbox the address then reaches is the mail service's
 //! decision ([`mailservice::DeliveryAddress`]): a detail mailbox or shared mailbox needs the
@@ -65,7 +65,8 @@ pub(crate) fn address_of(
         RcptCase::Downcase => user.to_lowercase(),
         RcptCase::AsWritten => user.to_string(),
     };
-    if postuser.is_some_and(|p| p == user) {
+    // `+name` with no user (Cyrus's `deliver -m name` without users) is the postuser form.
+    if user.is_empty() || postuser.is_some_and(|p| p == user) {
         return Some(DeliveryAddress::Shared {
             name: detail?.to_string(),
         });
@@ -97,6 +98,8 @@ pub(crate) fn foreign_domain() -> Reply {
 pub(crate) struct Recipient {
     pub address: Address,
     pub target: Authorized,
+    /// IGNOREQUOTA from a trusted client.
+    pub ignore_quota: bool,
 }
 
 #[cfg(test)]
@@ -130,7 +133,7 @@ mod tests {
             user("john.doe", None),
             "a dotted userid is a user name; the service decides whether it has an INBOX"
         );
-        for not_a_user in ["bob/secret", "bo*", "b%", "", "+x", "a b", "a^b"] {
+        for not_a_user in ["bob/secret", "bo*", "b%", "", "a b", "a^b"] {
             assert_eq!(address_of(not_a_user, case, None), None, "{not_a_user:?}");
         }
     }
@@ -157,6 +160,11 @@ mod tests {
             user("BB", Some("x"))
         );
         assert_eq!(address_of("bb+x", case, None), user("bb", Some("x")));
+        assert_eq!(address_of("+shared.x", case, None), shared("shared.x"));
+        assert_eq!(
+            address_of("+shared.x", case, Some("bb")),
+            shared("shared.x")
+        );
     }
 
     #[test]

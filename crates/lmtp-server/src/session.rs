@@ -45,6 +45,9 @@ enum Stop {
 struct Transaction {
     from: Option<Address>,
     recipients: Vec<Recipient>,
+    /// Who delivers this message: the session's identity, or the submitter a trusted client
+    /// named with `MAIL ... AUTH=` (RFC 4954 §5).
+    identity: Identity,
 }
 
 pub(crate) struct Session {
@@ -60,9 +63,13 @@ pub(crate) struct Session {
     lhlo: Option<String>,
     transaction: Option<Transaction>,
     bad_in_a_row: u32,
-    /// Who delivers: LMTP offers no AUTH, so always the anonymous identity, whose rights
-    /// decide which `+detail` and shared mailboxes take mail (issue 11: `p`).
+    /// Who delivers: the anonymous identity unless the session authenticated; its rights
+    /// decide which `+detail` and shared mailboxes take mail (`p`).
     identity: Identity,
+    /// A client the server trusts to speak for others (the UNIX socket, whose file mode limits
+    /// who connects: the MTA and the administrators): its `MAIL ... AUTH=` names the
+    /// delivering identity and its `RCPT ... IGNOREQUOTA` is honoured, as Cyrus does.
+    trusted: bool,
 }
 
 impl Session {
@@ -75,8 +82,10 @@ impl Session {
         let n = SESSION_COUNTER.fetch_add(1, Ordering::Relaxed);
         let framer = LineFramer::new(server.config.max_line);
         let identity = server.service.anonymous_identity();
+        let trusted = matches!(transport, Transport::Unix(_));
         Session {
             identity,
+            trusted,
             id: format!("lmtp-{}-{n}", std::process::id()),
             server,
             transport,
@@ -289,6 +298,10 @@ impl Session {
         if c.tls.is_some() && matches!(self.transport, Transport::Plain(_)) {
             lines.push("STARTTLS".into());
         }
+        if self.trusted {
+            // Cyrus's extension: a trusted client may deliver past a full quota.
+            lines.push("IGNOREQUOTA".into());
+        }
         self.reply(Reply::multiline(250, None, lines));
         // RFC 5321 §4.1.4: LHLO in the middle of a transaction resets it.
         self.transaction = None;
@@ -316,9 +329,26 @@ impl Session {
                 return self.reply(no_room());
             }
         }
+        let identity = match params.auth.as_deref() {
+            // RFC 4954 §5: only a trusted client's word is taken; from anyone else the
+            // parameter is accepted and treated as `<>` (unknown submitter).
+            Some(submitter) if self.trusted && submitter != "<>" => {
+                if auth::validate_username(submitter).is_err() {
+                    return self.reply(Reply::new(
+                        501,
+                        codes::INVALID_ARGUMENTS,
+                        "AUTH= names no valid user",
+                    ));
+                }
+                tracing::info!("{}: delivering as {submitter} (MAIL AUTH=)", self.id);
+                self.server.service.identity(submitter)
+            }
+            _ => self.identity.clone(),
+        };
         self.transaction = Some(Transaction {
             from,
             recipients: Vec::new(),
+            identity,
         });
         self.reply(Reply::new(250, codes::SENDER_OK, "Ok"));
     }
@@ -327,11 +357,26 @@ impl Session {
         let Some(tx) = self.transaction.as_ref() else {
             return self.reply(Reply::new(503, codes::BAD_SEQUENCE, "Need MAIL command"));
         };
-        if params.notify.is_some() || params.orcpt.is_some() || !params.other.is_empty() {
+        let ignore_quota = params
+            .other
+            .iter()
+            .any(|(k, v)| k == "IGNOREQUOTA" && v.is_none());
+        let unsupported = params
+            .other
+            .iter()
+            .any(|(k, v)| k != "IGNOREQUOTA" || v.is_some());
+        if params.notify.is_some() || params.orcpt.is_some() || unsupported {
             return self.reply(Reply::new(
                 555,
                 codes::INVALID_ARGUMENTS,
                 "RCPT parameters are not supported",
+            ));
+        }
+        if ignore_quota && !self.trusted {
+            return self.reply(Reply::new(
+                555,
+                codes::NOT_AUTHORIZED,
+                "IGNOREQUOTA is for trusted clients only",
             ));
         }
         if tx.recipients.len() >= MAX_RECIPIENTS {
@@ -354,14 +399,14 @@ impl Session {
         else {
             return self.reply(unknown_user());
         };
-        let sender = self.identity.clone();
+        let sender = tx.identity.clone();
         let found = self
             .server
             .service
             .blocking(move |service| {
                 let target = service.delivery_target(&sender, &address)?;
                 // Refused now rather than after DATA when the root is already over (Cyrus).
-                let full = service.quota_refuses_delivery(&target)?;
+                let full = !ignore_quota && service.quota_refuses_delivery(&target)?;
                 Ok((target, full))
             })
             .await;
@@ -372,6 +417,7 @@ impl Session {
                     tx.recipients.push(Recipient {
                         address: to,
                         target,
+                        ignore_quota,
                     });
                 }
                 self.reply(Reply::new(250, codes::DESTINATION_OK, "Ok"));
@@ -471,7 +517,7 @@ impl Session {
                 server: &self.server,
                 id: &self.id,
                 from: tx.from.as_ref(),
-                identity: &self.identity,
+                identity: &tx.identity,
             };
             delivery.run(&tx.recipients, &mut body, &head).await
         };
@@ -544,11 +590,7 @@ fn unsupported_mail_params(p: &MailParams) -> Option<String> {
     if p.body == Some(BodyType::BinaryMime) {
         return Some("BODY=BINARYMIME needs CHUNKING, which is not offered".into());
     }
-    for (set, name) in [
-        (p.auth.is_some(), "AUTH"),
-        (p.envid.is_some(), "ENVID"),
-        (p.ret.is_some(), "RET"),
-    ] {
+    for (set, name) in [(p.envid.is_some(), "ENVID"), (p.ret.is_some(), "RET")] {
         if set {
             return Some(format!("{name} parameter is not supported"));
         }

@@ -68,6 +68,9 @@ pub struct Envelope<'a> {
 pub struct DeliveryRecipient {
     pub address: String,
     pub target: Authorized,
+    /// Store this recipient's copies whatever their quota roots say (LMTP's IGNOREQUOTA from a
+    /// trusted client, `darius deliver -q`).
+    pub ignore_quota: bool,
 }
 
 /// The message as a [`DeliveryFilter`] sees it.
@@ -116,8 +119,6 @@ pub struct DeliveryOptions {
     pub single_instance: bool,
     /// `duplicatesuppression`: a mailbox that received this Message-ID lately gets no copy.
     pub suppress_duplicates: bool,
-    /// Store whatever the quota says (`deliver -q`, administrators only).
-    pub ignore_quota: bool,
 }
 
 /// What a delivery did: the outcome for each distinct mailbox, and which of them each
@@ -168,20 +169,45 @@ impl MailService {
         }
         let size = source_size(&item.source);
         let dedup = message_id.filter(|_| options.suppress_duplicates);
-        let results = if options.single_instance || unique.len() < 2 {
-            self.store_delivery(&unique, item, dedup, options.ignore_quota)?
-        } else {
-            let mut results = Vec::with_capacity(unique.len());
-            for target in unique.chunks(1) {
-                results.extend(self.store_delivery(
-                    target,
-                    item.clone(),
-                    dedup,
-                    options.ignore_quota,
-                )?);
+        // A mailbox any quota-exempt recipient's copy goes to is stored without the check.
+        let mut exempt = vec![false; unique.len()];
+        for (recipient, decided) in recipients.iter().zip(&of_recipient) {
+            if let (true, Ok(at)) = (recipient.ignore_quota, decided) {
+                for &i in at {
+                    exempt[i] = true;
+                }
             }
-            results
-        };
+        }
+        let mut results: Vec<Option<Result<Delivered>>> = unique.iter().map(|_| None).collect();
+        for exempt_group in [false, true] {
+            let at: Vec<usize> = (0..unique.len())
+                .filter(|&i| exempt[i] == exempt_group)
+                .collect();
+            let targets: Vec<Authorized> = at.iter().map(|&i| unique[i].clone()).collect();
+            let stored = if targets.is_empty() {
+                Vec::new()
+            } else if options.single_instance {
+                self.store_delivery(&targets, item.clone(), dedup, exempt_group)?
+            } else {
+                let mut each = Vec::with_capacity(targets.len());
+                for target in targets.chunks(1) {
+                    each.extend(self.store_delivery(target, item.clone(), dedup, exempt_group)?);
+                }
+                each
+            };
+            for (i, result) in at.into_iter().zip(stored) {
+                results[i] = Some(result);
+            }
+        }
+        let results = results.into_iter().map(|r| {
+            r.unwrap_or_else(|| {
+                // The store answers once per target it is given; this cannot happen.
+                Err(ServiceError::Store(mailstore::StoreError::Corrupt {
+                    what: "delivery".into(),
+                    detail: "a mailbox got no outcome".into(),
+                }))
+            })
+        });
         let mailboxes: Vec<(MailboxName, Result<Delivered>)> = unique
             .into_iter()
             .map(|t| t.name().clone())

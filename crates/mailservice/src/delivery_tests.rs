@@ -427,6 +427,7 @@ fn a_delivery_decides_stores_once_per_mailbox_and_reports_each_stored_message() 
         target: s
             .delivery_target(&anonymous, &user(user_name, None))
             .unwrap(),
+        ignore_quota: false,
     };
     let recipients = [
         rcpt("bovik@x", "bovik"),
@@ -441,7 +442,6 @@ fn a_delivery_decides_stores_once_per_mailbox_and_reports_each_stored_message() 
     let options = DeliveryOptions {
         single_instance: true,
         suppress_duplicates: true,
-        ignore_quota: false,
     };
     let report = s
         .deliver_message(
