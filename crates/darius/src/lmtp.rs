@@ -51,6 +51,8 @@ pub fn server(
         // As Postfix's smtpd_timeout, one value for reading and writing.
         write_timeout: LMTP_TIMEOUT,
         max_line: lmtp_proto::MAX_COMMAND_LINE,
+        // Everyone may connect to a 0666 socket: then nobody there speaks for others.
+        unix_socket_trusted: config.str("lmtpsocket_mode") != "0666",
     };
     Ok(LmtpServer::new(ctx.service.clone(), lmtp_config))
 }

@@ -406,3 +406,94 @@ fn mailnotifier_log_reports_each_stored_message_once_and_no_duplicate() {
         "{events:?}"
     );
 }
+
+/// Sends `lines` one at a time over the UNIX socket; every reply (whole), in order.
+fn over_unix_socket(server: &common::Server, lines: &[&str]) -> Vec<String> {
+    let stream = std::os::unix::net::UnixStream::connect(server.lmtp_socket()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    let mut read_reply = || {
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            assert!(reader.read_line(&mut line).unwrap() > 0, "EOF");
+            all.push_str(&line);
+            if line.as_bytes().get(3) == Some(&b' ') {
+                return all;
+            }
+        }
+    };
+    let mut replies = vec![read_reply()];
+    for line in lines {
+        writer.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+        replies.push(read_reply());
+    }
+    replies
+}
+
+#[test]
+fn the_unix_socket_is_trusted_to_name_the_deliverer_and_ignore_quota_unless_everyone_may_connect() {
+    for (mode, trusted) in [("0660", true), ("0666", false)] {
+        let server = common::Server::start_with(&format!("lmtpsocket_mode: {mode}\n"));
+        server.add_user("admin", "pw-admin");
+        server.add_user("bob", "pw-bob");
+        imap(server.imap_port, "bob", "pw-bob", &["CREATE INBOX.private"]);
+        imap(
+            server.imap_port,
+            "admin",
+            "pw-admin",
+            &["SETQUOTA user.bob (MESSAGE 1)"],
+        );
+        // At the limit one more is taken (Cyrus's delivery rule); then bob is over.
+        for _ in 0..2 {
+            deliver(server.lmtp_port, &["bob"], b"Subject: fill\r\n\r\nx\r\n");
+        }
+        let r = over_unix_socket(
+            &server,
+            &[
+                "LHLO x",
+                "MAIL FROM:<s@example.org> AUTH=bob",
+                "RCPT TO:<bob+private> IGNOREQUOTA",
+                "RCPT TO:<bob+private>",
+            ],
+        );
+        assert_eq!(r[1].contains("IGNOREQUOTA"), trusted, "{mode}: {r:?}");
+        assert!(
+            r[2].starts_with("250 2.1.0"),
+            "AUTH= is accepted either way: {r:?}"
+        );
+        if trusted {
+            assert!(r[3].starts_with("250 2.1.5"), "{r:?}");
+        } else {
+            assert!(r[3].starts_with("555 5.7.1"), "{r:?}");
+        }
+        assert!(
+            r[4].starts_with("452 4.2.2"),
+            "quota still applies without IGNOREQUOTA: {r:?}"
+        );
+        if trusted {
+            let r = over_unix_socket(
+                &server,
+                &[
+                    "LHLO x",
+                    "MAIL FROM:<s@example.org> AUTH=bob",
+                    "RCPT TO:<bob+private> IGNOREQUOTA",
+                    "DATA",
+                    "Subject: as bob\r\n\r\nbody\r\n.",
+                ],
+            );
+            assert!(r[5].starts_with("250 2.1.5"), "{r:?}");
+            // bob holds p on his own folder: AUTH=bob made the detail reach it.
+            let out = imap(
+                server.imap_port,
+                "bob",
+                "pw-bob",
+                &["STATUS INBOX.private (MESSAGES)"],
+            );
+            assert!(out.contains("MESSAGES 1"), "{out}");
+        }
+    }
+}

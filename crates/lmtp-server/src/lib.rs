@@ -61,6 +61,9 @@ pub struct LmtpConfig {
     pub write_timeout: Duration,
     /// The longest command line.
     pub max_line: usize,
+    /// Whether clients of the UNIX socket are trusted to speak for others (`MAIL … AUTH=`,
+    /// `RCPT … IGNOREQUOTA`): true unless `lmtpsocket_mode` lets every local account connect.
+    pub unix_socket_trusted: bool,
 }
 
 /// The LMTP service shared by every connection.

@@ -67,8 +67,9 @@ pub(crate) struct Session {
     /// decide which `+detail` and shared mailboxes take mail (`p`).
     identity: Identity,
     /// A client the server trusts to speak for others (the UNIX socket, whose file mode limits
-    /// who connects: the MTA and the administrators): its `MAIL ... AUTH=` names the
-    /// delivering identity and its `RCPT ... IGNOREQUOTA` is honoured, as Cyrus does.
+    /// who connects to the MTA and the administrators; not with `lmtpsocket_mode: 0666`): its
+    /// `MAIL ... AUTH=` names the delivering identity and its `RCPT ... IGNOREQUOTA` is
+    /// honoured, as Cyrus does.
     trusted: bool,
 }
 
@@ -82,7 +83,7 @@ impl Session {
         let n = SESSION_COUNTER.fetch_add(1, Ordering::Relaxed);
         let framer = LineFramer::new(server.config.max_line);
         let identity = server.service.anonymous_identity();
-        let trusted = matches!(transport, Transport::Unix(_));
+        let trusted = server.config.unix_socket_trusted && matches!(transport, Transport::Unix(_));
         Session {
             identity,
             trusted,

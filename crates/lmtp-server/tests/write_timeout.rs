@@ -38,6 +38,7 @@ fn lmtp_server(dir: &std::path::Path, write_timeout: Duration) -> Arc<LmtpServer
             timeout: Duration::from_secs(300),
             write_timeout,
             max_line: lmtp_proto::MAX_COMMAND_LINE,
+            unix_socket_trusted: true,
         },
     )
 }
