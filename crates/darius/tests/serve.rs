@@ -197,15 +197,26 @@ fn syslog_facility_is_configurable() {
 
 #[test]
 fn options_not_supported_yet_stop_start_up_with_file_and_line() {
-    let world = World::new("sievenotifier: mailto\nmailnotifier: mailto\n");
+    let world = World::new("sievenotifier: mailto\nlisten_sieve: 127.0.0.1:0\n");
     let stderr = refused(world.darius(&["serve"]));
     let conf = world.conf.display();
     for expected in [
         format!("{conf}:4: sievenotifier: not supported yet"),
-        format!("{conf}:5: mailnotifier: not supported yet"),
+        format!("{conf}:5: listen_sieve: not supported yet"),
     ] {
         assert!(stderr.contains(&expected), "{expected} in {stderr}");
     }
+    assert!(!world.admin_socket().exists(), "nothing was started");
+}
+
+#[test]
+fn a_notification_method_this_server_lacks_stops_start_up() {
+    let world = World::new("mailnotifier: zephyr\n");
+    let stderr = refused(world.darius(&["serve"]));
+    assert!(
+        stderr.contains("mailnotifier: \"zephyr\" is not a notification method"),
+        "{stderr}"
+    );
     assert!(!world.admin_socket().exists(), "nothing was started");
 }
 
