@@ -11,7 +11,6 @@ mod imap_support;
 use std::io::Write;
 use std::process::Stdio;
 
-use imap_support::{last, Client};
 
 /// Runs `darius deliver ARGS` with `message` on stdin; the exit code and stderr.
 fn deliver(server: &common::Server, args: &[&str], message: &[u8]) -> (i32, String) {
@@ -33,15 +32,7 @@ fn deliver(server: &common::Server, args: &[&str], message: &[u8]) -> (i32, Stri
 }
 
 fn imap_ok(server: &common::Server, user: &str, commands: &[&str]) -> Vec<String> {
-    let mut c = Client::login(server.imap_port, user);
-    let mut all = Vec::new();
-    for (n, command) in commands.iter().enumerate() {
-        let tag = format!("c{n}");
-        let lines = c.cmd(&tag, command);
-        assert!(last(&lines).starts_with(&format!("{tag} OK")), "{lines:?}");
-        all.extend(lines);
-    }
-    all
+    imap_support::run_ok(server.imap_port, user, commands)
 }
 
 /// The bodies (`BODY[]`) of the messages in `mailbox`, as `user` reads them.

@@ -21,13 +21,7 @@ fn ok(lines: Vec<String>, tag: &str) -> Vec<String> {
 
 /// Runs `commands` as `user` (password `pw-USER`), each of which must succeed.
 fn imap_ok(server: &common::Server, user: &str, commands: &[&str]) -> Vec<String> {
-    let mut c = Client::login(server.imap_port, user);
-    let mut all = Vec::new();
-    for (n, command) in commands.iter().enumerate() {
-        let tag = format!("c{n}");
-        all.extend(ok(c.cmd(&tag, command), &tag));
-    }
-    all
+    imap_support::run_ok(server.imap_port, user, commands)
 }
 
 /// The MESSAGES count of each mailbox (client names), as `user` sees it.

@@ -114,6 +114,20 @@ pub fn last(lines: &[String]) -> &str {
     lines.last().map(String::as_str).unwrap_or("")
 }
 
+/// Logs in as `user` (password `pw-USER`) and runs `commands` in turn, each of which must
+/// answer OK; every line they got.
+pub fn run_ok(port: u16, user: &str, commands: &[&str]) -> Vec<String> {
+    let mut c = Client::login(port, user);
+    let mut all = Vec::new();
+    for (n, command) in commands.iter().enumerate() {
+        let tag = format!("c{n}");
+        let lines = c.cmd(&tag, command);
+        assert!(last(&lines).starts_with(&format!("{tag} OK")), "{command}: {lines:?}");
+        all.extend(lines);
+    }
+    all
+}
+
 /// Appends `count` small messages to the INBOX of the logged-in client, `per` per MULTIAPPEND.
 pub fn fill_inbox(c: &mut Client, count: usize, per: usize) {
     let mut done = 0;
