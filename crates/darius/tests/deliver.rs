@@ -11,7 +11,6 @@ mod imap_support;
 use std::io::Write;
 use std::process::Stdio;
 
-
 /// Runs `darius deliver ARGS` with `message` on stdin; the exit code and stderr.
 fn deliver(server: &common::Server, args: &[&str], message: &[u8]) -> (i32, String) {
     let mut all = vec!["deliver"];

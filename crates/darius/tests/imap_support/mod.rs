@@ -122,7 +122,10 @@ pub fn run_ok(port: u16, user: &str, commands: &[&str]) -> Vec<String> {
     for (n, command) in commands.iter().enumerate() {
         let tag = format!("c{n}");
         let lines = c.cmd(&tag, command);
-        assert!(last(&lines).starts_with(&format!("{tag} OK")), "{command}: {lines:?}");
+        assert!(
+            last(&lines).starts_with(&format!("{tag} OK")),
+            "{command}: {lines:?}"
+        );
         all.extend(lines);
     }
     all
