@@ -95,7 +95,9 @@ impl Verb {
             b"HELP" => Verb::Help,
             b"VRFY" => Verb::Vrfy,
             // RFC 5321 §4.2.4: commands we know of but do not offer over LMTP.
-            b"EXPN" | b"TURN" | b"ETRN" | b"ATRN" | b"SEND" | b"SOML" | b"SAML" | b"BURL" => return Err(ParseError::not_implemented(&String::from_utf8_lossy(&verb))),
+            b"EXPN" | b"TURN" | b"ETRN" | b"ATRN" | b"SEND" | b"SOML" | b"SAML" | b"BURL" => {
+                return Err(ParseError::not_implemented(&String::from_utf8_lossy(&verb)))
+            }
             _ => return Err(ParseError::garbage("command not recognized")),
         })
     }

@@ -1,6 +1,11 @@
-//! One LMTP connection: greeting, LHLO, then transactions of MAIL, RCPT and DATA, with one reply
-//! per accepted recipient after DATA (RFC 2033 §4.2).
+//! One LMTP connection: greeting, LHLO, then transactions of MAIL, RCPT and DATA (or BDAT
+//! chunks, [`bdat`]), with one reply per accepted recipient after the message (RFC 2033 §4.2);
+//! AUTH ([`authenticate`]) changes who delivers.
 
+mod authenticate;
+mod bdat;
+
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -23,6 +28,14 @@ const MAX_BAD_IN_A_ROW: u32 = 20;
 const READ_CHUNK: usize = 16 * 1024;
 /// How much of the message start is kept to find its Message-ID for the log.
 const HEAD_FOR_LOG: usize = 16 * 1024;
+
+/// Who is at the other end of a connection.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Peer {
+    Tcp(IpAddr),
+    /// The UNIX socket: a local process, counted as loopback by the login throttle.
+    Unix,
+}
 
 static SESSION_COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -48,12 +61,19 @@ struct Transaction {
     /// Who delivers this message: the session's identity, or the submitter a trusted client
     /// named with `MAIL ... AUTH=` (RFC 4954 §5).
     identity: Identity,
+    /// `BODY=` from MAIL (RFC 6152, RFC 3030 §3).
+    body_type: Option<BodyType>,
+    /// The message so far, once a BDAT chunk arrived (RFC 3030 §2).
+    chunks: Option<bdat::Chunks>,
 }
 
 pub(crate) struct Session {
     server: Arc<LmtpServer>,
     transport: Transport,
+    /// `[address]` or `[unix socket]`, for logs and the Received field.
     peer: String,
+    /// The address the login throttle counts failures against.
+    peer_ip: IpAddr,
     shutdown: ShutdownSignal,
     id: String,
     deliveries: u64,
@@ -66,6 +86,10 @@ pub(crate) struct Session {
     /// Who delivers: the anonymous identity unless the session authenticated; its rights
     /// decide which `+detail` and shared mailboxes take mail (`p`).
     identity: Identity,
+    /// The user an AUTH exchange logged in (RFC 4954), if any.
+    authenticated: Option<String>,
+    /// Failed AUTH exchanges in this session.
+    auth_failures: u32,
     /// A client the server trusts to speak for others (the UNIX socket, whose file mode limits
     /// who connects to the MTA and the administrators; not with `lmtpsocket_mode: 0666`): its
     /// `MAIL ... AUTH=` names the delivering identity and its `RCPT ... IGNOREQUOTA` is
@@ -77,16 +101,23 @@ impl Session {
     pub fn new(
         server: Arc<LmtpServer>,
         transport: Transport,
-        peer: String,
+        peer: Peer,
         shutdown: ShutdownSignal,
     ) -> Session {
+        let (peer, peer_ip) = match peer {
+            Peer::Tcp(ip) => (format!("[{ip}]"), ip),
+            Peer::Unix => ("[unix socket]".to_owned(), IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        };
         let n = SESSION_COUNTER.fetch_add(1, Ordering::Relaxed);
         let framer = LineFramer::new(server.config.max_line);
         let identity = server.service.anonymous_identity();
         let trusted = server.config.unix_socket_trusted && matches!(transport, Transport::Unix(_));
         Session {
             identity,
+            authenticated: None,
+            auth_failures: 0,
             trusted,
+            peer_ip,
             id: format!("lmtp-{}-{n}", std::process::id()),
             server,
             transport,
@@ -255,11 +286,8 @@ impl Session {
                 params,
             } => self.rcpt(forward_path, params).await,
             Command::Data => return self.data().await,
-            Command::Bdat { .. } => self.reply(Reply::new(
-                502,
-                codes::INVALID_COMMAND,
-                "CHUNKING is not offered",
-            )),
+            Command::Bdat { size, last } => return self.bdat(size, last).await,
+            Command::Auth { mechanism, initial } => return self.auth(&mechanism, initial).await,
             Command::Rset => {
                 self.transaction = None;
                 self.reply(Reply::new(250, codes::OK, "Ok"));
@@ -268,7 +296,7 @@ impl Session {
             Command::Help => self.reply(Reply::new(
                 214,
                 "2.0.0",
-                "Commands: LHLO MAIL RCPT DATA RSET NOOP QUIT STARTTLS VRFY HELP",
+                "Commands: LHLO MAIL RCPT DATA BDAT RSET NOOP QUIT STARTTLS AUTH VRFY HELP",
             )),
             Command::Vrfy { .. } => self.reply(Reply::new(
                 252,
@@ -289,6 +317,9 @@ impl Session {
         let c = &self.server.config;
         let mut lines = vec![c.servername.clone()];
         lines.push("8BITMIME".into());
+        // RFC 3030: BDAT, and binary bodies (which need it).
+        lines.push("CHUNKING".into());
+        lines.push("BINARYMIME".into());
         lines.push("ENHANCEDSTATUSCODES".into());
         lines.push("PIPELINING".into());
         lines.push(match c.max_message_size {
@@ -302,6 +333,10 @@ impl Session {
         if self.trusted {
             // Cyrus's extension: a trusted client may deliver past a full quota.
             lines.push("IGNOREQUOTA".into());
+        }
+        let mechanisms = self.auth_mechanisms();
+        if !mechanisms.is_empty() {
+            lines.push(format!("AUTH {}", mechanisms.join(" ")));
         }
         self.reply(Reply::multiline(250, None, lines));
         // RFC 5321 §4.1.4: LHLO in the middle of a transaction resets it.
@@ -331,8 +366,18 @@ impl Session {
             }
         }
         let identity = match params.auth.as_deref() {
-            // RFC 4954 §5: only a trusted client's word is taken; from anyone else the
-            // parameter is accepted and treated as `<>` (unknown submitter).
+            // RFC 4954 §5: after AUTH the session's own login decides who delivers; the
+            // submitter it names is only logged.
+            Some(submitter) if self.authenticated.is_some() => {
+                tracing::info!(
+                    "{}: MAIL AUTH={submitter} ignored: delivering as {}",
+                    self.id,
+                    self.authenticated.as_deref().unwrap_or_default()
+                );
+                self.identity.clone()
+            }
+            // Only a trusted client's word is taken; from anyone else the parameter is
+            // accepted and treated as `<>` (unknown submitter).
             Some(submitter) if self.trusted && submitter != "<>" => {
                 if auth::validate_username(submitter).is_err() {
                     return self.reply(Reply::new(
@@ -350,6 +395,8 @@ impl Session {
             from,
             recipients: Vec::new(),
             identity,
+            body_type: params.body,
+            chunks: None,
         });
         self.reply(Reply::new(250, codes::SENDER_OK, "Ok"));
     }
@@ -358,6 +405,10 @@ impl Session {
         let Some(tx) = self.transaction.as_ref() else {
             return self.reply(Reply::new(503, codes::BAD_SEQUENCE, "Need MAIL command"));
         };
+        if tx.chunks.is_some() {
+            // RFC 3030 §2: the recipients are all named before the first chunk.
+            return self.reply(Reply::new(503, codes::BAD_SEQUENCE, "RCPT after BDAT"));
+        }
         let ignore_quota = params
             .other
             .iter()
@@ -443,11 +494,22 @@ impl Session {
             self.reply(Reply::new(503, codes::BAD_SEQUENCE, "Need MAIL command"));
             return Flow::Continue;
         };
-        if tx.recipients.is_empty() {
-            // RFC 2033 §4.2: DATA with no accepted recipient fails with 503; the transaction
-            // stays open for further RCPTs.
+        let refusal = if tx.recipients.is_empty() {
+            // RFC 2033 §4.2: DATA with no accepted recipient fails with 503.
+            Some("No valid recipients")
+        } else if tx.chunks.is_some() {
+            // RFC 3030 §2: a transaction's message comes by DATA or by BDAT, not both.
+            Some("DATA is not allowed after BDAT")
+        } else if tx.body_type == Some(BodyType::BinaryMime) {
+            // RFC 3030 §3: a binary body cannot be sent dot-stuffed.
+            Some("BINARYMIME requires BDAT")
+        } else {
+            None
+        };
+        if let Some(text) = refusal {
+            // The transaction stays open (for more RCPTs, or a BDAT).
             self.transaction = Some(tx);
-            self.reply(Reply::new(503, codes::BAD_SEQUENCE, "No valid recipients"));
+            self.reply(Reply::new(503, codes::BAD_SEQUENCE, text));
             return Flow::Continue;
         }
         self.reply(Reply::new(
@@ -458,27 +520,9 @@ impl Session {
         if self.flush().await.is_err() {
             return Flow::Close;
         }
-        self.deliveries += 1;
-        let delivery_id = format!("{}-{}", self.id, self.deliveries);
-        let trace = trace_fields(&TraceInfo {
-            from: tx.from.as_ref(),
-            lhlo: self.lhlo.as_deref().unwrap_or_default(),
-            peer: &self.peer,
-            servername: &self.server.config.servername,
-            tls: self.transport.is_tls(),
-            id: &delivery_id,
-            for_rcpt: match tx.recipients.as_slice() {
-                [one] => Some(one.address.to_string_form()),
-                _ => None,
-            }
-            .as_deref(),
-            unix_time: mailservice::InternalDate::now().unix_seconds,
-        });
-        let limit = self.server.config.max_message_size.unwrap_or(u64::MAX);
-        // The data may not outgrow the free space either; learned before it arrives.
-        let targets = tx.recipients.iter().map(|r| r.target.clone()).collect();
-        let room = self.room(targets).await.unwrap_or(u64::MAX);
-        let mut decoder = DataDecoder::new(limit.min(room));
+        let trace = self.trace(&tx);
+        let limit = self.size_limit(&tx).await;
+        let mut decoder = DataDecoder::new(limit.octets());
         let mut body = Body::new(trace);
         let mut head = Vec::new();
         let mut decoded = Vec::with_capacity(READ_CHUNK);
@@ -487,10 +531,7 @@ impl Session {
             decoded.clear();
             let (used, status) = decoder.feed(&self.input, &mut decoded);
             self.input.drain(..used);
-            if head.len() < HEAD_FOR_LOG {
-                let take = decoded.len().min(HEAD_FOR_LOG - head.len());
-                head.extend_from_slice(&decoded[..take]);
-            }
+            keep_head(&mut head, &decoded);
             if write_error.is_none() && !decoded.is_empty() {
                 if let Err(e) = body.push(&decoded, &self.server.config.spool_dir).await {
                     write_error = Some(e);
@@ -505,27 +546,71 @@ impl Session {
                 return Flow::Close;
             }
         }
-        let count = tx.recipients.len();
-        let replies = if decoder.too_big() && room < limit {
-            vec![no_room(); count]
-        } else if decoder.too_big() {
-            vec![too_big(limit); count]
-        } else if let Some(e) = write_error {
-            tracing::error!("{}: spooling a message: {e}", self.id);
-            vec![temporary_failure(); count]
+        let failure = if decoder.too_big() {
+            Some(limit.refusal())
         } else {
-            let delivery = Delivery {
-                server: &self.server,
-                id: &self.id,
-                from: tx.from.as_ref(),
-                identity: &tx.identity,
-            };
-            delivery.run(&tx.recipients, &mut body, &head).await
+            write_error.map(|e| {
+                tracing::error!("{}: spooling a message: {e}", self.id);
+                temporary_failure()
+            })
+        };
+        self.finish(tx, &mut body, &head, failure).await;
+        Flow::Continue
+    }
+
+    /// The trace fields for the message `tx` is about to receive (a new delivery id).
+    fn trace(&mut self, tx: &Transaction) -> Vec<u8> {
+        self.deliveries += 1;
+        let delivery_id = format!("{}-{}", self.id, self.deliveries);
+        trace_fields(&TraceInfo {
+            from: tx.from.as_ref(),
+            lhlo: self.lhlo.as_deref().unwrap_or_default(),
+            peer: &self.peer,
+            servername: &self.server.config.servername,
+            tls: self.transport.is_tls(),
+            id: &delivery_id,
+            for_rcpt: match tx.recipients.as_slice() {
+                [one] => Some(one.address.to_string_form()),
+                _ => None,
+            }
+            .as_deref(),
+            unix_time: mailservice::InternalDate::now().unix_seconds,
+        })
+    }
+
+    /// How large the message of `tx` may grow: `maxmessagesize`, and the free space of the
+    /// recipients' partitions, learned before the message arrives.
+    async fn size_limit(&self, tx: &Transaction) -> SizeLimit {
+        let limit = self.server.config.max_message_size.unwrap_or(u64::MAX);
+        let targets = tx.recipients.iter().map(|r| r.target.clone()).collect();
+        let room = self.room(targets).await.unwrap_or(u64::MAX);
+        SizeLimit { limit, room }
+    }
+
+    /// Stores the received message (unless `failure` already decided every reply) and queues
+    /// one reply per recipient, in RCPT order (RFC 2033 §4.2).
+    async fn finish(
+        &mut self,
+        tx: Transaction,
+        body: &mut Body,
+        head: &[u8],
+        failure: Option<Reply>,
+    ) {
+        let replies = match failure {
+            Some(reply) => vec![reply; tx.recipients.len()],
+            None => {
+                let delivery = Delivery {
+                    server: &self.server,
+                    id: &self.id,
+                    from: tx.from.as_ref(),
+                    identity: &tx.identity,
+                };
+                delivery.run(&tx.recipients, body, head).await
+            }
         };
         for r in replies {
             self.reply(r);
         }
-        Flow::Continue
     }
 
     async fn starttls(&mut self) -> Flow {
@@ -583,13 +668,43 @@ impl Session {
     }
 }
 
+/// How large a message may grow, and why.
+#[derive(Clone, Copy, Debug)]
+struct SizeLimit {
+    /// `maxmessagesize` (`u64::MAX` for none).
+    limit: u64,
+    /// What the disks hold now (`u64::MAX` when unknown).
+    room: u64,
+}
+
+impl SizeLimit {
+    fn octets(self) -> u64 {
+        self.limit.min(self.room)
+    }
+
+    /// The reply for a message past [`SizeLimit::octets`]: 452 4.3.1 when the disks are the
+    /// limit (try later), else 552 5.3.4.
+    fn refusal(self) -> Reply {
+        if self.room < self.limit {
+            no_room()
+        } else {
+            too_big(self.limit)
+        }
+    }
+}
+
+/// Keeps the first [`HEAD_FOR_LOG`] octets of the message, where its Message-ID is looked for.
+fn keep_head(head: &mut Vec<u8>, bytes: &[u8]) {
+    if head.len() < HEAD_FOR_LOG {
+        let take = bytes.len().min(HEAD_FOR_LOG - head.len());
+        head.extend_from_slice(&bytes[..take]);
+    }
+}
+
 /// The first MAIL parameter this server does not take, as a reply text.
 fn unsupported_mail_params(p: &MailParams) -> Option<String> {
     if let Some((keyword, _)) = p.other.first() {
         return Some(format!("{keyword} parameter is not supported"));
-    }
-    if p.body == Some(BodyType::BinaryMime) {
-        return Some("BODY=BINARYMIME needs CHUNKING, which is not offered".into());
     }
     for (set, name) in [(p.envid.is_some(), "ENVID"), (p.ret.is_some(), "RET")] {
         if set {
