@@ -19,7 +19,8 @@
 
 use lmtp_proto::{codes, Body as BodyType, Reply};
 
-use super::{keep_head, Flow, Session, SizeLimit, Transaction};
+use super::data::{keep_head, SizeLimit};
+use super::{Flow, Session, Transaction};
 use crate::body::Body;
 use crate::delivery::temporary_failure;
 
