@@ -3,7 +3,8 @@
 //! TCP; PLAIN over the socket; a wrong password `535 5.7.8`, a cancelled exchange `501`, AUTH
 //! twice or inside a transaction `503`; and the authenticated identity deciding `+detail`
 //! delivery: a folder where only the authenticated user holds `p` gets the mail with AUTH, the
-//! INBOX without. Then Cyrus's `lmtptest` delivers with and without AUTH.
+//! INBOX without. Then Cyrus's `lmtptest` delivers with AUTH (PLAIN, and SCRAM-SHA-256 with
+//! its several challenges) over STARTTLS, and without AUTH on plain TCP.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -206,4 +207,24 @@ fn cyrus_lmtptest_delivers_with_and_without_auth() {
     assert!(!without.contains("Authenticated."), "{without}");
     assert!(without.contains("250 2.1.5 Ok"), "{without}");
     assert_eq!(messages(&server, "INBOX"), 1, "{without}");
+    // SCRAM-SHA-256 over STARTTLS: several challenges, and the server's proof sent as a last
+    // challenge that the client answers with an empty line.
+    let scram = lmtptest(
+        &[
+            "-t",
+            "",
+            "-m",
+            "SCRAM-SHA-256",
+            "-a",
+            "bob",
+            "-u",
+            "bob",
+            "-w",
+            "pw-bob",
+        ],
+        "localhost",
+        server.lmtp_port,
+    );
+    assert!(scram.contains("Authenticated."), "{scram}");
+    assert_eq!(messages(&server, "INBOX.private"), 2, "{scram}");
 }
