@@ -254,6 +254,8 @@ pub static OPTIONS: &[OptionSpec] = &[
         "Fold the user part of LMTP recipients (before any `+`) to lower case before looking up the mailbox; a `+detail` is kept as written, as in Cyrus."),
     opt("postuser", Kind::Str, "",
         "LMTP: the local part that addresses shared mailboxes. With `postuser: bb`, RCPT `bb+shared.board@…` delivers to the shared mailbox `shared.board` (the detail in the client's namespace form, so `bb+shared/board` under `unixhierarchysep`) when it exists and the delivering identity, `anonymous` for LMTP, holds `p` there (for instance `anyone p`); otherwise the recipient is refused with the same `550 5.1.1` as an unknown user, so RCPT never reveals which mailboxes exist. Users' mailboxes are not reached this way (`user+detail` is their address). Empty (the default): no such address; `bb` is then an ordinary user name."),
+    opt("lmtp_auth", Kind::Bool, "0",
+        "LMTP: offer AUTH (RFC 4954) on TLS connections (after STARTTLS) and on `lmtpsocket`, with the SASL mechanisms IMAP offers there (`sasl_mech_list`); never on plain TCP. A client that authenticates delivers as that user: their rights, not `anonymous`'s, decide which `+detail` folders and shared mailboxes take its mail (`p`). Off: AUTH is not advertised and answered `502`."),
     opt("lmtp_strict_domains", Kind::Bool, "0",
         "Refuse LMTP recipients (`550 5.1.1`) whose domain is neither `servername` nor in `lmtp_local_domains`. Off, as in Cyrus without virtual domains: any domain is accepted and only the local part (`user` or `user+detail`) counts, since the MTA in front already decided the mail is local."),
     opt("lmtp_local_domains", Kind::List, "",

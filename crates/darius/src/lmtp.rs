@@ -1,12 +1,12 @@
-//! Wiring of the LMTP service: its settings from the configuration, and its listeners
-//! (`listen_lmtp` over TCP with STARTTLS when a certificate is configured, `lmtpsocket` for the
-//! local MTA).
+//! Wiring of the LMTP service: its settings from the configuration, LMTP AUTH (`lmtp_auth`,
+//! with the SASL logins IMAP uses), and its listeners (`listen_lmtp` over TCP with STARTTLS
+//! when a certificate is configured, `lmtpsocket` for the local MTA).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use lmtp_server::{LmtpConfig, LmtpServer, LocalDomains, RcptCase};
+use lmtp_server::{LmtpAuth, LmtpConfig, LmtpServer, LocalDomains, RcptCase};
 
 use crate::mail::{self, Backend};
 
@@ -54,7 +54,20 @@ pub fn server(
         // Everyone may connect to a 0666 socket: then nobody there speaks for others.
         unix_socket_trusted: config.str("lmtpsocket_mode") != "0666",
     };
-    Ok(LmtpServer::new(ctx.service.clone(), lmtp_config))
+    if !config.bool("lmtp_auth") {
+        return Ok(LmtpServer::new(ctx.service.clone(), lmtp_config));
+    }
+    // The same SASL logins, throttle and penalty as IMAP.
+    let auth = LmtpAuth {
+        sasl: Arc::clone(&ctx.sasl),
+        penalty: Arc::clone(&ctx.login_penalty),
+        max_failures: u32::try_from(config.int("auth_max_failures")).unwrap_or(u32::MAX),
+    };
+    Ok(LmtpServer::with_auth(
+        ctx.service.clone(),
+        lmtp_config,
+        auth,
+    ))
 }
 
 /// Binds `listen_lmtp` and `lmtpsocket` and starts accepting.

@@ -112,8 +112,9 @@ fn sequence_errors_and_refusals() {
     c.expect("250 2.1.0");
     c.send(b"RCPT TO:<alice> NOTIFY=NEVER\r\n");
     c.expect("555 5.5.4");
-    c.send(b"BDAT 10 LAST\r\n");
-    c.expect("502 5.5.1");
+    // No recipient accepted: refused, its octets read all the same (RFC 3030 §2).
+    c.send(b"BDAT 10 LAST\r\n0123456789");
+    c.expect("503 5.5.1");
     c.send(b"FOO\r\n");
     c.expect("500 5.5.2");
     let long = format!("NOOP {}\r\n", "x".repeat(10_000));

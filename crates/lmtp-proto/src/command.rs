@@ -2,6 +2,7 @@
 //! an LMTP client (the murder proxy, tests) sends; [`crate::parse_command`] of its output gives
 //! back the same value.
 
+use crate::auth::{encode_initial, SaslData};
 use crate::xtext::xtext_encode;
 
 /// One command line, parsed.
@@ -35,6 +36,12 @@ pub enum Command {
     Bdat {
         size: u64,
         last: bool,
+    },
+    /// RFC 4954 §4: `mechanism` upper-cased; `initial` the decoded initial response (`=` on
+    /// the wire is an empty one).
+    Auth {
+        mechanism: String,
+        initial: Option<SaslData>,
     },
     Rset,
     /// RFC 5321 §4.1.1.9; the optional argument is ignored.
@@ -165,6 +172,7 @@ impl Command {
             Command::Rcpt { .. } => "RCPT",
             Command::Data => "DATA",
             Command::Bdat { .. } => "BDAT",
+            Command::Auth { .. } => "AUTH",
             Command::Rset => "RSET",
             Command::Noop => "NOOP",
             Command::Quit => "QUIT",
@@ -201,6 +209,10 @@ impl Command {
             Command::Bdat { size, last } => {
                 format!("BDAT {size}{}", if *last { " LAST" } else { "" })
             }
+            Command::Auth { mechanism, initial } => match initial {
+                Some(data) => format!("AUTH {mechanism} {}", encode_initial(data)),
+                None => format!("AUTH {mechanism}"),
+            },
             Command::Vrfy { arg } => format!("VRFY {arg}"),
             Command::Data
             | Command::Rset

@@ -8,7 +8,7 @@ use crate::reply::{codes, Reply};
 #[error("{code} {enhanced} {message}")]
 pub struct ParseError {
     /// 500: unknown command or line garbage; 501: bad arguments; 502: a command RFC 5321 defines
-    /// but LMTP here does not implement (EXPN, TURN, AUTH, …).
+    /// but LMTP here does not implement (EXPN, TURN, BURL, …).
     pub code: u16,
     /// The enhanced status code, e.g. `"5.5.2"`, `"5.5.4"`, `"5.1.3"`, `"5.1.7"`.
     pub enhanced: &'static str,

@@ -1,6 +1,7 @@
 //! Entry points shared by the fuzz target (`fuzz/fuzz_targets/lmtp_command.rs`) and the corpus
 //! test that runs it on stable `cargo test`. Not part of the stable API.
 
+use crate::auth::{encode_response, parse_auth_response, AuthResponse};
 use crate::{
     dot_stuff, parse_command, Command, DataDecoder, DataStatus, LineFramer, LineResult, ParseError,
     MAX_COMMAND_LINE,
@@ -16,11 +17,16 @@ enum Mode {
     Chunk {
         remaining: u64,
     },
+    /// After `AUTH mech` without an initial response: lines are SASL responses (base64 or
+    /// `*`) until a cancel, a bad line, or a few exchanges.
+    Auth {
+        lines_left: u8,
+    },
 }
 
 /// Feeds `data` through a session's codec path: lines through a [`LineFramer`], each line
-/// through [`parse_command`], and after DATA (or BDAT) the body through a [`DataDecoder`] (or
-/// skipped). The first byte picks the chunk size the input arrives in and the limits. Panics only
+/// through [`parse_command`], after DATA (or BDAT) the body through a [`DataDecoder`] (or
+/// skipped), and after AUTH the response lines through [`parse_auth_response`]. The first byte picks the chunk size the input arrives in and the limits. Panics only
 /// on a real bug: a panic inside the codec, a command that does not survive encode → parse, a
 /// decoded body that does not survive dot-stuff → decode, or decoding that depends on where the
 /// input was split.
@@ -74,6 +80,17 @@ fn drain(framer: &mut LineFramer, buf: &mut Vec<u8>, mode: &mut Mode, max_messag
                     }
                 }
             }
+            Mode::Auth { lines_left } => match framer.take_line(buf) {
+                LineResult::Line(line) => {
+                    let done = auth_line(&line) || *lines_left == 0;
+                    *lines_left = lines_left.saturating_sub(1);
+                    if done {
+                        *mode = Mode::Commands;
+                    }
+                }
+                LineResult::TooLong => *mode = Mode::Commands,
+                LineResult::Incomplete => return,
+            },
             Mode::Chunk { remaining } => {
                 let take = usize::try_from(*remaining).map_or(buf.len(), |r| r.min(buf.len()));
                 buf.drain(..take);
@@ -98,6 +115,7 @@ fn command(line: &[u8], max_message: u64) -> Option<Mode> {
                     message: Vec::new(),
                 }),
                 Command::Bdat { size, .. } => Some(Mode::Chunk { remaining: size }),
+                Command::Auth { initial: None, .. } => Some(Mode::Auth { lines_left: 3 }),
                 _ => None,
             }
         }
@@ -129,6 +147,29 @@ pub fn check_round_trip(cmd: &Command) {
             "re-parse of {:?} failed: {e}",
             String::from_utf8_lossy(line)
         ),
+    }
+}
+
+/// One SASL response line; true when it ends the exchange (cancelled or refused). A decoded
+/// response must encode back to a line that decodes to the same bytes.
+fn auth_line(line: &[u8]) -> bool {
+    match parse_auth_response(line) {
+        Ok(AuthResponse::Cancel) => true,
+        Ok(AuthResponse::Data(data)) => {
+            let mut encoded = Vec::new();
+            encode_response(data.expose(), &mut encoded);
+            let again = encoded.strip_suffix(b"\r\n").map(parse_auth_response);
+            assert_eq!(
+                again,
+                Some(Ok(AuthResponse::Data(data))),
+                "response round trip"
+            );
+            false
+        }
+        Err(err) => {
+            check_error(&err);
+            true
+        }
     }
 }
 

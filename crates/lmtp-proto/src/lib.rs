@@ -9,9 +9,10 @@
 //! Layout: [`line`](mod@line) splits lines; `parse`, `address` and `params` turn one line into a typed
 //! [`Command`] (functions named after the RFC 5321 ABNF rules); [`command`] holds the types and
 //! their encoder (for LMTP clients and round-trip tests); [`reply`] the numbered replies and the
-//! enhanced status codes of RFC 3463 ([`codes`]); [`data`] the DATA body; [`xtext`] RFC 3461's
-//! encoding of parameter values. Every syntax error is one [`ParseError`], and
-//! [`ParseError::reply`] is the one place it becomes a 5xx reply.
+//! enhanced status codes of RFC 3463 ([`codes`]); [`data`] the DATA body (BDAT chunks need no
+//! decoding: they are counted octets); [`xtext`] RFC 3461's encoding of parameter values;
+//! [`auth`](mod@auth) the AUTH exchange's base64 lines (RFC 4954). Every syntax error is one
+//! [`ParseError`], and [`ParseError::reply`] is the one place it becomes a 5xx reply.
 //!
 //! A session drives it like this (the server's real loop reads from a socket):
 //! ```
@@ -42,6 +43,7 @@
 #![forbid(unsafe_code)]
 
 mod address;
+pub mod auth;
 pub mod command;
 pub mod data;
 pub mod error;
@@ -53,6 +55,7 @@ mod parse;
 pub mod reply;
 pub mod xtext;
 
+pub use auth::{AuthResponse, SaslData};
 pub use command::{Address, Body, Command, MailParams, RcptParams};
 pub use data::{dot_stuff, DataDecoder, DataStatus};
 pub use error::ParseError;

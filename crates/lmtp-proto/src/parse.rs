@@ -5,6 +5,7 @@
 //! logs and C-string consumers.
 
 use crate::address::{path, Cursor};
+use crate::auth::{initial_response, sasl_mech};
 use crate::command::{Address, Command};
 use crate::error::ParseError;
 use crate::params::{mail_parameters, number, rcpt_parameters};
@@ -44,6 +45,7 @@ pub fn parse_command(line: &[u8]) -> Result<Command, ParseError> {
         Verb::Rcpt => rcpt(args),
         Verb::Data => no_argument(args, Command::Data),
         Verb::Bdat => bdat(args),
+        Verb::Auth => auth(args),
         Verb::Rset => no_argument(args, Command::Rset),
         Verb::Noop => Ok(Command::Noop),
         Verb::Quit => no_argument(args, Command::Quit),
@@ -65,6 +67,7 @@ enum Verb {
     Rcpt,
     Data,
     Bdat,
+    Auth,
     Rset,
     Noop,
     Quit,
@@ -84,6 +87,7 @@ impl Verb {
             b"RCPT" => Verb::Rcpt,
             b"DATA" => Verb::Data,
             b"BDAT" => Verb::Bdat,
+            b"AUTH" => Verb::Auth,
             b"RSET" => Verb::Rset,
             b"NOOP" => Verb::Noop,
             b"QUIT" => Verb::Quit,
@@ -91,8 +95,9 @@ impl Verb {
             b"HELP" => Verb::Help,
             b"VRFY" => Verb::Vrfy,
             // RFC 5321 §4.2.4: commands we know of but do not offer over LMTP.
-            b"EXPN" | b"TURN" | b"ETRN" | b"ATRN" | b"SEND" | b"SOML" | b"SAML" | b"AUTH"
-            | b"BURL" => return Err(ParseError::not_implemented(&String::from_utf8_lossy(&verb))),
+            b"EXPN" | b"TURN" | b"ETRN" | b"ATRN" | b"SEND" | b"SOML" | b"SAML" | b"BURL" => {
+                return Err(ParseError::not_implemented(&String::from_utf8_lossy(&verb)))
+            }
             _ => return Err(ParseError::garbage("command not recognized")),
         })
     }
@@ -184,4 +189,19 @@ fn bdat(args: &str) -> Result<Command, ParseError> {
         return Err(ParseError::arguments(SYNTAX));
     }
     Ok(Command::Bdat { size, last })
+}
+
+/// RFC 4954 §4 `"AUTH" SP sasl-mech [SP initial-response]`.
+fn auth(args: &str) -> Result<Command, ParseError> {
+    const SYNTAX: &str = "Syntax: AUTH mechanism [initial-response]";
+    let mut words = args.split([' ', '\t']).filter(|w| !w.is_empty());
+    let mechanism = words
+        .next()
+        .and_then(sasl_mech)
+        .ok_or_else(|| ParseError::arguments(SYNTAX))?;
+    let initial = words.next().map(initial_response).transpose()?;
+    if words.next().is_some() {
+        return Err(ParseError::arguments(SYNTAX));
+    }
+    Ok(Command::Auth { mechanism, initial })
 }

@@ -18,7 +18,12 @@ const CASES: &[(&[u8], u16, &str)] = &[
     (b"MAIL FROM:<a\x7f@b>", 500, "5.5.2"),
     // Recognised but not implemented (RFC 5321 §4.2.4).
     (b"EXPN staff", 502, "5.5.1"),
-    (b"AUTH PLAIN", 502, "5.5.1"),
+    (b"BURL imap://x LAST", 502, "5.5.1"),
+    (b"AUTH", 501, "5.5.4"),
+    (b"AUTH PLAIN AGJvYgBwdw== extra", 501, "5.5.4"),
+    (b"AUTH PLAIN not-base64!", 501, "5.5.2"),
+    (b"AUTH THIS-MECHANISM-NAME-IS-TOO-LONG", 501, "5.5.4"),
+    (b"AUTH PL@IN", 501, "5.5.4"),
     (b"turn", 502, "5.5.1"),
     // Arguments missing or not allowed.
     (b"LHLO", 501, "5.5.4"),

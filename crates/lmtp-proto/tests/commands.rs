@@ -287,6 +287,31 @@ fn bdat_forms() {
 }
 
 #[test]
+fn auth_forms_decode_the_initial_response() {
+    use lmtp_proto::SaslData;
+    let auth = |mechanism: &str, initial: Option<&[u8]>| Command::Auth {
+        mechanism: mechanism.to_owned(),
+        initial: initial.map(|i| SaslData::new(i.to_vec())),
+    };
+    assert_eq!(parse("AUTH PLAIN"), auth("PLAIN", None));
+    assert_eq!(parse("auth scram-sha-256"), auth("SCRAM-SHA-256", None));
+    assert_eq!(
+        parse("AUTH PLAIN AGJvYgBwdw=="),
+        auth("PLAIN", Some(b"\0bob\0pw"))
+    );
+    // RFC 4954 §4: "=" is an empty initial response.
+    assert_eq!(parse("AUTH EXTERNAL ="), auth("EXTERNAL", Some(b"")));
+    assert_eq!(
+        auth("PLAIN", Some(b"")).to_bytes(),
+        b"AUTH PLAIN =\r\n".to_vec()
+    );
+    assert_eq!(
+        auth("LOGIN", Some(b"bob")).to_bytes(),
+        b"AUTH LOGIN Ym9i\r\n".to_vec()
+    );
+}
+
+#[test]
 fn vrfy_keeps_its_argument() {
     assert_eq!(
         parse("VRFY  <bob@example.org> "),

@@ -6,9 +6,11 @@
 //! A session reads command lines through `lmtp-proto`'s framer, answers each in order (PIPELINING
 //! comes for free: replies are queued and flushed whenever no complete command is left in the
 //! input), checks each recipient against the mail service at RCPT time, takes the message
-//! through the DATA decoder into memory or, past [`SPILL_AT`], a spool file, and delivers it to
-//! every recipient at once (one file per partition, hard-linked). Each recipient's reply is sent
-//! only after the message is on stable storage.
+//! through the DATA decoder (or BDAT chunks, RFC 3030) into memory or, past [`SPILL_AT`], a
+//! spool file, and delivers it to every recipient at once (one file per partition,
+//! hard-linked). Each recipient's reply is sent only after the message is on stable storage.
+//! With [`LmtpAuth`] (the `lmtp_auth` option) the client may authenticate (RFC 4954) over TLS
+//! or the UNIX socket and then delivers as that user.
 
 mod body;
 mod delivery;
@@ -66,15 +68,40 @@ pub struct LmtpConfig {
     pub unix_socket_trusted: bool,
 }
 
+/// LMTP AUTH (RFC 4954): the SASL logins every protocol shares, and how failures are paid for.
+pub struct LmtpAuth {
+    /// The mechanisms and who may act as whom (`auth::sasl_login`, the same object IMAP uses).
+    pub sasl: Arc<auth::sasl_login::SaslLogins>,
+    /// The delay after a failed exchange, shared with the other protocols' logins.
+    pub penalty: Arc<auth::LoginPenalty>,
+    /// `auth_max_failures`: failed exchanges after which the session is closed.
+    pub max_failures: u32,
+}
+
 /// The LMTP service shared by every connection.
 pub struct LmtpServer {
     pub(crate) service: MailService,
     pub(crate) config: LmtpConfig,
+    /// `None`: AUTH is neither advertised nor accepted (502).
+    pub(crate) auth: Option<LmtpAuth>,
 }
 
 impl LmtpServer {
     pub fn new(service: MailService, config: LmtpConfig) -> Arc<LmtpServer> {
-        Arc::new(LmtpServer { service, config })
+        Arc::new(LmtpServer {
+            service,
+            config,
+            auth: None,
+        })
+    }
+
+    /// A server that offers AUTH on TLS connections and the UNIX socket.
+    pub fn with_auth(service: MailService, config: LmtpConfig, auth: LmtpAuth) -> Arc<LmtpServer> {
+        Arc::new(LmtpServer {
+            service,
+            config,
+            auth: Some(auth),
+        })
     }
 }
 
@@ -86,7 +113,7 @@ pub async fn serve_tcp(
     shutdown: ShutdownSignal,
 ) {
     let _ = stream.set_nodelay(true);
-    let peer = format!("[{}]", info.peer.ip());
+    let peer = session::Peer::Tcp(info.peer.ip());
     session::Session::new(server, Transport::Plain(stream), peer, shutdown)
         .run()
         .await;
@@ -97,7 +124,7 @@ pub async fn serve_unix(server: Arc<LmtpServer>, stream: UnixStream, shutdown: S
     session::Session::new(
         server,
         Transport::Unix(stream),
-        "[unix socket]".into(),
+        session::Peer::Unix,
         shutdown,
     )
     .run()

@@ -1,21 +1,25 @@
-//! One LMTP connection: greeting, LHLO, then transactions of MAIL, RCPT and DATA, with one reply
-//! per accepted recipient after DATA (RFC 2033 §4.2).
+//! One LMTP connection: greeting, LHLO, then transactions of MAIL, RCPT and DATA ([`data`]) or
+//! BDAT chunks ([`bdat`]), with one reply per accepted recipient after the message (RFC 2033
+//! §4.2); AUTH ([`authenticate`]) changes who delivers.
 
+mod authenticate;
+mod bdat;
+mod data;
+
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use lmtp_proto::{
-    codes, parse_command, Address, Body as BodyType, Command, DataDecoder, DataStatus, LineFramer,
-    LineResult, MailParams, RcptParams, Reply,
+    codes, parse_command, Address, Body as BodyType, Command, LineFramer, LineResult, MailParams,
+    RcptParams, Reply,
 };
 use mailservice::{Identity, ServiceError};
 use net::{ShutdownSignal, Transport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::body::Body;
-use crate::delivery::{no_room, temporary_failure, too_big, Delivery};
+use crate::delivery::{no_room, too_big};
 use crate::recipient::{address_of, foreign_domain, not_authorized, unknown_user, Recipient};
-use crate::trace::{trace_fields, TraceInfo};
 use crate::{LmtpServer, MAX_RECIPIENTS};
 
 /// Unrecognised or malformed commands in a row after which the client is disconnected.
@@ -23,6 +27,14 @@ const MAX_BAD_IN_A_ROW: u32 = 20;
 const READ_CHUNK: usize = 16 * 1024;
 /// How much of the message start is kept to find its Message-ID for the log.
 const HEAD_FOR_LOG: usize = 16 * 1024;
+
+/// Who is at the other end of a connection.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Peer {
+    Tcp(IpAddr),
+    /// The UNIX socket: a local process, counted as loopback by the login throttle.
+    Unix,
+}
 
 static SESSION_COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -48,12 +60,19 @@ struct Transaction {
     /// Who delivers this message: the session's identity, or the submitter a trusted client
     /// named with `MAIL ... AUTH=` (RFC 4954 §5).
     identity: Identity,
+    /// `BODY=` from MAIL (RFC 6152, RFC 3030 §3).
+    body_type: Option<BodyType>,
+    /// The message so far, once a BDAT chunk arrived (RFC 3030 §2).
+    chunks: Option<bdat::Chunks>,
 }
 
 pub(crate) struct Session {
     server: Arc<LmtpServer>,
     transport: Transport,
+    /// `[address]` or `[unix socket]`, for logs and the Received field.
     peer: String,
+    /// The address the login throttle counts failures against.
+    peer_ip: IpAddr,
     shutdown: ShutdownSignal,
     id: String,
     deliveries: u64,
@@ -66,6 +85,10 @@ pub(crate) struct Session {
     /// Who delivers: the anonymous identity unless the session authenticated; its rights
     /// decide which `+detail` and shared mailboxes take mail (`p`).
     identity: Identity,
+    /// The user an AUTH exchange logged in (RFC 4954), if any.
+    authenticated: Option<String>,
+    /// Failed AUTH exchanges in this session.
+    auth_failures: u32,
     /// A client the server trusts to speak for others (the UNIX socket, whose file mode limits
     /// who connects to the MTA and the administrators; not with `lmtpsocket_mode: 0666`): its
     /// `MAIL ... AUTH=` names the delivering identity and its `RCPT ... IGNOREQUOTA` is
@@ -77,16 +100,23 @@ impl Session {
     pub fn new(
         server: Arc<LmtpServer>,
         transport: Transport,
-        peer: String,
+        peer: Peer,
         shutdown: ShutdownSignal,
     ) -> Session {
+        let (peer, peer_ip) = match peer {
+            Peer::Tcp(ip) => (format!("[{ip}]"), ip),
+            Peer::Unix => ("[unix socket]".to_owned(), IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        };
         let n = SESSION_COUNTER.fetch_add(1, Ordering::Relaxed);
         let framer = LineFramer::new(server.config.max_line);
         let identity = server.service.anonymous_identity();
         let trusted = server.config.unix_socket_trusted && matches!(transport, Transport::Unix(_));
         Session {
             identity,
+            authenticated: None,
+            auth_failures: 0,
             trusted,
+            peer_ip,
             id: format!("lmtp-{}-{n}", std::process::id()),
             server,
             transport,
@@ -255,11 +285,8 @@ impl Session {
                 params,
             } => self.rcpt(forward_path, params).await,
             Command::Data => return self.data().await,
-            Command::Bdat { .. } => self.reply(Reply::new(
-                502,
-                codes::INVALID_COMMAND,
-                "CHUNKING is not offered",
-            )),
+            Command::Bdat { size, last } => return self.bdat(size, last).await,
+            Command::Auth { mechanism, initial } => return self.auth(&mechanism, initial).await,
             Command::Rset => {
                 self.transaction = None;
                 self.reply(Reply::new(250, codes::OK, "Ok"));
@@ -268,7 +295,7 @@ impl Session {
             Command::Help => self.reply(Reply::new(
                 214,
                 "2.0.0",
-                "Commands: LHLO MAIL RCPT DATA RSET NOOP QUIT STARTTLS VRFY HELP",
+                "Commands: LHLO MAIL RCPT DATA BDAT RSET NOOP QUIT STARTTLS AUTH VRFY HELP",
             )),
             Command::Vrfy { .. } => self.reply(Reply::new(
                 252,
@@ -289,6 +316,9 @@ impl Session {
         let c = &self.server.config;
         let mut lines = vec![c.servername.clone()];
         lines.push("8BITMIME".into());
+        // RFC 3030: BDAT, and binary bodies (which need it).
+        lines.push("CHUNKING".into());
+        lines.push("BINARYMIME".into());
         lines.push("ENHANCEDSTATUSCODES".into());
         lines.push("PIPELINING".into());
         lines.push(match c.max_message_size {
@@ -302,6 +332,10 @@ impl Session {
         if self.trusted {
             // Cyrus's extension: a trusted client may deliver past a full quota.
             lines.push("IGNOREQUOTA".into());
+        }
+        let mechanisms = self.auth_mechanisms();
+        if !mechanisms.is_empty() {
+            lines.push(format!("AUTH {}", mechanisms.join(" ")));
         }
         self.reply(Reply::multiline(250, None, lines));
         // RFC 5321 §4.1.4: LHLO in the middle of a transaction resets it.
@@ -331,8 +365,18 @@ impl Session {
             }
         }
         let identity = match params.auth.as_deref() {
-            // RFC 4954 §5: only a trusted client's word is taken; from anyone else the
-            // parameter is accepted and treated as `<>` (unknown submitter).
+            // RFC 4954 §5: after AUTH the session's own login decides who delivers; the
+            // submitter it names is only logged.
+            Some(submitter) if self.authenticated.is_some() => {
+                tracing::info!(
+                    "{}: MAIL AUTH={submitter} ignored: delivering as {}",
+                    self.id,
+                    self.authenticated.as_deref().unwrap_or_default()
+                );
+                self.identity.clone()
+            }
+            // Only a trusted client's word is taken; from anyone else the parameter is
+            // accepted and treated as `<>` (unknown submitter).
             Some(submitter) if self.trusted && submitter != "<>" => {
                 if auth::validate_username(submitter).is_err() {
                     return self.reply(Reply::new(
@@ -350,6 +394,8 @@ impl Session {
             from,
             recipients: Vec::new(),
             identity,
+            body_type: params.body,
+            chunks: None,
         });
         self.reply(Reply::new(250, codes::SENDER_OK, "Ok"));
     }
@@ -358,6 +404,10 @@ impl Session {
         let Some(tx) = self.transaction.as_ref() else {
             return self.reply(Reply::new(503, codes::BAD_SEQUENCE, "Need MAIL command"));
         };
+        if tx.chunks.is_some() {
+            // RFC 3030 §2: the recipients are all named before the first chunk.
+            return self.reply(Reply::new(503, codes::BAD_SEQUENCE, "RCPT after BDAT"));
+        }
         let ignore_quota = params
             .other
             .iter()
@@ -438,96 +488,6 @@ impl Session {
         }
     }
 
-    async fn data(&mut self) -> Flow {
-        let Some(tx) = self.transaction.take() else {
-            self.reply(Reply::new(503, codes::BAD_SEQUENCE, "Need MAIL command"));
-            return Flow::Continue;
-        };
-        if tx.recipients.is_empty() {
-            // RFC 2033 §4.2: DATA with no accepted recipient fails with 503; the transaction
-            // stays open for further RCPTs.
-            self.transaction = Some(tx);
-            self.reply(Reply::new(503, codes::BAD_SEQUENCE, "No valid recipients"));
-            return Flow::Continue;
-        }
-        self.reply(Reply::new(
-            354,
-            "",
-            "Start mail input; end with <CRLF>.<CRLF>",
-        ));
-        if self.flush().await.is_err() {
-            return Flow::Close;
-        }
-        self.deliveries += 1;
-        let delivery_id = format!("{}-{}", self.id, self.deliveries);
-        let trace = trace_fields(&TraceInfo {
-            from: tx.from.as_ref(),
-            lhlo: self.lhlo.as_deref().unwrap_or_default(),
-            peer: &self.peer,
-            servername: &self.server.config.servername,
-            tls: self.transport.is_tls(),
-            id: &delivery_id,
-            for_rcpt: match tx.recipients.as_slice() {
-                [one] => Some(one.address.to_string_form()),
-                _ => None,
-            }
-            .as_deref(),
-            unix_time: mailservice::InternalDate::now().unix_seconds,
-        });
-        let limit = self.server.config.max_message_size.unwrap_or(u64::MAX);
-        // The data may not outgrow the free space either; learned before it arrives.
-        let targets = tx.recipients.iter().map(|r| r.target.clone()).collect();
-        let room = self.room(targets).await.unwrap_or(u64::MAX);
-        let mut decoder = DataDecoder::new(limit.min(room));
-        let mut body = Body::new(trace);
-        let mut head = Vec::new();
-        let mut decoded = Vec::with_capacity(READ_CHUNK);
-        let mut write_error = None;
-        loop {
-            decoded.clear();
-            let (used, status) = decoder.feed(&self.input, &mut decoded);
-            self.input.drain(..used);
-            if head.len() < HEAD_FOR_LOG {
-                let take = decoded.len().min(HEAD_FOR_LOG - head.len());
-                head.extend_from_slice(&decoded[..take]);
-            }
-            if write_error.is_none() && !decoded.is_empty() {
-                if let Err(e) = body.push(&decoded, &self.server.config.spool_dir).await {
-                    write_error = Some(e);
-                }
-            }
-            if status == DataStatus::Done {
-                break;
-            }
-            if let Err(stop) = self.read_more().await {
-                // No reply for a transaction the client abandoned; the connection ends.
-                self.stopped(stop);
-                return Flow::Close;
-            }
-        }
-        let count = tx.recipients.len();
-        let replies = if decoder.too_big() && room < limit {
-            vec![no_room(); count]
-        } else if decoder.too_big() {
-            vec![too_big(limit); count]
-        } else if let Some(e) = write_error {
-            tracing::error!("{}: spooling a message: {e}", self.id);
-            vec![temporary_failure(); count]
-        } else {
-            let delivery = Delivery {
-                server: &self.server,
-                id: &self.id,
-                from: tx.from.as_ref(),
-                identity: &tx.identity,
-            };
-            delivery.run(&tx.recipients, &mut body, &head).await
-        };
-        for r in replies {
-            self.reply(r);
-        }
-        Flow::Continue
-    }
-
     async fn starttls(&mut self) -> Flow {
         let Some(tls) = self.server.config.tls.clone() else {
             self.reply(Reply::new(
@@ -587,9 +547,6 @@ impl Session {
 fn unsupported_mail_params(p: &MailParams) -> Option<String> {
     if let Some((keyword, _)) = p.other.first() {
         return Some(format!("{keyword} parameter is not supported"));
-    }
-    if p.body == Some(BodyType::BinaryMime) {
-        return Some("BODY=BINARYMIME needs CHUNKING, which is not offered".into());
     }
     for (set, name) in [(p.envid.is_some(), "ENVID"), (p.ret.is_some(), "RET")] {
         if set {

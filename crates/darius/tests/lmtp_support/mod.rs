@@ -3,15 +3,16 @@
 //! left under a partition.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// A raw LMTP client that reads whole (multi-line) replies.
+/// A raw LMTP client that reads whole (multi-line) replies, over TCP or the UNIX socket.
 pub struct Client {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
+    reader: BufReader<Box<dyn Read + Send>>,
+    writer: Box<dyn Write + Send>,
 }
 
 impl Client {
@@ -20,9 +21,21 @@ impl Client {
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
             .unwrap();
+        Client::greeted(Box::new(stream.try_clone().unwrap()), Box::new(stream))
+    }
+
+    pub fn connect_unix(path: &Path) -> Client {
+        let stream = UnixStream::connect(path).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        Client::greeted(Box::new(stream.try_clone().unwrap()), Box::new(stream))
+    }
+
+    fn greeted(reader: Box<dyn Read + Send>, writer: Box<dyn Write + Send>) -> Client {
         let mut c = Client {
-            reader: BufReader::new(stream.try_clone().unwrap()),
-            writer: stream,
+            reader: BufReader::new(reader),
+            writer,
         };
         assert!(c.reply().starts_with("220 "));
         c
