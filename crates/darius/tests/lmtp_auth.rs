@@ -228,3 +228,37 @@ fn cyrus_lmtptest_delivers_with_and_without_auth() {
     assert!(scram.contains("Authenticated."), "{scram}");
     assert_eq!(messages(&server, "INBOX.private"), 2, "{scram}");
 }
+
+#[test]
+fn an_administrator_who_authenticated_may_name_the_deliverer_and_ignore_quota_others_may_not() {
+    let server = server(WITH_AUTH);
+    server.add_user("admin", "pw-admin");
+    imap_support::run_ok(server.imap_port, "bob", &["CREATE INBOX.private"]);
+    for (user, trusted) in [("admin", true), ("carol", false)] {
+        let mut c = Client::connect_unix(&server.lmtp_socket());
+        c.send(b"LHLO x\r\n");
+        assert!(
+            c.expect("250-").contains("IGNOREQUOTA"),
+            "the socket is trusted"
+        );
+        c.send(format!("AUTH PLAIN {}\r\n", plain(user, &format!("pw-{user}"))).as_bytes());
+        c.expect("235 2.7.0");
+        c.send(b"LHLO x\r\n");
+        let lhlo = c.expect("250-");
+        assert_eq!(lhlo.contains("IGNOREQUOTA"), trusted, "{user}: {lhlo}");
+        c.send(b"MAIL FROM:<s@example.org> AUTH=bob\r\nRCPT TO:<bob+private> IGNOREQUOTA\r\n");
+        c.expect("250 2.1.0");
+        if trusted {
+            c.expect("250 2.1.5");
+            c.send(b"DATA\r\n");
+            c.expect("354 ");
+            c.send(b"Subject: as bob\r\n\r\nbody\r\n.\r\n");
+            c.expect("250 2.1.5");
+        } else {
+            c.expect("555 5.7.1");
+        }
+    }
+    // AUTH=bob from the administrator reached the folder only bob may post to.
+    assert_eq!(messages(&server, "INBOX.private"), 1);
+    assert_eq!(messages(&server, "INBOX"), 0);
+}

@@ -90,7 +90,9 @@ pub(crate) struct Session {
     /// Failed AUTH exchanges in this session.
     auth_failures: u32,
     /// A client the server trusts to speak for others (the UNIX socket, whose file mode limits
-    /// who connects to the MTA and the administrators; not with `lmtpsocket_mode: 0666`): its
+    /// who connects to the MTA and the administrators, not with `lmtpsocket_mode: 0666`, until
+    /// it authenticates; a session authenticated as an administrator or one of
+    /// `proxyservers`): its
     /// `MAIL ... AUTH=` names the delivering identity and its `RCPT ... IGNOREQUOTA` is
     /// honoured, as Cyrus does.
     trusted: bool,
@@ -365,18 +367,8 @@ impl Session {
             }
         }
         let identity = match params.auth.as_deref() {
-            // RFC 4954 §5: after AUTH the session's own login decides who delivers; the
-            // submitter it names is only logged.
-            Some(submitter) if self.authenticated.is_some() => {
-                tracing::info!(
-                    "{}: MAIL AUTH={submitter} ignored: delivering as {}",
-                    self.id,
-                    self.authenticated.as_deref().unwrap_or_default()
-                );
-                self.identity.clone()
-            }
-            // Only a trusted client's word is taken; from anyone else the parameter is
-            // accepted and treated as `<>` (unknown submitter).
+            // RFC 4954 §5: only a trusted client's word is taken (the socket, an authenticated
+            // administrator or proxy server).
             Some(submitter) if self.trusted && submitter != "<>" => {
                 if auth::validate_username(submitter).is_err() {
                     return self.reply(Reply::new(
@@ -387,6 +379,17 @@ impl Session {
                 }
                 tracing::info!("{}: delivering as {submitter} (MAIL AUTH=)", self.id);
                 self.server.service.identity(submitter)
+            }
+            // Any other authenticated session: its own login decides who delivers; the
+            // submitter it names is only logged. From anyone else the parameter is accepted
+            // and treated as `<>` (unknown submitter).
+            Some(submitter) if self.authenticated.is_some() => {
+                tracing::info!(
+                    "{}: MAIL AUTH={submitter} ignored: delivering as {}",
+                    self.id,
+                    self.authenticated.as_deref().unwrap_or_default()
+                );
+                self.identity.clone()
             }
             _ => self.identity.clone(),
         };

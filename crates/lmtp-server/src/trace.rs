@@ -1,6 +1,7 @@
 //! The trace fields a delivery adds in front of the message (RFC 5321 §4.4): `Return-Path`
 //! with the envelope sender, and a `Received` field naming the client, this server and the
-//! protocol (RFC 3848: LMTP, or LMTPS over TLS). Also the Message-ID for the delivery log.
+//! protocol (RFC 3848: LMTP, LMTPS over TLS, LMTPA / LMTPSA after AUTH). Also the Message-ID
+//! for the delivery log.
 
 use lmtp_proto::Address;
 
@@ -10,6 +11,8 @@ pub(crate) struct TraceInfo<'a> {
     pub peer: &'a str,
     pub servername: &'a str,
     pub tls: bool,
+    /// The session authenticated (LMTP AUTH).
+    pub authenticated: bool,
     pub id: &'a str,
     /// The single recipient, named in a `for` clause; none with several (privacy).
     pub for_rcpt: Option<&'a str>,
@@ -18,7 +21,12 @@ pub(crate) struct TraceInfo<'a> {
 
 pub(crate) fn trace_fields(t: &TraceInfo<'_>) -> Vec<u8> {
     let from = t.from.map(Address::to_string_form).unwrap_or_default();
-    let with = if t.tls { "LMTPS" } else { "LMTP" };
+    let with = match (t.tls, t.authenticated) {
+        (false, false) => "LMTP",
+        (true, false) => "LMTPS",
+        (false, true) => "LMTPA",
+        (true, true) => "LMTPSA",
+    };
     let date = types::civil::rfc5322_date(t.unix_time);
     let for_clause = t
         .for_rcpt
@@ -90,6 +98,7 @@ mod tests {
             peer: "[127.0.0.1]",
             servername: "mail.test",
             tls: true,
+            authenticated: false,
             id: "lmtp-1-2",
             for_rcpt: Some("alice@mail.test"),
             unix_time: 0,
@@ -108,6 +117,15 @@ mod tests {
         let text = String::from_utf8(trace_fields(&null)).unwrap();
         assert!(text.starts_with("Return-Path: <>\r\n"), "{text}");
         assert!(text.contains("with LMTP id lmtp-1-2;"), "{text}");
+        for (tls, with) in [(false, "LMTPA"), (true, "LMTPSA")] {
+            let authenticated = TraceInfo {
+                tls,
+                authenticated: true,
+                ..t
+            };
+            let text = String::from_utf8(trace_fields(&authenticated)).unwrap();
+            assert!(text.contains(&format!(" with {with} id")), "{text}");
+        }
     }
 
     #[test]

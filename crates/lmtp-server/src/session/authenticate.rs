@@ -93,6 +93,15 @@ impl Session {
         match outcome {
             Outcome::User(user) => {
                 self.identity = self.server.service.identity(&user);
+                // From here the session is trusted as far as its user is, wherever it came
+                // from: administrators and `proxyservers` may speak for others (MAIL AUTH=,
+                // IGNOREQUOTA), like Cyrus's authenticated admins; anyone else may not.
+                let proxy = self
+                    .server
+                    .auth
+                    .as_ref()
+                    .is_some_and(|a| a.sasl.config().proxy_servers.contains(&user));
+                self.trusted = self.identity.is_admin() || proxy;
                 self.authenticated = Some(user);
                 self.reply(Reply::new(235, "2.7.0", "Authentication successful"));
             }

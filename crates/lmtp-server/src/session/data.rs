@@ -89,6 +89,7 @@ impl Session {
             peer: &self.peer,
             servername: &self.server.config.servername,
             tls: self.transport.is_tls(),
+            authenticated: self.authenticated.is_some(),
             id: &delivery_id,
             for_rcpt: match tx.recipients.as_slice() {
                 [one] => Some(one.address.to_string_form()),
