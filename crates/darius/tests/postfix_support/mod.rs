@@ -1,8 +1,9 @@
 //! A private Postfix instance in front of a test server: its own `config_directory` (main.cf and
 //! master.cf written here), queue and data directories and mail log in a temp dir, SMTP on an
 //! unprivileged loopback port, every local recipient handed to the server over LMTP
-//! (`local_transport = lmtp:unix:PATH` or `lmtp:inet:127.0.0.1:PORT`). The system's own
-//! /etc/postfix instance is never read for configuration nor started.
+//! (`local_transport = lmtp:unix:PATH` or `lmtp:inet:127.0.0.1:PORT`). The system's instance
+//! is neither configured nor started: of /etc/postfix only the package's own files are read
+//! (`meta_directory`: postfix-files, dynamicmaps.cf).
 //!
 //! Postfix's master daemonizes; a guard shell holds the stop: it waits for its standard input
 //! to close (when the value is dropped, or when the test process dies in any way) and then runs
