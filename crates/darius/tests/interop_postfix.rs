@@ -103,7 +103,9 @@ impl World {
         let mut c = lmtp_support::Client::connect(self.server.lmtp_port);
         c.send(b"LHLO note.test\r\n");
         let lhlo = c.expect("250");
-        let chunking = lhlo.lines().any(|l| l[4..].starts_with("CHUNKING"));
+        let chunking = lhlo
+            .lines()
+            .any(|l| l.get(4..).is_some_and(|k| k.starts_with("CHUNKING")));
         let _ = writeln!(
             std::io::stderr(),
             "{}: Postfix's LMTP client sent {} (server offers CHUNKING: {})",
@@ -335,7 +337,12 @@ fn notify_success_report(main_cf: &str, action: &str) {
     let mut c = lmtp_support::Client::connect(world.server.lmtp_port);
     c.send(b"LHLO check.test\r\n");
     let lhlo = c.expect("250");
-    assert!(!lhlo.lines().any(|l| l[4..].starts_with("DSN")), "{lhlo}");
+    assert!(
+        !lhlo
+            .lines()
+            .any(|l| l.get(4..).is_some_and(|k| k.starts_with("DSN"))),
+        "{lhlo}"
+    );
 
     let sent = message("dsn-success", &address("tess"));
     world.postfix.send(

@@ -244,13 +244,22 @@ impl Postfix {
         std::fs::read_to_string(self.dir.join("maillog")).unwrap_or_default()
     }
 
-    /// The queue and the end of the log, for failure messages.
+    /// The queue and the end of the log, for failure messages. Of the LMTP client's verbose
+    /// lines only the dialogue (`> `, `< `) is kept; every other line of the log is.
     pub fn diagnostics(&self) -> String {
         let log = self.log();
-        let lines: Vec<&str> = log.lines().collect();
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|l| {
+                !l.contains("postfix/lmtp[")
+                    || ["]: > ", "]: < ", " status=", "warning:", "fatal:", "panic:"]
+                        .iter()
+                        .any(|mark| l.contains(mark))
+            })
+            .collect();
         let tail = lines[lines.len().saturating_sub(60)..].join("\n");
         format!(
-            "--- postqueue -p\n{}--- maillog (last 60 lines)\n{tail}",
+            "--- postqueue -p\n{}--- maillog (last 60 lines, LMTP client's verbose lines left out)\n{tail}",
             self.queue()
         )
     }
