@@ -5,7 +5,8 @@
 //! the server put on top; one message to fifty users is one file (one inode) in fifty INBOXes;
 //! an over-quota user's copy waits in Postfix's queue (452 4.2.2) and arrives after the quota is
 //! raised and the queue flushed; with DSN unadvertised, `NOTIFY=SUCCESS` brings the sender
-//! Postfix's own "delivered" report. Each test prints whether Postfix sent DATA or BDAT.
+//! Postfix's own report, "delivered" with `lmtp_assume_final = yes` and "relayed" without.
+//! Each test prints whether Postfix sent DATA or BDAT and whether the server offered CHUNKING.
 #![allow(clippy::unwrap_used)]
 
 mod common;
