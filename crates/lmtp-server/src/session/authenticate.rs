@@ -130,17 +130,20 @@ impl Session {
         Flow::Continue
     }
 
+    /// The SASL logins, when AUTH is offered at all.
+    fn sasl(&self) -> Option<std::sync::Arc<auth::sasl_login::SaslLogins>> {
+        self.server
+            .auth
+            .as_ref()
+            .map(|a| std::sync::Arc::clone(&a.sasl))
+    }
+
     /// Runs the SASL exchange to its end.
     async fn exchange(&mut self, name: &str, initial: Option<SaslData>) -> Outcome {
         let Some(channel) = self.sasl_channel() else {
             return Outcome::Refused(encryption_required());
         };
-        let Some(sasl) = self
-            .server
-            .auth
-            .as_ref()
-            .map(|a| std::sync::Arc::clone(&a.sasl))
-        else {
+        let Some(sasl) = self.sasl() else {
             return Outcome::Refused(unrecognized());
         };
         if name == Mechanism::Anonymous.name() {
@@ -259,12 +262,7 @@ impl Session {
 
     /// The credentials were proved: decide whom the client acts as.
     async fn authorized(&mut self, mech: Mechanism, success: Success) -> Outcome {
-        let Some(sasl) = self
-            .server
-            .auth
-            .as_ref()
-            .map(|a| std::sync::Arc::clone(&a.sasl))
-        else {
+        let Some(sasl) = self.sasl() else {
             return Outcome::Refused(unrecognized());
         };
         let (user, authcid) = match sasl.authorize(mech, &success) {
