@@ -178,23 +178,31 @@ impl MailService {
                 }
             }
         }
-        let mut results: Vec<Option<Result<Delivered>>> = unique.iter().map(|_| None).collect();
+        // The store calls: with single-instance store one per group (quota-checked, exempt),
+        // else one per mailbox; each gets its own copy of the message but the last, which
+        // takes it.
+        let mut calls: Vec<(Vec<usize>, bool)> = Vec::new();
         for exempt_group in [false, true] {
             let at: Vec<usize> = (0..unique.len())
                 .filter(|&i| exempt[i] == exempt_group)
                 .collect();
-            let targets: Vec<Authorized> = at.iter().map(|&i| unique[i].clone()).collect();
-            let stored = if targets.is_empty() {
-                Vec::new()
-            } else if options.single_instance {
-                self.store_delivery(&targets, item.clone(), dedup, exempt_group)?
-            } else {
-                let mut each = Vec::with_capacity(targets.len());
-                for target in targets.chunks(1) {
-                    each.extend(self.store_delivery(target, item.clone(), dedup, exempt_group)?);
+            if options.single_instance {
+                if !at.is_empty() {
+                    calls.push((at, exempt_group));
                 }
-                each
-            };
+            } else {
+                calls.extend(at.into_iter().map(|i| (vec![i], exempt_group)));
+            }
+        }
+        let mut results: Vec<Option<Result<Delivered>>> = unique.iter().map(|_| None).collect();
+        let mut item = Some(item);
+        let last = calls.len().saturating_sub(1);
+        for (n, (at, exempt_call)) in calls.into_iter().enumerate() {
+            let copy = if n == last { item.take() } else { item.clone() };
+            // Only the last call takes the message, so every call has one.
+            let Some(copy) = copy else { break };
+            let targets: Vec<Authorized> = at.iter().map(|&i| unique[i].clone()).collect();
+            let stored = self.store_delivery(&targets, copy, dedup, exempt_call)?;
             for (i, result) in at.into_iter().zip(stored) {
                 results[i] = Some(result);
             }
