@@ -498,3 +498,32 @@ fn the_unix_socket_is_trusted_to_name_the_deliverer_and_ignore_quota_unless_ever
         }
     }
 }
+
+#[test]
+fn singleinstancestore_off_gives_each_mailbox_its_own_file() {
+    let server = common::Server::start_with("singleinstancestore: 0\n");
+    for user in ["alice", "bob", "carol"] {
+        server.add_user(user, &format!("pw-{user}"));
+    }
+    let replies = deliver(
+        server.lmtp_port,
+        &["alice", "bob", "carol"],
+        b"Subject: copies\r\n\r\nbody\r\n",
+    );
+    assert!(
+        replies.iter().all(|r| r.starts_with("250 2.1.5")),
+        "{replies:?}"
+    );
+    let files = message_files(&server.dir.path().join("spool"));
+    assert_eq!(files.len(), 3, "{files:?}");
+    let inodes: std::collections::HashSet<u64> = files
+        .iter()
+        .map(|f| std::fs::metadata(f).unwrap().ino())
+        .collect();
+    assert_eq!(inodes.len(), 3, "one file each, no hard links");
+    for f in &files {
+        assert!(std::fs::read(f)
+            .unwrap()
+            .ends_with(b"\r\nSubject: copies\r\n\r\nbody\r\n"));
+    }
+}
