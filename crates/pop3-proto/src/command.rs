@@ -4,26 +4,9 @@
 use base64::Engine as _;
 use types::Secret;
 
-/// Client data of a SASL exchange, decoded from base64. It may carry a password, so its
-/// `Debug` shows only its length.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SaslData(Vec<u8>);
-
-impl SaslData {
-    pub fn new(bytes: Vec<u8>) -> SaslData {
-        SaslData(bytes)
-    }
-
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for SaslData {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SaslData(<{} bytes>)", self.0.len())
-    }
-}
+/// Client data of a SASL exchange, decoded from base64. It may carry a password, so it is a
+/// [`Secret`], whose `Debug` never shows it.
+pub type SaslData = Secret<Vec<u8>>;
 
 /// A parsed command. Message numbers are 1-based as the client sends them (never 0).
 #[derive(Debug)]
@@ -107,10 +90,12 @@ impl Command {
                 }
                 if let Some(data) = initial {
                     s.push(' ');
-                    if data.0.is_empty() {
+                    if data.expose().is_empty() {
                         s.push('=');
                     } else {
-                        s.push_str(&base64::engine::general_purpose::STANDARD.encode(&data.0));
+                        s.push_str(
+                            &base64::engine::general_purpose::STANDARD.encode(data.expose()),
+                        );
                     }
                 }
                 s
@@ -296,9 +281,9 @@ pub enum AuthResponse {
 pub fn parse_auth_response(line: &[u8]) -> AuthResponse {
     match line {
         b"*" => AuthResponse::Cancel,
-        b"=" => AuthResponse::Data(SaslData(Vec::new())),
+        b"=" => AuthResponse::Data(SaslData::new(Vec::new())),
         _ => match base64::engine::general_purpose::STANDARD.decode(line) {
-            Ok(bytes) if !line.is_empty() => AuthResponse::Data(SaslData(bytes)),
+            Ok(bytes) if !line.is_empty() => AuthResponse::Data(SaslData::new(bytes)),
             _ => AuthResponse::Bad,
         },
     }
