@@ -151,36 +151,22 @@ fn the_authenticated_identity_decides_the_detail_folder() {
 
 /// Cyrus's lmtptest (`imtest` as LMTP): delivers a message and quits; returns the transcript.
 fn lmtptest(args: &[&str], host: &str, port: u16) -> String {
-    use std::io::Write;
-    const LMTPTEST: &str = "/usr/lib/cyrus/bin/lmtptest";
-    let mut child = std::process::Command::new(LMTPTEST)
-        .args(args)
-        .args(["-p", &port.to_string(), host])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(
-            b"MAIL FROM:<s@example.org>\r\nRCPT TO:<bob+private>\r\nDATA\r\n\
-              Subject: lmtptest\r\n\r\nbody\r\n.\r\nQUIT\r\n",
-        )
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    common::imtest::transcript(
+        LMTPTEST,
+        args,
+        &[],
+        host,
+        port,
+        b"MAIL FROM:<s@example.org>\r\nRCPT TO:<bob+private>\r\nDATA\r\n\
+          Subject: lmtptest\r\n\r\nbody\r\n.\r\nQUIT\r\n",
     )
 }
 
+const LMTPTEST: &str = "/usr/lib/cyrus/bin/lmtptest";
+
 #[test]
 fn cyrus_lmtptest_delivers_with_and_without_auth() {
-    if !common::imtest::installed(&[("/usr/lib/cyrus/bin/lmtptest", "cyrus-clients")]) {
+    if !common::imtest::installed(&[(LMTPTEST, "cyrus-clients")]) {
         return;
     }
     let server = server(WITH_AUTH);

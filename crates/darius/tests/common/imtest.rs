@@ -34,7 +34,22 @@ pub fn installed(also: &[(&str, &str)]) -> bool {
 /// Runs `imtest ARGS -p PORT HOST` with `env`, logs out, and answers whether it authenticated,
 /// with the whole transcript for the failure message.
 pub fn run(args: &[&str], env: &[(&str, OsString)], host: &str, port: u16) -> (bool, String) {
-    let mut child = Command::new(IMTEST)
+    let text = transcript(IMTEST, args, env, host, port, b". LOGOUT\r\n");
+    let authenticated = text.lines().any(|l| l.trim() == "Authenticated.");
+    (authenticated, text)
+}
+
+/// Runs one of Cyrus's test clients (`imtest`, `lmtptest`, …) as `PROGRAM ARGS -p PORT HOST`
+/// with `env`, `input` on its stdin; its stdout and stderr together.
+pub fn transcript(
+    program: &str,
+    args: &[&str],
+    env: &[(&str, OsString)],
+    host: &str,
+    port: u16,
+    input: &[u8],
+) -> String {
+    let mut child = Command::new(program)
         .args(args)
         .args(["-p", &port.to_string(), host])
         .envs(env.iter().map(|(k, v)| (k, v)))
@@ -43,18 +58,11 @@ pub fn run(args: &[&str], env: &[(&str, OsString)], host: &str, port: u16) -> (b
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b". LOGOUT\r\n")
-        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
     let out = child.wait_with_output().unwrap();
-    let text = format!(
+    format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
-    );
-    let authenticated = text.lines().any(|l| l.trim() == "Authenticated.");
-    (authenticated, text)
+    )
 }
