@@ -13,6 +13,7 @@ pub fn server(
     config: &config::Config,
     ctx: &Backend,
     tls: Option<net::ServerTls>,
+    proc_files: Arc<net::procfile::ProcFiles>,
 ) -> Result<Arc<ImapServer>> {
     let dir = config.configdirectory();
     let spool_dir = dir.join(crate::serve::SPOOL_DIR);
@@ -61,6 +62,7 @@ pub fn server(
         Arc::clone(&ctx.passwords),
         Arc::clone(&ctx.sasl),
         imap_config,
+        proc_files,
     ))
 }
 

@@ -16,6 +16,7 @@ mod logging;
 mod mail;
 mod mailboxes;
 mod memory;
+mod pop3;
 mod quotas;
 mod sasldb_import;
 mod serve;

@@ -18,7 +18,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::{admin, embedded, imap, kerberos, lmtp, logging, mail};
+use crate::{admin, embedded, imap, kerberos, lmtp, logging, mail, pop3};
 
 /// How long running commands may take to finish after a shutdown signal.
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
@@ -77,19 +77,28 @@ pub fn run(config_path: Option<&Path>) -> Result<()> {
     if tls.is_none() && config.listen("listen_imaps").is_some() {
         bail!("listen_imaps: IMAPS needs tls_server_cert and tls_server_key");
     }
-    let imap = imap::server(config, &ctx, tls.clone())?;
+    // One writer of the sessions' `proc/` files for every protocol (it clears stale ones).
+    let proc_files = Arc::new(net::procfile::ProcFiles::start(dir));
+    let imap = imap::server(config, &ctx, tls.clone(), Arc::clone(&proc_files))?;
+    let pop3 = pop3::server(
+        config,
+        &ctx,
+        tls.as_ref().map(|tls| Arc::clone(&tls.config)),
+        proc_files,
+    )?;
     let lmtp = lmtp::server(config, &ctx, tls.map(|tls| tls.config))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    runtime.block_on(serve(config, ctx, imap, lmtp))
+    runtime.block_on(serve(config, ctx, imap, pop3, lmtp))
 }
 
 async fn serve(
     config: &config::Config,
     ctx: Arc<mail::Backend>,
     imap: Arc<imap_server::ImapServer>,
+    pop3: Arc<pop3_server::Pop3Server>,
     lmtp: Arc<lmtp_server::LmtpServer>,
 ) -> Result<()> {
     // Before anything is bound: a signal that arrives as soon as a socket answers (a script or
@@ -100,6 +109,7 @@ async fn serve(
     let shutdown = net::Shutdown::new();
     let per_host = host_limit(config)?;
     imap::listen(config, &imap, &shutdown, &per_host).await?;
+    pop3::listen(config, &pop3, &shutdown, &per_host).await?;
     let lmtp_socket = lmtp::listen(config, &lmtp, &shutdown, &per_host).await?;
     crate::housekeeping::start(config, ctx.service.clone(), shutdown.signal());
     let mut admin_socket = None;

@@ -84,6 +84,6 @@ mod tests {
             .any(|s| s.option == "listen_imap" && s.implemented()));
         assert!(SERVICES
             .iter()
-            .any(|s| s.option == "listen_pop3" && !s.implemented()));
+            .any(|s| s.option == "listen_sieve" && !s.implemented()));
     }
 }

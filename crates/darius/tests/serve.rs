@@ -77,9 +77,12 @@ fn a_second_server_on_the_same_data_directory_is_refused() {
 
 #[test]
 fn a_configured_service_this_build_lacks_is_refused_at_start_up() {
-    let world = World::new("listen_pop3: 127.0.0.1:0\n");
+    let world = World::new("listen_sieve: 127.0.0.1:0\n");
     let stderr = refused(world.darius(&["serve"]));
-    let expected = format!("{}:4: listen_pop3: not supported yet", world.conf.display());
+    let expected = format!(
+        "{}:4: listen_sieve: not supported yet",
+        world.conf.display()
+    );
     assert!(stderr.contains(&expected), "{stderr}");
     assert!(!world.admin_socket().exists(), "nothing was started");
 }

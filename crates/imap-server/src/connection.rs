@@ -26,11 +26,11 @@ use tokio::time::Instant;
 use crate::command::Reply;
 use crate::convert::{refuse, Target};
 use crate::output::Output;
-use crate::procfile::ProcFile;
 use crate::spool::{Spool, MAX_APPEND_MESSAGES};
 use crate::state::State;
-use crate::telemetry::Telemetry;
 use crate::{ImapServer, LoginClaim};
+use net::procfile::ProcFile;
+use net::telemetry::Telemetry;
 
 /// How the connection starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

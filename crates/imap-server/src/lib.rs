@@ -18,11 +18,9 @@ mod convert;
 mod fetch;
 mod flags;
 mod output;
-mod procfile;
 mod search;
 mod spool;
 mod state;
-mod telemetry;
 mod view;
 
 use std::collections::HashMap;
@@ -80,7 +78,7 @@ pub struct ImapServer {
     config: ImapConfig,
     logins: Mutex<HashMap<String, u32>>,
     /// Writes the sessions' `proc/` files off the runtime threads.
-    proc_files: procfile::ProcFiles,
+    proc_files: Arc<net::procfile::ProcFiles>,
 }
 
 impl ImapServer {
@@ -89,8 +87,8 @@ impl ImapServer {
         passwords: Arc<auth::PasswordDb>,
         sasl: Arc<auth::sasl_login::SaslLogins>,
         config: ImapConfig,
+        proc_files: Arc<net::procfile::ProcFiles>,
     ) -> Arc<ImapServer> {
-        let proc_files = procfile::ProcFiles::start(&config.config_directory);
         Arc::new(ImapServer {
             service,
             sasl,

@@ -21,6 +21,9 @@ pub enum ServiceError {
     /// GETQUOTA of a name that is no quota root (or one the identity may not know about).
     #[error("No such quota root")]
     NoSuchQuotaRoot,
+    /// An expunge from an INBOX a POP3 session holds (see [`crate::MaildropClaim`]).
+    #[error("A POP3 session holds this mailbox: messages cannot be expunged until it ends")]
+    HeldByPop3,
     #[error(transparent)]
     Store(StoreError),
 }
@@ -47,7 +50,8 @@ impl ServiceError {
             | ServiceError::AlreadyExists
             | ServiceError::BadName(_)
             | ServiceError::Refused(_)
-            | ServiceError::NoSuchQuotaRoot => true,
+            | ServiceError::NoSuchQuotaRoot
+            | ServiceError::HeldByPop3 => true,
         }
     }
 }

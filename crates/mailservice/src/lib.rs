@@ -13,6 +13,7 @@ pub mod acl;
 mod delivery;
 mod error;
 pub mod events;
+mod maildrop;
 mod namespace;
 mod ops;
 mod quota;
@@ -25,6 +26,7 @@ pub use delivery::{
 };
 pub use error::ServiceError;
 pub use events::{EventSink, LogEvents, MessageNew, NoEvents};
+pub use maildrop::MaildropClaim;
 pub use mailstore::{
     AppendItem, AppendOutcome, AppendSource, Change, CopyOutcome, Delivered, Expunge, FlagChange,
     InternalDate, MailboxEntry, MailboxStatus, MessageFile, MessageRecord, PruneReport,
@@ -57,6 +59,8 @@ pub struct MailService {
     filter: std::sync::Arc<dyn DeliveryFilter>,
     /// Who hears of delivered messages (`mailnotifier`).
     events: std::sync::Arc<dyn EventSink>,
+    /// The INBOXes POP3 sessions hold (see [`MaildropClaim`]).
+    claims: std::sync::Arc<maildrop::Claims>,
 }
 
 impl MailService {
@@ -70,6 +74,7 @@ impl MailService {
             quota: std::sync::Arc::new(QuotaConfig::default()),
             filter: std::sync::Arc::new(ImplicitKeep),
             events: std::sync::Arc::new(NoEvents),
+            claims: std::sync::Arc::default(),
         }
     }
 

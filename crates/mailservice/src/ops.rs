@@ -142,6 +142,7 @@ impl MailService {
     /// takes the user's whole hierarchy with it, as in Cyrus: the INBOX is what makes a user
     /// known to delivery, and mailboxes left below a deleted INBOX would belong to no one.
     pub fn delete(&self, mailbox: &Authorized) -> Result<()> {
+        self.check_not_held(mailbox.name())?;
         if is_user_inbox(mailbox.name()) {
             return self.delete_hierarchy(mailbox.name()).map(|_| ());
         }
@@ -182,6 +183,9 @@ impl MailService {
     ) -> Result<()> {
         crate::namespace::new_name_rule(to.name())?;
         Self::may_choose_partition(identity, partition)?;
+        // Renaming an INBOX moves its messages out, and any other rename of it takes the
+        // mailbox from under the POP3 session.
+        self.check_not_held(from.name())?;
         let same = from.name() == to.name();
         if identity.is_own_inbox(to.name()) && !same {
             return Err(ServiceError::AlreadyExists);
@@ -277,6 +281,7 @@ impl MailService {
         {
             return Err(ServiceError::PermissionDenied);
         }
+        self.check_not_held(from.name())?;
         let rule = Some(&QuotaRule::Insert as &dyn mailstore::QuotaPolicy);
         Ok(self
             .store
@@ -304,6 +309,7 @@ impl MailService {
         if !mailbox.rights().contains(Rights::EXPUNGE) {
             return Err(ServiceError::PermissionDenied);
         }
+        self.check_not_held(mailbox.name())?;
         Ok(self.store.expunge(mailbox.name(), which)?)
     }
 

@@ -17,7 +17,7 @@ pub use command::{
 };
 pub use line::{LineFramer, LineResult};
 pub use multiline::{DotStuffer, TopFilter};
-pub use response::{RespCode, Response};
+pub use response::{encode_challenge, RespCode, Response};
 
 /// The longest command line, CRLF included (RFC 2449 §4: 255 octets).
 pub const MAX_COMMAND_LINE: usize = 255;

@@ -94,3 +94,15 @@ impl Response {
         out
     }
 }
+
+/// A SASL challenge (RFC 5034 §4): `+ `, the data in base64 (nothing for empty data), CRLF.
+pub fn encode_challenge(data: &[u8], out: &mut Vec<u8>) {
+    use base64::Engine as _;
+    out.extend_from_slice(b"+ ");
+    out.extend_from_slice(
+        base64::engine::general_purpose::STANDARD
+            .encode(data)
+            .as_bytes(),
+    );
+    out.extend_from_slice(b"\r\n");
+}

@@ -22,6 +22,9 @@ pub struct Server {
     pub imaps_port: u16,
     /// `listen_lmtp`; the UNIX socket is [`Server::lmtp_socket`].
     pub lmtp_port: u16,
+    /// `listen_pop3` (with STLS) and `listen_pop3s`.
+    pub pop3_port: u16,
+    pub pop3s_port: u16,
     child: Option<Child>,
     log: Arc<Mutex<String>>,
     /// Extra environment for `darius serve` (a Kerberos realm's configuration).
@@ -29,7 +32,7 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts a server with IMAP and IMAPS on 127.0.0.1 (ephemeral ports) and a self-signed
+    /// Starts a server with IMAP, IMAPS, POP3, POP3S and LMTP on 127.0.0.1 (ephemeral ports) and a self-signed
     /// certificate; `extra` is appended to the generated imapd.conf, with `{base}` replaced by
     /// the server's temp dir.
     pub fn start_with(extra: &str) -> Server {
@@ -49,6 +52,7 @@ impl Server {
                  syslog_socket: {base}/no-syslog\nadmins: admin\n\
                  tls_server_cert: {base}/cert.pem\ntls_server_key: {base}/key.pem\n\
                  listen_imap: 127.0.0.1:0\nlisten_imaps: 127.0.0.1:0\n\
+                 listen_pop3: 127.0.0.1:0\nlisten_pop3s: 127.0.0.1:0\n\
                  listen_lmtp: 127.0.0.1:0\nlmtpsocket: {base}/conf/socket/lmtp\n{}",
                 extra.replace("{base}", &base)
             ),
@@ -58,6 +62,8 @@ impl Server {
             imap_port: 0,
             imaps_port: 0,
             lmtp_port: 0,
+            pop3_port: 0,
+            pop3s_port: 0,
             dir,
             conf,
             child: None,
@@ -96,7 +102,7 @@ impl Server {
         });
         let mut ports = std::collections::HashMap::new();
         let deadline = Instant::now() + Duration::from_secs(60);
-        while ports.len() < 3 {
+        while ports.len() < 5 {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok((option, port)) => {
@@ -117,6 +123,8 @@ impl Server {
         self.imap_port = ports["listen_imap"];
         self.imaps_port = ports["listen_imaps"];
         self.lmtp_port = ports["listen_lmtp"];
+        self.pop3_port = ports["listen_pop3"];
+        self.pop3s_port = ports["listen_pop3s"];
         self.child = Some(child);
     }
 
@@ -298,6 +306,7 @@ impl Drop for Server {
 fn listening_port(line: &str) -> Option<(String, u16)> {
     let (before, after) = line
         .split_once(": IMAP listening on ")
+        .or_else(|| line.split_once(": POP3 listening on "))
         .or_else(|| line.split_once(": LMTP listening on "))?;
     let option = before.rsplit(' ').next()?.to_string();
     let port = after.trim().rsplit(':').next()?.parse().ok()?;

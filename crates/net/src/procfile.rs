@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 
 /// The shared writer; the server owns one.
-pub(crate) struct ProcFiles {
+pub struct ProcFiles {
     dir: PathBuf,
     shared: Arc<Shared>,
 }
@@ -44,7 +44,7 @@ impl ProcFiles {
         let shared = Arc::new(Shared::default());
         let writer = Arc::clone(&shared);
         let spawned = std::thread::Builder::new()
-            .name("imap-procfiles".into())
+            .name("procfiles".into())
             .spawn(move || write_loop(&writer));
         if let Err(e) = spawned {
             tracing::error!(severity = "err", "starting the session file writer: {e}");
@@ -112,7 +112,7 @@ fn write_loop(shared: &Shared) {
 }
 
 /// One session's file.
-pub(crate) struct ProcFile {
+pub struct ProcFile {
     path: PathBuf,
     host: String,
     shared: Arc<Shared>,

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use tokio::io::AsyncWriteExt;
 
-pub(crate) struct Telemetry {
+pub struct Telemetry {
     file: tokio::fs::File,
 }
 
