@@ -83,7 +83,8 @@ fn every_option_not_supported_yet_is_refused_when_set() {
         .iter()
         .filter(|o| o.support == Support::NotYet)
         .collect();
-    assert!(not_yet.len() >= 5, "the table marks the ignored options");
+    // Each issue that implements an option turns it `Supported`; these still wait for theirs.
+    assert!(!not_yet.is_empty(), "the table marks the ignored options");
     for spec in not_yet {
         let text = format!("{}: {}\n", spec.name, sample(&spec.kind));
         let err = only(parse(&text).unwrap_err());
@@ -247,7 +248,6 @@ fn options_not_supported_yet_stop_start_up_whatever_the_value() {
         "listen_sieve: 127.0.0.1:4190",
         "sievenotifier: mailto",
         "listen_metrics: 127.0.0.1:9100",
-        "listen_pop3: 127.0.0.1:110",
     ] {
         let option = text.split(':').next().unwrap();
         assert_eq!(
