@@ -105,12 +105,11 @@ impl Pop {
             .collect()
     }
 
+    /// Whether the server closed the connection with nothing more to say.
     fn closed(&mut self) -> bool {
         let mut rest = Vec::new();
-        matches!(
-            std::io::Read::read_to_end(&mut self.reader, &mut rest),
-            Ok(_)
-        )
+        let read = std::io::Read::read_to_end(&mut self.reader, &mut rest);
+        read.is_ok() && rest.is_empty()
     }
 }
 
