@@ -257,7 +257,8 @@ impl PasswordDb {
     /// Blocking and CPU-heavy: runs on the hashing threads.
     ///
     /// With `sasl_auto_transition` on, an accepted password's missing shared-secret forms are
-    /// stored (see [`PasswordDb::transition`]).
+    /// stored (see [`PasswordDb::transition`]). The unit tests' shorthand for an IMAP login.
+    #[cfg(test)]
     pub(crate) fn check_sources(
         &self,
         name: &str,

@@ -15,7 +15,24 @@
 
 use types::Secret;
 
+use crate::login::Protocol;
 use crate::password_db::PasswordDb;
+
+impl PasswordDb {
+    /// PLAIN and LOGIN's check for a login over `protocol` (which names the PAM service).
+    pub(crate) fn verify_plain_for(
+        &self,
+        protocol: Protocol,
+        authcid: &str,
+        password: &Secret<String>,
+    ) -> Result<bool, sasl::Unavailable> {
+        let Some(user) = self.canonical(authcid) else {
+            return Ok(false);
+        };
+        self.check_sources_for(protocol, &user, password)
+            .map_err(|e| sasl::Unavailable(e.to_string()))
+    }
+}
 
 impl sasl::Credentials for PasswordDb {
     fn verify_plain(
@@ -23,11 +40,7 @@ impl sasl::Credentials for PasswordDb {
         authcid: &str,
         password: &Secret<String>,
     ) -> Result<bool, sasl::Unavailable> {
-        let Some(user) = self.canonical(authcid) else {
-            return Ok(false);
-        };
-        self.check_sources(&user, password)
-            .map_err(|e| sasl::Unavailable(e.to_string()))
+        self.verify_plain_for(Protocol::Imap, authcid, password)
     }
 
     fn scram(

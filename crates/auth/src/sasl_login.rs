@@ -90,6 +90,10 @@ pub struct SaslChannel {
     pub channel_bindings: Vec<ChannelBinding>,
     /// The identity a verified TLS client certificate gives, for EXTERNAL.
     pub external_identity: Option<String>,
+    /// The protocol the exchange logs in to: PLAIN and LOGIN passwords checked through PAM
+    /// use its service name (`imap`, `pop`, `sieve`), as a plaintext login of that protocol
+    /// does.
+    pub protocol: crate::Protocol,
     /// The protocol server's Kerberos credentials (`imap/servername` for IMAP, `pop/…`,
     /// `sieve/…`), for GSSAPI; `None` does not offer it.
     pub kerberos: Option<KerberosService>,
@@ -197,6 +201,7 @@ impl SaslLogins {
         }
         let sources = Arc::new(Sources {
             db: Arc::clone(&self.db),
+            protocol: channel.protocol,
             asked: std::sync::Mutex::new(None),
         });
         let mut setup = Setup::new(
@@ -386,6 +391,7 @@ fn lost() -> sasl::Failure {
 /// The password sources, as the mechanisms see them; remembers whom it was asked about.
 struct Sources {
     db: Arc<PasswordDb>,
+    protocol: crate::Protocol,
     asked: std::sync::Mutex<Option<String>>,
 }
 
@@ -403,7 +409,7 @@ impl Sources {
 impl Credentials for Sources {
     fn verify_plain(&self, authcid: &str, password: &Secret<String>) -> Result<bool, Unavailable> {
         self.ask(authcid);
-        self.db.verify_plain(authcid, password)
+        self.db.verify_plain_for(self.protocol, authcid, password)
     }
 
     fn scram(
@@ -439,6 +445,7 @@ mod tests {
 
     fn channel(plaintext_ok: bool) -> SaslChannel {
         SaslChannel {
+            protocol: crate::Protocol::Imap,
             peer: IpAddr::V4(Ipv4Addr::LOCALHOST),
             plaintext_ok,
             channel_bindings: Vec::new(),

@@ -214,6 +214,7 @@ impl Session {
                 data,
             });
         SaslChannel {
+            protocol: auth::Protocol::Pop3,
             peer: self.info.peer.ip(),
             plaintext_ok: self.plaintext_allowed(),
             channel_bindings: channel_bindings.into_iter().collect(),

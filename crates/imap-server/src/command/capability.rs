@@ -37,6 +37,7 @@ impl Session {
     pub(crate) fn sasl_channel(&self) -> auth::sasl_login::SaslChannel {
         let tls = self.transport.is_tls();
         auth::sasl_login::SaslChannel {
+            protocol: auth::Protocol::Imap,
             peer: self.info.peer.ip(),
             plaintext_ok: self
                 .info

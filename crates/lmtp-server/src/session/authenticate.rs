@@ -42,6 +42,7 @@ impl Session {
                 data,
             });
         Some(SaslChannel {
+            protocol: auth::Protocol::Imap,
             peer: self.peer_ip,
             plaintext_ok: true,
             channel_bindings: channel_bindings.into_iter().collect(),
