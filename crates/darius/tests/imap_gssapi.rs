@@ -212,3 +212,45 @@ fn a_keytab_without_the_services_key_is_reported_at_start_up() {
     assert!(!greeting.contains("AUTH=GSSAPI"), "{greeting}");
     assert!(server.logged("GSSAPI not offered"), "{}", server.log());
 }
+
+/// POP3 (RFC 5034) with GSSAPI: Cyrus SASL's `pop3test -m GSSAPI` gets a ticket for the POP
+/// service principal `pop/HOST@REALM` (the keytab's, not IMAP's) and logs in as the local user.
+#[test]
+fn pop3test_logs_in_with_a_ticket_for_the_pop_service() {
+    if !imtest_installed() {
+        return;
+    }
+    let Some(kdc) = Kdc::start() else { return };
+    let server = gssapi_server(&kdc, &format!("krb5_realm: {}\n", kdc::REALM));
+    server.add_user(kdc::USER, "unused-password");
+    let text = common::imtest::transcript(
+        "/usr/lib/cyrus/bin/pop3test",
+        &["-m", "GSSAPI"],
+        &kdc.env(),
+        kdc::HOST,
+        server.pop3_port,
+        b"STAT\r\nQUIT\r\n",
+    );
+    assert!(
+        text.lines().any(|l| l.trim() == "Authenticated."),
+        "{text}\nserver log:\n{}",
+        server.log()
+    );
+    assert!(
+        text.contains("+OK 0 0"),
+        "STAT of the empty maildrop: {text}"
+    );
+    assert_eq!(
+        logged_in_as(&server).as_deref(),
+        Some(kdc::USER),
+        "{}",
+        server.log()
+    );
+    // The ticket was for the POP service.
+    let klist = Command::new("klist").envs(kdc.env()).output().unwrap();
+    let tickets = String::from_utf8_lossy(&klist.stdout);
+    assert!(
+        tickets.contains(&format!("pop/{}@", kdc::HOST)),
+        "{tickets}"
+    );
+}

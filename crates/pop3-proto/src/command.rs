@@ -251,6 +251,10 @@ fn parse_auth(args: &[&str]) -> Result<Command, ParseError> {
             }
             let initial = match rest.first() {
                 None => None,
+                // RFC 5034 §4: an empty initial response is sent as `=`, never as nothing.
+                Some(data) if data.is_empty() => {
+                    return Err(ParseError::Syntax("Bad base64 in the initial response"))
+                }
                 Some(data) => match parse_auth_response(data.as_bytes()) {
                     AuthResponse::Data(d) => Some(d),
                     _ => return Err(ParseError::Syntax("Bad base64 in the initial response")),
@@ -277,14 +281,16 @@ pub enum AuthResponse {
     Bad,
 }
 
-/// Decodes one response line of a SASL exchange: base64, `=` for empty, or `*`.
+/// Decodes one response line of a SASL exchange: base64 (an empty line is the empty
+/// response, which is how clients such as Cyrus SASL's answer a challenge that wants nothing),
+/// `=` for empty too, or `*`.
 pub fn parse_auth_response(line: &[u8]) -> AuthResponse {
     match line {
         b"*" => AuthResponse::Cancel,
-        b"=" => AuthResponse::Data(SaslData::new(Vec::new())),
+        b"=" | b"" => AuthResponse::Data(SaslData::new(Vec::new())),
         _ => match base64::engine::general_purpose::STANDARD.decode(line) {
-            Ok(bytes) if !line.is_empty() => AuthResponse::Data(SaslData::new(bytes)),
-            _ => AuthResponse::Bad,
+            Ok(bytes) => AuthResponse::Data(SaslData::new(bytes)),
+            Err(_) => AuthResponse::Bad,
         },
     }
 }

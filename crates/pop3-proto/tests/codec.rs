@@ -111,6 +111,7 @@ fn malformed_commands_are_refused_with_a_reason() {
         b"AUTH PLAIN !!!",
         b"AUTH PL*AIN",
         b"AUTH PLAIN a b",
+        b"AUTH PLAIN ",
         b"AUTH AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
     ] {
         assert!(
@@ -124,15 +125,17 @@ fn malformed_commands_are_refused_with_a_reason() {
 #[test]
 fn sasl_response_lines_are_base64_the_empty_marker_or_a_cancel() {
     assert_eq!(parse_auth_response(b"*"), AuthResponse::Cancel);
-    match parse_auth_response(b"=") {
-        AuthResponse::Data(d) => assert!(d.expose().is_empty()),
-        other => panic!("{other:?}"),
+    for empty in [&b"="[..], b""] {
+        match parse_auth_response(empty) {
+            AuthResponse::Data(d) => assert!(d.expose().is_empty()),
+            other => panic!("{other:?}"),
+        }
     }
     match parse_auth_response(b"dGVzdA==") {
         AuthResponse::Data(d) => assert_eq!(d.expose(), b"test"),
         other => panic!("{other:?}"),
     }
-    for bad in [&b""[..], b"dGVzdA", b"not base64!", b"**"] {
+    for bad in [&b"dGVzdA"[..], b"not base64!", b"**"] {
         assert_eq!(parse_auth_response(bad), AuthResponse::Bad, "{bad:?}");
     }
 }
