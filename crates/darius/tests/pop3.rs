@@ -555,3 +555,50 @@ fn bad_input_is_bounded() {
     assert_eq!(replies.len(), 21, "20 refusals, then goodbye: {replies:?}");
     assert!(replies.iter().all(|r| r.starts_with("-ERR")), "{replies:?}");
 }
+
+#[test]
+fn session_files_and_telemetry() {
+    let server = server_with("", &["lena"]);
+    fill(&server, "lena", 1);
+    let log_dir = server.config_dir().join("log/lena");
+    std::fs::create_dir_all(&log_dir).unwrap();
+    let mut pop = Pop::login(server.pop3_port, "lena", "pw-lena");
+    pop.ok("STAT");
+    // While the session lasts, `proc/` names its host, user and mailbox.
+    let proc_dir = server.config_dir().join("proc");
+    let deadline = std::time::Instant::now() + HANG;
+    let line = loop {
+        let found = std::fs::read_dir(&proc_dir)
+            .unwrap()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .find(|text| text.contains("\tlena\t"));
+        if let Some(line) = found {
+            break line;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no session file for lena"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(line, "127.0.0.1\tlena\tINBOX\n", "as IMAP writes them");
+    pop.ok("QUIT");
+    assert!(pop.closed());
+    // Telemetry: what followed the login, both ways, and never the password.
+    let deadline = std::time::Instant::now() + HANG;
+    loop {
+        let text: String = std::fs::read_dir(&log_dir)
+            .unwrap()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .collect();
+        if text.contains("QUIT") && text.contains("signing off") {
+            assert!(text.contains("STAT"), "{text}");
+            assert!(!text.contains("pw-lena"), "{text}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "telemetry: {text}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

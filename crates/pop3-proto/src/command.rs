@@ -252,9 +252,7 @@ fn parse_auth(args: &[&str]) -> Result<Command, ParseError> {
             let initial = match rest.first() {
                 None => None,
                 // RFC 5034 §4: an empty initial response is sent as `=`, never as nothing.
-                Some(&"") => {
-                    return Err(ParseError::Syntax("Bad base64 in the initial response"))
-                }
+                Some(&"") => return Err(ParseError::Syntax("Bad base64 in the initial response")),
                 Some(data) => match parse_auth_response(data.as_bytes()) {
                     AuthResponse::Data(d) => Some(d),
                     _ => return Err(ParseError::Syntax("Bad base64 in the initial response")),

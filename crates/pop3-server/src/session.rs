@@ -82,9 +82,7 @@ impl Session {
     ) -> Session {
         let n = SESSION_COUNTER.fetch_add(1, Ordering::Relaxed);
         let id = format!("pop3-{}-{n}", std::process::id());
-        let proc = server
-            .proc_files
-            .create(&id, &format!("[{}]", info.peer.ip()));
+        let proc = server.proc_files.create(&id, &info.peer.ip().to_string());
         let apop_timestamp = server.apop_offered().then(|| {
             format!(
                 "<{}.{}.{}@{}>",
