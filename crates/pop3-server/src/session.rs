@@ -20,7 +20,11 @@ use crate::{Expire, Pop3Server};
 
 /// Unrecognised or malformed commands in a row after which the client is disconnected.
 const MAX_BAD_IN_A_ROW: u32 = 20;
-const READ_CHUNK: usize = 16 * 1024;
+/// The room made for each read: a command line is at most 255 octets, and a pipelined burst
+/// is simply read in several pieces.
+const READ_CHUNK: usize = 2 * 1024;
+/// Buffers larger than this are let go while the session waits for its client.
+const IDLE_BUFFER: usize = 4 * 1024;
 /// Queued output past which a multi-line response is written out before more is produced,
 /// so a large message or listing never sits whole in memory.
 pub(crate) const FLUSH_AT: usize = 64 * 1024;
@@ -219,25 +223,33 @@ impl Session {
         }
     }
 
-    /// Reads whatever the client sends next onto the input buffer.
+    /// Reads whatever the client sends next onto the input buffer. While the client is quiet
+    /// the session keeps no buffer a long answer or a burst of input grew: an idle connection
+    /// costs little more than its socket.
     pub(crate) async fn read_more(&mut self) -> Result<(), Stop> {
         let timeout = self.read_timeout();
-        let mut chunk = [0u8; READ_CHUNK];
+        if self.input.is_empty() && self.input.capacity() > IDLE_BUFFER {
+            self.input = Vec::new();
+        }
+        if self.out.is_empty() && self.out.capacity() > IDLE_BUFFER {
+            self.out = Vec::new();
+        }
+        let before = self.input.len();
+        self.input.reserve(READ_CHUNK);
         let read = tokio::select! {
             biased;
             _ = self.shutdown.wait() => return Err(Stop::Shutdown),
-            r = tokio::time::timeout(timeout, self.transport.read(&mut chunk)) => r,
+            r = tokio::time::timeout(timeout, self.transport.read_buf(&mut self.input)) => r,
         };
         match read {
             Err(_) => Err(Stop::Timeout),
             Ok(Ok(0)) | Ok(Err(_)) => Err(Stop::Gone),
-            Ok(Ok(n)) => {
+            Ok(Ok(_)) => {
                 if let Some(telemetry) = self.telemetry.as_mut() {
-                    if telemetry.client(&chunk[..n]).await.is_err() {
+                    if telemetry.client(&self.input[before..]).await.is_err() {
                         self.telemetry = None;
                     }
                 }
-                self.input.extend_from_slice(&chunk[..n]);
                 Ok(())
             }
         }
