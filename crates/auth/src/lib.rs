@@ -9,11 +9,13 @@
 //! system's PAM stack; [`oauth`] verifies OAuth bearer tokens (JWTs) for
 //! OAUTHBEARER and XOAUTH2 against a JWKS file; [`sasldb`] reads a Cyrus SASL user database, for
 //! moving a Cyrus site's users over. The database's records keep SCRAM and CRAM-MD5 secrets
-//! beside the argon2id hash ([`SecretPolicy`]), and the sources answer the SASL mechanisms
+//! beside the argon2id hash, and with `allowapop` the password itself for POP3's APOP
+//! ([`SecretPolicy`], [`PasswordDb::check_apop`]); the sources answer the SASL mechanisms
 //! ([`sasl::Credentials`] on [`PasswordDb`], whose exchanges [`sasl_login`] runs).
 //! [`identity`] turns an authenticated identity into a login's user id (`loginrealms`,
 //! `krb.equiv`).
 
+mod apop;
 mod argon;
 pub mod authz;
 mod cache;

@@ -1,7 +1,9 @@
 //! The password database: one redb file under `configdirectory` mapping user names to their
 //! secrets. Passwords are stored as argon2id hashes (PHC strings) beside the shared-secret forms
-//! SCRAM and CRAM-MD5 need (see `secrets.rs`), never as themselves; the record is JSON, and
-//! records written before the shared-secret forms existed read as records without them.
+//! SCRAM and CRAM-MD5 need (see `secrets.rs`), and as themselves only for APOP with `allowapop`;
+//! the record is JSON, and records written before the shared-secret forms existed read as
+//! records without them. The file is private to the server's account (mode 0600 from its
+//! creation on).
 //!
 //! With `sasl_auto_transition`, a successful plaintext login stores the forms a record lacks,
 //! and a user whom another source (`shadow`) accepted gets a record (as Cyrus SASL's
@@ -21,7 +23,9 @@ use crate::argon::Hasher;
 use crate::cache::{CacheAnswer, CredentialCache};
 use crate::hash_queue::HashQueue;
 use crate::login::Protocol;
-use crate::secrets::{decode_cram, encode_cram, SecretPolicy, StoredForms, StoredScram};
+use crate::secrets::{
+    decode_apop, decode_cram, encode_apop, encode_cram, SecretPolicy, StoredForms, StoredScram,
+};
 use crate::throttle::{FailureThrottle, ThrottleConfig};
 use crate::username::{validate_username, UsernameError};
 
@@ -67,6 +71,9 @@ struct UserRecord {
     /// base64 of `sasl::CramMd5Secret::to_bytes`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cram_md5: Option<String>,
+    /// base64 of the password, for APOP (`allowapop`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    apop: Option<String>,
 }
 
 impl UserRecord {
@@ -75,6 +82,7 @@ impl UserRecord {
             scram_sha1: self.scram_sha1.as_ref().map(StoredScram::iterations),
             scram_sha256: self.scram_sha256.as_ref().map(StoredScram::iterations),
             cram_md5: self.cram_md5.is_some(),
+            apop: self.apop.is_some(),
         }
     }
 
@@ -96,6 +104,10 @@ impl UserRecord {
         }
         if policy.cram_md5 && self.cram_md5.is_none() {
             self.cram_md5 = Some(encode_cram(&sasl::CramMd5Secret::from_password(password)));
+            added = true;
+        }
+        if policy.apop && self.apop.is_none() {
+            self.apop = Some(encode_apop(password));
             added = true;
         }
         added
@@ -120,7 +132,7 @@ pub struct PasswordDb {
     hasher: Hasher,
     pub(crate) verified: CredentialCache,
     /// The shared-secret forms new passwords are stored with.
-    policy: SecretPolicy,
+    pub(crate) policy: SecretPolicy,
     /// `sasl_auto_transition`.
     pub(crate) auto_transition: bool,
     /// Which identities may log in, as whom.
@@ -155,6 +167,10 @@ impl PasswordDb {
     /// Opens (creating if needed) the database in `configdirectory`.
     pub fn open(configdirectory: &Path) -> Result<PasswordDb, AuthError> {
         let path = configdirectory.join(FILE_NAME);
+        create_private(&path).map_err(|e| AuthError::Db {
+            path: path.clone(),
+            reason: format!("creating it (mode 0600): {e}"),
+        })?;
         // redb's default page cache is 1 GiB; a password lookup touches a handful of pages.
         let db = Database::builder()
             .set_cache_size(PAGE_CACHE_BYTES)
@@ -206,7 +222,8 @@ impl PasswordDb {
     }
 
     /// New passwords are stored with the shared-secret forms `policy` names (the default: SCRAM
-    /// with 4096 iterations, no CRAM-MD5).
+    /// with 4096 iterations, no CRAM-MD5, no APOP copy); APOP logins use a stored copy only when
+    /// `policy.apop` is on.
     pub fn with_secrets(mut self, policy: SecretPolicy) -> PasswordDb {
         self.policy = policy;
         self
@@ -566,6 +583,22 @@ impl PasswordDb {
             .map_err(|e| self.err(format!("user {name}: {e}")))
     }
 
+    /// `name`'s password as stored for APOP, if any; `None` too when the policy does not allow
+    /// APOP (`allowapop` off), whatever the record holds.
+    pub(crate) fn apop_secret(&self, name: &str) -> Result<Option<Secret<Vec<u8>>>, AuthError> {
+        if !self.policy.apop {
+            return Ok(None);
+        }
+        let Some(record) = self.record(name)? else {
+            return Ok(None);
+        };
+        record
+            .apop
+            .map(|s| decode_apop(&s))
+            .transpose()
+            .map_err(|e| self.err(format!("user {name}: {e}")))
+    }
+
     /// `name`'s stored CRAM-MD5 secret, if any.
     pub(crate) fn cram_secret(&self, name: &str) -> Result<Option<sasl::CramMd5Secret>, AuthError> {
         let Some(record) = self.record(name)? else {
@@ -634,6 +667,7 @@ impl PasswordDb {
             scram_sha1: None,
             scram_sha256: None,
             cram_md5: None,
+            apop: None,
         };
         record.complete(secret, &self.policy);
         Ok(record)
@@ -665,6 +699,24 @@ impl PasswordDb {
                 Err(refusal)
             }
         }
+    }
+}
+
+/// Creates the database file, empty and private, if it does not exist, so that it is never
+/// readable by others: a file redb created would get the umask's mode until
+/// [`restrict_to_owner`] ran, and a reader that opened it meanwhile would keep reading. redb
+/// initialises an empty file as a new database.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -763,6 +815,53 @@ mod tests {
         assert_eq!(mode(&path), 0o600);
     }
 
+    /// Where the child test below creates its files.
+    const UMASK_CHILD_DIR: &str = "DARIUS_TEST_UMASK_CHILD_DIR";
+
+    /// The file is created private, not made private after redb created it with the umask's
+    /// mode: run under umask 000, where an ordinary new file is readable and writable by all.
+    #[test]
+    fn the_database_file_is_created_private_whatever_the_umask() {
+        let dir = tempfile::tempdir().unwrap();
+        let child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(r#"umask 000 && exec "$0" --exact "$1" --test-threads=1"#)
+            .arg(std::env::current_exe().unwrap())
+            .arg("password_db::tests::created_private_under_umask_000_child")
+            .env(UMASK_CHILD_DIR, dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            child.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&child.stdout),
+            String::from_utf8_lossy(&child.stderr)
+        );
+        assert!(
+            dir.path().join(FILE_NAME).exists(),
+            "the child test ran and created the file"
+        );
+    }
+
+    /// The child process of the test above; does nothing when run on its own.
+    #[test]
+    fn created_private_under_umask_000_child() {
+        use std::os::unix::fs::PermissionsExt;
+        let Some(dir) = std::env::var_os(UMASK_CHILD_DIR) else {
+            return;
+        };
+        let dir = Path::new(&dir);
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let ordinary = dir.join("ordinary");
+        std::fs::write(&ordinary, b"").unwrap();
+        assert_eq!(mode(&ordinary), 0o666, "the umask is 000");
+        let path = dir.join(FILE_NAME);
+        create_private(&path).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        drop(PasswordDb::open(dir).unwrap());
+        assert_eq!(mode(&path), 0o600);
+    }
+
     #[test]
     fn users_survive_reopening_and_list_sorted() {
         let dir = tempfile::tempdir().unwrap();
@@ -809,6 +908,7 @@ mod tests {
             scram_sha1: scram,
             scram_sha256: scram,
             cram_md5,
+            apop: false,
         })
     }
 
@@ -834,6 +934,7 @@ mod tests {
             .with_secrets(SecretPolicy {
                 scram_iterations: NonZeroU32::new(10_000).unwrap(),
                 cram_md5: true,
+                apop: false,
             });
         let old_salt = db
             .scram_secrets("alice", sasl::ScramHash::Sha256)

@@ -8,6 +8,9 @@
 //! - CRAM-MD5 (RFC 2195): the HMAC-MD5 key states ([`sasl::CramMd5Secret`]). Whoever reads them
 //!   can log in with CRAM-MD5 as the user, so they are stored only when the administrator asks
 //!   for the mechanism.
+//! - APOP (RFC 1939 §7): the password itself. APOP's digest is MD5(timestamp || password) with
+//!   the server's timestamp first, so nothing short of the password can compute it; it is
+//!   stored only with `allowapop`, and whoever reads it has the password.
 //!
 //! In the record (JSON), binary values are base64 (RFC 4648, with padding).
 
@@ -22,13 +25,16 @@ use types::Secret;
 /// Cyrus SASL's default (and RFC 7677 §4's minimum) SCRAM iteration count.
 pub const DEFAULT_SCRAM_ITERATIONS: u32 = 4096;
 
-/// Which shared-secret forms a new password is stored with.
+/// Which shared-secret forms a new password is stored with, and which stored forms logins use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SecretPolicy {
     /// The iteration count of new SCRAM secrets (`sasl_scram_iteration_counter`).
     pub scram_iterations: NonZeroU32,
     /// Whether CRAM-MD5 secrets are stored (`sasl_mech_list` names CRAM-MD5).
     pub cram_md5: bool,
+    /// Whether a recoverable copy of the password is stored for APOP, and APOP logins use it
+    /// (`allowapop`). Off, a record's stored copy is ignored.
+    pub apop: bool,
 }
 
 impl Default for SecretPolicy {
@@ -36,6 +42,7 @@ impl Default for SecretPolicy {
         SecretPolicy {
             scram_iterations: NonZeroU32::new(DEFAULT_SCRAM_ITERATIONS).unwrap_or(NonZeroU32::MIN),
             cram_md5: false,
+            apop: false,
         }
     }
 }
@@ -48,10 +55,12 @@ pub struct StoredForms {
     /// The SCRAM-SHA-256 iteration count, when SCRAM-SHA-256 secrets are stored.
     pub scram_sha256: Option<u32>,
     pub cram_md5: bool,
+    /// The password, recoverable, for APOP.
+    pub apop: bool,
 }
 
 impl std::fmt::Display for StoredForms {
-    /// `argon2id scram-sha-1(4096) scram-sha-256(4096) cram-md5`.
+    /// `argon2id scram-sha-1(4096) scram-sha-256(4096) cram-md5 apop`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("argon2id")?;
         if let Some(i) = self.scram_sha1 {
@@ -62,6 +71,9 @@ impl std::fmt::Display for StoredForms {
         }
         if self.cram_md5 {
             f.write_str(" cram-md5")?;
+        }
+        if self.apop {
+            f.write_str(" apop")?;
         }
         Ok(())
     }
@@ -133,6 +145,22 @@ pub(crate) fn decode_cram(text: &str) -> Result<CramMd5Secret, String> {
     Ok(CramMd5Secret::from_bytes(&bytes))
 }
 
+/// The password as the record keeps it for APOP: base64 of its UTF-8 bytes (an encoding, not a
+/// protection).
+pub(crate) fn encode_apop(password: &[u8]) -> String {
+    BASE64.encode(password)
+}
+
+pub(crate) fn decode_apop(text: &str) -> Result<Secret<Vec<u8>>, String> {
+    let bytes = BASE64
+        .decode(text)
+        .map_err(|e| format!("APOP secret: {e}"))?;
+    if bytes.is_empty() {
+        return Err("APOP secret is empty".into());
+    }
+    Ok(Secret::new(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,15 +193,27 @@ mod tests {
     }
 
     #[test]
+    fn apop_secrets_read_back_and_damaged_ones_are_refused() {
+        let back = decode_apop(&encode_apop("tanstaaf".as_bytes())).unwrap();
+        assert_eq!(back.expose().as_slice(), b"tanstaaf");
+        assert!(
+            decode_apop("").is_err(),
+            "an empty password is never stored"
+        );
+        assert!(decode_apop("not base64!").is_err());
+    }
+
+    #[test]
     fn forms_are_listed_in_a_fixed_order() {
         let forms = StoredForms {
             scram_sha1: Some(4096),
             scram_sha256: Some(10000),
             cram_md5: true,
+            apop: true,
         };
         assert_eq!(
             forms.to_string(),
-            "argon2id scram-sha-1(4096) scram-sha-256(10000) cram-md5"
+            "argon2id scram-sha-1(4096) scram-sha-256(10000) cram-md5 apop"
         );
     }
 }

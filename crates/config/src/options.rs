@@ -203,6 +203,8 @@ pub static OPTIONS: &[OptionSpec] = &[
         "With `oauth_jwks_file`, the token claim that names the user (Dovecot's default, `email`; `preferred_username` and `sub` are common too). Its value is the user name as it is, so it must be the Darius user name; for XOAUTH2 the client's `user=` must match it."),
     opt("allowplaintext", Kind::Bool, "0",
         "Allow plaintext logins (LOGIN, PLAIN) without TLS on non-loopback connections. Loopback connections are always allowed."),
+    opt("allowapop", Kind::Bool, "0",
+        "Let POP3 clients log in with APOP (RFC 1939 §7). Its digest is MD5 of the greeting's timestamp followed by the password, which nothing but the password itself can compute: with this on, the password database keeps a recoverable copy of every password it is given (`darius user add` and `user passwd`, and `sasl_auto_transition`'s stores), so whoever reads the database (mode 0600) has the passwords. APOP is offered (a timestamp in the greeting) only where that database is used: `auxprop` in `sasl_pwcheck_method`, or `sasl_auto_transition`. A user whose password was set while the option was off has no copy and cannot use APOP until the password is set again. Off, no copy is stored and stored copies are not used (a password set meanwhile drops its copy). Cyrus's default is on, but Cyrus offers APOP only when its sasldb holds plaintext passwords; Darius stores none unless asked, hence off."),
     opt("maxlogins_per_user", Kind::Int { min: 0, max: U32 }, "0",
         "Most concurrent logged-in sessions one user may hold; 0 for no limit."),
     opt("auth_failures_per_host", Kind::Int { min: 0, max: U32 }, "20",

@@ -116,7 +116,8 @@ fn password_sources(config: &config::Config) -> Result<Vec<auth::PasswordSource>
 }
 
 /// Which shared-secret forms passwords are stored with: SCRAM always, with
-/// `sasl_scram_iteration_counter` iterations; CRAM-MD5 only when `sasl_mech_list` names it.
+/// `sasl_scram_iteration_counter` iterations; CRAM-MD5 only when `sasl_mech_list` names it;
+/// the password itself, for APOP, only with `allowapop`.
 pub fn secret_policy(config: &config::Config) -> auth::SecretPolicy {
     let iterations = u32::try_from(config.int("sasl_scram_iteration_counter"))
         .ok()
@@ -128,6 +129,7 @@ pub fn secret_policy(config: &config::Config) -> auth::SecretPolicy {
             .list("sasl_mech_list")
             .iter()
             .any(|m| m.eq_ignore_ascii_case("CRAM-MD5")),
+        apop: config.bool("allowapop"),
     }
 }
 

@@ -38,7 +38,8 @@ pub enum UserAction {
     /// List users, one per line.
     List,
     /// Show which secret forms a user's password is stored in (`argon2id`, `scram-sha-1(N)`,
-    /// `scram-sha-256(N)` with N iterations, `cram-md5`), never the secrets themselves.
+    /// `scram-sha-256(N)` with N iterations, `cram-md5`, `apop` for the copy `allowapop`
+    /// keeps), never the secrets themselves.
     Show { name: String },
     /// Check a user's password (read like `add`); exits 0 when it is right, 1 when not.
     Check {

@@ -147,3 +147,31 @@ fn user_del_on_a_terminal_asks_before_deleting_mail() {
     assert!(screen.contains("deleted user `alice`"), "{screen}");
     assert_eq!(text(&world.user(&["list"], None)).0, "");
 }
+
+/// `allowapop` decides whether `user add` and `user passwd` keep the password for APOP
+/// (`user show` lists it as `apop`), offline and through the admin socket alike; off, a new
+/// password drops its copy.
+#[test]
+fn allowapop_keeps_a_copy_of_the_passwords_it_is_given_and_only_then() {
+    let world = World::new("allowapop: 1\n");
+    world.initialise();
+    let set = |args: &[&str]| {
+        let out = world.user(args, Some("pw"));
+        assert!(out.status.success(), "{args:?}: {:?}", text(&out));
+    };
+    let show = |name: &str| text(&world.user(&["show", name], None)).0;
+    let scram = "argon2id scram-sha-1(4096) scram-sha-256(4096)";
+    set(&["add", "alice"]);
+    world.while_serving(|| set(&["add", "bob"]));
+    assert_eq!(show("alice"), format!("alice: {scram} apop\n"));
+    assert_eq!(show("bob"), format!("bob: {scram} apop\n"));
+
+    let conf = std::fs::read_to_string(&world.conf).unwrap();
+    std::fs::write(&world.conf, conf.replace("allowapop: 1\n", "")).unwrap();
+    set(&["add", "carol"]);
+    world.while_serving(|| set(&["passwd", "bob"]));
+    set(&["passwd", "alice"]);
+    for name in ["alice", "bob", "carol"] {
+        assert_eq!(show(name), format!("{name}: {scram}\n"));
+    }
+}
