@@ -41,7 +41,6 @@ pub fn server(
             _ => net::x509::ClientIdentity::CommonName,
         },
         allow_plaintext: config.bool("allowplaintext"),
-        allow_apop: false,
         prelogin_timeout: Duration::from_secs(config.int("prelogin_timeout")),
         timeout: Duration::from_secs(config.int("poptimeout") * 60),
         min_poll: Duration::from_secs(config.int("popminpoll") * 60),

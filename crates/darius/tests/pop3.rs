@@ -602,3 +602,48 @@ fn session_files_and_telemetry() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// APOP (RFC 1939 §7) only with `allowapop`: the greeting then carries a timestamp, and the
+/// digest of timestamp and password logs in a user whose password was stored with the option
+/// on.
+#[test]
+fn apop_only_where_the_password_is_kept() {
+    use md5::Digest as _;
+    let digest = |timestamp: &str, password: &str| {
+        let sum = md5::Md5::digest(format!("{timestamp}{password}").as_bytes());
+        sum.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    let server = server_with("", &["mike"]);
+    let mut pop = Pop::connect(server.pop3_port);
+    pop.err(&format!("APOP mike {}", digest("<1.2@x>", "pw-mike")));
+    drop(pop);
+    let greeting = |port| {
+        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream.set_read_timeout(Some(HANG)).unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        (Pop { stream, reader }, line)
+    };
+    let (_, line) = greeting(server.pop3_port);
+    assert!(
+        !line.contains('<'),
+        "no APOP timestamp without allowapop: {line}"
+    );
+
+    let server = server_with("allowapop: 1\n", &["nina"]);
+    fill(&server, "nina", 1);
+    let (mut pop, line) = greeting(server.pop3_port);
+    let start = line.find('<').expect("a timestamp in the greeting");
+    let timestamp = &line[start..=line[start..].find('>').unwrap() + start];
+    let wrong = pop.err(&format!("APOP nina {}", digest(timestamp, "wrong")));
+    assert!(wrong.starts_with("-ERR [AUTH]"), "{wrong}");
+    let ok = pop.ok(&format!("APOP nina {}", digest(timestamp, "pw-nina")));
+    assert!(ok.contains("1 messages"), "{ok}");
+    pop.ok("QUIT");
+    // Each connection has a timestamp of its own: an old digest does not log in again.
+    let (mut pop, line) = greeting(server.pop3_port);
+    assert!(!line.contains(timestamp), "{line}");
+    let replayed = pop.err(&format!("APOP nina {}", digest(timestamp, "pw-nina")));
+    assert!(replayed.starts_with("-ERR [AUTH]"), "{replayed}");
+}

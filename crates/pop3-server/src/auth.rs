@@ -120,8 +120,11 @@ impl Session {
             self.respond(Response::err("APOP is not offered here"));
             return Outcome::Answered(Flow::Continue);
         };
-        let _ = (timestamp, digest);
-        self.failed(Some(&name), "APOP", "no APOP secret").await
+        let passwords = Arc::clone(&self.server.passwords);
+        let checked = passwords
+            .check_apop(self.info.peer.ip(), &name, &timestamp, &digest)
+            .await;
+        self.password_checked(name, checked, "APOP").await
     }
 
     /// The end of a password check (USER/PASS, APOP).

@@ -55,9 +55,6 @@ pub struct Pop3Config {
     pub servername: String,
     /// `allowplaintext`: USER/PASS (and PLAIN, LOGIN) without TLS on non-loopback connections.
     pub allow_plaintext: bool,
-    /// `allowapop`: APOP offered (a timestamp in the greeting) when the password database
-    /// keeps the recoverable secret it needs.
-    pub allow_apop: bool,
     /// `prelogin_timeout`: the time a connection has to log in.
     pub prelogin_timeout: Duration,
     /// `poptimeout`: the inactivity autologout timer once logged in (RFC 1939 §3: at least 10
@@ -110,12 +107,10 @@ impl Pop3Server {
         })
     }
 
-    /// Whether APOP is offered: `allowapop`, and the password database keeps the secret it
-    /// needs.
+    /// Whether APOP is offered (a timestamp in the greeting): `allowapop`, with the password
+    /// database as a password source, which then keeps the recoverable secret APOP needs.
     fn apop_offered(&self) -> bool {
-        // The password database's APOP secret lands with `allowapop`; until then no
-        // configuration turns APOP on (`allow_apop` is false).
-        self.config.allow_apop
+        self.passwords.apop_enabled()
     }
 
     /// Records a login of `user` now; false when `popminpoll` says it comes too soon after
