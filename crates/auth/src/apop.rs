@@ -60,7 +60,7 @@ impl PasswordDb {
         if self.throttle.admit(peer) == Admission::Refused {
             return Ok(LoginCheck::Throttled);
         }
-        let digest = decode_digest(digest_hex);
+        let digest = sasl::decode_hex_digest(digest_hex);
         let timestamp = timestamp.as_bytes().to_vec();
         let db = Arc::clone(self);
         let checked = self
@@ -113,22 +113,6 @@ pub(crate) fn apop_digest(timestamp: &[u8], password: &[u8]) -> [u8; DIGEST_LEN]
     md5.update(timestamp);
     md5.update(password);
     md5.finalize().into()
-}
-
-/// The 16 bytes of an APOP digest written as 32 hex digits (either case); `None` for anything
-/// else.
-fn decode_digest(hex: &str) -> Option<[u8; DIGEST_LEN]> {
-    let bytes = hex.as_bytes();
-    if bytes.len() != 2 * DIGEST_LEN {
-        return None;
-    }
-    let mut digest = [0u8; DIGEST_LEN];
-    for (out, pair) in digest.iter_mut().zip(bytes.chunks_exact(2)) {
-        let high = char::from(pair[0]).to_digit(16)?;
-        let low = char::from(pair[1]).to_digit(16)?;
-        *out = u8::try_from(high * 16 + low).ok()?;
-    }
-    Some(digest)
 }
 
 #[cfg(test)]

@@ -253,7 +253,7 @@ fn hmac_md5(key: &[u8], data: &[u8]) -> Vec<u8> {
 }
 
 /// RFC 2195 §2: the digest is 16 octets as lower-case hex; upper case is accepted too.
-fn decode_hex_digest(text: &str) -> Option<[u8; 16]> {
+pub fn decode_hex_digest(text: &str) -> Option<[u8; 16]> {
     let bytes = text.as_bytes();
     if bytes.len() != 32 {
         return None;

@@ -52,7 +52,7 @@ use std::fmt;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-pub use cram_md5::CramMd5Secret;
+pub use cram_md5::{decode_hex_digest, CramMd5Secret};
 pub use credentials::{Credentials, ScramCredentials, ScramHash, Unavailable};
 pub use gssapi::{KerberosError, KerberosService, MAX_CONTEXT_ROUNDS, MAX_GSSAPI_TOKEN_LEN};
 pub use mechanism::{Mechanism, UnknownMechanism};

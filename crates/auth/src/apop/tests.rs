@@ -11,6 +11,7 @@ use crate::authz::Mechanism;
 use crate::identity::LoginIdentity;
 use crate::secrets::SecretPolicy;
 use crate::throttle::ThrottleConfig;
+use sasl::decode_hex_digest as decode_digest;
 
 /// RFC 1939 §7's example greeting timestamp and password.
 const TIMESTAMP: &str = "<1896.697170952@dbc.mtview.ca.us>";
