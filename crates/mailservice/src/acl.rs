@@ -187,6 +187,27 @@ impl MailService {
         })
     }
 
+    /// `loginuseacl`: whether `authcid` holds the `a` right on `user`'s INBOX, which lets it
+    /// log in as `user` (a SASL authorization identity, RFC 4422 §3.4.1). Looked up on the
+    /// blocking pool; a failed lookup is logged and answers no.
+    pub async fn administers_inbox_of(&self, authcid: &str, user: &str) -> bool {
+        let Ok(inbox) = MailboxName::user_inbox(user) else {
+            return false;
+        };
+        let identity = self.identity(authcid);
+        let rights = self.blocking(move |s| s.rights_on(&identity, &inbox)).await;
+        match rights {
+            Ok(rights) => rights.is_some_and(|rights| rights.contains(Rights::ADMIN)),
+            Err(e) => {
+                tracing::error!(
+                    severity = "err",
+                    "rights of {authcid} on {user}'s INBOX: {e}"
+                );
+                false
+            }
+        }
+    }
+
     /// `identity`'s rights on an existing mailbox; `None` when there is no such mailbox.
     pub fn rights_on(&self, identity: &Identity, name: &MailboxName) -> Result<Option<Rights>> {
         let authorizer = self.access.authorizer.as_ref();

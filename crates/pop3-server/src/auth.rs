@@ -19,7 +19,7 @@ use pop3_proto::{
     Response, SaslData,
 };
 use sasl::{Mechanism, Step, Success};
-use types::{MailboxName, Rights, Secret};
+use types::Secret;
 
 use crate::maildrop::Maildrop;
 use crate::session::{Flow, Session, State};
@@ -354,7 +354,12 @@ impl Session {
         let (user, authcid) = match self.server.sasl.authorize(mech, &success) {
             Authorization::User { user, authcid } => (user, authcid),
             Authorization::NeedsAcl { user, authcid } => {
-                if !self.holds_admin_on_inbox(&authcid, &user).await {
+                if !self
+                    .server
+                    .service
+                    .administers_inbox_of(&authcid, &user)
+                    .await
+                {
                     return self.refused_authorization(mech, &authcid, &user).await;
                 }
                 (user, authcid)
@@ -385,20 +390,6 @@ impl Session {
         self.server.sasl.failed(self.info.peer.ip());
         let why = format!("may not act as {asked:?}");
         self.failed(Some(authcid), mech.name(), &why).await
-    }
-
-    /// `loginuseacl`: does `authcid` hold the `a` right on `user`'s INBOX?
-    async fn holds_admin_on_inbox(&self, authcid: &str, user: &str) -> bool {
-        let Ok(inbox) = MailboxName::user_inbox(user) else {
-            return false;
-        };
-        let identity = self.server.service.identity(authcid);
-        let rights = self
-            .server
-            .service
-            .blocking(move |service| service.rights_on(&identity, &inbox))
-            .await;
-        matches!(rights, Ok(Some(rights)) if rights.contains(Rights::ADMIN))
     }
 
     /// STLS (RFC 2595 §4): only before login, on a plain connection of a server with TLS.

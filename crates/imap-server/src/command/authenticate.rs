@@ -10,7 +10,7 @@ use imap_proto::command::InitialResponse;
 use imap_proto::response::{Code, Continue};
 use imap_proto::{FramerEvent, FramerMode, Response};
 use sasl::{Mechanism, Step, Success};
-use types::{MailboxName, Rights, Secret};
+use types::Secret;
 
 use crate::command::Reply;
 use crate::connection::Session;
@@ -120,7 +120,12 @@ async fn authorized(session: &mut Session, mech: Mechanism, success: Success) ->
         }
         Authorization::Anonymous => return session.login_anonymous(mech.name()),
         Authorization::NeedsAcl { user, authcid } => {
-            if !holds_admin_on_inbox(session, &authcid, &user).await {
+            if !session
+                .server
+                .service
+                .administers_inbox_of(&authcid, &user)
+                .await
+            {
                 return refused_authorization(session, mech, &authcid, &user).await;
             }
             tracing::info!(
@@ -154,18 +159,6 @@ async fn refused_authorization(
     // RFC 5530 §3: the credentials were right, the authorization identity is not allowed.
     reply.code = Some(Code::AuthorizationFailed);
     reply
-}
-
-/// `loginuseacl`: does `authcid` hold the `a` right on `user`'s INBOX?
-async fn holds_admin_on_inbox(session: &Session, authcid: &str, user: &str) -> bool {
-    let Ok(inbox) = MailboxName::user_inbox(user) else {
-        return false;
-    };
-    let identity = session.server.service.identity(authcid);
-    let rights = session
-        .blocking(move |service| service.rights_on(&identity, &inbox))
-        .await;
-    matches!(rights, Ok(Some(rights)) if rights.contains(Rights::ADMIN))
 }
 
 /// Sends a challenge and reads one response line; `None` when the client cancels, the line is

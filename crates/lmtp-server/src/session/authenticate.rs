@@ -14,7 +14,7 @@ use auth::sasl_login::{Authorization, SaslChannel, StartRefusal};
 use lmtp_proto::{auth::challenge, codes, AuthResponse, LineResult, Reply, SaslData};
 use net::Transport;
 use sasl::{Mechanism, Step, Success};
-use types::{MailboxName, Rights, Secret};
+use types::Secret;
 
 use super::{Flow, Session};
 
@@ -269,7 +269,12 @@ impl Session {
         let (user, authcid) = match sasl.authorize(mech, &success) {
             Authorization::User { user, authcid } => (user, authcid),
             Authorization::NeedsAcl { user, authcid } => {
-                if !self.holds_admin_on_inbox(&authcid, &user).await {
+                if !self
+                    .server
+                    .service
+                    .administers_inbox_of(&authcid, &user)
+                    .await
+                {
                     return self.refused_authorization(mech, &authcid, &user).await;
                 }
                 (user, authcid)
@@ -303,20 +308,6 @@ impl Session {
         }
         let why = format!("may not act as {asked:?}");
         self.failed(mech, Some(authcid.to_owned()), &why).await
-    }
-
-    /// `loginuseacl`: does `authcid` hold the `a` right on `user`'s INBOX?
-    async fn holds_admin_on_inbox(&self, authcid: &str, user: &str) -> bool {
-        let Ok(inbox) = MailboxName::user_inbox(user) else {
-            return false;
-        };
-        let identity = self.server.service.identity(authcid);
-        let rights = self
-            .server
-            .service
-            .blocking(move |service| service.rights_on(&identity, &inbox))
-            .await;
-        matches!(rights, Ok(Some(rights)) if rights.contains(Rights::ADMIN))
     }
 }
 
