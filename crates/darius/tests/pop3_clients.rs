@@ -1,7 +1,8 @@
 //! Real POP3 clients from Debian against the server, each fetching what LMTP delivered and
 //! compared with it byte for byte (`pop3_support::assert_fetched`):
-//! - fetchmail into an mbox through `mda`: with `keep` over STLS (a second run fetches nothing
-//!   again: UIDL and an idfile), and with `no keep` over POP3S (the maildrop is empty after);
+//! - fetchmail into an mbox through `mda`: with `keep` over STLS (one message of 1.6 MB; a
+//!   second run fetches nothing again: UIDL and an idfile), and with `no keep` over POP3S
+//!   (the maildrop is empty after);
 //! - getmail6 into a Maildir: leaving mail on the server over plain POP3 (a second run
 //!   retrieves nothing; its `oldmail` file keeps the UIDLs), deleting over POP3S;
 //! - mpop into an mbox: `keep on` over STLS, then `keep off` (everything retrieved goes);
@@ -121,7 +122,8 @@ fn fetchmail_keep_over_stls_fetches_each_message_once() {
         return;
     }
     let server = server();
-    let first = messages("fetchmail-keep", "alice", 6);
+    let mut first = messages("fetchmail-keep", "alice", 6);
+    first.push(pop3_support::large_message("fetchmail-keep", "alice"));
     deliver(&server, "alice", &first);
     let fm = Fetchmail::new(&server, server.pop3_port, "keep sslproto 'TLS1.2+'");
     let (code, text) = fm.run();
@@ -140,7 +142,7 @@ fn fetchmail_keep_over_stls_fetches_each_message_once() {
     let (code, text) = fm.run();
     assert_eq!(code, Some(0), "{text}");
     assert_fetched("fetchmail", &fm.mbox(), &[first, second].concat());
-    assert_eq!(messages_left(&server), 9);
+    assert_eq!(messages_left(&server), 10);
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! Python's poplib, a client nobody here wrote, against the POP3 server: every RFC 1939 command
 //! over plain POP3, after STLS and over POP3S, CAPA in each, RETR and TOP byte for byte against
-//! IMAP's view and what LMTP delivered (lines that start with `.` included), UIDL as
-//! UIDVALIDITY.UID, QUIT's expunge and RETR's `\Seen`; LOGIN-DELAY with `popminpoll`
-//! (`tests/interop/pop3_poplib.py`).
+//! IMAP's view and what LMTP delivered (lines that start with `.` included, one message of
+//! 1.6 MB among them), UIDL as UIDVALIDITY.UID, QUIT's expunge and RETR's `\Seen`;
+//! LOGIN-DELAY with `popminpoll` (`tests/interop/pop3_poplib.py`).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -37,7 +37,8 @@ fn run(server: &Server, messages: &[Vec<u8>], env: &[(&str, &str)]) {
 fn poplib_over_plain_pop3_stls_and_pop3s() {
     let server = Server::start();
     server.add_user("alice", "pw-alice");
-    let messages = pop3_support::messages("poplib", "alice", 8);
+    let mut messages = pop3_support::messages("poplib", "alice", 8);
+    messages.insert(3, pop3_support::large_message("poplib", "alice"));
     pop3_support::deliver(&server, "alice", &messages);
     run(&server, &messages, &[]);
 }

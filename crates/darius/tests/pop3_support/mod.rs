@@ -67,6 +67,25 @@ pub fn messages(tag: &str, user: &str, count: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// One message of about 1.6 MB (past the server's 1 MiB in-memory limit for incoming mail,
+/// so it is spooled and streamed), with a line that is only `.` every hundred lines.
+pub fn large_message(tag: &str, user: &str) -> Vec<u8> {
+    let mut m = format!(
+        "From: Sender <sender@example.org>\r\nTo: {user}@example.org\r\n\
+         Subject: {tag} large\r\nMessage-ID: <{tag}.large@pop3.test>\r\n\
+         Date: Sun, 06 Dec 2026 12:00:00 +0000\r\n\r\n"
+    );
+    for n in 0..25_000 {
+        if n % 100 == 0 {
+            m.push_str(".\r\n");
+        }
+        m.push_str(&format!(
+            "{tag} large line {n:05}: .... the quick brown fox ....\r\n"
+        ));
+    }
+    m.into_bytes()
+}
+
 /// `message` dot-stuffed for SMTP/LMTP DATA (RFC 5321 §4.5.2), without the end marker.
 pub fn dot_stuff(message: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(message.len() + 16);
