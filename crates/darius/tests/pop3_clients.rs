@@ -6,6 +6,7 @@
 //! - getmail6 into a Maildir: leaving mail on the server over plain POP3 (a second run
 //!   retrieves nothing; its `oldmail` file keeps the UIDLs), deleting over POP3S;
 //! - mpop into an mbox: `keep on` over STLS, then `keep off` (everything retrieved goes);
+//!   and logging in over POP3S with USER/PASS and each SASL mechanism through GNU SASL;
 //! - Cyrus's `pop3test` logging in with SASL PLAIN and SCRAM-SHA-256 over STLS and POP3S, STAT.
 //!
 //! Skipped with a note when a program is missing, failing under DARIUS_REQUIRE_INTEROP=1.
@@ -320,6 +321,53 @@ fn mpop_keeps_over_stls_then_deletes() {
     assert_eq!(code, Some(0), "{text}");
     assert_fetched("mpop", &mbox(&mbox_path), &[first, second].concat());
     assert_eq!(messages_left(&server), 0, "{text}");
+}
+
+/// mpop's SASL is GNU SASL, a second implementation beside Cyrus SASL's `pop3test`: each
+/// mechanism (and USER/PASS) logs in over POP3S and reads the maildrop's status.
+#[test]
+fn mpop_logs_in_with_each_mechanism() {
+    if !common::have("mpop") {
+        return;
+    }
+    let server = Server::start_with(
+        "auth_failure_delay: 0\nauth_failures_per_host: 0\n\
+         sasl_mech_list: SCRAM-SHA-256 SCRAM-SHA-1 CRAM-MD5 PLAIN LOGIN\n",
+    );
+    server.add_user("alice", "pw-alice");
+    let sent = messages("mpop-auth", "alice", 2);
+    deliver(&server, "alice", &sent);
+    let dir = tempfile::tempdir().unwrap();
+    let rc = dir.path().join("mpoprc");
+    for auth in [
+        "user",
+        "plain",
+        "login",
+        "cram-md5",
+        "scram-sha-1",
+        "scram-sha-256",
+    ] {
+        for (password, works) in [("pw-alice", true), ("wrong", false)] {
+            write_private(
+                &rc,
+                &format!(
+                    "account default\nhost localhost\nport {}\nuser alice\npassword {password}\n\
+                     auth {auth}\ntls on\ntls_starttls off\ntls_trust_file {}\n\
+                     delivery mbox /dev/null\nuidls_file {}\n",
+                    server.pop3s_port,
+                    server.cert_path().display(),
+                    dir.path().join("uidls").display()
+                ),
+            );
+            let (code, text) = run(Command::new("mpop").arg("-C").arg(&rc).arg("--status-only"));
+            if works {
+                assert_eq!(code, Some(0), "auth {auth}:\n{text}\n{}", server.log());
+                assert!(text.contains("2 messages"), "auth {auth}:\n{text}");
+            } else {
+                assert_ne!(code, Some(0), "auth {auth} with a wrong password:\n{text}");
+            }
+        }
+    }
 }
 
 // ---- pop3test
