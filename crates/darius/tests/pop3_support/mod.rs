@@ -213,13 +213,18 @@ pub struct Client {
 impl Client {
     /// Connects and reads the `+OK` greeting.
     pub fn connect(port: u16) -> Client {
+        Client::greeted(port).0
+    }
+
+    /// Connects; the client and its `+OK` greeting.
+    pub fn greeted(port: u16) -> (Client, String) {
         let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
         stream.set_read_timeout(Some(HANG)).unwrap();
         let reader = BufReader::new(stream.try_clone().unwrap());
         let mut c = Client { stream, reader };
         let greeting = c.line().expect("a greeting");
         assert!(greeting.starts_with("+OK"), "{greeting}");
-        c
+        (c, greeting)
     }
 
     /// Connects and logs in with USER/PASS (allowed on loopback); panics unless both succeed.
@@ -270,6 +275,54 @@ impl Client {
             }
             lines.push(line.strip_prefix('.').map(str::to_string).unwrap_or(line));
         }
+    }
+
+    /// A command's status line; empty when the connection is gone.
+    pub fn cmd(&mut self, line: &str) -> String {
+        self.command(line).unwrap_or_default()
+    }
+
+    /// A command that must succeed; its status line.
+    pub fn ok(&mut self, line: &str) -> String {
+        let reply = self.cmd(line);
+        assert!(reply.starts_with("+OK"), "{line}: {reply}");
+        reply
+    }
+
+    /// A command that must fail; its status line.
+    pub fn err(&mut self, line: &str) -> String {
+        let reply = self.cmd(line);
+        assert!(reply.starts_with("-ERR"), "{line}: {reply}");
+        reply
+    }
+
+    /// A multi-line command that must succeed: the lines after its status line.
+    pub fn lines(&mut self, command: &str) -> Vec<String> {
+        self.ok(command);
+        self.body().expect("a multi-line answer")
+    }
+
+    /// A multi-line answer's body as bytes, dot-unstuffed, CRLF line ends kept (RETR and TOP
+    /// compared byte for byte).
+    pub fn raw_body(&mut self) -> Vec<u8> {
+        let mut body = Vec::new();
+        loop {
+            let mut line = Vec::new();
+            let n = self.reader.read_until(b'\n', &mut line).unwrap();
+            assert!(n > 0, "connection closed inside a multi-line response");
+            assert!(line.ends_with(b"\r\n"), "line without CRLF: {line:?}");
+            if line == b".\r\n" {
+                return body;
+            }
+            body.extend_from_slice(line.strip_prefix(b".").unwrap_or(&line));
+        }
+    }
+
+    /// Whether the server closed the connection with nothing more to say.
+    pub fn closed(&mut self) -> bool {
+        let mut rest = Vec::new();
+        let read = std::io::Read::read_to_end(&mut self.reader, &mut rest);
+        read.is_ok() && rest.is_empty()
     }
 
     /// UIDL: (message number, unique-id) for every message listed.
