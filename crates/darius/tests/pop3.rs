@@ -541,3 +541,38 @@ fn apop_only_where_the_password_is_kept() {
     let replayed = pop.err(&format!("APOP nina {}", digest(timestamp, "pw-nina")));
     assert!(replayed.starts_with("-ERR [AUTH]"), "{replayed}");
 }
+
+/// Quotas: POP3 adds nothing, and what QUIT expunges frees the quota root's usage.
+#[test]
+fn quit_frees_quota_usage() {
+    let server = server_with("", &["admin", "olga"]);
+    let quota = |imap: &mut imap_support::Client| {
+        let r = imap.cmd("q", "GETQUOTA user.olga");
+        assert!(last(&r).starts_with("q OK"), "{r:?}");
+        r.into_iter()
+            .find(|l| l.starts_with("* QUOTA"))
+            .unwrap()
+            .trim_end()
+            .to_string()
+    };
+    let mut admin = imap_support::Client::login(server.imap_port, "admin");
+    let r = admin.cmd("s", "SETQUOTA user.olga (STORAGE 1000 MESSAGE 10)");
+    assert!(last(&r).starts_with("s OK"), "{r:?}");
+    fill(&server, "olga", 3);
+    let before = quota(&mut admin);
+    assert!(before.contains("MESSAGE 3 10"), "{before}");
+    let mut pop = Pop::login(server.pop3_port, "olga", "pw-olga");
+    pop.ok("RETR 1");
+    pop.raw_body();
+    assert_eq!(quota(&mut admin), before, "reading changes no usage");
+    pop.ok("DELE 1");
+    pop.ok("DELE 2");
+    pop.ok("QUIT");
+    let after = quota(&mut admin);
+    assert!(after.contains("MESSAGE 1 10"), "{after}");
+    let storage = |line: &str| -> u64 {
+        let rest = line.split("STORAGE ").nth(1).unwrap();
+        rest.split(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(storage(&after) <= storage(&before), "{before} → {after}");
+}
