@@ -576,3 +576,50 @@ fn quit_frees_quota_usage() {
     };
     assert!(storage(&after) <= storage(&before), "{before} → {after}");
 }
+
+/// The machine's own address on its way to the documentation network, when it has one that
+/// is not loopback (a client there is no loopback client).
+fn outside_address() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback()).then_some(ip)
+}
+
+/// USER/PASS and PLAIN only where IMAP would allow LOGIN: not in the clear from a client that
+/// is not on loopback (unless `allowplaintext`), and after STLS again.
+#[test]
+fn plaintext_logins_need_tls_off_loopback() {
+    let Some(ip) = outside_address() else {
+        eprintln!("SKIPPED: this machine has no address but loopback");
+        return;
+    };
+    let server = server_with("listen_pop3: 0.0.0.0:0\n", &["pia"]);
+    let mut pop = Pop::connect_to(ip, server.pop3_port);
+    let capa = pop.lines("CAPA");
+    assert!(!capa.iter().any(|c| c == "USER"), "{capa:?}");
+    let sasl = capa
+        .iter()
+        .find(|c| c.starts_with("SASL"))
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        !sasl.contains("PLAIN") && sasl.contains("SCRAM-SHA-256"),
+        "{capa:?}"
+    );
+    assert!(capa.iter().any(|c| c == "STLS"), "{capa:?}");
+    let refused = pop.err("USER pia");
+    assert!(
+        refused.starts_with("-ERR [AUTH]") && refused.contains("STLS"),
+        "{refused}"
+    );
+    let plain = base64::engine::general_purpose::STANDARD.encode(b"\0pia\0pw-pia");
+    pop.err(&format!("AUTH PLAIN {plain}"));
+    pop.ok("QUIT");
+
+    let server = server_with("listen_pop3: 0.0.0.0:0\nallowplaintext: 1\n", &["pia"]);
+    let mut pop = Pop::connect_to(ip, server.pop3_port);
+    pop.ok("USER pia");
+    pop.ok("PASS pw-pia");
+    pop.ok("QUIT");
+}

@@ -15,6 +15,16 @@ use std::time::{Duration, Instant};
 
 pub const DARIUS: &str = env!("CARGO_BIN_EXE_darius");
 
+/// The TCP listeners every test server has, each on an ephemeral port of 127.0.0.1 unless
+/// the test's configuration sets it.
+const LISTENERS: [&str; 5] = [
+    "listen_imap",
+    "listen_imaps",
+    "listen_pop3",
+    "listen_pop3s",
+    "listen_lmtp",
+];
+
 pub struct Server {
     pub dir: tempfile::TempDir,
     pub conf: PathBuf,
@@ -34,7 +44,8 @@ pub struct Server {
 impl Server {
     /// Starts a server with IMAP, IMAPS, POP3, POP3S and LMTP on 127.0.0.1 (ephemeral ports) and a self-signed
     /// certificate; `extra` is appended to the generated imapd.conf, with `{base}` replaced by
-    /// the server's temp dir.
+    /// the server's temp dir. A listener `extra` sets (`listen_pop3: 0.0.0.0:0`) replaces the
+    /// default one; it must still listen.
     pub fn start_with(extra: &str) -> Server {
         Server::start_with_env(extra, Vec::new())
     }
@@ -45,15 +56,18 @@ impl Server {
         let base = dir.path().display().to_string();
         make_certificate(dir.path());
         let conf = dir.path().join("imapd.conf");
+        let listeners: String = LISTENERS
+            .iter()
+            .filter(|option| !extra.lines().any(|l| l.starts_with(&format!("{option}:"))))
+            .map(|option| format!("{option}: 127.0.0.1:0\n"))
+            .collect();
         std::fs::write(
             &conf,
             format!(
                 "configdirectory: {base}/conf\npartition-default: {base}/spool\n\
                  syslog_socket: {base}/no-syslog\nadmins: admin\n\
                  tls_server_cert: {base}/cert.pem\ntls_server_key: {base}/key.pem\n\
-                 listen_imap: 127.0.0.1:0\nlisten_imaps: 127.0.0.1:0\n\
-                 listen_pop3: 127.0.0.1:0\nlisten_pop3s: 127.0.0.1:0\n\
-                 listen_lmtp: 127.0.0.1:0\nlmtpsocket: {base}/conf/socket/lmtp\n{}",
+                 {listeners}lmtpsocket: {base}/conf/socket/lmtp\n{}",
                 extra.replace("{base}", &base)
             ),
         )
@@ -102,7 +116,7 @@ impl Server {
         });
         let mut ports = std::collections::HashMap::new();
         let deadline = Instant::now() + Duration::from_secs(60);
-        while ports.len() < 5 {
+        while ports.len() < LISTENERS.len() {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok((option, port)) => {

@@ -216,9 +216,17 @@ impl Client {
         Client::greeted(port).0
     }
 
+    /// Connects to `ip` (not loopback, say) and reads the `+OK` greeting.
+    pub fn connect_to(ip: std::net::IpAddr, port: u16) -> Client {
+        Client::greet(TcpStream::connect((ip, port)).unwrap()).0
+    }
+
     /// Connects; the client and its `+OK` greeting.
     pub fn greeted(port: u16) -> (Client, String) {
-        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        Client::greet(TcpStream::connect(("127.0.0.1", port)).unwrap())
+    }
+
+    fn greet(stream: TcpStream) -> (Client, String) {
         stream.set_read_timeout(Some(HANG)).unwrap();
         let reader = BufReader::new(stream.try_clone().unwrap());
         let mut c = Client { stream, reader };
