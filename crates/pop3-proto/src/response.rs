@@ -26,6 +26,19 @@ impl RespCode {
             RespCode::Auth => "AUTH",
         }
     }
+
+    /// The code written `name` (ASCII case ignored), if it is one of these.
+    pub fn from_name(name: &str) -> Option<RespCode> {
+        [
+            RespCode::InUse,
+            RespCode::LoginDelay,
+            RespCode::SysTemp,
+            RespCode::SysPerm,
+            RespCode::Auth,
+        ]
+        .into_iter()
+        .find(|c| c.as_str().eq_ignore_ascii_case(name))
+    }
 }
 
 /// The longest status line, CRLF included (RFC 2449 §4).
@@ -92,6 +105,41 @@ impl Response {
         let mut out = Vec::new();
         self.encode(&mut out);
         out
+    }
+
+    /// Reads a status line as a client receives it, without its line end: `+OK` or `-ERR`
+    /// (RFC 1939 §3), then a space and the text. A text that starts with one of
+    /// [`RespCode`]'s codes in brackets gives the code (RFC 2449 §8); any other bracketed word
+    /// stays in the text. `None` when the line is not a status line. What [`Response::encode`]
+    /// writes reads back the same.
+    pub fn parse(line: &[u8]) -> Option<Response> {
+        let (ok, rest) = if let Some(rest) = line.strip_prefix(b"+OK") {
+            (true, rest)
+        } else {
+            (false, line.strip_prefix(b"-ERR")?)
+        };
+        let text = match rest {
+            [] => "".into(),
+            [b' ', text @ ..] => String::from_utf8_lossy(text),
+            _ => return None, // `+OKAY` is not `+OK`
+        };
+        let coded = text.strip_prefix('[').and_then(|t| {
+            let (name, after) = t.split_once(']')?;
+            let code = RespCode::from_name(name)?;
+            Some((code, after.strip_prefix(' ').unwrap_or(after)))
+        });
+        Some(match coded {
+            Some((code, text)) => Response {
+                ok,
+                code: Some(code),
+                text: text.to_owned(),
+            },
+            None => Response {
+                ok,
+                code: None,
+                text: text.into_owned(),
+            },
+        })
     }
 }
 
