@@ -29,6 +29,10 @@ const LOWER_IS_BETTER: &[&str] = &[
     "shared_setup_seconds",
 ];
 
+/// Rates among the metrics whose ratio is worth stating (`pop3`'s goal is in sessions/s, while
+/// its throughput counts every command and delivery).
+const HIGHER_IS_BETTER: &[&str] = &["sessions_per_s", "messages_per_s"];
+
 fn workloads_in_order(reports: &[Report]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for r in reports {
@@ -214,9 +218,9 @@ fn ratios(out: &mut String, group: &[&Report], reference: &str) {
         );
         return;
     };
-    // `idle` counts set-ups and deliveries, `resync` a fixed number of rounds, not a
-    // throughput: only their metrics compare.
-    let throughput = me.workload != "idle" && me.workload != "resync";
+    // `idle` and `pop3-idle` count set-ups and deliveries, `resync` a fixed number of rounds,
+    // not a throughput: only their metrics compare.
+    let throughput = !matches!(me.workload.as_str(), "idle" | "pop3-idle" | "resync");
     for peer in group.iter().filter(|r| r.label != reference) {
         let mut parts = Vec::new();
         if throughput {
@@ -235,11 +239,9 @@ fn ratios(out: &mut String, group: &[&Report], reference: &str) {
             ));
         }
         for (k, v) in &me.metrics {
-            if let Some(p) = peer
-                .metrics
-                .get(k)
-                .filter(|_| LOWER_IS_BETTER.contains(&k.as_str()))
-            {
+            if let Some(p) = peer.metrics.get(k).filter(|_| {
+                LOWER_IS_BETTER.contains(&k.as_str()) || HIGHER_IS_BETTER.contains(&k.as_str())
+            }) {
                 parts.push(format!("{k} {}", ratio(*v, *p)));
             }
         }
@@ -348,6 +350,39 @@ mod tests {
         );
         assert!(
             md[off..].contains("Ratios darius/dovecot: throughput 0.50×"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn pop3_states_its_session_rate_and_pop3_idle_no_throughput() {
+        let pop3 = |label: &str, n: u64, sessions: f64| {
+            let mut r = report(label, n);
+            r.workload = "pop3".into();
+            r.metrics.insert("sessions_per_s".into(), sessions);
+            r
+        };
+        let idle = |label: &str, kb: f64| {
+            let mut r = report(label, 10);
+            r.workload = "pop3-idle".into();
+            r.metrics.insert("server_pss_kb_per_conn".into(), kb);
+            r
+        };
+        let md = markdown(
+            &[
+                pop3("darius", 300, 30.0),
+                pop3("dovecot", 100, 12.0),
+                idle("darius", 8.0),
+                idle("dovecot", 32.0),
+            ],
+            "darius",
+        );
+        assert!(
+            md.contains("Ratios darius/dovecot: throughput 3.00×, sessions_per_s 2.50×."),
+            "{md}"
+        );
+        assert!(
+            md.contains("Ratios darius/dovecot: server_pss_kb_per_conn 0.25×."),
             "{md}"
         );
     }

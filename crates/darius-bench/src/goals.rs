@@ -1,4 +1,4 @@
-//! The performance goals of issues 5, 10 and 11, checked against the reports of one side-by-side
+//! The performance goals of issues 5, 10, 11 and 15, checked against the reports of one side-by-side
 //! run. Each goal is met, not met, or not measured (a server or workload missing from the run) —
 //! never guessed.
 
@@ -246,6 +246,59 @@ fn speedup(fast: f64, slow: f64, want: f64, no_time: &'static str) -> Verdict {
     }
 }
 
+/// `pop3`: our sessions per second over the peer's must reach `want`; a run with state errors
+/// does not count.
+fn pop3_sessions(reports: &[Report], me: &str, peer: &str, want: f64) -> Verdict {
+    let (Some(a), Some(b)) = (find(reports, "pop3", me), find(reports, "pop3", peer)) else {
+        return Verdict::NotMeasured("pop3 was not run against both");
+    };
+    if !a.errors.is_empty() {
+        return Verdict::NotMet(format!("{me}: {} errors in the pop3 run", a.total.errors));
+    }
+    let rate = |r: &Report| r.metrics.get("sessions_per_s").copied().unwrap_or(0.0);
+    let (x, y) = (rate(a), rate(b));
+    if y <= 0.0 {
+        return Verdict::NotMeasured("the peer completed no sessions");
+    }
+    let detail = format!("{:.2}× ({x:.1} vs {y:.1} sessions/s)", x / y);
+    if x / y >= want {
+        Verdict::Met(detail)
+    } else {
+        Verdict::NotMet(detail)
+    }
+}
+
+/// `pop3-idle`: server PSS per idle POP3 connection within the IMAP figure — the IMAP `idle`
+/// run of the same server and run when there is one, else the IMAP goal of `imap_goal_kb`.
+fn pop3_idle_memory(reports: &[Report], me: &str, imap_goal_kb: f64) -> Verdict {
+    let plain = |workload: &str| {
+        reports.iter().find(|r| {
+            r.workload == workload
+                && r.label == me
+                && r.params.get("tls").is_none_or(|t| t == "none")
+        })
+    };
+    let Some(r) = plain("pop3-idle") else {
+        return Verdict::NotMeasured("pop3-idle was not run against it");
+    };
+    let Some(v) = r.metrics.get("server_pss_kb_per_conn").copied() else {
+        return Verdict::NotMeasured("no figure (no --server-pid)");
+    };
+    let imap = plain("idle").and_then(|r| r.metrics.get("server_pss_kb_per_conn").copied());
+    let (limit, against) = match imap {
+        Some(kb) => (kb, format!("IMAP idle {kb:.1}")),
+        None => (imap_goal_kb, format!("IMAP goal {imap_goal_kb:.0}")),
+    };
+    let detail = format!("{v:.1} KB ({against})");
+    if !r.errors.is_empty() {
+        Verdict::NotMet(format!("{detail}; {} errors", r.total.errors))
+    } else if v <= limit {
+        Verdict::Met(detail)
+    } else {
+        Verdict::NotMet(detail)
+    }
+}
+
 /// A Markdown table of the goals for `me` (the reference server).
 pub fn markdown(reports: &[Report], me: &str) -> String {
     let rows: Vec<(&str, Verdict)> = vec![
@@ -298,6 +351,14 @@ pub fn markdown(reports: &[Report], me: &str) -> String {
         (
             "list: ≥ 3× faster than Cyrus",
             list_vs_peer(reports, me, "cyrus", 3.0),
+        ),
+        (
+            "pop3: sessions/s ≥ 2× Dovecot",
+            pop3_sessions(reports, me, "dovecot", 2.0),
+        ),
+        (
+            "pop3-idle: server PSS per idle POP3 connection within the IMAP figure",
+            pop3_idle_memory(reports, me, 16.0),
         ),
     ];
     let mut out = String::from("| goal | result | measured |\n|---|---|---|\n");
@@ -383,7 +444,7 @@ mod tests {
     fn nothing_measured_for_an_absent_server() {
         let md = markdown(&[report("mixed", "dovecot", 10, &[])], "darius");
         assert!(!md.contains("| met |"));
-        assert_eq!(md.matches("not measured").count(), 14);
+        assert_eq!(md.matches("not measured").count(), 16);
     }
 
     #[test]
@@ -422,6 +483,34 @@ mod tests {
         let md = markdown(&[resync("darius", 1.0, 30.0)], "darius");
         assert!(md.contains("Dovecot's | not measured | resync was not run against both"));
         assert!(md.contains("flag fetch | met | 30.00×"));
+    }
+
+    #[test]
+    fn pop3_goals_compare_session_rates_and_idle_memory_with_imap() {
+        let pop3 = |label: &str, rate: f64| report("pop3", label, 100, &[("sessions_per_s", rate)]);
+        let md = markdown(&[pop3("darius", 50.0), pop3("dovecot", 20.0)], "darius");
+        assert!(md.contains("| pop3: sessions/s ≥ 2× Dovecot | met | 2.50× (50.0 vs 20.0 sessions/s) |"));
+        let md = markdown(&[pop3("darius", 30.0), pop3("dovecot", 20.0)], "darius");
+        assert!(md.contains("Dovecot | **not met** | 1.50×"));
+        let mut wrong = pop3("darius", 90.0);
+        let mut rec = Recorder::default();
+        rec.error("list", "missing", "STAT counts 1 messages, 2 were delivered");
+        wrong.errors = rec.errors;
+        wrong.total.errors = 1;
+        let md = markdown(&[wrong, pop3("dovecot", 20.0)], "darius");
+        assert!(md.contains("Dovecot | **not met** | darius: 1 errors in the pop3 run"));
+
+        let idle = |workload: &str, kb: f64| {
+            report(workload, "darius", 1, &[("server_pss_kb_per_conn", kb)])
+        };
+        let md = markdown(&[idle("pop3-idle", 12.0)], "darius");
+        assert!(md.contains("IMAP figure | met | 12.0 KB (IMAP goal 16) |"), "{md}");
+        let md = markdown(&[idle("pop3-idle", 20.0)], "darius");
+        assert!(md.contains("IMAP figure | **not met** | 20.0 KB (IMAP goal 16) |"));
+        let md = markdown(&[idle("pop3-idle", 12.0), idle("idle", 10.0)], "darius");
+        assert!(md.contains("IMAP figure | **not met** | 12.0 KB (IMAP idle 10.0) |"));
+        let md = markdown(&[idle("pop3-idle", 9.0), idle("idle", 10.0)], "darius");
+        assert!(md.contains("IMAP figure | met | 9.0 KB (IMAP idle 10.0) |"));
     }
 
     #[test]

@@ -1,8 +1,8 @@
-//! `darius-bench`: a load generator for IMAP and LMTP servers — Darius, Dovecot, Cyrus or any
-//! other — with named workloads (`mixed`, `append`, `fetch`, `search`, `resync`, `list`, `idle`,
-//! `lmtp`, `soak`, `login`), state checking, latency percentiles and the server's CPU and memory from `/proc`.
+//! `darius-bench`: a load generator for IMAP, POP3 and LMTP servers — Darius, Dovecot, Cyrus or
+//! any other — with named workloads (`mixed`, `append`, `fetch`, `search`, `resync`, `list`,
+//! `idle`, `lmtp`, `soak`, `login`, `pop3`, `pop3-idle`), state checking, latency percentiles and the server's CPU and memory from `/proc`.
 //!
-//! It depends on none of Darius's crates: its IMAP and LMTP clients are its own, so it measures
+//! It depends on none of Darius's server crates: its IMAP, LMTP and POP3 clients are its own, so it measures
 //! every server the same way. `compare` turns the JSON reports of a side-by-side run into
 //! `docs/benchmarks.md`'s tables; `corpus` writes the generated messages as an mbox.
 
@@ -29,7 +29,7 @@ use report::{Report, RunInfo};
 use workload::Settings;
 
 #[derive(Parser)]
-#[command(name = "darius-bench", version, about = "IMAP/LMTP load generator")]
+#[command(name = "darius-bench", version, about = "IMAP/POP3/LMTP load generator")]
 struct Cli {
     #[command(flatten)]
     target: TargetArgs,
@@ -45,7 +45,11 @@ struct TargetArgs {
     /// IMAP port.
     #[arg(long, default_value_t = 1143, global = true)]
     port: u16,
-    /// TLS for IMAP: none, implicit (IMAPS) or starttls. Certificates are not verified.
+    /// POP3 port (the `pop3` workloads; same host and --tls).
+    #[arg(long, default_value_t = 1110, global = true)]
+    pop3_port: u16,
+    /// TLS for IMAP and POP3: none, implicit (IMAPS, POP3S) or starttls (STARTTLS, STLS).
+    /// Certificates are not verified.
     #[arg(long, value_enum, default_value = "none", global = true)]
     tls: TlsMode,
     /// User name pattern; `%d` is replaced by the user number (1-based).
@@ -53,12 +57,13 @@ struct TargetArgs {
     user: String,
     #[arg(long, default_value = "pass", global = true)]
     password: String,
-    /// Number of users (user1..userN) [default: 10; 1000 for `list`].
+    /// Number of users (user1..userN) [default: 10; 1000 for `list`; --clients for `pop3`,
+    /// --connections for `pop3-idle`].
     #[arg(long, global = true)]
     users: Option<u32>,
-    /// Concurrent clients (connections).
-    #[arg(long, default_value_t = 10, global = true)]
-    clients: u32,
+    /// Concurrent clients (connections) [default: 10; 50 for `pop3`].
+    #[arg(long, global = true)]
+    clients: Option<u32>,
     /// Run time in seconds (the measured phase, after any setup).
     #[arg(long, default_value_t = 10.0, global = true)]
     duration: f64,
@@ -221,6 +226,31 @@ enum Command {
         #[arg(long)]
         cache: Option<String>,
     },
+    /// POP3 sessions (USER/PASS, STAT, LIST, RETR+DELE of up to --per-session messages, QUIT)
+    /// in --clients loops, one user each, while --feeders LMTP connections refill the
+    /// maildrops at the rate they are drained.
+    Pop3 {
+        #[arg(long, default_value_t = 10)]
+        per_session: u32,
+        /// Messages in each maildrop when the run starts [default: 2 × --per-session].
+        #[arg(long)]
+        stock: Option<u32>,
+        #[arg(long, default_value_t = 8)]
+        feeders: u32,
+    },
+    /// POP3 connections logged in and idle (one user each): server memory per connection.
+    Pop3Idle {
+        #[arg(long, default_value_t = 100)]
+        connections: u32,
+        /// Messages in each maildrop.
+        #[arg(long, default_value_t = 10)]
+        messages: u32,
+        /// Seconds to wait after all connections are up before measuring memory.
+        #[arg(long, default_value_t = 3.0)]
+        settle: f64,
+        #[arg(long, default_value_t = 16)]
+        parallel_setup: u32,
+    },
     /// Write the generated corpus as an mbox.
     Corpus {
         #[arg(long, default_value_t = 1000)]
@@ -248,21 +278,31 @@ enum Part {
 }
 
 fn settings(t: &TargetArgs, command: &Command) -> anyhow::Result<Settings> {
-    let default_users = if matches!(command, Command::List { .. }) {
-        1000
-    } else {
-        10
+    let clients = t
+        .clients
+        .unwrap_or(if matches!(command, Command::Pop3 { .. }) {
+            50
+        } else {
+            10
+        })
+        .max(1);
+    let default_users = match command {
+        Command::List { .. } => 1000,
+        Command::Pop3 { .. } => clients,
+        Command::Pop3Idle { connections, .. } => *connections,
+        _ => 10,
     };
     let lmtp_host = t.lmtp_host.clone().unwrap_or_else(|| t.host.clone());
     Ok(Settings {
         imap: Endpoint::new(&t.host, t.port, t.tls)?,
         lmtp: Endpoint::new(&lmtp_host, t.lmtp_port, TlsMode::None)?,
+        pop3: Endpoint::new(&t.host, t.pop3_port, t.tls)?,
         lmtp_domain: t.lmtp_domain.clone(),
         fill_maildir: t.fill_maildir.clone(),
         user_pattern: t.user.clone(),
         password: t.password.clone(),
         users: t.users.unwrap_or(default_users).max(1),
-        clients: t.clients.max(1),
+        clients,
         duration: Duration::from_secs_f64(t.duration.max(0.0)),
         ops: t.ops,
         seed: t.seed,
@@ -351,6 +391,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     );
     let target = if name == "lmtp" || name == "soak" {
         s.lmtp.addr()
+    } else if name.starts_with("pop3") {
+        s.pop3.addr()
     } else {
         s.imap.addr()
     };
@@ -512,13 +554,40 @@ async fn dispatch(
             };
             ("login", workload::login::run(s, &args).await)
         }
+        Command::Pop3 {
+            per_session,
+            stock,
+            feeders,
+        } => {
+            let args = workload::pop3::Pop3Args {
+                per_session,
+                stock: stock.unwrap_or(per_session.saturating_mul(2)),
+                feeders,
+            };
+            ("pop3", workload::pop3::run(s, args).await?)
+        }
+        Command::Pop3Idle {
+            connections,
+            messages,
+            settle,
+            parallel_setup,
+        } => {
+            let args = workload::pop3::Pop3IdleArgs {
+                connections,
+                messages,
+                settle: Duration::from_secs_f64(settle.max(0.0)),
+                parallel_setup,
+            };
+            ("pop3-idle", workload::pop3::run_idle(s, &args).await?)
+        }
         Command::Corpus { .. } | Command::Compare { .. } => anyhow::bail!("not a workload"),
     })
 }
 
 /// Each connection is a file descriptor: say so before `idle` runs into the limit.
 fn warn_on_fd_limit(command: &Command) {
-    let Command::Idle { connections, .. } = command else {
+    let (Command::Idle { connections, .. } | Command::Pop3Idle { connections, .. }) = command
+    else {
         return;
     };
     let soft = std::fs::read_to_string("/proc/self/limits")

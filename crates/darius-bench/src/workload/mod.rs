@@ -12,6 +12,7 @@ pub mod lmtp;
 pub mod login;
 pub mod mixed;
 mod mixed_model;
+pub mod pop3;
 pub mod populate;
 pub mod resync;
 pub mod search;
@@ -31,6 +32,8 @@ use crate::stats::Recorder;
 pub struct Settings {
     pub imap: Endpoint,
     pub lmtp: Endpoint,
+    /// The POP3 server of the `pop3` workloads (`--host`, `--pop3-port`, `--tls`).
+    pub pop3: Endpoint,
     pub lmtp_domain: String,
     /// See `--fill-maildir`.
     pub fill_maildir: Option<std::path::PathBuf>,
