@@ -246,7 +246,7 @@ START {
 SERVICES {
   imap      cmd="imapd -C $C"     listen="127.0.0.1:$C_IMAP" prefork=5 maxchild=$MAXCONN
   imaps     cmd="imapd -s -C $C"  listen="127.0.0.1:$C_IMAPS" prefork=1 maxchild=$MAXCONN
-  pop3      cmd="pop3d -C $C"     listen="127.0.0.1:$C_POP" prefork=1 maxchild=100
+  pop3      cmd="pop3d -C $C"     listen="127.0.0.1:$C_POP" prefork=1 maxchild=$MAXCONN
   lmtp      cmd="lmtpd -C $C -a"  listen="127.0.0.1:$C_LMTP" prefork=1 maxchild=50
   lmtpunix  cmd="lmtpd -C $C"     listen="$P/cyrus/run/lmtp" prefork=0 maxchild=20
   sieve     cmd="timsieved -C $C" listen="127.0.0.1:$C_SIEVE" prefork=0 maxchild=50
@@ -275,6 +275,8 @@ DOVECOT_LMTP=$D_LMTP
 CYRUS_IMAP=$C_IMAP
 CYRUS_IMAPS=$C_IMAPS
 CYRUS_LMTP=$C_LMTP
+DOVECOT_POP3=$D_POP
+CYRUS_POP3=$C_POP
 DOVECOT_VERSION="$(dovecot --version 2>/dev/null | head -1)"
 CYRUS_VERSION="$(dpkg-query -W -f='${Version}' cyrus-imapd 2>/dev/null)"
 DOVECOT_PASSWORDS="passwd-file, scheme $D_PASS_SCHEME"
