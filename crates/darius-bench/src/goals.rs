@@ -489,12 +489,17 @@ mod tests {
     fn pop3_goals_compare_session_rates_and_idle_memory_with_imap() {
         let pop3 = |label: &str, rate: f64| report("pop3", label, 100, &[("sessions_per_s", rate)]);
         let md = markdown(&[pop3("darius", 50.0), pop3("dovecot", 20.0)], "darius");
-        assert!(md.contains("| pop3: sessions/s ≥ 2× Dovecot | met | 2.50× (50.0 vs 20.0 sessions/s) |"));
+        assert!(md
+            .contains("| pop3: sessions/s ≥ 2× Dovecot | met | 2.50× (50.0 vs 20.0 sessions/s) |"));
         let md = markdown(&[pop3("darius", 30.0), pop3("dovecot", 20.0)], "darius");
         assert!(md.contains("Dovecot | **not met** | 1.50×"));
         let mut wrong = pop3("darius", 90.0);
         let mut rec = Recorder::default();
-        rec.error("list", "missing", "STAT counts 1 messages, 2 were delivered");
+        rec.error(
+            "list",
+            "missing",
+            "STAT counts 1 messages, 2 were delivered",
+        );
         wrong.errors = rec.errors;
         wrong.total.errors = 1;
         let md = markdown(&[wrong, pop3("dovecot", 20.0)], "darius");
@@ -504,7 +509,10 @@ mod tests {
             report(workload, "darius", 1, &[("server_pss_kb_per_conn", kb)])
         };
         let md = markdown(&[idle("pop3-idle", 12.0)], "darius");
-        assert!(md.contains("IMAP figure | met | 12.0 KB (IMAP goal 16) |"), "{md}");
+        assert!(
+            md.contains("IMAP figure | met | 12.0 KB (IMAP goal 16) |"),
+            "{md}"
+        );
         let md = markdown(&[idle("pop3-idle", 20.0)], "darius");
         assert!(md.contains("IMAP figure | **not met** | 20.0 KB (IMAP goal 16) |"));
         let md = markdown(&[idle("pop3-idle", 12.0), idle("idle", 10.0)], "darius");

@@ -29,7 +29,11 @@ use report::{Report, RunInfo};
 use workload::Settings;
 
 #[derive(Parser)]
-#[command(name = "darius-bench", version, about = "IMAP/POP3/LMTP load generator")]
+#[command(
+    name = "darius-bench",
+    version,
+    about = "IMAP/POP3/LMTP load generator"
+)]
 struct Cli {
     #[command(flatten)]
     target: TargetArgs,

@@ -31,7 +31,9 @@ static USERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Runs `darius-bench ARGS` against the target and returns its JSON report, or None (skip).
 fn run(args: &[&str]) -> Option<serde_json::Value> {
-    let _users = USERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _users = USERS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let Some((host, pop3, lmtp)) = target() else {
         if std::env::var("DARIUS_REQUIRE_PEERS").as_deref() == Ok("1") {
             panic!("DARIUS_REQUIRE_PEERS=1 but no POP3 and LMTP server at DARIUS_BENCH_POP3_TARGET or 127.0.0.1:10110:10024");
@@ -112,8 +114,15 @@ fn pop3_sessions_drain_what_lmtp_refills_without_state_errors() {
 
 #[test]
 fn pop3_idle_holds_logged_in_sessions_and_quits_them() {
-    let Some(r) = run(&["pop3-idle", "--connections", "2", "--messages", "3", "--settle", "0.2"])
-    else {
+    let Some(r) = run(&[
+        "pop3-idle",
+        "--connections",
+        "2",
+        "--messages",
+        "3",
+        "--settle",
+        "0.2",
+    ]) else {
         return;
     };
     assert_clean(&r);

@@ -36,7 +36,15 @@ fn greetings_and_answers_of_real_servers_parse() {
 
 #[test]
 fn other_lines_are_no_status_lines() {
-    for line in ["", "+O", "OK fine", "+OKAY", "-ERROR x", "* OK imap", "1 200"] {
+    for line in [
+        "",
+        "+O",
+        "OK fine",
+        "+OKAY",
+        "-ERROR x",
+        "* OK imap",
+        "1 200",
+    ] {
         assert_eq!(Response::parse(line.as_bytes()), None, "{line:?}");
     }
 }

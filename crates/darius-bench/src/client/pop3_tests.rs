@@ -30,7 +30,11 @@ fn dots_are_unstuffed_and_the_terminator_ends_the_body() {
     for chunk in [1, 2, 3, 5, 100] {
         let (body, used) = read(wire, chunk, 1 << 20).unwrap();
         assert_eq!(body, b".a\r\nb.\r\n..\r\nx\r\n", "chunk {chunk}");
-        assert_eq!(&wire[used..], b"+OK next\r\n", "the next response is left alone");
+        assert_eq!(
+            &wire[used..],
+            b"+OK next\r\n",
+            "the next response is left alone"
+        );
     }
     assert_eq!(read(b".\r\n", 1, 0).unwrap().0, b"");
 }

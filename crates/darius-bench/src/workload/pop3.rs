@@ -183,7 +183,8 @@ pub async fn run(s: &Settings, args: Pop3Args) -> anyhow::Result<Outcome> {
     let start = Instant::now();
     let feeders: Vec<_> = (0..args.feeders.max(1))
         .map(|_| {
-            let (s, shared, owed, stop) = (s.clone(), shared.clone(), owed.clone(), stop_rx.clone());
+            let (s, shared, owed, stop) =
+                (s.clone(), shared.clone(), owed.clone(), stop_rx.clone());
             tokio::spawn(async move { feeder(&s, &shared, &owed, stop).await })
         })
         .collect();
@@ -217,10 +218,7 @@ pub async fn run(s: &Settings, args: Pop3Args) -> anyhow::Result<Outcome> {
     metrics.insert("sessions_per_s".into(), sessions / secs);
     metrics.insert("messages_per_s".into(), retrieved / secs);
     metrics.insert("deliveries_per_s".into(), count("deliver") / secs);
-    metrics.insert(
-        "message_kb_avg".into(),
-        bytes / retrieved.max(1.0) / 1024.0,
-    );
+    metrics.insert("message_kb_avg".into(), bytes / retrieved.max(1.0) / 1024.0);
     metrics.insert(
         "feeder_wait_share".into(),
         waited.as_secs_f64() / (secs * f64::from(s.clients)),
@@ -275,7 +273,8 @@ async fn setup(
     let (stop_tx, stop_rx) = watch::channel(false);
     let tasks: Vec<_> = (0..feeders.max(1))
         .map(|_| {
-            let (s, shared, owed, stop) = (s.clone(), shared.clone(), owed.clone(), stop_rx.clone());
+            let (s, shared, owed, stop) =
+                (s.clone(), shared.clone(), owed.clone(), stop_rx.clone());
             tokio::spawn(async move { feeder(&s, &shared, &owed, stop).await })
         })
         .collect();
@@ -378,7 +377,10 @@ async fn feeder(
         let idx = shared.counter.fetch_add(1, Ordering::Relaxed);
         let msg = corpus::with_unique_id(s.pool.get(idx), &corpus::delivery_tag(s.run_id, idx));
         let t = Instant::now();
-        match lmtp.deliver("bench@mail.test", &[rcpt(s, u + 1)], &msg).await {
+        match lmtp
+            .deliver("bench@mail.test", &[rcpt(s, u + 1)], &msg)
+            .await
+        {
             Ok(Delivery::Delivered) => {
                 rec.ok("deliver", t.elapsed());
                 rec.bytes("deliver", msg.len());
@@ -532,7 +534,8 @@ pub async fn run_idle(s: &Settings, args: &Pop3IdleArgs) -> anyhow::Result<Outco
     let start = Instant::now();
     let tasks: Vec<_> = (0..n)
         .map(|i| {
-            let (s, gate, ready, stop) = (s.clone(), gate.clone(), ready_tx.clone(), stop_rx.clone());
+            let (s, gate, ready, stop) =
+                (s.clone(), gate.clone(), ready_tx.clone(), stop_rx.clone());
             let messages = args.messages;
             tokio::spawn(async move { idle_connection(&s, i, messages, &gate, ready, stop).await })
         })

@@ -5,7 +5,10 @@ fn every_client_needs_a_user_of_its_own() {
     assert!(check_users(50, 50).is_ok());
     assert!(check_users(100, 50).is_ok());
     let e = check_users(10, 50).unwrap_err();
-    assert!(e.contains("--users 10") && e.contains("50 POP3 clients"), "{e}");
+    assert!(
+        e.contains("--users 10") && e.contains("50 POP3 clients"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -30,7 +33,10 @@ fn a_maildrop_missing_deliveries_or_disagreeing_with_itself_is_reported() {
         ["wrong-size"]
     );
     let p = check_maildrop(3, (2, 300), &[100, 200]);
-    assert!(p[0].1.contains("STAT counts 2 messages, 3 were delivered"), "{p:?}");
+    assert!(
+        p[0].1.contains("STAT counts 2 messages, 3 were delivered"),
+        "{p:?}"
+    );
 }
 
 #[test]
@@ -40,7 +46,10 @@ fn a_retrieved_message_must_have_its_listed_size_and_come_from_this_run() {
     let msg = corpus::with_unique_id(&corpus::message(1, 0), &corpus::delivery_tag(0xabc, 7));
     let size = msg.len() as u64;
     assert_eq!(check_message(&msg, size, &mark), None);
-    assert_eq!(check_message(&msg, size + 1, &mark).unwrap().0, "wrong-size");
+    assert_eq!(
+        check_message(&msg, size + 1, &mark).unwrap().0,
+        "wrong-size"
+    );
     let other = corpus::with_unique_id(&corpus::message(1, 0), &corpus::delivery_tag(0xabd, 7));
     assert_eq!(
         check_message(&other, other.len() as u64, &mark).unwrap().0,
@@ -54,7 +63,11 @@ fn every_corpus_delivery_carries_the_run_mark() {
     let pool = corpus::Pool::new(7, 200);
     for i in 0..200 {
         let msg = corpus::with_unique_id(pool.get(i), &corpus::delivery_tag(42, i));
-        assert_eq!(check_message(&msg, msg.len() as u64, &mark), None, "message {i}");
+        assert_eq!(
+            check_message(&msg, msg.len() as u64, &mark),
+            None,
+            "message {i}"
+        );
     }
 }
 
@@ -66,7 +79,10 @@ fn refusals_are_counted_by_their_code() {
         text: String::new(),
     };
     assert_eq!(refusal_kind(&err(Some(RespCode::InUse))), "in-use");
-    assert_eq!(refusal_kind(&err(Some(RespCode::LoginDelay))), "login-delay");
+    assert_eq!(
+        refusal_kind(&err(Some(RespCode::LoginDelay))),
+        "login-delay"
+    );
     assert_eq!(refusal_kind(&err(Some(RespCode::SysTemp))), "sys-temp");
     assert_eq!(refusal_kind(&err(Some(RespCode::Auth))), "auth");
     assert_eq!(refusal_kind(&err(None)), "err");
