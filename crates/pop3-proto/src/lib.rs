@@ -2,9 +2,10 @@
 //! RFC 2595 STLS), I/O-free: bytes in, typed values out, and responses back to bytes.
 //!
 //! Owns: POP3 command parsing ([`parse_command`]), the line framer that bounds a command line
-//! ([`LineFramer`]), status responses with RFC 2449/3206 codes ([`Response`]), the multi-line
-//! body encoders that RETR and TOP stream through ([`DotStuffer`], [`TopFilter`]) and the UIDL
-//! form ([`uidl`]). Must not: perform I/O or know about storage.
+//! ([`LineFramer`]), status responses with RFC 2449/3206 codes ([`Response`]; a client reads
+//! one back with [`Response::parse`]), the multi-line body encoders that RETR and TOP stream
+//! through ([`DotStuffer`], [`TopFilter`]) and the UIDL form ([`uidl`]). Must not: perform I/O
+//! or know about storage.
 
 mod command;
 pub mod fuzzing;
