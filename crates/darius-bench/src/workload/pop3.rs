@@ -289,10 +289,20 @@ async fn setup(
     {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let short = shared
+        .drops
+        .iter()
+        .take(users as usize)
+        .filter(|d| d.stock.load(Ordering::Relaxed) < want)
+        .count();
+    if short > 0 {
+        let detail = format!("{short} maildrops short of {stock} messages when setup ended");
+        rec.error("setup", "deliver", detail);
+    }
     let _ = stop_tx.send(true);
     let fed = join_all(tasks).await;
-    for (op, n) in fed.errors {
-        rec.error("setup", "deliver", format!("{n} × {op}"));
+    for (kind, n) in fed.errors {
+        rec.error("setup", "deliver", format!("{n} deliveries failed: {kind}"));
     }
     rec.error_samples.extend(fed.error_samples);
     // Whatever was not delivered is not owed to the run.
