@@ -15,14 +15,25 @@ impl DotStuffer {
         DotStuffer::default()
     }
 
-    /// Appends `chunk`, dot-stuffed, to `out`.
-    pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        for &b in chunk {
-            if !self.mid_line && b == b'.' {
+    /// Appends `chunk`, dot-stuffed, to `out`: a line at a time, copied whole.
+    pub fn feed(&mut self, mut chunk: &[u8], out: &mut Vec<u8>) {
+        out.reserve(chunk.len());
+        while let Some(&first) = chunk.first() {
+            if !self.mid_line && first == b'.' {
                 out.push(b'.');
             }
-            out.push(b);
-            self.mid_line = b != b'\n';
+            match chunk.iter().position(|&b| b == b'\n') {
+                Some(end) => {
+                    out.extend_from_slice(&chunk[..=end]);
+                    chunk = &chunk[end + 1..];
+                    self.mid_line = false;
+                }
+                None => {
+                    out.extend_from_slice(chunk);
+                    self.mid_line = true;
+                    return;
+                }
+            }
         }
     }
 

@@ -239,3 +239,41 @@ fn uidl_is_uidvalidity_dot_uid_printable_and_short() {
     let longest = uidl(u32::MAX, u32::MAX);
     assert!(longest.len() <= 70 && longest.bytes().all(|b| (0x21..=0x7e).contains(&b)));
 }
+
+/// Dot-stuffing by the RFC's definition, a byte at a time: `DotStuffer`'s
+/// line-at-a-time copying must match whatever the chunking.
+fn stuffed_by_definition(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut line_start = true;
+    for &b in body {
+        if line_start && b == b'.' {
+            out.push(b'.');
+        }
+        out.push(b);
+        line_start = b == b'\n';
+    }
+    if !line_start {
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b".\r\n");
+    out
+}
+
+proptest::proptest! {
+    #[test]
+    fn stuffing_does_not_depend_on_the_chunks(
+        body in proptest::collection::vec(proptest::sample::select(b".\r\nab".to_vec()), 0..200),
+        cuts in proptest::collection::vec(0usize..200, 0..8),
+    ) {
+        let mut cuts: Vec<usize> = cuts.into_iter().filter(|&c| c <= body.len()).collect();
+        cuts.sort_unstable();
+        let mut chunks = Vec::new();
+        let mut from = 0;
+        for cut in cuts {
+            chunks.push(&body[from..cut]);
+            from = cut;
+        }
+        chunks.push(&body[from..]);
+        proptest::prop_assert_eq!(stuffed(&chunks), stuffed_by_definition(&body));
+    }
+}
