@@ -186,6 +186,32 @@ def test_stls_session():
     p.quit()
 
 
+def expect_in_use(p):
+    p.user(USER)
+    try:
+        p.pass_(PASSWORD)
+    except poplib.error_proto as e:
+        assert str(e).startswith("b'-ERR [IN-USE]"), e
+    else:
+        raise AssertionError("a second POP3 session of the same user was let in")
+    p.quit()
+
+
+def test_one_session_per_user_across_pop3_and_pop3s():
+    held = poplib.POP3("localhost", POP3_PORT)
+    held.user(USER)
+    held.pass_(PASSWORD)
+    expect_in_use(poplib.POP3_SSL("localhost", POP3S_PORT, context=context()))
+    held.quit()
+    held = poplib.POP3_SSL("localhost", POP3S_PORT, context=context())
+    held.user(USER)
+    held.pass_(PASSWORD)
+    second = poplib.POP3("localhost", POP3_PORT)
+    second.stls(context=context())
+    expect_in_use(second)
+    held.quit()
+
+
 def test_pop3s_session():
     validity, msgs = imap_inbox()
     p = poplib.POP3_SSL("localhost", POP3S_PORT, context=context())
@@ -222,6 +248,7 @@ if __name__ == "__main__":
         # In this order: the session tests rely on the maildrop the previous one left.
         for fn in [test_capa_plain_then_stls, test_pop3s_capa_has_no_stls,
                    test_wrong_password_is_refused_with_auth_code,
-                   test_every_command_on_plain_pop3, test_stls_session, test_pop3s_session]:
+                   test_every_command_on_plain_pop3, test_stls_session,
+                   test_one_session_per_user_across_pop3_and_pop3s, test_pop3s_session]:
             fn()
             print("ok", fn.__name__)
