@@ -4,8 +4,8 @@
 //! so an attacker cannot lock a user out: the same user at another address is not affected.
 //! A host is an IPv4 address or an IPv6 /64 (`net::host_key`); hosts in
 //! `client_limit_exceptions` (loopback by default: a webmail brings all its users from one
-//! address) are never throttled. Any protocol's authentication goes through this (IMAP today,
-//! POP3 and ManageSieve later).
+//! address) are never throttled. Every protocol's authentication goes through this (IMAP, POP3
+//! and LMTP AUTH; ManageSieve with its issue).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
