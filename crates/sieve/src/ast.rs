@@ -212,7 +212,7 @@ fn write_test(out: &mut String, t: &Test) {
 }
 
 /// A quoted string whose value is `s`: `"` and `\` escaped, everything else as it is.
-pub fn write_string(out: &mut String, s: &str) {
+pub(crate) fn write_string(out: &mut String, s: &str) {
     out.push('"');
     for ch in s.chars() {
         if ch == '"' || ch == '\\' {
