@@ -182,7 +182,10 @@ impl<'a> Lexer<'a> {
     }
 
     fn nul_here(&self) -> Error {
-        Error::new(self.position(), "a NUL character is not allowed in a script")
+        Error::new(
+            self.position(),
+            "a NUL character is not allowed in a script",
+        )
     }
 
     /// A NUL just consumed: the error names where it was.
@@ -218,9 +221,7 @@ impl<'a> Lexer<'a> {
             ':' => {
                 self.bump();
                 match self.peek() {
-                    Some(c) if c.is_ascii_alphabetic() || c == '_' => {
-                        Token::Tag(self.identifier())
-                    }
+                    Some(c) if c.is_ascii_alphabetic() || c == '_' => Token::Tag(self.identifier()),
                     _ => {
                         return Err(Error::new(
                             self.position(),
@@ -282,9 +283,7 @@ impl<'a> Lexer<'a> {
         };
         if shift > 0 {
             self.bump();
-            value = value
-                .checked_mul(1u64 << shift)
-                .ok_or_else(too_big)?;
+            value = value.checked_mul(1u64 << shift).ok_or_else(too_big)?;
         }
         Ok(Token::Number(value))
     }

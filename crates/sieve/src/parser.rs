@@ -86,7 +86,12 @@ impl<'a> Parser<'a> {
     }
 
     /// `command = identifier arguments (";" / block)`.
-    fn command(&mut self, name: String, position: Position, depth: usize) -> Result<Command, Error> {
+    fn command(
+        &mut self,
+        name: String,
+        position: Position,
+        depth: usize,
+    ) -> Result<Command, Error> {
         self.commands += 1;
         if self.commands > self.limits.max_commands {
             return Err(Error::limit(

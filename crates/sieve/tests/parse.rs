@@ -206,10 +206,16 @@ else {\n    fileinto \"personal\";\n}\n"
 fn strings_escapes_and_multi_line() {
     // Only \" and \\ mean something; any other backslash is dropped (RFC 5228 §2.4.2).
     let s = ok(r#"x "a\\b\"c\d\e";"#);
-    assert_eq!(s.commands[0].arguments[0].value, Value::String(r#"a\b"cde"#.into()));
+    assert_eq!(
+        s.commands[0].arguments[0].value,
+        Value::String(r#"a\b"cde"#.into())
+    );
     // A quoted string keeps its line ends as written.
     let s = ok("x \"a\r\nb\nc\";");
-    assert_eq!(s.commands[0].arguments[0].value, Value::String("a\r\nb\nc".into()));
+    assert_eq!(
+        s.commands[0].arguments[0].value,
+        Value::String("a\r\nb\nc".into())
+    );
     // Multi-line: blanks and a comment after `text:`, dot-unstuffing, CRLF on every line
     // whatever the script used, and the same value as the quoted form.
     let crlf = ok("x text:  \t# comment\r\n..dot\r\nplain\r\n.x\r\n\r\n.\r\n;");
@@ -218,14 +224,20 @@ fn strings_escapes_and_multi_line() {
     assert_eq!(crlf.commands[0].arguments[0].value, expected);
     assert_eq!(lf.commands[0].arguments[0].value, expected);
     let s = ok("x text:\n.\n;");
-    assert_eq!(s.commands[0].arguments[0].value, Value::String(String::new()));
+    assert_eq!(
+        s.commands[0].arguments[0].value,
+        Value::String(String::new())
+    );
     // `text` followed by a blank is an identifier, then a tag.
     let s = ok("text :x;");
     assert_eq!(s.commands[0].name, "text");
     assert_eq!(s.commands[0].arguments[0].value, Value::Tag("x".into()));
     // UTF-8 passes through.
     let s = ok("fileinto \"Entwürfe/日本\";");
-    assert_eq!(s.commands[0].arguments[0].value, Value::String("Entwürfe/日本".into()));
+    assert_eq!(
+        s.commands[0].arguments[0].value,
+        Value::String("Entwürfe/日本".into())
+    );
 }
 
 #[test]
@@ -238,8 +250,17 @@ fn numbers_and_quantifiers() {
         .collect();
     assert_eq!(
         values,
-        [0, 7, 1024, 2048, 3 << 20, 4 << 30, u64::MAX, 17_179_869_183 << 30]
-            .map(Value::Number)
+        [
+            0,
+            7,
+            1024,
+            2048,
+            3 << 20,
+            4 << 30,
+            u64::MAX,
+            17_179_869_183 << 30
+        ]
+        .map(Value::Number)
     );
     assert_err("x 18446744073709551616;", 1, 3, "the number is too large");
     assert_err("x 17179869184G;", 1, 3, "the number is too large");
@@ -275,9 +296,11 @@ fn rfc5230_vacation() {
          vacation \"I'm out -- send mail to cyrus-bugs\";\n}\nelse {\n    \
          vacation \"I'm out -- call me at +1 304 555 0123\";\n}\n"
     );
-    let s = ok("require \"vacation\";\r\nvacation :days 23 :addresses [\"tjs@example.edu\",\r\n\
+    let s = ok(
+        "require \"vacation\";\r\nvacation :days 23 :addresses [\"tjs@example.edu\",\r\n\
                 \"ts4z@landru.example.edu\"]\r\n   :subject \"Gone\" :mime text:\r\n\
-                Content-Type: text/plain\r\n\r\n..I am away.\r\n.\r\n;\r\n");
+                Content-Type: text/plain\r\n\r\n..I am away.\r\n.\r\n;\r\n",
+    );
     let c: &Command = &s.commands[1];
     assert_eq!(c.arguments.len(), 8);
     assert_eq!(c.arguments[1].value, Value::Number(23));
@@ -303,7 +326,10 @@ fn rfc5232_imap4flags() {
          if hasflag :contains \"MyVar\" \"Junk\" {\n    discard;\n}\n"
     );
     let s = ok("addflag \"\\\\Deleted\";");
-    assert_eq!(s.commands[0].arguments[0].value, Value::String("\\Deleted".into()));
+    assert_eq!(
+        s.commands[0].arguments[0].value,
+        Value::String("\\Deleted".into())
+    );
 }
 
 #[test]
@@ -330,7 +356,10 @@ fn rfc5429_reject() {
     let s = ok("require [\"reject\"];\nif size :over 100K {\n   reject text:\nYour message is too big.\n.\n;\n}\n\
                 require \"ereject\";\nereject \"I no longer accept mail from this address\";");
     let block = s.commands[1].block.as_ref().expect("block");
-    assert_eq!(block[0].arguments[0].value, Value::String("Your message is too big.\r\n".into()));
+    assert_eq!(
+        block[0].arguments[0].value,
+        Value::String("Your message is too big.\r\n".into())
+    );
     assert_eq!(s.requires.len(), 2);
 }
 
@@ -339,7 +368,12 @@ fn rfc5429_reject() {
 #[test]
 fn errors_name_the_place_and_the_problem() {
     // `keep discard;` is grammar (a command with a test); the interpreter refuses it.
-    assert_err("stop\r\n}", 2, 1, "expected `;` after the `stop` command, found `}`");
+    assert_err(
+        "stop\r\n}",
+        2,
+        1,
+        "expected `;` after the `stop` command, found `}`",
+    );
     assert_err(
         "require \"fileinto\";\nif true {\n  fileinto \"x\"\n}",
         4,
@@ -359,29 +393,89 @@ fn errors_name_the_place_and_the_problem() {
         12,
         "expected `;` after the `keep` command, found `}`",
     );
-    assert_err("fileinto \"abc", 1, 10, "the string started here has no closing `\"`");
-    assert_err("x \"abc\\", 1, 3, "the string started here has no closing `\"`");
-    assert_err("keep; /* open\n", 1, 7, "the comment started here is not closed with `*/`");
+    assert_err(
+        "fileinto \"abc",
+        1,
+        10,
+        "the string started here has no closing `\"`",
+    );
+    assert_err(
+        "x \"abc\\",
+        1,
+        3,
+        "the string started here has no closing `\"`",
+    );
+    assert_err(
+        "keep; /* open\n",
+        1,
+        7,
+        "the comment started here is not closed with `*/`",
+    );
     assert_err(
         "x text:\nabc\n",
         1,
         3,
         "the multi-line string started here has no line with a single `.` ending it",
     );
-    assert_err("x text: y\n.\n;", 1, 9, "expected the end of the line after `text:`");
-    assert_err("x : is;", 1, 4, "expected a tag name (a letter or `_`) after `:`");
+    assert_err(
+        "x text: y\n.\n;",
+        1,
+        9,
+        "expected the end of the line after `text:`",
+    );
+    assert_err(
+        "x : is;",
+        1,
+        4,
+        "expected a tag name (a letter or `_`) after `:`",
+    );
     assert_err("x [];", 1, 4, "expected a string, found `]`");
-    assert_err("x [\"a\" \"b\"];", 1, 8, "expected `,` or `]` in the string list opened at line 1, column 3, found a string");
+    assert_err(
+        "x [\"a\" \"b\"];",
+        1,
+        8,
+        "expected `,` or `]` in the string list opened at line 1, column 3, found a string",
+    );
     assert_err("if anyof () {}", 1, 11, "expected a test, found `)`");
-    assert_err("if anyof (true ] {}", 1, 16, "expected `,` or `)` in the test list opened at line 1, column 10, found `]`");
-    assert_err("if true {\n keep;\n", 3, 1, "expected `}` to close the block opened at line 1, column 9");
+    assert_err(
+        "if anyof (true ] {}",
+        1,
+        16,
+        "expected `,` or `)` in the test list opened at line 1, column 10, found `]`",
+    );
+    assert_err(
+        "if true {\n keep;\n",
+        3,
+        1,
+        "expected `}` to close the block opened at line 1, column 9",
+    );
     assert_err("keep; }", 1, 7, "`}` without a block to close");
     assert_err("\"x\";", 1, 1, "expected a command, found a string");
     assert_err("keep; $", 1, 7, "unexpected the character `$`");
-    assert_err("keep;\rdiscard;", 1, 6, "a carriage return not followed by a line feed");
-    assert_err("keep; # a\0b", 1, 10, "a NUL character is not allowed in a script");
-    assert_err("x \"a\0\";", 1, 5, "a NUL character is not allowed in a script");
-    assert_err(b"# \xc3\xa9\nkeep; \xff", 2, 7, "the script is not valid UTF-8");
+    assert_err(
+        "keep;\rdiscard;",
+        1,
+        6,
+        "a carriage return not followed by a line feed",
+    );
+    assert_err(
+        "keep; # a\0b",
+        1,
+        10,
+        "a NUL character is not allowed in a script",
+    );
+    assert_err(
+        "x \"a\0\";",
+        1,
+        5,
+        "a NUL character is not allowed in a script",
+    );
+    assert_err(
+        b"# \xc3\xa9\nkeep; \xff",
+        2,
+        7,
+        "the script is not valid UTF-8",
+    );
     assert_eq!(
         err("if true {\n  fileinto \"x\"\n}").to_string(),
         "line 3, column 1: expected `;` after the `fileinto` command, found `}`"
@@ -391,7 +485,11 @@ fn errors_name_the_place_and_the_problem() {
 // ---- Bounds ----
 
 fn assert_limit(e: Error, line: u32, column: u32, message: &str) {
-    assert_eq!((e.position, e.message.as_str()), (at(line, column), message), "{e}");
+    assert_eq!(
+        (e.position, e.message.as_str()),
+        (at(line, column), message),
+        "{e}"
+    );
     assert!(e.limit, "{e}");
 }
 
@@ -475,7 +573,12 @@ fn sizes_and_counts_are_bounded() {
         4,
         "the script has more than 3 commands",
     );
-    assert_limit(parse("x 1 2 3;"), 1, 7, "the `x` command has more than 2 arguments");
+    assert_limit(
+        parse("x 1 2 3;"),
+        1,
+        7,
+        "the `x` command has more than 2 arguments",
+    );
     assert_limit(
         parse("x \"123456\";"),
         1,
@@ -491,5 +594,8 @@ fn sizes_and_counts_are_bounded() {
     assert!(parse_with(b"x \"12345\";", &limits).is_ok());
     // The defaults hold a large but reasonable script.
     let big = "if header :is \"x\" [\"a\", \"b\"] { fileinto \"y\"; }\n".repeat(4000);
-    assert_eq!(sieve::parse(big.as_bytes()).expect("big").commands.len(), 4000);
+    assert_eq!(
+        sieve::parse(big.as_bytes()).expect("big").commands.len(),
+        4000
+    );
 }

@@ -30,14 +30,15 @@ fn argument() -> impl Strategy<Value = Argument> {
 }
 
 fn test() -> impl Strategy<Value = Test> {
-    let leaf = (identifier(), prop::collection::vec(argument(), 0..3)).prop_map(
-        |(name, arguments)| Test {
-            name,
-            position: Position::default(),
-            arguments,
-            tests: None,
-        },
-    );
+    let leaf =
+        (identifier(), prop::collection::vec(argument(), 0..3)).prop_map(|(name, arguments)| {
+            Test {
+                name,
+                position: Position::default(),
+                arguments,
+                tests: None,
+            }
+        });
     leaf.prop_recursive(4, 24, 3, |inner| {
         (
             identifier(),
@@ -65,15 +66,18 @@ fn tests() -> impl Strategy<Value = Option<Tests>> {
 }
 
 fn command() -> impl Strategy<Value = Command> {
-    let leaf = (identifier(), prop::collection::vec(argument(), 0..3), tests()).prop_map(
-        |(name, arguments, tests)| Command {
+    let leaf = (
+        identifier(),
+        prop::collection::vec(argument(), 0..3),
+        tests(),
+    )
+        .prop_map(|(name, arguments, tests)| Command {
             name,
             position: Position::default(),
             arguments,
             tests,
             block: None,
-        },
-    );
+        });
     leaf.prop_recursive(4, 20, 4, |inner| {
         (
             identifier(),
@@ -182,6 +186,9 @@ fn multi_line_and_quoted_strings_agree() {
             value.replace('\\', "\\\\").replace('"', "\\\"")
         );
         let q = parse(format!("x {quoted};").as_bytes()).expect("quoted");
-        assert_eq!(q.commands[0].arguments[0].value, multi.commands[0].arguments[0].value);
+        assert_eq!(
+            q.commands[0].arguments[0].value,
+            multi.commands[0].arguments[0].value
+        );
     }
 }

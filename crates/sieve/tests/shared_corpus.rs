@@ -9,11 +9,13 @@ use std::path::Path;
 #[test]
 fn shared_corpus_scripts_parse() {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let Some(dir) = ["../../../shared/corpus/sieve", "../../../../shared/corpus/sieve"]
-        .iter()
-        .map(|d| here.join(d))
-        .find(|d| d.is_dir())
-    else {
+    let Some(dir) = [
+        "../../../shared/corpus/sieve",
+        "../../../../shared/corpus/sieve",
+    ]
+    .iter()
+    .map(|d| here.join(d))
+    .find(|d| d.is_dir()) else {
         let _ = writeln!(
             std::io::stderr(),
             "SKIPPED shared_corpus_scripts_parse: ../shared/corpus/sieve not found"
@@ -28,7 +30,10 @@ fn shared_corpus_scripts_parse() {
     scripts.sort();
     assert!(scripts.len() >= 77, "only {} scripts", scripts.len());
     for path in scripts {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         let text = std::fs::read(&path).expect("script");
         let mut tree = sieve::parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
         let mut again = sieve::parse(tree.to_string().as_bytes())
