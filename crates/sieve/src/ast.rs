@@ -3,7 +3,7 @@
 //! The tree holds what the grammar decides and nothing more: which commands and tests exist and
 //! what arguments they take is the interpreter's business. Identifiers and tags are stored in
 //! lower case (they are case-insensitive, RFC 5228 §8.1); string values are stored decoded
-//! (escapes removed, multi-line strings dot-unstuffed).
+//! (escapes removed, multi-line strings dot-unstuffed, every line end CRLF).
 
 use crate::error::Position;
 use std::fmt::{self, Write as _};

@@ -58,9 +58,9 @@ pub(crate) struct Lexer<'a> {
 /// How a character is named in an error message.
 fn describe_char(c: char) -> String {
     if c.is_control() || c.is_whitespace() {
-        format!("the character U+{:04X}", u32::from(c))
+        format!("U+{:04X}", u32::from(c))
     } else {
-        format!("the character `{c}`")
+        format!("`{c}`")
     }
 }
 
@@ -244,7 +244,7 @@ impl<'a> Lexer<'a> {
             c => {
                 return Err(Error::new(
                     start,
-                    format!("unexpected {}", describe_char(c)),
+                    format!("unexpected character {}", describe_char(c)),
                 ))
             }
         };
@@ -303,34 +303,38 @@ impl<'a> Lexer<'a> {
     }
 
     /// A quoted string (§2.4.2): a backslash takes the next character as it is, so `\"` and
-    /// `\\` give `"` and `\`, and any other escaped character stands for itself. Line ends are
-    /// kept as written.
+    /// `\\` give `"` and `\`, and any other escaped character stands for itself. A line end
+    /// inside (an escaped one too) is CRLF in the value, whether the script used CRLF or LF.
     fn quoted(&mut self, start: Position) -> Result<Token, Error> {
+        let unterminated = || Error::new(start, "the string started here has no closing `\"`");
         self.bump();
         let mut out = String::new();
         loop {
-            let Some(mut c) = self.bump() else {
-                return Err(Error::new(
-                    start,
-                    "the string started here has no closing `\"`",
-                ));
-            };
-            match c {
-                '"' => return Ok(Token::String(out)),
-                '\\' => {
-                    let Some(next) = self.bump() else {
-                        return Err(Error::new(
-                            start,
-                            "the string started here has no closing `\"`",
-                        ));
-                    };
-                    c = next;
+            let c = match self.peek() {
+                None => return Err(unterminated()),
+                Some('"') => {
+                    self.bump();
+                    return Ok(Token::String(out));
                 }
-                _ => {}
-            }
+                Some('\\') => {
+                    self.bump();
+                    match self.peek() {
+                        None => return Err(unterminated()),
+                        Some('\r' | '\n') => continue,
+                        Some(c) => c,
+                    }
+                }
+                Some('\r' | '\n') => {
+                    self.line_end()?;
+                    self.push_checked(&mut out, "\r\n", start)?;
+                    continue;
+                }
+                Some(c) => c,
+            };
             if c == '\0' {
-                return Err(self.nul());
+                return Err(self.nul_here());
             }
+            self.bump();
             let mut buf = [0u8; 4];
             self.push_checked(&mut out, c.encode_utf8(&mut buf), start)?;
         }

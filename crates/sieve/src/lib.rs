@@ -8,7 +8,7 @@
 //! What the parser decides is the grammar of RFC 5228 §8 and nothing more: comments, tags,
 //! numbers with `K`/`M`/`G` (overflow refused), quoted strings (a backslash keeps the next
 //! character), multi-line `text:` strings (dot-unstuffed), string lists, test lists, blocks;
-//! CRLF or bare LF line ends; UTF-8 only (RFC 5228 §2.1). Which commands, tests and tags exist,
+//! CRLF or bare LF line ends (CRLF in string values either way); UTF-8 only (RFC 5228 §2.1). Which commands, tests and tags exist,
 //! and what arguments they take, is left to the interpreter; `require` commands are collected
 //! with their positions ([`Script::requires`]). A hostile script is bounded by [`Limits`]: its
 //! size, nesting depth, list lengths, counts of commands, tests and arguments, string length —

@@ -210,11 +210,12 @@ fn strings_escapes_and_multi_line() {
         s.commands[0].arguments[0].value,
         Value::String(r#"a\b"cde"#.into())
     );
-    // A quoted string keeps its line ends as written.
-    let s = ok("x \"a\r\nb\nc\";");
+    // A line end in a quoted string is CRLF in the value, whatever the script used; an
+    // escaped one too (the backslash is dropped).
+    let s = ok("x \"a\r\nb\nc\\\nd\";");
     assert_eq!(
         s.commands[0].arguments[0].value,
-        Value::String("a\r\nb\nc".into())
+        Value::String("a\r\nb\r\nc\r\nd".into())
     );
     // Multi-line: blanks and a comment after `text:`, dot-unstuffing, CRLF on every line
     // whatever the script used, and the same value as the quoted form.
@@ -451,11 +452,18 @@ fn errors_name_the_place_and_the_problem() {
     );
     assert_err("keep; }", 1, 7, "`}` without a block to close");
     assert_err("\"x\";", 1, 1, "expected a command, found a string");
-    assert_err("keep; $", 1, 7, "unexpected the character `$`");
+    assert_err("keep;\n\u{7}", 2, 1, "unexpected character U+0007");
+    assert_err("keep; $", 1, 7, "unexpected character `$`");
     assert_err(
         "keep;\rdiscard;",
         1,
         6,
+        "a carriage return not followed by a line feed",
+    );
+    assert_err(
+        "x \"a\n\rb\";",
+        2,
+        1,
         "a carriage return not followed by a line feed",
     );
     assert_err(
