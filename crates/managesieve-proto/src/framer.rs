@@ -129,7 +129,10 @@ impl CommandFramer {
             } else if buf.len() >= self.limits.max_line {
                 buf.clear();
                 self.skipping_line = true;
-                return Some(self.refuse(FrameError::LineTooLong));
+                // A command already refused is not refused twice.
+                if !self.skipping {
+                    return Some(self.refuse(FrameError::LineTooLong));
+                }
             }
             return Some(Frame::Incomplete);
         };
@@ -141,9 +144,10 @@ impl CommandFramer {
             return None;
         }
         if line.len() > self.limits.max_line {
+            let refused_before = self.skipping;
             let frame = self.refuse(FrameError::LineTooLong);
             self.end_skip();
-            return Some(frame);
+            return (!refused_before).then_some(frame);
         }
         let body = strip_line_end(&line);
         match literal_header(body) {

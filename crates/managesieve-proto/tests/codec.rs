@@ -512,6 +512,30 @@ fn long_lines_and_commands_are_refused_and_the_next_command_is_found() {
         framer.take_command(&mut buf),
         Frame::Command(b"NOOP".to_vec())
     );
+    // A long line inside a command refused for its literal is not a second refusal.
+    let mut buf = b"PUTSCRIPT {31+}\r\n0123456789012345678901234567890 \"".to_vec();
+    buf.extend_from_slice(&[b'c'; 30]);
+    buf.extend_from_slice(b"\"\r\nNOOP\r\n");
+    assert_eq!(
+        framer.take_command(&mut buf),
+        Frame::Refused(FrameError::LiteralTooLarge(31))
+    );
+    assert_eq!(
+        framer.take_command(&mut buf),
+        Frame::Command(b"NOOP".to_vec())
+    );
+    let mut buf = b"PUTSCRIPT {31+}\r\n0123456789012345678901234567890 \"".to_vec();
+    assert_eq!(
+        framer.take_command(&mut buf),
+        Frame::Refused(FrameError::LiteralTooLarge(31))
+    );
+    buf.extend_from_slice(&[b'c'; 30]);
+    assert_eq!(framer.take_command(&mut buf), Frame::Incomplete);
+    buf.extend_from_slice(b"\"\r\nNOOP\r\n");
+    assert_eq!(
+        framer.take_command(&mut buf),
+        Frame::Command(b"NOOP".to_vec())
+    );
     // A bare LF ends a line as CRLF does.
     let mut buf = b"LOGOUT\n".to_vec();
     assert_eq!(
