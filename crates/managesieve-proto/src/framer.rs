@@ -5,8 +5,11 @@
 //! follow at once: ManageSieve has no continuation request, so there is nothing to tell the
 //! client before it sends them. A client that sends the server form `{n}` gets the same
 //! treatment (it cannot wait for a continuation that never comes, so it sends the octets at
-//! once too). An announced literal over the bound is refused as soon as its header arrives,
-//! and its octets are then skipped as they come, never buffered.
+//! once too). Cyrus's timsieved refuses `{n}`, and then reads its octets as commands; taking
+//! them as the literal they are keeps the session in step. An announced literal over the bound
+//! is refused as soon as its header arrives, and its octets are then skipped as they come,
+//! never buffered (as timsieved eats an oversized literal). A bare LF ends a line as CRLF
+//! does (timsieved takes it too).
 
 /// The bounds of one command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +51,8 @@ pub enum Frame {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameError {
     LineTooLong,
-    /// The announced literal (its size, saturated at `u64::MAX`) is over `max_literal`.
+    /// The announced literal (its size, saturated at `u64::MAX`) is over `max_literal`; for
+    /// a script, the session answers `NO (QUOTA/MAXSIZE)` (RFC 5804 §1.3).
     LiteralTooLarge(u64),
     CommandTooLong,
 }
