@@ -144,6 +144,13 @@ fn rfc5804_response_examples_encode_byte_for_byte() {
             b"OK (SASL \"cnNwYXV0aD1lYTQwZjYwMzM1YzQyN2I1NTI3Yjg0ZGJhYmNkZmZmZA==\")\r\n",
         ),
         (
+            Response::ok("line 8: server redirect action limit is 2, this redirect might be ignored")
+                .with_code(RespCode::Warnings),
+            b"OK (WARNINGS) \"line 8: server redirect action limit is 2, this redirect might be ignored\"\r\n",
+        ),
+        (Response::no("bar already exists"), b"NO \"bar already exists\"\r\n"),
+        (Response::ok("NOOP completed"), b"OK \"NOOP completed\"\r\n"),
+        (
             Response::no("").with_code(RespCode::EncryptNeeded),
             b"NO (ENCRYPT-NEEDED)\r\n",
         ),
