@@ -15,12 +15,14 @@
 //! each refused with a clear error before it costs more than that bound.
 
 mod ast;
+mod check;
 mod error;
 pub mod fuzzing;
 mod lexer;
 mod parser;
 
 pub use ast::{Argument, Command, Require, Script, Test, Tests, Value};
+pub use check::{check, Capabilities, CheckError, Checked, SUPPORTED};
 pub use error::{Error, Position};
 
 /// Bounds on what one script may hold.
