@@ -250,7 +250,10 @@ enum TestsShape {
 
 impl Context<'_> {
     fn needs(&self, what: &str, capability: &str, at: Position) -> Result<(), Error> {
-        if self.requires.contains(&capability) {
+        // Requiring "vacation-seconds" implies "vacation" (RFC 6131 §2), as Cyrus and
+        // Dovecot both accept.
+        let implied = capability == "vacation" && self.requires.contains(&"vacation-seconds");
+        if implied || self.requires.contains(&capability) {
             Ok(())
         } else {
             Err(Error::new(

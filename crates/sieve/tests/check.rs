@@ -101,6 +101,11 @@ fn extension_examples() {
              vacation :handle \"auto-resp\" :seconds 0 \"Your request has been received.\";",
             vec!["vacation", "vacation-seconds"],
         ),
+        // RFC 6131: "vacation-seconds" implies "vacation".
+        (
+            "require \"vacation-seconds\";\nvacation :seconds 60 \"Short break.\";",
+            vec!["vacation-seconds"],
+        ),
         // RFC 5232 (imap4flags).
         (
             "require [\"imap4flags\", \"fileinto\"];\naddflag \"\\\\Deleted\";\n\

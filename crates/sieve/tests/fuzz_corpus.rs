@@ -11,7 +11,7 @@ use fuzz_corpus::{mutated, run_corpus};
 
 #[test]
 fn corpus_runs_clean() {
-    run_corpus("corpus", 12, sieve::fuzzing::script);
+    run_corpus("corpus", 15, sieve::fuzzing::script);
 }
 
 proptest! {
@@ -30,6 +30,23 @@ proptest! {
             "\"", "not ", "true",
         ]),
         0..80,
+    )) {
+        sieve::fuzzing::script(data.concat().as_bytes());
+    }
+
+    #[test]
+    fn random_commands_and_tests_run_clean(data in proptest::collection::vec(
+        prop::sample::select(vec![
+            "require ", "[\"fileinto\", \"copy\"]", "\"variables\"", "\"relational\"",
+            "\"comparator-i;ascii-numeric\"", "\"imap4flags\"", "\"body\"", "\"vacation\"",
+            "if ", "elsif ", "else ", "fileinto ", "redirect ", "keep ", "set ", "setflag ",
+            "vacation ", "reject ", "header ", "address ", "envelope ", "exists ", "size ",
+            "string ", "hasflag ", "body ", "allof ", "anyof ", "not ", "true ", ":is ",
+            ":contains ", ":count ", ":value ", "\"ge\" ", ":comparator ", "\"i;ascii-numeric\" ",
+            ":over ", ":copy ", ":flags ", ":days ", ":seconds ", ":lower ", ":user ", ":content ",
+            "\"a\" ", "[\"a\", \"b\"] ", "1 ", ";", "{", "}", "(", ")", ",",
+        ]),
+        0..40,
     )) {
         sieve::fuzzing::script(data.concat().as_bytes());
     }
