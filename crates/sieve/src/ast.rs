@@ -1,7 +1,7 @@
 //! The syntax tree of a script (RFC 5228 §8.2), and its printing back to script text.
 //!
 //! The tree holds what the grammar decides and nothing more: which commands and tests exist and
-//! what arguments they take is the interpreter's business. Identifiers and tags are stored in
+//! what arguments they take is decided by the checks (`check.rs`). Identifiers and tags are stored in
 //! lower case (they are case-insensitive, RFC 5228 §8.1); string values are stored decoded
 //! (escapes removed, multi-line strings dot-unstuffed, every line end CRLF).
 

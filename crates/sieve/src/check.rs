@@ -101,7 +101,14 @@ pub fn check(script: &Script, capabilities: &Capabilities) -> Result<Checked, Ch
                     "`require` must come before every other command",
                 ));
             }
-            check_shape(c.position, "require", &c.arguments, &[], &[("capabilities", Kind::StrList)], false)?;
+            check_shape(
+                c.position,
+                "require",
+                &c.arguments,
+                &[],
+                &[("capabilities", Kind::StrList)],
+                false,
+            )?;
             let names = match &c.arguments[0].value {
                 Value::String(s) => std::slice::from_ref(s),
                 Value::StringList(l) => l.as_slice(),
@@ -124,13 +131,18 @@ pub fn check(script: &Script, capabilities: &Capabilities) -> Result<Checked, Ch
                 }
             }
             if c.tests.is_some() || c.block.is_some() {
-                return Err(Error::new(c.position, "`require` takes no test and no block"));
+                return Err(Error::new(
+                    c.position,
+                    "`require` takes no test and no block",
+                ));
             }
         } else {
             started = true;
         }
     }
-    let cx = Context { requires: &requires };
+    let cx = Context {
+        requires: &requires,
+    };
     cx.commands(&script.commands, true)?;
     requires.sort_by_key(|r| SUPPORTED.iter().position(|s| s == r));
     Ok(Checked { requires })
@@ -183,8 +195,18 @@ struct TagSpec {
     needs: Option<&'static str>,
 }
 
-const fn tag(name: &'static str, group: &'static str, value: Option<Kind>, needs: Option<&'static str>) -> TagSpec {
-    TagSpec { name, group, value, needs }
+const fn tag(
+    name: &'static str,
+    group: &'static str,
+    value: Option<Kind>,
+    needs: Option<&'static str>,
+) -> TagSpec {
+    TagSpec {
+        name,
+        group,
+        value,
+        needs,
+    }
 }
 
 const COMPARATOR: &[TagSpec] = &[tag("comparator", "comparator", Some(Kind::Str), None)];
@@ -221,7 +243,12 @@ const MODIFIERS: &[TagSpec] = &[
 ];
 const VACATION: &[TagSpec] = &[
     tag("days", "period", Some(Kind::Num), None),
-    tag("seconds", "period", Some(Kind::Num), Some("vacation-seconds")),
+    tag(
+        "seconds",
+        "period",
+        Some(Kind::Num),
+        Some("vacation-seconds"),
+    ),
     tag("subject", "subject", Some(Kind::Str), None),
     tag("from", "from", Some(Kind::Str), None),
     tag("addresses", "addresses", Some(Kind::StrList), None),
@@ -229,12 +256,28 @@ const VACATION: &[TagSpec] = &[
     tag("handle", "handle", Some(Kind::Str), None),
 ];
 const COPY: &[TagSpec] = &[tag("copy", "copy", None, Some("copy"))];
-const FLAGS: &[TagSpec] = &[tag("flags", "flags", Some(Kind::StrList), Some("imap4flags"))];
+const FLAGS: &[TagSpec] = &[tag(
+    "flags",
+    "flags",
+    Some(Kind::StrList),
+    Some("imap4flags"),
+)];
 
 const STRINGS: &[(&str, Kind)] = &[("source", Kind::StrList), ("keys", Kind::StrList)];
 const HEADERS: &[(&str, Kind)] = &[("header names", Kind::StrList), ("keys", Kind::StrList)];
 const FLAG_ARGS: &[(&str, Kind)] = &[("variable name", Kind::Str), ("flags", Kind::StrList)];
-const HASFLAG_ARGS: &[(&str, Kind)] = &[("variable names", Kind::StrList), ("flags", Kind::StrList)];
+const HASFLAG_ARGS: &[(&str, Kind)] =
+    &[("variable names", Kind::StrList), ("flags", Kind::StrList)];
+
+/// The tag groups a command or test accepts.
+type Groups = &'static [&'static [TagSpec]];
+/// Its positional arguments, by name and kind.
+type Positional = &'static [(&'static str, Kind)];
+/// A command's tags, positional arguments, whether the first of them may be left out, its
+/// tests, and whether it takes a block.
+type CommandShape = (Groups, Positional, bool, TestsShape, bool);
+/// The same for a test, which never takes a block.
+type TestShape = (Groups, Positional, bool, TestsShape);
 
 struct Context<'a> {
     requires: &'a [&'static str],
@@ -269,7 +312,7 @@ impl Context<'_> {
             let prev_if = after_if;
             after_if = false;
             let name = c.name.as_str();
-            let (groups, positional, optional_first, tests, block): (&[&[TagSpec]], &[(&str, Kind)], bool, TestsShape, bool) = match name {
+            let (groups, positional, optional_first, tests, block): CommandShape = match name {
                 "require" => {
                     if top && commands[..i].iter().all(|p| p.name == "require") {
                         continue;
@@ -291,19 +334,41 @@ impl Context<'_> {
                         ));
                     }
                     after_if = name == "elsif";
-                    let t = if name == "elsif" { TestsShape::One } else { TestsShape::None };
+                    let t = if name == "elsif" {
+                        TestsShape::One
+                    } else {
+                        TestsShape::None
+                    };
                     (&[], &[], false, t, true)
                 }
                 "stop" | "discard" => (&[], &[], false, TestsShape::None, false),
                 "keep" => (&[FLAGS], &[], false, TestsShape::None, false),
-                "redirect" => (&[COPY], &[("address", Kind::Str)], false, TestsShape::None, false),
+                "redirect" => (
+                    &[COPY],
+                    &[("address", Kind::Str)],
+                    false,
+                    TestsShape::None,
+                    false,
+                ),
                 "fileinto" => {
                     self.needs("`fileinto`", "fileinto", c.position)?;
-                    (&[COPY, FLAGS], &[("mailbox", Kind::Str)], false, TestsShape::None, false)
+                    (
+                        &[COPY, FLAGS],
+                        &[("mailbox", Kind::Str)],
+                        false,
+                        TestsShape::None,
+                        false,
+                    )
                 }
                 "reject" | "ereject" => {
                     self.needs(&format!("`{name}`"), name, c.position)?;
-                    (&[], &[("reason", Kind::Str)], false, TestsShape::None, false)
+                    (
+                        &[],
+                        &[("reason", Kind::Str)],
+                        false,
+                        TestsShape::None,
+                        false,
+                    )
                 }
                 "setflag" | "addflag" | "removeflag" => {
                     self.needs(&format!("`{name}`"), "imap4flags", c.position)?;
@@ -311,15 +376,35 @@ impl Context<'_> {
                 }
                 "set" => {
                     self.needs("`set`", "variables", c.position)?;
-                    (&[MODIFIERS], &[("name", Kind::Str), ("value", Kind::Str)], false, TestsShape::None, false)
+                    (
+                        &[MODIFIERS],
+                        &[("name", Kind::Str), ("value", Kind::Str)],
+                        false,
+                        TestsShape::None,
+                        false,
+                    )
                 }
                 "vacation" => {
                     self.needs("`vacation`", "vacation", c.position)?;
-                    (&[VACATION], &[("reason", Kind::Str)], false, TestsShape::None, false)
+                    (
+                        &[VACATION],
+                        &[("reason", Kind::Str)],
+                        false,
+                        TestsShape::None,
+                        false,
+                    )
                 }
                 _ => return Err(Error::new(c.position, format!("unknown command `{name}`"))),
             };
-            self.arguments(c.position, name, "command", &c.arguments, groups, positional, optional_first)?;
+            self.arguments(
+                c.position,
+                name,
+                "command",
+                &c.arguments,
+                groups,
+                positional,
+                optional_first,
+            )?;
             self.tests(c.position, name, "command", c.tests.as_ref(), tests)?;
             match (&c.block, block) {
                 (Some(b), true) => self.commands(b, false)?,
@@ -332,13 +417,15 @@ impl Context<'_> {
                 }
             }
             if name == "set" {
-                let v = c.arguments.iter().rev().nth(1).map(|a| (&a.value, a.position));
+                let v = c
+                    .arguments
+                    .iter()
+                    .rev()
+                    .nth(1)
+                    .map(|a| (&a.value, a.position));
                 if let Some((Value::String(var), at)) = v {
                     if !is_identifier(var) {
-                        return Err(Error::new(
-                            at,
-                            format!("\"{var}\" is not a variable name"),
-                        ));
+                        return Err(Error::new(at, format!("\"{var}\" is not a variable name")));
                     }
                 }
             }
@@ -346,7 +433,14 @@ impl Context<'_> {
         Ok(())
     }
 
-    fn tests(&self, at: Position, owner: &str, kind: &str, tests: Option<&Tests>, shape: TestsShape) -> Result<(), Error> {
+    fn tests(
+        &self,
+        at: Position,
+        owner: &str,
+        kind: &str,
+        tests: Option<&Tests>,
+        shape: TestsShape,
+    ) -> Result<(), Error> {
         match (tests, shape) {
             (None, TestsShape::None) => Ok(()),
             (Some(Tests::Single(t)), TestsShape::One) => self.test(t),
@@ -357,7 +451,10 @@ impl Context<'_> {
                     Some(Tests::Single(t)) => t.position,
                     _ => at,
                 };
-                Err(Error::new(at, format!("`{owner}` needs a test list `( ... )`")))
+                Err(Error::new(
+                    at,
+                    format!("`{owner}` needs a test list `( ... )`"),
+                ))
             }
             (Some(Tests::List(l)), TestsShape::One) => Err(Error::new(
                 l.first().map_or(at, |t| t.position),
@@ -376,18 +473,33 @@ impl Context<'_> {
 
     fn test(&self, t: &Test) -> Result<(), Error> {
         let name = t.name.as_str();
-        let match_test: &[&[TagSpec]] = &[COMPARATOR, MATCH_TYPE];
-        let (groups, positional, optional_first, tests): (&[&[TagSpec]], &[(&str, Kind)], bool, TestsShape) = match name {
+        let match_test: Groups = &[COMPARATOR, MATCH_TYPE];
+        let (groups, positional, optional_first, tests): TestShape = match name {
             "true" | "false" => (&[], &[], false, TestsShape::None),
             "not" => (&[], &[], false, TestsShape::One),
             "allof" | "anyof" => (&[], &[], false, TestsShape::List),
-            "exists" => (&[], &[("header names", Kind::StrList)], false, TestsShape::None),
+            "exists" => (
+                &[],
+                &[("header names", Kind::StrList)],
+                false,
+                TestsShape::None,
+            ),
             "size" => (&[SIZE], &[("limit", Kind::Num)], false, TestsShape::None),
             "header" => (match_test, HEADERS, false, TestsShape::None),
-            "address" => (&[COMPARATOR, ADDRESS_PART, MATCH_TYPE], HEADERS, false, TestsShape::None),
+            "address" => (
+                &[COMPARATOR, ADDRESS_PART, MATCH_TYPE],
+                HEADERS,
+                false,
+                TestsShape::None,
+            ),
             "envelope" => {
                 self.needs("`envelope`", "envelope", t.position)?;
-                (&[COMPARATOR, ADDRESS_PART, MATCH_TYPE], &[("envelope parts", Kind::StrList), ("keys", Kind::StrList)], false, TestsShape::None)
+                (
+                    &[COMPARATOR, ADDRESS_PART, MATCH_TYPE],
+                    &[("envelope parts", Kind::StrList), ("keys", Kind::StrList)],
+                    false,
+                    TestsShape::None,
+                )
             }
             "string" => {
                 self.needs("`string`", "variables", t.position)?;
@@ -399,12 +511,30 @@ impl Context<'_> {
             }
             "body" => {
                 self.needs("`body`", "body", t.position)?;
-                (&[COMPARATOR, MATCH_TYPE, TRANSFORM], &[("keys", Kind::StrList)], false, TestsShape::None)
+                (
+                    &[COMPARATOR, MATCH_TYPE, TRANSFORM],
+                    &[("keys", Kind::StrList)],
+                    false,
+                    TestsShape::None,
+                )
             }
             _ => return Err(Error::new(t.position, format!("unknown test `{name}`"))),
         };
-        self.arguments(t.position, name, "test", &t.arguments, groups, positional, optional_first)?;
-        if name == "size" && !t.arguments.iter().any(|a| matches!(&a.value, Value::Tag(_))) {
+        self.arguments(
+            t.position,
+            name,
+            "test",
+            &t.arguments,
+            groups,
+            positional,
+            optional_first,
+        )?;
+        if name == "size"
+            && !t
+                .arguments
+                .iter()
+                .any(|a| matches!(&a.value, Value::Tag(_)))
+        {
             return Err(Error::new(t.position, "`size` needs `:over` or `:under`"));
         }
         self.tests(t.position, name, "test", t.tests.as_ref(), tests)
@@ -429,7 +559,11 @@ impl Context<'_> {
         let mut i = 0;
         while let Some(a) = arguments.get(i) {
             let Value::Tag(name) = &a.value else { break };
-            let Some(spec) = groups.iter().flat_map(|g| g.iter()).find(|s| s.name == name) else {
+            let Some(spec) = groups
+                .iter()
+                .flat_map(|g| g.iter())
+                .find(|s| s.name == name)
+            else {
                 return Err(Error::new(
                     a.position,
                     format!("unknown tag `:{name}` for the `{owner}` {kind}"),
@@ -442,7 +576,10 @@ impl Context<'_> {
                 let msg = if *first == spec.name {
                     format!("`:{name}` is given twice")
                 } else {
-                    format!("`:{name}` and `:{first}` are both given: only one {} is allowed", spec.group)
+                    format!(
+                        "`:{name}` and `:{first}` are both given: only one {} is allowed",
+                        spec.group
+                    )
                 };
                 return Err(Error::new(a.position, msg));
             }
@@ -458,7 +595,11 @@ impl Context<'_> {
                 if !value_kind.accepts(&v.value) {
                     return Err(Error::new(
                         v.position,
-                        format!("`:{name}` needs {}, found {}", value_kind.describe(), describe(&v.value)),
+                        format!(
+                            "`:{name}` needs {}, found {}",
+                            value_kind.describe(),
+                            describe(&v.value)
+                        ),
                     ));
                 }
                 match (spec.name, &v.value) {
@@ -535,7 +676,11 @@ impl Context<'_> {
             if !k.accepts(&a.value) {
                 return Err(Error::new(
                     a.position,
-                    format!("the {what} of `{owner}` must be {}, found {}", k.describe(), describe(&a.value)),
+                    format!(
+                        "the {what} of `{owner}` must be {}, found {}",
+                        k.describe(),
+                        describe(&a.value)
+                    ),
                 ));
             }
         }
@@ -552,7 +697,15 @@ fn check_shape(
     positional: &[(&str, Kind)],
     optional_first: bool,
 ) -> Result<(), Error> {
-    Context { requires: &[] }.arguments(at, owner, "command", arguments, groups, positional, optional_first)
+    Context { requires: &[] }.arguments(
+        at,
+        owner,
+        "command",
+        arguments,
+        groups,
+        positional,
+        optional_first,
+    )
 }
 
 /// RFC 5229 §3: `identifier = (ALPHA / "_") *(ALPHA / DIGIT / "_")`.

@@ -1,16 +1,19 @@
 //! Protocol layer: the Sieve language (RFC 5228 and extensions). So far the front end only: the
-//! lexer and parser that turn a script into a syntax tree, I/O-free; the interpreter comes later.
+//! lexer and parser that turn a script into a syntax tree, and the semantic checks that decide
+//! whether the tree is a valid program, I/O-free; the interpreter comes later.
 //!
 //! Owns: script text in, [`Script`] out ([`parse`], [`parse_with`]), or the first [`Error`] of
 //! the script with its line and column; printing a tree back as script text (`Display` on
-//! [`Script`]). Must not: deliver mail or touch storage.
+//! [`Script`]); checking a tree against the server's [`Capabilities`] ([`check`], what a
+//! ManageSieve CHECKSCRIPT or PUTSCRIPT runs). Must not: deliver mail or touch storage.
 //!
 //! What the parser decides is the grammar of RFC 5228 §8 and nothing more: comments, tags,
 //! numbers with `K`/`M`/`G` (overflow refused), quoted strings (a backslash keeps the next
 //! character), multi-line `text:` strings (dot-unstuffed), string lists, test lists, blocks;
 //! CRLF or bare LF line ends (CRLF in string values either way); UTF-8 only (RFC 5228 §2.1). Which commands, tests and tags exist,
-//! and what arguments they take, is left to the interpreter; `require` commands are collected
-//! with their positions ([`Script::requires`]). A hostile script is bounded by [`Limits`]: its
+//! and what arguments they take, is decided by [`check`] (see its module for the rules and the
+//! supported extensions); `require` commands are collected with their positions
+//! ([`Script::requires`]). A hostile script is bounded by [`Limits`]: its
 //! size, nesting depth, list lengths, counts of commands, tests and arguments, string length —
 //! each refused with a clear error before it costs more than that bound.
 

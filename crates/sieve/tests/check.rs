@@ -290,12 +290,27 @@ fn a_capability_the_server_withholds_is_unsupported() {
         (1, 9, "unsupported capability \"vacation\"".into())
     );
     assert_eq!(
-        refused_with("require \"fileinto\";\nfileinto \"a\";", &Capabilities::only(&[])),
+        refused_with(
+            "require \"fileinto\";\nfileinto \"a\";",
+            &Capabilities::only(&[])
+        ),
         (1, 9, "unsupported capability \"fileinto\"".into())
     );
     let script = parse(b"require \"fileinto\";\nfileinto \"a\";").expect("parses");
-    assert_eq!(check(&script, &caps).expect("checks").requires, ["fileinto"]);
-    let e = check(&parse(b"keep; stop; redirect \"x\"; discard; else { }").expect("parses"), &caps)
-        .expect_err("else alone");
-    assert_eq!(e.position, Position { line: 1, column: 36 });
+    assert_eq!(
+        check(&script, &caps).expect("checks").requires,
+        ["fileinto"]
+    );
+    let e = check(
+        &parse(b"keep; stop; redirect \"x\"; discard; else { }").expect("parses"),
+        &caps,
+    )
+    .expect_err("else alone");
+    assert_eq!(
+        e.position,
+        Position {
+            line: 1,
+            column: 36
+        }
+    );
 }
