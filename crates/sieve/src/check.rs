@@ -109,10 +109,17 @@ pub fn check(script: &Script, capabilities: &Capabilities) -> Result<Checked, Ch
                 &[("capabilities", Kind::StrList)],
                 false,
             )?;
-            let names = match &c.arguments[0].value {
-                Value::String(s) => std::slice::from_ref(s),
-                Value::StringList(l) => l.as_slice(),
-                _ => &[],
+            // The shape check left exactly one string or string list.
+            let (names, at) = match c.arguments.first() {
+                Some(Argument {
+                    value: Value::String(s),
+                    position,
+                }) => (std::slice::from_ref(s), *position),
+                Some(Argument {
+                    value: Value::StringList(l),
+                    position,
+                }) => (l.as_slice(), *position),
+                _ => (&[][..], c.position),
             };
             for name in names {
                 let known = SUPPORTED.iter().find(|s| **s == name.as_str());
@@ -122,12 +129,7 @@ pub fn check(script: &Script, capabilities: &Capabilities) -> Result<Checked, Ch
                             requires.push(s);
                         }
                     }
-                    _ => {
-                        return Err(Error::new(
-                            c.arguments[0].position,
-                            format!("unsupported capability \"{name}\""),
-                        ))
-                    }
+                    _ => return Err(Error::new(at, format!("unsupported capability \"{name}\""))),
                 }
             }
             if c.tests.is_some() || c.block.is_some() {

@@ -187,6 +187,8 @@ fn invalid_scripts_are_refused_with_the_place_and_the_reason() {
         ("require \"FILEINTO\";", 1, 9, "unsupported capability \"FILEINTO\""),
         ("require :copy \"copy\";", 1, 9, "unknown tag `:copy` for the `require` command"),
         ("require 1;", 1, 9, "the capabilities of `require` must be a string list, found a number"),
+        ("require \"fileinto\" { }", 1, 1, "`require` takes no test and no block"),
+        ("require \"fileinto\" true;", 1, 1, "`require` takes no test and no block"),
         ("fileinto \"x\";", 1, 1, "`fileinto` needs `require \"fileinto\"`"),
         ("reject \"no\";", 1, 1, "`reject` needs `require \"reject\"`"),
         ("if envelope \"to\" \"x\" { stop; }", 1, 4, "`envelope` needs `require \"envelope\"`"),
