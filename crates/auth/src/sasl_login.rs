@@ -229,6 +229,52 @@ impl SaslLogins {
         })
     }
 
+    /// [`SaslLogins::authorize`] carried to its end, as every protocol needs it: where
+    /// `loginuseacl` decides, `holds_admin(authcid, user)` answers whether `authcid` holds the
+    /// `a` right on `user`'s INBOX (which only the mail service knows); a login as another
+    /// user is logged at NOTICE with `peer`.
+    pub async fn login_as<F, Fut>(
+        &self,
+        mechanism: Mechanism,
+        success: &Success,
+        peer: &str,
+        holds_admin: F,
+    ) -> LoginAs
+    where
+        F: FnOnce(String, String) -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        match self.authorize(mechanism, success) {
+            Authorization::User { user, authcid } => {
+                if user != authcid {
+                    tracing::info!(
+                        severity = "notice",
+                        "{peer}: {authcid} authorized as {user} ({mechanism})"
+                    );
+                }
+                LoginAs::User(user)
+            }
+            Authorization::NeedsAcl { user, authcid } => {
+                if !holds_admin(authcid.clone(), user.clone()).await {
+                    return LoginAs::Refused {
+                        authcid,
+                        asked: user,
+                    };
+                }
+                tracing::info!(
+                    severity = "notice",
+                    "{peer}: {authcid} logged in as {user} by the a right on its INBOX ({mechanism})"
+                );
+                LoginAs::User(user)
+            }
+            Authorization::Anonymous => LoginAs::Anonymous,
+            Authorization::Refused => LoginAs::Refused {
+                authcid: success.authcid.clone(),
+                asked: success.authzid.clone().unwrap_or_default(),
+            },
+        }
+    }
+
     /// Who the client of a successful exchange is, and whom it may act as.
     ///
     /// Both identities first go through the login identity rules (`loginrealms`, the
@@ -321,6 +367,19 @@ pub enum Authorization {
     NeedsAcl { user: String, authcid: String },
     /// The authentication identity may not act as the identity it asked for.
     Refused,
+}
+
+/// Whom a proved exchange logs in as ([`SaslLogins::login_as`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginAs {
+    User(String),
+    /// The anonymous identity (ANONYMOUS): the protocol decides whether it has one.
+    Anonymous,
+    /// `authcid` proved its credentials but may not act as `asked`: a failed login.
+    Refused {
+        authcid: String,
+        asked: String,
+    },
 }
 
 /// One exchange in progress.

@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use auth::sasl_login::{Authorization, SaslChannel, StartRefusal};
+use auth::sasl_login::{LoginAs, SaslChannel, StartRefusal};
 use auth::LoginCheck;
 use mailservice::{Operation, ServiceError, ANONYMOUS};
 use pop3_proto::{
@@ -349,36 +349,29 @@ impl Session {
         }
     }
 
-    /// The credentials were proved: decide whom the client acts as.
+    /// The credentials were proved: decide whom the client acts as (ANONYMOUS has no
+    /// maildrop, so it is refused like an identity the client may not act as).
     async fn sasl_authorized(&mut self, mech: Mechanism, success: Success) -> Outcome {
-        let (user, authcid) = match self.server.sasl.authorize(mech, &success) {
-            Authorization::User { user, authcid } => (user, authcid),
-            Authorization::NeedsAcl { user, authcid } => {
-                if !self
-                    .server
-                    .service
-                    .administers_inbox_of(&authcid, &user)
-                    .await
-                {
-                    return self.refused_authorization(mech, &authcid, &user).await;
-                }
-                (user, authcid)
+        let service = self.server.service.clone();
+        let peer = self.info.peer.to_string();
+        let decided = self
+            .server
+            .sasl
+            .login_as(mech, &success, &peer, |authcid, user| async move {
+                service.administers_inbox_of(&authcid, &user).await
+            })
+            .await;
+        match decided {
+            LoginAs::User(user) => Outcome::User(user, mech.name()),
+            LoginAs::Refused { authcid, asked } => {
+                self.refused_authorization(mech, &authcid, &asked).await
             }
-            Authorization::Anonymous | Authorization::Refused => {
+            LoginAs::Anonymous => {
                 let asked = success.authzid.clone().unwrap_or_default();
-                return self
-                    .refused_authorization(mech, &success.authcid, &asked)
-                    .await;
+                self.refused_authorization(mech, &success.authcid, &asked)
+                    .await
             }
-        };
-        if user != authcid {
-            tracing::info!(
-                severity = "notice",
-                "{}: {authcid} authorized as {user} ({mech})",
-                self.info.peer
-            );
         }
-        Outcome::User(user, mech.name())
     }
 
     async fn refused_authorization(

@@ -5,7 +5,7 @@
 //! challenge (IMAP has no other place for SCRAM's `v=`, RFC 9051 §6.2.2), and the one generic
 //! `NO [AUTHENTICATIONFAILED]` for every failure, whatever its reason, which goes to the log.
 
-use auth::sasl_login::{Authorization, StartRefusal};
+use auth::sasl_login::{LoginAs, StartRefusal};
 use imap_proto::command::InitialResponse;
 use imap_proto::response::{Code, Continue};
 use imap_proto::{FramerEvent, FramerMode, Response};
@@ -106,38 +106,20 @@ async fn authorized(session: &mut Session, mech: Mechanism, success: Success) ->
             session.info.peer
         );
     }
-    let decision = session.server.sasl.authorize(mech, &success);
-    let user = match decision {
-        Authorization::User { user, authcid } => {
-            if user != authcid {
-                tracing::info!(
-                    severity = "notice",
-                    "{}: {authcid} authorized as {user} ({mech})",
-                    session.info.peer
-                );
-            }
-            user
-        }
-        Authorization::Anonymous => return session.login_anonymous(mech.name()),
-        Authorization::NeedsAcl { user, authcid } => {
-            if !session
-                .server
-                .service
-                .administers_inbox_of(&authcid, &user)
-                .await
-            {
-                return refused_authorization(session, mech, &authcid, &user).await;
-            }
-            tracing::info!(
-                severity = "notice",
-                "{}: {authcid} logged in as {user} by the a right on its INBOX ({mech})",
-                session.info.peer
-            );
-            user
-        }
-        Authorization::Refused => {
-            let asked = success.authzid.clone().unwrap_or_default();
-            return refused_authorization(session, mech, &success.authcid, &asked).await;
+    let service = session.server.service.clone();
+    let peer = session.info.peer.to_string();
+    let decided = session
+        .server
+        .sasl
+        .login_as(mech, &success, &peer, |authcid, user| async move {
+            service.administers_inbox_of(&authcid, &user).await
+        })
+        .await;
+    let user = match decided {
+        LoginAs::User(user) => user,
+        LoginAs::Anonymous => return session.login_anonymous(mech.name()),
+        LoginAs::Refused { authcid, asked } => {
+            return refused_authorization(session, mech, &authcid, &asked).await
         }
     };
     session.logged_in(&user, mech.name())

@@ -10,7 +10,7 @@
 //! not `anonymous`'s, decide which `+detail` folders and shared mailboxes take mail. ANONYMOUS
 //! is never offered: an unauthenticated session already delivers as `anonymous`.
 
-use auth::sasl_login::{Authorization, SaslChannel, StartRefusal};
+use auth::sasl_login::{LoginAs, SaslChannel, StartRefusal};
 use lmtp_proto::{auth::challenge, codes, AuthResponse, LineResult, Reply, SaslData};
 use net::Transport;
 use sasl::{Mechanism, Step, Success};
@@ -261,40 +261,37 @@ impl Session {
         ))
     }
 
-    /// The credentials were proved: decide whom the client acts as.
+    /// The credentials were proved: decide whom the client acts as (ANONYMOUS is never
+    /// offered here: an unauthenticated session already delivers as `anonymous`).
     async fn authorized(&mut self, mech: Mechanism, success: Success) -> Outcome {
         let Some(sasl) = self.sasl() else {
             return Outcome::Refused(unrecognized());
         };
-        let (user, authcid) = match sasl.authorize(mech, &success) {
-            Authorization::User { user, authcid } => (user, authcid),
-            Authorization::NeedsAcl { user, authcid } => {
-                if !self
-                    .server
-                    .service
-                    .administers_inbox_of(&authcid, &user)
-                    .await
-                {
-                    return self.refused_authorization(mech, &authcid, &user).await;
-                }
-                (user, authcid)
+        let service = self.server.service.clone();
+        let decided = sasl
+            .login_as(mech, &success, &self.peer, |authcid, user| async move {
+                service.administers_inbox_of(&authcid, &user).await
+            })
+            .await;
+        match decided {
+            LoginAs::User(user) => {
+                auth::log_authentication(
+                    auth::AuthOutcome::Success,
+                    &user,
+                    &self.peer,
+                    mech.name(),
+                );
+                Outcome::User(user)
             }
-            Authorization::Anonymous | Authorization::Refused => {
+            LoginAs::Refused { authcid, asked } => {
+                self.refused_authorization(mech, &authcid, &asked).await
+            }
+            LoginAs::Anonymous => {
                 let asked = success.authzid.clone().unwrap_or_default();
-                return self
-                    .refused_authorization(mech, &success.authcid, &asked)
-                    .await;
+                self.refused_authorization(mech, &success.authcid, &asked)
+                    .await
             }
-        };
-        if user != authcid {
-            tracing::info!(
-                severity = "notice",
-                "{}: {authcid} authorized as {user} ({mech})",
-                self.peer
-            );
         }
-        auth::log_authentication(auth::AuthOutcome::Success, &user, &self.peer, mech.name());
-        Outcome::User(user)
     }
 
     async fn refused_authorization(
