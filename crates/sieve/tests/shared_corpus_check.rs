@@ -4,8 +4,7 @@
 //! extension not implemented yet are refused as unsupported, naming it. Skipped with a note when
 //! the corpus is not beside the repository (or beside the worktrees).
 
-use std::io::Write as _;
-use std::path::Path;
+mod support;
 
 /// Scripts requiring an extension for later, with the capability refused first.
 const LATER: &[(&str, &str)] = &[
@@ -61,27 +60,9 @@ const INVALID: &[(&str, &str)] = &[
 
 #[test]
 fn shared_corpus_scripts_check() {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let Some(dir) = [
-        "../../../shared/corpus/sieve",
-        "../../../../shared/corpus/sieve",
-    ]
-    .iter()
-    .map(|d| here.join(d))
-    .find(|d| d.is_dir()) else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED shared_corpus_scripts_check: ../shared/corpus/sieve not found"
-        );
+    let Some(scripts) = support::shared_corpus_scripts("shared_corpus_scripts_check") else {
         return;
     };
-    let mut scripts: Vec<_> = std::fs::read_dir(&dir)
-        .expect("corpus directory")
-        .map(|e| e.expect("corpus entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sieve"))
-        .collect();
-    scripts.sort();
-    assert!(scripts.len() >= 77, "only {} scripts", scripts.len());
     let (mut clean, mut later, mut invalid) = (0, 0, 0);
     for path in scripts {
         let name = path
