@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::Rng;
+use common::{drain, Rng};
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -185,18 +185,6 @@ fn one_line(rng: &mut Rng, n: usize) -> Vec<u8> {
     }
     line.extend_from_slice(b"\r\n");
     line
-}
-
-/// Reads whatever arrives within a short while; returns false once the server closed.
-fn drain(stream: &mut TcpStream) -> bool {
-    let mut buf = [0u8; 65536];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => return false,
-            Ok(_) => continue,
-            Err(_) => return true,
-        }
-    }
 }
 
 #[test]

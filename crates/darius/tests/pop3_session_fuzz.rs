@@ -9,7 +9,7 @@ mod common;
 mod imap_support;
 mod lmtp_support;
 
-use common::Rng;
+use common::{drain, Rng};
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -95,18 +95,6 @@ fn one_line(rng: &mut Rng) -> Vec<u8> {
     };
     line.extend_from_slice(b"\r\n");
     line
-}
-
-/// Reads whatever arrives within a short while; returns false once the server closed.
-fn drain(stream: &mut TcpStream) -> bool {
-    let mut buf = [0u8; 65536];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => return false,
-            Ok(_) => continue,
-            Err(_) => return true,
-        }
-    }
 }
 
 fn message(n: usize) -> Vec<u8> {

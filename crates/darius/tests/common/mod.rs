@@ -350,6 +350,19 @@ pub fn have(program: &str) -> bool {
     interop::have_program(program, package)
 }
 
+/// Reads whatever arrives on `stream` until its read timeout passes quiet (the session fuzzers
+/// set a short one); false once the server closed the connection.
+pub fn drain(stream: &mut std::net::TcpStream) -> bool {
+    let mut buf = [0u8; 65536];
+    loop {
+        match std::io::Read::read(stream, &mut buf) {
+            Ok(0) => return false,
+            Ok(_) => continue,
+            Err(_) => return true,
+        }
+    }
+}
+
 /// Runs a Python script (from tests/interop/) against the server; the script gets the ports,
 /// users and paths in environment variables and exits non-zero on failure.
 pub fn run_python(server: &Server, script: &str, env: &[(&str, &str)]) {
