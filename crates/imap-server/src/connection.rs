@@ -18,7 +18,7 @@ use imap_proto::framer::{ContinuationSent, LiteralSync};
 use imap_proto::response::{Code, StatusKind};
 use imap_proto::{CommandFramer, FramerEvent, SpoolRef};
 use mailservice::{MailService, ServiceError};
-use net::{ConnInfo, ShutdownSignal, Transport};
+use net::{ConnInfo, ShutdownSignal, TlsMode, Transport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -31,15 +31,6 @@ use crate::state::State;
 use crate::{ImapServer, LoginClaim};
 use net::procfile::ProcFile;
 use net::telemetry::Telemetry;
-
-/// How the connection starts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TlsMode {
-    /// IMAPS: TLS from the first byte (RFC 8314).
-    Implicit,
-    /// Plain, with STARTTLS offered when a certificate is configured.
-    StartTls,
-}
 
 /// Bad commands in a row after which the client is disconnected.
 const MAX_BAD_IN_A_ROW: u32 = 20;
@@ -73,17 +64,10 @@ pub async fn serve(
     shutdown: ShutdownSignal,
     mode: TlsMode,
 ) {
-    let _ = stream.set_nodelay(true);
-    let mut transport = Transport::Plain(stream);
-    if mode == TlsMode::Implicit {
-        let Some(tls) = server.config.tls.clone() else {
-            return;
-        };
-        if let Err(e) = transport.start_tls(tls).await {
-            tracing::warn!(severity = "warning", "{}: {e}", info.peer);
-            return;
-        }
-    }
+    let tls = server.config.tls.clone();
+    let Some(transport) = Transport::accept(stream, mode, tls, info.peer).await else {
+        return;
+    };
     let mut session = Session::new(server, transport, info, shutdown);
     session.run().await;
 }

@@ -103,6 +103,38 @@ impl Transport {
     }
 }
 
+/// How a listener's connections start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsMode {
+    /// TLS from the first byte (IMAPS, POP3S; RFC 8314).
+    Implicit,
+    /// Plain, with STARTTLS or STLS offered when a certificate is configured.
+    StartTls,
+}
+
+impl Transport {
+    /// A freshly accepted connection made ready for its protocol: no Nagle delay, and under
+    /// [`TlsMode::Implicit`] the TLS handshake done (within [`TLS_HANDSHAKE_TIMEOUT`]). `None`
+    /// when it cannot be served: implicit TLS without a certificate, or a failed handshake
+    /// (logged with `peer`).
+    pub async fn accept(
+        stream: tokio::net::TcpStream,
+        mode: TlsMode,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        peer: std::net::SocketAddr,
+    ) -> Option<Transport> {
+        let _ = stream.set_nodelay(true);
+        let mut transport = Transport::Plain(stream);
+        if mode == TlsMode::Implicit {
+            if let Err(e) = transport.start_tls(tls?).await {
+                tracing::warn!(severity = "warning", "{peer}: {e}");
+                return None;
+            }
+        }
+        Some(transport)
+    }
+}
+
 impl AsyncRead for Transport {
     fn poll_read(
         self: Pin<&mut Self>,

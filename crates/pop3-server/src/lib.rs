@@ -22,17 +22,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mailservice::MailService;
+pub use net::TlsMode;
 use net::{ConnInfo, ShutdownSignal, Transport};
 use tokio::net::TcpStream;
-
-/// How a listener starts its connections.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TlsMode {
-    /// `listen_pop3`: plain, with STLS offered when TLS is configured.
-    StartTls,
-    /// `listen_pop3s`: TLS from the first byte.
-    Implicit,
-}
 
 /// `popexpiretime`: what CAPA's EXPIRE announces (RFC 2449 §6.7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,17 +136,10 @@ pub async fn serve(
     shutdown: ShutdownSignal,
     mode: TlsMode,
 ) {
-    let _ = stream.set_nodelay(true);
-    let mut transport = Transport::Plain(stream);
-    if mode == TlsMode::Implicit {
-        let Some(tls) = server.config.tls.clone() else {
-            return;
-        };
-        if let Err(e) = transport.start_tls(tls).await {
-            tracing::warn!(severity = "warning", "{}: POP3S: {e}", info.peer);
-            return;
-        }
-    }
+    let tls = server.config.tls.clone();
+    let Some(transport) = Transport::accept(stream, mode, tls, info.peer).await else {
+        return;
+    };
     session::Session::new(server, transport, info, shutdown)
         .run()
         .await;
