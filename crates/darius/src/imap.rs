@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use imap_server::{ImapConfig, ImapServer, TlsMode};
+use imap_server::{ImapConfig, ImapServer};
 
 use crate::mail::{self, Backend};
 
@@ -73,28 +73,19 @@ pub async fn listen(
     shutdown: &net::Shutdown,
     per_host: &net::HostLimit,
 ) -> Result<()> {
-    for (option, mode) in [
-        ("listen_imap", TlsMode::StartTls),
-        ("listen_imaps", TlsMode::Implicit),
-    ] {
-        let server = Arc::clone(imap);
-        let service = crate::serve::TcpService {
-            option,
-            protocol: "IMAP",
-            refusal: "* BYE Too many connections from your address\r\n",
-        };
-        crate::serve::listen_tcp(
-            config,
-            service,
-            shutdown,
-            per_host,
-            move |stream, info, signal| {
-                imap_server::connection::serve(Arc::clone(&server), stream, info, signal, mode)
-            },
-        )
-        .await?;
-    }
-    Ok(())
+    let server = Arc::clone(imap);
+    crate::serve::listen_plain_and_tls(
+        config,
+        ["listen_imap", "listen_imaps"],
+        "IMAP",
+        "* BYE Too many connections from your address\r\n",
+        shutdown,
+        per_host,
+        move |stream, info, signal, mode| {
+            imap_server::connection::serve(Arc::clone(&server), stream, info, signal, mode)
+        },
+    )
+    .await
 }
 
 /// `servername`, or the machine's host name when it is empty.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
-use pop3_server::{Expire, Pop3Config, Pop3Server, TlsMode};
+use pop3_server::{Expire, Pop3Config, Pop3Server};
 
 use crate::mail::Backend;
 
@@ -79,28 +79,19 @@ pub async fn listen(
     shutdown: &net::Shutdown,
     per_host: &net::HostLimit,
 ) -> Result<()> {
-    for (option, mode) in [
-        ("listen_pop3", TlsMode::StartTls),
-        ("listen_pop3s", TlsMode::Implicit),
-    ] {
-        let server = Arc::clone(pop3);
-        let service = crate::serve::TcpService {
-            option,
-            protocol: "POP3",
-            refusal: "-ERR [SYS/TEMP] Too many connections from your address\r\n",
-        };
-        crate::serve::listen_tcp(
-            config,
-            service,
-            shutdown,
-            per_host,
-            move |stream, info, signal| {
-                pop3_server::serve(Arc::clone(&server), stream, info, signal, mode)
-            },
-        )
-        .await?;
-    }
-    Ok(())
+    let server = Arc::clone(pop3);
+    crate::serve::listen_plain_and_tls(
+        config,
+        ["listen_pop3", "listen_pop3s"],
+        "POP3",
+        "-ERR [SYS/TEMP] Too many connections from your address\r\n",
+        shutdown,
+        per_host,
+        move |stream, info, signal, mode| {
+            pop3_server::serve(Arc::clone(&server), stream, info, signal, mode)
+        },
+    )
+    .await
 }
 
 #[cfg(test)]

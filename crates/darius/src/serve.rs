@@ -261,6 +261,48 @@ where
 /// Whether `darius serve` has created a store in `dir`. Only `serve` creates one: the admin
 /// commands refuse to work on a directory without it, so a command run from the wrong place
 /// or with the wrong `-C` cannot make a new empty store and act on it.
+/// Binds a protocol's plain listener (STARTTLS/STLS offered) and its implicit-TLS one, named
+/// by their options, and starts accepting on each that is set; `handler` serves a connection
+/// in its listener's mode.
+pub async fn listen_plain_and_tls<H, F>(
+    config: &config::Config,
+    [plain, implicit]: [&'static str; 2],
+    protocol: &'static str,
+    refusal: &'static str,
+    shutdown: &net::Shutdown,
+    per_host: &net::HostLimit,
+    handler: H,
+) -> Result<()>
+where
+    H: Fn(tokio::net::TcpStream, net::ConnInfo, net::ShutdownSignal, net::TlsMode) -> F
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    for (option, mode) in [
+        (plain, net::TlsMode::StartTls),
+        (implicit, net::TlsMode::Implicit),
+    ] {
+        let handler = handler.clone();
+        let service = TcpService {
+            option,
+            protocol,
+            refusal,
+        };
+        listen_tcp(
+            config,
+            service,
+            shutdown,
+            per_host,
+            move |stream, info, signal| handler(stream, info, signal, mode),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 pub fn is_initialised(dir: &Path) -> bool {
     dir.join(LOCK_FILE).is_file()
 }

@@ -22,8 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mailservice::MailService;
-pub use net::TlsMode;
-use net::{ConnInfo, ShutdownSignal, Transport};
+use net::{ConnInfo, ShutdownSignal, TlsMode, Transport};
 use tokio::net::TcpStream;
 
 /// `popexpiretime`: what CAPA's EXPIRE announces (RFC 2449 §6.7).
