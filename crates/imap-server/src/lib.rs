@@ -28,7 +28,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-
 /// What the IMAP server takes from the configuration.
 #[derive(Clone, Debug)]
 pub struct ImapConfig {

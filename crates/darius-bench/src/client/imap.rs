@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 use super::net::{BoxStream, Endpoint, TlsMode};
 use super::parse::{
@@ -417,14 +417,7 @@ impl ImapClient {
     }
 
     async fn write(&mut self, bytes: &[u8]) -> Result<(), ClientError> {
-        let w = async {
-            self.io.get_mut().write_all(bytes).await?;
-            self.io.get_mut().flush().await
-        };
-        tokio::time::timeout(self.timeout, w)
-            .await
-            .map_err(|_| ClientError::Timeout)?
-            .map_err(ClientError::Io)
+        super::send_within(&mut self.io, bytes, self.timeout).await
     }
 
     async fn complete(&mut self, tag: &str) -> Result<Completion, ClientError> {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::imap::ClientError;
 use super::net::{BoxStream, Endpoint};
@@ -112,14 +112,7 @@ impl LmtpClient {
     }
 
     async fn send(&mut self, bytes: &[u8]) -> Result<(), ClientError> {
-        let w = async {
-            self.io.get_mut().write_all(bytes).await?;
-            self.io.get_mut().flush().await
-        };
-        tokio::time::timeout(self.timeout, w)
-            .await
-            .map_err(|_| ClientError::Timeout)?
-            .map_err(ClientError::Io)
+        super::send_within(&mut self.io, bytes, self.timeout).await
     }
 
     /// Reads a possibly multi-line reply (`250-…` lines, then `250 …`).

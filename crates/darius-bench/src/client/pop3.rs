@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use pop3_proto::{Command, Response};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use types::Secret;
 
 use super::imap::ClientError;
@@ -225,14 +225,7 @@ impl Pop3Client {
     }
 
     async fn send(&mut self, bytes: &[u8]) -> Result<(), ClientError> {
-        let w = async {
-            self.io.get_mut().write_all(bytes).await?;
-            self.io.get_mut().flush().await
-        };
-        tokio::time::timeout(self.timeout, w)
-            .await
-            .map_err(|_| ClientError::Timeout)?
-            .map_err(ClientError::Io)
+        super::send_within(&mut self.io, bytes, self.timeout).await
     }
 
     /// Reads one status line (at most [`MAX_STATUS_LINE`] bytes).
