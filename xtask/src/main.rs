@@ -13,6 +13,7 @@ use serde_json::Value;
 /// Bottom first. A crate may depend only on crates in strictly lower layers.
 const LAYERS: &[(&str, &[&str])] = &[
     ("bottom", &["types"]),
+    ("mime", &["message"]),
     (
         "protocol",
         &[
@@ -22,7 +23,6 @@ const LAYERS: &[(&str, &[&str])] = &[
             "managesieve-proto",
             "sasl",
             "sieve",
-            "message",
             "config",
         ],
     ),
@@ -157,12 +157,12 @@ mod tests {
     #[test]
     fn sideways_and_upward_edges_fail() {
         let packages = [
-            pkg("message", &[("config", None)]),
+            pkg("sieve", &[("config", None)]),
             pkg("mailstore", &[("mailservice", Some("build"))]),
         ];
         let found = violations(&packages);
         assert_eq!(found.len(), 2, "{found:?}");
-        assert!(found[0].contains("`message` (protocol) depends on `config` (protocol)"));
+        assert!(found[0].contains("`sieve` (protocol) depends on `config` (protocol)"));
         assert!(found[1].contains("`mailstore` (storage) depends on `mailservice` (service)"));
     }
 

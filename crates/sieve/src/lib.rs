@@ -21,6 +21,7 @@ mod ast;
 mod check;
 mod error;
 pub mod fuzzing;
+pub mod interp;
 mod lexer;
 mod parser;
 
