@@ -27,6 +27,7 @@ pub(crate) fn refuse(err: &ServiceError, target: Target) -> Reply {
         ServiceError::AlreadyExists => (Code::AlreadyExists, "Mailbox already exists".to_string()),
         ServiceError::BadName(reason) => (Code::Cannot, reason.clone()),
         ServiceError::Refused(reason) => (Code::Cannot, (*reason).to_string()),
+        ServiceError::Rejected(reason) => (Code::Cannot, reason.clone()),
         ServiceError::NoSuchQuotaRoot => (Code::NonExistent, "No such quota root".to_string()),
         // RFC 5530 §3: INUSE, the mailbox is in use by another session.
         ServiceError::HeldByPop3 => (Code::InUse, err.to_string()),

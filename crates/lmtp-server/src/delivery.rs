@@ -145,6 +145,17 @@ impl Delivery<'_> {
                 mailbox_busy()
             }
             ServiceError::Store(StoreError::OverQuota(_)) => over_quota(),
+            // The recipient's Sieve script refused the message (RFC 5429 §2.1): its reason, on
+            // one line.
+            ServiceError::Rejected(reason) => Reply::new(
+                550,
+                codes::NOT_AUTHORIZED,
+                reason
+                    .chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .take(400)
+                    .collect::<String>(),
+            ),
             other if other.is_refusal() => Reply::new(
                 550,
                 codes::NOT_AUTHORIZED,

@@ -32,7 +32,7 @@
 use std::collections::HashMap;
 
 use mailstore::{AppendItem, AppendSource, Delivered};
-use types::{MailboxName, Rights};
+use types::{Flag, MailboxName, Rights};
 
 use crate::access::{Authorized, Identity, Operation};
 use crate::error::ServiceError;
@@ -82,17 +82,67 @@ pub struct FilterMessage<'a> {
     pub source: &'a AppendSource,
 }
 
-/// Decides which mailboxes the copy of a message for one recipient goes to: the step of a
-/// delivery where Sieve plugs in. An empty list stores nothing for that recipient (a Sieve
-/// `discard`); the recipient is still answered as delivered.
+/// Decides what becomes of the copy of a message for one recipient: the step of a delivery
+/// where Sieve plugs in. See [`Decision`].
 pub trait DeliveryFilter: Send + Sync {
-    fn targets(
+    fn decide(
         &self,
         service: &MailService,
         envelope: &Envelope<'_>,
         recipient: &DeliveryRecipient,
         message: &FilterMessage<'_>,
-    ) -> Result<Vec<Authorized>>;
+    ) -> Result<Decision>;
+}
+
+/// Work a [`Decision`] leaves for after the recipient's copies are stored (send a redirect or
+/// a vacation reply, record what was answered); its error answers the recipient with a
+/// temporary failure, so that a message whose only copy was to go out is never lost.
+pub type AfterStore = Box<dyn FnOnce(&MailService) -> Result<()> + Send>;
+
+/// What a [`DeliveryFilter`] decided for one recipient's copy.
+#[derive(Default)]
+pub struct Decision {
+    /// Where to store it. Empty stores nothing (a Sieve `discard`, or a `redirect` alone); the
+    /// recipient is still answered as delivered. Two placements in one mailbox store one copy
+    /// (the first one's flags and header).
+    pub copies: Vec<Placement>,
+    /// Refuse the message for this recipient with this reason (Sieve `ereject`, LMTP's `550
+    /// 5.7.1`); nothing is stored and `after` is not run.
+    pub refusal: Option<String>,
+    /// Run once every copy of this recipient was stored (or was a suppressed duplicate).
+    pub after: Option<AfterStore>,
+}
+
+impl Decision {
+    /// The copy goes to `target`, as it came.
+    pub fn keep(target: Authorized) -> Decision {
+        Decision {
+            copies: vec![Placement::plain(target)],
+            ..Decision::default()
+        }
+    }
+}
+
+/// One copy to store.
+#[derive(Clone, Debug)]
+pub struct Placement {
+    pub target: Authorized,
+    /// The flags to store it with (Sieve imap4flags); `None` for the usual none.
+    pub flags: Option<Vec<Flag>>,
+    /// A replacement header block (fields and the blank line) for this copy (Sieve
+    /// `editheader`); `None` keeps the message's own.
+    pub header: Option<std::sync::Arc<[u8]>>,
+}
+
+impl Placement {
+    /// `target`, no flags, the message as it came.
+    pub fn plain(target: Authorized) -> Placement {
+        Placement {
+            target,
+            flags: None,
+            header: None,
+        }
+    }
 }
 
 /// No filtering: each recipient's copy goes to the mailbox its address named.
@@ -100,14 +150,14 @@ pub trait DeliveryFilter: Send + Sync {
 pub struct ImplicitKeep;
 
 impl DeliveryFilter for ImplicitKeep {
-    fn targets(
+    fn decide(
         &self,
         _: &MailService,
         _: &Envelope<'_>,
         recipient: &DeliveryRecipient,
         _: &FilterMessage<'_>,
-    ) -> Result<Vec<Authorized>> {
-        Ok(vec![recipient.target.clone()])
+    ) -> Result<Decision> {
+        Ok(Decision::keep(recipient.target.clone()))
     }
 }
 
@@ -147,25 +197,38 @@ impl MailService {
             head,
             source: &item.source,
         };
+        // The distinct mailboxes, each with the first placement that named it.
         let mut index: HashMap<MailboxName, usize> = HashMap::new();
-        let mut unique: Vec<Authorized> = Vec::new();
+        let mut unique: Vec<Placement> = Vec::new();
         let mut of_recipient = Vec::with_capacity(recipients.len());
+        let mut afters: Vec<Option<AfterStore>> = Vec::with_capacity(recipients.len());
         for recipient in recipients {
-            let decided = self
-                .filter
-                .targets(self, envelope, recipient, &message)
-                .map(|targets| {
-                    targets
-                        .into_iter()
-                        .map(|t| {
-                            *index.entry(t.name().clone()).or_insert_with(|| {
-                                unique.push(t);
-                                unique.len() - 1
-                            })
-                        })
-                        .collect::<Vec<usize>>()
-                });
-            of_recipient.push(decided);
+            let decided = self.filter.decide(self, envelope, recipient, &message);
+            let (placed, after) = match decided {
+                Err(e) => (Err(e), None),
+                Ok(Decision {
+                    refusal: Some(reason),
+                    ..
+                }) => (Err(ServiceError::Rejected(reason)), None),
+                Ok(Decision { copies, after, .. }) => {
+                    let mut at: Vec<usize> = Vec::with_capacity(copies.len());
+                    for placement in copies {
+                        let i =
+                            *index
+                                .entry(placement.target.name().clone())
+                                .or_insert_with(|| {
+                                    unique.push(placement);
+                                    unique.len() - 1
+                                });
+                        if !at.contains(&i) {
+                            at.push(i);
+                        }
+                    }
+                    (Ok(at), after)
+                }
+            };
+            of_recipient.push(placed);
+            afters.push(after);
         }
         let size = source_size(&item.source);
         let dedup = message_id.filter(|_| options.suppress_duplicates);
@@ -178,47 +241,88 @@ impl MailService {
                 }
             }
         }
-        // The store calls: with single-instance store one per group (quota-checked, exempt),
-        // else one per mailbox; each gets its own copy of the message but the last, which
-        // takes it.
-        let mut calls: Vec<(Vec<usize>, bool)> = Vec::new();
-        for exempt_group in [false, true] {
-            let at: Vec<usize> = (0..unique.len())
-                .filter(|&i| exempt[i] == exempt_group)
-                .collect();
-            if options.single_instance {
-                if !at.is_empty() {
-                    calls.push((at, exempt_group));
-                }
-            } else {
-                calls.extend(at.into_iter().map(|i| (vec![i], exempt_group)));
+        // The store calls: with single-instance store one per group of mailboxes whose copies
+        // are alike (quota check or not, flags, header), else one per mailbox; each gets its
+        // own copy of the message but the last, which takes it.
+        let mut calls: Vec<Vec<usize>> = Vec::new();
+        for i in 0..unique.len() {
+            let alike = |&j: &usize| {
+                exempt[j] == exempt[i]
+                    && unique[j].flags == unique[i].flags
+                    && unique[j].header == unique[i].header
+            };
+            match calls
+                .iter_mut()
+                .find(|c| options.single_instance && c.first().is_some_and(alike))
+            {
+                Some(call) => call.push(i),
+                None => calls.push(vec![i]),
             }
         }
         let mut results: Vec<Option<Result<Delivered>>> = unique.iter().map(|_| None).collect();
         let mut item = Some(item);
         let last = calls.len().saturating_sub(1);
-        for (n, (at, exempt_call)) in calls.into_iter().enumerate() {
+        for (n, at) in calls.into_iter().enumerate() {
+            let Some(&first) = at.first() else { continue };
             let copy = if n == last { item.take() } else { item.clone() };
             // Only the last call takes the message, so every call has one.
-            let Some(copy) = copy else { break };
-            let targets: Vec<Authorized> = at.iter().map(|&i| unique[i].clone()).collect();
-            let stored = self.store_delivery(&targets, copy, dedup, exempt_call)?;
-            for (i, result) in at.into_iter().zip(stored) {
-                results[i] = Some(result);
+            let Some(mut copy) = copy else { break };
+            let placement = &unique[first];
+            if let Some(flags) = &placement.flags {
+                copy.flags = flags.clone();
+            }
+            let stored = match &placement.header {
+                Some(header) => with_header(&copy.source, header).and_then(|source| {
+                    copy.source = source;
+                    self.store_delivery_of(&unique, &at, copy, dedup, exempt[first])
+                }),
+                None => self.store_delivery_of(&unique, &at, copy, dedup, exempt[first]),
+            };
+            match stored {
+                Ok(stored) => {
+                    for (&i, result) in at.iter().zip(stored) {
+                        results[i] = Some(result);
+                    }
+                }
+                // A failure of the message itself concerns every recipient, as before Sieve;
+                // a failure to rebuild an edited copy concerns that copy's mailboxes.
+                Err(e) if placement.header.is_none() => return Err(e),
+                Err(e) => {
+                    tracing::error!("delivery: storing an edited copy: {e}");
+                    for &i in &at {
+                        results[i] = Some(Err(ServiceError::Store(mailstore::StoreError::Busy(
+                            "an edited copy could not be written".into(),
+                        ))));
+                    }
+                }
             }
         }
-        let results = results.into_iter().map(|r| {
-            r.unwrap_or_else(|| {
-                // The store answers once per target it is given; this cannot happen.
-                Err(ServiceError::Store(mailstore::StoreError::Corrupt {
-                    what: "delivery".into(),
-                    detail: "a mailbox got no outcome".into(),
-                }))
+        let results: Vec<Result<Delivered>> = results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    // The store answers once per target it is given; this cannot happen.
+                    Err(ServiceError::Store(mailstore::StoreError::Corrupt {
+                        what: "delivery".into(),
+                        detail: "a mailbox got no outcome".into(),
+                    }))
+                })
             })
-        });
+            .collect();
+        // What is left for after the store, for each recipient whose copies all made it.
+        for (decided, after) in of_recipient.iter_mut().zip(afters) {
+            let (Ok(at), Some(after)) = (&*decided, after) else {
+                continue;
+            };
+            if at.iter().all(|&i| results[i].is_ok()) {
+                if let Err(e) = after(self) {
+                    *decided = Err(e);
+                }
+            }
+        }
         let mailboxes: Vec<(MailboxName, Result<Delivered>)> = unique
             .into_iter()
-            .map(|t| t.name().clone())
+            .map(|p| p.target.name().clone())
             .zip(results)
             .collect();
         for (mailbox, result) in &mailboxes {
@@ -241,6 +345,19 @@ impl MailService {
             mailboxes,
             recipients: of_recipient,
         })
+    }
+
+    /// Stores one copy in the mailboxes `at` of `unique`.
+    fn store_delivery_of(
+        &self,
+        unique: &[Placement],
+        at: &[usize],
+        item: AppendItem,
+        dedup: Option<&str>,
+        exempt: bool,
+    ) -> Result<Vec<Result<Delivered>>> {
+        let targets: Vec<Authorized> = at.iter().map(|&i| unique[i].target.clone()).collect();
+        self.store_delivery(&targets, item, dedup, exempt)
     }
 
     /// The mailbox a message for `address`, delivered by `sender`, goes to (see the module
@@ -319,6 +436,45 @@ impl MailService {
             Err(e) => Err(e),
         }
     }
+}
+
+/// The message of `source` with its header block replaced by `header` (which ends with the
+/// blank line): the copy an `editheader` script stores.
+fn with_header(source: &AppendSource, header: &[u8]) -> Result<AppendSource> {
+    let raw: std::borrow::Cow<'_, [u8]> = match source {
+        AppendSource::Bytes(b) => std::borrow::Cow::Borrowed(b.as_slice()),
+        AppendSource::File(path) => {
+            std::borrow::Cow::Owned(std::fs::read(path).map_err(|source| {
+                ServiceError::Store(mailstore::StoreError::Io {
+                    path: path.clone(),
+                    source,
+                })
+            })?)
+        }
+    };
+    let body = body_start(&raw);
+    let mut out = Vec::with_capacity(header.len() + raw.len() - body);
+    out.extend_from_slice(header);
+    out.extend_from_slice(&raw[body..]);
+    Ok(AppendSource::Bytes(out))
+}
+
+/// Where the body of `raw` starts: after the first empty line (CRLF or LF), or at the end when
+/// there is none.
+fn body_start(raw: &[u8]) -> usize {
+    let mut line = 0;
+    while line < raw.len() {
+        let end = raw[line..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(raw.len(), |i| line + i + 1);
+        let text = &raw[line..end];
+        if text == b"\r\n" || text == b"\n" {
+            return end;
+        }
+        line = end;
+    }
+    raw.len()
 }
 
 /// The size of a message as received (the store's normalisation rarely changes it: MTAs send

@@ -394,20 +394,26 @@ impl crate::events::EventSink for Recorder {
 struct TwoAndNone;
 
 impl DeliveryFilter for TwoAndNone {
-    fn targets(
+    fn decide(
         &self,
         service: &MailService,
         envelope: &Envelope<'_>,
         recipient: &DeliveryRecipient,
         message: &FilterMessage<'_>,
-    ) -> Result<Vec<Authorized>> {
+    ) -> Result<Decision> {
         assert_eq!(envelope.from, Some("sender@example.org"));
         assert!(message.head.starts_with(b"Message-ID: <m1@x>"));
         if recipient.address.starts_with("carol") {
-            return Ok(Vec::new());
+            return Ok(Decision::default());
         }
         let lists = service.delivery_target(envelope.identity, &user("bovik", Some("lists")))?;
-        Ok(vec![lists, recipient.target.clone()])
+        Ok(Decision {
+            copies: vec![
+                Placement::plain(lists),
+                Placement::plain(recipient.target.clone()),
+            ],
+            ..Decision::default()
+        })
     }
 }
 
@@ -501,4 +507,115 @@ fn a_delivery_decides_stores_once_per_mailbox_and_reports_each_stored_message() 
         2,
         "no event for a duplicate"
     );
+}
+
+/// Files bovik's copy flagged and with a header of its own, refuses carol's, and gives dave's
+/// no copy and after-store work that fails (a redirect that could not be sent).
+struct Decides(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl DeliveryFilter for Decides {
+    fn decide(
+        &self,
+        _: &MailService,
+        _: &Envelope<'_>,
+        recipient: &DeliveryRecipient,
+        _: &FilterMessage<'_>,
+    ) -> Result<Decision> {
+        let ran = self.0.clone();
+        match recipient.address.as_str() {
+            "bovik@x" => Ok(Decision {
+                copies: vec![Placement {
+                    target: recipient.target.clone(),
+                    flags: Some(vec![Flag::parse("\\Flagged").unwrap()]),
+                    header: Some(std::sync::Arc::from(&b"X-Edited: yes\r\n\r\n"[..])),
+                }],
+                refusal: None,
+                after: Some(Box::new(move |_| {
+                    ran.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    Ok(())
+                })),
+            }),
+            "carol@x" => Ok(Decision {
+                copies: vec![Placement::plain(recipient.target.clone())],
+                refusal: Some("No thanks".into()),
+                after: Some(Box::new(|_| panic!("never run for a refused recipient"))),
+            }),
+            _ => Ok(Decision {
+                copies: Vec::new(),
+                refusal: None,
+                after: Some(Box::new(|_| Err(ServiceError::Refused("sendmail failed")))),
+            }),
+        }
+    }
+}
+
+#[test]
+fn a_decision_sets_flags_and_header_refuses_and_fails_on_its_after_store_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let ran = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let s =
+        service(dir.path(), false).with_delivery_filter(std::sync::Arc::new(Decides(ran.clone())));
+    for u in ["bovik", "carol", "dave"] {
+        s.create_user(u).unwrap();
+    }
+    let anonymous = s.anonymous_identity();
+    let rcpt = |address: &str, user_name: &str| DeliveryRecipient {
+        address: address.into(),
+        target: s
+            .delivery_target(&anonymous, &user(user_name, None))
+            .unwrap(),
+        ignore_quota: false,
+    };
+    let recipients = [
+        rcpt("bovik@x", "bovik"),
+        rcpt("carol@x", "carol"),
+        rcpt("dave@x", "dave"),
+    ];
+    let envelope = Envelope {
+        from: Some("sender@example.org"),
+        identity: &anonymous,
+    };
+    let message = b"Message-ID: <m2@x>\r\nSubject: s\r\n\r\nbody\r\n";
+    let options = DeliveryOptions {
+        single_instance: true,
+        suppress_duplicates: true,
+    };
+    let report = s
+        .deliver_message(
+            &envelope,
+            &recipients,
+            AppendItem::bytes(message.to_vec()),
+            message,
+            Some("<m2@x>"),
+            options,
+        )
+        .unwrap();
+    let names: Vec<&str> = report.mailboxes.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["user.bovik"], "carol's refused copy is not stored");
+    assert!(matches!(report.recipients[0], Ok(ref at) if at == &[0]));
+    assert!(matches!(report.recipients[1], Err(ServiceError::Rejected(ref r)) if r == "No thanks"));
+    assert!(matches!(
+        report.recipients[2],
+        Err(ServiceError::Refused("sendmail failed"))
+    ));
+    assert_eq!(ran.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let inbox = name("user.bovik");
+    let stored = s
+        .store
+        .read_message(&inbox, types::Uid::new(1).unwrap())
+        .unwrap();
+    assert_eq!(stored, b"X-Edited: yes\r\n\r\nbody\r\n");
+    let records = s
+        .store
+        .records(
+            &inbox,
+            mailstore::SeenSource::Index,
+            mailstore::UidSelection::All,
+            mailstore::RecordFields::BASIC,
+        )
+        .unwrap();
+    assert_eq!(records.len(), 1);
+    assert!(records[0]
+        .flags
+        .contains(&Flag::parse("\\Flagged").unwrap()));
 }

@@ -24,6 +24,10 @@ pub enum ServiceError {
     /// An expunge from an INBOX a POP3 session holds (see [`crate::MaildropClaim`]).
     #[error("A POP3 session holds this mailbox: messages cannot be expunged until it ends")]
     HeldByPop3,
+    /// A delivery the recipient's Sieve script refused (`ereject`, or `reject` answered in
+    /// LMTP): the reason is the script's.
+    #[error("{0}")]
+    Rejected(String),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -51,7 +55,8 @@ impl ServiceError {
             | ServiceError::BadName(_)
             | ServiceError::Refused(_)
             | ServiceError::NoSuchQuotaRoot
-            | ServiceError::HeldByPop3 => true,
+            | ServiceError::HeldByPop3
+            | ServiceError::Rejected(_) => true,
         }
     }
 }

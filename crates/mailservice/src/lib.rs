@@ -21,8 +21,8 @@ mod quota;
 pub use access::{Authorized, Identity, Need, Operation, ANONYMOUS};
 pub use acl::AccessConfig;
 pub use delivery::{
-    DeliveryAddress, DeliveryFilter, DeliveryOptions, DeliveryRecipient, DeliveryReport, Envelope,
-    FilterMessage, ImplicitKeep,
+    AfterStore, Decision, DeliveryAddress, DeliveryFilter, DeliveryOptions, DeliveryRecipient,
+    DeliveryReport, Envelope, FilterMessage, ImplicitKeep, Placement,
 };
 pub use error::ServiceError;
 pub use events::{EventSink, LogEvents, MessageNew, NoEvents};
