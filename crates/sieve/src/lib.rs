@@ -26,7 +26,7 @@ mod lexer;
 mod parser;
 
 pub use ast::{Argument, Command, Require, Script, Test, Tests, Value};
-pub use check::{check, Capabilities, CheckError, Checked, SUPPORTED};
+pub use check::{check, sieve_capability_string, Capabilities, CheckError, Checked, SUPPORTED};
 pub use error::{Error, Position};
 
 /// Bounds on what one script may hold.

@@ -95,7 +95,11 @@ pub trait Host {
     fn duplicate_seen(&self, key: &str, period: u64) -> bool;
     /// The text of the script `name` (`include`, RFC 6609), compiled; `Ok(None)` when there is
     /// no such script, `Err` with a reason when it exists but cannot be used.
-    fn include(&self, location: IncludeLocation, name: &str) -> Result<Option<Arc<Program>>, String>;
+    fn include(
+        &self,
+        location: IncludeLocation,
+        name: &str,
+    ) -> Result<Option<Arc<Program>>, String>;
     /// `environment` (RFC 5183): the value of item `name` (`domain`, `host`, `location`,
     /// `name`, `phase`, `remote-host`, `remote-ip`, `version`, …), `None` when unknown.
     fn environment(&self, name: &str) -> Option<String>;
