@@ -22,7 +22,8 @@
 //! (a string with one may be expanded by "variables" or "encoded-character" at run time, so it
 //! is left to the interpreter): a `redirect` address and vacation's `:addresses` must be RFC
 //! 5322 addr-specs, vacation's `:from` an RFC 5322 mailbox (RFC 5228 §4.2, RFC 5230 §4.4–§4.5);
-//! a `:regex` key must compile (with a bounded program size); a date part must be one of RFC
+//! a `:regex` key must compile (with a bounded program size, and at most 256 such keys a
+//! script, refused as a limit beyond); a date part must be one of RFC
 //! 5260 §4.2 and a `:zone` `+hhmm`/`-hhmm`; `:importance` must be "1", "2" or "3" and a
 //! `notify` method a URI of a supported method, `mailto` (RFC 5435 §3.1, §3.3); editheader field
 //! names must be RFC 5322 field names; special-use attributes `\` and an atom; `include` script
@@ -47,7 +48,7 @@
 
 mod syntax;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use crate::ast::{Argument, Command, Script, Test, Tests, Value};
 use crate::error::{Error, Position};
@@ -197,6 +198,7 @@ pub fn check(script: &Script, capabilities: &Capabilities) -> Result<Checked, Ch
         requires: &requires,
         capabilities,
         enabled: RefCell::new(Vec::new()),
+        regex_keys: Cell::new(0),
     };
     cx.commands(&script.commands, true)?;
     let order = |r: &&'static str| SUPPORTED.iter().position(|s| s == r);
@@ -434,6 +436,11 @@ const HASFLAG_ARGS: &[(&str, Kind)] =
 /// compiles bigger is refused, so that no key costs more memory or time than that.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
+/// The most constant `:regex` keys one script may hold (each is compiled by the check, within
+/// [`REGEX_SIZE_LIMIT`]), so that a script of many small but costly patterns is refused
+/// before it costs more than that many compilations.
+const MAX_REGEX_KEYS: usize = 256;
+
 /// The tag groups a command or test accepts.
 type Groups = &'static [&'static [TagSpec]];
 /// Its positional arguments, by name and kind.
@@ -460,6 +467,8 @@ struct Context<'a> {
     capabilities: &'a Capabilities,
     /// Offered capabilities an `ihave` test named (RFC 5463 §4): usable from there on.
     enabled: RefCell<Vec<&'static str>>,
+    /// How many `:regex` keys were compiled so far (at most [`MAX_REGEX_KEYS`]).
+    regex_keys: Cell<usize>,
 }
 
 /// What a command or test may be given besides its tags and positional arguments.
@@ -994,6 +1003,14 @@ impl Context<'_> {
                 .or_else(|| p.arg("value patterns"));
             if let Some(a) = keys {
                 for k in strings(&a.value).iter().filter(|k| constant(k)) {
+                    let n = self.regex_keys.get() + 1;
+                    if n > MAX_REGEX_KEYS {
+                        return Err(Error::limit(
+                            a.position,
+                            format!("the script has more than {MAX_REGEX_KEYS} `:regex` keys"),
+                        ));
+                    }
+                    self.regex_keys.set(n);
                     check_regex(k, a.position)?;
                 }
             }
@@ -1348,6 +1365,7 @@ fn check_shape(
         requires: &[],
         capabilities: &none,
         enabled: RefCell::new(Vec::new()),
+        regex_keys: Cell::new(0),
     }
     .arguments(
         at, owner, "command", arguments, groups, positional, optional,
