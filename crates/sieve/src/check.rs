@@ -1017,7 +1017,11 @@ impl Context<'_> {
         }
         for what in ["variable name", "variable names"] {
             if let Some(a) = p.arg(what) {
-                self.needs(&format!("the {what} of `{owner}`"), "variables", a.position)?;
+                self.needs(
+                    &format!("a variable name in `{owner}`"),
+                    "variables",
+                    a.position,
+                )?;
                 if let Some(n) = strings(&a.value).iter().find(|n| !is_identifier(n)) {
                     return Err(Error::new(
                         a.position,

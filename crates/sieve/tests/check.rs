@@ -754,11 +754,11 @@ fn known_gaps_relational_imap4flags_addresses_vacation() {
         &[
             (
                 "require \"imap4flags\";\nsetflag \"v\" \"\\\\Seen\";", 2, 9,
-                "the variable name of `setflag` needs `require \"variables\"`",
+                "a variable name in `setflag` needs `require \"variables\"`",
             ),
             (
                 "require \"imap4flags\";\nif hasflag \"v\" \"\\\\Seen\" { stop; }", 2, 12,
-                "the variable names of `hasflag` needs `require \"variables\"`",
+                "a variable name in `hasflag` needs `require \"variables\"`",
             ),
             (
                 "require [\"imap4flags\", \"variables\"];\nremoveflag \"a-b\" \"x\";", 2, 12,
