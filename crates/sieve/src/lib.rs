@@ -5,7 +5,8 @@
 //! Owns: script text in, [`Script`] out ([`parse`], [`parse_with`]), or the first [`Error`] of
 //! the script with its line and column; printing a tree back as script text (`Display` on
 //! [`Script`]); checking a tree against the server's [`Capabilities`] ([`check`], what a
-//! ManageSieve CHECKSCRIPT or PUTSCRIPT runs). Must not: deliver mail or touch storage.
+//! ManageSieve CHECKSCRIPT or PUTSCRIPT runs), and the extension list a ManageSieve `SIEVE`
+//! capability shows ([`sieve_capability_string`]). Must not: deliver mail or touch storage.
 //!
 //! What the parser decides is the grammar of RFC 5228 §8 and nothing more: comments, tags,
 //! numbers with `K`/`M`/`G` (overflow refused), quoted strings (a backslash keeps the next
@@ -26,7 +27,7 @@ mod lexer;
 mod parser;
 
 pub use ast::{Argument, Command, Require, Script, Test, Tests, Value};
-pub use check::{check, Capabilities, CheckError, Checked, SUPPORTED};
+pub use check::{check, sieve_capability_string, Capabilities, CheckError, Checked, SUPPORTED};
 pub use error::{Error, Position};
 
 /// Bounds on what one script may hold.
