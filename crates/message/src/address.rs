@@ -9,14 +9,19 @@ use crate::params::{comment_end, quoted};
 
 /// One ENVELOPE address; `host == None` marks a group (start when `mailbox` is set, end when not).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(crate) struct Address {
+pub struct Address {
+    /// The display name (phrase, or the last comment of a bare addr-spec).
     pub name: Option<Vec<u8>>,
+    /// The obsolete source route (`@a,@b`), if any.
     pub adl: Option<Vec<u8>>,
+    /// The local part, unquoted; for a group start, the group's name.
     pub mailbox: Option<Vec<u8>>,
+    /// The domain ([`MISSING_DOMAIN`] when the address had none); `None` for group markers.
     pub host: Option<Vec<u8>>,
 }
 
-pub(crate) const MISSING_DOMAIN: &[u8] = b"unspecified-domain";
+/// The host an address without a domain gets (a NIL host would mean "group marker").
+pub const MISSING_DOMAIN: &[u8] = b"unspecified-domain";
 
 /// Whether an octet belongs to a word (an atom, or a dot-atom: `.` is part of a word here):
 /// anything but white space and the specials that end one. A table, since SEARCH asks this of
@@ -47,8 +52,8 @@ enum Tok<'a> {
     Special(u8),
 }
 
-/// Parses an (unfolded) address-list field value.
-pub(crate) fn parse_list(value: &[u8]) -> Vec<Address> {
+/// Parses an (unfolded) address-list field value, leniently (never fails).
+pub fn parse_list(value: &[u8]) -> Vec<Address> {
     let mut out = Vec::new();
     let mut current: Vec<Tok<'_>> = Vec::new();
     let (mut in_angle, mut in_group) = (false, false);

@@ -77,7 +77,7 @@ fn text_leaves<'a>(part: &'a Part, out: &mut Vec<&'a Part>) {
 
 /// Converts `bytes` from `charset` (default us-ascii, read as UTF-8 since that is its superset
 /// in practice) with `encoding_rs`; unknown charsets are read as lossy UTF-8.
-fn to_utf8(bytes: &[u8], charset: Option<&str>) -> String {
+pub fn to_utf8(bytes: &[u8], charset: Option<&str>) -> String {
     let encoding = charset
         .and_then(|c| encoding_rs::Encoding::for_label(c.trim().as_bytes()))
         .unwrap_or(encoding_rs::UTF_8);

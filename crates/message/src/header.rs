@@ -6,15 +6,17 @@
 /// One header field: the name (without trailing whitespace) and the raw value after the colon,
 /// still folded, without the final line end.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Field<'a> {
+pub struct Field<'a> {
+    /// The field name as written, trailing whitespace removed.
     pub name: &'a [u8],
+    /// The raw value after the colon, still folded, without the final line end.
     pub value: &'a [u8],
 }
 
 /// Length of the header block at the start of `buf`, including the blank separator line.
 /// When there is no blank line the whole of `buf` is header (RFC 3501 §6.4.5: "a message which
 /// has no body and no blank line").
-pub(crate) fn header_len(buf: &[u8]) -> usize {
+pub fn header_len(buf: &[u8]) -> usize {
     let mut pos = 0;
     while pos < buf.len() {
         let end = line_end(buf, pos);
@@ -37,7 +39,7 @@ pub(crate) fn line_end(buf: &[u8], pos: usize) -> usize {
 
 /// Splits a header block into fields (RFC 5322 §2.2: a line starting with WSP continues the
 /// previous field).
-pub(crate) fn fields(block: &[u8]) -> Vec<Field<'_>> {
+pub fn fields(block: &[u8]) -> Vec<Field<'_>> {
     let mut out: Vec<Field<'_>> = Vec::new();
     let mut pos = 0;
     // (name, value start) of the field being collected; its value runs to `value_end`.
@@ -92,7 +94,7 @@ pub(crate) fn last<'a>(fields: &[Field<'a>], name: &str) -> Option<&'a [u8]> {
 
 /// RFC 5322 §2.2.3 unfolding: removes CR and LF only, keeping the WSP that followed them; then
 /// drops the whitespace after the colon (both reference servers do), keeping trailing WSP.
-pub(crate) fn unfold(value: &[u8]) -> Vec<u8> {
+pub fn unfold(value: &[u8]) -> Vec<u8> {
     let start = value
         .iter()
         .position(|&b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'));

@@ -23,10 +23,12 @@ mod scan;
 mod stream;
 mod transfer;
 
+pub use address::{parse_list as parse_address_list, Address, MISSING_DOMAIN};
 pub use address_search::address_search_form;
 pub use cache::{CacheError, MessageCache, SectionSpans};
 pub use date::parse_date;
-pub use decode::{decode_body, decode_header_value, text_for_search, DecodeError};
+pub use decode::{decode_body, decode_header_value, text_for_search, to_utf8, DecodeError};
+pub use header::{fields as header_fields, header_len, unfold, Field};
 pub use part::{Part, TransferEncoding};
 pub use stream::{Scanned, StreamScan, MAX_BOUNDARY, STREAM_SCAN_BUDGET};
 pub use transfer::{Decoder, MAX_QP_PENDING};
