@@ -13,6 +13,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::ops::Range;
 
 /// Most compiled regular expressions one [`Matcher`] keeps; past it the cache starts afresh.
 pub const MAX_CACHED_REGEXES: usize = 64;
@@ -204,6 +205,10 @@ impl Matcher {
         }
     }
 
+    /// `:regex` (draft-ietf-sieve-regex): the key in the `regex` crate's syntax, which reads
+    /// POSIX extended expressions as they are; under `i;ascii-casemap` case-insensitive (the
+    /// `regex` crate folds by Unicode simple case folding, so non-ASCII letters fold too).
+    /// `${0}` is the whole match, `${1}`… the groups, unset groups empty.
     fn regex_match(
         &mut self,
         comparator: Comparator,
@@ -309,81 +314,88 @@ fn tokenize(key: &str) -> Vec<Token> {
 /// between is placed at its leftmost position after the previous one. Leftmost placement
 /// never prevents a later segment from matching (the rest of the value only grows), and it
 /// makes every `*` from the left as short as possible. Cost: at most one comparison per
-/// (value position, pattern character) pair, charged to `steps`.
+/// (value position, pattern character) pair, charged to `steps`; memory: the pattern only.
 fn wildcard_match(
     comparator: Comparator,
     value: &str,
     key: &str,
     steps: &mut u64,
-) -> Option<Vec<std::ops::Range<usize>>> {
+) -> Option<Vec<Range<usize>>> {
     let tokens = tokenize(key);
-    // (byte offset, char) of every character of the value, plus the end.
-    let chars: Vec<(usize, char)> = value.char_indices().collect();
-    let offset = |i: usize| chars.get(i).map_or(value.len(), |&(o, _)| o);
     let segments: Vec<&[Token]> = tokens.split(|t| *t == Token::Star).collect();
     let (first, rest) = segments.split_first()?;
-    let seg_matches = |seg: &[Token], at: usize, steps: &mut u64| -> bool {
-        charge(steps, seg.len().max(1));
-        seg.iter()
-            .enumerate()
-            .all(|(k, t)| match (t, chars.get(at + k)) {
-                (Token::One, Some(_)) => true,
-                (Token::Literal(l), Some(&(_, c))) => comparator.char_eq(*l, c),
-                _ => false,
-            })
-    };
-    // Wildcard spans in char indices, in order.
-    let mut spans: Vec<(usize, usize)> = Vec::new();
-    let one_spans = |seg: &[Token], at: usize, spans: &mut Vec<(usize, usize)>| {
-        for (k, t) in seg.iter().enumerate() {
-            if *t == Token::One {
-                spans.push((at + k, at + k + 1));
-            }
-        }
-    };
+    let mut spans = Vec::new();
     let Some((last, middle)) = rest.split_last() else {
         // No `*`: the single segment must cover the whole value.
-        if first.len() != chars.len() || !seg_matches(first, 0, steps) {
+        if segment_at(comparator, value, first, 0, steps)? != value.len() {
             return None;
         }
-        one_spans(first, 0, &mut spans);
-        return Some(to_bytes(&spans, offset));
+        one_spans(value, first, 0, &mut spans);
+        return Some(spans);
     };
-    if first.len() + last.len() > chars.len() || !seg_matches(first, 0, steps) {
+    let mut pos = segment_at(comparator, value, first, 0, steps)?;
+    one_spans(value, first, 0, &mut spans);
+    charge(steps, last.len());
+    let tail_start = match last.len().checked_sub(1) {
+        None => value.len(),
+        Some(k) => value.char_indices().rev().nth(k)?.0,
+    };
+    if tail_start < pos || segment_at(comparator, value, last, tail_start, steps)? != value.len() {
         return None;
     }
-    let tail_start = chars.len() - last.len();
-    if !seg_matches(last, tail_start, steps) {
-        return None;
-    }
-    one_spans(first, 0, &mut spans);
-    let mut pos = first.len();
     for seg in middle {
         let star_start = pos;
-        let mut found = None;
         let mut at = pos;
-        while at + seg.len() <= tail_start {
-            if seg_matches(seg, at, steps) {
-                found = Some(at);
-                break;
+        let end = loop {
+            if at > tail_start {
+                return None;
             }
-            at += 1;
-        }
-        let at = found?;
-        spans.push((star_start, at));
-        one_spans(seg, at, &mut spans);
-        pos = at + seg.len();
+            match segment_at(comparator, value, seg, at, steps) {
+                Some(end) if end <= tail_start => break end,
+                _ => at += value.get(at..)?.chars().next()?.len_utf8(),
+            }
+        };
+        spans.push(star_start..at);
+        one_spans(value, seg, at, &mut spans);
+        pos = end;
     }
-    spans.push((pos, tail_start));
-    one_spans(last, tail_start, &mut spans);
-    Some(to_bytes(&spans, offset))
+    spans.push(pos..tail_start);
+    one_spans(value, last, tail_start, &mut spans);
+    Some(spans)
 }
 
-fn to_bytes(
-    spans: &[(usize, usize)],
-    offset: impl Fn(usize) -> usize,
-) -> Vec<std::ops::Range<usize>> {
-    spans.iter().map(|&(a, b)| offset(a)..offset(b)).collect()
+/// Whether the `*`-free `segment` matches `value` at byte offset `at`: the byte offset just
+/// past the match.
+fn segment_at(
+    comparator: Comparator,
+    value: &str,
+    segment: &[Token],
+    at: usize,
+    steps: &mut u64,
+) -> Option<usize> {
+    charge(steps, segment.len().max(1));
+    let mut end = at;
+    let mut chars = value.get(at..)?.chars();
+    for token in segment {
+        let c = chars.next()?;
+        if let Token::Literal(l) = token {
+            if !comparator.char_eq(*l, c) {
+                return None;
+            }
+        }
+        end += c.len_utf8();
+    }
+    Some(end)
+}
+
+/// Appends the byte ranges the `?`s of `segment`, matched at `at`, took.
+fn one_spans(value: &str, segment: &[Token], at: usize, spans: &mut Vec<Range<usize>>) {
+    let chars = value.get(at..).unwrap_or_default().char_indices();
+    for (token, (i, c)) in segment.iter().zip(chars) {
+        if *token == Token::One {
+            spans.push(at + i..at + i + c.len_utf8());
+        }
+    }
 }
 
 /// `:count` (RFC 5231 §4.2): whether `count` (the number of values) stands in `relation` to

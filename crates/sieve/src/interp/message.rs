@@ -425,6 +425,24 @@ fn base64(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_bytes_make_a_view_that_answers(raw in proptest::collection::vec(
+            prop_oneof![Just(b'\n'), Just(b'\r'), Just(b':'), Just(b' '), Just(b'-'),
+                Just(b'<'), Just(b'@'), any::<u8>()], 0..300)) {
+            let mut v = MessageView::new(&raw, raw.len() as u64);
+            let _ = v.header_values("to");
+            let _ = v.addresses("to");
+            let _ = v.body(&BodyTransform::Raw);
+            let _ = v.body(&BodyTransform::Content(vec![String::new()]));
+            let _ = v.body(&BodyTransform::Text);
+            v.add_header("X-A", "é", false);
+            let _ = v.delete_header("to", Some((1, true)), &mut |_| true);
+            prop_assert!(v.edited_header().is_some());
+        }
+    }
 
     const MESSAGE: &[u8] = b"From: \"Coyote\" <coyote@desert.example>\r\n\
 To: roadrunner@acme.example, Team: a@b.example, c@d.example;,\r\n\

@@ -338,7 +338,22 @@ pub fn parse_date_header(value: &str) -> Option<OffsetDateTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use time::macros::datetime;
+
+    proptest! {
+        #[test]
+        fn hostile_strings_never_panic(text in "[${}:.a-zA-Z0-9 éx]{0,60}", max in 0usize..40) {
+            let out = expand(&text, &|n| Some(n.repeat(3)), max);
+            prop_assert!(out.len() <= max);
+            let _ = decode_encoded_characters(&text);
+            let _ = parse_zone(&text);
+            let _ = parse_date_header(&text);
+            let modifiers = [Modifier::Lower, Modifier::UpperFirst, Modifier::QuoteRegex,
+                Modifier::EncodeUrl, Modifier::Length];
+            let _ = apply_modifiers(&text, &modifiers);
+        }
+    }
 
     #[test]
     fn modifiers_apply_by_precedence() {
