@@ -158,7 +158,9 @@ impl Matcher {
     /// [`count_matches`] answers). With `captures`, a successful `:matches` or `:regex` fills
     /// it with the match variables `${0}`, `${1}`, … (RFC 5229 §3.2). `steps` is charged
     /// with the work done; `Err` says why the match cannot be made (a bad regular
-    /// expression), which is a run-time error.
+    /// expression, or `i;ascii-numeric` with a substring match type, RFC 4790 §9.1), which is
+    /// a run-time error. Captures are left alone when the match fails (RFC 5229 §3.2). Given
+    /// `:count` anyway, it answers for one value.
     pub fn matches(
         &mut self,
         comparator: Comparator,
