@@ -23,7 +23,7 @@ mod strings;
 
 pub use exec::execute;
 pub use matching::{AddressPart, Comparator, MatchType, Relation};
-pub use message::MessageView;
+pub use message::{BodyTransform, MessageView};
 
 /// A script that passed [`check`](crate::check), ready to run any number of times.
 #[derive(Debug, Clone)]
