@@ -940,3 +940,12 @@ fn uses_test_looks_into_nested_tests_and_blocks() {
     assert!(uses_test(&p.script, "body"));
     assert!(!uses_test(&p.script, "size"));
 }
+
+#[test]
+fn a_program_compiled_through_the_checker_runs() {
+    let p = Program::compile(RFC5228_EXAMPLE.as_bytes(), &crate::Capabilities::all())
+        .expect("the RFC 5228 example is valid");
+    let mut view = MessageView::new(MESSAGE.as_bytes(), MESSAGE.len() as u64);
+    let o = execute(&p, &mut view, &ENVELOPE, &TestHost::default(), &RunLimits::default());
+    assert_eq!(o.actions, vec![fileinto("filter")]);
+}
