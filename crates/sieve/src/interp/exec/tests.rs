@@ -59,7 +59,10 @@ fn program(text: &str) -> Program {
     Program {
         needs_body: uses_test(&script, "body"),
         script,
-        checked: Checked { requires },
+        checked: Checked {
+            requires,
+            ihave: Vec::new(),
+        },
     }
 }
 
@@ -282,7 +285,7 @@ fn rfc5228_example_files_mail_not_to_me_as_spam() {
 
 #[test]
 fn rfc5228_example_files_other_mail_into_personal() {
-    let m = "From: x@example.org\r\nTo: me@example.com\r\nSubject: lunch\r\n\r\nx\r\n";
+    let m = "From: x@example.org\r\nTo: y@example.org\r\nCc: me@example.com\r\nSubject: lunch\r\n\r\nx\r\n";
     assert_eq!(example_for(m), vec![fileinto("personal")]);
 }
 
@@ -827,7 +830,7 @@ fn environment_rfc5183() {
 #[test]
 fn regex_match_variables() {
     let s = "require [\"regex\", \"variables\", \"fileinto\"];\
-             if header :regex \"from\" \"^([a-z]+)@example\\\\.(org)$\" { fileinto \"${1}.${2}\"; }";
+             if address :regex \"from\" \"^([a-z]+)@example\\\\.(org)$\" { fileinto \"${1}.${2}\"; }";
     assert_eq!(actions(s), vec![fileinto("alice.org")]);
 }
 
