@@ -330,6 +330,9 @@ impl Run<'_, '_> {
                 self.check_steps()?;
                 if hit {
                     if capture {
+                        for c in &mut captures {
+                            super::truncate(c, self.limits.max_variable_len);
+                        }
                         self.match_vars = captures;
                     }
                     return Ok(true);

@@ -446,6 +446,13 @@ fn relational_count_and_value() {
 
 #[test]
 fn variables_rfc5229_examples() {
+    // RFC 5229 §4.1: modifiers apply by precedence, whatever their order.
+    let s = "require [\"variables\", \"fileinto\"];\
+             set \"a\" \"juMBlEd lETteRS\";\
+             set :upperfirst :lower \"b\" \"${a}\";\
+             set :length \"c\" \"${a}\";\
+             fileinto \"${b}.${c}\";";
+    assert_eq!(actions(s), vec![fileinto("Jumbled letters.15")]);
     let s = "require [\"variables\", \"fileinto\"];\
              set \"honorific\" \"Mr\"; set \"last_name\" \"Doe\";\
              set :upper \"shout\" \"${HONORIFIC} ${last_name}\";\
@@ -490,6 +497,9 @@ fn variables_are_bounded() {
     let s = "require [\"variables\", \"fileinto\"]; set \"a\" \"123456\"; fileinto \"${a}\";";
     let (o, _) = run_full(s, MESSAGE, &ENVELOPE, &TestHost::default(), &limits);
     assert_eq!(o.actions, vec![fileinto("1234")]);
+    let s = "require [\"variables\", \"fileinto\"]; if header :matches \"subject\" \"*\" { fileinto \"${0}\"; }";
+    let (o, _) = run_full(s, MESSAGE, &ENVELOPE, &TestHost::default(), &limits);
+    assert_eq!(o.actions, vec![fileinto("Make")]);
     let s = "require \"variables\"; set \"a\" \"1\"; set \"b\" \"2\"; set \"a\" \"3\"; set \"c\" \"4\";";
     let (o, _) = run_full(s, MESSAGE, &ENVELOPE, &TestHost::default(), &limits);
     assert!(failure(o).contains("variables"));
@@ -949,6 +959,12 @@ fn a_program_compiled_through_the_checker_runs() {
     let p = Program::compile(RFC5228_EXAMPLE.as_bytes(), &crate::Capabilities::all())
         .expect("the RFC 5228 example is valid");
     let mut view = MessageView::new(MESSAGE.as_bytes(), MESSAGE.len() as u64);
-    let o = execute(&p, &mut view, &ENVELOPE, &TestHost::default(), &RunLimits::default());
+    let o = execute(
+        &p,
+        &mut view,
+        &ENVELOPE,
+        &TestHost::default(),
+        &RunLimits::default(),
+    );
     assert_eq!(o.actions, vec![fileinto("filter")]);
 }
