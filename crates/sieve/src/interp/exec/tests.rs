@@ -968,3 +968,39 @@ fn a_program_compiled_through_the_checker_runs() {
     );
     assert_eq!(o.actions, vec![fileinto("filter")]);
 }
+
+#[test]
+fn enotify_rfc5435_example_with_match_variables() {
+    let s = "require [\"enotify\", \"variables\"];\
+             if header :contains \"from\" \"boss@example.org\" {\
+                 notify :importance \"1\" :message \"This is probably very important\" \"mailto:alm@example.com\";\
+                 stop;\
+             }\
+             if header :matches \"Subject\" \"*\" { set \"subject\" \"${1}\"; }\
+             if header :matches \"From\" \"*\" { set \"from\" \"${1}\"; }\
+             notify :importance \"3\" :message \"[SIEVE] ${from}: ${subject}\" \"mailto:alm@example.com\";";
+    assert_eq!(
+        actions(s),
+        vec![
+            Action::Notify(Notify {
+                method: "mailto:alm@example.com".into(),
+                from: None,
+                importance: 3,
+                options: Vec::new(),
+                message: Some("[SIEVE] Alice <alice@example.org>: Make lots of money fast".into()),
+                fcc: None,
+            }),
+            keep()
+        ]
+    );
+}
+
+#[test]
+fn the_same_place_twice_merges_flags_and_copy() {
+    assert_eq!(
+        actions("require \"imap4flags\"; keep :flags \"a\"; keep :flags [\"b\", \"A\"];"),
+        vec![keep_flags(&["a", "b"])]
+    );
+    let a = actions("require [\"fileinto\", \"copy\"]; fileinto :copy \"A\"; fileinto \"A\";");
+    assert_eq!(a, vec![fileinto("A")]);
+}
