@@ -111,7 +111,7 @@ struct Frame<'p> {
     requires: &'p [&'static str],
     /// Variables by lower-case name (RFC 5229 §3: names are case-insensitive).
     vars: HashMap<String, String>,
-    /// Names this script declared `global`.
+    /// Names this script declared `global` (at most the strings of its `global` commands).
     global_names: HashSet<String>,
 }
 
@@ -153,11 +153,13 @@ struct Run<'r, 'e> {
     match_vars: Vec<String>,
     /// `duplicate` keys to record once the delivery succeeds.
     duplicates: Vec<(String, u64)>,
-    /// Capabilities an `ihave` test found (RFC 5463 §4: usable in its block without require).
+    /// Capabilities an `ihave` test found (RFC 5463 §4: usable from there on without
+    /// `require`); each once and each of [`SUPPORTED`](crate::SUPPORTED), so no more than those.
     enabled: Vec<String>,
     /// The scripts being included, innermost last (loop detection, RFC 6609 §3.2).
     includes: Vec<(IncludeLocation, String)>,
-    /// Scripts already included, for `:once`.
+    /// Scripts already included, for `:once`; each once, and one per `include` run, so
+    /// bounded by [`RunLimits::max_steps`].
     included: Vec<(IncludeLocation, String)>,
     /// Fields `addheader` added (bounded by [`RunLimits::max_added_headers`]).
     added_headers: usize,
