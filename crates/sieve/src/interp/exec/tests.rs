@@ -1004,3 +1004,81 @@ fn the_same_place_twice_merges_flags_and_copy() {
     let a = actions("require [\"fileinto\", \"copy\"]; fileinto :copy \"A\"; fileinto \"A\";");
     assert_eq!(a, vec![fileinto("A")]);
 }
+
+/// Pieces of scripts that touch every part of the executor, some of them failing at run time.
+const FRAGMENTS: &[&str] = &[
+    "keep;",
+    "discard;",
+    "stop;",
+    "fileinto \"A\";",
+    "fileinto :copy :flags \"${x}\" \"B\";",
+    "redirect \"a@example.org\";",
+    "redirect :copy \"${x}@example.org\";",
+    "set \"x\" \"${x}${x}a\";",
+    "set :length \"x\" \"${x}\";",
+    "if header :matches \"subject\" \"*\" { set \"m\" \"${1}\"; }",
+    "addflag \"${m}\";",
+    "removeflag \"a\";",
+    "reject \"no\";",
+    "vacation :days 0 \"r\";",
+    "addheader \"X-A\" \"${x}\";",
+    "deleteheader :matches \"subject\" \"*${x}*\";",
+    "if duplicate :uniqueid \"${x}\" { discard; }",
+    "notify \"mailto:a@example.org\";",
+    "if body :contains \"${m}\" { keep; }",
+    "if date :zone \"+0100\" \"date\" \"year\" \"2026\" { keep; }",
+    "include :optional \"none\";",
+    "if ihave \"x-unknown\" { unknown; }",
+    "if string :regex \"${x}\" \"(a+)+b\" { keep; }",
+    "if header :regex \"subject\" \"${m}\" { keep; }",
+    "if hasflag :count \"gt\" \"1\" { discard; } else { keep; }",
+    "if address :detail :contains [\"to\", \"from\"] \"${x}\" { stop; }",
+];
+
+const FRAGMENT_REQUIRES: &str = "require [\"fileinto\", \"copy\", \"variables\", \"imap4flags\", \
+    \"reject\", \"vacation\", \"editheader\", \"duplicate\", \"enotify\", \"body\", \"date\", \
+    \"include\", \"ihave\", \"regex\", \"relational\", \"subaddress\"];\n";
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Whatever a valid script does to whatever message, the run ends, within its bounds:
+    /// a failure is the implicit keep alone; a success stays within the action limits.
+    #[test]
+    fn any_run_ends_within_its_bounds(
+        picks in proptest::collection::vec(0..FRAGMENTS.len(), 0..16),
+        subject in "[ -~]{0,40}",
+        body in "[ -~\r\n]{0,80}",
+    ) {
+        let mut script = FRAGMENT_REQUIRES.to_owned();
+        for p in &picks {
+            script.push_str(FRAGMENTS[*p]);
+            script.push('\n');
+        }
+        let p = program(&script);
+        let message = format!("Subject: {subject}\r\nTo: a+b@example.org\r\n\r\n{body}");
+        let mut view = MessageView::new(message.as_bytes(), message.len() as u64);
+        let limits = RunLimits {
+            max_steps: 400,
+            max_actions: 6,
+            max_redirects: 2,
+            max_variable_len: 64,
+            max_variables: 4,
+            max_added_headers: 3,
+            ..RunLimits::default()
+        };
+        let o = execute(&p, &mut view, &ENVELOPE, &TestHost::default(), &limits);
+        if o.error.is_some() {
+            proptest::prop_assert_eq!(o.actions, vec![keep()]);
+            proptest::prop_assert!(o.duplicates.is_empty());
+        } else {
+            proptest::prop_assert!(o.actions.len() <= limits.max_actions + 1);
+            let redirects = o
+                .actions
+                .iter()
+                .filter(|a| matches!(a, Action::Redirect { .. }))
+                .count();
+            proptest::prop_assert!(redirects <= limits.max_redirects);
+        }
+    }
+}
