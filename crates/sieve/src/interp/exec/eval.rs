@@ -54,18 +54,7 @@ impl Run<'_, '_> {
                     .collect();
                 self.match_keys(frame, &args, &values, 1)
             }
-            "address" => {
-                let names = self.expand_list(frame, &args.pos_list(0));
-                let part = address_part_of(&args);
-                let index = index(&args);
-                let mut values = Vec::new();
-                for n in &names {
-                    for a in field_addresses(self.message, n, index) {
-                        values.extend(address_part(&a, part, SUBADDRESS_SEPARATOR));
-                    }
-                }
-                self.match_keys(frame, &args, &values, 1)
-            }
+            "address" => self.address(frame, &args),
             "envelope" => self.envelope(frame, &args),
             "string" => {
                 let mut values = self.expand_list(frame, &args.pos_list(0));
@@ -75,31 +64,8 @@ impl Run<'_, '_> {
                 }
                 self.match_keys(frame, &args, &values, 1)
             }
-            "hasflag" => {
-                let values = if args.pos_len() >= 2 {
-                    let names = args.pos_list(0);
-                    let held: Vec<String> = names
-                        .iter()
-                        .map(|n| self.lookup(frame, n).unwrap_or_default())
-                        .collect();
-                    split_flags(&held)
-                } else {
-                    self.flags.clone()
-                };
-                let keys_at = args.pos_len().saturating_sub(1);
-                self.match_keys(frame, &args, &values, keys_at)
-            }
-            "body" => {
-                let transform = if args.has("raw") {
-                    BodyTransform::Raw
-                } else if let Some(types) = args.tag_list("content") {
-                    BodyTransform::Content(self.expand_list(frame, &types))
-                } else {
-                    BodyTransform::Text
-                };
-                let values = self.message.body(&transform);
-                self.match_keys(frame, &args, &values, 0)
-            }
+            "hasflag" => self.hasflag(frame, &args),
+            "body" => self.body(frame, &args),
             "date" => self.date(frame, &args),
             "currentdate" => {
                 let Some(now) = self.zoned(frame, &args, self.host.now()) else {
@@ -115,15 +81,7 @@ impl Run<'_, '_> {
                 let names = self.expand_list(frame, &args.pos_list(0));
                 Ok(names.iter().all(|n| self.host.mailbox_exists(n)))
             }
-            "specialuse_exists" => {
-                let (mailbox, uses) = if args.pos_len() >= 2 {
-                    let m = self.expand(frame, args.pos_string(0).unwrap_or_default());
-                    (Some(m), self.expand_list(frame, &args.pos_list(1)))
-                } else {
-                    (None, self.expand_list(frame, &args.pos_list(0)))
-                };
-                Ok(self.host.special_use_exists(mailbox.as_deref(), &uses))
-            }
+            "specialuse_exists" => self.specialuse_exists(frame, &args),
             "mailboxidexists" => {
                 let ids = self.expand_list(frame, &args.pos_list(0));
                 Ok(ids.iter().all(|id| self.host.mailbox_id_exists(id)))
@@ -133,34 +91,8 @@ impl Run<'_, '_> {
                 let uris = self.expand_list(frame, &args.pos_list(0));
                 Ok(uris.iter().all(|u| valid_notify_method(u)))
             }
-            "notify_method_capability" => {
-                let uri = self.expand(frame, args.pos_string(0).unwrap_or_default());
-                let capability = self.expand(frame, args.pos_string(1).unwrap_or_default());
-                if !valid_notify_method(&uri) {
-                    return Ok(false);
-                }
-                // RFC 5435 §5: a mailto notification can tell nothing about the recipient
-                // being online.
-                let values: Vec<String> = if capability.eq_ignore_ascii_case("online") {
-                    vec!["maybe".to_owned()]
-                } else {
-                    Vec::new()
-                };
-                self.match_keys(frame, &args, &values, 2)
-            }
-            "ihave" => {
-                // RFC 5463 §4: the capabilities are constants, not expanded.
-                let wanted = args.pos_list(0);
-                let all = wanted.iter().all(|c| SUPPORTED.contains(&c.as_str()));
-                if all {
-                    for c in wanted {
-                        if !self.enabled.contains(&c) {
-                            self.enabled.push(c);
-                        }
-                    }
-                }
-                Ok(all)
-            }
+            "notify_method_capability" => self.notify_method_capability(frame, &args),
+            "ihave" => Ok(self.ihave(&args)),
             "environment" => {
                 let name = self.expand(frame, args.pos_string(0).unwrap_or_default());
                 let values: Vec<String> = environment(self.host, &name).into_iter().collect();
@@ -168,6 +100,97 @@ impl Run<'_, '_> {
             }
             other => Err(format!("unknown test `{other}`")),
         }
+    }
+
+    /// `address` (RFC 5228 §5.1): the address part of every address of the fields named.
+    fn address(&mut self, frame: &Frame<'_>, args: &Args<'_>) -> Result<bool, Failure> {
+        let names = self.expand_list(frame, &args.pos_list(0));
+        let part = address_part_of(args);
+        let index = index(args);
+        let mut values = Vec::new();
+        for n in &names {
+            for a in field_addresses(self.message, n, index) {
+                values.extend(address_part(&a, part, SUBADDRESS_SEPARATOR));
+            }
+        }
+        self.match_keys(frame, args, &values, 1)
+    }
+
+    /// `hasflag` (RFC 5232 §4): the flags of the variables named, or of the internal one.
+    fn hasflag(&mut self, frame: &Frame<'_>, args: &Args<'_>) -> Result<bool, Failure> {
+        let values = if args.pos_len() >= 2 {
+            let names = args.pos_list(0);
+            let held: Vec<String> = names
+                .iter()
+                .map(|n| self.lookup(frame, n).unwrap_or_default())
+                .collect();
+            split_flags(&held)
+        } else {
+            self.flags.clone()
+        };
+        let keys_at = args.pos_len().saturating_sub(1);
+        self.match_keys(frame, args, &values, keys_at)
+    }
+
+    /// `body` (RFC 5173 §5): the texts of its transform, `:text` by default.
+    fn body(&mut self, frame: &Frame<'_>, args: &Args<'_>) -> Result<bool, Failure> {
+        let transform = if args.has("raw") {
+            BodyTransform::Raw
+        } else if let Some(types) = args.tag_list("content") {
+            BodyTransform::Content(self.expand_list(frame, &types))
+        } else {
+            BodyTransform::Text
+        };
+        let values = self.message.body(&transform);
+        self.match_keys(frame, args, &values, 0)
+    }
+
+    /// `specialuse_exists` (RFC 8579 §3): with a mailbox, or across the owner's mailboxes.
+    fn specialuse_exists(&mut self, frame: &Frame<'_>, args: &Args<'_>) -> Result<bool, Failure> {
+        let (mailbox, uses) = if args.pos_len() >= 2 {
+            let m = self.expand(frame, args.pos_string(0).unwrap_or_default());
+            (Some(m), self.expand_list(frame, &args.pos_list(1)))
+        } else {
+            (None, self.expand_list(frame, &args.pos_list(0)))
+        };
+        Ok(self.host.special_use_exists(mailbox.as_deref(), &uses))
+    }
+
+    /// `notify_method_capability` (RFC 5435 §5).
+    fn notify_method_capability(
+        &mut self,
+        frame: &Frame<'_>,
+        args: &Args<'_>,
+    ) -> Result<bool, Failure> {
+        let uri = self.expand(frame, args.pos_string(0).unwrap_or_default());
+        let capability = self.expand(frame, args.pos_string(1).unwrap_or_default());
+        if !valid_notify_method(&uri) {
+            return Ok(false);
+        }
+        // RFC 5435 §5: a mailto notification can tell nothing about the recipient
+        // being online.
+        let values: Vec<String> = if capability.eq_ignore_ascii_case("online") {
+            vec!["maybe".to_owned()]
+        } else {
+            Vec::new()
+        };
+        self.match_keys(frame, args, &values, 2)
+    }
+
+    /// `ihave` (RFC 5463 §4): true when Darius supports every capability named, which are
+    /// then usable for the rest of the run.
+    fn ihave(&mut self, args: &Args<'_>) -> bool {
+        // RFC 5463 §4: the capabilities are constants, not expanded.
+        let wanted = args.pos_list(0);
+        let all = wanted.iter().all(|c| SUPPORTED.contains(&c.as_str()));
+        if all {
+            for c in wanted {
+                if !self.enabled.contains(&c) {
+                    self.enabled.push(c);
+                }
+            }
+        }
+        all
     }
 
     /// `allof` (`all`) or `anyof`, and `not` of its one test; stops at the first test that
