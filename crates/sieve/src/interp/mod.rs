@@ -107,6 +107,12 @@ pub trait Host {
     fn now(&self) -> time::OffsetDateTime;
 }
 
+/// The key a `duplicate` test (RFC 7352) looks up and records: its handle and the value that
+/// identifies the message, the handle's length first so that no two pairs give one key.
+pub fn duplicate_key(handle: &str, value: &str) -> String {
+    format!("{}:{handle}{value}", handle.len())
+}
+
 /// Bounds on one execution, so that a hostile script cannot hold the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunLimits {
