@@ -9,7 +9,6 @@
 
 // The executor (exec.rs) is the caller of this module; until it is filled in, parts of the
 // interface are only reached from the tests.
-#![allow(dead_code)]
 
 use std::cmp::Ordering;
 use std::collections::HashMap;

@@ -4,7 +4,6 @@
 
 // The executor (exec.rs) is the caller of this module; until it is filled in, parts of the
 // interface are only reached from the tests.
-#![allow(dead_code)]
 
 use time::{OffsetDateTime, UtcOffset};
 
