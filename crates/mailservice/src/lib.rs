@@ -17,6 +17,7 @@ mod maildrop;
 mod namespace;
 mod ops;
 mod quota;
+mod sieve_scripts;
 
 pub use access::{Authorized, Identity, Need, Operation, ANONYMOUS};
 pub use acl::AccessConfig;
@@ -35,6 +36,8 @@ pub use mailstore::{
 };
 pub use namespace::{userid_of, Namespace};
 pub use quota::{QuotaConfig, QuotaReport, QuotaRule};
+pub use sieve_scripts::{SieveConfig, SieveError};
+pub use mailstore::{ScriptVersion, SieveScriptInfo};
 
 use mailstore::Store;
 
@@ -61,6 +64,8 @@ pub struct MailService {
     events: std::sync::Arc<dyn EventSink>,
     /// The INBOXes POP3 sessions hold (see [`MaildropClaim`]).
     claims: std::sync::Arc<maildrop::Claims>,
+    /// Limits on users' Sieve scripts (module `sieve_scripts`).
+    sieve: std::sync::Arc<SieveConfig>,
 }
 
 impl MailService {
@@ -75,6 +80,7 @@ impl MailService {
             filter: std::sync::Arc::new(ImplicitKeep),
             events: std::sync::Arc::new(NoEvents),
             claims: std::sync::Arc::default(),
+            sieve: std::sync::Arc::default(),
         }
     }
 

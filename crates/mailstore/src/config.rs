@@ -34,6 +34,9 @@ pub struct StoreConfig {
     /// still applies).
     pub max_message_size: Option<u64>,
     pub fsync: FsyncPolicy,
+    /// Cyrus `sievedir`: users' Sieve scripts and the global ones (default
+    /// `configdirectory/sieve`).
+    pub sieve_directory: PathBuf,
     /// How many per-owner index databases stay open at once (least recently used are closed).
     pub open_index_limit: usize,
     /// `index_cache_bytes`: one budget for the page caches of every database the store keeps
@@ -105,8 +108,10 @@ impl StoreConfig {
         partitions: BTreeMap<String, PathBuf>,
         default_partition: impl Into<String>,
     ) -> StoreConfig {
+        let config_directory: PathBuf = config_directory.into();
         StoreConfig {
-            config_directory: config_directory.into(),
+            sieve_directory: config_directory.join("sieve"),
+            config_directory,
             partitions,
             default_partition: default_partition.into(),
             max_message_size: None,

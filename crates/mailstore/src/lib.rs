@@ -11,6 +11,7 @@
 //! CONFIG/index/HH/HASH.redb        one index per hierarchy owner (user.NAME, or a top level)
 //! PARTITION/tmp/                   spool files
 //! PARTITION/AB/CD/UNIQUEID/        a mailbox: cyrus.header and message files `UID.`
+//! SIEVEDIR/user/USER/, global/     Sieve scripts and the active link (module `sieve_scripts`)
 //! ```
 //!
 //! # API at a glance
@@ -33,6 +34,11 @@
 //!   [`Store::move_checked`]) are checked atomically with their commit.
 //! - Repair: [`Store::reconstruct`], [`Store::rebuild_mailboxes_db`] (`reconstruct -m`),
 //!   [`Store::purge_tombstones`], [`Store::prune_tombstones`] (tombstone retention).
+//!
+//! - Sieve scripts: [`Store::active_sieve_script`], [`Store::read_sieve_script`],
+//!   [`Store::list_sieve_scripts`], [`Store::put_sieve_script`], [`Store::delete_sieve_script`],
+//!   [`Store::rename_sieve_script`], [`Store::set_active_sieve_script`],
+//!   [`Store::put_global_sieve_script`].
 //!
 //! Errors: [`StoreError::is_refusal`] separates what the client caused (`NO`) from failures.
 //!
@@ -84,6 +90,7 @@ mod quota;
 mod rebuild;
 mod reconstruct;
 mod seen;
+mod sieve_scripts;
 mod space;
 mod subs;
 mod summary;
@@ -113,6 +120,10 @@ pub use ops_tombstones::PURGE_BATCH;
 pub use partition::{MailboxHeaderFile, MAILBOX_HEADER_FILE};
 pub use quota::QuotaPolicy;
 pub use rebuild::RebuildReport;
+pub use sieve_scripts::{
+    ActivateScript, DeleteScript, PutScript, RenameScript, ScriptVersion, SieveScriptInfo,
+    MAX_SCRIPT_NAME_BYTES,
+};
 pub use space::{free_space, FREE_SPACE_RESERVE, MAX_MESSAGE_SIZE};
 
 use changes::ChangeFeed;
@@ -138,6 +149,8 @@ struct Inner {
     /// Held from the quota check to the commit of inserts governed by a root spanning owners
     /// (see `quota`); taken after the owner lock, and nothing else is locked while it is held.
     quota_span: Mutex<()>,
+    /// Users' and global Sieve scripts under `sievedir`.
+    sieve: sieve_scripts::SieveDir,
 }
 
 impl std::fmt::Debug for Store {
@@ -168,6 +181,7 @@ impl Store {
         for name in partitions.names() {
             clean_tmp(&partitions.tmp_dir(name)?);
         }
+        let sieve = sieve_scripts::SieveDir::new(config.sieve_directory.clone(), durable.clone());
         let owners = OwnerCache::new(
             config.config_directory.join("index"),
             shares.open_indexes,
@@ -184,6 +198,7 @@ impl Store {
                 changes: ChangeFeed::default(),
                 namespace: Mutex::new(()),
                 quota_span: Mutex::new(()),
+                sieve,
             }),
         })
     }
