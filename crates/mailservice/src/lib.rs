@@ -17,6 +17,7 @@ mod maildrop;
 mod namespace;
 mod ops;
 mod quota;
+pub mod sendmail;
 
 pub use access::{Authorized, Identity, Need, Operation, ANONYMOUS};
 pub use acl::AccessConfig;
@@ -35,6 +36,7 @@ pub use mailstore::{
 };
 pub use namespace::{userid_of, Namespace};
 pub use quota::{QuotaConfig, QuotaReport, QuotaRule};
+pub use sendmail::{Sendmail, SendmailError};
 
 use mailstore::Store;
 
