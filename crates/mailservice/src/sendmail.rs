@@ -80,11 +80,11 @@ fn check_address(address: &str, empty_ok: bool) -> Result<(), SendmailError> {
     let bad = (address.is_empty() && !empty_ok)
         || address.len() > MAX_ADDRESS
         || address.starts_with('-')
-        || address
-            .chars()
-            .any(|c| c.is_control() || c.is_whitespace());
+        || address.chars().any(|c| c.is_control() || c.is_whitespace());
     if bad {
-        return Err(SendmailError::BadAddress(address.chars().take(80).collect()));
+        return Err(SendmailError::BadAddress(
+            address.chars().take(80).collect(),
+        ));
     }
     Ok(())
 }
@@ -145,12 +145,13 @@ impl Sendmail {
             let message = message.to_vec();
             thread::spawn(move || stdin.write_all(&message))
         });
-        let reader = child.stderr.take().map(|stderr| thread::spawn(move || read_bounded(stderr)));
+        let reader = child
+            .stderr
+            .take()
+            .map(|stderr| thread::spawn(move || read_bounded(stderr)));
         let waited = wait_within(&mut child, self.timeout);
         let written = writer.map(|w| w.join());
-        let stderr = reader
-            .and_then(|r| r.join().ok())
-            .unwrap_or_default();
+        let stderr = reader.and_then(|r| r.join().ok()).unwrap_or_default();
         let status = match waited {
             Ok(Some(status)) => status,
             Ok(None) => {
@@ -235,7 +236,11 @@ mod tests {
         let sendmail = stub(dir.path(), "exit 0");
         let message = b"From: a@example.org\r\nSubject: hi\r\n\r\n.\r\nbody\r\n";
         sendmail
-            .send("owner@example.org", &["x@example.net", "y@example.net"], message)
+            .send(
+                "owner@example.org",
+                &["x@example.net", "y@example.net"],
+                message,
+            )
             .unwrap();
         let args = std::fs::read_to_string(dir.path().join("args")).unwrap();
         assert_eq!(

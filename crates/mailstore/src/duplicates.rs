@@ -307,7 +307,10 @@ mod tests {
             assert!(db.sieve_tracked("k1", now).unwrap());
             assert!(db.sieve_tracked("k2", now + 9).unwrap());
             assert!(!db.sieve_tracked("k2", now + 10).unwrap(), "expired");
-            assert!(!db.sieve_tracked("K1", now).unwrap(), "keys compare exactly");
+            assert!(
+                !db.sieve_tracked("K1", now).unwrap(),
+                "keys compare exactly"
+            );
             // Tracking again moves the expiry.
             db.sieve_track("k2", now + 1000).unwrap();
             assert!(db.sieve_tracked("k2", now + 500).unwrap());
