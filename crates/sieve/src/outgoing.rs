@@ -63,66 +63,27 @@ struct Field {
     value: String,
 }
 
-/// Where the header ends: the offset of the body (after the blank line), or the length when
-/// there is no blank line.
-fn header_end(raw: &[u8]) -> usize {
-    let mut pos = 0;
-    while pos < raw.len() {
-        let end = raw[pos..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(raw.len(), |i| pos + i + 1);
-        let line = &raw[pos..end];
-        if line == b"\n" || line == b"\r\n" {
-            return end;
-        }
-        pos = end;
-    }
-    raw.len()
-}
-
 /// The message split into its header (with the blank line, if any) and its body.
 pub fn split_message(raw: &[u8]) -> (&[u8], &[u8]) {
-    raw.split_at(header_end(raw))
+    raw.split_at(message::header_len(raw).min(raw.len()))
 }
 
-/// The header fields of `raw` (a message or its header), bounded by [`MAX_HEADER_SCAN`] and
+/// The header fields of `raw` (a message or its header) as the rest of Darius reads them
+/// (`message::header_fields`), values unfolded; bounded by [`MAX_HEADER_SCAN`] and
 /// [`MAX_FIELDS`].
 fn fields(raw: &[u8]) -> Vec<Field> {
-    let header = &raw[..header_end(raw).min(raw.len()).min(MAX_HEADER_SCAN)];
-    let text = String::from_utf8_lossy(header);
-    let mut out: Vec<Field> = Vec::new();
-    for line in text.split('\n') {
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.is_empty() {
-            break;
-        }
-        if line.starts_with([' ', '\t']) {
-            if let Some(last) = out.last_mut() {
-                if last.value.len() < MAX_HEADER_SCAN {
-                    last.value.push(' ');
-                    last.value.push_str(line.trim());
-                }
-            }
-            continue;
-        }
-        if out.len() >= MAX_FIELDS {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            let name = name.trim_end();
-            if !name.is_empty() && !name.contains(' ') {
-                out.push(Field {
-                    name: name.to_string(),
-                    value: value.trim().to_string(),
-                });
-            }
-        }
-    }
-    for f in &mut out {
-        f.value = f.value.trim().to_string();
-    }
-    out
+    let (header, _) = split_message(raw);
+    let header = header.get(..MAX_HEADER_SCAN).unwrap_or(header);
+    message::header_fields(header)
+        .iter()
+        .take(MAX_FIELDS)
+        .map(|f| Field {
+            name: String::from_utf8_lossy(f.name).into_owned(),
+            value: String::from_utf8_lossy(&message::unfold(f.value))
+                .trim()
+                .to_string(),
+        })
+        .collect()
 }
 
 /// The values of the fields `name` (any case), in order.
@@ -139,16 +100,22 @@ fn first<'a>(fields: &'a [Field], name: &str) -> Option<&'a str> {
     values(fields, name).next()
 }
 
-/// The addresses (anything `x@y`) of an address-list value; display names and comments are
-/// not parsed, so an address written in one counts too, which can only make a match likelier.
+/// The addresses (`local@domain`) of an address-list value, parsed as ENVELOPE does
+/// (`message::parse_address_list`); group markers and addresses without a domain left out.
 fn addresses_in(value: &str) -> Vec<String> {
-    value
-        .split(|c: char| {
-            c.is_whitespace()
-                || matches!(c, ',' | ';' | ':' | '<' | '>' | '(' | ')' | '"' | '[' | ']')
+    message::parse_address_list(value.as_bytes())
+        .into_iter()
+        .filter_map(|a| {
+            let (local, host) = (a.mailbox?, a.host?);
+            (host != message::MISSING_DOMAIN).then(|| {
+                format!(
+                    "{}@{}",
+                    String::from_utf8_lossy(&local),
+                    String::from_utf8_lossy(&host)
+                )
+            })
         })
-        .filter(|t| t.contains('@') && t.len() <= MAX_ADDRESS)
-        .map(str::to_string)
+        .filter(|a| a.len() <= MAX_ADDRESS)
         .collect()
 }
 
