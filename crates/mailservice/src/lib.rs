@@ -18,6 +18,7 @@ mod namespace;
 mod ops;
 mod quota;
 mod sieve_scripts;
+pub mod sendmail;
 
 pub use access::{Authorized, Identity, Need, Operation, ANONYMOUS};
 pub use acl::AccessConfig;
@@ -38,6 +39,7 @@ pub use namespace::{userid_of, Namespace};
 pub use quota::{QuotaConfig, QuotaReport, QuotaRule};
 pub use sieve_scripts::{SieveConfig, SieveError};
 pub use mailstore::{ScriptVersion, SieveScriptInfo};
+pub use sendmail::{Sendmail, SendmailError};
 
 use mailstore::Store;
 

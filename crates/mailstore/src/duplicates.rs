@@ -10,16 +10,26 @@
 //! the store closes. A
 //! crash therefore forgets at most the last few records, which can only mean a duplicate is
 //! stored again — never that a message is dropped.
+//!
+//! The same file holds Sieve's response tracking (RFC 5230 §4.2 vacation, RFC 7352 duplicate
+//! and the like): table `sieve_tracking`, key (at most [`MAX_SIEVE_KEY`] bytes) → Unix seconds
+//! until which it counts. Unlike delivery records these are written at once, in their own
+//! commit with the store's durability: they are rare (one per reply sent), and a record lost
+//! in a crash would mean a second vacation reply to the same sender. Expired keys are removed
+//! when the delivery records are written, at most once every [`SIEVE_PRUNE_EVERY`] seconds
+//! (a full scan of the table), and never affect answers meanwhile. A database written before
+//! the table existed is opened as is: the table is created on open.
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use redb::{Database, ReadableDatabase, TableDefinition};
 
 use crate::durable::Durable;
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 use crate::index::{create_exclusive, init_versioned};
 
 pub const DELIVER_DB_FILE: &str = "deliver.redb";
@@ -28,16 +38,25 @@ pub const DELIVER_FORMAT_VERSION: u64 = 1;
 pub const DUPLICATE_KEEP_DAYS: u32 = 3;
 /// Longest Message-ID remembered; longer ones are never treated as duplicates.
 pub const MAX_MESSAGE_ID: usize = 998;
+/// Longest Sieve tracking key (the longest header line RFC 5322 allows, as a sanity bound;
+/// keys are normally 40-byte hashes). Longer keys are refused with
+/// [`StoreError::InvalidName`].
+pub const MAX_SIEVE_KEY: usize = 998;
+/// Seconds between two prunings of expired Sieve tracking keys.
+pub const SIEVE_PRUNE_EVERY: u64 = 3600;
 const FLUSH_EVERY: usize = 64;
 const FLUSH_AFTER: Duration = Duration::from_secs(5);
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const DELIVERED: TableDefinition<(u32, &str, &str), u64> = TableDefinition::new("delivered");
+const SIEVE_TRACKING: TableDefinition<&str, u64> = TableDefinition::new("sieve_tracking");
 
 pub(crate) struct DeliverDb {
     db: Database,
     durability: redb::Durability,
     pending: Mutex<Pending>,
+    /// Unix seconds of the last pruning of expired Sieve tracking keys.
+    sieve_pruned: AtomicU64,
 }
 
 /// Records not written yet: (Message-ID, uniqueid) → (day, Unix seconds).
@@ -60,8 +79,20 @@ impl DeliverDb {
         let db = durable.created_file(&path, || create_exclusive(&path, cache_bytes))?;
         init_versioned(&db, &path, META, DELIVER_FORMAT_VERSION, |txn| {
             txn.open_table(DELIVERED)?;
+            txn.open_table(SIEVE_TRACKING)?;
             Ok(())
         })?;
+        // Databases from before Sieve tracking lack its table; add it rather than refuse them.
+        let has_tracking = match db.begin_read()?.open_table(SIEVE_TRACKING) {
+            Ok(_) => true,
+            Err(redb::TableError::TableDoesNotExist(_)) => false,
+            Err(e) => return Err(e.into()),
+        };
+        if !has_tracking {
+            let txn = db.begin_write()?;
+            txn.open_table(SIEVE_TRACKING)?;
+            txn.commit()?;
+        }
         Ok(DeliverDb {
             db,
             durability: crate::index::durability(durable.policy()),
@@ -69,7 +100,52 @@ impl DeliverDb {
                 records: HashMap::new(),
                 since: Instant::now(),
             }),
+            sieve_pruned: AtomicU64::new(0),
         })
+    }
+
+    fn check_sieve_key(key: &str) -> Result<()> {
+        if key.len() > MAX_SIEVE_KEY {
+            return Err(StoreError::InvalidName(format!(
+                "Sieve tracking key of {} bytes, more than {MAX_SIEVE_KEY}",
+                key.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether the Sieve tracking `key` is recorded with an expiry after `now`.
+    pub(crate) fn sieve_tracked(&self, key: &str, now: u64) -> Result<bool> {
+        Self::check_sieve_key(key)?;
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(SIEVE_TRACKING)?;
+        Ok(t.get(key)?.is_some_and(|until| until.value() > now))
+    }
+
+    /// Records the Sieve tracking `key` until `until`, durably (one commit).
+    pub(crate) fn sieve_track(&self, key: &str, until: u64) -> Result<()> {
+        Self::check_sieve_key(key)?;
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(self.durability)?;
+        {
+            let mut t = txn.open_table(SIEVE_TRACKING)?;
+            t.insert(key, until)?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Removes expired Sieve tracking keys inside `txn`, at most once every
+    /// [`SIEVE_PRUNE_EVERY`] seconds.
+    fn prune_sieve(&self, txn: &redb::WriteTransaction, now: u64) -> Result<()> {
+        let last = self.sieve_pruned.load(Ordering::Relaxed);
+        if now < last.saturating_add(SIEVE_PRUNE_EVERY) {
+            return Ok(());
+        }
+        self.sieve_pruned.store(now, Ordering::Relaxed);
+        let mut t = txn.open_table(SIEVE_TRACKING)?;
+        t.retain(|_, until| until > now)?;
+        Ok(())
     }
 
     fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
@@ -116,13 +192,14 @@ impl DeliverDb {
             pending.records.insert(key, (today, when));
         }
         if pending.records.len() >= FLUSH_EVERY || pending.since.elapsed() >= FLUSH_AFTER {
-            self.write(&mut pending, today)?;
+            self.write(&mut pending, today, when)?;
         }
         Ok(())
     }
 
     /// Writes the pending records in one commit and forgets days no longer kept.
-    fn write(&self, pending: &mut Pending, today: u32) -> Result<()> {
+    /// Expired Sieve tracking keys go too, now and then ([`SIEVE_PRUNE_EVERY`]).
+    fn write(&self, pending: &mut Pending, today: u32, now: u64) -> Result<()> {
         let mut txn = self.db.begin_write()?;
         txn.set_durability(self.durability)?;
         {
@@ -133,6 +210,7 @@ impl DeliverDb {
             let cutoff = today.saturating_sub(DUPLICATE_KEEP_DAYS - 1);
             t.retain_in((0, "", "")..(cutoff, "", ""), |_, _| false)?;
         }
+        self.prune_sieve(&txn, now)?;
         txn.commit()?;
         pending.records.clear();
         Ok(())
@@ -141,7 +219,8 @@ impl DeliverDb {
 
 impl Drop for DeliverDb {
     fn drop(&mut self) {
-        let today = day_of(crate::model::unix_now());
+        let now = crate::model::unix_now();
+        let today = day_of(now);
         let mut pending = std::mem::replace(
             &mut *self.pending(),
             Pending {
@@ -151,7 +230,7 @@ impl Drop for DeliverDb {
         );
         if !pending.records.is_empty() {
             // Best effort at shutdown; losing these only weakens duplicate suppression.
-            let _ = self.write(&mut pending, today);
+            let _ = self.write(&mut pending, today, u64::try_from(now).unwrap_or(0));
         }
     }
 }
@@ -214,5 +293,81 @@ mod tests {
         let db = DeliverDb::open(dir.path(), 1 << 20, &always()).unwrap();
         assert!(db.delivered("<first@x>", "U1", now).unwrap());
         assert!(!db.delivered("<first@x>", "U2", now).unwrap());
+    }
+
+    #[test]
+    fn sieve_keys_count_until_they_expire_survive_a_reopen_and_are_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = 1_900_000_000u64;
+        {
+            let db = DeliverDb::open(dir.path(), 1 << 20, &always()).unwrap();
+            assert!(!db.sieve_tracked("k1", now).unwrap());
+            db.sieve_track("k1", now + 100).unwrap();
+            db.sieve_track("k2", now + 10).unwrap();
+            assert!(db.sieve_tracked("k1", now).unwrap());
+            assert!(db.sieve_tracked("k2", now + 9).unwrap());
+            assert!(!db.sieve_tracked("k2", now + 10).unwrap(), "expired");
+            assert!(
+                !db.sieve_tracked("K1", now).unwrap(),
+                "keys compare exactly"
+            );
+            // Tracking again moves the expiry.
+            db.sieve_track("k2", now + 1000).unwrap();
+            assert!(db.sieve_tracked("k2", now + 500).unwrap());
+        }
+        let db = DeliverDb::open(dir.path(), 1 << 20, &always()).unwrap();
+        assert!(db.sieve_tracked("k1", now + 99).unwrap(), "durable");
+        // A write of delivery records prunes what expired by then.
+        let mut pending = db.pending();
+        let mut taken = std::mem::replace(
+            &mut *pending,
+            Pending {
+                records: HashMap::new(),
+                since: Instant::now(),
+            },
+        );
+        drop(pending);
+        db.write(&mut taken, day_of(0), now + 200).unwrap();
+        let txn = db.db.begin_read().unwrap();
+        let t = txn.open_table(SIEVE_TRACKING).unwrap();
+        assert!(t.get("k1").unwrap().is_none(), "pruned");
+        assert!(t.get("k2").unwrap().is_some(), "kept");
+    }
+
+    #[test]
+    fn long_sieve_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = DeliverDb::open(dir.path(), 1 << 20, &always()).unwrap();
+        let long = "k".repeat(MAX_SIEVE_KEY + 1);
+        assert!(db.sieve_track(&long, 10).is_err());
+        assert!(db.sieve_tracked(&long, 1).is_err());
+        let longest = "k".repeat(MAX_SIEVE_KEY);
+        db.sieve_track(&longest, 10).unwrap();
+        assert!(db.sieve_tracked(&longest, 1).unwrap());
+    }
+
+    #[test]
+    fn a_database_without_the_tracking_table_is_opened_and_gains_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DELIVER_DB_FILE);
+        {
+            // The layout before Sieve tracking: meta and delivered only.
+            let db = Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            {
+                let mut meta = txn.open_table(META).unwrap();
+                meta.insert(
+                    "format_version",
+                    DELIVER_FORMAT_VERSION.to_le_bytes().as_slice(),
+                )
+                .unwrap();
+                txn.open_table(DELIVERED).unwrap();
+            }
+            txn.commit().unwrap();
+        }
+        let db = DeliverDb::open(dir.path(), 1 << 20, &always()).unwrap();
+        assert!(!db.sieve_tracked("k", 1).unwrap());
+        db.sieve_track("k", 10).unwrap();
+        assert!(db.sieve_tracked("k", 1).unwrap());
     }
 }

@@ -101,7 +101,9 @@ use types::MailboxName;
 
 pub use codec::UidSet;
 pub use config::{Clock, FsyncPolicy, StoreConfig, RESERVED_NEWS_PARTITION};
-pub use duplicates::{DELIVER_DB_FILE, DELIVER_FORMAT_VERSION, DUPLICATE_KEEP_DAYS};
+pub use duplicates::{
+    DELIVER_DB_FILE, DELIVER_FORMAT_VERSION, DUPLICATE_KEEP_DAYS, MAX_SIEVE_KEY, SIEVE_PRUNE_EVERY,
+};
 pub use durable::create_dir_durably;
 pub use error::{Result, StoreError};
 pub use hooks::{CrashPoint, HookEvent, StoreHooks};
@@ -201,6 +203,23 @@ impl Store {
                 sieve,
             }),
         })
+    }
+
+    /// Whether the Sieve response-tracking `key` (vacation's "already replied to this sender",
+    /// RFC 5230 §4.2; the key is built by the caller, e.g. a hash of owner, sender and handle)
+    /// is recorded with an expiry later than `now` (Unix seconds). Keys longer than
+    /// [`MAX_SIEVE_KEY`] bytes are refused with [`StoreError::InvalidName`].
+    pub fn sieve_tracked(&self, key: &str, now: u64) -> Result<bool> {
+        self.inner.deliveries.sieve_tracked(key, now)
+    }
+
+    /// Records the Sieve response-tracking `key` until `until` (Unix seconds), replacing an
+    /// earlier expiry; durable (its own commit) before it returns, so that a crash cannot make
+    /// vacation reply twice. Expired keys are pruned with the duplicate-delivery records
+    /// (at most every [`SIEVE_PRUNE_EVERY`] seconds). Keys longer than [`MAX_SIEVE_KEY`] bytes
+    /// are refused with [`StoreError::InvalidName`].
+    pub fn sieve_track(&self, key: &str, until: u64) -> Result<()> {
+        self.inner.deliveries.sieve_track(key, until)
     }
 
     pub fn config(&self) -> &StoreConfig {

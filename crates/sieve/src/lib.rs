@@ -24,6 +24,7 @@ mod error;
 pub mod fuzzing;
 pub mod interp;
 mod lexer;
+pub mod outgoing;
 mod parser;
 
 pub use ast::{Argument, Command, Require, Script, Test, Tests, Value};
