@@ -218,6 +218,22 @@ fn mail_notifier(config: &config::Config) -> Result<std::sync::Arc<dyn mailservi
     })
 }
 
+/// Sieve at delivery: the `sieve_*` options, `sendmail`, `servername`.
+pub fn sieve_settings(config: &config::Config) -> mailservice::SieveSettings {
+    let defaults = mailservice::SieveSettings::default();
+    let limits = defaults.limits.clone();
+    mailservice::SieveSettings {
+        limits,
+        vacation_min: config.int("sieve_vacation_min_response"),
+        vacation_max: config.int("sieve_vacation_max_response"),
+        duplicate_max: config.int("sieve_duplicate_max_expiration"),
+        sendmail: mailservice::sendmail::Sendmail::new(config.str("sendmail")),
+        hostname: crate::imap::servername(config),
+        lmtp_reject: config.bool("sieve_use_lmtp_reject"),
+        ..defaults
+    }
+}
+
 pub fn open_service(config: &config::Config) -> Result<MailService> {
     let mut store_config = StoreConfig::new(
         config.configdirectory(),
@@ -241,7 +257,10 @@ pub fn open_service(config: &config::Config) -> Result<MailService> {
     let service = MailService::new(store, service_config)
         .with_access(access_config(config)?)
         .with_quota(quota)
-        .with_events(mail_notifier(config)?);
+        .with_events(mail_notifier(config)?)
+        .with_delivery_filter(std::sync::Arc::new(mailservice::SieveFilter::new(
+            sieve_settings(config),
+        )));
     Ok(match config.bool("altnamespace") {
         true => service.with_namespace(mailservice::Namespace::alternate(
             config.bool("unixhierarchysep"),

@@ -479,7 +479,7 @@ fn body_start(raw: &[u8]) -> usize {
 
 /// The size of a message as received (the store's normalisation rarely changes it: MTAs send
 /// CRLF lines); 0 when a spool file cannot be read, which only an event's size shows.
-fn source_size(source: &AppendSource) -> u64 {
+pub(crate) fn source_size(source: &AppendSource) -> u64 {
     match source {
         AppendSource::Bytes(b) => b.len() as u64,
         AppendSource::File(path) => std::fs::metadata(path).map_or(0, |m| m.len()),

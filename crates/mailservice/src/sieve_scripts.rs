@@ -226,7 +226,9 @@ mod tests {
         let s = service(dir.path(), 2);
         let alice = s.identity("alice");
         s.put_sieve_script(&alice, "one", b"keep;").unwrap();
-        let err = s.put_sieve_script(&alice, "bad", b"keep;\nfoo;").unwrap_err();
+        let err = s
+            .put_sieve_script(&alice, "bad", b"keep;\nfoo;")
+            .unwrap_err();
         assert!(err.to_string().contains("line 2"), "{err}");
         assert!(matches!(
             s.put_sieve_script(&alice, "big", &[b' '; 101]),
@@ -275,7 +277,10 @@ mod tests {
         s.put_sieve_script(&alice, "a", b"discard;").unwrap();
         let (_, v2) = store.active_sieve_script("alice").unwrap().unwrap();
         assert_ne!(v1, v2);
-        let (v3, text) = store.read_sieve_script(Some("alice"), "a").unwrap().unwrap();
+        let (v3, text) = store
+            .read_sieve_script(Some("alice"), "a")
+            .unwrap()
+            .unwrap();
         assert_eq!(v3, v2);
         assert_eq!(text, b"discard;");
         s.set_active_sieve_script(&alice, Some("b")).unwrap();

@@ -159,7 +159,11 @@ impl SieveDir {
 /// Checks a script name (RFC 5804 §1.6: not empty, no control characters nor U+2028/U+2029,
 /// and at most [`MAX_SCRIPT_NAME_BYTES`] bytes here).
 fn check_name(name: &str) -> Result<()> {
-    let bad = |why: &str| Err(StoreError::InvalidName(format!("script name {name:?}: {why}")));
+    let bad = |why: &str| {
+        Err(StoreError::InvalidName(format!(
+            "script name {name:?}: {why}"
+        )))
+    };
     if name.is_empty() {
         return bad("empty");
     }
@@ -246,10 +250,7 @@ impl Store {
 
     fn sieve_lock(&self) -> std::sync::MutexGuard<'_, ()> {
         // Guards no data of its own, so a poisoned lock is as good as a fresh one.
-        self.sieve()
-            .lock
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        self.sieve().lock.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The name and version of `user`'s active script, if one is active: a `readlink` and a
@@ -264,7 +265,10 @@ impl Store {
             Err(e) => return Err(StoreError::io(&link, e)),
         };
         let Some(file) = target.to_str().filter(|f| !f.contains('/')) else {
-            return Err(corrupt(&link, "the active link points outside the directory"));
+            return Err(corrupt(
+                &link,
+                "the active link points outside the directory",
+            ));
         };
         let path = dir.join(file);
         let meta = match fs::metadata(&path) {
@@ -460,7 +464,11 @@ impl Store {
     }
 
     /// Makes `name` `user`'s active script, or, with `None`, deactivates whichever is.
-    pub fn set_active_sieve_script(&self, user: &str, name: Option<&str>) -> Result<ActivateScript> {
+    pub fn set_active_sieve_script(
+        &self,
+        user: &str,
+        name: Option<&str>,
+    ) -> Result<ActivateScript> {
         let _guard = self.sieve_lock();
         let dir = self.sieve().user_dir(user);
         let Some(name) = name else {
@@ -542,7 +550,9 @@ mod tests {
 
     #[test]
     fn names_encode_into_their_directory_and_back() {
-        for name in ["plain", "a/b", "../x", ".hidden", "100%", "été", "a b", "~x"] {
+        for name in [
+            "plain", "a/b", "../x", ".hidden", "100%", "été", "a b", "~x",
+        ] {
             let (file, name_file) = script_file(name);
             assert!(name_file.is_none());
             assert!(!file.contains('/'), "{file}");
