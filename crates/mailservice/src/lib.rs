@@ -17,8 +17,8 @@ mod maildrop;
 mod namespace;
 mod ops;
 mod quota;
-mod sieve_scripts;
 pub mod sendmail;
+mod sieve_scripts;
 
 pub use access::{Authorized, Identity, Need, Operation, ANONYMOUS};
 pub use acl::AccessConfig;
@@ -35,11 +35,11 @@ pub use mailstore::{
     QuotaLimits, QuotaRepairReport, QuotaUsage, RecordFields, SelectSnapshot, StoreError,
     StoreFlagsOutcome, UidSelection, UsageCorrection, VanishedSince, MAX_KEYWORDS,
 };
+pub use mailstore::{ScriptVersion, SieveScriptInfo};
 pub use namespace::{userid_of, Namespace};
 pub use quota::{QuotaConfig, QuotaReport, QuotaRule};
-pub use sieve_scripts::{SieveConfig, SieveError};
-pub use mailstore::{ScriptVersion, SieveScriptInfo};
 pub use sendmail::{Sendmail, SendmailError};
+pub use sieve_scripts::{SieveConfig, SieveError};
 
 use mailstore::Store;
 
