@@ -15,6 +15,7 @@
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// The most bytes of the command's standard error kept for the error (the rest is read and
 /// dropped so the command never blocks on it).
 pub const MAX_STDERR: usize = 4096;
+/// How long, once the command exited, its standard input and error are waited for.
+const GRACE: Duration = Duration::from_secs(2);
 /// The most recipients of one invocation.
 pub const MAX_RECIPIENTS: usize = 100;
 /// The longest address accepted as sender or recipient (RFC 5321 §4.5.3.1.3's path limit).
@@ -140,19 +143,23 @@ impl Sendmail {
             .spawn()
             .map_err(io)?;
         // Writing and reading happen on their own threads so that a command that neither reads
-        // nor exits is still bounded by the timeout: killing it closes the pipes.
-        let writer = child.stdin.take().map(|mut stdin| {
+        // nor exits is still bounded by the timeout: killing it closes the pipes. Their results
+        // come back over channels, waited for at most GRACE once the command has exited, so
+        // that a descendant keeping a pipe open cannot hold delivery either.
+        let (wrote_tx, wrote_rx) = mpsc::channel();
+        if let Some(mut stdin) = child.stdin.take() {
             let message = message.to_vec();
-            thread::spawn(move || stdin.write_all(&message))
-        });
-        let reader = child
-            .stderr
-            .take()
-            .map(|stderr| thread::spawn(move || read_bounded(stderr)));
-        let waited = wait_within(&mut child, self.timeout);
-        let written = writer.map(|w| w.join());
-        let stderr = reader.and_then(|r| r.join().ok()).unwrap_or_default();
-        let status = match waited {
+            thread::spawn(move || {
+                let _ = wrote_tx.send(stdin.write_all(&message));
+            });
+        }
+        let (err_tx, err_rx) = mpsc::channel();
+        if let Some(stderr) = child.stderr.take() {
+            thread::spawn(move || {
+                let _ = err_tx.send(read_bounded(stderr));
+            });
+        }
+        let status = match wait_within(&mut child, self.timeout) {
             Ok(Some(status)) => status,
             Ok(None) => {
                 return Err(SendmailError::TimedOut {
@@ -166,13 +173,15 @@ impl Sendmail {
             return Err(SendmailError::Failed {
                 command,
                 status: status.to_string(),
-                stderr,
+                stderr: err_rx.recv_timeout(GRACE).unwrap_or_default(),
             });
         }
-        match written {
-            Some(Ok(Err(e))) => Err(io(e)),
-            Some(Err(_)) => Err(io(std::io::Error::other("the writing thread panicked"))),
-            _ => Ok(()),
+        match wrote_rx.recv_timeout(GRACE) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(io(e)),
+            Err(_) => Err(io(std::io::Error::other(
+                "the command exited before reading the whole message",
+            ))),
         }
     }
 }
@@ -332,5 +341,12 @@ mod tests {
         let sendmail = stub(dir.path(), "exit 0");
         assert!(sendmail.send("-x", &["y@z"], b"").is_err());
         assert!(!dir.path().join("args").exists());
+    }
+
+    #[test]
+    fn a_descendant_keeping_the_pipes_open_does_not_hold_the_send() {
+        let dir = tempfile::tempdir().unwrap();
+        let sendmail = stub(dir.path(), "sleep 30 &\nexit 0");
+        sendmail.send("a@b", &["x@example.net"], b"x\r\n").unwrap();
     }
 }

@@ -167,3 +167,23 @@ fn a_message_id_seen_in_a_mailbox_is_not_stored_there_again() {
     assert_eq!(s.status(&a, SeenSource::Index).unwrap().exists, 2);
     assert_eq!(s.status(&b, SeenSource::Index).unwrap().exists, 1);
 }
+
+#[test]
+fn sieve_tracking_through_the_store_survives_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = 1_900_000_000;
+    {
+        let s = mailstore::Store::open(config(&dir, mailstore::FsyncPolicy::Always)).unwrap();
+        assert!(!s.sieve_tracked("vacation-key", now).unwrap());
+        s.sieve_track("vacation-key", now + 86_400).unwrap();
+        assert!(s.sieve_tracked("vacation-key", now).unwrap());
+        assert!(!s.sieve_tracked("vacation-key", now + 86_400).unwrap());
+        let long = "k".repeat(mailstore::MAX_SIEVE_KEY + 1);
+        assert!(matches!(
+            s.sieve_track(&long, now),
+            Err(StoreError::InvalidName(_))
+        ));
+    }
+    let s = mailstore::Store::open(config(&dir, mailstore::FsyncPolicy::Always)).unwrap();
+    assert!(s.sieve_tracked("vacation-key", now + 3600).unwrap());
+}

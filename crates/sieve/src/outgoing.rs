@@ -622,10 +622,13 @@ pub fn reject_bounce(
 pub struct Mailto {
     /// The path's addresses and the `to` fields'.
     pub to: Vec<String>,
+    /// The `cc` fields' addresses: sent to and shown in `Cc`.
     pub cc: Vec<String>,
     /// Recipients that are sent to but not shown.
     pub bcc: Vec<String>,
+    /// The `subject` field, decoded.
     pub subject: Option<String>,
+    /// The `body` field, decoded: the text of the notification.
     pub body: Option<String>,
     /// Other header fields RFC 5436 §2.3 lets a URI set (`Keywords`, `Comments`,
     /// `In-Reply-To`, `References`), name as written and value; unsafe ones are dropped.
@@ -735,7 +738,9 @@ pub fn mailto_is_valid(uri: &str) -> bool {
 pub struct Outgoing {
     /// The reverse-path, `""` for the null path `<>`.
     pub sender: String,
+    /// The envelope recipients (RCPT TO), Bcc ones included.
     pub recipients: Vec<String>,
+    /// The complete message, CRLF line ends.
     pub message: Vec<u8>,
 }
 
