@@ -456,75 +456,10 @@ fn environment(host: &dyn crate::interp::Host, name: &str) -> Option<String> {
 }
 
 /// Whether `uri` is a notification method Darius offers and writes correctly: a `mailto:`
-/// URI (RFC 6068) with at least one recipient, each an addr-spec, `%` escapes well formed.
+/// URI (RFC 6068) with at least one recipient, the same reading that builds the notification
+/// ([`crate::outgoing::mailto_is_valid`]).
 pub(super) fn valid_notify_method(uri: &str) -> bool {
-    let Some(scheme_end) = uri.find(':') else {
-        return false;
-    };
-    if !uri[..scheme_end].eq_ignore_ascii_case("mailto") {
-        return false;
-    }
-    let rest = &uri[scheme_end + 1..];
-    let (to, query) = match rest.split_once('?') {
-        Some((t, q)) => (t, Some(q)),
-        None => (rest, None),
-    };
-    let mut recipients = Vec::new();
-    if !to.is_empty() {
-        recipients.extend(to.split(','));
-    }
-    let mut from_query = Vec::new();
-    if let Some(q) = query {
-        for field in q.split('&') {
-            let Some((name, value)) = field.split_once('=') else {
-                return false;
-            };
-            if name.is_empty() || percent_decode(name).is_none() {
-                return false;
-            }
-            let Some(decoded) = percent_decode(value) else {
-                return false;
-            };
-            if name.eq_ignore_ascii_case("to") {
-                from_query.push(decoded);
-            }
-        }
-    }
-    let mut count = 0;
-    for r in recipients {
-        match percent_decode(r) {
-            Some(a) if is_addr_spec(&a) => count += 1,
-            _ => return false,
-        }
-    }
-    for list in &from_query {
-        for a in list.split(',') {
-            if !is_addr_spec(a.trim()) {
-                return false;
-            }
-            count += 1;
-        }
-    }
-    count > 0
-}
-
-/// `%XX` escapes decoded, `None` when one is malformed or the result is not UTF-8.
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            let hex = std::str::from_utf8(hex).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
+    crate::outgoing::mailto_is_valid(uri)
 }
 
 /// A plain `local@domain` with no space, control character or angle bracket, and one `@`

@@ -11,43 +11,13 @@ use crate::interp::{
     Program, RunLimits, Store, Vacation,
 };
 
-/// Every capability the scripts below require.
-const KNOWN: &[&str] = &[
-    "body",
-    "comparator-i;ascii-numeric",
-    "copy",
-    "date",
-    "duplicate",
-    "editheader",
-    "encoded-character",
-    "enotify",
-    "envelope",
-    "environment",
-    "ereject",
-    "fcc",
-    "fileinto",
-    "ihave",
-    "imap4flags",
-    "include",
-    "index",
-    "mailbox",
-    "mailboxid",
-    "regex",
-    "reject",
-    "relational",
-    "special-use",
-    "subaddress",
-    "vacation",
-    "vacation-seconds",
-    "variables",
-];
 
 fn program(text: &str) -> Program {
     let script = crate::parse(text.as_bytes()).expect("the test script parses");
     let mut requires: Vec<&'static str> = Vec::new();
     for r in &script.requires {
         for c in &r.capabilities {
-            let known = KNOWN
+            let known = crate::SUPPORTED
                 .iter()
                 .find(|k| **k == c.as_str())
                 .expect("a capability the tests know");
