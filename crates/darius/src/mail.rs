@@ -221,7 +221,8 @@ fn mail_notifier(config: &config::Config) -> Result<std::sync::Arc<dyn mailservi
 /// Sieve at delivery: the `sieve_*` options, `sendmail`, `servername`.
 pub fn sieve_settings(config: &config::Config) -> mailservice::SieveSettings {
     let defaults = mailservice::SieveSettings::default();
-    let limits = defaults.limits.clone();
+    let mut limits = defaults.limits.clone();
+    limits.max_redirects = usize::try_from(config.int("sieve_maxredirects")).unwrap_or(usize::MAX);
     mailservice::SieveSettings {
         limits,
         vacation_min: config.int("sieve_vacation_min_response"),
@@ -241,6 +242,9 @@ pub fn open_service(config: &config::Config) -> Result<MailService> {
         config.str("defaultpartition"),
     );
     store_config.max_message_size = Some(max_message_size(config));
+    if let Some(dir) = config.path("sievedir") {
+        store_config.sieve_directory = dir.to_path_buf();
+    }
     store_config.index_cache_bytes =
         usize::try_from(config.int("index_cache_bytes")).unwrap_or(usize::MAX);
     let store = Store::open(store_config).context("opening the mail store")?;
@@ -260,7 +264,8 @@ pub fn open_service(config: &config::Config) -> Result<MailService> {
         .with_events(mail_notifier(config)?)
         .with_delivery_filter(std::sync::Arc::new(mailservice::SieveFilter::new(
             sieve_settings(config),
-        )));
+        )))
+        .with_sieve(crate::sieve::script_limits(config));
     Ok(match config.bool("altnamespace") {
         true => service.with_namespace(mailservice::Namespace::alternate(
             config.bool("unixhierarchysep"),

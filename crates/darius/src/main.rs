@@ -21,6 +21,7 @@ mod quotas;
 mod sasldb_import;
 mod serve;
 mod services;
+mod sieve;
 mod users;
 
 use std::path::PathBuf;

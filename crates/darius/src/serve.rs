@@ -18,7 +18,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::{admin, embedded, imap, kerberos, lmtp, logging, mail, pop3};
+use crate::{admin, embedded, imap, kerberos, lmtp, logging, mail, pop3, sieve};
 
 /// How long running commands may take to finish after a shutdown signal.
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
@@ -84,6 +84,12 @@ pub fn run(config_path: Option<&Path>) -> Result<()> {
         config,
         &ctx,
         tls.as_ref().map(|tls| Arc::clone(&tls.config)),
+        Arc::clone(&proc_files),
+    )?;
+    let sieve = sieve::server(
+        config,
+        &ctx,
+        tls.as_ref().map(|tls| Arc::clone(&tls.config)),
         proc_files,
     )?;
     let lmtp = lmtp::server(config, &ctx, tls.map(|tls| tls.config))?;
@@ -91,16 +97,33 @@ pub fn run(config_path: Option<&Path>) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    runtime.block_on(serve(config, ctx, imap, pop3, lmtp))
+    runtime.block_on(serve(
+        config,
+        ctx,
+        Servers {
+            imap,
+            pop3,
+            sieve,
+            lmtp,
+        },
+    ))
 }
 
-async fn serve(
-    config: &config::Config,
-    ctx: Arc<mail::Backend>,
+/// The protocol servers `serve` listens for.
+struct Servers {
     imap: Arc<imap_server::ImapServer>,
     pop3: Arc<pop3_server::Pop3Server>,
+    sieve: Arc<managesieve_server::SieveServer>,
     lmtp: Arc<lmtp_server::LmtpServer>,
-) -> Result<()> {
+}
+
+async fn serve(config: &config::Config, ctx: Arc<mail::Backend>, servers: Servers) -> Result<()> {
+    let Servers {
+        imap,
+        pop3,
+        sieve,
+        lmtp,
+    } = servers;
     // Before anything is bound: a signal that arrives as soon as a socket answers (a script or
     // a test that waits for the admin socket, then stops the server) must find the handler in
     // place, or its default action kills the process instead of a clean shutdown.
@@ -110,6 +133,7 @@ async fn serve(
     let per_host = host_limit(config)?;
     imap::listen(config, &imap, &shutdown, &per_host).await?;
     pop3::listen(config, &pop3, &shutdown, &per_host).await?;
+    sieve::listen(config, &sieve, &shutdown, &per_host).await?;
     let lmtp_socket = lmtp::listen(config, &lmtp, &shutdown, &per_host).await?;
     crate::housekeeping::start(config, ctx.service.clone(), shutdown.signal());
     let mut admin_socket = None;

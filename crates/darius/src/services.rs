@@ -84,6 +84,9 @@ mod tests {
             .any(|s| s.option == "listen_imap" && s.implemented()));
         assert!(SERVICES
             .iter()
-            .any(|s| s.option == "listen_sieve" && !s.implemented()));
+            .any(|s| s.option == "listen_sieve" && s.implemented()));
+        assert!(SERVICES
+            .iter()
+            .any(|s| s.option == "listen_metrics" && !s.implemented()));
     }
 }

@@ -11,7 +11,6 @@ use crate::interp::{
     Program, RunLimits, Store, Vacation,
 };
 
-
 fn program(text: &str) -> Program {
     let script = crate::parse(text.as_bytes()).expect("the test script parses");
     let mut requires: Vec<&'static str> = Vec::new();
