@@ -245,8 +245,7 @@ fn a_listener_without_the_colon_after_its_name_says_missing_colon() {
 fn options_not_supported_yet_stop_start_up_whatever_the_value() {
     for text in [
         "sievenotifier: mailto",
-        "listen_sieve: 127.0.0.1:4190",
-        "sievenotifier: mailto",
+        "listen_metrics: 127.0.0.1:9100",
         "listen_metrics: 127.0.0.1:9100",
     ] {
         let option = text.split(':').next().unwrap();

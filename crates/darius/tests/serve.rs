@@ -77,10 +77,10 @@ fn a_second_server_on_the_same_data_directory_is_refused() {
 
 #[test]
 fn a_configured_service_this_build_lacks_is_refused_at_start_up() {
-    let world = World::new("listen_sieve: 127.0.0.1:0\n");
+    let world = World::new("listen_metrics: 127.0.0.1:0\n");
     let stderr = refused(world.darius(&["serve"]));
     let expected = format!(
-        "{}:4: listen_sieve: not supported yet",
+        "{}:4: listen_metrics: not supported yet",
         world.conf.display()
     );
     assert!(stderr.contains(&expected), "{stderr}");
@@ -200,12 +200,12 @@ fn syslog_facility_is_configurable() {
 
 #[test]
 fn options_not_supported_yet_stop_start_up_with_file_and_line() {
-    let world = World::new("sievenotifier: mailto\nlisten_sieve: 127.0.0.1:0\n");
+    let world = World::new("sievenotifier: mailto\nlisten_metrics: 127.0.0.1:0\n");
     let stderr = refused(world.darius(&["serve"]));
     let conf = world.conf.display();
     for expected in [
         format!("{conf}:4: sievenotifier: not supported yet"),
-        format!("{conf}:5: listen_sieve: not supported yet"),
+        format!("{conf}:5: listen_metrics: not supported yet"),
     ] {
         assert!(stderr.contains(&expected), "{expected} in {stderr}");
     }

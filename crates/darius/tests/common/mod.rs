@@ -17,12 +17,13 @@ pub const DARIUS: &str = env!("CARGO_BIN_EXE_darius");
 
 /// The TCP listeners every test server has, each on an ephemeral port of 127.0.0.1 unless
 /// the test's configuration sets it.
-const LISTENERS: [&str; 5] = [
+const LISTENERS: [&str; 6] = [
     "listen_imap",
     "listen_imaps",
     "listen_pop3",
     "listen_pop3s",
     "listen_lmtp",
+    "listen_sieve",
 ];
 
 pub struct Server {
@@ -35,6 +36,8 @@ pub struct Server {
     /// `listen_pop3` (with STLS) and `listen_pop3s`.
     pub pop3_port: u16,
     pub pop3s_port: u16,
+    /// `listen_sieve` (ManageSieve with STARTTLS).
+    pub sieve_port: u16,
     child: Option<Child>,
     log: Arc<Mutex<String>>,
     /// Extra environment for `darius serve` (a Kerberos realm's configuration).
@@ -42,7 +45,7 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts a server with IMAP, IMAPS, POP3, POP3S and LMTP on 127.0.0.1 (ephemeral ports) and a self-signed
+    /// Starts a server with IMAP, IMAPS, POP3, POP3S, LMTP and ManageSieve on 127.0.0.1 (ephemeral ports) and a self-signed
     /// certificate; `extra` is appended to the generated imapd.conf, with `{base}` replaced by
     /// the server's temp dir. A listener `extra` sets (`listen_pop3: 0.0.0.0:0`) replaces the
     /// default one; it must still listen.
@@ -78,6 +81,7 @@ impl Server {
             lmtp_port: 0,
             pop3_port: 0,
             pop3s_port: 0,
+            sieve_port: 0,
             dir,
             conf,
             child: None,
@@ -139,6 +143,7 @@ impl Server {
         self.lmtp_port = ports["listen_lmtp"];
         self.pop3_port = ports["listen_pop3"];
         self.pop3s_port = ports["listen_pop3s"];
+        self.sieve_port = ports["listen_sieve"];
         self.child = Some(child);
     }
 
@@ -321,7 +326,8 @@ fn listening_port(line: &str) -> Option<(String, u16)> {
     let (before, after) = line
         .split_once(": IMAP listening on ")
         .or_else(|| line.split_once(": POP3 listening on "))
-        .or_else(|| line.split_once(": LMTP listening on "))?;
+        .or_else(|| line.split_once(": LMTP listening on "))
+        .or_else(|| line.split_once(": ManageSieve listening on "))?;
     let option = before.rsplit(' ').next()?.to_string();
     let port = after.trim().rsplit(':').next()?.parse().ok()?;
     Some((option, port))
