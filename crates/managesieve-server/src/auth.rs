@@ -68,9 +68,7 @@ impl Session {
             return Flow::Continue;
         }
         match self.sasl_exchange(name, initial).await {
-            Ok((user, mechanism, final_data)) => {
-                self.authenticated(&user, mechanism, final_data).await
-            }
+            Ok((user, mechanism)) => self.authenticated(&user, mechanism).await,
             Err(Ended::Answered(flow)) => flow,
         }
     }
@@ -79,7 +77,7 @@ impl Session {
         &mut self,
         name: &str,
         initial: Option<SaslData>,
-    ) -> Result<(String, Mechanism, Option<Vec<u8>>), Ended> {
+    ) -> Result<(String, Mechanism), Ended> {
         let channel = self.sasl_channel();
         let sasl = Arc::clone(&self.server.sasl);
         if name.eq_ignore_ascii_case(Mechanism::Anonymous.name()) {
@@ -118,9 +116,20 @@ impl Session {
                     step = exchange.step(response).await;
                 }
                 Ok(Step::Done(success)) => {
-                    let final_data = success.additional_data.clone();
+                    if let Some(data) = success.additional_data.clone() {
+                        // RFC 5804 §2.1 allows the mechanism's last data as one more
+                        // challenge, answered with an empty string, or in the `OK`'s SASL
+                        // code; Cyrus's client library reads only the first.
+                        let ack = self.sasl_response(&data).await?;
+                        if !ack.expose().is_empty() {
+                            let user = success.authcid.clone();
+                            return Err(self
+                                .failed(Some(&user), mech.name(), "non-empty final response")
+                                .await);
+                        }
+                    }
                     let user = self.sasl_authorized(mech, success).await?;
-                    return Ok((user, mech, final_data));
+                    return Ok((user, mech));
                 }
                 Ok(Step::Failed(failure)) => {
                     if failure.is_unavailable() {
@@ -252,24 +261,14 @@ impl Session {
         Flow::Close
     }
 
-    /// The session now acts as `user`: logged like the other protocols' logins, and the
-    /// final `OK` carries the mechanism's last data, if any (§2.1, the `SASL` code).
-    async fn authenticated(
-        &mut self,
-        user: &str,
-        mech: Mechanism,
-        final_data: Option<Vec<u8>>,
-    ) -> Flow {
+    /// The session now acts as `user`: logged like the other protocols' logins.
+    async fn authenticated(&mut self, user: &str, mech: Mechanism) -> Flow {
         let peer = self.info.peer.to_string();
         auth::log_authentication(auth::AuthOutcome::Success, user, &peer, mech.name());
         self.proc.update(Some(user), None);
         let identity = self.server.service.identity(user);
         self.state = State::Authenticated(identity);
-        let ok = Response::ok("Authentication successful");
-        self.respond(match final_data {
-            Some(data) => ok.with_code(RespCode::Sasl(data)),
-            None => ok,
-        });
+        self.respond(Response::ok(""));
         self.telemetry =
             net::telemetry::Telemetry::open(&self.server.config.config_directory, user, &self.id)
                 .await;
@@ -304,7 +303,7 @@ impl Session {
         match self.transport.start_tls(tls).await {
             Ok(()) => {
                 self.capabilities();
-                self.respond(Response::ok("TLS negotiation successful"));
+                self.respond(Response::ok(""));
                 Flow::Continue
             }
             Err(e) => {

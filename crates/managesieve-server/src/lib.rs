@@ -30,7 +30,7 @@ pub struct SieveConfig {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Where SASL EXTERNAL takes the identity from a client certificate.
     pub tls_client_identity: net::x509::ClientIdentity,
-    /// Named in the greeting's text.
+    /// The server's host name, in the connection log.
     pub servername: String,
     /// `allowplaintext`: PLAIN and LOGIN without TLS on non-loopback connections.
     pub allow_plaintext: bool,

@@ -10,13 +10,9 @@ use managesieve_proto::{
 
 use crate::session::Session;
 
-/// What a successful command sends before its `OK`.
-enum Done {
-    /// Only the `OK`.
-    Ok(&'static str),
-    /// Data lines first (LISTSCRIPTS, GETSCRIPT).
-    Data(Vec<u8>, &'static str),
-}
+/// What a successful command sends before its `OK`: data lines (LISTSCRIPTS, GETSCRIPT), or
+/// nothing.
+struct Done(Vec<u8>);
 
 impl Session {
     /// Runs one script command for `identity`.
@@ -28,10 +24,10 @@ impl Session {
             .await
             .unwrap_or_else(|e| Err(SieveError::Failed(e)));
         match result {
-            Ok(Done::Ok(text)) => self.respond(Response::ok(text)),
-            Ok(Done::Data(data, text)) => {
+            // A bare `OK`: Cyrus's client library (sieveshell) takes no text after it.
+            Ok(Done(data)) => {
                 self.out.extend_from_slice(&data);
-                self.respond(Response::ok(text));
+                self.respond(Response::ok(""));
             }
             Err(e) => {
                 let response = self.refusal(keyword, e);
@@ -76,17 +72,17 @@ fn run(
         // §2.5
         Command::HaveSpace { name, size } => {
             s.have_sieve_space(identity, name.as_str(), size)?;
-            Ok(Done::Ok("Putscript would succeed"))
+            Ok(Done(Vec::new()))
         }
         // §2.6
         Command::PutScript { name, script } => {
             s.put_sieve_script(identity, name.as_str(), &script)?;
-            Ok(Done::Ok("Putscript completed"))
+            Ok(Done(Vec::new()))
         }
         // §2.12
         Command::CheckScript { script } => {
             s.check_sieve_script(&script)?;
-            Ok(Done::Ok("Script is valid"))
+            Ok(Done(Vec::new()))
         }
         // §2.7
         Command::ListScripts => {
@@ -101,33 +97,33 @@ fn run(
                 };
                 data.extend_from_slice(&list_line(&name, activity));
             }
-            Ok(Done::Data(data, "Listscripts completed"))
+            Ok(Done(data))
         }
         // §2.8
         Command::SetActive { name } => {
             s.set_active_sieve_script(identity, name.as_ref().map(ScriptName::as_str))?;
-            Ok(Done::Ok("Setactive completed"))
+            Ok(Done(Vec::new()))
         }
         // §2.9
         Command::GetScript { name } => {
             let text = s.get_sieve_script(identity, name.as_str())?;
-            Ok(Done::Data(script_data(&text), "Getscript completed"))
+            Ok(Done(script_data(&text)))
         }
         // §2.10
         Command::DeleteScript { name } => {
             s.delete_sieve_script(identity, name.as_str())?;
-            Ok(Done::Ok("Deletescript completed"))
+            Ok(Done(Vec::new()))
         }
         // §2.11
         Command::RenameScript { old, new } => {
             s.rename_sieve_script(identity, old.as_str(), new.as_str())?;
-            Ok(Done::Ok("Renamescript completed"))
+            Ok(Done(Vec::new()))
         }
         Command::Authenticate { .. }
         | Command::StartTls
         | Command::Logout
         | Command::Capability
         | Command::Noop { .. }
-        | Command::Unauthenticate => Ok(Done::Ok("Done")),
+        | Command::Unauthenticate => Ok(Done(Vec::new())),
     }
 }

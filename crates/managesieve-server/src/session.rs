@@ -104,16 +104,15 @@ impl Session {
 
     pub async fn run(mut self) {
         tracing::debug!(
-            "{}: ManageSieve connection from {}",
+            "{}: ManageSieve connection to {} from {}",
             self.id,
+            self.server.config.servername,
             self.info.peer
         );
+        // The listing ends with a bare `OK`: Cyrus's client library (sieveshell, cyradm)
+        // expects the line end right after it.
         self.capabilities();
-        let ready = format!(
-            "{} Darius ManageSieve server ready",
-            self.server.config.servername
-        );
-        self.respond(Response::ok(&ready));
+        self.respond(Response::ok(""));
         'session: loop {
             loop {
                 let flow = match self.framer.take_command(&mut self.input) {
@@ -288,15 +287,15 @@ impl Session {
         match command {
             Command::Capability => {
                 self.capabilities();
-                self.respond(Response::ok("Capability completed"));
+                self.respond(Response::ok(""));
                 Flow::Continue
             }
             Command::Logout => {
-                self.respond(Response::ok("Logout completed"));
+                self.respond(Response::ok(""));
                 Flow::Close
             }
             Command::Noop { tag } => {
-                let response = Response::ok("Done");
+                let response = Response::ok("");
                 self.respond(match tag {
                     Some(tag) => response.with_code(RespCode::Tag(tag)),
                     None => response,
@@ -337,7 +336,7 @@ impl Session {
                 self.login_deadline = Instant::now() + self.server.config.prelogin_timeout;
                 self.proc.update(None, None);
                 self.telemetry = None;
-                self.respond(Response::ok("Unauthenticate completed"));
+                self.respond(Response::ok(""));
                 Flow::Continue
             }
             State::NotAuthenticated => {
