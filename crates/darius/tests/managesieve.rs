@@ -44,7 +44,10 @@ fn the_greeting_lists_the_capabilities() {
         assert!(caps.contains(expected), "{expected} in {caps}");
     }
     assert!(caps.contains("\"SIEVE\" \""), "{caps}");
-    assert!(!caps.contains("OWNER"), "no owner before authentication: {caps}");
+    assert!(
+        !caps.contains("OWNER"),
+        "no owner before authentication: {caps}"
+    );
     assert!(!caps.contains("ANONYMOUS"), "{caps}");
 }
 
@@ -53,8 +56,13 @@ fn scripts_are_put_listed_activated_fetched_renamed_and_deleted() {
     let server = server("");
     let mut c = alice(&server);
     let caps = c.cmd("CAPABILITY");
-    assert!(caps.data.iter().any(|l| l == "\"OWNER\" \"alice\""), "{caps:?}");
-    assert!(c.with_literal("PUTSCRIPT \"away\"", VACATION.as_bytes()).ok());
+    assert!(
+        caps.data.iter().any(|l| l == "\"OWNER\" \"alice\""),
+        "{caps:?}"
+    );
+    assert!(c
+        .with_literal("PUTSCRIPT \"away\"", VACATION.as_bytes())
+        .ok());
     assert!(c.with_literal("PUTSCRIPT \"plain\"", b"keep;\r\n").ok());
     let list = c.cmd("LISTSCRIPTS");
     assert!(list.ok());
@@ -71,16 +79,29 @@ fn scripts_are_put_listed_activated_fetched_renamed_and_deleted() {
     let refused = c.cmd("DELETESCRIPT \"away\"");
     assert!(refused.status.starts_with("NO (ACTIVE)"), "{refused:?}");
     let missing = c.cmd("GETSCRIPT \"nothing\"");
-    assert!(missing.status.starts_with("NO (NONEXISTENT)"), "{missing:?}");
+    assert!(
+        missing.status.starts_with("NO (NONEXISTENT)"),
+        "{missing:?}"
+    );
     let exists = c.cmd("RENAMESCRIPT \"plain\" \"away\"");
-    assert!(exists.status.starts_with("NO (ALREADYEXISTS)"), "{exists:?}");
+    assert!(
+        exists.status.starts_with("NO (ALREADYEXISTS)"),
+        "{exists:?}"
+    );
     assert!(c.cmd("RENAMESCRIPT \"away\" \"vacation\"").ok());
     let list = c.cmd("LISTSCRIPTS");
-    assert_eq!(list.data, ["\"plain\"", "\"vacation\" ACTIVE"], "the active one stays active");
+    assert_eq!(
+        list.data,
+        ["\"plain\"", "\"vacation\" ACTIVE"],
+        "the active one stays active"
+    );
     assert!(c.cmd("SETACTIVE \"\"").ok());
     assert!(c.cmd("DELETESCRIPT \"vacation\"").ok());
     let missing = c.cmd("SETACTIVE \"vacation\"");
-    assert!(missing.status.starts_with("NO (NONEXISTENT)"), "{missing:?}");
+    assert!(
+        missing.status.starts_with("NO (NONEXISTENT)"),
+        "{missing:?}"
+    );
     assert_eq!(c.cmd("LISTSCRIPTS").data, ["\"plain\""]);
     // Another user's scripts are apart.
     let mut bob = Client::login(server.sieve_port, "", "bob", "pw-bob");
@@ -118,10 +139,19 @@ fn limits_answer_quota_codes_and_a_huge_literal_is_refused_unread() {
     assert!(c.with_literal("PUTSCRIPT \"a\"", b"keep;").ok());
     assert!(c.with_literal("PUTSCRIPT \"b\"", b"keep;").ok());
     let third = c.with_literal("PUTSCRIPT \"c\"", b"keep;");
-    assert!(third.status.starts_with("NO (QUOTA/MAXSCRIPTS)"), "{third:?}");
+    assert!(
+        third.status.starts_with("NO (QUOTA/MAXSCRIPTS)"),
+        "{third:?}"
+    );
     let space = c.cmd("HAVESPACE \"c\" 10");
-    assert!(space.status.starts_with("NO (QUOTA/MAXSCRIPTS)"), "{space:?}");
-    assert!(c.cmd("HAVESPACE \"a\" 10").ok(), "replacing is no new script");
+    assert!(
+        space.status.starts_with("NO (QUOTA/MAXSCRIPTS)"),
+        "{space:?}"
+    );
+    assert!(
+        c.cmd("HAVESPACE \"a\" 10").ok(),
+        "replacing is no new script"
+    );
     assert!(c.with_literal("PUTSCRIPT \"a\"", b"discard;").ok());
     // 4 MB announced: refused at the header, its octets skipped, the session in step.
     let huge = vec![b'#'; 4 << 20];
@@ -140,7 +170,10 @@ fn starttls_sends_the_capabilities_again_then_authenticate_works() {
     assert!(caps.ok(), "{caps:?}");
     let listing = caps.data.join("\n");
     assert!(listing.contains("\"IMPLEMENTATION\""), "{listing}");
-    assert!(!listing.contains("STARTTLS"), "not offered twice: {listing}");
+    assert!(
+        !listing.contains("STARTTLS"),
+        "not offered twice: {listing}"
+    );
     assert!(listing.contains("PLAIN"), "{listing}");
     let again = c.cmd("STARTTLS");
     assert!(again.status.starts_with("NO"), "{again:?}");
@@ -159,7 +192,10 @@ fn unauthenticate_returns_to_the_start() {
     assert!(!c.cmd("CAPABILITY").data.join("\n").contains("OWNER"));
     assert!(c.plain("", "bob", "pw-bob").ok());
     let caps = c.cmd("CAPABILITY");
-    assert!(caps.data.iter().any(|l| l == "\"OWNER\" \"bob\""), "{caps:?}");
+    assert!(
+        caps.data.iter().any(|l| l == "\"OWNER\" \"bob\""),
+        "{caps:?}"
+    );
 }
 
 #[test]
@@ -182,7 +218,10 @@ fn an_admin_manages_a_users_scripts_through_the_authorization_identity() {
     let server = server("");
     let mut admin = Client::login(server.sieve_port, "alice", "admin", "pw-admin");
     let caps = admin.cmd("CAPABILITY");
-    assert!(caps.data.iter().any(|l| l == "\"OWNER\" \"alice\""), "{caps:?}");
+    assert!(
+        caps.data.iter().any(|l| l == "\"OWNER\" \"alice\""),
+        "{caps:?}"
+    );
     assert!(admin.with_literal("PUTSCRIPT \"by-admin\"", b"keep;").ok());
     assert!(admin.cmd("SETACTIVE \"by-admin\"").ok());
     let mut c = alice(&server);

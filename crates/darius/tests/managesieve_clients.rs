@@ -98,7 +98,13 @@ fn sieve_connect_uploads_lists_activates_downloads_and_deletes() {
     let back_arg = back.to_str().unwrap();
     let (code, out) = sieve_connect(
         &server,
-        &["--download", "--remotesieve", "filter", "--localsieve", back_arg],
+        &[
+            "--download",
+            "--remotesieve",
+            "filter",
+            "--localsieve",
+            back_arg,
+        ],
     );
     assert_eq!(code, Some(0), "download: {out}");
     assert_eq!(std::fs::read_to_string(&back).unwrap(), SCRIPT);
@@ -122,7 +128,13 @@ fn sieve_connect_sees_a_syntax_error_with_its_line() {
     std::fs::write(&local, "keep;\r\nstop;\r\nfrobnicate;\r\n").unwrap();
     let (code, out) = sieve_connect(
         &server,
-        &["--upload", "--localsieve", local.to_str().unwrap(), "--remotesieve", "bad"],
+        &[
+            "--upload",
+            "--localsieve",
+            local.to_str().unwrap(),
+            "--remotesieve",
+            "bad",
+        ],
     );
     assert_ne!(code, Some(0), "{out}");
     assert!(out.contains("line 3"), "{out}");
@@ -132,7 +144,13 @@ fn sieve_connect_sees_a_syntax_error_with_its_line() {
 // ---- sieveshell
 
 /// sieveshell as `authname` (for `user`), running `commands`.
-fn sieveshell(server: &Server, authname: &str, password: &str, user: &str, commands: &str) -> (Option<i32>, String) {
+fn sieveshell(
+    server: &Server,
+    authname: &str,
+    password: &str,
+    user: &str,
+    commands: &str,
+) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("commands");
     std::fs::write(&script, commands).unwrap();
@@ -168,8 +186,18 @@ fn sieveshell_puts_lists_activates_gets_and_deletes() {
     assert_eq!(listed(&server), ["\"filter\" ACTIVE"], "{out}");
     assert_eq!(std::fs::read_to_string(&back).unwrap(), SCRIPT);
     let (_, out) = sieveshell(&server, "alice", "pw-alice", "alice", "delete filter\n");
-    assert_eq!(listed(&server), ["\"filter\" ACTIVE"], "active stays: {out}");
-    let (code, out) = sieveshell(&server, "alice", "pw-alice", "alice", "deactivate\ndelete filter\n");
+    assert_eq!(
+        listed(&server),
+        ["\"filter\" ACTIVE"],
+        "active stays: {out}"
+    );
+    let (code, out) = sieveshell(
+        &server,
+        "alice",
+        "pw-alice",
+        "alice",
+        "deactivate\ndelete filter\n",
+    );
     assert_eq!(code, Some(0), "{out}");
     assert!(listed(&server).is_empty(), "{out}");
 }

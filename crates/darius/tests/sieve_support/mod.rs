@@ -75,7 +75,8 @@ impl Client {
             .unwrap()
             .with_root_certificates(roots)
             .with_no_client_auth();
-        let conn = ClientConnection::new(Arc::new(config), "localhost".try_into().unwrap()).unwrap();
+        let conn =
+            ClientConnection::new(Arc::new(config), "localhost".try_into().unwrap()).unwrap();
         let mut tls = StreamOwned::new(conn, self.stream);
         while tls.conn.is_handshaking() {
             tls.conn.complete_io(&mut tls.sock).unwrap();
