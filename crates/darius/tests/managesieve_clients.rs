@@ -182,6 +182,13 @@ fn sieveshell_puts_lists_activates_gets_and_deletes() {
     );
     let (code, out) = sieveshell(&server, "alice", "pw-alice", "alice", &commands);
     assert_eq!(code, Some(0), "{out}\n{}", server.log());
+    // Cyrus SASL picks SCRAM-SHA-256 (libsasl2-modules), whose last data comes as one more
+    // challenge: the path a PLAIN login never takes.
+    assert!(
+        server.logged("alice SCRAM-SHA-256 User logged in"),
+        "{}",
+        server.log()
+    );
     assert!(out.contains("filter"), "{out}");
     assert_eq!(listed(&server), ["\"filter\" ACTIVE"], "{out}");
     assert_eq!(std::fs::read_to_string(&back).unwrap(), SCRIPT);

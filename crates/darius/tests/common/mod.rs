@@ -351,6 +351,7 @@ pub fn have(program: &str) -> bool {
         "mbsync" => "isync",
         "script" => "bsdutils",
         "saslpasswd2" => "sasl2-bin",
+        "sieveshell" => "cyrus-admin",
         other => other,
     };
     interop::have_program(program, package)
