@@ -113,7 +113,7 @@ pub fn run(config_path: Option<&Path>) -> Result<()> {
 struct Servers {
     imap: Arc<imap_server::ImapServer>,
     pop3: Arc<pop3_server::Pop3Server>,
-    sieve: Arc<managesieve_server::SieveServer>,
+    sieve: Arc<managesieve_server::ManageSieveServer>,
     lmtp: Arc<lmtp_server::LmtpServer>,
 }
 

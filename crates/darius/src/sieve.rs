@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use managesieve_server::{SieveConfig, SieveServer};
+use managesieve_server::{ManageSieveConfig, ManageSieveServer};
 
 use crate::mail::Backend;
 
@@ -14,7 +14,7 @@ pub fn server(
     ctx: &Backend,
     tls: Option<Arc<rustls::ServerConfig>>,
     proc_files: Arc<net::procfile::ProcFiles>,
-) -> Result<Arc<SieveServer>> {
+) -> Result<Arc<ManageSieveServer>> {
     let servername = crate::imap::servername(config);
     // GSSAPI needs `sieve/servername` in the keytab; one that holds only the IMAP key still
     // lets the server start, without GSSAPI for ManageSieve.
@@ -29,7 +29,7 @@ pub fn server(
             }
         }
     };
-    let sieve_config = SieveConfig {
+    let sieve_config = ManageSieveConfig {
         tls,
         tls_client_identity: match config.str("tls_client_identity") {
             "email" => net::x509::ClientIdentity::Email,
@@ -45,7 +45,7 @@ pub fn server(
         max_redirects: u32::try_from(config.int("sieve_maxredirects")).unwrap_or(u32::MAX),
         servername,
     };
-    Ok(SieveServer::new(
+    Ok(ManageSieveServer::new(
         ctx.service.clone(),
         Arc::clone(&ctx.sasl),
         sieve_config,
@@ -65,7 +65,7 @@ pub fn script_limits(config: &config::Config) -> mailservice::SieveConfig {
 /// Binds `listen_sieve` and starts accepting.
 pub async fn listen(
     config: &config::Config,
-    sieve: &Arc<SieveServer>,
+    sieve: &Arc<ManageSieveServer>,
     shutdown: &net::Shutdown,
     per_host: &net::HostLimit,
 ) -> Result<()> {

@@ -25,7 +25,7 @@ use tokio::net::TcpStream;
 
 /// The ManageSieve service's settings, from the configuration.
 #[derive(Clone, Debug)]
-pub struct SieveConfig {
+pub struct ManageSieveConfig {
     /// Offered as STARTTLS on `listen_sieve`.
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Where SASL EXTERNAL takes the identity from a client certificate.
@@ -52,21 +52,21 @@ pub struct SieveConfig {
 }
 
 /// The ManageSieve service shared by every connection.
-pub struct SieveServer {
+pub struct ManageSieveServer {
     service: MailService,
     sasl: Arc<::auth::sasl_login::SaslLogins>,
-    config: SieveConfig,
+    config: ManageSieveConfig,
     proc_files: Arc<net::procfile::ProcFiles>,
 }
 
-impl SieveServer {
+impl ManageSieveServer {
     pub fn new(
         service: MailService,
         sasl: Arc<::auth::sasl_login::SaslLogins>,
-        config: SieveConfig,
+        config: ManageSieveConfig,
         proc_files: Arc<net::procfile::ProcFiles>,
-    ) -> Arc<SieveServer> {
-        Arc::new(SieveServer {
+    ) -> Arc<ManageSieveServer> {
+        Arc::new(ManageSieveServer {
             service,
             sasl,
             config,
@@ -99,7 +99,7 @@ const LITERAL_SLACK: u64 = 1024;
 
 /// Serves one TCP connection of `listen_sieve` to the end.
 pub async fn serve(
-    server: Arc<SieveServer>,
+    server: Arc<ManageSieveServer>,
     stream: TcpStream,
     info: ConnInfo,
     shutdown: ShutdownSignal,

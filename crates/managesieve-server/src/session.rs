@@ -18,7 +18,7 @@ use net::{ConnInfo, ShutdownSignal, Transport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
-use crate::SieveServer;
+use crate::ManageSieveServer;
 
 /// Malformed or refused commands in a row after which the client is disconnected.
 const MAX_BAD_IN_A_ROW: u32 = 20;
@@ -53,7 +53,7 @@ pub(crate) enum State {
 }
 
 pub(crate) struct Session {
-    pub(crate) server: Arc<SieveServer>,
+    pub(crate) server: Arc<ManageSieveServer>,
     pub(crate) transport: Transport,
     pub(crate) info: ConnInfo,
     shutdown: ShutdownSignal,
@@ -74,7 +74,7 @@ pub(crate) struct Session {
 
 impl Session {
     pub fn new(
-        server: Arc<SieveServer>,
+        server: Arc<ManageSieveServer>,
         transport: Transport,
         info: ConnInfo,
         shutdown: ShutdownSignal,
