@@ -228,7 +228,13 @@ pub fn sieve_settings(config: &config::Config) -> mailservice::SieveSettings {
         vacation_min: config.int("sieve_vacation_min_response"),
         vacation_max: config.int("sieve_vacation_max_response"),
         duplicate_max: config.int("sieve_duplicate_max_expiration"),
-        sendmail: mailservice::sendmail::Sendmail::new(config.str("sendmail")),
+        // `sendmail` is an absolute path option: read as a path (as a string it trips the
+        // typed getter's debug assertion and stops every debug-build server at start).
+        sendmail: mailservice::sendmail::Sendmail::new(
+            config
+                .path("sendmail")
+                .unwrap_or(std::path::Path::new("/usr/sbin/sendmail")),
+        ),
         hostname: crate::imap::servername(config),
         lmtp_reject: config.bool("sieve_use_lmtp_reject"),
         ..defaults
