@@ -1,10 +1,14 @@
 //! ManageSieve (RFC 5804) over TCP with a raw client: the greeting's capabilities, every
 //! command and its response codes, limits (`sieve_maxscripts`, `sieve_maxscriptsize`, a huge
 //! literal), STARTTLS then AUTHENTICATE, UNAUTHENTICATE, an administrator acting for a user,
-//! bad input, and a random session that must leave the server serving.
+//! bad input, a random session that must leave the server serving, and delivery running the
+//! script ManageSieve activated.
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod imap_support;
+mod lmtp_support;
+mod pop3_support;
 mod sieve_support;
 
 use common::Server;
@@ -305,4 +309,41 @@ fn a_random_session_leaves_the_server_serving() {
     }
     let mut c = alice(&server);
     assert!(c.cmd("NOOP").ok(), "seed {seed}");
+}
+
+#[test]
+fn delivery_runs_the_script_managesieve_activated() {
+    let server = server("");
+    let mut c = alice(&server);
+    let script = b"if header :contains \"subject\" \"junk\" { discard; stop; }\r\nkeep;\r\n";
+    assert!(c.with_literal("PUTSCRIPT \"junk\"", script).ok());
+    let message = |subject: &str| {
+        format!(
+            "From: b@example.org\r\nTo: alice@example.org\r\nSubject: {subject}\r\n\r\nbody\r\n"
+        )
+        .into_bytes()
+    };
+    // Stored but not active: everything is kept.
+    pop3_support::deliver(&server, "alice", &[message("junk one")]);
+    assert!(c.cmd("SETACTIVE \"junk\"").ok());
+    pop3_support::deliver(&server, "alice", &[message("junk two"), message("hello")]);
+    assert!(c.cmd("SETACTIVE \"\"").ok());
+    pop3_support::deliver(&server, "alice", &[message("junk three")]);
+    let (_, inbox) = pop3_support::imap_inbox(server.imap_port, "alice", "pw-alice");
+    assert_eq!(inbox.len(), 3, "{inbox:?}");
+    let mut imap = imap_support::Client::connect(server.imap_port);
+    imap.cmd("a", "LOGIN alice pw-alice");
+    imap.cmd("b", "EXAMINE INBOX");
+    let found = |imap: &mut imap_support::Client, subject: &str| {
+        let r = imap.cmd("s", &format!("SEARCH SUBJECT \"{subject}\""));
+        r.iter()
+            .any(|l| l.starts_with("* SEARCH ") && l.trim() != "* SEARCH")
+    };
+    for kept in ["junk one", "hello", "junk three"] {
+        assert!(found(&mut imap, kept), "{kept} kept");
+    }
+    assert!(
+        !found(&mut imap, "junk two"),
+        "discarded by the active script"
+    );
 }
