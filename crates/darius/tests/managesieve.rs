@@ -347,3 +347,42 @@ fn delivery_runs_the_script_managesieve_activated() {
         "discarded by the active script"
     );
 }
+
+/// The machine's own address on its way to the documentation network, when it has one that
+/// is not loopback (a client there is no loopback client).
+fn outside_address() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback()).then_some(ip)
+}
+
+/// PLAIN only where IMAP would allow LOGIN: not in the clear off loopback (`NO
+/// (ENCRYPT-NEEDED)`), and after STARTTLS it is offered and works.
+#[test]
+fn plain_needs_tls_off_loopback() {
+    let Some(ip) = outside_address() else {
+        eprintln!("SKIPPED: this machine has no address but loopback");
+        return;
+    };
+    let server = server("listen_sieve: 0.0.0.0:0\n");
+    let (mut c, greeting) = Client::connect_to(ip, server.sieve_port);
+    let sasl = greeting
+        .data
+        .iter()
+        .find(|l| l.starts_with("\"SASL\""))
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        !sasl.contains("PLAIN") && sasl.contains("SCRAM-SHA-256"),
+        "{greeting:?}"
+    );
+    let refused = c.plain("", "alice", "pw-alice");
+    assert!(
+        refused.status.starts_with("NO (ENCRYPT-NEEDED)"),
+        "{refused:?}"
+    );
+    let (mut c, caps) = c.starttls(&server.cert_path());
+    assert!(caps.data.join(" ").contains("PLAIN"), "{caps:?}");
+    assert!(c.plain("", "alice", "pw-alice").ok());
+}

@@ -36,7 +36,12 @@ impl Reply {
 impl Client {
     /// Connects and reads the greeting (the capability listing and `OK`).
     pub fn connect(port: u16) -> (Client, Reply) {
-        let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        Client::connect_to("127.0.0.1".parse().unwrap(), port)
+    }
+
+    /// [`Client::connect`] to `ip` (a client that is not on loopback).
+    pub fn connect_to(ip: std::net::IpAddr, port: u16) -> (Client, Reply) {
+        let tcp = TcpStream::connect((ip, port)).unwrap();
         tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         let mut client = Client {
             stream: Box::new(tcp),
