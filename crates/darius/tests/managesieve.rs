@@ -42,6 +42,8 @@ fn the_greeting_lists_the_capabilities() {
         "\"STARTTLS\"",
         "\"MAXREDIRECTS\" \"5\"",
         "\"VERSION\" \"1.0\"",
+        "\"NOTIFY\" \"mailto\"",
+        "enotify",
         "fileinto",
         "vacation",
     ] {
