@@ -8,6 +8,12 @@ recipient after the data), and the result is observed over IMAP (every folder, e
 folder, flags without \\Recent and header block) and from the sendmail stub's capture directory
 (one `*.argv`/`*.msg` pair per call, `*.done` once complete).
 
+The aspects compared: PUTSCRIPT's OK/NO; each recipient's 3-digit LMTP code; where each message
+was placed (a multiset of message → folder); its flags, case-insensitively; the mail sent (kind,
+null sender or not, recipients, decoded Subject, Auto-Submitted, In-Reply-To and the start of
+the first text part); the stored header blocks without the delivering server's trace fields
+(which shows every addheader/deleteheader).
+
 Where both servers agree on an aspect, Darius must give the same answer. Where they disagree,
 DECISIONS names the side Darius follows and why (the RFC decides; where both are permitted, the
 side Darius's own design takes), and Darius must give that side's answer. KNOWN_FAILING lists
@@ -19,7 +25,9 @@ Exit status 0 when the case matches (or fails as KNOWN_FAILING says), 1 with a d
 per aspect, `-` what the expected side recorded that Darius did not give, `+` what Darius gave
 that it did not record."""
 import base64
+import email
 import email.header
+import email.policy
 import imaplib
 import json
 import os
@@ -120,6 +128,9 @@ DECISIONS = {
 KNOWN_FAILING = {}
 
 ASPECTS = ("putscript", "lmtp", "placed", "flags", "sent", "stored_headers")
+
+# How much of the first text part of sent mail is compared (the corpus keeps an excerpt).
+BODY_EXCERPT = 60
 
 # Fields the delivering server adds itself, which the corpus leaves out of stored_headers.
 TRACE_FIELDS = {"return-path", "delivered-to", "x-sieve", "x-cyrus-session-id"}
@@ -423,6 +434,7 @@ def sent_mail():
         calls.append(
             {
                 "argv": argv,
+                "body_excerpt": first_text(msg),
                 "envelope_from": "" if sender in ("<>", "") else sender,
                 "rcpts": rcpts,
                 "kind": "original (forwarded)" if get("X-Corpus-Msg") else "generated",
@@ -434,6 +446,16 @@ def sent_mail():
             }
         )
     return calls
+
+
+def first_text(raw):
+    """The decoded content of the message's first text part (the corpus' `body_excerpt`)."""
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    for part in msg.walk():
+        if part.get_content_maintype() == "text":
+            payload = part.get_payload(decode=True) or b""
+            return payload.decode(part.get_content_charset() or "utf-8", "replace")
+    return ""
 
 
 # -- comparison ------------------------------------------------------------------------------
@@ -468,6 +490,8 @@ def project(aspect, result):
                     norm_ws(h.get("Subject")),
                     (norm_ws(h.get("Auto-Submitted")) or "").lower() or None,
                     norm_ws(h.get("In-Reply-To")),
+                    # The start of the first text part: the corpus keeps a bounded excerpt.
+                    " ".join(s.get("body_excerpt", "").split())[:BODY_EXCERPT],
                 )
             )
         return sorted(out, key=repr)
