@@ -340,6 +340,8 @@ def create_folders(user, setup):
         if isinstance(entry, str):
             typ, data = m.create(quote(mutf7_encode(entry)))
         elif "CREATE-SPECIAL-USE" in caps or "SPECIAL-USE" in caps:
+            if "CREATE-SPECIAL-USE" not in caps:
+                notes.append("CREATE (USE ...) sent though only SPECIAL-USE is announced")
             typ, data = m._simple_command(
                 "CREATE", quote(mutf7_encode(entry["name"])), f'(USE ({entry["special_use"]}))'
             )
