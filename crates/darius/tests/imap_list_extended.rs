@@ -196,3 +196,25 @@ fn list_subscribed_and_recursivematch_follow_rfc_5258() {
     assert_eq!(lines.len(), 1, "{r:?}");
     assert!(lines[0].contains("\\Subscribed"), "{r:?}");
 }
+
+/// RFC 6154 §3: a server that takes `USE` in CREATE announces CREATE-SPECIAL-USE; the
+/// attribute given is listed, and one it does not know is refused with `[USEATTR]`.
+#[test]
+fn create_with_use_is_announced_and_lists_the_attribute() {
+    let (_server, mut c) = session();
+    let caps = run(&mut c, "c1", "CAPABILITY");
+    assert!(
+        caps.iter().any(|l| l.contains(" CREATE-SPECIAL-USE")),
+        "{caps:?}"
+    );
+    run(&mut c, "c2", "CREATE INBOX.Spam (USE (\\Junk))");
+    let listed = run(&mut c, "c3", "LIST (SPECIAL-USE) \"\" *");
+    assert!(
+        untagged(&listed)
+            .iter()
+            .any(|l| l.contains("\\Junk") && l.ends_with("INBOX.Spam")),
+        "{listed:?}"
+    );
+    let r = c.cmd("c4", "CREATE INBOX.Odd (USE (\\Frobnicate))");
+    assert!(last(&r).starts_with("c4 NO [USEATTR]"), "{r:?}");
+}

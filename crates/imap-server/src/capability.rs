@@ -45,6 +45,7 @@ pub(crate) fn capabilities(config: &ImapConfig, stage: &Stage) -> Vec<String> {
             "LIST-STATUS",
             "LIST-MYRIGHTS",
             "SPECIAL-USE",
+            "CREATE-SPECIAL-USE",
             "MOVE",
             "ESEARCH",
             "SEARCHRES",
