@@ -247,24 +247,23 @@ impl DeliveryFilter for SieveFilter {
                     special_use,
                     mailbox_id,
                 } => {
-                    let target = self
-                        .file_target(
-                            service,
-                            &owner,
-                            &user,
-                            &mailbox,
-                            create,
-                            special_use.as_deref(),
-                            mailbox_id.as_deref(),
-                        )
-                        .unwrap_or_else(|why| {
-                            tracing::warn!(
-                                "sieve: {user}: fileinto {mailbox:?}: {why}; keeping the copy \
+                    let target = file_target(
+                        service,
+                        &owner,
+                        &user,
+                        &mailbox,
+                        create,
+                        special_use.as_deref(),
+                        mailbox_id.as_deref(),
+                    )
+                    .unwrap_or_else(|why| {
+                        tracing::warn!(
+                            "sieve: {user}: fileinto {mailbox:?}: {why}; keeping the copy \
                                  in {}",
-                                recipient.target.name()
-                            );
-                            recipient.target.clone()
-                        });
+                            recipient.target.name()
+                        );
+                        recipient.target.clone()
+                    });
                     decision.copies.push(placement(target, &store));
                 }
                 Action::Redirect {
@@ -406,59 +405,56 @@ impl DeliveryFilter for SieveFilter {
     }
 }
 
-impl SieveFilter {
-    /// The mailbox a `fileinto` stores into, authorized for posting by the owner; `Err` says
-    /// why there is none (the caller keeps the copy instead).
-    #[allow(clippy::too_many_arguments)]
-    fn file_target(
-        &self,
-        service: &MailService,
-        owner: &Identity,
-        user: &str,
-        mailbox: &str,
-        create: bool,
-        special_use: Option<&str>,
-        mailbox_id: Option<&str>,
-    ) -> std::result::Result<Authorized, String> {
-        if let Some(id) = mailbox_id {
-            if let Some(name) = owned_mailbox(service, user, |e| e.uniqueid == id) {
-                if let Ok(target) = service.authorize_internal(owner, name, Operation::Post) {
-                    return Ok(target);
-                }
+/// The mailbox a `fileinto` (or an `:fcc`) stores into, authorized for posting by the owner:
+/// the one with `mailbox_id`, else the one with `special_use`, else `mailbox` ([`resolve`]),
+/// created with `create`; `Err` says why there is none.
+fn file_target(
+    service: &MailService,
+    owner: &Identity,
+    user: &str,
+    mailbox: &str,
+    create: bool,
+    special_use: Option<&str>,
+    mailbox_id: Option<&str>,
+) -> std::result::Result<Authorized, String> {
+    if let Some(id) = mailbox_id {
+        if let Some(name) = owned_mailbox(service, user, |e| e.uniqueid == id) {
+            if let Ok(target) = service.authorize_internal(owner, name, Operation::Post) {
+                return Ok(target);
             }
         }
-        if let Some(usage) = special_use {
-            let has = |e: &mailstore::MailboxEntry| {
-                e.special_use.iter().any(|u| u.eq_ignore_ascii_case(usage))
-            };
-            if let Some(name) = owned_mailbox(service, user, has) {
-                if let Ok(target) = service.authorize_internal(owner, name, Operation::Post) {
-                    return Ok(target);
-                }
-            }
-        }
-        if let Some(target) = resolve(service, owner, mailbox) {
-            return Ok(target);
-        }
-        if !create {
-            return Err("no such mailbox the owner may post to".into());
-        }
-        let name = candidates(service, owner, mailbox)
-            .into_iter()
-            .next()
-            .ok_or_else(|| "not a valid mailbox name".to_string())?;
-        let wanted = service
-            .authorize_internal(owner, name, Operation::Create)
-            .map_err(|e| format!("cannot create it: {e}"))?;
-        let uses = special_use.map(|u| vec![u.to_string()]).unwrap_or_default();
-        match service.create(owner, &wanted, uses, None) {
-            Ok(_) | Err(ServiceError::AlreadyExists) => {}
-            Err(e) => return Err(format!("cannot create it: {e}")),
-        }
-        service
-            .authorize_internal(owner, wanted.name().clone(), Operation::Post)
-            .map_err(|e| format!("created, but {e}"))
     }
+    if let Some(usage) = special_use {
+        let has = |e: &mailstore::MailboxEntry| {
+            e.special_use.iter().any(|u| u.eq_ignore_ascii_case(usage))
+        };
+        if let Some(name) = owned_mailbox(service, user, has) {
+            if let Ok(target) = service.authorize_internal(owner, name, Operation::Post) {
+                return Ok(target);
+            }
+        }
+    }
+    if let Some(target) = resolve(service, owner, mailbox) {
+        return Ok(target);
+    }
+    if !create {
+        return Err("no such mailbox the owner may post to".into());
+    }
+    let name = candidates(service, owner, mailbox)
+        .into_iter()
+        .next()
+        .ok_or_else(|| "not a valid mailbox name".to_string())?;
+    let wanted = service
+        .authorize_internal(owner, name, Operation::Create)
+        .map_err(|e| format!("cannot create it: {e}"))?;
+    let uses = special_use.map(|u| vec![u.to_string()]).unwrap_or_default();
+    match service.create(owner, &wanted, uses, None) {
+        Ok(_) | Err(ServiceError::AlreadyExists) => {}
+        Err(e) => return Err(format!("cannot create it: {e}")),
+    }
+    service
+        .authorize_internal(owner, wanted.name().clone(), Operation::Post)
+        .map_err(|e| format!("created, but {e}"))
 }
 
 /// The internal names `mailbox` (as a script of `owner` wrote it) may mean, most likely first:
@@ -630,28 +626,21 @@ fn run_work(
 /// `:fcc` (RFC 8580): files a copy of mail the script sent; failures are logged (RFC 8580 §4:
 /// the sending stands).
 fn file_copy(service: &MailService, owner: &Identity, user: &str, fcc: &Fcc, message: Vec<u8>) {
-    let target = resolve(service, owner, &fcc.mailbox).or_else(|| {
-        if !fcc.create {
-            return None;
+    let target = file_target(
+        service,
+        owner,
+        user,
+        &fcc.mailbox,
+        fcc.create,
+        fcc.special_use.as_deref(),
+        fcc.mailbox_id.as_deref(),
+    );
+    let target = match target {
+        Ok(target) => target,
+        Err(why) => {
+            tracing::warn!("sieve: {user}: fcc {:?}: {why}", fcc.mailbox);
+            return;
         }
-        let name = candidates(service, owner, &fcc.mailbox)
-            .into_iter()
-            .next()?;
-        let wanted = service
-            .authorize_internal(owner, name, Operation::Create)
-            .ok()?;
-        let uses = fcc.special_use.iter().cloned().collect();
-        match service.create(owner, &wanted, uses, None) {
-            Ok(_) | Err(ServiceError::AlreadyExists) => {}
-            Err(_) => return None,
-        }
-        service
-            .authorize_internal(owner, wanted.name().clone(), Operation::Post)
-            .ok()
-    });
-    let Some(target) = target else {
-        tracing::warn!("sieve: {user}: fcc {:?}: no such mailbox", fcc.mailbox);
-        return;
     };
     let flags: Vec<Flag> = fcc
         .flags

@@ -402,3 +402,20 @@ fn the_stored_copy_of_a_keep_is_reported_once_per_mailbox() {
     assert_eq!(report.mailboxes.len(), 1);
     assert!(matches!(report.mailboxes[0].1, Ok(Delivered::Stored(_))));
 }
+
+#[test]
+fn fcc_files_the_vacation_reply_it_sent() {
+    let w = world(true);
+    w.script(
+        "bovik",
+        "require [\"vacation\", \"fcc\", \"mailbox\", \"imap4flags\"];\n\
+         vacation :fcc \"INBOX.Sent\" :create :flags \"\\\\Seen\" \"Away.\";\n",
+    );
+    w.deliver("alice@example.org", &[("bovik@example.org", "bovik")], MESSAGE);
+    assert_eq!(w.sent().len(), 1);
+    let stored = w.stored("bovik");
+    let sent: Vec<_> = stored.iter().filter(|s| s.0 == "user.bovik.Sent").collect();
+    assert_eq!(sent.len(), 1, "{stored:?}");
+    assert_eq!(sent[0].1, ["\\Seen"]);
+    assert!(sent[0].2.contains("Auto-Submitted: auto-replied"), "{}", sent[0].2);
+}
