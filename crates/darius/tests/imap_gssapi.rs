@@ -254,3 +254,40 @@ fn pop3test_logs_in_with_a_ticket_for_the_pop_service() {
         "{tickets}"
     );
 }
+
+/// ManageSieve (RFC 5804 §2.1) with GSSAPI: Cyrus SASL's `sivtest -m GSSAPI` gets a ticket for
+/// the service principal `sieve/HOST@REALM` and logs in as the local user.
+#[test]
+fn sivtest_logs_in_with_a_ticket_for_the_sieve_service() {
+    if !imtest_installed() {
+        return;
+    }
+    let Some(kdc) = Kdc::start() else { return };
+    let server = gssapi_server(&kdc, &format!("krb5_realm: {}\n", kdc::REALM));
+    server.add_user(kdc::USER, "unused-password");
+    let text = common::imtest::transcript(
+        "/usr/lib/cyrus/bin/sivtest",
+        &["-m", "GSSAPI"],
+        &kdc.env(),
+        kdc::HOST,
+        server.sieve_port,
+        b"LISTSCRIPTS\r\nLOGOUT\r\n",
+    );
+    assert!(
+        text.lines().any(|l| l.trim() == "Authenticated."),
+        "{text}\nserver log:\n{}",
+        server.log()
+    );
+    assert_eq!(
+        logged_in_as(&server).as_deref(),
+        Some(kdc::USER),
+        "{}",
+        server.log()
+    );
+    let klist = Command::new("klist").envs(kdc.env()).output().unwrap();
+    let tickets = String::from_utf8_lossy(&klist.stdout);
+    assert!(
+        tickets.contains(&format!("sieve/{}@", kdc::HOST)),
+        "{tickets}"
+    );
+}

@@ -411,11 +411,19 @@ fn fcc_files_the_vacation_reply_it_sent() {
         "require [\"vacation\", \"fcc\", \"mailbox\", \"imap4flags\"];\n\
          vacation :fcc \"INBOX.Sent\" :create :flags \"\\\\Seen\" \"Away.\";\n",
     );
-    w.deliver("alice@example.org", &[("bovik@example.org", "bovik")], MESSAGE);
+    w.deliver(
+        "alice@example.org",
+        &[("bovik@example.org", "bovik")],
+        MESSAGE,
+    );
     assert_eq!(w.sent().len(), 1);
     let stored = w.stored("bovik");
     let sent: Vec<_> = stored.iter().filter(|s| s.0 == "user.bovik.Sent").collect();
     assert_eq!(sent.len(), 1, "{stored:?}");
     assert_eq!(sent[0].1, ["\\Seen"]);
-    assert!(sent[0].2.contains("Auto-Submitted: auto-replied"), "{}", sent[0].2);
+    assert!(
+        sent[0].2.contains("Auto-Submitted: auto-replied"),
+        "{}",
+        sent[0].2
+    );
 }
