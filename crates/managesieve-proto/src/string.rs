@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use unicode_normalization::UnicodeNormalization;
+
 /// RFC 5804 §4: `quoted = DQUOTE *1024QUOTED-CHAR DQUOTE`.
 pub const MAX_QUOTED_CHARS: usize = 1024;
 
@@ -71,8 +73,9 @@ pub fn write_client_string(out: &mut Vec<u8>, s: &[u8]) {
 
 /// A valid script name (RFC 5804 §1.6): non-empty UTF-8 of at most
 /// [`MAX_SCRIPT_NAME_CHARS`] characters, without control characters (U+0000–U+001F, U+007F,
-/// U+0080–U+009F) or the line and paragraph separators U+2028 and U+2029. (The RFC asks
-/// servers to normalize names to NFC as well; that is left to the server.)
+/// U+0080–U+009F) or the line and paragraph separators U+2028 and U+2029, held in Unicode
+/// normalization form C (Net-Unicode, RFC 5198, as §1.6 asks): a name sent decomposed names the
+/// same script as the same name composed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ScriptName(String);
 
@@ -109,6 +112,12 @@ impl TryFrom<&str> for ScriptName {
         if s.is_empty() {
             return Err(ScriptNameError::Empty);
         }
+        // Bounded before normalizing (the work is linear in what was sent) and after (a few
+        // characters decompose into more than they compose back to).
+        if s.chars().count() > MAX_SCRIPT_NAME_CHARS {
+            return Err(ScriptNameError::TooLong);
+        }
+        let s: String = s.nfc().collect();
         if s.chars().count() > MAX_SCRIPT_NAME_CHARS {
             return Err(ScriptNameError::TooLong);
         }
@@ -116,7 +125,7 @@ impl TryFrom<&str> for ScriptName {
         if s.chars().any(forbidden) {
             return Err(ScriptNameError::ForbiddenCharacter);
         }
-        Ok(ScriptName(s.to_string()))
+        Ok(ScriptName(s))
     }
 }
 

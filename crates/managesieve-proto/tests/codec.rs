@@ -393,3 +393,23 @@ proptest! {
         }
     }
 }
+
+/// RFC 5804 §1.6: names are Net-Unicode (NFC), so a decomposed name is the composed one.
+#[test]
+fn script_names_are_held_in_normalization_form_c() {
+    let decomposed = "Re\u{301}sume\u{301}";
+    let composed = "R\u{e9}sum\u{e9}";
+    assert_eq!(name(decomposed), name(composed));
+    assert_eq!(name(decomposed).as_str(), composed);
+    // A character that decomposes into more than it composes back to still meets the bound.
+    let long = "\u{958}".repeat(super_max());
+    assert_eq!(
+        ScriptName::try_from(long.as_str()),
+        Err(managesieve_proto::ScriptNameError::TooLong)
+    );
+}
+
+/// The longest name in characters (RFC 5804 does not fix one; the codec does).
+fn super_max() -> usize {
+    managesieve_proto::MAX_SCRIPT_NAME_CHARS
+}

@@ -274,11 +274,39 @@ fn no_substrings(comparator: Comparator, match_type: &str) -> Result<(), String>
 /// `:contains`: whether `key` occurs in `value` (the empty key is in every value).
 fn contains(comparator: Comparator, value: &str, key: &str) -> bool {
     match comparator {
-        Comparator::AsciiCasemap => value
-            .to_ascii_lowercase()
-            .contains(key.to_ascii_lowercase().as_str()),
+        Comparator::AsciiCasemap => contains_ignoring_ascii_case(value.as_bytes(), key.as_bytes()),
         Comparator::Octet | Comparator::AsciiNumeric => value.contains(key),
     }
+}
+
+/// Whether `needle` occurs in `hay`, ASCII letters compared without case; no copy of either
+/// (a `body :contains` must not lower-case a whole message per key). Byte-wise is exact for
+/// UTF-8: folding touches ASCII bytes only, and no byte of a multi-byte character is ASCII.
+fn contains_ignoring_ascii_case(hay: &[u8], needle: &[u8]) -> bool {
+    let Some(&first) = needle.first() else {
+        return true;
+    };
+    let Some(last_start) = hay.len().checked_sub(needle.len()) else {
+        return false;
+    };
+    let (lower, upper) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+    let mut from = 0;
+    while from <= last_start {
+        let Some(window) = hay.get(from..=last_start) else {
+            return false;
+        };
+        let Some(at) = memchr::memchr2(lower, upper, window).map(|i| from + i) else {
+            return false;
+        };
+        if hay
+            .get(at..at + needle.len())
+            .is_some_and(|candidate| candidate.eq_ignore_ascii_case(needle))
+        {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
 }
 
 /// One element of a `:matches` pattern.
@@ -706,6 +734,39 @@ mod tests {
             Some((Token::Literal(c), rest)) => {
                 value.first() == Some(c) && reference(rest, &value[1..])
             }
+        }
+    }
+
+    #[test]
+    fn contains_without_case_finds_what_lower_casing_finds() {
+        for (hay, needle, want) in [
+            ("Hello World", "WORLD", true),
+            ("Hello World", "world!", false),
+            ("", "", true),
+            ("abc", "", true),
+            ("ab", "abc", false),
+            ("xXyY", "xy", true),
+            ("caf\u{e9} Cr\u{e8}me", "CR\u{e8}ME", true),
+            ("caf\u{e9}", "CAF\u{c9}", false),
+        ] {
+            assert_eq!(
+                contains_ignoring_ascii_case(hay.as_bytes(), needle.as_bytes()),
+                want,
+                "{hay:?} {needle:?}"
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn contains_without_case_agrees_with_lower_casing(
+            hay in "[aAbB\u{e9}x]{0,24}",
+            needle in "[aAbB\u{e9}]{0,4}",
+        ) {
+            prop_assert_eq!(
+                contains_ignoring_ascii_case(hay.as_bytes(), needle.as_bytes()),
+                hay.to_ascii_lowercase().contains(&needle.to_ascii_lowercase())
+            );
         }
     }
 

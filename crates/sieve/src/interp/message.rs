@@ -47,7 +47,13 @@ pub struct MessageView {
     edited: bool,
     /// The MIME structure, scanned on the first `body` test.
     structure: OnceLock<message::MessageCache>,
+    /// The texts of the transforms `body` tests asked for so far (at most
+    /// [`MAX_CACHED_BODIES`]): a script of many `body` tests decodes the message once.
+    bodies: std::cell::RefCell<Vec<(BodyTransform, Arc<[String]>)>>,
 }
+
+/// Body transforms whose texts one [`MessageView`] keeps.
+const MAX_CACHED_BODIES: usize = 8;
 
 impl MessageView {
     /// `raw`: the whole message, or its header alone when the script does not read the body
@@ -68,6 +74,7 @@ impl MessageView {
             fields,
             edited: false,
             structure: OnceLock::new(),
+            bodies: std::cell::RefCell::new(Vec::new()),
         }
     }
 
@@ -148,7 +155,19 @@ impl MessageView {
     ///   a `message/rfc822` part that matches gives its embedded header, and its parts are
     ///   looked at in turn; a multipart that matches gives its prologue and its epilogue.
     /// - `:text`: `:content "text"`.
-    pub fn body(&self, transform: &BodyTransform) -> Vec<String> {
+    pub fn body(&self, transform: &BodyTransform) -> Arc<[String]> {
+        if let Some((_, texts)) = self.bodies.borrow().iter().find(|(t, _)| t == transform) {
+            return texts.clone();
+        }
+        let texts: Arc<[String]> = self.body_texts(transform).into();
+        let mut cache = self.bodies.borrow_mut();
+        if cache.len() < MAX_CACHED_BODIES {
+            cache.push((transform.clone(), texts.clone()));
+        }
+        texts
+    }
+
+    fn body_texts(&self, transform: &BodyTransform) -> Vec<String> {
         if !self.has_body() {
             return Vec::new();
         }
@@ -524,19 +543,23 @@ epilogue\r\n";
         assert!(raw[0].starts_with("prologue\r\n--b\r\n"));
         assert!(raw[0].contains("d=E9j=E0"));
         let text = v.body(&BodyTransform::Text);
-        assert_eq!(text, vec!["déjà vu", "<p>hi</p>", "inner body"]);
+        assert_eq!(text.to_vec(), vec!["déjà vu", "<p>hi</p>", "inner body"]);
         let plain = v.body(&BodyTransform::Content(vec!["TEXT/plain".into()]));
-        assert_eq!(plain, vec!["déjà vu", "inner body"]);
+        assert_eq!(plain.to_vec(), vec!["déjà vu", "inner body"]);
         let app = v.body(&BodyTransform::Content(vec!["application".into()]));
-        assert_eq!(app, vec!["hello"]);
+        assert_eq!(app.to_vec(), vec!["hello"]);
         let msg = v.body(&BodyTransform::Content(vec!["message/rfc822".into()]));
-        assert_eq!(msg, vec!["Subject: inner\r\n\r\n"]);
+        assert_eq!(msg.to_vec(), vec!["Subject: inner\r\n\r\n"]);
         let all = v.body(&BodyTransform::Content(vec![String::new()]));
         assert_eq!(all.len(), 7);
         let multi = v.body(&BodyTransform::Content(vec!["multipart".into()]));
-        assert_eq!(multi, vec!["prologue", "epilogue\r\n"]);
+        assert_eq!(multi.to_vec(), vec!["prologue", "epilogue\r\n"]);
         let header_only = MessageView::new(&MESSAGE[..200], MESSAGE.len() as u64);
         assert!(header_only.body(&BodyTransform::Text).is_empty());
+        // Asked again, a transform's texts are the ones decoded the first time.
+        let again = v.body(&BodyTransform::Text);
+        assert!(Arc::ptr_eq(&again, &v.body(&BodyTransform::Text)));
+        assert_eq!(again.to_vec(), vec!["déjà vu", "<p>hi</p>", "inner body"]);
     }
 
     #[test]
