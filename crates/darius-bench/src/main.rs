@@ -104,6 +104,9 @@ struct TargetArgs {
     lmtp_host: Option<String>,
     #[arg(long, default_value_t = 2424, global = true)]
     lmtp_port: u16,
+    /// ManageSieve port (same host, no TLS), for `lmtp --sieve`.
+    #[arg(long, default_value_t = 4190, global = true)]
+    sieve_port: u16,
     /// Domain appended to LMTP recipients (`user1@DOMAIN`); empty for bare names.
     #[arg(long, default_value = "localhost", global = true)]
     lmtp_domain: String,
@@ -171,10 +174,24 @@ enum Command {
         #[arg(long, default_value_t = 32)]
         parallel_setup: u32,
     },
-    /// LMTP deliveries over --clients parallel connections.
+    /// LMTP deliveries over --clients parallel connections; with --sieve, every user has that
+    /// Sieve script active (installed over ManageSieve before, removed after).
     Lmtp {
         #[arg(long, default_value_t = 1)]
         rcpts: u32,
+        /// A Sieve script to upload as "bench" and activate for every user before the run
+        /// (over ManageSieve at --host:--sieve-port), deactivated and deleted after it.
+        #[arg(long)]
+        sieve: Option<PathBuf>,
+        /// Manage the users' scripts as this administrator (PLAIN with the user as the
+        /// authorization identity) instead of logging in as each user.
+        #[arg(long, requires = "sieve")]
+        sieve_admin: Option<String>,
+        #[arg(long, default_value = "pass")]
+        sieve_admin_password: String,
+        /// Read the administrator's password from this file instead (first line).
+        #[arg(long)]
+        sieve_admin_password_file: Option<PathBuf>,
     },
     /// A long LMTP run (--deliveries, 1,000,000 by default; --duration does not apply) with
     /// the server's memory sampled every second: does it level off? Needs --server-pid.
@@ -301,6 +318,7 @@ fn settings(t: &TargetArgs, command: &Command) -> anyhow::Result<Settings> {
         imap: Endpoint::new(&t.host, t.port, t.tls)?,
         lmtp: Endpoint::new(&lmtp_host, t.lmtp_port, TlsMode::None)?,
         pop3: Endpoint::new(&t.host, t.pop3_port, t.tls)?,
+        sieve: Endpoint::new(&t.host, t.sieve_port, TlsMode::None)?,
         lmtp_domain: t.lmtp_domain.clone(),
         fill_maildir: t.fill_maildir.clone(),
         user_pattern: t.user.clone(),
@@ -498,9 +516,36 @@ async fn dispatch(
             };
             ("idle", workload::idle::run(s, &args).await)
         }
-        Command::Lmtp { rcpts } => {
-            let args = workload::lmtp::LmtpArgs { rcpts };
-            ("lmtp", workload::lmtp::run(s, &args).await)
+        Command::Lmtp {
+            rcpts,
+            sieve,
+            sieve_admin,
+            sieve_admin_password,
+            sieve_admin_password_file,
+        } => {
+            let sieve = match sieve {
+                Some(path) => {
+                    let script =
+                        std::fs::read(&path).with_context(|| path.display().to_string())?;
+                    let admin = match sieve_admin {
+                        Some(name) => Some((
+                            name,
+                            password_or_file(sieve_admin_password, sieve_admin_password_file)?,
+                        )),
+                        None => None,
+                    };
+                    Some(workload::sieve::SieveArgs {
+                        script: std::sync::Arc::new(script),
+                        source: path
+                            .file_name()
+                            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                        admin,
+                    })
+                }
+                None => None,
+            };
+            let args = workload::lmtp::LmtpArgs { rcpts, sieve };
+            ("lmtp", workload::lmtp::run(s, &args).await?)
         }
         Command::Soak {
             deliveries,

@@ -1,6 +1,9 @@
 //! `lmtp`: deliveries over `--clients` parallel LMTP connections (LHLO once per connection, then
 //! MAIL / RCPT / DATA per message). Recipients rotate over the users (`--rcpts` per message).
 //!
+//! With `--sieve FILE` every user gets FILE as their active Sieve script over ManageSieve before
+//! the timed phase, and loses it after (see [`super::sieve`]); setup and teardown are not timed.
+//!
 //! Checked: every step answers 2xx/3xx and every accepted recipient gets a 2xx after the data.
 //! Whether the server syncs to disk before its 250 is the server's setting, not the workload's;
 //! `docs/benchmarks.md` says what each server did.
@@ -16,9 +19,16 @@ use crate::stats::Recorder;
 
 pub struct LmtpArgs {
     pub rcpts: u32,
+    /// The Sieve script every user has active during the run.
+    pub sieve: Option<super::sieve::SieveArgs>,
 }
 
-pub async fn run(s: &Settings, args: &LmtpArgs) -> Outcome {
+pub async fn run(s: &Settings, args: &LmtpArgs) -> anyhow::Result<Outcome> {
+    let mut metrics = std::collections::BTreeMap::new();
+    if let Some(sieve) = &args.sieve {
+        let took = super::sieve::install(s, sieve).await?;
+        metrics.insert("sieve_setup_seconds".to_owned(), took.as_secs_f64());
+    }
     let budget = Arc::new(Budget::new(s));
     let counter = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
@@ -30,16 +40,26 @@ pub async fn run(s: &Settings, args: &LmtpArgs) -> Outcome {
         })
         .collect();
     let recorder = join_all(tasks).await;
-    Outcome {
-        recorder,
-        elapsed: start.elapsed(),
-        metrics: Default::default(),
-        params: params([
-            ("connections", s.clients.to_string()),
-            ("users", s.users.to_string()),
-            ("rcpts_per_message", args.rcpts.to_string()),
-        ]),
+    let elapsed = start.elapsed();
+    let mut params = params([
+        ("connections", s.clients.to_string()),
+        ("users", s.users.to_string()),
+        ("rcpts_per_message", args.rcpts.to_string()),
+    ]);
+    if let Some(sieve) = &args.sieve {
+        super::sieve::remove(s, sieve).await?;
+        params.insert("sieve_script".to_owned(), sieve.source.clone());
+        params.insert(
+            "sieve_script_bytes".to_owned(),
+            sieve.script.len().to_string(),
+        );
     }
+    Ok(Outcome {
+        recorder,
+        elapsed,
+        metrics,
+        params,
+    })
 }
 
 /// The LMTP recipient address of user `n`.

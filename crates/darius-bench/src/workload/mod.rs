@@ -16,6 +16,7 @@ pub mod pop3;
 pub mod populate;
 pub mod resync;
 pub mod search;
+pub mod sieve;
 pub mod soak;
 
 use std::collections::BTreeMap;
@@ -34,6 +35,9 @@ pub struct Settings {
     pub lmtp: Endpoint,
     /// The POP3 server of the `pop3` workloads (`--host`, `--pop3-port`, `--tls`).
     pub pop3: Endpoint,
+    /// The ManageSieve server (`--host`, `--sieve-port`, no TLS) that `lmtp --sieve` installs
+    /// scripts through.
+    pub sieve: Endpoint,
     pub lmtp_domain: String,
     /// See `--fill-maildir`.
     pub fill_maildir: Option<std::path::PathBuf>,
