@@ -1,4 +1,4 @@
-"""One case of the shared Sieve corpus (../shared/corpus/sieve, README.md there) against a running
+"""One case of the shared Sieve corpus (tests/corpus/sieve, README.md there) against a running
 Darius, end to end over real sockets, compared with what Dovecot/Pigeonhole and Cyrus did.
 
 The script is uploaded over ManageSieve (a small client of our own: AUTHENTICATE "PLAIN" with an

@@ -1,5 +1,6 @@
-//! The shared Sieve corpus (`../shared/corpus/sieve`: scripts, messages and envelopes with what
-//! Dovecot/Pigeonhole and Cyrus did with them) as a differential test over real sockets: for
+//! The shared Sieve corpus (`tests/corpus/sieve`, a copy of the team's shared corpus: scripts,
+//! messages and envelopes with what Dovecot/Pigeonhole and Cyrus did with them) as a
+//! differential test over real sockets: for
 //! each case a fresh server (`altnamespace` and `unixhierarchysep` as the corpus' Cyrus, a
 //! `sendmail` stub recording every call, ManageSieve on `common::Server`'s ephemeral port) and
 //! the case's user; `tests/interop/sieve_corpus.py` uploads the scripts over ManageSieve,
@@ -21,16 +22,17 @@ use std::process::Command;
 /// The user's password for every case.
 const PASSWORD: &str = "pw-corpus";
 
-/// The corpus directory: `SIEVE_CORPUS_DIR`, else `shared/corpus/sieve` beside the checkout
-/// (`/work/main` → `/work/shared`) or beside its parent (a worktree under `/work/wt/`).
+/// The corpus directory: `SIEVE_CORPUS_DIR`, else the copy committed under
+/// `tests/corpus/sieve` (the team's shared corpus, kept in the repository so that a clean
+/// checkout runs it), else `shared/corpus/sieve` beside the checkout.
 fn corpus_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("SIEVE_CORPUS_DIR") {
         return Some(PathBuf::from(dir));
     }
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     [
+        repo.join("tests/corpus/sieve"),
         repo.join("../shared/corpus/sieve"),
-        repo.join("../../shared/corpus/sieve"),
     ]
     .into_iter()
     .find(|d| d.join("README.md").is_file())
@@ -111,9 +113,9 @@ fn every_corpus_case_matches_the_rfc_side() {
     let Some(corpus) = corpus_dir() else {
         assert!(
             std::env::var_os("DARIUS_REQUIRE_INTEROP").is_none(),
-            "the Sieve corpus (../shared/corpus/sieve or SIEVE_CORPUS_DIR) is missing"
+            "the Sieve corpus (tests/corpus/sieve or SIEVE_CORPUS_DIR) is missing"
         );
-        eprintln!("skipped: no Sieve corpus (../shared/corpus/sieve or SIEVE_CORPUS_DIR)");
+        eprintln!("skipped: no Sieve corpus (tests/corpus/sieve or SIEVE_CORPUS_DIR)");
         return;
     };
     let only = std::env::var("SIEVE_CORPUS_CASE").ok();

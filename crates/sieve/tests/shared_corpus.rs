@@ -1,4 +1,4 @@
-//! Every script of the shared Sieve differential corpus (`../shared/corpus/sieve/`, real scripts
+//! Every script of the shared Sieve differential corpus (`tests/corpus/sieve/`, real scripts
 //! that Cyrus and Dovecot were given) parses, and prints back to text that parses to the same
 //! tree. Skipped with a note when the corpus is not beside the repository (or beside the
 //! worktrees).

@@ -1,4 +1,4 @@
-//! The semantic checks over the shared Sieve differential corpus (`../shared/corpus/sieve/`):
+//! The semantic checks over the shared Sieve differential corpus (`tests/corpus/sieve/`):
 //! every script checks clean, except the ones both Cyrus and Dovecot refuse at PUTSCRIPT, the
 //! ones one server accepts but the RFCs make invalid ([`RFC_INVALID`], each with the reason),
 //! and the ones that require an extension outside the list ([`UNSUPPORTED`]), refused
