@@ -227,11 +227,22 @@ pub fn script_data(script: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A SASL challenge during AUTHENTICATE (§2.1): a string holding the base64 data, CRLF.
+/// A SASL challenge during AUTHENTICATE (§2.1): a string holding the base64 data, CRLF. A
+/// non-empty challenge goes as a literal, as Cyrus's `timsieved` sends it: Cyrus's C client
+/// (`sivtest`) reads a quoted challenge with its quotes and fails to decode it; every client
+/// reads the literal form, which §2.1 allows alike.
 pub fn encode_challenge(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let b64 = base64::engine::general_purpose::STANDARD.encode(data);
-    write_string(&mut out, b64.as_bytes());
+    if b64.is_empty() {
+        write_string(&mut out, b"");
+    } else {
+        crate::string::write_literal(
+            &mut out,
+            b64.as_bytes(),
+            crate::string::LiteralForm::ServerToClient,
+        );
+    }
     out.extend_from_slice(b"\r\n");
     out
 }

@@ -262,7 +262,7 @@ fn texts_that_cannot_be_quoted_go_in_literals() {
 
 #[test]
 fn sasl_challenges_and_responses() {
-    assert_eq!(encode_challenge(b"hello"), b"\"aGVsbG8=\"\r\n");
+    assert_eq!(encode_challenge(b"hello"), b"{8}\r\naGVsbG8=\r\n");
     assert_eq!(encode_challenge(b""), b"\"\"\r\n");
     assert_eq!(
         parse_auth_response(b"\"aGVsbG8=\""),
