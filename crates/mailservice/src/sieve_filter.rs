@@ -110,8 +110,16 @@ impl SieveFilter {
         &self.settings
     }
 
-    /// The compiled script `name` of `owner` (`None`: global) at `version`, from the cache or
-    /// compiled now; `Ok(None)` when it no longer exists.
+    /// The compiled program cached under `key` if it is of `version`.
+    fn cached(&self, key: &ProgramKey, version: ScriptVersion) -> Option<Arc<Program>> {
+        let cache = self.programs.lock().ok()?;
+        let (cached, program) = cache.get(key)?;
+        (*cached == version).then(|| program.clone())
+    }
+
+    /// The compiled script `name` of `owner` (`None`: global): from the cache when the file is
+    /// still of the cached version (a `stat`), else read and compiled now; `Ok(None)` when it
+    /// does not exist.
     fn program(
         &self,
         service: &MailService,
@@ -119,20 +127,24 @@ impl SieveFilter {
         name: &str,
     ) -> std::result::Result<Option<Arc<Program>>, String> {
         let key: ProgramKey = (owner.map(str::to_string), name.to_string());
+        let version = service
+            .store
+            .sieve_script_version(owner, name)
+            .map_err(|e| format!("looking up script {name:?}: {e}"))?;
+        let Some(version) = version else {
+            return Ok(None);
+        };
+        if let Some(program) = self.cached(&key, version) {
+            return Ok(Some(program));
+        }
         let read = service
             .store
             .read_sieve_script(owner, name)
             .map_err(|e| format!("reading script {name:?}: {e}"))?;
+        // Replaced or removed since the stat: what was read is what counts.
         let Some((version, text)) = read else {
             return Ok(None);
         };
-        if let Ok(cache) = self.programs.lock() {
-            if let Some((cached, program)) = cache.get(&key) {
-                if *cached == version {
-                    return Ok(Some(program.clone()));
-                }
-            }
-        }
         let program = Arc::new(
             Program::compile(&text, &self.settings.capabilities)
                 .map_err(|e| format!("script {name:?}: {e}"))?,
@@ -161,12 +173,8 @@ impl SieveFilter {
             return Ok(None);
         };
         let key: ProgramKey = (Some(user.to_string()), name.clone());
-        if let Ok(cache) = self.programs.lock() {
-            if let Some((cached, program)) = cache.get(&key) {
-                if *cached == version {
-                    return Ok(Some((name, program.clone())));
-                }
-            }
+        if let Some(program) = self.cached(&key, version) {
+            return Ok(Some((name, program)));
         }
         Ok(self
             .program(service, Some(user), &name)?
@@ -194,8 +202,8 @@ impl DeliveryFilter for SieveFilter {
                 return keep();
             }
         };
-        let raw: Cow<'_, [u8]> = if program.needs_body() || program.requires().contains(&"include")
-        {
+        let whole = program.needs_body() || program.requires().contains(&"include");
+        let raw: Cow<'_, [u8]> = if whole {
             match read_source(message.source) {
                 Ok(raw) => raw,
                 Err(e) => {
@@ -207,7 +215,9 @@ impl DeliveryFilter for SieveFilter {
             Cow::Borrowed(message.head)
         };
         let size = source_size(message.source);
-        let mut view = MessageView::new(&raw, size);
+        let mut view = MessageView::from_bytes(raw.into_owned(), size);
+        // The whole message, for redirects: read at most once per recipient.
+        let mut original: Option<Vec<u8>> = None;
         let sender = envelope.from.unwrap_or("");
         let auth = (!envelope.identity.is_anonymous()).then(|| envelope.identity.user());
         let sieve_envelope = interp::Envelope {
@@ -271,20 +281,31 @@ impl DeliveryFilter for SieveFilter {
                     copy: _,
                     header,
                 } => {
-                    let original = read_source(message.source).map_err(|e| {
-                        ServiceError::Store(mailstore::StoreError::Io {
-                            path: "message".into(),
-                            source: e,
-                        })
-                    })?;
-                    if outgoing::redirect_loops(&original, &recipient.address) {
+                    let original: &[u8] = if whole {
+                        view.bytes()
+                    } else {
+                        match &mut original {
+                            Some(bytes) => bytes,
+                            None => original.insert(
+                                read_source(message.source)
+                                    .map_err(|e| {
+                                        ServiceError::Store(mailstore::StoreError::Io {
+                                            path: "message".into(),
+                                            source: e,
+                                        })
+                                    })?
+                                    .into_owned(),
+                            ),
+                        }
+                    };
+                    if outgoing::redirect_loops(original, &recipient.address) {
                         tracing::info!(
                             "sieve: {user}: not redirecting to {address}: it came through \
                              this redirect before (loop)"
                         );
                         continue;
                     }
-                    let (own_header, body) = outgoing::split_message(&original);
+                    let (own_header, body) = outgoing::split_message(original);
                     let header = header.as_deref().unwrap_or(own_header);
                     let message = outgoing::redirect_message(header, body, &recipient.address);
                     work.push(Work::Essential {
@@ -300,7 +321,7 @@ impl DeliveryFilter for SieveFilter {
                         continue;
                     }
                     let bounce = outgoing::reject_bounce(
-                        &raw,
+                        view.bytes(),
                         &sieve_envelope,
                         &reason,
                         &self.settings.hostname,
@@ -323,7 +344,7 @@ impl DeliveryFilter for SieveFilter {
                         .period
                         .clamp(self.settings.vacation_min, self.settings.vacation_max);
                     if let Some(why) =
-                        outgoing::vacation_refusal(&raw, &sieve_envelope, &vacation, &[])
+                        outgoing::vacation_refusal(view.bytes(), &sieve_envelope, &vacation, &[])
                     {
                         tracing::info!("sieve: {user}: no vacation reply to <{sender}>: {why}");
                         continue;
@@ -344,7 +365,7 @@ impl DeliveryFilter for SieveFilter {
                         }
                     }
                     let message = outgoing::vacation_reply(
-                        &raw,
+                        view.bytes(),
                         &sieve_envelope,
                         &vacation,
                         &self.settings.hostname,
@@ -361,7 +382,7 @@ impl DeliveryFilter for SieveFilter {
                 }
                 Action::Notify(notify) => {
                     match outgoing::notify_mailto(
-                        &raw,
+                        view.bytes(),
                         &sieve_envelope,
                         &notify,
                         &self.settings.hostname,
@@ -461,11 +482,13 @@ fn file_target(
 /// the name in the owner's view of the namespace, then the same under the owner's INBOX.
 fn candidates(service: &MailService, owner: &Identity, mailbox: &str) -> Vec<MailboxName> {
     let mut out = Vec::with_capacity(2);
-    let personal = service
-        .namespace()
-        .to_internal(owner, mailbox)
-        .ok()
-        .filter(|n| n.owner_user().is_some());
+    // The name as the owner's view of the namespace maps it: a personal mailbox first, a
+    // shared one last.
+    let direct = service.namespace().to_internal(owner, mailbox).ok();
+    let (personal, shared) = match direct {
+        Some(name) if name.owner_user().is_some() => (Some(name), None),
+        other => (None, other),
+    };
     if let Some(name) = personal {
         out.push(name);
     }
@@ -490,7 +513,7 @@ fn candidates(service: &MailService, owner: &Identity, mailbox: &str) -> Vec<Mai
         }
     }
     // A shared mailbox named in full (the standard namespace's top level).
-    if let Ok(name) = service.namespace().to_internal(owner, mailbox) {
+    if let Some(name) = shared {
         if !out.contains(&name) {
             out.push(name);
         }

@@ -427,3 +427,40 @@ fn fcc_files_the_vacation_reply_it_sent() {
         sent[0].2
     );
 }
+
+#[test]
+fn an_included_script_is_read_again_once_it_changes() {
+    let w = world(true);
+    let rules = |folder: &str| {
+        format!("require [\"fileinto\", \"mailbox\"];\nfileinto :create \"INBOX.{folder}\";\n")
+    };
+    w.service
+        .store
+        .put_sieve_script("bovik", "rules", rules("first").as_bytes(), 5)
+        .unwrap();
+    w.script(
+        "bovik",
+        "require \"include\";\ninclude :personal \"rules\";\n",
+    );
+    let deliver = || {
+        w.deliver(
+            "alice@example.org",
+            &[("bovik@example.org", "bovik")],
+            MESSAGE,
+        )
+    };
+    deliver();
+    deliver();
+    // Replaced under the same name: the cached program of the old text must not be used.
+    w.service
+        .store
+        .put_sieve_script("bovik", "rules", rules("second").as_bytes(), 5)
+        .unwrap();
+    deliver();
+    let mut places: Vec<String> = w.stored("bovik").into_iter().map(|s| s.0).collect();
+    places.sort();
+    assert_eq!(
+        places,
+        ["user.bovik.first", "user.bovik.first", "user.bovik.second"]
+    );
+}

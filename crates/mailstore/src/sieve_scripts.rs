@@ -281,6 +281,23 @@ impl Store {
         Ok(Some((name, ScriptVersion::of(&meta))))
     }
 
+    /// A script's version alone (one `stat`), so that a caller holding the compiled script of
+    /// that version need not read it again: `owner` `None` for a global script; `None` when
+    /// there is no such script.
+    pub fn sieve_script_version(
+        &self,
+        owner: Option<&str>,
+        name: &str,
+    ) -> Result<Option<ScriptVersion>> {
+        check_name(name)?;
+        let path = self.sieve().dir_of(owner).join(script_file(name).0);
+        match fs::metadata(&path) {
+            Ok(meta) => Ok(Some(ScriptVersion::of(&meta))),
+            Err(e) if not_found(&e) => Ok(None),
+            Err(e) => Err(StoreError::io(&path, e)),
+        }
+    }
+
     /// A script's version and text: `owner` `None` reads a global script. `None` when there
     /// is no such script.
     pub fn read_sieve_script(

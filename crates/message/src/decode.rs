@@ -78,11 +78,17 @@ fn text_leaves<'a>(part: &'a Part, out: &mut Vec<&'a Part>) {
 /// Converts `bytes` from `charset` (default us-ascii, read as UTF-8 since that is its superset
 /// in practice) with `encoding_rs`; unknown charsets are read as lossy UTF-8.
 pub fn to_utf8(bytes: &[u8], charset: Option<&str>) -> String {
+    text_in_charset(bytes, charset).into_owned()
+}
+
+/// [`to_utf8`] borrowing `bytes` when they are already valid UTF-8 in a UTF-8 (or ASCII, or
+/// unknown) charset, so that a reader of plain text copies nothing.
+pub fn text_in_charset<'a>(bytes: &'a [u8], charset: Option<&str>) -> std::borrow::Cow<'a, str> {
     let encoding = charset
         .and_then(|c| encoding_rs::Encoding::for_label(c.trim().as_bytes()))
         .unwrap_or(encoding_rs::UTF_8);
     let (text, _, _) = encoding.decode(bytes);
-    text.into_owned()
+    text
 }
 
 #[cfg(test)]

@@ -27,7 +27,9 @@ pub use address::{parse_list as parse_address_list, Address, MISSING_DOMAIN};
 pub use address_search::address_search_form;
 pub use cache::{CacheError, MessageCache, SectionSpans};
 pub use date::parse_date;
-pub use decode::{decode_body, decode_header_value, text_for_search, to_utf8, DecodeError};
+pub use decode::{
+    decode_body, decode_header_value, text_for_search, text_in_charset, to_utf8, DecodeError,
+};
 pub use header::{fields as header_fields, header_len, unfold, Field};
 pub use part::{Part, TransferEncoding};
 pub use stream::{Scanned, StreamScan, MAX_BOUNDARY, STREAM_SCAN_BUDGET};
@@ -44,4 +46,11 @@ pub const MAX_PARTS: usize = 10_000;
 /// Scans one message. Never panics.
 pub fn scan(raw: &[u8]) -> MessageCache {
     MessageCache::build(raw)
+}
+
+/// The MIME tree of one message alone, as [`scan`] finds it, without the IMAP ENVELOPE and
+/// BODYSTRUCTURE texts a [`MessageCache`] also writes: for readers that only walk the parts
+/// (Sieve's `body` test). Never panics.
+pub fn structure(raw: &[u8]) -> Part {
+    scan::entity(raw, 0, raw.len(), 0, scan::DefaultType::TextPlain)
 }

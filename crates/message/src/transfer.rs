@@ -135,6 +135,17 @@ impl Qp<'_> {
             }
             let b = input[i];
             i += 1;
+            if self.pending.is_empty()
+                && is_wsp(b)
+                && input
+                    .get(i)
+                    .is_some_and(|&n| !matches!(n, b' ' | b'\t' | b'\r' | b'\n'))
+            {
+                // A space between words: something other than whitespace or a line end follows,
+                // so it is not trailing and is decided at once.
+                self.out.push(b);
+                continue;
+            }
             if b == b'\n' {
                 let eol: &[u8] = if self.pending.last() == Some(&b'\r') {
                     self.pending.pop();

@@ -1,6 +1,7 @@
-//! Protocol layer: the Sieve language (RFC 5228 and extensions). So far the front end only: the
-//! lexer and parser that turn a script into a syntax tree, and the semantic checks that decide
-//! whether the tree is a valid program, I/O-free; the interpreter comes later.
+//! Protocol layer: the Sieve language (RFC 5228 and extensions): the lexer and parser that
+//! turn a script into a syntax tree, the semantic checks that decide whether the tree is a
+//! valid program, the interpreter that runs it against a message ([`interp`]), and the
+//! messages its actions send ([`outgoing`]); all I/O-free.
 //!
 //! Owns: script text in, [`Script`] out ([`parse`], [`parse_with`]), or the first [`Error`] of
 //! the script with its line and column; printing a tree back as script text (`Display` on

@@ -8,6 +8,7 @@
 //! expression, an action conflict, a limit) ends the run with a reason, and the [`Outcome`] is
 //! then the implicit keep alone (RFC 5228 §2.10.6).
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use super::matching::Matcher;
@@ -324,8 +325,13 @@ impl Run<'_, '_> {
         )
     }
 
-    fn expand_list(&self, frame: &Frame<'_>, list: &[String]) -> Vec<String> {
-        list.iter().map(|s| self.expand(frame, s)).collect()
+    /// [`Run::expand`] of every string of `list`; the list itself when the script can neither
+    /// encode characters nor use variables (nothing to expand, nothing copied).
+    fn expand_list<'l>(&self, frame: &Frame<'_>, list: &'l [String]) -> Cow<'l, [String]> {
+        if !self.has(frame, "encoded-character") && !self.has(frame, "variables") {
+            return Cow::Borrowed(list);
+        }
+        Cow::Owned(list.iter().map(|s| self.expand(frame, s)).collect())
     }
 
     /// The value of variable `name` as the current script sees it.
@@ -411,7 +417,7 @@ impl Run<'_, '_> {
         } else {
             (None, args.pos_list(0))
         };
-        let given = split_flags(&self.expand_list(frame, &list));
+        let given = split_flags(&self.expand_list(frame, list));
         let mut current = match variable {
             Some(v) => split_flags(&[self.lookup(frame, v).unwrap_or_default()]),
             None => self.flags.clone(),

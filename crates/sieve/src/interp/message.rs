@@ -7,6 +7,7 @@
 //! conversion. Here the header is kept as an editable list of fields; the body is read from
 //! the original bytes, parsed once on first use.
 
+use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 /// Most text `body` hands back for one test, in bytes, all parts together (8 MiB): longer
@@ -37,7 +38,7 @@ struct HeaderField {
 #[derive(Debug, Clone)]
 pub struct MessageView {
     /// The bytes handed to [`MessageView::new`].
-    raw: Arc<[u8]>,
+    raw: Vec<u8>,
     size: u64,
     /// Length of the original header block, blank line included.
     header_len: usize,
@@ -46,10 +47,44 @@ pub struct MessageView {
     /// Whether `addheader`/`deleteheader` changed the fields.
     edited: bool,
     /// The MIME structure, scanned on the first `body` test.
-    structure: OnceLock<message::MessageCache>,
+    structure: OnceLock<message::Part>,
     /// The texts of the transforms `body` tests asked for so far (at most
     /// [`MAX_CACHED_BODIES`]): a script of many `body` tests decodes the message once.
     bodies: std::cell::RefCell<Vec<(BodyTransform, Arc<[String]>)>>,
+    /// The decoded values ([`MessageView::header_values`]) and the addresses
+    /// ([`MessageView::addresses`]) of the field names asked so far, by lower-cased name (at
+    /// most [`MAX_CACHED_FIELDS`] each): a script testing `Subject` twenty times decodes it
+    /// once. Emptied when `editheader` changes the fields.
+    values: ByName,
+    addresses: ByName,
+}
+
+/// Texts remembered per lower-cased field name.
+type ByName = std::cell::RefCell<Vec<(String, Arc<[String]>)>>;
+
+/// Field names whose values (and, apart, whose addresses) one [`MessageView`] keeps.
+const MAX_CACHED_FIELDS: usize = 32;
+
+/// The entry of `name` in a per-name cache, or `compute`'s answer, remembered while there is
+/// room.
+fn cached_by_name(
+    cache: &ByName,
+    name: &str,
+    compute: impl FnOnce() -> Vec<String>,
+) -> Arc<[String]> {
+    if let Some((_, v)) = cache
+        .borrow()
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+    {
+        return v.clone();
+    }
+    let values: Arc<[String]> = compute().into();
+    let mut cache = cache.borrow_mut();
+    if cache.len() < MAX_CACHED_FIELDS {
+        cache.push((name.to_ascii_lowercase(), values.clone()));
+    }
+    values
 }
 
 /// Body transforms whose texts one [`MessageView`] keeps.
@@ -59,8 +94,14 @@ impl MessageView {
     /// `raw`: the whole message, or its header alone when the script does not read the body
     /// (then `body` tests see no text); `size`: the size of the whole message (`size` test).
     pub fn new(raw: &[u8], size: u64) -> MessageView {
-        let header_len = message::header_len(raw);
-        let fields = message::header_fields(raw.get(..header_len).unwrap_or(raw))
+        MessageView::from_bytes(raw.to_vec(), size)
+    }
+
+    /// [`MessageView::new`] taking the bytes over (a message just read from its file is not
+    /// copied again).
+    pub fn from_bytes(raw: Vec<u8>, size: u64) -> MessageView {
+        let header_len = message::header_len(&raw);
+        let fields = message::header_fields(raw.get(..header_len).unwrap_or(&raw))
             .into_iter()
             .map(|f| HeaderField {
                 name: String::from_utf8_lossy(f.name).into_owned(),
@@ -68,14 +109,22 @@ impl MessageView {
             })
             .collect();
         MessageView {
-            raw: Arc::from(raw),
+            raw,
             size,
             header_len,
             fields,
             edited: false,
             structure: OnceLock::new(),
             bodies: std::cell::RefCell::new(Vec::new()),
+            values: std::cell::RefCell::new(Vec::new()),
+            addresses: std::cell::RefCell::new(Vec::new()),
         }
+    }
+
+    /// The bytes handed to [`MessageView::new`] (the whole message, or its header alone), as
+    /// they came: `editheader`'s changes are not in them.
+    pub fn bytes(&self) -> &[u8] {
+        &self.raw
     }
 
     /// The size of the whole message in octets (`size` test, RFC 5228 §5.9).
@@ -91,8 +140,10 @@ impl MessageView {
 
     /// The values of every field `name` (any case), in order: unfolded, RFC 2047 words
     /// decoded, leading and trailing whitespace removed (RFC 5228 §5.7).
-    pub fn header_values(&self, name: &str) -> Vec<String> {
-        self.named(name).map(|f| decoded(&f.value)).collect()
+    pub fn header_values(&self, name: &str) -> Arc<[String]> {
+        cached_by_name(&self.values, name, || {
+            self.named(name).map(|f| decoded(&f.value)).collect()
+        })
     }
 
     /// The same, not decoded (`editheader`'s `deleteheader` and `:raw` uses).
@@ -112,7 +163,11 @@ impl MessageView {
     /// An address without a domain yields its local part alone. A value counts as no address
     /// list when it holds neither an address with a domain nor a group (`hello world`,
     /// an empty field): then it yields its decoded value.
-    pub fn addresses(&self, name: &str) -> Vec<String> {
+    pub fn addresses(&self, name: &str) -> Arc<[String]> {
+        cached_by_name(&self.addresses, name, || self.addresses_uncached(name))
+    }
+
+    fn addresses_uncached(&self, name: &str) -> Vec<String> {
         let mut out = Vec::new();
         for field in self.named(name) {
             let list = message::parse_address_list(&message::unfold(&field.value));
@@ -183,11 +238,9 @@ impl MessageView {
     }
 
     fn parts_text(&self, types: &[String], budget: &mut usize) -> Vec<String> {
-        let structure = self.structure.get_or_init(|| message::scan(&self.raw));
+        let root = self.structure.get_or_init(|| message::structure(&self.raw));
         let mut out = Vec::new();
-        if let Some(root) = structure.part(&[]) {
-            self.collect_parts(root, types, budget, &mut out);
-        }
+        self.collect_parts(root, types, budget, &mut out);
         out
     }
 
@@ -218,14 +271,20 @@ impl MessageView {
                 self.collect_parts(child, types, budget, out);
             }
         } else if wanted {
-            let bytes = message::decode_body(&self.raw, part)
-                .unwrap_or_else(|_| span(&self.raw, part.body_offset, part.body_len).to_vec());
-            let text = if part.content_type == "TEXT" {
-                message::to_utf8(&bytes, part.charset.as_deref())
-            } else {
-                String::from_utf8_lossy(&bytes).into_owned()
+            let stored = span(&self.raw, part.body_offset, part.body_len);
+            // Identity encodings need no decoding: the stored bytes are the content.
+            let bytes: Cow<'_, [u8]> = match part.encoding {
+                message::TransferEncoding::Base64 | message::TransferEncoding::QuotedPrintable => {
+                    message::decode_body(&self.raw, part).map_or(Cow::Borrowed(stored), Cow::Owned)
+                }
+                _ => Cow::Borrowed(stored),
             };
-            out.push(bounded_text(text.as_bytes(), budget));
+            let text = if part.content_type == "TEXT" {
+                message::text_in_charset(&bytes, part.charset.as_deref())
+            } else {
+                String::from_utf8_lossy(&bytes)
+            };
+            out.push(bounded_str(text, budget));
         }
     }
 
@@ -279,7 +338,7 @@ impl MessageView {
         } else {
             self.fields.insert(0, field);
         }
-        self.edited = true;
+        self.fields_changed();
     }
 
     /// `deleteheader` (RFC 5293 §5): removes the fields `name` whose (decoded) value `keep`
@@ -321,9 +380,16 @@ impl MessageView {
             self.fields.remove(i);
         }
         if !doomed.is_empty() {
-            self.edited = true;
+            self.fields_changed();
         }
         doomed.len()
+    }
+
+    /// Marks the header edited and forgets what was read from the fields before.
+    fn fields_changed(&mut self) {
+        self.edited = true;
+        self.values.get_mut().clear();
+        self.addresses.get_mut().clear();
     }
 
     /// The header block (fields and the blank line) as edited, `None` when never edited. Every
@@ -361,6 +427,15 @@ fn span(raw: &[u8], offset: u64, len: u64) -> &[u8] {
 }
 
 /// `bytes` as text (lossy UTF-8), cut to the remaining `budget`, which it uses up.
+/// [`bounded_text`] of text already decoded, without copying it again when it fits.
+fn bounded_str(text: Cow<'_, str>, budget: &mut usize) -> String {
+    if text.len() > *budget {
+        return bounded_text(text.as_bytes(), budget);
+    }
+    *budget -= text.len();
+    text.into_owned()
+}
+
 fn bounded_text(bytes: &[u8], budget: &mut usize) -> String {
     let take = bytes.len().min(*budget);
     let mut text = String::from_utf8_lossy(bytes.get(..take).unwrap_or_default()).into_owned();
@@ -505,12 +580,12 @@ epilogue\r\n";
     #[test]
     fn header_values_are_unfolded_decoded_and_trimmed() {
         let v = view();
-        assert_eq!(v.header_values("subject"), vec!["café time"]);
+        assert_eq!(*v.header_values("subject"), vec!["café time"]);
         assert_eq!(
             v.header_raw_values("SUBJECT"),
             vec!["=?iso-8859-1?Q?caf=E9?= time"]
         );
-        assert_eq!(v.header_values("cc"), vec![""]);
+        assert_eq!(*v.header_values("cc"), vec![""]);
         assert!(v.header_values("x-none").is_empty());
         assert_eq!(v.size(), MESSAGE.len() as u64);
     }
@@ -518,9 +593,9 @@ epilogue\r\n";
     #[test]
     fn addresses_leave_group_names_out() {
         let v = view();
-        assert_eq!(v.addresses("from"), vec!["coyote@desert.example"]);
+        assert_eq!(*v.addresses("from"), vec!["coyote@desert.example"]);
         assert_eq!(
-            v.addresses("to"),
+            *v.addresses("to"),
             vec![
                 "roadrunner@acme.example",
                 "a@b.example",
@@ -528,11 +603,11 @@ epilogue\r\n";
                 "ken+sieve@example.org"
             ]
         );
-        assert_eq!(v.addresses("x-bogus"), vec!["hello world"]);
-        assert_eq!(v.addresses("cc"), vec![""]);
+        assert_eq!(*v.addresses("x-bogus"), vec!["hello world"]);
+        assert_eq!(*v.addresses("cc"), vec![""]);
         let v = MessageView::new(b"To: undisclosed-recipients:;\r\nCc: root\r\n\r\n", 40);
         assert!(v.addresses("to").is_empty());
-        assert_eq!(v.addresses("cc"), vec!["root"]);
+        assert_eq!(*v.addresses("cc"), vec!["root"]);
     }
 
     #[test]
@@ -582,12 +657,17 @@ epilogue\r\n";
             60,
         );
         assert_eq!(v.edited_header(), None);
+        // Read (and so remembered) before the edits: the edits must still be seen after.
+        assert_eq!(*v.header_values("x-spam"), vec!["yes", "no", "maybe"]);
+        assert!(v.header_values("x-note").is_empty());
+        assert!(v.addresses("x-added").is_empty());
         v.add_header("X-Added", "first", false);
+        assert_eq!(*v.addresses("x-added"), vec!["first"]);
         v.add_header("X-Note", "Grüße aus Köln", true);
-        assert_eq!(v.header_values("x-note"), vec!["Grüße aus Köln"]);
+        assert_eq!(*v.header_values("x-note"), vec!["Grüße aus Köln"]);
         assert!(v.header_raw_values("x-note")[0].starts_with("=?UTF-8?B?"));
         assert_eq!(v.delete_header("x-spam", Some((1, true)), &mut |_| true), 1);
-        assert_eq!(v.header_values("X-Spam"), vec!["yes", "no"]);
+        assert_eq!(*v.header_values("X-Spam"), vec!["yes", "no"]);
         assert_eq!(
             v.delete_header("x-spam", None, &mut |value| value == "yes"),
             1

@@ -46,7 +46,7 @@ impl Run<'_, '_> {
     /// imap4flags.
     fn store_flags(&self, frame: &Frame<'_>, args: &Args<'_>) -> Option<Vec<String>> {
         match args.tag_list("flags") {
-            Some(list) if self.imap4flags => Some(split_flags(&self.expand_list(frame, &list))),
+            Some(list) if self.imap4flags => Some(split_flags(&self.expand_list(frame, list))),
             _ => self.current_flags(),
         }
     }
@@ -214,7 +214,7 @@ impl Run<'_, '_> {
         let from = args.tag_string("from").map(|s| self.expand(frame, s));
         let addresses = args
             .tag_list("addresses")
-            .map(|l| self.expand_list(frame, &l))
+            .map(|l| self.expand_list(frame, l).into_owned())
             .unwrap_or_default();
         let mime = args.has("mime");
         let reason = self.expand(frame, args.pos_string(0).unwrap_or_default());
@@ -257,7 +257,7 @@ impl Run<'_, '_> {
             importance,
             options: args
                 .tag_list("options")
-                .map(|l| self.expand_list(frame, &l))
+                .map(|l| self.expand_list(frame, l).into_owned())
                 .unwrap_or_default(),
             message: args.tag_string("message").map(|s| self.expand(frame, s)),
             fcc: self.fcc(frame, args),
@@ -275,7 +275,7 @@ impl Run<'_, '_> {
             flags: args
                 .tag_list("flags")
                 .filter(|_| self.imap4flags)
-                .map(|l| split_flags(&self.expand_list(frame, &l))),
+                .map(|l| split_flags(&self.expand_list(frame, l))),
             create: args.has("create"),
             special_use: args.tag_string("specialuse").map(|s| self.expand(frame, s)),
             mailbox_id: args.tag_string("mailboxid").map(|s| self.expand(frame, s)),
@@ -322,7 +322,7 @@ impl Run<'_, '_> {
         {
             return Ok(());
         }
-        let patterns = (args.pos_len() >= 2).then(|| self.expand_list(frame, &args.pos_list(1)));
+        let patterns = (args.pos_len() >= 2).then(|| self.expand_list(frame, args.pos_list(1)));
         let comparator = comparator(args)?;
         let match_type = match match_type(args)? {
             // A count over one field's value is no selection (RFC 5293 §5 matches values).
@@ -342,7 +342,7 @@ impl Run<'_, '_> {
             let Some(patterns) = &patterns else {
                 return true;
             };
-            for p in patterns {
+            for p in patterns.iter() {
                 if failure.is_some() || *steps > limits.max_steps {
                     return false;
                 }

@@ -30,49 +30,68 @@ const TAGS_WITH_VALUE: &[&str] = &[
     "uniqueid",
 ];
 
-/// The split arguments of one command or test.
+/// The arguments of one command or test, read in place: each question walks the (short)
+/// argument list, so that running a test allocates nothing to know its arguments.
+#[derive(Clone, Copy)]
 pub(super) struct Args<'a> {
-    tags: Vec<(&'a str, Option<&'a Value>)>,
-    positional: Vec<&'a Value>,
+    arguments: &'a [Argument],
+}
+
+/// One argument as [`Args`] sees it.
+enum Item<'a> {
+    Tag(&'a str, Option<&'a Value>),
+    Positional(&'a Value),
 }
 
 impl<'a> Args<'a> {
     pub(super) fn parse(arguments: &'a [Argument]) -> Args<'a> {
-        let mut tags = Vec::new();
-        let mut positional = Vec::new();
-        let mut iter = arguments.iter();
-        while let Some(a) = iter.next() {
-            match &a.value {
+        Args { arguments }
+    }
+
+    fn items(&self) -> impl Iterator<Item = Item<'a>> + 'a {
+        let mut iter = self.arguments.iter();
+        std::iter::from_fn(move || {
+            let a = iter.next()?;
+            Some(match &a.value {
                 Value::Tag(t) => {
                     let value = if TAGS_WITH_VALUE.contains(&t.as_str()) {
                         iter.next().map(|v| &v.value)
                     } else {
                         None
                     };
-                    tags.push((t.as_str(), value));
+                    Item::Tag(t.as_str(), value)
                 }
-                other => positional.push(other),
-            }
-        }
-        Args { tags, positional }
+                other => Item::Positional(other),
+            })
+        })
+    }
+
+    fn positional(&self) -> impl Iterator<Item = &'a Value> + 'a {
+        self.items().filter_map(|i| match i {
+            Item::Positional(v) => Some(v),
+            Item::Tag(..) => None,
+        })
     }
 
     /// Whether tag `name` was given.
     pub(super) fn has(&self, name: &str) -> bool {
-        self.tags.iter().any(|(t, _)| *t == name)
+        self.tag_names().any(|t| t == name)
     }
 
     /// The names of the tags given, in order.
-    pub(super) fn tag_names(&self) -> impl Iterator<Item = &'a str> + '_ {
-        self.tags.iter().map(|(t, _)| *t)
+    pub(super) fn tag_names(&self) -> impl Iterator<Item = &'a str> + 'a {
+        self.items().filter_map(|i| match i {
+            Item::Tag(t, _) => Some(t),
+            Item::Positional(_) => None,
+        })
     }
 
     /// The value of tag `name`, if given with one.
     pub(super) fn tag(&self, name: &str) -> Option<&'a Value> {
-        self.tags
-            .iter()
-            .find(|(t, _)| *t == name)
-            .and_then(|(_, v)| *v)
+        self.items().find_map(|i| match i {
+            Item::Tag(t, v) if t == name => Some(v),
+            _ => None,
+        })?
     }
 
     /// The string value of tag `name`.
@@ -84,7 +103,7 @@ impl<'a> Args<'a> {
     }
 
     /// The string-list value of tag `name` (a single string is a list of one).
-    pub(super) fn tag_list(&self, name: &str) -> Option<Vec<String>> {
+    pub(super) fn tag_list(&self, name: &str) -> Option<&'a [String]> {
         self.tag(name).map(as_list)
     }
 
@@ -98,12 +117,12 @@ impl<'a> Args<'a> {
 
     /// How many positional arguments were given.
     pub(super) fn pos_len(&self) -> usize {
-        self.positional.len()
+        self.positional().count()
     }
 
     /// Positional argument `i` as a string.
     pub(super) fn pos_string(&self, i: usize) -> Option<&'a str> {
-        match self.positional.get(i) {
+        match self.positional().nth(i) {
             Some(Value::String(s)) => Some(s),
             _ => None,
         }
@@ -111,26 +130,23 @@ impl<'a> Args<'a> {
 
     /// Positional argument `i` as a string list (a single string is a list of one; missing is
     /// empty).
-    pub(super) fn pos_list(&self, i: usize) -> Vec<String> {
-        self.positional
-            .get(i)
-            .map(|v| as_list(v))
-            .unwrap_or_default()
+    pub(super) fn pos_list(&self, i: usize) -> &'a [String] {
+        self.positional().nth(i).map(as_list).unwrap_or_default()
     }
 
     /// Positional argument `i` as a number.
     pub(super) fn pos_number(&self, i: usize) -> Option<u64> {
-        match self.positional.get(i) {
+        match self.positional().nth(i) {
             Some(Value::Number(n)) => Some(*n),
             _ => None,
         }
     }
 }
 
-fn as_list(v: &Value) -> Vec<String> {
+fn as_list(v: &Value) -> &[String] {
     match v {
-        Value::String(s) => vec![s.clone()],
-        Value::StringList(l) => l.clone(),
-        Value::Tag(_) | Value::Number(_) => Vec::new(),
+        Value::String(s) => std::slice::from_ref(s),
+        Value::StringList(l) => l,
+        Value::Tag(_) | Value::Number(_) => &[],
     }
 }

@@ -2,6 +2,8 @@
 //! matching itself with the comparator and match type of its arguments (RFC 5228 §2.7), which
 //! sets the match variables on success (RFC 5229 §3.2).
 
+use std::sync::Arc;
+
 use super::args::Args;
 use super::{split_flags, Failure, Frame, Run};
 use crate::ast::{Test, Tests};
@@ -31,7 +33,7 @@ impl Run<'_, '_> {
             "allof" => self.inner_tests(frame, t, true),
             "anyof" => self.inner_tests(frame, t, false),
             "exists" => {
-                let names = self.expand_list(frame, &args.pos_list(0));
+                let names = self.expand_list(frame, args.pos_list(0));
                 Ok(names
                     .iter()
                     .all(|n| !self.message.header_values(n).is_empty()))
@@ -46,18 +48,23 @@ impl Run<'_, '_> {
                 })
             }
             "header" => {
-                let names = self.expand_list(frame, &args.pos_list(0));
+                let names = self.expand_list(frame, args.pos_list(0));
                 let index = index(&args);
+                if let ([name], None) = (&names[..], index) {
+                    // The usual case: the cached values themselves, nothing copied.
+                    let values = self.message.header_values(name);
+                    return self.match_keys(frame, &args, &values, 1);
+                }
                 let values: Vec<String> = names
                     .iter()
-                    .flat_map(|n| pick(self.message.header_values(n), index))
+                    .flat_map(|n| pick(&self.message.header_values(n), index))
                     .collect();
                 self.match_keys(frame, &args, &values, 1)
             }
             "address" => self.address(frame, &args),
             "envelope" => self.envelope(frame, &args),
             "string" => {
-                let mut values = self.expand_list(frame, &args.pos_list(0));
+                let mut values = self.expand_list(frame, args.pos_list(0)).into_owned();
                 if matches!(match_type(&args)?, MatchType::Count(_)) {
                     // RFC 5229 §5: empty strings are not counted.
                     values.retain(|v| !v.is_empty());
@@ -78,17 +85,17 @@ impl Run<'_, '_> {
                 self.match_keys(frame, &args, &values, 1)
             }
             "mailboxexists" => {
-                let names = self.expand_list(frame, &args.pos_list(0));
+                let names = self.expand_list(frame, args.pos_list(0));
                 Ok(names.iter().all(|n| self.host.mailbox_exists(n)))
             }
             "specialuse_exists" => self.specialuse_exists(frame, &args),
             "mailboxidexists" => {
-                let ids = self.expand_list(frame, &args.pos_list(0));
+                let ids = self.expand_list(frame, args.pos_list(0));
                 Ok(ids.iter().all(|id| self.host.mailbox_id_exists(id)))
             }
             "duplicate" => self.duplicate(frame, &args),
             "valid_notify_method" => {
-                let uris = self.expand_list(frame, &args.pos_list(0));
+                let uris = self.expand_list(frame, args.pos_list(0));
                 Ok(uris.iter().all(|u| valid_notify_method(u)))
             }
             "notify_method_capability" => self.notify_method_capability(frame, &args),
@@ -104,13 +111,13 @@ impl Run<'_, '_> {
 
     /// `address` (RFC 5228 §5.1): the address part of every address of the fields named.
     fn address(&mut self, frame: &Frame<'_>, args: &Args<'_>) -> Result<bool, Failure> {
-        let names = self.expand_list(frame, &args.pos_list(0));
+        let names = self.expand_list(frame, args.pos_list(0));
         let part = address_part_of(args);
         let index = index(args);
         let mut values = Vec::new();
-        for n in &names {
-            for a in field_addresses(self.message, n, index) {
-                values.extend(address_part(&a, part, SUBADDRESS_SEPARATOR));
+        for n in names.iter() {
+            for a in field_addresses(self.message, n, index).iter() {
+                values.extend(address_part(a, part, SUBADDRESS_SEPARATOR));
             }
         }
         self.match_keys(frame, args, &values, 1)
@@ -137,7 +144,7 @@ impl Run<'_, '_> {
         let transform = if args.has("raw") {
             BodyTransform::Raw
         } else if let Some(types) = args.tag_list("content") {
-            BodyTransform::Content(self.expand_list(frame, &types))
+            BodyTransform::Content(self.expand_list(frame, types).into_owned())
         } else {
             BodyTransform::Text
         };
@@ -149,9 +156,9 @@ impl Run<'_, '_> {
     fn specialuse_exists(&mut self, frame: &Frame<'_>, args: &Args<'_>) -> Result<bool, Failure> {
         let (mailbox, uses) = if args.pos_len() >= 2 {
             let m = self.expand(frame, args.pos_string(0).unwrap_or_default());
-            (Some(m), self.expand_list(frame, &args.pos_list(1)))
+            (Some(m), self.expand_list(frame, args.pos_list(1)))
         } else {
-            (None, self.expand_list(frame, &args.pos_list(0)))
+            (None, self.expand_list(frame, args.pos_list(0)))
         };
         Ok(self.host.special_use_exists(mailbox.as_deref(), &uses))
     }
@@ -185,8 +192,8 @@ impl Run<'_, '_> {
         let all = wanted.iter().all(|c| SUPPORTED.contains(&c.as_str()));
         if all {
             for c in wanted {
-                if !self.enabled.contains(&c) {
-                    self.enabled.push(c);
+                if !self.enabled.contains(c) {
+                    self.enabled.push(c.clone());
                 }
             }
         }
@@ -212,11 +219,11 @@ impl Run<'_, '_> {
     /// `envelope` (RFC 5228 §5.4): the null reverse-path is the empty string, whatever the
     /// address part.
     fn envelope(&mut self, frame: &Frame<'_>, args: &Args<'_>) -> Result<bool, Failure> {
-        let parts = self.expand_list(frame, &args.pos_list(0));
+        let parts = self.expand_list(frame, args.pos_list(0));
         let part = address_part_of(args);
         let counting = matches!(match_type(args)?, MatchType::Count(_));
         let mut values = Vec::new();
-        for p in &parts {
+        for p in parts.iter() {
             let address = match p.to_ascii_lowercase().as_str() {
                 "from" => Some(self.envelope.from),
                 "to" => Some(self.envelope.to),
@@ -239,7 +246,7 @@ impl Run<'_, '_> {
         // Without :index, the first field of the name is the one read.
         let at = index(args).or(Some((1, false)));
         let mut values = Vec::new();
-        for raw in pick(self.message.header_values(&name), at) {
+        for raw in pick(&self.message.header_values(&name), at) {
             // RFC 5260 §4: in `Received`, the date follows the last semicolon.
             let text = if name.eq_ignore_ascii_case("received") {
                 raw.rsplit(';').next().unwrap_or_default().to_owned()
@@ -281,11 +288,11 @@ impl Run<'_, '_> {
         let handle = self.expand(frame, args.tag_string("handle").unwrap_or_default());
         let value = if let Some(field) = args.tag_string("header") {
             let field = self.expand(frame, field);
-            self.message.header_values(&field).into_iter().next()
+            self.message.header_values(&field).first().cloned()
         } else if let Some(id) = args.tag_string("uniqueid") {
             Some(self.expand(frame, id))
         } else {
-            self.message.header_values("message-id").into_iter().next()
+            self.message.header_values("message-id").first().cloned()
         };
         let Some(value) = value.map(|v| v.trim().to_owned()) else {
             // Nothing identifies the message: it cannot be a duplicate.
@@ -316,7 +323,7 @@ impl Run<'_, '_> {
         values: &[String],
         keys_at: usize,
     ) -> Result<bool, Failure> {
-        let keys = self.expand_list(frame, &args.pos_list(keys_at));
+        let keys = self.expand_list(frame, args.pos_list(keys_at));
         self.match_values(frame, args, values, &keys)
     }
 
@@ -419,30 +426,34 @@ pub(super) fn index(args: &Args<'_>) -> Option<(usize, bool)> {
 
 /// The values `index` selects: all without one; the Nth (1-based, from the end with `:last`)
 /// or none.
-fn pick<T>(values: Vec<T>, index: Option<(usize, bool)>) -> Vec<T> {
+fn pick<T: Clone>(values: &[T], index: Option<(usize, bool)>) -> Vec<T> {
     let Some((n, last)) = index else {
-        return values;
+        return values.to_vec();
     };
     if n == 0 || n > values.len() {
         return Vec::new();
     }
     let at = if last { values.len() - n } else { n - 1 };
-    values.into_iter().nth(at).into_iter().collect()
+    values.get(at).cloned().into_iter().collect()
 }
 
 /// The addresses of the fields `name`, or of the one field `index` selects (read alone, so
 /// that its addresses are told from the other fields').
-fn field_addresses(message: &MessageView, name: &str, index: Option<(usize, bool)>) -> Vec<String> {
+fn field_addresses(
+    message: &MessageView,
+    name: &str,
+    index: Option<(usize, bool)>,
+) -> Arc<[String]> {
     if index.is_none() {
         return message.addresses(name);
     }
     let mut out = Vec::new();
-    for raw in pick(message.header_raw_values(name), index) {
+    for raw in pick(&message.header_raw_values(name), index) {
         let field = format!("{name}: {raw}\r\n\r\n");
         let one = MessageView::new(field.as_bytes(), 0);
-        out.extend(one.addresses(name));
+        out.extend(one.addresses(name).iter().cloned());
     }
-    out
+    out.into()
 }
 
 /// An `environment` item (RFC 5183 §4): the host's, else Darius's own name and version.

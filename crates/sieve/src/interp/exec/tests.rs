@@ -768,7 +768,7 @@ fn editheader_rfc5293() {
     assert!(view.header_values("subject").is_empty());
     // RFC 5293: Received stays.
     assert_eq!(view.header_values("received").len(), 1);
-    assert_eq!(view.header_values("x-sieve"), vec!["seen".to_owned()]);
+    assert_eq!(*view.header_values("x-sieve"), vec!["seen".to_owned()]);
     let reason = failure(run("require \"editheader\"; addheader \"Bad Name\" \"x\";"));
     assert!(reason.contains("field name"));
 }
