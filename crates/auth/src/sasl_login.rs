@@ -30,9 +30,11 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use net::x509::ClientIdentity;
+use net::Transport;
 use sasl::{
-    Authenticator, ChannelBinding, Credentials, KerberosService, Mechanism, Setup, Step, Success,
-    TokenVerifier, Unavailable,
+    Authenticator, ChannelBinding, ChannelBindingType, Credentials, KerberosService, Mechanism,
+    Setup, Step, Success, TokenVerifier, Unavailable,
 };
 use types::Secret;
 
@@ -99,6 +101,56 @@ pub struct SaslChannel {
     pub kerberos: Option<KerberosService>,
 }
 
+/// What a protocol server knows of a connection, besides its transport, that decides the
+/// connection's [`SaslChannel`].
+#[derive(Clone, Copy, Debug)]
+pub struct ChannelSettings<'a> {
+    pub protocol: crate::Protocol,
+    pub peer: IpAddr,
+    /// Plaintext passwords may be sent here (TLS, loopback, or `allowplaintext`).
+    pub plaintext_ok: bool,
+    /// Which part of a verified client certificate names the EXTERNAL identity
+    /// (`tls_client_identity`); `None` takes no identity from a certificate.
+    pub client_identity: Option<ClientIdentity>,
+    /// The server certificate's `tls-server-end-point` binding data (RFC 5929 §4), offered
+    /// after `tls-exporter` on TLS connections.
+    pub server_end_point: Option<&'a [u8]>,
+    /// The protocol server's Kerberos credentials, for GSSAPI.
+    pub kerberos: Option<&'a KerberosService>,
+}
+
+impl SaslChannel {
+    /// The channel of a connection over `transport`: on TLS, its channel bindings
+    /// (`tls-exporter` on TLS 1.3, then `tls-server-end-point` when given) and the identity
+    /// its verified client certificate names.
+    pub fn new(transport: &Transport, settings: ChannelSettings<'_>) -> SaslChannel {
+        let mut channel_bindings = Vec::new();
+        if transport.is_tls() {
+            let exporter = transport.tls_exporter().map(|data| ChannelBinding {
+                kind: ChannelBindingType::TlsExporter,
+                data,
+            });
+            let end_point = settings.server_end_point.map(|data| ChannelBinding {
+                kind: ChannelBindingType::TlsServerEndPoint,
+                data: data.to_vec(),
+            });
+            channel_bindings.extend(exporter.into_iter().chain(end_point));
+        }
+        let external_identity = settings.client_identity.and_then(|which| {
+            let cert = transport.peer_certificate()?;
+            net::x509::client_identity(cert, which)
+        });
+        SaslChannel {
+            peer: settings.peer,
+            plaintext_ok: settings.plaintext_ok,
+            channel_bindings,
+            external_identity,
+            protocol: settings.protocol,
+            kerberos: settings.kerberos.cloned(),
+        }
+    }
+}
+
 /// Why an exchange did not start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartRefusal {
@@ -143,6 +195,17 @@ impl SaslLogins {
         Mechanism::ALL
             .into_iter()
             .filter(|m| self.configured(*m) && self.available(*m, channel).is_ok())
+            .collect()
+    }
+
+    /// The names of the mechanisms `channel` is offered, strongest first, ANONYMOUS left out:
+    /// for the servers (POP3, ManageSieve, LMTP) where the anonymous identity has nothing to
+    /// use.
+    pub fn offered_except_anonymous(&self, channel: &SaslChannel) -> Vec<&'static str> {
+        self.offered(channel)
+            .into_iter()
+            .filter(|m| *m != Mechanism::Anonymous)
+            .map(Mechanism::name)
             .collect()
     }
 
@@ -539,6 +602,50 @@ mod tests {
         let plain_only = logins(dir.path(), &[Mechanism::Plain])
             .with_token_verifier(Arc::new(fixture_verifier()));
         assert_eq!(plain_only.offered(&channel(true)), vec![Mechanism::Plain]);
+    }
+
+    #[test]
+    fn anonymous_is_offered_but_can_be_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(PasswordDb::open(dir.path()).unwrap());
+        let config = SaslConfig {
+            mech_list: vec![Mechanism::Plain, Mechanism::Anonymous],
+            allow_anonymous: true,
+            ..SaslConfig::default()
+        };
+        let logins = SaslLogins::new(db, config);
+        assert!(logins
+            .offered(&channel(true))
+            .contains(&Mechanism::Anonymous));
+        assert_eq!(
+            logins.offered_except_anonymous(&channel(true)),
+            vec!["PLAIN"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_plain_connection_has_no_channel_bindings_nor_certificate_identity() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let _client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, peer) = listener.accept().await.unwrap();
+        let channel = SaslChannel::new(
+            &Transport::Plain(server),
+            ChannelSettings {
+                protocol: crate::Protocol::Pop3,
+                peer: peer.ip(),
+                plaintext_ok: false,
+                client_identity: Some(ClientIdentity::CommonName),
+                server_end_point: Some(b"end point"),
+                kerberos: None,
+            },
+        );
+        assert!(channel.channel_bindings.is_empty());
+        assert_eq!(channel.external_identity, None);
+        assert_eq!(channel.protocol, crate::Protocol::Pop3);
+        assert_eq!(channel.peer, peer.ip());
+        assert!(!channel.plaintext_ok);
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use auth::sasl_login::{LoginAs, SaslChannel, StartRefusal};
+use auth::sasl_login::{ChannelSettings, LoginAs, SaslChannel, StartRefusal};
 use mailservice::ANONYMOUS;
 use managesieve_proto::{
     encode_challenge, parse_auth_response, AuthResponse, CommandFramer, Frame, RespCode, Response,
@@ -30,23 +30,18 @@ enum Ended {
 impl Session {
     /// What SASL may offer this connection.
     fn sasl_channel(&self) -> SaslChannel {
-        let channel_bindings = self
-            .transport
-            .tls_exporter()
-            .map(|data| sasl::ChannelBinding {
-                kind: sasl::ChannelBindingType::TlsExporter,
-                data,
-            });
-        SaslChannel {
-            protocol: auth::Protocol::ManageSieve,
-            peer: self.info.peer.ip(),
-            plaintext_ok: self.plaintext_allowed(),
-            channel_bindings: channel_bindings.into_iter().collect(),
-            external_identity: self.transport.peer_certificate().and_then(|cert| {
-                net::x509::client_identity(cert, self.server.config.tls_client_identity)
-            }),
-            kerberos: self.server.config.kerberos.clone(),
-        }
+        let config = &self.server.config;
+        SaslChannel::new(
+            &self.conn.transport,
+            ChannelSettings {
+                protocol: auth::Protocol::ManageSieve,
+                peer: self.conn.info.peer.ip(),
+                plaintext_ok: self.plaintext_allowed(),
+                client_identity: Some(config.tls_client_identity),
+                server_end_point: None,
+                kerberos: config.kerberos.as_ref(),
+            },
+        )
     }
 
     /// The mechanisms the SASL capability lists. ANONYMOUS is not among them: the anonymous
@@ -54,11 +49,7 @@ impl Session {
     pub(crate) fn sasl_mechanisms(&self) -> Vec<&'static str> {
         self.server
             .sasl
-            .offered(&self.sasl_channel())
-            .into_iter()
-            .filter(|m| *m != Mechanism::Anonymous)
-            .map(Mechanism::name)
-            .collect()
+            .offered_except_anonymous(&self.sasl_channel())
     }
 
     /// `AUTHENTICATE mechanism [initial-response]`, run to its end.
@@ -155,9 +146,11 @@ impl Session {
     /// Sends a challenge and reads the client's answer: a string holding base64, or `"*"` to
     /// cancel (§2.1), framed within the session's bounds.
     async fn sasl_response(&mut self, challenge: &[u8]) -> Result<SaslData, Ended> {
-        self.out.extend_from_slice(&encode_challenge(challenge));
+        self.conn
+            .out
+            .extend_from_slice(&encode_challenge(challenge));
         loop {
-            match self.framer.take_command(&mut self.input) {
+            match self.framer.take_command(&mut self.conn.input) {
                 Frame::Command(frame) => {
                     return match parse_auth_response(&frame) {
                         AuthResponse::Data(data) => Ok(data),
@@ -179,11 +172,11 @@ impl Session {
                 }
                 Frame::Incomplete => {}
             }
-            if self.flush().await.is_err() {
+            if self.conn.flush().await.is_err() {
                 return Err(Ended::Answered(Flow::Close));
             }
             if let Err(stop) = self.read_more().await {
-                self.stopped(stop);
+                self.conn.stopped(stop);
                 return Err(Ended::Answered(Flow::Close));
             }
         }
@@ -196,7 +189,7 @@ impl Session {
         success: Success,
     ) -> Result<String, Ended> {
         let service = self.server.service.clone();
-        let peer = self.info.peer.to_string();
+        let peer = self.conn.info.peer.to_string();
         let decided = self
             .server
             .sasl
@@ -213,7 +206,7 @@ impl Session {
                 success.authzid.clone().unwrap_or_default(),
             ),
         };
-        self.server.sasl.failed(self.info.peer.ip());
+        self.server.sasl.failed(self.conn.info.peer.ip());
         let why = format!("may not act as {asked:?}");
         Err(self.failed(Some(&authcid), mech.name(), &why).await)
     }
@@ -221,7 +214,7 @@ impl Session {
     /// A failed login: logged with its reason, answered generically after the penalty; the
     /// session is closed after too many.
     async fn failed(&mut self, user: Option<&str>, mechanism: &str, why: &str) -> Ended {
-        let peer = self.info.peer.to_string();
+        let peer = self.conn.info.peer.to_string();
         let shown = user.unwrap_or("");
         tracing::info!(
             severity = "notice",
@@ -233,7 +226,7 @@ impl Session {
             .server
             .config
             .login_penalty
-            .failed(self.info.peer.ip(), user);
+            .failed(self.conn.info.peer.ip(), user);
         tokio::time::sleep(delay).await;
         self.login_failures += 1;
         self.respond(Response::no("Authentication failed"));
@@ -255,7 +248,7 @@ impl Session {
         tracing::warn!(
             severity = "warning",
             "{}: too many failed ManageSieve logins, disconnecting",
-            self.info.peer
+            self.conn.info.peer
         );
         self.respond(Response::bye("Too many failed logins, closing connection"));
         Flow::Close
@@ -263,13 +256,13 @@ impl Session {
 
     /// The session now acts as `user`: logged like the other protocols' logins.
     async fn authenticated(&mut self, user: &str, mech: Mechanism) -> Flow {
-        let peer = self.info.peer.to_string();
+        let peer = self.conn.info.peer.to_string();
         auth::log_authentication(auth::AuthOutcome::Success, user, &peer, mech.name());
         self.proc.update(Some(user), None);
         let identity = self.server.service.identity(user);
         self.state = State::Authenticated(identity);
         self.respond(Response::ok(""));
-        self.telemetry =
+        self.conn.telemetry =
             net::telemetry::Telemetry::open(&self.server.config.config_directory, user, &self.id)
                 .await;
         Flow::Continue
@@ -282,7 +275,7 @@ impl Session {
             self.respond(Response::no("STARTTLS is not available"));
             return Flow::Continue;
         };
-        if self.transport.is_tls() {
+        if self.conn.transport.is_tls() {
             self.respond(Response::no("TLS is already active"));
             return Flow::Continue;
         }
@@ -293,21 +286,25 @@ impl Session {
             return Flow::Continue;
         }
         self.respond(Response::ok("Begin TLS negotiation now"));
-        if self.flush().await.is_err() {
+        if self.conn.flush().await.is_err() {
             return Flow::Close;
         }
         // Whatever was pipelined after STARTTLS is discarded (RFC 5804 §2.2 via RFC 3207's
         // reasoning: it came before the protection).
-        self.input.clear();
+        self.conn.input.clear();
         self.framer = CommandFramer::new(self.server.limits());
-        match self.transport.start_tls(tls).await {
+        match self.conn.transport.start_tls(tls).await {
             Ok(()) => {
                 self.capabilities();
                 self.respond(Response::ok(""));
                 Flow::Continue
             }
             Err(e) => {
-                tracing::warn!(severity = "warning", "{}: STARTTLS: {e}", self.info.peer);
+                tracing::warn!(
+                    severity = "warning",
+                    "{}: STARTTLS: {e}",
+                    self.conn.info.peer
+                );
                 Flow::Close
             }
         }

@@ -26,7 +26,7 @@ impl Session {
         match result {
             // A bare `OK`: Cyrus's client library (sieveshell) takes no text after it.
             Ok(Done(data)) => {
-                self.out.extend_from_slice(&data);
+                self.conn.out.extend_from_slice(&data);
                 self.respond(Response::ok(""));
             }
             Err(e) => {
@@ -49,7 +49,7 @@ impl Session {
                 tracing::error!(
                     severity = "err",
                     "{}: ManageSieve {keyword}: {e}",
-                    self.info.peer
+                    self.conn.info.peer
                 );
                 return Response::no("Internal error; try later").with_code(RespCode::TryLater);
             }

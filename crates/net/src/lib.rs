@@ -1,15 +1,18 @@
 //! Net layer: listeners, TLS and STARTTLS, connection limits, graceful shutdown.
 //!
 //! Owns: sockets and their lifecycle — binding TCP and UNIX listeners, the accept loop with its
-//! connection limits (per listener and per client host), the TLS configuration, the shutdown signal and the bounded drain of running
-//! connections, and what every protocol server records of its sessions (Cyrus's session files
-//! in `proc/`, protocol telemetry in `log/USER/`). Must not: speak any mail protocol or touch
-//! storage; a server crate hands in a per-connection handler.
+//! connection limits (per listener and per client host), the TLS configuration, the shutdown
+//! signal and the bounded drain of running connections, the reading and writing a
+//! line-oriented session shares (`session`: timeouts, buffers, goodbyes), and what every
+//! protocol server records of its sessions (Cyrus's session files in `proc/`, protocol
+//! telemetry in `log/USER/`). Must not: speak any mail protocol or touch storage; a server
+//! crate hands in a per-connection handler.
 
 mod host_limit;
 mod hosts;
 mod listener;
 pub mod procfile;
+pub mod session;
 mod shutdown;
 pub mod telemetry;
 mod tls;

@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use auth::sasl_login::{LoginAs, SaslChannel, StartRefusal};
+use auth::sasl_login::{ChannelSettings, LoginAs, SaslChannel, StartRefusal};
 use auth::LoginCheck;
 use mailservice::{Operation, ServiceError, ANONYMOUS};
 use pop3_proto::{
@@ -109,7 +109,12 @@ impl Session {
         }
         let passwords = Arc::clone(&self.server.passwords);
         let checked = passwords
-            .check_login_for(auth::Protocol::Pop3, self.info.peer.ip(), &user, password)
+            .check_login_for(
+                auth::Protocol::Pop3,
+                self.conn.info.peer.ip(),
+                &user,
+                password,
+            )
             .await;
         self.password_checked(user, checked, "USER").await
     }
@@ -122,7 +127,7 @@ impl Session {
         };
         let passwords = Arc::clone(&self.server.passwords);
         let checked = passwords
-            .check_apop(self.info.peer.ip(), &name, &timestamp, &digest)
+            .check_apop(self.conn.info.peer.ip(), &name, &timestamp, &digest)
             .await;
         self.password_checked(name, checked, "APOP").await
     }
@@ -167,7 +172,7 @@ impl Session {
     /// A failed login: logged with its reason, answered generically after the penalty; the
     /// session is closed after too many.
     async fn failed(&mut self, user: Option<&str>, mechanism: &str, why: &str) -> Outcome {
-        let peer = self.info.peer.to_string();
+        let peer = self.conn.info.peer.to_string();
         let shown = user.unwrap_or("");
         tracing::info!(
             severity = "notice",
@@ -179,7 +184,7 @@ impl Session {
             .server
             .config
             .login_penalty
-            .failed(self.info.peer.ip(), user);
+            .failed(self.conn.info.peer.ip(), user);
         tokio::time::sleep(delay).await;
         self.login_failures += 1;
         self.respond(Response::err("Authentication failed").with_code(RespCode::Auth));
@@ -201,7 +206,7 @@ impl Session {
         tracing::warn!(
             severity = "warning",
             "{}: too many failed POP3 logins, disconnecting",
-            self.info.peer
+            self.conn.info.peer
         );
         self.respond(Response::err("Too many failed logins, closing connection"));
         Flow::Close
@@ -209,23 +214,18 @@ impl Session {
 
     /// What SASL may offer this connection.
     fn sasl_channel(&self) -> SaslChannel {
-        let channel_bindings = self
-            .transport
-            .tls_exporter()
-            .map(|data| sasl::ChannelBinding {
-                kind: sasl::ChannelBindingType::TlsExporter,
-                data,
-            });
-        SaslChannel {
-            protocol: auth::Protocol::Pop3,
-            peer: self.info.peer.ip(),
-            plaintext_ok: self.plaintext_allowed(),
-            channel_bindings: channel_bindings.into_iter().collect(),
-            external_identity: self.transport.peer_certificate().and_then(|cert| {
-                net::x509::client_identity(cert, self.server.config.tls_client_identity)
-            }),
-            kerberos: self.server.config.kerberos.clone(),
-        }
+        let config = &self.server.config;
+        SaslChannel::new(
+            &self.conn.transport,
+            ChannelSettings {
+                protocol: auth::Protocol::Pop3,
+                peer: self.conn.info.peer.ip(),
+                plaintext_ok: self.plaintext_allowed(),
+                client_identity: Some(config.tls_client_identity),
+                server_end_point: None,
+                kerberos: config.kerberos.as_ref(),
+            },
+        )
     }
 
     /// The SASL mechanisms CAPA and `AUTH` list. ANONYMOUS is not among them: an anonymous
@@ -233,11 +233,7 @@ impl Session {
     pub(crate) fn sasl_mechanisms(&self) -> Vec<&'static str> {
         self.server
             .sasl
-            .offered(&self.sasl_channel())
-            .into_iter()
-            .filter(|m| *m != Mechanism::Anonymous)
-            .map(Mechanism::name)
-            .collect()
+            .offered_except_anonymous(&self.sasl_channel())
     }
 
     /// `AUTH mechanism [initial-response]`, run to its end.
@@ -314,10 +310,10 @@ impl Session {
     /// Sends a challenge and reads the client's answer: a line of base64 (RFC 5034 §4), longer
     /// than a command line may be but bounded (`MAX_AUTH_LINE`).
     async fn sasl_response(&mut self, challenge: &[u8]) -> Result<SaslData, Outcome> {
-        encode_challenge(challenge, &mut self.out);
+        encode_challenge(challenge, &mut self.conn.out);
         let mut framer = LineFramer::new(pop3_proto::MAX_AUTH_LINE);
         loop {
-            match framer.take_line(&mut self.input) {
+            match framer.take_line(&mut self.conn.input) {
                 LineResult::Line(line) => {
                     return match parse_auth_response(&line) {
                         AuthResponse::Data(data) => Ok(data),
@@ -339,11 +335,11 @@ impl Session {
                 }
                 LineResult::Incomplete => {}
             }
-            if self.flush().await.is_err() {
+            if self.conn.flush().await.is_err() {
                 return Err(Outcome::Answered(Flow::Close));
             }
             if let Err(stop) = self.read_more().await {
-                self.stopped(stop);
+                self.conn.stopped(stop);
                 return Err(Outcome::Answered(Flow::Close));
             }
         }
@@ -353,7 +349,7 @@ impl Session {
     /// maildrop, so it is refused like an identity the client may not act as).
     async fn sasl_authorized(&mut self, mech: Mechanism, success: Success) -> Outcome {
         let service = self.server.service.clone();
-        let peer = self.info.peer.to_string();
+        let peer = self.conn.info.peer.to_string();
         let decided = self
             .server
             .sasl
@@ -380,7 +376,7 @@ impl Session {
         authcid: &str,
         asked: &str,
     ) -> Outcome {
-        self.server.sasl.failed(self.info.peer.ip());
+        self.server.sasl.failed(self.conn.info.peer.ip());
         let why = format!("may not act as {asked:?}");
         self.failed(Some(authcid), mech.name(), &why).await
     }
@@ -391,21 +387,21 @@ impl Session {
             self.respond(Response::err("STLS is not available"));
             return Flow::Continue;
         };
-        if self.transport.is_tls() {
+        if self.conn.transport.is_tls() {
             self.respond(Response::err("TLS is already active"));
             return Flow::Continue;
         }
         self.respond(Response::ok("Begin TLS negotiation"));
-        if self.flush().await.is_err() {
+        if self.conn.flush().await.is_err() {
             return Flow::Close;
         }
         // RFC 2595 §4: whatever was pipelined after STLS is discarded.
-        self.input.clear();
+        self.conn.input.clear();
         self.framer = LineFramer::new(pop3_proto::MAX_COMMAND_LINE);
-        match self.transport.start_tls(tls).await {
+        match self.conn.transport.start_tls(tls).await {
             Ok(()) => Flow::Continue,
             Err(e) => {
-                tracing::warn!(severity = "warning", "{}: STLS: {e}", self.info.peer);
+                tracing::warn!(severity = "warning", "{}: STLS: {e}", self.conn.info.peer);
                 Flow::Close
             }
         }
@@ -426,7 +422,7 @@ impl Session {
         let mailbox = match authorized {
             Ok(mailbox) => mailbox,
             Err(ServiceError::NoSuchMailbox | ServiceError::PermissionDenied) => {
-                tracing::info!("{}: POP3 login of {user}: no INBOX", self.info.peer);
+                tracing::info!("{}: POP3 login of {user}: no INBOX", self.conn.info.peer);
                 self.respond(
                     Response::err("Unable to locate maildrop").with_code(RespCode::SysPerm),
                 );
@@ -444,7 +440,7 @@ impl Session {
         let Some(claim) = service.claim_maildrop(mailbox) else {
             tracing::info!(
                 "{}: POP3 login of {user} refused: another POP3 session holds the maildrop",
-                self.info.peer
+                self.conn.info.peer
             );
             self.respond(
                 Response::err(
@@ -474,10 +470,10 @@ impl Session {
                 return Flow::Continue;
             }
         };
-        let peer = self.info.peer.to_string();
+        let peer = self.conn.info.peer.to_string();
         auth::log_authentication(auth::AuthOutcome::Success, user, &peer, mechanism);
         self.proc.update(Some(user), Some("INBOX"));
-        self.telemetry =
+        self.conn.telemetry =
             net::telemetry::Telemetry::open(&self.server.config.config_directory, user, &self.id)
                 .await;
         let (count, size) = maildrop.totals();

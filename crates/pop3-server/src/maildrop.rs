@@ -183,13 +183,13 @@ impl Session {
                 continue;
             }
             let text = line(index + 1, entry);
-            self.out.extend_from_slice(text.as_bytes());
-            self.out.extend_from_slice(b"\r\n");
+            self.conn.out.extend_from_slice(text.as_bytes());
+            self.conn.out.extend_from_slice(b"\r\n");
             if self.flush_if_full().await.is_err() {
                 return Flow::Close;
             }
         }
-        self.out.extend_from_slice(b".\r\n");
+        self.conn.out.extend_from_slice(b".\r\n");
         Flow::Continue
     }
 
@@ -242,9 +242,9 @@ impl Session {
                 Some(filter) => {
                     kept.clear();
                     filter.feed(&chunk, &mut kept);
-                    stuffer.feed(&kept, &mut self.out);
+                    stuffer.feed(&kept, &mut self.conn.out);
                 }
-                None => stuffer.feed(&chunk, &mut self.out),
+                None => stuffer.feed(&chunk, &mut self.conn.out),
             }
             let done = offset >= len
                 || chunk.is_empty()
@@ -268,7 +268,7 @@ impl Session {
                 }
             };
         }
-        stuffer.finish(&mut self.out);
+        stuffer.finish(&mut self.conn.out);
         if top.is_none() {
             if let Some(entry) = self.maildrop().live_mut(n) {
                 entry.retrieved = true;

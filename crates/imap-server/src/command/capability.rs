@@ -1,5 +1,6 @@
 //! CAPABILITY (RFC 9051 §6.1.1).
 
+use auth::sasl_login::{ChannelSettings, SaslChannel};
 use imap_proto::response::Data;
 
 use crate::capability::{capabilities, Stage};
@@ -33,45 +34,23 @@ impl Session {
         capabilities(config, &stage)
     }
 
-    /// What this connection offers SASL (see `auth::sasl_login`).
-    pub(crate) fn sasl_channel(&self) -> auth::sasl_login::SaslChannel {
-        let tls = self.transport.is_tls();
-        auth::sasl_login::SaslChannel {
-            protocol: auth::Protocol::Imap,
-            peer: self.info.peer.ip(),
-            plaintext_ok: self
-                .info
-                .plaintext_login_allowed(tls, self.server.config.allow_plaintext),
-            channel_bindings: self.channel_bindings(),
-            external_identity: self.transport.peer_certificate().and_then(|cert| {
-                net::x509::client_identity(cert, self.server.config.tls_client_identity)
-            }),
-            kerberos: self.server.config.kerberos.clone(),
-        }
-    }
-
-    /// The TLS connection's channel bindings: `tls-exporter` (TLS 1.3) and
-    /// `tls-server-end-point` (when the certificate defines one); none without TLS.
-    fn channel_bindings(&self) -> Vec<sasl::ChannelBinding> {
-        if !self.transport.is_tls() {
-            return Vec::new();
-        }
-        let exporter = self
-            .transport
-            .tls_exporter()
-            .map(|data| sasl::ChannelBinding {
-                kind: sasl::ChannelBindingType::TlsExporter,
-                data,
-            });
-        let end_point =
-            self.server
-                .config
-                .tls_server_end_point
-                .clone()
-                .map(|data| sasl::ChannelBinding {
-                    kind: sasl::ChannelBindingType::TlsServerEndPoint,
-                    data,
-                });
-        exporter.into_iter().chain(end_point).collect()
+    /// What this connection offers SASL (see `auth::sasl_login`): on TLS, the channel
+    /// bindings `tls-exporter` (TLS 1.3) and `tls-server-end-point` (when the certificate
+    /// defines one).
+    pub(crate) fn sasl_channel(&self) -> SaslChannel {
+        let config = &self.server.config;
+        SaslChannel::new(
+            &self.transport,
+            ChannelSettings {
+                protocol: auth::Protocol::Imap,
+                peer: self.info.peer.ip(),
+                plaintext_ok: self
+                    .info
+                    .plaintext_login_allowed(self.transport.is_tls(), config.allow_plaintext),
+                client_identity: Some(config.tls_client_identity),
+                server_end_point: config.tls_server_end_point.as_deref(),
+                kerberos: config.kerberos.as_ref(),
+            },
+        )
     }
 }

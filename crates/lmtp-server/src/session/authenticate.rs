@@ -10,7 +10,7 @@
 //! not `anonymous`'s, decide which `+detail` folders and shared mailboxes take mail. ANONYMOUS
 //! is never offered: an unauthenticated session already delivers as `anonymous`.
 
-use auth::sasl_login::{LoginAs, SaslChannel, StartRefusal};
+use auth::sasl_login::{ChannelSettings, LoginAs, SaslChannel, StartRefusal};
 use lmtp_proto::{auth::challenge, codes, AuthResponse, LineResult, Reply, SaslData};
 use net::Transport;
 use sasl::{Mechanism, Step, Success};
@@ -34,21 +34,17 @@ impl Session {
         if !self.transport.is_tls() && !matches!(self.transport, Transport::Unix(_)) {
             return None;
         }
-        let channel_bindings = self
-            .transport
-            .tls_exporter()
-            .map(|data| sasl::ChannelBinding {
-                kind: sasl::ChannelBindingType::TlsExporter,
-                data,
-            });
-        Some(SaslChannel {
-            protocol: auth::Protocol::Imap,
-            peer: self.peer_ip,
-            plaintext_ok: true,
-            channel_bindings: channel_bindings.into_iter().collect(),
-            external_identity: None,
-            kerberos: None,
-        })
+        Some(SaslChannel::new(
+            &self.transport,
+            ChannelSettings {
+                protocol: auth::Protocol::Imap,
+                peer: self.peer_ip,
+                plaintext_ok: true,
+                client_identity: None,
+                server_end_point: None,
+                kerberos: None,
+            },
+        ))
     }
 
     /// The mechanisms LHLO advertises: none without `lmtp_auth`, on plain TCP, or once
@@ -60,12 +56,7 @@ impl Session {
         if self.authenticated.is_some() {
             return Vec::new();
         }
-        auth.sasl
-            .offered(&channel)
-            .into_iter()
-            .filter(|m| *m != Mechanism::Anonymous)
-            .map(Mechanism::name)
-            .collect()
+        auth.sasl.offered_except_anonymous(&channel)
     }
 
     /// `AUTH mechanism [initial-response]`.
