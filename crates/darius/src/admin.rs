@@ -95,6 +95,16 @@ pub enum Request {
         storage_kib: Option<u64>,
         messages: Option<u64>,
     },
+    /// `reconstruct` of one mailbox by internal name: `adopt` (`-f`) indexes message files
+    /// the index does not list (else they are reported); `dry_run` (`-n`) changes nothing.
+    /// Answered with `Findings`, one line per change.
+    Reconstruct {
+        name: String,
+        adopt: bool,
+        dry_run: bool,
+    },
+    /// `check`: the whole store's consistency, read-only; `Findings`, one line per problem.
+    Check,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -120,6 +130,10 @@ pub enum Response {
     },
     Checked {
         valid: bool,
+    },
+    /// What `reconstruct` changed or `check` found, one line each (none: nothing).
+    Findings {
+        lines: Vec<String>,
     },
     Refused {
         reason: String,
@@ -176,6 +190,8 @@ pub fn execute(ctx: &Backend, request: Request, peer: &str) -> Response {
         | Request::QuotaFix { .. }
         | Request::QuotaRemove { .. }
         | Request::QuotaSet { .. } => return crate::quotas::execute(ctx, request),
+        Request::Reconstruct { .. } => return crate::reconstruct::execute(ctx, request),
+        Request::Check => return crate::check::execute(ctx),
         Request::UserCheck { name, password } => {
             db.verify(&name, &Secret::new(password)).map(|valid| {
                 let outcome = if valid {

@@ -6,6 +6,7 @@
 mod acls;
 mod admin;
 mod certificate;
+mod check;
 mod deliver;
 mod embedded;
 mod housekeeping;
@@ -18,6 +19,7 @@ mod mailboxes;
 mod memory;
 mod pop3;
 mod quotas;
+mod reconstruct;
 mod sasldb_import;
 mod serve;
 mod services;
@@ -68,17 +70,26 @@ enum Command {
     /// mailbox_command): through the running server's lmtpsocket, or on the files when it is
     /// stopped. Exits with sysexits codes (75: try again later).
     Deliver(deliver::DeliverArgs),
+    /// Rebuild mailboxes' indexes from their message files (-r below them, -f adopting
+    /// unlisted files, -n as a dry run), or with -m the mailboxes database from the partitions
+    /// (server stopped).
+    Reconstruct(reconstruct::ReconstructArgs),
+    /// Report, changing nothing, what disagrees between message files, indexes, the mailboxes
+    /// database, partitions, quota usage and subscriptions; exit status 1 when anything does.
+    Check,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Deliver(args) => return deliver::run(cli.config.as_deref(), args),
+        Command::Check => return check::run(cli.config.as_deref()),
         Command::Serve => serve::run(cli.config.as_deref()),
         Command::User { action } => users::run(cli.config.as_deref(), action),
         Command::Mailbox { action } => mailboxes::run(cli.config.as_deref(), action),
         Command::Acl { action } => acls::run(cli.config.as_deref(), action),
         Command::Quota(args) => quotas::run(cli.config.as_deref(), args),
+        Command::Reconstruct(args) => reconstruct::run(cli.config.as_deref(), args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

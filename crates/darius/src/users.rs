@@ -203,6 +203,12 @@ fn report(response: Response, dir: &Path) -> Result<()> {
             Ok(())
         }
         Response::Checked { valid: false } => bail!("authentication failed"),
+        Response::Findings { lines } => {
+            for line in lines {
+                println!("{line}");
+            }
+            Ok(())
+        }
         Response::Refused { reason } | Response::Failed { reason } => bail!("{reason}"),
     }
 }

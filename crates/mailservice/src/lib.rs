@@ -117,6 +117,12 @@ impl MailService {
         self
     }
 
+    /// The store below the service, for the repair tools (`reconstruct`, `check`), which act
+    /// as the administrator on whole mailboxes and databases, beneath every access rule.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     pub fn namespace(&self) -> &Namespace {
         &self.namespace
     }

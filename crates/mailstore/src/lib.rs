@@ -32,7 +32,9 @@
 //!   [`Store::repair_quota`] (`quota -f`); inserts that name a [`QuotaPolicy`]
 //!   ([`Store::append_checked`], [`Store::deliver_checked`], [`Store::copy_checked`],
 //!   [`Store::move_checked`]) are checked atomically with their commit.
-//! - Repair: [`Store::reconstruct`], [`Store::rebuild_mailboxes_db`] (`reconstruct -m`),
+//! - Repair: [`Store::reconstruct`] ([`Store::reconstruct_with`]: `-n`, without `-f`),
+//!   [`Store::rebuild_mailboxes_db`] (`reconstruct -m`), [`Store::check_mailboxes_db`] and
+//!   [`Store::dangling_subscriptions`] (`check`),
 //!   [`Store::purge_tombstones`], [`Store::prune_tombstones`] (tombstone retention).
 //!
 //! - Sieve scripts: [`Store::active_sieve_script`], [`Store::read_sieve_script`],
@@ -113,15 +115,16 @@ pub use message_file::MessageFile;
 pub use model::{
     AppendItem, AppendOutcome, AppendSource, Change, CopyOutcome, CreateOptions, Delivered,
     Expunge, FlagChange, InternalDate, MailboxEntry, MailboxStatus, MailboxType, MessageRecord,
-    PruneReport, QuotaLimits, QuotaRepairReport, QuotaUsage, ReconstructReport, RecordFields,
-    SeenSource, SelectSnapshot, StoreFlagsOutcome, UidSelection, UsageCorrection, VanishedSince,
+    PruneReport, QuotaLimits, QuotaRepairReport, QuotaUsage, ReconstructOptions, ReconstructReport,
+    RecordFields, RepairMode, SeenSource, SelectSnapshot, StoreFlagsOutcome, UidSelection,
+    UnlistedFiles, UsageCorrection, VanishedSince,
 };
 pub use msgfile::header_block;
 pub use normalise::{normalise_crlf, CrlfNormaliser, NormaliseError};
 pub use ops_tombstones::PURGE_BATCH;
 pub use partition::{MailboxHeaderFile, MAILBOX_HEADER_FILE};
 pub use quota::QuotaPolicy;
-pub use rebuild::RebuildReport;
+pub use rebuild::{RebuildReport, StoreFinding};
 pub use sieve_scripts::{
     ActivateScript, DeleteScript, PutScript, RenameScript, ScriptVersion, SieveScriptInfo,
     MAX_SCRIPT_NAME_BYTES,

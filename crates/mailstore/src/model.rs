@@ -388,6 +388,34 @@ pub struct QuotaLimits {
     pub messages: Option<u64>,
 }
 
+/// What a reconstruct does with message files its index does not list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UnlistedFiles {
+    /// Index them (Cyrus's `reconstruct -f`): a file below UIDNEXT gets a fresh UID.
+    #[default]
+    Adopt,
+    /// Leave them where they are and list them in [`ReconstructReport::unadopted`].
+    Report,
+}
+
+/// Whether a repair writes what it finds or only reports it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RepairMode {
+    /// Change the index and the files.
+    #[default]
+    Fix,
+    /// Compute the same report and change nothing (`-n`): index writes are aborted and no
+    /// file is renamed, removed or written.
+    DryRun,
+}
+
+/// How [`crate::Store::reconstruct_with`] runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReconstructOptions {
+    pub unlisted: UnlistedFiles,
+    pub mode: RepairMode,
+}
+
 /// What [`crate::Store::reconstruct`] found and fixed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReconstructReport {
@@ -408,6 +436,9 @@ pub struct ReconstructReport {
     /// Uniqueids of mailboxes whose copy in an owner index they no longer belong to (left by an
     /// interrupted cross-owner rename) was removed.
     pub stale_copies_removed: Vec<String>,
+    /// Files the index does not list, left alone because the options said to report them
+    /// ([`UnlistedFiles::Report`]): not a change, so not counted by [`Self::is_clean`].
+    pub unadopted: Vec<Uid>,
 }
 
 impl ReconstructReport {

@@ -26,7 +26,7 @@ use types::MailboxName;
 use crate::error::{Result, StoreError};
 use crate::index::IndexWrite;
 use crate::mailboxes_db::{MAILBOXES, QUOTA_ROOTS};
-use crate::model::{QuotaLimits, QuotaRepairReport, QuotaUsage, UsageCorrection};
+use crate::model::{QuotaLimits, QuotaRepairReport, QuotaUsage, RepairMode, UsageCorrection};
 use crate::Store;
 
 /// Decides whether an insert may be charged to a quota root. Implemented by the service
@@ -188,6 +188,18 @@ impl Store {
     /// usage before and after. With `roots`, only the owners holding mailboxes of those roots
     /// are repaired (and reported). Roots are never removed. A second run reports nothing.
     pub fn repair_quota(&self, roots: Option<&[MailboxName]>) -> Result<QuotaRepairReport> {
+        self.repair_quota_with(roots, RepairMode::Fix)
+    }
+
+    /// [`Store::repair_quota`], or with [`RepairMode::DryRun`] the same findings with nothing
+    /// written: each owner's transaction is aborted, so a dry run's report lists the headers
+    /// and the count of maintained sums that disagree but no per-root corrections (the usage
+    /// "after" exists only once written).
+    pub fn repair_quota_with(
+        &self,
+        roots: Option<&[MailboxName]>,
+        mode: RepairMode,
+    ) -> Result<QuotaRepairReport> {
         let _ns = self.namespace_lock();
         let all_roots: Vec<MailboxName> = self.quota_roots()?.into_iter().map(|(r, _)| r).collect();
         let wanted: Vec<MailboxName> = match roots {
@@ -234,7 +246,13 @@ impl Store {
                 }
             }
             report.entries_fixed += ow.rebuild_usage()?.len();
-            let _guard = ow.commit()?;
+            match mode {
+                RepairMode::Fix => drop(ow.commit()?),
+                RepairMode::DryRun => drop(ow),
+            }
+        }
+        if mode == RepairMode::DryRun {
+            return Ok(report);
         }
         for (root, before) in wanted.iter().zip(before) {
             let after = self.usage_of(root, None)?;

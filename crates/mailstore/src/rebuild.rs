@@ -6,6 +6,9 @@
 //! be trusted) and [`Store::reconstruct`] indexes its files. A directory whose uniqueid the
 //! database already maps (under another name: its `cyrus.header` kept the old name of an
 //! interrupted rename) is left alone. Runs under the namespace lock.
+//!
+//! [`Store::check_mailboxes_db`] reports, without changing anything, what disagrees between
+//! the database and the partitions (for `darius check`).
 
 use std::collections::HashMap;
 use std::fs;
@@ -28,7 +31,76 @@ pub struct RebuildReport {
     pub skipped: Vec<(PathBuf, String)>,
 }
 
+/// One disagreement between the mailboxes database and the partitions
+/// ([`Store::check_mailboxes_db`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreFinding {
+    /// A mailbox directory on a partition whose uniqueid no database entry maps; `name` is the
+    /// one its `cyrus.header` gives (`reconstruct -m` would restore it).
+    Unmapped {
+        partition: String,
+        dir: PathBuf,
+        name: String,
+    },
+    /// A mailbox directory whose `cyrus.header` cannot be read.
+    UnreadableHeader { dir: PathBuf, reason: String },
+    /// A database entry whose directory is missing from its partition.
+    MissingDirectory {
+        name: MailboxName,
+        partition: String,
+        dir: PathBuf,
+    },
+}
+
 impl Store {
+    /// Compares the mailboxes database with the partitions without changing either: every
+    /// directory must be mapped by an entry and every entry must have its directory.
+    pub fn check_mailboxes_db(&self) -> Result<Vec<StoreFinding>> {
+        let _ns = self.namespace_lock();
+        let entries = self.inner.global.read()?.list(None)?;
+        let mut findings = Vec::new();
+        let mut mapped = std::collections::HashSet::new();
+        for e in entries {
+            let dir = self
+                .inner
+                .partitions
+                .mailbox_dir(&e.partition, &e.uniqueid)?;
+            if !dir.is_dir() {
+                findings.push(StoreFinding::MissingDirectory {
+                    name: e.name,
+                    partition: e.partition,
+                    dir,
+                });
+            }
+            mapped.insert(e.uniqueid);
+        }
+        let partitions: Vec<String> = self.inner.partitions.names().map(str::to_string).collect();
+        for partition in partitions {
+            let root = self.inner.partitions.root(&partition)?.to_path_buf();
+            for dir in mailbox_dirs(&root)? {
+                let is_mapped = dir
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| mapped.contains(n));
+                if is_mapped {
+                    continue;
+                }
+                findings.push(match read_header_file(&dir) {
+                    Ok(hdr) => StoreFinding::Unmapped {
+                        partition: partition.clone(),
+                        dir,
+                        name: hdr.name,
+                    },
+                    Err(e) => StoreFinding::UnreadableHeader {
+                        dir,
+                        reason: e.to_string(),
+                    },
+                });
+            }
+        }
+        Ok(findings)
+    }
+
     /// Scans every partition for mailbox directories missing from the mailboxes database and
     /// restores them. Existing entries are never changed.
     pub fn rebuild_mailboxes_db(&self) -> Result<RebuildReport> {
@@ -124,7 +196,7 @@ impl Store {
         drop(ow.commit()?);
         g.put_entry(&entry)?;
         g.commit()?;
-        self.reconstruct_locked(&name)?;
+        self.reconstruct_locked(&name, crate::model::ReconstructOptions::default())?;
         report.restored.push(name.clone());
         Ok(Some(name))
     }

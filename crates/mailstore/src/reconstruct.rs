@@ -10,6 +10,10 @@
 //!   (RFC 9051 §2.3.1.1), so such a file gets a fresh UID at or above UIDNEXT (renamed, never
 //!   overwriting); one already at or above UIDNEXT keeps its number, which no client has seen.
 //!
+//! Options ([`ReconstructOptions`]): unlisted files may instead be left alone and reported
+//! (without Cyrus's `-f`), and a dry run (`-n`) computes the same report while aborting its
+//! index transaction and touching no file.
+//!
 //! An expunged message whose tombstone was purged cannot be told from the second kind, so
 //! [`Store::purge_tombstones`] unlinks the files again before it forgets their tombstones.
 //! New or renumbered files are re-parsed and indexed (internal date = file mtime). Records
@@ -31,24 +35,43 @@ use crate::codec::IndexRecord;
 use crate::error::{Result, StoreError};
 use crate::flags::{self, Sign};
 use crate::index::{IndexHeader, RecordRow};
-use crate::model::{unix_now, Change, InternalDate, ReconstructReport, UidSelection};
+use crate::model::{
+    unix_now, Change, InternalDate, ReconstructOptions, ReconstructReport, RepairMode,
+    UidSelection, UnlistedFiles,
+};
 use crate::msgfile;
 use crate::ops_append::{bump_modseq, to_modseq, to_uid};
 use crate::partition::{self, message_path, MailboxHeaderFile, MAILBOX_HEADER_FILE_VERSION};
 use crate::Store;
 
 impl Store {
-    /// Rebuilds `name`'s index from its directory and reports what it changed.
+    /// Rebuilds `name`'s index from its directory and reports what it changed (files the
+    /// index does not list are adopted).
     pub fn reconstruct(&self, name: &MailboxName) -> Result<ReconstructReport> {
-        let _ns = self.namespace_lock();
-        self.reconstruct_locked(name)
+        self.reconstruct_with(name, ReconstructOptions::default())
     }
 
-    /// [`Store::reconstruct`] for callers already holding the namespace lock.
-    pub(crate) fn reconstruct_locked(&self, name: &MailboxName) -> Result<ReconstructReport> {
+    /// [`Store::reconstruct`] as `options` say: adopting unlisted files or only reporting
+    /// them, changing things or only reporting what it would change.
+    pub fn reconstruct_with(
+        &self,
+        name: &MailboxName,
+        options: ReconstructOptions,
+    ) -> Result<ReconstructReport> {
+        let _ns = self.namespace_lock();
+        self.reconstruct_locked(name, options)
+    }
+
+    /// [`Store::reconstruct_with`] for callers already holding the namespace lock.
+    pub(crate) fn reconstruct_locked(
+        &self,
+        name: &MailboxName,
+        options: ReconstructOptions,
+    ) -> Result<ReconstructReport> {
+        let fix = options.mode == RepairMode::Fix;
         let r = self.resolve(name)?;
         let mut report = ReconstructReport {
-            stale_copies_removed: self.clean_renamed_from(&r.entry)?,
+            stale_copies_removed: self.clean_renamed_from(&r.entry, options.mode)?,
             ..ReconstructReport::default()
         };
         let ow = r.owner.write()?;
@@ -69,6 +92,7 @@ impl Store {
         let modseq = bump_modseq(&mut h)?;
         let mut fresh = Vec::new();
         let mut strays = Vec::new();
+        let mut left = Vec::new();
         for &uid in &files {
             let path = message_path(&dir, uid);
             match known.binary_search_by_key(&uid, |row| row.uid) {
@@ -79,9 +103,12 @@ impl Store {
                     }
                 }
                 Err(_) if tombs.binary_search(&uid).is_ok() => {
-                    msgfile::remove_if_present(&path)?;
+                    if fix {
+                        msgfile::remove_if_present(&path)?;
+                    }
                     report.stale_files_removed.push(to_uid(uid)?);
                 }
+                Err(_) if options.unlisted == UnlistedFiles::Report => left.push(uid),
                 Err(_) if uid >= before.uidnext => {
                     fresh.push(reparse(&path, uid, modseq)?);
                     report.added.push(to_uid(uid)?);
@@ -92,12 +119,16 @@ impl Store {
         let first_free = files.last().map_or(1, |u| u.saturating_add(1));
         let mut next = before.uidnext.max(first_free);
         for old in strays {
-            let new = self.renumber(&dir, old, &mut next)?;
-            fresh.push(reparse(&message_path(&dir, new), new, modseq)?);
+            let new = match options.mode {
+                RepairMode::Fix => self.renumber(&dir, old, &mut next)?,
+                RepairMode::DryRun => free_uid(&files, &mut next)?,
+            };
+            let path = message_path(&dir, if fix { new } else { old });
+            fresh.push(reparse(&path, new, modseq)?);
             report.added.push(to_uid(new)?);
             report.renumbered.push((to_uid(old)?, to_uid(new)?));
         }
-        if !report.renumbered.is_empty() || !report.stale_files_removed.is_empty() {
+        if fix && (!report.renumbered.is_empty() || !report.stale_files_removed.is_empty()) {
             self.inner.partitions.sync_dir(&dir)?;
         }
         let lost: Vec<u32> = known
@@ -108,13 +139,18 @@ impl Store {
         ow.remove_messages(&h.uniqueid, &lost, modseq, self.inner.config.clock.now())?;
         ow.put_messages(&h.uniqueid, &fresh)?;
         report.lost = lost.iter().map(|u| to_uid(*u)).collect::<Result<_>>()?;
+        report.unadopted = left.iter().map(|u| to_uid(*u)).collect::<Result<_>>()?;
         let now_known = ow.records(&h.uniqueid, UidSelection::All)?;
-        recount(&mut h, &now_known, files.last().copied());
+        // Files left unadopted do not raise UIDNEXT: an append skips a taken file name.
+        let max_file = files.iter().rev().find(|u| !left.contains(u)).copied();
+        recount(&mut h, &now_known, max_file);
         // A crash inside a same-owner rename can leave the header's copy of the old name.
         h.name = r.entry.name.to_string();
         report.header_fixed = counters(&before) != counters(&h) || before.name != h.name;
-        report.header_fixed |= self.fix_header_file(&dir, &r.entry)?;
-        if report.is_clean() {
+        report.header_fixed |= self.fix_header_file(&dir, &r.entry, options.mode)?;
+        if report.is_clean() || !fix {
+            // Nothing to keep, or a dry run: the write transaction is aborted.
+            drop(ow);
             return Ok(report);
         }
         ow.put_header(&h)?;
@@ -127,7 +163,12 @@ impl Store {
     /// When `cyrus.header` names this mailbox's old name in another owner, cleans that owner's
     /// index of its stale copy (a cross-owner rename stopped after the mailboxes database
     /// commit). Called before this mailbox's owner is locked: one owner lock at a time.
-    fn clean_renamed_from(&self, entry: &crate::model::MailboxEntry) -> Result<Vec<String>> {
+    /// In a dry run the stale copies are reported and kept.
+    fn clean_renamed_from(
+        &self,
+        entry: &crate::model::MailboxEntry,
+        mode: RepairMode,
+    ) -> Result<Vec<String>> {
         let dir = self
             .inner
             .partitions
@@ -145,7 +186,7 @@ impl Store {
         let owner = self.inner.owners.get(&root)?;
         let ow = owner.write()?;
         let dropped = self.drop_stale_copies(&ow, &root)?;
-        if !dropped.is_empty() {
+        if !dropped.is_empty() && mode == RepairMode::Fix {
             drop(ow.commit()?);
         }
         Ok(dropped)
@@ -233,8 +274,14 @@ impl Store {
         Ok(())
     }
 
-    /// Rewrites a missing or disagreeing `cyrus.header`; true if it did.
-    fn fix_header_file(&self, dir: &Path, entry: &crate::model::MailboxEntry) -> Result<bool> {
+    /// Rewrites a missing or disagreeing `cyrus.header` (in a dry run, only finds it); true if
+    /// it did.
+    fn fix_header_file(
+        &self,
+        dir: &Path,
+        entry: &crate::model::MailboxEntry,
+        mode: RepairMode,
+    ) -> Result<bool> {
         let want = MailboxHeaderFile {
             version: MAILBOX_HEADER_FILE_VERSION,
             name: entry.name.to_string(),
@@ -245,9 +292,27 @@ impl Store {
         if partition::read_header_file(dir).ok().as_ref() == Some(&want) {
             return Ok(false);
         }
+        if mode == RepairMode::DryRun {
+            return Ok(true);
+        }
         self.inner.partitions.durable().create_dir(dir)?;
         self.inner.partitions.write_header_file(dir, &want)?;
         Ok(true)
+    }
+}
+
+/// What [`Store::renumber`] would choose without renaming: the lowest UID at or above `*next`
+/// with no file (`files` ascending).
+fn free_uid(files: &[u32], next: &mut u32) -> Result<u32> {
+    loop {
+        let uid = *next;
+        if uid == 0 {
+            return Err(StoreError::UidSpaceExhausted);
+        }
+        *next = uid.checked_add(1).unwrap_or(0);
+        if files.binary_search(&uid).is_err() {
+            return Ok(uid);
+        }
     }
 }
 

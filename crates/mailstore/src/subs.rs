@@ -7,6 +7,7 @@ use types::MailboxName;
 use crate::error::{Result, StoreError};
 use crate::mailboxes_db::{keys_under, RECENT, SEEN, SUBS};
 use crate::Store;
+use redb::ReadableTable;
 
 impl Store {
     pub fn subscribe(&self, user: &str, name: &MailboxName) -> Result<()> {
@@ -32,6 +33,29 @@ impl Store {
                     .map_err(|e| StoreError::corrupt("subscriptions", e.to_string()))
             })
             .collect()
+    }
+
+    /// Every subscription naming a mailbox the mailboxes database does not have, as
+    /// `(user, name)` in user and name order (for `darius check`; IMAP allows them, but one
+    /// left by a lost database entry is worth a look). At most `limit` are returned.
+    pub fn dangling_subscriptions(&self, limit: usize) -> Result<Vec<(String, MailboxName)>> {
+        let r = self.inner.global.read()?;
+        let t = r.txn.open_table(SUBS)?;
+        let mut out = Vec::new();
+        for item in t.iter()? {
+            let (k, _) = item?;
+            let (user, name) = k.value();
+            let Ok(name) = MailboxName::try_from(name) else {
+                continue;
+            };
+            if r.entry(&name)?.is_none() {
+                out.push((user.to_string(), name));
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Forgets what the store keeps per user outside their mailboxes: subscriptions, private

@@ -5,7 +5,10 @@
 mod common;
 
 use common::*;
-use mailstore::{Expunge, SeenSource};
+use mailstore::{
+    Expunge, FsyncPolicy, ReconstructOptions, RepairMode, SeenSource, Store, StoreFinding,
+    UnlistedFiles,
+};
 
 /// The state a crash between "file linked" and "index committed" leaves, followed by an
 /// acknowledged append: file N unindexed, N+1 indexed, UIDNEXT N+2.
@@ -71,4 +74,106 @@ fn purging_tombstones_removes_files_an_interrupted_expunge_left() {
     let r = s.reconstruct(&a).unwrap();
     assert!(r.is_clean(), "nothing to revive: {r:?}");
     assert_eq!(uids_of(&s, &a), vec![2]);
+}
+
+/// A lost file, a stray below UIDNEXT and one above it: the dry run's report is the real run's
+/// report, and after the dry run the index and the files are as they were.
+#[test]
+fn a_dry_run_reports_what_the_real_run_does_and_changes_nothing() {
+    let (_d, s) = store();
+    let a = create(&s, "user.alice");
+    append(&s, &a, 1);
+    append(&s, &a, 2);
+    let dir = s.message_file(&a, uid(1)).unwrap();
+    let dir = dir.parent().unwrap().to_path_buf();
+    std::fs::write(dir.join("3."), msg(3)).unwrap(); // linked, never committed
+    assert_eq!(append(&s, &a, 4), uid(4));
+    std::fs::write(dir.join("8."), msg(8)).unwrap(); // at or above UIDNEXT: kept
+    std::fs::remove_file(dir.join("2.")).unwrap();
+    let status = s.status(&a, SeenSource::Index).unwrap();
+    let dry = ReconstructOptions {
+        unlisted: UnlistedFiles::Adopt,
+        mode: RepairMode::DryRun,
+    };
+    let report = s.reconstruct_with(&a, dry).unwrap();
+    assert_eq!(report.lost, vec![uid(2)]);
+    assert_eq!(report.renumbered, vec![(uid(3), uid(9))]);
+    assert_eq!(report.added, vec![uid(8), uid(9)]);
+    assert_eq!(
+        s.reconstruct_with(&a, dry).unwrap(),
+        report,
+        "nothing changed"
+    );
+    assert_eq!(s.status(&a, SeenSource::Index).unwrap(), status);
+    assert_eq!(uids_of(&s, &a), vec![1, 2, 4]);
+    assert!(dir.join("3.").exists() && !dir.join("9.").exists());
+
+    assert_eq!(s.reconstruct(&a).unwrap(), report);
+    assert_eq!(uids_of(&s, &a), vec![1, 4, 8, 9]);
+    assert_eq!(s.read_message(&a, uid(9)).unwrap(), msg(3));
+    assert!(s.reconstruct_with(&a, dry).unwrap().is_clean());
+}
+
+/// Without adoption an unlisted file is reported every time and never indexed, renamed or
+/// counted into UIDNEXT; adopting it later still works.
+#[test]
+fn unlisted_files_are_only_reported_unless_adopted() {
+    let (_d, s) = store();
+    let a = create(&s, "user.alice");
+    append(&s, &a, 1);
+    let dir = s.message_file(&a, uid(1)).unwrap();
+    let dir = dir.parent().unwrap().to_path_buf();
+    std::fs::write(dir.join("5."), msg(5)).unwrap();
+    let report_only = ReconstructOptions {
+        unlisted: UnlistedFiles::Report,
+        mode: RepairMode::Fix,
+    };
+    for _ in 0..2 {
+        let r = s.reconstruct_with(&a, report_only).unwrap();
+        assert_eq!(r.unadopted, vec![uid(5)]);
+        assert!(r.is_clean(), "{r:?}");
+    }
+    assert_eq!(uids_of(&s, &a), vec![1]);
+    assert_eq!(s.status(&a, SeenSource::Index).unwrap().uidnext, uid(2));
+    let r = s.reconstruct(&a).unwrap();
+    assert_eq!(r.added, vec![uid(5)]);
+    assert!(r.unadopted.is_empty());
+}
+
+/// `check`'s view of the mailboxes database: a directory without an entry and an entry
+/// without a directory; and a subscription to a mailbox that does not exist.
+#[test]
+fn check_finds_unmapped_directories_missing_ones_and_dangling_subscriptions() {
+    let (d, s) = store();
+    let a = create(&s, "user.alice");
+    let b = create(&s, "user.alice.old");
+    append(&s, &a, 1);
+    assert!(s.check_mailboxes_db().unwrap().is_empty());
+    assert!(s.dangling_subscriptions(10).unwrap().is_empty());
+    let dir_a = s
+        .message_file(&a, uid(1))
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    std::fs::remove_dir_all(&dir_a).unwrap();
+    let found = s.check_mailboxes_db().unwrap();
+    assert!(
+        matches!(&found[..], [StoreFinding::MissingDirectory { name, .. }] if *name == a),
+        "{found:?}"
+    );
+    s.subscribe("alice", &b).unwrap();
+    s.subscribe("alice", &name("user.alice.gone")).unwrap();
+    assert_eq!(
+        s.dangling_subscriptions(10).unwrap(),
+        vec![("alice".to_string(), name("user.alice.gone"))]
+    );
+    drop(s);
+    std::fs::remove_file(d.path().join("config").join(mailstore::MAILBOXES_DB_FILE)).unwrap();
+    let s = Store::open(config(&d, FsyncPolicy::Never)).unwrap();
+    let found = s.check_mailboxes_db().unwrap();
+    assert!(
+        matches!(&found[..], [StoreFinding::Unmapped { name, .. }] if name == "user.alice.old"),
+        "{found:?}"
+    );
 }
