@@ -16,8 +16,8 @@
 //!   and ACL from each `cyrus.header`). Only while the server is stopped: the server holds the
 //!   database open, and the database a running server serves from is not the one to rebuild.
 //!
-//! Progress goes to standard error: one line per mailbox, or one line rewritten in place when
-//! standard error is a terminal. Changes go to standard output.
+//! Progress goes to standard error: one line per mailbox, or a progress bar when standard
+//! error is a terminal. Changes go to standard output.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -136,21 +136,21 @@ fn reconstruct_mailboxes(config: &config::Config, args: &ReconstructArgs) -> Res
         };
         match target.call(request)? {
             Response::Findings { lines } => {
-                progress.clear();
                 changes += lines.len();
-                for line in lines {
-                    println!("{line}");
-                }
+                progress.print(|| {
+                    for line in lines {
+                        println!("{line}");
+                    }
+                });
             }
             Response::Refused { reason } | Response::Failed { reason } => {
-                progress.clear();
-                eprintln!("darius: {name}: {reason}");
+                progress.print(|| eprintln!("darius: {name}: {reason}"));
                 failures += 1;
             }
             other => bail!("unexpected answer about {name}: {other:?}"),
         }
     }
-    progress.clear();
+    progress.finish();
     summarise(names.len(), changes, args);
     if failures > 0 {
         bail!(
@@ -374,33 +374,48 @@ fn uids(list: &[Uid]) -> String {
     parts.join(",")
 }
 
-/// Progress on standard error: a line rewritten in place on a terminal, plain lines else.
+/// Progress on standard error: an `indicatif` bar on a terminal, plain lines else.
 struct Progress {
     total: usize,
-    terminal: bool,
+    bar: Option<indicatif::ProgressBar>,
 }
 
 impl Progress {
     fn new(total: usize) -> Progress {
-        Progress {
-            total,
-            terminal: std::io::stderr().is_terminal(),
-        }
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(u64::try_from(total).unwrap_or(u64::MAX));
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "reconstruct {bar:30} {pos}/{len} {wide_msg}",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Progress { total, bar }
     }
 
     fn step(&self, done: usize, name: &str) {
-        let n = done + 1;
-        if self.terminal {
-            eprint!("\r\x1b[2Kreconstruct: {n}/{} {name}", self.total);
-        } else {
-            eprintln!("reconstruct: {n}/{} {name}", self.total);
+        match &self.bar {
+            Some(bar) => {
+                bar.set_position(u64::try_from(done).unwrap_or(u64::MAX));
+                bar.set_message(name.to_string());
+            }
+            None => eprintln!("reconstruct: {}/{} {name}", done + 1, self.total),
         }
     }
 
-    /// Clears the terminal line before other output.
-    fn clear(&self) {
-        if self.terminal {
-            eprint!("\r\x1b[2K");
+    /// Runs `print` (which writes a line) with the bar out of the way.
+    fn print(&self, print: impl FnOnce()) {
+        match &self.bar {
+            Some(bar) => bar.suspend(print),
+            None => print(),
+        }
+    }
+
+    /// Removes the bar once every mailbox is done.
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
         }
     }
 }
