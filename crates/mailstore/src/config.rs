@@ -21,6 +21,17 @@ pub enum FsyncPolicy {
     Never,
 }
 
+/// What an expunge does with a message (Cyrus's `expunge_mode`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ExpungeMode {
+    /// Clients stop seeing the message at once, but its file and record are kept for
+    /// `darius unexpunge` until `darius expire` purges them (`expunge_days`).
+    #[default]
+    Delayed,
+    /// The file is unlinked and the record dropped at once.
+    Immediate,
+}
+
 /// Where and how the store keeps its data.
 #[derive(Clone, Debug)]
 pub struct StoreConfig {
@@ -51,6 +62,8 @@ pub struct StoreConfig {
     pub hooks: StoreHooks,
     /// The time of day the store dates expunges with (tombstone retention).
     pub clock: Clock,
+    /// `expunge_mode`: whether expunged messages are kept for `darius unexpunge`.
+    pub expunge_mode: ExpungeMode,
 }
 
 type ClockFn = dyn Fn() -> i64 + Send + Sync;
@@ -121,6 +134,7 @@ impl StoreConfig {
             write_wait: std::time::Duration::from_secs(30),
             hooks: StoreHooks::default(),
             clock: Clock::default(),
+            expunge_mode: ExpungeMode::default(),
         }
     }
 

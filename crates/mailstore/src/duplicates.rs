@@ -197,6 +197,14 @@ impl DeliverDb {
         Ok(())
     }
 
+    /// Writes what is pending and forgets the days no longer kept and the expired Sieve
+    /// tracking keys, at once (`darius expire`).
+    pub(crate) fn expire(&self, now: i64) -> Result<()> {
+        let mut pending = self.pending();
+        self.sieve_pruned.store(0, Ordering::Relaxed);
+        self.write(&mut pending, day_of(now), u64::try_from(now).unwrap_or(0))
+    }
+
     /// Writes the pending records in one commit and forgets days no longer kept.
     /// Expired Sieve tracking keys go too, now and then ([`SIEVE_PRUNE_EVERY`]).
     fn write(&self, pending: &mut Pending, today: u32, now: u64) -> Result<()> {

@@ -41,6 +41,12 @@ const TOMBSTONES: TableDefinition<(&str, u32), u64> = TableDefinition::new("tomb
 /// format 1 was first written, without a version bump: an index written before lacks the table
 /// until its first expunge creates it, and readers take a missing table as empty.
 const EXPUNGE_TIMES: TableDefinition<(&str, u64), i64> = TableDefinition::new("expunge_times");
+/// Messages expunged under `expunge_mode: delayed`, kept for `darius unexpunge` until
+/// `darius expire` purges them: `(uniqueid, uid) -> Unix seconds of the expunge (8 bytes, little
+/// endian) followed by the message's index record as it was`. Nothing that serves clients reads
+/// it. Added after format 1 was first written, like [`EXPUNGE_TIMES`]: a missing table reads as
+/// empty and the first delayed expunge creates it.
+const EXPUNGED: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("expunged_records");
 /// Quota usage of each subtree of the owner's hierarchy: for every name from the owner's top
 /// down to each mailbox, `name -> (RFC 822 bytes, messages)` of all mailboxes at or below it.
 /// Written in the same transaction as the headers it sums (see [`IndexWrite::put_header`]), so
@@ -202,6 +208,7 @@ impl OwnerDb {
             txn.open_table(HEADER_BLOCKS)?;
             txn.open_table(TOMBSTONES)?;
             txn.open_table(EXPUNGE_TIMES)?;
+            txn.open_table(EXPUNGED)?;
             txn.open_table(USAGE)?;
             Ok(())
         })?;
@@ -677,6 +684,15 @@ impl IndexRead {
         Ok(ages)
     }
 
+    /// The mailbox's kept expunged messages (`expunge_mode: delayed`), ascending by UID.
+    pub(crate) fn kept(&self, uniqueid: &str) -> Result<Vec<KeptRow>> {
+        match self.txn.open_table(EXPUNGED) {
+            Ok(t) => kept_rows(&t, uniqueid),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(Vec::new()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Whether the mailbox has any tombstone.
     pub(crate) fn has_tombstones(&self, uniqueid: &str) -> Result<bool> {
         let t = self.txn.open_table(TOMBSTONES)?;
@@ -699,6 +715,47 @@ pub(crate) struct ExpungeAges {
 pub(crate) struct ExpungeHistory {
     pub tombstones: Vec<(u32, u64)>,
     pub times: Vec<(u64, i64)>,
+    /// Kept expunged messages `(uid, stored value)` (see [`EXPUNGED`]).
+    pub kept: Vec<(u32, Vec<u8>)>,
+}
+
+/// A message expunged under `expunge_mode: delayed` and kept (see [`EXPUNGED`]).
+#[derive(Clone, Debug)]
+pub(crate) struct KeptRow {
+    pub uid: u32,
+    /// Unix seconds of the expunge.
+    pub expunged_at: i64,
+    pub record: IndexRecord,
+}
+
+fn encode_kept(expunged_at: i64, record: &IndexRecord) -> Vec<u8> {
+    let mut out = expunged_at.to_le_bytes().to_vec();
+    out.extend_from_slice(&record.encode());
+    out
+}
+
+fn decode_kept(uid: u32, b: &[u8]) -> Result<KeptRow> {
+    let (when, rest) = b
+        .split_first_chunk::<8>()
+        .ok_or_else(|| StoreError::corrupt("expunged record", "shorter than its date"))?;
+    Ok(KeptRow {
+        uid,
+        expunged_at: i64::from_le_bytes(*when),
+        record: IndexRecord::decode(rest)?,
+    })
+}
+
+/// The kept expunged messages of a mailbox in `t`, ascending by UID.
+fn kept_rows(
+    t: &impl ReadableTable<(&'static str, u32), &'static [u8]>,
+    uniqueid: &str,
+) -> Result<Vec<KeptRow>> {
+    let mut out = Vec::new();
+    for item in t.range((uniqueid, 1)..=(uniqueid, u32::MAX))? {
+        let (k, v) = item?;
+        out.push(decode_kept(k.value().1, v.value())?);
+    }
+    Ok(out)
 }
 
 /// One batch of [`IndexWrite::purge_tombstones`].
@@ -914,6 +971,27 @@ impl<'a> IndexWrite<'a> {
         self.put_expunge_time(uniqueid, modseq, now)
     }
 
+    /// Keeps the records of messages just expunged (`expunge_mode: delayed`), dated `now`.
+    pub(crate) fn keep_expunged(&self, uniqueid: &str, rows: &[RecordRow], now: i64) -> Result<()> {
+        let mut t = self.txn.open_table(EXPUNGED)?;
+        for row in rows {
+            t.insert(
+                (uniqueid, row.uid),
+                encode_kept(now, &row.record).as_slice(),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Forgets kept expunged messages (restored, or purged after their files were unlinked).
+    pub(crate) fn drop_kept(&self, uniqueid: &str, uids: &[u32]) -> Result<()> {
+        let mut t = self.txn.open_table(EXPUNGED)?;
+        for &uid in uids {
+            t.remove((uniqueid, uid))?;
+        }
+        Ok(())
+    }
+
     /// Dates the expunges at `modseq` (a later date replaces an earlier one: retention then
     /// errs on keeping).
     pub(crate) fn put_expunge_time(&self, uniqueid: &str, modseq: u64, when: i64) -> Result<()> {
@@ -947,6 +1025,11 @@ impl<'a> IndexWrite<'a> {
             let (k, v) = item?;
             out.times.push((k.value().1, v.value()));
         }
+        let t = self.txn.open_table(EXPUNGED)?;
+        for item in t.range((uniqueid, 1)..=(uniqueid, u32::MAX))? {
+            let (k, v) = item?;
+            out.kept.push((k.value().1, v.value().to_vec()));
+        }
         Ok(out)
     }
 
@@ -959,6 +1042,10 @@ impl<'a> IndexWrite<'a> {
         let mut times = self.txn.open_table(EXPUNGE_TIMES)?;
         for &(modseq, when) in &h.times {
             times.insert((uniqueid, modseq), when)?;
+        }
+        let mut kept = self.txn.open_table(EXPUNGED)?;
+        for (uid, value) in &h.kept {
+            kept.insert((uniqueid, *uid), value.as_slice())?;
         }
         Ok(())
     }
@@ -1033,6 +1120,9 @@ impl<'a> IndexWrite<'a> {
             .retain_in(all.clone(), |_, _| false)?;
         self.txn
             .open_table(TOMBSTONES)?
+            .retain_in(all.clone(), |_, _| false)?;
+        self.txn
+            .open_table(EXPUNGED)?
             .retain_in(all, |_, _| false)?;
         self.txn
             .open_table(EXPUNGE_TIMES)?

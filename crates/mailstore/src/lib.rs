@@ -81,6 +81,7 @@ mod msgfile;
 mod normalise;
 mod ops_append;
 mod ops_copy;
+mod ops_expunged;
 mod ops_flags;
 mod ops_mailbox;
 mod ops_partition;
@@ -102,7 +103,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use types::MailboxName;
 
 pub use codec::UidSet;
-pub use config::{Clock, FsyncPolicy, StoreConfig, RESERVED_NEWS_PARTITION};
+pub use config::{Clock, ExpungeMode, FsyncPolicy, StoreConfig, RESERVED_NEWS_PARTITION};
 pub use duplicates::{
     DELIVER_DB_FILE, DELIVER_FORMAT_VERSION, DUPLICATE_KEEP_DAYS, MAX_SIEVE_KEY, SIEVE_PRUNE_EVERY,
 };
@@ -121,6 +122,7 @@ pub use model::{
 };
 pub use msgfile::header_block;
 pub use normalise::{normalise_crlf, CrlfNormaliser, NormaliseError};
+pub use ops_expunged::{DeletedFlag, ExpireReport, ExpungedMessage, Unexpunge, UnexpungeOutcome};
 pub use ops_tombstones::PURGE_BATCH;
 pub use partition::{MailboxHeaderFile, MAILBOX_HEADER_FILE};
 pub use quota::QuotaPolicy;

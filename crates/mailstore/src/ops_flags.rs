@@ -3,12 +3,13 @@
 use types::{MailboxName, ModSeq, Uid};
 
 use crate::codec::{IndexRecord, UidSet, FLAG_DELETED, FLAG_SEEN};
+use crate::config::ExpungeMode;
 use crate::error::{Result, StoreError};
 use crate::flags::{self, Bits, Sign};
 use crate::index::{IndexHeader, RecordRow};
 use crate::model::{Change, Expunge, FlagChange, SeenSource, StoreFlagsOutcome, UidSelection};
 use crate::ops_append::{bump_modseq, to_modseq, to_uid};
-use crate::partition::message_path;
+use crate::partition::{kept_path, message_path};
 use crate::Store;
 
 /// The effect of a STORE on one message, before MODSEQs are assigned.
@@ -135,16 +136,30 @@ impl Store {
         }
         let now = self.inner.config.clock.now();
         ow.remove_messages(&h.uniqueid, &uids, modseq, now)?;
+        if self.inner.config.expunge_mode == ExpungeMode::Delayed {
+            ow.keep_expunged(&h.uniqueid, rows, now)?;
+        }
         ow.put_header(h)?;
         Ok(uids)
     }
 
-    /// Unlinks files of committed expunges. A failure leaves a stale file that reconstruct
-    /// removes (its UID has a tombstone), so it is not reported to the client.
+    /// Unlinks files of committed expunges, or under `expunge_mode: delayed` renames them to
+    /// their kept name (see [`kept_path`]). A failure leaves a stale file that reconstruct
+    /// removes (its UID has a tombstone), so it is not reported to the client; `unexpunge`
+    /// still finds a kept message under its old name.
     pub(crate) fn unlink_messages(&self, h: &IndexHeader, uids: &[u32]) {
-        if let Ok(dir) = self.inner.partitions.mailbox_dir(&h.partition, &h.uniqueid) {
-            for &uid in uids {
-                let _ = crate::msgfile::remove_if_present(&message_path(&dir, uid));
+        let Ok(dir) = self.inner.partitions.mailbox_dir(&h.partition, &h.uniqueid) else {
+            return;
+        };
+        for &uid in uids {
+            let path = message_path(&dir, uid);
+            match self.inner.config.expunge_mode {
+                ExpungeMode::Delayed => {
+                    let _ = std::fs::rename(&path, kept_path(&dir, uid));
+                }
+                ExpungeMode::Immediate => {
+                    let _ = crate::msgfile::remove_if_present(&path);
+                }
             }
         }
     }

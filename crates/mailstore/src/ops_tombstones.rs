@@ -136,6 +136,8 @@ impl Store {
             let batch = ow.purge_tombstones(&h.uniqueid, up_to, from, PURGE_BATCH)?;
             if let Some(top) = batch.purged.iter().map(|&(_, m)| m).max() {
                 self.unlink_purged(&h, &batch.purged)?;
+                let uids: Vec<u32> = batch.purged.iter().map(|&(u, _)| u).collect();
+                ow.drop_kept(&h.uniqueid, &uids)?;
                 h.deletedmodseq = h.deletedmodseq.max(top);
                 ow.put_header(&h)?;
                 drop(ow.commit()?);
@@ -155,6 +157,7 @@ impl Store {
             .mailbox_dir(&h.partition, &h.uniqueid)?;
         for &(uid, _) in purged {
             crate::msgfile::remove_if_present(&crate::partition::message_path(&dir, uid))?;
+            crate::msgfile::remove_if_present(&crate::partition::kept_path(&dir, uid))?;
         }
         self.inner.partitions.sync_dir(&dir)
     }

@@ -156,6 +156,13 @@ pub(crate) fn message_path(dir: &Path, uid: u32) -> PathBuf {
     dir.join(format!("{uid}."))
 }
 
+/// Where a message expunged under `expunge_mode: delayed` waits for `unexpunge` or `expire`:
+/// `UID.expunged`, a name that is no message file's (`UID.`), so that reconstruct neither
+/// removes it as a stale expunge nor indexes it anew.
+pub(crate) fn kept_path(dir: &Path, uid: u32) -> PathBuf {
+    dir.join(format!("{uid}.expunged"))
+}
+
 /// A fresh uniqueid: 128 bits of SHA-256 over the name, the clock, the process and a counter.
 pub(crate) fn new_uniqueid(name: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
