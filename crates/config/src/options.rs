@@ -297,6 +297,16 @@ pub static OPTIONS: &[OptionSpec] = &[
     // -- housekeeping ---------------------------------------------------------------------------
     opt("tombstone_days", Kind::Int { min: 0, max: U32 }, "90",
         "Days the store remembers which messages were expunged (one small tombstone per message), so a client resynchronising with QRESYNC (RFC 7162) is told exactly which of its messages are gone. A client last in sync before that gets a full resynchronisation instead. Older tombstones are pruned shortly after start and then once a day. 0 keeps them forever. Cyrus keeps expunged index records until `cyr_expire -X` cleans them out."),
+    opt("expunge_mode", Kind::Enum(&["delayed", "immediate"]), "delayed",
+        "What EXPUNGE (and UID EXPUNGE, CLOSE, MOVE, POP3 DELE) does with a message. `delayed` (as in Cyrus 3): clients stop seeing it at once and it no longer counts against quota, but its file and record are kept for `expunge_days` so that `darius unexpunge` can restore it. `immediate`: the file is unlinked at once."),
+    opt("expunge_days", Kind::Int { min: 0, max: U32 }, "7",
+        "Days a message expunged under `expunge_mode: delayed` is kept before it is purged (Cyrus's `cyr_expire -X`). The server purges once a day; `darius expire` purges on demand. 0 purges at the next run."),
+    opt("delete_mode", Kind::Enum(&["delayed", "immediate"]), "delayed",
+        "What DELETE does with a mailbox. `delayed` (as in Cyrus 3): the mailbox and its children are renamed to a hidden name under `deletedprefix`, invisible to clients, for `delete_days`, so that `darius undelete` can restore them. `immediate`: they are removed at once."),
+    opt("delete_days", Kind::Int { min: 0, max: U32 }, "7",
+        "Days a mailbox deleted under `delete_mode: delayed` is kept before it is removed (Cyrus's `cyr_expire -D`). The server removes them once a day; `darius expire` does on demand."),
+    opt("deletedprefix", Kind::Str, "DELETED",
+        "Top-level name under which `delete_mode: delayed` hides deleted mailboxes (`DELETED.user.bob.Trash.5F3A9C10`: the old name and the deletion time in hexadecimal). Names under it are refused to clients."),
     // -- logging ----------------------------------------------------------------------------------
     opt("syslog_prefix", Kind::Str, "darius", "Tag that starts every syslog message."),
     opt("syslog_facility", Kind::Facility, "LOCAL6", "Syslog facility for the server's messages."),

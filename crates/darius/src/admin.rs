@@ -105,6 +105,22 @@ pub enum Request {
     },
     /// `check`: the whole store's consistency, read-only; `Findings`, one line per problem.
     Check,
+    /// Delayed expunge and delete (`darius unexpunge`, `darius expire`): the messages a
+    /// delayed expunge kept in `mailbox`.
+    UnexpungeList {
+        mailbox: String,
+    },
+    /// Restore kept messages of `mailbox` (those that had `uids`; all when none) under new
+    /// UIDs, clearing `\Deleted` when asked.
+    Unexpunge {
+        mailbox: String,
+        uids: Vec<u32>,
+        clear_deleted: bool,
+    },
+    /// Purge what was expunged more than `expunge_days` ago and expired delivery records.
+    Expire {
+        expunge_days: u64,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -192,6 +208,9 @@ pub fn execute(ctx: &Backend, request: Request, peer: &str) -> Response {
         | Request::QuotaSet { .. } => return crate::quotas::execute(ctx, request),
         Request::Reconstruct { .. } => return crate::reconstruct::execute(ctx, request),
         Request::Check => return crate::check::execute(ctx),
+        Request::UnexpungeList { .. } | Request::Unexpunge { .. } | Request::Expire { .. } => {
+            return crate::expunged::execute(ctx, request)
+        }
         Request::UserCheck { name, password } => {
             db.verify(&name, &Secret::new(password)).map(|valid| {
                 let outcome = if valid {

@@ -1,4 +1,6 @@
-//! Periodic store housekeeping in `darius serve`: tombstone retention (`tombstone_days`).
+//! Periodic store housekeeping in `darius serve`: tombstone retention (`tombstone_days`), and
+//! the purge of what delayed expunge kept (`expunge_days`, with expired duplicate-delivery
+//! records: what `darius expire` does on demand), each in its own task on the same schedule.
 //!
 //! Expunged messages leave tombstones so that QRESYNC clients (RFC 7162 §3.2.5.2) learn exactly
 //! which messages vanished; kept forever they would grow without bound. One task prunes those
@@ -19,8 +21,13 @@ pub const EVERY: Duration = Duration::from_secs(24 * 60 * 60);
 
 const DAY_SECONDS: i64 = 24 * 60 * 60;
 
-/// Starts the retention task unless `tombstone_days` is 0.
+/// Starts the expiry task, and the retention task unless `tombstone_days` is 0.
 pub fn start(config: &config::Config, service: MailService, shutdown: net::ShutdownSignal) {
+    tokio::spawn(run_expire(
+        config.int("expunge_days"),
+        service.clone(),
+        shutdown.clone(),
+    ));
     let days = config.int("tombstone_days");
     if days == 0 {
         tracing::info!("tombstone_days: 0, expunge history is kept forever");
@@ -47,6 +54,43 @@ async fn run(days: u64, service: MailService, mut shutdown: net::ShutdownSignal)
         match pruned {
             Ok(report) => log_report(&report, days),
             Err(e) => tracing::warn!("tombstone retention: {e}"),
+        }
+    }
+}
+
+/// Purges the messages delayed expunges kept for more than `days` (0: all of them).
+async fn run_expire(days: u64, service: MailService, mut shutdown: net::ShutdownSignal) {
+    let mut delay = FIRST_RUN_AFTER;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shutdown.wait() => return,
+        }
+        delay = EVERY;
+        // Expunged at or before `days` ago: the purge takes those dated before the cut-off.
+        let cut_off = cut_off(unix_now(), days).map_or(1, |t| t.saturating_add(1));
+        let signal = shutdown.clone();
+        let purged = service
+            .blocking(move |s| s.purge_expunged(cut_off, &|| signal.is_triggered()))
+            .await;
+        match purged {
+            Ok(report) => {
+                for (name, e) in &report.failed {
+                    tracing::warn!("expunge purge: mailbox {name}: {e}");
+                }
+                tracing::info!(
+                    "expunge purge: purged {} kept message(s) expunged over {days} day(s) ago \
+                     in {} mailbox(es){}",
+                    report.messages,
+                    report.mailboxes,
+                    if report.stopped {
+                        " (stopped for shutdown)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Err(e) => tracing::warn!("expunge purge: {e}"),
         }
     }
 }

@@ -253,6 +253,10 @@ pub fn open_service(config: &config::Config) -> Result<MailService> {
     }
     store_config.index_cache_bytes =
         usize::try_from(config.int("index_cache_bytes")).unwrap_or(usize::MAX);
+    store_config.expunge_mode = match config.str("expunge_mode") {
+        "immediate" => mailstore::ExpungeMode::Immediate,
+        _ => mailstore::ExpungeMode::Delayed,
+    };
     let store = Store::open(store_config).context("opening the mail store")?;
     let service_config = ServiceConfig {
         admins: config.list("admins").to_vec(),

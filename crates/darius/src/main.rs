@@ -9,6 +9,7 @@ mod certificate;
 mod check;
 mod deliver;
 mod embedded;
+mod expunged;
 mod housekeeping;
 mod imap;
 mod kerberos;
@@ -66,6 +67,12 @@ enum Command {
     /// List quota roots with usage and limits, repair usage (-f), set or remove roots, by
     /// internal name as the administrator (through the running server when there is one).
     Quota(quotas::QuotaArgs),
+    /// List (-l) or restore the messages a delayed expunge kept in MAILBOX, by internal name
+    /// (through the running server when there is one).
+    Unexpunge(expunged::UnexpungeArgs),
+    /// Purge what delayed expunge kept longer than `expunge_days` (or --expunge-days) and
+    /// expired duplicate-delivery records (through the running server when there is one).
+    Expire(expunged::ExpireArgs),
     /// Deliver the message on standard input to USER… (Cyrus's `deliver`, for an MTA's
     /// mailbox_command): through the running server's lmtpsocket, or on the files when it is
     /// stopped. Exits with sysexits codes (75: try again later).
@@ -90,6 +97,8 @@ fn main() -> ExitCode {
         Command::Acl { action } => acls::run(cli.config.as_deref(), action),
         Command::Quota(args) => quotas::run(cli.config.as_deref(), args),
         Command::Reconstruct(args) => reconstruct::run(cli.config.as_deref(), args),
+        Command::Unexpunge(args) => expunged::run_unexpunge(cli.config.as_deref(), args),
+        Command::Expire(args) => expunged::run_expire(cli.config.as_deref(), args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

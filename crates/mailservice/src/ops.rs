@@ -433,6 +433,36 @@ impl MailService {
         Ok(self.store.prune_tombstones_until(older_than_unix, stop)?)
     }
 
+    /// Administration (`darius unexpunge -l`): the messages of `name` that a delayed expunge
+    /// kept. Asked for by no client, so no rights are checked.
+    pub fn expunged(&self, name: &MailboxName) -> Result<Vec<mailstore::ExpungedMessage>> {
+        Ok(self.store.expunged(name)?)
+    }
+
+    /// Administration (`darius unexpunge`): restores kept messages of `name` under new UIDs;
+    /// see [`mailstore::Store::unexpunge`].
+    pub fn unexpunge(
+        &self,
+        name: &MailboxName,
+        which: mailstore::Unexpunge<'_>,
+        deleted: mailstore::DeletedFlag,
+    ) -> Result<mailstore::UnexpungeOutcome> {
+        Ok(self.store.unexpunge(name, which, deleted)?)
+    }
+
+    /// Housekeeping and `darius expire`: purges the messages delayed expunges kept that were
+    /// expunged before `older_than_unix`, and the expired duplicate-delivery records; see
+    /// [`mailstore::Store::purge_expunged`].
+    pub fn purge_expunged(
+        &self,
+        older_than_unix: i64,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<mailstore::ExpireReport> {
+        let report = self.store.purge_expunged(older_than_unix, stop)?;
+        self.store.expire_deliveries()?;
+        Ok(report)
+    }
+
     /// Creates a new user's INBOX, as an administrator's `CREATE user.NAME` would. A userid
     /// that can own no INBOX under this namespace (see [`crate::namespace::user_inbox`]) is
     /// refused with [`ServiceError::BadName`].
