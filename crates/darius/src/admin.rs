@@ -117,9 +117,19 @@ pub enum Request {
         uids: Vec<u32>,
         clear_deleted: bool,
     },
-    /// Purge what was expunged more than `expunge_days` ago and expired delivery records.
+    /// Purge what was expunged more than `expunge_days` ago, the mailboxes deleted more than
+    /// `delete_days` ago, and expired delivery records.
     Expire {
         expunge_days: u64,
+        delete_days: u64,
+    },
+    /// The mailboxes a delayed delete hid (`darius undelete -l`).
+    UndeleteList,
+    /// Bring back the mailbox deleted as `name` (with those below it deleted with it), under
+    /// `to` when given.
+    Undelete {
+        name: String,
+        to: Option<String>,
     },
 }
 
@@ -208,9 +218,11 @@ pub fn execute(ctx: &Backend, request: Request, peer: &str) -> Response {
         | Request::QuotaSet { .. } => return crate::quotas::execute(ctx, request),
         Request::Reconstruct { .. } => return crate::reconstruct::execute(ctx, request),
         Request::Check => return crate::check::execute(ctx),
-        Request::UnexpungeList { .. } | Request::Unexpunge { .. } | Request::Expire { .. } => {
-            return crate::expunged::execute(ctx, request)
-        }
+        Request::UnexpungeList { .. }
+        | Request::Unexpunge { .. }
+        | Request::Expire { .. }
+        | Request::UndeleteList
+        | Request::Undelete { .. } => return crate::expunged::execute(ctx, request),
         Request::UserCheck { name, password } => {
             db.verify(&name, &Secret::new(password)).map(|valid| {
                 let outcome = if valid {

@@ -1,14 +1,19 @@
-//! `darius unexpunge` and `darius expire`: what delayed expunge (`expunge_mode: delayed`)
-//! kept, restored or purged, as the server's administrator, through the running server's
-//! admin socket or on the files when it is stopped (like `darius quota`).
+//! `darius unexpunge`, `darius undelete` and `darius expire`: what delayed expunge
+//! (`expunge_mode: delayed`) and delayed delete (`delete_mode: delayed`) kept, restored or
+//! purged, as the server's administrator, through the running server's admin socket or on the
+//! files when it is stopped (like `darius quota`).
 //!
 //! - `darius unexpunge -l MAILBOX` lists the kept messages: old UID, expunge time (UTC), size,
 //!   flags and Subject (Cyrus's `unexpunge -l`).
 //! - `darius unexpunge [-d] MAILBOX (-a | UID…)` restores all of them or those that had the
 //!   UIDs given, under new UIDs so that clients notice them; `-d` clears `\Deleted`.
-//! - `darius expire [--expunge-days N]` purges what was expunged more than N days ago
-//!   (default `expunge_days`): files unlinked, records dropped; and forgets expired
-//!   duplicate-delivery records (Cyrus's `cyr_expire -X`, `-E`).
+//! - `darius undelete -l` lists the hidden mailboxes: hidden name, deletion time, old name.
+//! - `darius undelete NAME [--to NEW]` brings back the mailbox deleted as NAME and those below
+//!   it deleted with it.
+//! - `darius expire [--expunge-days N] [--delete-days M]` purges what was expunged more than N
+//!   days ago (default `expunge_days`): files unlinked, records dropped; removes the mailboxes
+//!   deleted more than M days ago (default `delete_days`); and forgets expired
+//!   duplicate-delivery records (Cyrus's `cyr_expire -X`, `-D`, `-E`).
 
 use std::path::Path;
 
@@ -50,6 +55,30 @@ pub struct ExpireArgs {
     /// Purge messages expunged more than N days ago (default: `expunge_days`; 0: all).
     #[arg(short = 'X', long = "expunge-days", value_name = "N")]
     expunge_days: Option<u32>,
+    /// Remove mailboxes deleted more than N days ago (default: `delete_days`; 0: all).
+    #[arg(short = 'D', long = "delete-days", value_name = "N")]
+    delete_days: Option<u32>,
+}
+
+#[derive(Args)]
+pub struct UndeleteArgs {
+    /// List the deleted mailboxes kept instead of restoring one.
+    #[arg(short = 'l', long = "list", conflicts_with_all = ["name", "to"])]
+    list: bool,
+    /// The name the mailbox had, by internal name (`user.bovik.Trash`).
+    #[arg(value_name = "NAME", required_unless_present = "list")]
+    name: Option<String>,
+    /// Restore it (and those deleted with it) under this name instead.
+    #[arg(long, value_name = "NEWNAME")]
+    to: Option<String>,
+}
+
+pub fn run_undelete(config_path: Option<&Path>, args: UndeleteArgs) -> Result<()> {
+    let request = match args.name {
+        Some(name) if !args.list => Request::Undelete { name, to: args.to },
+        _ => Request::UndeleteList,
+    };
+    crate::users::submit(config_path, |_| Ok(request))
 }
 
 pub fn run_unexpunge(config_path: Option<&Path>, args: UnexpungeArgs) -> Result<()> {
@@ -74,13 +103,16 @@ pub fn run_unexpunge(config_path: Option<&Path>, args: UnexpungeArgs) -> Result<
 }
 
 pub fn run_expire(config_path: Option<&Path>, args: ExpireArgs) -> Result<()> {
-    let expunge_days = match args.expunge_days {
+    let loaded = crate::embedded::load_config(config_path)?;
+    let days = |given: Option<u32>, option: &str| match given {
         Some(days) => u64::from(days),
-        None => crate::embedded::load_config(config_path)?
-            .config
-            .int("expunge_days"),
+        None => loaded.config.int(option),
     };
-    crate::users::submit(config_path, |_| Ok(Request::Expire { expunge_days }))
+    let request = Request::Expire {
+        expunge_days: days(args.expunge_days, "expunge_days"),
+        delete_days: days(args.delete_days, "delete_days"),
+    };
+    crate::users::submit(config_path, |_| Ok(request))
 }
 
 /// Carries out an unexpunge or expire request as the server's administrator.
@@ -92,7 +124,12 @@ pub(crate) fn execute(ctx: &Backend, request: Request) -> Response {
             uids,
             clear_deleted,
         } => restore(ctx, &mailbox, &uids, clear_deleted),
-        Request::Expire { expunge_days } => expire(ctx, expunge_days),
+        Request::Expire {
+            expunge_days,
+            delete_days,
+        } => expire(ctx, expunge_days, delete_days),
+        Request::UndeleteList => deleted_list(ctx),
+        Request::Undelete { name, to } => undelete(ctx, &name, to.as_deref()),
         _ => Response::Refused {
             reason: "not an unexpunge or expire request".to_string(),
         },
@@ -131,14 +168,57 @@ fn restore(ctx: &Backend, mailbox: &str, uids: &[u32], clear_deleted: bool) -> R
     }
 }
 
-fn expire(ctx: &Backend, expunge_days: u64) -> Response {
-    let span = i64::try_from(expunge_days)
+fn expire(ctx: &Backend, expunge_days: u64, delete_days: u64) -> Response {
+    let report = match ctx.service.purge_expunged(cut_off(expunge_days), &|| false) {
+        Ok(report) => report,
+        Err(e) => return service_failure(&e),
+    };
+    let mut message = describe_expire(&report, expunge_days);
+    match ctx.service.purge_deleted(cut_off(delete_days)) {
+        Ok(n) => message.push_str(&format!(
+            "\nremoved {n} deleted mailbox(es) older than {delete_days} day(s)"
+        )),
+        Err(e) => return service_failure(&e),
+    }
+    done(message)
+}
+
+/// The Unix time before which what happened `days` ago or earlier lies (0 days: everything).
+pub(crate) fn cut_off(days: u64) -> i64 {
+    let span = i64::try_from(days)
         .ok()
         .and_then(|d| d.checked_mul(DAY_SECONDS))
         .unwrap_or(i64::MAX);
-    let cut_off = unix_now().saturating_sub(span).saturating_add(1);
-    match ctx.service.purge_expunged(cut_off, &|| false) {
-        Ok(report) => done(describe_expire(&report, expunge_days)),
+    unix_now().saturating_sub(span).saturating_add(1)
+}
+
+fn deleted_list(ctx: &Backend) -> Response {
+    match ctx.service.deleted_mailboxes() {
+        Ok(list) if list.is_empty() => done("no deleted mailboxes are kept".to_string()),
+        Ok(list) => {
+            let lines: Vec<String> = list
+                .iter()
+                .map(|d| format!("{} {} {}", d.hidden, utc(d.deleted_at), d.original))
+                .collect();
+            done(lines.join("\n"))
+        }
+        Err(e) => service_failure(&e),
+    }
+}
+
+fn undelete(ctx: &Backend, name: &str, to: Option<&str>) -> Response {
+    let restored = internal(name).and_then(|name| {
+        let to = to.map(internal).transpose()?;
+        ctx.service.undelete(&name, to.as_ref())
+    });
+    match restored {
+        Ok(moves) => {
+            let lines: Vec<String> = moves
+                .iter()
+                .map(|(hidden, back)| format!("restored {hidden} as {back}"))
+                .collect();
+            done(lines.join("\n"))
+        }
         Err(e) => service_failure(&e),
     }
 }

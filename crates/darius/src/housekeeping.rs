@@ -1,6 +1,7 @@
 //! Periodic store housekeeping in `darius serve`: tombstone retention (`tombstone_days`), and
-//! the purge of what delayed expunge kept (`expunge_days`, with expired duplicate-delivery
-//! records: what `darius expire` does on demand), each in its own task on the same schedule.
+//! the purge of what delayed expunge and delayed delete kept (`expunge_days`, `delete_days`,
+//! with expired duplicate-delivery records: what `darius expire` does on demand), each in its
+//! own task on the same schedule.
 //!
 //! Expunged messages leave tombstones so that QRESYNC clients (RFC 7162 §3.2.5.2) learn exactly
 //! which messages vanished; kept forever they would grow without bound. One task prunes those
@@ -23,11 +24,8 @@ const DAY_SECONDS: i64 = 24 * 60 * 60;
 
 /// Starts the expiry task, and the retention task unless `tombstone_days` is 0.
 pub fn start(config: &config::Config, service: MailService, shutdown: net::ShutdownSignal) {
-    tokio::spawn(run_expire(
-        config.int("expunge_days"),
-        service.clone(),
-        shutdown.clone(),
-    ));
+    let days = (config.int("expunge_days"), config.int("delete_days"));
+    tokio::spawn(run_expire(days, service.clone(), shutdown.clone()));
     let days = config.int("tombstone_days");
     if days == 0 {
         tracing::info!("tombstone_days: 0, expunge history is kept forever");
@@ -58,8 +56,13 @@ async fn run(days: u64, service: MailService, mut shutdown: net::ShutdownSignal)
     }
 }
 
-/// Purges the messages delayed expunges kept for more than `days` (0: all of them).
-async fn run_expire(days: u64, service: MailService, mut shutdown: net::ShutdownSignal) {
+/// Purges the messages delayed expunges kept for more than `days.0` and the mailboxes delayed
+/// deletes hid for more than `days.1` (0: all of them).
+async fn run_expire(
+    (days, delete_days): (u64, u64),
+    service: MailService,
+    mut shutdown: net::ShutdownSignal,
+) {
     let mut delay = FIRST_RUN_AFTER;
     loop {
         tokio::select! {
@@ -68,10 +71,11 @@ async fn run_expire(days: u64, service: MailService, mut shutdown: net::Shutdown
         }
         delay = EVERY;
         // Expunged at or before `days` ago: the purge takes those dated before the cut-off.
-        let cut_off = cut_off(unix_now(), days).map_or(1, |t| t.saturating_add(1));
+        let expunged_by = cut_off(unix_now(), days).map_or(1, |t| t.saturating_add(1));
+        let deleted_by = cut_off(unix_now(), delete_days).map_or(1, |t| t.saturating_add(1));
         let signal = shutdown.clone();
         let purged = service
-            .blocking(move |s| s.purge_expunged(cut_off, &|| signal.is_triggered()))
+            .blocking(move |s| s.purge_expunged(expunged_by, &|| signal.is_triggered()))
             .await;
         match purged {
             Ok(report) => {
@@ -91,6 +95,12 @@ async fn run_expire(days: u64, service: MailService, mut shutdown: net::Shutdown
                 );
             }
             Err(e) => tracing::warn!("expunge purge: {e}"),
+        }
+        match service.blocking(move |s| s.purge_deleted(deleted_by)).await {
+            Ok(n) => tracing::info!(
+                "delete purge: removed {n} mailbox(es) deleted over {delete_days} day(s) ago"
+            ),
+            Err(e) => tracing::warn!("delete purge: {e}"),
         }
     }
 }

@@ -276,6 +276,7 @@ pub fn open_service(config: &config::Config) -> Result<MailService> {
             sieve_settings(config),
         )))
         .with_sieve(crate::sieve::script_limits(config));
+    let service = service.with_delete_mode(delete_mode(config)?);
     Ok(match config.bool("altnamespace") {
         true => service.with_namespace(mailservice::Namespace::alternate(
             config.bool("unixhierarchysep"),
@@ -284,6 +285,19 @@ pub fn open_service(config: &config::Config) -> Result<MailService> {
         )),
         false => service,
     })
+}
+
+/// `delete_mode` and `deletedprefix` (one top-level name).
+fn delete_mode(config: &config::Config) -> Result<mailservice::DeleteMode> {
+    if config.str("delete_mode") == "immediate" {
+        return Ok(mailservice::DeleteMode::Immediate);
+    }
+    let given = config.str("deletedprefix");
+    let prefix = types::MailboxName::try_from(given)
+        .ok()
+        .filter(|p| p.parent().is_none())
+        .with_context(|| format!("deletedprefix: {given:?} is not a top-level mailbox name"))?;
+    Ok(mailservice::DeleteMode::Delayed { prefix })
 }
 
 /// The authorization mechanism (`auth_mech` and its files) and `defaultacl`.

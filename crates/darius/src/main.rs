@@ -70,9 +70,13 @@ enum Command {
     /// List (-l) or restore the messages a delayed expunge kept in MAILBOX, by internal name
     /// (through the running server when there is one).
     Unexpunge(expunged::UnexpungeArgs),
-    /// Purge what delayed expunge kept longer than `expunge_days` (or --expunge-days) and
-    /// expired duplicate-delivery records (through the running server when there is one).
+    /// Purge what delayed expunge kept longer than `expunge_days`, the mailboxes delayed
+    /// delete hid longer than `delete_days`, and expired duplicate-delivery records (through
+    /// the running server when there is one).
     Expire(expunged::ExpireArgs),
+    /// List (-l) or bring back mailboxes a delayed delete hid, by internal name (through the
+    /// running server when there is one).
+    Undelete(expunged::UndeleteArgs),
     /// Deliver the message on standard input to USER… (Cyrus's `deliver`, for an MTA's
     /// mailbox_command): through the running server's lmtpsocket, or on the files when it is
     /// stopped. Exits with sysexits codes (75: try again later).
@@ -99,6 +103,7 @@ fn main() -> ExitCode {
         Command::Reconstruct(args) => reconstruct::run(cli.config.as_deref(), args),
         Command::Unexpunge(args) => expunged::run_unexpunge(cli.config.as_deref(), args),
         Command::Expire(args) => expunged::run_expire(cli.config.as_deref(), args),
+        Command::Undelete(args) => expunged::run_undelete(cli.config.as_deref(), args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -162,3 +162,94 @@ fn unexpunge_without_a_choice_or_of_an_unknown_mailbox_is_refused() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+/// The mailbox names a LIST "" * shows `c`.
+fn listed(c: &mut Client) -> Vec<String> {
+    cmd_ok(c, "LIST \"\" *")
+        .iter()
+        .filter(|l| l.starts_with("* LIST"))
+        .map(|l| {
+            l.trim_end()
+                .rsplit(' ')
+                .next()
+                .unwrap()
+                .trim_matches('"')
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn a_deleted_mailbox_is_hidden_then_undeleted_with_its_messages_then_removed_by_expire() {
+    let mut server = Server::start();
+    server.add_user("bob", "pw-bob");
+    server.add_user("admin", "pw-admin");
+    let mut c = Client::login(server.imap_port, "bob");
+    cmd_ok(&mut c, "CREATE INBOX.Trash");
+    append(&mut c, "INBOX.Trash", "kept");
+    append(&mut c, "INBOX.Trash", "also kept");
+    cmd_ok(&mut c, "DELETE INBOX.Trash");
+    assert!(
+        !listed(&mut c).contains(&"INBOX.Trash".to_string()),
+        "hidden from LIST"
+    );
+    let r = c.cmd("s", "SELECT INBOX.Trash");
+    assert!(last(&r).starts_with("s NO"), "{r:?}");
+    // Not even an administrator's LIST shows it, nor may a client name it.
+    let mut admin = Client::login(server.imap_port, "admin");
+    let names = listed(&mut admin);
+    assert!(names.iter().all(|n| !n.starts_with("DELETED")), "{names:?}");
+    let r = admin.cmd("s", "SELECT DELETED.user.bob.Trash.0");
+    assert!(last(&r).starts_with("s NO"), "{r:?}");
+
+    let listing = ok(&server, &["undelete", "-l"]);
+    assert!(listing.starts_with("DELETED.user.bob.Trash."), "{listing}");
+    assert!(listing.trim_end().ends_with(" user.bob.Trash"), "{listing}");
+    let restored = ok(&server, &["undelete", "user.bob.Trash"]);
+    assert!(
+        restored.starts_with("restored DELETED.user.bob.Trash."),
+        "{restored}"
+    );
+    assert!(
+        restored.trim_end().ends_with(" as user.bob.Trash"),
+        "{restored}"
+    );
+    assert!(listed(&mut c).contains(&"INBOX.Trash".to_string()));
+    let r = cmd_ok(&mut c, "STATUS INBOX.Trash (MESSAGES UIDNEXT)");
+    assert!(
+        r[0].contains("MESSAGES 2 UIDNEXT 3"),
+        "the same messages and UIDs: {r:?}"
+    );
+
+    // Deleted again, then removed for good: nothing is left to undelete, files included.
+    cmd_ok(&mut c, "DELETE INBOX.Trash");
+    assert_eq!(server.stop(), Some(0));
+    assert_eq!(message_files(&server).len(), 2, "kept while hidden");
+    let out = ok(&server, &["expire", "--delete-days", "0"]);
+    assert!(out.contains("removed 1 deleted mailbox(es)"), "{out}");
+    assert_eq!(
+        ok(&server, &["undelete", "-l"]),
+        "no deleted mailboxes are kept\n"
+    );
+    let out = server
+        .darius(&["undelete", "user.bob.Trash"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        message_files(&server).is_empty(),
+        "{:?}",
+        message_files(&server)
+    );
+}
+
+/// Every message file (`UID.`) of the server.
+fn message_files(server: &Server) -> Vec<PathBuf> {
+    files_ending(&data_dir(server), ".")
+        .into_iter()
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.len() > 1 && name[..name.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        })
+        .collect()
+}

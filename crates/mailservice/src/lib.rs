@@ -10,6 +10,7 @@
 
 mod access;
 pub mod acl;
+mod deleted;
 mod delivery;
 mod error;
 pub mod events;
@@ -23,6 +24,7 @@ mod sieve_scripts;
 
 pub use access::{Authorized, Identity, Need, Operation, ANONYMOUS};
 pub use acl::AccessConfig;
+pub use deleted::{DeleteMode, DeletedMailbox};
 pub use delivery::{
     AfterStore, Decision, DeliveryAddress, DeliveryFilter, DeliveryOptions, DeliveryRecipient,
     DeliveryReport, Envelope, FilterMessage, ImplicitKeep, Placement,
@@ -70,6 +72,8 @@ pub struct MailService {
     claims: std::sync::Arc<maildrop::Claims>,
     /// Limits on users' Sieve scripts (module `sieve_scripts`).
     sieve: std::sync::Arc<SieveConfig>,
+    /// What DELETE does (module `deleted`).
+    delete_mode: std::sync::Arc<DeleteMode>,
 }
 
 impl MailService {
@@ -85,6 +89,7 @@ impl MailService {
             events: std::sync::Arc::new(NoEvents),
             claims: std::sync::Arc::default(),
             sieve: std::sync::Arc::default(),
+            delete_mode: std::sync::Arc::new(DeleteMode::Immediate),
         }
     }
 

@@ -37,6 +37,13 @@ impl MailService {
         name: MailboxName,
         operation: Operation,
     ) -> Result<Authorized> {
+        if self.is_hidden_name(&name) {
+            // Delayed delete's hidden mailboxes are no client's business (module `deleted`).
+            return Err(match operation {
+                Operation::Create | Operation::RenameTo => ServiceError::PermissionDenied,
+                _ => ServiceError::NoSuchMailbox,
+            });
+        }
         let rights = self.decide(identity, &name, operation)?;
         namespace_rule(identity, &name, operation)?;
         Ok(Authorized::new(identity, name, operation, rights))
@@ -61,6 +68,9 @@ impl MailService {
         let authorizer = self.access.authorizer.as_ref();
         let mut visible = Vec::new();
         for entry in self.lookup_candidates(identity)? {
+            if self.is_hidden_name(&entry.name) {
+                continue;
+            }
             // One mailbox whose ACL cannot be read must not take LIST down for everyone who
             // could see it: it lists with the implicit rights alone (its owner and the
             // administrators still see it; `reconstruct` repairs it from its header's copy).
@@ -146,7 +156,7 @@ impl MailService {
         if is_user_inbox(mailbox.name()) {
             return self.delete_hierarchy(mailbox.name()).map(|_| ());
         }
-        Ok(self.store.delete_mailbox(mailbox.name())?)
+        self.remove_mailboxes(std::slice::from_ref(mailbox.name()))
     }
 
     /// RENAME's two names, as a client typed them (RFC 4314 §4): `x` on the source, and the
@@ -491,9 +501,7 @@ impl MailService {
             .map(|e| e.name)
             .collect();
         names.sort_by_key(|n| std::cmp::Reverse(n.levels().count()));
-        for name in &names {
-            self.store.delete_mailbox(name)?;
-        }
+        self.remove_mailboxes(&names)?;
         // As Cyrus removes the user's seen and subscription files with the user.
         if let Some(user) = crate::namespace::userid_of(inbox) {
             self.store.forget_user(&user)?;

@@ -148,6 +148,21 @@ impl Store {
         Ok(())
     }
 
+    /// Renames `from` alone, leaving the mailboxes below it where they are: for delayed
+    /// DELETE (which hides each mailbox under its own name) and `undelete`. `to` must be free.
+    pub fn rename_alone(&self, from: &MailboxName, to: &MailboxName) -> Result<()> {
+        let _ns = self.namespace_lock();
+        let global = self.inner.global.read()?;
+        let entry = global
+            .entry(from)?
+            .ok_or_else(|| StoreError::NoSuchMailbox(from.to_string()))?;
+        if global.entry(to)?.is_some() {
+            return Err(StoreError::AlreadyExists(to.to_string()));
+        }
+        drop(global);
+        self.rename_one(entry, to.clone())
+    }
+
     fn rename_one(&self, entry: MailboxEntry, to: MailboxName) -> Result<()> {
         let old_owner = self.inner.owners.get(&entry.name.hierarchy_root())?;
         let new_owner = self.inner.owners.get(&to.hierarchy_root())?;

@@ -1,0 +1,196 @@
+//! Delayed delete (Cyrus's `delete_mode: delayed`): DELETE hides a mailbox instead of removing
+//! it, `undelete` brings it back, `purge_deleted` removes those hidden long enough.
+//!
+//! A deleted mailbox is renamed, alone, to `PREFIX.OLDNAME.HEXTIME` (`deletedprefix`, default
+//! `DELETED`; HEXTIME the deletion's Unix seconds in upper-case hexadecimal, as Cyrus names
+//! them): its messages, flags, UIDs and ACL travel with it. A user's INBOX takes the whole
+//! hierarchy, each mailbox under its own hidden name with the same HEXTIME, so that `undelete`
+//! of the INBOX brings all of it back. Names under the prefix are invisible to clients: LIST
+//! leaves them out and every client operation on one answers as for a missing mailbox.
+//!
+//! Must not: touch message files (the store's rename keeps them where they are).
+
+use types::MailboxName;
+
+use crate::error::ServiceError;
+use crate::MailService;
+
+type Result<T> = std::result::Result<T, ServiceError>;
+
+/// Longest HEXTIME tried past the deletion time when a hidden name is taken already.
+const NAME_TRIES: i64 = 64;
+
+/// What DELETE does (`delete_mode`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeleteMode {
+    /// Hide under this prefix (a top-level name), for `undelete`.
+    Delayed { prefix: MailboxName },
+    /// Remove at once.
+    Immediate,
+}
+
+/// A mailbox hidden by a delayed delete.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeletedMailbox {
+    /// Its hidden name (`DELETED.user.bob.Trash.5F3A9C10`).
+    pub hidden: MailboxName,
+    /// The name it had.
+    pub original: MailboxName,
+    /// Unix seconds of the deletion.
+    pub deleted_at: i64,
+}
+
+impl MailService {
+    /// The same service deleting mailboxes as `mode` says (the default is
+    /// [`DeleteMode::Immediate`]).
+    pub fn with_delete_mode(mut self, mode: DeleteMode) -> MailService {
+        self.delete_mode = std::sync::Arc::new(mode);
+        self
+    }
+
+    /// Whether `name` lies under the hidden prefix of delayed delete.
+    pub fn is_hidden_name(&self, name: &MailboxName) -> bool {
+        match &*self.delete_mode {
+            DeleteMode::Delayed { prefix } => name.is_within(prefix),
+            DeleteMode::Immediate => false,
+        }
+    }
+
+    /// Deletes the mailboxes `names` (deepest first) as `delete_mode` says, all under one
+    /// deletion time.
+    pub(crate) fn remove_mailboxes(&self, names: &[MailboxName]) -> Result<()> {
+        let DeleteMode::Delayed { prefix } = &*self.delete_mode else {
+            for name in names {
+                self.store.delete_mailbox(name)?;
+            }
+            return Ok(());
+        };
+        let now = self.store.config().clock.now();
+        for name in names {
+            if name.is_within(prefix) {
+                // Deleting what is hidden already (an administrator's choice): gone for good.
+                self.store.delete_mailbox(name)?;
+            } else {
+                self.hide(prefix, name, now)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn hide(&self, prefix: &MailboxName, name: &MailboxName, now: i64) -> Result<()> {
+        for t in now..now.saturating_add(NAME_TRIES) {
+            let hidden = hidden_name(prefix, name, t)?;
+            match self.store.rename_alone(name, &hidden) {
+                Err(mailstore::StoreError::AlreadyExists(_)) => continue,
+                other => return Ok(other?),
+            }
+        }
+        Err(ServiceError::AlreadyExists)
+    }
+
+    /// Administration (`darius undelete -l`): the mailboxes a delayed delete hid, by hidden
+    /// name.
+    pub fn deleted_mailboxes(&self) -> Result<Vec<DeletedMailbox>> {
+        let DeleteMode::Delayed { prefix } = &*self.delete_mode else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .store
+            .list_mailboxes(Some(prefix))?
+            .into_iter()
+            .filter_map(|e| parse_hidden(prefix, &e.name))
+            .collect())
+    }
+
+    /// Administration (`darius undelete NAME [--to NEW]`): brings back the mailbox deleted as
+    /// `name` and the mailboxes below it deleted with it (same deletion time; the latest
+    /// deletion of `name` when there were several), under `to` when given. Returns `(hidden,
+    /// restored)` names; [`ServiceError::NoSuchMailbox`] when nothing was deleted as `name`,
+    /// [`ServiceError::AlreadyExists`] (nothing moved) when a restored name is taken.
+    pub fn undelete(
+        &self,
+        name: &MailboxName,
+        to: Option<&MailboxName>,
+    ) -> Result<Vec<(MailboxName, MailboxName)>> {
+        let deleted = self.deleted_mailboxes()?;
+        let when = deleted
+            .iter()
+            .filter(|d| &d.original == name)
+            .map(|d| d.deleted_at)
+            .max()
+            .ok_or(ServiceError::NoSuchMailbox)?;
+        let target = to.unwrap_or(name);
+        let mut moves = Vec::new();
+        for d in deleted
+            .into_iter()
+            .filter(|d| d.deleted_at == when && d.original.is_within(name))
+        {
+            let suffix = &d.original.as_str()[name.as_str().len()..];
+            let restored = MailboxName::try_from(format!("{target}{suffix}"))
+                .map_err(|e| ServiceError::BadName(e.to_string()))?;
+            if self.store.mailbox_entry(&restored).is_ok() {
+                return Err(ServiceError::AlreadyExists);
+            }
+            moves.push((d.hidden, restored));
+        }
+        // Parents first, so that each restored mailbox lands below an existing one.
+        moves.sort_by_key(|(_, to)| to.levels().count());
+        for (hidden, restored) in &moves {
+            self.store.rename_alone(hidden, restored)?;
+        }
+        Ok(moves)
+    }
+
+    /// Housekeeping and `darius expire`: removes the hidden mailboxes deleted before
+    /// `older_than_unix`; returns how many went.
+    pub fn purge_deleted(&self, older_than_unix: i64) -> Result<usize> {
+        let mut gone = 0;
+        for d in self.deleted_mailboxes()? {
+            if d.deleted_at < older_than_unix {
+                self.store.delete_mailbox(&d.hidden)?;
+                gone += 1;
+            }
+        }
+        Ok(gone)
+    }
+}
+
+/// `PREFIX.NAME.HEXTIME`.
+fn hidden_name(prefix: &MailboxName, name: &MailboxName, at: i64) -> Result<MailboxName> {
+    MailboxName::try_from(format!("{prefix}.{name}.{at:X}"))
+        .map_err(|e| ServiceError::BadName(e.to_string()))
+}
+
+/// The deleted mailbox a hidden name stands for; `None` for a name not of that shape.
+fn parse_hidden(prefix: &MailboxName, hidden: &MailboxName) -> Option<DeletedMailbox> {
+    let rest = hidden
+        .as_str()
+        .strip_prefix(prefix.as_str())?
+        .strip_prefix('.')?;
+    let (original, hex) = rest.rsplit_once('.')?;
+    Some(DeletedMailbox {
+        hidden: hidden.clone(),
+        original: MailboxName::try_from(original).ok()?,
+        deleted_at: i64::from_str_radix(hex, 16).ok()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> MailboxName {
+        MailboxName::try_from(s).unwrap()
+    }
+
+    #[test]
+    fn a_hidden_name_reads_back_as_the_name_and_time_it_was_made_of() {
+        let h = hidden_name(&n("DELETED"), &n("user.bob.Trash"), 0x5F3A_9C10).unwrap();
+        assert_eq!(h.as_str(), "DELETED.user.bob.Trash.5F3A9C10");
+        let d = parse_hidden(&n("DELETED"), &h).unwrap();
+        assert_eq!(d.original, n("user.bob.Trash"));
+        assert_eq!(d.deleted_at, 0x5F3A_9C10);
+        assert!(parse_hidden(&n("DELETED"), &n("DELETED.x")).is_none());
+        assert!(parse_hidden(&n("DELETED"), &n("DELETEDX.user.a.1")).is_none());
+    }
+}
