@@ -177,10 +177,62 @@ fn parse_hidden(prefix: &MailboxName, hidden: &MailboxName) -> Option<DeletedMai
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::{Identity, Operation};
 
     fn n(s: &str) -> MailboxName {
         MailboxName::try_from(s).unwrap()
+    }
+
+    fn delayed(dir: &std::path::Path) -> MailService {
+        crate::service_for_tests(dir, &["admin"], false).with_delete_mode(DeleteMode::Delayed {
+            prefix: n("DELETED"),
+        })
+    }
+
+    #[test]
+    fn a_deleted_user_is_hidden_whole_and_undeleted_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = delayed(dir.path());
+        s.create_user("bob").unwrap();
+        let admin = Identity::new("admin", true);
+        let sub = s
+            .authorize_internal(&admin, n("user.bob.Sent"), Operation::Create)
+            .unwrap();
+        s.create(&admin, &sub, Vec::new(), None).unwrap();
+        assert_eq!(s.delete_user("bob").unwrap(), 2);
+
+        let deleted = s.deleted_mailboxes().unwrap();
+        assert_eq!(deleted.len(), 2);
+        assert!(deleted.iter().all(|d| d.deleted_at == deleted[0].deleted_at));
+        for name in ["user.bob", "user.bob.Sent"] {
+            let e = s.authorize_internal(&admin, n(name), Operation::Read);
+            assert!(matches!(e, Err(ServiceError::NoSuchMailbox)), "{name}");
+        }
+        let hidden = s.authorize_internal(&admin, deleted[0].hidden.clone(), Operation::Read);
+        assert!(matches!(hidden, Err(ServiceError::NoSuchMailbox)), "no client sees it");
+        let listed = s.list_visible(&admin).unwrap();
+        assert!(listed.is_empty(), "{listed:?}");
+
+        let back = s.undelete(&n("user.bob"), None).unwrap();
+        let names: Vec<&str> = back.iter().map(|(_, to)| to.as_str()).collect();
+        assert_eq!(names, ["user.bob", "user.bob.Sent"]);
+        assert!(s.deleted_mailboxes().unwrap().is_empty());
+        let r = s.undelete(&n("user.bob"), None);
+        assert!(matches!(r, Err(ServiceError::NoSuchMailbox)));
+    }
+
+    #[test]
+    fn purge_removes_only_what_was_deleted_before_the_cut_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = delayed(dir.path());
+        s.create_user("bob").unwrap();
+        s.delete_user("bob").unwrap();
+        let at = s.deleted_mailboxes().unwrap()[0].deleted_at;
+        assert_eq!(s.purge_deleted(at).unwrap(), 0);
+        assert_eq!(s.purge_deleted(at + 1).unwrap(), 1);
+        assert!(s.deleted_mailboxes().unwrap().is_empty());
     }
 
     #[test]
