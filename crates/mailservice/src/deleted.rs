@@ -205,13 +205,18 @@ mod tests {
 
         let deleted = s.deleted_mailboxes().unwrap();
         assert_eq!(deleted.len(), 2);
-        assert!(deleted.iter().all(|d| d.deleted_at == deleted[0].deleted_at));
+        assert!(deleted
+            .iter()
+            .all(|d| d.deleted_at == deleted[0].deleted_at));
         for name in ["user.bob", "user.bob.Sent"] {
             let e = s.authorize_internal(&admin, n(name), Operation::Read);
             assert!(matches!(e, Err(ServiceError::NoSuchMailbox)), "{name}");
         }
         let hidden = s.authorize_internal(&admin, deleted[0].hidden.clone(), Operation::Read);
-        assert!(matches!(hidden, Err(ServiceError::NoSuchMailbox)), "no client sees it");
+        assert!(
+            matches!(hidden, Err(ServiceError::NoSuchMailbox)),
+            "no client sees it"
+        );
         let listed = s.list_visible(&admin).unwrap();
         assert!(listed.is_empty(), "{listed:?}");
 

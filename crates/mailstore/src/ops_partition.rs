@@ -12,7 +12,7 @@ use types::MailboxName;
 use crate::durable::Durable;
 use crate::error::{Result, StoreError};
 use crate::model::{MailboxEntry, UidSelection};
-use crate::partition::{message_path, MailboxHeaderFile, MAILBOX_HEADER_FILE_VERSION};
+use crate::partition::{kept_path, message_path, MailboxHeaderFile, MAILBOX_HEADER_FILE_VERSION};
 use crate::Store;
 
 impl Store {
@@ -50,6 +50,13 @@ impl Store {
                 &message_path(&new_dir, row.uid),
                 parts.durable(),
             )?;
+        }
+        // Messages kept by delayed expunge go along, for `unexpunge` on the new partition.
+        for row in r.owner.read()?.kept(&r.entry.uniqueid)? {
+            let src = kept_path(&old_dir, row.uid);
+            if src.is_file() {
+                copy_file(&src, &kept_path(&new_dir, row.uid), parts.durable())?;
+            }
         }
         parts.sync_dir(&new_dir)?;
         header.partition = partition.to_string();

@@ -200,3 +200,33 @@ fn a_move_keeps_the_source_copy_for_unexpunge() {
     let kept: Vec<Uid> = s.expunged(&a).unwrap().iter().map(|m| m.uid).collect();
     assert_eq!(kept, vec![uid(1)]);
 }
+
+#[test]
+fn kept_messages_follow_their_mailbox_to_another_partition() {
+    let (_d, _now, s) = setup(ExpungeMode::Delayed);
+    let a = create(&s, "user.bob");
+    append(&s, &a, 1);
+    append(&s, &a, 2);
+    s.expunge(&a, Expunge::Uids(vec![uid(1)])).unwrap();
+    s.set_partition(&a, "other").unwrap();
+    assert_eq!(files_of(&s, &a, uid(2)), vec!["1.expunged", "2."]);
+    let out = s.unexpunge(&a, Unexpunge::All, DeletedFlag::Keep).unwrap();
+    assert_eq!(out.restored, vec![(uid(1), uid(3))]);
+    assert_eq!(s.read_message(&a, uid(3)).unwrap(), msg(1));
+}
+
+#[test]
+fn kept_messages_follow_a_rename_into_another_owner() {
+    let (_d, _now, s) = setup(ExpungeMode::Delayed);
+    let a = create(&s, "user.bob.Trash");
+    append(&s, &a, 1);
+    append(&s, &a, 2);
+    s.expunge(&a, Expunge::Uids(vec![uid(1)])).unwrap();
+    let b = name("DELETED.user.bob.Trash.5F3A9C10");
+    s.rename_alone(&a, &b).unwrap();
+    let kept: Vec<Uid> = s.expunged(&b).unwrap().iter().map(|m| m.uid).collect();
+    assert_eq!(kept, vec![uid(1)]);
+    let out = s.unexpunge(&b, Unexpunge::All, DeletedFlag::Keep).unwrap();
+    assert_eq!(out.restored, vec![(uid(1), uid(3))]);
+    assert_eq!(uids_of(&s, &b), vec![2, 3]);
+}
