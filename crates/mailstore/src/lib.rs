@@ -36,6 +36,9 @@
 //!   [`Store::rebuild_mailboxes_db`] (`reconstruct -m`), [`Store::check_mailboxes_db`] and
 //!   [`Store::dangling_subscriptions`] (`check`),
 //!   [`Store::purge_tombstones`], [`Store::prune_tombstones`] (tombstone retention).
+//! - Delayed expunge ([`ExpungeMode`]): [`Store::expunged`], [`Store::unexpunge`],
+//!   [`Store::purge_expunged`], [`Store::expire_deliveries`]; delayed delete renames with
+//!   [`Store::rename_alone`].
 //!
 //! - Sieve scripts: [`Store::active_sieve_script`], [`Store::read_sieve_script`],
 //!   [`Store::list_sieve_scripts`], [`Store::put_sieve_script`], [`Store::delete_sieve_script`],
