@@ -322,6 +322,13 @@ pub(crate) fn describe(name: &str, r: &ReconstructReport, mode: RepairMode) -> V
             uids(&r.stale_files_removed)
         ));
     }
+    if !r.kept_files_moved.is_empty() {
+        let v = verb("moved", "would move");
+        lines.push(format!(
+            "{name}: {v} the files of expunged UIDs {} to their kept names (for unexpunge)",
+            uids(&r.kept_files_moved)
+        ));
+    }
     if !r.recached.is_empty() {
         let v = verb("re-read", "would re-read");
         lines.push(format!(

@@ -1003,6 +1003,16 @@ impl<'a> IndexWrite<'a> {
         Ok(())
     }
 
+    /// The UIDs of the mailbox's kept expunged messages (`expunge_mode: delayed`), ascending.
+    pub(crate) fn kept_uids(&self, uniqueid: &str) -> Result<Vec<u32>> {
+        let t = self.txn.open_table(EXPUNGED)?;
+        let mut out = Vec::new();
+        for item in t.range((uniqueid, 1)..=(uniqueid, u32::MAX))? {
+            out.push(item?.0.value().1);
+        }
+        Ok(out)
+    }
+
     pub(crate) fn tombstones(&self, uniqueid: &str) -> Result<Vec<u32>> {
         let t = self.txn.open_table(TOMBSTONES)?;
         let mut out = Vec::new();

@@ -429,6 +429,10 @@ pub struct ReconstructReport {
     pub lost: Vec<Uid>,
     /// Files of already expunged messages, now unlinked.
     pub stale_files_removed: Vec<Uid>,
+    /// Files of expunged messages that a delayed expunge keeps, found under their live name
+    /// (a crash came between the expunge's commit and the file's rename): now moved to their
+    /// kept name, so that `unexpunge` finds them.
+    pub kept_files_moved: Vec<Uid>,
     /// Records whose size or GUID disagreed with the file, re-parsed.
     pub recached: Vec<Uid>,
     /// Header counters (exists, size, deleted, seen, UIDNEXT) that were wrong and are now right.
@@ -446,6 +450,7 @@ impl ReconstructReport {
         self.added.is_empty()
             && self.lost.is_empty()
             && self.stale_files_removed.is_empty()
+            && self.kept_files_moved.is_empty()
             && self.recached.is_empty()
             && self.stale_copies_removed.is_empty()
             && !self.header_fixed

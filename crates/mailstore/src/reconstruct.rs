@@ -3,7 +3,9 @@
 //! Message files are the source of truth. For each `UID.` file: a known record whose size
 //! matches is kept as is (flags, dates, cache); a known record whose size differs is re-parsed
 //! keeping flags and dates. A file the index does not list is one of:
-//! - an expunged message whose unlink was interrupted: its UID carries a tombstone; removed;
+//! - an expunged message whose unlink was interrupted: its UID carries a tombstone; removed —
+//!   unless a delayed expunge keeps it (a kept record, no kept file yet: the crash came before
+//!   the rename), then moved to its kept name for `unexpunge`;
 //! - a message linked by an APPEND (or COPY) that crashed before its index commit, so it was
 //!   never acknowledged. Its UID may lie below UIDNEXT by now: the next append skipped the
 //!   taken file and committed a higher UID. Clients consider every UID below UIDNEXT known
@@ -41,7 +43,9 @@ use crate::model::{
 };
 use crate::msgfile;
 use crate::ops_append::{bump_modseq, to_modseq, to_uid};
-use crate::partition::{self, message_path, MailboxHeaderFile, MAILBOX_HEADER_FILE_VERSION};
+use crate::partition::{
+    self, kept_path, message_path, MailboxHeaderFile, MAILBOX_HEADER_FILE_VERSION,
+};
 use crate::Store;
 
 impl Store {
@@ -87,6 +91,7 @@ impl Store {
             .mailbox_dir(&h.partition, &h.uniqueid)?;
         let files = message_files(&dir)?;
         let tombs = ow.tombstones(&h.uniqueid)?;
+        let kept = ow.kept_uids(&h.uniqueid)?;
         let known = ow.records(&h.uniqueid, UidSelection::All)?;
         let before = h.clone();
         let modseq = bump_modseq(&mut h)?;
@@ -101,6 +106,18 @@ impl Store {
                         report.recached.push(to_uid(uid)?);
                         fresh.push(row);
                     }
+                }
+                Err(_)
+                    if tombs.binary_search(&uid).is_ok()
+                        && kept.binary_search(&uid).is_ok()
+                        && !kept_path(&dir, uid).exists() =>
+                {
+                    // A delayed expunge committed but did not get to rename the file.
+                    if fix {
+                        std::fs::rename(&path, kept_path(&dir, uid))
+                            .map_err(|e| StoreError::io(&path, e))?;
+                    }
+                    report.kept_files_moved.push(to_uid(uid)?);
                 }
                 Err(_) if tombs.binary_search(&uid).is_ok() => {
                     if fix {
@@ -128,7 +145,11 @@ impl Store {
             report.added.push(to_uid(new)?);
             report.renumbered.push((to_uid(old)?, to_uid(new)?));
         }
-        if fix && (!report.renumbered.is_empty() || !report.stale_files_removed.is_empty()) {
+        if fix
+            && (!report.renumbered.is_empty()
+                || !report.stale_files_removed.is_empty()
+                || !report.kept_files_moved.is_empty())
+        {
             self.inner.partitions.sync_dir(&dir)?;
         }
         let lost: Vec<u32> = known

@@ -189,6 +189,30 @@ fn reconstruct_leaves_kept_messages_alone() {
 }
 
 #[test]
+fn reconstruct_moves_a_kept_file_a_crash_left_under_its_live_name() {
+    let (_d, _now, s) = setup(ExpungeMode::Delayed);
+    let a = create(&s, "user.bob");
+    append(&s, &a, 1);
+    append(&s, &a, 2);
+    s.expunge(&a, Expunge::Uids(vec![uid(1)])).unwrap();
+    // The state a crash between the expunge's commit and the file's rename leaves.
+    let dir: PathBuf = s.message_file(&a, uid(2)).unwrap().parent().unwrap().into();
+    std::fs::rename(dir.join("1.expunged"), dir.join("1.")).unwrap();
+
+    let report = s.reconstruct(&a).unwrap();
+    assert_eq!(report.kept_files_moved, vec![uid(1)]);
+    assert!(report.stale_files_removed.is_empty());
+    assert_eq!(files_of(&s, &a, uid(2)), vec!["1.expunged", "2."]);
+    assert!(
+        s.reconstruct(&a).unwrap().is_clean(),
+        "a second run finds nothing"
+    );
+    let out = s.unexpunge(&a, Unexpunge::All, DeletedFlag::Keep).unwrap();
+    assert_eq!(out.restored, vec![(uid(1), uid(3))]);
+    assert_eq!(s.read_message(&a, uid(3)).unwrap(), msg(1));
+}
+
+#[test]
 fn a_move_keeps_the_source_copy_for_unexpunge() {
     let (_d, _now, s) = setup(ExpungeMode::Delayed);
     let a = create(&s, "user.bob");
