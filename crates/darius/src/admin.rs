@@ -131,6 +131,11 @@ pub enum Request {
         name: String,
         to: Option<String>,
     },
+    /// `mboxlist dump`: every mailbox (with `prefix`: that one and those below it), one dump
+    /// line each in name order, answered with `Findings`.
+    MailboxDump {
+        prefix: Option<String>,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -223,6 +228,7 @@ pub fn execute(ctx: &Backend, request: Request, peer: &str) -> Response {
         | Request::Expire { .. }
         | Request::UndeleteList
         | Request::Undelete { .. } => return crate::expunged::execute(ctx, request),
+        Request::MailboxDump { .. } => return crate::mboxlist::execute(ctx, request),
         Request::UserCheck { name, password } => {
             db.verify(&name, &Secret::new(password)).map(|valid| {
                 let outcome = if valid {

@@ -17,6 +17,7 @@ mod lmtp;
 mod logging;
 mod mail;
 mod mailboxes;
+mod mboxlist;
 mod memory;
 mod pop3;
 mod quotas;
@@ -26,6 +27,7 @@ mod serve;
 mod services;
 mod sieve;
 mod users;
+mod who;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -88,6 +90,14 @@ enum Command {
     /// Report, changing nothing, what disagrees between message files, indexes, the mailboxes
     /// database, partitions, quota usage and subscriptions; exit status 1 when anything does.
     Check,
+    /// Dump the mailboxes database as text, one mailbox per line, or apply such a dump
+    /// (Cyrus's `ctl_mboxlist -d` and `-u`).
+    Mboxlist {
+        #[command(subcommand)]
+        action: mboxlist::MboxlistAction,
+    },
+    /// List the running server's sessions: session id, host, user, selected mailbox.
+    Who,
 }
 
 fn main() -> ExitCode {
@@ -104,6 +114,8 @@ fn main() -> ExitCode {
         Command::Unexpunge(args) => expunged::run_unexpunge(cli.config.as_deref(), args),
         Command::Expire(args) => expunged::run_expire(cli.config.as_deref(), args),
         Command::Undelete(args) => expunged::run_undelete(cli.config.as_deref(), args),
+        Command::Mboxlist { action } => mboxlist::run(cli.config.as_deref(), action),
+        Command::Who => who::run(cli.config.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

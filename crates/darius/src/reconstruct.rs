@@ -79,7 +79,7 @@ impl Target {
 }
 
 /// The admin socket of a server that answers on it, if any.
-fn running_server(config: &config::Config) -> Option<PathBuf> {
+pub(crate) fn running_server(config: &config::Config) -> Option<PathBuf> {
     let socket = config.path("adminsocket")?;
     std::os::unix::net::UnixStream::connect(socket)
         .is_ok()

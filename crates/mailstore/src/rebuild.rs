@@ -139,6 +139,49 @@ impl Store {
         Ok(report)
     }
 
+    /// Enters again the one mailbox whose directory on `partition` is named `uniqueid` (for
+    /// `darius mboxlist undump`), as [`Store::rebuild_mailboxes_db`] does for each directory it
+    /// finds. The report names the mailbox restored (under the name its `cyrus.header` gives),
+    /// or says why nothing was: no such directory, an unreadable header, a uniqueid the
+    /// database already maps.
+    pub fn restore_mailbox_dir(&self, partition: &str, uniqueid: &str) -> Result<RebuildReport> {
+        let _ns = self.namespace_lock();
+        let mut report = RebuildReport::default();
+        let root = self.inner.partitions.root(partition)?.to_path_buf();
+        if uniqueid.is_empty() || !uniqueid.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let why = format!("uniqueid {uniqueid:?} is not one of this store's (hex digits)");
+            report.skipped.push((root, why));
+            return Ok(report);
+        }
+        let dir = crate::partition::mailbox_dir_in(&root, uniqueid);
+        if !dir.join("cyrus.header").is_file() {
+            let why = format!("no mailbox directory with a cyrus.header on partition {partition}");
+            report.skipped.push((dir, why));
+            return Ok(report);
+        }
+        let hdr = match read_header_file(&dir) {
+            Ok(hdr) => hdr,
+            Err(e) => {
+                report.skipped.push((dir, e.to_string()));
+                return Ok(report);
+            }
+        };
+        let mapped = self
+            .inner
+            .global
+            .read()?
+            .list(None)?
+            .into_iter()
+            .find(|e| e.uniqueid == hdr.uniqueid);
+        if let Some(e) = mapped {
+            let why = format!("uniqueid {} is already {}", hdr.uniqueid, e.name);
+            report.skipped.push((dir, why));
+            return Ok(report);
+        }
+        self.restore(partition, &dir, hdr, &mut report)?;
+        Ok(report)
+    }
+
     /// Enters one directory's mailbox again; returns its name if it did.
     fn restore(
         &self,

@@ -177,3 +177,39 @@ fn check_finds_unmapped_directories_missing_ones_and_dangling_subscriptions() {
         "{found:?}"
     );
 }
+
+/// `restore_mailbox_dir` (for `mboxlist undump`) enters one lost mailbox again from its
+/// directory, messages kept, and refuses what is not a mapped-free directory of this store.
+#[test]
+fn one_lost_mailbox_is_entered_again_from_its_directory() {
+    let (d, s) = store();
+    let a = create(&s, "user.alice");
+    let b = create(&s, "user.alice.kept");
+    append(&s, &b, 1);
+    append(&s, &b, 2);
+    let entry = s.mailbox_entry(&b).unwrap();
+    drop(s);
+    std::fs::remove_file(d.path().join("config").join(mailstore::MAILBOXES_DB_FILE)).unwrap();
+    let s = Store::open(config(&d, FsyncPolicy::Never)).unwrap();
+    for bad in ["../../etc", "", "00ff00ff00ff00ff"] {
+        let r = s.restore_mailbox_dir(&entry.partition, bad).unwrap();
+        assert!(r.restored.is_empty(), "{bad:?}: {r:?}");
+        assert_eq!(r.skipped.len(), 1, "{bad:?}: {r:?}");
+    }
+    let r = s
+        .restore_mailbox_dir(&entry.partition, &entry.uniqueid)
+        .unwrap();
+    assert_eq!(r.restored, vec![b.clone()], "{r:?}");
+    let back = s.mailbox_entry(&b).unwrap();
+    assert_eq!((&back.uniqueid, &back.acl), (&entry.uniqueid, &entry.acl));
+    assert_eq!(uids_of(&s, &b), [1, 2]);
+    assert!(s.mailbox_entry(&a).is_err(), "only the one asked for");
+    let again = s
+        .restore_mailbox_dir(&entry.partition, &entry.uniqueid)
+        .unwrap();
+    assert!(again.restored.is_empty(), "{again:?}");
+    assert!(
+        again.skipped[0].1.contains("already user.alice.kept"),
+        "{again:?}"
+    );
+}
