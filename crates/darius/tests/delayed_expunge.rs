@@ -11,17 +11,8 @@ mod imap_support;
 
 use std::path::{Path, PathBuf};
 
-use cli::text;
 use common::Server;
 use imap_support::{last, Client};
-
-/// `darius ARGS`, which must succeed: its standard output.
-fn ok(server: &Server, args: &[&str]) -> String {
-    let out = server.darius(args).output().unwrap();
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{args:?}: {stderr}");
-    stdout
-}
 
 fn append(c: &mut Client, mailbox: &str, subject: &str) {
     let body = format!("From: a@example.org\r\nSubject: {subject}\r\n\r\nbody of {subject}\r\n");
@@ -88,9 +79,9 @@ fn expunged_messages_are_hidden_listed_restored_with_new_uids_and_purged() {
     let kept = files_ending(&data_dir(&server), ".expunged");
     assert_eq!(kept.len(), 2, "{kept:?}");
     // Kept messages are no inconsistency for `darius check`.
-    ok(&server, &["check"]);
+    server.darius_ok(&["check"]);
 
-    let listing = ok(&server, &["unexpunge", "-l", "user.bob"]);
+    let listing = server.darius_ok(&["unexpunge", "-l", "user.bob"]);
     let lines: Vec<&str> = listing.lines().collect();
     assert_eq!(lines.len(), 3, "{listing}");
     assert!(
@@ -104,7 +95,7 @@ fn expunged_messages_are_hidden_listed_restored_with_new_uids_and_purged() {
 
     // Through the admin socket: UID 1 back as UID 4, `\Deleted` cleared, other flags kept.
     assert_eq!(
-        ok(&server, &["unexpunge", "-d", "user.bob", "1"]),
+        server.darius_ok(&["unexpunge", "-d", "user.bob", "1"]),
         "user.bob: restored UID 1 as UID 4\n"
     );
     cmd_ok(&mut c, "SELECT INBOX");
@@ -123,7 +114,7 @@ fn expunged_messages_are_hidden_listed_restored_with_new_uids_and_purged() {
     // Offline, the server stopped: UID 2 comes back as UID 5, its `\Deleted` kept.
     assert_eq!(server.stop(), Some(0));
     assert_eq!(
-        ok(&server, &["unexpunge", "-a", "user.bob"]),
+        server.darius_ok(&["unexpunge", "-a", "user.bob"]),
         "user.bob: restored UID 2 as UID 5\n"
     );
     server.restart();
@@ -141,14 +132,14 @@ fn expunged_messages_are_hidden_listed_restored_with_new_uids_and_purged() {
     // Expunge again, then purge everything kept: the files go and nothing is left to list.
     cmd_ok(&mut c, "EXPUNGE");
     assert_eq!(files_ending(&data_dir(&server), ".expunged").len(), 1);
-    let purged = ok(&server, &["expire", "--expunge-days", "0"]);
+    let purged = server.darius_ok(&["expire", "--expunge-days", "0"]);
     assert!(purged.contains("purged 1 expunged message(s)"), "{purged}");
     assert!(files_ending(&data_dir(&server), ".expunged").is_empty());
     assert_eq!(
-        ok(&server, &["unexpunge", "-l", "user.bob"]),
+        server.darius_ok(&["unexpunge", "-l", "user.bob"]),
         "user.bob: no expunged messages are kept\n"
     );
-    let again = ok(&server, &["expire", "--expunge-days", "0"]);
+    let again = server.darius_ok(&["expire", "--expunge-days", "0"]);
     assert!(again.contains("purged 0 expunged message(s)"), "{again}");
 }
 
@@ -204,10 +195,10 @@ fn a_deleted_mailbox_is_hidden_then_undeleted_with_its_messages_then_removed_by_
     let r = admin.cmd("s", "SELECT DELETED.user.bob.Trash.0");
     assert!(last(&r).starts_with("s NO"), "{r:?}");
 
-    let listing = ok(&server, &["undelete", "-l"]);
+    let listing = server.darius_ok(&["undelete", "-l"]);
     assert!(listing.starts_with("DELETED.user.bob.Trash."), "{listing}");
     assert!(listing.trim_end().ends_with(" user.bob.Trash"), "{listing}");
-    let restored = ok(&server, &["undelete", "user.bob.Trash"]);
+    let restored = server.darius_ok(&["undelete", "user.bob.Trash"]);
     assert!(
         restored.starts_with("restored DELETED.user.bob.Trash."),
         "{restored}"
@@ -227,11 +218,11 @@ fn a_deleted_mailbox_is_hidden_then_undeleted_with_its_messages_then_removed_by_
     cmd_ok(&mut c, "DELETE INBOX.Trash");
     assert_eq!(server.stop(), Some(0));
     assert_eq!(message_files(&server).len(), 2, "kept while hidden");
-    ok(&server, &["check"]);
-    let out = ok(&server, &["expire", "--delete-days", "0"]);
+    server.darius_ok(&["check"]);
+    let out = server.darius_ok(&["expire", "--delete-days", "0"]);
     assert!(out.contains("removed 1 deleted mailbox(es)"), "{out}");
     assert_eq!(
-        ok(&server, &["undelete", "-l"]),
+        server.darius_ok(&["undelete", "-l"]),
         "no deleted mailboxes are kept\n"
     );
     let out = server

@@ -12,23 +12,8 @@ mod imap_support;
 
 use std::time::{Duration, Instant};
 
-use cli::text;
 use common::Server;
 use imap_support::{last, Client};
-
-/// `darius ARGS` against `server`: whether it exited 0, its stdout and its stderr.
-fn run(server: &Server, args: &[&str]) -> (bool, String, String) {
-    let out = server.darius(args).output().unwrap();
-    let (stdout, stderr) = text(&out);
-    (out.status.success(), stdout, stderr)
-}
-
-/// `darius ARGS`, which must succeed: its standard output.
-fn ok(server: &Server, args: &[&str]) -> String {
-    let (ok, stdout, stderr) = run(server, args);
-    assert!(ok, "{args:?}: {stdout}{stderr}");
-    stdout
-}
 
 /// `c`'s answer to `command`, which must be OK: the untagged lines, sorted.
 fn untagged(c: &mut Client, command: &str) -> Vec<String> {
@@ -78,7 +63,7 @@ fn undump_restores_acls_special_use_and_lost_entries_and_a_second_run_changes_no
     );
 
     // Through the running server: framed like Cyrus's, one line per mailbox, in name order.
-    let dump = ok(&server, &["mboxlist", "dump"]);
+    let dump = server.darius_ok(&["mboxlist", "dump"]);
     let lines: Vec<&str> = dump.lines().collect();
     assert_eq!(lines.first(), Some(&"{"), "{dump}");
     assert_eq!(lines.last(), Some(&"}"), "{dump}");
@@ -109,7 +94,7 @@ fn undump_restores_acls_special_use_and_lost_entries_and_a_second_run_changes_no
     assert!(shared.contains("\"specialuse\": []"), "{shared}");
     let sent = line_of(&dump, "user.alice.Sent");
     assert!(sent.contains("\"specialuse\": [\"\\\\Sent\"]"), "{sent}");
-    let bob_only = ok(&server, &["mboxlist", "dump", "user.bob"]);
+    let bob_only = server.darius_ok(&["mboxlist", "dump", "user.bob"]);
     assert_eq!(
         bob_only,
         format!("{{\n{}\n}}\n", line_of(&dump, "user.bob")),
@@ -122,7 +107,7 @@ fn undump_restores_acls_special_use_and_lost_entries_and_a_second_run_changes_no
     // An ACL changes after the dump; undump refuses while the server runs.
     untagged(&mut c, "SETACL INBOX.Shared bob lrswi");
     untagged(&mut c, "SETACL INBOX.Shared anyone r");
-    let (done, stdout, stderr) = run(&server, &["mboxlist", "undump", file]);
+    let (done, stdout, stderr) = server.run_darius(&["mboxlist", "undump", file]);
     assert!(!done, "{stdout}");
     assert!(stderr.contains("stop it first"), "{stderr}");
     drop(c);
@@ -132,10 +117,10 @@ fn undump_restores_acls_special_use_and_lost_entries_and_a_second_run_changes_no
     let bad = server.dir.path().join("bad.dump");
     let bad_line = shared.replace("\"bob\": \"lrs\"", "\"bob\": \"lr!\"");
     std::fs::write(&bad, format!("{{\n{bad_line}\n}}\n")).unwrap();
-    let (done, stdout, stderr) = run(&server, &["mboxlist", "undump", bad.to_str().unwrap()]);
+    let (done, stdout, stderr) = server.run_darius(&["mboxlist", "undump", bad.to_str().unwrap()]);
     assert!(!done, "{stdout}");
     assert!(stderr.contains("line 2: ACL"), "{stderr}");
-    let now = ok(&server, &["mboxlist", "dump", "user.alice.Shared"]);
+    let now = server.darius_ok(&["mboxlist", "dump", "user.alice.Shared"]);
     assert!(
         now.contains("\"bob\": \"lrswi\", \"anyone\": \"r\""),
         "{now}"
@@ -144,7 +129,7 @@ fn undump_restores_acls_special_use_and_lost_entries_and_a_second_run_changes_no
     // The mailboxes database is lost: every mailbox comes back from its directory, with the
     // dump's ACL and special-use.
     std::fs::remove_file(server.config_dir().join("mailboxes.redb")).unwrap();
-    let out = ok(&server, &["mboxlist", "undump", file]);
+    let out = server.darius_ok(&["mboxlist", "undump", file]);
     for name in [
         "user.alice",
         "user.alice.Sent",
@@ -167,7 +152,7 @@ fn undump_restores_acls_special_use_and_lost_entries_and_a_second_run_changes_no
         "{out}"
     );
     assert!(!out.contains("skipped:"), "{out}");
-    let again = ok(&server, &["mboxlist", "undump", file]);
+    let again = server.darius_ok(&["mboxlist", "undump", file]);
     assert_eq!(
         again, "mboxlist undump: 0 changes, 0 mailboxes skipped\n",
         "{again}"
@@ -183,7 +168,7 @@ fn undump_restores_acls_special_use_and_lost_entries_and_a_second_run_changes_no
     let piped = piped.wait_with_output().unwrap();
     assert!(piped.status.success());
     assert_eq!(String::from_utf8_lossy(&piped.stdout), again);
-    assert_eq!(ok(&server, &["mboxlist", "dump"]), dump);
+    assert_eq!(server.darius_ok(&["mboxlist", "dump"]), dump);
 
     server.restart();
     assert_eq!(alice_view(server.imap_port), before);
@@ -193,17 +178,19 @@ fn undump_restores_acls_special_use_and_lost_entries_and_a_second_run_changes_no
 fn undump_skips_a_mailbox_whose_directory_is_not_there() {
     let mut server = Server::start();
     server.add_user("alice", "pw-alice");
-    let dump = ok(&server, &["mboxlist", "dump"]);
+    let dump = server.darius_ok(&["mboxlist", "dump"]);
     assert!(server.stop().is_some());
     let stray = line_of(&dump, "user.alice")
         .replace("user.alice", "user.ghost")
         .replace("\"uniqueid\": \"", "\"uniqueid\": \"ff");
     let file = server.dir.path().join("ghost.dump");
     std::fs::write(&file, format!("{stray}\n")).unwrap();
-    let out = ok(&server, &["mboxlist", "undump", file.to_str().unwrap()]);
+    let out = server.darius_ok(&["mboxlist", "undump", file.to_str().unwrap()]);
     assert!(out.contains("user.ghost: skipped: "), "{out}");
     assert!(out.contains("0 changes, 1 mailboxes skipped"), "{out}");
-    assert!(!ok(&server, &["mboxlist", "dump"]).contains("user.ghost"));
+    assert!(!server
+        .darius_ok(&["mboxlist", "dump"])
+        .contains("user.ghost"));
 }
 
 /// `darius who`'s lines, polled until `wanted` holds of them (the session files are written
@@ -211,7 +198,7 @@ fn undump_skips_a_mailbox_whose_directory_is_not_there() {
 fn who_until(server: &Server, what: &str, wanted: impl Fn(&[Vec<String>]) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let out = ok(server, &["who"]);
+        let out = server.darius_ok(&["who"]);
         let sessions: Vec<Vec<String>> = out
             .lines()
             .map(|l| l.split('\t').map(str::to_string).collect())
@@ -251,7 +238,7 @@ fn who_lists_a_session_with_its_user_and_mailbox_until_logout() {
     assert!(last(&r).starts_with("lo OK"), "{r:?}");
     who_until(&server, "no sessions", |s| s.is_empty());
     assert!(server.stop().is_some());
-    let (done, stdout, stderr) = run(&server, &["who"]);
+    let (done, stdout, stderr) = server.run_darius(&["who"]);
     assert!(done, "{stderr}");
     assert_eq!(stdout, "");
     assert!(stderr.contains("no server is running"), "{stderr}");

@@ -11,7 +11,6 @@ mod imap_support;
 
 use std::path::{Path, PathBuf};
 
-use cli::text;
 use common::Server;
 use imap_support::{last, Client};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
@@ -23,20 +22,6 @@ const HEADERS: TableDefinition<&str, &[u8]> = TableDefinition::new("mailbox_head
 /// Sizes of the messages the tests append: two into user.x's INBOX, one into user.x.sub.
 const INBOX_SIZES: [usize; 2] = [1500, 2000];
 const SUB_SIZE: usize = 1100;
-
-/// `darius ARGS` against `server` (its socket while it runs, the files when stopped).
-fn run(server: &Server, args: &[&str]) -> (bool, String, String) {
-    let out = server.darius(args).output().unwrap();
-    let (stdout, stderr) = text(&out);
-    (out.status.success(), stdout, stderr)
-}
-
-/// `darius ARGS`, which must succeed: its standard output.
-fn ok(server: &Server, args: &[&str]) -> String {
-    let (ok, stdout, stderr) = run(server, args);
-    assert!(ok, "{args:?}: {stderr}");
-    stdout
-}
 
 /// A message of exactly `size` octets.
 fn message(size: usize) -> String {
@@ -60,24 +45,21 @@ fn populated() -> Server {
     let server = Server::start();
     server.add_user("x", "pw-x");
     server.add_user("admin", "pw-admin");
-    ok(&server, &["mailbox", "create", "user.x.sub"]);
+    server.darius_ok(&["mailbox", "create", "user.x.sub"]);
     assert_eq!(
-        ok(
-            &server,
-            &[
-                "quota",
-                "--set",
-                "user.x",
-                "--storage",
-                "100",
-                "--messages",
-                "10"
-            ]
-        ),
+        server.darius_ok(&[
+            "quota",
+            "--set",
+            "user.x",
+            "--storage",
+            "100",
+            "--messages",
+            "10"
+        ]),
         "set quota root user.x: STORAGE 100 KiB, MESSAGE 10\n"
     );
     assert_eq!(
-        ok(&server, &["quota", "--set", "user.x.sub"]),
+        server.darius_ok(&["quota", "--set", "user.x.sub"]),
         "set quota root user.x.sub without limits\n"
     );
     let mut x = Client::login(server.imap_port, "x");
@@ -167,34 +149,38 @@ fn drift_header(index: &Path, name: &str, bytes: u64) {
 #[test]
 fn the_listing_is_the_same_through_the_socket_and_offline() {
     let mut server = populated();
-    let online = ok(&server, &["quota"]);
+    let online = server.darius_ok(&["quota"]);
     assert_eq!(online, LISTING);
     // Named roots and a prefix narrow it.
     let only_sub = "   Quota   % Used     Used Resource Root\n\
                     \x20                        1 STORAGE  user.x.sub\n\
                     \x20                        1 MESSAGE  user.x.sub\n";
-    assert_eq!(ok(&server, &["quota", "user.x.sub"]), only_sub);
-    assert_eq!(ok(&server, &["quota", "-d", "user.x.sub"]), only_sub);
-    assert_eq!(ok(&server, &["quota", "-d", "user"]), LISTING);
+    assert_eq!(server.darius_ok(&["quota", "user.x.sub"]), only_sub);
+    assert_eq!(server.darius_ok(&["quota", "-d", "user.x.sub"]), only_sub);
+    assert_eq!(server.darius_ok(&["quota", "-d", "user"]), LISTING);
     assert_eq!(
-        ok(&server, &["quota", "-d", "user.y"]),
+        server.darius_ok(&["quota", "-d", "user.y"]),
         "   Quota   % Used     Used Resource Root\n"
     );
     let narrowed = [
-        ok(&server, &["quota", "user.x"]),
-        ok(&server, &["quota", "-d", "user.x", "user.x.sub"]),
+        server.darius_ok(&["quota", "user.x"]),
+        server.darius_ok(&["quota", "-d", "user.x", "user.x.sub"]),
     ];
     assert_eq!(
         getquota(&server, "user.x"),
         "* QUOTA user.x (STORAGE 3 100 MESSAGE 2 10)"
     );
     assert_eq!(server.stop(), Some(0));
-    assert_eq!(ok(&server, &["quota"]), online, "offline says the same");
-    assert_eq!(ok(&server, &["quota", "user.x.sub"]), only_sub);
+    assert_eq!(
+        server.darius_ok(&["quota"]),
+        online,
+        "offline says the same"
+    );
+    assert_eq!(server.darius_ok(&["quota", "user.x.sub"]), only_sub);
     assert_eq!(
         [
-            ok(&server, &["quota", "user.x"]),
-            ok(&server, &["quota", "-d", "user.x", "user.x.sub"]),
+            server.darius_ok(&["quota", "user.x"]),
+            server.darius_ok(&["quota", "-d", "user.x", "user.x.sub"]),
         ],
         narrowed
     );
@@ -209,7 +195,7 @@ fn repair_fixes_corrupted_usage_keeps_the_nested_root_and_runs_clean_twice() {
     // minus the nested root's) reads 100,000 bytes and 50 messages too many
     // (3,500 + 100,000 bytes: 101 KiB; 52 messages).
     drift_usage(&index, "user.x", 100_000, 50);
-    let wrong = ok(&server, &["quota", "user.x"]);
+    let wrong = server.darius_ok(&["quota", "user.x"]);
     assert!(
         wrong.contains("     100      101      101 STORAGE  user.x\n"),
         "{wrong}"
@@ -219,15 +205,15 @@ fn repair_fixes_corrupted_usage_keeps_the_nested_root_and_runs_clean_twice() {
         "{wrong}"
     );
     assert_eq!(
-        ok(&server, &["quota", "-f"]),
+        server.darius_ok(&["quota", "-f"]),
         "user.x: STORAGE usage was 101 KiB, now 3 KiB\n\
          user.x: MESSAGE usage was 52, now 2\n\
          fixed the usage of 1 root, 0 mailbox headers and 1 maintained usage entry\n"
     );
     // Both roots are still there, each with its own usage.
-    assert_eq!(ok(&server, &["quota"]), LISTING);
+    assert_eq!(server.darius_ok(&["quota"]), LISTING);
     assert_eq!(
-        ok(&server, &["quota", "-f"]),
+        server.darius_ok(&["quota", "-f"]),
         "quota usage is consistent: nothing to fix\n"
     );
     server.restart();
@@ -238,10 +224,10 @@ fn repair_fixes_corrupted_usage_keeps_the_nested_root_and_runs_clean_twice() {
     assert_eq!(getquota(&server, "user.x.sub"), "* QUOTA user.x.sub ()");
     // Through the running server's socket: nothing left to fix, the listing unchanged.
     assert_eq!(
-        ok(&server, &["quota", "-f"]),
+        server.darius_ok(&["quota", "-f"]),
         "quota usage is consistent: nothing to fix\n"
     );
-    assert_eq!(ok(&server, &["quota"]), LISTING);
+    assert_eq!(server.darius_ok(&["quota"]), LISTING);
 }
 
 #[test]
@@ -255,18 +241,18 @@ fn repair_rewrites_a_corrupted_mailbox_header_and_the_nested_roots_usage() {
     drift_header(&index, "user.x.sub", 5000);
     drift_usage(&index, "user.x.sub", 5000, 0);
     drift_usage(&index, "user.x", 5000, 0);
-    let wrong = ok(&server, &["quota", "user.x.sub"]);
+    let wrong = server.darius_ok(&["quota", "user.x.sub"]);
     assert!(wrong.contains("       5 STORAGE  user.x.sub\n"), "{wrong}");
     // Only the named root (and the owner holding it) is repaired.
     assert_eq!(
-        ok(&server, &["quota", "--fix", "user.x.sub"]),
+        server.darius_ok(&["quota", "--fix", "user.x.sub"]),
         "user.x.sub: STORAGE usage was 5 KiB, now 1 KiB\n\
          user.x.sub: mailbox header totals disagreed with its messages, rewritten\n\
          fixed the usage of 1 root, 1 mailbox header and 0 maintained usage entries\n"
     );
-    assert_eq!(ok(&server, &["quota"]), LISTING);
+    assert_eq!(server.darius_ok(&["quota"]), LISTING);
     assert_eq!(
-        ok(&server, &["quota", "-f"]),
+        server.darius_ok(&["quota", "-f"]),
         "quota usage is consistent: nothing to fix\n"
     );
     server.restart();
@@ -282,18 +268,18 @@ fn repair_rewrites_a_corrupted_mailbox_header_and_the_nested_roots_usage() {
 fn a_removed_root_hands_its_mailboxes_to_the_enclosing_root() {
     let mut server = populated();
     assert_eq!(
-        ok(&server, &["quota", "--remove", "user.x.sub"]),
+        server.darius_ok(&["quota", "--remove", "user.x.sub"]),
         "removed quota root user.x.sub: its mailboxes count for the enclosing root, if any\n"
     );
     let after = "   Quota   % Used     Used Resource Root\n\
                  \x20    100        4        4 STORAGE  user.x\n\
                  \x20     10       30        3 MESSAGE  user.x\n";
-    assert_eq!(ok(&server, &["quota"]), after);
+    assert_eq!(server.darius_ok(&["quota"]), after);
     assert_eq!(
         getquota(&server, "user.x"),
         "* QUOTA user.x (STORAGE 4 100 MESSAGE 3 10)"
     );
-    let (done, _, stderr) = run(&server, &["quota", "--remove", "user.x.sub"]);
+    let (done, _, stderr) = server.run_darius(&["quota", "--remove", "user.x.sub"]);
     assert!(!done);
     assert_eq!(
         stderr,
@@ -301,18 +287,18 @@ fn a_removed_root_hands_its_mailboxes_to_the_enclosing_root() {
     );
     // `--set` without limits keeps the root and drops its limits; the repair agrees.
     assert_eq!(
-        ok(&server, &["quota", "--set", "user.x"]),
+        server.darius_ok(&["quota", "--set", "user.x"]),
         "set quota root user.x without limits\n"
     );
     assert_eq!(server.stop(), Some(0));
     assert_eq!(
-        ok(&server, &["quota"]),
+        server.darius_ok(&["quota"]),
         "   Quota   % Used     Used Resource Root\n\
          \x20                        4 STORAGE  user.x\n\
          \x20                        3 MESSAGE  user.x\n"
     );
     assert_eq!(
-        ok(&server, &["quota", "-f"]),
+        server.darius_ok(&["quota", "-f"]),
         "quota usage is consistent: nothing to fix\n"
     );
 }
@@ -366,7 +352,7 @@ fn bad_input_is_refused_with_a_reason_through_the_socket_and_offline() {
         cases
             .iter()
             .map(|(args, says)| {
-                let (done, stdout, stderr) = run(server, args);
+                let (done, stdout, stderr) = server.run_darius(args);
                 assert!(!done, "{args:?} succeeded: {stdout}");
                 assert!(stdout.is_empty(), "{args:?}: {stdout}");
                 assert!(stderr.contains(says), "{args:?}: {stderr}");
@@ -375,8 +361,8 @@ fn bad_input_is_refused_with_a_reason_through_the_socket_and_offline() {
             .collect()
     };
     let online = check(&server);
-    assert_eq!(ok(&server, &["quota"]), LISTING, "nothing was changed");
+    assert_eq!(server.darius_ok(&["quota"]), LISTING, "nothing was changed");
     assert_eq!(server.stop(), Some(0));
     assert_eq!(check(&server), online, "offline says the same");
-    assert_eq!(ok(&server, &["quota"]), LISTING, "nothing was changed");
+    assert_eq!(server.darius_ok(&["quota"]), LISTING, "nothing was changed");
 }

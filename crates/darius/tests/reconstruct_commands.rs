@@ -13,24 +13,8 @@ mod imap_support;
 
 use std::path::{Path, PathBuf};
 
-use cli::text;
 use common::Server;
 use imap_support::{last, Client};
-
-/// `darius ARGS` against `server` (its socket while it runs, the files when stopped): whether
-/// it exited 0, its stdout and its stderr.
-fn run(server: &Server, args: &[&str]) -> (bool, String, String) {
-    let out = server.darius(args).output().unwrap();
-    let (stdout, stderr) = text(&out);
-    (out.status.success(), stdout, stderr)
-}
-
-/// `darius ARGS`, which must succeed: its standard output.
-fn ok(server: &Server, args: &[&str]) -> String {
-    let (ok, stdout, stderr) = run(server, args);
-    assert!(ok, "{args:?}: {stdout}{stderr}");
-    stdout
-}
 
 /// The mailbox directories under a partition root (`ROOT/AB/CD/UNIQUEID`).
 fn mailbox_dirs(root: &Path) -> Vec<PathBuf> {
@@ -144,7 +128,7 @@ fn alice_with_flags() -> (Server, Vec<String>) {
 fn reconstruct_repairs_damage_keeping_uids_and_flags_and_a_second_run_finds_nothing() {
     let (mut server, before) = alice_with_flags();
     // Through the running server's admin socket: nothing to fix on a healthy store.
-    let out = ok(&server, &["reconstruct", "-r", "-f"]);
+    let out = server.darius_ok(&["reconstruct", "-r", "-f"]);
     assert!(out.contains("nothing to fix"), "{out}");
     assert!(server.stop().is_some());
 
@@ -157,7 +141,7 @@ fn reconstruct_repairs_damage_keeping_uids_and_flags_and_a_second_run_finds_noth
     .unwrap();
 
     // -n: reported, nothing changed (a second dry run says the same).
-    let dry = ok(&server, &["reconstruct", "-n", "user.alice"]);
+    let dry = server.darius_ok(&["reconstruct", "-n", "user.alice"]);
     assert!(
         dry.contains(
             "user.alice: would remove the records of UIDs 2 (their message files are gone)"
@@ -169,8 +153,8 @@ fn reconstruct_repairs_damage_keeping_uids_and_flags_and_a_second_run_finds_noth
         "{dry}"
     );
     assert!(dry.contains("dry run: nothing changed"), "{dry}");
-    assert_eq!(ok(&server, &["reconstruct", "-n", "user.alice"]), dry);
-    let dry_f = ok(&server, &["reconstruct", "-n", "-f", "user.alice"]);
+    assert_eq!(server.darius_ok(&["reconstruct", "-n", "user.alice"]), dry);
+    let dry_f = server.darius_ok(&["reconstruct", "-n", "-f", "user.alice"]);
     assert!(
         dry_f.contains("user.alice: would adopt message files as UIDs 99"),
         "{dry_f}"
@@ -178,20 +162,20 @@ fn reconstruct_repairs_damage_keeping_uids_and_flags_and_a_second_run_finds_noth
     assert!(inbox.join("99.").exists());
 
     // Without -f the stray file stays out of the index; with -f it is adopted.
-    let plain = ok(&server, &["reconstruct", "user.alice"]);
+    let plain = server.darius_ok(&["reconstruct", "user.alice"]);
     assert!(
         plain.contains("user.alice: removed the records of UIDs 2"),
         "{plain}"
     );
     assert!(plain.contains("UIDs 99 are not in the index"), "{plain}");
     assert!(plain.contains("run `darius quota -f`"), "{plain}");
-    let fixed = ok(&server, &["reconstruct", "-f", "--quota", "user.alice"]);
+    let fixed = server.darius_ok(&["reconstruct", "-f", "--quota", "user.alice"]);
     assert!(
         fixed.contains("user.alice: adopted message files as UIDs 99"),
         "{fixed}"
     );
     assert!(!fixed.contains("records of UIDs 2"), "{fixed}");
-    let again = ok(&server, &["reconstruct", "-r", "-f"]);
+    let again = server.darius_ok(&["reconstruct", "-r", "-f"]);
     assert!(
         again.contains("2 mailboxes looked at, nothing to fix"),
         "{again}"
@@ -212,15 +196,15 @@ fn reconstruct_repairs_damage_keeping_uids_and_flags_and_a_second_run_finds_noth
 #[test]
 fn reconstruct_recursive_takes_the_mailboxes_below_and_refuses_without_a_mailbox() {
     let (server, _) = alice_with_flags();
-    let (ok_, _, stderr) = run(&server, &["reconstruct"]);
+    let (ok_, _, stderr) = server.run_darius(&["reconstruct"]);
     assert!(!ok_);
     assert!(stderr.contains("pass -r"), "{stderr}");
-    let out = ok(&server, &["reconstruct", "-r", "user.alice"]);
+    let out = server.darius_ok(&["reconstruct", "-r", "user.alice"]);
     assert!(
         out.contains("2 mailboxes looked at, nothing to fix"),
         "{out}"
     );
-    let (ok_, _, stderr) = run(&server, &["reconstruct", "user.nobody"]);
+    let (ok_, _, stderr) = server.run_darius(&["reconstruct", "user.nobody"]);
     assert!(!ok_, "{stderr}");
     assert!(stderr.contains("user.nobody"), "{stderr}");
 }
@@ -228,11 +212,11 @@ fn reconstruct_recursive_takes_the_mailboxes_below_and_refuses_without_a_mailbox
 #[test]
 fn check_is_clean_on_a_healthy_store_and_names_each_kind_of_damage() {
     let (mut server, _) = alice_with_flags();
-    let (clean, stdout, stderr) = run(&server, &["check"]);
+    let (clean, stdout, stderr) = server.run_darius(&["check"]);
     assert!(clean, "{stdout}{stderr}");
     assert_eq!(stdout, "check: the store is consistent\n");
     assert!(server.stop().is_some());
-    let (clean, stdout, _) = run(&server, &["check"]);
+    let (clean, stdout, _) = server.run_darius(&["check"]);
     assert!(clean, "offline: {stdout}");
 
     let inbox = dir_of(&server, "user.alice");
@@ -240,7 +224,7 @@ fn check_is_clean_on_a_healthy_store_and_names_each_kind_of_damage() {
     std::fs::remove_file(inbox.join("3.")).unwrap();
     std::fs::write(inbox.join("42."), "Subject: stray\r\n\r\nstray\r\n").unwrap();
     std::fs::remove_dir_all(&trash).unwrap();
-    let (clean, stdout, stderr) = run(&server, &["check"]);
+    let (clean, stdout, stderr) = server.run_darius(&["check"]);
     assert!(!clean, "{stdout}{stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
     let has = |words: &[&str]| lines.iter().any(|l| words.iter().all(|w| l.contains(w)));
@@ -257,15 +241,12 @@ fn check_is_clean_on_a_healthy_store_and_names_each_kind_of_damage() {
         "{stdout}"
     );
     // check changed nothing: the same report again.
-    let (_, again, _) = run(&server, &["check"]);
+    let (_, again, _) = server.run_darius(&["check"]);
     assert_eq!(again, stdout);
     assert!(inbox.join("42.").exists());
 
-    ok(
-        &server,
-        &["reconstruct", "-r", "-f", "--quota", "user.alice"],
-    );
-    let (clean, stdout, stderr) = run(&server, &["check"]);
+    server.darius_ok(&["reconstruct", "-r", "-f", "--quota", "user.alice"]);
+    let (clean, stdout, stderr) = server.run_darius(&["check"]);
     assert!(clean, "after reconstruct: {stdout}{stderr}");
 }
 
@@ -274,15 +255,15 @@ fn check_reports_a_mailbox_directory_the_mailboxes_database_lost() {
     let (mut server, _) = alice_with_flags();
     assert!(server.stop().is_some());
     std::fs::remove_file(server.config_dir().join("mailboxes.redb")).unwrap();
-    let (clean, stdout, _) = run(&server, &["check"]);
+    let (clean, stdout, _) = server.run_darius(&["check"]);
     assert!(!clean, "{stdout}");
     assert!(
         stdout.contains("(mailbox user.alice.Trash on partition default) has no entry"),
         "{stdout}"
     );
-    let out = ok(&server, &["reconstruct", "-m"]);
+    let out = server.darius_ok(&["reconstruct", "-m"]);
     assert!(out.contains("2 mailboxes restored"), "{out}");
-    let (clean, stdout, _) = run(&server, &["check"]);
+    let (clean, stdout, _) = server.run_darius(&["check"]);
     assert!(clean, "{stdout}");
 }
 
@@ -337,23 +318,17 @@ fn reconstruct_m_rebuilds_a_deleted_mailboxes_database_so_every_user_sees_the_sa
         server.add_user(&format!("u{i}"), &format!("pw-u{i}"));
     }
     for (name, partition) in [("shared.team", "default"), ("shared.proj", "second")] {
-        ok(
-            &server,
-            &["mailbox", "create", name, "--partition", partition],
-        );
+        server.darius_ok(&["mailbox", "create", name, "--partition", partition]);
     }
-    ok(&server, &["acl", "set", "shared.team", "anyone", "lrs"]);
+    server.darius_ok(&["acl", "set", "shared.team", "anyone", "lrs"]);
     for name in ["shared.team", "shared.proj"] {
-        ok(&server, &["acl", "set", name, "admin", "lrswipkxtea"]);
+        server.darius_ok(&["acl", "set", name, "admin", "lrswipkxtea"]);
     }
-    ok(&server, &["acl", "set", "shared.proj", "u1", "lrswi"]);
-    ok(&server, &["acl", "set", "shared.proj", "u2", "lr"]);
+    server.darius_ok(&["acl", "set", "shared.proj", "u1", "lrswi"]);
+    server.darius_ok(&["acl", "set", "shared.proj", "u2", "lr"]);
     for i in (0..USERS).step_by(10) {
         let name = format!("user.u{i}.Archive");
-        ok(
-            &server,
-            &["mailbox", "create", &name, "--partition", "second"],
-        );
+        server.darius_ok(&["mailbox", "create", &name, "--partition", "second"]);
     }
     let mut admin = Client::login(server.imap_port, "admin");
     append(&mut admin, "shared.team", 3);
@@ -409,18 +384,18 @@ fn reconstruct_m_rebuilds_a_deleted_mailboxes_database_so_every_user_sees_the_sa
         .iter()
         .any(|l| l.starts_with("* ACL shared.proj") && l.contains("u2 lr")));
 
-    let (refused, _, stderr) = run(&server, &["reconstruct", "-m"]);
+    let (refused, _, stderr) = server.run_darius(&["reconstruct", "-m"]);
     assert!(!refused && stderr.contains("stop it first"), "{stderr}");
     assert!(server.stop().is_some());
     std::fs::remove_file(server.config_dir().join("mailboxes.redb")).unwrap();
-    let out = ok(&server, &["reconstruct", "-m"]);
+    let out = server.darius_ok(&["reconstruct", "-m"]);
     // Every INBOX (the admin has one too), the ten archives and the two shared mailboxes.
     let expected = USERS + 1 + USERS / 10 + 2;
     assert!(
         out.contains(&format!("{expected} mailboxes restored")),
         "{out}"
     );
-    let out = ok(&server, &["reconstruct", "-m"]);
+    let out = server.darius_ok(&["reconstruct", "-m"]);
     assert!(out.contains("0 mailboxes restored"), "{out}");
 
     server.restart();

@@ -171,6 +171,24 @@ impl Server {
         cmd
     }
 
+    /// `darius ARGS` against this server (its admin socket while it runs, the files when it is
+    /// stopped): whether it exited 0, its standard output and its standard error.
+    pub fn run_darius(&self, args: &[&str]) -> (bool, String, String) {
+        let out = self.darius(args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// `darius ARGS`, which must succeed: its standard output.
+    pub fn darius_ok(&self, args: &[&str]) -> String {
+        let (ok, stdout, stderr) = self.run_darius(args);
+        assert!(ok, "darius {args:?} failed: {stdout}{stderr}");
+        stdout
+    }
+
     /// `darius user add NAME` through the running server's admin socket.
     pub fn add_user(&self, name: &str, password: &str) {
         let mut child = self
