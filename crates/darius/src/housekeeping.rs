@@ -34,7 +34,13 @@ pub fn start(config: &config::Config, service: MailService, shutdown: net::Shutd
     tokio::spawn(run(days, service, shutdown));
 }
 
-async fn run(days: u64, service: MailService, mut shutdown: net::ShutdownSignal) {
+/// Runs `job` [`FIRST_RUN_AFTER`] after start and then every [`EVERY`], until shutdown; `job`
+/// gets the shutdown signal, to stop early in a run.
+async fn on_schedule<F, Fut>(mut shutdown: net::ShutdownSignal, mut job: F)
+where
+    F: FnMut(net::ShutdownSignal) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let mut delay = FIRST_RUN_AFTER;
     loop {
         tokio::select! {
@@ -42,18 +48,27 @@ async fn run(days: u64, service: MailService, mut shutdown: net::ShutdownSignal)
             _ = shutdown.wait() => return,
         }
         delay = EVERY;
-        let Some(cut_off) = cut_off(unix_now(), days) else {
-            continue;
-        };
-        let signal = shutdown.clone();
-        let pruned = service
-            .blocking(move |s| s.prune_tombstones(cut_off, &|| signal.is_triggered()))
-            .await;
-        match pruned {
-            Ok(report) => log_report(&report, days),
-            Err(e) => tracing::warn!("tombstone retention: {e}"),
-        }
+        job(shutdown.clone()).await;
     }
+}
+
+async fn run(days: u64, service: MailService, shutdown: net::ShutdownSignal) {
+    on_schedule(shutdown, |signal| {
+        let service = service.clone();
+        async move {
+            let Some(cut_off) = cut_off(unix_now(), days) else {
+                return;
+            };
+            let pruned = service
+                .blocking(move |s| s.prune_tombstones(cut_off, &|| signal.is_triggered()))
+                .await;
+            match pruned {
+                Ok(report) => log_report(&report, days),
+                Err(e) => tracing::warn!("tombstone retention: {e}"),
+            }
+        }
+    })
+    .await;
 }
 
 /// Purges the messages delayed expunges kept for more than `days.0` and the mailboxes delayed
@@ -61,47 +76,50 @@ async fn run(days: u64, service: MailService, mut shutdown: net::ShutdownSignal)
 async fn run_expire(
     (days, delete_days): (u64, u64),
     service: MailService,
-    mut shutdown: net::ShutdownSignal,
+    shutdown: net::ShutdownSignal,
 ) {
-    let mut delay = FIRST_RUN_AFTER;
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = shutdown.wait() => return,
-        }
-        delay = EVERY;
-        // Expunged at or before `days` ago: the purge takes those dated before the cut-off.
-        let expunged_by = cut_off(unix_now(), days).map_or(1, |t| t.saturating_add(1));
-        let deleted_by = cut_off(unix_now(), delete_days).map_or(1, |t| t.saturating_add(1));
-        let signal = shutdown.clone();
-        let purged = service
-            .blocking(move |s| s.purge_expunged(expunged_by, &|| signal.is_triggered()))
-            .await;
-        match purged {
-            Ok(report) => {
-                for (name, e) in &report.failed {
-                    tracing::warn!("expunge purge: mailbox {name}: {e}");
-                }
-                tracing::info!(
-                    "expunge purge: purged {} kept message(s) expunged over {days} day(s) ago \
-                     in {} mailbox(es){}",
-                    report.messages,
-                    report.mailboxes,
-                    if report.stopped {
-                        " (stopped for shutdown)"
-                    } else {
-                        ""
-                    }
-                );
+    on_schedule(shutdown, |signal| {
+        expire_once((days, delete_days), service.clone(), signal)
+    })
+    .await;
+}
+
+/// One run of [`run_expire`].
+async fn expire_once(
+    (days, delete_days): (u64, u64),
+    service: MailService,
+    signal: net::ShutdownSignal,
+) {
+    // Expunged at or before `days` ago: the purge takes those dated before the cut-off.
+    let expunged_by = cut_off(unix_now(), days).map_or(1, |t| t.saturating_add(1));
+    let deleted_by = cut_off(unix_now(), delete_days).map_or(1, |t| t.saturating_add(1));
+    let purged = service
+        .blocking(move |s| s.purge_expunged(expunged_by, &|| signal.is_triggered()))
+        .await;
+    match purged {
+        Ok(report) => {
+            for (name, e) in &report.failed {
+                tracing::warn!("expunge purge: mailbox {name}: {e}");
             }
-            Err(e) => tracing::warn!("expunge purge: {e}"),
+            tracing::info!(
+                "expunge purge: purged {} kept message(s) expunged over {days} day(s) ago \
+                     in {} mailbox(es){}",
+                report.messages,
+                report.mailboxes,
+                if report.stopped {
+                    " (stopped for shutdown)"
+                } else {
+                    ""
+                }
+            );
         }
-        match service.blocking(move |s| s.purge_deleted(deleted_by)).await {
-            Ok(n) => tracing::info!(
-                "delete purge: removed {n} mailbox(es) deleted over {delete_days} day(s) ago"
-            ),
-            Err(e) => tracing::warn!("delete purge: {e}"),
-        }
+        Err(e) => tracing::warn!("expunge purge: {e}"),
+    }
+    match service.blocking(move |s| s.purge_deleted(deleted_by)).await {
+        Ok(n) => tracing::info!(
+            "delete purge: removed {n} mailbox(es) deleted over {delete_days} day(s) ago"
+        ),
+        Err(e) => tracing::warn!("delete purge: {e}"),
     }
 }
 

@@ -193,22 +193,17 @@ impl Store {
         older_than_unix: i64,
         stop: &dyn Fn() -> bool,
     ) -> Result<ExpireReport> {
-        let entries = self.inner.global.read()?.list(None)?;
-        let mut report = ExpireReport::default();
-        for entry in entries {
-            if stop() {
-                report.stopped = true;
-                break;
-            }
-            report.mailboxes += 1;
-            let name = entry.name.clone();
-            match self.purge_expunged_in(entry, older_than_unix) {
-                Ok(n) => report.messages += n,
-                Err(StoreError::NoSuchMailbox(_)) => {}
-                Err(e) => report.failed.push((name, e)),
-            }
-        }
-        Ok(report)
+        let mut messages = 0;
+        let sweep = self.sweep_mailboxes(stop, |entry| {
+            messages += self.purge_expunged_in(entry, older_than_unix)?;
+            Ok(())
+        })?;
+        Ok(ExpireReport {
+            mailboxes: sweep.mailboxes,
+            messages,
+            failed: sweep.failed,
+            stopped: sweep.stopped,
+        })
     }
 
     /// Forgets the duplicate-delivery records and Sieve response-tracking keys that have

@@ -19,6 +19,17 @@ use crate::model::{MailboxEntry, PruneReport, VanishedSince};
 use crate::ops_append::to_uid;
 use crate::{Resolved, Store};
 
+/// What [`Store::sweep_mailboxes`] went through.
+#[derive(Default)]
+pub(crate) struct Sweep {
+    /// Mailboxes looked at.
+    pub mailboxes: usize,
+    /// Mailboxes whose clean-up failed, and why.
+    pub failed: Vec<(MailboxName, StoreError)>,
+    /// Whether `stop` said yes before every mailbox was looked at.
+    pub stopped: bool,
+}
+
 /// Tombstones (or expunge dates) looked at per transaction when purging: each commit stays
 /// small and each hold of the owner lock short, however many expunges a mailbox has seen.
 pub const PURGE_BATCH: usize = 10_000;
@@ -71,26 +82,48 @@ impl Store {
         older_than_unix: i64,
         stop: &dyn Fn() -> bool,
     ) -> Result<PruneReport> {
+        let (mut pruned_mailboxes, mut tombstones) = (0, 0);
+        let sweep = self.sweep_mailboxes(stop, |entry| {
+            let n = self.prune_mailbox(entry, older_than_unix)?;
+            if n > 0 {
+                pruned_mailboxes += 1;
+                tombstones += n;
+            }
+            Ok(())
+        })?;
+        Ok(PruneReport {
+            mailboxes: sweep.mailboxes,
+            pruned_mailboxes,
+            tombstones,
+            failed: sweep.failed,
+            stopped: sweep.stopped,
+        })
+    }
+
+    /// Runs `each` on every mailbox of the mailboxes database in turn, for the periodic
+    /// clean-ups: `stop` is asked before each mailbox, and once it says yes the rest is left
+    /// for the next run; a mailbox deleted meanwhile is passed over, and one that fails is
+    /// noted while the others are still done.
+    pub(crate) fn sweep_mailboxes(
+        &self,
+        stop: &dyn Fn() -> bool,
+        mut each: impl FnMut(MailboxEntry) -> Result<()>,
+    ) -> Result<Sweep> {
         let entries = self.inner.global.read()?.list(None)?;
-        let mut report = PruneReport::default();
+        let mut sweep = Sweep::default();
         for entry in entries {
             if stop() {
-                report.stopped = true;
+                sweep.stopped = true;
                 break;
             }
-            report.mailboxes += 1;
+            sweep.mailboxes += 1;
             let name = entry.name.clone();
-            match self.prune_mailbox(entry, older_than_unix) {
-                Ok(0) => {}
-                Ok(n) => {
-                    report.pruned_mailboxes += 1;
-                    report.tombstones += n;
-                }
-                Err(StoreError::NoSuchMailbox(_)) => {}
-                Err(e) => report.failed.push((name, e)),
+            match each(entry) {
+                Ok(()) | Err(StoreError::NoSuchMailbox(_)) => {}
+                Err(e) => sweep.failed.push((name, e)),
             }
         }
-        Ok(report)
+        Ok(sweep)
     }
 
     fn prune_mailbox(&self, entry: MailboxEntry, older_than: i64) -> Result<usize> {
