@@ -57,6 +57,16 @@ impl Durable {
         Ok(())
     }
 
+    /// Flushes everything written to the file system holding `dir` (syncfs(2)): one call for a
+    /// whole batch of imported message files instead of one fsync each.
+    pub(crate) fn sync_filesystem(&self, dir: &Path) -> Result<()> {
+        if self.policy != FsyncPolicy::Always {
+            return Ok(());
+        }
+        let d = fs::File::open(dir).map_err(|e| StoreError::io(dir, e))?;
+        rustix::fs::syncfs(&d).map_err(|e| StoreError::io(dir, e.into()))
+    }
+
     /// Creates `dir` and its missing ancestors, fsyncing the parent of each one created.
     pub(crate) fn create_dir(&self, dir: &Path) -> Result<()> {
         create_missing(dir, 0o777, |parent| self.sync_dir(parent).map_err(into_io))

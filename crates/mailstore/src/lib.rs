@@ -86,6 +86,7 @@ mod ops_append;
 mod ops_copy;
 mod ops_expunged;
 mod ops_flags;
+mod ops_import;
 mod ops_mailbox;
 mod ops_partition;
 mod ops_read;
@@ -126,6 +127,7 @@ pub use model::{
 pub use msgfile::header_block;
 pub use normalise::{normalise_crlf, CrlfNormaliser, NormaliseError};
 pub use ops_expunged::{DeletedFlag, ExpireReport, ExpungedMessage, Unexpunge, UnexpungeOutcome};
+pub use ops_import::{ImportOutcome, ImportedMailbox, ImportedMessage};
 pub use ops_tombstones::PURGE_BATCH;
 pub use partition::{MailboxHeaderFile, MAILBOX_HEADER_FILE};
 pub use quota::QuotaPolicy;

@@ -294,6 +294,16 @@ impl GlobalWrite {
         Ok(v as u32)
     }
 
+    /// Makes every later [`GlobalWrite::next_uidvalidity`] larger than `v` (a UIDVALIDITY an
+    /// imported mailbox keeps), so a mailbox deleted and created again never gets it back.
+    pub(crate) fn note_uidvalidity(&self, v: u32) -> Result<()> {
+        let last = self.meta_u64("last_uidvalidity")?;
+        if u64::from(v) > last {
+            self.set_meta_u64("last_uidvalidity", u64::from(v))?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn commit(self) -> Result<()> {
         self.txn.commit()?;
         Ok(())

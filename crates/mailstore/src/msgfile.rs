@@ -59,6 +59,17 @@ pub(crate) fn spool(
     limit: Option<u64>,
     durable: &Durable,
 ) -> Result<Spooled> {
+    spool_with(source, tmp_dir, limit, Some(durable))
+}
+
+/// [`spool`], fsyncing the temp file only when `durable` is given: an import fsyncs a whole
+/// batch at once ([`Durable::sync_filesystem`]) instead.
+pub(crate) fn spool_with(
+    source: &AppendSource,
+    tmp_dir: &Path,
+    limit: Option<u64>,
+    durable: Option<&Durable>,
+) -> Result<Spooled> {
     let (mut file, temp) = create_temp(tmp_dir)?;
     let mut writer = Describer::new(limit, &mut file, temp.path());
     match source {
@@ -83,7 +94,9 @@ pub(crate) fn spool(
     if described.size == 0 {
         return Err(StoreError::BadMessage("empty message".into()));
     }
-    durable.sync_file(&file, temp.path())?;
+    if let Some(durable) = durable {
+        durable.sync_file(&file, temp.path())?;
+    }
     Ok(Spooled {
         temp,
         size: described.size,
@@ -107,6 +120,52 @@ pub(crate) fn describe_file(path: &Path) -> Result<Described> {
         d.add(&buf[..got]);
     }
     Ok(d.finish(path))
+}
+
+/// [`describe_file`] for a file another store wrote, which may not be in our form: also says
+/// whether its bytes are already exactly what the store keeps (CRLF line ends, no NUL, within
+/// `limit`), so that it can be linked rather than copied.
+pub(crate) fn describe_foreign(path: &Path, limit: Option<u64>) -> Result<(Described, bool)> {
+    let mut src = fs::File::open(path).map_err(|e| StoreError::io(path, e))?;
+    let mut d = Description::default();
+    let mut buf = vec![0u8; CHUNK];
+    let mut stored_form = true;
+    let mut after_cr = false;
+    loop {
+        let got = src.read(&mut buf).map_err(|e| StoreError::io(path, e))?;
+        if got == 0 {
+            break;
+        }
+        let chunk = &buf[..got];
+        if stored_form {
+            stored_form = in_stored_form(chunk, after_cr);
+            after_cr = chunk.last() == Some(&b'\r');
+        }
+        d.add(chunk);
+    }
+    let described = d.finish(path);
+    if limit.is_some_and(|l| described.size > l) || described.size == 0 {
+        stored_form = false;
+    }
+    Ok((described, stored_form))
+}
+
+/// Whether `chunk` has no NUL and no LF without a CR before it (`after_cr`: the previous
+/// chunk ended in CR).
+fn in_stored_form(chunk: &[u8], after_cr: bool) -> bool {
+    for at in memchr::memchr2_iter(b'\n', 0, chunk) {
+        if chunk[at] == 0 {
+            return false;
+        }
+        let cr_before = match at {
+            0 => after_cr,
+            _ => chunk[at - 1] == b'\r',
+        };
+        if !cr_before {
+            return false;
+        }
+    }
+    true
 }
 
 /// What the index records about a message's bytes.
@@ -289,6 +348,22 @@ pub(crate) fn remove_if_present(path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_crlf_text_without_nul_is_in_stored_form() {
+        assert!(in_stored_form(b"A: b\r\n\r\nbody\r\n", false));
+        assert!(
+            in_stored_form(b"bare\rcr\r\n", false),
+            "a bare CR is kept as it is"
+        );
+        assert!(!in_stored_form(b"A: b\n", false));
+        assert!(!in_stored_form(b"A: \0b\r\n", false));
+        assert!(
+            in_stored_form(b"\nrest", true),
+            "the CR ended the chunk before"
+        );
+        assert!(!in_stored_form(b"\nrest", false));
+    }
 
     #[test]
     fn header_block_ends_at_the_blank_line() {

@@ -20,6 +20,17 @@ impl Store {
         name: &MailboxName,
         options: CreateOptions,
     ) -> Result<MailboxEntry> {
+        self.create_mailbox_as(name, options, None)
+    }
+
+    /// [`Store::create_mailbox`], with the UID state another store gave the mailbox when
+    /// `imported` is given (see [`crate::ImportedMailbox`]).
+    pub(crate) fn create_mailbox_as(
+        &self,
+        name: &MailboxName,
+        options: CreateOptions,
+        imported: Option<&crate::ImportedMailbox>,
+    ) -> Result<MailboxEntry> {
         let _ns = self.namespace_lock();
         let global = self.inner.global.read()?;
         if global.entry(name)?.is_some() {
@@ -59,7 +70,19 @@ impl Store {
             created_modseq: modseq,
             modified_modseq: modseq,
         };
-        ow.put_header(&new_header(&entry, g.next_uidvalidity()?))?;
+        let header = match imported {
+            None => new_header(&entry, g.next_uidvalidity()?),
+            Some(i) => {
+                g.note_uidvalidity(i.uidvalidity.get())?;
+                let mut h = new_header(&entry, i.uidvalidity.get());
+                h.uidnext = i.uidnext.max(1);
+                h.highestmodseq = i.highestmodseq.max(1);
+                // Mail another server already showed is not new here.
+                h.recentuid = Some(h.uidnext - 1);
+                h
+            }
+        };
+        ow.put_header(&header)?;
         // Index first, mailboxes DB last: until the entry is committed the mailbox is invisible,
         // so a crash in between leaves only an unreachable header.
         let _guard = ow.commit()?;

@@ -1,0 +1,295 @@
+//! Importing mailboxes from another store (a Cyrus spool, a Dovecot Maildir, an mbox file, a
+//! Darius backup): a mailbox created with the UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ it had,
+//! and messages placed under the UIDs, flags, internal dates and MODSEQs they had, so a client
+//! that cached the old server's mailbox sees nothing change.
+//!
+//! A message file already in our form (CRLF, no NUL) on the partition's file system is
+//! hard-linked, not copied; one syncfs(2) per batch makes the copies durable instead of an
+//! fsync a file. The write order is APPEND's: files first, directory fsync, then one index
+//! commit for the batch.
+
+use std::io;
+
+use types::{Flag, MailboxName, Uid, UidValidity};
+
+use crate::codec::IndexRecord;
+use crate::error::{Result, StoreError};
+use crate::flags::{self, Adding, Sign};
+use crate::index::RecordRow;
+use crate::model::{unix_now, AppendSource, Change, CreateOptions, InternalDate, MailboxEntry};
+use crate::msgfile::{self, Described};
+use crate::ops_append::{bump_modseq, to_modseq, to_uid, LinkedFiles};
+use crate::partition::message_path;
+use crate::Store;
+
+/// A mailbox as the store it comes from knew it, for [`Store::create_imported_mailbox`].
+#[derive(Clone, Debug)]
+pub struct ImportedMailbox {
+    pub uidvalidity: UidValidity,
+    /// The next UID the old store would have given: UIDs it gave to messages expunged since are
+    /// never given again. Raised past every imported UID as messages arrive.
+    pub uidnext: u32,
+    /// The mailbox's HIGHESTMODSEQ there (RFC 7162); raised past every imported MODSEQ.
+    pub highestmodseq: u64,
+    pub options: CreateOptions,
+}
+
+/// One message for [`Store::import_messages`].
+#[derive(Clone, Debug)]
+pub struct ImportedMessage {
+    /// A file is linked when it is already in our form and on the partition's file system,
+    /// copied (normalised) otherwise; bytes are always copied.
+    pub source: AppendSource,
+    pub uid: Uid,
+    /// Stored in the index record.
+    pub flags: Vec<Flag>,
+    pub internal_date: InternalDate,
+    /// `None`: the MODSEQ of this import.
+    pub modseq: Option<u64>,
+    /// RFC 8514 SAVEDATE; `None`: now.
+    pub save_date: Option<i64>,
+}
+
+/// What [`Store::import_messages`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ImportOutcome {
+    /// Message files hard-linked from their source.
+    pub linked: u64,
+    /// Message files copied (normalised) into the partition.
+    pub copied: u64,
+    /// Octets of the stored messages.
+    pub bytes: u64,
+}
+
+impl ImportOutcome {
+    pub fn add(&mut self, other: ImportOutcome) {
+        self.linked += other.linked;
+        self.copied += other.copied;
+        self.bytes += other.bytes;
+    }
+}
+
+/// How one message's file gets into the mailbox directory.
+enum Placed {
+    /// Linked from the source file itself.
+    Source(std::path::PathBuf, Described),
+    /// A normalised copy in the partition's `tmp/`.
+    Spooled(msgfile::Spooled),
+}
+
+impl Store {
+    /// Creates an empty mailbox that keeps `mailbox`'s UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ
+    /// (otherwise as [`Store::create_mailbox`]). Nothing in it is `\Recent`. Later mailboxes get
+    /// UIDVALIDITYs above every imported one.
+    pub fn create_imported_mailbox(
+        &self,
+        name: &MailboxName,
+        mailbox: ImportedMailbox,
+    ) -> Result<MailboxEntry> {
+        let options = mailbox.options.clone();
+        self.create_mailbox_as(name, options, Some(&mailbox))
+    }
+
+    /// Places messages under the UIDs they had, in one index commit. UIDs must ascend and lie
+    /// at or above the mailbox's UIDNEXT (so an import adds, never replaces); UIDNEXT and
+    /// HIGHESTMODSEQ are raised past the last; the messages are not `\Recent` for the owner
+    /// (nor for users given [`Store::import_seen`] after). Quota is not checked (an import brings what was
+    /// there; `quota -f` counts it). Callers batch large mailboxes (a few thousand messages a
+    /// call keeps memory bounded: the index rows of one call are held until its commit).
+    pub fn import_messages(
+        &self,
+        name: &MailboxName,
+        items: Vec<ImportedMessage>,
+    ) -> Result<ImportOutcome> {
+        let mut outcome = ImportOutcome::default();
+        if items.is_empty() {
+            return Ok(outcome);
+        }
+        let r = self.resolve(name)?;
+        let first = self.header_of(&r)?;
+        let dir = self
+            .inner
+            .partitions
+            .mailbox_dir(&first.partition, &first.uniqueid)?;
+        let tmp = self.inner.partitions.tmp_dir(&first.partition)?;
+        let durable = self.inner.partitions.durable();
+        let limit = Some(self.message_size_limit());
+        // Read and describe every source before taking the lock.
+        let mut placed = Vec::with_capacity(items.len());
+        let mut last = 0u32;
+        for item in &items {
+            if item.uid.get() <= last {
+                return Err(StoreError::corrupt(
+                    "import",
+                    format!("UID {} does not ascend after UID {last}", item.uid.get()),
+                ));
+            }
+            last = item.uid.get();
+            let p = match &item.source {
+                AppendSource::File(path) => match msgfile::describe_foreign(path, limit)? {
+                    (d, true) => Placed::Source(path.clone(), d),
+                    (_, false) => {
+                        Placed::Spooled(msgfile::spool_with(&item.source, &tmp, limit, None)?)
+                    }
+                },
+                AppendSource::Bytes(_) => {
+                    Placed::Spooled(msgfile::spool_with(&item.source, &tmp, limit, None)?)
+                }
+            };
+            placed.push(p);
+        }
+        // The copies, and a source file that its own server may not have flushed yet.
+        durable.sync_filesystem(&tmp)?;
+        let ow = r
+            .owner
+            .write_within(self.inner.config.write_wait)?
+            .ok_or_else(|| StoreError::Busy(name.to_string()))?;
+        let mut h = ow
+            .header(&r.entry.uniqueid)?
+            .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
+        if h.partition != first.partition {
+            return Err(StoreError::Busy(name.to_string()));
+        }
+        if items[0].uid.get() < h.uidnext {
+            return Err(StoreError::corrupt(
+                "import",
+                format!(
+                    "UID {} is below the mailbox's UIDNEXT {}",
+                    items[0].uid.get(),
+                    h.uidnext
+                ),
+            ));
+        }
+        let own_modseq = bump_modseq(&mut h)?;
+        let now = unix_now();
+        let mut linked = LinkedFiles {
+            paths: Vec::new(),
+            committed: false,
+        };
+        let mut rows = Vec::with_capacity(items.len());
+        let mut highest = own_modseq;
+        for (item, p) in items.iter().zip(placed) {
+            let uid = item.uid.get();
+            let dest = message_path(&dir, uid);
+            let described = match p {
+                Placed::Source(path, d) => match std::fs::hard_link(&path, &dest) {
+                    Ok(()) => {
+                        outcome.linked += 1;
+                        d
+                    }
+                    Err(e) if e.raw_os_error() == Some(libc_exdev()) => {
+                        let s = msgfile::spool_with(&item.source, &tmp, limit, None)?;
+                        durable.sync_filesystem(&tmp)?;
+                        link_spooled(&s, &dest)?;
+                        outcome.copied += 1;
+                        spooled_description(s)
+                    }
+                    Err(e) => return Err(link_error(&dest, e)),
+                },
+                Placed::Spooled(s) => {
+                    link_spooled(&s, &dest)?;
+                    outcome.copied += 1;
+                    spooled_description(s)
+                }
+            };
+            linked.paths.push(dest);
+            let modseq = item.modseq.unwrap_or(own_modseq).max(1);
+            highest = highest.max(modseq);
+            let bits = flags::to_bits(&item.flags, &mut h, Adding::Yes)?;
+            let record = IndexRecord {
+                system_flags: bits.system,
+                keywords: bits.keywords,
+                internal_date: item.internal_date,
+                save_date: item.save_date.unwrap_or(now),
+                size: described.size,
+                modseq,
+                guid: described.guid,
+            };
+            outcome.bytes += described.size;
+            flags::count(&mut h, &record, Sign::Add);
+            rows.push(RecordRow {
+                uid,
+                record,
+                cache: Some(described.cache),
+                header: Some(described.header),
+            });
+        }
+        self.inner.partitions.sync_dir(&dir)?;
+        // Imported mail is not new: the owner's \Recent mark follows it, unless messages
+        // delivered here still wait to be seen as recent.
+        if h.recent_mark() >= h.uidnext.saturating_sub(1) {
+            h.recentuid = Some(last);
+        }
+        h.uidnext = h.uidnext.max(last.saturating_add(1)).max(1);
+        if last == u32::MAX {
+            h.uidnext = u32::MAX;
+        }
+        h.highestmodseq = h.highestmodseq.max(highest);
+        ow.put_messages(&h.uniqueid, &rows)?;
+        ow.put_header(&h)?;
+        let guard = ow.commit()?;
+        linked.committed = true;
+        let uids = rows
+            .iter()
+            .map(|r| to_uid(r.uid))
+            .collect::<Result<Vec<_>>>()?;
+        self.inner.changes.publish(
+            &r.entry.uniqueid,
+            Change::Appended {
+                uids,
+                modseq: to_modseq(h.highestmodseq)?,
+            },
+        );
+        drop(guard);
+        Ok(outcome)
+    }
+
+    /// Gives `user` the private `\Seen` state `seen` in mailbox `name` (replacing what they had)
+    /// and marks everything up to the mailbox's last UID as no longer `\Recent` for them: an
+    /// import's seen database, for users other than the owner (whose `\Seen` is the index
+    /// record's flag, see [`crate::SeenSource`]).
+    pub fn import_seen(&self, user: &str, name: &MailboxName, seen: &crate::UidSet) -> Result<()> {
+        let r = self.resolve(name)?;
+        let h = self.header_of(&r)?;
+        let g = self.inner.global.write()?;
+        g.put_seen_set(user, &r.entry.uniqueid, seen)?;
+        g.put_recent_mark(user, &r.entry.uniqueid, h.uidnext.saturating_sub(1))?;
+        g.commit()
+    }
+}
+
+/// Links a spooled copy to `dest`, which must not exist.
+fn link_spooled(s: &msgfile::Spooled, dest: &std::path::Path) -> Result<()> {
+    match std::fs::hard_link(s.temp.path(), dest) {
+        Ok(()) => Ok(()),
+        Err(e) => Err(link_error(dest, e)),
+    }
+}
+
+fn link_error(dest: &std::path::Path, e: io::Error) -> StoreError {
+    if e.kind() == io::ErrorKind::AlreadyExists {
+        StoreError::corrupt(
+            "import",
+            format!(
+                "{} exists already (a message file no index lists: run reconstruct)",
+                dest.display()
+            ),
+        )
+    } else {
+        StoreError::io(dest, e)
+    }
+}
+
+fn spooled_description(s: msgfile::Spooled) -> Described {
+    Described {
+        size: s.size,
+        guid: s.guid,
+        cache: s.cache,
+        header: s.header,
+    }
+}
+
+/// EXDEV: link(2) across file systems.
+fn libc_exdev() -> i32 {
+    rustix::io::Errno::XDEV.raw_os_error()
+}
