@@ -1,0 +1,1 @@
+//! Dovecot Maildir and mbox: readers, the import driver and the exporters.
