@@ -244,6 +244,27 @@ impl Store {
         Ok(outcome)
     }
 
+    /// Raises a mailbox's UIDNEXT to `uidnext` (never lowers it). An import creates the
+    /// mailbox with its lowest UID as UIDNEXT, places the messages, then raises UIDNEXT to the
+    /// old store's, so UIDs given there to messages expunged since are never given again.
+    pub fn raise_uidnext(&self, name: &MailboxName, uidnext: u32) -> Result<()> {
+        let r = self.resolve(name)?;
+        let ow = r
+            .owner
+            .write_within(self.inner.config.write_wait)?
+            .ok_or_else(|| StoreError::Busy(name.to_string()))?;
+        let mut h = ow
+            .header(&r.entry.uniqueid)?
+            .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
+        if uidnext <= h.uidnext {
+            return Ok(());
+        }
+        h.uidnext = uidnext;
+        ow.put_header(&h)?;
+        drop(ow.commit()?);
+        Ok(())
+    }
+
     /// Gives `user` the private `\Seen` state `seen` in mailbox `name` (replacing what they had)
     /// and marks everything up to the mailbox's last UID as no longer `\Recent` for them: an
     /// import's seen database, for users other than the owner (whose `\Seen` is the index

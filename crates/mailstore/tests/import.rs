@@ -154,6 +154,21 @@ fn uids_that_do_not_ascend_or_lie_below_uidnext_are_refused_and_nothing_is_store
 }
 
 #[test]
+fn uidnext_is_raised_to_the_old_stores_after_the_messages_and_never_lowered() {
+    let (_d, s) = store();
+    let n = imported(&s, "user.fred", 7, 2, 1);
+    s.import_messages(&n, vec![item(AppendSource::Bytes(msg(1)), 2, vec![], None)])
+        .unwrap();
+    s.raise_uidnext(&n, 9).unwrap();
+    assert_eq!(s.status(&n, SeenSource::Index).unwrap().uidnext.get(), 9);
+    s.raise_uidnext(&n, 5).unwrap();
+    assert_eq!(s.status(&n, SeenSource::Index).unwrap().uidnext.get(), 9);
+    let below = vec![item(AppendSource::Bytes(msg(2)), 8, vec![], None)];
+    assert!(s.import_messages(&n, below).is_err());
+    assert_eq!(uids_of(&s, &n), [2]);
+}
+
+#[test]
 fn later_mailboxes_never_get_an_imported_uidvalidity_back() {
     let (_d, s) = store();
     let far = u32::MAX - 10;
