@@ -26,8 +26,10 @@ use crate::Store;
 #[derive(Clone, Debug)]
 pub struct ImportedMailbox {
     pub uidvalidity: UidValidity,
-    /// The next UID the old store would have given: UIDs it gave to messages expunged since are
-    /// never given again. Raised past every imported UID as messages arrive.
+    /// The UIDNEXT to start from: at most the lowest UID to import (messages go in at or above
+    /// it). Raised past every imported UID as messages arrive; once they are in,
+    /// [`Store::raise_uidnext`] sets the old store's UIDNEXT, so UIDs it gave to messages
+    /// expunged since are never given again.
     pub uidnext: u32,
     /// The mailbox's HIGHESTMODSEQ there (RFC 7162); raised past every imported MODSEQ.
     pub highestmodseq: u64,
