@@ -289,6 +289,13 @@ pub(crate) fn describe(name: &str, r: &ReconstructReport, mode: RepairMode) -> V
         RepairMode::DryRun => would,
     };
     let mut lines = Vec::new();
+    if r.index_recreated {
+        let v = verb("made", "would make");
+        lines.push(format!(
+            "{name}: its index was lost: {v} it again with a new UIDVALIDITY, every message \
+             file adopted (flags and internal dates could not be kept)"
+        ));
+    }
     if !r.lost.is_empty() {
         let v = verb("removed the records of", "would remove the records of");
         lines.push(format!(

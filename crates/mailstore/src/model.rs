@@ -437,6 +437,10 @@ pub struct ReconstructReport {
     pub recached: Vec<Uid>,
     /// Header counters (exists, size, deleted, seen, UIDNEXT) that were wrong and are now right.
     pub header_fixed: bool,
+    /// The mailbox's index header was gone (its owner's index file lost or replaced): it was
+    /// made again from the mailboxes database with a new UIDVALIDITY, and every message file
+    /// adopted under its UID (flags and internal dates, which only the index knew, are lost).
+    pub index_recreated: bool,
     /// Uniqueids of mailboxes whose copy in an owner index they no longer belong to (left by an
     /// interrupted cross-owner rename) was removed.
     pub stale_copies_removed: Vec<String>,

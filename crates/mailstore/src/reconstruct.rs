@@ -29,7 +29,7 @@
 
 use std::collections::HashSet;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use types::MailboxName;
 
@@ -82,9 +82,16 @@ impl Store {
         report
             .stale_copies_removed
             .extend(self.drop_stale_copies(&ow, &name.hierarchy_root())?);
-        let mut h = ow
-            .header(&r.entry.uniqueid)?
-            .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
+        let (mut h, recreated) = match ow.header(&r.entry.uniqueid)? {
+            Some(h) => (h, false),
+            None => (self.recreated_header(&r.entry, fix)?, true),
+        };
+        report.index_recreated = recreated;
+        // With its index lost, the files are all there is: every one is adopted.
+        let unlisted = match recreated {
+            true => UnlistedFiles::Adopt,
+            false => options.unlisted,
+        };
         let dir = self
             .inner
             .partitions
@@ -98,6 +105,7 @@ impl Store {
         let mut fresh = Vec::new();
         let mut strays = Vec::new();
         let mut left = Vec::new();
+        let mut to_parse = Vec::new();
         for &uid in &files {
             let path = message_path(&dir, uid);
             match known.binary_search_by_key(&uid, |row| row.uid) {
@@ -125,9 +133,9 @@ impl Store {
                     }
                     report.stale_files_removed.push(to_uid(uid)?);
                 }
-                Err(_) if options.unlisted == UnlistedFiles::Report => left.push(uid),
-                Err(_) if uid >= before.uidnext => {
-                    fresh.push(reparse(&path, uid, modseq)?);
+                Err(_) if unlisted == UnlistedFiles::Report => left.push(uid),
+                Err(_) if uid >= before.uidnext || recreated => {
+                    to_parse.push((path, uid));
                     report.added.push(to_uid(uid)?);
                 }
                 Err(_) => strays.push(uid),
@@ -141,7 +149,7 @@ impl Store {
                 RepairMode::DryRun => free_uid(&files, &mut next)?,
             };
             let path = message_path(&dir, if fix { new } else { old });
-            fresh.push(reparse(&path, new, modseq)?);
+            to_parse.push((path, new));
             report.added.push(to_uid(new)?);
             report.renumbered.push((to_uid(old)?, to_uid(new)?));
         }
@@ -152,6 +160,7 @@ impl Store {
         {
             self.inner.partitions.sync_dir(&dir)?;
         }
+        fresh.extend(reparse_all(to_parse, modseq)?);
         let lost: Vec<u32> = known
             .iter()
             .map(|row| row.uid)
@@ -167,7 +176,8 @@ impl Store {
         recount(&mut h, &now_known, max_file);
         // A crash inside a same-owner rename can leave the header's copy of the old name.
         h.name = r.entry.name.to_string();
-        report.header_fixed = counters(&before) != counters(&h) || before.name != h.name;
+        report.header_fixed =
+            counters(&before) != counters(&h) || before.name != h.name || recreated;
         report.header_fixed |= self.fix_header_file(&dir, &r.entry, options.mode)?;
         if report.is_clean() || !fix {
             // Nothing to keep, or a dry run: the write transaction is aborted.
@@ -179,6 +189,22 @@ impl Store {
         self.publish_repairs(&h, &report, modseq)?;
         drop(guard);
         Ok(report)
+    }
+
+    /// A new index header for a mailbox whose header is gone, from its mailboxes-database entry,
+    /// with a new UIDVALIDITY (clients must forget what they cached: the flags are lost). A dry
+    /// run does not use up the UIDVALIDITY.
+    fn recreated_header(
+        &self,
+        entry: &crate::model::MailboxEntry,
+        fix: bool,
+    ) -> Result<IndexHeader> {
+        let g = self.inner.global.write()?;
+        let uidvalidity = g.next_uidvalidity()?;
+        if fix {
+            g.commit()?;
+        }
+        Ok(crate::ops_mailbox::new_header(entry, uidvalidity))
     }
 
     /// When `cyrus.header` names this mailbox's old name in another owner, cleans that owner's
@@ -377,6 +403,58 @@ fn recheck(path: &Path, row: &RecordRow, modseq: u64) -> Result<Option<RecordRow
     fresh.record.save_date = row.record.save_date;
     Ok(Some(fresh))
 }
+
+/// [`reparse`] of many files, spread over the machine's cores (reading, hashing and scanning
+/// is most of a reconstruct's time); rows come back in the order given.
+fn reparse_all(jobs: Vec<(PathBuf, u32)>, modseq: u64) -> Result<Vec<RecordRow>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, MAX_REPARSE_THREADS);
+    if workers == 1 || jobs.len() < 2 * workers {
+        return jobs
+            .iter()
+            .map(|(path, uid)| reparse(path, *uid, modseq))
+            .collect();
+    }
+    // Interleaved shares (job i to worker i mod n) even out big and small messages.
+    let results: Vec<Vec<Result<RecordRow>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let jobs = &jobs;
+                scope.spawn(move || {
+                    jobs.iter()
+                        .skip(w)
+                        .step_by(workers)
+                        .map(|(path, uid)| reparse(path, *uid, modseq))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    vec![Err(StoreError::corrupt(
+                        "reconstruct",
+                        "a re-parse worker stopped",
+                    ))]
+                })
+            })
+            .collect()
+    });
+    let mut shares: Vec<_> = results.into_iter().map(Vec::into_iter).collect();
+    let mut out = Vec::with_capacity(jobs.len());
+    for i in 0..jobs.len() {
+        let row = shares[i % workers].next().ok_or_else(|| {
+            StoreError::corrupt("reconstruct", "a re-parse worker stopped early")
+        })??;
+        out.push(row);
+    }
+    Ok(out)
+}
+
+/// Most threads a reconstruct re-parses files with.
+const MAX_REPARSE_THREADS: usize = 8;
 
 fn reparse(path: &Path, uid: u32, modseq: u64) -> Result<RecordRow> {
     let described = msgfile::describe_file(path)?;

@@ -213,3 +213,67 @@ fn one_lost_mailbox_is_entered_again_from_its_directory() {
         "{again:?}"
     );
 }
+
+/// The owner's index file is lost (deleted, or replaced by an empty one): the mailboxes are
+/// still in the mailboxes database and their files on disk, so reconstruct makes each header
+/// again with a new UIDVALIDITY and adopts every file under its own UID, with or without
+/// `-f`; a dry run changes nothing; a second run finds nothing to fix.
+#[test]
+fn a_lost_owner_index_is_made_again_from_the_message_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(config(&dir, FsyncPolicy::Never)).unwrap();
+    let a = create(&s, "user.alice");
+    let sent = create(&s, "user.alice.Sent");
+    for i in 1..=30 {
+        append(&s, &a, i);
+    }
+    append(&s, &sent, 99);
+    s.expunge(&a, Expunge::Uids(vec![uid(7)])).unwrap();
+    let old = s.status(&a, SeenSource::Index).unwrap();
+    drop(s);
+    let index = walk(&dir.path().join("config/index"));
+    assert_eq!(index.len(), 1, "one owner: {index:?}");
+    std::fs::remove_file(&index[0]).unwrap();
+
+    let s = Store::open(config(&dir, FsyncPolicy::Never)).unwrap();
+    let report_only = ReconstructOptions {
+        unlisted: UnlistedFiles::Report,
+        mode: RepairMode::Fix,
+    };
+    let dry = ReconstructOptions {
+        unlisted: UnlistedFiles::Report,
+        mode: RepairMode::DryRun,
+    };
+    let r = s.reconstruct_with(&a, dry).unwrap();
+    assert!(r.index_recreated && r.added.len() == 29, "{r:?}");
+    assert!(s.status(&a, SeenSource::Index).is_err(), "a dry run made nothing");
+
+    let r = s.reconstruct_with(&a, report_only).unwrap();
+    assert!(r.index_recreated);
+    let want: Vec<u32> = (1..=30).filter(|u| *u != 7).collect();
+    assert_eq!(uids_of(&s, &a), want, "every file adopted under its UID");
+    assert_eq!(s.read_message(&a, uid(30)).unwrap(), msg(30));
+    let new = s.status(&a, SeenSource::Index).unwrap();
+    assert!(new.uidvalidity > old.uidvalidity, "clients must resync");
+    assert_eq!((new.exists, new.uidnext), (29, uid(31)));
+    assert!(s.reconstruct(&a).unwrap().is_clean());
+
+    let r = s.reconstruct(&sent).unwrap();
+    assert!(r.index_recreated);
+    assert_eq!(uids_of(&s, &sent), vec![1]);
+    assert!(s.check_mailboxes_db().unwrap().is_empty());
+}
+
+/// Files below `dir`, recursively.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

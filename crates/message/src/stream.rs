@@ -126,7 +126,8 @@ impl Default for StreamScan {
 impl StreamScan {
     pub fn new() -> StreamScan {
         StreamScan {
-            image: Vec::new(),
+            // Room for a typical header section, so it is not grown a line at a time.
+            image: Vec::with_capacity(4096),
             runs: Vec::new(),
             open: None,
             fed: 0,
@@ -146,11 +147,54 @@ impl StreamScan {
     /// Takes the next octets of the message.
     pub fn feed(&mut self, mut bytes: &[u8]) {
         while !bytes.is_empty() {
-            let lf = bytes.iter().position(|&b| b == b'\n');
+            let skip = self.droppable(bytes);
+            if skip > 0 {
+                // Body lines that cannot be delimiters: left out in one go.
+                self.drop_bytes(&bytes[..skip]);
+                self.fed += skip as u64;
+                self.line = match bytes[skip - 1] {
+                    b'\n' => Line::Undecided,
+                    _ => Line::Dropped {
+                        delimiter_tail: false,
+                        header: false,
+                    },
+                };
+                bytes = &bytes[skip..];
+                continue;
+            }
+            let lf = memchr::memchr(b'\n', bytes);
             let line_len = lf.map_or(bytes.len(), |i| i + 1);
             let used = self.take(&bytes[..line_len], lf.is_some());
             self.fed += used as u64;
             bytes = &bytes[used..];
+        }
+    }
+
+    /// How many of `bytes` are sure to be left out without looking at them line by line: in a
+    /// body, outside a header section, every line when no boundary is declared (or structure
+    /// is no longer recognised), else every line up to the next one starting with `-` (only
+    /// those can be delimiter lines). 0 when the next line must be classified.
+    fn droppable(&self, bytes: &[u8]) -> usize {
+        let plain_drop = match self.line {
+            Line::Undecided => self.head.is_empty(),
+            Line::Dropped {
+                delimiter_tail,
+                header,
+            } => !delimiter_tail && !header,
+            Line::Header(_) | Line::Delimiter => false,
+        };
+        if self.in_header || !plain_drop {
+            return 0;
+        }
+        if self.overflow || self.boundaries.is_empty() {
+            return bytes.len();
+        }
+        if self.line == Line::Undecided && bytes[0] == b'-' {
+            return 0;
+        }
+        match memchr::memmem::find(bytes, b"\n-") {
+            Some(at) => at + 1,
+            None => bytes.len(),
         }
     }
 
@@ -191,7 +235,7 @@ impl StreamScan {
             let grab = piece.len().min(want.max(1));
             self.head.extend_from_slice(&piece[..grab]);
             let complete = ends_line && grab == piece.len();
-            let head = std::mem::take(&mut self.head);
+            let mut head = std::mem::take(&mut self.head);
             match self.classify(&head, complete) {
                 None => self.head = head,
                 Some(kind) => {
@@ -199,6 +243,9 @@ impl StreamScan {
                     self.fed -= (head.len() - grab) as u64;
                     self.start_line(kind, &head);
                     self.fed += (head.len() - grab) as u64;
+                    // The buffer serves the next line (one allocation a scan, not a line).
+                    head.clear();
+                    self.head = head;
                     if complete {
                         self.end_line();
                     }
@@ -414,7 +461,7 @@ impl StreamScan {
             len: 0,
         });
         run.len += bytes.len() as u64;
-        run.lines += bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+        run.lines += memchr::memchr_iter(b'\n', bytes).count() as u64;
         run.tail = match bytes {
             [.., a, b] => [*a, *b],
             [b] => [run.tail[1], *b],
