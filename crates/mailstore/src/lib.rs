@@ -92,6 +92,7 @@ mod ops_partition;
 mod ops_read;
 mod ops_recent;
 mod ops_tombstones;
+mod parallel;
 mod partition;
 mod quota;
 mod rebuild;

@@ -116,8 +116,8 @@ impl Store {
         let tmp = self.inner.partitions.tmp_dir(&first.partition)?;
         let durable = self.inner.partitions.durable();
         let limit = Some(self.message_size_limit());
-        // Read and describe every source before taking the lock.
-        let mut placed = Vec::with_capacity(items.len());
+        // Check the order, then read and describe every source (on every core) before taking
+        // the lock.
         let mut last = 0u32;
         for item in &items {
             if item.uid.get() <= last {
@@ -127,19 +127,24 @@ impl Store {
                 ));
             }
             last = item.uid.get();
-            let p = match &item.source {
-                AppendSource::File(path) => match msgfile::describe_foreign(path, limit)? {
-                    (d, true) => Placed::Source(path.clone(), d),
-                    (_, false) => {
-                        Placed::Spooled(msgfile::spool_with(&item.source, &tmp, limit, None)?)
-                    }
-                },
-                AppendSource::Bytes(_) => {
-                    Placed::Spooled(msgfile::spool_with(&item.source, &tmp, limit, None)?)
-                }
-            };
-            placed.push(p);
         }
+        let placed = crate::parallel::map_ordered(&items, |item| match &item.source {
+            AppendSource::File(path) => match msgfile::describe_foreign(path, limit)? {
+                (d, true) => Ok(Placed::Source(path.clone(), d)),
+                (_, false) => Ok(Placed::Spooled(msgfile::spool_with(
+                    &item.source,
+                    &tmp,
+                    limit,
+                    None,
+                )?)),
+            },
+            AppendSource::Bytes(_) => Ok(Placed::Spooled(msgfile::spool_with(
+                &item.source,
+                &tmp,
+                limit,
+                None,
+            )?)),
+        })?;
         // The copies, and a source file that its own server may not have flushed yet.
         durable.sync_filesystem(&tmp)?;
         let ow = r

@@ -407,54 +407,8 @@ fn recheck(path: &Path, row: &RecordRow, modseq: u64) -> Result<Option<RecordRow
 /// [`reparse`] of many files, spread over the machine's cores (reading, hashing and scanning
 /// is most of a reconstruct's time); rows come back in the order given.
 fn reparse_all(jobs: Vec<(PathBuf, u32)>, modseq: u64) -> Result<Vec<RecordRow>> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, MAX_REPARSE_THREADS);
-    if workers == 1 || jobs.len() < 2 * workers {
-        return jobs
-            .iter()
-            .map(|(path, uid)| reparse(path, *uid, modseq))
-            .collect();
-    }
-    // Interleaved shares (job i to worker i mod n) even out big and small messages.
-    let results: Vec<Vec<Result<RecordRow>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|w| {
-                let jobs = &jobs;
-                scope.spawn(move || {
-                    jobs.iter()
-                        .skip(w)
-                        .step_by(workers)
-                        .map(|(path, uid)| reparse(path, *uid, modseq))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    vec![Err(StoreError::corrupt(
-                        "reconstruct",
-                        "a re-parse worker stopped",
-                    ))]
-                })
-            })
-            .collect()
-    });
-    let mut shares: Vec<_> = results.into_iter().map(Vec::into_iter).collect();
-    let mut out = Vec::with_capacity(jobs.len());
-    for i in 0..jobs.len() {
-        let row = shares[i % workers].next().ok_or_else(|| {
-            StoreError::corrupt("reconstruct", "a re-parse worker stopped early")
-        })??;
-        out.push(row);
-    }
-    Ok(out)
+    crate::parallel::map_ordered(&jobs, |(path, uid)| reparse(path, *uid, modseq))
 }
-
-/// Most threads a reconstruct re-parses files with.
-const MAX_REPARSE_THREADS: usize = 8;
 
 fn reparse(path: &Path, uid: u32, modseq: u64) -> Result<RecordRow> {
     let described = msgfile::describe_file(path)?;

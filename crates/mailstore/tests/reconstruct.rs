@@ -246,7 +246,10 @@ fn a_lost_owner_index_is_made_again_from_the_message_files() {
     };
     let r = s.reconstruct_with(&a, dry).unwrap();
     assert!(r.index_recreated && r.added.len() == 29, "{r:?}");
-    assert!(s.status(&a, SeenSource::Index).is_err(), "a dry run made nothing");
+    assert!(
+        s.status(&a, SeenSource::Index).is_err(),
+        "a dry run made nothing"
+    );
 
     let r = s.reconstruct_with(&a, report_only).unwrap();
     assert!(r.index_recreated);
