@@ -74,6 +74,7 @@ fn findings(ctx: &Backend, lines: &mut Vec<String>) -> Result<(), StoreError> {
         unlisted: UnlistedFiles::Report,
         mode: RepairMode::DryRun,
     };
+    let mut unreadable = 0usize;
     for entry in store.list_mailboxes(None)? {
         if lines.len() >= MAX_FINDINGS {
             break;
@@ -88,8 +89,26 @@ fn findings(ctx: &Backend, lines: &mut Vec<String>) -> Result<(), StoreError> {
                     );
                 }
             }
-            Err(e) => push(lines, format!("index: {name}: cannot be read: {e}")),
+            Err(e) => {
+                unreadable += 1;
+                let hint = match e.is_damaged_database() {
+                    true => format!(
+                        "; run `darius reconstruct -r {}`",
+                        entry.name.hierarchy_root()
+                    ),
+                    false => String::new(),
+                };
+                push(lines, format!("index: {name}: cannot be read: {e}{hint}"));
+            }
         }
+    }
+    if unreadable > 0 {
+        // Quota usage is summed from the indexes: not checkable while one cannot be read.
+        push(
+            lines,
+            format!("quota: not checked, {unreadable} mailboxes' indexes cannot be read"),
+        );
+        return dangling(store, lines);
     }
     let quota = store.repair_quota_with(None, RepairMode::DryRun)?;
     for name in &quota.headers_fixed {
@@ -107,6 +126,11 @@ fn findings(ctx: &Backend, lines: &mut Vec<String>) -> Result<(), StoreError> {
             ),
         );
     }
+    dangling(store, lines)
+}
+
+/// Subscriptions to mailboxes that do not exist, and the closing line.
+fn dangling(store: &mailstore::Store, lines: &mut Vec<String>) -> Result<(), StoreError> {
     for (user, name) in store.dangling_subscriptions(MAX_FINDINGS)? {
         push(
             lines,

@@ -289,6 +289,13 @@ pub(crate) fn describe(name: &str, r: &ReconstructReport, mode: RepairMode) -> V
         RepairMode::DryRun => would,
     };
     let mut lines = Vec::new();
+    if let Some(aside) = &r.index_set_aside {
+        lines.push(format!(
+            "{name}: its owner's index could not be read: moved it aside to {} and started \
+             an empty one (reconstruct every mailbox of this owner: `darius reconstruct -r`)",
+            aside.display()
+        ));
+    }
     if r.index_recreated {
         let v = verb("made", "would make");
         lines.push(format!(

@@ -407,3 +407,56 @@ fn reconstruct_m_rebuilds_a_deleted_mailboxes_database_so_every_user_sees_the_sa
         );
     }
 }
+
+/// alice's owner index overwritten while the server is stopped: `check` names both mailboxes
+/// as unreadable (and says quota could not be checked) instead of failing as a whole;
+/// `reconstruct -r` sets the file aside and makes both mailboxes again from their files (a
+/// new UIDVALIDITY, every UID kept); the server then serves them.
+#[test]
+fn an_unreadable_owner_index_is_reported_by_check_and_rebuilt_by_reconstruct() {
+    let (mut server, before) = alice_with_flags();
+    let mut c = Client::login(server.imap_port, "alice");
+    let r = c.cmd("st", "STATUS INBOX (UIDVALIDITY)");
+    let old_uidvalidity = r[0].clone();
+    drop(c);
+    assert!(server.stop().is_some());
+    let index_dir = server.config_dir().join("index");
+    let files: Vec<PathBuf> = subdirs(&index_dir)
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap().map(|e| e.unwrap().path()))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    std::fs::write(&files[0], vec![7u8; 4096]).unwrap();
+
+    let (clean, stdout, stderr) = server.run_darius(&["check"]);
+    assert!(!clean, "{stdout}{stderr}");
+    for name in ["user.alice:", "user.alice.Trash:"] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.contains(name) && l.contains("cannot be read")),
+            "{stdout}"
+        );
+    }
+    assert!(stdout.contains("quota: not checked"), "{stdout}");
+
+    let out = server.darius_ok(&["reconstruct", "-r", "user.alice"]);
+    assert!(out.contains("moved it aside"), "{out}");
+    assert!(out.contains("new UIDVALIDITY"), "{out}");
+    let (clean, stdout, stderr) = server.run_darius(&["check"]);
+    assert!(clean, "after reconstruct: {stdout}{stderr}");
+
+    server.restart();
+    let mut c = Client::login(server.imap_port, "alice");
+    let after = uid_flags(&mut c, "INBOX");
+    let uids = |v: &[String]| -> Vec<String> {
+        v.iter()
+            .map(|l| l.split_whitespace().next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(uids(&after), uids(&before), "every UID kept");
+    let r = c.cmd("st", "STATUS INBOX (UIDVALIDITY)");
+    assert_ne!(r[0], old_uidvalidity, "clients must resynchronise");
+    let r = c.cmd("li", "LIST \"\" *");
+    assert!(r.iter().any(|l| l.contains("INBOX.Trash")), "{r:?}");
+}

@@ -74,6 +74,39 @@ impl OwnerCache {
         }
     }
 
+    /// Renames `owner`'s index file to `NAME.damaged-SECONDS` when opening it fails because it
+    /// is damaged ([`StoreError::is_damaged_database`]), so that the next [`OwnerCache::get`]
+    /// starts an empty one; returns the new name. `None`: it opens, or is missing. Any other
+    /// failure to open is returned as it is.
+    pub(crate) fn set_aside_if_damaged(&self, owner: &MailboxName) -> Result<Option<PathBuf>> {
+        let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if st
+            .alive
+            .get(owner.as_str())
+            .and_then(Weak::upgrade)
+            .is_some()
+        {
+            return Ok(None);
+        }
+        let path = self.path_for(owner);
+        if !path.exists() {
+            return Ok(None);
+        }
+        match self.open(owner) {
+            Ok(_) => Ok(None),
+            Err(e) if e.is_damaged_database() => {
+                let mut aside = path.clone().into_os_string();
+                aside.push(format!(".damaged-{}", crate::model::unix_now()));
+                let aside = PathBuf::from(aside);
+                std::fs::rename(&path, &aside).map_err(|e| StoreError::io(&path, e))?;
+                self.durable.sync_dir(&crate::durable::parent_of(&path))?;
+                drop(st);
+                Ok(Some(aside))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// The open index of `owner` (a hierarchy root), opening or creating it if needed.
     pub(crate) fn get(&self, owner: &MailboxName) -> Result<Arc<OwnerDb>> {
         // The state is only ever left consistent (no panics between its updates), so a

@@ -92,6 +92,20 @@ impl StoreError {
         }
     }
 
+    /// True when a database file's bytes are not a readable database (damaged or overwritten),
+    /// as opposed to busy, in use, or of an unknown version: such a file can only be set aside
+    /// (see [`crate::Store::set_aside_damaged_index`]).
+    pub fn is_damaged_database(&self) -> bool {
+        match self {
+            StoreError::Db(e) => match &**e {
+                redb::Error::Corrupted(_) => true,
+                redb::Error::Io(io) => io.kind() == std::io::ErrorKind::InvalidData,
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> StoreError {
         StoreError::Io {
             path: path.into(),

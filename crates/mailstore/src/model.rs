@@ -441,6 +441,9 @@ pub struct ReconstructReport {
     /// made again from the mailboxes database with a new UIDVALIDITY, and every message file
     /// adopted under its UID (flags and internal dates, which only the index knew, are lost).
     pub index_recreated: bool,
+    /// The owner's index file could not be read at all and was renamed to this (kept for
+    /// inspection); every mailbox of that owner needs a reconstruct.
+    pub index_set_aside: Option<std::path::PathBuf>,
     /// Uniqueids of mailboxes whose copy in an owner index they no longer belong to (left by an
     /// interrupted cross-owner rename) was removed.
     pub stale_copies_removed: Vec<String>,

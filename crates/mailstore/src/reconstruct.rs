@@ -73,9 +73,22 @@ impl Store {
         options: ReconstructOptions,
     ) -> Result<ReconstructReport> {
         let fix = options.mode == RepairMode::Fix;
-        let r = self.resolve(name)?;
+        let mut set_aside = None;
+        let r = match self.resolve(name) {
+            Err(e) if e.is_damaged_database() && fix => {
+                // Its index cannot be read at all: set it aside and start an empty one, in
+                // which the mailbox's header is then made again below.
+                set_aside = self
+                    .inner
+                    .owners
+                    .set_aside_if_damaged(&name.hierarchy_root())?;
+                self.resolve(name)?
+            }
+            other => other?,
+        };
         let mut report = ReconstructReport {
             stale_copies_removed: self.clean_renamed_from(&r.entry, options.mode)?,
+            index_set_aside: set_aside,
             ..ReconstructReport::default()
         };
         let ow = r.owner.write()?;

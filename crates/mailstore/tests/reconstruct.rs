@@ -280,3 +280,49 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// The owner's index file is overwritten with garbage: a dry run reports the error and changes
+/// nothing; a real reconstruct moves the file aside (kept for inspection), starts an empty
+/// index and makes each mailbox's header again from its files.
+#[test]
+fn an_unreadable_owner_index_is_set_aside_and_made_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(config(&dir, FsyncPolicy::Never)).unwrap();
+    let a = create(&s, "user.alice");
+    let drafts = create(&s, "user.alice.Drafts");
+    for i in 1..=5 {
+        append(&s, &a, i);
+    }
+    append(&s, &drafts, 9);
+    drop(s);
+    let index = walk(&dir.path().join("config/index"));
+    std::fs::write(&index[0], vec![0x5a; 8192]).unwrap();
+
+    let s = Store::open(config(&dir, FsyncPolicy::Never)).unwrap();
+    let dry = ReconstructOptions {
+        unlisted: UnlistedFiles::Report,
+        mode: RepairMode::DryRun,
+    };
+    let e = s.reconstruct_with(&a, dry).unwrap_err();
+    assert!(e.is_damaged_database(), "{e}");
+    assert_eq!(
+        walk(&dir.path().join("config/index")),
+        index,
+        "nothing moved"
+    );
+
+    let r = s.reconstruct(&a).unwrap();
+    let aside = r.index_set_aside.clone().expect("set aside");
+    assert!(aside.to_string_lossy().contains(".damaged-"));
+    assert_eq!(
+        std::fs::read(&aside).unwrap(),
+        vec![0x5a; 8192],
+        "kept as it was"
+    );
+    assert!(r.index_recreated);
+    assert_eq!(uids_of(&s, &a), vec![1, 2, 3, 4, 5]);
+    let r = s.reconstruct(&drafts).unwrap();
+    assert!(r.index_recreated && r.index_set_aside.is_none());
+    assert_eq!(uids_of(&s, &drafts), vec![1]);
+    assert!(s.reconstruct(&a).unwrap().is_clean());
+}
