@@ -156,6 +156,7 @@ impl Report {
             }
             (Some(bar), Event::Warning(w)) => bar.suspend(|| eprintln!("darius: {w}")),
             (None, Event::Mailbox { name, messages }) => match messages {
+                Some(1) => eprintln!("{}: {name} (1 message)", self.verb),
                 Some(n) => eprintln!("{}: {name} ({n} messages)", self.verb),
                 None => eprintln!("{}: {name}", self.verb),
             },
