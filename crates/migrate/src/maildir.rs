@@ -6,6 +6,7 @@
 //! writes the same files so that Dovecot keeps them too.
 
 pub mod error;
+pub mod fuzzing;
 pub mod export;
 pub mod filename;
 pub mod folder;

@@ -3,6 +3,7 @@
 
 pub mod export;
 pub mod from_line;
+pub mod fuzzing;
 pub mod import;
 pub mod reader;
 pub mod spool;
