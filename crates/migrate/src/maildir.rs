@@ -6,10 +6,10 @@
 //! writes the same files so that Dovecot keeps them too.
 
 pub mod error;
-pub mod fuzzing;
 pub mod export;
 pub mod filename;
 pub mod folder;
+pub mod fuzzing;
 pub mod import;
 pub mod keywords;
 pub mod tree;

@@ -243,7 +243,7 @@ fn a_uw_mbox_keeps_its_uids_flags_and_from_line_dates() {
     assert_eq!(summary.messages, 3);
     let snap = snapshot(&s, "fred");
     let expected = [
-        "user.fred uidvalidity=1700000000 uidnext=12 exists=3",
+        "user.fred uidvalidity=1700000000 uidnext=13 exists=3",
         "  3 [\"\\\\Answered\", \"\\\\Seen\", \"todo\"] 1796612022 \"From: alice@example.org\\r\\nSubject: first\\r\\n\\r\\nHello\\r\\nFrom the body\\r\\nbye\\r\\n\"",
         "  9 [\"\\\\Draft\", \"\\\\Flagged\"] 1796612022 \"From: bob@example.org\\r\\nSubject: second\\r\\n\\r\\nsecond body\\r\\n\"",
         "  10 [] 1796724000 \"From: carol@example.org\\r\\nSubject: third, no X-UID\\r\\n\\r\\nthird\\r\\n\"",

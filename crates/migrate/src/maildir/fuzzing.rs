@@ -17,8 +17,15 @@ pub fn uidlist(data: &[u8]) {
     let mut records: Vec<(u32, String)> = list.uids.iter().map(|(b, &u)| (u, b.clone())).collect();
     records.sort();
     let mut out = Vec::new();
-    uidlist::write(&mut out, list.uidvalidity, list.next_uid, list.guid.as_deref(), &records)
-        .unwrap_or_else(|e| panic!("writing to memory failed: {e}"));
-    let again = uidlist::parse(out.as_slice()).unwrap_or_else(|e| panic!("written uidlist does not parse: {e:?}"));
+    uidlist::write(
+        &mut out,
+        list.uidvalidity,
+        list.next_uid,
+        list.guid.as_deref(),
+        &records,
+    )
+    .unwrap_or_else(|e| panic!("writing to memory failed: {e}"));
+    let again = uidlist::parse(out.as_slice())
+        .unwrap_or_else(|e| panic!("written uidlist does not parse: {e:?}"));
     assert_eq!(again, list);
 }

@@ -57,7 +57,11 @@ pub fn parse(input: impl BufRead) -> Result<Uidlist, SyntaxError> {
         if uid == 0 {
             return Err(SyntaxError::new(lines.line, "UID 0"));
         }
-        list.uids.insert(base_of(name).to_string(), uid);
+        let base = base_of(name);
+        if base.is_empty() {
+            return Err(SyntaxError::new(lines.line, "empty file name"));
+        }
+        list.uids.insert(base.to_string(), uid);
     }
     Ok(list)
 }
@@ -191,6 +195,7 @@ mod tests {
         assert_eq!(parse(&b"3 N4\n"[..]).unwrap_err().line, 1);
         assert_eq!(parse(&b"3 V1 N4\n1 :a\nx :b\n"[..]).unwrap_err().line, 3);
         assert_eq!(parse(&b"3 V1 N4\n0 :a\n"[..]).unwrap_err().line, 2);
+        assert_eq!(parse(&b"3 V1 N4\n1 ::2,S\n"[..]).unwrap_err().line, 2);
         let long = format!("3 V1 N2\n1 :{}\n", "a".repeat(MAX_LINE));
         assert_eq!(parse(long.as_bytes()).unwrap_err().line, 2);
     }

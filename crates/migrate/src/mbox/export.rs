@@ -1,7 +1,7 @@
 //! Exporting a mailbox to an mbox file (mboxrd: every `>*From ` body line gets one more `>`):
 //! each message after a `From ` line with its INTERNALDATE, with `Status`, `X-Status`,
-//! `X-Keywords` and `X-UID` headers, and `X-IMAPbase` (UIDVALIDITY, UIDNEXT, the keywords) in
-//! the first, so that Dovecot and this importer keep UIDs and flags. Line ends become LF.
+//! `X-Keywords` and `X-UID` headers, and `X-IMAPbase` (UIDVALIDITY, the last UID given, i.e.
+//! UIDNEXT - 1, as UW-IMAP and Dovecot write it, then the keywords) in the first, so that Dovecot and this importer keep UIDs and flags. Line ends become LF.
 
 use std::fs;
 use std::io::{BufReader, BufWriter, Write};
@@ -55,7 +55,7 @@ pub fn export_mailbox(
     let mut base = Some(format!(
         "X-IMAPbase: {} {:010}{}\n",
         status.uidvalidity.get(),
-        uidnext,
+        uidnext - 1,
         status
             .keywords
             .iter()
@@ -241,7 +241,7 @@ mod tests {
         write_message(
             &mut &message[..],
             &r,
-            Some("X-IMAPbase: 5 0000000008 $Label1\n".into()),
+            Some("X-IMAPbase: 5 0000000007 $Label1\n".into()),
             &mut out,
         )
         .unwrap();
@@ -258,7 +258,7 @@ mod tests {
         let mut bytes = Vec::new();
         let m = reader.next_message(&mut bytes).unwrap().unwrap();
         assert_eq!(bytes, b"Subject: hi\n\nFrom here\n>From there\nend\n");
-        assert_eq!(m.state.imapbase, Some((5, 8)));
+        assert_eq!(m.state.imapbase, Some((5, 7)));
         assert_eq!(m.state.uid, Some(7));
         assert!(m.state.seen && m.state.flagged && !m.state.answered);
         assert_eq!(m.state.keywords, ["$Label1"]);

@@ -16,7 +16,11 @@ pub fn split(data: &[u8]) {
             let mut out = Vec::new();
             match reader.next_message(&mut out) {
                 Ok(Some(m)) => {
-                    assert!(m.line > last_line && m.line <= lines, "line {} after {last_line}", m.line);
+                    assert!(
+                        m.line > last_line && m.line <= lines,
+                        "line {} after {last_line}",
+                        m.line
+                    );
                     assert!(m.from_line.starts_with(b"From "));
                     last_line = m.line;
                     total += out.len() + m.from_line.len();

@@ -50,7 +50,7 @@ pub fn import_file(
     }
     let uid_of = |m: &MboxMessage| if base.is_some() { m.state.uid } else { None };
     let (uidvalidity, next_uid) = match base {
-        Some((v, n)) if v > 0 => (v, n),
+        Some((v, last)) if v > 0 => (v, last.saturating_add(1)),
         _ => (now_uidvalidity(), 1),
     };
     let first_uid = first.as_ref().and_then(|(m, _)| uid_of(m)).unwrap_or(1);

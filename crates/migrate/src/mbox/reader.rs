@@ -38,7 +38,9 @@ pub enum Quoting {
 /// The state an mbox keeps in a message's headers.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MboxState {
-    /// `X-IMAPbase: UIDVALIDITY UIDNEXT [KEYWORD…]` (or UW's `X-IMAP`), in the first message.
+    /// `X-IMAPbase: UIDVALIDITY LAST-UID [KEYWORD…]` (or UW's `X-IMAP`), in the first
+    /// message: the second number is the last UID given (UIDNEXT - 1), as UW-IMAP and Dovecot
+    /// write it.
     pub imapbase: Option<(u32, u32)>,
     /// The message was UW-IMAP's folder-data pseudo message (it had `X-IMAP`): not mail.
     pub pseudo: bool,
@@ -272,8 +274,8 @@ fn read_state_field(field: &[u8], state: &mut MboxState) -> bool {
     match name.as_str() {
         "x-imapbase" | "x-imap" => {
             let uidvalidity = words.next().and_then(|w| w.parse().ok());
-            let uidnext = words.next().and_then(|w| w.parse().ok());
-            if let (Some(v), Some(n)) = (uidvalidity, uidnext) {
+            let last_uid = words.next().and_then(|w| w.parse().ok());
+            if let (Some(v), Some(n)) = (uidvalidity, last_uid) {
                 state.imapbase = Some((v, n));
             }
             state.pseudo |= name == "x-imap";
