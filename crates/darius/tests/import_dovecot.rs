@@ -35,7 +35,8 @@ struct Dovecot {
 }
 
 impl Dovecot {
-    fn new(dir: &Path) -> Dovecot {
+    /// A configuration in `dir` with `mail_location` `location`.
+    fn new(dir: &Path, location: &str) -> Dovecot {
         let root = unsafe_free_is_root();
         let owner = root.then_some((65534, 65534));
         let (uid, gid) = owner.unwrap_or_else(|| (own_id("-u"), own_id("-g")));
@@ -46,11 +47,11 @@ impl Dovecot {
         std::fs::write(
             &conf,
             format!(
-                "mail_location = maildir:~/Maildir\n\
+                "mail_location = {location}\n\
                  base_dir = {0}/run\nstate_dir = {0}/state\nlog_path = {0}/dovecot.log\n\
                  ssl = no\nmail_uid = {uid}\nmail_gid = {gid}\n\
                  first_valid_uid = 0\nfirst_valid_gid = 0\n",
-                dir.display()
+                dir.display(),
             ),
         )
         .unwrap();
@@ -361,7 +362,7 @@ fn a_dovecot_maildir_imports_with_its_uids_and_exports_back_to_dovecot() {
     let dir = work.path();
     // Dovecot (as `nobody`) must reach the homes under the temp dir.
     std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let d = Dovecot::new(dir);
+    let d = Dovecot::new(dir, "maildir:~/Maildir");
     let home = dir.join("fred");
     std::fs::create_dir_all(&home).unwrap();
     d.give(&home);
@@ -441,4 +442,95 @@ fn a_dovecot_maildir_imports_with_its_uids_and_exports_back_to_dovecot() {
         dir.join("x.mbox").to_str().unwrap(),
     ]);
     assert!(!ok && err.contains("a server is running"), "{err}");
+}
+
+#[test]
+fn a_dovecot_mbox_imports_with_its_uids_and_an_mbox_export_reads_back_in_dovecot() {
+    if !have("doveadm") {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let d = Dovecot::new(dir, "mbox:~/mail:INBOX=~/mail/inbox");
+    let home = dir.join("fred");
+    std::fs::create_dir_all(home.join("mail")).unwrap();
+    d.give(&home);
+    let save = |text: &str| {
+        d.run(&home, &["save", "-m", "INBOX"], Some(text));
+    };
+    save("From: a@example.org\nSubject: one\n\nFrom the start of a line\nbody one\n");
+    save("From: a@example.org\nSubject: two\n\nexpunged later\n");
+    save("From: a@example.org\nSubject: three\n\nbody three\n");
+    d.run(
+        &home,
+        &[
+            "flags",
+            "add",
+            "\\Seen $Forwarded mykw",
+            "mailbox",
+            "INBOX",
+            "uid",
+            "1",
+        ],
+        None,
+    );
+    d.run(
+        &home,
+        &[
+            "flags",
+            "add",
+            "\\Flagged \\Answered \\Draft",
+            "mailbox",
+            "INBOX",
+            "uid",
+            "3",
+        ],
+        None,
+    );
+    d.run(&home, &["expunge", "mailbox", "INBOX", "uid", "2"], None);
+    let dovecot_messages = d.messages(&home);
+    let dovecot_statuses = d.statuses(&home);
+    assert_eq!(dovecot_messages.len(), 2, "{dovecot_messages:#?}");
+
+    // Dovecot serves `>From ` as it stored it: its mbox is read without unquoting.
+    let mut server = Server::start();
+    server.stop();
+    let inbox = home.join("mail/inbox");
+    let out = server.darius_ok(&[
+        "import",
+        "mbox",
+        "--quoting",
+        "none",
+        "--mailbox",
+        "user.fred",
+        inbox.to_str().unwrap(),
+    ]);
+    assert!(out.contains("imported 1 mailboxes, 2 messages"), "{out}");
+    server.restart();
+    server.add_user("fred", "pw-fred");
+    let (messages, statuses, _) = darius_view(server.imap_port);
+    assert_eq!(statuses, dovecot_statuses);
+    assert_eq!(messages, dovecot_messages);
+
+    // Darius's mboxrd export, read by Dovecot: the same UIDs, UIDNEXT, flags, dates, bytes.
+    server.stop();
+    let home2 = dir.join("fred2");
+    std::fs::create_dir_all(home2.join("mail")).unwrap();
+    let file = home2.join("mail/inbox");
+    server.darius_ok(&[
+        "export",
+        "mbox",
+        "--mailbox",
+        "user.fred",
+        file.to_str().unwrap(),
+    ]);
+    d.give(&home2);
+    assert_eq!(d.statuses(&home2), dovecot_statuses);
+    let mut exported = d.messages(&home2);
+    // mboxrd quotes `From ` in bodies and Dovecot serves the quote: the one difference.
+    for (_, (_, _, text)) in exported.iter_mut() {
+        *text = text.replace("\n>From ", "\nFrom ");
+    }
+    assert_eq!(exported, dovecot_messages);
 }

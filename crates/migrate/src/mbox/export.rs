@@ -254,7 +254,7 @@ mod tests {
             text.contains("\n>From here\n>>From there\nend\n\n"),
             "{text}"
         );
-        let mut reader = MboxReader::new(out.as_slice(), Quoting::Mboxrd);
+        let mut reader = MboxReader::new(std::io::Cursor::new(out.as_slice()), Quoting::Mboxrd);
         let mut bytes = Vec::new();
         let m = reader.next_message(&mut bytes).unwrap().unwrap();
         assert_eq!(bytes, b"Subject: hi\n\nFrom here\n>From there\nend\n");

@@ -9,7 +9,7 @@ use crate::mbox::reader::{MboxError, MboxReader, Quoting};
 pub fn split(data: &[u8]) {
     let lines = data.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
     for quoting in [Quoting::Mboxrd, Quoting::Mboxo, Quoting::None] {
-        let mut reader = MboxReader::new(data, quoting);
+        let mut reader = MboxReader::new(std::io::Cursor::new(data), quoting);
         let mut total = 0usize;
         let mut last_line = 0u64;
         loop {

@@ -4,15 +4,18 @@
 //! [`Quoting`] says.
 //!
 //! The headers Dovecot, Pine and UW-IMAP keep their state in (`X-IMAPbase`, `X-IMAP`,
-//! `X-UID`, `Status`, `X-Status`, `X-Keywords`, and `Content-Length`, only a hint) are read
-//! into [`MboxState`] and left out of the message, as Dovecot leaves them out when it serves
-//! the message.
+//! `X-UID`, `Status`, `X-Status`, `X-Keywords`, `Content-Length`) are read into
+//! [`MboxState`] and left out of the message, as Dovecot leaves them out when it serves the
+//! message. `Content-Length` is a hint: when the body it counts ends where the file ends or
+//! where an empty line and a `From ` line follow, the body is those bytes as they are (Dovecot
+//! writes `From ` lines in bodies unquoted and relies on it); otherwise the body ends at the
+//! next `From ` line.
 //!
 //! Nothing is read whole: lines come in pieces of at most [`MAX_PIECE`] bytes, a header field
 //! is held up to [`MAX_FIELD`] bytes (a longer one is passed through unread), and the message
 //! goes to the caller's writer as it is read.
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
 
 use crate::lines::{read_piece, Piece};
 use crate::maildir::error::SyntaxError;
@@ -53,6 +56,8 @@ pub struct MboxState {
     pub flagged: bool,
     pub draft: bool,
     pub keywords: Vec<String>,
+    /// `Content-Length:`, the body's length in octets as the writer counted it.
+    pub content_length: Option<u64>,
 }
 
 /// One message's `From ` line and state (its bytes went to the writer).
@@ -89,7 +94,7 @@ impl From<io::Error> for MboxError {
     }
 }
 
-impl<R: BufRead> MboxReader<R> {
+impl<R: BufRead + Seek> MboxReader<R> {
     pub fn new(input: R, quoting: Quoting) -> MboxReader<R> {
         MboxReader {
             input,
@@ -113,7 +118,10 @@ impl<R: BufRead> MboxReader<R> {
         let mut state = MboxState::default();
         let at_body = self.headers(out, &mut state)?;
         if at_body {
-            self.body(out)?;
+            match state.content_length {
+                Some(n) if self.length_fits(n)? => self.body_by_length(out, n)?,
+                _ => self.body(out)?,
+            }
         }
         Ok(Some(MboxMessage {
             from_line,
@@ -232,6 +240,78 @@ impl<R: BufRead> MboxReader<R> {
         }
     }
 
+    /// Whether a body of `n` octets from here ends at the end of the input, or before an empty
+    /// line and a `From ` line. The read position is left where it was.
+    fn length_fits(&mut self, n: u64) -> io::Result<bool> {
+        let start = self.input.stream_position()?;
+        let end = self.input.seek(SeekFrom::End(0))?;
+        let fits = match start.checked_add(n) {
+            Some(stop) if stop == end => true,
+            Some(stop) if stop < end => {
+                self.input.seek(SeekFrom::Start(stop))?;
+                let mut next = Vec::with_capacity(8);
+                (&mut self.input).take(8).read_to_end(&mut next)?;
+                next == b"\n"
+                    || next == b"\r\n"
+                    || next.starts_with(b"\nFrom ")
+                    || next.starts_with(b"\r\nFrom ")
+            }
+            _ => false,
+        };
+        self.input.seek(SeekFrom::Start(start))?;
+        Ok(fits)
+    }
+
+    /// Copies a body of `n` octets (unquoting line starts as chosen), then reads the empty
+    /// line and the next `From ` line ([`MboxReader::length_fits`] said they are there).
+    fn body_by_length(&mut self, out: &mut impl Write, n: u64) -> Result<(), MboxError> {
+        let mut left = n;
+        let mut at_line_start = true;
+        let mut buf = Vec::new();
+        while left > 0 {
+            buf.clear();
+            let max = usize::try_from(left).unwrap_or(usize::MAX).min(MAX_PIECE);
+            if read_piece(&mut self.input, &mut buf, max)? == Piece::End {
+                break;
+            }
+            // A piece that filled `max` may carry the separator's `\n` after it: not the body's.
+            let body = &buf[..buf.len().min(max)];
+            let skip = usize::from(at_line_start && self.quoted(body));
+            out.write_all(&body[skip..])?;
+            self.line += body.iter().filter(|&&b| b == b'\n').count() as u64;
+            at_line_start = body.ends_with(b"\n");
+            left -= body.len() as u64;
+            if buf.len() > body.len() {
+                self.line += 1;
+                break;
+            }
+        }
+        loop {
+            buf.clear();
+            match read_piece(&mut self.input, &mut buf, MAX_PIECE)? {
+                Piece::End => return Ok(()),
+                Piece::Partial => return Err(self.lost_separator()),
+                Piece::LineEnd => {}
+            }
+            self.line += 1;
+            let text = trim_eol(&buf);
+            if text.starts_with(b"From ") {
+                self.next_from = Some((text.to_vec(), self.line));
+                return Ok(());
+            }
+            if !text.is_empty() {
+                return Err(self.lost_separator());
+            }
+        }
+    }
+
+    fn lost_separator(&self) -> MboxError {
+        MboxError::Syntax(SyntaxError::new(
+            self.line,
+            "no \"From \" line where Content-Length said the message ends",
+        ))
+    }
+
     /// Whether a body line's first `>` is quoting to remove.
     fn quoted(&self, line: &[u8]) -> bool {
         match self.quoting {
@@ -296,7 +376,7 @@ fn read_state_field(field: &[u8], state: &mut MboxState) -> bool {
                 }
             }
         }
-        "content-length" => {}
+        "content-length" => state.content_length = words.next().and_then(|w| w.parse().ok()),
         _ => return false,
     }
     true
@@ -307,7 +387,7 @@ mod tests {
     use super::*;
 
     fn split(text: &[u8], quoting: Quoting) -> Vec<(MboxMessage, Vec<u8>)> {
-        let mut r = MboxReader::new(text, quoting);
+        let mut r = MboxReader::new(std::io::Cursor::new(text), quoting);
         let mut all = Vec::new();
         loop {
             let mut out = Vec::new();
@@ -354,6 +434,32 @@ text\n";
     }
 
     #[test]
+    fn a_content_length_that_fits_keeps_unquoted_from_lines_in_the_body() {
+        // Dovecot's own mbox: `From ` in a body is not quoted, Content-Length counts the body.
+        let text = b"From fred@vm  Mon Dec 07 03:29:51 2026\n\
+Subject: one\n\
+Content-Length: 34\n\
+\n\
+From the start of a line\n\
+body one\n\
+\n\
+From x Mon Dec  7 02:53:42 2026\n\
+Content-Length: 999\n\
+\n\
+From here on it is a new message\n";
+        let all = split(text, Quoting::Mboxrd);
+        assert_eq!(all.len(), 3, "{all:?}");
+        assert_eq!(
+            all[0].1,
+            b"Subject: one\n\nFrom the start of a line\nbody one\n"
+        );
+        assert_eq!(all[0].0.state.content_length, Some(34));
+        // A length past the end is only a hint: the body ends at the next From line.
+        assert_eq!(all[1].1, b"\n");
+        assert_eq!(all[2].0.line, 11);
+    }
+
+    #[test]
     fn quoting_choices_unquote_differently() {
         let text = b"From x Mon Dec  7 02:53:42 2026\nA: b\n\n>From 1\n>>From 2\n";
         assert_eq!(
@@ -368,7 +474,10 @@ text\n";
 
     #[test]
     fn not_an_mbox_and_empty_files() {
-        let mut r = MboxReader::new(&b"\nSubject: x\n"[..], Quoting::Mboxrd);
+        let mut r = MboxReader::new(
+            std::io::Cursor::new(&b"\nSubject: x\n"[..]),
+            Quoting::Mboxrd,
+        );
         match r.next_message(&mut Vec::new()) {
             Err(MboxError::Syntax(e)) => assert_eq!(e.line, 2),
             other => panic!("{other:?}"),
