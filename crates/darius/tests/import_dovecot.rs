@@ -442,6 +442,15 @@ fn a_dovecot_maildir_imports_with_its_uids_and_exports_back_to_dovecot() {
         dir.join("x.mbox").to_str().unwrap(),
     ]);
     assert!(!ok && err.contains("a server is running"), "{err}");
+    let wilma = [
+        "import",
+        "maildir",
+        "--user",
+        "wilma",
+        maildir.to_str().unwrap(),
+    ];
+    let (ok, _, err) = server.run_darius(&wilma);
+    assert!(!ok && err.contains("a server is running"), "{err}");
 }
 
 #[test]
