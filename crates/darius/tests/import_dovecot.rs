@@ -451,6 +451,24 @@ fn a_dovecot_maildir_imports_with_its_uids_and_exports_back_to_dovecot() {
     ];
     let (ok, _, err) = server.run_darius(&wilma);
     assert!(!ok && err.contains("a server is running"), "{err}");
+
+    // One folder into one mailbox: Dovecot's Sent again, as user.fred.Copy.
+    server.stop();
+    let sent = maildir.join(".Sent");
+    let one = [
+        "import",
+        "maildir",
+        "--mailbox",
+        "user.fred.Copy",
+        sent.to_str().unwrap(),
+    ];
+    let out = server.darius_ok(&one);
+    assert!(out.contains("imported 1 mailboxes, 1 messages"), "{out}");
+    server.restart();
+    let (messages, statuses, _) = darius_view(server.imap_port);
+    assert_eq!(statuses["Copy"], dovecot_statuses["Sent"]);
+    let copy = &messages[&("Copy".to_string(), 1)];
+    assert_eq!(copy, &dovecot_messages[&("Sent".to_string(), 1)]);
 }
 
 #[test]
