@@ -325,3 +325,34 @@ fn an_mbox_directory_becomes_the_users_hierarchy() {
         [name("user.fred.lists.rust")]
     );
 }
+
+#[test]
+fn keywords_past_the_stores_limit_are_left_out_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("many.mbox");
+    let mut text = String::new();
+    for i in 0..(mailstore::MAX_KEYWORDS + 2) {
+        text.push_str(&format!(
+            "From x Mon Dec  7 02:53:42 2026\nX-Keywords: kw{i}\nSubject: {i}\n\nbody\n\n"
+        ));
+    }
+    fs::write(&file, text).unwrap();
+    let (_d, s) = store();
+    let mut w = Vec::new();
+    let summary = migrate::mbox::import_file(
+        &s,
+        name("user.fred"),
+        &file,
+        Quoting::Mboxrd,
+        &mut quiet(&mut w),
+    )
+    .unwrap();
+    assert_eq!(summary.messages, mailstore::MAX_KEYWORDS as u64 + 2);
+    assert_eq!(summary.warnings, 2);
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(w[0].contains("keyword kw128 dropped"), "{w:?}");
+    assert_eq!(
+        s.keywords(&name("user.fred")).unwrap().len(),
+        mailstore::MAX_KEYWORDS
+    );
+}
