@@ -9,9 +9,11 @@ mod certificate;
 mod check;
 mod deliver;
 mod embedded;
+mod export;
 mod expunged;
 mod housekeeping;
 mod imap;
+mod import_maildir;
 mod kerberos;
 mod lmtp;
 mod logging;
@@ -98,6 +100,26 @@ enum Command {
     },
     /// List the running server's sessions: session id, host, user, selected mailbox.
     Who,
+    /// Import another server's mail, keeping UIDs, flags and dates (server stopped).
+    Import {
+        #[command(subcommand)]
+        source: ImportSource,
+    },
+    /// Export mailboxes to Maildir or mbox, keeping UIDs, flags and dates (server stopped).
+    Export {
+        #[command(subcommand)]
+        format: export::ExportFormat,
+    },
+}
+
+/// Where `darius import` reads from.
+#[derive(Subcommand)]
+enum ImportSource {
+    /// A Dovecot Maildir++ tree (--user) or one Maildir folder (--mailbox), with
+    /// dovecot-uidlist, dovecot-keywords and subscriptions.
+    Maildir(import_maildir::MaildirArgs),
+    /// A Dovecot/UW mbox directory (--user) or one mbox file (--mailbox).
+    Mbox(import_maildir::MboxArgs),
 }
 
 fn main() -> ExitCode {
@@ -116,6 +138,11 @@ fn main() -> ExitCode {
         Command::Undelete(args) => expunged::run_undelete(cli.config.as_deref(), args),
         Command::Mboxlist { action } => mboxlist::run(cli.config.as_deref(), action),
         Command::Who => who::run(cli.config.as_deref()),
+        Command::Import { source } => match source {
+            ImportSource::Maildir(args) => import_maildir::run_maildir(cli.config.as_deref(), args),
+            ImportSource::Mbox(args) => import_maildir::run_mbox(cli.config.as_deref(), args),
+        },
+        Command::Export { format } => export::run(cli.config.as_deref(), format),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,4 +9,7 @@
 //! answers malformed input with an error naming the file and place, never a panic).
 
 pub mod cyrus;
+pub mod feed;
+pub mod lines;
 pub mod maildir;
+pub mod mbox;
