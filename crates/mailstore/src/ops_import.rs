@@ -82,7 +82,9 @@ enum Placed {
 impl Store {
     /// Creates an empty mailbox that keeps `mailbox`'s UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ
     /// (otherwise as [`Store::create_mailbox`]). Nothing in it is `\Recent`. Later mailboxes get
-    /// UIDVALIDITYs above every imported one.
+    /// UIDVALIDITYs above every imported one. A mailbox of that name that exists but never held
+    /// a message (UIDNEXT 1, such as the INBOX `user add` creates) takes the imported UID state
+    /// and keeps its ACL; any other existing one is [`StoreError::AlreadyExists`].
     pub fn create_imported_mailbox(
         &self,
         name: &MailboxName,

@@ -33,8 +33,11 @@ impl Store {
     ) -> Result<MailboxEntry> {
         let _ns = self.namespace_lock();
         let global = self.inner.global.read()?;
-        if global.entry(name)?.is_some() {
-            return Err(StoreError::AlreadyExists(name.to_string()));
+        if let Some(existing) = global.entry(name)? {
+            return match imported {
+                Some(i) => self.take_over_unused(existing, i),
+                None => Err(StoreError::AlreadyExists(name.to_string())),
+            };
         }
         let partition = match options.partition {
             Some(p) => p,
@@ -87,6 +90,34 @@ impl Store {
         // so a crash in between leaves only an unreachable header.
         let _guard = ow.commit()?;
         g.put_entry(&entry)?;
+        g.commit()?;
+        Ok(entry)
+    }
+
+    /// An import into a mailbox that exists but never held a message (UIDNEXT 1: the INBOX
+    /// `user add` makes, say) gives it the imported UID state, as if it had just been created
+    /// so; any other existing mailbox is refused. The ACL stays the mailbox's own.
+    fn take_over_unused(
+        &self,
+        entry: MailboxEntry,
+        imported: &crate::ImportedMailbox,
+    ) -> Result<MailboxEntry> {
+        let owner = self.inner.owners.get(&entry.name.hierarchy_root())?;
+        let ow = owner.write()?;
+        let mut h = ow
+            .header(&entry.uniqueid)?
+            .ok_or_else(|| StoreError::NoSuchMailbox(entry.name.to_string()))?;
+        if h.uidnext != 1 || h.exists != 0 {
+            return Err(StoreError::AlreadyExists(entry.name.to_string()));
+        }
+        let g = self.inner.global.write()?;
+        g.note_uidvalidity(imported.uidvalidity.get())?;
+        h.uidvalidity = imported.uidvalidity.get();
+        h.uidnext = imported.uidnext.max(1);
+        h.highestmodseq = h.highestmodseq.max(imported.highestmodseq);
+        h.recentuid = Some(h.uidnext - 1);
+        ow.put_header(&h)?;
+        let _guard = ow.commit()?;
         g.commit()?;
         Ok(entry)
     }

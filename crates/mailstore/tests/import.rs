@@ -207,3 +207,37 @@ fn another_users_seen_state_is_set_whole() {
     assert_eq!(st.unseen, 2);
     assert_eq!(s.recent_count(&n, SeenSource::PrivateTo("bob")).unwrap(), 0);
 }
+
+#[test]
+fn an_existing_mailbox_that_never_held_mail_takes_the_imported_uid_state() {
+    let (_d, s) = store();
+    let n = create(&s, "user.fred");
+    let mailbox = |uidvalidity| ImportedMailbox {
+        uidvalidity: UidValidity::new(uidvalidity).unwrap(),
+        uidnext: 5,
+        highestmodseq: 77,
+        options: CreateOptions::default(),
+    };
+    s.create_imported_mailbox(&n, mailbox(4242)).unwrap();
+    let st = s.status(&n, SeenSource::Index).unwrap();
+    assert_eq!((st.uidvalidity.get(), st.uidnext.get()), (4242, 5));
+    assert_eq!(st.highestmodseq.get(), 77);
+    s.import_messages(&n, vec![item(AppendSource::Bytes(msg(1)), 6, vec![], None)])
+        .unwrap();
+    // Now it holds mail: a second import is refused and changes nothing.
+    let again = s.create_imported_mailbox(&n, mailbox(9999));
+    assert!(matches!(
+        again,
+        Err(mailstore::StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(
+        s.status(&n, SeenSource::Index).unwrap().uidvalidity.get(),
+        4242
+    );
+    // So is a mailbox that held mail once, even if empty now.
+    let t = create(&s, "user.fred.Trash");
+    append(&s, &t, 1);
+    s.expunge(&t, mailstore::Expunge::Uids(vec![uid(1)]))
+        .unwrap();
+    assert!(s.create_imported_mailbox(&t, mailbox(5)).is_err());
+}
