@@ -165,12 +165,23 @@ fn a_dovecot_maildir_keeps_uids_flags_keywords_dates_and_subscriptions() {
 }
 
 #[test]
-fn importing_into_an_existing_mailbox_is_refused_and_the_others_go_on() {
+fn importing_into_a_used_mailbox_is_refused_an_unused_one_is_filled_and_the_others_go_on() {
     let src = tempfile::tempdir().unwrap();
     dovecot_maildir(src.path());
     let (_d, s) = store();
+    // The empty INBOX `user add` makes takes the import; a mailbox that held mail refuses it.
+    s.create_mailbox(&name("user.fred"), Default::default())
+        .unwrap();
     s.create_mailbox(&name("user.fred.Sent"), Default::default())
         .unwrap();
+    let sent = name("user.fred.Sent");
+    s.append(
+        &sent,
+        vec![mailstore::AppendItem::bytes(
+            &b"Subject: x\r\n\r\nx\r\n"[..],
+        )],
+    )
+    .unwrap();
     let mut warnings = Vec::new();
     let summary =
         migrate::maildir::import_user(&s, "fred", src.path(), &mut quiet(&mut warnings)).unwrap();
@@ -182,12 +193,9 @@ fn importing_into_an_existing_mailbox_is_refused_and_the_others_go_on() {
         "{:?}",
         summary.skipped
     );
-    assert_eq!(
-        s.status(&name("user.fred.Sent"), SeenSource::Index)
-            .unwrap()
-            .exists,
-        0
-    );
+    assert_eq!(s.status(&sent, SeenSource::Index).unwrap().exists, 1);
+    let inbox = s.status(&name("user.fred"), SeenSource::Index).unwrap();
+    assert_eq!((inbox.uidvalidity.get(), inbox.exists), (1234, 3));
 }
 
 #[test]
