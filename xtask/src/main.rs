@@ -41,6 +41,8 @@ const LAYERS: &[(&str, &[&str])] = &[
             "news",
         ],
     ),
+    // Readers of other servers' stores, writing only through mailstore's import primitive.
+    ("tools", &["migrate"]),
     ("binaries", &["darius", "darius-bench", "xtask"]),
 ];
 

@@ -13,6 +13,7 @@ mod export;
 mod expunged;
 mod housekeeping;
 mod imap;
+mod import_cyrus;
 mod import_maildir;
 mod kerberos;
 mod lmtp;
@@ -120,6 +121,10 @@ enum ImportSource {
     Maildir(import_maildir::MaildirArgs),
     /// A Dovecot/UW mbox directory (--user) or one mbox file (--mailbox).
     Mbox(import_maildir::MboxArgs),
+    /// A Cyrus 2.4/3.x store, found through its imapd.conf (--cyrus-config): mailboxes with
+    /// their UIDs, UIDVALIDITY, flags, keywords, internal dates, ACLs and special-use, seen
+    /// state, subscriptions, quota roots and Sieve scripts; files hard-linked where possible.
+    Cyrus(import_cyrus::CyrusArgs),
 }
 
 fn main() -> ExitCode {
@@ -141,6 +146,7 @@ fn main() -> ExitCode {
         Command::Import { source } => match source {
             ImportSource::Maildir(args) => import_maildir::run_maildir(cli.config.as_deref(), args),
             ImportSource::Mbox(args) => import_maildir::run_mbox(cli.config.as_deref(), args),
+            ImportSource::Cyrus(args) => import_cyrus::run(cli.config.as_deref(), args),
         },
         Command::Export { format } => export::run(cli.config.as_deref(), format),
     };

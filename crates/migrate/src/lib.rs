@@ -10,6 +10,7 @@
 
 pub mod cyrus;
 pub mod feed;
+pub mod fuzzing;
 pub mod lines;
 pub mod maildir;
 pub mod mbox;
