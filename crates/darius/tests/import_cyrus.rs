@@ -1,10 +1,12 @@
 //! `darius import cyrus` against a real Debian Cyrus 3.x: a private Cyrus master on a temp dir
 //! (tests/interop/cyrus_import.py) is filled over IMAP, LMTP and ManageSieve (`sieveshell`) —
 //! three users, nested folders, a shared folder with ACLs, flags and keywords, \Seen set by a
-//! non-owner, an expunged message, quota roots, subscriptions, an active Sieve script — and
-//! every user's view is recorded (LIST, LSUB, STATUS, UID FETCH FLAGS/INTERNALDATE/RFC822,
-//! GETACL, GETQUOTAROOT, the Sieve scripts). Cyrus is stopped, its store imported into a
-//! stopped Darius, Darius started, and the same view taken must be equal. Normalisations are
+//! non-owner, an expunged message, quota roots, subscriptions, an active Sieve script, a
+//! special-use folder, a folder with a dot in its name — and every user's view is recorded
+//! (LIST, LSUB, STATUS, UID FETCH FLAGS/INTERNALDATE/RFC822, GETACL, GETQUOTAROOT, the Sieve
+//! scripts). Cyrus is stopped, its store imported into a stopped Darius whose users exist
+//! already, Darius started, and the same view taken must be equal. Both Cyrus 3.x layouts:
+//! uuid directories and `mailbox_legacy_dirs`. Normalisations are
 //! listed in the script's docstring. Skipped without Cyrus or sieveshell unless
 //! DARIUS_REQUIRE_INTEROP=1; Cyrus's master must start as root (it drops to the user cyrus).
 #![allow(clippy::unwrap_used)]
@@ -109,6 +111,11 @@ fn import_and_compare(layout: Layout) {
     let mut server = common::Server::start_with(
         "unixhierarchysep: yes\nallowplaintext: yes\nsieve_maxscripts: 10\n",
     );
+    // The users exist first, as an administrator would have them: their INBOXes, which never
+    // held a message, are taken over by the import.
+    for user in ["alice", "bob", "carol"] {
+        server.add_user(user, &format!("pw-{user}"));
+    }
     let conf = cyrus.path().join("imapd.conf");
     let conf = conf.to_str().unwrap();
     // Offline only: refused while the server answers on its admin socket.
@@ -140,10 +147,6 @@ fn import_and_compare(layout: Layout) {
     );
 
     server.restart();
-    // Users are added after the import, as an administrator would (their INBOXes exist).
-    for user in ["alice", "bob", "carol"] {
-        server.add_user(user, &format!("pw-{user}"));
-    }
     let out = cyrus.path().join("darius-view.json");
     python(
         &["view", &server.imap_port.to_string(), out.to_str().unwrap()],

@@ -146,6 +146,12 @@ fn a_cyrus_2_4_store_is_imported_and_one_bad_mailbox_does_not_stop_it() {
     let dir = tempfile::tempdir().unwrap();
     let conf = cyrus_24(&dir.path().join("cyrus"));
     let s = store(dir.path());
+    // An INBOX that never held a message (as `user add` makes) is taken over, ACL included.
+    let options = mailstore::CreateOptions {
+        acl: "fred\tlr\t".into(),
+        ..mailstore::CreateOptions::default()
+    };
+    s.create_mailbox(&name("user.fred"), options).unwrap();
     let mut notes = Vec::new();
     let summary = import(&conf, &s, &ImportOptions::default(), &mut |e| {
         if let Event::Note(n) = e {
@@ -174,6 +180,10 @@ fn a_cyrus_2_4_store_is_imported_and_one_bad_mailbox_does_not_stop_it() {
     let inbox = name("user.fred");
     let st = s.status(&inbox, SeenSource::Index).unwrap();
     assert_eq!((st.uidvalidity.get(), st.uidnext.get()), (424242, 10));
+    assert_eq!(
+        s.mailbox_entry(&inbox).unwrap().acl,
+        "fred\tlrswipkxtecda\t"
+    );
     let recs = s
         .records(
             &inbox,

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use mailstore::{
     AppendSource, CreateOptions, ImportOutcome, ImportedMailbox, ImportedMessage, InternalDate,
-    Store, StoreError,
+    SeenSource, Store, StoreError,
 };
 use types::{Flag, MailboxName, Uid, UidValidity};
 
@@ -255,6 +255,8 @@ fn plan<'a>(
             }
         };
         match store.mailbox_entry(&name) {
+            // One that never held a message (the INBOX `user add` makes) takes the import.
+            Ok(_) if never_used(store, &name)? => {}
             Ok(_) => existing.push(e.name.clone()),
             Err(StoreError::NoSuchMailbox(_)) => {}
             Err(other) => return Err(other.into()),
@@ -273,6 +275,14 @@ fn plan<'a>(
     }
     out.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
     Ok(out)
+}
+
+/// Whether an existing mailbox never held a message (UIDNEXT 1), so that an import may take
+/// it over ([`Store::create_imported_mailbox`] does, keeping its ACL, which the import then
+/// replaces with Cyrus's).
+fn never_used(store: &Store, name: &MailboxName) -> Result<bool, CyrusError> {
+    let status = store.status(name, SeenSource::Index)?;
+    Ok(status.uidnext.get() == 1 && status.exists == 0)
 }
 
 /// The directory holding the mailbox's `cyrus.header`/`cyrus.index`, and its messages'.
@@ -314,11 +324,7 @@ fn import_mailbox(
             header::Header::default()
         }
     };
-    let acl = if e.acl.is_empty() {
-        head.acl.clone()
-    } else {
-        e.acl.clone()
-    };
+    let acl = acl_of(e, &head);
     let (mailbox, pending) = match index::read_file(&meta.join("cyrus.index")) {
         Ok(ix) => from_index(e, &data, ix, progress)?,
         Err(err) => {
@@ -336,7 +342,7 @@ fn import_mailbox(
     let options = CreateOptions {
         partition: Some(e.partition.clone()),
         acl,
-        special_use,
+        special_use: special_use.clone(),
         ..CreateOptions::default()
     };
     // Messages must arrive at or above UIDNEXT: create the mailbox with the first UID to
@@ -350,19 +356,22 @@ fn import_mailbox(
         options,
         ..mailbox.clone()
     };
+    let taken_over = store.mailbox_entry(name).is_ok();
     match store.create_imported_mailbox(name, imported) {
         Err(StoreError::NoSuchPartition(_)) => {
             let mut fallback = mailbox;
             fallback.options.partition = None;
-            fallback.options.acl = if e.acl.is_empty() {
-                head.acl.clone()
-            } else {
-                e.acl.clone()
-            };
+            fallback.options.acl = acl_of(e, &head);
             store.create_imported_mailbox(name, fallback)?;
         }
         other => {
             other?;
+        }
+    }
+    if taken_over {
+        let entry = store.set_acl(name, &acl_of(e, &head))?;
+        if !special_use.is_empty() && entry.special_use.is_empty() {
+            store.set_special_use(name, special_use)?;
         }
     }
     let mut outcome = ImportOutcome::default();
@@ -372,6 +381,15 @@ fn import_mailbox(
     }
     store.raise_uidnext(name, uidnext)?;
     Ok((uids, outcome, head.uniqueid))
+}
+
+/// The mailbox's ACL: the mailboxes database's (Cyrus's own reference), else `cyrus.header`'s.
+fn acl_of(e: &MailboxRecord, head: &header::Header) -> String {
+    if e.acl.is_empty() {
+        head.acl.clone()
+    } else {
+        e.acl.clone()
+    }
 }
 
 /// A mailbox's messages still to import, made into [`ImportedMessage`]s a batch at a time so
