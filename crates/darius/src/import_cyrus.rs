@@ -1,4 +1,4 @@
-//! `darius import cyrus --cyrus-config /etc/imapd.conf [--dry-run]`: read a stopped Cyrus
+//! `darius import cyrus --cyrus-config /etc/imapd.conf [--mailboxes-db FILE] [--dry-run]`: read a stopped Cyrus
 //! 2.4/3.x store ([`migrate::cyrus::import`]) into this (stopped) Darius store.
 //!
 //! `--cyrus-config` names Cyrus's configuration; Darius's own is the global `-C`/`--config`.
@@ -20,6 +20,10 @@ pub struct CyrusArgs {
     /// The Cyrus imapd.conf (configdirectory, partition-*, sievedir… are read from it).
     #[arg(long = "cyrus-config", value_name = "FILE")]
     cyrus_config: PathBuf,
+    /// The mailboxes database to read instead of the one imapd.conf names (a copy, or a Cyrus
+    /// 2.4 `ctl_mboxlist -d` dump).
+    #[arg(long = "mailboxes-db", value_name = "FILE")]
+    mailboxes_db: Option<PathBuf>,
     /// Read and check everything, write nothing; report what would be imported.
     #[arg(short = 'n', long = "dry-run")]
     dry_run: bool,
@@ -41,6 +45,7 @@ pub fn run(config_path: Option<&Path>, args: CyrusArgs) -> Result<()> {
         } else {
             ImportMode::Write
         },
+        mailboxes_db: args.mailboxes_db,
     };
     let progress = Progress::new();
     let summary = migrate::cyrus::import(

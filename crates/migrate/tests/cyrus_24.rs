@@ -255,6 +255,7 @@ fn a_dry_run_writes_nothing() {
     let s = store(dir.path());
     let options = ImportOptions {
         mode: ImportMode::DryRun,
+        ..ImportOptions::default()
     };
     let summary = import(&conf, &s, &options, &mut |_| {}).unwrap();
     assert_eq!((summary.mailboxes, summary.messages), (3, 6));
@@ -325,4 +326,23 @@ fn a_mailbox_of_several_batches_keeps_every_uid_and_reports_missing_files() {
         .iter()
         .all(|r| r.uid.get() % 2 == 1 && r.uid.get() != 4001));
     assert_eq!(recs.last().unwrap().modseq.get(), 4500);
+}
+
+#[test]
+fn a_ctl_mboxlist_dump_stands_in_for_the_mailboxes_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cyrus");
+    let conf = cyrus_24(&root);
+    // The configured database is gone; a 2.4 dump (one entry) is given instead.
+    std::fs::remove_file(root.join("lib/mailboxes.db")).unwrap();
+    let dump = dir.path().join("mailboxes.dump");
+    write(&dump, b"user.fred.Sent\t0 default fred\tlrswipkxtecda\t\n");
+    let s = store(dir.path());
+    let options = ImportOptions {
+        mailboxes_db: Some(dump),
+        ..ImportOptions::default()
+    };
+    let summary = import(&conf, &s, &options, &mut |_| {}).unwrap();
+    assert_eq!((summary.mailboxes, summary.messages), (1, 2));
+    assert_eq!(s.list_mailboxes(None).unwrap().len(), 1);
 }

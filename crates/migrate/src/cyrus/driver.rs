@@ -42,6 +42,9 @@ pub enum ImportMode {
 pub struct ImportOptions {
     /// Write, or only read and report.
     pub mode: ImportMode,
+    /// The mailboxes database to read instead of the configured one: a copy, or a Cyrus 2.4
+    /// `ctl_mboxlist -d` dump (`NAME<TAB>mbtype partition acl` lines, the flat format).
+    pub mailboxes_db: Option<PathBuf>,
 }
 
 /// What the import tells its caller as it goes.
@@ -101,7 +104,10 @@ pub fn import(
     progress: &mut dyn FnMut(Event),
 ) -> Result<Summary, CyrusError> {
     let started = Instant::now();
-    let cyrus = conf::read_file(config_path)?;
+    let mut cyrus = conf::read_file(config_path)?;
+    if let Some(path) = &options.mailboxes_db {
+        cyrus.mailboxes_db = path.clone();
+    }
     let records = db::read_file(&cyrus.mailboxes_db)?;
     let (entries, skipped) = mboxlist::entries(&records);
     drop(records);
