@@ -5,7 +5,8 @@ Modes:
   cyrus_import.py cyrus DIR      start a Cyrus master on DIR (free loopback ports, owned by the
                                  user cyrus), fill it, write DIR/cyrus-view.json, stop it; the
                                  configuration is DIR/imapd.conf (LEGACY_DIRS=1 in the
-                                 environment: with mailbox_legacy_dirs)
+                                 environment: with mailbox_legacy_dirs); Cyrus's
+                                 `ctl_mboxlist -d` dump is left in DIR/mailboxes.json
   cyrus_import.py view PORT OUT  record the same view from a server on 127.0.0.1:PORT
                                  (SIEVE_PORT in the environment: the Sieve scripts too)
 
@@ -385,6 +386,10 @@ def main():
             except subprocess.TimeoutExpired:
                 os.killpg(master.pid, signal.SIGKILL)
                 master.wait()
+        # Cyrus's own text dump of the mailboxes database, for --mailboxes-db.
+        with open(os.path.join(d, "mailboxes.json"), "w") as f:
+            subprocess.run(["/usr/lib/cyrus/bin/ctl_mboxlist", "-C", os.path.join(d, "imapd.conf"),
+                            "-d"], stdout=f, check=True, timeout=60)
     elif mode == "view":
         sieve = int(os.environ["SIEVE_PORT"]) if os.environ.get("SIEVE_PORT") else None
         with open(sys.argv[3], "w") as f:

@@ -20,8 +20,8 @@ pub struct CyrusArgs {
     /// The Cyrus imapd.conf (configdirectory, partition-*, sievedir… are read from it).
     #[arg(long = "cyrus-config", value_name = "FILE")]
     cyrus_config: PathBuf,
-    /// The mailboxes database to read instead of the one imapd.conf names (a copy, or a Cyrus
-    /// 2.4 `ctl_mboxlist -d` dump).
+    /// The mailboxes database to read instead of the one imapd.conf names (a copy, or a
+    /// `ctl_mboxlist -d` dump: Cyrus 3.x's JSON or 2.4's lines).
     #[arg(long = "mailboxes-db", value_name = "FILE")]
     mailboxes_db: Option<PathBuf>,
     /// Read and check everything, write nothing; report what would be imported.

@@ -131,6 +131,22 @@ fn import_and_compare(layout: Layout) {
         dry.contains("would import 12 mailboxes, 16 messages"),
         "{dry}"
     );
+    // Cyrus's JSON `ctl_mboxlist -d` dump names the same mailboxes.
+    let dump = cyrus.path().join("mailboxes.json");
+    let dump = dump.to_str().unwrap();
+    let dry = server.darius_ok(&[
+        "import",
+        "cyrus",
+        "--cyrus-config",
+        conf,
+        "--mailboxes-db",
+        dump,
+        "--dry-run",
+    ]);
+    assert!(
+        dry.contains("would import 12 mailboxes, 16 messages"),
+        "{dry}"
+    );
     let out = server.darius_ok(&["import", "cyrus", "--cyrus-config", conf]);
     assert!(out.contains("imported 12 mailboxes, 16 messages"), "{out}");
     // Same file system: every message file is linked, none copied.

@@ -13,11 +13,16 @@ const MAX_FLAT: u64 = 1 << 30;
 /// Every record of the database at `path`, in file order.
 pub fn read_file(path: &Path) -> Result<Records, CyrusError> {
     let bytes = read_bounded(path, twoskip::MAX_FILE.max(MAX_FLAT))?;
-    if twoskip::is_twoskip(&bytes) {
-        return twoskip::parse(&bytes).map_err(|(at, what)| CyrusError::format(path, at, what));
+    parse(path, &bytes)
+}
+
+/// Every record of a database file's `bytes` (read from `path`, which errors name).
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<Records, CyrusError> {
+    if twoskip::is_twoskip(bytes) {
+        return twoskip::parse(bytes).map_err(|(at, what)| CyrusError::format(path, at, what));
     }
-    if skiplist::is_skiplist(&bytes) {
-        return skiplist::parse(&bytes).map_err(|(at, what)| CyrusError::format(path, at, what));
+    if skiplist::is_skiplist(bytes) {
+        return skiplist::parse(bytes).map_err(|(at, what)| CyrusError::format(path, at, what));
     }
     if bytes.starts_with(b"\xa1\x02\x8b\x0d") {
         return Err(CyrusError::format(
@@ -26,7 +31,7 @@ pub fn read_file(path: &Path) -> Result<Records, CyrusError> {
             "an unknown Cyrus database format".into(),
         ));
     }
-    Ok(parse_flat(&bytes))
+    Ok(parse_flat(bytes))
 }
 
 /// A flat database's records (lines without a TAB are skipped, as Cyrus does).

@@ -42,8 +42,9 @@ pub enum ImportMode {
 pub struct ImportOptions {
     /// Write, or only read and report.
     pub mode: ImportMode,
-    /// The mailboxes database to read instead of the configured one: a copy, or a Cyrus 2.4
-    /// `ctl_mboxlist -d` dump (`NAME<TAB>mbtype partition acl` lines, the flat format).
+    /// The mailboxes database to read instead of the configured one: a copy, or a
+    /// `ctl_mboxlist -d` dump (Cyrus 3.x's JSON object, or 2.4's `NAME<TAB>mbtype partition
+    /// acl` lines, which are the flat format).
     pub mailboxes_db: Option<PathBuf>,
 }
 
@@ -108,9 +109,7 @@ pub fn import(
     if let Some(path) = &options.mailboxes_db {
         cyrus.mailboxes_db = path.clone();
     }
-    let records = db::read_file(&cyrus.mailboxes_db)?;
-    let (entries, skipped) = mboxlist::entries(&records);
-    drop(records);
+    let (entries, skipped) = read_mailboxes(&cyrus.mailboxes_db)?;
     refuse_domains(&cyrus, &skipped)?;
     for s in &skipped {
         if let Skipped::Unreadable(name, why) = s {
@@ -197,6 +196,17 @@ pub fn import(
     summary.quota_roots = import_quotas(&cyrus, store, options.mode, progress)?;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// The mailboxes database's entries: a database file, or a 3.x `ctl_mboxlist -d` JSON dump.
+fn read_mailboxes(path: &Path) -> Result<(Vec<MailboxRecord>, Vec<Skipped>), CyrusError> {
+    let bytes = super::read_bounded(path, super::twoskip::MAX_FILE)?;
+    if bytes.trim_ascii_start().starts_with(b"{") {
+        return mboxlist::from_json_dump(&bytes).map_err(|what| CyrusError::format(path, 0, what));
+    }
+    let records = db::parse(path, &bytes)?;
+    drop(bytes);
+    Ok(mboxlist::entries(&records))
 }
 
 fn refuse_domains(cyrus: &CyrusConfig, skipped: &[Skipped]) -> Result<(), CyrusError> {

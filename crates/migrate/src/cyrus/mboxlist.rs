@@ -92,6 +92,45 @@ pub fn entries(records: &[(Vec<u8>, Vec<u8>)]) -> (Vec<MailboxRecord>, Vec<Skipp
     (out, skipped)
 }
 
+/// The mailboxes of a Cyrus 3.x `ctl_mboxlist -d` dump: one JSON object whose members are
+/// internal names, each `{"uniqueid", "partition", "acl": {id: rights}, "uidvalidity",
+/// "mbtype", …}` (numbers as strings).
+pub fn from_json_dump(text: &[u8]) -> Result<(Vec<MailboxRecord>, Vec<Skipped>), String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(text).map_err(|e| format!("not a JSON dump: {e}"))?;
+    let object = value.as_object().ok_or("the dump is not a JSON object")?;
+    let mut out = Vec::new();
+    let mut skipped = Vec::new();
+    for (name, entry) in object {
+        if let Some((domain, _)) = name.split_once('!') {
+            skipped.push(Skipped::Domain(domain.to_string()));
+            continue;
+        }
+        let field = |k: &str| entry.get(k).and_then(serde_json::Value::as_str);
+        let Some(partition) = field("partition") else {
+            skipped.push(Skipped::Unreadable(name.clone(), "no partition".into()));
+            continue;
+        };
+        let mut acl = String::new();
+        if let Some(map) = entry.get("acl").and_then(serde_json::Value::as_object) {
+            for (id, rights) in map {
+                acl.push_str(&format!("{id}\t{}\t", rights.as_str().unwrap_or_default()));
+            }
+        }
+        let kind_text = field("mbtype").unwrap_or("e");
+        out.push(MailboxRecord {
+            name: name.clone(),
+            uniqueid: field("uniqueid").map(str::to_string),
+            partition: partition.to_string(),
+            acl,
+            uidvalidity: field("uidvalidity").and_then(|v| v.parse().ok()),
+            legacy_dirs: kind_text.contains('l'),
+            kind: kind_of(kind_text),
+        });
+    }
+    Ok((out, skipped))
+}
+
 /// A database name (levels joined by 0x1F) as an internal name; a domain is an error carrying it.
 pub fn dbname_to_internal(b: &[u8]) -> Result<String, String> {
     let text = String::from_utf8_lossy(b);
@@ -263,6 +302,36 @@ mod tests {
         assert_eq!(boxes[0].kind, Kind::Mail);
         assert!(matches!(boxes[1].kind, Kind::Other(_)));
         assert_eq!(skipped.len(), 1);
+    }
+
+    #[test]
+    fn cyrus_3_6_json_dump_gives_the_same_entries() {
+        let dump = br#"{
+"shared.board": {"name": "shared.board", "mtime": "1796612039", "uidvalidity": "1796612040", "createdmodseq": "1", "foldermodseq": "3", "mbtype": "e", "partition": "default", "acl": {"anyone": "lrs", "alice": "lrswipkxtecda", "bob": "lrs"}, "uniqueid": "5oibks421hd3iwrxnqtt78bk", "name_history": []},
+"user.alice.#sieve": {"name": "user.alice.#sieve", "mtime": "1796612040", "uidvalidity": "1796612041", "createdmodseq": "1", "foldermodseq": "1", "mbtype": "f", "partition": "default", "acl": {"alice": "lrswipkxtecdan"}, "uniqueid": "jjh44pctbqrt530apmxdk5sw", "name_history": []}
+}"#;
+        let (boxes, skipped) = from_json_dump(dump).unwrap();
+        assert!(skipped.is_empty());
+        let records = super::super::twoskip::parse(MAILBOXES).unwrap();
+        let (from_db, _) = entries(&records);
+        let board = from_db.iter().find(|b| b.name == "shared.board").unwrap();
+        // serde_json keeps an object's members sorted, so the ACL's entries come in identifier
+        // order rather than Cyrus's (the same rights either way).
+        fn sorted(acl: &str) -> Vec<Vec<&str>> {
+            let fields: Vec<&str> = acl.split('\t').filter(|f| !f.is_empty()).collect();
+            let mut pairs: Vec<_> = fields.chunks(2).map(<[&str]>::to_vec).collect();
+            pairs.sort();
+            pairs
+        }
+        assert_eq!(sorted(&boxes[0].acl), sorted(&board.acl));
+        let without_acl = |b: &MailboxRecord| MailboxRecord {
+            acl: String::new(),
+            ..b.clone()
+        };
+        assert_eq!(without_acl(&boxes[0]), without_acl(board));
+        assert_eq!(boxes[1].kind, Kind::Sieve);
+        assert!(from_json_dump(b"[1]").is_err());
+        assert!(from_json_dump(b"{").is_err());
     }
 
     #[test]
