@@ -257,6 +257,23 @@ impl Store {
     }
 
     /// The mailbox's index header from a snapshot (`NoSuchMailbox` if deleted meanwhile).
+    /// The owner's write lock, waited for at most `write_wait` ([`StoreError::Busy`] after),
+    /// and the mailbox's header read under it.
+    pub(crate) fn write_header<'a>(
+        &self,
+        r: &'a Resolved,
+    ) -> Result<(index::IndexWrite<'a>, IndexHeader)> {
+        let name = &r.entry.name;
+        let ow = r
+            .owner
+            .write_within(self.inner.config.write_wait)?
+            .ok_or_else(|| StoreError::Busy(name.to_string()))?;
+        let h = ow
+            .header(&r.entry.uniqueid)?
+            .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
+        Ok((ow, h))
+    }
+
     pub(crate) fn header_of(&self, r: &Resolved) -> Result<IndexHeader> {
         r.owner
             .read()?

@@ -207,13 +207,7 @@ impl Store {
         // A partition move between spooling and locking is rare; re-spool a bounded number of
         // times rather than hold the lock while reading sources.
         for _ in 0..3 {
-            let ow = r
-                .owner
-                .write_within(self.inner.config.write_wait)?
-                .ok_or_else(|| StoreError::Busy(name.to_string()))?;
-            let mut h = ow
-                .header(&r.entry.uniqueid)?
-                .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
+            let (ow, mut h) = self.write_header(r)?;
             if h.partition != partition {
                 drop(ow);
                 partition = h.partition;

@@ -149,13 +149,7 @@ impl Store {
         })?;
         // The copies, and a source file that its own server may not have flushed yet.
         durable.sync_filesystem(&tmp)?;
-        let ow = r
-            .owner
-            .write_within(self.inner.config.write_wait)?
-            .ok_or_else(|| StoreError::Busy(name.to_string()))?;
-        let mut h = ow
-            .header(&r.entry.uniqueid)?
-            .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
+        let (ow, mut h) = self.write_header(&r)?;
         if h.partition != first.partition {
             return Err(StoreError::Busy(name.to_string()));
         }
@@ -258,13 +252,7 @@ impl Store {
     /// old store's, so UIDs given there to messages expunged since are never given again.
     pub fn raise_uidnext(&self, name: &MailboxName, uidnext: u32) -> Result<()> {
         let r = self.resolve(name)?;
-        let ow = r
-            .owner
-            .write_within(self.inner.config.write_wait)?
-            .ok_or_else(|| StoreError::Busy(name.to_string()))?;
-        let mut h = ow
-            .header(&r.entry.uniqueid)?
-            .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
+        let (ow, mut h) = self.write_header(&r)?;
         if uidnext <= h.uidnext {
             return Ok(());
         }

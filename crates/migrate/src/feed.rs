@@ -234,3 +234,49 @@ impl Summary {
         self.skipped.extend(other.skipped);
     }
 }
+
+/// UIDs an export reads from the store at once, so memory stays bounded whatever the mailbox.
+const EXPORT_CHUNK: u32 = 2000;
+
+/// Calls `each` with every message record of `name` below `uidnext`, ascending, read
+/// [`EXPORT_CHUNK`] UIDs at a time; counts them into `summary` and reports each chunk as
+/// stored. `each` gets the summary and progress too (for its warnings).
+pub(crate) fn each_record(
+    store: &Store,
+    name: &MailboxName,
+    uidnext: u32,
+    summary: &mut Summary,
+    progress: &mut Progress<'_>,
+    mut each: impl FnMut(&mailstore::MessageRecord, &mut Summary, &mut Progress<'_>) -> Result<()>,
+) -> Result<()> {
+    let mut low = 1u32;
+    while low < uidnext {
+        let high = low.saturating_add(EXPORT_CHUNK - 1).min(uidnext - 1);
+        let (Some(lo), Some(hi)) = (Uid::new(low), Uid::new(high)) else {
+            break;
+        };
+        let records = store.records(
+            name,
+            mailstore::SeenSource::Index,
+            mailstore::UidSelection::Range(lo, hi),
+            mailstore::RecordFields::BASIC,
+        )?;
+        let (mut count, mut bytes) = (0u64, 0u64);
+        for r in &records {
+            each(r, summary, progress)?;
+            count += 1;
+            bytes += r.size;
+        }
+        summary.messages += count;
+        summary.bytes += bytes;
+        progress(Event::Stored {
+            messages: count,
+            bytes,
+        });
+        low = match high.checked_add(1) {
+            Some(l) => l,
+            None => break,
+        };
+    }
+    Ok(())
+}

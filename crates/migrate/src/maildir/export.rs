@@ -10,17 +10,14 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
-use mailstore::{MessageRecord, RecordFields, SeenSource, Store, UidSelection};
-use types::{MailboxName, Uid};
+use mailstore::{MessageRecord, SeenSource, Store};
+use types::MailboxName;
 
-use crate::feed::{Event, Progress, Summary};
+use crate::feed::{each_record, Event, Progress, Summary};
 use crate::maildir::error::{MigrateError, Result};
 use crate::maildir::filename::info_for;
 use crate::maildir::keywords::MAX_MAILDIR_KEYWORDS;
 use crate::maildir::{tree, uidlist};
-
-/// UIDs whose records are read at a time.
-const RECORD_CHUNK: u32 = 2000;
 
 /// Exports every mailbox of `user` to the Maildir++ tree `dest`, which must not exist or be
 /// empty.
@@ -134,21 +131,14 @@ fn export_folder(
         ..Summary::default()
     };
     let mut records_written = Vec::new();
-    let mut low = 1u32;
     let uidnext = status.uidnext.get();
-    while low < uidnext {
-        let high = low.saturating_add(RECORD_CHUNK - 1).min(uidnext - 1);
-        let (Some(lo), Some(hi)) = (Uid::new(low), Uid::new(high)) else {
-            break;
-        };
-        let records = store.records(
-            name,
-            SeenSource::Index,
-            UidSelection::Range(lo, hi),
-            RecordFields::BASIC,
-        )?;
-        let (mut count, mut bytes) = (0u64, 0u64);
-        for r in &records {
+    each_record(
+        store,
+        name,
+        uidnext,
+        &mut summary,
+        progress,
+        |r, summary, progress| {
             let dropped = r
                 .flags
                 .iter()
@@ -163,20 +153,9 @@ fn export_folder(
             }
             let base = write_message(store, name, r, dir, &info_for(&r.flags, letter_of))?;
             records_written.push((r.uid.get(), base));
-            count += 1;
-            bytes += r.size;
-        }
-        summary.messages += count;
-        summary.bytes += bytes;
-        progress(Event::Stored {
-            messages: count,
-            bytes,
-        });
-        low = match high.checked_add(1) {
-            Some(l) => l,
-            None => break,
-        };
-    }
+            Ok(())
+        },
+    )?;
     let guid = (uniqueid.len() == 32 && uniqueid.bytes().all(|b| b.is_ascii_hexdigit()))
         .then_some(uniqueid);
     write_file(&dir.join("dovecot-uidlist"), |out| {

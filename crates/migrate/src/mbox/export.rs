@@ -7,16 +7,14 @@ use std::fs;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::Path;
 
-use mailstore::{MessageRecord, RecordFields, SeenSource, Store, UidSelection};
-use types::{Flag, MailboxName, Uid};
+use mailstore::{MessageRecord, SeenSource, Store};
+use types::{Flag, MailboxName};
 
-use crate::feed::{Event, Progress, Summary};
+use crate::feed::{each_record, Event, Progress, Summary};
 use crate::lines::{read_piece, Piece};
 use crate::maildir::error::{MigrateError, Result};
 use crate::mbox::from_line;
 use crate::mbox::reader::MAX_PIECE;
-
-const RECORD_CHUNK: u32 = 2000;
 
 /// Headers an mbox keeps state in: left out of the copy, the state is written anew.
 const STATE_FIELDS: [&str; 7] = [
@@ -62,38 +60,12 @@ pub fn export_mailbox(
             .map(|k| format!(" {k}"))
             .collect::<String>()
     ));
-    let mut low = 1u32;
-    while low < uidnext {
-        let high = low.saturating_add(RECORD_CHUNK - 1).min(uidnext - 1);
-        let (Some(lo), Some(hi)) = (Uid::new(low), Uid::new(high)) else {
-            break;
-        };
-        let records = store.records(
-            name,
-            SeenSource::Index,
-            UidSelection::Range(lo, hi),
-            RecordFields::BASIC,
-        )?;
-        let (mut count, mut bytes) = (0u64, 0u64);
-        for r in &records {
-            let source = store.message_file(name, r.uid)?;
-            let input = fs::File::open(&source).map_err(|e| MigrateError::io(&source, e))?;
-            write_message(&mut BufReader::new(input), r, base.take(), &mut out)
-                .map_err(|e| MigrateError::io(file, e))?;
-            count += 1;
-            bytes += r.size;
-        }
-        summary.messages += count;
-        summary.bytes += bytes;
-        progress(Event::Stored {
-            messages: count,
-            bytes,
-        });
-        low = match high.checked_add(1) {
-            Some(l) => l,
-            None => break,
-        };
-    }
+    each_record(store, name, uidnext, &mut summary, progress, |r, _, _| {
+        let source = store.message_file(name, r.uid)?;
+        let input = fs::File::open(&source).map_err(|e| MigrateError::io(&source, e))?;
+        write_message(&mut BufReader::new(input), r, base.take(), &mut out)
+            .map_err(|e| MigrateError::io(file, e))
+    })?;
     let f = out
         .into_inner()
         .map_err(|e| MigrateError::io(file, e.into_error()))?;
@@ -210,7 +182,7 @@ mod tests {
     use super::*;
     use crate::mbox::reader::{MboxReader, Quoting};
     use mailstore::InternalDate;
-    use types::ModSeq;
+    use types::{ModSeq, Uid};
 
     fn record(uid: u32, flags: Vec<Flag>) -> MessageRecord {
         MessageRecord {

@@ -132,12 +132,18 @@ impl<R: BufRead + Seek> MboxReader<R> {
 
     /// Reads up to the first `From ` line; only empty lines may come before it.
     fn find_first(&mut self) -> Result<(), MboxError> {
+        self.blank_lines_to_from(Self::not_mbox)
+    }
+
+    /// Reads empty lines up to a `From ` line (kept as the next separator) or the end; any
+    /// other line is the error `unexpected` makes.
+    fn blank_lines_to_from(&mut self, unexpected: fn(&Self) -> MboxError) -> Result<(), MboxError> {
         let mut buf = Vec::new();
         loop {
             buf.clear();
             match read_piece(&mut self.input, &mut buf, MAX_PIECE)? {
                 Piece::End => return Ok(()),
-                Piece::Partial => return Err(self.not_mbox()),
+                Piece::Partial => return Err(unexpected(self)),
                 Piece::LineEnd => {}
             }
             self.line += 1;
@@ -147,7 +153,7 @@ impl<R: BufRead + Seek> MboxReader<R> {
                 return Ok(());
             }
             if !text.is_empty() {
-                return Err(self.not_mbox());
+                return Err(unexpected(self));
             }
         }
     }
@@ -286,23 +292,7 @@ impl<R: BufRead + Seek> MboxReader<R> {
                 break;
             }
         }
-        loop {
-            buf.clear();
-            match read_piece(&mut self.input, &mut buf, MAX_PIECE)? {
-                Piece::End => return Ok(()),
-                Piece::Partial => return Err(self.lost_separator()),
-                Piece::LineEnd => {}
-            }
-            self.line += 1;
-            let text = trim_eol(&buf);
-            if text.starts_with(b"From ") {
-                self.next_from = Some((text.to_vec(), self.line));
-                return Ok(());
-            }
-            if !text.is_empty() {
-                return Err(self.lost_separator());
-            }
-        }
+        self.blank_lines_to_from(Self::lost_separator)
     }
 
     fn lost_separator(&self) -> MboxError {
