@@ -38,9 +38,10 @@ mod throttle;
 mod username;
 
 pub use cache::{DEFAULT_TTL as DEFAULT_CACHE_TTL, NEGATIVE_TTL as NEGATIVE_CACHE_TTL};
+pub use disguise::FILE_NAME as DISGUISE_KEY_FILE;
 pub use events::{log_authentication, AuthOutcome};
 pub use login::{LoginCheck, Protocol};
-pub use password_db::{AuthError, PasswordDb, PasswordSource};
+pub use password_db::{AuthError, PasswordDb, PasswordSource, FILE_NAME as PASSWORD_DB_FILE};
 pub use penalty::LoginPenalty;
 pub use secrets::{SecretPolicy, StoredForms, DEFAULT_SCRAM_ITERATIONS};
 pub use throttle::{Admission, ThrottleConfig};

@@ -471,6 +471,29 @@ impl PasswordDb {
         Ok(())
     }
 
+    /// For a backup: copies the database file to `dest` (a new file, mode 0600) while holding
+    /// a write transaction, so that no commit runs during the copy. Every commit here is
+    /// durable, so the copy is the database at its last commit, a crash image redb opens.
+    pub fn copy_to(&self, dest: &Path) -> Result<(), AuthError> {
+        let hold = self.db.begin_write().map_err(|e| self.err(e))?;
+        use std::os::unix::fs::OpenOptionsExt;
+        let copied = (|| -> std::io::Result<()> {
+            let mut from = std::fs::File::open(&self.path)?;
+            let mut to = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(dest)?;
+            std::io::copy(&mut from, &mut to)?;
+            to.sync_all()
+        })();
+        hold.abort().map_err(|e| self.err(e))?;
+        copied.map_err(|e| AuthError::Db {
+            path: dest.to_path_buf(),
+            reason: format!("copying the password database: {e}"),
+        })
+    }
+
     pub(crate) fn err(&self, e: impl std::fmt::Display) -> AuthError {
         AuthError::Db {
             path: self.path.clone(),

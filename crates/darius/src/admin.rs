@@ -136,6 +136,11 @@ pub enum Request {
     MailboxDump {
         prefix: Option<String>,
     },
+    /// `darius backup`: a consistent copy of the whole store into `dest` (an absolute path,
+    /// missing or empty, writable by the server), answered with `BackedUp`.
+    Backup {
+        dest: String,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -165,6 +170,10 @@ pub enum Response {
     /// What `reconstruct` changed or `check` found, one line each (none: nothing).
     Findings {
         lines: Vec<String>,
+    },
+    /// What a backup copied.
+    BackedUp {
+        summary: crate::backup::BackupSummary,
     },
     Refused {
         reason: String,
@@ -229,6 +238,7 @@ pub fn execute(ctx: &Backend, request: Request, peer: &str) -> Response {
         | Request::UndeleteList
         | Request::Undelete { .. } => return crate::expunged::execute(ctx, request),
         Request::MailboxDump { .. } => return crate::mboxlist::execute(ctx, request),
+        Request::Backup { .. } => return crate::backup::execute(ctx, request),
         Request::UserCheck { name, password } => {
             db.verify(&name, &Secret::new(password)).map(|valid| {
                 let outcome = if valid {

@@ -56,7 +56,7 @@ pub fn load_config(path: Option<&Path>) -> Result<Loaded> {
 }
 
 /// The embedded default as `imapd.conf` text.
-fn config_text(data_dir: &Path) -> String {
+pub(crate) fn config_text(data_dir: &Path) -> String {
     let d = data_dir.display();
     let mut text = format!(
         "configdirectory: {d}\n\

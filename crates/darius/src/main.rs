@@ -5,6 +5,7 @@
 
 mod acls;
 mod admin;
+mod backup;
 mod certificate;
 mod check;
 mod deliver;
@@ -111,6 +112,11 @@ enum Command {
         #[command(subcommand)]
         format: export::ExportFormat,
     },
+    /// Make a consistent copy of the whole store into DEST while the server serves (through
+    /// the running server when there is one): a data directory with its own imapd.conf.
+    Backup(backup::BackupArgs),
+    /// Put a backup back in place of the whole store (server stopped).
+    Restore(backup::RestoreArgs),
 }
 
 /// Where `darius import` reads from.
@@ -149,6 +155,8 @@ fn main() -> ExitCode {
             ImportSource::Cyrus(args) => import_cyrus::run(cli.config.as_deref(), args),
         },
         Command::Export { format } => export::run(cli.config.as_deref(), format),
+        Command::Backup(args) => backup::run_backup(cli.config.as_deref(), args),
+        Command::Restore(args) => backup::run_restore(cli.config.as_deref(), args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -23,7 +23,7 @@ use crate::{admin, embedded, imap, kerberos, lmtp, logging, mail, pop3, sieve};
 /// How long running commands may take to finish after a shutdown signal.
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 /// In the config directory; its presence also marks a store that `darius serve` created.
-const LOCK_FILE: &str = "darius.lock";
+pub(crate) const LOCK_FILE: &str = "darius.lock";
 /// Under the config directory: messages on their way in (IMAP APPEND literals, LMTP data).
 pub const SPOOL_DIR: &str = "tmp";
 
@@ -341,7 +341,7 @@ fn create_private_dir(dir: &Path) -> Result<()> {
 
 /// Takes the exclusive lock that marks the data directory as served. Held until the process
 /// exits (the kernel drops it even after a crash, so there is no stale lock to clean).
-fn lock_data_dir(dir: &Path) -> Result<File> {
+pub(crate) fn lock_data_dir(dir: &Path) -> Result<File> {
     let path = dir.join(LOCK_FILE);
     let mut file = fs::OpenOptions::new()
         .read(true)

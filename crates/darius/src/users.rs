@@ -209,6 +209,13 @@ fn report(response: Response, dir: &Path) -> Result<()> {
             }
             Ok(())
         }
+        Response::BackedUp { summary } => {
+            println!(
+                "backed up {} mailboxes, {} messages",
+                summary.mailboxes, summary.messages
+            );
+            Ok(())
+        }
         Response::Refused { reason } | Response::Failed { reason } => bail!("{reason}"),
     }
 }

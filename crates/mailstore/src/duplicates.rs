@@ -53,6 +53,7 @@ const SIEVE_TRACKING: TableDefinition<&str, u64> = TableDefinition::new("sieve_t
 
 pub(crate) struct DeliverDb {
     db: Database,
+    path: std::path::PathBuf,
     durability: redb::Durability,
     pending: Mutex<Pending>,
     /// Unix seconds of the last pruning of expired Sieve tracking keys.
@@ -95,6 +96,7 @@ impl DeliverDb {
         }
         Ok(DeliverDb {
             db,
+            path,
             durability: crate::index::durability(durable.policy()),
             pending: Mutex::new(Pending {
                 records: HashMap::new(),
@@ -102,6 +104,16 @@ impl DeliverDb {
             }),
             sieve_pruned: AtomicU64::new(0),
         })
+    }
+
+    /// For a backup: a crash image of the database at its last commit (see `crate::ops_backup`);
+    /// delivery records still waiting in memory are not in it, as after a crash.
+    pub(crate) fn copy_to(
+        &self,
+        dest: &Path,
+        copier: &mut crate::ops_backup::Copier,
+    ) -> Result<()> {
+        crate::ops_backup::copy_database(&self.db, &self.path, dest, copier)
     }
 
     fn check_sieve_key(key: &str) -> Result<()> {

@@ -89,6 +89,13 @@ impl Durable {
     }
 }
 
+/// Flushes everything written to the file system holding `dir` (syncfs(2)), whatever the
+/// store's fsync policy: for tools that wrote many files there (`darius restore`).
+pub fn sync_file_system(dir: &Path) -> io::Result<()> {
+    let d = fs::File::open(dir)?;
+    rustix::fs::syncfs(&d).map_err(io::Error::from)
+}
+
 /// Creates `dir` and any missing ancestors with `mode` (the umask applies), fsyncing the parent
 /// of every directory it creates, so that after a power loss the new directories are still
 /// there. For directories outside the store that hold its data (the config directory, the

@@ -248,6 +248,19 @@ impl OwnerDb {
         }
     }
 
+    /// For a backup: makes every commit so far durable, then copies the index file to `dest`
+    /// (see `crate::ops_backup`); the guard returned keeps the owner's writers out until the
+    /// caller has copied the files that go with it.
+    pub(crate) fn copy_to(
+        &self,
+        dest: &Path,
+        copier: &mut crate::ops_backup::Copier,
+    ) -> Result<OwnerGuard<'_>> {
+        let guard = self.write_with(Durability::Immediate)?.commit()?;
+        copier.copy(&self.path, dest)?;
+        Ok(guard)
+    }
+
     fn write_with(&self, durability: Durability) -> Result<IndexWrite<'_>> {
         self.begin(self.lock.lock(), durability)
     }

@@ -40,6 +40,7 @@
 //!   [`Store::purge_expunged`], [`Store::expire_deliveries`]; delayed delete renames with
 //!   [`Store::rename_alone`].
 //!
+//! - Backup: [`Store::backup_to`] (a consistent copy while sessions keep working).
 //! - Sieve scripts: [`Store::active_sieve_script`], [`Store::read_sieve_script`],
 //!   [`Store::list_sieve_scripts`], [`Store::put_sieve_script`], [`Store::delete_sieve_script`],
 //!   [`Store::rename_sieve_script`], [`Store::set_active_sieve_script`],
@@ -83,6 +84,7 @@ mod model;
 mod msgfile;
 mod normalise;
 mod ops_append;
+mod ops_backup;
 mod ops_copy;
 mod ops_expunged;
 mod ops_flags;
@@ -112,7 +114,7 @@ pub use config::{Clock, ExpungeMode, FsyncPolicy, StoreConfig, RESERVED_NEWS_PAR
 pub use duplicates::{
     DELIVER_DB_FILE, DELIVER_FORMAT_VERSION, DUPLICATE_KEEP_DAYS, MAX_SIEVE_KEY, SIEVE_PRUNE_EVERY,
 };
-pub use durable::create_dir_durably;
+pub use durable::{create_dir_durably, sync_file_system};
 pub use error::{Result, StoreError};
 pub use hooks::{CrashPoint, HookEvent, StoreHooks};
 pub use index::{INDEX_FORMAT_VERSION, MAX_KEYWORDS};
@@ -127,6 +129,7 @@ pub use model::{
 };
 pub use msgfile::header_block;
 pub use normalise::{normalise_crlf, CrlfNormaliser, NormaliseError};
+pub use ops_backup::{BackupProgress, BackupReport, BackupTarget};
 pub use ops_expunged::{DeletedFlag, ExpireReport, ExpungedMessage, Unexpunge, UnexpungeOutcome};
 pub use ops_import::{ImportOutcome, ImportedMailbox, ImportedMessage};
 pub use ops_tombstones::PURGE_BATCH;

@@ -42,6 +42,7 @@ pub(crate) const ACL_NAMES: TableDefinition<(&str, &str), ()> =
 pub(crate) struct MailboxesDb {
     db: Database,
     durability: Durability,
+    path: std::path::PathBuf,
 }
 
 impl MailboxesDb {
@@ -65,6 +66,7 @@ impl MailboxesDb {
         let db = MailboxesDb {
             db,
             durability: durability(durable.policy()),
+            path,
         };
         db.fill_acl_index()?;
         Ok(db)
@@ -90,6 +92,15 @@ impl MailboxesDb {
         }
         drop(t);
         g.commit()
+    }
+
+    /// For a backup: a crash image of the database at its last commit (see `crate::ops_backup`).
+    pub(crate) fn copy_to(
+        &self,
+        dest: &Path,
+        copier: &mut crate::ops_backup::Copier,
+    ) -> Result<()> {
+        crate::ops_backup::copy_database(&self.db, &self.path, dest, copier)
     }
 
     pub(crate) fn read(&self) -> Result<GlobalRead> {

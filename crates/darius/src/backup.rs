@@ -1,0 +1,642 @@
+//! `darius backup` and `darius restore`: an online, consistent copy of the whole store, and
+//! putting one back.
+//!
+//! A backup is itself a Darius data directory:
+//! ```text
+//! DEST/config/            mailboxes.redb, deliver.redb, passwd.redb, sasl-disguise.key, index/
+//! DEST/config/sieve/      the Sieve directory
+//! DEST/partitions/NAME/   each partition's mailbox directories (message files hard-linked
+//!                         when DEST is on the partition's file system, else copied)
+//! DEST/imapd.conf         the live configuration, its directories and sockets moved into DEST
+//! DEST/backup.json        the manifest, written last: a backup without it is incomplete
+//! ```
+//! so `darius -C DEST/imapd.conf check` checks it and `… serve` serves it.
+//!
+//! - `darius backup DEST` refuses a non-empty DEST. When a server runs, the server makes the
+//!   copy (through the admin socket; DEST must be writable by it), else this process does.
+//!   Consistency: [`mailstore::Store::backup_to`]; the password database is copied under a
+//!   write transaction of its own ([`auth::PasswordDb::copy_to`]).
+//! - `darius restore BACKUP` puts a whole backup in place of the live store, with the server
+//!   stopped (the data directory's lock is held meanwhile, so none can start). A target store
+//!   holding mailboxes, indexes or Sieve scripts is refused unless `--force`, which removes
+//!   them first. Databases are copied (redb writes them in place); message files and
+//!   `cyrus.header` are hard-linked where possible (both are only ever replaced, never
+//!   rewritten, so the backup stays intact).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use mailstore::{BackupReport, BackupTarget};
+use serde::{Deserialize, Serialize};
+
+use crate::admin::{Request, Response};
+use crate::mail::Backend;
+
+/// Format version of `backup.json`.
+pub const MANIFEST_VERSION: u64 = 1;
+/// The manifest's file name in a backup.
+pub const MANIFEST_FILE: &str = "backup.json";
+/// The configuration file written into a backup.
+const CONFIG_FILE: &str = "imapd.conf";
+
+#[derive(Args)]
+pub struct BackupArgs {
+    /// Directory to make the backup in: missing or empty. Through a running server it must be
+    /// writable by the server's user.
+    #[arg(value_name = "DEST")]
+    dest: PathBuf,
+}
+
+#[derive(Args)]
+pub struct RestoreArgs {
+    /// A directory `darius backup` made (it holds `backup.json`).
+    #[arg(value_name = "BACKUP")]
+    backup: PathBuf,
+    /// Replace a target store that already holds mailboxes, indexes or Sieve scripts.
+    #[arg(long)]
+    force: bool,
+}
+
+/// What a backup copied, as the admin socket returns it and `backup.json` records it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BackupSummary {
+    pub mailboxes: u64,
+    pub messages: u64,
+    pub linked: u64,
+    pub copied: u64,
+    pub bytes: u64,
+    pub seconds: f64,
+}
+
+impl From<&BackupReport> for BackupSummary {
+    fn from(r: &BackupReport) -> Self {
+        BackupSummary {
+            mailboxes: r.mailboxes,
+            messages: r.messages,
+            linked: r.linked,
+            copied: r.copied,
+            bytes: r.bytes,
+            seconds: r.seconds,
+        }
+    }
+}
+
+impl Eq for BackupSummary {}
+
+/// `backup.json`.
+#[derive(Debug, Serialize, Deserialize)]
+struct Manifest {
+    format_version: u64,
+    /// Unix seconds when the backup finished.
+    created: i64,
+    /// The configuration the backup was made from.
+    source_config: String,
+    #[serde(flatten)]
+    summary: BackupSummary,
+}
+
+/// Where each part of a backup lives under `dest`.
+fn target_in<'a>(dest: &Path, partitions: impl Iterator<Item = &'a String>) -> BackupTarget {
+    let config_directory = dest.join("config");
+    BackupTarget {
+        sieve_directory: config_directory.join("sieve"),
+        config_directory,
+        partitions: partitions
+            .map(|name| (name.clone(), dest.join("partitions").join(name)))
+            .collect(),
+    }
+}
+
+/// Whether `dir` is missing or holds nothing.
+fn is_empty_dir(dir: &Path) -> Result<bool> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => Ok(entries.next().is_none()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(e).with_context(|| format!("reading {}", dir.display())),
+    }
+}
+
+pub fn run_backup(config_path: Option<&Path>, args: BackupArgs) -> Result<()> {
+    let loaded = crate::embedded::load_config(config_path)?;
+    let config = crate::reconstruct::load(config_path)?;
+    let dest = std::path::absolute(&args.dest)
+        .with_context(|| format!("resolving {}", args.dest.display()))?;
+    if !is_empty_dir(&dest)? {
+        bail!(
+            "{} is not empty: a backup goes into a new or empty directory",
+            dest.display()
+        );
+    }
+    let summary = match crate::reconstruct::running_server(&config) {
+        Some(socket) => {
+            let request = Request::Backup {
+                dest: dest.display().to_string(),
+            };
+            match crate::admin::call(&socket, &request)? {
+                Some(Response::BackedUp { summary }) => summary,
+                Some(Response::Refused { reason } | Response::Failed { reason }) => {
+                    bail!("{reason}")
+                }
+                Some(other) => bail!("unexpected answer to the backup: {other:?}"),
+                None => bail!("the server stopped answering at {}", socket.display()),
+            }
+        }
+        None => {
+            let backend = Backend::open(&config)?;
+            let progress = Progress::new("backup");
+            let summary = make_backup(&backend, &dest, &|done, total, owner| {
+                progress.step(done, total, owner)
+            });
+            progress.finish();
+            summary?
+        }
+    };
+    let source = match config_path {
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+        }
+        None => match &loaded.embedded {
+            Some(data_dir) => crate::embedded::config_text(data_dir),
+            None => String::new(),
+        },
+    };
+    let text = backup_config_text(&source, &config, &dest);
+    std::fs::write(dest.join(CONFIG_FILE), text)
+        .with_context(|| format!("writing {}", dest.join(CONFIG_FILE).display()))?;
+    let manifest = Manifest {
+        format_version: MANIFEST_VERSION,
+        created: crate::expunged::unix_now(),
+        source_config: config.source().to_string(),
+        summary: summary.clone(),
+    };
+    write_synced(
+        &dest.join(MANIFEST_FILE),
+        &serde_json::to_vec_pretty(&manifest)?,
+    )?;
+    println!(
+        "backup of {} in {}: {} mailboxes, {} messages, {} files linked, {} copied, {} bytes, \
+         {:.1} s",
+        config.configdirectory().display(),
+        dest.display(),
+        summary.mailboxes,
+        summary.messages,
+        summary.linked,
+        summary.copied,
+        summary.bytes,
+        summary.seconds
+    );
+    Ok(())
+}
+
+/// Writes a new file and fsyncs it and its directory.
+fn write_synced(path: &Path, data: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut f =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(data)?;
+    f.sync_all()?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Makes the copy (in the server for a socket request, or in the `darius` command).
+fn make_backup(
+    ctx: &Backend,
+    dest: &Path,
+    progress: mailstore::BackupProgress<'_>,
+) -> Result<BackupSummary> {
+    if !is_empty_dir(dest)? {
+        bail!(
+            "{} is not empty: a backup goes into a new or empty directory",
+            dest.display()
+        );
+    }
+    mailstore::create_dir_durably(dest, 0o700)
+        .with_context(|| format!("creating {}", dest.display()))?;
+    let store = ctx.service.store();
+    let target = target_in(dest, store.config().partitions.keys());
+    let report = store.backup_to(&target, progress)?;
+    ctx.passwords
+        .copy_to(&target.config_directory.join(auth::PASSWORD_DB_FILE))?;
+    // What marks a data directory as one `darius serve` made, which tools look for.
+    let lock = target.config_directory.join(crate::serve::LOCK_FILE);
+    std::fs::File::create(&lock).with_context(|| format!("creating {}", lock.display()))?;
+    let key = ctx.config_directory.join(auth::DISGUISE_KEY_FILE);
+    if key.is_file() {
+        let to = target.config_directory.join(auth::DISGUISE_KEY_FILE);
+        std::fs::copy(&key, &to).with_context(|| format!("copying {}", key.display()))?;
+    }
+    Ok(BackupSummary::from(&report))
+}
+
+/// Carries out a backup request in the server: progress goes to the log.
+pub(crate) fn execute(ctx: &Backend, request: Request) -> Response {
+    let Request::Backup { dest } = request else {
+        return Response::Refused {
+            reason: "not a backup request".to_string(),
+        };
+    };
+    let dest = PathBuf::from(dest);
+    if !dest.is_absolute() {
+        return Response::Refused {
+            reason: format!("{}: a backup needs an absolute path", dest.display()),
+        };
+    }
+    tracing::info!("backup into {} started", dest.display());
+    let progress = |done: usize, total: usize, owner: &str| {
+        tracing::debug!("backup: {done}/{total} {owner}");
+    };
+    match make_backup(ctx, &dest, &progress) {
+        Ok(summary) => {
+            tracing::info!(
+                "backup into {}: {} mailboxes, {} messages, {} bytes",
+                dest.display(),
+                summary.mailboxes,
+                summary.messages,
+                summary.bytes
+            );
+            Response::BackedUp { summary }
+        }
+        Err(e) => {
+            tracing::error!(
+                severity = "err",
+                "backup into {} failed: {e:#}",
+                dest.display()
+            );
+            Response::Failed {
+                reason: format!("{e:#}"),
+            }
+        }
+    }
+}
+
+/// The live configuration with `configdirectory`, the partitions and `sievedir` pointing into
+/// the backup, and every UNIX socket moved under the backup's config directory (so that tools
+/// run on the backup never reach the live server). Other options stay as they are (listeners
+/// included: serving the backup while the live server runs needs other ports).
+fn backup_config_text(source: &str, config: &config::Config, dest: &Path) -> String {
+    let target = target_in(dest, config.partitions().keys());
+    let mut out = String::new();
+    for line in source.lines() {
+        let key = line.split(':').next().unwrap_or("").trim();
+        let moved = key == "configdirectory"
+            || key == "sievedir"
+            || key.starts_with("partition-")
+            || is_socket_option(key);
+        if moved && !line.trim_start().starts_with('#') {
+            out.push_str(&format!("# (moved into the backup) {line}\n"));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.push_str(&format!(
+        "\n# Written by `darius backup`: this data directory is the backup's.\n\
+         configdirectory: {}\nsievedir: {}\n",
+        target.config_directory.display(),
+        target.sieve_directory.display()
+    ));
+    for (name, root) in &target.partitions {
+        out.push_str(&format!("partition-{name}: {}\n", root.display()));
+    }
+    for option in ["adminsocket", "lmtpsocket"] {
+        if let Some(path) = config.path(option) {
+            let file = path
+                .file_name()
+                .map_or_else(|| option.to_string(), |f| f.to_string_lossy().into_owned());
+            let moved = target.config_directory.join("socket").join(file);
+            out.push_str(&format!("{option}: {}\n", moved.display()));
+        }
+    }
+    out
+}
+
+/// UNIX socket options of the server itself (not the syslog daemon's).
+fn is_socket_option(key: &str) -> bool {
+    matches!(key, "adminsocket" | "lmtpsocket")
+}
+
+pub fn run_restore(config_path: Option<&Path>, args: RestoreArgs) -> Result<()> {
+    let loaded = crate::embedded::load_config(config_path)?;
+    let config = loaded.config;
+    crate::logging::init(&config);
+    let backup = read_backup(&args.backup)?;
+    if let Some(socket) = crate::reconstruct::running_server(&config) {
+        bail!(
+            "a server is running (its admin socket {} answers): stop it first; a whole restore \
+             replaces the databases the server holds open",
+            socket.display()
+        );
+    }
+    let live_dir = config.configdirectory();
+    mailstore::create_dir_durably(live_dir, 0o700)
+        .with_context(|| format!("creating {}", live_dir.display()))?;
+    let _lock = crate::serve::lock_data_dir(live_dir)?;
+    let live = live_target(&config);
+    for name in backup.target.partitions.keys() {
+        if !live.partitions.contains_key(name) {
+            bail!(
+                "the backup has partition `{name}`, which {} does not define",
+                config.source()
+            );
+        }
+    }
+    let held = held_data(&live)?;
+    if !held.is_empty() {
+        if !args.force {
+            bail!(
+                "the store of {} is not empty ({}); pass --force to replace it",
+                config.source(),
+                held.join(", ")
+            );
+        }
+        clear_store(&live)?;
+    }
+    let mut placer = Placer::default();
+    restore_config_dir(
+        &backup.target.config_directory,
+        &live.config_directory,
+        &mut placer,
+    )?;
+    copy_tree(
+        &backup.target.sieve_directory,
+        &live.sieve_directory,
+        &mut placer,
+        Link::Never,
+    )?;
+    for (name, from) in &backup.target.partitions {
+        copy_tree(from, &live.partitions[name], &mut placer, Link::Messages)?;
+    }
+    sync_all(&live)?;
+    println!(
+        "restored the backup {} ({} mailboxes, {} messages) into {}: {} files linked, {} copied",
+        args.backup.display(),
+        backup.manifest.summary.mailboxes,
+        backup.manifest.summary.messages,
+        live_dir.display(),
+        placer.linked,
+        placer.copied
+    );
+    Ok(())
+}
+
+/// A backup on disk: its manifest and where its parts are.
+struct Backup {
+    manifest: Manifest,
+    target: BackupTarget,
+}
+
+fn read_backup(dir: &Path) -> Result<Backup> {
+    let path = dir.join(MANIFEST_FILE);
+    let text = std::fs::read(&path).with_context(|| {
+        format!(
+            "reading {} (a backup without it is incomplete or is none)",
+            path.display()
+        )
+    })?;
+    let manifest: Manifest =
+        serde_json::from_slice(&text).with_context(|| format!("reading {}", path.display()))?;
+    if manifest.format_version != MANIFEST_VERSION {
+        bail!(
+            "{}: backup format {}, this darius reads {MANIFEST_VERSION}",
+            path.display(),
+            manifest.format_version
+        );
+    }
+    let conf = dir.join(CONFIG_FILE);
+    let (config, _) =
+        config::parse_file(&conf).with_context(|| format!("reading {}", conf.display()))?;
+    Ok(Backup {
+        manifest,
+        target: live_target(&config),
+    })
+}
+
+/// The directories of a configuration's store.
+fn live_target(config: &config::Config) -> BackupTarget {
+    let config_directory = config.configdirectory().to_path_buf();
+    BackupTarget {
+        sieve_directory: config
+            .path("sievedir")
+            .map_or_else(|| config_directory.join("sieve"), Path::to_path_buf),
+        config_directory,
+        partitions: config.partitions().clone(),
+    }
+}
+
+/// What the store already holds that a restore would replace: mailbox directories, indexes,
+/// Sieve scripts.
+fn held_data(live: &BackupTarget) -> Result<Vec<String>> {
+    let mut held = Vec::new();
+    let index = live.config_directory.join("index");
+    if !is_empty_dir(&index)? {
+        held.push(format!("indexes in {}", index.display()));
+    }
+    for root in live.partitions.values() {
+        if fan_out_dirs(root)?.next().is_some() {
+            held.push(format!("mailboxes in {}", root.display()));
+        }
+    }
+    if !is_empty_dir(&live.sieve_directory)? {
+        held.push(format!(
+            "Sieve scripts in {}",
+            live.sieve_directory.display()
+        ));
+    }
+    Ok(held)
+}
+
+/// The two-hex-digit fan-out directories of a partition root (mailboxes live below them).
+fn fan_out_dirs(root: &Path) -> Result<impl Iterator<Item = PathBuf>> {
+    let entries: Vec<PathBuf> = match std::fs::read_dir(root) {
+        Ok(entries) => entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.is_dir()
+                    && p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.len() == 2 && n.bytes().all(|b| b.is_ascii_hexdigit()))
+            })
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", root.display())),
+    };
+    Ok(entries.into_iter())
+}
+
+/// `--force`: removes the store's databases, indexes, mailbox directories and Sieve scripts
+/// (nothing else of the config directory: sockets, logs, certificates stay).
+fn clear_store(live: &BackupTarget) -> Result<()> {
+    let remove_dir = |dir: &Path| match std::fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("removing {}", dir.display())),
+    };
+    for file in store_files() {
+        let path = live.config_directory.join(file);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("removing {}", path.display())),
+        }
+    }
+    remove_dir(&live.config_directory.join("index"))?;
+    remove_dir(&live.sieve_directory)?;
+    for root in live.partitions.values() {
+        for dir in fan_out_dirs(root)? {
+            remove_dir(&dir)?;
+        }
+    }
+    Ok(())
+}
+
+/// The files of the config directory that a backup holds.
+fn store_files() -> [&'static str; 4] {
+    [
+        mailstore::MAILBOXES_DB_FILE,
+        mailstore::DELIVER_DB_FILE,
+        auth::PASSWORD_DB_FILE,
+        auth::DISGUISE_KEY_FILE,
+    ]
+}
+
+/// Copies the backup's databases and indexes into the live config directory, replacing the
+/// databases an empty store was created with.
+fn restore_config_dir(from: &Path, to: &Path, placer: &mut Placer) -> Result<()> {
+    for file in store_files() {
+        let src = from.join(file);
+        if src.is_file() {
+            let dst = to.join(file);
+            if dst.exists() {
+                std::fs::remove_file(&dst)
+                    .with_context(|| format!("removing {}", dst.display()))?;
+            }
+            placer.copy(&src, &dst)?;
+        }
+    }
+    copy_tree(&from.join("index"), &to.join("index"), placer, Link::Never)
+}
+
+/// Which files of a tree may be hard links to the backup's.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Link {
+    /// Databases and Sieve scripts: copies.
+    Never,
+    /// Message files and `cyrus.header`: links where possible.
+    Messages,
+}
+
+/// Counts what it linked and copied.
+#[derive(Default)]
+struct Placer {
+    linked: u64,
+    copied: u64,
+}
+
+impl Placer {
+    fn copy(&mut self, from: &Path, to: &Path) -> Result<()> {
+        std::fs::copy(from, to)
+            .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+        self.copied += 1;
+        Ok(())
+    }
+
+    fn link_or_copy(&mut self, from: &Path, to: &Path) -> Result<()> {
+        match std::fs::hard_link(from, to) {
+            Ok(()) => {
+                self.linked += 1;
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                bail!("{} exists already", to.display())
+            }
+            Err(_) => self.copy(from, to),
+        }
+    }
+}
+
+/// Copies a tree (files, directories, symbolic links); `tmp` directories are left out.
+fn copy_tree(from: &Path, to: &Path, placer: &mut Placer, link: Link) -> Result<()> {
+    let entries = match std::fs::read_dir(from) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", from.display())),
+    };
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    for entry in entries {
+        let entry = entry?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            if entry.file_name() != "tmp" {
+                copy_tree(&src, &dst, placer, link)?;
+            }
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)
+                .with_context(|| format!("creating {}", dst.display()))?;
+        } else if link == Link::Messages {
+            placer.link_or_copy(&src, &dst)?;
+        } else {
+            placer.copy(&src, &dst)?;
+        }
+    }
+    Ok(())
+}
+
+/// One syncfs(2) per file system the restore wrote to.
+fn sync_all(live: &BackupTarget) -> Result<()> {
+    let roots = std::iter::once(&live.config_directory)
+        .chain(live.partitions.values())
+        .chain(std::iter::once(&live.sieve_directory));
+    for root in roots {
+        if root.is_dir() {
+            mailstore::sync_file_system(root)
+                .with_context(|| format!("syncing {}", root.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Progress on standard error: an `indicatif` bar on a terminal, plain lines else.
+struct Progress {
+    what: &'static str,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    fn new(what: &'static str) -> Progress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{prefix} {bar:30} {pos}/{len} {wide_msg}")
+            {
+                bar.set_style(style);
+            }
+            bar.set_prefix(what);
+            bar
+        });
+        Progress { what, bar }
+    }
+
+    fn step(&self, done: usize, total: usize, name: &str) {
+        match &self.bar {
+            Some(bar) => {
+                bar.set_length(u64::try_from(total).unwrap_or(u64::MAX));
+                bar.set_position(u64::try_from(done).unwrap_or(u64::MAX));
+                bar.set_message(name.to_string());
+            }
+            None => eprintln!("{}: {done}/{total} {name}", self.what),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
