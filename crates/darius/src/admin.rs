@@ -141,6 +141,16 @@ pub enum Request {
     Backup {
         dest: String,
     },
+    /// `darius restore BACKUP --user NAME` (`user`) or `--mailbox NAME [--to NEW] [-r]`:
+    /// mailboxes from the backup at `backup` (absolute) fed into the live store; `Findings`,
+    /// one line per mailbox restored.
+    Restore {
+        backup: String,
+        user: Option<String>,
+        mailbox: Option<String>,
+        to: Option<String>,
+        recursive: bool,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -238,7 +248,9 @@ pub fn execute(ctx: &Backend, request: Request, peer: &str) -> Response {
         | Request::UndeleteList
         | Request::Undelete { .. } => return crate::expunged::execute(ctx, request),
         Request::MailboxDump { .. } => return crate::mboxlist::execute(ctx, request),
-        Request::Backup { .. } => return crate::backup::execute(ctx, request),
+        Request::Backup { .. } | Request::Restore { .. } => {
+            return crate::backup::execute(ctx, request)
+        }
         Request::UserCheck { name, password } => {
             db.verify(&name, &Secret::new(password)).map(|valid| {
                 let outcome = if valid {

@@ -55,8 +55,21 @@ pub struct RestoreArgs {
     #[arg(value_name = "BACKUP")]
     backup: PathBuf,
     /// Replace a target store that already holds mailboxes, indexes or Sieve scripts.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["user", "mailbox"])]
     force: bool,
+    /// Only this user: their mailboxes, subscriptions, quota root and Sieve scripts, into
+    /// the live store (refused where a mailbox of theirs exists).
+    #[arg(long, value_name = "NAME", conflicts_with = "mailbox")]
+    user: Option<String>,
+    /// Only this mailbox, by internal name (`user.bovik.Sent`), into the live store.
+    #[arg(long, value_name = "NAME")]
+    mailbox: Option<String>,
+    /// With --mailbox: restore it under this name instead.
+    #[arg(long, value_name = "NEWNAME", requires = "mailbox")]
+    to: Option<String>,
+    /// With --mailbox: the mailboxes below it too.
+    #[arg(short = 'r', long = "recursive", requires = "mailbox")]
+    recursive: bool,
 }
 
 /// What a backup copied, as the admin socket returns it and `backup.json` records it.
@@ -235,10 +248,39 @@ fn make_backup(
 
 /// Carries out a backup request in the server: progress goes to the log.
 pub(crate) fn execute(ctx: &Backend, request: Request) -> Response {
-    let Request::Backup { dest } = request else {
-        return Response::Refused {
-            reason: "not a backup request".to_string(),
-        };
+    let dest = match request {
+        Request::Backup { dest } => dest,
+        Request::Restore {
+            backup,
+            user,
+            mailbox,
+            to,
+            recursive,
+        } => {
+            let what = Selection {
+                user,
+                mailbox,
+                to,
+                recursive,
+            };
+            return match restore_part(ctx, Path::new(&backup), &what) {
+                Ok(lines) => Response::Findings { lines },
+                Err(e) if is_refusal(&e) => Response::Refused {
+                    reason: format!("{e:#}"),
+                },
+                Err(e) => {
+                    tracing::error!(severity = "err", "restore from {backup} failed: {e:#}");
+                    Response::Failed {
+                        reason: format!("{e:#}"),
+                    }
+                }
+            };
+        }
+        _ => {
+            return Response::Refused {
+                reason: "not a backup request".to_string(),
+            }
+        }
     };
     let dest = PathBuf::from(dest);
     if !dest.is_absolute() {
@@ -321,6 +363,9 @@ fn is_socket_option(key: &str) -> bool {
 }
 
 pub fn run_restore(config_path: Option<&Path>, args: RestoreArgs) -> Result<()> {
+    if args.user.is_some() || args.mailbox.is_some() {
+        return run_restore_part(config_path, args);
+    }
     let loaded = crate::embedded::load_config(config_path)?;
     let config = loaded.config;
     crate::logging::init(&config);
@@ -639,4 +684,172 @@ impl Progress {
             bar.finish_and_clear();
         }
     }
+}
+
+/// What the administrator asked for that cannot be done (as opposed to a failure).
+#[derive(Debug)]
+struct Refusal(String);
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+/// Whether `e` is a refusal: ours, or one the store made (no such mailbox, exists already).
+fn is_refusal(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause.is::<Refusal>()
+            || cause
+                .downcast_ref::<mailstore::StoreError>()
+                .is_some_and(mailstore::StoreError::is_refusal)
+    })
+}
+
+/// Which part of a backup to restore into the live store.
+struct Selection {
+    user: Option<String>,
+    mailbox: Option<String>,
+    to: Option<String>,
+    recursive: bool,
+}
+
+/// `restore --user` / `--mailbox`: through the running server, or on the files.
+fn run_restore_part(config_path: Option<&Path>, args: RestoreArgs) -> Result<()> {
+    let config = crate::reconstruct::load(config_path)?;
+    let backup = std::path::absolute(&args.backup)
+        .with_context(|| format!("resolving {}", args.backup.display()))?;
+    let request = Request::Restore {
+        backup: backup.display().to_string(),
+        user: args.user,
+        mailbox: args.mailbox,
+        to: args.to,
+        recursive: args.recursive,
+    };
+    let target = crate::reconstruct::Target::open(&config)?;
+    match target.call(request)? {
+        Response::Findings { lines } => {
+            for line in lines {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        Response::Refused { reason } | Response::Failed { reason } => bail!("{reason}"),
+        other => bail!("unexpected answer to the restore: {other:?}"),
+    }
+}
+
+/// Opens the store of a backup (its own databases; nothing of the live store).
+fn open_backup_store(dir: &Path) -> Result<mailstore::Store> {
+    read_backup(dir)?;
+    let conf = dir.join(CONFIG_FILE);
+    let (config, _) =
+        config::parse_file(&conf).with_context(|| format!("reading {}", conf.display()))?;
+    let mut store_config = mailstore::StoreConfig::new(
+        config.configdirectory(),
+        config.partitions().clone(),
+        config.str("defaultpartition"),
+    );
+    if let Some(sieve) = config.path("sievedir") {
+        store_config.sieve_directory = sieve.to_path_buf();
+    }
+    mailstore::Store::open(store_config)
+        .with_context(|| format!("opening the backup's store in {}", dir.display()))
+}
+
+/// Restores a user or a mailbox tree from the backup into the live store; one line per
+/// thing restored.
+fn restore_part(ctx: &Backend, dir: &Path, what: &Selection) -> Result<Vec<String>> {
+    use types::MailboxName;
+    let backup = open_backup_store(dir)?;
+    let live = ctx.service.store();
+    let parse = |name: &str| {
+        MailboxName::try_from(name).map_err(|e| anyhow::Error::new(Refusal(format!("{name}: {e}"))))
+    };
+    let (from, to, recursive) = match (&what.user, &what.mailbox) {
+        (Some(user), _) => {
+            let inbox = MailboxName::user_inbox(user)
+                .map_err(|e| anyhow::Error::new(Refusal(format!("user {user}: {e}"))))?;
+            (inbox.clone(), inbox, true)
+        }
+        (None, Some(mailbox)) => {
+            let from = parse(mailbox)?;
+            let to = match &what.to {
+                Some(to) => parse(to)?,
+                None => from.clone(),
+            };
+            (from, to, what.recursive)
+        }
+        (None, None) => {
+            return Err(Refusal("say what to restore: --user NAME or --mailbox NAME".into()).into())
+        }
+    };
+    let mut names = vec![backup.mailbox_entry(&from)?.name];
+    if recursive {
+        for entry in backup.list_mailboxes(Some(&from))? {
+            if entry.name != from {
+                names.push(entry.name);
+            }
+        }
+    }
+    let mut lines = Vec::new();
+    for name in &names {
+        let target = match name.as_str().strip_prefix(from.as_str()) {
+            Some(rest) => parse(&format!("{}{rest}", to.as_str()))?,
+            None => name.clone(),
+        };
+        if live.mailbox_entry(&target).is_ok() {
+            return Err(Refusal(format!(
+                "{target} exists in the live store: restore it under another name (--to)"
+            ))
+            .into());
+        }
+        let restored = live.restore_mailbox_from(&backup, name, &target)?;
+        lines.push(format!(
+            "restored {name} as {target}: {} messages ({} files linked, {} copied), {} kept \
+             expunged",
+            restored.messages, restored.outcome.linked, restored.outcome.copied, restored.kept
+        ));
+    }
+    if let Some(user) = &what.user {
+        lines.extend(restore_user_extras(&backup, live, user, &from)?);
+    }
+    Ok(lines)
+}
+
+/// A user's subscriptions, quota root limits and Sieve scripts.
+fn restore_user_extras(
+    backup: &mailstore::Store,
+    live: &mailstore::Store,
+    user: &str,
+    inbox: &types::MailboxName,
+) -> Result<Vec<String>> {
+    let mut lines = Vec::new();
+    let subscriptions = backup.subscriptions(user)?;
+    for name in &subscriptions {
+        live.subscribe(user, name)?;
+    }
+    lines.push(format!(
+        "restored {} subscriptions of {user}",
+        subscriptions.len()
+    ));
+    if let Some(limits) = backup.quota_limits(inbox)? {
+        live.set_quota_root(inbox, limits)?;
+        lines.push(format!("restored the quota root {inbox}"));
+    }
+    for script in backup.list_sieve_scripts(user)? {
+        if let Some((_, text)) = backup.read_sieve_script(Some(user), &script.name)? {
+            live.put_sieve_script(user, &script.name, &text, usize::MAX)?;
+            if script.active {
+                live.set_active_sieve_script(user, Some(&script.name))?;
+            }
+            lines.push(format!(
+                "restored the Sieve script {} of {user}",
+                script.name
+            ));
+        }
+    }
+    Ok(lines)
 }

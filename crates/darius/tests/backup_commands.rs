@@ -286,4 +286,90 @@ fn offline_backup_of_a_stopped_server_serves_as_is() {
     server.darius_ok(&["restore", "--force", dest.to_str().unwrap()]);
     server.restart();
     assert_eq!(full_view(&server), before);
+
+    // A tree of mailboxes under another name, with the server stopped.
+    server.stop();
+    let out = server.darius_ok(&[
+        "restore",
+        dest.to_str().unwrap(),
+        "--mailbox",
+        "user.alice.Archive.2024",
+        "--to",
+        "user.alice.Old",
+        "-r",
+    ]);
+    assert!(out.contains("as user.alice.Old"), "{out}");
+    let (missing, _, err) = server.run_darius(&[
+        "restore",
+        dest.to_str().unwrap(),
+        "--mailbox",
+        "user.alice.Nothing",
+    ]);
+    assert!(!missing && err.contains("user.alice.Nothing"), "{err}");
+    server.restart();
+    let old = imap_support::run_ok(
+        server.imap_port,
+        "alice",
+        &["EXAMINE INBOX.Old", "UID FETCH 1:* (FLAGS RFC822)"],
+    );
+    let text = old.join("");
+    assert!(
+        text.contains("body of old") && text.contains("\\Seen"),
+        "{old:?}"
+    );
+}
+
+#[test]
+fn restore_brings_back_a_deleted_mailbox_and_a_deleted_user() {
+    let server = Server::start_with("expunge_mode: delayed\n");
+    fill(&server);
+    let dest = server.dir.path().join("backup");
+    let backup = dest.to_str().unwrap();
+    server.darius_ok(&["backup", backup]);
+    let original = full_view(&server);
+
+    // A mailbox the owner deleted comes back with its UIDs, flags, dates, MODSEQs, ACL and
+    // bob's private \Seen, through the running server.
+    let mut alice = Client::login(server.imap_port, "alice");
+    ok(&mut alice, "DELETE INBOX.Projects");
+    ok(&mut alice, "LOGOUT");
+    assert_ne!(full_view(&server), original);
+    let out = server.darius_ok(&["restore", backup, "--mailbox", "user.alice.Projects"]);
+    assert!(out.contains("restored user.alice.Projects"), "{out}");
+    assert_eq!(full_view(&server), original);
+
+    // It exists now: restoring it again is refused, under another name it is a copy.
+    let (again, _, err) =
+        server.run_darius(&["restore", backup, "--mailbox", "user.alice.Projects"]);
+    assert!(!again && err.contains("exists"), "{err}");
+    server.darius_ok(&[
+        "restore",
+        backup,
+        "--mailbox",
+        "user.alice.Projects",
+        "--to",
+        "user.alice.Projects-copy",
+    ]);
+    let copy = imap_support::run_ok(
+        server.imap_port,
+        "alice",
+        &[
+            "EXAMINE INBOX.Projects-copy",
+            "UID FETCH 1:* (FLAGS INTERNALDATE RFC822 MODSEQ)",
+        ],
+    );
+    let text = copy.join("");
+    assert!(
+        text.contains("body of plan") && text.contains("$Plan"),
+        "{copy:?}"
+    );
+    server.darius_ok(&["mailbox", "delete", "user.alice.Projects-copy"]);
+
+    // A deleted user comes back: mailboxes, subscriptions, quota root, Sieve script.
+    server.darius_ok(&["user", "del", "--yes", "alice"]);
+    let out = server.darius_ok(&["restore", backup, "--user", "alice"]);
+    assert!(out.contains("restored user.alice as user.alice"), "{out}");
+    assert!(out.contains("Sieve script main"), "{out}");
+    server.add_user("alice", "pw-alice");
+    assert_eq!(full_view(&server), original);
 }

@@ -129,7 +129,7 @@ pub use model::{
 };
 pub use msgfile::header_block;
 pub use normalise::{normalise_crlf, CrlfNormaliser, NormaliseError};
-pub use ops_backup::{BackupProgress, BackupReport, BackupTarget};
+pub use ops_backup::{BackupProgress, BackupReport, BackupTarget, RestoredMailbox};
 pub use ops_expunged::{DeletedFlag, ExpireReport, ExpungedMessage, Unexpunge, UnexpungeOutcome};
 pub use ops_import::{ImportOutcome, ImportedMailbox, ImportedMessage};
 pub use ops_tombstones::PURGE_BATCH;

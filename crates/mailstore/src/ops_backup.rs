@@ -303,3 +303,190 @@ fn copy_tree(from: &Path, to: &Path, copier: &mut Copier) -> Result<()> {
     }
     Ok(())
 }
+
+/// What a restored mailbox gets back once its messages are in.
+struct Finish {
+    /// The backup's UIDNEXT: UIDs it gave to messages expunged since are never given again.
+    uidnext: u32,
+    /// The owner's `\Recent` mark in the backup.
+    recent: u32,
+    /// The backup's HIGHESTMODSEQ.
+    highestmodseq: u64,
+    /// The HIGHESTMODSEQ the imports left; another value means something changed the
+    /// mailbox meanwhile, and it stays.
+    left: u64,
+}
+
+/// UIDs read from a backup per import batch (bounds the records held at once).
+const RESTORE_BATCH: u32 = 2000;
+
+/// What [`Store::restore_mailbox_from`] put back.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RestoredMailbox {
+    pub messages: u64,
+    /// Expunged messages a delayed expunge kept (for `darius unexpunge`).
+    pub kept: u64,
+    pub outcome: crate::ImportOutcome,
+}
+
+impl Store {
+    /// Restores the mailbox `name` of `backup` (a store opened on a backup's directories) into
+    /// this store as `to`, which must not exist: the same UIDVALIDITY, UIDNEXT and
+    /// HIGHESTMODSEQ, ACL, special-use and (when this store has it) partition; its messages
+    /// under their UIDs with their flags, internal dates, save dates and MODSEQs (files
+    /// hard-linked where the file system allows); the expunged messages a delayed expunge
+    /// kept; other users' private `\Seen`; the owner's and those users' `\Recent` marks.
+    /// Not restored: tombstones (a QRESYNC client resynchronises the mailbox in full).
+    pub fn restore_mailbox_from(
+        &self,
+        backup: &Store,
+        name: &types::MailboxName,
+        to: &types::MailboxName,
+    ) -> Result<RestoredMailbox> {
+        let r = backup.resolve(name)?;
+        let header = backup.header_of(&r)?;
+        let partition = self
+            .inner
+            .partitions
+            .root(&header.partition)
+            .is_ok()
+            .then(|| header.partition.clone());
+        let mut imported = Some(crate::ImportedMailbox {
+            uidvalidity: types::UidValidity::new(header.uidvalidity)
+                .ok_or_else(|| StoreError::corrupt("backup", "UIDVALIDITY 0"))?,
+            uidnext: header.uidnext,
+            highestmodseq: header.highestmodseq,
+            options: crate::CreateOptions {
+                partition,
+                acl: header.acl.clone(),
+                mailbox_type: header.mailbox_type,
+                special_use: r.entry.special_use.clone(),
+            },
+        });
+        let dir = backup
+            .inner
+            .partitions
+            .mailbox_dir(&header.partition, &header.uniqueid)?;
+        let mut restored = RestoredMailbox::default();
+        let mut low = 1u32;
+        while low < header.uidnext {
+            let high = low
+                .saturating_add(RESTORE_BATCH - 1)
+                .min(header.uidnext - 1);
+            let (Some(lo), Some(hi)) = (types::Uid::new(low), types::Uid::new(high)) else {
+                break;
+            };
+            let records = backup.records(
+                name,
+                crate::SeenSource::Index,
+                crate::UidSelection::Range(lo, hi),
+                crate::RecordFields::BASIC,
+            )?;
+            if let (Some(first), Some(mut mailbox)) = (records.first(), imported.take()) {
+                // Created at the first message: imports go at or above UIDNEXT.
+                mailbox.uidnext = first.uid.get();
+                self.create_imported_mailbox(to, mailbox)?;
+            }
+            let items: Vec<crate::ImportedMessage> = records
+                .into_iter()
+                .map(|m| crate::ImportedMessage {
+                    source: crate::AppendSource::File(partition::message_path(&dir, m.uid.get())),
+                    uid: m.uid,
+                    flags: m.flags,
+                    internal_date: m.internal_date,
+                    modseq: Some(m.modseq.get()),
+                    save_date: Some(m.save_date),
+                })
+                .collect();
+            restored.messages += items.len() as u64;
+            restored.outcome.add(self.import_messages(to, items)?);
+            low = high.saturating_add(1);
+        }
+        if let Some(empty) = imported {
+            self.create_imported_mailbox(to, empty)?;
+        }
+        let left = self.header_of(&self.resolve(to)?)?.highestmodseq;
+        let finish = Finish {
+            uidnext: header.uidnext,
+            recent: header.recent_mark(),
+            highestmodseq: header.highestmodseq,
+            left,
+        };
+        self.finish_restore(to, &finish)?;
+        restored.kept = self.restore_kept(&r, &dir, to)?;
+        let backup_global = backup.inner.global.read()?;
+        let uniqueid = self.mailbox_entry(to)?.uniqueid;
+        for (user, seen) in backup_global.seen_sets_of(&header.uniqueid)? {
+            let mark = backup_global.recent_mark(&user, &header.uniqueid)?;
+            let g = self.inner.global.write()?;
+            g.put_seen_set(&user, &uniqueid, &seen)?;
+            g.put_recent_mark(&user, &uniqueid, mark)?;
+            g.commit()?;
+        }
+        Ok(restored)
+    }
+
+    /// Puts back the kept expunged messages of the backup's mailbox `from` (in directory
+    /// `from_dir`) into the restored mailbox `to`, with their expunge times.
+    fn restore_kept(
+        &self,
+        from: &crate::Resolved,
+        from_dir: &Path,
+        to: &types::MailboxName,
+    ) -> Result<u64> {
+        let kept = from.owner.read()?.kept(&from.entry.uniqueid)?;
+        if kept.is_empty() {
+            return Ok(0);
+        }
+        let r = self.resolve(to)?;
+        let header = self.header_of(&r)?;
+        let dir = self
+            .inner
+            .partitions
+            .mailbox_dir(&header.partition, &header.uniqueid)?;
+        let mut copier = Copier::default();
+        for k in &kept {
+            let mut file = partition::kept_path(from_dir, k.uid);
+            if !file.exists() {
+                file = partition::message_path(from_dir, k.uid);
+            }
+            copier.place(&file, &partition::kept_path(&dir, k.uid))?;
+        }
+        let durable = self.inner.partitions.durable();
+        durable.sync_filesystem(&dir)?;
+        durable.sync_dir(&dir)?;
+        let n = kept.len() as u64;
+        let ow = r.owner.write()?;
+        for k in kept {
+            let row = crate::index::RecordRow {
+                uid: k.uid,
+                record: k.record,
+                cache: None,
+                header: None,
+            };
+            ow.keep_expunged(&header.uniqueid, &[row], k.expunged_at)?;
+        }
+        drop(ow.commit()?);
+        Ok(n)
+    }
+
+    /// Gives a restored mailbox the UIDNEXT, `\Recent` mark and HIGHESTMODSEQ it had (see
+    /// [`Finish`]).
+    fn finish_restore(&self, name: &types::MailboxName, finish: &Finish) -> Result<()> {
+        let r = self.resolve(name)?;
+        let ow = r.owner.write()?;
+        let mut h = ow
+            .header(&r.entry.uniqueid)?
+            .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
+        h.uidnext = h.uidnext.max(finish.uidnext);
+        h.recentuid = Some(finish.recent.min(h.uidnext.saturating_sub(1)));
+        if h.highestmodseq == finish.left {
+            // Nothing changed the mailbox since the imports, whose commits each took a MODSEQ
+            // of their own above every restored one: the backup's value holds again.
+            h.highestmodseq = h.highestmodseq.min(finish.highestmodseq.max(1));
+        }
+        ow.put_header(&h)?;
+        drop(ow.commit()?);
+        Ok(())
+    }
+}

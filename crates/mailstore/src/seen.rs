@@ -22,6 +22,21 @@ impl GlobalRead {
         }
     }
 
+    /// Every user's private seen set in the mailbox `uniqueid`, by user (a full pass over the
+    /// table: for a restore, not for sessions).
+    pub(crate) fn seen_sets_of(&self, uniqueid: &str) -> Result<Vec<(String, UidSet)>> {
+        let t = self.txn.open_table(SEEN)?;
+        let mut out = Vec::new();
+        for item in t.iter()? {
+            let (k, v) = item?;
+            let (user, id) = k.value();
+            if id == uniqueid {
+                out.push((user.to_string(), UidSet::decode(v.value())?));
+            }
+        }
+        Ok(out)
+    }
+
     /// The user's `\Recent` mark in the mailbox: 0 (everything recent) until they first
     /// claim, as in Cyrus, whose seen record starts with `lastuid` 0.
     pub(crate) fn recent_mark(&self, user: &str, uniqueid: &str) -> Result<u32> {
