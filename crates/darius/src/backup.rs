@@ -228,9 +228,21 @@ fn make_backup(
             dest.display()
         );
     }
+    let store = ctx.service.store();
+    let live = store.config();
+    let inside = std::iter::once(&live.config_directory)
+        .chain(live.partitions.values())
+        .chain(std::iter::once(&live.sieve_directory))
+        .find(|dir| dest.starts_with(dir));
+    if let Some(dir) = inside {
+        bail!(
+            "{} lies inside the store's own {}: a backup goes elsewhere",
+            dest.display(),
+            dir.display()
+        );
+    }
     mailstore::create_dir_durably(dest, 0o700)
         .with_context(|| format!("creating {}", dest.display()))?;
-    let store = ctx.service.store();
     let target = target_in(dest, store.config().partitions.keys());
     let report = store.backup_to(&target, progress)?;
     ctx.passwords
@@ -414,7 +426,9 @@ pub fn run_restore(config_path: Option<&Path>, args: RestoreArgs) -> Result<()> 
         Link::Never,
     )?;
     for (name, from) in &backup.target.partitions {
-        copy_tree(from, &live.partitions[name], &mut placer, Link::Messages)?;
+        if let Some(to) = live.partitions.get(name) {
+            copy_tree(from, to, &mut placer, Link::Messages)?;
+        }
     }
     sync_all(&live)?;
     println!(
@@ -794,19 +808,24 @@ fn restore_part(ctx: &Backend, dir: &Path, what: &Selection) -> Result<Vec<Strin
             }
         }
     }
-    let mut lines = Vec::new();
-    for name in &names {
+    let mut pairs = Vec::with_capacity(names.len());
+    for name in names {
         let target = match name.as_str().strip_prefix(from.as_str()) {
             Some(rest) => parse(&format!("{}{rest}", to.as_str()))?,
             None => name.clone(),
         };
+        // Checked for all before any is restored, so a refusal leaves nothing half done.
         if live.mailbox_entry(&target).is_ok() {
             return Err(Refusal(format!(
                 "{target} exists in the live store: restore it under another name (--to)"
             ))
             .into());
         }
-        let restored = live.restore_mailbox_from(&backup, name, &target)?;
+        pairs.push((name, target));
+    }
+    let mut lines = Vec::new();
+    for (name, target) in &pairs {
+        let restored = live.restore_mailbox_from(&backup, name, target)?;
         lines.push(format!(
             "restored {name} as {target}: {} messages ({} files linked, {} copied), {} kept \
              expunged",

@@ -188,6 +188,12 @@ fn backup_while_appending_is_consistent_and_restores_every_users_view() {
     );
     assert!(dest.join("backup.json").is_file());
 
+    // A backup inside the store itself is refused.
+    let inside = server.config_dir().join("backup-inside");
+    let (ok_inside, _, err) = server.run_darius(&["backup", inside.to_str().unwrap()]);
+    assert!(!ok_inside && err.contains("inside"), "{err}");
+    assert!(!inside.join("backup.json").exists());
+
     // A second backup into the same directory is refused, changing nothing.
     let (ok_again, _, err) = server.run_darius(&["backup", dest.to_str().unwrap()]);
     assert!(!ok_again && err.contains("not empty"), "{err}");
