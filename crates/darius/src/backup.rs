@@ -73,14 +73,15 @@ pub struct RestoreArgs {
 }
 
 /// What a backup copied, as the admin socket returns it and `backup.json` records it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BackupSummary {
     pub mailboxes: u64,
     pub messages: u64,
     pub linked: u64,
     pub copied: u64,
     pub bytes: u64,
-    pub seconds: f64,
+    /// How long the copy took.
+    pub milliseconds: u64,
 }
 
 impl From<&BackupReport> for BackupSummary {
@@ -91,12 +92,10 @@ impl From<&BackupReport> for BackupSummary {
             linked: r.linked,
             copied: r.copied,
             bytes: r.bytes,
-            seconds: r.seconds,
+            milliseconds: u64::try_from(r.elapsed.as_millis()).unwrap_or(u64::MAX),
         }
     }
 }
-
-impl Eq for BackupSummary {}
 
 /// `backup.json`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -133,7 +132,11 @@ fn is_empty_dir(dir: &Path) -> Result<bool> {
 
 pub fn run_backup(config_path: Option<&Path>, args: BackupArgs) -> Result<()> {
     let loaded = crate::embedded::load_config(config_path)?;
-    let config = crate::reconstruct::load(config_path)?;
+    let config = &loaded.config;
+    if !crate::serve::is_initialised(config.configdirectory()) {
+        bail!("{}", crate::users::no_store(&loaded));
+    }
+    crate::logging::init(config);
     let dest = std::path::absolute(&args.dest)
         .with_context(|| format!("resolving {}", args.dest.display()))?;
     if !is_empty_dir(&dest)? {
@@ -142,7 +145,7 @@ pub fn run_backup(config_path: Option<&Path>, args: BackupArgs) -> Result<()> {
             dest.display()
         );
     }
-    let summary = match crate::reconstruct::running_server(&config) {
+    let summary = match crate::reconstruct::running_server(config) {
         Some(socket) => {
             let request = Request::Backup {
                 dest: dest.display().to_string(),
@@ -157,7 +160,7 @@ pub fn run_backup(config_path: Option<&Path>, args: BackupArgs) -> Result<()> {
             }
         }
         None => {
-            let backend = Backend::open(&config)?;
+            let backend = Backend::open(config)?;
             let progress = Progress::new("backup");
             let summary = make_backup(&backend, &dest, &|done, total, owner| {
                 progress.step(done, total, owner)
@@ -175,7 +178,7 @@ pub fn run_backup(config_path: Option<&Path>, args: BackupArgs) -> Result<()> {
             None => String::new(),
         },
     };
-    let text = backup_config_text(&source, &config, &dest);
+    let text = backup_config_text(&source, config, &dest);
     std::fs::write(dest.join(CONFIG_FILE), text)
         .with_context(|| format!("writing {}", dest.join(CONFIG_FILE).display()))?;
     let manifest = Manifest {
@@ -198,7 +201,7 @@ pub fn run_backup(config_path: Option<&Path>, args: BackupArgs) -> Result<()> {
         summary.linked,
         summary.copied,
         summary.bytes,
-        summary.seconds
+        summary.milliseconds as f64 / 1000.0
     );
     Ok(())
 }
@@ -223,10 +226,11 @@ fn make_backup(
     progress: mailstore::BackupProgress<'_>,
 ) -> Result<BackupSummary> {
     if !is_empty_dir(dest)? {
-        bail!(
+        return Err(Refusal(format!(
             "{} is not empty: a backup goes into a new or empty directory",
             dest.display()
-        );
+        ))
+        .into());
     }
     let store = ctx.service.store();
     let live = store.config();
@@ -235,11 +239,12 @@ fn make_backup(
         .chain(std::iter::once(&live.sieve_directory))
         .find(|dir| dest.starts_with(dir));
     if let Some(dir) = inside {
-        bail!(
+        return Err(Refusal(format!(
             "{} lies inside the store's own {}: a backup goes elsewhere",
             dest.display(),
             dir.display()
-        );
+        ))
+        .into());
     }
     mailstore::create_dir_durably(dest, 0o700)
         .with_context(|| format!("creating {}", dest.display()))?;
@@ -258,10 +263,10 @@ fn make_backup(
     Ok(BackupSummary::from(&report))
 }
 
-/// Carries out a backup request in the server: progress goes to the log.
+/// Carries out a backup or restore request (in the server, or in the command when none runs).
 pub(crate) fn execute(ctx: &Backend, request: Request) -> Response {
-    let dest = match request {
-        Request::Backup { dest } => dest,
+    match request {
+        Request::Backup { dest } => backup_request(ctx, &PathBuf::from(dest)),
         Request::Restore {
             backup,
             user,
@@ -275,26 +280,19 @@ pub(crate) fn execute(ctx: &Backend, request: Request) -> Response {
                 to,
                 recursive,
             };
-            return match restore_part(ctx, Path::new(&backup), &what) {
+            match restore_part(ctx, Path::new(&backup), &what) {
                 Ok(lines) => Response::Findings { lines },
-                Err(e) if is_refusal(&e) => Response::Refused {
-                    reason: format!("{e:#}"),
-                },
-                Err(e) => {
-                    tracing::error!(severity = "err", "restore from {backup} failed: {e:#}");
-                    Response::Failed {
-                        reason: format!("{e:#}"),
-                    }
-                }
-            };
-        }
-        _ => {
-            return Response::Refused {
-                reason: "not a backup request".to_string(),
+                Err(e) => failure(&format!("restore from {backup}"), &e),
             }
         }
-    };
-    let dest = PathBuf::from(dest);
+        _ => Response::Refused {
+            reason: "not a backup or restore request".to_string(),
+        },
+    }
+}
+
+/// A backup through the admin socket: progress goes to the log.
+fn backup_request(ctx: &Backend, dest: &Path) -> Response {
     if !dest.is_absolute() {
         return Response::Refused {
             reason: format!("{}: a backup needs an absolute path", dest.display()),
@@ -304,7 +302,7 @@ pub(crate) fn execute(ctx: &Backend, request: Request) -> Response {
     let progress = |done: usize, total: usize, owner: &str| {
         tracing::debug!("backup: {done}/{total} {owner}");
     };
-    match make_backup(ctx, &dest, &progress) {
+    match make_backup(ctx, dest, &progress) {
         Ok(summary) => {
             tracing::info!(
                 "backup into {}: {} mailboxes, {} messages, {} bytes",
@@ -315,16 +313,20 @@ pub(crate) fn execute(ctx: &Backend, request: Request) -> Response {
             );
             Response::BackedUp { summary }
         }
-        Err(e) => {
-            tracing::error!(
-                severity = "err",
-                "backup into {} failed: {e:#}",
-                dest.display()
-            );
-            Response::Failed {
-                reason: format!("{e:#}"),
-            }
-        }
+        Err(e) => failure(&format!("backup into {}", dest.display()), &e),
+    }
+}
+
+/// `Refused` for what the administrator asked wrongly, else `Failed` (and logged).
+fn failure(what: &str, e: &anyhow::Error) -> Response {
+    if is_refusal(e) {
+        return Response::Refused {
+            reason: format!("{e:#}"),
+        };
+    }
+    tracing::error!(severity = "err", "{what} failed: {e:#}");
+    Response::Failed {
+        reason: format!("{e:#}"),
     }
 }
 

@@ -53,7 +53,7 @@ pub struct BackupTarget {
 }
 
 /// What a backup copied.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BackupReport {
     /// Mailboxes in the copied mailboxes database (delayed-deleted ones included).
     pub mailboxes: u64,
@@ -66,7 +66,7 @@ pub struct BackupReport {
     /// Bytes of all those files.
     pub bytes: u64,
     /// Wall-clock time of the whole run.
-    pub seconds: f64,
+    pub elapsed: std::time::Duration,
 }
 
 /// Called after each hierarchy owner is copied: (owners done, owners in all, owner's name).
@@ -126,7 +126,7 @@ impl Store {
         report.linked = copier.linked;
         report.copied = copier.copied;
         report.bytes = copier.bytes;
-        report.seconds = started.elapsed().as_secs_f64();
+        report.elapsed = started.elapsed();
         Ok(report)
     }
 
