@@ -180,13 +180,17 @@ impl Store {
                 messages += 1;
             }
             for kept in snapshot.kept(&entry.uniqueid)? {
-                // The rename to `UID.expunged` follows the commit that kept the record, so the
-                // file may still have its old name.
-                let mut file = partition::kept_path(&from, kept.uid);
-                if !file.exists() {
-                    file = partition::message_path(&from, kept.uid);
-                }
-                copier.place(&file, &partition::kept_path(&to, kept.uid))?;
+                // The rename to `UID.expunged` follows the commit that kept the record, after
+                // the owner's lock is released: it may be under way now. It is atomic, so the
+                // file has one of the two names at every moment; trying the kept name again
+                // after the old one covers a rename between the first two tries.
+                let kept_name = partition::kept_path(&from, kept.uid);
+                let names = [
+                    kept_name.clone(),
+                    partition::message_path(&from, kept.uid),
+                    kept_name,
+                ];
+                copier.place_first(&names, &partition::kept_path(&to, kept.uid))?;
                 messages += 1;
             }
         }
@@ -254,6 +258,24 @@ impl Copier {
             }
         }
         self.copy(from, to)
+    }
+
+    /// [`Copier::place`] from the first of `names` that exists.
+    fn place_first(&mut self, names: &[PathBuf], to: &Path) -> Result<()> {
+        let mut last = None;
+        for from in names {
+            match self.place(from, to) {
+                Err(StoreError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                    last = Some(from);
+                }
+                other => return other,
+            }
+        }
+        let from = last.map_or_else(PathBuf::new, PathBuf::clone);
+        Err(StoreError::io(
+            from,
+            io::Error::new(io::ErrorKind::NotFound, "kept message file not found"),
+        ))
     }
 
     /// Copies `from` to a new file `to` (copy_file_range where the kernel offers it).

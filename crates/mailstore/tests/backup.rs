@@ -11,8 +11,9 @@ use std::sync::Arc;
 
 use common::*;
 use mailstore::{
-    BackupTarget, FlagChange, FsyncPolicy, MessageRecord, ReconstructOptions, RecordFields,
-    RepairMode, SeenSource, Store, StoreError, UidSelection, UnlistedFiles,
+    BackupTarget, DeletedFlag, Expunge, FlagChange, FsyncPolicy, MessageRecord, ReconstructOptions,
+    RecordFields, RepairMode, SeenSource, Store, StoreError, UidSelection, Unexpunge,
+    UnlistedFiles,
 };
 use types::{Flag, MailboxName};
 
@@ -51,6 +52,8 @@ fn a_backup_taken_during_appends_is_a_store_that_needs_no_repair() {
         None,
     )
     .unwrap();
+    // Kept by delayed expunge (the default): its record and its `UID.expunged` file.
+    s.expunge(&a, Expunge::Uids(vec![uid(5)])).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let writer = {
         let (s, b, stop) = (s.clone(), b.clone(), Arc::clone(&stop));
@@ -80,6 +83,15 @@ fn a_backup_taken_during_appends_is_a_store_that_needs_no_repair() {
         );
         assert_eq!(copy, live, "{n}");
     }
+    let kept = |st: &Store, n: &MailboxName| -> Vec<(u32, i64, u64)> {
+        st.expunged(n)
+            .unwrap()
+            .iter()
+            .map(|m| (m.uid.get(), m.expunged_at, m.size))
+            .collect()
+    };
+    assert_eq!(kept(&backup, &a).len(), 1);
+    assert_eq!(kept(&backup, &a), kept(&s, &a));
     let copied = uids_of(&backup, &b);
     let live = uids_of(&s, &b);
     assert_eq!(copied[..], live[..copied.len()], "a prefix of the appends");
@@ -112,6 +124,15 @@ fn a_backup_taken_during_appends_is_a_store_that_needs_no_repair() {
         s.restore_mailbox_from(&backup, &sub, &sub),
         Err(StoreError::AlreadyExists(_))
     ));
+
+    // Under another name, kept expunged messages included (unexpunge finds their files).
+    let c = name("user.c");
+    let restored = s.restore_mailbox_from(&backup, &a, &c).unwrap();
+    assert_eq!((restored.messages, restored.kept), (4, 1));
+    assert_eq!(kept(&s, &c), kept(&s, &a));
+    assert_eq!(records(&s, &c), records(&s, &a));
+    let back = s.unexpunge(&c, Unexpunge::All, DeletedFlag::Keep).unwrap();
+    assert_eq!(back.restored.len(), 1, "{back:?}");
 }
 
 #[test]
