@@ -15,7 +15,8 @@
 //!   the mailboxes' message files (`UID.` of every record, `UID.expunged` of every kept expunged
 //!   message) and `cyrus.header` are linked or copied under the same lock, from a snapshot
 //!   taken under it, so files and index agree;
-//! - the duplicate-delivery database like the mailboxes database.
+//! - the duplicate-delivery database like the mailboxes database;
+//! - the Sieve directory under the Sieve scripts' lock.
 //!
 //! The store-wide namespace lock is held for the whole run: no mailbox is created, deleted,
 //! renamed or moved, and no ACL or special-use changes, between the copy of the mailboxes
@@ -110,11 +111,16 @@ impl Store {
         }
         let deliver = dest.config_directory.join(crate::DELIVER_DB_FILE);
         self.inner.deliveries.copy_to(&deliver, &mut copier)?;
-        copy_tree(
-            &self.inner.config.sieve_directory,
-            &dest.sieve_directory,
-            &mut copier,
-        )?;
+        {
+            // Scripts and active links change only under this lock, so each user's pair is
+            // copied as it stood.
+            let _sieve = self.sieve_lock();
+            copy_tree(
+                &self.inner.config.sieve_directory,
+                &dest.sieve_directory,
+                &mut copier,
+            )?;
+        }
         for root in std::iter::once(&dest.config_directory).chain(dest.partitions.values()) {
             if root.is_dir() {
                 durable.sync_filesystem(root)?;

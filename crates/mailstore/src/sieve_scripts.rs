@@ -248,7 +248,7 @@ impl Store {
         &self.inner.sieve
     }
 
-    fn sieve_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+    pub(crate) fn sieve_lock(&self) -> std::sync::MutexGuard<'_, ()> {
         // Guards no data of its own, so a poisoned lock is as good as a fresh one.
         self.sieve().lock.lock().unwrap_or_else(|p| p.into_inner())
     }
