@@ -73,10 +73,50 @@ impl ImportOutcome {
 
 /// How one message's file gets into the mailbox directory.
 enum Placed {
-    /// Linked from the source file itself.
-    Source(std::path::PathBuf, Described),
-    /// A normalised copy in the partition's `tmp/`.
+    /// The source file itself, already linked to its name in the mailbox directory.
+    Linked(Described),
+    /// A normalised copy in the partition's `tmp/`, linked once it is on disk.
     Spooled(msgfile::Spooled),
+}
+
+/// Reads one message: a source file in our form is linked to `dest` at once (or copied when it
+/// lies on another file system); anything else is copied into `tmp`, normalised.
+fn place(
+    item: &ImportedMessage,
+    dest: &std::path::Path,
+    tmp: &std::path::Path,
+    limit: Option<u64>,
+) -> Result<Placed> {
+    if let AppendSource::File(path) = &item.source {
+        let (described, stored_form) = msgfile::describe_foreign(path, limit)?;
+        if stored_form {
+            match std::fs::hard_link(path, dest) {
+                Ok(()) => return Ok(Placed::Linked(described)),
+                Err(e) if e.raw_os_error() == Some(libc_exdev()) => {}
+                Err(e) => return Err(link_error(dest, e)),
+            }
+        }
+    }
+    Ok(Placed::Spooled(msgfile::spool_with(
+        &item.source,
+        tmp,
+        limit,
+        None,
+    )?))
+}
+
+/// Refuses a batch that would place a message below the mailbox's UIDNEXT.
+fn below_uidnext(first: &ImportedMessage, uidnext: u32) -> Result<()> {
+    if first.uid.get() < uidnext {
+        return Err(StoreError::corrupt(
+            "import",
+            format!(
+                "UID {} is below the mailbox's UIDNEXT {uidnext}",
+                first.uid.get()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl Store {
@@ -118,8 +158,10 @@ impl Store {
         let tmp = self.inner.partitions.tmp_dir(&first.partition)?;
         let durable = self.inner.partitions.durable();
         let limit = Some(self.message_size_limit());
-        // Check the order, then read and describe every source (on every core) before taking
-        // the lock.
+        // Check the order, then read and describe every source and link the ones in our form
+        // into place (on every core), before taking the lock: the UIDs are given, so no other
+        // writer can want these names (an append skips a taken name; the check under the lock
+        // below refuses, and the guard unlinks, if one raced ahead).
         let mut last = 0u32;
         for item in &items {
             if item.uid.get() <= last {
@@ -130,72 +172,56 @@ impl Store {
             }
             last = item.uid.get();
         }
-        let placed = crate::parallel::map_ordered(&items, |item| match &item.source {
-            AppendSource::File(path) => match msgfile::describe_foreign(path, limit)? {
-                (d, true) => Ok(Placed::Source(path.clone(), d)),
-                (_, false) => Ok(Placed::Spooled(msgfile::spool_with(
-                    &item.source,
-                    &tmp,
-                    limit,
-                    None,
-                )?)),
-            },
-            AppendSource::Bytes(_) => Ok(Placed::Spooled(msgfile::spool_with(
-                &item.source,
+        below_uidnext(&items[0], first.uidnext)?;
+        let placed = crate::parallel::map_ordered(&items, |item| {
+            Ok(place(
+                item,
+                &message_path(&dir, item.uid.get()),
                 &tmp,
                 limit,
-                None,
-            )?)),
+            ))
         })?;
-        // The copies, and a source file that its own server may not have flushed yet.
-        durable.sync_filesystem(&tmp)?;
-        let (ow, mut h) = self.write_header(&r)?;
-        if h.partition != first.partition {
-            return Err(StoreError::Busy(name.to_string()));
-        }
-        if items[0].uid.get() < h.uidnext {
-            return Err(StoreError::corrupt(
-                "import",
-                format!(
-                    "UID {} is below the mailbox's UIDNEXT {}",
-                    items[0].uid.get(),
-                    h.uidnext
-                ),
-            ));
-        }
-        let own_modseq = bump_modseq(&mut h)?;
-        let now = unix_now();
         let mut linked = LinkedFiles {
             paths: Vec::new(),
             committed: false,
         };
+        for (item, p) in items.iter().zip(&placed) {
+            if let Ok(Placed::Linked(_)) = p {
+                linked.paths.push(message_path(&dir, item.uid.get()));
+            }
+        }
+        let mut placed = placed.into_iter().collect::<Result<Vec<_>>>()?;
+        // The copies, and a source file that its own server may not have flushed yet, are on
+        // disk before the copies get their names and before the index names any of them.
+        durable.sync_filesystem(&tmp)?;
+        for (item, p) in items.iter().zip(&mut placed) {
+            if let Placed::Spooled(s) = p {
+                let dest = message_path(&dir, item.uid.get());
+                link_spooled(s, &dest)?;
+                linked.paths.push(dest);
+            }
+        }
+        let (ow, mut h) = self.write_header(&r)?;
+        if h.partition != first.partition {
+            return Err(StoreError::Busy(name.to_string()));
+        }
+        below_uidnext(&items[0], h.uidnext)?;
+        let own_modseq = bump_modseq(&mut h)?;
+        let now = unix_now();
         let mut rows = Vec::with_capacity(items.len());
         let mut highest = own_modseq;
         for (item, p) in items.iter().zip(placed) {
             let uid = item.uid.get();
-            let dest = message_path(&dir, uid);
             let described = match p {
-                Placed::Source(path, d) => match std::fs::hard_link(&path, &dest) {
-                    Ok(()) => {
-                        outcome.linked += 1;
-                        d
-                    }
-                    Err(e) if e.raw_os_error() == Some(libc_exdev()) => {
-                        let s = msgfile::spool_with(&item.source, &tmp, limit, None)?;
-                        durable.sync_filesystem(&tmp)?;
-                        link_spooled(&s, &dest)?;
-                        outcome.copied += 1;
-                        spooled_description(s)
-                    }
-                    Err(e) => return Err(link_error(&dest, e)),
-                },
+                Placed::Linked(d) => {
+                    outcome.linked += 1;
+                    d
+                }
                 Placed::Spooled(s) => {
-                    link_spooled(&s, &dest)?;
                     outcome.copied += 1;
                     spooled_description(s)
                 }
             };
-            linked.paths.push(dest);
             let modseq = item.modseq.unwrap_or(own_modseq).max(1);
             highest = highest.max(modseq);
             let bits = flags::to_bits(&item.flags, &mut h, Adding::Yes)?;

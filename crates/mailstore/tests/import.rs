@@ -241,3 +241,49 @@ fn an_existing_mailbox_that_never_held_mail_takes_the_imported_uid_state() {
         .unwrap();
     assert!(s.create_imported_mailbox(&t, mailbox(5)).is_err());
 }
+
+#[test]
+fn a_batch_that_fails_part_way_leaves_no_message_file_behind() {
+    let (dir, s) = store();
+    let n = imported(&s, "user.fred", 3, 1, 1);
+    let src = dir.path().join("part/default/source");
+    std::fs::create_dir_all(&src).unwrap();
+    let mut items = Vec::new();
+    for u in 1..=40u32 {
+        let f = src.join(format!("{u}"));
+        std::fs::write(&f, msg(u as usize)).unwrap();
+        items.push(item(AppendSource::File(f), u, vec![], None));
+    }
+    // A NUL byte: refused, after the others were read (and linked) on other threads.
+    items.push(item(
+        AppendSource::Bytes(b"A: b\r\n\r\n\0".to_vec()),
+        41,
+        vec![],
+        None,
+    ));
+    assert!(s.import_messages(&n, items).is_err());
+    assert!(uids_of(&s, &n).is_empty());
+    let mailbox_dir = walk_dirs(&dir.path().join("part/default"))
+        .into_iter()
+        .find(|d| d.join("cyrus.header").exists())
+        .unwrap();
+    let left: Vec<_> = std::fs::read_dir(&mailbox_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|f| f.ends_with('.'))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// Directories below `dir`, recursively.
+fn walk_dirs(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk_dirs(&p));
+            out.push(p);
+        }
+    }
+    out
+}
