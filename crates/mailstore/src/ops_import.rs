@@ -71,6 +71,17 @@ impl ImportOutcome {
     }
 }
 
+/// A batch read and linked, waiting for its index commit ([`Store::commit_import`]); its
+/// files are unlinked if it never comes.
+struct PreparedImport {
+    items: Vec<ImportedMessage>,
+    placed: Vec<Placed>,
+    linked: LinkedFiles,
+    partition: String,
+    dir: std::path::PathBuf,
+    last: u32,
+}
+
 /// How one message's file gets into the mailbox directory.
 enum Placed {
     /// The source file itself, already linked to its name in the mailbox directory.
@@ -137,31 +148,88 @@ impl Store {
     /// Places messages under the UIDs they had, in one index commit. UIDs must ascend and lie
     /// at or above the mailbox's UIDNEXT (so an import adds, never replaces); UIDNEXT and
     /// HIGHESTMODSEQ are raised past the last; the messages are not `\Recent` for the owner
-    /// (nor for users given [`Store::import_seen`] after). Quota is not checked (an import brings what was
-    /// there; `quota -f` counts it). Callers batch large mailboxes (a few thousand messages a
-    /// call keeps memory bounded: the index rows of one call are held until its commit).
+    /// (nor for users given [`Store::import_seen`] after). Quota is not checked (an import
+    /// brings what was there; `quota -f` counts it). Callers batch large mailboxes (a few
+    /// thousand messages a call keeps memory bounded: the index rows of one call are held
+    /// until its commit), or hand the batches to [`Store::import_batches`].
     pub fn import_messages(
         &self,
         name: &MailboxName,
         items: Vec<ImportedMessage>,
     ) -> Result<ImportOutcome> {
-        let mut outcome = ImportOutcome::default();
         if items.is_empty() {
-            return Ok(outcome);
+            return Ok(ImportOutcome::default());
         }
         let r = self.resolve(name)?;
-        let first = self.header_of(&r)?;
+        let prepared = self.prepare_import(&r, items)?;
+        self.commit_import(&r, prepared)
+    }
+
+    /// [`Store::import_messages`] of each batch in turn, reading (and linking) the files of
+    /// the next batch while the current one commits, so the commit's serial work (index rows,
+    /// the index commit, directory fsync) overlaps with the reading. Stops at the first error;
+    /// the batches committed before it stay.
+    pub fn import_batches(
+        &self,
+        name: &MailboxName,
+        batches: impl Iterator<Item = Vec<ImportedMessage>>,
+    ) -> Result<ImportOutcome> {
+        let r = self.resolve(name)?;
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<PreparedImport>(1);
+            let committer = scope.spawn(|| {
+                let mut total = ImportOutcome::default();
+                for prepared in rx {
+                    total.add(self.commit_import(&r, prepared)?);
+                }
+                Ok::<_, StoreError>(total)
+            });
+            let mut failed = None;
+            for items in batches.filter(|b| !b.is_empty()) {
+                match self.prepare_import(&r, items) {
+                    // A closed channel means the committer stopped on an error: it says which.
+                    Ok(prepared) => {
+                        if tx.send(prepared).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            drop(tx);
+            let committed = committer.join().unwrap_or_else(|_| {
+                Err(StoreError::corrupt(
+                    "import",
+                    "the committing thread stopped",
+                ))
+            });
+            match (failed, committed) {
+                (_, Err(e)) | (Some(e), Ok(_)) => Err(e),
+                (None, Ok(total)) => Ok(total),
+            }
+        })
+    }
+
+    /// The part of an import done without the owner's lock: checks the UID order, reads and
+    /// describes every source and links those in our form into place (on every core: the UIDs
+    /// are given, so no other writer wants these names — an append skips a taken name, and the
+    /// check under the lock refuses, and the guard unlinks, if one raced ahead); copies the
+    /// others, flushes them to disk, then links them.
+    fn prepare_import(
+        &self,
+        r: &crate::Resolved,
+        items: Vec<ImportedMessage>,
+    ) -> Result<PreparedImport> {
+        let first = self.header_of(r)?;
         let dir = self
             .inner
             .partitions
             .mailbox_dir(&first.partition, &first.uniqueid)?;
         let tmp = self.inner.partitions.tmp_dir(&first.partition)?;
-        let durable = self.inner.partitions.durable();
         let limit = Some(self.message_size_limit());
-        // Check the order, then read and describe every source and link the ones in our form
-        // into place (on every core), before taking the lock: the UIDs are given, so no other
-        // writer can want these names (an append skips a taken name; the check under the lock
-        // below refuses, and the guard unlinks, if one raced ahead).
         let mut last = 0u32;
         for item in &items {
             if item.uid.get() <= last {
@@ -172,7 +240,9 @@ impl Store {
             }
             last = item.uid.get();
         }
-        below_uidnext(&items[0], first.uidnext)?;
+        if let Some(first_item) = items.first() {
+            below_uidnext(first_item, first.uidnext)?;
+        }
         let placed = crate::parallel::map_ordered(&items, |item| {
             Ok(place(
                 item,
@@ -193,7 +263,7 @@ impl Store {
         let mut placed = placed.into_iter().collect::<Result<Vec<_>>>()?;
         // The copies, and a source file that its own server may not have flushed yet, are on
         // disk before the copies get their names and before the index names any of them.
-        durable.sync_filesystem(&tmp)?;
+        self.inner.partitions.durable().sync_filesystem(&tmp)?;
         for (item, p) in items.iter().zip(&mut placed) {
             if let Placed::Spooled(s) = p {
                 let dest = message_path(&dir, item.uid.get());
@@ -201,11 +271,40 @@ impl Store {
                 linked.paths.push(dest);
             }
         }
-        let (ow, mut h) = self.write_header(&r)?;
-        if h.partition != first.partition {
-            return Err(StoreError::Busy(name.to_string()));
+        Ok(PreparedImport {
+            items,
+            placed,
+            linked,
+            partition: first.partition,
+            dir,
+            last,
+        })
+    }
+
+    /// The part of an import done under the owner's lock: checks that nothing moved, writes
+    /// the records and commits.
+    fn commit_import(
+        &self,
+        r: &crate::Resolved,
+        prepared: PreparedImport,
+    ) -> Result<ImportOutcome> {
+        let PreparedImport {
+            items,
+            placed,
+            mut linked,
+            partition,
+            dir,
+            last,
+        } = prepared;
+        let mut outcome = ImportOutcome::default();
+        let Some(first_item) = items.first() else {
+            return Ok(outcome);
+        };
+        let (ow, mut h) = self.write_header(r)?;
+        if h.partition != partition {
+            return Err(StoreError::Busy(r.entry.name.to_string()));
         }
-        below_uidnext(&items[0], h.uidnext)?;
+        below_uidnext(first_item, h.uidnext)?;
         let own_modseq = bump_modseq(&mut h)?;
         let now = unix_now();
         let mut rows = Vec::with_capacity(items.len());

@@ -287,3 +287,51 @@ fn walk_dirs(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn batches_commit_in_order_while_the_next_is_read_and_stop_at_the_first_error() {
+    let (dir, s) = store();
+    let n = imported(&s, "user.fred", 3, 1, 1);
+    let src = dir.path().join("part/default/source");
+    std::fs::create_dir_all(&src).unwrap();
+    let batch = |from: u32, to: u32| -> Vec<ImportedMessage> {
+        (from..=to)
+            .map(|u| {
+                let f = src.join(format!("{u}"));
+                std::fs::write(&f, msg(u as usize)).unwrap();
+                item(
+                    AppendSource::File(f),
+                    u,
+                    vec![Flag::Flagged],
+                    Some(u64::from(u) + 10),
+                )
+            })
+            .collect()
+    };
+    let out = s
+        .import_batches(
+            &n,
+            vec![batch(1, 30), batch(31, 60), batch(70, 75)].into_iter(),
+        )
+        .unwrap();
+    assert_eq!((out.linked, out.copied), (66, 0));
+    let want: Vec<u32> = (1..=60).chain(70..=75).collect();
+    assert_eq!(uids_of(&s, &n), want);
+    let st = s.status(&n, SeenSource::Index).unwrap();
+    assert_eq!((st.uidnext.get(), st.highestmodseq.get()), (76, 85));
+
+    // The second batch goes below what the first left: refused at its commit; the first
+    // stays, the third is never stored, and no file of the refused or later ones is left.
+    let m = imported(&s, "user.fred.two", 4, 1, 1);
+    let bad = s.import_batches(
+        &m,
+        vec![batch(100, 120), batch(110, 115), batch(200, 210)].into_iter(),
+    );
+    assert!(bad.is_err());
+    assert_eq!(uids_of(&s, &m), (100..=120).collect::<Vec<_>>());
+    let st = s.status(&m, SeenSource::Index).unwrap();
+    assert_eq!(st.uidnext.get(), 121);
+    s.reconstruct(&m)
+        .map(|r| assert!(r.is_clean(), "{r:?}"))
+        .unwrap();
+}

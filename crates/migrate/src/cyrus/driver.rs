@@ -390,11 +390,10 @@ fn import_mailbox(
             store.set_special_use(name, special_use)?;
         }
     }
-    let mut outcome = ImportOutcome::default();
-    for first in (0..uids.len()).step_by(BATCH) {
-        let end = uids.len().min(first + BATCH);
-        outcome.add(store.import_messages(name, pending.batch(first..end, &data, &head))?);
-    }
+    let batches = (0..uids.len())
+        .step_by(BATCH)
+        .map(|first| pending.batch(first..uids.len().min(first + BATCH), &data, &head));
+    let outcome = store.import_batches(name, batches)?;
     store.raise_uidnext(name, uidnext)?;
     Ok((uids, outcome, head.uniqueid))
 }
@@ -499,7 +498,8 @@ fn from_index(
     let before = records.len();
     records.retain(|r| !r.is_expunged());
     let live = records.len();
-    records.retain(|r| r.uid > 0 && data.join(format!("{}.", r.uid)).exists());
+    let files = message_file_uids(data)?;
+    records.retain(|r| r.uid > 0 && files.binary_search(&r.uid).is_ok());
     let missing = live - records.len();
     if missing > 0 {
         progress(Event::Note(format!(
@@ -511,8 +511,9 @@ fn from_index(
     Ok((mailbox, Pending::Records(records)))
 }
 
-/// When the index is unreadable: every `UID.` file in UID order, no flags, the file's time.
-fn from_files(e: &MailboxRecord, data: &Path) -> Result<(ImportedMailbox, Pending), CyrusError> {
+/// The UIDs of the `UID.` message files in `data`, ascending: one read of the directory
+/// rather than a look-up per message.
+fn message_file_uids(data: &Path) -> Result<Vec<u32>, CyrusError> {
     let mut found: Vec<u32> = Vec::new();
     let dir = std::fs::read_dir(data).map_err(|err| CyrusError::io(data, err))?;
     for item in dir {
@@ -528,6 +529,12 @@ fn from_files(e: &MailboxRecord, data: &Path) -> Result<(ImportedMailbox, Pendin
         }
     }
     found.sort_unstable();
+    Ok(found)
+}
+
+/// When the index is unreadable: every `UID.` file in UID order, no flags, the file's time.
+fn from_files(e: &MailboxRecord, data: &Path) -> Result<(ImportedMailbox, Pending), CyrusError> {
+    let found = message_file_uids(data)?;
     let last = found.last().copied().unwrap_or(0);
     let mailbox = ImportedMailbox {
         uidvalidity: validity(&[e.uidvalidity])?,
