@@ -161,7 +161,7 @@ impl Store {
             return Ok(ImportOutcome::default());
         }
         let r = self.resolve(name)?;
-        let prepared = self.prepare_import(&r, items)?;
+        let prepared = self.prepare_import(&r, items, false)?;
         self.commit_import(&r, prepared)
     }
 
@@ -175,6 +175,13 @@ impl Store {
         batches: impl Iterator<Item = Vec<ImportedMessage>>,
     ) -> Result<ImportOutcome> {
         let r = self.resolve(name)?;
+        // Whatever the sources' own server left unflushed is flushed once, here, rather than
+        // before each batch (a batch that copies still flushes its copies).
+        let tmp = self
+            .inner
+            .partitions
+            .tmp_dir(&self.header_of(&r)?.partition)?;
+        self.inner.partitions.durable().sync_filesystem(&tmp)?;
         std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<PreparedImport>(1);
             let committer = scope.spawn(|| {
@@ -186,7 +193,7 @@ impl Store {
             });
             let mut failed = None;
             for items in batches.filter(|b| !b.is_empty()) {
-                match self.prepare_import(&r, items) {
+                match self.prepare_import(&r, items, true) {
                     // A closed channel means the committer stopped on an error: it says which.
                     Ok(prepared) => {
                         if tx.send(prepared).is_err() {
@@ -217,11 +224,14 @@ impl Store {
     /// describes every source and links those in our form into place (on every core: the UIDs
     /// are given, so no other writer wants these names — an append skips a taken name, and the
     /// check under the lock refuses, and the guard unlinks, if one raced ahead); copies the
-    /// others, flushes them to disk, then links them.
+    /// others, flushes them to disk, then links them. `sources_flushed`: the file system was
+    /// flushed since the sources were last written, so a batch of links only needs no flush
+    /// of its own (the directory fsync of the commit makes the new names durable).
     fn prepare_import(
         &self,
         r: &crate::Resolved,
         items: Vec<ImportedMessage>,
+        sources_flushed: bool,
     ) -> Result<PreparedImport> {
         let first = self.header_of(r)?;
         let dir = self
@@ -263,7 +273,9 @@ impl Store {
         let mut placed = placed.into_iter().collect::<Result<Vec<_>>>()?;
         // The copies, and a source file that its own server may not have flushed yet, are on
         // disk before the copies get their names and before the index names any of them.
-        self.inner.partitions.durable().sync_filesystem(&tmp)?;
+        if !sources_flushed || placed.iter().any(|p| matches!(p, Placed::Spooled(_))) {
+            self.inner.partitions.durable().sync_filesystem(&tmp)?;
+        }
         for (item, p) in items.iter().zip(&mut placed) {
             if let Placed::Spooled(s) = p {
                 let dest = message_path(&dir, item.uid.get());
