@@ -324,8 +324,12 @@ fn the_framer_waits_for_the_whole_command_literals_included() {
     assert!(buf.is_empty());
 }
 
+/// Valid script names: up to the character limit after NFC, which a few characters (those NFC
+/// leaves decomposed, such as U+0958) grow past, so such draws are left out.
 fn script_name() -> impl Strategy<Value = ScriptName> {
-    "[^\\p{Cc}\u{2028}\u{2029}]{1,128}".prop_map(|s| name(&s))
+    "[^\\p{Cc}\u{2028}\u{2029}]{1,128}".prop_filter_map("longer than the limit after NFC", |s| {
+        ScriptName::try_from(s.as_str()).ok()
+    })
 }
 
 fn bytes() -> impl Strategy<Value = Vec<u8>> {
