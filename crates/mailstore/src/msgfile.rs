@@ -109,45 +109,41 @@ pub(crate) fn spool_with(
 /// Size, GUID, cache and header section of a stored message file (already CRLF), read in
 /// chunks (reconstruct's re-parse).
 pub(crate) fn describe_file(path: &Path) -> Result<Described> {
-    let mut src = fs::File::open(path).map_err(|e| StoreError::io(path, e))?;
-    let mut d = Description::default();
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        let got = src.read(&mut buf).map_err(|e| StoreError::io(path, e))?;
-        if got == 0 {
-            break;
-        }
-        d.add(&buf[..got]);
-    }
-    Ok(d.finish(path))
+    describe_with(path, |_| {})
 }
 
 /// [`describe_file`] for a file another store wrote, which may not be in our form: also says
 /// whether its bytes are already exactly what the store keeps (CRLF line ends, no NUL, within
 /// `limit`), so that it can be linked rather than copied.
 pub(crate) fn describe_foreign(path: &Path, limit: Option<u64>) -> Result<(Described, bool)> {
+    let mut stored_form = true;
+    let mut after_cr = false;
+    let described = describe_with(path, |chunk| {
+        if stored_form {
+            stored_form = in_stored_form(chunk, after_cr);
+            after_cr = chunk.last() == Some(&b'\r');
+        }
+    })?;
+    if limit.is_some_and(|l| described.size > l) || described.size == 0 {
+        stored_form = false;
+    }
+    Ok((described, stored_form))
+}
+
+/// Reads `path` in chunks, describing it and showing each chunk to `each` as well.
+fn describe_with(path: &Path, mut each: impl FnMut(&[u8])) -> Result<Described> {
     let mut src = fs::File::open(path).map_err(|e| StoreError::io(path, e))?;
     let mut d = Description::default();
     let mut buf = vec![0u8; CHUNK];
-    let mut stored_form = true;
-    let mut after_cr = false;
     loop {
         let got = src.read(&mut buf).map_err(|e| StoreError::io(path, e))?;
         if got == 0 {
             break;
         }
-        let chunk = &buf[..got];
-        if stored_form {
-            stored_form = in_stored_form(chunk, after_cr);
-            after_cr = chunk.last() == Some(&b'\r');
-        }
-        d.add(chunk);
+        each(&buf[..got]);
+        d.add(&buf[..got]);
     }
-    let described = d.finish(path);
-    if limit.is_some_and(|l| described.size > l) || described.size == 0 {
-        stored_form = false;
-    }
-    Ok((described, stored_form))
+    Ok(d.finish(path))
 }
 
 /// Whether `chunk` has no NUL and no LF without a CR before it (`after_cr`: the previous
