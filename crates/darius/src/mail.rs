@@ -211,7 +211,7 @@ pub fn max_message_size(config: &config::Config) -> u64 {
 fn mail_notifier(config: &config::Config) -> Result<std::sync::Arc<dyn mailservice::EventSink>> {
     Ok(match config.str("mailnotifier") {
         "" => std::sync::Arc::new(mailservice::NoEvents),
-        "log" => std::sync::Arc::new(mailservice::LogEvents),
+        "log" => std::sync::Arc::new(notify::LogEvents),
         other => anyhow::bail!(
             "mailnotifier: {other:?} is not a notification method this server has (use `log`, or leave it empty)"
         ),

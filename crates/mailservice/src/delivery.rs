@@ -36,7 +36,7 @@ use types::{Flag, MailboxName, Rights};
 
 use crate::access::{Authorized, Identity, Operation};
 use crate::error::ServiceError;
-use crate::events::MessageNew;
+use crate::events::{Event, EventKind, MailboxRef, MessageInfo};
 use crate::MailService;
 
 type Result<T> = std::result::Result<T, ServiceError>;
@@ -325,20 +325,26 @@ impl MailService {
             .map(|p| p.target.name().clone())
             .zip(results)
             .collect();
-        for (mailbox, result) in &mailboxes {
-            let Ok(Delivered::Stored(out)) = result else {
-                continue;
-            };
-            for uid in &out.uids {
-                self.events.message_new(&MessageNew {
-                    mailbox: mailbox.clone(),
-                    owner: mailbox.owner_user().map(str::to_string),
-                    uidvalidity: out.uidvalidity,
-                    uid: *uid,
-                    size,
-                    envelope_from: envelope.from.map(str::to_string),
-                    message_id: message_id.map(str::to_string),
-                });
+        if self.events.wants(EventKind::MessageNew) {
+            for (mailbox, result) in &mailboxes {
+                let Ok(Delivered::Stored(out)) = result else {
+                    continue;
+                };
+                for uid in &out.uids {
+                    let mut event = Event::new(EventKind::MessageNew);
+                    event.mailbox = Some(MailboxRef {
+                        name: mailbox.clone(),
+                        uidvalidity: Some(out.uidvalidity),
+                    });
+                    event.uids = vec![*uid];
+                    event.message = Some(MessageInfo {
+                        size,
+                        envelope_from: envelope.from.map(str::to_string),
+                        message_id: message_id.map(str::to_string),
+                        ..MessageInfo::default()
+                    });
+                    self.events.event(&event);
+                }
             }
         }
         Ok(DeliveryReport {

@@ -381,10 +381,14 @@ fn only_users_with_an_inbox_may_subscribe() {
 
 /// Remembers every event it is told of.
 #[derive(Default)]
-struct Recorder(std::sync::Mutex<Vec<MessageNew>>);
+struct Recorder(std::sync::Mutex<Vec<crate::events::Event>>);
 
 impl crate::events::EventSink for Recorder {
-    fn message_new(&self, event: &MessageNew) {
+    fn wants(&self, kind: crate::events::EventKind) -> bool {
+        kind == crate::events::EventKind::MessageNew
+    }
+
+    fn event(&self, event: &crate::events::Event) {
         self.0.lock().unwrap().push(event.clone());
     }
 }
@@ -474,7 +478,10 @@ fn a_delivery_decides_stores_once_per_mailbox_and_reports_each_stored_message() 
     let events = recorder.0.lock().unwrap().clone();
     let seen: Vec<(&str, Option<&str>, u32)> = events
         .iter()
-        .map(|e| (e.mailbox.as_str(), e.owner.as_deref(), e.uid.get()))
+        .map(|e| {
+            let mailbox = &e.mailbox.as_ref().unwrap().name;
+            (mailbox.as_str(), mailbox.owner_user(), e.uids[0].get())
+        })
         .collect();
     assert_eq!(
         seen,
@@ -483,9 +490,14 @@ fn a_delivery_decides_stores_once_per_mailbox_and_reports_each_stored_message() 
             ("user.bovik", Some("bovik"), 1)
         ]
     );
-    assert!(events.iter().all(|e| e.size == message.len() as u64
-        && e.envelope_from.as_deref() == Some("sender@example.org")
-        && e.message_id.as_deref() == Some("<m1@x>")));
+    assert!(events.iter().all(|e| {
+        let m = e.message.as_ref().unwrap();
+        e.kind == crate::events::EventKind::MessageNew
+            && e.uids.len() == 1
+            && m.size == message.len() as u64
+            && m.envelope_from.as_deref() == Some("sender@example.org")
+            && m.message_id.as_deref() == Some("<m1@x>")
+    }));
 
     // The same message again: suppressed as a duplicate everywhere, and no event.
     let report = s

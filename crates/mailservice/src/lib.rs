@@ -30,7 +30,10 @@ pub use delivery::{
     DeliveryReport, Envelope, FilterMessage, ImplicitKeep, Placement,
 };
 pub use error::ServiceError;
-pub use events::{EventSink, LogEvents, MessageNew, NoEvents};
+pub use events::{
+    AclInfo, Event, EventGroup, EventKind, EventSink, MailboxRef, MessageInfo, NoEvents, Origin,
+    QuotaInfo, SieveNotification,
+};
 pub use maildrop::MaildropClaim;
 pub use mailstore::{
     AppendItem, AppendOutcome, AppendSource, Change, CopyOutcome, Delivered, Expunge, FlagChange,
