@@ -116,9 +116,19 @@ pub(crate) fn describe_file(path: &Path) -> Result<Described> {
 /// whether its bytes are already exactly what the store keeps (CRLF line ends, no NUL, within
 /// `limit`), so that it can be linked rather than copied.
 pub(crate) fn describe_foreign(path: &Path, limit: Option<u64>) -> Result<(Described, bool)> {
+    let src = fs::File::open(path).map_err(|e| StoreError::io(path, e))?;
+    describe_foreign_open(src, path, limit)
+}
+
+/// [`describe_foreign`] of a file the caller opened (`path` names it in errors).
+pub(crate) fn describe_foreign_open(
+    src: fs::File,
+    path: &Path,
+    limit: Option<u64>,
+) -> Result<(Described, bool)> {
     let mut stored_form = true;
     let mut after_cr = false;
-    let described = describe_with(path, |chunk| {
+    let described = describe_open(src, path, |chunk| {
         if stored_form {
             stored_form = in_stored_form(chunk, after_cr);
             after_cr = chunk.last() == Some(&b'\r');
@@ -131,19 +141,43 @@ pub(crate) fn describe_foreign(path: &Path, limit: Option<u64>) -> Result<(Descr
 }
 
 /// Reads `path` in chunks, describing it and showing each chunk to `each` as well.
-fn describe_with(path: &Path, mut each: impl FnMut(&[u8])) -> Result<Described> {
-    let mut src = fs::File::open(path).map_err(|e| StoreError::io(path, e))?;
-    let mut d = Description::default();
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        let got = src.read(&mut buf).map_err(|e| StoreError::io(path, e))?;
-        if got == 0 {
-            break;
+fn describe_with(path: &Path, each: impl FnMut(&[u8])) -> Result<Described> {
+    let src = fs::File::open(path).map_err(|e| StoreError::io(path, e))?;
+    describe_open(src, path, each)
+}
+
+thread_local! {
+    /// The read buffer of [`describe_open`], kept per thread: describing a store's worth of
+    /// small files would otherwise allocate and zero a chunk for each.
+    static READ_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// [`describe_with`] of an open file.
+fn describe_open(mut src: fs::File, path: &Path, mut each: impl FnMut(&[u8])) -> Result<Described> {
+    READ_BUFFER.with(|cell| {
+        // A nested call (none today) gets a buffer of its own rather than a borrow panic.
+        let mut own = Vec::new();
+        let mut guard = cell.try_borrow_mut();
+        let buf = match &mut guard {
+            Ok(b) => &mut **b,
+            Err(_) => &mut own,
+        };
+        if buf.len() < CHUNK {
+            buf.resize(CHUNK, 0);
         }
-        each(&buf[..got]);
-        d.add(&buf[..got]);
-    }
-    Ok(d.finish(path))
+        let mut d = Description::default();
+        loop {
+            let got = src
+                .read(&mut buf[..CHUNK])
+                .map_err(|e| StoreError::io(path, e))?;
+            if got == 0 {
+                break;
+            }
+            each(&buf[..got]);
+            d.add(&buf[..got]);
+        }
+        Ok(d.finish(path))
+    })
 }
 
 /// Whether `chunk` has no NUL and no LF without a CR before it (`after_cr`: the previous

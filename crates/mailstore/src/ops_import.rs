@@ -95,13 +95,34 @@ enum Placed {
 fn place(
     item: &ImportedMessage,
     dest: &std::path::Path,
+    dirs: Option<&BatchDirs>,
     tmp: &std::path::Path,
     limit: Option<u64>,
 ) -> Result<Placed> {
     if let AppendSource::File(path) = &item.source {
-        let (described, stored_form) = msgfile::describe_foreign(path, limit)?;
+        let at = dirs.and_then(|d| d.source_entry(path));
+        let (described, stored_form) = match at {
+            Some((fd, name)) => {
+                let file = rustix::fs::openat(
+                    fd,
+                    name,
+                    rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+                    rustix::fs::Mode::empty(),
+                )
+                .map_err(|e| StoreError::io(path, e.into()))?;
+                msgfile::describe_foreign_open(std::fs::File::from(file), path, limit)?
+            }
+            None => msgfile::describe_foreign(path, limit)?,
+        };
         if stored_form {
-            match std::fs::hard_link(path, dest) {
+            let linked = match (at, dirs, dest.file_name()) {
+                (Some((fd, name)), Some(d), Some(dest_name)) => {
+                    rustix::fs::linkat(fd, name, &d.dest, dest_name, rustix::fs::AtFlags::empty())
+                        .map_err(io::Error::from)
+                }
+                _ => std::fs::hard_link(path, dest),
+            };
+            match linked {
                 Ok(()) => return Ok(Placed::Linked(described)),
                 Err(e) if e.raw_os_error() == Some(libc_exdev()) => {}
                 Err(e) => return Err(link_error(dest, e)),
@@ -114,6 +135,49 @@ fn place(
         limit,
         None,
     )?))
+}
+
+/// The directories a batch links between, opened once: each message then costs a lookup of
+/// its own name in each directory instead of a walk of both whole paths (the source's twice).
+struct BatchDirs {
+    /// The mailbox's directory.
+    dest: std::os::fd::OwnedFd,
+    /// The directory every source file of the batch is in, when they share one.
+    source: Option<(std::path::PathBuf, std::os::fd::OwnedFd)>,
+}
+
+impl BatchDirs {
+    /// `None` when the mailbox's directory cannot be opened (the paths are used then, and
+    /// report the error).
+    fn open(dest: &std::path::Path, items: &[ImportedMessage]) -> Option<BatchDirs> {
+        let flags = rustix::fs::OFlags::RDONLY
+            | rustix::fs::OFlags::DIRECTORY
+            | rustix::fs::OFlags::CLOEXEC;
+        let dest = rustix::fs::open(dest, flags, rustix::fs::Mode::empty()).ok()?;
+        let mut parents = items.iter().map(|item| match &item.source {
+            AppendSource::File(path) => path.parent(),
+            _ => None,
+        });
+        let first = parents.next().flatten();
+        let source = first
+            .filter(|&p| parents.all(|q| q == Some(p)))
+            .and_then(|p| {
+                rustix::fs::open(p, flags, rustix::fs::Mode::empty())
+                    .ok()
+                    .map(|fd| (p.to_path_buf(), fd))
+            });
+        Some(BatchDirs { dest, source })
+    }
+
+    /// The source directory and `path`'s name in it, when `path` is in that directory.
+    fn source_entry<'a>(
+        &'a self,
+        path: &'a std::path::Path,
+    ) -> Option<(&'a std::os::fd::OwnedFd, &'a std::ffi::OsStr)> {
+        let (dir, fd) = self.source.as_ref()?;
+        (path.parent() == Some(dir.as_path())).then_some(())?;
+        Some((fd, path.file_name()?))
+    }
 }
 
 /// Refuses a batch that would place a message below the mailbox's UIDNEXT.
@@ -253,10 +317,12 @@ impl Store {
         if let Some(first_item) = items.first() {
             below_uidnext(first_item, first.uidnext)?;
         }
+        let dirs = BatchDirs::open(&dir, &items);
         let placed = crate::parallel::map_ordered(&items, |item| {
             Ok(place(
                 item,
                 &message_path(&dir, item.uid.get()),
+                dirs.as_ref(),
                 &tmp,
                 limit,
             ))
