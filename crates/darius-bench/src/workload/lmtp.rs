@@ -44,7 +44,9 @@ pub struct WebhookArgs {
 /// Whether a connection remembers what it delivered for the webhook join.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Tracking {
+    /// Nothing is remembered (no receiver runs).
     Off,
+    /// Every delivered message is remembered as a [`Delivered`].
     Deliveries,
 }
 
