@@ -467,6 +467,26 @@ pub fn with_unique_id(msg: &[u8], tag: &str) -> Vec<u8> {
     out
 }
 
+/// The Message-ID of a generated message (as [`with_unique_id`] left it), angle brackets
+/// included; None when its header has none.
+pub fn message_id_of(msg: &[u8]) -> Option<&str> {
+    const KEY: &[u8] = b"\r\nMessage-ID: ";
+    let header_end = msg
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(msg.len());
+    let header = &msg[..header_end];
+    let start = header.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let len = header[start..]
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .unwrap_or(header.len() - start);
+    std::str::from_utf8(&header[start..start + len])
+        .ok()
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+}
+
 /// A tag that differs between runs and deliveries: run start (ns since the epoch) and a counter.
 pub fn delivery_tag(run: u128, n: u64) -> String {
     format!("{run:x}-{n}")

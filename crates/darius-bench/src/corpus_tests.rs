@@ -89,6 +89,29 @@ fn unique_ids_differ_and_keep_the_rest() {
 }
 
 #[test]
+fn every_delivery_has_its_own_message_id_in_the_header() {
+    let mut seen = std::collections::HashSet::new();
+    for n in 0..200 {
+        // Pool message n mod 50: the same message delivered again gets another Message-ID.
+        let m = with_unique_id(&message(4, n % 50), &delivery_tag(77, n));
+        let id = message_id_of(&m).unwrap();
+        let original = message_id(4, n % 50);
+        assert_eq!(id, format!("<{}.{}", delivery_tag(77, n), &original[1..]));
+        assert!(seen.insert(id.to_owned()), "{id} twice");
+    }
+    // Forwarded messages carry another Message-ID in their body: the header's is the one.
+    let fwd = (0..300)
+        .map(|i| message(42, i))
+        .find(|m| String::from_utf8_lossy(m).contains("Message-ID: <fwd"))
+        .unwrap();
+    assert!(!message_id_of(&fwd).unwrap().starts_with("<fwd"));
+    assert_eq!(
+        message_id_of(b"Subject: x\r\nFrom: y\r\n\r\nMessage-ID: <body@x>\r\n"),
+        None
+    );
+}
+
+#[test]
 fn header_fields_are_seven_bit() {
     for i in 0..300 {
         let m = message(42, i);

@@ -15,6 +15,7 @@ mod goals;
 mod procmon;
 mod report;
 mod stats;
+mod webhook;
 mod workload;
 
 use std::path::PathBuf;
@@ -192,6 +193,13 @@ enum Command {
         /// Read the administrator's password from this file instead (first line).
         #[arg(long)]
         sieve_admin_password_file: Option<PathBuf>,
+        /// Run a webhook receiver on this address (`127.0.0.1:8080`) for the server's new-mail
+        /// notifications, and report delivery-to-notification latency, missing and duplicates.
+        #[arg(long)]
+        webhook_listen: Option<String>,
+        /// Seconds to wait after the last delivery for notifications still owed.
+        #[arg(long, default_value_t = 10.0, requires = "webhook_listen")]
+        webhook_grace: f64,
     },
     /// A long LMTP run (--deliveries, 1,000,000 by default; --duration does not apply) with
     /// the server's memory sampled every second: does it level off? Needs --server-pid.
@@ -522,7 +530,14 @@ async fn dispatch(
             sieve_admin,
             sieve_admin_password,
             sieve_admin_password_file,
+            webhook_listen,
+            webhook_grace,
         } => {
+            let webhook = webhook_listen.map(|listen| workload::lmtp::WebhookArgs {
+                listen,
+                // `inf` means as long as it takes.
+                grace: Duration::try_from_secs_f64(webhook_grace.max(0.0)).unwrap_or(Duration::MAX),
+            });
             let sieve = match sieve {
                 Some(path) => {
                     let script =
@@ -544,7 +559,11 @@ async fn dispatch(
                 }
                 None => None,
             };
-            let args = workload::lmtp::LmtpArgs { rcpts, sieve };
+            let args = workload::lmtp::LmtpArgs {
+                rcpts,
+                sieve,
+                webhook,
+            };
             ("lmtp", workload::lmtp::run(s, &args).await?)
         }
         Command::Soak {
