@@ -6,9 +6,12 @@
 //! lifts. Every rule here is decided on the internal name the client's name resolved to, never
 //! on its spelling: `DELETE user.alice` is alice's INBOX as much as `DELETE INBOX` is.
 
+use std::sync::Arc;
+
 use types::{MailboxName, Rights};
 
 use crate::error::ServiceError;
+use crate::events::Origin;
 
 /// Who is asking: an authenticated user (with the groups the authorizer listed at login) or
 /// the anonymous identity.
@@ -21,6 +24,10 @@ pub struct Identity {
     /// `user.NAME` as the namespace names it (see [`crate::namespace::user_inbox`]); `None`
     /// for a userid that cannot own one and for the anonymous identity.
     inbox: Option<MailboxName>,
+    /// Where the session that proved this identity came from (protocol and addresses), so
+    /// that every event it causes says so (RFC 5423 `service`, `clientIP`...); shared, as
+    /// each mailbox the session opens keeps a copy.
+    origin: Option<Arc<Origin>>,
 }
 
 /// The user name of the unauthenticated identity (RFC 4314 §2: `anonymous`).
@@ -36,6 +43,7 @@ impl Identity {
             groups: Vec::new(),
             anonymous: false,
             inbox: crate::namespace::user_inbox(user, false).ok(),
+            origin: None,
         }
     }
 
@@ -56,7 +64,19 @@ impl Identity {
             groups: Vec::new(),
             anonymous: true,
             inbox: None,
+            origin: None,
         }
+    }
+
+    /// The same identity acting from `origin` (set by the server that logged it in).
+    pub fn with_origin(mut self, origin: Origin) -> Identity {
+        self.origin = Some(Arc::new(origin));
+        self
+    }
+
+    /// Where the identity's session came from, when its server said.
+    pub fn origin(&self) -> Option<&Arc<Origin>> {
+        self.origin.as_ref()
     }
 
     pub fn user(&self) -> &str {
@@ -210,6 +230,26 @@ pub struct Authorized {
     private_seen: Option<String>,
     /// Whether a `\Seen` is kept for the identity at all (never for the anonymous one).
     keeps_seen: bool,
+    /// Who asked and from where, for the events the operation reports (RFC 5423 `user`).
+    actor: Actor,
+}
+
+/// The identity behind an [`Authorized`] mailbox, as events name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Actor {
+    /// The userid; `None` for the server's own operator (no user).
+    pub(crate) user: Option<String>,
+    pub(crate) origin: Option<Arc<Origin>>,
+}
+
+impl Actor {
+    /// The actor for `identity`.
+    pub(crate) fn of(identity: &Identity) -> Actor {
+        Actor {
+            user: (!identity.user.is_empty()).then(|| identity.user.clone()),
+            origin: identity.origin.clone(),
+        }
+    }
 }
 
 impl Authorized {
@@ -226,7 +266,13 @@ impl Authorized {
             rights,
             private_seen,
             keeps_seen: !identity.is_anonymous(),
+            actor: Actor::of(identity),
         }
+    }
+
+    /// Who authorized it, for events.
+    pub(crate) fn actor(&self) -> &Actor {
+        &self.actor
     }
 
     pub fn name(&self) -> &MailboxName {

@@ -365,8 +365,14 @@ impl MailService {
         let mut acl = self
             .mailbox_acl(mailbox.name())?
             .ok_or(ServiceError::NoSuchMailbox)?;
-        if edit(&mut acl, identifier) {
+        let subject = identifier.to_string();
+        if edit(&mut acl, identifier.clone()) {
             self.store.set_acl(mailbox.name(), &acl.to_stored())?;
+            let rights = acl
+                .get(&identifier)
+                .map(|r| r.to_string())
+                .unwrap_or_default();
+            self.report_acl(mailbox.actor(), mailbox.name(), &subject, &rights);
         }
         Ok(())
     }

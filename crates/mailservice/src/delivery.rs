@@ -34,7 +34,7 @@ use std::collections::HashMap;
 use mailstore::{AppendItem, AppendSource, Delivered};
 use types::{Flag, MailboxName, Rights};
 
-use crate::access::{Authorized, Identity, Operation};
+use crate::access::{Actor, Authorized, Identity, Operation};
 use crate::error::ServiceError;
 use crate::events::{Event, EventKind, MailboxRef, MessageInfo};
 use crate::MailService;
@@ -325,32 +325,69 @@ impl MailService {
             .map(|p| p.target.name().clone())
             .zip(results)
             .collect();
-        if self.events.wants(EventKind::MessageNew) {
-            for (mailbox, result) in &mailboxes {
-                let Ok(Delivered::Stored(out)) = result else {
-                    continue;
-                };
-                for uid in &out.uids {
-                    let mut event = Event::new(EventKind::MessageNew);
-                    event.mailbox = Some(MailboxRef {
-                        name: mailbox.clone(),
-                        uidvalidity: Some(out.uidvalidity),
-                    });
-                    event.uids = vec![*uid];
-                    event.message = Some(MessageInfo {
-                        size,
-                        envelope_from: envelope.from.map(str::to_string),
-                        message_id: message_id.map(str::to_string),
-                        ..MessageInfo::default()
-                    });
-                    self.events.event(&event);
-                }
-            }
-        }
+        self.report_delivered(&mailboxes, envelope, size, head, message_id);
         Ok(DeliveryReport {
             mailboxes,
             recipients: of_recipient,
         })
+    }
+
+    /// MessageNew for each message a delivery stored (one per mailbox and UID; none for a
+    /// suppressed duplicate), and QuotaExceed for each mailbox refused for quota. `user` is
+    /// the mailbox's owner: a delivery has no acting user, and a receiver wants to know whose
+    /// mail arrived (Cyrus names the LMTP client's authenticated identity, often none).
+    fn report_delivered(
+        &self,
+        mailboxes: &[(MailboxName, Result<Delivered>)],
+        envelope: &Envelope<'_>,
+        size: u64,
+        head: &[u8],
+        message_id: Option<&str>,
+    ) {
+        let lmtp = Actor::of(envelope.identity);
+        for (mailbox, result) in mailboxes {
+            if let Err(ServiceError::Store(mailstore::StoreError::OverQuota(_))) = result {
+                self.report_over_quota(&lmtp, mailbox);
+            }
+        }
+        if !self.events.wants(EventKind::MessageNew) {
+            return;
+        }
+        let (subject, from) = crate::emit::subject_and_from(head);
+        for (mailbox, result) in mailboxes {
+            let Ok(Delivered::Stored(out)) = result else {
+                continue;
+            };
+            let status = self
+                .store
+                .status(mailbox, mailstore::SeenSource::Index)
+                .inspect_err(|e| tracing::warn!("events: reading the counts of {mailbox}: {e}"))
+                .ok();
+            for uid in &out.uids {
+                let mut event = Event::new(EventKind::MessageNew);
+                event.user = crate::namespace::userid_of(mailbox);
+                event.mailbox = Some(MailboxRef {
+                    name: mailbox.clone(),
+                    uidvalidity: Some(out.uidvalidity),
+                });
+                if let Some(s) = &status {
+                    event.uidnext = Some(s.uidnext);
+                    event.messages = Some(s.exists);
+                    event.unseen = Some(s.unseen);
+                    event.modseq = Some(s.highestmodseq.get());
+                }
+                event.uids = vec![*uid];
+                event.message = Some(MessageInfo {
+                    size,
+                    envelope_from: envelope.from.map(str::to_string),
+                    message_id: message_id.map(str::to_string),
+                    subject: subject.clone(),
+                    from: from.clone(),
+                    envelope: None,
+                });
+                self.events.event(&event);
+            }
+        }
     }
 
     /// Stores one copy in the mailboxes `at` of `unique`.

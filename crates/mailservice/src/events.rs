@@ -150,6 +150,9 @@ pub struct MessageInfo {
     pub subject: Option<String>,
     /// The From header field as sent, when there is one.
     pub from: Option<String>,
+    /// The message's IMAP ENVELOPE (RFC 9051 §7.5.2) as the index caches it, when read
+    /// (Cyrus's `vnd.cmu.envelope`).
+    pub envelope: Option<String>,
 }
 
 /// The ACL entry an AclChange set or removed.

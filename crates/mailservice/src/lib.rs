@@ -12,6 +12,7 @@ mod access;
 pub mod acl;
 mod deleted;
 mod delivery;
+mod emit;
 mod error;
 pub mod events;
 mod maildrop;

@@ -129,6 +129,25 @@ impl Namespace {
         user_inbox(user, self.unix_sep)
     }
 
+    /// The administrator's view of an internal name (`user.fred.Sent`, or `user/fred/Sent`
+    /// under `unixhierarchysep`): how Cyrus names mailboxes in event notifications.
+    pub fn admin_view(&self, internal: &MailboxName) -> String {
+        self.to_client(&Identity::new("", true).with_inbox(None), internal)
+    }
+
+    /// The owner's view of an internal name (`INBOX.Sent` for `user.fred.Sent`); a mailbox no
+    /// user owns gets the administrator's view.
+    pub fn owner_view(&self, internal: &MailboxName) -> String {
+        match userid_of(internal) {
+            Some(owner) => {
+                let identity =
+                    Identity::new(&owner, false).with_inbox(self.user_inbox(&owner).ok());
+                self.to_client(&identity, internal)
+            }
+            None => self.admin_view(internal),
+        }
+    }
+
     /// The name a client is shown for an internal name.
     pub fn to_client(&self, identity: &Identity, internal: &MailboxName) -> String {
         let text = match (self.alt_for(identity), identity.inbox()) {

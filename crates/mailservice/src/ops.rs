@@ -9,8 +9,9 @@ use mailstore::{
 use tokio::sync::broadcast;
 use types::{MailboxName, ModSeq, Rights, Uid};
 
-use crate::access::{is_user_inbox, namespace_rule, Authorized, Identity, Operation};
+use crate::access::{is_user_inbox, namespace_rule, Actor, Authorized, Identity, Operation};
 use crate::error::ServiceError;
+use crate::events::EventKind;
 use crate::quota::QuotaRule;
 use crate::MailService;
 
@@ -145,7 +146,14 @@ impl MailService {
             acl: self.initial_acl(mailbox.name())?.to_stored(),
             ..CreateOptions::default()
         };
-        Ok(self.store.create_mailbox(mailbox.name(), options)?)
+        let entry = self.store.create_mailbox(mailbox.name(), options)?;
+        self.report_mailbox(
+            EventKind::MailboxCreate,
+            &Actor::of(identity),
+            mailbox.name(),
+            None,
+        );
+        Ok(entry)
     }
 
     /// Deletes a mailbox. A user's INBOX (`user.NAME`, which only an administrator may delete)
@@ -153,10 +161,45 @@ impl MailService {
     /// known to delivery, and mailboxes left below a deleted INBOX would belong to no one.
     pub fn delete(&self, mailbox: &Authorized) -> Result<()> {
         self.check_not_held(mailbox.name())?;
+        // RFC 5423 MailboxDelete, one per mailbox removed, named as they were (read before:
+        // nothing is left to read after).
+        let doomed: Vec<(MailboxName, Option<types::UidValidity>)> =
+            if self.events.wants(EventKind::MailboxDelete) {
+                let names = if is_user_inbox(mailbox.name()) {
+                    self.store
+                        .list_mailboxes(Some(mailbox.name()))?
+                        .into_iter()
+                        .map(|e| e.name)
+                        .collect()
+                } else {
+                    vec![mailbox.name().clone()]
+                };
+                names
+                    .into_iter()
+                    .map(|n| {
+                        let v = self
+                            .uidvalidity_if_wanted(EventKind::MailboxDelete, &n)
+                            .flatten();
+                        (n, v)
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
         if is_user_inbox(mailbox.name()) {
-            return self.delete_hierarchy(mailbox.name()).map(|_| ());
+            self.delete_hierarchy(mailbox.name())?;
+        } else {
+            self.remove_mailboxes(std::slice::from_ref(mailbox.name()))?;
         }
-        self.remove_mailboxes(std::slice::from_ref(mailbox.name()))
+        for (name, uidvalidity) in doomed {
+            self.report_mailbox(
+                EventKind::MailboxDelete,
+                mailbox.actor(),
+                &name,
+                uidvalidity,
+            );
+        }
+        Ok(())
     }
 
     /// RENAME's two names, as a client typed them (RFC 4314 §4): `x` on the source, and the
@@ -203,8 +246,12 @@ impl MailService {
         if !same && !identity.is_admin() {
             self.rename_within_quota(from.name(), to.name())?;
         }
+        let mut old_uidvalidity = None;
         if identity.is_own_inbox(from.name()) && !same {
-            self.create(identity, to, Vec::new(), None)?;
+            old_uidvalidity = self
+                .uidvalidity_if_wanted(EventKind::MailboxRename, from.name())
+                .flatten();
+            self.create_quietly(to)?;
             self.store.move_all_messages(from.name(), to.name())?;
         } else if !same {
             self.store.rename_mailbox(from.name(), to.name())?;
@@ -214,7 +261,25 @@ impl MailService {
             None if same => return Err(ServiceError::AlreadyExists),
             None => {}
         }
+        if !same {
+            self.report_renamed(
+                &Actor::of(identity),
+                from.name(),
+                old_uidvalidity,
+                to.name(),
+            );
+        }
         Ok(())
+    }
+
+    /// The new mailbox an INBOX's messages move to on RENAME: created as CREATE would, but
+    /// reported only as the MailboxRename it is part of.
+    fn create_quietly(&self, mailbox: &Authorized) -> Result<MailboxEntry> {
+        let options = CreateOptions {
+            acl: self.initial_acl(mailbox.name())?.to_stored(),
+            ..CreateOptions::default()
+        };
+        Ok(self.store.create_mailbox(mailbox.name(), options)?)
     }
 
     pub fn status(&self, mailbox: &Authorized) -> Result<MailboxStatus> {
@@ -252,9 +317,24 @@ impl MailService {
 
     /// APPEND: all messages or none, within the quota (see [`crate::quota`]).
     pub fn append(&self, mailbox: &Authorized, items: Vec<AppendItem>) -> Result<AppendOutcome> {
-        Ok(self
+        let outcome = self
             .store
-            .append_checked(mailbox.name(), items, Some(&QuotaRule::Insert))?)
+            .append_checked(mailbox.name(), items, Some(&QuotaRule::Insert))
+            .inspect_err(|e| self.report_refusal(mailbox.actor(), mailbox.name(), e))?;
+        self.report_appended(
+            mailbox.actor(),
+            mailbox.name(),
+            outcome.uidvalidity,
+            &outcome.uids,
+        );
+        Ok(outcome)
+    }
+
+    /// QuotaExceed when a store into `name` was refused for quota.
+    fn report_refusal(&self, actor: &Actor, name: &MailboxName, error: &mailstore::StoreError) {
+        if let mailstore::StoreError::OverQuota(_) = error {
+            self.report_over_quota(actor, name);
+        }
     }
 
     /// The largest message that can be stored now into every one of `targets` (none: the
@@ -272,9 +352,13 @@ impl MailService {
     /// COPY: every message or none, within the target's quota.
     pub fn copy(&self, from: &Authorized, uids: &[Uid], to: &Authorized) -> Result<CopyOutcome> {
         let rule = Some(&QuotaRule::Insert as &dyn mailstore::QuotaPolicy);
-        Ok(self
+        let outcome = self
             .store
-            .copy_checked(from.name(), uids, to.name(), rule)?)
+            .copy_checked(from.name(), uids, to.name(), rule)
+            .inspect_err(|e| self.report_refusal(to.actor(), to.name(), e))?;
+        let new: Vec<Uid> = outcome.mapping.iter().map(|(_, n)| *n).collect();
+        self.report_appended(to.actor(), to.name(), outcome.uidvalidity, &new);
+        Ok(outcome)
     }
 
     /// MOVE (RFC 6851): `i` on the target (its authorization) and `t e` on the source, which
@@ -293,9 +377,15 @@ impl MailService {
         }
         self.check_not_held(from.name())?;
         let rule = Some(&QuotaRule::Insert as &dyn mailstore::QuotaPolicy);
-        Ok(self
+        let outcome = self
             .store
-            .move_checked(from.name(), uids, to.name(), rule)?)
+            .move_checked(from.name(), uids, to.name(), rule)
+            .inspect_err(|e| self.report_refusal(to.actor(), to.name(), e))?;
+        let new: Vec<Uid> = outcome.mapping.iter().map(|(_, n)| *n).collect();
+        let gone: Vec<Uid> = outcome.mapping.iter().map(|(o, _)| *o).collect();
+        self.report_appended(to.actor(), to.name(), outcome.uidvalidity, &new);
+        self.report_expunged(from.actor(), from.name(), &gone);
+        Ok(outcome)
     }
 
     pub fn store_flags(
@@ -305,13 +395,18 @@ impl MailService {
         change: FlagChange,
         unchanged_since: Option<ModSeq>,
     ) -> Result<StoreFlagsOutcome> {
-        Ok(self.store.store_flags(
+        let before = self.flags_before(mailbox, uids);
+        let outcome = self.store.store_flags(
             mailbox.name(),
             mailbox.seen(),
             uids,
             change,
             unchanged_since,
-        )?)
+        )?;
+        if let Some(before) = before {
+            self.report_flags(mailbox, &before, &outcome);
+        }
+        Ok(outcome)
     }
 
     /// EXPUNGE: needs `e` (RFC 4314 §4), whatever operation the mailbox was opened for.
@@ -320,7 +415,13 @@ impl MailService {
             return Err(ServiceError::PermissionDenied);
         }
         self.check_not_held(mailbox.name())?;
-        Ok(self.store.expunge(mailbox.name(), which)?)
+        let over = self.over_quota_before(mailbox.name());
+        let gone = self.store.expunge(mailbox.name(), which)?;
+        self.report_expunged(mailbox.actor(), mailbox.name(), &gone);
+        if !gone.is_empty() {
+            self.report_within_quota(mailbox.actor(), over);
+        }
+        Ok(gone)
     }
 
     /// What SELECT reads, from one snapshot (see [`mailstore::Store::select_snapshot`]).
@@ -400,11 +501,15 @@ impl MailService {
                 "Only users with an INBOX may subscribe",
             ));
         }
-        Ok(self.store.subscribe(identity.user(), name)?)
+        self.store.subscribe(identity.user(), name)?;
+        self.report_subscription(EventKind::MailboxSubscribe, identity, name);
+        Ok(())
     }
 
     pub fn unsubscribe(&self, identity: &Identity, name: &MailboxName) -> Result<()> {
-        Ok(self.store.unsubscribe(identity.user(), name)?)
+        self.store.unsubscribe(identity.user(), name)?;
+        self.report_subscription(EventKind::MailboxUnSubscribe, identity, name);
+        Ok(())
     }
 
     /// Stores one message in each target (single-instance store: one file per partition).

@@ -172,11 +172,29 @@ impl MailService {
             return Err(ServiceError::PermissionDenied);
         }
         let root = self.namespace.to_internal(identity, client_root)?;
-        self.set_quota_internal(&root, limits)
+        let report = self.set_quota_internal_quietly(&root, limits)?;
+        self.report_quota(
+            crate::events::EventKind::QuotaChange,
+            &crate::access::Actor::of(identity),
+            &report,
+        );
+        Ok(report)
     }
 
     /// SETQUOTA by internal name, for the operator's tools.
     pub fn set_quota_internal(
+        &self,
+        root: &MailboxName,
+        limits: QuotaLimits,
+    ) -> Result<QuotaReport> {
+        let report = self.set_quota_internal_quietly(root, limits)?;
+        let operator = crate::access::Actor::of(&self.operator());
+        self.report_quota(crate::events::EventKind::QuotaChange, &operator, &report);
+        Ok(report)
+    }
+
+    /// SETQUOTA's work, reporting nothing (the callers report who asked).
+    fn set_quota_internal_quietly(
         &self,
         root: &MailboxName,
         limits: QuotaLimits,
@@ -277,7 +295,7 @@ impl MailService {
     }
 
     /// The root governing `name`, with its limits and usage.
-    fn governing_report(&self, name: &MailboxName) -> Result<Option<QuotaReport>> {
+    pub(crate) fn governing_report(&self, name: &MailboxName) -> Result<Option<QuotaReport>> {
         let Some((root, limits)) = self.store.governing_quota_root(name)? else {
             return Ok(None);
         };
