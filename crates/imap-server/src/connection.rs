@@ -70,6 +70,10 @@ pub async fn serve(
     };
     let mut session = Session::new(server, transport, info, shutdown);
     session.run().await;
+    // RFC 5423 Logout, for a session that logged in, however it ended.
+    if let Some(identity) = session.logged_in.take() {
+        session.server.service.report_logout(&identity);
+    }
 }
 
 pub(crate) struct Session {
@@ -96,6 +100,8 @@ pub(crate) struct Session {
     prelogin_deadline: Instant,
     /// A write failed or timed out: nothing more is sent.
     write_failed: bool,
+    /// The identity the session logged in as, for the Logout event at its end.
+    pub logged_in: Option<mailservice::Identity>,
 }
 
 /// Why a read gave up waiting.
@@ -160,7 +166,28 @@ impl Session {
             bad_in_a_row: 0,
             prelogin_deadline,
             write_failed: false,
+            logged_in: None,
         }
+    }
+
+    /// Where this session comes from, for the events it causes (RFC 5423 `service`,
+    /// `clientIP`, `serverDomain`...).
+    pub(crate) fn origin(&self) -> mailservice::Origin {
+        mailservice::Origin {
+            service: "imap",
+            client: Some(self.info.peer),
+            server: Some(self.info.local),
+            session_id: Some(self.id.clone()),
+        }
+    }
+
+    /// Enters the authenticated state as `identity` (from this session's origin), and
+    /// reports the Login event.
+    pub(crate) fn enter_authenticated(&mut self, identity: mailservice::Identity) {
+        let identity = identity.with_origin(self.origin());
+        self.server.service.report_login(&identity);
+        self.logged_in = Some(identity.clone());
+        self.state = State::Authenticated(identity);
     }
 
     pub fn service(&self) -> &MailService {

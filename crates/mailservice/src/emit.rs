@@ -476,3 +476,7 @@ pub(crate) fn subject_and_from(head: &[u8]) -> (Option<String>, Option<String>) 
     }
     (subject, from)
 }
+
+#[cfg(test)]
+#[path = "emit_tests.rs"]
+mod tests;

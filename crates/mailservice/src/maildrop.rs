@@ -96,7 +96,13 @@ impl MailService {
         if !mailbox.rights().contains(types::Rights::EXPUNGE) {
             return Err(ServiceError::PermissionDenied);
         }
-        Ok(self.store.expunge(mailbox.name(), Expunge::Uids(uids))?)
+        let over = self.over_quota_before(mailbox.name());
+        let gone = self.store.expunge(mailbox.name(), Expunge::Uids(uids))?;
+        self.report_expunged(mailbox.actor(), mailbox.name(), &gone);
+        if !gone.is_empty() {
+            self.report_within_quota(mailbox.actor(), over);
+        }
+        Ok(gone)
     }
 
     /// Refuses an expunge from `mailbox` by anyone but the POP3 session holding it.

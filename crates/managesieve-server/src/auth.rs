@@ -259,7 +259,12 @@ impl Session {
         let peer = self.conn.info.peer.to_string();
         auth::log_authentication(auth::AuthOutcome::Success, user, &peer, mech.name());
         self.proc.update(Some(user), None);
-        let identity = self.server.service.identity(user);
+        let identity = self
+            .server
+            .service
+            .identity(user)
+            .with_origin(self.origin());
+        self.server.service.report_login(&identity);
         self.state = State::Authenticated(identity);
         self.respond(Response::ok(""));
         self.conn.telemetry =

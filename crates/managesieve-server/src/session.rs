@@ -120,6 +120,21 @@ impl Session {
             }
         }
         self.conn.close().await;
+        // RFC 5423 Logout, for a session that logged in, however it ended.
+        if let State::Authenticated(identity) = &self.state {
+            self.server.service.report_logout(identity);
+        }
+    }
+
+    /// Where this session comes from, for the events it causes (RFC 5423 `service`,
+    /// `clientIP`, `serverDomain`...).
+    pub(crate) fn origin(&self) -> mailservice::Origin {
+        mailservice::Origin {
+            service: "sieve",
+            client: Some(self.conn.info.peer),
+            server: Some(self.conn.info.local),
+            session_id: Some(self.id.clone()),
+        }
     }
 
     pub(crate) fn respond(&mut self, response: Response) {

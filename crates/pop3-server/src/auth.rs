@@ -411,7 +411,8 @@ impl Session {
     /// A maildrop that cannot be had leaves the session in the AUTHORIZATION state.
     async fn open_maildrop(&mut self, user: &str, mechanism: &'static str) -> Flow {
         let service = self.server.service.clone();
-        let identity = service.identity(user);
+        let identity = service.identity(user).with_origin(self.origin());
+        let login = identity.clone();
         let Some(inbox) = identity.inbox() else {
             self.respond(Response::err("No maildrop for this user").with_code(RespCode::SysPerm));
             return Flow::Continue;
@@ -477,6 +478,8 @@ impl Session {
             net::telemetry::Telemetry::open(&self.server.config.config_directory, user, &self.id)
                 .await;
         let (count, size) = maildrop.totals();
+        service.report_login(&login);
+        self.logged_in = Some(login);
         self.state = State::Transaction(Box::new(maildrop));
         self.respond(Response::ok(format!(
             "Mailbox locked and ready: {count} messages ({size} octets)"

@@ -62,6 +62,8 @@ pub(crate) struct Session {
     /// The greeting's `<...>` timestamp, when APOP is offered (RFC 1939 §7).
     pub(crate) apop_timestamp: Option<String>,
     pub(crate) proc: ProcFile,
+    /// The identity the session logged in as, for the Logout event at its end.
+    pub(crate) logged_in: Option<mailservice::Identity>,
 }
 
 impl Session {
@@ -100,6 +102,18 @@ impl Session {
             login_failures: 0,
             apop_timestamp,
             proc,
+            logged_in: None,
+        }
+    }
+
+    /// Where this session comes from, for the events it causes (RFC 5423 `service`,
+    /// `clientIP`, `serverDomain`...).
+    pub(crate) fn origin(&self) -> mailservice::Origin {
+        mailservice::Origin {
+            service: "pop3",
+            client: Some(self.conn.info.peer),
+            server: Some(self.conn.info.local),
+            session_id: Some(self.id.clone()),
         }
     }
 
@@ -137,6 +151,10 @@ impl Session {
             }
         }
         self.conn.close().await;
+        // RFC 5423 Logout, for a session that logged in, however it ended.
+        if let Some(identity) = self.logged_in.take() {
+            self.server.service.report_logout(&identity);
+        }
         // Dropping the session releases the maildrop without expunging anything (RFC 1939
         // §6: only QUIT enters the UPDATE state).
     }

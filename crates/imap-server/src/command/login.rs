@@ -14,7 +14,6 @@ use types::Secret;
 
 use crate::command::Reply;
 use crate::connection::Session;
-use crate::state::State;
 
 impl Session {
     pub(crate) async fn login(
@@ -92,7 +91,7 @@ impl Session {
         let identity = self.server.service.identity(user);
         self.proc.update(Some(user), None);
         self.start_telemetry(user);
-        self.state = State::Authenticated(identity);
+        self.enter_authenticated(identity);
         Reply::ok_code(Code::Capability(self.capabilities()), "Logged in")
     }
 
@@ -128,7 +127,7 @@ impl Session {
         self.claim = Some(claim);
         self.proc.update(Some(ANONYMOUS), None);
         self.start_telemetry(ANONYMOUS);
-        self.state = State::Authenticated(self.server.service.anonymous_identity());
+        self.enter_authenticated(self.server.service.anonymous_identity());
         Reply::ok_code(
             Code::Capability(self.capabilities()),
             "Anonymous access granted",
