@@ -411,7 +411,7 @@ impl MailService {
         self.governing_report(name)
             .ok()
             .flatten()
-            .filter(|r| at_or_over(r))
+            .filter(at_or_over)
     }
 
     /// QuotaWithin when the root `before` found at or over a limit is now under every limit.

@@ -413,7 +413,7 @@ fn decode_modified_base64(encoded: &str) -> Option<String> {
             bytes.push(((bits >> nbits) & 0xff) as u8);
         }
     }
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
     for pair in bytes.chunks_exact(2) {

@@ -4,6 +4,8 @@
 //! (b) every parameter RFC 5423 §4–5 says the event carries is there, with its JSON type.
 //! Checked with Cyrus's default `event_extra_params` and with every one Darius fills.
 
+#![allow(clippy::unwrap_used)]
+
 use std::net::SocketAddr;
 use std::time::{Duration, UNIX_EPOCH};
 
