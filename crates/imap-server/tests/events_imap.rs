@@ -39,8 +39,10 @@ fn start(dir: &std::path::Path, recorder: Arc<Recorder>) -> (tokio::runtime::Run
             unix_hierarchy_sep: false,
         },
     )
-    .with_events(recorder);
+    .with_events(recorder.clone());
     service.create_user("fred").unwrap();
+    // Its MailboxCreate is not the session's.
+    recorder.0.lock().unwrap().clear();
     let passwords = Arc::new(auth::PasswordDb::open(&dir.join("conf")).unwrap());
     passwords
         .add_user("fred", &types::Secret::new("secret".to_string()))

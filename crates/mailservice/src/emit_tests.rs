@@ -83,6 +83,7 @@ fn name(s: &str) -> MailboxName {
 fn world(dir: &std::path::Path, recorder: &Arc<Recorder>) -> (MailService, Identity) {
     let s = crate::service_for_tests(dir, &["admin"], false).with_events(recorder.clone());
     s.create_user("alice").unwrap();
+    recorder.take_events();
     let alice = s.identity("alice").with_origin(origin());
     (s, alice)
 }
@@ -344,6 +345,17 @@ fn mailbox_subscription_and_acl_changes_are_reported() {
     let mut gone: Vec<String> = recorder.take().into_iter().map(|(_, n, _)| n).collect();
     gone.sort();
     assert_eq!(gone, ["user.alice", "user.alice.Keep"]);
+
+    // The operator's tools: no user acts.
+    s.create_user("carol").unwrap();
+    s.delete_user("carol").unwrap();
+    let events = recorder.take_events();
+    let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [EventKind::MailboxCreate, EventKind::MailboxDelete]);
+    assert!(events.iter().all(|e| e.user.is_none()
+        && e.mailbox
+            .as_ref()
+            .is_some_and(|m| m.name == name("user.carol"))));
 }
 
 #[test]

@@ -161,44 +161,21 @@ impl MailService {
     /// known to delivery, and mailboxes left below a deleted INBOX would belong to no one.
     pub fn delete(&self, mailbox: &Authorized) -> Result<()> {
         self.check_not_held(mailbox.name())?;
-        // RFC 5423 MailboxDelete, one per mailbox removed, named as they were (read before:
-        // nothing is left to read after).
-        let doomed: Vec<(MailboxName, Option<types::UidValidity>)> =
-            if self.events.wants(EventKind::MailboxDelete) {
-                let names = if is_user_inbox(mailbox.name()) {
-                    self.store
-                        .list_mailboxes(Some(mailbox.name()))?
-                        .into_iter()
-                        .map(|e| e.name)
-                        .collect()
-                } else {
-                    vec![mailbox.name().clone()]
-                };
-                names
-                    .into_iter()
-                    .map(|n| {
-                        let v = self
-                            .uidvalidity_if_wanted(EventKind::MailboxDelete, &n)
-                            .flatten();
-                        (n, v)
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
         if is_user_inbox(mailbox.name()) {
-            self.delete_hierarchy(mailbox.name())?;
-        } else {
-            self.remove_mailboxes(std::slice::from_ref(mailbox.name()))?;
+            return self
+                .delete_hierarchy(mailbox.name(), mailbox.actor())
+                .map(|_| ());
         }
-        for (name, uidvalidity) in doomed {
-            self.report_mailbox(
-                EventKind::MailboxDelete,
-                mailbox.actor(),
-                &name,
-                uidvalidity,
-            );
-        }
+        let uidvalidity = self
+            .uidvalidity_if_wanted(EventKind::MailboxDelete, mailbox.name())
+            .flatten();
+        self.remove_mailboxes(std::slice::from_ref(mailbox.name()))?;
+        self.report_mailbox(
+            EventKind::MailboxDelete,
+            mailbox.actor(),
+            mailbox.name(),
+            uidvalidity,
+        );
         Ok(())
     }
 
@@ -588,17 +565,21 @@ impl MailService {
             ..CreateOptions::default()
         };
         self.store.create_mailbox(&inbox, options)?;
+        let operator = Actor::of(&self.operator());
+        self.report_mailbox(EventKind::MailboxCreate, &operator, &inbox, None);
         Ok(())
     }
 
     /// Deletes a user's INBOX and every mailbox below it, deepest first.
     pub fn delete_user(&self, user: &str) -> Result<usize> {
         let inbox = self.namespace.user_inbox(user)?;
-        self.delete_hierarchy(&inbox)
+        self.delete_hierarchy(&inbox, &Actor::of(&self.operator()))
     }
 
-    /// Deletes the INBOX `user.NAME`, every mailbox below it and its user's per-user state.
-    fn delete_hierarchy(&self, inbox: &MailboxName) -> Result<usize> {
+    /// Deletes the INBOX `user.NAME`, every mailbox below it and its user's per-user state;
+    /// a MailboxDelete for each mailbox, named as it was (read before: nothing is left to
+    /// read after).
+    fn delete_hierarchy(&self, inbox: &MailboxName, actor: &Actor) -> Result<usize> {
         let mut names: Vec<MailboxName> = self
             .store
             .list_mailboxes(Some(inbox))?
@@ -606,7 +587,17 @@ impl MailService {
             .map(|e| e.name)
             .collect();
         names.sort_by_key(|n| std::cmp::Reverse(n.levels().count()));
+        let uidvalidities: Vec<Option<types::UidValidity>> = names
+            .iter()
+            .map(|n| {
+                self.uidvalidity_if_wanted(EventKind::MailboxDelete, n)
+                    .flatten()
+            })
+            .collect();
         self.remove_mailboxes(&names)?;
+        for (name, uidvalidity) in names.iter().zip(uidvalidities) {
+            self.report_mailbox(EventKind::MailboxDelete, actor, name, uidvalidity);
+        }
         // As Cyrus removes the user's seen and subscription files with the user.
         if let Some(user) = crate::namespace::userid_of(inbox) {
             self.store.forget_user(&user)?;
