@@ -127,8 +127,8 @@ impl MailService {
     }
 
     /// MessageAppend for messages an APPEND, COPY or MOVE stored in `target` (one event per
-    /// message, as its `uri` names one message), with each message's size and cached
-    /// ENVELOPE.
+    /// message, as its `uri` names one message), with each message's size, flags, cached
+    /// ENVELOPE, and the Message-ID, Subject and From of its stored header block.
     pub(crate) fn report_appended(
         &self,
         actor: &Actor,
@@ -146,7 +146,7 @@ impl MailService {
                 target,
                 SeenSource::Index,
                 UidSelection::Uids(uids),
-                RecordFields::WITH_CACHE,
+                RecordFields::ALL,
             )
             .unwrap_or_else(|e| {
                 tracing::warn!("events: reading appended messages of {target}: {e}");
@@ -165,8 +165,13 @@ impl MailService {
                     .iter()
                     .map(|f| f.as_str().to_string())
                     .collect();
+                let head = record.header.as_deref().unwrap_or_default();
+                let (subject, from) = subject_and_from(head);
                 event.message = Some(MessageInfo {
                     size: record.size,
+                    message_id: message_id(head),
+                    subject,
+                    from,
                     envelope: record
                         .message_cache()
                         .ok()
@@ -460,7 +465,20 @@ fn at_or_over(report: &QuotaReport) -> bool {
     storage || messages
 }
 
-/// The parts of a delivered message's header block a MessageNew carries: the Subject
+/// The Message-ID field of a header block, trimmed, when there is one.
+fn message_id(head: &[u8]) -> Option<String> {
+    let block = &head[..message::header_len(head).min(head.len())];
+    message::header_fields(block)
+        .into_iter()
+        .find(|f| f.name.eq_ignore_ascii_case(b"message-id"))
+        .map(|f| {
+            let value = message::unfold(f.value);
+            String::from_utf8_lossy(&value).trim().to_string()
+        })
+        .filter(|id| !id.is_empty())
+}
+
+/// The parts of a message's header block a MessageNew or MessageAppend carries: the Subject
 /// (RFC 2047 decoded) and the From field as sent. Reads the header block only.
 pub(crate) fn subject_and_from(head: &[u8]) -> (Option<String>, Option<String>) {
     let block = &head[..message::header_len(head).min(head.len())];

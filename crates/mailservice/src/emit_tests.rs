@@ -89,7 +89,7 @@ fn world(dir: &std::path::Path, recorder: &Arc<Recorder>) -> (MailService, Ident
 }
 
 fn message(size: usize) -> AppendItem {
-    let mut m = b"From: a@example.org\r\nSubject: hi\r\n\r\n".to_vec();
+    let mut m = b"From: a@example.org\r\nSubject: hi\r\nMessage-ID: <x@y>\r\n\r\n".to_vec();
     m.resize(size, b'x');
     AppendItem::bytes(m)
 }
@@ -112,8 +112,11 @@ fn append_copy_move_and_expunge_report_message_events() {
         assert_eq!(event.user.as_deref(), Some("alice"));
         assert_eq!(event.origin, Some(origin()));
         assert_eq!(event.message.as_ref().unwrap().size, size);
-        let envelope = event.message.as_ref().unwrap().envelope.clone().unwrap();
-        assert!(envelope.contains("\"hi\""), "{envelope}");
+        let info = event.message.clone().unwrap();
+        assert!(info.envelope.unwrap().contains("\"hi\""));
+        assert_eq!(info.message_id.as_deref(), Some("<x@y>"));
+        assert_eq!(info.subject.as_deref(), Some("hi"));
+        assert_eq!(info.from.as_deref(), Some("a@example.org"));
         assert_eq!(event.uidnext, Uid::new(3));
         assert_eq!(event.messages, Some(2));
         let mailbox = event.mailbox.as_ref().unwrap();
