@@ -227,8 +227,10 @@ impl Session {
 
     /// UNAUTHENTICATE (RFC 5804 §2.14): back to the non-authenticated state.
     fn unauthenticate(&mut self) -> Flow {
-        match self.state {
-            State::Authenticated(_) => {
+        match &self.state {
+            State::Authenticated(identity) => {
+                // RFC 5423 Logout: the authenticated session ends here.
+                self.server.service.report_logout(identity);
                 self.state = State::NotAuthenticated;
                 self.conn.restart_login_clock();
                 self.proc.update(None, None);
