@@ -94,6 +94,36 @@ fn message(size: usize) -> AppendItem {
     AppendItem::bytes(m)
 }
 
+/// Delivers `raw` to alice's INBOX from `<>`, as LMTP does.
+fn deliver(s: &MailService, raw: &[u8]) -> crate::DeliveryReport {
+    let anonymous = s.anonymous_identity();
+    let address = DeliveryAddress::User {
+        user: "alice".into(),
+        detail: None,
+    };
+    let recipient = DeliveryRecipient {
+        address: "alice@example.org".into(),
+        target: s.delivery_target(&anonymous, &address).unwrap(),
+        ignore_quota: false,
+    };
+    let envelope = Envelope {
+        from: None,
+        identity: &anonymous,
+    };
+    s.deliver_message(
+        &envelope,
+        std::slice::from_ref(&recipient),
+        AppendItem::bytes(raw.to_vec()),
+        raw,
+        None,
+        DeliveryOptions {
+            single_instance: true,
+            suppress_duplicates: false,
+        },
+    )
+    .unwrap()
+}
+
 const M: EventKind = EventKind::MessageAppend;
 const X: EventKind = EventKind::MessageExpunge;
 
@@ -387,6 +417,12 @@ fn quota_change_exceed_and_within_are_reported() {
     assert_eq!(quota.storage_used_kib, Some(2), "1400 octets, rounded up");
     assert_eq!(events[0].user.as_deref(), Some("alice"));
 
+    // A delivery refused for quota is one too, and stores nothing.
+    let report = deliver(&s, b"Subject: x\r\n\r\nx\r\n");
+    assert!(report.mailboxes.iter().all(|(_, r)| r.is_err()));
+    let kinds: Vec<EventKind> = recorder.take_events().iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [EventKind::QuotaExceed]);
+
     // An expunge that takes the root back under its limit: QuotaWithin.
     let write = s.authorize(&alice, "INBOX", Operation::Write).unwrap();
     let add = FlagChange::Add(vec![Flag::Deleted]);
@@ -428,33 +464,8 @@ fn a_delivery_reports_the_owner_subject_and_counts() {
     let dir = tempfile::tempdir().unwrap();
     let recorder = Recorder::all();
     let (s, _) = world(dir.path(), &recorder);
-    let anonymous = s.anonymous_identity();
-    let address = DeliveryAddress::User {
-        user: "alice".into(),
-        detail: None,
-    };
-    let recipient = DeliveryRecipient {
-        address: "alice@example.org".into(),
-        target: s.delivery_target(&anonymous, &address).unwrap(),
-        ignore_quota: false,
-    };
-    let envelope = Envelope {
-        from: None,
-        identity: &anonymous,
-    };
     let raw = b"From: Bob <bob@example.org>\r\nSubject: =?UTF-8?Q?caf=C3=A9?= time\r\n\r\nhi\r\n";
-    s.deliver_message(
-        &envelope,
-        std::slice::from_ref(&recipient),
-        AppendItem::bytes(raw.to_vec()),
-        raw,
-        None,
-        DeliveryOptions {
-            single_instance: true,
-            suppress_duplicates: false,
-        },
-    )
-    .unwrap();
+    deliver(&s, raw);
     let events = recorder.take_events();
     assert_eq!(events.len(), 1);
     let e = &events[0];
