@@ -44,6 +44,7 @@ use crate::delivery::{
     source_size, Decision, DeliveryFilter, DeliveryRecipient, Envelope, FilterMessage, Placement,
 };
 use crate::error::ServiceError;
+use crate::events::SieveNotification;
 use crate::sendmail::Sendmail;
 use crate::MailService;
 
@@ -381,25 +382,61 @@ impl DeliveryFilter for SieveFilter {
                     });
                 }
                 Action::Notify(notify) => {
-                    match outgoing::notify_mailto(
+                    let routed = service.events.takes_sieve_notifications();
+                    let mailto = notify
+                        .method
+                        .get(..7)
+                        .is_some_and(|p| p.eq_ignore_ascii_case("mailto:"));
+                    let built = match outgoing::notify_mailto(
                         view.bytes(),
                         &sieve_envelope,
                         &notify,
                         &self.settings.hostname,
                         now_offset(),
                     ) {
-                        Ok(out) => work.push(Work::Courtesy {
+                        Ok(out) => Some(out),
+                        Err(why) if mailto || !routed => {
+                            tracing::info!(
+                                "sieve: {user}: no notification to {}: {why}",
+                                notify.method
+                            );
+                            continue;
+                        }
+                        Err(_) => None,
+                    };
+                    if routed {
+                        let first = |name: &str| {
+                            view.header_values(name)
+                                .first()
+                                .map(|v| v.trim().to_string())
+                                .unwrap_or_default()
+                        };
+                        let text = notify.message.clone().unwrap_or_else(|| {
+                            format!("[SIEVE] {}: {}", first("From"), first("Subject"))
+                        });
+                        let copy = built.as_ref().map(|out| out.message.clone());
+                        work.push(Work::Notify {
+                            notification: SieveNotification {
+                                user: user.clone(),
+                                method: notify.method.clone(),
+                                from: notify.from.clone(),
+                                importance: notify.importance,
+                                options: notify.options.clone(),
+                                text,
+                                mail: built.map(|out| (out.sender, out.recipients, out.message)),
+                            },
+                            copy,
+                            fcc: notify.fcc,
+                        });
+                    } else if let Some(out) = built {
+                        work.push(Work::Courtesy {
                             what: format!("notification {}", notify.method),
                             sender: out.sender,
                             recipients: out.recipients,
                             message: out.message,
                             track: None,
                             fcc: notify.fcc,
-                        }),
-                        Err(why) => tracing::info!(
-                            "sieve: {user}: no notification to {}: {why}",
-                            notify.method
-                        ),
+                        });
                     }
                 }
             }
@@ -585,6 +622,13 @@ enum Work {
         track: Option<(String, u64)>,
         fcc: Option<Fcc>,
     },
+    /// A notification for the service's notifier (which queues it, never waiting); `fcc`
+    /// files `copy`, the mail a `mailto:` notification sends.
+    Notify {
+        notification: SieveNotification,
+        copy: Option<Vec<u8>>,
+        fcc: Option<Fcc>,
+    },
 }
 
 /// Sends what the script asked for and records its `duplicate` tests.
@@ -634,6 +678,22 @@ fn run_work(
                 }
                 if let Some(fcc) = fcc {
                     file_copy(service, owner, &user, &fcc, message);
+                }
+            }
+            Work::Notify {
+                notification,
+                copy,
+                fcc,
+            } => {
+                service.events.sieve_notify(&notification);
+                tracing::info!("sieve: {user}: notification {} queued", notification.method);
+                match (fcc, copy) {
+                    (Some(fcc), Some(copy)) => file_copy(service, owner, &user, &fcc, copy),
+                    (Some(_), None) => tracing::info!(
+                        "sieve: {user}: no :fcc copy of the {} notification: it sends no mail",
+                        notification.method
+                    ),
+                    (None, _) => {}
                 }
             }
         }

@@ -1,0 +1,286 @@
+//! The webhook's on-disk queue: notifications waiting to be sent, in order, surviving a
+//! restart of the process.
+//!
+//! Layout of its directory (`{configdirectory}/notify/webhook`):
+//!
+//! - `NNNNNNNNNNNNNNNNNNNN.seg`: segments, numbered in order, each a run of records (a 4-byte
+//!   big-endian length, then that many bytes). New records go at the end of the last segment;
+//!   a new segment starts when the last reaches [`SEGMENT_BYTES`].
+//! - `head`: `SEGMENT OFFSET`, where the oldest unsent record starts; rewritten (through a
+//!   rename) after each record is sent. Segments wholly before it are deleted.
+//! - `lock`: held (`flock`) by the one process that owns the queue.
+//!
+//! A torn record at the end of the last segment (a crash while writing) is cut off on open.
+
+use std::collections::VecDeque;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// Bytes a segment grows to before the next one starts.
+pub const SEGMENT_BYTES: u64 = 1 << 20;
+
+/// The largest record the queue takes.
+pub const MAX_RECORD: usize = 1 << 20;
+
+/// The queue (see the module documentation).
+#[derive(Debug)]
+pub struct DiskQueue {
+    dir: PathBuf,
+    _lock: File,
+    /// Segment numbers, oldest first; the head is in the first, new records go to the last.
+    segments: VecDeque<u64>,
+    head_offset: u64,
+    /// The last segment, open for appending, and its size.
+    writer: Option<(File, u64)>,
+    len: u64,
+}
+
+impl DiskQueue {
+    /// Opens (creating) the queue in `dir`, waiting for the lock if another process holds it.
+    pub fn open(dir: &Path) -> std::io::Result<DiskQueue> {
+        std::fs::create_dir_all(dir)?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("lock"))?;
+        lock.lock()?;
+        let mut segments: Vec<u64> = std::fs::read_dir(dir)?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name();
+                let name = name.to_str()?;
+                name.strip_suffix(".seg")?.parse().ok()
+            })
+            .collect();
+        segments.sort_unstable();
+        let (head_segment, mut head_offset) = read_head(dir).unwrap_or((0, 0));
+        for &id in segments.iter().filter(|&&id| id < head_segment) {
+            std::fs::remove_file(segment_path(dir, id))?;
+        }
+        segments.retain(|&id| id >= head_segment);
+        if segments.first() != Some(&head_segment) {
+            head_offset = 0;
+        }
+        let mut queue = DiskQueue {
+            dir: dir.to_path_buf(),
+            _lock: lock,
+            segments: segments.into(),
+            head_offset,
+            writer: None,
+            len: 0,
+        };
+        queue.count()?;
+        Ok(queue)
+    }
+
+    /// Records waiting.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Counts the records from the head on, cutting a torn one off the last segment.
+    fn count(&mut self) -> std::io::Result<()> {
+        let last = self.segments.back().copied();
+        for (i, &id) in self.segments.iter().enumerate() {
+            let mut file = File::open(segment_path(&self.dir, id))?;
+            let size = file.metadata()?.len();
+            let mut at = if i == 0 { self.head_offset } else { 0 };
+            loop {
+                let mut header = [0u8; 4];
+                if at + 4 > size || file.seek(SeekFrom::Start(at)).is_err() {
+                    break;
+                }
+                file.read_exact(&mut header)?;
+                let n = u64::from(u32::from_be_bytes(header));
+                if at + 4 + n > size {
+                    break;
+                }
+                at += 4 + n;
+                self.len += 1;
+            }
+            if Some(id) == last && at < size {
+                let file = OpenOptions::new()
+                    .write(true)
+                    .open(segment_path(&self.dir, id))?;
+                file.set_len(at)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends `record` (not yet synced: see [`DiskQueue::sync`]).
+    pub fn push(&mut self, record: &[u8]) -> std::io::Result<()> {
+        let n = u32::try_from(record.len())
+            .ok()
+            .filter(|_| record.len() <= MAX_RECORD)
+            .ok_or_else(|| std::io::Error::other("record too large"))?;
+        let full = self
+            .writer
+            .as_ref()
+            .is_some_and(|(_, size)| *size >= SEGMENT_BYTES);
+        if self.writer.is_none() || full {
+            let reuse = self.segments.back().copied().filter(|&id| {
+                !full
+                    && std::fs::metadata(segment_path(&self.dir, id))
+                        .is_ok_and(|m| m.len() < SEGMENT_BYTES)
+            });
+            let id = match reuse {
+                Some(id) => id,
+                None => {
+                    let id = self.segments.back().map_or(1, |id| id + 1);
+                    self.segments.push_back(id);
+                    id
+                }
+            };
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(segment_path(&self.dir, id))?;
+            let size = file.metadata()?.len();
+            self.writer = Some((file, size));
+        }
+        let mut bytes = Vec::with_capacity(4 + record.len());
+        bytes.extend_from_slice(&n.to_be_bytes());
+        bytes.extend_from_slice(record);
+        if let Some((file, size)) = &mut self.writer {
+            file.write_all(&bytes)?;
+            *size += bytes.len() as u64;
+        }
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Makes the appended records durable.
+    pub fn sync(&mut self) -> std::io::Result<()> {
+        match &self.writer {
+            Some((file, _)) => file.sync_data(),
+            None => Ok(()),
+        }
+    }
+
+    /// The oldest record, if any.
+    pub fn peek(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        if self.len == 0 {
+            return Ok(None);
+        }
+        self.settle()?;
+        let Some(&id) = self.segments.front() else {
+            return Ok(None);
+        };
+        let mut file = File::open(segment_path(&self.dir, id))?;
+        file.seek(SeekFrom::Start(self.head_offset))?;
+        let mut header = [0u8; 4];
+        file.read_exact(&mut header)?;
+        let n = u32::from_be_bytes(header) as usize;
+        if n > MAX_RECORD {
+            return Err(std::io::Error::other("corrupt queue record"));
+        }
+        let mut record = vec![0; n];
+        file.read_exact(&mut record)?;
+        Ok(Some(record))
+    }
+
+    /// Removes the oldest record, `record_len` bytes long (as [`DiskQueue::peek`] gave it).
+    pub fn pop(&mut self, record_len: usize) -> std::io::Result<()> {
+        self.head_offset += 4 + record_len as u64;
+        self.len = self.len.saturating_sub(1);
+        self.settle()?;
+        let id = self.segments.front().copied().unwrap_or(0);
+        let tmp = self.dir.join("head.tmp");
+        std::fs::write(&tmp, format!("{id} {}\n", self.head_offset))?;
+        std::fs::rename(&tmp, self.dir.join("head"))
+    }
+
+    /// Moves the head past wholly read segments (deleting them) while a later one exists.
+    fn settle(&mut self) -> std::io::Result<()> {
+        while self.segments.len() > 1 {
+            let Some(&id) = self.segments.front() else {
+                break;
+            };
+            let size = std::fs::metadata(segment_path(&self.dir, id))?.len();
+            if self.head_offset < size {
+                break;
+            }
+            std::fs::remove_file(segment_path(&self.dir, id))?;
+            self.segments.pop_front();
+            self.head_offset = 0;
+        }
+        Ok(())
+    }
+}
+
+/// A segment's file.
+fn segment_path(dir: &Path, id: u64) -> PathBuf {
+    dir.join(format!("{id:020}.seg"))
+}
+
+/// The `head` file's segment and offset.
+fn read_head(dir: &Path) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(dir.join("head")).ok()?;
+    let (segment, offset) = text.trim().split_once(' ')?;
+    Some((segment.parse().ok()?, offset.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn records_come_back_in_order_across_reopen_and_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = vec![b'x'; 300_000];
+        {
+            let mut q = DiskQueue::open(dir.path()).unwrap();
+            for i in 0..10u8 {
+                let mut r = big.clone();
+                r[0] = i;
+                q.push(&r).unwrap();
+            }
+            assert_eq!(q.len(), 10);
+            for i in 0..4u8 {
+                let r = q.peek().unwrap().unwrap();
+                assert_eq!(r[0], i);
+                q.pop(r.len()).unwrap();
+            }
+        }
+        let mut q = DiskQueue::open(dir.path()).unwrap();
+        assert_eq!(q.len(), 6);
+        q.push(b"last").unwrap();
+        for i in 4..10u8 {
+            let r = q.peek().unwrap().unwrap();
+            assert_eq!(r[0], i);
+            q.pop(r.len()).unwrap();
+        }
+        assert_eq!(q.peek().unwrap().unwrap(), b"last");
+        q.pop(4).unwrap();
+        assert!(q.is_empty());
+        assert!(q.peek().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_torn_record_at_the_end_is_cut_off() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut q = DiskQueue::open(dir.path()).unwrap();
+            q.push(b"one").unwrap();
+        }
+        let seg = segment_path(dir.path(), 1);
+        let mut f = OpenOptions::new().append(true).open(&seg).unwrap();
+        f.write_all(&[0, 0, 0, 9, b'a']).unwrap();
+        drop(f);
+        let mut q = DiskQueue::open(dir.path()).unwrap();
+        assert_eq!(q.len(), 1);
+        q.push(b"two").unwrap();
+        assert_eq!(q.peek().unwrap().unwrap(), b"one");
+        q.pop(3).unwrap();
+        assert_eq!(q.peek().unwrap().unwrap(), b"two");
+    }
+}
