@@ -207,15 +207,80 @@ pub fn max_message_size(config: &config::Config) -> u64 {
     }
 }
 
-/// `mailnotifier`: who hears of delivered messages.
-fn mail_notifier(config: &config::Config) -> Result<std::sync::Arc<dyn mailservice::EventSink>> {
-    Ok(match config.str("mailnotifier") {
-        "" => std::sync::Arc::new(mailservice::NoEvents),
-        "log" => std::sync::Arc::new(notify::LogEvents),
-        other => anyhow::bail!(
-            "mailnotifier: {other:?} is not a notification method this server has (use `log`, or leave it empty)"
-        ),
+/// The notifier the server runs, when the configuration asks for notifications
+/// (`mailnotifier`, `event_notifier`, `sievenotifier`, or `notifysocket` set explicitly); else
+/// nobody is told and Sieve sends its `mailto:` notifications itself.
+fn mail_notifier(
+    config: &config::Config,
+    namespace: &mailservice::Namespace,
+) -> Result<Arc<dyn mailservice::EventSink>> {
+    let wanted = ["mailnotifier", "event_notifier", "sievenotifier"]
+        .iter()
+        .any(|name| !config.str(name).is_empty())
+        || config.is_explicit("notifysocket");
+    if !wanted {
+        return Ok(Arc::new(mailservice::NoEvents));
+    }
+    let notifier =
+        notify::Notifier::start(notifier_config(config, namespace)?).map_err(anyhow::Error::msg)?;
+    Ok(Arc::new(notifier))
+}
+
+/// The notification options (see docs/notifications.md); `notifysocket` only when set
+/// explicitly.
+pub fn notifier_config(
+    config: &config::Config,
+    namespace: &mailservice::Namespace,
+) -> Result<notify::NotifierConfig> {
+    let method = |name: &str| -> Result<Option<notify::MethodName>> {
+        match config.str(name) {
+            "" => Ok(None),
+            text => notify::MethodName::parse(text)
+                .map(Some)
+                .map_err(|e| anyhow::anyhow!("{name}: {e}")),
+        }
+    };
+    let render = notify::RenderContext::new(crate::imap::servername(config), namespace.clone())
+        .with_extra_params(&config.list("event_extra_params").join(" "))
+        .map_err(|e| anyhow::anyhow!("event_extra_params: {e}"))?;
+    let secs = |name: &str| std::time::Duration::from_secs(config.int(name));
+    let settings = notify::Settings {
+        sendmail: sieve_settings(config).sendmail,
+        mailto_rate: u32::try_from(config.int("notify_mailto_rate")).unwrap_or(u32::MAX),
+        external: config.path("notify_external").map(Path::to_path_buf),
+        external_timeout: secs("notify_external_timeout"),
+        external_max: usize::try_from(config.int("notify_external_max")).unwrap_or(usize::MAX),
+        webhook_url: config.str("notify_webhook_url").to_string(),
+        webhook_retry_min: secs("notify_webhook_retry_min"),
+        webhook_retry_max: secs("notify_webhook_retry_max"),
+        webhook_queue_max: config.int("notify_webhook_queue_max"),
+        webhook_dir: config.configdirectory().join("notify").join("webhook"),
+    };
+    Ok(notify::NotifierConfig {
+        mail: method("mailnotifier")?,
+        event: method("event_notifier")?,
+        event_groups: notify::notifier::parse_groups(config.list("event_groups"))
+            .map_err(anyhow::Error::msg)?,
+        sieve: method("sievenotifier")?,
+        render,
+        socket: config
+            .is_explicit("notifysocket")
+            .then(|| config.path("notifysocket").map(Path::to_path_buf))
+            .flatten(),
+        settings,
     })
+}
+
+/// The namespace the configuration gives (`altnamespace`, `unixhierarchysep`, the prefixes).
+pub fn namespace(config: &config::Config) -> mailservice::Namespace {
+    match config.bool("altnamespace") {
+        true => mailservice::Namespace::alternate(
+            config.bool("unixhierarchysep"),
+            config.str("userprefix"),
+            config.str("sharedprefix"),
+        ),
+        false => mailservice::Namespace::new(config.bool("unixhierarchysep")),
+    }
 }
 
 /// Sieve at delivery: the `sieve_*` options, `sendmail`, `servername`.
@@ -271,7 +336,7 @@ pub fn open_service(config: &config::Config) -> Result<MailService> {
     let service = MailService::new(store, service_config)
         .with_access(access_config(config)?)
         .with_quota(quota)
-        .with_events(mail_notifier(config)?)
+        .with_events(mail_notifier(config, &namespace(config))?)
         .with_delivery_filter(std::sync::Arc::new(mailservice::SieveFilter::new(
             sieve_settings(config),
         )))

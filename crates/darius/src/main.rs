@@ -23,6 +23,7 @@ mod mail;
 mod mailboxes;
 mod mboxlist;
 mod memory;
+mod notifyd;
 mod pop3;
 mod quotas;
 mod reconstruct;
@@ -53,6 +54,9 @@ struct Cli {
 enum Command {
     /// Run every configured service in this process until SIGTERM or SIGINT.
     Serve,
+    /// Run the notification methods for servers that set `notifysocket` (Cyrus's notifyd),
+    /// until killed.
+    Notifyd,
     /// Manage users in the password database (through the running server when there is one).
     User {
         #[command(subcommand)]
@@ -139,6 +143,7 @@ fn main() -> ExitCode {
         Command::Deliver(args) => return deliver::run(cli.config.as_deref(), args),
         Command::Check => return check::run(cli.config.as_deref()),
         Command::Serve => serve::run(cli.config.as_deref()),
+        Command::Notifyd => notifyd::run(cli.config.as_deref()),
         Command::User { action } => users::run(cli.config.as_deref(), action),
         Command::Mailbox { action } => mailboxes::run(cli.config.as_deref(), action),
         Command::Acl { action } => acls::run(cli.config.as_deref(), action),
