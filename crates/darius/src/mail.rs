@@ -20,8 +20,25 @@ pub struct Backend {
     pub config_directory: PathBuf,
 }
 
+/// Who opens the service: the server runs the notification methods; a tool only forwards to
+/// `darius notifyd` when `notifysocket` is set (two processes never run the methods, and a
+/// short-lived command never starts sending the webhook's queue).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opener {
+    /// `darius serve`.
+    Server,
+    /// Every other command.
+    Tool,
+}
+
 impl Backend {
+    /// The backend for a command other than `darius serve`.
     pub fn open(config: &config::Config) -> Result<Backend> {
+        Backend::open_as(config, Opener::Tool)
+    }
+
+    /// The backend, opened by `opener`.
+    pub fn open_as(config: &config::Config, opener: Opener) -> Result<Backend> {
         let dir = config.configdirectory();
         let passwords = Arc::new(
             auth::PasswordDb::open(dir)?
@@ -41,7 +58,7 @@ impl Backend {
             sasl,
             passwords,
             login_penalty,
-            service: open_service(config)?,
+            service: open_service_as(config, opener)?,
             config_directory: dir.to_path_buf(),
         })
     }
@@ -207,18 +224,20 @@ pub fn max_message_size(config: &config::Config) -> u64 {
     }
 }
 
-/// The notifier the server runs, when the configuration asks for notifications
-/// (`mailnotifier`, `event_notifier`, `sievenotifier`, or `notifysocket` set explicitly); else
-/// nobody is told and Sieve sends its `mailto:` notifications itself.
+/// The notifier, when the configuration asks for notifications (`mailnotifier`,
+/// `event_notifier`, `sievenotifier`, or `notifysocket` set explicitly) and `opener` may run
+/// it ([`Opener`]); else nobody is told and Sieve sends its `mailto:` notifications itself.
 fn mail_notifier(
     config: &config::Config,
     namespace: &mailservice::Namespace,
+    opener: Opener,
 ) -> Result<Arc<dyn mailservice::EventSink>> {
+    let socket = config.is_explicit("notifysocket");
     let wanted = ["mailnotifier", "event_notifier", "sievenotifier"]
         .iter()
         .any(|name| !config.str(name).is_empty())
-        || config.is_explicit("notifysocket");
-    if !wanted {
+        || socket;
+    if !wanted || (opener == Opener::Tool && !socket) {
         return Ok(Arc::new(mailservice::NoEvents));
     }
     let notifier =
@@ -306,7 +325,13 @@ pub fn sieve_settings(config: &config::Config) -> mailservice::SieveSettings {
     }
 }
 
+/// The service for a command other than `darius serve`.
 pub fn open_service(config: &config::Config) -> Result<MailService> {
+    open_service_as(config, Opener::Tool)
+}
+
+/// The service, opened by `opener`.
+pub fn open_service_as(config: &config::Config, opener: Opener) -> Result<MailService> {
     let mut store_config = StoreConfig::new(
         config.configdirectory(),
         config.partitions().clone(),
@@ -336,7 +361,7 @@ pub fn open_service(config: &config::Config) -> Result<MailService> {
     let service = MailService::new(store, service_config)
         .with_access(access_config(config)?)
         .with_quota(quota)
-        .with_events(mail_notifier(config, &namespace(config))?)
+        .with_events(mail_notifier(config, &namespace(config), opener)?)
         .with_delivery_filter(std::sync::Arc::new(mailservice::SieveFilter::new(
             sieve_settings(config),
         )))

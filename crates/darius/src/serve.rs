@@ -40,7 +40,7 @@ pub fn run(config_path: Option<&Path>) -> Result<()> {
     logging::init(config);
     kerberos::configure(config)?;
     clear_spool(&dir.join(SPOOL_DIR));
-    let ctx = Arc::new(mail::Backend::open(config)?);
+    let ctx = Arc::new(mail::Backend::open_as(config, mail::Opener::Server)?);
     if let Some(data_dir) = &loaded.embedded {
         let password = embedded::prepare(config, data_dir, |password| {
             let db = &ctx.passwords;
