@@ -251,6 +251,31 @@ fn webhook_receiver_down_for_a_while_loses_nothing_and_keeps_order() {
 }
 
 #[test]
+fn webhook_queue_survives_a_killed_server() {
+    let port = free_port();
+    let mut server =
+        Server::start_with(&format!("mailnotifier: webhook\n{}", webhook_options(port)));
+    let users = ["k1", "k2"];
+    for user in users {
+        server.add_user(user, "pw");
+    }
+    for user in users {
+        deliver_at_once(&server, user, "m");
+    }
+    // Both are on disk once the worker reports them queued after a failed attempt.
+    assert!(server.logged("; 2 queued, retrying"), "{}", server.log());
+    server.kill_hard();
+    let posts = Arc::new(Mutex::new(Vec::new()));
+    let receiver = Receiver::start(port, Arc::clone(&posts));
+    server.restart();
+    let got = wait_posts(&posts, 2, &server);
+    let order: Vec<&str> = got.iter().map(|p| whose(p, &users)).collect();
+    assert_eq!(order, users);
+    assert!(server.logged("notify: webhook: 2 notifications queued from before"));
+    receiver.kill();
+}
+
+#[test]
 fn webhook_full_queue_drops_and_counts_while_delivery_goes_on() {
     let port = free_port();
     let server = Server::start_with(&format!(
