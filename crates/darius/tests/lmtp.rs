@@ -403,9 +403,8 @@ fn mailnotifier_log_reports_each_stored_message_once_and_no_duplicate() {
     let events: Vec<&str> = log.lines().filter(|l| l.contains("MessageNew")).collect();
     assert_eq!(events.len(), 2, "one event per stored message:\n{log}");
     assert!(
-        events
-            .iter()
-            .all(|l| l.contains("notify: MAIL, normal, ") && l.contains("\"pid\":")),
+        events.iter().all(|l| l.contains("notify: MAIL, normal, ")
+            && l.contains("\"vnd.darius.sender\":\"s@example.org\"")),
         "{events:?}"
     );
 }

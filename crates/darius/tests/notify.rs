@@ -170,17 +170,14 @@ fn deliver_at_once(server: &Server, user: &str, subject: &str) {
     );
 }
 
-/// Which of `users` the MessageNew notification `post` is about (its IMAP URL names the
-/// mailbox).
-fn whose<'a>(post: &Post, users: &[&'a str]) -> &'a str {
-    let uri = post.body["uri"].as_str().unwrap();
-    let found: Vec<&str> = users.iter().copied().filter(|u| uri.contains(u)).collect();
-    assert_eq!(found.len(), 1, "{uri}");
-    found[0]
+/// Which user the MessageNew notification `post` is about.
+fn whose(post: &Post) -> &str {
+    post.body["user"].as_str().unwrap()
 }
 
-/// The MessageNew JSON fields the renderer gives for a message to `user`.
-fn assert_message_new(post: &Post, user: &str) {
+/// A webhook POST of the MessageNew event of message `uid`, `subject`, from `s@example.org`
+/// in `user`'s INBOX: the RFC 5423 fields and the ones that tell a receiver everything.
+fn assert_message_new(post: &Post, user: &str, uid: u32, subject: &str) {
     assert!(
         post.head.starts_with("POST /mail HTTP/1.1\r\n"),
         "{}",
@@ -195,10 +192,21 @@ fn assert_message_new(post: &Post, user: &str) {
     );
     let body = &post.body;
     assert_eq!(body["event"], "MessageNew", "{body}");
+    assert_eq!(body["user"], user, "{body}");
     let uri = body["uri"].as_str().unwrap();
     assert!(uri.starts_with("imap://"), "{body}");
-    assert!(uri.contains(user), "{body}");
+    assert!(
+        uri.contains(&format!("/user.{user};UIDVALIDITY=")),
+        "{body}"
+    );
+    assert!(uri.ends_with(&format!("/;UID={uid}")), "{body}");
     assert!(body["pid"].as_u64().is_some(), "{body}");
+    assert!(body["timestamp"].as_str().is_some(), "{body}");
+    assert!(body["messageSize"].as_u64().unwrap() > 50, "{body}");
+    assert_eq!(body["vnd.darius.mailbox"], "INBOX", "{body}");
+    assert_eq!(body["vnd.darius.uid"], uid, "{body}");
+    assert_eq!(body["vnd.darius.sender"], "s@example.org", "{body}");
+    assert_eq!(body["vnd.darius.subject"], subject, "{body}");
 }
 
 #[test]
@@ -214,8 +222,8 @@ fn webhook_gets_one_post_per_delivered_message() {
     deliver_at_once(&server, "alice", "one");
     deliver_at_once(&server, "bob", "two");
     let got = wait_posts(&posts, 2, &server);
-    assert_message_new(&got[0], "alice");
-    assert_message_new(&got[1], "bob");
+    assert_message_new(&got[0], "alice", 1, "one");
+    assert_message_new(&got[1], "bob", 1, "two");
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(posts.lock().unwrap().len(), 2, "one POST per message");
     receiver.kill();
@@ -243,7 +251,7 @@ fn webhook_receiver_down_for_a_while_loses_nothing_and_keeps_order() {
     assert_eq!(posts.lock().unwrap().len(), 1);
     let receiver = Receiver::start(port, Arc::clone(&posts));
     let got = wait_posts(&posts, users.len(), &server);
-    let order: Vec<&str> = got.iter().map(|p| whose(p, &users)).collect();
+    let order: Vec<&str> = got.iter().map(whose).collect();
     assert_eq!(order, users);
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(posts.lock().unwrap().len(), users.len(), "no POST twice");
@@ -269,7 +277,7 @@ fn webhook_queue_survives_a_killed_server() {
     let receiver = Receiver::start(port, Arc::clone(&posts));
     server.restart();
     let got = wait_posts(&posts, 2, &server);
-    let order: Vec<&str> = got.iter().map(|p| whose(p, &users)).collect();
+    let order: Vec<&str> = got.iter().map(whose).collect();
     assert_eq!(order, users);
     assert!(server.logged("notify: webhook: 2 notifications queued from before"));
     receiver.kill();
@@ -297,7 +305,7 @@ fn webhook_full_queue_drops_and_counts_while_delivery_goes_on() {
     let posts = Arc::new(Mutex::new(Vec::new()));
     let receiver = Receiver::start(port, Arc::clone(&posts));
     let got = wait_posts(&posts, 2, &server);
-    let order: Vec<&str> = got.iter().map(|p| whose(p, &users)).collect();
+    let order: Vec<&str> = got.iter().map(whose).collect();
     assert_eq!(order, ["q1", "q2"]);
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
@@ -448,7 +456,8 @@ fn external_gets_the_json_and_a_program_past_its_timeout_is_killed() {
     };
     let json: Value = serde_json::from_str(input.trim_end()).unwrap();
     assert_eq!(json["event"], "MessageNew", "{json}");
-    assert!(json["uri"].as_str().unwrap().contains("alice"), "{json}");
+    assert_eq!(json["user"], "alice", "{json}");
+    assert_eq!(json["vnd.darius.sender"], "s@example.org", "{json}");
     let args = files(&out)
         .into_iter()
         .find(|t| t.starts_with("-c "))
@@ -509,7 +518,7 @@ fn notifysocket_sends_through_a_separate_notifyd() {
     assert!(socket.exists());
     deliver_at_once(&server, "alice", "late");
     let got = wait_posts(&posts, 1, &server);
-    assert_message_new(&got[0], "alice");
+    assert_message_new(&got[0], "alice", 2, "late");
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(posts.lock().unwrap().len(), 1, "the early one was dropped");
     notifyd.kill().unwrap();
