@@ -200,27 +200,44 @@ fn syslog_facility_is_configurable() {
 
 #[test]
 fn options_not_supported_yet_stop_start_up_with_file_and_line() {
-    let world = World::new("sievenotifier: mailto\nlisten_metrics: 127.0.0.1:0\n");
+    let world = World::new("listen_metrics: 127.0.0.1:0\n");
     let stderr = refused(world.darius(&["serve"]));
     let conf = world.conf.display();
-    for expected in [
-        format!("{conf}:4: sievenotifier: not supported yet"),
-        format!("{conf}:5: listen_metrics: not supported yet"),
-    ] {
+    for expected in [format!("{conf}:4: listen_metrics: not supported yet")] {
         assert!(stderr.contains(&expected), "{expected} in {stderr}");
     }
     assert!(!world.admin_socket().exists(), "nothing was started");
 }
 
 #[test]
-fn a_notification_method_this_server_lacks_stops_start_up() {
-    let world = World::new("mailnotifier: zephyr\n");
-    let stderr = refused(world.darius(&["serve"]));
-    assert!(
-        stderr.contains("mailnotifier: \"zephyr\" is not a notification method"),
-        "{stderr}"
-    );
-    assert!(!world.admin_socket().exists(), "nothing was started");
+fn a_notification_method_this_server_lacks_or_cannot_run_stops_start_up() {
+    for (conf, says) in [
+        (
+            "mailnotifier: zephyr\n",
+            "mailnotifier: zephyr is obsolete and not supported",
+        ),
+        (
+            "mailnotifier: mailto\n",
+            "mailnotifier: mailto is only for Sieve notifications",
+        ),
+        (
+            "sievenotifier: webhook\nnotify_webhook_url: https://example.org/hook\n",
+            "https is not supported",
+        ),
+        (
+            "event_notifier: external\n",
+            "the external method needs notify_external",
+        ),
+        (
+            "event_notifier: log\nevent_groups: message frob\n",
+            "unknown group \"frob\"",
+        ),
+    ] {
+        let world = World::new(conf);
+        let stderr = refused(world.darius(&["serve"]));
+        assert!(stderr.contains(says), "{conf}: {stderr}");
+        assert!(!world.admin_socket().exists(), "nothing was started");
+    }
 }
 
 /// `sasl_pwcheck_method` takes `auxprop`, `shadow` and, in a build with the `pam` feature,
@@ -254,14 +271,15 @@ fn password_check_methods_this_build_lacks_stop_start_up() {
 
 #[test]
 fn every_configuration_error_is_reported_at_once_in_line_order() {
-    let world =
-        World::new("timeout: 5\nlisten_imap 127.0.0.1:1\nsievenotifier: mailto\nmaxline: lots\n");
+    let world = World::new(
+        "timeout: 5\nlisten_imap 127.0.0.1:1\nlisten_metrics: 127.0.0.1:0\nmaxline: lots\n",
+    );
     let stderr = refused(world.darius(&["serve"]));
     let conf = world.conf.display();
     let expected = [
         format!("{conf}:4: timeout: 5 is out of range"),
         format!("{conf}:5: listen_imap: missing `:` after the option name"),
-        format!("{conf}:6: sievenotifier: not supported yet"),
+        format!("{conf}:6: listen_metrics: not supported yet"),
         format!("{conf}:7: maxline: \"lots\" is not a size"),
     ];
     let positions: Vec<usize> = expected
