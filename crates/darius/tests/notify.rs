@@ -316,6 +316,38 @@ fn webhook_full_queue_drops_and_counts_while_delivery_goes_on() {
     receiver.kill();
 }
 
+#[test]
+fn event_notifier_sends_the_chosen_groups_only() {
+    let posts = Arc::new(Mutex::new(Vec::new()));
+    let receiver = Receiver::start(0, Arc::clone(&posts));
+    let server = Server::start_with(&format!(
+        "event_notifier: webhook\nevent_groups: mailbox\n{}",
+        webhook_options(receiver.port)
+    ));
+    server.add_user("carol", "pw");
+    deliver_at_once(&server, "carol", "m");
+    let got = wait_posts(&posts, 1, &server);
+    let body = &got[0].body;
+    assert_eq!(body["event"], "MailboxCreate", "{body}");
+    assert!(
+        body["uri"].as_str().unwrap().contains("/user.carol"),
+        "{body}"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let events: Vec<String> = posts
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|p| p.body["event"].to_string())
+        .collect();
+    assert_eq!(
+        events,
+        ["\"MailboxCreate\""],
+        "no MessageNew: not in event_groups"
+    );
+    receiver.kill();
+}
+
 /// A `sendmail` stub writing each call (arguments, then the message) into its own file under
 /// `outbox`.
 fn sendmail_stub(dir: &Path) -> (PathBuf, PathBuf) {
