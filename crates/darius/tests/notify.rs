@@ -395,7 +395,7 @@ fn sieve_mailto_notification_goes_through_sendmail_and_the_rate_limit_holds() {
     let stubdir = tempfile::tempdir().unwrap();
     let (stub, outbox) = sendmail_stub(stubdir.path());
     let server = Server::start_with(&format!(
-        "sendmail: {}\nsievenotifier: mailto\nnotify_mailto_rate: 2\n",
+        "sendmail: {}\nmailnotifier: log\nnotify_mailto_rate: 2\n",
         stub.display()
     ));
     server.add_user("bovik", "pw");
@@ -407,6 +407,14 @@ fn sieve_mailto_notification_goes_through_sendmail_and_the_rate_limit_holds() {
         assert!(Instant::now() < deadline, "{}", server.log());
         std::thread::sleep(Duration::from_millis(20));
     }
+    // With the notifier running, a `mailto:` URI is a SIEVE-class notification for the
+    // `mailto` method (sievenotifier unset), not a mail Sieve sends itself.
+    assert!(
+        server.logged("sieve: bovik: notification mailto:alerts@example.net queued"),
+        "{}",
+        server.log()
+    );
+    assert!(!server.log().contains("sieve: bovik: sent notification"));
     for mail in files(&outbox) {
         let (args, message) = mail.split_once('\n').unwrap();
         assert!(args.ends_with("alerts@example.net"), "{args}");
