@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod imap_support;
 mod lmtp_support;
 mod sieve_support;
 
@@ -379,9 +380,11 @@ fn files(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Uploads and activates `script` as `user`'s over ManageSieve.
+/// Uploads and activates `script` as `user`'s over ManageSieve (password `pw-USER`, as
+/// `imap_support` logs in).
 fn activate(server: &Server, user: &str, script: &str) {
-    let mut sieve = sieve_support::Client::login(server.sieve_port, "", user, "pw");
+    let password = format!("pw-{user}");
+    let mut sieve = sieve_support::Client::login(server.sieve_port, "", user, &password);
     let reply = sieve.with_literal("PUTSCRIPT \"main\"", script.as_bytes());
     assert!(reply.ok(), "{reply:?}");
     assert!(sieve.cmd("SETACTIVE \"main\"").ok());
@@ -398,7 +401,7 @@ fn sieve_mailto_notification_goes_through_sendmail_and_the_rate_limit_holds() {
         "sendmail: {}\nmailnotifier: log\nnotify_mailto_rate: 2\n",
         stub.display()
     ));
-    server.add_user("bovik", "pw");
+    server.add_user("bovik", "pw-bovik");
     activate(&server, "bovik", NOTIFY_SCRIPT);
     deliver_at_once(&server, "bovik", "first");
     deliver_at_once(&server, "bovik", "second");
@@ -442,7 +445,7 @@ fn sieve_notification_with_sievenotifier_webhook_is_posted() {
         "sievenotifier: webhook\n{}",
         webhook_options(receiver.port)
     ));
-    server.add_user("bovik", "pw");
+    server.add_user("bovik", "pw-bovik");
     activate(&server, "bovik", NOTIFY_SCRIPT);
     deliver_at_once(&server, "bovik", "hello");
     let got = wait_posts(&posts, 1, &server);
@@ -453,6 +456,50 @@ fn sieve_notification_with_sievenotifier_webhook_is_posted() {
     assert_eq!(body["message"], "mail for you", "{body}");
     assert_eq!(body["importance"], 1, "{body}");
     receiver.kill();
+}
+
+#[test]
+fn a_routed_sieve_notification_still_files_its_fcc_copy() {
+    let stubdir = tempfile::tempdir().unwrap();
+    let (stub, outbox) = sendmail_stub(stubdir.path());
+    let server = Server::start_with(&format!(
+        "sendmail: {}\nsievenotifier: mailto\n",
+        stub.display()
+    ));
+    server.add_user("bovik", "pw-bovik");
+    activate(
+        &server,
+        "bovik",
+        "require [\"enotify\", \"fcc\", \"mailbox\"];\r\n\
+         notify :fcc \"Notes\" :create :message \"filed\" \"mailto:alerts@example.net\";\r\n",
+    );
+    deliver_at_once(&server, "bovik", "hello");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while files(&outbox).is_empty() {
+        assert!(Instant::now() < deadline, "{}", server.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut imap = imap_support::Client::login(server.imap_port, "bovik");
+    let selected = imap.cmd("s", "SELECT INBOX.Notes");
+    assert!(
+        imap_support::last(&selected).starts_with("s OK"),
+        "{selected:?}\n{}",
+        server.log()
+    );
+    let fetched = imap.cmd(
+        "f",
+        "FETCH 1 BODY.PEEK[HEADER.FIELDS (SUBJECT AUTO-SUBMITTED)]",
+    );
+    assert!(
+        fetched.iter().any(|l| l.starts_with("Subject: filed")),
+        "{fetched:?}"
+    );
+    assert!(
+        fetched
+            .iter()
+            .any(|l| l.starts_with("Auto-Submitted: auto-notified")),
+        "{fetched:?}"
+    );
 }
 
 #[test]
