@@ -2,8 +2,8 @@
 //! roots and Sieve scripts into a [`Store`] that has none of those mailboxes yet.
 //!
 //! Order: read the mailboxes database and refuse before writing anything when a mailbox
-//! exists already or the setup is one we do not read (virtual domains); then one mailbox at a
-//! time, parents first (created with its UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and ACL, then its
+//! exists already or the setup is one we do not read (virtual domains); then the mailboxes,
+//! two hierarchies at a time and parents first within each (each created with its UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and ACL, then its
 //! messages in batches of [`BATCH`] under their UIDs, flags, internal dates and MODSEQs); then
 //! every user's seen state in mailboxes they do not own, subscriptions, quota roots and Sieve
 //! scripts. One mailbox that cannot be read is reported and skipped (or, when only its
@@ -11,6 +11,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::time::Instant;
 
 use mailstore::{
@@ -26,6 +28,56 @@ use super::{db, header, index, sieve, CyrusError};
 
 /// Messages per [`Store::import_messages`] call (one index commit each).
 pub const BATCH: usize = 2000;
+
+/// Hierarchies imported at once. Two: a small mailbox's import mostly waits for its flushes,
+/// which then overlap the reading and hashing of a big one instead of adding to it.
+const LANES: usize = 2;
+
+/// What a lane reports to the thread that reports progress.
+enum Lane {
+    /// Mailbox `plan[i]` is started.
+    Started(usize),
+    Progress(Event),
+    /// Mailbox `plan[i]` is done.
+    Done(
+        usize,
+        Result<(Vec<u32>, ImportOutcome, Option<String>), CyrusError>,
+    ),
+}
+
+/// The plan's mailboxes grouped by hierarchy (a user's, or a shared top-level name), each
+/// group in the plan's order (parents first), the groups with the most to read first (by the
+/// size of their `cyrus.index` files): hierarchies are imported side by side, the mailboxes
+/// of one in order, and the longest is not left to run alone at the end.
+fn owner_groups(cyrus: &CyrusConfig, plan: &[(MailboxName, &MailboxRecord)]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut of_key: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, (name, _)) in plan.iter().enumerate() {
+        let key = match name.owner_user() {
+            Some(user) => format!("user {user}"),
+            None => name.as_str().split('.').next().unwrap_or("").to_string(),
+        };
+        match of_key.get(&key) {
+            Some(&g) => groups[g].push(i),
+            None => {
+                of_key.insert(key, groups.len());
+                groups.push(vec![i]);
+            }
+        }
+    }
+    let index_size = |i: usize| {
+        locate(cyrus, plan[i].1)
+            .and_then(|(meta, _)| std::fs::metadata(meta.join("cyrus.index")).ok())
+            .map_or(0, |m| m.len())
+    };
+    let mut weighed: Vec<(u64, Vec<usize>)> = groups
+        .into_iter()
+        .map(|g| (g.iter().map(|&i| index_size(i)).sum(), g))
+        .collect();
+    // Stable: equal weights keep the plan's order.
+    weighed.sort_by_key(|g| std::cmp::Reverse(g.0));
+    weighed.into_iter().map(|(_, g)| g).collect()
+}
 
 /// Whether the import writes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -123,43 +175,80 @@ pub fn import(
     let mut summary = Summary::default();
     let mut done: BTreeMap<String, Imported> = BTreeMap::new();
     let total = plan.len();
-    for (i, (name, entry)) in plan.into_iter().enumerate() {
-        progress(Event::Mailbox {
-            index: i,
-            total,
-            name: entry.name.clone(),
-        });
-        let uses = entry
-            .uniqueid
-            .as_ref()
-            .and_then(|id| special_use.get(id))
-            .cloned()
-            .unwrap_or_default();
-        match import_mailbox(&cyrus, store, options.mode, (&name, uses), entry, progress) {
-            Ok((uids, outcome, header_id)) => {
-                summary.mailboxes += 1;
-                summary.messages += uids.len() as u64;
-                summary.linked += outcome.linked;
-                summary.copied += outcome.copied;
-                summary.bytes += outcome.bytes;
-                // 2.4's mailboxes database has no uniqueid; its cyrus.header does.
-                if let Some(id) = entry.uniqueid.clone().or(header_id) {
-                    done.insert(
-                        id,
-                        Imported {
-                            owner: name.owner_user().map(str::to_string),
-                            name,
-                            uids,
-                        },
-                    );
+    let lanes = owner_groups(&cyrus, &plan);
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel::<Lane>();
+    std::thread::scope(|scope| {
+        for _ in 0..LANES.min(lanes.len()) {
+            let tx = tx.clone();
+            let (next, lanes, plan) = (&next, &lanes, &plan);
+            let (cyrus, special_use) = (&cyrus, &special_use);
+            scope.spawn(move || {
+                while let Some(group) = lanes.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    for &i in group {
+                        let (name, entry) = &plan[i];
+                        let _ = tx.send(Lane::Started(i));
+                        let uses = entry
+                            .uniqueid
+                            .as_ref()
+                            .and_then(|id| special_use.get(id))
+                            .cloned()
+                            .unwrap_or_default();
+                        let mut note = |e: Event| {
+                            let _ = tx.send(Lane::Progress(e));
+                        };
+                        let r = import_mailbox(
+                            cyrus,
+                            store,
+                            options.mode,
+                            (name, uses),
+                            entry,
+                            &mut note,
+                        );
+                        let _ = tx.send(Lane::Done(i, r));
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut started = 0;
+        for message in rx {
+            match message {
+                Lane::Started(i) => {
+                    progress(Event::Mailbox {
+                        index: started,
+                        total,
+                        name: plan[i].1.name.clone(),
+                    });
+                    started += 1;
+                }
+                Lane::Progress(e) => progress(e),
+                Lane::Done(i, Ok((uids, outcome, header_id))) => {
+                    let (name, entry) = &plan[i];
+                    summary.mailboxes += 1;
+                    summary.messages += uids.len() as u64;
+                    summary.linked += outcome.linked;
+                    summary.copied += outcome.copied;
+                    summary.bytes += outcome.bytes;
+                    // 2.4's mailboxes database has no uniqueid; its cyrus.header does.
+                    if let Some(id) = entry.uniqueid.clone().or(header_id) {
+                        done.insert(
+                            id,
+                            Imported {
+                                owner: name.owner_user().map(str::to_string),
+                                name: name.clone(),
+                                uids,
+                            },
+                        );
+                    }
+                }
+                Lane::Done(i, Err(e)) => {
+                    summary.problems += 1;
+                    progress(Event::Note(format!("{}: skipped: {e}", plan[i].1.name)));
                 }
             }
-            Err(e) => {
-                summary.problems += 1;
-                progress(Event::Note(format!("{}: skipped: {e}", entry.name)));
-            }
         }
-    }
+    });
     let users = users(&cyrus, &entries);
     for (user, inbox_id) in &users {
         let r = per_user(
