@@ -28,8 +28,18 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one read or write may wait.
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The longest status line read.
+/// The longest status or header line read.
 const MAX_STATUS_LINE: u64 = 8 * 1024;
+
+/// The most reply header read before the connection is given up.
+const MAX_HEADER: u64 = 64 * 1024;
+
+/// The largest reply body read (and discarded) to keep the connection.
+const MAX_REPLY_BODY: u64 = 1024 * 1024;
+
+/// Time between two flushes of the queue's appended records to disk at the most (a crash of
+/// the process loses none of them; one of the machine, at most this much).
+const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 /// A `http://host[:port][/path]` URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,6 +142,8 @@ impl Method for WebhookMethod {
         let mut backoff: Option<Duration> = None;
         let mut next_try = Instant::now();
         let mut open = true;
+        let mut synced_at = Instant::now();
+        let mut connection: Option<Connection> = None;
         loop {
             let wait = match (disk.is_empty(), open) {
                 (true, true) => Duration::from_secs(3600),
@@ -145,12 +157,20 @@ impl Method for WebhookMethod {
                         while let Ok(n) = queue.try_recv() {
                             self.enqueue(&mut disk, n, &drops);
                         }
-                        if let Err(e) = disk.sync() {
-                            tracing::warn!("notify: webhook: syncing the queue: {e}");
+                        if synced_at.elapsed() >= SYNC_INTERVAL {
+                            if let Err(e) = disk.sync() {
+                                tracing::warn!("notify: webhook: syncing the queue: {e}");
+                            }
+                            synced_at = Instant::now();
                         }
                     }
                     Err(RecvTimeoutError::Timeout) => {}
-                    Err(RecvTimeoutError::Disconnected) => open = false,
+                    Err(RecvTimeoutError::Disconnected) => {
+                        open = false;
+                        if let Err(e) = disk.sync().and_then(|()| disk.save_head()) {
+                            tracing::warn!("notify: webhook: syncing the queue: {e}");
+                        }
+                    }
                 }
             } else {
                 std::thread::sleep(wait);
@@ -158,7 +178,7 @@ impl Method for WebhookMethod {
             if disk.is_empty() || Instant::now() < next_try {
                 continue;
             }
-            match self.send_oldest(&mut disk) {
+            match self.send_oldest(&mut disk, &mut connection) {
                 Ok(()) => backoff = None,
                 Err(e) => {
                     let delay = backoff.map_or(self.retry_min, |d| (d * 2).min(self.retry_max));
@@ -189,58 +209,152 @@ impl WebhookMethod {
     }
 
     /// POSTs the oldest entry and removes it when the receiver took it.
-    fn send_oldest(&self, disk: &mut DiskQueue) -> Result<(), String> {
+    fn send_oldest(
+        &self,
+        disk: &mut DiskQueue,
+        connection: &mut Option<Connection>,
+    ) -> Result<(), String> {
         let Some(body) = disk.peek().map_err(|e| format!("reading the queue: {e}"))? else {
             return Ok(());
         };
-        post(&self.url, &body)?;
+        post(&self.url, &body, connection)?;
         disk.pop(body.len())
             .map_err(|e| format!("sent, but the queue cannot advance: {e}"))
     }
 }
 
-/// POSTs `body` as JSON to `url`; `Ok` on a 2xx status.
-pub fn post(url: &Url, body: &[u8]) -> Result<(), String> {
-    let target = format!("{}:{}", url.host, url.port);
-    let addrs = (url.host.as_str(), url.port)
-        .to_socket_addrs()
-        .map_err(|e| format!("{target}: {e}"))?;
-    let mut last = format!("{target}: no address");
-    let mut stream = None;
-    for addr in addrs {
-        match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
-            Ok(s) => {
-                stream = Some(s);
-                break;
+/// POSTs `body` as JSON to `url`; `Ok` on a 2xx status. Goes over `connection` when one is
+/// kept (a new one if that fails), and leaves there the one the receiver lets us keep.
+pub fn post(url: &Url, body: &[u8], connection: &mut Option<Connection>) -> Result<(), String> {
+    // A kept connection the receiver has since closed fails at once: try a new one then.
+    if let Some(mut kept) = connection.take() {
+        if let Ok(keep) = kept.exchange(url, body) {
+            if keep.0 {
+                *connection = Some(kept);
             }
-            Err(e) => last = format!("{target}: {e}"),
+            return keep.1;
         }
     }
-    let mut stream = stream.ok_or(last)?;
-    let io = |e: std::io::Error| format!("{target}: {e}");
-    stream.set_read_timeout(Some(IO_TIMEOUT)).map_err(io)?;
-    stream.set_write_timeout(Some(IO_TIMEOUT)).map_err(io)?;
-    let host = match url.host.contains(':') {
-        true => format!("[{}]:{}", url.host, url.port),
-        false => format!("{}:{}", url.host, url.port),
-    };
-    let head = format!(
-        "POST {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: darius-notify\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        url.path,
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).map_err(io)?;
-    stream.write_all(body).map_err(io)?;
-    stream.flush().map_err(io)?;
-    let mut status = String::new();
-    BufReader::new((&stream).take(MAX_STATUS_LINE))
-        .read_line(&mut status)
-        .map_err(io)?;
-    let code = status_code(&status).ok_or_else(|| format!("{target}: no HTTP status line"))?;
-    match code {
-        200..=299 => Ok(()),
-        _ => Err(format!("{target}: HTTP status {code}")),
+    let mut fresh = Connection::open(url)?;
+    let (keep, result) = fresh.exchange(url, body)?;
+    if keep {
+        *connection = Some(fresh);
+    }
+    result
+}
+
+/// A connection to the receiver, kept open between POSTs while the receiver allows it
+/// (HTTP/1.1 persistent connections), so a busy queue costs no connection per notification.
+pub struct Connection {
+    target: String,
+    reader: BufReader<TcpStream>,
+}
+
+impl Connection {
+    fn open(url: &Url) -> Result<Connection, String> {
+        let target = format!("{}:{}", url.host, url.port);
+        let addrs = (url.host.as_str(), url.port)
+            .to_socket_addrs()
+            .map_err(|e| format!("{target}: {e}"))?;
+        let mut last = format!("{target}: no address");
+        let mut stream = None;
+        for addr in addrs {
+            match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
+                Ok(s) => {
+                    stream = Some(s);
+                    break;
+                }
+                Err(e) => last = format!("{target}: {e}"),
+            }
+        }
+        let stream = stream.ok_or(last)?;
+        let io = |e: std::io::Error| format!("{target}: {e}");
+        stream.set_read_timeout(Some(IO_TIMEOUT)).map_err(io)?;
+        stream.set_write_timeout(Some(IO_TIMEOUT)).map_err(io)?;
+        stream.set_nodelay(true).map_err(io)?;
+        Ok(Connection {
+            target,
+            reader: BufReader::new(stream),
+        })
+    }
+
+    /// One POST and its reply. `Err`: the connection failed (nothing is known of the
+    /// request); `Ok((keep, result))`: the receiver answered, `result` says whether it took
+    /// the notification and `keep` whether the connection can carry the next one.
+    fn exchange(&mut self, url: &Url, body: &[u8]) -> Result<(bool, Result<(), String>), String> {
+        let target = self.target.clone();
+        let io = |e: std::io::Error| format!("{target}: {e}");
+        let host = match url.host.contains(':') {
+            true => format!("[{}]:{}", url.host, url.port),
+            false => format!("{}:{}", url.host, url.port),
+        };
+        let mut request = format!(
+            "POST {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: darius-notify\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            url.path,
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(body);
+        let stream = self.reader.get_mut();
+        stream.write_all(&request).map_err(io)?;
+        stream.flush().map_err(io)?;
+        let mut status = String::new();
+        (&mut self.reader)
+            .take(MAX_STATUS_LINE)
+            .read_line(&mut status)
+            .map_err(io)?;
+        if status.is_empty() {
+            return Err(format!("{target}: the connection was closed"));
+        }
+        let code = status_code(&status).ok_or_else(|| format!("{target}: no HTTP status line"))?;
+        // The header: what says whether the connection can be used again.
+        let mut keep = status.starts_with("HTTP/1.1");
+        let mut length: Option<u64> = None;
+        let mut header_bytes = 0u64;
+        loop {
+            let mut line = String::new();
+            let got = (&mut self.reader)
+                .take(MAX_STATUS_LINE)
+                .read_line(&mut line)
+                .map_err(io)?;
+            header_bytes += got as u64;
+            if got == 0 || header_bytes > MAX_HEADER {
+                keep = false;
+                break;
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.parse().ok();
+            } else if name.eq_ignore_ascii_case("transfer-encoding")
+                || (name.eq_ignore_ascii_case("connection") && value.eq_ignore_ascii_case("close"))
+            {
+                keep = false;
+            }
+        }
+        let bodyless = code == 204 || code == 304 || (100..200).contains(&code);
+        match (bodyless, length) {
+            (true, _) => {}
+            (false, Some(n)) if n <= MAX_REPLY_BODY && keep => {
+                let skipped = std::io::copy(&mut (&mut self.reader).take(n), &mut std::io::sink())
+                    .map_err(io)?;
+                keep = skipped == n;
+            }
+            // A body of unknown or excessive length: the connection is not reused.
+            _ => keep = false,
+        }
+        let result = match code {
+            200..=299 => Ok(()),
+            _ => Err(format!("{target}: HTTP status {code}")),
+        };
+        Ok((keep, result))
     }
 }
 
