@@ -7,8 +7,8 @@
 //!   big-endian length, then that many bytes). New records go at the end of the last segment;
 //!   a new segment starts when the last reaches [`SEGMENT_BYTES`].
 //! - `head`: `SEGMENT OFFSET`, where the oldest unsent record starts; rewritten (through a
-//!   rename) when the queue empties, and otherwise at most once a second or every
-//!   [`HEAD_EVERY`] records, so a busy queue costs no metadata write per record. After a
+//!   rename) at most once a second or every [`HEAD_EVERY`] records, and when the sender goes
+//!   idle or the queue is closed, so a busy queue costs no metadata write per record. After a
 //!   crash, the records sent since the last rewrite are sent again (at-least-once). Segments
 //!   wholly before it are deleted.
 //! - `lock`: held (`flock`) by the one process that owns the queue.
@@ -30,7 +30,7 @@ pub const MAX_RECORD: usize = 1 << 20;
 pub const HEAD_EVERY: u32 = 1000;
 
 /// Time between two rewrites of `head` at the most while records are being sent.
-const HEAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+pub const HEAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The queue (see the module documentation).
 #[derive(Debug)]
@@ -221,17 +221,22 @@ impl DiskQueue {
     }
 
     /// Removes the oldest record, `record_len` bytes long (as [`DiskQueue::peek`] gave it);
-    /// `head` is rewritten when the queue is now empty, else only now and then (see the
-    /// module documentation).
+    /// `head` is rewritten only now and then (see the module documentation; the owner calls
+    /// [`DiskQueue::save_head`] when it goes idle).
     pub fn pop(&mut self, record_len: usize) -> std::io::Result<()> {
         self.head_offset += 4 + record_len as u64;
         self.len = self.len.saturating_sub(1);
         self.unsaved += 1;
         self.settle()?;
-        if self.len == 0 || self.unsaved >= HEAD_EVERY || self.saved_at.elapsed() >= HEAD_INTERVAL {
+        if self.unsaved >= HEAD_EVERY || self.saved_at.elapsed() >= HEAD_INTERVAL {
             self.save_head()?;
         }
         Ok(())
+    }
+
+    /// Whether records were removed since `head` was last written.
+    pub fn head_unsaved(&self) -> bool {
+        self.unsaved > 0
     }
 
     /// Writes `head` if records were removed since it was last written.

@@ -37,6 +37,10 @@ const MAX_HEADER: u64 = 64 * 1024;
 /// The largest reply body read (and discarded) to keep the connection.
 const MAX_REPLY_BODY: u64 = 1024 * 1024;
 
+/// How long the sender, woken by the first notification after a quiet spell, waits for
+/// more before sending: a little latency for one wake-up per burst instead of one per message.
+const LINGER: Duration = Duration::from_millis(5);
+
 /// Time between two flushes of the queue's appended records to disk at the most (a crash of
 /// the process loses none of them; one of the machine, at most this much).
 const SYNC_INTERVAL: Duration = Duration::from_secs(1);
@@ -146,6 +150,8 @@ impl Method for WebhookMethod {
         let mut connection: Option<Connection> = None;
         loop {
             let wait = match (disk.is_empty(), open) {
+                // Idle: the head is written once nothing came for a while.
+                (true, true) if disk.head_unsaved() => crate::queue::HEAD_INTERVAL,
                 (true, true) => Duration::from_secs(3600),
                 (true, false) => return,
                 (false, _) => next_try.saturating_duration_since(Instant::now()),
@@ -153,10 +159,16 @@ impl Method for WebhookMethod {
             if open {
                 match queue.recv_timeout(wait) {
                     Ok(n) => {
+                        let idle = disk.is_empty();
                         self.enqueue(&mut disk, n, &drops);
-                        while let Ok(n) = queue.try_recv() {
-                            self.enqueue(&mut disk, n, &drops);
+                        if idle {
+                            // The first of a burst: gather what comes in the next moment,
+                            // so the thread wakes once per burst, not once per message
+                            // (senders find it asleep, not waiting on the channel, and
+                            // wake nobody).
+                            std::thread::sleep(LINGER);
                         }
+                        self.take_waiting(&queue, &mut disk, &drops);
                         if synced_at.elapsed() >= SYNC_INTERVAL {
                             if let Err(e) = disk.sync() {
                                 tracing::warn!("notify: webhook: syncing the queue: {e}");
@@ -164,7 +176,11 @@ impl Method for WebhookMethod {
                             synced_at = Instant::now();
                         }
                     }
-                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Timeout) => {
+                        if let Err(e) = disk.save_head() {
+                            tracing::warn!("notify: webhook: saving the queue's head: {e}");
+                        }
+                    }
                     Err(RecvTimeoutError::Disconnected) => {
                         open = false;
                         if let Err(e) = disk.sync().and_then(|()| disk.save_head()) {
@@ -175,20 +191,24 @@ impl Method for WebhookMethod {
             } else {
                 std::thread::sleep(wait);
             }
-            if disk.is_empty() || Instant::now() < next_try {
-                continue;
-            }
-            match self.send_oldest(&mut disk, &mut connection) {
-                Ok(()) => backoff = None,
-                Err(e) => {
-                    let delay = backoff.map_or(self.retry_min, |d| (d * 2).min(self.retry_max));
-                    tracing::warn!(
-                        "notify: webhook: {e}; {} queued, retrying in {} ms",
-                        disk.len(),
-                        delay.as_millis()
-                    );
-                    backoff = Some(delay);
-                    next_try = Instant::now() + delay;
+            // Everything queued, in order, until the queue is empty or a POST fails; what
+            // arrives meanwhile joins the queue as it goes.
+            while !disk.is_empty() && Instant::now() >= next_try {
+                match self.send_oldest(&mut disk, &mut connection) {
+                    Ok(()) => backoff = None,
+                    Err(e) => {
+                        let delay = backoff.map_or(self.retry_min, |d| (d * 2).min(self.retry_max));
+                        tracing::warn!(
+                            "notify: webhook: {e}; {} queued, retrying in {} ms",
+                            disk.len(),
+                            delay.as_millis()
+                        );
+                        backoff = Some(delay);
+                        next_try = Instant::now() + delay;
+                    }
+                }
+                if open {
+                    self.take_waiting(&queue, &mut disk, &drops);
                 }
             }
         }
@@ -196,6 +216,13 @@ impl Method for WebhookMethod {
 }
 
 impl WebhookMethod {
+    /// Moves what waits on the channel to the disk queue, without waiting.
+    fn take_waiting(&self, queue: &Receiver<Notification>, disk: &mut DiskQueue, drops: &Drops) {
+        while let Ok(n) = queue.try_recv() {
+            self.enqueue(disk, n, drops);
+        }
+    }
+
     /// Appends `n` to the disk queue, or drops it when the queue is full.
     fn enqueue(&self, disk: &mut DiskQueue, n: Notification, drops: &Drops) {
         if disk.len() >= self.queue_max {
