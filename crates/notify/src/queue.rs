@@ -26,6 +26,9 @@ pub const SEGMENT_BYTES: u64 = 1 << 20;
 /// The largest record the queue takes.
 pub const MAX_RECORD: usize = 1 << 20;
 
+/// The most bytes of the newest records kept in memory as well (see `DiskQueue::tail`).
+const TAIL_BYTES: usize = 4 << 20;
+
 /// Records sent between two rewrites of `head` at the most.
 pub const HEAD_EVERY: u32 = 1000;
 
@@ -44,6 +47,10 @@ pub struct DiskQueue {
     writer: Option<(File, u64)>,
     /// The head's segment, open for reading, and the offset its file position is at.
     reader: Option<(u64, File, u64)>,
+    /// Copies of the newest records, the queue's last `tail.len()` (up to [`TAIL_BYTES`]):
+    /// while the sender keeps up they are all there is, and are sent without reading them back.
+    tail: VecDeque<Vec<u8>>,
+    tail_bytes: usize,
     /// Records removed since `head` was last written, and when it was.
     unsaved: u32,
     saved_at: std::time::Instant,
@@ -84,6 +91,8 @@ impl DiskQueue {
             head_offset,
             writer: None,
             reader: None,
+            tail: VecDeque::new(),
+            tail_bytes: 0,
             unsaved: 0,
             saved_at: std::time::Instant::now(),
             len: 0,
@@ -171,6 +180,13 @@ impl DiskQueue {
             *size += bytes.len() as u64;
         }
         self.len += 1;
+        if self.tail_bytes + record.len() > TAIL_BYTES {
+            // Still the queue's newest records, only fewer of them.
+            self.tail.clear();
+            self.tail_bytes = 0;
+        }
+        self.tail_bytes += record.len();
+        self.tail.push_back(record.to_vec());
         Ok(())
     }
 
@@ -186,6 +202,9 @@ impl DiskQueue {
     pub fn peek(&mut self) -> std::io::Result<Option<Vec<u8>>> {
         if self.len == 0 {
             return Ok(None);
+        }
+        if self.tail.len() as u64 == self.len {
+            return Ok(self.tail.front().cloned());
         }
         self.settle()?;
         let Some(&id) = self.segments.front() else {
@@ -224,6 +243,11 @@ impl DiskQueue {
     /// `head` is rewritten only now and then (see the module documentation; the owner calls
     /// [`DiskQueue::save_head`] when it goes idle).
     pub fn pop(&mut self, record_len: usize) -> std::io::Result<()> {
+        if self.tail.len() as u64 == self.len {
+            if let Some(r) = self.tail.pop_front() {
+                self.tail_bytes -= r.len();
+            }
+        }
         self.head_offset += 4 + record_len as u64;
         self.len = self.len.saturating_sub(1);
         self.unsaved += 1;
