@@ -307,7 +307,7 @@ pub(crate) fn describe(name: &str, r: &ReconstructReport, mode: RepairMode) -> V
         let v = verb("removed the records of", "would remove the records of");
         lines.push(format!(
             "{name}: {v} UIDs {} (their message files are gone)",
-            uids(&r.lost)
+            types::uid_set(&r.lost)
         ));
     }
     let adopted: Vec<Uid> = r
@@ -320,7 +320,7 @@ pub(crate) fn describe(name: &str, r: &ReconstructReport, mode: RepairMode) -> V
         let v = verb("adopted", "would adopt");
         lines.push(format!(
             "{name}: {v} message files as UIDs {}",
-            uids(&adopted)
+            types::uid_set(&adopted)
         ));
     }
     for (old, new) in &r.renumbered {
@@ -333,21 +333,21 @@ pub(crate) fn describe(name: &str, r: &ReconstructReport, mode: RepairMode) -> V
         let v = verb("removed", "would remove");
         lines.push(format!(
             "{name}: {v} the leftover files of expunged UIDs {}",
-            uids(&r.stale_files_removed)
+            types::uid_set(&r.stale_files_removed)
         ));
     }
     if !r.kept_files_moved.is_empty() {
         let v = verb("moved", "would move");
         lines.push(format!(
             "{name}: {v} the files of expunged UIDs {} to their kept names (for unexpunge)",
-            uids(&r.kept_files_moved)
+            types::uid_set(&r.kept_files_moved)
         ));
     }
     if !r.recached.is_empty() {
         let v = verb("re-read", "would re-read");
         lines.push(format!(
             "{name}: {v} UIDs {} (file size disagreed with the index; flags and dates kept)",
-            uids(&r.recached)
+            types::uid_set(&r.recached)
         ));
     }
     for id in &r.stale_copies_removed {
@@ -365,34 +365,10 @@ pub(crate) fn describe(name: &str, r: &ReconstructReport, mode: RepairMode) -> V
     if !r.unadopted.is_empty() {
         lines.push(format!(
             "{name}: message files of UIDs {} are not in the index (`reconstruct -f` adopts them)",
-            uids(&r.unadopted)
+            types::uid_set(&r.unadopted)
         ));
     }
     lines
-}
-
-/// UIDs as an IMAP sequence set: ascending runs as `a:b`, separated by commas.
-fn uids(list: &[Uid]) -> String {
-    let mut sorted: Vec<u32> = list.iter().map(|u| u.get()).collect();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let mut parts = Vec::new();
-    let mut i = 0;
-    while i < sorted.len() {
-        let start = sorted[i];
-        let mut end = start;
-        while i + 1 < sorted.len() && sorted[i + 1] == end.saturating_add(1) {
-            i += 1;
-            end = sorted[i];
-        }
-        parts.push(if start == end {
-            start.to_string()
-        } else {
-            format!("{start}:{end}")
-        });
-        i += 1;
-    }
-    parts.join(",")
 }
 
 /// Progress on standard error: an `indicatif` bar on a terminal, plain lines else.
@@ -451,8 +427,8 @@ mod tests {
 
     #[test]
     fn uids_are_written_as_a_sequence_set() {
-        assert_eq!(uids(&list(&[5, 1, 2, 3, 9, 10])), "1:3,5,9:10");
-        assert_eq!(uids(&list(&[7])), "7");
-        assert_eq!(uids(&[]), "");
+        assert_eq!(types::uid_set(&list(&[5, 1, 2, 3, 9, 10])), "1:3,5,9:10");
+        assert_eq!(types::uid_set(&list(&[7])), "7");
+        assert_eq!(types::uid_set(&[]), "");
     }
 }

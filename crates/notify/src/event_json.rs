@@ -424,29 +424,7 @@ fn decode_modified_base64(encoded: &str) -> Option<String> {
 
 /// RFC 5423 `uidset`: UIDs as an IMAP sequence set, runs as ranges (`1:3,5`).
 pub fn uidset(uids: &[Uid]) -> String {
-    let mut sorted: Vec<u32> = uids.iter().map(|u| u.get()).collect();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let mut out = String::new();
-    let mut i = 0;
-    while i < sorted.len() {
-        let start = sorted[i];
-        let mut end = start;
-        while i + 1 < sorted.len() && sorted[i + 1] == end.saturating_add(1) {
-            i += 1;
-            end = sorted[i];
-        }
-        if !out.is_empty() {
-            out.push(',');
-        }
-        if start == end {
-            out.push_str(&start.to_string());
-        } else {
-            out.push_str(&format!("{start}:{end}"));
-        }
-        i += 1;
-    }
-    out
+    types::uid_set(uids)
 }
 
 /// Cyrus's `timestamp`: ISO 8601 with milliseconds, in UTC, which Cyrus writes `Z`

@@ -15,4 +15,4 @@ pub use acl::{Acl, AclEntry, AclError, Authorizer, Identifier, Principal, Rights
 pub use flag::{Flag, FlagError};
 pub use mailbox_name::{MailboxName, MailboxNameError};
 pub use secret::Secret;
-pub use uid::{ModSeq, Uid, UidValidity};
+pub use uid::{uid_set, ModSeq, Uid, UidValidity};

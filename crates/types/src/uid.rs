@@ -31,6 +31,32 @@ impl Uid {
     }
 }
 
+/// UIDs as an IMAP sequence set (RFC 9051 §9 `sequence-set`), in ascending order with runs
+/// written as ranges: `1:3,5`; duplicates count once, an empty list is `""`.
+pub fn uid_set(uids: &[Uid]) -> String {
+    let mut sorted: Vec<u32> = uids.iter().map(|u| u.get()).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        while i + 1 < sorted.len() && sorted[i + 1] == sorted[i] + 1 {
+            i += 1;
+        }
+        let end = sorted[i];
+        if !out.is_empty() {
+            out.push(',');
+        }
+        match start == end {
+            true => out.push_str(&start.to_string()),
+            false => out.push_str(&format!("{start}:{end}")),
+        }
+        i += 1;
+    }
+    out
+}
+
 impl fmt::Display for Uid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
@@ -110,5 +136,25 @@ mod tests {
         assert!(ModSeq::new(ModSeq::MAX_VALUE).is_some());
         assert!(ModSeq::new(ModSeq::MAX_VALUE + 1).is_none());
         assert_eq!(ModSeq::new(ModSeq::MAX_VALUE).and_then(ModSeq::next), None);
+    }
+}
+
+#[cfg(test)]
+mod uid_set_tests {
+    use super::{uid_set, Uid};
+
+    fn uids(list: &[u32]) -> Vec<Uid> {
+        list.iter().filter_map(|&n| Uid::new(n)).collect()
+    }
+
+    #[test]
+    fn runs_become_ranges_in_order_and_duplicates_count_once() {
+        assert_eq!(uid_set(&uids(&[])), "");
+        assert_eq!(uid_set(&uids(&[7])), "7");
+        assert_eq!(uid_set(&uids(&[5, 1, 2, 3, 3, 9, 10])), "1:3,5,9:10");
+        assert_eq!(
+            uid_set(&uids(&[u32::MAX, u32::MAX - 1])),
+            format!("{}:{}", u32::MAX - 1, u32::MAX)
+        );
     }
 }
