@@ -354,11 +354,15 @@ fn event_notifier_sends_the_chosen_groups_only() {
 fn sendmail_stub(dir: &Path) -> (PathBuf, PathBuf) {
     let outbox = dir.join("outbox");
     std::fs::create_dir(&outbox).unwrap();
+    // Written aside and moved in whole: a mail in the outbox is always complete.
+    let spool = dir.join("spool");
+    std::fs::create_dir(&spool).unwrap();
     let stub = dir.join("sendmail");
     std::fs::write(
         &stub,
         format!(
-            "#!/bin/sh\nf=$(mktemp {}/mail.XXXXXX)\necho \"$@\" > \"$f\"\ncat >> \"$f\"\n",
+            "#!/bin/sh\nf=$(mktemp {}/mail.XXXXXX)\necho \"$@\" > \"$f\"\ncat >> \"$f\"\nmv \"$f\" {}/\n",
+            spool.display(),
             outbox.display()
         ),
     )
