@@ -61,6 +61,10 @@ pub fn parse(input: impl BufRead) -> Result<Uidlist, SyntaxError> {
         if base.is_empty() {
             return Err(SyntaxError::new(lines.line, "empty file name"));
         }
+        // Written back, a CR before the line end would end the line there.
+        if base.contains('\r') {
+            return Err(SyntaxError::new(lines.line, "CR in a file name"));
+        }
         list.uids.insert(base.to_string(), uid);
     }
     Ok(list)
@@ -72,10 +76,15 @@ enum Version {
 }
 
 /// The next line as text (Dovecot writes file names in UTF-8 or ASCII; other bytes are
-/// replaced, which can only make a name not match).
+/// replaced, which can only make a name not match), without its line end.
 fn next<R: BufRead>(lines: &mut LineReader<R>) -> Result<Option<String>, SyntaxError> {
     match lines.next_line() {
-        Ok(Some(l)) => Ok(Some(String::from_utf8_lossy(l).into_owned())),
+        // No file name ends in CR (a last line without its newline may keep the CR of a
+        // CRLF, and writing the list back would turn one into a line end): all are dropped.
+        Ok(Some(l)) => {
+            let end = l.iter().rposition(|&b| b != b'\r').map_or(0, |i| i + 1);
+            Ok(Some(String::from_utf8_lossy(&l[..end]).into_owned()))
+        }
         Ok(None) => Ok(None),
         Err(LineError::TooLong(n)) => Err(SyntaxError::new(
             n,
@@ -179,6 +188,22 @@ mod tests {
         );
         assert_eq!(l.uid_of("1796612022.M495115P15224.vm,S=32,W=36"), Some(3));
         assert_eq!(l.uid_of("1796612022.M000000P1.vm"), None);
+    }
+
+    #[test]
+    fn a_last_line_cut_after_its_cr_reads_as_the_same_name_as_with_its_lf() {
+        let head = "3 V1796612024 N4\n1 :1796612022.M1P1.vm";
+        let cut = parse(format!("{head}\r").as_bytes()).unwrap();
+        let whole = parse(format!("{head}\r\n").as_bytes()).unwrap();
+        assert_eq!(cut, whole);
+        assert_eq!(cut.uid_of("1796612022.M1P1.vm"), Some(1));
+        // The shape the fuzzer found, and one more CR: each must write back to what it read.
+        crate::maildir::fuzzing::uidlist(format!("{head}\r").as_bytes());
+        crate::maildir::fuzzing::uidlist(format!("{head}\r\r").as_bytes());
+        crate::maildir::fuzzing::uidlist(format!("{head}\r\r\n").as_bytes());
+        // A CR inside a name (never in a real Maildir) is refused, not misread.
+        assert!(parse(b"3 V1 N2\n1 :\r:2,S\n".as_slice()).is_err());
+        crate::maildir::fuzzing::uidlist(b"3 V1 N2\n1 :\r:2,S\n");
     }
 
     #[test]
