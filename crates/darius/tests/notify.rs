@@ -121,15 +121,6 @@ fn wait_posts(posts: &Mutex<Vec<Post>>, n: usize, server: &Server) -> Vec<Post> 
     }
 }
 
-/// A port nothing listens on (bound, then closed).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The webhook options for a receiver on `port`, retrying every second.
 fn webhook_options(port: u16) -> String {
     format!(
@@ -261,7 +252,7 @@ fn webhook_receiver_down_for_a_while_loses_nothing_and_keeps_order() {
 
 #[test]
 fn webhook_queue_survives_a_killed_server() {
-    let port = free_port();
+    let port = common::free_port();
     let mut server =
         Server::start_with(&format!("mailnotifier: webhook\n{}", webhook_options(port)));
     let users = ["k1", "k2"];
@@ -286,7 +277,7 @@ fn webhook_queue_survives_a_killed_server() {
 
 #[test]
 fn webhook_full_queue_drops_and_counts_while_delivery_goes_on() {
-    let port = free_port();
+    let port = common::free_port();
     let server = Server::start_with(&format!(
         "mailnotifier: webhook\nnotify_webhook_queue_max: 2\n{}",
         webhook_options(port)

@@ -15,6 +15,15 @@ use std::time::{Duration, Instant};
 
 pub const DARIUS: &str = env!("CARGO_BIN_EXE_darius");
 
+/// A loopback TCP port nothing listens on right now (bound, then closed).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// The TCP listeners every test server has, each on an ephemeral port of 127.0.0.1 unless
 /// the test's configuration sets it.
 const LISTENERS: [&str; 6] = [
