@@ -320,6 +320,17 @@ pub static OPTIONS: &[OptionSpec] = &[
         "Seconds between webhook retries at most."),
     opt("notify_webhook_queue_max", Kind::Int { min: 1, max: U32 }, "100000",
         "Webhook notifications waiting in the on-disk queue (`{configdirectory}/notify/webhook`) at most; beyond, new ones are dropped and counted while the receiver is away."),
+    // -- netnews -----------------------------------------------------------------------------------
+    opt("newsprefix", Kind::Str, "",
+        "Mailbox name the newsgroups of `partition-news` are shown under (`netnews` shows `comp.lang.rust` as `netnews.comp.lang.rust`); empty shows them at the top level. Changing it takes `darius syncnews` and a fresh `collectnews` (the old mailboxes go, new ones come)."),
+    opt("newsacl", Kind::Str, "anyone lr",
+        "ACL a newsgroup's mailbox is created with, as identifier/rights pairs like `defaultacl`. With `s` (`anyone lrs`) each reader keeps their own `\\Seen`; other flags need `w` and are shared by all readers; no ACL lets a client add, expunge or rename articles (only the news server does)."),
+    opt("newspathdb", Kind::Path, "/var/lib/news",
+        "INN's `pathdb`: where `tradspool.map` is, which turns the storage tokens of INN's feeds and of `expire -z` into group and article number."),
+    opt("newssocket", Kind::Path, "{configdirectory}/socket/news",
+        "UNIX socket through which `darius collectnews`, `rmnews` and `syncnews` reach the running server; it takes those three requests only. Bound only when `partition-news` is set."),
+    opt("newssocket_group", Kind::Str, "news",
+        "Group given to `newssocket` (mode 0660), so the news server's user runs `rmnews` and `collectnews` without being the mail server's. Empty, or a group this system lacks: mode 0600, the server's own user and root only."),
     // -- housekeeping ---------------------------------------------------------------------------
     opt("tombstone_days", Kind::Int { min: 0, max: U32 }, "90",
         "Days the store remembers which messages were expunged (one small tombstone per message), so a client resynchronising with QRESYNC (RFC 7162) is told exactly which of its messages are gone. A client last in sync before that gets a full resynchronisation instead. Older tombstones are pruned shortly after start and then once a day. 0 keeps them forever. Cyrus keeps expunged index records until `cyr_expire -X` cleans them out."),

@@ -151,6 +151,19 @@ pub enum Request {
         to: Option<String>,
         recursive: bool,
     },
+    /// `darius collectnews`: feed lines (a piece of the feed).
+    NewsCollect {
+        lines: Vec<String>,
+    },
+    /// `darius rmnews`: `fastrm`'s input lines (a piece of it).
+    NewsRemove {
+        lines: Vec<String>,
+    },
+    /// `darius syncnews`: the `active` file at `active` (absolute).
+    NewsSync {
+        active: String,
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -184,6 +197,18 @@ pub enum Response {
     /// What a backup copied.
     BackedUp {
         summary: crate::backup::BackupSummary,
+    },
+    /// What a piece of `collectnews` did.
+    Collected {
+        report: news::CollectReport,
+    },
+    /// What a piece of `rmnews` did.
+    Removed {
+        report: news::RemoveReport,
+    },
+    /// What `syncnews` did.
+    Synced {
+        report: news::SyncReport,
     },
     Refused {
         reason: String,
@@ -250,6 +275,9 @@ pub fn execute(ctx: &Backend, request: Request, peer: &str) -> Response {
         Request::MailboxDump { .. } => return crate::mboxlist::execute(ctx, request),
         Request::Backup { .. } | Request::Restore { .. } => {
             return crate::backup::execute(ctx, request)
+        }
+        Request::NewsCollect { .. } | Request::NewsRemove { .. } | Request::NewsSync { .. } => {
+            return crate::netnews::execute(ctx, request)
         }
         Request::UserCheck { name, password } => {
             db.verify(&name, &Secret::new(password)).map(|valid| {
@@ -338,13 +366,46 @@ pub(crate) fn service_failure(e: &mailservice::ServiceError) -> Response {
     }
 }
 
+/// Who a socket serves, and which requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// The admin socket: every request, from root and the server's own user.
+    Admin,
+    /// The news socket: the netnews requests only, from root, the server's own user and
+    /// processes whose group is `group` (the news server's).
+    News { group: Option<u32> },
+}
+
+impl Scope {
+    fn admits(self, uid: u32, gid: u32, owner_uid: u32) -> bool {
+        if uid == 0 || uid == owner_uid {
+            return true;
+        }
+        match self {
+            Scope::Admin => false,
+            Scope::News { group } => group == Some(gid),
+        }
+    }
+}
+
 /// Serves the admin socket until `shutdown` fires.
 /// `owner_uid` is the uid that owns the socket file, i.e. the server's own.
 pub async fn serve(
     listener: UnixListener,
     owner_uid: u32,
     ctx: Arc<Backend>,
+    shutdown: net::ShutdownSignal,
+) {
+    serve_scoped(listener, owner_uid, ctx, shutdown, Scope::Admin).await
+}
+
+/// Serves a socket of `scope` until `shutdown` fires.
+pub async fn serve_scoped(
+    listener: UnixListener,
+    owner_uid: u32,
+    ctx: Arc<Backend>,
     mut shutdown: net::ShutdownSignal,
+    scope: Scope,
 ) {
     loop {
         let stream = tokio::select! {
@@ -360,7 +421,7 @@ pub async fn serve(
         let ctx = Arc::clone(&ctx);
         let signal = shutdown.clone();
         tokio::spawn(async move {
-            if let Err(e) = serve_connection(stream, owner_uid, ctx, signal).await {
+            if let Err(e) = serve_connection(stream, owner_uid, ctx, signal, scope).await {
                 tracing::warn!("admin socket connection: {e:#}");
             }
         });
@@ -374,9 +435,10 @@ async fn serve_connection(
     owner_uid: u32,
     ctx: Arc<Backend>,
     _running: net::ShutdownSignal,
+    scope: Scope,
 ) -> Result<()> {
     let cred = stream.peer_cred().context("reading peer credentials")?;
-    if cred.uid() != 0 && cred.uid() != owner_uid {
+    if !scope.admits(cred.uid(), cred.gid(), owner_uid) {
         tracing::warn!(
             severity = "warning",
             "admin socket: refused connection from uid {}",
@@ -404,6 +466,11 @@ async fn serve_connection(
             return Ok(());
         }
         let response = match serde_json::from_str::<Request>(line.trim_end()) {
+            Ok(request) if scope != Scope::Admin && !crate::netnews::is_news_request(&request) => {
+                Response::Refused {
+                    reason: "this socket takes collectnews, rmnews and syncnews only".into(),
+                }
+            }
             Ok(request) => {
                 let ctx = Arc::clone(&ctx);
                 tokio::task::spawn_blocking(move || execute(&ctx, request, "admin-socket"))

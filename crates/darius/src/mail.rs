@@ -18,6 +18,8 @@ pub struct Backend {
     pub login_penalty: Arc<auth::LoginPenalty>,
     /// `configdirectory`, named in what admin commands report.
     pub config_directory: PathBuf,
+    /// The netnews settings (`newsacl`, `newspathdb`).
+    pub news: news::NewsConfig,
 }
 
 /// Who opens the service: the server runs the notification methods; a tool only forwards to
@@ -60,6 +62,7 @@ impl Backend {
             login_penalty,
             service: open_service_as(config, opener)?,
             config_directory: dir.to_path_buf(),
+            news: crate::netnews::news_config(config)?,
         })
     }
 }
@@ -347,6 +350,7 @@ pub fn open_service_as(config: &config::Config, opener: Opener) -> Result<MailSe
         "immediate" => mailstore::ExpungeMode::Immediate,
         _ => mailstore::ExpungeMode::Delayed,
     };
+    store_config.news_prefix = crate::netnews::news_prefix(config)?;
     let store = Store::open(store_config).context("opening the mail store")?;
     let service_config = ServiceConfig {
         admins: config.list("admins").to_vec(),

@@ -23,6 +23,7 @@ mod mail;
 mod mailboxes;
 mod mboxlist;
 mod memory;
+mod netnews;
 mod notifyd;
 mod pop3;
 mod quotas;
@@ -121,6 +122,14 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Put a backup back in place of the whole store (server stopped).
     Restore(backup::RestoreArgs),
+    /// Index the netnews articles a feed names (INN's `Wn`/`WR` file feed, or spool paths),
+    /// one per line from FILE or standard input, in their newsgroups' mailboxes.
+    Collectnews(netnews::CollectArgs),
+    /// Drop the articles `fastrm`'s input names (spool paths or storage tokens) from the
+    /// newsgroup mailboxes and unlink their files (INN's RMPROC).
+    Rmnews(netnews::RmnewsArgs),
+    /// Create and remove newsgroup mailboxes to match INN's active file (-n: dry run).
+    Syncnews(netnews::SyncArgs),
 }
 
 /// Where `darius import` reads from.
@@ -149,6 +158,9 @@ fn main() -> ExitCode {
         Command::Acl { action } => acls::run(cli.config.as_deref(), action),
         Command::Quota(args) => quotas::run(cli.config.as_deref(), args),
         Command::Reconstruct(args) => reconstruct::run(cli.config.as_deref(), args),
+        Command::Collectnews(args) => netnews::run_collect(cli.config.as_deref(), args),
+        Command::Rmnews(args) => netnews::run_rmnews(cli.config.as_deref(), args),
+        Command::Syncnews(args) => netnews::run_sync(cli.config.as_deref(), args),
         Command::Unexpunge(args) => expunged::run_unexpunge(cli.config.as_deref(), args),
         Command::Expire(args) => expunged::run_expire(cli.config.as_deref(), args),
         Command::Undelete(args) => expunged::run_undelete(cli.config.as_deref(), args),

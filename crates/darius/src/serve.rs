@@ -143,10 +143,16 @@ async fn serve(config: &config::Config, ctx: Arc<mail::Backend>, servers: Server
         let owner = fs::metadata(path)
             .map(|m| m.uid())
             .with_context(|| format!("{}", path.display()))?;
-        tokio::spawn(admin::serve(listener, owner, ctx, shutdown.signal()));
+        tokio::spawn(admin::serve(
+            listener,
+            owner,
+            Arc::clone(&ctx),
+            shutdown.signal(),
+        ));
         tracing::info!("admin socket listening on {}", path.display());
         admin_socket = Some(path.to_path_buf());
     }
+    let news_socket = crate::netnews::listen(config, &ctx, &shutdown)?;
     crate::memory::start_reclaimer();
     tracing::info!(
         "darius {} ready (configuration: {})",
@@ -163,7 +169,11 @@ async fn serve(config: &config::Config, ctx: Arc<mail::Backend>, servers: Server
     if left > 0 {
         tracing::warn!("{left} connection(s) still busy after {DRAIN_LIMIT:?}; closing them");
     }
-    for path in admin_socket.into_iter().chain(lmtp_socket) {
+    for path in admin_socket
+        .into_iter()
+        .chain(lmtp_socket)
+        .chain(news_socket)
+    {
         let _ = fs::remove_file(path);
     }
     tracing::info!("stopped");

@@ -209,6 +209,18 @@ fn report(response: Response, dir: &Path) -> Result<()> {
             }
             Ok(())
         }
+        Response::Collected { report } => {
+            print!("{report}");
+            Ok(())
+        }
+        Response::Removed { report } => {
+            print!("{report}");
+            Ok(())
+        }
+        Response::Synced { report } => {
+            print!("{report}");
+            Ok(())
+        }
         Response::BackedUp { summary } => {
             println!(
                 "backed up {} mailboxes, {} messages",

@@ -52,7 +52,9 @@ fn store_code(e: &StoreError) -> (Code, String) {
         StoreError::BadMessage(_) | StoreError::InvalidName(_) | StoreError::InvalidRename(_) => {
             Code::Cannot
         }
-        StoreError::ReservedPartition(_) | StoreError::NoSuchPartition(_) => Code::Cannot,
+        StoreError::ReservedPartition(_)
+        | StoreError::NoSuchPartition(_)
+        | StoreError::Newsgroup(_) => Code::Cannot,
         StoreError::NoSuchMessage(_) => Code::ExpungeIssued,
         StoreError::OverQuota(_) => Code::OverQuota,
         StoreError::NoSuchQuotaRoot(_) => Code::NonExistent,

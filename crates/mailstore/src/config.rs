@@ -64,6 +64,9 @@ pub struct StoreConfig {
     pub clock: Clock,
     /// `expunge_mode`: whether expunged messages are kept for `darius unexpunge`.
     pub expunge_mode: ExpungeMode,
+    /// `newsprefix`: the mailbox name newsgroups sit under (`netnews` puts `comp.lang.rust`
+    /// at `netnews.comp.lang.rust`); `None` puts them at the top level.
+    pub news_prefix: Option<String>,
 }
 
 type ClockFn = dyn Fn() -> i64 + Send + Sync;
@@ -135,6 +138,7 @@ impl StoreConfig {
             hooks: StoreHooks::default(),
             clock: Clock::default(),
             expunge_mode: ExpungeMode::default(),
+            news_prefix: None,
         }
     }
 

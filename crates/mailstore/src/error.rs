@@ -35,6 +35,8 @@ pub enum StoreError {
     OverQuota(String),
     #[error("no such quota root: {0}")]
     NoSuchQuotaRoot(String),
+    #[error("{0} is a newsgroup: its articles come and go with the news server only")]
+    Newsgroup(String),
 
     // ---- failures ----
     #[error("I/O error on {path}: {source}")]
@@ -82,7 +84,8 @@ impl StoreError {
             | StoreError::InvalidRename(_)
             | StoreError::InvalidName(_)
             | StoreError::OverQuota(_)
-            | StoreError::NoSuchQuotaRoot(_) => true,
+            | StoreError::NoSuchQuotaRoot(_)
+            | StoreError::Newsgroup(_) => true,
             StoreError::Io { .. }
             | StoreError::Corrupt { .. }
             | StoreError::UnsupportedFormat { .. }

@@ -68,6 +68,7 @@
 //! before any owner lock. Lock order: namespace → owner → mailboxes DB write transaction; the
 //! quota lock of the `user` root (module `quota`) comes after the owner lock.
 
+mod article;
 mod changes;
 mod codec;
 mod config;
@@ -90,6 +91,7 @@ mod ops_expunged;
 mod ops_flags;
 mod ops_import;
 mod ops_mailbox;
+mod ops_news;
 mod ops_partition;
 mod ops_read;
 mod ops_recent;
@@ -109,6 +111,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use types::MailboxName;
 
+pub use article::read_article;
 pub use codec::UidSet;
 pub use config::{Clock, ExpungeMode, FsyncPolicy, StoreConfig, RESERVED_NEWS_PARTITION};
 pub use duplicates::{
@@ -132,6 +135,7 @@ pub use normalise::{normalise_crlf, CrlfNormaliser, NormaliseError};
 pub use ops_backup::{BackupProgress, BackupReport, BackupTarget, RestoredMailbox};
 pub use ops_expunged::{DeletedFlag, ExpireReport, ExpungedMessage, Unexpunge, UnexpungeOutcome};
 pub use ops_import::{ImportOutcome, ImportedMailbox, ImportedMessage};
+pub use ops_news::{AddedArticles, NewsArticle};
 pub use ops_tombstones::PURGE_BATCH;
 pub use partition::{MailboxHeaderFile, MAILBOX_HEADER_FILE};
 pub use quota::QuotaPolicy;

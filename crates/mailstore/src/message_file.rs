@@ -9,7 +9,9 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
+use crate::article::ArticleReader;
 use crate::error::{Result, StoreError};
 
 /// One open message file and its length at opening.
@@ -18,13 +20,33 @@ pub struct MessageFile {
     file: File,
     len: u64,
     path: PathBuf,
+    /// A news article, read through its decoding (module `article`); `len` is the message's.
+    article: Option<Mutex<ArticleReader>>,
 }
 
 impl MessageFile {
     pub(crate) fn open(path: PathBuf) -> Result<MessageFile> {
         let file = File::open(&path).map_err(|e| StoreError::io(&path, e))?;
         let len = file.metadata().map_err(|e| StoreError::io(&path, e))?.len();
-        Ok(MessageFile { file, len, path })
+        Ok(MessageFile {
+            file,
+            len,
+            path,
+            article: None,
+        })
+    }
+
+    /// A news article file holding a message of `size` octets (the index's RFC822.SIZE).
+    pub(crate) fn open_article(path: PathBuf, size: u64) -> Result<MessageFile> {
+        let file = File::open(&path).map_err(|e| StoreError::io(&path, e))?;
+        let file_len = file.metadata().map_err(|e| StoreError::io(&path, e))?.len();
+        let reader = ArticleReader::new(&file, file_len, &path)?;
+        Ok(MessageFile {
+            file,
+            len: size,
+            path,
+            article: Some(Mutex::new(reader)),
+        })
     }
 
     /// Octets in the file (RFC822.SIZE). Message files are never rewritten in place, so this
@@ -40,6 +62,13 @@ impl MessageFile {
     /// Up to `len` octets from `offset`, fewer only at the end of the file; `len` is capped by
     /// the file's length, so a caller cannot make this allocate more than the file holds.
     pub fn read_range(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
+        if let Some(article) = &self.article {
+            let mut reader = article
+                .lock()
+                .map_err(|_| StoreError::corrupt("article reader", "poisoned"))?;
+            let len = len.min(self.len.saturating_sub(offset));
+            return reader.read_range(&self.file, &self.path, offset, len);
+        }
         let end = offset.saturating_add(len).min(self.len);
         let want = usize::try_from(end.saturating_sub(offset))
             .map_err(|_| StoreError::corrupt("read range", "larger than memory"))?;

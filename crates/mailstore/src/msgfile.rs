@@ -112,6 +112,13 @@ pub(crate) fn describe_file(path: &Path) -> Result<Described> {
     describe_with(path, |_| {})
 }
 
+/// Size, GUID, cache and header section of a message held in memory (already CRLF).
+pub(crate) fn describe_bytes(bytes: &[u8]) -> Described {
+    let mut d = Description::default();
+    d.add(bytes);
+    d.finish(Path::new("(article)"))
+}
+
 /// [`describe_file`] for a file another store wrote, which may not be in our form: also says
 /// whether its bytes are already exactly what the store keeps (CRLF line ends, no NUL, within
 /// `limit`), so that it can be linked rather than copied.

@@ -102,6 +102,7 @@ impl Store {
         quota: Option<&dyn QuotaPolicy>,
     ) -> Result<AppendOutcome> {
         let r = self.resolve(name)?;
+        self.refuse_newsgroup(&r.entry)?;
         let header = self.header_of(&r)?;
         if items.is_empty() {
             let uidvalidity = uidvalidity(&header)?;
@@ -148,6 +149,7 @@ impl Store {
         for name in targets {
             let one = (|| {
                 let r = self.resolve(name)?;
+                self.refuse_newsgroup(&r.entry)?;
                 if let Some(id) = message_id {
                     if self
                         .inner

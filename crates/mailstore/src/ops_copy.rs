@@ -99,6 +99,12 @@ impl Store {
     ) -> Result<CopyOutcome> {
         let src = self.resolve(from)?;
         let dst = self.resolve(to)?;
+        // A newsgroup takes no message from a client, and gives none up but through the news
+        // server; a copy out of one is fine.
+        self.refuse_newsgroup(&dst.entry)?;
+        if mode == Transfer::Move {
+            self.refuse_newsgroup(&src.entry)?;
+        }
         let quota = match quota {
             Some(_) if mode == Transfer::Move => {
                 let same_root = self.quota_root_of(from)? == self.quota_root_of(to)?;
@@ -226,9 +232,30 @@ impl Store {
                 committed: false,
             },
         };
+        let from_news = sh.mailbox_type == crate::model::MailboxType::Netnews;
+        let source_name = types::MailboxName::try_from(sh.name.as_str())
+            .map_err(|e| StoreError::corrupt("index", e.to_string()))?;
         for row in rows {
-            let src = message_path(&src_dir, row.uid);
-            let placed = if same_partition {
+            let src = match from_news {
+                true => self.article_path(&source_name, row.uid)?,
+                false => message_path(&src_dir, row.uid),
+            };
+            let placed = if from_news {
+                // The article file is the news server's, maybe in its wire format: the copy
+                // is the message it holds, written anew.
+                crate::article::read_article(&src, Some(self.message_size_limit()))
+                    .and_then(|message| {
+                        msgfile::spool(
+                            &crate::model::AppendSource::Bytes(message),
+                            &tmp,
+                            None,
+                            parts.durable(),
+                        )
+                    })
+                    .and_then(|s| {
+                        link_at_next_uid(s.temp.path(), &dst_dir, &mut next, &mut copies.linked)
+                    })
+            } else if same_partition {
                 link_at_next_uid(&src, &dst_dir, &mut next, &mut copies.linked)
             } else {
                 msgfile::copy_to_temp(&src, &tmp, parts.durable()).and_then(|t| {

@@ -103,6 +103,8 @@ impl Store {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
+        // Articles leave a newsgroup only with the news server's say (`rmnews`).
+        self.refuse_newsgroup(&r.entry)?;
         let modseq = bump_modseq(&mut h)?;
         let gone = self.remove_rows(&ow, &mut h, &rows, modseq)?;
         let guard = ow.commit()?;

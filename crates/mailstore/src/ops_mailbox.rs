@@ -143,11 +143,18 @@ impl Store {
         let _ns = self.namespace_lock();
         let r = self.resolve(name)?;
         let partition = self.header_of(&r)?.partition;
-        let dir = self
-            .inner
-            .partitions
-            .mailbox_dir(&partition, &r.entry.uniqueid)?;
-        crate::msgfile::remove_if_present(&dir.join(partition::MAILBOX_HEADER_FILE))?;
+        // A newsgroup has no directory of ours: its articles are the news server's.
+        let dir = match r.entry.mailbox_type {
+            MailboxType::Netnews => None,
+            _ => Some(
+                self.inner
+                    .partitions
+                    .mailbox_dir(&partition, &r.entry.uniqueid)?,
+            ),
+        };
+        if let Some(dir) = &dir {
+            crate::msgfile::remove_if_present(&dir.join(partition::MAILBOX_HEADER_FILE))?;
+        }
         let g = self.inner.global.write()?;
         g.remove_entry(name)?;
         g.commit()?;
@@ -159,6 +166,9 @@ impl Store {
             .publish(&r.entry.uniqueid, Change::Deleted);
         self.inner.changes.close(&r.entry.uniqueid);
         drop(guard);
+        let Some(dir) = dir else {
+            return Ok(());
+        };
         match fs::remove_dir_all(&dir) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -193,7 +203,11 @@ impl Store {
         if let Some(e) = global.list(Some(to))?.first() {
             return Err(StoreError::AlreadyExists(e.name.to_string()));
         }
-        for entry in global.list(Some(from))? {
+        let moving = global.list(Some(from))?;
+        for entry in &moving {
+            self.refuse_newsgroup(entry)?;
+        }
+        for entry in moving {
             let suffix = &entry.name.as_str()[from.as_str().len()..];
             let new_name = MailboxName::try_from(format!("{to}{suffix}"))
                 .map_err(|e| StoreError::InvalidName(e.to_string()))?;
@@ -214,6 +228,7 @@ impl Store {
             return Err(StoreError::AlreadyExists(to.to_string()));
         }
         drop(global);
+        self.refuse_newsgroup(&entry)?;
         self.rename_one(entry, to.clone())
     }
 
@@ -271,6 +286,9 @@ impl Store {
     }
 
     fn rewrite_header_file(&self, partition: &str, entry: &MailboxEntry) -> Result<()> {
+        if entry.mailbox_type == MailboxType::Netnews {
+            return Ok(());
+        }
         let dir = self
             .inner
             .partitions

@@ -20,6 +20,7 @@ impl Store {
     pub fn set_partition(&self, name: &MailboxName, partition: &str) -> Result<MailboxEntry> {
         let _ns = self.namespace_lock();
         let mut r = self.resolve(name)?;
+        self.refuse_newsgroup(&r.entry)?;
         if r.entry.mailbox_type == crate::model::MailboxType::Normal {
             self.inner.partitions.check_ordinary(partition)?;
         } else {

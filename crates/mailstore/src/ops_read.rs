@@ -12,7 +12,8 @@ use crate::flags;
 use crate::index::{IndexHeader, RecordRow};
 use crate::message_file::MessageFile;
 use crate::model::{
-    Change, MailboxStatus, MessageRecord, RecordFields, SeenSource, SelectSnapshot, UidSelection,
+    Change, MailboxStatus, MailboxType, MessageRecord, RecordFields, SeenSource, SelectSnapshot,
+    UidSelection,
 };
 use crate::msgfile;
 use crate::ops_append::{to_modseq, to_uid, uidvalidity};
@@ -188,31 +189,49 @@ impl Store {
     }
 
     /// The path of a message file, for callers that stream large messages themselves. The file
-    /// may vanish (expunge, partition move) at any time after this returns.
+    /// may vanish (expunge, partition move) at any time after this returns. A newsgroup's
+    /// article file is the news server's, possibly in its wire format: read those through
+    /// [`Store::open_message`] or [`Store::read_message`] instead.
     pub fn message_file(&self, name: &MailboxName, uid: Uid) -> Result<PathBuf> {
+        Ok(self.locate(name, uid)?.path)
+    }
+
+    /// Where a message's file is, and whether it is a news article (and the message's size).
+    fn locate(&self, name: &MailboxName, uid: Uid) -> Result<Located> {
         let r = self.resolve(name)?;
         let snap = r.owner.read()?;
         let h = snap
             .header(&r.entry.uniqueid)?
             .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
-        if snap
-            .records(&h.uniqueid, UidSelection::Uids(&[uid]), false, false)?
-            .is_empty()
-        {
+        let rows = snap.records(&h.uniqueid, UidSelection::Uids(&[uid]), false, false)?;
+        let Some(row) = rows.first() else {
             return Err(StoreError::NoSuchMessage(uid.get()));
+        };
+        if r.entry.mailbox_type == MailboxType::Netnews {
+            return Ok(Located {
+                path: self.article_path(name, uid.get())?,
+                article_size: Some(row.record.size),
+            });
         }
-        Ok(message_path(
-            &self
-                .inner
-                .partitions
-                .mailbox_dir(&h.partition, &h.uniqueid)?,
-            uid.get(),
-        ))
+        Ok(Located {
+            path: message_path(
+                &self
+                    .inner
+                    .partitions
+                    .mailbox_dir(&h.partition, &h.uniqueid)?,
+                uid.get(),
+            ),
+            article_size: None,
+        })
     }
 
     /// The whole message.
     pub fn read_message(&self, name: &MailboxName, uid: Uid) -> Result<Vec<u8>> {
-        self.with_file(name, uid, msgfile::read_all)
+        let limit = Some(self.message_size_limit());
+        self.with_file(name, uid, |at| match at.article_size {
+            Some(_) => crate::article::read_article(&at.path, limit),
+            None => msgfile::read_all(&at.path),
+        })
     }
 
     /// Up to `len` bytes from `offset` (RFC 9051 partial fetch; `BODY[section]` by cached offsets).
@@ -223,13 +242,19 @@ impl Store {
         offset: u64,
         len: u64,
     ) -> Result<Vec<u8>> {
-        self.with_file(name, uid, |p| msgfile::read_range(p, offset, len))
+        self.with_file(name, uid, |at| match at.article_size {
+            Some(size) => MessageFile::open_article(at.path.clone(), size)?.read_range(offset, len),
+            None => msgfile::read_range(&at.path, offset, len),
+        })
     }
 
     /// The message file, open for reading ranges (FETCH streams large messages from it). It
     /// stays readable after an expunge unlinks it.
     pub fn open_message(&self, name: &MailboxName, uid: Uid) -> Result<MessageFile> {
-        self.with_file(name, uid, |p| MessageFile::open(p.to_path_buf()))
+        self.with_file(name, uid, |at| match at.article_size {
+            Some(size) => MessageFile::open_article(at.path.clone(), size),
+            None => MessageFile::open(at.path.clone()),
+        })
     }
 
     /// Runs `f` on the message file; retries once with a fresh snapshot if the file went away
@@ -238,12 +263,12 @@ impl Store {
         &self,
         name: &MailboxName,
         uid: Uid,
-        f: impl Fn(&std::path::Path) -> Result<T>,
+        f: impl Fn(&Located) -> Result<T>,
     ) -> Result<T> {
         let mut last = None;
         for _ in 0..2 {
-            let path = self.message_file(name, uid)?;
-            match f(&path) {
+            let at = self.locate(name, uid)?;
+            match f(&at) {
                 Err(StoreError::Io { source, .. })
                     if source.kind() == std::io::ErrorKind::NotFound =>
                 {
@@ -311,4 +336,11 @@ fn synthetic_rows(h: &mut IndexHeader, n: u32, cache: &[u8]) -> Vec<crate::index
             }
         })
         .collect()
+}
+
+/// A message's file as [`Store::locate`] finds it.
+struct Located {
+    path: PathBuf,
+    /// For a news article: the size of the message it holds (the file's differs).
+    article_size: Option<u64>,
 }

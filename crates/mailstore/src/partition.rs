@@ -53,8 +53,11 @@ impl Partitions {
                 config.default_partition.clone(),
             ));
         }
-        for root in config.partitions.values() {
-            durable.create_dir(&root.join("tmp"))?;
+        for (name, root) in &config.partitions {
+            // The news spool is the news server's: nothing of ours is written there.
+            if name != RESERVED_NEWS_PARTITION {
+                durable.create_dir(&root.join("tmp"))?;
+            }
         }
         Ok(Partitions {
             roots: config.partitions.clone(),
@@ -86,8 +89,20 @@ impl Partitions {
             .ok_or_else(|| StoreError::NoSuchPartition(partition.to_string()))
     }
 
+    /// The mail partitions: every configured one but the news spool, which holds no
+    /// mailbox directories (walks, spool cleaning and backups pass it by).
     pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
-        self.roots.keys().map(String::as_str)
+        self.roots
+            .keys()
+            .map(String::as_str)
+            .filter(|&n| n != RESERVED_NEWS_PARTITION)
+    }
+
+    /// The news spool (`partition-news`), when configured.
+    pub(crate) fn news_root(&self) -> Option<&Path> {
+        self.roots
+            .get(RESERVED_NEWS_PARTITION)
+            .map(PathBuf::as_path)
     }
 
     pub(crate) fn mailbox_dir(&self, partition: &str, uniqueid: &str) -> Result<PathBuf> {

@@ -86,6 +86,10 @@ impl Store {
             }
             other => other?,
         };
+        // A newsgroup's files are the news server's: `collectnews` indexes them, not this.
+        if r.entry.mailbox_type == crate::model::MailboxType::Netnews {
+            return Ok(ReconstructReport::default());
+        }
         let mut report = ReconstructReport {
             stale_copies_removed: self.clean_renamed_from(&r.entry, options.mode)?,
             index_set_aside: set_aside,

@@ -46,16 +46,17 @@ fn a_fresh_store_syncs_the_parents_of_the_config_directory_and_partitions() {
     let want = [
         dir.path().to_path_buf(),  // holds config/ and part/
         dir.path().join("config"), // holds mailboxes.redb, deliver.redb
-        part.clone(),              // holds default/, other/, news/
+        part.clone(),              // holds default/, other/
         part.join("default"),      // holds tmp/
         part.join("other"),
-        part.join("news"),
     ];
     assert_eq!(
         missing(&synced, &want),
         Vec::<PathBuf>::new(),
         "synced: {synced:?}"
     );
+    // The news spool is the news server's: the store makes nothing there, not even tmp/.
+    assert!(!part.join("news").exists());
 }
 
 #[test]

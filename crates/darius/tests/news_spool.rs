@@ -1,0 +1,384 @@
+//! Netnews export over real sockets against a spool laid out as INN's tradspool lays it out
+//! (the articles written here, in both of INN's forms: wire format and bare LF). The same
+//! commands against a running INN are in `news_inn.rs`; this file covers what a news server
+//! cannot be made to produce on demand: every refusal, partial FETCHes of both forms, private
+//! `\Seen`, the news socket's access rules, and syncnews's statuses.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+mod imap_support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+
+use imap_support::{last, Client};
+
+/// A wire-format article (CRLF, leading dots doubled, final `.` line) and the message it is.
+fn wire(message: &str) -> (Vec<u8>, Vec<u8>) {
+    let message = message.replace('\n', "\r\n");
+    let mut out = String::new();
+    for line in message.split_inclusive("\r\n") {
+        if line.starts_with('.') {
+            out.push('.');
+        }
+        out.push_str(line);
+    }
+    out.push_str(".\r\n");
+    (out.into_bytes(), message.into_bytes())
+}
+
+const RUST_1: &str = "From: ann@example.org\nNewsgroups: comp.lang.rust\nSubject: borrowck question\nMessage-ID: <r1@example.org>\nDate: Mon, 7 Dec 2026 09:00:00 +0000\nXref: news.example comp.lang.rust:1\n\n.leading dot survives\n..two dots stay two\nlifetimes are hard\n";
+
+const CROSS: &str = "From: bob@example.org\nNewsgroups: comp.lang.rust,misc.test\nSubject: crossposted\nMessage-ID: <x1@example.org>\nDate: Mon, 7 Dec 2026 09:01:00 +0000\nXref: news.example comp.lang.rust:2 misc.test:1\n\nin both groups\n";
+
+const MIME: &str = "From: cy@example.org\nNewsgroups: misc.test\nSubject: mime\nMessage-ID: <m1@example.org>\nDate: Mon, 7 Dec 2026 09:02:00 +0000\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b\"\nXref: news.example misc.test:2\n\n--b\nContent-Type: text/plain\n\nfirst part\n--b\nContent-Type: text/x-rust\n\nfn main() {}\n--b--\n";
+
+struct News {
+    server: common::Server,
+    spool: PathBuf,
+}
+
+impl News {
+    fn start() -> News {
+        let server = common::Server::start_with(
+            "partition-news: {base}/news\nnewsprefix: netnews\nnewsacl: anyone lrs\n\
+             newspathdb: {base}/innpathdb\n",
+        );
+        server.add_user("alice", "pw-alice");
+        server.add_user("bob", "pw-bob");
+        server.add_user("admin", "pw-admin");
+        let spool = server.dir.path().join("news");
+        News { server, spool }
+    }
+
+    fn put(&self, path: &str, bytes: &[u8]) {
+        let p = self.spool.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+
+    fn link(&self, from: &str, to: &str) {
+        let t = self.spool.join(to);
+        std::fs::create_dir_all(t.parent().unwrap()).unwrap();
+        std::fs::hard_link(self.spool.join(from), t).unwrap();
+    }
+
+    /// `darius COMMAND` with `input` on standard input; must succeed; its output.
+    fn feed(&self, command: &str, input: &str) -> String {
+        use std::io::Write;
+        let mut child = self
+            .server
+            .darius(&[command])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{command}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    }
+}
+
+/// The literal of the first FETCH response holding one.
+fn literal(lines: &[String]) -> Vec<u8> {
+    let first = &lines[0];
+    if !first.ends_with("}\r\n") {
+        // A short string comes quoted.
+        let open = first.find('"').unwrap();
+        let close = first.rfind('"').unwrap();
+        return first.as_bytes()[open + 1..close].to_vec();
+    }
+    let at = first.rfind('{').unwrap();
+    let n: usize = first[at + 1..first.len() - 3].parse().unwrap();
+    let rest: String = lines[1..].concat();
+    rest.as_bytes()[..n].to_vec()
+}
+
+fn ok(lines: &[String], tag: &str) {
+    assert!(last(lines).starts_with(&format!("{tag} OK")), "{lines:?}");
+}
+
+fn no(lines: &[String], tag: &str) {
+    assert!(last(lines).starts_with(&format!("{tag} NO")), "{lines:?}");
+}
+
+#[test]
+fn newsgroups_from_a_spool_are_read_only_mailboxes() {
+    let news = News::start();
+    let (rust1_wire, rust1) = wire(RUST_1);
+    news.put("comp/lang/rust/1", &rust1_wire);
+    // The crosspost in bare-LF form, hard-linked into both groups as INN does.
+    news.put("comp/lang/rust/2", CROSS.as_bytes());
+    news.link("comp/lang/rust/2", "misc/test/1");
+    let (mime_wire, mime) = wire(MIME);
+    news.put("misc/test/2", &mime_wire);
+
+    let abs = news.spool.join("misc/test/2");
+    let feed = format!(
+        "comp/lang/rust/1\ncomp.lang.rust:2 misc.test:1\n{}\n",
+        abs.display()
+    );
+    let out = news.feed("collectnews", &feed);
+    assert!(
+        out.contains("3 articles: 4 indexed (1 as crossposts), 0 already indexed"),
+        "{out}"
+    );
+    assert!(out.contains("created newsgroup comp.lang.rust"), "{out}");
+    assert!(out.contains("created newsgroup misc.test"), "{out}");
+    // A feed read twice indexes nothing twice.
+    let again = news.feed("collectnews", &feed);
+    assert!(again.contains("3 articles: 0 indexed"), "{again}");
+    assert!(again.contains("3 already indexed"), "{again}");
+
+    let port = news.server.imap_port;
+    let mut alice = Client::login(port, "alice");
+    let r = alice.cmd("a1", "LIST \"\" \"netnews.*\"");
+    ok(&r, "a1");
+    assert!(
+        r.iter().any(|l| l.contains("netnews.comp.lang.rust")),
+        "{r:?}"
+    );
+    assert!(r.iter().any(|l| l.contains("netnews.misc.test")), "{r:?}");
+    let r = alice.cmd("a2", "SELECT netnews.comp.lang.rust");
+    ok(&r, "a2");
+    assert!(r.iter().any(|l| l.starts_with("* 2 EXISTS")), "{r:?}");
+    // The article numbers are the UIDs.
+    let r = alice.cmd("a3", "UID SEARCH ALL");
+    assert!(r.iter().any(|l| l.trim_end() == "* SEARCH 1 2"), "{r:?}");
+    // The wire-format article is served as the message it is, with its true size.
+    let r = alice.cmd("a4", "FETCH 1 (RFC822.SIZE BODY.PEEK[])");
+    ok(&r, "a4");
+    assert!(
+        r[0].contains(&format!("RFC822.SIZE {}", rust1.len())),
+        "{r:?}"
+    );
+    assert_eq!(literal(&r), rust1);
+    // A partial fetch from the middle of the body of each form.
+    let body_at = rust1.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let r = alice.cmd("a5", "FETCH 1 BODY.PEEK[TEXT]<1.20>");
+    assert_eq!(literal(&r), &rust1[body_at + 1..body_at + 21]);
+    let cross = CROSS.replace('\n', "\r\n").into_bytes();
+    let r = alice.cmd("a6", "FETCH 2 (RFC822.SIZE BODY.PEEK[TEXT])");
+    assert!(
+        r[0].contains(&format!("RFC822.SIZE {}", cross.len())),
+        "{r:?}"
+    );
+    assert_eq!(literal(&r), b"in both groups\r\n");
+    let r = alice.cmd("a7", "SEARCH BODY \"two dots stay\"");
+    assert!(r.iter().any(|l| l.trim_end() == "* SEARCH 1"), "{r:?}");
+    let r = alice.cmd("a8", "FETCH 2 ENVELOPE");
+    assert!(r[0].contains("\"crossposted\""), "{r:?}");
+    // The MIME article's structure, from the decoded message.
+    let r = alice.cmd("a9", "EXAMINE netnews.misc.test");
+    ok(&r, "a9");
+    let r = alice.cmd(
+        "a10",
+        "UID FETCH 2 (RFC822.SIZE BODYSTRUCTURE BODY.PEEK[2])",
+    );
+    ok(&r, "a10");
+    assert!(
+        r[0].contains(&format!("RFC822.SIZE {}", mime.len())),
+        "{r:?}"
+    );
+    assert!(r[0].contains("(\"TEXT\" \"X-RUST\""), "{r:?}");
+    assert!(r[0].contains("BODY[2] \"fn main() {}\""), "{r:?}");
+    let r = alice.cmd("a11", "SELECT netnews.comp.lang.rust");
+    ok(&r, "a11");
+
+    // Clients change nothing but flags: no APPEND, no expunge, no rename, no delete.
+    let r = alice.cmd("b1", "APPEND netnews.comp.lang.rust {5+}\r\nHi\r\n");
+    no(&r, "b1");
+    let r = alice.cmd("b2", "STORE 1 +FLAGS (\\Seen)");
+    ok(&r, "b2");
+    let r = alice.cmd("b3", "STORE 1 +FLAGS (\\Deleted)");
+    assert!(!last(&r).starts_with("b3 BAD"), "{r:?}");
+    let r = alice.cmd("b4", "EXPUNGE");
+    assert!(!r.iter().any(|l| l.ends_with(" EXPUNGE\r\n")), "{r:?}");
+    let r = alice.cmd("b5", "RENAME netnews.misc.test netnews.misc.other");
+    no(&r, "b5");
+    let r = alice.cmd("b6", "DELETE netnews.misc.test");
+    no(&r, "b6");
+    // A copy out is the message, not the spool's wire form.
+    let r = alice.cmd("b7", "COPY 1 INBOX");
+    ok(&r, "b7");
+    let r = alice.cmd("b8", "EXAMINE INBOX");
+    ok(&r, "b8");
+    let r = alice.cmd("b9", "FETCH 1 BODY.PEEK[]");
+    assert_eq!(literal(&r), rust1);
+
+    // \Seen is each reader's own.
+    let mut bob = Client::login(port, "bob");
+    let r = bob.cmd("c1", "SELECT netnews.comp.lang.rust");
+    ok(&r, "c1");
+    let r = bob.cmd("c2", "FETCH 1 FLAGS");
+    assert!(!r[0].contains("\\Seen"), "{r:?}");
+    let r = alice.cmd("c3", "SELECT netnews.comp.lang.rust");
+    ok(&r, "c3");
+    let r = alice.cmd("c4", "FETCH 1 FLAGS");
+    assert!(r[0].contains("\\Seen"), "{r:?}");
+    // Other flags need `w`, which `newsacl` does not give: the message keeps none.
+    let r = alice.cmd("c5", "STORE 2 +FLAGS (\\Flagged)");
+    assert!(!last(&r).starts_with("c5 BAD"), "{r:?}");
+    let r = bob.cmd("c6", "FETCH 2 FLAGS");
+    assert!(!r[0].contains("\\Flagged"), "{r:?}");
+
+    // rmnews of the crosspost's first path: out of both groups (the index knows the Xref),
+    // both links unlinked; a selected session is told.
+    let out = news.feed("rmnews", "comp/lang/rust/2\n");
+    assert!(
+        out.contains("1 articles: 2 index entries dropped, 2 files removed, 0 already gone"),
+        "{out}"
+    );
+    assert!(!news.spool.join("misc/test/1").exists());
+    let r = bob.cmd("d1", "NOOP");
+    assert!(r.iter().any(|l| l.starts_with("* 2 EXPUNGE")), "{r:?}");
+    let r = bob.cmd("d2", "STATUS netnews.misc.test (MESSAGES)");
+    assert!(r.iter().any(|l| l.contains("(MESSAGES 1)")), "{r:?}");
+    // A file the news server already removed (a cancel) is not an error.
+    std::fs::remove_file(news.spool.join("comp/lang/rust/1")).unwrap();
+    let out = news.feed(
+        "rmnews",
+        &format!("{}\n", news.spool.join("comp/lang/rust/1").display()),
+    );
+    assert!(
+        out.contains("1 index entries dropped, 0 files removed, 1 already gone"),
+        "{out}"
+    );
+
+    // syncnews: active's y/m/n groups get mailboxes, the others lose theirs.
+    let active = news.server.dir.path().join("active");
+    std::fs::write(
+        &active,
+        "comp.lang.rust 0000000002 0000000001 y\nalt.moderated 0000000000 0000000001 m\n\
+         junk 0000000000 0000000001 j\nold.alias 0000000000 0000000001 =comp.lang.rust\n",
+    )
+    .unwrap();
+    let active_arg = active.display().to_string();
+    let out = news.server.darius_ok(&["syncnews", "-n", &active_arg]);
+    assert!(out.contains("would create alt.moderated"), "{out}");
+    assert!(out.contains("would remove netnews.misc.test"), "{out}");
+    let r = bob.cmd("e1", "STATUS netnews.misc.test (MESSAGES)");
+    ok(&r, "e1");
+    let out = news.server.darius_ok(&["syncnews", &active_arg]);
+    assert!(out.contains("created alt.moderated"), "{out}");
+    assert!(out.contains("removed netnews.misc.test"), "{out}");
+    assert!(out.contains("1 kept"), "{out}");
+    let r = bob.cmd("e2", "LIST \"\" \"netnews.*\"");
+    assert!(
+        r.iter().any(|l| l.contains("netnews.alt.moderated")),
+        "{r:?}"
+    );
+    assert!(!r.iter().any(|l| l.contains("netnews.misc.test")), "{r:?}");
+    assert!(!r.iter().any(|l| l.contains("junk")), "{r:?}");
+    // The spool is the news server's: syncnews removed no file.
+    assert!(news.spool.join("misc/test/2").exists());
+}
+
+#[test]
+fn the_news_partition_takes_no_ordinary_mailbox() {
+    let news = News::start();
+    let mut admin = Client::login(news.server.imap_port, "admin");
+    let r = admin.cmd("a1", "CREATE shared.x news");
+    no(&r, "a1");
+    let r = admin.cmd("a2", "CREATE shared.y");
+    ok(&r, "a2");
+    let r = admin.cmd("a3", "RENAME shared.y shared.z news");
+    no(&r, "a3");
+    // Nothing of ours is written into the spool.
+    assert!(!news.spool.join("tmp").exists());
+}
+
+#[test]
+fn the_news_socket_serves_the_news_user_and_news_requests_only() {
+    let news = News::start();
+    let socket = news.server.config_dir().join("socket/news");
+    let meta = std::fs::metadata(&socket).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660);
+    // The news user (not the server's, not root) reaches it: let it read the configuration.
+    if !common::have("setpriv") || users::news_ids().is_none() {
+        assert!(
+            std::env::var_os("DARIUS_REQUIRE_INTEROP").is_none(),
+            "setpriv and a news user are needed"
+        );
+        return;
+    }
+    for dir in [news.server.dir.path(), &news.server.config_dir()] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::set_permissions(
+        news.server.config_dir().join("socket"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    std::fs::set_permissions(&news.server.conf, std::fs::Permissions::from_mode(0o644)).unwrap();
+    news.put(
+        "local/test/1",
+        b"From: a@b\nNewsgroups: local.test\nSubject: s\n\nbody\n",
+    );
+    let as_news = |args: &[&str], input: &str| {
+        use std::io::Write;
+        let mut cmd = std::process::Command::new("setpriv");
+        cmd.args(["--reuid=news", "--regid=news", "--clear-groups", "--"])
+            .arg(env!("CARGO_BIN_EXE_darius"))
+            .arg("-C")
+            .arg(&news.server.conf)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (ok_run, out) = as_news(&["collectnews"], "local/test/1\n");
+    assert!(ok_run, "{out}");
+    assert!(out.contains("1 indexed"), "{out}");
+    // Anything else is refused there, even to root.
+    use std::io::{BufRead, Write};
+    let stream = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    (&stream).write_all(b"{\"op\":\"user_list\"}\n").unwrap();
+    let mut reply = String::new();
+    std::io::BufReader::new(&stream)
+        .read_line(&mut reply)
+        .unwrap();
+    assert!(
+        reply.contains("refused") && reply.contains("collectnews"),
+        "{reply}"
+    );
+}
+
+mod users {
+    /// The news user's uid and gid, when the system has one.
+    pub fn news_ids() -> Option<(u32, u32)> {
+        let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+        passwd.lines().find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            if f.first() != Some(&"news") {
+                return None;
+            }
+            Some((f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?))
+        })
+    }
+}
