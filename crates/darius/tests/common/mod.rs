@@ -5,6 +5,8 @@
 
 /// A throwaway Kerberos realm (GSSAPI tests).
 pub mod imtest;
+/// A private INN news server (netnews tests).
+pub mod inn;
 pub mod kdc;
 
 use std::io::{BufRead, BufReader, Write};
