@@ -3,10 +3,11 @@
 //!
 //! - `collectnews [FILE]`: feed lines (INN's `Wn`/`WR` feed file, or spool paths) from FILE or
 //!   standard input; indexes those articles.
-//! - `rmnews [FILE]`: what INN's `fastrm` reads (paths relative to the spool or absolute, or
-//!   storage tokens); drops the articles from the indexes and unlinks their files. Options
-//!   `fastrm` takes (`-e`, `-u`, `-s`, `-d`, `-c`, `-v`, …) are accepted and ignored, so it can
-//!   stand in as INN's RMPROC.
+//! - `rmnews [BASE_DIRECTORY]`: what INN's `fastrm` reads on standard input (paths relative
+//!   to BASE_DIRECTORY or the spool, or absolute, or storage tokens); drops the articles from
+//!   the indexes and unlinks their files: a path is that link only, a token the article in
+//!   every group it was filed in. Options `fastrm` takes (`-e`, `-u`, `-s`, `-d`, `-c`, `-v`,
+//!   …) are accepted and ignored, so it can stand in as INN's RMPROC.
 //! - `syncnews [-n] ACTIVE`: newsgroup mailboxes to match INN's `active` file.
 //!
 //! Through the running server's `newssocket` (mode 0660, group `newssocket_group`: the news
@@ -36,27 +37,16 @@ pub struct CollectArgs {
 
 #[derive(Args)]
 pub struct RmnewsArgs {
-    /// Read the list from FILE instead of standard input.
-    #[arg(value_name = "FILE")]
-    file: Option<PathBuf>,
-    /// `fastrm`'s options (`-e`, `-u`, `-s`, `-d`, `-c`, `-v`, `-a`, `-r`, with digits): taken
-    /// and ignored, so `rmnews` can be INN's RMPROC.
-    #[arg(short = 'e', hide = true)]
-    _e: bool,
-    #[arg(short = 'a', hide = true)]
-    _a: bool,
-    #[arg(short = 'r', hide = true)]
-    _r: bool,
-    #[arg(short = 'v', hide = true)]
-    _v: bool,
-    #[arg(short = 'u', hide = true, num_args = 0..=1, default_missing_value = "")]
-    _u: Option<String>,
-    #[arg(short = 's', hide = true, num_args = 0..=1, default_missing_value = "")]
-    _s: Option<String>,
-    #[arg(short = 'd', hide = true, num_args = 0..=1, default_missing_value = "")]
-    _d: Option<String>,
-    #[arg(short = 'c', hide = true, num_args = 0..=1, default_missing_value = "")]
-    _c: Option<String>,
+    /// `[fastrm options] [BASE_DIRECTORY]`: the directory relative paths are relative to (as
+    /// `fastrm`'s; INN's `expirerm` passes `patharticles`; without it, `partition-news`).
+    /// `fastrm`'s options (`-e`, `-d`, `-uN`, `-sN`, `-cN`, …) are taken and ignored, so
+    /// `rmnews` can be INN's RMPROC.
+    #[arg(
+        value_name = "ARGS",
+        allow_hyphen_values = true,
+        trailing_var_arg = true
+    )]
+    args: Vec<String>,
 }
 
 #[derive(Args)]
@@ -72,12 +62,18 @@ pub struct SyncArgs {
 /// The news settings of a configuration.
 pub fn news_config(config: &config::Config) -> Result<NewsConfig> {
     let acl = types::Acl::try_from(config.str("newsacl")).map_err(|e| anyhow!("newsacl: {e}"))?;
-    let pathdb = config
-        .path("newspathdb")
-        .unwrap_or(Path::new("/var/lib/news"));
+    let tradspool_map = match config.path("newstradspoolmap") {
+        Some(path) => path.to_path_buf(),
+        None => config
+            .partitions()
+            .get(mailstore::RESERVED_NEWS_PARTITION)
+            .and_then(|spool| spool.parent())
+            .unwrap_or(Path::new("/var/spool/news"))
+            .join("tradspool.map"),
+    };
     Ok(NewsConfig {
         acl: acl.to_stored(),
-        tradspool_map: pathdb.join("tradspool.map"),
+        tradspool_map,
     })
 }
 
@@ -235,6 +231,7 @@ impl Target {
 fn send_lines(
     target: &Target,
     file: Option<&Path>,
+    line_of: impl Fn(String) -> String,
     each: impl Fn(Vec<String>) -> Request,
     mut answer: impl FnMut(Response) -> Result<()>,
 ) -> Result<()> {
@@ -271,6 +268,7 @@ fn send_lines(
         if line.is_empty() {
             continue;
         }
+        let line = line_of(line);
         if piece_len + line.len() > PIECE {
             answer(target.call(each(std::mem::take(&mut piece)))?)?;
             piece_len = 0;
@@ -299,6 +297,7 @@ pub fn run_collect(config_path: Option<&Path>, args: CollectArgs) -> Result<()> 
     send_lines(
         &target,
         args.file.as_deref(),
+        |line| line,
         |lines| Request::NewsCollect { lines },
         |response| match response {
             Response::Collected { report } => {
@@ -317,9 +316,23 @@ pub fn run_rmnews(config_path: Option<&Path>, args: RmnewsArgs) -> Result<()> {
     let config = crate::reconstruct::load(config_path)?;
     let target = Target::open(&config)?;
     let mut total = RemoveReport::default();
+    let base_arg = args.args.iter().find(|a| !a.starts_with('-'));
+    let base = match base_arg {
+        Some(dir) => Some(std::path::absolute(dir).with_context(|| format!("{}", dir))?),
+        None => None,
+    };
+    // A path relative to the base directory is sent absolute (the server knows the spool, not
+    // where this was run from).
+    let line_of = |line: String| match &base {
+        Some(dir) if !line.starts_with(['@', '/']) && !line.contains(':') => {
+            dir.join(&line).display().to_string()
+        }
+        _ => line,
+    };
     send_lines(
         &target,
-        args.file.as_deref(),
+        None,
+        line_of,
         |lines| Request::NewsRemove { lines },
         |response| match response {
             Response::Removed { report } => {

@@ -31,6 +31,8 @@ const RUST_1: &str = "From: ann@example.org\nNewsgroups: comp.lang.rust\nSubject
 
 const CROSS: &str = "From: bob@example.org\nNewsgroups: comp.lang.rust,misc.test\nSubject: crossposted\nMessage-ID: <x1@example.org>\nDate: Mon, 7 Dec 2026 09:01:00 +0000\nXref: news.example comp.lang.rust:2 misc.test:1\n\nin both groups\n";
 
+const CROSS2: &str = "From: dee@example.org\nNewsgroups: misc.test,comp.lang.rust\nSubject: another crosspost\nMessage-ID: <x2@example.org>\nXref: news.example misc.test:3 comp.lang.rust:3\n\nagain in both\n";
+
 const MIME: &str = "From: cy@example.org\nNewsgroups: misc.test\nSubject: mime\nMessage-ID: <m1@example.org>\nDate: Mon, 7 Dec 2026 09:02:00 +0000\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b\"\nXref: news.example misc.test:2\n\n--b\nContent-Type: text/plain\n\nfirst part\n--b\nContent-Type: text/x-rust\n\nfn main() {}\n--b--\n";
 
 struct News {
@@ -124,23 +126,31 @@ fn newsgroups_from_a_spool_are_read_only_mailboxes() {
     news.link("comp/lang/rust/2", "misc/test/1");
     let (mime_wire, mime) = wire(MIME);
     news.put("misc/test/2", &mime_wire);
+    let (cross2_wire, _) = wire(CROSS2);
+    news.put("misc/test/3", &cross2_wire);
+    news.link("misc/test/3", "comp/lang/rust/3");
+    // INN's map of group numbers, as storage tokens carry them.
+    news.put("../tradspool.map", b"comp/lang/rust 7\nmisc/test 8\n");
 
     let abs = news.spool.join("misc/test/2");
+    // Every form a feed line takes: a spool path, INN's `R` items, an absolute path, and
+    // INN's `Wnm R` line (storage token, Message-ID, items: comp.lang.rust is group 7).
     let feed = format!(
-        "comp/lang/rust/1\ncomp.lang.rust:2 misc.test:1\n{}\n",
+        "comp/lang/rust/1\ncomp.lang.rust:2 misc.test:1\n{}\n\
+         @050000000008000000000000000300000000@ <x2@example.org> misc.test:3 comp.lang.rust:3\n",
         abs.display()
     );
     let out = news.feed("collectnews", &feed);
     assert!(
-        out.contains("3 articles: 4 indexed (1 as crossposts), 0 already indexed"),
+        out.contains("4 articles: 6 indexed (2 as crossposts), 0 already indexed"),
         "{out}"
     );
     assert!(out.contains("created newsgroup comp.lang.rust"), "{out}");
     assert!(out.contains("created newsgroup misc.test"), "{out}");
     // A feed read twice indexes nothing twice.
     let again = news.feed("collectnews", &feed);
-    assert!(again.contains("3 articles: 0 indexed"), "{again}");
-    assert!(again.contains("3 already indexed"), "{again}");
+    assert!(again.contains("4 articles: 0 indexed"), "{again}");
+    assert!(again.contains("4 already indexed"), "{again}");
 
     let port = news.server.imap_port;
     let mut alice = Client::login(port, "alice");
@@ -153,10 +163,10 @@ fn newsgroups_from_a_spool_are_read_only_mailboxes() {
     assert!(r.iter().any(|l| l.contains("netnews.misc.test")), "{r:?}");
     let r = alice.cmd("a2", "SELECT netnews.comp.lang.rust");
     ok(&r, "a2");
-    assert!(r.iter().any(|l| l.starts_with("* 2 EXISTS")), "{r:?}");
+    assert!(r.iter().any(|l| l.starts_with("* 3 EXISTS")), "{r:?}");
     // The article numbers are the UIDs.
     let r = alice.cmd("a3", "UID SEARCH ALL");
-    assert!(r.iter().any(|l| l.trim_end() == "* SEARCH 1 2"), "{r:?}");
+    assert!(r.iter().any(|l| l.trim_end() == "* SEARCH 1 2 3"), "{r:?}");
     // The wire-format article is served as the message it is, with its true size.
     let r = alice.cmd("a4", "FETCH 1 (RFC822.SIZE BODY.PEEK[])");
     ok(&r, "a4");
@@ -234,9 +244,18 @@ fn newsgroups_from_a_spool_are_read_only_mailboxes() {
     let r = bob.cmd("c6", "FETCH 2 FLAGS");
     assert!(!r[0].contains("\\Flagged"), "{r:?}");
 
-    // rmnews of the crosspost's first path: out of both groups (the index knows the Xref),
-    // both links unlinked; a selected session is told.
-    let out = news.feed("rmnews", "comp/lang/rust/2\n");
+    // rmnews of a path is that link only, as fastrm: the other group keeps the article.
+    let out = news.feed("rmnews", "misc/test/3\n");
+    assert!(
+        out.contains("1 articles: 1 index entries dropped, 1 files removed, 0 already gone"),
+        "{out}"
+    );
+    assert!(news.spool.join("comp/lang/rust/3").exists());
+    let r = bob.cmd("d0", "STATUS netnews.comp.lang.rust (MESSAGES)");
+    assert!(r.iter().any(|l| l.contains("(MESSAGES 3)")), "{r:?}");
+    // rmnews of a storage token is the article: out of both groups (the index knows its
+    // Xref), both links unlinked; a selected session is told.
+    let out = news.feed("rmnews", "@050000000007000000000000000200000000@\n");
     assert!(
         out.contains("1 articles: 2 index entries dropped, 2 files removed, 0 already gone"),
         "{out}"
@@ -262,7 +281,8 @@ fn newsgroups_from_a_spool_are_read_only_mailboxes() {
     std::fs::write(
         &active,
         "comp.lang.rust 0000000002 0000000001 y\nalt.moderated 0000000000 0000000001 m\n\
-         junk 0000000000 0000000001 j\nold.alias 0000000000 0000000001 =comp.lang.rust\n",
+         junk 0000000000 0000000001 n\ncontrol.cancel 0000000000 0000000001 n\n\
+         x.nolocal 0000000000 0000000001 x\nold.alias 0000000000 0000000001 =comp.lang.rust\n",
     )
     .unwrap();
     let active_arg = active.display().to_string();
@@ -281,7 +301,9 @@ fn newsgroups_from_a_spool_are_read_only_mailboxes() {
         "{r:?}"
     );
     assert!(!r.iter().any(|l| l.contains("netnews.misc.test")), "{r:?}");
-    assert!(!r.iter().any(|l| l.contains("junk")), "{r:?}");
+    for hidden in ["junk", "control", "nolocal", "alias"] {
+        assert!(!r.iter().any(|l| l.contains(hidden)), "{hidden}: {r:?}");
+    }
     // The spool is the news server's: syncnews removed no file.
     assert!(news.spool.join("misc/test/2").exists());
 }

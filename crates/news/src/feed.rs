@@ -26,13 +26,23 @@ pub const MAX_GROUPS: usize = 256;
 /// A group and article number where the spool has the article.
 pub type Placement = (String, u32);
 
-/// Decodes one feed line into where the article was filed: every group and number the line
-/// gives, the first being where its file is read from. `Ok(None)` for a blank or comment line.
+/// What one line names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeedLine {
+    /// Every group and number the line gives, the first being where the file is read from.
+    pub placements: Vec<Placement>,
+    /// The line named the article by its storage token (the article itself, in every group
+    /// it was filed in, as opposed to one of its links).
+    pub by_token: bool,
+}
+
+/// Decodes one feed line. `Ok(None)` for a blank or comment line. A Message-ID (`<…>`, as
+/// INN's `m` feed item writes it) is passed over.
 pub fn parse_line(
     line: &str,
     spool: &Path,
     map: Option<&TradspoolMap>,
-) -> Result<Option<Vec<Placement>>, NewsError> {
+) -> Result<Option<FeedLine>, NewsError> {
     let line = line.trim();
     if line.is_empty() || line.starts_with('#') {
         return Ok(None);
@@ -47,6 +57,9 @@ pub fn parse_line(
     let mut token: Option<Placement> = None;
     let mut path: Option<Placement> = None;
     for item in line.split_ascii_whitespace() {
+        if item.starts_with('<') && item.ends_with('>') {
+            continue;
+        }
         if item.starts_with('@') {
             let map = map.ok_or_else(|| {
                 NewsError::Input(format!(
@@ -64,6 +77,7 @@ pub fn parse_line(
     }
     // The file is read where the token or path says; the `group:number` items add the
     // groups it was crossposted to.
+    let by_token = token.is_some();
     let first = token.or(path);
     if let Some(first) = first {
         filed.retain(|p| *p != first);
@@ -72,7 +86,10 @@ pub fn parse_line(
     if filed.is_empty() {
         return Err(NewsError::Input(format!("{line:?} names no article")));
     }
-    Ok(Some(filed))
+    Ok(Some(FeedLine {
+        placements: filed,
+        by_token,
+    }))
 }
 
 /// `group:number`, when `item` is one.
@@ -167,7 +184,8 @@ pub struct TradspoolMap {
 }
 
 impl TradspoolMap {
-    /// Reads the map (`PATHDB/tradspool.map`: one `group number` per line).
+    /// Reads the map (INN's `PATHSPOOL/tradspool.map`: one `group/with/slashes number` per
+    /// line; dotted names are taken too).
     pub fn read(path: &Path) -> Result<TradspoolMap, NewsError> {
         let text = std::fs::read_to_string(path).map_err(|e| NewsError::io(path, e))?;
         let mut by_number = HashMap::new();
@@ -175,7 +193,7 @@ impl TradspoolMap {
             let mut words = line.split_ascii_whitespace();
             if let (Some(group), Some(number)) = (words.next(), words.next()) {
                 if let Ok(n) = number.parse::<u32>() {
-                    by_number.insert(n, group.to_string());
+                    by_number.insert(n, group.replace('/', "."));
                 }
             }
         }
@@ -196,8 +214,11 @@ impl TradspoolMap {
 pub const TRADSPOOL_METHOD: u8 = 5;
 
 /// The group and article number a tradspool storage token stands for. A token is `@`, 36
-/// hexadecimal digits, `@`: the method, the storage class, then 16 octets that tradspool fills
-/// with the group's number in `tradspool.map` and the article number (both 32-bit big-endian).
+/// hexadecimal digits, `@`: the method, the storage class, then 16 octets where tradspool
+/// keeps the group's number in `tradspool.map` and the article number, each a C `unsigned
+/// long` holding a big-endian 32-bit value: on 64-bit machines the group number is in octets
+/// 2–5 and the article number in 10–13 (6–9 and 14–17 zero); on 32-bit ones they are in
+/// 2–5 and 6–9.
 pub fn decode_token(text: &str, map: &TradspoolMap) -> Result<Placement, NewsError> {
     let hex = text
         .strip_prefix('@')
@@ -213,7 +234,11 @@ pub fn decode_token(text: &str, map: &TradspoolMap) -> Result<Placement, NewsErr
         )));
     }
     let word = |at: usize| u32::from_be_bytes([byte(at), byte(at + 1), byte(at + 2), byte(at + 3)]);
-    let (group_number, article) = (word(2), word(6));
+    let group_number = word(2);
+    let article = match word(6) {
+        0 => word(10),
+        narrow => narrow,
+    };
     let group = map.by_number.get(&group_number).ok_or_else(|| {
         NewsError::Input(format!(
             "{text}: newsgroup number {group_number} is not in tradspool.map"
@@ -284,9 +309,27 @@ mod tests {
     }
 
     #[test]
+    fn the_map_names_groups_with_slashes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tradspool.map");
+        std::fs::write(&path, "control 1\njunk 3\ndarius/test/one 4\n").unwrap();
+        let map = TradspoolMap::read(&path).unwrap();
+        let token = "@050000000004000000000000000200000000@";
+        assert_eq!(
+            decode_token(token, &map).unwrap(),
+            ("darius.test.one".into(), 2)
+        );
+    }
+
+    #[test]
     fn lines_in_every_form() {
         let spool = Path::new("/spool");
-        let p = |l| parse_line(l, spool, Some(&map())).unwrap().unwrap();
+        let p = |l| {
+            parse_line(l, spool, Some(&map()))
+                .unwrap()
+                .unwrap()
+                .placements
+        };
         assert_eq!(p("comp/lang/rust/12"), vec![("comp.lang.rust".into(), 12)]);
         assert_eq!(
             p("/spool/comp/lang/rust/12"),
@@ -296,11 +339,30 @@ mod tests {
             p("misc.test:4 comp.lang.rust:12"),
             vec![("misc.test".into(), 4), ("comp.lang.rust".into(), 12)]
         );
-        // The token names where the file is; the items add the crossposts.
-        let token = "@050000000003000000120000000000000000@";
+        // The token names where the file is; the items add the crossposts (INN's `Wnm R`
+        // line: token, Message-ID, Xref items). 64-bit layout, then 32-bit.
+        let token = "@050000000003000000000000001200000000@";
+        let line = parse_line(
+            &format!("{token} <x@example.org> misc.test:4 comp.lang.rust:18"),
+            spool,
+            Some(&map()),
+        )
+        .unwrap()
+        .unwrap();
+        assert!(line.by_token);
         assert_eq!(
-            p(&format!("{token} misc.test:4 comp.lang.rust:18")),
+            line.placements,
             vec![("comp.lang.rust".into(), 18), ("misc.test".into(), 4)]
+        );
+        assert_eq!(
+            p("@050000000003000000120000000000000000@"),
+            vec![("comp.lang.rust".into(), 18)]
+        );
+        assert!(
+            !parse_line("comp/lang/rust/12", spool, None)
+                .unwrap()
+                .unwrap()
+                .by_token
         );
         assert_eq!(parse_line("  ", spool, None).unwrap(), None);
     }
@@ -316,6 +378,7 @@ mod tests {
             "@05@",
             "@010000000003000000120000000000000000@",
             "@050000000009000000120000000000000000@",
+            "@050000000003000000000000000000000000@",
         ] {
             assert!(parse_line(bad, spool, Some(&map())).is_err(), "{bad}");
         }

@@ -55,7 +55,7 @@ impl NewsError {
 pub struct NewsConfig {
     /// The ACL a newsgroup's mailbox is created with (`newsacl`), in the stored form.
     pub acl: String,
-    /// INN's `tradspool.map` (under `newspathdb`), to read storage tokens.
+    /// INN's `tradspool.map`, to read storage tokens.
     pub tradspool_map: PathBuf,
 }
 
@@ -210,7 +210,7 @@ impl<'a> Collector<'a> {
     }
 
     fn placements(&mut self, line: &str) -> Result<Option<Vec<Placement>>, NewsError> {
-        match feed::parse_line(line, &self.spool, self.map.as_ref()) {
+        let parsed = match feed::parse_line(line, &self.spool, self.map.as_ref()) {
             Err(NewsError::Input(why)) if line.contains('@') && self.map.is_none() => {
                 // INN may have written the map since we started.
                 self.map = TradspoolMap::read_if_present(&self.config.tradspool_map)?;
@@ -220,7 +220,8 @@ impl<'a> Collector<'a> {
                 }
             }
             other => other,
-        }
+        };
+        Ok(parsed?.map(|l| l.placements))
     }
 
     fn article(&mut self, mut placements: Vec<Placement>) -> Result<(), NewsError> {
@@ -301,10 +302,14 @@ impl<'a> Collector<'a> {
         Ok(!self.store.indexed_articles(&name, &[uid])?.is_empty())
     }
 
-    /// Makes sure the group has a mailbox; `false` (and a problem) when it cannot have one.
+    /// Makes sure the group has a mailbox; `false` (and a problem) when it cannot have one,
+    /// or `false` alone for the news server's own groups ([`is_shown_group`]).
     fn ensure_group(&mut self, group: &str) -> Result<bool, NewsError> {
         if self.groups.contains(group) {
             return Ok(true);
+        }
+        if !is_shown_group(group) {
+            return Ok(false);
         }
         match self.store.create_newsgroup(group, &self.config.acl) {
             Ok(_) => {
@@ -429,7 +434,7 @@ impl<'a> Remover<'a> {
         if line.contains('@') && self.map.is_none() {
             self.map = TradspoolMap::read_if_present(&self.config.tradspool_map)?;
         }
-        let mut placements = match feed::parse_line(line, &self.spool, self.map.as_ref()) {
+        let parsed = match feed::parse_line(line, &self.spool, self.map.as_ref()) {
             Ok(Some(p)) => p,
             Ok(None) => return Ok(()),
             Err(e) => {
@@ -438,21 +443,25 @@ impl<'a> Remover<'a> {
             }
         };
         self.report.articles += 1;
+        let mut placements = parsed.placements;
         let Some((group, number)) = placements.first().cloned() else {
             return Ok(());
         };
-        // Every group it was filed in: the index knows (its header section is cached), or
-        // else the file, if the news server has not removed it yet.
-        let header = self.indexed_header(&group, number)?.or_else(|| {
-            let path = feed::article_path(&self.spool, &group, number);
-            mailstore::read_article(&path, Some(self.store.message_size_limit()))
-                .ok()
-                .map(|m| mailstore::header_block(&m).to_vec())
-        });
-        if let Some(body) = header.as_deref().and_then(feed::xref_field) {
-            for p in feed::xref_placements(&body) {
-                if !placements.contains(&p) {
-                    placements.push(p);
+        // A path is one link (`fastrm` unlinks that name only); a token is the article, in
+        // every group it was filed in (INN's storage manager removes them all): the index
+        // knows which (its header section is cached), or else the file, if still there.
+        if parsed.by_token {
+            let header = self.indexed_header(&group, number)?.or_else(|| {
+                let path = feed::article_path(&self.spool, &group, number);
+                mailstore::read_article(&path, Some(self.store.message_size_limit()))
+                    .ok()
+                    .map(|m| mailstore::header_block(&m).to_vec())
+            });
+            if let Some(body) = header.as_deref().and_then(feed::xref_field) {
+                for p in feed::xref_placements(&body) {
+                    if !placements.contains(&p) {
+                        placements.push(p);
+                    }
                 }
             }
         }
@@ -562,6 +571,13 @@ impl fmt::Display for SyncReport {
     }
 }
 
+/// Whether a group is one readers see as a mailbox: every group but the news server's own
+/// bookkeeping (`control`, `control.*`, where it files control messages, and `junk`, where
+/// it files articles for groups it does not carry).
+pub fn is_shown_group(group: &str) -> bool {
+    !(group == "junk" || group == "control" || group.starts_with("control."))
+}
+
 /// `syncnews ACTIVE`: gives every group `active` shows (status `y`, `m` or `n`) a mailbox and
 /// removes the mailboxes of groups it does not (their indexes only).
 pub fn sync_active(
@@ -573,7 +589,7 @@ pub fn sync_active(
     store.news_spool().ok_or(NewsError::NoSpool)?;
     let wanted: BTreeSet<String> = feed::read_active(active)?
         .into_iter()
-        .filter(feed::ActiveGroup::is_shown)
+        .filter(|g| g.is_shown() && is_shown_group(&g.name))
         .map(|g| g.name)
         .collect();
     let mut report = SyncReport {
