@@ -306,6 +306,13 @@ fn newsgroups_from_a_spool_are_read_only_mailboxes() {
     }
     // The spool is the news server's: syncnews removed no file.
     assert!(news.spool.join("misc/test/2").exists());
+
+    // The store's own checks and backups pass newsgroups by (their files are INN's).
+    news.server.darius_ok(&["check"]);
+    let backup = news.server.dir.path().join("backup");
+    news.server
+        .darius_ok(&["backup", &backup.display().to_string()]);
+    assert!(!backup.join("news").exists());
 }
 
 #[test]

@@ -166,6 +166,11 @@ impl Store {
                 // live store already has, for `darius check` to report on both.
                 continue;
             };
+            // A newsgroup's articles are the news server's spool, not ours to copy: its
+            // index comes with the owner's, and `collectnews` fills it anew if need be.
+            if entry.mailbox_type == crate::model::MailboxType::Netnews {
+                continue;
+            }
             let from = self
                 .inner
                 .partitions

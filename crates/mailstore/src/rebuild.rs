@@ -61,6 +61,10 @@ impl Store {
         let mut findings = Vec::new();
         let mut mapped = std::collections::HashSet::new();
         for e in entries {
+            // A newsgroup has no directory of ours (its articles are in the news spool).
+            if e.mailbox_type == crate::model::MailboxType::Netnews {
+                continue;
+            }
             let dir = self
                 .inner
                 .partitions
