@@ -188,6 +188,11 @@ impl TradspoolMap {
     /// line; dotted names are taken too).
     pub fn read(path: &Path) -> Result<TradspoolMap, NewsError> {
         let text = std::fs::read_to_string(path).map_err(|e| NewsError::io(path, e))?;
+        Ok(TradspoolMap::parse(&text))
+    }
+
+    /// The map from its text; lines that are not `group number` are passed over.
+    pub fn parse(text: &str) -> TradspoolMap {
         let mut by_number = HashMap::new();
         for line in text.lines() {
             let mut words = line.split_ascii_whitespace();
@@ -197,7 +202,7 @@ impl TradspoolMap {
                 }
             }
         }
-        Ok(TradspoolMap { by_number })
+        TradspoolMap { by_number }
     }
 
     /// Reads the map if it exists (INN writes it once a tradspool group has an article).

@@ -12,6 +12,8 @@
 //! newsgroup API (`mailstore::ops_news`), never its mail API, and no ACL decides them.
 
 pub mod feed;
+#[doc(hidden)]
+pub mod fuzzing;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
