@@ -112,6 +112,22 @@ impl ArticleDecoder {
     }
 }
 
+/// Decodes an article held in memory (fuzzing and tests; the server reads files).
+pub fn decode_article(bytes: &[u8], limit: Option<u64>) -> Result<Vec<u8>> {
+    let len = bytes.len() as u64;
+    let wire = bytes.ends_with(WIRE_END) || bytes == b".\r\n";
+    let form = ArticleForm {
+        wire,
+        body_len: if wire { len - 3 } else { len },
+    };
+    let mut decoder = ArticleDecoder::new(form, limit);
+    let mut out = Vec::with_capacity(bytes.len() + 64);
+    for chunk in bytes[..form.body_len as usize].chunks(CHUNK) {
+        decoder.feed(chunk, &mut out)?;
+    }
+    Ok(out)
+}
+
 /// The whole message an article file holds, at most `limit` octets ([`StoreError::TooBig`]
 /// past it; [`StoreError::BadMessage`] for a NUL).
 pub fn read_article(path: &Path, limit: Option<u64>) -> Result<Vec<u8>> {

@@ -111,7 +111,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use types::MailboxName;
 
-pub use article::read_article;
+pub use article::{decode_article, read_article};
 pub use codec::UidSet;
 pub use config::{Clock, ExpungeMode, FsyncPolicy, StoreConfig, RESERVED_NEWS_PARTITION};
 pub use duplicates::{

@@ -92,10 +92,24 @@ pub fn parse_line(
     }))
 }
 
+/// Whether `name` can be a newsgroup's: dot-separated parts, none empty, of visible ASCII
+/// other than `/`, `\\` and `:` (so its spool path stays inside the spool whatever a feed or
+/// an `Xref` field says).
+pub fn valid_group(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && name.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && !matches!(b, b'/' | b'\\' | b':'))
+        })
+}
+
 /// `group:number`, when `item` is one.
 fn group_item(item: &str) -> Option<Placement> {
     let (group, number) = item.rsplit_once(':')?;
-    if group.is_empty() || group.contains('/') || !number.bytes().all(|b| b.is_ascii_digit()) {
+    if !valid_group(group) || !number.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let number: u32 = number.parse().ok().filter(|&n| n > 0)?;
@@ -129,10 +143,11 @@ pub fn path_placement(item: &str, spool: &Path) -> Result<Placement, NewsError> 
         .and_then(|n| n.parse::<u32>().ok())
         .filter(|&n| n > 0)
         .ok_or_else(|| NewsError::Input(format!("{item}: no article number at its end")))?;
-    if parts.is_empty() || parts.iter().any(|p| p.contains('.') || p.is_empty()) {
+    let group = parts.join(".");
+    if parts.iter().any(|p| p.contains('.')) || !valid_group(&group) {
         return Err(NewsError::Input(format!("{item}: no newsgroup directory")));
     }
-    Ok((parts.join("."), number))
+    Ok((group, number))
 }
 
 /// The `group:number` items of an `Xref` header field body (`host group:n group:m`).
@@ -197,8 +212,9 @@ impl TradspoolMap {
         for line in text.lines() {
             let mut words = line.split_ascii_whitespace();
             if let (Some(group), Some(number)) = (words.next(), words.next()) {
-                if let Ok(n) = number.parse::<u32>() {
-                    by_number.insert(n, group.replace('/', "."));
+                let group = group.replace('/', ".");
+                if let (Ok(n), true) = (number.parse::<u32>(), valid_group(&group)) {
+                    by_number.insert(n, group);
                 }
             }
         }
@@ -297,7 +313,8 @@ pub fn read_active(path: &Path) -> Result<Vec<ActiveGroup>, NewsError> {
     Ok(groups)
 }
 
-/// The spool path of an article.
+/// The spool path of an article (of a group [`valid_group`] accepts: every name this module
+/// hands out).
 pub fn article_path(spool: &Path, group: &str, number: u32) -> PathBuf {
     spool.join(group.replace('.', "/")).join(number.to_string())
 }
@@ -384,6 +401,11 @@ mod tests {
             "@010000000003000000120000000000000000@",
             "@050000000009000000120000000000000000@",
             "@050000000003000000000000000000000000@",
+            "..:3",
+            "/x:3",
+            "a..b:3",
+            ".a:3",
+            "a/b:3",
         ] {
             assert!(parse_line(bad, spool, Some(&map())).is_err(), "{bad}");
         }
