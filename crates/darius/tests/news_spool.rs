@@ -411,3 +411,33 @@ mod users {
         })
     }
 }
+
+#[test]
+fn nothing_outside_the_spool_is_read_or_unlinked() {
+    let news = News::start();
+    // A link planted in the spool to one of the server's own files, and an article whose Xref
+    // names groups that would lead out of the spool.
+    std::fs::create_dir_all(news.spool.join("evil/group")).unwrap();
+    std::os::unix::fs::symlink(&news.server.conf, news.spool.join("evil/group/1")).unwrap();
+    let outside = news.server.dir.path().join("victim");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("7"), b"keep me").unwrap();
+    news.put(
+        "local/test/1",
+        b"From: a@b\nNewsgroups: local.test\nSubject: s\nXref: h local.test:1 ..:7 .victim:7 /x:7\n\nbody\n",
+    );
+    let out = news.feed("collectnews", "evil/group/1\nlocal/test/1\n");
+    assert!(
+        out.contains("2 articles: 1 indexed (0 as crossposts)"),
+        "{out}"
+    );
+    assert!(out.contains("leads out of the news spool"), "{out}");
+    let mut alice = Client::login(news.server.imap_port, "alice");
+    let r = alice.cmd("a1", "LIST \"\" \"netnews.*\"");
+    assert!(!r.iter().any(|l| l.contains("evil")), "{r:?}");
+    // rmnews: the link itself goes (as fastrm would), never what it points at.
+    let out = news.feed("rmnews", "evil/group/1\n@x\n../victim/7\n");
+    assert!(out.contains("1 files removed"), "{out}");
+    assert!(news.server.conf.exists());
+    assert!(outside.join("7").exists());
+}

@@ -236,14 +236,14 @@ impl Store {
         let source_name = types::MailboxName::try_from(sh.name.as_str())
             .map_err(|e| StoreError::corrupt("index", e.to_string()))?;
         for row in rows {
-            let src = match from_news {
-                true => self.article_path(&source_name, row.uid)?,
-                false => message_path(&src_dir, row.uid),
-            };
+            let src = message_path(&src_dir, row.uid);
             let placed = if from_news {
                 // The article file is the news server's, maybe in its wire format: the copy
                 // is the message it holds, written anew.
-                crate::article::read_article(&src, Some(self.message_size_limit()))
+                self.article_path(&source_name, row.uid)
+                    .and_then(|article| {
+                        crate::article::read_article(&article, Some(self.message_size_limit()))
+                    })
                     .and_then(|message| {
                         msgfile::spool(
                             &crate::model::AppendSource::Bytes(message),

@@ -100,12 +100,47 @@ impl Store {
         Ok(root.join(group.replace('.', "/")))
     }
 
-    /// The article file behind UID `uid` of a newsgroup's mailbox.
+    /// The article file behind UID `uid` of a newsgroup's mailbox, resolved within the spool
+    /// (see [`Store::article_file`]).
     pub(crate) fn article_path(&self, name: &MailboxName, uid: u32) -> Result<PathBuf> {
         let group = self
             .newsgroup_of(name)
             .ok_or_else(|| StoreError::InvalidName(format!("{name} is outside newsprefix")))?;
-        Ok(self.newsgroup_dir(&group)?.join(uid.to_string()))
+        self.article_file(&group, uid)
+    }
+
+    /// Where article `number` of `group` really is: its spool path with every symbolic link
+    /// followed (INN links crossposts symbolically across file systems), which must lie inside
+    /// the spool. The spool belongs to the news user, and this process may read what that user
+    /// may not: a link to elsewhere is refused, or the news user could have any file of ours
+    /// shown as an article. A missing file is [`StoreError::Io`] with `NotFound`.
+    pub fn article_file(&self, group: &str, number: u32) -> Result<PathBuf> {
+        let path = self.newsgroup_dir(group)?.join(number.to_string());
+        let real = std::fs::canonicalize(&path).map_err(|e| StoreError::io(&path, e))?;
+        self.inside_spool(&path, real)
+    }
+
+    /// The directory holding `group`'s articles, resolved as [`Store::article_file`] resolves
+    /// files: for unlinking an article without following a link out of the spool.
+    pub fn article_dir(&self, group: &str) -> Result<PathBuf> {
+        let path = self.newsgroup_dir(group)?;
+        let real = std::fs::canonicalize(&path).map_err(|e| StoreError::io(&path, e))?;
+        self.inside_spool(&path, real)
+    }
+
+    fn inside_spool(&self, path: &Path, real: PathBuf) -> Result<PathBuf> {
+        let root = self
+            .news_spool()
+            .ok_or_else(|| StoreError::NoSuchPartition(RESERVED_NEWS_PARTITION.to_string()))?;
+        let root = std::fs::canonicalize(root).map_err(|e| StoreError::io(root, e))?;
+        if !real.starts_with(&root) {
+            return Err(StoreError::BadMessage(format!(
+                "{} leads out of the news spool (to {})",
+                path.display(),
+                real.display()
+            )));
+        }
+        Ok(real)
     }
 
     /// Creates the mailbox of a newsgroup (empty; nothing is written to the spool).

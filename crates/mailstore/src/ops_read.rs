@@ -267,7 +267,15 @@ impl Store {
     ) -> Result<T> {
         let mut last = None;
         for _ in 0..2 {
-            let at = self.locate(name, uid)?;
+            let at = match self.locate(name, uid) {
+                // A news article the news server removed (a cancel) before `rmnews` ran.
+                Err(StoreError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    return Err(StoreError::NoSuchMessage(uid.get()));
+                }
+                other => other?,
+            };
             match f(&at) {
                 Err(StoreError::Io { source, .. })
                     if source.kind() == std::io::ErrorKind::NotFound =>

@@ -236,7 +236,11 @@ impl<'a> Collector<'a> {
         }
         let path = feed::article_path(&self.spool, &group, number);
         let limit = Some(self.store.message_size_limit());
-        let message = match mailstore::read_article(&path, limit) {
+        let read = self
+            .store
+            .article_file(&group, number)
+            .and_then(|real| mailstore::read_article(&real, limit).map(|m| (real, m)));
+        let (real, message) = match read {
             Ok(m) => m,
             Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
                 self.report.missing += 1;
@@ -248,7 +252,7 @@ impl<'a> Collector<'a> {
             }
             Err(e) => return Err(e.into()),
         };
-        let arrived = std::fs::metadata(&path)
+        let arrived = std::fs::metadata(&real)
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
@@ -264,7 +268,7 @@ impl<'a> Collector<'a> {
         for (i, (g, n)) in placements.into_iter().enumerate() {
             // A crosspost is filed (linked) in each group the news server carries; one it does
             // not carry has no file and no mailbox here.
-            if i > 0 && !feed::article_path(&self.spool, &g, n).exists() {
+            if i > 0 && self.store.article_file(&g, n).is_err() {
                 continue;
             }
             if !self.ensure_group(&g)? {
@@ -410,9 +414,9 @@ pub struct Remover<'a> {
     spool: PathBuf,
     config: NewsConfig,
     map: Option<TradspoolMap>,
-    /// Index entries to drop, by group, and the files to unlink after.
+    /// Index entries to drop, by group, and the articles whose files to unlink after.
     pending: BTreeMap<String, Vec<Uid>>,
-    files: Vec<PathBuf>,
+    files: Vec<Placement>,
     report: RemoveReport,
 }
 
@@ -454,8 +458,11 @@ impl<'a> Remover<'a> {
         // knows which (its header section is cached), or else the file, if still there.
         if parsed.by_token {
             let header = self.indexed_header(&group, number)?.or_else(|| {
-                let path = feed::article_path(&self.spool, &group, number);
-                mailstore::read_article(&path, Some(self.store.message_size_limit()))
+                self.store
+                    .article_file(&group, number)
+                    .and_then(|real| {
+                        mailstore::read_article(&real, Some(self.store.message_size_limit()))
+                    })
                     .ok()
                     .map(|m| mailstore::header_block(&m).to_vec())
             });
@@ -468,7 +475,7 @@ impl<'a> Remover<'a> {
             }
         }
         for (g, n) in placements {
-            self.files.push(feed::article_path(&self.spool, &g, n));
+            self.files.push((g.clone(), n));
             self.pending
                 .entry(g)
                 .or_default()
@@ -519,7 +526,22 @@ impl<'a> Remover<'a> {
                 Err(e) => return Err(e.into()),
             }
         }
-        for path in std::mem::take(&mut self.files) {
+        for (group, number) in std::mem::take(&mut self.files) {
+            // The name is unlinked in its real directory, never through a link leading out of
+            // the spool (the link itself, if the article is one, goes as `fastrm` would).
+            let path = match self.store.article_dir(&group) {
+                Ok(dir) => dir.join(number.to_string()),
+                Err(StoreError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    self.report.already_gone += 1;
+                    continue;
+                }
+                Err(e) => {
+                    self.report.problems.add(format!("{group}:{number}: {e}"));
+                    continue;
+                }
+            };
             match std::fs::remove_file(&path) {
                 Ok(()) => self.report.unlinked += 1,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
