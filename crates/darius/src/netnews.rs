@@ -318,7 +318,7 @@ pub fn run_rmnews(config_path: Option<&Path>, args: RmnewsArgs) -> Result<()> {
     let mut total = RemoveReport::default();
     let base_arg = args.args.iter().find(|a| !a.starts_with('-'));
     let base = match base_arg {
-        Some(dir) => Some(std::path::absolute(dir).with_context(|| format!("{}", dir))?),
+        Some(dir) => Some(std::path::absolute(dir).with_context(|| dir.clone())?),
         None => None,
     };
     // A path relative to the base directory is sent absolute (the server knows the spool, not
