@@ -325,6 +325,21 @@ fn the_news_partition_takes_no_ordinary_mailbox() {
     ok(&r, "a2");
     let r = admin.cmd("a3", "RENAME shared.y shared.z news");
     no(&r, "a3");
+    // An administrator may delete a newsgroup's mailbox (delayed delete, the default, does
+    // not hide it: the index is all there is, and collectnews makes it again).
+    news.put(
+        "local/test/1",
+        b"From: a@b\nNewsgroups: local.test\nSubject: s\n\nbody\n",
+    );
+    let out = news.feed("collectnews", "local/test/1\n");
+    assert!(out.contains("1 indexed"), "{out}");
+    let r = admin.cmd("a4", "DELETE netnews.local.test");
+    ok(&r, "a4");
+    let r = admin.cmd("a5", "LIST \"\" \"*\"");
+    assert!(!r.iter().any(|l| l.contains("local.test")), "{r:?}");
+    assert!(news.spool.join("local/test/1").exists());
+    let out = news.feed("collectnews", "local/test/1\n");
+    assert!(out.contains("1 indexed"), "{out}");
     // Nothing of ours is written into the spool.
     assert!(!news.spool.join("tmp").exists());
 }

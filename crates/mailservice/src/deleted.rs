@@ -67,8 +67,14 @@ impl MailService {
         };
         let now = self.store.config().clock.now();
         for name in names {
-            if name.is_within(prefix) {
+            let newsgroup = self
+                .store
+                .mailbox_entry(name)
+                .is_ok_and(|e| e.mailbox_type == mailstore::MailboxType::Netnews);
+            if name.is_within(prefix) || newsgroup {
                 // Deleting what is hidden already (an administrator's choice): gone for good.
+                // A newsgroup is not hidden either: its index is all there is of it here, and
+                // `collectnews` makes it again from the news spool.
                 self.store.delete_mailbox(name)?;
             } else {
                 self.hide(prefix, name, now)?;

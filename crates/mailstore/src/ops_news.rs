@@ -195,8 +195,9 @@ impl Store {
         Ok(self.header_of(&r)?.uidnext)
     }
 
-    /// Indexes articles of one newsgroup, in one commit: each under its article number, not
-    /// `\Recent` to nobody (they are new to every reader). Numbers already indexed are skipped;
+    /// Indexes articles of one newsgroup, in one commit: each under its article number, and
+    /// `\Recent` as a delivered message is (to the first session to see it). Numbers already
+    /// indexed are skipped;
     /// so are numbers below the group's UIDNEXT (see [`AddedArticles::too_old`]).
     pub fn add_articles(
         &self,
