@@ -253,8 +253,11 @@ fn newsgroups_from_a_spool_are_read_only_mailboxes() {
     assert!(news.spool.join("comp/lang/rust/3").exists());
     let r = bob.cmd("d0", "STATUS netnews.comp.lang.rust (MESSAGES)");
     assert!(r.iter().any(|l| l.contains("(MESSAGES 3)")), "{r:?}");
+    let mut quick = Client::login(port, "alice");
+    ok(&quick.cmd("q1", "ENABLE QRESYNC"), "q1");
+    ok(&quick.cmd("q2", "SELECT netnews.comp.lang.rust"), "q2");
     // rmnews of a storage token is the article: out of both groups (the index knows its
-    // Xref), both links unlinked; a selected session is told.
+    // Xref), both links unlinked; a selected session is told (QRESYNC: VANISHED).
     let out = news.feed("rmnews", "@050000000007000000000000000200000000@\n");
     assert!(
         out.contains("1 articles: 2 index entries dropped, 2 files removed, 0 already gone"),
@@ -263,6 +266,8 @@ fn newsgroups_from_a_spool_are_read_only_mailboxes() {
     assert!(!news.spool.join("misc/test/1").exists());
     let r = bob.cmd("d1", "NOOP");
     assert!(r.iter().any(|l| l.starts_with("* 2 EXPUNGE")), "{r:?}");
+    let r = quick.cmd("q3", "NOOP");
+    assert!(r.iter().any(|l| l.trim_end() == "* VANISHED 2"), "{r:?}");
     let r = bob.cmd("d2", "STATUS netnews.misc.test (MESSAGES)");
     assert!(r.iter().any(|l| l.contains("(MESSAGES 1)")), "{r:?}");
     // A file the news server already removed (a cancel) is not an error.
