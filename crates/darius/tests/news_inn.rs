@@ -10,12 +10,10 @@
 mod common;
 mod imap_support;
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::process::Stdio;
 
 use common::inn::Inn;
-use imap_support::{last, Client};
+use imap_support::{fetched, last, Client};
 
 const ONE: &str = "darius.test.one";
 const TWO: &str = "darius.test.two.deep";
@@ -60,44 +58,6 @@ fn darius_for(inn: &Inn, prefix: Option<&str>) -> common::Server {
     server
 }
 
-/// `darius ARGS` with `input` on standard input, which must succeed: its output.
-fn darius_with_input(server: &common::Server, args: &[&str], input: &str) -> String {
-    let mut child = server
-        .darius(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "darius {args:?}: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
-
-/// The literal (or quoted string) of a one-item FETCH response.
-fn fetched(lines: &[String]) -> Vec<u8> {
-    let first = &lines[0];
-    if !first.ends_with("}\r\n") {
-        let open = first.find('"').unwrap();
-        let close = first.rfind('"').unwrap();
-        return first.as_bytes()[open + 1..close].to_vec();
-    }
-    let at = first.rfind('{').unwrap();
-    let n: usize = first[at + 1..first.len() - 3].parse().unwrap();
-    lines[1..].concat().as_bytes()[..n].to_vec()
-}
-
 fn ok(lines: &[String], tag: &str) {
     assert!(last(lines).starts_with(&format!("{tag} OK")), "{lines:?}");
 }
@@ -129,7 +89,7 @@ fn inn_groups_are_read_over_imap_and_follow_cancel_expire_and_rmgroup() {
     // INN's own feed file, as it wrote it, is collectnews's input.
     let feed: String = inn.take_feed().iter().map(|l| format!("{l}\n")).collect();
     assert_eq!(feed.lines().count(), 3, "{feed}");
-    let out = darius_with_input(&server, &["collectnews"], &feed);
+    let out = server.darius_with_input(&["collectnews"], &feed);
     assert!(
         out.contains("3 articles: 4 indexed (1 as crossposts), 0 already indexed"),
         "{out}"
@@ -195,7 +155,7 @@ fn inn_groups_are_read_over_imap_and_follow_cancel_expire_and_rmgroup() {
     // index (the file being gone already is no error); a selected session sees EXPUNGE.
     inn.cancel("<p1@example.org>");
     assert!(!inn.spool().join("darius/test/one/1").exists());
-    let out = darius_with_input(&server, &["rmnews"], &format!("{plain_token}\n"));
+    let out = server.darius_with_input(&["rmnews"], &format!("{plain_token}\n"));
     assert!(
         out.contains("1 articles: 1 index entries dropped, 0 files removed, 1 already gone"),
         "{out}"
@@ -244,7 +204,7 @@ fn inn_groups_are_read_over_imap_and_follow_cancel_expire_and_rmgroup() {
     // rmgroup, then syncnews: the group's mailbox goes; the other stays.
     inn.post(&plain("p2"));
     let feed: String = inn.take_feed().iter().map(|l| format!("{l}\n")).collect();
-    let out = darius_with_input(&server, &["collectnews"], &feed);
+    let out = server.darius_with_input(&["collectnews"], &feed);
     assert!(out.contains("1 articles: 1 indexed"), "{out}");
     inn.rmgroup(TWO);
     let active = inn.active().display().to_string();
@@ -270,7 +230,7 @@ fn bare_lf_articles_are_served_with_crlf() {
     let raw = std::fs::read(inn.spool().join("darius/test/one/1")).unwrap();
     assert!(!raw.contains(&b'\r'), "INN wrote CRs with wireformat off");
     let feed: String = inn.take_feed().iter().map(|l| format!("{l}\n")).collect();
-    let out = darius_with_input(&server, &["collectnews"], &feed);
+    let out = server.darius_with_input(&["collectnews"], &feed);
     assert!(out.contains("1 articles: 1 indexed"), "{out}");
     let mut alice = Client::login(server.imap_port, "alice");
     let r = alice.cmd("a1", &format!("EXAMINE {ONE}"));

@@ -11,7 +11,7 @@ mod imap_support;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
-use imap_support::{last, Client};
+use imap_support::{fetched, last, Client};
 
 /// A wire-format article (CRLF, leading dots doubled, final `.` line) and the message it is.
 fn wire(message: &str) -> (Vec<u8>, Vec<u8>) {
@@ -67,45 +67,8 @@ impl News {
 
     /// `darius COMMAND` with `input` on standard input; must succeed; its output.
     fn feed(&self, command: &str, input: &str) -> String {
-        use std::io::Write;
-        let mut child = self
-            .server
-            .darius(&[command])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "{command}: {text}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        text
+        self.server.darius_with_input(&[command], input)
     }
-}
-
-/// The literal of the first FETCH response holding one.
-fn literal(lines: &[String]) -> Vec<u8> {
-    let first = &lines[0];
-    if !first.ends_with("}\r\n") {
-        // A short string comes quoted.
-        let open = first.find('"').unwrap();
-        let close = first.rfind('"').unwrap();
-        return first.as_bytes()[open + 1..close].to_vec();
-    }
-    let at = first.rfind('{').unwrap();
-    let n: usize = first[at + 1..first.len() - 3].parse().unwrap();
-    let rest: String = lines[1..].concat();
-    rest.as_bytes()[..n].to_vec()
 }
 
 fn ok(lines: &[String], tag: &str) {
@@ -174,18 +137,18 @@ fn newsgroups_from_a_spool_are_read_only_mailboxes() {
         r[0].contains(&format!("RFC822.SIZE {}", rust1.len())),
         "{r:?}"
     );
-    assert_eq!(literal(&r), rust1);
+    assert_eq!(fetched(&r), rust1);
     // A partial fetch from the middle of the body of each form.
     let body_at = rust1.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
     let r = alice.cmd("a5", "FETCH 1 BODY.PEEK[TEXT]<1.20>");
-    assert_eq!(literal(&r), &rust1[body_at + 1..body_at + 21]);
+    assert_eq!(fetched(&r), &rust1[body_at + 1..body_at + 21]);
     let cross = CROSS.replace('\n', "\r\n").into_bytes();
     let r = alice.cmd("a6", "FETCH 2 (RFC822.SIZE BODY.PEEK[TEXT])");
     assert!(
         r[0].contains(&format!("RFC822.SIZE {}", cross.len())),
         "{r:?}"
     );
-    assert_eq!(literal(&r), b"in both groups\r\n");
+    assert_eq!(fetched(&r), b"in both groups\r\n");
     let r = alice.cmd("a7", "SEARCH BODY \"two dots stay\"");
     assert!(r.iter().any(|l| l.trim_end() == "* SEARCH 1"), "{r:?}");
     let r = alice.cmd("a8", "FETCH 2 ENVELOPE");
@@ -226,7 +189,7 @@ fn newsgroups_from_a_spool_are_read_only_mailboxes() {
     let r = alice.cmd("b8", "EXAMINE INBOX");
     ok(&r, "b8");
     let r = alice.cmd("b9", "FETCH 1 BODY.PEEK[]");
-    assert_eq!(literal(&r), rust1);
+    assert_eq!(fetched(&r), rust1);
 
     // \Seen is each reader's own.
     let mut bob = Client::login(port, "bob");

@@ -193,6 +193,14 @@ impl Server {
         )
     }
 
+    /// `darius ARGS` with `input` on its standard input, which must succeed: its standard
+    /// output.
+    pub fn darius_with_input(&self, args: &[&str], input: &str) -> String {
+        let (ok, stdout, stderr) = run_with_input(&mut self.darius(args), input);
+        assert!(ok, "darius {args:?} failed: {stdout}{stderr}");
+        stdout
+    }
+
     /// `darius ARGS`, which must succeed: its standard output.
     pub fn darius_ok(&self, args: &[&str]) -> String {
         let (ok, stdout, stderr) = self.run_darius(args);
@@ -375,6 +383,29 @@ pub mod interop;
 
 /// Whether an interop program is installed (`tests/support/interop.rs`: skipped with a note,
 /// or a failure under DARIUS_REQUIRE_INTEROP=1), named with its Debian package.
+/// Runs `cmd` with `input` on its standard input: whether it exited 0, its standard output
+/// and its standard error.
+pub fn run_with_input(cmd: &mut Command, input: &str) -> (bool, String, String) {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 pub fn have(program: &str) -> bool {
     let package = match program {
         "mbsync" => "isync",

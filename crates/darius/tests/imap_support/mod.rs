@@ -110,6 +110,19 @@ impl Client {
     }
 }
 
+/// The string of a one-item FETCH response: its literal, or its quoted string.
+pub fn fetched(lines: &[String]) -> Vec<u8> {
+    let first = &lines[0];
+    if !first.ends_with("}\r\n") {
+        let open = first.find('"').unwrap();
+        let close = first.rfind('"').unwrap();
+        return first.as_bytes()[open + 1..close].to_vec();
+    }
+    let at = first.rfind('{').unwrap();
+    let n: usize = first[at + 1..first.len() - 3].parse().unwrap();
+    lines[1..].concat().as_bytes()[..n].to_vec()
+}
+
 pub fn last(lines: &[String]) -> &str {
     lines.last().map(String::as_str).unwrap_or("")
 }
