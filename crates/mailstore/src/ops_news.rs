@@ -13,14 +13,16 @@
 //!
 //! Owns: newsgroup ↔ mailbox name ↔ spool directory, and the newsgroup index operations.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use types::{MailboxName, Uid};
 
 use crate::codec::IndexRecord;
 use crate::error::{Result, StoreError};
 use crate::flags::{self, Sign};
-use crate::index::RecordRow;
+use crate::index::{IndexWrite, RecordRow};
 use crate::model::{unix_now, Change, InternalDate, MailboxEntry, MailboxType, UidSelection};
 use crate::ops_append::{bump_modseq, to_modseq, to_uid};
 use crate::ops_mailbox::new_header;
@@ -202,19 +204,108 @@ impl Store {
     pub fn add_articles(
         &self,
         name: &MailboxName,
-        mut articles: Vec<NewsArticle>,
+        articles: Vec<NewsArticle>,
     ) -> Result<AddedArticles> {
-        let r = self.newsgroup(name)?;
-        articles.sort_by_key(|a| a.number);
-        articles.dedup_by_key(|a| a.number);
+        self.add_articles_to_groups(vec![(name.clone(), articles)])?
+            .into_iter()
+            .next()
+            .map_or_else(|| Ok(AddedArticles::default()), |(_, outcome)| outcome)
+    }
+
+    /// [`Store::add_articles`] for several newsgroups, in one commit for the groups that share
+    /// an index (all those under `newsprefix`). Each group's outcome is its own: a group that
+    /// is gone or is no newsgroup, or an article refused (too big), refuses that group's
+    /// articles alone. A failure (I/O, a corrupt index) commits nothing of its index.
+    pub fn add_articles_to_groups(
+        &self,
+        groups: Vec<(MailboxName, Vec<NewsArticle>)>,
+    ) -> Result<Vec<(MailboxName, Result<AddedArticles>)>> {
+        let mut by_index: BTreeMap<MailboxName, Vec<(MailboxName, Vec<NewsArticle>)>> =
+            BTreeMap::new();
+        for (name, articles) in groups {
+            by_index
+                .entry(name.hierarchy_root())
+                .or_default()
+                .push((name, articles));
+        }
+        let mut outcomes = Vec::new();
+        for (_, share) in by_index {
+            outcomes.extend(self.add_articles_sharing(share)?);
+        }
+        Ok(outcomes)
+    }
+
+    /// [`Store::add_articles_to_groups`] for groups of one hierarchy (one index, one commit).
+    fn add_articles_sharing(
+        &self,
+        groups: Vec<(MailboxName, Vec<NewsArticle>)>,
+    ) -> Result<Vec<(MailboxName, Result<AddedArticles>)>> {
+        let mut outcomes = Vec::new();
+        let mut resolved = Vec::new();
+        for (name, mut articles) in groups {
+            match self.newsgroup(&name) {
+                Ok(r) => {
+                    articles.sort_by_key(|a| a.number);
+                    articles.dedup_by_key(|a| a.number);
+                    resolved.push((r, articles));
+                }
+                Err(e) if e.is_refusal() => outcomes.push((name, Err(e))),
+                Err(e) => return Err(e),
+            }
+        }
+        let Some(owner) = resolved.first().map(|(r, _)| Arc::clone(&r.owner)) else {
+            return Ok(outcomes);
+        };
         let limit = self.message_size_limit();
-        let described = crate::parallel::map_ordered(&articles, |a| {
+        let all: Vec<&NewsArticle> = resolved.iter().flat_map(|(_, a)| a.iter()).collect();
+        let mut described = crate::parallel::map_ordered(&all, |a| {
             if a.message.len() as u64 > limit {
                 return Ok(Err(StoreError::TooBig { limit }));
             }
             Ok(Ok(msgfile::describe_bytes(&a.message)))
-        })?;
-        let (ow, mut h) = self.write_header(&r)?;
+        })?
+        .into_iter();
+        let ow = owner
+            .write_within(self.inner.config.write_wait)?
+            .ok_or_else(|| StoreError::Busy(owner_name(&resolved)))?;
+        let mut appended = Vec::new();
+        for (r, articles) in &resolved {
+            let described: Vec<_> = described.by_ref().take(articles.len()).collect();
+            let outcome = match self.stage_articles(&ow, r, articles, described) {
+                Ok((outcome, Some(change))) => {
+                    appended.push((r.entry.uniqueid.clone(), change));
+                    Ok(outcome)
+                }
+                Ok((outcome, None)) => Ok(outcome),
+                Err(e) if e.is_refusal() => Err(e),
+                Err(e) => return Err(e),
+            };
+            outcomes.push((r.entry.name.clone(), outcome));
+        }
+        if appended.is_empty() {
+            return Ok(outcomes);
+        }
+        let guard = ow.commit()?;
+        for (uniqueid, change) in appended {
+            self.inner.changes.publish(&uniqueid, change);
+        }
+        drop(guard);
+        Ok(outcomes)
+    }
+
+    /// Writes one group's new index records into an open transaction of its index; what
+    /// became of each article, and the change to publish once committed (`None`: nothing
+    /// written). A refusal writes nothing.
+    fn stage_articles(
+        &self,
+        ow: &IndexWrite<'_>,
+        r: &crate::Resolved,
+        articles: &[NewsArticle],
+        described: Vec<Result<msgfile::Described>>,
+    ) -> Result<(AddedArticles, Option<Change>)> {
+        let mut h = ow
+            .header(&r.entry.uniqueid)?
+            .ok_or_else(|| StoreError::NoSuchMailbox(r.entry.name.to_string()))?;
         let numbers: Vec<Uid> = articles.iter().map(|a| a.number).collect();
         let mut known: Vec<u32> = ow
             .records(&r.entry.uniqueid, UidSelection::Uids(&numbers))?
@@ -263,27 +354,22 @@ impl Store {
             });
         }
         if rows.is_empty() {
-            return Ok(outcome);
+            return Ok((outcome, None));
         }
         if rows.last().is_some_and(|row| row.uid == u32::MAX) {
             h.uidnext = u32::MAX;
         }
-        ow.put_messages(&h.uniqueid, &rows)?;
-        ow.put_header(&h)?;
-        let guard = ow.commit()?;
         let uids = rows
             .iter()
             .map(|row| to_uid(row.uid))
             .collect::<Result<Vec<_>>>()?;
-        self.inner.changes.publish(
-            &r.entry.uniqueid,
-            Change::Appended {
-                uids,
-                modseq: to_modseq(h.highestmodseq)?,
-            },
-        );
-        drop(guard);
-        Ok(outcome)
+        let change = Change::Appended {
+            uids,
+            modseq: to_modseq(h.highestmodseq)?,
+        };
+        ow.put_messages(&h.uniqueid, &rows)?;
+        ow.put_header(&h)?;
+        Ok((outcome, Some(change)))
     }
 
     /// Drops articles from a newsgroup's index in one commit (sessions see them expunged;
@@ -343,4 +429,12 @@ impl Store {
             _ => Ok(()),
         }
     }
+}
+
+/// The hierarchy whose index is busy, for [`StoreError::Busy`].
+fn owner_name(resolved: &[(crate::Resolved, Vec<NewsArticle>)]) -> String {
+    resolved
+        .first()
+        .map(|(r, _)| r.entry.name.hierarchy_root().to_string())
+        .unwrap_or_default()
 }

@@ -14,8 +14,9 @@
 pub mod feed;
 #[doc(hidden)]
 pub mod fuzzing;
+mod read;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,7 @@ use mailstore::{MailboxType, NewsArticle, Store, StoreError};
 use types::{MailboxName, Uid};
 
 use feed::{Placement, TradspoolMap};
+use read::{Article, Named};
 
 /// What can go wrong with a whole run (one bad line is a problem in its report instead).
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +67,9 @@ pub struct NewsConfig {
 const FLUSH_BYTES: usize = 32 << 20;
 /// …or this many articles.
 const FLUSH_ARTICLES: usize = 4096;
+/// Articles named by the feed are read from the spool this many at a time, on several
+/// threads ([`read`]).
+const READ_BATCH: usize = 512;
 /// Problems listed in a report (the rest are only counted).
 const MAX_LISTED: usize = 50;
 
@@ -168,6 +173,10 @@ pub struct Collector<'a> {
     map: Option<TradspoolMap>,
     /// Groups whose mailbox is known to exist.
     groups: BTreeSet<String>,
+    /// Articles named and not read yet (at most [`READ_BATCH`]), in feed order…
+    queue: Vec<Named>,
+    /// …and where each is read from.
+    queued: HashSet<Placement>,
     pending: BTreeMap<String, Vec<NewsArticle>>,
     pending_bytes: usize,
     pending_count: usize,
@@ -189,6 +198,8 @@ impl<'a> Collector<'a> {
             config,
             map,
             groups,
+            queue: Vec::new(),
+            queued: HashSet::new(),
             pending: BTreeMap::new(),
             pending_bytes: 0,
             pending_count: 0,
@@ -226,51 +237,68 @@ impl<'a> Collector<'a> {
         Ok(parsed?.map(|l| l.placements))
     }
 
+    /// Queues an article to be read, unless it is indexed already; reads the queue once full.
     fn article(&mut self, mut placements: Vec<Placement>) -> Result<(), NewsError> {
-        let Some((group, number)) = placements.first().cloned() else {
+        if placements.is_empty() {
             return Ok(());
-        };
-        if self.is_indexed(&group, number)? {
+        }
+        let first = placements.remove(0);
+        if self.queued.contains(&first) || self.is_indexed(&first.0, first.1)? {
             self.report.already += 1;
             return Ok(());
         }
-        let path = feed::article_path(&self.spool, &group, number);
-        let limit = Some(self.store.message_size_limit());
-        let read = self
-            .store
-            .article_file(&group, number)
-            .and_then(|real| mailstore::read_article(&real, limit).map(|m| (real, m)));
-        let (real, message) = match read {
-            Ok(m) => m,
-            Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+        self.queued.insert(first.clone());
+        self.queue.push(Named {
+            first,
+            others: placements,
+        });
+        if self.queue.len() >= READ_BATCH {
+            self.read_queue()?;
+        }
+        Ok(())
+    }
+
+    /// Reads the queued articles (several at a time) and files them, in feed order.
+    fn read_queue(&mut self) -> Result<(), NewsError> {
+        let queue = std::mem::take(&mut self.queue);
+        self.queued.clear();
+        let mut at = 0;
+        while let Some(rest) = queue.get(at..).filter(|r| !r.is_empty()) {
+            let round = read::read_round(self.store, rest);
+            at += round.len();
+            for (named, article) in rest.iter().zip(round) {
+                self.file(named, article)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Files one article read from the spool: pending in every group it is filed in.
+    fn file(&mut self, named: &Named, article: Article) -> Result<(), NewsError> {
+        let (group, number) = &named.first;
+        // An article queued before an earlier one's `Xref` field filed it here.
+        if self.is_pending(group, *number) {
+            self.report.already += 1;
+            return Ok(());
+        }
+        let (message, arrived, placements) = match article {
+            Article::Found {
+                message,
+                arrived,
+                placements,
+            } => (message, arrived, placements),
+            Article::Missing => {
                 self.report.missing += 1;
                 return Ok(());
             }
-            Err(e) if e.is_refusal() => {
+            Article::Unreadable(e) if e.is_refusal() => {
+                let path = feed::article_path(&self.spool, group, *number);
                 self.report.problems.add(format!("{}: {e}", path.display()));
                 return Ok(());
             }
-            Err(e) => return Err(e.into()),
+            Article::Unreadable(e) => return Err(e.into()),
         };
-        let arrived = std::fs::metadata(&real)
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        if let Some(body) = feed::xref_field(mailstore::header_block(&message)) {
-            for p in feed::xref_placements(&body) {
-                if !placements.contains(&p) {
-                    placements.push(p);
-                }
-            }
-        }
         for (i, (g, n)) in placements.into_iter().enumerate() {
-            // A crosspost is filed (linked) in each group the news server carries; one it does
-            // not carry has no file and no mailbox here.
-            if i > 0 && self.store.article_file(&g, n).is_err() {
-                continue;
-            }
             if !self.ensure_group(&g)? {
                 continue;
             }
@@ -291,13 +319,16 @@ impl<'a> Collector<'a> {
         Ok(())
     }
 
-    /// Whether the article is indexed (or waiting to be) already.
-    fn is_indexed(&self, group: &str, number: u32) -> Result<bool, NewsError> {
-        if self
-            .pending
+    /// Whether the article waits to be indexed.
+    fn is_pending(&self, group: &str, number: u32) -> bool {
+        self.pending
             .get(group)
             .is_some_and(|v| v.iter().any(|a| a.number.get() == number))
-        {
+    }
+
+    /// Whether the article is indexed (or waiting to be) already.
+    fn is_indexed(&self, group: &str, number: u32) -> Result<bool, NewsError> {
+        if self.is_pending(group, number) {
             return Ok(true);
         }
         if !self.groups.contains(group) {
@@ -340,29 +371,34 @@ impl<'a> Collector<'a> {
         Ok(true)
     }
 
-    /// Commits what is pending, one group at a time.
+    /// Commits what is pending (the groups under `newsprefix` in one commit).
     fn flush(&mut self) -> Result<(), NewsError> {
+        let mut groups = Vec::new();
         for (group, articles) in std::mem::take(&mut self.pending) {
-            let name = self.store.newsgroup_mailbox(&group)?;
-            let added = match self.store.add_articles(&name, articles) {
-                Ok(added) => added,
-                Err(e) if e.is_refusal() => {
-                    self.report.problems.add(format!("{name}: {e}"));
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            };
-            self.report.indexed += added.added.len() as u64;
-            self.report.already += added.known.len() as u64;
-            self.report.too_old += added.too_old.len() as u64;
+            groups.push((self.store.newsgroup_mailbox(&group)?, articles));
         }
         self.pending_bytes = 0;
         self.pending_count = 0;
+        if groups.is_empty() {
+            return Ok(());
+        }
+        for (name, outcome) in self.store.add_articles_to_groups(groups)? {
+            match outcome {
+                Ok(added) => {
+                    self.report.indexed += added.added.len() as u64;
+                    self.report.already += added.known.len() as u64;
+                    self.report.too_old += added.too_old.len() as u64;
+                }
+                Err(e) if e.is_refusal() => self.report.problems.add(format!("{name}: {e}")),
+                Err(e) => return Err(e.into()),
+            }
+        }
         Ok(())
     }
 
     /// Commits the rest and says what was done.
     pub fn finish(mut self) -> Result<CollectReport, NewsError> {
+        self.read_queue()?;
         self.flush()?;
         // `crossposted` counted entries queued; those refused as known or too old are not
         // entries made.
