@@ -282,6 +282,12 @@ fn send_lines(
     Ok(())
 }
 
+/// Prints a report; a reader that went away (`| head`) is no error.
+fn say(report: &dyn std::fmt::Display) {
+    use std::io::Write;
+    let _ = write!(std::io::stdout().lock(), "{report}");
+}
+
 fn refused(response: Response) -> anyhow::Error {
     match response {
         Response::Refused { reason } | Response::Failed { reason } => anyhow!("{reason}"),
@@ -307,7 +313,7 @@ pub fn run_collect(config_path: Option<&Path>, args: CollectArgs) -> Result<()> 
             other => Err(refused(other)),
         },
     )?;
-    print!("{total}");
+    say(&total);
     Ok(())
 }
 
@@ -342,7 +348,7 @@ pub fn run_rmnews(config_path: Option<&Path>, args: RmnewsArgs) -> Result<()> {
             other => Err(refused(other)),
         },
     )?;
-    print!("{total}");
+    say(&total);
     Ok(())
 }
 
@@ -358,7 +364,7 @@ pub fn run_sync(config_path: Option<&Path>, args: SyncArgs) -> Result<()> {
     };
     match target.call(request)? {
         Response::Synced { report } => {
-            print!("{report}");
+            say(&report);
             Ok(())
         }
         other => Err(refused(other)),
