@@ -169,7 +169,8 @@ fn inn_groups_are_read_over_imap_and_follow_cancel_expire_and_rmgroup() {
     // the news user the way INN's expirerm runs it (through the news socket).
     open_to_news(&server);
     let list = inn.expire_list("darius.*");
-    let darius = env!("CARGO_BIN_EXE_darius");
+    let darius_copy = common::inn::darius_for_news(server.dir.path());
+    let darius = darius_copy.to_str().unwrap();
     let conf = server.conf.display().to_string();
     let spool = inn.spool().display().to_string();
     let out = inn.run_rmproc(

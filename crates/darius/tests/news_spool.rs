@@ -339,11 +339,12 @@ fn the_news_socket_serves_the_news_user_and_news_requests_only() {
         "local/test/1",
         b"From: a@b\nNewsgroups: local.test\nSubject: s\n\nbody\n",
     );
+    let darius = common::inn::darius_for_news(news.server.dir.path());
     let as_news = |args: &[&str], input: &str| {
         use std::io::Write;
         let mut cmd = std::process::Command::new("setpriv");
         cmd.args(["--reuid=news", "--regid=news", "--clear-groups", "--"])
-            .arg(env!("CARGO_BIN_EXE_darius"))
+            .arg(&darius)
             .arg("-C")
             .arg(&news.server.conf)
             .args(args)

@@ -119,7 +119,37 @@ fn locate() -> Result<(PathBuf, PathBuf), String> {
             return Err(format!("{program} cannot load {}", line.trim()));
         }
     }
+    // innd runs as news: the tree must be where news can reach it (a checkout under a
+    // directory only root may enter is not).
+    let reachable = Command::new("setpriv")
+        .args([
+            &format!("--reuid={NEWS_USER}"),
+            &format!("--regid={NEWS_USER}"),
+            "--init-groups",
+            "test",
+            "-x",
+        ])
+        .arg(bin.join("innd"))
+        .status()
+        .map_err(|e| format!("setpriv: {e}"))?;
+    if !reachable.success() {
+        return Err(format!(
+            "the {NEWS_USER} user cannot reach {}: unpack INN where it can (.ci/run uses \
+             /var/tmp/darius-inn2-root)",
+            bin.display()
+        ));
+    }
     Ok((bin, news))
+}
+
+/// A copy of the `darius` binary the news user can run (the build directory may be where it
+/// cannot reach), in `dir`, which must be reachable itself.
+pub fn darius_for_news(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let copy = dir.join("darius");
+    std::fs::copy(env!("CARGO_BIN_EXE_darius"), &copy).unwrap();
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    copy
 }
 
 impl Inn {
