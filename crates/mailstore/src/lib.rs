@@ -122,7 +122,7 @@ pub use error::{Result, StoreError};
 pub use hooks::{CrashPoint, HookEvent, StoreHooks};
 pub use index::{INDEX_FORMAT_VERSION, MAX_KEYWORDS};
 pub use mailboxes_db::{LEGACY_ACL, MAILBOXES_DB_FILE, MAILBOXES_FORMAT_VERSION};
-pub use message_file::MessageFile;
+pub use message_file::{MessageFile, MessageReader};
 pub use model::{
     AppendItem, AppendOutcome, AppendSource, Change, CopyOutcome, CreateOptions, Delivered,
     Expunge, FlagChange, InternalDate, MailboxEntry, MailboxStatus, MailboxType, MessageRecord,

@@ -59,6 +59,11 @@ impl MessageFile {
         self.len == 0
     }
 
+    /// The message from its start as a [`std::io::Read`] (exports copy it through one).
+    pub fn reader(self) -> MessageReader {
+        MessageReader { file: self, at: 0 }
+    }
+
     /// Up to `len` octets from `offset`, fewer only at the end of the file; `len` is capped by
     /// the file's length, so a caller cannot make this allocate more than the file holds.
     pub fn read_range(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
@@ -87,6 +92,25 @@ impl MessageFile {
     }
 }
 
+/// A message read front to back ([`MessageFile::reader`]); news articles come decoded.
+#[derive(Debug)]
+pub struct MessageReader {
+    file: MessageFile,
+    at: u64,
+}
+
+impl std::io::Read for MessageReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let piece = self
+            .file
+            .read_range(self.at, buf.len() as u64)
+            .map_err(std::io::Error::other)?;
+        buf[..piece.len()].copy_from_slice(&piece);
+        self.at += piece.len() as u64;
+        Ok(piece.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -105,5 +129,30 @@ mod tests {
         // Unlinked while open: still readable to the end.
         std::fs::remove_file(&path).unwrap();
         assert_eq!(f.read_range(0, 10).unwrap(), b"0123456789");
+    }
+
+    #[test]
+    fn a_reader_gives_the_whole_message_and_articles_decoded() {
+        use std::io::Read;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("1.");
+        std::fs::write(&plain, b"Subject: a\r\n\r\nbody\r\n").unwrap();
+        let mut out = Vec::new();
+        MessageFile::open(plain)
+            .unwrap()
+            .reader()
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, b"Subject: a\r\n\r\nbody\r\n");
+        let wire = dir.path().join("2");
+        std::fs::write(&wire, b"Subject: a\r\n\r\n..dot\r\n.\r\n").unwrap();
+        let message = b"Subject: a\r\n\r\n.dot\r\n";
+        let mut out = Vec::new();
+        MessageFile::open_article(wire, message.len() as u64)
+            .unwrap()
+            .reader()
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, message);
     }
 }

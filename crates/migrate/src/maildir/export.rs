@@ -185,13 +185,13 @@ fn write_message(
     dir: &Path,
     info: &str,
 ) -> Result<String> {
-    let source = store.message_file(name, r.uid)?;
-    let input = fs::File::open(&source).map_err(|e| MigrateError::io(&source, e))?;
+    // Through the store, not the file: a newsgroup's article comes decoded.
+    let input = store.open_message(name, r.uid)?.reader();
     let tmp = dir.join("tmp").join(format!("{}.export", r.uid));
     let file = fs::File::create(&tmp).map_err(|e| MigrateError::io(&tmp, e))?;
     let mut out = BufWriter::new(file);
-    let size =
-        copy_to_lf(BufReader::new(input), &mut out).map_err(|e| MigrateError::io(&tmp, e))?;
+    let size = copy_to_lf(BufReader::with_capacity(64 * 1024, input), &mut out)
+        .map_err(|e| MigrateError::io(&tmp, e))?;
     let file = out
         .into_inner()
         .map_err(|e| MigrateError::io(&tmp, e.into_error()))?;

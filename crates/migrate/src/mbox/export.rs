@@ -61,10 +61,15 @@ pub fn export_mailbox(
             .collect::<String>()
     ));
     each_record(store, name, uidnext, &mut summary, progress, |r, _, _| {
-        let source = store.message_file(name, r.uid)?;
-        let input = fs::File::open(&source).map_err(|e| MigrateError::io(&source, e))?;
-        write_message(&mut BufReader::new(input), r, base.take(), &mut out)
-            .map_err(|e| MigrateError::io(file, e))
+        // Through the store, not the file: a newsgroup's article comes decoded.
+        let input = store.open_message(name, r.uid)?.reader();
+        write_message(
+            &mut BufReader::with_capacity(64 * 1024, input),
+            r,
+            base.take(),
+            &mut out,
+        )
+        .map_err(|e| MigrateError::io(file, e))
     })?;
     let f = out
         .into_inner()
