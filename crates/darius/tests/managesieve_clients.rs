@@ -11,8 +11,7 @@
 mod common;
 mod sieve_support;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::Server;
 use sieve_support::Client;
@@ -28,19 +27,7 @@ fn server() -> Server {
 
 /// Runs `cmd` with `stdin`; its exit code and everything it wrote.
 fn run(cmd: &mut Command, stdin: &str) -> (Option<i32>, String) {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = common::output_with_input(cmd, stdin);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -341,29 +341,14 @@ fn the_news_socket_serves_the_news_user_and_news_requests_only() {
     );
     let darius = common::inn::darius_for_news(news.server.dir.path());
     let as_news = |args: &[&str], input: &str| {
-        use std::io::Write;
         let mut cmd = std::process::Command::new("setpriv");
         cmd.args(["--reuid=news", "--regid=news", "--clear-groups", "--"])
             .arg(&darius)
             .arg("-C")
             .arg(&news.server.conf)
-            .args(args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
+            .args(args);
+        let (ok_run, stdout, stderr) = common::run_with_input(&mut cmd, input);
+        (ok_run, stdout + &stderr)
     };
     let (ok_run, out) = as_news(&["collectnews"], "local/test/1\n");
     assert!(ok_run, "{out}");

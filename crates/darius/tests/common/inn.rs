@@ -404,23 +404,13 @@ impl Inn {
                     .then(|| value.trim().to_string())
             })
             .expect("the article needs a Message-ID header field");
-        let mut child = self
-            .command("inews")
-            .args(["-h", "-S", "-p", &self.port.to_string()])
-            .current_dir(self.dir())
-            .env("HOME", self.dir())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(article.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = super::output_with_input(
+            self.command("inews")
+                .args(["-h", "-S", "-p", &self.port.to_string()])
+                .current_dir(self.dir())
+                .env("HOME", self.dir()),
+            article,
+        );
         assert!(
             out.status.success() && out.stderr.is_empty(),
             "inews failed ({}): {}",

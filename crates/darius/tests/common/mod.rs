@@ -381,11 +381,8 @@ fn make_certificate(dir: &Path) {
 #[path = "../../../../tests/support/interop.rs"]
 pub mod interop;
 
-/// Whether an interop program is installed (`tests/support/interop.rs`: skipped with a note,
-/// or a failure under DARIUS_REQUIRE_INTEROP=1), named with its Debian package.
-/// Runs `cmd` with `input` on its standard input: whether it exited 0, its standard output
-/// and its standard error.
-pub fn run_with_input(cmd: &mut Command, input: &str) -> (bool, String, String) {
+/// Runs `cmd` with `input` on its standard input and waits for it.
+pub fn output_with_input(cmd: &mut Command, input: &str) -> std::process::Output {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -398,7 +395,12 @@ pub fn run_with_input(cmd: &mut Command, input: &str) -> (bool, String, String) 
         .unwrap()
         .write_all(input.as_bytes())
         .unwrap();
-    let out = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// [`output_with_input`]: whether it exited 0, its standard output and its standard error.
+pub fn run_with_input(cmd: &mut Command, input: &str) -> (bool, String, String) {
+    let out = output_with_input(cmd, input);
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -406,6 +408,8 @@ pub fn run_with_input(cmd: &mut Command, input: &str) -> (bool, String, String) 
     )
 }
 
+/// Whether an interop program is installed (`tests/support/interop.rs`: skipped with a note,
+/// or a failure under DARIUS_REQUIRE_INTEROP=1), named with its Debian package.
 pub fn have(program: &str) -> bool {
     let package = match program {
         "mbsync" => "isync",
