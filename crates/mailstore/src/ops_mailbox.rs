@@ -49,16 +49,19 @@ impl Store {
             self.inner.partitions.root(&partition)?;
         }
         let uniqueid = partition::new_uniqueid(name.as_str());
-        let file = MailboxHeaderFile {
-            version: MAILBOX_HEADER_FILE_VERSION,
-            name: name.to_string(),
-            uniqueid: uniqueid.clone(),
-            acl: options.acl.clone(),
-            mailbox_type: options.mailbox_type,
-        };
-        self.inner
-            .partitions
-            .create_mailbox_dir(&partition, &file)?;
+        // A newsgroup has no directory of ours: its articles are the news server's spool.
+        if options.mailbox_type != MailboxType::Netnews {
+            let file = MailboxHeaderFile {
+                version: MAILBOX_HEADER_FILE_VERSION,
+                name: name.to_string(),
+                uniqueid: uniqueid.clone(),
+                acl: options.acl.clone(),
+                mailbox_type: options.mailbox_type,
+            };
+            self.inner
+                .partitions
+                .create_mailbox_dir(&partition, &file)?;
+        }
         let owner = self.inner.owners.get(&name.hierarchy_root())?;
         let ow = owner.write()?;
         let g = self.inner.global.write()?;

@@ -23,9 +23,10 @@ use crate::codec::IndexRecord;
 use crate::error::{Result, StoreError};
 use crate::flags::{self, Sign};
 use crate::index::{IndexWrite, RecordRow};
-use crate::model::{unix_now, Change, InternalDate, MailboxEntry, MailboxType, UidSelection};
+use crate::model::{
+    unix_now, Change, CreateOptions, InternalDate, MailboxEntry, MailboxType, UidSelection,
+};
 use crate::ops_append::{bump_modseq, to_modseq, to_uid};
-use crate::ops_mailbox::new_header;
 use crate::{msgfile, Store, RESERVED_NEWS_PARTITION};
 
 /// One article for [`Store::add_articles`].
@@ -149,31 +150,13 @@ impl Store {
     pub fn create_newsgroup(&self, group: &str, acl: &str) -> Result<MailboxEntry> {
         let name = self.newsgroup_mailbox(group)?;
         self.newsgroup_dir(group)?;
-        let _ns = self.namespace_lock();
-        let global = self.inner.global.read()?;
-        if global.entry(&name)?.is_some() {
-            return Err(StoreError::AlreadyExists(name.to_string()));
-        }
-        drop(global);
-        let owner = self.inner.owners.get(&name.hierarchy_root())?;
-        let ow = owner.write()?;
-        let g = self.inner.global.write()?;
-        let modseq = g.next_modseq()?;
-        let entry = MailboxEntry {
-            name: name.clone(),
-            uniqueid: crate::partition::new_uniqueid(name.as_str()),
-            partition: RESERVED_NEWS_PARTITION.to_string(),
+        let options = CreateOptions {
+            partition: Some(RESERVED_NEWS_PARTITION.to_string()),
             acl: acl.to_string(),
             mailbox_type: MailboxType::Netnews,
             special_use: Vec::new(),
-            created_modseq: modseq,
-            modified_modseq: modseq,
         };
-        ow.put_header(&new_header(&entry, g.next_uidvalidity()?))?;
-        let _guard = ow.commit()?;
-        g.put_entry(&entry)?;
-        g.commit()?;
-        Ok(entry)
+        self.create_mailbox(&name, options)
     }
 
     /// The newsgroup mailboxes, by name.
