@@ -41,22 +41,22 @@ impl ArticleForm {
         let mut tail = [0u8; 5];
         let tail = &mut tail[..tail_len as usize];
         read_exact_at(file, tail, len - tail_len, path)?;
-        Ok(if tail == WIRE_END {
+        Ok(ArticleForm::from_tail(tail, len))
+    }
+
+    /// [`ArticleForm::of`] given the last (up to) five octets of an article of `len` octets.
+    fn from_tail(tail: &[u8], len: u64) -> ArticleForm {
+        if tail.ends_with(WIRE_END) || (tail == b".\r\n" && len == 3) {
             ArticleForm {
                 wire: true,
                 body_len: len - 3,
-            }
-        } else if tail == b".\r\n" && len == 3 {
-            ArticleForm {
-                wire: true,
-                body_len: 0,
             }
         } else {
             ArticleForm {
                 wire: false,
                 body_len: len,
             }
-        })
+        }
     }
 }
 
@@ -114,12 +114,8 @@ impl ArticleDecoder {
 
 /// Decodes an article held in memory (fuzzing and tests; the server reads files).
 pub fn decode_article(bytes: &[u8], limit: Option<u64>) -> Result<Vec<u8>> {
-    let len = bytes.len() as u64;
-    let wire = bytes.ends_with(WIRE_END) || bytes == b".\r\n";
-    let form = ArticleForm {
-        wire,
-        body_len: if wire { len - 3 } else { len },
-    };
+    let tail = &bytes[bytes.len().saturating_sub(WIRE_END.len())..];
+    let form = ArticleForm::from_tail(tail, bytes.len() as u64);
     let mut decoder = ArticleDecoder::new(form, limit);
     let mut out = Vec::with_capacity(bytes.len() + 64);
     for chunk in bytes[..form.body_len as usize].chunks(CHUNK) {
