@@ -169,6 +169,13 @@ pub static OPTIONS: &[OptionSpec] = &[
         "With `altnamespace`, the prefix under which shared mailboxes appear (`Shared Folders.shared.board`). It may not be empty or hold `.` or `/`, nor equal `userprefix`."),
     opt("unixhierarchysep", Kind::Bool, "0",
         "Use `/` instead of `.` as the hierarchy separator shown to clients (Cyrus 3 defaults to on; Darius keeps `.`)."),
+    // -- virtual domains ----------------------------------------------------------------------------
+    opt("virtdomains", Kind::Enum(&["off", "userid", "on"]), "off",
+        "Virtual domains (Cyrus's option): `off` keeps one flat user space (`alice@example.com` is an ordinary userid); `userid` takes the domain from the login name (`alice@example.com` is user `alice` of domain `example.com`, whose mailboxes are `example.com!user.alice…` inside and look as always to her); `on` also gives a login without a domain the domain of the server address the client connected to (its reverse DNS name without the first label). Users of `defaultdomain` are written without a domain. See docs/virtual-domains.md."),
+    opt("defaultdomain", Kind::Str, "",
+        "With `virtdomains`: the domain of users who log in without one and of every mailbox stored without a domain (so turning `virtdomains` on keeps existing users working); `alice@defaultdomain` is `alice`. Empty: only logins without a domain are in it."),
+    opt("localdomains", Kind::List, "",
+        "With `virtdomains`: other names of `defaultdomain` (besides `servername`): LMTP recipients and logins in them are users of the default domain."),
     // -- authentication -----------------------------------------------------------------------------
     opt("sasl_pwcheck_method", Kind::List, "auxprop",
         "Where network logins' passwords are checked, tried in order until one accepts: `auxprop` (Darius's password database, `darius user`), `shadow` (`passwd_file` and `shadow_file`: yescrypt, SHA-512, SHA-256 and bcrypt crypt(3) hashes; locked and expired accounts refused; the server must be able to read the shadow file, e.g. as a member of group `shadow`) and `pam` (the system's PAM stack: service `pam_service` for IMAP logins; `pam_authenticate` then `pam_acct_mgmt`, so expired and locked accounts are refused; each check answered within `pam_timeout`; needs a build with the `pam` feature, otherwise naming it stops start-up). Every source's answers go into the verified-credentials cache (`auth_cache_ttl`): a remembered success logs in again without a PAM transaction. `saslauthd` is not supported yet: naming it stops start-up."),

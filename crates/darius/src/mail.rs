@@ -293,6 +293,33 @@ pub fn notifier_config(
     })
 }
 
+/// The virtual-domain settings (`virtdomains`, `defaultdomain`, `localdomains`, with
+/// `servername` as another name of the default domain).
+pub fn domains(config: &config::Config) -> Result<types::Domains> {
+    let mode = types::DomainMode::parse(config.str("virtdomains")).with_context(|| {
+        format!(
+            "virtdomains: {:?} is not off, userid or on",
+            config.str("virtdomains")
+        )
+    })?;
+    let lower = |d: &str| d.trim_end_matches('.').to_ascii_lowercase();
+    let default = config.str("defaultdomain");
+    if !default.is_empty() && !types::domain::is_domain_name(&lower(default)) {
+        anyhow::bail!("defaultdomain: {default:?} is not a domain name");
+    }
+    let mut local_names: Vec<String> = config
+        .list("localdomains")
+        .iter()
+        .map(|d| lower(d))
+        .collect();
+    local_names.push(lower(&crate::imap::servername(config)));
+    Ok(types::Domains {
+        mode,
+        default_domain: (!default.is_empty()).then(|| lower(default)),
+        local_names,
+    })
+}
+
 /// The namespace the configuration gives (`altnamespace`, `unixhierarchysep`, the prefixes).
 pub fn namespace(config: &config::Config) -> mailservice::Namespace {
     match config.bool("altnamespace") {

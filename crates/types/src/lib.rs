@@ -6,12 +6,14 @@
 
 pub mod acl;
 pub mod civil;
+pub mod domain;
 mod flag;
 mod mailbox_name;
 mod secret;
 mod uid;
 
 pub use acl::{Acl, AclEntry, AclError, Authorizer, Identifier, Principal, Rights, RightsChange};
+pub use domain::{DomainMode, Domains};
 pub use flag::{Flag, FlagError};
 pub use mailbox_name::{MailboxName, MailboxNameError};
 pub use secret::Secret;

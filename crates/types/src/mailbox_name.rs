@@ -47,16 +47,68 @@ impl MailboxName {
         &self.0
     }
 
-    /// The hierarchy levels, top first.
-    pub fn levels(&self) -> impl Iterator<Item = &str> {
-        self.0.split(SEPARATOR)
+    /// Where the local part starts: after `DOMAIN!` for a name of a virtual domain, else 0.
+    fn local_start(&self) -> usize {
+        domain_end(&self.0).map_or(0, |i| i + 1)
     }
 
-    /// The parent, or `None` for a top-level name.
+    /// The virtual domain of `example.com!user.alice` (`example.com`); `None` for a name of
+    /// the default domain (no `!`, or what precedes it is not a domain name).
+    pub fn domain(&self) -> Option<&str> {
+        domain_end(&self.0).map(|i| &self.0[..i])
+    }
+
+    /// The name within its domain: `user.alice` for `example.com!user.alice`; empty for a
+    /// domain's root `example.com!`.
+    pub fn local(&self) -> &str {
+        &self.0[self.local_start()..]
+    }
+
+    /// Whether this is a whole domain, `example.com!`: a quota root, never a mailbox.
+    pub fn is_domain_root(&self) -> bool {
+        self.domain().is_some() && self.local().is_empty()
+    }
+
+    /// The root of a domain, `example.com!`, as a quota root names it; `None` when `domain`
+    /// is not a domain name.
+    pub fn domain_root(domain: &str) -> Option<MailboxName> {
+        crate::domain::is_domain_name(domain).then(|| MailboxName(format!("{domain}!")))
+    }
+
+    /// `local` (a name of the default domain) placed in `domain`; `None` keeps it as it is.
+    pub fn in_domain(&self, domain: Option<&str>) -> Result<MailboxName, MailboxNameError> {
+        match domain {
+            None => Ok(self.clone()),
+            Some(d) => MailboxName::try_from(format!("{d}!{}", self.local())),
+        }
+    }
+
+    /// The same name without its domain (a name of the default domain).
+    pub fn without_domain(&self) -> Option<MailboxName> {
+        (!self.local().is_empty()).then(|| MailboxName(self.local().to_string()))
+    }
+
+    /// What every name strictly below this one starts with: `NAME.`, or `example.com!` for a
+    /// domain's root.
+    pub fn below_prefix(&self) -> String {
+        if self.is_domain_root() {
+            self.0.clone()
+        } else {
+            format!("{}{SEPARATOR}", self.0)
+        }
+    }
+
+    /// The hierarchy levels of the local part, top first.
+    pub fn levels(&self) -> impl Iterator<Item = &str> {
+        self.local().split(SEPARATOR).filter(|l| !l.is_empty())
+    }
+
+    /// The parent within the domain, or `None` for a top-level name (and a domain's root).
     pub fn parent(&self) -> Option<MailboxName> {
-        self.0
+        let start = self.local_start();
+        self.0[start..]
             .rfind(SEPARATOR)
-            .map(|i| MailboxName(self.0[..i].to_string()))
+            .map(|i| MailboxName(self.0[..start + i].to_string()))
     }
 
     /// A child of this name; fails when `level` is not a valid single level.
@@ -64,35 +116,48 @@ impl MailboxName {
         if level.contains(SEPARATOR) {
             return Err(MailboxNameError::BadChar(SEPARATOR));
         }
-        MailboxName::try_from(format!("{}{SEPARATOR}{level}", self.0))
+        MailboxName::try_from(format!("{}{level}", self.below_prefix()))
     }
 
-    /// True when `self` is `other` or lies below it in the hierarchy.
+    /// True when `self` is `other` or lies below it in the hierarchy (everything of a domain
+    /// lies below its root `example.com!`).
     pub fn is_within(&self, other: &MailboxName) -> bool {
-        self.0 == other.0
-            || (self.0.starts_with(&other.0) && self.0[other.0.len()..].starts_with(SEPARATOR))
+        self.domain() == other.domain()
+            && (self.0 == other.0 || self.0.starts_with(&other.below_prefix()))
     }
 
-    /// `user.NAME` → `Some("NAME")` for a user's INBOX and everything below it.
+    /// `user.NAME` → `Some("NAME")` for a user's INBOX and everything below it, in any domain
+    /// (the level as stored: the userid is [`crate::Domains::qualify`]'d with [`Self::domain`]).
     pub fn owner_user(&self) -> Option<&str> {
-        let rest = self.0.strip_prefix("user.")?;
+        let rest = self.local().strip_prefix("user.")?;
         Some(rest.split(SEPARATOR).next().unwrap_or(rest))
     }
 
-    /// The hierarchy owner: `user.NAME` for personal mailboxes, the top level otherwise.
+    /// The hierarchy owner: `user.NAME` for personal mailboxes, the top level otherwise (with
+    /// the domain, if any); a domain's root is its own.
     pub fn hierarchy_root(&self) -> MailboxName {
-        let mut levels = self.0.split(SEPARATOR);
+        let start = self.local_start();
+        let mut levels = self.0[start..].split(SEPARATOR);
         let top = levels.next().unwrap_or("");
+        let prefix = &self.0[..start];
         match (top, levels.next()) {
-            ("user", Some(user)) => MailboxName(format!("user{SEPARATOR}{user}")),
-            _ => MailboxName(top.to_string()),
+            ("user", Some(user)) => MailboxName(format!("{prefix}user{SEPARATOR}{user}")),
+            _ => MailboxName(format!("{prefix}{top}")),
         }
     }
 
-    /// The INBOX of user `user`.
+    /// The INBOX of user `user` (in the default domain).
     pub fn user_inbox(user: &str) -> Result<MailboxName, MailboxNameError> {
         MailboxName::try_from(format!("user{SEPARATOR}{user}"))
     }
+}
+
+/// The index of the `!` ending a name's domain: the first `!`, when what precedes it is a
+/// domain name. A name whose first `!` follows anything else (a name stored before virtual
+/// domains existed) has no domain and stays an ordinary name.
+fn domain_end(name: &str) -> Option<usize> {
+    let i = name.find('!')?;
+    crate::domain::is_domain_name(&name[..i]).then_some(i)
 }
 
 impl TryFrom<String> for MailboxName {
@@ -105,7 +170,15 @@ impl TryFrom<String> for MailboxName {
         if name.len() > MAX_LEN {
             return Err(MailboxNameError::TooLong);
         }
-        if name.split(SEPARATOR).any(str::is_empty) {
+        // A domain's root (`example.com!`) has no levels; any other name no empty one.
+        let empty_level = match domain_end(&name) {
+            Some(i) => {
+                let local = &name[i + 1..];
+                !local.is_empty() && local.split(SEPARATOR).any(str::is_empty)
+            }
+            None => name.split(SEPARATOR).any(str::is_empty),
+        };
+        if empty_level {
             return Err(MailboxNameError::EmptyLevel);
         }
         // Wildcards would make LIST patterns ambiguous; controls and DEL are never printable.
@@ -185,6 +258,45 @@ mod tests {
         assert_eq!(name("shared.news.x").hierarchy_root(), name("shared"));
         assert_eq!(name("user.alice.Sent").owner_user(), Some("alice"));
         assert_eq!(name("shared").owner_user(), None);
+    }
+
+    #[test]
+    fn names_of_a_domain_keep_it_through_the_hierarchy() {
+        let n = name("example.com!user.alice.Sent");
+        assert_eq!(n.domain(), Some("example.com"));
+        assert_eq!(n.local(), "user.alice.Sent");
+        assert_eq!(n.owner_user(), Some("alice"));
+        assert_eq!(n.hierarchy_root(), name("example.com!user.alice"));
+        assert_eq!(n.parent(), Some(name("example.com!user.alice")));
+        assert_eq!(name("example.com!shared").parent(), None);
+        assert_eq!(
+            name("example.com!shared.news").hierarchy_root(),
+            name("example.com!shared")
+        );
+        assert_eq!(n.levels().collect::<Vec<_>>(), ["user", "alice", "Sent"]);
+        let root = MailboxName::domain_root("example.com").unwrap();
+        assert!(root.is_domain_root() && root.parent().is_none());
+        assert!(n.is_within(&root));
+        assert!(!name("example.comx!user.a").is_within(&root));
+        assert!(!name("user.alice").is_within(&root));
+        assert!(!n.is_within(&name("example")));
+        assert_eq!(root.child("shared").unwrap(), name("example.com!shared"));
+        assert_eq!(
+            name("user.alice").in_domain(Some("x.org")).unwrap(),
+            name("x.org!user.alice")
+        );
+        assert_eq!(n.without_domain(), Some(name("user.alice.Sent")));
+        // What is not a domain name before the `!` leaves an ordinary name.
+        assert_eq!(name("a b!c").domain(), None);
+        assert_eq!(name("a b!c").local(), "a b!c");
+        assert_eq!(
+            MailboxName::try_from("example.com!.x"),
+            Err(MailboxNameError::EmptyLevel)
+        );
+        assert_eq!(
+            MailboxName::try_from("example.com!x."),
+            Err(MailboxNameError::EmptyLevel)
+        );
     }
 
     #[test]
