@@ -322,14 +322,17 @@ pub fn domains(config: &config::Config) -> Result<types::Domains> {
 
 /// The namespace the configuration gives (`altnamespace`, `unixhierarchysep`, the prefixes).
 pub fn namespace(config: &config::Config) -> mailservice::Namespace {
-    match config.bool("altnamespace") {
+    // A bad `virtdomains` stops the start when the service opens; here it falls back to off.
+    let domains = domains(config).unwrap_or_default();
+    let namespace = match config.bool("altnamespace") {
         true => mailservice::Namespace::alternate(
             config.bool("unixhierarchysep"),
             config.str("userprefix"),
             config.str("sharedprefix"),
         ),
         false => mailservice::Namespace::new(config.bool("unixhierarchysep")),
-    }
+    };
+    namespace.with_domains(domains)
 }
 
 /// Sieve at delivery: the `sieve_*` options, `sendmail`, `servername`.
@@ -382,6 +385,7 @@ pub fn open_service_as(config: &config::Config, opener: Opener) -> Result<MailSe
     let service_config = ServiceConfig {
         admins: config.list("admins").to_vec(),
         unix_hierarchy_sep: config.bool("unixhierarchysep"),
+        domains: crate::mail::domains(config)?,
     };
     let quota = mailservice::QuotaConfig {
         warn_percent: u8::try_from(config.int("quotawarn")).unwrap_or(100),

@@ -29,6 +29,7 @@ pub(crate) fn refuse(err: &ServiceError, target: Target) -> Reply {
         ServiceError::Refused(reason) => (Code::Cannot, (*reason).to_string()),
         ServiceError::Rejected(reason) => (Code::Cannot, reason.clone()),
         ServiceError::NoSuchQuotaRoot => (Code::NonExistent, "No such quota root".to_string()),
+        ServiceError::UnknownDomain => (Code::NonExistent, err.to_string()),
         // RFC 5530 §3: INUSE, the mailbox is in use by another session.
         ServiceError::HeldByPop3 => (Code::InUse, err.to_string()),
         ServiceError::Store(e) => store_code(e),

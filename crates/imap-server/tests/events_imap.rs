@@ -37,6 +37,7 @@ fn start(dir: &std::path::Path, recorder: Arc<Recorder>) -> (tokio::runtime::Run
         ServiceConfig {
             admins: Vec::new(),
             unix_hierarchy_sep: false,
+            domains: types::Domains::off(),
         },
     )
     .with_events(recorder.clone());

@@ -15,6 +15,8 @@ pub mod codes {
     pub const BAD_MAILBOX: &str = "5.1.1";
     /// X.1.3: bad destination mailbox address syntax.
     pub const BAD_DESTINATION_SYNTAX: &str = "5.1.3";
+    /// RFC 3463: bad destination system address (a domain this server does not hold).
+    pub const BAD_DESTINATION_SYSTEM: &str = "5.1.2";
     /// X.1.7: bad sender's mailbox address syntax.
     pub const BAD_SENDER_SYNTAX: &str = "5.1.7";
     /// X.2.1: mailbox disabled, not accepting messages.

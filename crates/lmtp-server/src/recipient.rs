@@ -10,7 +10,11 @@
 //!
 //! Domains: like Cyrus without virtual domains, any domain is accepted by default and only the
 //! local part counts (the MTA in front decides which domains are local). With
-//! `lmtp_strict_domains` only `servername` and `lmtp_local_domains` are accepted.
+//! `lmtp_strict_domains` only `servername` and `lmtp_local_domains` are accepted. With
+//! virtual domains (`virtdomains`) the domain selects the user's domain instead:
+//! `alice@one.example` is user `alice@one.example`, the default domain's names (`defaultdomain`,
+//! `servername`, `localdomains`) are the default domain, and a domain with no mailbox here is
+//! refused (`550 5.1.2`).
 
 use lmtp_proto::{codes, Address, Reply};
 use mailservice::{Authorized, DeliveryAddress};
@@ -48,14 +52,16 @@ pub enum RcptCase {
     AsWritten,
 }
 
-/// What a local part (`user`, `user+detail`, `postuser+name`) addresses; `None` when the user
-/// part is not a valid user name, which the caller answers like an unknown user. The part
-/// before the first `+` is folded as `case` says and compared with `postuser` (when set) after
-/// folding, as Cyrus does; the detail is kept as written.
+/// What a local part (`user`, `user+detail`, `postuser+name`) of the virtual domain `domain`
+/// (`None`: the default domain, or domains off) addresses; `None` when the user part is not a
+/// valid user name, which the caller answers like an unknown user. The part before the first
+/// `+` is folded as `case` says and compared with `postuser` (when set) after folding, as
+/// Cyrus does; the detail is kept as written.
 pub(crate) fn address_of(
     local: &str,
     case: RcptCase,
     postuser: Option<&str>,
+    domain: Option<&str>,
 ) -> Option<DeliveryAddress> {
     let (user, detail) = match local.split_once('+') {
         Some((user, detail)) => (user, Some(detail)),
@@ -69,8 +75,13 @@ pub(crate) fn address_of(
     if user.is_empty() || postuser.is_some_and(|p| p == user) {
         return Some(DeliveryAddress::Shared {
             name: detail?.to_string(),
+            domain: domain.map(str::to_string),
         });
     }
+    if domain.is_some() && user.contains('@') {
+        return None;
+    }
+    let user = types::Domains::qualify(&user, domain);
     auth::validate_username(&user).ok()?;
     Some(DeliveryAddress::User {
         user,
@@ -87,6 +98,11 @@ pub(crate) fn unknown_user() -> Reply {
 /// The reply for a shared mailbox the delivering identity sees but may not post to (`p`).
 pub(crate) fn not_authorized() -> Reply {
     Reply::new(550, codes::NOT_AUTHORIZED, "Permission denied")
+}
+
+/// The reply for a domain with no mailbox here, with virtual domains.
+pub(crate) fn unknown_domain() -> Reply {
+    Reply::new(550, codes::BAD_DESTINATION_SYSTEM, "Domain unknown")
 }
 
 /// The reply for a domain that is not local under `lmtp_strict_domains`.
@@ -116,25 +132,32 @@ mod tests {
     #[test]
     fn a_local_part_is_a_user_name_with_an_optional_detail() {
         let case = RcptCase::Downcase;
-        assert_eq!(address_of("Alice", case, None), user("alice", None));
+        assert_eq!(address_of("Alice", case, None, None), user("alice", None));
         assert_eq!(
-            address_of("Alice+Lists.X", case, None),
+            address_of("Alice+Lists.X", case, None, None),
             user("alice", Some("Lists.X")),
             "the detail is not folded"
         );
         assert_eq!(
-            address_of("Alice", RcptCase::AsWritten, None),
+            address_of("Alice", RcptCase::AsWritten, None, None),
             user("Alice", None)
         );
-        assert_eq!(address_of("a+", case, None), user("a", Some("")));
-        assert_eq!(address_of("a+b+c", case, None), user("a", Some("b+c")));
+        assert_eq!(address_of("a+", case, None, None), user("a", Some("")));
         assert_eq!(
-            address_of("John.Doe", case, None),
+            address_of("a+b+c", case, None, None),
+            user("a", Some("b+c"))
+        );
+        assert_eq!(
+            address_of("John.Doe", case, None, None),
             user("john.doe", None),
             "a dotted userid is a user name; the service decides whether it has an INBOX"
         );
         for not_a_user in ["bob/secret", "bo*", "b%", "", "a b", "a^b"] {
-            assert_eq!(address_of(not_a_user, case, None), None, "{not_a_user:?}");
+            assert_eq!(
+                address_of(not_a_user, case, None, None),
+                None,
+                "{not_a_user:?}"
+            );
         }
     }
 
@@ -144,27 +167,57 @@ mod tests {
         let shared = |name: &str| {
             Some(DeliveryAddress::Shared {
                 name: name.to_string(),
+                domain: None,
             })
         };
         assert_eq!(
-            address_of("bb+shared.Board", case, Some("bb")),
+            address_of("bb+shared.Board", case, Some("bb"), None),
             shared("shared.Board")
         );
         assert_eq!(
-            address_of("BB+shared.board", case, Some("bb")),
+            address_of("BB+shared.board", case, Some("bb"), None),
             shared("shared.board")
         );
-        assert_eq!(address_of("bb", case, Some("bb")), None, "no mailbox named");
         assert_eq!(
-            address_of("BB+x", RcptCase::AsWritten, Some("bb")),
+            address_of("bb", case, Some("bb"), None),
+            None,
+            "no mailbox named"
+        );
+        assert_eq!(
+            address_of("BB+x", RcptCase::AsWritten, Some("bb"), None),
             user("BB", Some("x"))
         );
-        assert_eq!(address_of("bb+x", case, None), user("bb", Some("x")));
-        assert_eq!(address_of("+shared.x", case, None), shared("shared.x"));
+        assert_eq!(address_of("bb+x", case, None, None), user("bb", Some("x")));
         assert_eq!(
-            address_of("+shared.x", case, Some("bb")),
+            address_of("+shared.x", case, None, None),
             shared("shared.x")
         );
+        assert_eq!(
+            address_of("+shared.x", case, Some("bb"), None),
+            shared("shared.x")
+        );
+    }
+
+    #[test]
+    fn a_virtual_domain_qualifies_the_user_and_the_shared_mailbox() {
+        let case = RcptCase::Downcase;
+        let d = Some("one.example");
+        assert_eq!(
+            address_of("Alice", case, None, d),
+            user("alice@one.example", None)
+        );
+        assert_eq!(
+            address_of("alice+x", case, None, d),
+            user("alice@one.example", Some("x"))
+        );
+        assert_eq!(
+            address_of("+shared.news", case, None, d),
+            Some(DeliveryAddress::Shared {
+                name: "shared.news".into(),
+                domain: Some("one.example".into())
+            })
+        );
+        assert_eq!(address_of("a@b", case, None, d), None, "one domain only");
     }
 
     #[test]

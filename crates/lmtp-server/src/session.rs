@@ -19,7 +19,9 @@ use net::{ShutdownSignal, Transport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::delivery::{no_room, too_big};
-use crate::recipient::{address_of, foreign_domain, not_authorized, unknown_user, Recipient};
+use crate::recipient::{
+    address_of, foreign_domain, not_authorized, unknown_domain, unknown_user, Recipient,
+};
 use crate::{LmtpServer, MAX_RECIPIENTS};
 
 /// Unrecognised or malformed commands in a row after which the client is disconnected.
@@ -440,17 +442,35 @@ impl Session {
                 "Too many recipients",
             ));
         }
-        if !self
-            .server
-            .config
-            .local_domains
-            .contains(to.domain.as_deref())
+        let domains = self.server.service.domains();
+        // With virtual domains the domain picks the user's domain (checked below, with the
+        // store); without, it must be local under `lmtp_strict_domains`.
+        let domain = match to.domain.as_deref() {
+            Some(d) if domains.enabled() && !domains.is_default(d) => {
+                Some(d.strip_suffix('.').unwrap_or(d).to_ascii_lowercase())
+            }
+            _ => None,
+        };
+        if !domains.enabled()
+            && !self
+                .server
+                .config
+                .local_domains
+                .contains(to.domain.as_deref())
         {
             return self.reply(foreign_domain());
         }
         let config = &self.server.config;
-        let Some(address) = address_of(&to.local, config.rcpt_case, config.postuser.as_deref())
-        else {
+        let address = match domains.enabled() && to.local.contains('@') {
+            true => None,
+            false => address_of(
+                &to.local,
+                config.rcpt_case,
+                config.postuser.as_deref(),
+                domain.as_deref(),
+            ),
+        };
+        let Some(address) = address else {
             return self.reply(unknown_user());
         };
         let sender = tx.identity.clone();
@@ -458,6 +478,11 @@ impl Session {
             .server
             .service
             .blocking(move |service| {
+                if let Some(domain) = &domain {
+                    if !service.hosts_domain(domain)? {
+                        return Err(ServiceError::UnknownDomain);
+                    }
+                }
                 let target = service.delivery_target(&sender, &address)?;
                 // Refused now rather than after DATA when the root is already over (Cyrus).
                 let full = !ignore_quota && service.quota_refuses_delivery(&target)?;
@@ -480,6 +505,7 @@ impl Session {
                 self.reply(unknown_user());
             }
             Err(ServiceError::PermissionDenied) => self.reply(not_authorized()),
+            Err(ServiceError::UnknownDomain) => self.reply(unknown_domain()),
             Err(e) => {
                 tracing::error!("{}: looking up recipient {to}: {e}", self.id);
                 self.reply(Reply::new(

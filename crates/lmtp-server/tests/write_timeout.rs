@@ -19,6 +19,7 @@ fn lmtp_server(dir: &std::path::Path, write_timeout: Duration) -> Arc<LmtpServer
         ServiceConfig {
             admins: Vec::new(),
             unix_hierarchy_sep: false,
+            domains: types::Domains::off(),
         },
     );
     let spool_dir = dir.join("tmp");

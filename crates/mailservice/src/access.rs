@@ -18,7 +18,12 @@ use crate::events::Origin;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
     user: String,
+    /// An administrator: of every domain when `domain` is `None` (a global administrator),
+    /// else of that virtual domain only.
     admin: bool,
+    /// The virtual domain the identity belongs to (`None`: the default domain, or domains off):
+    /// it reaches only that domain's mailboxes, unless it is a global administrator.
+    domain: Option<String>,
     groups: Vec<String>,
     anonymous: bool,
     /// `user.NAME` as the namespace names it (see [`crate::namespace::user_inbox`]); `None`
@@ -40,6 +45,7 @@ impl Identity {
         Identity {
             user: user.to_string(),
             admin,
+            domain: None,
             groups: Vec::new(),
             anonymous: false,
             inbox: crate::namespace::user_inbox(user, false).ok(),
@@ -52,6 +58,12 @@ impl Identity {
         self
     }
 
+    /// The same identity in the virtual domain `domain`.
+    pub(crate) fn with_domain(mut self, domain: Option<String>) -> Identity {
+        self.domain = domain;
+        self
+    }
+
     pub(crate) fn with_groups(mut self, groups: Vec<String>) -> Identity {
         self.groups = groups;
         self
@@ -61,6 +73,7 @@ impl Identity {
         Identity {
             user: ANONYMOUS.to_string(),
             admin: false,
+            domain: None,
             groups: Vec::new(),
             anonymous: true,
             inbox: None,
@@ -83,8 +96,30 @@ impl Identity {
         &self.user
     }
 
+    /// An administrator, of its own domain at least (see [`Identity::is_global_admin`]).
     pub fn is_admin(&self) -> bool {
         self.admin
+    }
+
+    /// An administrator of every domain: an `admins` entry without a domain.
+    pub fn is_global_admin(&self) -> bool {
+        self.admin && self.domain.is_none()
+    }
+
+    /// The virtual domain of the identity (`None`: the default domain).
+    pub fn domain(&self) -> Option<&str> {
+        self.domain.as_deref()
+    }
+
+    /// Whether the mailbox `name` is in the identity's reach at all: in its domain, or it is a
+    /// global administrator. Whatever an ACL says, nothing else is shown or touched.
+    pub fn reaches(&self, name: &MailboxName) -> bool {
+        self.is_global_admin() || name.domain() == self.domain()
+    }
+
+    /// Whether the identity administers the mailbox `name` (an administrator it reaches).
+    pub fn administers(&self, name: &MailboxName) -> bool {
+        self.admin && self.reaches(name)
     }
 
     /// Whether this is the unauthenticated identity, to which only `anyone` and `anonymous`

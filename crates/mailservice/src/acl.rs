@@ -94,7 +94,7 @@ fn applies(principal: &Principal, identity: &Identity, authorizer: &dyn Authoriz
 /// Rights no ACL takes away: `l a` for administrators everywhere and for a user on their own
 /// hierarchy (so an owner can always repair their ACL).
 pub fn implicit(identity: &Identity, name: &MailboxName) -> Rights {
-    if identity.is_admin() || identity.owns(name) {
+    if identity.administers(name) || identity.owns(name) {
         Rights::LOOKUP.union(Rights::ADMIN)
     } else {
         Rights::NONE
@@ -191,7 +191,7 @@ impl MailService {
     /// log in as `user` (a SASL authorization identity, RFC 4422 §3.4.1). Looked up on the
     /// blocking pool; a failed lookup is logged and answers no.
     pub async fn administers_inbox_of(&self, authcid: &str, user: &str) -> bool {
-        let Ok(inbox) = MailboxName::user_inbox(user) else {
+        let Ok(inbox) = self.namespace.user_inbox(user) else {
             return false;
         };
         let identity = self.identity(authcid);
@@ -229,7 +229,7 @@ impl MailService {
     ) -> Result<Rights> {
         let authorizer = self.access.authorizer.as_ref();
         let acl = self.mailbox_acl(name)?;
-        let management = identity.is_admin() && operation.is_management();
+        let management = identity.administers(name) && operation.is_management();
         match (operation.needs(), acl) {
             (Need::OnParent(_), Some(acl)) => {
                 if rights(&acl, identity, name, authorizer).contains(Rights::LOOKUP) {
@@ -294,8 +294,27 @@ impl MailService {
     /// As [`MailService::get_acl`], for an internal name (the admin CLI).
     pub fn get_acl_internal(&self, identity: &Identity, name: MailboxName) -> Result<Acl> {
         let mailbox = self.authorize_internal(identity, name, Operation::Administer)?;
-        self.mailbox_acl(mailbox.name())?
-            .ok_or(ServiceError::NoSuchMailbox)
+        let mut acl = self
+            .mailbox_acl(mailbox.name())?
+            .ok_or(ServiceError::NoSuchMailbox)?;
+        if !identity.is_global_admin() {
+            // Users of another virtual domain (entries only a global administrator can have
+            // made) are not shown to anyone of this one.
+            let domains = self.domains();
+            let foreign: Vec<Identifier> = acl
+                .entries()
+                .iter()
+                .filter(|e| match &e.identifier.principal {
+                    Principal::User(u) => domains.domain_of(u.as_str()) != mailbox.name().domain(),
+                    Principal::Group(_) | Principal::Anyone | Principal::Anonymous => false,
+                })
+                .map(|e| e.identifier.clone())
+                .collect();
+            for identifier in foreign {
+                acl.remove(&identifier);
+            }
+        }
+        Ok(acl)
     }
 
     /// SETACL (RFC 4314 §3.1): changes (`+`/`-` or replaces) the identifier's rights; needs
@@ -361,7 +380,7 @@ impl MailService {
         edit: impl FnOnce(&mut Acl, Identifier) -> bool,
     ) -> Result<()> {
         let mailbox = self.authorize_internal(identity, name, Operation::Administer)?;
-        let identifier = self.canonical_identifier(identifier)?;
+        let identifier = self.canonical_identifier(identity, mailbox.name(), identifier)?;
         let mut acl = self
             .mailbox_acl(mailbox.name())?
             .ok_or(ServiceError::NoSuchMailbox)?;
@@ -387,7 +406,7 @@ impl MailService {
         identifier: &str,
     ) -> Result<(Rights, Rights)> {
         let mailbox = self.authorize(identity, client_name, Operation::Administer)?;
-        let identifier = self.canonical_identifier(identifier)?;
+        let identifier = self.canonical_identifier(identity, mailbox.name(), identifier)?;
         let required = match &identifier.principal {
             Principal::User(user) if !identifier.negative => {
                 implicit(&self.identity(user), mailbox.name())
@@ -399,19 +418,60 @@ impl MailService {
         Ok((required, Rights::ALL.minus(required)))
     }
 
-    /// An identifier as the authorization mechanism spells it, its `-` kept.
-    fn canonical_identifier(&self, text: &str) -> Result<Identifier> {
+    /// An identifier as the authorization mechanism spells it, its `-` kept, for the ACL of
+    /// `mailbox` edited by `identity`.
+    fn canonical_identifier(
+        &self,
+        identity: &Identity,
+        mailbox: &MailboxName,
+        text: &str,
+    ) -> Result<Identifier> {
         let (sign, rest) = match text.strip_prefix('-') {
             Some(rest) => ("-", rest),
             None => ("", text),
         };
         let refused = || ServiceError::Refused("Invalid identifier");
+        let qualified = self
+            .qualified_identifier(identity, mailbox, rest)
+            .ok_or_else(refused)?;
         let canonical = self
             .access
             .authorizer
-            .canonicalise(rest)
+            .canonicalise(&qualified)
             .ok_or_else(refused)?;
         Identifier::try_from(format!("{sign}{canonical}").as_str()).map_err(|_| refused())
+    }
+}
+
+impl MailService {
+    /// With virtual domains, a user identifier qualified with its domain: one written without a
+    /// domain is a user of the mailbox's own domain (`bob` on `example.com!shared.news` is
+    /// `bob@example.com`), the default domain is written bare, and a user of another domain than
+    /// the mailbox's may be named by a global administrator only (`None`: refused). `anyone`,
+    /// `anonymous` and groups are taken as written: on a domain's mailbox they can only reach
+    /// identities of that domain. Without virtual domains the identifier as written.
+    fn qualified_identifier(
+        &self,
+        identity: &Identity,
+        mailbox: &MailboxName,
+        text: &str,
+    ) -> Option<String> {
+        let domains = self.domains();
+        let is_user = Identifier::try_from(text)
+            .is_ok_and(|id| matches!(id.principal, Principal::User(_)) && !id.negative);
+        if !domains.enabled() || !is_user {
+            return Some(text.to_string());
+        }
+        let canonical = domains.canonical_userid(text)?;
+        let (local, domain) = domains.split(&canonical);
+        let domain = match domain {
+            None if !text.contains('@') => mailbox.domain(),
+            other => other,
+        };
+        if domain != mailbox.domain() && !identity.is_global_admin() {
+            return None;
+        }
+        Some(types::Domains::qualify(local, domain))
     }
 }
 

@@ -8,6 +8,9 @@
 //! of the INBOX brings all of it back. Names under the prefix are invisible to clients: LIST
 //! leaves them out and every client operation on one answers as for a missing mailbox.
 //!
+//! With virtual domains a domain's mailbox is hidden in its own domain
+//! (`example.com!DELETED.user.bob.Trash.5F3A9C10`), so the prefix applies within each domain.
+//!
 //! Must not: touch message files (the store's rename keeps them where they are).
 
 use types::MailboxName;
@@ -51,7 +54,7 @@ impl MailService {
     /// Whether `name` lies under the hidden prefix of delayed delete.
     pub fn is_hidden_name(&self, name: &MailboxName) -> bool {
         match &*self.delete_mode {
-            DeleteMode::Delayed { prefix } => name.is_within(prefix),
+            DeleteMode::Delayed { prefix } => within_prefix(name, prefix),
             DeleteMode::Immediate => false,
         }
     }
@@ -71,7 +74,7 @@ impl MailService {
                 .store
                 .mailbox_entry(name)
                 .is_ok_and(|e| e.mailbox_type == mailstore::MailboxType::Netnews);
-            if name.is_within(prefix) || newsgroup {
+            if within_prefix(name, prefix) || newsgroup {
                 // Deleting what is hidden already (an administrator's choice): gone for good.
                 // A newsgroup is not hidden either: its index is all there is of it here, and
                 // `collectnews` makes it again from the news spool.
@@ -100,9 +103,11 @@ impl MailService {
         let DeleteMode::Delayed { prefix } = &*self.delete_mode else {
             return Ok(Vec::new());
         };
+        // With virtual domains each domain has its own hidden names: every name is looked at.
+        let scope = (!self.domains().enabled()).then_some(prefix);
         Ok(self
             .store
-            .list_mailboxes(Some(prefix))?
+            .list_mailboxes(scope)?
             .into_iter()
             .filter_map(|e| parse_hidden(prefix, &e.name))
             .collect())
@@ -161,22 +166,33 @@ impl MailService {
     }
 }
 
-/// `PREFIX.NAME.HEXTIME`.
+/// Whether `name` lies under the hidden prefix within its own domain.
+fn within_prefix(name: &MailboxName, prefix: &MailboxName) -> bool {
+    name.without_domain()
+        .is_some_and(|local| local.is_within(prefix))
+}
+
+/// `PREFIX.NAME.HEXTIME`, in the domain of `name`.
 fn hidden_name(prefix: &MailboxName, name: &MailboxName, at: i64) -> Result<MailboxName> {
-    MailboxName::try_from(format!("{prefix}.{name}.{at:X}"))
+    MailboxName::try_from(format!("{prefix}.{}.{at:X}", name.local()))
+        .and_then(|hidden| hidden.in_domain(name.domain()))
         .map_err(|e| ServiceError::BadName(e.to_string()))
 }
 
 /// The deleted mailbox a hidden name stands for; `None` for a name not of that shape.
 fn parse_hidden(prefix: &MailboxName, hidden: &MailboxName) -> Option<DeletedMailbox> {
     let rest = hidden
-        .as_str()
+        .local()
         .strip_prefix(prefix.as_str())?
         .strip_prefix('.')?;
     let (original, hex) = rest.rsplit_once('.')?;
+    let original = MailboxName::try_from(original)
+        .ok()?
+        .in_domain(hidden.domain())
+        .ok()?;
     Some(DeletedMailbox {
         hidden: hidden.clone(),
-        original: MailboxName::try_from(original).ok()?,
+        original,
         deleted_at: i64::from_str_radix(hex, 16).ok()?,
     })
 }

@@ -49,8 +49,12 @@ pub enum DeliveryAddress {
         user: String,
         detail: Option<String>,
     },
-    /// `postuser+name`: a shared mailbox, `name` in the client's namespace form.
-    Shared { name: String },
+    /// `postuser+name`: a shared mailbox, `name` in the client's namespace form, of the
+    /// virtual domain `domain` (`None`: the default domain).
+    Shared {
+        name: String,
+        domain: Option<String>,
+    },
 }
 
 /// The envelope of a delivery and who makes it.
@@ -413,6 +417,12 @@ impl MailService {
         sender: &Identity,
         address: &DeliveryAddress,
     ) -> Result<Authorized> {
+        // An unauthenticated deliverer posts as the anonymous identity of the recipient's
+        // domain, whose `anyone`/`anonymous` entries are the ones that apply there.
+        let poster = |domain: Option<&str>| match sender.is_anonymous() {
+            true => Identity::anonymous().with_domain(domain.map(str::to_string)),
+            false => sender.clone(),
+        };
         match address {
             DeliveryAddress::User { user, detail } => {
                 let inbox = self
@@ -421,11 +431,12 @@ impl MailService {
                     .map_err(|_| ServiceError::NoSuchMailbox)?;
                 self.store.mailbox_entry(&inbox)?;
                 if let Some(detail) = detail {
-                    if let Some(target) = self.detail_target(sender, &inbox, detail)? {
+                    let poster = poster(inbox.domain());
+                    if let Some(target) = self.detail_target(&poster, &inbox, detail)? {
                         return Ok(target);
                     }
                 }
-                let owner = Identity::new(user, false).with_inbox(Some(inbox.clone()));
+                let owner = self.namespace.owner_identity(user);
                 Ok(Authorized::new(
                     &owner,
                     inbox,
@@ -433,13 +444,16 @@ impl MailService {
                     Rights::POST,
                 ))
             }
-            DeliveryAddress::Shared { name } => {
+            DeliveryAddress::Shared { name, domain } => {
                 let internal = self.namespace.path_to_internal(name);
                 let name = MailboxName::try_from(internal)
                     .ok()
-                    .filter(|n| n.owner_user().is_none() && n.as_str() != "user")
+                    .filter(|n| {
+                        n.domain().is_none() && n.owner_user().is_none() && n.as_str() != "user"
+                    })
+                    .and_then(|n| n.in_domain(domain.as_deref()).ok())
                     .ok_or(ServiceError::NoSuchMailbox)?;
-                match self.authorize_internal(sender, name, Operation::Post) {
+                match self.authorize_internal(&poster(domain.as_deref()), name, Operation::Post) {
                     Err(
                         ServiceError::NoSuchMailbox
                         | ServiceError::BadName(_)

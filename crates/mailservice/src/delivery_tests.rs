@@ -35,7 +35,10 @@ fn user(user: &str, detail: Option<&str>) -> DeliveryAddress {
 }
 
 fn shared(name: &str) -> DeliveryAddress {
-    DeliveryAddress::Shared { name: name.into() }
+    DeliveryAddress::Shared {
+        name: name.into(),
+        domain: None,
+    }
 }
 
 /// What [`target`] gives for a recipient refused for want of `p` on a mailbox the sender sees.

@@ -28,6 +28,9 @@ pub enum ServiceError {
     /// LMTP): the reason is the script's.
     #[error("{0}")]
     Rejected(String),
+    /// A delivery to a virtual domain this server holds no mailbox of.
+    #[error("Domain unknown")]
+    UnknownDomain,
     #[error(transparent)]
     Store(StoreError),
 }
@@ -56,7 +59,8 @@ impl ServiceError {
             | ServiceError::Refused(_)
             | ServiceError::NoSuchQuotaRoot
             | ServiceError::HeldByPop3
-            | ServiceError::Rejected(_) => true,
+            | ServiceError::Rejected(_)
+            | ServiceError::UnknownDomain => true,
         }
     }
 }

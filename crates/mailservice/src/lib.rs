@@ -50,6 +50,7 @@ pub use sieve_filter::{SieveFilter, SieveSettings};
 pub use sieve_scripts::{SieveConfig, SieveError};
 
 use mailstore::Store;
+use types::MailboxName;
 
 /// Settings the service needs from the configuration.
 #[derive(Clone, Debug)]
@@ -58,6 +59,8 @@ pub struct ServiceConfig {
     pub admins: Vec<String>,
     /// `unixhierarchysep`: `/` instead of `.` towards clients.
     pub unix_hierarchy_sep: bool,
+    /// `virtdomains`, `defaultdomain`, `localdomains`.
+    pub domains: types::Domains,
 }
 
 /// The mail service; cheap to clone and share between sessions.
@@ -81,8 +84,15 @@ pub struct MailService {
 }
 
 impl MailService {
-    pub fn new(store: Store, config: ServiceConfig) -> MailService {
-        let namespace = Namespace::new(config.unix_hierarchy_sep);
+    pub fn new(store: Store, mut config: ServiceConfig) -> MailService {
+        let namespace =
+            Namespace::new(config.unix_hierarchy_sep).with_domains(config.domains.clone());
+        // `admins` compared as logins are: `postmaster@DefaultDomain` is `postmaster`.
+        config.admins = config
+            .admins
+            .iter()
+            .filter_map(|a| config.domains.canonical_userid(a))
+            .collect();
         MailService {
             store,
             config: std::sync::Arc::new(config),
@@ -139,7 +149,7 @@ impl MailService {
     /// Uses `namespace` (the alternate one, say) instead of the standard one the
     /// configuration's separator gave.
     pub fn with_namespace(mut self, namespace: Namespace) -> MailService {
-        self.namespace = namespace;
+        self.namespace = namespace.with_domains(self.config.domains.clone());
         self
     }
 
@@ -165,13 +175,35 @@ impl MailService {
         Identity::new("", true)
     }
 
-    /// The identity of a user who has proved who they are, with the groups the authorization
-    /// mechanism places them in (looked up once, here: a session keeps them).
+    /// The identity of a user who has proved who they are (a canonical userid: with virtual
+    /// domains `alice@example.com`, or `alice` in the default domain), with the groups the
+    /// authorization mechanism places them in (looked up once, here: a session keeps them).
+    /// An `admins` entry with a domain administers that domain only.
     pub fn identity(&self, user: &str) -> Identity {
         let admin = self.config.admins.iter().any(|a| a == user);
+        let domain = self.namespace.domains().domain_of(user).map(str::to_string);
         Identity::new(user, admin)
+            .with_domain(domain)
             .with_groups(self.access.authorizer.groups(user))
             .with_inbox(self.namespace.user_inbox(user).ok())
+    }
+
+    /// The virtual-domain settings.
+    pub fn domains(&self) -> &types::Domains {
+        self.namespace.domains()
+    }
+
+    /// Whether the virtual domain `domain` is one this server holds mail for: the default
+    /// domain and its other names, or a domain with at least one mailbox.
+    pub fn hosts_domain(&self, domain: &str) -> Result<bool, ServiceError> {
+        let domains = self.namespace.domains();
+        if !domains.enabled() || domains.is_default(domain) {
+            return Ok(true);
+        }
+        match MailboxName::domain_root(&domain.to_ascii_lowercase()) {
+            Some(root) => Ok(self.store.has_mailbox_within(&root)?),
+            None => Ok(false),
+        }
     }
 
     /// The unauthenticated identity (`anonymous`): only `anyone` and `anonymous` entries
@@ -197,6 +229,7 @@ pub(crate) fn service_for_tests(
         ServiceConfig {
             admins: admins.iter().map(|a| a.to_string()).collect(),
             unix_hierarchy_sep,
+            domains: types::Domains::off(),
         },
     )
 }

@@ -7,8 +7,14 @@
 //! so that tools such as `cyradm` address every mailbox alike. With `unixhierarchysep` clients
 //! see `/` as the separator, and a `.` typed by a client is stored as `^` (Cyrus does the same,
 //! so names survive a switch of separator).
+//!
+//! With virtual domains (`virtdomains`, see docs/virtual-domains.md) the mailboxes of a domain
+//! are `example.com!user.alice…` and `example.com!shared…` inside; a user of the domain, and
+//! its domain administrator, see exactly the names above with the domain left out, and never
+//! reach a name of another domain. A global administrator sees and types Cyrus's external form,
+//! `user.alice.Sent@example.com`.
 
-use types::{MailboxName, MailboxNameError};
+use types::{Domains, MailboxName, MailboxNameError};
 
 use crate::access::Identity;
 use crate::error::ServiceError;
@@ -17,6 +23,7 @@ use crate::error::ServiceError;
 pub struct Namespace {
     unix_sep: bool,
     alt: Option<AltPrefixes>,
+    domains: std::sync::Arc<Domains>,
 }
 
 /// The alternate namespace's prefixes for other users' and shared mailboxes (no separator).
@@ -32,7 +39,19 @@ impl Namespace {
         Namespace {
             unix_sep: unix_hierarchy_sep,
             alt: None,
+            domains: std::sync::Arc::default(),
         }
+    }
+
+    /// The same namespace with virtual domains as `domains` says.
+    pub fn with_domains(mut self, domains: Domains) -> Namespace {
+        self.domains = std::sync::Arc::new(domains);
+        self
+    }
+
+    /// The virtual-domain settings.
+    pub fn domains(&self) -> &Domains {
+        &self.domains
     }
 
     /// The alternate namespace, with `userprefix` and `sharedprefix`. A prefix holding a
@@ -48,6 +67,7 @@ impl Namespace {
                 users: user_prefix.to_string(),
                 shared: shared_prefix.to_string(),
             }),
+            domains: std::sync::Arc::default(),
         }
     }
 
@@ -78,8 +98,58 @@ impl Namespace {
         }
     }
 
-    /// The internal name for a name a client typed.
+    /// The internal name for a name a client typed. With virtual domains a name is taken in
+    /// the identity's domain; `NAME@DOMAIN` names a mailbox of DOMAIN, which only a global
+    /// administrator may name unless it is the identity's own domain (any other answers as a
+    /// missing mailbox, so that nothing of another domain shows through).
     pub fn to_internal(
+        &self,
+        identity: &Identity,
+        client: &str,
+    ) -> Result<MailboxName, ServiceError> {
+        if !self.domains.enabled() {
+            let name = self.to_internal_local(identity, client)?;
+            // `example.com!…` is a virtual domain's name: only a global administrator reaches
+            // one (left from a time with domains on), and no one makes a new one.
+            if name.domain().is_some() && !identity.is_global_admin() {
+                return Err(ServiceError::BadName(format!(
+                    "{client:?}: the character '!' is not allowed in a mailbox name"
+                )));
+            }
+            return Ok(name);
+        }
+        let (client, domain) = match client.rsplit_once('@') {
+            Some((name, domain)) if types::domain::is_domain_name(domain) => {
+                let domain =
+                    (!self.domains.is_default(domain)).then(|| domain.to_ascii_lowercase());
+                (name, domain)
+            }
+            _ => (client, identity.domain().map(str::to_string)),
+        };
+        if !identity.is_global_admin() && domain.as_deref() != identity.domain() {
+            return Err(ServiceError::NoSuchMailbox);
+        }
+        let local = self.to_internal_local(identity, client)?;
+        // A typed `!` must not reach into another domain: the name stays in the one decided.
+        if local.domain().is_some() && !identity.is_global_admin() {
+            return Err(ServiceError::NoSuchMailbox);
+        }
+        let name = match local.domain() {
+            Some(_) => local,
+            None => local
+                .in_domain(domain.as_deref())
+                .map_err(|e| bad(client, self.separator(), Some(e)))?,
+        };
+        if name.is_domain_root() {
+            return Err(ServiceError::BadName(format!(
+                "{client:?}: a whole domain is not a mailbox"
+            )));
+        }
+        Ok(name)
+    }
+
+    /// [`Namespace::to_internal`] within the identity's domain: the name without a domain.
+    fn to_internal_local(
         &self,
         identity: &Identity,
         client: &str,
@@ -90,14 +160,15 @@ impl Namespace {
             Some((first, rest)) => (first, Some(rest)),
             None => (internal.as_str(), None),
         };
+        let inbox = identity.inbox().and_then(|i| i.without_domain());
         if let Some(alt) = self.alt_for(identity) {
-            let name = alt_internal(alt, identity, first, rest, client, sep)?;
+            let name = alt_internal(alt, inbox.as_ref(), first, rest, client, sep)?;
             return MailboxName::try_from(name).map_err(|e| bad(client, sep, Some(e)));
         }
         let name = if first.eq_ignore_ascii_case("INBOX") {
             // An identity with no INBOX (anonymous, a dotted userid under `.`): it does not
             // exist, as for any other missing mailbox.
-            let inbox = identity.inbox().ok_or(ServiceError::NoSuchMailbox)?;
+            let inbox = inbox.ok_or(ServiceError::NoSuchMailbox)?;
             match rest {
                 Some(rest) => format!("{inbox}.{rest}"),
                 None => inbox.to_string(),
@@ -106,6 +177,22 @@ impl Namespace {
             internal.clone()
         };
         MailboxName::try_from(name).map_err(|e| bad(client, sep, Some(e)))
+    }
+
+    /// A quota root a client typed: as [`Namespace::to_internal`], and, for a global
+    /// administrator with virtual domains, `@example.com` for the whole domain (`example.com!`).
+    pub fn quota_root_to_internal(
+        &self,
+        identity: &Identity,
+        client: &str,
+    ) -> Result<MailboxName, ServiceError> {
+        if let Some(domain) = client.strip_prefix('@') {
+            if self.domains.enabled() && identity.is_global_admin() {
+                return MailboxName::domain_root(&domain.to_ascii_lowercase())
+                    .ok_or_else(|| bad(client, self.separator(), None));
+            }
+        }
+        self.to_internal(identity, client)
     }
 
     /// A client's hierarchy path (levels joined by the client's separator) with the internal
@@ -124,9 +211,14 @@ impl Namespace {
             .collect()
     }
 
-    /// The INBOX of the user `user` under this namespace's separator (see [`user_inbox`]).
+    /// The INBOX of the user `user` (a canonical userid) under this namespace's separator
+    /// (see [`user_inbox`]), in the user's domain: `example.com!user.alice` for
+    /// `alice@example.com` with virtual domains.
     pub fn user_inbox(&self, user: &str) -> Result<MailboxName, ServiceError> {
-        user_inbox(user, self.unix_sep)
+        let (local, domain) = self.domains.split(user);
+        user_inbox(local, self.unix_sep)?
+            .in_domain(domain)
+            .map_err(|e| ServiceError::BadName(e.to_string()))
     }
 
     /// The administrator's view of an internal name (`user.fred.Sent`, or `user/fred/Sent`
@@ -135,22 +227,44 @@ impl Namespace {
         self.to_client(&Identity::new("", true).with_inbox(None), internal)
     }
 
+    /// The identity of the user `user` (a canonical userid) as an owner of mailboxes: not an
+    /// administrator, with the user's domain and INBOX.
+    pub(crate) fn owner_identity(&self, user: &str) -> Identity {
+        Identity::new(user, false)
+            .with_domain(self.domains.domain_of(user).map(str::to_string))
+            .with_inbox(self.user_inbox(user).ok())
+    }
+
     /// The owner's view of an internal name (`INBOX.Sent` for `user.fred.Sent`); a mailbox no
     /// user owns gets the administrator's view.
     pub fn owner_view(&self, internal: &MailboxName) -> String {
         match userid_of(internal) {
-            Some(owner) => {
-                let identity =
-                    Identity::new(&owner, false).with_inbox(self.user_inbox(&owner).ok());
-                self.to_client(&identity, internal)
-            }
+            Some(owner) => self.to_client(&self.owner_identity(&owner), internal),
             None => self.admin_view(internal),
         }
     }
 
-    /// The name a client is shown for an internal name.
+    /// The name a client is shown for an internal name: without its domain for an identity
+    /// of that domain, as `NAME@DOMAIN` for a global administrator.
     pub fn to_client(&self, identity: &Identity, internal: &MailboxName) -> String {
-        let text = match (self.alt_for(identity), identity.inbox()) {
+        let Some(domain) = internal.domain() else {
+            return self.to_client_local(identity, internal);
+        };
+        let Some(local) = internal.without_domain() else {
+            return format!("@{domain}");
+        };
+        let shown = self.to_client_local(identity, &local);
+        if identity.domain() == Some(domain) {
+            shown
+        } else {
+            format!("{shown}@{domain}")
+        }
+    }
+
+    /// [`Namespace::to_client`] of a name within the identity's domain (given without it).
+    fn to_client_local(&self, identity: &Identity, internal: &MailboxName) -> String {
+        let inbox = identity.inbox().and_then(|i| i.without_domain());
+        let text = match (self.alt_for(identity), inbox) {
             (Some(alt), inbox) => alt_client(alt, inbox.as_ref(), internal),
             (None, Some(inbox)) if internal.is_within(&inbox) => {
                 format!("INBOX{}", &internal.as_str()[inbox.as_str().len()..])
@@ -204,16 +318,18 @@ pub(crate) fn user_inbox(user: &str, unix_sep: bool) -> Result<MailboxName, Serv
 }
 
 /// The userid owning a mailbox of the `user` hierarchy: `user.john^doe.x` → `john.doe` (the
-/// `^` of an internal name stands for a userid's dot, whatever the separator).
+/// `^` of an internal name stands for a userid's dot, whatever the separator), qualified with
+/// the name's domain (`example.com!user.alice` → `alice@example.com`).
 pub fn userid_of(name: &MailboxName) -> Option<String> {
-    name.owner_user().map(|level| level.replace('^', "."))
+    let local = name.owner_user()?.replace('^', ".");
+    Some(Domains::qualify(&local, name.domain()))
 }
 
 /// The internal name for a client's name in the alternate namespace (`first` is its first
 /// level, `rest` what follows, both with `.` as the separator already).
 fn alt_internal(
     alt: &AltPrefixes,
-    identity: &Identity,
+    inbox: Option<&MailboxName>,
     first: &str,
     rest: Option<&str>,
     client: &str,
@@ -239,7 +355,7 @@ fn alt_internal(
         return Ok(rest.to_string());
     }
     let is_inbox = first.eq_ignore_ascii_case("INBOX");
-    let inbox = match identity.inbox() {
+    let inbox = match inbox {
         Some(inbox) => inbox,
         None if is_inbox => return Err(ServiceError::NoSuchMailbox),
         None => return Err(bad(client, sep, None)),
@@ -279,8 +395,15 @@ const REFUSED_IN_NEW_NAMES: &[char] =
 
 /// The rule a name must meet to be given to a new mailbox.
 pub(crate) fn new_name_rule(name: &MailboxName) -> Result<(), ServiceError> {
+    if name.is_domain_root() {
+        return Err(ServiceError::BadName(format!(
+            "{:?} is a whole domain, not a mailbox",
+            name.as_str()
+        )));
+    }
+    // The `!` ending a virtual domain is the name's own; the rule is on the name within it.
     match name
-        .as_str()
+        .local()
         .chars()
         .find(|c| REFUSED_IN_NEW_NAMES.contains(c))
     {
@@ -420,7 +543,7 @@ mod tests {
 
     #[test]
     fn new_names_may_not_hold_metacharacters() {
-        for bad in ["a;b", "a|b", "a`b", "a\\b", "a/b", "q\"x", "a!b"] {
+        for bad in ["a;b", "a|b", "a`b", "a\\b", "a/b", "q\"x", "x!a!b"] {
             let name = MailboxName::try_from(bad).unwrap();
             let err = new_name_rule(&name).unwrap_err();
             assert!(
@@ -438,6 +561,114 @@ mod tests {
         ] {
             new_name_rule(&MailboxName::try_from(good).unwrap()).unwrap();
         }
+    }
+
+    fn with_domains(ns: Namespace) -> Namespace {
+        ns.with_domains(Domains {
+            mode: types::DomainMode::Userid,
+            default_domain: Some("example.org".into()),
+            local_names: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn a_domain_user_sees_names_without_the_domain() {
+        let ns = with_domains(Namespace::new(false));
+        let alice = ns
+            .owner_identity("alice@one.example")
+            .with_domain(Some("one.example".into()));
+        round_trip(&ns, &alice, "INBOX", "one.example!user.alice");
+        round_trip(&ns, &alice, "INBOX.Sent", "one.example!user.alice.Sent");
+        round_trip(&ns, &alice, "shared.news", "one.example!shared.news");
+        round_trip(&ns, &alice, "user.bob", "one.example!user.bob");
+        // Her own domain may be named; another, or a typed `!`, is not there for her.
+        assert_eq!(
+            ns.to_internal(&alice, "shared.news@one.example")
+                .unwrap()
+                .as_str(),
+            "one.example!shared.news"
+        );
+        for other in [
+            "shared.news@two.example",
+            "two.example!shared.news",
+            "user.x@example.org",
+        ] {
+            assert!(
+                matches!(
+                    ns.to_internal(&alice, other),
+                    Err(ServiceError::NoSuchMailbox)
+                ),
+                "{other}"
+            );
+        }
+        assert_eq!(
+            ns.user_inbox("alice@one.example").unwrap().as_str(),
+            "one.example!user.alice"
+        );
+        assert_eq!(
+            userid_of(&MailboxName::try_from("one.example!user.alice.x").unwrap()).as_deref(),
+            Some("alice@one.example")
+        );
+    }
+
+    #[test]
+    fn a_global_administrator_names_domains_as_cyrus_shows_them() {
+        let ns = with_domains(Namespace::new(false));
+        let admin = Identity::new("admin", true);
+        round_trip(
+            &ns,
+            &admin,
+            "user.alice.Sent@one.example",
+            "one.example!user.alice.Sent",
+        );
+        round_trip(&ns, &admin, "user.alice", "user.alice");
+        assert_eq!(
+            ns.to_internal(&admin, "user.carol@EXAMPLE.ORG")
+                .unwrap()
+                .as_str(),
+            "user.carol",
+            "the default domain is written bare"
+        );
+        assert_eq!(
+            ns.quota_root_to_internal(&admin, "@one.example")
+                .unwrap()
+                .as_str(),
+            "one.example!"
+        );
+        assert_eq!(
+            ns.to_client(&admin, &MailboxName::domain_root("one.example").unwrap()),
+            "@one.example"
+        );
+        let unix = with_domains(Namespace::new(true));
+        round_trip(
+            &unix,
+            &admin,
+            "user/john.doe/Sent@one.example",
+            "one.example!user.john^doe.Sent",
+        );
+        // A domain administrator has no way to a whole domain's root.
+        let postmaster =
+            Identity::new("postmaster@one.example", true).with_domain(Some("one.example".into()));
+        assert!(ns
+            .quota_root_to_internal(&postmaster, "@one.example")
+            .is_err());
+        round_trip(&ns, &postmaster, "user.alice", "one.example!user.alice");
+    }
+
+    #[test]
+    fn without_domains_a_typed_domain_is_refused_to_users() {
+        let ns = Namespace::new(false);
+        assert!(matches!(
+            ns.to_internal(&alice(), "one.example!user.alice"),
+            Err(ServiceError::BadName(_))
+        ));
+        assert_eq!(
+            ns.to_internal(&alice(), "user.bob@one.example")
+                .unwrap()
+                .as_str(),
+            "user.bob@one.example",
+            "`@` is an ordinary character"
+        );
     }
 
     #[test]

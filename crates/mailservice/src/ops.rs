@@ -38,8 +38,9 @@ impl MailService {
         name: MailboxName,
         operation: Operation,
     ) -> Result<Authorized> {
-        if self.is_hidden_name(&name) {
-            // Delayed delete's hidden mailboxes are no client's business (module `deleted`).
+        if self.is_hidden_name(&name) || !identity.reaches(&name) {
+            // Delayed delete's hidden mailboxes are no client's business (module `deleted`),
+            // and another virtual domain's mailboxes are not there for the identity at all.
             return Err(match operation {
                 Operation::Create | Operation::RenameTo => ServiceError::PermissionDenied,
                 _ => ServiceError::NoSuchMailbox,
@@ -69,7 +70,7 @@ impl MailService {
         let authorizer = self.access.authorizer.as_ref();
         let mut visible = Vec::new();
         for entry in self.lookup_candidates(identity)? {
-            if self.is_hidden_name(&entry.name) {
+            if self.is_hidden_name(&entry.name) || !identity.reaches(&entry.name) {
                 continue;
             }
             // One mailbox whose ACL cannot be read must not take LIST down for everyone who
@@ -93,8 +94,15 @@ impl MailService {
     /// the store's index instead of a walk of every mailbox. Administrators (`l` everywhere)
     /// and mechanisms whose entries are patterns (Kerberos wildcards) walk them all.
     fn lookup_candidates(&self, identity: &Identity) -> Result<Vec<MailboxEntry>> {
-        if identity.is_admin() || self.access.authorizer.has_patterns() {
+        if identity.is_global_admin() || self.access.authorizer.has_patterns() {
             return Ok(self.store.list_mailboxes(None)?);
+        }
+        if identity.is_admin() {
+            // A domain's administrator: `l` on every mailbox of the domain.
+            return Ok(match identity.domain().and_then(MailboxName::domain_root) {
+                Some(root) => self.store.list_mailboxes(Some(&root))?,
+                None => self.store.list_mailboxes(None)?,
+            });
         }
         let groups: Vec<String> = identity
             .groups()

@@ -126,11 +126,16 @@ impl MailService {
 
     /// GETQUOTA: the root named (client form) with its limits and usage.
     pub fn get_quota(&self, identity: &Identity, client_root: &str) -> Result<QuotaReport> {
-        let root = self.namespace.to_internal(identity, client_root)?;
+        let root = self
+            .namespace
+            .quota_root_to_internal(identity, client_root)?;
+        if !identity.reaches(&root) {
+            return Err(ServiceError::NoSuchQuotaRoot);
+        }
         let report = self
             .quota_report(&root)?
             .ok_or(ServiceError::NoSuchQuotaRoot)?;
-        if identity.is_admin() || identity.owns(&root) {
+        if identity.administers(&root) || identity.owns(&root) {
             return Ok(report);
         }
         match self.decide(identity, &root, Operation::Read) {
@@ -171,7 +176,14 @@ impl MailService {
         if !identity.is_admin() {
             return Err(ServiceError::PermissionDenied);
         }
-        let root = self.namespace.to_internal(identity, client_root)?;
+        let root = self
+            .namespace
+            .quota_root_to_internal(identity, client_root)?;
+        // A domain's administrator sets quotas within it; the whole domain's root
+        // (`example.com!`) is for a global administrator.
+        if !identity.administers(&root) || (root.is_domain_root() && !identity.is_global_admin()) {
+            return Err(ServiceError::PermissionDenied);
+        }
         let report = self.set_quota_internal_quietly(&root, limits)?;
         self.report_quota(
             crate::events::EventKind::QuotaChange,

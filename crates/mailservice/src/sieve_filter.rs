@@ -583,8 +583,8 @@ fn owned_mailbox(
 
 /// The identity whose rights a script of `user` acts with: the user, with their INBOX.
 fn owner_identity(service: &MailService, user: &str) -> Result<Identity> {
-    let inbox = service.namespace().user_inbox(user)?;
-    Ok(Identity::new(user, false).with_inbox(Some(inbox)))
+    service.namespace().user_inbox(user)?;
+    Ok(service.namespace().owner_identity(user))
 }
 
 /// A stored copy: `target` with the flags and header a Sieve action gave it.

@@ -189,15 +189,25 @@ where
     if let Some(v) = t.get(prefix.as_str())? {
         out.push(decode_entry(v.value())?);
     }
-    let below = format!("{}.", prefix.as_str());
+    let below = prefix.below_prefix();
     for item in t.range(below.as_str()..)? {
         let (k, v) = item?;
         if !k.value().starts_with(&below) {
             break;
         }
+        // `example.` also begins the names of the domain `example.com!`, which lie outside.
+        if !below_in_same_domain(prefix, k.value()) {
+            continue;
+        }
         out.push(decode_entry(v.value())?);
     }
     Ok(out)
+}
+
+/// Whether the key `key`, which starts with `prefix`'s [`MailboxName::below_prefix`], names a
+/// mailbox of `prefix`'s own domain (so lies within it).
+pub(crate) fn below_in_same_domain(prefix: &MailboxName, key: &str) -> bool {
+    MailboxName::try_from(key).is_ok_and(|name| name.is_within(prefix))
 }
 
 pub(crate) struct GlobalRead {
@@ -214,6 +224,25 @@ impl GlobalRead {
     /// Entries in name order; with a prefix, only that mailbox and those below it.
     pub(crate) fn list(&self, prefix: Option<&MailboxName>) -> Result<Vec<MailboxEntry>> {
         scan_within(&self.txn.open_table(MAILBOXES)?, prefix)
+    }
+
+    /// Whether a mailbox lies within `prefix`.
+    pub(crate) fn any_within(&self, prefix: &MailboxName) -> Result<bool> {
+        let t = self.txn.open_table(MAILBOXES)?;
+        if t.get(prefix.as_str())?.is_some() {
+            return Ok(true);
+        }
+        let below = prefix.below_prefix();
+        for item in t.range(below.as_str()..)? {
+            let (k, _) = item?;
+            if !k.value().starts_with(&below) {
+                return Ok(false);
+            }
+            if below_in_same_domain(prefix, k.value()) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The entries whose ACL grants something to any of `identifiers`, in name order.

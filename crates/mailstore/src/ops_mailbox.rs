@@ -31,6 +31,11 @@ impl Store {
         options: CreateOptions,
         imported: Option<&crate::ImportedMailbox>,
     ) -> Result<MailboxEntry> {
+        if name.is_domain_root() {
+            return Err(StoreError::InvalidName(format!(
+                "{name} is a whole domain (a quota root), not a mailbox"
+            )));
+        }
         let _ns = self.namespace_lock();
         let global = self.inner.global.read()?;
         if let Some(existing) = global.entry(name)? {
@@ -355,6 +360,11 @@ impl Store {
     /// Mailboxes in name order; with a prefix, that mailbox and those below it.
     pub fn list_mailboxes(&self, prefix: Option<&MailboxName>) -> Result<Vec<MailboxEntry>> {
         self.inner.global.read()?.list(prefix)
+    }
+
+    /// Whether any mailbox lies within `prefix` (the first key at or after it is enough).
+    pub fn has_mailbox_within(&self, prefix: &MailboxName) -> Result<bool> {
+        self.inner.global.read()?.any_within(prefix)
     }
 
     pub fn mailbox_entry(&self, name: &MailboxName) -> Result<MailboxEntry> {

@@ -42,9 +42,10 @@ pub trait QuotaPolicy: Sync {
     ) -> bool;
 }
 
-/// The one root whose mailboxes belong to many owners (see the module documentation).
+/// The roots whose mailboxes belong to many owners (see the module documentation): `user`
+/// (in any domain) and a whole domain, `example.com!`.
 fn spans_owners(root: &MailboxName) -> bool {
-    root.as_str() == "user"
+    root.local() == "user" || root.is_domain_root()
 }
 
 /// An owner whose write transaction is open in the caller: its usage is read from that
@@ -102,7 +103,8 @@ impl Store {
         Ok(self.governing_quota_root(name)?.map(|(root, _)| root))
     }
 
-    /// The quota root governing `name`, with its limits, from one read of the roots.
+    /// The quota root governing `name`, with its limits, from one read of the roots: its
+    /// nearest registered ancestor-or-self, and last its domain's root (`example.com!`).
     pub fn governing_quota_root(
         &self,
         name: &MailboxName,
@@ -115,7 +117,11 @@ impl Store {
                 let limits = decode_limits(v.value())?;
                 return Ok(Some((n, limits)));
             }
-            cur = n.parent();
+            cur = n.parent().or_else(|| {
+                (!n.is_domain_root())
+                    .then(|| n.domain().and_then(MailboxName::domain_root))
+                    .flatten()
+            });
         }
         Ok(None)
     }
@@ -312,7 +318,7 @@ impl Store {
     fn nested_roots(&self, root: &MailboxName) -> Result<Vec<MailboxName>> {
         let r = self.inner.global.read()?;
         let t = r.txn.open_table(QUOTA_ROOTS)?;
-        let below = format!("{root}.");
+        let below = root.below_prefix();
         let mut out: Vec<MailboxName> = Vec::new();
         for item in t.range(below.as_str()..)? {
             let (k, _) = item?;
@@ -320,6 +326,9 @@ impl Store {
                 break;
             }
             let name = root_name(k.value())?;
+            if !name.is_within(root) {
+                continue;
+            }
             // Name order puts a root before everything within it.
             if !out.last().is_some_and(|outer| name.is_within(outer)) {
                 out.push(name);
@@ -364,7 +373,7 @@ impl Store {
         let t = r.txn.open_table(MAILBOXES)?;
         let mut out = BTreeSet::new();
         let (start, below) = match prefix {
-            Some(p) => (p.to_string(), format!("{p}.")),
+            Some(p) => (p.to_string(), p.below_prefix()),
             None => (String::new(), String::new()),
         };
         for item in t.range(start.as_str()..)? {
@@ -373,7 +382,11 @@ impl Store {
             if prefix.is_some() && key != start && !key.starts_with(&below) {
                 break;
             }
-            out.insert(root_name(key)?.hierarchy_root());
+            let name = root_name(key)?;
+            if prefix.is_some_and(|p| !name.is_within(p)) {
+                continue;
+            }
+            out.insert(name.hierarchy_root());
         }
         Ok(out)
     }

@@ -38,6 +38,7 @@ fn mailservice_identity(
         mailservice::ServiceConfig {
             admins: Vec::new(),
             unix_hierarchy_sep: false,
+            domains: types::Domains::off(),
         },
     );
     // The mailbox must exist: access is decided by its ACL.
