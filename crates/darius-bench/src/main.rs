@@ -27,6 +27,7 @@ use clap::{Args, Parser, Subcommand};
 use client::imap::Literals;
 use client::net::{Endpoint, TlsMode};
 use report::{Report, RunInfo};
+use workload::users::UserNames;
 use workload::Settings;
 
 #[derive(Parser)]
@@ -62,6 +63,12 @@ struct TargetArgs {
     user: String,
     #[arg(long, default_value = "pass", global = true)]
     password: String,
+    /// Spread the users over this many virtual domains, `d1.example` … `dN.example`, in blocks
+    /// of ceil(users / N): user i is `LOCAL@dK.example` (LOCAL from --user with its number in
+    /// the domain), as login name and as LMTP recipient (--lmtp-domain is then ignored).
+    /// 0: no domains.
+    #[arg(long, default_value_t = 0, global = true)]
+    domains: u32,
     /// Number of users (user1..userN) [default: 10; 1000 for `list`; --clients for `pop3`,
     /// --connections for `pop3-idle`].
     #[arg(long, global = true)]
@@ -322,16 +329,17 @@ fn settings(t: &TargetArgs, command: &Command) -> anyhow::Result<Settings> {
         _ => 10,
     };
     let lmtp_host = t.lmtp_host.clone().unwrap_or_else(|| t.host.clone());
+    let users = t.users.unwrap_or(default_users).max(1);
     Ok(Settings {
         imap: Endpoint::new(&t.host, t.port, t.tls)?,
         lmtp: Endpoint::new(&lmtp_host, t.lmtp_port, TlsMode::None)?,
         pop3: Endpoint::new(&t.host, t.pop3_port, t.tls)?,
         sieve: Endpoint::new(&t.host, t.sieve_port, TlsMode::None)?,
-        lmtp_domain: t.lmtp_domain.clone(),
         fill_maildir: t.fill_maildir.clone(),
-        user_pattern: t.user.clone(),
+        names: UserNames::new(&t.user, users, t.domains, &t.lmtp_domain)
+            .map_err(anyhow::Error::msg)?,
         password: t.password.clone(),
-        users: t.users.unwrap_or(default_users).max(1),
+        users,
         clients,
         duration: Duration::from_secs_f64(t.duration.max(0.0)),
         ops: t.ops,
@@ -435,6 +443,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     params.insert("seed".into(), t.seed.to_string());
     if let Some(ops) = t.ops {
         params.insert("ops".into(), ops.to_string());
+    }
+    if let Some(per_domain) = s.names.per_domain() {
+        params.insert("domains".into(), t.domains.to_string());
+        params.insert("users_per_domain".into(), per_domain.to_string());
     }
     let run = RunInfo {
         workload: name.to_owned(),

@@ -117,11 +117,7 @@ pub async fn run(s: &Settings, args: &LmtpArgs) -> anyhow::Result<Outcome> {
 
 /// The LMTP recipient address of user `n`.
 pub fn rcpt(s: &Settings, n: u32) -> String {
-    if s.lmtp_domain.is_empty() {
-        s.user(n)
-    } else {
-        format!("{}@{}", s.user(n), s.lmtp_domain)
-    }
+    s.names.rcpt(n)
 }
 
 /// Waits for the connections and merges their recorders and deliveries; a panicked task

@@ -18,6 +18,7 @@ pub mod resync;
 pub mod search;
 pub mod sieve;
 pub mod soak;
+pub mod users;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -38,11 +39,10 @@ pub struct Settings {
     /// The ManageSieve server (`--host`, `--sieve-port`, no TLS) that `lmtp --sieve` installs
     /// scripts through.
     pub sieve: Endpoint,
-    pub lmtp_domain: String,
     /// See `--fill-maildir`.
     pub fill_maildir: Option<std::path::PathBuf>,
-    /// `user%d`: `%d` becomes the user number, 1-based.
-    pub user_pattern: String,
+    /// The users' login names and LMTP recipients (`--user`, `--domains`, `--lmtp-domain`).
+    pub names: users::UserNames,
     pub password: String,
     pub users: u32,
     pub clients: u32,
@@ -63,9 +63,9 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The name of user `n` (1-based).
+    /// The login name of user `n` (1-based).
     pub fn user(&self, n: u32) -> String {
-        self.user_pattern.replace("%d", &n.to_string())
+        self.names.login(n)
     }
 
     /// The user client `i` (0-based) logs in as: clients are spread round-robin over the users.
