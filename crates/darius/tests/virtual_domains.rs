@@ -77,6 +77,14 @@ fn two_domains_never_cross_for_users_and_domain_admins() {
     let mut admin = login(port, "admin");
     for d in ["one.example", "two.example"] {
         ok(&admin.cmd("c", &format!("CREATE shared.news@{d}")));
+        // An unqualified identifier is of the mailbox's domain; the global administrator
+        // names itself with the default domain (written bare in the ACL).
+        ok(&admin.cmd(
+            "a",
+            &format!("SETACL shared.news@{d} admin@example.org lrsip"),
+        ));
+        let acl = admin.cmd("g", &format!("GETACL shared.news@{d}"));
+        assert!(acl[0].contains(" admin lrsip"), "{acl:?}");
         append(
             &mut admin,
             &format!("shared.news@{d}"),
@@ -89,7 +97,9 @@ fn two_domains_never_cross_for_users_and_domain_admins() {
         "user.alice@two.example",
         "shared.news@one.example",
         "shared.news@two.example",
-        "user.admin",
+        "shared@one.example",
+        "user@two.example",
+        "INBOX",
     ] {
         assert!(all.contains(&name.to_string()), "{name} in {all:?}");
     }

@@ -179,6 +179,27 @@ impl Namespace {
         MailboxName::try_from(name).map_err(|e| bad(client, sep, Some(e)))
     }
 
+    /// The ancestors of a name as a client is shown it, in the same form: `a.b.c` has `a.b`
+    /// and `a`; with virtual domains `user.alice.Sent@one.example` has
+    /// `user.alice@one.example` and `user@one.example` (the domain stays on every level).
+    pub fn client_ancestors(&self, client: &str) -> Vec<String> {
+        let (name, suffix) = match client.rsplit_once('@') {
+            Some((name, domain))
+                if self.domains.enabled() && types::domain::is_domain_name(domain) =>
+            {
+                (name, &client[name.len()..])
+            }
+            _ => (client, ""),
+        };
+        let mut out = Vec::new();
+        let mut cut = name;
+        while let Some(i) = cut.rfind(self.separator()) {
+            cut = &name[..i];
+            out.push(format!("{cut}{suffix}"));
+        }
+        out
+    }
+
     /// A quota root a client typed: as [`Namespace::to_internal`], and, for a global
     /// administrator with virtual domains, `@example.com` for the whole domain (`example.com!`).
     pub fn quota_root_to_internal(

@@ -75,11 +75,16 @@ impl Server {
             .filter(|option| !extra.lines().any(|l| l.starts_with(&format!("{option}:"))))
             .map(|option| format!("{option}: 127.0.0.1:0\n"))
             .collect();
+        // `admins: admin` unless `extra` lists the administrators itself.
+        let admins = match extra.lines().any(|l| l.starts_with("admins:")) {
+            true => "",
+            false => "admins: admin\n",
+        };
         std::fs::write(
             &conf,
             format!(
                 "configdirectory: {base}/conf\npartition-default: {base}/spool\n\
-                 syslog_socket: {base}/no-syslog\nadmins: admin\n\
+                 syslog_socket: {base}/no-syslog\n{admins}\
                  tls_server_cert: {base}/cert.pem\ntls_server_key: {base}/key.pem\n\
                  {listeners}lmtpsocket: {base}/conf/socket/lmtp\n{}",
                 extra.replace("{base}", &base)

@@ -249,9 +249,8 @@ async fn matching(
         .blocking(move |s| {
             let entries = s.list_visible_with_rights(&identity)?;
             let subscriptions = s.subscriptions(&identity)?;
-            let sep = s.namespace().separator();
             let mut nodes = tree(s.namespace(), &identity, entries, &subscriptions);
-            mark_subscribed_children(&mut nodes, &patterns, sep);
+            mark_subscribed_children(&mut nodes, &patterns, s.namespace());
             Ok(nodes
                 .into_iter()
                 .filter(|(name, _)| patterns.iter().any(|p| p.compiled.matches(name)))
@@ -265,7 +264,11 @@ async fn matching(
 /// name no pattern matches: `a.%` matches `a.b` for a subscribed `a.b.c` (RFC 3501 §6.3.9,
 /// RFC 5258 §3.5). Where a pattern reaches the subscribed name itself (`*`), it is listed
 /// itself and its ancestors are not. Costs subscriptions × depth × patterns matches.
-fn mark_subscribed_children(nodes: &mut BTreeMap<String, Node>, patterns: &[Pattern], sep: char) {
+fn mark_subscribed_children(
+    nodes: &mut BTreeMap<String, Node>,
+    patterns: &[Pattern],
+    ns: &Namespace,
+) {
     let matches = |name: &str| patterns.iter().any(|p| p.compiled.matches(name));
     let unmatched: Vec<String> = nodes
         .iter()
@@ -273,13 +276,11 @@ fn mark_subscribed_children(nodes: &mut BTreeMap<String, Node>, patterns: &[Patt
         .map(|(name, _)| name.clone())
         .collect();
     for name in unmatched {
-        let mut cut = name.as_str();
-        while let Some(i) = cut.rfind(sep) {
-            cut = &name[..i];
+        for cut in ns.client_ancestors(&name) {
             let through_level = patterns
                 .iter()
-                .any(|p| p.level_wildcard && p.compiled.matches(cut));
-            if let (true, Some(node)) = (through_level, nodes.get_mut(cut)) {
+                .any(|p| p.level_wildcard && p.compiled.matches(&cut));
+            if let (true, Some(node)) = (through_level, nodes.get_mut(&cut)) {
                 node.subscribed_child = true;
             }
         }
@@ -293,7 +294,6 @@ fn tree(
     entries: Vec<(MailboxEntry, Rights)>,
     subscriptions: &[MailboxName],
 ) -> BTreeMap<String, Node> {
-    let sep = ns.separator();
     let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
     for (entry, rights) in entries {
         let node = nodes
@@ -312,10 +312,8 @@ fn tree(
     }
     let names: Vec<String> = nodes.keys().cloned().collect();
     for name in names {
-        let mut cut = name.as_str();
-        while let Some(i) = cut.rfind(sep) {
-            cut = &name[..i];
-            nodes.entry(cut.to_string()).or_default().has_children = true;
+        for parent in ns.client_ancestors(&name) {
+            nodes.entry(parent).or_default().has_children = true;
         }
     }
     nodes
@@ -394,7 +392,7 @@ mod tests {
                 .into_iter()
                 .map(|n| (n.to_string(), node(n == "a.b.c")))
                 .collect();
-            mark_subscribed_children(&mut nodes, &patterns(list), '.');
+            mark_subscribed_children(&mut nodes, &patterns(list), &Namespace::new(false));
             nodes
                 .into_iter()
                 .filter(|(_, n)| n.subscribed_child)

@@ -93,7 +93,7 @@ impl Session {
                     .auth
                     .as_ref()
                     .is_some_and(|a| a.sasl.config().proxy_servers.contains(&user));
-                self.trusted = self.identity.is_admin() || proxy;
+                self.trusted = self.identity.is_global_admin() || proxy;
                 self.authenticated = Some(user);
                 self.reply(Reply::new(235, "2.7.0", "Authentication successful"));
             }
