@@ -799,11 +799,14 @@ impl Host for DeliveryHost<'_> {
     fn environment(&self, name: &str) -> Option<String> {
         let host = &self.filter.settings.hostname;
         match name {
-            "domain" => Some(
-                host.split_once('.')
+            // A user of a virtual domain is served for that domain.
+            "domain" => Some(match self.service.domains().domain_of(self.user) {
+                Some(domain) => domain.to_string(),
+                None => host
+                    .split_once('.')
                     .map_or(host.as_str(), |(_, d)| d)
                     .to_string(),
-            ),
+            }),
             "host" => Some(host.clone()),
             "location" => Some("MDA".into()),
             "phase" => Some("during".into()),
