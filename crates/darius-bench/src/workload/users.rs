@@ -3,10 +3,12 @@
 //!
 //! Without `--domains`, user `n` is the `--user` pattern with `%d` replaced by `n`, and its
 //! LMTP recipient is that name `@--lmtp-domain` (the bare name when that is empty). With
-//! `--domains N`, the users are spread over the virtual domains `d1.example` … `dN.example` in
-//! blocks of `ceil(users / N)`: user `n` is `LOCAL@dK.example`, LOCAL the pattern applied to
-//! its place in its block (1-based) and K the block's number, and that full name is both the
-//! login name and the recipient (as a server with Cyrus's `virtdomains: userid` expects).
+//! `--domains N`, the users are dealt over the virtual domains `d1.example` … `dN.example` in
+//! turn, so that any run of consecutive users (the first `--clients` of `mixed`, say) spans as
+//! many domains as it can: user `n` is `LOCAL@dK.example` with K = (n-1) mod N + 1 and LOCAL the
+//! pattern applied to (n-1) div N + 1, its place in its domain; that full name is both the
+//! login name and the recipient (as a server with Cyrus's `virtdomains: userid` expects). Each
+//! domain holds `ceil(users / N)` users at most.
 
 use std::num::NonZeroU32;
 
@@ -17,6 +19,8 @@ pub struct UserNames {
     pattern: String,
     /// Users per virtual domain (`ceil(users / domains)`); `None` without domains.
     per_domain: Option<NonZeroU32>,
+    /// The number of virtual domains (`None`: none).
+    domains: Option<NonZeroU32>,
     /// The domain of LMTP recipients without virtual domains (empty for bare names).
     lmtp_domain: String,
 }
@@ -36,6 +40,7 @@ impl UserNames {
         Ok(Self {
             pattern: pattern.to_owned(),
             per_domain,
+            domains: NonZeroU32::new(domains),
             lmtp_domain: lmtp_domain.to_owned(),
         })
     }
@@ -47,12 +52,12 @@ impl UserNames {
 
     /// The login name (IMAP, POP3, ManageSieve) of user `n` (1-based).
     pub fn login(&self, n: u32) -> String {
-        match self.per_domain {
+        match self.domains {
             None => self.local(n),
-            Some(per) => {
+            Some(domains) => {
                 let index = n.saturating_sub(1);
-                let local = self.local(index % per + 1);
-                format!("{local}@d{}.example", index / per + 1)
+                let local = self.local(index / domains.get() + 1);
+                format!("{local}@d{}.example", index % domains.get() + 1)
             }
         }
     }
@@ -92,13 +97,14 @@ mod tests {
     }
 
     #[test]
-    fn a_hundred_domains_of_a_hundred_users_fill_each_domain_in_turn() {
+    fn a_hundred_domains_of_a_hundred_users_are_dealt_in_turn() {
         let n = names(10_000, 100);
         assert_eq!(n.per_domain(), Some(100));
         assert_eq!(n.login(1), "user1@d1.example");
-        assert_eq!(n.login(100), "user100@d1.example");
-        assert_eq!(n.login(101), "user1@d2.example");
-        assert_eq!(n.login(9_999), "user99@d100.example");
+        assert_eq!(n.login(2), "user1@d2.example");
+        assert_eq!(n.login(100), "user1@d100.example");
+        assert_eq!(n.login(101), "user2@d1.example");
+        assert_eq!(n.login(9_999), "user100@d99.example");
         assert_eq!(n.login(10_000), "user100@d100.example");
     }
 
@@ -108,12 +114,12 @@ mod tests {
         for u in 1..=4 {
             assert_eq!(n.rcpt(u), n.login(u));
         }
-        assert_eq!(n.rcpt(3), "user1@d2.example");
+        assert_eq!(n.rcpt(3), "user2@d1.example");
     }
 
     #[test]
-    fn users_not_a_multiple_of_domains_round_the_block_up() {
-        // ceil(10 / 3) = 4: d1 and d2 hold four users each, d3 the last two.
+    fn users_not_a_multiple_of_domains_leave_the_last_domains_one_short() {
+        // ceil(10 / 3) = 4: d1 holds four users, d2 and d3 three each.
         let n = names(10, 3);
         assert_eq!(n.per_domain(), Some(4));
         let all: Vec<String> = (1..=10).map(|u| n.login(u)).collect();
@@ -121,15 +127,15 @@ mod tests {
             all,
             [
                 "user1@d1.example",
-                "user2@d1.example",
-                "user3@d1.example",
-                "user4@d1.example",
                 "user1@d2.example",
-                "user2@d2.example",
-                "user3@d2.example",
-                "user4@d2.example",
                 "user1@d3.example",
+                "user2@d1.example",
+                "user2@d2.example",
                 "user2@d3.example",
+                "user3@d1.example",
+                "user3@d2.example",
+                "user3@d3.example",
+                "user4@d1.example",
             ]
         );
     }
@@ -154,7 +160,7 @@ mod tests {
     #[test]
     fn the_pattern_applies_to_the_number_within_the_domain() {
         let n = UserNames::new("bench-%d-x", 6, 3, "").unwrap();
-        assert_eq!(n.login(4), "bench-2-x@d2.example");
+        assert_eq!(n.login(5), "bench-2-x@d2.example");
     }
 
     #[test]
