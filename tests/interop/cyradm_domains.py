@@ -1,0 +1,262 @@
+"""The real `cyradm` (Debian's cyrus-admin) with virtual domains (`virtdomains: userid`): first
+as the domain administrator `postmaster@one.example`, who creates a user and a folder, sets and
+lists a quota and an ACL, and lists mailboxes, all in one.example's own names (no `@`), and whose
+every attempt on two.example (create, set quota, delete) and on one.example's domain quota root
+is refused; then as the global administrator `admin`, who names mailboxes `NAME@DOMAIN` and
+reaches both domains. Each effect is checked from the other side over IMAP: as the global
+administrator, as the new user once she has a password, and as a user the ACL names.
+
+Environment (from the Rust test): IMAP_PORT, DARIUS (the binary), DARIUS_CONF (the server's
+imapd.conf). Every account's password is `pw-NAME`."""
+import imaplib
+import os
+import pty
+import select
+import subprocess
+import sys
+import termios
+import time
+
+PORT = int(os.environ["IMAP_PORT"])
+DARIUS = os.environ["DARIUS"]
+CONF = os.environ["DARIUS_CONF"]
+PROMPT = b"> "
+
+
+class Cyradm:
+    """One cyradm session as `user` on a pty: every command is answered before the next
+    prompt."""
+
+    def __init__(self, user):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execvp(
+                "cyradm",
+                ["cyradm", "--user", user, "--port", str(PORT), "--auth", "PLAIN", "127.0.0.1"],
+            )
+        self.read_until(b"assword:")
+        self.wait_for_echo_off()
+        os.write(self.fd, f"pw-{user}\n".encode())
+        self.read_until(PROMPT)
+
+    def wait_for_echo_off(self, timeout=30):
+        """Waits until the program reading the password has turned the terminal's echo off.
+        cyradm prints its `Password: ` prompt and then calls getpass(3), which switches echo
+        off with TCSAFLUSH: a password typed before that is thrown away (and cyradm then
+        reads the next command as the password), so it is typed only once echo is off."""
+        end = time.time() + timeout
+        while termios.tcgetattr(self.fd)[3] & termios.ECHO:
+            if time.time() > end:
+                raise AssertionError("cyradm never turned echo off to read the password")
+            time.sleep(0.01)
+
+    def read_until(self, marker, timeout=30):
+        buf = b""
+        end = time.time() + timeout
+        while time.time() < end:
+            ready, _, _ = select.select([self.fd], [], [], 0.2)
+            if ready:
+                try:
+                    data = os.read(self.fd, 4096)
+                except OSError:
+                    break
+                if not data:
+                    break
+                buf += data
+                if buf.rstrip().endswith(marker.rstrip()):
+                    return buf.decode(errors="replace")
+        raise AssertionError(f"cyradm did not answer within {timeout}s: {buf!r}")
+
+    def run(self, command):
+        """The lines cyradm printed for `command` (its errors included: they go to the same
+        terminal)."""
+        os.write(self.fd, (command + "\n").encode())
+        out = self.read_until(PROMPT)
+        # Drop the echoed command, the prompt and the terminal's bracketed-paste switches.
+        lines = [
+            line.replace("\x1b[?2004h", "").replace("\x1b[?2004l", "").strip()
+            for line in out.splitlines()
+        ]
+        return [l for l in lines[1:] if l and not l.endswith(">")]
+
+    def quiet(self, command):
+        """Runs a command that succeeds silently."""
+        out = self.run(command)
+        assert out == [], f"{command}: {out}"
+
+    def refused(self, command, what):
+        """Runs a command the server must refuse: cyradm prints `WHAT: <the server's text>`."""
+        out = self.run(command)
+        assert len(out) == 1 and out[0].startswith(f"{what}: "), f"{command}: {out}"
+        print(f"{command}: {out[0]}")
+
+    def close(self):
+        os.write(self.fd, b"quit\n")
+        time.sleep(0.2)
+        os.waitpid(self.pid, 0)
+
+
+def listed(lines):
+    """Mailbox names of `lm` output (columns of `name (attributes)`)."""
+    names = []
+    for line in lines:
+        rest = line
+        while "(" in rest:
+            name, _, rest = rest.partition("(")
+            names.append(name.strip())
+            rest = rest.partition(")")[2]
+    return names
+
+
+def imap_login(user):
+    m = imaplib.IMAP4("127.0.0.1", PORT)
+    typ, data = m.login(user, f"pw-{user}")
+    assert typ == "OK", (user, data)
+    return m
+
+
+def imap_names(m, pattern="*"):
+    """The mailbox names a LIST answers (atoms or quoted strings at the end of each line)."""
+    typ, data = m.list('""', pattern)
+    assert typ == "OK", data
+    return [d.decode().rsplit(" ", 1)[1].strip('"') for d in data if d]
+
+
+def ok(result):
+    typ, data = result
+    assert typ == "OK", data
+    return data
+
+
+def domain_admin_session(admin):
+    """postmaster@one.example at work; `admin` is an IMAP session of the global administrator
+    that checks each effect."""
+    pm = Cyradm("postmaster@one.example")
+    pm.quiet("cm user.carol")
+    pm.quiet("cm user.carol.Sent")
+    # `sq ROOT RESOURCE LIMIT` (one pair; `sq ROOT LIMIT` would mean STORAGE too, and prints).
+    pm.quiet("sq user.carol STORAGE 1000")
+    assert pm.run("lq user.carol") == ["STORAGE 0/1000 (0%)"], pm.run("lq user.carol")
+    assert pm.run("lqr user.carol.Sent") == ["user.carol STORAGE 0/1000 (0%)"]
+
+    # The domain's own names, as its users see other users' folders: no `@`, no `!`, and
+    # one.example's alice only (two.example has one too).
+    names = listed(pm.run("lm"))
+    for want in ["user.alice", "user.bob", "user.carol", "user.carol.Sent"]:
+        assert names.count(want) == 1, (want, names)
+    assert all("@" not in n and "!" not in n for n in names), names
+    assert listed(pm.run("lm *@two.example")) == [], "nothing of two.example"
+
+    # An unqualified identifier is of the mailbox's domain; GETACL shows it qualified.
+    pm.quiet("sam user.carol bob lrs")
+    acl = pm.run("lam user.carol")
+    assert "bob@one.example lrs" in acl, acl
+    assert all("two.example" not in a for a in acl), acl
+
+    # two.example is out of reach, whether the mailbox is there or not: create, set a quota,
+    # delete; and so is one.example's whole-domain quota root.
+    pm.refused("cm user.dave@two.example", "createmailbox")
+    assert "user.dave@two.example" not in imap_names(admin), "not created"
+    ok(admin.create("user.dave@two.example"))
+    pm.refused("sq user.dave@two.example STORAGE 1", "setquota")
+    pm.refused("dm user.dave@two.example", "deletemailbox")
+    pm.refused("sq @one.example STORAGE 1", "setquota")
+    assert "user.dave@two.example" in imap_names(admin), "not deleted"
+    typ, data = admin.getquota("user.dave@two.example")
+    assert typ == "NO", ("no quota root made", data)
+    typ, data = admin.getquota("@one.example")
+    assert typ == "NO", ("no domain quota root made", data)
+    # A domain administrator's own-domain delete works.
+    pm.quiet("cm user.carol.Trash")
+    pm.quiet("dm user.carol.Trash")
+    pm.close()
+
+
+def check_domain_admin_effects(admin):
+    """What postmaster@one.example did, seen by the global administrator and by the users."""
+    names = imap_names(admin)
+    for want in ["user.carol@one.example", "user.carol.Sent@one.example"]:
+        assert want in names, (want, names)
+    assert "user.carol.Trash@one.example" not in names, names
+    data = ok(admin.getquota("user.carol@one.example"))
+    assert data == [b"user.carol@one.example (STORAGE 0 1000)"], data
+    data = ok(admin.getacl("user.carol@one.example"))
+    assert b" bob@one.example lrs" in data[0], data
+
+    # carol gets a password now: the mailbox cyradm made is her INBOX, with its quota.
+    subprocess.run(
+        [DARIUS, "-C", CONF, "user", "add", "carol@one.example"],
+        input=b"pw-carol@one.example\n",
+        check=True,
+        capture_output=True,
+    )
+    carol = imap_login("carol@one.example")
+    assert sorted(imap_names(carol)) == ["INBOX", "INBOX.Sent"], imap_names(carol)
+    typ, data = carol.select("INBOX")
+    assert typ == "OK", data
+    data = ok(carol.getquotaroot("INBOX"))
+    # Her quota root is user.carol, which she calls INBOX.
+    assert data == [[b"INBOX INBOX"], [b"INBOX (STORAGE 0 1000)"]], data
+    carol.logout()
+
+    # The ACL's `bob` is one.example's bob; two.example's alice sees nothing of carol.
+    bob = imap_login("bob@one.example")
+    assert "user.carol" in imap_names(bob), imap_names(bob)
+    data = ok(bob.myrights("user.carol"))
+    assert data[0].split()[-1] == b"lrs", data
+    bob.logout()
+    alice2 = imap_login("alice@two.example")
+    assert imap_names(alice2) == ["INBOX"], imap_names(alice2)
+    alice2.logout()
+
+
+def global_admin_session():
+    """`admin` names every domain's mailboxes as `NAME@DOMAIN`."""
+    c = Cyradm("admin")
+    c.quiet("cm user.erin@two.example")
+    names = listed(c.run("lm"))
+    for want in [
+        "user.alice@one.example",
+        "user.carol@one.example",
+        "user.carol.Sent@one.example",
+        "user.alice@two.example",
+        "user.dave@two.example",
+        "user.erin@two.example",
+    ]:
+        assert want in names, (want, names)
+    assert "user.carol" not in names and "user.alice" not in names, names
+    c.quiet("sq user.erin@two.example STORAGE 500")
+    assert c.run("lq user.erin@two.example") == ["STORAGE 0/500 (0%)"]
+    # What the domain administrator could not do.
+    c.quiet("sq @one.example STORAGE 100000")
+    assert c.run("lq @one.example") == ["STORAGE 0/100000 (0%)"], c.run("lq @one.example")
+    c.quiet("dm user.dave@two.example")
+    assert sorted(listed(c.run("lm *@two.example"))) == [
+        "user.alice@two.example",
+        "user.erin@two.example",
+        "user@two.example",
+    ]
+    acl = c.run("lam user.carol@one.example")
+    assert "bob@one.example lrs" in acl, acl
+    c.close()
+    admin = imap_login("admin")
+    data = ok(admin.getquota("user.erin@two.example"))
+    assert data == [b"user.erin@two.example (STORAGE 0 500)"], data
+    admin.logout()
+
+
+def main():
+    admin = imap_login("admin")
+    domain_admin_session(admin)
+    check_domain_admin_effects(admin)
+    admin.logout()
+    global_admin_session()
+    print("cyradm domains session ok")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except AssertionError as e:
+        print(f"FAILED: {e}", file=sys.stderr)
+        sys.exit(1)
