@@ -10,62 +10,13 @@ server knows as partition `second`)."""
 import imaplib
 import json
 import os
-import pty
-import select
 import sys
-import time
+
+from cyradm_pty import Cyradm
 
 PORT = int(os.environ["IMAP_PORT"])
 ADMIN_PASSWORD = os.environ["ADMIN_PASSWORD"]
 SECOND = os.environ["SECOND_PARTITION"]
-PROMPT = b"> "
-
-
-class Cyradm:
-    """One cyradm session on a pty: every command is answered before the next prompt."""
-
-    def __init__(self):
-        self.pid, self.fd = pty.fork()
-        if self.pid == 0:
-            os.execvp(
-                "cyradm",
-                ["cyradm", "--user", "admin", "--port", str(PORT), "--auth", "PLAIN", "127.0.0.1"],
-            )
-        self.read_until(b"assword:")
-        os.write(self.fd, (ADMIN_PASSWORD + "\n").encode())
-        self.read_until(PROMPT)
-
-    def read_until(self, marker, timeout=30):
-        buf = b""
-        end = time.time() + timeout
-        while time.time() < end:
-            ready, _, _ = select.select([self.fd], [], [], 0.2)
-            if ready:
-                try:
-                    data = os.read(self.fd, 4096)
-                except OSError:
-                    break
-                if not data:
-                    break
-                buf += data
-                if buf.rstrip().endswith(marker.rstrip()):
-                    return buf.decode(errors="replace")
-        raise AssertionError(f"cyradm did not answer within {timeout}s: {buf!r}")
-
-    def run(self, command):
-        os.write(self.fd, (command + "\n").encode())
-        out = self.read_until(PROMPT)
-        # Drop the echoed command, the prompt and the terminal's bracketed-paste switches.
-        lines = [
-            line.replace("\x1b[?2004h", "").replace("\x1b[?2004l", "").strip()
-            for line in out.splitlines()
-        ]
-        return [l for l in lines[1:] if l and not l.endswith(">")]
-
-    def close(self):
-        os.write(self.fd, b"quit\n")
-        time.sleep(0.2)
-        os.waitpid(self.pid, 0)
 
 
 def listed(lines):
@@ -113,7 +64,7 @@ def login_fails(user):
 
 
 def main():
-    c = Cyradm()
+    c = Cyradm(PORT, "admin", ADMIN_PASSWORD)
 
     def quiet(command):
         out = c.run(command)

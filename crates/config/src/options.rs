@@ -107,7 +107,7 @@ pub static PATTERN_OPTIONS: &[OptionSpec] = &[opt(
     "partition-",
     Kind::AbsPath,
     "",
-    "`partition-NAME: /path` defines the mail partition NAME rooted at /path. The name `news` is reserved for netnews.",
+    "`partition-NAME: /path` defines the mail partition NAME rooted at /path. The name `news` is reserved for netnews. With `virtdomains`, a partition named after a domain (`partition-example.com`) takes that domain's new top-level mailboxes (its users' INBOXes and shared mailboxes) instead of `defaultpartition`.",
 )];
 
 /// Every fixed-name option, in the order the reference lists them.

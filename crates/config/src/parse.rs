@@ -86,7 +86,7 @@ fn is_option_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c))
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
 }
 
 impl Reader {

@@ -202,6 +202,11 @@ fn two_domains_never_cross_for_users_and_domain_admins() {
         "no root of the other domain: {r:?}"
     );
     no(&alice2.cmd("q", "GETQUOTA @one.example"));
+    // Her own domain's root she may read, not set.
+    let r = alice1.cmd("q", "GETQUOTA @one.example");
+    ok(&r);
+    assert!(r[0].starts_with("* QUOTA @one.example (STORAGE "), "{r:?}");
+    no(&alice1.cmd("q", "SETQUOTA @one.example (STORAGE 1)"));
 
     // The global administrator reaches both.
     ok(&admin.cmd("q", "SETQUOTA user.alice@two.example (STORAGE 700)"));
@@ -211,7 +216,9 @@ fn two_domains_never_cross_for_users_and_domain_admins() {
 
 #[test]
 fn lmtp_routes_by_the_recipients_domain() {
-    let server = common::Server::start_with(DOMAINS);
+    // one.example has a partition of its own (item 9); two.example uses the default one.
+    let server =
+        common::Server::start_with(&format!("{DOMAINS}partition-one.example: {{base}}/one\n"));
     for u in ["admin", "alice@one.example", "alice@two.example", "carol"] {
         server.add_user(u, &format!("pw-{u}"));
     }
@@ -238,6 +245,15 @@ fn lmtp_routes_by_the_recipients_domain() {
     assert!(replies[1].starts_with("550 5.1.1"), "{replies:?}");
     assert!(replies[2].starts_with("550 5.1.1"), "{replies:?}");
     assert!(replies[3].starts_with("250 "), "{replies:?}");
+
+    let one = lmtp_support::message_files(&server.dir.path().join("one"));
+    assert_eq!(
+        one.len(),
+        1,
+        "alice@one.example's message on her domain's partition: {one:?}"
+    );
+    let default = lmtp_support::message_files(&server.dir.path().join("spool"));
+    assert_eq!(default.len(), 3, "{default:?}");
 
     let port = server.imap_port;
     let mut a1 = login(port, "alice@one.example");

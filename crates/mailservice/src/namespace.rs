@@ -200,17 +200,23 @@ impl Namespace {
         out
     }
 
-    /// A quota root a client typed: as [`Namespace::to_internal`], and, for a global
-    /// administrator with virtual domains, `@example.com` for the whole domain (`example.com!`).
+    /// A quota root a client typed: as [`Namespace::to_internal`], and, with virtual domains,
+    /// `@example.com` for the whole domain (`example.com!`): any domain for a global
+    /// administrator, the identity's own for anyone else (who may read it, not set it).
     pub fn quota_root_to_internal(
         &self,
         identity: &Identity,
         client: &str,
     ) -> Result<MailboxName, ServiceError> {
         if let Some(domain) = client.strip_prefix('@') {
-            if self.domains.enabled() && identity.is_global_admin() {
-                return MailboxName::domain_root(&domain.to_ascii_lowercase())
-                    .ok_or_else(|| bad(client, self.separator(), None));
+            if self.domains.enabled() {
+                let root = MailboxName::domain_root(&domain.to_ascii_lowercase())
+                    .ok_or_else(|| bad(client, self.separator(), None))?;
+                // Another domain's root is not there for anyone but a global administrator.
+                if !identity.reaches(&root) {
+                    return Err(ServiceError::NoSuchQuotaRoot);
+                }
+                return Ok(root);
             }
         }
         self.to_internal(identity, client)

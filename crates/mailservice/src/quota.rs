@@ -135,7 +135,9 @@ impl MailService {
         let report = self
             .quota_report(&root)?
             .ok_or(ServiceError::NoSuchQuotaRoot)?;
-        if identity.administers(&root) || identity.owns(&root) {
+        // A domain's root (reached, so the identity's own domain) is every user's business
+        // there, as GETQUOTAROOT shows it to them.
+        if identity.administers(&root) || identity.owns(&root) || root.is_domain_root() {
             return Ok(report);
         }
         match self.decide(identity, &root, Operation::Read) {

@@ -139,6 +139,13 @@ impl Store {
             }
             cur = p.parent();
         }
+        // A virtual domain's own partition (`partition-example.com`), when there is one, takes
+        // its top-level mailboxes; else `defaultpartition`.
+        if let Some(domain) = name.domain() {
+            if self.inner.partitions.root(domain).is_ok() {
+                return Ok(domain.to_string());
+            }
+        }
         Ok(self.inner.partitions.default_name().to_string())
     }
 
