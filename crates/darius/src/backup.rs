@@ -786,7 +786,17 @@ fn restore_part(ctx: &Backend, dir: &Path, what: &Selection) -> Result<Vec<Strin
     };
     let (from, to, recursive) = match (&what.user, &what.mailbox) {
         (Some(user), _) => {
-            let inbox = MailboxName::user_inbox(user)
+            let inbox = ctx
+                .service
+                .domains()
+                .canonical_userid(user)
+                .ok_or_else(|| "not a user name".to_string())
+                .and_then(|u| {
+                    ctx.service
+                        .namespace()
+                        .user_inbox(&u)
+                        .map_err(|e| e.to_string())
+                })
                 .map_err(|e| anyhow::Error::new(Refusal(format!("user {user}: {e}"))))?;
             (inbox.clone(), inbox, true)
         }

@@ -35,11 +35,13 @@ pub enum ExportFormat {
 }
 
 pub fn run(config_path: Option<&Path>, format: ExportFormat) -> Result<()> {
-    let store = open_stopped(config_path, "export")?;
+    let service = open_stopped(config_path, "export")?;
+    let store = service.store();
     let mut report = Report::new("export");
     let summary = match format {
         ExportFormat::Maildir { user, dest } => {
-            migrate::maildir::export_user(&store, &user, &dest, &mut |e| report.event(e))?
+            let (user, inbox) = crate::import_maildir::user_and_inbox(&service, &user)?;
+            migrate::maildir::export_user(store, &user, &inbox, &dest, &mut |e| report.event(e))?
         }
         ExportFormat::Mbox { mailbox, file } => {
             migrate::mbox::export_mailbox(&store, &internal(&mailbox)?, &file, &mut |e| {

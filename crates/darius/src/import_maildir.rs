@@ -15,7 +15,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use migrate::feed::{Event, Summary};
 use migrate::mbox::Quoting;
@@ -64,11 +64,15 @@ enum QuotingArg {
 }
 
 pub fn run_maildir(config_path: Option<&Path>, args: MaildirArgs) -> Result<()> {
-    let store = open_stopped(config_path, "import")?;
+    let service = open_stopped(config_path, "import")?;
+    let store = service.store();
     let mut report = Report::new("import");
     let result = match (&args.user, &args.mailbox) {
         (Some(user), _) => {
-            migrate::maildir::import_user(&store, user, &args.path, &mut |e| report.event(e))
+            let (user, inbox) = user_and_inbox(&service, user)?;
+            migrate::maildir::import_user(store, &user, &inbox, &args.path, &mut |e| {
+                report.event(e)
+            })
         }
         (None, Some(mailbox)) => {
             migrate::maildir::import_folder(&store, internal(mailbox)?, &args.path, &mut |e| {
@@ -81,7 +85,8 @@ pub fn run_maildir(config_path: Option<&Path>, args: MaildirArgs) -> Result<()> 
 }
 
 pub fn run_mbox(config_path: Option<&Path>, args: MboxArgs) -> Result<()> {
-    let store = open_stopped(config_path, "import")?;
+    let service = open_stopped(config_path, "import")?;
+    let store = service.store();
     let quoting = match args.quoting {
         QuotingArg::Mboxrd => Quoting::Mboxrd,
         QuotingArg::Mboxo => Quoting::Mboxo,
@@ -90,7 +95,10 @@ pub fn run_mbox(config_path: Option<&Path>, args: MboxArgs) -> Result<()> {
     let mut report = Report::new("import");
     let result = match (&args.user, &args.mailbox) {
         (Some(user), _) => {
-            migrate::mbox::import_user(&store, user, &args.path, quoting, &mut |e| report.event(e))
+            let (user, inbox) = user_and_inbox(&service, user)?;
+            migrate::mbox::import_user(store, &user, &inbox, &args.path, quoting, &mut |e| {
+                report.event(e)
+            })
         }
         (None, Some(mailbox)) => {
             let name: MailboxName = internal(mailbox)?;
@@ -102,7 +110,10 @@ pub fn run_mbox(config_path: Option<&Path>, args: MboxArgs) -> Result<()> {
 }
 
 /// The store, opened here: refused while a server runs on it.
-pub(crate) fn open_stopped(config_path: Option<&Path>, what: &str) -> Result<mailstore::Store> {
+pub(crate) fn open_stopped(
+    config_path: Option<&Path>,
+    what: &str,
+) -> Result<mailservice::MailService> {
     let config = crate::reconstruct::load(config_path)?;
     if let Some(socket) = crate::reconstruct::running_server(&config) {
         bail!(
@@ -111,7 +122,25 @@ pub(crate) fn open_stopped(config_path: Option<&Path>, what: &str) -> Result<mai
             socket.display()
         );
     }
-    Ok(crate::mail::open_service(&config)?.store().clone())
+    crate::mail::open_service(&config)
+}
+
+/// A user as the command line names them: the canonical userid (`alice@Example.COM` is
+/// `alice@example.com`, or `alice` in the default domain, with virtual domains) and the INBOX
+/// the namespace gives them.
+pub(crate) fn user_and_inbox(
+    service: &mailservice::MailService,
+    user: &str,
+) -> Result<(String, types::MailboxName)> {
+    let canonical = service
+        .domains()
+        .canonical_userid(user)
+        .with_context(|| format!("{user:?}: the part after the last @ is not a domain name"))?;
+    let inbox = service
+        .namespace()
+        .user_inbox(&canonical)
+        .map_err(|e| anyhow::anyhow!("user {user:?}: {e}"))?;
+    Ok((canonical, inbox))
 }
 
 /// Progress on standard error (an `indicatif` bar on a terminal, a line a mailbox else) and

@@ -141,8 +141,14 @@ fn a_dovecot_maildir_keeps_uids_flags_keywords_dates_and_subscriptions() {
     dovecot_maildir(src.path());
     let (_d, s) = store();
     let mut warnings = Vec::new();
-    let summary =
-        migrate::maildir::import_user(&s, "fred", src.path(), &mut quiet(&mut warnings)).unwrap();
+    let summary = migrate::maildir::import_user(
+        &s,
+        "fred",
+        &fred_inbox(),
+        src.path(),
+        &mut quiet(&mut warnings),
+    )
+    .unwrap();
     assert_eq!(
         (summary.mailboxes, summary.messages),
         (3, 4),
@@ -183,8 +189,14 @@ fn importing_into_a_used_mailbox_is_refused_an_unused_one_is_filled_and_the_othe
     )
     .unwrap();
     let mut warnings = Vec::new();
-    let summary =
-        migrate::maildir::import_user(&s, "fred", src.path(), &mut quiet(&mut warnings)).unwrap();
+    let summary = migrate::maildir::import_user(
+        &s,
+        "fred",
+        &fred_inbox(),
+        src.path(),
+        &mut quiet(&mut warnings),
+    )
+    .unwrap();
     assert_eq!(summary.mailboxes, 2);
     assert_eq!(summary.skipped.len(), 1);
     assert_eq!(summary.skipped[0].0, "user.fred.Sent");
@@ -209,8 +221,14 @@ fn a_bad_uidlist_is_an_error_naming_file_and_line() {
     .unwrap();
     let (_d, s) = store();
     let mut warnings = Vec::new();
-    let summary =
-        migrate::maildir::import_user(&s, "fred", src.path(), &mut quiet(&mut warnings)).unwrap();
+    let summary = migrate::maildir::import_user(
+        &s,
+        "fred",
+        &fred_inbox(),
+        src.path(),
+        &mut quiet(&mut warnings),
+    )
+    .unwrap();
     let why = &summary.skipped[0].1;
     assert!(why.contains("dovecot-uidlist:3:"), "{why}");
 }
@@ -221,18 +239,23 @@ fn maildir_export_then_import_gives_the_same_mailboxes() {
     dovecot_maildir(src.path());
     let (_a, a) = store();
     let mut w = Vec::new();
-    migrate::maildir::import_user(&a, "fred", src.path(), &mut quiet(&mut w)).unwrap();
+    migrate::maildir::import_user(&a, "fred", &fred_inbox(), src.path(), &mut quiet(&mut w))
+        .unwrap();
     let out = tempfile::tempdir().unwrap();
     let dest = out.path().join("Maildir");
     let exported: Summary =
-        migrate::maildir::export_user(&a, "fred", &dest, &mut quiet(&mut w)).unwrap();
+        migrate::maildir::export_user(&a, "fred", &fred_inbox(), &dest, &mut quiet(&mut w))
+            .unwrap();
     assert_eq!((exported.mailboxes, exported.messages), (3, 4));
     let (_b, b) = store();
-    migrate::maildir::import_user(&b, "fred", &dest, &mut quiet(&mut w)).unwrap();
+    migrate::maildir::import_user(&b, "fred", &fred_inbox(), &dest, &mut quiet(&mut w)).unwrap();
     assert_eq!(snapshot(&a, "fred"), snapshot(&b, "fred"));
     assert!(w.is_empty(), "{w:?}");
     // An export never writes over what is there.
-    assert!(migrate::maildir::export_user(&a, "fred", &dest, &mut quiet(&mut w)).is_err());
+    assert!(
+        migrate::maildir::export_user(&a, "fred", &fred_inbox(), &dest, &mut quiet(&mut w))
+            .is_err()
+    );
 }
 
 #[test]
@@ -275,7 +298,8 @@ fn mbox_export_then_import_gives_the_same_mailbox() {
     dovecot_maildir(src.path());
     let (_a, a) = store();
     let mut w = Vec::new();
-    migrate::maildir::import_user(&a, "fred", src.path(), &mut quiet(&mut w)).unwrap();
+    migrate::maildir::import_user(&a, "fred", &fred_inbox(), src.path(), &mut quiet(&mut w))
+        .unwrap();
     let out = tempfile::tempdir().unwrap();
     let file = out.path().join("inbox.mbox");
     migrate::mbox::export_mailbox(&a, &name("user.fred"), &file, &mut quiet(&mut w)).unwrap();
@@ -317,9 +341,15 @@ fn an_mbox_directory_becomes_the_users_hierarchy() {
     fs::write(dir.path().join(".subscriptions"), "lists/rust\n").unwrap();
     let (_d, s) = store();
     let mut w = Vec::new();
-    let summary =
-        migrate::mbox::import_user(&s, "fred", dir.path(), Quoting::Mboxrd, &mut quiet(&mut w))
-            .unwrap();
+    let summary = migrate::mbox::import_user(
+        &s,
+        "fred",
+        &fred_inbox(),
+        dir.path(),
+        Quoting::Mboxrd,
+        &mut quiet(&mut w),
+    )
+    .unwrap();
     assert_eq!((summary.mailboxes, summary.messages), (2, 4), "{w:?}");
     let names: Vec<String> = s
         .list_mailboxes(None)
@@ -363,4 +393,9 @@ fn keywords_past_the_stores_limit_are_left_out_with_a_warning() {
         s.keywords(&name("user.fred")).unwrap().len(),
         mailstore::MAX_KEYWORDS
     );
+}
+
+/// fred's INBOX, where the import and export functions put and find his mailboxes.
+fn fred_inbox() -> types::MailboxName {
+    types::MailboxName::user_inbox("fred").unwrap()
 }

@@ -19,16 +19,16 @@ use crate::maildir::filename::info_for;
 use crate::maildir::keywords::MAX_MAILDIR_KEYWORDS;
 use crate::maildir::{tree, uidlist};
 
-/// Exports every mailbox of `user` to the Maildir++ tree `dest`, which must not exist or be
-/// empty.
+/// Exports every mailbox of `user`, whose INBOX is `inbox` (the namespace's choice, with its
+/// domain), to the Maildir++ tree `dest`, which must not exist or be empty.
 pub fn export_user(
     store: &Store,
     user: &str,
+    inbox: &MailboxName,
     dest: &Path,
     progress: &mut Progress<'_>,
 ) -> Result<Summary> {
-    let inbox = MailboxName::user_inbox(user)
-        .map_err(|e| MigrateError::Refused(format!("user {user:?}: {e}")))?;
+    let inbox = inbox.clone();
     let mailboxes = store.list_mailboxes(Some(&inbox))?;
     if mailboxes.is_empty() {
         return Err(MigrateError::Refused(format!(

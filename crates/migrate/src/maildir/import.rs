@@ -11,17 +11,18 @@ use crate::maildir::error::{MigrateError, Result};
 use crate::maildir::folder;
 use crate::maildir::tree;
 
-/// Imports the Maildir++ tree at `root` into `user`'s hierarchy (the root into the INBOX
+/// Imports the Maildir++ tree at `root` into `user`'s hierarchy below `inbox` (the namespace's
+/// name for it, with its domain) (the root into the INBOX
 /// `user.NAME`, `.Sent` into `user.NAME.Sent`…) and the user's subscriptions. Mailboxes that
 /// could not be imported are in the summary's `skipped`.
 pub fn import_user(
     store: &Store,
     user: &str,
+    inbox: &MailboxName,
     root: &Path,
     progress: &mut Progress<'_>,
 ) -> Result<Summary> {
-    let inbox = MailboxName::user_inbox(user)
-        .map_err(|e| MigrateError::Refused(format!("user {user:?}: {e}")))?;
+    let inbox = inbox.clone();
     let mut summary = Summary::default();
     for f in tree::folders(root)? {
         let name = match mailbox_name(&inbox, &f.levels) {

@@ -135,18 +135,19 @@ fn flags_of(m: &MboxMessage, feed: &mut Feed<'_, '_, '_>) -> Vec<Flag> {
     flags
 }
 
-/// Imports a Dovecot/UW mbox directory into `user`'s hierarchy: the file `inbox` into the
+/// Imports a Dovecot/UW mbox directory into `user`'s hierarchy below `inbox` (the namespace's
+/// name for it, with its domain): the file `inbox` into the
 /// INBOX, every other file into the mailbox its path names (`lists/rust` into
 /// `user.NAME.lists.rust`), and Dovecot's `.subscriptions` or `subscriptions` file.
 pub fn import_user(
     store: &Store,
     user: &str,
+    inbox: &MailboxName,
     dir: &Path,
     quoting: Quoting,
     progress: &mut Progress<'_>,
 ) -> Result<Summary> {
-    let inbox = MailboxName::user_inbox(user)
-        .map_err(|e| MigrateError::Refused(format!("user {user:?}: {e}")))?;
+    let inbox = inbox.clone();
     let mut files = Vec::new();
     walk(dir, &mut Vec::new(), &mut files, 0)?;
     files.sort();
