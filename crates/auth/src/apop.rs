@@ -7,13 +7,12 @@
 //!
 //! Must not: know the POP3 dialogue (the greeting, the answers); the session asks here.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use md5::{Digest, Md5};
 use subtle::ConstantTimeEq;
 
-use crate::login::{Hashed, LoginCheck};
+use crate::login::{Hashed, LoginAttempt, LoginCheck};
 use crate::password_db::{AuthError, PasswordDb, PasswordSource};
 use crate::throttle::Admission;
 
@@ -34,45 +33,42 @@ impl PasswordDb {
                     .any(|s| matches!(s, PasswordSource::Auxprop)))
     }
 
-    /// Checks a POP3 client's `APOP name digest` against the `timestamp` its greeting carried,
-    /// as [`PasswordDb::check_login_for`] checks a password: a refused realm counts as a failure
-    /// without a check, a throttled host is refused without a check, the check runs on the
-    /// hashing threads ([`LoginCheck::Busy`] when they stay full), and the user checked is the
-    /// canonical user id. An unknown user, a user whose record holds no password for APOP
-    /// (stored before `allowapop` was on, or `allowapop` off), a malformed digest and a wrong
-    /// one are all [`LoginCheck::Invalid`] and count against `peer`'s host. The digest's case
-    /// does not matter; it is compared in constant time.
+    /// Checks a POP3 client's `APOP name digest` (`attempt` names the user) against the
+    /// `timestamp` its greeting carried, as [`PasswordDb::check_login`] checks a password: the
+    /// user checked is the canonical user id (a name the identity rules refuse counts as a
+    /// failure without a check), a throttled host is refused without a check, the check runs
+    /// on the hashing threads ([`LoginCheck::Busy`] when they stay full). An unknown user, a
+    /// user whose record holds no password for APOP (stored before `allowapop` was on, or
+    /// `allowapop` off), a malformed digest and a wrong one are all [`LoginCheck::Invalid`]
+    /// and count against the client's host. The digest's case does not matter; it is compared
+    /// in constant time.
     pub async fn check_apop(
         self: &Arc<Self>,
-        peer: IpAddr,
-        name: &str,
+        attempt: LoginAttempt<'_>,
         timestamp: &str,
         digest_hex: &str,
     ) -> Result<LoginCheck, AuthError> {
-        let user = match self.login_identity().canonicalise_userid(name) {
-            Ok(user) => user,
-            Err(refused) => {
-                tracing::info!("APOP login of {name:?} refused: {refused}");
-                self.throttle.failed(peer);
-                return Ok(LoginCheck::Invalid);
-            }
+        let Some(user) = self.canonical_login(&attempt, "APOP login") else {
+            return Ok(LoginCheck::Invalid);
         };
+        let peer = attempt.peer;
         if self.throttle.admit(peer) == Admission::Refused {
             return Ok(LoginCheck::Throttled);
         }
         let digest = sasl::decode_hex_digest(digest_hex);
         let timestamp = timestamp.as_bytes().to_vec();
         let db = Arc::clone(self);
+        let checked_user = user.clone();
         let checked = self
-            .on_hashing_threads(move || db.apop_matches(&user, &timestamp, digest))
+            .on_hashing_threads(move || db.apop_matches(&checked_user, &timestamp, digest))
             .await?;
         let valid = match checked {
             Hashed::Done(valid) => valid?,
             Hashed::Busy => return Ok(LoginCheck::Busy),
-            Hashed::Lost => return Err(self.err(format!("user {name}: the APOP check failed"))),
+            Hashed::Lost => return Err(self.err(format!("user {user}: the APOP check failed"))),
         };
         if valid {
-            Ok(LoginCheck::Valid)
+            Ok(LoginCheck::Valid(user))
         } else {
             self.throttle.failed(peer);
             Ok(LoginCheck::Invalid)

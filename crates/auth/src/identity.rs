@@ -1,6 +1,6 @@
 //! Identity rules of a login: which authenticated identities may log in, and as which user id
-//! (`loginrealms`, the `krb.equiv` map, the local realm). Pure apart from reading the map file
-//! (through the `krb5` authorization mechanism's reader, `authz/krb5.rs`).
+//! (`loginrealms`, the `krb.equiv` map, the local realm, virtual domains). Pure apart from
+//! reading the map file (through the `krb5` authorization mechanism's reader, `authz/krb5.rs`).
 //!
 //! The rules, in Cyrus's order (its `canonify_userid` through the `krb5` auth module, then the
 //! cross-realm check of its proxy policy):
@@ -22,11 +22,26 @@
 //! an ordinary user id here (`darius user import-sasldb` makes one of each user of another
 //! realm). Cyrus without `virtdomains` would refuse such an id unless its realm is listed.
 //!
+//! With virtual domains on (`virtdomains: userid` or `on`, see [`types::Domains`]) the part
+//! after the last `@` is the user's domain, and every identity comes out canonical: the domain
+//! lower-cased, the default domain left out (`alice@EXAMPLE.ORG` is `alice` when
+//! `defaultdomain` is `example.org`, `Bob@One.Example` is `Bob@one.example`), and an identity
+//! whose domain part is not a domain name refused. A user id typed without a domain takes the
+//! connection's [`ServerDomain`] (`virtdomains: on`). A Kerberos principal's realm becomes its
+//! domain after steps 1 and 2 (`bob@ONE.EXAMPLE` is `bob@one.example`, as Cyrus reads a realm
+//! as a domain), and step 3 does not apply: any realm that is a domain name may log in. The
+//! password database keys users by this canonical name, so it is also the name whose
+//! password, SCRAM or CRAM-MD5 secret is looked up.
+//!
 //! The built-in identifiers (`anyone`, `anonymous`) never come out as a login's identity.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use types::Domains;
 
 use crate::authz::{Authorizer, Krb5, Mechanism};
+use crate::server_domain::{ReverseLookup, ServerDomain};
 
 /// Why an identity may not log in (for the log; the client hears a generic failure).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,36 +52,63 @@ pub enum Refused {
     Reserved(String),
     #[error("cross-realm login of {identity:?} refused: {realm} is not in loginrealms")]
     Realm { identity: String, realm: String },
+    /// Virtual domains on: the part after the last `@` is not a domain name (or nothing comes
+    /// before it).
+    #[error("{0:?} is not a user id of a domain: what follows its last @ must be a domain name")]
+    Domain(String),
 }
 
 /// The configuration's identity rules (`krb5_realm`, `krb5_equiv_file`, `loginrealms`,
-/// `auth_mech`).
+/// `auth_mech`, `virtdomains` and `defaultdomain`).
 #[derive(Debug)]
 pub struct LoginIdentity {
     principals: Krb5,
     login_realms: Vec<String>,
     userids_are_principals: bool,
+    domains: Domains,
+    /// Names the server address a client reached (`virtdomains: on`); `None` names none.
+    reverse_lookup: Option<Arc<dyn ReverseLookup>>,
 }
 
 impl LoginIdentity {
     /// `local_realm`: `krb5_realm`; `equiv_file`: the `krb.equiv` map; `login_realms`:
     /// `loginrealms`; `mechanism`: `auth_mech`, which decides how user ids from password
-    /// mechanisms are read.
+    /// mechanisms are read; `domains`: the virtual-domain settings.
     pub fn new(
         local_realm: Option<String>,
         equiv_file: Option<PathBuf>,
         login_realms: Vec<String>,
         mechanism: Mechanism,
+        domains: Domains,
     ) -> LoginIdentity {
         LoginIdentity {
             principals: Krb5::new(local_realm, equiv_file),
             login_realms,
             userids_are_principals: mechanism == Mechanism::Krb5,
+            domains,
+            reverse_lookup: None,
         }
     }
 
-    /// The user id an authenticated Kerberos principal (GSSAPI) logs in as.
-    pub fn canonicalise(&self, principal: &str) -> Result<String, Refused> {
+    /// Names server addresses with `lookup`, for the [`ServerDomain`] of connections under
+    /// `virtdomains: on` (without one, such a login without a domain is in the default domain).
+    pub fn with_reverse_lookup(mut self, lookup: Arc<dyn ReverseLookup>) -> LoginIdentity {
+        self.reverse_lookup = Some(lookup);
+        self
+    }
+
+    /// The virtual-domain settings the rules apply.
+    pub fn domains(&self) -> &Domains {
+        &self.domains
+    }
+
+    pub(crate) fn reverse_lookup(&self) -> Option<&Arc<dyn ReverseLookup>> {
+        self.reverse_lookup.as_ref()
+    }
+
+    /// The user id an authenticated Kerberos principal (GSSAPI) logs in as, on a connection
+    /// whose server address gives `at`.
+    pub fn canonicalise(&self, principal: &str, at: &ServerDomain) -> Result<String, Refused> {
         let canonical = self
             .principals
             .canonicalise(principal)
@@ -74,19 +116,46 @@ impl LoginIdentity {
         if canonical == "anyone" || canonical == "anonymous" {
             return Err(Refused::Reserved(principal.to_string()));
         }
-        self.check_realm(canonical)
+        if !self.domains.enabled() {
+            return self.check_realm(canonical);
+        }
+        // Only a name typed without a realm takes the server's domain: a principal mapped to
+        // a bare local name, or one of the local realm, is in the default domain.
+        let typed_bare = !principal.contains('@');
+        self.in_domain(&canonical, typed_bare, at)
     }
 
     /// The user id a password mechanism's authenticated identity (LOGIN, PLAIN, SCRAM, …)
-    /// logs in as.
-    pub fn canonicalise_userid(&self, userid: &str) -> Result<String, Refused> {
+    /// logs in as, on a connection whose server address gives `at`.
+    pub fn canonicalise_userid(&self, userid: &str, at: &ServerDomain) -> Result<String, Refused> {
         if self.userids_are_principals {
-            return self.canonicalise(userid);
+            return self.canonicalise(userid, at);
         }
         if userid.is_empty() {
             return Err(Refused::Malformed(userid.to_string()));
         }
-        Ok(userid.to_string())
+        if !self.domains.enabled() {
+            return Ok(userid.to_string());
+        }
+        self.in_domain(userid, true, at)
+    }
+
+    /// The canonical form of `identity` with virtual domains on: its domain lower-cased (the
+    /// default domain left out), or, written without one, `at`'s domain when `typed_bare`.
+    fn in_domain(
+        &self,
+        identity: &str,
+        typed_bare: bool,
+        at: &ServerDomain,
+    ) -> Result<String, Refused> {
+        if identity.contains('@') {
+            return self
+                .domains
+                .canonical_userid(identity)
+                .ok_or_else(|| Refused::Domain(identity.to_string()));
+        }
+        let domain = at.domain().filter(|_| typed_bare);
+        Ok(Domains::qualify(identity, domain))
     }
 
     /// Cyrus's cross-realm check: the part after the first `@`, if any, must be a listed realm.
@@ -118,8 +187,12 @@ mod tests {
             equiv,
             realms.iter().map(|r| r.to_string()).collect(),
             mechanism,
+            Domains::off(),
         )
     }
+
+    /// No domain from the server's address.
+    const BARE: ServerDomain = ServerDomain::NONE;
 
     fn realm_refusal(identity: &str, realm: &str) -> Result<String, Refused> {
         Err(Refused::Realm {
@@ -131,10 +204,10 @@ mod tests {
     #[test]
     fn the_local_realm_is_left_out() {
         let r = rules(&[], None, Mechanism::Krb5);
-        assert_eq!(r.canonicalise("bovik@CMU.EDU"), Ok("bovik".into()));
-        assert_eq!(r.canonicalise("bovik"), Ok("bovik".into()));
+        assert_eq!(r.canonicalise("bovik@CMU.EDU", &BARE), Ok("bovik".into()));
+        assert_eq!(r.canonicalise("bovik", &BARE), Ok("bovik".into()));
         assert_eq!(
-            r.canonicalise("bovik/admin@CMU.EDU"),
+            r.canonicalise("bovik/admin@CMU.EDU", &BARE),
             Ok("bovik.admin".into())
         );
     }
@@ -142,22 +215,25 @@ mod tests {
     #[test]
     fn a_listed_realm_keeps_its_name_and_others_are_refused() {
         let r = rules(&["FOO.COM"], None, Mechanism::Krb5);
-        assert_eq!(r.canonicalise("bovik@FOO.COM"), Ok("bovik@FOO.COM".into()));
         assert_eq!(
-            r.canonicalise("bovik/admin@FOO.COM"),
+            r.canonicalise("bovik@FOO.COM", &BARE),
+            Ok("bovik@FOO.COM".into())
+        );
+        assert_eq!(
+            r.canonicalise("bovik/admin@FOO.COM", &BARE),
             Ok("bovik.admin@FOO.COM".into())
         );
         assert_eq!(
-            rules(&["foo.com"], None, Mechanism::Krb5).canonicalise("bovik@FOO.COM"),
+            rules(&["foo.com"], None, Mechanism::Krb5).canonicalise("bovik@FOO.COM", &BARE),
             Ok("bovik@FOO.COM".into()),
             "realms compare without regard to case, as in Cyrus"
         );
         assert_eq!(
-            r.canonicalise("bovik@BAR.ORG"),
+            r.canonicalise("bovik@BAR.ORG", &BARE),
             realm_refusal("bovik@BAR.ORG", "BAR.ORG")
         );
         assert_eq!(
-            rules(&[], None, Mechanism::Krb5).canonicalise("bovik@FOO.COM"),
+            rules(&[], None, Mechanism::Krb5).canonicalise("bovik@FOO.COM", &BARE),
             realm_refusal("bovik@FOO.COM", "FOO.COM")
         );
     }
@@ -168,10 +244,16 @@ mod tests {
         let path = dir.path().join("krb.equiv");
         std::fs::write(&path, "bovik@REMOTE.COM bovik\nadmin/root@CMU.EDU root\n").unwrap();
         let r = rules(&[], Some(path), Mechanism::Krb5);
-        assert_eq!(r.canonicalise("bovik@REMOTE.COM"), Ok("bovik".into()));
-        assert_eq!(r.canonicalise("admin/root@CMU.EDU"), Ok("root".into()));
         assert_eq!(
-            r.canonicalise("other@REMOTE.COM"),
+            r.canonicalise("bovik@REMOTE.COM", &BARE),
+            Ok("bovik".into())
+        );
+        assert_eq!(
+            r.canonicalise("admin/root@CMU.EDU", &BARE),
+            Ok("root".into())
+        );
+        assert_eq!(
+            r.canonicalise("other@REMOTE.COM", &BARE),
             realm_refusal("other@REMOTE.COM", "REMOTE.COM")
         );
     }
@@ -187,11 +269,14 @@ mod tests {
             "group:staff",
             "white space",
         ] {
-            assert_eq!(r.canonicalise(bad), Err(Refused::Malformed(bad.into())));
+            assert_eq!(
+                r.canonicalise(bad, &BARE),
+                Err(Refused::Malformed(bad.into()))
+            );
         }
         for reserved in ["anonymous", "anyone", "Anybody"] {
             assert_eq!(
-                r.canonicalise(reserved),
+                r.canonicalise(reserved, &BARE),
                 Err(Refused::Reserved(reserved.into()))
             );
         }
@@ -201,16 +286,16 @@ mod tests {
     fn user_ids_under_unix_are_kept_as_typed() {
         let r = rules(&[], None, Mechanism::Unix);
         for id in ["alice", "alice@EXAMPLE.ORG", "alice@CMU.EDU"] {
-            assert_eq!(r.canonicalise_userid(id), Ok(id.into()));
+            assert_eq!(r.canonicalise_userid(id, &BARE), Ok(id.into()));
         }
         assert_eq!(
-            r.canonicalise_userid(""),
+            r.canonicalise_userid("", &BARE),
             Err(Refused::Malformed("".into()))
         );
         // A GSSAPI principal is a Kerberos identity whatever `auth_mech` says.
-        assert_eq!(r.canonicalise("alice@CMU.EDU"), Ok("alice".into()));
+        assert_eq!(r.canonicalise("alice@CMU.EDU", &BARE), Ok("alice".into()));
         assert_eq!(
-            r.canonicalise("alice@EXAMPLE.ORG"),
+            r.canonicalise("alice@EXAMPLE.ORG", &BARE),
             realm_refusal("alice@EXAMPLE.ORG", "EXAMPLE.ORG")
         );
     }
@@ -218,10 +303,116 @@ mod tests {
     #[test]
     fn user_ids_under_krb5_are_principals() {
         let r = rules(&[], None, Mechanism::Krb5);
-        assert_eq!(r.canonicalise_userid("alice@CMU.EDU"), Ok("alice".into()));
         assert_eq!(
-            r.canonicalise_userid("alice@EXAMPLE.ORG"),
+            r.canonicalise_userid("alice@CMU.EDU", &BARE),
+            Ok("alice".into())
+        );
+        assert_eq!(
+            r.canonicalise_userid("alice@EXAMPLE.ORG", &BARE),
             realm_refusal("alice@EXAMPLE.ORG", "EXAMPLE.ORG")
+        );
+    }
+
+    /// Virtual domains on, `defaultdomain: example.org`, the local realm CMU.EDU.
+    fn domain_rules(mechanism: Mechanism, equiv: Option<PathBuf>) -> LoginIdentity {
+        let domains = Domains {
+            mode: types::DomainMode::Userid,
+            default_domain: Some("example.org".into()),
+            local_names: vec!["mail.example.org".into()],
+        };
+        LoginIdentity::new(
+            Some("CMU.EDU".into()),
+            equiv,
+            Vec::new(),
+            mechanism,
+            domains,
+        )
+    }
+
+    fn domain_refusal(identity: &str) -> Result<String, Refused> {
+        Err(Refused::Domain(identity.into()))
+    }
+
+    #[test]
+    fn with_domains_on_user_ids_come_out_canonical() {
+        let r = domain_rules(Mechanism::Unix, None);
+        let canonical = |id: &str| r.canonicalise_userid(id, &BARE);
+        assert_eq!(canonical("alice"), Ok("alice".into()));
+        assert_eq!(canonical("alice@EXAMPLE.org"), Ok("alice".into()));
+        assert_eq!(canonical("alice@Mail.Example.Org"), Ok("alice".into()));
+        assert_eq!(canonical("Bob@One.Example"), Ok("Bob@one.example".into()));
+        assert_eq!(
+            canonical("bob@x@One.Example"),
+            Ok("bob@x@one.example".into()),
+            "the domain is what follows the last @"
+        );
+        for bad in [
+            "bob@two_example",
+            "bob@",
+            "@one.example",
+            "bob@one..example",
+        ] {
+            assert_eq!(canonical(bad), domain_refusal(bad), "{bad}");
+        }
+        assert_eq!(canonical(""), Err(Refused::Malformed("".into())));
+        // A bare user id takes the server address's domain, a qualified one keeps its own.
+        let at = ServerDomain(Some("two.example".into()));
+        assert_eq!(
+            r.canonicalise_userid("alice", &at),
+            Ok("alice@two.example".into())
+        );
+        assert_eq!(
+            r.canonicalise_userid("alice@example.org", &at),
+            Ok("alice".into())
+        );
+    }
+
+    #[test]
+    fn with_domains_on_a_foreign_realm_is_a_domain_and_loginrealms_does_not_apply() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("krb.equiv");
+        std::fs::write(
+            &path,
+            "bovik@REMOTE.COM bovik\ncarol@PARTNER.NET carol@one.example\n",
+        )
+        .unwrap();
+        let r = domain_rules(Mechanism::Unix, Some(path));
+        let gssapi = |principal: &str| r.canonicalise(principal, &BARE);
+        assert_eq!(gssapi("bob@CMU.EDU"), Ok("bob".into()), "the local realm");
+        assert_eq!(gssapi("bob@ONE.EXAMPLE"), Ok("bob@one.example".into()));
+        assert_eq!(
+            gssapi("bob@EXAMPLE.ORG"),
+            Ok("bob".into()),
+            "the default domain"
+        );
+        assert_eq!(
+            gssapi("bob/admin@One.Example"),
+            Ok("bob.admin@one.example".into())
+        );
+        assert_eq!(
+            gssapi("bovik@REMOTE.COM"),
+            Ok("bovik".into()),
+            "krb.equiv first"
+        );
+        assert_eq!(gssapi("carol@PARTNER.NET"), Ok("carol@one.example".into()));
+        assert_eq!(gssapi("eve@BAD_REALM"), domain_refusal("eve@BAD_REALM"));
+        assert_eq!(gssapi("anonymous@CMU.EDU").ok(), None);
+        // A principal carries its realm: the server address's domain never replaces it.
+        let at = ServerDomain(Some("two.example".into()));
+        assert_eq!(r.canonicalise("bob@CMU.EDU", &at), Ok("bob".into()));
+        // Under `auth_mech: krb5` password user ids are principals, read the same way.
+        let krb5 = domain_rules(Mechanism::Krb5, None);
+        assert_eq!(
+            krb5.canonicalise_userid("bob@ONE.EXAMPLE", &BARE),
+            Ok("bob@one.example".into())
+        );
+        assert_eq!(
+            krb5.canonicalise_userid("bob@CMU.EDU", &at),
+            Ok("bob".into())
+        );
+        assert_eq!(
+            krb5.canonicalise_userid("bob", &at),
+            Ok("bob@two.example".into())
         );
     }
 
@@ -232,17 +423,37 @@ mod tests {
         fn only_listed_realms_come_out(id in "[a-zA-Z0-9@/._ -]{0,40}") {
             for mechanism in [Mechanism::Krb5, Mechanism::Unix] {
                 let r = rules(&["FOO.COM"], None, mechanism);
-                let mut answers = vec![r.canonicalise(&id)];
+                let mut answers = vec![r.canonicalise(&id, &BARE)];
                 if mechanism == Mechanism::Krb5 {
-                    answers.push(r.canonicalise_userid(&id));
+                    answers.push(r.canonicalise_userid(&id, &BARE));
                 } else {
-                    let kept = r.canonicalise_userid(&id);
+                    let kept = r.canonicalise_userid(&id, &BARE);
                     proptest::prop_assert!(kept.is_err() || kept.as_deref() == Ok(id.as_str()));
                 }
                 for user in answers.into_iter().flatten() {
                     proptest::prop_assert!(!user.is_empty());
                     if let Some((_, realm)) = user.split_once('@') {
                         proptest::prop_assert!(realm.eq_ignore_ascii_case("FOO.COM"));
+                    }
+                }
+            }
+        }
+
+        /// With domains on, whatever comes out is canonical: canonicalising it again gives it
+        /// back, and a domain, if any, is a lower-case domain name other than the default.
+        #[test]
+        fn with_domains_on_only_canonical_names_come_out(id in "[a-zA-Z0-9@/._ -]{0,40}") {
+            for mechanism in [Mechanism::Krb5, Mechanism::Unix] {
+                let r = domain_rules(mechanism, None);
+                let answers = [r.canonicalise(&id, &BARE), r.canonicalise_userid(&id, &BARE)];
+                for user in answers.into_iter().flatten() {
+                    let domains = r.domains();
+                    let again = domains.canonical_userid(&user);
+                    proptest::prop_assert_eq!(again.as_deref(), Some(user.as_str()));
+                    if let Some((_, domain)) = user.rsplit_once('@') {
+                        proptest::prop_assert!(types::domain::is_domain_name(domain));
+                        proptest::prop_assert_eq!(domain.to_ascii_lowercase(), domain);
+                        proptest::prop_assert!(!domains.is_default(domain));
                     }
                 }
             }

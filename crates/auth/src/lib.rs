@@ -13,7 +13,8 @@
 //! ([`SecretPolicy`], [`PasswordDb::check_apop`]); the sources answer the SASL mechanisms
 //! ([`sasl::Credentials`] on [`PasswordDb`], whose exchanges [`sasl_login`] runs).
 //! [`identity`] turns an authenticated identity into a login's user id (`loginrealms`,
-//! `krb.equiv`).
+//! `krb.equiv`, virtual domains), with [`server_domain`] giving a login without a domain the
+//! one of the server address the client reached (`virtdomains: on`).
 
 mod apop;
 mod argon;
@@ -33,6 +34,7 @@ mod sasl_credentials;
 pub mod sasl_login;
 pub mod sasldb;
 mod secrets;
+pub mod server_domain;
 pub mod shadow;
 mod throttle;
 mod username;
@@ -40,7 +42,7 @@ mod username;
 pub use cache::{DEFAULT_TTL as DEFAULT_CACHE_TTL, NEGATIVE_TTL as NEGATIVE_CACHE_TTL};
 pub use disguise::FILE_NAME as DISGUISE_KEY_FILE;
 pub use events::{log_authentication, AuthOutcome};
-pub use login::{LoginCheck, Protocol};
+pub use login::{LoginAttempt, LoginCheck, Protocol};
 pub use password_db::{AuthError, PasswordDb, PasswordSource, FILE_NAME as PASSWORD_DB_FILE};
 pub use penalty::LoginPenalty;
 pub use secrets::{SecretPolicy, StoredForms, DEFAULT_SCRAM_ITERATIONS};

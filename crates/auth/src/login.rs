@@ -1,7 +1,7 @@
-//! Network logins: the password check a protocol server runs for a client, behind the per-host
-//! failure throttle and on the hashing threads (never the caller's runtime or tokio's blocking
-//! pool). Administrative paths (`darius user check`, the admin socket) use
-//! [`PasswordDb::verify`] directly.
+//! Network logins: the password check a protocol server runs for a client, of the canonical
+//! user id the typed name stands for, behind the per-host failure throttle and on the hashing
+//! threads (never the caller's runtime or tokio's blocking pool). Administrative paths
+//! (`darius user check`, the admin socket) use [`PasswordDb::verify`] directly.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -10,13 +10,15 @@ use types::Secret;
 
 use crate::hash_queue::HashQueue;
 use crate::password_db::{AuthError, PasswordDb};
+use crate::server_domain::ServerDomain;
 use crate::throttle::Admission;
 
 /// How a network login's password check ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LoginCheck {
-    /// The password is right.
-    Valid,
+    /// The password is right: the client logs in as this canonical user id (the name whose
+    /// password was checked, see [`crate::identity`]), never as the name it typed.
+    Valid(String),
     /// Unknown user or wrong password (not told apart); counted against the client's host.
     Invalid,
     /// Not checked: the client's host failed too often lately (answer `NO [UNAVAILABLE]`).
@@ -47,54 +49,68 @@ impl Protocol {
     }
 }
 
+/// Who a network login says it is, and where it comes from.
+#[derive(Clone, Copy, Debug)]
+pub struct LoginAttempt<'a> {
+    /// The protocol logged in to (it names the PAM service).
+    pub protocol: Protocol,
+    /// The client's address, whose failures the throttle counts.
+    pub peer: IpAddr,
+    /// The user id as the client typed it.
+    pub name: &'a str,
+    /// The domain a name typed without one takes on this connection (`virtdomains: on`).
+    pub server_domain: &'a ServerDomain,
+}
+
 impl PasswordDb {
-    /// [`PasswordDb::check_login_for`] an IMAP login.
-    pub async fn check_login(
-        self: &Arc<Self>,
-        peer: IpAddr,
-        name: &str,
-        password: Secret<String>,
-    ) -> Result<LoginCheck, AuthError> {
-        self.check_login_for(Protocol::Imap, peer, name, password)
-            .await
+    /// The canonical user id a network login's typed `name` stands for, before any password
+    /// is looked up: a name the identity rules refuse (a realm not in `loginrealms`, a
+    /// malformed domain) is logged, counted against the client's host like a wrong password,
+    /// and answered `None`.
+    pub(crate) fn canonical_login(&self, attempt: &LoginAttempt<'_>, what: &str) -> Option<String> {
+        let rules = self.login_identity();
+        match rules.canonicalise_userid(attempt.name, attempt.server_domain) {
+            Ok(user) => Some(user),
+            Err(refused) => {
+                tracing::info!("{what} of {:?} refused: {refused}", attempt.name);
+                self.throttle.failed(attempt.peer);
+                None
+            }
+        }
     }
 
-    /// Checks `name`'s password for a client of `protocol` at `peer`. A throttled host is
+    /// Checks the password of the user `attempt` names. The name is first made canonical (see
+    /// [`crate::identity`]: `alice@EXAMPLE.ORG` is `alice` when that is the default domain),
+    /// and that name's password is the one checked and the user logged in. A throttled host is
     /// refused without a check; otherwise the check waits in the bounded hashing queue (for
-    /// room too, up to a bound, when it is full; refused past that). A wrong password counts against `peer`'s host; a
-    /// source that could not decide (PAM timing out) is an error, not counted.
-    pub async fn check_login_for(
+    /// room too, up to a bound, when it is full; refused past that). A wrong password counts
+    /// against the client's host; a source that could not decide (PAM timing out) is an error,
+    /// not counted.
+    pub async fn check_login(
         self: &Arc<Self>,
-        protocol: Protocol,
-        peer: IpAddr,
-        name: &str,
+        attempt: LoginAttempt<'_>,
         password: Secret<String>,
     ) -> Result<LoginCheck, AuthError> {
-        // `loginrealms`: a user id from a realm not allowed is refused without a check, and
-        // counts as a failure like a wrong password.
-        // The password checked is the canonical user id's (`user@LOCALREALM` is `user`).
-        let user = match self.login_identity().canonicalise_userid(name) {
-            Ok(user) => user,
-            Err(refused) => {
-                tracing::info!("login of {name:?} refused: {refused}");
-                self.throttle.failed(peer);
-                return Ok(LoginCheck::Invalid);
-            }
+        let Some(user) = self.canonical_login(&attempt, "login") else {
+            return Ok(LoginCheck::Invalid);
         };
+        let peer = attempt.peer;
         if self.throttle.admit(peer) == Admission::Refused {
             return Ok(LoginCheck::Throttled);
         }
         let db = Arc::clone(self);
+        let protocol = attempt.protocol;
+        let checked_user = user.clone();
         let checked = self
-            .on_hashing_threads(move || db.check_sources_for(protocol, &user, &password))
+            .on_hashing_threads(move || db.check_sources_for(protocol, &checked_user, &password))
             .await?;
         let valid = match checked {
             Hashed::Done(valid) => valid?,
             Hashed::Busy => return Ok(LoginCheck::Busy),
-            Hashed::Lost => return Err(self.err(format!("user {name}: the password check failed"))),
+            Hashed::Lost => return Err(self.err(format!("user {user}: the password check failed"))),
         };
         if valid {
-            Ok(LoginCheck::Valid)
+            Ok(LoginCheck::Valid(user))
         } else {
             self.throttle.failed(peer);
             Ok(LoginCheck::Invalid)
@@ -151,6 +167,22 @@ mod tests {
         Secret::new(s.to_string())
     }
 
+    /// An IMAP login of `name` from `peer`, no domain from the server's address.
+    async fn imap_login(
+        db: &Arc<PasswordDb>,
+        peer: IpAddr,
+        name: &str,
+        password: Secret<String>,
+    ) -> Result<LoginCheck, AuthError> {
+        let attempt = LoginAttempt {
+            protocol: Protocol::Imap,
+            peer,
+            name,
+            server_domain: &ServerDomain::NONE,
+        };
+        db.check_login(attempt, password).await
+    }
+
     /// A runtime whose blocking pool has a single thread, which `occupy` can fill.
     fn one_blocking_thread() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_multi_thread()
@@ -173,8 +205,8 @@ mod tests {
         let checks = rt.block_on(async {
             let peer = "192.0.2.1".parse().unwrap();
             let both = async {
-                let good = db.check_login(peer, "alice", secret("right")).await;
-                let bad = db.check_login(peer, "alice", secret("wrong")).await;
+                let good = imap_login(&db, peer, "alice", secret("right")).await;
+                let bad = imap_login(&db, peer, "alice", secret("wrong")).await;
                 (good.unwrap(), bad.unwrap())
             };
             // A generous bound to detect a hang, not a timing assertion.
@@ -184,7 +216,7 @@ mod tests {
         rt.block_on(blocker).unwrap().unwrap();
         assert_eq!(
             checks.expect("a login waited for the blocking pool"),
-            (LoginCheck::Valid, LoginCheck::Invalid)
+            (LoginCheck::Valid("alice".into()), LoginCheck::Invalid)
         );
     }
 
@@ -222,21 +254,21 @@ mod tests {
         rt.block_on(queue.run_waiting(move || drained_tx.send(()).unwrap(), forever))
             .unwrap();
         // No room comes within the wait: busy, without a check.
-        let busy = rt.block_on(db.check_login(peer, "alice", secret("right")));
+        let busy = rt.block_on(imap_login(&db, peer, "alice", secret("right")));
         assert_eq!(busy.unwrap(), LoginCheck::Busy);
         release.send(()).unwrap();
         drained.recv().unwrap();
         for _ in 0..2 {
-            let bad = rt.block_on(db.check_login(peer, "alice", secret("wrong")));
+            let bad = rt.block_on(imap_login(&db, peer, "alice", secret("wrong")));
             assert_eq!(bad.unwrap(), LoginCheck::Invalid);
         }
-        let right = rt.block_on(db.check_login(peer, "alice", secret("right")));
+        let right = rt.block_on(imap_login(&db, peer, "alice", secret("right")));
         assert_eq!(right.unwrap(), LoginCheck::Throttled, "not even checked");
         let elsewhere = "198.51.100.7".parse().unwrap();
-        let right = rt.block_on(db.check_login(elsewhere, "alice", secret("right")));
+        let right = rt.block_on(imap_login(&db, elsewhere, "alice", secret("right")));
         assert_eq!(
             right.unwrap(),
-            LoginCheck::Valid,
+            LoginCheck::Valid("alice".into()),
             "alice elsewhere is not locked out"
         );
     }

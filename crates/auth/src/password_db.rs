@@ -203,6 +203,7 @@ impl PasswordDb {
                 None,
                 Vec::new(),
                 crate::authz::Mechanism::Unix,
+                types::Domains::off(),
             ),
             disguise_key,
             queue: OnceLock::new(),

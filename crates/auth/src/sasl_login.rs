@@ -25,7 +25,9 @@
 //! client's host. Authorization (RFC 4422 §3.4.1): a client acts as its own authentication
 //! identity; asking for another is proxy authorization, allowed to administrators and to the
 //! identities in `proxyservers`, and, with `loginuseacl`, to holders of the `a` right on the
-//! target's INBOX (the server checks that, see [`Authorization::NeedsAcl`]).
+//! target's INBOX (the server checks that, see [`Authorization::NeedsAcl`]). With virtual
+//! domains, both identities are canonical user ids (the connection's server domain given to
+//! those typed without one), and an identity of a domain acts only within its domain.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -40,6 +42,7 @@ use types::Secret;
 
 use crate::login::Hashed;
 use crate::password_db::{PasswordDb, PasswordSource};
+use crate::server_domain::ServerDomain;
 use crate::throttle::Admission;
 
 /// The identity ANONYMOUS logs in as.
@@ -99,6 +102,9 @@ pub struct SaslChannel {
     /// The protocol server's Kerberos credentials (`imap/servername` for IMAP, `pop/…`,
     /// `sieve/…`), for GSSAPI; `None` does not offer it.
     pub kerberos: Option<KerberosService>,
+    /// The domain an identity without one takes on this connection (`virtdomains: on`, see
+    /// [`SaslChannel::with_server_domain`]); none by default.
+    pub server_domain: ServerDomain,
 }
 
 /// What a protocol server knows of a connection, besides its transport, that decides the
@@ -147,7 +153,15 @@ impl SaslChannel {
             external_identity,
             protocol: settings.protocol,
             kerberos: settings.kerberos.cloned(),
+            server_domain: ServerDomain::NONE,
         }
+    }
+
+    /// The channel, with identities typed without a domain taking `domain` (the connection's
+    /// [`crate::server_domain::ConnectionDomain`]).
+    pub fn with_server_domain(mut self, domain: ServerDomain) -> SaslChannel {
+        self.server_domain = domain;
+        self
     }
 }
 
@@ -188,6 +202,12 @@ impl SaslLogins {
 
     pub fn config(&self) -> &SaslConfig {
         &self.config
+    }
+
+    /// The identity rules the exchanges' identities go through (and whose
+    /// [`crate::identity::LoginIdentity::server_domain`] a connection asks once).
+    pub fn login_identity(&self) -> &crate::identity::LoginIdentity {
+        self.db.login_identity()
     }
 
     /// The mechanisms `channel` is offered, strongest first.
@@ -265,6 +285,7 @@ impl SaslLogins {
         let sources = Arc::new(Sources {
             db: Arc::clone(&self.db),
             protocol: channel.protocol,
+            server_domain: channel.server_domain.clone(),
             asked: std::sync::Mutex::new(None),
         });
         let mut setup = Setup::new(
@@ -292,10 +313,7 @@ impl SaslLogins {
         })
     }
 
-    /// [`SaslLogins::authorize`] carried to its end, as every protocol needs it: where
-    /// `loginuseacl` decides, `holds_admin(authcid, user)` answers whether `authcid` holds the
-    /// `a` right on `user`'s INBOX (which only the mail service knows); a login as another
-    /// user is logged at NOTICE with `peer`.
+    /// [`SaslLogins::login_at`] on a connection whose server address gives no domain (LMTP).
     pub async fn login_as<F, Fut>(
         &self,
         mechanism: Mechanism,
@@ -307,7 +325,28 @@ impl SaslLogins {
         F: FnOnce(String, String) -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
-        match self.authorize(mechanism, success) {
+        self.login_at(&ServerDomain::NONE, mechanism, success, peer, holds_admin)
+            .await
+    }
+
+    /// [`SaslLogins::authorize`] carried to its end, as every protocol needs it: where
+    /// `loginuseacl` decides, `holds_admin(authcid, user)` answers whether `authcid` holds the
+    /// `a` right on `user`'s INBOX (which only the mail service knows); a login as another
+    /// user is logged at NOTICE with `peer`. Identities typed without a domain take `at`'s
+    /// ([`Exchange::server_domain`]).
+    pub async fn login_at<F, Fut>(
+        &self,
+        at: &ServerDomain,
+        mechanism: Mechanism,
+        success: &Success,
+        peer: &str,
+        holds_admin: F,
+    ) -> LoginAs
+    where
+        F: FnOnce(String, String) -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        match self.authorize(at, mechanism, success) {
             Authorization::User { user, authcid } => {
                 if user != authcid {
                     tracing::info!(
@@ -338,12 +377,20 @@ impl SaslLogins {
         }
     }
 
-    /// Who the client of a successful exchange is, and whom it may act as.
+    /// Who the client of a successful exchange is, and whom it may act as, on a connection
+    /// whose server address gives `at`.
     ///
     /// Both identities first go through the login identity rules (`loginrealms`, the
-    /// `krb.equiv` map, the local realm; see [`crate::identity`]): an identity from a realm not
-    /// allowed is refused, and the canonical user id is the one logged in.
-    pub fn authorize(&self, mechanism: Mechanism, success: &Success) -> Authorization {
+    /// `krb.equiv` map, the local realm, virtual domains; see [`crate::identity`]): an
+    /// identity from a realm not allowed, or with a malformed domain, is refused, and the
+    /// canonical user id is the one logged in. Acting as another user (RFC 4422 §3.4.1) is
+    /// decided on canonical names, see [`SaslLogins::may_act_for`].
+    pub fn authorize(
+        &self,
+        at: &ServerDomain,
+        mechanism: Mechanism,
+        success: &Success,
+    ) -> Authorization {
         if mechanism == Mechanism::Anonymous {
             // RFC 4505: the trace is logged by the caller and never trusted as an identity.
             return Authorization::Anonymous;
@@ -352,11 +399,14 @@ impl SaslLogins {
         let refused = |refused: crate::identity::Refused| {
             tracing::info!("{mechanism}: {refused}");
         };
-        let canonical = |id: &str| rules.canonicalise_userid(id).map_err(refused).ok();
+        let canonical = |id: &str| rules.canonicalise_userid(id, at).map_err(refused).ok();
         // GSSAPI's authentication identity is a Kerberos principal whatever `auth_mech` says;
         // a password mechanism's is a user id.
         let authcid = match mechanism {
-            Mechanism::Gssapi => rules.canonicalise(&success.authcid).map_err(refused).ok(),
+            Mechanism::Gssapi => rules
+                .canonicalise(&success.authcid, at)
+                .map_err(refused)
+                .ok(),
             _ => canonical(&success.authcid),
         };
         let Some(authcid) = authcid else {
@@ -384,14 +434,35 @@ impl SaslLogins {
         if crate::validate_username(target).is_err() {
             return Authorization::Refused;
         }
-        let listed = |list: &[String]| list.iter().any(|who| who == authcid);
+        self.may_act_for(authcid, target)
+    }
+
+    /// Whether `authcid` may act as the different user `target` (both canonical): an
+    /// administrator (`admins`) or a proxy server (`proxyservers`) may, and with `loginuseacl`
+    /// a holder of the `a` right on `target`'s INBOX. With virtual domains, a listed identity
+    /// of a domain (`postmaster@one.example`) acts only for users of its own domain, one of
+    /// the default domain (`admin`) for anyone; and `loginuseacl` never crosses domains. The
+    /// listed names are compared in their canonical form (`admin@EXAMPLE.ORG` is `admin`
+    /// when `defaultdomain` is `example.org`).
+    fn may_act_for(&self, authcid: &str, target: &str) -> Authorization {
+        let domains = self.db.login_identity().domains();
+        let own_domain = domains.domain_of(authcid);
+        let in_reach = own_domain.is_none() || own_domain == domains.domain_of(target);
+        let listed = |list: &[String]| {
+            list.iter()
+                .any(|who| domains.canonical_userid(who).as_deref() == Some(authcid))
+        };
         if listed(&self.config.admins) || listed(&self.config.proxy_servers) {
+            if !in_reach {
+                tracing::info!("{authcid} may not act for {target}: another domain");
+                return Authorization::Refused;
+            }
             return Authorization::User {
                 user: target.to_string(),
                 authcid: authcid.to_string(),
             };
         }
-        if self.config.login_use_acl {
+        if self.config.login_use_acl && own_domain == domains.domain_of(target) {
             return Authorization::NeedsAcl {
                 user: target.to_string(),
                 authcid: authcid.to_string(),
@@ -464,6 +535,12 @@ impl Exchange {
         self.mechanism
     }
 
+    /// The domain identities typed without one take in this exchange (its channel's), for
+    /// [`SaslLogins::login_at`].
+    pub fn server_domain(&self) -> &ServerDomain {
+        &self.sources.server_domain
+    }
+
     /// The user whose credentials the exchange asked the password sources about, if it got
     /// that far: for the log and the per-user failure penalty.
     pub fn user(&self) -> Option<String> {
@@ -514,6 +591,8 @@ fn lost() -> sasl::Failure {
 struct Sources {
     db: Arc<PasswordDb>,
     protocol: crate::Protocol,
+    /// The channel's server domain, for identities typed without a domain.
+    server_domain: ServerDomain,
     asked: std::sync::Mutex<Option<String>>,
 }
 
@@ -531,7 +610,8 @@ impl Sources {
 impl Credentials for Sources {
     fn verify_plain(&self, authcid: &str, password: &Secret<String>) -> Result<bool, Unavailable> {
         self.ask(authcid);
-        self.db.verify_plain_for(self.protocol, authcid, password)
+        self.db
+            .verify_plain_for(self.protocol, &self.server_domain, authcid, password)
     }
 
     fn scram(
@@ -540,193 +620,14 @@ impl Credentials for Sources {
         hash: sasl::ScramHash,
     ) -> Result<Option<sasl::ScramCredentials>, Unavailable> {
         self.ask(authcid);
-        self.db.scram(authcid, hash)
+        self.db.scram_at(&self.server_domain, authcid, hash)
     }
 
     fn cram_secret(&self, authcid: &str) -> Result<Option<sasl::CramMd5Secret>, Unavailable> {
         self.ask(authcid);
-        Credentials::cram_secret(&*self.db, authcid)
+        self.db.cram_secret_at(&self.server_domain, authcid)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use std::net::Ipv4Addr;
-
-    use super::*;
-    use crate::oauth::tests::{fixture_verifier, token_valid_now};
-
-    fn logins(dir: &std::path::Path, mech_list: &[Mechanism]) -> SaslLogins {
-        let db = Arc::new(PasswordDb::open(dir).unwrap());
-        let config = SaslConfig {
-            mech_list: mech_list.to_vec(),
-            ..SaslConfig::default()
-        };
-        SaslLogins::new(db, config)
-    }
-
-    fn channel(plaintext_ok: bool) -> SaslChannel {
-        SaslChannel {
-            protocol: crate::Protocol::Imap,
-            peer: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            plaintext_ok,
-            channel_bindings: Vec::new(),
-            external_identity: None,
-            kerberos: None,
-        }
-    }
-
-    const OAUTH: [Mechanism; 2] = [Mechanism::OAuthBearer, Mechanism::XOAuth2];
-
-    #[test]
-    fn oauth_mechanisms_are_offered_only_with_a_token_verifier_and_plaintext_allowed() {
-        let dir = tempfile::tempdir().unwrap();
-        let without = logins(dir.path(), &[]);
-        for m in OAUTH {
-            assert!(!without.offered(&channel(true)).contains(&m));
-            let refusal = without.start(m.name(), &channel(true)).err();
-            assert_eq!(refusal, Some(StartRefusal::Unsupported));
-        }
-        let with = without.with_token_verifier(Arc::new(fixture_verifier()));
-        for m in OAUTH {
-            assert!(with.offered(&channel(true)).contains(&m));
-            assert!(!with.offered(&channel(false)).contains(&m));
-            let refusal = with.start(m.name(), &channel(false)).err();
-            assert_eq!(refusal, Some(StartRefusal::NeedsTls));
-        }
-    }
-
-    #[test]
-    fn sasl_mech_list_can_leave_oauth_out() {
-        let dir = tempfile::tempdir().unwrap();
-        let plain_only = logins(dir.path(), &[Mechanism::Plain])
-            .with_token_verifier(Arc::new(fixture_verifier()));
-        assert_eq!(plain_only.offered(&channel(true)), vec![Mechanism::Plain]);
-    }
-
-    #[test]
-    fn anonymous_is_offered_but_can_be_left_out() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Arc::new(PasswordDb::open(dir.path()).unwrap());
-        let config = SaslConfig {
-            mech_list: vec![Mechanism::Plain, Mechanism::Anonymous],
-            allow_anonymous: true,
-            ..SaslConfig::default()
-        };
-        let logins = SaslLogins::new(db, config);
-        assert!(logins
-            .offered(&channel(true))
-            .contains(&Mechanism::Anonymous));
-        assert_eq!(
-            logins.offered_except_anonymous(&channel(true)),
-            vec!["PLAIN"]
-        );
-    }
-
-    #[tokio::test]
-    async fn a_plain_connection_has_no_channel_bindings_nor_certificate_identity() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let _client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
-            .await
-            .unwrap();
-        let (server, peer) = listener.accept().await.unwrap();
-        let channel = SaslChannel::new(
-            &Transport::Plain(server),
-            ChannelSettings {
-                protocol: crate::Protocol::Pop3,
-                peer: peer.ip(),
-                plaintext_ok: false,
-                client_identity: Some(ClientIdentity::CommonName),
-                server_end_point: Some(b"end point"),
-                kerberos: None,
-            },
-        );
-        assert!(channel.channel_bindings.is_empty());
-        assert_eq!(channel.external_identity, None);
-        assert_eq!(channel.protocol, crate::Protocol::Pop3);
-        assert_eq!(channel.peer, peer.ip());
-        assert!(!channel.plaintext_ok);
-    }
-
-    #[tokio::test]
-    async fn an_oauthbearer_exchange_logs_in_as_the_tokens_user() {
-        let dir = tempfile::tempdir().unwrap();
-        let logins = logins(dir.path(), &[]).with_token_verifier(Arc::new(fixture_verifier()));
-        let mut exchange = logins.start("oauthbearer", &channel(true)).unwrap();
-        let message = format!("n,,\x01auth=Bearer {}\x01\x01", token_valid_now("carol"));
-        let step = exchange
-            .step(Secret::new(message.into_bytes()))
-            .await
-            .unwrap();
-        let Step::Done(success) = step else {
-            panic!("{step:?}");
-        };
-        assert_eq!(
-            logins.authorize(exchange.mechanism(), &success),
-            Authorization::User {
-                user: "carol".into(),
-                authcid: "carol".into()
-            }
-        );
-        // A bad token: the error challenge, then the failure.
-        let mut exchange = logins.start("OAUTHBEARER", &channel(true)).unwrap();
-        let message = "n,,\x01auth=Bearer not.a.jwt\x01\x01".as_bytes().to_vec();
-        let step = exchange.step(Secret::new(message)).await.unwrap();
-        assert!(matches!(step, Step::Challenge(_)), "{step:?}");
-        let step = exchange.step(Secret::new(vec![1])).await.unwrap();
-        assert!(matches!(step, Step::Failed(_)), "{step:?}");
-    }
-
-    /// GSSAPI needs the server's Kerberos credentials, which this build or this connection
-    /// lacks: never offered, never started.
-    #[test]
-    fn gssapi_is_offered_only_with_kerberos_credentials() {
-        let dir = tempfile::tempdir().unwrap();
-        let logins = logins(dir.path(), &[]);
-        assert!(!logins.offered(&channel(true)).contains(&Mechanism::Gssapi));
-        let refusal = logins.start("GSSAPI", &channel(true)).err();
-        assert_eq!(refusal, Some(StartRefusal::Unsupported));
-    }
-
-    /// A GSSAPI principal goes through the Kerberos identity rules even under `auth_mech:
-    /// unix`, where a password mechanism's `bob@CMU.EDU` would be kept as typed.
-    #[test]
-    fn gssapi_principals_follow_the_kerberos_identity_rules() {
-        let dir = tempfile::tempdir().unwrap();
-        let equiv = dir.path().join("krb.equiv");
-        std::fs::write(&equiv, "bovik@REMOTE.COM bovik\n").unwrap();
-        let identity = crate::identity::LoginIdentity::new(
-            Some("CMU.EDU".into()),
-            Some(equiv),
-            vec!["PARTNER.ORG".into()],
-            crate::authz::Mechanism::Unix,
-        );
-        let db = Arc::new(
-            PasswordDb::open(dir.path())
-                .unwrap()
-                .with_identity(identity),
-        );
-        let logins = SaslLogins::new(db, SaslConfig::default());
-        let success = |authcid: &str, authzid: Option<&str>| Success {
-            authcid: authcid.into(),
-            authzid: authzid.map(Into::into),
-            additional_data: None,
-            trace: None,
-        };
-        let user = |name: &str| Authorization::User {
-            user: name.into(),
-            authcid: name.into(),
-        };
-        let gssapi =
-            |authcid, authzid| logins.authorize(Mechanism::Gssapi, &success(authcid, authzid));
-        assert_eq!(gssapi("bob@CMU.EDU", None), user("bob"));
-        assert_eq!(gssapi("bob@CMU.EDU", Some("bob")), user("bob"));
-        assert_eq!(gssapi("bovik@REMOTE.COM", None), user("bovik"));
-        assert_eq!(gssapi("carol@PARTNER.ORG", None), user("carol@PARTNER.ORG"));
-        assert_eq!(gssapi("eve@ELSEWHERE.NET", None), Authorization::Refused);
-        assert_eq!(gssapi("bob@CMU.EDU", Some("alice")), Authorization::Refused);
-        // The same identity from a password mechanism is a user id, kept as typed.
-        let plain = logins.authorize(Mechanism::Plain, &success("bob@CMU.EDU", None));
-        assert_eq!(plain, user("bob@CMU.EDU"));
-    }
-}
+mod tests;

@@ -222,6 +222,10 @@ pub enum Response {
 /// when no server runs.
 pub fn execute(ctx: &Backend, request: Request, peer: &str) -> Response {
     use auth::AuthError;
+    let request = match canonical_user_names(ctx, request) {
+        Ok(request) => request,
+        Err(refused) => return refused,
+    };
     let db = &ctx.passwords;
     let dir = ctx.config_directory.display();
     let result = match request {
@@ -313,6 +317,54 @@ pub fn execute(ctx: &Backend, request: Request, peer: &str) -> Response {
                 reason: e.to_string(),
             }
         }
+    }
+}
+
+/// A user request with its user name in canonical form, as logins look it up: with virtual
+/// domains, `alice@EXAMPLE.ORG` is `alice` when `defaultdomain` is `example.org`, and
+/// `Bob@One.Example` is `Bob@one.example`; a name whose domain part is not a domain name is
+/// refused. Other requests, and every request with domains off, are left as they are.
+fn canonical_user_names(ctx: &Backend, request: Request) -> Result<Request, Response> {
+    let domains = ctx.passwords.login_identity().domains();
+    let canonical = |name: String| match domains.canonical_userid(&name) {
+        Some(canonical) => Ok(canonical),
+        None => Err(Response::Refused {
+            reason: malformed_user(&name),
+        }),
+    };
+    Ok(match request {
+        Request::UserAdd { name, password } => Request::UserAdd {
+            name: canonical(name)?,
+            password,
+        },
+        Request::UserPasswd { name, password } => Request::UserPasswd {
+            name: canonical(name)?,
+            password,
+        },
+        Request::UserDel { name } => Request::UserDel {
+            name: canonical(name)?,
+        },
+        Request::UserShow { name } => Request::UserShow {
+            name: canonical(name)?,
+        },
+        Request::UserCheck { name, password } => Request::UserCheck {
+            name: canonical(name)?,
+            password,
+        },
+        other => other,
+    })
+}
+
+/// Why `name` is not a user name of a domain (virtual domains on).
+fn malformed_user(name: &str) -> String {
+    match name.rsplit_once('@') {
+        Some(("", _)) => format!("user name `{name}`: nothing before the @"),
+        Some((_, domain)) => format!(
+            "user name `{name}`: `{domain}` is not a domain name (with virtdomains on, what \
+             follows the last @ is the user's domain: letters, digits and hyphens in \
+             dot-separated labels)"
+        ),
+        None => format!("user name `{name}` is not valid"),
     }
 }
 

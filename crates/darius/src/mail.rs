@@ -175,7 +175,8 @@ fn krb5_equiv_file(config: &config::Config) -> Result<Option<PathBuf>> {
 }
 
 /// The identity rules of logins (`krb5_realm`, the `krb.equiv` map, `loginrealms`,
-/// `auth_mech`).
+/// `auth_mech`, the virtual domains), naming server addresses with the system's resolver for
+/// `virtdomains: on`.
 fn login_identity(config: &config::Config) -> Result<auth::identity::LoginIdentity> {
     let mechanism =
         auth::authz::Mechanism::try_from(config.str("auth_mech")).map_err(anyhow::Error::msg)?;
@@ -184,7 +185,9 @@ fn login_identity(config: &config::Config) -> Result<auth::identity::LoginIdenti
         krb5_equiv_file(config)?,
         config.list("loginrealms").to_vec(),
         mechanism,
-    ))
+        domains(config)?,
+    )
+    .with_reverse_lookup(Arc::new(crate::server_name::SystemResolver)))
 }
 
 /// `pam`: `pam_service` (IMAP's) and `pam_timeout`.

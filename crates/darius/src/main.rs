@@ -30,6 +30,7 @@ mod quotas;
 mod reconstruct;
 mod sasldb_import;
 mod serve;
+mod server_name;
 mod services;
 mod sieve;
 mod users;

@@ -11,9 +11,9 @@
 //! (`mallinfo2`) and trims when that passes [`TRIM_ABOVE`]: an idle or steady server is left
 //! alone, a server after a burst gives the burst back within seconds.
 //!
-//! This is the one module of the binary that calls C: both functions are plain glibc calls
-//! with no pointers to pass and no preconditions (see the SAFETY notes). Other C libraries do
-//! not have them; there the thread is not started.
+//! One of the two modules of the binary that call C (with `server_name.rs`): both functions
+//! are plain glibc calls with no pointers to pass and no preconditions (see the SAFETY notes).
+//! Other C libraries do not have them; there the thread is not started.
 
 use std::time::Duration;
 

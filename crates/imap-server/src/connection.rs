@@ -102,6 +102,9 @@ pub(crate) struct Session {
     write_failed: bool,
     /// The identity the session logged in as, for the Logout event at its end.
     pub logged_in: Option<mailservice::Identity>,
+    /// The domain logins typed without one take here (`virtdomains: on`), looked up at the
+    /// first login.
+    pub server_domain: auth::server_domain::ConnectionDomain,
 }
 
 /// Why a read gave up waiting.
@@ -146,6 +149,7 @@ impl Session {
         let spool = Spool::new(&server.config.spool_dir, &id);
         let framer = CommandFramer::new(server.config.limits.before_login());
         let prelogin_deadline = Instant::now() + server.config.prelogin_timeout;
+        let server_domain = auth::server_domain::ConnectionDomain::new(info.local.ip());
         Session {
             server,
             transport,
@@ -167,7 +171,15 @@ impl Session {
             prelogin_deadline,
             write_failed: false,
             logged_in: None,
+            server_domain,
         }
+    }
+
+    /// The domain a login typed without one takes on this connection (see
+    /// `auth::server_domain`): looked up once, and only under `virtdomains: on`.
+    pub(crate) async fn login_domain(&mut self) -> auth::server_domain::ServerDomain {
+        let rules = self.server.passwords.login_identity();
+        self.server_domain.get(rules).await
     }
 
     /// Where this session comes from, for the events it causes (RFC 5423 `service`,

@@ -12,6 +12,7 @@
 use std::sync::Arc;
 
 use auth::sasl_login::{ChannelSettings, LoginAs, SaslChannel, StartRefusal};
+use auth::server_domain::ServerDomain;
 use mailservice::ANONYMOUS;
 use managesieve_proto::{
     encode_challenge, parse_auth_response, AuthResponse, CommandFramer, Frame, RespCode, Response,
@@ -69,12 +70,14 @@ impl Session {
         name: &str,
         initial: Option<SaslData>,
     ) -> Result<(String, Mechanism), Ended> {
-        let channel = self.sasl_channel();
-        let sasl = Arc::clone(&self.server.sasl);
         if name.eq_ignore_ascii_case(Mechanism::Anonymous.name()) {
             self.respond(Response::no("Unsupported authentication mechanism"));
             return Err(Ended::Answered(Flow::Continue));
         }
+        let channel = self
+            .sasl_channel()
+            .with_server_domain(self.login_domain().await);
+        let sasl = Arc::clone(&self.server.sasl);
         let mut exchange = match sasl.start(name, &channel) {
             Ok(exchange) => exchange,
             Err(StartRefusal::Unsupported) => {
@@ -119,7 +122,8 @@ impl Session {
                                 .await);
                         }
                     }
-                    let user = self.sasl_authorized(mech, success).await?;
+                    let at = exchange.server_domain().clone();
+                    let user = self.sasl_authorized(&at, mech, success).await?;
                     return Ok((user, mech));
                 }
                 Ok(Step::Failed(failure)) => {
@@ -182,9 +186,11 @@ impl Session {
         }
     }
 
-    /// The credentials were proved: decide whom the client acts as.
+    /// The credentials were proved: decide whom the client acts as, identities typed without
+    /// a domain taking `at`'s.
     async fn sasl_authorized(
         &mut self,
+        at: &ServerDomain,
         mech: Mechanism,
         success: Success,
     ) -> Result<String, Ended> {
@@ -193,7 +199,7 @@ impl Session {
         let decided = self
             .server
             .sasl
-            .login_as(mech, &success, &peer, |authcid, user| async move {
+            .login_at(at, mech, &success, &peer, |authcid, user| async move {
                 service.administers_inbox_of(&authcid, &user).await
             })
             .await;

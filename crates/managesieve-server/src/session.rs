@@ -58,6 +58,9 @@ pub(crate) struct Session {
     pub(crate) state: State,
     pub(crate) login_failures: u32,
     pub(crate) proc: ProcFile,
+    /// The domain logins typed without one take here (`virtdomains: on`), looked up at the
+    /// first login.
+    pub(crate) server_domain: auth::server_domain::ConnectionDomain,
 }
 
 impl Session {
@@ -70,6 +73,7 @@ impl Session {
         let n = SESSION_COUNTER.fetch_add(1, Ordering::Relaxed);
         let id = format!("sieve-{}-{n}", std::process::id());
         let proc = server.proc_files.create(&id, &info.peer.ip().to_string());
+        let server_domain = auth::server_domain::ConnectionDomain::new(info.local.ip());
         let conn = Connection::new(
             &MANAGESIEVE,
             transport,
@@ -86,7 +90,15 @@ impl Session {
             state: State::NotAuthenticated,
             login_failures: 0,
             proc,
+            server_domain,
         }
+    }
+
+    /// The domain a login typed without one takes on this connection (see
+    /// `auth::server_domain`): looked up once, and only under `virtdomains: on`.
+    pub(crate) async fn login_domain(&mut self) -> auth::server_domain::ServerDomain {
+        let rules = self.server.sasl.login_identity();
+        self.server_domain.get(rules).await
     }
 
     pub async fn run(mut self) {

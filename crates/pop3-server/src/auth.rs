@@ -12,7 +12,8 @@
 use std::sync::Arc;
 
 use auth::sasl_login::{ChannelSettings, LoginAs, SaslChannel, StartRefusal};
-use auth::LoginCheck;
+use auth::server_domain::ServerDomain;
+use auth::{LoginAttempt, LoginCheck};
 use mailservice::{Operation, ServiceError, ANONYMOUS};
 use pop3_proto::{
     encode_challenge, parse_auth_response, AuthResponse, Command, LineFramer, LineResult, RespCode,
@@ -107,15 +108,15 @@ impl Session {
                 .failed(Some(&user), "USER", "anonymous POP3 login")
                 .await;
         }
+        let server_domain = self.login_domain().await;
+        let attempt = LoginAttempt {
+            protocol: auth::Protocol::Pop3,
+            peer: self.conn.info.peer.ip(),
+            name: &user,
+            server_domain: &server_domain,
+        };
         let passwords = Arc::clone(&self.server.passwords);
-        let checked = passwords
-            .check_login_for(
-                auth::Protocol::Pop3,
-                self.conn.info.peer.ip(),
-                &user,
-                password,
-            )
-            .await;
+        let checked = passwords.check_login(attempt, password).await;
         self.password_checked(user, checked, "USER").await
     }
 
@@ -125,14 +126,20 @@ impl Session {
             self.respond(Response::err("APOP is not offered here"));
             return Outcome::Answered(Flow::Continue);
         };
+        let server_domain = self.login_domain().await;
+        let attempt = LoginAttempt {
+            protocol: auth::Protocol::Pop3,
+            peer: self.conn.info.peer.ip(),
+            name: &name,
+            server_domain: &server_domain,
+        };
         let passwords = Arc::clone(&self.server.passwords);
-        let checked = passwords
-            .check_apop(self.conn.info.peer.ip(), &name, &timestamp, &digest)
-            .await;
+        let checked = passwords.check_apop(attempt, &timestamp, &digest).await;
         self.password_checked(name, checked, "APOP").await
     }
 
-    /// The end of a password check (USER/PASS, APOP).
+    /// The end of a password check (USER/PASS, APOP) of what the client typed as `user`: a
+    /// success logs in the canonical user id the check names.
     async fn password_checked(
         &mut self,
         user: String,
@@ -140,16 +147,7 @@ impl Session {
         mechanism: &'static str,
     ) -> Outcome {
         match checked {
-            Ok(LoginCheck::Valid) => {
-                // Under `auth_mech: krb5` a user id may be a principal of the local realm.
-                let canonical = self
-                    .server
-                    .passwords
-                    .login_identity()
-                    .canonicalise_userid(&user)
-                    .unwrap_or(user);
-                Outcome::User(canonical, mechanism)
-            }
+            Ok(LoginCheck::Valid(canonical)) => Outcome::User(canonical, mechanism),
             Ok(LoginCheck::Invalid) => {
                 self.failed(Some(&user), mechanism, "wrong credentials")
                     .await
@@ -238,12 +236,14 @@ impl Session {
 
     /// `AUTH mechanism [initial-response]`, run to its end.
     async fn sasl_exchange(&mut self, name: &str, initial: Option<SaslData>) -> Outcome {
-        let channel = self.sasl_channel();
-        let sasl = Arc::clone(&self.server.sasl);
         if name.eq_ignore_ascii_case(Mechanism::Anonymous.name()) {
             self.respond(Response::err("Unsupported authentication mechanism"));
             return Outcome::Answered(Flow::Continue);
         }
+        let channel = self
+            .sasl_channel()
+            .with_server_domain(self.login_domain().await);
+        let sasl = Arc::clone(&self.server.sasl);
         let mut exchange = match sasl.start(name, &channel) {
             Ok(exchange) => exchange,
             Err(StartRefusal::Unsupported) => {
@@ -287,7 +287,8 @@ impl Session {
                             Err(outcome) => return outcome,
                         }
                     }
-                    return self.sasl_authorized(mech, success).await;
+                    let at = exchange.server_domain().clone();
+                    return self.sasl_authorized(&at, mech, success).await;
                 }
                 Ok(Step::Failed(failure)) => {
                     if failure.is_unavailable() {
@@ -345,15 +346,21 @@ impl Session {
         }
     }
 
-    /// The credentials were proved: decide whom the client acts as (ANONYMOUS has no
-    /// maildrop, so it is refused like an identity the client may not act as).
-    async fn sasl_authorized(&mut self, mech: Mechanism, success: Success) -> Outcome {
+    /// The credentials were proved: decide whom the client acts as, identities typed without
+    /// a domain taking `at`'s (ANONYMOUS has no maildrop, so it is refused like an identity
+    /// the client may not act as).
+    async fn sasl_authorized(
+        &mut self,
+        at: &ServerDomain,
+        mech: Mechanism,
+        success: Success,
+    ) -> Outcome {
         let service = self.server.service.clone();
         let peer = self.conn.info.peer.to_string();
         let decided = self
             .server
             .sasl
-            .login_as(mech, &success, &peer, |authcid, user| async move {
+            .login_at(at, mech, &success, &peer, |authcid, user| async move {
                 service.administers_inbox_of(&authcid, &user).await
             })
             .await;

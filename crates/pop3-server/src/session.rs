@@ -64,6 +64,9 @@ pub(crate) struct Session {
     pub(crate) proc: ProcFile,
     /// The identity the session logged in as, for the Logout event at its end.
     pub(crate) logged_in: Option<mailservice::Identity>,
+    /// The domain logins typed without one take here (`virtdomains: on`), looked up at the
+    /// first login.
+    pub(crate) server_domain: auth::server_domain::ConnectionDomain,
 }
 
 impl Session {
@@ -85,6 +88,7 @@ impl Session {
                 server.config.servername
             )
         });
+        let server_domain = auth::server_domain::ConnectionDomain::new(info.local.ip());
         let conn = Connection::new(
             &POP3,
             transport,
@@ -103,7 +107,15 @@ impl Session {
             apop_timestamp,
             proc,
             logged_in: None,
+            server_domain,
         }
+    }
+
+    /// The domain a login typed without one takes on this connection (see
+    /// `auth::server_domain`): looked up once, and only under `virtdomains: on`.
+    pub(crate) async fn login_domain(&mut self) -> auth::server_domain::ServerDomain {
+        let rules = self.server.passwords.login_identity();
+        self.server_domain.get(rules).await
     }
 
     /// Where this session comes from, for the events it causes (RFC 5423 `service`,

@@ -1,4 +1,3 @@
-use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +8,9 @@ use types::Secret;
 use super::*;
 use crate::authz::Mechanism;
 use crate::identity::LoginIdentity;
+use crate::login::LoginAttempt;
 use crate::secrets::SecretPolicy;
+use crate::server_domain::ServerDomain;
 use crate::throttle::ThrottleConfig;
 use sasl::decode_hex_digest as decode_digest;
 
@@ -45,12 +46,26 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// A POP3 login of `name` from `peer`, no domain from the server's address.
+fn attempt<'a>(peer: &str, name: &'a str) -> LoginAttempt<'a> {
+    LoginAttempt {
+        protocol: crate::Protocol::Pop3,
+        peer: peer.parse().unwrap(),
+        name,
+        server_domain: &ServerDomain::NONE,
+    }
+}
+
 /// `check_apop` from `peer` with RFC 1939's timestamp.
 fn apop(db: &Arc<PasswordDb>, peer: &str, name: &str, digest: &str) -> LoginCheck {
-    let peer: IpAddr = peer.parse().unwrap();
     runtime()
-        .block_on(db.check_apop(peer, name, TIMESTAMP, digest))
+        .block_on(db.check_apop(attempt(peer, name), TIMESTAMP, digest))
         .unwrap()
+}
+
+/// A successful login as `user`.
+fn valid(user: &str) -> LoginCheck {
+    LoginCheck::Valid(user.to_string())
 }
 
 const HOST: &str = "192.0.2.1";
@@ -68,17 +83,17 @@ fn the_right_digest_logs_in_in_either_case_and_a_wrong_one_does_not() {
     db.add_user("bob", &secret(PASSWORD)).unwrap();
     assert!(db.apop_enabled());
     assert!(db.stored_forms("bob").unwrap().unwrap().apop);
-    assert_eq!(apop(&db, HOST, "bob", DIGEST), LoginCheck::Valid);
+    assert_eq!(apop(&db, HOST, "bob", DIGEST), valid("bob"));
     assert_eq!(
         apop(&db, HOST, "bob", &DIGEST.to_ascii_uppercase()),
-        LoginCheck::Valid
+        valid("bob")
     );
     let wrong = hex(&apop_digest(TIMESTAMP.as_bytes(), b"tanstaag"));
     assert_eq!(apop(&db, HOST, "bob", &wrong), LoginCheck::Invalid);
     // Another greeting's timestamp: the digest of this one does not replay there.
-    let peer: IpAddr = HOST.parse().unwrap();
+    let other = "<1897.697170952@dbc.mtview.ca.us>";
     let replayed = runtime()
-        .block_on(db.check_apop(peer, "bob", "<1897.697170952@dbc.mtview.ca.us>", DIGEST))
+        .block_on(db.check_apop(attempt(HOST, "bob"), other, DIGEST))
         .unwrap();
     assert_eq!(replayed, LoginCheck::Invalid);
     for malformed in [
@@ -102,7 +117,7 @@ fn a_new_password_replaces_the_stored_one() {
     db.add_user("bob", &secret("old password")).unwrap();
     assert_eq!(apop(&db, HOST, "bob", DIGEST), LoginCheck::Invalid);
     db.set_password("bob", &secret(PASSWORD)).unwrap();
-    assert_eq!(apop(&db, HOST, "bob", DIGEST), LoginCheck::Valid);
+    assert_eq!(apop(&db, HOST, "bob", DIGEST), valid("bob"));
 }
 
 #[test]
@@ -164,16 +179,14 @@ fn failures_count_against_the_host_like_wrong_passwords() {
     assert_eq!(apop(&db, HOST, "bob", &wrong), LoginCheck::Invalid);
     assert_eq!(apop(&db, HOST, "nobody", DIGEST), LoginCheck::Invalid);
     // A wrong password counts towards the same limit.
-    let peer: IpAddr = HOST.parse().unwrap();
-    let login =
-        runtime().block_on(db.check_login_for(crate::Protocol::Pop3, peer, "bob", secret("guess")));
+    let login = runtime().block_on(db.check_login(attempt(HOST, "bob"), secret("guess")));
     assert_eq!(login.unwrap(), LoginCheck::Invalid);
     assert_eq!(
         apop(&db, HOST, "bob", DIGEST),
         LoginCheck::Throttled,
         "not checked"
     );
-    assert_eq!(apop(&db, "198.51.100.7", "bob", DIGEST), LoginCheck::Valid);
+    assert_eq!(apop(&db, "198.51.100.7", "bob", DIGEST), valid("bob"));
 }
 
 #[test]
@@ -186,6 +199,7 @@ fn the_user_checked_is_the_canonical_user_id() {
                 None,
                 Vec::new(),
                 Mechanism::Krb5,
+                types::Domains::off(),
             ))
             .with_login_throttle(ThrottleConfig {
                 max_failures: 1,
@@ -194,16 +208,44 @@ fn the_user_checked_is_the_canonical_user_id() {
             }),
     );
     db.add_user("bob", &secret(PASSWORD)).unwrap();
-    assert_eq!(
-        apop(&db, HOST, "bob@EXAMPLE.ORG", DIGEST),
-        LoginCheck::Valid
-    );
+    assert_eq!(apop(&db, HOST, "bob@EXAMPLE.ORG", DIGEST), valid("bob"));
     // Another realm, not in loginrealms: refused without a check, and counted.
     assert_eq!(
         apop(&db, HOST, "bob@OTHER.ORG", DIGEST),
         LoginCheck::Invalid
     );
     assert_eq!(apop(&db, HOST, "bob", DIGEST), LoginCheck::Throttled);
+}
+
+#[test]
+fn with_domains_on_the_user_checked_is_the_canonical_user_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let domains = types::Domains {
+        mode: types::DomainMode::Userid,
+        default_domain: Some("example.org".into()),
+        local_names: Vec::new(),
+    };
+    let db = Arc::new(
+        open(dir.path(), allowing_apop()).with_identity(LoginIdentity::new(
+            None,
+            None,
+            Vec::new(),
+            Mechanism::Unix,
+            domains,
+        )),
+    );
+    db.add_user("bob", &secret(PASSWORD)).unwrap();
+    db.add_user("carol@one.example", &secret(PASSWORD)).unwrap();
+    assert_eq!(apop(&db, HOST, "bob@Example.ORG", DIGEST), valid("bob"));
+    assert_eq!(
+        apop(&db, HOST, "carol@One.Example", DIGEST),
+        valid("carol@one.example")
+    );
+    assert_eq!(apop(&db, HOST, "carol", DIGEST), LoginCheck::Invalid);
+    assert_eq!(
+        apop(&db, HOST, "bob@one_example", DIGEST),
+        LoginCheck::Invalid
+    );
 }
 
 #[test]
@@ -221,7 +263,7 @@ fn apop_works_only_where_the_password_database_is_filled() {
     drop(db);
     let db = Arc::new(shadow_only().with_auto_transition(true));
     assert!(db.apop_enabled());
-    assert_eq!(apop(&db, HOST, "bob", DIGEST), LoginCheck::Valid);
+    assert_eq!(apop(&db, HOST, "bob", DIGEST), valid("bob"));
 }
 
 #[test]
@@ -235,7 +277,7 @@ fn auto_transition_stores_the_password_for_apop_at_a_right_plaintext_login() {
     assert_eq!(apop(&db, HOST, "bob", DIGEST), LoginCheck::Invalid);
     assert!(db.check_sources("bob", &secret(PASSWORD)).unwrap());
     assert!(db.stored_forms("bob").unwrap().unwrap().apop);
-    assert_eq!(apop(&db, HOST, "bob", DIGEST), LoginCheck::Valid);
+    assert_eq!(apop(&db, HOST, "bob", DIGEST), valid("bob"));
 }
 
 proptest! {

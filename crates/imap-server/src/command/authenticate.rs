@@ -6,6 +6,7 @@
 //! `NO [AUTHENTICATIONFAILED]` for every failure, whatever its reason, which goes to the log.
 
 use auth::sasl_login::{LoginAs, StartRefusal};
+use auth::server_domain::ServerDomain;
 use imap_proto::command::InitialResponse;
 use imap_proto::response::{Code, Continue};
 use imap_proto::{FramerEvent, FramerMode, Response};
@@ -20,7 +21,9 @@ pub(crate) async fn run(
     mechanism: &str,
     initial: Option<InitialResponse>,
 ) -> Reply {
-    let channel = session.sasl_channel();
+    let channel = session
+        .sasl_channel()
+        .with_server_domain(session.login_domain().await);
     let sasl = std::sync::Arc::clone(&session.server.sasl);
     let mut exchange = match sasl.start(mechanism, &channel) {
         Ok(exchange) => exchange,
@@ -68,7 +71,8 @@ pub(crate) async fn run(
                         None => return Reply::bad("Authentication cancelled"),
                     }
                 }
-                return authorized(session, mech, success).await;
+                let at = exchange.server_domain().clone();
+                return authorized(session, &at, mech, success).await;
             }
             Ok(Step::Failed(failure)) => {
                 if failure.is_unavailable() {
@@ -97,8 +101,14 @@ async fn failed(session: &mut Session, mech: Mechanism, user: Option<String>, wh
     session.login_failed(user.as_deref()).await
 }
 
-/// The exchange succeeded: decide whom the client acts as, then log in.
-async fn authorized(session: &mut Session, mech: Mechanism, success: Success) -> Reply {
+/// The exchange succeeded: decide whom the client acts as (identities typed without a domain
+/// taking `at`'s), then log in.
+async fn authorized(
+    session: &mut Session,
+    at: &ServerDomain,
+    mech: Mechanism,
+    success: Success,
+) -> Reply {
     if let Some(trace) = &success.trace {
         tracing::info!(
             severity = "notice",
@@ -111,7 +121,7 @@ async fn authorized(session: &mut Session, mech: Mechanism, success: Success) ->
     let decided = session
         .server
         .sasl
-        .login_as(mech, &success, &peer, |authcid, user| async move {
+        .login_at(at, mech, &success, &peer, |authcid, user| async move {
             service.administers_inbox_of(&authcid, &user).await
         })
         .await;

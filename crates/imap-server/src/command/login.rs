@@ -1,13 +1,13 @@
 //! LOGIN (RFC 9051 §6.2.3), and the completion every plaintext authentication shares: the
-//! plaintext policy, the password check (`auth::PasswordDb::check_login`: on the hashing
-//! threads' bounded queue, never tokio's blocking pool, and throttled per client host), the
-//! NOTICE log line, a delay after each failure and a disconnect after several, and
-//! `maxlogins_per_user`.
+//! plaintext policy, the password check (`auth::PasswordDb::check_login`: of the canonical
+//! user id the typed name stands for, on the hashing threads' bounded queue, never tokio's
+//! blocking pool, and throttled per client host), the NOTICE log line, a delay after each
+//! failure and a disconnect after several, and `maxlogins_per_user`.
 //!
 //! `LOGIN anonymous` is Cyrus's anonymous login (`allowanonymouslogin`): any password, none
 //! checked, and the session is the anonymous identity (see [`Session::login_anonymous`]).
 
-use auth::LoginCheck;
+use auth::{LoginAttempt, LoginCheck};
 use imap_proto::response::{Code, StatusKind};
 use mailservice::ANONYMOUS;
 use types::Secret;
@@ -37,12 +37,20 @@ impl Session {
         if user.eq_ignore_ascii_case(ANONYMOUS) {
             return self.login_anonymous(mechanism);
         }
+        // The password checked is the canonical user id's (`alice@EXAMPLE.ORG` is `alice`
+        // when that is the default domain; `user@LOCALREALM` is `user` under `auth_mech:
+        // krb5`), and that is the user logged in.
+        let server_domain = self.login_domain().await;
+        let attempt = LoginAttempt {
+            protocol: auth::Protocol::Imap,
+            peer: self.info.peer.ip(),
+            name: user,
+            server_domain: &server_domain,
+        };
         let passwords = std::sync::Arc::clone(&self.server.passwords);
-        let checked = passwords
-            .check_login(self.info.peer.ip(), user, password)
-            .await;
-        match checked {
-            Ok(LoginCheck::Valid) => {}
+        let checked = passwords.check_login(attempt, password).await;
+        let canonical = match checked {
+            Ok(LoginCheck::Valid(canonical)) => canonical,
             Ok(LoginCheck::Invalid) => {
                 let peer = self.info.peer.to_string();
                 auth::log_authentication(auth::AuthOutcome::Failure, user, &peer, mechanism);
@@ -63,15 +71,7 @@ impl Session {
                     "Authentication is unavailable; try later",
                 );
             }
-        }
-        // Under `auth_mech: krb5` the user id is a principal: `user@LOCALREALM` logs in as `user`
-        // (the check above refused identities from realms not allowed).
-        let canonical = self
-            .server
-            .passwords
-            .login_identity()
-            .canonicalise_userid(user)
-            .unwrap_or_else(|_| user.to_string());
+        };
         self.logged_in(&canonical, mechanism)
     }
 
