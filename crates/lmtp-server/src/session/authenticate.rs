@@ -87,12 +87,17 @@ impl Session {
                 self.identity = self.server.service.identity(&user);
                 // From here the session is trusted as far as its user is, wherever it came
                 // from: administrators and `proxyservers` may speak for others (MAIL AUTH=,
-                // IGNOREQUOTA), like Cyrus's authenticated admins; anyone else may not.
-                let proxy = self
-                    .server
-                    .auth
-                    .as_ref()
-                    .is_some_and(|a| a.sasl.config().proxy_servers.contains(&user));
+                // IGNOREQUOTA), like Cyrus's authenticated admins; anyone else may not. With
+                // virtual domains entries are compared canonically, and only one of the default
+                // domain speaks for every domain's recipients.
+                let domains = self.server.service.domains();
+                let proxy =
+                    domains.domain_of(&user).is_none()
+                        && self.server.auth.as_ref().is_some_and(|a| {
+                            a.sasl.config().proxy_servers.iter().any(|p| {
+                                domains.canonical_userid(p).as_deref() == Some(user.as_str())
+                            })
+                        });
                 self.trusted = self.identity.is_global_admin() || proxy;
                 self.authenticated = Some(user);
                 self.reply(Reply::new(235, "2.7.0", "Authentication successful"));
