@@ -8,35 +8,17 @@ administrator, as the new user once she has a password, and as a user the ACL na
 
 Environment (from the Rust test): IMAP_PORT, DARIUS (the binary), DARIUS_CONF (the server's
 imapd.conf). Every account's password is `pw-NAME`."""
-import imaplib
 import os
 import subprocess
 import sys
 
-from cyradm_pty import Cyradm
+from cyradm_pty import Cyradm, imap_login, listed
 
 PORT = int(os.environ["IMAP_PORT"])
 DARIUS = os.environ["DARIUS"]
 CONF = os.environ["DARIUS_CONF"]
 
 
-def listed(lines):
-    """Mailbox names of `lm` output (columns of `name (attributes)`)."""
-    names = []
-    for line in lines:
-        rest = line
-        while "(" in rest:
-            name, _, rest = rest.partition("(")
-            names.append(name.strip())
-            rest = rest.partition(")")[2]
-    return names
-
-
-def imap_login(user):
-    m = imaplib.IMAP4("127.0.0.1", PORT)
-    typ, data = m.login(user, f"pw-{user}")
-    assert typ == "OK", (user, data)
-    return m
 
 
 def imap_names(m, pattern="*"):
@@ -114,7 +96,7 @@ def check_domain_admin_effects(admin):
         check=True,
         capture_output=True,
     )
-    carol = imap_login("carol@one.example")
+    carol = imap_login(PORT, "carol@one.example")
     assert sorted(imap_names(carol)) == ["INBOX", "INBOX.Sent"], imap_names(carol)
     typ, data = carol.select("INBOX")
     assert typ == "OK", data
@@ -124,12 +106,12 @@ def check_domain_admin_effects(admin):
     carol.logout()
 
     # The ACL's `bob` is one.example's bob; two.example's alice sees nothing of carol.
-    bob = imap_login("bob@one.example")
+    bob = imap_login(PORT, "bob@one.example")
     assert "user.carol" in imap_names(bob), imap_names(bob)
     data = ok(bob.myrights("user.carol"))
     assert data[0].split()[-1] == b"lrs", data
     bob.logout()
-    alice2 = imap_login("alice@two.example")
+    alice2 = imap_login(PORT, "alice@two.example")
     assert imap_names(alice2) == ["INBOX"], imap_names(alice2)
     alice2.logout()
 
@@ -163,14 +145,14 @@ def global_admin_session():
     acl = c.run("lam user.carol@one.example")
     assert "bob@one.example lrs" in acl, acl
     c.close()
-    admin = imap_login("admin")
+    admin = imap_login(PORT, "admin")
     data = ok(admin.getquota("user.erin@two.example"))
     assert data == [b"user.erin@two.example (STORAGE 0 500)"], data
     admin.logout()
 
 
 def main():
-    admin = imap_login("admin")
+    admin = imap_login(PORT, "admin")
     domain_admin_session(admin)
     check_domain_admin_effects(admin)
     admin.logout()

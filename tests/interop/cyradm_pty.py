@@ -1,5 +1,6 @@
 """Drives the real `cyradm` (Debian's cyrus-admin) on a pseudo-terminal, as an administrator
-types, for the interop scripts beside this one."""
+types, and reads what it lists, for the interop scripts beside this one."""
+import imaplib
 import os
 import pty
 import select
@@ -81,3 +82,23 @@ class Cyradm:
         os.write(self.fd, b"quit\n")
         time.sleep(0.2)
         os.waitpid(self.pid, 0)
+
+
+def listed(lines):
+    """Mailbox names of `lm` output (columns of `name (attributes)`)."""
+    names = []
+    for line in lines:
+        rest = line
+        while "(" in rest:
+            name, _, rest = rest.partition("(")
+            names.append(name.strip())
+            rest = rest.partition(")")[2]
+    return names
+
+
+def imap_login(port, user):
+    """An IMAP session of `user`, whose password is `pw-USER`."""
+    m = imaplib.IMAP4("127.0.0.1", port)
+    typ, data = m.login(user, f"pw-{user}")
+    assert typ == "OK", (user, data)
+    return m

@@ -12,30 +12,13 @@ import json
 import os
 import sys
 
-from cyradm_pty import Cyradm
+from cyradm_pty import Cyradm, imap_login, listed
 
 PORT = int(os.environ["IMAP_PORT"])
 ADMIN_PASSWORD = os.environ["ADMIN_PASSWORD"]
 SECOND = os.environ["SECOND_PARTITION"]
 
 
-def listed(lines):
-    """Mailbox names of `lm` output (columns of `name (attributes)`)."""
-    names = []
-    for line in lines:
-        rest = line
-        while "(" in rest:
-            name, _, rest = rest.partition("(")
-            names.append(name.strip())
-            rest = rest.partition(")")[2]
-    return names
-
-
-def imap_login(user):
-    m = imaplib.IMAP4("127.0.0.1", PORT)
-    typ, data = m.login(user, f"pw-{user}")
-    assert typ == "OK", (user, data)
-    return m
 
 
 def files_on_second(name):
@@ -80,7 +63,7 @@ def main():
         assert want in names, (want, names)
 
     # Mail on the second partition, seen by the user as INBOX.lists.
-    dave = imap_login("dave")
+    dave = imap_login(PORT, "dave")
     message = b"Subject: list mail\r\n\r\nbody\r\n"
     typ, data = dave.append("INBOX.lists", None, None, message)
     assert typ == "OK", data
@@ -90,7 +73,7 @@ def main():
     quiet("renm user.dave.lists user.dave.archive")
     names = listed(c.run("lm user.dave*"))
     assert "user.dave.archive" in names and "user.dave.lists" not in names, names
-    dave = imap_login("dave")
+    dave = imap_login(PORT, "dave")
     typ, data = dave.status("INBOX.archive", "(MESSAGES)")
     assert typ == "OK" and b"MESSAGES 1" in data[0], data
     dave.logout()
@@ -98,7 +81,7 @@ def main():
     # A rename that also moves the mailbox to another partition (Cyrus's third argument).
     quiet("renm user.dave.archive user.dave.old default")
     assert not files_on_second("user.dave.old"), f"message files left under {SECOND}"
-    dave = imap_login("dave")
+    dave = imap_login(PORT, "dave")
     typ, data = dave.status("INBOX.old", "(MESSAGES)")
     assert typ == "OK" and b"MESSAGES 1" in data[0], data
     typ, data = dave.select("INBOX.old")
@@ -114,7 +97,7 @@ def main():
     quiet("sam shared.board -dave s")
     acl = c.run("lam shared.board")
     assert "anyone lr" in acl and "dave lrs" in acl and "-dave s" in acl, acl
-    dave = imap_login("dave")
+    dave = imap_login(PORT, "dave")
     typ, data = dave.list('""', "shared*")
     assert typ == "OK" and any(b"shared.board" in d for d in data), data
     typ, data = dave.myrights("shared.board")
@@ -130,7 +113,7 @@ def main():
     # a partition moves it there (Cyrus's way of moving a user between partitions).
     quiet("renm user.erin user.erin second")
     quiet("cm user.erin.drafts")
-    erin = imap_login("erin")
+    erin = imap_login(PORT, "erin")
     for box in ["INBOX", "INBOX.drafts"]:
         typ, data = erin.append(box, None, None, message)
         assert typ == "OK", (box, data)
@@ -144,7 +127,7 @@ def main():
     assert not files_on_second("user.erin") and not files_on_second("user.erin.drafts")
     # Erin's account still logs in (passwords are not mailboxes) but has nothing left: no
     # INBOX, no subscriptions.
-    erin = imap_login("erin")
+    erin = imap_login(PORT, "erin")
     typ, data = erin.select("INBOX")
     assert typ == "NO" and b"NONEXISTENT" in data[0], data
     typ, data = erin.lsub('""', "*")
@@ -162,7 +145,7 @@ def main():
     assert c.run("lq user.dave") == ["MESSAGE 1/2 (50%)"], c.run("lq user.dave")
     roots = c.run("lqr user.dave.old")
     assert roots == ["user.dave MESSAGE 1/2 (50%)"], roots
-    dave = imap_login("dave")
+    dave = imap_login(PORT, "dave")
     assert dave.append("INBOX", None, None, message)[0] == "OK"
     typ, data = dave.append("INBOX", None, None, message)
     assert typ == "NO" and b"OVERQUOTA" in data[0], data
@@ -170,7 +153,7 @@ def main():
     assert c.run("lq user.dave") == ["MESSAGE 2/2 (100%)"], c.run("lq user.dave")
     # `sq ROOT none` removes the limits (the root stays, with none), and mail fits again.
     c.run("sq user.dave none")
-    dave = imap_login("dave")
+    dave = imap_login(PORT, "dave")
     assert dave.append("INBOX", None, None, message)[0] == "OK"
     dave.logout()
     # No root there: GETQUOTA answers NO, and cyradm shows no quota.

@@ -68,7 +68,7 @@ impl World {
     fn wait_for(&self, user: &str, count: usize) {
         let deadline = Instant::now() + DELIVERY_DEADLINE;
         loop {
-            let have = inbox_count(self.server.imap_port, user);
+            let have = imap_support::inbox_count(self.server.imap_port, user);
             if have >= count {
                 return;
             }
@@ -145,22 +145,6 @@ fn message(tag: &str, to: &str) -> Vec<u8> {
          last line\r\n"
     )
     .into_bytes()
-}
-
-/// The number of messages in `user`'s INBOX (STATUS).
-fn inbox_count(port: u16, user: &str) -> usize {
-    let lines = imap_support::run_ok(port, user, &["STATUS INBOX (MESSAGES)"]);
-    lines
-        .iter()
-        .find_map(|l| {
-            l.split_once("(MESSAGES ")?
-                .1
-                .split_once(')')?
-                .0
-                .parse()
-                .ok()
-        })
-        .unwrap_or_else(|| panic!("no STATUS in {lines:?}"))
 }
 
 /// Every message in `user`'s INBOX, as FETCH BODY.PEEK[] returns it.
@@ -316,7 +300,11 @@ fn over_quota_mail_waits_in_the_queue_until_the_quota_is_raised() {
         queue.contains(&id) && queue.contains(&address("quinn")) && !queue.contains("rita@"),
         "{queue}"
     );
-    assert_eq!(inbox_count(port, "quinn"), 1, "only the filler");
+    assert_eq!(
+        imap_support::inbox_count(port, "quinn"),
+        1,
+        "only the filler"
+    );
 
     imap_support::run_ok(port, "admin", &["SETQUOTA user.quinn (STORAGE 100000)"]);
     world.postfix.flush();

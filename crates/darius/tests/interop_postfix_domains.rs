@@ -48,22 +48,6 @@ fn message(subject: &str, to: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-/// The number of messages in `user`'s INBOX (STATUS).
-fn inbox_count(port: u16, user: &str) -> usize {
-    let lines = imap_support::run_ok(port, user, &["STATUS INBOX (MESSAGES)"]);
-    lines
-        .iter()
-        .find_map(|l| {
-            l.split_once("(MESSAGES ")?
-                .1
-                .split_once(')')?
-                .0
-                .parse()
-                .ok()
-        })
-        .unwrap_or_else(|| panic!("no STATUS in {lines:?}"))
-}
-
 /// The Subject of every message in `user`'s INBOX, in UID order.
 fn inbox_subjects(port: u16, user: &str) -> Vec<String> {
     let lines = imap_support::run_ok(
@@ -99,7 +83,13 @@ fn wait_for_delivery(postfix: &Postfix, server: &common::Server, counts: &[(&str
         let queue = postfix.queue();
         let short: Vec<(&str, usize)> = counts
             .iter()
-            .map(|(user, want)| (*user, inbox_count(server.imap_port, user), *want))
+            .map(|(user, want)| {
+                (
+                    *user,
+                    imap_support::inbox_count(server.imap_port, user),
+                    *want,
+                )
+            })
             .filter(|(_, have, want)| have < want)
             .map(|(user, have, _)| (user, have))
             .collect();
@@ -197,7 +187,7 @@ fn postfix_delivers_to_both_domains_through_virtual_transport_lmtp() {
     }
 
     // One report for the message, to the sender, delivered into their INBOX over LMTP.
-    assert_eq!(inbox_count(port, SENDER), 1);
+    assert_eq!(imap_support::inbox_count(port, SENDER), 1);
     let report = first_message(port, SENDER);
     for part in [
         "Return-Path: <>",

@@ -161,3 +161,19 @@ pub fn fill_inbox(c: &mut Client, count: usize, per: usize) {
         n += 1;
     }
 }
+
+/// The number of messages in `user`'s INBOX (STATUS), logged in as `user` (password `pw-USER`).
+pub fn inbox_count(port: u16, user: &str) -> usize {
+    let lines = run_ok(port, user, &["STATUS INBOX (MESSAGES)"]);
+    lines
+        .iter()
+        .find_map(|l| {
+            l.split_once("(MESSAGES ")?
+                .1
+                .split_once(')')?
+                .0
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no STATUS in {lines:?}"))
+}
