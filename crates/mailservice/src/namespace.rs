@@ -673,12 +673,20 @@ mod tests {
             "user/john.doe/Sent@one.example",
             "one.example!user.john^doe.Sent",
         );
-        // A domain administrator has no way to a whole domain's root.
+        // A domain administrator names its own domain's root (to read it: setting it is a
+        // global administrator's, see `MailService::set_quota`), no other.
         let postmaster =
             Identity::new("postmaster@one.example", true).with_domain(Some("one.example".into()));
-        assert!(ns
-            .quota_root_to_internal(&postmaster, "@one.example")
-            .is_err());
+        assert_eq!(
+            ns.quota_root_to_internal(&postmaster, "@one.example")
+                .unwrap()
+                .as_str(),
+            "one.example!"
+        );
+        assert!(matches!(
+            ns.quota_root_to_internal(&postmaster, "@two.example"),
+            Err(ServiceError::NoSuchQuotaRoot)
+        ));
         round_trip(&ns, &postmaster, "user.alice", "one.example!user.alice");
     }
 
