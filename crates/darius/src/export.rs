@@ -44,7 +44,7 @@ pub fn run(config_path: Option<&Path>, format: ExportFormat) -> Result<()> {
             migrate::maildir::export_user(store, &user, &inbox, &dest, &mut |e| report.event(e))?
         }
         ExportFormat::Mbox { mailbox, file } => {
-            migrate::mbox::export_mailbox(&store, &internal(&mailbox)?, &file, &mut |e| {
+            migrate::mbox::export_mailbox(store, &internal(&mailbox)?, &file, &mut |e| {
                 report.event(e)
             })?
         }

@@ -75,7 +75,7 @@ pub fn run_maildir(config_path: Option<&Path>, args: MaildirArgs) -> Result<()> 
             })
         }
         (None, Some(mailbox)) => {
-            migrate::maildir::import_folder(&store, internal(mailbox)?, &args.path, &mut |e| {
+            migrate::maildir::import_folder(store, internal(mailbox)?, &args.path, &mut |e| {
                 report.event(e)
             })
         }
@@ -102,7 +102,7 @@ pub fn run_mbox(config_path: Option<&Path>, args: MboxArgs) -> Result<()> {
         }
         (None, Some(mailbox)) => {
             let name: MailboxName = internal(mailbox)?;
-            migrate::mbox::import_file(&store, name, &args.path, quoting, &mut |e| report.event(e))
+            migrate::mbox::import_file(store, name, &args.path, quoting, &mut |e| report.event(e))
         }
         (None, None) => bail!("give --user or --mailbox"),
     };
