@@ -148,7 +148,8 @@ impl LoginIdentity {
         typed_bare: bool,
         at: &ServerDomain,
     ) -> Result<String, Refused> {
-        if identity.contains('@') {
+        // `user@domain`, or Cyrus's `user%domain`.
+        if identity.contains(['@', '%']) {
             return self
                 .domains
                 .canonical_userid(identity)

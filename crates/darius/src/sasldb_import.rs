@@ -72,7 +72,13 @@ pub fn run(config_path: Option<&Path>, args: ImportArgs) -> Result<()> {
         .realm
         .clone()
         .unwrap_or_else(|| crate::imap::servername(config));
-    let planned = plan(&db.entries, &realm);
+    // With virtual domains an id is compared (and stored) in its canonical form: a realm in
+    // another case is the same domain, the default domain's users are bare.
+    let domains = crate::mail::domains(config)?;
+    let planned: Vec<Planned> = plan(&db.entries, &realm)
+        .into_iter()
+        .map(|p| p.canonical(&domains))
+        .collect();
     let mut target = Target::open(config)?;
     let existing: HashSet<String> = match target.call(Request::UserList)? {
         Response::Users { names } => names.into_iter().collect(),
@@ -118,6 +124,24 @@ pub fn run(config_path: Option<&Path>, args: ImportArgs) -> Result<()> {
 struct Found<'a> {
     password: Option<&'a [u8]>,
     others: Vec<&'a str>,
+}
+
+impl Planned {
+    /// The same plan with its userid in `domains`' canonical form (unchanged with domains off;
+    /// an id the rules refuse is skipped, saying why).
+    fn canonical(self, domains: &types::Domains) -> Planned {
+        let Planned { source, plan } = self;
+        let plan = match plan {
+            Plan::Import { userid, password } => match domains.canonical_userid(&userid) {
+                Some(userid) => Plan::Import { userid, password },
+                None => Plan::Skip {
+                    reason: format!("{userid:?}: the realm is not a domain name"),
+                },
+            },
+            skip @ Plan::Skip { .. } => skip,
+        };
+        Planned { source, plan }
+    }
 }
 
 /// Groups the entries by user and realm, in the file's user order.
@@ -287,6 +311,34 @@ mod tests {
             }
             Plan::Skip { reason } => format!("{} skipped: {reason}", planned.source),
         }
+    }
+
+    #[test]
+    fn with_virtual_domains_ids_are_planned_in_canonical_form() {
+        let domains = types::Domains {
+            mode: types::DomainMode::Userid,
+            default_domain: Some("example.org".into()),
+            local_names: Vec::new(),
+        };
+        let entries = [
+            entry("bob", "ONE.Example", "userPassword", b"a"),
+            entry("carol", "EXAMPLE.ORG", "userPassword", b"b"),
+            entry("dan", "bad_realm", "userPassword", b"c"),
+        ];
+        let ids: Vec<String> = plan(&entries, "mail.example.org")
+            .into_iter()
+            .map(|p| match p.canonical(&domains).plan {
+                Plan::Import { userid, .. } => userid,
+                Plan::Skip { reason } => format!("skip: {reason}"),
+            })
+            .collect();
+        assert_eq!(ids[0], "bob@one.example");
+        assert_eq!(ids[1], "carol");
+        assert!(ids[2].starts_with("skip: "), "{ids:?}");
+        // Domains off: ids as planned.
+        let off = plan(&entries[..1], "mail.example.org").remove(0);
+        assert!(matches!(off.canonical(&types::Domains::off()).plan,
+            Plan::Import { ref userid, .. } if userid == "bob@ONE.Example"));
     }
 
     #[test]

@@ -260,6 +260,10 @@ fn lmtp_routes_by_the_recipients_domain() {
     assert_eq!(subjects(&mut a1, "INBOX"), ["to one"]);
     let mut a2 = login(port, "alice@two.example");
     assert_eq!(subjects(&mut a2, "INBOX"), ["to two"]);
+    // Cyrus's `user%domain` form is the same user.
+    let mut a2 = Client::connect(port);
+    ok(&a2.cmd("l", "LOGIN \"alice%Two.Example\" pw-alice@two.example"));
+    assert_eq!(subjects(&mut a2, "INBOX"), ["to two"]);
     let mut carol = login(port, "carol");
     assert_eq!(subjects(&mut carol, "INBOX"), ["to carol", "to carol bare"]);
 }

@@ -465,7 +465,7 @@ impl MailService {
         let canonical = domains.canonical_userid(text)?;
         let (local, domain) = domains.split(&canonical);
         let domain = match domain {
-            None if !text.contains('@') => mailbox.domain(),
+            None if !text.contains(['@', '%']) => mailbox.domain(),
             other => other,
         };
         if domain != mailbox.domain() && !identity.is_global_admin() {

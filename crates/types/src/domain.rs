@@ -70,7 +70,10 @@ impl Domains {
         if !self.enabled() {
             return Some(userid.to_string());
         }
-        match userid.rsplit_once('@') {
+        // Cyrus also takes `user%domain` (for clients that cannot send an `@`); `%` is never
+        // part of a user name.
+        let split = userid.rsplit_once('@').or_else(|| userid.rsplit_once('%'));
+        match split {
             None => Some(userid.to_string()),
             Some((local, domain)) => {
                 if local.is_empty() || !is_domain_name(domain) {
@@ -168,6 +171,14 @@ mod tests {
             Some("bob")
         );
         assert_eq!(d.canonical_userid("@x.example"), None);
+        assert_eq!(
+            d.canonical_userid("bob%One.Example").as_deref(),
+            Some("bob@one.example")
+        );
+        assert_eq!(
+            d.canonical_userid("bob%example.org").as_deref(),
+            Some("bob")
+        );
         assert_eq!(d.canonical_userid("a@b c"), None);
         assert_eq!(d.split("alice@one.example"), ("alice", Some("one.example")));
         assert_eq!(d.split("alice"), ("alice", None));
