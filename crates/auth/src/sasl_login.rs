@@ -448,11 +448,9 @@ impl SaslLogins {
         let domains = self.db.login_identity().domains();
         let own_domain = domains.domain_of(authcid);
         let in_reach = own_domain.is_none() || own_domain == domains.domain_of(target);
-        let listed = |list: &[String]| {
-            list.iter()
-                .any(|who| domains.canonical_userid(who).as_deref() == Some(authcid))
-        };
-        if listed(&self.config.admins) || listed(&self.config.proxy_servers) {
+        if domains.lists(&self.config.admins, authcid)
+            || domains.lists(&self.config.proxy_servers, authcid)
+        {
             if !in_reach {
                 tracing::info!("{authcid} may not act for {target}: another domain");
                 return Authorization::Refused;

@@ -84,15 +84,9 @@ pub struct MailService {
 }
 
 impl MailService {
-    pub fn new(store: Store, mut config: ServiceConfig) -> MailService {
+    pub fn new(store: Store, config: ServiceConfig) -> MailService {
         let namespace =
             Namespace::new(config.unix_hierarchy_sep).with_domains(config.domains.clone());
-        // `admins` compared as logins are: `postmaster@DefaultDomain` is `postmaster`.
-        config.admins = config
-            .admins
-            .iter()
-            .filter_map(|a| config.domains.canonical_userid(a))
-            .collect();
         MailService {
             store,
             config: std::sync::Arc::new(config),
@@ -180,8 +174,10 @@ impl MailService {
     /// authorization mechanism places them in (looked up once, here: a session keeps them).
     /// An `admins` entry with a domain administers that domain only.
     pub fn identity(&self, user: &str) -> Identity {
-        let admin = self.config.admins.iter().any(|a| a == user);
-        let domain = self.namespace.domains().domain_of(user).map(str::to_string);
+        // `admins` compared as logins are: `postmaster@DefaultDomain` is `postmaster`.
+        let domains = self.namespace.domains();
+        let admin = domains.lists(&self.config.admins, user);
+        let domain = domains.domain_of(user).map(str::to_string);
         Identity::new(user, admin)
             .with_domain(domain)
             .with_groups(self.access.authorizer.groups(user))

@@ -88,6 +88,15 @@ impl Domains {
         }
     }
 
+    /// Whether the canonical userid `userid` is one of `names` (a configured list such as
+    /// `admins` or `proxyservers`), each name compared in its canonical form
+    /// (`admin@DefaultDomain` is `admin`).
+    pub fn lists(&self, names: &[String], userid: &str) -> bool {
+        names
+            .iter()
+            .any(|name| self.canonical_userid(name).as_deref() == Some(userid))
+    }
+
     /// The local part and the domain (`None`: the default domain) of a canonical userid.
     pub fn split<'a>(&self, userid: &'a str) -> (&'a str, Option<&'a str>) {
         if !self.enabled() {
@@ -188,6 +197,13 @@ mod tests {
             Some("Alice@One.EXAMPLE")
         );
         assert_eq!(off.split("alice@one.example"), ("alice@one.example", None));
+        let admins = [
+            "admin@EXAMPLE.ORG".to_string(),
+            "pm@One.Example".to_string(),
+        ];
+        assert!(d.lists(&admins, "admin") && d.lists(&admins, "pm@one.example"));
+        assert!(!d.lists(&admins, "admin@example.org") && !d.lists(&admins, "pm"));
+        assert!(off.lists(&admins, "admin@EXAMPLE.ORG") && !off.lists(&admins, "admin"));
     }
 
     #[test]

@@ -91,13 +91,12 @@ impl Session {
                 // virtual domains entries are compared canonically, and only one of the default
                 // domain speaks for every domain's recipients.
                 let domains = self.server.service.domains();
-                let proxy =
-                    domains.domain_of(&user).is_none()
-                        && self.server.auth.as_ref().is_some_and(|a| {
-                            a.sasl.config().proxy_servers.iter().any(|p| {
-                                domains.canonical_userid(p).as_deref() == Some(user.as_str())
-                            })
-                        });
+                let proxy = domains.domain_of(&user).is_none()
+                    && self
+                        .server
+                        .auth
+                        .as_ref()
+                        .is_some_and(|a| domains.lists(&a.sasl.config().proxy_servers, &user));
                 self.trusted = self.identity.is_global_admin() || proxy;
                 self.authenticated = Some(user);
                 self.reply(Reply::new(235, "2.7.0", "Authentication successful"));
