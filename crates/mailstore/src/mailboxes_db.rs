@@ -171,9 +171,7 @@ fn decode_entry(b: &[u8]) -> Result<MailboxEntry> {
     serde_json::from_slice(b).map_err(|e| StoreError::corrupt("mailbox entry", e.to_string()))
 }
 
-/// Entries in name order; with a prefix, that mailbox and those below it. The scan covers
-/// exactly `prefix` and the names starting with `prefix.`: a bare prefix scan of `user.bob`
-/// would also walk `user.bob2`, `user.bob10`… and every one of their mailboxes.
+/// Entries in name order; with a prefix, that mailbox and those below it (see [`each_within`]).
 fn scan_within<T>(t: &T, prefix: Option<&MailboxName>) -> Result<Vec<MailboxEntry>>
 where
     T: ReadableTable<&'static str, &'static [u8]>,
@@ -186,28 +184,49 @@ where
         }
         return Ok(out);
     };
+    each_within(t, prefix, |_, value| {
+        out.push(decode_entry(value)?);
+        Ok(true)
+    })?;
+    Ok(out)
+}
+
+/// Calls `each(key, value)` for `prefix` itself, if present, then for every name below it in
+/// name order, as long as `each` answers `true`. The scan covers exactly `prefix` and the keys
+/// starting with its [`MailboxName::below_prefix`] (`prefix.`, or `example.com!` for a
+/// domain's root): a bare prefix scan of `user.bob` would also walk `user.bob2`,
+/// `user.bob10`… and every one of their mailboxes. Of those keys it skips the names of another
+/// domain that share its text (`example.` also begins `example.com!…`). Any table keyed by
+/// mailbox name will do (the mailboxes, the quota roots).
+pub(crate) fn each_within<T>(
+    t: &T,
+    prefix: &MailboxName,
+    mut each: impl FnMut(&str, &[u8]) -> Result<bool>,
+) -> Result<()>
+where
+    T: ReadableTable<&'static str, &'static [u8]>,
+{
     if let Some(v) = t.get(prefix.as_str())? {
-        out.push(decode_entry(v.value())?);
+        if !each(prefix.as_str(), v.value())? {
+            return Ok(());
+        }
     }
     let below = prefix.below_prefix();
     for item in t.range(below.as_str()..)? {
         let (k, v) = item?;
-        if !k.value().starts_with(&below) {
+        let key = k.value();
+        if !key.starts_with(&below) {
             break;
         }
-        // `example.` also begins the names of the domain `example.com!`, which lie outside.
-        if !below_in_same_domain(prefix, k.value()) {
+        // A key that is no valid name is left to the caller, which reports it.
+        if MailboxName::try_from(key).is_ok_and(|name| !name.is_within(prefix)) {
             continue;
         }
-        out.push(decode_entry(v.value())?);
+        if !each(key, v.value())? {
+            break;
+        }
     }
-    Ok(out)
-}
-
-/// Whether the key `key`, which starts with `prefix`'s [`MailboxName::below_prefix`], names a
-/// mailbox of `prefix`'s own domain (so lies within it).
-pub(crate) fn below_in_same_domain(prefix: &MailboxName, key: &str) -> bool {
-    MailboxName::try_from(key).is_ok_and(|name| name.is_within(prefix))
+    Ok(())
 }
 
 pub(crate) struct GlobalRead {
@@ -228,21 +247,12 @@ impl GlobalRead {
 
     /// Whether a mailbox lies within `prefix`.
     pub(crate) fn any_within(&self, prefix: &MailboxName) -> Result<bool> {
-        let t = self.txn.open_table(MAILBOXES)?;
-        if t.get(prefix.as_str())?.is_some() {
-            return Ok(true);
-        }
-        let below = prefix.below_prefix();
-        for item in t.range(below.as_str()..)? {
-            let (k, _) = item?;
-            if !k.value().starts_with(&below) {
-                return Ok(false);
-            }
-            if below_in_same_domain(prefix, k.value()) {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        let mut found = false;
+        each_within(&self.txn.open_table(MAILBOXES)?, prefix, |_, _| {
+            found = true;
+            Ok(false)
+        })?;
+        Ok(found)
     }
 
     /// The entries whose ACL grants something to any of `identifiers`, in name order.

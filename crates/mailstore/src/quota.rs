@@ -25,7 +25,7 @@ use types::MailboxName;
 
 use crate::error::{Result, StoreError};
 use crate::index::IndexWrite;
-use crate::mailboxes_db::{MAILBOXES, QUOTA_ROOTS};
+use crate::mailboxes_db::{each_within, MAILBOXES, QUOTA_ROOTS};
 use crate::model::{QuotaLimits, QuotaRepairReport, QuotaUsage, RepairMode, UsageCorrection};
 use crate::Store;
 
@@ -318,22 +318,15 @@ impl Store {
     fn nested_roots(&self, root: &MailboxName) -> Result<Vec<MailboxName>> {
         let r = self.inner.global.read()?;
         let t = r.txn.open_table(QUOTA_ROOTS)?;
-        let below = root.below_prefix();
         let mut out: Vec<MailboxName> = Vec::new();
-        for item in t.range(below.as_str()..)? {
-            let (k, _) = item?;
-            if !k.value().starts_with(&below) {
-                break;
-            }
-            let name = root_name(k.value())?;
-            if !name.is_within(root) {
-                continue;
-            }
+        each_within(&t, root, |key, _| {
+            let name = root_name(key)?;
             // Name order puts a root before everything within it.
-            if !out.last().is_some_and(|outer| name.is_within(outer)) {
+            if name != *root && !out.last().is_some_and(|outer| name.is_within(outer)) {
                 out.push(name);
             }
-        }
+            Ok(true)
+        })?;
         Ok(out)
     }
 
@@ -372,21 +365,17 @@ impl Store {
         let r = self.inner.global.read()?;
         let t = r.txn.open_table(MAILBOXES)?;
         let mut out = BTreeSet::new();
-        let (start, below) = match prefix {
-            Some(p) => (p.to_string(), p.below_prefix()),
-            None => (String::new(), String::new()),
-        };
-        for item in t.range(start.as_str()..)? {
-            let (k, _) = item?;
-            let key = k.value();
-            if prefix.is_some() && key != start && !key.starts_with(&below) {
-                break;
+        match prefix {
+            Some(prefix) => each_within(&t, prefix, |key, _| {
+                out.insert(root_name(key)?.hierarchy_root());
+                Ok(true)
+            })?,
+            None => {
+                for item in t.iter()? {
+                    let (k, _) = item?;
+                    out.insert(root_name(k.value())?.hierarchy_root());
+                }
             }
-            let name = root_name(key)?;
-            if prefix.is_some_and(|p| !name.is_within(p)) {
-                continue;
-            }
-            out.insert(name.hierarchy_root());
         }
         Ok(out)
     }
