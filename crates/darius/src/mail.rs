@@ -404,15 +404,9 @@ pub fn open_service_as(config: &config::Config, opener: Opener) -> Result<MailSe
             sieve_settings(config),
         )))
         .with_sieve(crate::sieve::script_limits(config));
-    let service = service.with_delete_mode(delete_mode(config)?);
-    Ok(match config.bool("altnamespace") {
-        true => service.with_namespace(mailservice::Namespace::alternate(
-            config.bool("unixhierarchysep"),
-            config.str("userprefix"),
-            config.str("sharedprefix"),
-        )),
-        false => service,
-    })
+    Ok(service
+        .with_delete_mode(delete_mode(config)?)
+        .with_namespace(namespace(config)))
 }
 
 /// `delete_mode` and `deletedprefix` (one top-level name).
