@@ -64,6 +64,13 @@ impl Identity {
         self
     }
 
+    /// The same identity, an administrator or not (of its own domain, see
+    /// [`Identity::is_global_admin`]).
+    pub(crate) fn with_admin(mut self, admin: bool) -> Identity {
+        self.admin = admin;
+        self
+    }
+
     pub(crate) fn with_groups(mut self, groups: Vec<String>) -> Identity {
         self.groups = groups;
         self

@@ -175,13 +175,11 @@ impl MailService {
     /// An `admins` entry with a domain administers that domain only.
     pub fn identity(&self, user: &str) -> Identity {
         // `admins` compared as logins are: `postmaster@DefaultDomain` is `postmaster`.
-        let domains = self.namespace.domains();
-        let admin = domains.lists(&self.config.admins, user);
-        let domain = domains.domain_of(user).map(str::to_string);
-        Identity::new(user, admin)
-            .with_domain(domain)
+        let admin = self.namespace.domains().lists(&self.config.admins, user);
+        self.namespace
+            .owner_identity(user)
+            .with_admin(admin)
             .with_groups(self.access.authorizer.groups(user))
-            .with_inbox(self.namespace.user_inbox(user).ok())
     }
 
     /// The virtual-domain settings.

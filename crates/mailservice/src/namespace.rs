@@ -118,13 +118,13 @@ impl Namespace {
             }
             return Ok(name);
         }
-        let (client, domain) = match client.rsplit_once('@') {
-            Some((name, domain)) if types::domain::is_domain_name(domain) => {
+        let (client, domain) = match self.domain_suffix(client) {
+            Some((name, domain)) => {
                 let domain =
                     (!self.domains.is_default(domain)).then(|| domain.to_ascii_lowercase());
                 (name, domain)
             }
-            _ => (client, identity.domain().map(str::to_string)),
+            None => (client, identity.domain().map(str::to_string)),
         };
         if !identity.is_global_admin() && domain.as_deref() != identity.domain() {
             return Err(ServiceError::NoSuchMailbox);
@@ -183,13 +183,9 @@ impl Namespace {
     /// and `a`; with virtual domains `user.alice.Sent@one.example` has
     /// `user.alice@one.example` and `user@one.example` (the domain stays on every level).
     pub fn client_ancestors(&self, client: &str) -> Vec<String> {
-        let (name, suffix) = match client.rsplit_once('@') {
-            Some((name, domain))
-                if self.domains.enabled() && types::domain::is_domain_name(domain) =>
-            {
-                (name, &client[name.len()..])
-            }
-            _ => (client, ""),
+        let (name, suffix) = match self.domain_suffix(client) {
+            Some((name, _)) => (name, &client[name.len()..]),
+            None => (client, ""),
         };
         let mut out = Vec::new();
         let mut cut = name;
@@ -198,6 +194,14 @@ impl Namespace {
             out.push(format!("{cut}{suffix}"));
         }
         out
+    }
+
+    /// A client's `NAME@DOMAIN` split at its last `@`, with virtual domains on and a domain
+    /// name after it (the domain as typed); `None` for any other name.
+    fn domain_suffix<'a>(&self, client: &'a str) -> Option<(&'a str, &'a str)> {
+        client
+            .rsplit_once('@')
+            .filter(|(_, domain)| self.domains.enabled() && types::domain::is_domain_name(domain))
     }
 
     /// A quota root a client typed: as [`Namespace::to_internal`], and, with virtual domains,
