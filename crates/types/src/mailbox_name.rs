@@ -76,9 +76,11 @@ impl MailboxName {
     }
 
     /// `local` (a name of the default domain) placed in `domain`; `None` keeps it as it is.
+    /// A name holding a `!` has no place in a domain.
     pub fn in_domain(&self, domain: Option<&str>) -> Result<MailboxName, MailboxNameError> {
         match domain {
             None => Ok(self.clone()),
+            Some(_) if self.local().contains('!') => Err(MailboxNameError::BadChar('!')),
             Some(d) => MailboxName::try_from(format!("{d}!{}", self.local())),
         }
     }
@@ -152,12 +154,12 @@ impl MailboxName {
     }
 }
 
-/// The index of the `!` ending a name's domain: the first `!`, when what precedes it is a
-/// domain name. A name whose first `!` follows anything else (a name stored before virtual
-/// domains existed) has no domain and stays an ordinary name.
+/// The index of the `!` ending a name's domain: the only `!`, when what precedes it is a
+/// domain name. A name whose `!` follows anything else, or that holds a second one (a name
+/// stored before virtual domains existed), has no domain and stays an ordinary name.
 fn domain_end(name: &str) -> Option<usize> {
     let i = name.find('!')?;
-    crate::domain::is_domain_name(&name[..i]).then_some(i)
+    (crate::domain::is_domain_name(&name[..i]) && !name[i + 1..].contains('!')).then_some(i)
 }
 
 impl TryFrom<String> for MailboxName {
@@ -289,6 +291,11 @@ mod tests {
         // What is not a domain name before the `!` leaves an ordinary name.
         assert_eq!(name("a b!c").domain(), None);
         assert_eq!(name("a b!c").local(), "a b!c");
+        assert_eq!(name("a!b!c").domain(), None, "a second `!`: no domain");
+        assert_eq!(
+            name("a b!c").in_domain(Some("x.org")),
+            Err(MailboxNameError::BadChar('!'))
+        );
         assert_eq!(
             MailboxName::try_from("example.com!.x"),
             Err(MailboxNameError::EmptyLevel)
@@ -297,6 +304,35 @@ mod tests {
             MailboxName::try_from("example.com!x."),
             Err(MailboxNameError::EmptyLevel)
         );
+    }
+
+    proptest::proptest! {
+        /// Whatever a name holds (dots, a `!`, `@`, domain-like text), a valid one keeps its
+        /// domain through the hierarchy and lies within its parent, its owner and its domain.
+        /// (A name with two `!` is an ordinary name from before domains; its parents may read
+        /// as a domain's, so it is not generated here.)
+        #[test]
+        fn a_valid_name_stays_in_its_domain_through_the_hierarchy(
+            text in "[a-c.@-]{0,8}(![a-c.@-]{0,8})?"
+        ) {
+            if let Ok(name) = MailboxName::try_from(text.as_str()) {
+                let root = name.hierarchy_root();
+                proptest::prop_assert!(name.is_within(&root), "{} in {}", name, root);
+                proptest::prop_assert_eq!(root.domain(), name.domain());
+                if let Some(parent) = name.parent() {
+                    proptest::prop_assert!(name.is_within(&parent));
+                    proptest::prop_assert_eq!(parent.domain(), name.domain());
+                }
+                if let Some(domain) = name.domain() {
+                    let whole = MailboxName::domain_root(domain).unwrap();
+                    proptest::prop_assert!(name.is_within(&whole));
+                    if let Some(local) = name.without_domain() {
+                        proptest::prop_assert_eq!(local.in_domain(Some(domain)).unwrap(), name.clone());
+                        proptest::prop_assert!(!name.is_within(&local) || local == name);
+                    }
+                }
+            }
+        }
     }
 
     #[test]
