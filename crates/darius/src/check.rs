@@ -75,7 +75,11 @@ fn findings(ctx: &Backend, lines: &mut Vec<String>) -> Result<(), StoreError> {
         mode: RepairMode::DryRun,
     };
     let mut unreadable = 0usize;
+    // Another server's mailboxes (a Murder's directory copy) are checked there.
     for entry in store.list_mailboxes(None)? {
+        if entry.remote_server().is_some() {
+            continue;
+        }
         if lines.len() >= MAX_FINDINGS {
             break;
         }

@@ -32,6 +32,7 @@ pub(crate) fn refuse(err: &ServiceError, target: Target) -> Reply {
         ServiceError::UnknownDomain => (Code::NonExistent, err.to_string()),
         // RFC 5530 §3: INUSE, the mailbox is in use by another session.
         ServiceError::HeldByPop3 => (Code::InUse, err.to_string()),
+        ServiceError::Unavailable(_) => (Code::Unavailable, err.to_string()),
         ServiceError::Store(e) => store_code(e),
     };
     match err {
@@ -39,6 +40,7 @@ pub(crate) fn refuse(err: &ServiceError, target: Target) -> Reply {
         ServiceError::Store(StoreError::Corrupt { .. } | StoreError::UnsupportedFormat { .. }) => {
             tracing::error!(severity = "crit", "{err}; run reconstruct on this mailbox");
         }
+        ServiceError::Unavailable(_) => tracing::warn!("{err}"),
         e if !e.is_refusal() => tracing::error!(severity = "err", "{err}"),
         _ => {}
     }
@@ -56,6 +58,7 @@ fn store_code(e: &StoreError) -> (Code, String) {
         StoreError::ReservedPartition(_)
         | StoreError::NoSuchPartition(_)
         | StoreError::Newsgroup(_) => Code::Cannot,
+        StoreError::Remote { .. } => Code::Unavailable,
         StoreError::NoSuchMessage(_) => Code::ExpungeIssued,
         StoreError::OverQuota(_) => Code::OverQuota,
         StoreError::NoSuchQuotaRoot(_) => Code::NonExistent,

@@ -387,6 +387,7 @@ impl MailService {
         let subject = identifier.to_string();
         if edit(&mut acl, identifier.clone()) {
             self.store.set_acl(mailbox.name(), &acl.to_stored())?;
+            self.published_update(mailbox.name());
             let rights = acl
                 .get(&identifier)
                 .map(|r| r.to_string())

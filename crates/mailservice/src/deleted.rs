@@ -65,6 +65,7 @@ impl MailService {
         let DeleteMode::Delayed { prefix } = &*self.delete_mode else {
             for name in names {
                 self.store.delete_mailbox(name)?;
+                self.published_remove(std::slice::from_ref(name));
             }
             return Ok(());
         };
@@ -82,6 +83,8 @@ impl MailService {
             } else {
                 self.hide(prefix, name, now)?;
             }
+            // A hidden mailbox is no one's to reach through the cluster.
+            self.published_remove(std::slice::from_ref(name));
         }
         Ok(())
     }

@@ -31,6 +31,10 @@ pub enum ServiceError {
     /// A delivery to a virtual domain this server holds no mailbox of.
     #[error("Domain unknown")]
     UnknownDomain,
+    /// A part of the cluster this needs is unreachable now (the mailbox directory, the
+    /// backend holding the mailbox): try again later.
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -61,6 +65,7 @@ impl ServiceError {
             | ServiceError::HeldByPop3
             | ServiceError::Rejected(_)
             | ServiceError::UnknownDomain => true,
+            ServiceError::Unavailable(_) => false,
         }
     }
 }

@@ -10,6 +10,7 @@
 
 mod access;
 pub mod acl;
+mod cluster;
 mod deleted;
 mod delivery;
 mod emit;
@@ -25,6 +26,7 @@ mod sieve_scripts;
 
 pub use access::{Authorized, Identity, Need, Operation, ANONYMOUS};
 pub use acl::AccessConfig;
+pub use cluster::{remote_of_entry, Backend, Cluster, DirectoryError, RemoteMailbox};
 pub use deleted::{DeleteMode, DeletedMailbox};
 pub use delivery::{
     AfterStore, Decision, DeliveryAddress, DeliveryFilter, DeliveryOptions, DeliveryRecipient,
@@ -81,6 +83,8 @@ pub struct MailService {
     sieve: std::sync::Arc<SieveConfig>,
     /// What DELETE does (module `deleted`).
     delete_mode: std::sync::Arc<DeleteMode>,
+    /// The Murder this server is part of (module `cluster`); `None` for a single server.
+    cluster: Option<std::sync::Arc<dyn Cluster>>,
 }
 
 impl MailService {
@@ -98,6 +102,7 @@ impl MailService {
             claims: std::sync::Arc::default(),
             sieve: std::sync::Arc::default(),
             delete_mode: std::sync::Arc::new(DeleteMode::Immediate),
+            cluster: None,
         }
     }
 

@@ -154,7 +154,9 @@ impl MailService {
             acl: self.initial_acl(mailbox.name())?.to_stored(),
             ..CreateOptions::default()
         };
-        let entry = self.store.create_mailbox(mailbox.name(), options)?;
+        let entry = self.published_create(mailbox.name(), || {
+            Ok(self.store.create_mailbox(mailbox.name(), options)?)
+        })?;
         self.report_mailbox(
             EventKind::MailboxCreate,
             &Actor::of(identity),
@@ -239,10 +241,13 @@ impl MailService {
             self.create_quietly(to)?;
             self.store.move_all_messages(from.name(), to.name())?;
         } else if !same {
-            self.store.rename_mailbox(from.name(), to.name())?;
+            self.published_rename(from.name(), to.name())?;
         }
         match partition {
-            Some(p) => self.store.set_partition(to.name(), p).map(|_| ())?,
+            Some(p) => {
+                self.store.set_partition(to.name(), p)?;
+                self.published_update(to.name());
+            }
             None if same => return Err(ServiceError::AlreadyExists),
             None => {}
         }
@@ -264,7 +269,9 @@ impl MailService {
             acl: self.initial_acl(mailbox.name())?.to_stored(),
             ..CreateOptions::default()
         };
-        Ok(self.store.create_mailbox(mailbox.name(), options)?)
+        self.published_create(mailbox.name(), || {
+            Ok(self.store.create_mailbox(mailbox.name(), options)?)
+        })
     }
 
     pub fn status(&self, mailbox: &Authorized) -> Result<MailboxStatus> {

@@ -37,6 +37,9 @@ pub enum StoreError {
     NoSuchQuotaRoot(String),
     #[error("{0} is a newsgroup: its articles come and go with the news server only")]
     Newsgroup(String),
+    /// The mailbox is another server's (a Murder's directory entry): it is served there.
+    #[error("{mailbox} is on server {server}")]
+    Remote { mailbox: String, server: String },
 
     // ---- failures ----
     #[error("I/O error on {path}: {source}")]
@@ -85,7 +88,8 @@ impl StoreError {
             | StoreError::InvalidName(_)
             | StoreError::OverQuota(_)
             | StoreError::NoSuchQuotaRoot(_)
-            | StoreError::Newsgroup(_) => true,
+            | StoreError::Newsgroup(_)
+            | StoreError::Remote { .. } => true,
             StoreError::Io { .. }
             | StoreError::Corrupt { .. }
             | StoreError::UnsupportedFormat { .. }

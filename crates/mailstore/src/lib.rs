@@ -95,6 +95,7 @@ mod ops_news;
 mod ops_partition;
 mod ops_read;
 mod ops_recent;
+mod ops_remote;
 mod ops_tombstones;
 mod parallel;
 mod partition;
@@ -136,6 +137,7 @@ pub use ops_backup::{BackupProgress, BackupReport, BackupTarget, RestoredMailbox
 pub use ops_expunged::{DeletedFlag, ExpireReport, ExpungedMessage, Unexpunge, UnexpungeOutcome};
 pub use ops_import::{ImportOutcome, ImportedMailbox, ImportedMessage};
 pub use ops_news::{AddedArticles, NewsArticle};
+pub use ops_remote::DirectoryChange;
 pub use ops_tombstones::PURGE_BATCH;
 pub use partition::{MailboxHeaderFile, MAILBOX_HEADER_FILE};
 pub use quota::QuotaPolicy;
@@ -259,6 +261,12 @@ impl Store {
             .read()?
             .entry(name)?
             .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
+        if let Some(server) = entry.remote_server() {
+            return Err(StoreError::Remote {
+                mailbox: name.to_string(),
+                server: server.to_string(),
+            });
+        }
         let owner = self.inner.owners.get(&name.hierarchy_root())?;
         Ok(Resolved { entry, owner })
     }

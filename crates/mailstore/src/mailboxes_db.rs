@@ -255,6 +255,15 @@ impl GlobalRead {
         Ok(found)
     }
 
+    /// The Murder directory's revision the remote entries reflect (0: never filled).
+    pub(crate) fn directory_revision(&self) -> Result<u64> {
+        let t = self.txn.open_table(META)?;
+        let v = t
+            .get(DIRECTORY_REVISION)?
+            .and_then(|v| decode_u64(v.value()));
+        Ok(v.unwrap_or(0))
+    }
+
     /// The entries whose ACL grants something to any of `identifiers`, in name order.
     pub(crate) fn granted_to(&self, identifiers: &[&str]) -> Result<Vec<MailboxEntry>> {
         let index = self.txn.open_table(ACL_NAMES)?;
@@ -278,6 +287,13 @@ pub(crate) struct GlobalWrite {
 }
 
 impl GlobalWrite {
+    /// The entry stored under `name`, as this transaction sees it.
+    pub(crate) fn entry(&self, name: &MailboxName) -> Result<Option<MailboxEntry>> {
+        let t = self.txn.open_table(MAILBOXES)?;
+        let found = t.get(name.as_str())?;
+        found.map(|v| decode_entry(v.value())).transpose()
+    }
+
     pub(crate) fn put_entry(&self, e: &MailboxEntry) -> Result<()> {
         let json = serde_json::to_vec(e)
             .map_err(|err| StoreError::corrupt("mailbox entry", err.to_string()))?;
@@ -354,11 +370,19 @@ impl GlobalWrite {
         Ok(())
     }
 
+    /// Records the Murder directory's revision this copy has reached (see `ops_remote`).
+    pub(crate) fn set_directory_revision(&self, revision: u64) -> Result<()> {
+        self.set_meta_u64(DIRECTORY_REVISION, revision)
+    }
+
     pub(crate) fn commit(self) -> Result<()> {
         self.txn.commit()?;
         Ok(())
     }
 }
+
+/// The META key holding the Murder directory's revision the remote entries reflect.
+const DIRECTORY_REVISION: &str = "directory_revision";
 
 #[cfg(test)]
 mod tests {

@@ -5,8 +5,9 @@ use types::{Flag, MailboxName, ModSeq, Uid, UidValidity};
 
 use crate::error::{Result, StoreError};
 
-/// What kind of mailbox an entry in the mailboxes database describes. Only `Normal` is served
-/// today; the others reserve their encodings for the netnews and Murder issues.
+/// What kind of mailbox an entry in the mailboxes database describes: an ordinary mailbox, a
+/// newsgroup (docs/netnews.md), or another server's mailbox in a Murder (this server's copy of
+/// the directory entry; its messages are there, docs/murder.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MailboxType {
     Normal,
@@ -49,6 +50,35 @@ pub struct MailboxEntry {
     /// Value of the mailboxes database's own change counter when the entry was created/changed.
     pub created_modseq: u64,
     pub modified_modseq: u64,
+}
+
+impl MailboxEntry {
+    /// For another server's mailbox ([`MailboxType::Remote`]): that server's name. The
+    /// partition of a remote entry is `SERVER!PARTITION`, as in Cyrus's mailboxes database.
+    pub fn remote_server(&self) -> Option<&str> {
+        if self.mailbox_type != MailboxType::Remote {
+            return None;
+        }
+        Some(
+            self.partition
+                .split_once('!')
+                .map_or(self.partition.as_str(), |(s, _)| s),
+        )
+    }
+
+    /// For another server's mailbox: its partition on that server.
+    pub fn remote_partition(&self) -> Option<&str> {
+        if self.mailbox_type != MailboxType::Remote {
+            return None;
+        }
+        Some(self.partition.split_once('!').map_or("", |(_, p)| p))
+    }
+
+    /// Whether the mailbox's messages are files of ours in a partition (not a newsgroup of
+    /// the news spool, not another server's mailbox).
+    pub fn is_local_files(&self) -> bool {
+        self.mailbox_type == MailboxType::Normal
+    }
 }
 
 /// An IMAP INTERNALDATE: seconds since the epoch plus the zone it was given in.

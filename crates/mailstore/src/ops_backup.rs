@@ -168,7 +168,8 @@ impl Store {
             };
             // A newsgroup's articles are the news server's spool, not ours to copy: its
             // index comes with the owner's, and `collectnews` fills it anew if need be.
-            if entry.mailbox_type == crate::model::MailboxType::Netnews {
+            // Another server's mailbox is backed up there.
+            if !entry.is_local_files() {
                 continue;
             }
             let from = self

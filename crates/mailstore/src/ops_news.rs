@@ -409,7 +409,12 @@ impl Store {
     pub(crate) fn refuse_newsgroup(&self, entry: &MailboxEntry) -> Result<()> {
         match entry.mailbox_type {
             MailboxType::Netnews => Err(StoreError::Newsgroup(entry.name.to_string())),
-            _ => Ok(()),
+            // Another server's mailbox is renamed there (the directory copy follows).
+            MailboxType::Remote => Err(StoreError::Remote {
+                mailbox: entry.name.to_string(),
+                server: entry.remote_server().unwrap_or_default().to_string(),
+            }),
+            MailboxType::Normal => Ok(()),
         }
     }
 }

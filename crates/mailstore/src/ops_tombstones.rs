@@ -111,7 +111,8 @@ impl Store {
     ) -> Result<Sweep> {
         let entries = self.inner.global.read()?.list(None)?;
         let mut sweep = Sweep::default();
-        for entry in entries {
+        // Another server's mailboxes are swept there.
+        for entry in entries.into_iter().filter(|e| e.remote_server().is_none()) {
             if stop() {
                 sweep.stopped = true;
                 break;

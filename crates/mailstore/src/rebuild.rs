@@ -61,8 +61,9 @@ impl Store {
         let mut findings = Vec::new();
         let mut mapped = std::collections::HashSet::new();
         for e in entries {
-            // A newsgroup has no directory of ours (its articles are in the news spool).
-            if e.mailbox_type == crate::model::MailboxType::Netnews {
+            // A newsgroup has no directory of ours (its articles are in the news spool), nor
+            // has another server's mailbox.
+            if !e.is_local_files() {
                 continue;
             }
             let dir = self
