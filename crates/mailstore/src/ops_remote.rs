@@ -24,11 +24,15 @@ pub enum DirectoryChange {
 }
 
 impl Store {
-    /// Applies a batch of directory changes and records `revision` as reached, in one
-    /// transaction. A `Put` of an entry that is not `Remote` (or whose partition names no
+    /// Applies a batch of directory changes and records `revision` as reached (`None`: keeps
+    /// the one recorded, for a change read outside the directory's feed), in one transaction. A `Put` of an entry that is not `Remote` (or whose partition names no
     /// server) is refused; a `Put` or `Remove` of a name that is a local mailbox here is skipped
     /// and counted: the local entry wins. Returns how many changes were skipped so.
-    pub fn apply_directory(&self, changes: &[DirectoryChange], revision: u64) -> Result<usize> {
+    pub fn apply_directory(
+        &self,
+        changes: &[DirectoryChange],
+        revision: Option<u64>,
+    ) -> Result<usize> {
         for change in changes {
             if let DirectoryChange::Put(e) = change {
                 if e.mailbox_type != MailboxType::Remote || !e.partition.contains('!') {
@@ -73,7 +77,9 @@ impl Store {
                 }
             }
         }
-        g.set_directory_revision(revision)?;
+        if let Some(revision) = revision {
+            g.set_directory_revision(revision)?;
+        }
         g.commit()?;
         Ok(skipped)
     }
@@ -130,7 +136,7 @@ mod tests {
         let e = remote("user.ann", "b1");
         assert_eq!(store.directory_revision().expect("rev"), 0);
         store
-            .apply_directory(&[DirectoryChange::Put(e.clone())], 7)
+            .apply_directory(&[DirectoryChange::Put(e.clone())], Some(7))
             .expect("apply");
         assert_eq!(store.directory_revision().expect("rev"), 7);
         let got = store.mailbox_entry(&e.name).expect("entry");
@@ -142,7 +148,7 @@ mod tests {
             other => panic!("expected Remote, got {other:?}"),
         }
         store
-            .apply_directory(&[DirectoryChange::Remove(e.name.clone())], 9)
+            .apply_directory(&[DirectoryChange::Remove(e.name.clone())], Some(9))
             .expect("remove");
         assert!(matches!(
             store.mailbox_entry(&e.name),
@@ -164,13 +170,13 @@ mod tests {
                     DirectoryChange::Put(remote("user.bob", "b2")),
                     DirectoryChange::Put(remote("user.carl", "b2")),
                 ],
-                3,
+                Some(3),
             )
             .expect("apply");
         assert_eq!(skipped, 1);
         assert!(store.mailbox_entry(&name).expect("entry").is_local_files());
         let skipped = store
-            .apply_directory(&[DirectoryChange::Remove(name.clone())], 4)
+            .apply_directory(&[DirectoryChange::Remove(name.clone())], Some(4))
             .expect("apply");
         assert_eq!(skipped, 1);
         assert!(store.mailbox_entry(&name).is_ok());
@@ -194,12 +200,12 @@ mod tests {
         let mut e = remote("user.dan", "b1");
         e.mailbox_type = MailboxType::Normal;
         assert!(store
-            .apply_directory(&[DirectoryChange::Put(e)], 1)
+            .apply_directory(&[DirectoryChange::Put(e)], Some(1))
             .is_err());
         let mut e = remote("user.dan", "b1");
         e.partition = "default".into();
         assert!(store
-            .apply_directory(&[DirectoryChange::Put(e)], 1)
+            .apply_directory(&[DirectoryChange::Put(e)], Some(1))
             .is_err());
         assert_eq!(store.directory_revision().expect("rev"), 0);
     }
