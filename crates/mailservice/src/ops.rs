@@ -579,9 +579,7 @@ impl MailService {
             acl: self.initial_acl(&inbox)?.to_stored(),
             ..CreateOptions::default()
         };
-        self.published_create(&inbox, || {
-            Ok(self.store.create_mailbox(&inbox, options)?)
-        })?;
+        self.published_create(&inbox, || Ok(self.store.create_mailbox(&inbox, options)?))?;
         let operator = Actor::of(&self.operator());
         self.report_mailbox(EventKind::MailboxCreate, &operator, &inbox, None);
         Ok(())
