@@ -27,7 +27,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("net", &["net"]),
-    ("storage", &["mailstore"]),
+    ("storage", &["mailstore", "etcd"]),
     ("service", &["mailservice", "auth"]),
     (
         "servers",
