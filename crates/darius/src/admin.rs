@@ -131,6 +131,11 @@ pub enum Request {
         name: String,
         to: Option<String>,
     },
+    /// `murder sync`: reconcile this backend's mailboxes with the Murder's directory
+    /// (`dry_run`: only compare), answered with `Findings`, one line per difference.
+    MurderSync {
+        dry_run: bool,
+    },
     /// `mboxlist dump`: every mailbox (with `prefix`: that one and those below it), one dump
     /// line each in name order, answered with `Findings`.
     MailboxDump {
@@ -277,6 +282,7 @@ pub fn execute(ctx: &Backend, request: Request, peer: &str) -> Response {
         | Request::UndeleteList
         | Request::Undelete { .. } => return crate::expunged::execute(ctx, request),
         Request::MailboxDump { .. } => return crate::mboxlist::execute(ctx, request),
+        Request::MurderSync { dry_run } => return crate::murder::execute(ctx, dry_run),
         Request::Backup { .. } | Request::Restore { .. } => {
             return crate::backup::execute(ctx, request)
         }

@@ -20,6 +20,8 @@ pub struct Backend {
     pub config_directory: PathBuf,
     /// The netnews settings (`newsacl`, `newspathdb`).
     pub news: news::NewsConfig,
+    /// The Murder's directory when this server is part of one (`darius serve` only).
+    pub murder: Option<std::sync::Arc<murder::Directory>>,
 }
 
 /// Who opens the service: the server runs the notification methods; a tool only forwards to
@@ -63,6 +65,7 @@ impl Backend {
             service: open_service_as(config, opener)?,
             config_directory: dir.to_path_buf(),
             news: crate::netnews::news_config(config)?,
+            murder: None,
         })
     }
 }

@@ -23,6 +23,7 @@ mod mail;
 mod mailboxes;
 mod mboxlist;
 mod memory;
+mod murder;
 mod netnews;
 mod notifyd;
 mod pop3;
@@ -106,6 +107,12 @@ enum Command {
         #[command(subcommand)]
         action: mboxlist::MboxlistAction,
     },
+    /// The Murder's directory in etcd: list it (dump), or reconcile this backend's mailboxes
+    /// with it (sync).
+    Murder {
+        #[command(subcommand)]
+        action: murder::MurderAction,
+    },
     /// List the running server's sessions: session id, host, user, selected mailbox.
     Who,
     /// Import another server's mail, keeping UIDs, flags and dates (server stopped).
@@ -167,6 +174,7 @@ fn main() -> ExitCode {
         Command::Undelete(args) => expunged::run_undelete(cli.config.as_deref(), args),
         Command::Mboxlist { action } => mboxlist::run(cli.config.as_deref(), action),
         Command::Who => who::run(cli.config.as_deref()),
+        Command::Murder { action } => murder::run(cli.config.as_deref(), action),
         Command::Import { source } => match source {
             ImportSource::Maildir(args) => import_maildir::run_maildir(cli.config.as_deref(), args),
             ImportSource::Mbox(args) => import_maildir::run_mbox(cli.config.as_deref(), args),

@@ -40,7 +40,23 @@ pub fn run(config_path: Option<&Path>) -> Result<()> {
     logging::init(config);
     kerberos::configure(config)?;
     clear_spool(&dir.join(SPOOL_DIR));
-    let ctx = Arc::new(mail::Backend::open_as(config, mail::Opener::Server)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let mut backend = mail::Backend::open_as(config, mail::Opener::Server)?;
+    let murder = {
+        let _in_runtime = runtime.enter();
+        crate::murder::open(config, backend.service.store())?
+    };
+    if let Some(m) = &murder {
+        backend.service = backend
+            .service
+            .clone()
+            .with_cluster(Arc::clone(&m.directory) as Arc<dyn mailservice::Cluster>);
+        backend.murder = Some(Arc::clone(&m.directory));
+    }
+    let ctx = Arc::new(backend);
     if let Some(data_dir) = &loaded.embedded {
         let password = embedded::prepare(config, data_dir, |password| {
             let db = &ctx.passwords;
@@ -93,13 +109,10 @@ pub fn run(config_path: Option<&Path>) -> Result<()> {
         proc_files,
     )?;
     let lmtp = lmtp::server(config, &ctx, tls.map(|tls| tls.config))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
     runtime.block_on(serve(
         config,
         ctx,
+        murder,
         Servers {
             imap,
             pop3,
@@ -117,7 +130,12 @@ struct Servers {
     lmtp: Arc<lmtp_server::LmtpServer>,
 }
 
-async fn serve(config: &config::Config, ctx: Arc<mail::Backend>, servers: Servers) -> Result<()> {
+async fn serve(
+    config: &config::Config,
+    ctx: Arc<mail::Backend>,
+    murder: Option<crate::murder::Murder>,
+    servers: Servers,
+) -> Result<()> {
     let Servers {
         imap,
         pop3,
@@ -136,6 +154,9 @@ async fn serve(config: &config::Config, ctx: Arc<mail::Backend>, servers: Server
     sieve::listen(config, &sieve, &shutdown, &per_host).await?;
     let lmtp_socket = lmtp::listen(config, &lmtp, &shutdown, &per_host).await?;
     crate::housekeeping::start(config, ctx.service.clone(), shutdown.signal());
+    if let Some(m) = &murder {
+        m.start(config)?;
+    }
     let mut admin_socket = None;
     if let Some(path) = config.path("adminsocket") {
         let listener = net::bind_unix(path, net::SocketAccess::owner_only())
@@ -165,6 +186,11 @@ async fn serve(config: &config::Config, ctx: Arc<mail::Backend>, servers: Server
     };
     tracing::info!("{name} received: no new connections, finishing running commands");
     shutdown.trigger();
+    if let Some(m) = &murder {
+        if m.role.holds_mail() {
+            m.directory.withdraw().await;
+        }
+    }
     let left = shutdown.drain(DRAIN_LIMIT).await;
     if left > 0 {
         tracing::warn!("{left} connection(s) still busy after {DRAIN_LIMIT:?}; closing them");
@@ -245,6 +271,23 @@ pub fn client_limit_exceptions(config: &config::Config) -> Result<net::HostSet> 
         .map_err(|e| anyhow::anyhow!("client_limit_exceptions: {e}"))
 }
 
+/// The addresses the TCP listeners are bound to, by option (a port `0` in the configuration is
+/// the kernel's choice): what a Murder backend advertises.
+static BOUND: std::sync::Mutex<Vec<(&'static str, std::net::SocketAddr)>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn note_bound(option: &'static str, addr: std::net::SocketAddr) {
+    let mut bound = BOUND.lock().unwrap_or_else(|p| p.into_inner());
+    bound.retain(|(o, _)| *o != option);
+    bound.push((option, addr));
+}
+
+/// The address the listener of `option` is bound to, once bound.
+pub fn bound_address(option: &str) -> Option<std::net::SocketAddr> {
+    let bound = BOUND.lock().unwrap_or_else(|p| p.into_inner());
+    bound.iter().find(|(o, _)| *o == option).map(|(_, a)| *a)
+}
+
 /// A TCP service: its listener option, its protocol's name for the log, and the line a
 /// connection refused by `maxconnections_per_host` gets before it is closed.
 pub struct TcpService {
@@ -283,6 +326,9 @@ where
         .map(|a| a.to_string())
         .unwrap_or_else(|_| addr.to_string());
     tracing::info!("{option}: {protocol} listening on {local}");
+    if let Ok(bound) = listener.local_addr() {
+        note_bound(option, bound);
+    }
     let limits = net::TcpLimits {
         total: connection_limit(config),
         per_host: per_host.clone(),

@@ -1,0 +1,299 @@
+//! The Murder in the binary (docs/murder.md): reading the `murder_*` options into the
+//! directory (`murder::Directory`) the service asks, starting a backend's reconciliation,
+//! lease and the directory's copy, and `darius murder dump|sync`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use murder::{Directory, Keys, Kv, Role, ServerRecord};
+use types::MailboxName;
+
+use crate::admin::{Request, Response};
+use crate::reconstruct::{load, running_server};
+
+/// How long a backend waits before reconciling again when etcd did not answer at start.
+const RECONCILE_RETRY: Duration = Duration::from_secs(5);
+
+/// `darius murder …`.
+#[derive(Subcommand)]
+pub enum MurderAction {
+    /// List the directory in etcd: one mailbox per line, `name<TAB>server!partition<TAB>state`
+    /// (with --acl, its ACL as a fourth field).
+    Dump {
+        /// Also print each mailbox's ACL.
+        #[arg(long)]
+        acl: bool,
+    },
+    /// Make the directory say what this backend holds (Cyrus's `ctl_mboxlist -m`), through the
+    /// running server: publish what is missing, correct what differs, settle reservations left
+    /// by a crash, remove this server's entries whose mailbox is gone; names another server
+    /// holds are reported. Exit status 1 when anything differed.
+    Sync {
+        /// Only report the differences.
+        #[arg(short = 'n', long)]
+        dry_run: bool,
+    },
+}
+
+/// This server's part in the Murder, once configured.
+pub struct Murder {
+    pub directory: Arc<Directory>,
+    pub role: Role,
+    ttl: Duration,
+}
+
+/// The etcd client the options describe.
+fn etcd_client(config: &config::Config) -> Result<etcd::Client> {
+    let endpoints = config.list("murder_etcd_endpoints");
+    if endpoints.is_empty() {
+        bail!("murder_role: a Murder needs murder_etcd_endpoints");
+    }
+    let mut client = etcd::ClientConfig::new(endpoints.iter().cloned());
+    if let Some(ca) = config.path("murder_etcd_ca_file") {
+        client.tls = Some(etcd::TlsConfig {
+            ca_file: ca.to_path_buf(),
+            cert_file: config.path("murder_etcd_cert_file").map(Path::to_path_buf),
+            key_file: config.path("murder_etcd_key_file").map(Path::to_path_buf),
+        });
+    }
+    let user = config.str("murder_etcd_user");
+    if !user.is_empty() {
+        client.auth = Some(etcd::Credentials::new(
+            user,
+            config.str("murder_etcd_password"),
+        ));
+    }
+    etcd::Client::new(client).context("murder_etcd_endpoints")
+}
+
+/// This server's name in the directory.
+fn server_name(config: &config::Config) -> Result<String> {
+    let name = match config.str("murder_server_name") {
+        "" => crate::imap::servername(config),
+        name => name.to_string(),
+    };
+    if name.is_empty() || name.contains(['!', '/', ' ', '\t']) {
+        bail!("murder_server_name: a Murder needs a server name without '!', '/' or blanks (or servername)");
+    }
+    Ok(name)
+}
+
+/// Where the other servers reach this one's `option` listener (bound already): the bound
+/// port, at `murder_advertise_host` or the bound address.
+fn advertised(config: &config::Config, option: &str) -> Result<Option<String>> {
+    let Some(bound) = crate::serve::bound_address(option) else {
+        return Ok(None);
+    };
+    let host = match config.str("murder_advertise_host") {
+        "" if bound.ip().is_unspecified() => bail!(
+            "{option}: listens on every address; set murder_advertise_host so other servers \
+             of the Murder can reach it"
+        ),
+        "" => bound.ip().to_string(),
+        host => host.to_string(),
+    };
+    Ok(Some(
+        config::ListenAddr {
+            host,
+            port: bound.port(),
+        }
+        .to_string(),
+    ))
+}
+
+/// The Murder the configuration describes, or `None` for a single server. Must be called
+/// within the runtime the server runs on.
+pub fn open(config: &config::Config, store: &mailstore::Store) -> Result<Option<Murder>> {
+    let Some(role) = Role::from_option(config.str("murder_role")) else {
+        return Ok(None);
+    };
+    let client = etcd_client(config)?;
+    let this = server_name(config)?;
+    let keys = Keys::new(config.str("murder_etcd_prefix"));
+    let hidden = match config.str("delete_mode") {
+        "delayed" => MailboxName::try_from(config.str("deletedprefix")).ok(),
+        _ => None,
+    };
+    let directory = Directory::new(Kv::new(client), keys, &this, role, store.clone(), hidden);
+    Ok(Some(Murder {
+        directory,
+        role,
+        ttl: Duration::from_secs(config.int("murder_lease_ttl")),
+    }))
+}
+
+impl Murder {
+    /// Starts the directory's work on the current runtime: a backend first reconciles what it
+    /// holds with the directory, then advertises itself; every server follows the directory
+    /// into its copy.
+    /// Call once the listeners are bound (their addresses are advertised).
+    pub fn start(&self, config: &config::Config) -> Result<()> {
+        let directory = Arc::clone(&self.directory);
+        tokio::spawn(Arc::clone(&directory).follow());
+        if self.role.holds_mail() {
+            let record = ServerRecord {
+                imap: advertised(config, "listen_imap")?,
+                lmtp: advertised(config, "listen_lmtp")?,
+                pop3: advertised(config, "listen_pop3")?,
+                sieve: advertised(config, "listen_sieve")?,
+                mailboxes: 0,
+                started: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64),
+            };
+            tokio::spawn(Arc::clone(&directory).advertise(record, self.ttl));
+            tokio::spawn(async move {
+                // Until it succeeds: with etcd unreachable at start the mailboxes are served
+                // anyway, and published as soon as etcd answers.
+                loop {
+                    match directory.reconcile(false).await {
+                        Ok(report) if report.is_clean() => {
+                            tracing::info!("directory: this backend's mailboxes are all published");
+                            break;
+                        }
+                        Ok(report) => {
+                            tracing::warn!("directory: reconciled at start: {}", summary(&report));
+                            break;
+                        }
+                        Err(e) => tracing::warn!("directory: reconciling at start: {e}; trying again"),
+                    }
+                    tokio::time::sleep(RECONCILE_RETRY).await;
+                }
+            });
+        }
+        Ok(())
+    }
+}
+
+/// One line saying what a reconciliation found.
+fn summary(r: &murder::SyncReport) -> String {
+    format!(
+        "{} published, {} activated, {} corrected, {} removed, {} held by other servers",
+        r.published.len(),
+        r.activated.len(),
+        r.corrected.len(),
+        r.removed.len(),
+        r.conflicts.len()
+    )
+}
+
+/// The lines `darius murder sync` prints.
+fn report_lines(r: &murder::SyncReport) -> Vec<String> {
+    let verb = |done: &str, would: &str| if r.dry_run { would.to_string() } else { done.to_string() };
+    let mut lines = Vec::new();
+    for (names, done, would) in [
+        (&r.published, "published", "missing from the directory"),
+        (&r.activated, "activated (a reservation left by a crash)", "reserved, not active"),
+        (&r.corrected, "corrected", "differs in the directory"),
+        (&r.removed, "removed (no such mailbox here)", "in the directory, not here"),
+    ] {
+        for name in names {
+            lines.push(format!("{name}: {}", verb(done, would)));
+        }
+    }
+    for (name, server) in &r.conflicts {
+        lines.push(format!("{name}: held here, but the directory gives it to server {server}"));
+    }
+    lines
+}
+
+/// The admin socket's `MurderSync`: runs on the server's runtime.
+pub fn execute(ctx: &crate::mail::Backend, dry_run: bool) -> Response {
+    let Some(directory) = &ctx.murder else {
+        return Response::Refused {
+            reason: "murder_role is not set: this server is in no Murder".into(),
+        };
+    };
+    if !directory.role().holds_mail() {
+        return Response::Refused {
+            reason: "a frontend holds no mailboxes to reconcile".into(),
+        };
+    }
+    let directory = Arc::clone(directory);
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        return Response::Refused {
+            reason: "murder sync runs in the server".into(),
+        };
+    };
+    let outcome = std::thread::scope(|s| {
+        s.spawn(|| handle.block_on(directory.reconcile(dry_run)))
+            .join()
+            .unwrap_or_else(|_| Err("reconciliation failed".into()))
+    });
+    match outcome {
+        Ok(report) => Response::Findings {
+            lines: report_lines(&report),
+        },
+        Err(reason) => Response::Failed { reason },
+    }
+}
+
+pub fn run(config_path: Option<&Path>, action: MurderAction) -> Result<()> {
+    let config = load(config_path)?;
+    match action {
+        MurderAction::Dump { acl } => dump(&config, acl),
+        MurderAction::Sync { dry_run } => {
+            let Some(socket) = running_server(&config) else {
+                bail!("murder sync: no server is running (it reconciles at every start)");
+            };
+            match crate::admin::call(&socket, &Request::MurderSync { dry_run })? {
+                Some(Response::Findings { lines }) => {
+                    for line in &lines {
+                        println!("{line}");
+                    }
+                    if lines.is_empty() {
+                        eprintln!("murder sync: the directory says what this backend holds");
+                        Ok(())
+                    } else {
+                        std::process::exit(1)
+                    }
+                }
+                Some(Response::Refused { reason } | Response::Failed { reason }) => {
+                    bail!("murder sync: {reason}")
+                }
+                other => bail!("murder sync: unexpected answer {other:?}"),
+            }
+        }
+    }
+}
+
+fn dump(config: &config::Config, acl: bool) -> Result<()> {
+    if Role::from_option(config.str("murder_role")).is_none() {
+        bail!("murder dump: murder_role is not set");
+    }
+    let client = etcd_client(config)?;
+    let keys = Keys::new(config.str("murder_etcd_prefix"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut failed = None;
+    runtime
+        .block_on(murder::dump(&client, &keys, |line| {
+            use std::io::Write;
+            let state = match line.record.state {
+                murder::State::Active => "active",
+                murder::State::Reserved => "reserved",
+            };
+            let mut text = format!(
+                "{}\t{}!{}\t{state}",
+                line.name, line.record.server, line.record.partition
+            );
+            if acl {
+                text.push('\t');
+                text.push_str(&line.record.acl.replace('\t', " "));
+            }
+            if let Err(e) = writeln!(out, "{text}") {
+                failed.get_or_insert(e);
+            }
+        }))
+        .context("reading the directory from etcd")?;
+    if let Some(e) = failed {
+        return Err(e).context("writing the dump");
+    }
+    Ok(())
+}
