@@ -77,7 +77,8 @@ fn run_admin(port: u16, commands: &[&str]) -> Vec<String> {
 
 #[test]
 fn backends_publish_their_mailboxes_and_copy_each_others() {
-    let Some(etcd) = etcd::testing::EtcdCluster::single() else {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(etcd) = runtime.block_on(etcd::testing::EtcdCluster::single()) else {
         return;
     };
     let endpoints = etcd.endpoints();
@@ -130,7 +131,8 @@ fn backends_publish_their_mailboxes_and_copy_each_others() {
 
 #[test]
 fn two_backends_racing_for_one_name_never_both_hold_it() {
-    let Some(etcd) = etcd::testing::EtcdCluster::single() else {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(etcd) = runtime.block_on(etcd::testing::EtcdCluster::single()) else {
         return;
     };
     let endpoints = etcd.endpoints();
@@ -160,7 +162,8 @@ fn two_backends_racing_for_one_name_never_both_hold_it() {
 
 #[test]
 fn a_crash_reservation_is_settled_and_sync_reports_differences() {
-    let Some(etcd) = etcd::testing::EtcdCluster::single() else {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(etcd) = runtime.block_on(etcd::testing::EtcdCluster::single()) else {
         return;
     };
     let endpoints = etcd.endpoints();
@@ -174,7 +177,6 @@ fn a_crash_reservation_is_settled_and_sync_reports_differences() {
     assert!(ok && out.is_empty(), "{out}{err}");
     // What a crash between reserve and create leaves, and an entry that drifted.
     let client = etcd::Client::new(etcd::ClientConfig::new(endpoints.clone())).unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         client
             .put(b"/t3/mbox/user.ghost", br#"{"state":"reserved","server":"b1"}"#, None)
@@ -205,7 +207,8 @@ fn a_crash_reservation_is_settled_and_sync_reports_differences() {
 
 #[test]
 fn a_dead_backend_leaves_and_etcd_down_refuses_only_namespace_changes() {
-    let Some(mut etcd) = etcd::testing::EtcdCluster::single() else {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(mut etcd) = runtime.block_on(etcd::testing::EtcdCluster::single()) else {
         return;
     };
     let endpoints = etcd.endpoints();
@@ -213,7 +216,6 @@ fn a_dead_backend_leaves_and_etcd_down_refuses_only_namespace_changes() {
     let b2 = backend("b2", &endpoints, "/t4");
     b1.add_user("ann", "pw-ann");
     let client = etcd::Client::new(etcd::ClientConfig::new(endpoints.clone())).unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
     let advertised = |name: &str| {
         let key = format!("/t4/server/{name}");
         runtime.block_on(client.get(key.as_bytes())).unwrap().is_some()
@@ -236,7 +238,7 @@ fn a_dead_backend_leaves_and_etcd_down_refuses_only_namespace_changes() {
     ann.send(format!("{msg}\r\n").as_bytes());
     let r = ann.until("b");
     assert!(last(&r).starts_with("b OK"), "{r:?}");
-    etcd.restart(0);
+    runtime.block_on(etcd.restart(0));
     eventually("CREATE works again once etcd is back", || {
         run_admin(b1.imap_port, &["CREATE user.ann.Later"])[0].contains("OK")
     });

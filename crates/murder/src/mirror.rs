@@ -45,7 +45,7 @@ impl Directory {
         } else {
             self.load_servers().await?;
         }
-        let request = WatchRequest::prefix(self.keys.all()).start_revision(revision as i64 + 1);
+        let request = WatchRequest::prefix(self.keys.all()).from_revision(revision as i64 + 1);
         let mut watcher = self
             .kv
             .client()
