@@ -110,6 +110,14 @@ pub fn open(config: &config::Config, store: &mailstore::Store) -> Result<Option<
     let Some(role) = Role::from_option(config.str("murder_role")) else {
         return Ok(None);
     };
+    if role != Role::Backend {
+        // Proxying clients and deliveries to backends is not built yet: a frontend that
+        // cannot reach the mail must not pretend to serve it.
+        bail!(
+            "murder_role: {}: not supported yet (only `backend`)",
+            config.str("murder_role")
+        );
+    }
     let client = etcd_client(config)?;
     let this = server_name(config)?;
     let keys = Keys::new(config.str("murder_etcd_prefix"));
@@ -158,7 +166,9 @@ impl Murder {
                             tracing::warn!("directory: reconciled at start: {}", summary(&report));
                             break;
                         }
-                        Err(e) => tracing::warn!("directory: reconciling at start: {e}; trying again"),
+                        Err(e) => {
+                            tracing::warn!("directory: reconciling at start: {e}; trying again")
+                        }
                     }
                     tokio::time::sleep(RECONCILE_RETRY).await;
                 }
@@ -182,20 +192,36 @@ fn summary(r: &murder::SyncReport) -> String {
 
 /// The lines `darius murder sync` prints.
 fn report_lines(r: &murder::SyncReport) -> Vec<String> {
-    let verb = |done: &str, would: &str| if r.dry_run { would.to_string() } else { done.to_string() };
+    let verb = |done: &str, would: &str| {
+        if r.dry_run {
+            would.to_string()
+        } else {
+            done.to_string()
+        }
+    };
     let mut lines = Vec::new();
     for (names, done, would) in [
         (&r.published, "published", "missing from the directory"),
-        (&r.activated, "activated (a reservation left by a crash)", "reserved, not active"),
+        (
+            &r.activated,
+            "activated (a reservation left by a crash)",
+            "reserved, not active",
+        ),
         (&r.corrected, "corrected", "differs in the directory"),
-        (&r.removed, "removed (no such mailbox here)", "in the directory, not here"),
+        (
+            &r.removed,
+            "removed (no such mailbox here)",
+            "in the directory, not here",
+        ),
     ] {
         for name in names {
             lines.push(format!("{name}: {}", verb(done, would)));
         }
     }
     for (name, server) in &r.conflicts {
-        lines.push(format!("{name}: held here, but the directory gives it to server {server}"));
+        lines.push(format!(
+            "{name}: held here, but the directory gives it to server {server}"
+        ));
     }
     lines
 }

@@ -62,7 +62,12 @@ fn listed(port: u16) -> Vec<String> {
     lines
         .iter()
         .filter(|l| l.starts_with("* LIST"))
-        .filter_map(|l| l.trim_end().rsplit(' ').next().map(|n| n.trim_matches('"').to_string()))
+        .filter_map(|l| {
+            l.trim_end()
+                .rsplit(' ')
+                .next()
+                .map(|n| n.trim_matches('"').to_string())
+        })
         .collect()
 }
 
@@ -92,8 +97,12 @@ fn backends_publish_their_mailboxes_and_copy_each_others() {
             && entry(&d, "user.bob").is_some_and(|l| l.starts_with("user.bob\tb2!default\tactive"))
     });
     // Each server's LIST shows the other's mailboxes (from its copy of the directory).
-    eventually("b2 lists user.ann", || listed(b2.imap_port).contains(&"user.ann".to_string()));
-    eventually("b1 lists user.bob", || listed(b1.imap_port).contains(&"user.bob".to_string()));
+    eventually("b2 lists user.ann", || {
+        listed(b2.imap_port).contains(&"user.ann".to_string())
+    });
+    eventually("b1 lists user.bob", || {
+        listed(b1.imap_port).contains(&"user.bob".to_string())
+    });
     // A name another server holds cannot be created here.
     let answers = run_admin(b2.imap_port, &["CREATE user.ann"]);
     assert!(answers[0].contains("NO"), "{answers:?}");
@@ -109,7 +118,9 @@ fn backends_publish_their_mailboxes_and_copy_each_others() {
     let mut bob = Client::login(b2.imap_port, "bob");
     eventually("bob sees shared.team on b2", || {
         let lines = bob.cmd("m", "MYRIGHTS shared.team");
-        lines.iter().any(|l| l.starts_with("* MYRIGHTS shared.team lrs"))
+        lines
+            .iter()
+            .any(|l| l.starts_with("* MYRIGHTS shared.team lrs"))
     });
     // RENAME moves the entries; DELETE removes them everywhere.
     let answers = run_admin(
@@ -156,7 +167,10 @@ fn two_backends_racing_for_one_name_never_both_hold_it() {
         let winner = if won[0] { "b1" } else { "b2" };
         let d = dump(&b1);
         let line = entry(&d, &name).unwrap();
-        assert!(line.contains(&format!("\t{winner}!default\tactive")), "{line}");
+        assert!(
+            line.contains(&format!("\t{winner}!default\tactive")),
+            "{line}"
+        );
     }
 }
 
@@ -179,20 +193,32 @@ fn a_crash_reservation_is_settled_and_sync_reports_differences() {
     let client = etcd::Client::new(etcd::ClientConfig::new(endpoints.clone())).unwrap();
     runtime.block_on(async {
         client
-            .put(b"/t3/mbox/user.ghost", br#"{"state":"reserved","server":"b1"}"#, None)
+            .put(
+                b"/t3/mbox/user.ghost",
+                br#"{"state":"reserved","server":"b1"}"#,
+                None,
+            )
             .await
             .unwrap();
         let (value, _) = {
             let kv = client.get(b"/t3/mbox/user.ann").await.unwrap().unwrap();
             (kv.value, kv.mod_revision)
         };
-        let text = String::from_utf8(value).unwrap().replace("\"acl\":\"", "\"acl\":\"x\\tl\\t");
-        client.put(b"/t3/mbox/user.ann", text.as_bytes(), None).await.unwrap();
+        let text = String::from_utf8(value)
+            .unwrap()
+            .replace("\"acl\":\"", "\"acl\":\"x\\tl\\t");
+        client
+            .put(b"/t3/mbox/user.ann", text.as_bytes(), None)
+            .await
+            .unwrap();
     });
     let (ok, out, _) = b1.run_darius(&["murder", "sync", "-n"]);
     assert!(!ok, "differences make the exit status 1");
     assert!(out.contains("user.ann: differs in the directory"), "{out}");
-    assert!(out.contains("user.ghost: in the directory, not here"), "{out}");
+    assert!(
+        out.contains("user.ghost: in the directory, not here"),
+        "{out}"
+    );
     // The next start settles both.
     b1.kill_hard();
     b1.restart();
@@ -218,9 +244,14 @@ fn a_dead_backend_leaves_and_etcd_down_refuses_only_namespace_changes() {
     let client = etcd::Client::new(etcd::ClientConfig::new(endpoints.clone())).unwrap();
     let advertised = |name: &str| {
         let key = format!("/t4/server/{name}");
-        runtime.block_on(client.get(key.as_bytes())).unwrap().is_some()
+        runtime
+            .block_on(client.get(key.as_bytes()))
+            .unwrap()
+            .is_some()
     };
-    eventually("both backends advertised", || advertised("b1") && advertised("b2"));
+    eventually("both backends advertised", || {
+        advertised("b1") && advertised("b2")
+    });
     // kill -9: no withdrawal; the lease (3 s) ends it.
     b1.kill_hard();
     eventually("b1's record gone with its lease", || !advertised("b1"));

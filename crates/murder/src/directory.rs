@@ -95,7 +95,10 @@ impl Directory {
     }
 
     /// The mailbox's record and the revision it was written at.
-    async fn read(&self, name: &MailboxName) -> Result<Option<(MailboxRecord, i64)>, DirectoryError> {
+    async fn read(
+        &self,
+        name: &MailboxName,
+    ) -> Result<Option<(MailboxRecord, i64)>, DirectoryError> {
         let found = self
             .kv
             .get(&self.keys.mailbox(name))
@@ -128,7 +131,12 @@ impl Directory {
                 None => None,
             };
             let value = record.map(MailboxRecord::encode);
-            match self.kv.swap(&key, expect, value).await.map_err(unavailable)? {
+            match self
+                .kv
+                .swap(&key, expect, value)
+                .await
+                .map_err(unavailable)?
+            {
                 Swap::Done => return Ok(()),
                 Swap::Conflict(v) => now = v.and_then(|v| decode(name, v)),
             }

@@ -21,7 +21,6 @@ impl Directory {
         let renew = Duration::from_secs((ttl_secs as u64 / 3).max(1));
         let client = self.kv.client().clone();
         let key = self.keys.server(&self.this);
-        let mut counted_at = None::<tokio::time::Instant>;
         loop {
             // Take a lease and write the record with it.
             let lease = match client.lease_grant(ttl_secs).await {
@@ -33,20 +32,26 @@ impl Directory {
                 }
             };
             record.mailboxes = self.count_mailboxes().await;
-            counted_at = Some(tokio::time::Instant::now());
+            let mut counted_at = tokio::time::Instant::now();
             if let Err(e) = client.put(&key, &record.encode(), Some(lease)).await {
                 tracing::warn!("directory: advertising this backend: {e}");
                 tokio::time::sleep(renew).await;
                 continue;
             }
-            tracing::info!("directory: backend {} advertised (lease {:x})", self.this, lease.0);
+            tracing::info!(
+                "directory: backend {} advertised (lease {:x})",
+                self.this,
+                lease.0
+            );
             // Renew until the lease is gone.
             loop {
                 tokio::time::sleep(renew).await;
                 match client.lease_keep_alive(lease).await {
                     Ok(ttl) if ttl > 0 => {}
                     Ok(_) => {
-                        tracing::warn!("directory: this backend's lease expired; advertising again");
+                        tracing::warn!(
+                            "directory: this backend's lease expired; advertising again"
+                        );
                         break;
                     }
                     Err(e) => {
@@ -54,9 +59,9 @@ impl Directory {
                         continue;
                     }
                 }
-                if counted_at.is_none_or(|t| t.elapsed() >= LOAD_EVERY) {
+                if counted_at.elapsed() >= LOAD_EVERY {
                     let count = self.count_mailboxes().await;
-                    counted_at = Some(tokio::time::Instant::now());
+                    counted_at = tokio::time::Instant::now();
                     if count != record.mailboxes {
                         record.mailboxes = count;
                         if let Err(e) = client.put(&key, &record.encode(), Some(lease)).await {

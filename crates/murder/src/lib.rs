@@ -32,7 +32,7 @@ pub enum Role {
 }
 
 impl Role {
-    /// The role `murder_role` names; `None` for a single server (empty).
+    /// The role `murder_role` names; `None` for a single server (`none`).
     pub fn from_option(value: &str) -> Option<Role> {
         match value {
             "backend" => Some(Role::Backend),

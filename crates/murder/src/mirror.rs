@@ -45,7 +45,7 @@ impl Directory {
         } else {
             self.load_servers().await?;
         }
-        let request = WatchRequest::prefix(self.keys.all()).from_revision(revision as i64 + 1);
+        let request = WatchRequest::prefix(&self.keys.all()).from_revision(revision as i64 + 1);
         let mut watcher = self
             .kv
             .client()
@@ -53,7 +53,11 @@ impl Directory {
             .await
             .map_err(|e| format!("watching etcd: {e}"))?;
         loop {
-            match watcher.next().await.map_err(|e| format!("etcd watch: {e}"))? {
+            match watcher
+                .next()
+                .await
+                .map_err(|e| format!("etcd watch: {e}"))?
+            {
                 WatchEvent::Events { revision, events } => {
                     let mut changes = Vec::new();
                     for event in events {
@@ -78,7 +82,11 @@ impl Directory {
     /// Turns one changed key into a change of the copy (mailboxes) or of the servers map.
     fn note_event(&self, put: bool, key: &[u8], value: &[u8], changes: &mut Vec<DirectoryChange>) {
         if let Some(name) = self.keys.mailbox_of(key) {
-            let record = if put { MailboxRecord::decode(value) } else { None };
+            let record = if put {
+                MailboxRecord::decode(value)
+            } else {
+                None
+            };
             if put && record.is_none() {
                 tracing::warn!("directory: the entry of {name} is not a mailbox record; ignored");
             }
@@ -102,7 +110,11 @@ impl Directory {
 
     /// What the copy does with a mailbox whose record is now `record` (`None`: gone): another
     /// server's active mailbox is put, anything else removed (the store keeps local entries).
-    fn copy_change(&self, name: MailboxName, record: Option<&MailboxRecord>) -> Option<DirectoryChange> {
+    fn copy_change(
+        &self,
+        name: MailboxName,
+        record: Option<&MailboxRecord>,
+    ) -> Option<DirectoryChange> {
         match record {
             Some(r) if r.state == State::Active && r.server != self.this => {
                 Some(DirectoryChange::Put(r.remote_entry(name)))
@@ -113,7 +125,11 @@ impl Directory {
         }
     }
 
-    async fn apply(&self, changes: Vec<DirectoryChange>, revision: Option<u64>) -> Result<(), String> {
+    async fn apply(
+        &self,
+        changes: Vec<DirectoryChange>,
+        revision: Option<u64>,
+    ) -> Result<(), String> {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || store.apply_directory(&changes, revision))
             .await
@@ -137,16 +153,20 @@ impl Directory {
     /// Reads the servers alive now.
     async fn load_servers(&self) -> Result<(), String> {
         let mut found = BTreeMap::new();
-        let mut pages = self.kv.client().range_prefix_all(&self.keys.servers(), LOAD_PAGE);
+        let mut pages = self
+            .kv
+            .client()
+            .range_prefix_all(&self.keys.servers(), LOAD_PAGE);
         while let Some(kvs) = pages
             .next()
             .await
             .map_err(|e| format!("reading the servers from etcd: {e}"))?
         {
             for kv in kvs {
-                if let (Some(name), Some(r)) =
-                    (self.keys.server_of(&kv.key), ServerRecord::decode(&kv.value))
-                {
+                if let (Some(name), Some(r)) = (
+                    self.keys.server_of(&kv.key),
+                    ServerRecord::decode(&kv.value),
+                ) {
                     found.insert(name, r);
                 }
             }
@@ -183,14 +203,15 @@ impl Directory {
         }
         // An empty directory has no page, and so no revision: read one.
         let revision = match pages.revision() {
-            0 => self
-                .kv
-                .client()
-                .range(etcd::RangeRequest::key(&self.keys.all()))
-                .await
-                .map_err(|e| format!("reading etcd's revision: {e}"))?
-                .header
-                .revision,
+            0 => {
+                self.kv
+                    .client()
+                    .range(etcd::RangeRequest::key(&self.keys.all()))
+                    .await
+                    .map_err(|e| format!("reading etcd's revision: {e}"))?
+                    .header
+                    .revision
+            }
             r => r,
         };
         let store = self.store.clone();

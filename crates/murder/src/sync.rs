@@ -75,7 +75,10 @@ impl Directory {
             dry_run,
             ..SyncReport::default()
         };
-        let mut pages = self.kv.client().range_prefix_all(&self.keys.mailboxes(), PAGE);
+        let mut pages = self
+            .kv
+            .client()
+            .range_prefix_all(&self.keys.mailboxes(), PAGE);
         while let Some(kvs) = pages
             .next()
             .await
