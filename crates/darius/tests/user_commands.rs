@@ -116,7 +116,17 @@ fn del_on_a_terminal(world: &World, answer: &str) -> String {
         .unwrap();
     let _ = writeln!(child.stdin.take().unwrap(), "{answer}");
     let out = child.wait_with_output().unwrap();
-    text(&out).0
+    // The pty echoes the typed answer when it arrives, which on a loaded machine can be in
+    // the middle of the prompt (typeahead): what the program wrote is the screen without it.
+    let screen = text(&out).0;
+    match ["\r\n", "\n"].iter().find_map(|end| {
+        screen
+            .find(&format!("{answer}{end}"))
+            .map(|at| (at, answer.len() + end.len()))
+    }) {
+        Some((at, len)) => format!("{}{}", &screen[..at], &screen[at + len..]),
+        None => screen,
+    }
 }
 
 #[test]
