@@ -14,7 +14,7 @@ use types::MailboxName;
 use crate::admin::{Request, Response};
 use crate::reconstruct::{load, running_server};
 
-/// How long a backend waits before reconciling again when etcd did not answer at start.
+/// How often a backend looks whether its directory entries need reconciling.
 const RECONCILE_RETRY: Duration = Duration::from_secs(5);
 
 /// `darius murder …`.
@@ -153,41 +153,12 @@ impl Murder {
                     .map_or(0, |d| d.as_secs() as i64),
             };
             tokio::spawn(Arc::clone(&directory).advertise(record, self.ttl));
-            tokio::spawn(async move {
-                // Until it succeeds: with etcd unreachable at start the mailboxes are served
-                // anyway, and published as soon as etcd answers.
-                loop {
-                    match directory.reconcile(false).await {
-                        Ok(report) if report.is_clean() => {
-                            tracing::info!("directory: this backend's mailboxes are all published");
-                            break;
-                        }
-                        Ok(report) => {
-                            tracing::warn!("directory: reconciled at start: {}", summary(&report));
-                            break;
-                        }
-                        Err(e) => {
-                            tracing::warn!("directory: reconciling at start: {e}; trying again")
-                        }
-                    }
-                    tokio::time::sleep(RECONCILE_RETRY).await;
-                }
-            });
+            // Reconciles at start and whenever publishing failed for good; with etcd
+            // unreachable the mailboxes are served anyway and published once it answers.
+            tokio::spawn(directory.settle(RECONCILE_RETRY));
         }
         Ok(())
     }
-}
-
-/// One line saying what a reconciliation found.
-fn summary(r: &murder::SyncReport) -> String {
-    format!(
-        "{} published, {} activated, {} corrected, {} removed, {} held by other servers",
-        r.published.len(),
-        r.activated.len(),
-        r.corrected.len(),
-        r.removed.len(),
-        r.conflicts.len()
-    )
 }
 
 /// The lines `darius murder sync` prints.

@@ -277,3 +277,70 @@ fn a_dead_backend_leaves_and_etcd_down_refuses_only_namespace_changes() {
         entry(&dump(&b2), "user.ann.Later").is_some()
     });
 }
+
+#[test]
+fn one_etcd_member_of_three_dying_under_load_loses_nothing() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(mut etcd) = runtime.block_on(etcd::testing::EtcdCluster::three()) else {
+        return;
+    };
+    let endpoints = etcd.endpoints();
+    let b1 = backend("b1", &endpoints, "/t5");
+    let b2 = backend("b2", &endpoints, "/t5");
+    // Both backends create mailboxes while the leader is killed halfway.
+    let creator = |port: u16, prefix: &'static str| {
+        std::thread::spawn(move || {
+            let mut c = Client::login(port, "admin");
+            (0..40)
+                .map(|i| {
+                    let name = format!("shared.{prefix}{i}");
+                    let ok = last(&c.cmd("c", &format!("CREATE {name}"))).starts_with("c OK");
+                    std::thread::sleep(Duration::from_millis(25));
+                    (name, ok)
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let one = creator(b1.imap_port, "one");
+    let two = creator(b2.imap_port, "two");
+    std::thread::sleep(Duration::from_millis(400));
+    let leader = runtime.block_on(etcd.leader()).expect("a leader");
+    etcd.kill(leader);
+    let (one, two) = (one.join().unwrap(), two.join().unwrap());
+    // With two members of three the cluster has a quorum: after the election every create
+    // succeeds, and the few around the kill may have been refused, never half done.
+    let created = |list: &[(String, bool)]| list.iter().filter(|(_, ok)| *ok).count();
+    assert!(
+        created(&one) >= 30 && created(&two) >= 30,
+        "{one:?} {two:?}"
+    );
+    let d = dump(&b1);
+    assert!(
+        !d.iter().any(|l| l.contains("\treserved")),
+        "a reservation was left: {d:?}"
+    );
+    for (list, server) in [(&one, "b1"), (&two, "b2")] {
+        for (name, ok) in list.iter() {
+            let line = entry(&d, name);
+            if *ok {
+                let line = line.unwrap_or_else(|| panic!("{name} was created but is not in {d:?}"));
+                assert!(
+                    line.contains(&format!("\t{server}!default\tactive")),
+                    "{line}"
+                );
+            } else {
+                assert!(
+                    line.is_none(),
+                    "{name} was refused but is in the directory: {line:?}"
+                );
+            }
+        }
+    }
+    // Each backend's copy converges on the other's mailboxes.
+    eventually("b2's copy holds every mailbox b1 created", || {
+        let names = listed(b2.imap_port);
+        one.iter()
+            .filter(|(_, ok)| *ok)
+            .all(|(n, _)| names.contains(n))
+    });
+}

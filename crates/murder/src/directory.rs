@@ -23,6 +23,11 @@ use crate::Role;
 /// How many times a compare-and-swap is tried again when the key changed under it.
 const SWAP_TRIES: usize = 5;
 
+/// How many times a publishing step is tried when etcd does not answer (an election takes a
+/// second or two), and how long apart.
+const UNAVAILABLE_TRIES: usize = 4;
+const UNAVAILABLE_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// This server's view of the Murder (see the module documentation).
 pub struct Directory {
     pub(crate) kv: Kv,
@@ -35,6 +40,9 @@ pub struct Directory {
     pub(crate) servers: RwLock<BTreeMap<String, ServerRecord>>,
     /// Names the store must never publish (delayed delete's hidden mailboxes).
     pub(crate) hidden: Option<MailboxName>,
+    /// A publishing step failed for good: the directory may not say what this backend holds
+    /// until the next reconciliation ([`Directory::settle`]).
+    pub(crate) dirty: std::sync::atomic::AtomicBool,
 }
 
 impl Directory {
@@ -58,6 +66,8 @@ impl Directory {
             runtime: tokio::runtime::Handle::current(),
             servers: RwLock::new(BTreeMap::new()),
             hidden,
+            // A backend reconciles once at start.
+            dirty: std::sync::atomic::AtomicBool::new(true),
         })
     }
 
@@ -144,6 +154,50 @@ impl Directory {
         Err(DirectoryError::Unavailable(format!(
             "{name} kept changing in the directory"
         )))
+    }
+
+    /// [`Directory::put_own`], tried again while etcd does not answer; when it never does, the
+    /// directory is marked for reconciliation ([`Directory::settle`]).
+    async fn publish(
+        &self,
+        name: &MailboxName,
+        record: Option<&MailboxRecord>,
+        only_reserved: bool,
+    ) -> Result<(), DirectoryError> {
+        let mut tries = 0;
+        loop {
+            match self.put_own(name, record, only_reserved).await {
+                Err(DirectoryError::Unavailable(_)) if tries + 1 < UNAVAILABLE_TRIES => {
+                    tries += 1;
+                    tokio::time::sleep(UNAVAILABLE_PAUSE).await;
+                }
+                Err(e @ DirectoryError::Unavailable(_)) => {
+                    self.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
+                    return Err(e);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Reconciles whenever a publishing step failed for good (and once at start), every
+    /// `every`, until the runtime stops (spawn it on a backend).
+    pub async fn settle(self: std::sync::Arc<Directory>, every: std::time::Duration) {
+        loop {
+            if self.dirty.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                match self.reconcile(false).await {
+                    Ok(report) if report.is_clean() => {
+                        tracing::info!("directory: this backend's mailboxes are all published")
+                    }
+                    Ok(report) => tracing::warn!("directory: reconciled: {}", report.summary()),
+                    Err(e) => {
+                        tracing::warn!("directory: reconciling: {e}; trying again");
+                        self.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
+            }
+            tokio::time::sleep(every).await;
+        }
     }
 
     /// Applies one name's current record to the store's copy (after this server changed it
@@ -233,32 +287,16 @@ impl Cluster for Directory {
         if self.is_hidden(name) {
             return Ok(());
         }
-        let reserved = MailboxRecord::reserved(&self.this);
         self.block(async {
-            let key = self.keys.mailbox(name);
-            match self
-                .kv
-                .swap(&key, None, Some(reserved.encode()))
-                .await
-                .map_err(unavailable)?
-            {
-                Swap::Done => Ok(()),
-                // Ours already: a reservation left by a crash, or an entry whose mailbox is
-                // gone here; the create that follows decides.
-                Swap::Conflict(Some(v)) => match decode(name, v) {
-                    Some((r, _)) if r.server == self.this => Ok(()),
-                    Some((r, _)) => Err(DirectoryError::Taken {
-                        name: name.to_string(),
-                        server: r.server,
-                    }),
-                    None => Err(DirectoryError::Taken {
-                        name: name.to_string(),
-                        server: String::new(),
-                    }),
-                },
-                Swap::Conflict(None) => Err(DirectoryError::Unavailable(format!(
-                    "{name} changed in the directory while reserving it"
-                ))),
+            let mut tries = 0;
+            loop {
+                match self.try_reserve(name).await {
+                    Err(DirectoryError::Unavailable(_)) if tries + 1 < UNAVAILABLE_TRIES => {
+                        tries += 1;
+                        tokio::time::sleep(UNAVAILABLE_PAUSE).await;
+                    }
+                    other => return other,
+                }
             }
         })
     }
@@ -268,11 +306,11 @@ impl Cluster for Directory {
             return Ok(());
         }
         let record = MailboxRecord::active(&self.this, entry);
-        self.block(self.put_own(&entry.name, Some(&record), false))
+        self.block(self.publish(&entry.name, Some(&record), false))
     }
 
     fn release(&self, name: &MailboxName) -> Result<(), DirectoryError> {
-        self.block(self.put_own(name, None, true))
+        self.block(self.publish(name, None, true))
     }
 
     fn update(&self, entry: &MailboxEntry) -> Result<(), DirectoryError> {
@@ -280,10 +318,42 @@ impl Cluster for Directory {
     }
 
     fn remove(&self, name: &MailboxName) -> Result<(), DirectoryError> {
-        self.block(self.put_own(name, None, false))
+        self.block(self.publish(name, None, false))
     }
 
     fn refresh(&self, name: &MailboxName) {
         self.block(self.refresh_name(name));
+    }
+}
+
+impl Directory {
+    /// One attempt at reserving `name` (see [`Cluster::reserve`]).
+    async fn try_reserve(&self, name: &MailboxName) -> Result<(), DirectoryError> {
+        let reserved = MailboxRecord::reserved(&self.this);
+        let key = self.keys.mailbox(name);
+        match self
+            .kv
+            .swap(&key, None, Some(reserved.encode()))
+            .await
+            .map_err(unavailable)?
+        {
+            Swap::Done => Ok(()),
+            // Ours already: a reservation left by a crash, or an entry whose mailbox is
+            // gone here; the create that follows decides.
+            Swap::Conflict(Some(v)) => match decode(name, v) {
+                Some((r, _)) if r.server == self.this => Ok(()),
+                Some((r, _)) => Err(DirectoryError::Taken {
+                    name: name.to_string(),
+                    server: r.server,
+                }),
+                None => Err(DirectoryError::Taken {
+                    name: name.to_string(),
+                    server: String::new(),
+                }),
+            },
+            Swap::Conflict(None) => Err(DirectoryError::Unavailable(format!(
+                "{name} changed in the directory while reserving it"
+            ))),
+        }
     }
 }

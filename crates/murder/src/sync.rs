@@ -39,6 +39,18 @@ pub struct SyncReport {
 }
 
 impl SyncReport {
+    /// One line saying what was found.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} published, {} activated, {} corrected, {} removed, {} held by other servers",
+            self.published.len(),
+            self.activated.len(),
+            self.corrected.len(),
+            self.removed.len(),
+            self.conflicts.len()
+        )
+    }
+
     pub fn is_clean(&self) -> bool {
         self.published.is_empty()
             && self.activated.is_empty()
