@@ -11,6 +11,7 @@
 mod client;
 mod compare;
 mod corpus;
+mod directory;
 mod goals;
 mod procmon;
 mod report;
@@ -128,6 +129,9 @@ struct TargetArgs {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The Murder's directory at scale: fill etcd with a synthetic directory, time LIST on a
+    /// server following it, measure the watch's lag (see src/directory.rs).
+    Directory(directory::DirectoryArgs),
     /// Client mix with state checking (login, select, fetch, store, expunge, append, logout).
     Mixed {
         /// Rounds of fetch-new/fetch-body/store/(delete+expunge)/append per session.
@@ -396,6 +400,12 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    if let Command::Directory(args) = &cli.command {
+        let t = &cli.target;
+        let imap = Endpoint::new(&t.host, t.port, t.tls)?;
+        let timeout = std::time::Duration::from_secs_f64(t.timeout.max(0.1));
+        return runtime.block_on(directory::run(args, &imap, &t.password, timeout));
+    }
     runtime.block_on(run(cli))
 }
 
@@ -660,7 +670,9 @@ async fn dispatch(
             };
             ("pop3-idle", workload::pop3::run_idle(s, &args).await?)
         }
-        Command::Corpus { .. } | Command::Compare { .. } => anyhow::bail!("not a workload"),
+        Command::Corpus { .. } | Command::Compare { .. } | Command::Directory(_) => {
+            anyhow::bail!("not a workload")
+        }
     })
 }
 
