@@ -76,7 +76,12 @@ fn record(server: &str, owner: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-pub async fn run(args: &DirectoryArgs, imap: &Endpoint, password: &str, timeout: Duration) -> Result<()> {
+pub async fn run(
+    args: &DirectoryArgs,
+    imap: &Endpoint,
+    password: &str,
+    timeout: Duration,
+) -> Result<()> {
     let endpoints: Vec<String> = args
         .etcd
         .split([' ', ','])
@@ -119,7 +124,10 @@ async fn fill(client: &etcd::Client, prefix: &str, args: &DirectoryArgs) -> Resu
                     .map(|i| {
                         let owner = format!("u{}", i / per_user + 1);
                         let key = format!("{prefix}/mbox/user.{owner}.f{}", i % per_user + 1);
-                        etcd::Op::Put(etcd::PutRequest::new(key.as_bytes(), &record(&server, &owner)))
+                        etcd::Op::Put(etcd::PutRequest::new(
+                            key.as_bytes(),
+                            &record(&server, &owner),
+                        ))
                     })
                     .collect();
                 client
@@ -159,7 +167,12 @@ fn listed(untagged: &[crate::client::parse::Untagged]) -> Vec<String> {
         .collect()
 }
 
-async fn login(imap: &Endpoint, user: &str, password: &str, timeout: Duration) -> Result<ImapClient> {
+async fn login(
+    imap: &Endpoint,
+    user: &str,
+    password: &str,
+    timeout: Duration,
+) -> Result<ImapClient> {
     let mut c = ImapClient::connect(imap, timeout).await?;
     let done = c.login(user, password).await?;
     if !done.is_ok() {
@@ -168,7 +181,13 @@ async fn login(imap: &Endpoint, user: &str, password: &str, timeout: Duration) -
     Ok(c)
 }
 
-async fn list(imap: &Endpoint, user: &str, password: &str, iterations: u32, timeout: Duration) -> Result<()> {
+async fn list(
+    imap: &Endpoint,
+    user: &str,
+    password: &str,
+    iterations: u32,
+    timeout: Duration,
+) -> Result<()> {
     let mut c = login(imap, user, password, timeout).await?;
     let mut micros = Vec::new();
     let mut count = 0;
@@ -232,7 +251,9 @@ async fn lag(
         tokio::time::sleep_until(due.into()).await;
         let name = format!("user.{user}.lag{i}");
         let key = format!("{prefix}/mbox/{name}");
-        client.put(key.as_bytes(), &record(&args.server, user), None).await?;
+        client
+            .put(key.as_bytes(), &record(&args.server, user), None)
+            .await?;
         acked.lock().await.insert(name, Instant::now());
     }
     // Give the last ones time to arrive.
@@ -240,7 +261,11 @@ async fn lag(
     loop {
         let all = {
             let seen = seen.lock().await;
-            acked.lock().await.keys().all(|n| seen.keys().any(|s| s.ends_with(n.as_str()) || s == n))
+            acked
+                .lock()
+                .await
+                .keys()
+                .all(|n| seen.keys().any(|s| s.ends_with(n.as_str()) || s == n))
         };
         if all || Instant::now() > deadline {
             break;
