@@ -51,6 +51,7 @@ pub fn server(
         config_directory: config.configdirectory().to_path_buf(),
         kerberos,
         servername,
+        proxy: None,
     };
     Ok(Pop3Server::new(
         ctx.service.clone(),

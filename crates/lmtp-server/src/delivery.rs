@@ -32,7 +32,7 @@ impl Delivery<'_> {
     /// Stores the message for every recipient; one reply each, in RCPT order.
     pub(crate) async fn run(
         &self,
-        recipients: &[Recipient],
+        recipients: &[&Recipient],
         body: &mut Body,
         head: &[u8],
     ) -> Vec<Reply> {

@@ -11,9 +11,14 @@
 //! hard-linked). Each recipient's reply is sent only after the message is on stable storage.
 //! With [`LmtpAuth`] (the `lmtp_auth` option) the client may authenticate (RFC 4954) over TLS
 //! or the UNIX socket and then delivers as that user.
+//!
+//! On a Murder frontend (a service with a cluster) a recipient whose INBOX another server holds
+//! is relayed to that backend's LMTP service (module `proxy`, docs/murder.md): the client hears
+//! the backend's replies, in RCPT order with the local recipients'.
 
 mod body;
 mod delivery;
+mod proxy;
 mod recipient;
 mod session;
 mod trace;
@@ -27,6 +32,7 @@ use net::{ConnInfo, ShutdownSignal, Transport};
 use tokio::net::{TcpStream, UnixStream};
 
 pub use body::SPILL_AT;
+pub use proxy::ProxyLogin;
 pub use recipient::{LocalDomains, RcptCase};
 
 /// Recipients one transaction may have (RFC 5321 §4.5.3.1.8 asks for at least 100).
@@ -66,6 +72,9 @@ pub struct LmtpConfig {
     /// Whether clients of the UNIX socket are trusted to speak for others (`MAIL … AUTH=`,
     /// `RCPT … IGNOREQUOTA`): true unless `lmtpsocket_mode` lets every local account connect.
     pub unix_socket_trusted: bool,
+    /// In a Murder, how this server authenticates at the backends it relays recipients to
+    /// (module `proxy`; used where a backend offers AUTH); `None` relays without AUTH.
+    pub proxy: Option<ProxyLogin>,
 }
 
 /// LMTP AUTH (RFC 4954): the SASL logins every protocol shares, and how failures are paid for.

@@ -1,10 +1,12 @@
-//! One LMTP connection: greeting, LHLO, then transactions of MAIL, RCPT and DATA ([`data`]) or
-//! BDAT chunks ([`bdat`]), with one reply per accepted recipient after the message (RFC 2033
-//! §4.2); AUTH ([`authenticate`]) changes who delivers.
+//! One LMTP connection: greeting, LHLO, then transactions of MAIL, RCPT ([`rcpt`]) and DATA
+//! ([`data`]) or BDAT chunks ([`bdat`]), with one reply per accepted recipient after the message
+//! (RFC 2033 §4.2); AUTH ([`authenticate`]) changes who delivers. In a Murder, recipients held
+//! by other servers are relayed to them (`crate::proxy`) within the same transaction.
 
 mod authenticate;
 mod bdat;
 mod data;
+mod rcpt;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,17 +14,16 @@ use std::sync::Arc;
 
 use lmtp_proto::{
     codes, parse_command, Address, Body as BodyType, Command, LineFramer, LineResult, MailParams,
-    RcptParams, Reply,
+    Reply,
 };
-use mailservice::{Identity, ServiceError};
+use mailservice::Identity;
 use net::{ShutdownSignal, Transport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::delivery::{no_room, too_big};
-use crate::recipient::{
-    address_of, foreign_domain, not_authorized, unknown_domain, unknown_user, Recipient,
-};
-use crate::{LmtpServer, MAX_RECIPIENTS};
+use crate::proxy::Relay;
+use crate::recipient::Recipient;
+use crate::LmtpServer;
 
 /// Unrecognised or malformed commands in a row after which the client is disconnected.
 const MAX_BAD_IN_A_ROW: u32 = 20;
@@ -58,7 +59,10 @@ enum Stop {
 
 struct Transaction {
     from: Option<Address>,
-    recipients: Vec<Recipient>,
+    /// Every accepted recipient, in RCPT order.
+    accepted: Vec<Accepted>,
+    /// The backends that take this message's relayed recipients (a Murder frontend).
+    relay: Relay,
     /// Who delivers this message: the session's identity, or the submitter a trusted client
     /// named with `MAIL ... AUTH=` (RFC 4954 §5).
     identity: Identity,
@@ -66,6 +70,30 @@ struct Transaction {
     body_type: Option<BodyType>,
     /// The message so far, once a BDAT chunk arrived (RFC 3030 §2).
     chunks: Option<bdat::Chunks>,
+}
+
+/// A recipient the transaction accepted.
+enum Accepted {
+    /// Delivered into this server's store.
+    Local(Recipient),
+    /// Relayed to the backend of this leg of the transaction's [`Relay`].
+    Relayed { leg: usize, address: Address },
+}
+
+impl Accepted {
+    fn address(&self) -> &Address {
+        match self {
+            Accepted::Local(r) => &r.address,
+            Accepted::Relayed { address, .. } => address,
+        }
+    }
+
+    fn local(&self) -> Option<&Recipient> {
+        match self {
+            Accepted::Local(r) => Some(r),
+            Accepted::Relayed { .. } => None,
+        }
+    }
 }
 
 pub(crate) struct Session {
@@ -395,126 +423,16 @@ impl Session {
             }
             _ => self.identity.clone(),
         };
+        let submitter = (!identity.is_anonymous()).then(|| identity.user().to_string());
         self.transaction = Some(Transaction {
+            relay: Relay::new(from.clone(), &params, submitter.as_deref()),
             from,
-            recipients: Vec::new(),
+            accepted: Vec::new(),
             identity,
             body_type: params.body,
             chunks: None,
         });
         self.reply(Reply::new(250, codes::SENDER_OK, "Ok"));
-    }
-
-    async fn rcpt(&mut self, to: Address, params: RcptParams) {
-        let Some(tx) = self.transaction.as_ref() else {
-            return self.reply(Reply::new(503, codes::BAD_SEQUENCE, "Need MAIL command"));
-        };
-        if tx.chunks.is_some() {
-            // RFC 3030 §2: the recipients are all named before the first chunk.
-            return self.reply(Reply::new(503, codes::BAD_SEQUENCE, "RCPT after BDAT"));
-        }
-        let ignore_quota = params
-            .other
-            .iter()
-            .any(|(k, v)| k == "IGNOREQUOTA" && v.is_none());
-        let unsupported = params
-            .other
-            .iter()
-            .any(|(k, v)| k != "IGNOREQUOTA" || v.is_some());
-        if params.notify.is_some() || params.orcpt.is_some() || unsupported {
-            return self.reply(Reply::new(
-                555,
-                codes::INVALID_ARGUMENTS,
-                "RCPT parameters are not supported",
-            ));
-        }
-        if ignore_quota && !self.trusted {
-            return self.reply(Reply::new(
-                555,
-                codes::NOT_AUTHORIZED,
-                "IGNOREQUOTA is for trusted clients only",
-            ));
-        }
-        if tx.recipients.len() >= MAX_RECIPIENTS {
-            return self.reply(Reply::new(
-                452,
-                codes::TOO_MANY_RECIPIENTS,
-                "Too many recipients",
-            ));
-        }
-        let domains = self.server.service.domains();
-        // With virtual domains the domain picks the user's domain (checked below, with the
-        // store); without, it must be local under `lmtp_strict_domains`.
-        let domain = match to.domain.as_deref() {
-            Some(d) if domains.enabled() && !domains.is_default(d) => {
-                Some(d.strip_suffix('.').unwrap_or(d).to_ascii_lowercase())
-            }
-            _ => None,
-        };
-        if !domains.enabled()
-            && !self
-                .server
-                .config
-                .local_domains
-                .contains(to.domain.as_deref())
-        {
-            return self.reply(foreign_domain());
-        }
-        let config = &self.server.config;
-        let address = match domains.enabled() && to.local.contains('@') {
-            true => None,
-            false => address_of(
-                &to.local,
-                config.rcpt_case,
-                config.postuser.as_deref(),
-                domain.as_deref(),
-            ),
-        };
-        let Some(address) = address else {
-            return self.reply(unknown_user());
-        };
-        let sender = tx.identity.clone();
-        let found = self
-            .server
-            .service
-            .blocking(move |service| {
-                if let Some(domain) = &domain {
-                    if !service.hosts_domain(domain)? {
-                        return Err(ServiceError::UnknownDomain);
-                    }
-                }
-                let target = service.delivery_target(&sender, &address)?;
-                // Refused now rather than after DATA when the root is already over (Cyrus).
-                let full = !ignore_quota && service.quota_refuses_delivery(&target)?;
-                Ok((target, full))
-            })
-            .await;
-        match found {
-            Ok((_, true)) => self.reply(crate::delivery::over_quota()),
-            Ok((target, false)) => {
-                if let Some(tx) = self.transaction.as_mut() {
-                    tx.recipients.push(Recipient {
-                        address: to,
-                        target,
-                        ignore_quota,
-                    });
-                }
-                self.reply(Reply::new(250, codes::DESTINATION_OK, "Ok"));
-            }
-            Err(ServiceError::NoSuchMailbox | ServiceError::BadName(_)) => {
-                self.reply(unknown_user());
-            }
-            Err(ServiceError::PermissionDenied) => self.reply(not_authorized()),
-            Err(ServiceError::UnknownDomain) => self.reply(unknown_domain()),
-            Err(e) => {
-                tracing::error!("{}: looking up recipient {to}: {e}", self.id);
-                self.reply(Reply::new(
-                    451,
-                    codes::SYSTEM_TEMPORARY,
-                    "Temporary failure looking up the recipient",
-                ));
-            }
-        }
     }
 
     async fn starttls(&mut self) -> Flow {

@@ -43,6 +43,18 @@ pub(crate) fn trace_fields(t: &TraceInfo<'_>) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The length of the `Return-Path` field at the front of `trace` (what [`trace_fields`]
+/// wrote), line end included; 0 when there is none.
+pub(crate) fn return_path_len(trace: &[u8]) -> u64 {
+    if !trace.starts_with(b"Return-Path:") {
+        return 0;
+    }
+    trace
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(0, |lf| lf as u64 + 1)
+}
+
 /// Keeps header fields one line each whatever the client sent.
 fn clean(s: &str) -> String {
     s.chars()
@@ -103,7 +115,12 @@ mod tests {
             for_rcpt: Some("alice@mail.test"),
             unix_time: 0,
         };
-        let text = String::from_utf8(trace_fields(&t)).unwrap();
+        let fields = trace_fields(&t);
+        assert_eq!(
+            return_path_len(&fields),
+            "Return-Path: <bounce@example.org>\r\n".len() as u64
+        );
+        let text = String::from_utf8(fields).unwrap();
         assert_eq!(
             text,
             "Return-Path: <bounce@example.org>\r\nReceived: from mx  X-Evil: 1 ([127.0.0.1])\r\n\tby mail.test (Darius) with LMTPS id lmtp-1-2\r\n\tfor <alice@mail.test>;\r\n\tThu, 01 Jan 1970 00:00:00 +0000\r\n"

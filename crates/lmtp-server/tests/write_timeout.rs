@@ -40,6 +40,7 @@ fn lmtp_server(dir: &std::path::Path, write_timeout: Duration) -> Arc<LmtpServer
             write_timeout,
             max_line: lmtp_proto::MAX_COMMAND_LINE,
             unix_socket_trusted: true,
+            proxy: None,
         },
     )
 }

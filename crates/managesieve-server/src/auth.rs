@@ -260,8 +260,22 @@ impl Session {
         Flow::Close
     }
 
-    /// The session now acts as `user`: logged like the other protocols' logins.
+    /// The session now acts as `user`: logged like the other protocols' logins. In a Murder,
+    /// a user whose INBOX another server holds is served from there (module `proxy`).
     async fn authenticated(&mut self, user: &str, mech: Mechanism) -> Flow {
+        match self.home_server(user).await {
+            Ok(None) => {}
+            Ok(Some((server, backend))) => {
+                return self.proxy_to_backend(user, mech, &server, backend).await;
+            }
+            Err(e) => {
+                tracing::error!(severity = "err", "ManageSieve login of {user}: {e}");
+                self.respond(
+                    Response::no("Internal error; try later").with_code(RespCode::TryLater),
+                );
+                return Flow::Continue;
+            }
+        }
         let peer = self.conn.info.peer.to_string();
         auth::log_authentication(auth::AuthOutcome::Success, user, &peer, mech.name());
         self.proc.update(Some(user), None);
@@ -277,6 +291,31 @@ impl Session {
             net::telemetry::Telemetry::open(&self.server.config.config_directory, user, &self.id)
                 .await;
         Flow::Continue
+    }
+
+    /// The server holding `user`'s INBOX when it is not this one, and how the directory says
+    /// to reach it. A user with no INBOX anywhere keeps their scripts here.
+    async fn home_server(
+        &self,
+        user: &str,
+    ) -> Result<Option<(String, Option<mailservice::Backend>)>, mailservice::ServiceError> {
+        let Some(inbox) = self.server.service.identity(user).inbox() else {
+            return Ok(None);
+        };
+        self.server
+            .service
+            .blocking(move |s| {
+                let remote = match s.remote_of_name(&inbox) {
+                    Ok(remote) => remote,
+                    Err(mailservice::ServiceError::NoSuchMailbox) => None,
+                    Err(e) => return Err(e),
+                };
+                Ok(remote.map(|remote| {
+                    let backend = s.cluster().and_then(|c| c.backend(&remote.server));
+                    (remote.server, backend)
+                }))
+            })
+            .await
     }
 
     /// STARTTLS (§2.2): only before authentication, on a plain connection of a server with

@@ -10,8 +10,13 @@
 //! Cyrus's `timsieved` is the model: the greeting is the capability listing; STARTTLS is
 //! followed by a new listing; an administrator manages another user's scripts by
 //! authenticating with that user as the authorization identity.
+//!
+//! On a Murder frontend, a user whose INBOX (and so whose scripts) another server holds is
+//! authenticated here and then served by that backend (module `proxy`, docs/murder.md).
 
 mod auth;
+mod proxy;
+mod relay;
 mod scripts;
 mod session;
 
@@ -22,6 +27,8 @@ use std::time::Duration;
 use mailservice::MailService;
 use net::{ConnInfo, ShutdownSignal, TlsMode, Transport};
 use tokio::net::TcpStream;
+
+pub use proxy::ProxyLogin;
 
 /// The ManageSieve service's settings, from the configuration.
 #[derive(Clone, Debug)]
@@ -49,6 +56,10 @@ pub struct ManageSieveConfig {
     pub kerberos: Option<sasl::KerberosService>,
     /// `sieve_maxredirects`, announced as MAXREDIRECTS.
     pub max_redirects: u32,
+    /// In a Murder, how this server logs in at the backends it proxies sessions to (module
+    /// `proxy`); `None` when it proxies to none, and then a user whose INBOX another server
+    /// holds gets `NO (TRYLATER)`.
+    pub proxy: Option<ProxyLogin>,
 }
 
 /// The ManageSieve service shared by every connection.

@@ -61,6 +61,8 @@ pub(crate) struct Session {
     /// The domain logins typed without one take here (`virtdomains: on`), looked up at the
     /// first login.
     pub(crate) server_domain: auth::server_domain::ConnectionDomain,
+    /// The server's shutdown, for a session relayed to a backend (module `proxy`).
+    pub(crate) shutdown: ShutdownSignal,
 }
 
 impl Session {
@@ -78,7 +80,7 @@ impl Session {
             &MANAGESIEVE,
             transport,
             info,
-            shutdown,
+            shutdown.clone(),
             server.config.timeout,
             server.config.prelogin_timeout,
         );
@@ -91,6 +93,7 @@ impl Session {
             login_failures: 0,
             proc,
             server_domain,
+            shutdown,
         }
     }
 

@@ -414,8 +414,9 @@ impl Session {
         }
     }
 
-    /// The credentials are proved: lock the user's INBOX and read its messages (RFC 1939 §4).
-    /// A maildrop that cannot be had leaves the session in the AUTHORIZATION state.
+    /// The credentials are proved: lock the user's INBOX and read its messages (RFC 1939 §4);
+    /// in a Murder, an INBOX on another server is served from there (module `proxy`). A
+    /// maildrop that cannot be had leaves the session in the AUTHORIZATION state.
     async fn open_maildrop(&mut self, user: &str, mechanism: &'static str) -> Flow {
         let service = self.server.service.clone();
         let identity = service.identity(user).with_origin(self.origin());
@@ -425,10 +426,23 @@ impl Session {
             return Flow::Continue;
         };
         let authorized = service
-            .blocking(move |s| s.authorize_internal(&identity, inbox, Operation::Read))
+            .blocking(move |s| {
+                let mailbox = s.authorize_internal(&identity, inbox, Operation::Read)?;
+                let remote = s.remote_of(&mailbox)?.map(|remote| {
+                    let backend = s.cluster().and_then(|c| c.backend(&remote.server));
+                    (remote.server, backend)
+                });
+                Ok((mailbox, remote))
+            })
             .await;
         let mailbox = match authorized {
-            Ok(mailbox) => mailbox,
+            Ok((_, Some((server, backend)))) => {
+                // Another server holds the INBOX: the session is served from there.
+                return self
+                    .proxy_to_backend(user, mechanism, &server, backend)
+                    .await;
+            }
+            Ok((mailbox, None)) => mailbox,
             Err(ServiceError::NoSuchMailbox | ServiceError::PermissionDenied) => {
                 tracing::info!("{}: POP3 login of {user}: no INBOX", self.conn.info.peer);
                 self.respond(

@@ -11,9 +11,14 @@
 //! fixed at login (RFC 1939 §4); `DELE` marks, and only `QUIT` expunges the marked messages,
 //! on stable storage before `+OK`. UIDL is `UIDVALIDITY.UID` (`pop3_proto::uidl`), so a message
 //! keeps its unique id across restarts and `reconstruct`.
+//!
+//! On a Murder frontend, a user whose INBOX another server holds is authenticated here and then
+//! served by that backend (module `proxy`, docs/murder.md).
 
 mod auth;
 mod maildrop;
+mod proxy;
+mod relay;
 mod session;
 
 use std::collections::HashMap;
@@ -24,6 +29,8 @@ use std::time::{Duration, Instant};
 use mailservice::MailService;
 use net::{ConnInfo, ShutdownSignal, TlsMode, Transport};
 use tokio::net::TcpStream;
+
+pub use proxy::ProxyLogin;
 
 /// `popexpiretime`: what CAPA's EXPIRE announces (RFC 2449 §6.7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +74,10 @@ pub struct Pop3Config {
     pub config_directory: PathBuf,
     /// The `pop/servername` Kerberos credentials, for GSSAPI.
     pub kerberos: Option<sasl::KerberosService>,
+    /// In a Murder, how this server logs in at the backends it proxies sessions to (module
+    /// `proxy`); `None` when it proxies to none, and then a user whose INBOX another server
+    /// holds gets `-ERR [SYS/TEMP]`.
+    pub proxy: Option<ProxyLogin>,
 }
 
 /// The POP3 service shared by every connection.

@@ -67,6 +67,8 @@ pub(crate) struct Session {
     /// The domain logins typed without one take here (`virtdomains: on`), looked up at the
     /// first login.
     pub(crate) server_domain: auth::server_domain::ConnectionDomain,
+    /// The server's shutdown, for a session relayed to a backend (module `proxy`).
+    pub(crate) shutdown: ShutdownSignal,
 }
 
 impl Session {
@@ -93,7 +95,7 @@ impl Session {
             &POP3,
             transport,
             info,
-            shutdown,
+            shutdown.clone(),
             server.config.timeout,
             server.config.prelogin_timeout,
         );
@@ -108,6 +110,7 @@ impl Session {
             proc,
             logged_in: None,
             server_domain,
+            shutdown,
         }
     }
 

@@ -23,6 +23,7 @@ use super::data::{keep_head, SizeLimit};
 use super::{Flow, Session, Transaction};
 use crate::body::Body;
 use crate::delivery::temporary_failure;
+use crate::trace::return_path_len;
 
 /// The message of a transaction as its chunks arrive.
 pub(crate) struct Chunks {
@@ -31,6 +32,9 @@ pub(crate) struct Chunks {
     /// Octets received so far, refused chunks included.
     size: u64,
     limit: SizeLimit,
+    /// The length of the `Return-Path` field the body starts with (relayed copies go
+    /// without it).
+    skip: u64,
     /// Set by the first refused chunk: the reply every later chunk gets.
     failure: Option<Reply>,
     /// For BINARYMIME: what would stop the store keeping the octets as sent.
@@ -112,7 +116,7 @@ impl Session {
     pub(super) async fn bdat(&mut self, size: u64, last: bool) -> Flow {
         let refusal = match &self.transaction {
             None => Some("Need MAIL command"),
-            Some(tx) if tx.recipients.is_empty() => Some("No valid recipients"),
+            Some(tx) if tx.accepted.is_empty() => Some("No valid recipients"),
             Some(_) => None,
         };
         if let Some(text) = refusal {
@@ -144,7 +148,7 @@ impl Session {
             return Flow::Continue;
         }
         let failure = chunks.refusal();
-        self.finish(tx, &mut chunks.body, &chunks.head, failure)
+        self.finish(tx, &mut chunks.body, &chunks.head, chunks.skip, failure)
             .await;
         Flow::Continue
     }
@@ -153,6 +157,7 @@ impl Session {
     async fn first_chunk(&mut self, tx: &Transaction) -> Chunks {
         let trace = self.trace(tx);
         Chunks {
+            skip: return_path_len(&trace),
             body: Body::new(trace),
             head: Vec::new(),
             size: 0,

@@ -4,10 +4,12 @@
 
 use lmtp_proto::{codes, Body as BodyType, DataDecoder, DataStatus, Reply};
 
-use super::{Flow, Session, Transaction, HEAD_FOR_LOG, READ_CHUNK};
+use super::{Accepted, Flow, Session, Transaction, HEAD_FOR_LOG, READ_CHUNK};
 use crate::body::Body;
 use crate::delivery::{no_room, temporary_failure, too_big, Delivery};
-use crate::trace::{trace_fields, TraceInfo};
+use crate::proxy::backend_unavailable;
+use crate::recipient::Recipient;
+use crate::trace::{return_path_len, trace_fields, TraceInfo};
 
 impl Session {
     pub(super) async fn data(&mut self) -> Flow {
@@ -15,7 +17,7 @@ impl Session {
             self.reply(Reply::new(503, codes::BAD_SEQUENCE, "Need MAIL command"));
             return Flow::Continue;
         };
-        let refusal = if tx.recipients.is_empty() {
+        let refusal = if tx.accepted.is_empty() {
             // RFC 2033 §4.2: DATA with no accepted recipient fails with 503.
             Some("No valid recipients")
         } else if tx.chunks.is_some() {
@@ -42,6 +44,7 @@ impl Session {
             return Flow::Close;
         }
         let trace = self.trace(&tx);
+        let skip = return_path_len(&trace);
         let limit = self.size_limit(&tx).await;
         let mut decoder = DataDecoder::new(limit.octets());
         let mut body = Body::new(trace);
@@ -75,7 +78,7 @@ impl Session {
                 temporary_failure()
             })
         };
-        self.finish(tx, &mut body, &head, failure).await;
+        self.finish(tx, &mut body, &head, skip, failure).await;
         Flow::Continue
     }
 
@@ -91,8 +94,8 @@ impl Session {
             tls: self.transport.is_tls(),
             authenticated: self.authenticated.is_some(),
             id: &delivery_id,
-            for_rcpt: match tx.recipients.as_slice() {
-                [one] => Some(one.address.to_string_form()),
+            for_rcpt: match tx.accepted.as_slice() {
+                [one] => Some(one.address().to_string_form()),
                 _ => None,
             }
             .as_deref(),
@@ -104,35 +107,72 @@ impl Session {
     /// recipients' partitions, learned before the message arrives.
     pub(super) async fn size_limit(&self, tx: &Transaction) -> SizeLimit {
         let limit = self.server.config.max_message_size.unwrap_or(u64::MAX);
-        let targets = tx.recipients.iter().map(|r| r.target.clone()).collect();
+        let targets = tx
+            .accepted
+            .iter()
+            .filter_map(Accepted::local)
+            .map(|r| r.target.clone())
+            .collect();
         let room = self.room(targets).await.unwrap_or(u64::MAX);
         SizeLimit { limit, room }
     }
 
     /// Stores the received message (unless `failure` already decided every reply) and queues
-    /// one reply per recipient, in RCPT order (RFC 2033 §4.2).
+    /// one reply per recipient, in RCPT order (RFC 2033 §4.2). `skip` is the length of the
+    /// `Return-Path` field at the front of `body`, which relayed copies go without.
     pub(super) async fn finish(
         &mut self,
-        tx: Transaction,
+        mut tx: Transaction,
         body: &mut Body,
         head: &[u8],
+        skip: u64,
         failure: Option<Reply>,
     ) {
         let replies = match failure {
-            Some(reply) => vec![reply; tx.recipients.len()],
-            None => {
+            Some(reply) => vec![reply; tx.accepted.len()],
+            None => self.deliver(&mut tx, body, head, skip).await,
+        };
+        for r in replies {
+            self.reply(r);
+        }
+    }
+
+    /// Relays the message to the transaction's backends, then stores it for the local
+    /// recipients (in that order: the store takes a message held in memory for itself); the
+    /// replies in RCPT order.
+    async fn deliver(
+        &self,
+        tx: &mut Transaction,
+        body: &mut Body,
+        head: &[u8],
+        skip: u64,
+    ) -> Vec<Reply> {
+        let relayed = tx.relay.deliver(body, skip, tx.body_type).await;
+        let mut relayed: Vec<_> = relayed.into_iter().map(Vec::into_iter).collect();
+        let local: Vec<&Recipient> = tx.accepted.iter().filter_map(Accepted::local).collect();
+        let stored = match local.is_empty() {
+            true => Vec::new(),
+            false => {
                 let delivery = Delivery {
                     server: &self.server,
                     id: &self.id,
                     from: tx.from.as_ref(),
                     identity: &tx.identity,
                 };
-                delivery.run(&tx.recipients, body, head).await
+                delivery.run(&local, body, head).await
             }
         };
-        for r in replies {
-            self.reply(r);
-        }
+        let mut stored = stored.into_iter();
+        tx.accepted
+            .iter()
+            .map(|accepted| match accepted {
+                Accepted::Local(_) => stored.next().unwrap_or_else(temporary_failure),
+                Accepted::Relayed { leg, .. } => relayed
+                    .get_mut(*leg)
+                    .and_then(Iterator::next)
+                    .unwrap_or_else(backend_unavailable),
+            })
+            .collect()
     }
 }
 
