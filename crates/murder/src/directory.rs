@@ -87,6 +87,17 @@ impl Directory {
         self.role
     }
 
+    /// Writes (`held`) or removes this server's index key of `name`, in the transaction that
+    /// changes its record.
+    pub(crate) fn held_op(&self, name: &MailboxName, held: bool) -> etcd::Op {
+        let key = self.keys.held(&self.this, name);
+        if held {
+            etcd::Op::Put(etcd::PutRequest::new(&key, b""))
+        } else {
+            etcd::Op::Delete(etcd::DeleteRequest::key(&key))
+        }
+    }
+
     /// Whether `name` is one of delayed delete's hidden mailboxes (never published).
     pub(crate) fn is_hidden(&self, name: &MailboxName) -> bool {
         self.hidden.as_ref().is_some_and(|h| name.is_within(h))
@@ -141,9 +152,10 @@ impl Directory {
                 None => None,
             };
             let value = record.map(MailboxRecord::encode);
+            let also = vec![self.held_op(name, record.is_some())];
             match self
                 .kv
-                .swap(&key, expect, value)
+                .swap(&key, expect, value, also)
                 .await
                 .map_err(unavailable)?
             {
@@ -333,7 +345,12 @@ impl Directory {
         let key = self.keys.mailbox(name);
         match self
             .kv
-            .swap(&key, None, Some(reserved.encode()))
+            .swap(
+                &key,
+                None,
+                Some(reserved.encode()),
+                vec![self.held_op(name, true)],
+            )
             .await
             .map_err(unavailable)?
         {

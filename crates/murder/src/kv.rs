@@ -27,6 +27,43 @@ pub enum Swap {
     Conflict(Option<Versioned>),
 }
 
+/// Reads many keys at once: one transaction of gets per `GETS_PER_TXN` keys (etcd's default
+/// `--max-txn-ops` is 128). Answers each key's value, in the order asked.
+pub async fn get_many(
+    client: &Client,
+    keys: &[Vec<u8>],
+) -> Result<Vec<Option<Versioned>>, etcd::Error> {
+    let mut found = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(GETS_PER_TXN) {
+        let txn = Txn {
+            compare: Vec::new(),
+            success: chunk
+                .iter()
+                .map(|k| Op::Get(RangeRequest::key(k)))
+                .collect(),
+            failure: Vec::new(),
+        };
+        let response = client.txn(txn).await?;
+        if response.responses.len() != chunk.len() {
+            return Err(etcd::Error::Protocol(format!(
+                "{} answers to {} reads",
+                response.responses.len(),
+                chunk.len()
+            )));
+        }
+        for r in response.responses {
+            found.push(match r {
+                OpResponse::Get(range) => range.kvs.into_iter().next().map(Versioned::from),
+                _ => None,
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// Keys read per transaction by [`get_many`].
+const GETS_PER_TXN: usize = 128;
+
 /// The directory's etcd client.
 #[derive(Clone)]
 pub struct Kv {
@@ -53,6 +90,7 @@ impl Kv {
         key: &[u8],
         expect: Option<i64>,
         value: Option<Vec<u8>>,
+        also: Vec<Op>,
     ) -> Result<Swap, etcd::Error> {
         let compare = match expect {
             None => Compare::absent(key),
@@ -62,9 +100,11 @@ impl Kv {
             Some(v) => Op::Put(PutRequest::new(key, &v)),
             None => Op::Delete(DeleteRequest::key(key)),
         };
+        let mut success = vec![action];
+        success.extend(also);
         let txn = Txn {
             compare: vec![compare],
-            success: vec![action],
+            success,
             failure: vec![Op::Get(RangeRequest::key(key))],
         };
         let response = self.client.txn(txn).await?;

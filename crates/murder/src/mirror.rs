@@ -19,8 +19,9 @@ use types::MailboxName;
 use crate::directory::Directory;
 use crate::record::{MailboxRecord, ServerRecord, State};
 
-/// Entries read and applied per transaction during a full load.
-const LOAD_PAGE: usize = 1000;
+/// Entries read per etcd request and applied per transaction during a full load. Large: etcd
+/// 3.4 counts the rest of the range at every page, so a page costs the whole remaining range.
+const LOAD_PAGE: usize = 10_000;
 
 /// How long to wait before trying again after the copy could not be brought up to date.
 const RETRY: Duration = Duration::from_secs(2);

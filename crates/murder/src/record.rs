@@ -4,6 +4,9 @@
 //! - `PREFIX/mbox/NAME`: one mailbox, by its internal name (`user.ann.Sent`,
 //!   `example.com!user.bob`), a JSON [`MailboxRecord`]. It is created by a compare-and-swap on
 //!   the key's absence, so no two servers can ever hold one name.
+//! - `PREFIX/held/SERVER/NAME`: empty, present exactly while `mbox/NAME` names `SERVER`
+//!   (written in the same transactions), so a backend finds its own entries without reading
+//!   the whole directory.
 //! - `PREFIX/server/NAME`: one backend, a JSON [`ServerRecord`], written with the backend's
 //!   lease: it disappears when the backend stops renewing it, which is how the others learn it
 //!   is down.
@@ -161,6 +164,22 @@ impl Keys {
         let rest = key.strip_prefix(self.mailboxes().as_slice())?;
         let name = std::str::from_utf8(rest).ok()?;
         MailboxName::try_from(name).ok()
+    }
+
+    /// The index key saying `server` holds `name`.
+    pub fn held(&self, server: &str, name: &MailboxName) -> Vec<u8> {
+        format!("{}/held/{server}/{}", self.prefix, name.as_str()).into_bytes()
+    }
+
+    /// The prefix of `server`'s index keys.
+    pub fn held_by(&self, server: &str) -> Vec<u8> {
+        format!("{}/held/{server}/", self.prefix).into_bytes()
+    }
+
+    /// The mailbox an index key of `server` names.
+    pub fn held_name(&self, server: &str, key: &[u8]) -> Option<MailboxName> {
+        let rest = key.strip_prefix(self.held_by(server).as_slice())?;
+        MailboxName::try_from(std::str::from_utf8(rest).ok()?).ok()
     }
 
     /// The prefix of every server key.

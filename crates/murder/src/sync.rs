@@ -87,26 +87,36 @@ impl Directory {
             dry_run,
             ..SyncReport::default()
         };
+        // The names to look at: this server's (its index) and every local mailbox.
+        let mut names: std::collections::BTreeSet<MailboxName> = local.keys().cloned().collect();
         let mut pages = self
             .kv
             .client()
-            .range_prefix_all(&self.keys.mailboxes(), PAGE);
+            .range_prefix_all(&self.keys.held_by(&self.this), PAGE)
+            .keys_only();
         while let Some(kvs) = pages
             .next()
             .await
-            .map_err(|e| format!("reading the directory from etcd: {e}"))?
+            .map_err(|e| format!("reading this server's entries from etcd: {e}"))?
         {
-            for kv in kvs {
-                let Some(name) = self.keys.mailbox_of(&kv.key) else {
-                    continue;
-                };
-                let Some(record) = MailboxRecord::decode(&kv.value) else {
-                    continue;
-                };
-                if record.server == self.this || local.contains_key(&name) {
-                    held.insert(name, (record, kv.mod_revision));
-                }
-            }
+            names.extend(
+                kvs.iter()
+                    .filter_map(|kv| self.keys.held_name(&self.this, &kv.key)),
+            );
+        }
+        let names: Vec<MailboxName> = names.into_iter().collect();
+        let keys: Vec<Vec<u8>> = names.iter().map(|n| self.keys.mailbox(n)).collect();
+        let values = crate::kv::get_many(self.kv.client(), &keys)
+            .await
+            .map_err(|e| format!("reading the directory from etcd: {e}"))?;
+        for (name, value) in names.into_iter().zip(values) {
+            let Some(value) = value else {
+                continue;
+            };
+            let Some(record) = MailboxRecord::decode(&value.value) else {
+                continue;
+            };
+            held.insert(name, (record, value.mod_revision));
         }
         for (name, entry) in &local {
             let wanted = MailboxRecord::active(&self.this, entry);
@@ -142,7 +152,12 @@ impl Directory {
         expect: Option<i64>,
         value: Option<Vec<u8>>,
     ) -> Result<(), String> {
-        match self.kv.swap(&self.keys.mailbox(name), expect, value).await {
+        let also = vec![self.held_op(name, value.is_some())];
+        match self
+            .kv
+            .swap(&self.keys.mailbox(name), expect, value, also)
+            .await
+        {
             Ok(Swap::Done) => Ok(()),
             // Changed meanwhile (another server's create, a client's change here): the next
             // reconciliation looks again.
