@@ -53,7 +53,7 @@ pub fn server(
         max_line: lmtp_proto::MAX_COMMAND_LINE,
         // Everyone may connect to a 0666 socket: then nobody there speaks for others.
         unix_socket_trusted: config.str("lmtpsocket_mode") != "0666",
-        proxy: None,
+        proxy: crate::murder::proxy_login(config),
     };
     if !config.bool("lmtp_auth") {
         return Ok(LmtpServer::new(ctx.service.clone(), lmtp_config));

@@ -69,6 +69,16 @@ fn etcd_client(config: &config::Config) -> Result<etcd::Client> {
     etcd::Client::new(client).context("murder_etcd_endpoints")
 }
 
+/// The credentials this server logs in to backends with (`proxy_authname`,
+/// `proxy_password`), when it is in a Murder.
+pub fn proxy_login(config: &config::Config) -> Option<mailservice::ProxyLogin> {
+    Role::from_option(config.str("murder_role"))?;
+    Some(mailservice::ProxyLogin {
+        authname: config.str("proxy_authname").to_string(),
+        password: types::Secret::new(config.str("proxy_password").to_string()),
+    })
+}
+
 /// This server's name in the directory.
 fn server_name(config: &config::Config) -> Result<String> {
     let name = match config.str("murder_server_name") {

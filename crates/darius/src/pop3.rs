@@ -51,7 +51,7 @@ pub fn server(
         config_directory: config.configdirectory().to_path_buf(),
         kerberos,
         servername,
-        proxy: None,
+        proxy: crate::murder::proxy_login(config),
     };
     Ok(Pop3Server::new(
         ctx.service.clone(),

@@ -44,7 +44,7 @@ pub fn server(
         kerberos,
         max_redirects: u32::try_from(config.int("sieve_maxredirects")).unwrap_or(u32::MAX),
         servername,
-        proxy: None,
+        proxy: crate::murder::proxy_login(config),
     };
     Ok(ManageSieveServer::new(
         ctx.service.clone(),

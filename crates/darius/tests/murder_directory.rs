@@ -193,7 +193,10 @@ fn a_crash_reservation_is_settled_and_sync_reports_differences() {
     let client = etcd::Client::new(etcd::ClientConfig::new(endpoints.clone())).unwrap();
     runtime.block_on(async {
         // A reservation is written with its server's index key, in one transaction.
-        client.put(b"/t3/held/b1/user.ghost", b"", None).await.unwrap();
+        client
+            .put(b"/t3/held/b1/user.ghost", b"", None)
+            .await
+            .unwrap();
         client
             .put(
                 b"/t3/mbox/user.ghost",

@@ -36,6 +36,17 @@ pub struct Backend {
     pub mailboxes: u64,
 }
 
+/// A frontend's own credentials at the backends (Cyrus's `proxy_authname` and
+/// `proxy_password`): every protocol logs in to a backend as `authname` with the session's
+/// user as the SASL authorization identity, so `authname` must be in the backends'
+/// `proxyservers` (LMTP authenticates only where a backend offers AUTH, and is then trusted
+/// with `MAIL … AUTH=`).
+#[derive(Clone, Debug)]
+pub struct ProxyLogin {
+    pub authname: String,
+    pub password: types::Secret<String>,
+}
+
 /// Where a mailbox held by another server is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RemoteMailbox {

@@ -26,7 +26,7 @@ mod sieve_scripts;
 
 pub use access::{Authorized, Identity, Need, Operation, ANONYMOUS};
 pub use acl::AccessConfig;
-pub use cluster::{remote_of_entry, Backend, Cluster, DirectoryError, RemoteMailbox};
+pub use cluster::{remote_of_entry, Backend, Cluster, DirectoryError, ProxyLogin, RemoteMailbox};
 pub use deleted::{DeleteMode, DeletedMailbox};
 pub use delivery::{
     AfterStore, Decision, DeliveryAddress, DeliveryFilter, DeliveryOptions, DeliveryRecipient,

@@ -30,14 +30,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// The most lines a backend's greeting may have (a capability listing is a dozen).
 const MAX_GREETING_LINES: usize = 100;
 
-/// A frontend's own credentials at the backends (Cyrus's `proxy_authname` and
-/// `proxy_password`): it authenticates as `authname` with the session's user as the
-/// authorization identity, so `authname` must be in the backends' `proxyservers`.
-#[derive(Clone, Debug)]
-pub struct ProxyLogin {
-    pub authname: String,
-    pub password: Secret<String>,
-}
+pub use mailservice::ProxyLogin;
 
 impl Session {
     /// `user` proved who they are (by `mech`) and their INBOX is on `server` (`backend` as the

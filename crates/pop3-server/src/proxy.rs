@@ -26,14 +26,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// octets with it; this is lenient with servers that write more).
 const MAX_STATUS_LINE: usize = 1024;
 
-/// A frontend's own credentials at the backends (Cyrus's `proxy_authname` and
-/// `proxy_password`): it authenticates as `authname` with the session's user as the
-/// authorization identity, so `authname` must be in the backends' `proxyservers`.
-#[derive(Clone, Debug)]
-pub struct ProxyLogin {
-    pub authname: String,
-    pub password: Secret<String>,
-}
+pub use mailservice::ProxyLogin;
 
 /// Why the backend session could not be had.
 enum Failed {

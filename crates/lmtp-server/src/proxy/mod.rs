@@ -30,14 +30,7 @@ use client::{BackendError, BackendLmtp};
 /// How long connecting to a backend and its greeting, LHLO and AUTH may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// A frontend's own credentials at the backends (Cyrus's `proxy_authname` and
-/// `proxy_password`): LMTP authenticates as `authname` where a backend offers AUTH, so
-/// `authname` must be in the backends' `proxyservers` to be trusted with `MAIL … AUTH=`.
-#[derive(Clone, Debug)]
-pub struct ProxyLogin {
-    pub authname: String,
-    pub password: types::Secret<String>,
-}
+pub use mailservice::ProxyLogin;
 
 /// What every leg of a transaction needs to open.
 pub(crate) struct RelaySettings<'a> {
