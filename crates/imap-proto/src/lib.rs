@@ -78,6 +78,6 @@ pub use framer::{
 };
 pub use limits::{Limits, LiteralPlusMode, MailboxEncoding};
 pub use list_pattern::{ListPattern, PatternError};
-pub use parse::{parse_command, parse_response, response_len};
+pub use parse::{parse_command, parse_response, response_len, response_line_literal};
 pub use response::Response;
 pub use sequence::{NumberRanges, SeqNumber, SequenceItem, SequenceSet};

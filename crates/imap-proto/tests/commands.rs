@@ -162,6 +162,53 @@ fn append_with_flags_date_and_multiappend() {
     );
 }
 
+/// A proxy writes `tag APPEND mailbox`, then each message's header and bytes, then CRLF:
+/// the pieces make the same command as the encoder writes whole.
+#[test]
+fn append_headers_piece_together_into_the_encoded_command() {
+    let dt = DateTime::new(Date::new(1994, 2, 7).unwrap(), (21, 52, 25), -480).unwrap();
+    let messages = vec![
+        AppendMessage {
+            flags: vec![Flag::Seen, Flag::Keyword("$Junk".into())],
+            date_time: Some(dt),
+            data: AppendData::Inline {
+                data: b"Subject: a\r\n\r\nx\r\n".to_vec(),
+                kind: LiteralKind::Literal,
+            },
+        },
+        AppendMessage {
+            flags: vec![],
+            date_time: None,
+            data: AppendData::Inline {
+                data: b"a\0b".to_vec(),
+                kind: LiteralKind::Literal8,
+            },
+        },
+    ];
+    for style in [LiteralStyle::Sync, LiteralStyle::NonSync] {
+        let whole = imap_proto::TaggedCommand {
+            tag: imap_proto::Tag::new("P1").unwrap(),
+            command: Command::Append {
+                mailbox: Mailbox::Other("Sent".into()),
+                messages: messages.clone(),
+            },
+        }
+        .to_bytes(MailboxEncoding::ModifiedUtf7, style);
+        let mut pieces = b"P1 APPEND Sent".to_vec();
+        for message in &messages {
+            message.encode_header(&mut pieces, style);
+            if let AppendData::Inline { data, .. } = &message.data {
+                pieces.extend_from_slice(data);
+            }
+        }
+        pieces.extend_from_slice(b"\r\n");
+        assert_eq!(
+            String::from_utf8_lossy(&pieces),
+            String::from_utf8_lossy(&whole)
+        );
+    }
+}
+
 #[test]
 fn condstore_qresync_and_list_extended_parse_to_values() {
     assert_eq!(

@@ -121,6 +121,21 @@ fn response_len_finds_response_boundaries_across_literals() {
 }
 
 #[test]
+fn response_line_literal_reads_the_literal_a_line_announces() {
+    use imap_proto::response_line_literal;
+    assert_eq!(response_line_literal(b"* 1 FETCH (BODY[] {5}\r\n"), Some(5));
+    assert_eq!(
+        response_line_literal(b"* 1 FETCH (BINARY[] ~{12}\r\n"),
+        Some(12)
+    );
+    assert_eq!(response_line_literal(b"* 1 FETCH (BODY[] {5}"), Some(5));
+    assert_eq!(response_line_literal(b"* OK done {5} later\r\n"), None);
+    assert_eq!(response_line_literal(b"* OK {}\r\n"), None);
+    assert_eq!(response_line_literal(b"* OK {x5}\r\n"), None);
+    assert_eq!(response_line_literal(b"c)\r\n"), None);
+}
+
+#[test]
 fn status_text_is_7bit_unless_utf8_is_on() {
     use imap_proto::response::{Response, StatusKind, StatusResponse};
     let r = Response::Status(StatusResponse::untagged(

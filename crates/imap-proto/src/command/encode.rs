@@ -56,6 +56,37 @@ impl TaggedCommand {
     }
 }
 
+impl super::AppendMessage {
+    /// What precedes the message's bytes in an APPEND command: `SP [flag-list SP]
+    /// [date-time SP]` and the literal header, CRLF included (RFC 9051 §6.3.12, RFC 3502). A
+    /// client that sends the bytes from elsewhere (a proxy streaming a spooled message) writes
+    /// `tag APPEND mailbox`, then this and the bytes for each message, then CRLF; with
+    /// [`LiteralStyle::Sync`] it waits for the server's `+` after each header.
+    pub fn encode_header(&self, out: &mut Vec<u8>, style: LiteralStyle) {
+        if !self.flags.is_empty() {
+            let names: Vec<&str> = self.flags.iter().map(types::Flag::as_str).collect();
+            Enc::put(out, &format!(" ({})", names.join(" ")));
+        }
+        if let Some(dt) = self.date_time {
+            Enc::put(out, &format!(" \"{dt}\""));
+        }
+        out.push(b' ');
+        let (kind, len) = match &self.data {
+            AppendData::Spooled { len, kind, .. } => (*kind, *len),
+            AppendData::Inline { data, kind } => (*kind, data.len() as u64),
+        };
+        if kind == LiteralKind::Literal8 {
+            out.push(b'~');
+        }
+        let plus = if style == LiteralStyle::NonSync {
+            "+"
+        } else {
+            ""
+        };
+        Enc::put(out, &format!("{{{len}{plus}}}\r\n"));
+    }
+}
+
 /// Whether the command is written with the `UID` prefix.
 fn uid_prefixed(command: &Command) -> bool {
     let addressing = match command {
@@ -430,28 +461,8 @@ impl Enc {
     fn append(&self, out: &mut Vec<u8>, mailbox: &Mailbox, messages: &[super::AppendMessage]) {
         self.sp_mailbox(out, mailbox);
         for message in messages {
-            if !message.flags.is_empty() {
-                let names: Vec<&str> = message.flags.iter().map(types::Flag::as_str).collect();
-                Self::put(out, &format!(" ({})", names.join(" ")));
-            }
-            if let Some(dt) = message.date_time {
-                Self::put(out, &format!(" \"{dt}\""));
-            }
-            out.push(b' ');
-            let (kind, len, data) = match &message.data {
-                AppendData::Spooled { len, kind, .. } => (*kind, *len, None),
-                AppendData::Inline { data, kind } => (*kind, data.len() as u64, Some(data)),
-            };
-            if kind == LiteralKind::Literal8 {
-                out.push(b'~');
-            }
-            let plus = if self.style == LiteralStyle::NonSync {
-                "+"
-            } else {
-                ""
-            };
-            Self::put(out, &format!("{{{len}{plus}}}\r\n"));
-            if let Some(data) = data {
+            message.encode_header(out, self.style);
+            if let AppendData::Inline { data, .. } = &message.data {
                 out.extend_from_slice(data);
             }
         }

@@ -19,7 +19,7 @@ mod strings;
 pub(crate) use append::classify_literal;
 pub(crate) use command::decode_base64;
 pub(crate) use cursor::{upper, Cursor, Spooled};
-pub use resp::{parse_response, response_len};
+pub use resp::{parse_response, response_len, response_line_literal};
 
 use crate::command::TaggedCommand;
 use crate::error::ParseError;

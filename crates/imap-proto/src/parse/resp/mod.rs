@@ -43,6 +43,15 @@ pub fn response_len(input: &[u8]) -> Option<usize> {
     }
 }
 
+/// The size of the literal announced at the end of one line of a server response (`{N}` or
+/// `~{N}`, CRLF or LF optional), or `None` when the line ends the response. For clients that
+/// read a response line by line and handle each literal themselves (a proxy relaying a
+/// backend's answers, streaming large literals instead of holding them).
+pub fn response_line_literal(line: &[u8]) -> Option<u64> {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    trailing_literal_len(line.strip_suffix(b"\r").unwrap_or(line))
+}
+
 /// `"{" number64 "}"` or `"~{" number64 "}"` ending a line.
 fn trailing_literal_len(line: &[u8]) -> Option<u64> {
     let body = line.strip_suffix(b"}")?;
