@@ -45,8 +45,19 @@ pub(crate) enum Input {
     Data(usize),
     /// The selected mailbox changed.
     Changed,
+    /// The watched backend sent bytes (now in its buffer), or failed.
+    Backend(Result<(), crate::proxy::ProxyError>),
     /// EOF, an error, a timeout or shutdown (BYE already sent for the last two).
     Ended,
+}
+
+/// What [`Session::next_input`] watches besides the client.
+pub(crate) enum Watch<'a> {
+    Client,
+    /// Changes to the selected mailbox by other sessions (IDLE).
+    Changes,
+    /// The backend of the proxied selected mailbox (IDLE at a backend).
+    Backend(&'a mut crate::proxy::BackendIo),
 }
 
 /// Whether the session goes on after an event.
@@ -70,6 +81,7 @@ pub async fn serve(
     };
     let mut session = Session::new(server, transport, info, shutdown);
     session.run().await;
+    session.backends.logout_all().await;
     // RFC 5423 Logout, for a session that logged in, however it ended.
     if let Some(identity) = session.logged_in.take() {
         session.server.service.report_logout(&identity);
@@ -95,6 +107,8 @@ pub(crate) struct Session {
     telemetry_user: Option<String>,
     /// Whether this state's first ID was logged (later ones are answered, not logged).
     pub id_logged: bool,
+    /// Connections to the backends of a Murder, opened on first use (see `proxy`).
+    pub backends: crate::proxy::Backends,
     bad_in_a_row: u32,
     /// The connection must have authenticated by then.
     prelogin_deadline: Instant,
@@ -121,6 +135,7 @@ enum Woke {
     Data(usize),
     Ended,
     Changed,
+    Backend(Result<(), crate::proxy::ProxyError>),
     Expired,
     Shutdown,
 }
@@ -167,6 +182,7 @@ impl Session {
             telemetry: None,
             telemetry_user: None,
             id_logged: false,
+            backends: crate::proxy::Backends::default(),
             bad_in_a_row: 0,
             prelogin_deadline,
             write_failed: false,
@@ -249,16 +265,16 @@ impl Session {
 
     /// Reads the next bytes; `None` ends the session (EOF, error, timeout, shutdown).
     pub async fn read_input(&mut self, buf: &mut [u8]) -> Option<usize> {
-        match self.next_input(buf, false).await {
+        match self.next_input(buf, Watch::Client).await {
             Input::Data(n) => Some(n),
-            Input::Changed | Input::Ended => None,
+            Input::Changed | Input::Backend(_) | Input::Ended => None,
         }
     }
 
-    /// Waits for the client's next bytes or, with `changes`, for a change to the selected
-    /// mailbox by another session (IDLE). The pre-login deadline or the autologout, or
-    /// shutdown, says BYE and ends the session, as EOF does.
-    pub async fn next_input(&mut self, buf: &mut [u8], changes: bool) -> Input {
+    /// Waits for the client's next bytes or for what `watch` names: a change to the selected
+    /// mailbox by another session, or bytes from a backend (IDLE). The pre-login deadline or
+    /// the autologout, or shutdown, says BYE and ends the session, as EOF does.
+    pub async fn next_input(&mut self, buf: &mut [u8], watch: Watch<'_>) -> Input {
         let (deadline, expiry) = self.read_limit();
         if Instant::now() >= deadline {
             // Checked before reading: a client that never pauses must not outrun it.
@@ -268,11 +284,22 @@ impl Session {
         self.framer.release_idle_memory();
         self.out.release_idle_memory();
         let mut shutdown = self.shutdown.clone();
-        let view = if changes { self.state.view_mut() } else { None };
+        let view = match watch {
+            Watch::Changes => self.state.view_mut(),
+            Watch::Client | Watch::Backend(_) => None,
+        };
+        let backend = match watch {
+            Watch::Backend(io) => Some(io),
+            Watch::Client | Watch::Changes => None,
+        };
         let change = async move {
-            match view {
-                Some(view) => view.wait_change().await,
-                None => std::future::pending::<()>().await,
+            match (view, backend) {
+                (Some(view), _) => {
+                    view.wait_change().await;
+                    Woke::Changed
+                }
+                (None, Some(io)) => Woke::Backend(io.fill().await),
+                (None, None) => std::future::pending::<Woke>().await,
             }
         };
         let woke = tokio::select! {
@@ -281,13 +308,14 @@ impl Session {
                 Ok(Ok(n)) => Woke::Data(n),
                 Err(_) => Woke::Expired,
             },
-            () = change => Woke::Changed,
+            woke = change => woke,
             _ = shutdown.wait() => Woke::Shutdown,
         };
         match woke {
             Woke::Data(n) => Input::Data(n),
             Woke::Ended => Input::Ended,
             Woke::Changed => Input::Changed,
+            Woke::Backend(result) => Input::Backend(result),
             Woke::Expired => self.expire(expiry).await,
             Woke::Shutdown => self.bye("Server shutting down").await,
         }
@@ -510,6 +538,8 @@ impl Session {
             ))
         } else {
             match self.authorize(&mailbox, mailservice::Operation::Insert) {
+                // The backend that holds the mailbox decides on its own disks.
+                Ok(target) if matches!(self.remote(&target), Ok(Some(_))) => None,
                 Ok(target) => self.no_room_for(target, len).await,
                 Err(e) => Some(refuse(&e, Target::Destination)),
             }

@@ -8,7 +8,9 @@
 //! Layout: [`connection`] runs the loop (bytes → framer → command → handler → responses →
 //! socket, one command at a time, one writer); `state` is the session state enum; `view` the
 //! selected mailbox's sequence numbers and pending untagged updates; `command/` one file per
-//! command; `fetch` and `search` the two commands big enough for their own modules.
+//! command; `fetch` and `search` the two commands big enough for their own modules; `proxy`
+//! the frontend of a Murder, which passes what concerns another server's mailbox to that
+//! server (docs/murder.md).
 
 mod capability;
 mod command;
@@ -18,6 +20,7 @@ mod convert;
 mod fetch;
 mod flags;
 mod output;
+mod proxy;
 mod search;
 mod spool;
 mod state;
@@ -66,6 +69,40 @@ pub struct ImapConfig {
     /// The Kerberos credentials of `imap/servername` from the keytab, for GSSAPI; `None` does
     /// not offer it.
     pub kerberos: Option<sasl::KerberosService>,
+    /// In a Murder, how this server logs in at the backends it proxies to; `None` when it
+    /// proxies to none (a single server, or a backend that is no frontend), and then every
+    /// command on another server's mailbox answers `NO [UNAVAILABLE]`.
+    pub proxy: Option<ProxyLogin>,
+    /// How long a backend may take when proxying.
+    pub proxy_timeouts: ProxyTimeouts,
+}
+
+/// A frontend's own credentials at the backends (Cyrus's `proxy_authname` and
+/// `proxy_password`): it authenticates as `authname` with the session's user as the
+/// authorization identity, so `authname` must be in the backends' `proxyservers`.
+#[derive(Clone, Debug)]
+pub struct ProxyLogin {
+    pub authname: String,
+    pub password: types::Secret<String>,
+}
+
+/// Time limits on the connections to backends.
+#[derive(Clone, Copy, Debug)]
+pub struct ProxyTimeouts {
+    /// To connect, read the greeting and authenticate.
+    pub connect: Duration,
+    /// Of silence from a backend while it owes an answer (IDLE excepted, which waits as long
+    /// as the client does).
+    pub response: Duration,
+}
+
+impl Default for ProxyTimeouts {
+    fn default() -> ProxyTimeouts {
+        ProxyTimeouts {
+            connect: Duration::from_secs(15),
+            response: Duration::from_secs(300),
+        }
+    }
 }
 
 /// Shared by every IMAP connection.

@@ -3,19 +3,23 @@
 
 use mailservice::Identity;
 
+use crate::proxy::ProxiedMailbox;
 use crate::view::SelectedView;
 
 pub(crate) enum State {
     NotAuthenticated,
     Authenticated(Identity),
     Selected(Identity, Box<SelectedView>),
+    /// Selected, on a frontend, in a mailbox another server holds: the backend keeps the
+    /// view (sequence numbers, updates) and the session passes the commands on (`proxy`).
+    Proxied(Identity, Box<ProxiedMailbox>),
     Logout,
 }
 
 impl State {
     pub fn identity(&self) -> Option<&Identity> {
         match self {
-            State::Authenticated(id) | State::Selected(id, _) => Some(id),
+            State::Authenticated(id) | State::Selected(id, _) | State::Proxied(id, _) => Some(id),
             State::NotAuthenticated | State::Logout => None,
         }
     }
@@ -34,10 +38,21 @@ impl State {
         }
     }
 
-    /// Leaves the selected state (CLOSE, UNSELECT, a new SELECT), keeping the identity.
+    /// The mailbox selected on a backend, in the proxied selected state.
+    pub fn proxied(&self) -> Option<&ProxiedMailbox> {
+        match self {
+            State::Proxied(_, mailbox) => Some(mailbox),
+            _ => None,
+        }
+    }
+
+    /// Leaves the selected state (CLOSE, UNSELECT, a new SELECT), keeping the identity. For a
+    /// proxied mailbox the caller has already left it at the backend (or lost the backend).
     pub fn deselect(&mut self) {
-        if matches!(self, State::Selected(..)) {
-            if let State::Selected(id, _) = std::mem::replace(self, State::Logout) {
+        if matches!(self, State::Selected(..) | State::Proxied(..)) {
+            if let State::Selected(id, _) | State::Proxied(id, _) =
+                std::mem::replace(self, State::Logout)
+            {
                 *self = State::Authenticated(id);
             }
         }

@@ -72,6 +72,8 @@ fn start(dir: &std::path::Path, recorder: Arc<Recorder>) -> (tokio::runtime::Run
         config_directory: dir.join("conf"),
         servername: "mail.example.org".into(),
         kerberos: None,
+        proxy: None,
+        proxy_timeouts: imap_server::ProxyTimeouts::default(),
     };
     std::fs::create_dir_all(dir.join("spool-in")).unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -1,9 +1,12 @@
 //! The ACL commands (RFC 4314 §3): GETACL, SETACL (with `+`/`-`), DELETEACL, LISTRIGHTS and
 //! MYRIGHTS. The service decides (it needs `a` for all but MYRIGHTS, which needs any right, and
 //! answers a mailbox the user cannot see exactly like a missing one); this only speaks IMAP.
+//! Of a mailbox another server holds, that server answers, once the rights here allow the
+//! command (`proxy`); a change of its ACL is then refreshed in the directory copy.
 
-use imap_proto::command::Mailbox;
+use imap_proto::command::{Command, Mailbox, Tag};
 use imap_proto::response::Data;
+use mailservice::Operation;
 use types::RightsChange;
 
 use crate::command::Reply;
@@ -18,10 +21,55 @@ pub(crate) enum Op {
     Mine,
 }
 
-pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, op: Op) -> Reply {
+impl Op {
+    /// What the command needs here before it goes to a backend (RFC 4314 §4).
+    fn operation(&self) -> Operation {
+        match self {
+            Op::Mine => Operation::AnyRight,
+            Op::Get | Op::Set { .. } | Op::Delete { .. } | Op::List { .. } => Operation::Administer,
+        }
+    }
+
+    /// The command as the client gave it, for the backend.
+    fn command(self, mailbox: Mailbox) -> Command {
+        match self {
+            Op::Get => Command::GetAcl(mailbox),
+            Op::Set { identifier, rights } => Command::SetAcl {
+                mailbox,
+                identifier,
+                rights,
+            },
+            Op::Delete { identifier } => Command::DeleteAcl {
+                mailbox,
+                identifier,
+            },
+            Op::List { identifier } => Command::ListRights {
+                mailbox,
+                identifier,
+            },
+            Op::Mine => Command::MyRights(mailbox),
+        }
+    }
+}
+
+pub(crate) async fn run(session: &mut Session, tag: &Tag, mailbox: Mailbox, op: Op) -> Reply {
     let Some(identity) = session.state.identity().cloned() else {
         return Reply::bad("Not authenticated");
     };
+    // Refusals stay the local handler's, so they read as on a single server.
+    if let Ok(authorized) = session.authorize(&mailbox, op.operation()) {
+        if let Ok(Some(remote)) = session.remote(&authorized) {
+            let changes = matches!(op, Op::Set { .. } | Op::Delete { .. });
+            let command = op.command(mailbox);
+            let names = if changes {
+                vec![authorized.name().clone()]
+            } else {
+                Vec::new()
+            };
+            return crate::proxy::mailbox::changing(session, tag, &remote.server, command, names)
+                .await;
+        }
+    }
     let name = mailbox.as_str().to_string();
     let answer = match op {
         Op::Get => {

@@ -1,8 +1,9 @@
 //! APPEND (RFC 9051 §6.3.12) and MULTIAPPEND (RFC 3502): every message of the command is stored
 //! in one step or none is; the answer carries APPENDUID (RFC 4315). Message bytes come from the
-//! spool files the connection streamed the literals into.
+//! spool files the connection streamed the literals into; to a mailbox another server holds,
+//! they are streamed on to it (`proxy`).
 
-use imap_proto::command::{AppendData, AppendMessage, Mailbox};
+use imap_proto::command::{AppendData, AppendMessage, Mailbox, Tag};
 use imap_proto::response::Code;
 use imap_proto::SequenceSet;
 use mailservice::{AppendItem, AppendSource, Operation};
@@ -13,6 +14,7 @@ use crate::convert::{from_imap_datetime, refuse, Target};
 
 pub(crate) async fn run(
     session: &mut Session,
+    tag: &Tag,
     mailbox: Mailbox,
     messages: Vec<AppendMessage>,
 ) -> Reply {
@@ -20,6 +22,14 @@ pub(crate) async fn run(
         Ok(a) => a,
         Err(e) => return refuse(&e, Target::Destination),
     };
+    match session.remote(&authorized) {
+        Ok(Some(remote)) => {
+            return crate::proxy::mailbox::append(session, tag, &remote.server, mailbox, messages)
+                .await
+        }
+        Ok(None) => {}
+        Err(e) => return refuse(&e, Target::Destination),
+    }
     let mut items = Vec::with_capacity(messages.len());
     for message in messages {
         let source = match message.data {

@@ -1,13 +1,17 @@
 //! CREATE (RFC 9051 §6.3.4), with RFC 6154 §3 `USE` special-use attributes. A trailing
-//! separator only declares the intent to create children and is dropped.
+//! separator only declares the intent to create children and is dropped. In a Murder the
+//! mailbox may belong on another server (`proxy::mailbox::placement`: Cyrus's
+//! `CREATE name BACKEND!PARTITION`, else where its parent or its owner's INBOX is, else the
+//! least loaded backend), and the command goes there.
 
-use imap_proto::command::Mailbox;
+use imap_proto::command::{Command, Mailbox, Tag};
 use imap_proto::response::Code;
 use mailservice::Operation;
 
 use crate::command::Reply;
 use crate::connection::Session;
 use crate::convert::{refuse, Target};
+use crate::proxy::mailbox::Placement;
 
 const SPECIAL_USE: [&str; 7] = [
     "\\All",
@@ -21,6 +25,7 @@ const SPECIAL_USE: [&str; 7] = [
 
 pub(crate) async fn run(
     session: &mut Session,
+    tag: &Tag,
     mailbox: Mailbox,
     use_attrs: Vec<String>,
     partition: Option<String>,
@@ -39,6 +44,19 @@ pub(crate) async fn run(
     }
     let authorized = match session.authorize(&Mailbox::from_name(name), Operation::Create) {
         Ok(a) => a,
+        Err(e) => return refuse(&e, Target::Source),
+    };
+    let partition = match crate::proxy::mailbox::placement(session, &authorized, partition).await {
+        Ok(Placement::Here { partition }) => partition,
+        Ok(Placement::Backend { backend, partition }) => {
+            let command = Command::Create {
+                mailbox,
+                use_attrs: special_use,
+                partition,
+            };
+            let names = vec![authorized.name().clone()];
+            return crate::proxy::mailbox::changing(session, tag, &backend, command, names).await;
+        }
         Err(e) => return refuse(&e, Target::Source),
     };
     let Some(identity) = session.state.identity().cloned() else {

@@ -35,5 +35,13 @@ pub(crate) async fn run(session: &mut Session, names: Vec<String>) -> Reply {
         session.framer.set_mailbox_encoding(MailboxEncoding::Utf8);
     }
     session.out.data(Data::Enabled(enabled));
+    // The backend of a proxied selected mailbox follows now, so what it reports on
+    // enabling (HIGHESTMODSEQ) comes with this command, as it would here.
+    if let Some(backend) = session.state.proxied().map(|p| p.backend.clone()) {
+        match session.backend(&backend).await {
+            Ok(conn) => session.backends.put(conn),
+            Err(e) => return session.unavailable(&backend, &e),
+        }
+    }
     Reply::ok("Enabled")
 }

@@ -4,7 +4,7 @@
 use imap_proto::{FramerEvent, FramerMode};
 
 use crate::command::Reply;
-use crate::connection::{Flow, Input, Session};
+use crate::connection::{Flow, Input, Session, Watch};
 
 pub(crate) async fn run(session: &mut Session) -> Reply {
     session.out.continuation("idling");
@@ -28,7 +28,7 @@ async fn idle_loop(session: &mut Session) -> Reply {
                 _ => {}
             }
         }
-        match session.next_input(&mut buf, true).await {
+        match session.next_input(&mut buf, Watch::Changes).await {
             Input::Data(n) => session.push_input(&buf[..n]).await,
             Input::Changed => {
                 if session.report_updates(true).await == Flow::Close {
@@ -38,6 +38,7 @@ async fn idle_loop(session: &mut Session) -> Reply {
                     return Reply::bad("").closing();
                 }
             }
+            Input::Backend(_) => {}
             // EOF, or BYE already sent: nothing more to say.
             Input::Ended => return Reply::already_sent().closing(),
         }

@@ -13,7 +13,7 @@ use imap_proto::ListPattern;
 use mailservice::{Identity, MailboxEntry, Namespace};
 use types::{MailboxName, Rights};
 
-use crate::command::status::status_many;
+use crate::command::status::{status_many, StatusAnswer};
 use crate::command::Reply;
 use crate::connection::Session;
 use crate::convert::{refuse, Target};
@@ -131,8 +131,10 @@ pub(crate) async fn run_list(session: &mut Session, list: List) -> Reply {
             });
         }
         if node.exists {
-            if let Some(Ok(data)) = statuses.next() {
-                session.out.data(data);
+            match statuses.next() {
+                Some(Ok(StatusAnswer::Data(data))) => session.out.data(data),
+                Some(Ok(StatusAnswer::Relayed(bytes))) => session.out.buf.extend_from_slice(&bytes),
+                Some(Err(_)) | None => {}
             }
         }
     }

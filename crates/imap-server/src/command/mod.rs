@@ -155,10 +155,10 @@ fn state_allows(state: &State, needs: &Needs) -> bool {
         (_, Needs::Any)
             | (State::NotAuthenticated, Needs::NotAuthenticated)
             | (
-                State::Authenticated(_) | State::Selected(..),
+                State::Authenticated(_) | State::Selected(..) | State::Proxied(..),
                 Needs::Authenticated
             )
-            | (State::Selected(..), Needs::Selected)
+            | (State::Selected(..) | State::Proxied(..), Needs::Selected)
     )
 }
 
@@ -222,6 +222,9 @@ impl Session {
     /// then stays small (a few hundred bytes instead of the largest handler's few KB), and that
     /// is what an idle connection or one waiting in IDLE holds.
     async fn run_command(&mut self, tag: &Tag, command: Command) -> Reply {
+        if self.state.proxied().is_some() && crate::proxy::selected::handles(&command) {
+            return Box::pin(crate::proxy::selected::run(self, tag, command)).await;
+        }
         match command {
             Command::Capability => capability::run(self),
             Command::Noop | Command::Check => noop::run(),
@@ -237,22 +240,36 @@ impl Session {
             } => Box::pin(authenticate::run(self, &mechanism, initial_response)).await,
             Command::Enable(names) => Box::pin(enable::run(self, names)).await,
             Command::Select { mailbox, params } => {
-                Box::pin(select::run(self, mailbox, params, select::Mode::ReadWrite)).await
+                Box::pin(select::run(
+                    self,
+                    tag,
+                    mailbox,
+                    params,
+                    select::Mode::ReadWrite,
+                ))
+                .await
             }
             Command::Examine { mailbox, params } => {
-                Box::pin(select::run(self, mailbox, params, select::Mode::ReadOnly)).await
+                Box::pin(select::run(
+                    self,
+                    tag,
+                    mailbox,
+                    params,
+                    select::Mode::ReadOnly,
+                ))
+                .await
             }
             Command::Create {
                 mailbox,
                 use_attrs,
                 partition,
-            } => Box::pin(create::run(self, mailbox, use_attrs, partition)).await,
-            Command::Delete(mailbox) => Box::pin(delete::run(self, mailbox)).await,
+            } => Box::pin(create::run(self, tag, mailbox, use_attrs, partition)).await,
+            Command::Delete(mailbox) => Box::pin(delete::run(self, tag, mailbox)).await,
             Command::Rename {
                 from,
                 to,
                 partition,
-            } => Box::pin(rename::run(self, from, to, partition)).await,
+            } => Box::pin(rename::run(self, tag, from, to, partition)).await,
             Command::Subscribe(mailbox) => {
                 Box::pin(subscribe::run(self, mailbox, subscribe::Op::Subscribe)).await
             }
@@ -264,9 +281,11 @@ impl Session {
                 Box::pin(list::run_lsub(self, reference, pattern)).await
             }
             Command::Namespace => namespace::run(self),
-            Command::Status { mailbox, items } => Box::pin(status::run(self, mailbox, items)).await,
+            Command::Status { mailbox, items } => {
+                Box::pin(status::run(self, tag, mailbox, items)).await
+            }
             Command::Append { mailbox, messages } => {
-                Box::pin(append::run(self, mailbox, messages)).await
+                Box::pin(append::run(self, tag, mailbox, messages)).await
             }
             Command::Idle => idle::run(self).await,
             Command::Close => Box::pin(close::run(self, close::Mode::Close)).await,
@@ -286,25 +305,37 @@ impl Session {
                 set,
                 mailbox,
             } => Box::pin(copy::run(self, addressing, set, mailbox, copy::Mode::Move)).await,
-            Command::GetAcl(mailbox) => Box::pin(acl::run(self, mailbox, acl::Op::Get)).await,
+            Command::GetAcl(mailbox) => Box::pin(acl::run(self, tag, mailbox, acl::Op::Get)).await,
             Command::SetAcl {
                 mailbox,
                 identifier,
                 rights,
-            } => Box::pin(acl::run(self, mailbox, acl::Op::Set { identifier, rights })).await,
+            } => {
+                Box::pin(acl::run(
+                    self,
+                    tag,
+                    mailbox,
+                    acl::Op::Set { identifier, rights },
+                ))
+                .await
+            }
             Command::DeleteAcl {
                 mailbox,
                 identifier,
-            } => Box::pin(acl::run(self, mailbox, acl::Op::Delete { identifier })).await,
+            } => Box::pin(acl::run(self, tag, mailbox, acl::Op::Delete { identifier })).await,
             Command::ListRights {
                 mailbox,
                 identifier,
-            } => Box::pin(acl::run(self, mailbox, acl::Op::List { identifier })).await,
-            Command::MyRights(mailbox) => Box::pin(acl::run(self, mailbox, acl::Op::Mine)).await,
-            Command::GetQuota(root) => Box::pin(quota::get_quota(self, root)).await,
-            Command::GetQuotaRoot(mailbox) => Box::pin(quota::get_quota_root(self, mailbox)).await,
+            } => Box::pin(acl::run(self, tag, mailbox, acl::Op::List { identifier })).await,
+            Command::MyRights(mailbox) => {
+                Box::pin(acl::run(self, tag, mailbox, acl::Op::Mine)).await
+            }
+            Command::GetQuota(root) => Box::pin(quota::get_quota(self, tag, root)).await,
+            Command::GetQuotaRoot(mailbox) => {
+                Box::pin(quota::get_quota_root(self, tag, mailbox)).await
+            }
             Command::SetQuota { root, limits } => {
-                Box::pin(quota::set_quota(self, root, limits)).await
+                Box::pin(quota::set_quota(self, tag, root, limits)).await
             }
             Command::GetMetadata { .. }
             | Command::SetMetadata { .. }

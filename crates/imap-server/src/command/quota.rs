@@ -8,8 +8,9 @@
 //! - SETQUOTA replaces every limit of the root (resources left out become unlimited; an
 //!   empty list removes the limits, never the root) and answers with the root's new QUOTA.
 //!   A resource the server does not know is a syntax error (`BAD`), as is one named twice.
+//! - Of a root or mailbox another server holds, that server answers (`proxy`).
 
-use imap_proto::command::Mailbox;
+use imap_proto::command::{Command, Mailbox, Tag};
 use imap_proto::response::{Data, QuotaResource};
 use mailservice::{Identity, QuotaLimits, QuotaReport, ServiceError};
 
@@ -20,19 +21,27 @@ use crate::convert::{refuse, Target};
 pub(crate) const RES_STORAGE: &str = "STORAGE";
 pub(crate) const RES_MESSAGE: &str = "MESSAGE";
 
-pub(crate) async fn get_quota(session: &mut Session, root: String) -> Reply {
+pub(crate) async fn get_quota(session: &mut Session, tag: &Tag, root: String) -> Reply {
     let Some(identity) = session.state.identity().cloned() else {
         return Reply::bad("Not authenticated");
     };
+    if let Some(remote) = session.remote_by_name(&root) {
+        let command = Command::GetQuota(root);
+        return session.forward_reply(tag, &remote.server, command).await;
+    }
     let id = identity.clone();
     let result = session.blocking(move |s| s.get_quota(&id, &root)).await;
     answer_one(session, &identity, result)
 }
 
-pub(crate) async fn get_quota_root(session: &mut Session, mailbox: Mailbox) -> Reply {
+pub(crate) async fn get_quota_root(session: &mut Session, tag: &Tag, mailbox: Mailbox) -> Reply {
     let Some(identity) = session.state.identity().cloned() else {
         return Reply::bad("Not authenticated");
     };
+    if let Some(remote) = session.remote_by_name(mailbox.as_str()) {
+        let command = Command::GetQuotaRoot(mailbox);
+        return session.forward_reply(tag, &remote.server, command).await;
+    }
     let id = identity.clone();
     let name = mailbox.as_str().to_string();
     let result = session
@@ -63,12 +72,17 @@ pub(crate) async fn get_quota_root(session: &mut Session, mailbox: Mailbox) -> R
 
 pub(crate) async fn set_quota(
     session: &mut Session,
+    tag: &Tag,
     root: String,
     list: Vec<(String, u64)>,
 ) -> Reply {
     let Some(identity) = session.state.identity().cloned() else {
         return Reply::bad("Not authenticated");
     };
+    if let Some(remote) = session.remote_by_name(&root) {
+        let command = Command::SetQuota { root, limits: list };
+        return session.forward_reply(tag, &remote.server, command).await;
+    }
     let limits = match limits_of(&list) {
         Ok(limits) => limits,
         Err(why) => return Reply::bad(&why),

@@ -8,8 +8,11 @@
 //! missing parent does, never `[ALREADYEXISTS]` or `[NONEXISTENT]`, so RENAME reveals no more
 //! than CREATE. Administrators need neither right (mailbox management). Both are decided by
 //! `MailService::authorize_rename`.
+//!
+//! A mailbox another server holds is renamed there (`proxy`): the new name stays on that
+//! server, whatever server holds its new parent.
 
-use imap_proto::command::Mailbox;
+use imap_proto::command::{Command, Mailbox, Tag};
 
 use crate::command::Reply;
 use crate::connection::Session;
@@ -17,6 +20,7 @@ use crate::convert::{refuse, Target};
 
 pub(crate) async fn run(
     session: &mut Session,
+    tag: &Tag,
     from: Mailbox,
     to: Mailbox,
     partition: Option<String>,
@@ -31,6 +35,20 @@ pub(crate) async fn run(
         Ok(pair) => pair,
         Err(e) => return refuse(&e, Target::Source),
     };
+    match session.remote(&src) {
+        Ok(Some(remote)) => {
+            let names = vec![src.name().clone(), dst.name().clone()];
+            let command = Command::Rename {
+                from,
+                to,
+                partition,
+            };
+            return crate::proxy::mailbox::changing(session, tag, &remote.server, command, names)
+                .await;
+        }
+        Ok(None) => {}
+        Err(e) => return refuse(&e, Target::Source),
+    }
     let result = session
         .blocking(move |s| s.rename(&identity, &src, &dst, partition.as_deref()))
         .await;

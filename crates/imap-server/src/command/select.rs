@@ -1,9 +1,10 @@
 //! SELECT and EXAMINE (RFC 9051 §6.3.2, §6.3.3), with CONDSTORE's HIGHESTMODSEQ and
 //! QRESYNC's resynchronisation (RFC 7162 §3.1.2, §3.2.5): after the usual responses, the
 //! messages expunged since the client's MODSEQ as `VANISHED (EARLIER)`, then a FETCH of UID,
-//! FLAGS and MODSEQ for each message changed since.
+//! FLAGS and MODSEQ for each message changed since. A mailbox another server holds is
+//! selected there, and the session enters the proxied selected state (`proxy`).
 
-use imap_proto::command::{Mailbox, SelectParam};
+use imap_proto::command::{Command, Mailbox, SelectParam, Tag};
 use imap_proto::response::{Code, Data, FetchItem, StatusKind, Vanished};
 use imap_proto::{NumberRanges, SequenceSet};
 use mailservice::{Operation, SelectSnapshot, VanishedSince};
@@ -115,27 +116,46 @@ fn parameters(
 
 pub(crate) async fn run(
     session: &mut Session,
+    tag: &Tag,
     mailbox: Mailbox,
     params: Vec<SelectParam>,
     mode: Mode,
 ) -> Reply {
+    let forwarded = match mode {
+        Mode::ReadWrite => Command::Select {
+            mailbox: mailbox.clone(),
+            params: params.clone(),
+        },
+        Mode::ReadOnly => Command::Examine {
+            mailbox: mailbox.clone(),
+            params: params.clone(),
+        },
+    };
     let (condstore, qresync) = match parameters(session, params) {
         Ok(p) => p,
         Err(reply) => return reply,
     };
-    if session.state.view().is_some() {
-        // RFC 9051 §6.3.2: selecting closes the current mailbox first, without expunging.
-        session.state.deselect();
-        session.out.untagged(
-            StatusKind::Ok,
-            Some(Code::Closed),
-            "Previous mailbox closed",
-        );
-    }
-    let authorized = match session.authorize(&mailbox, Operation::Read) {
+    let authorized = session.authorize(&mailbox, Operation::Read);
+    let remote = match authorized.as_ref().map(|a| session.remote(a)) {
+        Ok(Ok(remote)) => remote,
+        Ok(Err(e)) => {
+            session.leave_selected(None).await;
+            return refuse(&e, Target::Source);
+        }
+        Err(_) => None,
+    };
+    // RFC 9051 §6.3.2: selecting closes the current mailbox first, without expunging.
+    session
+        .leave_selected(remote.as_ref().map(|r| r.server.as_str()))
+        .await;
+    let authorized = match authorized {
         Ok(a) => a,
         Err(e) => return refuse(&e, Target::Source),
     };
+    if let Some(remote) = remote {
+        return crate::proxy::selected::select(session, tag, remote.server, authorized, forwarded)
+            .await;
+    }
     // RFC 4314 §4: with none of the rights that change a mailbox's state, SELECT is
     // read-only (`[READ-ONLY]`, nothing claimed as `\Recent`).
     let state_rights = Rights::SEEN
@@ -240,7 +260,7 @@ pub(crate) async fn run(
     );
     tracing::info!("{}: open mailbox {}", session.id, authorized.name());
     let identity = match std::mem::replace(&mut session.state, State::Logout) {
-        State::Authenticated(id) | State::Selected(id, _) => id,
+        State::Authenticated(id) | State::Selected(id, _) | State::Proxied(id, _) => id,
         other => {
             session.state = other;
             return Reply::bad("Not authenticated");

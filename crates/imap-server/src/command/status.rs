@@ -1,7 +1,8 @@
 //! STATUS (RFC 9051 §6.3.11, STATUS=SIZE RFC 8438, APPENDLIMIT RFC 7889, DELETED-STORAGE RFC
-//! 9208; RECENT of RFC 3501 §6.3.10 in IMAP4rev1 only).
+//! 9208; RECENT of RFC 3501 §6.3.10 in IMAP4rev1 only). Of a mailbox another server holds,
+//! that server answers (`proxy`).
 
-use imap_proto::command::{Mailbox, StatusItem};
+use imap_proto::command::{Command, Mailbox, StatusItem, Tag};
 use imap_proto::response::Data;
 use mailservice::{MailboxStatus, Operation, ServiceError};
 
@@ -9,7 +10,12 @@ use crate::command::Reply;
 use crate::connection::Session;
 use crate::convert::{refuse, Target};
 
-pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, items: Vec<StatusItem>) -> Reply {
+pub(crate) async fn run(
+    session: &mut Session,
+    tag: &Tag,
+    mailbox: Mailbox,
+    items: Vec<StatusItem>,
+) -> Reply {
     if let Some(reply) = rev1_only(session, &items) {
         return reply;
     }
@@ -17,13 +23,37 @@ pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, items: Vec<Stat
         // A CONDSTORE enabling command (RFC 7162 §3.1).
         session.enable_condstore().await;
     }
+    let remote = session
+        .authorize(&mailbox, Operation::Read)
+        .ok()
+        .and_then(|a| session.remote(&a).ok().flatten());
+    if let Some(remote) = remote {
+        let command = Command::Status { mailbox, items };
+        return session.forward_reply(tag, &remote.server, command).await;
+    }
     match status_data(session, mailbox, &items).await {
-        Ok(data) => {
+        Ok(StatusAnswer::Data(data)) => {
             session.out.data(data);
+            Reply::ok("Status completed")
+        }
+        Ok(StatusAnswer::Relayed(bytes)) => {
+            session.out.buf.extend_from_slice(&bytes);
             Reply::ok("Status completed")
         }
         Err(e) => refuse(&e, Target::Source),
     }
+}
+
+/// One mailbox's STATUS response: ours, or the one its backend sent, as it sent it.
+pub(crate) enum StatusAnswer {
+    Data(Data),
+    Relayed(Vec<u8>),
+}
+
+/// Where one mailbox's status comes from.
+enum Source {
+    Here(Data),
+    Backend(String, Mailbox),
 }
 
 /// `BAD` for the RECENT item after ENABLE IMAP4rev2: RFC 9051 removed it with `\Recent`
@@ -38,19 +68,43 @@ pub(crate) async fn status_data(
     session: &mut Session,
     mailbox: Mailbox,
     items: &[StatusItem],
-) -> Result<Data, ServiceError> {
+) -> Result<StatusAnswer, ServiceError> {
     let mut answers = status_many(session, vec![mailbox], items).await?;
     answers.pop().unwrap_or(Err(ServiceError::NoSuchMailbox))
 }
 
 /// The STATUS responses for several mailboxes (LIST-STATUS, RFC 5819), in order, each with its
 /// own outcome: every mailbox is authorized and read in one task on the blocking pool, so a
-/// LIST-STATUS of hundreds of mailboxes costs one hand-off, not one per mailbox.
+/// LIST-STATUS of hundreds of mailboxes costs one hand-off, not one per mailbox. Those
+/// another server holds are then asked of it, one STATUS each.
 pub(crate) async fn status_many(
     session: &mut Session,
     mailboxes: Vec<Mailbox>,
     items: &[StatusItem],
-) -> Result<Vec<Result<Data, ServiceError>>, ServiceError> {
+) -> Result<Vec<Result<StatusAnswer, ServiceError>>, ServiceError> {
+    let sources = status_here(session, mailboxes, items).await?;
+    let mut answers = Vec::with_capacity(sources.len());
+    for source in sources {
+        answers.push(match source {
+            Ok(Source::Here(data)) => Ok(StatusAnswer::Data(data)),
+            Ok(Source::Backend(backend, mailbox)) => {
+                let items = items.to_vec();
+                crate::proxy::mailbox::status_of(session, &backend, mailbox, items)
+                    .await
+                    .map(StatusAnswer::Relayed)
+            }
+            Err(e) => Err(e),
+        });
+    }
+    Ok(answers)
+}
+
+/// The statuses of the mailboxes held here, and where the others are.
+async fn status_here(
+    session: &mut Session,
+    mailboxes: Vec<Mailbox>,
+    items: &[StatusItem],
+) -> Result<Vec<Result<Source, ServiceError>>, ServiceError> {
     let identity = session
         .state
         .identity()
@@ -72,6 +126,9 @@ pub(crate) async fn status_many(
                 .into_iter()
                 .map(|mailbox| {
                     let authorized = s.authorize(&identity, mailbox.as_str(), Operation::Read)?;
+                    if let Some(remote) = s.remote_of(&authorized)? {
+                        return Ok(Source::Backend(remote.server, mailbox));
+                    }
                     let recent = match &selected {
                         Some((name, count)) if name == authorized.name() => *count,
                         _ if want_recent => s.recent_count(&authorized)?,
@@ -89,10 +146,10 @@ pub(crate) async fn status_many(
                         limit,
                         deleted_storage,
                     };
-                    Ok(Data::Status {
+                    Ok(Source::Here(Data::Status {
                         mailbox,
                         items: values(&items, &status, &extra),
-                    })
+                    }))
                 })
                 .collect())
         })

@@ -131,7 +131,7 @@ fn reported_modseq(
 }
 
 /// Whether a key (at any depth; the parser bounds the nesting) is MODSEQ.
-fn mentions_modseq(key: &SearchKey) -> bool {
+pub(crate) fn mentions_modseq(key: &SearchKey) -> bool {
     match key {
         SearchKey::ModSeq { .. } => true,
         SearchKey::Not(k) => mentions_modseq(k),
