@@ -81,6 +81,24 @@ pub(crate) enum Access {
     ReadOnly,
 }
 
+/// The flags a FETCH response read from a backend gives (COPY between servers carries them
+/// over), without `\Recent`, which no client may set (RFC 3501 §2.3.2); `None` when it
+/// has no FLAGS item.
+pub(crate) fn fetched_flags(items: &[FetchItem]) -> Option<Vec<Flag>> {
+    items.iter().find_map(|item| match item {
+        FetchItem::Flags(flags) => Some(
+            flags
+                .iter()
+                .filter_map(|f| match f {
+                    FetchFlag::Flag(flag) => Some(flag.clone()),
+                    FetchFlag::Recent => None,
+                })
+                .collect(),
+        ),
+        _ => None,
+    })
+}
+
 /// Writes `* FLAGS (…)` and `* OK [PERMANENTFLAGS (…)]` for a mailbox whose keywords are
 /// `keywords`. PERMANENTFLAGS is empty for EXAMINE (RFC 9051 §6.3.3) and offers `\*` only while
 /// the mailbox's keyword table has room (RFC 9051 §7.1: `\*` means new keywords may be

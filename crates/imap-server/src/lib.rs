@@ -82,7 +82,9 @@ pub struct ImapConfig {
 /// authorization identity, so `authname` must be in the backends' `proxyservers`.
 #[derive(Clone, Debug)]
 pub struct ProxyLogin {
+    /// `proxy_authname`: the authentication identity at the backends.
     pub authname: String,
+    /// `proxy_password`.
     pub password: types::Secret<String>,
 }
 

@@ -119,6 +119,7 @@ async fn status_here(
         .map(|v| (v.mailbox.name().clone(), v.recent.count(v.uids())));
     let want_recent = items.contains(&StatusItem::Recent);
     let limit = session.server.config.max_message_size;
+    let proxying = session.proxying();
     let items = items.to_vec();
     session
         .blocking(move |s| {
@@ -126,7 +127,12 @@ async fn status_here(
                 .into_iter()
                 .map(|mailbox| {
                     let authorized = s.authorize(&identity, mailbox.as_str(), Operation::Read)?;
-                    if let Some(remote) = s.remote_of(&authorized)? {
+                    let remote = if proxying {
+                        s.remote_of(&authorized)?
+                    } else {
+                        None
+                    };
+                    if let Some(remote) = remote {
                         return Ok(Source::Backend(remote.server, mailbox));
                     }
                     let recent = match &selected {

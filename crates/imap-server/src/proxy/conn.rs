@@ -53,6 +53,7 @@ impl Completion {
         })
     }
 
+    /// Whether the command succeeded (`OK`).
     pub fn is_ok(&self) -> bool {
         self.kind == StatusKind::Ok
     }
@@ -71,6 +72,7 @@ pub(crate) struct EnabledThere {
     pub qresync: bool,
 }
 
+/// A connection to one backend, logged in for the session's user.
 pub(crate) struct BackendConn {
     /// The backend's name in the directory.
     pub name: String,
@@ -199,6 +201,7 @@ impl BackendConn {
         }
     }
 
+    /// Asks for the capabilities (learnt from the untagged CAPABILITY).
     async fn capability(&mut self) -> Result<(), ProxyError> {
         let tag = self.tag();
         let command = format!("{tag} CAPABILITY\r\n");

@@ -14,7 +14,7 @@ use imap_proto::command::{
     Addressing, AppendData, AppendMessage, Command, Fetch, FetchAttr, FetchItems, Mailbox,
     PeekMode, Section, Store, StoreAction, StoreSilence, Tag,
 };
-use imap_proto::response::{Code, Data, FetchFlag, FetchItem, Response, StatusKind};
+use imap_proto::response::{Code, Data, FetchItem, Response, StatusKind};
 use imap_proto::{DateTime, LiteralKind, SequenceSet, SpoolRef};
 use mailservice::{AppendItem, AppendSource, Authorized};
 use types::{Flag, Rights, UidValidity};
@@ -27,6 +27,7 @@ use crate::command::Reply;
 use crate::connection::Session;
 use crate::convert::{from_imap_datetime, refuse, Target};
 
+/// COPY, or MOVE (RFC 6851).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mode {
     Copy,
@@ -307,19 +308,10 @@ async fn read_message(
         spool,
         len,
     };
+    message.flags = crate::flags::fetched_flags(&items).unwrap_or_default();
     for item in items {
         match item {
             FetchItem::Uid(uid) => message.uid = uid.get(),
-            // `\Recent` is no flag a client may set (RFC 3501 §2.3.2).
-            FetchItem::Flags(flags) => {
-                message.flags = flags
-                    .into_iter()
-                    .filter_map(|f| match f {
-                        FetchFlag::Flag(flag) => Some(flag),
-                        FetchFlag::Recent => None,
-                    })
-                    .collect();
-            }
             FetchItem::InternalDate(date) => message.date = Some(date),
             _ => {}
         }
@@ -425,6 +417,7 @@ async fn deliver_here(
     }
 }
 
+/// RFC 4315 COPYUID of the carried messages; `None` when none was carried.
 fn copyuid(mapping: &[(u32, u32)], uid_validity: Option<UidValidity>) -> Option<Code> {
     Some(Code::CopyUid {
         uid_validity: uid_validity?,

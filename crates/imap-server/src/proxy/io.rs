@@ -12,6 +12,7 @@ use super::ProxyError;
 /// Bytes asked of the socket at once, and the largest chunk of a literal handed on at once.
 pub(crate) const CHUNK: usize = 16 * 1024;
 
+/// A backend's socket and what was read from it and not yet taken.
 pub(crate) struct BackendIo {
     stream: TcpStream,
     /// Bytes read and not yet taken: `buf[pos..]`.
@@ -22,6 +23,7 @@ pub(crate) struct BackendIo {
 }
 
 impl BackendIo {
+    /// Reads `stream`, accepting lines up to `max_line` bytes.
     pub fn new(stream: TcpStream, max_line: usize) -> BackendIo {
         BackendIo {
             stream,
@@ -71,6 +73,7 @@ impl BackendIo {
         }
     }
 
+    /// The error for a line past the limit.
     fn too_long(&self) -> ProxyError {
         ProxyError::Protocol(format!("a line longer than {} bytes", self.max_line))
     }
@@ -96,11 +99,21 @@ impl BackendIo {
         Ok(chunk)
     }
 
+    /// Writes `data`, giving up after `limit` (a backend that stopped reading).
     pub async fn write_all(&mut self, data: &[u8], limit: Duration) -> Result<(), ProxyError> {
         tokio::time::timeout(limit, self.stream.write_all(data))
             .await
             .map_err(|_| ProxyError::Timeout)?
             .map_err(ProxyError::Io)
+    }
+
+    /// Drops the buffer's space once everything read was taken: a connection kept between
+    /// commands should cost kilobytes, not the size of the last answer's chunks.
+    pub fn release_idle_memory(&mut self) {
+        if self.pos == self.buf.len() {
+            self.buf = Vec::new();
+            self.pos = 0;
+        }
     }
 
     /// Whether the connection still looks usable before a command is sent on it: not closed

@@ -181,7 +181,7 @@ pub(crate) enum Placement {
 }
 
 /// Where `mailbox` (authorized for CREATE) goes (Cyrus's Murder rules). Without a cluster,
-/// here. `BACKEND!PARTITION` (administrators only, as any partition) names the place.
+/// or on a server that proxies to none, here. `BACKEND!PARTITION` (administrators only, as any partition) names the place.
 /// Otherwise the mailbox joins its closest existing ancestor: a personal mailbox goes where
 /// its owner's INBOX is, a shared one where its parent is. A mailbox with no ancestor (a new
 /// INBOX, a new shared hierarchy) stays here on a server that holds mailboxes, and goes to
@@ -191,6 +191,9 @@ pub(crate) async fn placement(
     mailbox: &Authorized,
     partition: Option<String>,
 ) -> Result<Placement, ServiceError> {
+    if !session.proxying() {
+        return Ok(Placement::Here { partition });
+    }
     let is_admin = session.state.identity().is_some_and(|i| i.is_admin());
     let name = mailbox.name().clone();
     session

@@ -83,13 +83,15 @@ pub(crate) struct Backends {
 }
 
 impl Backends {
+    /// Takes `name`'s connection out for one command.
     fn take(&mut self, name: &str) -> Option<BackendConn> {
         self.open.remove(name)
     }
 
     /// Gives a connection back after a command that completed (one that failed halfway is
     /// dropped instead: its state at the backend is unknown).
-    pub fn put(&mut self, conn: BackendConn) {
+    pub fn put(&mut self, mut conn: BackendConn) {
+        conn.io.release_idle_memory();
         self.open.insert(conn.name.clone(), conn);
     }
 
@@ -109,20 +111,34 @@ impl Backends {
 }
 
 impl Session {
-    /// Where an authorized mailbox is when another server holds it.
+    /// Whether this server passes commands on to backends: it is part of a Murder and has
+    /// credentials for them (a frontend or unified node). A backend without them proxies
+    /// nothing: another server's mailbox is answered by the single server's code, from the
+    /// directory copy (LIST, the ACL commands) or with `NO [UNAVAILABLE]` (its messages).
+    pub(crate) fn proxying(&self) -> bool {
+        self.server.config.proxy.is_some() && self.service().cluster().is_some()
+    }
+
+    /// Where an authorized mailbox is when another server holds it and this one proxies.
     pub(crate) fn remote(
         &self,
         mailbox: &Authorized,
     ) -> Result<Option<RemoteMailbox>, ServiceError> {
+        if !self.proxying() {
+            return Ok(None);
+        }
         self.service().remote_of(mailbox)
     }
 
-    /// Where a mailbox named by the client is when another server holds it; `None` as well
-    /// when the name means nothing (the local handler then answers as on a single server).
+    /// Where a mailbox named by the client is when another server holds it and this one
+    /// proxies; `None` as well when the name means nothing (the local handler then answers
+    /// as on a single server).
     pub(crate) fn remote_by_name(&self, client_name: &str) -> Option<RemoteMailbox> {
+        if !self.proxying() {
+            return None;
+        }
         let identity = self.state.identity()?;
         let service = self.service();
-        service.cluster()?;
         let name = service
             .namespace()
             .to_internal(identity, client_name)
@@ -151,6 +167,7 @@ impl Session {
         Ok(conn)
     }
 
+    /// Opens a connection to `backend`, found in the directory, for the session's user.
     async fn connect(&mut self, backend: &str) -> Result<BackendConn, ProxyError> {
         let name = backend.to_string();
         let found = self

@@ -344,6 +344,8 @@ async fn idle(session: &mut Session, tag: &Tag, backend: &str) -> Reply {
     }
 }
 
+/// Relays until the client's DONE; a lost backend is reported at once (`OK [CLOSED]`), and
+/// answered after the DONE.
 async fn idle_loop(session: &mut Session, conn: &mut BackendConn, tag: &str) -> IdleEnd {
     let backend = conn.name.clone();
     match relay_idle(session, conn, tag).await {

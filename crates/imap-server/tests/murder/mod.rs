@@ -92,7 +92,9 @@ impl Cluster for FixedCluster {
             Some(entry) => DirectoryChange::Put(entry),
             None => DirectoryChange::Remove(name.clone()),
         };
-        self.frontend_store.apply_directory(&[change], 1).unwrap();
+        self.frontend_store
+            .apply_directory(&[change], None)
+            .unwrap();
     }
 }
 
@@ -187,7 +189,7 @@ impl Murder {
         }
         changes.push(pretend("shared.silent", "b3"));
         changes.push(pretend("shared.garbage", "b4"));
-        frontend_store.apply_directory(&changes, 1).unwrap();
+        frontend_store.apply_directory(&changes, Some(1)).unwrap();
         let address = |port: u16| format!("127.0.0.1:{port}");
         let servers = [
             ("b1", address(backend_port), 5),
