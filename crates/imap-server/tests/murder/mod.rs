@@ -2,8 +2,9 @@
 //! `ann`, `bob`, `admin`; `proxyservers: proxy`; ann's INBOX and `INBOX.Work`, bob's INBOX,
 //! and a shared `shared.team` only ann may use); backend `b2` holds `shared.other`, ann's too.
 //! Two more names in the directory are not real servers: `b3` accepts connections and never
-//! says a word, and `b4` logs the frontend in and then answers every command with a line
-//! longer than any limit; `shared.silent` and `shared.garbage` are theirs. The frontend's
+//! says a word, and `b4` logs the frontend in (without SASL-IR) and then answers STATUS, and
+//! every other command with a line longer than any limit; `shared.silent` and
+//! `shared.garbage` are theirs. The frontend's
 //! mailboxes database holds all of these as remote entries (ACLs as on the backends), and
 //! a fixed [`mailservice::Cluster`] names the servers. The frontend knows ann's, bob's and
 //! admin's passwords itself and logs in at the backends as `proxy`.
@@ -285,7 +286,9 @@ fn silent_backend(runtime: &tokio::runtime::Runtime) -> u16 {
     port
 }
 
-/// `b4`: greets, accepts any login, then answers every command with an endless line.
+/// `b4`: offers no SASL-IR, so the frontend's PLAIN goes after a continuation; accepts it
+/// when it is `ann` by `proxy` with the right password; answers STATUS properly and every
+/// other command with a line longer than any limit.
 fn garbage_backend(runtime: &tokio::runtime::Runtime) -> u16 {
     let listener = bind(runtime);
     let port = listener.local_addr().unwrap().port();
@@ -294,19 +297,32 @@ fn garbage_backend(runtime: &tokio::runtime::Runtime) -> u16 {
             tokio::spawn(async move {
                 let (read, mut write) = stream.into_split();
                 let mut lines = tokio::io::BufReader::new(read).lines();
-                let greeting = b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] fake\r\n";
+                let greeting = b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] fake\r\n";
                 write.write_all(greeting).await?;
                 while let Some(line) = lines.next_line().await? {
                     let tag = line.split(' ').next().unwrap_or("*").to_string();
-                    if line.contains("AUTHENTICATE") {
-                        let done = format!("{tag} OK [CAPABILITY IMAP4rev1 UNSELECT] in\r\n");
-                        write.write_all(done.as_bytes()).await?;
-                        continue;
-                    }
-                    let mut long = b"* OK ".to_vec();
-                    long.resize(200 * 1024, b'x');
-                    long.extend_from_slice(b"\r\n");
-                    write.write_all(&long).await?;
+                    let answer = if line.ends_with("AUTHENTICATE PLAIN") {
+                        write.write_all(b"+ \r\n").await?;
+                        let response = lines.next_line().await?.unwrap_or_default();
+                        let plain = base64::Engine::decode(
+                            &base64::engine::general_purpose::STANDARD,
+                            response.trim(),
+                        )
+                        .unwrap_or_default();
+                        let expected = format!("ann\0proxy\0{PROXY_PASSWORD}");
+                        if plain == expected.as_bytes() {
+                            format!("{tag} OK [CAPABILITY IMAP4rev1 UNSELECT] in\r\n")
+                        } else {
+                            format!("{tag} NO wrong credentials\r\n")
+                        }
+                    } else if line.contains(" STATUS ") {
+                        format!("* STATUS shared.garbage (MESSAGES 7)\r\n{tag} OK done\r\n")
+                    } else {
+                        let mut long = "* OK ".to_string();
+                        long.extend(std::iter::repeat_n('x', 200 * 1024));
+                        long + "\r\n"
+                    };
+                    write.write_all(answer.as_bytes()).await?;
                 }
                 Ok::<(), std::io::Error>(())
             });
