@@ -26,6 +26,8 @@ mod spool;
 mod state;
 mod view;
 
+pub use mailservice::ProxyLogin;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -69,23 +71,13 @@ pub struct ImapConfig {
     /// The Kerberos credentials of `imap/servername` from the keytab, for GSSAPI; `None` does
     /// not offer it.
     pub kerberos: Option<sasl::KerberosService>,
-    /// In a Murder, how this server logs in at the backends it proxies to; `None` when it
-    /// proxies to none (a single server, or a backend that is no frontend), and then every
-    /// command on another server's mailbox answers `NO [UNAVAILABLE]`.
+    /// In a Murder, how this server logs in at the backends it proxies to (`proxy_authname`,
+    /// `proxy_password`); `None` when it proxies to none (a single server, or a backend that
+    /// is no frontend): another server's mailbox is then answered from the directory copy
+    /// (LIST, the ACL commands) or with `NO [UNAVAILABLE]` (its messages).
     pub proxy: Option<ProxyLogin>,
     /// How long a backend may take when proxying.
     pub proxy_timeouts: ProxyTimeouts,
-}
-
-/// A frontend's own credentials at the backends (Cyrus's `proxy_authname` and
-/// `proxy_password`): it authenticates as `authname` with the session's user as the
-/// authorization identity, so `authname` must be in the backends' `proxyservers`.
-#[derive(Clone, Debug)]
-pub struct ProxyLogin {
-    /// `proxy_authname`: the authentication identity at the backends.
-    pub authname: String,
-    /// `proxy_password`.
-    pub password: types::Secret<String>,
 }
 
 /// Time limits on the connections to backends.
