@@ -354,7 +354,7 @@ pub static OPTIONS: &[OptionSpec] = &[
     // -- logging ----------------------------------------------------------------------------------
     // -- the Murder (docs/murder.md) -----------------------------------------------------------
     opt("murder_role", Kind::Enum(&["none", "backend", "frontend", "unified"]), "none",
-        "This server's part in a Murder (mailboxes spread over several servers, the directory in etcd; docs/murder.md): `backend` holds mailboxes and publishes them in the directory; `frontend` holds no mail and proxies every client and delivery to the backend holding the mailbox; `unified` does both. `none`: a single server, no directory. This build refuses `frontend` and `unified` (proxying is not built yet)."),
+        "This server's part in a Murder (mailboxes spread over several servers, the directory in etcd; docs/murder.md): `backend` holds mailboxes and publishes them in the directory; `frontend` holds no mail and proxies every client and delivery to the backend holding the mailbox; `unified` does both. `none`: a single server, no directory."),
     opt("murder_server_name", Kind::Str, "",
         "This server's name in the directory (`SERVER` of Cyrus's `SERVER!PARTITION`); empty takes `servername`. Must be unique in the Murder and stay the same across restarts."),
     opt("murder_etcd_endpoints", Kind::List, "",

@@ -378,6 +378,11 @@ fn malformed_user(name: &str) -> String {
 /// that fails the password entry is taken back, so a user never exists half-made. A userid
 /// with a dot has no INBOX under the `.` separator (see `mailservice::Namespace::user_inbox`):
 /// it is added all the same, to log in without mailboxes of its own, and the answer says so.
+/// Whether this server is a Murder frontend (it holds no mailboxes).
+fn is_frontend(ctx: &Backend) -> bool {
+    ctx.service.cluster().is_some_and(|c| !c.is_backend())
+}
+
 fn create_inbox(ctx: &Backend, name: &str) -> Response {
     let dir = ctx.config_directory.display();
     if ctx.service.namespace().user_inbox(name).is_err() && name.contains('.') {
@@ -385,6 +390,13 @@ fn create_inbox(ctx: &Backend, name: &str) -> Response {
             "added user `{name}` without an INBOX: with the \".\" hierarchy separator a userid \
              holding a dot may log in but owns no mailboxes (set `unixhierarchysep: 1` to give \
              it one) (data directory {dir})"
+        ));
+    }
+    if is_frontend(ctx) {
+        return done(format!(
+            "added user `{name}`; this Murder frontend holds no mailboxes: create their INBOX \
+             through IMAP (`CREATE user.{name}`), which places it on a backend (data directory \
+             {dir})"
         ));
     }
     match ctx.service.create_user(name) {
@@ -401,6 +413,10 @@ fn create_inbox(ctx: &Backend, name: &str) -> Response {
 /// `user del`: the user's mailboxes, and how many there were; none for a userid that can own
 /// no INBOX under this namespace (a dotted one under the `.` separator).
 fn delete_mailboxes(ctx: &Backend, name: &str) -> Result<usize, mailservice::ServiceError> {
+    // A frontend's mailboxes are the backends': DELETE through IMAP removes them there.
+    if is_frontend(ctx) {
+        return Ok(0);
+    }
     if ctx.service.namespace().user_inbox(name).is_err() && name.contains('.') {
         return Ok(0);
     }

@@ -56,8 +56,7 @@ pub fn server(
         config_directory: dir.to_path_buf(),
         kerberos: crate::kerberos::service("imap", &servername, &ctx.sasl.config().mech_list)?,
         servername,
-        // Filled by the Murder's wiring (proxy_authname, proxy_password).
-        proxy: None,
+        proxy: crate::murder::proxy_login(config),
         proxy_timeouts: imap_server::ProxyTimeouts::default(),
     };
     Ok(ImapServer::new(

@@ -120,14 +120,6 @@ pub fn open(config: &config::Config, store: &mailstore::Store) -> Result<Option<
     let Some(role) = Role::from_option(config.str("murder_role")) else {
         return Ok(None);
     };
-    if role != Role::Backend {
-        // Proxying clients and deliveries to backends is not built yet: a frontend that
-        // cannot reach the mail must not pretend to serve it.
-        bail!(
-            "murder_role: {}: not supported yet (only `backend`)",
-            config.str("murder_role")
-        );
-    }
     let client = etcd_client(config)?;
     let this = server_name(config)?;
     let keys = Keys::new(config.str("murder_etcd_prefix"));

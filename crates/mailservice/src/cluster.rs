@@ -140,16 +140,21 @@ impl MailService {
     }
 
     /// The directory side of creating `name` here: reserves it, runs `create`, then activates
-    /// it (or releases the reservation when `create` failed). Without a cluster, or on a
-    /// server that holds no mailboxes, `create` alone.
+    /// it (or releases the reservation when `create` failed). Without a cluster, `create`
+    /// alone; a frontend (which holds no mailboxes) refuses.
     pub(crate) fn published_create(
         &self,
         name: &MailboxName,
         create: impl FnOnce() -> Result<MailboxEntry, ServiceError>,
     ) -> Result<MailboxEntry, ServiceError> {
-        let Some(cluster) = self.cluster.as_ref().filter(|c| c.is_backend()) else {
+        let Some(cluster) = self.cluster.as_ref() else {
             return create();
         };
+        if !cluster.is_backend() {
+            return Err(ServiceError::Refused(
+                "this server is a Murder frontend: it holds no mailboxes (a backend does)",
+            ));
+        }
         cluster.reserve(name)?;
         match create() {
             Ok(entry) => {

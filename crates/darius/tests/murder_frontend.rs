@@ -1,0 +1,133 @@
+//! A whole Murder on loopback: a real etcd, two `darius serve` backends and a frontend.
+//! Python's `smtplib.LMTP`, `imaplib` and `poplib` talk to the frontend only
+//! (tests/interop/murder_frontend.py) and the mail lands on the backend the directory names;
+//! then a backend is killed (-9): its mailboxes answer `NO [UNAVAILABLE]` and its LMTP
+//! recipients a temporary failure, while the other backend's users go on.
+
+#![allow(clippy::unwrap_used)] // a panic is the failure report
+
+mod common;
+mod imap_support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::time::{Duration, Instant};
+
+use common::Server;
+use imap_support::{last, Client};
+
+fn murder_conf(role: &str, name: &str, endpoints: &[String]) -> String {
+    format!(
+        "murder_role: {role}\nmurder_server_name: {name}\nmurder_etcd_endpoints: {}\n\
+         murder_etcd_prefix: /front\nmurder_lease_ttl: 3\nproxyservers: proxy\n\
+         proxy_password: pw-proxy\nallowplaintext: 1\n",
+        endpoints.join(" ")
+    )
+}
+
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !check() {
+        assert!(Instant::now() < deadline, "never happened: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// One LMTP transaction to `port` for `rcpt`: the RCPT reply's code.
+fn lmtp_rcpt(port: u16, rcpt: &str) -> String {
+    let stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut r = BufReader::new(stream.try_clone().unwrap());
+    let mut w = stream;
+    let mut line = String::new();
+    let mut read = |r: &mut BufReader<std::net::TcpStream>| loop {
+        line.clear();
+        r.read_line(&mut line).unwrap();
+        if line.len() < 4 || line.as_bytes()[3] != b'-' {
+            return line.clone();
+        }
+    };
+    read(&mut r);
+    w.write_all(b"LHLO test\r\n").unwrap();
+    read(&mut r);
+    w.write_all(b"MAIL FROM:<carol@example.org>\r\n").unwrap();
+    read(&mut r);
+    w.write_all(format!("RCPT TO:<{rcpt}>\r\n").as_bytes())
+        .unwrap();
+    let reply = read(&mut r);
+    let _ = w.write_all(b"QUIT\r\n");
+    reply
+}
+
+#[test]
+fn clients_of_the_frontend_reach_both_backends_and_survive_one_dying() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(etcd) = runtime.block_on(etcd::testing::EtcdCluster::single()) else {
+        return;
+    };
+    let endpoints = etcd.endpoints();
+    let b1 = Server::start_with(&murder_conf("backend", "b1", &endpoints));
+    let mut b2 = Server::start_with(&murder_conf("backend", "b2", &endpoints));
+    let front = Server::start_with(&murder_conf("frontend", "f1", &endpoints));
+    for (server, users) in [
+        (&b1, &["admin", "proxy", "ann"][..]),
+        (&b2, &["admin", "proxy", "bob"][..]),
+        (&front, &["admin", "ann", "bob"][..]),
+    ] {
+        for user in users {
+            server.add_user(user, &format!("pw-{user}"));
+        }
+    }
+    let mut admin = Client::login(b2.imap_port, "admin");
+    for cmd in ["CREATE shared.team", "SETACL shared.team ann lrsip"] {
+        let r = admin.cmd("s", cmd);
+        assert!(last(&r).starts_with("s OK"), "{cmd}: {r:?}");
+    }
+    // The frontend's copy of the directory has every mailbox.
+    eventually("the frontend knows every mailbox", || {
+        let mut c = Client::login(front.imap_port, "admin");
+        let r = c.cmd("l", "LIST \"\" \"*\"");
+        ["user.ann", "user.bob", "shared.team"]
+            .iter()
+            .all(|n| r.iter().any(|l| l.trim_end().ends_with(&format!(" {n}"))))
+    });
+    let (fi, fl, fp) = (
+        front.imap_port.to_string(),
+        front.lmtp_port.to_string(),
+        front.pop3_port.to_string(),
+    );
+    let (b1i, b2i) = (b1.imap_port.to_string(), b2.imap_port.to_string());
+    common::run_python(
+        &front,
+        "murder_frontend.py",
+        &[
+            ("FRONT_IMAP", &fi),
+            ("FRONT_LMTP", &fl),
+            ("FRONT_POP3", &fp),
+            ("B1_IMAP", &b1i),
+            ("B2_IMAP", &b2i),
+        ],
+    );
+    // A backend dies: its users wait, the others do not notice.
+    b2.kill_hard();
+    let mut ann = Client::login(front.imap_port, "ann");
+    let r = ann.cmd("a", "SELECT shared.team");
+    assert!(last(&r).starts_with("a NO [UNAVAILABLE]"), "{r:?}");
+    let r = ann.cmd("b", "SELECT INBOX");
+    assert!(last(&r).starts_with("b OK"), "{r:?}");
+    let r = ann.cmd("c", "LIST \"\" \"*\"");
+    assert!(
+        r.iter().any(|l| l.trim_end().ends_with(" shared.team")),
+        "{r:?}"
+    );
+    assert!(
+        lmtp_rcpt(front.lmtp_port, "bob").starts_with("451"),
+        "bob on the dead backend"
+    );
+    assert!(
+        lmtp_rcpt(front.lmtp_port, "ann").starts_with("250"),
+        "ann on the live one"
+    );
+    drop(etcd);
+}
