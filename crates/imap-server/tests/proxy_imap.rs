@@ -603,7 +603,7 @@ fn imaplib_through_the_frontend() {
 }
 
 /// Whether `python3` runs; without it the test says so and passes, unless
-/// `DARIUS_REQUIRE_INTEROP=1` (TESTING.md).
+/// `DARIUS_REQUIRE_INTEROP=1` (docs/TESTING.md).
 fn have_python() -> bool {
     let found = std::process::Command::new("python3")
         .arg("--version")
