@@ -380,7 +380,7 @@ pub static OPTIONS: &[OptionSpec] = &[
     opt("proxy_authname", Kind::Str, "proxy",
         "The identity a frontend logs in to backends as, naming the client's user as SASL authorization identity; backends list it in `proxyservers`."),
     opt("proxy_password", Kind::Str, "",
-        "The password of `proxy_authname` at the backends."),
+        "The password of `proxy_authname` at the backends. Required on a `frontend` or `unified` server; a `backend` without it proxies nothing (it answers LIST and ACL questions about other servers' mailboxes from its copy of the directory, and `NO [UNAVAILABLE]` for their messages)."),
     opt("syslog_prefix", Kind::Str, "darius", "Tag that starts every syslog message."),
     opt("syslog_facility", Kind::Facility, "LOCAL6", "Syslog facility for the server's messages."),
     opt("syslog_socket", Kind::Path, "/dev/log",

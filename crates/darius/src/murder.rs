@@ -70,9 +70,13 @@ fn etcd_client(config: &config::Config) -> Result<etcd::Client> {
 }
 
 /// The credentials this server logs in to backends with (`proxy_authname`,
-/// `proxy_password`), when it is in a Murder.
+/// `proxy_password`), when it is in a Murder and has them. Without them it proxies nothing:
+/// a backend answers another's mailboxes from its copy of the directory.
 pub fn proxy_login(config: &config::Config) -> Option<mailservice::ProxyLogin> {
     Role::from_option(config.str("murder_role"))?;
+    if config.str("proxy_password").is_empty() {
+        return None;
+    }
     Some(mailservice::ProxyLogin {
         authname: config.str("proxy_authname").to_string(),
         password: types::Secret::new(config.str("proxy_password").to_string()),
@@ -120,6 +124,12 @@ pub fn open(config: &config::Config, store: &mailstore::Store) -> Result<Option<
     let Some(role) = Role::from_option(config.str("murder_role")) else {
         return Ok(None);
     };
+    if role != Role::Backend && config.str("proxy_password").is_empty() {
+        bail!(
+            "murder_role: a {} proxies to backends: set proxy_password (and proxy_authname)",
+            config.str("murder_role")
+        );
+    }
     let client = etcd_client(config)?;
     let this = server_name(config)?;
     let keys = Keys::new(config.str("murder_etcd_prefix"));

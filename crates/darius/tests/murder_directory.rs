@@ -349,3 +349,44 @@ fn one_etcd_member_of_three_dying_under_load_loses_nothing() {
             .all(|(n, _)| names.contains(n))
     });
 }
+
+#[test]
+fn a_copy_behind_a_compacted_history_is_read_whole_and_loses_what_went() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(etcd) = runtime.block_on(etcd::testing::EtcdCluster::single()) else {
+        return;
+    };
+    let endpoints = etcd.endpoints();
+    let b1 = backend("b1", &endpoints, "/t6");
+    let mut b2 = backend("b2", &endpoints, "/t6");
+    let answers = run_admin(b1.imap_port, &["CREATE shared.gone", "CREATE shared.stays"]);
+    assert!(answers.iter().all(|a| a.contains("OK")), "{answers:?}");
+    eventually("b2's copy has both", || {
+        let names = listed(b2.imap_port);
+        names.contains(&"shared.gone".to_string()) && names.contains(&"shared.stays".to_string())
+    });
+    // b2 is away while shared.gone is deleted and etcd forgets the history.
+    b2.kill_hard();
+    let answers = run_admin(b1.imap_port, &["DELETE shared.gone", "CREATE shared.new"]);
+    assert!(answers.iter().all(|a| a.contains("OK")), "{answers:?}");
+    let client = etcd::Client::new(etcd::ClientConfig::new(endpoints.clone())).unwrap();
+    runtime.block_on(async {
+        let now = client
+            .range(etcd::RangeRequest::key(b"/t6/"))
+            .await
+            .unwrap()
+            .header
+            .revision;
+        client.compact(now).await.unwrap();
+    });
+    b2.restart();
+    eventually("b2 found its revision compacted away", || {
+        b2.logged("compacted its history")
+    });
+    eventually("b2's copy matches the directory", || {
+        let names = listed(b2.imap_port);
+        !names.contains(&"shared.gone".to_string())
+            && names.contains(&"shared.stays".to_string())
+            && names.contains(&"shared.new".to_string())
+    });
+}

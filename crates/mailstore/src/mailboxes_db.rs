@@ -264,6 +264,30 @@ impl GlobalRead {
         Ok(v.unwrap_or(0))
     }
 
+    /// The mailboxes database's change counter (every entry written since has a larger
+    /// `modified_modseq`).
+    pub(crate) fn modseq(&self) -> Result<u64> {
+        let t = self.txn.open_table(META)?;
+        let v = t.get("modseq")?.and_then(|v| decode_u64(v.value()));
+        Ok(v.unwrap_or(0))
+    }
+
+    /// The names of the entries `keep` refuses, reading (and decoding) one entry at a time.
+    pub(crate) fn names_where(
+        &self,
+        mut pick: impl FnMut(&MailboxEntry) -> bool,
+    ) -> Result<Vec<MailboxName>> {
+        let mut out = Vec::new();
+        for item in self.txn.open_table(MAILBOXES)?.iter()? {
+            let (_, v) = item?;
+            let entry = decode_entry(v.value())?;
+            if pick(&entry) {
+                out.push(entry.name);
+            }
+        }
+        Ok(out)
+    }
+
     /// The entries whose ACL grants something to any of `identifiers`, in name order.
     pub(crate) fn granted_to(&self, identifiers: &[&str]) -> Result<Vec<MailboxEntry>> {
         let index = self.txn.open_table(ACL_NAMES)?;

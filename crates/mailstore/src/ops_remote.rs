@@ -89,18 +89,21 @@ impl Store {
         self.inner.global.read()?.directory_revision()
     }
 
-    /// The names of every remote entry, in name order (a full reload of the directory removes
-    /// those it no longer holds).
-    pub fn remote_mailbox_names(&self) -> Result<Vec<MailboxName>> {
-        Ok(self
-            .inner
+    /// The mailboxes database's change counter now: a full reload of the directory notes it
+    /// first, puts every entry the directory holds (each put gets a later counter), then
+    /// removes the remote entries [`Store::remote_mailboxes_unchanged_since`] it.
+    pub fn mailboxes_modseq(&self) -> Result<u64> {
+        self.inner.global.read()?.modseq()
+    }
+
+    /// The names of the remote entries not written since the change counter was `modseq`, in
+    /// name order, reading one entry at a time (a directory of a million entries is never
+    /// held whole).
+    pub fn remote_mailboxes_unchanged_since(&self, modseq: u64) -> Result<Vec<MailboxName>> {
+        self.inner
             .global
             .read()?
-            .list(None)?
-            .into_iter()
-            .filter(|e| e.mailbox_type == MailboxType::Remote)
-            .map(|e| e.name)
-            .collect())
+            .names_where(|e| e.mailbox_type == MailboxType::Remote && e.modified_modseq <= modseq)
     }
 }
 
@@ -180,10 +183,21 @@ mod tests {
             .expect("apply");
         assert_eq!(skipped, 1);
         assert!(store.mailbox_entry(&name).is_ok());
+        let before = store.mailboxes_modseq().expect("modseq");
         assert_eq!(
-            store.remote_mailbox_names().expect("names"),
+            store
+                .remote_mailboxes_unchanged_since(before)
+                .expect("names"),
             vec![MailboxName::try_from("user.carl").expect("name")]
         );
+        // A reload that puts user.carl again leaves nothing stale; one that does not, leaves it.
+        store
+            .apply_directory(&[DirectoryChange::Put(remote("user.carl", "b2"))], Some(5))
+            .expect("apply");
+        assert!(store
+            .remote_mailboxes_unchanged_since(before)
+            .expect("names")
+            .is_empty());
         // A local mailbox cannot be created over a remote one either.
         assert!(matches!(
             store.create_mailbox(

@@ -8,7 +8,7 @@
 //! revision (or the copy was never filled) is the directory read whole, at one revision, in
 //! pages, and the remote entries it no longer names removed.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -179,7 +179,14 @@ impl Directory {
     /// Reads the whole directory at one revision into the copy, a page per transaction;
     /// answers that revision.
     pub(crate) async fn load(&self) -> Result<u64, String> {
-        let mut named: HashSet<MailboxName> = HashSet::new();
+        // Every remote entry the directory still holds is written again below, after this
+        // counter; those left at or below it are gone from the directory.
+        let store = self.store.clone();
+        let before = tokio::task::spawn_blocking(move || store.mailboxes_modseq())
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("reading the copy: {e}"))?;
+        let mut copied = 0usize;
         let mut pages = self
             .kv
             .client()
@@ -196,7 +203,7 @@ impl Directory {
                 };
                 let record = MailboxRecord::decode(&kv.value);
                 if let Some(DirectoryChange::Put(e)) = self.copy_change(name, record.as_ref()) {
-                    named.insert(e.name.clone());
+                    copied += 1;
                     page.push(DirectoryChange::Put(e));
                 }
             }
@@ -217,12 +224,11 @@ impl Directory {
         };
         let store = self.store.clone();
         let stale: Vec<DirectoryChange> =
-            tokio::task::spawn_blocking(move || store.remote_mailbox_names())
+            tokio::task::spawn_blocking(move || store.remote_mailboxes_unchanged_since(before))
                 .await
                 .map_err(|e| e.to_string())?
                 .map_err(|e| format!("listing the copy: {e}"))?
                 .into_iter()
-                .filter(|n| !named.contains(n))
                 .map(DirectoryChange::Remove)
                 .collect();
         for chunk in stale.chunks(LOAD_PAGE) {
@@ -231,10 +237,7 @@ impl Directory {
         self.load_servers().await?;
         let revision = u64::try_from(revision).unwrap_or(0);
         self.set_copy_revision(revision).await?;
-        tracing::info!(
-            "directory: read whole at revision {revision} ({} remote mailboxes)",
-            named.len()
-        );
+        tracing::info!("directory: read whole at revision {revision} ({copied} remote mailboxes)");
         Ok(revision)
     }
 }
