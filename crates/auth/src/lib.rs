@@ -37,6 +37,7 @@ mod secrets;
 pub mod server_domain;
 pub mod shadow;
 mod throttle;
+mod user_store;
 mod username;
 
 pub use cache::{DEFAULT_TTL as DEFAULT_CACHE_TTL, NEGATIVE_TTL as NEGATIVE_CACHE_TTL};
@@ -47,4 +48,5 @@ pub use password_db::{AuthError, PasswordDb, PasswordSource, FILE_NAME as PASSWO
 pub use penalty::LoginPenalty;
 pub use secrets::{SecretPolicy, StoredForms, DEFAULT_SCRAM_ITERATIONS};
 pub use throttle::{Admission, ThrottleConfig};
+pub use user_store::EtcdUsers;
 pub use username::{validate_username, UsernameError};

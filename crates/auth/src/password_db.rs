@@ -1,21 +1,24 @@
-//! The password database: one redb file under `configdirectory` mapping user names to their
-//! secrets. Passwords are stored as argon2id hashes (PHC strings) beside the shared-secret forms
+//! The password database: user names mapped to their secrets, in one redb file under
+//! `configdirectory` or, in a Murder with `murder_users: etcd`, in the Murder's etcd (see
+//! `user_store`). Passwords are stored as argon2id hashes (PHC strings) beside the shared-secret forms
 //! SCRAM and CRAM-MD5 need (see `secrets.rs`), and as themselves only for APOP with `allowapop`;
 //! the record is JSON, and records written before the shared-secret forms existed read as
 //! records without them. The file is private to the server's account (mode 0600 from its
-//! creation on).
+//! creation on). A change reads the record, decides, and stores the new one only if the
+//! record is still the one read (tried again a few times otherwise), so changes made at once
+//! by two processes, or two servers of a Murder, never undo each other.
 //!
 //! With `sasl_auto_transition`, a successful plaintext login stores the forms a record lacks,
 //! and a user whom another source (`shadow`) accepted gets a record (as Cyrus SASL's
 //! `auto_transition` creates the user in its database).
 //!
 //! redb allows one process per file: while the server runs, tools reach this database through the
-//! server's admin socket, and open the file themselves only when the server is stopped.
+//! server's admin socket, and open the file themselves only when the server is stopped (in
+//! etcd, they reach the records directly).
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use types::Secret;
 
@@ -27,12 +30,11 @@ use crate::secrets::{
     decode_apop, decode_cram, encode_apop, encode_cram, SecretPolicy, StoredForms, StoredScram,
 };
 use crate::throttle::{FailureThrottle, ThrottleConfig};
+use crate::user_store::{Current, EtcdUsers, LocalStore, UserStore, FORMAT_VERSION};
 use crate::username::{validate_username, UsernameError};
 
-const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
-const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-/// Version of the record format, kept under `META["version"]`.
-const FORMAT_VERSION: u64 = 1;
+/// How many times a change is tried when the record changed between its read and its write.
+const SWAP_TRIES: usize = 5;
 
 /// The database file's name inside the config directory.
 pub const FILE_NAME: &str = "passwd.redb";
@@ -58,6 +60,10 @@ pub enum AuthError {
     Db { path: PathBuf, reason: String },
     #[error("password database {path}: unsupported format version {found} (this build reads {FORMAT_VERSION})")]
     Version { path: PathBuf, found: u64 },
+    /// The users' records in etcd (`murder_users: etcd`): a record that does not decode, or
+    /// etcd refusing a request (etcd out of reach is [`AuthError::Unavailable`]).
+    #[error("the users in etcd ({keys}): {reason}")]
+    Etcd { keys: String, reason: String },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -123,12 +129,19 @@ pub(crate) enum Accepted {
     Elsewhere,
 }
 
-/// Page cache of the password database.
-const PAGE_CACHE_BYTES: usize = 2 << 20;
+/// What a change makes of a record.
+enum Edit {
+    /// Store this record instead.
+    Put(Vec<u8>),
+    /// Remove the user.
+    Remove,
+    /// Leave it as it is.
+    Keep,
+}
 
 pub struct PasswordDb {
-    db: Database,
-    path: PathBuf,
+    /// Where the records are.
+    store: UserStore,
     hasher: Hasher,
     pub(crate) verified: CredentialCache,
     /// The shared-secret forms new passwords are stored with.
@@ -166,34 +179,25 @@ pub enum PasswordSource {
 impl PasswordDb {
     /// Opens (creating if needed) the database in `configdirectory`.
     pub fn open(configdirectory: &Path) -> Result<PasswordDb, AuthError> {
-        let path = configdirectory.join(FILE_NAME);
-        create_private(&path).map_err(|e| AuthError::Db {
-            path: path.clone(),
-            reason: format!("creating it (mode 0600): {e}"),
-        })?;
-        // redb's default page cache is 1 GiB; a password lookup touches a handful of pages.
-        let db = Database::builder()
-            .set_cache_size(PAGE_CACHE_BYTES)
-            .create(&path)
-            .map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => AuthError::Busy { path: path.clone() },
-                other => AuthError::Db {
-                    path: path.clone(),
-                    reason: other.to_string(),
-                },
-            })?;
-        // The hashes are secrets: never readable by other accounts, whatever the umask and
-        // whatever mode the administrator gave the config directory.
-        restrict_to_owner(&path).map_err(|e| AuthError::Db {
-            path: path.clone(),
-            reason: format!("making it private (mode 0600): {e}"),
-        })?;
+        let store = LocalStore::open(&configdirectory.join(FILE_NAME))?;
+        PasswordDb::with_store(UserStore::Local(store), configdirectory)
+    }
+
+    /// The database whose records are in etcd (`murder_users: etcd`), as `users` says; the
+    /// local file is not opened. `configdirectory` still holds this server's own key for
+    /// SCRAM's answers about unknown users.
+    pub fn open_etcd(configdirectory: &Path, users: EtcdUsers) -> Result<PasswordDb, AuthError> {
+        let store = UserStore::etcd(users, crate::cache::DEFAULT_TTL)?;
+        PasswordDb::with_store(store, configdirectory)
+    }
+
+    /// The database over `store`, with the defaults of every setting.
+    fn with_store(store: UserStore, configdirectory: &Path) -> Result<PasswordDb, AuthError> {
         let disguise_key = crate::disguise::load_or_create(configdirectory)?;
         let hasher = Hasher::new();
         let workers = hasher.max_concurrent();
-        let store = PasswordDb {
-            db,
-            path,
+        Ok(PasswordDb {
+            store,
             hasher,
             verified: CredentialCache::new(crate::cache::DEFAULT_TTL),
             policy: SecretPolicy::default(),
@@ -211,9 +215,7 @@ impl PasswordDb {
             queue_wait: crate::hash_queue::WAIT_FOR_ROOM,
             throttle: FailureThrottle::new(ThrottleConfig::off()),
             sources: vec![PasswordSource::Auxprop],
-        };
-        store.check_version()?;
-        Ok(store)
+        })
     }
 
     /// Throttles network logins per client host (see `throttle.rs`); off unless set.
@@ -238,9 +240,12 @@ impl PasswordDb {
     }
 
     /// `auth_cache_ttl`: how long a verified password is accepted without a new check; zero
-    /// turns the verified-credentials cache off.
+    /// turns the verified-credentials cache off. With the records in etcd, also how long a
+    /// record read for a login is used without asking etcd again (a watch drops it as soon as
+    /// it changes on any server; the TTL is the worst case, while etcd is out of reach).
     pub fn with_cache_ttl(mut self, ttl: std::time::Duration) -> PasswordDb {
         self.verified = CredentialCache::new(ttl);
+        self.store.set_cache_ttl(ttl);
         self
     }
 
@@ -425,14 +430,7 @@ impl PasswordDb {
                 return Ok(());
             }
             let record = self.encode(&self.new_record(password)?)?;
-            let created = self.write(|users| {
-                if users.get(name)?.is_some() {
-                    return Ok(Ok(false));
-                }
-                users.insert(name, record.as_slice())?;
-                Ok(Ok(true))
-            })?;
-            if created {
+            if self.store.create(name, &record)? {
                 tracing::info!("auto transition: {name:?} added to the password database");
             }
             return Ok(());
@@ -456,88 +454,43 @@ impl PasswordDb {
         let bytes = self.encode(&record)?;
         // Stored only if the record is still the one the forms were made for (no `user passwd`
         // in between).
-        let stored = self.write(|users| {
-            let current = users.get(name)?.map(|v| v.value().to_vec());
-            let unchanged = current
-                .and_then(|c| serde_json::from_slice::<UserRecord>(&c).ok())
-                .is_some_and(|c| c.argon2id == before);
-            if unchanged {
-                users.insert(name, bytes.as_slice())?;
-            }
-            Ok(Ok(unchanged))
-        })?;
-        if stored {
-            tracing::info!("auto transition: {name:?} now has {}", record.forms());
+        let stored = self.update(name, |current| {
+            let unchanged =
+                serde_json::from_slice::<UserRecord>(current).is_ok_and(|c| c.argon2id == before);
+            Ok(if unchanged {
+                Edit::Put(bytes.clone())
+            } else {
+                Edit::Keep
+            })
+        });
+        match stored {
+            Ok(true) => tracing::info!("auto transition: {name:?} now has {}", record.forms()),
+            Ok(false) | Err(AuthError::NoSuchUser(_)) => {}
+            Err(e) => return Err(e),
         }
         Ok(())
     }
 
-    /// For a backup: copies the database file to `dest` (a new file, mode 0600) while holding
-    /// a write transaction, so that no commit runs during the copy. Every commit here is
-    /// durable, so the copy is the database at its last commit, a crash image redb opens.
+    /// For a backup: writes the database to `dest`, a new file (mode 0600) that
+    /// [`PasswordDb::open`] opens: the local file is copied under a write transaction, so
+    /// that no commit runs during the copy (every commit is durable, so the copy is the
+    /// database at its last commit, a crash image redb opens); records in etcd are read at
+    /// one revision into a new file.
     pub fn copy_to(&self, dest: &Path) -> Result<(), AuthError> {
-        let hold = self.db.begin_write().map_err(|e| self.err(e))?;
-        use std::os::unix::fs::OpenOptionsExt;
-        let copied = (|| -> std::io::Result<()> {
-            let mut from = std::fs::File::open(&self.path)?;
-            let mut to = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(dest)?;
-            std::io::copy(&mut from, &mut to)?;
-            to.sync_all()
-        })();
-        hold.abort().map_err(|e| self.err(e))?;
-        copied.map_err(|e| AuthError::Db {
-            path: dest.to_path_buf(),
-            reason: format!("copying the password database: {e}"),
-        })
+        self.store.copy_to(dest)
     }
 
     pub(crate) fn err(&self, e: impl std::fmt::Display) -> AuthError {
-        AuthError::Db {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        }
-    }
-
-    fn check_version(&self) -> Result<(), AuthError> {
-        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
-        let found = {
-            let mut meta = txn.open_table(META).map_err(|e| self.err(e))?;
-            txn.open_table(USERS).map_err(|e| self.err(e))?;
-            let found = meta
-                .get("version")
-                .map_err(|e| self.err(e))?
-                .map(|v| v.value());
-            if found.is_none() {
-                meta.insert("version", FORMAT_VERSION)
-                    .map_err(|e| self.err(e))?;
-            }
-            found
-        };
-        txn.commit().map_err(|e| self.err(e))?;
-        match found {
-            Some(v) if v != FORMAT_VERSION => Err(AuthError::Version {
-                path: self.path.clone(),
-                found: v,
-            }),
-            _ => Ok(()),
-        }
+        self.store.err(e)
     }
 
     /// Adds a user; refuses an existing name.
     pub fn add_user(&self, name: &str, password: &Secret<String>) -> Result<(), AuthError> {
         validate_username(name)?;
         let record = self.encode(&self.new_record(password)?)?;
-        self.write(|users| {
-            if users.get(name)?.is_some() {
-                return Ok(Err(AuthError::AlreadyExists(name.to_string())));
-            }
-            users.insert(name, record.as_slice())?;
-            Ok(Ok(()))
-        })?;
+        if !self.store.create(name, &record)? {
+            return Err(AuthError::AlreadyExists(name.to_string()));
+        }
         // A remembered failure of the name before it existed must not refuse its first login.
         self.verified.forget(name);
         Ok(())
@@ -547,45 +500,35 @@ impl PasswordDb {
     pub fn set_password(&self, name: &str, password: &Secret<String>) -> Result<(), AuthError> {
         self.verified.forget(name);
         let record = self.encode(&self.new_record(password)?)?;
-        self.write(|users| {
-            if users.get(name)?.is_none() {
-                return Ok(Err(AuthError::NoSuchUser(name.to_string())));
-            }
-            users.insert(name, record.as_slice())?;
-            Ok(Ok(()))
-        })
+        self.update(name, |_| Ok(Edit::Put(record.clone())))?;
+        self.verified.forget(name);
+        Ok(())
     }
 
     /// Removes a user.
     pub fn delete_user(&self, name: &str) -> Result<(), AuthError> {
         self.verified.forget(name);
-        self.write(|users| {
-            if users.remove(name)?.is_none() {
-                return Ok(Err(AuthError::NoSuchUser(name.to_string())));
-            }
-            Ok(Ok(()))
-        })
+        self.update(name, |_| Ok(Edit::Remove))?;
+        self.verified.forget(name);
+        Ok(())
     }
 
     /// Every user name, sorted.
     pub fn list_users(&self) -> Result<Vec<String>, AuthError> {
-        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
-        let users = txn.open_table(USERS).map_err(|e| self.err(e))?;
-        let mut names = Vec::new();
-        for entry in users.iter().map_err(|e| self.err(e))? {
-            let (name, _) = entry.map_err(|e| self.err(e))?;
-            names.push(name.value().to_string());
-        }
-        Ok(names)
+        self.store.names()
     }
 
+    /// Whether `name` has a record (read now, never from a cache).
     pub fn user_exists(&self, name: &str) -> Result<bool, AuthError> {
-        Ok(self.record(name)?.is_some())
+        Ok(self.store.read(name)?.is_some())
     }
 
     /// Which secret forms `name`'s record holds; `None` for a user the database does not know.
     pub fn stored_forms(&self, name: &str) -> Result<Option<StoredForms>, AuthError> {
-        Ok(self.record(name)?.map(|r| r.forms()))
+        let Some(current) = self.store.read(name)? else {
+            return Ok(None);
+        };
+        Ok(Some(self.decode(name, &current.bytes)?.forms()))
     }
 
     /// `name`'s stored SCRAM secrets for `hash`, if any.
@@ -665,15 +608,16 @@ impl PasswordDb {
         Ok(ok)
     }
 
+    /// `name`'s record as a login reads it (from etcd, through its cache).
     fn record(&self, name: &str) -> Result<Option<UserRecord>, AuthError> {
-        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
-        let users = txn.open_table(USERS).map_err(|e| self.err(e))?;
-        let Some(bytes) = users.get(name).map_err(|e| self.err(e))? else {
-            return Ok(None);
-        };
-        serde_json::from_slice(bytes.value())
-            .map(Some)
-            .map_err(|e| self.err(format!("user {name}: {e}")))
+        self.store
+            .read_for_login(name)?
+            .map(|bytes| self.decode(name, &bytes))
+            .transpose()
+    }
+
+    fn decode(&self, name: &str, bytes: &[u8]) -> Result<UserRecord, AuthError> {
+        serde_json::from_slice(bytes).map_err(|e| self.err(format!("user {name}: {e}")))
     }
 
     /// A record for a new password: its argon2id hash and the forms the policy names.
@@ -701,56 +645,32 @@ impl PasswordDb {
         serde_json::to_vec(record).map_err(|e| self.err(e))
     }
 
-    /// Runs `change` in one write transaction; commits only when it returns `Ok(Ok(_))`.
-    fn write<T>(
+    /// Changes `name`'s record as `edit` decides from the record as stored now (its encoded
+    /// bytes), storing the outcome only if the record is still that one; read and decided
+    /// again, a few times, when it changed meanwhile. Whether anything was written;
+    /// [`AuthError::NoSuchUser`] when there is no record.
+    fn update(
         &self,
-        change: impl FnOnce(
-            &mut redb::Table<&str, &[u8]>,
-        ) -> Result<Result<T, AuthError>, redb::StorageError>,
-    ) -> Result<T, AuthError> {
-        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
-        let outcome = {
-            let mut users = txn.open_table(USERS).map_err(|e| self.err(e))?;
-            change(&mut users).map_err(|e| self.err(e))?
-        };
-        match outcome {
-            Ok(value) => {
-                txn.commit().map_err(|e| self.err(e))?;
-                Ok(value)
-            }
-            Err(refusal) => {
-                txn.abort().map_err(|e| self.err(e))?;
-                Err(refusal)
+        name: &str,
+        mut edit: impl FnMut(&[u8]) -> Result<Edit, AuthError>,
+    ) -> Result<bool, AuthError> {
+        for _ in 0..SWAP_TRIES {
+            let Some(current): Option<Current> = self.store.read(name)? else {
+                return Err(AuthError::NoSuchUser(name.to_string()));
+            };
+            let swapped = match edit(&current.bytes)? {
+                Edit::Keep => return Ok(false),
+                Edit::Put(bytes) => self.store.swap(name, &current, Some(&bytes))?,
+                Edit::Remove => self.store.swap(name, &current, None)?,
+            };
+            if swapped {
+                return Ok(true);
             }
         }
+        Err(AuthError::Unavailable(format!(
+            "the record of {name} kept changing while it was being changed; try again"
+        )))
     }
-}
-
-/// Creates the database file, empty and private, if it does not exist, so that it is never
-/// readable by others: a file redb created would get the umask's mode until
-/// [`restrict_to_owner`] ran, and a reader that opened it meanwhile would keep reading. redb
-/// initialises an empty file as a new database.
-fn create_private(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
-fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path)?.permissions().mode() & 0o7777;
-    if mode & 0o077 != 0 {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    }
-    Ok(())
 }
 
 /// A valid argon2id hash of a random password, verified against when the user does not exist.
@@ -760,6 +680,7 @@ const DUMMY_HASH: &str =
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::user_store::create_private;
     use std::num::NonZeroU32;
     use std::sync::Arc;
 
@@ -920,11 +841,7 @@ mod tests {
     fn make_old_style(db: &PasswordDb, name: &str) {
         let argon2id = db.record(name).unwrap().unwrap().argon2id;
         let old = serde_json::to_vec(&serde_json::json!({ "argon2id": argon2id })).unwrap();
-        db.write(|users| {
-            users.insert(name, old.as_slice())?;
-            Ok(Ok(()))
-        })
-        .unwrap();
+        assert!(db.update(name, |_| Ok(Edit::Put(old.clone()))).unwrap());
     }
 
     fn forms(scram: Option<u32>, cram_md5: bool) -> Option<StoredForms> {
