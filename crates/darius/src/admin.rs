@@ -315,6 +315,7 @@ pub fn execute(ctx: &Backend, request: Request, peer: &str) -> Response {
             e @ (AuthError::Busy { .. }
             | AuthError::Db { .. }
             | AuthError::Version { .. }
+            | AuthError::Etcd { .. }
             | AuthError::Shadow(_)
             | AuthError::Unavailable(_)),
         ) => {

@@ -15,7 +15,8 @@
 //! - `darius backup DEST` refuses a non-empty DEST. When a server runs, the server makes the
 //!   copy (through the admin socket; DEST must be writable by it), else this process does.
 //!   Consistency: [`mailstore::Store::backup_to`]; the password database is copied under a
-//!   write transaction of its own ([`auth::PasswordDb::copy_to`]).
+//!   write transaction of its own ([`auth::PasswordDb::copy_to`]; with `murder_users: etcd`,
+//!   the users read from etcd at one revision).
 //! - `darius restore BACKUP` puts a whole backup in place of the live store, with the server
 //!   stopped (the data directory's lock is held meanwhile, so none can start). A target store
 //!   holding mailboxes, indexes or Sieve scripts is refused unless `--force`, which removes

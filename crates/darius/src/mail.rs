@@ -41,11 +41,16 @@ impl Backend {
         Backend::open_as(config, Opener::Tool)
     }
 
-    /// The backend, opened by `opener`.
+    /// The backend, opened by `opener`. With `murder_users: etcd` the password database is
+    /// in the Murder's etcd, whose requests run on the current runtime if there is one.
     pub fn open_as(config: &config::Config, opener: Opener) -> Result<Backend> {
         let dir = config.configdirectory();
+        let passwords = match crate::murder::etcd_users(config)? {
+            Some(users) => auth::PasswordDb::open_etcd(dir, users)?,
+            None => auth::PasswordDb::open(dir)?,
+        };
         let passwords = Arc::new(
-            auth::PasswordDb::open(dir)?
+            passwords
                 .with_login_throttle(login_throttle(config)?)
                 .with_sources(password_sources(config)?)
                 .with_secrets(secret_policy(config))

@@ -46,7 +46,7 @@ pub struct Murder {
 }
 
 /// The etcd client the options describe.
-fn etcd_client(config: &config::Config) -> Result<etcd::Client> {
+pub(crate) fn etcd_client(config: &config::Config) -> Result<etcd::Client> {
     let endpoints = config.list("murder_etcd_endpoints");
     if endpoints.is_empty() {
         bail!("murder_role: a Murder needs murder_etcd_endpoints");
@@ -81,6 +81,26 @@ pub fn proxy_login(config: &config::Config) -> Option<mailservice::ProxyLogin> {
         authname: config.str("proxy_authname").to_string(),
         password: types::Secret::new(config.str("proxy_password").to_string()),
     })
+}
+
+/// `murder_users: etcd`: where the users' records are in the Murder's etcd; `None` with
+/// `murder_users: local`. The etcd requests run on the current runtime (the server's), or on
+/// a small one of the database's own in a tool, which has none.
+pub(crate) fn etcd_users(config: &config::Config) -> Result<Option<auth::EtcdUsers>> {
+    if config.str("murder_users") != "etcd" {
+        return Ok(None);
+    }
+    if Role::from_option(config.str("murder_role")).is_none() {
+        bail!(
+            "murder_users: etcd keeps the users in the Murder's etcd: it needs murder_role \
+             and murder_etcd_endpoints"
+        );
+    }
+    Ok(Some(auth::EtcdUsers {
+        client: etcd_client(config)?,
+        prefix: config.str("murder_etcd_prefix").to_string(),
+        runtime: tokio::runtime::Handle::try_current().ok(),
+    }))
 }
 
 /// This server's name in the directory.

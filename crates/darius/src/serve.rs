@@ -44,10 +44,13 @@ pub fn run(config_path: Option<&Path>) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    let mut backend = mail::Backend::open_as(config, mail::Opener::Server)?;
-    let murder = {
+    // Within the runtime: the Murder's etcd requests (the directory's, and the users' with
+    // `murder_users: etcd`) run on it.
+    let (mut backend, murder) = {
         let _in_runtime = runtime.enter();
-        crate::murder::open(config, backend.service.store())?
+        let backend = mail::Backend::open_as(config, mail::Opener::Server)?;
+        let murder = crate::murder::open(config, backend.service.store())?;
+        (backend, murder)
     };
     if let Some(m) = &murder {
         backend.service = backend
