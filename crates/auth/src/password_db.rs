@@ -1,12 +1,12 @@
 //! The password database: user names mapped to their secrets, in one redb file under
 //! `configdirectory` or, in a Murder with `murder_users: etcd`, in the Murder's etcd (see
-//! `user_store`). Passwords are stored as argon2id hashes (PHC strings) beside the shared-secret forms
-//! SCRAM and CRAM-MD5 need (see `secrets.rs`), and as themselves only for APOP with `allowapop`;
-//! the record is JSON, and records written before the shared-secret forms existed read as
-//! records without them. The file is private to the server's account (mode 0600 from its
-//! creation on). A change reads the record, decides, and stores the new one only if the
-//! record is still the one read (tried again a few times otherwise), so changes made at once
-//! by two processes, or two servers of a Murder, never undo each other.
+//! `user_store`). Passwords are stored as argon2id hashes (PHC strings) beside the
+//! shared-secret forms SCRAM and CRAM-MD5 need (see `secrets.rs`), and as themselves only for
+//! APOP with `allowapop`; the record is JSON, and records written before the shared-secret
+//! forms existed read as records without them. The file is private to the server's account
+//! (mode 0600 from its creation on). A change reads the record, decides, and stores the new
+//! one only if the record is still the one read (tried again a few times otherwise), so
+//! changes made at once by two processes, or two servers of a Murder, never undo each other.
 //!
 //! With `sasl_auto_transition`, a successful plaintext login stores the forms a record lacks,
 //! and a user whom another source (`shadow`) accepted gets a record (as Cyrus SASL's

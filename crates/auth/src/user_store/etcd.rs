@@ -94,10 +94,11 @@ impl EtcdStore {
     }
 
     /// The key prefix of the records, for messages.
-    fn where_(&self) -> String {
+    fn shown(&self) -> String {
         String::from_utf8_lossy(&self.keys).into_owned()
     }
 
+    /// `name`'s key.
     fn key(&self, name: &str) -> Vec<u8> {
         let mut key = self.keys.clone();
         key.extend_from_slice(name.as_bytes());
@@ -107,7 +108,7 @@ impl EtcdStore {
     /// A failure that is not etcd's absence (a record that does not decode, a refusal).
     pub(crate) fn err(&self, e: impl std::fmt::Display) -> AuthError {
         AuthError::Etcd {
-            keys: self.where_(),
+            keys: self.shown(),
             reason: e.to_string(),
         }
     }
@@ -121,9 +122,9 @@ impl EtcdStore {
             | etcd::Error::Etcd {
                 code: etcd::code::UNAVAILABLE,
                 ..
-            } => AuthError::Unavailable(format!("the users in etcd ({}): {e}", self.where_())),
+            } => AuthError::Unavailable(format!("the users in etcd ({}): {e}", self.shown())),
             etcd::Error::Http(status, _) if (500..600).contains(&status) => {
-                AuthError::Unavailable(format!("the users in etcd ({}): {e}", self.where_()))
+                AuthError::Unavailable(format!("the users in etcd ({}): {e}", self.shown()))
             }
             other => self.err(other),
         }
@@ -209,7 +210,7 @@ impl EtcdStore {
         }
         Err(AuthError::Unavailable(format!(
             "the users in etcd ({}): adding {name} did not get through",
-            self.where_()
+            self.shown()
         )))
     }
 
@@ -369,7 +370,11 @@ impl EtcdStore {
 async fn follow(client: etcd::Client, keys: Vec<u8>, cache: Arc<LoginCache>) {
     let prefix = String::from_utf8_lossy(&keys).into_owned();
     loop {
-        let mut watcher = match client.watch(etcd::WatchRequest::prefix(&keys)).await {
+        // After the oldest kept read, so that no change to a kept record goes unreported.
+        let from = cache.watch_from();
+        let request = etcd::WatchRequest::prefix(&keys)
+            .from_revision(from.map_or(0, |r| r.saturating_add(1)));
+        let mut watcher = match client.watch(request).await {
             Ok(w) => w,
             Err(e) => {
                 tracing::debug!("etcd: watching {prefix}: {e}; trying again");
@@ -377,7 +382,7 @@ async fn follow(client: etcd::Client, keys: Vec<u8>, cache: Arc<LoginCache>) {
                 continue;
             }
         };
-        cache.reset(watcher.next_revision().saturating_sub(1));
+        cache.watching_after(from.unwrap_or(watcher.next_revision().saturating_sub(1)));
         loop {
             match watcher.next().await {
                 Ok(WatchEvent::Events { revision, events }) => {
@@ -392,12 +397,11 @@ async fn follow(client: etcd::Client, keys: Vec<u8>, cache: Arc<LoginCache>) {
                         "etcd: changes to {prefix} compacted away (before {compact_revision}); \
                          the users' records are read again"
                     );
-                    cache.reset(compact_revision);
+                    cache.clear();
                     break;
                 }
                 Err(e) => {
                     tracing::warn!("etcd: the watch of {prefix} ended: {e}; starting it again");
-                    cache.reset(0);
                     tokio::time::sleep(WATCH_RETRY).await;
                     break;
                 }

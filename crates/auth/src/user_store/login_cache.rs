@@ -9,7 +9,8 @@
 //! A read may race with a change: the read answers at revision R, the watch meanwhile
 //! reports a change at a revision above R, and the read's result, stored after that, would
 //! be stale. So the cache remembers the last revision the watch reported (`watched`) and
-//! keeps no read older than it.
+//! keeps no read older than it. Each entry keeps the revision it was read at, and a watch
+//! (re)starts after the oldest of them, so no change to a kept record goes unreported.
 //!
 //! Bounds: at most [`MAX_PRESENT`] records and [`MAX_ABSENT`] unknown names (the names a
 //! client tries are its choice); when full, expired entries go, and if that is not enough,
@@ -44,11 +45,26 @@ struct State {
     ttl: Duration,
     /// How long an unknown name is kept (at most the negative TTL of the credential cache).
     absent_ttl: Duration,
-    present: HashMap<String, (Instant, Vec<u8>)>,
-    absent: HashMap<String, Instant>,
+    present: HashMap<String, Entry<Vec<u8>>>,
+    absent: HashMap<String, Entry<()>>,
     /// The last revision the watch (or a write of this server) reported; a read answered at
     /// an older revision is not kept.
     watched: i64,
+}
+
+/// One kept answer.
+struct Entry<T> {
+    /// When it was read.
+    at: Instant,
+    /// The store's revision it was read at.
+    revision: i64,
+    value: T,
+}
+
+impl<T> Entry<T> {
+    fn fresh(&self, ttl: Duration) -> bool {
+        self.at.elapsed() < ttl
+    }
 }
 
 impl LoginCache {
@@ -78,13 +94,13 @@ impl LoginCache {
     /// What is known of `name`, if it was read within the TTL.
     pub(crate) fn get(&self, name: &str) -> Option<Cached> {
         let state = self.state();
-        if let Some((at, bytes)) = state.present.get(name) {
-            if at.elapsed() < state.ttl {
-                return Some(Cached::Present(bytes.clone()));
+        if let Some(entry) = state.present.get(name) {
+            if entry.fresh(state.ttl) {
+                return Some(Cached::Present(entry.value.clone()));
             }
         }
         match state.absent.get(name) {
-            Some(at) if at.elapsed() < state.absent_ttl => Some(Cached::Absent),
+            Some(entry) if entry.fresh(state.absent_ttl) => Some(Cached::Absent),
             _ => None,
         }
     }
@@ -96,21 +112,29 @@ impl LoginCache {
         if state.ttl.is_zero() || revision < state.watched {
             return;
         }
-        let now = Instant::now();
+        let at = Instant::now();
         match found {
-            Cached::Present(bytes) => {
+            Cached::Present(value) => {
                 let ttl = state.ttl;
                 state.absent.remove(name);
-                make_room(&mut state.present, MAX_PRESENT, |(at, _)| {
-                    at.elapsed() < ttl
-                });
-                state.present.insert(name.to_string(), (now, bytes));
+                make_room(&mut state.present, MAX_PRESENT, |e| e.fresh(ttl));
+                let entry = Entry {
+                    at,
+                    revision,
+                    value,
+                };
+                state.present.insert(name.to_string(), entry);
             }
             Cached::Absent => {
                 let ttl = state.absent_ttl;
                 state.present.remove(name);
-                make_room(&mut state.absent, MAX_ABSENT, |at| at.elapsed() < ttl);
-                state.absent.insert(name.to_string(), now);
+                make_room(&mut state.absent, MAX_ABSENT, |e| e.fresh(ttl));
+                let entry = Entry {
+                    at,
+                    revision,
+                    value: (),
+                };
+                state.absent.insert(name.to_string(), entry);
             }
         }
     }
@@ -131,12 +155,35 @@ impl LoginCache {
         state.watched = state.watched.max(revision);
     }
 
-    /// Forgets everything: the watch (re)starts at `revision`, or missed changes.
-    pub(crate) fn reset(&self, revision: i64) {
+    /// Where a watch starting now must start: after the oldest revision a kept answer was
+    /// read at, so that every later change to it is reported; `None` (from now on) when
+    /// nothing is kept. No read older than that is kept from now on.
+    pub(crate) fn watch_from(&self) -> Option<i64> {
+        let mut state = self.state();
+        let (ttl, absent_ttl) = (state.ttl, state.absent_ttl);
+        let present = state.present.values().filter(|e| e.fresh(ttl));
+        let absent = state.absent.values().filter(|e| e.fresh(absent_ttl));
+        let oldest = present
+            .map(|e| e.revision)
+            .chain(absent.map(|e| e.revision))
+            .min()?;
+        state.watched = state.watched.max(oldest);
+        Some(oldest)
+    }
+
+    /// A watch now reports every change after `revision`: forgets what was read before it.
+    pub(crate) fn watching_after(&self, revision: i64) {
+        let mut state = self.state();
+        state.present.retain(|_, e| e.revision >= revision);
+        state.absent.retain(|_, e| e.revision >= revision);
+        state.watched = state.watched.max(revision);
+    }
+
+    /// Forgets everything (changes were missed).
+    pub(crate) fn clear(&self) {
         let mut state = self.state();
         state.present.clear();
         state.absent.clear();
-        state.watched = state.watched.max(revision);
     }
 
     /// Keeps records for `ttl` from now on, forgetting what was kept.
@@ -179,9 +226,28 @@ mod tests {
         assert_eq!(cache.get("ann"), Some(Cached::Present(b"two".to_vec())));
         cache.put("bob", Cached::Absent, 13);
         assert_eq!(cache.get("bob"), Some(Cached::Absent));
-        cache.reset(14);
+        cache.clear();
         assert_eq!(cache.get("ann"), None);
         assert_eq!(cache.get("bob"), None);
+    }
+
+    /// A watch starts after the oldest kept read, so it reports every change to what is
+    /// kept; a watch started "now" drops what was read before it.
+    #[test]
+    fn a_watch_covers_every_kept_read() {
+        let cache = LoginCache::new(Duration::from_secs(60));
+        assert_eq!(cache.watch_from(), None);
+        cache.put("ann", Cached::Present(b"a".to_vec()), 20);
+        cache.put("bob", Cached::Absent, 17);
+        assert_eq!(cache.watch_from(), Some(17));
+        // From then on a read older than that start is not kept.
+        cache.put("cat", Cached::Present(b"c".to_vec()), 16);
+        assert_eq!(cache.get("cat"), None);
+        cache.watching_after(17);
+        assert!(cache.get("ann").is_some() && cache.get("bob").is_some());
+        cache.watching_after(18);
+        assert_eq!(cache.get("bob"), None);
+        assert!(cache.get("ann").is_some());
     }
 
     #[test]
