@@ -234,6 +234,49 @@ fn with_etcd_gone_a_login_is_a_temporary_failure_and_user_add_fails_clearly() {
     assert!(!ok && err.contains("etcd"), "{out}{err}");
 }
 
+/// What a Murder frontend is for: it authenticates every client. With the users in etcd,
+/// each is added once, on any server: the frontend logs clients in, and the backend accepts
+/// the frontend's proxy identity from the same records.
+#[test]
+fn a_frontend_logs_in_users_added_once_on_a_backend() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(etcd) = etcd(&runtime) else { return };
+    let endpoints = etcd.endpoints();
+    let conf = |role: &str, name: &str| {
+        format!(
+            "murder_role: {role}\nmurder_server_name: {name}\nmurder_users: etcd\n\
+             murder_etcd_endpoints: {}\nmurder_etcd_prefix: /u5\nproxyservers: proxy\n\
+             proxy_password: pw-proxy\nallowplaintext: 1\n",
+            endpoints.join(" ")
+        )
+    };
+    let b1 = Server::start_with(&conf("backend", "b1"));
+    let front = Server::start_with(&conf("frontend", "f1"));
+    for user in ["admin", "proxy", "ann"] {
+        b1.add_user(user, &format!("pw-{user}"));
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut admin = Client::login(front.imap_port, "admin");
+        let r = admin.cmd("l", "LIST \"\" user.ann");
+        if r.iter().any(|l| l.trim_end().ends_with(" user.ann")) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the frontend never saw user.ann"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut ann = Client::login(front.imap_port, "ann");
+    let r = ann.cmd("s", "SELECT INBOX");
+    assert!(last(&r).starts_with("s OK"), "{r:?}");
+    // Added on the frontend (which holds no mailboxes): known to the backend at once.
+    front.add_user("cy", "pw-cy");
+    assert!(logs_in(b1.imap_port, "cy", "pw-cy"));
+    assert_eq!(users(&front), users(&b1));
+}
+
 #[test]
 fn etcd_users_need_a_murder() {
     let dir = tempfile::tempdir().unwrap();
