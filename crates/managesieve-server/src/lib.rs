@@ -16,7 +16,6 @@
 
 mod auth;
 mod proxy;
-mod relay;
 mod scripts;
 mod session;
 

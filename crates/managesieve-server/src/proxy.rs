@@ -77,7 +77,7 @@ impl Session {
             return Flow::Close;
         }
         let pipelined = std::mem::take(&mut self.conn.input);
-        let ended = crate::relay::relay(
+        let ended = net::relay::relay(
             &mut self.conn.transport,
             stream,
             &pipelined,

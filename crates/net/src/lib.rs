@@ -12,6 +12,7 @@ mod host_limit;
 mod hosts;
 mod listener;
 pub mod procfile;
+pub mod relay;
 pub mod session;
 mod shutdown;
 pub mod telemetry;

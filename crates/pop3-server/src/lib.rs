@@ -18,7 +18,6 @@
 mod auth;
 mod maildrop;
 mod proxy;
-mod relay;
 mod session;
 
 use std::collections::HashMap;

@@ -1,13 +1,14 @@
-//! The rest of a proxied session: bytes copied both ways between the client and the backend,
-//! through one bounded buffer each way, until the backend closes (after LOGOUT, or its own
-//! autologout), the client closes, or the server shuts down. The backend's timers decide when an
+//! The rest of a proxied session (a Murder frontend's POP3 or ManageSieve session once the
+//! backend has taken the user): bytes copied both ways between the client and the backend,
+//! through one bounded buffer each way, until the backend closes (after the protocol's
+//! logout, or its own autologout), the client closes, or the server shuts down. The backend's timers decide when an
 //! idle session ends; every write here is bounded by a timeout, so a client that stops reading
 //! cannot hold the relay for ever.
 
 use std::io;
 use std::time::Duration;
 
-use net::{ShutdownSignal, Transport};
+use crate::{ShutdownSignal, Transport};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -18,7 +19,7 @@ const CLOSING_GRACE: Duration = Duration::from_secs(5);
 
 /// Relays between `client` and `backend` until the session ends; `to_backend` is what the
 /// client sent ahead (pipelined) before the relay began.
-pub(crate) async fn relay(
+pub async fn relay(
     client: &mut Transport,
     backend: TcpStream,
     to_backend: &[u8],
