@@ -5,6 +5,8 @@
 mod common;
 mod imap_support;
 
+use std::io::Write;
+
 use std::time::Duration;
 
 use imap_support::{last, Client};
@@ -67,7 +69,11 @@ fn many_bad_commands_in_a_row_end_the_session_with_bye() {
     let server = common::Server::start();
     let mut c = Client::connect(server.imap_port);
     for i in 0..25 {
-        c.send(format!("g{i} GARBAGE\r\n").as_bytes());
+        // The server may end the session before the last ones are sent (a fast server on a
+        // loaded machine): a write to the closed connection is no failure of the test.
+        if c.stream.write_all(format!("g{i} GARBAGE\r\n").as_bytes()).is_err() {
+            break;
+        }
     }
     let mut saw_bye = false;
     loop {
