@@ -71,7 +71,10 @@ fn many_bad_commands_in_a_row_end_the_session_with_bye() {
     for i in 0..25 {
         // The server may end the session before the last ones are sent (a fast server on a
         // loaded machine): a write to the closed connection is no failure of the test.
-        if c.stream.write_all(format!("g{i} GARBAGE\r\n").as_bytes()).is_err() {
+        if c.stream
+            .write_all(format!("g{i} GARBAGE\r\n").as_bytes())
+            .is_err()
+        {
             break;
         }
     }

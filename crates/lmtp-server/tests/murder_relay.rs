@@ -174,8 +174,11 @@ impl Murder {
                 ..Backend::default()
             }],
         };
-        let frontend = service(frontend_store).with_cluster(Arc::new(cluster));
+        // dan's INBOX is the frontend's own (as on a unified node): made before the service
+        // joins the cluster, since a frontend's service creates no mailbox.
+        let frontend = service(frontend_store);
         frontend.create_user("dan").unwrap();
+        let frontend = frontend.with_cluster(Arc::new(cluster));
         let f1 = lmtp_server(&dir.path().join("f1"), frontend.clone(), "f1.test");
         let (frontend_addr, _) = rt.block_on(listen(f1, &frontend_shutdown));
         Murder {
