@@ -240,6 +240,9 @@ impl EtcdCluster {
             .arg("--initial-cluster-state=new")
             .arg("--heartbeat-interval=50")
             .arg("--election-timeout=500")
+            // The default from etcd 3.5 on: a member back from a pause does not depose the
+            // leader by starting an election at a higher term.
+            .arg("--pre-vote=true")
             .arg("--logger=zap")
             .arg("--log-outputs=stderr")
             .arg("--log-level=warn");
@@ -348,6 +351,11 @@ impl EtcdCluster {
     /// A temporary directory that lives as long as the cluster.
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The end of member `i`'s log, for a failing test to show.
+    pub fn log_tail(&self, i: usize) -> String {
+        log_tail(&self.members[i].log)
     }
 
     /// Kills member `i` with SIGKILL and reaps it.

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use etcd::testing::EtcdCluster;
-use etcd::{Client, Compare, Op, PutRequest, Txn, WatchEvent, WatchRequest, Watcher};
+use etcd::{Client, Compare, Op, PutRequest, RangeRequest, Txn, WatchEvent, WatchRequest, Watcher};
 
 /// Which member the client uses, and what happens to it.
 #[derive(Clone, Copy, Debug)]
@@ -95,20 +95,33 @@ async fn the_cluster_survives(loss: Loss) {
         Loss::KillFollower | Loss::KillLeader => cluster.restart(victim).await,
         Loss::StallFollower => cluster.resume(victim),
     }
+    // Its own copy is read (serializable): what is checked is that the member has the
+    // change, not that it can reach the leader.
     let only_victim = cluster.member_client(victim);
+    let mut last = String::from("no answer yet");
     let caught_up = async {
         loop {
-            if let Ok(Some(kv)) = only_victim.get(b"m/1").await {
-                if kv.value == b"third" {
-                    return;
-                }
+            let read = RangeRequest {
+                serializable: true,
+                ..RangeRequest::key(b"m/1")
+            };
+            match only_victim.range(read).await {
+                Ok(answer) if answer.kvs.first().is_some_and(|kv| kv.value == b"third") => return,
+                Ok(answer) => last = format!("{:?}", answer.kvs),
+                Err(e) => last = e.to_string(),
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     };
-    tokio::time::timeout(Duration::from_secs(20), caught_up)
+    if tokio::time::timeout(Duration::from_secs(60), caught_up)
         .await
-        .unwrap();
+        .is_err()
+    {
+        panic!(
+            "member {victim} did not catch up; last read: {last}; its log ends:\n{}",
+            cluster.log_tail(victim)
+        );
+    }
 }
 
 #[tokio::test]
