@@ -40,6 +40,7 @@
 //!   [`Store::purge_expunged`], [`Store::expire_deliveries`]; delayed delete renames with
 //!   [`Store::rename_alone`].
 //!
+//! - Murder transfers (XFER): [`Store::create_incoming_mailbox`], [`Store::hand_over_mailbox`].
 //! - Backup: [`Store::backup_to`] (a consistent copy while sessions keep working).
 //! - Sieve scripts: [`Store::active_sieve_script`], [`Store::read_sieve_script`],
 //!   [`Store::list_sieve_scripts`], [`Store::put_sieve_script`], [`Store::delete_sieve_script`],
@@ -97,6 +98,7 @@ mod ops_read;
 mod ops_recent;
 mod ops_remote;
 mod ops_tombstones;
+mod ops_transfer;
 mod parallel;
 mod partition;
 mod quota;

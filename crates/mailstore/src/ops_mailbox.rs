@@ -130,11 +130,13 @@ impl Store {
         Ok(entry)
     }
 
-    fn inherited_partition(&self, name: &MailboxName) -> Result<String> {
+    pub(crate) fn inherited_partition(&self, name: &MailboxName) -> Result<String> {
         let global = self.inner.global.read()?;
         let mut cur = name.parent();
         while let Some(p) = cur {
-            if let Some(e) = global.entry(&p)? {
+            // Another server's mailbox (a Murder's directory copy) says nothing of the
+            // partitions here.
+            if let Some(e) = global.entry(&p)?.filter(|e| e.remote_server().is_none()) {
                 return Ok(e.partition);
             }
             cur = p.parent();
@@ -155,6 +157,16 @@ impl Store {
     /// mailbox; if we crash right after, `reconstruct` rewrites it), then the mailboxes-DB entry
     /// (the mailbox is gone for clients from this commit on), the index rows, the directory.
     pub fn delete_mailbox(&self, name: &MailboxName) -> Result<()> {
+        self.delete_mailbox_replacing(name, None)
+    }
+
+    /// [`Store::delete_mailbox`], with `replacement` (another server's entry) put under the
+    /// name in the commit that removes the mailbox's own entry.
+    pub(crate) fn delete_mailbox_replacing(
+        &self,
+        name: &MailboxName,
+        replacement: Option<MailboxEntry>,
+    ) -> Result<()> {
         let _ns = self.namespace_lock();
         let r = self.resolve(name)?;
         let partition = self.header_of(&r)?.partition;
@@ -171,7 +183,15 @@ impl Store {
             crate::msgfile::remove_if_present(&dir.join(partition::MAILBOX_HEADER_FILE))?;
         }
         let g = self.inner.global.write()?;
-        g.remove_entry(name)?;
+        match replacement {
+            Some(mut remote) => {
+                let modseq = g.next_modseq()?;
+                remote.created_modseq = modseq;
+                remote.modified_modseq = modseq;
+                g.put_entry(&remote)?;
+            }
+            None => g.remove_entry(name)?,
+        }
         g.commit()?;
         let ow = r.owner.write()?;
         ow.remove_mailbox(&r.entry.uniqueid)?;
