@@ -386,6 +386,7 @@ impl MailService {
             .ok_or(ServiceError::NoSuchMailbox)?;
         let subject = identifier.to_string();
         if edit(&mut acl, identifier.clone()) {
+            let _writing = self.writing(&[mailbox.name()], crate::transfer::Reach::Mailbox)?;
             self.store.set_acl(mailbox.name(), &acl.to_stored())?;
             self.published_update(mailbox.name());
             let rights = acl

@@ -108,6 +108,25 @@ pub trait Cluster: Send + Sync + 'static {
     /// this server's own change through a backend, so the client reads what it wrote). Best
     /// effort: the directory's change feed brings it anyway.
     fn refresh(&self, _name: &MailboxName) {}
+
+    /// The server the directory itself (not this server's copy) names for `name` now,
+    /// reserved or active; `None` when it names none. A transfer's markers are settled by it.
+    fn holder(&self, _name: &MailboxName) -> Result<Option<String>, DirectoryError> {
+        Err(DirectoryError::Unavailable(
+            "this directory cannot say who holds a mailbox".into(),
+        ))
+    }
+
+    /// The commit point of a transfer (XFER): the directory entry of `entry`'s mailbox, held
+    /// by this server, names `server` from now on, with `entry`'s partition, uniqueid, ACL and
+    /// special use (the copy there). One atomic change, made only if the entry still says
+    /// what this server published; done already (an earlier attempt whose answer was lost)
+    /// counts as done. [`DirectoryError::Taken`] when another server holds the name.
+    fn switch(&self, _entry: &MailboxEntry, _server: &str) -> Result<(), DirectoryError> {
+        Err(DirectoryError::Unavailable(
+            "this directory cannot move mailboxes".into(),
+        ))
+    }
 }
 
 impl MailService {

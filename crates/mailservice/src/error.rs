@@ -35,6 +35,10 @@ pub enum ServiceError {
     /// backend holding the mailbox): try again later.
     #[error("{0}")]
     Unavailable(String),
+    /// A write to a mailbox a transfer to another server has frozen (XFER, module
+    /// `transfer`): it is refused until the move ends, then goes to the new server.
+    #[error("The mailbox is being moved to another server; try again shortly")]
+    Moving,
     #[error(transparent)]
     Store(StoreError),
 }
@@ -65,7 +69,7 @@ impl ServiceError {
             | ServiceError::HeldByPop3
             | ServiceError::Rejected(_)
             | ServiceError::UnknownDomain => true,
-            ServiceError::Unavailable(_) => false,
+            ServiceError::Unavailable(_) | ServiceError::Moving => false,
         }
     }
 }

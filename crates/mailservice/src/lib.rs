@@ -23,6 +23,7 @@ mod quota;
 pub mod sendmail;
 mod sieve_filter;
 mod sieve_scripts;
+mod transfer;
 
 pub use access::{Authorized, Identity, Need, Operation, ANONYMOUS};
 pub use acl::AccessConfig;
@@ -44,12 +45,13 @@ pub use mailstore::{
     QuotaLimits, QuotaRepairReport, QuotaUsage, RecordFields, SelectSnapshot, StoreError,
     StoreFlagsOutcome, UidSelection, UsageCorrection, VanishedSince, MAX_KEYWORDS,
 };
-pub use mailstore::{ScriptVersion, SieveScriptInfo};
+pub use mailstore::{ImportedMessage, ScriptVersion, SieveScriptInfo};
 pub use namespace::{userid_of, Namespace};
 pub use quota::{QuotaConfig, QuotaReport, QuotaRule};
 pub use sendmail::{Sendmail, SendmailError};
 pub use sieve_filter::{SieveFilter, SieveSettings};
 pub use sieve_scripts::{SieveConfig, SieveError};
+pub use transfer::{IncomingState, OutgoingMailbox, TransferClaim, TransferRecovery};
 
 use mailstore::Store;
 use types::MailboxName;
@@ -85,6 +87,9 @@ pub struct MailService {
     delete_mode: std::sync::Arc<DeleteMode>,
     /// The Murder this server is part of (module `cluster`); `None` for a single server.
     cluster: Option<std::sync::Arc<dyn Cluster>>,
+    /// The hierarchies being moved to another server, and the writes under way (module
+    /// `transfer`).
+    transfers: std::sync::Arc<transfer::Transfers>,
 }
 
 impl MailService {
@@ -103,6 +108,7 @@ impl MailService {
             sieve: std::sync::Arc::default(),
             delete_mode: std::sync::Arc::new(DeleteMode::Immediate),
             cluster: None,
+            transfers: std::sync::Arc::default(),
         }
     }
 

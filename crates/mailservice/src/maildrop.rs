@@ -96,6 +96,7 @@ impl MailService {
         if !mailbox.rights().contains(types::Rights::EXPUNGE) {
             return Err(ServiceError::PermissionDenied);
         }
+        let _writing = self.writing(&[mailbox.name()], crate::transfer::Reach::Mailbox)?;
         let over = self.over_quota_before(mailbox.name());
         let gone = self.store.expunge(mailbox.name(), Expunge::Uids(uids))?;
         self.report_expunged(mailbox.actor(), mailbox.name(), &gone);

@@ -13,6 +13,7 @@ use crate::access::{is_user_inbox, namespace_rule, Actor, Authorized, Identity, 
 use crate::error::ServiceError;
 use crate::events::EventKind;
 use crate::quota::QuotaRule;
+use crate::transfer::Reach;
 use crate::MailService;
 
 type Result<T> = std::result::Result<T, ServiceError>;
@@ -148,6 +149,7 @@ impl MailService {
     ) -> Result<MailboxEntry> {
         crate::namespace::new_name_rule(mailbox.name())?;
         Self::may_choose_partition(identity, partition.as_deref())?;
+        let _writing = self.writing(&[mailbox.name()], Reach::Mailbox)?;
         let options = CreateOptions {
             special_use,
             partition,
@@ -171,6 +173,7 @@ impl MailService {
     /// known to delivery, and mailboxes left below a deleted INBOX would belong to no one.
     pub fn delete(&self, mailbox: &Authorized) -> Result<()> {
         self.check_not_held(mailbox.name())?;
+        let _writing = self.writing(&[mailbox.name()], Reach::Hierarchy)?;
         if is_user_inbox(mailbox.name()) {
             return self
                 .delete_hierarchy(mailbox.name(), mailbox.actor())
@@ -226,6 +229,7 @@ impl MailService {
         // Renaming an INBOX moves its messages out, and any other rename of it takes the
         // mailbox from under the POP3 session.
         self.check_not_held(from.name())?;
+        let _writing = self.writing(&[from.name(), to.name()], Reach::Hierarchy)?;
         let same = from.name() == to.name();
         if identity.is_own_inbox(to.name()) && !same {
             return Err(ServiceError::AlreadyExists);
@@ -309,6 +313,7 @@ impl MailService {
 
     /// APPEND: all messages or none, within the quota (see [`crate::quota`]).
     pub fn append(&self, mailbox: &Authorized, items: Vec<AppendItem>) -> Result<AppendOutcome> {
+        let _writing = self.writing(&[mailbox.name()], Reach::Mailbox)?;
         let outcome = self
             .store
             .append_checked(mailbox.name(), items, Some(&QuotaRule::Insert))
@@ -343,6 +348,7 @@ impl MailService {
 
     /// COPY: every message or none, within the target's quota.
     pub fn copy(&self, from: &Authorized, uids: &[Uid], to: &Authorized) -> Result<CopyOutcome> {
+        let _writing = self.writing(&[to.name()], Reach::Mailbox)?;
         let rule = Some(&QuotaRule::Insert as &dyn mailstore::QuotaPolicy);
         let outcome = self
             .store
@@ -368,6 +374,7 @@ impl MailService {
             return Err(ServiceError::PermissionDenied);
         }
         self.check_not_held(from.name())?;
+        let _writing = self.writing(&[from.name(), to.name()], Reach::Mailbox)?;
         let rule = Some(&QuotaRule::Insert as &dyn mailstore::QuotaPolicy);
         let outcome = self
             .store
@@ -387,6 +394,7 @@ impl MailService {
         change: FlagChange,
         unchanged_since: Option<ModSeq>,
     ) -> Result<StoreFlagsOutcome> {
+        let _writing = self.writing(&[mailbox.name()], Reach::Mailbox)?;
         let before = self.flags_before(mailbox, uids);
         let outcome = self.store.store_flags(
             mailbox.name(),
@@ -407,6 +415,7 @@ impl MailService {
             return Err(ServiceError::PermissionDenied);
         }
         self.check_not_held(mailbox.name())?;
+        let _writing = self.writing(&[mailbox.name()], Reach::Mailbox)?;
         let over = self.over_quota_before(mailbox.name());
         let gone = self.store.expunge(mailbox.name(), which)?;
         self.report_expunged(mailbox.actor(), mailbox.name(), &gone);
@@ -517,15 +526,40 @@ impl MailService {
         message_id: Option<&str>,
         ignore_quota: bool,
     ) -> Result<Vec<Result<Delivered>>> {
-        let names: Vec<MailboxName> = targets.iter().map(|t| t.name().clone()).collect();
+        // A target a transfer has frozen is refused on its own (the MTA retries it); the
+        // others are delivered now.
+        let mut guards = Vec::with_capacity(targets.len());
+        let mut names = Vec::with_capacity(targets.len());
+        let mut frozen = Vec::with_capacity(targets.len());
+        for target in targets {
+            match self.writing(&[target.name()], Reach::Mailbox) {
+                Ok(guard) => {
+                    guards.push(guard);
+                    names.push(target.name().clone());
+                    frozen.push(false);
+                }
+                Err(_) => frozen.push(true),
+            }
+        }
         let rule = self.delivery_rule();
         let quota: Option<&dyn mailstore::QuotaPolicy> =
             if ignore_quota { None } else { Some(&rule) };
-        Ok(self
-            .store
-            .deliver_checked(&names, item, message_id, quota)?
+        let stored = match names.is_empty() {
+            true => Vec::new(),
+            false => self
+                .store
+                .deliver_checked(&names, item, message_id, quota)?,
+        };
+        let mut stored = stored.into_iter();
+        Ok(frozen
             .into_iter()
-            .map(|r| r.map_err(ServiceError::from))
+            .map(|moving| match moving {
+                true => Err(ServiceError::Moving),
+                false => stored
+                    .next()
+                    .unwrap_or(Err(mailstore::StoreError::Busy(String::new())))
+                    .map_err(ServiceError::from),
+            })
             .collect())
     }
 
@@ -554,6 +588,7 @@ impl MailService {
         which: mailstore::Unexpunge<'_>,
         deleted: mailstore::DeletedFlag,
     ) -> Result<mailstore::UnexpungeOutcome> {
+        let _writing = self.writing(&[name], Reach::Mailbox)?;
         Ok(self.store.unexpunge(name, which, deleted)?)
     }
 
