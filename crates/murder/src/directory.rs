@@ -336,9 +336,77 @@ impl Cluster for Directory {
     fn refresh(&self, name: &MailboxName) {
         self.block(self.refresh_name(name));
     }
+
+    fn holder(&self, name: &MailboxName) -> Result<Option<String>, DirectoryError> {
+        self.block(async { Ok(self.read(name).await?.map(|(r, _)| r.server)) })
+    }
+
+    fn switch(&self, entry: &MailboxEntry, server: &str) -> Result<(), DirectoryError> {
+        self.block(async {
+            let mut tries = 0;
+            loop {
+                match self.try_switch(entry, server).await {
+                    Err(DirectoryError::Unavailable(_)) if tries + 1 < UNAVAILABLE_TRIES => {
+                        tries += 1;
+                        tokio::time::sleep(UNAVAILABLE_PAUSE).await;
+                    }
+                    other => return other,
+                }
+            }
+        })
+    }
 }
 
 impl Directory {
+    /// One attempt at giving `entry`'s mailbox to `server` (see [`Cluster::switch`]): the
+    /// record is compared on the revision read, and the index keys move in the same
+    /// transaction. A record that names `server` with `entry`'s uniqueid already is an
+    /// earlier attempt that went through (its answer lost), so this one is done too.
+    async fn try_switch(&self, entry: &MailboxEntry, server: &str) -> Result<(), DirectoryError> {
+        let name = &entry.name;
+        let done = |r: &MailboxRecord| r.server == server && r.uniqueid == entry.uniqueid;
+        let expect = match self.read(name).await? {
+            Some((r, _)) if done(&r) => return Ok(()),
+            Some((r, rev)) if r.server == self.this && r.state == State::Active => Some(rev),
+            Some((r, _)) => {
+                return Err(DirectoryError::Taken {
+                    name: name.to_string(),
+                    server: r.server,
+                })
+            }
+            // Never published (a publishing step that failed for good): it is still this
+            // server's to give.
+            None => None,
+        };
+        let record = MailboxRecord {
+            server: server.to_string(),
+            ..MailboxRecord::active(&self.this, entry)
+        };
+        let also = vec![
+            self.held_op(name, false),
+            etcd::Op::Put(etcd::PutRequest::new(&self.keys.held(server, name), b"")),
+        ];
+        match self
+            .kv
+            .swap(
+                &self.keys.mailbox(name),
+                expect,
+                Some(record.encode()),
+                also,
+            )
+            .await
+            .map_err(unavailable)?
+        {
+            Swap::Done => Ok(()),
+            Swap::Conflict(now) => match now.and_then(|v| decode(name, v)) {
+                Some((r, _)) if done(&r) => Ok(()),
+                _ => Err(DirectoryError::Unavailable(format!(
+                    "{name} changed in the directory while switching it"
+                ))),
+            },
+        }
+    }
+
     /// One attempt at reserving `name` (see [`Cluster::reserve`]).
     async fn try_reserve(&self, name: &MailboxName) -> Result<(), DirectoryError> {
         let reserved = MailboxRecord::reserved(&self.this);
