@@ -74,10 +74,13 @@ pub use command::{Command, Tag, TaggedCommand};
 pub use datetime::{Date, DateTime};
 pub use error::{ErrorKind, ParseError};
 pub use framer::{
-    CommandFramer, ContinuationSent, FramerEvent, FramerMode, LiteralKind, LiteralSync, SpoolRef,
+    CommandFramer, ContinuationSent, FramerEvent, FramerMode, LiteralKind, LiteralSync,
+    MessageCommand, SpoolRef,
 };
 pub use limits::{Limits, LiteralPlusMode, MailboxEncoding};
 pub use list_pattern::{ListPattern, PatternError};
-pub use parse::{parse_command, parse_response, response_len, response_line_literal};
+pub use parse::{
+    parse_command, parse_response, response_len, response_line_literal, MAX_XFER_FLAGS,
+};
 pub use response::Response;
 pub use sequence::{NumberRanges, SeqNumber, SequenceItem, SequenceSet};

@@ -33,6 +33,8 @@ pub(crate) fn refuse(err: &ServiceError, target: Target) -> Reply {
         // RFC 5530 §3: INUSE, the mailbox is in use by another session.
         ServiceError::HeldByPop3 => (Code::InUse, err.to_string()),
         ServiceError::Unavailable(_) => (Code::Unavailable, err.to_string()),
+        // RFC 5530 §3: UNAVAILABLE, a temporary failure; the client may try again shortly.
+        ServiceError::Moving => (Code::Unavailable, err.to_string()),
         ServiceError::Store(e) => store_code(e),
     };
     match err {
@@ -41,6 +43,7 @@ pub(crate) fn refuse(err: &ServiceError, target: Target) -> Reply {
             tracing::error!(severity = "crit", "{err}; run reconstruct on this mailbox");
         }
         ServiceError::Unavailable(_) => tracing::warn!("{err}"),
+        ServiceError::Moving => tracing::info!("{err}"),
         e if !e.is_refusal() => tracing::error!(severity = "err", "{err}"),
         _ => {}
     }

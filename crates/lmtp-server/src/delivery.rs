@@ -140,7 +140,11 @@ impl Delivery<'_> {
             }
             // Accepted at RCPT, gone by now: renamed or deleted meanwhile. The MTA retries and
             // the next RCPT tells where the mail goes (or that nobody takes it).
-            ServiceError::NoSuchMailbox | ServiceError::Store(StoreError::Busy(_)) => {
+            // A mailbox being moved to another server (XFER), or moved since RCPT: the retry
+            // goes to its new one.
+            ServiceError::NoSuchMailbox
+            | ServiceError::Moving
+            | ServiceError::Store(StoreError::Busy(_) | StoreError::Remote { .. }) => {
                 tracing::info!("{}: delivery deferred: {e}", self.id);
                 mailbox_busy()
             }

@@ -308,6 +308,7 @@ impl Enc {
                 self.getmetadata(out, mailbox, options, entries);
             }
             Command::SetMetadata { mailbox, entries } => self.setmetadata(out, mailbox, entries),
+            Command::XferStep(step) => self.xfer_step(out, step),
         }
     }
 

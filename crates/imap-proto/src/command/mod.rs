@@ -14,6 +14,7 @@ mod metadata;
 mod search;
 mod sort;
 mod store;
+mod xfer;
 
 use std::fmt;
 
@@ -30,6 +31,7 @@ pub use metadata::{MetadataDepth, MetadataEntry, MetadataOptions};
 pub use search::{Search, SearchKey, SearchReturn};
 pub use sort::{Sort, SortCriterion, SortKey, SortOrder, Thread, ThreadAlgorithm};
 pub use store::{Store, StoreAction, StoreSilence};
+pub use xfer::XferStep;
 
 /// A command tag (RFC 9051 §9: `tag = 1*<any ASTRING-CHAR except "+">`).
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -302,6 +304,9 @@ pub enum Command {
         server: String,
         partition: Option<String>,
     },
+    /// Darius's private steps of a transfer between backends (`XFERPREPARE`, `XFERMSG`…,
+    /// see [`XferStep`]).
+    XferStep(XferStep),
     /// RFC 5464 §4.2; the mailbox is `Other("")` for server annotations.
     GetMetadata {
         mailbox: Mailbox,
@@ -364,6 +369,7 @@ impl Command {
             Command::SetQuota { .. } => "SETQUOTA",
             Command::Reconstruct { .. } => "RECONSTRUCT",
             Command::Xfer { .. } => "XFER",
+            Command::XferStep(step) => step.name(),
             Command::GetMetadata { .. } => "GETMETADATA",
             Command::SetMetadata { .. } => "SETMETADATA",
         }

@@ -228,11 +228,16 @@ impl CommandFramer {
         }
         self.command.extend_from_slice(b"\r\n");
         match class {
-            LiteralClass::Message { tag, mailbox } => {
+            LiteralClass::Message {
+                tag,
+                mailbox,
+                command,
+            } => {
                 let (kind, sync) = (header.kind, header.sync);
                 self.events.push_back(FramerEvent::MessageLiteral {
                     tag,
                     mailbox,
+                    command,
                     len,
                     kind,
                     sync,

@@ -67,11 +67,24 @@ pub enum ContinuationSent {
     Yes,
 }
 
+/// Which command a streamed message literal belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageCommand {
+    /// APPEND (RFC 9051 §6.3.12).
+    Append,
+    /// Darius's `XFERMSG` (a transfer between backends; the mailbox is an internal name).
+    XferMessage,
+}
+
 /// What a literal announcement carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum LiteralClass {
-    /// An APPEND message: streamed to the caller.
-    Message { tag: Tag, mailbox: Mailbox },
+    /// An APPEND or XFERMSG message: streamed to the caller.
+    Message {
+        tag: Tag,
+        mailbox: Mailbox,
+        command: MessageCommand,
+    },
     /// Anything else: buffered, within [`Limits::max_literal`].
     Other,
     /// An APPEND whose command is refused before its message (a mailbox name that cannot be
@@ -108,6 +121,8 @@ pub enum FramerEvent {
     MessageLiteral {
         tag: Tag,
         mailbox: Mailbox,
+        /// APPEND's, or XFERMSG's.
+        command: MessageCommand,
         len: u64,
         kind: LiteralKind,
         sync: LiteralSync,

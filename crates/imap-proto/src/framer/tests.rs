@@ -94,6 +94,7 @@ fn append_message_literal_is_streamed_not_buffered() {
         FramerEvent::MessageLiteral {
             tag: Tag::new("A1").unwrap(),
             mailbox: Mailbox::Other("Draft".into()),
+            command: MessageCommand::Append,
             len: 600,
             kind: LiteralKind::Literal,
             sync: LiteralSync::Sync,
@@ -132,6 +133,57 @@ fn append_message_literal_is_streamed_not_buffered() {
         }
     );
     assert!(framer.buffered() == 0);
+}
+
+/// Darius's XFERMSG carries a message as APPEND does: streamed, and the command arrives
+/// with the spool reference; the mailbox is an internal name, not decoded as modified UTF-7.
+#[test]
+fn xfermsg_literal_is_streamed_as_a_message() {
+    let mut framer = CommandFramer::new(small_limits());
+    let input =
+        b"x1 XFERMSG user.ann&AOk- 42 \"01-Jan-2024 10:00:00 +0100\" (\\Seen $Junk) {600+}\r\n";
+    let (events, _) = run(&mut framer, input);
+    assert_eq!(
+        events[0],
+        FramerEvent::MessageLiteral {
+            tag: Tag::new("x1").unwrap(),
+            mailbox: Mailbox::Other("user.ann&AOk-".into()),
+            command: MessageCommand::XferMessage,
+            len: 600,
+            kind: LiteralKind::Literal,
+            sync: LiteralSync::NonSync,
+        }
+    );
+    let body = vec![b'x'; 600];
+    let (events, data) = run(&mut framer, &[body.as_slice(), b"\r\n"].concat());
+    assert_eq!(data, body);
+    let Some(FramerEvent::Command(cmd)) = events.last() else {
+        panic!("{events:?}")
+    };
+    let Command::XferStep(crate::command::XferStep::Message {
+        mailbox, uid, data, ..
+    }) = &cmd.command
+    else {
+        panic!("{cmd:?}")
+    };
+    assert_eq!((mailbox.as_str(), uid.get()), ("user.ann&AOk-", 42));
+    assert_eq!(
+        data,
+        &AppendData::Spooled {
+            spool: SpoolRef(1),
+            len: 600,
+            kind: LiteralKind::Literal
+        }
+    );
+    // A small literal of another XFER step is an ordinary one.
+    let (events, _) = run(
+        &mut framer,
+        b"x2 XFERPREPARE user.ann 7 1 1 NIL {4+}\r\na\tlr ()\r\n",
+    );
+    assert!(
+        matches!(events.last(), Some(FramerEvent::Command(_))),
+        "{events:?}"
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@ use super::strings::LiteralValue;
 use super::PResult;
 use crate::command::{AppendData, AppendMessage, Command, Mailbox, Tag};
 use crate::error::ErrorKind;
-use crate::framer::LiteralClass;
+use crate::framer::{LiteralClass, MessageCommand};
 use crate::limits::MailboxEncoding;
 
 /// `append = "APPEND" SP mailbox 1*append-message` (RFC 3502),
@@ -68,10 +68,24 @@ pub(crate) fn classify_literal(
 ) -> LiteralClass {
     let mut cur = Cursor::new(prefix, spooled, encoding, 8);
     match append_prefix(&mut cur) {
-        Ok(Some((tag, mailbox))) => LiteralClass::Message { tag, mailbox },
+        Ok(Some((tag, mailbox))) => LiteralClass::Message {
+            tag,
+            mailbox,
+            command: MessageCommand::Append,
+        },
         // Only the mailbox can fail to decode: the message is refused before its data.
         Err(kind @ ErrorKind::Mutf7(_)) => LiteralClass::Refused(kind),
-        Ok(None) | Err(_) => LiteralClass::Other,
+        Ok(None) | Err(_) => {
+            let mut cur = Cursor::new(prefix, spooled, encoding, 8);
+            match super::xfer::message_prefix(&mut cur) {
+                Ok(Some((tag, name))) => LiteralClass::Message {
+                    tag,
+                    mailbox: Mailbox::Other(name),
+                    command: MessageCommand::XferMessage,
+                },
+                Ok(None) | Err(_) => LiteralClass::Other,
+            }
+        }
     }
 }
 

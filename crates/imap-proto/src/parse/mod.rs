@@ -15,11 +15,13 @@ mod resp;
 mod search;
 mod sort;
 mod strings;
+mod xfer;
 
 pub(crate) use append::classify_literal;
 pub(crate) use command::decode_base64;
 pub(crate) use cursor::{upper, Cursor, Spooled};
 pub use resp::{parse_response, response_len, response_line_literal};
+pub use xfer::MAX_XFER_FLAGS;
 
 use crate::command::TaggedCommand;
 use crate::error::ParseError;

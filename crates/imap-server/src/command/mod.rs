@@ -144,7 +144,8 @@ fn needs(command: &Command) -> Needs {
         | Command::Compress(_)
         | Command::Unauthenticate
         | Command::Reconstruct { .. }
-        | Command::Xfer { .. } => Needs::Authenticated,
+        | Command::Xfer { .. }
+        | Command::XferStep(_) => Needs::Authenticated,
         Command::Sort(_) | Command::Thread(_) => Needs::Selected,
     }
 }
@@ -344,7 +345,8 @@ impl Session {
             | Command::Sort(_)
             | Command::Thread(_)
             | Command::Reconstruct { .. }
-            | Command::Xfer { .. } => Reply::bad("Command not supported by this server yet"),
+            | Command::Xfer { .. }
+            | Command::XferStep(_) => Reply::bad("Command not supported by this server yet"),
         }
     }
 
