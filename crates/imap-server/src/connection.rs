@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use imap_proto::command::{Mailbox, Tag};
-use imap_proto::framer::{ContinuationSent, LiteralSync};
+use imap_proto::framer::{ContinuationSent, LiteralSync, MessageCommand};
 use imap_proto::response::{Code, StatusKind};
 use imap_proto::{CommandFramer, FramerEvent, SpoolRef};
 use mailservice::{MailService, ServiceError};
@@ -82,6 +82,9 @@ pub async fn serve(
     let mut session = Session::new(server, transport, info, shutdown);
     session.run().await;
     session.backends.logout_all().await;
+    let identity = session.state.identity().cloned();
+    let service = session.server.service.clone();
+    session.xfer_in.end(&service, identity).await;
     // RFC 5423 Logout, for a session that logged in, however it ended.
     if let Some(identity) = session.logged_in.take() {
         session.server.service.report_logout(&identity);
@@ -109,6 +112,8 @@ pub(crate) struct Session {
     pub id_logged: bool,
     /// Connections to the backends of a Murder, opened on first use (see `proxy`).
     pub backends: crate::proxy::Backends,
+    /// What this session holds of a transfer it receives from another backend (`xfer`).
+    pub xfer_in: crate::xfer::target::Incoming,
     bad_in_a_row: u32,
     /// The connection must have authenticated by then.
     prelogin_deadline: Instant,
@@ -183,6 +188,7 @@ impl Session {
             telemetry_user: None,
             id_logged: false,
             backends: crate::proxy::Backends::default(),
+            xfer_in: crate::xfer::target::Incoming::default(),
             bad_in_a_row: 0,
             prelogin_deadline,
             write_failed: false,
@@ -487,10 +493,11 @@ impl Session {
             FramerEvent::MessageLiteral {
                 tag,
                 mailbox,
+                command,
                 len,
                 sync,
                 ..
-            } => self.message_literal(tag, mailbox, len, sync).await,
+            } => self.message_literal(tag, mailbox, command, len, sync).await,
             FramerEvent::MessageData(chunk) => self.spool_io(SpoolStep::Data(chunk)).await,
             FramerEvent::MessageEnd => self.spool_io(SpoolStep::End).await,
             FramerEvent::SpoolAbandoned(_) => {
@@ -518,11 +525,15 @@ impl Session {
         &mut self,
         tag: Tag,
         mailbox: Mailbox,
+        command: MessageCommand,
         len: u64,
         sync: LiteralSync,
     ) -> Flow {
         let refusal = if self.state.identity().is_none() {
             Some(Reply::bad("APPEND is not valid in this state"))
+        } else if command == MessageCommand::XferMessage {
+            // A transfer's message: the source checked it; only who may send it matters.
+            (!crate::xfer::target::offered(self)).then(|| Reply::bad("XFERMSG is not offered here"))
         } else if self.spool.count() >= MAX_APPEND_MESSAGES {
             let text = format!("More than {MAX_APPEND_MESSAGES} messages in one APPEND");
             Some(Reply::no(Some(Code::Limit), &text))

@@ -10,7 +10,7 @@
 //! selected mailbox's sequence numbers and pending untagged updates; `command/` one file per
 //! command; `fetch` and `search` the two commands big enough for their own modules; `proxy`
 //! the frontend of a Murder, which passes what concerns another server's mailbox to that
-//! server (docs/murder.md).
+//! server (docs/murder.md); `xfer` moving mailboxes between the backends of a Murder.
 
 mod capability;
 mod command;
@@ -25,6 +25,7 @@ mod search;
 mod spool;
 mod state;
 mod view;
+mod xfer;
 
 pub use mailservice::ProxyLogin;
 

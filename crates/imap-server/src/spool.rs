@@ -66,6 +66,14 @@ impl Spool {
             .map(|(_, p)| p.as_path())
     }
 
+    /// Takes the spool file `id` out of the command's files: it outlives the command, and
+    /// removing it becomes the caller's business (a transfer keeps XFERMSG messages until it
+    /// places a batch of them).
+    pub fn take(&mut self, id: u64) -> Option<PathBuf> {
+        let at = self.files.iter().position(|(i, _)| *i == id)?;
+        Some(self.files.remove(at).1)
+    }
+
     /// Removes every spool file of the finished command (the store copied the bytes before
     /// acknowledging). The names are unique to this session and command, so the removal runs
     /// in the background on the blocking pool; outside a runtime it runs here.

@@ -31,7 +31,11 @@ impl Session {
                 self.server.sasl.offered(&self.sasl_channel())
             },
         };
-        capabilities(config, &stage)
+        let mut caps = capabilities(config, &stage);
+        if crate::xfer::target::offered(self) {
+            caps.push(crate::xfer::CAPABILITY.into());
+        }
+        caps
     }
 
     /// What this connection offers SASL (see `auth::sasl_login`): on TLS, the channel

@@ -344,9 +344,18 @@ impl Session {
             | Command::Unauthenticate
             | Command::Sort(_)
             | Command::Thread(_)
-            | Command::Reconstruct { .. }
-            | Command::Xfer { .. }
-            | Command::XferStep(_) => Reply::bad("Command not supported by this server yet"),
+            | Command::Reconstruct { .. } => Reply::bad("Command not supported by this server yet"),
+            Command::Xfer {
+                mailbox,
+                server,
+                partition,
+            } => {
+                Box::pin(crate::xfer::source::run(
+                    self, tag, mailbox, server, partition,
+                ))
+                .await
+            }
+            Command::XferStep(step) => Box::pin(crate::xfer::target::run(self, step)).await,
         }
     }
 

@@ -37,7 +37,7 @@ use imap_proto::response::Code;
 use mailservice::{Authorized, RemoteMailbox, ServiceError};
 use types::MailboxName;
 
-pub(crate) use conn::BackendConn;
+pub(crate) use conn::{BackendConn, Completion};
 pub(crate) use io::BackendIo;
 
 use crate::command::Reply;

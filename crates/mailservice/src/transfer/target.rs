@@ -9,7 +9,10 @@
 //! every step but the first acts only on a mailbox with an incoming marker, so no other
 //! mailbox can be written through them.
 
-use mailstore::{CreateOptions, Expunge, FlagChange, ImportedMailbox, ImportedMessage, SeenSource};
+use mailstore::{
+    CreateOptions, Expunge, FlagChange, ImportedMailbox, ImportedMessage, RecordFields, SeenSource,
+    UidSelection,
+};
 use types::{Flag, MailboxName, Uid, UidValidity};
 
 use super::markers::{Incoming, Markers, Side};
@@ -150,15 +153,29 @@ impl MailService {
         Ok(())
     }
 
-    /// XFEREXPUNGE: removes messages of the copy the source expunged meanwhile.
+    /// XFEREXPUNGE: removes the messages of the copy within these UID ranges (inclusive),
+    /// which the source expunged meanwhile.
     pub fn incoming_expunge(
         &self,
         identity: &Identity,
         name: &MailboxName,
-        uids: Vec<Uid>,
+        ranges: &[(u32, u32)],
     ) -> Result<()> {
         self.may_transfer(identity)?;
         self.incoming(name)?;
+        let mut uids = Vec::new();
+        for &(first, last) in ranges {
+            let (Some(first), Some(last)) = (Uid::new(first), Uid::new(last)) else {
+                continue;
+            };
+            let present = self.store.records(
+                name,
+                SeenSource::Index,
+                UidSelection::Range(first, last),
+                RecordFields::BASIC,
+            )?;
+            uids.extend(present.into_iter().map(|r| r.uid));
+        }
         if !uids.is_empty() {
             self.store.expunge(name, Expunge::Uids(uids))?;
         }

@@ -240,7 +240,7 @@ fn incoming_copies_are_kept_or_removed_by_what_the_directory_says_at_start() {
     // Writing through the transfer steps needs an incoming marker.
     s.create_user("erin").unwrap();
     assert!(s
-        .incoming_expunge(&s.identity("admin"), &name("user.erin"), Vec::new())
+        .incoming_expunge(&s.identity("admin"), &name("user.erin"), &[(1, 5)])
         .is_err());
 
     answers.set("user.ann", Ok(Some("b2")));
