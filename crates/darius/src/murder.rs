@@ -193,6 +193,53 @@ impl Murder {
     }
 }
 
+/// How often markers the directory could not settle at start are tried again.
+const RECOVERY_RETRY: Duration = Duration::from_secs(5);
+
+impl Murder {
+    /// Settles, before anything is served, the markers of transfers (XFER) a crash
+    /// interrupted (see `mailservice::MailService::recover_transfers`). What the directory
+    /// cannot settle now (etcd unreachable) is tried again on `runtime` until it can; the
+    /// hierarchies given away stay frozen meanwhile.
+    pub fn recover_transfers(
+        &self,
+        service: &mailservice::MailService,
+        runtime: &tokio::runtime::Runtime,
+    ) -> Result<()> {
+        let recovery = service
+            .recover_transfers()
+            .context("settling interrupted transfers (configdirectory/xfer)")?;
+        if recovery.is_settled() {
+            return Ok(());
+        }
+        tracing::warn!(
+            "xfer: interrupted transfers wait for the directory; their mailboxes given away              refuse writes until it answers"
+        );
+        let service = service.clone();
+        runtime.spawn(async move {
+            let mut recovery = recovery;
+            while !recovery.is_settled() {
+                tokio::time::sleep(RECOVERY_RETRY).await;
+                let service = service.clone();
+                recovery = match tokio::task::spawn_blocking(move || {
+                    recovery.retry(&service);
+                    recovery
+                })
+                .await
+                {
+                    Ok(recovery) => recovery,
+                    Err(e) => {
+                        tracing::error!("xfer: settling interrupted transfers: {e}");
+                        return;
+                    }
+                };
+            }
+            tracing::info!("xfer: interrupted transfers settled");
+        });
+        Ok(())
+    }
+}
+
 /// The lines `darius murder sync` prints.
 fn report_lines(r: &murder::SyncReport) -> Vec<String> {
     let verb = |done: &str, would: &str| {

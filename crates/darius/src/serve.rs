@@ -60,6 +60,9 @@ pub fn run(config_path: Option<&Path>) -> Result<()> {
         backend.murder = Some(Arc::clone(&m.directory));
     }
     let ctx = Arc::new(backend);
+    if let Some(m) = murder.as_ref().filter(|m| m.role.holds_mail()) {
+        m.recover_transfers(&ctx.service, &runtime)?;
+    }
     if let Some(data_dir) = &loaded.embedded {
         let password = embedded::prepare(config, data_dir, |password| {
             let db = &ctx.passwords;
