@@ -210,6 +210,9 @@ impl Transfer {
             return self.failed(session, &prefix, Failure::Local(e));
         }
         self.switch_all(session.service()).await;
+        if let Some(pause) = pause_after_switch() {
+            tokio::time::sleep(pause).await;
+        }
         self.finish(session).await
     }
 
@@ -547,6 +550,14 @@ impl Transfer {
             Failure::Local(e) => refuse(&e, Target::Source),
         }
     }
+}
+
+/// For the crash tests only: how long to wait between the directory switch and the rest of
+/// the transfer, in milliseconds (`DARIUS_TEST_XFER_PAUSE_AFTER_SWITCH`), so that a test can
+/// kill the source right after its commit point.
+fn pause_after_switch() -> Option<Duration> {
+    let ms = std::env::var("DARIUS_TEST_XFER_PAUSE_AFTER_SWITCH").ok()?;
+    Some(Duration::from_millis(ms.parse().ok()?))
 }
 
 /// A page of messages: each one's record and its file, open, with its length.
