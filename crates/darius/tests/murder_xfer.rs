@@ -227,6 +227,52 @@ fn read_mailbox(port: u16, mailbox: &str) -> Mailbox {
     }
 }
 
+/// The files of ann's Sieve directory on `server` (scripts and the active link).
+fn scripts_on_disk(server: &Server) -> usize {
+    std::fs::read_dir(server.config_dir().join("sieve/user/ann"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// A ManageSieve session as ann at `port`: each command's lines, its `OK`/`NO` last.
+fn sieve(port: u16, commands: &[&str]) -> Vec<Vec<String>> {
+    use base64::Engine;
+    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut r = BufReader::new(stream.try_clone().unwrap());
+    let mut w = stream;
+    let mut answer = || {
+        let mut lines = Vec::new();
+        loop {
+            let mut line = String::new();
+            assert!(
+                r.read_line(&mut line).unwrap() > 0,
+                "closed after {lines:?}"
+            );
+            let done = ["OK", "NO", "BYE"].iter().any(|w| line.starts_with(w));
+            lines.push(line);
+            if done {
+                return lines;
+            }
+        }
+    };
+    answer();
+    let plain = base64::engine::general_purpose::STANDARD.encode(b"\0ann\0pw-ann");
+    w.write_all(format!("AUTHENTICATE \"PLAIN\" \"{plain}\"\r\n").as_bytes())
+        .unwrap();
+    let login = answer();
+    assert!(last(&login).starts_with("OK"), "{login:?}");
+    commands
+        .iter()
+        .map(|c| {
+            w.write_all(format!("{c}\r\n").as_bytes()).unwrap();
+            answer()
+        })
+        .collect()
+}
+
 fn message(id: &str, body: &str) -> String {
     format!("Message-ID: <{id}@xfer.test>\r\nSubject: {id}\r\n\r\n{body}\r\n")
 }
@@ -301,6 +347,19 @@ fn xfer_moves_a_user_with_everything_and_their_session_reselects() {
         assert!(last(&r).starts_with("s OK"), "{cmd}: {r:?}");
     }
     drop(owner);
+    // Her Sieve script and her quota go with her.
+    let script = "require \"fileinto\";\r\nif header :contains \"subject\" \"work\" { fileinto \"INBOX.Work\"; }\r\n";
+    let put = format!("PUTSCRIPT \"main\" {{{}+}}\r\n{script}", script.len());
+    for answer in sieve(m.b1.sieve_port, &[&put, "SETACTIVE \"main\""]) {
+        assert!(last(&answer).starts_with("OK"), "{answer:?}");
+    }
+    let r = imap_support::run_ok(
+        m.b1.imap_port,
+        "admin",
+        &["SETQUOTA user.ann (STORAGE 5000)"],
+    );
+    assert!(!r.is_empty());
+    assert!(scripts_on_disk(&m.b1) > 0);
     let names = ["user.ann", "user.ann.Sent", "user.ann.Work"];
     let views = ["INBOX", "INBOX.Sent", "INBOX.Work"];
     let before: Vec<Mailbox> = views
@@ -334,9 +393,26 @@ fn xfer_moves_a_user_with_everything_and_their_session_reselects() {
         .messages
         .values()
         .any(|m| m.flags.contains(&"\\Seen".to_string())));
-    // The special use and the ACL went along.
-    let r = imap_support::run_ok(m.b2.imap_port, "admin", &["GETACL user.ann.Work"]);
+    // The special use, the ACL, the quota and the Sieve script went along.
+    let r = imap_support::run_ok(
+        m.b2.imap_port,
+        "admin",
+        &[
+            "GETACL user.ann.Work",
+            "GETQUOTA user.ann",
+            "LIST \"\" user.ann.Sent",
+        ],
+    );
     assert!(r.iter().any(|l| l.contains("bob lrs")), "{r:?}");
+    assert!(r.iter().any(|l| l.contains(" 5000)")), "{r:?}");
+    assert!(r.iter().any(|l| l.contains("\\Sent")), "{r:?}");
+    let listed = &sieve(m.b2.sieve_port, &["LISTSCRIPTS"])[0];
+    assert!(
+        listed.iter().any(|l| l.starts_with("\"main\" ACTIVE")),
+        "{listed:?}"
+    );
+    // (b1's ManageSieve serves ann from b2 now: look at its disk.)
+    assert_eq!(scripts_on_disk(&m.b1), 0, "ann's scripts are gone from b1");
 
     // ann's session hears that her mailbox is gone from b1, and reselects it on b2.
     let r = ann.cmd("a2", "NOOP");

@@ -70,6 +70,18 @@ fn steps() -> Vec<XferStep> {
         XferStep::Abort {
             mailbox: "user.ann sp".into(),
         },
+        XferStep::Sieve {
+            mailbox: "user.ann".into(),
+            name: "main".into(),
+            active: true,
+            script: b"require \"fileinto\";\r\nfileinto \"INBOX.x\";\r\n".to_vec(),
+        },
+        XferStep::Sieve {
+            mailbox: "user.ann".into(),
+            name: "vacation 2".into(),
+            active: false,
+            script: Vec::new(),
+        },
     ]
 }
 
@@ -125,6 +137,7 @@ fn malformed_steps_are_refused() {
         "x XFERFLAGS user.a (\\Seen)\r\n",
         "x XFEREXPUNGE user.a\r\n",
         "x XFERDONE\r\n",
+        "x XFERSIEVE user.a main MAYBE \"x\"\r\n",
     ] {
         assert!(
             parse_command(input.as_bytes(), MailboxEncoding::Utf8).is_err(),

@@ -97,6 +97,20 @@ impl MailService {
         Ok(identity.user())
     }
 
+    /// Starts a change of `user`'s scripts: refused while a transfer to another server has
+    /// frozen the user's INBOX (the scripts move with it, module `transfer`).
+    fn scripts_writing(
+        &self,
+        user: &str,
+    ) -> Result<Option<crate::transfer::WriteGuard<'_>>, SieveError> {
+        let Ok(inbox) = self.namespace.user_inbox(user) else {
+            return Ok(None);
+        };
+        self.writing(&[&inbox], crate::transfer::Reach::Mailbox)
+            .map(Some)
+            .map_err(SieveError::Failed)
+    }
+
     /// Parses and checks a script (CHECKSCRIPT, and PUTSCRIPT before storing): the first
     /// error as `line L, column C: what`.
     pub fn check_sieve_script(&self, script: &[u8]) -> Result<(), SieveError> {
@@ -139,6 +153,7 @@ impl MailService {
         script: &[u8],
     ) -> Result<(), SieveError> {
         let user = self.script_owner(identity)?;
+        let _writing = self.scripts_writing(user)?;
         self.check_sieve_script(script)?;
         match self
             .store
@@ -174,6 +189,7 @@ impl MailService {
         name: Option<&str>,
     ) -> Result<(), SieveError> {
         let user = self.script_owner(identity)?;
+        let _writing = self.scripts_writing(user)?;
         match self.store.set_active_sieve_script(user, name)? {
             ActivateScript::Done => Ok(()),
             ActivateScript::NoSuchScript => Err(SieveError::NoSuchScript),
@@ -183,6 +199,7 @@ impl MailService {
     /// DELETESCRIPT (§2.10): never the active script.
     pub fn delete_sieve_script(&self, identity: &Identity, name: &str) -> Result<(), SieveError> {
         let user = self.script_owner(identity)?;
+        let _writing = self.scripts_writing(user)?;
         match self.store.delete_sieve_script(user, name)? {
             DeleteScript::Deleted => Ok(()),
             DeleteScript::NoSuchScript => Err(SieveError::NoSuchScript),
@@ -198,6 +215,7 @@ impl MailService {
         new: &str,
     ) -> Result<(), SieveError> {
         let user = self.script_owner(identity)?;
+        let _writing = self.scripts_writing(user)?;
         match self.store.rename_sieve_script(user, old, new)? {
             RenameScript::Renamed => Ok(()),
             RenameScript::NoSuchScript => Err(SieveError::NoSuchScript),

@@ -14,6 +14,8 @@
 //! xfer-commit  = "XFERCOMMIT" SP astring SP nz-number          ; final UIDNEXT
 //! xfer-done    = "XFERDONE" SP astring
 //! xfer-abort   = "XFERABORT" SP astring
+//! xfer-sieve   = "XFERSIEVE" SP astring SP astring SP ("ACTIVE" / "INACTIVE") SP string
+//!                ; a user's INBOX, one of the user's Sieve scripts, its text
 //! ```
 
 use types::{Flag, Uid, UidValidity};
@@ -63,6 +65,13 @@ pub enum XferStep {
     Done { mailbox: String },
     /// The transfer is given up: the copy goes.
     Abort { mailbox: String },
+    /// One Sieve script of the user whose INBOX `mailbox` is (sent with the user's INBOX).
+    Sieve {
+        mailbox: String,
+        name: String,
+        active: bool,
+        script: Vec<u8>,
+    },
 }
 
 impl XferStep {
@@ -76,6 +85,7 @@ impl XferStep {
             XferStep::Commit { .. } => "XFERCOMMIT",
             XferStep::Done { .. } => "XFERDONE",
             XferStep::Abort { .. } => "XFERABORT",
+            XferStep::Sieve { .. } => "XFERSIEVE",
         }
     }
 
@@ -88,7 +98,8 @@ impl XferStep {
             | XferStep::Expunge { mailbox, .. }
             | XferStep::Commit { mailbox, .. }
             | XferStep::Done { mailbox }
-            | XferStep::Abort { mailbox } => mailbox,
+            | XferStep::Abort { mailbox }
+            | XferStep::Sieve { mailbox, .. } => mailbox,
         }
     }
 }
@@ -153,6 +164,17 @@ impl Enc {
             XferStep::Expunge { uids, .. } => Self::put(out, &format!(" {uids}")),
             XferStep::Commit { uidnext, .. } => Self::put(out, &format!(" {uidnext}")),
             XferStep::Done { .. } | XferStep::Abort { .. } => {}
+            XferStep::Sieve {
+                name,
+                active,
+                script,
+                ..
+            } => {
+                out.push(b' ');
+                self.astring(out, name.as_bytes());
+                Self::put(out, if *active { " ACTIVE " } else { " INACTIVE " });
+                self.string(out, script);
+            }
         }
     }
 }

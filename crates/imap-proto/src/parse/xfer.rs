@@ -36,6 +36,7 @@ pub(super) fn xfer_step(cur: &mut Cursor<'_>, name: &str) -> PResult<Command> {
             }
         }
         "XFERDONE" => XferStep::Done { mailbox },
+        "XFERSIEVE" => sieve(cur, mailbox)?,
         _ => XferStep::Abort { mailbox },
     };
     Ok(Command::XferStep(step))
@@ -127,6 +128,27 @@ fn flags(cur: &mut Cursor<'_>, mailbox: String) -> PResult<XferStep> {
         return Err(ErrorKind::Expected("UID and flag list"));
     }
     Ok(XferStep::Flags { mailbox, flags })
+}
+
+/// `astring SP ("ACTIVE" / "INACTIVE") SP string`, after the name.
+fn sieve(cur: &mut Cursor<'_>, mailbox: String) -> PResult<XferStep> {
+    cur.sp()?;
+    let name = cur.astring_utf8()?;
+    cur.sp()?;
+    let active = if cur.eat_word("ACTIVE") {
+        true
+    } else if cur.eat_word("INACTIVE") {
+        false
+    } else {
+        return Err(ErrorKind::Expected("ACTIVE or INACTIVE"));
+    };
+    cur.sp()?;
+    Ok(XferStep::Sieve {
+        mailbox,
+        name,
+        active,
+        script: cur.string()?,
+    })
 }
 
 fn uid(cur: &mut Cursor<'_>) -> PResult<Uid> {

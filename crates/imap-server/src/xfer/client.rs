@@ -61,9 +61,14 @@ impl TargetConn {
         })
     }
 
-    /// Writes `step` without waiting for its answer (a message's bytes from `file`).
+    /// Writes `step` without waiting for its answer.
     pub async fn send(&mut self, step: XferStep) -> Result<(), TargetError> {
-        self.send_with(step, None).await
+        self.send_with(Command::XferStep(step), None).await
+    }
+
+    /// Writes an ordinary command (SETQUOTA) without waiting for its answer.
+    pub async fn send_command(&mut self, command: Command) -> Result<(), TargetError> {
+        self.send_with(command, None).await
     }
 
     /// Writes an XFERMSG whose message is the `len` bytes of `file` (opened already, so a
@@ -74,22 +79,23 @@ impl TargetConn {
         file: std::fs::File,
         len: u64,
     ) -> Result<(), TargetError> {
-        self.send_with(step, Some((file, len))).await
+        self.send_with(Command::XferStep(step), Some((file, len)))
+            .await
     }
 
     async fn send_with(
         &mut self,
-        step: XferStep,
+        command: Command,
         file: Option<(std::fs::File, u64)>,
     ) -> Result<(), TargetError> {
         while self.unanswered.len() >= WINDOW {
             self.read_one().await?;
         }
         let tag = self.conn.tag();
-        let name = step.name();
+        let name = command.name();
         let command = TaggedCommand {
             tag: Tag::new(&tag).ok_or_else(|| ProxyError::Protocol("a bad tag".into()))?,
-            command: Command::XferStep(step),
+            command,
         };
         let mut bytes = command.to_bytes(MailboxEncoding::ModifiedUtf7, LiteralStyle::NonSync);
         let timeout = self.conn.timeout;

@@ -255,6 +255,7 @@ impl Transfer {
                 None => self.copy(session, entry).await?,
             }
         }
+        self.send_user_state(session).await?;
         for i in 0..self.moving.len() {
             let (mailbox, uidnext) = {
                 let m = &self.moving[i];
@@ -270,6 +271,42 @@ impl Transfer {
                     text: "its answer did not name the copy".into(),
                 })
             })?);
+        }
+        Ok(())
+    }
+
+    /// For the hierarchy's top mailbox (the hierarchy is frozen): the Sieve scripts of its
+    /// user when it is a user's INBOX, and the quota limits of a quota root on it.
+    async fn send_user_state(&mut self, session: &mut Session) -> Result<(), Failure> {
+        let prefix = self.claim.prefix().clone();
+        if !self.moving.iter().any(|m| m.entry.name == prefix) {
+            return Ok(());
+        }
+        let name = prefix.clone();
+        let (scripts, quota) = session
+            .blocking(move |s| Ok((s.transfer_sieve_scripts(&name)?, s.transfer_quota(&name)?)))
+            .await?;
+        for (name, script, active) in scripts {
+            let step = XferStep::Sieve {
+                mailbox: prefix.to_string(),
+                name,
+                active,
+                script,
+            };
+            self.target.send(step).await?;
+        }
+        if let Some(limits) = quota {
+            let mut set = Vec::new();
+            if let Some(kib) = limits.storage_kib {
+                set.push(("STORAGE".to_string(), kib));
+            }
+            if let Some(n) = limits.messages {
+                set.push(("MESSAGE".to_string(), n));
+            }
+            let root = session.service().namespace().admin_view(&prefix);
+            self.target
+                .send_command(Command::SetQuota { root, limits: set })
+                .await?;
         }
         Ok(())
     }
@@ -496,6 +533,15 @@ impl Transfer {
                 "The directory did not say whether the last mailbox moved; the transfer \
                  finishes when it does",
             );
+        }
+        if handed.contains(&prefix) {
+            let inbox = prefix.clone();
+            if let Err(e) = session
+                .blocking(move |s| s.transfer_forget_user(&inbox))
+                .await
+            {
+                tracing::error!("xfer: {prefix}: removing what went with it: {e}");
+            }
         }
         let claim = Arc::clone(&self.claim);
         if let Err(e) = session.blocking(move |s| s.transfer_finish(&claim)).await {

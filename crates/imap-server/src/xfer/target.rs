@@ -259,6 +259,15 @@ async fn apply(
                     s.incoming_abort(&identity, &name)?;
                     Done::Aborted
                 }
+                XferStep::Sieve {
+                    name: script,
+                    active,
+                    script: text,
+                    ..
+                } => {
+                    s.incoming_sieve(&identity, &name, &script, &text, active)?;
+                    Done::Other
+                }
                 XferStep::Message { .. } => Done::Other,
             })
         })

@@ -195,6 +195,43 @@ impl MailService {
         Ok(())
     }
 
+    /// The Sieve scripts of the user whose INBOX `inbox` is, to send with it: each one's
+    /// name, text and whether it is the active one. None for any other mailbox.
+    pub fn transfer_sieve_scripts(
+        &self,
+        inbox: &MailboxName,
+    ) -> Result<Vec<(String, Vec<u8>, bool)>> {
+        let Some(user) = user_of_inbox(inbox) else {
+            return Ok(Vec::new());
+        };
+        let mut scripts = Vec::new();
+        for info in self.store.list_sieve_scripts(&user)? {
+            if let Some((_, text)) = self.store.read_sieve_script(Some(&user), &info.name)? {
+                scripts.push((info.name, text, info.active));
+            }
+        }
+        Ok(scripts)
+    }
+
+    /// The quota limits of `root` when it is a quota root here (a user's, set on their INBOX).
+    pub fn transfer_quota(&self, root: &MailboxName) -> Result<Option<mailstore::QuotaLimits>> {
+        Ok(self.store.quota_limits(root)?)
+    }
+
+    /// After the user whose INBOX `inbox` is went to another server: their Sieve scripts and
+    /// the quota root on the INBOX are removed here (the target holds them now).
+    pub fn transfer_forget_user(&self, inbox: &MailboxName) -> Result<()> {
+        self.store.remove_quota_root(inbox)?;
+        let Some(user) = user_of_inbox(inbox) else {
+            return Ok(());
+        };
+        self.store.set_active_sieve_script(&user, None)?;
+        for info in self.store.list_sieve_scripts(&user)? {
+            self.store.delete_sieve_script(&user, &info.name)?;
+        }
+        Ok(())
+    }
+
     /// The transfer `claim` holds is over: its outgoing marker goes (the claim itself is
     /// released when dropped).
     pub fn transfer_finish(&self, claim: &TransferClaim) -> Result<()> {
@@ -306,6 +343,13 @@ impl MailService {
             .map_err(|e| io_failure("removing the outgoing marker", e))?;
         Ok(true)
     }
+}
+
+/// The user whose INBOX `name` is, if it is one.
+fn user_of_inbox(name: &MailboxName) -> Option<String> {
+    crate::access::is_user_inbox(name)
+        .then(|| crate::namespace::userid_of(name))
+        .flatten()
 }
 
 /// Markers [`MailService::recover_transfers`] could not settle yet (the directory did not

@@ -206,6 +206,32 @@ impl MailService {
             .map_err(|e| io_failure("removing the incoming marker", e))
     }
 
+    /// XFERSIEVE: one Sieve script of the user whose INBOX `inbox` is coming, replacing one of
+    /// that name here (and made the active one when it is there). The source checked it and
+    /// kept it within its limits: it is stored as it is.
+    pub fn incoming_sieve(
+        &self,
+        identity: &Identity,
+        inbox: &MailboxName,
+        name: &str,
+        script: &[u8],
+        active: bool,
+    ) -> Result<()> {
+        self.may_transfer(identity)?;
+        self.incoming(inbox)?;
+        let user = crate::namespace::userid_of(inbox)
+            .filter(|_| crate::access::is_user_inbox(inbox))
+            .ok_or(ServiceError::Refused(
+                "Sieve scripts come with a user's INBOX",
+            ))?;
+        self.store
+            .put_sieve_script(&user, name, script, usize::MAX)?;
+        if active {
+            self.store.set_active_sieve_script(&user, Some(name))?;
+        }
+        Ok(())
+    }
+
     /// XFERABORT (or the end of the source's connection before XFERCOMMIT): the copy is
     /// removed and the directory's word on the name comes back.
     pub fn incoming_abort(&self, identity: &Identity, name: &MailboxName) -> Result<()> {

@@ -307,3 +307,40 @@ fn mailboxes_given_away_are_removed_when_the_directory_names_the_target() {
     assert!(s.store.holds_locally(&name("user.bob")).unwrap());
     assert!(markers.all::<Outgoing>(Side::Out).unwrap().is_empty());
 }
+
+#[test]
+fn a_users_scripts_are_frozen_with_their_inbox_and_arrive_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _) = service(dir.path());
+    s.create_user("ann").unwrap();
+    let ann = s.identity("ann");
+    s.put_sieve_script(&ann, "main", b"keep;\r\n").unwrap();
+    let (claim, _) = s
+        .transfer_begin(&s.identity("admin"), &name("user.ann"), "b3")
+        .unwrap();
+    claim.freeze();
+    assert!(matches!(
+        s.put_sieve_script(&ann, "other", b"keep;\r\n"),
+        Err(crate::SieveError::Failed(ServiceError::Moving))
+    ));
+    assert_eq!(
+        s.transfer_sieve_scripts(&name("user.ann")).unwrap(),
+        [("main".to_string(), b"keep;\r\n".to_vec(), false)]
+    );
+    drop(claim);
+    s.transfer_forget_user(&name("user.ann")).unwrap();
+    assert!(s.list_sieve_scripts(&ann).unwrap().is_empty());
+
+    // At a target, scripts come only with an incoming INBOX.
+    let admin = s.identity("admin");
+    assert!(s
+        .incoming_sieve(&admin, &name("user.bob"), "main", b"keep;\r\n", true)
+        .is_err());
+    incoming(&s, "user.bob");
+    s.incoming_sieve(&admin, &name("user.bob"), "main", b"keep;\r\n", true)
+        .unwrap();
+    let bob = s.identity("bob");
+    let listed = s.list_sieve_scripts(&bob).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].active);
+}
