@@ -2,7 +2,7 @@
 //! on a pseudo-terminal (tests/interop/cyradm_session.py) — mailboxes for users and shared ones
 //! on two partitions, list, rename (also onto another partition, and a user moved by renaming
 //! their INBOX to itself), ACLs with a negative entry, a user deleted with their whole
-//! hierarchy, quotas set and listed (`sq`, `lq`, `lqr`) and enforced, `info` and `xfer` refused — checked over IMAP as the
+//! hierarchy, quotas set and listed (`sq`, `lq`, `lqr`) and enforced, `info` refused and `xfer` refused outside a Murder — checked over IMAP as the
 //! users. Skipped without cyradm unless DARIUS_REQUIRE_INTEROP=1.
 #![allow(clippy::unwrap_used)]
 

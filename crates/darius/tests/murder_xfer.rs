@@ -763,3 +763,30 @@ fn a_source_killed_right_after_the_switch_is_settled_at_its_restart() {
     });
     drop(m.etcd);
 }
+
+#[test]
+fn cyradm_xfer_through_the_frontend_moves_a_user() {
+    if !common::have("cyradm") {
+        return;
+    }
+    let Some(m) = murder(Vec::new()) else {
+        return;
+    };
+    let r = imap_support::run_ok(m.b1.imap_port, "admin", &["CREATE user.ann.Sent"]);
+    assert!(!r.is_empty());
+    fill(m.b1.imap_port, "ann", 3);
+    common::run_python(
+        &m.front,
+        "cyradm_xfer.py",
+        &[
+            ("TARGET", "b2"),
+            ("ADMIN_PASSWORD", "pw-admin"),
+            ("USER_PASSWORD", "pw-ann"),
+        ],
+    );
+    let directory = dump(&m.front);
+    assert_eq!(directory["user.ann"], "b2!default");
+    assert_eq!(directory["user.ann.Sent"], "b2!default");
+    assert_eq!((ann_dirs(&m.b1), ann_dirs(&m.b2)), (0, 2));
+    drop(m.etcd);
+}
