@@ -82,7 +82,8 @@ pub async fn serve(
     let mut session = Session::new(server, transport, info, shutdown);
     session.run().await;
     session.backends.logout_all().await;
-    let identity = session.state.identity().cloned();
+    // The identity the session logged in as, also after LOGOUT.
+    let identity = session.logged_in.clone();
     let service = session.server.service.clone();
     session.xfer_in.end(&service, identity).await;
     // RFC 5423 Logout, for a session that logged in, however it ended.
