@@ -45,6 +45,10 @@ impl Session {
             SieveError::TooManyScripts(_) => Some(RespCode::QuotaMaxScripts),
             SieveError::TooLarge(_) => Some(RespCode::QuotaMaxSize),
             SieveError::Invalid(_) | SieveError::BadName(_) | SieveError::PermissionDenied => None,
+            // The user is being moved to another server (XFER): RFC 5804 §1.3 TRYLATER.
+            SieveError::Failed(mailservice::ServiceError::Moving) => {
+                return Response::no(&text).with_code(RespCode::TryLater);
+            }
             SieveError::Failed(e) => {
                 tracing::error!(
                     severity = "err",

@@ -201,7 +201,18 @@ impl Session {
     /// selected state first (`* OK [CLOSED]`).
     pub(crate) fn unavailable(&mut self, backend: &str, error: &ProxyError) -> Reply {
         tracing::warn!("{}: server {backend}: {error}", self.id);
-        if self.state.proxied().is_some_and(|p| p.backend == backend) {
+        if let Some(proxied) = self.state.proxied().filter(|p| p.backend == backend) {
+            if matches!(error, ProxyError::Bye(_)) {
+                // The backend ended the session: the mailbox may have moved to another server
+                // (XFER). The directory copy is brought up to date at once, so the client's
+                // next SELECT goes where the mailbox is now.
+                let (service, name) = (self.server.service.clone(), proxied.mailbox.name().clone());
+                drop(tokio::task::spawn_blocking(move || {
+                    if let Some(cluster) = service.cluster() {
+                        cluster.refresh(&name);
+                    }
+                }));
+            }
             self.state.deselect();
             self.proc
                 .update(self.state.identity().map(|i| i.user()), None);
