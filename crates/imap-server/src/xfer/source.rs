@@ -37,8 +37,9 @@ use crate::connection::Session;
 use crate::convert::{refuse, to_imap_datetime, Target};
 use crate::proxy::BackendConn;
 
-/// Messages read (records and open files) at once.
-const PAGE: usize = 256;
+/// Messages read (records and open files) at once: as many as the pipeline to the target
+/// holds, and few enough file descriptors per transfer.
+const PAGE: usize = 64;
 /// UIDs per XFERFLAGS or XFEREXPUNGE.
 const UIDS_PER_STEP: usize = 500;
 /// How often the client hears how far the transfer is (and a frontend in between sees the
