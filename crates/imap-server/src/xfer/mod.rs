@@ -8,11 +8,13 @@
 //! survive a crash and the freeze (`mailservice::TransferClaim`); the directory switch is
 //! the commit point. On a frontend, XFER of a mailbox a backend holds goes to that backend.
 //!
-//! Layout: `source` the XFER command and the transfer it drives; `client` the connection to
-//! the target, with the steps pipelined; `target` the steps' handlers.
+//! Layout: `source` the XFER command and the copy it drives; `switch` the directory switch
+//! and the finish; `client` the connection to the target, with the steps pipelined; `target`
+//! the steps' handlers.
 
 mod client;
 pub(crate) mod source;
+mod switch;
 pub(crate) mod target;
 
 /// The capability that offers the transfer steps, to administrators of a backend.
