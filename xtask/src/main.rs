@@ -21,6 +21,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "pop3-proto",
             "lmtp-proto",
             "managesieve-proto",
+            "mupdate-proto",
             "sasl",
             "sieve",
             "config",
