@@ -6,12 +6,14 @@
 //! mailboxes by compare-and-swap, the servers alive), the directory's copy in every server's
 //! mailboxes database kept current by an etcd watch ([`Directory::follow`]), a backend's
 //! leased presence ([`Directory::advertise`]), and reconciliation ([`Directory::reconcile`],
-//! [`dump`]). Must not: store mail, or decide access (the service does, on the copy).
+//! [`dump`]); and the bridge that pushes a backend's mailboxes to a Cyrus `mupdate` master
+//! ([`mupdate::Bridge`]). Must not: store mail, or decide access (the service does, on the copy).
 
 mod directory;
 mod kv;
 mod lease;
 mod mirror;
+pub mod mupdate;
 pub mod record;
 mod sync;
 
