@@ -136,6 +136,11 @@ pub enum Request {
     MurderSync {
         dry_run: bool,
     },
+    /// `murder mupdate-sync`: push this server's mailboxes to the Cyrus mupdate master
+    /// (`dry_run`: only compare), answered with `Findings`, one line per difference.
+    MupdateSync {
+        dry_run: bool,
+    },
     /// `mboxlist dump`: every mailbox (with `prefix`: that one and those below it), one dump
     /// line each in name order, answered with `Findings`.
     MailboxDump {
@@ -283,6 +288,7 @@ pub fn execute(ctx: &Backend, request: Request, peer: &str) -> Response {
         | Request::Undelete { .. } => return crate::expunged::execute(ctx, request),
         Request::MailboxDump { .. } => return crate::mboxlist::execute(ctx, request),
         Request::MurderSync { dry_run } => return crate::murder::execute(ctx, dry_run),
+        Request::MupdateSync { dry_run } => return crate::mupdate::execute(ctx, dry_run),
         Request::Backup { .. } | Request::Restore { .. } => {
             return crate::backup::execute(ctx, request)
         }

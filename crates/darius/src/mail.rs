@@ -22,6 +22,9 @@ pub struct Backend {
     pub news: news::NewsConfig,
     /// The Murder's directory when this server is part of one (`darius serve` only).
     pub murder: Option<std::sync::Arc<murder::Directory>>,
+    /// The bridge to a Cyrus mupdate master, when `mupdate_server` is set (`darius serve`
+    /// only).
+    pub mupdate: Option<std::sync::Arc<murder::mupdate::Bridge>>,
 }
 
 /// Who opens the service: the server runs the notification methods; a tool only forwards to
@@ -71,6 +74,7 @@ impl Backend {
             config_directory: dir.to_path_buf(),
             news: crate::netnews::news_config(config)?,
             murder: None,
+            mupdate: None,
         })
     }
 }

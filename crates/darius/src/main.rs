@@ -23,6 +23,7 @@ mod mail;
 mod mailboxes;
 mod mboxlist;
 mod memory;
+mod mupdate;
 mod murder;
 mod netnews;
 mod notifyd;
@@ -108,7 +109,7 @@ enum Command {
         action: mboxlist::MboxlistAction,
     },
     /// The Murder's directory in etcd: list it (dump), or reconcile this backend's mailboxes
-    /// with it (sync).
+    /// with it (sync); push them to a Cyrus mupdate master (mupdate-sync).
     Murder {
         #[command(subcommand)]
         action: murder::MurderAction,

@@ -9,7 +9,6 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use murder::{Directory, Keys, Kv, Role, ServerRecord};
-use types::MailboxName;
 
 use crate::admin::{Request, Response};
 use crate::reconstruct::{load, running_server};
@@ -32,6 +31,15 @@ pub enum MurderAction {
     /// by a crash, remove this server's entries whose mailbox is gone; names another server
     /// holds are reported. Exit status 1 when anything differed.
     Sync {
+        /// Only report the differences.
+        #[arg(short = 'n', long)]
+        dry_run: bool,
+    },
+    /// Push this server's mailboxes to the Cyrus mupdate master `mupdate_server` names
+    /// (through the running server, else from the stopped store): activate every mailbox at
+    /// servername!PARTITION with its ACL, delete this server's entries whose mailbox is gone;
+    /// names another server holds are reported. Exit status 1 when anything differed.
+    MupdateSync {
         /// Only report the differences.
         #[arg(short = 'n', long)]
         dry_run: bool,
@@ -153,10 +161,7 @@ pub fn open(config: &config::Config, store: &mailstore::Store) -> Result<Option<
     let client = etcd_client(config)?;
     let this = server_name(config)?;
     let keys = Keys::new(config.str("murder_etcd_prefix"));
-    let hidden = match config.str("delete_mode") {
-        "delayed" => MailboxName::try_from(config.str("deletedprefix")).ok(),
-        _ => None,
-    };
+    let hidden = crate::mupdate::hidden(config);
     let directory = Directory::new(Kv::new(client), keys, &this, role, store.clone(), hidden);
     Ok(Some(Murder {
         directory,
@@ -213,7 +218,7 @@ impl Murder {
             return Ok(());
         }
         tracing::warn!(
-            "xfer: interrupted transfers wait for the directory; their mailboxes given away              refuse writes until it answers"
+            "xfer: interrupted transfers wait for the directory; their mailboxes given away refuse writes until it answers"
         );
         let service = service.clone();
         runtime.spawn(async move {
@@ -240,37 +245,40 @@ impl Murder {
     }
 }
 
-/// The lines `darius murder sync` prints.
-fn report_lines(r: &murder::SyncReport) -> Vec<String> {
-    let verb = |done: &str, would: &str| {
-        if r.dry_run {
-            would.to_string()
-        } else {
-            done.to_string()
-        }
-    };
+/// The lines `darius murder sync` and `mupdate-sync` print; `list` names what was compared
+/// with ("the directory", "the mupdate master").
+pub(crate) fn report_lines(r: &murder::SyncReport, list: &str) -> Vec<String> {
+    let verb = |done: String, would: String| if r.dry_run { would } else { done };
     let mut lines = Vec::new();
     for (names, done, would) in [
-        (&r.published, "published", "missing from the directory"),
+        (
+            &r.published,
+            "published".to_string(),
+            format!("missing from {list}"),
+        ),
         (
             &r.activated,
-            "activated (a reservation left by a crash)",
-            "reserved, not active",
+            "activated (a reservation left by a crash)".to_string(),
+            "reserved, not active".to_string(),
         ),
-        (&r.corrected, "corrected", "differs in the directory"),
+        (
+            &r.corrected,
+            "corrected".to_string(),
+            format!("differs in {list}"),
+        ),
         (
             &r.removed,
-            "removed (no such mailbox here)",
-            "in the directory, not here",
+            "removed (no such mailbox here)".to_string(),
+            format!("in {list}, not here"),
         ),
     ] {
         for name in names {
-            lines.push(format!("{name}: {}", verb(done, would)));
+            lines.push(format!("{name}: {}", verb(done.clone(), would.clone())));
         }
     }
     for (name, server) in &r.conflicts {
         lines.push(format!(
-            "{name}: held here, but the directory gives it to server {server}"
+            "{name}: held here, but {list} gives it to server {server}"
         ));
     }
     lines
@@ -301,7 +309,7 @@ pub fn execute(ctx: &crate::mail::Backend, dry_run: bool) -> Response {
     });
     match outcome {
         Ok(report) => Response::Findings {
-            lines: report_lines(&report),
+            lines: report_lines(&report, "the directory"),
         },
         Err(reason) => Response::Failed { reason },
     }
@@ -311,6 +319,29 @@ pub fn run(config_path: Option<&Path>, action: MurderAction) -> Result<()> {
     let config = load(config_path)?;
     match action {
         MurderAction::Dump { acl } => dump(&config, acl),
+        MurderAction::MupdateSync { dry_run } => {
+            let lines = match running_server(&config) {
+                Some(socket) => {
+                    match crate::admin::call(&socket, &Request::MupdateSync { dry_run })? {
+                        Some(Response::Findings { lines }) => lines,
+                        Some(Response::Refused { reason } | Response::Failed { reason }) => {
+                            bail!("murder mupdate-sync: {reason}")
+                        }
+                        other => bail!("murder mupdate-sync: unexpected answer {other:?}"),
+                    }
+                }
+                None => crate::mupdate::push_offline(&config, dry_run)?,
+            };
+            for line in &lines {
+                println!("{line}");
+            }
+            if lines.is_empty() {
+                eprintln!("murder mupdate-sync: the mupdate master lists what this server holds");
+                Ok(())
+            } else {
+                std::process::exit(1)
+            }
+        }
         MurderAction::Sync { dry_run } => {
             let Some(socket) = running_server(&config) else {
                 bail!("murder sync: no server is running (it reconciles at every start)");

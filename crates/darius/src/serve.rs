@@ -52,13 +52,21 @@ pub fn run(config_path: Option<&Path>) -> Result<()> {
         let murder = crate::murder::open(config, backend.service.store())?;
         (backend, murder)
     };
-    if let Some(m) = &murder {
-        backend.service = backend
-            .service
-            .clone()
-            .with_cluster(Arc::clone(&m.directory) as Arc<dyn mailservice::Cluster>);
-        backend.murder = Some(Arc::clone(&m.directory));
+    let directory = murder
+        .as_ref()
+        .map(|m| Arc::clone(&m.directory) as Arc<dyn mailservice::Cluster>);
+    // A backend that also joins a Cyrus Murder: the bridge to its mupdate master wraps the
+    // etcd directory, if any, as the service's cluster.
+    let mupdate = crate::mupdate::open(config, backend.service.store(), directory.clone())?;
+    let cluster = match &mupdate {
+        Some(bridge) => Some(Arc::clone(bridge) as Arc<dyn mailservice::Cluster>),
+        None => directory,
+    };
+    if let Some(cluster) = cluster {
+        backend.service = backend.service.clone().with_cluster(cluster);
     }
+    backend.murder = murder.as_ref().map(|m| Arc::clone(&m.directory));
+    backend.mupdate = mupdate;
     let ctx = Arc::new(backend);
     if let Some(m) = murder.as_ref().filter(|m| m.role.holds_mail()) {
         m.recover_transfers(&ctx.service, &runtime)?;
@@ -162,6 +170,9 @@ async fn serve(
     crate::housekeeping::start(config, ctx.service.clone(), shutdown.signal());
     if let Some(m) = &murder {
         m.start(config)?;
+    }
+    if let Some(bridge) = &ctx.mupdate {
+        bridge.start();
     }
     let mut admin_socket = None;
     if let Some(path) = config.path("adminsocket") {

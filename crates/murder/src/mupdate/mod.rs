@@ -131,13 +131,28 @@ impl Bridge {
             .unwrap_or_else(|p| p.into_inner())
             .take();
         if let Some(receiver) = receiver {
-            let worker = Worker {
-                config: self.config.clone(),
-                place: self.place(),
-                store: self.store.clone(),
-                hidden: self.hidden.clone(),
-            };
-            tokio::spawn(worker.run(receiver));
+            tokio::spawn(self.worker().run(receiver));
+        }
+    }
+
+    /// One push on a connection of its own, without starting the bridge (`darius murder
+    /// mupdate-sync` while no server runs); `dry_run` only compares.
+    pub async fn push_once(&self, dry_run: bool) -> Result<SyncReport, String> {
+        let worker = self.worker();
+        let mut conn = Connection::open(&self.config)
+            .await
+            .map_err(|e| e.to_string())?;
+        let outcome = worker.push(&mut conn, dry_run).await;
+        conn.logout().await;
+        outcome
+    }
+
+    fn worker(&self) -> Worker {
+        Worker {
+            config: self.config.clone(),
+            place: self.place(),
+            store: self.store.clone(),
+            hidden: self.hidden.clone(),
         }
     }
 
