@@ -407,7 +407,16 @@ fn create_inbox(ctx: &Backend, name: &str) -> Response {
         ));
     }
     match ctx.service.create_user(name) {
-        Ok(()) | Err(mailservice::ServiceError::AlreadyExists) => done(format!(
+        Ok(()) => done(format!(
+            "added user `{name}` and created their INBOX (data directory {dir})"
+        )),
+        // Here already, or (in a Murder, or with a mupdate master) another server's.
+        Err(mailservice::ServiceError::AlreadyExists) if !inbox_is_here(ctx, name) => {
+            done(format!(
+                "added user `{name}`; their INBOX is another server's (the Murder's directory                  or the mupdate master gives the name to it), so none was created here (data                  directory {dir})"
+            ))
+        }
+        Err(mailservice::ServiceError::AlreadyExists) => done(format!(
             "added user `{name}` and created their INBOX (data directory {dir})"
         )),
         Err(e) => {
@@ -415,6 +424,16 @@ fn create_inbox(ctx: &Backend, name: &str) -> Response {
             service_failure(&e)
         }
     }
+}
+
+/// Whether the user's INBOX is a mailbox of this server's.
+fn inbox_is_here(ctx: &Backend, name: &str) -> bool {
+    ctx.service.namespace().user_inbox(name).is_ok_and(|inbox| {
+        ctx.service
+            .store()
+            .mailbox_entry(&inbox)
+            .is_ok_and(|e| e.remote_server().is_none())
+    })
 }
 
 /// `user del`: the user's mailboxes, and how many there were; none for a userid that can own

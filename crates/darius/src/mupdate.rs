@@ -49,10 +49,11 @@ pub fn open(
     if server.is_empty() || server.contains(['!', ' ', '\t']) {
         bail!("mupdate_server: locations are servername!PARTITION: set servername (a host name the Cyrus frontends reach this server at)");
     }
-    let port = u16::try_from(config.int("mupdate_port"))
+    let default_port = u16::try_from(config.int("mupdate_port"))
         .map_err(|_| anyhow::anyhow!("mupdate_port: not a port"))?;
+    let (host, port) = host_and_port(host, default_port)?;
     let bridge = MupdateConfig {
-        host: host.to_string(),
+        host,
         port,
         username: config.str("mupdate_username").to_string(),
         authname: authname.to_string(),
@@ -67,6 +68,35 @@ pub fn open(
         inner,
         hidden(config),
     )))
+}
+
+/// `mupdate_server` as Cyrus 3 reads it: `host`, `host:port` or `[address]:port` (Cyrus's
+/// own programs take the port from there, or from `/etc/services`, not from `mupdate_port`);
+/// without a port, `default_port`. Cyrus's `/tls` and `/noauth` suffixes are refused: this
+/// client speaks plain TCP.
+fn host_and_port(value: &str, default_port: u16) -> Result<(String, u16)> {
+    if value.contains('/') {
+        bail!("mupdate_server: {value}: options after `/` (Cyrus's tls, noauth) are not supported");
+    }
+    let port = |p: &str| {
+        p.parse::<u16>()
+            .map_err(|_| anyhow::anyhow!("mupdate_server: {value}: {p} is not a port"))
+    };
+    if let Some(rest) = value.strip_prefix('[') {
+        let Some((address, after)) = rest.split_once(']') else {
+            bail!("mupdate_server: {value}: `[` without `]`");
+        };
+        return match after.strip_prefix(':') {
+            Some(p) => Ok((address.to_string(), port(p)?)),
+            None if after.is_empty() => Ok((address.to_string(), default_port)),
+            None => bail!("mupdate_server: {value}: text after `]`"),
+        };
+    }
+    match value.split_once(':') {
+        // One colon: host:port. More: an IPv6 address without a port.
+        Some((host, p)) if !p.contains(':') => Ok((host.to_string(), port(p)?)),
+        _ => Ok((value.to_string(), default_port)),
+    }
 }
 
 /// The admin socket's `MupdateSync`: a push through the running server's bridge.
@@ -97,4 +127,25 @@ pub fn push_offline(config: &config::Config, dry_run: bool) -> Result<Vec<String
         .block_on(bridge.push_once(dry_run))
         .map_err(|e| anyhow::anyhow!("murder mupdate-sync: {e}"))?;
     Ok(crate::murder::report_lines(&report, "the mupdate master"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_and_port;
+
+    #[test]
+    fn mupdate_server_takes_cyrus_forms() {
+        let ok = |v: &str| host_and_port(v, 3905).unwrap();
+        assert_eq!(
+            ok("mupdate.example.org"),
+            ("mupdate.example.org".into(), 3905)
+        );
+        assert_eq!(ok("127.0.0.1:4000"), ("127.0.0.1".into(), 4000));
+        assert_eq!(ok("[::1]:4000"), ("::1".into(), 4000));
+        assert_eq!(ok("[::1]"), ("::1".into(), 3905));
+        assert_eq!(ok("::1"), ("::1".into(), 3905));
+        for bad in ["host:port", "host:70000", "host:3905/tls", "[::1", "[::1]x"] {
+            assert!(host_and_port(bad, 3905).is_err(), "{bad}");
+        }
+    }
 }

@@ -32,70 +32,120 @@ const MASTER: &str = "/usr/lib/cyrus/bin/master";
 const ADMIN: &str = "mupdateadmin";
 const ADMIN_PASSWORD: &str = "pw-mupdate";
 
-/// A private Cyrus mupdate master.
+/// Whether Cyrus can run here (its packages, and root: Cyrus's master drops to the user
+/// cyrus); says why not (or fails under DARIUS_REQUIRE_INTEROP=1) when it cannot.
+fn cyrus_available() -> bool {
+    if !common::interop::have_program(MUPDATE, "cyrus-murder")
+        || !common::interop::have_program(MASTER, "cyrus-imapd")
+        || !common::have("saslpasswd2")
+    {
+        return false;
+    }
+    let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    if !root {
+        assert!(
+            std::env::var("DARIUS_REQUIRE_INTEROP").as_deref() != Ok("1"),
+            "the mupdate test must run as root (Cyrus's master drops to the user cyrus)"
+        );
+        eprintln!("SKIPPED: the mupdate test must run as root");
+    }
+    root
+}
+
+/// A private Cyrus: its `master` running the services of its own cyrus.conf.
 struct Cyrus {
     dir: tempfile::TempDir,
+    /// The port waited for at start: the mupdate master's, or the frontend's IMAP.
     port: u16,
     master: Option<Child>,
 }
 
 impl Cyrus {
-    /// Sets up and starts the master; `None` (the test skips) when it cannot run here.
-    fn start() -> Option<Cyrus> {
-        if !common::interop::have_program(MUPDATE, "cyrus-murder")
-            || !common::interop::have_program(MASTER, "cyrus-imapd")
-            || !common::have("saslpasswd2")
-        {
-            return None;
-        }
-        let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
-        if !root {
-            assert!(
-                std::env::var("DARIUS_REQUIRE_INTEROP").as_deref() != Ok("1"),
-                "the mupdate test must run as root (Cyrus's master drops to the user cyrus)"
-            );
-            eprintln!("SKIPPED: the mupdate test must run as root");
-            return None;
-        }
+    /// The mupdate master: `mupdate -m` on a free port, its admin in its sasldb.
+    fn mupdate_master() -> Cyrus {
+        let port = common::free_port();
+        Cyrus::start(
+            "servername: mupmaster\n",
+            &format!(
+                "mupdate cmd=\"mupdate -C {{conf}} -m\" listen=\"127.0.0.1:{port}\" prefork=1"
+            ),
+            port,
+            &[(ADMIN, ADMIN_PASSWORD)],
+        )
+    }
+
+    /// A Murder frontend of `master`: imapd (which proxies what the mailbox list puts on a
+    /// backend) and the mupdate slave that keeps that list from the master's `UPDATE` stream;
+    /// `users` log in here, and the frontend logs in to backends as `proxy`. Its namespace is
+    /// the backend's (`altnamespace: no`, `.` separator): a Cyrus frontend passes mailbox names
+    /// on as its clients wrote them.
+    fn frontend(master: u16, users: &[(&str, &str)]) -> Cyrus {
+        let port = common::free_port();
+        let slave = common::free_port();
+        Cyrus::start(
+            &format!(
+                "servername: frontend1\nmupdate_server: 127.0.0.1:{master}\n\
+                 mupdate_authname: {ADMIN}\nmupdate_password: {ADMIN_PASSWORD}\n\
+                 proxy_authname: proxy\nproxy_password: pw-proxy\n\
+                 force_sasl_client_mech: PLAIN\naltnamespace: no\nunixhierarchysep: no\n"
+            ),
+            &format!(
+                "mupdate cmd=\"mupdate -C {{conf}}\" listen=\"127.0.0.1:{slave}\" prefork=1\n  \
+                 imap cmd=\"imapd -C {{conf}}\" listen=\"127.0.0.1:{port}\" prefork=0"
+            ),
+            port,
+            users,
+        )
+    }
+
+    /// Writes imapd.conf (common lines, then `conf`), cyrus.conf (`services`, `{conf}` the
+    /// imapd.conf path), a sasldb with `users`, and starts the master.
+    fn start(conf: &str, services: &str, port: u16, users: &[(&str, &str)]) -> Cyrus {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().display().to_string();
-        let port = common::free_port();
         for sub in ["run", "spool", "lib/socket"] {
             std::fs::create_dir_all(dir.path().join(sub)).unwrap();
         }
+        let imapd_conf = format!("{d}/imapd.conf");
         std::fs::write(
-            dir.path().join("imapd.conf"),
+            &imapd_conf,
             format!(
                 "configdirectory: {d}/lib\ndefaultpartition: default\n\
-                 partition-default: {d}/spool\nservername: mupmaster\nadmins: {ADMIN}\n\
+                 partition-default: {d}/spool\nadmins: {ADMIN}\n\
                  sasl_pwcheck_method: auxprop\nsasl_auxprop_plugin: sasldb\n\
                  sasl_sasldb_path: {d}/sasldb2\nsasl_mech_list: PLAIN\n\
-                 allowplaintext: yes\nsyslog_prefix: darius-mupdate-test\n"
+                 allowplaintext: yes\nsyslog_prefix: darius-mupdate-test\n{conf}"
             ),
         )
         .unwrap();
         std::fs::write(
             dir.path().join("cyrus.conf"),
             format!(
-                "START {{\n  recover cmd=\"ctl_cyrusdb -C {d}/imapd.conf -r\"\n}}\n\
-                 SERVICES {{\n  mupdate cmd=\"mupdate -C {d}/imapd.conf -m\" \
-                 listen=\"127.0.0.1:{port}\" prefork=1\n}}\nEVENTS {{\n}}\n"
+                "START {{\n  recover cmd=\"ctl_cyrusdb -C {imapd_conf} -r\"\n}}\n\
+                 SERVICES {{\n  {}\n}}\nEVENTS {{\n}}\n",
+                services.replace("{conf}", &imapd_conf)
             ),
         )
         .unwrap();
-        let out = common::output_with_input(
-            Command::new("saslpasswd2").args([
-                "-p",
-                "-f",
-                &format!("{d}/sasldb2"),
-                "-u",
-                "mupmaster",
-                "-c",
-                ADMIN,
-            ]),
-            ADMIN_PASSWORD,
-        );
-        assert!(out.status.success(), "{out:?}");
+        let realm = conf
+            .lines()
+            .find_map(|l| l.strip_prefix("servername: "))
+            .unwrap();
+        for (user, password) in users {
+            let out = common::output_with_input(
+                Command::new("saslpasswd2").args([
+                    "-p",
+                    "-f",
+                    &format!("{d}/sasldb2"),
+                    "-u",
+                    realm,
+                    "-c",
+                    user,
+                ]),
+                password,
+            );
+            assert!(out.status.success(), "{out:?}");
+        }
         let chown = Command::new("chown")
             .args(["-R", "cyrus:mail", &d])
             .status()
@@ -110,7 +160,7 @@ impl Cyrus {
             master: None,
         };
         cyrus.launch();
-        Some(cyrus)
+        cyrus
     }
 
     fn conf(&self) -> String {
@@ -134,7 +184,8 @@ impl Cyrus {
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             assert!(
                 Instant::now() < deadline,
-                "Cyrus's mupdate master never listened"
+                "Cyrus never listened on {}",
+                self.port
             );
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -385,13 +436,15 @@ fn active(location: &str, acl: &str) -> Entry {
 
 #[test]
 fn a_darius_backend_keeps_a_cyrus_mupdate_master_current() {
-    let Some(mut cyrus) = Cyrus::start() else {
+    if !cyrus_available() {
         return;
-    };
+    }
+    let mut cyrus = Cyrus::mupdate_master();
     let port = cyrus.port;
     // Another Cyrus backend's mailbox, and a name this server held before and no longer has.
     let mut client = Client::connect(port);
     client.activate("user.ann.Taken", "cyrus2!default", "ann\tlrs\t");
+    client.activate("user.carl", "cyrus2!default", "carl\tlrswipkxtean\t");
     client.activate("user.ghost", "darius1!default", "ghost\tlrs\t");
     drop(client);
 
@@ -411,6 +464,14 @@ fn a_darius_backend_keeps_a_cyrus_mupdate_master_current() {
     assert_eq!(
         list.get("user.ann.Taken"),
         Some(&active("cyrus2!default", "ann\tlrs\t"))
+    );
+
+    // A user whose INBOX another Cyrus backend holds: added here, without an INBOX, and said so.
+    let out = server.darius_with_input(&["user", "add", "carl"], "pw-carl\n");
+    assert!(out.contains("their INBOX is another server's"), "{out}");
+    assert_eq!(
+        Client::connect(port).list().get("user.carl"),
+        Some(&active("cyrus2!default", "carl\tlrswipkxtean\t"))
     );
 
     // CREATE, SETACL, RENAME, DELETE.
@@ -516,4 +577,84 @@ fn a_darius_backend_keeps_a_cyrus_mupdate_master_current() {
     assert_eq!(dump["user.ann.Work"]["acl"]["bob"], "lr", "{dump:#}");
     assert_eq!(dump["user.ann.Taken"]["server"], "cyrus2", "{dump:#}");
     assert!(dump.get("user.ghost").is_none(), "{dump:#}");
+}
+
+#[test]
+fn a_cyrus_frontend_routes_imap_to_the_darius_backend() {
+    if !cyrus_available() {
+        return;
+    }
+    let master = Cyrus::mupdate_master();
+    // Cyrus's frontend connects to SERVER of SERVER!PARTITION, which may carry the port
+    // (`host:port`), so the backend's servername names its IMAP listener; mupdate_server is
+    // written in Cyrus's `host:port` form here.
+    let imap_port = common::free_port();
+    let mut server = common::Server::start_with(&format!(
+        "servername: 127.0.0.1:{imap_port}\nlisten_imap: 127.0.0.1:{imap_port}\n\
+         proxyservers: proxy\nunixhierarchysep: no\nmupdate_server: 127.0.0.1:{}\n\
+         mupdate_authname: {ADMIN}\nmupdate_password: {ADMIN_PASSWORD}\nmupdate_retry_delay: 1\n",
+        master.port
+    ));
+    server.add_user("ann", "pw-ann");
+    server.add_user("proxy", "pw-proxy");
+    let mut ann = Imap::login(imap_port, "ann", "pw-ann");
+    let message = "From: x@example.org\r\nSubject: through the Cyrus frontend\r\n\r\nhello\r\n";
+    ann.ok(&format!("APPEND INBOX {{{}+}}\r\n{message}", message.len()));
+    let location = format!("127.0.0.1:{imap_port}!default");
+    until(master.port, "ann's INBOX at the master", |l| {
+        l.get("user.ann").is_some_and(|e| e.0 == location)
+    });
+
+    // The frontend's mupdate slave copies the master's list at its start; then ann's SELECT
+    // through the frontend is proxied to Darius, which sees the frontend's proxy login.
+    let frontend = Cyrus::frontend(master.port, &[("ann", "pw-ann")]);
+    let mut via = Imap::login(frontend.port, "ann", "pw-ann");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let selected = loop {
+        let (lines, done) = via.cmd("SELECT INBOX");
+        if done.contains(" OK") {
+            break lines;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "SELECT through the frontend: {done}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(selected.iter().any(|l| l == "* 1 EXISTS"), "{selected:?}");
+    let fetched = via.ok("FETCH 1 BODY.PEEK[HEADER.FIELDS (SUBJECT)]");
+    assert!(
+        fetched
+            .iter()
+            .any(|l| l == "Subject: through the Cyrus frontend"),
+        "{fetched:?}"
+    );
+    assert!(server.logged("proxy authorized as ann"), "{}", server.log());
+
+    // A mailbox created on Darius afterwards reaches the frontend through the master's
+    // update stream, and is proxied too.
+    ann.ok("CREATE INBOX.Later");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let later = loop {
+        let lines = via.ok("LIST \"\" \"*\"");
+        if let Some(line) = lines.iter().find(|l| l.contains("Later")) {
+            break line
+                .rsplit(' ')
+                .next()
+                .unwrap()
+                .trim_matches('"')
+                .to_string();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "LIST through the frontend: {lines:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(later, "INBOX.Later");
+    let selected = via.ok(&format!("SELECT {later}"));
+    assert!(selected.iter().any(|l| l == "* 0 EXISTS"), "{selected:?}");
+    drop(via);
+    drop(ann);
+    server.stop();
 }

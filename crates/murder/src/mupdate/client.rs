@@ -66,10 +66,13 @@ impl Connection {
     /// Connects to the master `config` names and logs in.
     pub(crate) async fn open(config: &MupdateConfig) -> Result<Connection, MupdateError> {
         let address = format!("{}:{}", config.host, config.port);
-        let stream = tokio::time::timeout(ANSWER_TIMEOUT, TcpStream::connect(&address))
-            .await
-            .map_err(|_| MupdateError::Timeout(ANSWER_TIMEOUT))?
-            .map_err(|e| MupdateError::Connect(address.clone(), e))?;
+        let stream = tokio::time::timeout(
+            ANSWER_TIMEOUT,
+            TcpStream::connect((config.host.as_str(), config.port)),
+        )
+        .await
+        .map_err(|_| MupdateError::Timeout(ANSWER_TIMEOUT))?
+        .map_err(|e| MupdateError::Connect(address.clone(), e))?;
         stream.set_nodelay(true).ok();
         let mut conn = Connection {
             stream,

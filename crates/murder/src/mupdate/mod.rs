@@ -52,7 +52,7 @@ const KEEPALIVE: Duration = Duration::from_secs(60);
 /// The `mupdate_*` options (Cyrus's names).
 #[derive(Clone, Debug)]
 pub struct MupdateConfig {
-    /// `mupdate_server`: the master's host.
+    /// `mupdate_server`: the master's host (a name, or an IPv4 or IPv6 address).
     pub host: String,
     /// `mupdate_port` (3905).
     pub port: u16,
