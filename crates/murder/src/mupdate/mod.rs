@@ -14,8 +14,10 @@
 //! blocking pool, queue a request and wait for its answer (bounded by [`CALL_TIMEOUT`]).
 //! Every connection starts with a push of everything ([`ops::push`]), so changes made while
 //! the master was unreachable are caught up: then a reservation (CREATE, RENAME) answers
-//! `Unavailable`, and the other changes are left to that push. A connection that fails is
-//! replaced at once, then every `mupdate_retry_delay`; an idle one is checked with `NOOP`.
+//! `Unavailable`, and the other changes are left to that push. A connection that fails under
+//! a change is replaced at once and the change tried again on the new one; after a failed
+//! attempt the next comes `mupdate_retry_delay` later; an idle connection is checked with
+//! `NOOP`.
 //!
 //! Names are Cyrus's internal names (`user.ann`, `example.com!user.bob`), which is what the
 //! store keeps, so they go as they are; locations are `servername!PARTITION`.
@@ -377,35 +379,45 @@ impl Worker {
             .map_err(|e| e.to_string())
     }
 
-    /// Serves one request on the connection (dropping it when it fails).
+    /// Serves one request on the connection. When the connection fails under it (the master
+    /// restarted, a network blip), it is replaced at once (with its push) and the change tried
+    /// again on the new one; only then is it `Unavailable`.
     async fn serve(&self, conn: &mut Option<Connection>, op: Op) -> Reply {
         if let Op::Push { dry_run } = op {
             return Reply::Pushed(self.push_request(conn, dry_run).await);
         }
-        let Some(c) = conn.as_mut() else {
-            return Reply::Changed(Err(DirectoryError::Unavailable(format!(
-                "the mupdate master {} cannot be reached",
-                self.config.host
-            ))));
-        };
-        let outcome = match &op {
-            Op::Reserve(name) => ops::reserve(c, &self.place, name).await,
-            Op::Activate(entry) => ops::activate(c, &self.place, entry).await,
-            Op::Remove(name, which) => ops::remove(c, &self.place, name, *which).await,
-            Op::Push { .. } => Ok(()),
-        };
-        Reply::Changed(match outcome {
-            Ok(()) => Ok(()),
-            Err(OpError::Refused(e)) => {
-                tracing::warn!("mupdate: {op:?}: {e}");
-                Err(e)
+        let mut retried = false;
+        loop {
+            let Some(c) = conn.as_mut() else {
+                return Reply::Changed(Err(DirectoryError::Unavailable(format!(
+                    "the mupdate master {} cannot be reached",
+                    self.config.host
+                ))));
+            };
+            let outcome = match &op {
+                Op::Reserve(name) => ops::reserve(c, &self.place, name).await,
+                Op::Activate(entry) => ops::activate(c, &self.place, entry).await,
+                Op::Remove(name, which) => ops::remove(c, &self.place, name, *which).await,
+                Op::Push { .. } => Ok(()),
+            };
+            match outcome {
+                Ok(()) => return Reply::Changed(Ok(())),
+                Err(OpError::Refused(e)) => {
+                    tracing::warn!("mupdate: {op:?}: {e}");
+                    return Reply::Changed(Err(e));
+                }
+                Err(OpError::Connection(e)) if retried => {
+                    tracing::warn!("mupdate: {e}");
+                    *conn = None;
+                    return Reply::Changed(Err(DirectoryError::Unavailable(e.to_string())));
+                }
+                Err(OpError::Connection(e)) => {
+                    tracing::warn!("mupdate: {e}; connecting again");
+                    retried = true;
+                    *conn = self.connect_and_push().await;
+                }
             }
-            Err(OpError::Connection(e)) => {
-                tracing::warn!("mupdate: {e}; connecting again");
-                *conn = None;
-                Err(DirectoryError::Unavailable(e.to_string()))
-            }
-        })
+        }
     }
 
     /// A push asked for: on the connection, or on a new one made at once.
