@@ -413,7 +413,9 @@ fn create_inbox(ctx: &Backend, name: &str) -> Response {
         // Here already, or (in a Murder, or with a mupdate master) another server's.
         Err(mailservice::ServiceError::AlreadyExists) if !inbox_is_here(ctx, name) => {
             done(format!(
-                "added user `{name}`; their INBOX is another server's (the Murder's directory                  or the mupdate master gives the name to it), so none was created here (data                  directory {dir})"
+                "added user `{name}`; their INBOX is another server's (the Murder's directory \
+                 or the mupdate master gives the name to it), so none was created here (data \
+                 directory {dir})"
             ))
         }
         Err(mailservice::ServiceError::AlreadyExists) => done(format!(
