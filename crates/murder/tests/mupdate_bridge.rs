@@ -565,3 +565,129 @@ async fn a_refused_login_pushes_nothing_and_changes_are_unavailable() {
     assert!(master.entries().is_empty());
     assert_eq!(master.logins(), 0);
 }
+
+/// The etcd directory under a bridge, as far as a transfer's switch goes: it records the
+/// switches it is asked for and answers as told.
+struct Directory {
+    refuse: bool,
+    switched: Mutex<Vec<(String, String)>>,
+}
+
+impl Cluster for Directory {
+    fn this_server(&self) -> &str {
+        "darius1"
+    }
+    fn is_backend(&self) -> bool {
+        true
+    }
+    fn backend(&self, _name: &str) -> Option<mailservice::Backend> {
+        None
+    }
+    fn backends(&self) -> Vec<mailservice::Backend> {
+        Vec::new()
+    }
+    fn reserve(&self, _name: &MailboxName) -> Result<(), DirectoryError> {
+        Ok(())
+    }
+    fn activate(&self, _entry: &MailboxEntry) -> Result<(), DirectoryError> {
+        Ok(())
+    }
+    fn release(&self, _name: &MailboxName) -> Result<(), DirectoryError> {
+        Ok(())
+    }
+    fn update(&self, _entry: &MailboxEntry) -> Result<(), DirectoryError> {
+        Ok(())
+    }
+    fn remove(&self, _name: &MailboxName) -> Result<(), DirectoryError> {
+        Ok(())
+    }
+    fn switch(&self, entry: &MailboxEntry, server: &str) -> Result<(), DirectoryError> {
+        if self.refuse {
+            return Err(DirectoryError::Unavailable("etcd is away".into()));
+        }
+        let mut switched = self.switched.lock().unwrap();
+        switched.push((entry.name.to_string(), server.to_string()));
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_s_switch_is_made_in_etcd_first_then_the_master_names_the_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let master = Master::start(&[("user.bob", active("cyrus2!default", "bob\tlr\t"))]).await;
+    for refuse in [true, false] {
+        let inner = Arc::new(Directory {
+            refuse,
+            switched: Mutex::new(Vec::new()),
+        });
+        let b = Bridge::new(
+            MupdateConfig {
+                host: "127.0.0.1".into(),
+                port: master.port,
+                username: String::new(),
+                authname: "admin".into(),
+                password: Secret::new("pw".into()),
+                retry_delay: Duration::from_millis(200),
+                server: "darius1".into(),
+                partition: "default".into(),
+            },
+            store.clone(),
+            Some(inner.clone() as Arc<dyn Cluster>),
+            None,
+        );
+        b.start();
+        let mut entry = if refuse {
+            create(&store, "user.cat", "cat\tlrswipkxtecda\t")
+        } else {
+            store.mailbox_entry(&name("user.cat")).unwrap()
+        };
+        let mine = entry.clone();
+        call(&b, move |b| b.activate(&mine)).await.unwrap();
+        // The copy at the target is on its partition `p2`.
+        entry.partition = "p2".into();
+        let moved = entry.clone();
+        let outcome = call(&b, move |b| b.switch(&moved, "darius2")).await;
+        if refuse {
+            // etcd is the commit point: when it refuses, the master still names this server.
+            assert!(matches!(outcome, Err(DirectoryError::Unavailable(_))));
+            assert_eq!(
+                master.entries().get("user.cat"),
+                Some(&active("darius1!default", "cat\tlrswipkxtecda\t"))
+            );
+            continue;
+        }
+        outcome.unwrap();
+        assert_eq!(
+            *inner.switched.lock().unwrap(),
+            vec![("user.cat".to_string(), "darius2".to_string())]
+        );
+        assert_eq!(
+            master.entries().get("user.cat"),
+            Some(&active("darius2!p2", "cat\tlrswipkxtecda\t"))
+        );
+        // A second switch (an earlier answer lost) is done already; another server's name
+        // is not handed over.
+        let again = entry.clone();
+        call(&b, move |b| b.switch(&again, "darius2"))
+            .await
+            .unwrap();
+        let mut bob = entry.clone();
+        bob.name = name("user.bob");
+        let outcome = call(&b, move |b| b.switch(&bob, "darius2")).await;
+        assert_eq!(
+            outcome,
+            Ok(()),
+            "etcd decided; the master's refusal is logged"
+        );
+        assert_eq!(
+            master.entries().get("user.bob"),
+            Some(&active("cyrus2!default", "bob\tlr\t"))
+        );
+    }
+    // Without an etcd directory there is nothing to move mailboxes with.
+    let alone = bridge(&master, &store, "pw");
+    let entry = store.mailbox_entry(&name("user.cat")).unwrap();
+    let outcome = call(&alone, move |b| b.switch(&entry, "darius2")).await;
+    assert!(matches!(outcome, Err(DirectoryError::Unavailable(_))));
+}

@@ -78,7 +78,11 @@ enum Op {
     Reserve(MailboxName),
     Activate(MailboxEntry),
     Remove(MailboxName, Removing),
-    Push { dry_run: bool },
+    /// A transfer gave the mailbox to another server.
+    HandOver(MailboxEntry, String),
+    Push {
+        dry_run: bool,
+    },
 }
 
 /// What it answers.
@@ -275,6 +279,38 @@ impl Cluster for Bridge {
             inner.refresh(name);
         }
     }
+
+    /// The etcd directory says, when there is one; the master's list does not decide.
+    fn holder(&self, name: &MailboxName) -> Result<Option<String>, DirectoryError> {
+        match &self.inner {
+            Some(inner) => inner.holder(name),
+            None => Err(DirectoryError::Unavailable(
+                "moving mailboxes needs the Murder's etcd directory".into(),
+            )),
+        }
+    }
+
+    /// The etcd directory's switch is the commit point; the master is told after it, so
+    /// the Cyrus frontends route to the new server. A failure there is reported, and
+    /// repaired by `darius murder mupdate-sync` on this server (which deletes its stale
+    /// entry) and then on the target (which adds its own).
+    fn switch(&self, entry: &MailboxEntry, server: &str) -> Result<(), DirectoryError> {
+        let Some(inner) = &self.inner else {
+            return Err(DirectoryError::Unavailable(
+                "moving mailboxes needs the Murder's etcd directory".into(),
+            ));
+        };
+        inner.switch(entry, server)?;
+        if !self.is_hidden(&entry.name) {
+            if let Err(e) = self.change(Op::HandOver(entry.clone(), server.to_string())) {
+                tracing::warn!(
+                    "mupdate: {} moved to {server}, the master still names this server: {e}",
+                    entry.name
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The bridge's task: owns the connection.
@@ -398,6 +434,7 @@ impl Worker {
                 Op::Reserve(name) => ops::reserve(c, &self.place, name).await,
                 Op::Activate(entry) => ops::activate(c, &self.place, entry).await,
                 Op::Remove(name, which) => ops::remove(c, &self.place, name, *which).await,
+                Op::HandOver(entry, server) => ops::hand_over(c, &self.place, entry, server).await,
                 Op::Push { .. } => Ok(()),
             };
             match outcome {

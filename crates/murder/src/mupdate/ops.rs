@@ -206,6 +206,39 @@ pub(crate) async fn activate(
     }
 }
 
+/// A transfer (XFER) gave the mailbox held here to `server`: the master's entry names it
+/// (with the copy's partition and the ACL), unless a third server holds the name. Done
+/// already (an earlier attempt whose answer was lost) is done.
+pub(crate) async fn hand_over(
+    conn: &mut Connection,
+    place: &Place,
+    entry: &MailboxEntry,
+    server: &str,
+) -> Result<(), OpError> {
+    let name = entry.name.as_str().as_bytes();
+    let target = Place {
+        server: server.to_string(),
+        partition: entry.partition.clone(),
+    };
+    let location = target.location(&entry.partition);
+    match find(conn, place, name).await? {
+        Held::Other { server: holder } if holder == server => {}
+        Held::Other { server: holder } => return Err(taken(&entry.name, holder)),
+        Held::Ours { .. } | Held::Nothing => {}
+    }
+    let answer = conn
+        .run_one(CommandBody::Activate {
+            name: name.to_vec(),
+            location,
+            acl: entry.acl.as_bytes().to_vec(),
+        })
+        .await?;
+    match answer.status {
+        Status::Ok => Ok(()),
+        Status::No | Status::Bad => Err(refused("hand over", &entry.name, &answer.text)),
+    }
+}
+
 /// Which of this server's entries [`remove`] deletes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Removing {
