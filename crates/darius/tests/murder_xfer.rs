@@ -9,6 +9,7 @@
 
 mod common;
 mod imap_support;
+mod murder_support;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -19,23 +20,7 @@ use std::time::{Duration, Instant};
 
 use common::Server;
 use imap_support::{last, Client};
-
-fn murder_conf(role: &str, name: &str, endpoints: &[String]) -> String {
-    format!(
-        "murder_role: {role}\nmurder_server_name: {name}\nmurder_etcd_endpoints: {}\n\
-         murder_etcd_prefix: /xfer\nmurder_lease_ttl: 3\nproxyservers: proxy\n\
-         proxy_password: pw-proxy\nallowplaintext: 1\n",
-        endpoints.join(" ")
-    )
-}
-
-fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !check() {
-        assert!(Instant::now() < deadline, "never happened: {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use murder_support::{eventually, fetches, item, lmtp_once, message, message_id, murder_conf};
 
 /// etcd, two backends and a frontend; ann's INBOX on b1.
 struct Murder {
@@ -50,9 +35,12 @@ fn murder(source_env: Vec<(&'static str, std::ffi::OsString)>) -> Option<Murder>
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let etcd = runtime.block_on(etcd::testing::EtcdCluster::single())?;
     let endpoints = etcd.endpoints();
-    let b1 = Server::start_with_env(&murder_conf("backend", "b1", &endpoints), source_env);
-    let b2 = Server::start_with(&murder_conf("backend", "b2", &endpoints));
-    let front = Server::start_with(&murder_conf("frontend", "f1", &endpoints));
+    let b1 = Server::start_with_env(
+        &murder_conf("backend", "b1", &endpoints, "/xfer"),
+        source_env,
+    );
+    let b2 = Server::start_with(&murder_conf("backend", "b2", &endpoints, "/xfer"));
+    let front = Server::start_with(&murder_conf("frontend", "f1", &endpoints, "/xfer"));
     for user in ["admin", "proxy", "ann"] {
         b1.add_user(user, &format!("pw-{user}"));
     }
@@ -159,40 +147,6 @@ fn code(lines: &[String], name: &str) -> String {
         .unwrap_or_else(|| panic!("no {name} in {lines:?}"))
 }
 
-/// Each FETCH response of `lines` with the one literal it carries (the last item asked for).
-fn fetches(lines: &[String]) -> Vec<(String, Vec<u8>)> {
-    let all = lines.concat().into_bytes();
-    let mut out = Vec::new();
-    let mut at = 0;
-    while all[at..].starts_with(b"* ") {
-        let open = at + all[at..].iter().position(|&b| b == b'{').unwrap();
-        let close = open + all[open..].iter().position(|&b| b == b'}').unwrap();
-        let n: usize = std::str::from_utf8(&all[open + 1..close])
-            .unwrap()
-            .parse()
-            .unwrap();
-        let head = String::from_utf8_lossy(&all[at..open]).into_owned();
-        let body = all[close + 3..close + 3 + n].to_vec();
-        out.push((head, body));
-        let end = close + 3 + n;
-        at = end + all[end..].windows(2).position(|w| w == b"\r\n").unwrap() + 2;
-    }
-    out
-}
-
-fn item<'a>(head: &'a str, name: &str) -> &'a str {
-    let at = head
-        .find(name)
-        .unwrap_or_else(|| panic!("{name} in {head}"))
-        + name.len();
-    let rest = &head[at..];
-    match rest.as_bytes()[0] {
-        b'(' => &rest[1..rest.find(')').unwrap()],
-        b'"' => &rest[1..rest[1..].find('"').unwrap() + 1],
-        _ => rest.split([' ', ')']).next().unwrap(),
-    }
-}
-
 /// `mailbox` read by its owner ann at `port` (EXAMINE: nothing changes; her `\Seen` is the
 /// one the mailbox keeps, where an administrator would see their own).
 fn read_mailbox(port: u16, mailbox: &str) -> Mailbox {
@@ -271,10 +225,6 @@ fn sieve(port: u16, commands: &[&str]) -> Vec<Vec<String>> {
             answer()
         })
         .collect()
-}
-
-fn message(id: &str, body: &str) -> String {
-    format!("Message-ID: <{id}@xfer.test>\r\nSubject: {id}\r\n\r\n{body}\r\n")
 }
 
 /// APPENDs with flags and an internal date.
@@ -443,7 +393,7 @@ fn deliver_until(
     let mut k = 0;
     while !stop.load(Ordering::SeqCst) {
         let id = format!("lmtp-{k}");
-        match lmtp_once(port, &message(&id, "delivered")) {
+        match lmtp_once(port, "ann", &message(&id, "delivered")) {
             Some(code) if code.starts_with('2') => {
                 acked.lock().unwrap().push(id);
                 k += 1;
@@ -455,47 +405,6 @@ fn deliver_until(
             other => panic!("delivery of {id}: {other:?}"),
         }
     }
-}
-
-/// One LMTP transaction for ann: the reply to the data (`None` if the connection broke).
-fn lmtp_once(port: u16, text: &str) -> Option<String> {
-    let stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(120)))
-        .unwrap();
-    let mut r = BufReader::new(stream.try_clone().unwrap());
-    let mut w = stream;
-    let mut read = || -> Option<String> {
-        let mut all = String::new();
-        loop {
-            let mut line = String::new();
-            if r.read_line(&mut line).ok()? == 0 {
-                return None;
-            }
-            all.push_str(&line);
-            if line.as_bytes().get(3) != Some(&b'-') {
-                return Some(all);
-            }
-        }
-    };
-    read()?;
-    for command in [
-        "LHLO test",
-        "MAIL FROM:<carol@example.org>",
-        "RCPT TO:<ann>",
-    ] {
-        w.write_all(format!("{command}\r\n").as_bytes()).ok()?;
-        let reply = read()?;
-        if !reply.starts_with('2') {
-            return Some(reply);
-        }
-    }
-    w.write_all(b"DATA\r\n").ok()?;
-    read()?;
-    w.write_all(format!("{text}.\r\n").as_bytes()).ok()?;
-    let reply = read()?;
-    let _ = w.write_all(b"QUIT\r\n");
-    Some(reply)
 }
 
 /// Reads ann's INBOX through the frontend until `stop`, reselecting whenever the session is
@@ -543,13 +452,7 @@ fn census(port: u16) -> (BTreeMap<String, usize>, BTreeMap<String, String>) {
     let mut ids = BTreeMap::new();
     let mut flags = BTreeMap::new();
     for (head, bytes) in fetches(&r) {
-        let text = String::from_utf8_lossy(&bytes);
-        let id = text
-            .split('<')
-            .nth(1)
-            .and_then(|t| t.split('@').next())
-            .unwrap_or_else(|| panic!("no Message-ID in {text}"))
-            .to_string();
+        let id = message_id(&bytes);
         *ids.entry(id.clone()).or_insert(0) += 1;
         flags.insert(id, item(&head, "FLAGS ").to_string());
     }
@@ -756,7 +659,8 @@ fn a_source_killed_right_after_the_switch_is_settled_at_its_restart() {
     assert!(ids.values().all(|&n| n == 1));
     // Delivery to ann through either backend lands on b2.
     eventually("a delivery through b1 is taken", || {
-        lmtp_once(m.b1.lmtp_port, &message("late", "x")).is_some_and(|r| r.starts_with("250"))
+        lmtp_once(m.b1.lmtp_port, "ann", &message("late", "x"))
+            .is_some_and(|r| r.starts_with("250"))
     });
     eventually("the late message reaches b2", || {
         census(m.b2.imap_port).0.contains_key("late")
