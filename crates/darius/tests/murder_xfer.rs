@@ -694,3 +694,77 @@ fn cyradm_xfer_through_the_frontend_moves_a_user() {
     assert_eq!((ann_dirs(&m.b1), ann_dirs(&m.b2)), (0, 2));
     drop(m.etcd);
 }
+
+#[test]
+fn an_administrator_s_rename_to_another_server_moves_the_mailbox() {
+    let Some(m) = murder(Vec::new()) else {
+        return;
+    };
+    let mut admin = Client::login(m.front.imap_port, "admin");
+    let r = admin.cmd("c", "CREATE user.ann.Proj");
+    assert!(last(&r).starts_with("c OK"), "{r:?}");
+    eventually("user.ann.Proj is b1's", || {
+        holder(&m.front, "user.ann.Proj").as_deref() == Some("b1!default")
+    });
+    let mut ann = Client::login(m.front.imap_port, "ann");
+    for i in 0..3 {
+        append(
+            &mut ann,
+            "INBOX.Proj",
+            "\\Flagged",
+            "01-Feb-2026 10:00:00 +0000",
+            &message(&format!("proj-{i}"), "project mail"),
+        );
+    }
+    let before = read_mailbox(m.front.imap_port, "INBOX.Proj");
+    // A user names no server (as no partition).
+    let r = ann.cmd("u", "RENAME INBOX.Proj INBOX.Elsewhere b2!default");
+    assert!(last(&r).starts_with("u NO"), "{r:?}");
+    assert_eq!(
+        holder(&m.front, "user.ann.Proj").as_deref(),
+        Some("b1!default")
+    );
+    // Renamed and moved: the new name is b2's, with the messages, their UIDs and flags.
+    let r = admin.cmd("r", "RENAME user.ann.Proj user.ann.Moved b2!default");
+    assert!(last(&r).starts_with("r OK"), "{r:?}");
+    assert_eq!(
+        holder(&m.front, "user.ann.Moved").as_deref(),
+        Some("b2!default")
+    );
+    assert_eq!(holder(&m.front, "user.ann.Proj"), None);
+    let moved = read_mailbox(m.front.imap_port, "INBOX.Moved");
+    assert_eq!(moved.messages, before.messages);
+    assert_eq!(moved.uidvalidity, before.uidvalidity);
+    assert_eq!(
+        read_mailbox(m.b2.imap_port, "INBOX.Moved").messages,
+        before.messages
+    );
+    // The same name with a server only moves it (back to b1, the partition there its own).
+    let r = admin.cmd("s", "RENAME user.ann.Moved user.ann.Moved b1!");
+    assert!(last(&r).starts_with("s OK"), "{r:?}");
+    assert_eq!(
+        holder(&m.front, "user.ann.Moved").as_deref(),
+        Some("b1!default")
+    );
+    assert_eq!(
+        read_mailbox(m.front.imap_port, "INBOX.Moved").messages,
+        before.messages
+    );
+    // Straight at the backend holding it, an administrator's RENAME moves it as well.
+    let mut at_b1 = Client::login(m.b1.imap_port, "admin");
+    let r = at_b1.cmd("t", "RENAME user.ann.Moved user.ann.Far b2!default");
+    assert!(last(&r).starts_with("t OK"), "{r:?}");
+    assert_eq!(holder(&m.b1, "user.ann.Far").as_deref(), Some("b2!default"));
+    assert_eq!(
+        read_mailbox(m.front.imap_port, "INBOX.Far").messages,
+        before.messages
+    );
+    // Within its server, a partition-less RENAME stays a rename there.
+    let r = admin.cmd("w", "RENAME user.ann.Far user.ann.Near");
+    assert!(last(&r).starts_with("w OK"), "{r:?}");
+    assert_eq!(
+        holder(&m.front, "user.ann.Near").as_deref(),
+        Some("b2!default")
+    );
+    drop(m.etcd);
+}
