@@ -400,11 +400,7 @@ fn create_inbox(ctx: &Backend, name: &str) -> Response {
         ));
     }
     if is_frontend(ctx) {
-        return done(format!(
-            "added user `{name}`; this Murder frontend holds no mailboxes: create their INBOX \
-             through IMAP (`CREATE user.{name}`), which places it on a backend (data directory \
-             {dir})"
-        ));
+        return create_inbox_on_backend(ctx, name);
     }
     match ctx.service.create_user(name) {
         Ok(()) => done(format!(
@@ -424,6 +420,49 @@ fn create_inbox(ctx: &Backend, name: &str) -> Response {
         Err(e) => {
             let _ = ctx.passwords.delete_user(name);
             service_failure(&e)
+        }
+    }
+}
+
+/// `user add` on a Murder frontend, which holds no mailboxes: the INBOX is created on the
+/// least loaded backend, as an administrator's CREATE through the frontend would place it
+/// (unless the directory names a server for it already). Run by the server only: a tool
+/// started on a frontend's configuration (the server stopped) cannot, and says so.
+fn create_inbox_on_backend(ctx: &Backend, name: &str) -> Response {
+    let dir = ctx.config_directory.display();
+    let inbox = match ctx.service.namespace().user_inbox(name) {
+        Ok(inbox) => inbox,
+        Err(e) => return service_failure(&e),
+    };
+    if let Ok(Some(remote)) = ctx.service.remote_of_name(&inbox) {
+        return done(format!(
+            "added user `{name}`; their INBOX is server {}'s already (data directory {dir})",
+            remote.server
+        ));
+    }
+    let (Some(imap), Ok(runtime)) = (
+        ctx.frontend_imap.get(),
+        tokio::runtime::Handle::try_current(),
+    ) else {
+        return done(format!(
+            "added user `{name}`; this Murder frontend holds no mailboxes and is not running: \
+             create their INBOX through IMAP (`CREATE user.{name}`), which places it on a \
+             backend (data directory {dir})"
+        ));
+    };
+    match runtime.block_on(imap.create_on_backend(&inbox)) {
+        Ok(Some(server)) => done(format!(
+            "added user `{name}` and created their INBOX on server {server} (data directory \
+             {dir})"
+        )),
+        Ok(None) => done(format!(
+            "added user `{name}`; their INBOX is another server's already (data directory {dir})"
+        )),
+        Err(why) => {
+            let _ = ctx.passwords.delete_user(name);
+            Response::Failed {
+                reason: format!("creating the INBOX of `{name}` on a backend: {why}"),
+            }
         }
     }
 }

@@ -25,6 +25,9 @@ pub struct Backend {
     /// The bridge to a Cyrus mupdate master, when `mupdate_server` is set (`darius serve`
     /// only).
     pub mupdate: Option<std::sync::Arc<murder::mupdate::Bridge>>,
+    /// A Murder frontend's IMAP server once it runs (`darius serve`): `user add` creates the
+    /// new user's INBOX on a backend through it.
+    pub frontend_imap: std::sync::OnceLock<std::sync::Arc<imap_server::ImapServer>>,
 }
 
 /// Who opens the service: the server runs the notification methods; a tool only forwards to
@@ -75,6 +78,7 @@ impl Backend {
             news: crate::netnews::news_config(config)?,
             murder: None,
             mupdate: None,
+            frontend_imap: std::sync::OnceLock::new(),
         })
     }
 }

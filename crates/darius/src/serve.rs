@@ -110,6 +110,9 @@ pub fn run(config_path: Option<&Path>) -> Result<()> {
     // One writer of the sessions' `proc/` files for every protocol (it clears stale ones).
     let proc_files = Arc::new(net::procfile::ProcFiles::start(dir));
     let imap = imap::server(config, &ctx, tls.clone(), Arc::clone(&proc_files))?;
+    if ctx.service.cluster().is_some_and(|c| !c.is_backend()) {
+        let _ = ctx.frontend_imap.set(Arc::clone(&imap));
+    }
     let pop3 = pop3::server(
         config,
         &ctx,

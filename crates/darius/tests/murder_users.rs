@@ -271,10 +271,31 @@ fn a_frontend_logs_in_users_added_once_on_a_backend() {
     let mut ann = Client::login(front.imap_port, "ann");
     let r = ann.cmd("s", "SELECT INBOX");
     assert!(last(&r).starts_with("s OK"), "{r:?}");
-    // Added on the frontend (which holds no mailboxes): known to the backend at once.
-    front.add_user("cy", "pw-cy");
+    // Added on the frontend (which holds no mailboxes): known to the backend at once, and
+    // their INBOX made on the backend (the least loaded; the only one here).
+    let (ok, out, err) = darius_with_input(&front, &["user", "add", "cy"], "pw-cy\n");
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("created their INBOX on server b1"), "{out}");
     assert!(logs_in(b1.imap_port, "cy", "pw-cy"));
     assert_eq!(users(&front), users(&b1));
+    let mut cy = Client::login(front.imap_port, "cy");
+    let r = cy.cmd("s", "SELECT INBOX");
+    assert!(last(&r).starts_with("s OK"), "{r:?}");
+    let mut at_b1 = Client::login(b1.imap_port, "cy");
+    let r = at_b1.cmd("s", "SELECT INBOX");
+    assert!(last(&r).starts_with("s OK"), "the INBOX is b1's: {r:?}");
+    // A user whose INBOX exists already (an administrator made it at the backend): added,
+    // nothing created, whether the frontend's copy of the directory has the name yet or not.
+    let mut admin = Client::login(b1.imap_port, "admin");
+    let r = admin.cmd("c", "CREATE user.dan");
+    assert!(last(&r).starts_with("c OK"), "{r:?}");
+    let (ok, out, err) = darius_with_input(&front, &["user", "add", "dan"], "pw-dan\n");
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("is server b1's already") || out.contains("another server's already"),
+        "{out}"
+    );
+    assert!(logs_in(front.imap_port, "dan", "pw-dan"));
 }
 
 #[test]

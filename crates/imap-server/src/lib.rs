@@ -129,6 +129,65 @@ impl ImapServer {
         })
     }
 
+    /// On a Murder frontend: creates `mailbox` (an internal name, a new user's INBOX) on the
+    /// live backend holding the fewest mailboxes, as an administrator of `admins` through
+    /// the proxy login, as an administrator's CREATE through this frontend would place it.
+    /// Answers the backend's name, `None` when the mailbox exists already (the directory
+    /// holds the name), or why it was not created.
+    pub async fn create_on_backend(
+        &self,
+        mailbox: &types::MailboxName,
+    ) -> Result<Option<String>, String> {
+        let service = &self.service;
+        let cluster = service.cluster().ok_or("this server is in no Murder")?;
+        let login = self
+            .config
+            .proxy
+            .as_ref()
+            .ok_or("proxy_password is not set: this server logs in to no backend")?;
+        let admin = service
+            .admins()
+            .iter()
+            .map(|a| service.identity(a))
+            .find(|i| i.is_global_admin())
+            .ok_or("`admins` names no administrator of every domain to create it as")?;
+        let cluster = Arc::clone(cluster);
+        let backend =
+            tokio::task::spawn_blocking(move || proxy::mailbox::least_loaded(cluster.as_ref()))
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("no backend is available for a new mailbox")?;
+        let address = backend
+            .imap
+            .as_deref()
+            .ok_or("the backend serves no IMAP")?;
+        let mut conn = proxy::BackendConn::open(
+            &backend.name,
+            address,
+            login,
+            admin.user(),
+            self.config.limits.max_line,
+            self.config.proxy_timeouts,
+        )
+        .await
+        .map_err(|e| format!("server {}: {e}", backend.name))?;
+        let name = service.namespace().to_client(&admin, mailbox);
+        let mut command = b"CREATE ".to_vec();
+        imap_proto::wire::write_quoted(&mut command, name.as_bytes());
+        let done = conn
+            .command(&String::from_utf8_lossy(&command))
+            .await
+            .map_err(|e| format!("server {}: {e}", backend.name))?;
+        conn.logout().await;
+        if done.is_ok() {
+            Ok(Some(backend.name))
+        } else if done.code == Some(imap_proto::response::Code::AlreadyExists) {
+            Ok(None)
+        } else {
+            Err(format!("server {}: {}", backend.name, done.text()))
+        }
+    }
+
     /// Counts a login for `user`; `None` when `maxlogins_per_user` is reached.
     fn claim_login(self: &Arc<Self>, user: &str) -> Option<LoginClaim> {
         let mut logins = self.logins.lock().unwrap_or_else(|p| p.into_inner());

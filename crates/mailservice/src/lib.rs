@@ -193,6 +193,11 @@ impl MailService {
             .with_groups(self.access.authorizer.groups(user))
     }
 
+    /// `admins`, as configured.
+    pub fn admins(&self) -> &[String] {
+        &self.config.admins
+    }
+
     /// The virtual-domain settings.
     pub fn domains(&self) -> &types::Domains {
         self.namespace.domains()

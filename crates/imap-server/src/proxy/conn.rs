@@ -264,6 +264,17 @@ impl BackendConn {
         Ok(())
     }
 
+    /// Sends one command without literals (`line`, untagged) and reads until its completion,
+    /// skipping untagged data: for the server's own requests outside a client session.
+    pub(crate) async fn command(&mut self, line: &str) -> Result<Completion, ProxyError> {
+        let tag = self.tag();
+        let command = format!("{tag} {line}\r\n");
+        self.io.write_all(command.as_bytes(), self.timeout).await?;
+        self.until_completion(&tag, Continuation::Unexpected)
+            .await?
+            .ok_or_else(|| ProxyError::Protocol("an unexpected continuation".into()))
+    }
+
     /// Says LOGOUT and closes, waiting briefly for the answer (the session is over anyway).
     pub async fn logout(mut self) {
         let tag = self.tag();

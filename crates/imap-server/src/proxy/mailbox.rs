@@ -169,6 +169,17 @@ pub(crate) async fn changing(
     session.complete(tag, &done)
 }
 
+/// The live backend (other than this server) holding the fewest mailboxes, which takes a new
+/// INBOX or shared hierarchy from a frontend.
+pub(crate) fn least_loaded(cluster: &dyn mailservice::Cluster) -> Option<mailservice::Backend> {
+    let here = cluster.this_server();
+    cluster
+        .backends()
+        .into_iter()
+        .filter(|b| b.alive && b.imap.is_some() && b.name != here)
+        .min_by_key(|b| b.mailboxes)
+}
+
 /// Where CREATE puts a new mailbox.
 pub(crate) enum Placement {
     /// Here, as on a single server.
@@ -231,12 +242,7 @@ pub(crate) async fn placement(
             if cluster.is_backend() {
                 return Ok(Placement::Here { partition });
             }
-            let least_loaded = cluster
-                .backends()
-                .into_iter()
-                .filter(|b| b.alive && b.imap.is_some() && b.name != here)
-                .min_by_key(|b| b.mailboxes);
-            match least_loaded {
+            match least_loaded(cluster.as_ref()) {
                 Some(b) => Ok(Placement::Backend {
                     backend: b.name,
                     partition,
