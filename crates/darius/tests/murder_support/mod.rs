@@ -165,10 +165,16 @@ pub fn item<'a>(head: &'a str, name: &str) -> &'a str {
     }
 }
 
-/// The Message-ID (the part before `@`) of a message's header `text`.
+/// The Message-ID (the part before `@`) of a message's header `text` (or of the header
+/// field alone).
 pub fn message_id(text: &[u8]) -> String {
     let text = String::from_utf8_lossy(text);
-    text.split('<')
+    let lower = text.to_ascii_lowercase();
+    let at = lower
+        .find("message-id:")
+        .unwrap_or_else(|| panic!("no Message-ID in {text}"));
+    text[at..]
+        .split('<')
         .nth(1)
         .and_then(|t| t.split('@').next())
         .unwrap_or_else(|| panic!("no Message-ID in {text}"))
