@@ -1,7 +1,8 @@
 //! Kill tests of a whole Murder on loopback: a three-member etcd (127.0.0.11–13), two
 //! `darius serve` backends and two frontends. Clients deliver over LMTP and APPEND over IMAP
 //! through the frontends, as an MTA and a mail client would (a broken connection makes them
-//! use the other frontend), while a frontend or a backend is killed with SIGKILL. Afterwards
+//! use the other frontend), while a frontend, a backend or the etcd leader is killed with
+//! SIGKILL. Afterwards
 //! every acknowledged message is in its mailbox exactly once, no message appears twice, the
 //! users of the other backend never noticed, and the directory holds no reservation and no
 //! name two servers claim.
@@ -26,8 +27,8 @@ use murder_support::{
 
 /// The Murder: etcd, backends b1 (ann's INBOX) and b2 (bob's), frontends f1 and f2.
 struct Murder {
-    _runtime: tokio::runtime::Runtime,
-    _etcd: etcd::testing::EtcdCluster,
+    runtime: tokio::runtime::Runtime,
+    etcd: etcd::testing::EtcdCluster,
     b1: Server,
     b2: Server,
     f1: Server,
@@ -62,8 +63,8 @@ fn murder(prefix: &str) -> Option<Murder> {
         });
     }
     Some(Murder {
-        _runtime: runtime,
-        _etcd: etcd,
+        runtime,
+        etcd,
         b1,
         b2,
         f1,
@@ -314,4 +315,34 @@ fn a_backend_killed_under_load_loses_no_acknowledged_message_and_leaves_no_reser
         let (ok, out, err) = b.run_darius(&["murder", "sync", "-n"]);
         assert!(ok, "murder sync -n: {out}{err}");
     }
+}
+
+#[test]
+fn the_etcd_leader_killed_under_load_stops_no_mail() {
+    let Some(mut m) = murder("/kill-etcd") else {
+        return;
+    };
+    let lmtp = Arc::new(Mutex::new(vec![m.f1.lmtp_port, m.f2.lmtp_port]));
+    let imap = Arc::new(Mutex::new(vec![m.f1.imap_port, m.f2.imap_port]));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mark = Arc::new(AtomicBool::new(false));
+    let running = clients(&lmtp, &imap, &stop, &mark);
+    std::thread::sleep(Duration::from_millis(1500));
+    let leader = m.runtime.block_on(m.etcd.leader()).expect("a leader");
+    m.etcd.kill(leader);
+    mark.store(true, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_secs(3));
+    stop.store(true, Ordering::SeqCst);
+    let [lmtp_ann, append_ann, lmtp_bob, append_bob] = running.map(|c| c.join().unwrap());
+    // Mail needs no directory change: nothing waited, nothing broke, through the election.
+    for o in [&lmtp_ann, &append_ann, &lmtp_bob, &append_bob] {
+        assert!(o.acked_after_mark > 0, "{o:?}");
+        assert_eq!(o.deferred, 0, "{o:?}");
+        assert!(o.unanswered.is_empty(), "{o:?}");
+    }
+    check_inbox(m.b1.imap_port, "ann", &[&lmtp_ann, &append_ann]);
+    check_inbox(m.b2.imap_port, "bob", &[&lmtp_bob, &append_bob]);
+    // With two members of three, directory changes go on too.
+    let r = Client::login(m.f1.imap_port, "ann").cmd("c", "CREATE INBOX.after");
+    assert!(imap_support::last(&r).starts_with("c OK"), "{r:?}");
 }
