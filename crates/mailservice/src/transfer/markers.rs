@@ -110,8 +110,9 @@ impl Markers {
         }
     }
 
-    /// Every marker of `side`, by the name it is for. A file that is no marker (a temporary
-    /// one a crash left, say) is skipped with a warning.
+    /// Every marker of `side`, by the name it is for. A temporary file a crash left while a
+    /// marker was written is removed: that marker was never in place, so nothing it would
+    /// have guarded was done. Any other file that is no marker is skipped with a warning.
     pub fn all<T: for<'de> Deserialize<'de>>(
         &self,
         side: Side,
@@ -124,6 +125,11 @@ impl Markers {
         let mut found = Vec::new();
         for entry in entries {
             let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "tmp") {
+                tracing::info!("xfer: removing {}, left by a crash", path.display());
+                std::fs::remove_file(&path)?;
+                continue;
+            }
             let name = path
                 .file_name()
                 .and_then(|n| n.to_str())

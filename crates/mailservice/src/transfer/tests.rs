@@ -344,3 +344,29 @@ fn a_users_scripts_are_frozen_with_their_inbox_and_arrive_with_it() {
     assert_eq!(listed.len(), 1);
     assert!(listed[0].active);
 }
+
+#[test]
+fn a_marker_half_written_by_a_crash_is_cleared_and_whole_ones_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let markers = Markers::new(dir.path());
+    let whole = Incoming {
+        name: "user.ann".into(),
+        uniqueid: None,
+    };
+    markers.put(Side::In, &name("user.ann"), &whole).unwrap();
+    // A crash between the temporary file's creation and its rename.
+    let tmp = dir
+        .path()
+        .join("xfer/in")
+        .join(format!("{}.tmp", hex::encode("user.bob")));
+    std::fs::write(&tmp, b"{\"na").unwrap();
+    let found: Vec<(MailboxName, Incoming)> = markers.all(Side::In).unwrap();
+    assert_eq!(found, vec![(name("user.ann"), whole)]);
+    assert!(!tmp.exists(), "the temporary file is removed");
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("xfer/in"))
+            .unwrap()
+            .count(),
+        1
+    );
+}
