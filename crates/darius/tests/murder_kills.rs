@@ -184,23 +184,52 @@ fn check_inbox(port: u16, user: &str, outcomes: &[&Outcome]) {
     }
 }
 
-/// The four clients: LMTP and APPEND for ann and for bob, through the frontends whose
-/// LMTP and IMAP ports `lmtp` and `imap` list.
-fn clients(
-    lmtp: &Arc<Mutex<Vec<u16>>>,
-    imap: &Arc<Mutex<Vec<u16>>>,
-    stop: &Arc<AtomicBool>,
-    mark: &Arc<AtomicBool>,
-) -> [JoinHandle<Outcome>; 4] {
-    [
-        ("lmtp-ann", "ann", by_lmtp as Send, lmtp),
-        ("append-ann", "ann", by_append as Send, imap),
-        ("lmtp-bob", "bob", by_lmtp as Send, lmtp),
-        ("append-bob", "bob", by_append as Send, imap),
-    ]
-    .map(|(name, user, send, ports)| {
-        client(name, user, send, ports.clone(), stop.clone(), mark.clone())
-    })
+/// The four clients under way: LMTP and APPEND for ann and for bob, through both frontends.
+struct Load {
+    stop: Arc<AtomicBool>,
+    mark: Arc<AtomicBool>,
+    running: [JoinHandle<Outcome>; 4],
+}
+
+impl Load {
+    /// Starts the clients, and lets them run for a while before the caller's disaster.
+    fn start(m: &Murder) -> Load {
+        let lmtp = Arc::new(Mutex::new(vec![m.f1.lmtp_port, m.f2.lmtp_port]));
+        let imap = Arc::new(Mutex::new(vec![m.f1.imap_port, m.f2.imap_port]));
+        let stop = Arc::new(AtomicBool::new(false));
+        let mark = Arc::new(AtomicBool::new(false));
+        let running = [
+            ("lmtp-ann", "ann", by_lmtp as Send, &lmtp),
+            ("append-ann", "ann", by_append as Send, &imap),
+            ("lmtp-bob", "bob", by_lmtp as Send, &lmtp),
+            ("append-bob", "bob", by_append as Send, &imap),
+        ]
+        .map(|(name, user, send, ports)| {
+            client(name, user, send, ports.clone(), stop.clone(), mark.clone())
+        });
+        std::thread::sleep(Duration::from_millis(1500));
+        Load {
+            stop,
+            mark,
+            running,
+        }
+    }
+
+    /// The disaster is over: what is acknowledged from now on counts as after it.
+    fn mark(&self) {
+        self.mark.store(true, Ordering::SeqCst);
+    }
+
+    /// Lets the clients run for `after`, stops them, and checks both INBOXes at their
+    /// backends (see [`check_inbox`]): the outcomes of ann's two clients, then bob's.
+    fn finish(self, m: &Murder, after: Duration) -> [Outcome; 4] {
+        std::thread::sleep(after);
+        self.stop.store(true, Ordering::SeqCst);
+        let outcomes = self.running.map(|c| c.join().unwrap());
+        check_inbox(m.b1.imap_port, "ann", &[&outcomes[0], &outcomes[1]]);
+        check_inbox(m.b2.imap_port, "bob", &[&outcomes[2], &outcomes[3]]);
+        outcomes
+    }
 }
 
 #[test]
@@ -208,25 +237,16 @@ fn a_frontend_killed_under_load_loses_no_acknowledged_message() {
     let Some(mut m) = murder("/kill-front") else {
         return;
     };
-    let lmtp = Arc::new(Mutex::new(vec![m.f1.lmtp_port, m.f2.lmtp_port]));
-    let imap = Arc::new(Mutex::new(vec![m.f1.imap_port, m.f2.imap_port]));
-    let stop = Arc::new(AtomicBool::new(false));
-    let mark = Arc::new(AtomicBool::new(false));
-    let running = clients(&lmtp, &imap, &stop, &mark);
-    std::thread::sleep(Duration::from_millis(1500));
+    let load = Load::start(&m);
     m.f1.kill_hard();
-    mark.store(true, Ordering::SeqCst);
-    std::thread::sleep(Duration::from_secs(2));
-    stop.store(true, Ordering::SeqCst);
-    let [lmtp_ann, append_ann, lmtp_bob, append_bob] = running.map(|c| c.join().unwrap());
-    for o in [&lmtp_ann, &append_ann, &lmtp_bob, &append_bob] {
+    load.mark();
+    let outcomes = load.finish(&m, Duration::from_secs(2));
+    for o in &outcomes {
         // Every client went on through the other frontend; none was told to wait (the
         // backends never went away).
         assert!(o.acked_after_mark > 0, "{o:?}");
         assert_eq!(o.deferred, 0, "{o:?}");
     }
-    check_inbox(m.b1.imap_port, "ann", &[&lmtp_ann, &append_ann]);
-    check_inbox(m.b2.imap_port, "bob", &[&lmtp_bob, &append_bob]);
     // The same mail through the surviving frontend.
     let through_f2 = message_ids(m.f2.imap_port, "ann", "INBOX");
     assert_eq!(through_f2, message_ids(m.b1.imap_port, "ann", "INBOX"));
@@ -237,8 +257,6 @@ fn a_backend_killed_under_load_loses_no_acknowledged_message_and_leaves_no_reser
     let Some(mut m) = murder("/kill-back") else {
         return;
     };
-    let lmtp = Arc::new(Mutex::new(vec![m.f1.lmtp_port, m.f2.lmtp_port]));
-    let imap = Arc::new(Mutex::new(vec![m.f1.imap_port, m.f2.imap_port]));
     // ann also creates mailboxes (on b1, where her INBOX is) through a frontend, one after
     // the other, while b1 dies and comes back.
     let stop = Arc::new(AtomicBool::new(false));
@@ -248,26 +266,22 @@ fn a_backend_killed_under_load_loses_no_acknowledged_message_and_leaves_no_reser
             let mut made = Vec::new();
             let mut k = 0;
             while !stop.load(Ordering::SeqCst) {
-                let name = format!("INBOX.box{k}");
+                let answer = imap_once(port, "ann", &format!("CREATE INBOX.box{k}"), "");
+                made.push((format!("user.ann.box{k}"), answer));
                 k += 1;
-                let answer = imap_once(port, "ann", &format!("CREATE {name}"), "");
-                made.push((format!("user.ann.box{}", k - 1), answer));
                 std::thread::sleep(Duration::from_millis(20));
             }
             made
         })
     };
-    let mark = Arc::new(AtomicBool::new(false));
-    let running = clients(&lmtp, &imap, &stop, &mark);
-    std::thread::sleep(Duration::from_millis(1500));
+    let load = Load::start(&m);
     m.b1.kill_hard();
     std::thread::sleep(Duration::from_secs(2));
     m.b1.restart();
-    mark.store(true, Ordering::SeqCst);
+    load.mark();
     // ann's mail flows again once the frontends see b1's new addresses.
-    std::thread::sleep(Duration::from_secs(6));
+    let [lmtp_ann, append_ann, lmtp_bob, append_bob] = load.finish(&m, Duration::from_secs(6));
     stop.store(true, Ordering::SeqCst);
-    let [lmtp_ann, append_ann, lmtp_bob, append_bob] = running.map(|c| c.join().unwrap());
     let made = creates.join().unwrap();
     // bob's backend never went away: none of his mail was deferred, and ann's was while b1
     // was down (a temporary failure, never a loss), then flowed again.
@@ -279,8 +293,6 @@ fn a_backend_killed_under_load_loses_no_acknowledged_message_and_leaves_no_reser
         assert!(o.deferred > 0, "ann's mail waited while b1 was down: {o:?}");
         assert!(o.acked_after_mark > 0, "ann's mail flows again: {o:?}");
     }
-    check_inbox(m.b1.imap_port, "ann", &[&lmtp_ann, &append_ann]);
-    check_inbox(m.b2.imap_port, "bob", &[&lmtp_bob, &append_bob]);
     // The directory: b1 settled what the kill interrupted. No reservation is left, every
     // CREATE that said OK is b1's active mailbox, and whatever else exists is b1's and active.
     eventually("no reservation is left", || {
@@ -322,26 +334,16 @@ fn the_etcd_leader_killed_under_load_stops_no_mail() {
     let Some(mut m) = murder("/kill-etcd") else {
         return;
     };
-    let lmtp = Arc::new(Mutex::new(vec![m.f1.lmtp_port, m.f2.lmtp_port]));
-    let imap = Arc::new(Mutex::new(vec![m.f1.imap_port, m.f2.imap_port]));
-    let stop = Arc::new(AtomicBool::new(false));
-    let mark = Arc::new(AtomicBool::new(false));
-    let running = clients(&lmtp, &imap, &stop, &mark);
-    std::thread::sleep(Duration::from_millis(1500));
+    let load = Load::start(&m);
     let leader = m.runtime.block_on(m.etcd.leader()).expect("a leader");
     m.etcd.kill(leader);
-    mark.store(true, Ordering::SeqCst);
-    std::thread::sleep(Duration::from_secs(3));
-    stop.store(true, Ordering::SeqCst);
-    let [lmtp_ann, append_ann, lmtp_bob, append_bob] = running.map(|c| c.join().unwrap());
+    load.mark();
     // Mail needs no directory change: nothing waited, nothing broke, through the election.
-    for o in [&lmtp_ann, &append_ann, &lmtp_bob, &append_bob] {
+    for o in &load.finish(&m, Duration::from_secs(3)) {
         assert!(o.acked_after_mark > 0, "{o:?}");
         assert_eq!(o.deferred, 0, "{o:?}");
         assert!(o.unanswered.is_empty(), "{o:?}");
     }
-    check_inbox(m.b1.imap_port, "ann", &[&lmtp_ann, &append_ann]);
-    check_inbox(m.b2.imap_port, "bob", &[&lmtp_bob, &append_bob]);
     // With two members of three, directory changes go on too.
     let r = Client::login(m.f1.imap_port, "ann").cmd("c", "CREATE INBOX.after");
     assert!(imap_support::last(&r).starts_with("c OK"), "{r:?}");
