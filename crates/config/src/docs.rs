@@ -35,10 +35,12 @@ pub fn render_markdown() -> String {
         ".\n\n| option | type | default | supported | description |\n|---|---|---|---|---|\n",
     );
     for spec in OPTIONS.iter().chain(PATTERN_OPTIONS) {
-        let name = if PATTERN_OPTIONS.iter().any(|p| p.name == spec.name) {
-            format!("{}NAME", spec.name)
-        } else {
+        let name = if !PATTERN_OPTIONS.iter().any(|p| p.name == spec.name) {
             spec.name.to_string()
+        } else if spec.name.starts_with('_') {
+            format!("NAME{}", spec.name)
+        } else {
+            format!("{}NAME", spec.name)
         };
         let default = if spec.default.is_empty() {
             "(empty)".to_string()

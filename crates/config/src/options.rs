@@ -102,13 +102,39 @@ const fn not_yet(
 
 const U32: u64 = u32::MAX as u64;
 
-/// Options whose name is a prefix followed by a name of the admin's choosing.
-pub static PATTERN_OPTIONS: &[OptionSpec] = &[opt(
-    "partition-",
-    Kind::AbsPath,
-    "",
-    "`partition-NAME: /path` defines the mail partition NAME rooted at /path. The name `news` is reserved for netnews. With `virtdomains`, a partition named after a domain (`partition-example.com`) takes that domain's new top-level mailboxes (its users' INBOXes and shared mailboxes) instead of `defaultpartition`.",
-)];
+/// Options whose name holds a name of the admin's choosing: after a prefix (`partition-`),
+/// or before a suffix (a pattern starting with `_`, such as `_password`).
+pub static PATTERN_OPTIONS: &[OptionSpec] = &[
+    opt(
+        "partition-",
+        Kind::AbsPath,
+        "",
+        "`partition-NAME: /path` defines the mail partition NAME rooted at /path. The name `news` is reserved for netnews. With `virtdomains`, a partition named after a domain (`partition-example.com`) takes that domain's new top-level mailboxes (its users' INBOXes and shared mailboxes) instead of `defaultpartition`.",
+    ),
+    opt(
+        "_authname",
+        Kind::Str,
+        "",
+        "`NAME_authname: identity` (Cyrus's per-server form): in a Murder, the identity this server logs in as at the backend whose `murder_server_name` is NAME, instead of `proxy_authname`.",
+    ),
+    opt(
+        "_password",
+        Kind::Str,
+        "",
+        "`NAME_password: secret` (Cyrus's per-server form): the password this server logs in with at the backend NAME, instead of `proxy_password`. A frontend may then leave `proxy_password` empty when every backend has its own.",
+    ),
+];
+
+/// The admin's name in `key` if `key` is an option of the pattern `pattern` (see
+/// [`PATTERN_OPTIONS`]): `b1` for `b1_password`, `spool` for `partition-spool`.
+pub fn pattern_name<'a>(pattern: &str, key: &'a str) -> Option<&'a str> {
+    let name = if pattern.starts_with('_') {
+        key.strip_suffix(pattern)
+    } else {
+        key.strip_prefix(pattern)
+    };
+    name.filter(|n| !n.is_empty())
+}
 
 /// Every fixed-name option, in the order the reference lists them.
 pub static OPTIONS: &[OptionSpec] = &[
@@ -404,7 +430,7 @@ pub fn lookup(name: &str) -> Option<&'static OptionSpec> {
     OPTIONS.iter().find(|o| o.name == name).or_else(|| {
         PATTERN_OPTIONS
             .iter()
-            .find(|o| name.len() > o.name.len() && name.starts_with(o.name))
+            .find(|o| pattern_name(o.name, name).is_some())
     })
 }
 

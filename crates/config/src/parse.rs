@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::error::{ConfigError, ConfigErrors, Warning};
-use crate::options::{lookup, Support, OPTIONS, PATTERN_OPTIONS};
+use crate::options::{lookup, pattern_name, Support, OPTIONS, PATTERN_OPTIONS};
 use crate::typed::Config;
 use crate::value::Value;
 
@@ -220,6 +220,7 @@ impl Reader {
             values: BTreeMap::new(),
             explicit: BTreeSet::new(),
             partitions: BTreeMap::new(),
+            patterned: BTreeMap::new(),
             source,
         };
         for spec in OPTIONS {
@@ -253,11 +254,20 @@ impl Reader {
 
     fn collect_partitions(&mut self, config: &mut Config) {
         for (key, setting) in &self.settings {
-            for pattern in PATTERN_OPTIONS.iter().filter(|p| key.starts_with(p.name)) {
-                let name = &key[pattern.name.len()..];
+            // A fixed option (`proxy_password`) is no pattern's.
+            if OPTIONS.iter().any(|o| o.name == key) {
+                continue;
+            }
+            for pattern in PATTERN_OPTIONS {
+                let Some(name) = pattern_name(pattern.name, key) else {
+                    continue;
+                };
                 match Value::parse(&pattern.kind, &setting.text) {
                     Ok(Value::Path(Some(path))) => {
                         config.partitions.insert(name.to_string(), path);
+                    }
+                    Ok(Value::Str(text)) => {
+                        config.patterned.insert(key.clone(), text);
                     }
                     Ok(_) => {}
                     Err(reason) => self.errors.push(bad_value(key, Some(setting), reason)),

@@ -12,10 +12,28 @@ pub struct Config {
     pub(crate) values: BTreeMap<&'static str, Value>,
     pub(crate) explicit: BTreeSet<&'static str>,
     pub(crate) partitions: BTreeMap<String, PathBuf>,
+    /// The text options of a suffix pattern (`b1_password`), by their whole name.
+    pub(crate) patterned: BTreeMap<String, String>,
     pub(crate) source: String,
 }
 
 impl Config {
+    /// `NAME_SUFFIX` (Cyrus's per-server options such as `b1_password`), when the file sets
+    /// it: `suffix` is the pattern, `_password`.
+    pub fn per_name(&self, name: &str, suffix: &str) -> Option<&str> {
+        self.patterned
+            .get(&format!("{name}{suffix}"))
+            .map(String::as_str)
+    }
+
+    /// Every name the file sets a `NAME_SUFFIX` option for.
+    pub fn names_with(&self, suffix: &str) -> Vec<&str> {
+        self.patterned
+            .keys()
+            .filter_map(|k| crate::options::pattern_name(suffix, k))
+            .collect()
+    }
+
     /// Where the configuration came from, for messages.
     pub fn source(&self) -> &str {
         &self.source

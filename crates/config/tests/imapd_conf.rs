@@ -468,3 +468,31 @@ fn namespace_prefixes_must_be_one_level_and_distinct() {
     assert_eq!(config.str("userprefix"), "Others");
     assert_eq!(config.str("sharedprefix"), "Public");
 }
+
+#[test]
+fn per_server_credentials_take_cyrus_s_server_name_form() {
+    let config = parse(
+        "proxy_authname: murder\nproxy_password: shared\nb1_password: one\nb2_authname: \
+         other\nb2_password: two\n",
+    )
+    .unwrap();
+    assert_eq!(config.per_name("b1", "_password"), Some("one"));
+    assert_eq!(config.per_name("b2", "_authname"), Some("other"));
+    assert_eq!(config.per_name("b1", "_authname"), None);
+    assert_eq!(config.per_name("b3", "_password"), None);
+    let mut names = config.names_with("_password");
+    names.sort();
+    assert_eq!(names, ["b1", "b2"]);
+    // The fixed options stay themselves, not the credentials of servers `proxy`, `mupdate`.
+    assert_eq!(config.str("proxy_password"), "shared");
+    assert_eq!(config.per_name("proxy", "_password"), None);
+    assert!(!config.names_with("_authname").contains(&"proxy"));
+    // A bare suffix names no server: unknown (a warning), not a credential.
+    let (config, warnings) = config::parse_str(
+        "configdirectory: /tmp/c\npartition-default: /tmp/p\n_password: x\n",
+        "test.conf",
+    )
+    .unwrap();
+    assert!(config.names_with("_password").is_empty());
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+}

@@ -78,16 +78,32 @@ pub(crate) fn etcd_client(config: &config::Config) -> Result<etcd::Client> {
 }
 
 /// The credentials this server logs in to backends with (`proxy_authname`,
-/// `proxy_password`), when it is in a Murder and has them. Without them it proxies nothing:
+/// `proxy_password`, and Cyrus's per-backend `SERVER_authname` and `SERVER_password`), when
+/// it is in a Murder and has them. Without them it proxies nothing:
 /// a backend answers another's mailboxes from its copy of the directory.
 pub fn proxy_login(config: &config::Config) -> Option<mailservice::ProxyLogin> {
     Role::from_option(config.str("murder_role"))?;
-    if config.str("proxy_password").is_empty() {
+    let mut servers = config.names_with("_password");
+    servers.extend(config.names_with("_authname"));
+    if config.str("proxy_password").is_empty() && config.names_with("_password").is_empty() {
         return None;
     }
+    let per_server = servers
+        .into_iter()
+        .map(|name| {
+            let own = mailservice::ServerLogin {
+                authname: config.per_name(name, "_authname").map(str::to_string),
+                password: config
+                    .per_name(name, "_password")
+                    .map(|p| types::Secret::new(p.to_string())),
+            };
+            (name.to_string(), own)
+        })
+        .collect();
     Some(mailservice::ProxyLogin {
         authname: config.str("proxy_authname").to_string(),
         password: types::Secret::new(config.str("proxy_password").to_string()),
+        per_server,
     })
 }
 
@@ -152,9 +168,13 @@ pub fn open(config: &config::Config, store: &mailstore::Store) -> Result<Option<
     let Some(role) = Role::from_option(config.str("murder_role")) else {
         return Ok(None);
     };
-    if role != Role::Backend && config.str("proxy_password").is_empty() {
+    if role != Role::Backend
+        && config.str("proxy_password").is_empty()
+        && config.names_with("_password").is_empty()
+    {
         bail!(
-            "murder_role: a {} proxies to backends: set proxy_password (and proxy_authname)",
+            "murder_role: a {} proxies to backends: set proxy_password (and proxy_authname), \
+             or each backend's SERVER_password",
             config.str("murder_role")
         );
     }

@@ -131,3 +131,57 @@ fn clients_of_the_frontend_reach_both_backends_and_survive_one_dying() {
     );
     drop(etcd);
 }
+
+#[test]
+fn each_backend_may_have_its_own_proxy_credentials() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(etcd) = runtime.block_on(etcd::testing::EtcdCluster::single()) else {
+        return;
+    };
+    let endpoints = etcd.endpoints().join(" ");
+    let conf = |role: &str, name: &str, extra: &str| {
+        format!(
+            "murder_role: {role}\nmurder_server_name: {name}\nmurder_etcd_endpoints: \
+             {endpoints}\nmurder_etcd_prefix: /per-server\nmurder_lease_ttl: 3\n\
+             allowplaintext: 1\n{extra}"
+        )
+    };
+    // b1 trusts `proxy` with its own password; b2 another identity altogether. The frontend
+    // has no proxy_password: Cyrus's per-server form names each.
+    let b1 = Server::start_with(&conf("backend", "b1", "proxyservers: proxy\n"));
+    let b2 = Server::start_with(&conf("backend", "b2", "proxyservers: murder2\n"));
+    let front = Server::start_with(&conf(
+        "frontend",
+        "f1",
+        "proxy_authname: proxy\nb1_password: pw-at-b1\nb2_authname: murder2\n\
+         b2_password: pw-at-b2\n",
+    ));
+    b1.add_user("proxy", "pw-at-b1");
+    b1.add_user("ann", "pw-ann");
+    b2.add_user("murder2", "pw-at-b2");
+    b2.add_user("bob", "pw-bob");
+    for user in ["ann", "bob"] {
+        front.add_user(user, &format!("pw-{user}"));
+    }
+    eventually("the frontend knows both INBOXes", || {
+        let mut c = Client::login(front.imap_port, "ann");
+        let r = c.cmd("l", "LIST \"\" \"*\"");
+        drop(c);
+        let mut c = Client::login(front.imap_port, "bob");
+        let s = c.cmd("l", "LIST \"\" \"*\"");
+        r.iter().any(|l| l.trim_end().ends_with(" INBOX"))
+            && s.iter().any(|l| l.trim_end().ends_with(" INBOX"))
+    });
+    for user in ["ann", "bob"] {
+        let mut c = Client::login(front.imap_port, user);
+        let r = c.cmd("s", "SELECT INBOX");
+        assert!(last(&r).starts_with("s OK"), "{user}: {r:?}");
+        assert!(
+            lmtp_rcpt(front.lmtp_port, user).starts_with("250"),
+            "LMTP for {user}"
+        );
+    }
+    // b2's log names the identity the frontend logged in as there.
+    assert!(b2.logged("murder2"), "{}", b2.log());
+    drop(etcd);
+}

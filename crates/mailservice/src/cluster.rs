@@ -45,6 +45,33 @@ pub struct Backend {
 pub struct ProxyLogin {
     pub authname: String,
     pub password: types::Secret<String>,
+    /// Cyrus's per-server credentials (`SERVER_authname`, `SERVER_password`), by backend
+    /// name: used at that backend instead of the two above (see [`ProxyLogin::at`]).
+    pub per_server: std::collections::BTreeMap<String, ServerLogin>,
+}
+
+/// One backend's own credentials; what is `None` is the frontend's default.
+#[derive(Clone, Debug, Default)]
+pub struct ServerLogin {
+    pub authname: Option<String>,
+    pub password: Option<types::Secret<String>>,
+}
+
+impl ProxyLogin {
+    /// The credentials the frontend logs in with at `server`: its own `SERVER_authname` and
+    /// `SERVER_password` where set, else `proxy_authname` and `proxy_password`.
+    pub fn at(&self, server: &str) -> ProxyLogin {
+        let own = self.per_server.get(server);
+        ProxyLogin {
+            authname: own
+                .and_then(|o| o.authname.clone())
+                .unwrap_or_else(|| self.authname.clone()),
+            password: own
+                .and_then(|o| o.password.clone())
+                .unwrap_or_else(|| self.password.clone()),
+            per_server: std::collections::BTreeMap::new(),
+        }
+    }
 }
 
 /// Where a mailbox held by another server is.

@@ -27,7 +27,9 @@ mod transfer;
 
 pub use access::{Authorized, Identity, Need, Operation, ANONYMOUS};
 pub use acl::AccessConfig;
-pub use cluster::{remote_of_entry, Backend, Cluster, DirectoryError, ProxyLogin, RemoteMailbox};
+pub use cluster::{
+    remote_of_entry, Backend, Cluster, DirectoryError, ProxyLogin, RemoteMailbox, ServerLogin,
+};
 pub use deleted::{DeleteMode, DeletedMailbox};
 pub use delivery::{
     AfterStore, Decision, DeliveryAddress, DeliveryFilter, DeliveryOptions, DeliveryRecipient,

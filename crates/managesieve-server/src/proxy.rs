@@ -42,7 +42,7 @@ impl Session {
         server: &str,
         backend: Option<Backend>,
     ) -> Flow {
-        let Some(login) = self.server.config.proxy.clone() else {
+        let Some(login) = self.server.config.proxy.as_ref().map(|l| l.at(server)) else {
             tracing::error!(
                 severity = "err",
                 "ManageSieve login of {user}: the INBOX is on {server}, and no proxy_authname is set"

@@ -198,6 +198,7 @@ impl Murder {
         let proxy = ProxyLogin {
             authname: "proxy".into(),
             password: Secret::new("pw-proxy".into()),
+            per_server: Default::default(),
         };
         let (frontend_addr, _) = rt.block_on(async {
             let f1_dir = dir.path().join("f1");

@@ -99,6 +99,7 @@ impl BackendConn {
         max_line: usize,
         timeouts: ProxyTimeouts,
     ) -> Result<BackendConn, ProxyError> {
+        let login = &login.at(name);
         let opening = async {
             let stream = TcpStream::connect(address).await?;
             // Commands are small and each waits for its answer.

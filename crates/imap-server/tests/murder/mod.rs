@@ -227,6 +227,7 @@ impl Murder {
         let login = ProxyLogin {
             authname: "proxy".into(),
             password: Secret::new(proxy_password.into()),
+            per_server: Default::default(),
         };
         let config = imap_config(&f1, Some(login));
         let sasl = auth::sasl_login::SaslConfig::default();

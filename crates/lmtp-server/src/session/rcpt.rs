@@ -160,9 +160,10 @@ impl Session {
         ignore_quota: bool,
     ) {
         let config = &self.server.config;
+        let login = config.proxy.as_ref().map(|l| l.at(server));
         let settings = RelaySettings {
             servername: &config.servername,
-            login: config.proxy.as_ref(),
+            login: login.as_ref(),
             timeout: config.timeout,
         };
         let Some(tx) = self.transaction.as_mut() else {
