@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use lmtp_server::{LmtpAuth, LmtpConfig, LmtpServer, LocalDomains, RcptCase};
+use lmtp_server::{LmtpAuth, LmtpConfig, LmtpServer, LocalDomains, ProxyPooling, RcptCase};
 
 use crate::mail::{self, Backend};
 
@@ -54,6 +54,10 @@ pub fn server(
         // Everyone may connect to a 0666 socket: then nobody there speaks for others.
         unix_socket_trusted: config.str("lmtpsocket_mode") != "0666",
         proxy: crate::murder::proxy_login(config),
+        proxy_pooling: ProxyPooling {
+            idle_max: usize::try_from(config.int("lmtp_proxy_idle_max")).unwrap_or(usize::MAX),
+            idle_timeout: Duration::from_secs(config.int("lmtp_proxy_idle_timeout")),
+        },
     };
     if !config.bool("lmtp_auth") {
         return Ok(LmtpServer::new(ctx.service.clone(), lmtp_config));

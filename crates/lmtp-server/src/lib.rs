@@ -32,7 +32,7 @@ use net::{ConnInfo, ShutdownSignal, Transport};
 use tokio::net::{TcpStream, UnixStream};
 
 pub use body::SPILL_AT;
-pub use proxy::ProxyLogin;
+pub use proxy::{ProxyLogin, ProxyPooling};
 pub use recipient::{LocalDomains, RcptCase};
 
 /// Recipients one transaction may have (RFC 5321 §4.5.3.1.8 asks for at least 100).
@@ -75,6 +75,9 @@ pub struct LmtpConfig {
     /// In a Murder, how this server authenticates at the backends it relays recipients to
     /// (module `proxy`; used where a backend offers AUTH); `None` relays without AUTH.
     pub proxy: Option<ProxyLogin>,
+    /// In a Murder, how many connections to each backend are kept between transactions, and
+    /// for how long (`lmtp_proxy_idle_max`, `lmtp_proxy_idle_timeout`).
+    pub proxy_pooling: ProxyPooling,
 }
 
 /// LMTP AUTH (RFC 4954): the SASL logins every protocol shares, and how failures are paid for.
@@ -93,23 +96,27 @@ pub struct LmtpServer {
     pub(crate) config: LmtpConfig,
     /// `None`: AUTH is neither advertised nor accepted (502).
     pub(crate) auth: Option<LmtpAuth>,
+    /// A frontend's connections to its backends, kept between transactions.
+    pub(crate) backends: proxy::Pool,
 }
 
 impl LmtpServer {
     pub fn new(service: MailService, config: LmtpConfig) -> Arc<LmtpServer> {
-        Arc::new(LmtpServer {
-            service,
-            config,
-            auth: None,
-        })
+        LmtpServer::build(service, config, None)
     }
 
     /// A server that offers AUTH on TLS connections and the UNIX socket.
     pub fn with_auth(service: MailService, config: LmtpConfig, auth: LmtpAuth) -> Arc<LmtpServer> {
+        LmtpServer::build(service, config, Some(auth))
+    }
+
+    fn build(service: MailService, config: LmtpConfig, auth: Option<LmtpAuth>) -> Arc<LmtpServer> {
+        let backends = proxy::Pool::new(config.proxy_pooling, service.cluster().cloned());
         Arc::new(LmtpServer {
             service,
             config,
-            auth: Some(auth),
+            auth,
+            backends,
         })
     }
 }

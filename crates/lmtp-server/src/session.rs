@@ -425,7 +425,12 @@ impl Session {
         };
         let submitter = (!identity.is_anonymous()).then(|| identity.user().to_string());
         self.transaction = Some(Transaction {
-            relay: Relay::new(from.clone(), &params, submitter.as_deref()),
+            relay: Relay::new(
+                self.server.backends.clone(),
+                from.clone(),
+                &params,
+                submitter.as_deref(),
+            ),
             from,
             accepted: Vec::new(),
             identity,

@@ -5,16 +5,23 @@
 //! user, over quota); the copies are read back from b1's store; with b1 stopped, or failing
 //! after RCPT, its recipients get `451 4.4.1` while a recipient local to the frontend is
 //! delivered.
+//!
+//! Connections to the backend are kept between transactions: counted at b1's listener, many
+//! transactions use few, concurrent ones use distinct ones, idle ones close after their
+//! timeout or when the directory no longer shows the backend, and a restarted backend (or a
+//! scripted one that drops a kept connection at MAIL, RCPT or after the data) costs no message
+//! and duplicates none.
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use lmtp_server::{LmtpConfig, LmtpServer, LocalDomains, RcptCase};
+use lmtp_server::{LmtpConfig, LmtpServer, LocalDomains, ProxyPooling, RcptCase};
 use mailservice::{
     AppendItem, AppendSource, Backend, Cluster, DirectoryError, MailService, Operation,
     RecordFields, ServiceConfig, UidSelection,
@@ -22,9 +29,17 @@ use mailservice::{
 use mailstore::{DirectoryChange, MailboxEntry, MailboxType, QuotaLimits, Store, StoreConfig};
 use types::MailboxName;
 
-/// A cluster of fixed backends, as the directory would describe them.
+/// A cluster of backends, as the directory would describe them (changed by the test).
 struct FixedCluster {
-    backends: Vec<Backend>,
+    backends: Mutex<Vec<Backend>>,
+}
+
+impl FixedCluster {
+    /// The directory now says `change` about b1.
+    fn change_b1(&self, change: impl FnOnce(&mut Backend)) {
+        let mut backends = self.backends.lock().unwrap();
+        change(backends.iter_mut().find(|b| b.name == "b1").unwrap());
+    }
 }
 
 impl Cluster for FixedCluster {
@@ -35,10 +50,11 @@ impl Cluster for FixedCluster {
         false
     }
     fn backend(&self, name: &str) -> Option<Backend> {
-        self.backends.iter().find(|b| b.name == name).cloned()
+        let backends = self.backends.lock().unwrap();
+        backends.iter().find(|b| b.name == name).cloned()
     }
     fn backends(&self) -> Vec<Backend> {
-        self.backends.clone()
+        self.backends.lock().unwrap().clone()
     }
     fn reserve(&self, _: &MailboxName) -> Result<(), DirectoryError> {
         Ok(())
@@ -86,7 +102,12 @@ fn remote_inbox(user: &str, server: &str) -> DirectoryChange {
     })
 }
 
-fn lmtp_server(dir: &Path, service: MailService, servername: &str) -> Arc<LmtpServer> {
+fn lmtp_server(
+    dir: &Path,
+    service: MailService,
+    servername: &str,
+    pooling: ProxyPooling,
+) -> Arc<LmtpServer> {
     let spool_dir = dir.join("tmp");
     std::fs::create_dir_all(&spool_dir).unwrap();
     LmtpServer::new(
@@ -106,16 +127,36 @@ fn lmtp_server(dir: &Path, service: MailService, servername: &str) -> Arc<LmtpSe
             max_line: lmtp_proto::MAX_COMMAND_LINE,
             unix_socket_trusted: false,
             proxy: None,
+            proxy_pooling: pooling,
         },
     )
 }
 
-/// An LMTP listener on loopback and the task accepting on it (aborting it closes the port).
+/// How many connections a listener accepted, and how many of their sessions are still open.
+#[derive(Default)]
+struct Connections {
+    accepted: AtomicUsize,
+    open: AtomicUsize,
+}
+
+impl Connections {
+    fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+    fn open(&self) -> usize {
+        self.open.load(Ordering::SeqCst)
+    }
+}
+
+/// An LMTP listener on `at` (port 0: any) and the task accepting on it (aborting it closes
+/// the port); `connections` counts its sessions.
 async fn listen(
     server: Arc<LmtpServer>,
     shutdown: &net::Shutdown,
+    at: SocketAddr,
+    connections: Arc<Connections>,
 ) -> (SocketAddr, tokio::task::JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = tokio::net::TcpListener::bind(at).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let signal = shutdown.signal();
     let task = tokio::spawn(async move {
@@ -125,26 +166,46 @@ async fn listen(
                 local: stream.local_addr().unwrap(),
             };
             let (server, signal) = (Arc::clone(&server), signal.clone());
-            tokio::spawn(lmtp_server::serve_tcp(server, stream, info, signal));
+            connections.accepted.fetch_add(1, Ordering::SeqCst);
+            connections.open.fetch_add(1, Ordering::SeqCst);
+            let connections = Arc::clone(&connections);
+            tokio::spawn(async move {
+                lmtp_server::serve_tcp(server, stream, info, signal).await;
+                connections.open.fetch_sub(1, Ordering::SeqCst);
+            });
         }
     });
     (addr, task)
 }
 
+fn any_port() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
 /// A backend `b1` (ann, bob) and a frontend that relays to it and holds dan's INBOX itself.
 struct Murder {
-    _rt: tokio::runtime::Runtime,
+    rt: tokio::runtime::Runtime,
     _dir: tempfile::TempDir,
     backend: MailService,
     frontend: MailService,
+    /// b1's LMTP server, its listener and what that listener counted.
+    b1: Arc<LmtpServer>,
     backend_shutdown: net::Shutdown,
-    _frontend_shutdown: net::Shutdown,
     backend_task: tokio::task::JoinHandle<()>,
+    backend_connections: Arc<Connections>,
+    _frontend_shutdown: net::Shutdown,
     frontend_addr: SocketAddr,
+    /// The frontend's directory.
+    cluster: Arc<FixedCluster>,
 }
 
 impl Murder {
     fn start() -> Murder {
+        Murder::start_with(ProxyPooling::default())
+    }
+
+    /// A Murder whose frontend keeps its backend connections as `pooling` says.
+    fn start_with(pooling: ProxyPooling) -> Murder {
         let dir = tempfile::tempdir().unwrap();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -164,32 +225,48 @@ impl Murder {
         frontend_store.apply_directory(&directory, Some(1)).unwrap();
         let backend_shutdown = net::Shutdown::new();
         let frontend_shutdown = net::Shutdown::new();
-        let b1 = lmtp_server(&dir.path().join("b1"), backend.clone(), "b1.test");
-        let (backend_addr, backend_task) = rt.block_on(listen(b1, &backend_shutdown));
-        let cluster = FixedCluster {
-            backends: vec![Backend {
+        let pooling_of_b1 = ProxyPooling::default();
+        let b1 = lmtp_server(
+            &dir.path().join("b1"),
+            backend.clone(),
+            "b1.test",
+            pooling_of_b1,
+        );
+        let backend_connections = Arc::new(Connections::default());
+        let (backend_addr, backend_task) = rt.block_on(listen(
+            Arc::clone(&b1),
+            &backend_shutdown,
+            any_port(),
+            Arc::clone(&backend_connections),
+        ));
+        let cluster = Arc::new(FixedCluster {
+            backends: Mutex::new(vec![Backend {
                 name: "b1".into(),
                 lmtp: Some(backend_addr.to_string()),
                 alive: true,
                 ..Backend::default()
-            }],
-        };
+            }]),
+        });
         // dan's INBOX is the frontend's own (as on a unified node): made before the service
         // joins the cluster, since a frontend's service creates no mailbox.
         let frontend = service(frontend_store);
         frontend.create_user("dan").unwrap();
-        let frontend = frontend.with_cluster(Arc::new(cluster));
-        let f1 = lmtp_server(&dir.path().join("f1"), frontend.clone(), "f1.test");
-        let (frontend_addr, _) = rt.block_on(listen(f1, &frontend_shutdown));
+        let frontend = frontend.with_cluster(Arc::clone(&cluster) as Arc<dyn Cluster>);
+        let f1 = lmtp_server(&dir.path().join("f1"), frontend.clone(), "f1.test", pooling);
+        let counted = Arc::new(Connections::default());
+        let (frontend_addr, _) = rt.block_on(listen(f1, &frontend_shutdown, any_port(), counted));
         Murder {
-            _rt: rt,
+            rt,
             _dir: dir,
             backend,
             frontend,
+            b1,
             backend_shutdown,
-            _frontend_shutdown: frontend_shutdown,
             backend_task,
+            backend_connections,
+            _frontend_shutdown: frontend_shutdown,
             frontend_addr,
+            cluster,
         }
     }
 
@@ -427,4 +504,432 @@ fn a_backend_failing_after_rcpt_defers_its_recipients_and_the_local_one_is_deliv
     assert!(client.send("QUIT").starts_with("221 "));
     assert_eq!(Murder::inbox(&murder.frontend, "dan").len(), 1);
     assert!(Murder::inbox(&murder.backend, "ann").is_empty());
+}
+
+/// Waits (up to 10 s) until `check` holds.
+fn eventually(what: &str, check: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check() {
+        assert!(Instant::now() < deadline, "never happened: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+impl Client {
+    /// A client of `addr` that said LHLO.
+    fn greeted(addr: SocketAddr) -> Client {
+        let mut client = Client::connect(addr);
+        assert!(client.send("LHLO mx.test").starts_with("250 "));
+        client
+    }
+
+    /// MAIL and RCPT to `rcpt`, accepted.
+    fn begin(&mut self, rcpt: &str) {
+        assert!(self.send("MAIL FROM:<s@example.org>").starts_with("250 "));
+        let reply = self.send(&format!("RCPT TO:<{rcpt}>"));
+        assert!(reply.starts_with("250 2.1.5"), "{rcpt}: {reply}");
+    }
+
+    /// DATA with a small message; the one recipient's reply.
+    fn data(&mut self, subject: &str) -> String {
+        assert!(self.send("DATA").starts_with("354 "));
+        let message = format!("Subject: {subject}\r\n\r\nHello.\r\n.\r\n");
+        self.writer.write_all(message.as_bytes()).unwrap();
+        self.reply()
+    }
+
+    /// One whole transaction to `rcpt`, delivered.
+    fn deliver(&mut self, rcpt: &str, subject: &str) {
+        self.begin(rcpt);
+        let reply = self.data(subject);
+        assert!(reply.starts_with("250 2."), "{rcpt}: {reply}");
+    }
+}
+
+#[test]
+fn many_transactions_through_the_frontend_use_one_backend_connection() {
+    let murder = Murder::start();
+    for session in 0..5 {
+        let mut client = Client::greeted(murder.frontend_addr);
+        for n in 0..4 {
+            let rcpt = ["ann", "bob"][n % 2];
+            client.deliver(rcpt, &format!("message {session}.{n}"));
+        }
+        assert!(client.send("QUIT").starts_with("221 "));
+    }
+    assert_eq!(
+        murder.backend_connections.accepted(),
+        1,
+        "20 transactions in 5 sessions, one after the other"
+    );
+    assert_eq!(murder.backend_connections.open(), 1, "kept");
+    assert_eq!(Murder::inbox(&murder.backend, "ann").len(), 10);
+    assert_eq!(Murder::inbox(&murder.backend, "bob").len(), 10);
+}
+
+#[test]
+fn concurrent_transactions_get_distinct_backend_connections_and_keep_them() {
+    let murder = Murder::start();
+    let mut clients: Vec<Client> = (0..3)
+        .map(|_| Client::greeted(murder.frontend_addr))
+        .collect();
+    for round in ["ann", "bob"] {
+        for client in &mut clients {
+            client.begin(round);
+        }
+        assert_eq!(
+            murder.backend_connections.accepted(),
+            3,
+            "{round}: one connection per open transaction"
+        );
+        for (n, client) in clients.iter_mut().enumerate() {
+            let reply = client.data(&format!("{round} {n}"));
+            assert!(reply.starts_with("250 2."), "{round} {n}: {reply}");
+        }
+    }
+    assert_eq!(murder.backend_connections.open(), 3);
+    assert_eq!(Murder::inbox(&murder.backend, "ann").len(), 3);
+    assert_eq!(Murder::inbox(&murder.backend, "bob").len(), 3);
+}
+
+#[test]
+fn an_idle_backend_connection_is_closed_after_the_idle_timeout() {
+    let idle_timeout = Duration::from_millis(800);
+    let murder = Murder::start_with(ProxyPooling {
+        idle_max: 8,
+        idle_timeout,
+    });
+    let mut client = Client::greeted(murder.frontend_addr);
+    client.deliver("ann", "first");
+    let delivered = Instant::now();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        murder.backend_connections.open(),
+        1,
+        "kept after its transaction"
+    );
+    eventually("the idle connection closed", || {
+        murder.backend_connections.open() == 0
+    });
+    assert!(
+        delivered.elapsed() >= idle_timeout - Duration::from_millis(100),
+        "closed by the timeout, not before: {:?}",
+        delivered.elapsed()
+    );
+    client.deliver("ann", "second");
+    assert_eq!(murder.backend_connections.accepted(), 2, "a new one");
+    assert_eq!(Murder::inbox(&murder.backend, "ann").len(), 2);
+}
+
+#[test]
+fn kept_connections_close_when_the_directory_shows_the_backend_down_or_moved() {
+    // Long enough that only the directory can close them within the test's waits.
+    let idle_timeout = Duration::from_secs(8);
+    let murder = Murder::start_with(ProxyPooling {
+        idle_max: 8,
+        idle_timeout,
+    });
+    let mut client = Client::greeted(murder.frontend_addr);
+    client.deliver("ann", "before down");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(murder.backend_connections.open(), 1, "kept");
+    let changed = Instant::now();
+    murder.cluster.change_b1(|b1| b1.alive = false);
+    eventually("closed once b1 is down", || {
+        murder.backend_connections.open() == 0
+    });
+    assert!(changed.elapsed() < idle_timeout - Duration::from_secs(2));
+    murder.cluster.change_b1(|b1| b1.alive = true);
+    client.deliver("ann", "back up");
+    assert_eq!(murder.backend_connections.accepted(), 2);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(murder.backend_connections.open(), 1, "kept");
+    // b1 moves to another address (a second listener of the same server).
+    let moved = Arc::new(Connections::default());
+    let (new_addr, _task) = murder.rt.block_on(listen(
+        Arc::clone(&murder.b1),
+        &murder.backend_shutdown,
+        any_port(),
+        Arc::clone(&moved),
+    ));
+    let changed = Instant::now();
+    murder
+        .cluster
+        .change_b1(|b1| b1.lmtp = Some(new_addr.to_string()));
+    eventually("closed once b1 moved", || {
+        murder.backend_connections.open() == 0
+    });
+    assert!(changed.elapsed() < idle_timeout - Duration::from_secs(2));
+    client.deliver("ann", "moved");
+    assert_eq!(moved.accepted(), 1, "the new address");
+    assert_eq!(murder.backend_connections.accepted(), 2, "not the old one");
+    assert_eq!(Murder::inbox(&murder.backend, "ann").len(), 3);
+}
+
+#[test]
+fn a_restarted_backend_gets_the_next_transaction_once() {
+    let mut murder = Murder::start();
+    let mut client = Client::greeted(murder.frontend_addr);
+    client.deliver("ann", "before the restart");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(murder.backend_connections.open(), 1, "kept");
+    murder.restart_backend();
+    client.deliver("ann", "after the restart");
+    assert_eq!(murder.backend_connections.accepted(), 1, "a new connection");
+    let subjects: Vec<bool> = Murder::inbox(&murder.backend, "ann")
+        .iter()
+        .map(|m| String::from_utf8_lossy(m).contains("Subject: after the restart"))
+        .collect();
+    assert_eq!(subjects, [false, true], "each message once");
+}
+
+impl Murder {
+    /// Stops b1 (its sessions say 421 and close, its listener closes) and starts it again on
+    /// the same address, with new counts.
+    fn restart_backend(&mut self) {
+        self.backend_shutdown.trigger();
+        self.backend_task.abort();
+        let addr = self.backend_listening_address();
+        eventually("b1 stopped", || {
+            self.backend_connections.open() == 0 && std::net::TcpStream::connect(addr).is_err()
+        });
+        self.backend_shutdown = net::Shutdown::new();
+        self.backend_connections = Arc::new(Connections::default());
+        let (_, task) = self.rt.block_on(listen(
+            Arc::clone(&self.b1),
+            &self.backend_shutdown,
+            addr,
+            Arc::clone(&self.backend_connections),
+        ));
+        self.backend_task = task;
+    }
+}
+
+/// Where a scripted backend breaks its first connection, in that connection's second
+/// transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BreakAt {
+    /// Closes when MAIL arrives, without a reply.
+    Mail,
+    /// Closes when RCPT arrives, without a reply.
+    Rcpt,
+    /// Takes the whole message, then closes before its reply.
+    AfterData,
+    /// Says `421` (closing) a little after the first transaction, and keeps the connection
+    /// open to see whether the frontend still sends a transaction there.
+    Idle421,
+}
+
+/// A scripted LMTP backend (threads, std sockets) that counts its connections, the messages
+/// it took whole, and the times it broke a connection as `BreakAt` says (its first one only).
+struct Scripted {
+    addr: SocketAddr,
+    connections: Arc<AtomicUsize>,
+    counts: Arc<ScriptedCounts>,
+}
+
+#[derive(Default)]
+struct ScriptedCounts {
+    messages: AtomicUsize,
+    breaks: AtomicUsize,
+    /// Commands but QUIT received after `BreakAt::Idle421`'s 421.
+    after_421: AtomicUsize,
+}
+
+impl Scripted {
+    fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+    fn messages(&self) -> usize {
+        self.counts.messages.load(Ordering::SeqCst)
+    }
+    fn breaks(&self) -> usize {
+        self.counts.breaks.load(Ordering::SeqCst)
+    }
+}
+
+impl Scripted {
+    fn start(break_at: BreakAt) -> Scripted {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counts = Arc::new(ScriptedCounts::default());
+        let (counted, shared) = (Arc::clone(&connections), Arc::clone(&counts));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let first = counted.fetch_add(1, Ordering::SeqCst) == 0;
+                let counts = Arc::clone(&shared);
+                let break_at = first.then_some(break_at);
+                std::thread::spawn(move || scripted_session(stream, break_at, &counts));
+            }
+        });
+        Scripted {
+            addr,
+            connections,
+            counts,
+        }
+    }
+}
+
+/// Serves one connection of a [`Scripted`] backend.
+fn scripted_session(
+    stream: std::net::TcpStream,
+    break_at: Option<BreakAt>,
+    counts: &ScriptedCounts,
+) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    let _ = writer.write_all(b"220 scripted LMTP\r\n");
+    let (mut done, mut rcpts) = (0, 0);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        if break_at == Some(BreakAt::Idle421) && done == 1 {
+            let quit = line.to_ascii_uppercase().starts_with("QUIT");
+            counts
+                .after_421
+                .fetch_add(usize::from(!quit), Ordering::SeqCst);
+            return;
+        }
+        let breaks_here = |at| {
+            let breaks = break_at == Some(at) && done == 1;
+            counts
+                .breaks
+                .fetch_add(usize::from(breaks), Ordering::SeqCst);
+            breaks
+        };
+        let verb = line.get(..4).unwrap_or_default().to_ascii_uppercase();
+        let reply = match verb.as_str() {
+            "LHLO" => "250-scripted\r\n250 PIPELINING\r\n".to_string(),
+            "MAIL" if breaks_here(BreakAt::Mail) => return,
+            "RCPT" if breaks_here(BreakAt::Rcpt) => return,
+            "MAIL" | "RSET" => "250 2.0.0 Ok\r\n".to_string(),
+            "RCPT" => {
+                rcpts += 1;
+                "250 2.1.5 Ok\r\n".to_string()
+            }
+            "DATA" => {
+                let _ = writer.write_all(b"354 Go ahead\r\n");
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    if line == ".\r\n" {
+                        break;
+                    }
+                }
+                counts.messages.fetch_add(1, Ordering::SeqCst);
+                if breaks_here(BreakAt::AfterData) {
+                    return;
+                }
+                done += 1;
+                "250 2.0.0 Delivered\r\n".repeat(std::mem::take(&mut rcpts))
+            }
+            "QUIT" => {
+                let _ = writer.write_all(b"221 2.0.0 Bye\r\n");
+                return;
+            }
+            _ => "500 5.5.2 Unknown command\r\n".to_string(),
+        };
+        if writer.write_all(reply.as_bytes()).is_err() {
+            return;
+        }
+        if break_at == Some(BreakAt::Idle421) && done == 1 && verb == "DATA" {
+            std::thread::sleep(Duration::from_millis(100));
+            let _ = writer.write_all(b"421 4.3.2 Shutting down\r\n");
+        }
+    }
+}
+
+/// A frontend whose directory sends b1's recipients to a scripted backend breaking at
+/// `break_at`: two transactions to ann, the replies of the second, and the backend.
+fn through_a_scripted_backend(break_at: BreakAt) -> (String, Scripted) {
+    let murder = Murder::start();
+    let scripted = Scripted::start(break_at);
+    murder
+        .cluster
+        .change_b1(|b1| b1.lmtp = Some(scripted.addr.to_string()));
+    let mut client = Client::greeted(murder.frontend_addr);
+    client.deliver("ann", "first");
+    std::thread::sleep(Duration::from_millis(300));
+    client.begin("ann");
+    let reply = client.data("second");
+    assert!(client.send("QUIT").starts_with("221 "));
+    (reply, scripted)
+}
+
+#[test]
+fn a_kept_connection_dropped_at_mail_is_replaced_and_the_message_sent_once() {
+    let (reply, scripted) = through_a_scripted_backend(BreakAt::Mail);
+    assert!(reply.starts_with("250 2.0.0"), "{reply}");
+    assert_eq!(
+        scripted.breaks(),
+        1,
+        "the second MAIL came on the kept connection"
+    );
+    assert_eq!(scripted.connections(), 2);
+    assert_eq!(scripted.messages(), 2, "one each");
+}
+
+#[test]
+fn a_kept_connection_dropped_at_rcpt_is_replaced_and_the_message_sent_once() {
+    let (reply, scripted) = through_a_scripted_backend(BreakAt::Rcpt);
+    assert!(reply.starts_with("250 2.0.0"), "{reply}");
+    assert_eq!(
+        scripted.breaks(),
+        1,
+        "the second RCPT came on the kept connection"
+    );
+    assert_eq!(scripted.connections(), 2);
+    assert_eq!(scripted.messages(), 2, "one each");
+}
+
+#[test]
+fn a_kept_connection_dropped_after_the_data_is_not_sent_again() {
+    let (reply, scripted) = through_a_scripted_backend(BreakAt::AfterData);
+    assert!(reply.starts_with("451 4.4.1"), "the MTA retries: {reply}");
+    assert_eq!(
+        scripted.breaks(),
+        1,
+        "the second message came on the kept connection"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        scripted.connections(),
+        1,
+        "no second connection to send it again"
+    );
+    assert_eq!(scripted.messages(), 2);
+}
+
+#[test]
+fn a_kept_connection_whose_backend_said_421_is_not_used_again() {
+    let (reply, scripted) = through_a_scripted_backend(BreakAt::Idle421);
+    assert!(reply.starts_with("250 2.0.0"), "{reply}");
+    assert_eq!(
+        scripted.counts.after_421.load(Ordering::SeqCst),
+        0,
+        "nothing but QUIT after the 421"
+    );
+    assert_eq!(scripted.connections(), 2);
+    assert_eq!(scripted.messages(), 2, "one each");
+}
+
+#[test]
+fn a_transaction_given_up_with_rset_leaves_its_backend_connection_for_the_next() {
+    let murder = Murder::start();
+    let mut client = Client::greeted(murder.frontend_addr);
+    client.begin("ann");
+    assert!(client.send("RSET").starts_with("250 "));
+    // The frontend resets the backend's side in the background.
+    std::thread::sleep(Duration::from_millis(300));
+    client.deliver("bob", "after RSET");
+    assert_eq!(murder.backend_connections.accepted(), 1);
+    assert!(Murder::inbox(&murder.backend, "ann").is_empty());
+    assert_eq!(Murder::inbox(&murder.backend, "bob").len(), 1);
 }

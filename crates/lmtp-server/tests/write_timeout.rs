@@ -41,6 +41,7 @@ fn lmtp_server(dir: &std::path::Path, write_timeout: Duration) -> Arc<LmtpServer
             max_line: lmtp_proto::MAX_COMMAND_LINE,
             unix_socket_trusted: true,
             proxy: None,
+            proxy_pooling: lmtp_server::ProxyPooling::default(),
         },
     )
 }

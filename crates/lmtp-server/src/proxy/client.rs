@@ -212,9 +212,30 @@ impl BackendLmtp {
     }
 
     /// Says QUIT and waits a little for the answer (best effort: the transaction is over).
-    pub(crate) async fn quit(mut self) {
-        self.timeout = self.timeout.min(Duration::from_secs(5));
+    pub(crate) async fn quit(self) {
+        self.quit_within(Duration::from_secs(5)).await;
+    }
+
+    /// Says QUIT and waits at most `wait` (and the usual timeout) for the answer.
+    pub(crate) async fn quit_within(mut self, wait: Duration) {
+        self.timeout = self.timeout.min(wait);
         let _ = self.command(&Command::Quit).await;
+    }
+
+    /// Whether the connection can take a new transaction: nothing unread, and the backend has
+    /// neither closed it nor said anything since its last reply (an idle backend that speaks
+    /// is closing: `421`). Checked without waiting: a close that has not arrived yet is
+    /// found by the next command instead.
+    pub(crate) fn is_clean(&mut self) -> bool {
+        if !self.input.is_empty() {
+            return false;
+        }
+        let mut probe = [0u8; 1];
+        match self.stream.try_read(&mut probe) {
+            Err(e) => e.kind() == std::io::ErrorKind::WouldBlock,
+            // Closed (0), or unexpected words from an idle backend.
+            Ok(_) => false,
+        }
     }
 
     async fn write(&mut self, bytes: &[u8]) -> Result<(), BackendError> {

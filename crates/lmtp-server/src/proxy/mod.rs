@@ -1,15 +1,18 @@
 //! LMTP through a Murder frontend (docs/murder.md): a recipient whose INBOX another server
 //! holds is relayed to that backend's LMTP service, as Cyrus's `lmtpproxyd` does.
 //!
-//! A transaction opens at most one connection per backend ([`Relay`], one [`Leg`] each), at
-//! the first recipient routed there: greeting, LHLO, AUTH PLAIN as the frontend when the
-//! backend offers it and credentials are configured ([`ProxyLogin`]), then MAIL FROM with the
-//! client's SIZE and BODY and the submitter the frontend decided (`AUTH=`, RFC 4954 §5). Each
-//! recipient's RCPT goes to its backend at once and the client hears the backend's own reply.
-//! After the data the message is sent to each leg in turn from the session's spool (memory or
-//! file, read a buffer at a time), without the frontend's `Return-Path` (the backend writes its
-//! own from MAIL FROM), and each leg's per-recipient replies are passed on in the client's RCPT
-//! order. A backend that cannot be reached, or fails before its replies are all in, answers
+//! A transaction uses at most one connection per backend ([`Relay`], one [`Leg`] each), from
+//! the first recipient routed there: one kept from an earlier transaction ([`Pool`]), or a new
+//! one (greeting, LHLO, AUTH PLAIN as the frontend when the backend offers it and credentials
+//! are configured, [`ProxyLogin`]); then MAIL FROM with the client's SIZE and BODY and the
+//! submitter the frontend decided (`AUTH=`, RFC 4954 §5). A kept connection that fails before
+//! its leg accepted a recipient is replaced by a new one, once; never after the message may
+//! have reached the backend. Each recipient's RCPT goes to its backend at once and the client
+//! hears the backend's own reply. After the data the message is sent to each leg in turn from
+//! the session's spool (memory or file, read a buffer at a time), without the frontend's
+//! `Return-Path` (the backend writes its own from MAIL FROM), and each leg's per-recipient
+//! replies are passed on in the client's RCPT order; a connection the transaction left clean
+//! goes back to the pool. A backend that cannot be reached, or fails before its replies are all in, answers
 //! `451 4.4.1` for its recipients only, so the MTA retries them later; `421` from a backend
 //! never reaches the client (it would tell the MTA that the frontend is closing).
 //!
@@ -17,6 +20,7 @@
 //! users (the frontend only refuses names its directory copy does not hold).
 
 mod client;
+mod pool;
 mod reply;
 
 use std::time::Duration;
@@ -26,6 +30,8 @@ use mailservice::Backend;
 
 use crate::body::Body;
 use client::{BackendError, BackendLmtp};
+pub(crate) use pool::Pool;
+pub use pool::ProxyPooling;
 
 /// How long connecting to a backend and its greeting, LHLO and AUTH may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -41,8 +47,11 @@ pub(crate) struct RelaySettings<'a> {
     pub timeout: Duration,
 }
 
-/// The backends of one transaction.
+/// The backends of one transaction. Dropped before its message was sent (the client's RSET,
+/// a refused message, a closed session), its connections are reset and kept.
 pub(crate) struct Relay {
+    /// Where the legs' connections come from and go back to.
+    pool: Pool,
     /// MAIL FROM's reverse path and parameters for every leg.
     from: Option<Address>,
     params: MailParams,
@@ -55,15 +64,58 @@ pub(crate) struct Relay {
 struct Leg {
     /// The backend's name in the directory.
     server: String,
+    /// The `host:port` of its LMTP service the leg was opened to (empty when none).
+    address: String,
     state: LegState,
     /// How many of its recipients it accepted.
     accepted: usize,
 }
 
 enum LegState {
-    Open(Box<BackendLmtp>),
+    /// MAIL accepted on `backend`.
+    Open {
+        backend: Box<BackendLmtp>,
+        origin: Origin,
+    },
     /// The reply each of its recipients gets from now on.
     Failed(Reply),
+}
+
+/// Where a leg's connection came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Origin {
+    /// Kept from an earlier transaction: the backend may have closed it since (a restart)
+    /// without the frontend seeing it yet.
+    Pooled,
+    /// Opened for this transaction.
+    Fresh,
+}
+
+/// What MAIL FROM got on a connection.
+enum Mailed {
+    Accepted(Box<BackendLmtp>),
+    /// Refused with this reply; the connection is still usable (no transaction started).
+    Refused(Reply, Box<BackendLmtp>),
+}
+
+/// What RCPT got on a leg.
+enum RcptOutcome {
+    /// The backend's reply.
+    Answered(Reply),
+    /// The connection failed.
+    Broken(BackendError),
+    /// The leg had failed before: its reply.
+    LegFailed(Reply),
+}
+
+/// The state a connection is left in after the message.
+enum After {
+    /// Every reply read: the transaction is over (RFC 5321 §4.1.1.4).
+    Clean,
+    /// The message was not taken (refused DATA, or never sent): a transaction is open.
+    InTransaction,
+    /// The connection failed: it is closed.
+    Broken,
 }
 
 /// The reply for a recipient whose backend cannot be reached or failed: temporary, so the
@@ -79,13 +131,16 @@ pub(crate) fn backend_unavailable() -> Reply {
 impl Relay {
     /// A relay whose legs will start with MAIL FROM `from` and the client's SIZE, BODY and
     /// SMTPUTF8; to a backend that trusts the frontend (it authenticated), `submitter` as
-    /// `AUTH=` (RFC 4954 §5: `<>` when the submitter is not known).
+    /// `AUTH=` (RFC 4954 §5: `<>` when the submitter is not known). Its connections come from
+    /// `pool` where one is idle.
     pub(crate) fn new(
+        pool: Pool,
         from: Option<Address>,
         client: &MailParams,
         submitter: Option<&str>,
     ) -> Relay {
         Relay {
+            pool,
             from,
             params: MailParams {
                 size: client.size,
@@ -99,7 +154,9 @@ impl Relay {
     }
 
     /// Relays one RCPT to `backend` (the directory's entry for `server`, if it knows one):
-    /// the reply for the client, and the leg that accepted the recipient, if it did.
+    /// the reply for the client, and the leg that accepted the recipient, if it did. A kept
+    /// connection that fails before its leg accepted anyone is replaced by a new one, once:
+    /// nothing can have been delivered through it in this transaction.
     pub(crate) async fn rcpt(
         &mut self,
         settings: &RelaySettings<'_>,
@@ -111,37 +168,32 @@ impl Relay {
         let leg = match self.legs.iter().position(|l| l.server == server) {
             Some(leg) => leg,
             None => {
-                let state = self.open(settings, server, backend).await;
-                self.legs.push(Leg {
-                    server: server.to_string(),
-                    state,
-                    accepted: 0,
-                });
+                let leg = self.open(settings, server, backend).await;
+                self.legs.push(leg);
                 self.legs.len() - 1
             }
         };
+        let mut outcome = self.legs[leg].rcpt(to, ignore_quota).await;
+        if let RcptOutcome::Broken(e) = &outcome {
+            if self.legs[leg].may_retry() {
+                tracing::info!(
+                    "LMTP relay to {server}: a kept connection failed ({e}): RCPT again on a new one"
+                );
+                let address = self.legs[leg].address.clone();
+                self.legs[leg].state = self.open_new(settings, server, &address).await;
+                outcome = self.legs[leg].rcpt(to, ignore_quota).await;
+            }
+        }
         let Leg {
             state, accepted, ..
         } = &mut self.legs[leg];
-        let backend = match state {
-            LegState::Open(backend) => backend,
-            LegState::Failed(reply) => return (reply.clone(), None),
-        };
-        let mut params = RcptParams::default();
-        if ignore_quota && backend.offered.ignore_quota {
-            params.other.push(("IGNOREQUOTA".into(), None));
-        }
-        let rcpt = Command::Rcpt {
-            forward_path: to.clone(),
-            params,
-        };
-        match backend.command(&rcpt).await {
-            Ok(reply) if reply.is_positive() => {
+        match outcome {
+            RcptOutcome::Answered(reply) if reply.is_positive() => {
                 *accepted += 1;
                 (reply, Some(leg))
             }
-            Ok(reply) => (reply, None),
-            Err(e) => {
+            RcptOutcome::Answered(reply) | RcptOutcome::LegFailed(reply) => (reply, None),
+            RcptOutcome::Broken(e) => {
                 tracing::warn!("LMTP relay to {server}: RCPT: {e}");
                 *state = LegState::Failed(backend_unavailable());
                 (backend_unavailable(), None)
@@ -149,33 +201,97 @@ impl Relay {
         }
     }
 
-    /// Opens a leg to `server`: connected, greeted, authenticated, MAIL accepted; or the
+    /// Opens a leg to `server`: a kept connection, or a new one, with MAIL accepted; or the
     /// reply its recipients get instead.
     async fn open(
         &self,
         settings: &RelaySettings<'_>,
         server: &str,
         backend: Option<Backend>,
-    ) -> LegState {
+    ) -> Leg {
         let Some(address) = backend.filter(|b| b.alive).and_then(|b| b.lmtp) else {
             tracing::warn!("LMTP relay: backend {server} is down or has no LMTP service");
-            return LegState::Failed(backend_unavailable());
+            self.pool.forget(server);
+            return Leg {
+                server: server.to_string(),
+                address: String::new(),
+                state: LegState::Failed(backend_unavailable()),
+                accepted: 0,
+            };
         };
+        let state = match self.open_kept(server, &address).await {
+            Some(state) => state,
+            None => self.open_new(settings, server, &address).await,
+        };
+        Leg {
+            server: server.to_string(),
+            address,
+            state,
+            accepted: 0,
+        }
+    }
+
+    /// MAIL on a kept connection to `server` at `address`, if one is idle and answers.
+    async fn open_kept(&self, server: &str, address: &str) -> Option<LegState> {
+        let backend = self.pool.take(server, address)?;
+        match self.mail(Box::new(backend)).await {
+            Ok(Mailed::Accepted(backend)) => Some(LegState::Open {
+                backend,
+                origin: Origin::Pooled,
+            }),
+            Ok(Mailed::Refused(reply, backend)) => {
+                self.pool.put(server, address, *backend);
+                Some(LegState::Failed(reply))
+            }
+            Err(e) => {
+                tracing::info!("LMTP relay to {server}: a kept connection failed ({e}): a new one");
+                None
+            }
+        }
+    }
+
+    /// Connects to `server` at `address` (greeted, authenticated) and says MAIL.
+    async fn open_new(
+        &self,
+        settings: &RelaySettings<'_>,
+        server: &str,
+        address: &str,
+    ) -> LegState {
         let opened = BackendLmtp::open(
-            &address,
+            address,
             settings.servername,
             settings.login,
             CONNECT_TIMEOUT,
             settings.timeout,
         )
         .await;
-        let mut backend = match opened {
+        let backend = match opened {
             Ok(backend) => backend,
             Err(e) => {
                 tracing::warn!("LMTP relay to {server} ({address}): {e}");
                 return LegState::Failed(backend_unavailable());
             }
         };
+        match self.mail(Box::new(backend)).await {
+            Ok(Mailed::Accepted(backend)) => LegState::Open {
+                backend,
+                origin: Origin::Fresh,
+            },
+            // The backend refuses the message itself (too large, say): its words for each
+            // recipient routed there.
+            Ok(Mailed::Refused(reply, backend)) => {
+                self.pool.put(server, address, *backend);
+                LegState::Failed(reply)
+            }
+            Err(e) => {
+                tracing::warn!("LMTP relay to {server} ({address}): MAIL: {e}");
+                LegState::Failed(backend_unavailable())
+            }
+        }
+    }
+
+    /// Says MAIL FROM on `backend`, with `AUTH=` where the backend authenticated the frontend.
+    async fn mail(&self, mut backend: Box<BackendLmtp>) -> Result<Mailed, BackendError> {
         let mut params = self.params.clone();
         if backend.authenticated {
             params.auth = Some(self.submitter.clone());
@@ -184,20 +300,16 @@ impl Relay {
             reverse_path: self.from.clone(),
             params,
         };
-        match backend.command(&mail).await {
-            Ok(reply) if reply.is_positive() => LegState::Open(Box::new(backend)),
-            // The backend refuses the message itself (too large, say): its words for each
-            // recipient routed there.
-            Ok(reply) => LegState::Failed(reply),
-            Err(e) => {
-                tracing::warn!("LMTP relay to {server} ({address}): MAIL: {e}");
-                LegState::Failed(backend_unavailable())
-            }
-        }
+        let reply = backend.command(&mail).await?;
+        Ok(match reply.is_positive() {
+            true => Mailed::Accepted(backend),
+            false => Mailed::Refused(reply, backend),
+        })
     }
 
     /// Sends the message (`body` from octet `skip` on) to every leg that accepted a recipient,
-    /// and collects each leg's per-recipient replies, in RCPT order. The legs are closed.
+    /// and collects each leg's per-recipient replies, in RCPT order. Each connection left
+    /// clean goes back to the pool; one that failed is closed.
     pub(crate) async fn deliver(
         &mut self,
         body: &mut Body,
@@ -207,9 +319,8 @@ impl Relay {
         let mut out = Vec::with_capacity(self.legs.len());
         for leg in std::mem::take(&mut self.legs) {
             let replies = match leg.state {
-                LegState::Open(backend) if leg.accepted > 0 => {
-                    let mut backend = *backend;
-                    let replies = send_to(
+                LegState::Open { mut backend, .. } if leg.accepted > 0 => {
+                    let (replies, after) = send_to(
                         &mut backend,
                         &leg.server,
                         body,
@@ -218,11 +329,17 @@ impl Relay {
                         leg.accepted,
                     )
                     .await;
-                    backend.quit().await;
+                    match after {
+                        After::Clean => self.pool.put(&leg.server, &leg.address, *backend),
+                        After::InTransaction => {
+                            self.pool.reset_and_put(&leg.server, &leg.address, *backend);
+                        }
+                        After::Broken => {}
+                    }
                     replies
                 }
-                LegState::Open(backend) => {
-                    backend.quit().await;
+                LegState::Open { backend, .. } => {
+                    self.pool.reset_and_put(&leg.server, &leg.address, *backend);
                     Vec::new()
                 }
                 LegState::Failed(_) => Vec::new(),
@@ -233,8 +350,55 @@ impl Relay {
     }
 }
 
+impl Drop for Relay {
+    /// A transaction given up before its message: its open legs are reset and kept.
+    fn drop(&mut self) {
+        for leg in std::mem::take(&mut self.legs) {
+            if let LegState::Open { backend, .. } = leg.state {
+                self.pool.reset_and_put(&leg.server, &leg.address, *backend);
+            }
+        }
+    }
+}
+
+impl Leg {
+    /// Whether a failure on this leg may be retried on a new connection: its connection was
+    /// kept from an earlier transaction and no recipient was accepted on it in this one.
+    fn may_retry(&self) -> bool {
+        let pooled = matches!(
+            self.state,
+            LegState::Open {
+                origin: Origin::Pooled,
+                ..
+            }
+        );
+        pooled && self.accepted == 0
+    }
+
+    /// Says RCPT for `to` on this leg (with `IGNOREQUOTA` where asked and offered).
+    async fn rcpt(&mut self, to: &Address, ignore_quota: bool) -> RcptOutcome {
+        let backend = match &mut self.state {
+            LegState::Open { backend, .. } => backend,
+            LegState::Failed(reply) => return RcptOutcome::LegFailed(reply.clone()),
+        };
+        let mut params = RcptParams::default();
+        if ignore_quota && backend.offered.ignore_quota {
+            params.other.push(("IGNOREQUOTA".into(), None));
+        }
+        let rcpt = Command::Rcpt {
+            forward_path: to.clone(),
+            params,
+        };
+        match backend.command(&rcpt).await {
+            Ok(reply) => RcptOutcome::Answered(reply),
+            Err(e) => RcptOutcome::Broken(e),
+        }
+    }
+}
+
 /// Sends the message to one backend and reads its `count` replies; a failure answers
-/// `451 4.4.1` for the recipients whose reply did not come.
+/// `451 4.4.1` for the recipients whose reply did not come. Also says what state the
+/// connection is left in.
 async fn send_to(
     backend: &mut BackendLmtp,
     server: &str,
@@ -242,7 +406,7 @@ async fn send_to(
     skip: u64,
     body_type: Option<BodyType>,
     count: usize,
-) -> Vec<Reply> {
+) -> (Vec<Reply>, After) {
     if body_type == Some(BodyType::BinaryMime) && !backend.offered.chunking {
         // RFC 3030 §3: a binary body cannot be sent after DATA.
         let refusal = Reply::new(
@@ -250,7 +414,7 @@ async fn send_to(
             codes::MEDIA_ERROR,
             "The mailbox server cannot take a binary message",
         );
-        return vec![refusal; count];
+        return (vec![refusal; count], After::InTransaction);
     }
     let len = body.len().saturating_sub(skip);
     let sent = match body.reader(skip).await {
@@ -260,10 +424,10 @@ async fn send_to(
     match sent {
         Ok(None) => {}
         // DATA itself refused: its reply for each recipient (none of them got the message).
-        Ok(Some(refusal)) => return vec![refusal; count],
+        Ok(Some(refusal)) => return (vec![refusal; count], After::InTransaction),
         Err(e) => {
             tracing::warn!("LMTP relay to {server}: sending the message: {e}");
-            return vec![backend_unavailable(); count];
+            return (vec![backend_unavailable(); count], After::Broken);
         }
     }
     let mut replies = Vec::with_capacity(count);
@@ -273,8 +437,9 @@ async fn send_to(
             Err(e) => {
                 tracing::warn!("LMTP relay to {server}: after the message: {e}");
                 replies.resize(count, backend_unavailable());
+                return (replies, After::Broken);
             }
         }
     }
-    replies
+    (replies, After::Clean)
 }
