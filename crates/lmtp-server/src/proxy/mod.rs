@@ -32,6 +32,7 @@ use crate::body::Body;
 use client::{BackendError, BackendLmtp};
 pub(crate) use pool::Pool;
 pub use pool::ProxyPooling;
+use pool::Route;
 
 /// How long connecting to a backend and its greeting, LHLO and AUTH may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -62,10 +63,9 @@ pub(crate) struct Relay {
 
 /// One backend of a transaction.
 struct Leg {
-    /// The backend's name in the directory.
-    server: String,
-    /// The `host:port` of its LMTP service the leg was opened to (empty when none).
-    address: String,
+    /// The backend, the `host:port` of its LMTP service the leg was opened to (empty when
+    /// none) and the frontend's identity there.
+    route: Route,
     state: LegState,
     /// How many of its recipients it accepted.
     accepted: usize,
@@ -165,7 +165,7 @@ impl Relay {
         to: &Address,
         ignore_quota: bool,
     ) -> (Reply, Option<usize>) {
-        let leg = match self.legs.iter().position(|l| l.server == server) {
+        let leg = match self.legs.iter().position(|l| l.route.server == server) {
             Some(leg) => leg,
             None => {
                 let leg = self.open(settings, server, backend).await;
@@ -179,8 +179,8 @@ impl Relay {
                 tracing::info!(
                     "LMTP relay to {server}: a kept connection failed ({e}): RCPT again on a new one"
                 );
-                let address = self.legs[leg].address.clone();
-                self.legs[leg].state = self.open_new(settings, server, &address).await;
+                let route = self.legs[leg].route.clone();
+                self.legs[leg].state = self.open_new(settings, &route).await;
                 outcome = self.legs[leg].rcpt(to, ignore_quota).await;
             }
         }
@@ -209,38 +209,43 @@ impl Relay {
         server: &str,
         backend: Option<Backend>,
     ) -> Leg {
-        let Some(address) = backend.filter(|b| b.alive).and_then(|b| b.lmtp) else {
+        let address = backend.filter(|b| b.alive).and_then(|b| b.lmtp);
+        let route = Route {
+            server: server.to_string(),
+            address: address.clone().unwrap_or_default(),
+            authname: settings.login.map(|l| l.authname.clone()),
+        };
+        if address.is_none() {
             tracing::warn!("LMTP relay: backend {server} is down or has no LMTP service");
             self.pool.forget(server);
             return Leg {
-                server: server.to_string(),
-                address: String::new(),
+                route,
                 state: LegState::Failed(backend_unavailable()),
                 accepted: 0,
             };
-        };
-        let state = match self.open_kept(server, &address).await {
+        }
+        let state = match self.open_kept(&route).await {
             Some(state) => state,
-            None => self.open_new(settings, server, &address).await,
+            None => self.open_new(settings, &route).await,
         };
         Leg {
-            server: server.to_string(),
-            address,
+            route,
             state,
             accepted: 0,
         }
     }
 
-    /// MAIL on a kept connection to `server` at `address`, if one is idle and answers.
-    async fn open_kept(&self, server: &str, address: &str) -> Option<LegState> {
-        let backend = self.pool.take(server, address)?;
+    /// MAIL on a kept connection along `route`, if one is idle and answers.
+    async fn open_kept(&self, route: &Route) -> Option<LegState> {
+        let server = &route.server;
+        let backend = self.pool.take(route)?;
         match self.mail(Box::new(backend)).await {
             Ok(Mailed::Accepted(backend)) => Some(LegState::Open {
                 backend,
                 origin: Origin::Pooled,
             }),
             Ok(Mailed::Refused(reply, backend)) => {
-                self.pool.put(server, address, *backend);
+                self.pool.put(route, *backend);
                 Some(LegState::Failed(reply))
             }
             Err(e) => {
@@ -250,13 +255,9 @@ impl Relay {
         }
     }
 
-    /// Connects to `server` at `address` (greeted, authenticated) and says MAIL.
-    async fn open_new(
-        &self,
-        settings: &RelaySettings<'_>,
-        server: &str,
-        address: &str,
-    ) -> LegState {
+    /// Connects along `route` (greeted, authenticated) and says MAIL.
+    async fn open_new(&self, settings: &RelaySettings<'_>, route: &Route) -> LegState {
+        let (server, address) = (&route.server, &route.address);
         let opened = BackendLmtp::open(
             address,
             settings.servername,
@@ -280,7 +281,7 @@ impl Relay {
             // The backend refuses the message itself (too large, say): its words for each
             // recipient routed there.
             Ok(Mailed::Refused(reply, backend)) => {
-                self.pool.put(server, address, *backend);
+                self.pool.put(route, *backend);
                 LegState::Failed(reply)
             }
             Err(e) => {
@@ -322,7 +323,7 @@ impl Relay {
                 LegState::Open { mut backend, .. } if leg.accepted > 0 => {
                     let (replies, after) = send_to(
                         &mut backend,
-                        &leg.server,
+                        &leg.route.server,
                         body,
                         skip,
                         body_type,
@@ -330,16 +331,16 @@ impl Relay {
                     )
                     .await;
                     match after {
-                        After::Clean => self.pool.put(&leg.server, &leg.address, *backend),
+                        After::Clean => self.pool.put(&leg.route, *backend),
                         After::InTransaction => {
-                            self.pool.reset_and_put(&leg.server, &leg.address, *backend);
+                            self.pool.reset_and_put(&leg.route, *backend);
                         }
                         After::Broken => {}
                     }
                     replies
                 }
                 LegState::Open { backend, .. } => {
-                    self.pool.reset_and_put(&leg.server, &leg.address, *backend);
+                    self.pool.reset_and_put(&leg.route, *backend);
                     Vec::new()
                 }
                 LegState::Failed(_) => Vec::new(),
@@ -355,7 +356,7 @@ impl Drop for Relay {
     fn drop(&mut self) {
         for leg in std::mem::take(&mut self.legs) {
             if let LegState::Open { backend, .. } = leg.state {
-                self.pool.reset_and_put(&leg.server, &leg.address, *backend);
+                self.pool.reset_and_put(&leg.route, *backend);
             }
         }
     }

@@ -8,8 +8,10 @@
 //! closed for a newer one); an idle connection is closed after [`ProxyPooling::idle_timeout`];
 //! all of a backend's are closed once the directory no longer names it alive at the same LMTP
 //! address. A sweeper task runs while anything is idle. Connections carry nothing of a
-//! session: the frontend authenticates as itself (`proxy_authname`, the same for every
-//! session), and the submitter (`MAIL … AUTH=`) lives only within a transaction.
+//! session: the frontend authenticates as itself (`proxy_authname`, or the backend's own
+//! `SERVER_authname`; the same for every session), a connection is reused only for its
+//! [`Route`] (backend, address and that identity), and the submitter (`MAIL … AUTH=`) lives
+//! only within a transaction.
 //!
 //! Must not: hand one connection to two transactions, or hand out one with unread input (a
 //! backend's `421`, or a close, found by [`BackendLmtp::is_clean`]).
@@ -42,6 +44,18 @@ impl Default for ProxyPooling {
     }
 }
 
+/// Where a connection leads, and as whom the frontend logs in there: a kept connection is
+/// only reused for the same.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Route {
+    /// The backend's name in the directory.
+    pub server: String,
+    /// The `host:port` of its LMTP service.
+    pub address: String,
+    /// The identity the frontend authenticates as there when the backend offers AUTH.
+    pub authname: Option<String>,
+}
+
 /// The shortest pause between two sweeps (for very short idle timeouts).
 const MIN_SWEEP: Duration = Duration::from_millis(50);
 /// How long closing a connection waits for the answer to QUIT.
@@ -71,8 +85,7 @@ struct State {
 
 /// A connection waiting for its next transaction.
 struct Idle {
-    /// The LMTP `host:port` it was opened to.
-    address: String,
+    route: Route,
     connection: BackendLmtp,
     since: Instant,
 }
@@ -90,26 +103,26 @@ impl Pool {
         }
     }
 
-    /// An idle connection to `server` at `address` that is still open and clean, the most
-    /// recently used first; connections found closed, expired, or to another address are
+    /// An idle connection along `route` that is still open and clean, the most recently used
+    /// first; the backend's connections found closed, expired, or along another route are
     /// closed on the way.
-    pub(crate) fn take(&self, server: &str, address: &str) -> Option<BackendLmtp> {
+    pub(crate) fn take(&self, route: &Route) -> Option<BackendLmtp> {
         let now = Instant::now();
         let mut retired = Vec::new();
         let found = {
             let mut state = self.inner.lock();
-            let list = state.idle.get_mut(server)?;
+            let list = state.idle.get_mut(&route.server)?;
             let mut found = None;
             while let Some(mut idle) = list.pop() {
                 let fresh = now.duration_since(idle.since) < self.inner.settings.idle_timeout;
-                if idle.address == address && fresh && idle.connection.is_clean() {
+                if idle.route == *route && fresh && idle.connection.is_clean() {
                     found = Some(idle.connection);
                     break;
                 }
                 retired.push(idle.connection);
             }
             if list.is_empty() {
-                state.idle.remove(server);
+                state.idle.remove(&route.server);
             }
             found
         };
@@ -117,9 +130,9 @@ impl Pool {
         found
     }
 
-    /// Keeps `connection` (clean: no transaction open on it) for the next transaction to
-    /// `server` at `address`.
-    pub(crate) fn put(&self, server: &str, address: &str, connection: BackendLmtp) {
+    /// Keeps `connection` (clean: no transaction open on it) for the next transaction along
+    /// `route`.
+    pub(crate) fn put(&self, route: &Route, connection: BackendLmtp) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             // Only at shutdown: nothing would sweep the pool.
             return;
@@ -130,14 +143,19 @@ impl Pool {
         let mut retired = Vec::new();
         let start_sweeper = {
             let mut state = self.inner.lock();
-            let list = state.idle.entry(server.to_string()).or_default();
-            // A connection to an address the backend left is no use any more.
-            list.retain_mut(|idle| idle.address == address);
+            let list = state.idle.entry(route.server.clone()).or_default();
+            // A connection along another route (an address the backend left, an identity the
+            // configuration no longer names) is no use any more.
+            let (keep, gone): (Vec<Idle>, Vec<Idle>) = std::mem::take(list)
+                .into_iter()
+                .partition(|idle| idle.route == *route);
+            *list = keep;
+            retired.extend(gone.into_iter().map(|idle| idle.connection));
             if list.len() >= self.inner.settings.idle_max {
                 retired.push(list.remove(0).connection);
             }
             list.push(Idle {
-                address: address.to_string(),
+                route: route.clone(),
                 connection,
                 since: Instant::now(),
             });
@@ -151,12 +169,13 @@ impl Pool {
 
     /// `connection` after its transaction was abandoned: `RSET` (RFC 5321 §4.1.1.5), and kept
     /// when the backend agrees, in a task of its own so that nobody waits for it.
-    pub(crate) fn reset_and_put(&self, server: &str, address: &str, mut connection: BackendLmtp) {
+    pub(crate) fn reset_and_put(&self, route: &Route, mut connection: BackendLmtp) {
         let pool = self.clone();
-        let (server, address) = (server.to_string(), address.to_string());
+        let route = route.clone();
         let task = async move {
+            let server = &route.server;
             match connection.command(&Command::Rset).await {
-                Ok(reply) if reply.code == 250 => pool.put(&server, &address, connection),
+                Ok(reply) if reply.code == 250 => pool.put(&route, connection),
                 Ok(reply) => {
                     tracing::debug!("LMTP relay to {server}: RSET answered {}", reply.code);
                     connection.quit().await;
@@ -223,7 +242,7 @@ async fn sweep(pool: Weak<Inner>) {
                 let here = addresses.get(server);
                 let (keep, gone): (Vec<Idle>, Vec<Idle>) =
                     std::mem::take(list).into_iter().partition(|idle| {
-                        let moved = here.is_some_and(|a| a.as_deref() != Some(&idle.address));
+                        let moved = here.is_some_and(|a| a.as_deref() != Some(&idle.route.address));
                         !moved && now.duration_since(idle.since) < inner.settings.idle_timeout
                     });
                 *list = keep;
