@@ -411,6 +411,8 @@ pub static OPTIONS: &[OptionSpec] = &[
         "On a `frontend` or `unified` server: how many LMTP connections to each backend are kept open between deliveries, for the next ones to use (Cyrus's `lmtpproxyd` keeps its backends too); a delivery that finds none idle opens a new one. 0 closes each connection after its delivery."),
     opt("lmtp_proxy_idle_timeout", Kind::Int { min: 1, max: 86400 }, "60",
         "Seconds a kept LMTP connection to a backend may wait unused before the frontend closes it (`lmtp_proxy_idle_max`). Connections to a backend the directory shows down, or at a new address, are closed too."),
+    opt("suppress_capabilities", Kind::List, "",
+        "IMAP capabilities never shown, as Cyrus's option (for instance `CONDSTORE QRESYNC`), compared without regard to case; one not shown cannot be turned on with ENABLE either. A backend of a Murder publishes what it shows, and frontends offer only the extensions every live backend shows."),
     opt("mupdate_server", Kind::Str, "",
         "A Cyrus Murder's `mupdate` master (RFC 3656) this backend pushes its mailboxes to, so that Cyrus frontends route its users here (docs/murder.md, MUPDATE): `host`, or Cyrus's `host:port` (`[address]:port` for IPv6); empty pushes nothing. For a server that holds mail: `murder_role` `none`, `backend` or `unified`."),
     opt("mupdate_port", Kind::Int { min: 1, max: 65535 }, "3905",

@@ -58,6 +58,7 @@ pub fn server(
         servername,
         proxy: crate::murder::proxy_login(config),
         proxy_timeouts: imap_server::ProxyTimeouts::default(),
+        suppress_capabilities: config.list("suppress_capabilities").to_vec(),
     };
     Ok(ImapServer::new(
         ctx.service.clone(),

@@ -194,8 +194,10 @@ impl Murder {
     /// Starts the directory's work on the current runtime: a backend first reconciles what it
     /// holds with the directory, then advertises itself; every server follows the directory
     /// into its copy.
-    /// Call once the listeners are bound (their addresses are advertised).
-    pub fn start(&self, config: &config::Config) -> Result<()> {
+    /// Call once the listeners are bound (their addresses are advertised);
+    /// `imap_capabilities` is what the IMAP service shows a user after login, published for
+    /// the frontends.
+    pub fn start(&self, config: &config::Config, imap_capabilities: Vec<String>) -> Result<()> {
         let directory = Arc::clone(&self.directory);
         tokio::spawn(Arc::clone(&directory).follow());
         if self.role.holds_mail() {
@@ -208,6 +210,7 @@ impl Murder {
                 started: std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs() as i64),
+                imap_capabilities: Some(imap_capabilities),
             };
             tokio::spawn(Arc::clone(&directory).advertise(record, self.ttl));
             // Reconciles at start and whenever publishing failed for good; with etcd

@@ -172,7 +172,7 @@ async fn serve(
     let lmtp_socket = lmtp::listen(config, &lmtp, &shutdown, &per_host).await?;
     crate::housekeeping::start(config, ctx.service.clone(), shutdown.signal());
     if let Some(m) = &murder {
-        m.start(config)?;
+        m.start(config, imap.published_capabilities())?;
     }
     if let Some(bridge) = &ctx.mupdate {
         bridge.start();

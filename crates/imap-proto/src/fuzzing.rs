@@ -158,7 +158,9 @@ fn check_shapes(command: &Command) {
                 check_pattern(pattern, '.');
             }
         }
-        Command::Lsub { pattern, .. } => check_pattern(pattern, '/'),
+        Command::Lsub { pattern, .. }
+        | Command::Rlist { pattern, .. }
+        | Command::Rlsub { pattern, .. } => check_pattern(pattern, '/'),
         Command::Fetch(f) => check_set(&f.set),
         Command::Store(s) => check_set(&s.set),
         Command::Copy { set, .. } | Command::Move { set, .. } | Command::UidExpunge(set) => {

@@ -313,3 +313,28 @@ fn sync_segments_split_after_each_literal_header() {
         vec![b"a NOOP\r\n".to_vec()]
     );
 }
+
+#[test]
+fn rfc2193_rlist_and_rlsub_parse_and_encode() {
+    assert_eq!(
+        parse("A001 RLIST \"\" \"*\"\r\n"),
+        Command::Rlist {
+            reference: String::new(),
+            pattern: "*".into()
+        }
+    );
+    assert_eq!(
+        parse("a2 rlsub \"\" user.%\r\n"),
+        Command::Rlsub {
+            reference: String::new(),
+            pattern: "user.%".into()
+        }
+    );
+    let tagged =
+        imap_proto::parse_command(b"A3 RLIST \"\" foo\r\n", MailboxEncoding::ModifiedUtf7).unwrap();
+    assert_eq!(
+        tagged.to_bytes(MailboxEncoding::ModifiedUtf7, LiteralStyle::Sync),
+        b"A3 RLIST \"\" foo\r\n"
+    );
+    assert!(parse_command(b"A4 RLIST \"\"\r\n", MailboxEncoding::ModifiedUtf7).is_err());
+}

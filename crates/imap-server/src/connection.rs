@@ -113,6 +113,9 @@ pub(crate) struct Session {
     pub id_logged: bool,
     /// Connections to the backends of a Murder, opened on first use (see `proxy`).
     pub backends: crate::proxy::Backends,
+    /// Whether the client is sent RFC 2193 referrals instead of being proxied (after it used
+    /// RLIST or RLSUB).
+    pub referrals: crate::proxy::Referrals,
     /// What this session holds of a transfer it receives from another backend (`xfer`).
     pub xfer_in: crate::xfer::target::Incoming,
     bad_in_a_row: u32,
@@ -189,6 +192,7 @@ impl Session {
             telemetry_user: None,
             id_logged: false,
             backends: crate::proxy::Backends::default(),
+            referrals: crate::proxy::Referrals::default(),
             xfer_in: crate::xfer::target::Incoming::default(),
             bad_in_a_row: 0,
             prelogin_deadline,
@@ -550,9 +554,12 @@ impl Session {
             ))
         } else {
             match self.authorize(&mailbox, mailservice::Operation::Insert) {
-                // The backend that holds the mailbox decides on its own disks.
-                Ok(target) if matches!(self.remote(&target), Ok(Some(_))) => None,
-                Ok(target) => self.no_room_for(target, len).await,
+                // The backend that holds the mailbox decides on its own disks; a client that
+                // takes referrals is sent there before it sends the message (RFC 2193).
+                Ok(target) => match self.remote(&target) {
+                    Ok(Some(remote)) => self.referral(&remote, &mailbox),
+                    _ => self.no_room_for(target, len).await,
+                },
                 Err(e) => Some(refuse(&e, Target::Destination)),
             }
         };

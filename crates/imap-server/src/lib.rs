@@ -79,6 +79,9 @@ pub struct ImapConfig {
     pub proxy: Option<ProxyLogin>,
     /// How long a backend may take when proxying.
     pub proxy_timeouts: ProxyTimeouts,
+    /// Capabilities never shown (Cyrus's `suppress_capabilities`), compared without regard to
+    /// case; what is not shown cannot be enabled either.
+    pub suppress_capabilities: Vec<String>,
 }
 
 /// Time limits on the connections to backends.
@@ -186,6 +189,13 @@ impl ImapServer {
         } else {
             Err(format!("server {}: {}", backend.name, done.text()))
         }
+    }
+
+    /// What CAPABILITY shows a user after login here (no administrator's extras), for a
+    /// backend to publish in a Murder's directory: frontends offer only what every backend
+    /// offers.
+    pub fn published_capabilities(&self) -> Vec<String> {
+        capability::after_login(&self.config)
     }
 
     /// Counts a login for `user`; `None` when `maxlogins_per_user` is reached.

@@ -74,6 +74,7 @@ fn start(dir: &std::path::Path, recorder: Arc<Recorder>) -> (tokio::runtime::Run
         kerberos: None,
         proxy: None,
         proxy_timeouts: imap_server::ProxyTimeouts::default(),
+        suppress_capabilities: Vec::new(),
     };
     std::fs::create_dir_all(dir.join("spool-in")).unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()

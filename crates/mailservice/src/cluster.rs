@@ -34,6 +34,9 @@ pub struct Backend {
     pub alive: bool,
     /// How many mailboxes it holds (for placement: the least loaded takes new ones).
     pub mailboxes: u64,
+    /// What its IMAP service offers a user after login (CAPABILITY), as it published it;
+    /// `None` when it published nothing (a frontend then cannot narrow its own list by it).
+    pub imap_capabilities: Option<Vec<String>>,
 }
 
 /// A frontend's own credentials at the backends (Cyrus's `proxy_authname` and

@@ -266,6 +266,7 @@ fn backend_of(name: &str, r: &ServerRecord) -> Backend {
         sieve: r.sieve.clone(),
         alive: true,
         mailboxes: r.mailboxes,
+        imap_capabilities: r.imap_capabilities.clone(),
     }
 }
 

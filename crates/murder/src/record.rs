@@ -124,6 +124,10 @@ pub struct ServerRecord {
     /// Unix seconds it (re)started.
     #[serde(default)]
     pub started: i64,
+    /// What its IMAP service offers a user after login: frontends offer only what every
+    /// live backend does (absent in records of servers that publish none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imap_capabilities: Option<Vec<String>>,
 }
 
 impl ServerRecord {
@@ -232,7 +236,16 @@ mod tests {
             mailboxes: 3,
             ..ServerRecord::default()
         };
-        assert_eq!(ServerRecord::decode(&s.encode()), Some(s));
+        assert_eq!(ServerRecord::decode(&s.encode()), Some(s.clone()));
+        let with_capabilities = ServerRecord {
+            imap_capabilities: Some(vec!["IMAP4rev1".into(), "CONDSTORE".into()]),
+            ..s
+        };
+        let encoded = with_capabilities.encode();
+        assert_eq!(ServerRecord::decode(&encoded), Some(with_capabilities));
+        // A record written before capabilities were published still reads.
+        let old = ServerRecord::decode(br#"{"imap":"127.0.0.1:143","mailboxes":3,"started":0}"#);
+        assert_eq!(old.map(|r| r.imap_capabilities), Some(None));
     }
 
     #[test]

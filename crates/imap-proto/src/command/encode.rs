@@ -251,7 +251,9 @@ impl Enc {
                 }
             }
             Command::List(list) => self.list(out, list),
-            Command::Lsub { reference, pattern } => self.lsub(out, reference, pattern),
+            Command::Lsub { reference, pattern }
+            | Command::Rlist { reference, pattern }
+            | Command::Rlsub { reference, pattern } => self.lsub(out, reference, pattern),
             Command::Status { mailbox, items } => {
                 self.sp_mailbox(out, mailbox);
                 let names: Vec<&str> = items.iter().map(|i| i.name()).collect();

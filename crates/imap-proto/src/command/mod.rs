@@ -225,6 +225,17 @@ pub enum Command {
         reference: String,
         pattern: String,
     },
+    /// RFC 2193 §5: LIST that includes mailboxes held by other servers (the client
+    /// understands referrals).
+    Rlist {
+        reference: String,
+        pattern: String,
+    },
+    /// RFC 2193 §5: LSUB that includes mailboxes held by other servers.
+    Rlsub {
+        reference: String,
+        pattern: String,
+    },
     /// RFC 2342.
     Namespace,
     Status {
@@ -342,6 +353,8 @@ impl Command {
             Command::Unsubscribe(_) => "UNSUBSCRIBE",
             Command::List(_) => "LIST",
             Command::Lsub { .. } => "LSUB",
+            Command::Rlist { .. } => "RLIST",
+            Command::Rlsub { .. } => "RLSUB",
             Command::Namespace => "NAMESPACE",
             Command::Status { .. } => "STATUS",
             Command::Append { .. } => "APPEND",

@@ -1,5 +1,5 @@
 //! Mailbox-level commands: SELECT/EXAMINE (with RFC 4466 / RFC 7162 parameters), CREATE
-//! (RFC 6154 USE), DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST (RFC 5258, RFC 5819), LSUB,
+//! (RFC 6154 USE), DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST (RFC 5258, RFC 5819), LSUB, RLIST and RLSUB (RFC 2193),
 //! STATUS, and the ACL (RFC 4314) and QUOTA (RFC 9208) commands Cyrus's admin tools use.
 
 use types::{ModSeq, UidValidity};
@@ -12,6 +12,14 @@ use crate::command::{
     StatusItem,
 };
 use crate::error::ErrorKind;
+
+/// `mailbox SP list-mailbox`: the arguments of LSUB, RLIST and RLSUB.
+fn reference_and_pattern(cur: &mut Cursor<'_>) -> PResult<(String, String)> {
+    let reference = one_reference(cur)?;
+    cur.sp()?;
+    let pattern = cur.list_mailbox()?;
+    Ok((reference, pattern))
+}
 
 /// Commands whose first argument is a mailbox, plus the admin commands.
 pub(super) fn mailbox_command(cur: &mut Cursor<'_>, name: &str, word: &str) -> PResult<Command> {
@@ -56,10 +64,17 @@ pub(super) fn mailbox_command(cur: &mut Cursor<'_>, name: &str, word: &str) -> P
         }
         "LIST" => list(cur),
         "LSUB" => {
-            let reference = one_reference(cur)?;
-            cur.sp()?;
-            let pattern = cur.list_mailbox()?;
+            let (reference, pattern) = reference_and_pattern(cur)?;
             Ok(Command::Lsub { reference, pattern })
+        }
+        // RFC 2193 §5: `rlist = "RLIST" SP mailbox SP list_mailbox`, RLSUB alike.
+        "RLIST" => {
+            let (reference, pattern) = reference_and_pattern(cur)?;
+            Ok(Command::Rlist { reference, pattern })
+        }
+        "RLSUB" => {
+            let (reference, pattern) = reference_and_pattern(cur)?;
+            Ok(Command::Rlsub { reference, pattern })
         }
         "STATUS" => {
             let mailbox = one_mailbox(cur)?;

@@ -24,8 +24,11 @@ pub(crate) async fn run(
     };
     match session.remote(&authorized) {
         Ok(Some(remote)) => {
+            if let Some(referral) = session.referral(&remote, &mailbox) {
+                return referral;
+            }
             return crate::proxy::mailbox::append(session, tag, &remote.server, mailbox, messages)
-                .await
+                .await;
         }
         Ok(None) => {}
         Err(e) => return refuse(&e, Target::Destination),

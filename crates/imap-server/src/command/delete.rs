@@ -18,7 +18,10 @@ pub(crate) async fn run(session: &mut Session, tag: &Tag, mailbox: Mailbox) -> R
     };
     match session.remote(&authorized) {
         Ok(Some(remote)) => {
-            return delete_there(session, tag, &remote.server, mailbox, authorized).await
+            if let Some(referral) = session.referral(&remote, &mailbox) {
+                return referral;
+            }
+            return delete_there(session, tag, &remote.server, mailbox, authorized).await;
         }
         Ok(None) => {}
         Err(e) => return refuse(&e, Target::Source),

@@ -1,7 +1,8 @@
 //! ENABLE (RFC 5161): IMAP4rev2 (RFC 9051 §6.3.1) switches mailbox names to UTF-8; CONDSTORE
 //! and QRESYNC (RFC 7162 §3.1, §3.2.3; QRESYNC implies CONDSTORE) add MODSEQ to untagged
 //! FETCH responses and VANISHED in place of EXPUNGE. Anything else is ignored, as the RFC asks.
-//! UTF8=ACCEPT (RFC 6855) waits for UTF8 APPEND support.
+//! UTF8=ACCEPT (RFC 6855) waits for UTF8 APPEND support. An extension CAPABILITY does not show
+//! (`suppress_capabilities`; on a frontend, one a backend lacks) is not enabled either.
 
 use imap_proto::response::Data;
 use imap_proto::MailboxEncoding;
@@ -13,6 +14,10 @@ pub(crate) async fn run(session: &mut Session, names: Vec<String>) -> Reply {
     let mut enabled = Vec::new();
     for name in names {
         let upper = name.to_ascii_uppercase();
+        // RFC 5161 §3.1: the server ignores what it does not support.
+        if !session.offers(&upper) {
+            continue;
+        }
         let newly = match upper.as_str() {
             "IMAP4REV2" => !std::mem::replace(&mut session.enabled.imap4rev2, true),
             "CONDSTORE" => {

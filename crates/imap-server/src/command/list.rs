@@ -3,7 +3,9 @@
 //! [`imap_proto::ListPattern`] (no recursion, bounded length) on the blocking pool. Where a `%`
 //! stops a pattern above a subscribed mailbox it does not reach, the ancestor it matched stands
 //! for it: LSUB lists that ancestor as `\Noselect` and LIST (SUBSCRIBED RECURSIVEMATCH) gives it
-//! CHILDINFO, as Cyrus's partial matches do.
+//! CHILDINFO, as Cyrus's partial matches do. RLIST and RLSUB (RFC 2193 §5) answer as LIST and
+//! LSUB: a frontend lists every server's mailboxes already. On a frontend, the subscriptions
+//! of a user whose INBOX a backend holds are that backend's (`proxy::subscriptions`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,6 +19,7 @@ use crate::command::status::{status_many, StatusAnswer};
 use crate::command::Reply;
 use crate::connection::Session;
 use crate::convert::{refuse, Target};
+use crate::proxy::SubscriptionUse;
 
 /// What LIST knows of one client-visible name.
 #[derive(Default, Clone)]
@@ -62,7 +65,14 @@ pub(crate) async fn run_list(session: &mut Session, list: List) -> Reply {
         Ok(patterns) => patterns,
         Err(reply) => return reply,
     };
-    let nodes = match matching(session, patterns).await {
+    let shows_subscriptions = list.selection.contains(&ListSelectOption::Subscribed)
+        || list.return_options.contains(&ListReturnOption::Subscribed);
+    let used = if shows_subscriptions {
+        SubscriptionUse::Shown
+    } else {
+        SubscriptionUse::Unused
+    };
+    let nodes = match matching(session, patterns, used).await {
         Ok(nodes) => nodes,
         Err(reply) => return reply,
     };
@@ -243,14 +253,19 @@ fn special_use_attr(name: &str) -> MailboxAttr {
 async fn matching(
     session: &mut Session,
     patterns: Vec<Pattern>,
+    used: SubscriptionUse,
 ) -> Result<Vec<(String, Node)>, Reply> {
     let Some(identity) = session.state.identity().cloned() else {
         return Err(Reply::bad("Not authenticated"));
     };
+    let kept_elsewhere = session.subscriptions_for_listing(used).await?;
     let found = session
         .blocking(move |s| {
             let entries = s.list_visible_with_rights(&identity)?;
-            let subscriptions = s.subscriptions(&identity)?;
+            let subscriptions = match kept_elsewhere {
+                Some(names) => names,
+                None => s.subscriptions(&identity)?,
+            };
             let mut nodes = tree(s.namespace(), &identity, entries, &subscriptions);
             mark_subscribed_children(&mut nodes, &patterns, s.namespace());
             Ok(nodes
@@ -337,13 +352,24 @@ fn canonical_pattern(reference: &str, pattern: &str, sep: char) -> String {
     }
 }
 
+/// RLIST (RFC 2193 §5): LIST's answer, `* LIST` responses included.
+pub(crate) async fn run_rlist(session: &mut Session, reference: String, pattern: String) -> Reply {
+    let list = List {
+        selection: Vec::new(),
+        reference,
+        patterns: vec![pattern],
+        return_options: Vec::new(),
+    };
+    run_list(session, list).await
+}
+
 pub(crate) async fn run_lsub(session: &mut Session, reference: String, pattern: String) -> Reply {
     let sep = session.service().namespace().separator();
     let patterns = match compile(&reference, &[pattern], sep) {
         Ok(patterns) => patterns,
         Err(reply) => return reply,
     };
-    let nodes = match matching(session, patterns).await {
+    let nodes = match matching(session, patterns, SubscriptionUse::Shown).await {
         Ok(nodes) => nodes,
         Err(reply) => return reply,
     };

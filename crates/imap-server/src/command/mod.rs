@@ -127,6 +127,8 @@ fn needs(command: &Command) -> Needs {
         | Command::Unsubscribe(_)
         | Command::List(_)
         | Command::Lsub { .. }
+        | Command::Rlist { .. }
+        | Command::Rlsub { .. }
         | Command::Namespace
         | Command::Status { .. }
         | Command::Append { .. }
@@ -272,13 +274,27 @@ impl Session {
                 partition,
             } => Box::pin(rename::run(self, tag, from, to, partition)).await,
             Command::Subscribe(mailbox) => {
-                Box::pin(subscribe::run(self, mailbox, subscribe::Op::Subscribe)).await
+                Box::pin(subscribe::run(self, tag, mailbox, subscribe::Op::Subscribe)).await
             }
             Command::Unsubscribe(mailbox) => {
-                Box::pin(subscribe::run(self, mailbox, subscribe::Op::Unsubscribe)).await
+                Box::pin(subscribe::run(
+                    self,
+                    tag,
+                    mailbox,
+                    subscribe::Op::Unsubscribe,
+                ))
+                .await
             }
             Command::List(list) => Box::pin(list::run_list(self, list)).await,
             Command::Lsub { reference, pattern } => {
+                Box::pin(list::run_lsub(self, reference, pattern)).await
+            }
+            Command::Rlist { reference, pattern } => {
+                self.referrals = crate::proxy::Referrals::Refer;
+                Box::pin(list::run_rlist(self, reference, pattern)).await
+            }
+            Command::Rlsub { reference, pattern } => {
+                self.referrals = crate::proxy::Referrals::Refer;
                 Box::pin(list::run_lsub(self, reference, pattern)).await
             }
             Command::Namespace => namespace::run(self),

@@ -86,6 +86,11 @@ fn parameters(
     let mut qresync = None;
     for param in params {
         match param {
+            // RFC 7162 §3.1: a parameter of an extension the server does not show is unknown
+            // (`suppress_capabilities`; on a frontend, one a backend lacks).
+            SelectParam::CondStore if !session.offers("CONDSTORE") => {
+                return Err(Reply::bad("Unknown SELECT parameter CONDSTORE"));
+            }
             SelectParam::CondStore => condstore = true,
             SelectParam::QResync {
                 uid_validity,
@@ -153,6 +158,9 @@ pub(crate) async fn run(
         Err(e) => return refuse(&e, Target::Source),
     };
     if let Some(remote) = remote {
+        if let Some(referral) = session.referral(&remote, &mailbox) {
+            return referral;
+        }
         return crate::proxy::selected::select(session, tag, remote.server, authorized, forwarded)
             .await;
     }

@@ -1,7 +1,8 @@
 //! SUBSCRIBE and UNSUBSCRIBE (RFC 9051 §6.3.7, §6.3.8). As in Cyrus, a subscription to a mailbox
 //! the user may not see is refused; UNSUBSCRIBE works for any name, so stale entries can go.
+//! On a frontend, a user whose INBOX a backend holds subscribes there (`proxy::subscriptions`).
 
-use imap_proto::command::Mailbox;
+use imap_proto::command::{Command, Mailbox, Tag};
 use mailservice::{Operation, ServiceError};
 
 use crate::command::Reply;
@@ -14,10 +15,17 @@ pub(crate) enum Op {
     Unsubscribe,
 }
 
-pub(crate) async fn run(session: &mut Session, mailbox: Mailbox, op: Op) -> Reply {
+pub(crate) async fn run(session: &mut Session, tag: &Tag, mailbox: Mailbox, op: Op) -> Reply {
     let Some(identity) = session.state.identity().cloned() else {
         return Reply::bad("Not authenticated");
     };
+    if let Some(backend) = session.inbox_backend() {
+        let command = match op {
+            Op::Subscribe => Command::Subscribe(mailbox),
+            Op::Unsubscribe => Command::Unsubscribe(mailbox),
+        };
+        return session.forward_reply(tag, &backend, command).await;
+    }
     let name = match session
         .service()
         .namespace()

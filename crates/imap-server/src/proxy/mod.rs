@@ -22,14 +22,17 @@
 //! connection; `relay` sends commands and relays answers; `selected` is SELECT to a backend
 //! and the proxied selected state (IDLE included); `mailbox` the commands forwarded one at a
 //! time (STATUS, APPEND, ACL, quota, CREATE, DELETE, RENAME); `copy` COPY and MOVE to a
-//! mailbox on another server.
+//! mailbox on another server; `referral` RFC 2193's referrals for clients that asked for
+//! them; `subscriptions` the user's subscriptions, kept at the backend of their INBOX.
 
 mod conn;
 mod copy;
 mod io;
 pub(crate) mod mailbox;
+mod referral;
 mod relay;
 pub(crate) mod selected;
+mod subscriptions;
 
 use std::collections::HashMap;
 
@@ -39,6 +42,8 @@ use types::MailboxName;
 
 pub(crate) use conn::{BackendConn, Completion};
 pub(crate) use io::BackendIo;
+pub(crate) use referral::Referrals;
+pub(crate) use subscriptions::SubscriptionUse;
 
 use crate::command::Reply;
 use crate::connection::Session;

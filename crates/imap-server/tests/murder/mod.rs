@@ -6,8 +6,10 @@
 //! every other command with a line longer than any limit; `shared.silent` and
 //! `shared.garbage` are theirs. The frontend's
 //! mailboxes database holds all of these as remote entries (ACLs as on the backends), and
-//! a fixed [`mailservice::Cluster`] names the servers. The frontend knows ann's, bob's and
-//! admin's passwords itself and logs in at the backends as `proxy`.
+//! a fixed [`mailservice::Cluster`] names the servers (with the capabilities `b1` and `b2`
+//! publish; `b3` and `b4` publish none). The frontend knows ann's, bob's and admin's
+//! passwords itself and logs in at the backends as `proxy`. A second frontend, `f2`, is the
+//! same.
 
 #![allow(dead_code)] // each test file uses a part
 
@@ -30,16 +32,18 @@ pub const PROXY_PASSWORD: &str = "proxy-secret";
 /// backend's entry into the frontend's directory copy (what the etcd directory's feed does
 /// in a real Murder).
 struct FixedCluster {
+    /// This frontend's name.
+    name: &'static str,
     unified: bool,
-    /// Name → (address, mailboxes held).
-    servers: BTreeMap<String, (String, u64)>,
+    /// Name → (address, mailboxes held, the capabilities it published).
+    servers: BTreeMap<String, (String, u64, Option<Vec<String>>)>,
     stores: Vec<(String, Store)>,
     frontend_store: Store,
 }
 
 impl Cluster for FixedCluster {
     fn this_server(&self) -> &str {
-        "f1"
+        self.name
     }
 
     fn is_backend(&self) -> bool {
@@ -47,12 +51,13 @@ impl Cluster for FixedCluster {
     }
 
     fn backend(&self, name: &str) -> Option<Backend> {
-        let (address, mailboxes) = self.servers.get(name)?;
+        let (address, mailboxes, capabilities) = self.servers.get(name)?;
         Some(Backend {
             name: name.to_string(),
             imap: Some(address.clone()),
             alive: true,
             mailboxes: *mailboxes,
+            imap_capabilities: capabilities.clone(),
             ..Backend::default()
         })
     }
@@ -126,6 +131,8 @@ pub struct Murder {
     pub backend_port: u16,
     pub second_port: u16,
     pub frontend_port: u16,
+    /// A second frontend, `f2`, like the first (never unified).
+    pub second_frontend_port: u16,
     pub backend_store: Store,
     pub second_store: Store,
     pub frontend_store: Store,
@@ -146,6 +153,16 @@ pub enum Frontend {
     Unified,
 }
 
+/// How a test's Murder differs from the usual one.
+#[derive(Clone, Copy)]
+pub struct Setup<'a> {
+    pub kind: Frontend,
+    /// The password the frontends log in at the backends with.
+    pub proxy_password: &'a str,
+    /// Capabilities `b2` does not show (its `suppress_capabilities`).
+    pub second_suppresses: &'a [&'a str],
+}
+
 impl Murder {
     pub fn start(kind: Frontend) -> Murder {
         Murder::start_with(kind, PROXY_PASSWORD)
@@ -153,6 +170,14 @@ impl Murder {
 
     /// With the frontend logging in at the backends with `proxy_password`.
     pub fn start_with(kind: Frontend, proxy_password: &str) -> Murder {
+        Murder::start_setup(Setup {
+            kind,
+            proxy_password,
+            second_suppresses: &[],
+        })
+    }
+
+    pub fn start_setup(setup: Setup<'_>) -> Murder {
         let dir = tempfile::tempdir().unwrap();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -168,7 +193,7 @@ impl Murder {
         let listener = bind(&runtime);
         let backend_port = listener.local_addr().unwrap().port();
         let config = imap_config(&b1, None);
-        let stop = serve(&runtime, listener, backend, users, backend_sasl(), config);
+        let first = serve(&runtime, listener, backend, users, backend_sasl(), config);
 
         let b2 = dir.path().join("b2");
         let second_store = store(&b2);
@@ -176,12 +201,17 @@ impl Murder {
         let users = passwords(&b2, &["ann", "proxy"]);
         let listener = bind(&runtime);
         let second_port = listener.local_addr().unwrap().port();
-        let config = imap_config(&b2, None);
-        running.push(serve(&runtime, listener, second, users, backend_sasl(), config).0);
+        let mut config = imap_config(&b2, None);
+        config.suppress_capabilities = setup
+            .second_suppresses
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        let served = serve(&runtime, listener, second, users, backend_sasl(), config);
+        running.push(served.shutdown);
 
         let silent_port = silent_backend(&runtime);
         let garbage_port = garbage_backend(&runtime);
-        let frontend_store = store(&dir.path().join("f1"));
         let mut changes = Vec::new();
         for (server, store) in [("b1", &backend_store), ("b2", &second_store)] {
             for entry in store.list_mailboxes(None).unwrap() {
@@ -190,59 +220,69 @@ impl Murder {
         }
         changes.push(pretend("shared.silent", "b3"));
         changes.push(pretend("shared.garbage", "b4"));
-        frontend_store.apply_directory(&changes, Some(1)).unwrap();
         let address = |port: u16| format!("127.0.0.1:{port}");
-        let servers = [
-            ("b1", address(backend_port), 5),
-            ("b2", address(second_port), 1),
-            ("b3", address(silent_port), 9),
-            ("b4", address(garbage_port), 9),
+        let servers: BTreeMap<String, (String, u64, Option<Vec<String>>)> = [
+            ("b1", address(backend_port), 5, Some(first.capabilities)),
+            ("b2", address(second_port), 1, Some(served.capabilities)),
+            ("b3", address(silent_port), 9, None),
+            ("b4", address(garbage_port), 9, None),
+        ]
+        .into_iter()
+        .map(|(name, address, n, caps)| (name.to_string(), (address, n, caps)))
+        .collect();
+        let stores = vec![
+            ("b1".to_string(), backend_store.clone()),
+            ("b2".to_string(), second_store.clone()),
         ];
-        let cluster = Arc::new(FixedCluster {
-            unified: kind == Frontend::Unified,
-            servers: servers
-                .into_iter()
-                .map(|(name, address, n)| (name.to_string(), (address, n)))
-                .collect(),
-            stores: vec![
-                ("b1".into(), backend_store.clone()),
-                ("b2".into(), second_store.clone()),
-            ],
-            frontend_store: frontend_store.clone(),
-        });
-        let frontend = service(frontend_store.clone()).with_cluster(cluster);
-        if kind == Frontend::Unified {
-            let admin = frontend.identity("admin");
-            let local = frontend
-                .authorize(&admin, "user.ann.Local", Operation::Create)
-                .unwrap();
-            // Its parent's partition is the backend's.
-            let partition = Some("default".to_string());
-            frontend
-                .create(&admin, &local, Vec::new(), partition)
-                .unwrap();
+        let mut frontends = Vec::new();
+        for (name, kind) in [("f1", setup.kind), ("f2", Frontend::Only)] {
+            let frontend_store = store(&dir.path().join(name));
+            frontend_store.apply_directory(&changes, Some(1)).unwrap();
+            let cluster = Arc::new(FixedCluster {
+                name,
+                unified: kind == Frontend::Unified,
+                servers: servers.clone(),
+                stores: stores.clone(),
+                frontend_store: frontend_store.clone(),
+            });
+            let frontend = service(frontend_store.clone()).with_cluster(cluster);
+            if kind == Frontend::Unified {
+                let admin = frontend.identity("admin");
+                let local = frontend
+                    .authorize(&admin, "user.ann.Local", Operation::Create)
+                    .unwrap();
+                // Its parent's partition is the backend's.
+                let partition = Some("default".to_string());
+                frontend
+                    .create(&admin, &local, Vec::new(), partition)
+                    .unwrap();
+            }
+            let here = dir.path().join(name);
+            let users = passwords(&here, &["ann", "bob", "admin"]);
+            let login = ProxyLogin {
+                authname: "proxy".into(),
+                password: Secret::new(setup.proxy_password.into()),
+                per_server: Default::default(),
+            };
+            let config = imap_config(&here, Some(login));
+            let sasl = auth::sasl_login::SaslConfig::default();
+            let listener = bind(&runtime);
+            let port = listener.local_addr().unwrap().port();
+            running.push(serve(&runtime, listener, frontend, users, sasl, config).shutdown);
+            frontends.push((port, frontend_store));
         }
-        let f1 = dir.path().join("f1");
-        let users = passwords(&f1, &["ann", "bob", "admin"]);
-        let login = ProxyLogin {
-            authname: "proxy".into(),
-            password: Secret::new(proxy_password.into()),
-            per_server: Default::default(),
-        };
-        let config = imap_config(&f1, Some(login));
-        let sasl = auth::sasl_login::SaslConfig::default();
-        let listener = bind(&runtime);
-        let frontend_port = listener.local_addr().unwrap().port();
-        running.push(serve(&runtime, listener, frontend, users, sasl, config).0);
+        let (second_frontend_port, _) = frontends.pop().unwrap();
+        let (frontend_port, frontend_store) = frontends.pop().unwrap();
         Murder {
             runtime,
             backend_port,
             second_port,
             frontend_port,
+            second_frontend_port,
             backend_store,
             second_store,
             frontend_store,
-            backend_stop: Some(stop),
+            backend_stop: Some((first.shutdown, first.handle)),
             _running: running,
             _dir: dir,
         }
@@ -251,6 +291,11 @@ impl Murder {
     /// A client logged in at the frontend.
     pub fn frontend(&self, user: &str) -> Client {
         Client::login(self.frontend_port, user)
+    }
+
+    /// A client logged in at the second frontend, `f2`.
+    pub fn second_frontend(&self, user: &str) -> Client {
+        Client::login(self.second_frontend_port, user)
     }
 
     /// A client logged in at `b1` directly.
@@ -439,6 +484,7 @@ fn imap_config(dir: &Path, proxy: Option<ProxyLogin>) -> ImapConfig {
             connect: Duration::from_secs(2),
             response: Duration::from_secs(20),
         },
+        suppress_capabilities: Vec::new(),
     }
 }
 
@@ -448,6 +494,14 @@ fn bind(runtime: &tokio::runtime::Runtime) -> tokio::net::TcpListener {
         .unwrap()
 }
 
+/// A server started by [`serve`].
+struct Served {
+    shutdown: net::Shutdown,
+    handle: tokio::task::JoinHandle<()>,
+    /// What it would publish in the directory.
+    capabilities: Vec<String>,
+}
+
 fn serve(
     runtime: &tokio::runtime::Runtime,
     listener: tokio::net::TcpListener,
@@ -455,13 +509,14 @@ fn serve(
     passwords: Arc<auth::PasswordDb>,
     sasl: auth::sasl_login::SaslConfig,
     config: ImapConfig,
-) -> (net::Shutdown, tokio::task::JoinHandle<()>) {
+) -> Served {
     let sasl = Arc::new(auth::sasl_login::SaslLogins::new(
         Arc::clone(&passwords),
         sasl,
     ));
     let proc_files = Arc::new(net::procfile::ProcFiles::start(&config.config_directory));
     let server = ImapServer::new(service, passwords, sasl, config, proc_files);
+    let capabilities = server.published_capabilities();
     let shutdown = net::Shutdown::new();
     let signal = shutdown.signal();
     let handle = runtime.spawn(async move {
@@ -477,7 +532,11 @@ fn serve(
             ));
         }
     });
-    (shutdown, handle)
+    Served {
+        shutdown,
+        handle,
+        capabilities,
+    }
 }
 
 /// A plain TCP client that reads whole responses, literals included, as raw bytes.
