@@ -310,6 +310,24 @@ fn xfer_moves_a_user_with_everything_and_their_session_reselects() {
     );
     assert!(!r.is_empty());
     assert!(scripts_on_disk(&m.b1) > 0);
+    // And her subscriptions, kept on her backend (subscribed through the frontend).
+    let r = imap_support::run_ok(
+        m.front.imap_port,
+        "ann",
+        &["SUBSCRIBE INBOX.Sent", "SUBSCRIBE INBOX.Work"],
+    );
+    assert!(!r.is_empty());
+    let subscribed = |port: u16| {
+        let r = imap_support::run_ok(port, "ann", &["LSUB \"\" \"*\""]);
+        let mut names: Vec<String> = r
+            .iter()
+            .filter(|l| l.starts_with("* LSUB"))
+            .map(|l| l.trim_end().rsplit(' ').next().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(subscribed(m.b1.imap_port), ["INBOX.Sent", "INBOX.Work"]);
     let names = ["user.ann", "user.ann.Sent", "user.ann.Work"];
     let views = ["INBOX", "INBOX.Sent", "INBOX.Work"];
     let before: Vec<Mailbox> = views
@@ -363,6 +381,8 @@ fn xfer_moves_a_user_with_everything_and_their_session_reselects() {
     );
     // (b1's ManageSieve serves ann from b2 now: look at its disk.)
     assert_eq!(scripts_on_disk(&m.b1), 0, "ann's scripts are gone from b1");
+    assert_eq!(subscribed(m.b2.imap_port), ["INBOX.Sent", "INBOX.Work"]);
+    assert_eq!(subscribed(m.front.imap_port), ["INBOX.Sent", "INBOX.Work"]);
 
     // ann's session hears that her mailbox is gone from b1, and reselects it on b2.
     let r = ann.cmd("a2", "NOOP");

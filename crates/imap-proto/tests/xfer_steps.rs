@@ -82,6 +82,14 @@ fn steps() -> Vec<XferStep> {
             active: false,
             script: Vec::new(),
         },
+        XferStep::Subscription {
+            mailbox: "user.ann".into(),
+            name: "user.ann.Sent Items".into(),
+        },
+        XferStep::Subscription {
+            mailbox: "user.ann".into(),
+            name: "shared.team".into(),
+        },
     ]
 }
 
@@ -138,6 +146,8 @@ fn malformed_steps_are_refused() {
         "x XFEREXPUNGE user.a\r\n",
         "x XFERDONE\r\n",
         "x XFERSIEVE user.a main MAYBE \"x\"\r\n",
+        "x XFERSUB user.a\r\n",
+        "x XFERSUB user.a b c\r\n",
     ] {
         assert!(
             parse_command(input.as_bytes(), MailboxEncoding::Utf8).is_err(),

@@ -502,12 +502,23 @@ impl MailService {
                 "Only users with an INBOX may subscribe",
             ));
         }
+        // The subscriptions go with the INBOX when it moves (XFER): frozen with it.
+        let inbox = identity.inbox();
+        let _writing = match &inbox {
+            Some(inbox) => Some(self.writing(&[inbox], Reach::Mailbox)?),
+            None => None,
+        };
         self.store.subscribe(identity.user(), name)?;
         self.report_subscription(EventKind::MailboxSubscribe, identity, name);
         Ok(())
     }
 
     pub fn unsubscribe(&self, identity: &Identity, name: &MailboxName) -> Result<()> {
+        let inbox = identity.inbox();
+        let _writing = match &inbox {
+            Some(inbox) => Some(self.writing(&[inbox], Reach::Mailbox)?),
+            None => None,
+        };
         self.store.unsubscribe(identity.user(), name)?;
         self.report_subscription(EventKind::MailboxUnSubscribe, identity, name);
         Ok(())

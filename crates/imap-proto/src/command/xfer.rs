@@ -72,6 +72,9 @@ pub enum XferStep {
         active: bool,
         script: Vec<u8>,
     },
+    /// One subscription (an internal mailbox name) of the user whose INBOX `mailbox` is
+    /// (sent with the user's INBOX).
+    Subscription { mailbox: String, name: String },
 }
 
 impl XferStep {
@@ -86,6 +89,7 @@ impl XferStep {
             XferStep::Done { .. } => "XFERDONE",
             XferStep::Abort { .. } => "XFERABORT",
             XferStep::Sieve { .. } => "XFERSIEVE",
+            XferStep::Subscription { .. } => "XFERSUB",
         }
     }
 
@@ -99,7 +103,8 @@ impl XferStep {
             | XferStep::Commit { mailbox, .. }
             | XferStep::Done { mailbox }
             | XferStep::Abort { mailbox }
-            | XferStep::Sieve { mailbox, .. } => mailbox,
+            | XferStep::Sieve { mailbox, .. }
+            | XferStep::Subscription { mailbox, .. } => mailbox,
         }
     }
 }
@@ -174,6 +179,10 @@ impl Enc {
                 self.astring(out, name.as_bytes());
                 Self::put(out, if *active { " ACTIVE " } else { " INACTIVE " });
                 self.string(out, script);
+            }
+            XferStep::Subscription { name, .. } => {
+                out.push(b' ');
+                self.astring(out, name.as_bytes());
             }
         }
     }

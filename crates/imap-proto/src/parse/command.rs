@@ -46,7 +46,7 @@ pub(super) fn command(cur: &mut Cursor<'_>) -> PResult<Command> {
         "COPY" => copy_move(cur, Addressing::Sequence, CopyOrMove::Copy),
         "MOVE" => copy_move(cur, Addressing::Sequence, CopyOrMove::Move),
         "XFERPREPARE" | "XFERMSG" | "XFERFLAGS" | "XFEREXPUNGE" | "XFERCOMMIT" | "XFERDONE"
-        | "XFERABORT" | "XFERSIEVE" => super::xfer::xfer_step(cur, name),
+        | "XFERABORT" | "XFERSIEVE" | "XFERSUB" => super::xfer::xfer_step(cur, name),
         _ => mailbox::mailbox_command(cur, name, word),
     }
 }

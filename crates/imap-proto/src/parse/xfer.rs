@@ -37,6 +37,13 @@ pub(super) fn xfer_step(cur: &mut Cursor<'_>, name: &str) -> PResult<Command> {
         }
         "XFERDONE" => XferStep::Done { mailbox },
         "XFERSIEVE" => sieve(cur, mailbox)?,
+        "XFERSUB" => {
+            cur.sp()?;
+            XferStep::Subscription {
+                mailbox,
+                name: cur.astring_utf8()?,
+            }
+        }
         _ => XferStep::Abort { mailbox },
     };
     Ok(Command::XferStep(step))

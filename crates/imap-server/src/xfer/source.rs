@@ -266,16 +266,23 @@ impl Transfer {
         Ok(())
     }
 
-    /// For the hierarchy's top mailbox (the hierarchy is frozen): the Sieve scripts of its
-    /// user when it is a user's INBOX, and the quota limits of a quota root on it.
+    /// For the hierarchy's top mailbox (the hierarchy is frozen): the Sieve scripts and the
+    /// subscriptions of its user when it is a user's INBOX, and the quota limits of a quota
+    /// root on it.
     async fn send_user_state(&mut self, session: &mut Session) -> Result<(), Failure> {
         let prefix = self.claim.prefix().clone();
         if !self.moving.iter().any(|m| m.entry.name == prefix) {
             return Ok(());
         }
         let name = prefix.clone();
-        let (scripts, quota) = session
-            .blocking(move |s| Ok((s.transfer_sieve_scripts(&name)?, s.transfer_quota(&name)?)))
+        let (scripts, subscriptions, quota) = session
+            .blocking(move |s| {
+                Ok((
+                    s.transfer_sieve_scripts(&name)?,
+                    s.transfer_subscriptions(&name)?,
+                    s.transfer_quota(&name)?,
+                ))
+            })
             .await?;
         for (name, script, active) in scripts {
             let step = XferStep::Sieve {
@@ -283,6 +290,13 @@ impl Transfer {
                 name,
                 active,
                 script,
+            };
+            self.target.send(step).await?;
+        }
+        for name in subscriptions {
+            let step = XferStep::Subscription {
+                mailbox: prefix.to_string(),
+                name: name.to_string(),
             };
             self.target.send(step).await?;
         }

@@ -268,6 +268,14 @@ async fn apply(
                     s.incoming_sieve(&identity, &name, &script, &text, active)?;
                     Done::Other
                 }
+                XferStep::Subscription {
+                    name: subscribed, ..
+                } => {
+                    let subscribed = MailboxName::try_from(subscribed)
+                        .map_err(|_| mailservice::ServiceError::Refused("Not a mailbox name"))?;
+                    s.incoming_subscription(&identity, &name, &subscribed)?;
+                    Done::Other
+                }
                 XferStep::Message { .. } => Done::Other,
             })
         })

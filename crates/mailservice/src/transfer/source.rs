@@ -213,18 +213,31 @@ impl MailService {
         Ok(scripts)
     }
 
+    /// The subscriptions of the user whose INBOX `inbox` is, to send with it (internal
+    /// names). None for any other mailbox.
+    pub fn transfer_subscriptions(&self, inbox: &MailboxName) -> Result<Vec<MailboxName>> {
+        match user_of_inbox(inbox) {
+            Some(user) => Ok(self.store.subscriptions(&user)?),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// The quota limits of `root` when it is a quota root here (a user's, set on their INBOX).
     pub fn transfer_quota(&self, root: &MailboxName) -> Result<Option<mailstore::QuotaLimits>> {
         Ok(self.store.quota_limits(root)?)
     }
 
-    /// After the user whose INBOX `inbox` is went to another server: their Sieve scripts and
-    /// the quota root on the INBOX are removed here (the target holds them now).
+    /// After the user whose INBOX `inbox` is went to another server: their Sieve scripts,
+    /// their subscriptions and the quota root on the INBOX are removed here (the target holds
+    /// them now).
     pub fn transfer_forget_user(&self, inbox: &MailboxName) -> Result<()> {
         self.store.remove_quota_root(inbox)?;
         let Some(user) = user_of_inbox(inbox) else {
             return Ok(());
         };
+        for name in self.store.subscriptions(&user)? {
+            self.store.unsubscribe(&user, &name)?;
+        }
         self.store.set_active_sieve_script(&user, None)?;
         for info in self.store.list_sieve_scripts(&user)? {
             self.store.delete_sieve_script(&user, &info.name)?;

@@ -232,6 +232,24 @@ impl MailService {
         Ok(())
     }
 
+    /// XFERSUB: one subscription (an internal name) of the user whose INBOX `inbox` is
+    /// coming.
+    pub fn incoming_subscription(
+        &self,
+        identity: &Identity,
+        inbox: &MailboxName,
+        name: &MailboxName,
+    ) -> Result<()> {
+        self.may_transfer(identity)?;
+        self.incoming(inbox)?;
+        let user = crate::namespace::userid_of(inbox)
+            .filter(|_| crate::access::is_user_inbox(inbox))
+            .ok_or(ServiceError::Refused(
+                "Subscriptions come with a user's INBOX",
+            ))?;
+        Ok(self.store.subscribe(&user, name)?)
+    }
+
     /// XFERABORT (or the end of the source's connection before XFERCOMMIT): the copy is
     /// removed and the directory's word on the name comes back.
     pub fn incoming_abort(&self, identity: &Identity, name: &MailboxName) -> Result<()> {

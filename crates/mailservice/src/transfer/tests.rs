@@ -346,6 +346,51 @@ fn a_users_scripts_are_frozen_with_their_inbox_and_arrive_with_it() {
 }
 
 #[test]
+fn a_users_subscriptions_are_frozen_with_their_inbox_and_arrive_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _) = service(dir.path());
+    s.create_user("ann").unwrap();
+    let ann = s.identity("ann");
+    s.subscribe(&ann, &name("user.ann.Sent")).unwrap();
+    s.subscribe(&ann, &name("shared.team")).unwrap();
+    let (claim, _) = s
+        .transfer_begin(&s.identity("admin"), &name("user.ann"), "b3")
+        .unwrap();
+    claim.freeze();
+    assert!(matches!(
+        s.subscribe(&ann, &name("user.ann.Drafts")),
+        Err(ServiceError::Moving)
+    ));
+    assert!(matches!(
+        s.unsubscribe(&ann, &name("shared.team")),
+        Err(ServiceError::Moving)
+    ));
+    let mut sent = s.transfer_subscriptions(&name("user.ann")).unwrap();
+    sent.sort();
+    assert_eq!(sent, [name("shared.team"), name("user.ann.Sent")]);
+    assert!(s
+        .transfer_subscriptions(&name("user.ann.Sent"))
+        .unwrap()
+        .is_empty());
+    drop(claim);
+    s.transfer_forget_user(&name("user.ann")).unwrap();
+    assert!(s.subscriptions(&ann).unwrap().is_empty());
+
+    // At a target, subscriptions come only with an incoming INBOX.
+    let admin = s.identity("admin");
+    assert!(s
+        .incoming_subscription(&admin, &name("user.bob"), &name("user.bob.x"))
+        .is_err());
+    incoming(&s, "user.bob");
+    s.incoming_subscription(&admin, &name("user.bob"), &name("user.bob.x"))
+        .unwrap();
+    assert_eq!(
+        s.subscriptions(&s.identity("bob")).unwrap(),
+        [name("user.bob.x")]
+    );
+}
+
+#[test]
 fn a_marker_half_written_by_a_crash_is_cleared_and_whole_ones_are_read() {
     let dir = tempfile::tempdir().unwrap();
     let markers = Markers::new(dir.path());
