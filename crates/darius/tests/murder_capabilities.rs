@@ -8,28 +8,11 @@
 
 mod common;
 mod imap_support;
-
-use std::time::{Duration, Instant};
+mod murder_support;
 
 use common::Server;
 use imap_support::{last, Client};
-
-fn murder_conf(role: &str, name: &str, endpoints: &[String], extra: &str) -> String {
-    format!(
-        "murder_role: {role}\nmurder_server_name: {name}\nmurder_etcd_endpoints: {}\n\
-         murder_etcd_prefix: /caps\nmurder_lease_ttl: 3\nproxyservers: proxy\n\
-         proxy_password: pw-proxy\nallowplaintext: 1\n{extra}",
-        endpoints.join(" ")
-    )
-}
-
-fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !check() {
-        assert!(Instant::now() < deadline, "never happened: {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use murder_support::{eventually, murder_conf};
 
 /// The capabilities a fresh session of `user` at `port` is shown after login.
 fn capabilities(port: u16, user: &str) -> Vec<String> {
@@ -49,14 +32,12 @@ fn a_backend_without_condstore_takes_it_off_the_frontend_while_it_lives() {
         return;
     };
     let endpoints = etcd.endpoints();
-    let b1 = Server::start_with(&murder_conf("backend", "b1", &endpoints, ""));
-    let mut b2 = Server::start_with(&murder_conf(
-        "backend",
-        "b2",
-        &endpoints,
-        "suppress_capabilities: CONDSTORE QRESYNC\n",
+    let b1 = Server::start_with(&murder_conf("backend", "b1", &endpoints, "/caps"));
+    let mut b2 = Server::start_with(&format!(
+        "{}suppress_capabilities: CONDSTORE QRESYNC\n",
+        murder_conf("backend", "b2", &endpoints, "/caps")
     ));
-    let front = Server::start_with(&murder_conf("frontend", "f1", &endpoints, ""));
+    let front = Server::start_with(&murder_conf("frontend", "f1", &endpoints, "/caps"));
     // ann's INBOX is on b1, bob's on b2.
     b1.add_user("ann", "pw-ann");
     b2.add_user("bob", "pw-bob");

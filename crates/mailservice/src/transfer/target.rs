@@ -217,19 +217,28 @@ impl MailService {
         script: &[u8],
         active: bool,
     ) -> Result<()> {
-        self.may_transfer(identity)?;
-        self.incoming(inbox)?;
-        let user = crate::namespace::userid_of(inbox)
-            .filter(|_| crate::access::is_user_inbox(inbox))
-            .ok_or(ServiceError::Refused(
-                "Sieve scripts come with a user's INBOX",
-            ))?;
+        let user = self.incoming_user(identity, inbox, "Sieve scripts come with a user's INBOX")?;
         self.store
             .put_sieve_script(&user, name, script, usize::MAX)?;
         if active {
             self.store.set_active_sieve_script(&user, Some(name))?;
         }
         Ok(())
+    }
+
+    /// The user whose INBOX `inbox` is, coming here by a transfer an administrator
+    /// (`identity`) makes; refused with `otherwise` for any other mailbox.
+    fn incoming_user(
+        &self,
+        identity: &Identity,
+        inbox: &MailboxName,
+        otherwise: &'static str,
+    ) -> Result<String> {
+        self.may_transfer(identity)?;
+        self.incoming(inbox)?;
+        crate::namespace::userid_of(inbox)
+            .filter(|_| crate::access::is_user_inbox(inbox))
+            .ok_or(ServiceError::Refused(otherwise))
     }
 
     /// XFERSUB: one subscription (an internal name) of the user whose INBOX `inbox` is
@@ -240,13 +249,7 @@ impl MailService {
         inbox: &MailboxName,
         name: &MailboxName,
     ) -> Result<()> {
-        self.may_transfer(identity)?;
-        self.incoming(inbox)?;
-        let user = crate::namespace::userid_of(inbox)
-            .filter(|_| crate::access::is_user_inbox(inbox))
-            .ok_or(ServiceError::Refused(
-                "Subscriptions come with a user's INBOX",
-            ))?;
+        let user = self.incoming_user(identity, inbox, "Subscriptions come with a user's INBOX")?;
         Ok(self.store.subscribe(&user, name)?)
     }
 
