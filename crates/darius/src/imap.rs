@@ -57,6 +57,7 @@ pub fn server(
         kerberos: crate::kerberos::service("imap", &servername, &ctx.sasl.config().mech_list)?,
         servername,
         proxy: crate::murder::proxy_login(config),
+        proxy_tls: crate::murder::proxy_tls(config)?,
         proxy_timeouts: imap_server::ProxyTimeouts::default(),
         suppress_capabilities: config.list("suppress_capabilities").to_vec(),
     };

@@ -58,6 +58,7 @@ pub fn server(
             idle_max: usize::try_from(config.int("lmtp_proxy_idle_max")).unwrap_or(usize::MAX),
             idle_timeout: Duration::from_secs(config.int("lmtp_proxy_idle_timeout")),
         },
+        proxy_tls: crate::murder::proxy_tls(config)?,
     };
     if !config.bool("lmtp_auth") {
         return Ok(LmtpServer::new(ctx.service.clone(), lmtp_config));

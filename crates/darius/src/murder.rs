@@ -107,6 +107,28 @@ pub fn proxy_login(config: &config::Config) -> Option<mailservice::ProxyLogin> {
     })
 }
 
+/// TLS toward the backends (`proxy_tls`): off outside a Murder; otherwise the backends'
+/// certificates must chain to `tls_server_ca_file` (the system's CAs when it is empty), and
+/// `tls_client_cert`/`tls_client_key` are presented to a backend that asks for a certificate.
+pub fn proxy_tls(config: &config::Config) -> Result<net::ClientTls> {
+    let mode = match config.str("proxy_tls") {
+        "on" => net::ClientTlsMode::On,
+        "off" => net::ClientTlsMode::Off,
+        _ => net::ClientTlsMode::Auto,
+    };
+    if Role::from_option(config.str("murder_role")).is_none() || mode == net::ClientTlsMode::Off {
+        return Ok(net::ClientTls::off());
+    }
+    let files = net::ClientTlsFiles {
+        ca_file: config.path("tls_server_ca_file").map(Path::to_path_buf),
+        cert_file: config.path("tls_client_cert").map(Path::to_path_buf),
+        key_file: config.path("tls_client_key").map(Path::to_path_buf),
+    };
+    let client = net::client_tls::load_client_config(&files)
+        .context("proxy_tls: TLS toward the backends (tls_server_ca_file, tls_client_cert)")?;
+    Ok(net::ClientTls::new(mode, client))
+}
+
 /// `murder_users: etcd`: where the users' records are in the Murder's etcd; `None` with
 /// `murder_users: local`. The etcd requests run on the current runtime (the server's), or on
 /// a small one of the database's own in a tool, which has none.

@@ -52,6 +52,7 @@ pub fn server(
         kerberos,
         servername,
         proxy: crate::murder::proxy_login(config),
+        proxy_tls: crate::murder::proxy_tls(config)?,
     };
     Ok(Pop3Server::new(
         ctx.service.clone(),

@@ -45,6 +45,7 @@ pub fn server(
         max_redirects: u32::try_from(config.int("sieve_maxredirects")).unwrap_or(u32::MAX),
         servername,
         proxy: crate::murder::proxy_login(config),
+        proxy_tls: crate::murder::proxy_tls(config)?,
     };
     Ok(ManageSieveServer::new(
         ctx.service.clone(),

@@ -2,15 +2,11 @@
 //! endpoint.
 
 use std::io;
-use std::path::Path;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use rustls::ClientConfig as RustlsConfig;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncRead, AsyncWrite, BufReader, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
@@ -194,46 +190,16 @@ impl Connector {
     }
 }
 
-/// The rustls client configuration for `config`: the CA file's certificates as the only
-/// roots, and the client certificate when given.
+/// The rustls client configuration for `config` (net's, which every TLS client of Darius
+/// shares): the CA file's certificates as the only roots, and the client certificate when
+/// given.
 fn load_tls(config: &TlsConfig) -> Result<TlsConnector> {
-    let file_err =
-        |path: &Path, e: &dyn std::fmt::Display| Error::Tls(format!("{}: {e}", path.display()));
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in
-        CertificateDer::pem_file_iter(&config.ca_file).map_err(|e| file_err(&config.ca_file, &e))?
-    {
-        let cert = cert.map_err(|e| file_err(&config.ca_file, &e))?;
-        roots.add(cert).map_err(|e| file_err(&config.ca_file, &e))?;
-    }
-    if roots.is_empty() {
-        return Err(file_err(&config.ca_file, &"no CA certificate found"));
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let builder = RustlsConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Tls(e.to_string()))?
-        .with_root_certificates(roots);
-    let config = match (&config.cert_file, &config.key_file) {
-        (None, None) => builder.with_no_client_auth(),
-        (Some(cert), Some(key)) => {
-            let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-                .map_err(|e| file_err(cert, &e))?
-                .collect::<std::result::Result<_, _>>()
-                .map_err(|e| file_err(cert, &e))?;
-            if chain.is_empty() {
-                return Err(file_err(cert, &"no certificate found"));
-            }
-            let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| file_err(key, &e))?;
-            builder
-                .with_client_auth_cert(chain, key_der)
-                .map_err(|e| Error::Tls(e.to_string()))?
-        }
-        _ => {
-            return Err(Error::Tls(
-                "a client certificate needs both cert_file and key_file".into(),
-            ))
-        }
+    let files = net::ClientTlsFiles {
+        ca_file: Some(config.ca_file.clone()),
+        cert_file: config.cert_file.clone(),
+        key_file: config.key_file.clone(),
     };
-    Ok(TlsConnector::from(Arc::new(config)))
+    let config =
+        net::client_tls::load_client_config(&files).map_err(|e| Error::Tls(e.to_string()))?;
+    Ok(TlsConnector::from(config))
 }

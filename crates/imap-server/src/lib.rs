@@ -82,6 +82,9 @@ pub struct ImapConfig {
     /// Capabilities never shown (Cyrus's `suppress_capabilities`), compared without regard to
     /// case; what is not shown cannot be enabled either.
     pub suppress_capabilities: Vec<String>,
+    /// TLS toward the backends (`proxy_tls`, `tls_server_ca_file`, `tls_client_cert`): when to
+    /// send STARTTLS and what their certificates must chain to.
+    pub proxy_tls: net::ClientTls,
 }
 
 /// Time limits on the connections to backends.
@@ -169,6 +172,7 @@ impl ImapServer {
             address,
             login,
             admin.user(),
+            &self.config.proxy_tls,
             self.config.limits.max_line,
             self.config.proxy_timeouts,
         )

@@ -73,6 +73,7 @@ fn start(dir: &std::path::Path, recorder: Arc<Recorder>) -> (tokio::runtime::Run
         servername: "mail.example.org".into(),
         kerberos: None,
         proxy: None,
+        proxy_tls: net::ClientTls::off(),
         proxy_timeouts: imap_server::ProxyTimeouts::default(),
         suppress_capabilities: Vec::new(),
     };

@@ -33,6 +33,7 @@ fn a_frontend_offers_only_what_every_backend_offers() {
         kind: Frontend::Only,
         proxy_password: PROXY_PASSWORD,
         second_suppresses: &["CONDSTORE", "QRESYNC"],
+        tls: None,
     });
     // b2 itself shows neither, and does not enable them.
     let mut b2 = murder.second("ann");

@@ -7,7 +7,7 @@
 
 mod murder;
 
-use murder::{Frontend, Murder};
+use murder::{Frontend, Murder, TlsSetup};
 
 const MESSAGE: &[u8] = b"From: Ann <ann@example.org>\r\nTo: team@example.org\r\nSubject: =?utf-8?q?caf=C3=A9?=\r\nMessage-ID: <1@example.org>\r\n\r\nBody with 8-bit \xc3\xa9 and a lone dot:\r\n.\r\nend\r\n";
 
@@ -617,4 +617,77 @@ fn have_python() -> bool {
         eprintln!("python3 not found: skipping");
     }
     found
+}
+
+/// The taps of a Murder started with TLS.
+fn taps(murder: &Murder) -> &(net::testing::Tap, net::testing::Tap) {
+    murder.taps.as_ref().unwrap()
+}
+
+#[test]
+fn the_frontend_starts_tls_with_a_backend_that_offers_it_and_stays_plain_with_one_that_does_not() {
+    let murder = Murder::start_tls(TlsSetup {
+        trusts_b1: true,
+        mode: net::ClientTlsMode::Auto,
+    });
+    murder
+        .backend("ann")
+        .append("a", "INBOX", "(\\Seen)", &message(1));
+    let mut front = murder.frontend("ann");
+    let select = front.ok("b", "SELECT INBOX");
+    assert!(select.text().contains("* 1 EXISTS"), "{}", select.text());
+    let fetch = front.ok("c", "FETCH 1 BODY.PEEK[HEADER.FIELDS (SUBJECT)]");
+    assert!(fetch.text().contains("message 1"), "{}", fetch.text());
+    let status = front.ok("d", "STATUS shared.other (MESSAGES)");
+    assert!(status.text().contains("MESSAGES 0"), "{}", status.text());
+    let (b1, b2) = taps(&murder);
+    assert!(b1.saw("STARTTLS\r\n"), "b1 offers STARTTLS: it is asked");
+    for secret in ["AUTHENTICATE", "SELECT", "FETCH", murder::PROXY_PASSWORD] {
+        assert!(!b1.saw(secret), "{secret} went to b1 in the clear");
+    }
+    assert!(!b2.saw("STARTTLS"), "b2 offers no STARTTLS");
+    assert!(b2.saw("AUTHENTICATE PLAIN"), "b2 is used in plain");
+}
+
+#[test]
+fn a_backend_whose_certificate_does_not_verify_is_unavailable_and_never_used_in_plain() {
+    let murder = Murder::start_tls(TlsSetup {
+        trusts_b1: false,
+        mode: net::ClientTlsMode::Auto,
+    });
+    let mut front = murder.frontend("ann");
+    let select = front.run("b", "SELECT INBOX");
+    assert!(
+        select.tagged.starts_with("NO [UNAVAILABLE]"),
+        "{}",
+        select.tagged
+    );
+    // The session goes on, and the other backend still serves it.
+    front.ok("c", "STATUS shared.other (MESSAGES)");
+    let (b1, _) = taps(&murder);
+    assert!(b1.saw("STARTTLS\r\n"));
+    assert!(
+        !b1.saw("AUTHENTICATE"),
+        "no login after the failed handshake"
+    );
+}
+
+#[test]
+fn proxy_tls_on_refuses_a_backend_without_starttls() {
+    let murder = Murder::start_tls(TlsSetup {
+        trusts_b1: true,
+        mode: net::ClientTlsMode::On,
+    });
+    let mut front = murder.frontend("ann");
+    front.ok("b", "SELECT INBOX");
+    front.ok("c", "CLOSE");
+    let status = front.run("d", "STATUS shared.other (MESSAGES)");
+    assert!(
+        status.tagged.starts_with("NO [UNAVAILABLE]"),
+        "{}",
+        status.tagged
+    );
+    let (b1, b2) = taps(&murder);
+    assert!(b1.saw("STARTTLS\r\n") && !b1.saw("AUTHENTICATE"));
+    assert!(!b2.saw("AUTHENTICATE"), "b2 is not logged in to in plain");
 }

@@ -78,6 +78,9 @@ pub struct LmtpConfig {
     /// In a Murder, how many connections to each backend are kept between transactions, and
     /// for how long (`lmtp_proxy_idle_max`, `lmtp_proxy_idle_timeout`).
     pub proxy_pooling: ProxyPooling,
+    /// TLS toward the backends (`proxy_tls`, `tls_server_ca_file`, `tls_client_cert`): when to
+    /// send STARTTLS and what their certificates must chain to.
+    pub proxy_tls: net::ClientTls,
 }
 
 /// LMTP AUTH (RFC 4954): the SASL logins every protocol shares, and how failures are paid for.

@@ -11,6 +11,10 @@
 //! timeout or when the directory no longer shows the backend, and a restarted backend (or a
 //! scripted one that drops a kept connection at MAIL, RCPT or after the data) costs no message
 //! and duplicates none.
+//!
+//! With TLS ([`TlsSetup`]), b1 may hold a certificate from a test CA, the frontend trusts that
+//! CA or another under its `proxy_tls` mode, and reaches b1 through a [`net::testing::Tap`]
+//! that records what it sends.
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Write};
@@ -107,13 +111,15 @@ fn lmtp_server(
     service: MailService,
     servername: &str,
     pooling: ProxyPooling,
+    tls: Option<net::ServerTls>,
+    proxy_tls: net::ClientTls,
 ) -> Arc<LmtpServer> {
     let spool_dir = dir.join("tmp");
     std::fs::create_dir_all(&spool_dir).unwrap();
     LmtpServer::new(
         service,
         LmtpConfig {
-            tls: None,
+            tls: tls.map(|tls| tls.config),
             servername: servername.into(),
             max_message_size: None,
             rcpt_case: RcptCase::Downcase,
@@ -128,6 +134,7 @@ fn lmtp_server(
             unix_socket_trusted: false,
             proxy: None,
             proxy_pooling: pooling,
+            proxy_tls,
         },
     )
 }
@@ -197,6 +204,18 @@ struct Murder {
     frontend_addr: SocketAddr,
     /// The frontend's directory.
     cluster: Arc<FixedCluster>,
+    /// With TLS: what the frontend sent b1.
+    tap: Option<net::testing::Tap>,
+}
+
+/// TLS between the frontend and b1.
+#[derive(Clone, Copy)]
+struct TlsSetup {
+    /// Whether b1 holds a certificate (and so offers STARTTLS).
+    b1_certificate: bool,
+    /// Whether the frontend trusts the CA that signed it (else another).
+    trusts_b1: bool,
+    mode: net::ClientTlsMode,
 }
 
 impl Murder {
@@ -206,7 +225,33 @@ impl Murder {
 
     /// A Murder whose frontend keeps its backend connections as `pooling` says.
     fn start_with(pooling: ProxyPooling) -> Murder {
+        Murder::start_full(pooling, None)
+    }
+
+    /// A Murder with TLS between the frontend and b1 as `tls` says.
+    fn start_tls(tls: TlsSetup) -> Murder {
+        Murder::start_full(ProxyPooling::default(), Some(tls))
+    }
+
+    fn start_full(pooling: ProxyPooling, tls: Option<TlsSetup>) -> Murder {
         let dir = tempfile::tempdir().unwrap();
+        let cas = tls.map(|_| {
+            let certs = dir.path().join("tls");
+            let good = net::testing::TestCa::new(&certs, "good");
+            let other = net::testing::TestCa::new(&certs, "other");
+            (good, other)
+        });
+        let certificate = match (tls, &cas) {
+            (Some(tls), Some((good, _))) if tls.b1_certificate => Some(good.server("b1")),
+            _ => None,
+        };
+        let proxy_tls = match (tls, &cas) {
+            (Some(tls), Some((good, other))) => {
+                let trusted = if tls.trusts_b1 { good } else { other };
+                trusted.client(tls.mode)
+            }
+            _ => net::ClientTls::off(),
+        };
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -231,6 +276,8 @@ impl Murder {
             backend.clone(),
             "b1.test",
             pooling_of_b1,
+            certificate,
+            net::ClientTls::off(),
         );
         let backend_connections = Arc::new(Connections::default());
         let (backend_addr, backend_task) = rt.block_on(listen(
@@ -239,10 +286,12 @@ impl Murder {
             any_port(),
             Arc::clone(&backend_connections),
         ));
+        let tap = tls.map(|_| rt.block_on(net::testing::Tap::start(backend_addr)));
+        let directory_addr = tap.as_ref().map_or(backend_addr, |tap| tap.addr);
         let cluster = Arc::new(FixedCluster {
             backends: Mutex::new(vec![Backend {
                 name: "b1".into(),
-                lmtp: Some(backend_addr.to_string()),
+                lmtp: Some(directory_addr.to_string()),
                 alive: true,
                 ..Backend::default()
             }]),
@@ -252,7 +301,15 @@ impl Murder {
         let frontend = service(frontend_store);
         frontend.create_user("dan").unwrap();
         let frontend = frontend.with_cluster(Arc::clone(&cluster) as Arc<dyn Cluster>);
-        let f1 = lmtp_server(&dir.path().join("f1"), frontend.clone(), "f1.test", pooling);
+        let f1_dir = dir.path().join("f1");
+        let f1 = lmtp_server(
+            &f1_dir,
+            frontend.clone(),
+            "f1.test",
+            pooling,
+            None,
+            proxy_tls,
+        );
         let counted = Arc::new(Connections::default());
         let (frontend_addr, _) = rt.block_on(listen(f1, &frontend_shutdown, any_port(), counted));
         Murder {
@@ -267,6 +324,7 @@ impl Murder {
             _frontend_shutdown: frontend_shutdown,
             frontend_addr,
             cluster,
+            tap,
         }
     }
 
@@ -932,4 +990,93 @@ fn a_transaction_given_up_with_rset_leaves_its_backend_connection_for_the_next()
     assert_eq!(murder.backend_connections.accepted(), 1);
     assert!(Murder::inbox(&murder.backend, "ann").is_empty());
     assert_eq!(Murder::inbox(&murder.backend, "bob").len(), 1);
+}
+
+/// One message to ann (b1's) and dan (the frontend's own) through the frontend; the replies
+/// to RCPT ann and to the data for ann.
+fn deliver_to_ann_and_dan(murder: &Murder) -> (String, String) {
+    let mut client = Client::connect(murder.frontend_addr);
+    assert!(client.send("LHLO mx.test").starts_with("250 "));
+    assert!(client.send("MAIL FROM:<s@example.org>").starts_with("250 "));
+    let rcpt = client.send("RCPT TO:<ann>");
+    assert!(client.send("RCPT TO:<dan>").starts_with("250 2.1.5"));
+    assert!(client.send("DATA").starts_with("354 "));
+    client
+        .writer
+        .write_all(b"Subject: over tls\r\n\r\nThe secret word.\r\n.\r\n")
+        .unwrap();
+    let data = if rcpt.starts_with("250") {
+        client.reply()
+    } else {
+        rcpt.clone()
+    };
+    assert!(
+        client.reply().starts_with("250 "),
+        "dan's copy is delivered"
+    );
+    assert!(client.send("QUIT").starts_with("221 "));
+    assert_eq!(Murder::inbox(&murder.frontend, "dan").len(), 1);
+    (rcpt, data)
+}
+
+#[test]
+fn the_relay_starts_tls_with_a_backend_that_offers_it() {
+    let murder = Murder::start_tls(TlsSetup {
+        b1_certificate: true,
+        trusts_b1: true,
+        mode: net::ClientTlsMode::Auto,
+    });
+    let (rcpt, data) = deliver_to_ann_and_dan(&murder);
+    assert!(rcpt.starts_with("250 2.1.5"), "{rcpt}");
+    assert!(data.starts_with("250 "), "{data}");
+    assert_eq!(Murder::inbox(&murder.backend, "ann").len(), 1);
+    let tap = murder.tap.as_ref().unwrap();
+    assert!(tap.saw("STARTTLS\r\n"), "b1 offers STARTTLS: it is asked");
+    for secret in ["MAIL FROM", "RCPT TO", "The secret word"] {
+        assert!(!tap.saw(secret), "{secret} went to b1 in the clear");
+    }
+}
+
+#[test]
+fn a_backend_whose_certificate_does_not_verify_defers_its_recipients() {
+    let murder = Murder::start_tls(TlsSetup {
+        b1_certificate: true,
+        trusts_b1: false,
+        mode: net::ClientTlsMode::Auto,
+    });
+    let (rcpt, _) = deliver_to_ann_and_dan(&murder);
+    assert!(rcpt.starts_with("451 4.4.1"), "{rcpt}");
+    assert!(Murder::inbox(&murder.backend, "ann").is_empty());
+    let tap = murder.tap.as_ref().unwrap();
+    assert!(tap.saw("STARTTLS\r\n"));
+    assert!(!tap.saw("MAIL FROM"), "never relayed in plain instead");
+}
+
+#[test]
+fn proxy_tls_on_defers_the_recipients_of_a_backend_without_starttls() {
+    let murder = Murder::start_tls(TlsSetup {
+        b1_certificate: false,
+        trusts_b1: true,
+        mode: net::ClientTlsMode::On,
+    });
+    let (rcpt, _) = deliver_to_ann_and_dan(&murder);
+    assert!(rcpt.starts_with("451 4.4.1"), "{rcpt}");
+    assert!(Murder::inbox(&murder.backend, "ann").is_empty());
+    assert!(!murder.tap.as_ref().unwrap().saw("MAIL FROM"));
+}
+
+#[test]
+fn proxy_tls_auto_relays_in_plain_to_a_backend_without_starttls() {
+    let murder = Murder::start_tls(TlsSetup {
+        b1_certificate: false,
+        trusts_b1: true,
+        mode: net::ClientTlsMode::Auto,
+    });
+    let (rcpt, data) = deliver_to_ann_and_dan(&murder);
+    assert!(rcpt.starts_with("250 2.1.5"), "{rcpt}");
+    assert!(data.starts_with("250 "), "{data}");
+    assert_eq!(Murder::inbox(&murder.backend, "ann").len(), 1);
+    let tap = murder.tap.as_ref().unwrap();
+    assert!(!tap.saw("STARTTLS"));
+    assert!(tap.saw("RCPT TO:<ann"), "plain, as before");
 }

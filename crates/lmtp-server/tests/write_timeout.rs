@@ -42,6 +42,7 @@ fn lmtp_server(dir: &std::path::Path, write_timeout: Duration) -> Arc<LmtpServer
             unix_socket_trusted: true,
             proxy: None,
             proxy_pooling: lmtp_server::ProxyPooling::default(),
+            proxy_tls: net::ClientTls::off(),
         },
     )
 }

@@ -59,6 +59,9 @@ pub struct ManageSieveConfig {
     /// `proxy`); `None` when it proxies to none, and then a user whose INBOX another server
     /// holds gets `NO (TRYLATER)`.
     pub proxy: Option<ProxyLogin>,
+    /// TLS toward the backends (`proxy_tls`, `tls_server_ca_file`, `tls_client_cert`): when to
+    /// send STARTTLS and what their certificates must chain to.
+    pub proxy_tls: net::ClientTls,
 }
 
 /// The ManageSieve service shared by every connection.

@@ -2,8 +2,9 @@
 //! backend that holds their INBOX, so once the user is authenticated here a session whose
 //! INBOX another server holds is served by that backend's ManageSieve service.
 //!
-//! The frontend connects to the backend the directory names (plain TCP), reads its capability
-//! listing up to the `OK`, and authenticates with `AUTHENTICATE "PLAIN"` (RFC 5804 §2.1, RFC
+//! The frontend connects to the backend the directory names, reads its capability listing up
+//! to the `OK`, sends STARTTLS where `proxy_tls` wants it and reads the listing that follows
+//! the handshake (RFC 5804 §2.2), and authenticates with `AUTHENTICATE "PLAIN"` (RFC 5804 §2.1, RFC
 //! 4616) as its own identity ([`ProxyLogin`], which the backend must list in `proxyservers`)
 //! with the user as the authorization identity. The client then hears `OK` to its
 //! AUTHENTICATE and the rest of the session is relayed both ways (module `relay`): the
@@ -16,8 +17,9 @@ use std::time::Duration;
 use auth::AuthOutcome;
 use mailservice::Backend;
 use managesieve_proto::{
-    read_server_line, Command, ReplyLimits, RespCode, Response, ServerLine, Status,
+    read_server_line, Command, Item, ReplyLimits, RespCode, Response, ServerLine, Status,
 };
+use net::{ClientStream, ClientTls};
 use sasl::Mechanism;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -55,7 +57,8 @@ impl Session {
             );
             return self.backend_unavailable();
         };
-        let logged_in = tokio::time::timeout(CONNECT_TIMEOUT, log_in(&address, &login, user))
+        let tls = self.server.config.proxy_tls.clone();
+        let logged_in = tokio::time::timeout(CONNECT_TIMEOUT, log_in(&address, &login, &tls, user))
             .await
             .unwrap_or_else(|_| Err("timed out".to_string()));
         let stream = match logged_in {
@@ -101,17 +104,29 @@ impl Session {
     }
 }
 
-/// Connects to `address`, reads the greeting and authenticates as `user` through `login`;
-/// why not, for the log.
-async fn log_in(address: &str, login: &ProxyLogin, user: &str) -> Result<TcpStream, String> {
-    let mut stream = TcpStream::connect(address)
+/// Connects to `address`, reads the greeting, starts TLS as `tls` says and authenticates as
+/// `user` through `login`; why not, for the log.
+async fn log_in(
+    address: &str,
+    login: &ProxyLogin,
+    tls: &ClientTls,
+    user: &str,
+) -> Result<ClientStream, String> {
+    let tcp = TcpStream::connect(address)
         .await
         .map_err(|e| e.to_string())?;
-    let _ = stream.set_nodelay(true);
+    let _ = tcp.set_nodelay(true);
+    let mut stream = ClientStream::Plain(tcp);
     let mut input = Vec::new();
-    let greeting = response(&mut stream, &mut input, Lines::Capabilities).await?;
+    let (greeting, capabilities) = response(&mut stream, &mut input, Lines::Capabilities).await?;
     if greeting.status != Status::Ok {
         return Err(format!("greeting: {greeting:?}"));
+    }
+    let offered = capabilities
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case(b"STARTTLS"));
+    if tls.wanted(offered).map_err(|e| format!("TLS: {e}"))? {
+        start_tls(&mut stream, &mut input, tls, address).await?;
     }
     // RFC 4616 §2: authzid NUL authcid NUL passwd.
     let mut message = Vec::new();
@@ -127,7 +142,7 @@ async fn log_in(address: &str, login: &ProxyLogin, user: &str) -> Result<TcpStre
     let mut line = authenticate.encode();
     line.extend_from_slice(b"\r\n");
     stream.write_all(&line).await.map_err(|e| e.to_string())?;
-    let answer = response(&mut stream, &mut input, Lines::None).await?;
+    let (answer, _) = response(&mut stream, &mut input, Lines::None).await?;
     if answer.status != Status::Ok {
         return Err(format!("AUTHENTICATE answered {answer:?}"));
     }
@@ -136,6 +151,32 @@ async fn log_in(address: &str, login: &ProxyLogin, user: &str) -> Result<TcpStre
         return Err("output after the AUTHENTICATE answer".into());
     }
     Ok(stream)
+}
+
+/// STARTTLS, the handshake after its `OK`, and the capability listing the backend sends
+/// once TLS is up (RFC 5804 §2.2).
+async fn start_tls(
+    stream: &mut ClientStream,
+    input: &mut Vec<u8>,
+    tls: &ClientTls,
+    address: &str,
+) -> Result<(), String> {
+    let mut line = Command::StartTls.encode();
+    line.extend_from_slice(b"\r\n");
+    stream.write_all(&line).await.map_err(|e| e.to_string())?;
+    let (answer, _) = response(stream, input, Lines::None).await?;
+    if answer.status != Status::Ok {
+        return Err(format!("STARTTLS answered {answer:?}"));
+    }
+    stream
+        .start_tls(tls, address, input)
+        .await
+        .map_err(|e| format!("TLS: {e}"))?;
+    let (listed, _) = response(stream, input, Lines::Capabilities).await?;
+    if listed.status != Status::Ok {
+        return Err(format!("the capabilities after STARTTLS: {listed:?}"));
+    }
+    Ok(())
 }
 
 /// What may come before a response.
@@ -147,31 +188,35 @@ enum Lines {
     None,
 }
 
-/// Reads server lines up to the next `OK`, `NO` or `BYE`, past the data lines `before` allows;
-/// anything unreadable is an error.
+/// Reads server lines up to the next `OK`, `NO` or `BYE`, past the data lines `before` allows
+/// (whose first items, the capability names, come back with it); anything unreadable is an
+/// error.
 async fn response(
-    stream: &mut TcpStream,
+    stream: &mut ClientStream,
     input: &mut Vec<u8>,
     before: Lines,
-) -> Result<Response, String> {
+) -> Result<(Response, Vec<Vec<u8>>), String> {
     let limits = ReplyLimits::default();
     let mut chunk = [0u8; 4096];
-    let mut lines = 0;
+    let mut names = Vec::new();
     loop {
         match read_server_line(input, &limits).map_err(|e| e.to_string())? {
             Some((ServerLine::Response(response), used)) => {
                 input.drain(..used);
-                return Ok(response);
+                return Ok((response, names));
             }
             Some((ServerLine::Data(_), _)) if before == Lines::None => {
                 return Err("a data line where a response was due".into());
             }
-            Some((ServerLine::Data(_), used)) => {
+            Some((ServerLine::Data(items), used)) => {
                 input.drain(..used);
-                lines += 1;
-                if lines > MAX_GREETING_LINES {
+                if names.len() == MAX_GREETING_LINES {
                     return Err("too many lines before a response".into());
                 }
+                names.push(match items.into_iter().next() {
+                    Some(Item::String(name) | Item::Atom(name)) => name,
+                    None => Vec::new(),
+                });
             }
             None => {
                 let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;

@@ -3,6 +3,9 @@
 //! fixed test cluster. A plain-socket client authenticates as ann on the frontend; PUTSCRIPT,
 //! SETACTIVE and LISTSCRIPTS are answered by b1 and the script is stored there, not on the
 //! frontend; with b1 stopped AUTHENTICATE answers `NO (TRYLATER)` and the session stays open.
+//! With TLS ([`TlsSetup`]), b1 may hold a certificate from a test CA, the frontend trusts that
+//! CA or another under its `proxy_tls` mode, and reaches b1 through a [`net::testing::Tap`]
+//! that records what it sends.
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Write};
@@ -89,6 +92,8 @@ fn sieve_server(
     service: MailService,
     users: &[&str],
     proxy: Option<ProxyLogin>,
+    tls: Option<net::ServerTls>,
+    proxy_tls: net::ClientTls,
 ) -> Arc<ManageSieveServer> {
     let auth_dir = dir.join("auth");
     std::fs::create_dir_all(&auth_dir).unwrap();
@@ -106,7 +111,7 @@ fn sieve_server(
         },
     );
     let config = ManageSieveConfig {
-        tls: None,
+        tls: tls.map(|tls| tls.config),
         tls_client_identity: net::x509::ClientIdentity::CommonName,
         servername: "sieve.test".into(),
         allow_plaintext: false,
@@ -121,6 +126,7 @@ fn sieve_server(
         kerberos: None,
         max_redirects: 5,
         proxy,
+        proxy_tls,
     };
     let proc_files = Arc::new(net::procfile::ProcFiles::start(dir));
     ManageSieveServer::new(service, Arc::new(sasl), config, proc_files)
@@ -164,11 +170,44 @@ struct Murder {
     backend_addr: SocketAddr,
     backend_task: tokio::task::JoinHandle<()>,
     frontend_addr: SocketAddr,
+    /// With TLS: what the frontend sent b1.
+    tap: Option<net::testing::Tap>,
+}
+
+/// TLS between the frontend and b1.
+#[derive(Clone, Copy)]
+struct TlsSetup {
+    /// Whether b1 holds a certificate (and so offers STARTTLS).
+    b1_certificate: bool,
+    /// Whether the frontend trusts the CA that signed it (else another).
+    trusts_b1: bool,
+    mode: net::ClientTlsMode,
 }
 
 impl Murder {
     fn start() -> Murder {
+        Murder::start_with(None)
+    }
+
+    fn start_with(tls: Option<TlsSetup>) -> Murder {
         let dir = tempfile::tempdir().unwrap();
+        let cas = tls.map(|_| {
+            let certs = dir.path().join("tls");
+            let good = net::testing::TestCa::new(&certs, "good");
+            let other = net::testing::TestCa::new(&certs, "other");
+            (good, other)
+        });
+        let certificate = match (tls, &cas) {
+            (Some(tls), Some((good, _))) if tls.b1_certificate => Some(good.server("b1")),
+            _ => None,
+        };
+        let proxy_tls = match (tls, &cas) {
+            (Some(tls), Some((good, other))) => {
+                let trusted = if tls.trusts_b1 { good } else { other };
+                trusted.client(tls.mode)
+            }
+            _ => net::ClientTls::off(),
+        };
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -183,13 +222,17 @@ impl Murder {
             .unwrap();
         let shutdown = net::Shutdown::new();
         let (backend_addr, backend_task) = rt.block_on(async {
-            let b1 = sieve_server(&b1_dir, backend.clone(), &["ann", "proxy"], None);
+            let users = ["ann", "proxy"];
+            let off = net::ClientTls::off();
+            let b1 = sieve_server(&b1_dir, backend.clone(), &users, None, certificate, off);
             listen(b1, &shutdown).await
         });
+        let tap = tls.map(|_| rt.block_on(net::testing::Tap::start(backend_addr)));
+        let directory_addr = tap.as_ref().map_or(backend_addr, |tap| tap.addr);
         let cluster = FixedCluster {
             backends: vec![Backend {
                 name: "b1".into(),
-                sieve: Some(backend_addr.to_string()),
+                sieve: Some(directory_addr.to_string()),
                 alive: true,
                 ..Backend::default()
             }],
@@ -202,7 +245,15 @@ impl Murder {
         };
         let (frontend_addr, _) = rt.block_on(async {
             let f1_dir = dir.path().join("f1");
-            let f1 = sieve_server(&f1_dir, frontend.clone(), &["ann"], Some(proxy));
+            let users = ["ann"];
+            let f1 = sieve_server(
+                &f1_dir,
+                frontend.clone(),
+                &users,
+                Some(proxy),
+                None,
+                proxy_tls,
+            );
             listen(f1, &shutdown).await
         });
         Murder {
@@ -214,6 +265,7 @@ impl Murder {
             backend_addr,
             backend_task,
             frontend_addr,
+            tap,
         }
     }
 }
@@ -338,4 +390,73 @@ fn a_stopped_backend_answers_trylater_and_the_session_stays() {
         "still unauthenticated"
     );
     assert_eq!(client.send(b"LOGOUT"), ["OK"]);
+}
+
+#[test]
+fn the_frontend_starts_tls_with_a_backend_that_offers_it() {
+    let murder = Murder::start_with(Some(TlsSetup {
+        b1_certificate: true,
+        trusts_b1: true,
+        mode: net::ClientTlsMode::Auto,
+    }));
+    let (mut client, _) = Client::connect(murder.frontend_addr);
+    assert_eq!(client.authenticate("ann"), ["OK"]);
+    let put = format!("PUTSCRIPT \"filter\" {{{}+}}\r\n{SCRIPT}", SCRIPT.len());
+    assert_eq!(client.send(put.as_bytes()), ["OK"]);
+    assert_eq!(client.send(b"LOGOUT"), ["OK"]);
+    let ann = murder.backend.identity("ann");
+    let stored = murder.backend.get_sieve_script(&ann, "filter").unwrap();
+    assert_eq!(stored, SCRIPT.as_bytes(), "stored on b1");
+    let tap = murder.tap.as_ref().unwrap();
+    assert!(tap.saw("STARTTLS\r\n"), "b1 offers STARTTLS: it is asked");
+    for secret in ["AUTHENTICATE", "PUTSCRIPT", "fileinto"] {
+        assert!(!tap.saw(secret), "{secret} went to b1 in the clear");
+    }
+}
+
+#[test]
+fn a_backend_whose_certificate_does_not_verify_answers_trylater() {
+    let murder = Murder::start_with(Some(TlsSetup {
+        b1_certificate: true,
+        trusts_b1: false,
+        mode: net::ClientTlsMode::Auto,
+    }));
+    let (mut client, _) = Client::connect(murder.frontend_addr);
+    let answer = client.authenticate("ann");
+    assert!(answer[0].starts_with("NO (TRYLATER) "), "{answer:?}");
+    assert_eq!(client.send(b"LOGOUT"), ["OK"]);
+    let tap = murder.tap.as_ref().unwrap();
+    assert!(tap.saw("STARTTLS\r\n"));
+    assert!(
+        !tap.saw("AUTHENTICATE"),
+        "never logged in to in plain instead"
+    );
+}
+
+#[test]
+fn proxy_tls_on_refuses_a_backend_without_starttls() {
+    let murder = Murder::start_with(Some(TlsSetup {
+        b1_certificate: false,
+        trusts_b1: true,
+        mode: net::ClientTlsMode::On,
+    }));
+    let (mut client, _) = Client::connect(murder.frontend_addr);
+    let answer = client.authenticate("ann");
+    assert!(answer[0].starts_with("NO (TRYLATER) "), "{answer:?}");
+    assert!(!murder.tap.as_ref().unwrap().saw("AUTHENTICATE"));
+}
+
+#[test]
+fn proxy_tls_auto_logs_in_plain_at_a_backend_without_starttls() {
+    let murder = Murder::start_with(Some(TlsSetup {
+        b1_certificate: false,
+        trusts_b1: true,
+        mode: net::ClientTlsMode::Auto,
+    }));
+    let (mut client, _) = Client::connect(murder.frontend_addr);
+    assert_eq!(client.authenticate("ann"), ["OK"]);
+    assert_eq!(client.send(b"LISTSCRIPTS"), ["OK"]);
+    let tap = murder.tap.as_ref().unwrap();
+    assert!(!tap.saw("STARTTLS"));
+    assert!(tap.saw("AUTHENTICATE \"PLAIN\""), "plain, as before");
 }

@@ -1,16 +1,15 @@
 //! The rest of a proxied session (a Murder frontend's POP3 or ManageSieve session once the
-//! backend has taken the user): bytes copied both ways between the client and the backend,
-//! through one bounded buffer each way, until the backend closes (after the protocol's
-//! logout, or its own autologout), the client closes, or the server shuts down. The backend's timers decide when an
-//! idle session ends; every write here is bounded by a timeout, so a client that stops reading
-//! cannot hold the relay for ever.
+//! backend has taken the user, over plain TCP or TLS): bytes copied both ways between the
+//! client and the backend, through one bounded buffer each way, until the backend closes
+//! (after the protocol's logout, or its own autologout), the client closes, or the server
+//! shuts down. The backend's timers decide when an idle session ends; every write here is
+//! bounded by a timeout, so a client that stops reading cannot hold the relay for ever.
 
 use std::io;
 use std::time::Duration;
 
 use crate::{ShutdownSignal, Transport};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// The buffer each direction copies through.
 const RELAY_BUFFER: usize = 16 * 1024;
@@ -21,12 +20,12 @@ const CLOSING_GRACE: Duration = Duration::from_secs(5);
 /// client sent ahead (pipelined) before the relay began.
 pub async fn relay(
     client: &mut Transport,
-    backend: TcpStream,
+    backend: impl AsyncRead + AsyncWrite + Unpin,
     to_backend: &[u8],
     mut shutdown: ShutdownSignal,
     write_timeout: Duration,
 ) -> io::Result<()> {
-    let (backend_read, mut backend_write) = backend.into_split();
+    let (backend_read, mut backend_write) = tokio::io::split(backend);
     if !to_backend.is_empty() {
         bounded(write_timeout, backend_write.write_all(to_backend)).await?;
     }

@@ -77,6 +77,9 @@ pub struct Pop3Config {
     /// `proxy`); `None` when it proxies to none, and then a user whose INBOX another server
     /// holds gets `-ERR [SYS/TEMP]`.
     pub proxy: Option<ProxyLogin>,
+    /// TLS toward the backends (`proxy_tls`, `tls_server_ca_file`, `tls_client_cert`): when to
+    /// send STARTTLS and what their certificates must chain to.
+    pub proxy_tls: net::ClientTls,
 }
 
 /// The POP3 service shared by every connection.

@@ -1,8 +1,8 @@
 //! POP3 through a Murder frontend (docs/murder.md): a user whose INBOX another server holds is
 //! authenticated here, then served by that backend's POP3 service, as Cyrus's `proxyd` does.
 //!
-//! The frontend connects to the backend the directory names (plain TCP), takes its greeting and
-//! logs in with `AUTH PLAIN` (RFC 5034, RFC 4616) as its own identity ([`ProxyLogin`], which
+//! The frontend connects to the backend the directory names, takes its greeting, asks CAPA and
+//! sends STLS where `proxy_tls` wants it (RFC 2595 §4, RFC 2449), and logs in with `AUTH PLAIN` (RFC 5034, RFC 4616) as its own identity ([`ProxyLogin`], which
 //! the backend must list in `proxyservers`) with the user as the authorization identity. The
 //! backend's answer is the client's answer to its login: `+OK` with the backend's maildrop
 //! figures, after which the rest of the session is relayed both ways (module `relay`) and QUIT
@@ -13,6 +13,7 @@
 use std::time::Duration;
 
 use mailservice::Backend;
+use net::{ClientStream, ClientTls};
 use pop3_proto::{Command, LineFramer, LineResult, RespCode, Response};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -25,6 +26,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// The longest status line read from a backend, line end excluded (RFC 2449 §4 allows 512
 /// octets with it; this is lenient with servers that write more).
 const MAX_STATUS_LINE: usize = 1024;
+/// The most lines of a backend's CAPA answer (a dozen are usual).
+const MAX_CAPA_LINES: usize = 100;
 
 pub use mailservice::ProxyLogin;
 
@@ -38,7 +41,7 @@ enum Failed {
 
 /// A backend connection logged in as the user.
 struct LoggedIn {
-    stream: TcpStream,
+    stream: ClientStream,
     /// The backend's `+OK` to the login, line end included.
     answer: Vec<u8>,
 }
@@ -64,7 +67,8 @@ impl Session {
             tracing::warn!("POP3 login of {user}: backend {server} is down or has no POP3");
             return self.backend_unavailable();
         };
-        let logged_in = tokio::time::timeout(CONNECT_TIMEOUT, log_in(&address, &login, user))
+        let tls = self.server.config.proxy_tls.clone();
+        let logged_in = tokio::time::timeout(CONNECT_TIMEOUT, log_in(&address, &login, &tls, user))
             .await
             .unwrap_or_else(|_| Err(Failed::Unreachable("timed out".into())));
         let LoggedIn { stream, answer } = match logged_in {
@@ -132,16 +136,24 @@ impl Session {
     }
 }
 
-/// Connects to `address`, takes the greeting and logs in as `user` through `login`.
-async fn log_in(address: &str, login: &ProxyLogin, user: &str) -> Result<LoggedIn, Failed> {
+/// Connects to `address`, takes the greeting, starts TLS as `tls` says and logs in as `user`
+/// through `login`.
+async fn log_in(
+    address: &str,
+    login: &ProxyLogin,
+    tls: &ClientTls,
+    user: &str,
+) -> Result<LoggedIn, Failed> {
     let unreachable = |e: std::io::Error| Failed::Unreachable(e.to_string());
-    let mut stream = TcpStream::connect(address).await.map_err(unreachable)?;
-    let _ = stream.set_nodelay(true);
+    let tcp = TcpStream::connect(address).await.map_err(unreachable)?;
+    let _ = tcp.set_nodelay(true);
+    let mut stream = ClientStream::Plain(tcp);
     let mut input = Vec::new();
     let (greeting, _) = status_line(&mut stream, &mut input).await?;
     if !greeting.ok {
         return Err(Failed::Unreachable(format!("greeting: {}", greeting.text)));
     }
+    start_tls(&mut stream, &mut input, tls, address).await?;
     // RFC 4616 §2: authzid NUL authcid NUL passwd.
     let mut message = Vec::new();
     message.extend_from_slice(user.as_bytes());
@@ -170,25 +182,98 @@ async fn log_in(address: &str, login: &ProxyLogin, user: &str) -> Result<LoggedI
     })
 }
 
+/// STLS when the backend lists it in CAPA (RFC 2449 §6.8) and `tls` wants it, and the
+/// handshake after its `+OK` (RFC 2595 §4).
+async fn start_tls(
+    stream: &mut ClientStream,
+    input: &mut Vec<u8>,
+    tls: &ClientTls,
+    address: &str,
+) -> Result<(), Failed> {
+    let tls_failed = |e: net::ClientTlsError| Failed::Unreachable(format!("TLS: {e}"));
+    if tls.mode() == net::ClientTlsMode::Off {
+        return Ok(());
+    }
+    let offered = capabilities(stream, input)
+        .await?
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case("STLS"));
+    if !tls.wanted(offered).map_err(tls_failed)? {
+        return Ok(());
+    }
+    send(stream, &Command::Stls).await?;
+    let (answer, _) = status_line(stream, input).await?;
+    if !answer.ok {
+        return Err(Failed::Unreachable(format!("STLS: {}", answer.text)));
+    }
+    stream
+        .start_tls(tls, address, input)
+        .await
+        .map_err(tls_failed)
+}
+
+/// The capability names of the backend's CAPA answer (an `-ERR` lists none).
+async fn capabilities(
+    stream: &mut ClientStream,
+    input: &mut Vec<u8>,
+) -> Result<Vec<String>, Failed> {
+    send(stream, &Command::Capa).await?;
+    let (answer, _) = status_line(stream, input).await?;
+    let mut names = Vec::new();
+    if !answer.ok {
+        return Ok(names);
+    }
+    let mut framer = LineFramer::new(MAX_STATUS_LINE);
+    loop {
+        let line = next_line(stream, input, &mut framer).await?;
+        if line == b"." {
+            return Ok(names);
+        }
+        if names.len() == MAX_CAPA_LINES {
+            return Err(Failed::Unreachable("too long a CAPA answer".into()));
+        }
+        let line = String::from_utf8_lossy(&line);
+        names.push(line.split(' ').next().unwrap_or_default().to_string());
+    }
+}
+
+/// Sends one command.
+async fn send(stream: &mut ClientStream, command: &Command) -> Result<(), Failed> {
+    let mut line = command.encode();
+    line.extend_from_slice(b"\r\n");
+    stream
+        .write_all(&line)
+        .await
+        .map_err(|e| Failed::Unreachable(e.to_string()))
+}
+
 /// Reads one status line: the response, and the line as sent (line end included, so that it
 /// can be passed on unchanged).
 async fn status_line(
-    stream: &mut TcpStream,
+    stream: &mut ClientStream,
     input: &mut Vec<u8>,
 ) -> Result<(Response, Vec<u8>), Failed> {
     let mut framer = LineFramer::new(MAX_STATUS_LINE);
+    let line = next_line(stream, input, &mut framer).await?;
+    let response = Response::parse(&line).ok_or_else(|| {
+        let shown = String::from_utf8_lossy(&line).into_owned();
+        Failed::Unreachable(format!("not a status line: {shown:?}"))
+    })?;
+    let mut raw = line;
+    raw.extend_from_slice(b"\r\n");
+    Ok((response, raw))
+}
+
+/// Reads one line, line end excluded.
+async fn next_line(
+    stream: &mut ClientStream,
+    input: &mut Vec<u8>,
+    framer: &mut LineFramer,
+) -> Result<Vec<u8>, Failed> {
     let mut chunk = [0u8; 1024];
     loop {
         match framer.take_line(input) {
-            LineResult::Line(line) => {
-                let response = Response::parse(&line).ok_or_else(|| {
-                    let shown = String::from_utf8_lossy(&line).into_owned();
-                    Failed::Unreachable(format!("not a status line: {shown:?}"))
-                })?;
-                let mut raw = line;
-                raw.extend_from_slice(b"\r\n");
-                return Ok((response, raw));
-            }
+            LineResult::Line(line) => return Ok(line),
             LineResult::TooLong => return Err(Failed::Unreachable("line too long".into())),
             LineResult::Incomplete => {}
         }

@@ -3,7 +3,10 @@
 //! test cluster. Python's poplib (tests/murder_proxy.py) logs in as ann on the frontend and
 //! works on the backend's maildrop (STAT, LIST, UIDL, RETR, DELE, QUIT), which the test then
 //! reads on b1; a second session while one holds the maildrop hears b1's `[IN-USE]`; with b1
-//! stopped the login answers `-ERR [SYS/TEMP]` and the connection closes.
+//! stopped the login answers `-ERR [SYS/TEMP]` and the connection closes. With TLS
+//! ([`TlsSetup`]), b1 may hold a certificate from a test CA, the frontend trusts that CA or
+//! another under its `proxy_tls` mode, and reaches b1 through a [`net::testing::Tap`] that
+//! records what it sends.
 #![allow(clippy::unwrap_used)]
 
 use std::net::SocketAddr;
@@ -92,6 +95,8 @@ fn pop3_server(
     service: MailService,
     users: &[&str],
     proxy: Option<ProxyLogin>,
+    tls: Option<net::ServerTls>,
+    proxy_tls: net::ClientTls,
 ) -> Arc<Pop3Server> {
     let auth_dir = dir.join("auth");
     std::fs::create_dir_all(&auth_dir).unwrap();
@@ -109,7 +114,7 @@ fn pop3_server(
         },
     );
     let config = Pop3Config {
-        tls: None,
+        tls: tls.map(|tls| tls.config),
         tls_client_identity: net::x509::ClientIdentity::CommonName,
         servername: "pop.test".into(),
         allow_plaintext: false,
@@ -126,6 +131,7 @@ fn pop3_server(
         config_directory: dir.to_path_buf(),
         kerberos: None,
         proxy,
+        proxy_tls,
     };
     let proc_files = Arc::new(net::procfile::ProcFiles::start(dir));
     Pop3Server::new(service, passwords, Arc::new(sasl), config, proc_files)
@@ -167,11 +173,44 @@ struct Murder {
     backend_addr: SocketAddr,
     backend_task: tokio::task::JoinHandle<()>,
     frontend_addr: SocketAddr,
+    /// With TLS: what the frontend sent b1.
+    tap: Option<net::testing::Tap>,
+}
+
+/// TLS between the frontend and b1.
+#[derive(Clone, Copy)]
+struct TlsSetup {
+    /// Whether b1 holds a certificate (and so offers STLS).
+    b1_certificate: bool,
+    /// Whether the frontend trusts the CA that signed it (else another).
+    trusts_b1: bool,
+    mode: net::ClientTlsMode,
 }
 
 impl Murder {
     fn start() -> Murder {
+        Murder::start_with(None)
+    }
+
+    fn start_with(tls: Option<TlsSetup>) -> Murder {
         let dir = tempfile::tempdir().unwrap();
+        let cas = tls.map(|_| {
+            let certs = dir.path().join("tls");
+            let good = net::testing::TestCa::new(&certs, "good");
+            let other = net::testing::TestCa::new(&certs, "other");
+            (good, other)
+        });
+        let certificate = match (tls, &cas) {
+            (Some(tls), Some((good, _))) if tls.b1_certificate => Some(good.server("b1")),
+            _ => None,
+        };
+        let proxy_tls = match (tls, &cas) {
+            (Some(tls), Some((good, other))) => {
+                let trusted = if tls.trusts_b1 { good } else { other };
+                trusted.client(tls.mode)
+            }
+            _ => net::ClientTls::off(),
+        };
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -187,13 +226,17 @@ impl Murder {
         frontend_store.apply_directory(&directory, Some(1)).unwrap();
         let shutdown = net::Shutdown::new();
         let (backend_addr, backend_task) = rt.block_on(async {
-            let b1 = pop3_server(&b1_dir, backend.clone(), &["ann", "bob", "proxy"], None);
+            let users = ["ann", "bob", "proxy"];
+            let off = net::ClientTls::off();
+            let b1 = pop3_server(&b1_dir, backend.clone(), &users, None, certificate, off);
             listen(b1, &shutdown).await
         });
+        let tap = tls.map(|_| rt.block_on(net::testing::Tap::start(backend_addr)));
+        let directory_addr = tap.as_ref().map_or(backend_addr, |tap| tap.addr);
         let cluster = FixedCluster {
             backends: vec![Backend {
                 name: "b1".into(),
-                pop3: Some(backend_addr.to_string()),
+                pop3: Some(directory_addr.to_string()),
                 alive: true,
                 ..Backend::default()
             }],
@@ -206,7 +249,8 @@ impl Murder {
         };
         let (frontend_addr, _) = rt.block_on(async {
             let f1_dir = dir.path().join("f1");
-            let f1 = pop3_server(&f1_dir, frontend, &["ann", "bob"], Some(proxy));
+            let users = ["ann", "bob"];
+            let f1 = pop3_server(&f1_dir, frontend, &users, Some(proxy), None, proxy_tls);
             listen(f1, &shutdown).await
         });
         Murder {
@@ -217,6 +261,7 @@ impl Murder {
             backend_addr,
             backend_task,
             frontend_addr,
+            tap,
         }
     }
 
@@ -340,4 +385,97 @@ fn a_stopped_backend_is_a_temporary_failure_and_the_connection_closes() {
         std::thread::sleep(Duration::from_millis(20));
     }
     murder.python("backend-down", &[]);
+}
+
+/// A POP3 session as ann through the frontend: the answer to PASS, and STAT's when it was
+/// `+OK`.
+fn ann_through_the_frontend(murder: &Murder) -> (String, Option<String>) {
+    use std::io::{BufRead, BufReader, Write};
+    let stream = std::net::TcpStream::connect(murder.frontend_addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    let mut line = || {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        line.trim_end().to_string()
+    };
+    assert!(line().starts_with("+OK"), "greeting");
+    writer.write_all(b"USER ann\r\n").unwrap();
+    assert!(line().starts_with("+OK"));
+    writer.write_all(b"PASS pw-ann\r\n").unwrap();
+    let pass = line();
+    if !pass.starts_with("+OK") {
+        return (pass, None);
+    }
+    writer.write_all(b"STAT\r\nQUIT\r\n").unwrap();
+    let stat = line();
+    assert!(line().starts_with("+OK"), "QUIT");
+    (pass, Some(stat))
+}
+
+#[test]
+fn the_frontend_starts_tls_with_a_backend_that_offers_stls() {
+    let murder = Murder::start_with(Some(TlsSetup {
+        b1_certificate: true,
+        trusts_b1: true,
+        mode: net::ClientTlsMode::Auto,
+    }));
+    murder.fill(2);
+    let (pass, stat) = ann_through_the_frontend(&murder);
+    assert!(pass.starts_with("+OK"), "{pass}");
+    assert!(
+        stat.unwrap().starts_with("+OK 2 "),
+        "the backend's maildrop"
+    );
+    let tap = murder.tap.as_ref().unwrap();
+    assert!(tap.saw("STLS\r\n"), "b1 offers STLS: it is asked");
+    for secret in ["AUTH", "STAT", "QUIT"] {
+        assert!(!tap.saw(secret), "{secret} went to b1 in the clear");
+    }
+}
+
+#[test]
+fn a_backend_whose_certificate_does_not_verify_is_a_temporary_failure() {
+    let murder = Murder::start_with(Some(TlsSetup {
+        b1_certificate: true,
+        trusts_b1: false,
+        mode: net::ClientTlsMode::Auto,
+    }));
+    let (pass, stat) = ann_through_the_frontend(&murder);
+    assert!(pass.starts_with("-ERR [SYS/TEMP]"), "{pass}");
+    assert_eq!(stat, None);
+    let tap = murder.tap.as_ref().unwrap();
+    assert!(tap.saw("STLS\r\n"));
+    assert!(!tap.saw("AUTH"), "never logged in to in plain instead");
+}
+
+#[test]
+fn proxy_tls_on_refuses_a_backend_without_stls() {
+    let murder = Murder::start_with(Some(TlsSetup {
+        b1_certificate: false,
+        trusts_b1: true,
+        mode: net::ClientTlsMode::On,
+    }));
+    let (pass, _) = ann_through_the_frontend(&murder);
+    assert!(pass.starts_with("-ERR [SYS/TEMP]"), "{pass}");
+    assert!(!murder.tap.as_ref().unwrap().saw("AUTH"));
+}
+
+#[test]
+fn proxy_tls_auto_logs_in_plain_at_a_backend_without_stls() {
+    let murder = Murder::start_with(Some(TlsSetup {
+        b1_certificate: false,
+        trusts_b1: true,
+        mode: net::ClientTlsMode::Auto,
+    }));
+    murder.fill(1);
+    let (pass, stat) = ann_through_the_frontend(&murder);
+    assert!(pass.starts_with("+OK"), "{pass}");
+    assert!(stat.unwrap().starts_with("+OK 1 "));
+    let tap = murder.tap.as_ref().unwrap();
+    assert!(tap.saw("CAPA\r\n") && !tap.saw("STLS"));
+    assert!(tap.saw("AUTH PLAIN"), "plain, as before");
 }

@@ -1,4 +1,5 @@
-//! One authenticated connection to a backend: connect, read the greeting, `AUTHENTICATE
+//! One authenticated connection to a backend: connect, read the greeting, STARTTLS where
+//! `proxy_tls` wants it (RFC 9051 §6.2.1; the capabilities asked again after it), `AUTHENTICATE
 //! PLAIN` as the frontend with the session's user as the authorization identity (RFC 4616;
 //! the initial response inline when the backend offers SASL-IR, RFC 4959), and learn what
 //! the backend offers after login.
@@ -8,6 +9,7 @@ use std::time::Duration;
 use base64::Engine;
 use imap_proto::response::{Code, Response, StatusKind};
 use imap_proto::MailboxEncoding;
+use net::{ClientStream, ClientTls};
 use tokio::net::TcpStream;
 
 use super::io::BackendIo;
@@ -89,13 +91,14 @@ pub(crate) struct BackendConn {
 }
 
 impl BackendConn {
-    /// Connects to `address`, authenticates as `login` for `user`, all within the connect
-    /// timeout.
+    /// Connects to `address`, starts TLS as `tls` says, authenticates as `login` for `user`,
+    /// all within the connect timeout.
     pub async fn open(
         name: &str,
         address: &str,
         login: &ProxyLogin,
         user: &str,
+        tls: &ClientTls,
         max_line: usize,
         timeouts: ProxyTimeouts,
     ) -> Result<BackendConn, ProxyError> {
@@ -106,7 +109,7 @@ impl BackendConn {
             let _ = stream.set_nodelay(true);
             let mut conn = BackendConn {
                 name: name.to_string(),
-                io: BackendIo::new(stream, max_line),
+                io: BackendIo::new(ClientStream::Plain(stream), max_line),
                 capabilities: Vec::new(),
                 next_tag: 0,
                 enabled: EnabledThere::default(),
@@ -114,6 +117,7 @@ impl BackendConn {
                 timeout: timeouts.connect,
             };
             conn.greeting().await?;
+            conn.start_tls(tls, address).await?;
             conn.authenticate(login, user).await?;
             conn.timeout = timeouts.response;
             Ok(conn)
@@ -155,6 +159,36 @@ impl BackendConn {
             },
             _ => Err(ProxyError::Protocol("no IMAP greeting".into())),
         }
+    }
+
+    /// STARTTLS when the backend offers it and `tls` wants it, then CAPABILITY again: what
+    /// was learnt before TLS is forgotten (RFC 9051 §6.2.1).
+    async fn start_tls(&mut self, tls: &ClientTls, address: &str) -> Result<(), ProxyError> {
+        if self.capabilities.is_empty() {
+            self.capability().await?;
+        }
+        if !tls.wanted(self.offers("STARTTLS"))? {
+            return Ok(());
+        }
+        let tag = self.tag();
+        let command = format!("{tag} STARTTLS\r\n");
+        self.io.write_all(command.as_bytes(), self.timeout).await?;
+        match self
+            .until_completion(&tag, Continuation::Unexpected)
+            .await?
+        {
+            Some(done) if done.is_ok() => {}
+            Some(done) => {
+                return Err(ProxyError::Protocol(format!(
+                    "a refusal of STARTTLS: {}",
+                    done.text()
+                )))
+            }
+            None => return Err(ProxyError::Protocol("an unexpected continuation".into())),
+        }
+        self.io.start_tls(tls, address).await?;
+        self.capabilities.clear();
+        self.capability().await
     }
 
     /// RFC 4616 PLAIN: `authzid NUL authcid NUL password`, the user as authorization identity.

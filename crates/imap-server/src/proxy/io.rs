@@ -1,11 +1,11 @@
-//! The socket to one backend, read with limits: lines up to the configured line length (as
+//! The connection to one backend (plain TCP, or TLS after STARTTLS), read with limits: lines up to the configured line length (as
 //! for a client), literals taken in chunks so that a large one never sits in memory whole.
 //! A backend is trusted more than a client, but not without bounds.
 
 use std::time::Duration;
 
+use net::{ClientStream, ClientTls};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use super::ProxyError;
 
@@ -14,7 +14,7 @@ pub(crate) const CHUNK: usize = 16 * 1024;
 
 /// A backend's socket and what was read from it and not yet taken.
 pub(crate) struct BackendIo {
-    stream: TcpStream,
+    stream: ClientStream,
     /// Bytes read and not yet taken: `buf[pos..]`.
     buf: Vec<u8>,
     pos: usize,
@@ -24,7 +24,7 @@ pub(crate) struct BackendIo {
 
 impl BackendIo {
     /// Reads `stream`, accepting lines up to `max_line` bytes.
-    pub fn new(stream: TcpStream, max_line: usize) -> BackendIo {
+    pub fn new(stream: ClientStream, max_line: usize) -> BackendIo {
         BackendIo {
             stream,
             buf: Vec::new(),
@@ -122,7 +122,7 @@ impl BackendIo {
     pub fn usable(&mut self) -> bool {
         let mut probe = [0u8; 1024];
         loop {
-            match self.stream.try_read(&mut probe) {
+            match self.stream.try_read_now(&mut probe) {
                 Ok(0) => return false,
                 Ok(n) => self.buf.extend_from_slice(&probe[..n]),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
@@ -135,6 +135,22 @@ impl BackendIo {
         let pending = &self.buf[self.pos..];
         let bye = |line: &[u8]| line.len() >= 5 && line[..5].eq_ignore_ascii_case(b"* BYE");
         !pending.split(|&b| b == b'\n').any(bye)
+    }
+
+    /// The TLS handshake after the backend's `OK` to STARTTLS (RFC 9051 §6.2.1), with
+    /// `address`'s host as the name its certificate must carry. Nothing may have come after
+    /// that `OK`.
+    pub async fn start_tls(&mut self, tls: &ClientTls, address: &str) -> Result<(), ProxyError> {
+        let unread = &self.buf[self.pos..];
+        self.stream.start_tls(tls, address, unread).await?;
+        self.buf = Vec::new();
+        self.pos = 0;
+        Ok(())
+    }
+
+    /// Whether the connection is TLS.
+    pub fn is_tls(&self) -> bool {
+        self.stream.is_tls()
     }
 
     /// Closes the socket (after LOGOUT, or when the connection is given up).

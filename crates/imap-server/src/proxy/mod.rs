@@ -63,6 +63,8 @@ pub(crate) enum ProxyError {
     Timeout,
     #[error("the connection was closed")]
     Closed,
+    #[error("TLS: {0}")]
+    Tls(#[from] net::ClientTlsError),
     #[error("it said BYE: {0}")]
     Bye(String),
     #[error("it refused the proxy login: {0}")]
@@ -190,12 +192,14 @@ impl Session {
             &address,
             login,
             user,
+            &config.proxy_tls,
             config.limits.max_line,
             config.proxy_timeouts,
         )
         .await?;
+        let tls = if conn.io.is_tls() { " over TLS" } else { "" };
         tracing::info!(
-            "{}: proxying for {user} to server {backend} at {address}",
+            "{}: proxying for {user} to server {backend} at {address}{tls}",
             self.id
         );
         Ok(conn)

@@ -121,6 +121,7 @@ async fn open_target(
         address,
         login,
         admin,
+        &config.proxy_tls,
         config.limits.max_line,
         config.proxy_timeouts,
     )

@@ -10,6 +10,10 @@
 //! publish; `b3` and `b4` publish none). The frontend knows ann's, bob's and admin's
 //! passwords itself and logs in at the backends as `proxy`. A second frontend, `f2`, is the
 //! same.
+//!
+//! With [`Murder::start_tls`], `b1` holds a certificate for loopback from a test CA and `b2`
+//! none, the frontends reach both through a [`net::testing::Tap`] that records what they
+//! send them, and trust the CA [`TlsSetup`] names under their `proxy_tls` mode.
 
 #![allow(dead_code)] // each test file uses a part
 
@@ -136,6 +140,8 @@ pub struct Murder {
     pub backend_store: Store,
     pub second_store: Store,
     pub frontend_store: Store,
+    /// With [`Murder::start_tls`]: what the frontends sent `b1` and `b2`.
+    pub taps: Option<(net::testing::Tap, net::testing::Tap)>,
     /// Stops `b1`: its sessions say BYE, and it accepts no more connections.
     backend_stop: Option<(net::Shutdown, tokio::task::JoinHandle<()>)>,
     /// Dropping them would stop the other servers.
@@ -161,6 +167,16 @@ pub struct Setup<'a> {
     pub proxy_password: &'a str,
     /// Capabilities `b2` does not show (its `suppress_capabilities`).
     pub second_suppresses: &'a [&'a str],
+    /// TLS between the frontends and the backends; `None`: plain.
+    pub tls: Option<TlsSetup>,
+}
+
+/// TLS between the frontends and the backends.
+#[derive(Clone, Copy)]
+pub struct TlsSetup {
+    /// Whether the frontends trust the CA that signed `b1`'s certificate (else another).
+    pub trusts_b1: bool,
+    pub mode: net::ClientTlsMode,
 }
 
 impl Murder {
@@ -174,11 +190,28 @@ impl Murder {
             kind,
             proxy_password,
             second_suppresses: &[],
+            tls: None,
+        })
+    }
+
+    /// Frontends that hold no mail, with TLS toward the backends as `tls` says.
+    pub fn start_tls(tls: TlsSetup) -> Murder {
+        Murder::start_setup(Setup {
+            kind: Frontend::Only,
+            proxy_password: PROXY_PASSWORD,
+            second_suppresses: &[],
+            tls: Some(tls),
         })
     }
 
     pub fn start_setup(setup: Setup<'_>) -> Murder {
         let dir = tempfile::tempdir().unwrap();
+        let cas = setup.tls.map(|_| {
+            let certs = dir.path().join("tls");
+            let good = net::testing::TestCa::new(&certs, "good");
+            let other = net::testing::TestCa::new(&certs, "other");
+            (good, other)
+        });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -192,7 +225,10 @@ impl Murder {
         let users = passwords(&b1, &["ann", "bob", "admin", "proxy"]);
         let listener = bind(&runtime);
         let backend_port = listener.local_addr().unwrap().port();
-        let config = imap_config(&b1, None);
+        let mut config = imap_config(&b1, None);
+        if let Some((good, _)) = &cas {
+            config.tls = Some(good.server("b1").config);
+        }
         let first = serve(&runtime, listener, backend, users, backend_sasl(), config);
 
         let b2 = dir.path().join("b2");
@@ -221,9 +257,19 @@ impl Murder {
         changes.push(pretend("shared.silent", "b3"));
         changes.push(pretend("shared.garbage", "b4"));
         let address = |port: u16| format!("127.0.0.1:{port}");
+        let taps = setup.tls.map(|_| {
+            runtime.block_on(async {
+                let tap = |port: u16| net::testing::Tap::start(([127, 0, 0, 1], port).into());
+                (tap(backend_port).await, tap(second_port).await)
+            })
+        });
+        let (b1_port, b2_port) = match &taps {
+            Some((b1, b2)) => (b1.addr.port(), b2.addr.port()),
+            None => (backend_port, second_port),
+        };
         let servers: BTreeMap<String, (String, u64, Option<Vec<String>>)> = [
-            ("b1", address(backend_port), 5, Some(first.capabilities)),
-            ("b2", address(second_port), 1, Some(served.capabilities)),
+            ("b1", address(b1_port), 5, Some(first.capabilities)),
+            ("b2", address(b2_port), 1, Some(served.capabilities)),
             ("b3", address(silent_port), 9, None),
             ("b4", address(garbage_port), 9, None),
         ]
@@ -264,7 +310,11 @@ impl Murder {
                 password: Secret::new(setup.proxy_password.into()),
                 per_server: Default::default(),
             };
-            let config = imap_config(&here, Some(login));
+            let mut config = imap_config(&here, Some(login));
+            if let (Some(tls), Some((good, other))) = (setup.tls, &cas) {
+                let trusted = if tls.trusts_b1 { good } else { other };
+                config.proxy_tls = trusted.client(tls.mode);
+            }
             let sasl = auth::sasl_login::SaslConfig::default();
             let listener = bind(&runtime);
             let port = listener.local_addr().unwrap().port();
@@ -282,6 +332,7 @@ impl Murder {
             backend_store,
             second_store,
             frontend_store,
+            taps,
             backend_stop: Some((first.shutdown, first.handle)),
             _running: running,
             _dir: dir,
@@ -480,6 +531,7 @@ fn imap_config(dir: &Path, proxy: Option<ProxyLogin>) -> ImapConfig {
         servername: "mail.example.org".into(),
         kerberos: None,
         proxy,
+        proxy_tls: net::ClientTls::off(),
         proxy_timeouts: ProxyTimeouts {
             connect: Duration::from_secs(2),
             response: Duration::from_secs(20),

@@ -1,5 +1,6 @@
 //! An LMTP client connection to one backend (RFC 2033, RFC 3030 for BDAT): the greeting, LHLO
-//! and what it offers, AUTH PLAIN (RFC 4954, RFC 4616), commands with their replies, and the
+//! and what it offers, STARTTLS where `proxy_tls` wants it (RFC 3207; LHLO again after it),
+//! AUTH PLAIN (RFC 4954, RFC 4616), commands with their replies, and the
 //! message sent from the session's [`Body`] a buffer at a time — as one `BDAT n LAST` when the
 //! backend offers CHUNKING, else dot-stuffed after DATA. Every read and write is bounded by a
 //! timeout; a backend that breaks the protocol, closes, or says `421` is a [`BackendError`],
@@ -8,6 +9,7 @@
 use std::time::Duration;
 
 use lmtp_proto::{Command, Reply, SaslData};
+use net::{ClientStream, ClientTls};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -28,6 +30,9 @@ pub(crate) enum BackendError {
     Malformed(Malformed),
     /// The backend closed the connection.
     Closed,
+    /// TLS was wanted and could not be had (not offered under `proxy_tls: on`, or the
+    /// certificate did not verify).
+    Tls(net::ClientTlsError),
     /// The backend answered with a refusal where the connection cannot go on without success
     /// (the greeting, LHLO, AUTH), or `421` anywhere (RFC 5321 §3.8: it is closing).
     Refused(Reply),
@@ -40,6 +45,7 @@ impl std::fmt::Display for BackendError {
             BackendError::Timeout => f.write_str("timed out"),
             BackendError::Malformed(m) => write!(f, "{m}"),
             BackendError::Closed => f.write_str("connection closed"),
+            BackendError::Tls(e) => write!(f, "TLS: {e}"),
             BackendError::Refused(r) => write!(f, "answered {}", r.code),
         }
     }
@@ -54,6 +60,8 @@ pub(crate) struct Offered {
     pub ignore_quota: bool,
     /// `AUTH` listing `PLAIN`.
     pub auth_plain: bool,
+    /// `STARTTLS` (RFC 3207).
+    pub starttls: bool,
 }
 
 impl Offered {
@@ -66,6 +74,7 @@ impl Offered {
             match keyword.as_str() {
                 "CHUNKING" => offered.chunking = true,
                 "IGNOREQUOTA" => offered.ignore_quota = true,
+                "STARTTLS" => offered.starttls = true,
                 "AUTH" => offered.auth_plain = words.any(|m| m.eq_ignore_ascii_case("PLAIN")),
                 _ => {}
             }
@@ -76,7 +85,7 @@ impl Offered {
 
 /// One connection to a backend's LMTP service.
 pub(crate) struct BackendLmtp {
-    stream: TcpStream,
+    stream: ClientStream,
     input: Vec<u8>,
     replies: ReplyReader,
     /// How long a reply or a write may take.
@@ -88,11 +97,13 @@ pub(crate) struct BackendLmtp {
 
 impl BackendLmtp {
     /// Connects to `address` (`host:port`) within `connect_timeout`, takes the greeting, says
-    /// LHLO as `servername`, and authenticates as `login` when the backend offers PLAIN.
+    /// LHLO as `servername`, starts TLS as `tls` says (and says LHLO again), and authenticates
+    /// as `login` when the backend offers PLAIN.
     pub(crate) async fn open(
         address: &str,
         servername: &str,
         login: Option<&ProxyLogin>,
+        tls: &ClientTls,
         connect_timeout: Duration,
         timeout: Duration,
     ) -> Result<BackendLmtp, BackendError> {
@@ -102,7 +113,7 @@ impl BackendLmtp {
             .map_err(BackendError::Io)?;
         let _ = stream.set_nodelay(true);
         let mut backend = BackendLmtp {
-            stream,
+            stream: ClientStream::Plain(stream),
             input: Vec::new(),
             replies: ReplyReader::new(),
             timeout: connect_timeout,
@@ -113,18 +124,37 @@ impl BackendLmtp {
         if greeting.code != 220 {
             return Err(BackendError::Refused(greeting));
         }
-        let lhlo = backend
-            .expect_positive(&Command::Lhlo {
-                domain: servername.to_string(),
-            })
-            .await?;
-        backend.offered = Offered::from_lhlo(&lhlo);
+        let lhlo = Command::Lhlo {
+            domain: servername.to_string(),
+        };
+        backend.offered = Offered::from_lhlo(&backend.expect_positive(&lhlo).await?);
+        if tls
+            .wanted(backend.offered.starttls)
+            .map_err(BackendError::Tls)?
+        {
+            backend.start_tls(tls, address).await?;
+            // RFC 3207 §4.2: what the backend said before TLS is forgotten.
+            backend.offered = Offered::from_lhlo(&backend.expect_positive(&lhlo).await?);
+        }
         if let Some(login) = login.filter(|_| backend.offered.auth_plain) {
             backend.authenticate(login).await?;
             backend.authenticated = true;
         }
         backend.timeout = timeout;
         Ok(backend)
+    }
+
+    /// STARTTLS and the handshake after its `220` (RFC 3207 §4), with `address`'s host as the
+    /// name the backend's certificate must carry.
+    async fn start_tls(&mut self, tls: &ClientTls, address: &str) -> Result<(), BackendError> {
+        self.expect_positive(&Command::StartTls).await?;
+        tokio::time::timeout(
+            self.timeout,
+            self.stream.start_tls(tls, address, &self.input),
+        )
+        .await
+        .map_err(|_| BackendError::Timeout)?
+        .map_err(BackendError::Tls)
     }
 
     /// AUTH PLAIN as the frontend itself, with no authorization identity (RFC 4616 §2): the
@@ -231,7 +261,7 @@ impl BackendLmtp {
             return false;
         }
         let mut probe = [0u8; 1];
-        match self.stream.try_read(&mut probe) {
+        match self.stream.try_read_now(&mut probe) {
             Err(e) => e.kind() == std::io::ErrorKind::WouldBlock,
             // Closed (0), or unexpected words from an idle backend.
             Ok(_) => false,
@@ -352,7 +382,8 @@ mod tests {
             Offered {
                 chunking: true,
                 ignore_quota: true,
-                auth_plain: true
+                auth_plain: true,
+                starttls: false,
             }
         );
         let plain = Reply::multiline(250, None, vec!["CHUNKING".into(), "SIZE".into()]);

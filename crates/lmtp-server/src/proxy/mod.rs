@@ -3,16 +3,17 @@
 //!
 //! A transaction uses at most one connection per backend ([`Relay`], one [`Leg`] each), from
 //! the first recipient routed there: one kept from an earlier transaction ([`Pool`]), or a new
-//! one (greeting, LHLO, AUTH PLAIN as the frontend when the backend offers it and credentials
-//! are configured, [`ProxyLogin`]); then MAIL FROM with the client's SIZE and BODY and the
-//! submitter the frontend decided (`AUTH=`, RFC 4954 §5). A kept connection that fails before
-//! its leg accepted a recipient is replaced by a new one, once; never after the message may
-//! have reached the backend. Each recipient's RCPT goes to its backend at once and the client
-//! hears the backend's own reply. After the data the message is sent to each leg in turn from
-//! the session's spool (memory or file, read a buffer at a time), without the frontend's
-//! `Return-Path` (the backend writes its own from MAIL FROM), and each leg's per-recipient
-//! replies are passed on in the client's RCPT order; a connection the transaction left clean
-//! goes back to the pool. A backend that cannot be reached, or fails before its replies are all in, answers
+//! one (greeting, LHLO, STARTTLS where `proxy_tls` wants it and LHLO again, AUTH PLAIN as the
+//! frontend when the backend offers it and credentials are configured, [`ProxyLogin`]); then
+//! MAIL FROM with the client's SIZE and BODY and the submitter the frontend decided (`AUTH=`,
+//! RFC 4954 §5). A kept connection that fails before its leg accepted a recipient is replaced
+//! by a new one, once; never after the message may have reached the backend. Each
+//! recipient's RCPT goes to its backend at once and the client hears the backend's own reply.
+//! After the data the message is sent to each leg in turn from the session's spool (memory or
+//! file, read a buffer at a time), without the frontend's `Return-Path` (the backend writes
+//! its own from MAIL FROM), and each leg's per-recipient replies are passed on in the client's
+//! RCPT order; a connection the transaction left clean goes back to the pool. A backend that
+//! cannot be reached, or fails before its replies are all in, answers
 //! `451 4.4.1` for its recipients only, so the MTA retries them later; `421` from a backend
 //! never reaches the client (it would tell the MTA that the frontend is closing).
 //!
@@ -44,6 +45,8 @@ pub(crate) struct RelaySettings<'a> {
     /// Named in LHLO.
     pub servername: &'a str,
     pub login: Option<&'a ProxyLogin>,
+    /// When to start TLS with a backend, and what its certificate must chain to.
+    pub tls: &'a net::ClientTls,
     /// How long a backend may take to answer or to take what is sent.
     pub timeout: Duration,
 }
@@ -262,6 +265,7 @@ impl Relay {
             address,
             settings.servername,
             settings.login,
+            settings.tls,
             CONNECT_TIMEOUT,
             settings.timeout,
         )

@@ -164,6 +164,7 @@ impl Session {
         let settings = RelaySettings {
             servername: &config.servername,
             login: login.as_ref(),
+            tls: &config.proxy_tls,
             timeout: config.timeout,
         };
         let Some(tx) = self.transaction.as_mut() else {
