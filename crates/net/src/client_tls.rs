@@ -389,4 +389,99 @@ mod tests {
         let err = with(&empty, None, None).unwrap_err();
         assert!(err.to_string().contains("no CA certificate"), "{err}");
     }
+
+    /// A TLS server on loopback with `tls`'s certificate that sends `hello` and then waits
+    /// for `close` before closing; its address.
+    async fn tls_server(
+        tls: crate::ServerTls,
+        hello: &'static [u8],
+        close: tokio::sync::oneshot::Receiver<()>,
+    ) -> std::net::SocketAddr {
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let acceptor = tokio_rustls::TlsAcceptor::from(tls.config);
+            let Ok(mut stream) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let _ = close.await;
+            stream.write_all(hello).await.unwrap();
+            stream.shutdown().await.unwrap();
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_kept_tls_connection_is_read_without_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = crate::testing::TestCa::new(dir.path(), "ca");
+        let (go, close) = tokio::sync::oneshot::channel();
+        let addr = tls_server(ca.server("b1"), b"bye", close).await;
+        let address = addr.to_string();
+        let mut stream = ClientStream::Plain(TcpStream::connect(addr).await.unwrap());
+        let tls = ca.client(ClientTlsMode::On);
+        stream.start_tls(&tls, &address, b"").await.unwrap();
+        assert!(stream.is_tls());
+        let mut buf = [0u8; 16];
+        // Nothing sent yet (perhaps a session ticket, which is no data).
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let err = stream.try_read_now(&mut buf).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        go.send(()).unwrap();
+        let mut got = Vec::new();
+        for _ in 0..200 {
+            match stream.try_read_now(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(got, b"bye", "the data, then the end");
+    }
+
+    #[tokio::test]
+    async fn a_certificate_for_another_name_or_from_another_ca_fails_the_handshake() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = crate::testing::TestCa::new(dir.path(), "ca");
+        let other = crate::testing::TestCa::new(dir.path(), "other");
+        let cases = [
+            (
+                ca.server_named("b1", &["b1.example.org"]),
+                &ca,
+                "not valid for name",
+            ),
+            (ca.server("b1"), &other, "UnknownIssuer"),
+        ];
+        for (certificate, trusted, why) in cases {
+            let (_go, close) = tokio::sync::oneshot::channel();
+            let addr = tls_server(certificate, b"", close).await;
+            let mut stream = ClientStream::Plain(TcpStream::connect(addr).await.unwrap());
+            let tls = trusted.client(ClientTlsMode::Auto);
+            let err = stream
+                .start_tls(&tls, &addr.to_string(), b"")
+                .await
+                .unwrap_err();
+            assert!(err.to_string().contains(why), "{err}");
+            assert!(matches!(stream, ClientStream::Closed));
+        }
+    }
+
+    #[tokio::test]
+    async fn bytes_after_the_go_ahead_refuse_the_handshake() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut stream = ClientStream::Plain(TcpStream::connect(addr).await.unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let tls = crate::testing::TestCa::new(dir.path(), "ca").client(ClientTlsMode::On);
+        let err = stream
+            .start_tls(&tls, &addr.to_string(), b"* OK injected\r\n")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ClientTlsError::DataBeforeHandshake), "{err}");
+    }
 }

@@ -18,7 +18,7 @@ pub mod relay;
 pub mod session;
 mod shutdown;
 pub mod telemetry;
-#[cfg(feature = "testing")]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod tls;
 mod transport;

@@ -52,7 +52,12 @@ impl TestCa {
     /// A server certificate for `127.0.0.1` and `localhost` signed by this CA, as a server
     /// loads it (`tls_server_cert`, `tls_server_key`, written as `dir/NAME-SERVER.pem`).
     pub fn server(&self, server: &str) -> ServerTls {
-        let names = vec!["127.0.0.1".to_string(), "localhost".to_string()];
+        self.server_named(server, &["127.0.0.1", "localhost"])
+    }
+
+    /// A server certificate for `names` (host names or IP addresses) signed by this CA.
+    pub fn server_named(&self, server: &str, names: &[&str]) -> ServerTls {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
         let params = CertificateParams::new(names).unwrap();
         let key = KeyPair::generate().unwrap();
         let cert = params
