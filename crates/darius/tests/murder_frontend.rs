@@ -109,6 +109,10 @@ fn clients_of_the_frontend_reach_both_backends_and_survive_one_dying() {
             ("B2_IMAP", &b2i),
         ],
     );
+    // The backends hold certificates the frontend trusts (`tls_server_ca_file`): with the
+    // default `proxy_tls: auto` it reached them over TLS.
+    assert!(front.logged("to server b1 at"), "{}", front.log());
+    assert!(front.logged("over TLS"), "{}", front.log());
     // A backend dies: its users wait, the others do not notice.
     b2.kill_hard();
     let mut ann = Client::login(front.imap_port, "ann");

@@ -12,7 +12,7 @@ pub mod kdc;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 pub const DARIUS: &str = env!("CARGO_BIN_EXE_darius");
@@ -57,8 +57,9 @@ pub struct Server {
 
 impl Server {
     /// Starts a server with IMAP, IMAPS, POP3, POP3S, LMTP and ManageSieve on 127.0.0.1 (ephemeral ports) and a self-signed
-    /// certificate; `extra` is appended to the generated imapd.conf, with `{base}` replaced by
-    /// the server's temp dir. A listener `extra` sets (`listen_pop3: 0.0.0.0:0`) replaces the
+    /// certificate (the same for every server, and trusted by each as `tls_server_ca_file`);
+    /// `extra` is appended to the generated imapd.conf, with `{base}` replaced by the server's
+    /// temp dir. A listener `extra` sets (`listen_pop3: 0.0.0.0:0`) replaces the
     /// default one; it must still listen.
     pub fn start_with(extra: &str) -> Server {
         Server::start_with_env(extra, Vec::new())
@@ -86,6 +87,7 @@ impl Server {
                 "configdirectory: {base}/conf\npartition-default: {base}/spool\n\
                  syslog_socket: {base}/no-syslog\n{admins}\
                  tls_server_cert: {base}/cert.pem\ntls_server_key: {base}/key.pem\n\
+                 tls_server_ca_file: {base}/cert.pem\n\
                  {listeners}lmtpsocket: {base}/conf/socket/lmtp\n{}",
                 extra.replace("{base}", &base)
             ),
@@ -376,11 +378,18 @@ fn listening_port(line: &str) -> Option<(String, u16)> {
 }
 
 /// A self-signed certificate for localhost (rcgen, as the embedded default makes its own).
+/// One self-signed certificate for every server of the test process, so that each server
+/// trusts the others' (`tls_server_ca_file` names it): a Murder's servers then talk TLS to
+/// one another, as they do with the default `proxy_tls: auto` once they hold certificates.
 fn make_certificate(dir: &Path) {
-    let pair =
-        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
-    std::fs::write(dir.join("cert.pem"), pair.cert.pem()).unwrap();
-    std::fs::write(dir.join("key.pem"), pair.key_pair.serialize_pem()).unwrap();
+    static PAIR: OnceLock<(String, String)> = OnceLock::new();
+    let (cert, key) = PAIR.get_or_init(|| {
+        let names = vec!["localhost".into(), "127.0.0.1".into()];
+        let pair = rcgen::generate_simple_self_signed(names).unwrap();
+        (pair.cert.pem(), pair.key_pair.serialize_pem())
+    });
+    std::fs::write(dir.join("cert.pem"), cert).unwrap();
+    std::fs::write(dir.join("key.pem"), key).unwrap();
 }
 
 #[path = "../../../../tests/support/interop.rs"]
