@@ -61,6 +61,7 @@ pub fn open(
         retry_delay: Duration::from_secs(config.int("mupdate_retry_delay")),
         server,
         partition: config.str("defaultpartition").to_string(),
+        tls: crate::murder::client_tls(config)?,
     };
     Ok(Some(Bridge::new(
         bridge,

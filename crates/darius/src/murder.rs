@@ -111,12 +111,21 @@ pub fn proxy_login(config: &config::Config) -> Option<mailservice::ProxyLogin> {
 /// certificates must chain to `tls_server_ca_file` (the system's CAs when it is empty), and
 /// `tls_client_cert`/`tls_client_key` are presented to a backend that asks for a certificate.
 pub fn proxy_tls(config: &config::Config) -> Result<net::ClientTls> {
+    if Role::from_option(config.str("murder_role")).is_none() {
+        return Ok(net::ClientTls::off());
+    }
+    client_tls(config)
+}
+
+/// TLS toward other servers as `proxy_tls` says, whatever the role: the backends of a
+/// frontend, a Cyrus mupdate master.
+pub fn client_tls(config: &config::Config) -> Result<net::ClientTls> {
     let mode = match config.str("proxy_tls") {
         "on" => net::ClientTlsMode::On,
         "off" => net::ClientTlsMode::Off,
         _ => net::ClientTlsMode::Auto,
     };
-    if Role::from_option(config.str("murder_role")).is_none() || mode == net::ClientTlsMode::Off {
+    if mode == net::ClientTlsMode::Off {
         return Ok(net::ClientTls::off());
     }
     let files = net::ClientTlsFiles {

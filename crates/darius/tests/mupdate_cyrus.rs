@@ -74,6 +74,20 @@ impl Cyrus {
         )
     }
 
+    /// The mupdate master with a certificate: it offers STARTTLS.
+    fn mupdate_master_with_tls() -> Cyrus {
+        let port = common::free_port();
+        Cyrus::start_with_tls(
+            "servername: mupmaster\n",
+            &format!(
+                "mupdate cmd=\"mupdate -C {{conf}} -m\" listen=\"127.0.0.1:{port}\" prefork=1"
+            ),
+            port,
+            &[(ADMIN, ADMIN_PASSWORD)],
+            true,
+        )
+    }
+
     /// A Murder frontend of `master`: imapd (which proxies what the mailbox list puts on a
     /// backend) and the mupdate slave that keeps that list from the master's `UPDATE` stream;
     /// `users` log in here, and the frontend logs in to backends as `proxy`. Its namespace is
@@ -101,8 +115,26 @@ impl Cyrus {
     /// Writes imapd.conf (common lines, then `conf`), cyrus.conf (`services`, `{conf}` the
     /// imapd.conf path), a sasldb with `users`, and starts the master.
     fn start(conf: &str, services: &str, port: u16, users: &[(&str, &str)]) -> Cyrus {
+        Cyrus::start_with_tls(conf, services, port, users, false)
+    }
+
+    /// [`Cyrus::start`], with `tls` the certificate every Darius test server holds and
+    /// trusts (`tls_server_cert`, `tls_server_key`), so Cyrus offers STARTTLS.
+    fn start_with_tls(
+        conf: &str,
+        services: &str,
+        port: u16,
+        users: &[(&str, &str)],
+        tls: bool,
+    ) -> Cyrus {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().display().to_string();
+        let tls_lines = if tls {
+            common::make_certificate(dir.path());
+            format!("tls_server_cert: {d}/cert.pem\ntls_server_key: {d}/key.pem\n")
+        } else {
+            String::new()
+        };
         for sub in ["run", "spool", "lib/socket"] {
             std::fs::create_dir_all(dir.path().join(sub)).unwrap();
         }
@@ -114,7 +146,7 @@ impl Cyrus {
                  partition-default: {d}/spool\nadmins: {ADMIN}\n\
                  sasl_pwcheck_method: auxprop\nsasl_auxprop_plugin: sasldb\n\
                  sasl_sasldb_path: {d}/sasldb2\nsasl_mech_list: PLAIN\n\
-                 allowplaintext: yes\nsyslog_prefix: darius-mupdate-test\n{conf}"
+                 allowplaintext: yes\nsyslog_prefix: darius-mupdate-test\n{tls_lines}{conf}"
             ),
         )
         .unwrap();
@@ -657,4 +689,31 @@ fn a_cyrus_frontend_routes_imap_to_the_darius_backend() {
     drop(via);
     drop(ann);
     server.stop();
+}
+
+#[test]
+fn a_darius_backend_reaches_a_cyrus_master_that_offers_starttls_over_tls() {
+    if !cyrus_available() {
+        return;
+    }
+    let mut cyrus = Cyrus::mupdate_master_with_tls();
+    let port = cyrus.port;
+    let server = common::Server::start_with(&darius_config(port));
+    server.add_user("admin", "pw-admin");
+    server.add_user("ann", "pw-ann");
+    until(port, "ann's INBOX pushed", |l| l.contains_key("user.ann"));
+    let list = Client::connect(port).list();
+    assert!(
+        list.get("user.ann")
+            .is_some_and(|(location, acl)| location == "darius1!default" && acl.is_some()),
+        "{list:?}"
+    );
+    // The bridge went over TLS (the master's certificate verified against the one the
+    // server trusts, `tls_server_ca_file`).
+    assert!(
+        server.logged("mupdate: connected to 127.0.0.1") && server.logged(" over TLS"),
+        "{}",
+        server.log()
+    );
+    cyrus.stop();
 }

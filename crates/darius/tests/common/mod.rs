@@ -381,7 +381,7 @@ fn listening_port(line: &str) -> Option<(String, u16)> {
 /// One self-signed certificate for every server of the test process, so that each server
 /// trusts the others' (`tls_server_ca_file` names it): a Murder's servers then talk TLS to
 /// one another, as they do with the default `proxy_tls: auto` once they hold certificates.
-fn make_certificate(dir: &Path) {
+pub fn make_certificate(dir: &Path) {
     static PAIR: OnceLock<(String, String)> = OnceLock::new();
     let (cert, key) = PAIR.get_or_init(|| {
         let names = vec!["localhost".into(), "127.0.0.1".into()];

@@ -54,7 +54,7 @@ pub(crate) struct Answer {
 
 /// An authenticated connection.
 pub(crate) struct Connection {
-    stream: TcpStream,
+    stream: net::ClientStream,
     framer: Framer,
     buf: Vec<u8>,
     next_tag: u64,
@@ -75,7 +75,7 @@ impl Connection {
         .map_err(|e| MupdateError::Connect(address.clone(), e))?;
         stream.set_nodelay(true).ok();
         let mut conn = Connection {
-            stream,
+            stream: net::ClientStream::Plain(stream),
             framer: Framer::new(Limits::default()),
             buf: Vec::with_capacity(8192),
             next_tag: 0,
@@ -86,7 +86,28 @@ impl Connection {
                 mode: None,
             },
         };
-        let mechanisms = conn.greeting().await?;
+        let (mut mechanisms, starttls) = conn.greeting().await?;
+        let wanted = config
+            .tls
+            .wanted(starttls)
+            .map_err(|e| MupdateError::Protocol(format!("TLS: {e}")))?;
+        if wanted {
+            let answer = conn.run_one(CommandBody::Starttls).await?;
+            if answer.status != Status::Ok {
+                return Err(MupdateError::Protocol(format!(
+                    "STARTTLS refused: {}",
+                    answer.text
+                )));
+            }
+            let unread = std::mem::take(&mut conn.buf);
+            conn.stream
+                .start_tls(&config.tls, &address, &unread)
+                .await
+                .map_err(|e| MupdateError::Protocol(format!("TLS with {address}: {e}")))?;
+            conn.framer = Framer::new(Limits::default());
+            // The master greets again over TLS (RFC 3656 §3.2, as after any STARTTLS).
+            (mechanisms, _) = conn.greeting().await?;
+        }
         if !mechanisms.iter().any(|m| m.eq_ignore_ascii_case("PLAIN")) {
             return Err(MupdateError::Protocol(format!(
                 "it offers no PLAIN login (only {})",
@@ -97,16 +118,24 @@ impl Connection {
         Ok(conn)
     }
 
-    /// Reads the greeting up to the banner; answers the SASL mechanisms offered.
-    async fn greeting(&mut self) -> Result<Vec<String>, MupdateError> {
+    /// Whether the connection is TLS (STARTTLS went through).
+    pub(crate) fn is_tls(&self) -> bool {
+        self.stream.is_tls()
+    }
+
+    /// Reads the greeting up to the banner; answers the SASL mechanisms offered and whether
+    /// STARTTLS is.
+    async fn greeting(&mut self) -> Result<(Vec<String>, bool), MupdateError> {
         let mut mechanisms = Vec::new();
+        let mut starttls = false;
         loop {
             match self.read().await? {
                 Response::Capability(Capability::Auth(m)) => mechanisms = m,
+                Response::Capability(Capability::Starttls) => starttls = true,
                 Response::Capability(_) => {}
                 Response::Banner(banner) => {
                     self.banner = banner;
-                    return Ok(mechanisms);
+                    return Ok((mechanisms, starttls));
                 }
                 Response::Bye(text) => return Err(MupdateError::Bye(text)),
                 other => {

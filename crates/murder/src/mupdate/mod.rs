@@ -70,6 +70,9 @@ pub struct MupdateConfig {
     pub server: String,
     /// `defaultpartition`: where a reservation says a new mailbox goes.
     pub partition: String,
+    /// STARTTLS toward the master (`proxy_tls`, the CA in `tls_server_ca_file`): with a
+    /// master that offers it under `auto`, always under `on`, never under `off`.
+    pub tls: net::ClientTls,
 }
 
 /// What the bridge is asked.
@@ -373,11 +376,12 @@ impl Worker {
             }
         };
         tracing::info!(
-            "mupdate: connected to {} ({} {}) as {}",
+            "mupdate: connected to {} ({} {}) as {}{}",
             self.config.host,
             conn.banner.implementation,
             conn.banner.version,
-            self.config.authname
+            self.config.authname,
+            if conn.is_tls() { " over TLS" } else { "" }
         );
         match self.push(&mut conn, false).await {
             Ok(report) if report.is_clean() => {
