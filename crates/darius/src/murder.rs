@@ -84,10 +84,10 @@ pub(crate) fn etcd_client(config: &config::Config) -> Result<etcd::Client> {
 pub fn proxy_login(config: &config::Config) -> Option<mailservice::ProxyLogin> {
     Role::from_option(config.str("murder_role"))?;
     let mut servers = config.names_with("_password");
-    servers.extend(config.names_with("_authname"));
-    if config.str("proxy_password").is_empty() && config.names_with("_password").is_empty() {
+    if config.str("proxy_password").is_empty() && servers.is_empty() {
         return None;
     }
+    servers.extend(config.names_with("_authname"));
     let per_server = servers
         .into_iter()
         .map(|name| {
@@ -199,10 +199,7 @@ pub fn open(config: &config::Config, store: &mailstore::Store) -> Result<Option<
     let Some(role) = Role::from_option(config.str("murder_role")) else {
         return Ok(None);
     };
-    if role != Role::Backend
-        && config.str("proxy_password").is_empty()
-        && config.names_with("_password").is_empty()
-    {
+    if role != Role::Backend && proxy_login(config).is_none() {
         bail!(
             "murder_role: a {} proxies to backends: set proxy_password (and proxy_authname), \
              or each backend's SERVER_password",
