@@ -29,7 +29,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("net", &["net"]),
     ("storage", &["mailstore", "etcd"]),
-    ("service", &["mailservice", "auth"]),
+    // migrate: readers of other servers' stores, writing only through mailstore's import
+    // primitive (the IMAP server reads a Cyrus XFER's files with them).
+    ("service", &["mailservice", "auth", "migrate"]),
     (
         "servers",
         &[
@@ -42,8 +44,6 @@ const LAYERS: &[(&str, &[&str])] = &[
             "news",
         ],
     ),
-    // Readers of other servers' stores, writing only through mailstore's import primitive.
-    ("tools", &["migrate"]),
     ("binaries", &["darius", "darius-bench", "xtask"]),
 ];
 

@@ -58,6 +58,9 @@ pub enum ErrorKind {
     Incomplete,
     #[error("unexpected line while {0}")]
     UnexpectedLine(&'static str),
+    /// Cyrus's UNDUMP stream broke its form (see [`crate::framer::UndumpEvent`]).
+    #[error("invalid UNDUMP: {0}")]
+    Undump(&'static str),
 }
 
 /// A refused command: the reason plus the tag when it could be read.

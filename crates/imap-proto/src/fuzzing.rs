@@ -42,6 +42,8 @@ pub fn framer_and_parser(data: &[u8]) {
     };
     let mut framer = CommandFramer::new(fuzz_limits());
     framer.set_mailbox_encoding(encoding);
+    // Half the inputs are read as an administrator's, for whom UNDUMP is a stream.
+    framer.allow_undump(first & 0x40 != 0);
     let mut next_spool = 0;
     for piece in input.chunks(chunk) {
         framer.push(piece);
@@ -72,7 +74,8 @@ pub fn framer_and_parser(data: &[u8]) {
                 | FramerEvent::IdleDone
                 | FramerEvent::AuthResponse(_)
                 | FramerEvent::AuthCancel
-                | FramerEvent::SpoolAbandoned(_) => {}
+                | FramerEvent::SpoolAbandoned(_)
+                | FramerEvent::Undump(_) => {}
             }
         }
     }

@@ -75,7 +75,7 @@ pub use datetime::{Date, DateTime};
 pub use error::{ErrorKind, ParseError};
 pub use framer::{
     CommandFramer, ContinuationSent, FramerEvent, FramerMode, LiteralKind, LiteralSync,
-    MessageCommand, SpoolRef,
+    MessageCommand, SpoolRef, UndumpEvent,
 };
 pub use limits::{Limits, LiteralPlusMode, MailboxEncoding};
 pub use list_pattern::{ListPattern, PatternError};

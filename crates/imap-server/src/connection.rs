@@ -118,6 +118,8 @@ pub(crate) struct Session {
     pub referrals: crate::proxy::Referrals,
     /// What this session holds of a transfer it receives from another backend (`xfer`).
     pub xfer_in: crate::xfer::target::Incoming,
+    /// What this session holds of Cyrus XFERs it receives (`xfer::cyrus`).
+    pub cyrus_in: crate::xfer::cyrus::CyrusIncoming,
     bad_in_a_row: u32,
     /// The connection must have authenticated by then.
     prelogin_deadline: Instant,
@@ -194,6 +196,7 @@ impl Session {
             backends: crate::proxy::Backends::default(),
             referrals: crate::proxy::Referrals::default(),
             xfer_in: crate::xfer::target::Incoming::default(),
+            cyrus_in: crate::xfer::cyrus::CyrusIncoming::default(),
             bad_in_a_row: 0,
             prelogin_deadline,
             write_failed: false,
@@ -405,6 +408,8 @@ impl Session {
     /// telemetry starts. The command's own answer is the first thing telemetry records.
     pub(crate) async fn after_login(&mut self) {
         self.framer.set_limits(self.server.config.limits.clone());
+        let undump = crate::xfer::target::offered(self);
+        self.framer.allow_undump(undump);
         self.id_logged = false;
         if let Some(user) = self.telemetry_user.take() {
             let dir = &self.server.config.config_directory;
@@ -503,8 +508,23 @@ impl Session {
                 sync,
                 ..
             } => self.message_literal(tag, mailbox, command, len, sync).await,
+            FramerEvent::MessageData(chunk) if self.undump_receiving() => {
+                self.undump_data(&chunk).await;
+                Flow::Continue
+            }
+            FramerEvent::MessageEnd if self.undump_receiving() => {
+                self.undump_file_end().await;
+                Flow::Continue
+            }
             FramerEvent::MessageData(chunk) => self.spool_io(SpoolStep::Data(chunk)).await,
             FramerEvent::MessageEnd => self.spool_io(SpoolStep::End).await,
+            FramerEvent::Undump(event) => {
+                if self.undump_event(event).await {
+                    Flow::Continue
+                } else {
+                    Flow::Close
+                }
+            }
             FramerEvent::SpoolAbandoned(_) => {
                 self.spool.clear();
                 Flow::Continue

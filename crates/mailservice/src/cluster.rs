@@ -147,6 +147,14 @@ pub trait Cluster: Send + Sync + 'static {
         ))
     }
 
+    /// A Cyrus backend moved the mailbox here by its legacy XFER (`MUPDATEPUSH`): the
+    /// directory names this server for it from now on, whoever it named before.
+    fn take_over(&self, _entry: &MailboxEntry) -> Result<(), DirectoryError> {
+        Err(DirectoryError::Unavailable(
+            "this directory takes no mailboxes over from Cyrus".into(),
+        ))
+    }
+
     /// The commit point of a transfer (XFER): the directory entry of `entry`'s mailbox, held
     /// by this server, names `server` from now on, with `entry`'s partition, uniqueid, ACL and
     /// special use (the copy there). One atomic change, made only if the entry still says

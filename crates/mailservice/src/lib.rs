@@ -25,7 +25,7 @@ mod sieve_filter;
 mod sieve_scripts;
 mod transfer;
 
-pub use access::{Authorized, Identity, Need, Operation, ANONYMOUS};
+pub use access::{is_user_inbox, Authorized, Identity, Need, Operation, ANONYMOUS};
 pub use acl::AccessConfig;
 pub use cluster::{
     remote_of_entry, Backend, Cluster, DirectoryError, ProxyLogin, RemoteMailbox, ServerLogin,

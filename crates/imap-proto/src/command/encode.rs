@@ -311,6 +311,15 @@ impl Enc {
             }
             Command::SetMetadata { mailbox, entries } => self.setmetadata(out, mailbox, entries),
             Command::XferStep(step) => self.xfer_step(out, step),
+            Command::LocalCreate { mailbox, partition } => {
+                self.sp_mailbox(out, mailbox);
+                if let Some(partition) = partition {
+                    self.astrings(out, &[partition.as_bytes()]);
+                }
+            }
+            Command::LocalDelete(mailbox) | Command::MupdatePush(mailbox) => {
+                self.sp_mailbox(out, mailbox)
+            }
         }
     }
 

@@ -318,6 +318,19 @@ pub enum Command {
     /// Darius's private steps of a transfer between backends (`XFERPREPARE`, `XFERMSG`…,
     /// see [`XferStep`]).
     XferStep(XferStep),
+    /// Cyrus's `LOCALCREATE mailbox [partition]`: a Cyrus backend moving a mailbox here by
+    /// its legacy XFER announces it (the `UNDUMP` that follows is read by the framer, see
+    /// [`crate::framer::UndumpEvent`]).
+    LocalCreate {
+        mailbox: Mailbox,
+        partition: Option<String>,
+    },
+    /// Cyrus's `LOCALDELETE mailbox`: that XFER gave up; the copy here goes, the directory
+    /// untouched.
+    LocalDelete(Mailbox),
+    /// Cyrus's `MUPDATEPUSH mailbox`: that XFER is done; this server tells the mupdate master
+    /// it holds the mailbox now.
+    MupdatePush(Mailbox),
     /// RFC 5464 §4.2; the mailbox is `Other("")` for server annotations.
     GetMetadata {
         mailbox: Mailbox,
@@ -383,6 +396,9 @@ impl Command {
             Command::Reconstruct { .. } => "RECONSTRUCT",
             Command::Xfer { .. } => "XFER",
             Command::XferStep(step) => step.name(),
+            Command::LocalCreate { .. } => "LOCALCREATE",
+            Command::LocalDelete(_) => "LOCALDELETE",
+            Command::MupdatePush(_) => "MUPDATEPUSH",
             Command::GetMetadata { .. } => "GETMETADATA",
             Command::SetMetadata { .. } => "SETMETADATA",
         }

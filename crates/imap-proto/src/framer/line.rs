@@ -21,18 +21,18 @@ enum LineEnd<'a> {
 
 /// A literal announcement ending a line.
 #[derive(Clone, Copy, Debug)]
-struct LiteralHeader {
+pub(super) struct LiteralHeader {
     /// Where `{` (or `~`) starts within the line.
-    start: usize,
+    pub(super) start: usize,
     /// `None` when the size does not fit in 63 bits.
-    len: Option<u64>,
-    sync: Sync,
-    kind: LiteralKind,
+    pub(super) len: Option<u64>,
+    pub(super) sync: Sync,
+    pub(super) kind: LiteralKind,
 }
 
 /// `literal = "{" number64 ["+"] "}" CRLF`, `literal8 = "~{" number64 ["+"] "}" CRLF`, when the
 /// line (without CRLF) ends with one.
-fn literal_header(line: &[u8]) -> Option<LiteralHeader> {
+pub(super) fn literal_header(line: &[u8]) -> Option<LiteralHeader> {
     let body = line.strip_suffix(b"}")?;
     let open = body.iter().rposition(|&b| b == b'{')?;
     let inside = &body[open + 1..];
@@ -103,6 +103,7 @@ impl CommandFramer {
             return true;
         }
         match self.mode {
+            FramerMode::Command if self.undump.is_some() => self.undump_line(&line),
             FramerMode::Command => self.command_line(&line),
             FramerMode::Idle => self.idle_line(&line),
             FramerMode::Authenticate => self.auth_line(&line),
@@ -186,6 +187,9 @@ impl CommandFramer {
             return self.refuse(ErrorKind::CommandTooLong { max }, header);
         }
         self.command.extend_from_slice(line);
+        if self.start_undump(line.len()) {
+            return;
+        }
         match header {
             None => self.command_complete(),
             Some(header) => {

@@ -31,6 +31,9 @@
 //! - Empty lines between commands are ignored; a bare LF ends a line like CRLF does.
 
 mod line;
+mod undump;
+
+pub use undump::{UndumpEvent, MAX_UNDUMP_FILE, MAX_UNDUMP_ITEMS, MAX_UNDUMP_TOKEN};
 
 use std::collections::VecDeque;
 
@@ -141,6 +144,9 @@ pub enum FramerEvent {
     SpoolAbandoned(Vec<SpoolRef>),
     /// The connection cannot be resynchronised: send `* BYE` and close.
     Fatal(ParseError),
+    /// Part of Cyrus's UNDUMP (see [`UndumpEvent`]); only after
+    /// [`CommandFramer::allow_undump`].
+    Undump(UndumpEvent),
 }
 
 /// Misuse of the framer's API by the caller (not a protocol error).
@@ -174,6 +180,10 @@ pub struct CommandFramer {
     /// Whether the message literal being streamed was synchronising.
     message_sync: LiteralSync,
     events: VecDeque<FramerEvent>,
+    /// Whether `UNDUMP` is read as a stream (see [`CommandFramer::allow_undump`]).
+    undump_allowed: bool,
+    /// The UNDUMP being read.
+    undump: Option<undump::Undump>,
 }
 
 /// Buffer capacity an idle connection keeps (see [`CommandFramer::release_idle_memory`]).
@@ -193,6 +203,8 @@ impl CommandFramer {
             spooled: Vec::new(),
             message_sync: LiteralSync::Sync,
             events: VecDeque::new(),
+            undump_allowed: false,
+            undump: None,
         }
     }
 
@@ -374,7 +386,12 @@ impl CommandFramer {
             return None;
         }
         if left == 0 {
-            self.state = State::AwaitSpool { len };
+            // An UNDUMP's file needs no spool reference: its entries go on.
+            self.state = if self.undump.is_some() {
+                State::Line
+            } else {
+                State::AwaitSpool { len }
+            };
             self.events.push_back(FramerEvent::MessageEnd);
         } else {
             self.state = State::Message {

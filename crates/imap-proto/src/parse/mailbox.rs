@@ -62,6 +62,13 @@ pub(super) fn mailbox_command(cur: &mut Cursor<'_>, name: &str, word: &str) -> P
                 partition,
             })
         }
+        "LOCALCREATE" => {
+            let mailbox = one_mailbox(cur)?;
+            let partition = optional_astring(cur)?;
+            Ok(Command::LocalCreate { mailbox, partition })
+        }
+        "LOCALDELETE" => one_mailbox(cur).map(Command::LocalDelete),
+        "MUPDATEPUSH" => one_mailbox(cur).map(Command::MupdatePush),
         "LIST" => list(cur),
         "LSUB" => {
             let (reference, pattern) = reference_and_pattern(cur)?;

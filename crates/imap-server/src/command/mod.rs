@@ -147,7 +147,10 @@ fn needs(command: &Command) -> Needs {
         | Command::Unauthenticate
         | Command::Reconstruct { .. }
         | Command::Xfer { .. }
-        | Command::XferStep(_) => Needs::Authenticated,
+        | Command::XferStep(_)
+        | Command::LocalCreate { .. }
+        | Command::LocalDelete(_)
+        | Command::MupdatePush(_) => Needs::Authenticated,
         Command::Sort(_) | Command::Thread(_) => Needs::Selected,
     }
 }
@@ -372,6 +375,11 @@ impl Session {
                 .await
             }
             Command::XferStep(step) => Box::pin(crate::xfer::target::run(self, step)).await,
+            Command::LocalCreate { mailbox, partition } => {
+                Box::pin(self.local_create(mailbox, partition)).await
+            }
+            Command::LocalDelete(mailbox) => Box::pin(self.local_delete(mailbox)).await,
+            Command::MupdatePush(mailbox) => Box::pin(self.mupdate_push(mailbox)).await,
         }
     }
 

@@ -88,9 +88,20 @@ pub(crate) async fn set_quota(
         Err(why) => return Reply::bad(&why),
     };
     let id = identity.clone();
-    let result = session
-        .blocking(move |s| s.set_quota(&id, &root, limits))
-        .await;
+    // Cyrus's `+root`: a global administrator makes a quota root where no mailbox is yet
+    // (a Cyrus backend's XFER sets the moved user's root so).
+    let result = match root.strip_prefix('+').map(str::to_string) {
+        Some(root) if identity.is_global_admin() => {
+            session
+                .blocking(move |s| s.set_quota_forced(&id, &root, limits))
+                .await
+        }
+        _ => {
+            session
+                .blocking(move |s| s.set_quota(&id, &root, limits))
+                .await
+        }
+    };
     answer_one(session, &identity, result)
 }
 

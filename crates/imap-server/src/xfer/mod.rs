@@ -10,9 +10,11 @@
 //!
 //! Layout: `source` the XFER command and the copy it drives; `switch` the directory switch
 //! and the finish; `client` the connection to the target, with the steps pipelined; `target`
-//! the steps' handlers.
+//! the steps' handlers; `cyrus` the target's side of a Cyrus backend's legacy XFER
+//! (`LOCALCREATE`, `UNDUMP`, `MUPDATEPUSH`), on the same incoming steps.
 
 mod client;
+pub(crate) mod cyrus;
 pub(crate) mod source;
 mod switch;
 pub(crate) mod target;

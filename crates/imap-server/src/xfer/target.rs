@@ -68,6 +68,19 @@ fn remove_files(files: Vec<PathBuf>) {
 }
 
 impl Incoming {
+    /// A copy prepared outside the XFERPREPARE step (a Cyrus UNDUMP), removed like the others
+    /// if the session ends before it is committed.
+    pub(crate) fn track(&mut self, name: MailboxName) {
+        if !self.uncommitted.contains(&name) {
+            self.uncommitted.push(name);
+        }
+    }
+
+    /// That copy was committed, or removed.
+    pub(crate) fn untrack(&mut self, name: &MailboxName) {
+        self.uncommitted.retain(|n| n != name);
+    }
+
     /// The session is over: messages not placed are dropped and uncommitted copies removed.
     pub(crate) async fn end(&mut self, service: &MailService, identity: Option<Identity>) {
         if let Some(pending) = self.pending.take() {

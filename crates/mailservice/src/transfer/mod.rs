@@ -16,6 +16,7 @@
 //!   name by asking the directory who holds each mailbox ([`MailService::recover_transfers`]).
 //! - The steps on each side (modules `source` and `target`), each a call on the blocking pool.
 
+mod cyrus;
 mod markers;
 mod source;
 mod target;

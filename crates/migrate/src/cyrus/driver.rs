@@ -19,7 +19,7 @@ use mailstore::{
     AppendSource, CreateOptions, ImportOutcome, ImportedMailbox, ImportedMessage, InternalDate,
     SeenSource, Store, StoreError,
 };
-use types::{Flag, MailboxName, Uid, UidValidity};
+use types::{MailboxName, Uid, UidValidity};
 
 use super::conf::{self, CyrusConfig};
 use super::mboxlist::{self, Kind, MailboxRecord, Skipped};
@@ -530,7 +530,7 @@ impl Pending {
                     Some(ImportedMessage {
                         source: AppendSource::File(path(r.uid)),
                         uid: Uid::new(r.uid)?,
-                        flags: flags_of(r, head),
+                        flags: r.flags(head),
                         internal_date: InternalDate {
                             unix_seconds: i64::from(r.internaldate),
                             offset_minutes: 0,
@@ -651,29 +651,4 @@ fn validity(candidates: &[Option<u32>]) -> Result<UidValidity, CyrusError> {
         .chain(std::iter::once(&now))
         .find_map(|&v| nonzero_validity(v))
         .ok_or_else(|| CyrusError::Refused("no valid UIDVALIDITY".into()))
-}
-
-/// A record's system flags and the keywords its user-flag bits name in `cyrus.header`.
-fn flags_of(r: &index::IndexRecord, head: &header::Header) -> Vec<Flag> {
-    let mut flags = Vec::new();
-    for (bit, flag) in [
-        (index::FLAG_SEEN, Flag::Seen),
-        (index::FLAG_ANSWERED, Flag::Answered),
-        (index::FLAG_FLAGGED, Flag::Flagged),
-        (index::FLAG_DELETED, Flag::Deleted),
-        (index::FLAG_DRAFT, Flag::Draft),
-    ] {
-        if r.system_flags & bit != 0 {
-            flags.push(flag);
-        }
-    }
-    for bit in r.user_flag_bits() {
-        let Some(Some(name)) = head.flags.get(bit) else {
-            continue;
-        };
-        if let Ok(f @ Flag::Keyword(_)) = Flag::parse(name) {
-            flags.push(f);
-        }
-    }
-    flags
 }

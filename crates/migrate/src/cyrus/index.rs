@@ -2,7 +2,7 @@
 //! fixed-size record per message, all integers big-endian.
 //!
 //! Minor versions read: 12 (Cyrus 2.4), 13 (3.0), 14–16 (3.1–3.2), 17 (3.4–3.8) and 19
-//! (3.10–3.12). The header gives its own length and the record length, so records are found
+//! (3.10–3.12), and 6–10 as a Cyrus XFER writes them for a target it does not know. The header gives its own length and the record length, so records are found
 //! however long a version made them; the fields we need sit at the same offsets in all of
 //! these, except HIGHESTMODSEQ, which version 19 moved from 68 to 72.
 //!
@@ -18,7 +18,13 @@
 
 use std::path::Path;
 
+use types::Flag;
+
 use super::{read_bounded, CyrusError};
+
+/// The header and record sizes of the oldest version an XFER downgrades to (6).
+const DOWNGRADED_HEADER: usize = 76;
+const DOWNGRADED_RECORD: usize = 52;
 
 /// Largest index file we load (over 9 million records of 3.6's 112 octets).
 pub const MAX_FILE: u64 = 1 << 30;
@@ -78,6 +84,31 @@ impl IndexRecord {
         self.system_flags & (FLAG_EXPUNGED | FLAG_UNLINKED) != 0
     }
 
+    /// Its system flags and the keywords its user-flag bits name in `head`'s list.
+    pub fn flags(&self, head: &super::header::Header) -> Vec<Flag> {
+        let mut flags = Vec::new();
+        for (bit, flag) in [
+            (FLAG_SEEN, Flag::Seen),
+            (FLAG_ANSWERED, Flag::Answered),
+            (FLAG_FLAGGED, Flag::Flagged),
+            (FLAG_DELETED, Flag::Deleted),
+            (FLAG_DRAFT, Flag::Draft),
+        ] {
+            if self.system_flags & bit != 0 {
+                flags.push(flag);
+            }
+        }
+        for bit in self.user_flag_bits() {
+            let Some(Some(name)) = head.flags.get(bit) else {
+                continue;
+            };
+            if let Ok(f @ Flag::Keyword(_)) = Flag::parse(name) {
+                flags.push(f);
+            }
+        }
+        flags
+    }
+
     /// The user flag numbers set, ascending.
     pub fn user_flag_bits(&self) -> impl Iterator<Item = usize> + '_ {
         (0..128).filter(|&n| self.user_flags[n / 32] & (1 << (n % 32)) != 0)
@@ -113,13 +144,16 @@ fn be64(b: &[u8], at: usize) -> u64 {
 
 /// Parses a `cyrus.index`'s bytes; an error is (offset, what).
 pub fn parse(b: &[u8]) -> Result<Index, (usize, String)> {
-    if b.len() < 96 {
+    if b.len() < DOWNGRADED_HEADER {
         return Err((b.len(), "index shorter than its header".into()));
     }
     let version = be32(b, 8);
-    let modseq_at = match version {
-        12..=17 => 68,
-        19 => 72,
+    // Versions 6 to 10 come only from an XFER's downgrade (`imap/mbdump.c`): today's layout
+    // cut to the old sizes, so no MODSEQ, and the records end after the user flags.
+    let (modseq_at, min_start, min_size) = match version {
+        6..=10 => (None, DOWNGRADED_HEADER, DOWNGRADED_RECORD),
+        12..=17 => (Some(68), 96, 88),
+        19 => (Some(72), 96, 88),
         v => {
             return Err((
                 8,
@@ -130,11 +164,11 @@ pub fn parse(b: &[u8]) -> Result<Index, (usize, String)> {
     let start = be32(b, 12) as usize;
     let size = be32(b, 16) as usize;
     let count = be32(b, 20) as usize;
-    // A record must hold every field we read (MODSEQ ends at 88).
-    if !(88..=4096).contains(&size) {
+    // A record must hold every field we read.
+    if !(min_size..=4096).contains(&size) {
         return Err((16, format!("record size {size} is not plausible")));
     }
-    if !(96..=4096).contains(&start) {
+    if !(min_start..=4096).contains(&start) {
         return Err((12, format!("header length {start} is not plausible")));
     }
     let need = count
@@ -152,7 +186,7 @@ pub fn parse(b: &[u8]) -> Result<Index, (usize, String)> {
         num_records: be32(b, 20),
         last_uid: be32(b, 28),
         uidvalidity: be32(b, 44),
-        highestmodseq: be64(b, modseq_at),
+        highestmodseq: modseq_at.map_or(0, |at| be64(b, at)),
     };
     let mut records = Vec::with_capacity(count);
     let mut last = 0u32;
@@ -165,7 +199,7 @@ pub fn parse(b: &[u8]) -> Result<Index, (usize, String)> {
             size: be32(r, 12),
             system_flags: be32(r, 32),
             user_flags: [be32(r, 36), be32(r, 40), be32(r, 44), be32(r, 48)],
-            modseq: be64(r, 80),
+            modseq: if modseq_at.is_some() { be64(r, 80) } else { 0 },
             savedate: if version >= 15 { be32(r, 52) } else { 0 },
         };
         if record.uid <= last {

@@ -83,6 +83,8 @@ enum Op {
     Remove(MailboxName, Removing),
     /// A transfer gave the mailbox to another server.
     HandOver(MailboxEntry, String),
+    /// A Cyrus backend's transfer gave the mailbox to this server.
+    TakeOver(MailboxEntry),
     Push {
         dry_run: bool,
     },
@@ -283,6 +285,16 @@ impl Cluster for Bridge {
         }
     }
 
+    /// The master's entry names this server now. With an etcd directory as well, the name is
+    /// taken there first (refused when another server holds it).
+    fn take_over(&self, entry: &MailboxEntry) -> Result<(), DirectoryError> {
+        if let Some(inner) = &self.inner {
+            inner.reserve(&entry.name)?;
+            inner.activate(entry)?;
+        }
+        self.change(Op::TakeOver(entry.clone()))
+    }
+
     /// The etcd directory says, when there is one; the master's list does not decide.
     fn holder(&self, name: &MailboxName) -> Result<Option<String>, DirectoryError> {
         match &self.inner {
@@ -439,6 +451,7 @@ impl Worker {
                 Op::Activate(entry) => ops::activate(c, &self.place, entry).await,
                 Op::Remove(name, which) => ops::remove(c, &self.place, name, *which).await,
                 Op::HandOver(entry, server) => ops::hand_over(c, &self.place, entry, server).await,
+                Op::TakeOver(entry) => ops::take_over(c, &self.place, entry).await,
                 Op::Push { .. } => Ok(()),
             };
             match outcome {

@@ -206,6 +206,28 @@ pub(crate) async fn activate(
     }
 }
 
+/// A Cyrus backend's XFER gave the mailbox to this server (`MUPDATEPUSH`, after the source
+/// deactivated its entry): the master's entry names this server, whoever it named before,
+/// as Cyrus's own MUPDATEPUSH does.
+pub(crate) async fn take_over(
+    conn: &mut Connection,
+    place: &Place,
+    entry: &MailboxEntry,
+) -> Result<(), OpError> {
+    let name = entry.name.as_str().as_bytes();
+    let answer = conn
+        .run_one(CommandBody::Activate {
+            name: name.to_vec(),
+            location: place.location(&entry.partition),
+            acl: entry.acl.as_bytes().to_vec(),
+        })
+        .await?;
+    match answer.status {
+        Status::Ok => Ok(()),
+        Status::No | Status::Bad => Err(refused("take over", &entry.name, &answer.text)),
+    }
+}
+
 /// A transfer (XFER) gave the mailbox held here to `server`: the master's entry names it
 /// (with the copy's partition and the ACL), unless a third server holds the name. Done
 /// already (an earlier attempt whose answer was lost) is done.
