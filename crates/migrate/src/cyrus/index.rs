@@ -289,4 +289,40 @@ mod tests {
         b[20..24].copy_from_slice(&u32::MAX.to_be_bytes());
         assert!(parse(&b).is_err());
     }
+
+    #[test]
+    fn an_index_downgraded_to_version_6_by_xfer_is_read() {
+        let mut b = vec![0u8; 76];
+        let put = |b: &mut [u8], at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_be_bytes());
+        put(&mut b, 8, 6);
+        put(&mut b, 12, 76);
+        put(&mut b, 16, 60);
+        put(&mut b, 20, 2);
+        put(&mut b, 28, 9);
+        put(&mut b, 44, 1234);
+        for (uid, flags) in [(3u32, FLAG_FLAGGED), (9, FLAG_DRAFT)] {
+            let mut r = vec![0u8; 60];
+            put(&mut r, 0, uid);
+            put(&mut r, 4, 1_600_000_000);
+            put(&mut r, 12, 321);
+            put(&mut r, 32, flags);
+            put(&mut r, 36, 0b10);
+            b.extend_from_slice(&r);
+        }
+        let ix = parse(&b).unwrap();
+        assert_eq!(ix.header.minor_version, 6);
+        assert_eq!((ix.header.last_uid, ix.header.uidvalidity), (9, 1234));
+        assert_eq!(ix.header.highestmodseq, 0);
+        let uids: Vec<u32> = ix.records.iter().map(|r| r.uid).collect();
+        assert_eq!(uids, [3, 9]);
+        assert_eq!(ix.records[0].system_flags, FLAG_FLAGGED);
+        assert_eq!(ix.records[0].user_flag_bits().collect::<Vec<_>>(), [1]);
+        assert_eq!((ix.records[1].size, ix.records[1].modseq), (321, 0));
+        // Too short for a version 6 record, or a version between the ones written.
+        put(&mut b, 16, 40);
+        assert!(parse(&b).is_err());
+        put(&mut b, 16, 60);
+        put(&mut b, 8, 11);
+        assert!(parse(&b).is_err());
+    }
 }
