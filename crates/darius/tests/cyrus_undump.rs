@@ -181,7 +181,7 @@ fn sieve_scripts(port: u16) -> Vec<String> {
         .unwrap();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut stream = stream;
-    let mut until_ok = |reader: &mut BufReader<TcpStream>| {
+    let until_ok = |reader: &mut BufReader<TcpStream>| {
         let mut lines = Vec::new();
         loop {
             let mut line = String::new();
