@@ -56,6 +56,9 @@ pub(crate) async fn run(session: &mut Session, tag: &Tag, mailbox: Mailbox, op: 
     let Some(identity) = session.state.identity().cloned() else {
         return Reply::bad("Not authenticated");
     };
+    if let Some(reply) = session.cyrus_sieve_box_acl(&identity, &mailbox, &op) {
+        return reply;
+    }
     // Refusals stay the local handler's, so they read as on a single server.
     if let Ok(authorized) = session.authorize(&mailbox, op.operation()) {
         if let Ok(Some(remote)) = session.remote(&authorized) {

@@ -1,7 +1,7 @@
 //! Dispatch: which commands each state allows (RFC 9051 §6), one handler per command, and the
 //! untagged updates that go out before each tagged completion (RFC 9051 §7.5.1).
 
-mod acl;
+pub(crate) mod acl;
 mod append;
 mod authenticate;
 mod capability;

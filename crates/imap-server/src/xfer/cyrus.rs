@@ -56,6 +56,21 @@ pub(crate) struct CyrusIncoming {
     undumped: HashMap<String, MailboxName>,
     /// The UNDUMP being read.
     current: Option<Undump>,
+    /// Users' `#sieve` mailboxes (Cyrus 3 keeps each Sieve script as a message there): no
+    /// mailbox here, their scripts wait for the user's INBOX.
+    sieve_boxes: Vec<MailboxName>,
+    /// Scripts from those, by user, for the INBOX's UNDUMP to store.
+    scripts: HashMap<String, Vec<(String, Vec<u8>)>>,
+}
+
+/// Most Sieve scripts a session keeps for users' INBOXes.
+const MAX_SCRIPTS: usize = 1000;
+/// Largest Sieve script read.
+const MAX_SCRIPT: u64 = 1 << 20;
+
+/// Whether `name` is a user's `#sieve` mailbox (`user.ann.#sieve`).
+fn is_sieve_box(name: &MailboxName) -> bool {
+    name.as_str().ends_with(".#sieve") && mailservice::userid_of(name).is_some()
 }
 
 /// One UNDUMP being read.
@@ -72,8 +87,17 @@ struct Undump {
     records: Vec<index::IndexRecord>,
     last_uid: u32,
     prepared: bool,
-    pending: Vec<ImportedMessage>,
+    /// Messages received, by UID and spool file number: Cyrus sends them in directory order,
+    /// the store takes them in UID order, so they are placed at the end.
+    pending: Vec<(u32, u64)>,
     placed: usize,
+    /// Where spool files go, and this session's prefix for them.
+    spool_dir: PathBuf,
+    spool_prefix: String,
+    /// A user's `#sieve` mailbox: its messages are Sieve scripts.
+    sieve_box: bool,
+    /// The script Cyrus had active (`SIEVED-NAME.bc` or `.script`).
+    active_script: Option<String>,
     /// Files kept for the end: the seen and subscriptions databases, Sieve scripts.
     seen: Option<PathBuf>,
     subs: Option<PathBuf>,
@@ -91,16 +115,15 @@ impl Undump {
         }
     }
 
+    fn spool_path(&self, n: u64) -> PathBuf {
+        self.spool_dir
+            .join(format!("{}-undump-{n}", self.spool_prefix))
+    }
+
     /// Files still on disk.
     fn kept_files(&mut self) -> Vec<PathBuf> {
-        let mut files: Vec<PathBuf> = self
-            .pending
-            .drain(..)
-            .filter_map(|m| match m.source {
-                AppendSource::File(path) => Some(path),
-                AppendSource::Bytes(_) => None,
-            })
-            .collect();
+        let pending = std::mem::take(&mut self.pending);
+        let mut files: Vec<PathBuf> = pending.iter().map(|&(_, n)| self.spool_path(n)).collect();
         files.extend(self.seen.take());
         files.extend(self.subs.take());
         files.extend(self.scripts.drain(..).map(|(_, _, p)| p));
@@ -191,6 +214,10 @@ impl Session {
             annotations: 0,
             receiving: None,
             files: 0,
+            spool_dir: self.server.config.spool_dir.clone(),
+            spool_prefix: self.id.clone(),
+            sieve_box: false,
+            active_script: None,
         };
         let identity = self.state.identity().cloned();
         match identity {
@@ -200,7 +227,10 @@ impl Session {
                     .namespace()
                     .to_internal(&identity, mailbox.as_str())
                 {
-                    Ok(name) => undump.name = Some(name),
+                    Ok(name) => {
+                        undump.sieve_box = is_sieve_box(&name);
+                        undump.name = Some(name);
+                    }
                     Err(e) => undump.fail(refuse(&e, Target::Destination)),
                 }
             }
@@ -210,16 +240,20 @@ impl Session {
     }
 
     async fn undump_file(&mut self, name: String, len: u64, sync: LiteralSync) -> bool {
-        let spool_dir = self.server.config.spool_dir.clone();
-        let id = self.id.clone();
         let Some(u) = self.cyrus_in.current.as_mut() else {
             return false;
         };
+        if let Some(active) = name
+            .strip_prefix("SIEVED-")
+            .and_then(|n| n.strip_suffix(".bc").or_else(|| n.strip_suffix(".script")))
+        {
+            u.active_script = Some(active.to_string());
+        }
         let wanted = u.failed.is_none() && wanted(&name);
         let mut sink = None;
         if wanted {
             u.files += 1;
-            let path = spool_dir.join(format!("{id}-undump-{}", u.files));
+            let path = u.spool_path(u.files);
             match tokio::fs::File::create(&path).await {
                 Ok(file) => sink = Some((file, path)),
                 Err(e) => {
@@ -275,7 +309,8 @@ impl Session {
             return;
         }
         drop(file);
-        if let Err(reply) = self.undump_entry(name, path).await {
+        let number = u.files;
+        if let Err(reply) = self.undump_entry(name, path, number).await {
             if let Some(u) = self.cyrus_in.current.as_mut() {
                 u.fail(reply);
             }
@@ -283,7 +318,12 @@ impl Session {
     }
 
     /// A file received whole: what it is decides what is done with it.
-    async fn undump_entry(&mut self, name: String, path: PathBuf) -> Result<(), Reply> {
+    async fn undump_entry(
+        &mut self,
+        name: String,
+        path: PathBuf,
+        number: u64,
+    ) -> Result<(), Reply> {
         let Some(identity) = self.state.identity().cloned() else {
             remove_files(vec![path]);
             return Err(Reply::bad("Not authenticated"));
@@ -351,7 +391,7 @@ impl Session {
                     remove_files(vec![path]);
                     return Ok(());
                 };
-                self.undump_message(&identity, uid, path).await
+                self.undump_message(uid, path, number).await
             }
         }
     }
@@ -396,48 +436,42 @@ impl Session {
         }
     }
 
-    async fn undump_message(
-        &mut self,
-        identity: &Identity,
-        uid: Uid,
-        path: PathBuf,
-    ) -> Result<(), Reply> {
+    async fn undump_message(&mut self, uid: Uid, path: PathBuf, number: u64) -> Result<(), Reply> {
         let Some(u) = self.cyrus_in.current.as_mut() else {
             remove_files(vec![path]);
             return Ok(());
         };
+        // A file the index does not list live (expunged at the source) is not a message.
+        if u.records
+            .binary_search_by_key(&uid.get(), |r| r.uid)
+            .is_err()
+        {
+            remove_files(vec![path]);
+            return Ok(());
+        }
+        if u.sieve_box {
+            let read = read_bounded(&path, MAX_SCRIPT);
+            remove_files(vec![path]);
+            let script = read.ok().and_then(|m| migrate::cyrus::split_script(&m));
+            let user = u.name.as_ref().and_then(mailservice::userid_of);
+            if let (Some((name, text)), Some(user)) = (script, user) {
+                let kept: usize = self.cyrus_in.scripts.values().map(Vec::len).sum();
+                if kept >= MAX_SCRIPTS {
+                    return Err(no("too many Sieve scripts in one session"));
+                }
+                self.cyrus_in
+                    .scripts
+                    .entry(user)
+                    .or_default()
+                    .push((name, text));
+            }
+            return Ok(());
+        }
         if !u.prepared {
             remove_files(vec![path]);
             return Err(no("a message came before cyrus.index"));
         }
-        // A file the index does not list live (expunged at the source) is not a message.
-        let Ok(at) = u.records.binary_search_by_key(&uid.get(), |r| r.uid) else {
-            remove_files(vec![path]);
-            return Ok(());
-        };
-        let record = u.records[at];
-        let flags = u
-            .header
-            .as_ref()
-            .map(|h| record.flags(h))
-            .unwrap_or_default();
-        u.pending.push(ImportedMessage {
-            source: AppendSource::File(path),
-            uid,
-            flags,
-            internal_date: InternalDate {
-                unix_seconds: i64::from(record.internaldate),
-                offset_minutes: 0,
-            },
-            modseq: None,
-            save_date: None,
-        });
-        if u.pending.len() >= BATCH {
-            let server = self.server.clone();
-            if let Some(u) = self.cyrus_in.current.as_mut() {
-                return place(&server.service, identity, u).await;
-            }
-        }
+        u.pending.push((uid.get(), number));
         Ok(())
     }
 
@@ -494,6 +528,17 @@ impl Session {
         let Some(identity) = self.state.identity().cloned() else {
             return Err(Reply::bad("Not authenticated"));
         };
+        if u.sieve_box {
+            let scripts: usize = self.cyrus_in.scripts.values().map(Vec::len).sum();
+            if let Some(name) = u.name.clone() {
+                if !self.cyrus_in.sieve_boxes.contains(&name) {
+                    self.cyrus_in.sieve_boxes.push(name);
+                }
+            }
+            return Ok(Reply::ok(&format!(
+                "UNDUMP completed: Sieve scripts kept for the user's INBOX ({scripts} in all)"
+            )));
+        }
         if !u.prepared {
             return Err(no("UNDUMP without cyrus.header and cyrus.index"));
         }
@@ -508,7 +553,19 @@ impl Session {
             storage_kib: Some(kib),
             ..QuotaLimits::default()
         }));
-        let scripts: Vec<(String, bool, PathBuf)> = u.scripts.drain(..).collect();
+        let mut scripts: Vec<(String, bool, PathBuf)> = u.scripts.drain(..).collect();
+        // Cyrus 3 keeps the scripts in the `#sieve` mailbox, sent before the INBOX; the
+        // INBOX names the active one (`SIEVED-NAME.bc`).
+        let from_box = inbox
+            .as_ref()
+            .and_then(|user| self.cyrus_in.scripts.remove(user))
+            .unwrap_or_default();
+        if let Some(active) = &u.active_script {
+            for (name, active_here, _) in &mut scripts {
+                *active_here = name == active;
+            }
+        }
+        let active = u.active_script.clone();
         let subs = u.subs.take();
         let seen = u.seen.take();
         let uniqueid = u.header.as_ref().and_then(|h| h.uniqueid.clone());
@@ -535,6 +592,8 @@ impl Session {
                     limits,
                     inbox_user.as_deref(),
                     &scripts,
+                    &from_box,
+                    active.as_deref(),
                     subs.as_deref(),
                     seen.as_deref(),
                     &undumped,
@@ -698,6 +757,8 @@ fn finish(
     limits: Option<QuotaLimits>,
     inbox_of: Option<&str>,
     scripts: &[(String, bool, PathBuf)],
+    from_box: &[(String, Vec<u8>)],
+    active: Option<&str>,
     subs: Option<&Path>,
     seen: Option<&Path>,
     undumped: &HashMap<String, MailboxName>,
@@ -713,6 +774,15 @@ fn finish(
                 Err(e) => return Ok(Err(format!("Sieve script {script}: {e}"))),
             };
             s.incoming_sieve(identity, name, script, &text, *active)?;
+        }
+        for (script, text) in from_box {
+            s.incoming_sieve(
+                identity,
+                name,
+                script,
+                text,
+                active == Some(script.as_str()),
+            )?;
         }
         if let Some(path) = subs {
             let records = match read_db(path) {
@@ -762,29 +832,81 @@ fn read_db(path: &Path) -> Result<migrate::cyrus::Records, String> {
     db::parse(path, &bytes).map_err(|e| e.to_string())
 }
 
-/// Places the messages waiting, in one commit.
+/// Places the messages received, in UID order, [`BATCH`] to a commit.
 async fn place(service: &MailService, identity: &Identity, u: &mut Undump) -> Result<(), Reply> {
     let Some(name) = u.name.clone() else {
         return Err(no("UNDUMP of a mailbox it cannot name"));
     };
-    if u.pending.is_empty() {
-        return Ok(());
+    u.pending.sort_unstable();
+    u.pending.dedup_by_key(|&mut (uid, _)| uid);
+    while !u.pending.is_empty() {
+        let take = u.pending.len().min(BATCH);
+        let batch: Vec<(u32, u64)> = u.pending.drain(..take).collect();
+        let files: Vec<PathBuf> = batch.iter().map(|&(_, n)| u.spool_path(n)).collect();
+        let head = u.header.clone().unwrap_or_default();
+        let messages: Vec<ImportedMessage> = batch
+            .iter()
+            .zip(&files)
+            .filter_map(|(&(uid, _), path)| {
+                let at = u.records.binary_search_by_key(&uid, |r| r.uid).ok()?;
+                let record = u.records[at];
+                Some(ImportedMessage {
+                    source: AppendSource::File(path.clone()),
+                    uid: Uid::new(uid)?,
+                    flags: record.flags(&head),
+                    internal_date: InternalDate {
+                        unix_seconds: i64::from(record.internaldate),
+                        offset_minutes: 0,
+                    },
+                    modseq: None,
+                    save_date: None,
+                })
+            })
+            .collect();
+        let count = messages.len();
+        let (who, key) = (identity.clone(), name.clone());
+        let placed = service
+            .blocking(move |s| s.incoming_messages(&who, &key, messages))
+            .await;
+        remove_files(files);
+        placed.map_err(|e| refuse(&e, Target::Destination))?;
+        u.placed += count;
     }
-    let messages = std::mem::take(&mut u.pending);
-    let files: Vec<PathBuf> = messages
-        .iter()
-        .filter_map(|m| match &m.source {
-            AppendSource::File(p) => Some(p.clone()),
-            AppendSource::Bytes(_) => None,
-        })
-        .collect();
-    let count = messages.len();
-    let who = identity.clone();
-    let placed = service
-        .blocking(move |s| s.incoming_messages(&who, &name, messages))
-        .await;
-    remove_files(files);
-    placed.map_err(|e| refuse(&e, Target::Destination))?;
-    u.placed += count;
     Ok(())
+}
+
+impl Session {
+    /// GETACL, SETACL and DELETEACL of a user's `#sieve` mailbox an UNDUMP of this session
+    /// read: Cyrus resets every moved mailbox's ACL, this one included, though nothing here
+    /// holds it (its scripts went to the user). An empty ACL, and `OK` to changes.
+    pub(crate) fn cyrus_sieve_box_acl(
+        &mut self,
+        identity: &Identity,
+        mailbox: &Mailbox,
+        op: &crate::command::acl::Op,
+    ) -> Option<Reply> {
+        if self.cyrus_in.sieve_boxes.is_empty() {
+            return None;
+        }
+        let name = self
+            .service()
+            .namespace()
+            .to_internal(identity, mailbox.as_str())
+            .ok()?;
+        if !self.cyrus_in.sieve_boxes.contains(&name) {
+            return None;
+        }
+        use crate::command::acl::Op;
+        match op {
+            Op::Get => {
+                self.out.data(imap_proto::response::Data::Acl {
+                    mailbox: mailbox.clone(),
+                    entries: Vec::new(),
+                });
+                Some(Reply::ok("Completed"))
+            }
+            Op::Set { .. } | Op::Delete { .. } => Some(Reply::ok("Completed")),
+            Op::List { .. } | Op::Mine => None,
+        }
+    }
 }

@@ -24,6 +24,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 pub use driver::{import, Event, ImportMode, ImportOptions, Summary};
+pub use sieve::split_script;
 
 /// A key/value database's records, (key, value) in the file's order.
 pub type Records = Vec<(Vec<u8>, Vec<u8>)>;
