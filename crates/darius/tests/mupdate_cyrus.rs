@@ -222,7 +222,7 @@ fn a_cyrus_frontend_routes_imap_to_the_darius_backend() {
     assert!(
         fetched
             .iter()
-            .any(|l| l == "Subject: through the Cyrus frontend"),
+            .any(|l| l.contains("\r\nSubject: through the Cyrus frontend\r\n")),
         "{fetched:?}"
     );
     assert!(server.logged("proxy authorized as ann"), "{}", server.log());

@@ -21,6 +21,12 @@ pub const MUPDATE: &str = "/usr/lib/cyrus/bin/mupdate";
 pub const MASTER: &str = "/usr/lib/cyrus/bin/master";
 pub const ADMIN: &str = "mupdateadmin";
 pub const ADMIN_PASSWORD: &str = "pw-mupdate";
+/// The administrator of a [`Cyrus::backend`].
+pub const BACKEND_ADMIN: &str = "cyrusadmin";
+pub const BACKEND_ADMIN_PASSWORD: &str = "pw-cyrusadmin";
+/// The password of `proxy`, the identity a Cyrus frontend or backend logs in to other servers
+/// with (`proxy_authname`, `proxy_password`).
+pub const PROXY_PASSWORD: &str = "pw-proxy";
 
 /// Whether Cyrus can run here (its packages, and root: Cyrus's master drops to the user
 /// cyrus); says why not (or fails under DARIUS_REQUIRE_INTEROP=1) when it cannot.
@@ -45,8 +51,10 @@ pub fn cyrus_available() -> bool {
 /// A private Cyrus: its `master` running the services of its own cyrus.conf.
 pub struct Cyrus {
     pub dir: tempfile::TempDir,
-    /// The port waited for at start: the mupdate master's, or the frontend's IMAP.
+    /// The port waited for at start: the mupdate master's, or the frontend's or backend's IMAP.
     pub port: u16,
+    /// A backend's timsieved (ManageSieve).
+    pub sieve_port: Option<u16>,
     master: Option<Child>,
 }
 
@@ -90,7 +98,7 @@ impl Cyrus {
             &format!(
                 "servername: frontend1\nmupdate_server: 127.0.0.1:{master}\n\
                  mupdate_authname: {ADMIN}\nmupdate_password: {ADMIN_PASSWORD}\n\
-                 proxy_authname: proxy\nproxy_password: pw-proxy\n\
+                 proxy_authname: proxy\nproxy_password: {PROXY_PASSWORD}\n\
                  force_sasl_client_mech: PLAIN\naltnamespace: no\nunixhierarchysep: no\n"
             ),
             &format!(
@@ -102,7 +110,43 @@ impl Cyrus {
         )
     }
 
-    /// Writes imapd.conf (common lines, then `conf`), cyrus.conf (`services`, `{conf}` the
+    /// A Murder backend of `master`, `cyrusbe1`: imapd, and timsieved on `sieve_port`, its
+    /// mailboxes pushed to the master as they are made (`mupdate_server`), users' moves
+    /// allowed (`allowusermoves`). XFER logs in to the target server as `proxy` with
+    /// [`PROXY_PASSWORD`], without an authorization identity: the target must count `proxy`
+    /// among its admins. [`BACKEND_ADMIN`] and `users` log in here. Same namespace as
+    /// [`Cyrus::frontend`]. `proxyservers` is what makes Cyrus's imapd a backend: without it,
+    /// CREATE takes itself for a frontend's and looks for a server to send the mailbox to.
+    pub fn backend(master: u16, users: &[(&str, &str)]) -> Cyrus {
+        let port = super::free_port();
+        let sieve = super::free_port();
+        let users: Vec<(&str, &str)> = [(BACKEND_ADMIN, BACKEND_ADMIN_PASSWORD)]
+            .into_iter()
+            .chain(users.iter().copied())
+            .collect();
+        let mut cyrus = Cyrus::start(
+            &format!(
+                "servername: cyrusbe1\nadmins: {BACKEND_ADMIN}\n\
+                 mupdate_server: 127.0.0.1:{master}\n\
+                 mupdate_authname: {ADMIN}\nmupdate_password: {ADMIN_PASSWORD}\n\
+                 proxyservers: proxy\nallowusermoves: yes\n\
+                 proxy_authname: proxy\nproxy_password: {PROXY_PASSWORD}\n\
+                 force_sasl_client_mech: PLAIN\naltnamespace: no\nunixhierarchysep: no\n\
+                 sievedir: {{dir}}/sieve\n"
+            ),
+            &format!(
+                "imap cmd=\"imapd -C {{conf}}\" listen=\"127.0.0.1:{port}\" prefork=0\n  \
+                 sieve cmd=\"timsieved -C {{conf}}\" listen=\"127.0.0.1:{sieve}\" prefork=0"
+            ),
+            port,
+            &users,
+        );
+        cyrus.sieve_port = Some(sieve);
+        cyrus
+    }
+
+    /// Writes imapd.conf (common lines, then `conf` with `{dir}` the temp dir; `admins:
+    /// mupdateadmin` unless `conf` names the admins), cyrus.conf (`services`, `{conf}` the
     /// imapd.conf path), a sasldb with `users`, and starts the master.
     pub fn start(conf: &str, services: &str, port: u16, users: &[(&str, &str)]) -> Cyrus {
         Cyrus::start_with_tls(conf, services, port, users, false)
@@ -125,15 +169,20 @@ impl Cyrus {
         } else {
             String::new()
         };
-        for sub in ["run", "spool", "lib/socket"] {
+        for sub in ["run", "spool", "sieve", "lib/socket"] {
             std::fs::create_dir_all(dir.path().join(sub)).unwrap();
         }
         let imapd_conf = format!("{d}/imapd.conf");
+        let admins = match conf.lines().any(|l| l.starts_with("admins:")) {
+            true => String::new(),
+            false => format!("admins: {ADMIN}\n"),
+        };
+        let conf = conf.replace("{dir}", &d);
         std::fs::write(
             &imapd_conf,
             format!(
                 "configdirectory: {d}/lib\ndefaultpartition: default\n\
-                 partition-default: {d}/spool\nadmins: {ADMIN}\n\
+                 partition-default: {d}/spool\n{admins}\
                  sasl_pwcheck_method: auxprop\nsasl_auxprop_plugin: sasldb\n\
                  sasl_sasldb_path: {d}/sasldb2\nsasl_mech_list: PLAIN\n\
                  allowplaintext: yes\nsyslog_prefix: darius-mupdate-test\n{tls_lines}{conf}"
@@ -179,6 +228,7 @@ impl Cyrus {
         let mut cyrus = Cyrus {
             dir,
             port,
+            sieve_port: None,
             master: None,
         };
         cyrus.launch();
@@ -378,7 +428,13 @@ pub fn until(port: u16, what: &str, check: impl Fn(&BTreeMap<String, Entry>) -> 
     }
 }
 
-/// A plain IMAP session as an administrator.
+/// The size of the literal `{N}` that ends `line`, if it ends with one.
+fn literal_size(line: &str) -> Option<usize> {
+    let (_, size) = line.strip_suffix('}')?.rsplit_once('{')?;
+    size.parse().ok()
+}
+
+/// A plain IMAP session.
 pub struct Imap {
     reader: BufReader<TcpStream>,
     tags: u32,
@@ -401,7 +457,8 @@ impl Imap {
         imap
     }
 
-    /// Sends one command; answers its untagged lines and its completion line.
+    /// Sends one command; answers its untagged lines and its completion line. A literal in
+    /// a response stays in its line: `{N}`, CRLF, the N bytes, and the rest of the line.
     pub fn cmd(&mut self, command: &str) -> (Vec<String>, String) {
         self.tags += 1;
         let tag = format!("a{}", self.tags);
@@ -411,13 +468,25 @@ impl Imap {
             .unwrap();
         let mut lines = Vec::new();
         loop {
-            let mut line = String::new();
-            assert!(self.reader.read_line(&mut line).unwrap() > 0, "closed");
-            let line = line.trim_end().to_string();
+            let line = self.response_line();
             if line.starts_with(&format!("{tag} ")) {
                 return (lines, line);
             }
             lines.push(line);
+        }
+    }
+
+    /// One response line with its literals, without the final CRLF.
+    fn response_line(&mut self) -> String {
+        let mut line = String::new();
+        loop {
+            assert!(self.reader.read_line(&mut line).unwrap() > 0, "closed");
+            let Some(size) = literal_size(line.trim_end()) else {
+                return line.trim_end().to_string();
+            };
+            let mut literal = vec![0; size];
+            self.reader.read_exact(&mut literal).unwrap();
+            line.push_str(&String::from_utf8_lossy(&literal));
         }
     }
 
