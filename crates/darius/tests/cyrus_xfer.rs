@@ -2,9 +2,12 @@
 //! private Cyrus Murder (Debian's cyrus-murder 3.6: a `mupdate -m` master and a backend, see
 //! common/cyrus.rs) and `darius serve` joined to the same master. Darius offers no REPLICATION,
 //! so Cyrus takes its legacy path (imapd.c `cmd_xfer`): it logs in to Darius as `proxy`, sends
-//! `SETQUOTA +user.ann`, `LOCALCREATE` and `UNDUMP` for each mailbox (its index, cache and
-//! message files, and with the INBOX the user's seen, subscriptions and Sieve files as
-//! literals), `GETACL`/`DELETEACL`/`SETACL`, deletes its copies and sends `MUPDATEPUSH`.
+//! `SETQUOTA +user.ann`, then `LOCALCREATE` for every mailbox of the user (children first, the
+//! INBOX last, `user.ann.#sieve` among them), deactivates them at the master, and per mailbox
+//! `UNDUMP` (its header, an index cut down to version 6 since Darius's greeting names no Cyrus
+//! version, cache and message files in directory order; with the INBOX the user's seen,
+//! subscriptions and Sieve files), `GETACL`/`DELETEACL`/`SETACL`; then it deletes its copies and
+//! sends `MUPDATEPUSH`.
 //!
 //! ann's view is read on Cyrus before the move and on Darius after it, and must be the same:
 //! mailboxes, UIDVALIDITY, UIDNEXT, every UID with its flags (`\Seen` and a keyword included),
@@ -13,7 +16,11 @@
 //! frontend started after the move routes her there. What Cyrus sent is in Darius's telemetry
 //! of `proxy` (`conf/log/proxy/`), quoted when an assertion fails.
 //!
-//! Skipped without Cyrus (or when not root) unless DARIUS_REQUIRE_INTEROP=1.
+//! Cyrus 3.6 as shipped crashes in that path ([`Preload`]): the move runs with a preloaded fix,
+//! and a second test shows the crash and that Darius keeps nothing of a move cut short.
+//!
+//! Skipped without Cyrus, sieveshell or a C compiler (or when not root) unless
+//! DARIUS_REQUIRE_INTEROP=1.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -24,7 +31,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::cyrus::{
-    cyrus_available, until, Cyrus, Imap, ADMIN, ADMIN_PASSWORD, BACKEND_ADMIN,
+    cyrus_available, until, Client, Cyrus, Imap, Preload, ADMIN, ADMIN_PASSWORD, BACKEND_ADMIN,
     BACKEND_ADMIN_PASSWORD, PROXY_PASSWORD,
 };
 use common::Server;
@@ -72,11 +79,11 @@ const SCRIPT: &str = "require [\"fileinto\"];\r\nif header :contains \"subject\"
 
 #[test]
 fn cyrus_xfer_moves_a_user_to_a_darius_backend() {
-    if !cyrus_available() || !common::have("sieveshell") {
+    if !cyrus_available() || !common::have("sieveshell") || !common::have("cc") {
         return;
     }
     let master = Cyrus::mupdate_master();
-    let cyrus = Cyrus::backend(master.port, &[("ann", "pw-ann")]);
+    let cyrus = Cyrus::backend(master.port, &[("ann", "pw-ann")], Preload::NullSafeStrlcpy);
     fill_on_cyrus(&cyrus);
     until(master.port, "ann's mailboxes at the master", |l| {
         l.get("user.ann.Work.Deep")
@@ -84,22 +91,7 @@ fn cyrus_xfer_moves_a_user_to_a_darius_backend() {
     });
     let before = View::take(cyrus.port, cyrus.sieve_port.unwrap());
     assert_eq!(before.mailboxes.len(), 4, "{before:#?}");
-
-    // Darius joins the Murder under the name Cyrus connects to (`host:port`); ann is a user
-    // of its own, whose INBOX is still Cyrus's.
-    let imap_port = common::free_port();
-    let server = Server::start_with(&format!(
-        "servername: 127.0.0.1:{imap_port}\nlisten_imap: 127.0.0.1:{imap_port}\n\
-         admins: admin proxy\nproxyservers: proxy\nunixhierarchysep: no\n\
-         mupdate_server: 127.0.0.1:{}\nmupdate_authname: {ADMIN}\n\
-         mupdate_password: {ADMIN_PASSWORD}\nmupdate_retry_delay: 1\n",
-        master.port
-    ));
-    server.add_user("proxy", PROXY_PASSWORD);
-    server.add_user("admin", "pw-admin");
-    let out = server.darius_with_input(&["user", "add", "ann"], "pw-ann\n");
-    assert!(out.contains("their INBOX is another server's"), "{out}");
-    std::fs::create_dir_all(server.config_dir().join("log/proxy")).unwrap();
+    let (server, imap_port) = darius_joins(master.port);
 
     let mut admin = Imap::login(cyrus.port, BACKEND_ADMIN, BACKEND_ADMIN_PASSWORD);
     let (lines, done) = admin.cmd(&format!("XFER user.ann 127.0.0.1:{imap_port}"));
@@ -116,9 +108,11 @@ fn cyrus_xfer_moves_a_user_to_a_darius_backend() {
     assert!(left.is_empty(), "{left:?}");
     let location = format!("127.0.0.1:{imap_port}!default");
     until(master.port, "ann's mailboxes at Darius", |l| {
-        ["user.ann", "user.ann.Sent", "user.ann.Work.Deep"]
+        let ann: Vec<_> = l
             .iter()
-            .all(|name| l.get(*name).is_some_and(|e| e.0 == location))
+            .filter(|(n, _)| n.starts_with("user.ann"))
+            .collect();
+        ann.len() == 4 && ann.iter().all(|(_, e)| e.0 == location && e.1.is_some())
     });
 
     let after = View::take(imap_port, server.sieve_port);
@@ -141,6 +135,68 @@ fn cyrus_xfer_moves_a_user_to_a_darius_backend() {
     };
     assert!(selected.iter().any(|l| l == "* 4 EXISTS"), "{selected:?}");
     assert!(server.logged("proxy authorized as ann"), "{}", server.log());
+}
+
+/// Cyrus 3.6 as shipped dies in the middle of its first UNDUMP (see [`Preload`]); Darius then
+/// keeps nothing of what it was sent, and ann's mailboxes stay reserved for Cyrus at the master.
+/// When this fails because the XFER went through, Cyrus is fixed: drop the preload.
+#[test]
+fn cyrus_36_dies_in_its_legacy_xfer_and_darius_keeps_nothing() {
+    if !cyrus_available() {
+        return;
+    }
+    let master = Cyrus::mupdate_master();
+    let cyrus = Cyrus::backend(master.port, &[("ann", "pw-ann")], Preload::Nothing);
+    let mut admin = Imap::login(cyrus.port, BACKEND_ADMIN, BACKEND_ADMIN_PASSWORD);
+    admin.ok("CREATE user.ann");
+    admin.ok("CREATE user.ann.Sent");
+    let mut ann = Imap::login(cyrus.port, "ann", "pw-ann");
+    let message = message(0);
+    ann.ok(&format!("APPEND INBOX {{{}+}}\r\n{message}", message.len()));
+    let (server, imap_port) = darius_joins(master.port);
+
+    let answer = admin.try_cmd(&format!("XFER user.ann 127.0.0.1:{imap_port}"));
+    // The telemetry is written as Darius reads, which may lag behind Cyrus's end.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let sent = loop {
+        let sent = telemetry(&server.config_dir().join("log/proxy"));
+        if sent.contains("C: D01 UNDUMP") || Instant::now() > deadline {
+            break sent;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(answer.is_none(), "Cyrus answered {answer:?}\n{sent}");
+    assert!(sent.contains("C: D01 UNDUMP"), "{sent}");
+    assert!(!sent.contains("MUPDATEPUSH"), "{sent}");
+
+    let mut darius = Imap::login(imap_port, "admin", "pw-admin");
+    let held = darius.ok("LIST \"\" \"user.ann*\"");
+    assert!(held.is_empty(), "{held:?}\n{}", server.log());
+    let list = Client::connect(master.port).list();
+    assert_eq!(
+        list.get("user.ann"),
+        Some(&("cyrusbe1!default".to_string(), None)),
+        "{list:#?}"
+    );
+}
+
+/// Darius joined to `master` under the name Cyrus connects to (`host:port`), `proxy` among
+/// its admins with the password Cyrus knows, its telemetry on for `proxy`; ann is a user of
+/// its own, whose INBOX is still Cyrus's. The server, and its IMAP port.
+fn darius_joins(master: u16) -> (Server, u16) {
+    let imap_port = common::free_port();
+    let server = Server::start_with(&format!(
+        "servername: 127.0.0.1:{imap_port}\nlisten_imap: 127.0.0.1:{imap_port}\n\
+         admins: admin proxy\nproxyservers: proxy\nunixhierarchysep: no\n\
+         mupdate_server: 127.0.0.1:{master}\nmupdate_authname: {ADMIN}\n\
+         mupdate_password: {ADMIN_PASSWORD}\nmupdate_retry_delay: 1\n"
+    ));
+    server.add_user("proxy", PROXY_PASSWORD);
+    server.add_user("admin", "pw-admin");
+    let out = server.darius_with_input(&["user", "add", "ann"], "pw-ann\n");
+    assert!(out.contains("their INBOX is another server's"), "{out}");
+    std::fs::create_dir_all(server.config_dir().join("log/proxy")).unwrap();
+    (server, imap_port)
 }
 
 /// As Cyrus's admin: ann's mailboxes and quota; as ann: messages, an expunge in the middle,

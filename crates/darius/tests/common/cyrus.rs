@@ -48,6 +48,48 @@ pub fn cyrus_available() -> bool {
     root
 }
 
+/// What a [`Cyrus::backend`] runs with.
+pub enum Preload {
+    /// Cyrus as Debian ships it.
+    Nothing,
+    /// A `strlcpy` that reads a NULL source as the empty string. Cyrus 3.6's legacy XFER (the
+    /// one for a target without REPLICATION) marks each mailbox MOVING with a new mailboxes.db
+    /// entry that lacks the mailbox's uniqueid (imapd.c `xfer_undump`, unchanged up to 3.12),
+    /// then `dump_mailbox` looks up its annotations by that uniqueid: `strlcpy(key, NULL)` in
+    /// annotate.c `make_key`, and imapd dies in the middle of the first UNDUMP. With the NULL
+    /// read as empty, no annotation is found and the XFER goes on as Cyrus meant it to.
+    NullSafeStrlcpy,
+}
+
+/// Builds [`Preload::NullSafeStrlcpy`] in `dir` with the C compiler: the path of the library.
+fn null_safe_strlcpy(dir: &std::path::Path) -> std::path::PathBuf {
+    let source = dir.join("strlcpy.c");
+    let library = dir.join("strlcpy.so");
+    std::fs::write(
+        &source,
+        "#include <string.h>\n\
+         size_t strlcpy(char *dst, const char *src, size_t size) {\n\
+         \x20   if (!src) src = \"\";\n\
+         \x20   size_t len = strlen(src);\n\
+         \x20   if (size) {\n\
+         \x20       size_t n = len < size - 1 ? len : size - 1;\n\
+         \x20       memcpy(dst, src, n);\n\
+         \x20       dst[n] = 0;\n\
+         \x20   }\n\
+         \x20   return len;\n\
+         }\n",
+    )
+    .unwrap();
+    let out = Command::new("cc")
+        .args(["-shared", "-fPIC", "-O2", "-o"])
+        .arg(&library)
+        .arg(&source)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "cc: {out:?}");
+    library
+}
+
 /// A private Cyrus: its `master` running the services of its own cyrus.conf.
 pub struct Cyrus {
     pub dir: tempfile::TempDir,
@@ -55,6 +97,8 @@ pub struct Cyrus {
     pub port: u16,
     /// A backend's timsieved (ManageSieve).
     pub sieve_port: Option<u16>,
+    /// A library preloaded into every Cyrus program (`LD_PRELOAD`).
+    preload: Option<std::path::PathBuf>,
     master: Option<Child>,
 }
 
@@ -117,14 +161,14 @@ impl Cyrus {
     /// among its admins. [`BACKEND_ADMIN`] and `users` log in here. Same namespace as
     /// [`Cyrus::frontend`]. `proxyservers` is what makes Cyrus's imapd a backend: without it,
     /// CREATE takes itself for a frontend's and looks for a server to send the mailbox to.
-    pub fn backend(master: u16, users: &[(&str, &str)]) -> Cyrus {
+    pub fn backend(master: u16, users: &[(&str, &str)], preload: Preload) -> Cyrus {
         let port = super::free_port();
         let sieve = super::free_port();
         let users: Vec<(&str, &str)> = [(BACKEND_ADMIN, BACKEND_ADMIN_PASSWORD)]
             .into_iter()
             .chain(users.iter().copied())
             .collect();
-        let mut cyrus = Cyrus::start(
+        let mut cyrus = Cyrus::prepare(
             &format!(
                 "servername: cyrusbe1\nadmins: {BACKEND_ADMIN}\n\
                  mupdate_server: 127.0.0.1:{master}\n\
@@ -140,8 +184,13 @@ impl Cyrus {
             ),
             port,
             &users,
+            false,
         );
         cyrus.sieve_port = Some(sieve);
+        if let Preload::NullSafeStrlcpy = preload {
+            cyrus.preload = Some(null_safe_strlcpy(cyrus.dir.path()));
+        }
+        cyrus.launch();
         cyrus
     }
 
@@ -161,6 +210,13 @@ impl Cyrus {
         users: &[(&str, &str)],
         tls: bool,
     ) -> Cyrus {
+        let mut cyrus = Cyrus::prepare(conf, services, port, users, tls);
+        cyrus.launch();
+        cyrus
+    }
+
+    /// [`Cyrus::start_with_tls`] without the start.
+    fn prepare(conf: &str, services: &str, port: u16, users: &[(&str, &str)], tls: bool) -> Cyrus {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().display().to_string();
         let tls_lines = if tls {
@@ -225,14 +281,13 @@ impl Cyrus {
         let mut perms = std::fs::metadata(dir.path()).unwrap().permissions();
         std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
         std::fs::set_permissions(dir.path(), perms).unwrap();
-        let mut cyrus = Cyrus {
+        Cyrus {
             dir,
             port,
             sieve_port: None,
+            preload: None,
             master: None,
-        };
-        cyrus.launch();
-        cyrus
+        }
     }
 
     pub fn conf(&self) -> String {
@@ -246,6 +301,7 @@ impl Cyrus {
         let child = Command::new(MASTER)
             .args(["-C", &self.conf(), "-M", &format!("{d}/cyrus.conf")])
             .args(["-p", &format!("{d}/run/master.pid"), "-D"])
+            .envs(self.preload.iter().map(|p| ("LD_PRELOAD", p)))
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .process_group(0)
@@ -460,6 +516,11 @@ impl Imap {
     /// Sends one command; answers its untagged lines and its completion line. A literal in
     /// a response stays in its line: `{N}`, CRLF, the N bytes, and the rest of the line.
     pub fn cmd(&mut self, command: &str) -> (Vec<String>, String) {
+        self.try_cmd(command).expect("closed")
+    }
+
+    /// [`Imap::cmd`], or `None` when the server closes the connection first.
+    pub fn try_cmd(&mut self, command: &str) -> Option<(Vec<String>, String)> {
         self.tags += 1;
         let tag = format!("a{}", self.tags);
         let stream = self.reader.get_mut();
@@ -468,24 +529,27 @@ impl Imap {
             .unwrap();
         let mut lines = Vec::new();
         loop {
-            let line = self.response_line();
+            let line = self.response_line()?;
             if line.starts_with(&format!("{tag} ")) {
-                return (lines, line);
+                return Some((lines, line));
             }
             lines.push(line);
         }
     }
 
-    /// One response line with its literals, without the final CRLF.
-    fn response_line(&mut self) -> String {
+    /// One response line with its literals, without the final CRLF; `None` at the end of
+    /// the connection.
+    fn response_line(&mut self) -> Option<String> {
         let mut line = String::new();
         loop {
-            assert!(self.reader.read_line(&mut line).unwrap() > 0, "closed");
+            if self.reader.read_line(&mut line).ok()? == 0 {
+                return None;
+            }
             let Some(size) = literal_size(line.trim_end()) else {
-                return line.trim_end().to_string();
+                return Some(line.trim_end().to_string());
             };
             let mut literal = vec![0; size];
-            self.reader.read_exact(&mut literal).unwrap();
+            self.reader.read_exact(&mut literal).ok()?;
             line.push_str(&String::from_utf8_lossy(&literal));
         }
     }

@@ -432,6 +432,7 @@ pub fn have(program: &str) -> bool {
         "script" => "bsdutils",
         "saslpasswd2" => "sasl2-bin",
         "sieveshell" => "cyrus-admin",
+        "cc" => "gcc",
         other => other,
     };
     interop::have_program(program, package)
