@@ -57,7 +57,8 @@ pub enum Preload {
     /// entry that lacks the mailbox's uniqueid (imapd.c `xfer_undump`, unchanged up to 3.12),
     /// then `dump_mailbox` looks up its annotations by that uniqueid: `strlcpy(key, NULL)` in
     /// annotate.c `make_key`, and imapd dies in the middle of the first UNDUMP. With the NULL
-    /// read as empty, no annotation is found and the XFER goes on as Cyrus meant it to.
+    /// read as empty, no annotation is found and the XFER goes on as Cyrus meant it to, as
+    /// long as users' files are found by name ([`Cyrus::backend`]).
     NullSafeStrlcpy,
 }
 
@@ -161,6 +162,10 @@ impl Cyrus {
     /// among its admins. [`BACKEND_ADMIN`] and `users` log in here. Same namespace as
     /// [`Cyrus::frontend`]. `proxyservers` is what makes Cyrus's imapd a backend: without it,
     /// CREATE takes itself for a frontend's and looks for a server to send the mailbox to.
+    /// Users' files are where Cyrus before 3.6 kept them, by name (`mailbox_legacy_dirs`), as
+    /// on a server upgraded over the years: the MOVING entry of XFER (see [`Preload`]) has no
+    /// uniqueid to find them by, and Cyrus would send no seen state or subscriptions and
+    /// die looking for the Sieve scripts.
     pub fn backend(master: u16, users: &[(&str, &str)], preload: Preload) -> Cyrus {
         let port = super::free_port();
         let sieve = super::free_port();
@@ -176,7 +181,7 @@ impl Cyrus {
                  proxyservers: proxy\nallowusermoves: yes\n\
                  proxy_authname: proxy\nproxy_password: {PROXY_PASSWORD}\n\
                  force_sasl_client_mech: PLAIN\naltnamespace: no\nunixhierarchysep: no\n\
-                 sievedir: {{dir}}/sieve\n"
+                 sievedir: {{dir}}/sieve\nmailbox_legacy_dirs: yes\n"
             ),
             &format!(
                 "imap cmd=\"imapd -C {{conf}}\" listen=\"127.0.0.1:{port}\" prefork=0\n  \
