@@ -3,10 +3,12 @@
 //! stopped with SIGTERM when the value is dropped; its stderr is kept for failure messages.
 #![allow(dead_code, clippy::unwrap_used)]
 
-/// A throwaway Kerberos realm (GSSAPI tests).
+/// A private Cyrus 3.6 (Murder interop tests).
+pub mod cyrus;
 pub mod imtest;
 /// A private INN news server (netnews tests).
 pub mod inn;
+/// A throwaway Kerberos realm (GSSAPI tests).
 pub mod kdc;
 
 use std::io::{BufRead, BufReader, Write};
@@ -430,6 +432,7 @@ pub fn have(program: &str) -> bool {
         "script" => "bsdutils",
         "saslpasswd2" => "sasl2-bin",
         "sieveshell" => "cyrus-admin",
+        "cc" => "gcc",
         other => other,
     };
     interop::have_program(program, package)
