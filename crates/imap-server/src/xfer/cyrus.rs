@@ -356,6 +356,9 @@ impl Session {
                     .into_iter()
                     .filter(|r| !r.is_expunged())
                     .collect();
+                if u.sieve_box {
+                    return Ok(());
+                }
                 let uidvalidity = UidValidity::new(ix.header.uidvalidity)
                     .ok_or_else(|| no("cyrus.index has no UIDVALIDITY"))?;
                 self.undump_prepare(&identity, uidvalidity, ix.header.highestmodseq)
