@@ -49,6 +49,8 @@
 //!         FramerEvent::SpoolAbandoned(_refs) => {}
 //!         FramerEvent::IdleDone | FramerEvent::AuthResponse(_) | FramerEvent::AuthCancel => {}
 //!         FramerEvent::Fatal(_) => break,
+//!         // Only after `allow_undump` (an administrator's session).
+//!         FramerEvent::Undump(_) => unreachable!(),
 //!     }
 //! }
 //! assert_eq!(spool, b"Hello");
