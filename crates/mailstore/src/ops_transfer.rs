@@ -30,6 +30,25 @@ impl Store {
         name: &MailboxName,
         mailbox: ImportedMailbox,
     ) -> Result<MailboxEntry> {
+        let uniqueid = partition::new_uniqueid(name.as_str());
+        self.create_incoming_mailbox_as(name, mailbox, &uniqueid)
+    }
+
+    /// A uniqueid for a mailbox about to be created, for a caller that must record it first
+    /// (a transfer's marker, so a crash between the directory and the commit leaves nothing
+    /// it cannot find again).
+    pub fn new_mailbox_uniqueid(name: &MailboxName) -> String {
+        partition::new_uniqueid(name.as_str())
+    }
+
+    /// [`Store::create_incoming_mailbox`] under a uniqueid the caller chose
+    /// ([`Store::new_mailbox_uniqueid`]).
+    pub fn create_incoming_mailbox_as(
+        &self,
+        name: &MailboxName,
+        mailbox: ImportedMailbox,
+        uniqueid: &str,
+    ) -> Result<MailboxEntry> {
         if name.is_domain_root() {
             return Err(StoreError::InvalidName(name.to_string()));
         }
@@ -47,7 +66,7 @@ impl Store {
             None => self.inherited_partition(name)?,
         };
         self.inner.partitions.check_ordinary(&partition)?;
-        let uniqueid = partition::new_uniqueid(name.as_str());
+        let uniqueid = uniqueid.to_string();
         let file = MailboxHeaderFile {
             version: MAILBOX_HEADER_FILE_VERSION,
             name: name.to_string(),
@@ -101,6 +120,35 @@ impl Store {
             )));
         }
         self.delete_mailbox_replacing(name, Some(remote))
+    }
+
+    /// Removes the directory a create under `uniqueid` left when it was cut short before its
+    /// commit (no mailbox of the database has that uniqueid, as the caller knows: it chose
+    /// the uniqueid and `name` is not held here). Answers whether there was one.
+    pub fn remove_uncommitted_mailbox_dir(
+        &self,
+        name: &MailboxName,
+        uniqueid: &str,
+    ) -> Result<bool> {
+        if self.holds_locally(name)? {
+            return Ok(false);
+        }
+        let mut removed = false;
+        let partitions: Vec<String> = self.inner.partitions.names().map(str::to_string).collect();
+        for p in partitions {
+            let dir = self.inner.partitions.mailbox_dir(&p, uniqueid)?;
+            match std::fs::remove_dir_all(&dir) {
+                Ok(()) => removed = true,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(StoreError::Io {
+                        path: dir,
+                        source: e,
+                    })
+                }
+            }
+        }
+        Ok(removed)
     }
 
     /// Whether `name` is a mailbox of this server's own (not another server's entry).

@@ -132,3 +132,36 @@ fn a_handed_over_mailbox_becomes_the_remote_entry_in_one_step() {
     assert!(!file.exists(), "the message files are gone");
     assert_eq!(changes.try_recv().unwrap(), Change::Deleted);
 }
+
+#[test]
+fn a_copy_cut_short_before_its_commit_leaves_a_directory_found_by_its_uniqueid() {
+    let (d, s) = store();
+    let inbox = name("user.ann");
+    let id = mailstore::Store::new_mailbox_uniqueid(&inbox);
+    // What a crash between the directory and the commit leaves: the directory alone.
+    let dir = d
+        .path()
+        .join("part/other")
+        .join(&id[0..2])
+        .join(&id[2..4])
+        .join(&id);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("cyrus.header"), b"user.ann").unwrap();
+    assert!(s.remove_uncommitted_mailbox_dir(&inbox, &id).unwrap());
+    assert!(!dir.exists());
+    assert!(!s.remove_uncommitted_mailbox_dir(&inbox, &id).unwrap());
+    // A mailbox held here is never touched, whatever uniqueid is named.
+    let entry = s
+        .create_incoming_mailbox_as(&inbox, incoming(None), &id)
+        .unwrap();
+    assert_eq!(entry.uniqueid, id);
+    assert!(!s.remove_uncommitted_mailbox_dir(&inbox, &id).unwrap());
+    assert!(s.holds_locally(&inbox).unwrap());
+    let dir = d
+        .path()
+        .join("part/default")
+        .join(&id[0..2])
+        .join(&id[2..4])
+        .join(&id);
+    assert!(dir.join("cyrus.header").exists());
+}

@@ -83,9 +83,12 @@ impl MailService {
         if self.store.holds_locally(name)? {
             return Err(ServiceError::AlreadyExists);
         }
-        let mut marker = Incoming {
+        // The uniqueid is on disk before the copy's directory is: a crash between the
+        // directory and the commit leaves a directory the recovery finds by it.
+        let uniqueid = mailstore::Store::new_mailbox_uniqueid(name);
+        let marker = Incoming {
             name: name.to_string(),
-            uniqueid: None,
+            uniqueid: Some(uniqueid.clone()),
         };
         markers
             .put(Side::In, name, &marker)
@@ -101,9 +104,15 @@ impl MailService {
                 ..CreateOptions::default()
             },
         };
-        let entry = match self.store.create_incoming_mailbox(name, imported) {
+        let entry = match self
+            .store
+            .create_incoming_mailbox_as(name, imported, &uniqueid)
+        {
             Ok(entry) => entry,
             Err(e) => {
+                if let Err(d) = self.store.remove_uncommitted_mailbox_dir(name, &uniqueid) {
+                    tracing::warn!("xfer: removing the directory of {name}: {d}");
+                }
                 if let Err(m) = markers.remove(Side::In, name) {
                     tracing::warn!("xfer: removing the incoming marker of {name}: {m}");
                 }
@@ -111,10 +120,6 @@ impl MailService {
                 return Err(e.into());
             }
         };
-        marker.uniqueid = Some(entry.uniqueid.clone());
-        markers
-            .put(Side::In, name, &marker)
-            .map_err(|e| io_failure("writing the incoming marker", e))?;
         Ok(entry)
     }
 
@@ -266,7 +271,14 @@ impl MailService {
     /// which nothing else could have created since), then the marker, and puts the
     /// directory's entry for the name back into the copy of the directory.
     pub(crate) fn remove_incoming_copy(&self, name: &MailboxName, marker: &Incoming) -> Result<()> {
-        if self.store.holds_locally(name)? {
+        if !self.store.holds_locally(name)? {
+            // A create cut short before its commit leaves only its directory.
+            if let Some(uniqueid) = &marker.uniqueid {
+                if self.store.remove_uncommitted_mailbox_dir(name, uniqueid)? {
+                    tracing::warn!("xfer: removed the uncommitted directory of {name}");
+                }
+            }
+        } else {
             let entry = self.store.mailbox_entry(name)?;
             if marker
                 .uniqueid
