@@ -33,6 +33,7 @@ use types::{MailboxName, Uid, UidValidity};
 
 use migrate::cyrus::{db, header, index, userdata};
 
+use super::target::remove_files;
 use crate::command::Reply;
 use crate::connection::Session;
 use crate::convert::{refuse, Target};
@@ -137,21 +138,6 @@ impl Undump {
 impl Drop for Undump {
     fn drop(&mut self) {
         remove_files(self.kept_files());
-    }
-}
-
-fn remove_files(files: Vec<PathBuf>) {
-    if files.is_empty() {
-        return;
-    }
-    let remove = move || {
-        for file in files {
-            let _ = std::fs::remove_file(file);
-        }
-    };
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => drop(runtime.spawn_blocking(remove)),
-        Err(_) => remove(),
     }
 }
 
@@ -651,6 +637,25 @@ impl Session {
         }
     }
 
+    /// The administrator's identity and the internal name of `mailbox`, or the answer.
+    fn admin_name(
+        &self,
+        mailbox: &Mailbox,
+        target: Target,
+    ) -> Result<(Identity, MailboxName), Reply> {
+        let Some(identity) = self.state.identity().cloned() else {
+            return Err(Reply::bad("Not authenticated"));
+        };
+        match self
+            .service()
+            .namespace()
+            .to_internal(&identity, mailbox.as_str())
+        {
+            Ok(name) => Ok((identity, name)),
+            Err(e) => Err(refuse(&e, target)),
+        }
+    }
+
     /// `LOCALCREATE mailbox [partition]`: nothing is created until the UNDUMP that follows
     /// brings the mailbox; its name must be free here.
     pub(crate) async fn local_create(
@@ -658,19 +663,12 @@ impl Session {
         mailbox: Mailbox,
         partition: Option<String>,
     ) -> Reply {
-        let Some(identity) = self.state.identity().cloned() else {
-            return Reply::bad("Not authenticated");
-        };
         if !super::target::offered(self) {
             return Reply::bad("LOCALCREATE is not offered here");
         }
-        let name = match self
-            .service()
-            .namespace()
-            .to_internal(&identity, mailbox.as_str())
-        {
-            Ok(name) => name,
-            Err(e) => return refuse(&e, Target::Destination),
+        let name = match self.admin_name(&mailbox, Target::Destination) {
+            Ok((_, name)) => name,
+            Err(reply) => return reply,
         };
         let key = name.clone();
         let held = self
@@ -688,16 +686,9 @@ impl Session {
 
     /// `LOCALDELETE mailbox`: a mailbox an UNDUMP of this session brought goes again.
     pub(crate) async fn local_delete(&mut self, mailbox: Mailbox) -> Reply {
-        let Some(identity) = self.state.identity().cloned() else {
-            return Reply::bad("Not authenticated");
-        };
-        let name = match self
-            .service()
-            .namespace()
-            .to_internal(&identity, mailbox.as_str())
-        {
-            Ok(name) => name,
-            Err(e) => return refuse(&e, Target::Source),
+        let (identity, name) = match self.admin_name(&mailbox, Target::Source) {
+            Ok(found) => found,
+            Err(reply) => return reply,
         };
         self.cyrus_in.partitions.remove(&name);
         if !self.cyrus_in.undumped.values().any(|n| *n == name) {
@@ -719,16 +710,9 @@ impl Session {
 
     /// `MUPDATEPUSH mailbox`: the mupdate master names this server for it now.
     pub(crate) async fn mupdate_push(&mut self, mailbox: Mailbox) -> Reply {
-        let Some(identity) = self.state.identity().cloned() else {
-            return Reply::bad("Not authenticated");
-        };
-        let name = match self
-            .service()
-            .namespace()
-            .to_internal(&identity, mailbox.as_str())
-        {
-            Ok(name) => name,
-            Err(e) => return refuse(&e, Target::Source),
+        let (identity, name) = match self.admin_name(&mailbox, Target::Source) {
+            Ok(found) => found,
+            Err(reply) => return reply,
         };
         let pushed = self
             .blocking(move |s| s.cyrus_take_over(&identity, &name))

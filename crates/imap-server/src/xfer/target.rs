@@ -52,7 +52,7 @@ impl Pending {
 }
 
 /// Removes spool files on the blocking pool.
-fn remove_files(files: Vec<PathBuf>) {
+pub(crate) fn remove_files(files: Vec<PathBuf>) {
     if files.is_empty() {
         return;
     }
