@@ -189,3 +189,60 @@ fn each_backend_may_have_its_own_proxy_credentials() {
     assert!(b2.logged("murder2"), "{}", b2.log());
     drop(etcd);
 }
+
+/// A frontend (or unified node) that could not log in to any backend refuses to start, before
+/// it reaches etcd, saying which options to set; a backend needs no credentials.
+#[test]
+fn a_frontend_without_backend_credentials_refuses_to_start() {
+    for (role, refused) in [("frontend", true), ("unified", true), ("backend", false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().display();
+        let conf = dir.path().join("imapd.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "configdirectory: {base}/conf\npartition-default: {base}/spool\n\
+                 murder_role: {role}\nmurder_etcd_endpoints: http://127.0.0.1:1\n\
+                 servername: s1\nlisten_imap: 127.0.0.1:0\nproxy_authname: murder\n\
+                 b1_authname: other\n"
+            ),
+        )
+        .unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_darius"))
+            .arg("-C")
+            .arg(&conf)
+            .arg("serve")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if Instant::now() > deadline {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        if refused {
+            let status = status.unwrap_or_else(|| {
+                let _ = child.kill();
+                panic!("a {role} without credentials kept running");
+            });
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            assert!(!status.success(), "{role}: {err}");
+            assert!(
+                err.contains("set proxy_password") && err.contains("SERVER_password"),
+                "{role}: {err}"
+            );
+        } else {
+            // A backend goes on to wait for its (unreachable) etcd.
+            let _ = child.kill();
+            let _ = child.wait();
+            assert!(status.is_none(), "a backend stopped: {status:?}");
+        }
+    }
+}
