@@ -35,6 +35,7 @@ mod serve;
 mod server_name;
 mod services;
 mod sieve;
+mod systemd;
 mod users;
 mod who;
 

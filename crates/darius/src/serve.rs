@@ -200,11 +200,19 @@ async fn serve(
         env!("CARGO_PKG_VERSION"),
         config.source()
     );
+    let systemd = crate::systemd::Notifier::from_env().map(Arc::new);
+    if let Some(systemd) = &systemd {
+        systemd.ready();
+        systemd.start_watchdog();
+    }
     let name = tokio::select! {
         _ = term.recv() => "SIGTERM",
         _ = int.recv() => "SIGINT",
     };
     tracing::info!("{name} received: no new connections, finishing running commands");
+    if let Some(systemd) = &systemd {
+        systemd.stopping();
+    }
     shutdown.trigger();
     if let Some(m) = &murder {
         if m.role.holds_mail() {
