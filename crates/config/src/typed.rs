@@ -34,6 +34,28 @@ impl Config {
             .collect()
     }
 
+    /// The options whose values differ between `self` and `other` (a file read again),
+    /// partitions and suffix-pattern options included, in name order.
+    pub fn differences(&self, other: &Config) -> Vec<String> {
+        let mut out: BTreeSet<String> = self
+            .values
+            .iter()
+            .filter(|(name, value)| other.values.get(*name) != Some(value))
+            .map(|(name, _)| name.to_string())
+            .collect();
+        for (name, path) in self.partitions.iter().chain(&other.partitions) {
+            if self.partitions.get(name) != Some(path) || other.partitions.get(name) != Some(path) {
+                out.insert(format!("partition-{name}"));
+            }
+        }
+        for (name, value) in self.patterned.iter().chain(&other.patterned) {
+            if self.patterned.get(name) != Some(value) || other.patterned.get(name) != Some(value) {
+                out.insert(name.clone());
+            }
+        }
+        out.into_iter().collect()
+    }
+
     /// Where the configuration came from, for messages.
     pub fn source(&self) -> &str {
         &self.source

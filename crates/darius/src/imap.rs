@@ -37,7 +37,7 @@ pub fn server(
     };
     let servername = servername(config);
     let imap_config = ImapConfig {
-        tls_server_end_point: tls.as_ref().and_then(|tls| tls.end_point.clone()),
+        tls_cert: tls.as_ref().map(|tls| Arc::clone(&tls.cert)),
         tls: tls.map(|tls| tls.config),
         tls_client_identity: match config.str("tls_client_identity") {
             "email" => net::x509::ClientIdentity::Email,

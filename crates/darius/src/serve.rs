@@ -125,9 +125,14 @@ pub fn run(config_path: Option<&Path>) -> Result<()> {
         tls.as_ref().map(|tls| Arc::clone(&tls.config)),
         proc_files,
     )?;
-    let lmtp = lmtp::server(config, &ctx, tls.map(|tls| tls.config))?;
+    let lmtp = lmtp::server(
+        config,
+        &ctx,
+        tls.as_ref().map(|tls| Arc::clone(&tls.config)),
+    )?;
     runtime.block_on(serve(
         config,
+        config_path,
         ctx,
         murder,
         Servers {
@@ -135,6 +140,7 @@ pub fn run(config_path: Option<&Path>) -> Result<()> {
             pop3,
             sieve,
             lmtp,
+            tls,
         },
     ))
 }
@@ -145,10 +151,13 @@ struct Servers {
     pop3: Arc<pop3_server::Pop3Server>,
     sieve: Arc<managesieve_server::ManageSieveServer>,
     lmtp: Arc<lmtp_server::LmtpServer>,
+    /// Their TLS, whose certificate SIGHUP reads again.
+    tls: Option<net::ServerTls>,
 }
 
 async fn serve(
     config: &config::Config,
+    config_path: Option<&Path>,
     ctx: Arc<mail::Backend>,
     murder: Option<crate::murder::Murder>,
     servers: Servers,
@@ -158,12 +167,14 @@ async fn serve(
         pop3,
         sieve,
         lmtp,
+        tls,
     } = servers;
     // Before anything is bound: a signal that arrives as soon as a socket answers (a script or
     // a test that waits for the admin socket, then stops the server) must find the handler in
     // place, or its default action kills the process instead of a clean shutdown.
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
     let shutdown = net::Shutdown::new();
     let per_host = host_limit(config)?;
     imap::listen(config, &imap, &shutdown, &per_host).await?;
@@ -205,9 +216,12 @@ async fn serve(
         systemd.ready();
         systemd.start_watchdog();
     }
-    let name = tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
+    let name = loop {
+        tokio::select! {
+            _ = term.recv() => break "SIGTERM",
+            _ = int.recv() => break "SIGINT",
+            _ = hup.recv() => reload(config, config_path, tls.as_ref(), systemd.as_deref()),
+        }
     };
     tracing::info!("{name} received: no new connections, finishing running commands");
     if let Some(systemd) = &systemd {
@@ -232,6 +246,62 @@ async fn serve(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// SIGHUP: the TLS certificate and key are read again (new handshakes present them; sessions
+/// keep theirs), and the configuration file is read again to say which changed options
+/// take effect only at a restart (all but the certificate's, for now).
+fn reload(
+    config: &config::Config,
+    config_path: Option<&Path>,
+    tls: Option<&net::ServerTls>,
+    systemd: Option<&crate::systemd::Notifier>,
+) {
+    tracing::info!("SIGHUP received: reloading");
+    if let Some(systemd) = systemd {
+        systemd.reloading();
+    }
+    let reread = embedded::load_config(config_path);
+    let now = match &reread {
+        Ok(loaded) => &loaded.config,
+        Err(e) => {
+            tracing::error!(
+                "SIGHUP: {} does not read ({e:#}); the certificate is read from the paths in use",
+                config.source()
+            );
+            config
+        }
+    };
+    match (tls, now.path("tls_server_cert"), now.path("tls_server_key")) {
+        (Some(tls), Some(cert), Some(key)) => match tls.reload(cert, key) {
+            Ok(()) => tracing::info!(
+                "SIGHUP: TLS certificate {} and key {} read again",
+                cert.display(),
+                key.display()
+            ),
+            Err(e) => tracing::error!("SIGHUP: the certificate in use stays: {e}"),
+        },
+        (None, Some(_), Some(_)) => tracing::warn!(
+            "SIGHUP: tls_server_cert and tls_server_key take effect at a restart (the server \
+             started without TLS)"
+        ),
+        _ => {}
+    }
+    let later: Vec<String> = config
+        .differences(now)
+        .into_iter()
+        .filter(|name| name != "tls_server_cert" && name != "tls_server_key")
+        .collect();
+    if !later.is_empty() {
+        tracing::warn!(
+            "SIGHUP: changed in {}, taking effect only at a restart: {}",
+            config.source(),
+            later.join(", ")
+        );
+    }
+    if let Some(systemd) = systemd {
+        systemd.ready();
+    }
 }
 
 /// `admins` names accounts the password database lacks. Only the embedded default creates its

@@ -1,6 +1,7 @@
 //! systemd's service notifications (`sd_notify(3)`), for a unit of `Type=notify`: `READY=1`
-//! once every listener is bound, `STOPPING=1` when a shutdown begins, and `WATCHDOG=1` at half
-//! the interval systemd asks for (`WatchdogSec=`). Each is a datagram to the socket
+//! once every listener is bound, `RELOADING=1` and `READY=1` again around a SIGHUP reload,
+//! `STOPPING=1` when a shutdown begins, and `WATCHDOG=1` at half the interval systemd asks for
+//! (`WatchdogSec=`). Each is a datagram to the socket
 //! `NOTIFY_SOCKET` names (a path, or `@name` in the abstract namespace); without it (not
 //! started by systemd) nothing is sent. The variables stay in the environment (removing them
 //! is not sound once threads run); a program the server starts would only see them, and the
@@ -79,6 +80,16 @@ impl Notifier {
         self.notify(&format!(
             "READY=1\nMAINPID={}\nSTATUS=Serving",
             std::process::id()
+        ));
+    }
+
+    /// A reload (SIGHUP) began; [`Notifier::ready`] says it ended.
+    pub fn reloading(&self) {
+        let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+        let usec = u64::try_from(now.tv_sec).unwrap_or(0) * 1_000_000
+            + u64::try_from(now.tv_nsec).unwrap_or(0) / 1_000;
+        self.notify(&format!(
+            "RELOADING=1\nMONOTONIC_USEC={usec}\nSTATUS=Reloading"
         ));
     }
 

@@ -1,7 +1,7 @@
 //! systemd's service notifications (`Type=notify`): a `darius serve` started with
 //! `NOTIFY_SOCKET` (a datagram socket the test binds, as systemd does) says `READY=1` with its
-//! PID once it serves, pings the watchdog at half `WATCHDOG_USEC`, and says `STOPPING=1` on
-//! SIGTERM; with `WATCHDOG_PID` naming another process it leaves the watchdog alone, and a
+//! PID once it serves, pings the watchdog at half `WATCHDOG_USEC`, says `RELOADING=1` (with
+//! `MONOTONIC_USEC`) and `READY=1` again around a SIGHUP, and `STOPPING=1` on SIGTERM; with `WATCHDOG_PID` naming another process it leaves the watchdog alone, and a
 //! socket in the abstract namespace (`@name`) works as a path does.
 #![allow(clippy::unwrap_used)]
 
@@ -67,6 +67,22 @@ fn ready_watchdog_and_stopping_reach_the_notify_socket() {
             "{got:?}"
         );
     }
+    // SIGHUP: RELOADING=1 with the monotonic clock, then READY=1 again.
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let got = receive(&socket, |m| m.starts_with("READY=1"));
+    let reloading = got.iter().find(|m| m.starts_with("RELOADING=1")).unwrap();
+    let usec: u64 = reloading
+        .lines()
+        .find_map(|l| l.strip_prefix("MONOTONIC_USEC="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(usec > 0, "{reloading}");
+    assert!(got.last().unwrap().starts_with("READY=1"), "{got:?}");
     server.stop();
     let got = receive(&socket, |m| m.starts_with("STOPPING=1"));
     assert!(

@@ -39,8 +39,9 @@ use std::time::Duration;
 pub struct ImapConfig {
     /// `tls_server_cert`/`tls_server_key`, loaded; `None` disables STARTTLS and IMAPS.
     pub tls: Option<Arc<rustls::ServerConfig>>,
-    /// The server certificate's `tls-server-end-point` channel binding data (RFC 5929).
-    pub tls_server_end_point: Option<Vec<u8>>,
+    /// The server certificate (replaced on SIGHUP), for its `tls-server-end-point` channel
+    /// binding data (RFC 5929).
+    pub tls_cert: Option<Arc<net::ServerCert>>,
     /// `tls_client_identity`: which part of a client certificate names its holder (EXTERNAL).
     pub tls_client_identity: net::x509::ClientIdentity,
     /// `allowplaintext`.

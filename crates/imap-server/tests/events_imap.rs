@@ -54,7 +54,7 @@ fn start(dir: &std::path::Path, recorder: Arc<Recorder>) -> (tokio::runtime::Run
     ));
     let config = ImapConfig {
         tls: None,
-        tls_server_end_point: None,
+        tls_cert: None,
         tls_client_identity: net::x509::ClientIdentity::CommonName,
         allow_plaintext: false,
         allow_anonymous_login: false,

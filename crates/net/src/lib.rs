@@ -30,6 +30,6 @@ pub use host_limit::{HostClaim, HostLimit};
 pub use hosts::{host_key, HostSet};
 pub use listener::{bind_tcp, serve_tcp, serve_unix, ConnInfo, ConnectionLimit, TcpLimits};
 pub use shutdown::{Shutdown, ShutdownSignal};
-pub use tls::{load_server_config, ServerTls, TlsError};
+pub use tls::{load_server_config, ServerCert, ServerTls, TlsError};
 pub use transport::{HandshakeError, TlsMode, Transport, TLS_HANDSHAKE_TIMEOUT};
 pub use unix_socket::{bind_unix, group_id, SocketAccess};

@@ -1,8 +1,14 @@
-//! TLS server configuration from PEM files (rustls with the aws-lc-rs provider).
+//! TLS server configuration from PEM files (rustls with the aws-lc-rs provider). The
+//! certificate and key are read through [`ServerCert`], which a running server replaces on
+//! SIGHUP ([`ServerTls::reload`]): handshakes from then on present the new pair, connections
+//! already up keep theirs.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
+use rustls::crypto::CryptoProvider;
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use rustls::ServerConfig;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -15,12 +21,91 @@ pub enum TlsError {
     Config(#[from] rustls::Error),
 }
 
-/// The server's TLS: its configuration and its certificate's `tls-server-end-point` channel
-/// binding data (RFC 5929), when the certificate's signature algorithm defines one.
+/// The server's TLS: its configuration, and the certificate it presents.
 #[derive(Clone, Debug)]
 pub struct ServerTls {
     pub config: Arc<ServerConfig>,
-    pub end_point: Option<Vec<u8>>,
+    pub cert: Arc<ServerCert>,
+}
+
+impl ServerTls {
+    /// The certificate's `tls-server-end-point` channel binding data (RFC 5929), when its
+    /// signature algorithm defines one.
+    pub fn end_point(&self) -> Option<Vec<u8>> {
+        self.cert.end_point()
+    }
+
+    /// Reads the certificate chain and key again (SIGHUP): new handshakes present them. On
+    /// an error the pair in use stays.
+    pub fn reload(&self, cert: &Path, key: &Path) -> Result<(), TlsError> {
+        self.cert.reload(cert, key)
+    }
+}
+
+/// The certificate chain and key a server presents, replaceable while it runs.
+#[derive(Debug)]
+pub struct ServerCert {
+    provider: Arc<CryptoProvider>,
+    current: RwLock<Arc<Loaded>>,
+}
+
+#[derive(Debug)]
+struct Loaded {
+    key: Arc<CertifiedKey>,
+    end_point: Option<Vec<u8>>,
+}
+
+impl ServerCert {
+    fn load(provider: &Arc<CryptoProvider>, cert: &Path, key: &Path) -> Result<Loaded, TlsError> {
+        let file_err = |path: &Path, reason: String| TlsError::File {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+            .map_err(|e| file_err(cert, e.to_string()))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| file_err(cert, e.to_string()))?;
+        if chain.is_empty() {
+            return Err(file_err(cert, "no certificate found".into()));
+        }
+        let key_der =
+            PrivateKeyDer::from_pem_file(key).map_err(|e| file_err(key, e.to_string()))?;
+        let end_point = crate::x509::server_end_point(&chain[0]);
+        let key = CertifiedKey::from_der(chain, key_der, provider)
+            .map_err(|e| file_err(key, format!("does not go with {}: {e}", cert.display())))?;
+        Ok(Loaded {
+            key: Arc::new(key),
+            end_point,
+        })
+    }
+
+    fn current(&self) -> Arc<Loaded> {
+        match self.current.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// The `tls-server-end-point` data of the certificate presented now.
+    pub fn end_point(&self) -> Option<Vec<u8>> {
+        self.current().end_point.clone()
+    }
+
+    /// See [`ServerTls::reload`].
+    pub fn reload(&self, cert: &Path, key: &Path) -> Result<(), TlsError> {
+        let loaded = Arc::new(ServerCert::load(&self.provider, cert, key)?);
+        match self.current.write() {
+            Ok(mut guard) => *guard = loaded,
+            Err(poisoned) => *poisoned.into_inner() = loaded,
+        }
+        Ok(())
+    }
+}
+
+impl ResolvesServerCert for ServerCert {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(Arc::clone(&self.current().key))
+    }
 }
 
 /// Loads a certificate chain and its private key, both PEM, into a server configuration that
@@ -36,16 +121,11 @@ pub fn load_server_config(
         path: path.to_path_buf(),
         reason,
     };
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| file_err(cert, e.to_string()))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| file_err(cert, e.to_string()))?;
-    if chain.is_empty() {
-        return Err(file_err(cert, "no certificate found".into()));
-    }
-    let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| file_err(key, e.to_string()))?;
-    let end_point = crate::x509::server_end_point(&chain[0]);
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let cert = Arc::new(ServerCert {
+        current: RwLock::new(Arc::new(ServerCert::load(&provider, cert, key)?)),
+        provider: Arc::clone(&provider),
+    });
     let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()?;
     let builder = match client_cas {
@@ -73,10 +153,10 @@ pub fn load_server_config(
             builder.with_client_cert_verifier(verifier)
         }
     };
-    let config = builder.with_single_cert(chain, key_der)?;
+    let config = builder.with_cert_resolver(Arc::clone(&cert) as Arc<dyn ResolvesServerCert>);
     Ok(ServerTls {
         config: Arc::new(config),
-        end_point,
+        cert,
     })
 }
 
@@ -92,6 +172,19 @@ mod tests {
         std::fs::write(&cert, pair.cert.pem()).unwrap();
         std::fs::write(&key, pair.key_pair.serialize_pem()).unwrap();
         assert!(load_server_config(&cert, &key, None).is_ok());
+        // A reload with a broken key is refused and leaves the pair in use.
+        let tls = load_server_config(&cert, &key, None).unwrap();
+        let before = tls.end_point();
+        std::fs::write(&key, "not a key").unwrap();
+        assert!(tls.reload(&cert, &key).is_err());
+        assert_eq!(tls.end_point(), before);
+        // Another pair: its certificate, and a key that does not go with the certificate.
+        let other = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        std::fs::write(&key, other.key_pair.serialize_pem()).unwrap();
+        assert!(tls.reload(&cert, &key).is_err());
+        std::fs::write(&cert, other.cert.pem()).unwrap();
+        tls.reload(&cert, &key).unwrap();
+        assert_ne!(tls.end_point(), before);
         std::fs::write(&key, "not a key").unwrap();
         let err = load_server_config(&cert, &key, None).unwrap_err();
         assert!(

@@ -74,6 +74,7 @@ impl Session {
     /// defines one).
     pub(crate) fn sasl_channel(&self) -> SaslChannel {
         let config = &self.server.config;
+        let end_point = config.tls_cert.as_ref().and_then(|c| c.end_point());
         SaslChannel::new(
             &self.transport,
             ChannelSettings {
@@ -83,7 +84,7 @@ impl Session {
                     .info
                     .plaintext_login_allowed(self.transport.is_tls(), config.allow_plaintext),
                 client_identity: Some(config.tls_client_identity),
-                server_end_point: config.tls_server_end_point.as_deref(),
+                server_end_point: end_point.as_deref(),
                 kerberos: config.kerberos.as_ref(),
             },
         )

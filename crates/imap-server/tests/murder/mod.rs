@@ -512,7 +512,7 @@ fn imap_config(dir: &Path, proxy: Option<ProxyLogin>) -> ImapConfig {
     std::fs::create_dir_all(dir.join("spool-in")).unwrap();
     ImapConfig {
         tls: None,
-        tls_server_end_point: None,
+        tls_cert: None,
         tls_client_identity: net::x509::ClientIdentity::CommonName,
         allow_plaintext: false,
         allow_anonymous_login: false,
