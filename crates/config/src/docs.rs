@@ -143,3 +143,95 @@ fn size_text(bytes: u64) -> String {
     }
     bytes.to_string()
 }
+
+/// `darius-imapd.conf(5)`: the option table as a manual page (roff, `man` macros). Named so
+/// beside Cyrus's own `imapd.conf(5)`, which a site migrating has installed too.
+pub fn render_man_page(version: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        ".\\\" Generated from crates/config/src/options.rs by `DARIUS_BLESS=1 cargo test -p config`.\n\
+         .TH DARIUS-IMAPD.CONF 5 \"\" \"darius {version}\" \"File Formats\"\n\
+         .SH NAME\n\
+         darius-imapd.conf \\- configuration file of the Darius mail store server\n\
+         .SH SYNOPSIS\n\
+         .B /etc/darius/imapd.conf\n\
+         .SH DESCRIPTION\n\
+         Darius reads an imapd.conf\\-style file (\\fBdarius \\-C\\fR \\fIFILE\\fR \\fBserve\\fR): one\n\
+         \\fIoption\\fB:\\fR \\fIvalue\\fR per line; a line starting with \\fB#\\fR is a comment;\n\
+         booleans are 1/0, yes/no, on/off or true/false; \\fB@include:\\fR \\fIFILE\\fR reads\n\
+         another file. Option names are Cyrus's wherever Cyrus has the option. An unknown option\n\
+         is a warning naming the closest known one; a bad value stops start\\-up with\n\
+         \\fIfile\\fB:\\fIline\\fB:\\fR \\fIoption\\fB:\\fR what is wrong. An option marked\n\
+         \\(lqnot supported yet\\(rq stops start\\-up when set, to any value.\n\
+         .PP\n\
+         \\fBpartition\\-\\fINAME\\fR names the directory of mail partition \\fINAME\\fR.\n\
+         .SH OPTIONS"
+    );
+    for spec in OPTIONS.iter().chain(PATTERN_OPTIONS) {
+        let name = if !PATTERN_OPTIONS.iter().any(|p| p.name == spec.name) {
+            roff(spec.name)
+        } else if spec.name.starts_with('_') {
+            format!("\\fINAME\\fB{}", roff(spec.name))
+        } else {
+            format!("{}\\fINAME\\fB", roff(spec.name))
+        };
+        let default = if spec.default.is_empty() {
+            "(empty)".to_string()
+        } else {
+            roff(spec.default)
+        };
+        let _ = writeln!(
+            out,
+            ".TP\n.BR \"{name}\" \" ({}; default: {default}{})\"\n{}",
+            roff(&spec.kind.describe()),
+            match spec.support {
+                Support::Supported => "",
+                Support::NotYet => "; not supported yet",
+            },
+            roff_text(spec.description)
+        );
+    }
+    let _ = writeln!(
+        out,
+        ".SH FILES\n\
+         .TP\n.I /etc/darius/imapd.conf\nThe packaged configuration.\n\
+         .SH SEE ALSO\n\
+         .BR darius (8),\n\
+         .BR imapd.conf (5)"
+    );
+    out
+}
+
+/// Text safe in a roff argument or line: backslashes and dashes escaped, and every character
+/// beyond ASCII as its Unicode escape (`\[u2014]`), which groff reads without `preconv`.
+fn roff(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\e"),
+            '-' => out.push_str("\\-"),
+            c if c.is_ascii() => out.push(c),
+            c => {
+                let _ = write!(out, "\\[u{:04X}]", u32::from(c));
+            }
+        }
+    }
+    out
+}
+
+/// A paragraph: as [`roff`], Markdown backticks dropped, and no line starting with `.` or `'`
+/// (a control line).
+fn roff_text(text: &str) -> String {
+    let text = roff(&text.replace('`', ""));
+    text.lines()
+        .map(|l| {
+            if l.starts_with('.') || l.starts_with('\'') {
+                format!("\\&{l}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -17,7 +17,7 @@ mod parse;
 mod typed;
 mod value;
 
-pub use docs::{render_imapd_conf, render_markdown};
+pub use docs::{render_imapd_conf, render_man_page, render_markdown};
 pub use error::{ConfigError, ConfigErrors, Warning};
 pub use options::{lookup, Kind, OptionSpec, Support, OPTIONS, PATTERN_OPTIONS};
 pub use parse::{parse_file, parse_str};

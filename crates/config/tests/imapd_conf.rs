@@ -496,3 +496,44 @@ fn per_server_credentials_take_cyrus_s_server_name_form() {
     assert!(config.names_with("_password").is_empty());
     assert_eq!(warnings.len(), 1, "{warnings:?}");
 }
+
+/// The manual page `darius-imapd.conf(5)` in `packaging/man/`: current with the option table,
+/// and groff reads it without a warning.
+#[test]
+fn manual_page_is_current_and_well_formed() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../packaging/man/darius-imapd.conf.5");
+    let page = config::render_man_page(env!("CARGO_PKG_VERSION"));
+    if std::env::var_os("DARIUS_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &page).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == page,
+        "packaging/man/darius-imapd.conf.5 is stale: run `DARIUS_BLESS=1 cargo test -p config` \
+         and commit it"
+    );
+    for spec in OPTIONS {
+        assert!(
+            page.contains(&spec.name.replace('-', "\\-")),
+            "{} is not in the page",
+            spec.name
+        );
+    }
+    if !interop::have_program("/usr/bin/groff", "groff-base") {
+        return;
+    }
+    let out = std::process::Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-z"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let warnings = String::from_utf8_lossy(&out.stderr);
+    assert!(warnings.trim().is_empty(), "groff: {warnings}");
+}
+
+#[path = "../../../tests/support/interop.rs"]
+mod interop;
