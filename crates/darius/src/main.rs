@@ -140,6 +140,15 @@ enum Command {
     Rmnews(netnews::RmnewsArgs),
     /// Create and remove newsgroup mailboxes to match INN's active file (-n: dry run).
     Syncnews(netnews::SyncArgs),
+    /// Print the completion script of SHELL (bash, zsh, fish, elvish, powershell) for darius.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages darius(8) and darius-COMMAND(8), in roff, into DIR (the package
+    /// ships them).
+    #[command(hide = true)]
+    Manpages { dir: PathBuf },
 }
 
 /// Where `darius import` reads from.
@@ -156,12 +165,49 @@ enum ImportSource {
     Cyrus(import_cyrus::CyrusArgs),
 }
 
+/// `command`'s page and its subcommands' (`darius-user-add.8`), hidden ones and `help` left
+/// out.
+fn write_manpages(
+    command: &clap::Command,
+    prefix: &str,
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    let name = match prefix {
+        "" => command.get_name().to_string(),
+        prefix => format!("{prefix}-{}", command.get_name()),
+    };
+    let page = command
+        .clone()
+        .display_name(name.clone())
+        .bin_name(name.replace('-', " "));
+    let mut text = Vec::new();
+    clap_mangen::Man::new(page).section("8").render(&mut text)?;
+    let path = dir.join(format!("{name}.8"));
+    std::fs::write(&path, text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    for sub in command.get_subcommands() {
+        if sub.is_hide_set() || sub.get_name() == "help" {
+            continue;
+        }
+        write_manpages(sub, &name, dir)?;
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Deliver(args) => return deliver::run(cli.config.as_deref(), args),
         Command::Check => return check::run(cli.config.as_deref()),
         Command::Serve => serve::run(cli.config.as_deref()),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "darius", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Manpages { dir } => {
+            let command = <Cli as clap::CommandFactory>::command();
+            write_manpages(&command, "", &dir)
+        }
         Command::Notifyd => notifyd::run(cli.config.as_deref()),
         Command::User { action } => users::run(cli.config.as_deref(), action),
         Command::Mailbox { action } => mailboxes::run(cli.config.as_deref(), action),

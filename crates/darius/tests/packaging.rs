@@ -62,3 +62,111 @@ fn systemd_accepts_the_unit_and_refuses_a_broken_one() {
     let (ok, out) = verify(|t| t.replace(env!("CARGO_BIN_EXE_darius"), "/nonexistent/darius"));
     assert!(!ok, "{out}");
 }
+
+fn packaging() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../packaging")
+}
+
+fn bless() -> bool {
+    std::env::var_os("DARIUS_BLESS").is_some()
+}
+
+/// darius(8) and a page per command (`darius manpages DIR`, from the command line's own
+/// definition) in `packaging/man/`: current, and groff reads each without a warning.
+#[test]
+fn manual_pages_are_current_and_well_formed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_darius"))
+        .arg("manpages")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let committed = packaging().join("man");
+    let pages = |d: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".8"))
+            .collect();
+        names.sort();
+        names
+    };
+    let made = pages(dir.path());
+    assert!(
+        made.len() > 20 && made.contains(&"darius.8".to_string()),
+        "{made:?}"
+    );
+    if bless() {
+        for old in pages(&committed) {
+            std::fs::remove_file(committed.join(old)).unwrap();
+        }
+        for page in &made {
+            std::fs::copy(dir.path().join(page), committed.join(page)).unwrap();
+        }
+        return;
+    }
+    assert_eq!(
+        pages(&committed),
+        made,
+        "packaging/man is stale: run `DARIUS_BLESS=1 cargo test -p darius --test packaging`"
+    );
+    for page in &made {
+        let new = std::fs::read(dir.path().join(page)).unwrap();
+        assert!(
+            std::fs::read(committed.join(page)).unwrap() == new,
+            "packaging/man/{page} is stale: run `DARIUS_BLESS=1 cargo test -p darius --test packaging`"
+        );
+    }
+    if !common::interop::have_program("/usr/bin/groff", "groff-base") {
+        return;
+    }
+    for page in &made {
+        // -k: the pages are UTF-8 (preconv), as man reads them.
+        let out = Command::new("groff")
+            .args(["-k", "-man", "-Tutf8", "-ww", "-z"])
+            .arg(committed.join(page))
+            .output()
+            .unwrap();
+        let warnings = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && warnings.trim().is_empty(),
+            "{page}: {warnings}"
+        );
+    }
+}
+
+/// The completion scripts (`darius completions SHELL`) in `packaging/completions/`: current,
+/// and bash parses its own.
+#[test]
+fn shell_completions_are_current() {
+    let committed = packaging().join("completions");
+    for (shell, file) in [
+        ("bash", "darius"),
+        ("zsh", "_darius"),
+        ("fish", "darius.fish"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_darius"))
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success() && !out.stdout.is_empty(), "{out:?}");
+        let path = committed.join(file);
+        if bless() {
+            std::fs::create_dir_all(&committed).unwrap();
+            std::fs::write(&path, &out.stdout).unwrap();
+            continue;
+        }
+        assert!(
+            std::fs::read(&path).unwrap_or_default() == out.stdout,
+            "packaging/completions/{file} is stale: run `DARIUS_BLESS=1 cargo test -p darius \
+             --test packaging`"
+        );
+    }
+    let check = Command::new("bash")
+        .arg("-n")
+        .arg(committed.join("darius"))
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{check:?}");
+}
