@@ -32,15 +32,20 @@ pub fn run(config_path: Option<&Path>) -> ExitCode {
     }
 }
 
+/// The findings of the store `config` describes, through the running server or on the files.
+pub(crate) fn store_findings(config: &config::Config) -> Result<Vec<String>> {
+    let target = Target::open(config)?;
+    match target.call(Request::Check)? {
+        Response::Findings { lines } => Ok(lines),
+        Response::Refused { reason } | Response::Failed { reason } => bail!("{reason}"),
+        other => bail!("unexpected answer to check: {other:?}"),
+    }
+}
+
 /// Prints the findings; true when there were none.
 fn report(config_path: Option<&Path>) -> Result<bool> {
     let config = load(config_path)?;
-    let target = Target::open(&config)?;
-    let lines = match target.call(Request::Check)? {
-        Response::Findings { lines } => lines,
-        Response::Refused { reason } | Response::Failed { reason } => bail!("{reason}"),
-        other => bail!("unexpected answer to check: {other:?}"),
-    };
+    let lines = store_findings(&config)?;
     for line in &lines {
         println!("{line}");
     }

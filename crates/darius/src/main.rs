@@ -9,6 +9,7 @@ mod backup;
 mod certificate;
 mod check;
 mod deliver;
+mod doctor;
 mod embedded;
 mod export;
 mod expunged;
@@ -100,6 +101,10 @@ enum Command {
     /// unlisted files, -n as a dry run), or with -m the mailboxes database from the partitions
     /// (server stopped).
     Reconstruct(reconstruct::ReconstructArgs),
+    /// Check what the server needs (configuration, directories, free space, the TLS
+    /// certificate, listeners, the store, the clock) and say what to do about each problem;
+    /// exit status 1 when anything is an error. Run it as the server's user.
+    Doctor,
     /// Report, changing nothing, what disagrees between message files, indexes, the mailboxes
     /// database, partitions, quota usage and subscriptions; exit status 1 when anything does.
     Check,
@@ -198,6 +203,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Deliver(args) => return deliver::run(cli.config.as_deref(), args),
         Command::Check => return check::run(cli.config.as_deref()),
+        Command::Doctor => return doctor::run(cli.config.as_deref()),
         Command::Serve => serve::run(cli.config.as_deref()),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();

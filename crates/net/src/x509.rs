@@ -53,6 +53,19 @@ pub fn server_end_point(cert_der: &[u8]) -> Option<Vec<u8>> {
     Some(hash)
 }
 
+/// When the certificate stops being valid (its `notAfter`), in seconds since the epoch;
+/// `None` for one that does not parse.
+pub fn not_after(cert_der: &[u8]) -> Option<u64> {
+    let cert = Certificate::from_der(cert_der).ok()?;
+    Some(
+        cert.tbs_certificate
+            .validity
+            .not_after
+            .to_unix_duration()
+            .as_secs(),
+    )
+}
+
 /// The identity a (verified) client certificate names, if it has the part `which` asks for.
 pub fn client_identity(cert_der: &[u8], which: ClientIdentity) -> Option<String> {
     let cert = Certificate::from_der(cert_der).ok()?;
