@@ -170,3 +170,40 @@ fn shell_completions_are_current() {
         .unwrap();
     assert!(check.status.success(), "{check:?}");
 }
+
+/// `/etc/darius/imapd.conf` of the package: `packaging/imapd.conf.in` (the packaged layout:
+/// data under /var/lib/darius and /var/spool/darius, standard ports on every address, ssl-cert's
+/// snakeoil pair) written out with every other option as a commented default, as the embedded
+/// default writes its own; current, and it reads back to the same configuration.
+#[test]
+fn the_packaged_configuration_is_current_and_reads_back() {
+    let source = std::fs::read_to_string(packaging().join("imapd.conf.in")).unwrap();
+    let (config, warnings) = config::parse_str(&source, "packaging/imapd.conf.in").unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let header = "Darius's configuration (darius-imapd.conf(5), /usr/share/doc/darius/configuration.md).\n\
+                  Options set are live lines; the others are commented out with their defaults.\n\
+                  After a change: `systemctl restart darius` (the TLS certificate: `systemctl reload darius`).";
+    let text = config::render_imapd_conf(&config, header);
+    let path = packaging().join("imapd.conf");
+    if bless() {
+        std::fs::write(&path, &text).unwrap();
+        return;
+    }
+    assert!(
+        std::fs::read_to_string(&path).unwrap_or_default() == text,
+        "packaging/imapd.conf is stale: run `DARIUS_BLESS=1 cargo test -p darius --test packaging`"
+    );
+    let (again, warnings) = config::parse_str(&text, "packaging/imapd.conf").unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert!(
+        config.differences(&again).is_empty(),
+        "{:?}",
+        config.differences(&again)
+    );
+    for line in [
+        "listen_imap: 0.0.0.0:143",
+        "configdirectory: /var/lib/darius",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line}");
+    }
+}
