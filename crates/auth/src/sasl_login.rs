@@ -59,8 +59,8 @@ pub struct SaslConfig {
     pub hostname: String,
     /// `proxyservers`: identities that may act as any user.
     pub proxy_servers: Vec<String>,
-    /// `admins`: may act as any user too.
-    pub admins: Vec<String>,
+    /// `admins`: may act as any user too (SIGHUP may change it).
+    pub admins: types::LiveList,
     /// `loginuseacl`: the `a` right on a user's INBOX lets its holder log in as that user.
     pub login_use_acl: bool,
 }
@@ -448,7 +448,7 @@ impl SaslLogins {
         let domains = self.db.login_identity().domains();
         let own_domain = domains.domain_of(authcid);
         let in_reach = own_domain.is_none() || own_domain == domains.domain_of(target);
-        if domains.lists(&self.config.admins, authcid)
+        if domains.lists(&self.config.admins.get(), authcid)
             || domains.lists(&self.config.proxy_servers, authcid)
         {
             if !in_reach {

@@ -68,12 +68,13 @@ impl Backend {
             std::time::Duration::from_millis(config.int("auth_failure_delay")),
             crate::serve::client_limit_exceptions(config)?,
         ));
-        let sasl = Arc::new(sasl_logins(config, &passwords)?);
+        let service = open_service_as(config, opener)?;
+        let sasl = Arc::new(sasl_logins(config, &passwords, service.admins_list())?);
         Ok(Backend {
             sasl,
             passwords,
             login_penalty,
-            service: open_service_as(config, opener)?,
+            service,
             config_directory: dir.to_path_buf(),
             news: crate::netnews::news_config(config)?,
             murder: None,
@@ -84,10 +85,12 @@ impl Backend {
 }
 
 /// The SASL policy from `sasl_mech_list`, `allowanonymouslogin`, `proxyservers`, `admins`,
-/// `loginuseacl` and the OAuth options (a bad JWKS file stops start-up).
+/// `loginuseacl` and the OAuth options (a bad JWKS file stops start-up); `admins` is the
+/// service's live list.
 fn sasl_logins(
     config: &config::Config,
     passwords: &Arc<auth::PasswordDb>,
+    admins: types::LiveList,
 ) -> Result<auth::sasl_login::SaslLogins> {
     let mech_list = auth::sasl_login::SaslConfig::parse_mech_list(
         config.list("sasl_mech_list").iter().map(String::as_str),
@@ -111,7 +114,7 @@ fn sasl_logins(
         allow_anonymous: config.bool("allowanonymouslogin"),
         hostname: crate::imap::servername(config),
         proxy_servers: config.list("proxyservers").to_vec(),
-        admins: config.list("admins").to_vec(),
+        admins,
         login_use_acl: config.bool("loginuseacl"),
     };
     let logins = auth::sasl_login::SaslLogins::new(Arc::clone(passwords), sasl_config);
@@ -402,7 +405,7 @@ pub fn open_service_as(config: &config::Config, opener: Opener) -> Result<MailSe
     store_config.news_prefix = crate::netnews::news_prefix(config)?;
     let store = Store::open(store_config).context("opening the mail store")?;
     let service_config = ServiceConfig {
-        admins: config.list("admins").to_vec(),
+        admins: config.list("admins").to_vec().into(),
         unix_hierarchy_sep: config.bool("unixhierarchysep"),
         domains: crate::mail::domains(config)?,
     };

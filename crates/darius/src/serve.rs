@@ -220,7 +220,13 @@ async fn serve(
         tokio::select! {
             _ = term.recv() => break "SIGTERM",
             _ = int.recv() => break "SIGINT",
-            _ = hup.recv() => reload(config, config_path, tls.as_ref(), systemd.as_deref()),
+            _ = hup.recv() => reload(
+                config,
+                config_path,
+                tls.as_ref(),
+                &ctx.service.admins_list(),
+                systemd.as_deref(),
+            ),
         }
     };
     tracing::info!("{name} received: no new connections, finishing running commands");
@@ -249,12 +255,13 @@ async fn serve(
 }
 
 /// SIGHUP: the TLS certificate and key are read again (new handshakes present them; sessions
-/// keep theirs), and the configuration file is read again to say which changed options
-/// take effect only at a restart (all but the certificate's, for now).
+/// keep theirs), `admins` takes the file's value (for logins from then on), and every other
+/// option the file changed is named as taking effect only at a restart.
 fn reload(
     config: &config::Config,
     config_path: Option<&Path>,
     tls: Option<&net::ServerTls>,
+    admins: &types::LiveList,
     systemd: Option<&crate::systemd::Notifier>,
 ) {
     tracing::info!("SIGHUP received: reloading");
@@ -287,10 +294,18 @@ fn reload(
         ),
         _ => {}
     }
+    if reread.is_ok() {
+        let new = now.list("admins").to_vec();
+        if *admins.get() != new {
+            tracing::info!("SIGHUP: admins is now: {}", new.join(" "));
+            admins.set(new);
+        }
+    }
+    const LIVE: [&str; 3] = ["tls_server_cert", "tls_server_key", "admins"];
     let later: Vec<String> = config
         .differences(now)
         .into_iter()
-        .filter(|name| name != "tls_server_cert" && name != "tls_server_key")
+        .filter(|name| !LIVE.contains(&name.as_str()))
         .collect();
     if !later.is_empty() {
         tracing::warn!(

@@ -1,4 +1,4 @@
-//! SIGHUP reads the TLS certificate and key again: a session opened before (IMAPS, in IDLE)
+//! SIGHUP reads the TLS certificate and key again, and `admins` for later logins: a session opened before (IMAPS, in IDLE)
 //! stays connected and keeps working, new connections are shown the new certificate; a key
 //! that does not read leaves the certificate in use; options changed in the file that take
 //! effect only at a restart are named in the log.
@@ -146,5 +146,57 @@ fn sighup_replaces_the_certificate_for_new_connections_and_keeps_sessions() {
     assert!(line(&mut after).starts_with("e OK"));
     drop(before);
     drop(after);
+    assert_eq!(server.stop(), Some(0));
+}
+
+/// Sends `command` on a fresh plain IMAP session of `user`: the tagged answer.
+fn as_user(port: u16, user: &str, password: &str, command: &str) -> String {
+    let mut tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    assert!(line(&mut tcp).starts_with("* OK"));
+    tcp.write_all(format!("a LOGIN {user} {password}\r\n").as_bytes())
+        .unwrap();
+    loop {
+        let l = line(&mut tcp);
+        if l.starts_with("a ") {
+            assert!(l.starts_with("a OK"), "{l}");
+            break;
+        }
+    }
+    tcp.write_all(format!("b {command}\r\n").as_bytes())
+        .unwrap();
+    loop {
+        let l = line(&mut tcp);
+        if l.starts_with("b ") {
+            return l;
+        }
+    }
+}
+
+#[test]
+fn sighup_reads_admins_again_for_later_logins() {
+    let mut server = common::Server::start_with("");
+    server.add_user("bob", "pw-bob");
+    let setquota = "SETQUOTA user.bob (STORAGE 1000)";
+    let answer = as_user(server.imap_port, "bob", "pw-bob", setquota);
+    assert!(answer.starts_with("b NO"), "{answer}");
+    let conf = std::fs::read_to_string(&server.conf)
+        .unwrap()
+        .replace("admins: admin\n", "admins: admin bob\n");
+    std::fs::write(&server.conf, conf).unwrap();
+    hup(&server);
+    assert!(
+        server.logged("admins is now: admin bob"),
+        "{}",
+        server.log()
+    );
+    let answer = as_user(server.imap_port, "bob", "pw-bob", setquota);
+    assert!(answer.starts_with("b OK"), "{answer}");
+    // admins changed live: not listed among the options that wait for a restart.
+    assert!(
+        !server.log().contains("only at a restart: admins"),
+        "{}",
+        server.log()
+    );
     assert_eq!(server.stop(), Some(0));
 }

@@ -35,7 +35,7 @@ fn start(dir: &std::path::Path, recorder: Arc<Recorder>) -> (tokio::runtime::Run
     let service = MailService::new(
         store,
         ServiceConfig {
-            admins: Vec::new(),
+            admins: Vec::new().into(),
             unix_hierarchy_sep: false,
             domains: types::Domains::off(),
         },

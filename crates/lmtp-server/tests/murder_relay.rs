@@ -86,7 +86,7 @@ fn service(store: Store) -> MailService {
     MailService::new(
         store,
         ServiceConfig {
-            admins: Vec::new(),
+            admins: Vec::new().into(),
             unix_hierarchy_sep: false,
             domains: types::Domains::off(),
         },

@@ -17,7 +17,7 @@ fn lmtp_server(dir: &std::path::Path, write_timeout: Duration) -> Arc<LmtpServer
     let service = MailService::new(
         store,
         ServiceConfig {
-            admins: Vec::new(),
+            admins: Vec::new().into(),
             unix_hierarchy_sep: false,
             domains: types::Domains::off(),
         },

@@ -61,8 +61,8 @@ use types::MailboxName;
 /// Settings the service needs from the configuration.
 #[derive(Clone, Debug)]
 pub struct ServiceConfig {
-    /// `admins`.
-    pub admins: Vec<String>,
+    /// `admins` (SIGHUP may change it: every holder of the list sees the change).
+    pub admins: types::LiveList,
     /// `unixhierarchysep`: `/` instead of `.` towards clients.
     pub unix_hierarchy_sep: bool,
     /// `virtdomains`, `defaultdomain`, `localdomains`.
@@ -188,16 +188,24 @@ impl MailService {
     /// An `admins` entry with a domain administers that domain only.
     pub fn identity(&self, user: &str) -> Identity {
         // `admins` compared as logins are: `postmaster@DefaultDomain` is `postmaster`.
-        let admin = self.namespace.domains().lists(&self.config.admins, user);
+        let admin = self
+            .namespace
+            .domains()
+            .lists(&self.config.admins.get(), user);
         self.namespace
             .owner_identity(user)
             .with_admin(admin)
             .with_groups(self.access.authorizer.groups(user))
     }
 
-    /// `admins`, as configured.
-    pub fn admins(&self) -> &[String] {
-        &self.config.admins
+    /// `admins`, as configured now.
+    pub fn admins(&self) -> std::sync::Arc<Vec<String>> {
+        self.config.admins.get()
+    }
+
+    /// The live `admins` list itself: the SASL policy shares it, and a reload replaces it.
+    pub fn admins_list(&self) -> types::LiveList {
+        self.config.admins.clone()
     }
 
     /// The virtual-domain settings.
@@ -239,7 +247,11 @@ pub(crate) fn service_for_tests(
     MailService::new(
         store,
         ServiceConfig {
-            admins: admins.iter().map(|a| a.to_string()).collect(),
+            admins: admins
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .into(),
             unix_hierarchy_sep,
             domains: types::Domains::off(),
         },

@@ -218,7 +218,7 @@ fn domain_logins(dir: &std::path::Path) -> SaslLogins {
     }
     let config = SaslConfig {
         mech_list: vec![Mechanism::Plain, Mechanism::ScramSha256, Mechanism::CramMd5],
-        admins: vec!["admin".into(), "Postmaster@One.Example".into()],
+        admins: vec!["admin".into(), "Postmaster@One.Example".into()].into(),
         proxy_servers: vec!["relay@two.example".into()],
         login_use_acl: true,
         ..SaslConfig::default()
@@ -412,7 +412,7 @@ fn with_domains_off_listed_identities_compare_as_written() {
     let dir = tempfile::tempdir().unwrap();
     let db = Arc::new(PasswordDb::open(dir.path()).unwrap());
     let config = SaslConfig {
-        admins: vec!["postmaster@one.example".into()],
+        admins: vec!["postmaster@one.example".into()].into(),
         ..SaslConfig::default()
     };
     let logins = SaslLogins::new(db, config);

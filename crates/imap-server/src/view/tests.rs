@@ -36,7 +36,7 @@ fn mailservice_identity(
     let service = mailservice::MailService::new(
         store,
         mailservice::ServiceConfig {
-            admins: Vec::new(),
+            admins: Vec::new().into(),
             unix_hierarchy_sep: false,
             domains: types::Domains::off(),
         },

@@ -431,7 +431,7 @@ fn garbage_backend(runtime: &tokio::runtime::Runtime) -> u16 {
 fn backend_sasl() -> auth::sasl_login::SaslConfig {
     auth::sasl_login::SaslConfig {
         proxy_servers: vec!["proxy".into()],
-        admins: vec!["admin".into()],
+        admins: vec!["admin".into()].into(),
         ..auth::sasl_login::SaslConfig::default()
     }
 }
@@ -446,7 +446,7 @@ fn service(store: Store) -> MailService {
     MailService::new(
         store,
         ServiceConfig {
-            admins: vec!["admin".into()],
+            admins: vec!["admin".into()].into(),
             unix_hierarchy_sep: false,
             domains: types::Domains::off(),
         },
