@@ -385,6 +385,17 @@ pub fn open_service(config: &config::Config) -> Result<MailService> {
     open_service_as(config, Opener::Tool)
 }
 
+/// `quotawarn`, `quotawarnkb`, `quotawarnmsg` and `lmtp_strict_quota` (SIGHUP reads them
+/// again).
+pub fn quota_config(config: &config::Config) -> mailservice::QuotaConfig {
+    mailservice::QuotaConfig {
+        warn_percent: u8::try_from(config.int("quotawarn")).unwrap_or(100),
+        warn_kib: config.int("quotawarnkb"),
+        warn_messages: config.int("quotawarnmsg"),
+        strict_delivery: config.bool("lmtp_strict_quota"),
+    }
+}
+
 /// The service, opened by `opener`.
 pub fn open_service_as(config: &config::Config, opener: Opener) -> Result<MailService> {
     let mut store_config = StoreConfig::new(
@@ -409,12 +420,7 @@ pub fn open_service_as(config: &config::Config, opener: Opener) -> Result<MailSe
         unix_hierarchy_sep: config.bool("unixhierarchysep"),
         domains: crate::mail::domains(config)?,
     };
-    let quota = mailservice::QuotaConfig {
-        warn_percent: u8::try_from(config.int("quotawarn")).unwrap_or(100),
-        warn_kib: config.int("quotawarnkb"),
-        warn_messages: config.int("quotawarnmsg"),
-        strict_delivery: config.bool("lmtp_strict_quota"),
-    };
+    let quota = quota_config(config);
     let service = MailService::new(store, service_config)
         .with_access(access_config(config)?)
         .with_quota(quota)

@@ -224,7 +224,7 @@ async fn serve(
                 config,
                 config_path,
                 tls.as_ref(),
-                &ctx.service.admins_list(),
+                &ctx.service,
                 systemd.as_deref(),
             ),
         }
@@ -255,13 +255,14 @@ async fn serve(
 }
 
 /// SIGHUP: the TLS certificate and key are read again (new handshakes present them; sessions
-/// keep theirs), `admins` takes the file's value (for logins from then on), and every other
-/// option the file changed is named as taking effect only at a restart.
+/// keep theirs), `admins` takes the file's value (for logins from then on), so do the quota
+/// warnings and `lmtp_strict_quota`, and every other option the file changed is named as
+/// taking effect only at a restart.
 fn reload(
     config: &config::Config,
     config_path: Option<&Path>,
     tls: Option<&net::ServerTls>,
-    admins: &types::LiveList,
+    service: &mailservice::MailService,
     systemd: Option<&crate::systemd::Notifier>,
 ) {
     tracing::info!("SIGHUP received: reloading");
@@ -295,13 +296,27 @@ fn reload(
         _ => {}
     }
     if reread.is_ok() {
+        let admins = service.admins_list();
         let new = now.list("admins").to_vec();
         if *admins.get() != new {
             tracing::info!("SIGHUP: admins is now: {}", new.join(" "));
             admins.set(new);
         }
+        let quota = crate::mail::quota_config(now);
+        if service.quota_config() != quota {
+            tracing::info!("SIGHUP: quota warnings and lmtp_strict_quota now: {quota:?}");
+            service.set_quota_config(quota);
+        }
     }
-    const LIVE: [&str; 3] = ["tls_server_cert", "tls_server_key", "admins"];
+    const LIVE: [&str; 7] = [
+        "tls_server_cert",
+        "tls_server_key",
+        "admins",
+        "quotawarn",
+        "quotawarnkb",
+        "quotawarnmsg",
+        "lmtp_strict_quota",
+    ];
     let later: Vec<String> = config
         .differences(now)
         .into_iter()

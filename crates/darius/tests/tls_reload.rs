@@ -1,4 +1,5 @@
-//! SIGHUP reads the TLS certificate and key again, and `admins` for later logins: a session opened before (IMAPS, in IDLE)
+//! SIGHUP reads the TLS certificate and key again, and `admins` and `quotawarn` for what
+//! comes after: a session opened before (IMAPS, in IDLE)
 //! stays connected and keeps working, new connections are shown the new certificate; a key
 //! that does not read leaves the certificate in use; options changed in the file that take
 //! effect only at a restart are named in the log.
@@ -198,5 +199,41 @@ fn sighup_reads_admins_again_for_later_logins() {
         "{}",
         server.log()
     );
+
+    // quotawarn too: one message of four is below the default 90 %, above 20 %.
+    let answer = as_user(
+        server.imap_port,
+        "bob",
+        "pw-bob",
+        "SETQUOTA user.bob (MESSAGE 4)",
+    );
+    assert!(answer.starts_with("b OK"), "{answer}");
+    let message = "Subject: x\r\n\r\nbody";
+    let append = format!("APPEND INBOX {{{}+}}\r\n{message}", message.len());
+    let answer = as_user(server.imap_port, "bob", "pw-bob", &append);
+    assert!(answer.starts_with("b OK"), "{answer}");
+    let select = |server: &common::Server| -> Vec<String> {
+        let mut tcp = TcpStream::connect(("127.0.0.1", server.imap_port)).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        line(&mut tcp);
+        tcp.write_all(b"a LOGIN bob pw-bob\r\nb SELECT INBOX\r\n")
+            .unwrap();
+        let mut lines = Vec::new();
+        loop {
+            let l = line(&mut tcp);
+            if l.starts_with("b ") {
+                return lines;
+            }
+            lines.push(l);
+        }
+    };
+    let lines = select(&server);
+    assert!(!lines.iter().any(|l| l.contains("[ALERT]")), "{lines:?}");
+    let conf = std::fs::read_to_string(&server.conf).unwrap() + "quotawarn: 20\n";
+    std::fs::write(&server.conf, conf).unwrap();
+    hup(&server);
+    assert!(server.logged("quota warnings"), "{}", server.log());
+    let lines = select(&server);
+    assert!(lines.iter().any(|l| l.contains("[ALERT]")), "{lines:?}");
     assert_eq!(server.stop(), Some(0));
 }

@@ -76,7 +76,8 @@ pub struct MailService {
     config: std::sync::Arc<ServiceConfig>,
     access: std::sync::Arc<AccessConfig>,
     namespace: Namespace,
-    quota: std::sync::Arc<QuotaConfig>,
+    /// Shared by every clone, so a reload reaches all of them.
+    quota: std::sync::Arc<std::sync::RwLock<QuotaConfig>>,
     /// Where deliveries decide their mailboxes (Sieve, when it lands).
     filter: std::sync::Arc<dyn DeliveryFilter>,
     /// Who hears of delivered messages (`mailnotifier`).
@@ -103,7 +104,7 @@ impl MailService {
             config: std::sync::Arc::new(config),
             access: std::sync::Arc::new(AccessConfig::default()),
             namespace,
-            quota: std::sync::Arc::new(QuotaConfig::default()),
+            quota: std::sync::Arc::new(std::sync::RwLock::new(QuotaConfig::default())),
             filter: std::sync::Arc::new(ImplicitKeep),
             events: std::sync::Arc::new(NoEvents),
             claims: std::sync::Arc::default(),
@@ -139,8 +140,24 @@ impl MailService {
 
     /// The same service with the configuration's quota options instead of the defaults.
     pub fn with_quota(mut self, quota: QuotaConfig) -> MailService {
-        self.quota = std::sync::Arc::new(quota);
+        self.quota = std::sync::Arc::new(std::sync::RwLock::new(quota));
         self
+    }
+
+    /// The quota options now.
+    pub fn quota_config(&self) -> QuotaConfig {
+        match self.quota.read() {
+            Ok(q) => *q,
+            Err(poisoned) => *poisoned.into_inner(),
+        }
+    }
+
+    /// Replaces the quota options for every clone of this service (SIGHUP).
+    pub fn set_quota_config(&self, quota: QuotaConfig) {
+        match self.quota.write() {
+            Ok(mut q) => *q = quota,
+            Err(poisoned) => *poisoned.into_inner() = quota,
+        }
     }
 
     /// The store below the service, for the repair tools (`reconstruct`, `check`), which act

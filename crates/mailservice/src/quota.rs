@@ -26,8 +26,9 @@ use crate::MailService;
 
 type Result<T> = std::result::Result<T, ServiceError>;
 
-/// The quota options of the configuration.
-#[derive(Clone, Debug)]
+/// The quota options of the configuration (SIGHUP may change them:
+/// [`MailService::set_quota_config`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QuotaConfig {
     /// `quotawarn`: percent of a limit from which SELECT warns.
     pub warn_percent: u8,
@@ -92,7 +93,7 @@ impl QuotaPolicy for QuotaRule {
 impl MailService {
     /// The rule deliveries are judged by (see `lmtp_strict_quota`).
     pub(crate) fn delivery_rule(&self) -> QuotaRule {
-        if self.quota.strict_delivery {
+        if self.quota_config().strict_delivery {
             QuotaRule::Insert
         } else {
             QuotaRule::Deliver
@@ -269,7 +270,7 @@ impl MailService {
         let Some(r) = self.governing_report(mailbox.name())? else {
             return Ok(None);
         };
-        let q = &self.quota;
+        let q = self.quota_config();
         // One resource: near its limit by `quotawarn` percent and, when set, by what is left.
         let near = |what: &str, used: u64, limit: Option<u64>, warn_left: u64, unit: &str| {
             let limit = limit?;
