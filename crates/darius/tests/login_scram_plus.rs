@@ -6,7 +6,9 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use common::line;
+
+use std::io::Write;
 use std::net::TcpStream;
 use std::sync::Arc;
 
@@ -19,19 +21,6 @@ use sasl::client::ScramClient;
 use sasl::{ChannelBindingType, ScramHash};
 
 type Tls = StreamOwned<ClientConnection, TcpStream>;
-
-/// A line from a byte stream (a test's few lines; byte at a time is fine).
-fn line(stream: &mut impl Read) -> String {
-    let mut out = Vec::new();
-    let mut byte = [0u8; 1];
-    while stream.read(&mut byte).unwrap() == 1 {
-        out.push(byte[0]);
-        if byte[0] == b'\n' {
-            break;
-        }
-    }
-    String::from_utf8(out).unwrap()
-}
 
 /// The server's certificate, trusted, and the TLS client for it.
 fn client_config(server: &common::Server) -> (Arc<ClientConfig>, Vec<u8>) {

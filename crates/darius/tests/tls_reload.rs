@@ -7,7 +7,9 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use common::line;
+
+use std::io::Write;
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,18 +19,6 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
 type Tls = StreamOwned<ClientConnection, TcpStream>;
-
-fn line(stream: &mut impl Read) -> String {
-    let mut out = Vec::new();
-    let mut byte = [0u8; 1];
-    while stream.read(&mut byte).unwrap() == 1 {
-        out.push(byte[0]);
-        if byte[0] == b'\n' {
-            break;
-        }
-    }
-    String::from_utf8(out).unwrap()
-}
 
 /// A client trusting every certificate in `pems` (the old and the new one).
 fn client(pems: &[&str]) -> Arc<ClientConfig> {

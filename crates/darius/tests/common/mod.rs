@@ -524,3 +524,17 @@ pub fn seed() -> u64 {
             .unwrap_or(1),
     }
 }
+
+/// A line from a byte stream, LF included (a byte at a time: a test's few lines, and nothing
+/// read past it, so a TLS stream or a socket can be handed on).
+pub fn line(stream: &mut impl std::io::Read) -> String {
+    let mut out = Vec::new();
+    let mut byte = [0u8; 1];
+    while stream.read(&mut byte).unwrap() == 1 {
+        out.push(byte[0]);
+        if byte[0] == b'\n' {
+            break;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
