@@ -225,21 +225,18 @@ fn certificate(loaded: &crate::embedded::Loaded, report: &mut Report) {
         ));
         return;
     }
-    if let Err(e) = net::load_server_config(cert, key, config.path("tls_client_ca_file")) {
-        report.error(
-            &format!("TLS: {e}"),
-            "give tls_server_cert a PEM certificate chain and tls_server_key its PEM key, \
-             readable by the server's user",
-        );
-        return;
-    }
-    let first = fs::read(cert).ok().and_then(|pem| {
-        use rustls_pki_types::pem::PemObject;
-        rustls_pki_types::CertificateDer::pem_slice_iter(&pem)
-            .next()
-            .and_then(Result::ok)
-    });
-    let Some(not_after) = first.as_deref().and_then(net::x509::not_after) else {
+    let tls = match net::load_server_config(cert, key, config.path("tls_client_ca_file")) {
+        Ok(tls) => tls,
+        Err(e) => {
+            report.error(
+                &format!("TLS: {e}"),
+                "give tls_server_cert a PEM certificate chain and tls_server_key its PEM key, \
+                 readable by the server's user",
+            );
+            return;
+        }
+    };
+    let Some(not_after) = tls.cert.not_after() else {
         report.warning(
             &format!("TLS: {}: its expiry date does not read", cert.display()),
             "check the certificate with `openssl x509 -noout -enddate -in FILE`",

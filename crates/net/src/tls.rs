@@ -91,6 +91,13 @@ impl ServerCert {
         self.current().end_point.clone()
     }
 
+    /// When the certificate presented now stops being valid (its `notAfter`), in seconds
+    /// since the epoch; `None` when that does not read.
+    pub fn not_after(&self) -> Option<u64> {
+        let current = self.current();
+        crate::x509::not_after(current.key.end_entity_cert().ok()?)
+    }
+
     /// See [`ServerTls::reload`].
     pub fn reload(&self, cert: &Path, key: &Path) -> Result<(), TlsError> {
         let loaded = Arc::new(ServerCert::load(&self.provider, cert, key)?);

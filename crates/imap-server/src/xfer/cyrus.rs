@@ -172,8 +172,8 @@ impl Session {
                     u.storage_kib = kib;
                 }
             }
-            UndumpEvent::File { name, len, sync } => {
-                return self.undump_file(name, len, sync).await;
+            UndumpEvent::File { name, sync, .. } => {
+                return self.undump_file(name, sync).await;
             }
             UndumpEvent::List { name, items } => self.undump_list(&name, &items),
             UndumpEvent::End => self.undump_end().await,
@@ -225,7 +225,7 @@ impl Session {
         self.cyrus_in.current = Some(undump);
     }
 
-    async fn undump_file(&mut self, name: String, len: u64, sync: LiteralSync) -> bool {
+    async fn undump_file(&mut self, name: String, sync: LiteralSync) -> bool {
         let Some(u) = self.cyrus_in.current.as_mut() else {
             return false;
         };
@@ -255,7 +255,6 @@ impl Session {
                 return false;
             }
         }
-        let _ = len;
         true
     }
 
